@@ -1,0 +1,25 @@
+//! Domain types of Enishi, parsed at the boundary so that the rest of the code can trust them.
+//!
+//! This crate does no IO and is not async. Everything that arrives from outside (CSV, JSON,
+//! CLI) is turned into these types first; a value of one of them is valid by construction.
+
+pub mod contact;
+pub mod money;
+pub mod time;
+pub mod vocab;
+
+pub use contact::{Email, ExternalId, Phone};
+pub use money::{Amount, Currency};
+pub use time::BusinessClock;
+pub use vocab::{Channel, ConsentChannel, ConsentStatus, InteractionKind, InteractionStatus, Role};
+
+/// Why a value from outside could not be accepted. The message is meant for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+impl ParseError {
+    pub(crate) fn new(msg: impl Into<String>) -> Self {
+        ParseError(msg.into())
+    }
+}

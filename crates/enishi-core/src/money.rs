@@ -1,0 +1,216 @@
+//! Money: decimal amounts (never floating point) and ISO 4217 currency codes.
+//!
+//! Storage keeps amounts as integers of 1/10,000 of the currency unit ([`Amount::to_scaled`]),
+//! so that SQL sums in SQLite and PostgreSQL are exact.
+
+use crate::ParseError;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Number of decimal places kept in storage.
+pub const STORAGE_SCALE: u32 = 4;
+
+/// A decimal amount of money in some currency (the currency travels beside it).
+///
+/// Amounts parse from decimal strings such as `"57.40"` or `"-3"`; at most four decimal
+/// places are accepted, so that the stored value is exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Amount(Decimal);
+
+impl Amount {
+    /// Zero.
+    pub const ZERO: Amount = Amount(Decimal::ZERO);
+
+    /// The amount as a decimal.
+    pub fn decimal(self) -> Decimal {
+        self.0
+    }
+
+    /// Builds an amount from a decimal, rounding to the storage scale (banker's rounding is
+    /// not used: midpoints round away from zero, as on a receipt).
+    pub fn from_decimal(d: Decimal) -> Amount {
+        Amount(d.round_dp_with_strategy(STORAGE_SCALE, rust_decimal::RoundingStrategy::MidpointAwayFromZero).normalize())
+    }
+
+    /// The amount in 1/10,000 units, as stored.
+    pub fn to_scaled(self) -> i64 {
+        let mut d = self.0;
+        d.rescale(STORAGE_SCALE);
+        i64::try_from(d.mantissa()).unwrap_or(if d.is_sign_negative() { i64::MIN } else { i64::MAX })
+    }
+
+    /// The amount from its stored 1/10,000 units.
+    pub fn from_scaled(v: i64) -> Amount {
+        Amount(Decimal::new(v, STORAGE_SCALE).normalize())
+    }
+
+    /// Whether the amount is below zero.
+    pub fn is_negative(self) -> bool {
+        self.0.is_sign_negative() && !self.0.is_zero()
+    }
+
+    /// Whether the amount is zero.
+    pub fn is_zero(self) -> bool {
+        self.0.is_zero()
+    }
+
+    /// The amount times an integer quantity.
+    pub fn times(self, qty: i64) -> Amount {
+        Amount::from_decimal(self.0 * Decimal::from(qty))
+    }
+}
+
+impl std::ops::Add for Amount {
+    type Output = Amount;
+    fn add(self, rhs: Amount) -> Amount {
+        Amount(self.0 + rhs.0)
+    }
+}
+
+impl std::ops::Sub for Amount {
+    type Output = Amount;
+    fn sub(self, rhs: Amount) -> Amount {
+        Amount(self.0 - rhs.0)
+    }
+}
+
+impl std::iter::Sum for Amount {
+    fn sum<I: Iterator<Item = Amount>>(iter: I) -> Amount {
+        iter.fold(Amount::ZERO, |a, b| a + b)
+    }
+}
+
+impl FromStr for Amount {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let bad = || ParseError::new(format!("'{s}' is not an amount (expected a decimal like 57.40)"));
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'+') {
+            return Err(bad());
+        }
+        let d = Decimal::from_str(t).map_err(|_| bad())?;
+        if d.scale() > STORAGE_SCALE && d.normalize().scale() > STORAGE_SCALE {
+            return Err(ParseError::new(format!("'{s}' has more than {STORAGE_SCALE} decimal places")));
+        }
+        if d.abs() > Decimal::new(i64::MAX / 10_000 / 1000, 0) {
+            return Err(ParseError::new(format!("'{s}' is too large an amount")));
+        }
+        Ok(Amount(d.normalize()))
+    }
+}
+
+impl TryFrom<String> for Amount {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Amount> for String {
+    fn from(a: Amount) -> String {
+        a.to_string()
+    }
+}
+
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Always at least two decimals, as money is usually written.
+        let d = self.0.normalize();
+        if d.scale() < 2 {
+            let mut d2 = d;
+            d2.rescale(2);
+            write!(f, "{d2}")
+        } else {
+            write!(f, "{d}")
+        }
+    }
+}
+
+/// An ISO 4217 currency code: three upper-case ASCII letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    /// US dollar, the default of a new workspace.
+    pub const USD: Currency = Currency(*b"USD");
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+}
+
+impl FromStr for Currency {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim().to_ascii_uppercase();
+        let b = t.as_bytes();
+        if b.len() == 3 && b.iter().all(u8::is_ascii_uppercase) {
+            Ok(Currency([b[0], b[1], b[2]]))
+        } else {
+            Err(ParseError::new(format!("'{s}' is not a currency code (expected three letters like USD or JPY)")))
+        }
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        c.as_str().to_string()
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_and_displays_money() {
+        assert_eq!("57.40".parse::<Amount>().unwrap().to_string(), "57.40");
+        assert_eq!("3".parse::<Amount>().unwrap().to_string(), "3.00");
+        assert_eq!("-0.125".parse::<Amount>().unwrap().to_scaled(), -1250);
+        assert!("1e5".parse::<Amount>().is_err());
+        assert!("12,50".parse::<Amount>().is_err());
+        assert!("0.00001".parse::<Amount>().is_err());
+        assert!("".parse::<Amount>().is_err());
+        assert_eq!("1.50000".parse::<Amount>().unwrap().to_scaled(), 15000);
+    }
+
+    #[test]
+    fn currency_codes() {
+        assert_eq!("jpy".parse::<Currency>().unwrap().as_str(), "JPY");
+        assert!("YEN1".parse::<Currency>().is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn scaled_round_trip(v in -1_000_000_000_000i64..1_000_000_000_000i64) {
+            let a = Amount::from_scaled(v);
+            prop_assert_eq!(a.to_scaled(), v);
+            prop_assert_eq!(a.to_string().parse::<Amount>().unwrap(), a);
+        }
+
+        #[test]
+        fn sums_are_exact(xs in proptest::collection::vec(0i64..100_000_000, 0..50)) {
+            let total: Amount = xs.iter().map(|&x| Amount::from_scaled(x)).sum();
+            prop_assert_eq!(total.to_scaled(), xs.iter().sum::<i64>());
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Time: instants are UTC; the business time zone decides what "a day" is and how local
+//! times without an offset are read.
+
+use crate::ParseError;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// The workspace's business time zone, used to read local times and to cut days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusinessClock {
+    tz: Tz,
+}
+
+impl Default for BusinessClock {
+    fn default() -> Self {
+        BusinessClock { tz: Tz::UTC }
+    }
+}
+
+impl BusinessClock {
+    /// A clock for the IANA time zone `name`, such as `Asia/Tokyo`.
+    pub fn new(name: &str) -> Result<Self, ParseError> {
+        name.parse::<Tz>()
+            .map(|tz| BusinessClock { tz })
+            .map_err(|_| ParseError::new(format!("'{name}' is not an IANA time zone (such as Asia/Tokyo)")))
+    }
+
+    /// The time zone's name.
+    pub fn tz_name(&self) -> &'static str {
+        self.tz.name()
+    }
+
+    /// Reads a timestamp. Accepted: RFC 3339 with an offset (`2026-11-20T18:05:00+09:00`),
+    /// local date-times `YYYY-MM-DD HH:MM[:SS]` (also with `T`), US-style `M/D/YYYY H:MM`,
+    /// and dates `YYYY-MM-DD` or `YYYYMMDD` (midnight, local). Local values are read in the
+    /// business time zone; a local time that does not exist (a daylight-saving gap) is an error.
+    pub fn parse_timestamp(&self, s: &str) -> Result<DateTime<Utc>, ParseError> {
+        let t = s.trim();
+        if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+            return Ok(dt.with_timezone(&Utc));
+        }
+        let naive = parse_naive(t).ok_or_else(|| {
+            ParseError::new(format!(
+                "'{s}' is not a date or time (expected e.g. 2026-11-20T18:05:00+09:00, 2026-11-20 18:05, 2026-11-20 or 20261120)"
+            ))
+        })?;
+        self.tz
+            .from_local_datetime(&naive)
+            .earliest()
+            .map(|d| d.with_timezone(&Utc))
+            .ok_or_else(|| ParseError::new(format!("'{s}' does not exist in time zone {}", self.tz.name())))
+    }
+
+    /// The business day of an instant, as days since 1970-01-01.
+    pub fn day_number(&self, at: DateTime<Utc>) -> i64 {
+        let local = at.with_timezone(&self.tz).date_naive();
+        local.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
+    }
+
+    /// An instant shown in the business time zone, as RFC 3339.
+    pub fn format(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.tz).to_rfc3339()
+    }
+}
+
+fn parse_naive(t: &str) -> Option<NaiveDateTime> {
+    const DATETIME: [&str; 6] = [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+        "%m/%d/%Y %H:%M",
+        "%m/%d/%Y %H:%M:%S",
+    ];
+    for f in DATETIME {
+        if let Ok(v) = NaiveDateTime::parse_from_str(t, f) {
+            return Some(v);
+        }
+    }
+    let date = if t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()) {
+        NaiveDate::parse_from_str(t, "%Y%m%d").ok()
+    } else {
+        NaiveDate::parse_from_str(t, "%Y-%m-%d").ok()
+    };
+    date.and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+/// Reads a calendar date `YYYY-MM-DD` (a birthday, say).
+pub fn parse_date(s: &str) -> Result<NaiveDate, ParseError> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| ParseError::new(format!("'{s}' is not a date (expected YYYY-MM-DD)")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn reads_the_formats() {
+        let tokyo = BusinessClock::new("Asia/Tokyo").unwrap();
+        let a = tokyo.parse_timestamp("2026-11-20T18:05:00+09:00").unwrap();
+        assert_eq!(tokyo.parse_timestamp("2026-11-20 18:05").unwrap(), a);
+        assert_eq!(tokyo.parse_timestamp("11/20/2026 18:05").unwrap(), a);
+        assert_eq!(a.to_rfc3339(), "2026-11-20T09:05:00+00:00");
+        let utc = BusinessClock::default();
+        assert_eq!(utc.parse_timestamp("19970101").unwrap(), utc.parse_timestamp("1997-01-01").unwrap());
+        assert!(utc.parse_timestamp("1997-13-01").is_err());
+        assert!(utc.parse_timestamp("yesterday").is_err());
+        assert!(BusinessClock::new("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn days_follow_the_business_zone() {
+        let tokyo = BusinessClock::new("Asia/Tokyo").unwrap();
+        let utc = BusinessClock::default();
+        let late = utc.parse_timestamp("2026-11-20T20:00:00Z").unwrap();
+        assert_eq!(tokyo.day_number(late), utc.day_number(late) + 1);
+    }
+
+    #[test]
+    fn dst_gap_is_an_error() {
+        let ny = BusinessClock::new("America/New_York").unwrap();
+        assert!(ny.parse_timestamp("2026-03-08 02:30").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in ".{0,40}") {
+            let _ = BusinessClock::default().parse_timestamp(&s);
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! One SQL interface over two databases.
+//!
+//! Repositories are written once against [`Conn`], in PostgreSQL's dialect with `$1`-style
+//! placeholders (SQLite reads them as `?1`). Values travel as [`Value`]: integers, floats,
+//! text or NULL, which both databases store natively (money is a scaled integer, time is
+//! Unix seconds).
+
+use crate::StoreError;
+use postgres::types::{IsNull, Type};
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex};
+
+/// A value bound to or read from SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// A 64-bit integer.
+    Int(i64),
+    /// A double.
+    Real(f64),
+    /// Text.
+    Text(String),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Real(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// Builds a parameter list: `params![a, b, c]`.
+#[macro_export]
+macro_rules! params {
+    ($($v:expr),* $(,)?) => { &[$($crate::db::Value::from($v)),*][..] };
+}
+
+/// One result row.
+#[derive(Debug, Clone)]
+pub struct Row(Vec<Value>);
+
+impl Row {
+    fn at(&self, i: usize) -> Result<&Value, StoreError> {
+        self.0.get(i).ok_or_else(|| StoreError::Decode(format!("no column {i}")))
+    }
+
+    /// A non-NULL integer column.
+    pub fn int(&self, i: usize) -> Result<i64, StoreError> {
+        self.opt_int(i)?.ok_or_else(|| StoreError::Decode(format!("column {i} is NULL")))
+    }
+
+    /// An integer column that may be NULL.
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        match self.at(i)? {
+            Value::Null => Ok(None),
+            Value::Int(v) => Ok(Some(*v)),
+            Value::Real(v) if v.fract() == 0.0 => Ok(Some(*v as i64)),
+            other => Err(StoreError::Decode(format!("column {i} is not an integer: {other:?}"))),
+        }
+    }
+
+    /// A non-NULL float column (integers are widened).
+    pub fn real(&self, i: usize) -> Result<f64, StoreError> {
+        match self.at(i)? {
+            Value::Int(v) => Ok(*v as f64),
+            Value::Real(v) => Ok(*v),
+            other => Err(StoreError::Decode(format!("column {i} is not a number: {other:?}"))),
+        }
+    }
+
+    /// A non-NULL text column.
+    pub fn text(&self, i: usize) -> Result<String, StoreError> {
+        self.opt_text(i)?.ok_or_else(|| StoreError::Decode(format!("column {i} is NULL")))
+    }
+
+    /// A text column that may be NULL.
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        match self.at(i)? {
+            Value::Null => Ok(None),
+            Value::Text(v) => Ok(Some(v.clone())),
+            other => Err(StoreError::Decode(format!("column {i} is not text: {other:?}"))),
+        }
+    }
+}
+
+/// Which database a connection talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// A connection inside a transaction. Everything a repository does goes through this.
+pub trait Conn {
+    /// The database behind the connection.
+    fn backend(&self) -> Backend;
+    /// Runs one statement; returns the number of rows changed.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+    /// Runs one query and returns its rows.
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
+    /// Inserts many rows into `table` as fast as the backend allows.
+    fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError>;
+    /// Reserves `n` fresh primary keys for `table`, to insert rows whose children need the key.
+    fn reserve_ids(&mut self, table: &str, n: usize) -> Result<Vec<i64>, StoreError>;
+    /// Runs several statements separated by semicolons (migrations).
+    fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError>;
+
+    /// Runs a query expected to return at most one row.
+    fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+
+    /// Runs a query expected to return exactly one row.
+    fn query_one(&mut self, sql: &str, params: &[Value]) -> Result<Row, StoreError> {
+        self.query_opt(sql, params)?.ok_or_else(|| StoreError::Decode("query returned no row".into()))
+    }
+}
+
+/// `$1, $2, …, $n` starting at `from`, for IN lists and VALUES tuples.
+pub fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+// ---------------------------------------------------------------- SQLite
+
+/// Rewrites `$1` placeholders as SQLite's `?1`.
+fn sqlite_sql(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Value::Real(v) => ToSqlOutput::Borrowed(ValueRef::Real(*v)),
+            Value::Text(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+        })
+    }
+}
+
+fn sqlite_value(v: rusqlite::types::ValueRef<'_>) -> Value {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+/// A SQLite transaction seen as a [`Conn`].
+pub struct SqliteConn<'a>(pub(crate) &'a rusqlite::Transaction<'a>);
+
+impl Conn for SqliteConn<'_> {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        let mut st = self.0.prepare_cached(&sqlite_sql(sql))?;
+        Ok(st.execute(rusqlite::params_from_iter(params.iter()))? as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let mut st = self.0.prepare_cached(&sqlite_sql(sql))?;
+        let n = st.column_count();
+        let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut vals = Vec::with_capacity(n);
+            for i in 0..n {
+                vals.push(sqlite_value(r.get_ref(i)?));
+            }
+            out.push(Row(vals));
+        }
+        Ok(out)
+    }
+
+    fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError> {
+        // One prepared single-row insert, reused: the fastest way into SQLite.
+        let sql = format!("INSERT INTO {table} ({}) VALUES ({})", columns.join(", "), placeholders(1, columns.len()));
+        let mut st = self.0.prepare_cached(&sqlite_sql(&sql))?;
+        for row in rows {
+            st.execute(rusqlite::params_from_iter(row.iter()))?;
+        }
+        Ok(())
+    }
+
+    fn reserve_ids(&mut self, table: &str, n: usize) -> Result<Vec<i64>, StoreError> {
+        // Writers hold SQLite's single write lock (BEGIN IMMEDIATE), so MAX(id) is stable
+        // until this transaction inserts the rows.
+        let next: i64 = self.0.query_row(&format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"), [], |r| r.get(0))?;
+        Ok((next..next + n as i64).collect())
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        Ok(self.0.execute_batch(sql)?)
+    }
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+impl postgres::types::ToSql for Value {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(v) => match *ty {
+                Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
+                Type::FLOAT8 => (*v as f64).to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR => v.to_string().to_sql(ty, out),
+                _ => v.to_sql(ty, out),
+            },
+            Value::Real(v) => match *ty {
+                Type::FLOAT4 => (*v as f32).to_sql(ty, out),
+                _ => v.to_sql(ty, out),
+            },
+            Value::Text(v) => v.as_str().to_sql(&Type::TEXT, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+fn pg_value(row: &postgres::Row, i: usize) -> Result<Value, StoreError> {
+    let ty = row.columns()[i].type_();
+    let v = match *ty {
+        Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Value::Int),
+        Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(|v| Value::Int(v.into())),
+        Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(|v| Value::Int(v.into())),
+        Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(|v| Value::Int(v.into())),
+        Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map(Value::Real),
+        Type::FLOAT4 => row.try_get::<_, Option<f32>>(i)?.map(|v| Value::Real(v.into())),
+        Type::NUMERIC => row.try_get::<_, Option<rust_decimal::Decimal>>(i)?.map(|d| {
+            if d.fract().is_zero() {
+                i64::try_from(d).map_or(Value::Text(d.to_string()), Value::Int)
+            } else {
+                Value::Real(f64::try_from(d).unwrap_or(f64::NAN))
+            }
+        }),
+        _ => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
+    };
+    Ok(v.unwrap_or(Value::Null))
+}
+
+/// A PostgreSQL connection with its cache of prepared statements.
+pub struct PgSession {
+    pub(crate) client: postgres::Client,
+    pub(crate) statements: HashMap<String, postgres::Statement>,
+}
+
+/// Most prepared statements kept per connection.
+const PG_STATEMENT_CACHE: usize = 256;
+
+/// A PostgreSQL transaction seen as a [`Conn`].
+pub struct PgConn<'a> {
+    pub(crate) tx: postgres::Transaction<'a>,
+    pub(crate) statements: &'a mut HashMap<String, postgres::Statement>,
+}
+
+impl PgConn<'_> {
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, StoreError> {
+        if let Some(st) = self.statements.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.tx.prepare(sql)?;
+        if self.statements.len() >= PG_STATEMENT_CACHE {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+}
+
+fn pg_params(params: &[Value]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn postgres::types::ToSql + Sync)).collect()
+}
+
+/// Rows per multi-row INSERT on PostgreSQL (bounded by its 65,535 parameters).
+const PG_INSERT_CHUNK: usize = 1000;
+
+impl Conn for PgConn<'_> {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        let st = self.statement(sql)?;
+        Ok(self.tx.execute(&st, &pg_params(params))?)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let st = self.statement(sql)?;
+        let rows = self.tx.query(&st, &pg_params(params))?;
+        rows.iter()
+            .map(|r| (0..r.len()).map(|i| pg_value(r, i)).collect::<Result<Vec<_>, _>>().map(Row))
+            .collect()
+    }
+
+    fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError> {
+        let width = columns.len();
+        let chunk = PG_INSERT_CHUNK.min(65_535 / width.max(1));
+        for part in rows.chunks(chunk) {
+            let tuples: Vec<String> =
+                (0..part.len()).map(|r| format!("({})", placeholders(r * width + 1, width))).collect();
+            let sql = format!("INSERT INTO {table} ({}) VALUES {}", columns.join(", "), tuples.join(", "));
+            let flat: Vec<Value> = part.iter().flat_map(|r| r.iter().cloned()).collect();
+            self.execute(&sql, &flat)?;
+        }
+        Ok(())
+    }
+
+    fn reserve_ids(&mut self, table: &str, n: usize) -> Result<Vec<i64>, StoreError> {
+        let sql = format!("SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)");
+        self.query(&sql, &[Value::Int(n as i64)])?.iter().map(|r| r.int(0)).collect()
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        Ok(self.tx.batch_execute(sql)?)
+    }
+}
+
+// ---------------------------------------------------------------- a small pool
+
+/// A bounded pool of connections, created on demand.
+pub(crate) struct Pool<T> {
+    idle: Mutex<(Vec<T>, usize)>,
+    freed: Condvar,
+    max: usize,
+    make: Box<dyn Fn() -> Result<T, StoreError> + Send + Sync>,
+}
+
+impl<T> Pool<T> {
+    pub(crate) fn new(max: usize, make: impl Fn() -> Result<T, StoreError> + Send + Sync + 'static) -> Self {
+        Pool { idle: Mutex::new((Vec::new(), 0)), freed: Condvar::new(), max, make: Box::new(make) }
+    }
+
+    /// Takes a connection, waiting for one when all `max` are in use.
+    pub(crate) fn get(&self) -> Result<Pooled<'_, T>, StoreError> {
+        let mut guard = self.idle.lock().map_err(|_| StoreError::Database("pool poisoned".into()))?;
+        loop {
+            if let Some(c) = guard.0.pop() {
+                return Ok(Pooled { pool: self, conn: Some(c) });
+            }
+            if guard.1 < self.max {
+                guard.1 += 1;
+                drop(guard);
+                return match (self.make)() {
+                    Ok(c) => Ok(Pooled { pool: self, conn: Some(c) }),
+                    Err(e) => {
+                        if let Ok(mut g) = self.idle.lock() {
+                            g.1 -= 1;
+                        }
+                        Err(e)
+                    }
+                };
+            }
+            guard = self.freed.wait(guard).map_err(|_| StoreError::Database("pool poisoned".into()))?;
+        }
+    }
+}
+
+/// A connection borrowed from a [`Pool`]; it goes back on drop (or is discarded when broken).
+pub(crate) struct Pooled<'a, T> {
+    pool: &'a Pool<T>,
+    conn: Option<T>,
+}
+
+impl<T> Pooled<'_, T> {
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        self.conn.as_mut().expect("connection present until drop")
+    }
+
+    /// Drops the connection instead of returning it (after a connection-level failure).
+    pub(crate) fn discard(mut self) {
+        self.conn = None;
+    }
+}
+
+impl<T> Drop for Pooled<'_, T> {
+    fn drop(&mut self) {
+        if let Ok(mut g) = self.pool.idle.lock() {
+            match self.conn.take() {
+                Some(c) => g.0.push(c),
+                None => g.1 -= 1,
+            }
+        }
+        self.pool.freed.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_rewritten_for_sqlite() {
+        assert_eq!(sqlite_sql("SELECT $1, $12 WHERE a = '$'"), "SELECT ?1, ?12 WHERE a = '$'");
+        assert_eq!(placeholders(3, 2), "$3, $4");
+    }
+}

@@ -1,0 +1,253 @@
+//! All of Enishi's SQL.
+//!
+//! [`Store`] opens SQLite (the embedded default, WAL mode) or PostgreSQL, runs the migrations
+//! and hands out transactions as [`Conn`]. The repository modules hold the statements; they
+//! store and fetch, and leave decisions (validation, loyalty, segments) to other crates.
+
+pub mod db;
+pub mod model;
+pub mod repo;
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use db::{Backend, Conn, Row, Value};
+pub use model::*;
+
+use db::{PgConn, PgSession, Pool, SqliteConn};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// What went wrong in the database layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or reached.
+    #[error("cannot open the database: {0}")]
+    Open(String),
+    /// A statement failed.
+    #[error("database error: {0}")]
+    Database(String),
+    /// A unique key already exists.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// A row that was asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A stored value had an unexpected shape.
+    #[error("unexpected stored data: {0}")]
+    Decode(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, msg) = &e {
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            {
+                return StoreError::Conflict(msg.clone().unwrap_or_default());
+            }
+        }
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        if let Some(db) = e.as_db_error() {
+            if db.code() == &postgres::error::SqlState::UNIQUE_VIOLATION {
+                return StoreError::Conflict(db.message().to_string());
+            }
+            return StoreError::Database(format!("{}: {}", db.code().code(), db.message()));
+        }
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection string.
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads a database URL: `postgres://…` / `postgresql://…`, `sqlite://PATH`, `sqlite:PATH`,
+    /// or a bare file path (SQLite).
+    pub fn parse(url: &str) -> Location {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Location::Postgres(url.to_string())
+        } else {
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+            Location::Sqlite(PathBuf::from(path))
+        }
+    }
+}
+
+enum Inner {
+    Sqlite(Pool<rusqlite::Connection>),
+    Postgres(Pool<PgSession>),
+}
+
+/// The database: a pool of connections to SQLite or PostgreSQL, migrated on open.
+pub struct Store {
+    inner: Inner,
+    location: Location,
+}
+
+/// Connections per store; the machine this targets has two cores.
+const POOL_SIZE: usize = 8;
+
+/// Schema versions, oldest first: (version, SQLite script, PostgreSQL script).
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+
+fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+    let conn = rusqlite::Connection::open(path)
+        .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+fn open_postgres(url: &str) -> Result<PgSession, StoreError> {
+    let client = postgres::Client::connect(url, postgres::NoTls).map_err(|e| StoreError::Open(redact(url, &e)))?;
+    Ok(PgSession { client, statements: HashMap::new() })
+}
+
+/// An error message for a connection failure, without the password of the URL.
+fn redact(url: &str, e: &postgres::Error) -> String {
+    let shown = match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    };
+    format!("{shown}: {e}")
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    pub fn open(url: &str) -> Result<Store, StoreError> {
+        let location = Location::parse(url);
+        let inner = match &location {
+            Location::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| StoreError::Open(format!("{}: {e}", dir.display())))?;
+                }
+                let p = path.clone();
+                // Check that it opens now, so a bad path fails here and not at first use.
+                let first = open_sqlite(&p)?;
+                let pool = Pool::new(POOL_SIZE, move || open_sqlite(&p));
+                drop(first);
+                Inner::Sqlite(pool)
+            }
+            Location::Postgres(url) => {
+                let first = open_postgres(url)?;
+                drop(first);
+                let u = url.clone();
+                Inner::Postgres(Pool::new(POOL_SIZE, move || open_postgres(&u)))
+            }
+        };
+        let store = Store { inner, location };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Where this store keeps its data.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// The database kind.
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            Inner::Sqlite(_) => Backend::Sqlite,
+            Inner::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        self.write(|c| {
+            if c.backend() == Backend::Postgres {
+                // Several servers may start at once against one database.
+                c.execute("SELECT pg_advisory_xact_lock(7274838)", &[])?;
+            }
+            c.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")?;
+            let done: Vec<i64> = c
+                .query("SELECT version FROM schema_migrations", &[])?
+                .iter()
+                .map(|r| r.int(0))
+                .collect::<Result<_, _>>()?;
+            for (version, sqlite, pg) in MIGRATIONS {
+                if done.contains(version) {
+                    continue;
+                }
+                c.execute_batch(if c.backend() == Backend::Sqlite { sqlite } else { pg })?;
+                c.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                    params![*version, chrono::Utc::now().timestamp()],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `f` in a write transaction: committed when it returns `Ok`, rolled back otherwise.
+    /// On SQLite the transaction takes the write lock at once (`BEGIN IMMEDIATE`), so that
+    /// read-then-write sequences inside `f` cannot be interleaved with another writer.
+    pub fn write<T, E>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.transaction(true, f)
+    }
+
+    /// Runs `f` in a read transaction (a consistent snapshot).
+    pub fn read<T, E>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.transaction(false, f)
+    }
+
+    fn transaction<T, E>(&self, write: bool, f: impl FnOnce(&mut dyn Conn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        match &self.inner {
+            Inner::Sqlite(pool) => {
+                let mut pooled = pool.get()?;
+                let conn = pooled.get_mut();
+                let behavior = if write {
+                    rusqlite::TransactionBehavior::Immediate
+                } else {
+                    rusqlite::TransactionBehavior::Deferred
+                };
+                let tx = conn.transaction_with_behavior(behavior).map_err(StoreError::from)?;
+                let out = f(&mut SqliteConn(&tx))?;
+                tx.commit().map_err(StoreError::from)?;
+                Ok(out)
+            }
+            Inner::Postgres(pool) => {
+                let mut pooled = pool.get()?;
+                let session = pooled.get_mut();
+                if session.client.is_closed() {
+                    pooled.discard();
+                    return Err(StoreError::Database("the connection to PostgreSQL was lost; retry".into()).into());
+                }
+                let PgSession { client, statements } = session;
+                let tx = client.transaction().map_err(StoreError::from)?;
+                let mut conn = PgConn { tx, statements };
+                let out = f(&mut conn)?;
+                conn.tx.commit().map_err(StoreError::from)?;
+                Ok(out)
+            }
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! Customers: profile, consent, running stats; lookup, search and bulk resolution.
+
+use crate::db::{Conn, Row, Value};
+use crate::model::{instant, Consent, ConsentChange, Customer, CustomerStats, CustomerUpsert, JsonMap, Page, PostalAddress, Upserted};
+use crate::repo::{now, query_in};
+use crate::{params, StoreError};
+use chrono::NaiveDate;
+use enishi_core::{Amount, Channel, ConsentChannel};
+use std::collections::HashMap;
+
+const SELECT: &str = "SELECT c.id, c.external_id, c.name, c.email, c.phone, c.address_line1, c.address_line2, c.city, \
+    c.region, c.postal_code, c.country, c.birthday, c.locale, c.channels, c.tags, c.attributes, c.account_id, \
+    c.acquisition_source, c.referred_by, c.first_seen_at, c.created_at, c.updated_at, \
+    s.first_order_at, s.last_order_at, s.order_count, s.purchase_days, s.total_spend, s.returned_amount \
+    FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id";
+
+fn json_list<T: serde::de::DeserializeOwned>(text: &str) -> Vec<T> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn decode(r: &Row) -> Result<Customer, StoreError> {
+    Ok(Customer {
+        id: r.int(0)?,
+        external_id: r.text(1)?,
+        name: r.opt_text(2)?,
+        email: r.opt_text(3)?,
+        phone: r.opt_text(4)?,
+        address: PostalAddress {
+            line1: r.opt_text(5)?,
+            line2: r.opt_text(6)?,
+            city: r.opt_text(7)?,
+            region: r.opt_text(8)?,
+            postal_code: r.opt_text(9)?,
+            country: r.opt_text(10)?,
+        },
+        birthday: r.opt_text(11)?.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+        locale: r.opt_text(12)?,
+        channels: json_list(&r.text(13)?),
+        tags: json_list(&r.text(14)?),
+        attributes: serde_json::from_str(&r.text(15)?).unwrap_or_default(),
+        account_id: r.opt_int(16)?,
+        acquisition_source: r.opt_text(17)?,
+        referred_by: r.opt_int(18)?,
+        first_seen_at: instant(r.int(19)?),
+        created_at: instant(r.int(20)?),
+        updated_at: instant(r.int(21)?),
+        consents: Vec::new(),
+        stats: CustomerStats {
+            first_order_at: r.opt_int(22)?.map(instant),
+            last_order_at: r.opt_int(23)?.map(instant),
+            order_count: r.opt_int(24)?.unwrap_or(0),
+            purchase_days: r.opt_int(25)?.unwrap_or(0),
+            total_spend: Amount::from_scaled(r.opt_int(26)?.unwrap_or(0)),
+            returned_amount: Amount::from_scaled(r.opt_int(27)?.unwrap_or(0)),
+        },
+    })
+}
+
+/// Loads the consents of `customers` into them: one query for the lot.
+fn attach_consents(c: &mut dyn Conn, customers: &mut [Customer]) -> Result<(), StoreError> {
+    if customers.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Value> = customers.iter().map(|c| Value::Int(c.id)).collect();
+    let rows = query_in(
+        c,
+        "SELECT customer_id, channel, status, changed_at, source FROM customer_consents WHERE customer_id IN ({list})",
+        &ids,
+    )?;
+    let mut by_customer: HashMap<i64, Vec<Consent>> = HashMap::new();
+    for r in rows {
+        let (Ok(channel), Ok(status)) = (r.text(1)?.parse(), r.text(2)?.parse()) else {
+            return Err(StoreError::Decode("unknown consent channel or status".into()));
+        };
+        by_customer.entry(r.int(0)?).or_default().push(Consent {
+            channel,
+            status,
+            changed_at: instant(r.int(3)?),
+            source: r.text(4)?,
+        });
+    }
+    for cust in customers {
+        let mut list = by_customer.remove(&cust.id).unwrap_or_default();
+        list.sort_by_key(|x| x.channel);
+        cust.consents = list;
+    }
+    Ok(())
+}
+
+fn fetch(c: &mut dyn Conn, filter: &str, p: &[Value]) -> Result<Vec<Customer>, StoreError> {
+    let mut list: Vec<Customer> = c.query(&format!("{SELECT} {filter}"), p)?.iter().map(decode).collect::<Result<_, _>>()?;
+    attach_consents(c, &mut list)?;
+    Ok(list)
+}
+
+/// One customer by Enishi id.
+pub fn get(c: &mut dyn Conn, id: i64) -> Result<Option<Customer>, StoreError> {
+    Ok(fetch(c, "WHERE c.id = $1", params![id])?.pop())
+}
+
+/// One customer by the shop's id.
+pub fn get_by_external_id(c: &mut dyn Conn, external_id: &str) -> Result<Option<Customer>, StoreError> {
+    Ok(fetch(c, "WHERE c.external_id = $1", params![external_id])?.pop())
+}
+
+/// What to look for in [`search`].
+#[derive(Debug, Clone, Default)]
+pub struct CustomerQuery {
+    /// Matches name (substring), email, phone or external id (exact or prefix), case-insensitive.
+    pub text: Option<String>,
+    /// Exact external id.
+    pub external_id: Option<String>,
+    /// Exact email (case-insensitive).
+    pub email: Option<String>,
+    /// Exact phone (normalised).
+    pub phone: Option<String>,
+    /// Contacts of this account.
+    pub account_id: Option<i64>,
+    /// Only customers with an Enishi id above this (the page cursor).
+    pub after: i64,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// Customers matching `q`, in id order, one page at a time.
+pub fn search(c: &mut dyn Conn, q: &CustomerQuery) -> Result<Page<Customer>, StoreError> {
+    let mut cond = vec!["c.id > $1".to_string()];
+    let mut p: Vec<Value> = vec![q.after.into()];
+    let bind = |p: &mut Vec<Value>, v: Value| {
+        p.push(v);
+        format!("${}", p.len())
+    };
+    if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let lower = t.to_lowercase();
+        let like = format!("%{}%", lower.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let prefix = format!("{}%", lower.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let digits: String = t.chars().filter(|ch| ch.is_ascii_digit() || *ch == '+').collect();
+        let a = bind(&mut p, like.into());
+        let b = bind(&mut p, prefix.into());
+        let d = bind(&mut p, (digits.len() >= 4).then(|| format!("{digits}%")).into());
+        let e = bind(&mut p, t.into());
+        cond.push(format!(
+            "(lower(c.name) LIKE {a} ESCAPE '\\' OR lower(c.email) LIKE {b} ESCAPE '\\' OR c.phone LIKE {d} OR c.external_id = {e})"
+        ));
+    }
+    if let Some(v) = &q.external_id {
+        let x = bind(&mut p, v.as_str().into());
+        cond.push(format!("c.external_id = {x}"));
+    }
+    if let Some(v) = &q.email {
+        let x = bind(&mut p, v.to_lowercase().into());
+        cond.push(format!("lower(c.email) = {x}"));
+    }
+    if let Some(v) = &q.phone {
+        let x = bind(&mut p, v.as_str().into());
+        cond.push(format!("c.phone = {x}"));
+    }
+    if let Some(v) = q.account_id {
+        let x = bind(&mut p, v.into());
+        cond.push(format!("c.account_id = {x}"));
+    }
+    let limit = q.limit.clamp(1, 500);
+    let l = bind(&mut p, (limit + 1).into());
+    let mut items = fetch(c, &format!("WHERE {} ORDER BY c.id LIMIT {l}", cond.join(" AND ")), &p)?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|x| x.id)
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+/// Number of customers.
+pub fn count(c: &mut dyn Conn) -> Result<i64, StoreError> {
+    c.query_one("SELECT COUNT(*) FROM customers", &[])?.int(0)
+}
+
+fn channels_json(v: &[Channel]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+/// Creates a customer or updates the one with the same external id; `None` fields are left
+/// as stored; attributes are merged key by key (a JSON null deletes a key).
+pub fn upsert(c: &mut dyn Conn, u: &CustomerUpsert) -> Result<Upserted, StoreError> {
+    let external_id = u.external_id.as_ref().ok_or_else(|| StoreError::Decode("customer without external id".into()))?;
+    let existing = c.query_opt("SELECT id, attributes FROM customers WHERE external_id = $1", params![external_id.as_str()])?;
+    match existing {
+        Some(row) => {
+            let id = row.int(0)?;
+            let attrs = u.attributes.as_ref().map(|new| {
+                let mut merged: JsonMap = serde_json::from_str(&row.text(1).unwrap_or_default()).unwrap_or_default();
+                merge(&mut merged, new);
+                serde_json::Value::Object(merged).to_string()
+            });
+            update_fields(c, id, u, attrs)?;
+            Ok(Upserted::Updated(id))
+        }
+        None => {
+            let t = now();
+            let mut attrs = JsonMap::new();
+            if let Some(new) = &u.attributes {
+                merge(&mut attrs, new);
+            }
+            let row = c.query_one(
+                "INSERT INTO customers (external_id, first_seen_at, created_at, updated_at, attributes) VALUES ($1, $2, $3, $3, $4) RETURNING id",
+                params![
+                    external_id.as_str(),
+                    u.first_seen_at.map_or(t, |d| d.timestamp()),
+                    t,
+                    serde_json::Value::Object(attrs).to_string()
+                ],
+            )?;
+            let id = row.int(0)?;
+            update_fields(c, id, &CustomerUpsert { attributes: None, first_seen_at: None, ..u.clone() }, None)?;
+            Ok(Upserted::Created(id))
+        }
+    }
+}
+
+fn merge(into: &mut JsonMap, new: &JsonMap) {
+    for (k, v) in new {
+        if v.is_null() {
+            into.remove(k);
+        } else {
+            into.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+fn update_fields(c: &mut dyn Conn, id: i64, u: &CustomerUpsert, attributes: Option<String>) -> Result<(), StoreError> {
+    let a = &u.address;
+    c.execute(
+        "UPDATE customers SET name = COALESCE($1, name), email = COALESCE($2, email), phone = COALESCE($3, phone), \
+         address_line1 = COALESCE($4, address_line1), address_line2 = COALESCE($5, address_line2), city = COALESCE($6, city), \
+         region = COALESCE($7, region), postal_code = COALESCE($8, postal_code), country = COALESCE($9, country), \
+         birthday = COALESCE($10, birthday), locale = COALESCE($11, locale), channels = COALESCE($12, channels), \
+         tags = COALESCE($13, tags), attributes = COALESCE($14, attributes), account_id = COALESCE($15, account_id), \
+         acquisition_source = COALESCE($16, acquisition_source), referred_by = COALESCE($17, referred_by), \
+         first_seen_at = COALESCE($18, first_seen_at), updated_at = $19 WHERE id = $20",
+        &[
+            u.name.clone().into(),
+            u.email.as_ref().map(|e| e.as_str().to_string()).into(),
+            u.phone.as_ref().map(|e| e.as_str().to_string()).into(),
+            a.line1.clone().into(),
+            a.line2.clone().into(),
+            a.city.clone().into(),
+            a.region.clone().into(),
+            a.postal_code.clone().into(),
+            a.country.clone().into(),
+            u.birthday.map(|d| d.format("%Y-%m-%d").to_string()).into(),
+            u.locale.clone().into(),
+            u.channels.as_deref().map(channels_json).into(),
+            u.tags.as_ref().map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into())).into(),
+            attributes.into(),
+            u.account_id.into(),
+            u.acquisition_source.clone().into(),
+            u.referred_by.into(),
+            u.first_seen_at.map(|d| d.timestamp()).into(),
+            now().into(),
+            id.into(),
+        ],
+    )?;
+    for change in &u.consents {
+        set_consent(c, id, change)?;
+    }
+    Ok(())
+}
+
+/// Clears one profile field (the API's explicit `null`). `field` must be one of
+/// [`CLEARABLE_FIELDS`].
+pub fn clear_field(c: &mut dyn Conn, id: i64, field: &str) -> Result<(), StoreError> {
+    if !CLEARABLE_FIELDS.contains(&field) {
+        return Err(StoreError::Decode(format!("field {field} cannot be cleared")));
+    }
+    c.execute(&format!("UPDATE customers SET {field} = NULL, updated_at = $1 WHERE id = $2"), params![now(), id])?;
+    Ok(())
+}
+
+/// Profile columns that may be set to NULL.
+pub const CLEARABLE_FIELDS: &[&str] = &[
+    "name",
+    "email",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "birthday",
+    "locale",
+    "account_id",
+    "acquisition_source",
+    "referred_by",
+];
+
+/// Records a consent change: the current state and, when it changes, a line in the log.
+pub fn set_consent(c: &mut dyn Conn, customer_id: i64, ch: &ConsentChange) -> Result<(), StoreError> {
+    let at = ch.at.map_or_else(now, |d| d.timestamp());
+    let current = c.query_opt(
+        "SELECT status FROM customer_consents WHERE customer_id = $1 AND channel = $2",
+        params![customer_id, ch.channel.as_str()],
+    )?;
+    if current.map(|r| r.text(0)).transpose()?.as_deref() == Some(ch.status.as_str()) {
+        return Ok(());
+    }
+    c.execute(
+        "INSERT INTO customer_consents (customer_id, channel, status, changed_at, source) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (customer_id, channel) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at, source = excluded.source",
+        params![customer_id, ch.channel.as_str(), ch.status.as_str(), at, ch.source.as_str()],
+    )?;
+    c.execute(
+        "INSERT INTO consent_log (customer_id, channel, status, changed_at, source) VALUES ($1, $2, $3, $4, $5)",
+        params![customer_id, ch.channel.as_str(), ch.status.as_str(), at, ch.source.as_str()],
+    )?;
+    Ok(())
+}
+
+/// The consent history of a customer on a channel, oldest first: (status, when, how).
+pub fn consent_history(
+    c: &mut dyn Conn,
+    customer_id: i64,
+    channel: ConsentChannel,
+) -> Result<Vec<(String, i64, String)>, StoreError> {
+    c.query(
+        "SELECT status, changed_at, source FROM consent_log WHERE customer_id = $1 AND channel = $2 ORDER BY id",
+        params![customer_id, channel.as_str()],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?, r.text(2)?)))
+    .collect()
+}
+
+/// Deletes a customer and everything recorded about them (orders, messages, events, …).
+pub fn delete(c: &mut dyn Conn, id: i64) -> Result<bool, StoreError> {
+    Ok(c.execute("DELETE FROM customers WHERE id = $1", params![id])? > 0)
+}
+
+/// Maps external ids to Enishi ids, creating bare customers for the ones not yet known (first
+/// seen at the given time). Returns the map and how many were created.
+pub fn resolve_or_create(
+    c: &mut dyn Conn,
+    wanted: &[(String, i64)],
+) -> Result<(HashMap<String, i64>, u64), StoreError> {
+    let keys: Vec<Value> = wanted.iter().map(|(k, _)| Value::from(k.as_str())).collect();
+    let mut found: HashMap<String, i64> = HashMap::with_capacity(wanted.len());
+    for r in query_in(c, "SELECT external_id, id FROM customers WHERE external_id IN ({list})", &keys)? {
+        found.insert(r.text(0)?, r.int(1)?);
+    }
+    let mut missing: Vec<&(String, i64)> = wanted.iter().filter(|(k, _)| !found.contains_key(k)).collect();
+    missing.sort();
+    missing.dedup_by(|a, b| a.0 == b.0);
+    if missing.is_empty() {
+        return Ok((found, 0));
+    }
+    let ids = c.reserve_ids("customers", missing.len())?;
+    let t = now();
+    let rows: Vec<Vec<Value>> = missing
+        .iter()
+        .zip(&ids)
+        .map(|((ext, seen), id)| vec![Value::Int(*id), ext.as_str().into(), Value::Int(*seen), Value::Int(t), Value::Int(t)])
+        .collect();
+    c.insert_rows("customers", &["id", "external_id", "first_seen_at", "created_at", "updated_at"], &rows)?;
+    for ((ext, _), id) in missing.iter().zip(&ids) {
+        found.insert(ext.clone(), *id);
+    }
+    Ok((found, missing.len() as u64))
+}
+
+/// Recomputes the running stats of `customer_ids` from their orders and returns.
+pub fn refresh_stats(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<(), StoreError> {
+    let t = now();
+    for part in customer_ids.chunks(crate::repo::IN_CHUNK) {
+        let list = crate::db::placeholders(2, part.len());
+        let sql = format!(
+            "INSERT INTO customer_stats (customer_id, first_order_at, last_order_at, order_count, purchase_days, total_spend, returned_amount, updated_at) \
+             SELECT c.id, MIN(o.placed_at), MAX(o.placed_at), COUNT(o.id), COUNT(DISTINCT o.placed_day), \
+                    CAST(COALESCE(SUM(o.total), 0) AS BIGINT), \
+                    CAST(COALESCE((SELECT SUM(r.amount) FROM returns r WHERE r.customer_id = c.id), 0) AS BIGINT), $1 \
+             FROM customers c LEFT JOIN orders o ON o.customer_id = c.id \
+             WHERE c.id IN ({list}) GROUP BY c.id \
+             ON CONFLICT (customer_id) DO UPDATE SET first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at, \
+               order_count = excluded.order_count, purchase_days = excluded.purchase_days, total_spend = excluded.total_spend, \
+               returned_amount = excluded.returned_amount, updated_at = excluded.updated_at"
+        );
+        let mut p: Vec<Value> = vec![t.into()];
+        p.extend(part.iter().map(|&id| Value::Int(id)));
+        c.execute(&sql, &p)?;
+    }
+    Ok(())
+}
+
+/// Every customer in id order, in pages, for export: calls `f` with each page.
+pub fn for_each_page(
+    c: &mut dyn Conn,
+    page_size: i64,
+    mut f: impl FnMut(&[Customer]) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut after = 0;
+    loop {
+        let page = fetch(c, "WHERE c.id > $1 ORDER BY c.id LIMIT $2", params![after, page_size])?;
+        let Some(last) = page.last() else { return Ok(()) };
+        after = last.id;
+        f(&page)?;
+    }
+}

@@ -1,0 +1,50 @@
+//! The record of finished imports.
+
+use crate::db::Conn;
+use crate::model::{instant, ImportRecord};
+use crate::{params, StoreError};
+
+/// Records an import.
+pub fn record(c: &mut dyn Conn, r: &ImportRecord) -> Result<i64, StoreError> {
+    let row = c.query_one(
+        "INSERT INTO imports (kind, format, file_name, sha256, started_at, finished_at, summary) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        params![
+            r.kind.as_str(),
+            r.format.as_str(),
+            r.file_name.as_str(),
+            r.sha256.as_str(),
+            r.started_at.timestamp(),
+            r.finished_at.timestamp(),
+            r.summary.to_string()
+        ],
+    )?;
+    row.int(0)
+}
+
+/// Earlier imports of a file with this hash, newest first.
+pub fn find_by_hash(c: &mut dyn Conn, sha256: &str) -> Result<Vec<ImportRecord>, StoreError> {
+    let sql = format!("{SELECT} WHERE sha256 = $1 ORDER BY id DESC");
+    c.query(&sql, params![sha256])?.iter().map(decode).collect()
+}
+
+/// The latest imports, newest first.
+pub fn recent(c: &mut dyn Conn, limit: i64) -> Result<Vec<ImportRecord>, StoreError> {
+    let sql = format!("{SELECT} ORDER BY id DESC LIMIT $1");
+    c.query(&sql, params![limit])?.iter().map(decode).collect()
+}
+
+const SELECT: &str = "SELECT id, kind, format, file_name, sha256, started_at, finished_at, summary FROM imports";
+
+fn decode(r: &crate::Row) -> Result<ImportRecord, StoreError> {
+    Ok(ImportRecord {
+        id: r.int(0)?,
+        kind: r.text(1)?,
+        format: r.text(2)?,
+        file_name: r.text(3)?,
+        sha256: r.text(4)?,
+        started_at: instant(r.int(5)?),
+        finished_at: instant(r.int(6)?),
+        summary: serde_json::from_str(&r.text(7)?).unwrap_or(serde_json::Value::Null),
+    })
+}

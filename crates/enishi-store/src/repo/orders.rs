@@ -1,0 +1,299 @@
+//! Orders, their lines, and returns linked to them.
+
+use crate::db::{Conn, Row, Value};
+use crate::model::{instant, NewOrder, NewReturn, Order, OrderLine, Return, ReturnLine};
+use crate::repo::{now, query_in};
+use crate::{params, StoreError};
+use enishi_core::Amount;
+use std::collections::HashMap;
+
+/// What happened to one order of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored now, with its Enishi id.
+    Created(i64),
+    /// An order with this id was already stored (its Enishi id); nothing was written.
+    Duplicate(i64),
+}
+
+impl Inserted {
+    /// The Enishi id either way.
+    pub fn id(self) -> i64 {
+        match self {
+            Inserted::Created(id) | Inserted::Duplicate(id) => id,
+        }
+    }
+}
+
+const ORDER_COLUMNS: &[&str] =
+    &["id", "order_ref", "customer_id", "placed_at", "placed_day", "channel", "currency", "total", "status", "created_at"];
+const LINE_COLUMNS: &[&str] =
+    &["order_id", "customer_id", "line_no", "sku", "product_name", "category", "quantity", "unit_price", "amount"];
+
+/// Stores a batch of orders with distinct ids; orders whose id is already stored are
+/// skipped. Outcomes come back in input order.
+pub fn insert_batch(c: &mut dyn Conn, orders: &[NewOrder]) -> Result<Vec<Inserted>, StoreError> {
+    let refs: Vec<Value> = orders.iter().map(|o| Value::from(o.order_ref.as_str())).collect();
+    let mut existing: HashMap<String, i64> = HashMap::new();
+    for r in query_in(c, "SELECT order_ref, id FROM orders WHERE order_ref IN ({list})", &refs)? {
+        existing.insert(r.text(0)?, r.int(1)?);
+    }
+    let fresh: Vec<&NewOrder> = orders.iter().filter(|o| !existing.contains_key(&o.order_ref)).collect();
+    let ids = if fresh.is_empty() { Vec::new() } else { c.reserve_ids("orders", fresh.len())? };
+    let t = now();
+    let mut order_rows = Vec::with_capacity(fresh.len());
+    let mut line_rows = Vec::new();
+    let mut created: HashMap<&str, i64> = HashMap::with_capacity(fresh.len());
+    for (o, &id) in fresh.iter().zip(&ids) {
+        created.insert(o.order_ref.as_str(), id);
+        order_rows.push(vec![
+            Value::Int(id),
+            o.order_ref.as_str().into(),
+            o.customer_id.into(),
+            o.placed_at.timestamp().into(),
+            o.placed_day.into(),
+            o.channel.as_str().into(),
+            o.currency.as_str().into(),
+            o.total.to_scaled().into(),
+            o.status.as_str().into(),
+            t.into(),
+        ]);
+        for (n, l) in o.lines.iter().enumerate() {
+            line_rows.push(vec![
+                Value::Int(id),
+                o.customer_id.into(),
+                (n as i64 + 1).into(),
+                l.sku.as_str().into(),
+                l.product_name.clone().into(),
+                l.category.clone().into(),
+                l.quantity.into(),
+                l.unit_price.to_scaled().into(),
+                l.amount.to_scaled().into(),
+            ]);
+        }
+    }
+    c.insert_rows("orders", ORDER_COLUMNS, &order_rows)?;
+    c.insert_rows("order_lines", LINE_COLUMNS, &line_rows)?;
+    Ok(orders
+        .iter()
+        .map(|o| match created.get(o.order_ref.as_str()) {
+            Some(&id) => Inserted::Created(id),
+            None => Inserted::Duplicate(existing[&o.order_ref]),
+        })
+        .collect())
+}
+
+const SELECT: &str = "SELECT o.id, o.order_ref, o.customer_id, c.external_id, o.placed_at, o.channel, o.currency, o.total, o.status, \
+    CAST(COALESCE((SELECT SUM(r.amount) FROM returns r WHERE r.order_id = o.id), 0) AS BIGINT) \
+    FROM orders o JOIN customers c ON c.id = o.customer_id";
+
+fn decode(r: &Row) -> Result<Order, StoreError> {
+    Ok(Order {
+        id: r.int(0)?,
+        order_id: r.text(1)?,
+        customer_id: r.int(2)?,
+        customer_external_id: r.text(3)?,
+        placed_at: instant(r.int(4)?),
+        channel: r.text(5)?.parse().map_err(|_| StoreError::Decode("unknown channel".into()))?,
+        currency: r.text(6)?,
+        total: Amount::from_scaled(r.int(7)?),
+        status: r.text(8)?,
+        lines: Vec::new(),
+        returned_amount: Amount::from_scaled(r.int(9)?),
+    })
+}
+
+fn attach_lines(c: &mut dyn Conn, orders: &mut [Order]) -> Result<(), StoreError> {
+    let ids: Vec<Value> = orders.iter().map(|o| Value::Int(o.id)).collect();
+    let mut by_order: HashMap<i64, Vec<OrderLine>> = HashMap::new();
+    for r in query_in(
+        c,
+        "SELECT order_id, sku, product_name, category, quantity, unit_price, amount FROM order_lines \
+         WHERE order_id IN ({list}) ORDER BY order_id, line_no",
+        &ids,
+    )? {
+        by_order.entry(r.int(0)?).or_default().push(OrderLine {
+            sku: r.text(1)?,
+            product_name: r.opt_text(2)?,
+            category: r.opt_text(3)?,
+            quantity: r.int(4)?,
+            unit_price: Amount::from_scaled(r.int(5)?),
+            amount: Amount::from_scaled(r.int(6)?),
+        });
+    }
+    for o in orders {
+        o.lines = by_order.remove(&o.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+fn fetch(c: &mut dyn Conn, filter: &str, p: &[Value]) -> Result<Vec<Order>, StoreError> {
+    let mut list: Vec<Order> = c.query(&format!("{SELECT} {filter}"), p)?.iter().map(decode).collect::<Result<_, _>>()?;
+    attach_lines(c, &mut list)?;
+    Ok(list)
+}
+
+/// One order by Enishi id.
+pub fn get(c: &mut dyn Conn, id: i64) -> Result<Option<Order>, StoreError> {
+    Ok(fetch(c, "WHERE o.id = $1", params![id])?.pop())
+}
+
+/// One order by the shop's order id.
+pub fn get_by_ref(c: &mut dyn Conn, order_ref: &str) -> Result<Option<Order>, StoreError> {
+    Ok(fetch(c, "WHERE o.order_ref = $1", params![order_ref])?.pop())
+}
+
+/// A customer's orders, newest first.
+pub fn for_customer(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> Result<Vec<Order>, StoreError> {
+    fetch(c, "WHERE o.customer_id = $1 ORDER BY o.placed_at DESC, o.id DESC LIMIT $2 OFFSET $3", params![customer_id, limit, offset])
+}
+
+/// Every order in id order, a page at a time (for export).
+pub fn for_each_page(
+    c: &mut dyn Conn,
+    page_size: i64,
+    mut f: impl FnMut(&[Order], &[Return]) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut after = 0;
+    loop {
+        let page = fetch(c, "WHERE o.id > $1 ORDER BY o.id LIMIT $2", params![after, page_size])?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        let ids: Vec<Value> = page.iter().map(|o| Value::Int(o.id)).collect();
+        let returns = fetch_returns(c, &ids)?;
+        f(&page, &returns)?;
+    }
+    // Returns whose original order is unknown have no page of their own.
+    let orphans = fetch_returns_where(c, "WHERE r.order_id IS NULL ORDER BY r.id", &[])?;
+    if !orphans.is_empty() {
+        f(&[], &orphans)?;
+    }
+    Ok(())
+}
+
+/// Totals over all orders: (order count, line count, sum of totals).
+pub fn totals(c: &mut dyn Conn) -> Result<(i64, i64, Amount), StoreError> {
+    let r = c.query_one(
+        "SELECT (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM order_lines), \
+         CAST(COALESCE((SELECT SUM(total) FROM orders), 0) AS BIGINT)",
+        &[],
+    )?;
+    Ok((r.int(0)?, r.int(1)?, Amount::from_scaled(r.int(2)?)))
+}
+
+/// The latest order of `customer_id` placed at or before `before` that has a line of `sku`.
+pub fn latest_with_sku(c: &mut dyn Conn, customer_id: i64, sku: &str, before: i64) -> Result<Option<i64>, StoreError> {
+    c.query_opt(
+        "SELECT o.id FROM order_lines l JOIN orders o ON o.id = l.order_id \
+         WHERE l.customer_id = $1 AND l.sku = $2 AND o.placed_at <= $3 ORDER BY o.placed_at DESC, o.id DESC LIMIT 1",
+        params![customer_id, sku, before],
+    )?
+    .map(|r| r.int(0))
+    .transpose()
+}
+
+/// Units of each SKU of an order already returned.
+pub fn returned_quantities(c: &mut dyn Conn, order_id: i64) -> Result<HashMap<String, i64>, StoreError> {
+    c.query(
+        "SELECT l.sku, CAST(SUM(l.quantity) AS BIGINT) FROM return_lines l JOIN returns r ON r.id = l.return_id \
+         WHERE r.order_id = $1 GROUP BY l.sku",
+        params![order_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
+}
+
+/// Stores returns with distinct ids; ones already stored are skipped. Outcomes in input order.
+pub fn insert_returns(c: &mut dyn Conn, returns: &[NewReturn]) -> Result<Vec<Inserted>, StoreError> {
+    let refs: Vec<Value> = returns.iter().map(|r| Value::from(r.return_ref.as_str())).collect();
+    let mut existing: HashMap<String, i64> = HashMap::new();
+    for r in query_in(c, "SELECT return_ref, id FROM returns WHERE return_ref IN ({list})", &refs)? {
+        existing.insert(r.text(0)?, r.int(1)?);
+    }
+    let t = now();
+    let mut out = Vec::with_capacity(returns.len());
+    for r in returns {
+        if let Some(&id) = existing.get(&r.return_ref) {
+            out.push(Inserted::Duplicate(id));
+            continue;
+        }
+        let id = c
+            .query_one(
+                "INSERT INTO returns (return_ref, order_id, customer_id, returned_at, amount, reason, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                params![r.return_ref.as_str(), r.order_id, r.customer_id, r.returned_at.timestamp(), r.amount.to_scaled(), r.reason.clone(), t],
+            )?
+            .int(0)?;
+        let rows: Vec<Vec<Value>> = r
+            .lines
+            .iter()
+            .map(|l| {
+                vec![
+                    Value::Int(id),
+                    r.customer_id.into(),
+                    l.sku.as_str().into(),
+                    l.quantity.into(),
+                    l.unit_price.to_scaled().into(),
+                    l.amount.to_scaled().into(),
+                ]
+            })
+            .collect();
+        c.insert_rows("return_lines", &["return_id", "customer_id", "sku", "quantity", "unit_price", "amount"], &rows)?;
+        existing.insert(r.return_ref.clone(), id);
+        out.push(Inserted::Created(id));
+    }
+    Ok(out)
+}
+
+fn fetch_returns(c: &mut dyn Conn, order_ids: &[Value]) -> Result<Vec<Return>, StoreError> {
+    let mut out = Vec::new();
+    for part in order_ids.chunks(crate::repo::IN_CHUNK) {
+        let filter = format!("WHERE r.order_id IN ({}) ORDER BY r.id", crate::db::placeholders(1, part.len()));
+        out.extend(fetch_returns_where(c, &filter, part)?);
+    }
+    Ok(out)
+}
+
+fn fetch_returns_where(c: &mut dyn Conn, filter: &str, p: &[Value]) -> Result<Vec<Return>, StoreError> {
+    let mut list: Vec<Return> = c
+        .query(&format!("SELECT r.id, r.return_ref, r.order_id, r.customer_id, r.returned_at, r.amount, r.reason FROM returns r {filter}"), p)?
+        .iter()
+        .map(|r| {
+            Ok(Return {
+                id: r.int(0)?,
+                return_id: r.text(1)?,
+                order_id: r.opt_int(2)?,
+                customer_id: r.int(3)?,
+                returned_at: instant(r.int(4)?),
+                amount: Amount::from_scaled(r.int(5)?),
+                reason: r.opt_text(6)?,
+                lines: Vec::new(),
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    let ids: Vec<Value> = list.iter().map(|r| Value::Int(r.id)).collect();
+    let mut by_return: HashMap<i64, Vec<ReturnLine>> = HashMap::new();
+    for r in query_in(c, "SELECT return_id, sku, quantity, unit_price, amount FROM return_lines WHERE return_id IN ({list}) ORDER BY id", &ids)? {
+        by_return.entry(r.int(0)?).or_default().push(ReturnLine {
+            sku: r.text(1)?,
+            quantity: r.int(2)?,
+            unit_price: Amount::from_scaled(r.int(3)?),
+            amount: Amount::from_scaled(r.int(4)?),
+        });
+    }
+    for r in &mut list {
+        r.lines = by_return.remove(&r.id).unwrap_or_default();
+    }
+    Ok(list)
+}
+
+/// One return by Enishi id.
+pub fn get_return(c: &mut dyn Conn, id: i64) -> Result<Option<Return>, StoreError> {
+    Ok(fetch_returns_where(c, "WHERE r.id = $1", params![id])?.pop())
+}
+
+/// The returns of an order.
+pub fn returns_of(c: &mut dyn Conn, order_id: i64) -> Result<Vec<Return>, StoreError> {
+    fetch_returns(c, &[Value::Int(order_id)])
+}

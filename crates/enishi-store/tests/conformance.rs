@@ -1,0 +1,339 @@
+//! Every storage operation, run against SQLite and (when available) PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use enishi_core::{Amount, Channel, ConsentChannel, ConsentStatus, InteractionKind, InteractionStatus, Role};
+use enishi_store::repo::{accounts, customers, history, imports, orders, products, settings, tokens};
+use enishi_store::testing;
+use enishi_store::*;
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn amount(s: &str) -> Amount {
+    s.parse().unwrap()
+}
+
+fn customer(ext: &str) -> CustomerUpsert {
+    CustomerUpsert { external_id: Some(ext.parse().unwrap()), ..Default::default() }
+}
+
+fn order(r: &str, customer_id: i64, when: &str, total: &str) -> NewOrder {
+    NewOrder {
+        order_ref: r.into(),
+        customer_id,
+        placed_at: at(when),
+        placed_day: at(when).timestamp().div_euclid(86_400),
+        channel: Channel::InStore,
+        currency: "USD".into(),
+        total: amount(total),
+        status: "completed".into(),
+        lines: vec![OrderLine {
+            sku: "BEANS-1".into(),
+            product_name: Some("Beans".into()),
+            category: Some("coffee".into()),
+            quantity: 2,
+            unit_price: amount("1.00"),
+            amount: amount(total),
+        }],
+    }
+}
+
+fn each(f: impl Fn(&Store)) {
+    for db in testing::all() {
+        eprintln!("backend: {:?}", db.store.backend());
+        f(&db.store);
+    }
+}
+
+#[test]
+fn customers_upsert_get_search_delete() {
+    each(|s| {
+        s.write(|c| -> Result<(), StoreError> {
+            let mut u = customer("C-1");
+            u.name = Some("Hana Sato".into());
+            u.email = Some("Hana@Example.com".parse().unwrap());
+            u.phone = Some("+81 90-1234-5678".parse().unwrap());
+            u.channels = Some(vec![Channel::InStore, Channel::Ecommerce]);
+            u.tags = Some(vec!["vip".into()]);
+            u.attributes = Some(serde_json::from_str(r#"{"favourite":"latte","size":"M"}"#).unwrap());
+            u.birthday = Some("1990-04-02".parse().unwrap());
+            u.consents = vec![ConsentChange { channel: ConsentChannel::Email, status: ConsentStatus::OptedIn, at: None, source: "signup_form".into() }];
+            let created = customers::upsert(c, &u)?;
+            assert!(matches!(created, Upserted::Created(_)));
+
+            // Update: given fields change, others stay; attributes merge; null removes.
+            let mut v = customer("C-1");
+            v.locale = Some("ja".into());
+            v.attributes = Some(serde_json::from_str(r#"{"size":null,"shoe":"24"}"#).unwrap());
+            v.consents = vec![ConsentChange { channel: ConsentChannel::Email, status: ConsentStatus::OptedOut, at: None, source: "unsubscribe_link".into() }];
+            assert_eq!(customers::upsert(c, &v)?, Upserted::Updated(created.id()));
+
+            let got = customers::get(c, created.id())?.unwrap();
+            assert_eq!(got.name.as_deref(), Some("Hana Sato"));
+            assert_eq!(got.email.as_deref(), Some("Hana@example.com"));
+            assert_eq!(got.locale.as_deref(), Some("ja"));
+            assert_eq!(got.channels, vec![Channel::InStore, Channel::Ecommerce]);
+            assert_eq!(got.attributes.get("favourite").unwrap(), "latte");
+            assert!(got.attributes.get("size").is_none());
+            assert_eq!(got.attributes.get("shoe").unwrap(), "24");
+            assert_eq!(got.consents.len(), 1);
+            assert_eq!(got.consents[0].status, ConsentStatus::OptedOut);
+            assert_eq!(got.consents[0].source, "unsubscribe_link");
+            let log = customers::consent_history(c, got.id, ConsentChannel::Email)?;
+            assert_eq!(log.len(), 2);
+
+            for i in 2..=30 {
+                let mut w = customer(&format!("C-{i}"));
+                w.name = Some(format!("Person {i}"));
+                customers::upsert(c, &w)?;
+            }
+            let q = |text: &str| customers::CustomerQuery { text: Some(text.into()), limit: 50, ..Default::default() };
+            assert_eq!(customers::search(c, &q("hana"))?.items.len(), 1);
+            assert_eq!(customers::search(c, &q("hana@EXAMPLE"))?.items.len(), 1);
+            assert_eq!(customers::search(c, &q("090-1234"))?.items.len(), 0, "phone search uses the normalised form");
+            assert_eq!(customers::search(c, &q("+8190"))?.items.len(), 1);
+            assert_eq!(customers::search(c, &q("C-7"))?.items.len(), 1);
+            assert_eq!(customers::search(c, &q("50%"))?.items.len(), 0);
+            // Pagination walks everyone exactly once.
+            let mut seen = 0;
+            let mut after = 0;
+            loop {
+                let page = customers::search(c, &customers::CustomerQuery { after, limit: 7, ..Default::default() })?;
+                seen += page.items.len();
+                match page.next_cursor {
+                    Some(n) => after = n,
+                    None => break,
+                }
+            }
+            assert_eq!(seen, 30);
+            assert_eq!(customers::count(c)?, 30);
+            assert!(customers::delete(c, got.id)?);
+            assert!(customers::get(c, got.id)?.is_none());
+            assert!(customers::get_by_external_id(c, "C-2")?.is_some());
+            Ok(())
+        })
+        .unwrap();
+    });
+}
+
+#[test]
+fn orders_are_idempotent_and_keep_stats() {
+    each(|s| {
+        s.write(|c| -> Result<(), StoreError> {
+            let (ids, created) = customers::resolve_or_create(c, &[("A".into(), 100), ("B".into(), 100), ("A".into(), 100)])?;
+            assert_eq!(created, 2);
+            let a = ids["A"];
+            let batch = vec![
+                order("O-1", a, "2026-01-01T10:00:00Z", "10.00"),
+                order("O-2", a, "2026-01-01T15:00:00Z", "5.50"),
+                order("O-3", a, "2026-02-01T10:00:00Z", "0.00"),
+            ];
+            let out = orders::insert_batch(c, &batch)?;
+            assert!(out.iter().all(|o| matches!(o, orders::Inserted::Created(_))));
+            let again = orders::insert_batch(c, &batch)?;
+            assert_eq!(again, out.iter().map(|o| orders::Inserted::Duplicate(o.id())).collect::<Vec<_>>());
+            customers::refresh_stats(c, &[a, ids["B"]])?;
+            let cust = customers::get(c, a)?.unwrap();
+            assert_eq!(cust.stats.order_count, 3);
+            assert_eq!(cust.stats.purchase_days, 2);
+            assert_eq!(cust.stats.total_spend, amount("15.50"));
+            assert_eq!(cust.stats.first_order_at, Some(at("2026-01-01T10:00:00Z")));
+            assert_eq!(cust.stats.last_order_at, Some(at("2026-02-01T10:00:00Z")));
+            let b = customers::get(c, ids["B"])?.unwrap();
+            assert_eq!(b.stats.order_count, 0);
+
+            let o1 = orders::get_by_ref(c, "O-1")?.unwrap();
+            assert_eq!(o1.lines.len(), 1);
+            assert_eq!(o1.lines[0].unit_price, amount("1.00"));
+            assert_eq!(o1.customer_external_id, "A");
+
+            // A partial return, linked, idempotent.
+            let ret = NewReturn {
+                return_ref: "R-1".into(),
+                order_id: Some(o1.id),
+                customer_id: a,
+                returned_at: at("2026-01-05T10:00:00Z"),
+                amount: amount("4.00"),
+                reason: Some("damaged".into()),
+                lines: vec![ReturnLine { sku: "BEANS-1".into(), quantity: 1, unit_price: amount("4.00"), amount: amount("4.00") }],
+            };
+            assert!(matches!(orders::insert_returns(c, std::slice::from_ref(&ret))?[0], orders::Inserted::Created(_)));
+            assert!(matches!(orders::insert_returns(c, std::slice::from_ref(&ret))?[0], orders::Inserted::Duplicate(_)));
+            assert_eq!(orders::returned_quantities(c, o1.id)?["BEANS-1"], 1);
+            assert_eq!(orders::get(c, o1.id)?.unwrap().returned_amount, amount("4.00"));
+            customers::refresh_stats(c, &[a])?;
+            assert_eq!(customers::get(c, a)?.unwrap().stats.returned_amount, amount("4.00"));
+            assert_eq!(orders::latest_with_sku(c, a, "BEANS-1", at("2026-01-20T00:00:00Z").timestamp())?, Some(batch_id(c, "O-2")?));
+            let (n_orders, n_lines, total) = orders::totals(c)?;
+            assert_eq!((n_orders, n_lines, total), (3, 3, amount("15.50")));
+
+            let mut pages = 0;
+            let mut returns_seen = 0;
+            orders::for_each_page(c, 2, |o, r| {
+                pages += usize::from(!o.is_empty());
+                returns_seen += r.len();
+                Ok(())
+            })?;
+            assert_eq!((pages, returns_seen), (2, 1));
+            Ok(())
+        })
+        .unwrap();
+    });
+}
+
+fn batch_id(c: &mut dyn Conn, r: &str) -> Result<i64, StoreError> {
+    Ok(orders::get_by_ref(c, r)?.unwrap().id)
+}
+
+#[test]
+fn a_failed_write_leaves_nothing() {
+    each(|s| {
+        let r: Result<(), StoreError> = s.write(|c| {
+            customers::upsert(c, &customer("X-1"))?;
+            Err(StoreError::Conflict("stop".into()))
+        });
+        assert!(r.is_err());
+        let n = s.read(|c| customers::count(c)).unwrap();
+        assert_eq!(n, 0);
+    });
+}
+
+#[test]
+fn timeline_merges_newest_first() {
+    each(|s| {
+        s.write(|c| -> Result<(), StoreError> {
+            let id = customers::upsert(c, &customer("T-1"))?.id();
+            orders::insert_batch(c, &[order("T-O1", id, "2026-03-01T10:00:00Z", "20.00")])?;
+            history::add_communication(
+                c,
+                &Communication {
+                    id: 0,
+                    customer_id: id,
+                    channel: "email".into(),
+                    campaign: Some("spring".into()),
+                    step: None,
+                    variant: Some("A".into()),
+                    subject: Some("Spring beans are here".into()),
+                    sent_at: at("2026-03-02T09:00:00Z"),
+                    status: "delivered".into(),
+                },
+            )?;
+            let i = history::add_interaction(
+                c,
+                &NewInteraction {
+                    customer_id: id,
+                    kind: InteractionKind::Complaint,
+                    channel: Some("phone".into()),
+                    body: "Beans were stale".into(),
+                    status: InteractionStatus::Open,
+                    staff: Some("ken".into()),
+                    occurred_at: at("2026-03-03T12:00:00Z"),
+                },
+            )?;
+            let t = history::timeline(c, id, 10, 0)?;
+            let kinds: Vec<&str> = t.iter().map(|e| e.kind.as_str()).collect();
+            assert_eq!(kinds, ["interaction", "communication", "order"]);
+            assert_eq!(t[2].amount, Some(amount("20.00")));
+            assert_eq!(history::timeline(c, id, 1, 1)?[0].kind, "communication");
+            let open = history::interactions(c, None, Some(InteractionStatus::Open), 10, 0)?;
+            assert_eq!(open.len(), 1);
+            let r = history::resolve_interaction(c, i.id, Some("aya"))?.unwrap();
+            assert_eq!(r.status, InteractionStatus::Resolved);
+            assert!(r.resolved_at.is_some());
+            assert!(history::interactions(c, Some(id), Some(InteractionStatus::Open), 10, 0)?.is_empty());
+            assert_eq!(history::communications(c, id, 10)?.len(), 1);
+            Ok(())
+        })
+        .unwrap();
+    });
+}
+
+#[test]
+fn events_accounts_products_tokens_settings_imports() {
+    each(|s| {
+        s.write(|c| -> Result<(), StoreError> {
+            let id = customers::upsert(c, &customer("E-1"))?.id();
+            let ev = |r: Option<&str>, when: &str| NewEvent {
+                customer_id: id,
+                name: "viewed_product".into(),
+                occurred_at: at(when),
+                properties: serde_json::from_str(r#"{"sku":"BEANS-1"}"#).unwrap(),
+                event_ref: r.map(String::from),
+            };
+            assert_eq!(history::add_events(c, &[ev(Some("e1"), "2025-01-01T00:00:00Z"), ev(Some("e1"), "2026-01-01T00:00:00Z"), ev(None, "2026-01-02T00:00:00Z")])?, 2);
+            assert_eq!(history::add_events(c, &[ev(Some("e1"), "2026-01-01T00:00:00Z")])?, 0);
+            assert_eq!(history::events(c, id, 10)?[0].properties["sku"], "BEANS-1");
+            assert_eq!(history::purge_events_before(c, at("2025-06-01T00:00:00Z").timestamp())?, 1);
+
+            let acc = AccountUpsert { external_id: "ACME".parse().unwrap(), name: "Acme".into(), industry: Some("food".into()), region: None, size_band: None };
+            let aid = accounts::upsert(c, &acc)?;
+            assert!(matches!(aid, Upserted::Created(_)));
+            assert_eq!(accounts::upsert(c, &AccountUpsert { region: Some("Kanto".into()), ..acc.clone() })?, Upserted::Updated(aid.id()));
+            let got = accounts::get_by_external_id(c, "ACME")?.unwrap();
+            assert_eq!((got.industry.as_deref(), got.region.as_deref()), (Some("food"), Some("Kanto")));
+            assert_eq!(accounts::list(c, 0, 10)?.len(), 1);
+            assert_eq!(accounts::get(c, aid.id())?.unwrap().name, "Acme");
+
+            let p = Product { sku: "BEANS-1".into(), name: Some("Beans".into()), category: Some("coffee".into()), price: Some(amount("28.70")), currency: Some("USD".into()) };
+            assert!(products::upsert(c, &p)?);
+            assert!(!products::upsert(c, &Product { name: None, price: Some(amount("29.00")), ..p.clone() })?);
+            let got = products::get(c, "BEANS-1")?.unwrap();
+            assert_eq!((got.name.as_deref(), got.price), (Some("Beans"), Some(amount("29.00"))));
+            assert_eq!(products::insert_missing(c, &[p.clone(), Product { sku: "CUP".into(), ..p.clone() }])?, 1);
+            assert_eq!(products::list(c, "", 10)?.len(), 2);
+
+            let t = tokens::create(c, Role::Marketer, "ci")?;
+            assert!(t.starts_with(tokens::TOKEN_PREFIX));
+            assert_eq!(tokens::role_of(c, &t)?, Some(Role::Marketer));
+            assert_eq!(tokens::role_of(c, "enishi_nope")?, None);
+            assert_eq!(tokens::revoke_label(c, "ci")?, 1);
+            assert_eq!(tokens::role_of(c, &t)?, None);
+
+            assert_eq!(settings::get(c, settings::TIME_ZONE)?, None);
+            settings::set(c, settings::TIME_ZONE, "Asia/Tokyo")?;
+            settings::set(c, settings::TIME_ZONE, "Europe/Paris")?;
+            assert_eq!(settings::get(c, settings::TIME_ZONE)?.as_deref(), Some("Europe/Paris"));
+
+            let rec = ImportRecord {
+                id: 0,
+                kind: "orders".into(),
+                format: "cdnow".into(),
+                file_name: "x.txt".into(),
+                sha256: "abc".into(),
+                started_at: at("2026-01-01T00:00:00Z"),
+                finished_at: at("2026-01-01T00:00:01Z"),
+                summary: serde_json::json!({"orders_created": 3}),
+            };
+            imports::record(c, &rec)?;
+            assert_eq!(imports::find_by_hash(c, "abc")?[0].summary["orders_created"], 3);
+            assert_eq!(imports::recent(c, 5)?.len(), 1);
+            Ok(())
+        })
+        .unwrap();
+    });
+}
+
+#[test]
+fn conflicts_are_reported_as_such() {
+    each(|s| {
+        let r = s.write(|c| -> Result<(), StoreError> {
+            c.execute("INSERT INTO settings (key, value) VALUES ('a', '1')", &[])?;
+            c.execute("INSERT INTO settings (key, value) VALUES ('a', '2')", &[])?;
+            Ok(())
+        });
+        assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+    });
+}
+
+#[test]
+fn reopening_keeps_data_and_migrations_run_once() {
+    let db = testing::sqlite();
+    db.store.write(|c| customers::upsert(c, &customer("K"))).unwrap();
+    let again = Store::open(&db.url).unwrap();
+    assert_eq!(again.read(|c| customers::count(c)).unwrap(), 1);
+    if let Some(pg) = testing::postgres() {
+        let again = Store::open(&pg.url).unwrap();
+        assert_eq!(again.read(|c| customers::count(c)).unwrap(), 0);
+    }
+}
