@@ -57,6 +57,16 @@ impl Amount {
         self.0.is_zero()
     }
 
+    /// The amount shared over `qty` units (a unit price from a line total), rounded to the
+    /// storage scale; `qty` below 2 gives the amount itself.
+    pub fn per_unit(self, qty: i64) -> Amount {
+        if qty > 1 {
+            Amount::from_decimal(self.0 / Decimal::from(qty))
+        } else {
+            self
+        }
+    }
+
     /// The amount times an integer quantity.
     pub fn times(self, qty: i64) -> Amount {
         Amount::from_decimal(self.0 * Decimal::from(qty))

@@ -330,6 +330,8 @@ pub struct Return {
     pub order_id: Option<i64>,
     /// Customer.
     pub customer_id: i64,
+    /// The shop's customer id.
+    pub customer_external_id: String,
     /// When.
     pub returned_at: DateTime<Utc>,
     /// Amount refunded.

@@ -392,11 +392,11 @@ pub fn refresh_stats(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<(), Store
 }
 
 /// Every customer in id order, in pages, for export: calls `f` with each page.
-pub fn for_each_page(
+pub fn for_each_page<E: From<StoreError>>(
     c: &mut dyn Conn,
     page_size: i64,
-    mut f: impl FnMut(&[Customer]) -> Result<(), StoreError>,
-) -> Result<(), StoreError> {
+    mut f: impl FnMut(&[Customer]) -> Result<(), E>,
+) -> Result<(), E> {
     let mut after = 0;
     loop {
         let page = fetch(c, "WHERE c.id > $1 ORDER BY c.id LIMIT $2", params![after, page_size])?;

@@ -149,11 +149,11 @@ pub fn for_customer(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64)
 }
 
 /// Every order in id order, a page at a time (for export).
-pub fn for_each_page(
+pub fn for_each_page<E: From<StoreError>>(
     c: &mut dyn Conn,
     page_size: i64,
-    mut f: impl FnMut(&[Order], &[Return]) -> Result<(), StoreError>,
-) -> Result<(), StoreError> {
+    mut f: impl FnMut(&[Order], &[Return]) -> Result<(), E>,
+) -> Result<(), E> {
     let mut after = 0;
     loop {
         let page = fetch(c, "WHERE o.id > $1 ORDER BY o.id LIMIT $2", params![after, page_size])?;
@@ -257,7 +257,8 @@ fn fetch_returns(c: &mut dyn Conn, order_ids: &[Value]) -> Result<Vec<Return>, S
 
 fn fetch_returns_where(c: &mut dyn Conn, filter: &str, p: &[Value]) -> Result<Vec<Return>, StoreError> {
     let mut list: Vec<Return> = c
-        .query(&format!("SELECT r.id, r.return_ref, r.order_id, r.customer_id, r.returned_at, r.amount, r.reason FROM returns r {filter}"), p)?
+        .query(&format!("SELECT r.id, r.return_ref, r.order_id, r.customer_id, r.returned_at, r.amount, r.reason, c.external_id \
+             FROM returns r JOIN customers c ON c.id = r.customer_id {filter}"), p)?
         .iter()
         .map(|r| {
             Ok(Return {
@@ -268,6 +269,7 @@ fn fetch_returns_where(c: &mut dyn Conn, filter: &str, p: &[Value]) -> Result<Ve
                 returned_at: instant(r.int(4)?),
                 amount: Amount::from_scaled(r.int(5)?),
                 reason: r.opt_text(6)?,
+                customer_external_id: r.text(7)?,
                 lines: Vec::new(),
             })
         })
@@ -296,4 +298,18 @@ pub fn get_return(c: &mut dyn Conn, id: i64) -> Result<Option<Return>, StoreErro
 /// The returns of an order.
 pub fn returns_of(c: &mut dyn Conn, order_id: i64) -> Result<Vec<Return>, StoreError> {
     fetch_returns(c, &[Value::Int(order_id)])
+}
+
+/// Enishi ids and customers of the orders with these shop ids: `order_ref → (id, customer_id)`.
+pub fn ids_by_ref(c: &mut dyn Conn, refs: &[&str]) -> Result<HashMap<String, (i64, i64)>, StoreError> {
+    let keys: Vec<Value> = refs.iter().map(|r| Value::from(*r)).collect();
+    query_in(c, "SELECT order_ref, id, customer_id FROM orders WHERE order_ref IN ({list})", &keys)?
+        .iter()
+        .map(|r| Ok((r.text(0)?, (r.int(1)?, r.int(2)?))))
+        .collect()
+}
+
+/// The Enishi id of the return with this shop id.
+pub fn return_id_by_ref(c: &mut dyn Conn, return_ref: &str) -> Result<Option<i64>, StoreError> {
+    c.query_opt("SELECT id FROM returns WHERE return_ref = $1", params![return_ref])?.map(|r| r.int(0)).transpose()
 }

@@ -1,0 +1,358 @@
+//! One order or return sent through the API: parsed, checked and stored like an imported
+//! one, idempotent on the shop's ids.
+
+use chrono::Utc;
+use enishi_core::{Amount, BusinessClock, Channel, Currency, Email, ExternalId, Phone};
+use enishi_store::repo::{customers, orders, products};
+use enishi_store::{Conn, CustomerUpsert, NewOrder, NewReturn, Order, OrderLine, Product, Return, ReturnLine, StoreError};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::str::FromStr;
+
+/// A field of the request that is wrong: the JSON path and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct FieldError {
+    /// JSON path of the field (`lines[1].unit_price`).
+    pub field: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+fn field_err(field: impl Into<String>, reason: impl std::fmt::Display) -> FieldError {
+    FieldError { field: field.into(), reason: reason.to_string() }
+}
+
+/// Why an order or return was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// The request is wrong; nothing was written.
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// The order a return refers to does not exist.
+    #[error("no order with id {0}")]
+    UnknownOrder(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The customer an order is for, as an integrator sends it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerRef {
+    /// The shop's customer id.
+    pub external_id: String,
+    /// Email, stored if given.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Name, stored if given.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Phone, stored if given.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// An order line as sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineInput {
+    /// Product.
+    pub sku: String,
+    /// Units (at least 1).
+    pub quantity: i64,
+    /// Price per unit, as a decimal string.
+    pub unit_price: String,
+    /// Line amount; defaults to quantity × unit price.
+    #[serde(default)]
+    pub amount: Option<String>,
+    /// Category.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Product name.
+    #[serde(default)]
+    pub product_name: Option<String>,
+}
+
+/// An order as sent to `POST /api/v1/orders`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderInput {
+    /// The shop's order id (idempotency key).
+    pub order_id: String,
+    /// When it was placed (RFC 3339, or local time in the business time zone).
+    pub placed_at: String,
+    /// Currency; defaults to the workspace's.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Total paid; defaults to the sum of the lines (it may differ: discounts, shipping).
+    #[serde(default)]
+    pub total: Option<String>,
+    /// Channel; defaults to `other`.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Status; defaults to `completed`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The customer.
+    pub customer: CustomerRef,
+    /// Lines (at least one).
+    pub lines: Vec<LineInput>,
+}
+
+/// Workspace defaults that intake needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Workspace {
+    /// Business time zone.
+    pub clock: BusinessClock,
+    /// Default currency.
+    pub currency: Currency,
+}
+
+fn parse<T: FromStr<Err = enishi_core::ParseError>>(field: &str, v: &str) -> Result<T, FieldError> {
+    v.parse().map_err(|e: enishi_core::ParseError| field_err(field, e.0))
+}
+
+/// Checks an order and turns it into what the store takes (the customer id is filled in
+/// later) plus the customer's profile fields.
+pub fn check_order(input: &OrderInput, ws: Workspace) -> Result<(NewOrder, CustomerUpsert), FieldError> {
+    let order_ref: ExternalId = parse("order_id", &input.order_id)?;
+    let placed_at = ws.clock.parse_timestamp(&input.placed_at).map_err(|e| field_err("placed_at", e.0))?;
+    if placed_at > Utc::now() + chrono::Duration::days(1) {
+        return Err(field_err("placed_at", "is in the future"));
+    }
+    let currency = match &input.currency {
+        Some(c) => parse::<Currency>("currency", c)?,
+        None => ws.currency,
+    };
+    let channel = input.channel.as_deref().map(|c| parse::<Channel>("channel", c)).transpose()?.unwrap_or(Channel::Other);
+    if input.lines.is_empty() {
+        return Err(field_err("lines", "an order needs at least one line"));
+    }
+    let mut lines = Vec::with_capacity(input.lines.len());
+    for (i, l) in input.lines.iter().enumerate() {
+        let f = |name: &str| format!("lines[{i}].{name}");
+        let sku: ExternalId = parse(&f("sku"), &l.sku)?;
+        if l.quantity < 1 {
+            return Err(field_err(f("quantity"), "must be at least 1 (returns go to /orders/{order_id}/returns)"));
+        }
+        let unit_price: Amount = parse(&f("unit_price"), &l.unit_price)?;
+        if unit_price.is_negative() {
+            return Err(field_err(f("unit_price"), "must not be negative"));
+        }
+        let amount = match &l.amount {
+            Some(a) => parse::<Amount>(&f("amount"), a)?,
+            None => unit_price.times(l.quantity),
+        };
+        if amount.is_negative() {
+            return Err(field_err(f("amount"), "must not be negative"));
+        }
+        lines.push(OrderLine {
+            sku: sku.to_string(),
+            product_name: l.product_name.clone(),
+            category: l.category.clone(),
+            quantity: l.quantity,
+            unit_price,
+            amount,
+        });
+    }
+    let total = match &input.total {
+        Some(t) => parse::<Amount>("total", t)?,
+        None => lines.iter().map(|l| l.amount).sum(),
+    };
+    if total.is_negative() {
+        return Err(field_err("total", "must not be negative"));
+    }
+    let customer = CustomerUpsert {
+        external_id: Some(parse("customer.external_id", &input.customer.external_id)?),
+        name: input.customer.name.clone().filter(|n| !n.trim().is_empty()),
+        email: input.customer.email.as_deref().map(|e| parse::<Email>("customer.email", e)).transpose()?,
+        phone: input.customer.phone.as_deref().map(|p| parse::<Phone>("customer.phone", p)).transpose()?,
+        first_seen_at: Some(placed_at),
+        ..Default::default()
+    };
+    let order = NewOrder {
+        order_ref: order_ref.to_string(),
+        customer_id: 0,
+        placed_at,
+        placed_day: ws.clock.day_number(placed_at),
+        channel,
+        currency: currency.to_string(),
+        total,
+        status: input.status.clone().unwrap_or_else(|| "completed".into()),
+        lines,
+    };
+    Ok((order, customer))
+}
+
+/// Stores an order unless one with the same id exists. Returns the stored order and whether
+/// it was created now (`false`: a replay, nothing written).
+pub fn record_order(c: &mut dyn Conn, input: &OrderInput, ws: Workspace) -> Result<(Order, bool), IntakeError> {
+    if let Some(existing) = orders::get_by_ref(c, input.order_id.trim())? {
+        return Ok((existing, false));
+    }
+    let (mut order, customer) = check_order(input, ws)?;
+    let customer_id = match customers::get_by_external_id(c, input.customer.external_id.trim())? {
+        // Known customers keep their first-seen time.
+        Some(found) => customers::upsert(c, &CustomerUpsert { first_seen_at: None, ..customer })
+            .map(|_| found.id)?,
+        None => customers::upsert(c, &customer)?.id(),
+    };
+    order.customer_id = customer_id;
+    let id = orders::insert_batch(c, std::slice::from_ref(&order))?[0].id();
+    let new_products: Vec<Product> = order
+        .lines
+        .iter()
+        .map(|l| Product {
+            sku: l.sku.clone(),
+            name: l.product_name.clone(),
+            category: l.category.clone(),
+            price: Some(l.unit_price),
+            currency: Some(order.currency.clone()),
+        })
+        .collect();
+    products::insert_missing(c, &new_products)?;
+    customers::refresh_stats(c, &[customer_id])?;
+    let stored = orders::get(c, id)?.ok_or_else(|| StoreError::NotFound(format!("order {id}")))?;
+    Ok((stored, true))
+}
+
+/// A return as sent to `POST /api/v1/orders/{order_id}/returns`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnInput {
+    /// The shop's return id (idempotency key).
+    pub return_id: String,
+    /// When; defaults to now.
+    #[serde(default)]
+    pub returned_at: Option<String>,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Returned units per SKU. Without lines and amount, everything not yet returned is
+    /// returned (a full return).
+    #[serde(default)]
+    pub lines: Vec<ReturnLineInput>,
+    /// A refund without goods (a price adjustment), when there are no lines.
+    #[serde(default)]
+    pub amount: Option<String>,
+}
+
+/// Returned units of one SKU.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnLineInput {
+    /// Product.
+    pub sku: String,
+    /// Units returned (at least 1).
+    pub quantity: i64,
+}
+
+/// Units of each SKU of an order still returnable, after the returns already stored; or why
+/// `lines` asks for more than that.
+pub fn remaining_quantities(c: &mut dyn Conn, order_id: i64, lines: &[ReturnLine]) -> Result<Result<(), String>, StoreError> {
+    let order = orders::get(c, order_id)?.ok_or_else(|| StoreError::NotFound(format!("order {order_id}")))?;
+    let returned = orders::returned_quantities(c, order_id)?;
+    let mut ordered: HashMap<&str, i64> = HashMap::new();
+    for l in &order.lines {
+        *ordered.entry(l.sku.as_str()).or_default() += l.quantity;
+    }
+    let mut asked: HashMap<&str, i64> = HashMap::new();
+    for l in lines {
+        *asked.entry(l.sku.as_str()).or_default() += l.quantity;
+    }
+    for (sku, qty) in asked {
+        let left = ordered.get(sku).copied().unwrap_or(0) - returned.get(sku).copied().unwrap_or(0);
+        if qty > left {
+            return Ok(Err(format!("order {} has {left} unit(s) of {sku} left to return, not {qty}", order.order_id)));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Stores a return of the order with the shop's id `order_ref`, unless one with the same
+/// return id exists. Returns it and whether it was created now.
+pub fn record_return(c: &mut dyn Conn, order_ref: &str, input: &ReturnInput, ws: Workspace) -> Result<(Return, bool), IntakeError> {
+    let return_ref: ExternalId = parse("return_id", &input.return_id)?;
+    let order = orders::get_by_ref(c, order_ref)?.ok_or_else(|| IntakeError::UnknownOrder(order_ref.to_string()))?;
+    let outcome_of = |c: &mut dyn Conn, id: i64, created: bool| -> Result<(Return, bool), IntakeError> {
+        let r = orders::get_return(c, id)?.ok_or_else(|| StoreError::NotFound(format!("return {id}")))?;
+        Ok((r, created))
+    };
+    if let Some(id) = orders::return_id_by_ref(c, return_ref.as_str())? {
+        return outcome_of(c, id, false);
+    }
+    let returned_at = match &input.returned_at {
+        Some(t) => ws.clock.parse_timestamp(t).map_err(|e| field_err("returned_at", e.0))?,
+        None => Utc::now(),
+    };
+    if returned_at < order.placed_at {
+        return Err(field_err("returned_at", "is before the order was placed").into());
+    }
+    let already = orders::returned_quantities(c, order.id)?;
+    let unit_of: HashMap<&str, &OrderLine> = order.lines.iter().map(|l| (l.sku.as_str(), l)).collect();
+    let (lines, amount) = if !input.lines.is_empty() {
+        if input.amount.is_some() {
+            return Err(field_err("amount", "give either lines or an amount, not both").into());
+        }
+        let mut lines = Vec::new();
+        for (i, l) in input.lines.iter().enumerate() {
+            let Some(ol) = unit_of.get(l.sku.trim()) else {
+                return Err(field_err(format!("lines[{i}].sku"), format!("order {order_ref} has no line with SKU {}", l.sku)).into());
+            };
+            if l.quantity < 1 {
+                return Err(field_err(format!("lines[{i}].quantity"), "must be at least 1").into());
+            }
+            lines.push(return_line(ol, l.quantity));
+        }
+        if let Err(why) = remaining_quantities(c, order.id, &lines)? {
+            return Err(field_err("lines", why).into());
+        }
+        let amount = lines.iter().map(|l| l.amount).sum();
+        (lines, amount)
+    } else if let Some(a) = &input.amount {
+        let amount: Amount = parse("amount", a)?;
+        let left = order.total - order.returned_amount;
+        if amount.is_negative() || amount.is_zero() || amount > left {
+            return Err(field_err("amount", format!("must be more than 0 and at most {left} (the order's unrefunded total)")).into());
+        }
+        (Vec::new(), amount)
+    } else {
+        // Full return: everything not yet returned.
+        let lines: Vec<ReturnLine> = order
+            .lines
+            .iter()
+            .filter_map(|ol| {
+                let left = ol.quantity - already.get(&ol.sku).copied().unwrap_or(0);
+                (left > 0).then(|| return_line(ol, left))
+            })
+            .collect();
+        if lines.is_empty() {
+            return Err(field_err("lines", format!("order {order_ref} has been fully returned already")).into());
+        }
+        let remaining_refund = order.total - order.returned_amount;
+        let amount: Amount = lines.iter().map(|l| l.amount).sum();
+        // A full return refunds what is left of the total, so that discounts come back too.
+        (lines, if already.is_empty() { order.total } else { amount.min(remaining_refund) })
+    };
+    let new = NewReturn {
+        return_ref: return_ref.to_string(),
+        order_id: Some(order.id),
+        customer_id: order.customer_id,
+        returned_at,
+        amount,
+        reason: input.reason.clone(),
+        lines,
+    };
+    let id = orders::insert_returns(c, std::slice::from_ref(&new))?[0].id();
+    customers::refresh_stats(c, &[order.customer_id])?;
+    outcome_of(c, id, true)
+}
+
+/// A returned line priced like the order line: its amount shared per unit.
+fn return_line(ol: &OrderLine, qty: i64) -> ReturnLine {
+    let unit = ol.amount.per_unit(ol.quantity);
+    let amount = if qty == ol.quantity { ol.amount } else { unit.times(qty) };
+    ReturnLine { sku: ol.sku.clone(), quantity: qty, unit_price: unit, amount }
+}

@@ -1,0 +1,479 @@
+//! The order import pipeline, shared by every order format.
+//!
+//! Lines stream in from a [`formats`](crate::formats) reader, are grouped into orders (the
+//! lines of one order are consecutive), checked, and written in batches inside one
+//! transaction: customers first seen are created, orders already stored are skipped, and the
+//! running stats of every touched customer are recomputed at the end. A group whose lines all
+//! have negative quantities is a return. With `skip_bad_rows` off, the first bad row stops
+//! all writing (the parse goes on, to report every bad row) and the transaction is rolled back.
+
+use crate::formats::{self, OrderFormat, SourceLine};
+use crate::intake::remaining_quantities;
+use crate::reader::Hashing;
+use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
+use chrono::{DateTime, Utc};
+use enishi_core::{Amount, BusinessClock, Channel, Currency};
+use enishi_store::repo::{customers, imports, orders, products};
+use enishi_store::{Conn, ImportRecord, NewOrder, NewReturn, OrderLine, Product, ReturnLine, Store};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::io::Read;
+use std::time::Instant;
+
+/// How to import.
+#[derive(Debug, Clone)]
+pub struct OrderImportOptions {
+    /// The file's format.
+    pub format: OrderFormat,
+    /// Import the good rows and report the bad ones, instead of all-or-nothing.
+    pub skip_bad_rows: bool,
+    /// Currency of rows that do not say.
+    pub currency: Currency,
+    /// Business time zone, for local times and days.
+    pub clock: BusinessClock,
+    /// Orders written per batch.
+    pub batch_size: usize,
+}
+
+impl OrderImportOptions {
+    /// Defaults for `format`: all-or-nothing, USD, UTC, batches of 2,000 orders.
+    pub fn new(format: OrderFormat) -> Self {
+        OrderImportOptions { format, skip_bad_rows: false, currency: Currency::USD, clock: BusinessClock::default(), batch_size: 2000 }
+    }
+}
+
+/// What an order import did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OrderImportSummary {
+    /// File name.
+    pub file: String,
+    /// Format.
+    pub format: String,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Data rows read (order lines).
+    pub rows_read: u64,
+    /// Customers created (first seen in this file).
+    pub customers_created: u64,
+    /// Orders created.
+    pub orders_created: u64,
+    /// Order lines created.
+    pub lines_created: u64,
+    /// Returns created.
+    pub returns_created: u64,
+    /// Return lines created.
+    pub return_lines_created: u64,
+    /// Returns whose original order could not be found (stored without a link).
+    pub unlinked_returns: u64,
+    /// Products added to the catalogue.
+    pub products_created: u64,
+    /// Orders and returns skipped because they were already stored.
+    pub duplicates_skipped: u64,
+    /// Rows rejected.
+    pub rows_rejected: u64,
+    /// Rows without a customer id (reported, not imported).
+    pub rows_without_customer: u64,
+    /// Orders created whose total is zero.
+    pub zero_value_orders: u64,
+    /// Lines created with a zero unit price (free items).
+    pub free_lines: u64,
+    /// When a file with the same content was imported before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previously_imported_at: Option<DateTime<Utc>>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Rows read per second.
+    pub rows_per_second: f64,
+}
+
+/// The result of an import that went through.
+#[derive(Debug, Clone)]
+pub struct OrderImport {
+    /// Counts.
+    pub summary: OrderImportSummary,
+    /// Rows rejected (with `skip_bad_rows`), and rows without a customer.
+    pub report: Vec<Rejection>,
+}
+
+/// Imports orders from `input` (named `file_name` in messages and the import record).
+pub fn import_orders(
+    store: &Store,
+    input: impl Read,
+    file_name: &str,
+    opts: &OrderImportOptions,
+    progress: Progress,
+) -> Result<OrderImport, ImportError> {
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let (reader, hash) = Hashing::new(input, progress);
+    store.write(|c| {
+        let lines = formats::open(opts.format, reader, opts.clock)?;
+        let mut p = Pipeline::new(c, opts);
+        for item in lines {
+            p.take(item)?;
+        }
+        p.finish_group()?;
+        p.flush()?;
+        if p.summary.rows_read == 0 && p.summary.rows_rejected == 0 && p.summary.rows_without_customer == 0 {
+            return Err(ImportError::File(Rejection::line(1, "the file has no rows")));
+        }
+        if p.failed {
+            return Err(ImportError::BadRows { rejections: p.rejections, total: p.summary.rows_rejected });
+        }
+        let touched: Vec<i64> = p.touched.iter().copied().collect();
+        customers::refresh_stats(p.c, &touched)?;
+        let mut summary = p.summary;
+        summary.file = file_name.to_string();
+        summary.format = opts.format.name().to_string();
+        summary.sha256 = hash.get();
+        summary.previously_imported_at = imports::find_by_hash(p.c, &summary.sha256)?.first().map(|r| r.finished_at);
+        summary.seconds = started.elapsed().as_secs_f64();
+        summary.rows_per_second = summary.rows_read as f64 / summary.seconds.max(1e-9);
+        imports::record(
+            p.c,
+            &ImportRecord {
+                id: 0,
+                kind: "orders".into(),
+                format: summary.format.clone(),
+                file_name: file_name.to_string(),
+                sha256: summary.sha256.clone(),
+                started_at,
+                finished_at: Utc::now(),
+                summary: serde_json::to_value(&summary).unwrap_or_default(),
+            },
+        )?;
+        let mut report = p.rejections;
+        report.extend(p.without_customer);
+        report.sort_by_key(|r| r.line);
+        Ok(OrderImport { summary, report })
+    })
+}
+
+/// An order or return assembled from consecutive lines.
+struct Group {
+    order_ref: String,
+    customer: String,
+    lines: Vec<SourceLine>,
+}
+
+struct Pipeline<'c, 'o> {
+    c: &'c mut dyn Conn,
+    opts: &'o OrderImportOptions,
+    summary: OrderImportSummary,
+    rejections: Vec<Rejection>,
+    without_customer: Vec<Rejection>,
+    failed: bool,
+    group: Option<Group>,
+    poisoned: Option<String>,
+    seen_orders: HashSet<u64>,
+    hasher: std::collections::hash_map::RandomState,
+    customer_ids: HashMap<String, i64>,
+    known_skus: HashSet<String>,
+    pending_orders: Vec<Group>,
+    pending_returns: Vec<Group>,
+    touched: HashSet<i64>,
+}
+
+impl<'c, 'o> Pipeline<'c, 'o> {
+    fn new(c: &'c mut dyn Conn, opts: &'o OrderImportOptions) -> Self {
+        Pipeline {
+            c,
+            opts,
+            summary: OrderImportSummary::default(),
+            rejections: Vec::new(),
+            without_customer: Vec::new(),
+            failed: false,
+            group: None,
+            poisoned: None,
+            seen_orders: HashSet::new(),
+            hasher: Default::default(),
+            customer_ids: HashMap::new(),
+            known_skus: HashSet::new(),
+            pending_orders: Vec::new(),
+            pending_returns: Vec::new(),
+            touched: HashSet::new(),
+        }
+    }
+
+    fn reject(&mut self, r: Rejection) {
+        self.summary.rows_rejected += 1;
+        if !self.opts.skip_bad_rows {
+            self.failed = true;
+        }
+        if self.rejections.len() < MAX_REPORTED || self.opts.skip_bad_rows {
+            self.rejections.push(r);
+        }
+    }
+
+    fn take(&mut self, item: Result<SourceLine, Rejection>) -> Result<(), ImportError> {
+        let line = match item {
+            Ok(l) => l,
+            Err(r) => {
+                // A bad row spoils its whole order: no order is imported with a line missing.
+                if let Some(order) = r.order_id.clone() {
+                    if self.group.as_ref().is_some_and(|g| g.order_ref == order) {
+                        let g = self.group.take().expect("checked");
+                        self.reject_group(g, &format!("another line of order {order} was rejected (line {})", r.line));
+                    }
+                    self.poisoned = Some(order);
+                }
+                self.reject(r);
+                return Ok(());
+            }
+        };
+        let Some(customer) = line.customer.clone() else {
+            self.summary.rows_without_customer += 1;
+            self.without_customer.push(Rejection::line(line.line, "no customer id: row not imported").in_order(Some(&line.order_ref)));
+            return Ok(());
+        };
+        if self.poisoned.as_deref() == Some(line.order_ref.as_str()) {
+            let r = Rejection::line(line.line, format!("another line of order {} was rejected", line.order_ref)).in_order(Some(&line.order_ref));
+            self.summary.rows_read += 1;
+            self.reject(r);
+            return Ok(());
+        }
+        self.summary.rows_read += 1;
+        if self.group.as_ref().is_some_and(|g| g.order_ref != line.order_ref) {
+            self.finish_group()?;
+        }
+        match &mut self.group {
+            Some(g) => g.lines.push(line),
+            None => self.group = Some(Group { order_ref: line.order_ref.clone(), customer, lines: vec![line] }),
+        }
+        Ok(())
+    }
+
+    fn reject_group(&mut self, g: Group, reason: &str) {
+        for l in &g.lines {
+            self.reject(Rejection::line(l.line, reason).in_order(Some(&g.order_ref)));
+        }
+    }
+
+    fn finish_group(&mut self) -> Result<(), ImportError> {
+        let Some(g) = self.group.take() else { return Ok(()) };
+        self.poisoned = None;
+        let mut h = self.hasher.build_hasher();
+        g.order_ref.hash(&mut h);
+        if !self.seen_orders.insert(h.finish()) {
+            let reason = format!("order {} appeared earlier in the file: the lines of one order must be consecutive", g.order_ref);
+            self.reject_group(g, &reason);
+            return Ok(());
+        }
+        if let Some(problem) = inconsistency(&g) {
+            self.reject_group(g, &problem);
+            return Ok(());
+        }
+        if g.lines[0].quantity < 0 {
+            self.pending_returns.push(g);
+        } else {
+            self.pending_orders.push(g);
+        }
+        if self.pending_orders.len() + self.pending_returns.len() >= self.opts.batch_size {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ImportError> {
+        if self.failed {
+            self.pending_orders.clear();
+            self.pending_returns.clear();
+            return Ok(());
+        }
+        self.resolve_customers()?;
+        self.write_orders()?;
+        self.write_returns()?;
+        Ok(())
+    }
+
+    fn resolve_customers(&mut self) -> Result<(), ImportError> {
+        let mut wanted: HashMap<&str, i64> = HashMap::new();
+        for g in self.pending_orders.iter().chain(&self.pending_returns) {
+            if !self.customer_ids.contains_key(&g.customer) {
+                let t = g.lines[0].placed_at.timestamp();
+                let e = wanted.entry(g.customer.as_str()).or_insert(t);
+                *e = (*e).min(t);
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<(String, i64)> = wanted.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let (ids, created) = customers::resolve_or_create(self.c, &list)?;
+        self.summary.customers_created += created;
+        self.customer_ids.extend(ids);
+        Ok(())
+    }
+
+    fn write_orders(&mut self) -> Result<(), ImportError> {
+        let groups = std::mem::take(&mut self.pending_orders);
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let mut new_products = Vec::new();
+        let batch: Vec<NewOrder> = groups
+            .iter()
+            .map(|g| {
+                let first = &g.lines[0];
+                NewOrder {
+                    order_ref: g.order_ref.clone(),
+                    customer_id: self.customer_ids[&g.customer],
+                    placed_at: first.placed_at,
+                    placed_day: self.opts.clock.day_number(first.placed_at),
+                    channel: first.channel.unwrap_or(Channel::Other),
+                    currency: first.currency.unwrap_or(self.opts.currency).to_string(),
+                    total: first.order_total.unwrap_or_else(|| g.lines.iter().map(|l| l.amount).sum()),
+                    status: first.status.clone().unwrap_or_else(|| "completed".into()),
+                    lines: g.lines.iter().map(order_line).collect(),
+                }
+            })
+            .collect();
+        for (o, out) in batch.iter().zip(orders::insert_batch(self.c, &batch)?) {
+            match out {
+                orders::Inserted::Created(_) => {
+                    self.summary.orders_created += 1;
+                    self.summary.lines_created += o.lines.len() as u64;
+                    self.summary.free_lines += o.lines.iter().filter(|l| l.unit_price.is_zero()).count() as u64;
+                    self.summary.zero_value_orders += u64::from(o.total.is_zero());
+                    self.touched.insert(o.customer_id);
+                    for l in &o.lines {
+                        if !self.known_skus.contains(&l.sku) {
+                            self.known_skus.insert(l.sku.clone());
+                            new_products.push(Product {
+                                sku: l.sku.clone(),
+                                name: l.product_name.clone(),
+                                category: l.category.clone(),
+                                price: Some(l.unit_price),
+                                currency: Some(o.currency.clone()),
+                            });
+                        }
+                    }
+                }
+                orders::Inserted::Duplicate(_) => self.summary.duplicates_skipped += 1,
+            }
+        }
+        self.summary.products_created += products::insert_missing(self.c, &new_products)?;
+        Ok(())
+    }
+
+    fn write_returns(&mut self) -> Result<(), ImportError> {
+        let groups = std::mem::take(&mut self.pending_returns);
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let named: Vec<&str> = groups.iter().filter_map(|g| g.lines[0].return_of.as_deref()).collect();
+        let originals = orders::ids_by_ref(self.c, &named)?;
+        for g in groups {
+            let customer_id = self.customer_ids[&g.customer];
+            let first = &g.lines[0];
+            let lines: Vec<ReturnLine> = g
+                .lines
+                .iter()
+                .map(|l| ReturnLine { sku: l.sku.clone(), quantity: -l.quantity, unit_price: l.unit_price, amount: Amount::ZERO - l.amount })
+                .collect();
+            let order_id = match first.return_of.as_deref() {
+                Some(r) => match originals.get(r) {
+                    Some(&(id, owner)) if owner == customer_id => {
+                        if let Err(why) = remaining_quantities(self.c, id, &lines)? {
+                            self.reject_group(g, &why);
+                            continue;
+                        }
+                        Some(id)
+                    }
+                    Some(_) => {
+                        let why = format!("return_of: order {r} belongs to another customer");
+                        self.reject_group(g, &why);
+                        continue;
+                    }
+                    None => {
+                        let why = format!("return_of: no order '{r}' (the original order must be imported first)");
+                        self.reject_group(g, &why);
+                        continue;
+                    }
+                },
+                None => self.link_by_sku(customer_id, &g)?,
+            };
+            let r = NewReturn {
+                return_ref: g.order_ref.clone(),
+                order_id,
+                customer_id,
+                returned_at: first.placed_at,
+                amount: lines.iter().map(|l| l.amount).sum(),
+                reason: first.status.clone(),
+                lines,
+            };
+            // One at a time: the next return of the same order is checked against this one.
+            match orders::insert_returns(self.c, std::slice::from_ref(&r))?[0] {
+                orders::Inserted::Created(_) => {
+                    self.summary.returns_created += 1;
+                    self.summary.return_lines_created += r.lines.len() as u64;
+                    self.summary.unlinked_returns += u64::from(r.order_id.is_none());
+                    self.touched.insert(r.customer_id);
+                }
+                orders::Inserted::Duplicate(_) => self.summary.duplicates_skipped += 1,
+            }
+        }
+        Ok(())
+    }
+
+    /// The customer's latest earlier order that has one of the returned SKUs.
+    fn link_by_sku(&mut self, customer_id: i64, g: &Group) -> Result<Option<i64>, ImportError> {
+        let before = g.lines[0].placed_at.timestamp();
+        for l in &g.lines {
+            if let Some(id) = orders::latest_with_sku(self.c, customer_id, &l.sku, before)? {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn order_line(l: &SourceLine) -> OrderLine {
+    OrderLine {
+        sku: l.sku.clone(),
+        product_name: l.product_name.clone(),
+        category: l.category.clone(),
+        quantity: l.quantity,
+        unit_price: l.unit_price,
+        amount: l.amount,
+    }
+}
+
+/// Why the lines of a group cannot form one order, if they cannot.
+fn inconsistency(g: &Group) -> Option<String> {
+    let first = &g.lines[0];
+    for l in &g.lines[1..] {
+        let differs = if l.customer != first.customer {
+            Some("customer_id")
+        } else if l.placed_at != first.placed_at {
+            Some("placed_at")
+        } else if l.currency != first.currency {
+            Some("currency")
+        } else if l.channel != first.channel {
+            Some("channel")
+        } else if l.status != first.status {
+            Some("status")
+        } else if l.return_of != first.return_of {
+            Some("return_of")
+        } else if l.order_total != first.order_total {
+            Some("order_total")
+        } else {
+            None
+        };
+        if let Some(col) = differs {
+            return Some(format!("order {}: line {} has a different {col} than line {}", g.order_ref, l.line, first.line));
+        }
+    }
+    let negative = g.lines.iter().filter(|l| l.quantity < 0).count();
+    if negative > 0 && negative < g.lines.len() {
+        return Some(format!(
+            "order {} mixes sales and returns (negative quantities); send the return under its own id with return_of",
+            g.order_ref
+        ));
+    }
+    if negative == 0 && first.return_of.is_some() {
+        return Some(format!("order {}: return_of is set but the quantities are not negative", g.order_ref));
+    }
+    None
+}

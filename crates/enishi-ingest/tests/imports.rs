@@ -1,0 +1,245 @@
+//! Imports against SQLite and (when available) PostgreSQL.
+
+use enishi_core::{Amount, BusinessClock};
+use enishi_ingest::customers::{import_customers, CustomerFormat};
+use enishi_ingest::export::{export_customers, export_orders, ExportFormat};
+use enishi_ingest::formats::OrderFormat;
+use enishi_ingest::orders::{import_orders, OrderImportOptions};
+use enishi_ingest::{ImportError, Progress};
+use enishi_store::repo::{customers, orders};
+use enishi_store::{testing, Store};
+use std::io::Write;
+use std::path::PathBuf;
+
+fn fixture(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(path)
+}
+
+fn import(store: &Store, data: &[u8], format: OrderFormat, skip: bool) -> Result<enishi_ingest::orders::OrderImport, ImportError> {
+    let mut opts = OrderImportOptions::new(format);
+    opts.skip_bad_rows = skip;
+    import_orders(store, data, "test.csv", &opts, Progress::default())
+}
+
+fn totals(store: &Store) -> (i64, i64, i64, Amount) {
+    store.read(|c| {
+        let (o, l, t) = orders::totals(c)?;
+        Ok::<_, enishi_store::StoreError>((customers::count(c)?, o, l, t))
+    })
+    .unwrap()
+}
+
+#[test]
+fn cdnow_master_imports_exactly_once() {
+    let data = std::fs::read(fixture("cdnow/CDNOW_master.txt")).unwrap();
+    for db in testing::all() {
+        let first = import(&db.store, &data, OrderFormat::Cdnow, false).unwrap().summary;
+        assert_eq!(first.customers_created, 23_570);
+        assert_eq!(first.orders_created, 69_659);
+        assert_eq!(first.rows_read, 69_659);
+        assert!(first.zero_value_orders > 0, "CDNOW has zero-value purchases, counted explicitly");
+        let (cust, ord, _, total) = totals(&db.store);
+        assert_eq!((cust, ord), (23_570, 69_659));
+        assert_eq!(total, "2500315.63".parse().unwrap());
+        let again = import(&db.store, &data, OrderFormat::Cdnow, false).unwrap().summary;
+        assert_eq!((again.customers_created, again.orders_created, again.duplicates_skipped), (0, 0, 69_659));
+        assert!(again.previously_imported_at.is_some());
+        assert_eq!(totals(&db.store).1, 69_659);
+        // Running stats agree with the orders.
+        let c = db.store.read(|c| customers::get_by_external_id(c, "00002")).unwrap().unwrap();
+        assert_eq!(c.stats.order_count, 2);
+        assert_eq!(c.stats.purchase_days, 1, "two purchases on one day");
+        assert_eq!(c.stats.total_spend, "89.00".parse().unwrap());
+    }
+}
+
+#[test]
+fn cdnow_sample_has_five_columns() {
+    let data = std::fs::read(fixture("cdnow/CDNOW_sample.txt")).unwrap();
+    let db = testing::sqlite();
+    let s = import(&db.store, &data, OrderFormat::Cdnow, false).unwrap().summary;
+    assert_eq!(s.customers_created, 2_357);
+    assert_eq!(s.orders_created, 6_919);
+}
+
+#[test]
+fn online_retail_links_returns_and_reports_blank_customers() {
+    let data = std::fs::read(fixture("online-retail/sample.csv")).unwrap();
+    for db in testing::all() {
+        let out = import(&db.store, &data, OrderFormat::OnlineRetail, false).unwrap();
+        let s = &out.summary;
+        assert_eq!(s.rows_without_customer, 2);
+        assert_eq!(s.customers_created, 4);
+        assert_eq!((s.orders_created, s.lines_created), (5, 9));
+        assert_eq!((s.returns_created, s.return_lines_created, s.unlinked_returns), (3, 4, 1));
+        assert_eq!(s.free_lines, 1);
+        assert_eq!(out.report.iter().map(|r| r.line).collect::<Vec<_>>(), [8, 9]);
+        db.store
+            .read(|c| -> Result<(), enishi_store::StoreError> {
+                let o = orders::get_by_ref(c, "489434")?.unwrap();
+                assert_eq!(o.returned_amount, "54.40".parse().unwrap(), "6 × 6.75 + 2 × 6.95");
+                assert_eq!(o.currency, "GBP");
+                let id = orders::get_by_ref(c, "489436")?.unwrap().id;
+                let ret = orders::returns_of(c, id)?;
+                assert_eq!(ret.len(), 1);
+                assert_eq!(ret[0].return_id, "C489452");
+                let cust = customers::get_by_external_id(c, "13085")?.unwrap();
+                assert_eq!(cust.stats.order_count, 2);
+                assert_eq!(cust.stats.returned_amount, "54.40".parse().unwrap());
+                Ok(())
+            })
+            .unwrap();
+        let again = import(&db.store, &data, OrderFormat::OnlineRetail, false).unwrap().summary;
+        assert_eq!((again.orders_created, again.returns_created, again.duplicates_skipped), (0, 0, 8));
+    }
+}
+
+fn ten_thousand_rows(bad_line: Option<u64>) -> Vec<u8> {
+    let mut out = b"order_id,customer_id,placed_at,sku,quantity,unit_price\n".to_vec();
+    for i in 2..=10_001u64 {
+        let date = if Some(i) == bad_line { "2026-02-30".to_string() } else { format!("2026-01-{:02}", i % 28 + 1) };
+        writeln!(out, "O-{i},C-{},{date},SKU-{},{},{}.50", i % 997, i % 13, i % 3 + 1, i % 40).unwrap();
+    }
+    out
+}
+
+#[test]
+fn a_bad_row_writes_nothing_and_is_named() {
+    let data = ten_thousand_rows(Some(5_000));
+    for db in testing::all() {
+        match import(&db.store, &data, OrderFormat::Generic, false) {
+            Err(ImportError::BadRows { rejections, total }) => {
+                assert_eq!(total, 1);
+                assert_eq!(rejections[0].line, 5_000);
+                assert_eq!(rejections[0].column.as_deref(), Some("placed_at"));
+                let msg = ImportError::BadRows { rejections, total }.to_string();
+                assert!(msg.contains("line 5000, column placed_at"), "{msg}");
+            }
+            other => panic!("expected a bad-row error, got {other:?}"),
+        }
+        assert_eq!(totals(&db.store), (0, 0, 0, Amount::ZERO));
+
+        let out = import(&db.store, &data, OrderFormat::Generic, true).unwrap();
+        assert_eq!(out.summary.orders_created, 9_999);
+        assert_eq!(out.summary.rows_rejected, 1);
+        assert_eq!(out.report.len(), 1);
+        assert_eq!(out.report[0].line, 5_000);
+        assert_eq!(totals(&db.store).1, 9_999);
+    }
+}
+
+#[test]
+fn bad_files_are_refused_with_line_and_column() {
+    let db = testing::sqlite();
+    let cases: &[(&[u8], &str)] = &[
+        (b"", "line 1: the file is empty"),
+        (b"order_id,customer_id,placed_at,sku,quantity\n", "line 1, column unit_price: missing required column"),
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price,colour\n", "line 1, column colour: unknown column"),
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price\n", "line 1: the file has no rows"),
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,12\xff\n", "line 2, column unit_price: is not UTF-8"),
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,1e3\n", "line 2, column unit_price"),
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1.5,3\n", "line 2, column quantity"),
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1\n", "line 2: has 5 fields"),
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,3\nB,C,2026-01-01,S,1,3\nA,C,2026-01-01,S,1,3\n", "appeared earlier"),
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,3\nA,D,2026-01-01,S,1,3\n", "different customer_id"),
+    ];
+    for (data, expected) in cases {
+        let err = import(&db.store, data, OrderFormat::Generic, false).unwrap_err().to_string();
+        assert!(err.contains(expected), "expected '{expected}' in '{err}'");
+    }
+    assert_eq!(totals(&db.store).1, 0);
+}
+
+#[test]
+fn one_bad_line_rejects_its_whole_order() {
+    let db = testing::sqlite();
+    let data = b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,3\nA,C,2026-01-01,T,x,3\nA,C,2026-01-01,U,1,3\nB,C,2026-01-02,S,1,3\n";
+    let out = import(&db.store, data, OrderFormat::Generic, true).unwrap();
+    assert_eq!(out.summary.orders_created, 1);
+    assert_eq!(out.summary.rows_rejected, 3);
+    assert_eq!(out.report.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 3, 4]);
+}
+
+#[test]
+fn generic_returns_free_items_and_order_totals() {
+    for db in testing::all() {
+        let data = b"order_id,customer_id,placed_at,sku,quantity,unit_price,line_amount,order_total,return_of,channel\n\
+            A,C,2026-01-01T10:00:00+09:00,BEANS,2,28.70,,50.00,,in_store\n\
+            A,C,2026-01-01T10:00:00+09:00,GIFT,1,0,,50.00,,in_store\n\
+            R1,C,2026-01-05,BEANS,-1,28.70,,,A,in_store\n\
+            R2,C,2026-01-06,BEANS,-5,28.70,,,A,in_store\n";
+        match import(&db.store, data, OrderFormat::Generic, false) {
+            Err(ImportError::BadRows { rejections, .. }) => assert!(rejections[0].reason.contains("1 unit(s) of BEANS left"), "{rejections:?}"),
+            other => panic!("{other:?}"),
+        }
+        let ok = &data[..data.len() - "R2,C,2026-01-06,BEANS,-5,28.70,,,A,in_store\n".len()];
+        let s = import(&db.store, ok, OrderFormat::Generic, false).unwrap().summary;
+        assert_eq!((s.orders_created, s.returns_created, s.free_lines, s.unlinked_returns), (1, 1, 1, 0));
+        let o = db.store.read(|c| orders::get_by_ref(c, "A")).unwrap().unwrap();
+        assert_eq!(o.total, "50.00".parse().unwrap());
+        assert_eq!(o.returned_amount, "28.70".parse().unwrap());
+    }
+}
+
+#[test]
+fn exports_round_trip_through_import() {
+    let src = testing::sqlite();
+    let retail = std::fs::read(fixture("online-retail/sample.csv")).unwrap();
+    import(&src.store, &retail, OrderFormat::OnlineRetail, false).unwrap();
+    let people = "external_id,name,email,phone,birthday,channels,tags,email_consent,email_consent_source,account_id,account_name,referred_by,attr.drink\n\
+        13085,Hana Sato,hana@example.com,+81 90 1111 2222,1990-04-02,in_store;ecommerce,vip;coffee,opted_in,signup_form,ACME,Acme Corp,13078,latte\n\
+        13078,Ken Ito,,,,,,opted_out,,,,,\n";
+    import_customers(&src.store, people.as_bytes(), "people.csv", CustomerFormat::Csv, false, BusinessClock::default(), Progress::default()).unwrap();
+
+    for format in [ExportFormat::Csv, ExportFormat::Json] {
+        let mut orders_out = Vec::new();
+        let mut customers_out = Vec::new();
+        export_orders(&src.store, format, &mut orders_out).unwrap();
+        export_customers(&src.store, format, &mut customers_out).unwrap();
+
+        for dst in testing::all() {
+            let (of, cf) = match format {
+                ExportFormat::Csv => (OrderFormat::Generic, CustomerFormat::Csv),
+                ExportFormat::Json => (OrderFormat::Json, CustomerFormat::Json),
+            };
+            import_customers(&dst.store, &customers_out[..], "c", cf, false, BusinessClock::default(), Progress::default()).unwrap();
+            let s = import(&dst.store, &orders_out, of, false).unwrap().summary;
+            assert_eq!((s.orders_created, s.returns_created), (5, 3));
+            assert_eq!(totals(&dst.store), totals(&src.store));
+            let mut again_orders = Vec::new();
+            let mut again_customers = Vec::new();
+            export_orders(&dst.store, format, &mut again_orders).unwrap();
+            export_customers(&dst.store, format, &mut again_customers).unwrap();
+            assert_eq!(String::from_utf8(again_orders).unwrap(), String::from_utf8(orders_out.clone()).unwrap());
+            // Ids differ between databases; everything the export shows must not.
+            assert_eq!(String::from_utf8(again_customers).unwrap(), String::from_utf8(customers_out.clone()).unwrap());
+        }
+    }
+}
+
+#[test]
+fn customer_import_validates_and_updates() {
+    let db = testing::sqlite();
+    let bad = "external_id,email\nA,not-an-email\n";
+    let err = import_customers(&db.store, bad.as_bytes(), "x", CustomerFormat::Csv, false, BusinessClock::default(), Progress::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 2, column email"), "{err}");
+    let ok = "external_id,name,email_consent\nA,Ann,opted_in\nB,Bob,unknown\n";
+    let s = import_customers(&db.store, ok.as_bytes(), "x", CustomerFormat::Csv, false, BusinessClock::default(), Progress::default())
+        .unwrap()
+        .summary;
+    assert_eq!((s.customers_created, s.customers_updated), (2, 0));
+    let s = import_customers(&db.store, "external_id,name\nA,Anna\n".as_bytes(), "x", CustomerFormat::Csv, false, BusinessClock::default(), Progress::default())
+        .unwrap()
+        .summary;
+    assert_eq!((s.customers_created, s.customers_updated), (0, 1));
+    let a = db.store.read(|c| customers::get_by_external_id(c, "A")).unwrap().unwrap();
+    assert_eq!(a.name.as_deref(), Some("Anna"));
+    assert_eq!(a.consents.len(), 1, "consent kept when the column is absent");
+    let err = import_customers(&db.store, "external_id,referred_by\nZ,nobody\n".as_bytes(), "x", CustomerFormat::Csv, false, BusinessClock::default(), Progress::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("column referred_by"), "{err}");
+    assert!(db.store.read(|c| customers::get_by_external_id(c, "Z")).unwrap().is_none());
+}
