@@ -86,8 +86,9 @@ impl FromStr for Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..");
-        let ok_chars = !t.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == ';' || c == '<' || c == '>')
-            && !domain.contains('@');
+        let ok_chars =
+            !t.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == ';' || c == '<' || c == '>')
+                && !domain.contains('@');
         if ok_local && ok_domain && ok_chars {
             Ok(Email(format!("{local}@{}", domain.to_lowercase())))
         } else {

@@ -32,7 +32,9 @@ impl Amount {
     /// Builds an amount from a decimal, rounding to the storage scale (banker's rounding is
     /// not used: midpoints round away from zero, as on a receipt).
     pub fn from_decimal(d: Decimal) -> Amount {
-        Amount(d.round_dp_with_strategy(STORAGE_SCALE, rust_decimal::RoundingStrategy::MidpointAwayFromZero).normalize())
+        Amount(
+            d.round_dp_with_strategy(STORAGE_SCALE, rust_decimal::RoundingStrategy::MidpointAwayFromZero).normalize(),
+        )
     }
 
     /// The amount in 1/10,000 units, as stored.

@@ -7,7 +7,9 @@ use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::Utc;
 use enishi_core::{time::parse_date, BusinessClock, Channel, ConsentChannel, ConsentStatus, Email, ExternalId, Phone};
 use enishi_store::repo::{accounts, customers, imports};
-use enishi_store::{AccountUpsert, Conn, ConsentChange, CustomerUpsert, ImportRecord, JsonMap, PostalAddress, Store, Upserted};
+use enishi_store::{
+    AccountUpsert, Conn, ConsentChange, CustomerUpsert, ImportRecord, JsonMap, PostalAddress, Store, Upserted,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -88,6 +90,9 @@ pub struct CustomerImport {
 /// One row: column name → text (empty cells absent).
 type Fields = BTreeMap<String, String>;
 
+/// Rows as read, with their line numbers.
+type Rows<'a> = Box<dyn Iterator<Item = Result<(u64, Fields), Rejection>> + 'a>;
+
 /// Imports customers from `input`.
 pub fn import_customers(
     store: &Store,
@@ -102,7 +107,7 @@ pub fn import_customers(
     let started_at = Utc::now();
     let (reader, hash) = Hashing::new(input, progress);
     store.write(|c| {
-        let rows: Box<dyn Iterator<Item = Result<(u64, Fields), Rejection>>> = match format {
+        let rows: Rows = match format {
             CustomerFormat::Csv => csv_rows(reader)?,
             CustomerFormat::Json => json_rows(reader),
         };
@@ -157,10 +162,14 @@ pub fn import_customers(
             }
             match customers::get_by_external_id(c, &referrer)? {
                 Some(r) if r.id != id => {
-                    customers::upsert(c, &CustomerUpsert { external_id, referred_by: Some(r.id), ..Default::default() })?;
+                    customers::upsert(
+                        c,
+                        &CustomerUpsert { external_id, referred_by: Some(r.id), ..Default::default() },
+                    )?;
                 }
                 found => {
-                    let why = if found.is_some() { "a customer cannot refer themselves" } else { "no customer with this id" };
+                    let why =
+                        if found.is_some() { "a customer cannot refer themselves" } else { "no customer with this id" };
                     summary.rows_rejected += 1;
                     failed |= !skip_bad_rows;
                     rejected.push(Rejection::at(line, "referred_by", format!("'{referrer}': {why}")));
@@ -205,13 +214,16 @@ fn drop_into_record(
     Ok(())
 }
 
-fn csv_rows<'a>(input: impl Read + 'a) -> Result<Box<dyn Iterator<Item = Result<(u64, Fields), Rejection>> + 'a>, ImportError> {
+fn csv_rows<'a>(input: impl Read + 'a) -> Result<Rows<'a>, ImportError> {
     let consent = consent_columns();
     let mut csv = Csv::open(
         input,
         &["external_id"],
         &PROFILE_COLUMNS[1..],
-        move |name| name.starts_with(ATTRIBUTE_PREFIX) && name.len() > ATTRIBUTE_PREFIX.len() || consent.iter().any(|c| c == name),
+        move |name| {
+            name.starts_with(ATTRIBUTE_PREFIX) && name.len() > ATTRIBUTE_PREFIX.len()
+                || consent.iter().any(|c| c == name)
+        },
         &[],
     )?;
     Ok(Box::new(std::iter::from_fn(move || {
@@ -233,7 +245,7 @@ fn csv_rows<'a>(input: impl Read + 'a) -> Result<Box<dyn Iterator<Item = Result<
     })))
 }
 
-fn json_rows<'a>(input: impl Read + 'a) -> Box<dyn Iterator<Item = Result<(u64, Fields), Rejection>> + 'a> {
+fn json_rows<'a>(input: impl Read + 'a) -> Rows<'a> {
     let mut line = 0u64;
     let known: Vec<String> = PROFILE_COLUMNS.iter().map(|s| s.to_string()).chain(consent_columns()).collect();
     Box::new(BufReader::new(input).split(b'\n').filter_map(move |raw| {
@@ -288,11 +300,15 @@ struct Row {
 
 fn parse_row(line: u64, f: &Fields, clock: BusinessClock) -> Result<Row, Rejection> {
     let get = |k: &str| f.get(k).map(String::as_str);
-    fn typed<T: FromStr<Err = enishi_core::ParseError>>(line: u64, k: &str, v: Option<&str>) -> Result<Option<T>, Rejection> {
+    fn typed<T: FromStr<Err = enishi_core::ParseError>>(
+        line: u64,
+        k: &str,
+        v: Option<&str>,
+    ) -> Result<Option<T>, Rejection> {
         v.map(|t| t.parse::<T>().map_err(|e| Rejection::at(line, k, e.0))).transpose()
     }
-    let external_id: ExternalId =
-        typed(line, "external_id", get("external_id"))?.ok_or_else(|| Rejection::at(line, "external_id", "is empty"))?;
+    let external_id: ExternalId = typed(line, "external_id", get("external_id"))?
+        .ok_or_else(|| Rejection::at(line, "external_id", "is empty"))?;
     let list = |k: &str| -> Option<Vec<String>> {
         get(k).map(|v| v.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
     };
@@ -309,7 +325,9 @@ fn parse_row(line: u64, f: &Fields, clock: BusinessClock) -> Result<Row, Rejecti
         let col = format!("{ch}_consent");
         if let Some(status) = typed::<ConsentStatus>(line, &col, get(&col))? {
             let at_col = format!("{ch}_consent_at");
-            let at = get(&at_col).map(|t| clock.parse_timestamp(t).map_err(|e| Rejection::at(line, &at_col, e.0))).transpose()?;
+            let at = get(&at_col)
+                .map(|t| clock.parse_timestamp(t).map_err(|e| Rejection::at(line, &at_col, e.0)))
+                .transpose()?;
             let source = get(&format!("{ch}_consent_source")).unwrap_or("import").to_string();
             consents.push(ConsentChange { channel: *ch, status, at, source });
         }
@@ -348,7 +366,9 @@ fn parse_row(line: u64, f: &Fields, clock: BusinessClock) -> Result<Row, Rejecti
             postal_code: get("postal_code").map(String::from),
             country: get("country").map(String::from),
         },
-        birthday: get("birthday").map(|d| parse_date(d).map_err(|e| Rejection::at(line, "birthday", e.0))).transpose()?,
+        birthday: get("birthday")
+            .map(|d| parse_date(d).map_err(|e| Rejection::at(line, "birthday", e.0)))
+            .transpose()?,
         locale: get("locale").map(String::from),
         channels,
         tags: list("tags"),

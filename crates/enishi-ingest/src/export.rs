@@ -38,14 +38,14 @@ const PAGE: i64 = 2000;
 
 /// Where rows go: a CSV writer or JSON Lines.
 enum Sink<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Json(W),
 }
 
 impl<W: Write> Sink<W> {
     fn new(format: ExportFormat, out: W) -> Self {
         match format {
-            ExportFormat::Csv => Sink::Csv(csv::Writer::from_writer(out)),
+            ExportFormat::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
             ExportFormat::Json => Sink::Json(out),
         }
     }
@@ -149,28 +149,28 @@ pub fn export_customers(store: &Store, format: ExportFormat, out: impl Write) ->
         sink.row(header)?;
         let mut n = 0u64;
         customers::for_each_page(c, PAGE, |page: &[Customer]| -> Result<(), ExportError> {
-                for cust in page {
-                    n += 1;
-                    let account = cust.account_id.and_then(|id| account_by_id.get(&id));
-                    let referrer = cust.referred_by.and_then(|id| referrers.get(&id)).map(String::as_str);
-                    let fields = customer_fields(cust, account, referrer);
-                    if let Sink::Json(_) = sink {
-                        let mut obj: serde_json::Map<String, serde_json::Value> =
-                            fields.into_iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k, v.into())).collect();
-                        if !cust.attributes.is_empty() {
-                            obj.insert("attributes".into(), cust.attributes.clone().into());
-                        }
-                        sink.object(&obj.into())?;
-                    } else {
-                        let attrs = attribute_keys.iter().map(|k| match cust.attributes.get(k) {
-                            Some(serde_json::Value::String(s)) => s.clone(),
-                            Some(v) => v.to_string(),
-                            None => String::new(),
-                        });
-                        sink.row(fields.into_iter().map(|(_, v)| v).chain(attrs))?;
+            for cust in page {
+                n += 1;
+                let account = cust.account_id.and_then(|id| account_by_id.get(&id));
+                let referrer = cust.referred_by.and_then(|id| referrers.get(&id)).map(String::as_str);
+                let fields = customer_fields(cust, account, referrer);
+                if let Sink::Json(_) = sink {
+                    let mut obj: serde_json::Map<String, serde_json::Value> =
+                        fields.into_iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k, v.into())).collect();
+                    if !cust.attributes.is_empty() {
+                        obj.insert("attributes".into(), cust.attributes.clone().into());
                     }
+                    sink.object(&obj.into())?;
+                } else {
+                    let attrs = attribute_keys.iter().map(|k| match cust.attributes.get(k) {
+                        Some(serde_json::Value::String(s)) => s.clone(),
+                        Some(v) => v.to_string(),
+                        None => String::new(),
+                    });
+                    sink.row(fields.into_iter().map(|(_, v)| v).chain(attrs))?;
                 }
-                Ok(())
+            }
+            Ok(())
         })?;
         sink.finish()?;
         Ok(n)
@@ -186,15 +186,15 @@ pub fn export_orders(store: &Store, format: ExportFormat, out: impl Write) -> Re
         sink.row(GENERIC_REQUIRED.iter().chain(GENERIC_OPTIONAL))?;
         let mut n = 0u64;
         orders::for_each_page(c, PAGE, |page: &[Order], returns: &[Return]| -> Result<(), ExportError> {
-                let refs: HashMap<i64, &str> = page.iter().map(|o| (o.id, o.order_id.as_str())).collect();
-                for o in page {
-                    n += 1;
-                    write_order(&mut sink, o)?;
-                }
-                for r in returns {
-                    write_return(&mut sink, r, r.order_id.and_then(|id| refs.get(&id).copied()))?;
-                }
-                Ok(())
+            let refs: HashMap<i64, &str> = page.iter().map(|o| (o.id, o.order_id.as_str())).collect();
+            for o in page {
+                n += 1;
+                write_order(&mut sink, o)?;
+            }
+            for r in returns {
+                write_return(&mut sink, r, r.order_id.and_then(|id| refs.get(&id).copied()))?;
+            }
+            Ok(())
         })?;
         sink.finish()?;
         Ok(n)

@@ -129,7 +129,9 @@ impl<R: Read> Csv<R> {
         for (i, raw) in header.iter().enumerate() {
             let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
             let name = std::str::from_utf8(raw)
-                .map_err(|_| ImportError::File(Rejection::line(1, format!("header column {} is not UTF-8 text", i + 1))))?
+                .map_err(|_| {
+                    ImportError::File(Rejection::line(1, format!("header column {} is not UTF-8 text", i + 1)))
+                })?
                 .trim()
                 .to_string();
             let name = aliases.iter().find(|(a, _)| *a == name).map_or(name.clone(), |(_, to)| to.to_string());
@@ -241,8 +243,11 @@ fn generic<'a>(input: impl Read + 'a, clock: BusinessClock) -> Result<Lines<'a>,
 }
 
 fn generic_row<R: Read>(csv: &Csv<R>, line: u64, clock: BusinessClock) -> Result<SourceLine, Rejection> {
-    let quantity = csv.parse(line, "quantity", parse_quantity)?.ok_or_else(|| Rejection::at(line, "quantity", "is empty"))?;
-    let unit_price = csv.parse(line, "unit_price", non_negative_price)?.ok_or_else(|| Rejection::at(line, "unit_price", "is empty"))?;
+    let quantity =
+        csv.parse(line, "quantity", parse_quantity)?.ok_or_else(|| Rejection::at(line, "quantity", "is empty"))?;
+    let unit_price = csv
+        .parse(line, "unit_price", non_negative_price)?
+        .ok_or_else(|| Rejection::at(line, "unit_price", "is empty"))?;
     let amount = match csv.parse(line, "line_amount", |t| t.parse::<Amount>().map_err(|e| e.0))? {
         Some(a) => {
             if (a.is_negative() && quantity > 0) || (!a.is_zero() && !a.is_negative() && quantity < 0) {
@@ -294,14 +299,25 @@ fn online_retail<'a>(input: impl Read + 'a, clock: BusinessClock) -> Result<Line
     })))
 }
 
-fn retail_row<R: Read>(csv: &Csv<R>, line: u64, clock: BusinessClock, gbp: Option<Currency>) -> Result<SourceLine, Rejection> {
+fn retail_row<R: Read>(
+    csv: &Csv<R>,
+    line: u64,
+    clock: BusinessClock,
+    gbp: Option<Currency>,
+) -> Result<SourceLine, Rejection> {
     let invoice = csv.require(line, "Invoice")?.to_string();
-    let quantity = csv.parse(line, "Quantity", parse_quantity)?.ok_or_else(|| Rejection::at(line, "Quantity", "is empty"))?;
+    let quantity =
+        csv.parse(line, "Quantity", parse_quantity)?.ok_or_else(|| Rejection::at(line, "Quantity", "is empty"))?;
     let cancellation = invoice.starts_with('C');
     if cancellation && quantity > 0 {
-        return Err(Rejection::at(line, "Quantity", "a cancellation (invoice starting with C) needs a negative quantity"));
+        return Err(Rejection::at(
+            line,
+            "Quantity",
+            "a cancellation (invoice starting with C) needs a negative quantity",
+        ));
     }
-    let unit_price = csv.parse(line, "Price", non_negative_price)?.ok_or_else(|| Rejection::at(line, "Price", "is empty"))?;
+    let unit_price =
+        csv.parse(line, "Price", non_negative_price)?.ok_or_else(|| Rejection::at(line, "Price", "is empty"))?;
     // Some exports write customer ids as floats ("13085.0").
     let customer = csv.get(line, "Customer ID")?.map(|c| c.strip_suffix(".0").unwrap_or(c).to_string());
     Ok(SourceLine {
@@ -366,17 +382,30 @@ impl<R: Read> Cdnow<R> {
         }
         let width = *self.columns.get_or_insert(fields.len());
         if width != 4 && width != 5 {
-            return Some(Err(Rejection::line(line, format!("has {width} columns; CDNOW files have 4 (master) or 5 (sample)"))));
+            return Some(Err(Rejection::line(
+                line,
+                format!("has {width} columns; CDNOW files have 4 (master) or 5 (sample)"),
+            )));
         }
         if fields.len() != width {
-            return Some(Err(Rejection::line(line, format!("has {} columns, earlier lines have {width}", fields.len()))));
+            return Some(Err(Rejection::line(
+                line,
+                format!("has {} columns, earlier lines have {width}", fields.len()),
+            )));
         }
         let off = width - 4;
         let (customer, date, cds, dollars) = (fields[0], fields[1 + off], fields[2 + off], fields[3 + off]);
         Some(self.build(line, customer, date, cds, dollars))
     }
 
-    fn build(&mut self, line: u64, customer: &str, date: &str, cds: &str, dollars: &str) -> Result<SourceLine, Rejection> {
+    fn build(
+        &mut self,
+        line: u64,
+        customer: &str,
+        date: &str,
+        cds: &str,
+        dollars: &str,
+    ) -> Result<SourceLine, Rejection> {
         if date.len() != 8 {
             return Err(Rejection::at(line, "date", format!("'{date}' is not a YYYYMMDD date")));
         }
@@ -483,8 +512,14 @@ impl<R: Read> JsonOrders<R> {
     fn expand(&self, o: JsonOrder) -> Result<Vec<SourceLine>, Rejection> {
         let line = self.line;
         let placed_at = self.clock.parse_timestamp(&o.placed_at).map_err(|e| Rejection::at(line, "placed_at", e.0))?;
-        let currency = o.currency.as_deref().map(Currency::from_str).transpose().map_err(|e| Rejection::at(line, "currency", e.0))?;
-        let channel = o.channel.as_deref().map(Channel::from_str).transpose().map_err(|e| Rejection::at(line, "channel", e.0))?;
+        let currency = o
+            .currency
+            .as_deref()
+            .map(Currency::from_str)
+            .transpose()
+            .map_err(|e| Rejection::at(line, "currency", e.0))?;
+        let channel =
+            o.channel.as_deref().map(Channel::from_str).transpose().map_err(|e| Rejection::at(line, "channel", e.0))?;
         let order_total =
             o.total.as_deref().map(non_negative_price).transpose().map_err(|e| Rejection::at(line, "total", e))?;
         if o.lines.is_empty() {
@@ -495,7 +530,8 @@ impl<R: Read> JsonOrders<R> {
             .enumerate()
             .map(|(i, l)| {
                 let field = |f: &str| format!("lines[{i}].{f}");
-                let unit_price = non_negative_price(&l.unit_price).map_err(|e| Rejection::at(line, field("unit_price"), e))?;
+                let unit_price =
+                    non_negative_price(&l.unit_price).map_err(|e| Rejection::at(line, field("unit_price"), e))?;
                 let amount = match l.amount {
                     Some(a) => a.parse::<Amount>().map_err(|e| Rejection::at(line, field("amount"), e.0))?,
                     None => unit_price.times(l.quantity),

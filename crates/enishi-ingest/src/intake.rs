@@ -4,7 +4,9 @@
 use chrono::Utc;
 use enishi_core::{Amount, BusinessClock, Channel, Currency, Email, ExternalId, Phone};
 use enishi_store::repo::{customers, orders, products};
-use enishi_store::{Conn, CustomerUpsert, NewOrder, NewReturn, Order, OrderLine, Product, Return, ReturnLine, StoreError};
+use enishi_store::{
+    Conn, CustomerUpsert, NewOrder, NewReturn, Order, OrderLine, Product, Return, ReturnLine, StoreError,
+};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -126,7 +128,8 @@ pub fn check_order(input: &OrderInput, ws: Workspace) -> Result<(NewOrder, Custo
         Some(c) => parse::<Currency>("currency", c)?,
         None => ws.currency,
     };
-    let channel = input.channel.as_deref().map(|c| parse::<Channel>("channel", c)).transpose()?.unwrap_or(Channel::Other);
+    let channel =
+        input.channel.as_deref().map(|c| parse::<Channel>("channel", c)).transpose()?.unwrap_or(Channel::Other);
     if input.lines.is_empty() {
         return Err(field_err("lines", "an order needs at least one line"));
     }
@@ -195,8 +198,7 @@ pub fn record_order(c: &mut dyn Conn, input: &OrderInput, ws: Workspace) -> Resu
     let (mut order, customer) = check_order(input, ws)?;
     let customer_id = match customers::get_by_external_id(c, input.customer.external_id.trim())? {
         // Known customers keep their first-seen time.
-        Some(found) => customers::upsert(c, &CustomerUpsert { first_seen_at: None, ..customer })
-            .map(|_| found.id)?,
+        Some(found) => customers::upsert(c, &CustomerUpsert { first_seen_at: None, ..customer }).map(|_| found.id)?,
         None => customers::upsert(c, &customer)?.id(),
     };
     order.customer_id = customer_id;
@@ -251,7 +253,11 @@ pub struct ReturnLineInput {
 
 /// Units of each SKU of an order still returnable, after the returns already stored; or why
 /// `lines` asks for more than that.
-pub fn remaining_quantities(c: &mut dyn Conn, order_id: i64, lines: &[ReturnLine]) -> Result<Result<(), String>, StoreError> {
+pub fn remaining_quantities(
+    c: &mut dyn Conn,
+    order_id: i64,
+    lines: &[ReturnLine],
+) -> Result<Result<(), String>, StoreError> {
     let order = orders::get(c, order_id)?.ok_or_else(|| StoreError::NotFound(format!("order {order_id}")))?;
     let returned = orders::returned_quantities(c, order_id)?;
     let mut ordered: HashMap<&str, i64> = HashMap::new();
@@ -273,7 +279,12 @@ pub fn remaining_quantities(c: &mut dyn Conn, order_id: i64, lines: &[ReturnLine
 
 /// Stores a return of the order with the shop's id `order_ref`, unless one with the same
 /// return id exists. Returns it and whether it was created now.
-pub fn record_return(c: &mut dyn Conn, order_ref: &str, input: &ReturnInput, ws: Workspace) -> Result<(Return, bool), IntakeError> {
+pub fn record_return(
+    c: &mut dyn Conn,
+    order_ref: &str,
+    input: &ReturnInput,
+    ws: Workspace,
+) -> Result<(Return, bool), IntakeError> {
     let return_ref: ExternalId = parse("return_id", &input.return_id)?;
     let order = orders::get_by_ref(c, order_ref)?.ok_or_else(|| IntakeError::UnknownOrder(order_ref.to_string()))?;
     let outcome_of = |c: &mut dyn Conn, id: i64, created: bool| -> Result<(Return, bool), IntakeError> {
@@ -299,7 +310,11 @@ pub fn record_return(c: &mut dyn Conn, order_ref: &str, input: &ReturnInput, ws:
         let mut lines = Vec::new();
         for (i, l) in input.lines.iter().enumerate() {
             let Some(ol) = unit_of.get(l.sku.trim()) else {
-                return Err(field_err(format!("lines[{i}].sku"), format!("order {order_ref} has no line with SKU {}", l.sku)).into());
+                return Err(field_err(
+                    format!("lines[{i}].sku"),
+                    format!("order {order_ref} has no line with SKU {}", l.sku),
+                )
+                .into());
             };
             if l.quantity < 1 {
                 return Err(field_err(format!("lines[{i}].quantity"), "must be at least 1").into());
@@ -315,7 +330,11 @@ pub fn record_return(c: &mut dyn Conn, order_ref: &str, input: &ReturnInput, ws:
         let amount: Amount = parse("amount", a)?;
         let left = order.total - order.returned_amount;
         if amount.is_negative() || amount.is_zero() || amount > left {
-            return Err(field_err("amount", format!("must be more than 0 and at most {left} (the order's unrefunded total)")).into());
+            return Err(field_err(
+                "amount",
+                format!("must be more than 0 and at most {left} (the order's unrefunded total)"),
+            )
+            .into());
         }
         (Vec::new(), amount)
     } else {

@@ -17,7 +17,7 @@ use enishi_store::repo::{customers, imports, orders, products};
 use enishi_store::{Conn, ImportRecord, NewOrder, NewReturn, OrderLine, Product, ReturnLine, Store};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::io::Read;
 use std::time::Instant;
 
@@ -39,7 +39,13 @@ pub struct OrderImportOptions {
 impl OrderImportOptions {
     /// Defaults for `format`: all-or-nothing, USD, UTC, batches of 2,000 orders.
     pub fn new(format: OrderFormat) -> Self {
-        OrderImportOptions { format, skip_bad_rows: false, currency: Currency::USD, clock: BusinessClock::default(), batch_size: 2000 }
+        OrderImportOptions {
+            format,
+            skip_bad_rows: false,
+            currency: Currency::USD,
+            clock: BusinessClock::default(),
+            batch_size: 2000,
+        }
     }
 }
 
@@ -224,11 +230,13 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         };
         let Some(customer) = line.customer.clone() else {
             self.summary.rows_without_customer += 1;
-            self.without_customer.push(Rejection::line(line.line, "no customer id: row not imported").in_order(Some(&line.order_ref)));
+            self.without_customer
+                .push(Rejection::line(line.line, "no customer id: row not imported").in_order(Some(&line.order_ref)));
             return Ok(());
         };
         if self.poisoned.as_deref() == Some(line.order_ref.as_str()) {
-            let r = Rejection::line(line.line, format!("another line of order {} was rejected", line.order_ref)).in_order(Some(&line.order_ref));
+            let r = Rejection::line(line.line, format!("another line of order {} was rejected", line.order_ref))
+                .in_order(Some(&line.order_ref));
             self.summary.rows_read += 1;
             self.reject(r);
             return Ok(());
@@ -253,10 +261,11 @@ impl<'c, 'o> Pipeline<'c, 'o> {
     fn finish_group(&mut self) -> Result<(), ImportError> {
         let Some(g) = self.group.take() else { return Ok(()) };
         self.poisoned = None;
-        let mut h = self.hasher.build_hasher();
-        g.order_ref.hash(&mut h);
-        if !self.seen_orders.insert(h.finish()) {
-            let reason = format!("order {} appeared earlier in the file: the lines of one order must be consecutive", g.order_ref);
+        if !self.seen_orders.insert(self.hasher.hash_one(&g.order_ref)) {
+            let reason = format!(
+                "order {} appeared earlier in the file: the lines of one order must be consecutive",
+                g.order_ref
+            );
             self.reject_group(g, &reason);
             return Ok(());
         }
@@ -370,7 +379,12 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             let lines: Vec<ReturnLine> = g
                 .lines
                 .iter()
-                .map(|l| ReturnLine { sku: l.sku.clone(), quantity: -l.quantity, unit_price: l.unit_price, amount: Amount::ZERO - l.amount })
+                .map(|l| ReturnLine {
+                    sku: l.sku.clone(),
+                    quantity: -l.quantity,
+                    unit_price: l.unit_price,
+                    amount: Amount::ZERO - l.amount,
+                })
                 .collect();
             let order_id = match first.return_of.as_deref() {
                 Some(r) => match originals.get(r) {
@@ -462,7 +476,10 @@ fn inconsistency(g: &Group) -> Option<String> {
             None
         };
         if let Some(col) = differs {
-            return Some(format!("order {}: line {} has a different {col} than line {}", g.order_ref, l.line, first.line));
+            return Some(format!(
+                "order {}: line {} has a different {col} than line {}",
+                g.order_ref, l.line, first.line
+            ));
         }
     }
     let negative = g.lines.iter().filter(|l| l.quantity < 0).count();

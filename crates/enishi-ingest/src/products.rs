@@ -35,9 +35,16 @@ pub fn import_products(store: &Store, input: impl Read) -> Result<ProductImportS
                     name: csv.get(line, "name")?.map(String::from),
                     category: csv.get(line, "category")?.map(String::from),
                     price: csv.parse(line, "price", |t| {
-                        t.parse::<Amount>().map_err(|e| e.0).and_then(|a| if a.is_negative() { Err("is negative".into()) } else { Ok(a) })
+                        t.parse::<Amount>().map_err(|e| e.0).and_then(|a| {
+                            if a.is_negative() {
+                                Err("is negative".into())
+                            } else {
+                                Ok(a)
+                            }
+                        })
                     })?,
-                    currency: csv.parse(line, "currency", |t| t.parse::<Currency>().map(|c| c.to_string()).map_err(|e| e.0))?,
+                    currency: csv
+                        .parse(line, "currency", |t| t.parse::<Currency>().map(|c| c.to_string()).map_err(|e| e.0))?,
                 })
             });
             summary.rows_read += 1;

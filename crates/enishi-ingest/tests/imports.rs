@@ -15,18 +15,24 @@ fn fixture(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(path)
 }
 
-fn import(store: &Store, data: &[u8], format: OrderFormat, skip: bool) -> Result<enishi_ingest::orders::OrderImport, ImportError> {
+fn import(
+    store: &Store,
+    data: &[u8],
+    format: OrderFormat,
+    skip: bool,
+) -> Result<enishi_ingest::orders::OrderImport, ImportError> {
     let mut opts = OrderImportOptions::new(format);
     opts.skip_bad_rows = skip;
     import_orders(store, data, "test.csv", &opts, Progress::default())
 }
 
 fn totals(store: &Store) -> (i64, i64, i64, Amount) {
-    store.read(|c| {
-        let (o, l, t) = orders::totals(c)?;
-        Ok::<_, enishi_store::StoreError>((customers::count(c)?, o, l, t))
-    })
-    .unwrap()
+    store
+        .read(|c| {
+            let (o, l, t) = orders::totals(c)?;
+            Ok::<_, enishi_store::StoreError>((customers::count(c)?, o, l, t))
+        })
+        .unwrap()
 }
 
 #[test]
@@ -163,13 +169,16 @@ fn one_bad_line_rejects_its_whole_order() {
 #[test]
 fn generic_returns_free_items_and_order_totals() {
     for db in testing::all() {
-        let data = b"order_id,customer_id,placed_at,sku,quantity,unit_price,line_amount,order_total,return_of,channel\n\
+        let data =
+            b"order_id,customer_id,placed_at,sku,quantity,unit_price,line_amount,order_total,return_of,channel\n\
             A,C,2026-01-01T10:00:00+09:00,BEANS,2,28.70,,50.00,,in_store\n\
             A,C,2026-01-01T10:00:00+09:00,GIFT,1,0,,50.00,,in_store\n\
             R1,C,2026-01-05,BEANS,-1,28.70,,,A,in_store\n\
             R2,C,2026-01-06,BEANS,-5,28.70,,,A,in_store\n";
         match import(&db.store, data, OrderFormat::Generic, false) {
-            Err(ImportError::BadRows { rejections, .. }) => assert!(rejections[0].reason.contains("1 unit(s) of BEANS left"), "{rejections:?}"),
+            Err(ImportError::BadRows { rejections, .. }) => {
+                assert!(rejections[0].reason.contains("1 unit(s) of BEANS left"), "{rejections:?}")
+            }
             other => panic!("{other:?}"),
         }
         let ok = &data[..data.len() - "R2,C,2026-01-06,BEANS,-5,28.70,,,A,in_store\n".len()];
@@ -189,7 +198,16 @@ fn exports_round_trip_through_import() {
     let people = "external_id,name,email,phone,birthday,channels,tags,email_consent,email_consent_source,account_id,account_name,referred_by,attr.drink\n\
         13085,Hana Sato,hana@example.com,+81 90 1111 2222,1990-04-02,in_store;ecommerce,vip;coffee,opted_in,signup_form,ACME,Acme Corp,13078,latte\n\
         13078,Ken Ito,,,,,,opted_out,,,,,\n";
-    import_customers(&src.store, people.as_bytes(), "people.csv", CustomerFormat::Csv, false, BusinessClock::default(), Progress::default()).unwrap();
+    import_customers(
+        &src.store,
+        people.as_bytes(),
+        "people.csv",
+        CustomerFormat::Csv,
+        false,
+        BusinessClock::default(),
+        Progress::default(),
+    )
+    .unwrap();
 
     for format in [ExportFormat::Csv, ExportFormat::Json] {
         let mut orders_out = Vec::new();
@@ -202,7 +220,16 @@ fn exports_round_trip_through_import() {
                 ExportFormat::Csv => (OrderFormat::Generic, CustomerFormat::Csv),
                 ExportFormat::Json => (OrderFormat::Json, CustomerFormat::Json),
             };
-            import_customers(&dst.store, &customers_out[..], "c", cf, false, BusinessClock::default(), Progress::default()).unwrap();
+            import_customers(
+                &dst.store,
+                &customers_out[..],
+                "c",
+                cf,
+                false,
+                BusinessClock::default(),
+                Progress::default(),
+            )
+            .unwrap();
             let s = import(&dst.store, &orders_out, of, false).unwrap().summary;
             assert_eq!((s.orders_created, s.returns_created), (5, 3));
             assert_eq!(totals(&dst.store), totals(&src.store));
@@ -221,25 +248,57 @@ fn exports_round_trip_through_import() {
 fn customer_import_validates_and_updates() {
     let db = testing::sqlite();
     let bad = "external_id,email\nA,not-an-email\n";
-    let err = import_customers(&db.store, bad.as_bytes(), "x", CustomerFormat::Csv, false, BusinessClock::default(), Progress::default())
-        .unwrap_err()
-        .to_string();
+    let err = import_customers(
+        &db.store,
+        bad.as_bytes(),
+        "x",
+        CustomerFormat::Csv,
+        false,
+        BusinessClock::default(),
+        Progress::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("line 2, column email"), "{err}");
     let ok = "external_id,name,email_consent\nA,Ann,opted_in\nB,Bob,unknown\n";
-    let s = import_customers(&db.store, ok.as_bytes(), "x", CustomerFormat::Csv, false, BusinessClock::default(), Progress::default())
-        .unwrap()
-        .summary;
+    let s = import_customers(
+        &db.store,
+        ok.as_bytes(),
+        "x",
+        CustomerFormat::Csv,
+        false,
+        BusinessClock::default(),
+        Progress::default(),
+    )
+    .unwrap()
+    .summary;
     assert_eq!((s.customers_created, s.customers_updated), (2, 0));
-    let s = import_customers(&db.store, "external_id,name\nA,Anna\n".as_bytes(), "x", CustomerFormat::Csv, false, BusinessClock::default(), Progress::default())
-        .unwrap()
-        .summary;
+    let s = import_customers(
+        &db.store,
+        "external_id,name\nA,Anna\n".as_bytes(),
+        "x",
+        CustomerFormat::Csv,
+        false,
+        BusinessClock::default(),
+        Progress::default(),
+    )
+    .unwrap()
+    .summary;
     assert_eq!((s.customers_created, s.customers_updated), (0, 1));
     let a = db.store.read(|c| customers::get_by_external_id(c, "A")).unwrap().unwrap();
     assert_eq!(a.name.as_deref(), Some("Anna"));
     assert_eq!(a.consents.len(), 1, "consent kept when the column is absent");
-    let err = import_customers(&db.store, "external_id,referred_by\nZ,nobody\n".as_bytes(), "x", CustomerFormat::Csv, false, BusinessClock::default(), Progress::default())
-        .unwrap_err()
-        .to_string();
+    let err = import_customers(
+        &db.store,
+        "external_id,referred_by\nZ,nobody\n".as_bytes(),
+        "x",
+        CustomerFormat::Csv,
+        false,
+        BusinessClock::default(),
+        Progress::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("column referred_by"), "{err}");
     assert!(db.store.read(|c| customers::get_by_external_id(c, "Z")).unwrap().is_none());
 }

@@ -338,9 +338,7 @@ impl Conn for PgConn<'_> {
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let st = self.statement(sql)?;
         let rows = self.tx.query(&st, &pg_params(params))?;
-        rows.iter()
-            .map(|r| (0..r.len()).map(|i| pg_value(r, i)).collect::<Result<Vec<_>, _>>().map(Row))
-            .collect()
+        rows.iter().map(|r| (0..r.len()).map(|i| pg_value(r, i)).collect::<Result<Vec<_>, _>>().map(Row)).collect()
     }
 
     fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError> {

@@ -4,6 +4,7 @@
 //! and hands out transactions as [`Conn`]. The repository modules hold the statements; they
 //! store and fetch, and leave decisions (validation, loyalty, segments) to other crates.
 
+pub mod bench;
 pub mod db;
 pub mod model;
 pub mod repo;
@@ -99,15 +100,11 @@ pub struct Store {
 const POOL_SIZE: usize = 8;
 
 /// Schema versions, oldest first: (version, SQLite script, PostgreSQL script).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    include_str!("../migrations/sqlite/0001_init.sql"),
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, include_str!("../migrations/sqlite/0001_init.sql"), include_str!("../migrations/postgres/0001_init.sql"))];
 
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {
-    let conn = rusqlite::Connection::open(path)
-        .map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
+    let conn = rusqlite::Connection::open(path).map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
@@ -178,7 +175,9 @@ impl Store {
                 // Several servers may start at once against one database.
                 c.execute("SELECT pg_advisory_xact_lock(7274838)", &[])?;
             }
-            c.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")?;
+            c.execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )?;
             let done: Vec<i64> = c
                 .query("SELECT version FROM schema_migrations", &[])?
                 .iter()

@@ -4,7 +4,9 @@
 //! times as UTC instants and money as [`Amount`].
 
 use chrono::{DateTime, NaiveDate, Utc};
-use enishi_core::{Amount, Channel, ConsentChannel, ConsentStatus, Email, ExternalId, InteractionKind, InteractionStatus, Phone};
+use enishi_core::{
+    Amount, Channel, ConsentChannel, ConsentStatus, Email, ExternalId, InteractionKind, InteractionStatus, Phone,
+};
 use serde::{Deserialize, Serialize};
 
 /// A JSON object of custom attributes or event properties.

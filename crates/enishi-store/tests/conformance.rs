@@ -58,7 +58,12 @@ fn customers_upsert_get_search_delete() {
             u.tags = Some(vec!["vip".into()]);
             u.attributes = Some(serde_json::from_str(r#"{"favourite":"latte","size":"M"}"#).unwrap());
             u.birthday = Some("1990-04-02".parse().unwrap());
-            u.consents = vec![ConsentChange { channel: ConsentChannel::Email, status: ConsentStatus::OptedIn, at: None, source: "signup_form".into() }];
+            u.consents = vec![ConsentChange {
+                channel: ConsentChannel::Email,
+                status: ConsentStatus::OptedIn,
+                at: None,
+                source: "signup_form".into(),
+            }];
             let created = customers::upsert(c, &u)?;
             assert!(matches!(created, Upserted::Created(_)));
 
@@ -66,7 +71,12 @@ fn customers_upsert_get_search_delete() {
             let mut v = customer("C-1");
             v.locale = Some("ja".into());
             v.attributes = Some(serde_json::from_str(r#"{"size":null,"shoe":"24"}"#).unwrap());
-            v.consents = vec![ConsentChange { channel: ConsentChannel::Email, status: ConsentStatus::OptedOut, at: None, source: "unsubscribe_link".into() }];
+            v.consents = vec![ConsentChange {
+                channel: ConsentChannel::Email,
+                status: ConsentStatus::OptedOut,
+                at: None,
+                source: "unsubscribe_link".into(),
+            }];
             assert_eq!(customers::upsert(c, &v)?, Upserted::Updated(created.id()));
 
             let got = customers::get(c, created.id())?.unwrap();
@@ -121,7 +131,8 @@ fn customers_upsert_get_search_delete() {
 fn orders_are_idempotent_and_keep_stats() {
     each(|s| {
         s.write(|c| -> Result<(), StoreError> {
-            let (ids, created) = customers::resolve_or_create(c, &[("A".into(), 100), ("B".into(), 100), ("A".into(), 100)])?;
+            let (ids, created) =
+                customers::resolve_or_create(c, &[("A".into(), 100), ("B".into(), 100), ("A".into(), 100)])?;
             assert_eq!(created, 2);
             let a = ids["A"];
             let batch = vec![
@@ -156,15 +167,26 @@ fn orders_are_idempotent_and_keep_stats() {
                 returned_at: at("2026-01-05T10:00:00Z"),
                 amount: amount("4.00"),
                 reason: Some("damaged".into()),
-                lines: vec![ReturnLine { sku: "BEANS-1".into(), quantity: 1, unit_price: amount("4.00"), amount: amount("4.00") }],
+                lines: vec![ReturnLine {
+                    sku: "BEANS-1".into(),
+                    quantity: 1,
+                    unit_price: amount("4.00"),
+                    amount: amount("4.00"),
+                }],
             };
             assert!(matches!(orders::insert_returns(c, std::slice::from_ref(&ret))?[0], orders::Inserted::Created(_)));
-            assert!(matches!(orders::insert_returns(c, std::slice::from_ref(&ret))?[0], orders::Inserted::Duplicate(_)));
+            assert!(matches!(
+                orders::insert_returns(c, std::slice::from_ref(&ret))?[0],
+                orders::Inserted::Duplicate(_)
+            ));
             assert_eq!(orders::returned_quantities(c, o1.id)?["BEANS-1"], 1);
             assert_eq!(orders::get(c, o1.id)?.unwrap().returned_amount, amount("4.00"));
             customers::refresh_stats(c, &[a])?;
             assert_eq!(customers::get(c, a)?.unwrap().stats.returned_amount, amount("4.00"));
-            assert_eq!(orders::latest_with_sku(c, a, "BEANS-1", at("2026-01-20T00:00:00Z").timestamp())?, Some(batch_id(c, "O-2")?));
+            assert_eq!(
+                orders::latest_with_sku(c, a, "BEANS-1", at("2026-01-20T00:00:00Z").timestamp())?,
+                Some(batch_id(c, "O-2")?)
+            );
             let (n_orders, n_lines, total) = orders::totals(c)?;
             assert_eq!((n_orders, n_lines, total), (3, 3, amount("15.50")));
 
@@ -173,7 +195,7 @@ fn orders_are_idempotent_and_keep_stats() {
             orders::for_each_page(c, 2, |o, r| {
                 pages += usize::from(!o.is_empty());
                 returns_seen += r.len();
-                Ok(())
+                Ok::<(), StoreError>(())
             })?;
             assert_eq!((pages, returns_seen), (2, 1));
             Ok(())
@@ -261,21 +283,46 @@ fn events_accounts_products_tokens_settings_imports() {
                 properties: serde_json::from_str(r#"{"sku":"BEANS-1"}"#).unwrap(),
                 event_ref: r.map(String::from),
             };
-            assert_eq!(history::add_events(c, &[ev(Some("e1"), "2025-01-01T00:00:00Z"), ev(Some("e1"), "2026-01-01T00:00:00Z"), ev(None, "2026-01-02T00:00:00Z")])?, 2);
+            assert_eq!(
+                history::add_events(
+                    c,
+                    &[
+                        ev(Some("e1"), "2025-01-01T00:00:00Z"),
+                        ev(Some("e1"), "2026-01-01T00:00:00Z"),
+                        ev(None, "2026-01-02T00:00:00Z")
+                    ]
+                )?,
+                2
+            );
             assert_eq!(history::add_events(c, &[ev(Some("e1"), "2026-01-01T00:00:00Z")])?, 0);
             assert_eq!(history::events(c, id, 10)?[0].properties["sku"], "BEANS-1");
             assert_eq!(history::purge_events_before(c, at("2025-06-01T00:00:00Z").timestamp())?, 1);
 
-            let acc = AccountUpsert { external_id: "ACME".parse().unwrap(), name: "Acme".into(), industry: Some("food".into()), region: None, size_band: None };
+            let acc = AccountUpsert {
+                external_id: "ACME".parse().unwrap(),
+                name: "Acme".into(),
+                industry: Some("food".into()),
+                region: None,
+                size_band: None,
+            };
             let aid = accounts::upsert(c, &acc)?;
             assert!(matches!(aid, Upserted::Created(_)));
-            assert_eq!(accounts::upsert(c, &AccountUpsert { region: Some("Kanto".into()), ..acc.clone() })?, Upserted::Updated(aid.id()));
+            assert_eq!(
+                accounts::upsert(c, &AccountUpsert { region: Some("Kanto".into()), ..acc.clone() })?,
+                Upserted::Updated(aid.id())
+            );
             let got = accounts::get_by_external_id(c, "ACME")?.unwrap();
             assert_eq!((got.industry.as_deref(), got.region.as_deref()), (Some("food"), Some("Kanto")));
             assert_eq!(accounts::list(c, 0, 10)?.len(), 1);
             assert_eq!(accounts::get(c, aid.id())?.unwrap().name, "Acme");
 
-            let p = Product { sku: "BEANS-1".into(), name: Some("Beans".into()), category: Some("coffee".into()), price: Some(amount("28.70")), currency: Some("USD".into()) };
+            let p = Product {
+                sku: "BEANS-1".into(),
+                name: Some("Beans".into()),
+                category: Some("coffee".into()),
+                price: Some(amount("28.70")),
+                currency: Some("USD".into()),
+            };
             assert!(products::upsert(c, &p)?);
             assert!(!products::upsert(c, &Product { name: None, price: Some(amount("29.00")), ..p.clone() })?);
             let got = products::get(c, "BEANS-1")?.unwrap();

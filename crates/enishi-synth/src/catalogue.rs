@@ -6,18 +6,43 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::io::Write;
 
-/// (category, base price, popularity weight, categories bought with it, product nouns)
-const CATEGORIES: &[(&str, f64, f64, &[usize], &[&str])] = &[
-    ("coffee", 14.0, 10.0, &[1, 3, 5], &["Ethiopia Beans", "Colombia Beans", "House Blend", "Decaf Blend", "Espresso Roast", "Kenya Beans"]),
-    ("filters", 5.0, 4.0, &[0, 2], &["Paper Filters", "Cloth Filter", "Filter Pack"]),
-    ("brewers", 45.0, 1.5, &[0, 1, 3], &["Pour-over Dripper", "French Press", "Hand Grinder", "Kettle"]),
-    ("mugs", 16.0, 3.0, &[0, 4], &["Stoneware Mug", "Glass Cup", "Travel Tumbler", "Cup & Saucer"]),
-    ("tea", 11.0, 5.0, &[3, 5], &["Sencha", "Hojicha", "Earl Grey", "Genmaicha", "Matcha"]),
-    ("sweets", 6.0, 7.0, &[0, 4], &["Butter Cookies", "Dorayaki", "Chocolate Bar", "Castella", "Biscotti"]),
-    ("books", 18.0, 1.0, &[0, 4], &["Brewing Guide", "Tea Handbook"]),
-    ("kitchen", 24.0, 1.5, &[3, 2], &["Canister", "Scale", "Tray"]),
-    ("gift_cards", 30.0, 0.8, &[], &["Gift Card"]),
-    ("apparel", 28.0, 0.7, &[3], &["Apron", "Tote Bag", "T-shirt"]),
+/// A product category of the generated shop.
+struct Category {
+    name: &'static str,
+    base_price: f64,
+    popularity: f64,
+    /// Categories bought together with this one (indexes into [`CATEGORIES`]).
+    bought_with: &'static [usize],
+    nouns: &'static [&'static str],
+}
+
+const fn cat(
+    name: &'static str,
+    base_price: f64,
+    popularity: f64,
+    bought_with: &'static [usize],
+    nouns: &'static [&'static str],
+) -> Category {
+    Category { name, base_price, popularity, bought_with, nouns }
+}
+
+const CATEGORIES: &[Category] = &[
+    cat(
+        "coffee",
+        14.0,
+        10.0,
+        &[1, 3, 5],
+        &["Ethiopia Beans", "Colombia Beans", "House Blend", "Decaf Blend", "Espresso Roast", "Kenya Beans"],
+    ),
+    cat("filters", 5.0, 4.0, &[0, 2], &["Paper Filters", "Cloth Filter", "Filter Pack"]),
+    cat("brewers", 45.0, 1.5, &[0, 1, 3], &["Pour-over Dripper", "French Press", "Hand Grinder", "Kettle"]),
+    cat("mugs", 16.0, 3.0, &[0, 4], &["Stoneware Mug", "Glass Cup", "Travel Tumbler", "Cup & Saucer"]),
+    cat("tea", 11.0, 5.0, &[3, 5], &["Sencha", "Hojicha", "Earl Grey", "Genmaicha", "Matcha"]),
+    cat("sweets", 6.0, 7.0, &[0, 4], &["Butter Cookies", "Dorayaki", "Chocolate Bar", "Castella", "Biscotti"]),
+    cat("books", 18.0, 1.0, &[0, 4], &["Brewing Guide", "Tea Handbook"]),
+    cat("kitchen", 24.0, 1.5, &[3, 2], &["Canister", "Scale", "Tray"]),
+    cat("gift_cards", 30.0, 0.8, &[], &["Gift Card"]),
+    cat("apparel", 28.0, 0.7, &[3], &["Apron", "Tote Bag", "T-shirt"]),
 ];
 
 /// A product of the catalogue.
@@ -60,17 +85,17 @@ impl Catalogue {
     pub fn new(rng: &mut ChaCha8Rng) -> Self {
         let mut items = Vec::new();
         let mut by_category = vec![Vec::new(); CATEGORIES.len()];
-        for (ci, (cat, base, _, _, nouns)) in CATEGORIES.iter().enumerate() {
-            for (ni, noun) in nouns.iter().enumerate() {
+        for (ci, category) in CATEGORIES.iter().enumerate() {
+            for (ni, noun) in category.nouns.iter().enumerate() {
                 for (vi, variant) in ["", " Large", " Gift Set"].iter().enumerate() {
                     if vi == 2 && rng.gen::<f64>() < 0.5 {
                         continue;
                     }
                     let factor = [1.0, 1.8, 2.6][vi] * rng.gen_range(0.8..1.25);
-                    let value = (base * factor * 100.0).round() / 100.0;
+                    let value = (category.base_price * factor * 100.0).round() / 100.0;
                     by_category[ci].push(items.len());
                     items.push(Item {
-                        sku: format!("{}-{:02}{}", cat[..3].to_uppercase(), ni + 1, ["S", "L", "G"][vi]),
+                        sku: format!("{}-{:02}{}", category.name[..3].to_uppercase(), ni + 1, ["S", "L", "G"][vi]),
                         name: format!("{noun}{variant}"),
                         category: ci,
                         price: format!("{value:.2}"),
@@ -84,7 +109,7 @@ impl Catalogue {
             .iter()
             .map(|ids| WeightedIndex::new((0..ids.len()).map(|i| 1.0 / (i as f64 + 1.0))).expect("non-empty category"))
             .collect();
-        let category_pick = WeightedIndex::new(CATEGORIES.iter().map(|c| c.2)).expect("weights");
+        let category_pick = WeightedIndex::new(CATEGORIES.iter().map(|c| c.popularity)).expect("weights");
         Catalogue { items, by_category, within, category_pick }
     }
 
@@ -102,7 +127,7 @@ impl Catalogue {
     pub fn write_csv(&self, out: &mut impl Write) -> std::io::Result<()> {
         writeln!(out, "sku,name,category,price,currency")?;
         for i in &self.items {
-            writeln!(out, "{},{},{},{},USD", i.sku, i.name, CATEGORIES[i.category].0, i.price)?;
+            writeln!(out, "{},{},{},{},USD", i.sku, i.name, CATEGORIES[i.category].name, i.price)?;
         }
         Ok(())
     }
@@ -131,11 +156,16 @@ impl Catalogue {
             let room = ((budget - spent) / item.price_value).floor().clamp(1.0, 4.0) as u32;
             let quantity = rng.gen_range(1..=room.min(2));
             spent += item.price_value * f64::from(quantity);
-            lines.push(Line { sku: item.sku.clone(), quantity, unit_price: item.price.clone(), category: CATEGORIES[item.category].0 });
+            lines.push(Line {
+                sku: item.sku.clone(),
+                quantity,
+                unit_price: item.price.clone(),
+                category: CATEGORIES[item.category].name,
+            });
             if spent >= budget * rng.gen_range(0.7..1.0) {
                 break;
             }
-            let with = CATEGORIES[first].3;
+            let with = CATEGORIES[first].bought_with;
             category = if !with.is_empty() && rng.gen::<f64>() < 0.75 {
                 with[rng.gen_range(0..with.len())]
             } else {

@@ -98,8 +98,10 @@ pub fn generate(opts: &GenOptions, dir: &Path) -> Result<GenSummary, GenError> {
     }
     let customers_path = dir.join("customers.csv");
     let orders_path = dir.join("orders.csv");
-    let mut customers_out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&customers_path).map_err(err(&customers_path))?);
-    let mut orders_out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&orders_path).map_err(err(&orders_path))?);
+    let mut customers_out =
+        BufWriter::with_capacity(1 << 20, std::fs::File::create(&customers_path).map_err(err(&customers_path))?);
+    let mut orders_out =
+        BufWriter::with_capacity(1 << 20, std::fs::File::create(&orders_path).map_err(err(&orders_path))?);
     let mut sim = Simulation::new(opts, catalogue);
     sim.write_headers(&mut customers_out, &mut orders_out).map_err(err(&orders_path))?;
     for n in 1..=opts.customers {
@@ -182,7 +184,8 @@ impl Simulation {
         summary: &mut GenSummary,
     ) -> std::io::Result<()> {
         let weeks = self.purchase_weeks(rng);
-        let first_seen = self.at(weeks[0]);
+        // First seen early on the day of the first order (orders come later in the day).
+        let first_seen = self.at(weeks[0]).date().and_hms_opt(6, 0, 0).expect("valid time");
         let b2b = rng.gen::<f64>() < 0.03;
         let account = b2b.then(|| rng.gen_range(1..=self.accounts));
         let profile = people::Profile::new(rng, n, first_seen, account);
@@ -269,11 +272,23 @@ mod tests {
         let total: f64 = v.iter().sum();
         let top: f64 = v[..v.len() / 5].iter().sum();
         let share = top / total;
-        eprintln!("top 20% share {share}, lines per customer {}, orders {}", s.lines as f64 / s.customers as f64, s.orders);
+        eprintln!(
+            "top 20% share {share}, lines per customer {}, orders {}",
+            s.lines as f64 / s.customers as f64,
+            s.orders
+        );
         assert!((0.65..=0.80).contains(&share), "top 20% share {share}");
         assert!(channels.len() >= 4, "{channels:?}");
         let customers = read(dir.path(), "customers.csv");
-        assert!(customers.contains(",opted_out,") || customers.contains(",unknown,"));
+        assert!(customers.contains(",opted_out,"), "some customers refused email");
+        assert!(
+            customers
+                .lines()
+                .filter(|l| !l.contains("_consent") && !l.contains(",opted_in,") && !l.contains(",opted_out,"))
+                .count()
+                > 0,
+            "some never asked"
+        );
         assert!(customers.lines().any(|l| l.contains("ACC-")), "some B2B contacts");
         let lines_per_customer = s.lines as f64 / s.customers as f64;
         assert!((5.0..=16.0).contains(&lines_per_customer), "{lines_per_customer}");

@@ -10,12 +10,20 @@ pub const HEADER: &str = "external_id,name,email,phone,address_line1,city,region
 channels,tags,acquisition_source,referred_by,first_seen_at,account_id,account_name,account_industry,account_region,\
 account_size,email_consent,email_consent_at,postal_consent";
 
-const JA_FAMILY: &[&str] = &["Sato", "Suzuki", "Takahashi", "Tanaka", "Ito", "Watanabe", "Yamamoto", "Nakamura", "Kobayashi", "Kato"];
-const JA_GIVEN: &[&str] = &["Hana", "Yui", "Aoi", "Sakura", "Ren", "Haruto", "Sota", "Yuto", "Mei", "Riko", "Kenta", "Daiki"];
-const EN_FAMILY: &[&str] = &["Smith", "Johnson", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Clarke", "Walker", "Wright"];
-const EN_GIVEN: &[&str] = &["Emma", "Olivia", "Noah", "Liam", "Ava", "Mia", "Lucas", "Ethan", "Grace", "Chloe", "Jack", "Ruby"];
-const JA_CITIES: &[(&str, &str, &str)] =
-    &[("Shibuya", "Tokyo", "150-0002"), ("Kita", "Osaka", "530-0001"), ("Naka", "Yokohama", "231-0001"), ("Chuo", "Sapporo", "060-0001")];
+const JA_FAMILY: &[&str] =
+    &["Sato", "Suzuki", "Takahashi", "Tanaka", "Ito", "Watanabe", "Yamamoto", "Nakamura", "Kobayashi", "Kato"];
+const JA_GIVEN: &[&str] =
+    &["Hana", "Yui", "Aoi", "Sakura", "Ren", "Haruto", "Sota", "Yuto", "Mei", "Riko", "Kenta", "Daiki"];
+const EN_FAMILY: &[&str] =
+    &["Smith", "Johnson", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Clarke", "Walker", "Wright"];
+const EN_GIVEN: &[&str] =
+    &["Emma", "Olivia", "Noah", "Liam", "Ava", "Mia", "Lucas", "Ethan", "Grace", "Chloe", "Jack", "Ruby"];
+const JA_CITIES: &[(&str, &str, &str)] = &[
+    ("Shibuya", "Tokyo", "150-0002"),
+    ("Kita", "Osaka", "530-0001"),
+    ("Naka", "Yokohama", "231-0001"),
+    ("Chuo", "Sapporo", "060-0001"),
+];
 const EN_CITIES: &[(&str, &str, &str)] =
     &[("Portland", "OR", "97205"), ("Austin", "TX", "78701"), ("Seattle", "WA", "98101"), ("Boston", "MA", "02108")];
 const SOURCES: &[&str] = &["walk_in", "search", "instagram", "newsletter", "marketplace"];
@@ -41,7 +49,8 @@ impl Profile {
     /// Customer number `n`, first seen at `first_seen`, a contact of `account` if any.
     pub fn new(rng: &mut ChaCha8Rng, n: u64, first_seen: NaiveDateTime, account: Option<u64>) -> Self {
         let ja = rng.gen::<f64>() < 0.5;
-        let (given, family) = if ja { (pick(rng, JA_GIVEN), pick(rng, JA_FAMILY)) } else { (pick(rng, EN_GIVEN), pick(rng, EN_FAMILY)) };
+        let (given, family) =
+            if ja { (pick(rng, JA_GIVEN), pick(rng, JA_FAMILY)) } else { (pick(rng, EN_GIVEN), pick(rng, EN_FAMILY)) };
         let (city, region, postal) = *pick(rng, if ja { JA_CITIES } else { EN_CITIES });
         let primary_channel = *pick(rng, &[0usize, 0, 0, 1, 1, 1, 2, 3]);
         let mut p = Profile {
@@ -52,9 +61,17 @@ impl Profile {
             morning_person: rng.gen::<f64>() < 0.4,
             fields: String::new(),
         };
-        let email = if rng.gen::<f64>() < 0.9 { format!("{}.{}{n}@example.com", given.to_lowercase(), family.to_lowercase()) } else { String::new() };
+        let email = if rng.gen::<f64>() < 0.9 {
+            format!("{}.{}{n}@example.com", given.to_lowercase(), family.to_lowercase())
+        } else {
+            String::new()
+        };
         let phone = if rng.gen::<f64>() < 0.6 {
-            if ja { format!("+81 90-{:04}-{:04}", rng.gen_range(0..10_000), n % 10_000) } else { format!("+1 503-555-{:04}", n % 10_000) }
+            if ja {
+                format!("+81 90-{:04}-{:04}", rng.gen_range(0..10_000), n % 10_000)
+            } else {
+                format!("+1 503-555-{:04}", n % 10_000)
+            }
         } else {
             String::new()
         };
@@ -81,26 +98,30 @@ impl Profile {
         };
         let consent_roll = rng.gen::<f64>();
         let email_consent = if email.is_empty() {
-            "unknown"
+            ""
         } else if consent_roll < 0.72 {
             "opted_in"
         } else if consent_roll < 0.85 {
             "opted_out"
         } else {
-            "unknown"
+            ""
         };
-        let consent_at = if email_consent == "unknown" {
+        let consent_at = if email_consent.is_empty() {
             String::new()
         } else {
             (first_seen + Duration::minutes(rng.gen_range(0..600))).format("%Y-%m-%d %H:%M:%S").to_string()
         };
-        let postal_consent = if rng.gen::<f64>() < 0.4 { "opted_in" } else { "unknown" };
+        let postal_consent = if rng.gen::<f64>() < 0.4 { "opted_in" } else { "" };
         let (acc_id, acc_name, industry, acc_region, size) = match account {
             Some(a) => {
                 let mut r = ChaCha8Rng::from_seed_for(a);
                 (
                     format!("ACC-{a:05}"),
-                    format!("{} {}", pick(&mut r, if ja { JA_FAMILY } else { EN_FAMILY }), pick(&mut r, &["Cafe", "Hotel", "Office", "Kitchen", "Books"])),
+                    format!(
+                        "{} {}",
+                        pick(&mut r, if ja { JA_FAMILY } else { EN_FAMILY }),
+                        pick(&mut r, &["Cafe", "Hotel", "Office", "Kitchen", "Books"])
+                    ),
                     pick(&mut r, INDUSTRIES).to_string(),
                     region.to_string(),
                     pick(&mut r, &["1-10", "11-50", "51-200"]).to_string(),

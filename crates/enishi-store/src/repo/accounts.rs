@@ -36,7 +36,14 @@ pub fn upsert(c: &mut dyn Conn, a: &AccountUpsert) -> Result<Upserted, StoreErro
             let row = c.query_one(
                 "INSERT INTO accounts (external_id, name, industry, region, size_band, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
-                params![a.external_id.as_str(), a.name.as_str(), a.industry.clone(), a.region.clone(), a.size_band.clone(), t],
+                params![
+                    a.external_id.as_str(),
+                    a.name.as_str(),
+                    a.industry.clone(),
+                    a.region.clone(),
+                    a.size_band.clone(),
+                    t
+                ],
             )?;
             Ok(Upserted::Created(row.int(0)?))
         }
@@ -55,5 +62,8 @@ pub fn get_by_external_id(c: &mut dyn Conn, external_id: &str) -> Result<Option<
 
 /// Accounts in id order, after `after`, at most `limit`.
 pub fn list(c: &mut dyn Conn, after: i64, limit: i64) -> Result<Vec<Account>, StoreError> {
-    c.query(&format!("{SELECT} WHERE id > $1 ORDER BY id LIMIT $2"), params![after, limit])?.iter().map(decode).collect()
+    c.query(&format!("{SELECT} WHERE id > $1 ORDER BY id LIMIT $2"), params![after, limit])?
+        .iter()
+        .map(decode)
+        .collect()
 }

@@ -1,7 +1,9 @@
 //! Customers: profile, consent, running stats; lookup, search and bulk resolution.
 
 use crate::db::{Conn, Row, Value};
-use crate::model::{instant, Consent, ConsentChange, Customer, CustomerStats, CustomerUpsert, JsonMap, Page, PostalAddress, Upserted};
+use crate::model::{
+    instant, Consent, ConsentChange, Customer, CustomerStats, CustomerUpsert, JsonMap, Page, PostalAddress, Upserted,
+};
 use crate::repo::{now, query_in};
 use crate::{params, StoreError};
 use chrono::NaiveDate;
@@ -88,7 +90,8 @@ fn attach_consents(c: &mut dyn Conn, customers: &mut [Customer]) -> Result<(), S
 }
 
 fn fetch(c: &mut dyn Conn, filter: &str, p: &[Value]) -> Result<Vec<Customer>, StoreError> {
-    let mut list: Vec<Customer> = c.query(&format!("{SELECT} {filter}"), p)?.iter().map(decode).collect::<Result<_, _>>()?;
+    let mut list: Vec<Customer> =
+        c.query(&format!("{SELECT} {filter}"), p)?.iter().map(decode).collect::<Result<_, _>>()?;
     attach_consents(c, &mut list)?;
     Ok(list)
 }
@@ -183,8 +186,10 @@ fn channels_json(v: &[Channel]) -> String {
 /// Creates a customer or updates the one with the same external id; `None` fields are left
 /// as stored; attributes are merged key by key (a JSON null deletes a key).
 pub fn upsert(c: &mut dyn Conn, u: &CustomerUpsert) -> Result<Upserted, StoreError> {
-    let external_id = u.external_id.as_ref().ok_or_else(|| StoreError::Decode("customer without external id".into()))?;
-    let existing = c.query_opt("SELECT id, attributes FROM customers WHERE external_id = $1", params![external_id.as_str()])?;
+    let external_id =
+        u.external_id.as_ref().ok_or_else(|| StoreError::Decode("customer without external id".into()))?;
+    let existing =
+        c.query_opt("SELECT id, attributes FROM customers WHERE external_id = $1", params![external_id.as_str()])?;
     match existing {
         Some(row) => {
             let id = row.int(0)?;
@@ -359,7 +364,9 @@ pub fn resolve_or_create(
     let rows: Vec<Vec<Value>> = missing
         .iter()
         .zip(&ids)
-        .map(|((ext, seen), id)| vec![Value::Int(*id), ext.as_str().into(), Value::Int(*seen), Value::Int(t), Value::Int(t)])
+        .map(|((ext, seen), id)| {
+            vec![Value::Int(*id), ext.as_str().into(), Value::Int(*seen), Value::Int(t), Value::Int(t)]
+        })
         .collect();
     c.insert_rows("customers", &["id", "external_id", "first_seen_at", "created_at", "updated_at"], &rows)?;
     for ((ext, _), id) in missing.iter().zip(&ids) {

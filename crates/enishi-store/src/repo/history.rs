@@ -118,7 +118,9 @@ pub fn interactions(
 /// PostgreSQL cannot infer the type of a parameter used only in `$n IS NULL`; the casts say it.
 fn typed_nulls(backend: crate::Backend, sql: &str) -> String {
     match backend {
-        crate::Backend::Postgres => sql.replace("($1 IS NULL", "($1::BIGINT IS NULL").replace("($2 IS NULL", "($2::TEXT IS NULL"),
+        crate::Backend::Postgres => {
+            sql.replace("($1 IS NULL", "($1::BIGINT IS NULL").replace("($2 IS NULL", "($2::TEXT IS NULL")
+        }
         crate::Backend::Sqlite => sql.to_string(),
     }
 }

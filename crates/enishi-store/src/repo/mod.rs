@@ -23,11 +23,7 @@ pub(crate) const IN_CHUNK: usize = 500;
 
 /// Runs `sql_with_list` (whose `{list}` is replaced by placeholders) once per chunk of `keys`
 /// and concatenates the rows.
-pub(crate) fn query_in(
-    c: &mut dyn Conn,
-    sql_with_list: &str,
-    keys: &[Value],
-) -> Result<Vec<Row>, StoreError> {
+pub(crate) fn query_in(c: &mut dyn Conn, sql_with_list: &str, keys: &[Value]) -> Result<Vec<Row>, StoreError> {
     let mut out = Vec::new();
     for part in keys.chunks(IN_CHUNK) {
         let sql = sql_with_list.replace("{list}", &placeholders(1, part.len()));

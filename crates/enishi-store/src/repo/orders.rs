@@ -25,8 +25,18 @@ impl Inserted {
     }
 }
 
-const ORDER_COLUMNS: &[&str] =
-    &["id", "order_ref", "customer_id", "placed_at", "placed_day", "channel", "currency", "total", "status", "created_at"];
+const ORDER_COLUMNS: &[&str] = &[
+    "id",
+    "order_ref",
+    "customer_id",
+    "placed_at",
+    "placed_day",
+    "channel",
+    "currency",
+    "total",
+    "status",
+    "created_at",
+];
 const LINE_COLUMNS: &[&str] =
     &["order_id", "customer_id", "line_no", "sku", "product_name", "category", "quantity", "unit_price", "amount"];
 
@@ -83,7 +93,8 @@ pub fn insert_batch(c: &mut dyn Conn, orders: &[NewOrder]) -> Result<Vec<Inserte
         .collect())
 }
 
-const SELECT: &str = "SELECT o.id, o.order_ref, o.customer_id, c.external_id, o.placed_at, o.channel, o.currency, o.total, o.status, \
+const SELECT: &str =
+    "SELECT o.id, o.order_ref, o.customer_id, c.external_id, o.placed_at, o.channel, o.currency, o.total, o.status, \
     CAST(COALESCE((SELECT SUM(r.amount) FROM returns r WHERE r.order_id = o.id), 0) AS BIGINT) \
     FROM orders o JOIN customers c ON c.id = o.customer_id";
 
@@ -128,7 +139,8 @@ fn attach_lines(c: &mut dyn Conn, orders: &mut [Order]) -> Result<(), StoreError
 }
 
 fn fetch(c: &mut dyn Conn, filter: &str, p: &[Value]) -> Result<Vec<Order>, StoreError> {
-    let mut list: Vec<Order> = c.query(&format!("{SELECT} {filter}"), p)?.iter().map(decode).collect::<Result<_, _>>()?;
+    let mut list: Vec<Order> =
+        c.query(&format!("{SELECT} {filter}"), p)?.iter().map(decode).collect::<Result<_, _>>()?;
     attach_lines(c, &mut list)?;
     Ok(list)
 }
@@ -145,7 +157,11 @@ pub fn get_by_ref(c: &mut dyn Conn, order_ref: &str) -> Result<Option<Order>, St
 
 /// A customer's orders, newest first.
 pub fn for_customer(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> Result<Vec<Order>, StoreError> {
-    fetch(c, "WHERE o.customer_id = $1 ORDER BY o.placed_at DESC, o.id DESC LIMIT $2 OFFSET $3", params![customer_id, limit, offset])
+    fetch(
+        c,
+        "WHERE o.customer_id = $1 ORDER BY o.placed_at DESC, o.id DESC LIMIT $2 OFFSET $3",
+        params![customer_id, limit, offset],
+    )
 }
 
 /// Every order in id order, a page at a time (for export).
@@ -222,7 +238,15 @@ pub fn insert_returns(c: &mut dyn Conn, returns: &[NewReturn]) -> Result<Vec<Ins
             .query_one(
                 "INSERT INTO returns (return_ref, order_id, customer_id, returned_at, amount, reason, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                params![r.return_ref.as_str(), r.order_id, r.customer_id, r.returned_at.timestamp(), r.amount.to_scaled(), r.reason.clone(), t],
+                params![
+                    r.return_ref.as_str(),
+                    r.order_id,
+                    r.customer_id,
+                    r.returned_at.timestamp(),
+                    r.amount.to_scaled(),
+                    r.reason.clone(),
+                    t
+                ],
             )?
             .int(0)?;
         let rows: Vec<Vec<Value>> = r
@@ -276,7 +300,11 @@ fn fetch_returns_where(c: &mut dyn Conn, filter: &str, p: &[Value]) -> Result<Ve
         .collect::<Result<_, StoreError>>()?;
     let ids: Vec<Value> = list.iter().map(|r| Value::Int(r.id)).collect();
     let mut by_return: HashMap<i64, Vec<ReturnLine>> = HashMap::new();
-    for r in query_in(c, "SELECT return_id, sku, quantity, unit_price, amount FROM return_lines WHERE return_id IN ({list}) ORDER BY id", &ids)? {
+    for r in query_in(
+        c,
+        "SELECT return_id, sku, quantity, unit_price, amount FROM return_lines WHERE return_id IN ({list}) ORDER BY id",
+        &ids,
+    )? {
         by_return.entry(r.int(0)?).or_default().push(ReturnLine {
             sku: r.text(1)?,
             quantity: r.int(2)?,

@@ -25,7 +25,14 @@ pub fn upsert(c: &mut dyn Conn, p: &Product) -> Result<bool, StoreError> {
     let changed = c.execute(
         "UPDATE products SET name = COALESCE($1, name), category = COALESCE($2, category), \
          price = COALESCE($3, price), currency = COALESCE($4, currency), updated_at = $5 WHERE sku = $6",
-        params![p.name.clone(), p.category.clone(), p.price.map(Amount::to_scaled), p.currency.clone(), t, p.sku.as_str()],
+        params![
+            p.name.clone(),
+            p.category.clone(),
+            p.price.map(Amount::to_scaled),
+            p.currency.clone(),
+            t,
+            p.sku.as_str()
+        ],
     )?;
     if changed > 0 {
         return Ok(false);
@@ -66,5 +73,8 @@ pub fn get(c: &mut dyn Conn, sku: &str) -> Result<Option<Product>, StoreError> {
 
 /// Products in SKU order after `after`, at most `limit`.
 pub fn list(c: &mut dyn Conn, after: &str, limit: i64) -> Result<Vec<Product>, StoreError> {
-    c.query(&format!("{SELECT} WHERE sku > $1 ORDER BY sku LIMIT $2"), params![after, limit])?.iter().map(decode).collect()
+    c.query(&format!("{SELECT} WHERE sku > $1 ORDER BY sku LIMIT $2"), params![after, limit])?
+        .iter()
+        .map(decode)
+        .collect()
 }

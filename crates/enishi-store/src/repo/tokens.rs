@@ -28,10 +28,8 @@ pub fn create(c: &mut dyn Conn, role: Role, label: &str) -> Result<String, Store
 
 /// The role of a valid, unrevoked token.
 pub fn role_of(c: &mut dyn Conn, token: &str) -> Result<Option<Role>, StoreError> {
-    let row = c.query_opt(
-        "SELECT role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
-        params![hash(token)],
-    )?;
+    let row =
+        c.query_opt("SELECT role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL", params![hash(token)])?;
     Ok(row.map(|r| r.text(0)).transpose()?.and_then(|s| s.parse().ok()))
 }
 

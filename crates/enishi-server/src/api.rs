@@ -1,0 +1,978 @@
+//! The JSON API under `/api/v1`.
+
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use enishi_core::{
+    BusinessClock, Channel, ConsentChannel, ConsentStatus, Email, InteractionKind, InteractionStatus, Phone, Role,
+};
+use enishi_ingest::intake::{self, OrderInput, ReturnInput};
+use enishi_store::repo::{accounts, customers, history, orders, products};
+use enishi_store::{
+    AccountUpsert, Communication, ConsentChange, CustomerUpsert, JsonMap, NewEvent, NewInteraction, Product,
+};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The OpenAPI document.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Largest request body accepted (an events batch of a few thousand events).
+const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Most events in one batch.
+const MAX_EVENTS: usize = 5000;
+
+/// Every route, as (method, OpenAPI path).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/openapi.json"),
+    ("get", "/api/v1/health"),
+    ("get", "/api/v1/customers"),
+    ("post", "/api/v1/customers"),
+    ("get", "/api/v1/customers/{id}"),
+    ("patch", "/api/v1/customers/{id}"),
+    ("delete", "/api/v1/customers/{id}"),
+    ("get", "/api/v1/customers/{id}/timeline"),
+    ("get", "/api/v1/customers/{id}/orders"),
+    ("get", "/api/v1/customers/{id}/interactions"),
+    ("post", "/api/v1/customers/{id}/interactions"),
+    ("get", "/api/v1/customers/{id}/communications"),
+    ("post", "/api/v1/customers/{id}/communications"),
+    ("get", "/api/v1/customers/{id}/events"),
+    ("get", "/api/v1/interactions"),
+    ("post", "/api/v1/interactions/{id}/resolve"),
+    ("get", "/api/v1/accounts"),
+    ("post", "/api/v1/accounts"),
+    ("get", "/api/v1/accounts/{id}"),
+    ("get", "/api/v1/products"),
+    ("post", "/api/v1/products"),
+    ("get", "/api/v1/products/{sku}"),
+    ("post", "/api/v1/orders"),
+    ("get", "/api/v1/orders/{order_id}"),
+    ("post", "/api/v1/orders/{order_id}/returns"),
+    ("post", "/api/v1/events"),
+];
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/customers", get(list_customers).post(create_customer))
+        .route("/api/v1/customers/{id}", get(get_customer).patch(update_customer).delete(delete_customer))
+        .route("/api/v1/customers/{id}/timeline", get(timeline))
+        .route("/api/v1/customers/{id}/orders", get(customer_orders))
+        .route("/api/v1/customers/{id}/interactions", get(customer_interactions).post(add_interaction))
+        .route("/api/v1/customers/{id}/communications", get(customer_communications).post(add_communication))
+        .route("/api/v1/customers/{id}/events", get(customer_events))
+        .route("/api/v1/interactions", get(list_interactions))
+        .route("/api/v1/interactions/{id}/resolve", post(resolve_interaction))
+        .route("/api/v1/accounts", get(list_accounts).post(upsert_account))
+        .route("/api/v1/accounts/{id}", get(get_account))
+        .route("/api/v1/products", get(list_products).post(upsert_product))
+        .route("/api/v1/products/{sku}", get(get_product))
+        .route("/api/v1/orders", post(create_order))
+        .route("/api/v1/orders/{order_id}", get(get_order))
+        .route("/api/v1/orders/{order_id}/returns", post(create_return))
+        .route("/api/v1/events", post(add_events))
+        .fallback(unknown_route)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+// ------------------------------------------------------------------ extractors
+
+/// A JSON body whose problems are answered as problem+json.
+pub(crate) struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(e) => Err(json_rejection(e)),
+        }
+    }
+}
+
+fn json_rejection(e: JsonRejection) -> ApiError {
+    match e {
+        JsonRejection::JsonDataError(d) => {
+            // serde's message names the path: "lines[0].quantity: invalid type: …".
+            let text = d.body_text();
+            let detail = text.split_once(": ").map_or(text.as_str(), |(_, rest)| rest).to_string();
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", detail)
+        }
+        JsonRejection::JsonSyntaxError(s) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", s.body_text()),
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send Content-Type: application/json",
+        ),
+        JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {BODY_LIMIT} bytes"),
+        ),
+        other => ApiError::bad_request(other.body_text()),
+    }
+}
+
+/// A path parameter whose problems are answered as problem+json.
+pub(crate) struct PathParam<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParam<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParam(p.0))
+            .map_err(|e: PathRejection| ApiError::new(StatusCode::BAD_REQUEST, "bad_path", e.body_text()))
+    }
+}
+
+/// Query parameters whose problems are answered as problem+json.
+pub(crate) struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| QueryParams(q.0))
+            .map_err(|e: QueryRejection| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
+    }
+}
+
+fn ok(v: impl serde::Serialize) -> Response {
+    axum::Json(v).into_response()
+}
+
+fn created(v: impl serde::Serialize) -> Response {
+    (StatusCode::CREATED, axum::Json(v)).into_response()
+}
+
+const EVERYONE: &[Role] = &[Role::Admin, Role::Marketer, Role::Staff];
+const MANAGERS: &[Role] = &[Role::Admin, Role::Marketer];
+
+// ------------------------------------------------------------------ misc
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let backend = state.store.backend();
+    state.run(|s| Ok(s.read(|c| customers::count(c))?)).await?;
+    Ok(ok(json!({"status": "ok", "database": format!("{backend:?}").to_lowercase()})))
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::not_found("no such route; see /api/v1/openapi.json")
+}
+
+// ------------------------------------------------------------------ customers
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    q: Option<String>,
+    external_id: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    account_id: Option<i64>,
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn list_customers(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let phone = match q.phone {
+        Some(p) => Some(p.parse::<Phone>().map_err(|e| ApiError::invalid("phone", e.0))?.to_string()),
+        None => None,
+    };
+    let query = customers::CustomerQuery {
+        text: q.q,
+        external_id: q.external_id,
+        email: q.email,
+        phone,
+        account_id: q.account_id,
+        after: q.after.unwrap_or(0),
+        limit: q.limit.unwrap_or(50),
+    };
+    let page = state.run(move |s| Ok(s.read(|c| customers::search(c, &query))?)).await?;
+    Ok(ok(page))
+}
+
+/// Reads a customer body: every field optional except, on create, `external_id`. A JSON null
+/// clears a field (on update). Unknown fields are refused.
+fn customer_body(body: &JsonMap, clock: BusinessClock) -> Result<(CustomerUpsert, Vec<&'static str>), ApiError> {
+    let mut u = CustomerUpsert::default();
+    let mut clear = Vec::new();
+    let text = |k: &str, v: &Value| -> Result<Option<String>, ApiError> {
+        match v {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
+            _ => Err(ApiError::invalid(k, "must be a string")),
+        }
+    };
+    let set = |clear: &mut Vec<&'static str>, column: &'static str, v: &Value| {
+        if v.is_null() {
+            clear.push(column);
+        }
+    };
+    for (k, v) in body {
+        match k.as_str() {
+            "external_id" => {
+                u.external_id = text(k, v)?
+                    .map(|t| t.parse())
+                    .transpose()
+                    .map_err(|e: enishi_core::ParseError| ApiError::invalid(k, e.0))?
+            }
+            "name" => {
+                set(&mut clear, "name", v);
+                u.name = text(k, v)?;
+            }
+            "email" => {
+                set(&mut clear, "email", v);
+                u.email = text(k, v)?.map(|t| t.parse::<Email>()).transpose().map_err(|e| ApiError::invalid(k, e.0))?;
+            }
+            "phone" => {
+                set(&mut clear, "phone", v);
+                u.phone = text(k, v)?.map(|t| t.parse::<Phone>()).transpose().map_err(|e| ApiError::invalid(k, e.0))?;
+            }
+            "birthday" => {
+                set(&mut clear, "birthday", v);
+                u.birthday = text(k, v)?
+                    .map(|t| enishi_core::time::parse_date(&t))
+                    .transpose()
+                    .map_err(|e| ApiError::invalid(k, e.0))?;
+            }
+            "locale" => {
+                set(&mut clear, "locale", v);
+                u.locale = text(k, v)?;
+            }
+            "acquisition_source" => {
+                set(&mut clear, "acquisition_source", v);
+                u.acquisition_source = text(k, v)?;
+            }
+            "first_seen_at" => {
+                u.first_seen_at = text(k, v)?
+                    .map(|t| clock.parse_timestamp(&t))
+                    .transpose()
+                    .map_err(|e| ApiError::invalid(k, e.0))?;
+            }
+            "account_id" | "referred_by" => {
+                let col = if k == "account_id" { "account_id" } else { "referred_by" };
+                set(&mut clear, col, v);
+                let id = match v {
+                    Value::Null => None,
+                    Value::Number(n) => Some(n.as_i64().ok_or_else(|| ApiError::invalid(k, "must be an integer id"))?),
+                    _ => return Err(ApiError::invalid(k, "must be an integer id")),
+                };
+                if col == "account_id" {
+                    u.account_id = id;
+                } else {
+                    u.referred_by = id;
+                }
+            }
+            "address" => {
+                let Some(obj) = v.as_object() else { return Err(ApiError::invalid(k, "must be an object")) };
+                for (ak, av) in obj {
+                    let field = format!("address.{ak}");
+                    let (slot, column) = match ak.as_str() {
+                        "line1" => (&mut u.address.line1, "address_line1"),
+                        "line2" => (&mut u.address.line2, "address_line2"),
+                        "city" => (&mut u.address.city, "city"),
+                        "region" => (&mut u.address.region, "region"),
+                        "postal_code" => (&mut u.address.postal_code, "postal_code"),
+                        "country" => (&mut u.address.country, "country"),
+                        _ => return Err(ApiError::invalid(field, "unknown address field")),
+                    };
+                    set(&mut clear, column, av);
+                    *slot = text(&field, av)?;
+                }
+            }
+            "channels" => {
+                let list: Vec<String> = serde_json::from_value(v.clone())
+                    .map_err(|_| ApiError::invalid(k, "must be a list of channel names"))?;
+                u.channels = Some(
+                    list.iter()
+                        .map(|c| c.parse::<Channel>())
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| ApiError::invalid(k, e.0))?,
+                );
+            }
+            "tags" => {
+                u.tags = Some(
+                    serde_json::from_value(v.clone()).map_err(|_| ApiError::invalid(k, "must be a list of strings"))?,
+                )
+            }
+            "attributes" => {
+                u.attributes = Some(v.as_object().cloned().ok_or_else(|| ApiError::invalid(k, "must be an object"))?);
+            }
+            "consents" => {
+                let Some(obj) = v.as_object() else {
+                    return Err(ApiError::invalid(k, "must be an object keyed by channel"));
+                };
+                for (ch, c) in obj {
+                    let field = format!("consents.{ch}");
+                    let channel: ConsentChannel =
+                        ch.parse().map_err(|e: enishi_core::ParseError| ApiError::invalid(&field, e.0))?;
+                    let status = c
+                        .get("status")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| ApiError::invalid(format!("{field}.status"), "is required"))?;
+                    let status: ConsentStatus = status
+                        .parse()
+                        .map_err(|e: enishi_core::ParseError| ApiError::invalid(format!("{field}.status"), e.0))?;
+                    let source = c.get("source").and_then(Value::as_str).unwrap_or("api").to_string();
+                    let at = c
+                        .get("at")
+                        .and_then(Value::as_str)
+                        .map(|t| clock.parse_timestamp(t))
+                        .transpose()
+                        .map_err(|e| ApiError::invalid(format!("{field}.at"), e.0))?;
+                    u.consents.push(ConsentChange { channel, status, at, source });
+                }
+            }
+            other => return Err(ApiError::invalid(other, "unknown field")),
+        }
+    }
+    Ok((u, clear))
+}
+
+async fn create_customer(
+    caller: Caller,
+    State(state): State<AppState>,
+    Body(body): Body<JsonMap>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let (u, _) = customer_body(&body, state.workspace.clock)?;
+    let ext = u.external_id.clone().ok_or_else(|| ApiError::invalid("external_id", "is required"))?;
+    let customer = state
+        .run(move |s| {
+            s.write(|c| {
+                if customers::get_by_external_id(c, ext.as_str())?.is_some() {
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        "customer_exists",
+                        format!("a customer with external_id {ext} exists; PATCH it instead"),
+                    ));
+                }
+                check_links(c, &u)?;
+                let id = customers::upsert(c, &u)?.id();
+                Ok(customers::get(c, id)?)
+            })
+        })
+        .await?;
+    Ok(created(customer))
+}
+
+fn check_links(c: &mut dyn enishi_store::Conn, u: &CustomerUpsert) -> Result<(), ApiError> {
+    if let Some(a) = u.account_id {
+        if accounts::get(c, a)?.is_none() {
+            return Err(ApiError::invalid("account_id", format!("no account {a}")));
+        }
+    }
+    if let Some(r) = u.referred_by {
+        if customers::get(c, r)?.is_none() {
+            return Err(ApiError::invalid("referred_by", format!("no customer {r}")));
+        }
+    }
+    Ok(())
+}
+
+async fn get_customer(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let c = state.run(move |s| Ok(s.read(|c| customers::get(c, id))?)).await?;
+    c.map(ok).ok_or_else(|| ApiError::not_found(format!("no customer {id}")))
+}
+
+async fn update_customer(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    Body(body): Body<JsonMap>,
+) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let (mut u, clear) = customer_body(&body, state.workspace.clock)?;
+    let customer = state
+        .run(move |s| {
+            s.write(|c| {
+                let existing =
+                    customers::get(c, id)?.ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?;
+                if u.external_id.as_ref().is_some_and(|e| e.as_str() != existing.external_id) {
+                    return Err(ApiError::invalid("external_id", "cannot be changed"));
+                }
+                if u.referred_by == Some(id) {
+                    return Err(ApiError::invalid("referred_by", "a customer cannot refer themselves"));
+                }
+                check_links(c, &u)?;
+                u.external_id = existing.external_id.parse().ok();
+                customers::upsert(c, &u)?;
+                for f in clear {
+                    customers::clear_field(c, id, f)?;
+                }
+                Ok(customers::get(c, id)?)
+            })
+        })
+        .await?;
+    Ok(ok(customer))
+}
+
+async fn delete_customer(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let gone = state.run(move |s| Ok(s.write(|c| customers::delete(c, id))?)).await?;
+    if gone {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::not_found(format!("no customer {id}")))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+impl PageQuery {
+    fn limit(&self) -> i64 {
+        self.limit.unwrap_or(50).clamp(1, 500)
+    }
+    fn offset(&self) -> i64 {
+        self.offset.unwrap_or(0).max(0)
+    }
+}
+
+async fn existing(state: &AppState, id: i64) -> Result<(), ApiError> {
+    let found = state.run(move |s| Ok(s.read(|c| customers::get(c, id))?.is_some())).await?;
+    if found {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!("no customer {id}")))
+    }
+}
+
+async fn timeline(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    QueryParams(p): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    existing(&state, id).await?;
+    let (limit, offset) = (p.limit(), p.offset());
+    let items = state.run(move |s| Ok(s.read(|c| history::timeline(c, id, limit, offset))?)).await?;
+    Ok(ok(json!({"items": items, "limit": limit, "offset": offset})))
+}
+
+async fn customer_orders(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    QueryParams(p): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    existing(&state, id).await?;
+    let (limit, offset) = (p.limit(), p.offset());
+    let items = state.run(move |s| Ok(s.read(|c| orders::for_customer(c, id, limit, offset))?)).await?;
+    Ok(ok(json!({"items": items, "limit": limit, "offset": offset})))
+}
+
+async fn customer_communications(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    QueryParams(p): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    existing(&state, id).await?;
+    let limit = p.limit();
+    let items = state.run(move |s| Ok(s.read(|c| history::communications(c, id, limit))?)).await?;
+    Ok(ok(json!({"items": items})))
+}
+
+async fn customer_events(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    QueryParams(p): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    existing(&state, id).await?;
+    let limit = p.limit();
+    let items = state.run(move |s| Ok(s.read(|c| history::events(c, id, limit))?)).await?;
+    Ok(ok(json!({"items": items})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommunicationBody {
+    channel: String,
+    #[serde(default)]
+    campaign: Option<String>,
+    #[serde(default)]
+    step: Option<String>,
+    #[serde(default)]
+    variant: Option<String>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    sent_at: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+async fn add_communication(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    Body(b): Body<CommunicationBody>,
+) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    if b.channel.trim().is_empty() {
+        return Err(ApiError::invalid("channel", "is required"));
+    }
+    let sent_at = match &b.sent_at {
+        Some(t) => state.workspace.clock.parse_timestamp(t).map_err(|e| ApiError::invalid("sent_at", e.0))?,
+        None => chrono::Utc::now(),
+    };
+    existing(&state, id).await?;
+    let m = Communication {
+        id: 0,
+        customer_id: id,
+        channel: b.channel.trim().to_string(),
+        campaign: b.campaign,
+        step: b.step,
+        variant: b.variant,
+        subject: b.subject,
+        sent_at,
+        status: b.status.unwrap_or_else(|| "sent".into()),
+    };
+    let stored = state
+        .run(move |s| {
+            Ok(s.write(|c| {
+                let new_id = history::add_communication(c, &m)?;
+                Ok::<_, enishi_store::StoreError>(Communication { id: new_id, ..m })
+            })?)
+        })
+        .await?;
+    Ok(created(stored))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InteractionBody {
+    kind: String,
+    body: String,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    staff: Option<String>,
+    #[serde(default)]
+    occurred_at: Option<String>,
+}
+
+async fn add_interaction(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    Body(b): Body<InteractionBody>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let kind: InteractionKind = b.kind.parse().map_err(|e: enishi_core::ParseError| ApiError::invalid("kind", e.0))?;
+    let status: InteractionStatus = match &b.status {
+        Some(s) => s.parse().map_err(|e: enishi_core::ParseError| ApiError::invalid("status", e.0))?,
+        None => InteractionStatus::Open,
+    };
+    if b.body.trim().is_empty() {
+        return Err(ApiError::invalid("body", "is empty"));
+    }
+    let occurred_at = match &b.occurred_at {
+        Some(t) => state.workspace.clock.parse_timestamp(t).map_err(|e| ApiError::invalid("occurred_at", e.0))?,
+        None => chrono::Utc::now(),
+    };
+    existing(&state, id).await?;
+    let new = NewInteraction {
+        customer_id: id,
+        kind,
+        channel: b.channel,
+        body: b.body.trim().to_string(),
+        status,
+        staff: b.staff,
+        occurred_at,
+    };
+    let stored = state.run(move |s| Ok(s.write(|c| history::add_interaction(c, &new))?)).await?;
+    Ok(created(stored))
+}
+
+async fn customer_interactions(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    QueryParams(p): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    existing(&state, id).await?;
+    let (limit, offset) = (p.limit(), p.offset());
+    let items = state.run(move |s| Ok(s.read(|c| history::interactions(c, Some(id), None, limit, offset))?)).await?;
+    Ok(ok(json!({"items": items, "limit": limit, "offset": offset})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InteractionQuery {
+    status: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+async fn list_interactions(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<InteractionQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let status = q
+        .status
+        .as_deref()
+        .map(str::parse::<InteractionStatus>)
+        .transpose()
+        .map_err(|e| ApiError::invalid("status", e.0))?;
+    let p = PageQuery { limit: q.limit, offset: q.offset };
+    let (limit, offset) = (p.limit(), p.offset());
+    let items = state.run(move |s| Ok(s.read(|c| history::interactions(c, None, status, limit, offset))?)).await?;
+    Ok(ok(json!({"items": items, "limit": limit, "offset": offset})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveQuery {
+    staff: Option<String>,
+}
+
+async fn resolve_interaction(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    QueryParams(q): QueryParams<ResolveQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let staff = q.staff;
+    let i = state.run(move |s| Ok(s.write(|c| history::resolve_interaction(c, id, staff.as_deref()))?)).await?;
+    i.map(ok).ok_or_else(|| ApiError::not_found(format!("no interaction {id}")))
+}
+
+// ------------------------------------------------------------------ accounts and products
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountBody {
+    external_id: String,
+    name: String,
+    #[serde(default)]
+    industry: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
+    #[serde(default)]
+    size_band: Option<String>,
+}
+
+async fn upsert_account(
+    caller: Caller,
+    State(state): State<AppState>,
+    Body(b): Body<AccountBody>,
+) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let external_id =
+        b.external_id.parse().map_err(|e: enishi_core::ParseError| ApiError::invalid("external_id", e.0))?;
+    if b.name.trim().is_empty() {
+        return Err(ApiError::invalid("name", "is empty"));
+    }
+    let a = AccountUpsert {
+        external_id,
+        name: b.name.trim().into(),
+        industry: b.industry,
+        region: b.region,
+        size_band: b.size_band,
+    };
+    let (account, new) = state
+        .run(move |s| {
+            Ok(s.write(|c| {
+                let up = accounts::upsert(c, &a)?;
+                Ok::<_, enishi_store::StoreError>((
+                    accounts::get(c, up.id())?,
+                    matches!(up, enishi_store::Upserted::Created(_)),
+                ))
+            })?)
+        })
+        .await?;
+    Ok(if new { created(account) } else { ok(account) })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AfterQuery {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn list_accounts(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<AfterQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let (after, limit) = (q.after.unwrap_or(0), q.limit.unwrap_or(50).clamp(1, 500));
+    let items = state.run(move |s| Ok(s.read(|c| accounts::list(c, after, limit))?)).await?;
+    Ok(ok(json!({"items": items})))
+}
+
+async fn get_account(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let a = state.run(move |s| Ok(s.read(|c| accounts::get(c, id))?)).await?;
+    a.map(ok).ok_or_else(|| ApiError::not_found(format!("no account {id}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductBody {
+    sku: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    price: Option<String>,
+    #[serde(default)]
+    currency: Option<String>,
+}
+
+async fn upsert_product(
+    caller: Caller,
+    State(state): State<AppState>,
+    Body(b): Body<ProductBody>,
+) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let sku: enishi_core::ExternalId =
+        b.sku.parse().map_err(|e: enishi_core::ParseError| ApiError::invalid("sku", e.0))?;
+    let price = b
+        .price
+        .as_deref()
+        .map(str::parse::<enishi_core::Amount>)
+        .transpose()
+        .map_err(|e| ApiError::invalid("price", e.0))?;
+    if price.is_some_and(|p| p.is_negative()) {
+        return Err(ApiError::invalid("price", "must not be negative"));
+    }
+    let currency = b
+        .currency
+        .as_deref()
+        .map(str::parse::<enishi_core::Currency>)
+        .transpose()
+        .map_err(|e| ApiError::invalid("currency", e.0))?;
+    let p = Product {
+        sku: sku.to_string(),
+        name: b.name,
+        category: b.category,
+        price,
+        currency: currency.map(|c| c.to_string()),
+    };
+    let (product, new) = state
+        .run(move |s| {
+            Ok(s.write(|c| {
+                let new = products::upsert(c, &p)?;
+                Ok::<_, enishi_store::StoreError>((products::get(c, &p.sku)?, new))
+            })?)
+        })
+        .await?;
+    Ok(if new { created(product) } else { ok(product) })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SkuQuery {
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list_products(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<SkuQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let after = q.after.unwrap_or_default();
+    let items = state.run(move |s| Ok(s.read(|c| products::list(c, &after, limit))?)).await?;
+    Ok(ok(json!({"items": items})))
+}
+
+async fn get_product(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(sku): PathParam<String>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let p = state.run(move |s| Ok(s.read(|c| products::get(c, &sku))?)).await?;
+    p.map(ok).ok_or_else(|| ApiError::not_found("no such product"))
+}
+
+// ------------------------------------------------------------------ orders, returns, events
+
+async fn create_order(
+    caller: Caller,
+    State(state): State<AppState>,
+    Body(input): Body<OrderInput>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    // Check before taking the write lock, so that bad input costs no database time.
+    intake::check_order(&input, state.workspace)?;
+    let ws = state.workspace;
+    let (order, new) =
+        state.run(move |s| s.write(|c| intake::record_order(c, &input, ws).map_err(ApiError::from))).await?;
+    Ok(if new { created(order) } else { ok(order) })
+}
+
+async fn get_order(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(order_id): PathParam<String>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let found = state
+        .run(move |s| {
+            Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
+                let Some(o) = orders::get_by_ref(c, &order_id)? else { return Ok(None) };
+                let returns = orders::returns_of(c, o.id)?;
+                Ok(Some((o, returns)))
+            })?)
+        })
+        .await?;
+    let (order, returns) = found.ok_or_else(|| ApiError::not_found("no such order"))?;
+    let mut v = serde_json::to_value(order).map_err(ApiError::internal)?;
+    v["returns"] = serde_json::to_value(returns).map_err(ApiError::internal)?;
+    Ok(ok(v))
+}
+
+async fn create_return(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(order_id): PathParam<String>,
+    Body(input): Body<ReturnInput>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let ws = state.workspace;
+    let (r, new) = state
+        .run(move |s| s.write(|c| intake::record_return(c, &order_id, &input, ws).map_err(ApiError::from)))
+        .await?;
+    Ok(if new { created(r) } else { ok(r) })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsBody {
+    events: Vec<EventBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventBody {
+    customer_id: String,
+    name: String,
+    #[serde(default)]
+    occurred_at: Option<String>,
+    #[serde(default)]
+    properties: JsonMap,
+    #[serde(default)]
+    event_id: Option<String>,
+}
+
+async fn add_events(
+    caller: Caller,
+    State(state): State<AppState>,
+    Body(b): Body<EventsBody>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    if b.events.is_empty() || b.events.len() > MAX_EVENTS {
+        return Err(ApiError::invalid("events", format!("send between 1 and {MAX_EVENTS} events")));
+    }
+    let clock = state.workspace.clock;
+    let mut parsed = Vec::with_capacity(b.events.len());
+    for (i, e) in b.events.into_iter().enumerate() {
+        let name = e.name.trim();
+        if name.is_empty() || name.len() > 100 {
+            return Err(ApiError::invalid(format!("events[{i}].name"), "must be 1 to 100 characters"));
+        }
+        let at = match &e.occurred_at {
+            Some(t) => {
+                clock.parse_timestamp(t).map_err(|err| ApiError::invalid(format!("events[{i}].occurred_at"), err.0))?
+            }
+            None => chrono::Utc::now(),
+        };
+        parsed.push((i, e.customer_id.trim().to_string(), name.to_string(), at, e.properties, e.event_id));
+    }
+    let stored = state
+        .run(move |s| {
+            s.write(|c| {
+                let mut ids = std::collections::HashMap::new();
+                let mut events = Vec::with_capacity(parsed.len());
+                for (i, ext, name, at, properties, event_ref) in parsed {
+                    let id = match ids.get(&ext) {
+                        Some(&id) => id,
+                        None => {
+                            let id = customers::get_by_external_id(c, &ext)?
+                                .ok_or_else(|| {
+                                    ApiError::invalid(
+                                        format!("events[{i}].customer_id"),
+                                        format!("no customer with external_id {ext}"),
+                                    )
+                                })?
+                                .id;
+                            ids.insert(ext, id);
+                            id
+                        }
+                    };
+                    events.push(NewEvent { customer_id: id, name, occurred_at: at, properties, event_ref });
+                }
+                let n = events.len();
+                let stored = history::add_events(c, &events)?;
+                Ok((n, stored))
+            })
+        })
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({"received": stored.0, "stored": stored.1, "duplicates": stored.0 as u64 - stored.1})),
+    )
+        .into_response())
+}

@@ -1,0 +1,56 @@
+//! Bearer-token authentication for the API, and the session cookie of the pages.
+
+use crate::{ApiError, AppState};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use enishi_core::Role;
+use enishi_store::repo::tokens;
+
+/// Name of the console's session cookie (it holds an API token).
+pub const SESSION_COOKIE: &str = "enishi_session";
+
+/// The caller's role, from a valid `Authorization: Bearer` token.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller(pub Role);
+
+impl Caller {
+    /// Refuses callers whose role is not in `allowed`.
+    pub fn require(self, allowed: &[Role]) -> Result<(), ApiError> {
+        if allowed.contains(&self.0) {
+            Ok(())
+        } else {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("the {} role may not do this", self.0)))
+        }
+    }
+}
+
+/// The token sent as a bearer token or, for pages, in the session cookie.
+fn token_of(parts: &Parts) -> Option<String> {
+    if let Some(v) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        return v.strip_prefix("Bearer ").map(|t| t.trim().to_string());
+    }
+    parts.headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(|cookies| {
+        cookies.split(';').find_map(|c| c.trim().strip_prefix(&format!("{SESSION_COOKIE}=")).map(String::from))
+    })
+}
+
+/// Checks a token; `None` when it is unknown or revoked.
+pub async fn role_of(state: &AppState, token: String) -> Result<Option<Role>, ApiError> {
+    state.run(move |s| Ok(s.read(|c| tokens::role_of(c, &token))?)).await
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let unauthorized = |detail: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
+        let token = token_of(parts).ok_or_else(|| {
+            unauthorized("send Authorization: Bearer TOKEN (make one with `enishi token create --role admin`)")
+        })?;
+        match role_of(state, token).await? {
+            Some(role) => Ok(Caller(role)),
+            None => Err(unauthorized("the token is unknown or revoked")),
+        }
+    }
+}

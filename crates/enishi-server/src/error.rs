@@ -1,0 +1,108 @@
+//! The one error type at the HTTP edge, answered as `application/problem+json` with a stable
+//! `code`. Internal details are logged, never returned.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use enishi_ingest::intake::{FieldError, IntakeError};
+use enishi_store::StoreError;
+use serde_json::json;
+
+/// An error answered to an API client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code (`invalid_field`, `not_found`, …).
+    pub code: &'static str,
+    /// What happened, for a person.
+    pub detail: String,
+    /// The field at fault, when there is one.
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    /// An error with `status`, `code` and `detail`.
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError { status, code, detail: detail.into(), field: None }
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(what: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+
+    /// 422 `invalid_field` naming the field.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        let field = field.into();
+        ApiError {
+            field: Some(field.clone()),
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", format!("{field}: {}", reason.into()))
+        }
+    }
+
+    /// 400 `bad_request`.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", detail)
+    }
+
+    /// 500 `internal`: the detail is logged, the client sees a generic message.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        eprintln!("internal error: {detail}");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on the server; it has been logged",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => {
+                eprintln!("conflict: {m}");
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "this conflicts with data already stored (a duplicate id?)",
+                )
+            }
+            StoreError::NotFound(m) => ApiError::not_found(m),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::invalid(e.field, e.reason)
+    }
+}
+
+impl From<IntakeError> for ApiError {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            IntakeError::Invalid(f) => f.into(),
+            IntakeError::UnknownOrder(id) => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_order", format!("no order with id {id}"))
+            }
+            IntakeError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "type": format!("https://enishi.dev/problems/{}", self.code),
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "code": self.code,
+            "detail": self.detail,
+        });
+        if let Some(f) = self.field {
+            body["field"] = f.into();
+        }
+        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+    }
+}

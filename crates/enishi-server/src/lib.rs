@@ -1,0 +1,107 @@
+//! Enishi's HTTP side: the JSON API under `/api/v1` (bearer tokens, problem+json errors,
+//! an OpenAPI document) and the console pages. Handlers parse and check input, then run
+//! store and intake functions on the blocking pool; they hold no SQL.
+
+mod api;
+mod auth;
+mod error;
+mod pages;
+
+pub use error::ApiError;
+
+use axum::Router;
+use enishi_ingest::intake::Workspace;
+use enishi_store::repo::settings;
+use enishi_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Arc<Store>,
+    /// Workspace settings read at start-up.
+    pub workspace: Workspace,
+}
+
+impl AppState {
+    /// State over `store`, with the workspace settings it holds (UTC and USD by default).
+    pub fn new(store: Arc<Store>) -> Result<Self, enishi_store::StoreError> {
+        let (tz, currency) = store.read(|c| {
+            Ok::<_, enishi_store::StoreError>((
+                settings::get(c, settings::TIME_ZONE)?,
+                settings::get(c, settings::CURRENCY)?,
+            ))
+        })?;
+        let clock = tz.and_then(|t| enishi_core::BusinessClock::new(&t).ok()).unwrap_or_default();
+        let currency = currency.and_then(|c| c.parse().ok()).unwrap_or(enishi_core::Currency::USD);
+        Ok(AppState { store, workspace: Workspace { clock, currency } })
+    }
+
+    /// Runs `f` with the store on the blocking pool.
+    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| ApiError::internal(format!("worker failed: {e}")))?
+    }
+}
+
+/// The whole application: API and pages.
+pub fn app(state: AppState) -> Router {
+    Router::new().merge(api::routes()).merge(pages::routes()).with_state(state)
+}
+
+/// Every API route as (method, path in OpenAPI form): the list the OpenAPI document must match.
+pub fn api_routes() -> &'static [(&'static str, &'static str)] {
+    api::ROUTES
+}
+
+/// The OpenAPI document served at `/api/v1/openapi.json`.
+pub fn openapi() -> &'static str {
+    api::OPENAPI
+}
+
+/// A server listening in the background (for tests and the demo).
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops the server.
+    pub fn stop(self) {
+        self.handle.abort();
+    }
+}
+
+/// Binds `addr` (port 0 picks a free port) and serves in the background on the current
+/// runtime.
+pub async fn spawn(state: AppState, addr: &str) -> std::io::Result<Running> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let app = app(state);
+    let handle = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            eprintln!("server stopped: {e}");
+        }
+    });
+    Ok(Running { addr, handle })
+}
+
+/// Serves until Ctrl-C.
+pub async fn serve(state: AppState, addr: &str, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    on_ready(listener.local_addr()?);
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

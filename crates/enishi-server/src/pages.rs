@@ -1,0 +1,273 @@
+//! The first console pages: sign in with a token, the customer list with search, and a
+//! customer's profile and timeline. Server-rendered HTML, no JavaScript.
+
+use crate::auth::{role_of, SESSION_COOKIE};
+use crate::{ApiError, AppState};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use enishi_store::repo::{customers, history};
+use enishi_store::{Customer, TimelineEntry};
+use serde::Deserialize;
+use std::fmt::Write;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(customer_list))
+        .route("/customers/{id}", get(customer_page))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", axum::routing::post(logout))
+}
+
+/// Escapes text for HTML.
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafaf7}\
+header{background:#5b2a3c;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center}\
+header a{color:#fff;text-decoration:none;font-weight:600}main{padding:1rem;max-width:70rem;margin:auto}\
+table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #e5e5e0}\
+input,button{font:inherit;padding:.4rem .6rem}.muted{color:#777}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.8rem}\
+.card{background:#fff;border:1px solid #e5e5e0;border-radius:6px;padding:.8rem}.kind{font-size:.8rem;padding:.1rem .4rem;border-radius:4px;background:#eee}\
+@media(max-width:40rem){td:nth-child(n+4),th:nth-child(n+4){display:none}}";
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{} · Enishi</title><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a><span class=\"muted\">customers</span>\
+         <form method=\"post\" action=\"/logout\" style=\"margin-left:auto\"><button>Sign out</button></form></header><main>{body}</main></body></html>",
+        esc(title)
+    ))
+}
+
+/// The session token of a signed-in visitor, or a redirect to the sign-in page.
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    let token = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(|c| {
+        c.split(';').find_map(|p| p.trim().strip_prefix(&format!("{SESSION_COOKIE}=")).map(String::from))
+    });
+    match token {
+        Some(t) => match role_of(state, t).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(Redirect::to("/login").into_response()),
+            Err(e) => Err(e.into_response()),
+        },
+        None => Err(Redirect::to("/login").into_response()),
+    }
+}
+
+async fn login_form() -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>Sign in · Enishi</title><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a></header><main>\
+         <h1>Sign in</h1><form method=\"post\" action=\"/login\"><label>API token <input name=\"token\" type=\"password\" autocomplete=\"off\" required></label> \
+         <button>Sign in</button></form><p class=\"muted\">The demo prints a token; make more with <code>enishi token create --role staff</code>.</p></main></body></html>"
+    ))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+    let token = f.token.trim().to_string();
+    match role_of(&state, token.clone()).await {
+        Ok(Some(_)) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::LOCATION, "/".to_string()),
+                (header::SET_COOKIE, format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/")),
+            ],
+        )
+            .into_response(),
+        Ok(None) => (
+            StatusCode::UNAUTHORIZED,
+            page("Sign in", "<p>That token is unknown or revoked. <a href=\"/login\">Try again</a>.</p>"),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn logout() -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, "/login".to_string()),
+            (header::SET_COOKIE, format!("{SESSION_COOKIE}=; Max-Age=0; Path=/")),
+        ],
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    after: Option<i64>,
+}
+
+async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
+    if let Err(r) = signed_in(&state, &headers).await {
+        return r;
+    }
+    let text = q.q.clone().unwrap_or_default();
+    let query = customers::CustomerQuery {
+        text: Some(text.clone()),
+        after: q.after.unwrap_or(0),
+        limit: 50,
+        ..Default::default()
+    };
+    let result = state
+        .run(move |s| {
+            Ok(s.read(|c| Ok::<_, enishi_store::StoreError>((customers::search(c, &query)?, customers::count(c)?)))?)
+        })
+        .await;
+    let (list, total) = match result {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let mut body = format!(
+        "<h1>Customers <span class=\"muted\">({total})</span></h1><form method=\"get\" action=\"/\" role=\"search\">\
+         <input name=\"q\" value=\"{}\" placeholder=\"Name, email, phone or id\" aria-label=\"Search customers\"> <button>Search</button></form>\
+         <table><thead><tr><th>Id</th><th>Name</th><th>Email</th><th>Orders</th><th>Spend</th><th>Last order</th></tr></thead><tbody>",
+        esc(&text)
+    );
+    for c in &list.items {
+        let _ = write!(
+            body,
+            "<tr><td><a href=\"/customers/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            c.id,
+            esc(&c.external_id),
+            esc(c.name.as_deref().unwrap_or("")),
+            esc(c.email.as_deref().unwrap_or("")),
+            c.stats.order_count,
+            c.stats.total_spend,
+            c.stats.last_order_at.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
+        );
+    }
+    body.push_str("</tbody></table>");
+    if list.items.is_empty() {
+        body.push_str("<p>No customer matches.</p>");
+    }
+    if let Some(next) = list.next_cursor {
+        let _ = write!(body, "<p><a href=\"/?q={}&amp;after={next}\">Next page →</a></p>", esc(&urlencode(&text)));
+    }
+    page("Customers", &body).into_response()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn customer_page(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = signed_in(&state, &headers).await {
+        return r;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return (StatusCode::NOT_FOUND, page("Not found", "<p>No such customer.</p>")).into_response();
+    };
+    let found = state
+        .run(move |s| {
+            Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
+                let Some(cust) = customers::get(c, id)? else { return Ok(None) };
+                Ok(Some((cust, history::timeline(c, id, 100, 0)?)))
+            })?)
+        })
+        .await;
+    match found {
+        Ok(Some((c, timeline))) => {
+            page(c.name.as_deref().unwrap_or(&c.external_id), &profile_html(&c, &timeline)).into_response()
+        }
+        Ok(None) => (StatusCode::NOT_FOUND, page("Not found", "<p>No such customer.</p>")).into_response(),
+        Err(e) => ApiError::into_response(e),
+    }
+}
+
+fn profile_html(c: &Customer, timeline: &[TimelineEntry]) -> String {
+    let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or("—"));
+    let address = [
+        &c.address.line1,
+        &c.address.line2,
+        &c.address.city,
+        &c.address.region,
+        &c.address.postal_code,
+        &c.address.country,
+    ]
+    .iter()
+    .filter_map(|v| v.as_deref())
+    .map(esc)
+    .collect::<Vec<_>>()
+    .join(", ");
+    let mut consents = String::new();
+    for ch in enishi_core::ConsentChannel::ALL {
+        let status = c.consents.iter().find(|x| x.channel == *ch);
+        let _ = write!(
+            consents,
+            "<li>{ch}: <strong>{}</strong>{}</li>",
+            status.map_or("unknown", |s| s.status.as_str()),
+            status
+                .map(|s| format!(
+                    " <span class=\"muted\">({}, {})</span>",
+                    s.changed_at.format("%Y-%m-%d"),
+                    esc(&s.source)
+                ))
+                .unwrap_or_default()
+        );
+    }
+    let mut html = format!(
+        "<h1>{}</h1><p class=\"muted\">Customer {} · first seen {}</p><div class=\"grid\">\
+         <section class=\"card\"><h2>Contact</h2><p>Email: {}<br>Phone: {}<br>Address: {}<br>Birthday: {}<br>Locale: {}</p></section>\
+         <section class=\"card\"><h2>Consent</h2><ul>{consents}</ul></section>\
+         <section class=\"card\"><h2>Purchases</h2><p>Orders: {}<br>Purchase days: {}<br>Spend: {}<br>Returned: {}<br>First: {}<br>Last: {}</p></section></div>\
+         <h2>Timeline</h2><table><thead><tr><th>When</th><th>What</th><th>Summary</th><th>Amount</th><th>Status</th></tr></thead><tbody>",
+        esc(c.name.as_deref().unwrap_or(&c.external_id)),
+        esc(&c.external_id),
+        c.first_seen_at.format("%Y-%m-%d"),
+        opt(&c.email),
+        opt(&c.phone),
+        if address.is_empty() { "—".into() } else { address },
+        c.birthday.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+        opt(&c.locale),
+        c.stats.order_count,
+        c.stats.purchase_days,
+        c.stats.total_spend,
+        c.stats.returned_amount,
+        c.stats.first_order_at.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "—".into()),
+        c.stats.last_order_at.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "—".into()),
+    );
+    for e in timeline {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td><span class=\"kind\">{}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e.at.format("%Y-%m-%d %H:%M"),
+            esc(&e.kind),
+            esc(&e.summary),
+            e.amount.map(|a| a.to_string()).unwrap_or_default(),
+            esc(e.status.as_deref().unwrap_or(""))
+        );
+    }
+    html.push_str("</tbody></table>");
+    if timeline.is_empty() {
+        html.push_str("<p>Nothing yet.</p>");
+    }
+    html
+}

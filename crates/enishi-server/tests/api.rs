@@ -1,0 +1,351 @@
+//! The API and pages over real HTTP, against SQLite and (when available) PostgreSQL.
+
+use enishi_core::Role;
+use enishi_server::{spawn, AppState, Running};
+use enishi_store::repo::tokens;
+use enishi_store::testing::{self, TestDb};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+struct App {
+    base: String,
+    admin: String,
+    staff: String,
+    _server: Running,
+    _rt: tokio::runtime::Runtime,
+    _db: TestDb,
+}
+
+fn start(db: TestDb) -> App {
+    let (admin, staff) = db
+        .store
+        .write(|c| {
+            Ok::<_, enishi_store::StoreError>((
+                tokens::create(c, Role::Admin, "t")?,
+                tokens::create(c, Role::Staff, "t")?,
+            ))
+        })
+        .unwrap();
+    // The test's own copy of the store; the TestDb keeps the database alive.
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    App { base: format!("http://{}", server.addr), admin, staff, _server: server, _rt: rt, _db: db }
+}
+
+fn apps() -> Vec<App> {
+    testing::all().into_iter().map(start).collect()
+}
+
+impl App {
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value, String) {
+        let mut r = ureq::request(method, &format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.set("Authorization", &format!("Bearer {t}"));
+        }
+        let result = match body {
+            Some(b) => r.set("Content-Type", "application/json").send_string(b),
+            None => r.call(),
+        };
+        let resp = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = resp.status();
+        let ctype = resp.content_type().to_string();
+        let text = resp.into_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null), ctype)
+    }
+
+    fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let b = body.map(|v| v.to_string());
+        let (s, v, _) = self.call(method, path, Some(&self.admin), b.as_deref());
+        (s, v)
+    }
+}
+
+fn order(id: &str, customer: &str, total: &str) -> Value {
+    json!({"order_id": id, "placed_at": "2026-11-20T18:05:00+09:00", "currency": "USD", "total": total, "channel": "in_store",
+           "customer": {"external_id": customer, "email": "hana@example.com", "name": "Hana Sato"},
+           "lines": [{"sku": "BEANS-1", "quantity": 2, "unit_price": "28.70", "category": "coffee"}]})
+}
+
+#[test]
+fn auth_is_required_and_roles_are_enforced() {
+    for app in apps() {
+        let (s, v, ctype) = app.call("GET", "/api/v1/customers", None, None);
+        assert_eq!((s, v["code"].as_str()), (401, Some("unauthorized")));
+        assert_eq!(ctype, "application/problem+json");
+        assert_eq!(app.call("GET", "/api/v1/customers", Some("enishi_wrong"), None).0, 401);
+        assert_eq!(app.call("GET", "/api/v1/health", None, None).0, 200);
+        let (s, created) = app.admin("POST", "/api/v1/customers", Some(json!({"external_id": "C-9"})));
+        assert_eq!(s, 201);
+        let path = format!("/api/v1/customers/{}", created["id"]);
+        let (s, v, _) = app.call("DELETE", &path, Some(&app.staff), None);
+        assert_eq!((s, v["code"].as_str()), (403, Some("forbidden")));
+        assert_eq!(app.call("GET", &path, Some(&app.staff), None).0, 200);
+        assert_eq!(app.admin("DELETE", &path, None).0, 204);
+        assert_eq!(app.admin("GET", &path, None).0, 404);
+        assert_eq!(app.admin("GET", "/api/v1/nowhere", None).0, 404);
+    }
+}
+
+#[test]
+fn orders_are_idempotent_and_explain_bad_input() {
+    for app in apps() {
+        let (s, first) = app.admin("POST", "/api/v1/orders", Some(order("A-1001", "C-1", "57.40")));
+        assert_eq!(s, 201, "{first}");
+        assert_eq!(first["total"], "57.40");
+        assert_eq!(first["lines"][0]["amount"], "57.40");
+        let (s, again) = app.admin("POST", "/api/v1/orders", Some(order("A-1001", "C-1", "99.00")));
+        assert_eq!((s, &again), (200, &first), "a replay answers the first result");
+        let (_, found) = app.admin("GET", "/api/v1/customers?external_id=C-1", None);
+        assert_eq!(found["items"].as_array().unwrap().len(), 1);
+        assert_eq!(found["items"][0]["stats"]["order_count"], 1);
+        assert_eq!(found["items"][0]["email"], "hana@example.com");
+
+        let cases: Vec<(String, u16, &str)> = vec![
+            ("{not json".into(), 400, "malformed_json"),
+            (json!({"order_id": "X"}).to_string(), 422, "invalid_body"),
+            (
+                json!({"order_id": 5, "placed_at": "x", "customer": {"external_id": "c"}, "lines": []}).to_string(),
+                422,
+                "invalid_body",
+            ),
+            (order("X-1", "C-1", "12,50").to_string(), 422, "invalid_field"),
+            (
+                {
+                    let mut o = order("X-2", "C-1", "1");
+                    o["lines"][0]["quantity"] = json!(0);
+                    o.to_string()
+                },
+                422,
+                "invalid_field",
+            ),
+            (
+                {
+                    let mut o = order("X-3", "C-1", "1");
+                    o["placed_at"] = json!("2026-02-30");
+                    o.to_string()
+                },
+                422,
+                "invalid_field",
+            ),
+            (
+                {
+                    let mut o = order("X-4", "C-1", "1");
+                    o["customer"]["email"] = json!("nope");
+                    o.to_string()
+                },
+                422,
+                "invalid_field",
+            ),
+            (
+                {
+                    let mut o = order("X-5", "C-1", "1");
+                    o["extra"] = json!(1);
+                    o.to_string()
+                },
+                422,
+                "invalid_body",
+            ),
+        ];
+        for (body, status, code) in cases {
+            let (s, v, _) = app.call("POST", "/api/v1/orders", Some(&app.admin), Some(&body));
+            assert_eq!((s, v["code"].as_str()), (status, Some(code)), "{body} → {v}");
+        }
+        let (_, v, _) =
+            app.call("POST", "/api/v1/orders", Some(&app.admin), Some(&order("X-1", "C-1", "12,50").to_string()));
+        assert_eq!(v["field"], "total");
+        let big = format!("{{\"order_id\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
+        let (s, v, _) = app.call("POST", "/api/v1/orders", Some(&app.admin), Some(&big));
+        assert_eq!((s, v["code"].as_str()), (413, Some("payload_too_large")));
+        assert_eq!(app.admin("GET", "/api/v1/customers/abc", None).0, 400);
+        assert_eq!(app.admin("GET", "/api/v1/orders/A-1001", None).0, 200);
+    }
+}
+
+#[test]
+fn returns_full_partial_and_refused() {
+    for app in apps() {
+        app.admin("POST", "/api/v1/orders", Some(order("B-1", "C-2", "57.40")));
+        let (s, r) = app.admin(
+            "POST",
+            "/api/v1/orders/B-1/returns",
+            Some(json!({"return_id": "RB-1", "lines": [{"sku": "BEANS-1", "quantity": 1}], "reason": "damaged"})),
+        );
+        assert_eq!(s, 201, "{r}");
+        assert_eq!(r["amount"], "28.70");
+        assert_eq!(
+            app.admin(
+                "POST",
+                "/api/v1/orders/B-1/returns",
+                Some(json!({"return_id": "RB-1", "lines": [{"sku": "BEANS-1", "quantity": 1}]}))
+            )
+            .0,
+            200
+        );
+        let (s, v) = app.admin(
+            "POST",
+            "/api/v1/orders/B-1/returns",
+            Some(json!({"return_id": "RB-2", "lines": [{"sku": "BEANS-1", "quantity": 2}]})),
+        );
+        assert_eq!((s, v["code"].as_str()), (422, Some("invalid_field")), "{v}");
+        let (s, full) = app.admin("POST", "/api/v1/orders/B-1/returns", Some(json!({"return_id": "RB-3"})));
+        assert_eq!(s, 201);
+        assert_eq!(full["lines"][0]["quantity"], 1);
+        let (_, o) = app.admin("GET", "/api/v1/orders/B-1", None);
+        assert_eq!(o["returned_amount"], "57.40");
+        assert_eq!(o["returns"].as_array().unwrap().len(), 2);
+        assert_eq!(app.admin("POST", "/api/v1/orders/B-1/returns", Some(json!({"return_id": "RB-4"}))).0, 422);
+        let (s, v) = app.admin("POST", "/api/v1/orders/NOPE/returns", Some(json!({"return_id": "RB-5"})));
+        assert_eq!((s, v["code"].as_str()), (404, Some("unknown_order")));
+    }
+}
+
+#[test]
+fn timeline_shows_orders_messages_and_interactions_newest_first() {
+    for app in apps() {
+        app.admin("POST", "/api/v1/orders", Some(order("T-1", "C-3", "57.40")));
+        let (_, found) = app.admin("GET", "/api/v1/customers?external_id=C-3", None);
+        let id = found["items"][0]["id"].as_i64().unwrap();
+        let (s, _) = app.admin(
+            "POST",
+            &format!("/api/v1/customers/{id}/communications"),
+            Some(json!({"channel": "email", "subject": "Thank you for your visit", "sent_at": "2026-11-21T10:00:00+09:00", "status": "delivered"})),
+        );
+        assert_eq!(s, 201);
+        let (s, inter) = app.admin(
+            "POST",
+            &format!("/api/v1/customers/{id}/interactions"),
+            Some(json!({"kind": "complaint", "body": "Beans arrived crushed", "occurred_at": "2026-11-22T09:00:00+09:00"})),
+        );
+        assert_eq!(s, 201);
+        let (_, t) = app.admin("GET", &format!("/api/v1/customers/{id}/timeline"), None);
+        let kinds: Vec<&str> = t["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["interaction", "communication", "order"]);
+        let (_, open) = app.admin("GET", "/api/v1/interactions?status=open", None);
+        assert_eq!(open["items"].as_array().unwrap().len(), 1);
+        let (s, resolved) = app.admin("POST", &format!("/api/v1/interactions/{}/resolve?staff=aya", inter["id"]), None);
+        assert_eq!((s, resolved["status"].as_str()), (200, Some("resolved")));
+
+        // The page shows the same three, newest first, to a signed-in visitor.
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let login = agent.post(&format!("{}/login", app.base)).send_form(&[("token", &app.staff)]);
+        let resp = match login {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(resp.status(), 303);
+        let cookie = resp.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+        let html = agent
+            .get(&format!("{}/customers/{id}", app.base))
+            .set("Cookie", &cookie)
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
+        let (a, b, c) = (
+            html.find("Beans arrived crushed").unwrap(),
+            html.find("Thank you for your visit").unwrap(),
+            html.find("Order T-1").unwrap(),
+        );
+        assert!(a < b && b < c, "newest first on the page");
+        let list =
+            agent.get(&format!("{}/?q=C-3", app.base)).set("Cookie", &cookie).call().unwrap().into_string().unwrap();
+        assert!(list.contains("Hana Sato"));
+        let anonymous = agent.get(&format!("{}/", app.base)).call();
+        let status = match anonymous {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(s, _)) => s,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(status, 303, "the page needs a session");
+    }
+}
+
+#[test]
+fn customers_create_update_clear_and_events() {
+    for app in apps() {
+        let body = json!({"external_id": "C-7", "name": "Ken Ito", "email": "ken@example.com", "phone": "+81 90 1234 5678",
+            "address": {"city": "Osaka", "country": "JP"}, "birthday": "1985-06-01", "channels": ["in_store"], "tags": ["vip"],
+            "attributes": {"drink": "latte"}, "consents": {"email": {"status": "opted_in", "source": "signup_form"}}});
+        let (s, c) = app.admin("POST", "/api/v1/customers", Some(body.clone()));
+        assert_eq!(s, 201, "{c}");
+        assert_eq!(c["consents"][0]["status"], "opted_in");
+        let (s, v) = app.admin("POST", "/api/v1/customers", Some(body));
+        assert_eq!((s, v["code"].as_str()), (409, Some("customer_exists")));
+        let path = format!("/api/v1/customers/{}", c["id"]);
+        let (s, u) =
+            app.admin("PATCH", &path, Some(json!({"phone": null, "locale": "ja", "attributes": {"size": "M"}})));
+        assert_eq!(s, 200, "{u}");
+        assert_eq!(u["phone"], Value::Null);
+        assert_eq!(u["locale"], "ja");
+        assert_eq!(u["attributes"], json!({"drink": "latte", "size": "M"}));
+        assert_eq!(app.admin("PATCH", &path, Some(json!({"colour": "red"}))).0, 422);
+        assert_eq!(app.admin("PATCH", &path, Some(json!({"account_id": 999}))).0, 422);
+        let (_, search) = app.admin("GET", "/api/v1/customers?q=ken", None);
+        assert_eq!(search["items"].as_array().unwrap().len(), 1);
+
+        let events = json!({"events": [
+            {"customer_id": "C-7", "name": "viewed_product", "properties": {"sku": "BEANS-1"}, "event_id": "e-1"},
+            {"customer_id": "C-7", "name": "added_to_cart", "event_id": "e-2"}]});
+        let (s, v) = app.admin("POST", "/api/v1/events", Some(events.clone()));
+        assert_eq!((s, v["stored"].as_u64()), (202, Some(2)));
+        let (_, v) = app.admin("POST", "/api/v1/events", Some(events));
+        assert_eq!(v["duplicates"], 2);
+        let (s, v) =
+            app.admin("POST", "/api/v1/events", Some(json!({"events": [{"customer_id": "C-404", "name": "x"}]})));
+        assert_eq!((s, v["field"].as_str()), (422, Some("events[0].customer_id")));
+        let (_, ev) = app.admin("GET", &format!("{path}/events"), None);
+        assert_eq!(ev["items"].as_array().unwrap().len(), 2);
+    }
+}
+
+#[test]
+fn garbage_never_gets_a_server_error() {
+    let app = start(testing::sqlite());
+    let bodies = [
+        "",
+        "null",
+        "[]",
+        "{}",
+        "\"x\"",
+        "{\"a\":",
+        "{\"order_id\":null}",
+        "{\"events\":[null]}",
+        "{\"external_id\":\"\"}",
+        "\u{0}",
+    ];
+    for (method, path) in enishi_server::api_routes() {
+        let path = path.replace("{id}", "1").replace("{sku}", "S").replace("{order_id}", "O");
+        for b in bodies {
+            let body = (*method != "get" && *method != "delete").then_some(b);
+            let (s, _, _) = app.call(&method.to_uppercase(), &path, Some(&app.admin), body);
+            assert!(s < 500, "{method} {path} with {b:?} → {s}");
+        }
+    }
+}
+
+#[test]
+fn the_openapi_document_describes_every_route() {
+    let doc: Value = serde_json::from_str(enishi_server::openapi()).expect("valid JSON");
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        for method in
+            ops.as_object().unwrap().keys().filter(|k| ["get", "post", "patch", "put", "delete"].contains(&k.as_str()))
+        {
+            documented.push((method.clone(), path.clone()));
+        }
+    }
+    let mut routes: Vec<(String, String)> =
+        enishi_server::api_routes().iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    documented.sort();
+    routes.sort();
+    assert_eq!(documented, routes);
+    let app = start(testing::sqlite());
+    let (s, served, _) = app.call("GET", "/api/v1/openapi.json", None, None);
+    assert_eq!((s, served), (200, doc));
+}

@@ -1,0 +1,253 @@
+//! `enishi import`.
+
+use crate::progress::Bar;
+use crate::BadInput;
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use enishi_ingest::customers::{import_customers, CustomerFormat};
+use enishi_ingest::formats::OrderFormat;
+use enishi_ingest::orders::{import_orders, OrderImportOptions};
+use enishi_ingest::products::import_products;
+use enishi_ingest::{ImportError, Progress, Rejection};
+use enishi_store::Store;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What to import.
+#[derive(Subcommand)]
+pub enum ImportWhat {
+    /// Orders (one row per order line): generic CSV, json (JSON Lines), cdnow or online-retail.
+    Orders {
+        /// The file.
+        file: PathBuf,
+        /// generic, json, cdnow or online-retail.
+        #[arg(long, default_value = "generic")]
+        format: String,
+        /// Import the good rows and write a report of the bad ones, instead of all-or-nothing.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// Where to write the report of rejected rows (default: FILE-NAME.rejected.csv here).
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Customers (CSV, or JSON Lines with --format json), updating existing ones by external id.
+    Customers {
+        /// The file.
+        file: PathBuf,
+        /// csv or json.
+        #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+        format: String,
+        /// Import the good rows and write a report of the bad ones.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// Where to write the report of rejected rows.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Products (CSV: sku,name,category,price,currency).
+    Products {
+        /// The file.
+        file: PathBuf,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn open_file(path: &Path) -> Result<(std::fs::File, u64)> {
+    let f = std::fs::File::open(path).map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok((f, size))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+}
+
+fn default_report(path: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.rejected.csv", file_name(path)))
+}
+
+/// Writes rejected rows as CSV: line, column, order_id, reason.
+fn write_report(path: &Path, rows: &[Rejection]) -> Result<()> {
+    let mut out =
+        std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    writeln!(out, "line,column,order_id,reason")?;
+    for r in rows {
+        let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        writeln!(
+            out,
+            "{},{},{},{}",
+            r.line,
+            q(r.column.as_deref().unwrap_or("")),
+            q(r.order_id.as_deref().unwrap_or("")),
+            q(&r.reason)
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Turns an import error into the one-line message (plus the first bad rows) the CLI prints.
+fn explain(e: ImportError) -> anyhow::Error {
+    match e {
+        ImportError::BadRows { rejections, total } => {
+            let mut msg = ImportError::BadRows { rejections: rejections.clone(), total }.to_string();
+            for r in rejections.iter().skip(1).take(9) {
+                msg.push_str(&format!("\n  {r}"));
+            }
+            if total > 10 {
+                msg.push_str(&format!("\n  … and {} more", total - 10));
+            }
+            BadInput(msg).into()
+        }
+        ImportError::File(_) | ImportError::Io { .. } => BadInput(e.to_string()).into(),
+        ImportError::Store(s) => {
+            anyhow::Error::new(s).context("the import failed in the database; nothing was written")
+        }
+    }
+}
+
+/// Runs an import command.
+pub fn run(store: &Store, what: ImportWhat) -> Result<()> {
+    let (clock, currency) = super::workspace(store)?;
+    match what {
+        ImportWhat::Orders { file, format, skip_bad_rows, report, json } => {
+            let format: OrderFormat = format.parse().map_err(BadInput)?;
+            let (f, size) = open_file(&file)?;
+            let mut opts = OrderImportOptions::new(format);
+            opts.skip_bad_rows = skip_bad_rows;
+            opts.clock = clock;
+            opts.currency = currency;
+            let progress = Progress::default();
+            let bar = Bar::start(&progress, size, json);
+            let result =
+                import_orders(store, std::io::BufReader::with_capacity(1 << 20, f), &file_name(&file), &opts, progress);
+            drop(bar);
+            let out = result.map_err(explain)?;
+            let s = &out.summary;
+            let report_path = (!out.report.is_empty()).then(|| report.unwrap_or_else(|| default_report(&file)));
+            if let Some(p) = &report_path {
+                write_report(p, &out.report)?;
+            }
+            if json {
+                let mut v = serde_json::to_value(s)?;
+                v["report"] = report_path.as_ref().map(|p| p.display().to_string()).into();
+                println!("{v}");
+                return Ok(());
+            }
+            println!(
+                "read {} rows in {:.2}s ({:.0} rows/s)\ncreated {} customers, {} orders ({} lines), {} returns ({} lines), {} products",
+                s.rows_read, s.seconds, s.rows_per_second, s.customers_created, s.orders_created, s.lines_created, s.returns_created, s.return_lines_created, s.products_created
+            );
+            if s.duplicates_skipped > 0 {
+                println!("skipped {} orders/returns already imported", s.duplicates_skipped);
+            }
+            if s.orders_created == 0 && s.returns_created == 0 && s.duplicates_skipped > 0 {
+                let when = s
+                    .previously_imported_at
+                    .map(|t| format!(" (this file was imported on {})", t.format("%Y-%m-%d %H:%M UTC")))
+                    .unwrap_or_default();
+                println!("nothing new: everything in this file was already imported{when}");
+            }
+            if s.zero_value_orders + s.free_lines + s.unlinked_returns > 0 {
+                println!(
+                    "note: {} zero-value orders and {} free lines imported; {} returns without a matching original order stored unlinked",
+                    s.zero_value_orders, s.free_lines, s.unlinked_returns
+                );
+            }
+            if s.rows_rejected + s.rows_without_customer > 0 {
+                println!(
+                    "{} rows rejected, {} rows without a customer not imported; see {}",
+                    s.rows_rejected,
+                    s.rows_without_customer,
+                    report_path.map(|p| p.display().to_string()).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        ImportWhat::Customers { file, format, skip_bad_rows, report, json } => {
+            let (f, size) = open_file(&file)?;
+            let format = if format == "json" { CustomerFormat::Json } else { CustomerFormat::Csv };
+            let progress = Progress::default();
+            let bar = Bar::start(&progress, size, json);
+            let result = import_customers(
+                store,
+                std::io::BufReader::new(f),
+                &file_name(&file),
+                format,
+                skip_bad_rows,
+                clock,
+                progress,
+            );
+            drop(bar);
+            let out = result.map_err(explain)?;
+            let report_path = (!out.report.is_empty()).then(|| report.unwrap_or_else(|| default_report(&file)));
+            if let Some(p) = &report_path {
+                write_report(p, &out.report)?;
+            }
+            let s = &out.summary;
+            if json {
+                let mut v = serde_json::to_value(s)?;
+                v["report"] = report_path.as_ref().map(|p| p.display().to_string()).into();
+                println!("{v}");
+            } else {
+                println!(
+                    "read {} rows: created {} customers, updated {} existing, created {} accounts; {} rows rejected",
+                    s.rows_read, s.customers_created, s.customers_updated, s.accounts_created, s.rows_rejected
+                );
+                if let Some(p) = report_path {
+                    println!("rejected rows: {}", p.display());
+                }
+            }
+            Ok(())
+        }
+        ImportWhat::Products { file, json } => {
+            let (f, _) = open_file(&file)?;
+            let s = import_products(store, std::io::BufReader::new(f)).map_err(explain)?;
+            if json {
+                println!("{}", serde_json::to_string(&s)?);
+            } else {
+                println!(
+                    "read {} rows: created {} products, updated {}",
+                    s.rows_read, s.products_created, s.products_updated
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Imports the generated demo files (products, customers, orders).
+pub fn demo_files(store: &Store, dir: &Path) -> Result<()> {
+    let open = |name: &str| -> Result<std::io::BufReader<std::fs::File>> {
+        Ok(std::io::BufReader::new(open_file(&dir.join(name))?.0))
+    };
+    let (clock, currency) = super::workspace(store)?;
+    import_products(store, open("products.csv")?).map_err(explain)?;
+    let c = import_customers(
+        store,
+        open("customers.csv")?,
+        "customers.csv",
+        CustomerFormat::Csv,
+        false,
+        clock,
+        Progress::default(),
+    )
+    .map_err(explain)?;
+    let mut opts = OrderImportOptions::new(OrderFormat::Generic);
+    opts.clock = clock;
+    opts.currency = currency;
+    let o = import_orders(store, open("orders.csv")?, "orders.csv", &opts, Progress::default()).map_err(explain)?;
+    eprintln!(
+        "Imported {} customers, {} orders, {} returns.",
+        c.summary.customers_created, o.summary.orders_created, o.summary.returns_created
+    );
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! The commands.
+
+pub mod bench;
+pub mod import;
+
+use crate::{BadInput, Command};
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use enishi_core::{BusinessClock, Currency, Role};
+use enishi_ingest::export::{export_customers, export_orders, ExportFormat};
+use enishi_store::repo::{customers, settings, tokens};
+use enishi_store::Store;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Token commands.
+#[derive(Subcommand)]
+pub enum TokenWhat {
+    /// Create a token; it is printed as the last line (the only time it is shown).
+    Create {
+        /// admin, marketer or staff.
+        #[arg(long)]
+        role: String,
+        /// A label to recognise (and revoke) it by.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+    /// Revoke every token with this label.
+    Revoke {
+        /// The label.
+        #[arg(long)]
+        label: String,
+    },
+}
+
+/// The database URL: the flag or environment, else DATA_DIR/enishi.db.
+pub fn database_url(url: Option<String>, data_dir: &Path) -> String {
+    url.unwrap_or_else(|| data_dir.join("enishi.db").display().to_string())
+}
+
+/// Opens the store, with a message that says where.
+pub fn open(url: &str) -> Result<Store> {
+    Store::open(url).with_context(|| "opening the database (check --database-url or ENISHI_DATABASE_URL)".to_string())
+}
+
+/// The workspace's business clock and currency.
+pub fn workspace(store: &Store) -> Result<(BusinessClock, Currency)> {
+    let (tz, cur) = store.read(|c| {
+        Ok::<_, enishi_store::StoreError>((
+            settings::get(c, settings::TIME_ZONE)?,
+            settings::get(c, settings::CURRENCY)?,
+        ))
+    })?;
+    let clock = match tz {
+        Some(t) => BusinessClock::new(&t).map_err(|e| anyhow::anyhow!("stored time zone: {e}"))?,
+        None => BusinessClock::default(),
+    };
+    let currency = match cur {
+        Some(c) => c.parse().map_err(|e: enishi_core::ParseError| anyhow::anyhow!("stored currency: {e}"))?,
+        None => Currency::USD,
+    };
+    Ok((clock, currency))
+}
+
+/// Runs one command.
+pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()> {
+    let url = database_url(url, data_dir);
+    match command {
+        Command::Demo { addr, customers, seed, fresh } => demo(&url, data_dir, &addr, customers, seed, fresh),
+        Command::Serve { addr } => serve(open(&url)?, &addr, None),
+        Command::Import { what } => import::run(&open(&url)?, what),
+        Command::Export { what, format, out } => {
+            let store = open(&url)?;
+            let format = if format == "json" { ExportFormat::Json } else { ExportFormat::Csv };
+            let writer: Box<dyn std::io::Write> = match &out {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let n = if what == "customers" {
+                export_customers(&store, format, writer)?
+            } else {
+                export_orders(&store, format, writer)?
+            };
+            if out.is_some() {
+                eprintln!("exported {n} {what}");
+            }
+            Ok(())
+        }
+        Command::Gen { customers, seed, out, end } => {
+            let end = chrono::NaiveDate::parse_from_str(&end, "%Y-%m-%d")
+                .map_err(|_| BadInput(format!("--end '{end}' is not a YYYY-MM-DD date")))?;
+            let mut opts = enishi_synth::GenOptions::new(customers, seed);
+            opts.end = end;
+            let started = std::time::Instant::now();
+            let s = enishi_synth::generate(&opts, &out)?;
+            eprintln!(
+                "wrote {} customers, {} products, {} orders, {} returns, {} order lines to {} in {:.1}s",
+                s.customers,
+                s.products,
+                s.orders,
+                s.returns,
+                s.lines,
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Token { what } => {
+            let store = open(&url)?;
+            match what {
+                TokenWhat::Create { role, label } => {
+                    let role: Role =
+                        role.parse().map_err(|e: enishi_core::ParseError| BadInput(format!("--role: {e}")))?;
+                    let token = store.write(|c| tokens::create(c, role, &label))?;
+                    eprintln!("created a {role} token labelled '{label}'; keep it secret:");
+                    println!("{token}");
+                }
+                TokenWhat::Revoke { label } => {
+                    let n = store.write(|c| tokens::revoke_label(c, &label))?;
+                    println!("revoked {n} token(s) labelled '{label}'");
+                }
+            }
+            Ok(())
+        }
+        Command::Settings { time_zone, currency } => {
+            let store = open(&url)?;
+            if let Some(tz) = &time_zone {
+                BusinessClock::new(tz).map_err(|e| BadInput(format!("--time-zone: {e}")))?;
+            }
+            if let Some(c) = &currency {
+                c.parse::<Currency>().map_err(|e| BadInput(format!("--currency: {e}")))?;
+            }
+            store.write(|c| -> Result<(), enishi_store::StoreError> {
+                if let Some(tz) = &time_zone {
+                    settings::set(c, settings::TIME_ZONE, tz)?;
+                }
+                if let Some(cur) = &currency {
+                    settings::set(c, settings::CURRENCY, &cur.to_uppercase())?;
+                }
+                Ok(())
+            })?;
+            let (clock, cur) = workspace(&store)?;
+            println!("time zone: {}\ncurrency: {cur}", clock.tz_name());
+            Ok(())
+        }
+        Command::Bench { what } => bench::run(what, data_dir),
+    }
+}
+
+fn serve(store: Store, addr: &str, token: Option<String>) -> Result<()> {
+    let state = enishi_server::AppState::new(Arc::new(store))?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(enishi_server::serve(state, addr, |bound| {
+        eprintln!("Enishi is running at http://{bound}/  (Ctrl-C to stop)");
+        eprintln!("API: http://{bound}/api/v1/openapi.json");
+        if let Some(t) = &token {
+            eprintln!("Sign in to the console, or call the API with Authorization: Bearer, using this admin token:");
+            println!("{t}");
+        }
+    }))
+    .with_context(|| format!("serving on {addr}"))
+}
+
+fn demo(url: &str, data_dir: &Path, addr: &str, n: u64, seed: u64, fresh: bool) -> Result<()> {
+    if fresh {
+        if let enishi_store::Location::Sqlite(path) = enishi_store::Location::parse(url) {
+            for suffix in ["", "-wal", "-shm"] {
+                let p = format!("{}{suffix}", path.display());
+                if Path::new(&p).exists() {
+                    std::fs::remove_file(&p).with_context(|| format!("removing {p}"))?;
+                }
+            }
+        } else {
+            anyhow::bail!("--fresh only removes a SQLite database; drop the PostgreSQL database yourself");
+        }
+    }
+    let store = open(url)?;
+    let existing = store.read(|c| customers::count(c))?;
+    if existing > 0 {
+        eprintln!("Using the existing database ({existing} customers); pass --fresh to generate the demo again.");
+    } else {
+        let dir = data_dir.join("demo-input");
+        let mut opts = enishi_synth::GenOptions::new(n, seed);
+        opts.end = chrono::Utc::now().date_naive();
+        eprintln!("Generating a demo shop: {n} customers, two years of orders…");
+        enishi_synth::generate(&opts, &dir)?;
+        store.write(|c| settings::set(c, settings::CURRENCY, "USD"))?;
+        import::demo_files(&store, &dir)?;
+    }
+    let token = store.write(|c| -> Result<String, enishi_store::StoreError> {
+        tokens::revoke_label(c, "demo")?;
+        tokens::create(c, Role::Admin, "demo")
+    })?;
+    serve(store, addr, Some(token))
+}

@@ -1,0 +1,127 @@
+//! `enishi`: the command-line program. Each command parses its arguments and calls the
+//! library crates; the logic the API also needs lives there, not here.
+
+mod commands;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Enishi (縁): relationship-marketing CRM and loyalty engine.
+#[derive(Parser)]
+#[command(name = "enishi", version, about)]
+struct Cli {
+    /// Database: postgres://… or a SQLite file path (default: DATA_DIR/enishi.db).
+    #[arg(long, global = true, env = "ENISHI_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Directory for the SQLite database and demo files.
+    #[arg(long, global = true, env = "ENISHI_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a demo shop (if the database is empty), then serve it.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Demo customers to generate.
+        #[arg(long, default_value_t = 3000)]
+        customers: u64,
+        /// Random seed of the demo data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Throw away the existing database and generate again.
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// Serve an existing database.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
+    /// Import a file.
+    Import {
+        #[command(subcommand)]
+        what: commands::import::ImportWhat,
+    },
+    /// Export customers or orders (to standard output unless --out).
+    Export {
+        /// What to export.
+        #[arg(value_parser = ["customers", "orders"])]
+        what: String,
+        /// csv or json (JSON Lines).
+        #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+        format: String,
+        /// Output file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Generate synthetic shop data (customers.csv, products.csv, orders.csv).
+    Gen {
+        /// Number of customers.
+        #[arg(long)]
+        customers: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Last day of the generated history (YYYY-MM-DD).
+        #[arg(long, default_value = "2026-10-31")]
+        end: String,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        what: commands::TokenWhat,
+    },
+    /// Show or change workspace settings.
+    Settings {
+        /// Business time zone (IANA name, such as Asia/Tokyo).
+        #[arg(long)]
+        time_zone: Option<String>,
+        /// Default currency (ISO 4217 code).
+        #[arg(long)]
+        currency: Option<String>,
+    },
+    /// Benchmarks that need a database (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        what: commands::bench::BenchWhat,
+    },
+}
+
+/// A failure caused by the user's input: exit code 2 instead of 1.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::run(cli.command, cli.database_url, &cli.data_dir) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(bad) = e.downcast_ref::<BadInput>() {
+                eprintln!("error: {bad}");
+                ExitCode::from(2)
+            } else {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}

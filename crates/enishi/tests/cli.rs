@@ -1,0 +1,114 @@
+//! The `enishi` program as a user runs it.
+
+use enishi_store::testing;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn enishi(url: &str, dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_enishi"))
+        .args(["--database-url", url])
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ENISHI_DATABASE_URL")
+        .output()
+        .expect("run enishi")
+}
+
+fn fixture(p: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(p).display().to_string()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn cdnow_import_twice_then_nothing_new() {
+    for db in testing::all() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = enishi(
+            &db.url,
+            dir.path(),
+            &["import", "orders", &fixture("cdnow/CDNOW_master.txt"), "--format", "cdnow", "--json"],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!((s["customers_created"].as_u64(), s["orders_created"].as_u64()), (Some(23_570), Some(69_659)));
+        let out =
+            enishi(&db.url, dir.path(), &["import", "orders", &fixture("cdnow/CDNOW_master.txt"), "--format", "cdnow"]);
+        assert!(out.status.success());
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("nothing new"), "{stdout}");
+        assert!(stdout.contains("created 0 customers, 0 orders"), "{stdout}");
+    }
+}
+
+#[test]
+fn bad_rows_exit_2_and_write_nothing_or_a_report() {
+    let db = testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("orders.csv");
+    std::fs::write(
+        &file,
+        "order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,3\nB,C,yesterday,S,1,3\n",
+    )
+    .unwrap();
+    let f = file.display().to_string();
+    let out = enishi(&db.url, dir.path(), &["import", "orders", &f]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("line 3, column placed_at"), "{err}");
+    let exported = enishi(&db.url, dir.path(), &["export", "orders"]);
+    assert_eq!(text(&exported.stdout).lines().count(), 1, "only the header: nothing was written");
+
+    let out = enishi(&db.url, dir.path(), &["import", "orders", &f, "--skip-bad-rows", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["orders_created"], 1);
+    let report = std::fs::read_to_string(dir.path().join("orders.csv.rejected.csv")).unwrap();
+    assert!(report.starts_with("line,column,order_id,reason\n3,\"placed_at\",\"B\","), "{report}");
+
+    for (args, needle) in [
+        (vec!["import", "orders", "/no/such/file.csv"], "cannot read /no/such/file.csv"),
+        (vec!["import", "orders", &f, "--format", "xml"], "unknown format"),
+        (vec!["settings", "--time-zone", "Mars/Base"], "not an IANA time zone"),
+        (vec!["token", "create", "--role", "king"], "--role"),
+    ] {
+        let out = enishi(&db.url, dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out.stderr).contains(needle), "{args:?}: {}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn gen_import_export_round_trip_and_tokens() {
+    let db = testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let gen = dir.path().join("gen");
+    let g = gen.display().to_string();
+    let out = enishi(&db.url, dir.path(), &["gen", "--customers", "200", "--seed", "3", "--out", &g]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for (what, file) in [("products", "products.csv"), ("customers", "customers.csv"), ("orders", "orders.csv")] {
+        let out = enishi(&db.url, dir.path(), &["import", what, &gen.join(file).display().to_string()]);
+        assert!(out.status.success(), "{what}: {}", text(&out.stderr));
+    }
+    let orders = enishi(&db.url, dir.path(), &["export", "orders", "--format", "json"]).stdout;
+    let customers = enishi(&db.url, dir.path(), &["export", "customers", "--out", "c.csv"]);
+    assert!(customers.status.success());
+    let other = testing::sqlite();
+    std::fs::write(dir.path().join("o.jsonl"), &orders).unwrap();
+    assert!(enishi(&other.url, dir.path(), &["import", "customers", "c.csv"]).status.success());
+    let out = enishi(&other.url, dir.path(), &["import", "orders", "o.jsonl", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(enishi(&other.url, dir.path(), &["export", "orders", "--format", "json"]).stdout, orders);
+    assert_eq!(
+        enishi(&other.url, dir.path(), &["export", "customers"]).stdout,
+        std::fs::read(dir.path().join("c.csv")).unwrap()
+    );
+
+    let out = enishi(&db.url, dir.path(), &["token", "create", "--role", "staff"]);
+    let token = text(&out.stdout).lines().last().unwrap().to_string();
+    assert!(token.starts_with("enishi_"), "{token}");
+    let out = enishi(&db.url, dir.path(), &["settings", "--time-zone", "Asia/Tokyo", "--currency", "jpy"]);
+    assert_eq!(text(&out.stdout), "time zone: Asia/Tokyo\ncurrency: JPY\n");
+}
