@@ -69,6 +69,16 @@ impl Amount {
         }
     }
 
+    /// The amount times `num / den` (a share of a discounted total), rounded to the storage
+    /// scale; `den` zero gives the amount itself.
+    pub fn prorated(self, num: Amount, den: Amount) -> Amount {
+        if den.is_zero() {
+            self
+        } else {
+            Amount::from_decimal(self.0 * num.0 / den.0)
+        }
+    }
+
     /// The amount times an integer quantity.
     pub fn times(self, qty: i64) -> Amount {
         Amount::from_decimal(self.0 * Decimal::from(qty))

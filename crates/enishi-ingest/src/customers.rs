@@ -347,7 +347,7 @@ fn parse_row(line: u64, f: &Fields, clock: BusinessClock) -> Result<Row, Rejecti
         }
         Some(id) => Some(AccountUpsert {
             external_id: id.parse().map_err(|e: enishi_core::ParseError| Rejection::at(line, "account_id", e.0))?,
-            name: get("account_name").unwrap_or(id).to_string(),
+            name: get("account_name").map(String::from),
             industry: get("account_industry").map(String::from),
             region: get("account_region").map(String::from),
             size_band: get("account_size").map(String::from),

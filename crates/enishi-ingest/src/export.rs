@@ -186,13 +186,12 @@ pub fn export_orders(store: &Store, format: ExportFormat, out: impl Write) -> Re
         sink.row(GENERIC_REQUIRED.iter().chain(GENERIC_OPTIONAL))?;
         let mut n = 0u64;
         orders::for_each_page(c, PAGE, |page: &[Order], returns: &[Return]| -> Result<(), ExportError> {
-            let refs: HashMap<i64, &str> = page.iter().map(|o| (o.id, o.order_id.as_str())).collect();
             for o in page {
                 n += 1;
                 write_order(&mut sink, o)?;
             }
             for r in returns {
-                write_return(&mut sink, r, r.order_id.and_then(|id| refs.get(&id).copied()))?;
+                write_return(&mut sink, r)?;
             }
             Ok(())
         })?;
@@ -252,7 +251,11 @@ fn write_order<W: Write>(sink: &mut Sink<W>, o: &Order) -> Result<(), ExportErro
 /// SKU of the line that carries a refund without goods.
 pub const REFUND_SKU: &str = "REFUND";
 
-fn write_return<W: Write>(sink: &mut Sink<W>, r: &Return, original: Option<&str>) -> Result<(), ExportError> {
+fn write_return<W: Write>(sink: &mut Sink<W>, r: &Return) -> Result<(), ExportError> {
+    let original = r.order_id.as_deref();
+    // The refund travels as the return's order_total when it differs from its lines' value.
+    let goods: Amount = r.lines.iter().map(|l| l.amount).sum();
+    let refund = if r.lines.is_empty() || goods != r.amount { r.amount.to_string() } else { String::new() };
     let lines: Vec<(String, i64, String, String)> = if r.lines.is_empty() {
         vec![(REFUND_SKU.into(), -1, r.amount.to_string(), (Amount::ZERO - r.amount).to_string())]
     } else {
@@ -275,6 +278,9 @@ fn write_return<W: Write>(sink: &mut Sink<W>, r: &Return, original: Option<&str>
         if let Some(reason) = &r.reason {
             obj["status"] = reason.clone().into();
         }
+        if !refund.is_empty() {
+            obj["total"] = refund.into();
+        }
         return sink.object(&obj);
     }
     for (sku, qty, unit, amount) in &lines {
@@ -286,7 +292,7 @@ fn write_return<W: Write>(sink: &mut Sink<W>, r: &Return, original: Option<&str>
             &qty.to_string(),
             unit,
             amount,
-            "",
+            &refund,
             "",
             "",
             "",

@@ -4,7 +4,7 @@
 
 use crate::{ImportError, Rejection};
 use chrono::{DateTime, Utc};
-use enishi_core::{Amount, BusinessClock, Channel, Currency};
+use enishi_core::{Amount, BusinessClock, Channel, Currency, ExternalId};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -106,6 +106,8 @@ pub(crate) struct Csv<R: Read> {
     /// Column names, in file order.
     pub(crate) names: Vec<String>,
     index: HashMap<String, usize>,
+    /// The column that names the group a row belongs to (the order), reported with rejections.
+    key: Option<&'static str>,
 }
 
 impl<R: Read> Csv<R> {
@@ -152,7 +154,14 @@ impl<R: Read> Csv<R> {
                 return Err(ImportError::File(Rejection::at(1, *r, format!("missing required column '{r}'"))));
             }
         }
-        Ok(Csv { reader, record: csv::ByteRecord::new(), names, index })
+        Ok(Csv { reader, record: csv::ByteRecord::new(), names, index, key: None })
+    }
+
+    /// Names the column that identifies a row's order, so that rejections of malformed rows
+    /// still say which order they spoil.
+    pub(crate) fn with_key(mut self, column: &'static str) -> Self {
+        self.key = Some(column);
+        self
     }
 
     /// Reads the next row; `Ok(None)` at the end. The row is then read with [`Csv::get`].
@@ -165,10 +174,12 @@ impl<R: Read> Csv<R> {
                     if self.record.len() == 1 && self.record.get(0).is_some_and(|f| f.is_empty()) {
                         return self.next_row(); // blank line
                     }
+                    let order = self.key.and_then(|k| self.get(line, k).ok().flatten()).map(String::from);
                     return Some(Err(Rejection::line(
                         line,
                         format!("has {} fields but the header has {}", self.record.len(), self.names.len()),
-                    )));
+                    )
+                    .in_order(order.as_deref())));
                 }
                 Some(Ok(line))
             }
@@ -210,7 +221,17 @@ fn csv_file_error(e: &csv::Error) -> ImportError {
 
 fn parse_quantity(t: &str) -> Result<i64, String> {
     let t = t.strip_suffix(".0").unwrap_or(t);
-    t.parse::<i64>().map_err(|_| format!("'{t}' is not a whole number"))
+    match t.parse::<i64>() {
+        Ok(0) => Err("is 0: leave the line out (a free item has unit_price 0)".into()),
+        Ok(q) => Ok(q),
+        Err(_) => Err(format!("'{t}' is not a whole number")),
+    }
+}
+
+/// Checks an id the shop gives (order, customer, SKU): non-empty, at most 128 characters, no
+/// control characters.
+fn id(line: u64, column: &str, t: &str) -> Result<String, Rejection> {
+    t.parse::<ExternalId>().map(|v| v.to_string()).map_err(|e| Rejection::at(line, column, e.0))
 }
 
 fn non_negative_price(t: &str) -> Result<Amount, String> {
@@ -231,7 +252,7 @@ pub const GENERIC_OPTIONAL: &[&str] =
     &["line_amount", "order_total", "currency", "channel", "category", "product_name", "status", "return_of"];
 
 fn generic<'a>(input: impl Read + 'a, clock: BusinessClock) -> Result<Lines<'a>, ImportError> {
-    let mut csv = Csv::open(input, GENERIC_REQUIRED, GENERIC_OPTIONAL, |_| false, &[])?;
+    let mut csv = Csv::open(input, GENERIC_REQUIRED, GENERIC_OPTIONAL, |_| false, &[])?.with_key("order_id");
     Ok(Box::new(std::iter::from_fn(move || {
         let line = match csv.next_row()? {
             Ok(l) => l,
@@ -259,12 +280,12 @@ fn generic_row<R: Read>(csv: &Csv<R>, line: u64, clock: BusinessClock) -> Result
     };
     Ok(SourceLine {
         line,
-        order_ref: csv.require(line, "order_id")?.to_string(),
-        customer: Some(csv.require(line, "customer_id")?.to_string()),
+        order_ref: id(line, "order_id", csv.require(line, "order_id")?)?,
+        customer: Some(id(line, "customer_id", csv.require(line, "customer_id")?)?),
         placed_at: csv
             .parse(line, "placed_at", |t| clock.parse_timestamp(t))?
             .ok_or_else(|| Rejection::at(line, "placed_at", "is empty"))?,
-        sku: csv.require(line, "sku")?.to_string(),
+        sku: id(line, "sku", csv.require(line, "sku")?)?,
         quantity,
         unit_price,
         amount,
@@ -287,7 +308,7 @@ const RETAIL_ALIASES: &[(&str, &str)] =
     &[("InvoiceNo", "Invoice"), ("UnitPrice", "Price"), ("CustomerID", "Customer ID")];
 
 fn online_retail<'a>(input: impl Read + 'a, clock: BusinessClock) -> Result<Lines<'a>, ImportError> {
-    let mut csv = Csv::open(input, RETAIL_REQUIRED, RETAIL_OPTIONAL, |_| false, RETAIL_ALIASES)?;
+    let mut csv = Csv::open(input, RETAIL_REQUIRED, RETAIL_OPTIONAL, |_| false, RETAIL_ALIASES)?.with_key("Invoice");
     let gbp = Currency::from_str("GBP").ok();
     Ok(Box::new(std::iter::from_fn(move || {
         let line = match csv.next_row()? {
@@ -305,7 +326,7 @@ fn retail_row<R: Read>(
     clock: BusinessClock,
     gbp: Option<Currency>,
 ) -> Result<SourceLine, Rejection> {
-    let invoice = csv.require(line, "Invoice")?.to_string();
+    let invoice = id(line, "Invoice", csv.require(line, "Invoice")?)?;
     let quantity =
         csv.parse(line, "Quantity", parse_quantity)?.ok_or_else(|| Rejection::at(line, "Quantity", "is empty"))?;
     let cancellation = invoice.starts_with('C');
@@ -319,7 +340,10 @@ fn retail_row<R: Read>(
     let unit_price =
         csv.parse(line, "Price", non_negative_price)?.ok_or_else(|| Rejection::at(line, "Price", "is empty"))?;
     // Some exports write customer ids as floats ("13085.0").
-    let customer = csv.get(line, "Customer ID")?.map(|c| c.strip_suffix(".0").unwrap_or(c).to_string());
+    let customer = csv
+        .get(line, "Customer ID")?
+        .map(|c| id(line, "Customer ID", c.strip_suffix(".0").unwrap_or(c)))
+        .transpose()?;
     Ok(SourceLine {
         line,
         order_ref: invoice,
@@ -327,7 +351,7 @@ fn retail_row<R: Read>(
         placed_at: csv
             .parse(line, "InvoiceDate", |t| clock.parse_timestamp(t))?
             .ok_or_else(|| Rejection::at(line, "InvoiceDate", "is empty"))?,
-        sku: csv.require(line, "StockCode")?.to_string(),
+        sku: id(line, "StockCode", csv.require(line, "StockCode")?)?,
         quantity,
         unit_price,
         amount: unit_price.times(quantity),
@@ -501,12 +525,11 @@ struct JsonOrders<R: Read> {
     line: u64,
     clock: BusinessClock,
     queue: std::collections::VecDeque<Result<SourceLine, Rejection>>,
-    any: bool,
 }
 
 impl<R: Read> JsonOrders<R> {
     fn new(input: R, clock: BusinessClock) -> Self {
-        JsonOrders { lines: BufReader::new(input).split(b'\n'), line: 0, clock, queue: Default::default(), any: false }
+        JsonOrders { lines: BufReader::new(input).split(b'\n'), line: 0, clock, queue: Default::default() }
     }
 
     fn expand(&self, o: JsonOrder) -> Result<Vec<SourceLine>, Rejection> {
@@ -522,6 +545,8 @@ impl<R: Read> JsonOrders<R> {
             o.channel.as_deref().map(Channel::from_str).transpose().map_err(|e| Rejection::at(line, "channel", e.0))?;
         let order_total =
             o.total.as_deref().map(non_negative_price).transpose().map_err(|e| Rejection::at(line, "total", e))?;
+        let order_ref = id(line, "order_id", &o.order_id)?;
+        let customer = id(line, "customer_id", &o.customer_id)?;
         if o.lines.is_empty() {
             return Err(Rejection::at(line, "lines", "an order needs at least one line"));
         }
@@ -530,18 +555,27 @@ impl<R: Read> JsonOrders<R> {
             .enumerate()
             .map(|(i, l)| {
                 let field = |f: &str| format!("lines[{i}].{f}");
+                if l.quantity == 0 {
+                    return Err(Rejection::at(line, field("quantity"), "is 0: leave the line out"));
+                }
+                let sku = id(line, &field("sku"), &l.sku)?;
                 let unit_price =
                     non_negative_price(&l.unit_price).map_err(|e| Rejection::at(line, field("unit_price"), e))?;
                 let amount = match l.amount {
                     Some(a) => a.parse::<Amount>().map_err(|e| Rejection::at(line, field("amount"), e.0))?,
                     None => unit_price.times(l.quantity),
                 };
+                if (amount.is_negative() && l.quantity > 0)
+                    || (!amount.is_zero() && !amount.is_negative() && l.quantity < 0)
+                {
+                    return Err(Rejection::at(line, field("amount"), "has the opposite sign of quantity"));
+                }
                 Ok(SourceLine {
                     line,
-                    order_ref: o.order_id.clone(),
-                    customer: Some(o.customer_id.clone()),
+                    order_ref: order_ref.clone(),
+                    customer: Some(customer.clone()),
                     placed_at,
-                    sku: l.sku,
+                    sku,
                     quantity: l.quantity,
                     unit_price,
                     amount,
@@ -567,10 +601,6 @@ impl<R: Read> Iterator for JsonOrders<R> {
             }
             self.line += 1;
             let raw = match self.lines.next() {
-                None if !self.any => {
-                    self.any = true;
-                    return Some(Err(Rejection::line(1, "the file is empty")));
-                }
                 None => return None,
                 Some(Err(e)) => return Some(Err(Rejection::line(self.line, format!("cannot read: {e}")))),
                 Some(Ok(r)) => r,
@@ -581,7 +611,6 @@ impl<R: Read> Iterator for JsonOrders<R> {
             if text.trim().is_empty() {
                 continue;
             }
-            self.any = true;
             match serde_json::from_str::<JsonOrder>(text) {
                 Err(e) => return Some(Err(Rejection::line(self.line, format!("invalid order JSON: {e}")))),
                 Ok(o) => {

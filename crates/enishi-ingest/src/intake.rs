@@ -8,7 +8,7 @@ use enishi_store::{
     Conn, CustomerUpsert, NewOrder, NewReturn, Order, OrderLine, Product, Return, ReturnLine, StoreError,
 };
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
 /// A field of the request that is wrong: the JSON path and why.
@@ -292,7 +292,18 @@ pub fn record_return(
         Ok((r, created))
     };
     if let Some(id) = orders::return_id_by_ref(c, return_ref.as_str())? {
-        return outcome_of(c, id, false);
+        let (existing, _) = outcome_of(c, id, false)?;
+        if existing.order_id.as_deref() != Some(order.order_id.as_str()) {
+            return Err(field_err(
+                "return_id",
+                format!(
+                    "is already used by a return of another order ({})",
+                    existing.order_id.as_deref().unwrap_or("unknown")
+                ),
+            )
+            .into());
+        }
+        return Ok((existing, false));
     }
     let returned_at = match &input.returned_at {
         Some(t) => ws.clock.parse_timestamp(t).map_err(|e| field_err("returned_at", e.0))?,
@@ -302,58 +313,57 @@ pub fn record_return(
         return Err(field_err("returned_at", "is before the order was placed").into());
     }
     let already = orders::returned_quantities(c, order.id)?;
-    let unit_of: HashMap<&str, &OrderLine> = order.lines.iter().map(|l| (l.sku.as_str(), l)).collect();
+    let bought = bought_by_sku(&order);
+    let left_to_refund = order.total - order.returned_amount;
     let (lines, amount) = if !input.lines.is_empty() {
         if input.amount.is_some() {
             return Err(field_err("amount", "give either lines or an amount, not both").into());
         }
-        let mut lines = Vec::new();
+        let mut asked: BTreeMap<&str, i64> = BTreeMap::new();
         for (i, l) in input.lines.iter().enumerate() {
-            let Some(ol) = unit_of.get(l.sku.trim()) else {
+            if !bought.contains_key(l.sku.trim()) {
                 return Err(field_err(
                     format!("lines[{i}].sku"),
                     format!("order {order_ref} has no line with SKU {}", l.sku),
                 )
                 .into());
-            };
+            }
             if l.quantity < 1 {
                 return Err(field_err(format!("lines[{i}].quantity"), "must be at least 1").into());
             }
-            lines.push(return_line(ol, l.quantity));
+            *asked.entry(l.sku.trim()).or_default() += l.quantity;
         }
+        let lines: Vec<ReturnLine> = asked.iter().map(|(sku, &qty)| bought[sku].returned(sku, qty)).collect();
         if let Err(why) = remaining_quantities(c, order.id, &lines)? {
             return Err(field_err("lines", why).into());
         }
-        let amount = lines.iter().map(|l| l.amount).sum();
-        (lines, amount)
+        // Refund the paid share of the goods (an order-level discount is shared pro rata).
+        let value: Amount = lines.iter().map(|l| l.amount).sum();
+        let lines_total: Amount = order.lines.iter().map(|l| l.amount).sum();
+        (lines, value.prorated(order.total, lines_total).min(left_to_refund))
     } else if let Some(a) = &input.amount {
         let amount: Amount = parse("amount", a)?;
-        let left = order.total - order.returned_amount;
-        if amount.is_negative() || amount.is_zero() || amount > left {
+        if amount.is_negative() || amount.is_zero() || amount > left_to_refund {
             return Err(field_err(
                 "amount",
-                format!("must be more than 0 and at most {left} (the order's unrefunded total)"),
+                format!("must be more than 0 and at most {left_to_refund} (the order's unrefunded total)"),
             )
             .into());
         }
         (Vec::new(), amount)
     } else {
-        // Full return: everything not yet returned.
-        let lines: Vec<ReturnLine> = order
-            .lines
+        // Full return: every unit not yet returned, and whatever is left of the total.
+        let lines: Vec<ReturnLine> = bought
             .iter()
-            .filter_map(|ol| {
-                let left = ol.quantity - already.get(&ol.sku).copied().unwrap_or(0);
-                (left > 0).then(|| return_line(ol, left))
+            .filter_map(|(sku, b)| {
+                let left = b.quantity - already.get(*sku).copied().unwrap_or(0);
+                (left > 0).then(|| b.returned(sku, left))
             })
             .collect();
         if lines.is_empty() {
             return Err(field_err("lines", format!("order {order_ref} has been fully returned already")).into());
         }
-        let remaining_refund = order.total - order.returned_amount;
-        let amount: Amount = lines.iter().map(|l| l.amount).sum();
-        // A full return refunds what is left of the total, so that discounts come back too.
-        (lines, if already.is_empty() { order.total } else { amount.min(remaining_refund) })
+        (lines, left_to_refund)
     };
     let new = NewReturn {
         return_ref: return_ref.to_string(),
@@ -369,9 +379,28 @@ pub fn record_return(
     outcome_of(c, id, true)
 }
 
-/// A returned line priced like the order line: its amount shared per unit.
-fn return_line(ol: &OrderLine, qty: i64) -> ReturnLine {
-    let unit = ol.amount.per_unit(ol.quantity);
-    let amount = if qty == ol.quantity { ol.amount } else { unit.times(qty) };
-    ReturnLine { sku: ol.sku.clone(), quantity: qty, unit_price: unit, amount }
+/// Units and amount of one SKU over all lines of an order (a SKU may appear on several lines,
+/// for instance once paid and once free).
+struct Bought {
+    quantity: i64,
+    amount: Amount,
+}
+
+impl Bought {
+    /// `qty` returned units, priced at the SKU's average paid unit price.
+    fn returned(&self, sku: &str, qty: i64) -> ReturnLine {
+        let unit = self.amount.per_unit(self.quantity);
+        let amount = if qty == self.quantity { self.amount } else { unit.times(qty) };
+        ReturnLine { sku: sku.to_string(), quantity: qty, unit_price: unit, amount }
+    }
+}
+
+fn bought_by_sku(order: &Order) -> BTreeMap<&str, Bought> {
+    let mut out: BTreeMap<&str, Bought> = BTreeMap::new();
+    for l in &order.lines {
+        let b = out.entry(l.sku.as_str()).or_insert(Bought { quantity: 0, amount: Amount::ZERO });
+        b.quantity += l.quantity;
+        b.amount = b.amount + l.amount;
+    }
+    out
 }

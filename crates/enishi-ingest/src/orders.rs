@@ -7,6 +7,7 @@
 //! have negative quantities is a return. With `skip_bad_rows` off, the first bad row stops
 //! all writing (the parse goes on, to report every bad row) and the transaction is rolled back.
 
+use crate::export::REFUND_SKU;
 use crate::formats::{self, OrderFormat, SourceLine};
 use crate::intake::remaining_quantities;
 use crate::reader::Hashing;
@@ -224,6 +225,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                     }
                     self.poisoned = Some(order);
                 }
+                self.summary.rows_read += 1;
                 self.reject(r);
                 return Ok(());
             }
@@ -374,11 +376,17 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         let named: Vec<&str> = groups.iter().filter_map(|g| g.lines[0].return_of.as_deref()).collect();
         let originals = orders::ids_by_ref(self.c, &named)?;
         for g in groups {
+            if orders::return_id_by_ref(self.c, &g.order_ref)?.is_some() {
+                self.summary.duplicates_skipped += 1;
+                continue;
+            }
             let customer_id = self.customer_ids[&g.customer];
             let first = &g.lines[0];
+            // Lines with the refund SKU carry money without goods.
             let lines: Vec<ReturnLine> = g
                 .lines
                 .iter()
+                .filter(|l| l.sku != REFUND_SKU)
                 .map(|l| ReturnLine {
                     sku: l.sku.clone(),
                     quantity: -l.quantity,
@@ -386,19 +394,25 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                     amount: Amount::ZERO - l.amount,
                 })
                 .collect();
+            let amount = first.order_total.unwrap_or_else(|| g.lines.iter().map(|l| Amount::ZERO - l.amount).sum());
             let order_id = match first.return_of.as_deref() {
                 Some(r) => match originals.get(r) {
-                    Some(&(id, owner)) if owner == customer_id => {
-                        if let Err(why) = remaining_quantities(self.c, id, &lines)? {
-                            self.reject_group(g, &why);
-                            continue;
-                        }
-                        Some(id)
-                    }
-                    Some(_) => {
+                    Some(o) if o.customer_id != customer_id => {
                         let why = format!("return_of: order {r} belongs to another customer");
                         self.reject_group(g, &why);
                         continue;
+                    }
+                    Some(o) if o.placed_at > first.placed_at.timestamp() => {
+                        let why = format!("return_of: the return is dated before order {r} was placed");
+                        self.reject_group(g, &why);
+                        continue;
+                    }
+                    Some(o) => {
+                        if let Err(why) = remaining_quantities(self.c, o.id, &lines)? {
+                            self.reject_group(g, &why);
+                            continue;
+                        }
+                        Some(o.id)
                     }
                     None => {
                         let why = format!("return_of: no order '{r}' (the original order must be imported first)");
@@ -413,7 +427,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                 order_id,
                 customer_id,
                 returned_at: first.placed_at,
-                amount: lines.iter().map(|l| l.amount).sum(),
+                amount,
                 reason: first.status.clone(),
                 lines,
             };

@@ -28,6 +28,7 @@ pub fn import_products(store: &Store, input: impl Read) -> Result<ProductImportS
         let mut csv = Csv::open(input, &PRODUCT_COLUMNS[..1], &PRODUCT_COLUMNS[1..], |_| false, &[])?;
         let mut summary = ProductImportSummary::default();
         let mut rejected = Vec::new();
+        let mut bad = 0u64;
         while let Some(row) = csv.next_row() {
             let parsed = row.and_then(|line| {
                 Ok(Product {
@@ -49,9 +50,13 @@ pub fn import_products(store: &Store, input: impl Read) -> Result<ProductImportS
             });
             summary.rows_read += 1;
             match parsed {
-                Err(r) if rejected.len() < MAX_REPORTED => rejected.push(r),
-                Err(_) => {}
-                Ok(_) if !rejected.is_empty() => {}
+                Err(r) => {
+                    bad += 1;
+                    if rejected.len() < MAX_REPORTED {
+                        rejected.push(r);
+                    }
+                }
+                Ok(_) if bad > 0 => {}
                 Ok(p) => {
                     if products::upsert(c, &p)? {
                         summary.products_created += 1;
@@ -61,9 +66,8 @@ pub fn import_products(store: &Store, input: impl Read) -> Result<ProductImportS
                 }
             }
         }
-        if !rejected.is_empty() {
-            let total = rejected.len() as u64;
-            return Err(ImportError::BadRows { rejections: rejected, total });
+        if bad > 0 {
+            return Err(ImportError::BadRows { rejections: rejected, total: bad });
         }
         if summary.rows_read == 0 {
             return Err(ImportError::File(Rejection::line(1, "the file has no rows")));

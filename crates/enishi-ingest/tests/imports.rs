@@ -208,6 +208,7 @@ fn exports_round_trip_through_import() {
         Progress::default(),
     )
     .unwrap();
+    discounted_returns_and_a_refund(&src.store);
 
     for format in [ExportFormat::Csv, ExportFormat::Json] {
         let mut orders_out = Vec::new();
@@ -231,7 +232,7 @@ fn exports_round_trip_through_import() {
             )
             .unwrap();
             let s = import(&dst.store, &orders_out, of, false).unwrap().summary;
-            assert_eq!((s.orders_created, s.returns_created), (5, 3));
+            assert_eq!((s.orders_created, s.returns_created), (6, 6));
             assert_eq!(totals(&dst.store), totals(&src.store));
             let mut again_orders = Vec::new();
             let mut again_customers = Vec::new();
@@ -301,4 +302,48 @@ fn customer_import_validates_and_updates() {
     .to_string();
     assert!(err.contains("column referred_by"), "{err}");
     assert!(db.store.read(|c| customers::get_by_external_id(c, "Z")).unwrap().is_none());
+}
+
+/// A discounted order returned in part and then in full, and a refund without goods, through
+/// the API's intake path.
+fn discounted_returns_and_a_refund(store: &Store) {
+    use enishi_ingest::intake::{record_order, record_return, IntakeError, OrderInput, ReturnInput, Workspace};
+    let ws = Workspace { clock: BusinessClock::default(), currency: enishi_core::Currency::USD };
+    let order: OrderInput = serde_json::from_value(serde_json::json!({
+        "order_id": "D-1", "placed_at": "2010-01-05T10:00:00Z", "total": "50.00", "customer": {"external_id": "13085"},
+        "lines": [{"sku": "A", "quantity": 2, "unit_price": "20.00"}, {"sku": "A", "quantity": 1, "unit_price": "0"},
+                  {"sku": "B", "quantity": 1, "unit_price": "20.00"}]}))
+    .unwrap();
+    let ret = |id: &str, mut body: serde_json::Value| -> ReturnInput {
+        body["return_id"] = id.into();
+        serde_json::from_value(body).unwrap()
+    };
+    store
+        .write(|c| -> Result<(), IntakeError> {
+            record_order(c, &order, ws)?;
+            // 3 units of A were bought for 40.00 (one free): one returned unit is 13.3333 of
+            // goods, of which 50/60 was paid.
+            let (partial, _) = record_return(
+                c,
+                "D-1",
+                &ret("DR-1", serde_json::json!({"lines": [{"sku": "A", "quantity": 1}], "returned_at": "2010-01-06"})),
+                ws,
+            )?;
+            assert_eq!(partial.amount, "11.1111".parse().unwrap());
+            let (full, _) =
+                record_return(c, "D-1", &ret("DR-2", serde_json::json!({"returned_at": "2010-01-07"})), ws)?;
+            assert_eq!(full.amount, "38.8889".parse().unwrap(), "the rest of the paid total");
+            assert_eq!(full.lines.iter().map(|l| l.quantity).sum::<i64>(), 3);
+            let (refund, _) = record_return(
+                c,
+                "489434",
+                &ret("DR-3", serde_json::json!({"amount": "5.00", "returned_at": "2010-01-08"})),
+                ws,
+            )?;
+            assert!(refund.lines.is_empty());
+            let taken = record_return(c, "489435", &ret("DR-3", serde_json::json!({"amount": "1.00"})), ws);
+            assert!(matches!(taken, Err(IntakeError::Invalid(ref f)) if f.field == "return_id"), "{taken:?}");
+            Ok(())
+        })
+        .unwrap();
 }

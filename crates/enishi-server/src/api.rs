@@ -82,6 +82,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/orders/{order_id}/returns", post(create_return))
         .route("/api/v1/events", post(add_events))
         .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
@@ -107,7 +108,8 @@ fn json_rejection(e: JsonRejection) -> ApiError {
             // serde's message names the path: "lines[0].quantity: invalid type: …".
             let text = d.body_text();
             let detail = text.split_once(": ").map_or(text.as_str(), |(_, rest)| rest).to_string();
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", detail)
+            let field = detail.split_once(": ").map(|(path, _)| path).filter(|p| !p.contains(' ')).map(String::from);
+            ApiError { field, ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", detail) }
         }
         JsonRejection::JsonSyntaxError(s) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", s.body_text()),
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
@@ -173,6 +175,14 @@ async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
     let backend = state.store.backend();
     state.run(|s| Ok(s.read(|c| customers::count(c))?)).await?;
     Ok(ok(json!({"status": "ok", "database": format!("{backend:?}").to_lowercase()})))
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take this method; see /api/v1/openapi.json",
+    )
 }
 
 async fn unknown_route() -> ApiError {
@@ -716,7 +726,7 @@ async fn upsert_account(
     }
     let a = AccountUpsert {
         external_id,
-        name: b.name.trim().into(),
+        name: Some(b.name.trim().into()),
         industry: b.industry,
         region: b.region,
         size_band: b.size_band,
@@ -907,7 +917,7 @@ struct EventsBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EventBody {
-    customer_id: String,
+    customer_external_id: String,
     name: String,
     #[serde(default)]
     occurred_at: Option<String>,
@@ -939,7 +949,7 @@ async fn add_events(
             }
             None => chrono::Utc::now(),
         };
-        parsed.push((i, e.customer_id.trim().to_string(), name.to_string(), at, e.properties, e.event_id));
+        parsed.push((i, e.customer_external_id.trim().to_string(), name.to_string(), at, e.properties, e.event_id));
     }
     let stored = state
         .run(move |s| {
@@ -953,7 +963,7 @@ async fn add_events(
                             let id = customers::get_by_external_id(c, &ext)?
                                 .ok_or_else(|| {
                                     ApiError::invalid(
-                                        format!("events[{i}].customer_id"),
+                                        format!("events[{i}].customer_external_id"),
                                         format!("no customer with external_id {ext}"),
                                     )
                                 })?
@@ -971,7 +981,7 @@ async fn add_events(
         })
         .await?;
     Ok((
-        StatusCode::ACCEPTED,
+        StatusCode::OK,
         axum::Json(json!({"received": stored.0, "stored": stored.1, "duplicates": stored.0 as u64 - stored.1})),
     )
         .into_response())

@@ -109,6 +109,15 @@ fn orders_are_idempotent_and_explain_bad_input() {
             ("{not json".into(), 400, "malformed_json"),
             (json!({"order_id": "X"}).to_string(), 422, "invalid_body"),
             (
+                {
+                    let mut o = order("X-6", "C-1", "1");
+                    o["lines"][0]["quantity"] = json!("two");
+                    o.to_string()
+                },
+                422,
+                "invalid_body",
+            ),
+            (
                 json!({"order_id": 5, "placed_at": "x", "customer": {"external_id": "c"}, "lines": []}).to_string(),
                 422,
                 "invalid_body",
@@ -162,6 +171,15 @@ fn orders_are_idempotent_and_explain_bad_input() {
         let (s, v, _) = app.call("POST", "/api/v1/orders", Some(&app.admin), Some(&big));
         assert_eq!((s, v["code"].as_str()), (413, Some("payload_too_large")));
         assert_eq!(app.admin("GET", "/api/v1/customers/abc", None).0, 400);
+        let (s, v, ctype) = app.call("PUT", "/api/v1/orders", Some(&app.admin), Some("{}"));
+        assert_eq!(
+            (s, v["code"].as_str(), ctype.as_str()),
+            (405, Some("method_not_allowed"), "application/problem+json")
+        );
+        let mut bad = order("X-7", "C-1", "1");
+        bad["lines"][0]["quantity"] = json!("two");
+        let (_, v, _) = app.call("POST", "/api/v1/orders", Some(&app.admin), Some(&bad.to_string()));
+        assert_eq!(v["field"], "lines[0].quantity", "{v}");
         assert_eq!(app.admin("GET", "/api/v1/orders/A-1001", None).0, 200);
     }
 }
@@ -290,15 +308,18 @@ fn customers_create_update_clear_and_events() {
         assert_eq!(search["items"].as_array().unwrap().len(), 1);
 
         let events = json!({"events": [
-            {"customer_id": "C-7", "name": "viewed_product", "properties": {"sku": "BEANS-1"}, "event_id": "e-1"},
-            {"customer_id": "C-7", "name": "added_to_cart", "event_id": "e-2"}]});
+            {"customer_external_id": "C-7", "name": "viewed_product", "properties": {"sku": "BEANS-1"}, "event_id": "e-1"},
+            {"customer_external_id": "C-7", "name": "added_to_cart", "event_id": "e-2"}]});
         let (s, v) = app.admin("POST", "/api/v1/events", Some(events.clone()));
-        assert_eq!((s, v["stored"].as_u64()), (202, Some(2)));
+        assert_eq!((s, v["stored"].as_u64()), (200, Some(2)));
         let (_, v) = app.admin("POST", "/api/v1/events", Some(events));
         assert_eq!(v["duplicates"], 2);
-        let (s, v) =
-            app.admin("POST", "/api/v1/events", Some(json!({"events": [{"customer_id": "C-404", "name": "x"}]})));
-        assert_eq!((s, v["field"].as_str()), (422, Some("events[0].customer_id")));
+        let (s, v) = app.admin(
+            "POST",
+            "/api/v1/events",
+            Some(json!({"events": [{"customer_external_id": "C-404", "name": "x"}]})),
+        );
+        assert_eq!((s, v["field"].as_str()), (422, Some("events[0].customer_external_id")));
         let (_, ev) = app.admin("GET", &format!("{path}/events"), None);
         assert_eq!(ev["items"].as_array().unwrap().len(), 2);
     }

@@ -379,6 +379,11 @@ impl<T> Pool<T> {
         Pool { idle: Mutex::new((Vec::new(), 0)), freed: Condvar::new(), max, make: Box::new(make) }
     }
 
+    /// Takes every idle connection out of the pool (to close them somewhere safe).
+    pub(crate) fn drain(&self) -> Vec<T> {
+        self.idle.lock().map(|mut g| std::mem::take(&mut g.0)).unwrap_or_default()
+    }
+
     /// Takes a connection, waiting for one when all `max` are in use.
     pub(crate) fn get(&self) -> Result<Pooled<'_, T>, StoreError> {
         let mut guard = self.idle.lock().map_err(|_| StoreError::Database("pool poisoned".into()))?;

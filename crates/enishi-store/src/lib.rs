@@ -73,10 +73,11 @@ pub enum Location {
 }
 
 impl Location {
-    /// Reads a database URL: `postgres://…` / `postgresql://…`, `sqlite://PATH`, `sqlite:PATH`,
-    /// or a bare file path (SQLite).
+    /// Reads a database URL: `postgres://…` / `postgresql://…` or a key-value connection string
+    /// (`host=… dbname=…`), `sqlite://PATH`, `sqlite:PATH`, or a bare file path (SQLite).
     pub fn parse(url: &str) -> Location {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let key_value = ["host=", "dbname=", "user="].iter().any(|k| url.split_whitespace().any(|w| w.starts_with(k)));
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") || key_value {
             Location::Postgres(url.to_string())
         } else {
             let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
@@ -126,6 +127,19 @@ fn redact(url: &str, e: &postgres::Error) -> String {
         _ => url.to_string(),
     };
     format!("{shown}: {e}")
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Closing a synchronous PostgreSQL client blocks on its own runtime, which panics on a
+        // thread that drives async tasks (a server shutting down): close them on a plain thread.
+        if let Inner::Postgres(pool) = &self.inner {
+            let sessions = pool.drain();
+            if !sessions.is_empty() {
+                let _ = std::thread::spawn(move || drop(sessions)).join();
+            }
+        }
+    }
 }
 
 impl Store {

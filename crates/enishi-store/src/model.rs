@@ -195,8 +195,8 @@ pub struct Account {
 pub struct AccountUpsert {
     /// The shop's id (the key).
     pub external_id: ExternalId,
-    /// Company name.
-    pub name: String,
+    /// Company name; a new account without one is named by its id.
+    pub name: Option<String>,
     /// Industry.
     pub industry: Option<String>,
     /// Region.
@@ -328,8 +328,8 @@ pub struct Return {
     pub id: i64,
     /// The shop's return id.
     pub return_id: String,
-    /// Original order (Enishi id).
-    pub order_id: Option<i64>,
+    /// The shop's id of the original order, when known.
+    pub order_id: Option<String>,
     /// Customer.
     pub customer_id: i64,
     /// The shop's customer id.

@@ -300,7 +300,7 @@ fn events_accounts_products_tokens_settings_imports() {
 
             let acc = AccountUpsert {
                 external_id: "ACME".parse().unwrap(),
-                name: "Acme".into(),
+                name: Some("Acme".into()),
                 industry: Some("food".into()),
                 region: None,
                 size_band: None,

@@ -58,6 +58,8 @@ fn bad_rows_exit_2_and_write_nothing_or_a_report() {
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("line 3, column placed_at"), "{err}");
+    let report = std::fs::read_to_string(dir.path().join("orders.csv.rejected.csv")).unwrap();
+    assert!(report.contains("3,\"placed_at\",\"B\""), "a failed import lists its bad rows: {report}");
     let exported = enishi(&db.url, dir.path(), &["export", "orders"]);
     assert_eq!(text(&exported.stdout).lines().count(), 1, "only the header: nothing was written");
 
@@ -92,6 +94,9 @@ fn gen_import_export_round_trip_and_tokens() {
         let out = enishi(&db.url, dir.path(), &["import", what, &gen.join(file).display().to_string()]);
         assert!(out.status.success(), "{what}: {}", text(&out.stderr));
     }
+    let again = enishi(&db.url, dir.path(), &["import", "orders", &gen.join("orders.csv").display().to_string()]);
+    assert!(again.status.success(), "re-import: {}", text(&again.stderr));
+    assert!(text(&again.stdout).contains("nothing new"), "{}", text(&again.stdout));
     let orders = enishi(&db.url, dir.path(), &["export", "orders", "--format", "json"]).stdout;
     let customers = enishi(&db.url, dir.path(), &["export", "customers", "--out", "c.csv"]);
     assert!(customers.status.success());

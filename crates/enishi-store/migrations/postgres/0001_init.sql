@@ -187,6 +187,7 @@ CREATE TABLE events (
 );
 CREATE INDEX events_customer ON events (customer_id, occurred_at);
 CREATE INDEX events_name ON events (name, occurred_at);
+CREATE INDEX events_time ON events (occurred_at);
 
 CREATE TABLE imports (
   id BIGSERIAL PRIMARY KEY,

@@ -26,9 +26,9 @@ pub fn upsert(c: &mut dyn Conn, a: &AccountUpsert) -> Result<Upserted, StoreErro
         Some(row) => {
             let id = row.int(0)?;
             c.execute(
-                "UPDATE accounts SET name = $1, industry = COALESCE($2, industry), region = COALESCE($3, region), \
+                "UPDATE accounts SET name = COALESCE($1, name), industry = COALESCE($2, industry), region = COALESCE($3, region), \
                  size_band = COALESCE($4, size_band), updated_at = $5 WHERE id = $6",
-                params![a.name.as_str(), a.industry.clone(), a.region.clone(), a.size_band.clone(), t, id],
+                params![a.name.clone(), a.industry.clone(), a.region.clone(), a.size_band.clone(), t, id],
             )?;
             Ok(Upserted::Updated(id))
         }
@@ -38,7 +38,7 @@ pub fn upsert(c: &mut dyn Conn, a: &AccountUpsert) -> Result<Upserted, StoreErro
                  VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
                 params![
                     a.external_id.as_str(),
-                    a.name.as_str(),
+                    a.name.clone().unwrap_or_else(|| a.external_id.to_string()),
                     a.industry.clone(),
                     a.region.clone(),
                     a.size_band.clone(),

@@ -192,7 +192,7 @@ pub fn timeline(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> 
     let rows = c.query(
         "SELECT kind, id, at, summary, amount, status FROM ( \
            SELECT 'order' AS kind, id, placed_at AS at, order_ref AS summary, total AS amount, status FROM orders WHERE customer_id = $1 \
-           UNION ALL SELECT 'return', id, returned_at, return_ref, amount, reason FROM returns WHERE customer_id = $1 \
+           UNION ALL SELECT 'return', id, returned_at, return_ref, amount, NULL FROM returns WHERE customer_id = $1 \
            UNION ALL SELECT 'communication', id, sent_at, COALESCE(subject, channel), NULL, status FROM communications WHERE customer_id = $1 \
            UNION ALL SELECT 'interaction', id, occurred_at, body, NULL, status FROM interactions WHERE customer_id = $1 \
          ) t ORDER BY at DESC, kind, id DESC LIMIT $2 OFFSET $3",

@@ -281,14 +281,14 @@ fn fetch_returns(c: &mut dyn Conn, order_ids: &[Value]) -> Result<Vec<Return>, S
 
 fn fetch_returns_where(c: &mut dyn Conn, filter: &str, p: &[Value]) -> Result<Vec<Return>, StoreError> {
     let mut list: Vec<Return> = c
-        .query(&format!("SELECT r.id, r.return_ref, r.order_id, r.customer_id, r.returned_at, r.amount, r.reason, c.external_id \
-             FROM returns r JOIN customers c ON c.id = r.customer_id {filter}"), p)?
+        .query(&format!("SELECT r.id, r.return_ref, o.order_ref, r.customer_id, r.returned_at, r.amount, r.reason, c.external_id \
+             FROM returns r JOIN customers c ON c.id = r.customer_id LEFT JOIN orders o ON o.id = r.order_id {filter}"), p)?
         .iter()
         .map(|r| {
             Ok(Return {
                 id: r.int(0)?,
                 return_id: r.text(1)?,
-                order_id: r.opt_int(2)?,
+                order_id: r.opt_text(2)?,
                 customer_id: r.int(3)?,
                 returned_at: instant(r.int(4)?),
                 amount: Amount::from_scaled(r.int(5)?),
@@ -328,12 +328,23 @@ pub fn returns_of(c: &mut dyn Conn, order_id: i64) -> Result<Vec<Return>, StoreE
     fetch_returns(c, &[Value::Int(order_id)])
 }
 
-/// Enishi ids and customers of the orders with these shop ids: `order_ref → (id, customer_id)`.
-pub fn ids_by_ref(c: &mut dyn Conn, refs: &[&str]) -> Result<HashMap<String, (i64, i64)>, StoreError> {
+/// Where an order stands: its Enishi id, customer and time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderKey {
+    /// Enishi id.
+    pub id: i64,
+    /// Enishi customer id.
+    pub customer_id: i64,
+    /// When it was placed (Unix seconds).
+    pub placed_at: i64,
+}
+
+/// The orders with these shop ids, by shop id.
+pub fn ids_by_ref(c: &mut dyn Conn, refs: &[&str]) -> Result<HashMap<String, OrderKey>, StoreError> {
     let keys: Vec<Value> = refs.iter().map(|r| Value::from(*r)).collect();
-    query_in(c, "SELECT order_ref, id, customer_id FROM orders WHERE order_ref IN ({list})", &keys)?
+    query_in(c, "SELECT order_ref, id, customer_id, placed_at FROM orders WHERE order_ref IN ({list})", &keys)?
         .iter()
-        .map(|r| Ok((r.text(0)?, (r.int(1)?, r.int(2)?))))
+        .map(|r| Ok((r.text(0)?, OrderKey { id: r.int(1)?, customer_id: r.int(2)?, placed_at: r.int(3)? })))
         .collect()
 }
 

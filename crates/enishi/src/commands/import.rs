@@ -114,6 +114,21 @@ fn explain(e: ImportError) -> anyhow::Error {
     }
 }
 
+/// Like [`explain`], but first writes the rejected rows of a failed all-or-nothing import to
+/// `report`, so that all of them can be fixed in one pass.
+fn explain_with_report(e: ImportError, report: &Path) -> anyhow::Error {
+    if let ImportError::BadRows { rejections, .. } = &e {
+        if write_report(report, rejections).is_ok() {
+            return anyhow::Error::new(BadInput(format!(
+                "{}\n  the bad rows are listed in {}",
+                explain(e),
+                report.display()
+            )));
+        }
+    }
+    explain(e)
+}
+
 /// Runs an import command.
 pub fn run(store: &Store, what: ImportWhat) -> Result<()> {
     let (clock, currency) = super::workspace(store)?;
@@ -130,9 +145,10 @@ pub fn run(store: &Store, what: ImportWhat) -> Result<()> {
             let result =
                 import_orders(store, std::io::BufReader::with_capacity(1 << 20, f), &file_name(&file), &opts, progress);
             drop(bar);
-            let out = result.map_err(explain)?;
+            let report = report.unwrap_or_else(|| default_report(&file));
+            let out = result.map_err(|e| explain_with_report(e, &report))?;
             let s = &out.summary;
-            let report_path = (!out.report.is_empty()).then(|| report.unwrap_or_else(|| default_report(&file)));
+            let report_path = (!out.report.is_empty()).then_some(report);
             if let Some(p) = &report_path {
                 write_report(p, &out.report)?;
             }
@@ -187,8 +203,9 @@ pub fn run(store: &Store, what: ImportWhat) -> Result<()> {
                 progress,
             );
             drop(bar);
-            let out = result.map_err(explain)?;
-            let report_path = (!out.report.is_empty()).then(|| report.unwrap_or_else(|| default_report(&file)));
+            let report = report.unwrap_or_else(|| default_report(&file));
+            let out = result.map_err(|e| explain_with_report(e, &report))?;
+            let report_path = (!out.report.is_empty()).then_some(report);
             if let Some(p) = &report_path {
                 write_report(p, &out.report)?;
             }
