@@ -6,7 +6,6 @@ use crate::{ImportError, Rejection};
 use chrono::{DateTime, Utc};
 use enishi_core::{Amount, BusinessClock, Channel, Currency, ExternalId};
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::str::FromStr;
 
@@ -105,7 +104,6 @@ pub(crate) struct Csv<R: Read> {
     record: csv::ByteRecord,
     /// Column names, in file order.
     pub(crate) names: Vec<String>,
-    index: HashMap<String, usize>,
     /// The column that names the group a row belongs to (the order), reported with rejections.
     key: Option<&'static str>,
 }
@@ -127,7 +125,6 @@ impl<R: Read> Csv<R> {
             return Err(ImportError::File(Rejection::line(1, "the file is empty (expected a header row)")));
         }
         let mut names = Vec::new();
-        let mut index = HashMap::new();
         for (i, raw) in header.iter().enumerate() {
             let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
             let name = std::str::from_utf8(raw)
@@ -144,17 +141,17 @@ impl<R: Read> Csv<R> {
                     format!("unknown column '{name}' (known columns: {})", [required, optional].concat().join(", ")),
                 )));
             }
-            if index.insert(name.clone(), i).is_some() {
+            if names.contains(&name) {
                 return Err(ImportError::File(Rejection::at(1, name.clone(), "column appears twice")));
             }
             names.push(name);
         }
         for r in required {
-            if !index.contains_key(*r) {
+            if !names.iter().any(|n| n == r) {
                 return Err(ImportError::File(Rejection::at(1, *r, format!("missing required column '{r}'"))));
             }
         }
-        Ok(Csv { reader, record: csv::ByteRecord::new(), names, index, key: None })
+        Ok(Csv { reader, record: csv::ByteRecord::new(), names, key: None })
     }
 
     /// Names the column that identifies a row's order, so that rejections of malformed rows
@@ -193,7 +190,8 @@ impl<R: Read> Csv<R> {
     /// The trimmed text of `column` in the current row; `None` when the column is absent or
     /// the cell is empty.
     pub(crate) fn get(&self, line: u64, column: &str) -> Result<Option<&str>, Rejection> {
-        let Some(&i) = self.index.get(column) else { return Ok(None) };
+        // A short linear scan beats hashing the name for the dozen columns a file has.
+        let Some(i) = self.names.iter().position(|n| n == column) else { return Ok(None) };
         let raw = self.record.get(i).unwrap_or_default();
         let text = std::str::from_utf8(raw).map_err(|_| Rejection::at(line, column, "is not UTF-8 text"))?.trim();
         Ok((!text.is_empty()).then_some(text))

@@ -15,7 +15,7 @@ use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::{DateTime, Utc};
 use enishi_core::{Amount, BusinessClock, Channel, Currency};
 use enishi_store::repo::{customers, imports, orders, products};
-use enishi_store::{Conn, ImportRecord, NewOrder, NewReturn, OrderLine, Product, ReturnLine, Store};
+use enishi_store::{Conn, CustomerStats, ImportRecord, NewOrder, NewReturn, OrderLine, Product, ReturnLine, Store};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
@@ -128,8 +128,12 @@ pub fn import_orders(
         if p.failed {
             return Err(ImportError::BadRows { rejections: p.rejections, total: p.summary.rows_rejected });
         }
-        let touched: Vec<i64> = p.touched.iter().copied().collect();
+        // Customers created by this import have stats computed on the way; the others are
+        // recomputed from everything stored.
+        let touched: Vec<i64> = p.touched.iter().copied().filter(|id| !p.new_stats.contains_key(id)).collect();
         customers::refresh_stats(p.c, &touched)?;
+        let computed: Vec<(i64, CustomerStats)> = p.new_stats.drain().map(|(id, acc)| (id, acc.finish())).collect();
+        customers::insert_stats(p.c, &computed)?;
         let mut summary = p.summary;
         summary.file = file_name.to_string();
         summary.format = opts.format.name().to_string();
@@ -180,6 +184,47 @@ struct Pipeline<'c, 'o> {
     pending_orders: Vec<Group>,
     pending_returns: Vec<Group>,
     touched: HashSet<i64>,
+    /// Running stats of the customers this import created.
+    new_stats: HashMap<i64, StatsAcc>,
+}
+
+/// Running stats of a customer created by the import, kept as its orders and returns go in.
+#[derive(Default)]
+struct StatsAcc {
+    first: i64,
+    last: i64,
+    orders: i64,
+    days: Vec<i64>,
+    spend: i64,
+    returned: i64,
+}
+
+impl StatsAcc {
+    fn order(&mut self, placed_at: i64, day: i64, total: Amount) {
+        if self.orders == 0 || placed_at < self.first {
+            self.first = placed_at;
+        }
+        if self.orders == 0 || placed_at > self.last {
+            self.last = placed_at;
+        }
+        self.orders += 1;
+        self.days.push(day);
+        self.spend += total.to_scaled();
+    }
+
+    fn finish(mut self) -> CustomerStats {
+        self.days.sort_unstable();
+        self.days.dedup();
+        let has = self.orders > 0;
+        CustomerStats {
+            first_order_at: has.then(|| enishi_store::instant(self.first)),
+            last_order_at: has.then(|| enishi_store::instant(self.last)),
+            order_count: self.orders,
+            purchase_days: self.days.len() as i64,
+            total_spend: Amount::from_scaled(self.spend),
+            returned_amount: Amount::from_scaled(self.returned),
+        }
+    }
 }
 
 impl<'c, 'o> Pipeline<'c, 'o> {
@@ -200,6 +245,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             pending_orders: Vec::new(),
             pending_returns: Vec::new(),
             touched: HashSet::new(),
+            new_stats: HashMap::new(),
         }
     }
 
@@ -312,7 +358,8 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         }
         let list: Vec<(String, i64)> = wanted.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         let (ids, created) = customers::resolve_or_create(self.c, &list)?;
-        self.summary.customers_created += created;
+        self.summary.customers_created += created.len() as u64;
+        self.new_stats.extend(created.into_iter().map(|id| (id, StatsAcc::default())));
         self.customer_ids.extend(ids);
         Ok(())
     }
@@ -348,6 +395,9 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                     self.summary.free_lines += o.lines.iter().filter(|l| l.unit_price.is_zero()).count() as u64;
                     self.summary.zero_value_orders += u64::from(o.total.is_zero());
                     self.touched.insert(o.customer_id);
+                    if let Some(acc) = self.new_stats.get_mut(&o.customer_id) {
+                        acc.order(o.placed_at.timestamp(), o.placed_day, o.total);
+                    }
                     for l in &o.lines {
                         if !self.known_skus.contains(&l.sku) {
                             self.known_skus.insert(l.sku.clone());
@@ -438,6 +488,9 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                     self.summary.return_lines_created += r.lines.len() as u64;
                     self.summary.unlinked_returns += u64::from(r.order_id.is_none());
                     self.touched.insert(r.customer_id);
+                    if let Some(acc) = self.new_stats.get_mut(&r.customer_id) {
+                        acc.returned += r.amount.to_scaled();
+                    }
                 }
                 orders::Inserted::Duplicate(_) => self.summary.duplicates_skipped += 1,
             }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Rows per chunk read from the source (not timed) before inserting them (timed).
-const CHUNK: i64 = 100_000;
+const CHUNK: usize = 100_000;
 
 /// Copies customers, orders and order lines from the SQLite database `src` into the freshly
 /// migrated SQLite database `dst` with one prepared INSERT per table in one transaction.
@@ -26,21 +26,18 @@ pub fn bare_sqlite_insert(src: &Path, dst: &Path) -> Result<(u64, Duration), Sto
         let width = columns.split(',').count();
         let marks = vec!["?"; width].join(", ");
         let mut insert = tx.prepare(&format!("INSERT INTO {table} ({columns}) VALUES ({marks})"))?;
-        let mut read =
-            from.prepare(&format!("SELECT {columns} FROM {table} WHERE rowid > ?1 ORDER BY rowid LIMIT {CHUNK}"))?;
-        let mut rowid_read = from.prepare(&format!(
-            "SELECT rowid FROM {table} WHERE rowid > ?1 ORDER BY rowid LIMIT 1 OFFSET {}",
-            CHUNK - 1
-        ))?;
-        let mut after = 0i64;
+        let mut read = from.prepare(&format!("SELECT {columns} FROM {table}"))?;
+        let mut rows = read.query([])?;
         loop {
-            let chunk: Vec<Vec<rusqlite::types::Value>> = read
-                .query_map([after], |r| (0..width).map(|i| r.get::<_, rusqlite::types::Value>(i)).collect())?
-                .collect::<Result<_, _>>()?;
+            // Read a chunk (not timed), then insert it (timed).
+            let mut chunk: Vec<Vec<rusqlite::types::Value>> = Vec::with_capacity(CHUNK);
+            while chunk.len() < CHUNK {
+                let Some(r) = rows.next()? else { break };
+                chunk.push((0..width).map(|i| r.get::<_, rusqlite::types::Value>(i)).collect::<Result<_, _>>()?);
+            }
             if chunk.is_empty() {
                 break;
             }
-            let next: Option<i64> = rowid_read.query_row([after], |r| r.get(0)).ok();
             let started = Instant::now();
             for row in &chunk {
                 insert.execute(rusqlite::params_from_iter(row.iter()))?;
@@ -48,10 +45,6 @@ pub fn bare_sqlite_insert(src: &Path, dst: &Path) -> Result<(u64, Duration), Sto
             spent += started.elapsed();
             if table == "order_lines" {
                 lines += chunk.len() as u64;
-            }
-            match next {
-                Some(n) => after = n,
-                None => break,
             }
         }
     }

@@ -106,22 +106,21 @@ CREATE TABLE orders (
   created_at BIGINT NOT NULL
 );
 CREATE INDEX orders_customer ON orders (customer_id, placed_at);
-CREATE INDEX orders_placed ON orders (placed_at);
 
+-- Lines are stored clustered by their order: an order's lines are read together, and a
+-- customer's lines are reached through the customer's orders.
 CREATE TABLE order_lines (
-  id INTEGER PRIMARY KEY,
   order_id BIGINT NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
-  customer_id BIGINT NOT NULL,
   line_no BIGINT NOT NULL,
+  customer_id BIGINT NOT NULL,
   sku TEXT NOT NULL,
   product_name TEXT,
   category TEXT,
   quantity BIGINT NOT NULL,
   unit_price BIGINT NOT NULL,
-  amount BIGINT NOT NULL
-);
-CREATE INDEX order_lines_order ON order_lines (order_id);
-CREATE INDEX order_lines_customer_sku ON order_lines (customer_id, sku);
+  amount BIGINT NOT NULL,
+  PRIMARY KEY (order_id, line_no)
+) WITHOUT ROWID;
 
 CREATE TABLE returns (
   id INTEGER PRIMARY KEY,

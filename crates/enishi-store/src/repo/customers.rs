@@ -343,11 +343,11 @@ pub fn delete(c: &mut dyn Conn, id: i64) -> Result<bool, StoreError> {
 }
 
 /// Maps external ids to Enishi ids, creating bare customers for the ones not yet known (first
-/// seen at the given time). Returns the map and how many were created.
+/// seen at the given time). Returns the map and the ids created.
 pub fn resolve_or_create(
     c: &mut dyn Conn,
     wanted: &[(String, i64)],
-) -> Result<(HashMap<String, i64>, u64), StoreError> {
+) -> Result<(HashMap<String, i64>, Vec<i64>), StoreError> {
     let keys: Vec<Value> = wanted.iter().map(|(k, _)| Value::from(k.as_str())).collect();
     let mut found: HashMap<String, i64> = HashMap::with_capacity(wanted.len());
     for r in query_in(c, "SELECT external_id, id FROM customers WHERE external_id IN ({list})", &keys)? {
@@ -357,7 +357,7 @@ pub fn resolve_or_create(
     missing.sort();
     missing.dedup_by(|a, b| a.0 == b.0);
     if missing.is_empty() {
-        return Ok((found, 0));
+        return Ok((found, Vec::new()));
     }
     let ids = c.reserve_ids("customers", missing.len())?;
     let t = now();
@@ -372,7 +372,42 @@ pub fn resolve_or_create(
     for ((ext, _), id) in missing.iter().zip(&ids) {
         found.insert(ext.clone(), *id);
     }
-    Ok((found, missing.len() as u64))
+    Ok((found, ids))
+}
+
+/// Stores the running stats of customers who have none yet (customers created by a bulk
+/// import, whose stats the import computed as it went).
+pub fn insert_stats(c: &mut dyn Conn, stats: &[(i64, CustomerStats)]) -> Result<(), StoreError> {
+    let t = now();
+    let rows: Vec<Vec<Value>> = stats
+        .iter()
+        .map(|(id, s)| {
+            vec![
+                Value::Int(*id),
+                s.first_order_at.map(|d| d.timestamp()).into(),
+                s.last_order_at.map(|d| d.timestamp()).into(),
+                s.order_count.into(),
+                s.purchase_days.into(),
+                s.total_spend.to_scaled().into(),
+                s.returned_amount.to_scaled().into(),
+                t.into(),
+            ]
+        })
+        .collect();
+    c.insert_rows(
+        "customer_stats",
+        &[
+            "customer_id",
+            "first_order_at",
+            "last_order_at",
+            "order_count",
+            "purchase_days",
+            "total_spend",
+            "returned_amount",
+            "updated_at",
+        ],
+        &rows,
+    )
 }
 
 /// Recomputes the running stats of `customer_ids` from their orders and returns.

@@ -200,8 +200,8 @@ pub fn totals(c: &mut dyn Conn) -> Result<(i64, i64, Amount), StoreError> {
 /// The latest order of `customer_id` placed at or before `before` that has a line of `sku`.
 pub fn latest_with_sku(c: &mut dyn Conn, customer_id: i64, sku: &str, before: i64) -> Result<Option<i64>, StoreError> {
     c.query_opt(
-        "SELECT o.id FROM order_lines l JOIN orders o ON o.id = l.order_id \
-         WHERE l.customer_id = $1 AND l.sku = $2 AND o.placed_at <= $3 ORDER BY o.placed_at DESC, o.id DESC LIMIT 1",
+        "SELECT o.id FROM orders o JOIN order_lines l ON l.order_id = o.id \
+         WHERE o.customer_id = $1 AND l.sku = $2 AND o.placed_at <= $3 ORDER BY o.placed_at DESC, o.id DESC LIMIT 1",
         params![customer_id, sku, before],
     )?
     .map(|r| r.int(0))

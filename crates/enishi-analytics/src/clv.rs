@@ -1,0 +1,28 @@
+//! Discounted customer lifetime value from BG/NBD (how many purchases) and Gamma-Gamma (worth
+//! how much each).
+
+use crate::bgnbd::BgNbd;
+use crate::gamma_gamma::GammaGamma;
+
+/// Discounted value of a customer over `months` months: for each month, the purchases
+/// BG/NBD expects in it times the expected value per purchase, discounted at
+/// `monthly_discount` per month. `unit_days` is the length of the data's time unit.
+pub fn discounted_clv(
+    bg: &BgNbd,
+    gg: &GammaGamma,
+    (x, tx, t, m): (f64, f64, f64, f64),
+    months: u32,
+    monthly_discount: f64,
+    unit_days: f64,
+) -> f64 {
+    let value = gg.expected_average_value(x, m);
+    let month = 30.0 / unit_days;
+    let mut previous = 0.0;
+    let mut total = 0.0;
+    for i in 1..=months {
+        let cumulative = bg.expected_purchases(month * f64::from(i), x, tx, t);
+        total += (cumulative - previous) * value / (1.0 + monthly_discount).powi(i as i32);
+        previous = cumulative;
+    }
+    total
+}

@@ -1,0 +1,31 @@
+//! Customer analytics, as pure numerics: no SQL, no HTTP, no IO.
+//!
+//! - [`summary`]: per-customer frequency / recency / age from dated purchases, with a
+//!   calibration and a holdout period;
+//! - [`bgnbd`]: the BG/NBD model of Fader, Hardie & Lee (2005) — purchase counts and P(alive);
+//! - [`gamma_gamma`]: the Gamma-Gamma model of spend per transaction;
+//! - [`clv`]: discounted customer lifetime value from both;
+//! - [`optimize`] and [`special`]: the maximum-likelihood machinery they share.
+
+pub mod bgnbd;
+pub mod clv;
+pub mod gamma_gamma;
+pub mod optimize;
+pub mod special;
+pub mod summary;
+
+/// How a maximum-likelihood fit went, for the report.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FitReport {
+    /// Log-likelihood at the optimum.
+    pub log_likelihood: f64,
+    /// Standard errors of the parameters (same order as the parameters), from the inverse of
+    /// the observed information; `NaN` where it is singular.
+    pub standard_errors: Vec<f64>,
+    /// Iterations the optimiser took.
+    pub iterations: usize,
+    /// Whether the gradient fell below the tolerance.
+    pub converged: bool,
+    /// Customers (or rows) the fit used.
+    pub observations: u64,
+}

@@ -1,0 +1,143 @@
+//! The models against the published CDNOW results and against simulated data with known
+//! parameters.
+
+use enishi_analytics::bgnbd::{self, BgNbd, Cohorts};
+use enishi_analytics::gamma_gamma;
+use enishi_analytics::summary::{summarize, Periods};
+use rand::{Rng, SeedableRng};
+use rand_distr::{Beta, Distribution, Exp, Gamma};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cdnow").join(name);
+    std::fs::read_to_string(p).unwrap()
+}
+
+/// (x, t_x, T, zbar) of the 2,357 sample customers, as published.
+fn published_summary() -> Vec<(f64, f64, f64, f64)> {
+    fixture("cdnow_customers_summary_with_transactions.csv")
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<f64> = l.split(',').map(|v| v.parse().unwrap()).collect();
+            (f[1], f[2], f[3], f[4])
+        })
+        .collect()
+}
+
+fn close(got: f64, want: f64, rel: f64) -> bool {
+    ((got - want) / want).abs() <= rel
+}
+
+#[test]
+fn bgnbd_matches_fader_hardie_lee_2005() {
+    let data = published_summary();
+    assert_eq!(data.len(), 2357);
+    let fit = bgnbd::fit(&Cohorts::new(data.iter().map(|d| (d.0, d.1, d.2))));
+    let p = fit.params;
+    assert!(close(p.r, 0.243, 0.005) && close(p.alpha, 4.414, 0.005), "{p:?}");
+    assert!(close(p.a, 0.793, 0.005) && close(p.b, 2.426, 0.005), "{p:?}");
+    assert!((fit.report.log_likelihood + 9582.4).abs() < 0.1, "{}", fit.report.log_likelihood);
+    assert!(fit.report.converged);
+    assert!(fit.report.standard_errors.iter().all(|s| s.is_finite() && *s > 0.0), "{:?}", fit.report.standard_errors);
+    let e = p.expected_purchases(39.0, 2.0, 30.43, 38.86);
+    assert!((e - 1.226).abs() < 0.001, "{e}");
+}
+
+#[test]
+fn gamma_gamma_matches_the_published_fit() {
+    let repeaters: Vec<(f64, f64)> = published_summary().iter().filter(|d| d.0 > 0.0).map(|d| (d.0, d.3)).collect();
+    assert_eq!(repeaters.len(), 946);
+    let fit = gamma_gamma::fit(&repeaters);
+    let g = fit.params;
+    assert!(close(g.p, 6.25, 0.01) && close(g.q, 3.74, 0.01) && close(g.gamma, 15.44, 0.01), "{g:?}");
+}
+
+#[test]
+fn summaries_from_raw_transactions_match_and_the_holdout_has_1882_purchases() {
+    // CDNOW_sample.txt: master id, sample id, YYYYMMDD, CDs, dollars.
+    let day = |d: &str| {
+        let (y, m, dd) =
+            (d[..4].parse::<i32>().unwrap(), d[4..6].parse::<u32>().unwrap(), d[6..].parse::<u32>().unwrap());
+        days_from_civil(y, m, dd)
+    };
+    let mut by_customer: BTreeMap<u32, Vec<(i64, f64)>> = BTreeMap::new();
+    for l in fixture("CDNOW_sample.txt").lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        by_customer.entry(f[1].parse().unwrap()).or_default().push((day(f[2]), f[4].parse().unwrap()));
+    }
+    let periods = Periods { calibration_end: day("19970930"), holdout_end: Some(day("19980630")), unit_days: 7.0 };
+    let published = published_summary();
+    let mut holdout = 0;
+    for (i, (_, purchases)) in by_customer.iter().enumerate() {
+        let s = summarize(purchases, periods).unwrap();
+        let (x, tx, t, zbar) = published[i];
+        assert_eq!(s.frequency, x);
+        assert!((s.recency - tx).abs() < 0.006 && (s.age - t).abs() < 0.006, "customer {i}: {s:?}");
+        assert!((s.monetary - zbar).abs() < 0.006, "customer {i}: {s:?} vs {zbar}");
+        holdout += s.holdout_purchases;
+    }
+    assert_eq!(holdout, 1882);
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
+    let y = i64::from(if m <= 2 { y - 1 } else { y });
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[test]
+fn parameters_are_recovered_from_100000_simulated_customers() {
+    let truth = BgNbd { r: 0.5, alpha: 6.0, a: 0.8, b: 2.5 };
+    let (p, q, gamma) = (4.0, 3.0, 20.0);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2005);
+    let rate = Gamma::new(truth.r, 1.0 / truth.alpha).unwrap();
+    let drop = Beta::new(truth.a, truth.b).unwrap();
+    let spend_rate = Gamma::new(q, 1.0 / gamma).unwrap();
+    let mut rows = Vec::new();
+    let mut repeaters = Vec::new();
+    for _ in 0..100_000 {
+        let lambda: f64 = rate.sample(&mut rng);
+        let pdrop: f64 = drop.sample(&mut rng);
+        let nu: f64 = spend_rate.sample(&mut rng);
+        let age = rng.gen_range(26.0..78.0);
+        let (mut t, mut x, mut tx, mut spent) = (0.0, 0.0, 0.0, 0.0);
+        let gap = Exp::new(lambda.max(1e-9)).unwrap();
+        let value = Gamma::new(p, 1.0 / nu).unwrap();
+        loop {
+            t += gap.sample(&mut rng);
+            if t > age {
+                break;
+            }
+            x += 1.0;
+            tx = t;
+            spent += value.sample(&mut rng);
+            if rng.gen::<f64>() < pdrop {
+                break;
+            }
+        }
+        rows.push((x, tx, age));
+        if x > 0.0 {
+            repeaters.push((x, spent / x));
+        }
+    }
+    let fit = bgnbd::fit(&Cohorts::new(rows));
+    let est = fit.params;
+    let se = &fit.report.standard_errors;
+    for (i, (got, want)) in
+        [(est.r, truth.r), (est.alpha, truth.alpha), (est.a, truth.a), (est.b, truth.b)].into_iter().enumerate()
+    {
+        assert!((got - want).abs() < 4.0 * se[i], "parameter {i}: {got} vs {want} (se {})", se[i]);
+    }
+    let gg = gamma_gamma::fit(&repeaters);
+    let gse = &gg.report.standard_errors;
+    for (i, (got, want)) in [(gg.params.p, p), (gg.params.q, q), (gg.params.gamma, gamma)].into_iter().enumerate() {
+        assert!((got - want).abs() < 4.0 * gse[i], "gg parameter {i}: {got} vs {want} (se {})", gse[i]);
+    }
+}
