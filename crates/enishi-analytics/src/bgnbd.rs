@@ -194,7 +194,7 @@ pub fn fit(c: &Cohorts) -> BgNbdFit {
     // Start with α at the scale of the data's ages.
     let mean_age = c.rows.iter().map(|r| r.2 * r.3).sum::<f64>() / (c.customers.max(1) as f64);
     let start = [0.0, mean_age.max(1e-3).ln(), 0.0, 0.0];
-    let m = bfgs(objective, &start, 1e-9, 500);
+    let m = bfgs(objective, &start, 1e-8, 500);
     let params = model(&m.x);
     let se = standard_errors(
         |th| {

@@ -71,7 +71,7 @@ pub fn fit(data: &[(f64, f64)]) -> GammaGammaFit {
         (-ll / n, (0..3).map(|i| -g[i] * theta[i] / n).collect())
     };
     let mean = data.iter().map(|d| d.1).sum::<f64>() / data.len().max(1) as f64;
-    let m = bfgs(objective, &[0.0, 0.0, mean.max(1e-6).ln()], 1e-9, 1000);
+    let m = bfgs(objective, &[0.0, 0.0, mean.max(1e-6).ln()], 1e-8, 1000);
     let params = model(&m.x);
     let se = standard_errors(
         |th| GammaGamma { p: th[0], q: th[1], gamma: th[2] }.log_likelihood(data).1.iter().map(|v| -v).collect(),

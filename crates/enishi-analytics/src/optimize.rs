@@ -60,9 +60,15 @@ pub fn bfgs(f: impl Fn(&[f64]) -> (f64, Vec<f64>), start: &[f64], tolerance: f64
                 }
             }
         }
+        let gain = fx - f_new;
         x = x_new;
         fx = f_new;
         g = g_new;
+        // The value no longer changes in its last digits: we are at the optimum as closely as
+        // floating point can tell.
+        if gain <= 1e-15 * fx.abs().max(1.0) {
+            return Minimum { x, value: fx, iterations: it + 1, converged: norm(&g) < tolerance * 1e3 };
+        }
     }
     let converged = norm(&g) < tolerance;
     Minimum { x, value: fx, iterations: max_iterations, converged }

@@ -131,6 +131,13 @@ pub trait Conn {
     fn reserve_ids(&mut self, table: &str, n: usize) -> Result<Vec<i64>, StoreError>;
     /// Runs several statements separated by semicolons (migrations).
     fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError>;
+    /// Runs a query and hands each row to `f` as it arrives, without holding them all.
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
 
     /// Runs a query expected to return at most one row.
     fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
@@ -233,6 +240,26 @@ impl Conn for SqliteConn<'_> {
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
         Ok(self.0.execute_batch(sql)?)
+    }
+
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut st = self.0.prepare_cached(&sqlite_sql(sql))?;
+        let n = st.column_count();
+        let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut row = Row(Vec::with_capacity(n));
+        while let Some(r) = rows.next()? {
+            row.0.clear();
+            for i in 0..n {
+                row.0.push(sqlite_value(r.get_ref(i)?));
+            }
+            f(&row)?;
+        }
+        Ok(())
     }
 }
 
@@ -361,6 +388,21 @@ impl Conn for PgConn<'_> {
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
         Ok(self.tx.batch_execute(sql)?)
+    }
+
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let st = self.statement(sql)?;
+        let mut rows = self.tx.query_raw(&st, params.iter())?;
+        while let Some(r) = postgres::fallible_iterator::FallibleIterator::next(&mut rows)? {
+            let row = Row((0..r.len()).map(|i| pg_value(&r, i)).collect::<Result<Vec<_>, _>>()?);
+            f(&row)?;
+        }
+        Ok(())
     }
 }
 

@@ -109,7 +109,7 @@ fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -262144;",
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
     )?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)

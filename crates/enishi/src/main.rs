@@ -91,6 +91,11 @@ enum Command {
         #[arg(long)]
         currency: Option<String>,
     },
+    /// Customer analytics (CLV and churn with BG/NBD and Gamma-Gamma, …).
+    Analyze {
+        #[command(subcommand)]
+        what: commands::analyze::AnalyzeWhat,
+    },
     /// Benchmarks that need a database (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]

@@ -117,3 +117,53 @@ fn gen_import_export_round_trip_and_tokens() {
     let out = enishi(&db.url, dir.path(), &["settings", "--time-zone", "Asia/Tokyo", "--currency", "jpy"]);
     assert_eq!(text(&out.stdout), "time zone: Asia/Tokyo\ncurrency: JPY\n");
 }
+
+#[test]
+fn clv_through_the_database_matches_the_published_cdnow_fit() {
+    for db in testing::all() {
+        let dir = tempfile::tempdir().unwrap();
+        let out =
+            enishi(&db.url, dir.path(), &["import", "orders", &fixture("cdnow/CDNOW_sample.txt"), "--format", "cdnow"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let out = enishi(
+            &db.url,
+            dir.path(),
+            &[
+                "analyze",
+                "clv",
+                "--calibration-end",
+                "1997-09-30",
+                "--holdout-end",
+                "1998-06-30",
+                "--time-unit",
+                "week",
+                "--json",
+                "--per-customer",
+                "pc.csv",
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let near = |v: &serde_json::Value, want: f64, rel: f64| ((v.as_f64().unwrap() - want) / want).abs() <= rel;
+        assert!(near(&r["bgnbd"]["r"], 0.243, 0.005) && near(&r["bgnbd"]["alpha"], 4.414, 0.005), "{r}");
+        assert!(near(&r["bgnbd"]["a"], 0.793, 0.005) && near(&r["bgnbd"]["b"], 2.426, 0.005), "{r}");
+        assert!((r["bgnbd"]["log_likelihood"].as_f64().unwrap() + 9582.4).abs() < 0.1);
+        assert!(
+            near(&r["gamma_gamma"]["p"], 6.25, 0.01)
+                && near(&r["gamma_gamma"]["q"], 3.74, 0.01)
+                && near(&r["gamma_gamma"]["gamma"], 15.44, 0.01)
+        );
+        assert_eq!(r["holdout"]["actual_repeat_transactions"], 1882);
+        assert!(r["holdout"]["predicted_repeat_transactions"].as_f64().unwrap() > 1000.0);
+        let csv = std::fs::read_to_string(dir.path().join("pc.csv")).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(
+            lines.next(),
+            Some("customer_id,frequency,recency,T,expected_purchases,p_alive,expected_avg_value,clv")
+        );
+        let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(first[0], "00004");
+        assert!((first[4].parse::<f64>().unwrap() - 1.226).abs() < 0.001, "{first:?}");
+        assert_eq!(csv.lines().count(), 2358);
+    }
+}

@@ -2,6 +2,7 @@
 //! [`Conn`](crate::Conn) of a transaction opened by [`Store`](crate::Store).
 
 pub mod accounts;
+pub mod analytics;
 pub mod customers;
 pub mod history;
 pub mod imports;

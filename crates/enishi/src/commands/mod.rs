@@ -1,5 +1,6 @@
 //! The commands.
 
+pub mod analyze;
 pub mod bench;
 pub mod import;
 
@@ -146,6 +147,7 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
             Ok(())
         }
         Command::Bench { what } => bench::run(what, data_dir),
+        Command::Analyze { what } => analyze::run(&open(&url)?, what),
     }
 }
 

@@ -1,0 +1,256 @@
+//! `enishi analyze`: customer analytics over the stored purchases.
+
+use crate::BadInput;
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use clap::Subcommand;
+use enishi_analytics::bgnbd::{self, Cohorts};
+use enishi_analytics::summary::{summarize, CustomerSummary, Excluded, Periods};
+use enishi_analytics::{clv, gamma_gamma};
+use enishi_store::repo::analytics::for_each_customer_purchases;
+use enishi_store::Store;
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// What to analyse.
+#[derive(Subcommand)]
+pub enum AnalyzeWhat {
+    /// Purchase counts, P(alive) and CLV: BG/NBD and Gamma-Gamma fitted on a calibration period,
+    /// checked against a holdout period.
+    Clv {
+        /// Last day of the calibration period (YYYY-MM-DD); default: today.
+        #[arg(long, alias = "as-of")]
+        calibration_end: Option<String>,
+        /// Last day of the holdout period (YYYY-MM-DD); predictions cover the days after the
+        /// calibration up to it. Without it, predictions cover --horizon-days.
+        #[arg(long)]
+        holdout_end: Option<String>,
+        /// Time unit of the model: week or day.
+        #[arg(long, default_value = "week", value_parser = ["week", "day"])]
+        time_unit: String,
+        /// Prediction horizon in days when there is no holdout period.
+        #[arg(long, default_value_t = 90)]
+        horizon_days: u32,
+        /// Months of CLV.
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        /// Monthly discount rate of CLV.
+        #[arg(long, default_value_t = 0.01)]
+        discount: f64,
+        /// Write per-customer predictions to this CSV file.
+        #[arg(long)]
+        per_customer: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn day_number(s: &str, flag: &str) -> Result<i64> {
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| BadInput(format!("{flag} '{s}' is not a YYYY-MM-DD date")))?;
+    Ok(d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days())
+}
+
+/// Holdout check for customers with one calibration frequency.
+#[derive(Serialize)]
+struct ByFrequency {
+    frequency: String,
+    customers: u64,
+    actual: f64,
+    predicted: f64,
+}
+
+#[derive(Serialize)]
+struct Holdout {
+    days: i64,
+    actual_repeat_transactions: u64,
+    predicted_repeat_transactions: f64,
+    by_frequency: Vec<ByFrequency>,
+}
+
+#[derive(Serialize, Default)]
+struct Exclusions {
+    first_purchase_after_calibration: u64,
+    gamma_gamma_without_repeat_purchases: u64,
+    gamma_gamma_zero_value: u64,
+}
+
+/// Runs an analysis.
+pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
+    match what {
+        AnalyzeWhat::Clv {
+            calibration_end,
+            holdout_end,
+            time_unit,
+            horizon_days,
+            months,
+            discount,
+            per_customer,
+            json,
+        } => {
+            let started = std::time::Instant::now();
+            let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
+            let cal_end = day_number(calibration_end.as_deref().unwrap_or(&today), "--calibration-end")?;
+            let hold_end = holdout_end.as_deref().map(|h| day_number(h, "--holdout-end")).transpose()?;
+            if hold_end.is_some_and(|h| h <= cal_end) {
+                return Err(BadInput("--holdout-end must be after --calibration-end".into()).into());
+            }
+            let unit_days = if time_unit == "week" { 7.0 } else { 1.0 };
+            let periods = Periods { calibration_end: cal_end, holdout_end: hold_end, unit_days };
+            let mut customers: Vec<(String, CustomerSummary)> = Vec::new();
+            let mut excluded = Exclusions::default();
+            store.read(|c| {
+                for_each_customer_purchases(c, &mut |_, ext, purchases| {
+                    match summarize(purchases, periods) {
+                        Ok(s) => customers.push((ext.to_string(), s)),
+                        Err(Excluded::FirstPurchaseAfterCalibration) => excluded.first_purchase_after_calibration += 1,
+                        Err(Excluded::NoPurchases) => {}
+                    }
+                    Ok(())
+                })
+            })?;
+            if customers.is_empty() {
+                return Err(
+                    BadInput("no customer bought on or before the calibration end; nothing to fit".into()).into()
+                );
+            }
+            let fit = bgnbd::fit(&Cohorts::new(customers.iter().map(|(_, s)| (s.frequency, s.recency, s.age))));
+            let repeaters: Vec<(f64, f64)> = customers
+                .iter()
+                .filter(|(_, s)| s.frequency > 0.0 && s.monetary > 0.0)
+                .map(|(_, s)| (s.frequency, s.monetary))
+                .collect();
+            excluded.gamma_gamma_without_repeat_purchases =
+                customers.iter().filter(|(_, s)| s.frequency == 0.0).count() as u64;
+            excluded.gamma_gamma_zero_value =
+                customers.iter().filter(|(_, s)| s.frequency > 0.0 && s.monetary <= 0.0).count() as u64;
+            let gg = (repeaters.len() >= 3).then(|| gamma_gamma::fit(&repeaters));
+            let horizon_days = hold_end.map_or(f64::from(horizon_days), |h| (h - cal_end) as f64);
+            let horizon = horizon_days / unit_days;
+            let bg = fit.params;
+            let holdout = hold_end.map(|h| {
+                let mut buckets: Vec<ByFrequency> = (0..=7)
+                    .map(|x| ByFrequency {
+                        frequency: if x == 7 { "7+".into() } else { x.to_string() },
+                        customers: 0,
+                        actual: 0.0,
+                        predicted: 0.0,
+                    })
+                    .collect();
+                for (_, s) in &customers {
+                    let b = &mut buckets[(s.frequency as usize).min(7)];
+                    b.customers += 1;
+                    b.actual += f64::from(s.holdout_purchases);
+                    b.predicted += bg.expected_purchases(horizon, s.frequency, s.recency, s.age);
+                }
+                Holdout {
+                    days: h - cal_end,
+                    actual_repeat_transactions: buckets.iter().map(|b| b.actual as u64).sum(),
+                    predicted_repeat_transactions: buckets.iter().map(|b| b.predicted).sum(),
+                    by_frequency: buckets,
+                }
+            });
+            if let Some(path) = &per_customer {
+                let mut out = std::io::BufWriter::new(
+                    std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+                );
+                writeln!(out, "customer_id,frequency,recency,T,expected_purchases,p_alive,expected_avg_value,clv")?;
+                for (ext, s) in &customers {
+                    let expected = bg.expected_purchases(horizon, s.frequency, s.recency, s.age);
+                    let (value, lifetime) = match &gg {
+                        Some(g) => (
+                            g.params.expected_average_value(s.frequency, s.monetary),
+                            clv::discounted_clv(
+                                &bg,
+                                &g.params,
+                                (s.frequency, s.recency, s.age, s.monetary),
+                                months,
+                                discount,
+                                unit_days,
+                            ),
+                        ),
+                        None => (f64::NAN, f64::NAN),
+                    };
+                    writeln!(
+                        out,
+                        "{},{},{:.4},{:.4},{:.6},{:.6},{:.4},{:.4}",
+                        csv_field(ext),
+                        s.frequency,
+                        s.recency,
+                        s.age,
+                        expected,
+                        bg.p_alive(s.frequency, s.recency, s.age),
+                        value,
+                        lifetime
+                    )?;
+                }
+                out.flush()?;
+            }
+            let report = serde_json::json!({
+                "customers": customers.len(),
+                "time_unit": time_unit,
+                "calibration_end": calibration_end.unwrap_or(today),
+                "bgnbd": {
+                    "r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b,
+                    "log_likelihood": fit.report.log_likelihood,
+                    "standard_errors": {"r": fit.report.standard_errors[0], "alpha": fit.report.standard_errors[1], "a": fit.report.standard_errors[2], "b": fit.report.standard_errors[3]},
+                    "iterations": fit.report.iterations,
+                    "converged": fit.report.converged,
+                },
+                "gamma_gamma": gg.as_ref().map(|g| serde_json::json!({
+                    "p": g.params.p, "q": g.params.q, "gamma": g.params.gamma,
+                    "log_likelihood": g.report.log_likelihood,
+                    "standard_errors": {"p": g.report.standard_errors[0], "q": g.report.standard_errors[1], "gamma": g.report.standard_errors[2]},
+                    "customers": g.report.observations,
+                    "converged": g.report.converged,
+                })),
+                "holdout": holdout,
+                "excluded": excluded,
+                "seconds": started.elapsed().as_secs_f64(),
+            });
+            if json {
+                println!("{report}");
+            } else {
+                println!(
+                    "{} customers; BG/NBD r={:.4} α={:.4} a={:.4} b={:.4} (log-likelihood {:.1}{})",
+                    customers.len(),
+                    bg.r,
+                    bg.alpha,
+                    bg.a,
+                    bg.b,
+                    fit.report.log_likelihood,
+                    if fit.report.converged { "" } else { ", NOT converged" }
+                );
+                if let Some(g) = &gg {
+                    println!(
+                        "Gamma-Gamma p={:.4} q={:.4} γ={:.4} on {} repeat buyers",
+                        g.params.p, g.params.q, g.params.gamma, g.report.observations
+                    );
+                }
+                if let Some(h) = &report["holdout"].as_object() {
+                    println!(
+                        "holdout ({} days): actual {} repeat purchases, predicted {:.1}",
+                        h["days"],
+                        h["actual_repeat_transactions"],
+                        h["predicted_repeat_transactions"].as_f64().unwrap_or(0.0)
+                    );
+                }
+                println!(
+                    "left out: {} customers first bought after the calibration end; {} without repeat purchases and {} with zero-value repeats are not in the Gamma-Gamma fit",
+                    excluded.first_purchase_after_calibration, excluded.gamma_gamma_without_repeat_purchases, excluded.gamma_gamma_zero_value
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
