@@ -5,12 +5,16 @@
 //! - [`bgnbd`]: the BG/NBD model of Fader, Hardie & Lee (2005) — purchase counts and P(alive);
 //! - [`gamma_gamma`]: the Gamma-Gamma model of spend per transaction;
 //! - [`clv`]: discounted customer lifetime value from both;
+//! - [`rfm`]: recency / frequency / monetary scores and named segments;
+//! - [`pareto`]: revenue concentration (the 80/20 view), Lorenz curve and Gini;
 //! - [`optimize`] and [`special`]: the maximum-likelihood machinery they share.
 
 pub mod bgnbd;
 pub mod clv;
 pub mod gamma_gamma;
 pub mod optimize;
+pub mod pareto;
+pub mod rfm;
 pub mod special;
 pub mod summary;
 

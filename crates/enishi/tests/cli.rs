@@ -167,3 +167,36 @@ fn clv_through_the_database_matches_the_published_cdnow_fit() {
         assert_eq!(csv.lines().count(), 2358);
     }
 }
+
+#[test]
+fn pareto_and_rfm_on_cdnow_master() {
+    let db = testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    assert!(enishi(
+        &db.url,
+        dir.path(),
+        &["import", "orders", &fixture("cdnow/CDNOW_master.txt"), "--format", "cdnow"]
+    )
+    .status
+    .success());
+    let out = enishi(&db.url, dir.path(), &["analyze", "pareto", "--as-of", "1998-06-30", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p["customers"], 23_570);
+    assert!((p["top_20_share"].as_f64().unwrap() - 0.678).abs() < 0.001, "{p}");
+    let out = enishi(
+        &db.url,
+        dir.path(),
+        &["analyze", "rfm", "--as-of", "1998-06-30", "--json", "--per-customer", "rfm.csv"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let total: u64 = r["segments"].as_array().unwrap().iter().map(|s| s["customers"].as_u64().unwrap()).sum();
+    assert_eq!(total, 23_570, "every customer in exactly one segment");
+    let csv = std::fs::read_to_string(dir.path().join("rfm.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 23_571);
+    // The first purchases of the whole cohort were in early 1997: as of mid-1997 fewer have bought.
+    let early = enishi(&db.url, dir.path(), &["analyze", "pareto", "--as-of", "1997-01-31", "--json"]);
+    let e: serde_json::Value = serde_json::from_slice(&early.stdout).unwrap();
+    assert!(e["customers"].as_u64().unwrap() < 23_570);
+}

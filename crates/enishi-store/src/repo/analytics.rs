@@ -9,10 +9,7 @@ pub type PurchasesSink<'a> = dyn FnMut(i64, &str, &[(i64, f64)]) -> Result<(), S
 
 /// Calls `f` once per customer with orders: (Enishi id, shop id, [(business day, order total)])
 /// with the purchases in time order. Rows are streamed; one customer is held at a time.
-pub fn for_each_customer_purchases(
-    c: &mut dyn Conn,
-    f: &mut PurchasesSink<'_>,
-) -> Result<(), StoreError> {
+pub fn for_each_customer_purchases(c: &mut dyn Conn, f: &mut PurchasesSink<'_>) -> Result<(), StoreError> {
     let mut current: Option<(i64, String)> = None;
     let mut purchases: Vec<(i64, f64)> = Vec::new();
     c.query_each(
