@@ -58,6 +58,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/orders/{order_id}"),
     ("post", "/api/v1/orders/{order_id}/returns"),
     ("post", "/api/v1/events"),
+    ("get", "/api/v1/analytics/rfm"),
+    ("get", "/api/v1/analytics/pareto"),
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -81,6 +83,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/orders/{order_id}", get(get_order))
         .route("/api/v1/orders/{order_id}/returns", post(create_return))
         .route("/api/v1/events", post(add_events))
+        .route("/api/v1/analytics/rfm", get(analytics_rfm))
+        .route("/api/v1/analytics/pareto", get(analytics_pareto))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -985,4 +989,47 @@ async fn add_events(
         axum::Json(json!({"received": stored.0, "stored": stored.1, "duplicates": stored.0 as u64 - stored.1})),
     )
         .into_response())
+}
+
+// ------------------------------------------------------------------ analytics
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AsOfQuery {
+    as_of: Option<String>,
+}
+
+impl AsOfQuery {
+    /// The business day asked for (default: today in the business time zone).
+    fn day(&self, clock: BusinessClock) -> Result<i64, ApiError> {
+        match &self.as_of {
+            None => Ok(clock.day_number(chrono::Utc::now())),
+            Some(t) => {
+                let d = enishi_core::time::parse_date(t).map_err(|e| ApiError::invalid("as_of", e.0))?;
+                Ok(d.signed_duration_since(chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days())
+            }
+        }
+    }
+}
+
+async fn analytics_rfm(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<AsOfQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let day = q.day(state.workspace.clock)?;
+    let report = state.run(move |s| Ok(enishi_insights::rfm_report(s, day)?)).await?;
+    Ok(ok(report))
+}
+
+async fn analytics_pareto(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<AsOfQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let day = q.day(state.workspace.clock)?;
+    let report = state.run(move |s| Ok(enishi_insights::pareto_report(s, day)?)).await?;
+    Ok(ok(report))
 }

@@ -370,3 +370,26 @@ fn the_openapi_document_describes_every_route() {
     let (s, served, _) = app.call("GET", "/api/v1/openapi.json", None, None);
     assert_eq!((s, served), (200, doc));
 }
+
+#[test]
+fn analytics_rfm_and_pareto_over_the_api() {
+    for app in apps() {
+        for (i, total) in ["10.00", "20.00", "30.00", "40.00", "400.00"].iter().enumerate() {
+            let mut o = order(&format!("P-{i}"), &format!("C-{i}"), total);
+            o["lines"][0]["unit_price"] = json!(total);
+            o["lines"][0]["quantity"] = json!(1);
+            assert_eq!(app.admin("POST", "/api/v1/orders", Some(o)).0, 201);
+        }
+        let (s, p) = app.admin("GET", "/api/v1/analytics/pareto?as_of=2026-11-30", None);
+        assert_eq!(s, 200, "{p}");
+        assert_eq!(p["customers"], 5);
+        assert!((p["top_20_share"].as_f64().unwrap() - 0.8).abs() < 1e-9, "{p}");
+        let (s, r) = app.admin("GET", "/api/v1/analytics/rfm?as_of=2026-11-30", None);
+        assert_eq!(s, 200, "{r}");
+        let counted: u64 = r["segments"].as_array().unwrap().iter().map(|s| s["customers"].as_u64().unwrap()).sum();
+        assert_eq!(counted, 5);
+        assert_eq!(app.admin("GET", "/api/v1/analytics/rfm?as_of=yesterday", None).0, 422);
+        let (s, _, _) = app.call("GET", "/api/v1/analytics/rfm", Some(&app.staff), None);
+        assert_eq!(s, 403, "staff see no analytics");
+    }
+}

@@ -5,9 +5,8 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::Subcommand;
 use enishi_analytics::bgnbd::{self, Cohorts};
-use enishi_analytics::rfm::{self, RfmInput, Segment};
 use enishi_analytics::summary::{summarize, CustomerSummary, Excluded, Periods};
-use enishi_analytics::{clv, gamma_gamma, pareto};
+use enishi_analytics::{clv, gamma_gamma};
 use enishi_store::repo::analytics::for_each_customer_purchases;
 use enishi_store::Store;
 use serde::Serialize;
@@ -99,24 +98,6 @@ struct Exclusions {
     gamma_gamma_zero_value: u64,
 }
 
-/// A customer's shop id and purchases as (business day, value).
-type Purchases = (String, Vec<(i64, f64)>);
-
-/// Purchases up to `as_of` (a day number) of every customer who bought by then.
-fn purchases_until(store: &Store, as_of: i64) -> Result<Vec<Purchases>> {
-    let mut out = Vec::new();
-    store.read(|c| {
-        for_each_customer_purchases(c, &mut |_, ext, purchases| {
-            let kept: Vec<(i64, f64)> = purchases.iter().copied().filter(|(d, _)| *d <= as_of).collect();
-            if !kept.is_empty() {
-                out.push((ext.to_string(), kept));
-            }
-            Ok(())
-        })
-    })?;
-    Ok(out)
-}
-
 fn as_of_day(as_of: Option<&str>) -> Result<(String, i64)> {
     let today = chrono::Utc::now().date_naive().format("%Y-%m-%d").to_string();
     let text = as_of.map_or(today, String::from);
@@ -129,33 +110,21 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
     match what {
         AnalyzeWhat::Rfm { as_of, per_customer, json } => {
             let (as_of, day) = as_of_day(as_of.as_deref())?;
-            let customers = purchases_until(store, day)?;
-            let inputs: Vec<RfmInput> = customers
-                .iter()
-                .map(|(_, p)| {
-                    let mut days: Vec<i64> = p.iter().map(|(d, _)| *d).collect();
-                    days.dedup();
-                    RfmInput {
-                        recency_days: (day - days.last().copied().unwrap_or(day)) as f64,
-                        frequency: days.len() as f64,
-                        monetary: p.iter().map(|(_, v)| v).sum(),
-                    }
-                })
-                .collect();
-            let scores = rfm::score(&inputs);
+            let report = enishi_insights::rfm_report(store, day)?;
             if let Some(path) = &per_customer {
                 let mut out = std::io::BufWriter::new(
                     std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
                 );
                 writeln!(out, "customer_id,recency_days,frequency,monetary,r,f,m,rfm,segment")?;
-                for ((ext, _), (i, s)) in customers.iter().zip(inputs.iter().zip(&scores)) {
+                for c in &report.rows {
+                    let s = &c.score;
                     writeln!(
                         out,
                         "{},{},{},{:.2},{},{},{},{},{}",
-                        csv_field(ext),
-                        i.recency_days,
-                        i.frequency,
-                        i.monetary,
+                        csv_field(&c.customer_id),
+                        c.recency_days,
+                        c.frequency,
+                        c.monetary,
                         s.r,
                         s.f,
                         s.m,
@@ -165,45 +134,21 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                 }
                 out.flush()?;
             }
-            let n = scores.len().max(1) as f64;
-            let segments: Vec<serde_json::Value> = Segment::ALL
-                .iter()
-                .map(|seg| {
-                    let members: Vec<usize> = (0..scores.len()).filter(|&k| scores[k].segment == *seg).collect();
-                    let revenue: f64 = members.iter().map(|&k| inputs[k].monetary).sum();
-                    serde_json::json!({
-                        "segment": seg, "label": seg.label(), "customers": members.len(),
-                        "share": members.len() as f64 / n, "revenue": revenue,
-                    })
-                })
-                .collect();
-            let mut grid = [[0u64; 5]; 5];
-            for s in &scores {
-                grid[usize::from(5 - s.r)][usize::from(s.f - 1)] += 1;
-            }
             if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"as_of": as_of, "customers": scores.len(), "segments": segments, "grid_r5_to_r1_by_f1_to_f5": grid})
-                );
+                let mut v = serde_json::to_value(&report)?;
+                v["as_of"] = as_of.into();
+                println!("{v}");
             } else {
-                println!("RFM as of {as_of}: {} customers", scores.len());
-                for s in &segments {
-                    println!(
-                        "  {:<20} {:>8} ({:>5.1}%)",
-                        s["label"].as_str().unwrap_or(""),
-                        s["customers"],
-                        100.0 * s["share"].as_f64().unwrap_or(0.0)
-                    );
+                println!("RFM as of {as_of}: {} customers", report.customers);
+                for s in &report.segments {
+                    println!("  {:<20} {:>8} ({:>5.1}%)", s.label, s.customers, 100.0 * s.share);
                 }
             }
             Ok(())
         }
         AnalyzeWhat::Pareto { as_of, json } => {
             let (as_of, day) = as_of_day(as_of.as_deref())?;
-            let customers = purchases_until(store, day)?;
-            let revenue: Vec<f64> = customers.iter().map(|(_, p)| p.iter().map(|(_, v)| v).sum()).collect();
-            let c = pareto::concentration(&revenue);
+            let c = enishi_insights::pareto_report(store, day)?;
             if json {
                 let mut v = serde_json::to_value(&c)?;
                 v["as_of"] = as_of.into();
@@ -296,7 +241,7 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                     std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
                 );
                 writeln!(out, "customer_id,frequency,recency,T,expected_purchases,p_alive,expected_avg_value,clv")?;
-                for (ext, s) in &customers {
+                let row = |(ext, s): &(String, CustomerSummary)| {
                     let expected = bg.expected_purchases(horizon, s.frequency, s.recency, s.age);
                     let (value, lifetime) = match &gg {
                         Some(g) => (
@@ -312,9 +257,8 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                         ),
                         None => (f64::NAN, f64::NAN),
                     };
-                    writeln!(
-                        out,
-                        "{},{},{:.4},{:.4},{:.6},{:.6},{:.4},{:.4}",
+                    format!(
+                        "{},{},{:.4},{:.4},{:.6},{:.6},{:.4},{:.4}\n",
                         csv_field(ext),
                         s.frequency,
                         s.recency,
@@ -323,7 +267,18 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                         bg.p_alive(s.frequency, s.recency, s.age),
                         value,
                         lifetime
-                    )?;
+                    )
+                };
+                // Score on both cores, a chunk each at a time, and write in order.
+                for chunk in customers.chunks(20_000) {
+                    let (left, right) = chunk.split_at(chunk.len() / 2);
+                    let (a, b) = std::thread::scope(|scope| {
+                        let h = scope.spawn(|| left.iter().map(row).collect::<String>());
+                        let b = right.iter().map(row).collect::<String>();
+                        (h.join().unwrap_or_default(), b)
+                    });
+                    out.write_all(a.as_bytes())?;
+                    out.write_all(b.as_bytes())?;
                 }
                 out.flush()?;
             }

@@ -1,0 +1,127 @@
+//! Runs the analytics over the stored purchases: reads what the pure models need from the
+//! store and shapes their results into reports. The CLI (`enishi analyze`) and the API
+//! (`/api/v1/analytics/…`) both answer from here.
+
+use enishi_analytics::pareto::{self, Concentration};
+use enishi_analytics::rfm::{self, RfmInput, RfmScore, Segment};
+use enishi_store::repo::analytics::for_each_customer_purchases;
+use enishi_store::{Store, StoreError};
+use serde::Serialize;
+
+/// A customer's shop id and purchases as (business day, order total), in time order.
+pub type Purchases = (String, Vec<(i64, f64)>);
+
+/// Purchases up to `as_of` (a business day number) of every customer who had bought by then.
+pub fn purchases_until(store: &Store, as_of: i64) -> Result<Vec<Purchases>, StoreError> {
+    let mut out = Vec::new();
+    store.read(|c| {
+        for_each_customer_purchases(c, &mut |_, ext, purchases| {
+            let kept: Vec<(i64, f64)> = purchases.iter().copied().filter(|(d, _)| *d <= as_of).collect();
+            if !kept.is_empty() {
+                out.push((ext.to_string(), kept));
+            }
+            Ok(())
+        })
+    })?;
+    Ok(out)
+}
+
+/// One segment's size and revenue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentSize {
+    /// The segment.
+    pub segment: Segment,
+    /// Its name for people.
+    pub label: &'static str,
+    /// Customers in it.
+    pub customers: usize,
+    /// Their share of all scored customers.
+    pub share: f64,
+    /// Their revenue.
+    pub revenue: f64,
+}
+
+/// One customer's RFM inputs and scores.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomerRfm {
+    /// The shop's customer id.
+    pub customer_id: String,
+    /// Days since the last purchase.
+    pub recency_days: f64,
+    /// Purchase days.
+    pub frequency: f64,
+    /// Money spent.
+    pub monetary: f64,
+    /// Scores and segment.
+    pub score: RfmScore,
+}
+
+/// The RFM view of the customer base.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RfmReport {
+    /// Customers scored.
+    pub customers: usize,
+    /// Every segment, best first, with its size.
+    pub segments: Vec<SegmentSize>,
+    /// Customers per (R, F) cell: rows R = 5 … 1, columns F = 1 … 5.
+    pub grid: [[u64; 5]; 5],
+    /// Every customer (left out of JSON answers; written by `--per-customer`).
+    #[serde(skip)]
+    pub rows: Vec<CustomerRfm>,
+}
+
+/// RFM scores as of `as_of`: recency in days since the last purchase, frequency in purchase
+/// days, monetary in order totals, all counted up to that day.
+pub fn rfm_report(store: &Store, as_of: i64) -> Result<RfmReport, StoreError> {
+    let customers = purchases_until(store, as_of)?;
+    let inputs: Vec<RfmInput> = customers
+        .iter()
+        .map(|(_, p)| {
+            let mut days: Vec<i64> = p.iter().map(|(d, _)| *d).collect();
+            days.dedup();
+            RfmInput {
+                recency_days: (as_of - days.last().copied().unwrap_or(as_of)) as f64,
+                frequency: days.len() as f64,
+                monetary: p.iter().map(|(_, v)| v).sum(),
+            }
+        })
+        .collect();
+    let scores = rfm::score(&inputs);
+    let n = scores.len().max(1) as f64;
+    let segments = Segment::ALL
+        .iter()
+        .map(|seg| {
+            let members: Vec<usize> = (0..scores.len()).filter(|&k| scores[k].segment == *seg).collect();
+            SegmentSize {
+                segment: *seg,
+                label: seg.label(),
+                customers: members.len(),
+                share: members.len() as f64 / n,
+                revenue: members.iter().map(|&k| inputs[k].monetary).sum(),
+            }
+        })
+        .collect();
+    let mut grid = [[0u64; 5]; 5];
+    for s in &scores {
+        grid[usize::from(5 - s.r)][usize::from(s.f - 1)] += 1;
+    }
+    let rows = customers
+        .into_iter()
+        .zip(inputs.iter().zip(&scores))
+        .map(|((id, _), (i, s))| CustomerRfm {
+            customer_id: id,
+            recency_days: i.recency_days,
+            frequency: i.frequency,
+            monetary: i.monetary,
+            score: *s,
+        })
+        .collect();
+    Ok(RfmReport { customers: scores.len(), segments, grid, rows })
+}
+
+/// Revenue concentration (order totals up to `as_of`).
+pub fn pareto_report(store: &Store, as_of: i64) -> Result<Concentration, StoreError> {
+    let customers = purchases_until(store, as_of)?;
+    let revenue: Vec<f64> = customers.iter().map(|(_, p)| p.iter().map(|(_, v)| v).sum()).collect();
+    Ok(pareto::concentration(&revenue))
+}
