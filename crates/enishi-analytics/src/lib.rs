@@ -7,11 +7,13 @@
 //! - [`clv`]: discounted customer lifetime value from both;
 //! - [`rfm`]: recency / frequency / monetary scores and named segments;
 //! - [`pareto`]: revenue concentration (the 80/20 view), Lorenz curve and Gini;
+//! - [`loyal`]: loyal and semi-loyal customers under thresholds frozen at a baseline;
 //! - [`optimize`] and [`special`]: the maximum-likelihood machinery they share.
 
 pub mod bgnbd;
 pub mod clv;
 pub mod gamma_gamma;
+pub mod loyal;
 pub mod optimize;
 pub mod pareto;
 pub mod rfm;

@@ -2,6 +2,8 @@
 //! store and shapes their results into reports. The CLI (`enishi analyze`) and the API
 //! (`/api/v1/analytics/…`) both answer from here.
 
+use chrono::Datelike;
+use enishi_analytics::loyal::{Baseline, LoyalClass, Measures};
 use enishi_analytics::pareto::{self, Concentration};
 use enishi_analytics::rfm::{self, RfmInput, RfmScore, Segment};
 use enishi_store::repo::analytics::for_each_customer_purchases;
@@ -124,4 +126,125 @@ pub fn pareto_report(store: &Store, as_of: i64) -> Result<Concentration, StoreEr
     let customers = purchases_until(store, as_of)?;
     let revenue: Vec<f64> = customers.iter().map(|(_, p)| p.iter().map(|(_, v)| v).sum()).collect();
     Ok(pareto::concentration(&revenue))
+}
+
+/// One month of the loyal-customer trend.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoyalMonth {
+    /// Last day of the month (or the as-of day), `YYYY-MM-DD`.
+    pub date: String,
+    /// Customers who had bought by then.
+    pub customers: usize,
+    /// Of them, loyal under the frozen thresholds.
+    pub loyal: usize,
+    /// Of them, semi-loyal.
+    pub semi_loyal: usize,
+    /// (loyal + semi-loyal) / customers.
+    pub share: f64,
+}
+
+/// Loyal and semi-loyal customers: the frozen baseline and the monthly trend.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoyalReport {
+    /// The baseline day, `YYYY-MM-DD`.
+    pub baseline_date: String,
+    /// Share of the baseline ranked loyal, and semi-loyal.
+    pub loyal_share: f64,
+    /// Share ranked semi-loyal.
+    pub semi_share: f64,
+    /// The frozen thresholds.
+    pub baseline: Baseline,
+    /// Month by month from the baseline to the as-of day.
+    pub trend: Vec<LoyalMonth>,
+}
+
+fn date_of(day: i64) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default() + chrono::Duration::days(day)
+}
+
+fn day_of(date: chrono::NaiveDate) -> i64 {
+    date.signed_duration_since(chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days()
+}
+
+/// The measures of a customer's purchases up to `day`, if they had bought by then.
+fn measures(purchases: &[(i64, f64)], day: i64) -> Option<Measures> {
+    let first = purchases.first()?.0;
+    if first > day {
+        return None;
+    }
+    let mut spend = 0.0;
+    let mut days = 0u32;
+    let mut last = i64::MIN;
+    for &(d, v) in purchases.iter().take_while(|(d, _)| *d <= day) {
+        spend += v;
+        if d != last {
+            days += 1;
+            last = d;
+        }
+    }
+    Some(Measures { spend, tenure_days: (day - first) as f64, repeats: f64::from(days.saturating_sub(1)) })
+}
+
+/// Freezes loyal / semi-loyal thresholds at `baseline` (day numbers) and follows the share of
+/// customers who meet them at every month end up to `as_of`.
+pub fn loyal_report(
+    store: &Store,
+    baseline: i64,
+    as_of: i64,
+    loyal: f64,
+    semi: f64,
+) -> Result<LoyalReport, StoreError> {
+    let customers = purchases_until(store, as_of.max(baseline))?;
+    let base_population: Vec<Measures> = customers.iter().filter_map(|(_, p)| measures(p, baseline)).collect();
+    let frozen = Baseline::fit(&base_population, loyal, semi);
+    let mut checkpoints = Vec::new();
+    let mut d = date_of(baseline);
+    loop {
+        let day = day_of(d).min(as_of);
+        checkpoints.push(day);
+        if day >= as_of {
+            break;
+        }
+        // The next month end.
+        let end_of_month = |x: chrono::NaiveDate| {
+            x.with_day(1)
+                .and_then(|f| f.checked_add_months(chrono::Months::new(1)))
+                .and_then(|f| f.pred_opt())
+                .unwrap_or(x)
+        };
+        d = if end_of_month(d) > d { end_of_month(d) } else { end_of_month(d.succ_opt().unwrap_or(d)) };
+        if day_of(d) <= day {
+            break;
+        }
+    }
+    let trend = checkpoints
+        .iter()
+        .map(|&day| {
+            let (mut n, mut l, mut s) = (0, 0, 0);
+            for (_, p) in &customers {
+                if let Some(m) = measures(p, day) {
+                    n += 1;
+                    match frozen.class(&m) {
+                        LoyalClass::Loyal => l += 1,
+                        LoyalClass::SemiLoyal => s += 1,
+                        LoyalClass::Other => {}
+                    }
+                }
+            }
+            LoyalMonth {
+                date: date_of(day).to_string(),
+                customers: n,
+                loyal: l,
+                semi_loyal: s,
+                share: if n > 0 { (l + s) as f64 / n as f64 } else { 0.0 },
+            }
+        })
+        .collect();
+    Ok(LoyalReport {
+        baseline_date: date_of(baseline).to_string(),
+        loyal_share: loyal,
+        semi_share: semi,
+        baseline: frozen,
+        trend,
+    })
 }

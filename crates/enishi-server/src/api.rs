@@ -60,6 +60,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/events"),
     ("get", "/api/v1/analytics/rfm"),
     ("get", "/api/v1/analytics/pareto"),
+    ("get", "/api/v1/analytics/loyal"),
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -85,6 +86,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/events", post(add_events))
         .route("/api/v1/analytics/rfm", get(analytics_rfm))
         .route("/api/v1/analytics/pareto", get(analytics_pareto))
+        .route("/api/v1/analytics/loyal", get(analytics_loyal))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -1031,5 +1033,40 @@ async fn analytics_pareto(
     caller.require(MANAGERS)?;
     let day = q.day(state.workspace.clock)?;
     let report = state.run(move |s| Ok(enishi_insights::pareto_report(s, day)?)).await?;
+    Ok(ok(report))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoyalQuery {
+    baseline: String,
+    as_of: Option<String>,
+    loyal_percent: Option<f64>,
+    semi_percent: Option<f64>,
+}
+
+async fn analytics_loyal(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<LoyalQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let clock = state.workspace.clock;
+    let baseline = AsOfQuery { as_of: Some(q.baseline.clone()) }
+        .day(clock)
+        .map_err(|_| ApiError::invalid("baseline", "is not a YYYY-MM-DD date"))?;
+    let as_of = AsOfQuery { as_of: q.as_of.clone() }.day(clock)?;
+    let (loyal, semi) = (q.loyal_percent.unwrap_or(7.0), q.semi_percent.unwrap_or(13.0));
+    if loyal < 0.0 || semi < 0.0 || loyal + semi > 100.0 {
+        return Err(ApiError::invalid(
+            "loyal_percent",
+            "loyal_percent and semi_percent must be 0–100 and add up to at most 100",
+        ));
+    }
+    if as_of < baseline {
+        return Err(ApiError::invalid("as_of", "must not be before baseline"));
+    }
+    let report =
+        state.run(move |s| Ok(enishi_insights::loyal_report(s, baseline, as_of, loyal / 100.0, semi / 100.0)?)).await?;
     Ok(ok(report))
 }

@@ -389,6 +389,21 @@ fn analytics_rfm_and_pareto_over_the_api() {
         let counted: u64 = r["segments"].as_array().unwrap().iter().map(|s| s["customers"].as_u64().unwrap()).sum();
         assert_eq!(counted, 5);
         assert_eq!(app.admin("GET", "/api/v1/analytics/rfm?as_of=yesterday", None).0, 422);
+        let (s, l) = app.admin(
+            "GET",
+            "/api/v1/analytics/loyal?baseline=2026-11-25&as_of=2026-12-31&loyal_percent=20&semi_percent=20",
+            None,
+        );
+        assert_eq!(s, 200, "{l}");
+        let dates: Vec<&str> = l["trend"].as_array().unwrap().iter().map(|m| m["date"].as_str().unwrap()).collect();
+        assert_eq!(dates, ["2026-11-25", "2026-11-30", "2026-12-31"]);
+        assert_eq!(l["trend"][0]["customers"], 5);
+        assert_eq!(l["trend"][0]["loyal"].as_u64().unwrap() + l["trend"][0]["semi_loyal"].as_u64().unwrap(), 2);
+        assert_eq!(
+            app.admin("GET", "/api/v1/analytics/loyal?baseline=2026-11-25&loyal_percent=90&semi_percent=20", None).0,
+            422
+        );
+        assert_eq!(app.admin("GET", "/api/v1/analytics/loyal", None).0, 400, "baseline is required");
         let (s, _, _) = app.call("GET", "/api/v1/analytics/rfm", Some(&app.staff), None);
         assert_eq!(s, 403, "staff see no analytics");
     }

@@ -195,6 +195,21 @@ fn pareto_and_rfm_on_cdnow_master() {
     assert_eq!(total, 23_570, "every customer in exactly one segment");
     let csv = std::fs::read_to_string(dir.path().join("rfm.csv")).unwrap();
     assert_eq!(csv.lines().count(), 23_571);
+    let out = enishi(
+        &db.url,
+        dir.path(),
+        &["analyze", "loyal", "--baseline", "1997-06-30", "--as-of", "1998-06-30", "--json"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let l: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let trend = l["trend"].as_array().unwrap();
+    assert_eq!(trend.len(), 13, "the baseline month end and twelve more");
+    assert_eq!(trend[0]["date"], "1997-06-30");
+    assert_eq!(trend[12]["date"], "1998-06-30");
+    let first = trend[0]["share"].as_f64().unwrap();
+    assert!((first - 0.20).abs() < 0.01, "the baseline meets its own thresholds: {first}");
+    // The cohort only ages and buys more: more of it meets the frozen bars later.
+    assert!(trend[12]["share"].as_f64().unwrap() > first);
     // The first purchases of the whole cohort were in early 1997: as of mid-1997 fewer have bought.
     let early = enishi(&db.url, dir.path(), &["analyze", "pareto", "--as-of", "1997-01-31", "--json"]);
     let e: serde_json::Value = serde_json::from_slice(&early.stdout).unwrap();

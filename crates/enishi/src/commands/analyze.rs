@@ -28,6 +28,25 @@ pub enum AnalyzeWhat {
         #[arg(long)]
         json: bool,
     },
+    /// Loyal and semi-loyal customers: thresholds frozen at a baseline day, and the share of
+    /// customers meeting them at every month end since.
+    Loyal {
+        /// The day whose customers set the thresholds (YYYY-MM-DD).
+        #[arg(long)]
+        baseline: String,
+        /// Follow the share up to this day (YYYY-MM-DD). Default: today.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Percent of the baseline ranked loyal.
+        #[arg(long, default_value_t = 7.0)]
+        loyal_percent: f64,
+        /// Percent of the baseline ranked semi-loyal (after the loyal ones).
+        #[arg(long, default_value_t = 13.0)]
+        semi_percent: f64,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Revenue concentration: the top 20% of customers' share, the Lorenz curve, Gini.
     Pareto {
         /// Count purchases up to this day (YYYY-MM-DD). Default: today.
@@ -142,6 +161,39 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                 println!("RFM as of {as_of}: {} customers", report.customers);
                 for s in &report.segments {
                     println!("  {:<20} {:>8} ({:>5.1}%)", s.label, s.customers, 100.0 * s.share);
+                }
+            }
+            Ok(())
+        }
+        AnalyzeWhat::Loyal { baseline, as_of, loyal_percent, semi_percent, json } => {
+            let base = day_number(&baseline, "--baseline")?;
+            let (_, day) = as_of_day(as_of.as_deref())?;
+            if !(0.0..=100.0).contains(&(loyal_percent + semi_percent)) || loyal_percent < 0.0 || semi_percent < 0.0 {
+                return Err(BadInput(
+                    "--loyal-percent and --semi-percent must be 0–100 and add up to at most 100".into(),
+                )
+                .into());
+            }
+            if day < base {
+                return Err(BadInput("--as-of must not be before --baseline".into()).into());
+            }
+            let report = enishi_insights::loyal_report(store, base, day, loyal_percent / 100.0, semi_percent / 100.0)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "loyal = top {loyal_percent}%, semi-loyal = next {semi_percent}% of the {} customers of {}",
+                    report.baseline.customers, report.baseline_date
+                );
+                for m in &report.trend {
+                    println!(
+                        "  {}  {:>8} customers  {:>7} loyal  {:>7} semi-loyal  {:>5.1}%",
+                        m.date,
+                        m.customers,
+                        m.loyal,
+                        m.semi_loyal,
+                        100.0 * m.share
+                    );
                 }
             }
             Ok(())
