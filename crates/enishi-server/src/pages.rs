@@ -17,6 +17,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(customer_list))
         .route("/customers/{id}", get(customer_page))
+        .route("/overview", get(overview))
         .route("/login", get(login_form).post(login))
         .route("/logout", axum::routing::post(logout))
 }
@@ -48,7 +49,7 @@ input,button{font:inherit;padding:.4rem .6rem}.muted{color:#777}.grid{display:gr
 fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{} · Enishi</title><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a><span class=\"muted\">customers</span>\
+         <title>{} · Enishi</title><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a><a href=\"/\">Customers</a><a href=\"/overview\">Overview</a>\
          <form method=\"post\" action=\"/logout\" style=\"margin-left:auto\"><button>Sign out</button></form></header><main>{body}</main></body></html>",
         esc(title)
     ))
@@ -270,4 +271,78 @@ fn profile_html(c: &Customer, timeline: &[TimelineEntry]) -> String {
         html.push_str("<p>Nothing yet.</p>");
     }
     html
+}
+
+/// Revenue concentration and RFM segments today, as numbers and SVG charts (readable without
+/// JavaScript; each chart has a title and a description for screen readers).
+async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(r) = signed_in(&state, &headers).await {
+        return r;
+    }
+    let today = state.workspace.clock.day_number(chrono::Utc::now());
+    let result = state
+        .run(move |s| Ok((enishi_insights::pareto_report(s, today)?, enishi_insights::rfm_report(s, today)?)))
+        .await;
+    let (pareto, rfm) = match result {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let mut body = format!(
+        "<h1>Overview</h1><div class=\"grid\">\
+         <section class=\"card\"><h2>Customers who bought</h2><p style=\"font-size:2rem\">{}</p></section>\
+         <section class=\"card\"><h2>Revenue</h2><p style=\"font-size:2rem\">{:.2}</p></section>\
+         <section class=\"card\"><h2>Top 20% of customers</h2><p style=\"font-size:2rem\">{:.1}%</p><p class=\"muted\">of revenue · Gini {:.2}</p></section></div>",
+        pareto.customers,
+        pareto.revenue,
+        100.0 * pareto.top_20_share,
+        pareto.gini
+    );
+    body.push_str(&segments_chart(&rfm.segments));
+    body.push_str(&lorenz_chart(&pareto.curve));
+    page("Overview", &body).into_response()
+}
+
+fn segments_chart(segments: &[enishi_insights::SegmentSize]) -> String {
+    let max = segments.iter().map(|s| s.customers).max().unwrap_or(0).max(1) as f64;
+    let row = 26.0;
+    let height = row * segments.len() as f64 + 10.0;
+    let mut svg = format!(
+        "<h2>RFM segments</h2><svg role=\"img\" aria-labelledby=\"seg-t seg-d\" viewBox=\"0 0 640 {height}\" width=\"100%\" style=\"max-width:40rem\">\
+         <title id=\"seg-t\">Customers per RFM segment</title><desc id=\"seg-d\">{}</desc>",
+        esc(&segments.iter().map(|s| format!("{}: {}", s.label, s.customers)).collect::<Vec<_>>().join(", "))
+    );
+    for (i, s) in segments.iter().enumerate() {
+        let y = i as f64 * row + 5.0;
+        let w = 380.0 * s.customers as f64 / max;
+        let _ = write!(
+            svg,
+            "<text x=\"0\" y=\"{:.0}\" font-size=\"13\">{}</text><rect x=\"160\" y=\"{:.0}\" width=\"{w:.1}\" height=\"18\" fill=\"#5b2a3c\"></rect>\
+             <text x=\"{:.0}\" y=\"{:.0}\" font-size=\"12\">{} ({:.1}%)</text>",
+            y + 14.0,
+            esc(s.label),
+            y,
+            165.0 + w,
+            y + 14.0,
+            s.customers,
+            100.0 * s.share
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn lorenz_chart(curve: &[(f64, f64)]) -> String {
+    let points: Vec<String> =
+        curve.iter().map(|(x, y)| format!("{:.1},{:.1}", 40.0 + 300.0 * x, 310.0 - 300.0 * y)).collect();
+    format!(
+        "<h2>Revenue concentration</h2><svg role=\"img\" aria-labelledby=\"lor-t lor-d\" viewBox=\"0 0 360 340\" width=\"100%\" style=\"max-width:24rem\">\
+         <title id=\"lor-t\">Share of revenue by share of customers, largest first</title><desc id=\"lor-d\">{}</desc>\
+         <line x1=\"40\" y1=\"310\" x2=\"340\" y2=\"10\" stroke=\"#bbb\" stroke-dasharray=\"4\"></line>\
+         <polyline points=\"{}\" fill=\"none\" stroke=\"#5b2a3c\" stroke-width=\"2\"></polyline>\
+         <line x1=\"40\" y1=\"310\" x2=\"340\" y2=\"310\" stroke=\"#222\"></line><line x1=\"40\" y1=\"10\" x2=\"40\" y2=\"310\" stroke=\"#222\"></line>\
+         <text x=\"190\" y=\"332\" font-size=\"12\" text-anchor=\"middle\">customers, largest first</text>\
+         <text x=\"12\" y=\"160\" font-size=\"12\" transform=\"rotate(-90 12 160)\" text-anchor=\"middle\">revenue</text></svg>",
+        esc(&curve.iter().filter(|(x, _)| (x * 20.0).round() as i64 % 4 == 0).map(|(x, y)| format!("top {:.0}%: {:.0}%", 100.0 * x, 100.0 * y)).collect::<Vec<_>>().join(", ")),
+        points.join(" ")
+    )
 }
