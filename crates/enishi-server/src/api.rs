@@ -492,17 +492,31 @@ async fn existing(state: &AppState, id: i64) -> Result<(), ApiError> {
     }
 }
 
+/// Reads one page (limit, offset) of a customer's history.
+type HistoryPage<T> = fn(&mut dyn enishi_store::Conn, i64, i64, i64) -> Result<Vec<T>, enishi_store::StoreError>;
+
+/// One page of a customer's history, after checking that the customer exists.
+async fn customer_history<T: serde::Serialize + Send + 'static>(
+    caller: Caller,
+    state: &AppState,
+    id: i64,
+    p: PageQuery,
+    fetch: HistoryPage<T>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    existing(state, id).await?;
+    let (limit, offset) = (p.limit(), p.offset());
+    let items = state.run(move |s| Ok(s.read(|c| fetch(c, id, limit, offset))?)).await?;
+    Ok(ok(json!({"items": items, "limit": limit, "offset": offset})))
+}
+
 async fn timeline(
     caller: Caller,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
     QueryParams(p): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
-    existing(&state, id).await?;
-    let (limit, offset) = (p.limit(), p.offset());
-    let items = state.run(move |s| Ok(s.read(|c| history::timeline(c, id, limit, offset))?)).await?;
-    Ok(ok(json!({"items": items, "limit": limit, "offset": offset})))
+    customer_history(caller, &state, id, p, history::timeline).await
 }
 
 async fn customer_orders(
@@ -511,11 +525,7 @@ async fn customer_orders(
     PathParam(id): PathParam<i64>,
     QueryParams(p): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
-    existing(&state, id).await?;
-    let (limit, offset) = (p.limit(), p.offset());
-    let items = state.run(move |s| Ok(s.read(|c| orders::for_customer(c, id, limit, offset))?)).await?;
-    Ok(ok(json!({"items": items, "limit": limit, "offset": offset})))
+    customer_history(caller, &state, id, p, orders::for_customer).await
 }
 
 async fn customer_communications(
@@ -524,11 +534,7 @@ async fn customer_communications(
     PathParam(id): PathParam<i64>,
     QueryParams(p): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
-    existing(&state, id).await?;
-    let limit = p.limit();
-    let items = state.run(move |s| Ok(s.read(|c| history::communications(c, id, limit))?)).await?;
-    Ok(ok(json!({"items": items})))
+    customer_history(caller, &state, id, p, history::communications).await
 }
 
 async fn customer_events(
@@ -537,11 +543,7 @@ async fn customer_events(
     PathParam(id): PathParam<i64>,
     QueryParams(p): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
-    existing(&state, id).await?;
-    let limit = p.limit();
-    let items = state.run(move |s| Ok(s.read(|c| history::events(c, id, limit))?)).await?;
-    Ok(ok(json!({"items": items})))
+    customer_history(caller, &state, id, p, history::events).await
 }
 
 #[derive(Deserialize)]
@@ -653,11 +655,10 @@ async fn customer_interactions(
     PathParam(id): PathParam<i64>,
     QueryParams(p): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
-    existing(&state, id).await?;
-    let (limit, offset) = (p.limit(), p.offset());
-    let items = state.run(move |s| Ok(s.read(|c| history::interactions(c, Some(id), None, limit, offset))?)).await?;
-    Ok(ok(json!({"items": items, "limit": limit, "offset": offset})))
+    customer_history(caller, &state, id, p, |c, id, limit, offset| {
+        history::interactions(c, Some(id), None, limit, offset)
+    })
+    .await
 }
 
 #[derive(Deserialize)]

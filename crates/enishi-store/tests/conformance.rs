@@ -264,7 +264,7 @@ fn timeline_merges_newest_first() {
             assert_eq!(r.status, InteractionStatus::Resolved);
             assert!(r.resolved_at.is_some());
             assert!(history::interactions(c, Some(id), Some(InteractionStatus::Open), 10, 0)?.is_empty());
-            assert_eq!(history::communications(c, id, 10)?.len(), 1);
+            assert_eq!(history::communications(c, id, 10, 0)?.len(), 1);
             Ok(())
         })
         .unwrap();
@@ -295,7 +295,7 @@ fn events_accounts_products_tokens_settings_imports() {
                 2
             );
             assert_eq!(history::add_events(c, &[ev(Some("e1"), "2026-01-01T00:00:00Z")])?, 0);
-            assert_eq!(history::events(c, id, 10)?[0].properties["sku"], "BEANS-1");
+            assert_eq!(history::events(c, id, 10, 0)?[0].properties["sku"], "BEANS-1");
             assert_eq!(history::purge_events_before(c, at("2025-06-01T00:00:00Z").timestamp())?, 1);
 
             let acc = AccountUpsert {

@@ -30,11 +30,16 @@ pub fn add_communication(c: &mut dyn Conn, m: &Communication) -> Result<i64, Sto
 }
 
 /// A customer's messages, newest first.
-pub fn communications(c: &mut dyn Conn, customer_id: i64, limit: i64) -> Result<Vec<Communication>, StoreError> {
+pub fn communications(
+    c: &mut dyn Conn,
+    customer_id: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Communication>, StoreError> {
     c.query(
         "SELECT id, customer_id, channel, campaign, step, variant, subject, sent_at, status FROM communications \
-         WHERE customer_id = $1 ORDER BY sent_at DESC, id DESC LIMIT $2",
-        params![customer_id, limit],
+         WHERE customer_id = $1 ORDER BY sent_at DESC, id DESC LIMIT $2 OFFSET $3",
+        params![customer_id, limit, offset],
     )?
     .iter()
     .map(|r| {
@@ -164,10 +169,10 @@ pub fn add_events(c: &mut dyn Conn, events: &[NewEvent]) -> Result<u64, StoreErr
 }
 
 /// A customer's events, newest first.
-pub fn events(c: &mut dyn Conn, customer_id: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
+pub fn events(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> Result<Vec<Event>, StoreError> {
     c.query(
-        "SELECT id, customer_id, name, occurred_at, properties FROM events WHERE customer_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
-        params![customer_id, limit],
+        "SELECT id, customer_id, name, occurred_at, properties FROM events WHERE customer_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2 OFFSET $3",
+        params![customer_id, limit, offset],
     )?
     .iter()
     .map(|r| {
