@@ -8,7 +8,7 @@ use enishi_store::{
     Conn, CustomerUpsert, NewOrder, NewReturn, Order, OrderLine, Product, Return, ReturnLine, StoreError,
 };
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::str::FromStr;
 
 /// A field of the request that is wrong: the JSON path and why.
@@ -251,27 +251,23 @@ pub struct ReturnLineInput {
     pub quantity: i64,
 }
 
-/// Units of each SKU of an order still returnable, after the returns already stored; or why
-/// `lines` asks for more than that.
+/// Whether `lines` asks for more units of an order (shop id `order_ref`, Enishi id
+/// `order_id`) than are left to return after the returns already stored; the reason if so.
 pub fn remaining_quantities(
     c: &mut dyn Conn,
     order_id: i64,
+    order_ref: &str,
     lines: &[ReturnLine],
 ) -> Result<Result<(), String>, StoreError> {
-    let order = orders::get(c, order_id)?.ok_or_else(|| StoreError::NotFound(format!("order {order_id}")))?;
-    let returned = orders::returned_quantities(c, order_id)?;
-    let mut ordered: HashMap<&str, i64> = HashMap::new();
-    for l in &order.lines {
-        *ordered.entry(l.sku.as_str()).or_default() += l.quantity;
-    }
-    let mut asked: HashMap<&str, i64> = HashMap::new();
+    let left = orders::returnable_quantities(c, order_id)?;
+    let mut asked: BTreeMap<&str, i64> = BTreeMap::new();
     for l in lines {
         *asked.entry(l.sku.as_str()).or_default() += l.quantity;
     }
     for (sku, qty) in asked {
-        let left = ordered.get(sku).copied().unwrap_or(0) - returned.get(sku).copied().unwrap_or(0);
+        let left = left.get(sku).copied().unwrap_or(0);
         if qty > left {
-            return Ok(Err(format!("order {} has {left} unit(s) of {sku} left to return, not {qty}", order.order_id)));
+            return Ok(Err(format!("order {order_ref} has {left} unit(s) of {sku} left to return, not {qty}")));
         }
     }
     Ok(Ok(()))
@@ -334,7 +330,7 @@ pub fn record_return(
             *asked.entry(l.sku.trim()).or_default() += l.quantity;
         }
         let lines: Vec<ReturnLine> = asked.iter().map(|(sku, &qty)| bought[sku].returned(sku, qty)).collect();
-        if let Err(why) = remaining_quantities(c, order.id, &lines)? {
+        if let Err(why) = remaining_quantities(c, order.id, &order.order_id, &lines)? {
             return Err(field_err("lines", why).into());
         }
         // Refund the paid share of the goods (an order-level discount is shared pro rata).

@@ -425,8 +425,10 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         }
         let named: Vec<&str> = groups.iter().filter_map(|g| g.lines[0].return_of.as_deref()).collect();
         let originals = orders::ids_by_ref(self.c, &named)?;
+        let refs: Vec<&str> = groups.iter().map(|g| g.order_ref.as_str()).collect();
+        let stored = orders::existing_return_refs(self.c, &refs)?;
         for g in groups {
-            if orders::return_id_by_ref(self.c, &g.order_ref)?.is_some() {
+            if stored.contains(&g.order_ref) {
                 self.summary.duplicates_skipped += 1;
                 continue;
             }
@@ -458,7 +460,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                         continue;
                     }
                     Some(o) => {
-                        if let Err(why) = remaining_quantities(self.c, o.id, &lines)? {
+                        if let Err(why) = remaining_quantities(self.c, o.id, r, &lines)? {
                             self.reject_group(g, &why);
                             continue;
                         }

@@ -61,6 +61,10 @@ pub fn postgres() -> Option<TestDb> {
             return None;
         }
     };
+    static ANNOUNCED: std::sync::Once = std::sync::Once::new();
+    ANNOUNCED.call_once(|| {
+        let _ = writeln!(std::io::stderr(), "NOTE: PostgreSQL suite running against {admin_url}");
+    });
     static N: AtomicU64 = AtomicU64::new(0);
     let schema = format!(
         "enishi_t{}_{}_{}",

@@ -352,3 +352,22 @@ pub fn ids_by_ref(c: &mut dyn Conn, refs: &[&str]) -> Result<HashMap<String, Ord
 pub fn return_id_by_ref(c: &mut dyn Conn, return_ref: &str) -> Result<Option<i64>, StoreError> {
     c.query_opt("SELECT id FROM returns WHERE return_ref = $1", params![return_ref])?.map(|r| r.int(0)).transpose()
 }
+
+/// Units of each SKU of an order not yet returned (ordered minus returned), in one query.
+pub fn returnable_quantities(c: &mut dyn Conn, order_id: i64) -> Result<HashMap<String, i64>, StoreError> {
+    c.query(
+        "SELECT l.sku, CAST(SUM(l.quantity) AS BIGINT) - CAST(COALESCE((SELECT SUM(rl.quantity) FROM return_lines rl \
+           JOIN returns r ON r.id = rl.return_id WHERE r.order_id = $1 AND rl.sku = l.sku), 0) AS BIGINT) \
+         FROM order_lines l WHERE l.order_id = $1 GROUP BY l.sku",
+        params![order_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
+}
+
+/// Which of these return ids are already stored.
+pub fn existing_return_refs(c: &mut dyn Conn, refs: &[&str]) -> Result<std::collections::HashSet<String>, StoreError> {
+    let keys: Vec<Value> = refs.iter().map(|r| Value::from(*r)).collect();
+    query_in(c, "SELECT return_ref FROM returns WHERE return_ref IN ({list})", &keys)?.iter().map(|r| r.text(0)).collect()
+}
