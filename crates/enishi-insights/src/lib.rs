@@ -10,17 +10,17 @@ use enishi_store::repo::analytics::for_each_customer_purchases;
 use enishi_store::{Store, StoreError};
 use serde::Serialize;
 
-/// A customer's shop id and purchases as (business day, order total), in time order.
-pub type Purchases = (String, Vec<(i64, f64)>);
+/// A customer: Enishi id, shop id, and purchases as (business day, order total) in time order.
+pub type Purchases = (i64, String, Vec<(i64, f64)>);
 
 /// Purchases up to `as_of` (a business day number) of every customer who had bought by then.
 pub fn purchases_until(store: &Store, as_of: i64) -> Result<Vec<Purchases>, StoreError> {
     let mut out = Vec::new();
     store.read(|c| {
-        for_each_customer_purchases(c, &mut |_, ext, purchases| {
+        for_each_customer_purchases(c, &mut |id, ext, purchases| {
             let kept: Vec<(i64, f64)> = purchases.iter().copied().filter(|(d, _)| *d <= as_of).collect();
             if !kept.is_empty() {
-                out.push((ext.to_string(), kept));
+                out.push((id, ext.to_string(), kept));
             }
             Ok(())
         })
@@ -46,6 +46,8 @@ pub struct SegmentSize {
 /// One customer's RFM inputs and scores.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomerRfm {
+    /// Enishi's customer id.
+    pub id: i64,
     /// The shop's customer id.
     pub customer_id: String,
     /// Days since the last purchase.
@@ -78,7 +80,7 @@ pub fn rfm_report(store: &Store, as_of: i64) -> Result<RfmReport, StoreError> {
     let customers = purchases_until(store, as_of)?;
     let inputs: Vec<RfmInput> = customers
         .iter()
-        .map(|(_, p)| {
+        .map(|(_, _, p)| {
             let mut days: Vec<i64> = p.iter().map(|(d, _)| *d).collect();
             days.dedup();
             RfmInput {
@@ -110,8 +112,9 @@ pub fn rfm_report(store: &Store, as_of: i64) -> Result<RfmReport, StoreError> {
     let rows = customers
         .into_iter()
         .zip(inputs.iter().zip(&scores))
-        .map(|((id, _), (i, s))| CustomerRfm {
-            customer_id: id,
+        .map(|((id, ext, _), (i, s))| CustomerRfm {
+            id,
+            customer_id: ext,
             recency_days: i.recency_days,
             frequency: i.frequency,
             monetary: i.monetary,
@@ -124,7 +127,7 @@ pub fn rfm_report(store: &Store, as_of: i64) -> Result<RfmReport, StoreError> {
 /// Revenue concentration (order totals up to `as_of`).
 pub fn pareto_report(store: &Store, as_of: i64) -> Result<Concentration, StoreError> {
     let customers = purchases_until(store, as_of)?;
-    let revenue: Vec<f64> = customers.iter().map(|(_, p)| p.iter().map(|(_, v)| v).sum()).collect();
+    let revenue: Vec<f64> = customers.iter().map(|(_, _, p)| p.iter().map(|(_, v)| v).sum()).collect();
     Ok(pareto::concentration(&revenue))
 }
 
@@ -195,7 +198,7 @@ pub fn loyal_report(
     semi: f64,
 ) -> Result<LoyalReport, StoreError> {
     let customers = purchases_until(store, as_of.max(baseline))?;
-    let base_population: Vec<Measures> = customers.iter().filter_map(|(_, p)| measures(p, baseline)).collect();
+    let base_population: Vec<Measures> = customers.iter().filter_map(|(_, _, p)| measures(p, baseline)).collect();
     let frozen = Baseline::fit(&base_population, loyal, semi);
     let mut checkpoints = Vec::new();
     let mut d = date_of(baseline);
@@ -221,7 +224,7 @@ pub fn loyal_report(
         .iter()
         .map(|&day| {
             let (mut n, mut l, mut s) = (0, 0, 0);
-            for (_, p) in &customers {
+            for (_, _, p) in &customers {
                 if let Some(m) = measures(p, day) {
                     n += 1;
                     match frozen.class(&m) {
@@ -247,4 +250,21 @@ pub fn loyal_report(
         baseline: frozen,
         trend,
     })
+}
+
+/// Computes RFM as of `as_of` and stores every customer's scores; returns the report.
+pub fn refresh_rfm_scores(store: &Store, as_of: i64) -> Result<RfmReport, StoreError> {
+    let report = rfm_report(store, as_of)?;
+    let rows: Vec<(i64, enishi_store::RfmScores)> = report
+        .rows
+        .iter()
+        .map(|c| {
+            let s = &c.score;
+            let segment =
+                serde_json::to_value(s.segment).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            (c.id, enishi_store::RfmScores { as_of_day: as_of, r: s.r.into(), f: s.f.into(), m: s.m.into(), segment })
+        })
+        .collect();
+    store.write(|c| enishi_store::repo::scores::store_rfm(c, &rows))?;
+    Ok(report)
 }

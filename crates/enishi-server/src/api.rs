@@ -417,8 +417,18 @@ async fn get_customer(
     PathParam(id): PathParam<i64>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
-    let c = state.run(move |s| Ok(s.read(|c| customers::get(c, id))?)).await?;
-    c.map(ok).ok_or_else(|| ApiError::not_found(format!("no customer {id}")))
+    let found = state
+        .run(move |s| {
+            Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
+                let Some(customer) = customers::get(c, id)? else { return Ok(None) };
+                Ok(Some((customer, enishi_store::repo::scores::get(c, id)?)))
+            })?)
+        })
+        .await?;
+    let (customer, scores) = found.ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?;
+    let mut v = serde_json::to_value(customer).map_err(ApiError::internal)?;
+    v["scores"] = serde_json::to_value(scores).map_err(ApiError::internal)?;
+    Ok(ok(v))
 }
 
 async fn update_customer(

@@ -104,6 +104,8 @@ fn orders_are_idempotent_and_explain_bad_input() {
         assert_eq!(found["items"].as_array().unwrap().len(), 1);
         assert_eq!(found["items"][0]["stats"]["order_count"], 1);
         assert_eq!(found["items"][0]["email"], "hana@example.com");
+        let (_, one) = app.admin("GET", &format!("/api/v1/customers/{}", found["items"][0]["id"]), None);
+        assert_eq!(one["scores"], Value::Null, "not scored yet");
 
         let cases: Vec<(String, u16, &str)> = vec![
             ("{not json".into(), 400, "malformed_json"),

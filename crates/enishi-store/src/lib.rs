@@ -101,8 +101,10 @@ pub struct Store {
 const POOL_SIZE: usize = 8;
 
 /// Schema versions, oldest first: (version, SQLite script, PostgreSQL script).
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, include_str!("../migrations/sqlite/0001_init.sql"), include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql"), include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_scores.sql"), include_str!("../migrations/postgres/0002_scores.sql")),
+];
 
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {
     let conn = rusqlite::Connection::open(path).map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;

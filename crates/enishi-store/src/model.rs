@@ -494,3 +494,44 @@ pub struct ImportRecord {
     /// The summary (JSON).
     pub summary: serde_json::Value,
 }
+
+/// A customer's RFM scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RfmScores {
+    /// Business day scored as of.
+    pub as_of_day: i64,
+    /// Recency score 1–5.
+    pub r: i64,
+    /// Frequency score 1–5.
+    pub f: i64,
+    /// Monetary score 1–5.
+    pub m: i64,
+    /// Segment (`champions`, `at_risk`, …).
+    pub segment: String,
+}
+
+/// A customer's predicted value (BG/NBD and Gamma-Gamma).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueScores {
+    /// Business day the models were fitted as of.
+    pub as_of_day: i64,
+    /// Probability of still being a customer.
+    pub p_alive: f64,
+    /// Expected purchases in the next `expected_days` days.
+    pub expected_purchases: f64,
+    /// The horizon of `expected_purchases`.
+    pub expected_days: i64,
+    /// Expected value per purchase.
+    pub expected_value: f64,
+    /// Discounted customer lifetime value.
+    pub clv: f64,
+}
+
+/// Everything the analyses stored about a customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerScores {
+    /// RFM, if scored.
+    pub rfm: Option<RfmScores>,
+    /// Predicted value, if scored.
+    pub value: Option<ValueScores>,
+}

@@ -165,6 +165,21 @@ fn clv_through_the_database_matches_the_published_cdnow_fit() {
         assert_eq!(first[0], "00004");
         assert!((first[4].parse::<f64>().unwrap() - 1.226).abs() < 0.001, "{first:?}");
         assert_eq!(csv.lines().count(), 2358);
+        // The analyses store their scores per customer.
+        assert!(enishi(&db.url, dir.path(), &["analyze", "rfm", "--as-of", "1998-06-30"]).status.success());
+        let scores = db
+            .store
+            .read(|c| {
+                let id = enishi_store::repo::customers::get_by_external_id(c, "00004")?.unwrap().id;
+                enishi_store::repo::scores::get(c, id)
+            })
+            .unwrap()
+            .unwrap();
+        let value = scores.value.unwrap();
+        assert!((value.expected_purchases - 1.226).abs() < 0.001 && value.expected_days == 273, "{value:?}");
+        assert!(value.p_alive > 0.0 && value.p_alive <= 1.0 && value.clv > 0.0);
+        let rfm = scores.rfm.unwrap();
+        assert!((1..=5).contains(&rfm.r) && !rfm.segment.is_empty(), "{rfm:?}");
     }
 }
 

@@ -8,6 +8,7 @@ pub mod history;
 pub mod imports;
 pub mod orders;
 pub mod products;
+pub mod scores;
 pub mod settings;
 pub mod tokens;
 

@@ -369,5 +369,8 @@ pub fn returnable_quantities(c: &mut dyn Conn, order_id: i64) -> Result<HashMap<
 /// Which of these return ids are already stored.
 pub fn existing_return_refs(c: &mut dyn Conn, refs: &[&str]) -> Result<std::collections::HashSet<String>, StoreError> {
     let keys: Vec<Value> = refs.iter().map(|r| Value::from(*r)).collect();
-    query_in(c, "SELECT return_ref FROM returns WHERE return_ref IN ({list})", &keys)?.iter().map(|r| r.text(0)).collect()
+    query_in(c, "SELECT return_ref FROM returns WHERE return_ref IN ({list})", &keys)?
+        .iter()
+        .map(|r| r.text(0))
+        .collect()
 }

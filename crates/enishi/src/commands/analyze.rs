@@ -8,7 +8,7 @@ use enishi_analytics::bgnbd::{self, Cohorts};
 use enishi_analytics::summary::{summarize, CustomerSummary, Excluded, Periods};
 use enishi_analytics::{clv, gamma_gamma};
 use enishi_store::repo::analytics::for_each_customer_purchases;
-use enishi_store::Store;
+use enishi_store::{Store, ValueScores};
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
@@ -129,7 +129,7 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
     match what {
         AnalyzeWhat::Rfm { as_of, per_customer, json } => {
             let (as_of, day) = as_of_day(as_of.as_deref())?;
-            let report = enishi_insights::rfm_report(store, day)?;
+            let report = enishi_insights::refresh_rfm_scores(store, day)?;
             if let Some(path) = &per_customer {
                 let mut out = std::io::BufWriter::new(
                     std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
@@ -235,12 +235,12 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
             }
             let unit_days = if time_unit == "week" { 7.0 } else { 1.0 };
             let periods = Periods { calibration_end: cal_end, holdout_end: hold_end, unit_days };
-            let mut customers: Vec<(String, CustomerSummary)> = Vec::new();
+            let mut customers: Vec<(i64, String, CustomerSummary)> = Vec::new();
             let mut excluded = Exclusions::default();
             store.read(|c| {
-                for_each_customer_purchases(c, &mut |_, ext, purchases| {
+                for_each_customer_purchases(c, &mut |id, ext, purchases| {
                     match summarize(purchases, periods) {
-                        Ok(s) => customers.push((ext.to_string(), s)),
+                        Ok(s) => customers.push((id, ext.to_string(), s)),
                         Err(Excluded::FirstPurchaseAfterCalibration) => excluded.first_purchase_after_calibration += 1,
                         Err(Excluded::NoPurchases) => {}
                     }
@@ -252,16 +252,16 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                     BadInput("no customer bought on or before the calibration end; nothing to fit".into()).into()
                 );
             }
-            let fit = bgnbd::fit(&Cohorts::new(customers.iter().map(|(_, s)| (s.frequency, s.recency, s.age))));
+            let fit = bgnbd::fit(&Cohorts::new(customers.iter().map(|(_, _, s)| (s.frequency, s.recency, s.age))));
             let repeaters: Vec<(f64, f64)> = customers
                 .iter()
-                .filter(|(_, s)| s.frequency > 0.0 && s.monetary > 0.0)
-                .map(|(_, s)| (s.frequency, s.monetary))
+                .filter(|(_, _, s)| s.frequency > 0.0 && s.monetary > 0.0)
+                .map(|(_, _, s)| (s.frequency, s.monetary))
                 .collect();
             excluded.gamma_gamma_without_repeat_purchases =
-                customers.iter().filter(|(_, s)| s.frequency == 0.0).count() as u64;
+                customers.iter().filter(|(_, _, s)| s.frequency == 0.0).count() as u64;
             excluded.gamma_gamma_zero_value =
-                customers.iter().filter(|(_, s)| s.frequency > 0.0 && s.monetary <= 0.0).count() as u64;
+                customers.iter().filter(|(_, _, s)| s.frequency > 0.0 && s.monetary <= 0.0).count() as u64;
             let gg = (repeaters.len() >= 3).then(|| gamma_gamma::fit(&repeaters));
             let horizon_days = hold_end.map_or(f64::from(horizon_days), |h| (h - cal_end) as f64);
             let horizon = horizon_days / unit_days;
@@ -275,7 +275,7 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                         predicted: 0.0,
                     })
                     .collect();
-                for (_, s) in &customers {
+                for (_, _, s) in &customers {
                     let b = &mut buckets[(s.frequency as usize).min(7)];
                     b.customers += 1;
                     b.actual += f64::from(s.holdout_purchases);
@@ -288,52 +288,65 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                     by_frequency: buckets,
                 }
             });
+            // Score every customer on both cores, a chunk each at a time.
+            let score = |(id, _, s): &(i64, String, CustomerSummary)| {
+                let (expected_value, clv) = match &gg {
+                    Some(g) => (
+                        g.params.expected_average_value(s.frequency, s.monetary),
+                        clv::discounted_clv(
+                            &bg,
+                            &g.params,
+                            (s.frequency, s.recency, s.age, s.monetary),
+                            months,
+                            discount,
+                            unit_days,
+                        ),
+                    ),
+                    None => (f64::NAN, f64::NAN),
+                };
+                let v = ValueScores {
+                    as_of_day: cal_end,
+                    p_alive: bg.p_alive(s.frequency, s.recency, s.age),
+                    expected_purchases: bg.expected_purchases(horizon, s.frequency, s.recency, s.age),
+                    expected_days: horizon_days.round() as i64,
+                    expected_value,
+                    clv,
+                };
+                (*id, v)
+            };
+            let mut scores: Vec<(i64, ValueScores)> = Vec::with_capacity(customers.len());
+            for chunk in customers.chunks(50_000) {
+                let (left, right) = chunk.split_at(chunk.len() / 2);
+                let (a, b) = std::thread::scope(|scope| {
+                    let h = scope.spawn(|| left.iter().map(score).collect::<Vec<_>>());
+                    let b = right.iter().map(score).collect::<Vec<_>>();
+                    (h.join().unwrap_or_default(), b)
+                });
+                scores.extend(a);
+                scores.extend(b);
+            }
             if let Some(path) = &per_customer {
                 let mut out = std::io::BufWriter::new(
                     std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
                 );
                 writeln!(out, "customer_id,frequency,recency,T,expected_purchases,p_alive,expected_avg_value,clv")?;
-                let row = |(ext, s): &(String, CustomerSummary)| {
-                    let expected = bg.expected_purchases(horizon, s.frequency, s.recency, s.age);
-                    let (value, lifetime) = match &gg {
-                        Some(g) => (
-                            g.params.expected_average_value(s.frequency, s.monetary),
-                            clv::discounted_clv(
-                                &bg,
-                                &g.params,
-                                (s.frequency, s.recency, s.age, s.monetary),
-                                months,
-                                discount,
-                                unit_days,
-                            ),
-                        ),
-                        None => (f64::NAN, f64::NAN),
-                    };
-                    format!(
-                        "{},{},{:.4},{:.4},{:.6},{:.6},{:.4},{:.4}\n",
+                for ((_, ext, s), (_, v)) in customers.iter().zip(&scores) {
+                    writeln!(
+                        out,
+                        "{},{},{:.4},{:.4},{:.6},{:.6},{:.4},{:.4}",
                         csv_field(ext),
                         s.frequency,
                         s.recency,
                         s.age,
-                        expected,
-                        bg.p_alive(s.frequency, s.recency, s.age),
-                        value,
-                        lifetime
-                    )
-                };
-                // Score on both cores, a chunk each at a time, and write in order.
-                for chunk in customers.chunks(20_000) {
-                    let (left, right) = chunk.split_at(chunk.len() / 2);
-                    let (a, b) = std::thread::scope(|scope| {
-                        let h = scope.spawn(|| left.iter().map(row).collect::<String>());
-                        let b = right.iter().map(row).collect::<String>();
-                        (h.join().unwrap_or_default(), b)
-                    });
-                    out.write_all(a.as_bytes())?;
-                    out.write_all(b.as_bytes())?;
+                        v.expected_purchases,
+                        v.p_alive,
+                        v.expected_value,
+                        v.clv
+                    )?;
                 }
                 out.flush()?;
             }
+            store.write(|c| enishi_store::repo::scores::store_value(c, &scores))?;
             let report = serde_json::json!({
                 "customers": customers.len(),
                 "time_unit": time_unit,

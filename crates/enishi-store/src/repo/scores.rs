@@ -1,0 +1,119 @@
+//! Per-customer analytics scores: written in bulk by the analyses, read with the customer.
+
+use crate::db::{placeholders, Conn, Value};
+use crate::model::{CustomerScores, RfmScores, ValueScores};
+use crate::repo::now;
+use crate::{params, StoreError};
+
+/// Rows per multi-row upsert (SQLite allows 32,766 parameters).
+const CHUNK: usize = 2000;
+
+fn upsert(c: &mut dyn Conn, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError> {
+    let width = columns.len();
+    let updates: Vec<String> = columns[1..].iter().map(|col| format!("{col} = excluded.{col}")).collect();
+    for part in rows.chunks(CHUNK) {
+        let tuples: Vec<String> =
+            (0..part.len()).map(|r| format!("({})", placeholders(r * width + 1, width))).collect();
+        let sql = format!(
+            "INSERT INTO customer_scores ({}) VALUES {} ON CONFLICT (customer_id) DO UPDATE SET {}",
+            columns.join(", "),
+            tuples.join(", "),
+            updates.join(", ")
+        );
+        let flat: Vec<Value> = part.iter().flat_map(|r| r.iter().cloned()).collect();
+        c.execute(&sql, &flat)?;
+    }
+    Ok(())
+}
+
+/// Stores the RFM scores of customers (Enishi id, scores).
+pub fn store_rfm(c: &mut dyn Conn, scores: &[(i64, RfmScores)]) -> Result<(), StoreError> {
+    let t = now();
+    let rows: Vec<Vec<Value>> = scores
+        .iter()
+        .map(|(id, s)| {
+            vec![
+                Value::Int(*id),
+                s.as_of_day.into(),
+                s.r.into(),
+                s.f.into(),
+                s.m.into(),
+                s.segment.as_str().into(),
+                t.into(),
+            ]
+        })
+        .collect();
+    upsert(c, &["customer_id", "rfm_as_of_day", "rfm_r", "rfm_f", "rfm_m", "rfm_segment", "updated_at"], &rows)
+}
+
+/// Stores the predicted value of customers (Enishi id, scores).
+pub fn store_value(c: &mut dyn Conn, scores: &[(i64, ValueScores)]) -> Result<(), StoreError> {
+    let t = now();
+    let finite = |v: f64| if v.is_finite() { Value::Real(v) } else { Value::Null };
+    let rows: Vec<Vec<Value>> = scores
+        .iter()
+        .map(|(id, s)| {
+            vec![
+                Value::Int(*id),
+                s.as_of_day.into(),
+                finite(s.p_alive),
+                finite(s.expected_purchases),
+                s.expected_days.into(),
+                finite(s.expected_value),
+                finite(s.clv),
+                t.into(),
+            ]
+        })
+        .collect();
+    upsert(
+        c,
+        &[
+            "customer_id",
+            "clv_as_of_day",
+            "p_alive",
+            "expected_purchases",
+            "expected_days",
+            "expected_value",
+            "clv",
+            "updated_at",
+        ],
+        &rows,
+    )
+}
+
+/// The scores of one customer, if any analysis has scored them.
+pub fn get(c: &mut dyn Conn, customer_id: i64) -> Result<Option<CustomerScores>, StoreError> {
+    let Some(r) = c.query_opt(
+        "SELECT rfm_as_of_day, rfm_r, rfm_f, rfm_m, rfm_segment, clv_as_of_day, p_alive, expected_purchases, expected_days, \
+         expected_value, clv FROM customer_scores WHERE customer_id = $1",
+        params![customer_id],
+    )?
+    else {
+        return Ok(None);
+    };
+    let real = |i: usize| -> Result<f64, StoreError> {
+        match r.opt_int(i) {
+            Ok(None) => Ok(f64::NAN),
+            Ok(Some(v)) => Ok(v as f64),
+            Err(_) => r.real(i),
+        }
+    };
+    let rfm = match (r.opt_int(0)?, r.opt_int(1)?, r.opt_int(2)?, r.opt_int(3)?, r.opt_text(4)?) {
+        (Some(as_of_day), Some(rr), Some(f), Some(m), Some(segment)) => {
+            Some(RfmScores { as_of_day, r: rr, f, m, segment })
+        }
+        _ => None,
+    };
+    let value = match r.opt_int(5)? {
+        Some(as_of_day) => Some(ValueScores {
+            as_of_day,
+            p_alive: real(6)?,
+            expected_purchases: real(7)?,
+            expected_days: r.opt_int(8)?.unwrap_or(0),
+            expected_value: real(9)?,
+            clv: real(10)?,
+        }),
+        None => None,
+    };
+    Ok(Some(CustomerScores { rfm, value }))
+}
