@@ -6,6 +6,7 @@
 //! - [`gamma_gamma`]: the Gamma-Gamma model of spend per transaction;
 //! - [`clv`]: discounted customer lifetime value from both;
 //! - [`rfm`]: recency / frequency / monetary scores and named segments;
+//! - [`recommend`]: co-purchase recommendations and their hit rate against popularity;
 //! - [`pareto`]: revenue concentration (the 80/20 view), Lorenz curve and Gini;
 //! - [`loyal`]: loyal and semi-loyal customers under thresholds frozen at a baseline;
 //! - [`optimize`] and [`special`]: the maximum-likelihood machinery they share.
@@ -16,6 +17,7 @@ pub mod gamma_gamma;
 pub mod loyal;
 pub mod optimize;
 pub mod pareto;
+pub mod recommend;
 pub mod rfm;
 pub mod special;
 pub mod summary;

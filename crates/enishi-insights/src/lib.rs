@@ -268,3 +268,95 @@ pub fn refresh_rfm_scores(store: &Store, as_of: i64) -> Result<RfmReport, StoreE
     store.write(|c| enishi_store::repo::scores::store_rfm(c, &rows))?;
     Ok(report)
 }
+
+/// A customer's recommended products.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomerRecommendations {
+    /// The shop's customer id.
+    pub customer_id: String,
+    /// SKUs, best first, with their scores.
+    pub products: Vec<(String, f64)>,
+}
+
+/// Co-purchase recommendations and, with a holdout, how well they would have done.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecommendReport {
+    /// Products seen.
+    pub products: usize,
+    /// Hit rates @n on the holdout, against recommending the most popular products.
+    pub evaluation: Option<enishi_analytics::recommend::Evaluation>,
+    /// Every customer's top n (left out of JSON answers).
+    #[serde(skip)]
+    pub rows: Vec<CustomerRecommendations>,
+}
+
+/// Distinct products of a customer's purchases in `days` (inclusive range), with whether each
+/// was bought on more than one day.
+fn basket(items: &[(i64, u32)], from: i64, to: i64) -> Vec<(u32, bool)> {
+    let mut days: std::collections::BTreeMap<u32, (i64, bool)> = std::collections::BTreeMap::new();
+    for &(d, p) in items.iter().filter(|(d, _)| *d >= from && *d <= to) {
+        days.entry(p).and_modify(|e| e.1 |= e.0 != d).or_insert((d, false));
+    }
+    days.into_iter().map(|(p, (_, again))| (p, again)).collect()
+}
+
+/// Recommends `n` products to every customer from purchases up to `as_of`; with
+/// `holdout_from`, also trains on the purchases before that day and measures hit rate @n on
+/// the products bought from it to `as_of`.
+pub fn recommend_report(
+    store: &Store,
+    holdout_from: Option<i64>,
+    as_of: i64,
+    n: usize,
+) -> Result<RecommendReport, StoreError> {
+    let mut skus: Vec<String> = Vec::new();
+    let mut index: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let mut customers: Vec<(String, Vec<(i64, u32)>)> = Vec::new();
+    store.read(|c| {
+        enishi_store::repo::analytics::for_each_customer_items(c, &mut |_, ext, items| {
+            let coded: Vec<(i64, u32)> = items
+                .iter()
+                .filter(|(d, _)| *d <= as_of)
+                .map(|(d, sku)| {
+                    let next = skus.len() as u32;
+                    let p = *index.entry(sku.clone()).or_insert_with(|| {
+                        skus.push(sku.clone());
+                        next
+                    });
+                    (*d, p)
+                })
+                .collect();
+            if !coded.is_empty() {
+                customers.push((ext.to_string(), coded));
+            }
+            Ok(())
+        })
+    })?;
+    use enishi_analytics::recommend::{evaluate, CoPurchase};
+    let evaluation = holdout_from.map(|split| {
+        let train: Vec<Vec<(u32, bool)>> = customers.iter().map(|(_, it)| basket(it, i64::MIN, split - 1)).collect();
+        let model = CoPurchase::train(&train, skus.len());
+        let cases: Vec<(Vec<u32>, Vec<u32>)> = customers
+            .iter()
+            .zip(&train)
+            .map(|((_, it), before)| {
+                (before.iter().map(|(p, _)| *p).collect(), basket(it, split, as_of).iter().map(|(p, _)| *p).collect())
+            })
+            .collect();
+        evaluate(&model, &cases, n)
+    });
+    let all: Vec<Vec<(u32, bool)>> = customers.iter().map(|(_, it)| basket(it, i64::MIN, as_of)).collect();
+    let model = CoPurchase::train(&all, skus.len());
+    let rows = customers
+        .iter()
+        .zip(&all)
+        .map(|((ext, _), b)| {
+            let bought: Vec<u32> = b.iter().map(|(p, _)| *p).collect();
+            CustomerRecommendations {
+                customer_id: ext.clone(),
+                products: model.recommend(&bought, n).into_iter().map(|(p, s)| (skus[p as usize].clone(), s)).collect(),
+            }
+        })
+        .collect();
+    Ok(RecommendReport { products: skus.len(), evaluation, rows })
+}

@@ -142,6 +142,16 @@ impl Catalogue {
         &self.items[ids[self.within[category].sample(rng)]]
     }
 
+    /// The product usually bought with `sku`: one fixed product of its category's first
+    /// companion category.
+    fn companion(&self, sku: &str) -> Option<&Item> {
+        let (index, item) = self.items.iter().enumerate().find(|(_, i)| i.sku == sku)?;
+        let target = *CATEGORIES[item.category].bought_with.first()?;
+        let position = self.by_category[item.category].iter().position(|&i| i == index)?;
+        let ids = &self.by_category[target];
+        Some(&self.items[ids[(position * 7 + 3) % ids.len()]])
+    }
+
     /// A basket worth about `budget`: mostly the favourite category, then what goes with it.
     pub fn basket(&self, rng: &mut ChaCha8Rng, favourite: usize, budget: f64) -> Vec<Line> {
         let first = if rng.gen::<f64>() < 0.6 { favourite } else { self.category_pick.sample(rng) };
@@ -149,7 +159,14 @@ impl Catalogue {
         let mut spent = 0.0;
         let mut category = first;
         while lines.len() < 6 {
-            let item = self.pick(rng, category);
+            // The second line is often the first one's companion (beans → their filter): the
+            // product-level affinity that recommendations should find.
+            let item = match lines.first() {
+                Some(l) if lines.len() == 1 && rng.gen::<f64>() < 0.6 => {
+                    self.companion(&l.sku).unwrap_or_else(|| self.pick(rng, category))
+                }
+                _ => self.pick(rng, category),
+            };
             if lines.iter().any(|l| l.sku == item.sku) {
                 break;
             }

@@ -230,3 +230,37 @@ fn pareto_and_rfm_on_cdnow_master() {
     let e: serde_json::Value = serde_json::from_slice(&early.stdout).unwrap();
     assert!(e["customers"].as_u64().unwrap() < 23_570);
 }
+
+#[test]
+fn recommendations_beat_popularity_on_generated_data() {
+    let db = testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let gen = dir.path().join("gen").display().to_string();
+    assert!(enishi(&db.url, dir.path(), &["gen", "--customers", "5000", "--seed", "11", "--out", &gen])
+        .status
+        .success());
+    assert!(enishi(&db.url, dir.path(), &["import", "orders", &format!("{gen}/orders.csv")]).status.success());
+    let out = enishi(
+        &db.url,
+        dir.path(),
+        &[
+            "analyze",
+            "recommend",
+            "--holdout-from",
+            "2026-06-01",
+            "--as-of",
+            "2026-10-31",
+            "--json",
+            "--per-customer",
+            "recs.csv",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = &r["evaluation"];
+    assert!(e["customers"].as_u64().unwrap() > 500, "{r}");
+    assert!(e["hit_rate"].as_f64().unwrap() > e["popularity_hit_rate"].as_f64().unwrap(), "{r}");
+    let recs = std::fs::read_to_string(dir.path().join("recs.csv")).unwrap();
+    assert!(recs.starts_with("customer_id,rank,sku,score\n"));
+    assert!(recs.lines().count() > 5000, "top 5 for most customers");
+}

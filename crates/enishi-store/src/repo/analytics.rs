@@ -36,3 +36,34 @@ pub fn for_each_customer_purchases(c: &mut dyn Conn, f: &mut PurchasesSink<'_>) 
     }
     Ok(())
 }
+
+/// Receives one customer's purchased products: (Enishi id, shop id, [(business day, SKU)]).
+pub type ItemsSink<'a> = dyn FnMut(i64, &str, &[(i64, String)]) -> Result<(), StoreError> + 'a;
+
+/// Calls `f` once per customer with orders, with the SKUs of their order lines in time order.
+pub fn for_each_customer_items(c: &mut dyn Conn, f: &mut ItemsSink<'_>) -> Result<(), StoreError> {
+    let mut current: Option<(i64, String)> = None;
+    let mut items: Vec<(i64, String)> = Vec::new();
+    c.query_each(
+        "SELECT o.customer_id, c.external_id, o.placed_day, l.sku FROM orders o JOIN customers c ON c.id = o.customer_id \
+         JOIN order_lines l ON l.order_id = o.id ORDER BY o.customer_id, o.placed_at, o.id, l.line_no",
+        &[],
+        &mut |r| {
+            let id = r.int(0)?;
+            if current.as_ref().is_some_and(|(cur, _)| *cur != id) {
+                let (cid, ext) = current.take().expect("checked");
+                f(cid, &ext, &items)?;
+                items.clear();
+            }
+            if current.is_none() {
+                current = Some((id, r.text(1)?));
+            }
+            items.push((r.int(2)?, r.text(3)?));
+            Ok(())
+        },
+    )?;
+    if let Some((cid, ext)) = current {
+        f(cid, &ext, &items)?;
+    }
+    Ok(())
+}

@@ -47,6 +47,25 @@ pub enum AnalyzeWhat {
         #[arg(long)]
         json: bool,
     },
+    /// Products each customer is likely to buy next (co-purchase), with a hit-rate check
+    /// against the most popular products when a holdout start is given.
+    Recommend {
+        /// Recommend from purchases up to this day (YYYY-MM-DD). Default: today.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Train on purchases before this day and check the hit rate on those from it to --as-of.
+        #[arg(long)]
+        holdout_from: Option<String>,
+        /// Products per customer.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        /// Write every customer's recommendations to this CSV file.
+        #[arg(long)]
+        per_customer: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Revenue concentration: the top 20% of customers' share, the Lorenz curve, Gini.
     Pareto {
         /// Count purchases up to this day (YYYY-MM-DD). Default: today.
@@ -193,6 +212,44 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                         m.loyal,
                         m.semi_loyal,
                         100.0 * m.share
+                    );
+                }
+            }
+            Ok(())
+        }
+        AnalyzeWhat::Recommend { as_of, holdout_from, top, per_customer, json } => {
+            let (_, day) = as_of_day(as_of.as_deref())?;
+            let split = holdout_from.as_deref().map(|h| day_number(h, "--holdout-from")).transpose()?;
+            if split.is_some_and(|s| s > day) {
+                return Err(BadInput("--holdout-from must not be after --as-of".into()).into());
+            }
+            if top == 0 || top > 100 {
+                return Err(BadInput("--top must be 1 to 100".into()).into());
+            }
+            let report = enishi_insights::recommend_report(store, split, day, top)?;
+            if let Some(path) = &per_customer {
+                let mut out = std::io::BufWriter::new(
+                    std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+                );
+                writeln!(out, "customer_id,rank,sku,score")?;
+                for c in &report.rows {
+                    for (rank, (sku, score)) in c.products.iter().enumerate() {
+                        writeln!(out, "{},{},{},{:.6}", csv_field(&c.customer_id), rank + 1, csv_field(sku), score)?;
+                    }
+                }
+                out.flush()?;
+            }
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("{} products, {} customers", report.products, report.rows.len());
+                if let Some(e) = &report.evaluation {
+                    println!(
+                        "hit rate @{} on the holdout: {:.1}% (most popular products: {:.1}%) over {} customers",
+                        e.n,
+                        100.0 * e.hit_rate,
+                        100.0 * e.popularity_hit_rate,
+                        e.customers
                     );
                 }
             }
