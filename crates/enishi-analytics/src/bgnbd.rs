@@ -203,14 +203,5 @@ pub fn fit(c: &Cohorts) -> BgNbdFit {
         },
         &[params.r, params.alpha, params.a, params.b],
     );
-    BgNbdFit {
-        params,
-        report: FitReport {
-            log_likelihood: -m.value * n,
-            standard_errors: se,
-            iterations: m.iterations,
-            converged: m.converged,
-            observations: c.customers,
-        },
-    }
+    BgNbdFit { params, report: FitReport::new(&m, c.customers, se) }
 }

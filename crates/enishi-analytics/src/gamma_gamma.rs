@@ -77,14 +77,5 @@ pub fn fit(data: &[(f64, f64)]) -> GammaGammaFit {
         |th| GammaGamma { p: th[0], q: th[1], gamma: th[2] }.log_likelihood(data).1.iter().map(|v| -v).collect(),
         &[params.p, params.q, params.gamma],
     );
-    GammaGammaFit {
-        params,
-        report: FitReport {
-            log_likelihood: -m.value * n,
-            standard_errors: se,
-            iterations: m.iterations,
-            converged: m.converged,
-            observations: data.len() as u64,
-        },
-    }
+    GammaGammaFit { params, report: FitReport::new(&m, data.len() as u64, se) }
 }

@@ -37,3 +37,16 @@ pub struct FitReport {
     /// Customers (or rows) the fit used.
     pub observations: u64,
 }
+
+impl FitReport {
+    /// The report of a minimisation of the mean negative log-likelihood over `observations`.
+    pub fn new(m: &optimize::Minimum, observations: u64, standard_errors: Vec<f64>) -> FitReport {
+        FitReport {
+            log_likelihood: -m.value * observations.max(1) as f64,
+            standard_errors,
+            iterations: m.iterations,
+            converged: m.converged,
+            observations,
+        }
+    }
+}
