@@ -8,12 +8,14 @@
 //! - [`rfm`]: recency / frequency / monetary scores and named segments;
 //! - [`recommend`]: co-purchase recommendations and their hit rate against popularity;
 //! - [`pareto`]: revenue concentration (the 80/20 view), Lorenz curve and Gini;
+//! - [`kpis`]: repeat rate, order value, frequency, revenue per customer, gaps, weekdays, cohorts;
 //! - [`loyal`]: loyal and semi-loyal customers under thresholds frozen at a baseline;
 //! - [`optimize`] and [`special`]: the maximum-likelihood machinery they share.
 
 pub mod bgnbd;
 pub mod clv;
 pub mod gamma_gamma;
+pub mod kpis;
 pub mod loyal;
 pub mod optimize;
 pub mod pareto;

@@ -360,3 +360,17 @@ pub fn recommend_report(
         .collect();
     Ok(RecommendReport { products: skus.len(), evaluation, rows })
 }
+
+/// Months since January 1970 of a business day.
+fn month_of(day: i64) -> i64 {
+    let d = date_of(day);
+    (i64::from(d.year()) - 1970) * 12 + i64::from(d.month0())
+}
+
+/// The KPIs of every customer's orders up to `as_of`.
+pub fn kpis_report(store: &Store, as_of: i64) -> Result<enishi_analytics::kpis::Kpis, StoreError> {
+    let customers = purchases_until(store, as_of)?;
+    let orders: Vec<Vec<(i64, i64, f64)>> =
+        customers.iter().map(|(_, _, p)| p.iter().map(|&(d, v)| (d, month_of(d), v)).collect()).collect();
+    Ok(enishi_analytics::kpis::kpis(&orders, month_of(as_of)))
+}

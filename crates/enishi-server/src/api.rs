@@ -61,6 +61,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/analytics/rfm"),
     ("get", "/api/v1/analytics/pareto"),
     ("get", "/api/v1/analytics/loyal"),
+    ("get", "/api/v1/analytics/kpis"),
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -87,6 +88,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/analytics/rfm", get(analytics_rfm))
         .route("/api/v1/analytics/pareto", get(analytics_pareto))
         .route("/api/v1/analytics/loyal", get(analytics_loyal))
+        .route("/api/v1/analytics/kpis", get(analytics_kpis))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -1079,5 +1081,16 @@ async fn analytics_loyal(
     }
     let report =
         state.run(move |s| Ok(enishi_insights::loyal_report(s, baseline, as_of, loyal / 100.0, semi / 100.0)?)).await?;
+    Ok(ok(report))
+}
+
+async fn analytics_kpis(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<AsOfQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let day = q.day(state.workspace.clock)?;
+    let report = state.run(move |s| Ok(enishi_insights::kpis_report(s, day)?)).await?;
     Ok(ok(report))
 }

@@ -391,6 +391,9 @@ fn analytics_rfm_and_pareto_over_the_api() {
         let counted: u64 = r["segments"].as_array().unwrap().iter().map(|s| s["customers"].as_u64().unwrap()).sum();
         assert_eq!(counted, 5);
         assert_eq!(app.admin("GET", "/api/v1/analytics/rfm?as_of=yesterday", None).0, 422);
+        let (s, k) = app.admin("GET", "/api/v1/analytics/kpis?as_of=2026-11-30", None);
+        assert_eq!((s, k["orders"].as_u64()), (200, Some(5)), "{k}");
+        assert_eq!(k["order_value"]["median"], 30.0);
         let (s, l) = app.admin(
             "GET",
             "/api/v1/analytics/loyal?baseline=2026-11-25&as_of=2026-12-31&loyal_percent=20&semi_percent=20",

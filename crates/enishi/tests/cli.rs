@@ -264,3 +264,30 @@ fn recommendations_beat_popularity_on_generated_data() {
     assert!(recs.starts_with("customer_id,rank,sku,score\n"));
     assert!(recs.lines().count() > 5000, "top 5 for most customers");
 }
+
+#[test]
+fn kpis_describe_cdnow_with_distributions() {
+    let db = testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    assert!(enishi(
+        &db.url,
+        dir.path(),
+        &["import", "orders", &fixture("cdnow/CDNOW_sample.txt"), "--format", "cdnow"]
+    )
+    .status
+    .success());
+    let out = enishi(&db.url, dir.path(), &["analyze", "kpis", "--as-of", "1998-06-30", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let k: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((k["customers"].as_u64(), k["orders"].as_u64()), (Some(2357), Some(6919)));
+    let rate = k["repeat_purchase_rate"].as_f64().unwrap();
+    assert!(rate > 0.4 && rate < 0.6, "{rate}");
+    assert!(
+        k["order_value"]["median"].as_f64().unwrap() < k["order_value"]["mean"].as_f64().unwrap(),
+        "skewed: median below mean"
+    );
+    assert_eq!(k["orders_by_weekday"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum::<u64>(), 6919);
+    let cohorts = k["cohorts"].as_array().unwrap();
+    assert_eq!(cohorts.len(), 3, "the CDNOW cohort first bought in January to March 1997");
+    assert_eq!(cohorts[0]["retention"][0], 1.0);
+}

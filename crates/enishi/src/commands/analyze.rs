@@ -66,6 +66,16 @@ pub enum AnalyzeWhat {
         #[arg(long)]
         json: bool,
     },
+    /// KPIs as distributions: repeat rate, order value, orders and revenue per customer, days
+    /// between purchases, orders by weekday, monthly cohort retention.
+    Kpis {
+        /// Count orders up to this day (YYYY-MM-DD). Default: today.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Revenue concentration: the top 20% of customers' share, the Lorenz curve, Gini.
     Pareto {
         /// Count purchases up to this day (YYYY-MM-DD). Default: today.
@@ -252,6 +262,30 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                         e.customers
                     );
                 }
+            }
+            Ok(())
+        }
+        AnalyzeWhat::Kpis { as_of, json } => {
+            let (as_of, day) = as_of_day(as_of.as_deref())?;
+            let k = enishi_insights::kpis_report(store, day)?;
+            if json {
+                let mut v = serde_json::to_value(&k)?;
+                v["as_of"] = as_of.into();
+                println!("{v}");
+            } else {
+                let d = |x: &enishi_analytics::kpis::Distribution| {
+                    format!(
+                        "median {:.2}, p25 {:.2}, p75 {:.2}, p90 {:.2}, mean {:.2}",
+                        x.median, x.p25, x.p75, x.p90, x.mean
+                    )
+                };
+                println!("as of {as_of}: {} customers, {} orders", k.customers, k.orders);
+                println!("repeat purchase rate: {:.1}%", 100.0 * k.repeat_purchase_rate);
+                println!("order value: {}", d(&k.order_value));
+                println!("orders per customer: {}", d(&k.orders_per_customer));
+                println!("revenue per customer: {}", d(&k.revenue_per_customer));
+                println!("days between purchases: {}", d(&k.days_between_purchases));
+                println!("orders Mon–Sun: {:?}", k.orders_by_weekday);
             }
             Ok(())
         }
