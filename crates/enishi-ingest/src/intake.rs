@@ -112,6 +112,29 @@ pub struct Workspace {
     pub currency: Currency,
 }
 
+impl Workspace {
+    /// The workspace settings stored in the database: UTC and USD where none are set; an
+    /// error naming the setting when a stored value does not parse.
+    pub fn load(store: &enishi_store::Store) -> Result<Workspace, IntakeError> {
+        use enishi_store::repo::settings;
+        let (tz, currency) = store.read(|c| {
+            Ok::<_, StoreError>((settings::get(c, settings::TIME_ZONE)?, settings::get(c, settings::CURRENCY)?))
+        })?;
+        let bad = |what: &str, e: enishi_core::ParseError| {
+            IntakeError::Store(StoreError::Decode(format!("stored {what}: {e} (fix it with `enishi settings`)")))
+        };
+        let clock = match tz {
+            Some(t) => BusinessClock::new(&t).map_err(|e| bad("time zone", e))?,
+            None => BusinessClock::default(),
+        };
+        let currency = match currency {
+            Some(c) => c.parse().map_err(|e| bad("currency", e))?,
+            None => Currency::USD,
+        };
+        Ok(Workspace { clock, currency })
+    }
+}
+
 fn parse<T: FromStr<Err = enishi_core::ParseError>>(field: &str, v: &str) -> Result<T, FieldError> {
     v.parse().map_err(|e: enishi_core::ParseError| field_err(field, e.0))
 }

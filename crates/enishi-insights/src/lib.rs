@@ -28,6 +28,11 @@ pub fn purchases_until(store: &Store, as_of: i64) -> Result<Vec<Purchases>, Stor
     Ok(out)
 }
 
+/// A revenue figure summed in floating point, shown to the cent.
+fn cents(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
 /// One segment's size and revenue.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SegmentSize {
@@ -101,7 +106,7 @@ pub fn rfm_report(store: &Store, as_of: i64) -> Result<RfmReport, StoreError> {
                 label: seg.label(),
                 customers: members.len(),
                 share: members.len() as f64 / n,
-                revenue: members.iter().map(|&k| inputs[k].monetary).sum(),
+                revenue: cents(members.iter().map(|&k| inputs[k].monetary).sum()),
             }
         })
         .collect();
@@ -128,7 +133,9 @@ pub fn rfm_report(store: &Store, as_of: i64) -> Result<RfmReport, StoreError> {
 pub fn pareto_report(store: &Store, as_of: i64) -> Result<Concentration, StoreError> {
     let customers = purchases_until(store, as_of)?;
     let revenue: Vec<f64> = customers.iter().map(|(_, _, p)| p.iter().map(|(_, v)| v).sum()).collect();
-    Ok(pareto::concentration(&revenue))
+    let mut c = pareto::concentration(&revenue);
+    c.revenue = cents(c.revenue);
+    Ok(c)
 }
 
 /// One month of the loyal-customer trend.

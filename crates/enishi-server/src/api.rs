@@ -496,7 +496,7 @@ impl PageQuery {
 }
 
 async fn existing(state: &AppState, id: i64) -> Result<(), ApiError> {
-    let found = state.run(move |s| Ok(s.read(|c| customers::get(c, id))?.is_some())).await?;
+    let found = state.run(move |s| Ok(s.read(|c| customers::exists(c, id))?)).await?;
     if found {
         Ok(())
     } else {
@@ -516,9 +516,19 @@ async fn customer_history<T: serde::Serialize + Send + 'static>(
     fetch: HistoryPage<T>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
-    existing(state, id).await?;
     let (limit, offset) = (p.limit(), p.offset());
-    let items = state.run(move |s| Ok(s.read(|c| fetch(c, id, limit, offset))?)).await?;
+    // One read: the customer must exist (an empty page would hide a wrong id).
+    let items = state
+        .run(move |s| {
+            Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
+                if !customers::exists(c, id)? {
+                    return Ok(None);
+                }
+                fetch(c, id, limit, offset).map(Some)
+            })?)
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?;
     Ok(ok(json!({"items": items, "limit": limit, "offset": offset})))
 }
 

@@ -11,7 +11,6 @@ pub use error::ApiError;
 
 use axum::Router;
 use enishi_ingest::intake::Workspace;
-use enishi_store::repo::settings;
 use enishi_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,17 +25,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over `store`, with the workspace settings it holds (UTC and USD by default).
-    pub fn new(store: Arc<Store>) -> Result<Self, enishi_store::StoreError> {
-        let (tz, currency) = store.read(|c| {
-            Ok::<_, enishi_store::StoreError>((
-                settings::get(c, settings::TIME_ZONE)?,
-                settings::get(c, settings::CURRENCY)?,
-            ))
-        })?;
-        let clock = tz.and_then(|t| enishi_core::BusinessClock::new(&t).ok()).unwrap_or_default();
-        let currency = currency.and_then(|c| c.parse().ok()).unwrap_or(enishi_core::Currency::USD);
-        Ok(AppState { store, workspace: Workspace { clock, currency } })
+    /// State over `store`, with the workspace settings it holds (UTC and USD by default); an
+    /// error when a stored setting does not parse.
+    pub fn new(store: Arc<Store>) -> Result<Self, enishi_ingest::intake::IntakeError> {
+        let workspace = Workspace::load(&store)?;
+        Ok(AppState { store, workspace })
     }
 
     /// Runs `f` with the store on the blocking pool.

@@ -123,8 +123,6 @@ pub trait Conn {
     fn backend(&self) -> Backend;
     /// Runs one statement; returns the number of rows changed.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
-    /// Runs one query and returns its rows.
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
     /// Inserts many rows into `table` as fast as the backend allows.
     fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError>;
     /// Reserves `n` fresh primary keys for `table`, to insert rows whose children need the key.
@@ -138,6 +136,16 @@ pub trait Conn {
         params: &[Value],
         f: &mut dyn FnMut(&Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+
+    /// Runs one query and returns its rows.
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let mut out = Vec::new();
+        self.query_each(sql, params, &mut |r| {
+            out.push(r.clone());
+            Ok(())
+        })?;
+        Ok(out)
+    }
 
     /// Runs a query expected to return at most one row.
     fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
@@ -204,21 +212,6 @@ impl Conn for SqliteConn<'_> {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let mut st = self.0.prepare_cached(&sqlite_sql(sql))?;
         Ok(st.execute(rusqlite::params_from_iter(params.iter()))? as u64)
-    }
-
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
-        let mut st = self.0.prepare_cached(&sqlite_sql(sql))?;
-        let n = st.column_count();
-        let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let mut vals = Vec::with_capacity(n);
-            for i in 0..n {
-                vals.push(sqlite_value(r.get_ref(i)?));
-            }
-            out.push(Row(vals));
-        }
-        Ok(out)
     }
 
     fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError> {
@@ -360,12 +353,6 @@ impl Conn for PgConn<'_> {
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let st = self.statement(sql)?;
         Ok(self.tx.execute(&st, &pg_params(params))?)
-    }
-
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
-        let st = self.statement(sql)?;
-        let rows = self.tx.query(&st, &pg_params(params))?;
-        rows.iter().map(|r| (0..r.len()).map(|i| pg_value(r, i)).collect::<Result<Vec<_>, _>>().map(Row)).collect()
     }
 
     fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError> {

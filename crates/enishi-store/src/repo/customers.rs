@@ -101,6 +101,11 @@ pub fn get(c: &mut dyn Conn, id: i64) -> Result<Option<Customer>, StoreError> {
     Ok(fetch(c, "WHERE c.id = $1", params![id])?.pop())
 }
 
+/// Whether a customer with this Enishi id exists (without loading it).
+pub fn exists(c: &mut dyn Conn, id: i64) -> Result<bool, StoreError> {
+    Ok(c.query_opt("SELECT 1 FROM customers WHERE id = $1", params![id])?.is_some())
+}
+
 /// One customer by the shop's id.
 pub fn get_by_external_id(c: &mut dyn Conn, external_id: &str) -> Result<Option<Customer>, StoreError> {
     Ok(fetch(c, "WHERE c.external_id = $1", params![external_id])?.pop())

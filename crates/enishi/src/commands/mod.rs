@@ -46,21 +46,8 @@ pub fn open(url: &str) -> Result<Store> {
 
 /// The workspace's business clock and currency.
 pub fn workspace(store: &Store) -> Result<(BusinessClock, Currency)> {
-    let (tz, cur) = store.read(|c| {
-        Ok::<_, enishi_store::StoreError>((
-            settings::get(c, settings::TIME_ZONE)?,
-            settings::get(c, settings::CURRENCY)?,
-        ))
-    })?;
-    let clock = match tz {
-        Some(t) => BusinessClock::new(&t).map_err(|e| anyhow::anyhow!("stored time zone: {e}"))?,
-        None => BusinessClock::default(),
-    };
-    let currency = match cur {
-        Some(c) => c.parse().map_err(|e: enishi_core::ParseError| anyhow::anyhow!("stored currency: {e}"))?,
-        None => Currency::USD,
-    };
-    Ok((clock, currency))
+    let w = enishi_ingest::intake::Workspace::load(store)?;
+    Ok((w.clock, w.currency))
 }
 
 /// Runs one command.
