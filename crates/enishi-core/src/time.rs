@@ -63,6 +63,21 @@ impl BusinessClock {
         local.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
     }
 
+    /// The business-calendar date of an instant.
+    pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
+        at.with_timezone(&self.tz).date_naive()
+    }
+
+    /// The instant a business day starts (local midnight, or the first instant after it on a
+    /// day whose midnight is skipped by daylight saving).
+    pub fn start_of(&self, date: NaiveDate) -> DateTime<Utc> {
+        let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
+        match self.tz.from_local_datetime(&midnight).earliest() {
+            Some(d) => d.with_timezone(&Utc),
+            None => self.tz.from_utc_datetime(&midnight).with_timezone(&Utc),
+        }
+    }
+
     /// An instant shown in the business time zone, as RFC 3339.
     pub fn format(&self, at: DateTime<Utc>) -> String {
         at.with_timezone(&self.tz).to_rfc3339()

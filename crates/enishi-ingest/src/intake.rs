@@ -3,7 +3,8 @@
 
 use chrono::Utc;
 use enishi_core::{Amount, BusinessClock, Channel, Currency, Email, ExternalId, Phone};
-use enishi_store::repo::{customers, orders, products};
+use enishi_rewards::{OrderLoyalty, Programs, ReturnFacts};
+use enishi_store::repo::{customers, loyalty, orders, products};
 use enishi_store::{
     Conn, CustomerUpsert, NewOrder, NewReturn, Order, OrderLine, Product, Return, ReturnLine, StoreError,
 };
@@ -54,6 +55,9 @@ pub struct CustomerRef {
     /// Phone, stored if given.
     #[serde(default)]
     pub phone: Option<String>,
+    /// Another customer's referral code: a new customer is attributed to them.
+    #[serde(default)]
+    pub referral_code: Option<String>,
 }
 
 /// An order line as sent.
@@ -212,17 +216,36 @@ pub fn check_order(input: &OrderInput, ws: Workspace) -> Result<(NewOrder, Custo
     Ok((order, customer))
 }
 
-/// Stores an order unless one with the same id exists. Returns the stored order and whether
-/// it was created now (`false`: a replay, nothing written).
-pub fn record_order(c: &mut dyn Conn, input: &OrderInput, ws: Workspace) -> Result<(Order, bool), IntakeError> {
+/// An order as recorded: the stored order, whether it was created now (`false`: a replay,
+/// nothing written), and what it did in the loyalty programme (`None` when no programme was
+/// in force when it was placed).
+pub type RecordedOrder = (Order, bool, Option<OrderLoyalty>);
+
+/// Stores an order unless one with the same id exists, and runs it through the loyalty
+/// programme. A replay answers what the first call did.
+pub fn record_order(
+    c: &mut dyn Conn,
+    input: &OrderInput,
+    ws: Workspace,
+    programs: &Programs,
+) -> Result<RecordedOrder, IntakeError> {
     if let Some(existing) = orders::get_by_ref(c, input.order_id.trim())? {
-        return Ok((existing, false));
+        let loyalty = enishi_rewards::on_order(c, programs, &existing)?;
+        return Ok((existing, false, loyalty));
     }
     let (mut order, customer) = check_order(input, ws)?;
     let customer_id = match customers::get_by_external_id(c, input.customer.external_id.trim())? {
         // Known customers keep their first-seen time.
         Some(found) => customers::upsert(c, &CustomerUpsert { first_seen_at: None, ..customer }).map(|_| found.id)?,
-        None => customers::upsert(c, &customer)?.id(),
+        None => {
+            let id = customers::upsert(c, &customer)?.id();
+            if let Some(code) = input.customer.referral_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                let referrer = loyalty::customer_by_referral_code(c, code)?
+                    .ok_or_else(|| field_err("customer.referral_code", format!("no customer has the code {code}")))?;
+                loyalty::set_referrer(c, id, referrer)?;
+            }
+            id
+        }
     };
     order.customer_id = customer_id;
     let id = orders::insert_batch(c, std::slice::from_ref(&order))?[0].id();
@@ -240,7 +263,8 @@ pub fn record_order(c: &mut dyn Conn, input: &OrderInput, ws: Workspace) -> Resu
     products::insert_missing(c, &new_products)?;
     customers::refresh_stats(c, &[customer_id])?;
     let stored = orders::get(c, id)?.ok_or_else(|| StoreError::NotFound(format!("order {id}")))?;
-    Ok((stored, true))
+    let loyalty = enishi_rewards::on_order(c, programs, &stored)?;
+    Ok((stored, true, loyalty))
 }
 
 /// A return as sent to `POST /api/v1/orders/{order_id}/returns`.
@@ -297,21 +321,23 @@ pub fn remaining_quantities(
 }
 
 /// Stores a return of the order with the shop's id `order_ref`, unless one with the same
-/// return id exists. Returns it and whether it was created now.
+/// return id exists, and takes back the points the returned part earned. Returns it, whether
+/// it was created now, and the points taken back.
 pub fn record_return(
     c: &mut dyn Conn,
     order_ref: &str,
     input: &ReturnInput,
     ws: Workspace,
-) -> Result<(Return, bool), IntakeError> {
+) -> Result<(Return, bool, i64), IntakeError> {
     let return_ref: ExternalId = parse("return_id", &input.return_id)?;
     let order = orders::get_by_ref(c, order_ref)?.ok_or_else(|| IntakeError::UnknownOrder(order_ref.to_string()))?;
-    let outcome_of = |c: &mut dyn Conn, id: i64, created: bool| -> Result<(Return, bool), IntakeError> {
+    let outcome_of = |c: &mut dyn Conn, id: i64, created: bool| -> Result<(Return, bool, i64), IntakeError> {
         let r = orders::get_return(c, id)?.ok_or_else(|| StoreError::NotFound(format!("return {id}")))?;
-        Ok((r, created))
+        let taken = loyalty::entry_by_key(c, &format!("return:{}", r.return_id))?.map_or(0, |e| -e.points);
+        Ok((r, created, taken))
     };
     if let Some(id) = orders::return_id_by_ref(c, return_ref.as_str())? {
-        let (existing, _) = outcome_of(c, id, false)?;
+        let (existing, _, taken) = outcome_of(c, id, false)?;
         if existing.order_id.as_deref() != Some(order.order_id.as_str()) {
             return Err(field_err(
                 "return_id",
@@ -322,7 +348,7 @@ pub fn record_return(
             )
             .into());
         }
-        return Ok((existing, false));
+        return Ok((existing, false, taken));
     }
     let returned_at = match &input.returned_at {
         Some(t) => ws.clock.parse_timestamp(t).map_err(|e| field_err("returned_at", e.0))?,
@@ -395,6 +421,10 @@ pub fn record_return(
     };
     let id = orders::insert_returns(c, std::slice::from_ref(&new))?[0].id();
     customers::refresh_stats(c, &[order.customer_id])?;
+    enishi_rewards::on_return(
+        c,
+        &ReturnFacts { order_id: order.id, return_ref: &new.return_ref, returned_at, reason: new.reason.as_deref() },
+    )?;
     outcome_of(c, id, true)
 }
 

@@ -14,8 +14,11 @@ use crate::reader::Hashing;
 use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::{DateTime, Utc};
 use enishi_core::{Amount, BusinessClock, Channel, Currency};
+use enishi_rewards::{Programs, ReturnFacts};
 use enishi_store::repo::{customers, imports, orders, products};
-use enishi_store::{Conn, CustomerStats, ImportRecord, NewOrder, NewReturn, OrderLine, Product, ReturnLine, Store};
+use enishi_store::{
+    Conn, CustomerStats, ImportRecord, NewOrder, NewReturn, Order, OrderLine, Product, ReturnLine, Store,
+};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
@@ -116,7 +119,8 @@ pub fn import_orders(
     let (reader, hash) = Hashing::new(input, progress);
     store.write(|c| {
         let lines = formats::open(opts.format, reader, opts.clock)?;
-        let mut p = Pipeline::new(c, opts);
+        let programs = Programs::load(c, opts.clock)?;
+        let mut p = Pipeline::new(c, opts, &programs);
         for item in lines {
             p.take(item)?;
         }
@@ -171,6 +175,8 @@ struct Group {
 struct Pipeline<'c, 'o> {
     c: &'c mut dyn Conn,
     opts: &'o OrderImportOptions,
+    /// The loyalty programmes imported orders earn under.
+    programs: &'o Programs,
     summary: OrderImportSummary,
     rejections: Vec<Rejection>,
     without_customer: Vec<Rejection>,
@@ -228,10 +234,11 @@ impl StatsAcc {
 }
 
 impl<'c, 'o> Pipeline<'c, 'o> {
-    fn new(c: &'c mut dyn Conn, opts: &'o OrderImportOptions) -> Self {
+    fn new(c: &'c mut dyn Conn, opts: &'o OrderImportOptions, programs: &'o Programs) -> Self {
         Pipeline {
             c,
             opts,
+            programs,
             summary: OrderImportSummary::default(),
             rejections: Vec::new(),
             without_customer: Vec::new(),
@@ -387,9 +394,26 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                 }
             })
             .collect();
-        for (o, out) in batch.iter().zip(orders::insert_batch(self.c, &batch)?) {
+        let with_loyalty = self.programs.latest().is_some();
+        for ((o, g), out) in batch.iter().zip(&groups).zip(orders::insert_batch(self.c, &batch)?) {
             match out {
-                orders::Inserted::Created(_) => {
+                orders::Inserted::Created(id) => {
+                    if with_loyalty {
+                        let stored = Order {
+                            id,
+                            order_id: o.order_ref.clone(),
+                            customer_id: o.customer_id,
+                            customer_external_id: g.customer.clone(),
+                            placed_at: o.placed_at,
+                            channel: o.channel,
+                            currency: o.currency.clone(),
+                            total: o.total,
+                            status: o.status.clone(),
+                            lines: o.lines.clone(),
+                            returned_amount: Amount::ZERO,
+                        };
+                        enishi_rewards::on_order(self.c, self.programs, &stored)?;
+                    }
                     self.summary.orders_created += 1;
                     self.summary.lines_created += o.lines.len() as u64;
                     self.summary.free_lines += o.lines.iter().filter(|l| l.unit_price.is_zero()).count() as u64;
@@ -486,6 +510,15 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             // One at a time: the next return of the same order is checked against this one.
             match orders::insert_returns(self.c, std::slice::from_ref(&r))?[0] {
                 orders::Inserted::Created(_) => {
+                    if let Some(order_id) = r.order_id {
+                        let facts = ReturnFacts {
+                            order_id,
+                            return_ref: &r.return_ref,
+                            returned_at: r.returned_at,
+                            reason: r.reason.as_deref(),
+                        };
+                        enishi_rewards::on_return(self.c, &facts)?;
+                    }
                     self.summary.returns_created += 1;
                     self.summary.return_lines_created += r.lines.len() as u64;
                     self.summary.unlinked_returns += u64::from(r.order_id.is_none());

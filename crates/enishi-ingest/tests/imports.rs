@@ -320,21 +320,22 @@ fn discounted_returns_and_a_refund(store: &Store) {
     };
     store
         .write(|c| -> Result<(), IntakeError> {
-            record_order(c, &order, ws)?;
+            let programs = enishi_rewards::Programs::load(c, ws.clock)?;
+            record_order(c, &order, ws, &programs)?;
             // 3 units of A were bought for 40.00 (one free): one returned unit is 13.3333 of
             // goods, of which 50/60 was paid.
-            let (partial, _) = record_return(
+            let (partial, _, _) = record_return(
                 c,
                 "D-1",
                 &ret("DR-1", serde_json::json!({"lines": [{"sku": "A", "quantity": 1}], "returned_at": "2010-01-06"})),
                 ws,
             )?;
             assert_eq!(partial.amount, "11.1111".parse().unwrap());
-            let (full, _) =
+            let (full, _, _) =
                 record_return(c, "D-1", &ret("DR-2", serde_json::json!({"returned_at": "2010-01-07"})), ws)?;
             assert_eq!(full.amount, "38.8889".parse().unwrap(), "the rest of the paid total");
             assert_eq!(full.lines.iter().map(|l| l.quantity).sum::<i64>(), 3);
-            let (refund, _) = record_return(
+            let (refund, _, _) = record_return(
                 c,
                 "489434",
                 &ret("DR-3", serde_json::json!({"amount": "5.00", "returned_at": "2010-01-08"})),

@@ -89,6 +89,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/analytics/pareto", get(analytics_pareto))
         .route("/api/v1/analytics/loyal", get(analytics_loyal))
         .route("/api/v1/analytics/kpis", get(analytics_kpis))
+        .merge(crate::loyalty::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -162,16 +163,16 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for QueryPa
     }
 }
 
-fn ok(v: impl serde::Serialize) -> Response {
+pub(crate) fn ok(v: impl serde::Serialize) -> Response {
     axum::Json(v).into_response()
 }
 
-fn created(v: impl serde::Serialize) -> Response {
+pub(crate) fn created(v: impl serde::Serialize) -> Response {
     (StatusCode::CREATED, axum::Json(v)).into_response()
 }
 
-const EVERYONE: &[Role] = &[Role::Admin, Role::Marketer, Role::Staff];
-const MANAGERS: &[Role] = &[Role::Admin, Role::Marketer];
+pub(crate) const EVERYONE: &[Role] = &[Role::Admin, Role::Marketer, Role::Staff];
+pub(crate) const MANAGERS: &[Role] = &[Role::Admin, Role::Marketer];
 
 // ------------------------------------------------------------------ misc
 
@@ -495,7 +496,7 @@ impl PageQuery {
     }
 }
 
-async fn existing(state: &AppState, id: i64) -> Result<(), ApiError> {
+pub(crate) async fn existing(state: &AppState, id: i64) -> Result<(), ApiError> {
     let found = state.run(move |s| Ok(s.read(|c| customers::exists(c, id))?)).await?;
     if found {
         Ok(())
@@ -897,9 +898,18 @@ async fn create_order(
     // Check before taking the write lock, so that bad input costs no database time.
     intake::check_order(&input, state.workspace)?;
     let ws = state.workspace;
-    let (order, new) =
-        state.run(move |s| s.write(|c| intake::record_order(c, &input, ws).map_err(ApiError::from))).await?;
-    Ok(if new { created(order) } else { ok(order) })
+    let cache = state.programs.clone();
+    let (order, new, loyalty) = state
+        .run(move |s| {
+            s.write(|c| {
+                let programs = cache.get(c, ws.clock)?;
+                intake::record_order(c, &input, ws, &programs).map_err(ApiError::from)
+            })
+        })
+        .await?;
+    let mut body = serde_json::to_value(order).map_err(ApiError::internal)?;
+    body["loyalty"] = serde_json::to_value(loyalty).map_err(ApiError::internal)?;
+    Ok(if new { created(body) } else { ok(body) })
 }
 
 async fn get_order(
@@ -931,10 +941,12 @@ async fn create_return(
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
     let ws = state.workspace;
-    let (r, new) = state
+    let (r, new, points) = state
         .run(move |s| s.write(|c| intake::record_return(c, &order_id, &input, ws).map_err(ApiError::from)))
         .await?;
-    Ok(if new { created(r) } else { ok(r) })
+    let mut body = serde_json::to_value(r).map_err(ApiError::internal)?;
+    body["loyalty"] = json!({ "points_reversed": points });
+    Ok(if new { created(body) } else { ok(body) })
 }
 
 #[derive(Deserialize)]

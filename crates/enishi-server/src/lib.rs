@@ -5,12 +5,14 @@
 mod api;
 mod auth;
 mod error;
+mod loyalty;
 mod pages;
 
 pub use error::ApiError;
 
 use axum::Router;
 use enishi_ingest::intake::Workspace;
+use enishi_rewards::ProgramCache;
 use enishi_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +24,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// Workspace settings read at start-up.
     pub workspace: Workspace,
+    /// Loyalty programme versions, re-read when a new one is applied.
+    pub programs: Arc<ProgramCache>,
 }
 
 impl AppState {
@@ -29,7 +33,7 @@ impl AppState {
     /// error when a stored setting does not parse.
     pub fn new(store: Arc<Store>) -> Result<Self, enishi_ingest::intake::IntakeError> {
         let workspace = Workspace::load(&store)?;
-        Ok(AppState { store, workspace })
+        Ok(AppState { store, workspace, programs: Arc::default() })
     }
 
     /// Runs `f` with the store on the blocking pool.
@@ -51,8 +55,8 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Every API route as (method, path in OpenAPI form): the list the OpenAPI document must match.
-pub fn api_routes() -> &'static [(&'static str, &'static str)] {
-    api::ROUTES
+pub fn api_routes() -> Vec<(&'static str, &'static str)> {
+    api::ROUTES.iter().chain(loyalty::ROUTES).copied().collect()
 }
 
 /// The OpenAPI document served at `/api/v1/openapi.json`.

@@ -96,6 +96,11 @@ enum Command {
         #[command(subcommand)]
         what: commands::analyze::AnalyzeWhat,
     },
+    /// The loyalty programme: apply, show, starters, jobs, audit.
+    Loyalty {
+        #[command(subcommand)]
+        what: commands::loyalty::LoyaltyWhat,
+    },
     /// Benchmarks that need a database (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]

@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod customers;
 pub mod history;
 pub mod imports;
+pub mod loyalty;
 pub mod orders;
 pub mod products;
 pub mod scores;

@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod bench;
 pub mod import;
+pub mod loyalty;
 
 use crate::{BadInput, Command};
 use anyhow::{Context, Result};
@@ -135,6 +136,7 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
         }
         Command::Bench { what } => bench::run(what, data_dir),
         Command::Analyze { what } => analyze::run(&open(&url)?, what),
+        Command::Loyalty { what } => loyalty::run(&open(&url)?, what),
     }
 }
 

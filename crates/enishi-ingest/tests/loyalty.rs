@@ -1,0 +1,526 @@
+//! The loyalty programme end to end over the store, on SQLite and PostgreSQL: orders earn
+//! through the intake, returns take back, redemptions are atomic, replays never earn twice, and
+//! every balance re-derives from its ledger.
+
+use enishi_core::BusinessClock;
+use enishi_ingest::intake::{record_order, record_return, IntakeError, OrderInput, ReturnInput, Workspace};
+use enishi_rewards::{LoyaltyError, MembershipAction, Programs};
+use enishi_store::repo::{customers, loyalty};
+use enishi_store::{testing, Conn, Store, StoreError};
+use serde_json::{json, Value};
+
+fn ws() -> Workspace {
+    Workspace { clock: BusinessClock::default(), currency: enishi_core::Currency::USD }
+}
+
+fn each(f: impl Fn(&Store)) {
+    for db in testing::all() {
+        eprintln!("backend: {:?}", db.store.backend());
+        f(&db.store);
+    }
+}
+
+fn apply(s: &Store, doc: Value) {
+    s.write(|c| enishi_rewards::apply_program(c, &doc.to_string(), BusinessClock::default(), "test")).unwrap();
+}
+
+fn programs(c: &mut dyn Conn) -> Programs {
+    Programs::load(c, BusinessClock::default()).unwrap()
+}
+
+fn order_input(id: &str, customer: &str, at: &str, total: &str, extra: Value) -> OrderInput {
+    let mut v = json!({"order_id": id, "placed_at": at, "total": total, "customer": {"external_id": customer},
+                       "lines": [{"sku": "X", "quantity": 1, "unit_price": total}]});
+    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+        for (k, val) in e {
+            o.insert(k.clone(), val.clone());
+        }
+    }
+    serde_json::from_value(v).unwrap()
+}
+
+/// Records an order; returns (points earned, balance after).
+fn buy(s: &Store, id: &str, customer: &str, at: &str, total: &str) -> (i64, i64) {
+    buy_with(s, order_input(id, customer, at, total, json!({})))
+}
+
+fn buy_with(s: &Store, input: OrderInput) -> (i64, i64) {
+    s.write(|c| -> Result<_, IntakeError> {
+        let p = programs(c);
+        let (_, _, l) = record_order(c, &input, ws(), &p)?;
+        let l = l.expect("a programme is in force");
+        Ok((l.points_earned, l.balance))
+    })
+    .unwrap()
+}
+
+fn give_back(s: &Store, order: &str, ret: Value) -> i64 {
+    let input: ReturnInput = serde_json::from_value(ret).unwrap();
+    s.write(|c| record_return(c, order, &input, ws())).unwrap().2
+}
+
+fn customer_id(s: &Store, external: &str) -> i64 {
+    s.read(|c| customers::get_by_external_id(c, external)).unwrap().expect("customer").id
+}
+
+fn balance(s: &Store, customer: i64) -> i64 {
+    s.read(|c| loyalty::account(c, customer)).unwrap().map_or(0, |a| a.balance)
+}
+
+fn assert_ledger_consistent(s: &Store) {
+    let (checked, bad) = s.read(enishi_rewards::verify).unwrap();
+    assert!(bad.is_empty(), "mismatches among {checked}: {bad:?}");
+}
+
+const CLASSIC: &str = r#"{"name": "classic", "effective_from": "2026-01-01",
+    "earning": {"points_per_unit": 1, "minimum_order": "10.00"},
+    "promotions": [{"id": "double", "name": "Double points", "starts": "2026-11-13 18:00",
+                    "ends": "2026-11-15 18:00", "multiplier": 2}]}"#;
+
+#[test]
+fn the_classic_programme_earns_and_a_return_takes_back() {
+    each(|s| {
+        apply(s, serde_json::from_str(CLASSIC).unwrap());
+        assert_eq!(buy(s, "A-1", "C-1", "2026-11-01 10:00", "9.99").0, 0);
+        assert_eq!(buy(s, "A-2", "C-1", "2026-11-01 11:00", "10.00").0, 10);
+        assert_eq!(buy(s, "A-3", "C-1", "2026-11-02 11:00", "57.40").0, 57);
+        assert_eq!(buy(s, "A-4", "C-1", "2026-11-14 12:00", "30").0, 60);
+        assert_eq!(buy(s, "A-5", "C-1", "2026-11-15 18:01", "30").0, 30);
+        let c1 = customer_id(s, "C-1");
+        assert_eq!(balance(s, c1), 157);
+        assert_eq!(give_back(s, "A-3", json!({"return_id": "R-3", "returned_at": "2026-11-16 10:00"})), 57);
+        assert_eq!(balance(s, c1), 100);
+        // The order before the programme took effect earns nothing, and says so.
+        let before = order_input("A-0", "C-1", "2025-12-31 10:00", "50", json!({}));
+        let answer = s
+            .write(|c| -> Result<_, IntakeError> {
+                let p = programs(c);
+                Ok(record_order(c, &before, ws(), &p)?.2)
+            })
+            .unwrap();
+        assert!(answer.is_none());
+        assert_ledger_consistent(s);
+    });
+}
+
+#[test]
+fn partial_returns_take_back_in_proportion() {
+    each(|s| {
+        apply(s, serde_json::from_str(CLASSIC).unwrap());
+        let input: OrderInput = serde_json::from_value(json!({
+            "order_id": "P-1", "placed_at": "2026-11-01 10:00", "customer": {"external_id": "C-2"},
+            "lines": [{"sku": "A", "quantity": 2, "unit_price": "25.00"}, {"sku": "B", "quantity": 1, "unit_price": "50.00"}]}))
+        .unwrap();
+        assert_eq!(buy_with(s, input).0, 100);
+        let first = give_back(
+            s,
+            "P-1",
+            json!({"return_id": "PR-1", "returned_at": "2026-11-02", "lines": [{"sku": "A", "quantity": 1}]}),
+        );
+        assert_eq!(first, 25);
+        let rest = give_back(s, "P-1", json!({"return_id": "PR-2", "returned_at": "2026-11-03"}));
+        assert_eq!(rest, 75, "the full return takes back exactly what is left");
+        // A replayed return takes nothing more.
+        assert_eq!(give_back(s, "P-1", json!({"return_id": "PR-2", "returned_at": "2026-11-03"})), 75);
+        assert_eq!(balance(s, customer_id(s, "C-2")), 0);
+        assert_ledger_consistent(s);
+    });
+}
+
+#[test]
+fn points_already_spent_become_a_debt_that_blocks_redemption() {
+    each(|s| {
+        apply(
+            s,
+            json!({"name": "d", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+                   "rewards": [{"id": "r", "name": "r", "cost": 80, "kind": "discount", "value": "5"}]}),
+        );
+        buy(s, "D-1", "C-3", "2026-11-01 10:00", "100");
+        let id = customer_id(s, "C-3");
+        let now = chrono::Utc::now().timestamp();
+        s.write(|c| {
+            let p = programs(c);
+            enishi_rewards::redeem(c, &p, id, "r", "k1", now)
+        })
+        .unwrap();
+        assert_eq!(give_back(s, "D-1", json!({"return_id": "DR-1", "returned_at": "2026-11-05"})), 100);
+        assert_eq!(balance(s, id), -80);
+        let err = s
+            .write(|c| {
+                let p = programs(c);
+                enishi_rewards::redeem(c, &p, id, "r", "k2", now)
+            })
+            .unwrap_err();
+        assert!(matches!(err, LoyaltyError::Debt(80)), "{err:?}");
+        // New earnings pay off the debt first.
+        buy(s, "D-2", "C-3", "2026-11-06 10:00", "100");
+        assert_eq!(balance(s, id), 20);
+        assert_ledger_consistent(s);
+    });
+}
+
+#[test]
+fn concurrent_redemptions_never_overspend() {
+    each(|s| {
+        apply(
+            s,
+            json!({"name": "c", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+                   "rewards": [{"id": "r", "name": "r", "cost": 100, "kind": "discount", "value": "5"}]}),
+        );
+        buy(s, "K-1", "C-4", "2026-11-01 10:00", "1050");
+        let id = customer_id(s, "C-4");
+        let now = chrono::Utc::now().timestamp();
+        let outcomes: Vec<Result<(), String>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..50)
+                .map(|i| {
+                    scope.spawn(move || {
+                        s.write(|c| {
+                            let p = programs(c);
+                            enishi_rewards::redeem(c, &p, id, "r", &format!("key-{i}"), now)
+                        })
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let won = outcomes.iter().filter(|o| o.is_ok()).count();
+        assert_eq!(won, 10, "{outcomes:?}");
+        assert!(outcomes.iter().filter_map(|o| o.as_ref().err()).all(|e| e.contains("not enough points")));
+        assert_eq!(balance(s, id), 50);
+        assert_eq!(s.read(|c| loyalty::coupons(c, id)).unwrap().len(), 10);
+        assert_ledger_consistent(s);
+    });
+}
+
+#[test]
+fn replaying_orders_leaves_every_balance_unchanged() {
+    for db in testing::all() {
+        let s = &db.store;
+        // 10,000 orders on SQLite; 1,000 on PostgreSQL keeps the suite quick over the network.
+        let n = if s.backend() == enishi_store::Backend::Sqlite { 10_000 } else { 1_000 };
+        apply(s, serde_json::from_str(CLASSIC).unwrap());
+        let inputs: Vec<OrderInput> = (0..n)
+            .map(|i| {
+                let at = format!("2026-{:02}-{:02} {:02}:00", 1 + i % 10, 1 + i % 28, i % 24);
+                order_input(
+                    &format!("O-{i}"),
+                    &format!("C-{}", i % 500),
+                    &at,
+                    &format!("{}.{:02}", 5 + i % 90, i % 100),
+                    json!({}),
+                )
+            })
+            .collect();
+        let run = |s: &Store| {
+            s.write(|c| -> Result<(), IntakeError> {
+                let p = programs(c);
+                for input in &inputs {
+                    record_order(c, input, ws(), &p)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+            s.read(loyalty::balance_audit).unwrap()
+        };
+        let first = run(s);
+        let ledger_rows = s.read(|c| c.query_one("SELECT COUNT(*) FROM loyalty_ledger", &[])?.int(0)).unwrap();
+        let second = run(s);
+        assert_eq!(first, second);
+        assert_eq!(first.len(), 500);
+        assert!(first.iter().all(|r| r.1 > 0));
+        let after = s.read(|c| c.query_one("SELECT COUNT(*) FROM loyalty_ledger", &[])?.int(0)).unwrap();
+        assert_eq!(ledger_rows, after, "a replay writes no ledger entry");
+        assert_ledger_consistent(s);
+    }
+}
+
+const FULL: &str = r#"{
+  "name": "full", "effective_from": "2026-01-01",
+  "earning": {"points_per_unit": 1, "max_points_per_day": 500},
+  "stamp_cards": [{"id": "card", "name": "3 visits", "stamps": 3, "minimum_spend": "3", "reward": "free"}],
+  "tiers": {"basis": "spend", "window": {"rolling_days": 365}, "grace_days": 0,
+            "levels": [{"id": "member", "name": "Member", "threshold": "0"},
+                       {"id": "gold", "name": "Gold", "threshold": "200", "multiplier": "2"}]},
+  "expiry": {"policy": "months_after_earning", "months": 1},
+  "pending_days": 7,
+  "referrals": {"referrer_points": 200, "referee_points": 100, "minimum_order": "10", "max_per_referrer": 1},
+  "birthday": {"points": 50, "period": "month"},
+  "rewards": [{"id": "free", "name": "Free coffee", "cost": 0, "kind": "free_item", "sku": "COFFEE"},
+              {"id": "vip", "name": "VIP gift", "cost": 10, "kind": "free_item", "sku": "GIFT", "members_only": true}],
+  "memberships": [{"id": "vip", "name": "VIP", "fee": "9.00", "period": "monthly", "multiplier": "3"}]
+}"#;
+
+#[test]
+fn stamps_tiers_referrals_birthdays_memberships_and_expiry() {
+    each(|s| {
+        apply(s, serde_json::from_str(FULL).unwrap());
+        // Stamps: one per day (S-2 gets none), the third completes the card and unlocks a coupon.
+        buy(s, "S-1", "C-5", "2026-03-01 09:00", "4");
+        buy(s, "S-2", "C-5", "2026-03-01 15:00", "4");
+        buy(s, "S-3", "C-5", "2026-03-02 09:00", "4");
+        let third = s
+            .write(|c| -> Result<_, IntakeError> {
+                let p = programs(c);
+                let input = order_input("S-4", "C-5", "2026-03-03 09:00", "4", json!({}));
+                let answer = record_order(c, &input, ws(), &p)?.2.unwrap();
+                let input = order_input("S-5", "C-5", "2026-03-04 09:00", "4", json!({}));
+                record_order(c, &input, ws(), &p)?;
+                Ok(answer)
+            })
+            .unwrap();
+        assert_eq!(third.rewards_unlocked.len(), 1);
+        assert!(third.stamps[0].completed);
+        let c5 = customer_id(s, "C-5");
+        let now = chrono::Utc::now().timestamp();
+        let summary = s
+            .read(|c| {
+                let p = programs(c);
+                enishi_rewards::summary(c, &p, c5, now)
+            })
+            .unwrap();
+        assert_eq!(summary.stamp_cards[0].stamps, 1, "the card restarted");
+        assert_eq!(summary.coupons.len(), 1);
+
+        // Tiers: crossing 200 upgrades at once; the next order earns double.
+        let (_, _) = buy(s, "T-1", "C-6", "2026-04-01 10:00", "150");
+        let up = s
+            .write(|c| -> Result<_, IntakeError> {
+                let p = programs(c);
+                let input = order_input("T-2", "C-6", "2026-04-02 10:00", "60", json!({}));
+                Ok(record_order(c, &input, ws(), &p)?.2.unwrap())
+            })
+            .unwrap();
+        assert_eq!(up.tier_change, Some((Some("member".into()), "gold".into())));
+        assert_eq!(buy(s, "T-3", "C-6", "2026-04-03 10:00", "10").0, 20);
+        // The day cap holds.
+        assert_eq!(buy(s, "T-4", "C-6", "2026-04-04 10:00", "400").0, 500);
+        assert_eq!(buy(s, "T-5", "C-6", "2026-04-04 11:00", "100").0, 0);
+
+        // Referrals: the new customer's first qualifying order rewards both; the cap holds.
+        let c6 = customer_id(s, "C-6");
+        let code = enishi_rewards::referral_code(c6);
+        let before = balance(s, c6);
+        let referred = order_input(
+            "F-1",
+            "C-7",
+            "2026-05-01 10:00",
+            "20",
+            json!({"customer": {"external_id": "C-7", "referral_code": code}}),
+        );
+        let answer = buy_with(s, referred);
+        assert_eq!(answer.0, 20);
+        assert_eq!(balance(s, customer_id(s, "C-7")), 120);
+        assert_eq!(balance(s, c6), before + 200);
+        let second = order_input(
+            "F-2",
+            "C-8",
+            "2026-05-02 10:00",
+            "20",
+            json!({"customer": {"external_id": "C-8", "referral_code": code}}),
+        );
+        buy_with(s, second);
+        assert_eq!(balance(s, c6), before + 200, "max_per_referrer is 1");
+        let self_ref = order_input(
+            "F-3",
+            "C-9",
+            "2026-05-02 10:00",
+            "20",
+            json!({"customer": {"external_id": "C-9", "referral_code": "RNOSUCH00"}}),
+        );
+        let err = s
+            .write(|c| -> Result<_, IntakeError> {
+                let p = programs(c);
+                record_order(c, &self_ref, ws(), &p)
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("customer.referral_code"), "{err}");
+        assert!(s.read(|c| customers::get_by_external_id(c, "C-9")).unwrap().is_none(), "nothing half-written");
+
+        // Pending points cannot be spent; memberships multiply and unlock members' rewards.
+        let c7 = customer_id(s, "C-7");
+        let may_1 = BusinessClock::default().parse_timestamp("2026-05-02 10:00").unwrap().timestamp();
+        let err = s
+            .write(|c| {
+                let p = programs(c);
+                enishi_rewards::redeem(c, &p, c7, "vip", "m1", may_1)
+            })
+            .unwrap_err();
+        assert!(matches!(err, LoyaltyError::Limit(_)), "{err:?}");
+        s.write(|c| {
+            let p = programs(c);
+            enishi_rewards::membership(c, &p, c7, MembershipAction::Start, Some("vip"), may_1)
+        })
+        .unwrap();
+        let err = s
+            .write(|c| {
+                let p = programs(c);
+                enishi_rewards::redeem(c, &p, c7, "vip", "m2", may_1)
+            })
+            .unwrap_err();
+        assert!(matches!(err, LoyaltyError::InsufficientPoints { available: 0, needed: 10 }), "{err:?}");
+
+        // Expiry: a month after earning, the job writes expire entries for what is left.
+        let june = BusinessClock::default().parse_timestamp("2026-06-15").unwrap().timestamp();
+        let report = s
+            .write(|c| {
+                let p = programs(c);
+                enishi_rewards::run_jobs(c, &p, june)
+            })
+            .unwrap();
+        assert!(report.points_expired > 0);
+        assert_eq!(balance(s, c7), 0);
+        let again = s
+            .write(|c| {
+                let p = programs(c);
+                enishi_rewards::run_jobs(c, &p, june)
+            })
+            .unwrap();
+        assert_eq!(again.points_expired, 0, "expiry is idempotent");
+        assert_ledger_consistent(s);
+    });
+}
+
+#[test]
+fn birthdays_are_rewarded_once_a_year_and_tiers_fall_only_at_review() {
+    each(|s| {
+        apply(s, serde_json::from_str(FULL).unwrap());
+        s.write(|c| -> Result<(), StoreError> {
+            let mut u =
+                enishi_store::CustomerUpsert { external_id: Some("B-1".parse().unwrap()), ..Default::default() };
+            u.birthday = Some("1990-06-20".parse().unwrap());
+            u.first_seen_at = Some(chrono::Utc::now());
+            customers::upsert(c, &u)?;
+            Ok(())
+        })
+        .unwrap();
+        let b1 = customer_id(s, "B-1");
+        let june = BusinessClock::default().parse_timestamp("2026-06-02").unwrap().timestamp();
+        let r = s
+            .write(|c| {
+                let p = programs(c);
+                enishi_rewards::run_jobs(c, &p, june)
+            })
+            .unwrap();
+        assert_eq!(r.birthday_rewards, 1);
+        s.write(|c| {
+            let p = programs(c);
+            enishi_rewards::run_jobs(c, &p, june + 86_400)
+        })
+        .unwrap();
+        assert_eq!(balance(s, b1), 50, "once a year");
+
+        // Gold in April 2026; a review in 2027 finds the rolling year empty and moves down.
+        buy(s, "G-1", "C-10", "2026-04-01 10:00", "250");
+        let c10 = customer_id(s, "C-10");
+        let tier = |s: &Store| s.read(|c| loyalty::account(c, c10)).unwrap().unwrap().tier;
+        assert_eq!(tier(s).as_deref(), Some("gold"));
+        let may_2026 = BusinessClock::default().parse_timestamp("2026-05-01").unwrap().timestamp();
+        s.write(|c| {
+            let p = programs(c);
+            enishi_rewards::run_jobs(c, &p, may_2026)
+        })
+        .unwrap();
+        assert_eq!(tier(s).as_deref(), Some("gold"));
+        let may_2027 = BusinessClock::default().parse_timestamp("2027-05-01").unwrap().timestamp();
+        s.write(|c| {
+            let p = programs(c);
+            enishi_rewards::run_jobs(c, &p, may_2027)
+        })
+        .unwrap();
+        assert_eq!(tier(s).as_deref(), Some("member"));
+        let history = s.read(|c| loyalty::tier_history(c, c10)).unwrap();
+        assert_eq!(history.iter().map(|h| h.to_tier.as_str()).collect::<Vec<_>>(), ["gold", "member"]);
+        assert_ledger_consistent(s);
+    });
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Buy { customer: u8, cents: u32 },
+        Return { order: u8, part: u8 },
+        Redeem { customer: u8 },
+        Adjust { customer: u8, points: i16 },
+        Expire,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u8..3, 0u32..20_000).prop_map(|(customer, cents)| Op::Buy { customer, cents }),
+            2 => (any::<u8>(), 1u8..=4).prop_map(|(order, part)| Op::Return { order, part }),
+            2 => (0u8..3).prop_map(|customer| Op::Redeem { customer }),
+            1 => (0u8..3, -80i16..80).prop_map(|(customer, points)| Op::Adjust { customer, points }),
+            1 => Just(Op::Expire),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn every_balance_is_the_sum_of_its_ledger(ops in proptest::collection::vec(op(), 1..40)) {
+            let db = testing::sqlite();
+            let s = &db.store;
+            apply(s, json!({"name": "p", "effective_from": "2020-01-01",
+                "earning": {"points_per_unit": 1}, "expiry": {"policy": "months_after_earning", "months": 1},
+                "pending_days": 2,
+                "rewards": [{"id": "r", "name": "r", "cost": 30, "kind": "discount", "value": "1"}]}));
+            let start = BusinessClock::default().parse_timestamp("2025-01-01").unwrap().timestamp();
+            let mut orders: Vec<String> = Vec::new();
+            for (i, op) in ops.iter().enumerate() {
+                let at = start + i as i64 * 5 * 86_400;
+                let when = enishi_store::instant(at).to_rfc3339();
+                match op {
+                    Op::Buy { customer, cents } => {
+                        let id = format!("O-{i}");
+                        let total = format!("{}.{:02}", cents / 100, cents % 100);
+                        let input = order_input(&id, &format!("C-{customer}"), &when, &total, json!({}));
+                        s.write(|c| -> Result<_, IntakeError> { let p = programs(c); record_order(c, &input, ws(), &p) }).unwrap();
+                        orders.push(id);
+                    }
+                    Op::Return { order, part } => {
+                        if orders.is_empty() { continue; }
+                        let id = &orders[*order as usize % orders.len()];
+                        let o = s.read(|c| enishi_store::repo::orders::get_by_ref(c, id)).unwrap().unwrap();
+                        let left = o.total - o.returned_amount;
+                        if left.is_zero() { continue; }
+                        let body = if *part == 4 {
+                            json!({"return_id": format!("R-{i}"), "returned_at": when})
+                        } else {
+                            let amount = enishi_core::Amount::from_scaled((left.to_scaled() * i64::from(*part) / 4).max(1));
+                            json!({"return_id": format!("R-{i}"), "returned_at": when, "amount": amount})
+                        };
+                        let input: ReturnInput = serde_json::from_value(body).unwrap();
+                        s.write(|c| record_return(c, id, &input, ws())).unwrap();
+                    }
+                    Op::Redeem { customer } => {
+                        let Some(found) = s.read(|c| customers::get_by_external_id(c, &format!("C-{customer}"))).unwrap() else { continue };
+                        let r = s.write(|c| { let p = programs(c); enishi_rewards::redeem(c, &p, found.id, "r", &format!("k{i}"), at) });
+                        prop_assert!(matches!(r, Ok(_) | Err(LoyaltyError::InsufficientPoints { .. }) | Err(LoyaltyError::Debt(_))), "{r:?}");
+                    }
+                    Op::Adjust { customer, points } => {
+                        if *points == 0 { continue; }
+                        let Some(found) = s.read(|c| customers::get_by_external_id(c, &format!("C-{customer}"))).unwrap() else { continue };
+                        let a = enishi_rewards::Adjustment { customer_id: found.id, points: i64::from(*points), reason: "test", idempotency_key: &format!("a{i}"), by: "test" };
+                        s.write(|c| { let p = programs(c); enishi_rewards::adjust(c, &p, &a, at) }).unwrap();
+                    }
+                    Op::Expire => {
+                        s.write(|c| { let p = programs(c); enishi_rewards::run_jobs(c, &p, at) }).unwrap();
+                    }
+                }
+                let (_, bad) = s.read(enishi_rewards::verify).unwrap();
+                prop_assert!(bad.is_empty(), "after {op:?}: {bad:?}");
+                for (customer, stored, ledger, lots) in s.read(loyalty::balance_audit).unwrap() {
+                    prop_assert_eq!(stored, ledger);
+                    let summary = s.read(|c| { let p = programs(c); enishi_rewards::summary(c, &p, customer, at) }).unwrap();
+                    prop_assert_eq!(summary.available + summary.pending, lots);
+                    prop_assert_eq!(summary.debt, (-stored).max(0), "a negative balance is a recorded debt");
+                }
+            }
+        }
+    }
+}

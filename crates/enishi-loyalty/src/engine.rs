@@ -1,0 +1,538 @@
+//! What one order earns: a pure function of the programme, the customer's state and the order.
+//!
+//! The order of evaluation (docs/loyalty.md):
+//! 1. Eligible spend: lines not excluded, each scaled by total ÷ sum of lines when the order
+//!    total is below its lines (an order discount is shared pro rata; shipping above the lines
+//!    never earns). Below `minimum_order`, nothing is earned.
+//! 2. Base points: eligible spend × points per unit, rounded by the programme's rounding.
+//! 3. Rules in document order: a multiplier adds (m − 1) × the base points of the lines it
+//!    matches (two ×2 rules make ×3, not ×4); points per item and fixed bonuses add on top.
+//! 4. Tier and membership multipliers add (m − 1) × base points.
+//! 5. Promotions active at the order's time, within their budget, add the same way.
+//! 6. Caps per order, then per business day, cut the total.
+//!
+//! Each step is rounded on its own, so the breakdown always adds up to the total.
+
+use crate::program::{Condition, Expiry, Program, Rounding, TierBasis};
+use crate::Rate;
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use enishi_core::BusinessClock;
+use serde::Serialize;
+
+/// One order line, money in 1/10,000 units.
+#[derive(Debug, Clone, Copy)]
+pub struct LineFacts<'a> {
+    /// Product.
+    pub sku: &'a str,
+    /// Category.
+    pub category: Option<&'a str>,
+    /// Units.
+    pub quantity: i64,
+    /// Line amount.
+    pub amount: i64,
+}
+
+/// The order being evaluated.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderFacts<'a> {
+    /// When it was placed.
+    pub placed_at: DateTime<Utc>,
+    /// Its business day (days since 1970-01-01, local).
+    pub day: i64,
+    /// Channel.
+    pub channel: &'a str,
+    /// Total paid, 1/10,000 units.
+    pub total: i64,
+    /// Lines.
+    pub lines: &'a [LineFacts<'a>],
+}
+
+/// One stamp card's progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CardState {
+    /// Stamps on the current card.
+    pub stamps: i64,
+    /// Business day of the last stamp.
+    pub last_day: Option<i64>,
+}
+
+/// What the engine needs to know about the customer before the order.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerState {
+    /// Current tier (index into the programme's levels).
+    pub tier: Option<usize>,
+    /// Tier basis counted in the window before this order (spend in 1/10,000 or points).
+    pub tier_progress: i64,
+    /// Earning multiplier of an active paid membership.
+    pub membership_multiplier: Option<Rate>,
+    /// Purchase points already earned on the order's business day.
+    pub earned_today: i64,
+    /// Stamp cards, by index of the programme's cards (missing: empty).
+    pub cards: Vec<CardState>,
+    /// Points each promotion has given so far, by index (missing: 0).
+    pub promotion_spent: Vec<i64>,
+}
+
+/// Where a line of the breakdown comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "source", content = "index", rename_all = "snake_case")]
+pub enum Source {
+    /// Points per unit of eligible spend.
+    Base,
+    /// A rule (index into `rules`).
+    Rule(usize),
+    /// The customer's tier multiplier.
+    Tier(usize),
+    /// The paid-membership multiplier.
+    Membership,
+    /// A promotion (index into `promotions`).
+    Promotion(usize),
+    /// The per-order cap (negative).
+    OrderCap,
+    /// The per-day cap (negative).
+    DayCap,
+}
+
+/// One line of the breakdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Part {
+    /// Where it comes from.
+    #[serde(flatten)]
+    pub source: Source,
+    /// Points (negative for caps).
+    pub points: i64,
+}
+
+/// A stamp given by the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StampChange {
+    /// Card index.
+    pub card: usize,
+    /// The card after the stamp.
+    pub after: CardState,
+    /// Whether the stamp completed the card (a reward is due and the card restarts).
+    pub completed: bool,
+}
+
+/// A tier upgrade caused by the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TierChange {
+    /// Tier before (None: no tier yet).
+    pub from: Option<usize>,
+    /// Tier after.
+    pub to: usize,
+}
+
+/// What the order earns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Earned {
+    /// Total points.
+    pub points: i64,
+    /// The breakdown; the parts add up to `points`.
+    pub parts: Vec<Part>,
+    /// Eligible spend, 1/10,000 units.
+    pub eligible: i64,
+    /// What the order adds to the tier basis (spend or points).
+    pub qualifying: i64,
+    /// Stamps given.
+    pub stamps: Vec<StampChange>,
+    /// Tier upgrade, if any.
+    pub tier: Option<TierChange>,
+}
+
+/// 10,000 (money scale) × 10,000 (rate scale).
+const SCALE2: i128 = 100_000_000;
+
+fn round(num: i128, den: i128, how: Rounding) -> i64 {
+    let q = num.div_euclid(den);
+    let r = num.rem_euclid(den);
+    let v = match how {
+        Rounding::Down => q,
+        Rounding::Up => q + i128::from(r > 0),
+        Rounding::Nearest => q + i128::from(r * 2 >= den),
+    };
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Points for `value` (1/10,000 units) at `rate` and `extra` (a multiplier's excess, in rate
+/// units; `Rate::ONE` for the plain rate).
+fn points_for(value: i64, rate: Rate, extra: i64, how: Rounding) -> i64 {
+    round(i128::from(value) * i128::from(rate.0) * i128::from(extra), SCALE2 * i128::from(Rate::ONE), how)
+}
+
+fn line_matches(c: &Condition, l: &LineFacts<'_>) -> bool {
+    (c.skus.is_empty() || c.skus.iter().any(|s| s == l.sku))
+        && (c.categories.is_empty() || l.category.is_some_and(|cat| c.categories.iter().any(|x| x == cat)))
+}
+
+fn order_matches(c: &Condition, channel: &str, eligible: i64) -> bool {
+    (c.channels.is_empty() || c.channels.iter().any(|x| x == channel))
+        && c.minimum_order.is_none_or(|m| eligible >= m.to_scaled())
+}
+
+/// Evaluates one order. Pure: the same inputs always give the same answer.
+pub fn evaluate(p: &Program, state: &CustomerState, order: &OrderFacts<'_>) -> Earned {
+    let e = &p.doc.earning;
+    let how = e.rounding;
+    let lines_sum: i64 = order.lines.iter().map(|l| l.amount).sum();
+    // Net value of each line: an order discount is shared pro rata.
+    let net = |amount: i64| -> i64 {
+        if order.total < lines_sum && lines_sum > 0 {
+            (i128::from(amount) * i128::from(order.total.max(0)) / i128::from(lines_sum)) as i64
+        } else {
+            amount
+        }
+    };
+    let excluded = |l: &LineFacts<'_>| {
+        e.exclude_skus.iter().any(|s| s == l.sku)
+            || l.category.is_some_and(|c| e.exclude_categories.iter().any(|x| x == c))
+    };
+    let mut out = Earned::default();
+    let eligible: i64 = order.lines.iter().filter(|l| !excluded(l)).map(|l| net(l.amount)).sum();
+    out.eligible = eligible;
+    let matching_net = |c: &Condition| -> (i64, i64) {
+        order
+            .lines
+            .iter()
+            .filter(|l| !excluded(l) && line_matches(c, l))
+            .fold((0, 0), |(v, q), l| (v + net(l.amount), q + l.quantity))
+    };
+
+    let qualifies = e.minimum_order.is_none_or(|m| eligible >= m.to_scaled());
+    if qualifies && eligible > 0 {
+        let base = points_for(eligible, e.points_per_unit, Rate::ONE, how);
+        let mut parts = Vec::with_capacity(4);
+        parts.push(Part { source: Source::Base, points: base });
+        for (i, r) in p.doc.rules.iter().enumerate() {
+            if !order_matches(&r.when, order.channel, eligible) {
+                continue;
+            }
+            let (value, units) = matching_net(&r.when);
+            if units == 0 {
+                continue;
+            }
+            let mut pts = 0;
+            if let Some(m) = r.multiplier {
+                pts += points_for(value, e.points_per_unit, m.0 - Rate::ONE, how);
+            }
+            pts += r.points_per_item.unwrap_or(0) * units + r.bonus.unwrap_or(0);
+            parts.push(Part { source: Source::Rule(i), points: pts });
+            if r.stop {
+                break;
+            }
+        }
+        let tier_levels = p.doc.tiers.as_ref().map(|t| t.levels.as_slice()).unwrap_or(&[]);
+        if let Some(t) = state.tier {
+            if let Some(m) = tier_levels.get(t).and_then(|l| l.multiplier).filter(|m| m.0 > Rate::ONE) {
+                parts.push(Part {
+                    source: Source::Tier(t),
+                    points: points_for(eligible, e.points_per_unit, m.0 - Rate::ONE, how),
+                });
+            }
+        }
+        if let Some(m) = state.membership_multiplier.filter(|m| m.0 > Rate::ONE) {
+            parts.push(Part {
+                source: Source::Membership,
+                points: points_for(eligible, e.points_per_unit, m.0 - Rate::ONE, how),
+            });
+        }
+        for (i, (pr, w)) in p.doc.promotions.iter().zip(&p.windows).enumerate() {
+            if order.placed_at < w.starts
+                || order.placed_at >= w.ends
+                || !order_matches(&pr.when, order.channel, eligible)
+            {
+                continue;
+            }
+            if !pr.tiers.is_empty()
+                && !state.tier.is_some_and(|t| tier_levels.get(t).is_some_and(|l| pr.tiers.contains(&l.id)))
+            {
+                continue;
+            }
+            let (value, units) = matching_net(&pr.when);
+            if units == 0 {
+                continue;
+            }
+            let mut pts = pr.bonus.unwrap_or(0);
+            if let Some(m) = pr.multiplier {
+                pts += points_for(value, e.points_per_unit, m.0 - Rate::ONE, how);
+            }
+            if let Some(budget) = pr.budget_points {
+                let left = (budget - state.promotion_spent.get(i).copied().unwrap_or(0)).max(0);
+                pts = pts.min(left);
+            }
+            if pts > 0 {
+                parts.push(Part { source: Source::Promotion(i), points: pts });
+            }
+        }
+        let mut total: i64 = parts.iter().map(|x| x.points).sum();
+        if let Some(cap) = e.max_points_per_order.filter(|&c| total > c) {
+            parts.push(Part { source: Source::OrderCap, points: cap - total });
+            total = cap;
+        }
+        if let Some(cap) = e.max_points_per_day {
+            let left = (cap - state.earned_today).max(0);
+            if total > left {
+                parts.push(Part { source: Source::DayCap, points: left - total });
+                total = left;
+            }
+        }
+        parts.retain(|x| x.points != 0 || x.source == Source::Base);
+        out.points = total;
+        out.parts = parts;
+    }
+
+    for (i, card) in p.doc.stamp_cards.iter().enumerate() {
+        let cond = Condition { categories: card.categories.clone(), ..Condition::default() };
+        let (value, units) = if card.categories.is_empty() { (eligible, 1) } else { matching_net(&cond) };
+        if units == 0 || value <= 0 || card.minimum_spend.is_some_and(|m| value < m.to_scaled()) {
+            continue;
+        }
+        let before = state.cards.get(i).copied().unwrap_or_default();
+        if before.last_day == Some(order.day) {
+            continue; // one stamp per visit day
+        }
+        let stamps = before.stamps + 1;
+        let completed = stamps >= card.stamps;
+        out.stamps.push(StampChange {
+            card: i,
+            after: CardState { stamps: if completed { 0 } else { stamps }, last_day: Some(order.day) },
+            completed,
+        });
+    }
+
+    if let Some(t) = &p.doc.tiers {
+        out.qualifying = match t.basis {
+            TierBasis::Spend => eligible,
+            TierBasis::Points => out.points,
+        };
+        let after = state.tier_progress + out.qualifying;
+        let reached = tier_for(p, after);
+        if reached.is_some_and(|r| state.tier.is_none_or(|cur| r > cur)) {
+            out.tier = Some(TierChange { from: state.tier, to: reached.unwrap_or(0) });
+        }
+    }
+    out
+}
+
+/// The highest tier whose threshold `progress` (spend in 1/10,000 units, or points) reaches.
+pub fn tier_for(p: &Program, progress: i64) -> Option<usize> {
+    let t = p.doc.tiers.as_ref()?;
+    let scale = match t.basis {
+        TierBasis::Spend => 1,
+        TierBasis::Points => 10_000,
+    };
+    t.levels.iter().rposition(|l| progress.saturating_mul(scale) >= l.threshold.to_scaled())
+}
+
+/// The points a return must take back so that, with `returned` of `total` returned in all,
+/// the order keeps its earned points in proportion; `already` were taken back before.
+/// A full return takes back everything.
+pub fn reversal_due(earned: i64, total: i64, returned: i64, already: i64) -> i64 {
+    let due = if total <= 0 || returned >= total {
+        earned
+    } else {
+        round(i128::from(earned) * i128::from(returned.max(0)), i128::from(total), Rounding::Nearest)
+    };
+    (due - already).max(0)
+}
+
+/// When points earned at `earned_at` expire under the programme's policy.
+pub fn expires_at(policy: Expiry, earned_at: DateTime<Utc>, clock: &BusinessClock) -> Option<DateTime<Utc>> {
+    match policy {
+        Expiry::Never => None,
+        Expiry::MonthsAfterEarning { months } => earned_at.checked_add_months(Months::new(months)),
+        Expiry::EndOfFollowingYear => {
+            let year = clock.local_date(earned_at).year();
+            NaiveDate::from_ymd_opt(year + 2, 1, 1).map(|d| clock.start_of(d))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn program(json: &str) -> Program {
+        Program::parse(json, &BusinessClock::default()).unwrap()
+    }
+
+    fn order<'a>(at: &str, total: &str, lines: &'a [LineFacts<'a>]) -> OrderFacts<'a> {
+        let placed_at = BusinessClock::default().parse_timestamp(at).unwrap();
+        OrderFacts {
+            placed_at,
+            day: BusinessClock::default().day_number(placed_at),
+            channel: "in_store",
+            total: total.parse::<enishi_core::Amount>().unwrap().to_scaled(),
+            lines,
+        }
+    }
+
+    fn line(sku: &'static str, category: Option<&'static str>, qty: i64, amount: &str) -> LineFacts<'static> {
+        LineFacts { sku, category, quantity: qty, amount: amount.parse::<enishi_core::Amount>().unwrap().to_scaled() }
+    }
+
+    const CLASSIC: &str = r#"{"name": "classic", "earning": {"points_per_unit": 1, "minimum_order": "10.00"},
+        "promotions": [{"id": "double", "name": "Double points", "starts": "2026-11-27 18:00",
+                        "ends": "2026-11-29 18:00", "multiplier": 2}]}"#;
+
+    fn earn(p: &Program, at: &str, total: &str) -> i64 {
+        let lines = [line("X", None, 1, total)];
+        evaluate(p, &CustomerState::default(), &order(at, total, &lines)).points
+    }
+
+    #[test]
+    fn the_classic_programme_earns_as_documented() {
+        let p = program(CLASSIC);
+        assert_eq!(earn(&p, "2026-11-01 12:00", "9.99"), 0);
+        assert_eq!(earn(&p, "2026-11-01 12:00", "10.00"), 10);
+        assert_eq!(earn(&p, "2026-11-01 12:00", "57.40"), 57);
+        assert_eq!(earn(&p, "2026-11-28 12:00", "30"), 60);
+        assert_eq!(earn(&p, "2026-11-29 17:59:59", "30"), 60);
+        assert_eq!(earn(&p, "2026-11-29 18:01", "30"), 30);
+        assert_eq!(earn(&p, "2026-11-27 17:59:59", "30"), 30);
+    }
+
+    #[test]
+    fn rules_compose_and_the_breakdown_adds_up() {
+        let p = program(
+            r#"{"name": "r", "earning": {"points_per_unit": "1", "exclude_categories": ["gift-card"],
+                "max_points_per_order": 500},
+              "rules": [{"name": "coffee x2", "when": {"categories": ["coffee"]}, "multiplier": 2},
+                        {"name": "coffee x2 again", "when": {"categories": ["coffee"]}, "multiplier": "2"},
+                        {"name": "mugs", "when": {"skus": ["MUG"]}, "points_per_item": 5},
+                        {"name": "app", "when": {"channels": ["app"]}, "bonus": 50}]}"#,
+        );
+        let lines = [
+            line("BEANS", Some("coffee"), 2, "40"),
+            line("MUG", Some("ware"), 3, "30"),
+            line("GC", Some("gift-card"), 1, "50"),
+        ];
+        let got = evaluate(&p, &CustomerState::default(), &order("2026-01-01 10:00", "120", &lines));
+        // base 70, coffee +40 +40 (additive), mugs 3×5, no app bonus in store.
+        assert_eq!(got.points, 70 + 40 + 40 + 15);
+        assert_eq!(got.parts.iter().map(|x| x.points).sum::<i64>(), got.points);
+        // A 10% order discount is shared pro rata: eligible 70 × 108/120 = 63.
+        let got = evaluate(&p, &CustomerState::default(), &order("2026-01-01 10:00", "108", &lines));
+        assert_eq!(got.eligible, 630_000);
+        assert_eq!(got.parts[0].points, 63);
+    }
+
+    #[test]
+    fn caps_cut_and_show_in_the_breakdown() {
+        let p = program(
+            r#"{"name": "c", "earning": {"points_per_unit": 1, "max_points_per_order": 100, "max_points_per_day": 150}}"#,
+        );
+        let lines = [line("X", None, 1, "300")];
+        let o = order("2026-01-01 10:00", "300", &lines);
+        assert_eq!(evaluate(&p, &CustomerState::default(), &o).points, 100);
+        let state = CustomerState { earned_today: 120, ..CustomerState::default() };
+        let got = evaluate(&p, &state, &o);
+        assert_eq!(got.points, 30);
+        assert_eq!(got.parts.iter().map(|x| x.points).sum::<i64>(), 30);
+    }
+
+    #[test]
+    fn stamps_once_a_day_and_cards_restart() {
+        let p = program(
+            r#"{"name": "s", "earning": {"points_per_unit": 0},
+              "rewards": [{"id": "free", "name": "Free coffee", "cost": 0, "kind": "free_item", "sku": "COFFEE"}],
+              "stamp_cards": [{"id": "c", "name": "card", "stamps": 3, "minimum_spend": "3", "reward": "free"}]}"#,
+        );
+        let lines = [line("X", None, 1, "4")];
+        let o = order("2026-01-01 10:00", "4", &lines);
+        let first = evaluate(&p, &CustomerState::default(), &o);
+        assert_eq!(first.stamps[0].after.stamps, 1);
+        let same_day = CustomerState { cards: vec![first.stamps[0].after], ..Default::default() };
+        assert!(evaluate(&p, &same_day, &o).stamps.is_empty());
+        let third =
+            CustomerState { cards: vec![CardState { stamps: 2, last_day: Some(o.day - 1) }], ..Default::default() };
+        let got = evaluate(&p, &third, &o);
+        assert!(got.stamps[0].completed);
+        assert_eq!(got.stamps[0].after.stamps, 0);
+        let small = [line("X", None, 1, "2.99")];
+        assert!(evaluate(&p, &CustomerState::default(), &order("2026-01-01 10:00", "2.99", &small)).stamps.is_empty());
+    }
+
+    #[test]
+    fn tiers_upgrade_and_multiply() {
+        let p = program(
+            r#"{"name": "t", "earning": {"points_per_unit": 1},
+              "tiers": {"basis": "spend", "window": {"rolling_days": 365},
+                "levels": [{"id": "member", "name": "Member", "threshold": "0"},
+                           {"id": "gold", "name": "Gold", "threshold": "500", "multiplier": "1.5"}]},
+              "promotions": [{"id": "g", "name": "Gold bonus", "starts": "2026-01-01", "ends": "2027-01-01",
+                              "bonus": 7, "tiers": ["gold"]}]}"#,
+        );
+        let lines = [line("X", None, 1, "100")];
+        let o = order("2026-03-01 10:00", "100", &lines);
+        let st = CustomerState { tier: Some(0), tier_progress: 4_500_000, ..Default::default() };
+        let got = evaluate(&p, &st, &o);
+        assert_eq!(got.tier, Some(TierChange { from: Some(0), to: 1 }));
+        assert_eq!(got.points, 100, "the new tier applies from the next order");
+        let gold = CustomerState { tier: Some(1), ..Default::default() };
+        assert_eq!(evaluate(&p, &gold, &o).points, 100 + 50 + 7);
+    }
+
+    #[test]
+    fn promotion_budget_is_respected() {
+        let p = program(
+            r#"{"name": "b", "earning": {"points_per_unit": 1},
+              "promotions": [{"id": "p", "name": "p", "starts": "2026-01-01", "ends": "2026-02-01",
+                              "multiplier": 3, "budget_points": 100}]}"#,
+        );
+        let lines = [line("X", None, 1, "40")];
+        let o = order("2026-01-10 10:00", "40", &lines);
+        assert_eq!(evaluate(&p, &CustomerState::default(), &o).points, 40 + 80);
+        let st = CustomerState { promotion_spent: vec![70], ..Default::default() };
+        assert_eq!(evaluate(&p, &st, &o).points, 40 + 30);
+    }
+
+    #[test]
+    fn reversals_are_proportional_and_complete() {
+        assert_eq!(reversal_due(57, 574_000, 574_000, 0), 57);
+        assert_eq!(reversal_due(57, 574_000, 287_000, 0), 29);
+        assert_eq!(reversal_due(57, 574_000, 574_000, 29), 28);
+        assert_eq!(reversal_due(0, 0, 0, 0), 0);
+    }
+
+    #[test]
+    fn expiry_policies() {
+        let clock = BusinessClock::new("Asia/Tokyo").unwrap();
+        let at = clock.parse_timestamp("2026-03-15 10:00").unwrap();
+        assert_eq!(expires_at(Expiry::Never, at, &clock), None);
+        assert_eq!(
+            expires_at(Expiry::MonthsAfterEarning { months: 12 }, at, &clock),
+            Some(clock.parse_timestamp("2027-03-15 10:00").unwrap())
+        );
+        assert_eq!(
+            expires_at(Expiry::EndOfFollowingYear, at, &clock),
+            Some(clock.parse_timestamp("2028-01-01").unwrap())
+        );
+    }
+
+    #[test]
+    fn bad_documents_name_the_field() {
+        let clock = BusinessClock::default();
+        let bad = |json: &str| Program::parse(json, &clock).unwrap_err();
+        assert_eq!(bad(r#"{"name": "x", "earning": {"points_per_unit": -1}}"#).path, "earning.points_per_unit");
+        assert_eq!(
+            bad(r#"{"name": "x", "earning": {"points_per_unit": "1", "minimum_order": "abc"}}"#).path,
+            "earning.minimum_order"
+        );
+        assert_eq!(bad(r#"{"name": "x", "earning": {"points_per_unit": 1, "bogus": 1}}"#).path, "earning.bogus");
+        assert_eq!(
+            bad(r#"{"name": "x", "earning": {"points_per_unit": 1}, "rules": [{"name": "r", "multiplier": 0.5}]}"#)
+                .path,
+            "rules[0].multiplier"
+        );
+        let e = bad(
+            r#"{"name": "x", "earning": {"points_per_unit": 1}, "stamp_cards": [{"id": "c", "name": "c", "stamps": 5, "reward": "nope"}]}"#,
+        );
+        assert_eq!(e.path, "stamp_cards[0].reward");
+        let e = bad(
+            r#"{"name": "x", "earning": {"points_per_unit": 1}, "promotions": [{"id": "p", "name": "p", "starts": "2026-01-02", "ends": "2026-01-01", "bonus": 1}]}"#,
+        );
+        assert_eq!(e.path, "promotions[0].ends");
+        assert_eq!(bad("{").path, "document");
+    }
+}

@@ -1,0 +1,68 @@
+//! Posting to the ledger: credits open a dated lot, debits consume lots oldest-expiry first.
+//! The account balance always equals the sum of the customer's ledger, and the points left in
+//! lots equal the balance when it is positive (a negative balance is a debt, and new credits
+//! pay it off before they open a lot).
+
+use enishi_store::repo::loyalty::{self, Lot, LoyaltyAccount, NewEntry};
+use enishi_store::{Conn, StoreError};
+
+/// Appends a credit (points > 0) and opens its lot, paying off any debt first. `false` when
+/// the idempotency key was already used (nothing written).
+pub(crate) fn credit(c: &mut dyn Conn, acct: &mut LoyaltyAccount, e: &NewEntry<'_>) -> Result<bool, StoreError> {
+    debug_assert!(e.points > 0);
+    let Some(id) = loyalty::append(c, e)? else { return Ok(false) };
+    let debt = (-acct.balance).max(0);
+    acct.balance += e.points;
+    loyalty::insert_lot(
+        c,
+        &Lot {
+            ledger_id: id,
+            customer_id: e.customer_id,
+            remaining: (e.points - debt).max(0),
+            available_at: e.available_at,
+            expires_at: e.expires_at,
+        },
+    )?;
+    Ok(true)
+}
+
+/// Appends a debit (points < 0) and takes the points from lots: first those in `prefer`
+/// (an order's own lots, for a return), then the rest soonest-expiry first. Only lots usable at
+/// `usable_at` are touched when given (a redemption spends no pending points). Whatever no lot
+/// covers becomes debt. `false` when the key was already used.
+pub(crate) fn debit(
+    c: &mut dyn Conn,
+    acct: &mut LoyaltyAccount,
+    e: &NewEntry<'_>,
+    prefer: &[i64],
+    usable_at: Option<i64>,
+) -> Result<bool, StoreError> {
+    debug_assert!(e.points < 0);
+    if loyalty::append(c, e)?.is_none() {
+        return Ok(false);
+    }
+    acct.balance += e.points;
+    let mut owed = -e.points;
+    let mut lots = loyalty::open_lots(c, e.customer_id)?;
+    lots.sort_by_key(|l| !prefer.contains(&l.ledger_id)); // stable: keeps expiry order within
+    for lot in lots {
+        if owed == 0 {
+            break;
+        }
+        if usable_at.is_some_and(|t| lot.available_at > t) {
+            continue;
+        }
+        let take = owed.min(lot.remaining);
+        loyalty::set_lot_remaining(c, lot.ledger_id, lot.remaining - take)?;
+        owed -= take;
+    }
+    Ok(true)
+}
+
+/// Points usable at `at` (lots no longer pending), and points still pending.
+pub(crate) fn usable_and_pending(c: &mut dyn Conn, customer_id: i64, at: i64) -> Result<(i64, i64), StoreError> {
+    let lots = loyalty::open_lots(c, customer_id)?;
+    let usable = lots.iter().filter(|l| l.available_at <= at).map(|l| l.remaining).sum();
+    let pending = lots.iter().filter(|l| l.available_at > at).map(|l| l.remaining).sum();
+    Ok((usable, pending))
+}

@@ -1,0 +1,71 @@
+//! Runs the loyalty programme against the store: what orders earn and returns take back,
+//! redemptions and coupons, manual adjustments and tier overrides, paid memberships, the
+//! periodic jobs (expiry, birthdays, tier reviews, promotion announcements) and the audit that
+//! re-derives every balance from the ledger.
+//!
+//! Every function takes the [`Conn`] of one write transaction, so each operation is atomic:
+//! the ledger, the lots, the customer's loyalty state and the coupons change together or not
+//! at all. The rules themselves are the pure `enishi-loyalty` engine.
+
+mod book;
+mod codes;
+mod jobs;
+mod operations;
+mod orders;
+mod programs;
+mod summary;
+
+pub use codes::referral_code;
+pub use jobs::{run_jobs, verify, JobReport, Mismatch};
+pub use operations::{adjust, membership, redeem, set_tier, use_coupon, Adjustment, MembershipAction, Redemption};
+pub use orders::{on_order, on_return, OrderLoyalty, ReturnFacts};
+pub use programs::{apply_program, ProgramCache, Programs};
+pub use summary::{summary, LoyaltySummary};
+
+use enishi_store::StoreError;
+
+/// Why a loyalty operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LoyaltyError {
+    /// No programme has been applied yet.
+    #[error("no loyalty programme has been applied (PUT /api/v1/loyalty/program or `enishi loyalty apply`)")]
+    NoProgram,
+    /// The programme document is wrong.
+    #[error(transparent)]
+    Program(#[from] enishi_loyalty::ProgramError),
+    /// A request field is wrong.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The field.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// Not enough usable points.
+    #[error("not enough points: {available} available, {needed} needed")]
+    InsufficientPoints {
+        /// Usable now.
+        available: i64,
+        /// Needed.
+        needed: i64,
+    },
+    /// The customer carries a points debt (a return took back points already spent).
+    #[error("the customer owes {0} points (a return took back points already spent); redemption is blocked until they are earned back")]
+    Debt(i64),
+    /// A per-customer limit is reached.
+    #[error("{0}")]
+    Limit(String),
+    /// A coupon cannot be used.
+    #[error("{0}")]
+    Coupon(String),
+    /// Something asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> LoyaltyError {
+    LoyaltyError::Invalid { field: field.into(), reason: reason.into() }
+}

@@ -1,0 +1,509 @@
+//! What an order earns and what a return takes back.
+
+use crate::book;
+use crate::codes::{coupon_code, referral_code};
+use crate::programs::Programs;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use enishi_loyalty::program::{TierWindow, Tiers};
+use enishi_loyalty::{
+    evaluate, expires_at, reversal_due, CardState, CustomerState, LineFacts, OrderFacts, Program, Source,
+};
+use enishi_store::repo::loyalty::{self, Coupon, LoyaltyAccount, NewEntry, OrderEffect, TierChangeRecord};
+use enishi_store::{Conn, Order, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// One line of an order's points breakdown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakdownLine {
+    /// base, rule, tier, membership, promotion, order_cap, day_cap.
+    pub source: String,
+    /// The rule's, tier's or promotion's name.
+    pub name: String,
+    /// Points.
+    pub points: i64,
+}
+
+/// A stamp an order gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StampLine {
+    /// Card id.
+    pub card: String,
+    /// Card name.
+    pub name: String,
+    /// Stamps on the card now.
+    pub stamps: i64,
+    /// Stamps that complete it.
+    pub of: i64,
+    /// Whether this stamp completed it.
+    pub completed: bool,
+}
+
+/// What an order did in the loyalty programme: the answer of `POST /api/v1/orders`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLoyalty {
+    /// Programme version it earned under.
+    pub program_version: i64,
+    /// Points earned by the purchase.
+    pub points_earned: i64,
+    /// How they add up.
+    pub breakdown: Vec<BreakdownLine>,
+    /// When the points become usable (they are pending until then).
+    pub available_at: DateTime<Utc>,
+    /// Stamps given.
+    pub stamps: Vec<StampLine>,
+    /// Tier before and after, when the order moved the customer up.
+    pub tier_change: Option<(Option<String>, String)>,
+    /// Coupons unlocked (stamp cards completed).
+    pub rewards_unlocked: Vec<String>,
+    /// Referral points given because of this order (to the customer and to their referrer).
+    pub referral_points: i64,
+    /// The customer's balance afterwards.
+    pub balance: i64,
+}
+
+fn tier_id(p: &Program, i: usize) -> String {
+    p.doc.tiers.as_ref().map(|t| t.levels[i].id.clone()).unwrap_or_default()
+}
+
+fn part_name(p: &Program, s: Source) -> (&'static str, String) {
+    match s {
+        Source::Base => ("base", "Points per amount spent".into()),
+        Source::Rule(i) => ("rule", p.doc.rules[i].name.clone()),
+        Source::Tier(i) => ("tier", p.doc.tiers.as_ref().map(|t| t.levels[i].name.clone()).unwrap_or_default()),
+        Source::Membership => ("membership", "Membership multiplier".into()),
+        Source::Promotion(i) => ("promotion", p.doc.promotions[i].name.clone()),
+        Source::OrderCap => ("order_cap", "Cap per order".into()),
+        Source::DayCap => ("day_cap", "Cap per day".into()),
+    }
+}
+
+/// The start (Unix seconds) of the tier window that ends at `at`.
+pub(crate) fn window_start(t: &Tiers, at: DateTime<Utc>, programs: &Programs) -> i64 {
+    match t.window {
+        TierWindow::RollingDays(d) => at.timestamp() - d * 86_400,
+        TierWindow::CalendarYear => {
+            let year = programs.clock().local_date(at).year();
+            NaiveDate::from_ymd_opt(year, 1, 1).map_or(0, |d| programs.clock().start_of(d).timestamp())
+        }
+    }
+}
+
+pub(crate) fn cards_of(acct: &LoyaltyAccount) -> BTreeMap<String, CardState> {
+    let raw: BTreeMap<String, (i64, Option<i64>)> = serde_json::from_str(&acct.cards).unwrap_or_default();
+    raw.into_iter().map(|(k, (stamps, last_day))| (k, CardState { stamps, last_day })).collect()
+}
+
+pub(crate) fn store_cards(acct: &mut LoyaltyAccount, cards: &BTreeMap<String, CardState>) {
+    let raw: BTreeMap<&String, (i64, Option<i64>)> = cards.iter().map(|(k, v)| (k, (v.stamps, v.last_day))).collect();
+    acct.cards = serde_json::to_string(&raw).expect("cards serialize");
+}
+
+/// Issues a coupon for a catalogue reward.
+pub(crate) fn issue_coupon(
+    c: &mut dyn Conn,
+    p: &Program,
+    customer_id: i64,
+    reward_id: &str,
+    source: &str,
+    source_ref: &str,
+    at: i64,
+) -> Result<Coupon, StoreError> {
+    let reward = p.reward(reward_id).ok_or_else(|| StoreError::NotFound(format!("reward {reward_id}")))?;
+    loyalty::insert_coupon(
+        c,
+        &Coupon {
+            id: 0,
+            code: coupon_code(),
+            customer_id,
+            reward_id: reward_id.to_string(),
+            source: source.to_string(),
+            source_ref: Some(source_ref.to_string()),
+            issued_at: at,
+            valid_until: at + reward.valid_days * 86_400,
+            max_uses: reward.max_uses,
+            uses: 0,
+        },
+    )
+}
+
+/// Evaluates a stored order under the programme in force when it was placed, and writes what
+/// it earned. An order evaluated before answers what it earned then (nothing is written
+/// twice). `None` when no programme was in force.
+pub fn on_order(c: &mut dyn Conn, programs: &Programs, order: &Order) -> Result<Option<OrderLoyalty>, StoreError> {
+    if let Some(done) = loyalty::effect(c, order.id)? {
+        return Ok(serde_json::from_str(&done.detail).ok());
+    }
+    let at = order.placed_at.timestamp();
+    let Some((version, p)) = programs.at(at) else { return Ok(None) };
+    let clock = programs.clock();
+    let day = clock.day_number(order.placed_at);
+    let mut acct = loyalty::account_for_update(c, order.customer_id, &referral_code(order.customer_id))?;
+
+    // The customer's state before the order.
+    let tier = acct.tier.as_deref().and_then(|t| p.tier_index(t));
+    let tier_progress = match &p.doc.tiers {
+        Some(t) => loyalty::tier_progress(c, order.customer_id, window_start(t, order.placed_at, programs), at)?,
+        None => 0,
+    };
+    let membership_multiplier = match loyalty::current_membership(c, order.customer_id)? {
+        Some(m) if m.started_at <= at && at < m.period_end => p.plan(&m.plan_id).and_then(|pl| pl.multiplier),
+        _ => None,
+    };
+    let mut cards = cards_of(&acct);
+    let spent: BTreeMap<String, i64> = if p.doc.promotions.iter().any(|pr| pr.budget_points.is_some()) {
+        loyalty::promotion_spend(c)?.into_iter().map(|(id, s, _)| (id, s)).collect()
+    } else {
+        BTreeMap::new()
+    };
+    let state = CustomerState {
+        tier,
+        tier_progress,
+        membership_multiplier,
+        earned_today: if p.doc.earning.max_points_per_day.is_some() {
+            loyalty::points_on_day(c, order.customer_id, day)?
+        } else {
+            0
+        },
+        cards: p.doc.stamp_cards.iter().map(|k| cards.get(&k.id).copied().unwrap_or_default()).collect(),
+        promotion_spent: p.doc.promotions.iter().map(|pr| spent.get(&pr.id).copied().unwrap_or(0)).collect(),
+    };
+    let lines: Vec<LineFacts<'_>> = order
+        .lines
+        .iter()
+        .map(|l| LineFacts {
+            sku: &l.sku,
+            category: l.category.as_deref(),
+            quantity: l.quantity,
+            amount: l.amount.to_scaled(),
+        })
+        .collect();
+    let facts = OrderFacts {
+        placed_at: order.placed_at,
+        day,
+        channel: order.channel.as_str(),
+        total: order.total.to_scaled(),
+        lines: &lines,
+    };
+    let earned = evaluate(p, &state, &facts);
+
+    // Points: one earn entry for the purchase, one bonus entry per promotion.
+    let available_at = at + p.doc.pending_days * 86_400;
+    let expiry = expires_at(p.doc.expiry, order.placed_at, clock).map(|t| t.timestamp());
+    let breakdown: Vec<BreakdownLine> = earned
+        .parts
+        .iter()
+        .map(|part| {
+            let (source, name) = part_name(p, part.source);
+            BreakdownLine { source: source.into(), name, points: part.points }
+        })
+        .collect();
+    let mut promo: Vec<(usize, i64)> = earned
+        .parts
+        .iter()
+        .filter_map(|x| if let Source::Promotion(i) = x.source { Some((i, x.points)) } else { None })
+        .collect();
+    // Caps cut promotion points last-first, then purchase points.
+    let mut cut = earned.parts.iter().filter(|x| x.points < 0).map(|x| -x.points).sum::<i64>();
+    for (_, pts) in promo.iter_mut().rev() {
+        let take = cut.min(*pts);
+        *pts -= take;
+        cut -= take;
+    }
+    let promo_total: i64 = promo.iter().map(|x| x.1).sum();
+    let purchase_points = earned.points - promo_total;
+    let order_ref = order.order_id.as_str();
+    let detail = json!({ "breakdown": breakdown }).to_string();
+    let entry = |kind: &'static str, points: i64, source: &'static str, key: String, source_ref: String| {
+        (kind, points, source, key, source_ref)
+    };
+    let mut postings = Vec::new();
+    if purchase_points > 0 {
+        postings.push(entry("earn", purchase_points, "order", format!("order:{order_ref}"), order_ref.to_string()));
+    }
+    for (i, pts) in promo.iter().filter(|x| x.1 > 0) {
+        let id = &p.doc.promotions[*i].id;
+        postings.push(entry(
+            "bonus",
+            *pts,
+            "promotion",
+            format!("order:{order_ref}:promotion:{id}"),
+            order_ref.to_string(),
+        ));
+        loyalty::add_promotion_spend(c, id, *pts)?;
+    }
+    for (kind, points, source, key, source_ref) in &postings {
+        book::credit(
+            c,
+            &mut acct,
+            &NewEntry {
+                customer_id: order.customer_id,
+                kind,
+                points: *points,
+                source,
+                source_ref: Some(source_ref),
+                program_version: Some(version),
+                idempotency_key: key,
+                reason: None,
+                detail: &detail,
+                occurred_at: at,
+                available_at,
+                expires_at: expiry,
+            },
+        )?;
+    }
+
+    // Stamps.
+    let mut stamps = Vec::new();
+    let mut unlocked = Vec::new();
+    for s in &earned.stamps {
+        let card = &p.doc.stamp_cards[s.card];
+        cards.insert(card.id.clone(), s.after);
+        if s.completed {
+            let coupon = issue_coupon(
+                c,
+                p,
+                order.customer_id,
+                &card.reward,
+                "stamp_card",
+                &format!("order:{order_ref}:card:{}", card.id),
+                at,
+            )?;
+            unlocked.push(coupon.code);
+        }
+        stamps.push(StampLine {
+            card: card.id.clone(),
+            name: card.name.clone(),
+            stamps: if s.completed { card.stamps } else { s.after.stamps },
+            of: card.stamps,
+            completed: s.completed,
+        });
+    }
+    store_cards(&mut acct, &cards);
+
+    // Tier: upgrades at once; a first order places the customer in the lowest level.
+    let mut tier_change = None;
+    let reached = earned.tier.map(|t| t.to).or(if tier.is_none() && p.doc.tiers.is_some() { Some(0) } else { None });
+    if let Some(to) = reached {
+        let to_id = tier_id(p, to);
+        let from_id = acct.tier.clone();
+        loyalty::insert_tier_change(
+            c,
+            &TierChangeRecord {
+                customer_id: order.customer_id,
+                from_tier: from_id.clone(),
+                to_tier: to_id.clone(),
+                changed_at: at,
+                reason: format!("order {order_ref}"),
+            },
+        )?;
+        acct.tier = Some(to_id.clone());
+        acct.tier_since = Some(at);
+        tier_change = Some((from_id, to_id));
+    }
+
+    let referral_points = referral(c, (version, p), clock, &mut acct, order, earned.eligible)?;
+    loyalty::save_account(c, &acct)?;
+    let answer = OrderLoyalty {
+        program_version: version,
+        points_earned: earned.points,
+        breakdown,
+        available_at: enishi_store::instant(available_at),
+        stamps,
+        tier_change,
+        rewards_unlocked: unlocked,
+        referral_points,
+        balance: acct.balance,
+    };
+    loyalty::insert_effect(
+        c,
+        &OrderEffect {
+            order_id: order.id,
+            customer_id: order.customer_id,
+            program_version: version,
+            placed_at: at,
+            placed_day: day,
+            points: earned.points,
+            qualifying: earned.qualifying,
+            reversed_points: 0,
+            reversed_qualifying: 0,
+            stamps: serde_json::to_string(
+                &earned.stamps.iter().map(|s| &p.doc.stamp_cards[s.card].id).collect::<Vec<_>>(),
+            )
+            .expect("ids serialize"),
+            stamps_undone: false,
+            detail: serde_json::to_string(&answer).expect("answer serializes"),
+        },
+    )?;
+    Ok(Some(answer))
+}
+
+/// Referral rewards on a referred customer's first qualifying order: points to both, the
+/// referrer's within their cap. Returns the points given.
+fn referral(
+    c: &mut dyn Conn,
+    (version, p): (i64, &Program),
+    clock: &enishi_core::BusinessClock,
+    acct: &mut LoyaltyAccount,
+    order: &Order,
+    eligible: i64,
+) -> Result<i64, StoreError> {
+    let at = order.placed_at.timestamp();
+    let Some(r) = &p.doc.referrals else { return Ok(0) };
+    if r.minimum_order.is_some_and(|m| eligible < m.to_scaled()) {
+        return Ok(0);
+    }
+    let Some(referrer) = loyalty::referrer_of(c, order.customer_id)?.filter(|&id| id != order.customer_id) else {
+        return Ok(0);
+    };
+    let referee_key = format!("referee:{}", order.customer_id);
+    if loyalty::has_key(c, &referee_key)? {
+        return Ok(0);
+    }
+    let mut given = 0;
+    let post = |c: &mut dyn Conn,
+                acct: &mut LoyaltyAccount,
+                points: i64,
+                key: &str,
+                reason: &str|
+     -> Result<bool, StoreError> {
+        book::credit(
+            c,
+            acct,
+            &NewEntry {
+                customer_id: acct.customer_id,
+                kind: "bonus",
+                points,
+                source: "referral",
+                source_ref: Some(&order.order_id),
+                program_version: Some(version),
+                idempotency_key: key,
+                reason: Some(reason),
+                detail: "{}",
+                occurred_at: at,
+                available_at: at + p.doc.pending_days * 86_400,
+                expires_at: expires_at(p.doc.expiry, order.placed_at, clock).map(|t| t.timestamp()),
+            },
+        )
+    };
+    // The referee's entry is written even for 0 points: it marks the referral as rewarded.
+    if r.referee_points > 0 {
+        post(c, acct, r.referee_points, &referee_key, "referred by a customer")?;
+        given += r.referee_points;
+    } else {
+        loyalty::append(
+            c,
+            &NewEntry {
+                customer_id: order.customer_id,
+                kind: "bonus",
+                points: 0,
+                source: "referral",
+                source_ref: Some(&order.order_id),
+                program_version: Some(version),
+                idempotency_key: &referee_key,
+                reason: Some("referred by a customer"),
+                detail: "{}",
+                occurred_at: at,
+                available_at: at,
+                expires_at: None,
+            },
+        )?;
+    }
+    let rewarded = loyalty::count_entries(c, referrer, "referral", "referrer:")?;
+    if r.referrer_points > 0 && r.max_per_referrer.is_none_or(|cap| rewarded < cap) {
+        let mut ref_acct = loyalty::account_for_update(c, referrer, &referral_code(referrer))?;
+        if post(
+            c,
+            &mut ref_acct,
+            r.referrer_points,
+            &format!("referrer:{}", order.customer_id),
+            "referred a new customer",
+        )? {
+            given += r.referrer_points;
+        }
+        loyalty::save_account(c, &ref_acct)?;
+    }
+    Ok(given)
+}
+
+/// A stored return, as the loyalty programme sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct ReturnFacts<'a> {
+    /// The original order (Enishi id).
+    pub order_id: i64,
+    /// The shop's return id.
+    pub return_ref: &'a str,
+    /// When.
+    pub returned_at: DateTime<Utc>,
+    /// Why.
+    pub reason: Option<&'a str>,
+}
+
+/// Takes back, in proportion to what was refunded, the points an order earned, and its tier
+/// progress; a full return also undoes its stamps. Points already spent become a debt that
+/// blocks redemption until earned back. Call it after the return is stored. Returns the
+/// points taken back.
+pub fn on_return(c: &mut dyn Conn, ret: &ReturnFacts<'_>) -> Result<i64, StoreError> {
+    let Some(effect) = loyalty::effect(c, ret.order_id)? else { return Ok(0) };
+    let order = enishi_store::repo::orders::get(c, ret.order_id)?
+        .ok_or_else(|| StoreError::NotFound(format!("order {}", ret.order_id)))?;
+    let total = order.total.to_scaled();
+    let returned = order.returned_amount.to_scaled();
+    let points = reversal_due(effect.points, total, returned, effect.reversed_points);
+    let qualifying = reversal_due(effect.qualifying, total, returned, effect.reversed_qualifying);
+    let full = returned >= total;
+    let mut acct = loyalty::account_for_update(c, order.customer_id, &referral_code(order.customer_id))?;
+    let at = ret.returned_at.timestamp();
+    if points > 0 {
+        let own: Vec<i64> = loyalty::entries_for_source(c, "order", &order.order_id)?
+            .iter()
+            .chain(loyalty::entries_for_source(c, "promotion", &order.order_id)?.iter())
+            .map(|e| e.id)
+            .collect();
+        let detail = json!({ "order_id": order.order_id, "returned_amount": order.returned_amount }).to_string();
+        book::debit(
+            c,
+            &mut acct,
+            &NewEntry {
+                customer_id: order.customer_id,
+                kind: "reverse",
+                points: -points,
+                source: "return",
+                source_ref: Some(ret.return_ref),
+                program_version: Some(effect.program_version),
+                idempotency_key: &format!("return:{}", ret.return_ref),
+                reason: ret.reason,
+                detail: &detail,
+                occurred_at: at,
+                available_at: at,
+                expires_at: None,
+            },
+            &own,
+            None,
+        )?;
+    }
+    let undo_stamps = full && !effect.stamps_undone;
+    if undo_stamps {
+        let ids: Vec<String> = serde_json::from_str(&effect.stamps).unwrap_or_default();
+        let mut cards = cards_of(&acct);
+        for id in ids {
+            if let Some(card) = cards.get_mut(&id) {
+                card.stamps = (card.stamps - 1).max(0);
+                if card.last_day == Some(effect.placed_day) {
+                    card.last_day = None;
+                }
+            }
+        }
+        store_cards(&mut acct, &cards);
+    }
+    loyalty::set_reversed(
+        c,
+        order.id,
+        effect.reversed_points + points,
+        effect.reversed_qualifying + qualifying,
+        effect.stamps_undone || undo_stamps,
+    )?;
+    loyalty::save_account(c, &acct)?;
+    Ok(points)
+}

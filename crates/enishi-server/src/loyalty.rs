@@ -1,0 +1,319 @@
+//! The loyalty API: the programme, a customer's loyalty, redemptions, coupons, adjustments,
+//! tier overrides, memberships, the jobs and the ledger audit.
+
+use crate::api::{created, existing, ok, Body, PathParam, QueryParams, EVERYONE, MANAGERS};
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use enishi_rewards::{Adjustment, LoyaltyError, MembershipAction};
+use enishi_store::repo::loyalty;
+use serde::Deserialize;
+use serde_json::json;
+
+/// The loyalty routes, as (method, OpenAPI path); part of [`crate::api::ROUTES`].
+pub(crate) const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/loyalty/program"),
+    ("put", "/api/v1/loyalty/program"),
+    ("post", "/api/v1/loyalty/jobs"),
+    ("get", "/api/v1/loyalty/verify"),
+    ("get", "/api/v1/customers/{id}/loyalty"),
+    ("get", "/api/v1/customers/{id}/loyalty/ledger"),
+    ("post", "/api/v1/customers/{id}/loyalty/redemptions"),
+    ("post", "/api/v1/customers/{id}/loyalty/adjustments"),
+    ("post", "/api/v1/customers/{id}/loyalty/tier"),
+    ("post", "/api/v1/customers/{id}/loyalty/membership"),
+    ("post", "/api/v1/coupons/{code}/uses"),
+];
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/loyalty/program", get(get_program).put(put_program))
+        .route("/api/v1/loyalty/jobs", post(run_jobs))
+        .route("/api/v1/loyalty/verify", get(verify))
+        .route("/api/v1/customers/{id}/loyalty", get(summary))
+        .route("/api/v1/customers/{id}/loyalty/ledger", get(ledger))
+        .route("/api/v1/customers/{id}/loyalty/redemptions", post(redeem))
+        .route("/api/v1/customers/{id}/loyalty/adjustments", post(adjust))
+        .route("/api/v1/customers/{id}/loyalty/tier", post(set_tier))
+        .route("/api/v1/customers/{id}/loyalty/membership", post(membership))
+        .route("/api/v1/coupons/{code}/uses", post(use_coupon))
+}
+
+impl From<LoyaltyError> for ApiError {
+    fn from(e: LoyaltyError) -> Self {
+        let conflict = |code, detail: String| ApiError::new(StatusCode::CONFLICT, code, detail);
+        match e {
+            LoyaltyError::NoProgram => conflict("no_program", e.to_string()),
+            LoyaltyError::Program(p) => ApiError {
+                field: Some(p.path.clone()),
+                ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_program", p.to_string())
+            },
+            LoyaltyError::Invalid { field, reason } => ApiError::invalid(field, reason),
+            LoyaltyError::InsufficientPoints { .. } => conflict("insufficient_points", e.to_string()),
+            LoyaltyError::Debt(_) => conflict("points_debt", e.to_string()),
+            LoyaltyError::Limit(m) => conflict("limit_reached", m),
+            LoyaltyError::Coupon(m) => conflict("coupon_unusable", m),
+            LoyaltyError::NotFound(m) => ApiError::not_found(m),
+            LoyaltyError::Store(s) => s.into(),
+        }
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+async fn get_program(caller: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let versions = state.run(|s| Ok(s.read(loyalty::programs)?)).await?;
+    let latest = versions.last().ok_or(LoyaltyError::NoProgram)?;
+    let document: serde_json::Value = serde_json::from_str(&latest.document).map_err(ApiError::internal)?;
+    let history: Vec<_> = versions
+        .iter()
+        .map(|v| json!({"version": v.version, "effective_from": enishi_store::instant(v.effective_from), "applied_at": enishi_store::instant(v.applied_at), "applied_by": v.applied_by}))
+        .collect();
+    Ok(ok(json!({"version": latest.version, "document": document, "versions": history})))
+}
+
+async fn put_program(caller: Caller, State(state): State<AppState>, body: String) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let clock = state.workspace.clock;
+    let who = format!("api ({})", caller.0);
+    let (version, program) =
+        state.run(move |s| Ok(s.write(|c| enishi_rewards::apply_program(c, &body, clock, &who))?)).await?;
+    let document: serde_json::Value = serde_json::from_str(&program.to_json()).map_err(ApiError::internal)?;
+    Ok(created(json!({"version": version, "document": document})))
+}
+
+async fn run_jobs(caller: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let ws = state.workspace;
+    let cache = state.programs.clone();
+    let report = state
+        .run(move |s| {
+            Ok(s.write(|c| {
+                let programs = cache.get(c, ws.clock)?;
+                enishi_rewards::run_jobs(c, &programs, now())
+            })?)
+        })
+        .await?;
+    Ok(ok(report))
+}
+
+async fn verify(caller: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let (checked, mismatches) = state.run(|s| Ok(s.read(enishi_rewards::verify)?)).await?;
+    Ok(ok(json!({"customers_checked": checked, "mismatches": mismatches})))
+}
+
+async fn summary(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    existing(&state, id).await?;
+    let ws = state.workspace;
+    let cache = state.programs.clone();
+    let s = state
+        .run(move |s| {
+            Ok(s.read(|c| {
+                let programs = cache.get(c, ws.clock)?;
+                enishi_rewards::summary(c, &programs, id, now())
+            })?)
+        })
+        .await?;
+    Ok(ok(s))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Paging {
+    #[serde(default)]
+    limit: Option<i64>,
+    #[serde(default)]
+    offset: Option<i64>,
+}
+
+async fn ledger(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    QueryParams(p): QueryParams<Paging>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let limit = p.limit.unwrap_or(50);
+    let offset = p.offset.unwrap_or(0);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 500"));
+    }
+    if offset < 0 {
+        return Err(ApiError::invalid("offset", "must not be negative"));
+    }
+    existing(&state, id).await?;
+    let entries = state.run(move |s| Ok(s.read(|c| loyalty::entries(c, id, limit, offset))?)).await?;
+    Ok(ok(json!({"entries": entries, "limit": limit, "offset": offset})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedeemBody {
+    reward_id: String,
+    idempotency_key: String,
+}
+
+async fn redeem(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    Body(b): Body<RedeemBody>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    existing(&state, id).await?;
+    let ws = state.workspace;
+    let cache = state.programs.clone();
+    let (r, new) = state
+        .run(move |s| {
+            s.write(|c| -> Result<_, ApiError> {
+                let programs = cache.get(c, ws.clock)?;
+                Ok(enishi_rewards::redeem(c, &programs, id, b.reward_id.trim(), &b.idempotency_key, now())?)
+            })
+        })
+        .await?;
+    Ok(if new { created(r) } else { ok(r) })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdjustBody {
+    points: i64,
+    reason: String,
+    idempotency_key: String,
+}
+
+async fn adjust(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    Body(b): Body<AdjustBody>,
+) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    existing(&state, id).await?;
+    let ws = state.workspace;
+    let cache = state.programs.clone();
+    let by = caller.0.to_string();
+    let (balance, new) = state
+        .run(move |s| {
+            s.write(|c| -> Result<_, ApiError> {
+                let programs = cache.get(c, ws.clock)?;
+                let a = Adjustment {
+                    customer_id: id,
+                    points: b.points,
+                    reason: &b.reason,
+                    idempotency_key: &b.idempotency_key,
+                    by: &by,
+                };
+                Ok(enishi_rewards::adjust(c, &programs, &a, now())?)
+            })
+        })
+        .await?;
+    let body = json!({"balance": balance});
+    Ok(if new { created(body) } else { ok(body) })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TierBody {
+    tier: String,
+    reason: String,
+    #[serde(default)]
+    until: Option<String>,
+}
+
+async fn set_tier(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    Body(b): Body<TierBody>,
+) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let ws = state.workspace;
+    let until = b
+        .until
+        .as_deref()
+        .map(|t| ws.clock.parse_timestamp(t).map(|d| d.timestamp()).map_err(|e| ApiError::invalid("until", e.0)))
+        .transpose()?;
+    existing(&state, id).await?;
+    let cache = state.programs.clone();
+    let tier = b.tier.trim().to_string();
+    let answer = json!({"customer_id": id, "tier": tier, "locked_until": until.map(enishi_store::instant)});
+    state
+        .run(move |s| {
+            s.write(|c| -> Result<_, ApiError> {
+                let programs = cache.get(c, ws.clock)?;
+                Ok(enishi_rewards::set_tier(c, &programs, id, &tier, &b.reason, until, now())?)
+            })
+        })
+        .await?;
+    Ok(ok(answer))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MembershipBody {
+    action: String,
+    #[serde(default)]
+    plan: Option<String>,
+}
+
+async fn membership(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+    Body(b): Body<MembershipBody>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let action = match b.action.as_str() {
+        "start" => MembershipAction::Start,
+        "renew" => MembershipAction::Renew,
+        "cancel" => MembershipAction::Cancel,
+        other => return Err(ApiError::invalid("action", format!("'{other}' is not one of start, renew, cancel"))),
+    };
+    existing(&state, id).await?;
+    let ws = state.workspace;
+    let cache = state.programs.clone();
+    let m = state
+        .run(move |s| {
+            s.write(|c| -> Result<_, ApiError> {
+                let programs = cache.get(c, ws.clock)?;
+                Ok(enishi_rewards::membership(c, &programs, id, action, b.plan.as_deref(), now())?)
+            })
+        })
+        .await?;
+    Ok(ok(m))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UseBody {
+    use_ref: String,
+}
+
+async fn use_coupon(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(code): PathParam<String>,
+    Body(b): Body<UseBody>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    let (coupon, new) = state
+        .run(move |s| {
+            s.write(|c| -> Result<_, ApiError> { Ok(enishi_rewards::use_coupon(c, &code, &b.use_ref, now())?) })
+        })
+        .await?;
+    Ok(if new { created(coupon) } else { ok(coupon) })
+}

@@ -1,0 +1,860 @@
+//! Loyalty: programme versions, the append-only points ledger and its dated lots, per-customer
+//! loyalty state, per-order effects, tier history, coupons, memberships and the outbox.
+//! Decisions (what an order earns, what a return takes back) belong to the caller.
+
+use crate::db::{Backend, Conn, Row};
+use crate::repo::now;
+use crate::{params, StoreError};
+use serde::Serialize;
+
+/// A stored programme version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredProgram {
+    /// Version number, from 1.
+    pub version: i64,
+    /// The JSON document.
+    pub document: String,
+    /// Orders placed from here on earn under it (Unix seconds).
+    pub effective_from: i64,
+    /// When it was applied.
+    pub applied_at: i64,
+    /// Who applied it.
+    pub applied_by: String,
+}
+
+fn program_of(r: &Row) -> Result<StoredProgram, StoreError> {
+    Ok(StoredProgram {
+        version: r.int(0)?,
+        document: r.text(1)?,
+        effective_from: r.int(2)?,
+        applied_at: r.int(3)?,
+        applied_by: r.text(4)?,
+    })
+}
+
+const PROGRAM_COLUMNS: &str = "version, document, effective_from, applied_at, applied_by";
+
+/// Stores a new programme version and returns its number.
+pub fn insert_program(
+    c: &mut dyn Conn,
+    document: &str,
+    effective_from: i64,
+    applied_by: &str,
+) -> Result<i64, StoreError> {
+    let version = c.query_one("SELECT COALESCE(MAX(version), 0) + 1 FROM loyalty_programs", &[])?.int(0)?;
+    c.execute(
+        "INSERT INTO loyalty_programs (version, document, effective_from, applied_at, applied_by) VALUES ($1, $2, $3, $4, $5)",
+        params![version, document, effective_from, now(), applied_by],
+    )?;
+    Ok(version)
+}
+
+/// Every programme version, oldest first.
+pub fn programs(c: &mut dyn Conn) -> Result<Vec<StoredProgram>, StoreError> {
+    c.query(&format!("SELECT {PROGRAM_COLUMNS} FROM loyalty_programs ORDER BY version"), &[])?
+        .iter()
+        .map(program_of)
+        .collect()
+}
+
+/// The newest version.
+pub fn latest_program(c: &mut dyn Conn) -> Result<Option<StoredProgram>, StoreError> {
+    c.query_opt(&format!("SELECT {PROGRAM_COLUMNS} FROM loyalty_programs ORDER BY version DESC LIMIT 1"), &[])?
+        .as_ref()
+        .map(program_of)
+        .transpose()
+}
+
+/// A customer's loyalty state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoyaltyAccount {
+    /// Customer.
+    pub customer_id: i64,
+    /// Posted points (pending included); negative is a debt.
+    pub balance: i64,
+    /// Current tier id.
+    pub tier: Option<String>,
+    /// Since when.
+    pub tier_since: Option<i64>,
+    /// A manual tier holds until then (reviews leave it alone).
+    pub tier_locked_until: Option<i64>,
+    /// The customer's referral code.
+    pub referral_code: String,
+    /// Stamp cards as JSON: card id → {stamps, last_day}.
+    pub cards: String,
+}
+
+const ACCOUNT_COLUMNS: &str = "customer_id, balance, tier, tier_since, tier_locked_until, referral_code, cards";
+
+fn account_of(r: &Row) -> Result<LoyaltyAccount, StoreError> {
+    Ok(LoyaltyAccount {
+        customer_id: r.int(0)?,
+        balance: r.int(1)?,
+        tier: r.opt_text(2)?,
+        tier_since: r.opt_int(3)?,
+        tier_locked_until: r.opt_int(4)?,
+        referral_code: r.text(5)?,
+        cards: r.text(6)?,
+    })
+}
+
+/// A customer's loyalty state, if they have one.
+pub fn account(c: &mut dyn Conn, customer_id: i64) -> Result<Option<LoyaltyAccount>, StoreError> {
+    c.query_opt(
+        &format!("SELECT {ACCOUNT_COLUMNS} FROM loyalty_accounts WHERE customer_id = $1"),
+        params![customer_id],
+    )?
+    .as_ref()
+    .map(account_of)
+    .transpose()
+}
+
+/// A customer's loyalty state, created with `referral_code` if missing, and locked for the
+/// rest of the transaction (on PostgreSQL a row lock; SQLite writers are serialised already),
+/// so that concurrent redemptions see each other's spending.
+pub fn account_for_update(
+    c: &mut dyn Conn,
+    customer_id: i64,
+    referral_code: &str,
+) -> Result<LoyaltyAccount, StoreError> {
+    c.execute(
+        "INSERT INTO loyalty_accounts (customer_id, referral_code, updated_at) VALUES ($1, $2, $3) ON CONFLICT (customer_id) DO NOTHING",
+        params![customer_id, referral_code, now()],
+    )?;
+    let lock = if c.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let row = c.query_one(
+        &format!("SELECT {ACCOUNT_COLUMNS} FROM loyalty_accounts WHERE customer_id = $1{lock}"),
+        params![customer_id],
+    )?;
+    account_of(&row)
+}
+
+/// Writes back a customer's loyalty state.
+pub fn save_account(c: &mut dyn Conn, a: &LoyaltyAccount) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE loyalty_accounts SET balance = $2, tier = $3, tier_since = $4, tier_locked_until = $5, cards = $6, updated_at = $7 WHERE customer_id = $1",
+        params![a.customer_id, a.balance, a.tier.as_deref(), a.tier_since, a.tier_locked_until, a.cards.as_str(), now()],
+    )?;
+    Ok(())
+}
+
+/// The customer with this referral code.
+pub fn customer_by_referral_code(c: &mut dyn Conn, code: &str) -> Result<Option<i64>, StoreError> {
+    c.query_opt("SELECT customer_id FROM loyalty_accounts WHERE referral_code = $1", params![code])?
+        .map(|r| r.int(0))
+        .transpose()
+}
+
+/// A ledger entry to append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry<'a> {
+    /// Customer.
+    pub customer_id: i64,
+    /// earn, bonus, redeem, expire, adjust or reverse.
+    pub kind: &'a str,
+    /// Signed points.
+    pub points: i64,
+    /// order, promotion, referral, birthday, manual, reward, expiry, return.
+    pub source: &'a str,
+    /// The order, reward, … it comes from.
+    pub source_ref: Option<&'a str>,
+    /// Programme version.
+    pub program_version: Option<i64>,
+    /// Unique: the same key never posts twice.
+    pub idempotency_key: &'a str,
+    /// Why (manual adjustments must say).
+    pub reason: Option<&'a str>,
+    /// JSON detail (the breakdown of an earn).
+    pub detail: &'a str,
+    /// When it happened.
+    pub occurred_at: i64,
+    /// When earned points become usable (pending before).
+    pub available_at: i64,
+    /// When earned points expire.
+    pub expires_at: Option<i64>,
+}
+
+/// A ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// Id.
+    pub id: i64,
+    /// Customer.
+    pub customer_id: i64,
+    /// Kind.
+    pub kind: String,
+    /// Signed points.
+    pub points: i64,
+    /// Source.
+    pub source: String,
+    /// Source reference.
+    pub source_ref: Option<String>,
+    /// Programme version.
+    pub program_version: Option<i64>,
+    /// Idempotency key.
+    pub idempotency_key: String,
+    /// Reason.
+    pub reason: Option<String>,
+    /// JSON detail.
+    pub detail: String,
+    /// When.
+    pub occurred_at: i64,
+    /// Usable from.
+    pub available_at: i64,
+    /// Expires at.
+    pub expires_at: Option<i64>,
+}
+
+const ENTRY_COLUMNS: &str = "id, customer_id, kind, points, source, source_ref, program_version, idempotency_key, reason, detail, occurred_at, available_at, expires_at";
+
+fn entry_of(r: &Row) -> Result<Entry, StoreError> {
+    Ok(Entry {
+        id: r.int(0)?,
+        customer_id: r.int(1)?,
+        kind: r.text(2)?,
+        points: r.int(3)?,
+        source: r.text(4)?,
+        source_ref: r.opt_text(5)?,
+        program_version: r.opt_int(6)?,
+        idempotency_key: r.text(7)?,
+        reason: r.opt_text(8)?,
+        detail: r.text(9)?,
+        occurred_at: r.int(10)?,
+        available_at: r.int(11)?,
+        expires_at: r.opt_int(12)?,
+    })
+}
+
+/// Appends an entry; `None` when an entry with the same idempotency key exists (nothing
+/// written).
+pub fn append(c: &mut dyn Conn, e: &NewEntry<'_>) -> Result<Option<i64>, StoreError> {
+    let row = c.query_opt(
+        "INSERT INTO loyalty_ledger (customer_id, kind, points, source, source_ref, program_version, idempotency_key, reason, detail, occurred_at, available_at, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+        params![
+            e.customer_id,
+            e.kind,
+            e.points,
+            e.source,
+            e.source_ref,
+            e.program_version,
+            e.idempotency_key,
+            e.reason,
+            e.detail,
+            e.occurred_at,
+            e.available_at,
+            e.expires_at,
+            now()
+        ],
+    )?;
+    row.map(|r| r.int(0)).transpose()
+}
+
+/// The entry with this idempotency key.
+pub fn entry_by_key(c: &mut dyn Conn, key: &str) -> Result<Option<Entry>, StoreError> {
+    c.query_opt(&format!("SELECT {ENTRY_COLUMNS} FROM loyalty_ledger WHERE idempotency_key = $1"), params![key])?
+        .as_ref()
+        .map(entry_of)
+        .transpose()
+}
+
+/// Whether an entry with this idempotency key exists.
+pub fn has_key(c: &mut dyn Conn, key: &str) -> Result<bool, StoreError> {
+    Ok(c.query_opt("SELECT 1 FROM loyalty_ledger WHERE idempotency_key = $1", params![key])?.is_some())
+}
+
+/// A customer's entries, newest first.
+pub fn entries(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> Result<Vec<Entry>, StoreError> {
+    c.query(
+        &format!(
+            "SELECT {ENTRY_COLUMNS} FROM loyalty_ledger WHERE customer_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"
+        ),
+        params![customer_id, limit, offset],
+    )?
+    .iter()
+    .map(entry_of)
+    .collect()
+}
+
+/// Entries of one source reference (an order's earn and reversals), oldest first.
+pub fn entries_for_source(c: &mut dyn Conn, source: &str, source_ref: &str) -> Result<Vec<Entry>, StoreError> {
+    c.query(
+        &format!("SELECT {ENTRY_COLUMNS} FROM loyalty_ledger WHERE source = $1 AND source_ref = $2 ORDER BY id"),
+        params![source, source_ref],
+    )?
+    .iter()
+    .map(entry_of)
+    .collect()
+}
+
+/// How many entries a customer has with this source whose key starts with `key_prefix`.
+pub fn count_entries(c: &mut dyn Conn, customer_id: i64, source: &str, key_prefix: &str) -> Result<i64, StoreError> {
+    c.query_one(
+        "SELECT COUNT(*) FROM loyalty_ledger WHERE customer_id = $1 AND source = $2 AND idempotency_key LIKE $3",
+        params![customer_id, source, format!("{key_prefix}%")],
+    )?
+    .int(0)
+}
+
+/// A lot of earned points and what is left of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Lot {
+    /// The earning entry.
+    pub ledger_id: i64,
+    /// Customer.
+    pub customer_id: i64,
+    /// Points left.
+    pub remaining: i64,
+    /// Usable from.
+    pub available_at: i64,
+    /// Expires at.
+    pub expires_at: Option<i64>,
+}
+
+fn lot_of(r: &Row) -> Result<Lot, StoreError> {
+    Ok(Lot {
+        ledger_id: r.int(0)?,
+        customer_id: r.int(1)?,
+        remaining: r.int(2)?,
+        available_at: r.int(3)?,
+        expires_at: r.opt_int(4)?,
+    })
+}
+
+/// Stores a lot.
+pub fn insert_lot(c: &mut dyn Conn, lot: &Lot) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO loyalty_lots (ledger_id, customer_id, remaining, available_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        params![lot.ledger_id, lot.customer_id, lot.remaining, lot.available_at, lot.expires_at],
+    )?;
+    Ok(())
+}
+
+/// A customer's lots with points left, in the order they are spent: soonest expiry first
+/// (never-expiring last), then oldest.
+pub fn open_lots(c: &mut dyn Conn, customer_id: i64) -> Result<Vec<Lot>, StoreError> {
+    c.query(
+        "SELECT ledger_id, customer_id, remaining, available_at, expires_at FROM loyalty_lots \
+         WHERE customer_id = $1 AND remaining > 0 ORDER BY expires_at IS NULL, expires_at, ledger_id",
+        params![customer_id],
+    )?
+    .iter()
+    .map(lot_of)
+    .collect()
+}
+
+/// Sets what is left of a lot.
+pub fn set_lot_remaining(c: &mut dyn Conn, ledger_id: i64, remaining: i64) -> Result<(), StoreError> {
+    c.execute("UPDATE loyalty_lots SET remaining = $2 WHERE ledger_id = $1", params![ledger_id, remaining])?;
+    Ok(())
+}
+
+/// Lots with points left that expired at or before `at`, at most `limit`.
+pub fn expired_lots(c: &mut dyn Conn, at: i64, limit: i64) -> Result<Vec<Lot>, StoreError> {
+    c.query(
+        "SELECT ledger_id, customer_id, remaining, available_at, expires_at FROM loyalty_lots \
+         WHERE remaining > 0 AND expires_at <= $1 ORDER BY ledger_id LIMIT $2",
+        params![at, limit],
+    )?
+    .iter()
+    .map(lot_of)
+    .collect()
+}
+
+/// Per customer: the account balance, the sum of the ledger and the points left in lots.
+/// Customers with ledger entries but no account show balance 0.
+pub fn balance_audit(c: &mut dyn Conn) -> Result<Vec<(i64, i64, i64, i64)>, StoreError> {
+    c.query(
+        "SELECT k.customer_id, COALESCE(a.balance, 0), COALESCE(l.s, 0), COALESCE(t.s, 0) FROM \
+           (SELECT customer_id FROM loyalty_accounts UNION SELECT customer_id FROM loyalty_ledger) k \
+           LEFT JOIN loyalty_accounts a ON a.customer_id = k.customer_id \
+           LEFT JOIN (SELECT customer_id, SUM(points) AS s FROM loyalty_ledger GROUP BY customer_id) l ON l.customer_id = k.customer_id \
+           LEFT JOIN (SELECT customer_id, SUM(remaining) AS s FROM loyalty_lots GROUP BY customer_id) t ON t.customer_id = k.customer_id \
+         ORDER BY k.customer_id",
+        &[],
+    )?
+    .iter()
+    .map(|r| Ok((r.int(0)?, r.int(1)?, r.int(2)?, r.int(3)?)))
+    .collect()
+}
+
+/// What one order did in the loyalty programme (so that a return can undo it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderEffect {
+    /// Order (Enishi id).
+    pub order_id: i64,
+    /// Customer.
+    pub customer_id: i64,
+    /// Programme version.
+    pub program_version: i64,
+    /// When placed.
+    pub placed_at: i64,
+    /// Business day.
+    pub placed_day: i64,
+    /// Points earned.
+    pub points: i64,
+    /// Added to the tier basis.
+    pub qualifying: i64,
+    /// Points taken back by returns.
+    pub reversed_points: i64,
+    /// Tier basis taken back by returns.
+    pub reversed_qualifying: i64,
+    /// Card ids stamped, as JSON.
+    pub stamps: String,
+    /// Whether the stamps were undone.
+    pub stamps_undone: bool,
+    /// JSON: the answer given for the order (breakdown, tier change, coupons).
+    pub detail: String,
+}
+
+const EFFECT_COLUMNS: &str = "order_id, customer_id, program_version, placed_at, placed_day, points, qualifying, reversed_points, reversed_qualifying, stamps, stamps_undone, detail";
+
+fn effect_of(r: &Row) -> Result<OrderEffect, StoreError> {
+    Ok(OrderEffect {
+        order_id: r.int(0)?,
+        customer_id: r.int(1)?,
+        program_version: r.int(2)?,
+        placed_at: r.int(3)?,
+        placed_day: r.int(4)?,
+        points: r.int(5)?,
+        qualifying: r.int(6)?,
+        reversed_points: r.int(7)?,
+        reversed_qualifying: r.int(8)?,
+        stamps: r.text(9)?,
+        stamps_undone: r.int(10)? != 0,
+        detail: r.text(11)?,
+    })
+}
+
+/// Stores what an order did.
+pub fn insert_effect(c: &mut dyn Conn, e: &OrderEffect) -> Result<(), StoreError> {
+    c.execute(
+        &format!("INSERT INTO loyalty_order_effects ({EFFECT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
+        params![
+            e.order_id,
+            e.customer_id,
+            e.program_version,
+            e.placed_at,
+            e.placed_day,
+            e.points,
+            e.qualifying,
+            e.reversed_points,
+            e.reversed_qualifying,
+            e.stamps.as_str(),
+            i64::from(e.stamps_undone),
+            e.detail.as_str()
+        ],
+    )?;
+    Ok(())
+}
+
+/// What an order did, if it was evaluated.
+pub fn effect(c: &mut dyn Conn, order_id: i64) -> Result<Option<OrderEffect>, StoreError> {
+    c.query_opt(&format!("SELECT {EFFECT_COLUMNS} FROM loyalty_order_effects WHERE order_id = $1"), params![order_id])?
+        .as_ref()
+        .map(effect_of)
+        .transpose()
+}
+
+/// Records what returns took back from an order.
+pub fn set_reversed(
+    c: &mut dyn Conn,
+    order_id: i64,
+    reversed_points: i64,
+    reversed_qualifying: i64,
+    stamps_undone: bool,
+) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE loyalty_order_effects SET reversed_points = $2, reversed_qualifying = $3, stamps_undone = $4 WHERE order_id = $1",
+        params![order_id, reversed_points, reversed_qualifying, i64::from(stamps_undone)],
+    )?;
+    Ok(())
+}
+
+/// Purchase points a customer earned on a business day (net of returns).
+pub fn points_on_day(c: &mut dyn Conn, customer_id: i64, day: i64) -> Result<i64, StoreError> {
+    c.query_one(
+        "SELECT COALESCE(SUM(points - reversed_points), 0) FROM loyalty_order_effects WHERE customer_id = $1 AND placed_day = $2",
+        params![customer_id, day],
+    )?
+    .int(0)
+}
+
+/// The tier basis a customer has gathered from orders placed at or after `since` and before
+/// `until` (net of returns).
+pub fn tier_progress(c: &mut dyn Conn, customer_id: i64, since: i64, until: i64) -> Result<i64, StoreError> {
+    c.query_one(
+        "SELECT COALESCE(SUM(qualifying - reversed_qualifying), 0) FROM loyalty_order_effects \
+         WHERE customer_id = $1 AND placed_at >= $2 AND placed_at < $3",
+        params![customer_id, since, until],
+    )?
+    .int(0)
+}
+
+/// Points each promotion has given, by promotion id.
+pub fn promotion_spend(c: &mut dyn Conn) -> Result<Vec<(String, i64, Option<i64>)>, StoreError> {
+    c.query("SELECT promotion_id, spent, announced_at FROM loyalty_promotions ORDER BY promotion_id", &[])?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.int(1)?, r.opt_int(2)?)))
+        .collect()
+}
+
+/// Adds to what a promotion has given.
+pub fn add_promotion_spend(c: &mut dyn Conn, promotion_id: &str, points: i64) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO loyalty_promotions (promotion_id, spent) VALUES ($1, $2) \
+         ON CONFLICT (promotion_id) DO UPDATE SET spent = loyalty_promotions.spent + excluded.spent",
+        params![promotion_id, points],
+    )?;
+    Ok(())
+}
+
+/// Marks a promotion announced; `false` if it already was.
+pub fn mark_announced(c: &mut dyn Conn, promotion_id: &str) -> Result<bool, StoreError> {
+    c.execute(
+        "INSERT INTO loyalty_promotions (promotion_id, spent) VALUES ($1, 0) ON CONFLICT (promotion_id) DO NOTHING",
+        params![promotion_id],
+    )?;
+    let n = c.execute(
+        "UPDATE loyalty_promotions SET announced_at = $2 WHERE promotion_id = $1 AND announced_at IS NULL",
+        params![promotion_id, now()],
+    )?;
+    Ok(n == 1)
+}
+
+/// A tier change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TierChangeRecord {
+    /// Customer.
+    pub customer_id: i64,
+    /// Tier before.
+    pub from_tier: Option<String>,
+    /// Tier after.
+    pub to_tier: String,
+    /// When.
+    pub changed_at: i64,
+    /// Why (upgrade, review, manual: …).
+    pub reason: String,
+}
+
+/// Records a tier change.
+pub fn insert_tier_change(c: &mut dyn Conn, t: &TierChangeRecord) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO loyalty_tier_history (customer_id, from_tier, to_tier, changed_at, reason) VALUES ($1, $2, $3, $4, $5)",
+        params![t.customer_id, t.from_tier.as_deref(), t.to_tier.as_str(), t.changed_at, t.reason.as_str()],
+    )?;
+    Ok(())
+}
+
+/// A customer's tier changes, oldest first.
+pub fn tier_history(c: &mut dyn Conn, customer_id: i64) -> Result<Vec<TierChangeRecord>, StoreError> {
+    c.query(
+        "SELECT customer_id, from_tier, to_tier, changed_at, reason FROM loyalty_tier_history WHERE customer_id = $1 ORDER BY id",
+        params![customer_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(TierChangeRecord {
+            customer_id: r.int(0)?,
+            from_tier: r.opt_text(1)?,
+            to_tier: r.text(2)?,
+            changed_at: r.int(3)?,
+            reason: r.text(4)?,
+        })
+    })
+    .collect()
+}
+
+/// Customers holding a tier, with when they got it and any manual lock.
+pub fn tiered_accounts(c: &mut dyn Conn) -> Result<Vec<LoyaltyAccount>, StoreError> {
+    c.query(
+        &format!("SELECT {ACCOUNT_COLUMNS} FROM loyalty_accounts WHERE tier IS NOT NULL ORDER BY customer_id"),
+        &[],
+    )?
+    .iter()
+    .map(account_of)
+    .collect()
+}
+
+/// A coupon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Coupon {
+    /// Id.
+    pub id: i64,
+    /// Unique code.
+    pub code: String,
+    /// Holder.
+    pub customer_id: i64,
+    /// Catalogue entry.
+    pub reward_id: String,
+    /// redemption, stamp_card, birthday, referral.
+    pub source: String,
+    /// What issued it.
+    pub source_ref: Option<String>,
+    /// Issued at.
+    pub issued_at: i64,
+    /// Valid until.
+    pub valid_until: i64,
+    /// Uses allowed.
+    pub max_uses: i64,
+    /// Uses so far.
+    pub uses: i64,
+}
+
+const COUPON_COLUMNS: &str =
+    "id, code, customer_id, reward_id, source, source_ref, issued_at, valid_until, max_uses, uses";
+
+fn coupon_of(r: &Row) -> Result<Coupon, StoreError> {
+    Ok(Coupon {
+        id: r.int(0)?,
+        code: r.text(1)?,
+        customer_id: r.int(2)?,
+        reward_id: r.text(3)?,
+        source: r.text(4)?,
+        source_ref: r.opt_text(5)?,
+        issued_at: r.int(6)?,
+        valid_until: r.int(7)?,
+        max_uses: r.int(8)?,
+        uses: r.int(9)?,
+    })
+}
+
+/// Issues a coupon (its id is ignored) and returns it with its id.
+pub fn insert_coupon(c: &mut dyn Conn, k: &Coupon) -> Result<Coupon, StoreError> {
+    let id = c
+        .query_one(
+            "INSERT INTO loyalty_coupons (code, customer_id, reward_id, source, source_ref, issued_at, valid_until, max_uses, uses) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) RETURNING id",
+            params![
+                k.code.as_str(),
+                k.customer_id,
+                k.reward_id.as_str(),
+                k.source.as_str(),
+                k.source_ref.as_deref(),
+                k.issued_at,
+                k.valid_until,
+                k.max_uses
+            ],
+        )?
+        .int(0)?;
+    Ok(Coupon { id, uses: 0, ..k.clone() })
+}
+
+/// A coupon by code, locked for the transaction on PostgreSQL.
+pub fn coupon_for_update(c: &mut dyn Conn, code: &str) -> Result<Option<Coupon>, StoreError> {
+    let lock = if c.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
+    c.query_opt(&format!("SELECT {COUPON_COLUMNS} FROM loyalty_coupons WHERE code = $1{lock}"), params![code])?
+        .as_ref()
+        .map(coupon_of)
+        .transpose()
+}
+
+/// Records one use of a coupon under a unique reference; `false` if that reference was used.
+pub fn use_coupon(c: &mut dyn Conn, coupon: &Coupon, use_ref: &str, at: i64) -> Result<bool, StoreError> {
+    let n = c.execute(
+        "INSERT INTO loyalty_coupon_uses (coupon_id, customer_id, use_ref, used_at) VALUES ($1, $2, $3, $4) ON CONFLICT (use_ref) DO NOTHING",
+        params![coupon.id, coupon.customer_id, use_ref, at],
+    )?;
+    if n == 1 {
+        c.execute("UPDATE loyalty_coupons SET uses = uses + 1 WHERE id = $1", params![coupon.id])?;
+    }
+    Ok(n == 1)
+}
+
+/// Whether a coupon use with this reference exists.
+pub fn coupon_use_exists(c: &mut dyn Conn, use_ref: &str) -> Result<bool, StoreError> {
+    Ok(c.query_opt("SELECT 1 FROM loyalty_coupon_uses WHERE use_ref = $1", params![use_ref])?.is_some())
+}
+
+/// A customer's coupons, newest first.
+pub fn coupons(c: &mut dyn Conn, customer_id: i64) -> Result<Vec<Coupon>, StoreError> {
+    c.query(
+        &format!("SELECT {COUPON_COLUMNS} FROM loyalty_coupons WHERE customer_id = $1 ORDER BY id DESC"),
+        params![customer_id],
+    )?
+    .iter()
+    .map(coupon_of)
+    .collect()
+}
+
+/// Coupons issued for a source reference (a redemption's key, an order's stamp card).
+pub fn coupons_for_source(c: &mut dyn Conn, source_ref: &str) -> Result<Vec<Coupon>, StoreError> {
+    c.query(
+        &format!("SELECT {COUPON_COLUMNS} FROM loyalty_coupons WHERE source_ref = $1 ORDER BY id"),
+        params![source_ref],
+    )?
+    .iter()
+    .map(coupon_of)
+    .collect()
+}
+
+/// How many coupons of a reward a customer was issued by redemption.
+pub fn redemptions_of(c: &mut dyn Conn, customer_id: i64, reward_id: &str) -> Result<i64, StoreError> {
+    c.query_one(
+        "SELECT COUNT(*) FROM loyalty_coupons WHERE customer_id = $1 AND reward_id = $2 AND source = 'redemption'",
+        params![customer_id, reward_id],
+    )?
+    .int(0)
+}
+
+/// A paid membership.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Membership {
+    /// Id.
+    pub id: i64,
+    /// Member.
+    pub customer_id: i64,
+    /// Plan.
+    pub plan_id: String,
+    /// active, cancelled (runs to the end of the paid period) or expired.
+    pub status: String,
+    /// Started.
+    pub started_at: i64,
+    /// End of the paid period.
+    pub period_end: i64,
+    /// When cancelled.
+    pub cancelled_at: Option<i64>,
+}
+
+const MEMBERSHIP_COLUMNS: &str = "id, customer_id, plan_id, status, started_at, period_end, cancelled_at";
+
+fn membership_of(r: &Row) -> Result<Membership, StoreError> {
+    Ok(Membership {
+        id: r.int(0)?,
+        customer_id: r.int(1)?,
+        plan_id: r.text(2)?,
+        status: r.text(3)?,
+        started_at: r.int(4)?,
+        period_end: r.int(5)?,
+        cancelled_at: r.opt_int(6)?,
+    })
+}
+
+/// The customer's current membership (active or cancelled, not expired).
+pub fn current_membership(c: &mut dyn Conn, customer_id: i64) -> Result<Option<Membership>, StoreError> {
+    c.query_opt(
+        &format!("SELECT {MEMBERSHIP_COLUMNS} FROM loyalty_memberships WHERE customer_id = $1 AND status <> 'expired' ORDER BY id DESC LIMIT 1"),
+        params![customer_id],
+    )?
+    .as_ref()
+    .map(membership_of)
+    .transpose()
+}
+
+/// Starts a membership; returns its id.
+pub fn insert_membership(c: &mut dyn Conn, m: &Membership) -> Result<i64, StoreError> {
+    c.query_one(
+        "INSERT INTO loyalty_memberships (customer_id, plan_id, status, started_at, period_end, cancelled_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        params![m.customer_id, m.plan_id.as_str(), m.status.as_str(), m.started_at, m.period_end, m.cancelled_at, now()],
+    )?
+    .int(0)
+}
+
+/// Writes back a membership's status and period.
+pub fn save_membership(c: &mut dyn Conn, m: &Membership) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE loyalty_memberships SET status = $2, period_end = $3, cancelled_at = $4, updated_at = $5 WHERE id = $1",
+        params![m.id, m.status.as_str(), m.period_end, m.cancelled_at, now()],
+    )?;
+    Ok(())
+}
+
+/// Records a fee payment for a period.
+pub fn insert_payment(
+    c: &mut dyn Conn,
+    m: &Membership,
+    amount: i64,
+    period_start: i64,
+    period_end: i64,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO loyalty_membership_payments (membership_id, customer_id, plan_id, amount, paid_at, period_start, period_end) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        params![m.id, m.customer_id, m.plan_id.as_str(), amount, now(), period_start, period_end],
+    )?;
+    Ok(())
+}
+
+/// Marks memberships whose paid period ended at or before `at` expired; returns how many.
+pub fn expire_memberships(c: &mut dyn Conn, at: i64) -> Result<u64, StoreError> {
+    c.execute(
+        "UPDATE loyalty_memberships SET status = 'expired', updated_at = $2 WHERE status <> 'expired' AND period_end <= $1",
+        params![at, now()],
+    )
+}
+
+/// Fee revenue per plan: (plan, payments, amount in 1/10,000, members now active).
+pub fn membership_revenue(c: &mut dyn Conn) -> Result<Vec<(String, i64, i64, i64)>, StoreError> {
+    c.query(
+        "SELECT p.plan_id, COUNT(*), SUM(p.amount), \
+           (SELECT COUNT(*) FROM loyalty_memberships m WHERE m.plan_id = p.plan_id AND m.status <> 'expired') \
+         FROM loyalty_membership_payments p GROUP BY p.plan_id ORDER BY p.plan_id",
+        &[],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?, r.int(2)?, r.int(3)?)))
+    .collect()
+}
+
+/// Customers born in `month` (and on `day`, if given): (id, birthday).
+pub fn birthdays(c: &mut dyn Conn, month: u32, day: Option<u32>) -> Result<Vec<i64>, StoreError> {
+    let mm = format!("{month:02}");
+    let rows = match day {
+        Some(d) => c.query(
+            "SELECT id FROM customers WHERE birthday IS NOT NULL AND substr(birthday, 6, 2) = $1 AND substr(birthday, 9, 2) = $2 ORDER BY id",
+            params![mm, format!("{d:02}")],
+        )?,
+        None => c.query(
+            "SELECT id FROM customers WHERE birthday IS NOT NULL AND substr(birthday, 6, 2) = $1 ORDER BY id",
+            params![mm],
+        )?,
+    };
+    rows.iter().map(|r| r.int(0)).collect()
+}
+
+/// The customer who referred this one.
+pub fn referrer_of(c: &mut dyn Conn, customer_id: i64) -> Result<Option<i64>, StoreError> {
+    Ok(c.query_opt("SELECT referred_by FROM customers WHERE id = $1", params![customer_id])?
+        .map(|r| r.opt_int(0))
+        .transpose()?
+        .flatten())
+}
+
+/// How many customers this one referred.
+pub fn referral_count(c: &mut dyn Conn, customer_id: i64) -> Result<i64, StoreError> {
+    c.query_one("SELECT COUNT(*) FROM customers WHERE referred_by = $1", params![customer_id])?.int(0)
+}
+
+/// Attributes a customer to a referrer unless they already have one; `true` if set now.
+pub fn set_referrer(c: &mut dyn Conn, customer_id: i64, referrer_id: i64) -> Result<bool, StoreError> {
+    Ok(c.execute(
+        "UPDATE customers SET referred_by = $2, acquisition_source = COALESCE(acquisition_source, 'referral') WHERE id = $1 AND referred_by IS NULL",
+        params![customer_id, referrer_id],
+    )? == 1)
+}
+
+/// Appends an outbox message for other parts (campaigns) to pick up.
+pub fn enqueue(c: &mut dyn Conn, topic: &str, payload: &str) -> Result<(), StoreError> {
+    c.execute("INSERT INTO outbox (topic, payload, created_at) VALUES ($1, $2, $3)", params![topic, payload, now()])?;
+    Ok(())
+}
+
+/// Undelivered outbox messages of a topic, oldest first: (id, payload).
+pub fn pending_messages(c: &mut dyn Conn, topic: &str) -> Result<Vec<(i64, String)>, StoreError> {
+    c.query("SELECT id, payload FROM outbox WHERE topic = $1 AND delivered_at IS NULL ORDER BY id", params![topic])?
+        .iter()
+        .map(|r| Ok((r.int(0)?, r.text(1)?)))
+        .collect()
+}
+
+/// Orders in a time window, with their spend and points: (customers, orders, spend in
+/// 1/10,000, points earned) — the raw numbers of a promotion report.
+pub fn window_totals(c: &mut dyn Conn, from: i64, to: i64) -> Result<(i64, i64, i64, i64), StoreError> {
+    let r = c.query_one(
+        "SELECT COUNT(DISTINCT o.customer_id), COUNT(*), COALESCE(SUM(o.total), 0), COALESCE(SUM(e.points - e.reversed_points), 0) \
+         FROM orders o LEFT JOIN loyalty_order_effects e ON e.order_id = o.id WHERE o.placed_at >= $1 AND o.placed_at < $2",
+        params![from, to],
+    )?;
+    Ok((r.int(0)?, r.int(1)?, r.int(2)?, r.int(3)?))
+}

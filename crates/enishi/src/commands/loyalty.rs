@@ -1,0 +1,119 @@
+//! `enishi loyalty …`: apply and show the programme, starter programmes, the jobs, the audit.
+
+use crate::BadInput;
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use enishi_rewards::{LoyaltyError, Programs};
+use enishi_store::repo::loyalty;
+use enishi_store::Store;
+use std::path::PathBuf;
+
+/// Loyalty commands.
+#[derive(Subcommand)]
+pub enum LoyaltyWhat {
+    /// Validate a programme document (JSON) and apply it as a new version.
+    Apply {
+        /// The document (see docs/loyalty.md).
+        file: PathBuf,
+    },
+    /// Print the programme in force.
+    Show,
+    /// Print a starter programme to adjust and apply: cafe, retail, ecommerce or demo.
+    Starter {
+        /// Which one.
+        #[arg(value_parser = ["cafe", "retail", "ecommerce", "demo"])]
+        name: String,
+    },
+    /// Run the periodic jobs now: expiry, birthdays, tier reviews, promotion announcements.
+    Jobs {
+        /// Run as of this time instead of now (local time or RFC 3339).
+        #[arg(long)]
+        at: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-derive every balance from the ledger; exits 1 on any mismatch.
+    Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs a loyalty command.
+pub fn run(store: &Store, what: LoyaltyWhat) -> Result<()> {
+    let (clock, _) = super::workspace(store)?;
+    match what {
+        LoyaltyWhat::Apply { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let (version, program) = apply(store, &text, clock, "cli")?;
+            println!("applied '{}' as version {version}", program.doc.name);
+            Ok(())
+        }
+        LoyaltyWhat::Show => {
+            let latest = store.read(loyalty::latest_program)?;
+            let p = latest.ok_or_else(|| BadInput(LoyaltyError::NoProgram.to_string()))?;
+            eprintln!("version {} (applied by {})", p.version, p.applied_by);
+            println!("{}", p.document);
+            Ok(())
+        }
+        LoyaltyWhat::Starter { name } => {
+            println!("{}", enishi_loyalty::starter(&name).unwrap_or_default());
+            Ok(())
+        }
+        LoyaltyWhat::Jobs { at, json } => {
+            let at = match at {
+                Some(t) => clock.parse_timestamp(&t).map_err(|e| BadInput(format!("--at: {e}")))?.timestamp(),
+                None => chrono::Utc::now().timestamp(),
+            };
+            let report = store.write(|c| -> Result<_, enishi_store::StoreError> {
+                let programs = Programs::load(c, clock)?;
+                enishi_rewards::run_jobs(c, &programs, at)
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "expired {} points in {} lots; {} birthday rewards; {} tier changes; {} promotions announced; {} memberships expired",
+                    report.points_expired,
+                    report.lots_expired,
+                    report.birthday_rewards,
+                    report.tier_changes,
+                    report.promotions_announced,
+                    report.memberships_expired
+                );
+            }
+            Ok(())
+        }
+        LoyaltyWhat::Verify { json } => {
+            let (checked, bad) = store.read(enishi_rewards::verify)?;
+            if json {
+                println!("{}", serde_json::json!({"customers_checked": checked, "mismatches": bad}));
+            } else {
+                println!("checked {checked} customers: {} mismatch(es)", bad.len());
+                for m in bad.iter().take(20) {
+                    println!("  customer {}: stored {} ledger {} lots {}", m.customer_id, m.stored, m.ledger, m.lots);
+                }
+            }
+            if bad.is_empty() {
+                Ok(())
+            } else {
+                anyhow::bail!("{} balance(s) do not match the ledger", bad.len())
+            }
+        }
+    }
+}
+
+/// Applies a programme document; a wrong document is bad input (exit 2).
+pub fn apply(
+    store: &Store,
+    text: &str,
+    clock: enishi_core::BusinessClock,
+    by: &str,
+) -> Result<(i64, enishi_loyalty::Program)> {
+    store.write(|c| enishi_rewards::apply_program(c, text, clock, by)).map_err(|e| match e {
+        LoyaltyError::Program(p) => BadInput(format!("the programme is not valid: {p}")).into(),
+        other => anyhow::Error::from(other),
+    })
+}
