@@ -413,3 +413,83 @@ fn analytics_rfm_and_pareto_over_the_api() {
         assert_eq!(s, 403, "staff see no analytics");
     }
 }
+
+fn timed_order(id: &str, at: &str, total: &str) -> Value {
+    json!({"order_id": id, "placed_at": at, "total": total, "channel": "in_store",
+           "customer": {"external_id": "L-1", "name": "Hana Sato"},
+           "lines": [{"sku": "BEANS-1", "quantity": 1, "unit_price": total}]})
+}
+
+#[test]
+fn loyalty_end_to_end_over_http() {
+    for app in apps() {
+        // Before a programme: orders still record, with no loyalty; loyalty reads say so.
+        let (s, v) = app.admin("GET", "/api/v1/loyalty/program", None);
+        assert_eq!((s, v["code"].as_str()), (409, Some("no_program")));
+        let program = json!({"name": "Classic", "effective_from": "2026-01-01",
+            "earning": {"points_per_unit": 1, "minimum_order": "10.00"},
+            "promotions": [{"id": "double", "name": "Double points", "starts": "2026-11-13 18:00",
+                            "ends": "2026-11-15 18:00", "multiplier": 2}],
+            "rewards": [{"id": "five-off", "name": "$5 off", "cost": 50, "kind": "discount", "value": "5.00"}]});
+        // A bad value is refused with the field that is wrong; staff may not change the programme.
+        let mut bad = program.clone();
+        bad["promotions"][0]["multiplier"] = json!(0.5);
+        let (s, v) = app.admin("PUT", "/api/v1/loyalty/program", Some(bad));
+        assert_eq!((s, v["code"].as_str(), v["field"].as_str()), (422, Some("invalid_program"), Some("promotions[0].multiplier")));
+        let (s, _, _) = app.call("PUT", "/api/v1/loyalty/program", Some(&app.staff), Some(&program.to_string()));
+        assert_eq!(s, 403);
+        let (s, v) = app.admin("PUT", "/api/v1/loyalty/program", Some(program));
+        assert_eq!((s, v["version"].as_i64()), (201, Some(1)));
+
+        let earn = |id: &str, at: &str, total: &str| -> (u16, Value) {
+            app.admin("POST", "/api/v1/orders", Some(timed_order(id, at, total)))
+        };
+        let points = |v: &Value| v["loyalty"]["points_earned"].as_i64().unwrap();
+        assert_eq!(points(&earn("H-1", "2026-11-01 10:00", "9.99").1), 0);
+        assert_eq!(points(&earn("H-2", "2026-11-01 11:00", "10.00").1), 10);
+        let (s, v) = earn("H-3", "2026-11-02 11:00", "57.40");
+        assert_eq!((s, points(&v)), (201, 57));
+        assert_eq!(v["loyalty"]["breakdown"][0]["source"], "base");
+        assert_eq!(points(&earn("H-4", "2026-11-15 17:00", "30").1), 60);
+        let (_, v) = earn("H-4", "2026-11-15 17:00", "30");
+        assert_eq!(v["loyalty"]["breakdown"][1]["name"], "Double points", "a replay answers the same breakdown");
+        assert_eq!(points(&earn("H-5", "2026-11-15 18:01", "30").1), 30);
+        // The same order sent twice never earns twice.
+        let (s, v) = earn("H-5", "2026-11-15 18:01", "30");
+        assert_eq!((s, v["loyalty"]["balance"].as_i64()), (200, Some(157)));
+
+        let id = v["customer_id"].as_i64().unwrap();
+        let (s, v) = app.admin("POST", "/api/v1/orders/H-3/returns", Some(json!({"return_id": "HR-3", "returned_at": "2026-11-16 09:00"})));
+        assert_eq!((s, v["loyalty"]["points_reversed"].as_i64()), (201, Some(57)));
+        let (s, v) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty"), None);
+        assert_eq!((s, v["balance"].as_i64(), v["available"].as_i64()), (200, Some(100), Some(100)));
+        assert!(v["referral_code"].as_str().unwrap().starts_with('R'));
+
+        // Redeem, replay, use the coupon once.
+        let redeem = json!({"reward_id": "five-off", "idempotency_key": "till-7-0001"});
+        let (s, v) = app.admin("POST", &format!("/api/v1/customers/{id}/loyalty/redemptions"), Some(redeem.clone()));
+        assert_eq!((s, v["balance"].as_i64()), (201, Some(50)));
+        let code = v["coupon"]["code"].as_str().unwrap().to_string();
+        let (s, v) = app.admin("POST", &format!("/api/v1/customers/{id}/loyalty/redemptions"), Some(redeem));
+        assert_eq!((s, v["coupon"]["code"].as_str()), (200, Some(code.as_str())));
+        let (s, _) = app.admin("POST", &format!("/api/v1/coupons/{code}/uses"), Some(json!({"use_ref": "H-9"})));
+        assert_eq!(s, 201);
+        let (s, v) = app.admin("POST", &format!("/api/v1/coupons/{code}/uses"), Some(json!({"use_ref": "H-10"})));
+        assert_eq!((s, v["code"].as_str()), (409, Some("coupon_unusable")));
+        let too_much = json!({"reward_id": "five-off", "idempotency_key": "k2"});
+        app.admin("POST", &format!("/api/v1/customers/{id}/loyalty/redemptions"), Some(too_much));
+        let (s, v) = app.admin("POST", &format!("/api/v1/customers/{id}/loyalty/redemptions"), Some(json!({"reward_id": "five-off", "idempotency_key": "k3"})));
+        assert_eq!((s, v["code"].as_str()), (409, Some("insufficient_points")));
+
+        // Adjustments need a manager and a reason; staff are refused.
+        let adj = json!({"points": 25, "reason": "goodwill", "idempotency_key": "adj-1"});
+        let (s, _, _) = app.call("POST", &format!("/api/v1/customers/{id}/loyalty/adjustments"), Some(&app.staff), Some(&adj.to_string()));
+        assert_eq!(s, 403);
+        let (s, v) = app.admin("POST", &format!("/api/v1/customers/{id}/loyalty/adjustments"), Some(adj));
+        assert_eq!((s, v["balance"].as_i64()), (201, Some(25)));
+        let (s, v) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty/ledger?limit=2"), None);
+        assert_eq!((s, v["entries"][0]["kind"].as_str()), (200, Some("adjust")));
+        let (s, v) = app.admin("GET", "/api/v1/loyalty/verify", None);
+        assert_eq!((s, v["mismatches"].as_array().map(Vec::len)), (200, Some(0)));
+    }
+}

@@ -154,6 +154,25 @@ fn serve(store: Store, addr: &str, token: Option<String>) -> Result<()> {
     .with_context(|| format!("serving on {addr}"))
 }
 
+/// Applies the demo shop's programme, in force over the whole generated history, with its
+/// 48-hour double-points weekend placed on a recent Friday evening.
+fn apply_demo_programme(store: &Store, end: chrono::NaiveDate) -> Result<()> {
+    use chrono::{Datelike, Duration, Weekday};
+    let mut doc: serde_json::Value =
+        serde_json::from_str(enishi_loyalty::starter("demo").unwrap_or_default()).context("the demo programme")?;
+    let mut friday = end - Duration::days(21);
+    while friday.weekday() != Weekday::Fri {
+        friday -= Duration::days(1);
+    }
+    doc["effective_from"] = (end - Duration::days(800)).to_string().into();
+    doc["promotions"][0]["starts"] = format!("{friday} 18:00").into();
+    doc["promotions"][0]["ends"] = format!("{} 18:00", friday + Duration::days(2)).into();
+    let (clock, _) = workspace(store)?;
+    let (version, _) = loyalty::apply(store, &doc.to_string(), clock, "demo")?;
+    eprintln!("Applied the demo loyalty programme (version {version}).");
+    Ok(())
+}
+
 fn demo(url: &str, data_dir: &Path, addr: &str, n: u64, seed: u64, fresh: bool) -> Result<()> {
     if fresh {
         if let enishi_store::Location::Sqlite(path) = enishi_store::Location::parse(url) {
@@ -178,7 +197,17 @@ fn demo(url: &str, data_dir: &Path, addr: &str, n: u64, seed: u64, fresh: bool) 
         eprintln!("Generating a demo shop: {n} customers, two years of orders…");
         enishi_synth::generate(&opts, &dir)?;
         store.write(|c| settings::set(c, settings::CURRENCY, "USD"))?;
+        apply_demo_programme(&store, opts.end)?;
         import::demo_files(&store, &dir)?;
+        let (clock, _) = workspace(&store)?;
+        let report = store.write(|c| -> Result<_, enishi_store::StoreError> {
+            let programs = enishi_rewards::Programs::load(c, clock)?;
+            enishi_rewards::run_jobs(c, &programs, chrono::Utc::now().timestamp())
+        })?;
+        eprintln!(
+            "Loyalty: {} points expired, {} birthday rewards, {} tier reviews.",
+            report.points_expired, report.birthday_rewards, report.tier_changes
+        );
     }
     let token = store.write(|c| -> Result<String, enishi_store::StoreError> {
         tokens::revoke_label(c, "demo")?;
