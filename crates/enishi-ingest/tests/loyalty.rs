@@ -524,3 +524,17 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn a_new_version_applies_to_orders_placed_after_it() {
+    each(|s| {
+        apply(s, json!({"name": "v1", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1}}));
+        apply(s, json!({"name": "v2", "effective_from": "2026-06-01", "earning": {"points_per_unit": 2}}));
+        assert_eq!(buy(s, "V-1", "C-11", "2026-03-01 10:00", "10").0, 10);
+        assert_eq!(buy(s, "V-2", "C-11", "2026-07-01 10:00", "10").0, 20);
+        let id = customer_id(s, "C-11");
+        let entries = s.read(|c| loyalty::entries(c, id, 10, 0)).unwrap();
+        let versions: Vec<_> = entries.iter().map(|e| (e.source_ref.clone().unwrap(), e.program_version)).collect();
+        assert_eq!(versions, [("V-2".to_string(), Some(2)), ("V-1".to_string(), Some(1))]);
+    });
+}

@@ -13,6 +13,7 @@ mod jobs;
 mod operations;
 mod orders;
 mod programs;
+mod reports;
 mod summary;
 
 pub use codes::referral_code;
@@ -20,6 +21,7 @@ pub use jobs::{run_jobs, verify, JobReport, Mismatch};
 pub use operations::{adjust, membership, redeem, set_tier, use_coupon, Adjustment, MembershipAction, Redemption};
 pub use orders::{on_order, on_return, OrderLoyalty, ReturnFacts};
 pub use programs::{apply_program, ProgramCache, Programs};
+pub use reports::{report, ProgramReport};
 pub use summary::{summary, LoyaltySummary};
 
 use enishi_store::StoreError;

@@ -91,7 +91,12 @@ pub(crate) fn window_start(t: &Tiers, at: DateTime<Utc>, programs: &Programs) ->
 }
 
 pub(crate) fn cards_of(acct: &LoyaltyAccount) -> BTreeMap<String, CardState> {
-    let raw: BTreeMap<String, (i64, Option<i64>)> = serde_json::from_str(&acct.cards).unwrap_or_default();
+    parse_cards(&acct.cards)
+}
+
+/// Stamp cards stored as JSON: card id → [stamps, last stamp day].
+pub(crate) fn parse_cards(json: &str) -> BTreeMap<String, CardState> {
+    let raw: BTreeMap<String, (i64, Option<i64>)> = serde_json::from_str(json).unwrap_or_default();
     raw.into_iter().map(|(k, (stamps, last_day))| (k, CardState { stamps, last_day })).collect()
 }
 

@@ -20,6 +20,7 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/v1/loyalty/program"),
     ("post", "/api/v1/loyalty/jobs"),
     ("get", "/api/v1/loyalty/verify"),
+    ("get", "/api/v1/loyalty/report"),
     ("get", "/api/v1/customers/{id}/loyalty"),
     ("get", "/api/v1/customers/{id}/loyalty/ledger"),
     ("post", "/api/v1/customers/{id}/loyalty/redemptions"),
@@ -34,6 +35,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/loyalty/program", get(get_program).put(put_program))
         .route("/api/v1/loyalty/jobs", post(run_jobs))
         .route("/api/v1/loyalty/verify", get(verify))
+        .route("/api/v1/loyalty/report", get(report))
         .route("/api/v1/customers/{id}/loyalty", get(summary))
         .route("/api/v1/customers/{id}/loyalty/ledger", get(ledger))
         .route("/api/v1/customers/{id}/loyalty/redemptions", post(redeem))
@@ -108,6 +110,21 @@ async fn verify(caller: Caller, State(state): State<AppState>) -> Result<Respons
     caller.require(MANAGERS)?;
     let (checked, mismatches) = state.run(|s| Ok(s.read(enishi_rewards::verify)?)).await?;
     Ok(ok(json!({"customers_checked": checked, "mismatches": mismatches})))
+}
+
+async fn report(caller: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let ws = state.workspace;
+    let cache = state.programs.clone();
+    let r = state
+        .run(move |s| {
+            Ok(s.read(|c| {
+                let programs = cache.get(c, ws.clock)?;
+                enishi_rewards::report(c, &programs)
+            })?)
+        })
+        .await?;
+    Ok(ok(r.ok_or(LoyaltyError::NoProgram)?))
 }
 
 async fn summary(

@@ -435,7 +435,10 @@ fn loyalty_end_to_end_over_http() {
         let mut bad = program.clone();
         bad["promotions"][0]["multiplier"] = json!(0.5);
         let (s, v) = app.admin("PUT", "/api/v1/loyalty/program", Some(bad));
-        assert_eq!((s, v["code"].as_str(), v["field"].as_str()), (422, Some("invalid_program"), Some("promotions[0].multiplier")));
+        assert_eq!(
+            (s, v["code"].as_str(), v["field"].as_str()),
+            (422, Some("invalid_program"), Some("promotions[0].multiplier"))
+        );
         let (s, _, _) = app.call("PUT", "/api/v1/loyalty/program", Some(&app.staff), Some(&program.to_string()));
         assert_eq!(s, 403);
         let (s, v) = app.admin("PUT", "/api/v1/loyalty/program", Some(program));
@@ -459,7 +462,11 @@ fn loyalty_end_to_end_over_http() {
         assert_eq!((s, v["loyalty"]["balance"].as_i64()), (200, Some(157)));
 
         let id = v["customer_id"].as_i64().unwrap();
-        let (s, v) = app.admin("POST", "/api/v1/orders/H-3/returns", Some(json!({"return_id": "HR-3", "returned_at": "2026-11-16 09:00"})));
+        let (s, v) = app.admin(
+            "POST",
+            "/api/v1/orders/H-3/returns",
+            Some(json!({"return_id": "HR-3", "returned_at": "2026-11-16 09:00"})),
+        );
         assert_eq!((s, v["loyalty"]["points_reversed"].as_i64()), (201, Some(57)));
         let (s, v) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty"), None);
         assert_eq!((s, v["balance"].as_i64(), v["available"].as_i64()), (200, Some(100), Some(100)));
@@ -478,17 +485,30 @@ fn loyalty_end_to_end_over_http() {
         assert_eq!((s, v["code"].as_str()), (409, Some("coupon_unusable")));
         let too_much = json!({"reward_id": "five-off", "idempotency_key": "k2"});
         app.admin("POST", &format!("/api/v1/customers/{id}/loyalty/redemptions"), Some(too_much));
-        let (s, v) = app.admin("POST", &format!("/api/v1/customers/{id}/loyalty/redemptions"), Some(json!({"reward_id": "five-off", "idempotency_key": "k3"})));
+        let (s, v) = app.admin(
+            "POST",
+            &format!("/api/v1/customers/{id}/loyalty/redemptions"),
+            Some(json!({"reward_id": "five-off", "idempotency_key": "k3"})),
+        );
         assert_eq!((s, v["code"].as_str()), (409, Some("insufficient_points")));
 
         // Adjustments need a manager and a reason; staff are refused.
         let adj = json!({"points": 25, "reason": "goodwill", "idempotency_key": "adj-1"});
-        let (s, _, _) = app.call("POST", &format!("/api/v1/customers/{id}/loyalty/adjustments"), Some(&app.staff), Some(&adj.to_string()));
+        let (s, _, _) = app.call(
+            "POST",
+            &format!("/api/v1/customers/{id}/loyalty/adjustments"),
+            Some(&app.staff),
+            Some(&adj.to_string()),
+        );
         assert_eq!(s, 403);
         let (s, v) = app.admin("POST", &format!("/api/v1/customers/{id}/loyalty/adjustments"), Some(adj));
         assert_eq!((s, v["balance"].as_i64()), (201, Some(25)));
         let (s, v) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty/ledger?limit=2"), None);
         assert_eq!((s, v["entries"][0]["kind"].as_str()), (200, Some("adjust")));
+        let (s, v) = app.admin("GET", "/api/v1/loyalty/report", None);
+        let promo = &v["promotions"][0];
+        assert_eq!((s, promo["participants"].as_i64(), promo["points_given"].as_i64()), (200, Some(1), Some(30)));
+        assert_eq!(promo["during"]["orders"].as_i64(), Some(1));
         let (s, v) = app.admin("GET", "/api/v1/loyalty/verify", None);
         assert_eq!((s, v["mismatches"].as_array().map(Vec::len)), (200, Some(0)));
     }

@@ -291,3 +291,32 @@ fn kpis_describe_cdnow_with_distributions() {
     assert_eq!(cohorts.len(), 3, "the CDNOW cohort first bought in January to March 1997");
     assert_eq!(cohorts[0]["retention"][0], 1.0);
 }
+
+#[test]
+fn loyalty_programmes_apply_from_starters_and_bad_ones_exit_2() {
+    let db = testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let out = enishi(&db.url, dir.path(), &["loyalty", "show"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    for name in ["cafe", "retail", "ecommerce", "demo"] {
+        let out = enishi(&db.url, dir.path(), &["loyalty", "starter", name]);
+        assert!(out.status.success());
+        let file = dir.path().join(format!("{name}.json"));
+        std::fs::write(&file, &out.stdout).unwrap();
+        let out = enishi(&db.url, dir.path(), &["loyalty", "apply", file.to_str().unwrap()]);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+    }
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"name": "x", "earning": {"points_per_unit": 1, "minimum_order": "ten"}}"#).unwrap();
+    let out = enishi(&db.url, dir.path(), &["loyalty", "apply", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("earning.minimum_order"), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["loyalty", "show"]);
+    assert!(text(&out.stderr).contains("version 4"), "a bad programme is not stored");
+    let out = enishi(&db.url, dir.path(), &["loyalty", "jobs", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["loyalty", "verify"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["loyalty", "report", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

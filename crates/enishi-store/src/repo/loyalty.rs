@@ -858,3 +858,28 @@ pub fn window_totals(c: &mut dyn Conn, from: i64, to: i64) -> Result<(i64, i64, 
     )?;
     Ok((r.int(0)?, r.int(1)?, r.int(2)?, r.int(3)?))
 }
+
+/// Customers who got a promotion's points, and the points: (customers, points).
+pub fn promotion_participation(c: &mut dyn Conn, promotion_id: &str) -> Result<(i64, i64), StoreError> {
+    let r = c.query_one(
+        "SELECT COUNT(DISTINCT customer_id), COALESCE(SUM(points), 0) FROM loyalty_ledger \
+         WHERE source = 'promotion' AND idempotency_key LIKE $1",
+        params![format!("%:promotion:{promotion_id}")],
+    )?;
+    Ok((r.int(0)?, r.int(1)?))
+}
+
+/// Rewards a stamp card issued and how many of them were used: (issued, used).
+pub fn stamp_card_rewards(c: &mut dyn Conn, card_id: &str) -> Result<(i64, i64), StoreError> {
+    let r = c.query_one(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN uses > 0 THEN 1 ELSE 0 END), 0) FROM loyalty_coupons \
+         WHERE source = 'stamp_card' AND source_ref LIKE $1",
+        params![format!("%:card:{card_id}")],
+    )?;
+    Ok((r.int(0)?, r.int(1)?))
+}
+
+/// Every customer's stamp cards (JSON), for counting card holders.
+pub fn all_cards(c: &mut dyn Conn) -> Result<Vec<String>, StoreError> {
+    c.query("SELECT cards FROM loyalty_accounts WHERE cards <> '{}'", &[])?.iter().map(|r| r.text(0)).collect()
+}

@@ -33,6 +33,12 @@ pub enum LoyaltyWhat {
         #[arg(long)]
         json: bool,
     },
+    /// What worked: promotions against the weeks before, stamp cards, membership revenue.
+    Report {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Re-derive every balance from the ledger; exits 1 on any mismatch.
     Verify {
         /// Print JSON.
@@ -82,6 +88,38 @@ pub fn run(store: &Store, what: LoyaltyWhat) -> Result<()> {
                     report.tier_changes,
                     report.promotions_announced,
                     report.memberships_expired
+                );
+            }
+            Ok(())
+        }
+        LoyaltyWhat::Report { json } => {
+            let report = store.read(|c| -> Result<_, enishi_store::StoreError> {
+                let programs = Programs::load(c, clock)?;
+                enishi_rewards::report(c, &programs)
+            })?;
+            let report = report.ok_or_else(|| BadInput(LoyaltyError::NoProgram.to_string()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                return Ok(());
+            }
+            println!("programme version {}", report.program_version);
+            for p in &report.promotions {
+                let change = p.spend_change_percent.map_or("n/a".to_string(), |c| format!("{c:+.1}%"));
+                println!(
+                    "promotion {}: {} participants, {} points; {} orders, spend {} ({change} against {} orders, spend {} the weeks before)",
+                    p.name, p.participants, p.points_given, p.during.orders, p.during.spend, p.before.orders, p.before.spend
+                );
+            }
+            for s in &report.stamp_cards {
+                println!(
+                    "stamp card {}: {} holders, {} completed, {} rewards used",
+                    s.name, s.holders, s.completed, s.rewards_used
+                );
+            }
+            for m in &report.memberships {
+                println!(
+                    "membership {}: {} members, {} payments, revenue {}",
+                    m.plan, m.members, m.payments, m.revenue
                 );
             }
             Ok(())
