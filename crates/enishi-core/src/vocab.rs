@@ -52,6 +52,8 @@ vocabulary! {
         Ecommerce = "ecommerce",
         /// A physical store.
         InStore = "in_store",
+        /// The shop's mobile app.
+        App = "app",
         /// Delivery or take-away.
         Delivery = "delivery",
         /// Phone orders.

@@ -632,6 +632,15 @@ fn unique_ids<'a>(path: &str, ids: impl Iterator<Item = &'a str>) -> Result<Hash
 }
 
 fn condition(path: &str, c: &Condition) -> Result<(), ProgramError> {
+    for (i, ch) in c.channels.iter().enumerate() {
+        if ch.parse::<enishi_core::Channel>().is_err() {
+            let known: Vec<&str> = enishi_core::Channel::ALL.iter().map(|c| c.as_str()).collect();
+            return Err(err(
+                format!("{path}.channels[{i}]"),
+                format!("'{ch}' is not a channel ({})", known.join(", ")),
+            ));
+        }
+    }
     non_negative_amount(&format!("{path}.minimum_order"), c.minimum_order)
 }
 

@@ -897,16 +897,7 @@ async fn create_order(
     caller.require(EVERYONE)?;
     // Check before taking the write lock, so that bad input costs no database time.
     intake::check_order(&input, state.workspace)?;
-    let ws = state.workspace;
-    let cache = state.programs.clone();
-    let (order, new, loyalty) = state
-        .run(move |s| {
-            s.write(|c| {
-                let programs = cache.get(c, ws.clock)?;
-                intake::record_order(c, &input, ws, &programs).map_err(ApiError::from)
-            })
-        })
-        .await?;
+    let (order, new, loyalty) = state.orders.record(input).await?;
     let mut body = serde_json::to_value(order).map_err(ApiError::internal)?;
     body["loyalty"] = serde_json::to_value(loyalty).map_err(ApiError::internal)?;
     Ok(if new { created(body) } else { ok(body) })

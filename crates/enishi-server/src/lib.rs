@@ -4,6 +4,7 @@
 
 mod api;
 mod auth;
+mod batcher;
 mod error;
 mod loyalty;
 mod pages;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub workspace: Workspace,
     /// Loyalty programme versions, re-read when a new one is applied.
     pub programs: Arc<ProgramCache>,
+    /// The group-commit writer of incoming orders.
+    orders: Arc<batcher::OrderBatcher>,
 }
 
 impl AppState {
@@ -33,7 +36,9 @@ impl AppState {
     /// error when a stored setting does not parse.
     pub fn new(store: Arc<Store>) -> Result<Self, enishi_ingest::intake::IntakeError> {
         let workspace = Workspace::load(&store)?;
-        Ok(AppState { store, workspace, programs: Arc::default() })
+        let programs: Arc<ProgramCache> = Arc::default();
+        let orders = Arc::new(batcher::OrderBatcher::start(store.clone(), workspace, programs.clone()));
+        Ok(AppState { store, workspace, programs, orders })
     }
 
     /// Runs `f` with the store on the blocking pool.

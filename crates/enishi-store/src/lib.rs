@@ -95,6 +95,9 @@ enum Inner {
 pub struct Store {
     inner: Inner,
     location: Location,
+    /// SQLite allows one writer at a time: writers of this process queue here instead of
+    /// sleeping in SQLite's busy handler (whose back-off adds tens of milliseconds).
+    sqlite_writer: std::sync::Mutex<()>,
 }
 
 /// Connections per store; the machine this targets has two cores.
@@ -168,7 +171,7 @@ impl Store {
                 Inner::Postgres(Pool::new(POOL_SIZE, move || open_postgres(&u)))
             }
         };
-        let store = Store { inner, location };
+        let store = Store { inner, location, sqlite_writer: std::sync::Mutex::new(()) };
         store.migrate()?;
         Ok(store)
     }
@@ -238,6 +241,7 @@ impl Store {
     {
         match &self.inner {
             Inner::Sqlite(pool) => {
+                let _writer = write.then(|| self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner()));
                 let mut pooled = pool.get()?;
                 let conn = pooled.get_mut();
                 let behavior = if write {

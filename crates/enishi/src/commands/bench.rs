@@ -20,18 +20,55 @@ pub enum BenchWhat {
         /// Also import into this PostgreSQL database (a fresh schema is made and dropped).
         #[arg(long)]
         postgres: Option<String>,
+        /// Apply the demo loyalty programme first, so every order earns (orders/s reported).
+        #[arg(long)]
+        loyalty: bool,
+    },
+    /// Send orders to a server with the demo loyalty programme from concurrent clients over
+    /// HTTP, each answered after its commit; report orders/s and latency percentiles.
+    ApiOrders {
+        /// Orders to send in all.
+        #[arg(long, default_value_t = 20_000)]
+        orders: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: u64,
+        /// Distinct customers the orders go to.
+        #[arg(long, default_value_t = 2_000)]
+        customers: u64,
+        /// Use this PostgreSQL database (a fresh schema is made and dropped) instead of SQLite.
+        #[arg(long)]
+        postgres: Option<String>,
     },
 }
 
 /// Runs a benchmark.
 pub fn run(what: BenchWhat, _data_dir: &Path) -> Result<()> {
     match what {
-        BenchWhat::Import { file, postgres } => {
+        BenchWhat::ApiOrders { orders, clients, customers, postgres } => match postgres {
+            None => {
+                let dir = tempfile::tempdir()?;
+                api_orders(&dir.path().join("enishi.db").display().to_string(), orders, clients, customers)
+            }
+            Some(url) => with_schema(&url, |u| api_orders(u, orders, clients, customers)),
+        },
+        BenchWhat::Import { file, postgres, loyalty } => {
             let dir = tempfile::tempdir()?;
             let enishi_db = dir.path().join("enishi.db");
             let store = Store::open(&enishi_db.display().to_string())?;
+            if loyalty {
+                apply_bench_programme(&store)?;
+            }
             let (rate, lines, secs) = timed_import(&store, &file)?;
-            println!("enishi import (SQLite): {lines} lines in {secs:.2}s = {rate:.0} lines/s");
+            let orders = store.read(|c| c.query_one("SELECT COUNT(*) FROM orders", &[])?.int(0))?;
+            println!(
+                "enishi import (SQLite{}): {lines} lines, {orders} orders in {secs:.2}s = {rate:.0} lines/s, {:.0} orders/s",
+                if loyalty { ", with loyalty" } else { "" },
+                orders as f64 / secs
+            );
+            if loyalty {
+                return Ok(());
+            }
             let bare_db = dir.path().join("bare.db");
             drop(Store::open(&bare_db.display().to_string())?);
             let (n, spent) = enishi_store::bench::bare_sqlite_insert(&enishi_db, &bare_db)?;
@@ -56,6 +93,90 @@ pub fn run(what: BenchWhat, _data_dir: &Path) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs `f` with the URL of a fresh schema in the PostgreSQL at `url`, dropped afterwards.
+fn with_schema(url: &str, f: impl FnOnce(&str) -> Result<()>) -> Result<()> {
+    let schema = format!("enishi_bench_{}", std::process::id());
+    let mut admin = postgres_client(url)?;
+    admin.batch_execute(&format!("CREATE SCHEMA {schema}"))?;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let result = f(&format!("{url}{sep}options=-c%20search_path%3D{schema}"));
+    admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))?;
+    result
+}
+
+/// The demo programme, in force from 2000 on, so that any order earns.
+fn apply_bench_programme(store: &Store) -> Result<()> {
+    let mut doc: serde_json::Value = serde_json::from_str(enishi_loyalty::starter("demo").unwrap_or_default())?;
+    doc["effective_from"] = "2000-01-01".into();
+    store.write(|c| {
+        enishi_rewards::apply_program(c, &doc.to_string(), enishi_core::BusinessClock::default(), "bench")
+    })?;
+    Ok(())
+}
+
+fn api_orders(url: &str, orders: u64, clients: u64, customers: u64) -> Result<()> {
+    let store = Store::open(url)?;
+    apply_bench_programme(&store)?;
+    let token = store.write(|c| enishi_store::repo::tokens::create(c, enishi_core::Role::Staff, "bench"))?;
+    let backend = format!("{:?}", store.backend());
+    let state = enishi_server::AppState::new(std::sync::Arc::new(store))?;
+    let rt = tokio::runtime::Runtime::new()?;
+    let server = rt.block_on(enishi_server::spawn(state, "127.0.0.1:0"))?;
+    let base = format!("http://{}/api/v1/orders", server.addr);
+    let per_client = orders / clients;
+    let started = std::time::Instant::now();
+    let mut latencies: Vec<f64> = std::thread::scope(|scope| -> Result<Vec<f64>> {
+        let handles: Vec<_> = (0..clients)
+            .map(|k| {
+                let (base, token) = (&base, &token);
+                scope.spawn(move || -> Result<Vec<f64>> {
+                    let agent = ureq::AgentBuilder::new().build();
+                    let mut out = Vec::with_capacity(per_client as usize);
+                    for i in 0..per_client {
+                        let n = k * per_client + i;
+                        let channel = ["in_store", "ecommerce", "app"][(n % 3) as usize];
+                        let body = serde_json::json!({
+                            "order_id": format!("B-{n}"),
+                            "placed_at": format!("2026-{:02}-{:02} {:02}:{:02}:00", 1 + n % 10, 1 + n % 28, 8 + n % 12, n % 60),
+                            "channel": channel,
+                            "customer": {"external_id": format!("BC-{}", n * 7919 % customers)},
+                            "lines": [{"sku": "BEANS-1", "quantity": 1 + n % 3, "unit_price": "12.50", "category": "coffee"},
+                                      {"sku": "MUG", "quantity": 1, "unit_price": format!("{}.{:02}", 5 + n % 20, n % 100)}],
+                        });
+                        let t = std::time::Instant::now();
+                        let resp = agent
+                            .post(base)
+                            .set("Authorization", &format!("Bearer {token}"))
+                            .send_json(body)
+                            .with_context(|| format!("order B-{n}"))?;
+                        anyhow::ensure!(resp.status() == 201, "order B-{n}: status {}", resp.status());
+                        out.push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.join().map_err(|_| anyhow::anyhow!("a client panicked"))??);
+        }
+        Ok(all)
+    })?;
+    let secs = started.elapsed().as_secs_f64();
+    server.stop();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "POST /api/v1/orders with loyalty ({backend}, {clients} clients): {} orders in {secs:.2}s = {:.0} orders/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        latencies.len(),
+        latencies.len() as f64 / secs,
+        pct(0.50),
+        pct(0.99),
+        latencies.last().copied().unwrap_or(0.0)
+    );
+    Ok(())
 }
 
 fn postgres_client(url: &str) -> Result<enishi_store::bench::PgClient> {
