@@ -292,7 +292,7 @@ fn stamps_tiers_referrals_birthdays_memberships_and_expiry() {
                 Ok(record_order(c, &input, ws(), &p)?.2.unwrap())
             })
             .unwrap();
-        assert_eq!(up.tier_change, Some((Some("member".into()), "gold".into())));
+        assert_eq!(up.tier_change, Some(enishi_rewards::TierMove { from: Some("member".into()), to: "gold".into() }));
         assert_eq!(buy(s, "T-3", "C-6", "2026-04-03 10:00", "10").0, 20);
         // The day cap holds.
         assert_eq!(buy(s, "T-4", "C-6", "2026-04-04 10:00", "400").0, 500);

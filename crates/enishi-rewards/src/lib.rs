@@ -19,7 +19,7 @@ mod summary;
 pub use codes::referral_code;
 pub use jobs::{run_jobs, verify, JobReport, Mismatch};
 pub use operations::{adjust, membership, redeem, set_tier, use_coupon, Adjustment, MembershipAction, Redemption};
-pub use orders::{on_order, on_return, OrderLoyalty, ReturnFacts};
+pub use orders::{on_order, on_return, OrderLoyalty, ReturnFacts, TierMove};
 pub use programs::{apply_program, ProgramCache, Programs};
 pub use reports::{report, ProgramReport};
 pub use summary::{summary, LoyaltySummary};

@@ -40,6 +40,15 @@ pub struct StampLine {
     pub completed: bool,
 }
 
+/// A tier change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierMove {
+    /// Tier before (none: the customer's first).
+    pub from: Option<String>,
+    /// Tier after.
+    pub to: String,
+}
+
 /// What an order did in the loyalty programme: the answer of `POST /api/v1/orders`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLoyalty {
@@ -53,8 +62,8 @@ pub struct OrderLoyalty {
     pub available_at: DateTime<Utc>,
     /// Stamps given.
     pub stamps: Vec<StampLine>,
-    /// Tier before and after, when the order moved the customer up.
-    pub tier_change: Option<(Option<String>, String)>,
+    /// The tier change, when the order moved the customer up (or into the first level).
+    pub tier_change: Option<TierMove>,
     /// Coupons unlocked (stamp cards completed).
     pub rewards_unlocked: Vec<String>,
     /// Referral points given because of this order (to the customer and to their referrer).
@@ -305,7 +314,7 @@ pub fn on_order(c: &mut dyn Conn, programs: &Programs, order: &Order) -> Result<
         )?;
         acct.tier = Some(to_id.clone());
         acct.tier_since = Some(at);
-        tier_change = Some((from_id, to_id));
+        tier_change = Some(TierMove { from: from_id, to: to_id });
     }
 
     let referral_points = referral(c, (version, p), clock, &mut acct, order, earned.eligible)?;

@@ -93,6 +93,26 @@ pub(crate) fn routes() -> Router<AppState> {
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(refuse_announced_oversize))
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the body is larger than {BODY_LIMIT} bytes"),
+    )
+}
+
+/// Answers 413 at once when the Content-Length announces a body over the limit, instead of
+/// reading up to the limit first (bodies without a length are cut at the limit as they stream).
+async fn refuse_announced_oversize(req: Request, next: axum::middleware::Next) -> Response {
+    let announced =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return too_large().into_response();
+    }
+    next.run(req).await
 }
 
 // ------------------------------------------------------------------ extractors
@@ -126,11 +146,7 @@ fn json_rejection(e: JsonRejection) -> ApiError {
             "unsupported_media_type",
             "send Content-Type: application/json",
         ),
-        JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the body is larger than {BODY_LIMIT} bytes"),
-        ),
+        JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         other => ApiError::bad_request(other.body_text()),
     }
 }

@@ -5,7 +5,16 @@
 use crate::db::{Backend, Conn, Row};
 use crate::repo::now;
 use crate::{params, StoreError};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+
+/// Unix seconds shown as RFC 3339, as everywhere else in the API.
+fn time<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+    crate::instant(*v).serialize(s)
+}
+
+fn opt_time<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    v.map(crate::instant).serialize(s)
+}
 
 /// A stored programme version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -15,8 +24,10 @@ pub struct StoredProgram {
     /// The JSON document.
     pub document: String,
     /// Orders placed from here on earn under it (Unix seconds).
+    #[serde(serialize_with = "time")]
     pub effective_from: i64,
     /// When it was applied.
+    #[serde(serialize_with = "time")]
     pub applied_at: i64,
     /// Who applied it.
     pub applied_by: String,
@@ -75,8 +86,10 @@ pub struct LoyaltyAccount {
     /// Current tier id.
     pub tier: Option<String>,
     /// Since when.
+    #[serde(serialize_with = "opt_time")]
     pub tier_since: Option<i64>,
     /// A manual tier holds until then (reviews leave it alone).
+    #[serde(serialize_with = "opt_time")]
     pub tier_locked_until: Option<i64>,
     /// The customer's referral code.
     pub referral_code: String,
@@ -198,10 +211,13 @@ pub struct Entry {
     /// JSON detail.
     pub detail: String,
     /// When.
+    #[serde(serialize_with = "time")]
     pub occurred_at: i64,
     /// Usable from.
+    #[serde(serialize_with = "time")]
     pub available_at: i64,
     /// Expires at.
+    #[serde(serialize_with = "opt_time")]
     pub expires_at: Option<i64>,
 }
 
@@ -306,8 +322,10 @@ pub struct Lot {
     /// Points left.
     pub remaining: i64,
     /// Usable from.
+    #[serde(serialize_with = "time")]
     pub available_at: i64,
     /// Expires at.
+    #[serde(serialize_with = "opt_time")]
     pub expires_at: Option<i64>,
 }
 
@@ -388,6 +406,7 @@ pub struct OrderEffect {
     /// Programme version.
     pub program_version: i64,
     /// When placed.
+    #[serde(serialize_with = "time")]
     pub placed_at: i64,
     /// Business day.
     pub placed_day: i64,
@@ -532,6 +551,7 @@ pub struct TierChangeRecord {
     /// Tier after.
     pub to_tier: String,
     /// When.
+    #[serde(serialize_with = "time")]
     pub changed_at: i64,
     /// Why (upgrade, review, manual: …).
     pub reason: String,
@@ -592,8 +612,10 @@ pub struct Coupon {
     /// What issued it.
     pub source_ref: Option<String>,
     /// Issued at.
+    #[serde(serialize_with = "time")]
     pub issued_at: i64,
     /// Valid until.
+    #[serde(serialize_with = "time")]
     pub valid_until: i64,
     /// Uses allowed.
     pub max_uses: i64,
@@ -709,10 +731,13 @@ pub struct Membership {
     /// active, cancelled (runs to the end of the paid period) or expired.
     pub status: String,
     /// Started.
+    #[serde(serialize_with = "time")]
     pub started_at: i64,
     /// End of the paid period.
+    #[serde(serialize_with = "time")]
     pub period_end: i64,
     /// When cancelled.
+    #[serde(serialize_with = "opt_time")]
     pub cancelled_at: Option<i64>,
 }
 
