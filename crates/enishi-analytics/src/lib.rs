@@ -9,6 +9,7 @@
 //! - [`recommend`]: co-purchase recommendations and their hit rate against popularity;
 //! - [`pareto`]: revenue concentration (the 80/20 view), Lorenz curve and Gini;
 //! - [`kpis`]: repeat rate, order value, frequency, revenue per customer, gaps, weekdays, cohorts;
+//! - [`lifecycle`]: new → active → inactive → at risk → lost, by each customer's own rhythm;
 //! - [`loyal`]: loyal and semi-loyal customers under thresholds frozen at a baseline;
 //! - [`optimize`] and [`special`]: the maximum-likelihood machinery they share.
 
@@ -16,6 +17,7 @@ pub mod bgnbd;
 pub mod clv;
 pub mod gamma_gamma;
 pub mod kpis;
+pub mod lifecycle;
 pub mod loyal;
 pub mod optimize;
 pub mod pareto;

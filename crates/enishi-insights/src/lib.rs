@@ -2,6 +2,10 @@
 //! store and shapes their results into reports. The CLI (`enishi analyze`) and the API
 //! (`/api/v1/analytics/…`) both answer from here.
 
+mod lifecycle;
+
+pub use lifecycle::{lifecycle, Lapsed, LifecycleReport, StageCount};
+
 use chrono::Datelike;
 use enishi_analytics::loyal::{Baseline, LoyalClass, Measures};
 use enishi_analytics::pareto::{self, Concentration};

@@ -62,6 +62,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/analytics/pareto"),
     ("get", "/api/v1/analytics/loyal"),
     ("get", "/api/v1/analytics/kpis"),
+    ("get", "/api/v1/analytics/lifecycle"),
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -89,6 +90,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/analytics/pareto", get(analytics_pareto))
         .route("/api/v1/analytics/loyal", get(analytics_loyal))
         .route("/api/v1/analytics/kpis", get(analytics_kpis))
+        .route("/api/v1/analytics/lifecycle", get(analytics_lifecycle))
         .merge(crate::loyalty::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
@@ -1064,6 +1066,30 @@ async fn analytics_rfm(
     caller.require(MANAGERS)?;
     let day = q.day(state.workspace.clock)?;
     let report = state.run(move |s| Ok(enishi_insights::rfm_report(s, day)?)).await?;
+    Ok(ok(report))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LifecycleQuery {
+    #[serde(default)]
+    as_of: Option<String>,
+    #[serde(default)]
+    lapsed: Option<usize>,
+}
+
+async fn analytics_lifecycle(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<LifecycleQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let day = AsOfQuery { as_of: q.as_of }.day(state.workspace.clock)?;
+    let lapsed = q.lapsed.unwrap_or(50);
+    if lapsed > 1000 {
+        return Err(ApiError::invalid("lapsed", "must be at most 1000"));
+    }
+    let report = state.run(move |s| Ok(enishi_insights::lifecycle(s, day, lapsed, false)?)).await?;
     Ok(ok(report))
 }
 

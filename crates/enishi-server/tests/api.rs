@@ -436,6 +436,13 @@ fn analytics_rfm_and_pareto_over_the_api() {
             422
         );
         assert_eq!(app.admin("GET", "/api/v1/analytics/loyal", None).0, 400, "baseline is required");
+        let (s, lc) = app.admin("GET", "/api/v1/analytics/lifecycle?as_of=2027-06-30&lapsed=2", None);
+        assert_eq!(s, 200, "{lc}");
+        let stages: Vec<&str> = lc["funnel"].as_array().unwrap().iter().map(|f| f["stage"].as_str().unwrap()).collect();
+        assert_eq!(stages, ["new", "active", "inactive", "at_risk", "lost"]);
+        assert_eq!(lc["funnel"][4]["customers"], 5, "single buyers silent for months are lost");
+        assert_eq!(lc["lapsed"][0]["external_id"], "C-4", "the biggest spender is most at stake");
+        assert_eq!(lc["lapsed"].as_array().unwrap().len(), 2);
         let (s, _, _) = app.call("GET", "/api/v1/analytics/rfm", Some(&app.staff), None);
         assert_eq!(s, 403, "staff see no analytics");
     }

@@ -108,6 +108,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql"), include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_scores.sql"), include_str!("../migrations/postgres/0002_scores.sql")),
     (3, include_str!("../migrations/sqlite/0003_loyalty.sql"), include_str!("../migrations/postgres/0003_loyalty.sql")),
+    (
+        4,
+        include_str!("../migrations/sqlite/0004_lifecycle.sql"),
+        include_str!("../migrations/postgres/0004_lifecycle.sql"),
+    ),
 ];
 
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {

@@ -534,4 +534,6 @@ pub struct CustomerScores {
     pub rfm: Option<RfmScores>,
     /// Predicted value, if scored.
     pub value: Option<ValueScores>,
+    /// Lifecycle stage (`new`, `active`, `inactive`, `at_risk`, `lost`), if judged.
+    pub lifecycle_stage: Option<String>,
 }

@@ -320,3 +320,33 @@ fn loyalty_programmes_apply_from_starters_and_bad_ones_exit_2() {
     let out = enishi(&db.url, dir.path(), &["loyalty", "report", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+#[test]
+fn lifecycle_stages_are_stored_and_only_changes_are_recorded() {
+    let db = testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let out =
+        enishi(&db.url, dir.path(), &["import", "orders", &fixture("cdnow/CDNOW_master.txt"), "--format", "cdnow"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = |as_of: &str| -> serde_json::Value {
+        let out = enishi(&db.url, dir.path(), &["analyze", "lifecycle", "--as-of", as_of, "--json", "--lapsed", "5"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let first = run("1998-06-30");
+    let total: u64 = first["funnel"].as_array().unwrap().iter().map(|s| s["customers"].as_u64().unwrap()).sum();
+    assert_eq!(total, 23_570);
+    assert_eq!(first["changes_recorded"], 23_570, "a first judgement is a change from none");
+    let lapsed = first["lapsed"].as_array().unwrap();
+    assert_eq!(lapsed.len(), 5);
+    let stakes: Vec<f64> = lapsed.iter().map(|l| l["value_at_stake"].as_f64().unwrap()).collect();
+    assert!(stakes.windows(2).all(|w| w[0] >= w[1]), "most at stake first: {stakes:?}");
+    assert_eq!(run("1998-06-30")["changes_recorded"], 0, "the same day again changes nothing");
+    let later = run("1999-06-30");
+    let moved = later["changes_recorded"].as_u64().unwrap();
+    assert!(moved > 1000, "a year later many customers have moved on: {moved}");
+    let lost = |v: &serde_json::Value| v["funnel"][4]["customers"].as_u64().unwrap();
+    assert!(lost(&later) > lost(&first));
+    let out = enishi(&db.url, dir.path(), &["analyze", "lifecycle", "--as-of", "1998-13-01"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -87,7 +87,7 @@ pub fn store_value(c: &mut dyn Conn, scores: &[(i64, ValueScores)]) -> Result<()
 pub fn get(c: &mut dyn Conn, customer_id: i64) -> Result<Option<CustomerScores>, StoreError> {
     let Some(r) = c.query_opt(
         "SELECT rfm_as_of_day, rfm_r, rfm_f, rfm_m, rfm_segment, clv_as_of_day, p_alive, expected_purchases, expected_days, \
-         expected_value, clv FROM customer_scores WHERE customer_id = $1",
+         expected_value, clv, lifecycle_stage FROM customer_scores WHERE customer_id = $1",
         params![customer_id],
     )?
     else {
@@ -117,5 +117,91 @@ pub fn get(c: &mut dyn Conn, customer_id: i64) -> Result<Option<CustomerScores>,
         }),
         None => None,
     };
-    Ok(Some(CustomerScores { rfm, value }))
+    Ok(Some(CustomerScores { rfm, value, lifecycle_stage: r.opt_text(11)? }))
+}
+
+/// What a customer's lifecycle stage is judged from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifecycleRow {
+    /// Customer.
+    pub customer_id: i64,
+    /// The shop's id.
+    pub external_id: String,
+    /// First order (Unix seconds).
+    pub first_order_at: i64,
+    /// Last order (Unix seconds).
+    pub last_order_at: i64,
+    /// Distinct purchase days.
+    pub purchase_days: i64,
+    /// Spend net of returns, 1/10,000 units.
+    pub net_spend: i64,
+    /// P(alive), if a model scored it.
+    pub p_alive: Option<f64>,
+    /// CLV, if a model scored it.
+    pub clv: Option<f64>,
+    /// The stage stored by the last run.
+    pub stage: Option<String>,
+}
+
+/// Every buying customer's lifecycle inputs, in id order.
+pub fn lifecycle_inputs(c: &mut dyn Conn) -> Result<Vec<LifecycleRow>, StoreError> {
+    let mut out = Vec::new();
+    c.query_each(
+        "SELECT s.customer_id, cu.external_id, s.first_order_at, s.last_order_at, s.purchase_days, \
+                s.total_spend - s.returned_amount, sc.p_alive, sc.clv, sc.lifecycle_stage \
+         FROM customer_stats s JOIN customers cu ON cu.id = s.customer_id \
+         LEFT JOIN customer_scores sc ON sc.customer_id = s.customer_id \
+         WHERE s.order_count > 0 ORDER BY s.customer_id",
+        &[],
+        &mut |r| {
+            let real = |i: usize| r.opt_int(i).map(|v| v.map(|x| x as f64)).or_else(|_| r.real(i).map(Some));
+            out.push(LifecycleRow {
+                customer_id: r.int(0)?,
+                external_id: r.text(1)?,
+                first_order_at: r.int(2)?,
+                last_order_at: r.int(3)?,
+                purchase_days: r.int(4)?,
+                net_spend: r.int(5)?,
+                p_alive: real(6)?,
+                clv: real(7)?,
+                stage: r.opt_text(8)?,
+            });
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// Stores every customer's stage as of `as_of_day` and records the changes: (customer, stage
+/// before, stage now) for those whose stage moved.
+pub fn store_lifecycle(
+    c: &mut dyn Conn,
+    as_of_day: i64,
+    stages: &[(i64, &str)],
+    changes: &[(i64, Option<&str>, &str)],
+) -> Result<(), StoreError> {
+    let t = now();
+    let rows: Vec<Vec<Value>> =
+        stages.iter().map(|(id, stage)| vec![Value::Int(*id), (*stage).into(), as_of_day.into(), t.into()]).collect();
+    upsert(c, &["customer_id", "lifecycle_stage", "lifecycle_as_of_day", "updated_at"], &rows)?;
+    let change_rows: Vec<Vec<Value>> = changes
+        .iter()
+        .map(|(id, from, to)| vec![Value::Int(*id), (*from).into(), (*to).into(), as_of_day.into(), t.into()])
+        .collect();
+    c.insert_rows(
+        "lifecycle_changes",
+        &["customer_id", "from_stage", "to_stage", "changed_day", "created_at"],
+        &change_rows,
+    )
+}
+
+/// A customer's stage changes, oldest first: (day, from, to).
+pub fn lifecycle_changes(c: &mut dyn Conn, customer_id: i64) -> Result<Vec<(i64, Option<String>, String)>, StoreError> {
+    c.query(
+        "SELECT changed_day, from_stage, to_stage FROM lifecycle_changes WHERE customer_id = $1 ORDER BY changed_day, id",
+        params![customer_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.int(0)?, r.opt_text(1)?, r.text(2)?)))
+    .collect()
 }

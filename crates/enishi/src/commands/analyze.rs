@@ -16,6 +16,23 @@ use std::path::PathBuf;
 /// What to analyse.
 #[derive(Subcommand)]
 pub enum AnalyzeWhat {
+    /// Lifecycle stages (new, active, inactive, at risk, lost) by each customer's own rhythm and
+    /// P(alive) (run `analyze clv` first to use it); stores the stages, records every change, and
+    /// lists lapsed customers by the value at stake.
+    Lifecycle {
+        /// Judge as of this day (YYYY-MM-DD). Default: today.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Lapsed customers to list.
+        #[arg(long, default_value_t = 20)]
+        lapsed: usize,
+        /// Report without storing stages or changes.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// RFM scores (1–5 by quintiles) and named segments of every customer who has bought.
     Rfm {
         /// Score as of this day (YYYY-MM-DD): later purchases are ignored. Default: today.
@@ -156,6 +173,38 @@ fn as_of_day(as_of: Option<&str>) -> Result<(String, i64)> {
 /// Runs an analysis.
 pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
     match what {
+        AnalyzeWhat::Lifecycle { as_of, lapsed, dry_run, json } => {
+            let (as_of, day) = as_of_day(as_of.as_deref())?;
+            let report = enishi_insights::lifecycle(store, day, lapsed, !dry_run)?;
+            if json {
+                let mut v = serde_json::to_value(&report)?;
+                v["as_of"] = as_of.into();
+                println!("{v}");
+                return Ok(());
+            }
+            println!(
+                "Lifecycle as of {as_of} ({} of the customers with a P(alive); single buyers use a {:.0}-day gap):",
+                report.with_p_alive, report.population_gap_days
+            );
+            for s in &report.funnel {
+                println!("  {:<10} {:>8} ({:>5.1}%)", s.stage.as_str(), s.customers, 100.0 * s.share);
+            }
+            println!("{} stage changes recorded", report.changes_recorded);
+            if !report.lapsed.is_empty() {
+                println!("Lapsed, most at stake first:");
+                for l in &report.lapsed {
+                    println!(
+                        "  {:<14} {:<9} silent {:>4} days (usually {:>5.0})  at stake {:>10.2}",
+                        l.external_id,
+                        l.stage.as_str(),
+                        l.days_silent,
+                        l.usual_gap_days,
+                        l.value_at_stake
+                    );
+                }
+            }
+            Ok(())
+        }
         AnalyzeWhat::Rfm { as_of, per_customer, json } => {
             let (as_of, day) = as_of_day(as_of.as_deref())?;
             let report = enishi_insights::refresh_rfm_scores(store, day)?;
