@@ -63,6 +63,12 @@ impl BusinessClock {
         local.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
     }
 
+    /// The hour of the day (0–23) of an instant in the business time zone.
+    pub fn local_hour(&self, at: DateTime<Utc>) -> u32 {
+        use chrono::Timelike;
+        at.with_timezone(&self.tz).hour()
+    }
+
     /// The business-calendar date of an instant.
     pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
         at.with_timezone(&self.tz).date_naive()

@@ -7,10 +7,12 @@ mod lifecycle;
 pub use lifecycle::{lifecycle, Lapsed, LifecycleReport, StageCount};
 
 use chrono::Datelike;
+use chrono::NaiveDate;
 use enishi_analytics::loyal::{Baseline, LoyalClass, Measures};
 use enishi_analytics::pareto::{self, Concentration};
 use enishi_analytics::rfm::{self, RfmInput, RfmScore, Segment};
-use enishi_store::repo::analytics::for_each_customer_purchases;
+use enishi_core::BusinessClock;
+use enishi_store::repo::analytics::{self, for_each_customer_purchases};
 use enishi_store::{Store, StoreError};
 use serde::Serialize;
 
@@ -379,9 +381,43 @@ fn month_of(day: i64) -> i64 {
 }
 
 /// The KPIs of every customer's orders up to `as_of`.
-pub fn kpis_report(store: &Store, as_of: i64) -> Result<enishi_analytics::kpis::Kpis, StoreError> {
+pub fn kpis_report(store: &Store, as_of: i64, clock: BusinessClock) -> Result<KpiReport, StoreError> {
     let customers = purchases_until(store, as_of)?;
     let orders: Vec<Vec<(i64, i64, f64)>> =
         customers.iter().map(|(_, _, p)| p.iter().map(|&(d, v)| (d, month_of(d), v)).collect()).collect();
-    Ok(enishi_analytics::kpis::kpis(&orders, month_of(as_of)))
+    let kpis = enishi_analytics::kpis::kpis(&orders, month_of(as_of));
+    let mut orders_by_hour = [0usize; 24];
+    let end_of_day = NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|d| d.checked_add_days(chrono::Days::new(u64::try_from(as_of + 1).unwrap_or(0))))
+        .map_or(i64::MAX, |d| clock.start_of(d).timestamp());
+    let (new_customers, referred) = store.read(|c| {
+        analytics::for_each_order_time(c, as_of, &mut |t| {
+            orders_by_hour[clock.local_hour(enishi_store::instant(t)) as usize] += 1;
+            Ok(())
+        })?;
+        analytics::acquisition(c, end_of_day)
+    })?;
+    Ok(KpiReport {
+        kpis,
+        orders_by_hour,
+        customers_acquired: new_customers,
+        acquired_by_referral: referred,
+        referral_share: if new_customers > 0 { referred as f64 / new_customers as f64 } else { 0.0 },
+    })
+}
+
+/// The KPIs, with what needs more than purchase days.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KpiReport {
+    /// Purchase-based KPIs.
+    #[serde(flatten)]
+    pub kpis: enishi_analytics::kpis::Kpis,
+    /// Orders per hour of the day in the business time zone, 0–23.
+    pub orders_by_hour: [usize; 24],
+    /// Customers whose first order was on or before the as-of day.
+    pub customers_acquired: i64,
+    /// Of them, customers referred by another customer.
+    pub acquired_by_referral: i64,
+    /// Share of customers acquired by referral.
+    pub referral_share: f64,
 }

@@ -1146,6 +1146,7 @@ async fn analytics_kpis(
 ) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
     let day = q.day(state.workspace.clock)?;
-    let report = state.run(move |s| Ok(enishi_insights::kpis_report(s, day)?)).await?;
+    let clock = state.workspace.clock;
+    let report = state.run(move |s| Ok(enishi_insights::kpis_report(s, day, clock)?)).await?;
     Ok(ok(report))
 }

@@ -421,6 +421,8 @@ fn analytics_rfm_and_pareto_over_the_api() {
         let (s, k) = app.admin("GET", "/api/v1/analytics/kpis?as_of=2026-11-30", None);
         assert_eq!((s, k["orders"].as_u64()), (200, Some(5)), "{k}");
         assert_eq!(k["order_value"]["median"], 30.0);
+        let by_hour: u64 = k["orders_by_hour"].as_array().unwrap().iter().map(|h| h.as_u64().unwrap()).sum();
+        assert_eq!((by_hour, k["customers_acquired"].as_i64(), k["referral_share"].as_f64()), (5, Some(5), Some(0.0)));
         let (s, l) = app.admin(
             "GET",
             "/api/v1/analytics/loyal?baseline=2026-11-25&as_of=2026-12-31&loyal_percent=20&semi_percent=20",

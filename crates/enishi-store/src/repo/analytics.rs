@@ -67,3 +67,24 @@ pub fn for_each_customer_items(c: &mut dyn Conn, f: &mut ItemsSink<'_>) -> Resul
     }
     Ok(())
 }
+
+/// Calls `f` with the time (Unix seconds) of every order placed on or before business day
+/// `until_day`.
+pub fn for_each_order_time(
+    c: &mut dyn Conn,
+    until_day: i64,
+    f: &mut dyn FnMut(i64) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    c.query_each("SELECT placed_at FROM orders WHERE placed_day <= $1", &[until_day.into()], &mut |r| f(r.int(0)?))
+}
+
+/// Customers whose first order was on or before `until` (Unix seconds): how many, and how
+/// many of them were referred by another customer.
+pub fn acquisition(c: &mut dyn Conn, until: i64) -> Result<(i64, i64), StoreError> {
+    let r = c.query_one(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN c.referred_by IS NOT NULL OR c.acquisition_source = 'referral' THEN 1 ELSE 0 END), 0) \
+         FROM customer_stats s JOIN customers c ON c.id = s.customer_id WHERE s.order_count > 0 AND s.first_order_at <= $1",
+        &[until.into()],
+    )?;
+    Ok((r.int(0)?, r.int(1)?))
+}

@@ -316,9 +316,10 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
         }
         AnalyzeWhat::Kpis { as_of, json } => {
             let (as_of, day) = as_of_day(as_of.as_deref())?;
-            let k = enishi_insights::kpis_report(store, day)?;
+            let (clock, _) = super::workspace(store)?;
+            let report = enishi_insights::kpis_report(store, day, clock)?;
             if json {
-                let mut v = serde_json::to_value(&k)?;
+                let mut v = serde_json::to_value(&report)?;
                 v["as_of"] = as_of.into();
                 println!("{v}");
             } else {
@@ -328,6 +329,7 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                         x.median, x.p25, x.p75, x.p90, x.mean
                     )
                 };
+                let k = &report.kpis;
                 println!("as of {as_of}: {} customers, {} orders", k.customers, k.orders);
                 println!("repeat purchase rate: {:.1}%", 100.0 * k.repeat_purchase_rate);
                 println!("order value: {}", d(&k.order_value));
@@ -335,6 +337,13 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                 println!("revenue per customer: {}", d(&k.revenue_per_customer));
                 println!("days between purchases: {}", d(&k.days_between_purchases));
                 println!("orders Mon–Sun: {:?}", k.orders_by_weekday);
+                println!("orders by hour 0–23: {:?}", report.orders_by_hour);
+                println!(
+                    "acquired by referral: {} of {} customers ({:.1}%)",
+                    report.acquired_by_referral,
+                    report.customers_acquired,
+                    100.0 * report.referral_share
+                );
             }
             Ok(())
         }
