@@ -2,8 +2,10 @@
 //! store and shapes their results into reports. The CLI (`enishi analyze`) and the API
 //! (`/api/v1/analytics/…`) both answer from here.
 
+mod accounts;
 mod lifecycle;
 
+pub use accounts::{account_rollups, AccountSummary};
 pub use lifecycle::{lifecycle, Lapsed, LifecycleReport, StageCount};
 
 use chrono::Datelike;

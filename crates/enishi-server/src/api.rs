@@ -63,6 +63,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/analytics/loyal"),
     ("get", "/api/v1/analytics/kpis"),
     ("get", "/api/v1/analytics/lifecycle"),
+    ("get", "/api/v1/analytics/accounts"),
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -91,6 +92,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/analytics/loyal", get(analytics_loyal))
         .route("/api/v1/analytics/kpis", get(analytics_kpis))
         .route("/api/v1/analytics/lifecycle", get(analytics_lifecycle))
+        .route("/api/v1/analytics/accounts", get(analytics_accounts))
         .merge(crate::loyalty::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
@@ -1091,6 +1093,37 @@ async fn analytics_lifecycle(
     }
     let report = state.run(move |s| Ok(enishi_insights::lifecycle(s, day, lapsed, false)?)).await?;
     Ok(ok(report))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountsQuery {
+    #[serde(default)]
+    as_of: Option<String>,
+    #[serde(default)]
+    industry: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+async fn analytics_accounts(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<AccountsQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let clock = state.workspace.clock;
+    let day = AsOfQuery { as_of: q.as_of }.day(clock)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
+    }
+    let (industry, region) = (q.industry, q.region);
+    let items =
+        state.run(move |s| Ok(enishi_insights::account_rollups(s, day, clock, industry, region, limit)?)).await?;
+    Ok(ok(json!({ "items": items })))
 }
 
 async fn analytics_pareto(

@@ -549,3 +549,45 @@ fn loyalty_end_to_end_over_http() {
         assert_eq!((s, v["mismatches"].as_array().map(Vec::len)), (200, Some(0)));
     }
 }
+
+#[test]
+fn account_rollups_rank_accounts_by_their_contacts_revenue() {
+    for app in apps() {
+        let mut ids = Vec::new();
+        for (ext, industry) in [("ACC-1", "hotel"), ("ACC-2", "retail")] {
+            let (s, a) = app.admin(
+                "POST",
+                "/api/v1/accounts",
+                Some(
+                    json!({"external_id": ext, "name": format!("{ext} Ltd"), "industry": industry, "region": "Tokyo"}),
+                ),
+            );
+            assert_eq!(s, 201, "{a}");
+            ids.push(a["id"].as_i64().unwrap());
+        }
+        for (order, customer, total, account) in
+            [("K-1", "KC-1", "100.00", ids[0]), ("K-2", "KC-2", "50.00", ids[0]), ("K-3", "KC-3", "400.00", ids[1])]
+        {
+            let (s, o) = app.admin("POST", "/api/v1/orders", Some(order_for(order, customer, total)));
+            assert_eq!(s, 201, "{o}");
+            let path = format!("/api/v1/customers/{}", o["customer_id"]);
+            assert_eq!(app.admin("PATCH", &path, Some(json!({"account_id": account}))).0, 200);
+        }
+        app.admin("POST", "/api/v1/orders/K-3/returns", Some(json!({"return_id": "KR-3", "amount": "100.00"})));
+        let (s, v) = app.admin("GET", "/api/v1/analytics/accounts", None);
+        assert_eq!(s, 200, "{v}");
+        let items = v["items"].as_array().unwrap();
+        assert_eq!(items[0]["external_id"], "ACC-2");
+        assert_eq!(items[0]["revenue"], "300.00", "net of returns");
+        assert_eq!((items[1]["revenue"].as_str(), items[1]["contacts"].as_i64()), (Some("150.00"), Some(2)));
+        assert_eq!(items[1]["active_contacts"], 2);
+        let (_, v) = app.admin("GET", "/api/v1/analytics/accounts?industry=hotel", None);
+        assert_eq!(v["items"].as_array().unwrap().len(), 1);
+        assert_eq!(app.admin("GET", "/api/v1/analytics/accounts?limit=0", None).0, 422);
+    }
+}
+
+fn order_for(id: &str, customer: &str, total: &str) -> Value {
+    json!({"order_id": id, "placed_at": "2026-11-10 10:00", "total": total, "customer": {"external_id": customer},
+           "lines": [{"sku": "S-1", "quantity": 1, "unit_price": total}]})
+}

@@ -33,6 +33,25 @@ pub enum AnalyzeWhat {
         #[arg(long)]
         json: bool,
     },
+    /// B2B accounts ranked by revenue over their contacts, with the 90-day trend: the
+    /// target-account list.
+    Accounts {
+        /// As of this day (YYYY-MM-DD). Default: today.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Only this industry.
+        #[arg(long)]
+        industry: Option<String>,
+        /// Only this region.
+        #[arg(long)]
+        region: Option<String>,
+        /// Most accounts listed.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// RFM scores (1–5 by quintiles) and named segments of every customer who has bought.
     Rfm {
         /// Score as of this day (YYYY-MM-DD): later purchases are ignored. Default: today.
@@ -173,6 +192,34 @@ fn as_of_day(as_of: Option<&str>) -> Result<(String, i64)> {
 /// Runs an analysis.
 pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
     match what {
+        AnalyzeWhat::Accounts { as_of, industry, region, limit, json } => {
+            let (as_of, day) = as_of_day(as_of.as_deref())?;
+            if limit < 1 {
+                return Err(BadInput("--limit must be at least 1".into()).into());
+            }
+            let (clock, _) = super::workspace(store)?;
+            let items = enishi_insights::account_rollups(store, day, clock, industry, region, limit)?;
+            if json {
+                println!("{}", serde_json::json!({ "as_of": as_of, "items": items }));
+                return Ok(());
+            }
+            println!("Accounts by revenue as of {as_of}:");
+            for a in &items {
+                let trend = a.trend_percent.map_or("n/a".to_string(), |t| format!("{t:+.0}%"));
+                println!(
+                    "  {:<12} {:<28} {:<14} {:<10} revenue {:>12}  90d {:>10} ({trend:>6})  contacts {}/{} active",
+                    a.external_id,
+                    a.name,
+                    a.industry.as_deref().unwrap_or("-"),
+                    a.region.as_deref().unwrap_or("-"),
+                    a.revenue.to_string(),
+                    a.last_90_days.to_string(),
+                    a.active_contacts,
+                    a.contacts
+                );
+            }
+            Ok(())
+        }
         AnalyzeWhat::Lifecycle { as_of, lapsed, dry_run, json } => {
             let (as_of, day) = as_of_day(as_of.as_deref())?;
             let report = enishi_insights::lifecycle(store, day, lapsed, !dry_run)?;
