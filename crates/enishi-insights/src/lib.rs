@@ -3,9 +3,11 @@
 //! (`/api/v1/analytics/…`) both answer from here.
 
 mod accounts;
+mod clv;
 mod lifecycle;
 
 pub use accounts::{account_rollups, AccountSummary};
+pub use clv::{clv_report, store_values, ClvError, ClvOptions, ClvReport, CustomerValue};
 pub use lifecycle::{lifecycle, Lapsed, LifecycleReport, StageCount};
 
 use chrono::Datelike;

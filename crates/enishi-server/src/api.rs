@@ -64,6 +64,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/analytics/kpis"),
     ("get", "/api/v1/analytics/lifecycle"),
     ("get", "/api/v1/analytics/accounts"),
+    ("get", "/api/v1/analytics/clv"),
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -93,6 +94,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/analytics/kpis", get(analytics_kpis))
         .route("/api/v1/analytics/lifecycle", get(analytics_lifecycle))
         .route("/api/v1/analytics/accounts", get(analytics_accounts))
+        .route("/api/v1/analytics/clv", get(analytics_clv))
         .merge(crate::loyalty::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
@@ -1124,6 +1126,78 @@ async fn analytics_accounts(
     let items =
         state.run(move |s| Ok(enishi_insights::account_rollups(s, day, clock, industry, region, limit)?)).await?;
     Ok(ok(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClvQuery {
+    #[serde(default)]
+    calibration_end: Option<String>,
+    #[serde(default)]
+    holdout_end: Option<String>,
+    #[serde(default)]
+    time_unit: Option<String>,
+    #[serde(default)]
+    horizon_days: Option<u32>,
+    #[serde(default)]
+    months: Option<u32>,
+    #[serde(default)]
+    discount: Option<f64>,
+    #[serde(default)]
+    top: Option<usize>,
+}
+
+async fn analytics_clv(
+    caller: Caller,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<ClvQuery>,
+) -> Result<Response, ApiError> {
+    caller.require(MANAGERS)?;
+    let clock = state.workspace.clock;
+    let calibration_end = AsOfQuery { as_of: q.calibration_end }.day(clock)?;
+    let holdout_end = match q.holdout_end {
+        Some(h) => {
+            let day = AsOfQuery { as_of: Some(h) }
+                .day(clock)
+                .map_err(|e| ApiError { field: Some("holdout_end".into()), ..e })?;
+            if day <= calibration_end {
+                return Err(ApiError::invalid("holdout_end", "must be after calibration_end"));
+            }
+            Some(day)
+        }
+        None => None,
+    };
+    let unit_days = match q.time_unit.as_deref().unwrap_or("week") {
+        "week" => 7.0,
+        "day" => 1.0,
+        other => return Err(ApiError::invalid("time_unit", format!("'{other}' is not week or day"))),
+    };
+    let discount = q.discount.unwrap_or(0.01);
+    if !(0.0..1.0).contains(&discount) {
+        return Err(ApiError::invalid("discount", "must be at least 0 and below 1 (a monthly rate)"));
+    }
+    let months = q.months.unwrap_or(12);
+    let horizon_days = q.horizon_days.unwrap_or(90);
+    if !(1..=120).contains(&months) || !(1..=3650).contains(&horizon_days) {
+        return Err(ApiError::invalid("months", "months must be 1–120 and horizon_days 1–3650"));
+    }
+    let top = q.top.unwrap_or(20).min(1000);
+    let opts = enishi_insights::ClvOptions { calibration_end, holdout_end, unit_days, horizon_days, months, discount };
+    let (report, mut values) = state
+        .run(move |s| {
+            enishi_insights::clv_report(s, &opts).map_err(|e| match e {
+                enishi_insights::ClvError::NoCustomers => {
+                    ApiError::new(StatusCode::CONFLICT, "no_purchases", e.to_string())
+                }
+                enishi_insights::ClvError::Store(s) => s.into(),
+            })
+        })
+        .await?;
+    values.sort_by(|a, b| b.scores.clv.total_cmp(&a.scores.clv));
+    values.truncate(top);
+    let mut body = serde_json::to_value(report).map_err(ApiError::internal)?;
+    body["top_customers"] = serde_json::to_value(values).map_err(ApiError::internal)?;
+    Ok(ok(body))
 }
 
 async fn analytics_pareto(

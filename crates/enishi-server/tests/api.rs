@@ -445,6 +445,16 @@ fn analytics_rfm_and_pareto_over_the_api() {
         assert_eq!(lc["funnel"][4]["customers"], 5, "single buyers silent for months are lost");
         assert_eq!(lc["lapsed"][0]["external_id"], "C-4", "the biggest spender is most at stake");
         assert_eq!(lc["lapsed"].as_array().unwrap().len(), 2);
+        let (s, clv) = app.admin("GET", "/api/v1/analytics/clv?calibration_end=2026-11-30&top=3", None);
+        assert_eq!(s, 200, "{clv}");
+        assert_eq!((clv["customers"].as_u64(), clv["top_customers"].as_array().map(Vec::len)), (Some(5), Some(3)));
+        assert!(clv["bgnbd"]["r"].as_f64().is_some(), "{clv}");
+        assert_eq!(
+            clv["excluded"]["gamma_gamma_without_repeat_purchases"], 5,
+            "single buyers are counted, not dropped"
+        );
+        assert_eq!(app.admin("GET", "/api/v1/analytics/clv?calibration_end=2000-01-01", None).0, 409);
+        assert_eq!(app.admin("GET", "/api/v1/analytics/clv?discount=2", None).0, 422);
         let (s, _, _) = app.call("GET", "/api/v1/analytics/rfm", Some(&app.staff), None);
         assert_eq!(s, 403, "staff see no analytics");
     }

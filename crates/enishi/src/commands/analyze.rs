@@ -4,12 +4,7 @@ use crate::BadInput;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::Subcommand;
-use enishi_analytics::bgnbd::{self, Cohorts};
-use enishi_analytics::summary::{summarize, CustomerSummary, Excluded, Periods};
-use enishi_analytics::{clv, gamma_gamma};
-use enishi_store::repo::analytics::for_each_customer_purchases;
-use enishi_store::{Store, ValueScores};
-use serde::Serialize;
+use enishi_store::Store;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -156,30 +151,6 @@ fn day_number(s: &str, flag: &str) -> Result<i64> {
     let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| BadInput(format!("{flag} '{s}' is not a YYYY-MM-DD date")))?;
     Ok(d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days())
-}
-
-/// Holdout check for customers with one calibration frequency.
-#[derive(Serialize)]
-struct ByFrequency {
-    frequency: String,
-    customers: u64,
-    actual: f64,
-    predicted: f64,
-}
-
-#[derive(Serialize)]
-struct Holdout {
-    days: i64,
-    actual_repeat_transactions: u64,
-    predicted_repeat_transactions: f64,
-    by_frequency: Vec<ByFrequency>,
-}
-
-#[derive(Serialize, Default)]
-struct Exclusions {
-    first_purchase_after_calibration: u64,
-    gamma_gamma_without_repeat_purchases: u64,
-    gamma_gamma_zero_value: u64,
 }
 
 fn as_of_day(as_of: Option<&str>) -> Result<(String, i64)> {
@@ -430,158 +401,64 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                 return Err(BadInput("--holdout-end must be after --calibration-end".into()).into());
             }
             let unit_days = if time_unit == "week" { 7.0 } else { 1.0 };
-            let periods = Periods { calibration_end: cal_end, holdout_end: hold_end, unit_days };
-            let mut customers: Vec<(i64, String, CustomerSummary)> = Vec::new();
-            let mut excluded = Exclusions::default();
-            store.read(|c| {
-                for_each_customer_purchases(c, &mut |id, ext, purchases| {
-                    match summarize(purchases, periods) {
-                        Ok(s) => customers.push((id, ext.to_string(), s)),
-                        Err(Excluded::FirstPurchaseAfterCalibration) => excluded.first_purchase_after_calibration += 1,
-                        Err(Excluded::NoPurchases) => {}
-                    }
-                    Ok(())
-                })
-            })?;
-            if customers.is_empty() {
-                return Err(
-                    BadInput("no customer bought on or before the calibration end; nothing to fit".into()).into()
-                );
-            }
-            let fit = bgnbd::fit(&Cohorts::new(customers.iter().map(|(_, _, s)| (s.frequency, s.recency, s.age))));
-            let repeaters: Vec<(f64, f64)> = customers
-                .iter()
-                .filter(|(_, _, s)| s.frequency > 0.0 && s.monetary > 0.0)
-                .map(|(_, _, s)| (s.frequency, s.monetary))
-                .collect();
-            excluded.gamma_gamma_without_repeat_purchases =
-                customers.iter().filter(|(_, _, s)| s.frequency == 0.0).count() as u64;
-            excluded.gamma_gamma_zero_value =
-                customers.iter().filter(|(_, _, s)| s.frequency > 0.0 && s.monetary <= 0.0).count() as u64;
-            let gg = (repeaters.len() >= 3).then(|| gamma_gamma::fit(&repeaters));
-            let horizon_days = hold_end.map_or(f64::from(horizon_days), |h| (h - cal_end) as f64);
-            let horizon = horizon_days / unit_days;
-            let bg = fit.params;
-            let holdout = hold_end.map(|h| {
-                let mut buckets: Vec<ByFrequency> = (0..=7)
-                    .map(|x| ByFrequency {
-                        frequency: if x == 7 { "7+".into() } else { x.to_string() },
-                        customers: 0,
-                        actual: 0.0,
-                        predicted: 0.0,
-                    })
-                    .collect();
-                for (_, _, s) in &customers {
-                    let b = &mut buckets[(s.frequency as usize).min(7)];
-                    b.customers += 1;
-                    b.actual += f64::from(s.holdout_purchases);
-                    b.predicted += bg.expected_purchases(horizon, s.frequency, s.recency, s.age);
-                }
-                Holdout {
-                    days: h - cal_end,
-                    actual_repeat_transactions: buckets.iter().map(|b| b.actual as u64).sum(),
-                    predicted_repeat_transactions: buckets.iter().map(|b| b.predicted).sum(),
-                    by_frequency: buckets,
-                }
-            });
-            // Score every customer on both cores, a chunk each at a time.
-            let score = |(id, _, s): &(i64, String, CustomerSummary)| {
-                let (expected_value, clv) = match &gg {
-                    Some(g) => (
-                        g.params.expected_average_value(s.frequency, s.monetary),
-                        clv::discounted_clv(
-                            &bg,
-                            &g.params,
-                            (s.frequency, s.recency, s.age, s.monetary),
-                            months,
-                            discount,
-                            unit_days,
-                        ),
-                    ),
-                    None => (f64::NAN, f64::NAN),
-                };
-                let v = ValueScores {
-                    as_of_day: cal_end,
-                    p_alive: bg.p_alive(s.frequency, s.recency, s.age),
-                    expected_purchases: bg.expected_purchases(horizon, s.frequency, s.recency, s.age),
-                    expected_days: horizon_days.round() as i64,
-                    expected_value,
-                    clv,
-                };
-                (*id, v)
+            let opts = enishi_insights::ClvOptions {
+                calibration_end: cal_end,
+                holdout_end: hold_end,
+                unit_days,
+                horizon_days,
+                months,
+                discount,
             };
-            let mut scores: Vec<(i64, ValueScores)> = Vec::with_capacity(customers.len());
-            for chunk in customers.chunks(50_000) {
-                let (left, right) = chunk.split_at(chunk.len() / 2);
-                let (a, b) = std::thread::scope(|scope| {
-                    let h = scope.spawn(|| left.iter().map(score).collect::<Vec<_>>());
-                    let b = right.iter().map(score).collect::<Vec<_>>();
-                    (h.join().unwrap_or_default(), b)
-                });
-                scores.extend(a);
-                scores.extend(b);
-            }
+            let (fit, values) = enishi_insights::clv_report(store, &opts).map_err(|e| match e {
+                enishi_insights::ClvError::NoCustomers => anyhow::Error::from(BadInput(e.to_string())),
+                other => other.into(),
+            })?;
             if let Some(path) = &per_customer {
                 let mut out = std::io::BufWriter::new(
                     std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
                 );
                 writeln!(out, "customer_id,frequency,recency,T,expected_purchases,p_alive,expected_avg_value,clv")?;
-                for ((_, ext, s), (_, v)) in customers.iter().zip(&scores) {
+                for v in &values {
+                    let (s, p) = (&v.summary, &v.scores);
                     writeln!(
                         out,
                         "{},{},{:.4},{:.4},{:.6},{:.6},{:.4},{:.4}",
-                        csv_field(ext),
+                        csv_field(&v.external_id),
                         s.frequency,
                         s.recency,
                         s.age,
-                        v.expected_purchases,
-                        v.p_alive,
-                        v.expected_value,
-                        v.clv
+                        p.expected_purchases,
+                        p.p_alive,
+                        p.expected_value,
+                        p.clv
                     )?;
                 }
                 out.flush()?;
             }
-            store.write(|c| enishi_store::repo::scores::store_value(c, &scores))?;
-            let report = serde_json::json!({
-                "customers": customers.len(),
-                "time_unit": time_unit,
-                "calibration_end": calibration_end.unwrap_or(today),
-                "bgnbd": {
-                    "r": bg.r, "alpha": bg.alpha, "a": bg.a, "b": bg.b,
-                    "log_likelihood": fit.report.log_likelihood,
-                    "standard_errors": {"r": fit.report.standard_errors[0], "alpha": fit.report.standard_errors[1], "a": fit.report.standard_errors[2], "b": fit.report.standard_errors[3]},
-                    "iterations": fit.report.iterations,
-                    "converged": fit.report.converged,
-                },
-                "gamma_gamma": gg.as_ref().map(|g| serde_json::json!({
-                    "p": g.params.p, "q": g.params.q, "gamma": g.params.gamma,
-                    "log_likelihood": g.report.log_likelihood,
-                    "standard_errors": {"p": g.report.standard_errors[0], "q": g.report.standard_errors[1], "gamma": g.report.standard_errors[2]},
-                    "customers": g.report.observations,
-                    "converged": g.report.converged,
-                })),
-                "holdout": holdout,
-                "excluded": excluded,
-                "seconds": started.elapsed().as_secs_f64(),
-            });
+            enishi_insights::store_values(store, &values)?;
+            let mut report = serde_json::to_value(&fit)?;
+            report["time_unit"] = time_unit.into();
+            report["calibration_end"] = calibration_end.unwrap_or(today).into();
+            report["seconds"] = started.elapsed().as_secs_f64().into();
             if json {
                 println!("{report}");
             } else {
+                let bg = &fit.bgnbd.parameters;
                 println!(
                     "{} customers; BG/NBD r={:.4} α={:.4} a={:.4} b={:.4} (log-likelihood {:.1}{})",
-                    customers.len(),
-                    bg.r,
-                    bg.alpha,
-                    bg.a,
-                    bg.b,
-                    fit.report.log_likelihood,
-                    if fit.report.converged { "" } else { ", NOT converged" }
+                    fit.customers,
+                    bg["r"],
+                    bg["alpha"],
+                    bg["a"],
+                    bg["b"],
+                    fit.bgnbd.log_likelihood,
+                    if fit.bgnbd.converged { "" } else { ", NOT converged" }
                 );
-                if let Some(g) = &gg {
+                if let Some(g) = &fit.gamma_gamma {
+                    let p = &g.parameters;
                     println!(
                         "Gamma-Gamma p={:.4} q={:.4} γ={:.4} on {} repeat buyers",
-                        g.params.p, g.params.q, g.params.gamma, g.report.observations
+                        p["p"], p["q"], p["gamma"], g.customers
                     );
                 }
                 if let Some(h) = &report["holdout"].as_object() {
@@ -594,7 +471,9 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                 }
                 println!(
                     "left out: {} customers first bought after the calibration end; {} without repeat purchases and {} with zero-value repeats are not in the Gamma-Gamma fit",
-                    excluded.first_purchase_after_calibration, excluded.gamma_gamma_without_repeat_purchases, excluded.gamma_gamma_zero_value
+                    fit.excluded.first_purchase_after_calibration,
+                    fit.excluded.gamma_gamma_without_repeat_purchases,
+                    fit.excluded.gamma_gamma_zero_value
                 );
             }
             Ok(())

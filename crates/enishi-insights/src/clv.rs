@@ -1,0 +1,252 @@
+//! CLV and churn over the stored purchases: fit BG/NBD and Gamma-Gamma, check them on a
+//! holdout period, and score every customer (P(alive), expected purchases, expected order
+//! value, discounted CLV). The CLI stores the scores; the API answers the report.
+
+use enishi_analytics::bgnbd::{self, Cohorts};
+use enishi_analytics::summary::{summarize, CustomerSummary, Excluded, Periods};
+use enishi_analytics::{clv, gamma_gamma};
+use enishi_store::repo::analytics::for_each_customer_purchases;
+use enishi_store::{Store, StoreError, ValueScores};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What to fit and predict.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClvOptions {
+    /// Last business day of the calibration period.
+    pub calibration_end: i64,
+    /// Last day of the holdout period, if checking against one.
+    pub holdout_end: Option<i64>,
+    /// Days per model time unit (7 for weeks, 1 for days).
+    pub unit_days: f64,
+    /// Prediction horizon in days without a holdout period.
+    pub horizon_days: u32,
+    /// Months of CLV.
+    pub months: u32,
+    /// Monthly discount rate.
+    pub discount: f64,
+}
+
+/// Why there is no CLV report.
+#[derive(Debug, thiserror::Error)]
+pub enum ClvError {
+    /// Nobody bought by the calibration end.
+    #[error("no customer bought on or before the calibration end; nothing to fit")]
+    NoCustomers,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Predicted against actual repeat purchases for customers with one calibration frequency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ByFrequency {
+    /// Repeat purchases in calibration (`7+` for seven or more).
+    pub frequency: String,
+    /// Customers.
+    pub customers: u64,
+    /// Actual holdout purchases.
+    pub actual: f64,
+    /// Predicted holdout purchases.
+    pub predicted: f64,
+}
+
+/// The holdout check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Holdout {
+    /// Days of the holdout period.
+    pub days: i64,
+    /// Actual repeat purchases.
+    pub actual_repeat_transactions: u64,
+    /// Predicted repeat purchases.
+    pub predicted_repeat_transactions: f64,
+    /// By calibration frequency.
+    pub by_frequency: Vec<ByFrequency>,
+}
+
+/// Customers left out of a fit, and why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Exclusions {
+    /// First bought after the calibration end.
+    pub first_purchase_after_calibration: u64,
+    /// Without repeat purchases (not in the Gamma-Gamma fit; BG/NBD includes them).
+    pub gamma_gamma_without_repeat_purchases: u64,
+    /// With repeat purchases of zero value (not in the Gamma-Gamma fit).
+    pub gamma_gamma_zero_value: u64,
+}
+
+/// A fitted model's parameters with their standard errors and how the fit went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelFit {
+    /// Parameters by name.
+    #[serde(flatten)]
+    pub parameters: BTreeMap<String, f64>,
+    /// Standard errors by parameter name.
+    pub standard_errors: BTreeMap<String, f64>,
+    /// Log-likelihood at the optimum.
+    pub log_likelihood: f64,
+    /// Optimiser iterations.
+    pub iterations: usize,
+    /// Whether it converged.
+    pub converged: bool,
+    /// Customers fitted.
+    pub customers: u64,
+}
+
+/// A customer's predictions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomerValue {
+    /// Enishi id.
+    pub id: i64,
+    /// The shop's id.
+    pub external_id: String,
+    /// Calibration summary.
+    #[serde(skip)]
+    pub summary: CustomerSummary,
+    /// Predictions.
+    #[serde(flatten)]
+    pub scores: ValueScores,
+}
+
+/// The CLV report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClvReport {
+    /// Customers scored.
+    pub customers: usize,
+    /// Days per time unit.
+    pub unit_days: f64,
+    /// BG/NBD (r, alpha, a, b).
+    pub bgnbd: ModelFit,
+    /// Gamma-Gamma (p, q, gamma), when there were at least three repeat buyers.
+    pub gamma_gamma: Option<ModelFit>,
+    /// The holdout check, when asked for.
+    pub holdout: Option<Holdout>,
+    /// Who was left out of what.
+    pub excluded: Exclusions,
+}
+
+fn model_fit(names: &[&str], values: &[f64], r: &enishi_analytics::FitReport) -> ModelFit {
+    ModelFit {
+        parameters: names.iter().zip(values).map(|(n, v)| (n.to_string(), *v)).collect(),
+        standard_errors: names.iter().zip(&r.standard_errors).map(|(n, v)| (n.to_string(), *v)).collect(),
+        log_likelihood: r.log_likelihood,
+        iterations: r.iterations,
+        converged: r.converged,
+        customers: r.observations,
+    }
+}
+
+/// Fits the models on purchases up to the calibration end and scores every customer who had
+/// bought by then.
+pub fn clv_report(store: &Store, o: &ClvOptions) -> Result<(ClvReport, Vec<CustomerValue>), ClvError> {
+    let periods = Periods { calibration_end: o.calibration_end, holdout_end: o.holdout_end, unit_days: o.unit_days };
+    let mut customers: Vec<(i64, String, CustomerSummary)> = Vec::new();
+    let mut excluded = Exclusions::default();
+    store.read(|c| {
+        for_each_customer_purchases(c, &mut |id, ext, purchases| {
+            match summarize(purchases, periods) {
+                Ok(s) => customers.push((id, ext.to_string(), s)),
+                Err(Excluded::FirstPurchaseAfterCalibration) => excluded.first_purchase_after_calibration += 1,
+                Err(Excluded::NoPurchases) => {}
+            }
+            Ok(())
+        })
+    })?;
+    if customers.is_empty() {
+        return Err(ClvError::NoCustomers);
+    }
+    let fit = bgnbd::fit(&Cohorts::new(customers.iter().map(|(_, _, s)| (s.frequency, s.recency, s.age))));
+    let repeaters: Vec<(f64, f64)> = customers
+        .iter()
+        .filter(|(_, _, s)| s.frequency > 0.0 && s.monetary > 0.0)
+        .map(|(_, _, s)| (s.frequency, s.monetary))
+        .collect();
+    excluded.gamma_gamma_without_repeat_purchases =
+        customers.iter().filter(|(_, _, s)| s.frequency == 0.0).count() as u64;
+    excluded.gamma_gamma_zero_value =
+        customers.iter().filter(|(_, _, s)| s.frequency > 0.0 && s.monetary <= 0.0).count() as u64;
+    let gg = (repeaters.len() >= 3).then(|| gamma_gamma::fit(&repeaters));
+    let horizon_days = o.holdout_end.map_or(f64::from(o.horizon_days), |h| (h - o.calibration_end) as f64);
+    let horizon = horizon_days / o.unit_days;
+    let bg = fit.params;
+    let holdout = o.holdout_end.map(|h| {
+        let mut buckets: Vec<ByFrequency> = (0..=7)
+            .map(|x| ByFrequency {
+                frequency: if x == 7 { "7+".into() } else { x.to_string() },
+                customers: 0,
+                actual: 0.0,
+                predicted: 0.0,
+            })
+            .collect();
+        for (_, _, s) in &customers {
+            let b = &mut buckets[(s.frequency as usize).min(7)];
+            b.customers += 1;
+            b.actual += f64::from(s.holdout_purchases);
+            b.predicted += bg.expected_purchases(horizon, s.frequency, s.recency, s.age);
+        }
+        Holdout {
+            days: h - o.calibration_end,
+            actual_repeat_transactions: buckets.iter().map(|b| b.actual as u64).sum(),
+            predicted_repeat_transactions: buckets.iter().map(|b| b.predicted).sum(),
+            by_frequency: buckets,
+        }
+    });
+    let score = |(id, ext, s): &(i64, String, CustomerSummary)| {
+        let (expected_value, clv) = match &gg {
+            Some(g) => (
+                g.params.expected_average_value(s.frequency, s.monetary),
+                clv::discounted_clv(
+                    &bg,
+                    &g.params,
+                    (s.frequency, s.recency, s.age, s.monetary),
+                    o.months,
+                    o.discount,
+                    o.unit_days,
+                ),
+            ),
+            None => (f64::NAN, f64::NAN),
+        };
+        CustomerValue {
+            id: *id,
+            external_id: ext.clone(),
+            summary: *s,
+            scores: ValueScores {
+                as_of_day: o.calibration_end,
+                p_alive: bg.p_alive(s.frequency, s.recency, s.age),
+                expected_purchases: bg.expected_purchases(horizon, s.frequency, s.recency, s.age),
+                expected_days: horizon_days.round() as i64,
+                expected_value,
+                clv,
+            },
+        }
+    };
+    // Score on both cores, a chunk each at a time.
+    let mut values: Vec<CustomerValue> = Vec::with_capacity(customers.len());
+    for chunk in customers.chunks(50_000) {
+        let (left, right) = chunk.split_at(chunk.len() / 2);
+        let (a, b) = std::thread::scope(|scope| {
+            let h = scope.spawn(|| left.iter().map(score).collect::<Vec<_>>());
+            let b = right.iter().map(score).collect::<Vec<_>>();
+            (h.join().unwrap_or_default(), b)
+        });
+        values.extend(a);
+        values.extend(b);
+    }
+    let report = ClvReport {
+        customers: customers.len(),
+        unit_days: o.unit_days,
+        bgnbd: model_fit(&["r", "alpha", "a", "b"], &[bg.r, bg.alpha, bg.a, bg.b], &fit.report),
+        gamma_gamma: gg
+            .as_ref()
+            .map(|g| model_fit(&["p", "q", "gamma"], &[g.params.p, g.params.q, g.params.gamma], &g.report)),
+        holdout,
+        excluded,
+    };
+    Ok((report, values))
+}
+
+/// Stores every customer's predictions with their scores.
+pub fn store_values(store: &Store, values: &[CustomerValue]) -> Result<(), StoreError> {
+    let rows: Vec<(i64, ValueScores)> = values.iter().map(|v| (v.id, v.scores.clone())).collect();
+    store.write(|c| enishi_store::repo::scores::store_value(c, &rows))
+}
