@@ -20,6 +20,16 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/overview", get(overview))
         .route("/login", get(login_form).post(login))
         .route("/logout", axum::routing::post(logout))
+        .route("/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
+}
+
+/// The icon: 縁 on the header colour.
+const FAVICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\"><rect width=\"32\" height=\"32\" rx=\"6\" fill=\"#5b2a3c\"/>\
+<text x=\"16\" y=\"24\" font-size=\"22\" text-anchor=\"middle\" fill=\"#fff\">縁</text></svg>";
+
+async fn favicon() -> Response {
+    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "max-age=86400")], FAVICON).into_response()
 }
 
 /// Escapes text for HTML.
@@ -49,7 +59,7 @@ input,button{font:inherit;padding:.4rem .6rem}.muted{color:#777}.grid{display:gr
 fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{} · Enishi</title><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a><a href=\"/\">Customers</a><a href=\"/overview\">Overview</a>\
+         <title>{} · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a><a href=\"/\">Customers</a><a href=\"/overview\">Overview</a>\
          <form method=\"post\" action=\"/logout\" style=\"margin-left:auto\"><button>Sign out</button></form></header><main>{body}</main></body></html>",
         esc(title)
     ))
@@ -73,7 +83,7 @@ async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<(), Response
 async fn login_form() -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>Sign in · Enishi</title><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a></header><main>\
+         <title>Sign in · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a></header><main>\
          <h1>Sign in</h1><form method=\"post\" action=\"/login\"><label>API token <input name=\"token\" type=\"password\" autocomplete=\"off\" required></label> \
          <button>Sign in</button></form><p class=\"muted\">The demo prints a token; make more with <code>enishi token create --role staff</code>.</p></main></body></html>"
     ))
@@ -186,17 +196,31 @@ async fn customer_page(State(state): State<AppState>, headers: HeaderMap, Path(i
     let Ok(id) = id.parse::<i64>() else {
         return (StatusCode::NOT_FOUND, page("Not found", "<p>No such customer.</p>")).into_response();
     };
+    let (cache, clock) = (state.programs.clone(), state.workspace.clock);
     let found = state
         .run(move |s| {
             Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
                 let Some(cust) = customers::get(c, id)? else { return Ok(None) };
-                Ok(Some((cust, history::timeline(c, id, 100, 0)?)))
+                let programs = cache.get(c, clock)?;
+                let loyalty = match programs.latest() {
+                    Some(_) => Some(enishi_rewards::summary(c, &programs, id, chrono::Utc::now().timestamp())?),
+                    None => None,
+                };
+                Ok(Some((cust, history::timeline(c, id, 100, 0)?, loyalty)))
             })?)
         })
         .await;
     match found {
-        Ok(Some((c, timeline))) => {
-            page(c.name.as_deref().unwrap_or(&c.external_id), &profile_html(&c, &timeline)).into_response()
+        Ok(Some((c, timeline, loyalty))) => {
+            let mut body = profile_html(&c, &timeline);
+            if let Some(l) = loyalty {
+                body = body.replacen(
+                    "</div>\n<h2>Timeline</h2>",
+                    &format!("{}</div>\n<h2>Timeline</h2>", loyalty_card(&l)),
+                    1,
+                );
+            }
+            page(c.name.as_deref().unwrap_or(&c.external_id), &body).into_response()
         }
         Ok(None) => (StatusCode::NOT_FOUND, page("Not found", "<p>No such customer.</p>")).into_response(),
         Err(e) => ApiError::into_response(e),
@@ -238,8 +262,8 @@ fn profile_html(c: &Customer, timeline: &[TimelineEntry]) -> String {
         "<h1>{}</h1><p class=\"muted\">Customer {} · first seen {}</p><div class=\"grid\">\
          <section class=\"card\"><h2>Contact</h2><p>Email: {}<br>Phone: {}<br>Address: {}<br>Birthday: {}<br>Locale: {}</p></section>\
          <section class=\"card\"><h2>Consent</h2><ul>{consents}</ul></section>\
-         <section class=\"card\"><h2>Purchases</h2><p>Orders: {}<br>Purchase days: {}<br>Spend: {}<br>Returned: {}<br>First: {}<br>Last: {}</p></section></div>\
-         <h2>Timeline</h2><table><thead><tr><th>When</th><th>What</th><th>Summary</th><th>Amount</th><th>Status</th></tr></thead><tbody>",
+         <section class=\"card\"><h2>Purchases</h2><p>Orders: {}<br>Purchase days: {}<br>Spend: {}<br>Returned: {}<br>First: {}<br>Last: {}</p></section></div>
+<h2>Timeline</h2><table><thead><tr><th>When</th><th>What</th><th>Summary</th><th>Amount</th><th>Status</th></tr></thead><tbody>",
         esc(c.name.as_deref().unwrap_or(&c.external_id)),
         esc(&c.external_id),
         c.first_seen_at.format("%Y-%m-%d"),
@@ -270,6 +294,38 @@ fn profile_html(c: &Customer, timeline: &[TimelineEntry]) -> String {
     if timeline.is_empty() {
         html.push_str("<p>Nothing yet.</p>");
     }
+    html
+}
+
+/// The loyalty card of a customer's page: points, tier, stamp cards, coupons.
+fn loyalty_card(l: &enishi_rewards::LoyaltySummary) -> String {
+    let mut html = format!(
+        "<section class=\"card\" id=\"loyalty\"><h2>Loyalty</h2><p>Balance: <strong data-balance=\"{}\">{} points</strong><br>\
+         Usable now: {}<br>Pending (return window): {}",
+        l.balance, l.balance, l.available, l.pending
+    );
+    if l.debt > 0 {
+        let _ = write!(html, "<br><strong>Owes {} points</strong> (redemption blocked)", l.debt);
+    }
+    for e in &l.expiring_soon {
+        let _ = write!(html, "<br>Expiring {}: {} points", e.date, e.points);
+    }
+    if let Some(t) = &l.tier {
+        let _ = write!(html, "<br>Tier: <strong>{}</strong>", esc(&t.name));
+        if let Some(n) = &t.next {
+            let _ = write!(html, " <span class=\"muted\">({} more to {})</span>", esc(&n.missing), esc(&n.name));
+        }
+    }
+    for c in &l.stamp_cards {
+        let _ = write!(html, "<br>{}: {} of {} stamps", esc(&c.name), c.stamps, c.of);
+    }
+    let _ = write!(
+        html,
+        "<br>Referral code: <code>{}</code> · referred {}<br>Coupons: {}</p></section>",
+        esc(&l.referral_code),
+        l.referrals,
+        l.coupons.len()
+    );
     html
 }
 

@@ -1,0 +1,229 @@
+//! The console in a real browser: Debian's headless Chromium driven over WebDriver
+//! (chromedriver). Every page visited is screenshotted into `target/browser-screenshots/`, and a
+//! page fails the test on any console error or any request answered 400 or more.
+//!
+//! `.ci/run` installs chromium and chromium-driver and sets `ENISHI_TEST_BROWSER=1`, which makes
+//! this test fail rather than skip when the browser is missing.
+
+use enishi_core::Role;
+use enishi_server::{spawn, AppState};
+use enishi_store::repo::tokens;
+use enishi_store::testing;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The W3C element key in WebDriver answers.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A chromedriver process and one browser session on it.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    shots: PathBuf,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Browser {
+    fn start() -> Option<Browser> {
+        let required = std::env::var_os("ENISHI_TEST_BROWSER").is_some();
+        if !PathBuf::from(CHROMEDRIVER).exists() || !PathBuf::from(CHROMIUM).exists() {
+            assert!(!required, "ENISHI_TEST_BROWSER is set but {CHROMEDRIVER} or {CHROMIUM} is missing");
+            eprintln!("NOTE: browser tests SKIPPED (install chromium and chromium-driver to run them)");
+            return None;
+        }
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while ureq::get(&format!("{base}/status")).call().is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=en-US"]},
+            "goog:loggingPrefs": {"browser": "ALL"}
+        }}});
+        let answer: Value =
+            ureq::post(&format!("{base}/session")).send_json(caps).expect("new session").into_json().unwrap();
+        let session = answer["value"]["sessionId"].as_str().expect("session id").to_string();
+        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
+        std::fs::create_dir_all(&shots).unwrap();
+        Some(Browser { driver, base, session, shots })
+    }
+
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let req = ureq::request(method, &url);
+        let resp = match body {
+            Some(b) => req.send_json(b),
+            None => req.call(),
+        };
+        match resp {
+            Ok(r) => r.into_json::<Value>().unwrap()["value"].take(),
+            Err(ureq::Error::Status(code, r)) => {
+                panic!("{method} {path}: {code} {}", r.into_string().unwrap_or_default())
+            }
+            Err(e) => panic!("{method} {path}: {e}"),
+        }
+    }
+
+    fn go(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({"url": url})));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.cmd("POST", "/element", Some(json!({"using": "css selector", "value": css})));
+        v[ELEMENT].as_str().unwrap_or_else(|| panic!("no element {css}: {v}")).to_string()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css);
+        self.cmd("POST", &format!("/element/{el}/value"), Some(json!({"text": text})));
+    }
+
+    fn click(&self, css: &str) {
+        let el = self.find(css);
+        self.cmd("POST", &format!("/element/{el}/click"), Some(json!({})));
+    }
+
+    fn text(&self, css: &str) -> String {
+        let el = self.find(css);
+        self.cmd("GET", &format!("/element/{el}/text"), None).as_str().unwrap_or_default().to_string()
+    }
+
+    fn title(&self) -> String {
+        self.cmd("GET", "/title", None).as_str().unwrap_or_default().to_string()
+    }
+
+    fn script(&self, js: &str) -> Value {
+        self.cmd("POST", "/execute/sync", Some(json!({"script": js, "args": []})))
+    }
+
+    fn resize(&self, width: u32, height: u32) {
+        self.cmd("POST", "/window/rect", Some(json!({"width": width, "height": height})));
+    }
+
+    /// Screenshots the page as `name.png`, then fails on console errors and failed requests.
+    fn check(&self, name: &str) {
+        let png = self.cmd("GET", "/screenshot", None);
+        std::fs::write(self.shots.join(format!("{name}.png")), base64_decode(png.as_str().unwrap())).unwrap();
+        let logs = self.cmd("POST", "/se/log", Some(json!({"type": "browser"})));
+        let errors: Vec<&Value> =
+            logs.as_array().map(|a| a.iter().filter(|l| l["level"] == "SEVERE").collect()).unwrap_or_default();
+        assert!(errors.is_empty(), "{name}: console errors {errors:?}");
+        let failed = self.script(
+            "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))\
+             .filter(e => e.responseStatus >= 400).map(e => e.name + ' ' + e.responseStatus)",
+        );
+        assert_eq!(failed, json!([]), "{name}: failed requests");
+    }
+}
+
+/// Standard base64, as WebDriver sends screenshots.
+fn base64_decode(s: &str) -> Vec<u8> {
+    let value = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            _ => 63,
+        }
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|&c| c != b'=' && !c.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &c)| acc | (value(c) << (18 - 6 * i)));
+        out.push((n >> 16) as u8);
+        if chunk.len() > 2 {
+            out.push((n >> 8) as u8);
+        }
+        if chunk.len() > 3 {
+            out.push(n as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
+    let Some(browser) = Browser::start() else { return };
+    let db = testing::sqlite();
+    let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let app = format!("http://{}", server.addr);
+    let api = |method: &str, path: &str, body: Value| {
+        ureq::request(method, &format!("{app}{path}"))
+            .set("Authorization", &format!("Bearer {admin}"))
+            .send_json(body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    };
+    api(
+        "PUT",
+        "/api/v1/loyalty/program",
+        json!({"name": "Classic", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1, "minimum_order": "10"},
+               "tiers": {"basis": "spend", "window": {"rolling_days": 365},
+                         "levels": [{"id": "member", "name": "Member", "threshold": "0"}, {"id": "gold", "name": "Gold", "threshold": "500"}]}}),
+    );
+    api(
+        "POST",
+        "/api/v1/orders",
+        json!({"order_id": "W-1", "placed_at": "2026-11-02 10:00", "total": "57.40",
+               "customer": {"external_id": "C-1", "name": "Hana Sato", "email": "hana@example.com"},
+               "lines": [{"sku": "BEANS-1", "quantity": 2, "unit_price": "28.70", "category": "coffee"}]}),
+    );
+
+    browser.go(&format!("{app}/"));
+    assert_eq!(browser.title(), "Sign in · Enishi", "signed-out visitors are sent to sign in");
+    browser.check("01-sign-in");
+    browser.type_into("input[name=token]", &admin);
+    browser.click("form[action='/login'] button");
+    browser.check("02-customers");
+    browser.type_into("input[name=q]", "Hana");
+    browser.click("form[action='/'] button");
+    browser.check("03-search");
+    browser.click("td a[href^='/customers/']");
+    assert!(browser.title().starts_with("Hana Sato"), "{}", browser.title());
+    assert!(browser.text("#loyalty").contains("57 points"), "{}", browser.text("#loyalty"));
+    assert!(browser.text("#loyalty").contains("Tier: Member"), "{}", browser.text("#loyalty"));
+    browser.check("04-customer");
+    browser.resize(390, 844);
+    browser.check("05-customer-phone");
+    browser.resize(1280, 900);
+    browser.go(&format!("{app}/overview"));
+    let charts = browser
+        .script("return Array.from(document.querySelectorAll('svg')).map(s => s.querySelector('title') !== null)");
+    assert!(
+        charts.as_array().is_some_and(|c| !c.is_empty() && c.iter().all(|t| t == true)),
+        "every chart has a title: {charts}"
+    );
+    browser.check("06-overview");
+    server.stop();
+}
