@@ -5,6 +5,7 @@
 mod api;
 mod auth;
 mod batcher;
+mod console;
 mod error;
 mod loyalty;
 mod pages;

@@ -20,6 +20,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/overview", get(overview))
         .route("/login", get(login_form).post(login))
         .route("/logout", axum::routing::post(logout))
+        .merge(crate::console::routes())
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
 }
@@ -56,28 +57,53 @@ input,button{font:inherit;padding:.4rem .6rem}.muted{color:#777}.grid{display:gr
 .card{background:#fff;border:1px solid #e5e5e0;border-radius:6px;padding:.8rem}.kind{font-size:.8rem;padding:.1rem .4rem;border-radius:4px;background:#eee}\
 @media(max-width:40rem){td:nth-child(n+4),th:nth-child(n+4){display:none}}";
 
-fn page(title: &str, body: &str) -> Html<String> {
+pub(crate) fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{} · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a><a href=\"/\">Customers</a><a href=\"/overview\">Overview</a>\
+         <title>{} · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a><a href=\"/\">Customers</a><a href=\"/overview\">Overview</a><a href=\"/loyalty\">Loyalty</a>\
          <form method=\"post\" action=\"/logout\" style=\"margin-left:auto\"><button>Sign out</button></form></header><main>{body}</main></body></html>",
         esc(title)
     ))
 }
 
-/// The session token of a signed-in visitor, or a redirect to the sign-in page.
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+/// A signed-in visitor: their role and the anti-forgery token their forms carry.
+pub(crate) struct Visitor {
+    /// Role of their token.
+    pub role: enishi_core::Role,
+    /// Token forms must send back (derived from the session, which scripts cannot read).
+    pub csrf: String,
+}
+
+impl Visitor {
+    /// Whether a form's anti-forgery token is this visitor's.
+    pub(crate) fn form_ok(&self, sent: &str) -> bool {
+        !sent.is_empty() && sent == self.csrf
+    }
+}
+
+fn csrf_of(session: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(format!("enishi-csrf:{session}").as_bytes())[..16])
+}
+
+/// The signed-in visitor, or a redirect to the sign-in page.
+pub(crate) async fn visitor(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
     let token = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(|c| {
         c.split(';').find_map(|p| p.trim().strip_prefix(&format!("{SESSION_COOKIE}=")).map(String::from))
     });
     match token {
-        Some(t) => match role_of(state, t).await {
-            Ok(Some(_)) => Ok(()),
+        Some(t) => match role_of(state, t.clone()).await {
+            Ok(Some(role)) => Ok(Visitor { role, csrf: csrf_of(&t) }),
             Ok(None) => Err(Redirect::to("/login").into_response()),
             Err(e) => Err(e.into_response()),
         },
         None => Err(Redirect::to("/login").into_response()),
     }
+}
+
+/// A redirect to the sign-in page unless the visitor is signed in.
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    visitor(state, headers).await.map(|_| ())
 }
 
 async fn login_form() -> Html<String> {
@@ -189,10 +215,24 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-async fn customer_page(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(r) = signed_in(&state, &headers).await {
-        return r;
-    }
+#[derive(Deserialize)]
+struct CustomerPageQuery {
+    #[serde(default)]
+    recorded: Option<String>,
+    #[serde(default)]
+    earned: Option<i64>,
+}
+
+async fn customer_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<CustomerPageQuery>,
+) -> Response {
+    let v = match visitor(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let Ok(id) = id.parse::<i64>() else {
         return (StatusCode::NOT_FOUND, page("Not found", "<p>No such customer.</p>")).into_response();
     };
@@ -212,14 +252,20 @@ async fn customer_page(State(state): State<AppState>, headers: HeaderMap, Path(i
         .await;
     match found {
         Ok(Some((c, timeline, loyalty))) => {
-            let mut body = profile_html(&c, &timeline);
-            if let Some(l) = loyalty {
-                body = body.replacen(
-                    "</div>\n<h2>Timeline</h2>",
-                    &format!("{}</div>\n<h2>Timeline</h2>", loyalty_card(&l)),
-                    1,
-                );
-            }
+            let cards = loyalty.as_ref().map(loyalty_card).unwrap_or_default();
+            let form = crate::console::purchase_form(c.id, &v.csrf);
+            let body = profile_html(&c, &timeline, &cards, &form);
+            let flash = match (&q.recorded, q.earned) {
+                (Some(order), Some(points)) => {
+                    format!(
+                        "<p class=\"card\" role=\"status\">Recorded order {}: earned {points} points.</p>",
+                        esc(order)
+                    )
+                }
+                (Some(order), None) => format!("<p class=\"card\" role=\"status\">Recorded order {}.</p>", esc(order)),
+                _ => String::new(),
+            };
+            let body = format!("{flash}{body}");
             page(c.name.as_deref().unwrap_or(&c.external_id), &body).into_response()
         }
         Ok(None) => (StatusCode::NOT_FOUND, page("Not found", "<p>No such customer.</p>")).into_response(),
@@ -227,7 +273,9 @@ async fn customer_page(State(state): State<AppState>, headers: HeaderMap, Path(i
     }
 }
 
-fn profile_html(c: &Customer, timeline: &[TimelineEntry]) -> String {
+/// A customer's profile: contact, consent and purchase cards, then `extra_cards` in the same
+/// grid, then `before_timeline`, then the timeline.
+fn profile_html(c: &Customer, timeline: &[TimelineEntry], extra_cards: &str, before_timeline: &str) -> String {
     let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or("—"));
     let address = [
         &c.address.line1,
@@ -262,8 +310,8 @@ fn profile_html(c: &Customer, timeline: &[TimelineEntry]) -> String {
         "<h1>{}</h1><p class=\"muted\">Customer {} · first seen {}</p><div class=\"grid\">\
          <section class=\"card\"><h2>Contact</h2><p>Email: {}<br>Phone: {}<br>Address: {}<br>Birthday: {}<br>Locale: {}</p></section>\
          <section class=\"card\"><h2>Consent</h2><ul>{consents}</ul></section>\
-         <section class=\"card\"><h2>Purchases</h2><p>Orders: {}<br>Purchase days: {}<br>Spend: {}<br>Returned: {}<br>First: {}<br>Last: {}</p></section></div>
-<h2>Timeline</h2><table><thead><tr><th>When</th><th>What</th><th>Summary</th><th>Amount</th><th>Status</th></tr></thead><tbody>",
+         <section class=\"card\"><h2>Purchases</h2><p>Orders: {}<br>Purchase days: {}<br>Spend: {}<br>Returned: {}<br>First: {}<br>Last: {}</p></section>{extra_cards}</div>{before_timeline}\
+         <h2>Timeline</h2><table><thead><tr><th>When</th><th>What</th><th>Summary</th><th>Amount</th><th>Status</th></tr></thead><tbody>",
         esc(c.name.as_deref().unwrap_or(&c.external_id)),
         esc(&c.external_id),
         c.first_seen_at.format("%Y-%m-%d"),

@@ -601,3 +601,41 @@ fn order_for(id: &str, customer: &str, total: &str) -> Value {
     json!({"order_id": id, "placed_at": "2026-11-10 10:00", "total": total, "customer": {"external_id": customer},
            "lines": [{"sku": "S-1", "quantity": 1, "unit_price": total}]})
 }
+
+#[test]
+fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
+    let app = start(testing::sqlite());
+    app.admin("POST", "/api/v1/orders", Some(order("M-1", "C-1", "20.00")));
+    let marketer = {
+        let store = enishi_store::Store::open(&app._db.url).unwrap();
+        store.write(|c| tokens::create(c, Role::Marketer, "t")).unwrap()
+    };
+    // (path, admin, marketer, staff)
+    let matrix = [
+        ("/", 200, 200, 200),
+        ("/customers/1", 200, 200, 200),
+        ("/overview", 200, 200, 200),
+        ("/loyalty", 200, 200, 403),
+        ("/favicon.svg", 200, 200, 200),
+    ];
+    for (path, admin, market, staff) in matrix {
+        for (token, want) in [(&app.admin, admin), (&marketer, market), (&app.staff, staff)] {
+            let resp =
+                ureq::get(&format!("{}{path}", app.base)).set("Cookie", &format!("enishi_session={token}")).call();
+            let status = match resp {
+                Ok(r) => r.status(),
+                Err(ureq::Error::Status(s, _)) => s,
+                Err(e) => panic!("{path}: {e}"),
+            };
+            assert_eq!(status, want, "{path} as {token}");
+        }
+    }
+    // Signed out, every page leads to the sign-in page; forms without the anti-forgery token are refused.
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let signed_out = agent.get(&format!("{}/loyalty", app.base)).call().unwrap();
+    assert_eq!((signed_out.status(), signed_out.header("location")), (303, Some("/login")));
+    let forged = ureq::post(&format!("{}/customers/1/purchases", app.base))
+        .set("Cookie", &format!("enishi_session={}", app.admin))
+        .send_form(&[("csrf", "nope"), ("amount", "10")]);
+    assert!(matches!(forged, Err(ureq::Error::Status(403, _))), "{forged:?}");
+}

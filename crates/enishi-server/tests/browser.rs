@@ -128,13 +128,31 @@ impl Browser {
         self.cmd("POST", "/window/rect", Some(json!({"width": width, "height": height})));
     }
 
-    /// Screenshots the page as `name.png`, then fails on console errors and failed requests.
-    fn check(&self, name: &str) {
+    fn screenshot(&self, name: &str) {
         let png = self.cmd("GET", "/screenshot", None);
         std::fs::write(self.shots.join(format!("{name}.png")), base64_decode(png.as_str().unwrap())).unwrap();
+    }
+
+    /// Console errors since the last look (reading them clears them).
+    fn console_errors(&self) -> Vec<String> {
         let logs = self.cmd("POST", "/se/log", Some(json!({"type": "browser"})));
-        let errors: Vec<&Value> =
-            logs.as_array().map(|a| a.iter().filter(|l| l["level"] == "SEVERE").collect()).unwrap_or_default();
+        logs.as_array()
+            .map(|a| a.iter().filter(|l| l["level"] == "SEVERE").map(|l| l["message"].to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Screenshots a page that answers a refusal on purpose (`status`), and checks that this
+    /// refusal is the only error.
+    fn check_refused(&self, name: &str, status: u16) {
+        self.screenshot(name);
+        let errors = self.console_errors();
+        assert!(errors.iter().all(|e| e.contains(&format!("status of {status}"))), "{name}: {errors:?}");
+    }
+
+    /// Screenshots the page as `name.png`, then fails on console errors and failed requests.
+    fn check(&self, name: &str) {
+        self.screenshot(name);
+        let errors = self.console_errors();
         assert!(errors.is_empty(), "{name}: console errors {errors:?}");
         let failed = self.script(
             "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))\
@@ -214,8 +232,20 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
     assert!(browser.text("#loyalty").contains("57 points"), "{}", browser.text("#loyalty"));
     assert!(browser.text("#loyalty").contains("Tier: Member"), "{}", browser.text("#loyalty"));
     browser.check("04-customer");
+    // Record a purchase at the till and see the points it earned.
+    browser.type_into("#record-purchase input[name=amount]", "30.00");
+    browser.click("#record-purchase button");
+    assert!(browser.text("[role=status]").contains("earned 30 points"), "{}", browser.text("main"));
+    assert!(browser.text("#loyalty").contains("87 points"), "{}", browser.text("#loyalty"));
+    browser.check("05-purchase-recorded");
+    let customer_url = browser.cmd("GET", "/url", None).as_str().unwrap().split('?').next().unwrap().to_string();
+    browser.type_into("#record-purchase input[name=amount]", "12,50");
+    browser.click("#record-purchase button");
+    assert!(browser.text("[role=alert]").contains("amount"), "{}", browser.text("main"));
+    browser.check_refused("06-purchase-refused", 422);
+    browser.go(&customer_url);
     browser.resize(390, 844);
-    browser.check("05-customer-phone");
+    browser.check("07-customer-phone");
     browser.resize(1280, 900);
     browser.go(&format!("{app}/overview"));
     let charts = browser
@@ -224,6 +254,27 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
         charts.as_array().is_some_and(|c| !c.is_empty() && c.iter().all(|t| t == true)),
         "every chart has a title: {charts}"
     );
-    browser.check("06-overview");
+    browser.check("08-overview");
+
+    // Change the loyalty programme: a bad value is refused with the field named, a good one applies.
+    browser.click("header a[href='/loyalty']");
+    browser.check("09-loyalty");
+    let doc = json!({"name": "Classic", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1, "minimum_order": "-5"}});
+    browser.script(&format!(
+        "document.getElementById('document').value = {};",
+        serde_json::to_string(&doc.to_string()).unwrap()
+    ));
+    browser.click("form[action='/loyalty'] button");
+    let error = browser.text("#programme-error");
+    assert!(error.contains("earning.minimum_order") && error.contains("must not be negative"), "{error}");
+    browser.check_refused("10-loyalty-invalid", 422);
+    let good = json!({"name": "Classic v2", "effective_from": "2026-01-01", "earning": {"points_per_unit": 2}});
+    browser.script(&format!(
+        "document.getElementById('document').value = {};",
+        serde_json::to_string(&good.to_string()).unwrap()
+    ));
+    browser.click("form[action='/loyalty'] button");
+    assert!(browser.text("main").contains("Version 2"), "{}", browser.text("main"));
+    browser.check("11-loyalty-applied");
     server.stop();
 }

@@ -1,0 +1,240 @@
+//! Console pages that change things: recording a purchase at the till, and the loyalty
+//! programme editor. Every form carries the visitor's anti-forgery token.
+
+use crate::pages::{esc, page, visitor, Visitor};
+use crate::{ApiError, AppState};
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use enishi_core::Role;
+use enishi_ingest::intake::OrderInput;
+use enishi_store::repo::{customers, loyalty};
+use serde::Deserialize;
+use serde_json::json;
+use std::fmt::Write;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers/{id}/purchases", post(record_purchase))
+        .route("/loyalty", get(loyalty_page).post(apply_programme))
+}
+
+fn forbidden(what: &str) -> Response {
+    (StatusCode::FORBIDDEN, page("Not allowed", &format!("<h1>Not allowed</h1><p>{}</p>", esc(what)))).into_response()
+}
+
+fn forged() -> Response {
+    forbidden("This form has expired or did not come from Enishi. Reload the page and try again.")
+}
+
+/// The "record a purchase" form of a customer's page.
+pub(crate) fn purchase_form(customer_id: i64, csrf: &str) -> String {
+    format!(
+        "<section class=\"card\" id=\"record-purchase\"><h2>Record a purchase</h2>\
+         <form method=\"post\" action=\"/customers/{customer_id}/purchases\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label>Amount <input name=\"amount\" inputmode=\"decimal\" required placeholder=\"57.40\"></label> \
+         <label>Item <input name=\"sku\" placeholder=\"SKU (optional)\"></label> \
+         <label>Category <input name=\"category\" placeholder=\"optional\"></label> \
+         <button>Record</button></form></section>"
+    )
+}
+
+#[derive(Deserialize)]
+struct PurchaseForm {
+    csrf: String,
+    amount: String,
+    #[serde(default)]
+    sku: String,
+    #[serde(default)]
+    category: String,
+}
+
+async fn record_purchase(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<PurchaseForm>,
+) -> Response {
+    let v = match visitor(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !v.form_ok(&f.csrf) {
+        return forged();
+    }
+    let found = state.run(move |s| Ok(s.read(|c| customers::get(c, id))?)).await;
+    let customer = match found {
+        Ok(Some(c)) => c,
+        Ok(None) => return (StatusCode::NOT_FOUND, page("Not found", "<p>No such customer.</p>")).into_response(),
+        Err(e) => return e.into_response(),
+    };
+    let now = chrono::Utc::now();
+    let order_id = format!("POS-{}-{}", customer.id, now.timestamp_millis());
+    let sku = if f.sku.trim().is_empty() { "ITEM".to_string() } else { f.sku.trim().to_string() };
+    let input: Result<OrderInput, _> = serde_json::from_value(json!({
+        "order_id": order_id, "placed_at": now.to_rfc3339(), "channel": "in_store",
+        "customer": {"external_id": customer.external_id},
+        "lines": [{"sku": sku, "quantity": 1, "unit_price": f.amount.trim(),
+                   "category": if f.category.trim().is_empty() { None } else { Some(f.category.trim()) }}],
+    }));
+    let outcome = match input {
+        Ok(i) => state.orders.record(i).await,
+        Err(e) => Err(ApiError::bad_request(e.to_string())),
+    };
+    match outcome {
+        Ok((order, _, loyalty)) => {
+            let earned = loyalty.map(|l| format!("&earned={}", l.points_earned)).unwrap_or_default();
+            Redirect::to(&format!("/customers/{id}?recorded={}{earned}", order.order_id)).into_response()
+        }
+        Err(e) if e.status.is_client_error() => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            page(
+                "Purchase not recorded",
+                &format!(
+                    "<h1>Purchase not recorded</h1><p role=\"alert\">{}</p><p><a href=\"/customers/{id}\">Back to the customer</a></p>",
+                    esc(&e.detail.replace("lines[0].unit_price", "amount"))
+                ),
+            ),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn programme_form(csrf: &str, text: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/loyalty\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"document\">Programme (JSON, see docs/loyalty.md)</label>\
+         <textarea id=\"document\" name=\"document\" rows=\"24\" style=\"width:100%;font-family:monospace\">{}</textarea>\
+         <p><button>Apply as a new version</button></p></form>",
+        esc(text)
+    )
+}
+
+async fn loyalty_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let v = match visitor(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if v.role == Role::Staff {
+        return forbidden("The loyalty programme is managed by owners and marketers.");
+    }
+    let (cache, clock) = (state.programs.clone(), state.workspace.clock);
+    let result = state
+        .run(move |s| {
+            Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
+                let programs = cache.get(c, clock)?;
+                Ok((loyalty::latest_program(c)?, enishi_rewards::report(c, &programs)?))
+            })?)
+        })
+        .await;
+    let (latest, report) = match result {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    page("Loyalty", &loyalty_body(&v, latest.as_ref(), report.as_ref(), None)).into_response()
+}
+
+fn loyalty_body(
+    v: &Visitor,
+    latest: Option<&loyalty::StoredProgram>,
+    report: Option<&enishi_rewards::ProgramReport>,
+    error: Option<(&str, &str)>,
+) -> String {
+    let mut html = String::from("<h1>Loyalty programme</h1>");
+    if let Some((message, _)) = error {
+        let _ = write!(
+            html,
+            "<p class=\"card\" role=\"alert\" id=\"programme-error\"><strong>Not applied.</strong> {}</p>",
+            esc(message)
+        );
+    }
+    match latest {
+        Some(p) => {
+            let _ = write!(
+                html,
+                "<p class=\"muted\">Version {} applied by {} · in force from {}</p>",
+                p.version,
+                esc(&p.applied_by),
+                enishi_store::instant(p.effective_from).format("%Y-%m-%d %H:%M UTC")
+            );
+        }
+        None => html.push_str("<p>No programme yet. Start from a starter (café, retail, e-commerce) below.</p>"),
+    }
+    if let Some(r) = report {
+        html.push_str("<div class=\"grid\">");
+        for p in &r.promotions {
+            let _ = write!(
+                html,
+                "<section class=\"card\"><h2>{}</h2><p>{} customers · {} points<br>{} orders, spend {} (weeks before: {} orders, {})</p></section>",
+                esc(&p.name),
+                p.participants,
+                p.points_given,
+                p.during.orders,
+                p.during.spend,
+                p.before.orders,
+                p.before.spend
+            );
+        }
+        for c in &r.stamp_cards {
+            let _ = write!(
+                html,
+                "<section class=\"card\"><h2>{}</h2><p>{} holders · {} cards completed · {} rewards used</p></section>",
+                esc(&c.name),
+                c.holders,
+                c.completed,
+                c.rewards_used
+            );
+        }
+        html.push_str("</div>");
+    }
+    let text = match (error, latest) {
+        (Some((_, sent)), _) => sent.to_string(),
+        (None, Some(p)) => serde_json::from_str::<serde_json::Value>(&p.document)
+            .and_then(|d| serde_json::to_string_pretty(&d))
+            .unwrap_or_else(|_| p.document.clone()),
+        (None, None) => enishi_loyalty::starter("cafe").unwrap_or_default().to_string(),
+    };
+    html.push_str(&programme_form(&v.csrf, &text));
+    html
+}
+
+#[derive(Deserialize)]
+struct ProgrammeForm {
+    csrf: String,
+    document: String,
+}
+
+async fn apply_programme(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<ProgrammeForm>) -> Response {
+    let v = match visitor(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if v.role == Role::Staff {
+        return forbidden("The loyalty programme is managed by owners and marketers.");
+    }
+    if !v.form_ok(&f.csrf) {
+        return forged();
+    }
+    let clock = state.workspace.clock;
+    let by = format!("console ({})", v.role);
+    let text = f.document.clone();
+    let applied = state.run(move |s| Ok(s.write(|c| enishi_rewards::apply_program(c, &text, clock, &by)))).await;
+    match applied {
+        Ok(Ok(_)) => Redirect::to("/loyalty").into_response(),
+        Ok(Err(enishi_rewards::LoyaltyError::Program(e))) => {
+            let latest = state.run(|s| Ok(s.read(loyalty::latest_program)?)).await.ok().flatten();
+            let message = e.to_string();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page("Loyalty", &loyalty_body(&v, latest.as_ref(), None, Some((&message, &f.document)))),
+            )
+                .into_response()
+        }
+        Ok(Err(e)) => ApiError::from(e).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
