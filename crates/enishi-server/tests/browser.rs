@@ -73,7 +73,10 @@ impl Browser {
         let session = answer["value"]["sessionId"].as_str().expect("session id").to_string();
         let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
         std::fs::create_dir_all(&shots).unwrap();
-        Some(Browser { driver, base, session, shots })
+        let browser = Browser { driver, base, session, shots };
+        // Elements are looked for until they appear (pages load slower on a busy machine).
+        browser.cmd("POST", "/timeouts", Some(json!({"implicit": 15_000, "pageLoad": 60_000})));
+        Some(browser)
     }
 
     fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -106,9 +109,17 @@ impl Browser {
         self.cmd("POST", &format!("/element/{el}/value"), Some(json!({"text": text})));
     }
 
+    /// Clicks something that loads a new page, and waits until the new page has loaded.
     fn click(&self, css: &str) {
         let el = self.find(css);
+        self.script("window.__enishiOldPage = true;");
         self.cmd("POST", &format!("/element/{el}/click"), Some(json!({})));
+        let started = Instant::now();
+        while self.script("return window.__enishiOldPage !== true && document.readyState === 'complete'") != json!(true)
+        {
+            assert!(started.elapsed() < Duration::from_secs(30), "clicking {css} loaded no new page");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn text(&self, css: &str) -> String {
