@@ -122,14 +122,8 @@ async fn loyalty_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
     if v.role == Role::Staff {
         return forbidden("The loyalty programme is managed by owners and marketers.");
     }
-    let (cache, clock) = (state.programs.clone(), state.workspace.clock);
     let result = state
-        .run(move |s| {
-            Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
-                let programs = cache.get(c, clock)?;
-                Ok((loyalty::latest_program(c)?, enishi_rewards::report(c, &programs)?))
-            })?)
-        })
+        .with_programs(false, |c, programs| Ok((loyalty::latest_program(c)?, enishi_rewards::report(c, programs)?)))
         .await;
     let (latest, report) = match result {
         Ok(x) => x,

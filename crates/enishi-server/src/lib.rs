@@ -42,6 +42,28 @@ impl AppState {
         Ok(AppState { store, workspace, programs, orders })
     }
 
+    /// Runs `f` on the blocking pool in a write (`write` true) or read transaction, with the
+    /// loyalty programmes as stored now.
+    pub(crate) async fn with_programs<T, F>(&self, write: bool, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn enishi_store::Conn, &enishi_rewards::Programs) -> Result<T, ApiError> + Send + 'static,
+    {
+        let (cache, clock) = (self.programs.clone(), self.workspace.clock);
+        self.run(move |s| {
+            let body = |c: &mut dyn enishi_store::Conn| -> Result<T, ApiError> {
+                let programs = cache.get(c, clock)?;
+                f(c, &programs)
+            };
+            if write {
+                s.write(body)
+            } else {
+                s.read(body)
+            }
+        })
+        .await
+    }
+
     /// Runs `f` with the store on the blocking pool.
     pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
     where

@@ -93,16 +93,8 @@ async fn put_program(caller: Caller, State(state): State<AppState>, body: String
 
 async fn run_jobs(caller: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
-    let ws = state.workspace;
-    let cache = state.programs.clone();
-    let report = state
-        .run(move |s| {
-            Ok(s.write(|c| {
-                let programs = cache.get(c, ws.clock)?;
-                enishi_rewards::run_jobs(c, &programs, now())
-            })?)
-        })
-        .await?;
+    let report =
+        state.with_programs(true, move |c, programs| Ok(enishi_rewards::run_jobs(c, programs, now())?)).await?;
     Ok(ok(report))
 }
 
@@ -114,16 +106,7 @@ async fn verify(caller: Caller, State(state): State<AppState>) -> Result<Respons
 
 async fn report(caller: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
-    let ws = state.workspace;
-    let cache = state.programs.clone();
-    let r = state
-        .run(move |s| {
-            Ok(s.read(|c| {
-                let programs = cache.get(c, ws.clock)?;
-                enishi_rewards::report(c, &programs)
-            })?)
-        })
-        .await?;
+    let r = state.with_programs(false, move |c, programs| Ok(enishi_rewards::report(c, programs)?)).await?;
     Ok(ok(r.ok_or(LoyaltyError::NoProgram)?))
 }
 
@@ -134,16 +117,7 @@ async fn summary(
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
     existing(&state, id).await?;
-    let ws = state.workspace;
-    let cache = state.programs.clone();
-    let s = state
-        .run(move |s| {
-            Ok(s.read(|c| {
-                let programs = cache.get(c, ws.clock)?;
-                enishi_rewards::summary(c, &programs, id, now())
-            })?)
-        })
-        .await?;
+    let s = state.with_programs(false, move |c, programs| Ok(enishi_rewards::summary(c, programs, id, now())?)).await?;
     Ok(ok(s))
 }
 
@@ -191,14 +165,9 @@ async fn redeem(
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
     existing(&state, id).await?;
-    let ws = state.workspace;
-    let cache = state.programs.clone();
     let (r, new) = state
-        .run(move |s| {
-            s.write(|c| -> Result<_, ApiError> {
-                let programs = cache.get(c, ws.clock)?;
-                Ok(enishi_rewards::redeem(c, &programs, id, b.reward_id.trim(), &b.idempotency_key, now())?)
-            })
+        .with_programs(true, move |c, programs| {
+            Ok(enishi_rewards::redeem(c, programs, id, b.reward_id.trim(), &b.idempotency_key, now())?)
         })
         .await?;
     Ok(if new { created(r) } else { ok(r) })
@@ -220,22 +189,17 @@ async fn adjust(
 ) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
     existing(&state, id).await?;
-    let ws = state.workspace;
-    let cache = state.programs.clone();
     let by = caller.0.to_string();
     let (balance, new) = state
-        .run(move |s| {
-            s.write(|c| -> Result<_, ApiError> {
-                let programs = cache.get(c, ws.clock)?;
-                let a = Adjustment {
-                    customer_id: id,
-                    points: b.points,
-                    reason: &b.reason,
-                    idempotency_key: &b.idempotency_key,
-                    by: &by,
-                };
-                Ok(enishi_rewards::adjust(c, &programs, &a, now())?)
-            })
+        .with_programs(true, move |c, programs| {
+            let a = Adjustment {
+                customer_id: id,
+                points: b.points,
+                reason: &b.reason,
+                idempotency_key: &b.idempotency_key,
+                by: &by,
+            };
+            Ok(enishi_rewards::adjust(c, programs, &a, now())?)
         })
         .await?;
     let body = json!({"balance": balance});
@@ -265,15 +229,11 @@ async fn set_tier(
         .map(|t| ws.clock.parse_timestamp(t).map(|d| d.timestamp()).map_err(|e| ApiError::invalid("until", e.0)))
         .transpose()?;
     existing(&state, id).await?;
-    let cache = state.programs.clone();
     let tier = b.tier.trim().to_string();
     let answer = json!({"customer_id": id, "tier": tier, "locked_until": until.map(enishi_store::instant)});
     state
-        .run(move |s| {
-            s.write(|c| -> Result<_, ApiError> {
-                let programs = cache.get(c, ws.clock)?;
-                Ok(enishi_rewards::set_tier(c, &programs, id, &tier, &b.reason, until, now())?)
-            })
+        .with_programs(true, move |c, programs| {
+            Ok(enishi_rewards::set_tier(c, programs, id, &tier, &b.reason, until, now())?)
         })
         .await?;
     Ok(ok(answer))
@@ -301,14 +261,9 @@ async fn membership(
         other => return Err(ApiError::invalid("action", format!("'{other}' is not one of start, renew, cancel"))),
     };
     existing(&state, id).await?;
-    let ws = state.workspace;
-    let cache = state.programs.clone();
     let m = state
-        .run(move |s| {
-            s.write(|c| -> Result<_, ApiError> {
-                let programs = cache.get(c, ws.clock)?;
-                Ok(enishi_rewards::membership(c, &programs, id, action, b.plan.as_deref(), now())?)
-            })
+        .with_programs(true, move |c, programs| {
+            Ok(enishi_rewards::membership(c, programs, id, action, b.plan.as_deref(), now())?)
         })
         .await?;
     Ok(ok(m))

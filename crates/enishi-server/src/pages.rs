@@ -236,18 +236,14 @@ async fn customer_page(
     let Ok(id) = id.parse::<i64>() else {
         return (StatusCode::NOT_FOUND, page("Not found", "<p>No such customer.</p>")).into_response();
     };
-    let (cache, clock) = (state.programs.clone(), state.workspace.clock);
     let found = state
-        .run(move |s| {
-            Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
-                let Some(cust) = customers::get(c, id)? else { return Ok(None) };
-                let programs = cache.get(c, clock)?;
-                let loyalty = match programs.latest() {
-                    Some(_) => Some(enishi_rewards::summary(c, &programs, id, chrono::Utc::now().timestamp())?),
-                    None => None,
-                };
-                Ok(Some((cust, history::timeline(c, id, 100, 0)?, loyalty)))
-            })?)
+        .with_programs(false, move |c, programs| {
+            let Some(cust) = customers::get(c, id)? else { return Ok(None) };
+            let loyalty = match programs.latest() {
+                Some(_) => Some(enishi_rewards::summary(c, programs, id, chrono::Utc::now().timestamp())?),
+                None => None,
+            };
+            Ok(Some((cust, history::timeline(c, id, 100, 0)?, loyalty)))
         })
         .await;
     match found {
