@@ -9,6 +9,7 @@ mod console;
 mod error;
 mod loyalty;
 mod pages;
+pub mod scheduler;
 
 pub use error::ApiError;
 

@@ -639,3 +639,39 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
         .send_form(&[("csrf", "nope"), ("amount", "10")]);
     assert!(matches!(forged, Err(ureq::Error::Status(403, _))), "{forged:?}");
 }
+
+#[test]
+fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
+    for db in testing::all() {
+        let store = Arc::new(enishi_store::Store::open(&db.url).unwrap());
+        let state = AppState::new(store.clone()).unwrap();
+        store
+            .write(|c| {
+                let doc = r#"{"name": "x", "effective_from": "2020-01-01", "earning": {"points_per_unit": 1},
+                              "expiry": {"policy": "months_after_earning", "months": 1}}"#;
+                enishi_rewards::apply_program(c, doc, enishi_core::BusinessClock::default(), "t")
+            })
+            .unwrap();
+        let app = start(db);
+        for (i, total) in ["10.00", "20.00", "30.00"].iter().enumerate() {
+            assert_eq!(
+                app.admin("POST", "/api/v1/orders", Some(order(&format!("S-{i}"), &format!("C-{i}"), total))).0,
+                201
+            );
+        }
+        let now = chrono::Utc::now().timestamp() + 60 * 86_400;
+        let mut last = None;
+        let first = enishi_server::scheduler::tick(&state, now, &mut last);
+        assert!(first.errors.is_empty(), "{:?}", first.errors);
+        assert!(first.scores_refreshed);
+        assert_eq!(first.lifecycle_changes, 3);
+        assert_eq!(first.loyalty.as_ref().map(|r| r.points_expired), Some(60), "points older than a month expire");
+        let again = enishi_server::scheduler::tick(&state, now + 60, &mut last);
+        assert!(!again.scores_refreshed, "scores once a day");
+        let (_, found) = app.admin("GET", "/api/v1/customers?external_id=C-2", None);
+        let id = found["items"][0]["id"].as_i64().unwrap();
+        let (_, one) = app.admin("GET", &format!("/api/v1/customers/{id}"), None);
+        assert!(one["scores"]["rfm"].is_object(), "{one}");
+        assert!(one["scores"]["lifecycle_stage"].is_string(), "{one}");
+    }
+}

@@ -44,6 +44,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
+        /// Minutes between runs of the scheduled jobs (loyalty jobs; scores once a day); 0 turns
+        /// the scheduler off (run `enishi loyalty jobs` and `enishi analyze …` from cron instead).
+        #[arg(long, default_value_t = 60)]
+        jobs_every_minutes: u64,
     },
     /// Import a file.
     Import {

@@ -56,7 +56,7 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
     let url = database_url(url, data_dir);
     match command {
         Command::Demo { addr, customers, seed, fresh } => demo(&url, data_dir, &addr, customers, seed, fresh),
-        Command::Serve { addr } => serve(open(&url)?, &addr, None),
+        Command::Serve { addr, jobs_every_minutes } => serve(open(&url)?, &addr, None, jobs_every_minutes),
         Command::Import { what } => import::run(&open(&url)?, what),
         Command::Export { what, format, out } => {
             let store = open(&url)?;
@@ -140,8 +140,11 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
     }
 }
 
-fn serve(store: Store, addr: &str, token: Option<String>) -> Result<()> {
+fn serve(store: Store, addr: &str, token: Option<String>, jobs_every_minutes: u64) -> Result<()> {
     let state = enishi_server::AppState::new(Arc::new(store))?;
+    let _scheduler = (jobs_every_minutes > 0).then(|| {
+        enishi_server::scheduler::start(state.clone(), std::time::Duration::from_secs(60 * jobs_every_minutes))
+    });
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(enishi_server::serve(state, addr, |bound| {
         eprintln!("Enishi is running at http://{bound}/  (Ctrl-C to stop)");
@@ -213,5 +216,5 @@ fn demo(url: &str, data_dir: &Path, addr: &str, n: u64, seed: u64, fresh: bool) 
         tokens::revoke_label(c, "demo")?;
         tokens::create(c, Role::Admin, "demo")
     })?;
-    serve(store, addr, Some(token))
+    serve(store, addr, Some(token), 60)
 }
