@@ -15,9 +15,10 @@ use std::fmt::Write;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(customer_list))
+        .route("/", get(dashboard))
+        .route("/customers", get(customer_list))
         .route("/customers/{id}", get(customer_page))
-        .route("/overview", get(overview))
+        .route("/overview", get(|| async { Redirect::permanent("/") }))
         .route("/login", get(login_form).post(login))
         .route("/logout", axum::routing::post(logout))
         .merge(crate::console::routes())
@@ -55,12 +56,12 @@ header a{color:#fff;text-decoration:none;font-weight:600}main{padding:1rem;max-w
 table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #e5e5e0}\
 input,button{font:inherit;padding:.4rem .6rem}.muted{color:#777}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.8rem}\
 .card{background:#fff;border:1px solid #e5e5e0;border-radius:6px;padding:.8rem}.kind{font-size:.8rem;padding:.1rem .4rem;border-radius:4px;background:#eee}\
-@media(max-width:40rem){td:nth-child(n+4),th:nth-child(n+4){display:none}}";
+.big{font-size:2rem;margin:.2rem 0}@media(max-width:40rem){td:nth-child(n+4),th:nth-child(n+4){display:none}}";
 
 pub(crate) fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{} · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a><a href=\"/\">Customers</a><a href=\"/overview\">Overview</a><a href=\"/loyalty\">Loyalty</a>\
+         <title>{} · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a><a href=\"/\">Dashboard</a><a href=\"/customers\">Customers</a><a href=\"/loyalty\">Loyalty</a>\
          <form method=\"post\" action=\"/logout\" style=\"margin-left:auto\"><button>Sign out</button></form></header><main>{body}</main></body></html>",
         esc(title)
     ))
@@ -178,7 +179,7 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
         Err(e) => return e.into_response(),
     };
     let mut body = format!(
-        "<h1>Customers <span class=\"muted\">({total})</span></h1><form method=\"get\" action=\"/\" role=\"search\">\
+        "<h1>Customers <span class=\"muted\">({total})</span></h1><form method=\"get\" action=\"/customers\" role=\"search\">\
          <input name=\"q\" value=\"{}\" placeholder=\"Name, email, phone or id\" aria-label=\"Search customers\"> <button>Search</button></form>\
          <table><thead><tr><th>Id</th><th>Name</th><th>Email</th><th>Orders</th><th>Spend</th><th>Last order</th></tr></thead><tbody>",
         esc(&text)
@@ -201,7 +202,8 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
         body.push_str("<p>No customer matches.</p>");
     }
     if let Some(next) = list.next_cursor {
-        let _ = write!(body, "<p><a href=\"/?q={}&amp;after={next}\">Next page →</a></p>", esc(&urlencode(&text)));
+        let _ =
+            write!(body, "<p><a href=\"/customers?q={}&amp;after={next}\">Next page →</a></p>", esc(&urlencode(&text)));
     }
     page("Customers", &body).into_response()
 }
@@ -375,56 +377,111 @@ fn loyalty_card(l: &enishi_rewards::LoyaltySummary) -> String {
 
 /// Revenue concentration and RFM segments today, as numbers and SVG charts (readable without
 /// JavaScript; each chart has a title and a description for screen readers).
-async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// The dashboard: what the shop's customers are worth and doing, as numbers and SVG charts
+/// (readable without JavaScript; each chart has a title and a description for screen readers).
+async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(r) = signed_in(&state, &headers).await {
         return r;
     }
-    let today = state.workspace.clock.day_number(chrono::Utc::now());
+    let clock = state.workspace.clock;
+    let today = clock.day_number(chrono::Utc::now());
     let result = state
-        .run(move |s| Ok((enishi_insights::pareto_report(s, today)?, enishi_insights::rfm_report(s, today)?)))
+        .run(move |s| {
+            Ok((
+                enishi_insights::pareto_report(s, today)?,
+                enishi_insights::rfm_report(s, today)?,
+                enishi_insights::kpis_report(s, today, clock)?,
+                enishi_insights::lifecycle(s, today, 5, false)?,
+                enishi_insights::revenue_by_month(s, today, 12)?,
+            ))
+        })
         .await;
-    let (pareto, rfm) = match result {
+    let (pareto, rfm, kpis, lifecycle, months) = match result {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
+    let k = &kpis.kpis;
     let mut body = format!(
-        "<h1>Overview</h1><div class=\"grid\">\
-         <section class=\"card\"><h2>Customers who bought</h2><p style=\"font-size:2rem\">{}</p></section>\
-         <section class=\"card\"><h2>Revenue</h2><p style=\"font-size:2rem\">{:.2}</p></section>\
-         <section class=\"card\"><h2>Top 20% of customers</h2><p style=\"font-size:2rem\">{:.1}%</p><p class=\"muted\">of revenue · Gini {:.2}</p></section></div>",
+        "<h1>Dashboard</h1><div class=\"grid\">\
+         <section class=\"card\"><h2>Customers who bought</h2><p class=\"big\">{}</p><p class=\"muted\">{} orders</p></section>\
+         <section class=\"card\"><h2>Revenue</h2><p class=\"big\">{:.2}</p><p class=\"muted\">median order {:.2}</p></section>\
+         <section class=\"card\"><h2>Repeat customers</h2><p class=\"big\">{:.1}%</p><p class=\"muted\">bought on more than one day</p></section>\
+         <section class=\"card\"><h2>Top 20% of customers</h2><p class=\"big\">{:.1}%</p><p class=\"muted\">of revenue · Gini {:.2}</p></section></div>",
         pareto.customers,
+        k.orders,
         pareto.revenue,
+        k.order_value.median,
+        100.0 * k.repeat_purchase_rate,
         100.0 * pareto.top_20_share,
         pareto.gini
     );
-    body.push_str(&segments_chart(&rfm.segments));
+    let month_rows: Vec<(String, f64, String)> = months
+        .iter()
+        .map(|m| (m.month.clone(), m.revenue, format!("{:.0} · {} orders", m.revenue, m.orders)))
+        .collect();
+    body.push_str(&bar_chart("rev", "Revenue by month", "Revenue of each of the last twelve months", &month_rows));
+    let stage_rows: Vec<(String, f64, String)> = lifecycle
+        .funnel
+        .iter()
+        .map(|s| {
+            (
+                s.stage.as_str().replace('_', " "),
+                s.customers as f64,
+                format!("{} ({:.1}%)", s.customers, 100.0 * s.share),
+            )
+        })
+        .collect();
+    body.push_str(&bar_chart("life", "Lifecycle", "Customers per lifecycle stage, new to lost", &stage_rows));
+    if !lifecycle.lapsed.is_empty() {
+        body.push_str("<h2>Lapsed customers most worth winning back</h2><table><thead><tr><th>Customer</th><th>Stage</th><th>Silent</th><th>At stake</th></tr></thead><tbody>");
+        for l in &lifecycle.lapsed {
+            let _ = write!(
+                body,
+                "<tr><td><a href=\"/customers/{}\">{}</a></td><td>{}</td><td>{} days (usually {:.0})</td><td>{:.2}</td></tr>",
+                l.id,
+                esc(&l.external_id),
+                l.stage.as_str().replace('_', " "),
+                l.days_silent,
+                l.usual_gap_days,
+                l.value_at_stake
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    let segment_rows: Vec<(String, f64, String)> = rfm
+        .segments
+        .iter()
+        .map(|s| (s.label.to_string(), s.customers as f64, format!("{} ({:.1}%)", s.customers, 100.0 * s.share)))
+        .collect();
+    body.push_str(&bar_chart("seg", "RFM segments", "Customers per RFM segment", &segment_rows));
     body.push_str(&lorenz_chart(&pareto.curve));
-    page("Overview", &body).into_response()
+    page("Dashboard", &body).into_response()
 }
 
-fn segments_chart(segments: &[enishi_insights::SegmentSize]) -> String {
-    let max = segments.iter().map(|s| s.customers).max().unwrap_or(0).max(1) as f64;
+/// A horizontal bar chart: one row per (label, value, text shown after the bar).
+fn bar_chart(id: &str, heading: &str, title: &str, rows: &[(String, f64, String)]) -> String {
+    let max = rows.iter().map(|r| r.1).fold(0.0_f64, f64::max).max(1e-9);
     let row = 26.0;
-    let height = row * segments.len() as f64 + 10.0;
+    let height = row * rows.len() as f64 + 10.0;
     let mut svg = format!(
-        "<h2>RFM segments</h2><svg role=\"img\" aria-labelledby=\"seg-t seg-d\" viewBox=\"0 0 640 {height}\" width=\"100%\" style=\"max-width:40rem\">\
-         <title id=\"seg-t\">Customers per RFM segment</title><desc id=\"seg-d\">{}</desc>",
-        esc(&segments.iter().map(|s| format!("{}: {}", s.label, s.customers)).collect::<Vec<_>>().join(", "))
+        "<h2>{}</h2><svg role=\"img\" aria-labelledby=\"{id}-t {id}-d\" viewBox=\"0 0 640 {height}\" width=\"100%\" style=\"max-width:40rem\">\
+         <title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc>",
+        esc(heading),
+        esc(title),
+        esc(&rows.iter().map(|r| format!("{}: {}", r.0, r.2)).collect::<Vec<_>>().join(", "))
     );
-    for (i, s) in segments.iter().enumerate() {
+    for (i, (label, value, text)) in rows.iter().enumerate() {
         let y = i as f64 * row + 5.0;
-        let w = 380.0 * s.customers as f64 / max;
+        let w = 380.0 * value.max(0.0) / max;
         let _ = write!(
             svg,
-            "<text x=\"0\" y=\"{:.0}\" font-size=\"13\">{}</text><rect x=\"160\" y=\"{:.0}\" width=\"{w:.1}\" height=\"18\" fill=\"#5b2a3c\"></rect>\
-             <text x=\"{:.0}\" y=\"{:.0}\" font-size=\"12\">{} ({:.1}%)</text>",
+            "<text x=\"0\" y=\"{:.0}\" font-size=\"13\">{}</text><rect x=\"160\" y=\"{y:.0}\" width=\"{w:.1}\" height=\"18\" fill=\"#5b2a3c\"></rect>\
+             <text x=\"{:.0}\" y=\"{:.0}\" font-size=\"12\">{}</text>",
             y + 14.0,
-            esc(s.label),
-            y,
+            esc(label),
             165.0 + w,
             y + 14.0,
-            s.customers,
-            100.0 * s.share
+            esc(text)
         );
     }
     svg.push_str("</svg>");

@@ -300,8 +300,13 @@ fn timeline_shows_orders_messages_and_interactions_newest_first() {
             html.find("Order T-1").unwrap(),
         );
         assert!(a < b && b < c, "newest first on the page");
-        let list =
-            agent.get(&format!("{}/?q=C-3", app.base)).set("Cookie", &cookie).call().unwrap().into_string().unwrap();
+        let list = agent
+            .get(&format!("{}/customers?q=C-3", app.base))
+            .set("Cookie", &cookie)
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
         assert!(list.contains("Hana Sato"));
         let anonymous = agent.get(&format!("{}/", app.base)).call();
         let status = match anonymous {
@@ -614,7 +619,7 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
     let matrix = [
         ("/", 200, 200, 200),
         ("/customers/1", 200, 200, 200),
-        ("/overview", 200, 200, 200),
+        ("/customers", 200, 200, 200),
         ("/loyalty", 200, 200, 403),
         ("/favicon.svg", 200, 200, 200),
     ];

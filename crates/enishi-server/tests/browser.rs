@@ -234,42 +234,44 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
     browser.check("01-sign-in");
     browser.type_into("input[name=token]", &admin);
     browser.click("form[action='/login'] button");
-    browser.check("02-customers");
+    browser.check("02-dashboard");
+    browser.click("header a[href='/customers']");
+    browser.check("03-customers");
     browser.type_into("input[name=q]", "Hana");
-    browser.click("form[action='/'] button");
-    browser.check("03-search");
+    browser.click("form[action='/customers'] button");
+    browser.check("04-search");
     browser.click("td a[href^='/customers/']");
     assert!(browser.title().starts_with("Hana Sato"), "{}", browser.title());
     assert!(browser.text("#loyalty").contains("57 points"), "{}", browser.text("#loyalty"));
     assert!(browser.text("#loyalty").contains("Tier: Member"), "{}", browser.text("#loyalty"));
-    browser.check("04-customer");
+    browser.check("05-customer");
     // Record a purchase at the till and see the points it earned.
     browser.type_into("#record-purchase input[name=amount]", "30.00");
     browser.click("#record-purchase button");
     assert!(browser.text("[role=status]").contains("earned 30 points"), "{}", browser.text("main"));
     assert!(browser.text("#loyalty").contains("87 points"), "{}", browser.text("#loyalty"));
-    browser.check("05-purchase-recorded");
+    browser.check("06-purchase-recorded");
     let customer_url = browser.cmd("GET", "/url", None).as_str().unwrap().split('?').next().unwrap().to_string();
     browser.type_into("#record-purchase input[name=amount]", "12,50");
     browser.click("#record-purchase button");
     assert!(browser.text("[role=alert]").contains("amount"), "{}", browser.text("main"));
-    browser.check_refused("06-purchase-refused", 422);
+    browser.check_refused("07-purchase-refused", 422);
     browser.go(&customer_url);
     browser.resize(390, 844);
-    browser.check("07-customer-phone");
+    browser.check("08-customer-phone");
     browser.resize(1280, 900);
-    browser.go(&format!("{app}/overview"));
+    browser.go(&format!("{app}/"));
     let charts = browser
         .script("return Array.from(document.querySelectorAll('svg')).map(s => s.querySelector('title') !== null)");
     assert!(
         charts.as_array().is_some_and(|c| !c.is_empty() && c.iter().all(|t| t == true)),
         "every chart has a title: {charts}"
     );
-    browser.check("08-overview");
+    browser.check("09-dashboard");
 
     // Change the loyalty programme: a bad value is refused with the field named, a good one applies.
     browser.click("header a[href='/loyalty']");
-    browser.check("09-loyalty");
+    browser.check("10-loyalty");
     let doc = json!({"name": "Classic", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1, "minimum_order": "-5"}});
     browser.script(&format!(
         "document.getElementById('document').value = {};",
@@ -278,7 +280,7 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
     browser.click("form[action='/loyalty'] button");
     let error = browser.text("#programme-error");
     assert!(error.contains("earning.minimum_order") && error.contains("must not be negative"), "{error}");
-    browser.check_refused("10-loyalty-invalid", 422);
+    browser.check_refused("11-loyalty-invalid", 422);
     let good = json!({"name": "Classic v2", "effective_from": "2026-01-01", "earning": {"points_per_unit": 2}});
     browser.script(&format!(
         "document.getElementById('document').value = {};",
@@ -286,6 +288,6 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
     ));
     browser.click("form[action='/loyalty'] button");
     assert!(browser.text("main").contains("Version 2"), "{}", browser.text("main"));
-    browser.check("11-loyalty-applied");
+    browser.check("12-loyalty-applied");
     server.stop();
 }
