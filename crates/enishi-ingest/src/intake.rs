@@ -240,7 +240,8 @@ pub fn record_order(
         None => {
             let id = customers::upsert(c, &customer)?.id();
             if let Some(code) = input.customer.referral_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-                let referrer = loyalty::customer_by_referral_code(c, code)?
+                let referrer = enishi_rewards::referrer_by_code(c, code)?
+                    .filter(|&r| r != id)
                     .ok_or_else(|| field_err("customer.referral_code", format!("no customer has the code {code}")))?;
                 loyalty::set_referrer(c, id, referrer)?;
             }

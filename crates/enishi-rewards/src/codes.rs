@@ -15,13 +15,43 @@ fn base32(mut v: u64, len: usize) -> String {
     String::from_utf8(out).expect("ASCII")
 }
 
+/// Ids are scrambled by multiplying with this odd number modulo 2⁴⁰ (a bijection).
+const SCRAMBLE: u64 = 0x9E37_79B9_7F4A_7C15;
+const MASK: u64 = (1 << 40) - 1;
+
 /// The referral code of a customer: `R` and eight characters. The id is scrambled by a
-/// bijection of 40-bit numbers (multiplication by an odd constant), so codes are unique for
-/// every id below 2⁴⁰ and do not reveal how many customers the shop has.
+/// bijection of 40-bit numbers, so codes are unique for every id below 2⁴⁰, need no lookup
+/// table, and do not reveal how many customers the shop has.
 pub fn referral_code(customer_id: i64) -> String {
-    const MASK: u64 = (1 << 40) - 1;
-    let scrambled = (customer_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15 | 1) & MASK;
+    let scrambled = (customer_id as u64).wrapping_mul(SCRAMBLE) & MASK;
     format!("R{}", base32(scrambled, 8))
+}
+
+/// The customer id a referral code stands for (whether that customer exists is for the caller
+/// to check); `None` for a string that is no referral code. Case and the letters O, I and L
+/// read as 0, 1 and 1 are forgiven, as Crockford's alphabet intends.
+pub fn customer_of_referral_code(code: &str) -> Option<i64> {
+    let body = code.trim().to_ascii_uppercase();
+    let body = body.strip_prefix('R')?;
+    if body.len() != 8 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for c in body.bytes() {
+        let c = match c {
+            b'O' => b'0',
+            b'I' | b'L' => b'1',
+            other => other,
+        };
+        v = (v << 5) | ALPHABET.iter().position(|&a| a == c)? as u64;
+    }
+    // The inverse of SCRAMBLE modulo 2⁶⁴ by Newton's iteration (each step doubles the bits).
+    let mut inverse = SCRAMBLE;
+    for _ in 0..6 {
+        inverse = inverse.wrapping_mul(2u64.wrapping_sub(SCRAMBLE.wrapping_mul(inverse)));
+    }
+    let id = (v.wrapping_mul(inverse) & MASK) as i64;
+    (referral_code(id) == format!("R{body}")).then_some(id)
 }
 
 /// A new coupon code: `XXXX-XXXX-XXXX`, 60 random bits.
@@ -29,6 +59,14 @@ pub(crate) fn coupon_code() -> String {
     let v: u64 = rand::thread_rng().gen::<u64>() >> 4;
     let s = base32(v, 12);
     format!("{}-{}-{}", &s[0..4], &s[4..8], &s[8..12])
+}
+
+/// The existing customer a referral code stands for.
+pub fn referrer_by_code(c: &mut dyn enishi_store::Conn, code: &str) -> Result<Option<i64>, enishi_store::StoreError> {
+    match customer_of_referral_code(code) {
+        Some(id) if enishi_store::repo::customers::exists(c, id)? => Ok(Some(id)),
+        _ => Ok(None),
+    }
 }
 
 #[cfg(test)]
@@ -42,6 +80,12 @@ mod tests {
         assert_eq!(codes.len(), 99_999);
         assert_eq!(referral_code(42), referral_code(42));
         assert_eq!(referral_code(42).len(), 9);
+        for id in [1, 2, 42, 99_999, 1 << 39] {
+            assert_eq!(customer_of_referral_code(&referral_code(id)), Some(id));
+            assert_eq!(customer_of_referral_code(&referral_code(id).to_lowercase()), Some(id));
+        }
+        assert_eq!(customer_of_referral_code("RNOSUCH00"), None);
+        assert_eq!(customer_of_referral_code("X"), None);
     }
 
     #[test]

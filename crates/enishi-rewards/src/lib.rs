@@ -16,7 +16,7 @@ mod programs;
 mod reports;
 mod summary;
 
-pub use codes::referral_code;
+pub use codes::{customer_of_referral_code, referral_code, referrer_by_code};
 pub use jobs::{run_jobs, verify, JobReport, Mismatch};
 pub use operations::{adjust, membership, redeem, set_tier, use_coupon, Adjustment, MembershipAction, Redemption};
 pub use orders::{on_order, on_return, OrderLoyalty, ReturnFacts, TierMove};

@@ -398,10 +398,19 @@ fn customer_body(body: &JsonMap, clock: BusinessClock) -> Result<(CustomerUpsert
 async fn create_customer(
     caller: Caller,
     State(state): State<AppState>,
-    Body(body): Body<JsonMap>,
+    Body(mut body): Body<JsonMap>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
-    let (u, _) = customer_body(&body, state.workspace.clock)?;
+    // A new customer may sign up with another customer's referral code.
+    let code = match body.remove("referral_code") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(_) => return Err(ApiError::invalid("referral_code", "must be a referral code such as R3K9ZQ2MD")),
+    };
+    let (mut u, _) = customer_body(&body, state.workspace.clock)?;
+    if code.is_some() && u.referred_by.is_some() {
+        return Err(ApiError::invalid("referral_code", "give either referral_code or referred_by, not both"));
+    }
     let ext = u.external_id.clone().ok_or_else(|| ApiError::invalid("external_id", "is required"))?;
     let customer = state
         .run(move |s| {
@@ -412,6 +421,13 @@ async fn create_customer(
                         "customer_exists",
                         format!("a customer with external_id {ext} exists; PATCH it instead"),
                     ));
+                }
+                if let Some(code) = &code {
+                    let referrer = enishi_rewards::referrer_by_code(c, code)?.ok_or_else(|| {
+                        ApiError::invalid("referral_code", format!("no customer has the code {code}"))
+                    })?;
+                    u.referred_by = Some(referrer);
+                    u.acquisition_source = u.acquisition_source.take().or_else(|| Some("referral".into()));
                 }
                 check_links(c, &u)?;
                 let id = customers::upsert(c, &u)?.id();

@@ -521,7 +521,17 @@ fn loyalty_end_to_end_over_http() {
         assert_eq!((s, v["loyalty"]["points_reversed"].as_i64()), (201, Some(57)));
         let (s, v) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty"), None);
         assert_eq!((s, v["balance"].as_i64(), v["available"].as_i64()), (200, Some(100), Some(100)));
-        assert!(v["referral_code"].as_str().unwrap().starts_with('R'));
+        let code = v["referral_code"].as_str().unwrap().to_string();
+        assert!(code.starts_with('R'));
+        // A friend signs up with her code and is attributed to her; an unknown code is refused.
+        let (s, friend) =
+            app.admin("POST", "/api/v1/customers", Some(json!({"external_id": "L-2", "referral_code": code})));
+        assert_eq!((s, friend["referred_by"].as_i64()), (201, Some(id)), "{friend}");
+        let (s, bad) =
+            app.admin("POST", "/api/v1/customers", Some(json!({"external_id": "L-3", "referral_code": "RZZZZZZZZ"})));
+        assert_eq!((s, bad["field"].as_str()), (422, Some("referral_code")));
+        let (_, v) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty"), None);
+        assert_eq!(v["referrals"], 1);
 
         // Redeem, replay, use the coupon once.
         let redeem = json!({"reward_id": "five-off", "idempotency_key": "till-7-0001"});

@@ -151,13 +151,6 @@ pub fn save_account(c: &mut dyn Conn, a: &LoyaltyAccount) -> Result<(), StoreErr
     Ok(())
 }
 
-/// The customer with this referral code.
-pub fn customer_by_referral_code(c: &mut dyn Conn, code: &str) -> Result<Option<i64>, StoreError> {
-    c.query_opt("SELECT customer_id FROM loyalty_accounts WHERE referral_code = $1", params![code])?
-        .map(|r| r.int(0))
-        .transpose()
-}
-
 /// A ledger entry to append.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEntry<'a> {
