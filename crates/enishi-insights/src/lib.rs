@@ -269,6 +269,20 @@ pub fn loyal_report(
     })
 }
 
+/// Computes every customer's top `n` products as of `as_of` and stores them (replacing the
+/// previous ones); returns the report.
+pub fn refresh_recommendations(store: &Store, as_of: i64, n: usize) -> Result<RecommendReport, StoreError> {
+    let report = recommend_report(store, None, as_of, n)?;
+    save_recommendations(store, as_of, &report)?;
+    Ok(report)
+}
+
+/// Stores the recommendations of a report (replacing the previous ones).
+pub fn save_recommendations(store: &Store, as_of: i64, report: &RecommendReport) -> Result<(), StoreError> {
+    let rows: Vec<(i64, Vec<(String, f64)>)> = report.rows.iter().map(|r| (r.id, r.products.clone())).collect();
+    store.write(|c| enishi_store::repo::scores::store_recommendations(c, as_of, &rows))
+}
+
 /// Computes RFM as of `as_of` and stores every customer's scores; returns the report.
 pub fn refresh_rfm_scores(store: &Store, as_of: i64) -> Result<RfmReport, StoreError> {
     let report = rfm_report(store, as_of)?;
@@ -289,6 +303,8 @@ pub fn refresh_rfm_scores(store: &Store, as_of: i64) -> Result<RfmReport, StoreE
 /// A customer's recommended products.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomerRecommendations {
+    /// Enishi's customer id.
+    pub id: i64,
     /// The shop's customer id.
     pub customer_id: String,
     /// SKUs, best first, with their scores.
@@ -328,9 +344,11 @@ pub fn recommend_report(
 ) -> Result<RecommendReport, StoreError> {
     let mut skus: Vec<String> = Vec::new();
     let mut index: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
-    let mut customers: Vec<(String, Vec<(i64, u32)>)> = Vec::new();
+    // (Enishi id, shop id, [(day, product index)])
+    type Items = (i64, String, Vec<(i64, u32)>);
+    let mut customers: Vec<Items> = Vec::new();
     store.read(|c| {
-        enishi_store::repo::analytics::for_each_customer_items(c, &mut |_, ext, items| {
+        enishi_store::repo::analytics::for_each_customer_items(c, &mut |id, ext, items| {
             let coded: Vec<(i64, u32)> = items
                 .iter()
                 .filter(|(d, _)| *d <= as_of)
@@ -344,32 +362,33 @@ pub fn recommend_report(
                 })
                 .collect();
             if !coded.is_empty() {
-                customers.push((ext.to_string(), coded));
+                customers.push((id, ext.to_string(), coded));
             }
             Ok(())
         })
     })?;
     use enishi_analytics::recommend::{evaluate, CoPurchase};
     let evaluation = holdout_from.map(|split| {
-        let train: Vec<Vec<(u32, bool)>> = customers.iter().map(|(_, it)| basket(it, i64::MIN, split - 1)).collect();
+        let train: Vec<Vec<(u32, bool)>> = customers.iter().map(|(_, _, it)| basket(it, i64::MIN, split - 1)).collect();
         let model = CoPurchase::train(&train, skus.len());
         let cases: Vec<(Vec<u32>, Vec<u32>)> = customers
             .iter()
             .zip(&train)
-            .map(|((_, it), before)| {
+            .map(|((_, _, it), before)| {
                 (before.iter().map(|(p, _)| *p).collect(), basket(it, split, as_of).iter().map(|(p, _)| *p).collect())
             })
             .collect();
         evaluate(&model, &cases, n)
     });
-    let all: Vec<Vec<(u32, bool)>> = customers.iter().map(|(_, it)| basket(it, i64::MIN, as_of)).collect();
+    let all: Vec<Vec<(u32, bool)>> = customers.iter().map(|(_, _, it)| basket(it, i64::MIN, as_of)).collect();
     let model = CoPurchase::train(&all, skus.len());
     let rows = customers
         .iter()
         .zip(&all)
-        .map(|((ext, _), b)| {
+        .map(|((id, ext, _), b)| {
             let bought: Vec<u32> = b.iter().map(|(p, _)| *p).collect();
             CustomerRecommendations {
+                id: *id,
                 customer_id: ext.clone(),
                 products: model.recommend(&bought, n).into_iter().map(|(p, s)| (skus[p as usize].clone(), s)).collect(),
             }

@@ -46,6 +46,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/customers/{id}/communications"),
     ("post", "/api/v1/customers/{id}/communications"),
     ("get", "/api/v1/customers/{id}/events"),
+    ("get", "/api/v1/customers/{id}/recommendations"),
     ("get", "/api/v1/interactions"),
     ("post", "/api/v1/interactions/{id}/resolve"),
     ("get", "/api/v1/accounts"),
@@ -78,6 +79,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/customers/{id}/interactions", get(customer_interactions).post(add_interaction))
         .route("/api/v1/customers/{id}/communications", get(customer_communications).post(add_communication))
         .route("/api/v1/customers/{id}/events", get(customer_events))
+        .route("/api/v1/customers/{id}/recommendations", get(customer_recommendations))
         .route("/api/v1/interactions", get(list_interactions))
         .route("/api/v1/interactions/{id}/resolve", post(resolve_interaction))
         .route("/api/v1/accounts", get(list_accounts).post(upsert_account))
@@ -532,6 +534,19 @@ impl PageQuery {
     fn offset(&self) -> i64 {
         self.offset.unwrap_or(0).max(0)
     }
+}
+
+async fn customer_recommendations(
+    caller: Caller,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<i64>,
+) -> Result<Response, ApiError> {
+    caller.require(EVERYONE)?;
+    existing(&state, id).await?;
+    let items = state.run(move |s| Ok(s.read(|c| enishi_store::repo::scores::recommendations(c, id))?)).await?;
+    let items: Vec<Value> =
+        items.into_iter().map(|(sku, name, score)| json!({"sku": sku, "name": name, "score": score})).collect();
+    Ok(ok(json!({ "items": items })))
 }
 
 pub(crate) async fn existing(state: &AppState, id: i64) -> Result<(), ApiError> {

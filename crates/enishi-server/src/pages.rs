@@ -245,12 +245,20 @@ async fn customer_page(
                 Some(_) => Some(enishi_rewards::summary(c, programs, id, chrono::Utc::now().timestamp())?),
                 None => None,
             };
-            Ok(Some((cust, history::timeline(c, id, 100, 0)?, loyalty)))
+            let next = enishi_store::repo::scores::recommendations(c, id)?;
+            Ok(Some((cust, history::timeline(c, id, 100, 0)?, loyalty, next)))
         })
         .await;
     match found {
-        Ok(Some((c, timeline, loyalty))) => {
-            let cards = loyalty.as_ref().map(loyalty_card).unwrap_or_default();
+        Ok(Some((c, timeline, loyalty, next))) => {
+            let mut cards = loyalty.as_ref().map(loyalty_card).unwrap_or_default();
+            if !next.is_empty() {
+                cards.push_str("<section class=\"card\" id=\"next-products\"><h2>Likely to buy next</h2><ol>");
+                for (sku, name, _) in &next {
+                    let _ = write!(cards, "<li>{}</li>", esc(name.as_deref().unwrap_or(sku)));
+                }
+                cards.push_str("</ol></section>");
+            }
             let form = crate::console::purchase_form(c.id, &v.csrf);
             let body = profile_html(&c, &timeline, &cards, &form);
             let flash = match (&q.recorded, q.earned) {

@@ -1,7 +1,7 @@
 //! The scheduler: periodic work of a running server. Every tick runs the loyalty jobs (expiry,
 //! birthdays, tier reviews, promotion announcements, memberships); the first tick of each
 //! business day also refreshes the stored scores (RFM, CLV and P(alive), lifecycle stages with
-//! their recorded changes). Failures are logged and retried on the next tick.
+//! their recorded changes) and every customer's recommended next products. Failures are logged and retried on the next tick.
 
 use crate::AppState;
 use serde::Serialize;
@@ -63,6 +63,10 @@ pub fn tick(state: &AppState, now: i64, last_scored_day: &mut Option<i64>) -> Ti
                 out.errors.push(format!("CLV: {e}"));
                 ok = false;
             }
+        }
+        if let Err(e) = enishi_insights::refresh_recommendations(store, today, 5) {
+            out.errors.push(format!("recommendations: {e}"));
+            ok = false;
         }
         match enishi_insights::lifecycle(store, today, 0, true) {
             Ok(r) => out.lifecycle_changes = r.changes_recorded,

@@ -668,11 +668,13 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
             })
             .unwrap();
         let app = start(db);
-        for (i, total) in ["10.00", "20.00", "30.00"].iter().enumerate() {
-            assert_eq!(
-                app.admin("POST", "/api/v1/orders", Some(order(&format!("S-{i}"), &format!("C-{i}"), total))).0,
-                201
-            );
+        // C-0 and C-1 buy A and B together; C-2 buys only A, so B is what C-2 is likely to buy next.
+        for (i, skus) in [&["A", "B"][..], &["A", "B"][..], &["A"][..]].iter().enumerate() {
+            let lines: Vec<Value> =
+                skus.iter().map(|s| json!({"sku": s, "quantity": 1, "unit_price": "10.00"})).collect();
+            let o = json!({"order_id": format!("S-{i}"), "placed_at": "2026-11-10 10:00",
+                           "customer": {"external_id": format!("C-{i}")}, "lines": lines});
+            assert_eq!(app.admin("POST", "/api/v1/orders", Some(o)).0, 201);
         }
         let now = chrono::Utc::now().timestamp() + 60 * 86_400;
         let mut last = None;
@@ -680,7 +682,11 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
         assert!(first.errors.is_empty(), "{:?}", first.errors);
         assert!(first.scores_refreshed);
         assert_eq!(first.lifecycle_changes, 3);
-        assert_eq!(first.loyalty.as_ref().map(|r| r.points_expired), Some(60), "points older than a month expire");
+        assert_eq!(
+            first.loyalty.as_ref().map(|r| r.points_expired),
+            Some(50),
+            "points older than a month expire: {first:?}"
+        );
         let again = enishi_server::scheduler::tick(&state, now + 60, &mut last);
         assert!(!again.scores_refreshed, "scores once a day");
         let (_, found) = app.admin("GET", "/api/v1/customers?external_id=C-2", None);
@@ -688,5 +694,7 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
         let (_, one) = app.admin("GET", &format!("/api/v1/customers/{id}"), None);
         assert!(one["scores"]["rfm"].is_object(), "{one}");
         assert!(one["scores"]["lifecycle_stage"].is_string(), "{one}");
+        let (s, recs) = app.admin("GET", &format!("/api/v1/customers/{id}/recommendations"), None);
+        assert_eq!((s, recs["items"][0]["sku"].as_str()), (200, Some("B")), "{recs}");
     }
 }

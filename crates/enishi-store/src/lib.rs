@@ -113,6 +113,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_lifecycle.sql"),
         include_str!("../migrations/postgres/0004_lifecycle.sql"),
     ),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_recommendations.sql"),
+        include_str!("../migrations/postgres/0005_recommendations.sql"),
+    ),
 ];
 
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {

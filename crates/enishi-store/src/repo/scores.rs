@@ -205,3 +205,39 @@ pub fn lifecycle_changes(c: &mut dyn Conn, customer_id: i64) -> Result<Vec<(i64,
     .map(|r| Ok((r.int(0)?, r.opt_text(1)?, r.text(2)?)))
     .collect()
 }
+
+/// Replaces every customer's recommendations with `rows`: (customer, [(sku, score)] best first).
+pub fn store_recommendations(
+    c: &mut dyn Conn,
+    as_of_day: i64,
+    rows: &[(i64, Vec<(String, f64)>)],
+) -> Result<(), StoreError> {
+    c.execute("DELETE FROM customer_recommendations", &[])?;
+    let flat: Vec<Vec<Value>> = rows
+        .iter()
+        .flat_map(|(id, products)| {
+            products.iter().enumerate().map(move |(rank, (sku, score))| {
+                vec![
+                    Value::Int(*id),
+                    (rank as i64 + 1).into(),
+                    sku.as_str().into(),
+                    Value::Real(*score),
+                    as_of_day.into(),
+                ]
+            })
+        })
+        .collect();
+    c.insert_rows("customer_recommendations", &["customer_id", "rank", "sku", "score", "as_of_day"], &flat)
+}
+
+/// A customer's recommended products, best first: (sku, product name if known, score).
+pub fn recommendations(c: &mut dyn Conn, customer_id: i64) -> Result<Vec<(String, Option<String>, f64)>, StoreError> {
+    c.query(
+        "SELECT r.sku, p.name, r.score FROM customer_recommendations r LEFT JOIN products p ON p.sku = r.sku \
+         WHERE r.customer_id = $1 ORDER BY r.rank",
+        params![customer_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.opt_text(1)?, r.real(2)?)))
+    .collect()
+}

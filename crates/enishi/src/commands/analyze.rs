@@ -304,6 +304,7 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                 return Err(BadInput("--top must be 1 to 100".into()).into());
             }
             let report = enishi_insights::recommend_report(store, split, day, top)?;
+            enishi_insights::save_recommendations(store, day, &report)?;
             if let Some(path) = &per_customer {
                 let mut out = std::io::BufWriter::new(
                     std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
