@@ -480,7 +480,7 @@ fn bar_chart(id: &str, heading: &str, title: &str, rows: &[(String, f64, String)
     );
     for (i, (label, value, text)) in rows.iter().enumerate() {
         let y = i as f64 * row + 5.0;
-        let w = 380.0 * value.max(0.0) / max;
+        let w = 300.0 * value.max(0.0) / max;
         let _ = write!(
             svg,
             "<text x=\"0\" y=\"{:.0}\" font-size=\"13\">{}</text><rect x=\"160\" y=\"{y:.0}\" width=\"{w:.1}\" height=\"18\" fill=\"#5b2a3c\"></rect>\
