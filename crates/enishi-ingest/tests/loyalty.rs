@@ -432,6 +432,27 @@ fn birthdays_are_rewarded_once_a_year_and_tiers_fall_only_at_review() {
         assert_eq!(tier(s).as_deref(), Some("member"));
         let history = s.read(|c| loyalty::tier_history(c, c10)).unwrap();
         assert_eq!(history.iter().map(|h| h.to_tier.as_str()).collect::<Vec<_>>(), ["gold", "member"]);
+        // A promotion that has started is announced once, on the outbox, for campaigns to send.
+        let mut doc: Value = serde_json::from_str(FULL).unwrap();
+        doc["promotions"] = json!([{"id": "now", "name": "Now", "starts": "2020-01-01", "ends": "2099-01-01", "bonus": 5, "tiers": ["gold"]}]);
+        apply(s, doc);
+        let now = chrono::Utc::now().timestamp();
+        let report = s
+            .write(|c| {
+                let p = programs(c);
+                enishi_rewards::run_jobs(c, &p, now)
+            })
+            .unwrap();
+        assert_eq!(report.promotions_announced, 1);
+        s.write(|c| {
+            let p = programs(c);
+            enishi_rewards::run_jobs(c, &p, now)
+        })
+        .unwrap();
+        let messages = s.read(|c| loyalty::pending_messages(c, "loyalty.promotion_started")).unwrap();
+        assert_eq!(messages.len(), 1, "announced once");
+        let payload: Value = serde_json::from_str(&messages[0].1).unwrap();
+        assert_eq!((payload["promotion_id"].as_str(), payload["tiers"][0].as_str()), (Some("now"), Some("gold")));
         assert_ledger_consistent(s);
     });
 }

@@ -246,12 +246,15 @@ async fn customer_page(
                 None => None,
             };
             let next = enishi_store::repo::scores::recommendations(c, id)?;
-            Ok(Some((cust, history::timeline(c, id, 100, 0)?, loyalty, next)))
+            let stages = enishi_store::repo::scores::lifecycle_changes(c, id)?;
+            let scores = scores_card(enishi_store::repo::scores::get(c, id)?.as_ref(), stages.last());
+            Ok(Some((cust, history::timeline(c, id, 100, 0)?, loyalty, next, scores)))
         })
         .await;
     match found {
-        Ok(Some((c, timeline, loyalty, next))) => {
+        Ok(Some((c, timeline, loyalty, next, scores))) => {
             let mut cards = loyalty.as_ref().map(loyalty_card).unwrap_or_default();
+            cards.push_str(&scores);
             if !next.is_empty() {
                 cards.push_str("<section class=\"card\" id=\"next-products\"><h2>Likely to buy next</h2><ol>");
                 for (sku, name, _) in &next {
@@ -348,6 +351,40 @@ fn profile_html(c: &Customer, timeline: &[TimelineEntry], extra_cards: &str, bef
     if timeline.is_empty() {
         html.push_str("<p>Nothing yet.</p>");
     }
+    html
+}
+
+/// The scores card of a customer's page: RFM segment, lifecycle stage and since when, P(alive),
+/// CLV; empty before any analysis has scored the customer.
+fn scores_card(
+    scores: Option<&enishi_store::CustomerScores>,
+    last_change: Option<&(i64, Option<String>, String)>,
+) -> String {
+    let Some(s) = scores else { return String::new() };
+    let mut html = String::from("<section class=\"card\" id=\"scores\"><h2>Scores</h2><p>");
+    if let Some(r) = &s.rfm {
+        let _ = write!(html, "RFM: <strong>{}</strong> ({}{}{})<br>", esc(&r.segment.replace('_', " ")), r.r, r.f, r.m);
+    }
+    if let Some(stage) = &s.lifecycle_stage {
+        let _ = write!(html, "Lifecycle: <strong>{}</strong>", esc(&stage.replace('_', " ")));
+        if let Some((day, _, _)) = last_change {
+            let since = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+                .and_then(|d| d.checked_add_days(chrono::Days::new(u64::try_from(*day).unwrap_or(0))));
+            if let Some(d) = since {
+                let _ = write!(html, " since {d}");
+            }
+        }
+        html.push_str("<br>");
+    }
+    if let Some(v) = &s.value {
+        if v.p_alive.is_finite() {
+            let _ = write!(html, "P(alive): {:.0}%<br>", 100.0 * v.p_alive);
+        }
+        if v.clv.is_finite() {
+            let _ = write!(html, "Predicted value (12 months): {:.2}", v.clv);
+        }
+    }
+    html.push_str("</p></section>");
     html
 }
 

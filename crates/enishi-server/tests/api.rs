@@ -694,6 +694,13 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
         let (_, one) = app.admin("GET", &format!("/api/v1/customers/{id}"), None);
         assert!(one["scores"]["rfm"].is_object(), "{one}");
         assert!(one["scores"]["lifecycle_stage"].is_string(), "{one}");
+        let page = ureq::get(&format!("{}/customers/{id}", app.base))
+            .set("Cookie", &format!("enishi_session={}", app.admin))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
+        assert!(page.contains("id=\"scores\"") && page.contains("Lifecycle: <strong>inactive</strong> since"), "{page}");
         let (s, recs) = app.admin("GET", &format!("/api/v1/customers/{id}/recommendations"), None);
         assert_eq!((s, recs["items"][0]["sku"].as_str()), (200, Some("B")), "{recs}");
     }
