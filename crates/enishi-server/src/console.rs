@@ -1,5 +1,6 @@
-//! Console pages that change things: recording a purchase at the till, and the loyalty
-//! programme editor. Every form carries the visitor's anti-forgery token.
+//! Console pages that change things: recording a purchase at the till, the loyalty programme
+//! editor, and order imports with their rejected-rows report. Every form carries the visitor's
+//! anti-forgery token.
 
 use crate::pages::{esc, page, visitor, Visitor};
 use crate::{ApiError, AppState};
@@ -19,6 +20,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers/{id}/purchases", post(record_purchase))
         .route("/loyalty", get(loyalty_page).post(apply_programme))
+        .merge(import_routes())
 }
 
 fn forbidden(what: &str) -> Response {
@@ -231,4 +233,162 @@ async fn apply_programme(State(state): State<AppState>, headers: HeaderMap, Form
         Ok(Err(e)) => ApiError::from(e).into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// Largest upload accepted by the import page.
+const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
+
+fn import_routes() -> Router<AppState> {
+    Router::new()
+        .route("/imports", get(imports_page).post(upload_import))
+        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
+}
+
+fn import_form(csrf: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/imports\" enctype=\"multipart/form-data\" class=\"card\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <p><label>Orders file <input type=\"file\" name=\"file\" accept=\".csv,.txt,.jsonl,.json\" required></label></p>\
+         <p><label>Format <select name=\"format\"><option value=\"generic\">Enishi CSV (docs/import.md)</option>\
+         <option value=\"json\">JSON Lines</option><option value=\"cdnow\">CDNOW</option>\
+         <option value=\"online-retail\">Online Retail II</option></select></label></p>\
+         <p><label><input type=\"checkbox\" name=\"skip_bad_rows\" value=\"1\"> Import the good rows and report the bad ones \
+         (otherwise a file with a bad row imports nothing)</label></p>\
+         <p><button>Import</button></p></form>"
+    )
+}
+
+async fn imports_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let v = match visitor(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if v.role == Role::Staff {
+        return forbidden("Imports are run by owners and marketers.");
+    }
+    page("Import orders", &format!("<h1>Import orders</h1>{}", import_form(&v.csrf))).into_response()
+}
+
+fn rejections_table(rows: &[enishi_ingest::Rejection]) -> String {
+    let mut html = String::from(
+        "<table id=\"rejected-rows\"><thead><tr><th>Line</th><th>Column</th><th>Order</th><th>Why</th></tr></thead><tbody>",
+    );
+    for r in rows {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            r.line,
+            esc(r.column.as_deref().unwrap_or("")),
+            esc(r.order_id.as_deref().unwrap_or("")),
+            esc(&r.reason)
+        );
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
+async fn upload_import(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let v = match visitor(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if v.role == Role::Staff {
+        return forbidden("Imports are run by owners and marketers.");
+    }
+    let (mut csrf, mut format, mut skip, mut file) = (String::new(), String::from("generic"), false, None);
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_string();
+                let file_name = field.file_name().map(String::from);
+                let Ok(bytes) = field.bytes().await else { return bad_upload("the upload was cut off") };
+                match name.as_str() {
+                    "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+                    "format" => format = String::from_utf8_lossy(&bytes).into_owned(),
+                    "skip_bad_rows" => skip = true,
+                    "file" => file = Some((file_name.unwrap_or_else(|| "upload.csv".into()), bytes)),
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return bad_upload("the upload could not be read"),
+        }
+    }
+    if !v.form_ok(&csrf) {
+        return forged();
+    }
+    let format = match format.as_str() {
+        "generic" => enishi_ingest::formats::OrderFormat::Generic,
+        "json" => enishi_ingest::formats::OrderFormat::Json,
+        "cdnow" => enishi_ingest::formats::OrderFormat::Cdnow,
+        "online-retail" => enishi_ingest::formats::OrderFormat::OnlineRetail,
+        _ => return bad_upload("unknown format"),
+    };
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else { return bad_upload("choose a file to import") };
+    let mut opts = enishi_ingest::orders::OrderImportOptions::new(format);
+    opts.skip_bad_rows = skip;
+    opts.clock = state.workspace.clock;
+    opts.currency = state.workspace.currency;
+    let shown = name.clone();
+    let outcome = state
+        .run(move |s| {
+            Ok(enishi_ingest::orders::import_orders(s, &bytes[..], &name, &opts, enishi_ingest::Progress::default()))
+        })
+        .await;
+    let body = |status: StatusCode, html: String| (status, page("Import orders", &html)).into_response();
+    match outcome {
+        Ok(Ok(done)) => {
+            let s = &done.summary;
+            let mut html = format!(
+                "<h1>Import orders</h1><p class=\"card\" role=\"status\" id=\"import-summary\">{}: {} rows read; \
+                 {} orders, {} returns and {} customers created; {} already stored; {} rows rejected.</p>",
+                esc(&shown),
+                s.rows_read,
+                s.orders_created,
+                s.returns_created,
+                s.customers_created,
+                s.duplicates_skipped,
+                s.rows_rejected + s.rows_without_customer
+            );
+            if !done.report.is_empty() {
+                html.push_str("<h2>Rows not imported</h2>");
+                html.push_str(&rejections_table(&done.report));
+            }
+            html.push_str(&import_form(&v.csrf));
+            body(StatusCode::OK, html)
+        }
+        Ok(Err(enishi_ingest::ImportError::BadRows { rejections, total })) => body(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "<h1>Import orders</h1><p class=\"card\" role=\"alert\" id=\"import-summary\">{}: {total} bad row(s); nothing was imported. \
+                 Fix them, or tick “Import the good rows”.</p>{}{}",
+                esc(&shown),
+                rejections_table(&rejections),
+                import_form(&v.csrf)
+            ),
+        ),
+        Ok(Err(enishi_ingest::ImportError::File(r))) => body(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "<h1>Import orders</h1><p class=\"card\" role=\"alert\" id=\"import-summary\">{}: {}; nothing was imported.</p>{}",
+                esc(&shown),
+                esc(&r.to_string()),
+                import_form(&v.csrf)
+            ),
+        ),
+        Ok(Err(e)) => ApiError::internal(e).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn bad_upload(why: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        page("Import orders", &format!("<h1>Import orders</h1><p role=\"alert\">{}</p>", esc(why))),
+    )
+        .into_response()
 }

@@ -631,6 +631,7 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
         ("/customers/1", 200, 200, 200),
         ("/customers", 200, 200, 200),
         ("/loyalty", 200, 200, 403),
+        ("/imports", 200, 200, 403),
         ("/favicon.svg", 200, 200, 200),
     ];
     for (path, admin, market, staff) in matrix {
@@ -700,7 +701,10 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
             .unwrap()
             .into_string()
             .unwrap();
-        assert!(page.contains("id=\"scores\"") && page.contains("Lifecycle: <strong>inactive</strong> since"), "{page}");
+        assert!(
+            page.contains("id=\"scores\"") && page.contains("Lifecycle: <strong>inactive</strong> since"),
+            "{page}"
+        );
         let (s, recs) = app.admin("GET", &format!("/api/v1/customers/{id}/recommendations"), None);
         assert_eq!((s, recs["items"][0]["sku"].as_str()), (200, Some("B")), "{recs}");
     }

@@ -73,6 +73,7 @@ impl Browser {
         let session = answer["value"]["sessionId"].as_str().expect("session id").to_string();
         let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-screenshots");
         std::fs::create_dir_all(&shots).unwrap();
+        let shots = shots.canonicalize().unwrap();
         let browser = Browser { driver, base, session, shots };
         // Elements are looked for until they appear (pages load slower on a busy machine).
         browser.cmd("POST", "/timeouts", Some(json!({"implicit": 15_000, "pageLoad": 60_000})));
@@ -107,6 +108,12 @@ impl Browser {
     fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css);
         self.cmd("POST", &format!("/element/{el}/value"), Some(json!({"text": text})));
+    }
+
+    /// Clicks something that stays on the page (a checkbox).
+    fn tick(&self, css: &str) {
+        let el = self.find(css);
+        self.cmd("POST", &format!("/element/{el}/click"), Some(json!({})));
     }
 
     /// Clicks something that loads a new page, and waits until the new page has loaded.
@@ -289,5 +296,32 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
     browser.click("form[action='/loyalty'] button");
     assert!(browser.text("main").contains("Version 2"), "{}", browser.text("main"));
     browser.check("12-loyalty-applied");
+
+    // Upload a CSV import: a bad row stops it with the rejected-rows report, unless the good rows
+    // are to be imported anyway.
+    let csv = browser.shots.join("upload.csv");
+    std::fs::write(
+        &csv,
+        "order_id,customer_id,placed_at,sku,quantity,unit_price\n\
+         U-1,C-9,2026-10-01 10:00,BEANS-1,1,12.50\n\
+         U-2,C-9,2026-10-02 10:00,BEANS-1,two,12.50\n\
+         U-3,C-8,2026-10-03 10:00,MUG,1,8.00\n",
+    )
+    .unwrap();
+    browser.click("header a[href='/imports']");
+    browser.check("13-import");
+    browser.type_into("input[name=file]", csv.to_str().unwrap());
+    browser.click("form[action='/imports'] button");
+    assert!(browser.text("#import-summary").contains("nothing was imported"), "{}", browser.text("main"));
+    let report = browser.text("#rejected-rows");
+    assert!(report.contains('3') && report.contains("quantity"), "line 3, column quantity: {report}");
+    browser.check_refused("14-import-refused", 422);
+    browser.type_into("input[name=file]", csv.to_str().unwrap());
+    browser.tick("input[name=skip_bad_rows]");
+    browser.click("form[action='/imports'] button");
+    let summary = browser.text("#import-summary");
+    assert!(summary.contains("2 orders") && summary.contains("1 rows rejected"), "{summary}");
+    assert!(browser.text("#rejected-rows").contains("quantity"));
+    browser.check("15-import-with-report");
     server.stop();
 }
