@@ -520,18 +520,21 @@ async fn delete_customer(
     }
 }
 
+/// `?limit=&offset=` of a history list: 50 by default, at most 500.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PageQuery {
+pub(crate) struct PageQuery {
     limit: Option<i64>,
     offset: Option<i64>,
 }
 
 impl PageQuery {
-    fn limit(&self) -> i64 {
+    /// Rows per page, 1–500.
+    pub(crate) fn limit(&self) -> i64 {
         self.limit.unwrap_or(50).clamp(1, 500)
     }
-    fn offset(&self) -> i64 {
+    /// Rows skipped.
+    pub(crate) fn offset(&self) -> i64 {
         self.offset.unwrap_or(0).max(0)
     }
 }

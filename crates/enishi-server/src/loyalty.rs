@@ -1,7 +1,7 @@
 //! The loyalty API: the programme, a customer's loyalty, redemptions, coupons, adjustments,
 //! tier overrides, memberships, the jobs and the ledger audit.
 
-use crate::api::{created, existing, ok, Body, PathParam, QueryParams, EVERYONE, MANAGERS};
+use crate::api::{created, existing, ok, Body, PageQuery, PathParam, QueryParams, EVERYONE, MANAGERS};
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
 use axum::extract::State;
@@ -121,30 +121,14 @@ async fn summary(
     Ok(ok(s))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Paging {
-    #[serde(default)]
-    limit: Option<i64>,
-    #[serde(default)]
-    offset: Option<i64>,
-}
-
 async fn ledger(
     caller: Caller,
     State(state): State<AppState>,
     PathParam(id): PathParam<i64>,
-    QueryParams(p): QueryParams<Paging>,
+    QueryParams(p): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
-    let limit = p.limit.unwrap_or(50);
-    let offset = p.offset.unwrap_or(0);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 500"));
-    }
-    if offset < 0 {
-        return Err(ApiError::invalid("offset", "must not be negative"));
-    }
+    let (limit, offset) = (p.limit(), p.offset());
     existing(&state, id).await?;
     let entries = state.run(move |s| Ok(s.read(|c| loyalty::entries(c, id, limit, offset))?)).await?;
     Ok(ok(json!({"entries": entries, "limit": limit, "offset": offset})))
