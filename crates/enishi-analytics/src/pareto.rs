@@ -32,8 +32,11 @@ pub fn concentration(revenue: &[f64]) -> Concentration {
         if n == 0 || total <= 0.0 {
             return 0.0;
         }
-        let k = ((fraction * n as f64).round() as usize).min(n);
-        cumulative[k] / total
+        // Linear between customers, so that small shops get a share, not a rounding artefact.
+        let at = (fraction * n as f64).clamp(0.0, n as f64);
+        let k = at.floor() as usize;
+        let partial = if k < n { (at - k as f64) * v[k] } else { 0.0 };
+        (cumulative[k] + partial) / total
     };
     // Gini from the ascending order: G = (2 Σ i·xᵢ)/(n Σ x) − (n + 1)/n, i = 1…n.
     let gini = if n == 0 || total <= 0.0 {
@@ -67,5 +70,9 @@ mod tests {
         assert_eq!(s.curve.first(), Some(&(0.0, 0.0)));
         assert_eq!(s.curve.last().map(|c| c.1), Some(1.0));
         assert_eq!(concentration(&[]).customers, 0);
+        // Between customers the curve is linear: one customer's top 20% is a fifth of them.
+        assert!((concentration(&[50.0]).top_20_share - 0.2).abs() < 1e-12);
+        let three = concentration(&[60.0, 30.0, 10.0]);
+        assert!((three.top_20_share - 0.36).abs() < 1e-12, "0.6 of the first customer's 60");
     }
 }
