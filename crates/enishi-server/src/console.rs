@@ -1,5 +1,5 @@
 //! Console pages that change things: recording a purchase at the till, the loyalty programme
-//! editor, and order imports with their rejected-rows report. Every form carries the visitor's
+//! editor, order imports with their rejected-rows report, and API tokens. Every form carries the visitor's
 //! anti-forgery token.
 
 use crate::pages::{esc, page, visitor, Visitor};
@@ -20,6 +20,8 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers/{id}/purchases", post(record_purchase))
         .route("/loyalty", get(loyalty_page).post(apply_programme))
+        .route("/tokens", get(tokens_page).post(create_token))
+        .route("/tokens/{id}/revoke", post(revoke_token))
         .merge(import_routes())
 }
 
@@ -305,7 +307,7 @@ async fn upload_import(
             Ok(Some(field)) => {
                 let name = field.name().unwrap_or_default().to_string();
                 let file_name = field.file_name().map(String::from);
-                let Ok(bytes) = field.bytes().await else { return bad_upload("the upload was cut off") };
+                let Ok(bytes) = field.bytes().await else { return bad_form("Import orders", "the upload was cut off") };
                 match name.as_str() {
                     "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
                     "format" => format = String::from_utf8_lossy(&bytes).into_owned(),
@@ -315,7 +317,7 @@ async fn upload_import(
                 }
             }
             Ok(None) => break,
-            Err(_) => return bad_upload("the upload could not be read"),
+            Err(_) => return bad_form("Import orders", "the upload could not be read"),
         }
     }
     if !v.form_ok(&csrf) {
@@ -326,9 +328,11 @@ async fn upload_import(
         "json" => enishi_ingest::formats::OrderFormat::Json,
         "cdnow" => enishi_ingest::formats::OrderFormat::Cdnow,
         "online-retail" => enishi_ingest::formats::OrderFormat::OnlineRetail,
-        _ => return bad_upload("unknown format"),
+        _ => return bad_form("Import orders", "unknown format"),
     };
-    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else { return bad_upload("choose a file to import") };
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        return bad_form("Import orders", "choose a file to import");
+    };
     let mut opts = enishi_ingest::orders::OrderImportOptions::new(format);
     opts.skip_bad_rows = skip;
     opts.clock = state.workspace.clock;
@@ -385,10 +389,121 @@ async fn upload_import(
     }
 }
 
-fn bad_upload(why: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        page("Import orders", &format!("<h1>Import orders</h1><p role=\"alert\">{}</p>", esc(why))),
-    )
+/// A form that cannot be done as sent: 400 with why, under the page's title.
+fn bad_form(title: &str, why: &str) -> Response {
+    (StatusCode::BAD_REQUEST, page(title, &format!("<h1>{}</h1><p role=\"alert\">{}</p>", esc(title), esc(why))))
         .into_response()
+}
+
+async fn tokens_body(state: &AppState, v: &Visitor, created: Option<(&str, &str)>) -> Result<String, ApiError> {
+    let list = state.run(|s| Ok(s.read(enishi_store::repo::tokens::list)?)).await?;
+    let mut html = String::from("<h1>API tokens</h1>");
+    if let Some((token, role)) = created {
+        let _ = write!(
+            html,
+            "<p class=\"card\" role=\"status\">New {} token — copy it now, it is not shown again: <code id=\"new-token\">{}</code></p>",
+            esc(role),
+            esc(token)
+        );
+    }
+    let _ = write!(
+        html,
+        "<form method=\"post\" action=\"/tokens\" class=\"card\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <label>Role <select name=\"role\"><option value=\"staff\">staff</option><option value=\"marketer\">marketer</option>\
+         <option value=\"admin\">admin</option></select></label> <label>Label <input name=\"label\" required placeholder=\"till 2\"></label> \
+         <button>Create a token</button></form><table><thead><tr><th>Label</th><th>Role</th><th>Created</th><th>Status</th></tr></thead><tbody>",
+        v.csrf
+    );
+    for t in list {
+        let status = match t.revoked_at {
+            Some(at) => format!("revoked {}", enishi_store::instant(at).format("%Y-%m-%d")),
+            None => format!(
+                "<form method=\"post\" action=\"/tokens/{}/revoke\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>Revoke</button></form>",
+                t.id, v.csrf
+            ),
+        };
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{status}</td></tr>",
+            esc(&t.label),
+            esc(&t.role),
+            enishi_store::instant(t.created_at).format("%Y-%m-%d")
+        );
+    }
+    html.push_str("</tbody></table>");
+    Ok(html)
+}
+
+async fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
+    let v = visitor(state, headers).await?;
+    if v.role != Role::Admin {
+        return Err(forbidden("API tokens are managed by owners (admin)."));
+    }
+    Ok(v)
+}
+
+async fn tokens_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let v = match admin_only(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match tokens_body(&state, &v, None).await {
+        Ok(html) => page("API tokens", &html).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    csrf: String,
+    role: String,
+    label: String,
+}
+
+async fn create_token(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Response {
+    let v = match admin_only(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !v.form_ok(&f.csrf) {
+        return forged();
+    }
+    let Ok(role) = f.role.parse::<Role>() else { return bad_form("API tokens", "unknown role") };
+    let label = f.label.trim().to_string();
+    if label.is_empty() {
+        return bad_form("API tokens", "a token needs a label");
+    }
+    let created = state.run(move |s| Ok(s.write(|c| enishi_store::repo::tokens::create(c, role, &label))?)).await;
+    let token = match created {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    match tokens_body(&state, &v, Some((&token, role.as_str()))).await {
+        Ok(html) => (StatusCode::CREATED, page("API tokens", &html)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let v = match admin_only(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !v.form_ok(&f.csrf) {
+        return forged();
+    }
+    match state.run(move |s| Ok(s.write(|c| enishi_store::repo::tokens::revoke(c, id))?)).await {
+        Ok(_) => Redirect::to("/tokens").into_response(),
+        Err(e) => e.into_response(),
+    }
 }

@@ -61,7 +61,7 @@ input,button{font:inherit;padding:.4rem .6rem}.muted{color:#777}.grid{display:gr
 pub(crate) fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{} · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a><a href=\"/\">Dashboard</a><a href=\"/customers\">Customers</a><a href=\"/loyalty\">Loyalty</a><a href=\"/imports\">Import</a>\
+         <title>{} · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a><a href=\"/\">Dashboard</a><a href=\"/customers\">Customers</a><a href=\"/loyalty\">Loyalty</a><a href=\"/imports\">Import</a><a href=\"/tokens\">Tokens</a>\
          <form method=\"post\" action=\"/logout\" style=\"margin-left:auto\"><button>Sign out</button></form></header><main>{body}</main></body></html>",
         esc(title)
     ))

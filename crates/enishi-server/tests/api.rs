@@ -632,6 +632,7 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
         ("/customers", 200, 200, 200),
         ("/loyalty", 200, 200, 403),
         ("/imports", 200, 200, 403),
+        ("/tokens", 200, 403, 403),
         ("/favicon.svg", 200, 200, 200),
     ];
     for (path, admin, market, staff) in matrix {
@@ -654,6 +655,27 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
         .set("Cookie", &format!("enishi_session={}", app.admin))
         .send_form(&[("csrf", "nope"), ("amount", "10")]);
     assert!(matches!(forged, Err(ureq::Error::Status(403, _))), "{forged:?}");
+
+    // An owner makes a staff token on the tokens page; it works on the API, then is revoked.
+    let cookie = format!("enishi_session={}", app.admin);
+    let page = ureq::get(&format!("{}/tokens", app.base)).set("Cookie", &cookie).call().unwrap().into_string().unwrap();
+    let csrf = page.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
+    let made = ureq::post(&format!("{}/tokens", app.base))
+        .set("Cookie", &cookie)
+        .send_form(&[("csrf", csrf.as_str()), ("role", "staff"), ("label", "till 2")])
+        .unwrap();
+    assert_eq!(made.status(), 201);
+    let html = made.into_string().unwrap();
+    let token = html.split("id=\"new-token\">").nth(1).and_then(|r| r.split('<').next()).unwrap().to_string();
+    assert_eq!(app.call("GET", "/api/v1/customers", Some(&token), None).0, 200);
+    let (s, _, _) = app.call("GET", "/api/v1/analytics/rfm", Some(&token), None);
+    assert_eq!(s, 403, "the new token has the staff role");
+    let id = html.split("action=\"/tokens/").nth(1).and_then(|r| r.split('/').next()).unwrap().to_string();
+    ureq::post(&format!("{}/tokens/{id}/revoke", app.base))
+        .set("Cookie", &cookie)
+        .send_form(&[("csrf", csrf.as_str())])
+        .unwrap();
+    assert_eq!(app.call("GET", "/api/v1/customers", Some(&token), None).0, 401, "revoked");
 }
 
 #[test]

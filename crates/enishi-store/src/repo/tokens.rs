@@ -37,3 +37,40 @@ pub fn role_of(c: &mut dyn Conn, token: &str) -> Result<Option<Role>, StoreError
 pub fn revoke_label(c: &mut dyn Conn, label: &str) -> Result<u64, StoreError> {
     c.execute("UPDATE api_tokens SET revoked_at = $1 WHERE label = $2 AND revoked_at IS NULL", params![now(), label])
 }
+
+/// A token as listed (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// Id.
+    pub id: i64,
+    /// Role.
+    pub role: String,
+    /// Label.
+    pub label: String,
+    /// Created (Unix seconds).
+    pub created_at: i64,
+    /// Revoked (Unix seconds), if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// Every token, newest first.
+pub fn list(c: &mut dyn Conn) -> Result<Vec<TokenInfo>, StoreError> {
+    c.query("SELECT id, role, label, created_at, revoked_at FROM api_tokens ORDER BY id DESC", &[])?
+        .iter()
+        .map(|r| {
+            Ok(TokenInfo {
+                id: r.int(0)?,
+                role: r.text(1)?,
+                label: r.text(2)?,
+                created_at: r.int(3)?,
+                revoked_at: r.opt_int(4)?,
+            })
+        })
+        .collect()
+}
+
+/// Revokes one token; `false` if there is no such unrevoked token.
+pub fn revoke(c: &mut dyn Conn, id: i64) -> Result<bool, StoreError> {
+    Ok(c.execute("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", params![now(), id])?
+        == 1)
+}
