@@ -6,11 +6,15 @@
 use enishi_store::repo::loyalty::{self, Lot, LoyaltyAccount, NewEntry};
 use enishi_store::{Conn, StoreError};
 
-/// Appends a credit (points > 0) and opens its lot, paying off any debt first. `false` when
+/// Appends a credit and opens its lot, paying off any debt first. A credit of 0 points is only
+/// recorded (it marks a reward as given, such as a birthday coupon without points). `false` when
 /// the idempotency key was already used (nothing written).
 pub(crate) fn credit(c: &mut dyn Conn, acct: &mut LoyaltyAccount, e: &NewEntry<'_>) -> Result<bool, StoreError> {
-    debug_assert!(e.points > 0);
+    debug_assert!(e.points >= 0);
     let Some(id) = loyalty::append(c, e)? else { return Ok(false) };
+    if e.points == 0 {
+        return Ok(true);
+    }
     let debt = (-acct.balance).max(0);
     acct.balance += e.points;
     loyalty::insert_lot(

@@ -112,11 +112,7 @@ fn birthdays(c: &mut dyn Conn, programs: &Programs, now: i64, report: &mut JobRe
             available_at: now,
             expires_at: expires_at(p.doc.expiry, instant(now), programs.clock()).map(|t| t.timestamp()),
         };
-        if b.points > 0 {
-            book::credit(c, &mut acct, &entry)?;
-        } else {
-            loyalty::append(c, &entry)?;
-        }
+        book::credit(c, &mut acct, &entry)?;
         if let Some(reward) = &b.reward {
             issue_coupon(c, p, customer_id, reward, "birthday", &key, now)?;
         }

@@ -229,25 +229,17 @@ pub fn on_order(c: &mut dyn Conn, programs: &Programs, order: &Order) -> Result<
     let purchase_points = earned.points - promo_total;
     let order_ref = order.order_id.as_str();
     let detail = json!({ "breakdown": breakdown }).to_string();
-    let entry = |kind: &'static str, points: i64, source: &'static str, key: String, source_ref: String| {
-        (kind, points, source, key, source_ref)
-    };
-    let mut postings = Vec::new();
+    // (kind, points, source, idempotency key)
+    let mut postings: Vec<(&str, i64, &str, String)> = Vec::new();
     if purchase_points > 0 {
-        postings.push(entry("earn", purchase_points, "order", format!("order:{order_ref}"), order_ref.to_string()));
+        postings.push(("earn", purchase_points, "order", format!("order:{order_ref}")));
     }
     for (i, pts) in promo.iter().filter(|x| x.1 > 0) {
         let id = &p.doc.promotions[*i].id;
-        postings.push(entry(
-            "bonus",
-            *pts,
-            "promotion",
-            format!("order:{order_ref}:promotion:{id}"),
-            order_ref.to_string(),
-        ));
+        postings.push(("bonus", *pts, "promotion", format!("order:{order_ref}:promotion:{id}")));
         loyalty::add_promotion_spend(c, id, *pts)?;
     }
-    for (kind, points, source, key, source_ref) in &postings {
+    for (kind, points, source, key) in &postings {
         book::credit(
             c,
             &mut acct,
@@ -256,7 +248,7 @@ pub fn on_order(c: &mut dyn Conn, programs: &Programs, order: &Order) -> Result<
                 kind,
                 points: *points,
                 source,
-                source_ref: Some(source_ref),
+                source_ref: Some(order_ref),
                 program_version: Some(version),
                 idempotency_key: key,
                 reason: None,
@@ -402,28 +394,8 @@ fn referral(
         )
     };
     // The referee's entry is written even for 0 points: it marks the referral as rewarded.
-    if r.referee_points > 0 {
-        post(c, acct, r.referee_points, &referee_key, "referred by a customer")?;
-        given += r.referee_points;
-    } else {
-        loyalty::append(
-            c,
-            &NewEntry {
-                customer_id: order.customer_id,
-                kind: "bonus",
-                points: 0,
-                source: "referral",
-                source_ref: Some(&order.order_id),
-                program_version: Some(version),
-                idempotency_key: &referee_key,
-                reason: Some("referred by a customer"),
-                detail: "{}",
-                occurred_at: at,
-                available_at: at,
-                expires_at: None,
-            },
-        )?;
-    }
+    post(c, acct, r.referee_points, &referee_key, "referred by a customer")?;
+    given += r.referee_points;
     let rewarded = loyalty::count_entries(c, referrer, "referral", "referrer:")?;
     if r.referrer_points > 0 && r.max_per_referrer.is_none_or(|cap| rewarded < cap) {
         let mut ref_acct = loyalty::account_for_update(c, referrer, &referral_code(referrer))?;
@@ -470,11 +442,8 @@ pub fn on_return(c: &mut dyn Conn, ret: &ReturnFacts<'_>) -> Result<i64, StoreEr
     let mut acct = loyalty::account_for_update(c, order.customer_id, &referral_code(order.customer_id))?;
     let at = ret.returned_at.timestamp();
     if points > 0 {
-        let own: Vec<i64> = loyalty::entries_for_source(c, "order", &order.order_id)?
-            .iter()
-            .chain(loyalty::entries_for_source(c, "promotion", &order.order_id)?.iter())
-            .map(|e| e.id)
-            .collect();
+        let own: Vec<i64> =
+            loyalty::entries_for_source(c, &["order", "promotion"], &order.order_id)?.iter().map(|e| e.id).collect();
         let detail = json!({ "order_id": order.order_id, "returned_amount": order.returned_amount }).to_string();
         book::debit(
             c,

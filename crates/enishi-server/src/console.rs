@@ -328,7 +328,12 @@ async fn upload_import(
         "json" => enishi_ingest::formats::OrderFormat::Json,
         "cdnow" => enishi_ingest::formats::OrderFormat::Cdnow,
         "online-retail" => enishi_ingest::formats::OrderFormat::OnlineRetail,
-        _ => return bad_form("Import orders", "unknown format"),
+        _ => {
+            return bad_form(
+                "Import orders",
+                "unknown format: choose Enishi CSV, JSON Lines, CDNOW or Online Retail II",
+            )
+        }
     };
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         return bad_form("Import orders", "choose a file to import");

@@ -102,11 +102,6 @@ pub(crate) async fn visitor(state: &AppState, headers: &HeaderMap) -> Result<Vis
     }
 }
 
-/// A redirect to the sign-in page unless the visitor is signed in.
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
-    visitor(state, headers).await.map(|_| ())
-}
-
 async fn login_form() -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
@@ -159,7 +154,7 @@ struct ListQuery {
 }
 
 async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
-    if let Err(r) = signed_in(&state, &headers).await {
+    if let Err(r) = visitor(&state, &headers).await {
         return r;
     }
     let text = q.q.clone().unwrap_or_default();
@@ -425,7 +420,7 @@ fn loyalty_card(l: &enishi_rewards::LoyaltySummary) -> String {
 /// The dashboard: what the shop's customers are worth and doing, as numbers and SVG charts
 /// (readable without JavaScript; each chart has a title and a description for screen readers).
 async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(r) = signed_in(&state, &headers).await {
+    if let Err(r) = visitor(&state, &headers).await {
         return r;
     }
     let clock = state.workspace.clock;

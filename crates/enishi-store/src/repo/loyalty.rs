@@ -285,11 +285,15 @@ pub fn entries(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> R
     .collect()
 }
 
-/// Entries of one source reference (an order's earn and reversals), oldest first.
-pub fn entries_for_source(c: &mut dyn Conn, source: &str, source_ref: &str) -> Result<Vec<Entry>, StoreError> {
+/// Entries with one of `sources` for one source reference (an order's earn, promotion bonuses
+/// and reversals), oldest first.
+pub fn entries_for_source(c: &mut dyn Conn, sources: &[&str], source_ref: &str) -> Result<Vec<Entry>, StoreError> {
+    let mut params: Vec<crate::Value> = vec![source_ref.into()];
+    params.extend(sources.iter().map(|s| crate::Value::from(*s)));
+    let list = crate::db::placeholders(2, sources.len());
     c.query(
-        &format!("SELECT {ENTRY_COLUMNS} FROM loyalty_ledger WHERE source = $1 AND source_ref = $2 ORDER BY id"),
-        params![source, source_ref],
+        &format!("SELECT {ENTRY_COLUMNS} FROM loyalty_ledger WHERE source_ref = $1 AND source IN ({list}) ORDER BY id"),
+        &params,
     )?
     .iter()
     .map(entry_of)
