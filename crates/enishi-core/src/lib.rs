@@ -11,7 +11,7 @@ pub mod vocab;
 pub use contact::{Email, ExternalId, Phone};
 pub use money::{Amount, Currency};
 pub use time::BusinessClock;
-pub use vocab::{Channel, ConsentChannel, ConsentStatus, InteractionKind, InteractionStatus, Role};
+pub use vocab::{Channel, ConsentChannel, ConsentStatus, InteractionKind, InteractionStatus, Language, Role};
 
 /// Why a value from outside could not be accepted. The message is meant for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

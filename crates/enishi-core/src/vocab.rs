@@ -1,4 +1,5 @@
-//! The small closed vocabularies of the data model: channels, consent, interaction kinds, roles.
+//! The small closed vocabularies of the data model: channels, consent, interaction kinds, roles,
+//! languages.
 
 use crate::ParseError;
 use serde::{Deserialize, Serialize};
@@ -128,6 +129,16 @@ vocabulary! {
         Marketer = "marketer",
         /// Look up customers, record orders and interactions; no adjustments, no exports.
         Staff = "staff",
+    }
+}
+
+vocabulary! {
+    /// The console's languages, chosen per user.
+    Language {
+        /// English.
+        En = "en",
+        /// Japanese.
+        Ja = "ja",
     }
 }
 

@@ -232,6 +232,8 @@ struct ListQuery {
     email: Option<String>,
     phone: Option<String>,
     account_id: Option<i64>,
+    lifecycle_stage: Option<String>,
+    rfm_segment: Option<String>,
     after: Option<i64>,
     limit: Option<i64>,
 }
@@ -252,6 +254,8 @@ async fn list_customers(
         email: q.email,
         phone,
         account_id: q.account_id,
+        lifecycle_stage: q.lifecycle_stage,
+        rfm_segment: q.rfm_segment,
         after: q.after.unwrap_or(0),
         limit: q.limit.unwrap_or(50),
     };
@@ -409,7 +413,7 @@ async fn create_customer(
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Some(_) => return Err(ApiError::invalid("referral_code", "must be a referral code such as R3K9ZQ2MD")),
     };
-    let (mut u, _) = customer_body(&body, state.workspace.clock)?;
+    let (mut u, _) = customer_body(&body, state.workspace().clock)?;
     if code.is_some() && u.referred_by.is_some() {
         return Err(ApiError::invalid("referral_code", "give either referral_code or referred_by, not both"));
     }
@@ -481,7 +485,7 @@ async fn update_customer(
     Body(body): Body<JsonMap>,
 ) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
-    let (mut u, clear) = customer_body(&body, state.workspace.clock)?;
+    let (mut u, clear) = customer_body(&body, state.workspace().clock)?;
     let customer = state
         .run(move |s| {
             s.write(|c| {
@@ -654,7 +658,7 @@ async fn add_communication(
         return Err(ApiError::invalid("channel", "is required"));
     }
     let sent_at = match &b.sent_at {
-        Some(t) => state.workspace.clock.parse_timestamp(t).map_err(|e| ApiError::invalid("sent_at", e.0))?,
+        Some(t) => state.workspace().clock.parse_timestamp(t).map_err(|e| ApiError::invalid("sent_at", e.0))?,
         None => chrono::Utc::now(),
     };
     existing(&state, id).await?;
@@ -711,7 +715,7 @@ async fn add_interaction(
         return Err(ApiError::invalid("body", "is empty"));
     }
     let occurred_at = match &b.occurred_at {
-        Some(t) => state.workspace.clock.parse_timestamp(t).map_err(|e| ApiError::invalid("occurred_at", e.0))?,
+        Some(t) => state.workspace().clock.parse_timestamp(t).map_err(|e| ApiError::invalid("occurred_at", e.0))?,
         None => chrono::Utc::now(),
     };
     existing(&state, id).await?;
@@ -952,7 +956,7 @@ async fn create_order(
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
     // Check before taking the write lock, so that bad input costs no database time.
-    intake::check_order(&input, state.workspace)?;
+    intake::check_order(&input, state.workspace())?;
     let (order, new, loyalty) = state.orders.record(input).await?;
     let mut body = serde_json::to_value(order).map_err(ApiError::internal)?;
     body["loyalty"] = serde_json::to_value(loyalty).map_err(ApiError::internal)?;
@@ -987,7 +991,7 @@ async fn create_return(
     Body(input): Body<ReturnInput>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
-    let ws = state.workspace;
+    let ws = state.workspace();
     let (r, new, points) = state
         .run(move |s| s.write(|c| intake::record_return(c, &order_id, &input, ws).map_err(ApiError::from)))
         .await?;
@@ -1024,7 +1028,7 @@ async fn add_events(
     if b.events.is_empty() || b.events.len() > MAX_EVENTS {
         return Err(ApiError::invalid("events", format!("send between 1 and {MAX_EVENTS} events")));
     }
-    let clock = state.workspace.clock;
+    let clock = state.workspace().clock;
     let mut parsed = Vec::with_capacity(b.events.len());
     for (i, e) in b.events.into_iter().enumerate() {
         let name = e.name.trim();
@@ -1102,7 +1106,7 @@ async fn analytics_rfm(
     QueryParams(q): QueryParams<AsOfQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
-    let day = q.day(state.workspace.clock)?;
+    let day = q.day(state.workspace().clock)?;
     let report = state.run(move |s| Ok(enishi_insights::rfm_report(s, day)?)).await?;
     Ok(ok(report))
 }
@@ -1122,7 +1126,7 @@ async fn analytics_lifecycle(
     QueryParams(q): QueryParams<LifecycleQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
-    let day = AsOfQuery { as_of: q.as_of }.day(state.workspace.clock)?;
+    let day = AsOfQuery { as_of: q.as_of }.day(state.workspace().clock)?;
     let lapsed = q.lapsed.unwrap_or(50);
     if lapsed > 1000 {
         return Err(ApiError::invalid("lapsed", "must be at most 1000"));
@@ -1150,7 +1154,7 @@ async fn analytics_accounts(
     QueryParams(q): QueryParams<AccountsQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
-    let clock = state.workspace.clock;
+    let clock = state.workspace().clock;
     let day = AsOfQuery { as_of: q.as_of }.day(clock)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -1187,7 +1191,7 @@ async fn analytics_clv(
     QueryParams(q): QueryParams<ClvQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
-    let clock = state.workspace.clock;
+    let clock = state.workspace().clock;
     let calibration_end = AsOfQuery { as_of: q.calibration_end }.day(clock)?;
     let holdout_end = match q.holdout_end {
         Some(h) => {
@@ -1240,7 +1244,7 @@ async fn analytics_pareto(
     QueryParams(q): QueryParams<AsOfQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
-    let day = q.day(state.workspace.clock)?;
+    let day = q.day(state.workspace().clock)?;
     let report = state.run(move |s| Ok(enishi_insights::pareto_report(s, day)?)).await?;
     Ok(ok(report))
 }
@@ -1260,7 +1264,7 @@ async fn analytics_loyal(
     QueryParams(q): QueryParams<LoyalQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
-    let clock = state.workspace.clock;
+    let clock = state.workspace().clock;
     let baseline = AsOfQuery { as_of: Some(q.baseline.clone()) }
         .day(clock)
         .map_err(|_| ApiError::invalid("baseline", "is not a YYYY-MM-DD date"))?;
@@ -1286,8 +1290,8 @@ async fn analytics_kpis(
     QueryParams(q): QueryParams<AsOfQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
-    let day = q.day(state.workspace.clock)?;
-    let clock = state.workspace.clock;
+    let day = q.day(state.workspace().clock)?;
+    let clock = state.workspace().clock;
     let report = state.run(move |s| Ok(enishi_insights::kpis_report(s, day, clock)?)).await?;
     Ok(ok(report))
 }

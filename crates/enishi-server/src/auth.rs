@@ -1,4 +1,5 @@
-//! Bearer-token authentication for the API, and the session cookie of the pages.
+//! Bearer-token authentication for the API. (The console's users sign in with passwords;
+//! see `shell`.)
 
 use crate::{ApiError, AppState};
 use axum::extract::FromRequestParts;
@@ -6,9 +7,6 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use enishi_core::Role;
 use enishi_store::repo::tokens;
-
-/// Name of the console's session cookie (it holds an API token).
-pub const SESSION_COOKIE: &str = "enishi_session";
 
 /// The caller's role, from a valid `Authorization: Bearer` token.
 #[derive(Debug, Clone, Copy)]
@@ -25,18 +23,14 @@ impl Caller {
     }
 }
 
-/// The token sent as a bearer token or, for pages, in the session cookie.
+/// The token sent as a bearer token.
 fn token_of(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        return v.strip_prefix("Bearer ").map(|t| t.trim().to_string());
-    }
-    parts.headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(|cookies| {
-        cookies.split(';').find_map(|c| c.trim().strip_prefix(&format!("{SESSION_COOKIE}=")).map(String::from))
-    })
+    let v = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())?;
+    v.strip_prefix("Bearer ").map(|t| t.trim().to_string())
 }
 
 /// Checks a token; `None` when it is unknown or revoked.
-pub async fn role_of(state: &AppState, token: String) -> Result<Option<Role>, ApiError> {
+async fn role_of(state: &AppState, token: String) -> Result<Option<Role>, ApiError> {
     state.run(move |s| Ok(s.read(|c| tokens::role_of(c, &token))?)).await
 }
 

@@ -32,15 +32,15 @@ pub(crate) struct OrderBatcher {
 
 impl OrderBatcher {
     /// Starts the writer thread; it ends when the batcher is dropped.
-    pub(crate) fn start(store: Arc<Store>, ws: Workspace, programs: Arc<ProgramCache>) -> OrderBatcher {
+    pub(crate) fn start(store: Arc<Store>, ws: Arc<crate::LiveWorkspace>, programs: Arc<ProgramCache>) -> OrderBatcher {
         let (queue, rx) = mpsc::channel();
         let rx = Arc::new(Mutex::new(rx));
         let writers = if store.backend() == enishi_store::Backend::Postgres { PG_WRITERS } else { 1 };
         for i in 0..writers {
-            let (store, programs, rx) = (store.clone(), programs.clone(), rx.clone());
+            let (store, programs, rx, ws) = (store.clone(), programs.clone(), rx.clone(), ws.clone());
             std::thread::Builder::new()
                 .name(format!("order-writer-{i}"))
-                .spawn(move || write_loop(&store, ws, &programs, &rx))
+                .spawn(move || write_loop(&store, &ws, &programs, &rx))
                 .expect("start an order writer thread");
         }
         OrderBatcher { queue }
@@ -71,10 +71,16 @@ fn is_deadlock(e: &StoreError) -> bool {
     matches!(e, StoreError::Database(m) if m.starts_with("40P01") || m.starts_with("40001"))
 }
 
-fn write_loop(store: &Store, ws: Workspace, programs: &ProgramCache, rx: &Mutex<Receiver<(OrderInput, Reply)>>) {
+fn write_loop(
+    store: &Store,
+    live: &crate::LiveWorkspace,
+    programs: &ProgramCache,
+    rx: &Mutex<Receiver<(OrderInput, Reply)>>,
+) {
     while let Some(mut jobs) = next_batch(rx) {
         // Customers in one order in every batch, so concurrent batches lock them alike.
         jobs.sort_by(|a, b| a.0.customer.external_id.trim().cmp(b.0.customer.external_id.trim()));
+        let ws = live.get();
         let mut written = write_batch(store, ws, programs, &jobs);
         for _ in 1..ATTEMPTS {
             match &written {

@@ -1,17 +1,19 @@
-//! Console pages that change things: recording a purchase at the till, the loyalty programme
-//! editor, order imports with their rejected-rows report, and API tokens. Every form carries the visitor's
+//! Console pages that change things: the till forms of a customer's page (record a purchase
+//! or an interaction, redeem a reward, adjust points), the loyalty programme editor, order
+//! imports with their rejected-rows report, and API tokens. Every form carries the visitor's
 //! anti-forgery token.
 
-use crate::pages::{esc, page, visitor, Visitor};
+use crate::i18n::Tr;
+use crate::shell::{esc, visitor, CsrfForm, Visitor};
 use crate::{ApiError, AppState};
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use enishi_core::Role;
+use enishi_core::{InteractionKind, InteractionStatus, Role};
 use enishi_ingest::intake::OrderInput;
-use enishi_store::repo::{customers, loyalty};
+use enishi_store::repo::{customers, history, loyalty};
 use serde::Deserialize;
 use serde_json::json;
 use std::fmt::Write;
@@ -19,30 +21,63 @@ use std::fmt::Write;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers/{id}/purchases", post(record_purchase))
+        .route("/customers/{id}/interactions", post(record_interaction))
+        .route("/customers/{id}/interactions/{interaction}/resolve", post(resolve_interaction))
+        .route("/customers/{id}/redemptions", post(redeem_reward))
+        .route("/customers/{id}/adjustments", post(adjust_points))
         .route("/loyalty", get(loyalty_page).post(apply_programme))
         .route("/tokens", get(tokens_page).post(create_token))
         .route("/tokens/{id}/revoke", post(revoke_token))
         .merge(import_routes())
 }
 
-fn forbidden(what: &str) -> Response {
-    (StatusCode::FORBIDDEN, page("Not allowed", &format!("<h1>Not allowed</h1><p>{}</p>", esc(what)))).into_response()
+const MANAGERS: &[Role] = &[Role::Admin, Role::Marketer];
+
+/// A signed-in visitor whose form carries their anti-forgery token, or the answer refusing it.
+async fn form_visitor(state: &AppState, headers: &HeaderMap, csrf: &str) -> Result<Visitor, Response> {
+    let v = visitor(state, headers).await?;
+    if v.form_ok(csrf) {
+        Ok(v)
+    } else {
+        Err(v.forged())
+    }
 }
 
-fn forged() -> Response {
-    forbidden("This form has expired or did not come from Enishi. Reload the page and try again.")
+/// A refused till form: 422 with why, and the way back to the customer.
+fn not_done(v: &Visitor, customer_id: i64, title: &str, why: &str) -> Response {
+    let tr = v.tr;
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        v.page(
+            title,
+            &format!(
+                "<h1>{}</h1><p role=\"alert\">{}</p><p><a href=\"/customers/{customer_id}\">{}</a></p>",
+                esc(title),
+                esc(why),
+                tr.t("Back to the customer")
+            ),
+        ),
+    )
+        .into_response()
 }
 
 /// The "record a purchase" form of a customer's page.
-pub(crate) fn purchase_form(customer_id: i64, csrf: &str) -> String {
+pub(crate) fn purchase_form(tr: Tr, customer_id: i64, csrf: &str) -> String {
     format!(
-        "<section class=\"card\" id=\"record-purchase\"><h2>Record a purchase</h2>\
+        "<section class=\"card\" id=\"record-purchase\"><h2>{}</h2>\
          <form method=\"post\" action=\"/customers/{customer_id}/purchases\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label>Amount <input name=\"amount\" inputmode=\"decimal\" required placeholder=\"57.40\"></label> \
-         <label>Item <input name=\"sku\" placeholder=\"SKU (optional)\"></label> \
-         <label>Category <input name=\"category\" placeholder=\"optional\"></label> \
-         <button>Record</button></form></section>"
+         <label>{} <input name=\"amount\" inputmode=\"decimal\" required placeholder=\"57.40\"></label> \
+         <label>{} <input name=\"sku\" placeholder=\"{}\"></label> \
+         <label>{} <input name=\"category\" placeholder=\"{}\"></label> \
+         <button>{}</button></form></section>",
+        tr.t("Record a purchase"),
+        tr.t("Amount"),
+        tr.t("Item"),
+        tr.t("SKU (optional)"),
+        tr.t("Category"),
+        tr.t("optional"),
+        tr.t("Record"),
     )
 }
 
@@ -62,17 +97,14 @@ async fn record_purchase(
     Path(id): Path<i64>,
     Form(f): Form<PurchaseForm>,
 ) -> Response {
-    let v = match visitor(&state, &headers).await {
+    let v = match form_visitor(&state, &headers, &f.csrf).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !v.form_ok(&f.csrf) {
-        return forged();
-    }
     let found = state.run(move |s| Ok(s.read(|c| customers::get(c, id))?)).await;
     let customer = match found {
         Ok(Some(c)) => c,
-        Ok(None) => return (StatusCode::NOT_FOUND, page("Not found", "<p>No such customer.</p>")).into_response(),
+        Ok(None) => return v.not_found(),
         Err(e) => return e.into_response(),
     };
     let now = chrono::Utc::now();
@@ -93,29 +125,268 @@ async fn record_purchase(
             let earned = loyalty.map(|l| format!("&earned={}", l.points_earned)).unwrap_or_default();
             Redirect::to(&format!("/customers/{id}?recorded={}{earned}", order.order_id)).into_response()
         }
-        Err(e) if e.status.is_client_error() => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            page(
-                "Purchase not recorded",
-                &format!(
-                    "<h1>Purchase not recorded</h1><p role=\"alert\">{}</p><p><a href=\"/customers/{id}\">Back to the customer</a></p>",
-                    esc(&e.detail.replace("lines[0].unit_price", "amount"))
-                ),
-            ),
-        )
-            .into_response(),
+        Err(e) if e.status.is_client_error() => not_done(
+            &v,
+            id,
+            v.tr.t("Purchase not recorded"),
+            &v.tr.f("amount: {}", &[&e.detail.replace("lines[0].unit_price: ", "").replace("lines[0].unit_price", "")]),
+        ),
         Err(e) => e.into_response(),
     }
 }
 
-fn programme_form(csrf: &str, text: &str) -> String {
+/// The "record an interaction" form: a request, complaint, call or note.
+pub(crate) fn interaction_form(tr: Tr, customer_id: i64, csrf: &str) -> String {
+    let mut kinds = String::new();
+    for k in InteractionKind::ALL {
+        let _ = write!(kinds, "<option value=\"{k}\">{}</option>", tr.word(k.as_str()));
+    }
+    format!(
+        "<section class=\"card\" id=\"record-interaction\"><h2>{}</h2>\
+         <form method=\"post\" action=\"/customers/{customer_id}/interactions\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label>{} <select name=\"kind\">{kinds}</select></label> \
+         <label>{} <input name=\"body\" required maxlength=\"4000\"></label> \
+         <label><input type=\"checkbox\" name=\"resolved\" value=\"1\"> {}</label> \
+         <button>{}</button></form></section>",
+        tr.t("Record an interaction"),
+        tr.t("Kind"),
+        tr.t("What happened"),
+        tr.t("Already resolved"),
+        tr.t("Record"),
+    )
+}
+
+#[derive(Deserialize)]
+struct InteractionForm {
+    csrf: String,
+    kind: String,
+    body: String,
+    #[serde(default)]
+    resolved: Option<String>,
+}
+
+async fn record_interaction(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<InteractionForm>,
+) -> Response {
+    let v = match form_visitor(&state, &headers, &f.csrf).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let title = v.tr.t("Interaction not recorded");
+    let Ok(kind) = f.kind.parse::<InteractionKind>() else { return not_done(&v, id, title, v.tr.t("Choose a kind.")) };
+    if f.body.trim().is_empty() {
+        return not_done(&v, id, title, v.tr.t("Say what happened."));
+    }
+    let new = enishi_store::NewInteraction {
+        customer_id: id,
+        kind,
+        channel: Some("in_store".into()),
+        body: f.body.trim().to_string(),
+        status: if f.resolved.is_some() { InteractionStatus::Resolved } else { InteractionStatus::Open },
+        staff: Some(v.user.name.clone()),
+        occurred_at: chrono::Utc::now(),
+    };
+    let stored = state
+        .run(move |s| {
+            Ok(s.write(|c| match customers::get(c, id)? {
+                Some(_) => history::add_interaction(c, &new).map(Some),
+                None => Ok(None),
+            })?)
+        })
+        .await;
+    match stored {
+        Ok(Some(_)) => Redirect::to(&format!("/customers/{id}?done=interaction")).into_response(),
+        Ok(None) => v.not_found(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn resolve_interaction(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, interaction)): Path<(i64, i64)>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let v = match form_visitor(&state, &headers, &f.csrf).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let staff = v.user.name.clone();
+    let done = state
+        .run(move |s| {
+            Ok(s.write(|c| match history::get_interaction(c, interaction)? {
+                Some(i) if i.customer_id == id => history::resolve_interaction(c, interaction, Some(&staff)),
+                _ => Ok(None),
+            })?)
+        })
+        .await;
+    match done {
+        Ok(Some(_)) => Redirect::to(&format!("/customers/{id}?done=resolved")).into_response(),
+        Ok(None) => v.not_found(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The "redeem a reward" form: the catalogue's rewards that cost points.
+pub(crate) fn redeem_form(tr: Tr, customer_id: i64, csrf: &str, rewards: &[(String, String, i64)]) -> String {
+    if rewards.is_empty() {
+        return String::new();
+    }
+    let mut options = String::new();
+    for (id, name, cost) in rewards {
+        let _ =
+            write!(options, "<option value=\"{}\">{}</option>", esc(id), tr.f("{} ({} points)", &[&esc(name), cost]));
+    }
+    format!(
+        "<section class=\"card\" id=\"redeem\"><h2>{}</h2>\
+         <form method=\"post\" action=\"/customers/{customer_id}/redemptions\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"key\" value=\"{}\">\
+         <label>{} <select name=\"reward\">{options}</select></label> <button>{}</button></form></section>",
+        tr.t("Redeem a reward"),
+        form_key(),
+        tr.t("Reward"),
+        tr.t("Redeem"),
+    )
+}
+
+/// A fresh idempotency key for a form: sending the same form twice does it once.
+fn form_key() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("console-{}", hex::encode(bytes))
+}
+
+#[derive(Deserialize)]
+struct RedeemForm {
+    csrf: String,
+    key: String,
+    reward: String,
+}
+
+async fn redeem_reward(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<RedeemForm>,
+) -> Response {
+    let v = match form_visitor(&state, &headers, &f.csrf).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (reward, key) = (f.reward.trim().to_string(), f.key);
+    let now = chrono::Utc::now().timestamp();
+    let done = state
+        .with_programs(true, move |c, programs| {
+            if customers::get(c, id)?.is_none() {
+                return Ok(None);
+            }
+            Ok(Some(enishi_rewards::redeem(c, programs, id, &reward, &key, now)?))
+        })
+        .await;
+    match done {
+        Ok(Some(_)) => Redirect::to(&format!("/customers/{id}?done=redeemed")).into_response(),
+        Ok(None) => v.not_found(),
+        Err(e) if e.status.is_client_error() => not_done(&v, id, v.tr.t("Reward not redeemed"), &e.detail),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The "adjust points" form (owners and marketers): points and a required reason.
+pub(crate) fn adjust_form(tr: Tr, customer_id: i64, csrf: &str) -> String {
+    format!(
+        "<section class=\"card\" id=\"adjust\"><h2>{}</h2>\
+         <form method=\"post\" action=\"/customers/{customer_id}/adjustments\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"key\" value=\"{}\">\
+         <label>{} <input name=\"points\" inputmode=\"numeric\" required placeholder=\"-50\" size=\"8\"></label> \
+         <label>{} <input name=\"reason\" required maxlength=\"500\"></label> <button>{}</button></form></section>",
+        tr.t("Adjust points"),
+        form_key(),
+        tr.t("Points (+ or −)"),
+        tr.t("Reason"),
+        tr.t("Adjust"),
+    )
+}
+
+#[derive(Deserialize)]
+struct AdjustForm {
+    csrf: String,
+    key: String,
+    points: String,
+    reason: String,
+}
+
+async fn adjust_points(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<AdjustForm>,
+) -> Response {
+    let v = match form_visitor(&state, &headers, &f.csrf).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("Points are adjusted by owners and marketers.")) {
+        return r;
+    }
+    let title = v.tr.t("Points not adjusted");
+    let Ok(points) = f.points.trim().replace('−', "-").parse::<i64>() else {
+        return not_done(&v, id, title, v.tr.t("points: write a whole number, e.g. 50 or -50."));
+    };
+    let by = format!("console: {}", v.user.email);
+    let (reason, key) = (f.reason, f.key);
+    let now = chrono::Utc::now().timestamp();
+    let done = state
+        .with_programs(true, move |c, programs| {
+            if customers::get(c, id)?.is_none() {
+                return Ok(None);
+            }
+            let a =
+                enishi_rewards::Adjustment { customer_id: id, points, reason: &reason, idempotency_key: &key, by: &by };
+            Ok(Some(enishi_rewards::adjust(c, programs, &a, now)?))
+        })
+        .await;
+    match done {
+        Ok(Some(_)) => Redirect::to(&format!("/customers/{id}?done=adjusted")).into_response(),
+        Ok(None) => v.not_found(),
+        Err(e) if e.status.is_client_error() => not_done(&v, id, title, &e.detail),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn programme_form(tr: Tr, csrf: &str, text: &str) -> String {
     format!(
         "<form method=\"post\" action=\"/loyalty\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label for=\"document\">Programme (JSON, see docs/loyalty.md)</label>\
+         <h2><label for=\"document\">{}</label></h2>\
          <textarea id=\"document\" name=\"document\" rows=\"24\" style=\"width:100%;font-family:monospace\">{}</textarea>\
-         <p><button>Apply as a new version</button></p></form>",
-        esc(text)
+         <p><button>{}</button></p></form>",
+        tr.t("Programme (JSON, see docs/loyalty.md)"),
+        esc(text),
+        tr.t("Apply as a new version"),
     )
+}
+
+/// What the loyalty page shows besides the editor.
+struct LoyaltyView {
+    latest: Option<loyalty::StoredProgram>,
+    report: Option<enishi_rewards::ProgramReport>,
+    redemptions: Vec<loyalty::Entry>,
+}
+
+async fn loyalty_view(state: &AppState) -> Result<LoyaltyView, ApiError> {
+    state
+        .with_programs(false, |c, programs| {
+            Ok(LoyaltyView {
+                latest: loyalty::latest_program(c)?,
+                report: enishi_rewards::report(c, programs)?,
+                redemptions: loyalty::recent_entries(c, "redeem", 20)?,
+            })
+        })
+        .await
 }
 
 async fn loyalty_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -123,80 +394,130 @@ async fn loyalty_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
         Ok(v) => v,
         Err(r) => return r,
     };
-    if v.role == Role::Staff {
-        return forbidden("The loyalty programme is managed by owners and marketers.");
+    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("The loyalty programme is managed by owners and marketers.")) {
+        return r;
     }
-    let result = state
-        .with_programs(false, |c, programs| Ok((loyalty::latest_program(c)?, enishi_rewards::report(c, programs)?)))
-        .await;
-    let (latest, report) = match result {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    page("Loyalty", &loyalty_body(&v, latest.as_ref(), report.as_ref(), None)).into_response()
+    match loyalty_view(&state).await {
+        Ok(view) => v.page(v.tr.t("Loyalty"), &loyalty_body(&v, &view, None)).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
-fn loyalty_body(
-    v: &Visitor,
-    latest: Option<&loyalty::StoredProgram>,
-    report: Option<&enishi_rewards::ProgramReport>,
-    error: Option<(&str, &str)>,
-) -> String {
-    let mut html = String::from("<h1>Loyalty programme</h1>");
+fn loyalty_body(v: &Visitor, view: &LoyaltyView, error: Option<(&str, &str)>) -> String {
+    let tr = v.tr;
+    let mut html = format!("<h1>{}</h1>", tr.t("Loyalty programme"));
     if let Some((message, _)) = error {
         let _ = write!(
             html,
-            "<p class=\"card\" role=\"alert\" id=\"programme-error\"><strong>Not applied.</strong> {}</p>",
+            "<p class=\"card\" role=\"alert\" id=\"programme-error\"><strong>{}</strong> {}</p>",
+            tr.t("Not applied."),
             esc(message)
         );
     }
-    match latest {
+    let document =
+        view.latest.as_ref().and_then(|p| serde_json::from_str::<enishi_loyalty::Document>(&p.document).ok());
+    match &view.latest {
         Some(p) => {
             let _ = write!(
                 html,
-                "<p class=\"muted\">Version {} applied by {} · in force from {}</p>",
-                p.version,
-                esc(&p.applied_by),
-                enishi_store::instant(p.effective_from).format("%Y-%m-%d %H:%M UTC")
+                "<p class=\"muted\">{}</p>",
+                tr.f(
+                    "Version {} applied by {} · in force from {}",
+                    &[
+                        &p.version,
+                        &esc(&p.applied_by),
+                        &enishi_store::instant(p.effective_from).format("%Y-%m-%d %H:%M UTC")
+                    ]
+                )
             );
         }
-        None => html.push_str("<p>No programme yet. Start from a starter (café, retail, e-commerce) below.</p>"),
+        None => {
+            let _ = write!(
+                html,
+                "<p>{}</p>",
+                tr.t("No programme yet. Start from a starter (café, retail, e-commerce) below.")
+            );
+        }
     }
-    if let Some(r) = report {
-        html.push_str("<div class=\"grid\">");
+    if let Some(doc) = &document {
+        if !doc.rewards.is_empty() {
+            let _ = write!(
+                html,
+                "<h2>{}</h2><div class=\"scroll\"><table id=\"rewards\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+                tr.t("Rewards"),
+                tr.t("Reward"),
+                tr.t("Points"),
+                tr.t("Valid for"),
+                tr.t("Uses")
+            );
+            for r in &doc.rewards {
+                let _ = write!(
+                    html,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    esc(&r.name),
+                    if r.cost > 0 { r.cost.to_string() } else { tr.t("issued, not sold").to_string() },
+                    tr.f("{} days", &[&r.valid_days]),
+                    r.max_uses
+                );
+            }
+            html.push_str("</tbody></table></div>");
+        }
+    }
+    if let Some(r) = &view.report {
+        let _ = write!(html, "<h2>{}</h2><div class=\"grid\">", tr.t("Promotions and stamp cards"));
         for p in &r.promotions {
             let _ = write!(
                 html,
-                "<section class=\"card\"><h2>{}</h2><p>{} customers · {} points<br>{} orders, spend {} (weeks before: {} orders, {})</p></section>",
+                "<section class=\"card\"><h3>{}</h3><p>{}<br>{}</p></section>",
                 esc(&p.name),
-                p.participants,
-                p.points_given,
-                p.during.orders,
-                p.during.spend,
-                p.before.orders,
-                p.before.spend
+                tr.f("{} customers · {} points", &[&p.participants, &p.points_given]),
+                tr.f(
+                    "{} orders, spend {} (weeks before: {} orders, {})",
+                    &[&p.during.orders, &p.during.spend, &p.before.orders, &p.before.spend]
+                )
             );
         }
         for c in &r.stamp_cards {
             let _ = write!(
                 html,
-                "<section class=\"card\"><h2>{}</h2><p>{} holders · {} cards completed · {} rewards used</p></section>",
+                "<section class=\"card\"><h3>{}</h3><p>{}</p></section>",
                 esc(&c.name),
-                c.holders,
-                c.completed,
-                c.rewards_used
+                tr.f("{} holders · {} cards completed · {} rewards used", &[&c.holders, &c.completed, &c.rewards_used])
             );
         }
         html.push_str("</div>");
     }
-    let text = match (error, latest) {
+    if !view.redemptions.is_empty() {
+        let _ = write!(
+            html,
+            "<h2>{}</h2><div class=\"scroll\"><table id=\"redemptions\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+            tr.t("Latest redemptions"),
+            tr.t("When"),
+            tr.t("Customer"),
+            tr.t("Points"),
+            tr.t("Reason")
+        );
+        for e in &view.redemptions {
+            let _ = write!(
+                html,
+                "<tr><td>{}</td><td><a href=\"/customers/{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
+                enishi_store::instant(e.occurred_at).format("%Y-%m-%d %H:%M"),
+                e.customer_id,
+                e.customer_id,
+                e.points,
+                esc(e.reason.as_deref().unwrap_or(""))
+            );
+        }
+        html.push_str("</tbody></table></div>");
+    }
+    let text = match (error, &view.latest) {
         (Some((_, sent)), _) => sent.to_string(),
         (None, Some(p)) => serde_json::from_str::<serde_json::Value>(&p.document)
             .and_then(|d| serde_json::to_string_pretty(&d))
             .unwrap_or_else(|_| p.document.clone()),
         (None, None) => enishi_loyalty::starter("cafe").unwrap_or_default().to_string(),
     };
-    html.push_str(&programme_form(&v.csrf, &text));
+    html.push_str(&programme_form(tr, &v.csrf, &text));
     html
 }
 
@@ -207,30 +528,29 @@ struct ProgrammeForm {
 }
 
 async fn apply_programme(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<ProgrammeForm>) -> Response {
-    let v = match visitor(&state, &headers).await {
+    let v = match form_visitor(&state, &headers, &f.csrf).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if v.role == Role::Staff {
-        return forbidden("The loyalty programme is managed by owners and marketers.");
+    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("The loyalty programme is managed by owners and marketers.")) {
+        return r;
     }
-    if !v.form_ok(&f.csrf) {
-        return forged();
-    }
-    let clock = state.workspace.clock;
-    let by = format!("console ({})", v.role);
+    let clock = state.workspace().clock;
+    let by = format!("console: {}", v.user.email);
     let text = f.document.clone();
     let applied = state.run(move |s| Ok(s.write(|c| enishi_rewards::apply_program(c, &text, clock, &by)))).await;
     match applied {
         Ok(Ok(_)) => Redirect::to("/loyalty").into_response(),
         Ok(Err(enishi_rewards::LoyaltyError::Program(e))) => {
-            let latest = state.run(|s| Ok(s.read(loyalty::latest_program)?)).await.ok().flatten();
             let message = e.to_string();
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                page("Loyalty", &loyalty_body(&v, latest.as_ref(), None, Some((&message, &f.document)))),
-            )
-                .into_response()
+            match loyalty_view(&state).await {
+                Ok(view) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    v.page(v.tr.t("Loyalty"), &loyalty_body(&v, &view, Some((&message, &f.document)))),
+                )
+                    .into_response(),
+                Err(e) => e.into_response(),
+            }
         }
         Ok(Err(e)) => ApiError::from(e).into_response(),
         Err(e) => e.into_response(),
@@ -246,17 +566,21 @@ fn import_routes() -> Router<AppState> {
         .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
 }
 
-fn import_form(csrf: &str) -> String {
+fn import_form(tr: Tr, csrf: &str) -> String {
     format!(
         "<form method=\"post\" action=\"/imports\" enctype=\"multipart/form-data\" class=\"card\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <p><label>Orders file <input type=\"file\" name=\"file\" accept=\".csv,.txt,.jsonl,.json\" required></label></p>\
-         <p><label>Format <select name=\"format\"><option value=\"generic\">Enishi CSV (docs/import.md)</option>\
+         <p><label>{} <input type=\"file\" name=\"file\" accept=\".csv,.txt,.jsonl,.json\" required></label></p>\
+         <p><label>{} <select name=\"format\"><option value=\"generic\">{}</option>\
          <option value=\"json\">JSON Lines</option><option value=\"cdnow\">CDNOW</option>\
          <option value=\"online-retail\">Online Retail II</option></select></label></p>\
-         <p><label><input type=\"checkbox\" name=\"skip_bad_rows\" value=\"1\"> Import the good rows and report the bad ones \
-         (otherwise a file with a bad row imports nothing)</label></p>\
-         <p><button>Import</button></p></form>"
+         <p><label><input type=\"checkbox\" name=\"skip_bad_rows\" value=\"1\"> {}</label></p>\
+         <p><button>{}</button></p></form>",
+        tr.t("Orders file"),
+        tr.t("Format"),
+        tr.t("Enishi CSV (docs/import.md)"),
+        tr.t("Import the good rows and report the bad ones (otherwise a file with a bad row imports nothing)"),
+        tr.t("Import"),
     )
 }
 
@@ -265,15 +589,21 @@ async fn imports_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
         Ok(v) => v,
         Err(r) => return r,
     };
-    if v.role == Role::Staff {
-        return forbidden("Imports are run by owners and marketers.");
+    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("Imports are run by owners and marketers.")) {
+        return r;
     }
-    page("Import orders", &format!("<h1>Import orders</h1>{}", import_form(&v.csrf))).into_response()
+    let tr = v.tr;
+    v.page(tr.t("Import orders"), &format!("<h1>{}</h1>{}", tr.t("Import orders"), import_form(tr, &v.csrf)))
+        .into_response()
 }
 
-fn rejections_table(rows: &[enishi_ingest::Rejection]) -> String {
-    let mut html = String::from(
-        "<table id=\"rejected-rows\"><thead><tr><th>Line</th><th>Column</th><th>Order</th><th>Why</th></tr></thead><tbody>",
+fn rejections_table(tr: Tr, rows: &[enishi_ingest::Rejection]) -> String {
+    let mut html = format!(
+        "<div class=\"scroll\"><table id=\"rejected-rows\" class=\"keep\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        tr.t("Line"),
+        tr.t("Column"),
+        tr.t("Order"),
+        tr.t("Why")
     );
     for r in rows {
         let _ = write!(
@@ -285,7 +615,7 @@ fn rejections_table(rows: &[enishi_ingest::Rejection]) -> String {
             esc(&r.reason)
         );
     }
-    html.push_str("</tbody></table>");
+    html.push_str("</tbody></table></div>");
     html
 }
 
@@ -298,16 +628,18 @@ async fn upload_import(
         Ok(v) => v,
         Err(r) => return r,
     };
-    if v.role == Role::Staff {
-        return forbidden("Imports are run by owners and marketers.");
+    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("Imports are run by owners and marketers.")) {
+        return r;
     }
+    let tr = v.tr;
+    let title = tr.t("Import orders");
     let (mut csrf, mut format, mut skip, mut file) = (String::new(), String::from("generic"), false, None);
     loop {
         match form.next_field().await {
             Ok(Some(field)) => {
                 let name = field.name().unwrap_or_default().to_string();
                 let file_name = field.file_name().map(String::from);
-                let Ok(bytes) = field.bytes().await else { return bad_form("Import orders", "the upload was cut off") };
+                let Ok(bytes) = field.bytes().await else { return v.bad_form(title, tr.t("The upload was cut off.")) };
                 match name.as_str() {
                     "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
                     "format" => format = String::from_utf8_lossy(&bytes).into_owned(),
@@ -317,11 +649,11 @@ async fn upload_import(
                 }
             }
             Ok(None) => break,
-            Err(_) => return bad_form("Import orders", "the upload could not be read"),
+            Err(_) => return v.bad_form(title, tr.t("The upload could not be read.")),
         }
     }
     if !v.form_ok(&csrf) {
-        return forged();
+        return v.forged();
     }
     let format = match format.as_str() {
         "generic" => enishi_ingest::formats::OrderFormat::Generic,
@@ -329,64 +661,66 @@ async fn upload_import(
         "cdnow" => enishi_ingest::formats::OrderFormat::Cdnow,
         "online-retail" => enishi_ingest::formats::OrderFormat::OnlineRetail,
         _ => {
-            return bad_form(
-                "Import orders",
-                "unknown format: choose Enishi CSV, JSON Lines, CDNOW or Online Retail II",
-            )
+            return v.bad_form(title, tr.t("Unknown format: choose Enishi CSV, JSON Lines, CDNOW or Online Retail II."))
         }
     };
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return bad_form("Import orders", "choose a file to import");
+        return v.bad_form(title, tr.t("Choose a file to import."));
     };
     let mut opts = enishi_ingest::orders::OrderImportOptions::new(format);
     opts.skip_bad_rows = skip;
-    opts.clock = state.workspace.clock;
-    opts.currency = state.workspace.currency;
+    let ws = state.workspace();
+    (opts.clock, opts.currency) = (ws.clock, ws.currency);
     let shown = name.clone();
     let outcome = state
         .run(move |s| {
             Ok(enishi_ingest::orders::import_orders(s, &bytes[..], &name, &opts, enishi_ingest::Progress::default()))
         })
         .await;
-    let body = |status: StatusCode, html: String| (status, page("Import orders", &html)).into_response();
+    let heading = format!("<h1>{}</h1>", esc(title));
+    let body = |status: StatusCode, html: String| (status, v.page(title, &format!("{heading}{html}"))).into_response();
     match outcome {
         Ok(Ok(done)) => {
             let s = &done.summary;
             let mut html = format!(
-                "<h1>Import orders</h1><p class=\"card\" role=\"status\" id=\"import-summary\">{}: {} rows read; \
-                 {} orders, {} returns and {} customers created; {} already stored; {} rows rejected.</p>",
-                esc(&shown),
-                s.rows_read,
-                s.orders_created,
-                s.returns_created,
-                s.customers_created,
-                s.duplicates_skipped,
-                s.rows_rejected + s.rows_without_customer
+                "<p class=\"card\" role=\"status\" id=\"import-summary\">{}</p>",
+                tr.f(
+                    "{}: {} rows read; {} orders, {} returns and {} customers created; {} already stored; {} rows rejected.",
+                    &[
+                        &esc(&shown),
+                        &s.rows_read,
+                        &s.orders_created,
+                        &s.returns_created,
+                        &s.customers_created,
+                        &s.duplicates_skipped,
+                        &(s.rows_rejected + s.rows_without_customer)
+                    ]
+                )
             );
             if !done.report.is_empty() {
-                html.push_str("<h2>Rows not imported</h2>");
-                html.push_str(&rejections_table(&done.report));
+                let _ = write!(html, "<h2>{}</h2>{}", tr.t("Rows not imported"), rejections_table(tr, &done.report));
             }
-            html.push_str(&import_form(&v.csrf));
+            html.push_str(&import_form(tr, &v.csrf));
             body(StatusCode::OK, html)
         }
         Ok(Err(enishi_ingest::ImportError::BadRows { rejections, total })) => body(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!(
-                "<h1>Import orders</h1><p class=\"card\" role=\"alert\" id=\"import-summary\">{}: {total} bad row(s); nothing was imported. \
-                 Fix them, or tick “Import the good rows”.</p>{}{}",
-                esc(&shown),
-                rejections_table(&rejections),
-                import_form(&v.csrf)
+                "<p class=\"card\" role=\"alert\" id=\"import-summary\">{}</p>{}{}",
+                tr.f(
+                    "{}: {} bad row(s); nothing was imported. Fix them, or tick “Import the good rows”.",
+                    &[&esc(&shown), &total]
+                ),
+                rejections_table(tr, &rejections),
+                import_form(tr, &v.csrf)
             ),
         ),
         Ok(Err(enishi_ingest::ImportError::File(r))) => body(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!(
-                "<h1>Import orders</h1><p class=\"card\" role=\"alert\" id=\"import-summary\">{}: {}; nothing was imported.</p>{}",
-                esc(&shown),
-                esc(&r.to_string()),
-                import_form(&v.csrf)
+                "<p class=\"card\" role=\"alert\" id=\"import-summary\">{}</p>{}",
+                tr.f("{}: {}; nothing was imported.", &[&esc(&shown), &esc(&r.to_string())]),
+                import_form(tr, &v.csrf)
             ),
         ),
         Ok(Err(e)) => ApiError::internal(e).into_response(),
@@ -394,57 +728,65 @@ async fn upload_import(
     }
 }
 
-/// A form that cannot be done as sent: 400 with why, under the page's title.
-fn bad_form(title: &str, why: &str) -> Response {
-    (StatusCode::BAD_REQUEST, page(title, &format!("<h1>{}</h1><p role=\"alert\">{}</p>", esc(title), esc(why))))
-        .into_response()
-}
-
-async fn tokens_body(state: &AppState, v: &Visitor, created: Option<(&str, &str)>) -> Result<String, ApiError> {
+async fn tokens_body(state: &AppState, v: &Visitor, created: Option<(&str, Role)>) -> Result<String, ApiError> {
+    let tr = v.tr;
     let list = state.run(|s| Ok(s.read(enishi_store::repo::tokens::list)?)).await?;
-    let mut html = String::from("<h1>API tokens</h1>");
+    let mut html = format!("<h1>{}</h1>", tr.t("API tokens"));
     if let Some((token, role)) = created {
         let _ = write!(
             html,
-            "<p class=\"card\" role=\"status\">New {} token — copy it now, it is not shown again: <code id=\"new-token\">{}</code></p>",
-            esc(role),
+            "<p class=\"card\" role=\"status\">{} <code id=\"new-token\">{}</code></p>",
+            tr.f("New {} token — copy it now, it is not shown again:", &[&tr.word(role.as_str())]),
             esc(token)
         );
+    }
+    let mut roles = String::new();
+    for r in [Role::Staff, Role::Marketer, Role::Admin] {
+        let _ = write!(roles, "<option value=\"{r}\">{}</option>", tr.word(r.as_str()));
     }
     let _ = write!(
         html,
         "<form method=\"post\" action=\"/tokens\" class=\"card\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label>Role <select name=\"role\"><option value=\"staff\">staff</option><option value=\"marketer\">marketer</option>\
-         <option value=\"admin\">admin</option></select></label> <label>Label <input name=\"label\" required placeholder=\"till 2\"></label> \
-         <button>Create a token</button></form><table><thead><tr><th>Label</th><th>Role</th><th>Created</th><th>Status</th></tr></thead><tbody>",
-        v.csrf
+         <label>{} <select name=\"role\">{roles}</select></label> <label>{} <input name=\"label\" required placeholder=\"till 2\"></label> \
+         <button>{}</button></form><div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        v.csrf,
+        tr.t("Role"),
+        tr.t("Label"),
+        tr.t("Create a token"),
+        tr.t("Label"),
+        tr.t("Role"),
+        tr.t("Created"),
+        tr.t("Status"),
     );
     for t in list {
         let status = match t.revoked_at {
-            Some(at) => format!("revoked {}", enishi_store::instant(at).format("%Y-%m-%d")),
+            Some(at) => tr.f("revoked {}", &[&enishi_store::instant(at).format("%Y-%m-%d")]),
             None => format!(
-                "<form method=\"post\" action=\"/tokens/{}/revoke\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>Revoke</button></form>",
-                t.id, v.csrf
+                "<form method=\"post\" action=\"/tokens/{}/revoke\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>{}</button></form>",
+                t.id,
+                v.csrf,
+                tr.t("Revoke")
             ),
         };
         let _ = write!(
             html,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{status}</td></tr>",
             esc(&t.label),
-            esc(&t.role),
+            esc(&tr.word(&t.role)),
             enishi_store::instant(t.created_at).format("%Y-%m-%d")
         );
     }
-    html.push_str("</tbody></table>");
+    html.push_str("</tbody></table></div>");
     Ok(html)
 }
 
-async fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
+/// A signed-in owner (admin), or the answer refusing anyone else.
+pub(crate) async fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
     let v = visitor(state, headers).await?;
-    if v.role != Role::Admin {
-        return Err(forbidden("API tokens are managed by owners (admin)."));
+    match v.unless_role(&[Role::Admin], v.tr.t("This page is for owners (admin).")) {
+        Some(refused) => Err(refused),
+        None => Ok(v),
     }
-    Ok(v)
 }
 
 async fn tokens_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -453,7 +795,7 @@ async fn tokens_page(State(state): State<AppState>, headers: HeaderMap) -> Respo
         Err(r) => return r,
     };
     match tokens_body(&state, &v, None).await {
-        Ok(html) => page("API tokens", &html).into_response(),
+        Ok(html) => v.page(v.tr.t("API tokens"), &html).into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -471,27 +813,23 @@ async fn create_token(State(state): State<AppState>, headers: HeaderMap, Form(f)
         Err(r) => return r,
     };
     if !v.form_ok(&f.csrf) {
-        return forged();
+        return v.forged();
     }
-    let Ok(role) = f.role.parse::<Role>() else { return bad_form("API tokens", "unknown role") };
+    let title = v.tr.t("API tokens");
+    let Ok(role) = f.role.parse::<Role>() else { return v.bad_form(title, v.tr.t("Unknown role.")) };
     let label = f.label.trim().to_string();
     if label.is_empty() {
-        return bad_form("API tokens", "a token needs a label");
+        return v.bad_form(title, v.tr.t("A token needs a label."));
     }
     let created = state.run(move |s| Ok(s.write(|c| enishi_store::repo::tokens::create(c, role, &label))?)).await;
     let token = match created {
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
-    match tokens_body(&state, &v, Some((&token, role.as_str()))).await {
-        Ok(html) => (StatusCode::CREATED, page("API tokens", &html)).into_response(),
+    match tokens_body(&state, &v, Some((&token, role))).await {
+        Ok(html) => (StatusCode::CREATED, v.page(title, &html)).into_response(),
         Err(e) => e.into_response(),
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
 }
 
 async fn revoke_token(
@@ -505,7 +843,7 @@ async fn revoke_token(
         Err(r) => return r,
     };
     if !v.form_ok(&f.csrf) {
-        return forged();
+        return v.forged();
     }
     match state.run(move |s| Ok(s.write(|c| enishi_store::repo::tokens::revoke(c, id))?)).await {
         Ok(_) => Redirect::to("/tokens").into_response(),

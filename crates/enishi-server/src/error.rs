@@ -106,3 +106,17 @@ impl IntoResponse for ApiError {
         (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
     }
 }
+
+impl From<enishi_store::repo::users::UserError> for ApiError {
+    fn from(e: enishi_store::repo::users::UserError) -> Self {
+        use enishi_store::repo::users::UserError;
+        match e {
+            UserError::BadEmail(_) => ApiError::invalid("email", e.to_string()),
+            UserError::WeakPassword => ApiError::invalid("password", e.to_string()),
+            UserError::Taken(_) => ApiError::new(StatusCode::CONFLICT, "user_exists", e.to_string()),
+            UserError::NotFound(_) => ApiError::not_found(e.to_string()),
+            UserError::LastAdmin => ApiError::new(StatusCode::CONFLICT, "last_admin", e.to_string()),
+            UserError::Store(s) => s.into(),
+        }
+    }
+}

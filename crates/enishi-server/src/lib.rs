@@ -2,14 +2,19 @@
 //! an OpenAPI document) and the console pages. Handlers parse and check input, then run
 //! store and intake functions on the blocking pool; they hold no SQL.
 
+mod admin;
+mod analytics_pages;
 mod api;
 mod auth;
 mod batcher;
+mod charts;
 mod console;
 mod error;
+mod i18n;
 mod loyalty;
 mod pages;
 pub mod scheduler;
+mod shell;
 
 pub use error::ApiError;
 
@@ -25,22 +30,29 @@ use std::sync::Arc;
 pub struct AppState {
     /// The database.
     pub store: Arc<Store>,
-    /// Workspace settings read at start-up.
-    pub workspace: Workspace,
+    /// Workspace settings: read at start-up, changed on the settings page.
+    pub settings: Arc<LiveWorkspace>,
     /// Loyalty programme versions, re-read when a new one is applied.
     pub programs: Arc<ProgramCache>,
     /// The group-commit writer of incoming orders.
     orders: Arc<batcher::OrderBatcher>,
+    /// Failed console sign-ins, to lock out guessing.
+    sign_ins: Arc<shell::SignInGuard>,
 }
 
 impl AppState {
     /// State over `store`, with the workspace settings it holds (UTC and USD by default); an
     /// error when a stored setting does not parse.
     pub fn new(store: Arc<Store>) -> Result<Self, enishi_ingest::intake::IntakeError> {
-        let workspace = Workspace::load(&store)?;
+        let settings = Arc::new(LiveWorkspace(std::sync::RwLock::new(Workspace::load(&store)?)));
         let programs: Arc<ProgramCache> = Arc::default();
-        let orders = Arc::new(batcher::OrderBatcher::start(store.clone(), workspace, programs.clone()));
-        Ok(AppState { store, workspace, programs, orders })
+        let orders = Arc::new(batcher::OrderBatcher::start(store.clone(), settings.clone(), programs.clone()));
+        Ok(AppState { store, settings, programs, orders, sign_ins: Arc::default() })
+    }
+
+    /// The workspace settings in force now.
+    pub fn workspace(&self) -> Workspace {
+        self.settings.get()
     }
 
     /// Runs `f` on the blocking pool in a write (`write` true) or read transaction, with the
@@ -50,7 +62,7 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut dyn enishi_store::Conn, &enishi_rewards::Programs) -> Result<T, ApiError> + Send + 'static,
     {
-        let (cache, clock) = (self.programs.clone(), self.workspace.clock);
+        let (cache, clock) = (self.programs.clone(), self.workspace().clock);
         self.run(move |s| {
             let body = |c: &mut dyn enishi_store::Conn| -> Result<T, ApiError> {
                 let programs = cache.get(c, clock)?;
@@ -78,9 +90,31 @@ impl AppState {
     }
 }
 
+/// Workspace settings that can change while the server runs (the settings page).
+pub struct LiveWorkspace(std::sync::RwLock<Workspace>);
+
+impl LiveWorkspace {
+    /// The settings now.
+    pub fn get(&self) -> Workspace {
+        *self.0.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Puts new settings in force.
+    pub(crate) fn set(&self, ws: Workspace) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = ws;
+    }
+}
+
 /// The whole application: API and pages.
 pub fn app(state: AppState) -> Router {
-    Router::new().merge(api::routes()).merge(pages::routes()).with_state(state)
+    Router::new()
+        .merge(api::routes())
+        .merge(shell::routes())
+        .merge(pages::routes())
+        .merge(console::routes())
+        .merge(analytics_pages::routes())
+        .merge(admin::routes())
+        .with_state(state)
 }
 
 /// Every API route as (method, path in OpenAPI form): the list the OpenAPI document must match.

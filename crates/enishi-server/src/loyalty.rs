@@ -83,7 +83,7 @@ async fn get_program(caller: Caller, State(state): State<AppState>) -> Result<Re
 
 async fn put_program(caller: Caller, State(state): State<AppState>, body: String) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
-    let clock = state.workspace.clock;
+    let clock = state.workspace().clock;
     let who = format!("api ({})", caller.0);
     let (version, program) =
         state.run(move |s| Ok(s.write(|c| enishi_rewards::apply_program(c, &body, clock, &who))?)).await?;
@@ -206,7 +206,7 @@ async fn set_tier(
     Body(b): Body<TierBody>,
 ) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
-    let ws = state.workspace;
+    let ws = state.workspace();
     let until = b
         .until
         .as_deref()

@@ -1,15 +1,19 @@
-//! The first console pages: sign in with a token, the customer list with search, and a
-//! customer's profile and timeline. Server-rendered HTML, no JavaScript.
+//! The pages everyone uses: the dashboard, the customer list with search and filters, and a
+//! customer's 360° page (profile, consent, loyalty, scores, open issues, timeline, and the
+//! forms staff use at the till). Server-rendered HTML, no JavaScript.
 
-use crate::auth::{role_of, SESSION_COOKIE};
-use crate::{ApiError, AppState};
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use crate::charts::{bar_chart, heat_table, line_chart, lorenz_chart};
+use crate::i18n::Tr;
+use crate::shell::{esc, urlencode, visitor, Visitor};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use enishi_store::repo::{customers, history};
-use enishi_store::{Customer, TimelineEntry};
+use enishi_core::{InteractionStatus, Role};
+use enishi_store::repo::{customers, history, scores};
+use enishi_store::{Customer, Interaction, TimelineEntry};
 use serde::Deserialize;
 use std::fmt::Write;
 
@@ -19,149 +23,202 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/customers", get(customer_list))
         .route("/customers/{id}", get(customer_page))
         .route("/overview", get(|| async { Redirect::permanent("/") }))
-        .route("/login", get(login_form).post(login))
-        .route("/logout", axum::routing::post(logout))
-        .merge(crate::console::routes())
-        .route("/favicon.svg", get(favicon))
-        .route("/favicon.ico", get(favicon))
 }
 
-/// The icon: 縁 on the header colour.
-const FAVICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\"><rect width=\"32\" height=\"32\" rx=\"6\" fill=\"#5b2a3c\"/>\
-<text x=\"16\" y=\"24\" font-size=\"22\" text-anchor=\"middle\" fill=\"#fff\">縁</text></svg>";
-
-async fn favicon() -> Response {
-    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "max-age=86400")], FAVICON).into_response()
+/// A date from a day number.
+pub(crate) fn date_of_day(day: i64) -> String {
+    chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|d| d.checked_add_days(chrono::Days::new(u64::try_from(day).unwrap_or(0))))
+        .map(|d| d.to_string())
+        .unwrap_or_default()
 }
 
-/// Escapes text for HTML.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafaf7}\
-header{background:#5b2a3c;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center}\
-header a{color:#fff;text-decoration:none;font-weight:600}main{padding:1rem;max-width:70rem;margin:auto}\
-table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #e5e5e0}\
-input,button{font:inherit;padding:.4rem .6rem}.muted{color:#777}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.8rem}\
-.card{background:#fff;border:1px solid #e5e5e0;border-radius:6px;padding:.8rem}.kind{font-size:.8rem;padding:.1rem .4rem;border-radius:4px;background:#eee}\
-.big{font-size:2rem;margin:.2rem 0}@media(max-width:40rem){td:nth-child(n+4),th:nth-child(n+4){display:none}}";
-
-pub(crate) fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{} · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a><a href=\"/\">Dashboard</a><a href=\"/customers\">Customers</a><a href=\"/loyalty\">Loyalty</a><a href=\"/imports\">Import</a><a href=\"/tokens\">Tokens</a>\
-         <form method=\"post\" action=\"/logout\" style=\"margin-left:auto\"><button>Sign out</button></form></header><main>{body}</main></body></html>",
-        esc(title)
-    ))
-}
-
-/// A signed-in visitor: their role and the anti-forgery token their forms carry.
-pub(crate) struct Visitor {
-    /// Role of their token.
-    pub role: enishi_core::Role,
-    /// Token forms must send back (derived from the session, which scripts cannot read).
-    pub csrf: String,
-}
-
-impl Visitor {
-    /// Whether a form's anti-forgery token is this visitor's.
-    pub(crate) fn form_ok(&self, sent: &str) -> bool {
-        !sent.is_empty() && sent == self.csrf
-    }
-}
-
-fn csrf_of(session: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(&Sha256::digest(format!("enishi-csrf:{session}").as_bytes())[..16])
-}
-
-/// The signed-in visitor, or a redirect to the sign-in page.
-pub(crate) async fn visitor(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
-    let token = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(|c| {
-        c.split(';').find_map(|p| p.trim().strip_prefix(&format!("{SESSION_COOKIE}=")).map(String::from))
-    });
-    match token {
-        Some(t) => match role_of(state, t.clone()).await {
-            Ok(Some(role)) => Ok(Visitor { role, csrf: csrf_of(&t) }),
-            Ok(None) => Err(Redirect::to("/login").into_response()),
-            Err(e) => Err(e.into_response()),
-        },
-        None => Err(Redirect::to("/login").into_response()),
-    }
-}
-
-async fn login_form() -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>Sign in · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><style>{STYLE}</style></head><body><header><a href=\"/\">縁 Enishi</a></header><main>\
-         <h1>Sign in</h1><form method=\"post\" action=\"/login\"><label>API token <input name=\"token\" type=\"password\" autocomplete=\"off\" required></label> \
-         <button>Sign in</button></form><p class=\"muted\">The demo prints a token; make more with <code>enishi token create --role staff</code>.</p></main></body></html>"
-    ))
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    token: String,
-}
-
-async fn login(State(state): State<AppState>, Form(f): Form<LoginForm>) -> Response {
-    let token = f.token.trim().to_string();
-    match role_of(&state, token.clone()).await {
-        Ok(Some(_)) => (
-            StatusCode::SEE_OTHER,
-            [
-                (header::LOCATION, "/".to_string()),
-                (header::SET_COOKIE, format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/")),
-            ],
-        )
-            .into_response(),
-        Ok(None) => (
-            StatusCode::UNAUTHORIZED,
-            page("Sign in", "<p>That token is unknown or revoked. <a href=\"/login\">Try again</a>.</p>"),
-        )
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn logout() -> Response {
-    (
-        StatusCode::SEE_OTHER,
-        [
-            (header::LOCATION, "/login".to_string()),
-            (header::SET_COOKIE, format!("{SESSION_COOKIE}=; Max-Age=0; Path=/")),
-        ],
+/// Loyal-customer share month by month over the last year (7% loyal, 13% semi-loyal, the
+/// thresholds frozen a year ago).
+pub(crate) fn loyal_trend_chart(tr: Tr, report: &enishi_insights::LoyalReport) -> String {
+    let points: Vec<(String, f64)> =
+        report.trend.iter().map(|m| (m.date.get(..7).unwrap_or(&m.date).to_string(), 100.0 * m.share)).collect();
+    line_chart(
+        "loyal",
+        tr.t("Loyal and semi-loyal customers"),
+        &tr.f("Share of customers meeting the loyal or semi-loyal thresholds frozen on {}", &[&report.baseline_date]),
+        &points,
+        |v| format!("{v:.1}%"),
     )
-        .into_response()
+}
+
+/// The RFM grid: customers per recency (rows, 5 best) and frequency (columns) score.
+pub(crate) fn rfm_grid(tr: Tr, grid: &[[u64; 5]; 5]) -> String {
+    let columns: Vec<String> = (1..=5).map(|f| format!("F{f}")).collect();
+    let rows: Vec<(String, Vec<Option<f64>>)> = grid
+        .iter()
+        .enumerate()
+        .map(|(i, row)| (format!("R{}", 5 - i), row.iter().map(|&n| Some(n as f64)).collect()))
+        .collect();
+    format!(
+        "<h2>{}</h2>{}",
+        tr.t("RFM grid"),
+        heat_table(
+            "rfm-grid",
+            tr.t("Customers by recency (R, 5 = most recent) and frequency (F, 5 = most often)"),
+            "R \\ F",
+            &columns,
+            &rows,
+            |v| format!("{v:.0}")
+        )
+    )
+}
+
+async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let v = match visitor(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let tr = v.tr;
+    let clock = state.workspace().clock;
+    let today = clock.day_number(chrono::Utc::now());
+    let result = state
+        .run(move |s| {
+            Ok((
+                enishi_insights::pareto_report(s, today)?,
+                enishi_insights::rfm_report(s, today)?,
+                enishi_insights::kpis_report(s, today, clock)?,
+                enishi_insights::lifecycle(s, today, 5, false)?,
+                enishi_insights::revenue_by_month(s, today, 12)?,
+                enishi_insights::loyal_report(s, today - 365, today, 0.07, 0.13)?,
+            ))
+        })
+        .await;
+    let (pareto, rfm, kpis, lifecycle, months, loyal) = match result {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let k = &kpis.kpis;
+    let latest_share = loyal.trend.last().map_or(0.0, |m| m.share);
+    let mut body = format!(
+        "<h1>{}</h1><div class=\"grid\">\
+         <section class=\"card\"><h2>{}</h2><p class=\"big\">{}</p><p class=\"muted\">{}</p></section>\
+         <section class=\"card\"><h2>{}</h2><p class=\"big\">{:.2}</p><p class=\"muted\">{}</p></section>\
+         <section class=\"card\"><h2>{}</h2><p class=\"big\">{:.1}%</p><p class=\"muted\">{}</p></section>\
+         <section class=\"card\"><h2>{}</h2><p class=\"big\">{:.1}%</p><p class=\"muted\">{}</p></section>\
+         <section class=\"card\"><h2>{}</h2><p class=\"big\">{:.1}%</p><p class=\"muted\">{}</p></section></div>",
+        tr.t("Dashboard"),
+        tr.t("Customers who bought"),
+        pareto.customers,
+        tr.f("{} orders", &[&k.orders]),
+        tr.t("Revenue"),
+        pareto.revenue,
+        tr.f("median order {}", &[&format!("{:.2}", k.order_value.median)]),
+        tr.t("Repeat customers"),
+        100.0 * k.repeat_purchase_rate,
+        tr.t("bought on more than one day"),
+        tr.t("Top 20% of customers"),
+        100.0 * pareto.top_20_share,
+        tr.f("of revenue · Gini {}", &[&format!("{:.2}", pareto.gini)]),
+        tr.t("Loyal customers"),
+        100.0 * latest_share,
+        tr.t("loyal or semi-loyal; the goal is 25–30%"),
+    );
+    let month_rows: Vec<(String, f64, String)> = months
+        .iter()
+        .map(|m| (m.month.clone(), m.revenue, tr.f("{} · {} orders", &[&format!("{:.0}", m.revenue), &m.orders])))
+        .collect();
+    body.push_str(&bar_chart(
+        "rev",
+        tr.t("Revenue by month"),
+        tr.t("Revenue of each of the last twelve months"),
+        &month_rows,
+    ));
+    body.push_str(&loyal_trend_chart(tr, &loyal));
+    body.push_str(&funnel_chart(tr, &lifecycle));
+    if !lifecycle.lapsed.is_empty() {
+        let _ = write!(
+            body,
+            "<h2>{}</h2><div class=\"scroll\"><table class=\"keep\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+            tr.t("Lapsed customers most worth winning back"),
+            tr.t("Customer"),
+            tr.t("Stage"),
+            tr.t("Silent"),
+            tr.t("At stake")
+        );
+        for l in &lifecycle.lapsed {
+            let _ = write!(
+                body,
+                "<tr><td><a href=\"/customers/{}\">{}</a></td><td>{}</td><td>{}</td><td>{:.2}</td></tr>",
+                l.id,
+                esc(&l.external_id),
+                tr.word(l.stage.as_str()),
+                tr.f("{} days (usually {})", &[&l.days_silent, &format!("{:.0}", l.usual_gap_days)]),
+                l.value_at_stake
+            );
+        }
+        body.push_str("</tbody></table></div>");
+    }
+    body.push_str(&rfm_grid(tr, &rfm.grid));
+    body.push_str(&segment_chart(tr, &rfm));
+    body.push_str(&lorenz_chart(tr, &pareto.curve));
+    v.page(tr.t("Dashboard"), &body).into_response()
+}
+
+/// Customers per lifecycle stage, new to lost.
+pub(crate) fn funnel_chart(tr: Tr, lifecycle: &enishi_insights::LifecycleReport) -> String {
+    let rows: Vec<(String, f64, String)> = lifecycle
+        .funnel
+        .iter()
+        .map(|s| (tr.word(s.stage.as_str()), s.customers as f64, format!("{} ({:.1}%)", s.customers, 100.0 * s.share)))
+        .collect();
+    bar_chart("life", tr.t("Lifecycle"), tr.t("Customers per lifecycle stage, new to lost"), &rows)
+}
+
+/// Customers per RFM segment.
+pub(crate) fn segment_chart(tr: Tr, rfm: &enishi_insights::RfmReport) -> String {
+    let rows: Vec<(String, f64, String)> = rfm
+        .segments
+        .iter()
+        .map(|s| (tr.word(s.label), s.customers as f64, format!("{} ({:.1}%)", s.customers, 100.0 * s.share)))
+        .collect();
+    bar_chart("seg", tr.t("RFM segments"), tr.t("Customers per RFM segment"), &rows)
 }
 
 #[derive(Deserialize)]
 struct ListQuery {
     q: Option<String>,
     after: Option<i64>,
+    stage: Option<String>,
+    segment: Option<String>,
+}
+
+/// A `<select>` of `options` (value, label) with `selected` chosen and an "any" first.
+fn select(tr: Tr, name: &str, label: &str, options: &[(String, String)], selected: &str) -> String {
+    let mut html = format!("<label>{} <select name=\"{name}\"><option value=\"\">{}</option>", esc(label), tr.t("any"));
+    for (value, text) in options {
+        let _ = write!(
+            html,
+            "<option value=\"{}\"{}>{}</option>",
+            esc(value),
+            if value == selected { " selected" } else { "" },
+            esc(text)
+        );
+    }
+    html.push_str("</select></label>");
+    html
 }
 
 async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
-    if let Err(r) = visitor(&state, &headers).await {
-        return r;
-    }
+    let v = match visitor(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let tr = v.tr;
     let text = q.q.clone().unwrap_or_default();
+    let stage = q.stage.clone().filter(|s| !s.is_empty());
+    let segment = q.segment.clone().filter(|s| !s.is_empty());
     let query = customers::CustomerQuery {
         text: Some(text.clone()),
         after: q.after.unwrap_or(0),
         limit: 50,
+        lifecycle_stage: stage.clone(),
+        rfm_segment: segment.clone(),
         ..Default::default()
     };
     let result = state
@@ -173,11 +230,34 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
+    let stages: Vec<(String, String)> =
+        enishi_analytics::lifecycle::Stage::ALL.iter().map(|s| (s.as_str().to_string(), tr.word(s.as_str()))).collect();
+    let segments: Vec<(String, String)> = enishi_analytics::rfm::Segment::ALL
+        .iter()
+        .map(|s| {
+            (
+                serde_json::to_value(s).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                tr.word(s.label()),
+            )
+        })
+        .collect();
     let mut body = format!(
-        "<h1>Customers <span class=\"muted\">({total})</span></h1><form method=\"get\" action=\"/customers\" role=\"search\">\
-         <input name=\"q\" value=\"{}\" placeholder=\"Name, email, phone or id\" aria-label=\"Search customers\"> <button>Search</button></form>\
-         <table><thead><tr><th>Id</th><th>Name</th><th>Email</th><th>Orders</th><th>Spend</th><th>Last order</th></tr></thead><tbody>",
-        esc(&text)
+        "<h1>{} <span class=\"muted\">({total})</span></h1><form method=\"get\" action=\"/customers\" role=\"search\" class=\"card\">\
+         <label>{} <input name=\"q\" value=\"{}\" placeholder=\"{}\"></label> {} {} <button>{}</button></form>\
+         <div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        tr.t("Customers"),
+        tr.t("Search"),
+        esc(&text),
+        tr.t("Name, email, phone or id"),
+        select(tr, "stage", tr.t("Lifecycle"), &stages, stage.as_deref().unwrap_or("")),
+        select(tr, "segment", tr.t("RFM segment"), &segments, segment.as_deref().unwrap_or("")),
+        tr.t("Search"),
+        tr.t("Id"),
+        tr.t("Name"),
+        tr.t("Email"),
+        tr.t("Orders"),
+        tr.t("Spend"),
+        tr.t("Last order"),
     );
     for c in &list.items {
         let _ = write!(
@@ -192,32 +272,44 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
             c.stats.last_order_at.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
         );
     }
-    body.push_str("</tbody></table>");
+    body.push_str("</tbody></table></div>");
     if list.items.is_empty() {
-        body.push_str("<p>No customer matches.</p>");
+        let _ = write!(body, "<p>{}</p>", tr.t("No customer matches."));
     }
     if let Some(next) = list.next_cursor {
-        let _ =
-            write!(body, "<p><a href=\"/customers?q={}&amp;after={next}\">Next page →</a></p>", esc(&urlencode(&text)));
+        let _ = write!(
+            body,
+            "<p><a href=\"/customers?q={}&amp;stage={}&amp;segment={}&amp;after={next}\">{}</a></p>",
+            esc(&urlencode(&text)),
+            esc(&urlencode(stage.as_deref().unwrap_or(""))),
+            esc(&urlencode(segment.as_deref().unwrap_or(""))),
+            tr.t("Next page →")
+        );
     }
-    page("Customers", &body).into_response()
+    v.page(tr.t("Customers"), &body).into_response()
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
+/// What the last form on a customer's page did, shown at the top of it.
 #[derive(Deserialize)]
 struct CustomerPageQuery {
     #[serde(default)]
     recorded: Option<String>,
     #[serde(default)]
     earned: Option<i64>,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// Everything a customer's page shows.
+struct CustomerView {
+    customer: Customer,
+    timeline: Vec<TimelineEntry>,
+    loyalty: Option<enishi_rewards::LoyaltySummary>,
+    rewards: Vec<(String, String, i64)>,
+    next: Vec<(String, Option<String>, f64)>,
+    scores: Option<enishi_store::CustomerScores>,
+    since: Option<i64>,
+    open: Vec<Interaction>,
 }
 
 async fn customer_page(
@@ -230,56 +322,102 @@ async fn customer_page(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let Ok(id) = id.parse::<i64>() else {
-        return (StatusCode::NOT_FOUND, page("Not found", "<p>No such customer.</p>")).into_response();
-    };
+    let tr = v.tr;
+    let Ok(id) = id.parse::<i64>() else { return v.not_found() };
     let found = state
         .with_programs(false, move |c, programs| {
-            let Some(cust) = customers::get(c, id)? else { return Ok(None) };
-            let loyalty = match programs.latest() {
-                Some(_) => Some(enishi_rewards::summary(c, programs, id, chrono::Utc::now().timestamp())?),
-                None => None,
+            let Some(customer) = customers::get(c, id)? else { return Ok(None) };
+            let (loyalty, rewards) = match programs.latest() {
+                Some((_, p)) => (
+                    Some(enishi_rewards::summary(c, programs, id, chrono::Utc::now().timestamp())?),
+                    p.doc
+                        .rewards
+                        .iter()
+                        .filter(|r| r.cost > 0)
+                        .map(|r| (r.id.clone(), r.name.clone(), r.cost))
+                        .collect(),
+                ),
+                None => (None, Vec::new()),
             };
-            let next = enishi_store::repo::scores::recommendations(c, id)?;
-            let stages = enishi_store::repo::scores::lifecycle_changes(c, id)?;
-            let scores = scores_card(enishi_store::repo::scores::get(c, id)?.as_ref(), stages.last());
-            Ok(Some((cust, history::timeline(c, id, 100, 0)?, loyalty, next, scores)))
+            Ok(Some(CustomerView {
+                customer,
+                timeline: history::timeline(c, id, 100, 0)?,
+                loyalty,
+                rewards,
+                next: scores::recommendations(c, id)?,
+                scores: scores::get(c, id)?,
+                since: scores::lifecycle_changes(c, id)?.last().map(|x| x.0),
+                open: history::interactions(c, Some(id), Some(InteractionStatus::Open), 20, 0)?,
+            }))
         })
         .await;
-    match found {
-        Ok(Some((c, timeline, loyalty, next, scores))) => {
-            let mut cards = loyalty.as_ref().map(loyalty_card).unwrap_or_default();
-            cards.push_str(&scores);
-            if !next.is_empty() {
-                cards.push_str("<section class=\"card\" id=\"next-products\"><h2>Likely to buy next</h2><ol>");
-                for (sku, name, _) in &next {
-                    let _ = write!(cards, "<li>{}</li>", esc(name.as_deref().unwrap_or(sku)));
-                }
-                cards.push_str("</ol></section>");
-            }
-            let form = crate::console::purchase_form(c.id, &v.csrf);
-            let body = profile_html(&c, &timeline, &cards, &form);
-            let flash = match (&q.recorded, q.earned) {
-                (Some(order), Some(points)) => {
-                    format!(
-                        "<p class=\"card\" role=\"status\">Recorded order {}: earned {points} points.</p>",
-                        esc(order)
-                    )
-                }
-                (Some(order), None) => format!("<p class=\"card\" role=\"status\">Recorded order {}.</p>", esc(order)),
-                _ => String::new(),
-            };
-            let body = format!("{flash}{body}");
-            page(c.name.as_deref().unwrap_or(&c.external_id), &body).into_response()
+    let view = match found {
+        Ok(Some(view)) => view,
+        Ok(None) => return v.not_found(),
+        Err(e) => return e.into_response(),
+    };
+    let mut cards = view.loyalty.as_ref().map(|l| loyalty_card(tr, l)).unwrap_or_default();
+    cards.push_str(&scores_card(tr, view.scores.as_ref(), view.since));
+    if !view.next.is_empty() {
+        let _ =
+            write!(cards, "<section class=\"card\" id=\"next-products\"><h2>{}</h2><ol>", tr.t("Likely to buy next"));
+        for (sku, name, _) in &view.next {
+            let _ = write!(cards, "<li>{}</li>", esc(name.as_deref().unwrap_or(sku)));
         }
-        Ok(None) => (StatusCode::NOT_FOUND, page("Not found", "<p>No such customer.</p>")).into_response(),
-        Err(e) => ApiError::into_response(e),
+        cards.push_str("</ol></section>");
     }
+    cards.push_str(&open_issues_card(&v, view.customer.id, &view.open));
+    let mut forms = crate::console::purchase_form(tr, view.customer.id, &v.csrf);
+    forms.push_str(&crate::console::interaction_form(tr, view.customer.id, &v.csrf));
+    if view.loyalty.is_some() {
+        forms.push_str(&crate::console::redeem_form(tr, view.customer.id, &v.csrf, &view.rewards));
+        if v.role != Role::Staff {
+            forms.push_str(&crate::console::adjust_form(tr, view.customer.id, &v.csrf));
+        }
+    }
+    let flash = match (&q.recorded, q.earned, q.done.as_deref()) {
+        (Some(order), Some(points), _) => tr.f("Recorded order {}: earned {} points.", &[&esc(order), &points]),
+        (Some(order), None, _) => tr.f("Recorded order {}.", &[&esc(order)]),
+        (None, _, Some("interaction")) => tr.t("Interaction recorded.").to_string(),
+        (None, _, Some("resolved")) => tr.t("Marked resolved.").to_string(),
+        (None, _, Some("adjusted")) => tr.t("Points adjusted.").to_string(),
+        (None, _, Some("redeemed")) => tr.t("Reward redeemed; the coupon is in the loyalty card.").to_string(),
+        _ => String::new(),
+    };
+    let flash =
+        if flash.is_empty() { flash } else { format!("<p class=\"card\" role=\"status\" id=\"flash\">{flash}</p>") };
+    let body = format!("{flash}{}", profile_html(tr, &view.customer, &view.timeline, &cards, &forms));
+    v.page(view.customer.name.as_deref().unwrap_or(&view.customer.external_id), &body).into_response()
+}
+
+/// Open requests and complaints, each with a button to mark it resolved.
+fn open_issues_card(v: &Visitor, customer_id: i64, open: &[Interaction]) -> String {
+    let tr = v.tr;
+    let mut html = format!("<section class=\"card\" id=\"open-issues\"><h2>{}</h2>", tr.t("Open issues"));
+    if open.is_empty() {
+        let _ = write!(html, "<p class=\"muted\">{}</p>", tr.t("Nothing open."));
+    }
+    for i in open {
+        let _ = write!(
+            html,
+            "<p><span class=\"kind\">{}</span> {} <span class=\"muted\">{}</span><br>\
+             <form method=\"post\" action=\"/customers/{customer_id}/interactions/{}/resolve\" class=\"inline\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>{}</button></form></p>",
+            tr.word(i.kind.as_str()),
+            esc(&i.body),
+            i.occurred_at.format("%Y-%m-%d"),
+            i.id,
+            v.csrf,
+            tr.t("Mark resolved")
+        );
+    }
+    html.push_str("</section>");
+    html
 }
 
 /// A customer's profile: contact, consent and purchase cards, then `extra_cards` in the same
-/// grid, then `before_timeline`, then the timeline.
-fn profile_html(c: &Customer, timeline: &[TimelineEntry], extra_cards: &str, before_timeline: &str) -> String {
+/// grid, then `forms`, then the timeline.
+fn profile_html(tr: Tr, c: &Customer, timeline: &[TimelineEntry], extra_cards: &str, forms: &str) -> String {
     let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or("—"));
     let address = [
         &c.address.line1,
@@ -299,8 +437,9 @@ fn profile_html(c: &Customer, timeline: &[TimelineEntry], extra_cards: &str, bef
         let status = c.consents.iter().find(|x| x.channel == *ch);
         let _ = write!(
             consents,
-            "<li>{ch}: <strong>{}</strong>{}</li>",
-            status.map_or("unknown", |s| s.status.as_str()),
+            "<li>{}: <strong>{}</strong>{}</li>",
+            tr.word(ch.as_str()),
+            tr.word(status.map_or("unknown", |s| s.status.as_str())),
             status
                 .map(|s| format!(
                     " <span class=\"muted\">({}, {})</span>",
@@ -310,64 +449,78 @@ fn profile_html(c: &Customer, timeline: &[TimelineEntry], extra_cards: &str, bef
                 .unwrap_or_default()
         );
     }
+    let day =
+        |d: Option<chrono::DateTime<chrono::Utc>>| d.map_or("—".to_string(), |d| d.format("%Y-%m-%d").to_string());
     let mut html = format!(
-        "<h1>{}</h1><p class=\"muted\">Customer {} · first seen {}</p><div class=\"grid\">\
-         <section class=\"card\"><h2>Contact</h2><p>Email: {}<br>Phone: {}<br>Address: {}<br>Birthday: {}<br>Locale: {}</p></section>\
-         <section class=\"card\"><h2>Consent</h2><ul>{consents}</ul></section>\
-         <section class=\"card\"><h2>Purchases</h2><p>Orders: {}<br>Purchase days: {}<br>Spend: {}<br>Returned: {}<br>First: {}<br>Last: {}</p></section>{extra_cards}</div>{before_timeline}\
-         <h2>Timeline</h2><table><thead><tr><th>When</th><th>What</th><th>Summary</th><th>Amount</th><th>Status</th></tr></thead><tbody>",
+        "<h1>{}</h1><p class=\"muted\">{}</p><div class=\"grid\">\
+         <section class=\"card\"><h2>{}</h2><p>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}</p></section>\
+         <section class=\"card\"><h2>{}</h2><ul>{consents}</ul></section>\
+         <section class=\"card\"><h2>{}</h2><p>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}</p></section>{extra_cards}</div>{forms}\
+         <h2>{}</h2><div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         esc(c.name.as_deref().unwrap_or(&c.external_id)),
-        esc(&c.external_id),
-        c.first_seen_at.format("%Y-%m-%d"),
+        tr.f("Customer {} · first seen {}", &[&esc(&c.external_id), &c.first_seen_at.format("%Y-%m-%d")]),
+        tr.t("Contact"),
+        tr.t("Email"),
         opt(&c.email),
+        tr.t("Phone"),
         opt(&c.phone),
+        tr.t("Address"),
         if address.is_empty() { "—".into() } else { address },
+        tr.t("Birthday"),
         c.birthday.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
+        tr.t("Language"),
         opt(&c.locale),
+        tr.t("Consent"),
+        tr.t("Purchases"),
+        tr.t("Orders"),
         c.stats.order_count,
+        tr.t("Purchase days"),
         c.stats.purchase_days,
+        tr.t("Spend"),
         c.stats.total_spend,
+        tr.t("Returned"),
         c.stats.returned_amount,
-        c.stats.first_order_at.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "—".into()),
-        c.stats.last_order_at.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "—".into()),
+        tr.t("First order"),
+        day(c.stats.first_order_at),
+        tr.t("Last order"),
+        day(c.stats.last_order_at),
+        tr.t("Timeline"),
+        tr.t("When"),
+        tr.t("What"),
+        tr.t("Summary"),
+        tr.t("Amount"),
+        tr.t("Status"),
     );
     for e in timeline {
         let _ = write!(
             html,
             "<tr><td>{}</td><td><span class=\"kind\">{}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
             e.at.format("%Y-%m-%d %H:%M"),
-            esc(&e.kind),
+            tr.word(&e.kind),
             esc(&e.summary),
             e.amount.map(|a| a.to_string()).unwrap_or_default(),
-            esc(e.status.as_deref().unwrap_or(""))
+            esc(&e.status.as_deref().map(|s| tr.word(s)).unwrap_or_default())
         );
     }
-    html.push_str("</tbody></table>");
+    html.push_str("</tbody></table></div>");
     if timeline.is_empty() {
-        html.push_str("<p>Nothing yet.</p>");
+        let _ = write!(html, "<p>{}</p>", tr.t("Nothing yet."));
     }
     html
 }
 
-/// The scores card of a customer's page: RFM segment, lifecycle stage and since when, P(alive),
-/// CLV; empty before any analysis has scored the customer.
-fn scores_card(
-    scores: Option<&enishi_store::CustomerScores>,
-    last_change: Option<&(i64, Option<String>, String)>,
-) -> String {
+/// The scores card: RFM segment, lifecycle stage and since when, P(alive), CLV; empty before
+/// any analysis has scored the customer.
+fn scores_card(tr: Tr, scores: Option<&enishi_store::CustomerScores>, since: Option<i64>) -> String {
     let Some(s) = scores else { return String::new() };
-    let mut html = String::from("<section class=\"card\" id=\"scores\"><h2>Scores</h2><p>");
+    let mut html = format!("<section class=\"card\" id=\"scores\"><h2>{}</h2><p>", tr.t("Scores"));
     if let Some(r) = &s.rfm {
-        let _ = write!(html, "RFM: <strong>{}</strong> ({}{}{})<br>", esc(&r.segment.replace('_', " ")), r.r, r.f, r.m);
+        let _ = write!(html, "RFM: <strong>{}</strong> ({}{}{})<br>", esc(&tr.word(&r.segment)), r.r, r.f, r.m);
     }
     if let Some(stage) = &s.lifecycle_stage {
-        let _ = write!(html, "Lifecycle: <strong>{}</strong>", esc(&stage.replace('_', " ")));
-        if let Some((day, _, _)) = last_change {
-            let since = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
-                .and_then(|d| d.checked_add_days(chrono::Days::new(u64::try_from(*day).unwrap_or(0))));
-            if let Some(d) = since {
-                let _ = write!(html, " since {d}");
-            }
+        let _ = write!(html, "{}: <strong>{}</strong>", tr.t("Lifecycle"), esc(&tr.word(stage)));
+        if let Some(day) = since {
+            let _ = write!(html, " {}", tr.f("since {}", &[&date_of_day(day)]));
         }
         html.push_str("<br>");
     }
@@ -376,170 +529,60 @@ fn scores_card(
             let _ = write!(html, "P(alive): {:.0}%<br>", 100.0 * v.p_alive);
         }
         if v.clv.is_finite() {
-            let _ = write!(html, "Predicted value (12 months): {:.2}", v.clv);
+            let _ = write!(html, "{}: {:.2}", tr.t("Predicted value (12 months)"), v.clv);
         }
     }
     html.push_str("</p></section>");
     html
 }
 
-/// The loyalty card of a customer's page: points, tier, stamp cards, coupons.
-fn loyalty_card(l: &enishi_rewards::LoyaltySummary) -> String {
+/// The loyalty card: points, tier, stamp cards, coupons.
+fn loyalty_card(tr: Tr, l: &enishi_rewards::LoyaltySummary) -> String {
     let mut html = format!(
-        "<section class=\"card\" id=\"loyalty\"><h2>Loyalty</h2><p>Balance: <strong data-balance=\"{}\">{} points</strong><br>\
-         Usable now: {}<br>Pending (return window): {}",
-        l.balance, l.balance, l.available, l.pending
+        "<section class=\"card\" id=\"loyalty\"><h2>{}</h2><p>{}: <strong data-balance=\"{}\">{}</strong><br>{}: {}<br>{}: {}",
+        tr.t("Loyalty"),
+        tr.t("Balance"),
+        l.balance,
+        tr.f("{} points", &[&l.balance]),
+        tr.t("Usable now"),
+        l.available,
+        tr.t("Pending (return window)"),
+        l.pending
     );
     if l.debt > 0 {
-        let _ = write!(html, "<br><strong>Owes {} points</strong> (redemption blocked)", l.debt);
+        let _ = write!(html, "<br><strong>{}</strong>", tr.f("Owes {} points (redemption blocked)", &[&l.debt]));
     }
     for e in &l.expiring_soon {
-        let _ = write!(html, "<br>Expiring {}: {} points", e.date, e.points);
+        let _ = write!(html, "<br>{}", tr.f("Expiring {}: {} points", &[&e.date, &e.points]));
     }
     if let Some(t) = &l.tier {
-        let _ = write!(html, "<br>Tier: <strong>{}</strong>", esc(&t.name));
+        let _ = write!(html, "<br>{}: <strong>{}</strong>", tr.t("Tier"), esc(&t.name));
         if let Some(n) = &t.next {
-            let _ = write!(html, " <span class=\"muted\">({} more to {})</span>", esc(&n.missing), esc(&n.name));
+            let _ = write!(
+                html,
+                " <span class=\"muted\">({})</span>",
+                tr.f("{} more to {}", &[&esc(&n.missing), &esc(&n.name)])
+            );
         }
     }
     for c in &l.stamp_cards {
-        let _ = write!(html, "<br>{}: {} of {} stamps", esc(&c.name), c.stamps, c.of);
+        let _ = write!(html, "<br>{}: {}", esc(&c.name), tr.f("{} of {} stamps", &[&c.stamps, &c.of]));
     }
     let _ = write!(
         html,
-        "<br>Referral code: <code>{}</code> · referred {}<br>Coupons: {}</p></section>",
+        "<br>{}: <code>{}</code> · {}</p>",
+        tr.t("Referral code"),
         esc(&l.referral_code),
-        l.referrals,
-        l.coupons.len()
+        tr.f("referred {}", &[&l.referrals])
     );
-    html
-}
-
-/// Revenue concentration and RFM segments today, as numbers and SVG charts (readable without
-/// JavaScript; each chart has a title and a description for screen readers).
-/// The dashboard: what the shop's customers are worth and doing, as numbers and SVG charts
-/// (readable without JavaScript; each chart has a title and a description for screen readers).
-async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(r) = visitor(&state, &headers).await {
-        return r;
-    }
-    let clock = state.workspace.clock;
-    let today = clock.day_number(chrono::Utc::now());
-    let result = state
-        .run(move |s| {
-            Ok((
-                enishi_insights::pareto_report(s, today)?,
-                enishi_insights::rfm_report(s, today)?,
-                enishi_insights::kpis_report(s, today, clock)?,
-                enishi_insights::lifecycle(s, today, 5, false)?,
-                enishi_insights::revenue_by_month(s, today, 12)?,
-            ))
-        })
-        .await;
-    let (pareto, rfm, kpis, lifecycle, months) = match result {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    let k = &kpis.kpis;
-    let mut body = format!(
-        "<h1>Dashboard</h1><div class=\"grid\">\
-         <section class=\"card\"><h2>Customers who bought</h2><p class=\"big\">{}</p><p class=\"muted\">{} orders</p></section>\
-         <section class=\"card\"><h2>Revenue</h2><p class=\"big\">{:.2}</p><p class=\"muted\">median order {:.2}</p></section>\
-         <section class=\"card\"><h2>Repeat customers</h2><p class=\"big\">{:.1}%</p><p class=\"muted\">bought on more than one day</p></section>\
-         <section class=\"card\"><h2>Top 20% of customers</h2><p class=\"big\">{:.1}%</p><p class=\"muted\">of revenue · Gini {:.2}</p></section></div>",
-        pareto.customers,
-        k.orders,
-        pareto.revenue,
-        k.order_value.median,
-        100.0 * k.repeat_purchase_rate,
-        100.0 * pareto.top_20_share,
-        pareto.gini
-    );
-    let month_rows: Vec<(String, f64, String)> = months
-        .iter()
-        .map(|m| (m.month.clone(), m.revenue, format!("{:.0} · {} orders", m.revenue, m.orders)))
-        .collect();
-    body.push_str(&bar_chart("rev", "Revenue by month", "Revenue of each of the last twelve months", &month_rows));
-    let stage_rows: Vec<(String, f64, String)> = lifecycle
-        .funnel
-        .iter()
-        .map(|s| {
-            (
-                s.stage.as_str().replace('_', " "),
-                s.customers as f64,
-                format!("{} ({:.1}%)", s.customers, 100.0 * s.share),
-            )
-        })
-        .collect();
-    body.push_str(&bar_chart("life", "Lifecycle", "Customers per lifecycle stage, new to lost", &stage_rows));
-    if !lifecycle.lapsed.is_empty() {
-        body.push_str("<h2>Lapsed customers most worth winning back</h2><table><thead><tr><th>Customer</th><th>Stage</th><th>Silent</th><th>At stake</th></tr></thead><tbody>");
-        for l in &lifecycle.lapsed {
-            let _ = write!(
-                body,
-                "<tr><td><a href=\"/customers/{}\">{}</a></td><td>{}</td><td>{} days (usually {:.0})</td><td>{:.2}</td></tr>",
-                l.id,
-                esc(&l.external_id),
-                l.stage.as_str().replace('_', " "),
-                l.days_silent,
-                l.usual_gap_days,
-                l.value_at_stake
-            );
+    let usable: Vec<&enishi_store::repo::loyalty::Coupon> = l.coupons.iter().filter(|c| c.uses < c.max_uses).collect();
+    if !usable.is_empty() {
+        let _ = write!(html, "<p>{}:</p><ul id=\"coupons\">", tr.t("Coupons"));
+        for c in usable {
+            let _ = write!(html, "<li><code>{}</code> {}</li>", esc(&c.code), esc(&c.reward_id));
         }
-        body.push_str("</tbody></table>");
+        html.push_str("</ul>");
     }
-    let segment_rows: Vec<(String, f64, String)> = rfm
-        .segments
-        .iter()
-        .map(|s| (s.label.to_string(), s.customers as f64, format!("{} ({:.1}%)", s.customers, 100.0 * s.share)))
-        .collect();
-    body.push_str(&bar_chart("seg", "RFM segments", "Customers per RFM segment", &segment_rows));
-    body.push_str(&lorenz_chart(&pareto.curve));
-    page("Dashboard", &body).into_response()
-}
-
-/// A horizontal bar chart: one row per (label, value, text shown after the bar).
-fn bar_chart(id: &str, heading: &str, title: &str, rows: &[(String, f64, String)]) -> String {
-    let max = rows.iter().map(|r| r.1).fold(0.0_f64, f64::max).max(1e-9);
-    let row = 26.0;
-    let height = row * rows.len() as f64 + 10.0;
-    let mut svg = format!(
-        "<h2>{}</h2><svg role=\"img\" aria-labelledby=\"{id}-t {id}-d\" viewBox=\"0 0 640 {height}\" width=\"100%\" style=\"max-width:40rem\">\
-         <title id=\"{id}-t\">{}</title><desc id=\"{id}-d\">{}</desc>",
-        esc(heading),
-        esc(title),
-        esc(&rows.iter().map(|r| format!("{}: {}", r.0, r.2)).collect::<Vec<_>>().join(", "))
-    );
-    for (i, (label, value, text)) in rows.iter().enumerate() {
-        let y = i as f64 * row + 5.0;
-        let w = 300.0 * value.max(0.0) / max;
-        let _ = write!(
-            svg,
-            "<text x=\"0\" y=\"{:.0}\" font-size=\"13\">{}</text><rect x=\"160\" y=\"{y:.0}\" width=\"{w:.1}\" height=\"18\" fill=\"#5b2a3c\"></rect>\
-             <text x=\"{:.0}\" y=\"{:.0}\" font-size=\"12\">{}</text>",
-            y + 14.0,
-            esc(label),
-            165.0 + w,
-            y + 14.0,
-            esc(text)
-        );
-    }
-    svg.push_str("</svg>");
-    svg
-}
-
-fn lorenz_chart(curve: &[(f64, f64)]) -> String {
-    let points: Vec<String> =
-        curve.iter().map(|(x, y)| format!("{:.1},{:.1}", 40.0 + 300.0 * x, 310.0 - 300.0 * y)).collect();
-    format!(
-        "<h2>Revenue concentration</h2><svg role=\"img\" aria-labelledby=\"lor-t lor-d\" viewBox=\"0 0 360 340\" width=\"100%\" style=\"max-width:24rem\">\
-         <title id=\"lor-t\">Share of revenue by share of customers, largest first</title><desc id=\"lor-d\">{}</desc>\
-         <line x1=\"40\" y1=\"310\" x2=\"340\" y2=\"10\" stroke=\"#bbb\" stroke-dasharray=\"4\"></line>\
-         <polyline points=\"{}\" fill=\"none\" stroke=\"#5b2a3c\" stroke-width=\"2\"></polyline>\
-         <line x1=\"40\" y1=\"310\" x2=\"340\" y2=\"310\" stroke=\"#222\"></line><line x1=\"40\" y1=\"10\" x2=\"40\" y2=\"310\" stroke=\"#222\"></line>\
-         <text x=\"190\" y=\"332\" font-size=\"12\" text-anchor=\"middle\">customers, largest first</text>\
-         <text x=\"12\" y=\"160\" font-size=\"12\" transform=\"rotate(-90 12 160)\" text-anchor=\"middle\">revenue</text></svg>",
-        esc(&curve.iter().filter(|(x, _)| (x * 20.0).round() as i64 % 4 == 0).map(|(x, y)| format!("top {:.0}%: {:.0}%", 100.0 * x, 100.0 * y)).collect::<Vec<_>>().join(", ")),
-        points.join(" ")
-    )
+    html.push_str("</section>");
+    html
 }

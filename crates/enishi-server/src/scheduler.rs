@@ -27,7 +27,7 @@ pub struct Tick {
 pub fn tick(state: &AppState, now: i64, last_scored_day: &mut Option<i64>) -> Tick {
     let mut out = Tick::default();
     let store = &state.store;
-    let clock = state.workspace.clock;
+    let clock = state.workspace().clock;
     let jobs = store.write(|c| -> Result<_, enishi_store::StoreError> {
         let programs = state.programs.get(c, clock)?;
         enishi_rewards::run_jobs(c, &programs, now)

@@ -1,8 +1,8 @@
 //! The API and pages over real HTTP, against SQLite and (when available) PostgreSQL.
 
-use enishi_core::Role;
+use enishi_core::{Language, Role};
 use enishi_server::{spawn, AppState, Running};
-use enishi_store::repo::tokens;
+use enishi_store::repo::{tokens, users};
 use enishi_store::testing::{self, TestDb};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -37,7 +37,58 @@ fn apps() -> Vec<App> {
     testing::all().into_iter().map(start).collect()
 }
 
+/// Password of every console user the tests make.
+const PASSWORD: &str = "correct horse battery";
+
 impl App {
+    /// Makes a console user with `role` and signs them in; returns their session cookie.
+    fn session(&self, role: Role) -> String {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let email = format!("{role}-{n}@shop.example");
+        let store = enishi_store::Store::open(&self._db.url).unwrap();
+        store.write(|c| users::create(c, &email, "", role, Language::En, PASSWORD)).unwrap();
+        self.sign_in(&email, PASSWORD).expect("signed in")
+    }
+
+    /// Posts the sign-in form: the session cookie, or the refusal's status.
+    fn sign_in(&self, email: &str, password: &str) -> Result<String, u16> {
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let resp =
+            match agent.post(&format!("{}/login", self.base)).send_form(&[("email", email), ("password", password)]) {
+                Ok(r) => r,
+                Err(ureq::Error::Status(_, r)) => r,
+                Err(e) => panic!("{e}"),
+            };
+        match resp.status() {
+            303 => Ok(resp.header("set-cookie").unwrap().split(';').next().unwrap().to_string()),
+            s => Err(s),
+        }
+    }
+
+    /// GETs a page with a session cookie: (status, HTML).
+    fn page(&self, path: &str, cookie: &str) -> (u16, String) {
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let resp = match agent.get(&format!("{}{path}", self.base)).set("Cookie", cookie).call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{path}: {e}"),
+        };
+        (resp.status(), resp.into_string().unwrap_or_default())
+    }
+
+    /// POSTs a console form with a session cookie: (status, Location header, HTML).
+    fn form(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> (u16, Option<String>, String) {
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let resp = match agent.post(&format!("{}{path}", self.base)).set("Cookie", cookie).send_form(fields) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{path}: {e}"),
+        };
+        let location = resp.header("location").map(String::from);
+        (resp.status(), location, resp.into_string().unwrap_or_default())
+    }
+
     fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value, String) {
         let mut r = ureq::request(method, &format!("{}{path}", self.base));
         if let Some(t) = token {
@@ -279,14 +330,7 @@ fn timeline_shows_orders_messages_and_interactions_newest_first() {
 
         // The page shows the same three, newest first, to a signed-in visitor.
         let agent = ureq::AgentBuilder::new().redirects(0).build();
-        let login = agent.post(&format!("{}/login", app.base)).send_form(&[("token", &app.staff)]);
-        let resp = match login {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{e}"),
-        };
-        assert_eq!(resp.status(), 303);
-        let cookie = resp.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+        let cookie = app.session(Role::Staff);
         let html = agent
             .get(&format!("{}/customers/{id}", app.base))
             .set("Cookie", &cookie)
@@ -612,6 +656,11 @@ fn account_rollups_rank_accounts_by_their_contacts_revenue() {
     }
 }
 
+/// The anti-forgery token of the first form on a page.
+fn csrf_in(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string()
+}
+
 fn order_for(id: &str, customer: &str, total: &str) -> Value {
     json!({"order_id": id, "placed_at": "2026-11-10 10:00", "total": total, "customer": {"external_id": customer},
            "lines": [{"sku": "S-1", "quantity": 1, "unit_price": total}]})
@@ -621,47 +670,49 @@ fn order_for(id: &str, customer: &str, total: &str) -> Value {
 fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
     let app = start(testing::sqlite());
     app.admin("POST", "/api/v1/orders", Some(order("M-1", "C-1", "20.00")));
-    let marketer = {
-        let store = enishi_store::Store::open(&app._db.url).unwrap();
-        store.write(|c| tokens::create(c, Role::Marketer, "t")).unwrap()
-    };
+    let sessions = [app.session(Role::Admin), app.session(Role::Marketer), app.session(Role::Staff)];
     // (path, admin, marketer, staff)
     let matrix = [
         ("/", 200, 200, 200),
         ("/customers/1", 200, 200, 200),
         ("/customers", 200, 200, 200),
+        ("/customers?stage=lost&segment=champions", 200, 200, 200),
+        ("/analytics", 200, 200, 403),
         ("/loyalty", 200, 200, 403),
         ("/imports", 200, 200, 403),
+        ("/users", 200, 403, 403),
         ("/tokens", 200, 403, 403),
+        ("/settings", 200, 403, 403),
+        ("/account", 200, 200, 200),
+        ("/customers/999", 404, 404, 404),
         ("/favicon.svg", 200, 200, 200),
     ];
     for (path, admin, market, staff) in matrix {
-        for (token, want) in [(&app.admin, admin), (&marketer, market), (&app.staff, staff)] {
-            let resp =
-                ureq::get(&format!("{}{path}", app.base)).set("Cookie", &format!("enishi_session={token}")).call();
-            let status = match resp {
-                Ok(r) => r.status(),
-                Err(ureq::Error::Status(s, _)) => s,
-                Err(e) => panic!("{path}: {e}"),
-            };
-            assert_eq!(status, want, "{path} as {token}");
+        for (cookie, want) in sessions.iter().zip([admin, market, staff]) {
+            let (status, _) = app.page(path, cookie);
+            assert_eq!(status, want, "{path} as {cookie}");
         }
     }
     // Signed out, every page leads to the sign-in page; forms without the anti-forgery token are refused.
     let agent = ureq::AgentBuilder::new().redirects(0).build();
     let signed_out = agent.get(&format!("{}/loyalty", app.base)).call().unwrap();
     assert_eq!((signed_out.status(), signed_out.header("location")), (303, Some("/login")));
-    let forged = ureq::post(&format!("{}/customers/1/purchases", app.base))
-        .set("Cookie", &format!("enishi_session={}", app.admin))
-        .send_form(&[("csrf", "nope"), ("amount", "10")]);
-    assert!(matches!(forged, Err(ureq::Error::Status(403, _))), "{forged:?}");
+    let cookie = &sessions[0];
+    let (s, _, _) = app.form("/customers/1/purchases", cookie, &[("csrf", "nope"), ("amount", "10")]);
+    assert_eq!(s, 403);
+    // Staff may not adjust points, even with a good form.
+    let staff_csrf = csrf_in(&app.page("/customers/1", &sessions[2]).1);
+    let (s, _, _) = app.form(
+        "/customers/1/adjustments",
+        &sessions[2],
+        &[("csrf", &staff_csrf), ("key", "k"), ("points", "5"), ("reason", "x")],
+    );
+    assert_eq!(s, 403);
 
     // An owner makes a staff token on the tokens page; it works on the API, then is revoked.
-    let cookie = format!("enishi_session={}", app.admin);
-    let page = ureq::get(&format!("{}/tokens", app.base)).set("Cookie", &cookie).call().unwrap().into_string().unwrap();
-    let csrf = page.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
+    let csrf = csrf_in(&app.page("/tokens", cookie).1);
     let made = ureq::post(&format!("{}/tokens", app.base))
-        .set("Cookie", &cookie)
+        .set("Cookie", cookie)
         .send_form(&[("csrf", csrf.as_str()), ("role", "staff"), ("label", "till 2")])
         .unwrap();
     assert_eq!(made.status(), 201);
@@ -672,7 +723,7 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
     assert_eq!(s, 403, "the new token has the staff role");
     let id = html.split("action=\"/tokens/").nth(1).and_then(|r| r.split('/').next()).unwrap().to_string();
     ureq::post(&format!("{}/tokens/{id}/revoke", app.base))
-        .set("Cookie", &cookie)
+        .set("Cookie", cookie)
         .send_form(&[("csrf", csrf.as_str())])
         .unwrap();
     assert_eq!(app.call("GET", "/api/v1/customers", Some(&token), None).0, 401, "revoked");
@@ -717,17 +768,136 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
         let (_, one) = app.admin("GET", &format!("/api/v1/customers/{id}"), None);
         assert!(one["scores"]["rfm"].is_object(), "{one}");
         assert!(one["scores"]["lifecycle_stage"].is_string(), "{one}");
-        let page = ureq::get(&format!("{}/customers/{id}", app.base))
-            .set("Cookie", &format!("enishi_session={}", app.admin))
-            .call()
-            .unwrap()
-            .into_string()
-            .unwrap();
+        let (_, page) = app.page(&format!("/customers/{id}"), &app.session(Role::Admin));
         assert!(
             page.contains("id=\"scores\"") && page.contains("Lifecycle: <strong>inactive</strong> since"),
             "{page}"
         );
         let (s, recs) = app.admin("GET", &format!("/api/v1/customers/{id}/recommendations"), None);
         assert_eq!((s, recs["items"][0]["sku"].as_str()), (200, Some("B")), "{recs}");
+    }
+}
+
+#[test]
+fn console_users_sign_in_switch_language_and_run_the_till() {
+    for db in testing::all() {
+        let app = start(db);
+        app.admin("POST", "/api/v1/orders", Some(order("U-1", "C-1", "20.00")));
+        let owner = app.session(Role::Admin);
+
+        // Wrong passwords are refused, then the address is locked for a while.
+        let store = enishi_store::Store::open(&app._db.url).unwrap();
+        store.write(|c| users::create(c, "aya@shop.example", "Aya", Role::Staff, Language::Ja, PASSWORD)).unwrap();
+        assert_eq!(app.sign_in("aya@shop.example", "wrong password").unwrap_err(), 401);
+        for _ in 0..4 {
+            assert_eq!(app.sign_in("aya@shop.example", "wrong password").unwrap_err(), 401);
+        }
+        assert_eq!(app.sign_in("aya@shop.example", PASSWORD).unwrap_err(), 429, "locked after five failures");
+
+        // A user's language is theirs: Japanese pages, switched to English and back.
+        let staff = app.session(Role::Staff);
+        let (_, html) = app.page("/", &staff);
+        assert!(html.contains("<html lang=\"en\"") && html.contains("<h1>Dashboard</h1>"), "{html}");
+        let csrf = csrf_in(&html);
+        let (s, _, _) = app.form("/language", &staff, &[("csrf", &csrf), ("language", "ja")]);
+        assert_eq!(s, 303);
+        let (_, html) = app.page("/", &staff);
+        assert!(html.contains("<html lang=\"ja\"") && html.contains("<h1>ダッシュボード</h1>"), "{html}");
+        assert!(!html.contains("href=\"/analytics\""), "staff see no link to pages they may not use");
+        let (_, html) = app.page("/customers/1", &staff);
+        assert!(html.contains("購入を記録") && html.contains("対応を記録"), "{html}");
+        assert!(!html.contains("id=\"adjust\""), "staff adjust nothing");
+
+        // Staff record an interaction and resolve it from the customer's page.
+        let (s, location, _) = app.form(
+            "/customers/1/interactions",
+            &staff,
+            &[("csrf", &csrf), ("kind", "complaint"), ("body", "Cup was cold")],
+        );
+        assert_eq!((s, location.as_deref()), (303, Some("/customers/1?done=interaction")));
+        let (_, html) = app.page("/customers/1?done=interaction", &staff);
+        assert!(html.contains("対応履歴を記録しました") && html.contains("Cup was cold"), "{html}");
+        let open = html.split("id=\"open-issues\"").nth(1).unwrap();
+        let action = open.split("action=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
+        assert!(action.ends_with("/resolve"), "{action}");
+        assert_eq!(app.form(&action, &staff, &[("csrf", &csrf)]).0, 303);
+        let (_, html) = app.page("/customers/1", &staff);
+        assert!(html.split("id=\"open-issues\"").nth(1).unwrap().contains("未解決の案件はありません"), "{html}");
+        let (s, _, html) =
+            app.form("/customers/1/interactions", &staff, &[("csrf", &csrf), ("kind", "fax"), ("body", "x")]);
+        assert_eq!(s, 422, "{html}");
+
+        // A marketer adjusts points with a reason, once per form.
+        app.admin(
+            "PUT",
+            "/api/v1/loyalty/program",
+            Some(json!({"name": "x", "effective_from": "2020-01-01", "earning": {"points_per_unit": 1}})),
+        );
+        let marketer = app.session(Role::Marketer);
+        let (_, html) = app.page("/customers/1", &marketer);
+        let form = html.split("id=\"adjust\"").nth(1).unwrap();
+        let key = form.split("name=\"key\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string();
+        let mcsrf = csrf_in(&html);
+        let fields = [("csrf", mcsrf.as_str()), ("key", key.as_str()), ("points", "25"), ("reason", "goodwill")];
+        assert_eq!(app.form("/customers/1/adjustments", &marketer, &fields).0, 303);
+        assert_eq!(app.form("/customers/1/adjustments", &marketer, &fields).0, 303, "a resent form is done once");
+        let (_, l) = app.admin("GET", "/api/v1/customers/1/loyalty", None);
+        assert_eq!(l["balance"], 25, "{l}");
+        let bad = [("csrf", mcsrf.as_str()), ("key", "k2"), ("points", "lots"), ("reason", "x")];
+        assert_eq!(app.form("/customers/1/adjustments", &marketer, &bad).0, 422);
+        let no_reason = [("csrf", mcsrf.as_str()), ("key", "k3"), ("points", "5"), ("reason", " ")];
+        assert_eq!(app.form("/customers/1/adjustments", &marketer, &no_reason).0, 422);
+
+        // The owner adds a user, who signs in; the last owner cannot be demoted.
+        let ocsrf = csrf_in(&app.page("/users", &owner).1);
+        let add = [
+            ("csrf", ocsrf.as_str()),
+            ("email", "Ken@Shop.example"),
+            ("name", "Ken"),
+            ("role", "marketer"),
+            ("language", "en"),
+            ("password", "short"),
+        ];
+        let (s, _, html) = app.form("/users", &owner, &add);
+        assert!(s == 422 && html.contains("at least 10 characters"), "{s} {html}");
+        let mut add = add;
+        add[5] = ("password", "long enough password");
+        assert_eq!(app.form("/users", &owner, &add).0, 303);
+        assert_eq!(app.form("/users", &owner, &add).0, 409, "the email is taken");
+        assert!(app.sign_in("ken@shop.example", "long enough password").is_ok());
+        let admins: Vec<i64> =
+            store.read(users::list).unwrap().iter().filter(|u| u.role == Role::Admin).map(|u| u.id).collect();
+        assert_eq!(admins.len(), 1);
+        let (s, _, html) =
+            app.form(&format!("/users/{}/role", admins[0]), &owner, &[("csrf", &ocsrf), ("role", "staff")]);
+        assert!(s == 409 && html.contains("last enabled owner"), "{s} {html}");
+
+        // Settings take effect at once; a bad time zone is refused with the field named.
+        let (s, _, html) =
+            app.form("/settings", &owner, &[("csrf", &ocsrf), ("time_zone", "Mars/Olympus"), ("currency", "JPY")]);
+        assert!(s == 422 && html.contains("Business time zone"), "{s} {html}");
+        let (s, _, _) =
+            app.form("/settings", &owner, &[("csrf", &ocsrf), ("time_zone", "Asia/Tokyo"), ("currency", "jpy")]);
+        assert_eq!(s, 303);
+        let (_, html) = app.page("/settings", &owner);
+        assert!(html.contains("value=\"Asia/Tokyo\"") && html.contains("value=\"JPY\""), "{html}");
+
+        // Signing out ends the session; changing a password ends the others.
+        let (s, _, _) = app.form(
+            "/account/password",
+            &marketer,
+            &[("csrf", &mcsrf), ("current", "nope"), ("new", "another long password")],
+        );
+        assert_eq!(s, 422);
+        let (s, _, _) = app.form("/logout", &marketer, &[("csrf", &mcsrf)]);
+        assert_eq!(s, 303);
+        assert_eq!(app.page("/", &marketer).0, 303, "signed out");
+        let (s, _, _) = app.form(
+            "/account/password",
+            &owner,
+            &[("csrf", &ocsrf), ("current", PASSWORD), ("new", "another long password")],
+        );
+        assert_eq!(s, 303);
+        assert_eq!(app.page("/", &owner).0, 200, "the session in use stays");
     }
 }

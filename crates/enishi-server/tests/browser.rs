@@ -5,9 +5,9 @@
 //! `.ci/run` installs chromium and chromium-driver and sets `ENISHI_TEST_BROWSER=1`, which makes
 //! this test fail rather than skip when the browser is missing.
 
-use enishi_core::Role;
+use enishi_core::{Language, Role};
 use enishi_server::{spawn, AppState};
-use enishi_store::repo::tokens;
+use enishi_store::repo::{tokens, users};
 use enishi_store::testing;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -142,6 +142,17 @@ impl Browser {
         self.cmd("POST", "/execute/sync", Some(json!({"script": js, "args": []})))
     }
 
+    /// Sends key strokes to the focused element (WebDriver key codes, e.g. U+E004 Tab).
+    fn keys(&self, text: &str) {
+        let actions: Vec<Value> = text
+            .chars()
+            .flat_map(|c| {
+                [json!({"type": "keyDown", "value": c.to_string()}), json!({"type": "keyUp", "value": c.to_string()})]
+            })
+            .collect();
+        self.cmd("POST", "/actions", Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})));
+    }
+
     fn resize(&self, width: u32, height: u32) {
         self.cmd("POST", "/window/rect", Some(json!({"width": width, "height": height})));
     }
@@ -211,6 +222,9 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
     let Some(browser) = Browser::start() else { return };
     let db = testing::sqlite();
     let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    db.store
+        .write(|c| users::create(c, "owner@shop.example", "Aiko", Role::Admin, Language::En, "correct horse battery"))
+        .unwrap();
     let store = enishi_store::Store::open(&db.url).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
@@ -239,8 +253,14 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
     browser.go(&format!("{app}/"));
     assert_eq!(browser.title(), "Sign in · Enishi", "signed-out visitors are sent to sign in");
     browser.check("01-sign-in");
-    browser.type_into("input[name=token]", &admin);
+    browser.type_into("input[name=email]", "owner@shop.example");
+    browser.type_into("input[name=password]", "not the password");
     browser.click("form[action='/login'] button");
+    assert!(browser.text("[role=alert]").contains("do not match"), "{}", browser.text("main"));
+    browser.check_refused("01b-sign-in-refused", 401);
+    browser.type_into("input[name=password]", "correct horse battery");
+    browser.click("form[action='/login'] button");
+    assert_eq!(browser.title(), "Dashboard · Enishi");
     browser.check("02-dashboard");
     browser.click("header a[href='/customers']");
     browser.check("03-customers");
@@ -265,8 +285,26 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
     browser.check_refused("07-purchase-refused", 422);
     browser.go(&customer_url);
     browser.resize(390, 844);
+    let overflow = browser.script(
+        "return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)\
+         .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))",
+    );
+    assert_eq!(overflow, json!([]), "nothing is wider than a phone");
     browser.check("08-customer-phone");
     browser.resize(1280, 900);
+    // Adjust points with a reason; the balance follows.
+    browser.type_into("#adjust input[name=points]", "-7");
+    browser.type_into("#adjust input[name=reason]", "Coffee spilled, goodwill corrected");
+    browser.click("#adjust button");
+    assert!(browser.text("#flash").contains("Points adjusted"), "{}", browser.text("main"));
+    assert!(browser.text("#loyalty").contains("80 points"), "{}", browser.text("#loyalty"));
+    // Record a complaint; it shows as an open issue until resolved.
+    browser.type_into("#record-interaction input[name=body]", "Milk was sour");
+    browser.click("#record-interaction button");
+    assert!(browser.text("#open-issues").contains("Milk was sour"), "{}", browser.text("main"));
+    browser.check("08b-interaction");
+    browser.click("#open-issues button");
+    assert!(browser.text("#open-issues").contains("Nothing open"), "{}", browser.text("#open-issues"));
     browser.go(&format!("{app}/"));
     let charts = browser
         .script("return Array.from(document.querySelectorAll('svg')).map(s => s.querySelector('title') !== null)");
@@ -275,6 +313,10 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
         "every chart has a title: {charts}"
     );
     browser.check("09-dashboard");
+    browser.click("header a[href='/analytics']");
+    assert!(browser.text("#rfm-grid").contains("R5"), "{}", browser.text("main"));
+    assert!(browser.text("#distributions").contains("Order value"), "{}", browser.text("main"));
+    browser.check("09b-analytics");
 
     // Change the loyalty programme: a bad value is refused with the field named, a good one applies.
     browser.click("header a[href='/loyalty']");
@@ -323,5 +365,32 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
     assert!(summary.contains("2 orders") && summary.contains("1 rows rejected"), "{summary}");
     assert!(browser.text("#rejected-rows").contains("quantity"));
     browser.check("15-import-with-report");
+
+    // Owners' pages, then the console in Japanese, reached by keyboard.
+    browser.click("header a[href='/users']");
+    browser.check("16-users");
+    browser.click("header a[href='/settings']");
+    browser.check("17-settings");
+    browser.click("header a[href='/tokens']");
+    browser.check("18-tokens");
+    browser.click("header a[href='/account']");
+    browser.check("19-account");
+    browser.click("#switch-language");
+    assert_eq!(browser.title(), "アカウント · Enishi");
+    browser.go(&format!("{app}/"));
+    assert_eq!(browser.text("h1"), "ダッシュボード");
+    let lang = browser.script("return document.documentElement.lang");
+    assert_eq!(lang, "ja");
+    browser.check("20-dashboard-ja");
+    browser.go(&customer_url);
+    assert!(browser.text("#loyalty").contains("80ポイント"), "{}", browser.text("#loyalty"));
+    browser.check("21-customer-ja");
+    // The first Tab reaches the skip link; following it lands on the content.
+    browser.script("document.activeElement.blur()");
+    browser.keys("\u{E004}");
+    let focused = browser.script("return document.activeElement.className");
+    assert_eq!(focused, "skip", "the first Tab stop is the skip link");
+    browser.click("#switch-language");
+    assert_eq!(browser.text("h1"), "Hana Sato");
     server.stop();
 }

@@ -118,6 +118,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_recommendations.sql"),
         include_str!("../migrations/postgres/0005_recommendations.sql"),
     ),
+    (6, include_str!("../migrations/sqlite/0006_users.sql"), include_str!("../migrations/postgres/0006_users.sql")),
 ];
 
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {

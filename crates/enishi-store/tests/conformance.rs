@@ -384,3 +384,62 @@ fn reopening_keeps_data_and_migrations_run_once() {
         assert_eq!(again.read(|c| customers::count(c)).unwrap(), 0);
     }
 }
+
+#[test]
+fn users_sign_in_with_passwords_and_sessions_end() {
+    use enishi_core::Language;
+    use enishi_store::repo::users::{self, UserError};
+    each(|s| {
+        s.write(|c| {
+            let owner = users::create(c, " Owner@Shop.example ", "Aiko", Role::Admin, Language::Ja, "correct horse")?;
+            let staff = users::create(c, "till@shop.example", "", Role::Staff, Language::En, "battery staple")?;
+            assert!(matches!(
+                users::create(c, "owner@shop.example", "x", Role::Staff, Language::En, "long enough pw"),
+                Err(UserError::Taken(_))
+            ));
+            assert!(matches!(
+                users::create(c, "x@y", "x", Role::Staff, Language::En, "short"),
+                Err(UserError::WeakPassword)
+            ));
+            assert!(matches!(
+                users::create(c, "nobody", "x", Role::Staff, Language::En, "long enough pw"),
+                Err(UserError::BadEmail(_))
+            ));
+            let me = users::check_password(c, "OWNER@shop.example", "correct horse")?.expect("case-insensitive email");
+            assert_eq!((me.id, me.role, me.language, me.name.as_str()), (owner, Role::Admin, Language::Ja, "Aiko"));
+            assert_eq!(users::check_password(c, "owner@shop.example", "wrong horse")?, None);
+            assert_eq!(users::check_password(c, "nobody@shop.example", "correct horse")?, None);
+            assert_eq!(users::get(c, staff)?.map(|u| u.name), Some("till".to_string()));
+
+            let session = users::start_session(c, owner, 1_000)?;
+            assert_eq!(users::session_user(c, &session, 1_001)?.map(|u| u.id), Some(owner));
+            assert_eq!(users::session_user(c, &session, 1_000 + users::SESSION_SECONDS)?, None, "expired");
+            assert_eq!(users::session_user(c, "nope", 1_001)?, None);
+            users::end_session(c, &session)?;
+            assert_eq!(users::session_user(c, &session, 1_001)?, None, "signed out");
+
+            // The last admin stays an enabled admin; disabling a user ends their sessions.
+            assert!(matches!(users::set_role(c, owner, Role::Staff), Err(UserError::LastAdmin)));
+            assert!(matches!(users::set_disabled(c, owner, true), Err(UserError::LastAdmin)));
+            let till = users::start_session(c, staff, 1_000)?;
+            users::set_disabled(c, staff, true)?;
+            assert_eq!(users::session_user(c, &till, 1_001)?, None);
+            assert_eq!(users::check_password(c, "till@shop.example", "battery staple")?, None);
+            users::set_disabled(c, staff, false)?;
+            users::set_role(c, staff, Role::Marketer)?;
+            users::set_language(c, staff, Language::Ja)?;
+            let s1 = users::start_session(c, staff, 1_000)?;
+            let s2 = users::start_session(c, staff, 1_000)?;
+            users::set_password(c, staff, "a new long password", Some(&s1))?;
+            assert_eq!(
+                users::session_user(c, &s1, 1_001)?.map(|u| (u.role, u.language)),
+                Some((Role::Marketer, Language::Ja))
+            );
+            assert_eq!(users::session_user(c, &s2, 1_001)?, None, "other sessions end with a new password");
+            assert!(users::check_password(c, "till@shop.example", "a new long password")?.is_some());
+            assert_eq!(users::list(c)?.len(), 2);
+            Ok::<_, UserError>(())
+        })
+        .unwrap();
+    });
+}

@@ -81,6 +81,11 @@ enum Command {
         #[arg(long, default_value = "2026-10-31")]
         end: String,
     },
+    /// Manage console users.
+    User {
+        #[command(subcommand)]
+        what: commands::user::UserWhat,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]

@@ -350,3 +350,35 @@ fn lifecycle_stages_are_stored_and_only_changes_are_recorded() {
     let out = enishi(&db.url, dir.path(), &["analyze", "lifecycle", "--as-of", "1998-13-01"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn users_are_created_listed_and_given_new_passwords() {
+    use std::io::Write;
+    let db = testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let out = enishi(&db.url, dir.path(), &["user", "create", "--email", "Owner@Shop.example", "--role", "admin"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let generated = text(&out.stdout).trim().to_string();
+    assert_eq!(generated.len(), 16, "a generated password is printed: {generated}");
+    let out = enishi(&db.url, dir.path(), &["user", "create", "--email", "owner@shop.example", "--role", "staff"]);
+    assert_eq!(out.status.code(), Some(2), "the email is taken");
+    assert!(text(&out.stderr).contains("already exists"), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["user", "create", "--email", "x@shop.example", "--role", "boss"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--role"), "{}", text(&out.stderr));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_enishi"))
+        .args(["--database-url", &db.url, "user", "password", "--email", "owner@shop.example", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"a chosen long password\n").unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    let ok =
+        db.store.read(|c| enishi_store::repo::users::check_password(c, "owner@shop.example", "a chosen long password"));
+    assert!(ok.unwrap().is_some(), "the new password signs in");
+    let out = enishi(&db.url, dir.path(), &["user", "list"]);
+    assert!(text(&out.stdout).contains("owner@shop.example\tadmin\ten\tenabled"), "{}", text(&out.stdout));
+}

@@ -124,6 +124,10 @@ pub struct CustomerQuery {
     pub phone: Option<String>,
     /// Contacts of this account.
     pub account_id: Option<i64>,
+    /// Customers in this lifecycle stage (as last scored).
+    pub lifecycle_stage: Option<String>,
+    /// Customers in this RFM segment (as last scored).
+    pub rfm_segment: Option<String>,
     /// Only customers with an Enishi id above this (the page cursor).
     pub after: i64,
     /// Page size.
@@ -166,6 +170,14 @@ pub fn search(c: &mut dyn Conn, q: &CustomerQuery) -> Result<Page<Customer>, Sto
     if let Some(v) = q.account_id {
         let x = bind(&mut p, v.into());
         cond.push(format!("c.account_id = {x}"));
+    }
+    if let Some(v) = &q.lifecycle_stage {
+        let x = bind(&mut p, v.as_str().into());
+        cond.push(format!("c.id IN (SELECT customer_id FROM customer_scores WHERE lifecycle_stage = {x})"));
+    }
+    if let Some(v) = &q.rfm_segment {
+        let x = bind(&mut p, v.as_str().into());
+        cond.push(format!("c.id IN (SELECT customer_id FROM customer_scores WHERE rfm_segment = {x})"));
     }
     let limit = q.limit.clamp(1, 500);
     let l = bind(&mut p, (limit + 1).into());

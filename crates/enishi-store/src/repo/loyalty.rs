@@ -285,6 +285,17 @@ pub fn entries(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> R
     .collect()
 }
 
+/// The latest ledger entries of one kind across all customers (e.g. `redeem`), newest first.
+pub fn recent_entries(c: &mut dyn Conn, kind: &str, limit: i64) -> Result<Vec<Entry>, StoreError> {
+    c.query(
+        &format!("SELECT {ENTRY_COLUMNS} FROM loyalty_ledger WHERE kind = $1 ORDER BY id DESC LIMIT $2"),
+        params![kind, limit],
+    )?
+    .iter()
+    .map(entry_of)
+    .collect()
+}
+
 /// Entries with one of `sources` for one source reference (an order's earn, promotion bonuses
 /// and reversals), oldest first.
 pub fn entries_for_source(c: &mut dyn Conn, sources: &[&str], source_ref: &str) -> Result<Vec<Entry>, StoreError> {

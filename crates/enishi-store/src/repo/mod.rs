@@ -12,6 +12,7 @@ pub mod products;
 pub mod scores;
 pub mod settings;
 pub mod tokens;
+pub mod users;
 
 use crate::db::{placeholders, Conn, Row, Value};
 use crate::StoreError;

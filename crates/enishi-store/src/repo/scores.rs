@@ -120,6 +120,45 @@ pub fn get(c: &mut dyn Conn, customer_id: i64) -> Result<Option<CustomerScores>,
     Ok(Some(CustomerScores { rfm, value, lifecycle_stage: r.opt_text(11)? }))
 }
 
+/// A customer with the highest predicted value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopValue {
+    /// Customer.
+    pub customer_id: i64,
+    /// The shop's id.
+    pub external_id: String,
+    /// Name.
+    pub name: Option<String>,
+    /// Predicted value over the model's horizon.
+    pub clv: f64,
+    /// Probability of being alive.
+    pub p_alive: f64,
+    /// Expected purchases over the horizon.
+    pub expected_purchases: f64,
+}
+
+/// The `limit` customers with the highest stored CLV, highest first.
+pub fn top_by_value(c: &mut dyn Conn, limit: i64) -> Result<Vec<TopValue>, StoreError> {
+    c.query(
+        "SELECT s.customer_id, c.external_id, c.name, s.clv, COALESCE(s.p_alive, 0), COALESCE(s.expected_purchases, 0) \
+         FROM customer_scores s JOIN customers c ON c.id = s.customer_id \
+         WHERE s.clv IS NOT NULL AND s.clv < 1e300 ORDER BY s.clv DESC, s.customer_id LIMIT $1",
+        params![limit],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(TopValue {
+            customer_id: r.int(0)?,
+            external_id: r.text(1)?,
+            name: r.opt_text(2)?,
+            clv: r.real(3)?,
+            p_alive: r.real(4)?,
+            expected_purchases: r.real(5)?,
+        })
+    })
+    .collect()
+}
+
 /// What a customer's lifecycle stage is judged from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LifecycleRow {

@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod bench;
 pub mod import;
 pub mod loyalty;
+pub mod user;
 
 use crate::{BadInput, Command};
 use anyhow::{Context, Result};
@@ -137,10 +138,19 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
         Command::Bench { what } => bench::run(what, data_dir),
         Command::Analyze { what } => analyze::run(&open(&url)?, what),
         Command::Loyalty { what } => loyalty::run(&open(&url)?, what),
+        Command::User { what } => user::run(&open(&url)?, what),
     }
 }
 
-fn serve(store: Store, addr: &str, token: Option<String>, jobs_every_minutes: u64) -> Result<()> {
+/// Who signs in to the demo, and with what.
+struct DemoAccess {
+    /// The admin API token.
+    token: String,
+    /// The demo users' shared password.
+    password: String,
+}
+
+fn serve(store: Store, addr: &str, demo: Option<DemoAccess>, jobs_every_minutes: u64) -> Result<()> {
     let state = enishi_server::AppState::new(Arc::new(store))?;
     let _scheduler = (jobs_every_minutes > 0).then(|| {
         enishi_server::scheduler::start(state.clone(), std::time::Duration::from_secs(60 * jobs_every_minutes))
@@ -149,9 +159,13 @@ fn serve(store: Store, addr: &str, token: Option<String>, jobs_every_minutes: u6
     rt.block_on(enishi_server::serve(state, addr, |bound| {
         eprintln!("Enishi is running at http://{bound}/  (Ctrl-C to stop)");
         eprintln!("API: http://{bound}/api/v1/openapi.json");
-        if let Some(t) = &token {
-            eprintln!("Sign in to the console, or call the API with Authorization: Bearer, using this admin token:");
-            println!("{t}");
+        if let Some(d) = &demo {
+            eprintln!(
+                "Sign in to the console as {DEMO_OWNER} (or {DEMO_MARKETER}, {DEMO_STAFF}) with the password {}",
+                d.password
+            );
+            eprintln!("Call the API with Authorization: Bearer and this admin token:");
+            println!("{}", d.token);
         }
     }))
     .with_context(|| format!("serving on {addr}"))
@@ -212,9 +226,36 @@ fn demo(url: &str, data_dir: &Path, addr: &str, n: u64, seed: u64, fresh: bool) 
             report.points_expired, report.birthday_rewards, report.tier_changes
         );
     }
-    let token = store.write(|c| -> Result<String, enishi_store::StoreError> {
+    let password = enishi_store::repo::users::generate_password();
+    let token = store.write(|c| -> Result<String, enishi_store::repo::users::UserError> {
         tokens::revoke_label(c, "demo")?;
-        tokens::create(c, Role::Admin, "demo")
+        demo_users(c, &password)?;
+        Ok(tokens::create(c, Role::Admin, "demo")?)
     })?;
-    serve(store, addr, Some(token), 60)
+    serve(store, addr, Some(DemoAccess { token, password }), 60)
+}
+
+/// The demo's owner, marketer and staff users.
+const DEMO_OWNER: &str = "owner@example.com";
+const DEMO_MARKETER: &str = "marketer@example.com";
+const DEMO_STAFF: &str = "staff@example.com";
+
+/// Creates the demo users, or gives them a new shared password when they exist.
+fn demo_users(c: &mut dyn enishi_store::Conn, password: &str) -> Result<(), enishi_store::repo::users::UserError> {
+    use enishi_core::Language;
+    use enishi_store::repo::users;
+    let existing = users::list(c)?;
+    for (email, name, role) in [
+        (DEMO_OWNER, "Owner", Role::Admin),
+        (DEMO_MARKETER, "Marketer", Role::Marketer),
+        (DEMO_STAFF, "Staff", Role::Staff),
+    ] {
+        match existing.iter().find(|u| u.email == email) {
+            Some(u) => users::set_password(c, u.id, password, None)?,
+            None => {
+                users::create(c, email, name, role, Language::En, password)?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,370 @@
+//! What every console page shares: signing in and out, the signed-in visitor (their role,
+//! language and anti-forgery token), the page frame with its navigation, and the answers for
+//! refused forms.
+
+use crate::i18n::Tr;
+use crate::AppState;
+use axum::extract::{Form, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use enishi_core::{Language, Role};
+use enishi_store::repo::users::{self, User};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Name of the console's session cookie.
+pub(crate) const SESSION_COOKIE: &str = "enishi_session";
+
+/// Failed sign-ins allowed per email address within [`LOCKOUT_SECONDS`].
+const MAX_FAILED_SIGN_INS: u32 = 5;
+/// How long an address stays locked after too many failed sign-ins.
+const LOCKOUT_SECONDS: i64 = 15 * 60;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/language", post(set_language))
+        .route("/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
+}
+
+/// The icon: 縁 on the header colour.
+const FAVICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\"><rect width=\"32\" height=\"32\" rx=\"6\" fill=\"#5b2a3c\"/>\
+<text x=\"16\" y=\"24\" font-size=\"22\" text-anchor=\"middle\" fill=\"#fff\">縁</text></svg>";
+
+async fn favicon() -> Response {
+    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "max-age=86400")], FAVICON).into_response()
+}
+
+/// Escapes text for HTML.
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+const STYLE: &str = "body{font-family:system-ui,'Noto Sans CJK JP',sans-serif;margin:0;color:#222;background:#fafaf7}\
+header{background:#5b2a3c;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center}\
+header a{color:#fff;text-decoration:none;font-weight:600}header form{margin:0}header .me{margin-left:auto;display:flex;gap:.5rem;align-items:center}\
+a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible,textarea:focus-visible{outline:3px solid #e0a800;outline-offset:2px}\
+main{padding:1rem;max-width:70rem;margin:auto}.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:.5rem;background:#fff;color:#222;padding:.3rem}\
+table{border-collapse:collapse;width:100%;background:#fff}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #e5e5e0}\
+input,button,select{font:inherit;padding:.4rem .6rem;max-width:100%}.muted{color:#666}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.8rem}\
+.card{background:#fff;border:1px solid #e5e5e0;border-radius:6px;padding:.8rem}.kind{font-size:.8rem;padding:.1rem .4rem;border-radius:4px;background:#eee}\
+.big{font-size:2rem;margin:.2rem 0}.scroll{overflow-x:auto}.heat td{text-align:center;min-width:3rem}\
+form.inline{display:inline}label{display:inline-block;margin:.2rem .4rem .2rem 0}\
+@media(max-width:40rem){td:nth-child(n+4),th:nth-child(n+4){display:none}.heat td,.heat th,.keep td,.keep th{display:table-cell}main{padding:.6rem}\
+form label{display:block}form input:not([type=checkbox]):not([type=hidden]),form select,form textarea{width:100%;box-sizing:border-box}}";
+
+fn frame(tr: Tr, title: &str, nav: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{} · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><style>{STYLE}</style></head><body>\
+         <a class=\"skip\" href=\"#main\">{}</a><header><a href=\"/\">縁 Enishi</a>{nav}</header><main id=\"main\">{body}</main></body></html>",
+        tr.lang(),
+        esc(title),
+        tr.t("Skip to content")
+    ))
+}
+
+/// A page for a visitor who is not signed in.
+pub(crate) fn bare_page(tr: Tr, title: &str, body: &str) -> Html<String> {
+    frame(tr, title, "", body)
+}
+
+/// A signed-in visitor: who they are and the anti-forgery token their forms carry.
+pub(crate) struct Visitor {
+    /// The user.
+    pub user: User,
+    /// Their role.
+    pub role: Role,
+    /// Their language.
+    pub tr: Tr,
+    /// Token forms must send back (derived from the session, which scripts cannot read).
+    pub csrf: String,
+}
+
+impl Visitor {
+    /// Whether a form's anti-forgery token is this visitor's.
+    pub(crate) fn form_ok(&self, sent: &str) -> bool {
+        !sent.is_empty() && sent == self.csrf
+    }
+
+    /// The page frame with the navigation this visitor may use.
+    pub(crate) fn page(&self, title: &str, body: &str) -> Html<String> {
+        let tr = self.tr;
+        let mut nav = String::new();
+        let links: [(&str, &str, &[Role]); 8] = [
+            ("/", tr.t("Dashboard"), &[Role::Admin, Role::Marketer, Role::Staff]),
+            ("/customers", tr.t("Customers"), &[Role::Admin, Role::Marketer, Role::Staff]),
+            ("/analytics", tr.t("Analytics"), &[Role::Admin, Role::Marketer]),
+            ("/loyalty", tr.t("Loyalty"), &[Role::Admin, Role::Marketer]),
+            ("/imports", tr.t("Import"), &[Role::Admin, Role::Marketer]),
+            ("/users", tr.t("Users"), &[Role::Admin]),
+            ("/tokens", tr.t("Tokens"), &[Role::Admin]),
+            ("/settings", tr.t("Settings"), &[Role::Admin]),
+        ];
+        for (href, label, roles) in links {
+            if roles.contains(&self.role) {
+                nav.push_str(&format!("<a href=\"{href}\">{label}</a>"));
+            }
+        }
+        let (other, other_label) = match tr.lang() {
+            Language::En => (Language::Ja, "日本語"),
+            Language::Ja => (Language::En, "English"),
+        };
+        nav.push_str(&format!(
+            "<span class=\"me\"><a href=\"/account\">{}</a>\
+             <form method=\"post\" action=\"/language\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <input type=\"hidden\" name=\"language\" value=\"{other}\"><button id=\"switch-language\" lang=\"{other}\">{other_label}</button></form>\
+             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>{}</button></form></span>",
+            esc(&self.user.name),
+            self.csrf,
+            self.csrf,
+            tr.t("Sign out")
+        ));
+        frame(tr, title, &nav, body)
+    }
+
+    /// The 403 answer for a visitor whose role is not in `allowed`, saying who may; `None`
+    /// when they may.
+    pub(crate) fn unless_role(&self, allowed: &[Role], who_may: &str) -> Option<Response> {
+        (!allowed.contains(&self.role)).then(|| self.refuse(StatusCode::FORBIDDEN, self.tr.t("Not allowed"), who_may))
+    }
+
+    /// An error page: `status`, a heading and why.
+    pub(crate) fn refuse(&self, status: StatusCode, title: &str, why: &str) -> Response {
+        (status, self.page(title, &format!("<h1>{}</h1><p role=\"alert\">{}</p>", esc(title), esc(why))))
+            .into_response()
+    }
+
+    /// The answer to a form without this visitor's anti-forgery token.
+    pub(crate) fn forged(&self) -> Response {
+        self.refuse(
+            StatusCode::FORBIDDEN,
+            self.tr.t("Not allowed"),
+            self.tr.t("This form has expired or did not come from Enishi. Reload the page and try again."),
+        )
+    }
+
+    /// A form that cannot be done as sent: 400 with why.
+    pub(crate) fn bad_form(&self, title: &str, why: &str) -> Response {
+        self.refuse(StatusCode::BAD_REQUEST, title, why)
+    }
+
+    /// The answer for a customer (or other record) that does not exist.
+    pub(crate) fn not_found(&self) -> Response {
+        self.refuse(StatusCode::NOT_FOUND, self.tr.t("Not found"), self.tr.t("There is nothing here."))
+    }
+}
+
+fn csrf_of(session: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(format!("enishi-csrf:{session}").as_bytes())[..16])
+}
+
+pub(crate) fn session_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').find_map(|p| p.trim().strip_prefix(&format!("{SESSION_COOKIE}=")).map(String::from)))
+}
+
+/// The signed-in visitor, or a redirect to the sign-in page.
+pub(crate) async fn visitor(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
+    let Some(session) = session_of(headers) else { return Err(Redirect::to("/login").into_response()) };
+    let token = session.clone();
+    let now = chrono::Utc::now().timestamp();
+    match state.run(move |s| Ok(s.read(|c| users::session_user(c, &token, now))?)).await {
+        Ok(Some(user)) => Ok(Visitor { role: user.role, tr: Tr(user.language), csrf: csrf_of(&session), user }),
+        Ok(None) => Err(Redirect::to("/login").into_response()),
+        Err(e) => Err(e.into_response()),
+    }
+}
+
+/// The language a signed-out visitor's browser asks for.
+fn browser_language(headers: &HeaderMap) -> Tr {
+    let wanted = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let first = wanted.split(',').next().unwrap_or("").trim().to_ascii_lowercase();
+    Tr(if first.starts_with("ja") { Language::Ja } else { Language::En })
+}
+
+fn login_body(tr: Tr, email: &str, error: Option<&str>) -> String {
+    let alert = error.map(|e| format!("<p class=\"card\" role=\"alert\">{}</p>", esc(e))).unwrap_or_default();
+    format!(
+        "<h1>{}</h1>{alert}<form method=\"post\" action=\"/login\" class=\"card\">\
+         <p><label>{} <input name=\"email\" type=\"email\" autocomplete=\"username\" required value=\"{}\"></label></p>\
+         <p><label>{} <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
+         <p><button>{}</button></p></form><p class=\"muted\">{}</p>",
+        tr.t("Sign in"),
+        tr.t("Email"),
+        esc(email),
+        tr.t("Password"),
+        tr.t("Sign in"),
+        tr.t("The demo prints the owner's email and password; owners add users on the Users page or with `enishi user create`."),
+    )
+}
+
+async fn login_form(headers: HeaderMap) -> Html<String> {
+    let tr = browser_language(&headers);
+    bare_page(tr, tr.t("Sign in"), &login_body(tr, "", None))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+}
+
+/// Failed sign-ins per email: (count, first failure) within the lockout window.
+#[derive(Default)]
+pub(crate) struct SignInGuard(Mutex<HashMap<String, (u32, i64)>>);
+
+impl SignInGuard {
+    fn locked(&self, email: &str, now: i64) -> bool {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(email).is_some_and(|(n, first)| *n >= MAX_FAILED_SIGN_INS && now - first < LOCKOUT_SECONDS)
+    }
+
+    fn failed(&self, email: &str, now: i64) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, first)| now - *first < LOCKOUT_SECONDS);
+        map.entry(email.to_string()).or_insert((0, now)).0 += 1;
+    }
+
+    fn succeeded(&self, email: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(email);
+    }
+}
+
+fn session_cookie(headers: &HeaderMap, value: &str, max_age: i64) -> String {
+    // Behind a TLS-terminating proxy the cookie is only ever sent over HTTPS.
+    let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{}",
+        if https { "; Secure" } else { "" }
+    )
+}
+
+async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+    let tr = browser_language(&headers);
+    let email = f.email.trim().to_lowercase();
+    let now = chrono::Utc::now().timestamp();
+    let refuse = |status: StatusCode, why: &str| {
+        (status, bare_page(tr, tr.t("Sign in"), &login_body(tr, &email, Some(why)))).into_response()
+    };
+    if state.sign_ins.locked(&email, now) {
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            tr.t("Too many failed sign-ins for this email. Wait 15 minutes and try again."),
+        );
+    }
+    let (who, password) = (email.clone(), f.password);
+    let signed_in = state
+        .run(move |s| {
+            Ok(s.write(|c| match users::check_password(c, &who, &password)? {
+                Some(user) => Ok::<_, enishi_store::StoreError>(Some(users::start_session(c, user.id, now)?)),
+                None => Ok(None),
+            })?)
+        })
+        .await;
+    match signed_in {
+        Ok(Some(session)) => {
+            state.sign_ins.succeeded(&email);
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::LOCATION, "/".to_string()),
+                    (header::SET_COOKIE, session_cookie(&headers, &session, users::SESSION_SECONDS)),
+                ],
+            )
+                .into_response()
+        }
+        Ok(None) => {
+            state.sign_ins.failed(&email, now);
+            refuse(StatusCode::UNAUTHORIZED, tr.t("That email and password do not match an active user."))
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfForm {
+    pub(crate) csrf: String,
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<CsrfForm>) -> Response {
+    if let (Ok(v), Some(session)) = (visitor(&state, &headers).await, session_of(&headers)) {
+        if !v.form_ok(&f.csrf) {
+            return v.forged();
+        }
+        if let Err(e) = state.run(move |s| Ok(s.write(|c| users::end_session(c, &session))?)).await {
+            return e.into_response();
+        }
+    }
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, "/login".to_string()), (header::SET_COOKIE, session_cookie(&headers, "", 0))],
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct LanguageForm {
+    csrf: String,
+    language: String,
+}
+
+/// Where to go back to after a form in the header: the page it was sent from, when that
+/// is one of ours.
+fn back_to(headers: &HeaderMap) -> String {
+    let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok()).unwrap_or("/");
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let path = referer.split_once("://").map_or(referer, |(_, rest)| rest.strip_prefix(host).unwrap_or("/"));
+    if path.starts_with('/') && !path.starts_with("//") {
+        path.to_string()
+    } else {
+        "/".to_string()
+    }
+}
+
+async fn set_language(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<LanguageForm>) -> Response {
+    let v = match visitor(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !v.form_ok(&f.csrf) {
+        return v.forged();
+    }
+    let Ok(language) = f.language.parse::<Language>() else {
+        return v.bad_form(v.tr.t("Language"), v.tr.t("Choose English or Japanese."));
+    };
+    let id = v.user.id;
+    match state.run(move |s| Ok(s.write(|c| users::set_language(c, id, language))?)).await {
+        Ok(()) => Redirect::to(&back_to(&headers)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
