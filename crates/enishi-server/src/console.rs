@@ -1,6 +1,6 @@
 //! Console pages that change things: the till forms of a customer's page (record a purchase
-//! or an interaction, redeem a reward, adjust points), the loyalty programme editor, order
-//! imports with their rejected-rows report, and API tokens. Every form carries the visitor's
+//! or an interaction, redeem a reward, adjust points), the loyalty programme editor and API
+//! tokens. Every form carries the visitor's
 //! anti-forgery token.
 
 use crate::i18n::Tr;
@@ -28,7 +28,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/loyalty", get(loyalty_page).post(apply_programme))
         .route("/tokens", get(tokens_page).post(create_token))
         .route("/tokens/{id}/revoke", post(revoke_token))
-        .merge(import_routes())
 }
 
 const MANAGERS: &[Role] = &[Role::Admin, Role::Marketer];
@@ -553,177 +552,6 @@ async fn apply_programme(State(state): State<AppState>, headers: HeaderMap, Form
             }
         }
         Ok(Err(e)) => ApiError::from(e).into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
-/// Largest upload accepted by the import page.
-const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
-
-fn import_routes() -> Router<AppState> {
-    Router::new()
-        .route("/imports", get(imports_page).post(upload_import))
-        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
-}
-
-fn import_form(tr: Tr, csrf: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/imports\" enctype=\"multipart/form-data\" class=\"card\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <p><label>{} <input type=\"file\" name=\"file\" accept=\".csv,.txt,.jsonl,.json\" required></label></p>\
-         <p><label>{} <select name=\"format\"><option value=\"generic\">{}</option>\
-         <option value=\"json\">JSON Lines</option><option value=\"cdnow\">CDNOW</option>\
-         <option value=\"online-retail\">Online Retail II</option></select></label></p>\
-         <p><label><input type=\"checkbox\" name=\"skip_bad_rows\" value=\"1\"> {}</label></p>\
-         <p><button>{}</button></p></form>",
-        tr.t("Orders file"),
-        tr.t("Format"),
-        tr.t("Enishi CSV (docs/import.md)"),
-        tr.t("Import the good rows and report the bad ones (otherwise a file with a bad row imports nothing)"),
-        tr.t("Import"),
-    )
-}
-
-async fn imports_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("Imports are run by owners and marketers.")) {
-        return r;
-    }
-    let tr = v.tr;
-    v.page(tr.t("Import orders"), &format!("<h1>{}</h1>{}", tr.t("Import orders"), import_form(tr, &v.csrf)))
-        .into_response()
-}
-
-fn rejections_table(tr: Tr, rows: &[enishi_ingest::Rejection]) -> String {
-    let mut html = format!(
-        "<div class=\"scroll\"><table id=\"rejected-rows\" class=\"keep\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-        tr.t("Line"),
-        tr.t("Column"),
-        tr.t("Order"),
-        tr.t("Why")
-    );
-    for r in rows {
-        let _ = write!(
-            html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            r.line,
-            esc(r.column.as_deref().unwrap_or("")),
-            esc(r.order_id.as_deref().unwrap_or("")),
-            esc(&r.reason)
-        );
-    }
-    html.push_str("</tbody></table></div>");
-    html
-}
-
-async fn upload_import(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    mut form: axum::extract::Multipart,
-) -> Response {
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("Imports are run by owners and marketers.")) {
-        return r;
-    }
-    let tr = v.tr;
-    let title = tr.t("Import orders");
-    let (mut csrf, mut format, mut skip, mut file) = (String::new(), String::from("generic"), false, None);
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_string();
-                let file_name = field.file_name().map(String::from);
-                let Ok(bytes) = field.bytes().await else { return v.bad_form(title, tr.t("The upload was cut off.")) };
-                match name.as_str() {
-                    "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
-                    "format" => format = String::from_utf8_lossy(&bytes).into_owned(),
-                    "skip_bad_rows" => skip = true,
-                    "file" => file = Some((file_name.unwrap_or_else(|| "upload.csv".into()), bytes)),
-                    _ => {}
-                }
-            }
-            Ok(None) => break,
-            Err(_) => return v.bad_form(title, tr.t("The upload could not be read.")),
-        }
-    }
-    if !v.form_ok(&csrf) {
-        return v.forged();
-    }
-    let format = match format.as_str() {
-        "generic" => enishi_ingest::formats::OrderFormat::Generic,
-        "json" => enishi_ingest::formats::OrderFormat::Json,
-        "cdnow" => enishi_ingest::formats::OrderFormat::Cdnow,
-        "online-retail" => enishi_ingest::formats::OrderFormat::OnlineRetail,
-        _ => {
-            return v.bad_form(title, tr.t("Unknown format: choose Enishi CSV, JSON Lines, CDNOW or Online Retail II."))
-        }
-    };
-    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return v.bad_form(title, tr.t("Choose a file to import."));
-    };
-    let mut opts = enishi_ingest::orders::OrderImportOptions::new(format);
-    opts.skip_bad_rows = skip;
-    let ws = state.workspace();
-    (opts.clock, opts.currency) = (ws.clock, ws.currency);
-    let shown = name.clone();
-    let outcome = state
-        .run(move |s| {
-            Ok(enishi_ingest::orders::import_orders(s, &bytes[..], &name, &opts, enishi_ingest::Progress::default()))
-        })
-        .await;
-    let heading = format!("<h1>{}</h1>", esc(title));
-    let body = |status: StatusCode, html: String| (status, v.page(title, &format!("{heading}{html}"))).into_response();
-    match outcome {
-        Ok(Ok(done)) => {
-            let s = &done.summary;
-            let mut html = format!(
-                "<p class=\"card\" role=\"status\" id=\"import-summary\">{}</p>",
-                tr.f(
-                    "{}: {} rows read; {} orders, {} returns and {} customers created; {} already stored; {} rows rejected.",
-                    &[
-                        &esc(&shown),
-                        &s.rows_read,
-                        &s.orders_created,
-                        &s.returns_created,
-                        &s.customers_created,
-                        &s.duplicates_skipped,
-                        &(s.rows_rejected + s.rows_without_customer)
-                    ]
-                )
-            );
-            if !done.report.is_empty() {
-                let _ = write!(html, "<h2>{}</h2>{}", tr.t("Rows not imported"), rejections_table(tr, &done.report));
-            }
-            html.push_str(&import_form(tr, &v.csrf));
-            body(StatusCode::OK, html)
-        }
-        Ok(Err(enishi_ingest::ImportError::BadRows { rejections, total })) => body(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!(
-                "<p class=\"card\" role=\"alert\" id=\"import-summary\">{}</p>{}{}",
-                tr.f(
-                    "{}: {} bad row(s); nothing was imported. Fix them, or tick “Import the good rows”.",
-                    &[&esc(&shown), &total]
-                ),
-                rejections_table(tr, &rejections),
-                import_form(tr, &v.csrf)
-            ),
-        ),
-        Ok(Err(enishi_ingest::ImportError::File(r))) => body(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!(
-                "<p class=\"card\" role=\"alert\" id=\"import-summary\">{}</p>{}",
-                tr.f("{}: {}; nothing was imported.", &[&esc(&shown), &esc(&r.to_string())]),
-                import_form(tr, &v.csrf)
-            ),
-        ),
-        Ok(Err(e)) => ApiError::internal(e).into_response(),
         Err(e) => e.into_response(),
     }
 }

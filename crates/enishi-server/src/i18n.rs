@@ -225,6 +225,13 @@ const JA: &[(&str, &str)] = &[
     ("The upload could not be read.", "アップロードを読み取れませんでした。"),
     ("Unknown format: choose Enishi CSV, JSON Lines, CDNOW or Online Retail II.", "不明な形式です。Enishi CSV、JSON Lines、CDNOW、Online Retail II から選んでください。"),
     ("Choose a file to import.", "取り込むファイルを選んでください。"),
+    ("Recent imports", "最近の取り込み"),
+    ("File", "ファイル"),
+    ("Rows", "行数"),
+    ("Orders created", "作成した注文"),
+    ("Rows rejected", "除外した行"),
+    ("Importing {}: {}% read.", "{} を取り込み中: {}% 読み込み済み。"),
+    ("This page refreshes itself until the import is done; you may leave it and come back.", "取り込みが終わるまでこのページは自動で更新されます。離れて後で戻ってきても構いません。"),
     ("Rows not imported", "取り込まれなかった行"),
     ("API tokens", "APIトークン"),
     ("Role", "役割"),
@@ -402,7 +409,9 @@ mod tests {
     /// The English keys of every `.t("…")` and `.f("…"` call in the console's sources.
     fn keys_in_sources() -> Vec<String> {
         let mut keys = Vec::new();
-        for file in ["pages.rs", "console.rs", "shell.rs", "admin.rs", "analytics_pages.rs", "charts.rs"] {
+        for file in
+            ["pages.rs", "console.rs", "shell.rs", "admin.rs", "analytics_pages.rs", "charts.rs", "import_pages.rs"]
+        {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file);
             let source = std::fs::read_to_string(&path).unwrap_or_default();
             for call in [".t(", ".f("] {

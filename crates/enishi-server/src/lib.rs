@@ -11,6 +11,7 @@ mod charts;
 mod console;
 mod error;
 mod i18n;
+mod import_pages;
 mod loyalty;
 mod pages;
 pub mod scheduler;
@@ -38,6 +39,8 @@ pub struct AppState {
     orders: Arc<batcher::OrderBatcher>,
     /// Failed console sign-ins, to lock out guessing.
     sign_ins: Arc<shell::SignInGuard>,
+    /// Imports started from the console.
+    imports: Arc<import_pages::ImportJobs>,
 }
 
 impl AppState {
@@ -47,7 +50,7 @@ impl AppState {
         let settings = Arc::new(LiveWorkspace(std::sync::RwLock::new(Workspace::load(&store)?)));
         let programs: Arc<ProgramCache> = Arc::default();
         let orders = Arc::new(batcher::OrderBatcher::start(store.clone(), settings.clone(), programs.clone()));
-        Ok(AppState { store, settings, programs, orders, sign_ins: Arc::default() })
+        Ok(AppState { store, settings, programs, orders, sign_ins: Arc::default(), imports: Arc::default() })
     }
 
     /// The workspace settings in force now.
@@ -112,6 +115,7 @@ pub fn app(state: AppState) -> Router {
         .merge(shell::routes())
         .merge(pages::routes())
         .merge(console::routes())
+        .merge(import_pages::routes())
         .merge(analytics_pages::routes())
         .merge(admin::routes())
         .with_state(state)

@@ -79,9 +79,9 @@ form.inline{display:inline}label{display:inline-block;margin:.2rem .4rem .2rem 0
 @media(max-width:40rem){td:nth-child(n+4),th:nth-child(n+4){display:none}.heat td,.heat th,.keep td,.keep th{display:table-cell}main{padding:.6rem}\
 form label{display:block}form input:not([type=checkbox]):not([type=hidden]),form select,form textarea{width:100%;box-sizing:border-box}}";
 
-fn frame(tr: Tr, title: &str, nav: &str, body: &str) -> Html<String> {
+fn frame(tr: Tr, title: &str, head: &str, nav: &str, body: &str) -> Html<String> {
     Html(format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">{head}\
          <title>{} · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><style>{STYLE}</style></head><body>\
          <a class=\"skip\" href=\"#main\">{}</a><header><a href=\"/\">縁 Enishi</a>{nav}</header><main id=\"main\">{body}</main></body></html>",
         tr.lang(),
@@ -92,7 +92,7 @@ fn frame(tr: Tr, title: &str, nav: &str, body: &str) -> Html<String> {
 
 /// A page for a visitor who is not signed in.
 pub(crate) fn bare_page(tr: Tr, title: &str, body: &str) -> Html<String> {
-    frame(tr, title, "", body)
+    frame(tr, title, "", "", body)
 }
 
 /// A signed-in visitor: who they are and the anti-forgery token their forms carry.
@@ -115,6 +115,15 @@ impl Visitor {
 
     /// The page frame with the navigation this visitor may use.
     pub(crate) fn page(&self, title: &str, body: &str) -> Html<String> {
+        self.framed(title, "", body)
+    }
+
+    /// A page that reloads itself every `seconds` (progress without JavaScript).
+    pub(crate) fn page_refreshing(&self, title: &str, body: &str, seconds: u32) -> Html<String> {
+        self.framed(title, &format!("<meta http-equiv=\"refresh\" content=\"{seconds}\">"), body)
+    }
+
+    fn framed(&self, title: &str, head: &str, body: &str) -> Html<String> {
         let tr = self.tr;
         let mut nav = String::new();
         let links: [(&str, &str, &[Role]); 8] = [
@@ -146,7 +155,7 @@ impl Visitor {
             self.csrf,
             tr.t("Sign out")
         ));
-        frame(tr, title, &nav, body)
+        frame(tr, title, head, &nav, body)
     }
 
     /// The 403 answer for a visitor whose role is not in `allowed`, saying who may; `None`

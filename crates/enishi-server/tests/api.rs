@@ -901,3 +901,45 @@ fn console_users_sign_in_switch_language_and_run_the_till() {
         assert_eq!(app.page("/", &owner).0, 200, "the session in use stays");
     }
 }
+
+#[test]
+fn console_imports_run_in_the_background_and_show_only_to_their_starter() {
+    let app = start(testing::sqlite());
+    let (alice, bob, owner) = (app.session(Role::Marketer), app.session(Role::Marketer), app.session(Role::Admin));
+    let csrf = csrf_in(&app.page("/imports", &alice).1);
+    let csv = "order_id,customer_id,placed_at,sku,quantity,unit_price\nI-1,C-1,2026-10-01 10:00,A,1,5.00\n";
+    let boundary = "enishi-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\ngeneric\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"shop.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n\
+         --{boundary}--\r\n"
+    );
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let resp = agent
+        .post(&format!("{}/imports", app.base))
+        .set("Cookie", &alice)
+        .set("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
+        .send_string(&body)
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let job = resp.header("location").unwrap().to_string();
+    assert!(job.starts_with("/imports/jobs/"), "{job}");
+    let started = std::time::Instant::now();
+    loop {
+        let (s, html) = app.page(&job, &alice);
+        assert_eq!(s, 200);
+        if html.contains("id=\"import-summary\"") {
+            assert!(html.contains("1 orders"), "{html}");
+            break;
+        }
+        assert!(html.contains("<progress") && html.contains("http-equiv=\"refresh\""), "{html}");
+        assert!(started.elapsed().as_secs() < 30, "the import finished");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(app.page(&job, &bob).0, 404, "another marketer does not see it");
+    assert_eq!(app.page(&job, &owner).0, 200, "owners do");
+    assert_eq!(app.page("/imports/jobs/999", &owner).0, 404);
+    let (_, html) = app.page("/imports", &alice);
+    assert!(html.contains("id=\"recent-imports\"") && html.contains("shop.csv"), "{html}");
+}
