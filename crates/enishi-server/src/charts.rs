@@ -62,7 +62,10 @@ pub(crate) fn line_chart(
     let every = points.len().div_ceil(6).max(1);
     for (i, ((x, y), p)) in xy.iter().zip(points).enumerate() {
         let _ = write!(svg, "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"#5b2a3c\"></circle>");
-        if i % every == 0 || i + 1 == points.len() {
+        // Every `every`-th label and the last, leaving out one that would crowd the last.
+        let last = i + 1 == points.len();
+        let crowds_last = !last && (points.len() - 1 - i) * 2 < every;
+        if (i % every == 0 && !crowds_last) || last {
             let _ = write!(
                 svg,
                 "<text x=\"{x:.1}\" y=\"210\" font-size=\"11\" text-anchor=\"middle\">{}</text>",

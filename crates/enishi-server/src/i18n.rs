@@ -226,6 +226,7 @@ const JA: &[(&str, &str)] = &[
     ("Unknown format: choose Enishi CSV, JSON Lines, CDNOW or Online Retail II.", "不明な形式です。Enishi CSV、JSON Lines、CDNOW、Online Retail II から選んでください。"),
     ("Choose a file to import.", "取り込むファイルを選んでください。"),
     ("Recent imports", "最近の取り込み"),
+    ("one purchase day: too early to tell", "購買日が1日のみ: まだ判断できません"),
     ("File", "ファイル"),
     ("Rows", "行数"),
     ("Orders created", "作成した注文"),

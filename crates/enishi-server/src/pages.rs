@@ -357,7 +357,7 @@ async fn customer_page(
         Err(e) => return e.into_response(),
     };
     let mut cards = view.loyalty.as_ref().map(|l| loyalty_card(tr, l)).unwrap_or_default();
-    cards.push_str(&scores_card(tr, view.scores.as_ref(), view.since));
+    cards.push_str(&scores_card(tr, view.scores.as_ref(), view.since, view.customer.stats.purchase_days));
     if !view.next.is_empty() {
         let _ =
             write!(cards, "<section class=\"card\" id=\"next-products\"><h2>{}</h2><ol>", tr.t("Likely to buy next"));
@@ -509,9 +509,14 @@ fn profile_html(tr: Tr, c: &Customer, timeline: &[TimelineEntry], extra_cards: &
     html
 }
 
-/// The scores card: RFM segment, lifecycle stage and since when, P(alive), CLV; empty before
-/// any analysis has scored the customer.
-fn scores_card(tr: Tr, scores: Option<&enishi_store::CustomerScores>, since: Option<i64>) -> String {
+/// The scores card: RFM segment, lifecycle stage and since when, P(alive) (for customers who
+/// came back at least once), CLV; empty before any analysis has scored the customer.
+fn scores_card(
+    tr: Tr,
+    scores: Option<&enishi_store::CustomerScores>,
+    since: Option<i64>,
+    purchase_days: i64,
+) -> String {
     let Some(s) = scores else { return String::new() };
     let mut html = format!("<section class=\"card\" id=\"scores\"><h2>{}</h2><p>", tr.t("Scores"));
     if let Some(r) = &s.rfm {
@@ -525,7 +530,14 @@ fn scores_card(tr: Tr, scores: Option<&enishi_store::CustomerScores>, since: Opt
         html.push_str("<br>");
     }
     if let Some(v) = &s.value {
-        if v.p_alive.is_finite() {
+        if purchase_days < 2 {
+            // BG/NBD assumes a customer who never came back is still alive: say so instead.
+            let _ = write!(
+                html,
+                "P(alive): — <span class=\"muted\">({})</span><br>",
+                tr.t("one purchase day: too early to tell")
+            );
+        } else if v.p_alive.is_finite() {
             let _ = write!(html, "P(alive): {:.0}%<br>", 100.0 * v.p_alive);
         }
         if v.clv.is_finite() {
