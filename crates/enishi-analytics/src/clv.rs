@@ -4,9 +4,31 @@
 use crate::bgnbd::BgNbd;
 use crate::gamma_gamma::GammaGamma;
 
+/// Discounted purchases of a customer with history (x, tₓ, T) over `months` months: for each
+/// month, the purchases BG/NBD expects in it, discounted at `monthly_discount` per month.
+/// `unit_days` is the length of the data's time unit. Times the expected value per purchase,
+/// this is the customer's discounted lifetime value (see [`discounted_clv`]).
+pub fn discounted_purchases(
+    bg: &BgNbd,
+    (x, tx, t): (f64, f64, f64),
+    months: u32,
+    monthly_discount: f64,
+    unit_days: f64,
+) -> f64 {
+    let month = 30.0 / unit_days;
+    let mut previous = 0.0;
+    let mut total = 0.0;
+    for i in 1..=months {
+        let cumulative = bg.expected_purchases(month * f64::from(i), x, tx, t);
+        total += (cumulative - previous) / (1.0 + monthly_discount).powi(i as i32);
+        previous = cumulative;
+    }
+    total
+}
+
 /// Discounted value of a customer over `months` months: for each month, the purchases
-/// BG/NBD expects in it times the expected value per purchase, discounted at
-/// `monthly_discount` per month. `unit_days` is the length of the data's time unit.
+/// BG/NBD expects in it times the expected value per purchase (Gamma-Gamma, from x and the
+/// average order value m), discounted at `monthly_discount` per month.
 pub fn discounted_clv(
     bg: &BgNbd,
     gg: &GammaGamma,
@@ -15,14 +37,5 @@ pub fn discounted_clv(
     monthly_discount: f64,
     unit_days: f64,
 ) -> f64 {
-    let value = gg.expected_average_value(x, m);
-    let month = 30.0 / unit_days;
-    let mut previous = 0.0;
-    let mut total = 0.0;
-    for i in 1..=months {
-        let cumulative = bg.expected_purchases(month * f64::from(i), x, tx, t);
-        total += (cumulative - previous) * value / (1.0 + monthly_discount).powi(i as i32);
-        previous = cumulative;
-    }
-    total
+    gg.expected_average_value(x, m) * discounted_purchases(bg, (x, tx, t), months, monthly_discount, unit_days)
 }

@@ -2,13 +2,13 @@
 //! holdout period, and score every customer (P(alive), expected purchases, expected order
 //! value, discounted CLV). The CLI stores the scores; the API answers the report.
 
-use enishi_analytics::bgnbd::{self, Cohorts};
+use enishi_analytics::bgnbd::{self, BgNbd, Cohorts};
 use enishi_analytics::summary::{summarize, CustomerSummary, Excluded, Periods};
 use enishi_analytics::{clv, gamma_gamma};
 use enishi_store::repo::analytics::for_each_customer_purchases;
 use enishi_store::{Store, StoreError, ValueScores};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What to fit and predict.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -169,6 +169,8 @@ pub fn clv_report(store: &Store, o: &ClvOptions) -> Result<(ClvReport, Vec<Custo
     let horizon_days = o.holdout_end.map_or(f64::from(o.horizon_days), |h| (h - o.calibration_end) as f64);
     let horizon = horizon_days / o.unit_days;
     let bg = fit.params;
+    let predictions = predict_histories(&bg, &customers, horizon, o);
+    let predicted = |s: &CustomerSummary| predictions.get(&history_key(s)).copied().unwrap_or_default();
     let holdout = o.holdout_end.map(|h| {
         let mut buckets: Vec<ByFrequency> = (0..=7)
             .map(|x| ByFrequency {
@@ -182,7 +184,7 @@ pub fn clv_report(store: &Store, o: &ClvOptions) -> Result<(ClvReport, Vec<Custo
             let b = &mut buckets[(s.frequency as usize).min(7)];
             b.customers += 1;
             b.actual += f64::from(s.holdout_purchases);
-            b.predicted += bg.expected_purchases(horizon, s.frequency, s.recency, s.age);
+            b.predicted += predicted(s).expected_purchases;
         }
         Holdout {
             days: h - o.calibration_end,
@@ -191,47 +193,27 @@ pub fn clv_report(store: &Store, o: &ClvOptions) -> Result<(ClvReport, Vec<Custo
             by_frequency: buckets,
         }
     });
-    let score = |(id, ext, s): &(i64, String, CustomerSummary)| {
-        let (expected_value, clv) = match &gg {
-            Some(g) => (
-                g.params.expected_average_value(s.frequency, s.monetary),
-                clv::discounted_clv(
-                    &bg,
-                    &g.params,
-                    (s.frequency, s.recency, s.age, s.monetary),
-                    o.months,
-                    o.discount,
-                    o.unit_days,
-                ),
-            ),
-            None => (f64::NAN, f64::NAN),
-        };
-        CustomerValue {
-            id: *id,
-            external_id: ext.clone(),
-            summary: *s,
-            scores: ValueScores {
-                as_of_day: o.calibration_end,
-                p_alive: bg.p_alive(s.frequency, s.recency, s.age),
-                expected_purchases: bg.expected_purchases(horizon, s.frequency, s.recency, s.age),
-                expected_days: horizon_days.round() as i64,
-                expected_value,
-                clv,
-            },
-        }
-    };
-    // Score on both cores, a chunk each at a time.
-    let mut values: Vec<CustomerValue> = Vec::with_capacity(customers.len());
-    for chunk in customers.chunks(50_000) {
-        let (left, right) = chunk.split_at(chunk.len() / 2);
-        let (a, b) = std::thread::scope(|scope| {
-            let h = scope.spawn(|| left.iter().map(score).collect::<Vec<_>>());
-            let b = right.iter().map(score).collect::<Vec<_>>();
-            (h.join().unwrap_or_default(), b)
-        });
-        values.extend(a);
-        values.extend(b);
-    }
+    let values: Vec<CustomerValue> = customers
+        .iter()
+        .map(|(id, ext, s)| {
+            let p = predicted(s);
+            let expected_value =
+                gg.as_ref().map_or(f64::NAN, |g| g.params.expected_average_value(s.frequency, s.monetary));
+            CustomerValue {
+                id: *id,
+                external_id: ext.clone(),
+                summary: *s,
+                scores: ValueScores {
+                    as_of_day: o.calibration_end,
+                    p_alive: p.p_alive,
+                    expected_purchases: p.expected_purchases,
+                    expected_days: horizon_days.round() as i64,
+                    expected_value,
+                    clv: expected_value * p.discounted_purchases,
+                },
+            }
+        })
+        .collect();
     let report = ClvReport {
         customers: customers.len(),
         unit_days: o.unit_days,
@@ -243,6 +225,47 @@ pub fn clv_report(store: &Store, o: &ClvOptions) -> Result<(ClvReport, Vec<Custo
         excluded,
     };
     Ok((report, values))
+}
+
+/// BG/NBD's predictions for one purchase history (x, tₓ, T), shared by every customer with it.
+#[derive(Debug, Clone, Copy, Default)]
+struct HistoryPrediction {
+    p_alive: f64,
+    expected_purchases: f64,
+    discounted_purchases: f64,
+}
+
+/// A purchase history as a hashable key (its exact bits).
+fn history_key(s: &CustomerSummary) -> (u64, u64, u64) {
+    (s.frequency.to_bits(), s.recency.to_bits(), s.age.to_bits())
+}
+
+/// Predicts each distinct purchase history once (many customers share one: every one-time
+/// buyer of the same day has the same), on both cores.
+fn predict_histories(
+    bg: &BgNbd,
+    customers: &[(i64, String, CustomerSummary)],
+    horizon: f64,
+    o: &ClvOptions,
+) -> HashMap<(u64, u64, u64), HistoryPrediction> {
+    let mut keys: Vec<(u64, u64, u64)> = customers.iter().map(|(_, _, s)| history_key(s)).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let predict = |&(x, tx, t): &(u64, u64, u64)| {
+        let (x, tx, t) = (f64::from_bits(x), f64::from_bits(tx), f64::from_bits(t));
+        HistoryPrediction {
+            p_alive: bg.p_alive(x, tx, t),
+            expected_purchases: bg.expected_purchases(horizon, x, tx, t),
+            discounted_purchases: clv::discounted_purchases(bg, (x, tx, t), o.months, o.discount, o.unit_days),
+        }
+    };
+    let (left, right) = keys.split_at(keys.len() / 2);
+    let (a, b) = std::thread::scope(|scope| {
+        let h = scope.spawn(|| left.iter().map(predict).collect::<Vec<_>>());
+        let b = right.iter().map(predict).collect::<Vec<_>>();
+        (h.join().unwrap_or_default(), b)
+    });
+    keys.into_iter().zip(a.into_iter().chain(b)).collect()
 }
 
 /// Stores every customer's predictions with their scores.

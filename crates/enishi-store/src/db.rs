@@ -123,8 +123,30 @@ pub trait Conn {
     fn backend(&self) -> Backend;
     /// Runs one statement; returns the number of rows changed.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+    /// Inserts many rows into `table` as fast as the backend allows, each statement ending
+    /// with `suffix` (an `ON CONFLICT` clause, or nothing).
+    fn insert_rows_then(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Value>],
+        suffix: &str,
+    ) -> Result<(), StoreError>;
     /// Inserts many rows into `table` as fast as the backend allows.
-    fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError>;
+    fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError> {
+        self.insert_rows_then(table, columns, rows, "")
+    }
+    /// Inserts many rows, or updates every other column of the row with the same `key`.
+    fn upsert_rows(&mut self, table: &str, key: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError> {
+        let updates: Vec<String> =
+            columns.iter().filter(|c| **c != key).map(|c| format!("{c} = excluded.{c}")).collect();
+        self.insert_rows_then(
+            table,
+            columns,
+            rows,
+            &format!(" ON CONFLICT ({key}) DO UPDATE SET {}", updates.join(", ")),
+        )
+    }
     /// Reserves `n` fresh primary keys for `table`, to insert rows whose children need the key.
     fn reserve_ids(&mut self, table: &str, n: usize) -> Result<Vec<i64>, StoreError>;
     /// Runs several statements separated by semicolons (migrations).
@@ -214,9 +236,16 @@ impl Conn for SqliteConn<'_> {
         Ok(st.execute(rusqlite::params_from_iter(params.iter()))? as u64)
     }
 
-    fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError> {
+    fn insert_rows_then(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Value>],
+        suffix: &str,
+    ) -> Result<(), StoreError> {
         // One prepared single-row insert, reused: the fastest way into SQLite.
-        let sql = format!("INSERT INTO {table} ({}) VALUES ({})", columns.join(", "), placeholders(1, columns.len()));
+        let sql =
+            format!("INSERT INTO {table} ({}) VALUES ({}){suffix}", columns.join(", "), placeholders(1, columns.len()));
         let mut st = self.0.prepare_cached(&sqlite_sql(&sql))?;
         for row in rows {
             st.execute(rusqlite::params_from_iter(row.iter()))?;
@@ -355,13 +384,19 @@ impl Conn for PgConn<'_> {
         Ok(self.tx.execute(&st, &pg_params(params))?)
     }
 
-    fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError> {
+    fn insert_rows_then(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: &[Vec<Value>],
+        suffix: &str,
+    ) -> Result<(), StoreError> {
         let width = columns.len();
         let chunk = PG_INSERT_CHUNK.min(65_535 / width.max(1));
         for part in rows.chunks(chunk) {
             let tuples: Vec<String> =
                 (0..part.len()).map(|r| format!("({})", placeholders(r * width + 1, width))).collect();
-            let sql = format!("INSERT INTO {table} ({}) VALUES {}", columns.join(", "), tuples.join(", "));
+            let sql = format!("INSERT INTO {table} ({}) VALUES {}{suffix}", columns.join(", "), tuples.join(", "));
             let flat: Vec<Value> = part.iter().flat_map(|r| r.iter().cloned()).collect();
             self.execute(&sql, &flat)?;
         }

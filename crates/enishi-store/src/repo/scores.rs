@@ -1,31 +1,12 @@
 //! Per-customer analytics scores: written in bulk by the analyses, read with the customer.
 
-use crate::db::{placeholders, Conn, Value};
+use crate::db::{Conn, Value};
 use crate::model::{CustomerScores, RfmScores, ValueScores};
 use crate::repo::now;
 use crate::{params, StoreError};
 
-/// Rows per multi-row upsert on PostgreSQL (one round trip for many rows). SQLite, in process,
-/// is fastest with one cached single-row statement.
-const PG_CHUNK: usize = 2000;
-
 fn upsert(c: &mut dyn Conn, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError> {
-    let width = columns.len();
-    let updates: Vec<String> = columns[1..].iter().map(|col| format!("{col} = excluded.{col}")).collect();
-    let chunk = if c.backend() == crate::Backend::Sqlite { 1 } else { PG_CHUNK };
-    for part in rows.chunks(chunk) {
-        let tuples: Vec<String> =
-            (0..part.len()).map(|r| format!("({})", placeholders(r * width + 1, width))).collect();
-        let sql = format!(
-            "INSERT INTO customer_scores ({}) VALUES {} ON CONFLICT (customer_id) DO UPDATE SET {}",
-            columns.join(", "),
-            tuples.join(", "),
-            updates.join(", ")
-        );
-        let flat: Vec<Value> = part.iter().flat_map(|r| r.iter().cloned()).collect();
-        c.execute(&sql, &flat)?;
-    }
-    Ok(())
+    c.upsert_rows("customer_scores", "customer_id", columns, rows)
 }
 
 /// Stores the RFM scores of customers (Enishi id, scores).

@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::Subcommand;
 use enishi_store::Store;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -414,29 +415,15 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                 enishi_insights::ClvError::NoCustomers => anyhow::Error::from(BadInput(e.to_string())),
                 other => other.into(),
             })?;
-            if let Some(path) = &per_customer {
-                let mut out = std::io::BufWriter::new(
-                    std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-                );
-                writeln!(out, "customer_id,frequency,recency,T,expected_purchases,p_alive,expected_avg_value,clv")?;
-                for v in &values {
-                    let (s, p) = (&v.summary, &v.scores);
-                    writeln!(
-                        out,
-                        "{},{},{:.4},{:.4},{:.6},{:.6},{:.4},{:.4}",
-                        csv_field(&v.external_id),
-                        s.frequency,
-                        s.recency,
-                        s.age,
-                        p.expected_purchases,
-                        p.p_alive,
-                        p.expected_value,
-                        p.clv
-                    )?;
+            // Store the scores on one core while the other writes the CSV.
+            std::thread::scope(|scope| -> Result<()> {
+                let stored = scope.spawn(|| enishi_insights::store_values(store, &values));
+                if let Some(path) = &per_customer {
+                    write_values_csv(path, &values)?;
                 }
-                out.flush()?;
-            }
-            enishi_insights::store_values(store, &values)?;
+                stored.join().map_err(|_| anyhow::anyhow!("storing the scores failed"))??;
+                Ok(())
+            })?;
             let mut report = serde_json::to_value(&fit)?;
             report["time_unit"] = time_unit.into();
             report["calibration_end"] = calibration_end.unwrap_or(today).into();
@@ -479,6 +466,55 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// Writes every customer's summary and predictions as CSV.
+fn write_values_csv(path: &std::path::Path, values: &[enishi_insights::CustomerValue]) -> Result<()> {
+    let mut out =
+        std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    writeln!(out, "customer_id,frequency,recency,T,expected_purchases,p_alive,expected_avg_value,clv")?;
+    let mut line = String::with_capacity(128);
+    for v in values {
+        let (s, p) = (&v.summary, &v.scores);
+        line.clear();
+        line.push_str(&csv_field(&v.external_id));
+        for (value, decimals) in [
+            (s.frequency, 0),
+            (s.recency, 4),
+            (s.age, 4),
+            (p.expected_purchases, 6),
+            (p.p_alive, 6),
+            (p.expected_value, 4),
+            (p.clv, 4),
+        ] {
+            line.push(',');
+            push_fixed(&mut line, value, decimals);
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Appends `v` with `decimals` decimals, like `{:.N}` but without the exact-decimal machinery
+/// (a million values are written per run); the last digit may round differently on a tie.
+fn push_fixed(out: &mut String, v: f64, decimals: u32) {
+    let scale = 10f64.powi(decimals as i32);
+    let scaled = (v.abs() * scale).round();
+    if !v.is_finite() || scaled >= 1e15 {
+        let _ = write!(out, "{v:.*}", decimals as usize);
+        return;
+    }
+    let n = scaled as u64;
+    let unit = 10u64.pow(decimals);
+    if v < 0.0 && n > 0 {
+        out.push('-');
+    }
+    let _ = write!(out, "{}", n / unit);
+    if decimals > 0 {
+        let _ = write!(out, ".{:0width$}", n % unit, width = decimals as usize);
     }
 }
 
