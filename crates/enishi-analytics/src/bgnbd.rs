@@ -1,8 +1,11 @@
-//! The BG/NBD model (Fader, Hardie & Lee, "Counting Your Customers the Easy Way", 2005).
+//! The BG/NBD model (Fader, Hardie & Lee, "Counting Your Customers the Easy Way", 2005) and
+//! its MBG/NBD variant (Batislam, Denizel & Filiztekin 2007).
 //!
 //! While alive, a customer buys at rate λ ~ Gamma(r, α); after each purchase they drop out
-//! with probability p ~ Beta(a, b). Fitted by maximum likelihood on (x, tₓ, T); gives the
-//! expected number of purchases in a coming period and the probability of being alive.
+//! with probability p ~ Beta(a, b). MBG/NBD lets them drop out at time zero too, so a customer
+//! who never came back is not certainly alive. Fitted by maximum likelihood on (x, tₓ, T);
+//! gives the expected number of purchases in a coming period and the probability of being
+//! alive.
 
 use crate::optimize::{bfgs, standard_errors};
 use crate::special::{digamma, hyp2f1, ln_beta, ln_gamma};
@@ -10,7 +13,33 @@ use crate::FitReport;
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// BG/NBD parameters.
+/// When a customer may drop out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dropout {
+    /// After a purchase only (BG/NBD).
+    #[default]
+    AfterPurchases,
+    /// At the start as well as after each purchase (MBG/NBD).
+    AlsoAtStart,
+}
+
+impl Dropout {
+    /// 0 for BG/NBD, 1 for MBG/NBD: the shift of b and a + b in the model's formulas.
+    fn k(self) -> f64 {
+        match self {
+            Dropout::AfterPurchases => 0.0,
+            Dropout::AlsoAtStart => 1.0,
+        }
+    }
+
+    /// Whether a customer with `x` repeat purchases may already have dropped out.
+    fn may_be_gone(self, x: f64) -> bool {
+        x > 0.0 || self == Dropout::AlsoAtStart
+    }
+}
+
+/// BG/NBD (or MBG/NBD) parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct BgNbd {
     /// Shape of the purchase-rate distribution.
@@ -21,6 +50,9 @@ pub struct BgNbd {
     pub a: f64,
     /// Drop-out Beta b.
     pub b: f64,
+    /// BG/NBD or MBG/NBD.
+    #[serde(skip)]
+    pub dropout: Dropout,
 }
 
 /// Customers with identical (x, tₓ, T) and how many of them: the likelihood is evaluated once
@@ -78,25 +110,26 @@ struct ByX {
 
 impl BgNbd {
     fn terms(&self, max_x: u32) -> Vec<ByX> {
-        let BgNbd { r, alpha, a, b } = *self;
+        let BgNbd { r, alpha, a, b, dropout } = *self;
+        let k = dropout.k();
         let (lg_r, psi_r, lb_ab) = (ln_gamma(r), digamma(r), ln_beta(a, b));
         let (psi_a, psi_b, psi_ab, psi_a1) = (digamma(a), digamma(b), digamma(a + b), digamma(a + 1.0));
         (0..=max_x)
             .map(|x| {
                 let x = f64::from(x);
-                let psi_abx = digamma(a + b + x);
-                let (a3, d3b) = if x > 0.0 {
-                    (ln_beta(a + 1.0, b + x - 1.0) - lb_ab, digamma(b + x - 1.0) - psi_abx - psi_b + psi_ab)
+                let psi_abx = digamma(a + b + x + k);
+                let (a3, d3b) = if dropout.may_be_gone(x) {
+                    (ln_beta(a + 1.0, b + x - 1.0 + k) - lb_ab, digamma(b + x - 1.0 + k) - psi_abx - psi_b + psi_ab)
                 } else {
                     (f64::NEG_INFINITY, 0.0)
                 };
                 ByX {
                     a1: ln_gamma(r + x) - lg_r + r * alpha.ln(),
-                    a2: ln_beta(a, b + x) - lb_ab,
+                    a2: ln_beta(a, b + x + k) - lb_ab,
                     a3,
                     d_r: digamma(r + x) - psi_r + alpha.ln(),
                     d2a: psi_ab - psi_abx,
-                    d2b: digamma(b + x) - psi_abx - psi_b + psi_ab,
+                    d2b: digamma(b + x + k) - psi_abx - psi_b + psi_ab,
                     d3a: psi_a1 - psi_abx - psi_a + psi_ab,
                     d3b,
                 }
@@ -126,7 +159,7 @@ impl BgNbd {
             let rx = r + f64::from(x);
             let (ln_t, ln_tx) = ((alpha + t).ln(), (alpha + tx).ln());
             let e2 = k.a2 - rx * ln_t;
-            let (lse, w2) = if x > 0 {
+            let (lse, w2) = if self.dropout.may_be_gone(f64::from(x)) {
                 let e3 = k.a3 - rx * ln_tx;
                 let m = e2.max(e3);
                 let (p2, p3) = ((e2 - m).exp(), (e3 - m).exp());
@@ -146,27 +179,35 @@ impl BgNbd {
 
     /// P(alive) of a customer with (x, tₓ, T).
     pub fn p_alive(&self, x: f64, tx: f64, t: f64) -> f64 {
-        if x <= 0.0 {
+        let BgNbd { r, alpha, a, b, dropout } = *self;
+        if !dropout.may_be_gone(x) {
             return 1.0;
         }
-        let BgNbd { r, alpha, a, b } = *self;
-        1.0 / (1.0 + a / (b + x - 1.0) * ((alpha + t) / (alpha + tx)).powf(r + x))
+        1.0 / (1.0 + a / (b + x - 1.0 + dropout.k()) * ((alpha + t) / (alpha + tx)).powf(r + x))
     }
 
     /// Expected purchases in the next `horizon` time units of a customer with (x, tₓ, T).
     pub fn expected_purchases(&self, horizon: f64, x: f64, tx: f64, t: f64) -> f64 {
-        let BgNbd { r, alpha, a, b } = *self;
+        let BgNbd { r, alpha, a, b, dropout } = *self;
+        let k = dropout.k();
         let z = horizon / (alpha + t + horizon);
-        let head = (a + b + x - 1.0) / (a - 1.0);
-        let tail = 1.0 - ((alpha + t) / (alpha + t + horizon)).powf(r + x) * hyp2f1(r + x, b + x, a + b + x - 1.0, z);
-        let denom = if x > 0.0 { 1.0 + a / (b + x - 1.0) * ((alpha + t) / (alpha + tx)).powf(r + x) } else { 1.0 };
+        let head = (a + b + x - 1.0 + k) / (a - 1.0);
+        let tail =
+            1.0 - ((alpha + t) / (alpha + t + horizon)).powf(r + x) * hyp2f1(r + x, b + x + k, a + b + x - 1.0 + k, z);
+        let denom = if dropout.may_be_gone(x) {
+            1.0 + a / (b + x - 1.0 + k) * ((alpha + t) / (alpha + tx)).powf(r + x)
+        } else {
+            1.0
+        };
         head * tail / denom
     }
 
     /// Expected purchases of a new customer in their first `t` time units.
     pub fn expected_purchases_new(&self, t: f64) -> f64 {
-        let BgNbd { r, alpha, a, b } = *self;
-        (a + b - 1.0) / (a - 1.0) * (1.0 - (alpha / (alpha + t)).powf(r) * hyp2f1(r, b, a + b - 1.0, t / (alpha + t)))
+        let BgNbd { r, alpha, a, b, dropout } = *self;
+        let k = dropout.k();
+        (a + b - 1.0 + k) / (a - 1.0)
+            * (1.0 - (alpha / (alpha + t)).powf(r) * hyp2f1(r, b + k, a + b - 1.0 + k, t / (alpha + t)))
     }
 }
 
@@ -179,9 +220,10 @@ pub struct BgNbdFit {
     pub report: FitReport,
 }
 
-/// Fits BG/NBD by maximum likelihood (BFGS on the log-parameters).
-pub fn fit(c: &Cohorts) -> BgNbdFit {
-    let model = |u: &[f64]| BgNbd { r: u[0].exp(), alpha: u[1].exp(), a: u[2].exp(), b: u[3].exp() };
+/// Fits BG/NBD (or, with `Dropout::AlsoAtStart`, MBG/NBD) by maximum likelihood (BFGS on the
+/// log-parameters).
+pub fn fit(c: &Cohorts, dropout: Dropout) -> BgNbdFit {
+    let model = |u: &[f64]| BgNbd { r: u[0].exp(), alpha: u[1].exp(), a: u[2].exp(), b: u[3].exp(), dropout };
     // The mean negative log-likelihood per customer keeps gradients O(1) whatever the size.
     let n = c.customers.max(1) as f64;
     let objective = |u: &[f64]| {
@@ -198,7 +240,7 @@ pub fn fit(c: &Cohorts) -> BgNbdFit {
     let params = model(&m.x);
     let se = standard_errors(
         |th| {
-            let (_, g) = BgNbd { r: th[0], alpha: th[1], a: th[2], b: th[3] }.log_likelihood(c);
+            let (_, g) = BgNbd { r: th[0], alpha: th[1], a: th[2], b: th[3], dropout }.log_likelihood(c);
             g.iter().map(|v| -v).collect()
         },
         &[params.r, params.alpha, params.a, params.b],

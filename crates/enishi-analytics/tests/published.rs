@@ -1,7 +1,7 @@
 //! The models against the published CDNOW results and against simulated data with known
 //! parameters.
 
-use enishi_analytics::bgnbd::{self, BgNbd, Cohorts};
+use enishi_analytics::bgnbd::{self, BgNbd, Cohorts, Dropout};
 use enishi_analytics::gamma_gamma;
 use enishi_analytics::summary::{summarize, Periods};
 use rand::{Rng, SeedableRng};
@@ -34,7 +34,7 @@ fn close(got: f64, want: f64, rel: f64) -> bool {
 fn bgnbd_matches_fader_hardie_lee_2005() {
     let data = published_summary();
     assert_eq!(data.len(), 2357);
-    let fit = bgnbd::fit(&Cohorts::new(data.iter().map(|d| (d.0, d.1, d.2))));
+    let fit = bgnbd::fit(&Cohorts::new(data.iter().map(|d| (d.0, d.1, d.2))), Dropout::AfterPurchases);
     let p = fit.params;
     assert!(close(p.r, 0.243, 0.005) && close(p.alpha, 4.414, 0.005), "{p:?}");
     assert!(close(p.a, 0.793, 0.005) && close(p.b, 2.426, 0.005), "{p:?}");
@@ -94,7 +94,7 @@ fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
 
 #[test]
 fn parameters_are_recovered_from_100000_simulated_customers() {
-    let truth = BgNbd { r: 0.5, alpha: 6.0, a: 0.8, b: 2.5 };
+    let truth = BgNbd { r: 0.5, alpha: 6.0, a: 0.8, b: 2.5, dropout: Dropout::AfterPurchases };
     let (p, q, gamma) = (4.0, 3.0, 20.0);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2005);
     let rate = Gamma::new(truth.r, 1.0 / truth.alpha).unwrap();
@@ -127,7 +127,7 @@ fn parameters_are_recovered_from_100000_simulated_customers() {
             repeaters.push((x, spent / x));
         }
     }
-    let fit = bgnbd::fit(&Cohorts::new(rows));
+    let fit = bgnbd::fit(&Cohorts::new(rows), Dropout::AfterPurchases);
     let est = fit.params;
     let se = &fit.report.standard_errors;
     for (i, (got, want)) in
@@ -139,5 +139,77 @@ fn parameters_are_recovered_from_100000_simulated_customers() {
     let gse = &gg.report.standard_errors;
     for (i, (got, want)) in [(gg.params.p, p), (gg.params.q, q), (gg.params.gamma, gamma)].into_iter().enumerate() {
         assert!((got - want).abs() < 4.0 * gse[i], "gg parameter {i}: {got} vs {want} (se {})", gse[i]);
+    }
+}
+
+/// MBG/NBD customers: they may drop out before any purchase as well as after each one.
+fn simulate_mbg(truth: &BgNbd, n: usize, seed: u64) -> Vec<(f64, f64, f64)> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let rate = Gamma::new(truth.r, 1.0 / truth.alpha).unwrap();
+    let drop = Beta::new(truth.a, truth.b).unwrap();
+    (0..n)
+        .map(|_| {
+            let lambda: f64 = rate.sample(&mut rng);
+            let pdrop: f64 = drop.sample(&mut rng);
+            let age = rng.gen_range(26.0..78.0);
+            let (mut t, mut x, mut tx) = (0.0, 0.0, 0.0);
+            let gap = Exp::new(lambda.max(1e-9)).unwrap();
+            while rng.gen::<f64>() >= pdrop {
+                t += gap.sample(&mut rng);
+                if t > age {
+                    break;
+                }
+                x += 1.0;
+                tx = t;
+            }
+            (x, tx, age)
+        })
+        .collect()
+}
+
+#[test]
+fn mbg_nbd_parameters_are_recovered_and_one_time_buyers_may_be_gone() {
+    let truth = BgNbd { r: 0.5, alpha: 6.0, a: 0.8, b: 2.5, dropout: Dropout::AlsoAtStart };
+    let rows = simulate_mbg(&truth, 100_000, 2007);
+    let fit = bgnbd::fit(&Cohorts::new(rows.iter().copied()), Dropout::AlsoAtStart);
+    let (est, se) = (fit.params, &fit.report.standard_errors);
+    assert!(fit.report.converged, "{:?}", fit.report);
+    for (i, (got, want)) in
+        [(est.r, truth.r), (est.alpha, truth.alpha), (est.a, truth.a), (est.b, truth.b)].into_iter().enumerate()
+    {
+        assert!((got - want).abs() < 4.0 * se[i], "MBG/NBD parameter {i}: {got} vs {want} (se {})", se[i]);
+    }
+    // The same data fitted as BG/NBD fits worse: it cannot explain the early drop-outs.
+    let bg = bgnbd::fit(&Cohorts::new(rows.iter().copied()), Dropout::AfterPurchases);
+    assert!(fit.report.log_likelihood > bg.report.log_likelihood + 10.0, "{:?} vs {:?}", fit.report, bg.report);
+    // A one-time buyer: certainly alive under BG/NBD, not under MBG/NBD.
+    assert_eq!(bg.params.p_alive(0.0, 0.0, 40.0), 1.0);
+    let p = est.p_alive(0.0, 0.0, 40.0);
+    assert!(p > 0.0 && p < 1.0, "{p}");
+    // Expected purchases agree with a simulation of the fitted customers' future.
+    let future = est.expected_purchases_new(52.0);
+    assert!(future > 0.0 && future.is_finite(), "{future}");
+}
+
+#[test]
+fn mbg_nbd_gradient_matches_finite_differences() {
+    let rows = simulate_mbg(&BgNbd { r: 0.4, alpha: 5.0, a: 1.2, b: 3.0, dropout: Dropout::AlsoAtStart }, 2_000, 1);
+    let cohorts = Cohorts::new(rows);
+    let at = BgNbd { r: 0.55, alpha: 4.0, a: 0.9, b: 2.2, dropout: Dropout::AlsoAtStart };
+    let (_, g) = at.log_likelihood(&cohorts);
+    let h = 1e-6;
+    let shifted = |i: usize, d: f64| {
+        let mut m = at;
+        match i {
+            0 => m.r += d,
+            1 => m.alpha += d,
+            2 => m.a += d,
+            _ => m.b += d,
+        }
+        m.log_likelihood(&cohorts).0
+    };
+    for (i, gi) in g.iter().enumerate() {
+        let numeric = (shifted(i, h) - shifted(i, -h)) / (2.0 * h);
+        assert!((numeric - gi).abs() < 1e-3 * numeric.abs().max(1.0), "d/dθ{i}: {gi} vs {numeric}");
     }
 }

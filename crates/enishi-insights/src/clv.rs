@@ -2,7 +2,7 @@
 //! holdout period, and score every customer (P(alive), expected purchases, expected order
 //! value, discounted CLV). The CLI stores the scores; the API answers the report.
 
-use enishi_analytics::bgnbd::{self, BgNbd, Cohorts};
+use enishi_analytics::bgnbd::{self, BgNbd, Cohorts, Dropout};
 use enishi_analytics::summary::{summarize, CustomerSummary, Excluded, Periods};
 use enishi_analytics::{clv, gamma_gamma};
 use enishi_store::repo::analytics::for_each_customer_purchases;
@@ -25,6 +25,8 @@ pub struct ClvOptions {
     pub months: u32,
     /// Monthly discount rate.
     pub discount: f64,
+    /// BG/NBD (customers drop out only after a purchase) or MBG/NBD (also before any).
+    pub dropout: Dropout,
 }
 
 /// Why there is no CLV report.
@@ -115,7 +117,9 @@ pub struct ClvReport {
     pub customers: usize,
     /// Days per time unit.
     pub unit_days: f64,
-    /// BG/NBD (r, alpha, a, b).
+    /// The purchase-count model: `bg/nbd` or `mbg/nbd`.
+    pub count_model: &'static str,
+    /// Its fit (r, alpha, a, b); named `bgnbd` whichever of the two it is.
     pub bgnbd: ModelFit,
     /// Gamma-Gamma (p, q, gamma), when there were at least three repeat buyers.
     pub gamma_gamma: Option<ModelFit>,
@@ -155,7 +159,7 @@ pub fn clv_report(store: &Store, o: &ClvOptions) -> Result<(ClvReport, Vec<Custo
     if customers.is_empty() {
         return Err(ClvError::NoCustomers);
     }
-    let fit = bgnbd::fit(&Cohorts::new(customers.iter().map(|(_, _, s)| (s.frequency, s.recency, s.age))));
+    let fit = bgnbd::fit(&Cohorts::new(customers.iter().map(|(_, _, s)| (s.frequency, s.recency, s.age))), o.dropout);
     let repeaters: Vec<(f64, f64)> = customers
         .iter()
         .filter(|(_, _, s)| s.frequency > 0.0 && s.monetary > 0.0)
@@ -217,6 +221,10 @@ pub fn clv_report(store: &Store, o: &ClvOptions) -> Result<(ClvReport, Vec<Custo
     let report = ClvReport {
         customers: customers.len(),
         unit_days: o.unit_days,
+        count_model: match o.dropout {
+            Dropout::AfterPurchases => "bg/nbd",
+            Dropout::AlsoAtStart => "mbg/nbd",
+        },
         bgnbd: model_fit(&["r", "alpha", "a", "b"], &[bg.r, bg.alpha, bg.a, bg.b], &fit.report),
         gamma_gamma: gg
             .as_ref()

@@ -1183,6 +1183,8 @@ struct ClvQuery {
     discount: Option<f64>,
     #[serde(default)]
     top: Option<usize>,
+    #[serde(default)]
+    model: Option<String>,
 }
 
 async fn analytics_clv(
@@ -1220,7 +1222,20 @@ async fn analytics_clv(
         return Err(ApiError::invalid("months", "months must be 1–120 and horizon_days 1–3650"));
     }
     let top = q.top.unwrap_or(20).min(1000);
-    let opts = enishi_insights::ClvOptions { calibration_end, holdout_end, unit_days, horizon_days, months, discount };
+    let dropout = match q.model.as_deref().unwrap_or("bg-nbd") {
+        "bg-nbd" => enishi_analytics::bgnbd::Dropout::AfterPurchases,
+        "mbg-nbd" => enishi_analytics::bgnbd::Dropout::AlsoAtStart,
+        other => return Err(ApiError::invalid("model", format!("'{other}' is not bg-nbd or mbg-nbd"))),
+    };
+    let opts = enishi_insights::ClvOptions {
+        calibration_end,
+        holdout_end,
+        unit_days,
+        horizon_days,
+        months,
+        discount,
+        dropout,
+    };
     let (report, mut values) = state
         .run(move |s| {
             enishi_insights::clv_report(s, &opts).map_err(|e| match e {

@@ -130,6 +130,10 @@ pub enum AnalyzeWhat {
         /// Time unit of the model: week or day.
         #[arg(long, default_value = "week", value_parser = ["week", "day"])]
         time_unit: String,
+        /// Purchase-count model: bg-nbd, or mbg-nbd (customers may also drop out before
+        /// buying again, so one-time buyers are not all alive).
+        #[arg(long, default_value = "bg-nbd", value_parser = ["bg-nbd", "mbg-nbd"])]
+        model: String,
         /// Prediction horizon in days when there is no holdout period.
         #[arg(long, default_value_t = 90)]
         horizon_days: u32,
@@ -389,6 +393,7 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
             calibration_end,
             holdout_end,
             time_unit,
+            model,
             horizon_days,
             months,
             discount,
@@ -410,6 +415,11 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                 horizon_days,
                 months,
                 discount,
+                dropout: if model == "mbg-nbd" {
+                    enishi_analytics::bgnbd::Dropout::AlsoAtStart
+                } else {
+                    enishi_analytics::bgnbd::Dropout::AfterPurchases
+                },
             };
             let (fit, values) = enishi_insights::clv_report(store, &opts).map_err(|e| match e {
                 enishi_insights::ClvError::NoCustomers => anyhow::Error::from(BadInput(e.to_string())),
@@ -433,8 +443,9 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
             } else {
                 let bg = &fit.bgnbd.parameters;
                 println!(
-                    "{} customers; BG/NBD r={:.4} α={:.4} a={:.4} b={:.4} (log-likelihood {:.1}{})",
+                    "{} customers; {} r={:.4} α={:.4} a={:.4} b={:.4} (log-likelihood {:.1}{})",
                     fit.customers,
+                    fit.count_model.to_uppercase(),
                     bg["r"],
                     bg["alpha"],
                     bg["a"],
