@@ -327,11 +327,11 @@ async fn save_settings(State(state): State<AppState>, headers: HeaderMap, Form(f
     };
     let clock = match BusinessClock::new(f.time_zone.trim()) {
         Ok(c) => c,
-        Err(e) => return refuse(tr.f("Business time zone: {}", &[&e.0])),
+        Err(e) => return refuse(tr.f("Business time zone: {}", &[&tr.message(&e.0)])),
     };
     let currency = match f.currency.trim().parse::<Currency>() {
         Ok(c) => c,
-        Err(e) => return refuse(tr.f("Currency: {}", &[&e.0])),
+        Err(e) => return refuse(tr.f("Currency: {}", &[&tr.message(&e.0)])),
     };
     let saved = state
         .run(move |s| {

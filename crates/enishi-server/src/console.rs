@@ -128,7 +128,7 @@ async fn record_purchase(
             &v,
             id,
             v.tr.t("Purchase not recorded"),
-            &v.tr.f("amount: {}", &[&e.detail.replace("lines[0].unit_price: ", "").replace("lines[0].unit_price", "")]),
+            &v.tr.f("amount: {}", &[&v.tr.message(&e.detail.replace("lines[0].unit_price: ", ""))]),
         ),
         Err(e) => e.into_response(),
     }
@@ -290,7 +290,9 @@ async fn redeem_reward(
     match done {
         Ok(Some(_)) => Redirect::to(&format!("/customers/{id}?done=redeemed")).into_response(),
         Ok(None) => v.not_found(),
-        Err(e) if e.status.is_client_error() => not_done(&v, id, v.tr.t("Reward not redeemed"), &e.detail),
+        Err(e) if e.status.is_client_error() => {
+            not_done(&v, id, v.tr.t("Reward not redeemed"), &v.tr.message(&e.detail))
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -352,7 +354,7 @@ async fn adjust_points(
     match done {
         Ok(Some(_)) => Redirect::to(&format!("/customers/{id}?done=adjusted")).into_response(),
         Ok(None) => v.not_found(),
-        Err(e) if e.status.is_client_error() => not_done(&v, id, title, &e.detail),
+        Err(e) if e.status.is_client_error() => not_done(&v, id, title, &v.tr.message(&e.detail)),
         Err(e) => e.into_response(),
     }
 }
@@ -410,7 +412,7 @@ fn loyalty_body(v: &Visitor, view: &LoyaltyView, error: Option<(&str, &str)>) ->
             html,
             "<p class=\"card\" role=\"alert\" id=\"programme-error\"><strong>{}</strong> {}</p>",
             tr.t("Not applied."),
-            esc(message)
+            esc(&tr.message(message))
         );
     }
     let document =

@@ -54,6 +54,52 @@ impl Tr {
     }
 }
 
+impl Tr {
+    /// A message from the engine (a validation error, a rejected row's reason), in this
+    /// language. Messages are matched against the templates of [`MESSAGES`] (`{}` stands for
+    /// any text); a leading field path (`earning.minimum_order: …`) is kept as it is. A message
+    /// no template knows is shown as it came.
+    pub(crate) fn message(self, en: &str) -> String {
+        if self.0 == Language::En {
+            return en.to_string();
+        }
+        if let Some(ja) = translate_message(en) {
+            return ja;
+        }
+        match en.split_once(": ") {
+            Some((field, rest)) if !field.is_empty() && !field.contains(' ') => {
+                format!("{field}: {}", self.message(rest))
+            }
+            _ => en.to_string(),
+        }
+    }
+}
+
+/// The Japanese of `en` if a template of [`MESSAGES`] matches all of it.
+fn translate_message(en: &str) -> Option<String> {
+    MESSAGES.iter().find_map(|(template, ja)| {
+        let parts: Vec<&str> = template.split("{}").collect();
+        let mut rest = en.strip_prefix(parts[0])?;
+        let mut captured: Vec<&str> = Vec::new();
+        for (i, literal) in parts.iter().enumerate().skip(1) {
+            let at = if i + 1 == parts.len() {
+                rest.len()
+                    .checked_sub(literal.len())
+                    .filter(|&at| rest[at..] == **literal && rest.is_char_boundary(at))?
+            } else {
+                rest.find(literal)?
+            };
+            captured.push(&rest[..at]);
+            rest = &rest[at + literal.len()..];
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+        let args: Vec<&dyn Display> = captured.iter().map(|c| c as &dyn Display).collect();
+        Some(fill(ja, &args))
+    })
+}
+
 fn fill(template: &str, args: &[&dyn Display]) -> String {
     let mut out = String::with_capacity(template.len() + 16);
     let mut next = 0;
@@ -83,6 +129,89 @@ fn fill(template: &str, args: &[&dyn Display]) -> String {
     out.push_str(rest);
     out
 }
+
+/// The engine's messages: English template (`{}` is any text) → Japanese (`{N}` is the N-th
+/// text). Longer, more specific templates come before shorter ones that would also match.
+const MESSAGES: &[(&str, &str)] = &[
+    ("'{}' is not an IANA time zone (such as Asia/Tokyo)", "'{0}' は IANA のタイムゾーン名ではありません（例: Asia/Tokyo）"),
+    ("'{}' does not exist in time zone {}", "'{0}' はタイムゾーン {1} には存在しない時刻です"),
+    ("'{}' has more than {} decimal places", "'{0}' は小数点以下が{1}桁を超えています"),
+    ("'{}' is not a currency code (expected three letters like USD or JPY)", "'{0}' は通貨コードではありません（USD や JPY のような3文字）"),
+    ("'{}' is not a date or time (expected e.g. 2026-11-20T18:05:00+09:00, 2026-11-20 18:05, 2026-11-20 or 20261120)", "'{0}' は日付・時刻ではありません（例: 2026-11-20T18:05:00+09:00、2026-11-20 18:05、2026-11-20、20261120）"),
+    ("'{}' is not a date (expected YYYY-MM-DD)", "'{0}' は日付ではありません（YYYY-MM-DD 形式）"),
+    ("'{}' is not a YYYYMMDD date", "'{0}' は YYYYMMDD 形式の日付ではありません"),
+    ("'{}' is not a phone number (5 to 20 digits)", "'{0}' は電話番号ではありません（5〜20桁）"),
+    ("'{}' is not a phone number", "'{0}' は電話番号ではありません"),
+    ("'{}' is not an amount (expected a decimal like 57.40)", "'{0}' は金額ではありません（57.40 のような小数）"),
+    ("'{}' is not an email address", "'{0}' はメールアドレスではありません"),
+    ("'{}' is too large an amount", "'{0}' は金額として大きすぎます"),
+    ("'{}' is not a whole number", "'{0}' は整数ではありません"),
+    ("'{}' is negative (a unit price must be zero or more; returns use a negative quantity)", "'{0}' は負の値です（単価は0以上。返品は負の数量で表します）"),
+    ("'{}' is not one of: {}", "'{0}' は次のいずれでもありません: {1}"),
+    ("id '{}' contains control characters", "ID '{0}' に制御文字が含まれています"),
+    ("an id is empty", "ID が空です"),
+    ("is empty", "空です"),
+    ("is not UTF-8 text", "UTF-8 のテキストではありません"),
+    ("is negative", "負の値です"),
+    ("is 0: leave the line out (a free item has unit_price 0)", "0 です。この行を除いてください（無料の商品は unit_price を 0 にします）"),
+    ("is 0: leave the line out", "0 です。この行を除いてください"),
+    ("has the opposite sign of quantity", "数量と符号が逆です"),
+    ("the file has no rows", "ファイルに行がありません"),
+    ("the file is empty (expected a header row)", "ファイルが空です（見出し行が必要です）"),
+    ("no customer id: row not imported", "顧客IDがないため取り込みません"),
+    ("column appears twice", "列が重複しています"),
+    ("missing required column '{}'", "必須の列 '{0}' がありません"),
+    ("unknown column '{}' (known columns: {})", "不明な列 '{0}'（使える列: {1}）"),
+    ("header column {} is not UTF-8 text", "見出しの{0}列目が UTF-8 のテキストではありません"),
+    ("has {} columns; CDNOW files have 4 (master) or 5 (sample)", "{0}列あります。CDNOW のファイルは4列（master）か5列（sample）です"),
+    ("has {} columns, earlier lines have {}", "{0}列あります。前の行は{1}列です"),
+    ("has {} fields but the header has {}", "{0}項目ありますが、見出しは{1}項目です"),
+    ("cannot read: {}", "読み込めません: {0}"),
+    ("unreadable CSV: {}", "CSV を読み取れません: {0}"),
+    ("invalid order JSON: {}", "注文の JSON が不正です: {0}"),
+    ("an order needs at least one line", "注文には少なくとも1行が必要です"),
+    ("a cancellation (invoice starting with C) needs a negative quantity", "取消（C で始まる請求書番号）には負の数量が必要です"),
+    ("another line of order {} was rejected (line {})", "注文 {0} の別の行が除外されました（{1}行目）"),
+    ("another line of order {} was rejected", "注文 {0} の別の行が除外されました"),
+    ("order {} appeared earlier in the file: the lines of one order must be consecutive", "注文 {0} はファイルの前の方にもあります。1つの注文の行は連続していなければなりません"),
+    ("order {} mixes sales and returns (negative quantities); send the return under its own id with return_of", "注文 {0} に販売と返品（負の数量）が混在しています。返品は別のIDで return_of を付けて送ってください"),
+    ("order {}: line {} has a different {} than line {}", "注文 {0}: {1}行目の {2} が{3}行目と異なります"),
+    ("order {}: return_of is set but the quantities are not negative", "注文 {0}: return_of がありますが数量が負ではありません"),
+    ("return_of: no order '{}' (the original order must be imported first)", "return_of: 注文 '{0}' がありません（元の注文を先に取り込んでください）"),
+    ("return_of: order {} belongs to another customer", "return_of: 注文 {0} は別の顧客のものです"),
+    ("return_of: the return is dated before order {} was placed", "return_of: 返品の日付が注文 {0} より前です"),
+    ("not enough points: {} available, {} needed", "ポイントが足りません: 利用可能 {0}、必要 {1}"),
+    ("the customer owes {} points (a return took back points already spent); redemption is blocked until they are earned back", "この顧客には{0}ポイントの不足があります（使用済みのポイントが返品で取り消されました）。取り戻すまで交換できません"),
+    ("no loyalty programme has been applied (PUT /api/v1/loyalty/program or `enishi loyalty apply`)", "ロイヤルティプログラムがまだ適用されていません（PUT /api/v1/loyalty/program または `enishi loyalty apply`）"),
+    ("must be 1 to 200 characters", "1〜200文字にしてください"),
+    ("must be non-zero and at most 10,000,000 either way", "0以外で、絶対値10,000,000以下にしてください"),
+    ("an adjustment needs a reason", "調整には理由が必要です"),
+    ("'{}' can be redeemed {} time(s) per customer", "'{0}' は1人あたり{1}回まで交換できます"),
+    ("'{}' is for paid members only", "'{0}' は有料会員限定です"),
+    ("'{}' is not in the catalogue", "'{0}' は特典カタログにありません"),
+    ("'{}' is not in the rewards catalogue", "'{0}' は特典カタログにありません"),
+    ("'{}' is no longer offered", "'{0}' はもう提供されていません"),
+    ("this reward is only given, not redeemed", "この特典は付与専用で、交換はできません"),
+    ("'{}' is used twice", "'{0}' が2回使われています"),
+    ("'{}' is not a tier", "'{0}' はランクではありません"),
+    ("a percentage must be at most 100", "割合は100以下にしてください"),
+    ("is required for a free item", "無料商品には必要です"),
+    ("is required for this kind", "この種類には必要です"),
+    ("must be after starts", "starts より後にしてください"),
+    ("must be at least 1", "1以上にしてください"),
+    ("must be between {} and {}, not {}", "{0}から{1}の間にしてください（{2} ではなく）"),
+    ("must be between {} and {}", "{0}から{1}の間にしてください"),
+    ("must be more than 0", "0より大きくしてください"),
+    ("must not be empty", "空にはできません"),
+    ("must not be negative", "負の値にはできません"),
+    ("needs a multiplier, points_per_item or bonus", "倍率、points_per_item、ボーナスのいずれかが必要です"),
+    ("needs a multiplier or a bonus", "倍率かボーナスが必要です"),
+    ("needs at least one level", "少なくとも1つのランクが必要です"),
+    ("needs points or a reward", "ポイントか特典が必要です"),
+    ("points are whole numbers", "ポイントは整数です"),
+    ("the first level starts at 0", "最初のランクは0から始まります"),
+    ("{} (line {}, column {})", "{0}（{1}行{2}列）"),
+];
 
 /// English → Japanese.
 const JA: &[(&str, &str)] = &[
@@ -226,6 +355,8 @@ const JA: &[(&str, &str)] = &[
     ("Unknown format: choose Enishi CSV, JSON Lines, CDNOW or Online Retail II.", "不明な形式です。Enishi CSV、JSON Lines、CDNOW、Online Retail II から選んでください。"),
     ("Choose a file to import.", "取り込むファイルを選んでください。"),
     ("Recent imports", "最近の取り込み"),
+    ("line {}, column {}: {}", "{0}行目、{1}列: {2}"),
+    ("line {}: {}", "{0}行目: {1}"),
     ("one purchase day: too early to tell", "購買日が1日のみ: まだ判断できません"),
     ("File", "ファイル"),
     ("Rows", "行数"),
@@ -473,6 +604,28 @@ mod tests {
             .collect();
         assert!(unused.is_empty(), "translations nothing uses: {unused:#?}");
         assert_eq!(japanese_words().len(), JA.len(), "a string is translated twice (case aside)");
+    }
+
+    #[test]
+    fn engine_messages_are_translated_field_paths_kept() {
+        let ja = Tr(Language::Ja);
+        let bad_amount = "two".parse::<enishi_core::Amount>().unwrap_err().0;
+        assert_eq!(ja.message(&bad_amount), "'two' は金額ではありません（57.40 のような小数）");
+        let doc = r#"{"name": "x", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1, "minimum_order": "-5"}}"#;
+        let e = enishi_loyalty::Program::parse(doc, &enishi_core::BusinessClock::default()).unwrap_err().to_string();
+        assert_eq!(ja.message(&e), "earning.minimum_order: 負の値にはできません", "{e}");
+        let tz = enishi_core::BusinessClock::new("Mars/Olympus").unwrap_err().0;
+        assert_eq!(ja.message(&tz), "'Mars/Olympus' は IANA のタイムゾーン名ではありません（例: Asia/Tokyo）");
+        assert_eq!(
+            ja.message("rules[2].bonus: must be between 1 and 100, not 400"),
+            "rules[2].bonus: 1から100の間にしてください（400 ではなく）"
+        );
+        assert_eq!(ja.message("something new"), "something new", "unknown messages pass through");
+        assert_eq!(Tr(Language::En).message("must not be negative"), "must not be negative");
+        for (template, _) in MESSAGES {
+            let sample = template.replace("{}", "7");
+            assert!(translate_message(&sample).is_some_and(|j| !j.contains("{")), "{template}");
+        }
     }
 
     #[test]

@@ -221,11 +221,19 @@ fn rejections_table(tr: Tr, rows: &[enishi_ingest::Rejection]) -> String {
             r.line,
             esc(r.column.as_deref().unwrap_or("")),
             esc(r.order_id.as_deref().unwrap_or("")),
-            esc(&r.reason)
+            esc(&tr.message(&r.reason))
         );
     }
     html.push_str("</tbody></table></div>");
     html
+}
+
+/// A rejection as one sentence: where, then why.
+fn rejection_text(tr: Tr, r: &enishi_ingest::Rejection) -> String {
+    match &r.column {
+        Some(c) => tr.f("line {}, column {}: {}", &[&r.line, c, &tr.message(&r.reason)]),
+        None => tr.f("line {}: {}", &[&r.line, &tr.message(&r.reason)]),
+    }
 }
 
 /// What a job's page needs, copied out of the job list.
@@ -269,7 +277,7 @@ fn finished_html(tr: Tr, file: &str, outcome: &Result<OrderImport, ImportError>)
         )),
         Err(ImportError::File(r)) => Ok(format!(
             "<p class=\"card\" role=\"alert\" id=\"import-summary\">{}</p>",
-            tr.f("{}: {}; nothing was imported.", &[&esc(file), &esc(&r.to_string())]),
+            tr.f("{}: {}; nothing was imported.", &[&esc(file), &esc(&rejection_text(tr, r))]),
         )),
         Err(e) => Err(e.to_string()),
     }

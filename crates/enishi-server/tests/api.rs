@@ -810,6 +810,11 @@ fn console_users_sign_in_switch_language_and_run_the_till() {
         let (_, html) = app.page("/customers/1", &staff);
         assert!(html.contains("購入を記録") && html.contains("対応を記録"), "{html}");
         assert!(!html.contains("id=\"adjust\""), "staff adjust nothing");
+        let (s, _, html) = app.form("/customers/1/purchases", &staff, &[("csrf", &csrf), ("amount", "12,50")]);
+        assert!(
+            s == 422 && html.contains("12,50&#39; は金額ではありません"),
+            "the engine's message in Japanese: {html}"
+        );
 
         // Staff record an interaction and resolve it from the customer's page.
         let (s, location, _) = app.form(
