@@ -83,11 +83,15 @@ pub struct SourceLine {
 }
 
 /// A stream of lines or rejections.
-pub type Lines<'a> = Box<dyn Iterator<Item = Result<SourceLine, Rejection>> + 'a>;
+pub type Lines<'a> = Box<dyn Iterator<Item = Result<SourceLine, Rejection>> + Send + 'a>;
 
 /// Opens `input` as `format`. Header problems (empty file, missing or unknown columns) are
 /// returned at once.
-pub fn open<'a>(format: OrderFormat, input: impl Read + 'a, clock: BusinessClock) -> Result<Lines<'a>, ImportError> {
+pub fn open<'a>(
+    format: OrderFormat,
+    input: impl Read + Send + 'a,
+    clock: BusinessClock,
+) -> Result<Lines<'a>, ImportError> {
     match format {
         OrderFormat::Generic => generic(input, clock),
         OrderFormat::OnlineRetail => online_retail(input, clock),
@@ -249,7 +253,7 @@ pub const GENERIC_REQUIRED: &[&str] = &["order_id", "customer_id", "placed_at", 
 pub const GENERIC_OPTIONAL: &[&str] =
     &["line_amount", "order_total", "currency", "channel", "category", "product_name", "status", "return_of"];
 
-fn generic<'a>(input: impl Read + 'a, clock: BusinessClock) -> Result<Lines<'a>, ImportError> {
+fn generic<'a>(input: impl Read + Send + 'a, clock: BusinessClock) -> Result<Lines<'a>, ImportError> {
     let mut csv = Csv::open(input, GENERIC_REQUIRED, GENERIC_OPTIONAL, |_| false, &[])?.with_key("order_id");
     Ok(Box::new(std::iter::from_fn(move || {
         let line = match csv.next_row()? {
@@ -305,7 +309,7 @@ const RETAIL_OPTIONAL: &[&str] = &["Description", "Country"];
 const RETAIL_ALIASES: &[(&str, &str)] =
     &[("InvoiceNo", "Invoice"), ("UnitPrice", "Price"), ("CustomerID", "Customer ID")];
 
-fn online_retail<'a>(input: impl Read + 'a, clock: BusinessClock) -> Result<Lines<'a>, ImportError> {
+fn online_retail<'a>(input: impl Read + Send + 'a, clock: BusinessClock) -> Result<Lines<'a>, ImportError> {
     let mut csv = Csv::open(input, RETAIL_REQUIRED, RETAIL_OPTIONAL, |_| false, RETAIL_ALIASES)?.with_key("Invoice");
     let gbp = Currency::from_str("GBP").ok();
     Ok(Box::new(std::iter::from_fn(move || {

@@ -109,7 +109,7 @@ pub struct OrderImport {
 /// Imports orders from `input` (named `file_name` in messages and the import record).
 pub fn import_orders(
     store: &Store,
-    input: impl Read,
+    input: impl Read + Send,
     file_name: &str,
     opts: &OrderImportOptions,
     progress: Progress,
@@ -118,52 +118,78 @@ pub fn import_orders(
     let started_at = Utc::now();
     let (reader, hash) = Hashing::new(input, progress);
     store.write(|c| {
-        let lines = formats::open(opts.format, reader, opts.clock)?;
-        let programs = Programs::load(c, opts.clock)?;
-        let mut p = Pipeline::new(c, opts, &programs);
-        for item in lines {
-            p.take(item)?;
-        }
-        p.finish_group()?;
-        p.flush()?;
-        if p.summary.rows_read == 0 && p.summary.rows_rejected == 0 && p.summary.rows_without_customer == 0 {
-            return Err(ImportError::File(Rejection::line(1, "the file has no rows")));
-        }
-        if p.failed {
-            return Err(ImportError::BadRows { rejections: p.rejections, total: p.summary.rows_rejected });
-        }
-        // Customers created by this import have stats computed on the way; the others are
-        // recomputed from everything stored.
-        let touched: Vec<i64> = p.touched.iter().copied().filter(|id| !p.new_stats.contains_key(id)).collect();
-        customers::refresh_stats(p.c, &touched)?;
-        let computed: Vec<(i64, CustomerStats)> = p.new_stats.drain().map(|(id, acc)| (id, acc.finish())).collect();
-        customers::insert_stats(p.c, &computed)?;
-        let mut summary = p.summary;
-        summary.file = file_name.to_string();
-        summary.format = opts.format.name().to_string();
-        summary.sha256 = hash.get();
-        summary.previously_imported_at = imports::find_by_hash(p.c, &summary.sha256)?.first().map(|r| r.finished_at);
-        summary.seconds = started.elapsed().as_secs_f64();
-        summary.rows_per_second = summary.rows_read as f64 / summary.seconds.max(1e-9);
-        imports::record(
-            p.c,
-            &ImportRecord {
-                id: 0,
-                kind: "orders".into(),
-                format: summary.format.clone(),
-                file_name: file_name.to_string(),
-                sha256: summary.sha256.clone(),
-                started_at,
-                finished_at: Utc::now(),
-                summary: serde_json::to_value(&summary).unwrap_or_default(),
-            },
-        )?;
-        let mut report = p.rejections;
-        report.extend(p.without_customer);
-        report.sort_by_key(|r| r.line);
-        Ok(OrderImport { summary, report })
+        std::thread::scope(|scope| {
+            // One core reads and parses while the other writes: the rows cross in chunks.
+            let (chunks, parsed) = std::sync::mpsc::sync_channel::<Vec<Result<SourceLine, Rejection>>>(PARSED_CHUNKS);
+            let parser = scope.spawn(move || -> Result<(), ImportError> {
+                let mut chunk = Vec::with_capacity(PARSED_CHUNK);
+                for item in formats::open(opts.format, reader, opts.clock)? {
+                    chunk.push(item);
+                    if chunk.len() == PARSED_CHUNK
+                        && chunks.send(std::mem::replace(&mut chunk, Vec::with_capacity(PARSED_CHUNK))).is_err()
+                    {
+                        // The writer stopped (it failed): nothing more to parse.
+                        return Ok(());
+                    }
+                }
+                let _ = chunks.send(chunk);
+                Ok(())
+            });
+            let programs = Programs::load(c, opts.clock)?;
+            let mut p = Pipeline::new(c, opts, &programs);
+            for chunk in parsed {
+                for item in chunk {
+                    p.take(item)?;
+                }
+            }
+            parser.join().map_err(|_| ImportError::File(Rejection::line(0, "the parser stopped unexpectedly")))??;
+            p.finish_group()?;
+            p.flush()?;
+            if p.summary.rows_read == 0 && p.summary.rows_rejected == 0 && p.summary.rows_without_customer == 0 {
+                return Err(ImportError::File(Rejection::line(1, "the file has no rows")));
+            }
+            if p.failed {
+                return Err(ImportError::BadRows { rejections: p.rejections, total: p.summary.rows_rejected });
+            }
+            // Customers created by this import have stats computed on the way; the others are
+            // recomputed from everything stored.
+            let touched: Vec<i64> = p.touched.iter().copied().filter(|id| !p.new_stats.contains_key(id)).collect();
+            customers::refresh_stats(p.c, &touched)?;
+            let computed: Vec<(i64, CustomerStats)> = p.new_stats.drain().map(|(id, acc)| (id, acc.finish())).collect();
+            customers::insert_stats(p.c, &computed)?;
+            let mut summary = p.summary;
+            summary.file = file_name.to_string();
+            summary.format = opts.format.name().to_string();
+            summary.sha256 = hash.get();
+            summary.previously_imported_at =
+                imports::find_by_hash(p.c, &summary.sha256)?.first().map(|r| r.finished_at);
+            summary.seconds = started.elapsed().as_secs_f64();
+            summary.rows_per_second = summary.rows_read as f64 / summary.seconds.max(1e-9);
+            imports::record(
+                p.c,
+                &ImportRecord {
+                    id: 0,
+                    kind: "orders".into(),
+                    format: summary.format.clone(),
+                    file_name: file_name.to_string(),
+                    sha256: summary.sha256.clone(),
+                    started_at,
+                    finished_at: Utc::now(),
+                    summary: serde_json::to_value(&summary).unwrap_or_default(),
+                },
+            )?;
+            let mut report = p.rejections;
+            report.extend(p.without_customer);
+            report.sort_by_key(|r| r.line);
+            Ok(OrderImport { summary, report })
+        })
     })
 }
+
+/// Parsed rows per message from the parsing thread to the writing one.
+const PARSED_CHUNK: usize = 2048;
+/// Messages the parser may run ahead of the writer.
+const PARSED_CHUNKS: usize = 8;
 
 /// An order or return assembled from consecutive lines.
 struct Group {
@@ -283,12 +309,12 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                 return Ok(());
             }
         };
-        let Some(customer) = line.customer.clone() else {
+        if line.customer.is_none() {
             self.summary.rows_without_customer += 1;
             self.without_customer
                 .push(Rejection::line(line.line, "no customer id: row not imported").in_order(Some(&line.order_ref)));
             return Ok(());
-        };
+        }
         if self.poisoned.as_deref() == Some(line.order_ref.as_str()) {
             let r = Rejection::line(line.line, format!("another line of order {} was rejected", line.order_ref))
                 .in_order(Some(&line.order_ref));
@@ -302,7 +328,10 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         }
         match &mut self.group {
             Some(g) => g.lines.push(line),
-            None => self.group = Some(Group { order_ref: line.order_ref.clone(), customer, lines: vec![line] }),
+            None => {
+                let customer = line.customer.clone().unwrap_or_default();
+                self.group = Some(Group { order_ref: line.order_ref.clone(), customer, lines: vec![line] });
+            }
         }
         Ok(())
     }
@@ -377,12 +406,13 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             return Ok(());
         }
         let mut new_products = Vec::new();
+        // The groups are used up: their strings move into the orders instead of being copied.
+        let mut customers = Vec::with_capacity(groups.len());
         let batch: Vec<NewOrder> = groups
-            .iter()
+            .into_iter()
             .map(|g| {
                 let first = &g.lines[0];
-                NewOrder {
-                    order_ref: g.order_ref.clone(),
+                let order = NewOrder {
                     customer_id: self.customer_ids[&g.customer],
                     placed_at: first.placed_at,
                     placed_day: self.opts.clock.day_number(first.placed_at),
@@ -390,12 +420,15 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                     currency: first.currency.unwrap_or(self.opts.currency).to_string(),
                     total: first.order_total.unwrap_or_else(|| g.lines.iter().map(|l| l.amount).sum()),
                     status: first.status.clone().unwrap_or_else(|| "completed".into()),
-                    lines: g.lines.iter().map(order_line).collect(),
-                }
+                    order_ref: g.order_ref,
+                    lines: g.lines.into_iter().map(order_line).collect(),
+                };
+                customers.push(g.customer);
+                order
             })
             .collect();
         let with_loyalty = self.programs.latest().is_some();
-        for ((o, g), out) in batch.iter().zip(&groups).zip(orders::insert_batch(self.c, &batch)?) {
+        for ((o, customer), out) in batch.iter().zip(customers).zip(orders::insert_batch(self.c, &batch)?) {
             match out {
                 orders::Inserted::Created(id) => {
                     if with_loyalty {
@@ -403,7 +436,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                             id,
                             order_id: o.order_ref.clone(),
                             customer_id: o.customer_id,
-                            customer_external_id: g.customer.clone(),
+                            customer_external_id: customer,
                             placed_at: o.placed_at,
                             channel: o.channel,
                             currency: o.currency.clone(),
@@ -545,11 +578,11 @@ impl<'c, 'o> Pipeline<'c, 'o> {
     }
 }
 
-fn order_line(l: &SourceLine) -> OrderLine {
+fn order_line(l: SourceLine) -> OrderLine {
     OrderLine {
-        sku: l.sku.clone(),
-        product_name: l.product_name.clone(),
-        category: l.category.clone(),
+        sku: l.sku,
+        product_name: l.product_name,
+        category: l.category,
         quantity: l.quantity,
         unit_price: l.unit_price,
         amount: l.amount,

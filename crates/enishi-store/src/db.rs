@@ -187,17 +187,22 @@ pub fn placeholders(from: usize, n: usize) -> String {
 
 // ---------------------------------------------------------------- SQLite
 
-/// Rewrites `$1` placeholders as SQLite's `?1`.
+/// Rewrites `$1` placeholders as SQLite's `?1` (bytewise: every statement goes through here).
 fn sqlite_sql(sql: &str) -> String {
+    let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+    let (mut copied, mut from) = (0, 0);
+    while let Some(offset) = bytes[from..].iter().position(|&b| b == b'$') {
+        let at = from + offset;
+        if bytes.get(at + 1).is_some_and(u8::is_ascii_digit) {
+            // `$` is ASCII, so `at` is a character boundary.
+            out.push_str(&sql[copied..at]);
             out.push('?');
-        } else {
-            out.push(c);
+            copied = at + 1;
         }
+        from = at + 1;
     }
+    out.push_str(&sql[copied..]);
     out
 }
 
@@ -276,13 +281,33 @@ impl Conn for SqliteConn<'_> {
         let mut row = Row(Vec::with_capacity(n));
         while let Some(r) = rows.next()? {
             row.0.clear();
-            for i in 0..n {
-                row.0.push(sqlite_value(r.get_ref(i)?));
-            }
+            read_row(r, n, &mut row.0)?;
             f(&row)?;
         }
         Ok(())
     }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        // As `query_each`, but each row is built in place rather than copied out.
+        let mut st = self.0.prepare_cached(&sqlite_sql(sql))?;
+        let n = st.column_count();
+        let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut values = Vec::with_capacity(n);
+            read_row(r, n, &mut values)?;
+            out.push(Row(values));
+        }
+        Ok(out)
+    }
+}
+
+/// The `n` columns of a SQLite row, appended to `into`.
+fn read_row(r: &rusqlite::Row<'_>, n: usize, into: &mut Vec<Value>) -> Result<(), StoreError> {
+    for i in 0..n {
+        into.push(sqlite_value(r.get_ref(i)?));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- PostgreSQL
@@ -509,6 +534,8 @@ mod tests {
     #[test]
     fn placeholders_are_rewritten_for_sqlite() {
         assert_eq!(sqlite_sql("SELECT $1, $12 WHERE a = '$'"), "SELECT ?1, ?12 WHERE a = '$'");
+        assert_eq!(sqlite_sql("SELECT '縁$', $3$"), "SELECT '縁$', ?3$");
+        assert_eq!(sqlite_sql("$1"), "?1");
         assert_eq!(placeholders(3, 2), "$3, $4");
     }
 }
