@@ -1,9 +1,9 @@
 //! Running the workspace: users and their roles (owners only), the workspace settings
 //! (owners only), and each user's own account (language and password).
 
-use crate::console::admin_only;
+use crate::console::{admin_form, admin_only};
 use crate::i18n::Tr;
-use crate::shell::{esc, visitor, Visitor};
+use crate::shell::{esc, table_start, visitor, Visitor};
 use crate::AppState;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -109,14 +109,7 @@ async fn users_body(
         users::MIN_PASSWORD_CHARS,
         tr.t("Add"),
     );
-    let _ = write!(
-        html,
-        "<div class=\"scroll\"><table class=\"keep\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-        tr.t("Email"),
-        tr.t("Name"),
-        tr.t("Role"),
-        tr.t("Access")
-    );
+    html.push_str(&table_start("class=\"keep\"", &[tr.t("Email"), tr.t("Name"), tr.t("Role"), tr.t("Access")]));
     for u in list {
         let (access_label, disable) = match u.disabled_at {
             Some(_) => (tr.t("Enable"), 0),
@@ -177,13 +170,10 @@ struct NewUserForm {
 }
 
 async fn create_user(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<NewUserForm>) -> Response {
-    let v = match admin_only(&state, &headers).await {
+    let v = match admin_form(&state, &headers, &f.csrf).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !v.form_ok(&f.csrf) {
-        return v.forged();
-    }
     let (Ok(role), Ok(language)) = (f.role.parse::<Role>(), f.language.parse::<Language>()) else {
         return v.bad_form(v.tr.t("Users"), v.tr.t("Choose a role and a language."));
     };
@@ -208,13 +198,10 @@ async fn change_role(
     Path(id): Path<i64>,
     Form(f): Form<RoleForm>,
 ) -> Response {
-    let v = match admin_only(&state, &headers).await {
+    let v = match admin_form(&state, &headers, &f.csrf).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !v.form_ok(&f.csrf) {
-        return v.forged();
-    }
     let Ok(role) = f.role.parse::<Role>() else { return v.bad_form(v.tr.t("Users"), v.tr.t("Unknown role.")) };
     let outcome = state
         .run(move |s| {
@@ -242,13 +229,10 @@ async fn change_access(
     Path(id): Path<i64>,
     Form(f): Form<AccessForm>,
 ) -> Response {
-    let v = match admin_only(&state, &headers).await {
+    let v = match admin_form(&state, &headers, &f.csrf).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !v.form_ok(&f.csrf) {
-        return v.forged();
-    }
     let outcome = state
         .run(move |s| {
             Ok(s.write(|c| {
@@ -310,13 +294,10 @@ struct SettingsForm {
 }
 
 async fn save_settings(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<SettingsForm>) -> Response {
-    let v = match admin_only(&state, &headers).await {
+    let v = match admin_form(&state, &headers, &f.csrf).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !v.form_ok(&f.csrf) {
-        return v.forged();
-    }
     let tr = v.tr;
     let refuse = |why: String| {
         (

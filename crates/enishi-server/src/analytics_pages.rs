@@ -4,7 +4,7 @@
 use crate::charts::{bar_chart, heat_table};
 use crate::i18n::Tr;
 use crate::pages::{funnel_chart, loyal_trend_chart, rfm_grid, segment_chart};
-use crate::shell::{esc, visitor};
+use crate::shell::{esc, table_start, visitor};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -20,15 +20,9 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 fn distribution_rows(tr: Tr, rows: &[(&str, &Distribution, usize)]) -> String {
-    let mut html = format!(
-        "<div class=\"scroll\"><table id=\"distributions\" class=\"keep\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-        tr.t("Measure"),
-        tr.t("10%"),
-        tr.t("25%"),
-        tr.t("Median"),
-        tr.t("75%"),
-        tr.t("90%"),
-        tr.t("Mean")
+    let mut html = table_start(
+        "id=\"distributions\" class=\"keep\"",
+        &[tr.t("Measure"), tr.t("10%"), tr.t("25%"), tr.t("Median"), tr.t("75%"), tr.t("90%"), tr.t("Mean")],
     );
     for (label, d, decimals) in rows {
         let n = |x: f64| format!("{x:.*}", *decimals);
@@ -89,14 +83,10 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
         tr.t("Accounts"),
     );
     let _ = write!(body, "<section id=\"rfm\">{}{}", rfm_grid(tr, &rfm.grid), segment_chart(tr, &rfm));
-    let _ = write!(
-        body,
-        "<div class=\"scroll\"><table id=\"segments\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-        tr.t("Segment"),
-        tr.t("Customers"),
-        tr.t("Share"),
-        tr.t("Revenue")
-    );
+    body.push_str(&table_start(
+        "id=\"segments\"",
+        &[tr.t("Segment"), tr.t("Customers"), tr.t("Share"), tr.t("Revenue")],
+    ));
     for s in &rfm.segments {
         let key = serde_json::to_value(s.segment).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         let _ = write!(
@@ -207,11 +197,11 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
     } else {
         let _ = write!(
             body,
-            "<div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-            tr.t("Customer"),
-            tr.t("Predicted value (12 months)"),
-            tr.t("P(alive)"),
-            tr.t("Expected purchases")
+            "{}",
+            table_start(
+                "",
+                &[tr.t("Customer"), tr.t("Predicted value (12 months)"), tr.t("P(alive)"), tr.t("Expected purchases")]
+            )
         );
         for t in &top {
             let _ = write!(
@@ -234,13 +224,18 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
     } else {
         let _ = write!(
             body,
-            "<div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-            tr.t("Account"),
-            tr.t("Industry"),
-            tr.t("Region"),
-            tr.t("Revenue"),
-            tr.t("Active contacts"),
-            tr.t("Trend (90 days)")
+            "{}",
+            table_start(
+                "",
+                &[
+                    tr.t("Account"),
+                    tr.t("Industry"),
+                    tr.t("Region"),
+                    tr.t("Revenue"),
+                    tr.t("Active contacts"),
+                    tr.t("Trend (90 days)")
+                ]
+            )
         );
         for a in &accounts {
             let _ = write!(

@@ -4,7 +4,7 @@
 //! anti-forgery token.
 
 use crate::i18n::Tr;
-use crate::shell::{esc, visitor, CsrfForm, Visitor};
+use crate::shell::{esc, table_start, visitor, CsrfForm, Visitor};
 use crate::{ApiError, AppState};
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -444,12 +444,9 @@ fn loyalty_body(v: &Visitor, view: &LoyaltyView, error: Option<(&str, &str)>) ->
         if !doc.rewards.is_empty() {
             let _ = write!(
                 html,
-                "<h2>{}</h2><div class=\"scroll\"><table id=\"rewards\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+                "<h2>{}</h2>{}",
                 tr.t("Rewards"),
-                tr.t("Reward"),
-                tr.t("Points"),
-                tr.t("Valid for"),
-                tr.t("Uses")
+                table_start("id=\"rewards\"", &[tr.t("Reward"), tr.t("Points"), tr.t("Valid for"), tr.t("Uses")])
             );
             for r in &doc.rewards {
                 let _ = write!(
@@ -491,12 +488,9 @@ fn loyalty_body(v: &Visitor, view: &LoyaltyView, error: Option<(&str, &str)>) ->
     if !view.redemptions.is_empty() {
         let _ = write!(
             html,
-            "<h2>{}</h2><div class=\"scroll\"><table id=\"redemptions\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+            "<h2>{}</h2>{}",
             tr.t("Latest redemptions"),
-            tr.t("When"),
-            tr.t("Customer"),
-            tr.t("Points"),
-            tr.t("Reason")
+            table_start("id=\"redemptions\"", &[tr.t("When"), tr.t("Customer"), tr.t("Points"), tr.t("Reason")])
         );
         for e in &view.redemptions {
             let _ = write!(
@@ -578,15 +572,12 @@ async fn tokens_body(state: &AppState, v: &Visitor, created: Option<(&str, Role)
         html,
         "<form method=\"post\" action=\"/tokens\" class=\"card\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
          <label>{} <select name=\"role\">{roles}</select></label> <label>{} <input name=\"label\" required placeholder=\"till 2\"></label> \
-         <button>{}</button></form><div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+         <button>{}</button></form>{}",
         v.csrf,
         tr.t("Role"),
         tr.t("Label"),
         tr.t("Create a token"),
-        tr.t("Label"),
-        tr.t("Role"),
-        tr.t("Created"),
-        tr.t("Status"),
+        table_start("", &[tr.t("Label"), tr.t("Role"), tr.t("Created"), tr.t("Status")]),
     );
     for t in list {
         let status = match t.revoked_at {
@@ -608,6 +599,16 @@ async fn tokens_body(state: &AppState, v: &Visitor, created: Option<(&str, Role)
     }
     html.push_str("</tbody></table></div>");
     Ok(html)
+}
+
+/// A signed-in owner whose form carries their anti-forgery token, or the answer refusing it.
+pub(crate) async fn admin_form(state: &AppState, headers: &HeaderMap, csrf: &str) -> Result<Visitor, Response> {
+    let v = admin_only(state, headers).await?;
+    if v.form_ok(csrf) {
+        Ok(v)
+    } else {
+        Err(v.forged())
+    }
 }
 
 /// A signed-in owner (admin), or the answer refusing anyone else.
@@ -638,13 +639,10 @@ struct TokenForm {
 }
 
 async fn create_token(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Response {
-    let v = match admin_only(&state, &headers).await {
+    let v = match admin_form(&state, &headers, &f.csrf).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !v.form_ok(&f.csrf) {
-        return v.forged();
-    }
     let title = v.tr.t("API tokens");
     let Ok(role) = f.role.parse::<Role>() else { return v.bad_form(title, v.tr.t("Unknown role.")) };
     let label = f.label.trim().to_string();
@@ -668,12 +666,8 @@ async fn revoke_token(
     Path(id): Path<i64>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let v = match admin_only(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !v.form_ok(&f.csrf) {
-        return v.forged();
+    if let Err(refused) = admin_form(&state, &headers, &f.csrf).await {
+        return refused;
     }
     match state.run(move |s| Ok(s.write(|c| enishi_store::repo::tokens::revoke(c, id))?)).await {
         Ok(_) => Redirect::to("/tokens").into_response(),

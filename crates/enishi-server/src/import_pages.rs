@@ -3,7 +3,7 @@
 //! and the rejected-rows report. The imports page lists the recent imports.
 
 use crate::i18n::Tr;
-use crate::shell::{esc, visitor, Visitor};
+use crate::shell::{esc, table_start, visitor, Visitor};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -109,14 +109,19 @@ async fn imports_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
     if !recent.is_empty() {
         let _ = write!(
             body,
-            "<h2>{}</h2><div class=\"scroll\"><table id=\"recent-imports\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+            "<h2>{}</h2>{}",
             tr.t("Recent imports"),
-            tr.t("When"),
-            tr.t("File"),
-            tr.t("Format"),
-            tr.t("Rows"),
-            tr.t("Orders created"),
-            tr.t("Rows rejected")
+            table_start(
+                "id=\"recent-imports\"",
+                &[
+                    tr.t("When"),
+                    tr.t("File"),
+                    tr.t("Format"),
+                    tr.t("Rows"),
+                    tr.t("Orders created"),
+                    tr.t("Rows rejected")
+                ]
+            )
         );
         for r in &recent {
             let n = |k: &str| r.summary.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
@@ -207,13 +212,8 @@ async fn upload_import(
 }
 
 fn rejections_table(tr: Tr, rows: &[enishi_ingest::Rejection]) -> String {
-    let mut html = format!(
-        "<div class=\"scroll\"><table id=\"rejected-rows\" class=\"keep\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
-        tr.t("Line"),
-        tr.t("Column"),
-        tr.t("Order"),
-        tr.t("Why")
-    );
+    let mut html =
+        table_start("id=\"rejected-rows\" class=\"keep\"", &[tr.t("Line"), tr.t("Column"), tr.t("Order"), tr.t("Why")]);
     for r in rows {
         let _ = write!(
             html,

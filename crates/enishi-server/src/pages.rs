@@ -4,7 +4,7 @@
 
 use crate::charts::{bar_chart, heat_table, line_chart, lorenz_chart};
 use crate::i18n::Tr;
-use crate::shell::{esc, urlencode, visitor, Visitor};
+use crate::shell::{esc, table_start, urlencode, visitor, Visitor};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -134,12 +134,9 @@ async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Respons
     if !lifecycle.lapsed.is_empty() {
         let _ = write!(
             body,
-            "<h2>{}</h2><div class=\"scroll\"><table class=\"keep\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+            "<h2>{}</h2>{}",
             tr.t("Lapsed customers most worth winning back"),
-            tr.t("Customer"),
-            tr.t("Stage"),
-            tr.t("Silent"),
-            tr.t("At stake")
+            table_start("class=\"keep\"", &[tr.t("Customer"), tr.t("Stage"), tr.t("Silent"), tr.t("At stake")])
         );
         for l in &lifecycle.lapsed {
             let _ = write!(
@@ -244,7 +241,7 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
     let mut body = format!(
         "<h1>{} <span class=\"muted\">({total})</span></h1><form method=\"get\" action=\"/customers\" role=\"search\" class=\"card\">\
          <label>{} <input name=\"q\" value=\"{}\" placeholder=\"{}\"></label> {} {} <button>{}</button></form>\
-         <div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+         {}",
         tr.t("Customers"),
         tr.t("Search"),
         esc(&text),
@@ -252,12 +249,7 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
         select(tr, "stage", tr.t("Lifecycle"), &stages, stage.as_deref().unwrap_or("")),
         select(tr, "segment", tr.t("RFM segment"), &segments, segment.as_deref().unwrap_or("")),
         tr.t("Search"),
-        tr.t("Id"),
-        tr.t("Name"),
-        tr.t("Email"),
-        tr.t("Orders"),
-        tr.t("Spend"),
-        tr.t("Last order"),
+        table_start("", &[tr.t("Id"), tr.t("Name"), tr.t("Email"), tr.t("Orders"), tr.t("Spend"), tr.t("Last order")]),
     );
     for c in &list.items {
         let _ = write!(
@@ -456,7 +448,7 @@ fn profile_html(tr: Tr, c: &Customer, timeline: &[TimelineEntry], extra_cards: &
          <section class=\"card\"><h2>{}</h2><p>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}</p></section>\
          <section class=\"card\"><h2>{}</h2><ul>{consents}</ul></section>\
          <section class=\"card\"><h2>{}</h2><p>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}</p></section>{extra_cards}</div>{forms}\
-         <h2>{}</h2><div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+         <h2>{}</h2>{}",
         esc(c.name.as_deref().unwrap_or(&c.external_id)),
         tr.f("Customer {} · first seen {}", &[&esc(&c.external_id), &c.first_seen_at.format("%Y-%m-%d")]),
         tr.t("Contact"),
@@ -485,11 +477,7 @@ fn profile_html(tr: Tr, c: &Customer, timeline: &[TimelineEntry], extra_cards: &
         tr.t("Last order"),
         day(c.stats.last_order_at),
         tr.t("Timeline"),
-        tr.t("When"),
-        tr.t("What"),
-        tr.t("Summary"),
-        tr.t("Amount"),
-        tr.t("Status"),
+        table_start("", &[tr.t("When"), tr.t("What"), tr.t("Summary"), tr.t("Amount"), tr.t("Status")]),
     );
     for e in timeline {
         let _ = write!(

@@ -56,6 +56,24 @@ pub(crate) fn esc(s: &str) -> String {
     out
 }
 
+/// The start of a scrollable table with `attrs` (`id="…"`, `class="…"`) and column
+/// `headers`, up to its open body; close it with `</tbody></table></div>`.
+pub(crate) fn table_start(attrs: &str, headers: &[&str]) -> String {
+    let mut html = String::from("<div class=\"scroll\"><table");
+    if !attrs.is_empty() {
+        html.push(' ');
+        html.push_str(attrs);
+    }
+    html.push_str("><thead><tr>");
+    for h in headers {
+        html.push_str("<th>");
+        html.push_str(&esc(h));
+        html.push_str("</th>");
+    }
+    html.push_str("</tr></thead><tbody>");
+    html
+}
+
 /// Percent-encodes a query value.
 pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
