@@ -1,6 +1,7 @@
 //! The analytics page (owners and marketers): RFM, loyal customers, lifecycle, KPIs with
 //! their distributions, monthly cohorts, predicted customer value and B2B accounts.
 
+use crate::api::MANAGERS;
 use crate::charts::{bar_chart, heat_table};
 use crate::i18n::Tr;
 use crate::pages::{funnel_chart, loyal_trend_chart, rfm_grid, segment_chart};
@@ -12,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use enishi_analytics::kpis::Distribution;
-use enishi_core::Role;
 use std::fmt::Write;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -47,7 +47,7 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
         Ok(v) => v,
         Err(r) => return r,
     };
-    if let Some(r) = v.unless_role(&[Role::Admin, Role::Marketer], v.tr.t("Analytics are for owners and marketers.")) {
+    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("Analytics are for owners and marketers.")) {
         return r;
     }
     let tr = v.tr;

@@ -3,6 +3,7 @@
 //! tokens. Every form carries the visitor's
 //! anti-forgery token.
 
+use crate::api::MANAGERS;
 use crate::i18n::Tr;
 use crate::shell::{esc, table_start, visitor, CsrfForm, Visitor};
 use crate::{ApiError, AppState};
@@ -29,8 +30,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/tokens", get(tokens_page).post(create_token))
         .route("/tokens/{id}/revoke", post(revoke_token))
 }
-
-const MANAGERS: &[Role] = &[Role::Admin, Role::Marketer];
 
 /// A signed-in visitor whose form carries their anti-forgery token, or the answer refusing it.
 async fn form_visitor(state: &AppState, headers: &HeaderMap, csrf: &str) -> Result<Visitor, Response> {

@@ -2,6 +2,7 @@
 //! its own page, which shows progress (refreshing itself, no JavaScript) and then the summary
 //! and the rejected-rows report. The imports page lists the recent imports.
 
+use crate::api::MANAGERS;
 use crate::i18n::Tr;
 use crate::shell::{esc, table_start, visitor, Visitor};
 use crate::{ApiError, AppState};
@@ -21,8 +22,6 @@ use std::sync::{Arc, Mutex};
 const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 /// Finished imports whose pages are kept (in memory) besides those running.
 const KEPT_JOBS: usize = 50;
-
-const MANAGERS: &[Role] = &[Role::Admin, Role::Marketer];
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
