@@ -94,6 +94,11 @@ impl Cohorts {
     pub fn distinct(&self) -> usize {
         self.rows.len()
     }
+
+    /// The distinct (x, tₓ, T) with how many customers have each.
+    pub(crate) fn rows(&self) -> &[(u32, f64, f64, f64)] {
+        &self.rows
+    }
 }
 
 /// Per-frequency terms that do not depend on tₓ or T.

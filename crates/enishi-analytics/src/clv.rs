@@ -4,22 +4,17 @@
 use crate::bgnbd::BgNbd;
 use crate::gamma_gamma::GammaGamma;
 
-/// Discounted purchases of a customer with history (x, tₓ, T) over `months` months: for each
-/// month, the purchases BG/NBD expects in it, discounted at `monthly_discount` per month.
-/// `unit_days` is the length of the data's time unit. Times the expected value per purchase,
-/// this is the customer's discounted lifetime value (see [`discounted_clv`]).
-pub fn discounted_purchases(
-    bg: &BgNbd,
-    (x, tx, t): (f64, f64, f64),
-    months: u32,
-    monthly_discount: f64,
-    unit_days: f64,
-) -> f64 {
+/// Discounted purchases of a customer over `months` months: for each month, the purchases
+/// expected in it, discounted at `monthly_discount` per month. `expected(h)` is the model's
+/// expected purchases of this customer in the next `h` time units, and `unit_days` the length
+/// of the time unit. Times the expected value per purchase, this is the customer's discounted
+/// lifetime value (see [`discounted_clv`]).
+pub fn discounted_purchases(expected: impl Fn(f64) -> f64, months: u32, monthly_discount: f64, unit_days: f64) -> f64 {
     let month = 30.0 / unit_days;
     let mut previous = 0.0;
     let mut total = 0.0;
     for i in 1..=months {
-        let cumulative = bg.expected_purchases(month * f64::from(i), x, tx, t);
+        let cumulative = expected(month * f64::from(i));
         total += (cumulative - previous) / (1.0 + monthly_discount).powi(i as i32);
         previous = cumulative;
     }
@@ -37,5 +32,6 @@ pub fn discounted_clv(
     monthly_discount: f64,
     unit_days: f64,
 ) -> f64 {
-    gg.expected_average_value(x, m) * discounted_purchases(bg, (x, tx, t), months, monthly_discount, unit_days)
+    let expected = |h: f64| bg.expected_purchases(h, x, tx, t);
+    gg.expected_average_value(x, m) * discounted_purchases(expected, months, monthly_discount, unit_days)
 }

@@ -21,6 +21,7 @@ pub mod lifecycle;
 pub mod loyal;
 pub mod optimize;
 pub mod pareto;
+pub mod pareto_nbd;
 pub mod recommend;
 pub mod rfm;
 pub mod special;

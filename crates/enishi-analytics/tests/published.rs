@@ -2,8 +2,8 @@
 //! parameters.
 
 use enishi_analytics::bgnbd::{self, BgNbd, Cohorts, Dropout};
-use enishi_analytics::gamma_gamma;
 use enishi_analytics::summary::{summarize, Periods};
+use enishi_analytics::{gamma_gamma, pareto_nbd};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Beta, Distribution, Exp, Gamma};
 use std::collections::BTreeMap;
@@ -212,4 +212,20 @@ fn mbg_nbd_gradient_matches_finite_differences() {
         let numeric = (shifted(i, h) - shifted(i, -h)) / (2.0 * h);
         assert!((numeric - gi).abs() < 1e-3 * numeric.abs().max(1.0), "d/dθ{i}: {gi} vs {numeric}");
     }
+}
+
+#[test]
+fn pareto_nbd_matches_fader_hardie_shang_2005() {
+    let data = published_summary();
+    let fit = pareto_nbd::fit(&Cohorts::new(data.iter().map(|d| (d.0, d.1, d.2))));
+    let p = fit.params;
+    assert!(fit.report.converged, "{:?}", fit.report);
+    assert!(close(p.r, 0.553, 0.005) && close(p.alpha, 10.578, 0.005), "{p:?}");
+    assert!(close(p.s, 0.606, 0.005) && close(p.beta, 11.669, 0.005), "{p:?}");
+    assert!((fit.report.log_likelihood + 9595.0).abs() < 0.1, "{:?}", fit.report);
+    // A customer with x = 2, tₓ = 30.43, T = 38.86 is more likely alive than one with the
+    // same purchases long ago, and expects fewer purchases.
+    let (recent, old) = (p.p_alive(2.0, 30.43, 38.86), p.p_alive(2.0, 5.0, 38.86));
+    assert!(recent > old && recent < 1.0 && old > 0.0, "{recent} {old}");
+    assert!(p.expected_purchases(39.0, 2.0, 30.43, 38.86) > p.expected_purchases(39.0, 2.0, 5.0, 38.86));
 }

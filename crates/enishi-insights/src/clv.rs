@@ -3,6 +3,7 @@
 //! value, discounted CLV). The CLI stores the scores; the API answers the report.
 
 use enishi_analytics::bgnbd::{self, BgNbd, Cohorts, Dropout};
+use enishi_analytics::pareto_nbd::{self, ParetoNbd};
 use enishi_analytics::summary::{summarize, CustomerSummary, Excluded, Periods};
 use enishi_analytics::{clv, gamma_gamma};
 use enishi_store::repo::analytics::for_each_customer_purchases;
@@ -25,8 +26,83 @@ pub struct ClvOptions {
     pub months: u32,
     /// Monthly discount rate.
     pub discount: f64,
-    /// BG/NBD (customers drop out only after a purchase) or MBG/NBD (also before any).
-    pub dropout: Dropout,
+    /// The purchase-count model.
+    pub model: CountModel,
+}
+
+/// The models of how many purchases a customer makes, and until when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CountModel {
+    /// BG/NBD: customers drop out only right after a purchase.
+    #[default]
+    BgNbd,
+    /// MBG/NBD: also before their first repeat purchase.
+    MbgNbd,
+    /// Pareto/NBD: at any moment.
+    ParetoNbd,
+}
+
+impl CountModel {
+    /// The model's name in reports: `bg/nbd`, `mbg/nbd` or `pareto/nbd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CountModel::BgNbd => "bg/nbd",
+            CountModel::MbgNbd => "mbg/nbd",
+            CountModel::ParetoNbd => "pareto/nbd",
+        }
+    }
+}
+
+impl std::str::FromStr for CountModel {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "bg-nbd" => Ok(CountModel::BgNbd),
+            "mbg-nbd" => Ok(CountModel::MbgNbd),
+            "pareto-nbd" => Ok(CountModel::ParetoNbd),
+            other => Err(format!("'{other}' is not one of: bg-nbd, mbg-nbd, pareto-nbd")),
+        }
+    }
+}
+
+/// A fitted purchase-count model.
+#[derive(Debug, Clone, Copy)]
+enum Counting {
+    Beta(BgNbd),
+    Pareto(ParetoNbd),
+}
+
+impl Counting {
+    fn p_alive(&self, x: f64, tx: f64, t: f64) -> f64 {
+        match self {
+            Counting::Beta(m) => m.p_alive(x, tx, t),
+            Counting::Pareto(m) => m.p_alive(x, tx, t),
+        }
+    }
+
+    fn expected_purchases(&self, horizon: f64, x: f64, tx: f64, t: f64) -> f64 {
+        match self {
+            Counting::Beta(m) => m.expected_purchases(horizon, x, tx, t),
+            Counting::Pareto(m) => m.expected_purchases(horizon, x, tx, t),
+        }
+    }
+}
+
+/// Fits `model` to the customers' (x, tₓ, T): the model and its report.
+fn fit_counts(model: CountModel, cohorts: &Cohorts) -> (Counting, ModelFit) {
+    match model {
+        CountModel::BgNbd | CountModel::MbgNbd => {
+            let dropout = if model == CountModel::MbgNbd { Dropout::AlsoAtStart } else { Dropout::AfterPurchases };
+            let fit = bgnbd::fit(cohorts, dropout);
+            let m = fit.params;
+            (Counting::Beta(m), model_fit(&["r", "alpha", "a", "b"], &[m.r, m.alpha, m.a, m.b], &fit.report))
+        }
+        CountModel::ParetoNbd => {
+            let fit = pareto_nbd::fit(cohorts);
+            let m = fit.params;
+            (Counting::Pareto(m), model_fit(&["r", "alpha", "s", "beta"], &[m.r, m.alpha, m.s, m.beta], &fit.report))
+        }
+    }
 }
 
 /// Why there is no CLV report.
@@ -119,7 +195,8 @@ pub struct ClvReport {
     pub unit_days: f64,
     /// The purchase-count model: `bg/nbd` or `mbg/nbd`.
     pub count_model: &'static str,
-    /// Its fit (r, alpha, a, b); named `bgnbd` whichever of the two it is.
+    /// Its fit: (r, alpha, a, b), or (r, alpha, s, beta) for Pareto/NBD; named `bgnbd`
+    /// whichever model it is.
     pub bgnbd: ModelFit,
     /// Gamma-Gamma (p, q, gamma), when there were at least three repeat buyers.
     pub gamma_gamma: Option<ModelFit>,
@@ -159,7 +236,8 @@ pub fn clv_report(store: &Store, o: &ClvOptions) -> Result<(ClvReport, Vec<Custo
     if customers.is_empty() {
         return Err(ClvError::NoCustomers);
     }
-    let fit = bgnbd::fit(&Cohorts::new(customers.iter().map(|(_, _, s)| (s.frequency, s.recency, s.age))), o.dropout);
+    let (counting, count_fit) =
+        fit_counts(o.model, &Cohorts::new(customers.iter().map(|(_, _, s)| (s.frequency, s.recency, s.age))));
     let repeaters: Vec<(f64, f64)> = customers
         .iter()
         .filter(|(_, _, s)| s.frequency > 0.0 && s.monetary > 0.0)
@@ -172,8 +250,7 @@ pub fn clv_report(store: &Store, o: &ClvOptions) -> Result<(ClvReport, Vec<Custo
     let gg = (repeaters.len() >= 3).then(|| gamma_gamma::fit(&repeaters));
     let horizon_days = o.holdout_end.map_or(f64::from(o.horizon_days), |h| (h - o.calibration_end) as f64);
     let horizon = horizon_days / o.unit_days;
-    let bg = fit.params;
-    let predictions = predict_histories(&bg, &customers, horizon, o);
+    let predictions = predict_histories(&counting, &customers, horizon, o);
     let predicted = |s: &CustomerSummary| predictions.get(&history_key(s)).copied().unwrap_or_default();
     let holdout = o.holdout_end.map(|h| {
         let mut buckets: Vec<ByFrequency> = (0..=7)
@@ -221,11 +298,8 @@ pub fn clv_report(store: &Store, o: &ClvOptions) -> Result<(ClvReport, Vec<Custo
     let report = ClvReport {
         customers: customers.len(),
         unit_days: o.unit_days,
-        count_model: match o.dropout {
-            Dropout::AfterPurchases => "bg/nbd",
-            Dropout::AlsoAtStart => "mbg/nbd",
-        },
-        bgnbd: model_fit(&["r", "alpha", "a", "b"], &[bg.r, bg.alpha, bg.a, bg.b], &fit.report),
+        count_model: o.model.name(),
+        bgnbd: count_fit,
         gamma_gamma: gg
             .as_ref()
             .map(|g| model_fit(&["p", "q", "gamma"], &[g.params.p, g.params.q, g.params.gamma], &g.report)),
@@ -235,7 +309,7 @@ pub fn clv_report(store: &Store, o: &ClvOptions) -> Result<(ClvReport, Vec<Custo
     Ok((report, values))
 }
 
-/// BG/NBD's predictions for one purchase history (x, tₓ, T), shared by every customer with it.
+/// The model's predictions for one purchase history (x, tₓ, T), shared by every customer with it.
 #[derive(Debug, Clone, Copy, Default)]
 struct HistoryPrediction {
     p_alive: f64,
@@ -251,7 +325,7 @@ fn history_key(s: &CustomerSummary) -> (u64, u64, u64) {
 /// Predicts each distinct purchase history once (many customers share one: every one-time
 /// buyer of the same day has the same), on both cores.
 fn predict_histories(
-    bg: &BgNbd,
+    model: &Counting,
     customers: &[(i64, String, CustomerSummary)],
     horizon: f64,
     o: &ClvOptions,
@@ -262,9 +336,14 @@ fn predict_histories(
     let predict = |&(x, tx, t): &(u64, u64, u64)| {
         let (x, tx, t) = (f64::from_bits(x), f64::from_bits(tx), f64::from_bits(t));
         HistoryPrediction {
-            p_alive: bg.p_alive(x, tx, t),
-            expected_purchases: bg.expected_purchases(horizon, x, tx, t),
-            discounted_purchases: clv::discounted_purchases(bg, (x, tx, t), o.months, o.discount, o.unit_days),
+            p_alive: model.p_alive(x, tx, t),
+            expected_purchases: model.expected_purchases(horizon, x, tx, t),
+            discounted_purchases: clv::discounted_purchases(
+                |h| model.expected_purchases(h, x, tx, t),
+                o.months,
+                o.discount,
+                o.unit_days,
+            ),
         }
     };
     let (left, right) = keys.split_at(keys.len() / 2);

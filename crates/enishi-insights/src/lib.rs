@@ -7,7 +7,7 @@ mod clv;
 mod lifecycle;
 
 pub use accounts::{account_rollups, AccountSummary};
-pub use clv::{clv_report, store_values, ClvError, ClvOptions, ClvReport, CustomerValue};
+pub use clv::{clv_report, store_values, ClvError, ClvOptions, ClvReport, CountModel, CustomerValue};
 pub use lifecycle::{lifecycle, Lapsed, LifecycleReport, StageCount};
 
 use chrono::Datelike;

@@ -1222,20 +1222,10 @@ async fn analytics_clv(
         return Err(ApiError::invalid("months", "months must be 1–120 and horizon_days 1–3650"));
     }
     let top = q.top.unwrap_or(20).min(1000);
-    let dropout = match q.model.as_deref().unwrap_or("bg-nbd") {
-        "bg-nbd" => enishi_analytics::bgnbd::Dropout::AfterPurchases,
-        "mbg-nbd" => enishi_analytics::bgnbd::Dropout::AlsoAtStart,
-        other => return Err(ApiError::invalid("model", format!("'{other}' is not bg-nbd or mbg-nbd"))),
-    };
-    let opts = enishi_insights::ClvOptions {
-        calibration_end,
-        holdout_end,
-        unit_days,
-        horizon_days,
-        months,
-        discount,
-        dropout,
-    };
+    let model: enishi_insights::CountModel =
+        q.model.as_deref().unwrap_or("bg-nbd").parse().map_err(|e: String| ApiError::invalid("model", e))?;
+    let opts =
+        enishi_insights::ClvOptions { calibration_end, holdout_end, unit_days, horizon_days, months, discount, model };
     let (report, mut values) = state
         .run(move |s| {
             enishi_insights::clv_report(s, &opts).map_err(|e| match e {

@@ -50,7 +50,7 @@ pub fn tick(state: &AppState, now: i64, last_scored_day: &mut Option<i64>) -> Ti
             horizon_days: 90,
             months: 12,
             discount: 0.01,
-            dropout: enishi_analytics::bgnbd::Dropout::AfterPurchases,
+            model: enishi_insights::CountModel::BgNbd,
         };
         match enishi_insights::clv_report(store, &opts) {
             Ok((_, values)) => {

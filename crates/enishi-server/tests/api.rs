@@ -506,6 +506,9 @@ fn analytics_rfm_and_pareto_over_the_api() {
         assert_eq!(app.admin("GET", "/api/v1/analytics/clv?discount=2", None).0, 422);
         let (s, mbg) = app.admin("GET", "/api/v1/analytics/clv?calibration_end=2026-11-30&model=mbg-nbd", None);
         assert_eq!((s, mbg["count_model"].as_str()), (200, Some("mbg/nbd")), "{mbg}");
+        let (s, pnbd) = app.admin("GET", "/api/v1/analytics/clv?calibration_end=2026-11-30&model=pareto-nbd", None);
+        assert_eq!((s, pnbd["count_model"].as_str()), (200, Some("pareto/nbd")), "{pnbd}");
+        assert!(pnbd["bgnbd"]["beta"].as_f64().is_some(), "{pnbd}");
         assert_eq!(app.admin("GET", "/api/v1/analytics/clv?model=pareto", None).0, 422);
         let (s, _, _) = app.call("GET", "/api/v1/analytics/rfm", Some(&app.staff), None);
         assert_eq!(s, 403, "staff see no analytics");

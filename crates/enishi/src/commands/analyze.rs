@@ -130,9 +130,10 @@ pub enum AnalyzeWhat {
         /// Time unit of the model: week or day.
         #[arg(long, default_value = "week", value_parser = ["week", "day"])]
         time_unit: String,
-        /// Purchase-count model: bg-nbd, or mbg-nbd (customers may also drop out before
-        /// buying again, so one-time buyers are not all alive).
-        #[arg(long, default_value = "bg-nbd", value_parser = ["bg-nbd", "mbg-nbd"])]
+        /// Purchase-count model: bg-nbd; mbg-nbd (customers may also drop out before buying
+        /// again, so one-time buyers are not all alive); pareto-nbd (they may leave at any
+        /// moment).
+        #[arg(long, default_value = "bg-nbd", value_parser = ["bg-nbd", "mbg-nbd", "pareto-nbd"])]
         model: String,
         /// Prediction horizon in days when there is no holdout period.
         #[arg(long, default_value_t = 90)]
@@ -415,11 +416,7 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                 horizon_days,
                 months,
                 discount,
-                dropout: if model == "mbg-nbd" {
-                    enishi_analytics::bgnbd::Dropout::AlsoAtStart
-                } else {
-                    enishi_analytics::bgnbd::Dropout::AfterPurchases
-                },
+                model: model.parse().map_err(BadInput)?,
             };
             let (fit, values) = enishi_insights::clv_report(store, &opts).map_err(|e| match e {
                 enishi_insights::ClvError::NoCustomers => anyhow::Error::from(BadInput(e.to_string())),
@@ -441,15 +438,16 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
             if json {
                 println!("{report}");
             } else {
-                let bg = &fit.bgnbd.parameters;
+                // The model's parameters in the order the literature writes them.
+                let params: Vec<String> = ["r", "alpha", "a", "b", "s", "beta"]
+                    .iter()
+                    .filter_map(|k| fit.bgnbd.parameters.get(*k).map(|v| format!("{k}={v:.4}")))
+                    .collect();
                 println!(
-                    "{} customers; {} r={:.4} α={:.4} a={:.4} b={:.4} (log-likelihood {:.1}{})",
+                    "{} customers; {} {} (log-likelihood {:.1}{})",
                     fit.customers,
                     fit.count_model.to_uppercase(),
-                    bg["r"],
-                    bg["alpha"],
-                    bg["a"],
-                    bg["b"],
+                    params.join(" "),
                     fit.bgnbd.log_likelihood,
                     if fit.bgnbd.converged { "" } else { ", NOT converged" }
                 );
