@@ -136,7 +136,8 @@ pub fn import_orders(
                 Ok(())
             });
             let programs = Programs::load(c, opts.clock)?;
-            let mut p = Pipeline::new(c, opts, &programs);
+            let into_empty = !customers::any(c)?;
+            let mut p = Pipeline::new(c, opts, &programs, into_empty);
             for chunk in parsed {
                 for item in chunk {
                     p.take(item)?;
@@ -218,6 +219,9 @@ struct Pipeline<'c, 'o> {
     touched: HashSet<i64>,
     /// Running stats of the customers this import created.
     new_stats: HashMap<i64, StatsAcc>,
+    /// Whether the database held no customer (so no order) when the import began: then every
+    /// customer and order this import has not written itself is new, and is not looked up.
+    into_empty: bool,
 }
 
 /// Running stats of a customer created by the import, kept as its orders and returns go in.
@@ -260,7 +264,7 @@ impl StatsAcc {
 }
 
 impl<'c, 'o> Pipeline<'c, 'o> {
-    fn new(c: &'c mut dyn Conn, opts: &'o OrderImportOptions, programs: &'o Programs) -> Self {
+    fn new(c: &'c mut dyn Conn, opts: &'o OrderImportOptions, programs: &'o Programs, into_empty: bool) -> Self {
         Pipeline {
             c,
             opts,
@@ -279,6 +283,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             pending_returns: Vec::new(),
             touched: HashSet::new(),
             new_stats: HashMap::new(),
+            into_empty,
         }
     }
 
@@ -393,7 +398,11 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             return Ok(());
         }
         let list: Vec<(String, i64)> = wanted.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-        let (ids, created) = customers::resolve_or_create(self.c, &list)?;
+        let (ids, created) = if self.into_empty {
+            customers::create_new(self.c, list.iter().collect())?
+        } else {
+            customers::resolve_or_create(self.c, &list)?
+        };
         self.summary.customers_created += created.len() as u64;
         self.new_stats.extend(created.into_iter().map(|id| (id, StatsAcc::default())));
         self.customer_ids.extend(ids);
@@ -428,7 +437,14 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             })
             .collect();
         let with_loyalty = self.programs.latest().is_some();
-        for ((o, customer), out) in batch.iter().zip(customers).zip(orders::insert_batch(self.c, &batch)?) {
+        let outcomes = if self.into_empty {
+            // Repeats within the file were rejected on the way in (`seen_orders`).
+            let all: Vec<&NewOrder> = batch.iter().collect();
+            orders::insert_new(self.c, &all)?.into_iter().map(orders::Inserted::Created).collect()
+        } else {
+            orders::insert_batch(self.c, &batch)?
+        };
+        for ((o, customer), out) in batch.iter().zip(customers).zip(outcomes) {
             match out {
                 orders::Inserted::Created(id) => {
                     if with_loyalty {

@@ -191,6 +191,12 @@ pub fn search(c: &mut dyn Conn, q: &CustomerQuery) -> Result<Page<Customer>, Sto
     Ok(Page { items, next_cursor })
 }
 
+/// Whether any customer is stored (without counting them all). With none, no order is stored
+/// either: every order has a customer.
+pub fn any(c: &mut dyn Conn) -> Result<bool, StoreError> {
+    Ok(c.query_opt("SELECT 1 FROM customers LIMIT 1", &[])?.is_some())
+}
+
 /// Number of customers.
 pub fn count(c: &mut dyn Conn) -> Result<i64, StoreError> {
     c.query_one("SELECT COUNT(*) FROM customers", &[])?.int(0)
@@ -370,9 +376,22 @@ pub fn resolve_or_create(
     for r in query_in(c, "SELECT external_id, id FROM customers WHERE external_id IN ({list})", &keys)? {
         found.insert(r.text(0)?, r.int(1)?);
     }
-    let mut missing: Vec<&(String, i64)> = wanted.iter().filter(|(k, _)| !found.contains_key(k)).collect();
+    let missing: Vec<&(String, i64)> = wanted.iter().filter(|(k, _)| !found.contains_key(k)).collect();
+    let (created, ids) = create_new(c, missing)?;
+    found.extend(created);
+    Ok((found, ids))
+}
+
+/// Creates customers known not to exist (a bulk import into an empty table keeps track of
+/// whom it created), given as (external id, first seen); returns them by external id, and
+/// their new ids.
+pub fn create_new(
+    c: &mut dyn Conn,
+    mut missing: Vec<&(String, i64)>,
+) -> Result<(HashMap<String, i64>, Vec<i64>), StoreError> {
     missing.sort();
     missing.dedup_by(|a, b| a.0 == b.0);
+    let mut found = HashMap::with_capacity(missing.len());
     if missing.is_empty() {
         return Ok((found, Vec::new()));
     }

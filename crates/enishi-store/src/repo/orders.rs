@@ -49,13 +49,28 @@ pub fn insert_batch(c: &mut dyn Conn, orders: &[NewOrder]) -> Result<Vec<Inserte
         existing.insert(r.text(0)?, r.int(1)?);
     }
     let fresh: Vec<&NewOrder> = orders.iter().filter(|o| !existing.contains_key(&o.order_ref)).collect();
-    let ids = if fresh.is_empty() { Vec::new() } else { c.reserve_ids("orders", fresh.len())? };
+    let ids = insert_new(c, &fresh)?;
+    let created: HashMap<&str, i64> = fresh.iter().map(|o| o.order_ref.as_str()).zip(ids).collect();
+    Ok(orders
+        .iter()
+        .map(|o| match created.get(o.order_ref.as_str()) {
+            Some(&id) => Inserted::Created(id),
+            None => Inserted::Duplicate(existing[&o.order_ref]),
+        })
+        .collect())
+}
+
+/// Inserts orders whose ids are known not to be stored (a bulk import into an empty table
+/// that checks its own file for repeats); returns their Enishi ids, in order.
+pub fn insert_new(c: &mut dyn Conn, fresh: &[&NewOrder]) -> Result<Vec<i64>, StoreError> {
+    if fresh.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = c.reserve_ids("orders", fresh.len())?;
     let t = now();
     let mut order_rows = Vec::with_capacity(fresh.len());
     let mut line_rows = Vec::new();
-    let mut created: HashMap<&str, i64> = HashMap::with_capacity(fresh.len());
     for (o, &id) in fresh.iter().zip(&ids) {
-        created.insert(o.order_ref.as_str(), id);
         order_rows.push(vec![
             Value::Int(id),
             o.order_ref.as_str().into(),
@@ -84,13 +99,7 @@ pub fn insert_batch(c: &mut dyn Conn, orders: &[NewOrder]) -> Result<Vec<Inserte
     }
     c.insert_rows("orders", ORDER_COLUMNS, &order_rows)?;
     c.insert_rows("order_lines", LINE_COLUMNS, &line_rows)?;
-    Ok(orders
-        .iter()
-        .map(|o| match created.get(o.order_ref.as_str()) {
-            Some(&id) => Inserted::Created(id),
-            None => Inserted::Duplicate(existing[&o.order_ref]),
-        })
-        .collect())
+    Ok(ids)
 }
 
 const SELECT: &str =
