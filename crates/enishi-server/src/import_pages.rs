@@ -73,6 +73,15 @@ impl ImportJobs {
     }
 }
 
+/// A signed-in owner or marketer (who run imports), or the answer refusing anyone else.
+async fn importer(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
+    let v = visitor(state, headers).await?;
+    match v.unless_role(MANAGERS, v.tr.t("Imports are run by owners and marketers.")) {
+        Some(refused) => Err(refused),
+        None => Ok(v),
+    }
+}
+
 fn import_form(tr: Tr, csrf: &str) -> String {
     format!(
         "<form method=\"post\" action=\"/imports\" enctype=\"multipart/form-data\" class=\"card\">\
@@ -92,13 +101,10 @@ fn import_form(tr: Tr, csrf: &str) -> String {
 }
 
 async fn imports_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let v = match visitor(&state, &headers).await {
+    let v = match importer(&state, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("Imports are run by owners and marketers.")) {
-        return r;
-    }
     let tr = v.tr;
     let recent = match state.run(|s| Ok(s.read(|c| enishi_store::repo::imports::recent(c, 20))?)).await {
         Ok(r) => r,
@@ -145,13 +151,10 @@ async fn upload_import(
     headers: HeaderMap,
     mut form: axum::extract::Multipart,
 ) -> Response {
-    let v = match visitor(&state, &headers).await {
+    let v = match importer(&state, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("Imports are run by owners and marketers.")) {
-        return r;
-    }
     let tr = v.tr;
     let title = tr.t("Import orders");
     let (mut csrf, mut format, mut skip, mut file) = (String::new(), String::from("generic"), false, None);
@@ -283,13 +286,10 @@ fn finished_html(tr: Tr, file: &str, outcome: &Result<OrderImport, ImportError>)
 }
 
 async fn job_page(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
-    let v = match visitor(&state, &headers).await {
+    let v = match importer(&state, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("Imports are run by owners and marketers.")) {
-        return r;
-    }
     let tr = v.tr;
     let seen = state.imports.view(id, &v, |job| {
         let outcome = job.outcome.lock().unwrap_or_else(|p| p.into_inner());
