@@ -90,11 +90,6 @@ impl Cohorts {
         self.customers
     }
 
-    /// Number of distinct (x, tₓ, T).
-    pub fn distinct(&self) -> usize {
-        self.rows.len()
-    }
-
     /// The distinct (x, tₓ, T) with how many customers have each.
     pub(crate) fn rows(&self) -> &[(u32, f64, f64, f64)] {
         &self.rows

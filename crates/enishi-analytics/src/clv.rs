@@ -1,14 +1,11 @@
-//! Discounted customer lifetime value from BG/NBD (how many purchases) and Gamma-Gamma (worth
-//! how much each).
-
-use crate::bgnbd::BgNbd;
-use crate::gamma_gamma::GammaGamma;
+//! Discounted customer lifetime value: the purchases a count model (BG/NBD, MBG/NBD,
+//! Pareto/NBD) expects month by month, discounted; times Gamma-Gamma's value per purchase.
 
 /// Discounted purchases of a customer over `months` months: for each month, the purchases
 /// expected in it, discounted at `monthly_discount` per month. `expected(h)` is the model's
 /// expected purchases of this customer in the next `h` time units, and `unit_days` the length
 /// of the time unit. Times the expected value per purchase, this is the customer's discounted
-/// lifetime value (see [`discounted_clv`]).
+/// lifetime value.
 pub fn discounted_purchases(expected: impl Fn(f64) -> f64, months: u32, monthly_discount: f64, unit_days: f64) -> f64 {
     let month = 30.0 / unit_days;
     let mut previous = 0.0;
@@ -19,19 +16,4 @@ pub fn discounted_purchases(expected: impl Fn(f64) -> f64, months: u32, monthly_
         previous = cumulative;
     }
     total
-}
-
-/// Discounted value of a customer over `months` months: for each month, the purchases
-/// BG/NBD expects in it times the expected value per purchase (Gamma-Gamma, from x and the
-/// average order value m), discounted at `monthly_discount` per month.
-pub fn discounted_clv(
-    bg: &BgNbd,
-    gg: &GammaGamma,
-    (x, tx, t, m): (f64, f64, f64, f64),
-    months: u32,
-    monthly_discount: f64,
-    unit_days: f64,
-) -> f64 {
-    let expected = |h: f64| bg.expected_purchases(h, x, tx, t);
-    gg.expected_average_value(x, m) * discounted_purchases(expected, months, monthly_discount, unit_days)
 }

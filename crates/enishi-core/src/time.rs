@@ -5,6 +5,25 @@ use crate::ParseError;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+/// Day 0 of day numbers.
+fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("1970-01-01 exists")
+}
+
+/// The date of a day number (days since 1970-01-01), clamped to the dates chrono can hold.
+pub fn date_of_day(day: i64) -> NaiveDate {
+    match chrono::TimeDelta::try_days(day).and_then(|d| epoch().checked_add_signed(d)) {
+        Some(date) => date,
+        None if day < 0 => NaiveDate::MIN,
+        None => NaiveDate::MAX,
+    }
+}
+
+/// The day number (days since 1970-01-01) of a date.
+pub fn day_of_date(date: NaiveDate) -> i64 {
+    date.signed_duration_since(epoch()).num_days()
+}
+
 /// The workspace's business time zone, used to read local times and to cut days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BusinessClock {
@@ -59,8 +78,13 @@ impl BusinessClock {
 
     /// The business day of an instant, as days since 1970-01-01.
     pub fn day_number(&self, at: DateTime<Utc>) -> i64 {
-        let local = at.with_timezone(&self.tz).date_naive();
-        local.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
+        day_of_date(at.with_timezone(&self.tz).date_naive())
+    }
+
+    /// When business day number `day` begins (its first instant, local midnight or the first
+    /// moment after a gap).
+    pub fn start_of_day(&self, day: i64) -> DateTime<Utc> {
+        self.start_of(date_of_day(day))
     }
 
     /// The hour of the day (0–23) of an instant in the business time zone.

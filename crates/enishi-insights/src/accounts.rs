@@ -1,9 +1,8 @@
 //! B2B account roll-ups and the target-account list for account-based marketing.
 
-use chrono::NaiveDate;
 use enishi_core::{Amount, BusinessClock};
 use enishi_store::repo::accounts::{self, RollupQuery};
-use enishi_store::{Store, StoreError};
+use enishi_store::{Account, Store, StoreError};
 use serde::Serialize;
 
 /// Days of the recent window (and of the one before it) in the trend.
@@ -12,18 +11,9 @@ pub const TREND_DAYS: i64 = 90;
 /// One account, its contacts' purchases summed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccountSummary {
-    /// Enishi id.
-    pub id: i64,
-    /// The shop's id.
-    pub external_id: String,
-    /// Name.
-    pub name: String,
-    /// Industry.
-    pub industry: Option<String>,
-    /// Region.
-    pub region: Option<String>,
-    /// Size band.
-    pub size_band: Option<String>,
+    /// The account (id, external id, name, industry, region, size band).
+    #[serde(flatten)]
+    pub account: Account,
     /// Contacts.
     pub contacts: i64,
     /// Contacts who ordered in the last 90 days.
@@ -52,9 +42,7 @@ pub fn account_rollups(
     region: Option<String>,
     limit: i64,
 ) -> Result<Vec<AccountSummary>, StoreError> {
-    let next_day = NaiveDate::from_ymd_opt(1970, 1, 1)
-        .and_then(|d| d.checked_add_days(chrono::Days::new(u64::try_from(as_of + 1).unwrap_or(0))))
-        .map_or(i64::MAX, |d| clock.start_of(d).timestamp());
+    let next_day = clock.start_of_day(as_of + 1).timestamp();
     let q = RollupQuery { industry, region, until: next_day - 1, window: TREND_DAYS * 86_400, limit };
     let rows = store.read(|c| accounts::rollups(c, &q))?;
     Ok(rows
@@ -62,12 +50,7 @@ pub fn account_rollups(
         .map(|r| AccountSummary {
             trend_percent: (r.previous_revenue > 0)
                 .then(|| (r.recent_revenue as f64 / r.previous_revenue as f64 - 1.0) * 100.0),
-            id: r.id,
-            external_id: r.external_id,
-            name: r.name,
-            industry: r.industry,
-            region: r.region,
-            size_band: r.size_band,
+            account: r.account,
             contacts: r.contacts,
             active_contacts: r.active_contacts,
             orders: r.orders,

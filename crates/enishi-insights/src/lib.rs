@@ -11,10 +11,10 @@ pub use clv::{clv_report, store_values, ClvError, ClvOptions, ClvReport, CountMo
 pub use lifecycle::{lifecycle, Lapsed, LifecycleReport, StageCount};
 
 use chrono::Datelike;
-use chrono::NaiveDate;
 use enishi_analytics::loyal::{Baseline, LoyalClass, Measures};
 use enishi_analytics::pareto::{self, Concentration};
 use enishi_analytics::rfm::{self, RfmInput, RfmScore, Segment};
+use enishi_core::time::{date_of_day, day_of_date};
 use enishi_core::BusinessClock;
 use enishi_store::repo::analytics::{self, for_each_customer_purchases};
 use enishi_store::{Store, StoreError};
@@ -178,14 +178,6 @@ pub struct LoyalReport {
     pub trend: Vec<LoyalMonth>,
 }
 
-fn date_of(day: i64) -> chrono::NaiveDate {
-    chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default() + chrono::Duration::days(day)
-}
-
-fn day_of(date: chrono::NaiveDate) -> i64 {
-    date.signed_duration_since(chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days()
-}
-
 /// The measures of a customer's purchases up to `day`, if they had bought by then.
 fn measures(purchases: &[(i64, f64)], day: i64) -> Option<Measures> {
     let first = purchases.first()?.0;
@@ -218,9 +210,9 @@ pub fn loyal_report(
     let base_population: Vec<Measures> = customers.iter().filter_map(|(_, _, p)| measures(p, baseline)).collect();
     let frozen = Baseline::fit(&base_population, loyal, semi);
     let mut checkpoints = Vec::new();
-    let mut d = date_of(baseline);
+    let mut d = date_of_day(baseline);
     loop {
-        let day = day_of(d).min(as_of);
+        let day = day_of_date(d).min(as_of);
         checkpoints.push(day);
         if day >= as_of {
             break;
@@ -233,7 +225,7 @@ pub fn loyal_report(
                 .unwrap_or(x)
         };
         d = if end_of_month(d) > d { end_of_month(d) } else { end_of_month(d.succ_opt().unwrap_or(d)) };
-        if day_of(d) <= day {
+        if day_of_date(d) <= day {
             break;
         }
     }
@@ -252,7 +244,7 @@ pub fn loyal_report(
                 }
             }
             LoyalMonth {
-                date: date_of(day).to_string(),
+                date: date_of_day(day).to_string(),
                 customers: n,
                 loyal: l,
                 semi_loyal: s,
@@ -261,7 +253,7 @@ pub fn loyal_report(
         })
         .collect();
     Ok(LoyalReport {
-        baseline_date: date_of(baseline).to_string(),
+        baseline_date: date_of_day(baseline).to_string(),
         loyal_share: loyal,
         semi_share: semi,
         baseline: frozen,
@@ -436,7 +428,7 @@ pub fn revenue_by_month(store: &Store, as_of: i64, months: usize) -> Result<Vec<
 }
 
 fn month_of(day: i64) -> i64 {
-    let d = date_of(day);
+    let d = date_of_day(day);
     (i64::from(d.year()) - 1970) * 12 + i64::from(d.month0())
 }
 
@@ -447,9 +439,7 @@ pub fn kpis_report(store: &Store, as_of: i64, clock: BusinessClock) -> Result<Kp
         customers.iter().map(|(_, _, p)| p.iter().map(|&(d, v)| (d, month_of(d), v)).collect()).collect();
     let kpis = enishi_analytics::kpis::kpis(&orders, month_of(as_of));
     let mut orders_by_hour = [0usize; 24];
-    let end_of_day = NaiveDate::from_ymd_opt(1970, 1, 1)
-        .and_then(|d| d.checked_add_days(chrono::Days::new(u64::try_from(as_of + 1).unwrap_or(0))))
-        .map_or(i64::MAX, |d| clock.start_of(d).timestamp());
+    let end_of_day = clock.start_of_day(as_of + 1).timestamp();
     let (new_customers, referred) = store.read(|c| {
         analytics::for_each_order_time(c, as_of, &mut |t| {
             orders_by_hour[clock.local_hour(enishi_store::instant(t)) as usize] += 1;

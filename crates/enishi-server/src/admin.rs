@@ -81,7 +81,7 @@ async fn users_body(
     alert: Option<&str>,
     done: Option<&str>,
 ) -> Result<String, Response> {
-    let tr = v.tr;
+    let tr = v.tr();
     let list = state.run(|s| Ok(s.read(users::list)?)).await.map_err(IntoResponse::into_response)?;
     let mut html = format!("<h1>{}</h1>", tr.t("Users"));
     if let Some(a) = alert {
@@ -141,7 +141,7 @@ async fn users_page(State(state): State<AppState>, headers: HeaderMap, Query(q):
         Err(r) => return r,
     };
     match users_body(&state, &v, None, q.done.as_deref()).await {
-        Ok(html) => v.page(v.tr.t("Users"), &html).into_response(),
+        Ok(html) => v.page(v.tr().t("Users"), &html).into_response(),
         Err(r) => r,
     }
 }
@@ -151,8 +151,8 @@ async fn users_outcome(state: &AppState, v: &Visitor, outcome: Result<String, Us
     match outcome {
         Ok(done) => Redirect::to(&format!("/users?done={}", crate::shell::urlencode(&done))).into_response(),
         Err(UserError::Store(e)) => crate::ApiError::from(e).into_response(),
-        Err(e) => match users_body(state, v, Some(&user_error(v.tr, &e)), None).await {
-            Ok(html) => (status_of(&e), v.page(v.tr.t("Users"), &html)).into_response(),
+        Err(e) => match users_body(state, v, Some(&user_error(v.tr(), &e)), None).await {
+            Ok(html) => (status_of(&e), v.page(v.tr().t("Users"), &html)).into_response(),
             Err(r) => r,
         },
     }
@@ -175,7 +175,7 @@ async fn create_user(State(state): State<AppState>, headers: HeaderMap, Form(f):
         Err(r) => return r,
     };
     let (Ok(role), Ok(language)) = (f.role.parse::<Role>(), f.language.parse::<Language>()) else {
-        return v.bad_form(v.tr.t("Users"), v.tr.t("Choose a role and a language."));
+        return v.bad_form(v.tr().t("Users"), v.tr().t("Choose a role and a language."));
     };
     let email = f.email.clone();
     let outcome =
@@ -202,7 +202,7 @@ async fn change_role(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let Ok(role) = f.role.parse::<Role>() else { return v.bad_form(v.tr.t("Users"), v.tr.t("Unknown role.")) };
+    let Ok(role) = f.role.parse::<Role>() else { return v.bad_form(v.tr().t("Users"), v.tr().t("Unknown role.")) };
     let outcome = state
         .run(move |s| {
             Ok(s.write(|c| {
@@ -248,7 +248,7 @@ async fn change_access(
 }
 
 fn settings_body(v: &Visitor, time_zone: &str, currency: &str, alert: Option<&str>, saved: bool) -> String {
-    let tr = v.tr;
+    let tr = v.tr();
     let mut html = format!("<h1>{}</h1>", tr.t("Settings"));
     if let Some(a) = alert {
         let _ = write!(html, "<p class=\"card\" role=\"alert\" id=\"settings-error\">{}</p>", esc(a));
@@ -283,7 +283,7 @@ async fn settings_page(State(state): State<AppState>, headers: HeaderMap, Query(
     };
     let ws = state.workspace();
     let body = settings_body(&v, ws.clock.tz_name(), ws.currency.as_str(), None, q.done.is_some());
-    v.page(v.tr.t("Settings"), &body).into_response()
+    v.page(v.tr().t("Settings"), &body).into_response()
 }
 
 #[derive(Deserialize)]
@@ -298,7 +298,7 @@ async fn save_settings(State(state): State<AppState>, headers: HeaderMap, Form(f
         Ok(v) => v,
         Err(r) => return r,
     };
-    let tr = v.tr;
+    let tr = v.tr();
     let refuse = |why: String| {
         (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -332,7 +332,7 @@ async fn save_settings(State(state): State<AppState>, headers: HeaderMap, Form(f
 }
 
 fn account_body(v: &Visitor, alert: Option<&str>, done: bool) -> String {
-    let tr = v.tr;
+    let tr = v.tr();
     let mut html = format!("<h1>{}</h1>", tr.t("Your account"));
     if let Some(a) = alert {
         let _ = write!(html, "<p class=\"card\" role=\"alert\" id=\"account-error\">{}</p>", esc(a));
@@ -358,7 +358,7 @@ fn account_body(v: &Visitor, alert: Option<&str>, done: bool) -> String {
         tr.t("Email"),
         esc(&v.user.email),
         tr.t("Role"),
-        tr.word(v.role.as_str()),
+        tr.word(v.role().as_str()),
         v.csrf,
         tr.t("Language"),
         language_options(v.user.language),
@@ -378,7 +378,7 @@ async fn account_page(State(state): State<AppState>, headers: HeaderMap, Query(q
         Ok(v) => v,
         Err(r) => return r,
     };
-    v.page(v.tr.t("Your account"), &account_body(&v, None, q.done.is_some())).into_response()
+    v.page(v.tr().t("Your account"), &account_body(&v, None, q.done.is_some())).into_response()
 }
 
 #[derive(Deserialize)]
@@ -409,13 +409,13 @@ async fn change_password(State(state): State<AppState>, headers: HeaderMap, Form
         })
         .await;
     let refuse = |status: StatusCode, why: &str| {
-        (status, v.page(v.tr.t("Your account"), &account_body(&v, Some(why), false))).into_response()
+        (status, v.page(v.tr().t("Your account"), &account_body(&v, Some(why), false))).into_response()
     };
     match outcome {
         Ok(Ok(true)) => Redirect::to("/account?done=1").into_response(),
-        Ok(Ok(false)) => refuse(StatusCode::UNPROCESSABLE_ENTITY, v.tr.t("The current password is not right.")),
+        Ok(Ok(false)) => refuse(StatusCode::UNPROCESSABLE_ENTITY, v.tr().t("The current password is not right.")),
         Ok(Err(UserError::Store(e))) => crate::ApiError::from(e).into_response(),
-        Ok(Err(e)) => refuse(status_of(&e), &user_error(v.tr, &e)),
+        Ok(Err(e)) => refuse(status_of(&e), &user_error(v.tr(), &e)),
         Err(e) => e.into_response(),
     }
 }

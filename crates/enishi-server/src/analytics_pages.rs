@@ -47,10 +47,10 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
         Ok(v) => v,
         Err(r) => return r,
     };
-    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("Analytics are for owners and marketers.")) {
+    if let Some(r) = v.unless_role(MANAGERS, v.tr().t("Analytics are for owners and marketers.")) {
         return r;
     }
-    let tr = v.tr;
+    let tr = v.tr();
     let clock = state.workspace().clock;
     let today = clock.day_number(chrono::Utc::now());
     let result = state
@@ -241,9 +241,9 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
             let _ = write!(
                 body,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td></tr>",
-                esc(&a.name),
-                esc(a.industry.as_deref().unwrap_or("")),
-                esc(a.region.as_deref().unwrap_or("")),
+                esc(&a.account.name),
+                esc(a.account.industry.as_deref().unwrap_or("")),
+                esc(a.account.region.as_deref().unwrap_or("")),
                 a.revenue,
                 a.active_contacts,
                 a.contacts,

@@ -1094,7 +1094,7 @@ impl AsOfQuery {
             None => Ok(clock.day_number(chrono::Utc::now())),
             Some(t) => {
                 let d = enishi_core::time::parse_date(t).map_err(|e| ApiError::invalid("as_of", e.0))?;
-                Ok(d.signed_duration_since(chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()).num_days())
+                Ok(enishi_core::time::day_of_date(d))
             }
         }
     }

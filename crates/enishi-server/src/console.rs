@@ -43,7 +43,7 @@ async fn form_visitor(state: &AppState, headers: &HeaderMap, csrf: &str) -> Resu
 
 /// A refused till form: 422 with why, and the way back to the customer.
 fn not_done(v: &Visitor, customer_id: i64, title: &str, why: &str) -> Response {
-    let tr = v.tr;
+    let tr = v.tr();
     (
         StatusCode::UNPROCESSABLE_ENTITY,
         v.page(
@@ -123,12 +123,14 @@ async fn record_purchase(
             let earned = loyalty.map(|l| format!("&earned={}", l.points_earned)).unwrap_or_default();
             Redirect::to(&format!("/customers/{id}?recorded={}{earned}", order.order_id)).into_response()
         }
-        Err(e) if e.status.is_client_error() => not_done(
-            &v,
-            id,
-            v.tr.t("Purchase not recorded"),
-            &v.tr.f("amount: {}", &[&v.tr.message(&e.detail.replace("lines[0].unit_price: ", ""))]),
-        ),
+        Err(e) if e.status.is_client_error() => {
+            // The form's one line: name its fields as the form does.
+            let why = match e.field.as_deref() {
+                Some("lines[0].unit_price") => v.tr().f("amount: {}", &[&v.tr().message(e.reason())]),
+                _ => v.tr().message(&e.detail),
+            };
+            not_done(&v, id, v.tr().t("Purchase not recorded"), &why)
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -174,10 +176,12 @@ async fn record_interaction(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let title = v.tr.t("Interaction not recorded");
-    let Ok(kind) = f.kind.parse::<InteractionKind>() else { return not_done(&v, id, title, v.tr.t("Choose a kind.")) };
+    let title = v.tr().t("Interaction not recorded");
+    let Ok(kind) = f.kind.parse::<InteractionKind>() else {
+        return not_done(&v, id, title, v.tr().t("Choose a kind."));
+    };
     if f.body.trim().is_empty() {
-        return not_done(&v, id, title, v.tr.t("Say what happened."));
+        return not_done(&v, id, title, v.tr().t("Say what happened."));
     }
     let new = enishi_store::NewInteraction {
         customer_id: id,
@@ -290,7 +294,7 @@ async fn redeem_reward(
         Ok(Some(_)) => Redirect::to(&format!("/customers/{id}?done=redeemed")).into_response(),
         Ok(None) => v.not_found(),
         Err(e) if e.status.is_client_error() => {
-            not_done(&v, id, v.tr.t("Reward not redeemed"), &v.tr.message(&e.detail))
+            not_done(&v, id, v.tr().t("Reward not redeemed"), &v.tr().message(&e.detail))
         }
         Err(e) => e.into_response(),
     }
@@ -330,12 +334,12 @@ async fn adjust_points(
         Ok(v) => v,
         Err(r) => return r,
     };
-    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("Points are adjusted by owners and marketers.")) {
+    if let Some(r) = v.unless_role(MANAGERS, v.tr().t("Points are adjusted by owners and marketers.")) {
         return r;
     }
-    let title = v.tr.t("Points not adjusted");
+    let title = v.tr().t("Points not adjusted");
     let Ok(points) = f.points.trim().replace('−', "-").parse::<i64>() else {
-        return not_done(&v, id, title, v.tr.t("points: write a whole number, e.g. 50 or -50."));
+        return not_done(&v, id, title, v.tr().t("points: write a whole number, e.g. 50 or -50."));
     };
     let by = format!("console: {}", v.user.email);
     let (reason, key) = (f.reason, f.key);
@@ -353,7 +357,7 @@ async fn adjust_points(
     match done {
         Ok(Some(_)) => Redirect::to(&format!("/customers/{id}?done=adjusted")).into_response(),
         Ok(None) => v.not_found(),
-        Err(e) if e.status.is_client_error() => not_done(&v, id, title, &v.tr.message(&e.detail)),
+        Err(e) if e.status.is_client_error() => not_done(&v, id, title, &v.tr().message(&e.detail)),
         Err(e) => e.into_response(),
     }
 }
@@ -394,17 +398,17 @@ async fn loyalty_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
         Ok(v) => v,
         Err(r) => return r,
     };
-    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("The loyalty programme is managed by owners and marketers.")) {
+    if let Some(r) = v.unless_role(MANAGERS, v.tr().t("The loyalty programme is managed by owners and marketers.")) {
         return r;
     }
     match loyalty_view(&state).await {
-        Ok(view) => v.page(v.tr.t("Loyalty"), &loyalty_body(&v, &view, None)).into_response(),
+        Ok(view) => v.page(v.tr().t("Loyalty"), &loyalty_body(&v, &view, None)).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
 fn loyalty_body(v: &Visitor, view: &LoyaltyView, error: Option<(&str, &str)>) -> String {
-    let tr = v.tr;
+    let tr = v.tr();
     let mut html = format!("<h1>{}</h1>", tr.t("Loyalty programme"));
     if let Some((message, _)) = error {
         let _ = write!(
@@ -526,7 +530,7 @@ async fn apply_programme(State(state): State<AppState>, headers: HeaderMap, Form
         Ok(v) => v,
         Err(r) => return r,
     };
-    if let Some(r) = v.unless_role(MANAGERS, v.tr.t("The loyalty programme is managed by owners and marketers.")) {
+    if let Some(r) = v.unless_role(MANAGERS, v.tr().t("The loyalty programme is managed by owners and marketers.")) {
         return r;
     }
     let clock = state.workspace().clock;
@@ -540,7 +544,7 @@ async fn apply_programme(State(state): State<AppState>, headers: HeaderMap, Form
             match loyalty_view(&state).await {
                 Ok(view) => (
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    v.page(v.tr.t("Loyalty"), &loyalty_body(&v, &view, Some((&message, &f.document)))),
+                    v.page(v.tr().t("Loyalty"), &loyalty_body(&v, &view, Some((&message, &f.document)))),
                 )
                     .into_response(),
                 Err(e) => e.into_response(),
@@ -552,7 +556,7 @@ async fn apply_programme(State(state): State<AppState>, headers: HeaderMap, Form
 }
 
 async fn tokens_body(state: &AppState, v: &Visitor, created: Option<(&str, Role)>) -> Result<String, ApiError> {
-    let tr = v.tr;
+    let tr = v.tr();
     let list = state.run(|s| Ok(s.read(enishi_store::repo::tokens::list)?)).await?;
     let mut html = format!("<h1>{}</h1>", tr.t("API tokens"));
     if let Some((token, role)) = created {
@@ -613,7 +617,7 @@ pub(crate) async fn admin_form(state: &AppState, headers: &HeaderMap, csrf: &str
 /// A signed-in owner (admin), or the answer refusing anyone else.
 pub(crate) async fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
     let v = visitor(state, headers).await?;
-    match v.unless_role(&[Role::Admin], v.tr.t("This page is for owners (admin).")) {
+    match v.unless_role(&[Role::Admin], v.tr().t("This page is for owners (admin).")) {
         Some(refused) => Err(refused),
         None => Ok(v),
     }
@@ -625,7 +629,7 @@ async fn tokens_page(State(state): State<AppState>, headers: HeaderMap) -> Respo
         Err(r) => return r,
     };
     match tokens_body(&state, &v, None).await {
-        Ok(html) => v.page(v.tr.t("API tokens"), &html).into_response(),
+        Ok(html) => v.page(v.tr().t("API tokens"), &html).into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -642,11 +646,11 @@ async fn create_token(State(state): State<AppState>, headers: HeaderMap, Form(f)
         Ok(v) => v,
         Err(r) => return r,
     };
-    let title = v.tr.t("API tokens");
-    let Ok(role) = f.role.parse::<Role>() else { return v.bad_form(title, v.tr.t("Unknown role.")) };
+    let title = v.tr().t("API tokens");
+    let Ok(role) = f.role.parse::<Role>() else { return v.bad_form(title, v.tr().t("Unknown role.")) };
     let label = f.label.trim().to_string();
     if label.is_empty() {
-        return v.bad_form(title, v.tr.t("A token needs a label."));
+        return v.bad_form(title, v.tr().t("A token needs a label."));
     }
     let created = state.run(move |s| Ok(s.write(|c| enishi_store::repo::tokens::create(c, role, &label))?)).await;
     let token = match created {

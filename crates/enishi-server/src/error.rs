@@ -40,6 +40,14 @@ impl ApiError {
         }
     }
 
+    /// What is wrong, without the field name `invalid` puts in front of it.
+    pub fn reason(&self) -> &str {
+        match &self.field {
+            Some(f) => self.detail.strip_prefix(f.as_str()).and_then(|r| r.strip_prefix(": ")).unwrap_or(&self.detail),
+            None => &self.detail,
+        }
+    }
+
     /// 400 `bad_request`.
     pub fn bad_request(detail: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", detail)

@@ -69,14 +69,14 @@ impl ImportJobs {
     /// starter or an owner.
     fn view<T>(&self, id: u64, v: &Visitor, f: impl FnOnce(&ImportJob) -> T) -> Option<T> {
         let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        guard.1.get(&id).filter(|j| j.user_id == v.user.id || v.role == Role::Admin).map(f)
+        guard.1.get(&id).filter(|j| j.user_id == v.user.id || v.role() == Role::Admin).map(f)
     }
 }
 
 /// A signed-in owner or marketer (who run imports), or the answer refusing anyone else.
 async fn importer(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
     let v = visitor(state, headers).await?;
-    match v.unless_role(MANAGERS, v.tr.t("Imports are run by owners and marketers.")) {
+    match v.unless_role(MANAGERS, v.tr().t("Imports are run by owners and marketers.")) {
         Some(refused) => Err(refused),
         None => Ok(v),
     }
@@ -105,7 +105,7 @@ async fn imports_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
         Ok(v) => v,
         Err(r) => return r,
     };
-    let tr = v.tr;
+    let tr = v.tr();
     let recent = match state.run(|s| Ok(s.read(|c| enishi_store::repo::imports::recent(c, 20))?)).await {
         Ok(r) => r,
         Err(e) => return e.into_response(),
@@ -155,7 +155,7 @@ async fn upload_import(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let tr = v.tr;
+    let tr = v.tr();
     let title = tr.t("Import orders");
     let (mut csrf, mut format, mut skip, mut file) = (String::new(), String::from("generic"), false, None);
     loop {
@@ -290,7 +290,7 @@ async fn job_page(State(state): State<AppState>, headers: HeaderMap, Path(id): P
         Ok(v) => v,
         Err(r) => return r,
     };
-    let tr = v.tr;
+    let tr = v.tr();
     let seen = state.imports.view(id, &v, |job| {
         let outcome = job.outcome.lock().unwrap_or_else(|p| p.into_inner());
         match outcome.as_ref() {

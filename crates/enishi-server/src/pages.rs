@@ -25,14 +25,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/overview", get(|| async { Redirect::permanent("/") }))
 }
 
-/// A date from a day number.
-pub(crate) fn date_of_day(day: i64) -> String {
-    chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
-        .and_then(|d| d.checked_add_days(chrono::Days::new(u64::try_from(day).unwrap_or(0))))
-        .map(|d| d.to_string())
-        .unwrap_or_default()
-}
-
 /// Loyal-customer share month by month over the last year (7% loyal, 13% semi-loyal, the
 /// thresholds frozen a year ago).
 pub(crate) fn loyal_trend_chart(tr: Tr, report: &enishi_insights::LoyalReport) -> String {
@@ -74,7 +66,7 @@ async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Respons
         Ok(v) => v,
         Err(r) => return r,
     };
-    let tr = v.tr;
+    let tr = v.tr();
     let clock = state.workspace().clock;
     let today = clock.day_number(chrono::Utc::now());
     let result = state
@@ -206,7 +198,7 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let tr = v.tr;
+    let tr = v.tr();
     let text = q.q.clone().unwrap_or_default();
     let stage = q.stage.clone().filter(|s| !s.is_empty());
     let segment = q.segment.clone().filter(|s| !s.is_empty());
@@ -314,7 +306,7 @@ async fn customer_page(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let tr = v.tr;
+    let tr = v.tr();
     let Ok(id) = id.parse::<i64>() else { return v.not_found() };
     let found = state
         .with_programs(false, move |c, programs| {
@@ -363,7 +355,7 @@ async fn customer_page(
     forms.push_str(&crate::console::interaction_form(tr, view.customer.id, &v.csrf));
     if view.loyalty.is_some() {
         forms.push_str(&crate::console::redeem_form(tr, view.customer.id, &v.csrf, &view.rewards));
-        if v.role != Role::Staff {
+        if v.role() != Role::Staff {
             forms.push_str(&crate::console::adjust_form(tr, view.customer.id, &v.csrf));
         }
     }
@@ -384,7 +376,7 @@ async fn customer_page(
 
 /// Open requests and complaints, each with a button to mark it resolved.
 fn open_issues_card(v: &Visitor, customer_id: i64, open: &[Interaction]) -> String {
-    let tr = v.tr;
+    let tr = v.tr();
     let mut html = format!("<section class=\"card\" id=\"open-issues\"><h2>{}</h2>", tr.t("Open issues"));
     if open.is_empty() {
         let _ = write!(html, "<p class=\"muted\">{}</p>", tr.t("Nothing open."));
@@ -513,7 +505,7 @@ fn scores_card(
     if let Some(stage) = &s.lifecycle_stage {
         let _ = write!(html, "{}: <strong>{}</strong>", tr.t("Lifecycle"), esc(&tr.word(stage)));
         if let Some(day) = since {
-            let _ = write!(html, " {}", tr.f("since {}", &[&date_of_day(day)]));
+            let _ = write!(html, " {}", tr.f("since {}", &[&enishi_core::time::date_of_day(day)]));
         }
         html.push_str("<br>");
     }

@@ -118,15 +118,21 @@ pub(crate) fn bare_page(tr: Tr, title: &str, body: &str) -> Html<String> {
 pub(crate) struct Visitor {
     /// The user.
     pub user: User,
-    /// Their role.
-    pub role: Role,
-    /// Their language.
-    pub tr: Tr,
     /// Token forms must send back (derived from the session, which scripts cannot read).
     pub csrf: String,
 }
 
 impl Visitor {
+    /// Their role.
+    pub(crate) fn role(&self) -> Role {
+        self.user.role
+    }
+
+    /// Their language.
+    pub(crate) fn tr(&self) -> Tr {
+        Tr(self.user.language)
+    }
+
     /// Whether a form's anti-forgery token is this visitor's.
     pub(crate) fn form_ok(&self, sent: &str) -> bool {
         !sent.is_empty() && sent == self.csrf
@@ -143,7 +149,7 @@ impl Visitor {
     }
 
     fn framed(&self, title: &str, head: &str, body: &str) -> Html<String> {
-        let tr = self.tr;
+        let tr = self.tr();
         let mut nav = String::new();
         let links: [(&str, &str, &[Role]); 8] = [
             ("/", tr.t("Dashboard"), EVERYONE),
@@ -156,7 +162,7 @@ impl Visitor {
             ("/settings", tr.t("Settings"), &[Role::Admin]),
         ];
         for (href, label, roles) in links {
-            if roles.contains(&self.role) {
+            if roles.contains(&self.role()) {
                 nav.push_str(&format!("<a href=\"{href}\">{label}</a>"));
             }
         }
@@ -180,7 +186,8 @@ impl Visitor {
     /// The 403 answer for a visitor whose role is not in `allowed`, saying who may; `None`
     /// when they may.
     pub(crate) fn unless_role(&self, allowed: &[Role], who_may: &str) -> Option<Response> {
-        (!allowed.contains(&self.role)).then(|| self.refuse(StatusCode::FORBIDDEN, self.tr.t("Not allowed"), who_may))
+        (!allowed.contains(&self.role()))
+            .then(|| self.refuse(StatusCode::FORBIDDEN, self.tr().t("Not allowed"), who_may))
     }
 
     /// An error page: `status`, a heading and why.
@@ -193,8 +200,8 @@ impl Visitor {
     pub(crate) fn forged(&self) -> Response {
         self.refuse(
             StatusCode::FORBIDDEN,
-            self.tr.t("Not allowed"),
-            self.tr.t("This form has expired or did not come from Enishi. Reload the page and try again."),
+            self.tr().t("Not allowed"),
+            self.tr().t("This form has expired or did not come from Enishi. Reload the page and try again."),
         )
     }
 
@@ -205,7 +212,7 @@ impl Visitor {
 
     /// The answer for a customer (or other record) that does not exist.
     pub(crate) fn not_found(&self) -> Response {
-        self.refuse(StatusCode::NOT_FOUND, self.tr.t("Not found"), self.tr.t("There is nothing here."))
+        self.refuse(StatusCode::NOT_FOUND, self.tr().t("Not found"), self.tr().t("There is nothing here."))
     }
 }
 
@@ -227,7 +234,7 @@ pub(crate) async fn visitor(state: &AppState, headers: &HeaderMap) -> Result<Vis
     let token = session.clone();
     let now = chrono::Utc::now().timestamp();
     match state.run(move |s| Ok(s.read(|c| users::session_user(c, &token, now))?)).await {
-        Ok(Some(user)) => Ok(Visitor { role: user.role, tr: Tr(user.language), csrf: csrf_of(&session), user }),
+        Ok(Some(user)) => Ok(Visitor { csrf: csrf_of(&session), user }),
         Ok(None) => Err(Redirect::to("/login").into_response()),
         Err(e) => Err(e.into_response()),
     }
@@ -387,7 +394,7 @@ async fn set_language(State(state): State<AppState>, headers: HeaderMap, Form(f)
         return v.forged();
     }
     let Ok(language) = f.language.parse::<Language>() else {
-        return v.bad_form(v.tr.t("Language"), v.tr.t("Choose English or Japanese."));
+        return v.bad_form(v.tr().t("Language"), v.tr().t("Choose English or Japanese."));
     };
     let id = v.user.id;
     match state.run(move |s| Ok(s.write(|c| users::set_language(c, id, language))?)).await {

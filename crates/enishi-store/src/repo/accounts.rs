@@ -69,20 +69,10 @@ pub fn list(c: &mut dyn Conn, after: i64, limit: i64) -> Result<Vec<Account>, St
 }
 
 /// One account's purchases summed over its contacts.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AccountRollup {
-    /// Enishi id.
-    pub id: i64,
-    /// The shop's id.
-    pub external_id: String,
-    /// Name.
-    pub name: String,
-    /// Industry.
-    pub industry: Option<String>,
-    /// Region.
-    pub region: Option<String>,
-    /// Size band.
-    pub size_band: Option<String>,
+    /// The account.
+    pub account: Account,
     /// Contacts (customers linked to the account).
     pub contacts: i64,
     /// Contacts who ordered in the recent window.
@@ -149,12 +139,8 @@ pub fn rollups(c: &mut dyn Conn, q: &RollupQuery) -> Result<Vec<AccountRollup>, 
         .iter()
         .map(|r| {
             Ok(AccountRollup {
-                id: r.int(0)?,
-                external_id: r.text(1)?,
-                name: r.text(2)?,
-                industry: r.opt_text(3)?,
-                region: r.opt_text(4)?,
-                size_band: r.opt_text(5)?,
+                // The first six columns are those of `SELECT`.
+                account: decode(r)?,
                 contacts: r.int(6)?,
                 active_contacts: r.int(7)?,
                 revenue: r.int(8)?,

@@ -156,7 +156,7 @@ pub enum AnalyzeWhat {
 fn day_number(s: &str, flag: &str) -> Result<i64> {
     let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|_| BadInput(format!("{flag} '{s}' is not a YYYY-MM-DD date")))?;
-    Ok(d.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days())
+    Ok(enishi_core::time::day_of_date(d))
 }
 
 fn as_of_day(as_of: Option<&str>) -> Result<(String, i64)> {
@@ -185,10 +185,10 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                 let trend = a.trend_percent.map_or("n/a".to_string(), |t| format!("{t:+.0}%"));
                 println!(
                     "  {:<12} {:<28} {:<14} {:<10} revenue {:>12}  90d {:>10} ({trend:>6})  contacts {}/{} active",
-                    a.external_id,
-                    a.name,
-                    a.industry.as_deref().unwrap_or("-"),
-                    a.region.as_deref().unwrap_or("-"),
+                    a.account.external_id,
+                    a.account.name,
+                    a.account.industry.as_deref().unwrap_or("-"),
+                    a.account.region.as_deref().unwrap_or("-"),
                     a.revenue.to_string(),
                     a.last_90_days.to_string(),
                     a.active_contacts,
