@@ -77,15 +77,18 @@ impl Tr {
 
 /// The Japanese of `en` if a template of [`MESSAGES`] matches all of it.
 fn translate_message(en: &str) -> Option<String> {
-    MESSAGES.iter().find_map(|(template, ja)| {
-        let parts: Vec<&str> = template.split("{}").collect();
+    // Each template split at its `{}` once, not on every message.
+    static SPLIT: OnceLock<Vec<(Vec<&'static str>, &'static str)>> = OnceLock::new();
+    let templates = SPLIT.get_or_init(|| MESSAGES.iter().map(|(t, ja)| (t.split("{}").collect(), *ja)).collect());
+    templates.iter().find_map(|(parts, ja)| {
         let mut rest = en.strip_prefix(parts[0])?;
         let mut captured: Vec<&str> = Vec::new();
         for (i, literal) in parts.iter().enumerate().skip(1) {
             let at = if i + 1 == parts.len() {
+                // Check the boundary before slicing: messages carry the user's text.
                 rest.len()
                     .checked_sub(literal.len())
-                    .filter(|&at| rest[at..] == **literal && rest.is_char_boundary(at))?
+                    .filter(|&at| rest.is_char_boundary(at) && rest[at..] == **literal)?
             } else {
                 rest.find(literal)?
             };
@@ -621,6 +624,13 @@ mod tests {
             "rules[2].bonus: 1から100の間にしてください（400 ではなく）"
         );
         assert_eq!(ja.message("something new"), "something new", "unknown messages pass through");
+        let odd = format!("'縁{}", "a".repeat(21));
+        assert_eq!(ja.message(&odd), odd, "a template ending inside a multi-byte character is no match, not a panic");
+        assert_eq!(
+            ja.message("'縁' is not a whole numbeř"),
+            "'縁' is not a whole numbeř",
+            "multi-byte text never splits"
+        );
         assert_eq!(Tr(Language::En).message("must not be negative"), "must not be negative");
         for (template, _) in MESSAGES {
             let sample = template.replace("{}", "7");
