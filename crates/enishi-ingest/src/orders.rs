@@ -14,7 +14,7 @@ use crate::reader::Hashing;
 use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::{DateTime, Utc};
 use enishi_core::{Amount, BusinessClock, Channel, Currency};
-use enishi_rewards::{Programs, ReturnFacts};
+use enishi_rewards::{OrderBatch, Programs, ReturnFacts};
 use enishi_store::repo::{customers, imports, orders, products};
 use enishi_store::{
     Conn, CustomerStats, ImportRecord, NewOrder, NewReturn, Order, OrderLine, Product, ReturnLine, Store,
@@ -444,10 +444,18 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         } else {
             orders::insert_batch(self.c, &batch)?
         };
+        // The batch's new orders earn in one set of books, written after the last of them.
+        let mut books = match with_loyalty {
+            true => {
+                let ids: Vec<i64> = batch.iter().map(|o| o.customer_id).collect();
+                Some(OrderBatch::open(&mut *self.c, &ids)?)
+            }
+            false => None,
+        };
         for ((o, customer), out) in batch.iter().zip(customers).zip(outcomes) {
             match out {
                 orders::Inserted::Created(id) => {
-                    if with_loyalty {
+                    if let Some(books) = &mut books {
                         let stored = Order {
                             id,
                             order_id: o.order_ref.clone(),
@@ -461,7 +469,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                             lines: o.lines.clone(),
                             returned_amount: Amount::ZERO,
                         };
-                        enishi_rewards::on_order(self.c, self.programs, &stored)?;
+                        enishi_rewards::on_new_order(books, self.programs, &stored)?;
                     }
                     self.summary.orders_created += 1;
                     self.summary.lines_created += o.lines.len() as u64;
@@ -486,6 +494,9 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                 }
                 orders::Inserted::Duplicate(_) => self.summary.duplicates_skipped += 1,
             }
+        }
+        if let Some(books) = books {
+            books.write()?;
         }
         self.summary.products_created += products::insert_missing(self.c, &new_products)?;
         Ok(())

@@ -559,3 +559,117 @@ fn a_new_version_applies_to_orders_placed_after_it() {
         assert_eq!(versions, [("V-2".to_string(), Some(2)), ("V-1".to_string(), Some(1))]);
     });
 }
+
+/// The rows of every loyalty table that an order writes, without their surrogate ids, creation
+/// times and random coupon codes: what must be the same whichever way the orders earned.
+fn loyalty_books(s: &Store) -> Vec<String> {
+    let tables = [
+        "SELECT customer_id, kind, points, source, source_ref, program_version, idempotency_key, reason, detail, \
+         occurred_at, available_at, expires_at FROM loyalty_ledger ORDER BY idempotency_key",
+        "SELECT g.idempotency_key, l.customer_id, l.remaining, l.available_at, l.expires_at \
+         FROM loyalty_lots l JOIN loyalty_ledger g ON g.id = l.ledger_id ORDER BY g.idempotency_key",
+        "SELECT order_id, customer_id, program_version, placed_at, placed_day, points, qualifying, \
+         reversed_points, reversed_qualifying, stamps, stamps_undone FROM loyalty_order_effects ORDER BY order_id",
+        "SELECT customer_id, from_tier, to_tier, changed_at, reason FROM loyalty_tier_history \
+         ORDER BY customer_id, changed_at, to_tier",
+        "SELECT customer_id, balance, tier, tier_since, tier_locked_until, referral_code, cards \
+         FROM loyalty_accounts ORDER BY customer_id",
+        "SELECT customer_id, reward_id, source, source_ref, issued_at, valid_until, max_uses, uses \
+         FROM loyalty_coupons ORDER BY source_ref",
+        "SELECT promotion_id, spent FROM loyalty_promotions ORDER BY promotion_id",
+    ];
+    s.read(|c| {
+        let mut out = Vec::new();
+        for sql in tables {
+            out.extend(c.query(sql, &[])?.iter().map(|r| format!("{r:?}")));
+        }
+        // The answers stored for replays, with the coupon codes counted instead of shown.
+        for r in c.query("SELECT order_id, detail FROM loyalty_order_effects ORDER BY order_id", &[])? {
+            let mut answer: Value = serde_json::from_str(&r.text(1)?).expect("stored answer");
+            let codes = answer["rewards_unlocked"].as_array().map_or(0, Vec::len);
+            answer["rewards_unlocked"] = json!(codes);
+            out.push(format!("{} {answer}", r.int(0)?));
+        }
+        Ok::<_, StoreError>(out)
+    })
+    .unwrap()
+}
+
+#[test]
+fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
+    use enishi_ingest::customers::{import_customers, CustomerFormat};
+    use enishi_ingest::formats::OrderFormat;
+    use enishi_ingest::orders::{import_orders, OrderImportOptions};
+    use enishi_ingest::Progress;
+
+    // Referrals (C-0 may be rewarded for one of the two it referred), a member with a ×3
+    // multiplier, a promotion whose budget runs out, daily caps, stamps and tiers.
+    let mut program: Value = serde_json::from_str(FULL).unwrap();
+    program["promotions"] = json!([{"id": "double", "name": "Double", "starts": "2026-03-01 00:00",
+                                    "ends": "2026-03-20 00:00", "multiplier": 2, "budget_points": 1000}]);
+    let customers_csv = (0..40).fold(String::from("external_id,referred_by\n"), |mut s, i| {
+        let referrer = match i {
+            1 | 2 => "C-0",
+            3 => "C-1",
+            _ => "",
+        };
+        s.push_str(&format!("C-{i},{referrer}\n"));
+        s
+    });
+    // 400 orders; consecutive pairs belong to one customer and often fall on one day.
+    let orders: Vec<(String, String, String, String)> = (0..400)
+        .map(|i| {
+            let day = chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap() + chrono::Days::new(i / 3);
+            (
+                format!("O-{i}"),
+                format!("C-{}", (i / 2) * 7 % 40),
+                format!("{day} {:02}:{:02}", 8 + i % 12, i % 60),
+                format!("{}.{:02}", 2 + i * 37 % 400, i % 100),
+            )
+        })
+        .collect();
+    let orders_csv =
+        orders.iter().fold(String::from("order_id,customer_id,placed_at,sku,quantity,unit_price\n"), |mut s, o| {
+            s.push_str(&format!("{},{},{},X,1,{}\n", o.0, o.1, o.2, o.3));
+            s
+        });
+    let prepare = |s: &Store| {
+        let clock = BusinessClock::default();
+        import_customers(s, customers_csv.as_bytes(), "c.csv", CustomerFormat::Csv, false, clock, Progress::default())
+            .unwrap();
+        apply(s, program.clone());
+        let member = customer_id(s, "C-7");
+        let jan_15 = chrono::DateTime::parse_from_rfc3339("2026-01-15T00:00:00Z").unwrap().timestamp();
+        s.write(|c| {
+            let p = programs(c);
+            enishi_rewards::membership(c, &p, member, MembershipAction::Start, Some("vip"), jan_15)
+        })
+        .unwrap();
+    };
+    let pairs = [(testing::sqlite(), testing::sqlite())]
+        .into_iter()
+        .chain(testing::postgres().zip(testing::postgres()))
+        .collect::<Vec<_>>();
+    for (batched, one_by_one) in &pairs {
+        eprintln!("backend: {:?}", batched.store.backend());
+        prepare(&batched.store);
+        let mut opts = OrderImportOptions::new(OrderFormat::Generic);
+        opts.batch_size = 7; // many batches, and customers whose orders span them
+        import_orders(&batched.store, orders_csv.as_bytes(), "o.csv", &opts, Progress::default()).unwrap();
+
+        prepare(&one_by_one.store);
+        for (id, customer, at, total) in &orders {
+            buy(&one_by_one.store, id, customer, at, total);
+        }
+
+        let books = loyalty_books(&batched.store);
+        assert_eq!(books, loyalty_books(&one_by_one.store));
+        // The data reached every feature it is meant to check.
+        let has = |needle: &str| books.iter().any(|r| r.contains(needle));
+        for needle in ["referrer:", "referee:", "day_cap", "\"gold\"", "stamp_card", "promotion:double", "membership"] {
+            assert!(has(needle), "no {needle} in the books");
+        }
+        assert!(books.contains(&r#"Row([Text("double"), Int(1000)])"#.to_string()), "the budget ran out");
+        assert_ledger_consistent(&batched.store);
+    }
+}

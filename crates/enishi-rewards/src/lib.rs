@@ -8,6 +8,7 @@
 //! at all. The rules themselves are the pure `enishi-loyalty` engine.
 
 mod book;
+mod books;
 mod codes;
 mod jobs;
 mod operations;
@@ -16,10 +17,11 @@ mod programs;
 mod reports;
 mod summary;
 
+pub use books::OrderBatch;
 pub use codes::{customer_of_referral_code, referral_code, referrer_by_code};
 pub use jobs::{run_jobs, verify, JobReport, Mismatch};
 pub use operations::{adjust, membership, redeem, set_tier, use_coupon, Adjustment, MembershipAction, Redemption};
-pub use orders::{on_order, on_return, OrderLoyalty, ReturnFacts, TierMove};
+pub use orders::{on_new_order, on_order, on_return, OrderLoyalty, ReturnFacts, TierMove};
 pub use programs::{apply_program, ProgramCache, Programs};
 pub use reports::{report, ProgramReport};
 pub use summary::{summary, LoyaltySummary};

@@ -1,6 +1,7 @@
 //! What an order earns and what a return takes back.
 
 use crate::book;
+use crate::books::{Live, OrderBatch, OrderBooks};
 use crate::codes::{coupon_code, referral_code};
 use crate::programs::Programs;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -114,6 +115,30 @@ pub(crate) fn store_cards(acct: &mut LoyaltyAccount, cards: &BTreeMap<String, Ca
     acct.cards = serde_json::to_string(&raw).expect("cards serialize");
 }
 
+/// A coupon for a catalogue reward, not yet stored.
+fn coupon_for(
+    p: &Program,
+    customer_id: i64,
+    reward_id: &str,
+    source: &str,
+    source_ref: &str,
+    at: i64,
+) -> Result<Coupon, StoreError> {
+    let reward = p.reward(reward_id).ok_or_else(|| StoreError::NotFound(format!("reward {reward_id}")))?;
+    Ok(Coupon {
+        id: 0,
+        code: coupon_code(),
+        customer_id,
+        reward_id: reward_id.to_string(),
+        source: source.to_string(),
+        source_ref: Some(source_ref.to_string()),
+        issued_at: at,
+        valid_until: at + reward.valid_days * 86_400,
+        max_uses: reward.max_uses,
+        uses: 0,
+    })
+}
+
 /// Issues a coupon for a catalogue reward.
 pub(crate) fn issue_coupon(
     c: &mut dyn Conn,
@@ -124,22 +149,7 @@ pub(crate) fn issue_coupon(
     source_ref: &str,
     at: i64,
 ) -> Result<Coupon, StoreError> {
-    let reward = p.reward(reward_id).ok_or_else(|| StoreError::NotFound(format!("reward {reward_id}")))?;
-    loyalty::insert_coupon(
-        c,
-        &Coupon {
-            id: 0,
-            code: coupon_code(),
-            customer_id,
-            reward_id: reward_id.to_string(),
-            source: source.to_string(),
-            source_ref: Some(source_ref.to_string()),
-            issued_at: at,
-            valid_until: at + reward.valid_days * 86_400,
-            max_uses: reward.max_uses,
-            uses: 0,
-        },
-    )
+    loyalty::insert_coupon(c, &coupon_for(p, customer_id, reward_id, source, source_ref, at)?)
 }
 
 /// Evaluates a stored order under the programme in force when it was placed, and writes what
@@ -149,25 +159,40 @@ pub fn on_order(c: &mut dyn Conn, programs: &Programs, order: &Order) -> Result<
     if let Some(done) = loyalty::effect(c, order.id)? {
         return Ok(serde_json::from_str(&done.detail).ok());
     }
+    earn(&mut Live(c), programs, order)
+}
+
+/// Evaluates orders an import has just stored, in the batch's books (see [`OrderBatch`]); the
+/// same as [`on_order`] for each in turn, for orders evaluated nowhere before.
+pub fn on_new_order(
+    batch: &mut OrderBatch<'_>,
+    programs: &Programs,
+    order: &Order,
+) -> Result<Option<OrderLoyalty>, StoreError> {
+    earn(batch, programs, order)
+}
+
+/// Evaluates an order that has not been evaluated, reading and writing through `books`.
+fn earn(books: &mut dyn OrderBooks, programs: &Programs, order: &Order) -> Result<Option<OrderLoyalty>, StoreError> {
     let at = order.placed_at.timestamp();
     let Some((version, p)) = programs.at(at) else { return Ok(None) };
     let clock = programs.clock();
     let day = clock.day_number(order.placed_at);
-    let mut acct = loyalty::account_for_update(c, order.customer_id, &referral_code(order.customer_id))?;
+    let mut acct = books.account(order.customer_id)?;
 
     // The customer's state before the order.
     let tier = acct.tier.as_deref().and_then(|t| p.tier_index(t));
     let tier_progress = match &p.doc.tiers {
-        Some(t) => loyalty::tier_progress(c, order.customer_id, window_start(t, order.placed_at, programs), at)?,
+        Some(t) => books.tier_progress(order.customer_id, window_start(t, order.placed_at, programs), at)?,
         None => 0,
     };
-    let membership_multiplier = match loyalty::current_membership(c, order.customer_id)? {
+    let membership_multiplier = match books.membership(order.customer_id)? {
         Some(m) if m.started_at <= at && at < m.period_end => p.plan(&m.plan_id).and_then(|pl| pl.multiplier),
         _ => None,
     };
     let mut cards = cards_of(&acct);
     let spent: BTreeMap<String, i64> = if p.doc.promotions.iter().any(|pr| pr.budget_points.is_some()) {
-        loyalty::promotion_spend(c)?.into_iter().map(|(id, s, _)| (id, s)).collect()
+        books.promotion_spent()?
     } else {
         BTreeMap::new()
     };
@@ -176,7 +201,7 @@ pub fn on_order(c: &mut dyn Conn, programs: &Programs, order: &Order) -> Result<
         tier_progress,
         membership_multiplier,
         earned_today: if p.doc.earning.max_points_per_day.is_some() {
-            loyalty::points_on_day(c, order.customer_id, day)?
+            books.points_on_day(order.customer_id, day)?
         } else {
             0
         },
@@ -237,11 +262,10 @@ pub fn on_order(c: &mut dyn Conn, programs: &Programs, order: &Order) -> Result<
     for (i, pts) in promo.iter().filter(|x| x.1 > 0) {
         let id = &p.doc.promotions[*i].id;
         postings.push(("bonus", *pts, "promotion", format!("order:{order_ref}:promotion:{id}")));
-        loyalty::add_promotion_spend(c, id, *pts)?;
+        books.add_promotion_spend(id, *pts)?;
     }
     for (kind, points, source, key) in &postings {
-        book::credit(
-            c,
+        books.credit(
             &mut acct,
             &NewEntry {
                 customer_id: order.customer_id,
@@ -267,8 +291,7 @@ pub fn on_order(c: &mut dyn Conn, programs: &Programs, order: &Order) -> Result<
         let card = &p.doc.stamp_cards[s.card];
         cards.insert(card.id.clone(), s.after);
         if s.completed {
-            let coupon = issue_coupon(
-                c,
+            let coupon = coupon_for(
                 p,
                 order.customer_id,
                 &card.reward,
@@ -276,7 +299,8 @@ pub fn on_order(c: &mut dyn Conn, programs: &Programs, order: &Order) -> Result<
                 &format!("order:{order_ref}:card:{}", card.id),
                 at,
             )?;
-            unlocked.push(coupon.code);
+            unlocked.push(coupon.code.clone());
+            books.issue_coupon(coupon)?;
         }
         stamps.push(StampLine {
             card: card.id.clone(),
@@ -294,23 +318,20 @@ pub fn on_order(c: &mut dyn Conn, programs: &Programs, order: &Order) -> Result<
     if let Some(to) = reached {
         let to_id = tier_id(p, to);
         let from_id = acct.tier.clone();
-        loyalty::insert_tier_change(
-            c,
-            &TierChangeRecord {
-                customer_id: order.customer_id,
-                from_tier: from_id.clone(),
-                to_tier: to_id.clone(),
-                changed_at: at,
-                reason: format!("order {order_ref}"),
-            },
-        )?;
+        books.tier_change(TierChangeRecord {
+            customer_id: order.customer_id,
+            from_tier: from_id.clone(),
+            to_tier: to_id.clone(),
+            changed_at: at,
+            reason: format!("order {order_ref}"),
+        })?;
         acct.tier = Some(to_id.clone());
         acct.tier_since = Some(at);
         tier_change = Some(TierMove { from: from_id, to: to_id });
     }
 
-    let referral_points = referral(c, (version, p), clock, &mut acct, order, earned.eligible)?;
-    loyalty::save_account(c, &acct)?;
+    let referral_points = referral(books, (version, p), clock, &mut acct, order, earned.eligible)?;
+    books.save_account(&acct)?;
     let answer = OrderLoyalty {
         program_version: version,
         points_earned: earned.points,
@@ -322,33 +343,28 @@ pub fn on_order(c: &mut dyn Conn, programs: &Programs, order: &Order) -> Result<
         referral_points,
         balance: acct.balance,
     };
-    loyalty::insert_effect(
-        c,
-        &OrderEffect {
-            order_id: order.id,
-            customer_id: order.customer_id,
-            program_version: version,
-            placed_at: at,
-            placed_day: day,
-            points: earned.points,
-            qualifying: earned.qualifying,
-            reversed_points: 0,
-            reversed_qualifying: 0,
-            stamps: serde_json::to_string(
-                &earned.stamps.iter().map(|s| &p.doc.stamp_cards[s.card].id).collect::<Vec<_>>(),
-            )
+    books.record_effect(OrderEffect {
+        order_id: order.id,
+        customer_id: order.customer_id,
+        program_version: version,
+        placed_at: at,
+        placed_day: day,
+        points: earned.points,
+        qualifying: earned.qualifying,
+        reversed_points: 0,
+        reversed_qualifying: 0,
+        stamps: serde_json::to_string(&earned.stamps.iter().map(|s| &p.doc.stamp_cards[s.card].id).collect::<Vec<_>>())
             .expect("ids serialize"),
-            stamps_undone: false,
-            detail: serde_json::to_string(&answer).expect("answer serializes"),
-        },
-    )?;
+        stamps_undone: false,
+        detail: serde_json::to_string(&answer).expect("answer serializes"),
+    })?;
     Ok(Some(answer))
 }
 
 /// Referral rewards on a referred customer's first qualifying order: points to both, the
 /// referrer's within their cap. Returns the points given.
 fn referral(
-    c: &mut dyn Conn,
+    books: &mut dyn OrderBooks,
     (version, p): (i64, &Program),
     clock: &enishi_core::BusinessClock,
     acct: &mut LoyaltyAccount,
@@ -360,22 +376,21 @@ fn referral(
     if r.minimum_order.is_some_and(|m| eligible < m.to_scaled()) {
         return Ok(0);
     }
-    let Some(referrer) = loyalty::referrer_of(c, order.customer_id)?.filter(|&id| id != order.customer_id) else {
+    let Some(referrer) = books.referrer_of(order.customer_id)?.filter(|&id| id != order.customer_id) else {
         return Ok(0);
     };
     let referee_key = format!("referee:{}", order.customer_id);
-    if loyalty::has_key(c, &referee_key)? {
+    if books.has_key(&referee_key)? {
         return Ok(0);
     }
     let mut given = 0;
-    let post = |c: &mut dyn Conn,
+    let post = |books: &mut dyn OrderBooks,
                 acct: &mut LoyaltyAccount,
                 points: i64,
                 key: &str,
                 reason: &str|
      -> Result<bool, StoreError> {
-        book::credit(
-            c,
+        books.credit(
             acct,
             &NewEntry {
                 customer_id: acct.customer_id,
@@ -394,13 +409,13 @@ fn referral(
         )
     };
     // The referee's entry is written even for 0 points: it marks the referral as rewarded.
-    post(c, acct, r.referee_points, &referee_key, "referred by a customer")?;
+    post(books, acct, r.referee_points, &referee_key, "referred by a customer")?;
     given += r.referee_points;
-    let rewarded = loyalty::count_entries(c, referrer, "referral", "referrer:")?;
+    let rewarded = books.count_entries(referrer, "referral", "referrer:")?;
     if r.referrer_points > 0 && r.max_per_referrer.is_none_or(|cap| rewarded < cap) {
-        let mut ref_acct = loyalty::account_for_update(c, referrer, &referral_code(referrer))?;
+        let mut ref_acct = books.account(referrer)?;
         if post(
-            c,
+            books,
             &mut ref_acct,
             r.referrer_points,
             &format!("referrer:{}", order.customer_id),
@@ -408,7 +423,7 @@ fn referral(
         )? {
             given += r.referrer_points;
         }
-        loyalty::save_account(c, &ref_acct)?;
+        books.save_account(&ref_acct)?;
     }
     Ok(given)
 }

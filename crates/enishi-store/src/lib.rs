@@ -119,6 +119,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0005_recommendations.sql"),
     ),
     (6, include_str!("../migrations/sqlite/0006_users.sql"), include_str!("../migrations/postgres/0006_users.sql")),
+    (
+        7,
+        include_str!("../migrations/sqlite/0007_rowid_keys.sql"),
+        include_str!("../migrations/postgres/0007_rowid_keys.sql"),
+    ),
 ];
 
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {

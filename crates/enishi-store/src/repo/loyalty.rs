@@ -2,8 +2,8 @@
 //! loyalty state, per-order effects, tier history, coupons, memberships and the outbox.
 //! Decisions (what an order earns, what a return takes back) belong to the caller.
 
-use crate::db::{Backend, Conn, Row};
-use crate::repo::now;
+use crate::db::{Backend, Conn, Row, Value};
+use crate::repo::{now, query_in};
 use crate::{params, StoreError};
 use serde::{Serialize, Serializer};
 
@@ -915,4 +915,239 @@ pub fn stamp_card_rewards(c: &mut dyn Conn, card_id: &str) -> Result<(i64, i64),
 /// Every customer's stamp cards (JSON), for counting card holders.
 pub fn all_cards(c: &mut dyn Conn) -> Result<Vec<String>, StoreError> {
     c.query("SELECT cards FROM loyalty_accounts WHERE cards <> '{}'", &[])?.iter().map(|r| r.text(0)).collect()
+}
+
+// Bulk forms, for imports: a batch of orders reads the state of its customers in a few
+// queries and writes what it earned in multi-row inserts.
+
+fn id_values(ids: &[i64]) -> Vec<Value> {
+    ids.iter().map(|&id| Value::Int(id)).collect()
+}
+
+/// The loyalty states of those of `customer_ids` that have one.
+pub fn accounts_of(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<Vec<LoyaltyAccount>, StoreError> {
+    query_in(
+        c,
+        &format!("SELECT {ACCOUNT_COLUMNS} FROM loyalty_accounts WHERE customer_id IN ({{list}})"),
+        &id_values(customer_ids),
+    )?
+    .iter()
+    .map(account_of)
+    .collect()
+}
+
+/// Writes loyalty states, creating those that are missing.
+pub fn upsert_accounts(c: &mut dyn Conn, accounts: &[LoyaltyAccount]) -> Result<(), StoreError> {
+    let t = now();
+    let rows: Vec<Vec<Value>> = accounts
+        .iter()
+        .map(|a| {
+            vec![
+                a.customer_id.into(),
+                a.balance.into(),
+                a.tier.as_deref().into(),
+                a.tier_since.into(),
+                a.tier_locked_until.into(),
+                a.referral_code.as_str().into(),
+                a.cards.as_str().into(),
+                t.into(),
+            ]
+        })
+        .collect();
+    c.upsert_rows(
+        "loyalty_accounts",
+        "customer_id",
+        &["customer_id", "balance", "tier", "tier_since", "tier_locked_until", "referral_code", "cards", "updated_at"],
+        &rows,
+    )
+}
+
+/// What a stored order still counts for, net of returns: the basis of tier progress and of
+/// the cap per day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EarnedBasis {
+    /// Customer.
+    pub customer_id: i64,
+    /// When the order was placed.
+    pub placed_at: i64,
+    /// Its business day.
+    pub placed_day: i64,
+    /// Points it earned, less those taken back.
+    pub points: i64,
+    /// What it added to the tier basis, less what was taken back.
+    pub qualifying: i64,
+}
+
+/// The earned basis of every evaluated order of these customers.
+pub fn earned_bases(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<Vec<EarnedBasis>, StoreError> {
+    query_in(
+        c,
+        "SELECT customer_id, placed_at, placed_day, points - reversed_points, qualifying - reversed_qualifying \
+         FROM loyalty_order_effects WHERE customer_id IN ({list})",
+        &id_values(customer_ids),
+    )?
+    .iter()
+    .map(|r| {
+        Ok(EarnedBasis {
+            customer_id: r.int(0)?,
+            placed_at: r.int(1)?,
+            placed_day: r.int(2)?,
+            points: r.int(3)?,
+            qualifying: r.int(4)?,
+        })
+    })
+    .collect()
+}
+
+/// The current membership (see [`current_membership`]) of those of `customer_ids` that have one.
+pub fn current_memberships(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<Vec<Membership>, StoreError> {
+    let all: Vec<Membership> = query_in(
+        c,
+        &format!(
+            "SELECT {MEMBERSHIP_COLUMNS} FROM loyalty_memberships WHERE customer_id IN ({{list}}) AND status <> 'expired'"
+        ),
+        &id_values(customer_ids),
+    )?
+    .iter()
+    .map(membership_of)
+    .collect::<Result<_, _>>()?;
+    // The latest per customer, as `current_membership` picks it.
+    let mut latest: std::collections::HashMap<i64, Membership> = std::collections::HashMap::new();
+    for m in all {
+        if latest.get(&m.customer_id).is_none_or(|l| l.id < m.id) {
+            latest.insert(m.customer_id, m);
+        }
+    }
+    Ok(latest.into_values().collect())
+}
+
+/// (customer, referrer) for those of `customer_ids` who were referred.
+pub fn referrers_of(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+    query_in(
+        c,
+        "SELECT id, referred_by FROM customers WHERE id IN ({list}) AND referred_by IS NOT NULL",
+        &id_values(customer_ids),
+    )?
+    .iter()
+    .map(|r| Ok((r.int(0)?, r.int(1)?)))
+    .collect()
+}
+
+/// Appends entries whose idempotency keys are known to be unused (the entries of orders this
+/// transaction created); returns their ids, in order. A key in use fails the statement.
+pub fn append_new(c: &mut dyn Conn, entries: &[NewEntry<'_>]) -> Result<Vec<i64>, StoreError> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = c.reserve_ids("loyalty_ledger", entries.len())?;
+    let t = now();
+    let rows: Vec<Vec<Value>> = entries
+        .iter()
+        .zip(&ids)
+        .map(|(e, &id)| {
+            vec![
+                id.into(),
+                e.customer_id.into(),
+                e.kind.into(),
+                e.points.into(),
+                e.source.into(),
+                e.source_ref.into(),
+                e.program_version.into(),
+                e.idempotency_key.into(),
+                e.reason.into(),
+                e.detail.into(),
+                e.occurred_at.into(),
+                e.available_at.into(),
+                e.expires_at.into(),
+                t.into(),
+            ]
+        })
+        .collect();
+    let columns: Vec<&str> = ENTRY_COLUMNS.split(", ").chain(["created_at"]).collect();
+    c.insert_rows("loyalty_ledger", &columns, &rows)?;
+    Ok(ids)
+}
+
+/// Stores lots.
+pub fn insert_lots(c: &mut dyn Conn, lots: &[Lot]) -> Result<(), StoreError> {
+    let rows: Vec<Vec<Value>> = lots
+        .iter()
+        .map(|l| {
+            vec![
+                l.ledger_id.into(),
+                l.customer_id.into(),
+                l.remaining.into(),
+                l.available_at.into(),
+                l.expires_at.into(),
+            ]
+        })
+        .collect();
+    c.insert_rows("loyalty_lots", &["ledger_id", "customer_id", "remaining", "available_at", "expires_at"], &rows)
+}
+
+/// Stores what orders did.
+pub fn insert_effects(c: &mut dyn Conn, effects: &[OrderEffect]) -> Result<(), StoreError> {
+    let rows: Vec<Vec<Value>> = effects
+        .iter()
+        .map(|e| {
+            vec![
+                e.order_id.into(),
+                e.customer_id.into(),
+                e.program_version.into(),
+                e.placed_at.into(),
+                e.placed_day.into(),
+                e.points.into(),
+                e.qualifying.into(),
+                e.reversed_points.into(),
+                e.reversed_qualifying.into(),
+                e.stamps.as_str().into(),
+                i64::from(e.stamps_undone).into(),
+                e.detail.as_str().into(),
+            ]
+        })
+        .collect();
+    let columns: Vec<&str> = EFFECT_COLUMNS.split(", ").collect();
+    c.insert_rows("loyalty_order_effects", &columns, &rows)
+}
+
+/// Records tier changes.
+pub fn insert_tier_changes(c: &mut dyn Conn, changes: &[TierChangeRecord]) -> Result<(), StoreError> {
+    let rows: Vec<Vec<Value>> = changes
+        .iter()
+        .map(|t| {
+            vec![
+                t.customer_id.into(),
+                t.from_tier.as_deref().into(),
+                t.to_tier.as_str().into(),
+                t.changed_at.into(),
+                t.reason.as_str().into(),
+            ]
+        })
+        .collect();
+    c.insert_rows("loyalty_tier_history", &["customer_id", "from_tier", "to_tier", "changed_at", "reason"], &rows)
+}
+
+/// Issues coupons (their ids are ignored).
+pub fn insert_coupons(c: &mut dyn Conn, coupons: &[Coupon]) -> Result<(), StoreError> {
+    let rows: Vec<Vec<Value>> = coupons
+        .iter()
+        .map(|k| {
+            vec![
+                k.code.as_str().into(),
+                k.customer_id.into(),
+                k.reward_id.as_str().into(),
+                k.source.as_str().into(),
+                k.source_ref.as_deref().into(),
+                k.issued_at.into(),
+                k.valid_until.into(),
+                k.max_uses.into(),
+                0i64.into(),
+            ]
+        })
+        .collect();
+    c.insert_rows(
+        "loyalty_coupons",
+        &["code", "customer_id", "reward_id", "source", "source_ref", "issued_at", "valid_until", "max_uses", "uses"],
+        &rows,
+    )
 }

@@ -1,0 +1,2 @@
+-- SQLite only (its tables keyed by one integer become rowid tables); nothing changes here.
+SELECT 1;
