@@ -9,7 +9,7 @@ use enishi_store::{
     Conn, CustomerUpsert, NewOrder, NewReturn, Order, OrderLine, Product, Return, ReturnLine, StoreError,
 };
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
 /// A field of the request that is wrong: the JSON path and why.
@@ -307,7 +307,12 @@ pub fn remaining_quantities(
     order_ref: &str,
     lines: &[ReturnLine],
 ) -> Result<Result<(), String>, StoreError> {
-    let left = orders::returnable_quantities(c, order_id)?;
+    Ok(within_returnable(&orders::returnable_quantities(c, order_id)?, order_ref, lines))
+}
+
+/// Whether `lines` fits in `left`, the units of each SKU of order `order_ref` left to return;
+/// the reason if not.
+pub fn within_returnable(left: &HashMap<String, i64>, order_ref: &str, lines: &[ReturnLine]) -> Result<(), String> {
     let mut asked: BTreeMap<&str, i64> = BTreeMap::new();
     for l in lines {
         *asked.entry(l.sku.as_str()).or_default() += l.quantity;
@@ -315,10 +320,10 @@ pub fn remaining_quantities(
     for (sku, qty) in asked {
         let left = left.get(sku).copied().unwrap_or(0);
         if qty > left {
-            return Ok(Err(format!("order {order_ref} has {left} unit(s) of {sku} left to return, not {qty}")));
+            return Err(format!("order {order_ref} has {left} unit(s) of {sku} left to return, not {qty}"));
         }
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// Stores a return of the order with the shop's id `order_ref`, unless one with the same

@@ -9,7 +9,7 @@
 
 use crate::export::REFUND_SKU;
 use crate::formats::{self, OrderFormat, SourceLine};
-use crate::intake::remaining_quantities;
+use crate::intake::within_returnable;
 use crate::reader::Hashing;
 use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::{DateTime, Utc};
@@ -537,6 +537,10 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         let originals = orders::ids_by_ref(self.c, &named)?;
         let refs: Vec<&str> = groups.iter().map(|g| g.order_ref.as_str()).collect();
         let stored = orders::existing_return_refs(self.c, &refs)?;
+        // Units left to return of each original, kept current as the batch's returns go in.
+        let ids: Vec<i64> = originals.values().map(|o| o.id).collect();
+        let mut returnable = orders::returnable_quantities_of(self.c, &ids)?;
+        let with_loyalty = self.programs.latest().is_some();
         for g in groups {
             if stored.contains(&g.order_ref) {
                 self.summary.duplicates_skipped += 1;
@@ -570,9 +574,13 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                         continue;
                     }
                     Some(o) => {
-                        if let Err(why) = remaining_quantities(self.c, o.id, r, &lines)? {
+                        let left = returnable.entry(o.id).or_default();
+                        if let Err(why) = within_returnable(left, r, &lines) {
                             self.reject_group(g, &why);
                             continue;
+                        }
+                        for l in &lines {
+                            *left.entry(l.sku.clone()).or_default() -= l.quantity;
                         }
                         Some(o.id)
                     }
@@ -596,7 +604,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             // One at a time: the next return of the same order is checked against this one.
             match orders::insert_returns(self.c, std::slice::from_ref(&r))?[0] {
                 orders::Inserted::Created(_) => {
-                    if let Some(order_id) = r.order_id {
+                    if let Some(order_id) = r.order_id.filter(|_| with_loyalty) {
                         let facts = ReturnFacts {
                             order_id,
                             return_ref: &r.return_ref,

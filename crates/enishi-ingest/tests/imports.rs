@@ -187,6 +187,15 @@ fn generic_returns_free_items_and_order_totals() {
         let o = db.store.read(|c| orders::get_by_ref(c, "A")).unwrap().unwrap();
         assert_eq!(o.total, "50.00".parse().unwrap());
         assert_eq!(o.returned_amount, "28.70".parse().unwrap());
+        // A later file is checked against the returns already stored.
+        let later = b"order_id,customer_id,placed_at,sku,quantity,unit_price,return_of\n\
+            R3,C,2026-01-07,BEANS,-2,28.70,A\n";
+        match import(&db.store, later, OrderFormat::Generic, false) {
+            Err(ImportError::BadRows { rejections, .. }) => {
+                assert!(rejections[0].reason.contains("1 unit(s) of BEANS left to return, not 2"), "{rejections:?}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
 

@@ -375,6 +375,35 @@ pub fn returnable_quantities(c: &mut dyn Conn, order_id: i64) -> Result<HashMap<
     .collect()
 }
 
+/// [`returnable_quantities`] of several orders in two queries: order id → SKU → units left.
+pub fn returnable_quantities_of(
+    c: &mut dyn Conn,
+    order_ids: &[i64],
+) -> Result<HashMap<i64, HashMap<String, i64>>, StoreError> {
+    let keys: Vec<Value> = order_ids.iter().map(|&id| Value::Int(id)).collect();
+    let mut left: HashMap<i64, HashMap<String, i64>> = HashMap::new();
+    for r in query_in(
+        c,
+        "SELECT order_id, sku, CAST(SUM(quantity) AS BIGINT) FROM order_lines WHERE order_id IN ({list}) \
+         GROUP BY order_id, sku",
+        &keys,
+    )? {
+        left.entry(r.int(0)?).or_default().insert(r.text(1)?, r.int(2)?);
+    }
+    for r in query_in(
+        c,
+        "SELECT r.order_id, l.sku, CAST(SUM(l.quantity) AS BIGINT) FROM return_lines l JOIN returns r ON r.id = l.return_id \
+         WHERE r.order_id IN ({list}) GROUP BY r.order_id, l.sku",
+        &keys,
+    )? {
+        let (order_id, sku) = (r.int(0)?, r.text(1)?);
+        if let Some(units) = left.get_mut(&order_id).and_then(|skus| skus.get_mut(&sku)) {
+            *units -= r.int(2)?;
+        }
+    }
+    Ok(left)
+}
+
 /// Which of these return ids are already stored.
 pub fn existing_return_refs(c: &mut dyn Conn, refs: &[&str]) -> Result<std::collections::HashSet<String>, StoreError> {
     let keys: Vec<Value> = refs.iter().map(|r| Value::from(*r)).collect();
