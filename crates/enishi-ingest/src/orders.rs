@@ -4,7 +4,8 @@
 //! lines of one order are consecutive), checked, and written in batches inside one
 //! transaction: customers first seen are created, orders already stored are skipped, and the
 //! running stats of every touched customer are recomputed at the end. A group whose lines all
-//! have negative quantities is a return. With `skip_bad_rows` off, the first bad row stops
+//! have negative quantities is a return. Under a loyalty programme, each batch's new orders earn
+//! in one set of books ([`OrderBatch`]), as if sent one by one. With `skip_bad_rows` off, the first bad row stops
 //! all writing (the parse goes on, to report every bad row) and the transaction is rolled back.
 
 use crate::export::REFUND_SKU;
@@ -119,33 +120,44 @@ pub fn import_orders(
     let (reader, hash) = Hashing::new(input, progress);
     store.write(|c| {
         std::thread::scope(|scope| {
-            // One core reads and parses while the other writes: the rows cross in chunks.
-            let (chunks, parsed) = std::sync::mpsc::sync_channel::<Vec<Result<SourceLine, Rejection>>>(PARSED_CHUNKS);
-            let parser = scope.spawn(move || -> Result<(), ImportError> {
-                let mut chunk = Vec::with_capacity(PARSED_CHUNK);
+            // One core reads, parses and groups lines into orders while the other writes: the
+            // orders cross in chunks.
+            let (chunks, grouped) = std::sync::mpsc::sync_channel::<Vec<Group>>(GROUPED_CHUNKS);
+            let parser = scope.spawn(move || -> Result<Grouper<'_>, ImportError> {
+                let mut g = Grouper::new(opts);
                 for item in formats::open(opts.format, reader, opts.clock)? {
-                    chunk.push(item);
-                    if chunk.len() == PARSED_CHUNK
-                        && chunks.send(std::mem::replace(&mut chunk, Vec::with_capacity(PARSED_CHUNK))).is_err()
-                    {
-                        // The writer stopped (it failed): nothing more to parse.
-                        return Ok(());
+                    g.take(item);
+                    if g.ready.len() >= GROUPED_CHUNK && chunks.send(std::mem::take(&mut g.ready)).is_err() {
+                        // The writer stopped (it failed): nothing more to read.
+                        return Ok(g);
                     }
                 }
-                let _ = chunks.send(chunk);
-                Ok(())
+                g.finish_group();
+                let _ = chunks.send(std::mem::take(&mut g.ready));
+                Ok(g)
             });
             let programs = Programs::load(c, opts.clock)?;
             let into_empty = !customers::any(c)?;
             let mut p = Pipeline::new(c, opts, &programs, into_empty);
-            for chunk in parsed {
-                for item in chunk {
-                    p.take(item)?;
+            for chunk in grouped {
+                for group in chunk {
+                    p.take(group)?;
                 }
             }
-            parser.join().map_err(|_| ImportError::File(Rejection::line(0, "the parser stopped unexpectedly")))??;
-            p.finish_group()?;
+            let read = parser
+                .join()
+                .map_err(|_| ImportError::File(Rejection::line(0, "the parser stopped unexpectedly")))??;
             p.flush()?;
+            p.summary.rows_read = read.rows_read;
+            p.summary.rows_without_customer = read.rows_without_customer;
+            p.summary.rows_rejected += read.rows_rejected;
+            p.failed |= read.failed;
+            p.rejections.extend(read.rejections);
+            p.rejections.sort_by_key(|r| r.line);
+            if !opts.skip_bad_rows {
+                p.rejections.truncate(MAX_REPORTED);
+            }
+            p.without_customer = read.without_customer;
             if p.summary.rows_read == 0 && p.summary.rows_rejected == 0 && p.summary.rows_without_customer == 0 {
                 return Err(ImportError::File(Rejection::line(1, "the file has no rows")));
             }
@@ -202,10 +214,10 @@ const GROWING_TABLES: &[&str] = &[
     "loyalty_order_effects",
 ];
 
-/// Parsed rows per message from the parsing thread to the writing one.
-const PARSED_CHUNK: usize = 2048;
-/// Messages the parser may run ahead of the writer.
-const PARSED_CHUNKS: usize = 8;
+/// Orders and returns per message from the reading thread to the writing one.
+const GROUPED_CHUNK: usize = 1024;
+/// Messages the reader may run ahead of the writer.
+const GROUPED_CHUNKS: usize = 8;
 
 /// An order or return assembled from consecutive lines.
 struct Group {
@@ -214,6 +226,26 @@ struct Group {
     lines: Vec<SourceLine>,
 }
 
+/// The reading side: turns parsed lines into orders and returns, and rejects the rows that
+/// cannot form one. It runs on the reading thread and hands over [`Group`]s in `ready`.
+struct Grouper<'o> {
+    opts: &'o OrderImportOptions,
+    rows_read: u64,
+    rows_rejected: u64,
+    rows_without_customer: u64,
+    rejections: Vec<Rejection>,
+    without_customer: Vec<Rejection>,
+    /// A row was rejected without `skip_bad_rows`: nothing more is handed over.
+    failed: bool,
+    group: Option<Group>,
+    poisoned: Option<String>,
+    seen_orders: HashSet<u64>,
+    hasher: std::collections::hash_map::RandomState,
+    /// Complete groups not yet handed over.
+    ready: Vec<Group>,
+}
+
+/// The writing side: stores the groups in batches.
 struct Pipeline<'c, 'o> {
     c: &'c mut dyn Conn,
     opts: &'o OrderImportOptions,
@@ -223,10 +255,6 @@ struct Pipeline<'c, 'o> {
     rejections: Vec<Rejection>,
     without_customer: Vec<Rejection>,
     failed: bool,
-    group: Option<Group>,
-    poisoned: Option<String>,
-    seen_orders: HashSet<u64>,
-    hasher: std::collections::hash_map::RandomState,
     customer_ids: HashMap<String, i64>,
     known_skus: HashSet<String>,
     pending_orders: Vec<Group>,
@@ -280,13 +308,37 @@ impl StatsAcc {
     }
 }
 
-impl<'c, 'o> Pipeline<'c, 'o> {
-    fn new(c: &'c mut dyn Conn, opts: &'o OrderImportOptions, programs: &'o Programs, into_empty: bool) -> Self {
-        Pipeline {
-            c,
+/// Rejects every line of a group: the shared step of both sides.
+fn reject_lines(g: &Group, reason: &str, mut reject: impl FnMut(Rejection)) {
+    for l in &g.lines {
+        reject(Rejection::line(l.line, reason).in_order(Some(&g.order_ref)));
+    }
+}
+
+/// Records a rejection: counted always, kept while under the report's limit.
+fn record_rejection(
+    r: Rejection,
+    opts: &OrderImportOptions,
+    count: &mut u64,
+    failed: &mut bool,
+    into: &mut Vec<Rejection>,
+) {
+    *count += 1;
+    if !opts.skip_bad_rows {
+        *failed = true;
+    }
+    if into.len() < MAX_REPORTED || opts.skip_bad_rows {
+        into.push(r);
+    }
+}
+
+impl<'o> Grouper<'o> {
+    fn new(opts: &'o OrderImportOptions) -> Self {
+        Grouper {
             opts,
-            programs,
-            summary: OrderImportSummary::default(),
+            rows_read: 0,
+            rows_rejected: 0,
+            rows_without_customer: 0,
             rejections: Vec::new(),
             without_customer: Vec::new(),
             failed: false,
@@ -294,28 +346,20 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             poisoned: None,
             seen_orders: HashSet::new(),
             hasher: Default::default(),
-            customer_ids: HashMap::new(),
-            known_skus: HashSet::new(),
-            pending_orders: Vec::new(),
-            pending_returns: Vec::new(),
-            touched: HashSet::new(),
-            new_stats: HashMap::new(),
-            into_empty,
-            flushes: 0,
+            ready: Vec::new(),
         }
     }
 
     fn reject(&mut self, r: Rejection) {
-        self.summary.rows_rejected += 1;
-        if !self.opts.skip_bad_rows {
-            self.failed = true;
-        }
-        if self.rejections.len() < MAX_REPORTED || self.opts.skip_bad_rows {
-            self.rejections.push(r);
-        }
+        record_rejection(r, self.opts, &mut self.rows_rejected, &mut self.failed, &mut self.rejections);
     }
 
-    fn take(&mut self, item: Result<SourceLine, Rejection>) -> Result<(), ImportError> {
+    fn reject_group(&mut self, g: Group, reason: &str) {
+        let (opts, count, failed, into) = (self.opts, &mut self.rows_rejected, &mut self.failed, &mut self.rejections);
+        reject_lines(&g, reason, |r| record_rejection(r, opts, count, failed, into));
+    }
+
+    fn take(&mut self, item: Result<SourceLine, Rejection>) {
         let line = match item {
             Ok(l) => l,
             Err(r) => {
@@ -327,27 +371,27 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                     }
                     self.poisoned = Some(order);
                 }
-                self.summary.rows_read += 1;
+                self.rows_read += 1;
                 self.reject(r);
-                return Ok(());
+                return;
             }
         };
         if line.customer.is_none() {
-            self.summary.rows_without_customer += 1;
+            self.rows_without_customer += 1;
             self.without_customer
                 .push(Rejection::line(line.line, "no customer id: row not imported").in_order(Some(&line.order_ref)));
-            return Ok(());
+            return;
         }
         if self.poisoned.as_deref() == Some(line.order_ref.as_str()) {
             let r = Rejection::line(line.line, format!("another line of order {} was rejected", line.order_ref))
                 .in_order(Some(&line.order_ref));
-            self.summary.rows_read += 1;
+            self.rows_read += 1;
             self.reject(r);
-            return Ok(());
+            return;
         }
-        self.summary.rows_read += 1;
+        self.rows_read += 1;
         if self.group.as_ref().is_some_and(|g| g.order_ref != line.order_ref) {
-            self.finish_group()?;
+            self.finish_group();
         }
         match &mut self.group {
             Some(g) => g.lines.push(line),
@@ -356,17 +400,10 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                 self.group = Some(Group { order_ref: line.order_ref.clone(), customer, lines: vec![line] });
             }
         }
-        Ok(())
     }
 
-    fn reject_group(&mut self, g: Group, reason: &str) {
-        for l in &g.lines {
-            self.reject(Rejection::line(l.line, reason).in_order(Some(&g.order_ref)));
-        }
-    }
-
-    fn finish_group(&mut self) -> Result<(), ImportError> {
-        let Some(g) = self.group.take() else { return Ok(()) };
+    fn finish_group(&mut self) {
+        let Some(g) = self.group.take() else { return };
         self.poisoned = None;
         if !self.seen_orders.insert(self.hasher.hash_one(&g.order_ref)) {
             let reason = format!(
@@ -374,12 +411,49 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                 g.order_ref
             );
             self.reject_group(g, &reason);
-            return Ok(());
+            return;
         }
         if let Some(problem) = inconsistency(&g) {
             self.reject_group(g, &problem);
-            return Ok(());
+            return;
         }
+        // After a rejection without `skip_bad_rows` nothing will be written: keep reading only
+        // to report every bad row.
+        if !self.failed {
+            self.ready.push(g);
+        }
+    }
+}
+
+impl<'c, 'o> Pipeline<'c, 'o> {
+    fn new(c: &'c mut dyn Conn, opts: &'o OrderImportOptions, programs: &'o Programs, into_empty: bool) -> Self {
+        Pipeline {
+            c,
+            opts,
+            programs,
+            summary: OrderImportSummary::default(),
+            rejections: Vec::new(),
+            without_customer: Vec::new(),
+            failed: false,
+            customer_ids: HashMap::new(),
+            known_skus: HashSet::new(),
+            pending_orders: Vec::new(),
+            pending_returns: Vec::new(),
+            touched: HashSet::new(),
+            new_stats: HashMap::new(),
+            into_empty,
+            flushes: 0,
+        }
+    }
+
+    fn reject_group(&mut self, g: Group, reason: &str) {
+        let (opts, count, failed, into) =
+            (self.opts, &mut self.summary.rows_rejected, &mut self.failed, &mut self.rejections);
+        reject_lines(&g, reason, |r| record_rejection(r, opts, count, failed, into));
+    }
+
+    /// Takes a complete order or return, and writes a batch when one is full.
+    fn take(&mut self, g: Group) -> Result<(), ImportError> {
         if g.lines[0].quantity < 0 {
             self.pending_returns.push(g);
         } else {
@@ -471,12 +545,11 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             orders::insert_batch(self.c, &batch)?
         };
         // The batch's new orders earn in one set of books, written after the last of them.
-        let mut books = match with_loyalty {
-            true => {
-                let ids: Vec<i64> = batch.iter().map(|o| o.customer_id).collect();
-                Some(OrderBatch::open(&mut *self.c, &ids)?)
-            }
-            false => None,
+        let mut books = if with_loyalty {
+            let ids: Vec<i64> = batch.iter().map(|o| o.customer_id).collect();
+            Some(OrderBatch::open(&mut *self.c, &ids)?)
+        } else {
+            None
         };
         for ((o, customer), out) in batch.iter().zip(customers).zip(outcomes) {
             match out {
@@ -601,7 +674,8 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                 reason: first.status.clone(),
                 lines,
             };
-            // One at a time: the next return of the same order is checked against this one.
+            // One at a time: a return takes back points in proportion to what was refunded up
+            // to and including it, not counting the returns after it.
             match orders::insert_returns(self.c, std::slice::from_ref(&r))?[0] {
                 orders::Inserted::Created(_) => {
                     if let Some(order_id) = r.order_id.filter(|_| with_loyalty) {
