@@ -349,11 +349,7 @@ fn lot_of(r: &Row) -> Result<Lot, StoreError> {
 
 /// Stores a lot.
 pub fn insert_lot(c: &mut dyn Conn, lot: &Lot) -> Result<(), StoreError> {
-    c.execute(
-        "INSERT INTO loyalty_lots (ledger_id, customer_id, remaining, available_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-        params![lot.ledger_id, lot.customer_id, lot.remaining, lot.available_at, lot.expires_at],
-    )?;
-    Ok(())
+    insert_lots(c, std::slice::from_ref(lot))
 }
 
 /// A customer's lots with points left, in the order they are spent: soonest expiry first
@@ -455,24 +451,7 @@ fn effect_of(r: &Row) -> Result<OrderEffect, StoreError> {
 
 /// Stores what an order did.
 pub fn insert_effect(c: &mut dyn Conn, e: &OrderEffect) -> Result<(), StoreError> {
-    c.execute(
-        &format!("INSERT INTO loyalty_order_effects ({EFFECT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
-        params![
-            e.order_id,
-            e.customer_id,
-            e.program_version,
-            e.placed_at,
-            e.placed_day,
-            e.points,
-            e.qualifying,
-            e.reversed_points,
-            e.reversed_qualifying,
-            e.stamps.as_str(),
-            i64::from(e.stamps_undone),
-            e.detail.as_str()
-        ],
-    )?;
-    Ok(())
+    insert_effects(c, std::slice::from_ref(e))
 }
 
 /// What an order did, if it was evaluated.
@@ -567,11 +546,7 @@ pub struct TierChangeRecord {
 
 /// Records a tier change.
 pub fn insert_tier_change(c: &mut dyn Conn, t: &TierChangeRecord) -> Result<(), StoreError> {
-    c.execute(
-        "INSERT INTO loyalty_tier_history (customer_id, from_tier, to_tier, changed_at, reason) VALUES ($1, $2, $3, $4, $5)",
-        params![t.customer_id, t.from_tier.as_deref(), t.to_tier.as_str(), t.changed_at, t.reason.as_str()],
-    )?;
-    Ok(())
+    insert_tier_changes(c, std::slice::from_ref(t))
 }
 
 /// A customer's tier changes, oldest first.
