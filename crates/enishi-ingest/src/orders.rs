@@ -546,7 +546,11 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         };
         // The batch's new orders earn in one set of books, written after the last of them.
         let mut books = if with_loyalty {
-            let ids: Vec<i64> = batch.iter().map(|o| o.customer_id).collect();
+            let ids: Vec<i64> = batch
+                .iter()
+                .filter(|o| self.programs.at(o.placed_at.timestamp()).is_some())
+                .map(|o| o.customer_id)
+                .collect();
             Some(OrderBatch::open(&mut *self.c, &ids)?)
         } else {
             None

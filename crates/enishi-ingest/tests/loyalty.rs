@@ -616,8 +616,9 @@ fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
         s.push_str(&format!("C-{i},{referrer}\n"));
         s
     });
-    // 400 orders; consecutive pairs belong to one customer and often fall on one day.
-    let orders: Vec<(String, String, String, String)> = (0..400)
+    // 400 orders; consecutive pairs belong to one customer and often fall on one day. Then one
+    // from before the programme, whose customer gets no loyalty account either way.
+    let mut orders: Vec<(String, String, String, String)> = (0..400)
         .map(|i| {
             let day = chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap() + chrono::Days::new(i / 3);
             (
@@ -628,6 +629,7 @@ fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
             )
         })
         .collect();
+    orders.push(("O-early".into(), "C-99".into(), "2025-06-01 10:00".into(), "25.00".into()));
     let orders_csv =
         orders.iter().fold(String::from("order_id,customer_id,placed_at,sku,quantity,unit_price\n"), |mut s, o| {
             s.push_str(&format!("{},{},{},X,1,{}\n", o.0, o.1, o.2, o.3));
@@ -659,7 +661,14 @@ fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
 
         prepare(&one_by_one.store);
         for (id, customer, at, total) in &orders {
-            buy(&one_by_one.store, id, customer, at, total);
+            let input = order_input(id, customer, at, total, json!({}));
+            one_by_one
+                .store
+                .write(|c| {
+                    let p = programs(c);
+                    record_order(c, &input, ws(), &p)
+                })
+                .unwrap();
         }
 
         let books = loyalty_books(&batched.store);
@@ -670,6 +679,8 @@ fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
             assert!(has(needle), "no {needle} in the books");
         }
         assert!(books.contains(&r#"Row([Text("double"), Int(1000)])"#.to_string()), "the budget ran out");
+        let early = customer_id(&batched.store, "C-99");
+        assert_eq!(batched.store.read(|c| loyalty::account(c, early)).unwrap(), None, "no programme, no account");
         assert_ledger_consistent(&batched.store);
     }
 }

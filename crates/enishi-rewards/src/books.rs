@@ -149,7 +149,9 @@ impl PendingEntry {
 /// The books of a batch of orders an import has just stored and not yet evaluated: the state
 /// of the batch's customers is read in a few queries when it opens, kept in memory while the
 /// orders are evaluated in order, and written with multi-row inserts by [`OrderBatch::write`].
-/// Nothing else may write loyalty state in the same transaction until then.
+/// The batch's accounts are locked when it opens (on PostgreSQL; SQLite has one writer), so a
+/// concurrent redemption waits for the import. Nothing else may write loyalty state in the same
+/// transaction until the batch is written.
 pub struct OrderBatch<'c> {
     c: &'c mut dyn Conn,
     accounts: HashMap<i64, LoyaltyAccount>,
@@ -166,12 +168,13 @@ pub struct OrderBatch<'c> {
 }
 
 impl<'c> OrderBatch<'c> {
-    /// Opens the books of a batch whose orders belong to `customer_ids`.
+    /// Opens the books of a batch whose orders under a programme belong to `customer_ids`.
     pub fn open(c: &'c mut dyn Conn, customer_ids: &[i64]) -> Result<OrderBatch<'c>, StoreError> {
         let mut ids = customer_ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        let accounts = loyalty::accounts_of(c, &ids)?.into_iter().map(|a| (a.customer_id, a)).collect();
+        let with_codes: Vec<(i64, String)> = ids.iter().map(|&id| (id, referral_code(id))).collect();
+        let accounts = loyalty::accounts_for_update(c, &with_codes)?.into_iter().map(|a| (a.customer_id, a)).collect();
         let mut bases: HashMap<i64, Vec<EarnedBasis>> = HashMap::new();
         for b in loyalty::earned_bases(c, &ids)? {
             bases.entry(b.customer_id).or_default().push(b);
@@ -230,16 +233,7 @@ impl OrderBooks for OrderBatch<'_> {
     fn account(&mut self, customer_id: i64) -> Result<LoyaltyAccount, StoreError> {
         if !self.accounts.contains_key(&customer_id) {
             // A customer outside the batch (a referrer).
-            let found = loyalty::accounts_of(self.c, &[customer_id])?.pop();
-            let acct = found.unwrap_or_else(|| LoyaltyAccount {
-                customer_id,
-                balance: 0,
-                tier: None,
-                tier_since: None,
-                tier_locked_until: None,
-                referral_code: referral_code(customer_id),
-                cards: "{}".into(),
-            });
+            let acct = loyalty::account_for_update(self.c, customer_id, &referral_code(customer_id))?;
             self.accounts.insert(customer_id, acct);
         }
         Ok(self.accounts[&customer_id].clone())

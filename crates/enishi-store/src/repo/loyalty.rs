@@ -899,12 +899,25 @@ fn id_values(ids: &[i64]) -> Vec<Value> {
     ids.iter().map(|&id| Value::Int(id)).collect()
 }
 
-/// The loyalty states of those of `customer_ids` that have one.
-pub fn accounts_of(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<Vec<LoyaltyAccount>, StoreError> {
+/// The loyalty states of these customers, each created with its referral code where missing
+/// (`customers` pairs id and code), and locked for the rest of the transaction: the bulk form
+/// of [`account_for_update`], so that an import's batch and a concurrent redemption see each
+/// other's spending.
+pub fn accounts_for_update(c: &mut dyn Conn, customers: &[(i64, String)]) -> Result<Vec<LoyaltyAccount>, StoreError> {
+    let t = now();
+    let rows: Vec<Vec<Value>> = customers.iter().map(|(id, code)| vec![(*id).into(), code.into(), t.into()]).collect();
+    c.insert_rows_then(
+        "loyalty_accounts",
+        &["customer_id", "referral_code", "updated_at"],
+        &rows,
+        " ON CONFLICT (customer_id) DO NOTHING",
+    )?;
+    let lock = if c.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let ids: Vec<i64> = customers.iter().map(|(id, _)| *id).collect();
     query_in(
         c,
-        &format!("SELECT {ACCOUNT_COLUMNS} FROM loyalty_accounts WHERE customer_id IN ({{list}})"),
-        &id_values(customer_ids),
+        &format!("SELECT {ACCOUNT_COLUMNS} FROM loyalty_accounts WHERE customer_id IN ({{list}}){lock}"),
+        &id_values(&ids),
     )?
     .iter()
     .map(account_of)
