@@ -168,7 +168,10 @@ pub fn import_orders(
             // recomputed from everything stored.
             let touched: Vec<i64> = p.touched.iter().copied().filter(|id| !p.new_stats.contains_key(id)).collect();
             customers::refresh_stats(p.c, &touched)?;
-            let computed: Vec<(i64, CustomerStats)> = p.new_stats.drain().map(|(id, acc)| (id, acc.finish())).collect();
+            let mut computed: Vec<(i64, CustomerStats)> =
+                p.new_stats.drain().map(|(id, acc)| (id, acc.finish())).collect();
+            // In key order, each row goes at the end of the table's B-tree instead of anywhere.
+            computed.sort_unstable_by_key(|(id, _)| *id);
             customers::insert_stats(p.c, &computed)?;
             let mut summary = p.summary;
             summary.file = file_name.to_string();
@@ -555,47 +558,50 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         } else {
             None
         };
-        for ((o, customer), out) in batch.iter().zip(customers).zip(outcomes) {
-            match out {
-                orders::Inserted::Created(id) => {
-                    if let Some(books) = &mut books {
-                        let stored = Order {
-                            id,
-                            order_id: o.order_ref.clone(),
-                            customer_id: o.customer_id,
-                            customer_external_id: customer,
-                            placed_at: o.placed_at,
-                            channel: o.channel,
-                            currency: o.currency.clone(),
-                            total: o.total,
-                            status: o.status.clone(),
-                            lines: o.lines.clone(),
-                            returned_amount: Amount::ZERO,
-                        };
-                        enishi_rewards::on_new_order(books, self.programs, &stored)?;
-                    }
-                    self.summary.orders_created += 1;
-                    self.summary.lines_created += o.lines.len() as u64;
-                    self.summary.free_lines += o.lines.iter().filter(|l| l.unit_price.is_zero()).count() as u64;
-                    self.summary.zero_value_orders += u64::from(o.total.is_zero());
-                    self.touched.insert(o.customer_id);
-                    if let Some(acc) = self.new_stats.get_mut(&o.customer_id) {
-                        acc.order(o.placed_at.timestamp(), o.placed_day, o.total);
-                    }
-                    for l in &o.lines {
-                        if !self.known_skus.contains(&l.sku) {
-                            self.known_skus.insert(l.sku.clone());
-                            new_products.push(Product {
-                                sku: l.sku.clone(),
-                                name: l.product_name.clone(),
-                                category: l.category.clone(),
-                                price: Some(l.unit_price),
-                                currency: Some(o.currency.clone()),
-                            });
-                        }
-                    }
+        // The batch is used up: each order moves into the form the loyalty programme reads.
+        for ((o, customer), out) in batch.into_iter().zip(customers).zip(outcomes) {
+            let id = match out {
+                orders::Inserted::Created(id) => id,
+                orders::Inserted::Duplicate(_) => {
+                    self.summary.duplicates_skipped += 1;
+                    continue;
                 }
-                orders::Inserted::Duplicate(_) => self.summary.duplicates_skipped += 1,
+            };
+            self.summary.orders_created += 1;
+            self.summary.lines_created += o.lines.len() as u64;
+            self.summary.free_lines += o.lines.iter().filter(|l| l.unit_price.is_zero()).count() as u64;
+            self.summary.zero_value_orders += u64::from(o.total.is_zero());
+            self.touched.insert(o.customer_id);
+            if let Some(acc) = self.new_stats.get_mut(&o.customer_id) {
+                acc.order(o.placed_at.timestamp(), o.placed_day, o.total);
+            }
+            for l in &o.lines {
+                if !self.known_skus.contains(&l.sku) {
+                    self.known_skus.insert(l.sku.clone());
+                    new_products.push(Product {
+                        sku: l.sku.clone(),
+                        name: l.product_name.clone(),
+                        category: l.category.clone(),
+                        price: Some(l.unit_price),
+                        currency: Some(o.currency.clone()),
+                    });
+                }
+            }
+            if let Some(books) = &mut books {
+                let stored = Order {
+                    id,
+                    order_id: o.order_ref,
+                    customer_id: o.customer_id,
+                    customer_external_id: customer,
+                    placed_at: o.placed_at,
+                    channel: o.channel,
+                    currency: o.currency,
+                    total: o.total,
+                    status: o.status,
+                    lines: o.lines,
+                    returned_amount: Amount::ZERO,
+                };
+                enishi_rewards::on_new_order(books, self.programs, &stored)?;
             }
         }
         if let Some(books) = books {
