@@ -121,8 +121,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, include_str!("../migrations/sqlite/0006_users.sql"), include_str!("../migrations/postgres/0006_users.sql")),
     (
         7,
-        include_str!("../migrations/sqlite/0007_rowid_keys.sql"),
-        include_str!("../migrations/postgres/0007_rowid_keys.sql"),
+        include_str!("../migrations/sqlite/0007_keys_and_indexes.sql"),
+        include_str!("../migrations/postgres/0007_keys_and_indexes.sql"),
     ),
 ];
 
