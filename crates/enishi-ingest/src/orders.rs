@@ -5,8 +5,9 @@
 //! transaction: customers first seen are created, orders already stored are skipped, and the
 //! running stats of every touched customer are recomputed at the end. A group whose lines all
 //! have negative quantities is a return. Under a loyalty programme, each batch's new orders earn
-//! in one set of books ([`OrderBatch`]), as if sent one by one. With `skip_bad_rows` off, the first bad row stops
-//! all writing (the parse goes on, to report every bad row) and the transaction is rolled back.
+//! in one set of books ([`OrderBatch`]), as if sent one by one. With `skip_bad_rows` off, the
+//! first bad row stops all writing (the parse goes on, to report every bad row) and the
+//! transaction is rolled back.
 
 use crate::export::REFUND_SKU;
 use crate::formats::{self, OrderFormat, SourceLine};
@@ -18,7 +19,7 @@ use enishi_core::{Amount, BusinessClock, Channel, Currency};
 use enishi_rewards::{OrderBatch, Programs, ReturnFacts};
 use enishi_store::repo::{customers, imports, orders, products};
 use enishi_store::{
-    Backend, Conn, CustomerStats, ImportRecord, NewOrder, NewReturn, Order, OrderLine, Product, ReturnLine, Store,
+    Conn, CustomerStats, ImportRecord, NewOrder, NewReturn, Order, OrderLine, Product, ReturnLine, Store,
 };
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -123,8 +124,8 @@ pub fn import_orders(
             // One core reads, parses and groups lines into orders while the other writes: the
             // orders cross in chunks.
             let (chunks, grouped) = std::sync::mpsc::sync_channel::<Vec<Group>>(GROUPED_CHUNKS);
-            let parser = scope.spawn(move || -> Result<Grouper<'_>, ImportError> {
-                let mut g = Grouper::new(opts);
+            let parser = scope.spawn(move || -> Result<Grouper, ImportError> {
+                let mut g = Grouper::new(opts.skip_bad_rows);
                 for item in formats::open(opts.format, reader, opts.clock)? {
                     g.take(item);
                     if g.ready.len() >= GROUPED_CHUNK && chunks.send(std::mem::take(&mut g.ready)).is_err() {
@@ -150,19 +151,14 @@ pub fn import_orders(
             p.flush()?;
             p.summary.rows_read = read.rows_read;
             p.summary.rows_without_customer = read.rows_without_customer;
-            p.summary.rows_rejected += read.rows_rejected;
-            p.failed |= read.failed;
-            p.rejections.extend(read.rejections);
-            p.rejections.sort_by_key(|r| r.line);
-            if !opts.skip_bad_rows {
-                p.rejections.truncate(MAX_REPORTED);
-            }
+            p.rejected.merge(read.rejected);
+            p.summary.rows_rejected = p.rejected.count;
             p.without_customer = read.without_customer;
             if p.summary.rows_read == 0 && p.summary.rows_rejected == 0 && p.summary.rows_without_customer == 0 {
                 return Err(ImportError::File(Rejection::line(1, "the file has no rows")));
             }
-            if p.failed {
-                return Err(ImportError::BadRows { rejections: p.rejections, total: p.summary.rows_rejected });
+            if p.rejected.failed {
+                return Err(ImportError::BadRows { rejections: p.rejected.kept, total: p.rejected.count });
             }
             // Customers created by this import have stats computed on the way; the others are
             // recomputed from everything stored.
@@ -194,28 +190,13 @@ pub fn import_orders(
                     summary: serde_json::to_value(&summary).unwrap_or_default(),
                 },
             )?;
-            let mut report = p.rejections;
+            let mut report = p.rejected.kept;
             report.extend(p.without_customer);
             report.sort_by_key(|r| r.line);
             Ok(OrderImport { summary, report })
         })
     })
 }
-
-/// The tables an order import writes to, whose statistics it refreshes on PostgreSQL.
-const GROWING_TABLES: &[&str] = &[
-    "customers",
-    "customer_stats",
-    "orders",
-    "order_lines",
-    "returns",
-    "return_lines",
-    "products",
-    "loyalty_accounts",
-    "loyalty_ledger",
-    "loyalty_lots",
-    "loyalty_order_effects",
-];
 
 /// Orders and returns per message from the reading thread to the writing one.
 const GROUPED_CHUNK: usize = 1024;
@@ -231,15 +212,12 @@ struct Group {
 
 /// The reading side: turns parsed lines into orders and returns, and rejects the rows that
 /// cannot form one. It runs on the reading thread and hands over [`Group`]s in `ready`.
-struct Grouper<'o> {
-    opts: &'o OrderImportOptions,
+struct Grouper {
     rows_read: u64,
-    rows_rejected: u64,
     rows_without_customer: u64,
-    rejections: Vec<Rejection>,
+    /// Once a row is rejected without `skip_bad_rows`, nothing more is handed over.
+    rejected: Rejections,
     without_customer: Vec<Rejection>,
-    /// A row was rejected without `skip_bad_rows`: nothing more is handed over.
-    failed: bool,
     group: Option<Group>,
     poisoned: Option<String>,
     seen_orders: HashSet<u64>,
@@ -255,9 +233,8 @@ struct Pipeline<'c, 'o> {
     /// The loyalty programmes imported orders earn under.
     programs: &'o Programs,
     summary: OrderImportSummary,
-    rejections: Vec<Rejection>,
+    rejected: Rejections,
     without_customer: Vec<Rejection>,
-    failed: bool,
     customer_ids: HashMap<String, i64>,
     known_skus: HashSet<String>,
     pending_orders: Vec<Group>,
@@ -311,55 +288,61 @@ impl StatsAcc {
     }
 }
 
-/// Rejects every line of a group: the shared step of both sides.
-fn reject_lines(g: &Group, reason: &str, mut reject: impl FnMut(Rejection)) {
-    for l in &g.lines {
-        reject(Rejection::line(l.line, reason).in_order(Some(&g.order_ref)));
+/// Rejected rows: every one counted, the first [`MAX_REPORTED`] kept for the report (all of
+/// them under `skip_bad_rows`). The reading and the writing side each keep their own.
+struct Rejections {
+    skip_bad_rows: bool,
+    count: u64,
+    /// A row was rejected without `skip_bad_rows`: nothing will be written.
+    failed: bool,
+    kept: Vec<Rejection>,
+}
+
+impl Rejections {
+    fn new(skip_bad_rows: bool) -> Self {
+        Rejections { skip_bad_rows, count: 0, failed: false, kept: Vec::new() }
+    }
+
+    fn add(&mut self, r: Rejection) {
+        self.count += 1;
+        self.failed |= !self.skip_bad_rows;
+        if self.kept.len() < MAX_REPORTED || self.skip_bad_rows {
+            self.kept.push(r);
+        }
+    }
+
+    /// Rejects every line of a group.
+    fn group(&mut self, g: &Group, reason: &str) {
+        for l in &g.lines {
+            self.add(Rejection::line(l.line, reason).in_order(Some(&g.order_ref)));
+        }
+    }
+
+    /// Takes in the other side's rejections, in line order.
+    fn merge(&mut self, other: Rejections) {
+        self.count += other.count;
+        self.failed |= other.failed;
+        self.kept.extend(other.kept);
+        self.kept.sort_by_key(|r| r.line);
+        if !self.skip_bad_rows {
+            self.kept.truncate(MAX_REPORTED);
+        }
     }
 }
 
-/// Records a rejection: counted always, kept while under the report's limit.
-fn record_rejection(
-    r: Rejection,
-    opts: &OrderImportOptions,
-    count: &mut u64,
-    failed: &mut bool,
-    into: &mut Vec<Rejection>,
-) {
-    *count += 1;
-    if !opts.skip_bad_rows {
-        *failed = true;
-    }
-    if into.len() < MAX_REPORTED || opts.skip_bad_rows {
-        into.push(r);
-    }
-}
-
-impl<'o> Grouper<'o> {
-    fn new(opts: &'o OrderImportOptions) -> Self {
+impl Grouper {
+    fn new(skip_bad_rows: bool) -> Self {
         Grouper {
-            opts,
             rows_read: 0,
-            rows_rejected: 0,
             rows_without_customer: 0,
-            rejections: Vec::new(),
+            rejected: Rejections::new(skip_bad_rows),
             without_customer: Vec::new(),
-            failed: false,
             group: None,
             poisoned: None,
             seen_orders: HashSet::new(),
             hasher: Default::default(),
             ready: Vec::new(),
         }
-    }
-
-    fn reject(&mut self, r: Rejection) {
-        record_rejection(r, self.opts, &mut self.rows_rejected, &mut self.failed, &mut self.rejections);
-    }
-
-    fn reject_group(&mut self, g: Group, reason: &str) {
-        let (opts, count, failed, into) = (self.opts, &mut self.rows_rejected, &mut self.failed, &mut self.rejections);
-        reject_lines(&g, reason, |r| record_rejection(r, opts, count, failed, into));
     }
 
     fn take(&mut self, item: Result<SourceLine, Rejection>) {
@@ -370,12 +353,13 @@ impl<'o> Grouper<'o> {
                 if let Some(order) = r.order_id.clone() {
                     if self.group.as_ref().is_some_and(|g| g.order_ref == order) {
                         let g = self.group.take().expect("checked");
-                        self.reject_group(g, &format!("another line of order {order} was rejected (line {})", r.line));
+                        self.rejected
+                            .group(&g, &format!("another line of order {order} was rejected (line {})", r.line));
                     }
                     self.poisoned = Some(order);
                 }
                 self.rows_read += 1;
-                self.reject(r);
+                self.rejected.add(r);
                 return;
             }
         };
@@ -389,7 +373,7 @@ impl<'o> Grouper<'o> {
             let r = Rejection::line(line.line, format!("another line of order {} was rejected", line.order_ref))
                 .in_order(Some(&line.order_ref));
             self.rows_read += 1;
-            self.reject(r);
+            self.rejected.add(r);
             return;
         }
         self.rows_read += 1;
@@ -413,16 +397,16 @@ impl<'o> Grouper<'o> {
                 "order {} appeared earlier in the file: the lines of one order must be consecutive",
                 g.order_ref
             );
-            self.reject_group(g, &reason);
+            self.rejected.group(&g, &reason);
             return;
         }
         if let Some(problem) = inconsistency(&g) {
-            self.reject_group(g, &problem);
+            self.rejected.group(&g, &problem);
             return;
         }
         // After a rejection without `skip_bad_rows` nothing will be written: keep reading only
         // to report every bad row.
-        if !self.failed {
+        if !self.rejected.failed {
             self.ready.push(g);
         }
     }
@@ -435,9 +419,8 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             opts,
             programs,
             summary: OrderImportSummary::default(),
-            rejections: Vec::new(),
+            rejected: Rejections::new(opts.skip_bad_rows),
             without_customer: Vec::new(),
-            failed: false,
             customer_ids: HashMap::new(),
             known_skus: HashSet::new(),
             pending_orders: Vec::new(),
@@ -447,12 +430,6 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             into_empty,
             flushes: 0,
         }
-    }
-
-    fn reject_group(&mut self, g: Group, reason: &str) {
-        let (opts, count, failed, into) =
-            (self.opts, &mut self.summary.rows_rejected, &mut self.failed, &mut self.rejections);
-        reject_lines(&g, reason, |r| record_rejection(r, opts, count, failed, into));
     }
 
     /// Takes a complete order or return, and writes a batch when one is full.
@@ -469,7 +446,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
     }
 
     fn flush(&mut self) -> Result<(), ImportError> {
-        if self.failed {
+        if self.rejected.failed {
             self.pending_orders.clear();
             self.pending_returns.clear();
             return Ok(());
@@ -478,12 +455,9 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         self.write_orders()?;
         self.write_returns()?;
         self.flushes += 1;
-        if self.c.backend() == Backend::Postgres && self.flushes.is_power_of_two() {
-            // PostgreSQL plans from table statistics, which autovacuum cannot gather from rows
-            // this transaction has not committed: tables it grew from nothing still look empty,
-            // and lookups by order become scans whose cost grows with the import. Refresh them
-            // each time the import has doubled.
-            self.c.execute_batch(&format!("ANALYZE {}", GROWING_TABLES.join(", ")))?;
+        if self.flushes.is_power_of_two() {
+            // Each time the import has doubled, so that lookups stay lookups as tables grow.
+            imports::refresh_statistics(self.c)?;
         }
         Ok(())
     }
@@ -648,18 +622,18 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                 Some(r) => match originals.get(r) {
                     Some(o) if o.customer_id != customer_id => {
                         let why = format!("return_of: order {r} belongs to another customer");
-                        self.reject_group(g, &why);
+                        self.rejected.group(&g, &why);
                         continue;
                     }
                     Some(o) if o.placed_at > first.placed_at.timestamp() => {
                         let why = format!("return_of: the return is dated before order {r} was placed");
-                        self.reject_group(g, &why);
+                        self.rejected.group(&g, &why);
                         continue;
                     }
                     Some(o) => {
                         let left = returnable.entry(o.id).or_default();
                         if let Err(why) = within_returnable(left, r, &lines) {
-                            self.reject_group(g, &why);
+                            self.rejected.group(&g, &why);
                             continue;
                         }
                         for l in &lines {
@@ -669,7 +643,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                     }
                     None => {
                         let why = format!("return_of: no order '{r}' (the original order must be imported first)");
-                        self.reject_group(g, &why);
+                        self.rejected.group(&g, &why);
                         continue;
                     }
                 },

@@ -12,22 +12,30 @@ use enishi_store::{Conn, StoreError};
 pub(crate) fn credit(c: &mut dyn Conn, acct: &mut LoyaltyAccount, e: &NewEntry<'_>) -> Result<bool, StoreError> {
     debug_assert!(e.points >= 0);
     let Some(id) = loyalty::append(c, e)? else { return Ok(false) };
-    if e.points == 0 {
-        return Ok(true);
+    if let Some(remaining) = apply_credit(acct, e.points) {
+        loyalty::insert_lot(
+            c,
+            &Lot {
+                ledger_id: id,
+                customer_id: e.customer_id,
+                remaining,
+                available_at: e.available_at,
+                expires_at: e.expires_at,
+            },
+        )?;
+    }
+    Ok(true)
+}
+
+/// Adds a credit of `points` to the balance; the points its lot keeps once any debt is paid
+/// off, or `None` for a credit of 0 (which opens no lot).
+pub(crate) fn apply_credit(acct: &mut LoyaltyAccount, points: i64) -> Option<i64> {
+    if points == 0 {
+        return None;
     }
     let debt = (-acct.balance).max(0);
-    acct.balance += e.points;
-    loyalty::insert_lot(
-        c,
-        &Lot {
-            ledger_id: id,
-            customer_id: e.customer_id,
-            remaining: (e.points - debt).max(0),
-            available_at: e.available_at,
-            expires_at: e.expires_at,
-        },
-    )?;
-    Ok(true)
+    acct.balance += points;
+    Some((points - debt).max(0))
 }
 
 /// Appends a debit (points < 0) and takes the points from lots: first those in `prefer`

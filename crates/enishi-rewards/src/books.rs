@@ -225,7 +225,7 @@ impl<'c> OrderBatch<'c> {
         }
         let mut accounts: Vec<LoyaltyAccount> = self.accounts.into_values().collect();
         accounts.sort_unstable_by_key(|a| a.customer_id);
-        loyalty::upsert_accounts(c, &accounts)
+        loyalty::save_accounts(c, &accounts)
     }
 }
 
@@ -275,11 +275,7 @@ impl OrderBooks for OrderBatch<'_> {
         // The keys of a new order's entries are new; a referral key is checked by the caller.
         self.keys.insert(entry.idempotency_key.to_string());
         let mut pending = PendingEntry::of(entry);
-        if entry.points > 0 {
-            let debt = (-acct.balance).max(0);
-            acct.balance += entry.points;
-            pending.lot_remaining = Some((entry.points - debt).max(0));
-        }
+        pending.lot_remaining = book::apply_credit(acct, entry.points);
         self.entries.push(pending);
         Ok(true)
     }

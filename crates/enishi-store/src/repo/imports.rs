@@ -1,6 +1,6 @@
-//! The record of finished imports.
+//! The record of finished imports, and what an import in progress needs of the database.
 
-use crate::db::Conn;
+use crate::db::{Backend, Conn};
 use crate::model::{instant, ImportRecord};
 use crate::{params, StoreError};
 
@@ -47,4 +47,30 @@ fn decode(r: &crate::Row) -> Result<ImportRecord, StoreError> {
         finished_at: instant(r.int(6)?),
         summary: serde_json::from_str(&r.text(7)?).unwrap_or(serde_json::Value::Null),
     })
+}
+
+/// The tables an order import grows.
+const GROWN_BY_IMPORTS: &[&str] = &[
+    "customers",
+    "customer_stats",
+    "orders",
+    "order_lines",
+    "returns",
+    "return_lines",
+    "products",
+    "loyalty_accounts",
+    "loyalty_ledger",
+    "loyalty_lots",
+    "loyalty_order_effects",
+];
+
+/// Refreshes the planner's statistics of the tables an import grows, within its transaction.
+/// PostgreSQL plans from statistics that autovacuum cannot gather from rows not yet committed:
+/// tables an import grew from nothing still look empty, and lookups become scans whose cost
+/// grows with the import (`ANALYZE` sees the transaction's own rows). SQLite needs nothing.
+pub fn refresh_statistics(c: &mut dyn Conn) -> Result<(), StoreError> {
+    if c.backend() == Backend::Postgres {
+        c.execute_batch(&format!("ANALYZE {}", GROWN_BY_IMPORTS.join(", ")))?;
+    }
+    Ok(())
 }

@@ -130,25 +130,14 @@ pub fn account_for_update(
     customer_id: i64,
     referral_code: &str,
 ) -> Result<LoyaltyAccount, StoreError> {
-    c.execute(
-        "INSERT INTO loyalty_accounts (customer_id, referral_code, updated_at) VALUES ($1, $2, $3) ON CONFLICT (customer_id) DO NOTHING",
-        params![customer_id, referral_code, now()],
-    )?;
-    let lock = if c.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
-    let row = c.query_one(
-        &format!("SELECT {ACCOUNT_COLUMNS} FROM loyalty_accounts WHERE customer_id = $1{lock}"),
-        params![customer_id],
-    )?;
-    account_of(&row)
+    accounts_for_update(c, &[(customer_id, referral_code.to_string())])?
+        .pop()
+        .ok_or_else(|| StoreError::NotFound(format!("loyalty account of customer {customer_id}")))
 }
 
 /// Writes back a customer's loyalty state.
 pub fn save_account(c: &mut dyn Conn, a: &LoyaltyAccount) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE loyalty_accounts SET balance = $2, tier = $3, tier_since = $4, tier_locked_until = $5, cards = $6, updated_at = $7 WHERE customer_id = $1",
-        params![a.customer_id, a.balance, a.tier.as_deref(), a.tier_since, a.tier_locked_until, a.cards.as_str(), now()],
-    )?;
-    Ok(())
+    save_accounts(c, std::slice::from_ref(a))
 }
 
 /// A ledger entry to append.
@@ -902,7 +891,7 @@ fn id_values(ids: &[i64]) -> Vec<Value> {
 /// The loyalty states of these customers, each created with its referral code where missing
 /// (`customers` pairs id and code), and locked for the rest of the transaction: the bulk form
 /// of [`account_for_update`], so that an import's batch and a concurrent redemption see each
-/// other's spending.
+/// other's spending. The order of the result is not that of `customers`.
 pub fn accounts_for_update(c: &mut dyn Conn, customers: &[(i64, String)]) -> Result<Vec<LoyaltyAccount>, StoreError> {
     let t = now();
     let rows: Vec<Vec<Value>> = customers.iter().map(|(id, code)| vec![(*id).into(), code.into(), t.into()]).collect();
@@ -924,8 +913,8 @@ pub fn accounts_for_update(c: &mut dyn Conn, customers: &[(i64, String)]) -> Res
     .collect()
 }
 
-/// Writes loyalty states, creating those that are missing.
-pub fn upsert_accounts(c: &mut dyn Conn, accounts: &[LoyaltyAccount]) -> Result<(), StoreError> {
+/// Writes back loyalty states (creating any that are missing).
+pub fn save_accounts(c: &mut dyn Conn, accounts: &[LoyaltyAccount]) -> Result<(), StoreError> {
     let t = now();
     let rows: Vec<Vec<Value>> = accounts
         .iter()

@@ -362,20 +362,13 @@ pub fn return_id_by_ref(c: &mut dyn Conn, return_ref: &str) -> Result<Option<i64
     c.query_opt("SELECT id FROM returns WHERE return_ref = $1", params![return_ref])?.map(|r| r.int(0)).transpose()
 }
 
-/// Units of each SKU of an order not yet returned (ordered minus returned), in one query.
+/// Units of each SKU of an order not yet returned (ordered minus returned).
 pub fn returnable_quantities(c: &mut dyn Conn, order_id: i64) -> Result<HashMap<String, i64>, StoreError> {
-    c.query(
-        "SELECT l.sku, CAST(SUM(l.quantity) AS BIGINT) - CAST(COALESCE((SELECT SUM(rl.quantity) FROM return_lines rl \
-           JOIN returns r ON r.id = rl.return_id WHERE r.order_id = $1 AND rl.sku = l.sku), 0) AS BIGINT) \
-         FROM order_lines l WHERE l.order_id = $1 GROUP BY l.sku",
-        params![order_id],
-    )?
-    .iter()
-    .map(|r| Ok((r.text(0)?, r.int(1)?)))
-    .collect()
+    Ok(returnable_quantities_of(c, &[order_id])?.remove(&order_id).unwrap_or_default())
 }
 
-/// [`returnable_quantities`] of several orders in two queries: order id → SKU → units left.
+/// Units of each SKU of several orders not yet returned, in two queries: order id → SKU →
+/// units left.
 pub fn returnable_quantities_of(
     c: &mut dyn Conn,
     order_ids: &[i64],
