@@ -583,11 +583,12 @@ fn loyalty_books(s: &Store) -> Vec<String> {
         for sql in tables {
             out.extend(c.query(sql, &[])?.iter().map(|r| format!("{r:?}")));
         }
-        // The answers stored for replays, with the coupon codes counted instead of shown.
+        // What is stored for replays (a JSON array; the fourth item holds the coupon codes),
+        // with the coupon codes counted instead of shown.
         for r in c.query("SELECT order_id, detail FROM loyalty_order_effects ORDER BY order_id", &[])? {
-            let mut answer: Value = serde_json::from_str(&r.text(1)?).expect("stored answer");
-            let codes = answer["rewards_unlocked"].as_array().map_or(0, Vec::len);
-            answer["rewards_unlocked"] = json!(codes);
+            let mut answer: Value = serde_json::from_str(&r.text(1)?).expect("stored record");
+            let codes = answer[3].as_array().expect("coupon codes").len();
+            answer[3] = json!(codes);
             out.push(format!("{} {answer}", r.int(0)?));
         }
         Ok::<_, StoreError>(out)
@@ -683,4 +684,42 @@ fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
         assert_eq!(batched.store.read(|c| loyalty::account(c, early)).unwrap(), None, "no programme, no account");
         assert_ledger_consistent(&batched.store);
     }
+}
+
+#[test]
+fn an_order_sent_again_gets_the_first_answer_back() {
+    each(|s| {
+        let mut doc: Value = serde_json::from_str(enishi_loyalty::starter("demo").unwrap()).unwrap();
+        doc["effective_from"] = json!("2000-01-01");
+        apply(s, doc);
+        buy(s, "Q-0", "C-9", "2026-10-01 12:00", "20");
+        let input = order_input(
+            "Q-1",
+            "C-9",
+            "2026-10-17 12:00",
+            "30",
+            json!({"lines": [{"sku": "B", "category": "coffee", "quantity": 1, "unit_price": "30"}]}),
+        );
+        let send = || {
+            s.write(|c| -> Result<_, IntakeError> {
+                let p = programs(c);
+                Ok(record_order(c, &input, ws(), &p)?.2)
+            })
+            .unwrap()
+            .expect("earned")
+        };
+        let first = send();
+        // Base, the coffee rule and the weekend promotion; a second stamp; a first tier.
+        let sources: Vec<&str> = first.breakdown.iter().map(|b| b.source.as_str()).collect();
+        assert_eq!(sources, ["base", "rule", "promotion"]);
+        assert_eq!(first.breakdown[1].name, "Double points on coffee beans");
+        assert_eq!((first.stamps[0].name.as_str(), first.stamps[0].stamps), ("10 visits, one free drink", 2));
+        assert_eq!(send(), first, "a replay answers from the stored record");
+        // An effect stored before records were compact kept the whole answer: it is given back.
+        let mut whole = first.clone();
+        whole.balance = 12_345;
+        let text = serde_json::to_string(&whole).unwrap();
+        s.write(|c| c.execute("UPDATE loyalty_order_effects SET detail = $1", &[text.as_str().into()])).unwrap();
+        assert_eq!(send(), whole);
+    });
 }

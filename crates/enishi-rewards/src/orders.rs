@@ -77,16 +77,114 @@ fn tier_id(p: &Program, i: usize) -> String {
     p.doc.tiers.as_ref().map(|t| t.levels[i].id.clone()).unwrap_or_default()
 }
 
-fn part_name(p: &Program, s: Source) -> (&'static str, String) {
+fn part_name(p: &Program, s: Source) -> (&'static str, &str) {
     match s {
-        Source::Base => ("base", "Points per amount spent".into()),
-        Source::Rule(i) => ("rule", p.doc.rules[i].name.clone()),
-        Source::Tier(i) => ("tier", p.doc.tiers.as_ref().map(|t| t.levels[i].name.clone()).unwrap_or_default()),
-        Source::Membership => ("membership", "Membership multiplier".into()),
-        Source::Promotion(i) => ("promotion", p.doc.promotions[i].name.clone()),
-        Source::OrderCap => ("order_cap", "Cap per order".into()),
-        Source::DayCap => ("day_cap", "Cap per day".into()),
+        Source::Base => ("base", "Points per amount spent"),
+        Source::Rule(i) => ("rule", &p.doc.rules[i].name),
+        Source::Tier(i) => ("tier", p.doc.tiers.as_ref().map_or("", |t| &t.levels[i].name)),
+        Source::Membership => ("membership", "Membership multiplier"),
+        Source::Promotion(i) => ("promotion", &p.doc.promotions[i].name),
+        Source::OrderCap => ("order_cap", "Cap per order"),
+        Source::DayCap => ("day_cap", "Cap per day"),
     }
+}
+
+/// A breakdown line as the ledger's `detail` explains an entry.
+#[derive(Serialize)]
+struct DetailLine<'a> {
+    name: &'a str,
+    points: i64,
+    source: &'static str,
+}
+
+/// The ledger `detail` of an order's entries: `{"breakdown": [...]}`.
+#[derive(Serialize)]
+struct EntryDetail<'a> {
+    breakdown: Vec<DetailLine<'a>>,
+}
+
+/// A breakdown source in two numbers (kind, index), as an order's [`Recorded`] keeps it.
+fn source_code(s: Source) -> (u8, usize) {
+    match s {
+        Source::Base => (0, 0),
+        Source::Rule(i) => (1, i),
+        Source::Tier(i) => (2, i),
+        Source::Membership => (3, 0),
+        Source::Promotion(i) => (4, i),
+        Source::OrderCap => (5, 0),
+        Source::DayCap => (6, 0),
+    }
+}
+
+fn source_of((kind, i): (u8, usize)) -> Option<Source> {
+    Some(match kind {
+        0 => Source::Base,
+        1 => Source::Rule(i),
+        2 => Source::Tier(i),
+        3 => Source::Membership,
+        4 => Source::Promotion(i),
+        5 => Source::OrderCap,
+        6 => Source::DayCap,
+        _ => return None,
+    })
+}
+
+/// What an order's answer holds beyond the effect's columns (version, time, points), stored
+/// with the effect as a JSON array of about 40 bytes instead of the 400 of the answer itself:
+/// names come back from the programme version when the answer is given again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Recorded(
+    /// The breakdown: (source kind, index, points); see [`source_code`].
+    Vec<(u8, usize, i64)>,
+    /// Stamps: (card index, stamps shown, completed).
+    Vec<(usize, i64, bool)>,
+    /// The tier change.
+    Option<TierMove>,
+    /// Coupons unlocked.
+    Vec<String>,
+    /// Referral points.
+    i64,
+    /// Balance afterwards.
+    i64,
+);
+
+/// The answer for an order, from what its effect recorded.
+fn answer(p: &Program, version: i64, placed_at: i64, points: i64, r: Recorded) -> OrderLoyalty {
+    let Recorded(parts, stamps, tier_change, rewards_unlocked, referral_points, balance) = r;
+    OrderLoyalty {
+        program_version: version,
+        points_earned: points,
+        breakdown: parts
+            .into_iter()
+            .filter_map(|(kind, i, points)| {
+                let (source, name) = part_name(p, source_of((kind, i))?);
+                Some(BreakdownLine { source: source.into(), name: name.into(), points })
+            })
+            .collect(),
+        available_at: enishi_store::instant(placed_at + p.doc.pending_days * 86_400),
+        stamps: stamps
+            .into_iter()
+            .filter_map(|(i, stamps, completed)| {
+                let card = p.doc.stamp_cards.get(i)?;
+                Some(StampLine { card: card.id.clone(), name: card.name.clone(), stamps, of: card.stamps, completed })
+            })
+            .collect(),
+        tier_change,
+        rewards_unlocked,
+        referral_points,
+        balance,
+    }
+}
+
+/// The answer given again for an order evaluated before: from its effect's record (or, for
+/// an effect stored before records were compact, the answer it kept whole).
+fn answer_again(programs: &Programs, effect: &OrderEffect) -> Option<OrderLoyalty> {
+    if let Ok(whole) = serde_json::from_str::<OrderLoyalty>(&effect.detail) {
+        return Some(whole);
+    }
+    let recorded: Recorded = serde_json::from_str(&effect.detail).ok()?;
+    let p = programs.by_version(effect.program_version)?;
+    Some(answer(p, effect.program_version, effect.placed_at, effect.points, recorded))
 }
 
 /// The start (Unix seconds) of the tier window that ends at `at`.
@@ -157,23 +255,27 @@ pub(crate) fn issue_coupon(
 /// twice). `None` when no programme was in force.
 pub fn on_order(c: &mut dyn Conn, programs: &Programs, order: &Order) -> Result<Option<OrderLoyalty>, StoreError> {
     if let Some(done) = loyalty::effect(c, order.id)? {
-        return Ok(serde_json::from_str(&done.detail).ok());
+        return Ok(answer_again(programs, &done));
     }
-    earn(&mut Live(c), programs, order)
+    let at = order.placed_at.timestamp();
+    Ok(earn(&mut Live(c), programs, order)?
+        .and_then(|(version, points, recorded)| programs.at(at).map(|(_, p)| answer(p, version, at, points, recorded))))
 }
 
 /// Evaluates orders an import has just stored, in the batch's books (see [`OrderBatch`]); the
 /// same as [`on_order`] for each in turn, for orders evaluated nowhere before.
-pub fn on_new_order(
-    batch: &mut OrderBatch<'_>,
-    programs: &Programs,
-    order: &Order,
-) -> Result<Option<OrderLoyalty>, StoreError> {
-    earn(batch, programs, order)
+pub fn on_new_order(batch: &mut OrderBatch<'_>, programs: &Programs, order: &Order) -> Result<(), StoreError> {
+    earn(batch, programs, order).map(drop)
 }
 
 /// Evaluates an order that has not been evaluated, reading and writing through `books`.
-fn earn(books: &mut dyn OrderBooks, programs: &Programs, order: &Order) -> Result<Option<OrderLoyalty>, StoreError> {
+/// Returns the version it earned under, the points and the rest of its answer (see
+/// [`answer`]); `None` when no programme was in force.
+fn earn(
+    books: &mut dyn OrderBooks,
+    programs: &Programs,
+    order: &Order,
+) -> Result<Option<(i64, i64, Recorded)>, StoreError> {
     let at = order.placed_at.timestamp();
     let Some((version, p)) = programs.at(at) else { return Ok(None) };
     let clock = programs.clock();
@@ -230,14 +332,16 @@ fn earn(books: &mut dyn OrderBooks, programs: &Programs, order: &Order) -> Resul
     // Points: one earn entry for the purchase, one bonus entry per promotion.
     let available_at = at + p.doc.pending_days * 86_400;
     let expiry = expires_at(p.doc.expiry, order.placed_at, clock).map(|t| t.timestamp());
-    let breakdown: Vec<BreakdownLine> = earned
-        .parts
-        .iter()
-        .map(|part| {
-            let (source, name) = part_name(p, part.source);
-            BreakdownLine { source: source.into(), name, points: part.points }
-        })
-        .collect();
+    let breakdown = EntryDetail {
+        breakdown: earned
+            .parts
+            .iter()
+            .map(|part| {
+                let (source, name) = part_name(p, part.source);
+                DetailLine { name, points: part.points, source }
+            })
+            .collect(),
+    };
     let mut promo: Vec<(usize, i64)> = earned
         .parts
         .iter()
@@ -253,7 +357,7 @@ fn earn(books: &mut dyn OrderBooks, programs: &Programs, order: &Order) -> Resul
     let promo_total: i64 = promo.iter().map(|x| x.1).sum();
     let purchase_points = earned.points - promo_total;
     let order_ref = order.order_id.as_str();
-    let detail = json!({ "breakdown": breakdown }).to_string();
+    let detail = serde_json::to_string(&breakdown).expect("breakdown serializes");
     // (kind, points, source, idempotency key)
     let mut postings: Vec<(&str, i64, &str, String)> = Vec::new();
     if purchase_points > 0 {
@@ -302,13 +406,7 @@ fn earn(books: &mut dyn OrderBooks, programs: &Programs, order: &Order) -> Resul
             unlocked.push(coupon.code.clone());
             books.issue_coupon(coupon)?;
         }
-        stamps.push(StampLine {
-            card: card.id.clone(),
-            name: card.name.clone(),
-            stamps: if s.completed { card.stamps } else { s.after.stamps },
-            of: card.stamps,
-            completed: s.completed,
-        });
+        stamps.push((s.card, if s.completed { card.stamps } else { s.after.stamps }, s.completed));
     }
     store_cards(&mut acct, &cards);
 
@@ -332,17 +430,21 @@ fn earn(books: &mut dyn OrderBooks, programs: &Programs, order: &Order) -> Resul
 
     let referral_points = referral(books, (version, p), clock, &mut acct, order, earned.eligible)?;
     books.save_account(&acct)?;
-    let answer = OrderLoyalty {
-        program_version: version,
-        points_earned: earned.points,
-        breakdown,
-        available_at: enishi_store::instant(available_at),
+    let recorded = Recorded(
+        earned
+            .parts
+            .iter()
+            .map(|x| {
+                let (kind, i) = source_code(x.source);
+                (kind, i, x.points)
+            })
+            .collect(),
         stamps,
         tier_change,
-        rewards_unlocked: unlocked,
+        unlocked,
         referral_points,
-        balance: acct.balance,
-    };
+        acct.balance,
+    );
     books.record_effect(OrderEffect {
         order_id: order.id,
         customer_id: order.customer_id,
@@ -356,9 +458,9 @@ fn earn(books: &mut dyn OrderBooks, programs: &Programs, order: &Order) -> Resul
         stamps: serde_json::to_string(&earned.stamps.iter().map(|s| &p.doc.stamp_cards[s.card].id).collect::<Vec<_>>())
             .expect("ids serialize"),
         stamps_undone: false,
-        detail: serde_json::to_string(&answer).expect("answer serializes"),
+        detail: serde_json::to_string(&recorded).expect("record serializes"),
     })?;
-    Ok(Some(answer))
+    Ok(Some((version, earned.points, recorded)))
 }
 
 /// Referral rewards on a referred customer's first qualifying order: points to both, the

@@ -37,6 +37,11 @@ impl Programs {
             .map(|(v, _, p)| (*v, p.as_ref()))
     }
 
+    /// Version `version`.
+    pub fn by_version(&self, version: i64) -> Option<&Program> {
+        self.versions.iter().find(|(v, _, _)| *v == version).map(|(_, _, p)| p.as_ref())
+    }
+
     /// The newest version (rewards catalogue, tiers, memberships in force now).
     pub fn latest(&self) -> Option<(i64, &Program)> {
         self.versions.last().map(|(v, _, p)| (*v, p.as_ref()))
