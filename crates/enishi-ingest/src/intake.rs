@@ -429,7 +429,13 @@ pub fn record_return(
     customers::refresh_stats(c, &[order.customer_id])?;
     enishi_rewards::on_return(
         c,
-        &ReturnFacts { order_id: order.id, return_ref: &new.return_ref, returned_at, reason: new.reason.as_deref() },
+        &ReturnFacts {
+            order_id: order.id,
+            return_ref: &new.return_ref,
+            returned_at,
+            reason: new.reason.as_deref(),
+            amount: new.amount,
+        },
     )?;
     outcome_of(c, id, true)
 }

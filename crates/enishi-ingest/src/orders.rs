@@ -16,7 +16,7 @@ use crate::reader::Hashing;
 use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::{DateTime, Utc};
 use enishi_core::{Amount, BusinessClock, Channel, Currency};
-use enishi_rewards::{OrderBatch, Programs, ReturnFacts};
+use enishi_rewards::{OrderBatch, Programs, ReturnBatch, ReturnFacts};
 use enishi_store::repo::{customers, imports, orders, products};
 use enishi_store::{
     Conn, CustomerStats, ImportRecord, NewOrder, NewReturn, Order, OrderLine, Product, ReturnLine, Store,
@@ -123,9 +123,9 @@ pub fn import_orders(
         std::thread::scope(|scope| {
             // One core reads, parses and groups lines into orders while the other writes: the
             // orders cross in chunks.
-            let (chunks, grouped) = std::sync::mpsc::sync_channel::<Vec<Group>>(GROUPED_CHUNKS);
+            let (chunks, grouped) = std::sync::mpsc::sync_channel::<Vec<Ready>>(GROUPED_CHUNKS);
             let parser = scope.spawn(move || -> Result<Grouper, ImportError> {
-                let mut g = Grouper::new(opts.skip_bad_rows);
+                let mut g = Grouper::new(opts);
                 for item in formats::open(opts.format, reader, opts.clock)? {
                     g.take(item);
                     if g.ready.len() >= GROUPED_CHUNK && chunks.send(std::mem::take(&mut g.ready)).is_err() {
@@ -203,6 +203,15 @@ const GROUPED_CHUNK: usize = 1024;
 /// Messages the reader may run ahead of the writer.
 const GROUPED_CHUNKS: usize = 8;
 
+/// An order or return, as the reading thread hands it over.
+enum Ready {
+    /// An order, built on the reading thread; its `customer_id` is set by the writer once
+    /// `customer` (the shop's id) is resolved.
+    Order { customer: String, order: NewOrder },
+    /// A return, as its lines were read.
+    Return(Group),
+}
+
 /// An order or return assembled from consecutive lines.
 struct Group {
     order_ref: String,
@@ -211,8 +220,10 @@ struct Group {
 }
 
 /// The reading side: turns parsed lines into orders and returns, and rejects the rows that
-/// cannot form one. It runs on the reading thread and hands over [`Group`]s in `ready`.
+/// cannot form one. It runs on the reading thread and hands them over in `ready`.
 struct Grouper {
+    clock: BusinessClock,
+    currency: Currency,
     rows_read: u64,
     rows_without_customer: u64,
     /// Once a row is rejected without `skip_bad_rows`, nothing more is handed over.
@@ -222,8 +233,8 @@ struct Grouper {
     poisoned: Option<String>,
     seen_orders: HashSet<u64>,
     hasher: std::collections::hash_map::RandomState,
-    /// Complete groups not yet handed over.
-    ready: Vec<Group>,
+    /// Complete orders and returns not yet handed over.
+    ready: Vec<Ready>,
 }
 
 /// The writing side: stores the groups in batches.
@@ -237,7 +248,8 @@ struct Pipeline<'c, 'o> {
     without_customer: Vec<Rejection>,
     customer_ids: HashMap<String, i64>,
     known_skus: HashSet<String>,
-    pending_orders: Vec<Group>,
+    /// Orders waiting for the batch: (the shop's customer id, order).
+    pending_orders: Vec<(String, NewOrder)>,
     pending_returns: Vec<Group>,
     touched: HashSet<i64>,
     /// Running stats of the customers this import created.
@@ -331,8 +343,11 @@ impl Rejections {
 }
 
 impl Grouper {
-    fn new(skip_bad_rows: bool) -> Self {
+    fn new(opts: &OrderImportOptions) -> Self {
+        let skip_bad_rows = opts.skip_bad_rows;
         Grouper {
+            clock: opts.clock,
+            currency: opts.currency,
             rows_read: 0,
             rows_without_customer: 0,
             rejected: Rejections::new(skip_bad_rows),
@@ -406,9 +421,26 @@ impl Grouper {
         }
         // After a rejection without `skip_bad_rows` nothing will be written: keep reading only
         // to report every bad row.
-        if !self.rejected.failed {
-            self.ready.push(g);
+        if self.rejected.failed {
+            return;
         }
+        if g.lines[0].quantity < 0 {
+            self.ready.push(Ready::Return(g));
+            return;
+        }
+        let first = &g.lines[0];
+        let order = NewOrder {
+            customer_id: 0,
+            placed_at: first.placed_at,
+            placed_day: self.clock.day_number(first.placed_at),
+            channel: first.channel.unwrap_or(Channel::Other),
+            currency: first.currency.unwrap_or(self.currency).to_string(),
+            total: first.order_total.unwrap_or_else(|| g.lines.iter().map(|l| l.amount).sum()),
+            status: first.status.clone().unwrap_or_else(|| "completed".into()),
+            order_ref: g.order_ref,
+            lines: g.lines.into_iter().map(order_line).collect(),
+        };
+        self.ready.push(Ready::Order { customer: g.customer, order });
     }
 }
 
@@ -433,11 +465,10 @@ impl<'c, 'o> Pipeline<'c, 'o> {
     }
 
     /// Takes a complete order or return, and writes a batch when one is full.
-    fn take(&mut self, g: Group) -> Result<(), ImportError> {
-        if g.lines[0].quantity < 0 {
-            self.pending_returns.push(g);
-        } else {
-            self.pending_orders.push(g);
+    fn take(&mut self, ready: Ready) -> Result<(), ImportError> {
+        match ready {
+            Ready::Order { customer, order } => self.pending_orders.push((customer, order)),
+            Ready::Return(g) => self.pending_returns.push(g),
         }
         if self.pending_orders.len() + self.pending_returns.len() >= self.opts.batch_size {
             self.flush()?;
@@ -464,10 +495,12 @@ impl<'c, 'o> Pipeline<'c, 'o> {
 
     fn resolve_customers(&mut self) -> Result<(), ImportError> {
         let mut wanted: HashMap<&str, i64> = HashMap::new();
-        for g in self.pending_orders.iter().chain(&self.pending_returns) {
-            if !self.customer_ids.contains_key(&g.customer) {
-                let t = g.lines[0].placed_at.timestamp();
-                let e = wanted.entry(g.customer.as_str()).or_insert(t);
+        let orders = self.pending_orders.iter().map(|(customer, o)| (customer, o.placed_at));
+        let returns = self.pending_returns.iter().map(|g| (&g.customer, g.lines[0].placed_at));
+        for (customer, placed_at) in orders.chain(returns) {
+            if !self.customer_ids.contains_key(customer) {
+                let t = placed_at.timestamp();
+                let e = wanted.entry(customer.as_str()).or_insert(t);
                 *e = (*e).min(t);
             }
         }
@@ -492,24 +525,12 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             return Ok(());
         }
         let mut new_products = Vec::new();
-        // The groups are used up: their strings move into the orders instead of being copied.
         let mut customers = Vec::with_capacity(groups.len());
         let batch: Vec<NewOrder> = groups
             .into_iter()
-            .map(|g| {
-                let first = &g.lines[0];
-                let order = NewOrder {
-                    customer_id: self.customer_ids[&g.customer],
-                    placed_at: first.placed_at,
-                    placed_day: self.opts.clock.day_number(first.placed_at),
-                    channel: first.channel.unwrap_or(Channel::Other),
-                    currency: first.currency.unwrap_or(self.opts.currency).to_string(),
-                    total: first.order_total.unwrap_or_else(|| g.lines.iter().map(|l| l.amount).sum()),
-                    status: first.status.clone().unwrap_or_else(|| "completed".into()),
-                    order_ref: g.order_ref,
-                    lines: g.lines.into_iter().map(order_line).collect(),
-                };
-                customers.push(g.customer);
+            .map(|(customer, mut order)| {
+                order.customer_id = self.customer_ids[&customer];
+                customers.push(customer);
                 order
             })
             .collect();
@@ -598,6 +619,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         let ids: Vec<i64> = originals.values().map(|o| o.id).collect();
         let mut returnable = orders::returnable_quantities_of(self.c, &ids)?;
         let with_loyalty = self.programs.latest().is_some();
+        let mut earned_back: Vec<NewReturn> = Vec::new();
         for g in groups {
             if stored.contains(&g.order_ref) {
                 self.summary.duplicates_skipped += 1;
@@ -658,19 +680,8 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                 reason: first.status.clone(),
                 lines,
             };
-            // One at a time: a return takes back points in proportion to what was refunded up
-            // to and including it, not counting the returns after it.
             match orders::insert_returns(self.c, std::slice::from_ref(&r))?[0] {
                 orders::Inserted::Created(_) => {
-                    if let Some(order_id) = r.order_id.filter(|_| with_loyalty) {
-                        let facts = ReturnFacts {
-                            order_id,
-                            return_ref: &r.return_ref,
-                            returned_at: r.returned_at,
-                            reason: r.reason.as_deref(),
-                        };
-                        enishi_rewards::on_return(self.c, &facts)?;
-                    }
                     self.summary.returns_created += 1;
                     self.summary.return_lines_created += r.lines.len() as u64;
                     self.summary.unlinked_returns += u64::from(r.order_id.is_none());
@@ -678,9 +689,33 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                     if let Some(acc) = self.new_stats.get_mut(&r.customer_id) {
                         acc.returned += r.amount.to_scaled();
                     }
+                    if with_loyalty && r.order_id.is_some() {
+                        earned_back.push(r);
+                    }
                 }
                 orders::Inserted::Duplicate(_) => self.summary.duplicates_skipped += 1,
             }
+        }
+        // Each return takes back points in proportion to what was refunded up to and
+        // including it, in file order, as if each were taken back when stored.
+        if !earned_back.is_empty() {
+            let facts: Vec<ReturnFacts<'_>> = earned_back
+                .iter()
+                .filter_map(|r| {
+                    Some(ReturnFacts {
+                        order_id: r.order_id?,
+                        return_ref: &r.return_ref,
+                        returned_at: r.returned_at,
+                        reason: r.reason.as_deref(),
+                        amount: r.amount,
+                    })
+                })
+                .collect();
+            let mut books = ReturnBatch::open(self.c, &facts)?;
+            for f in &facts {
+                books.take_back(f)?;
+            }
+            books.write()?;
         }
         Ok(())
     }

@@ -617,9 +617,10 @@ fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
         s.push_str(&format!("C-{i},{referrer}\n"));
         s
     });
-    // 400 orders; consecutive pairs belong to one customer and often fall on one day. Then one
-    // from before the programme, whose customer gets no loyalty account either way.
-    let mut orders: Vec<(String, String, String, String)> = (0..400)
+    // 400 orders; consecutive pairs belong to one customer and often fall on one day; every
+    // fifth has two units. Then one from before the programme, whose customer gets no loyalty
+    // account either way.
+    let mut orders: Vec<(String, String, String, String, i64)> = (0..400)
         .map(|i| {
             let day = chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap() + chrono::Days::new(i / 3);
             (
@@ -627,15 +628,47 @@ fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
                 format!("C-{}", (i / 2) * 7 % 40),
                 format!("{day} {:02}:{:02}", 8 + i % 12, i % 60),
                 format!("{}.{:02}", 2 + i * 37 % 400, i % 100),
+                if i % 5 == 0 { 2 } else { 1 },
             )
         })
         .collect();
-    orders.push(("O-early".into(), "C-99".into(), "2025-06-01 10:00".into(), "25.00".into()));
-    let orders_csv =
-        orders.iter().fold(String::from("order_id,customer_id,placed_at,sku,quantity,unit_price\n"), |mut s, o| {
-            s.push_str(&format!("{},{},{},X,1,{}\n", o.0, o.1, o.2, o.3));
+    orders.push(("O-early".into(), "C-99".into(), "2025-06-01 10:00".into(), "25.00".into(), 1));
+    // Returns (of an order; units; after which order in the file): one unit then the other of a
+    // two-unit order, in one batch and across batches; a full return in the order's own batch;
+    // one long after; one of the order from before the programme.
+    let returns: [(&str, i64, &str); 7] = [
+        ("O-20", 1, "O-30"),
+        ("O-20", 1, "O-31"),
+        ("O-45", 1, "O-46"),
+        ("O-60", 1, "O-62"),
+        ("O-60", 1, "O-90"),
+        ("O-3", 1, "O-300"),
+        ("O-early", 1, "O-early"),
+    ];
+    // The file's groups in order: Ok(order index) or Err(return index).
+    let mut groups: Vec<Result<usize, usize>> = Vec::new();
+    for (i, o) in orders.iter().enumerate() {
+        groups.push(Ok(i));
+        groups.extend(returns.iter().enumerate().filter(|(_, r)| r.2 == o.0).map(|(k, _)| Err(k)));
+    }
+    let order_of = |id: &str| orders.iter().find(|o| o.0 == id).expect("order");
+    let orders_csv = groups.iter().fold(
+        String::from("order_id,customer_id,placed_at,sku,quantity,unit_price,return_of\n"),
+        |mut s, g| {
+            match *g {
+                Ok(i) => {
+                    let o = &orders[i];
+                    s.push_str(&format!("{},{},{},X,{},{},\n", o.0, o.1, o.2, o.4, o.3));
+                }
+                Err(k) => {
+                    let (of, units, after) = returns[k];
+                    let (o, after) = (order_of(of), order_of(after));
+                    s.push_str(&format!("R-{k},{},{},X,-{units},{},{of}\n", o.1, after.2, o.3));
+                }
+            }
             s
-        });
+        },
+    );
     let prepare = |s: &Store| {
         let clock = BusinessClock::default();
         import_customers(s, customers_csv.as_bytes(), "c.csv", CustomerFormat::Csv, false, clock, Progress::default())
@@ -660,23 +693,44 @@ fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
         opts.batch_size = 7; // many batches, and customers whose orders span them
         import_orders(&batched.store, orders_csv.as_bytes(), "o.csv", &opts, Progress::default()).unwrap();
 
+        // One by one, as the import takes each batch: its orders first, then its returns.
         prepare(&one_by_one.store);
-        for (id, customer, at, total) in &orders {
-            let input = order_input(id, customer, at, total, json!({}));
-            one_by_one
-                .store
-                .write(|c| {
-                    let p = programs(c);
-                    record_order(c, &input, ws(), &p)
-                })
-                .unwrap();
+        for batch in groups.chunks(opts.batch_size) {
+            for i in batch.iter().filter_map(|g| g.ok()) {
+                let (id, customer, at, price, units) = &orders[i];
+                let lines = json!({"lines": [{"sku": "X", "quantity": units, "unit_price": price}]});
+                let mut input = order_input(id, customer, at, price, lines);
+                input.total = None;
+                one_by_one
+                    .store
+                    .write(|c| {
+                        let p = programs(c);
+                        record_order(c, &input, ws(), &p)
+                    })
+                    .unwrap();
+            }
+            for k in batch.iter().filter_map(|g| g.err()) {
+                let (of, units, after) = returns[k];
+                let ret = json!({"return_id": format!("R-{k}"), "returned_at": order_of(after).2,
+                                 "lines": [{"sku": "X", "quantity": units}]});
+                give_back(&one_by_one.store, of, ret);
+            }
         }
 
         let books = loyalty_books(&batched.store);
         assert_eq!(books, loyalty_books(&one_by_one.store));
         // The data reached every feature it is meant to check.
         let has = |needle: &str| books.iter().any(|r| r.contains(needle));
-        for needle in ["referrer:", "referee:", "day_cap", "\"gold\"", "stamp_card", "promotion:double", "membership"] {
+        for needle in [
+            "referrer:",
+            "referee:",
+            "day_cap",
+            "\"gold\"",
+            "stamp_card",
+            "promotion:double",
+            "membership",
+            "return:R-4",
+        ] {
             assert!(has(needle), "no {needle} in the books");
         }
         assert!(books.contains(&r#"Row([Text("double"), Int(1000)])"#.to_string()), "the budget ran out");

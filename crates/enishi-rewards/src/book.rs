@@ -54,10 +54,21 @@ pub(crate) fn debit(
         return Ok(false);
     }
     acct.balance += e.points;
-    let mut owed = -e.points;
-    let mut lots = loyalty::open_lots(c, e.customer_id)?;
-    lots.sort_by_key(|l| !prefer.contains(&l.ledger_id)); // stable: keeps expiry order within
-    for lot in lots {
+    let lots = loyalty::open_lots(c, e.customer_id)?;
+    for (ledger_id, remaining) in take_from_lots(&lots, -e.points, prefer, usable_at) {
+        loyalty::set_lot_remaining(c, ledger_id, remaining)?;
+    }
+    Ok(true)
+}
+
+/// Takes `owed` points from a customer's open `lots` (in the order [`loyalty::open_lots`] gives):
+/// first from those in `prefer`, then from the rest; only from lots usable at `usable_at` when
+/// it is given. Returns the lots it took from, with what is left of each.
+pub(crate) fn take_from_lots(lots: &[Lot], mut owed: i64, prefer: &[i64], usable_at: Option<i64>) -> Vec<(i64, i64)> {
+    let mut order: Vec<&Lot> = lots.iter().filter(|l| l.remaining > 0).collect();
+    order.sort_by_key(|l| !prefer.contains(&l.ledger_id)); // stable: keeps expiry order within
+    let mut taken = Vec::new();
+    for lot in order {
         if owed == 0 {
             break;
         }
@@ -65,10 +76,10 @@ pub(crate) fn debit(
             continue;
         }
         let take = owed.min(lot.remaining);
-        loyalty::set_lot_remaining(c, lot.ledger_id, lot.remaining - take)?;
+        taken.push((lot.ledger_id, lot.remaining - take));
         owed -= take;
     }
-    Ok(true)
+    taken
 }
 
 /// Points usable at `at` (lots no longer pending), and points still pending.

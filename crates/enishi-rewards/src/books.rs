@@ -93,7 +93,7 @@ impl OrderBooks for Live<'_> {
 }
 
 /// A ledger entry waiting to be written, with the lot it opens (`lot_remaining`), if any.
-struct PendingEntry {
+pub(crate) struct PendingEntry {
     customer_id: i64,
     kind: String,
     points: i64,
@@ -110,7 +110,7 @@ struct PendingEntry {
 }
 
 impl PendingEntry {
-    fn of(e: &NewEntry<'_>) -> PendingEntry {
+    pub(crate) fn of(e: &NewEntry<'_>) -> PendingEntry {
         PendingEntry {
             customer_id: e.customer_id,
             kind: e.kind.to_string(),
@@ -128,7 +128,7 @@ impl PendingEntry {
         }
     }
 
-    fn as_new(&self) -> NewEntry<'_> {
+    pub(crate) fn as_new(&self) -> NewEntry<'_> {
         NewEntry {
             customer_id: self.customer_id,
             kind: &self.kind,

@@ -1,18 +1,14 @@
-//! What an order earns and what a return takes back.
+//! What an order earns.
 
-use crate::book;
 use crate::books::{Live, OrderBatch, OrderBooks};
-use crate::codes::{coupon_code, referral_code};
+use crate::codes::coupon_code;
 use crate::programs::Programs;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use enishi_loyalty::program::{TierWindow, Tiers};
-use enishi_loyalty::{
-    evaluate, expires_at, reversal_due, CardState, CustomerState, LineFacts, OrderFacts, Program, Source,
-};
+use enishi_loyalty::{evaluate, expires_at, CardState, CustomerState, LineFacts, OrderFacts, Program, Source};
 use enishi_store::repo::loyalty::{self, Coupon, LoyaltyAccount, NewEntry, OrderEffect, TierChangeRecord};
 use enishi_store::{Conn, Order, StoreError};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::collections::BTreeMap;
 
 /// One line of an order's points breakdown.
@@ -528,82 +524,4 @@ fn referral(
         books.save_account(&ref_acct)?;
     }
     Ok(given)
-}
-
-/// A stored return, as the loyalty programme sees it.
-#[derive(Debug, Clone, Copy)]
-pub struct ReturnFacts<'a> {
-    /// The original order (Enishi id).
-    pub order_id: i64,
-    /// The shop's return id.
-    pub return_ref: &'a str,
-    /// When.
-    pub returned_at: DateTime<Utc>,
-    /// Why.
-    pub reason: Option<&'a str>,
-}
-
-/// Takes back, in proportion to what was refunded, the points an order earned, and its tier
-/// progress; a full return also undoes its stamps. Points already spent become a debt that
-/// blocks redemption until earned back. Call it after the return is stored. Returns the
-/// points taken back.
-pub fn on_return(c: &mut dyn Conn, ret: &ReturnFacts<'_>) -> Result<i64, StoreError> {
-    let Some(effect) = loyalty::effect(c, ret.order_id)? else { return Ok(0) };
-    let order = enishi_store::repo::orders::get(c, ret.order_id)?
-        .ok_or_else(|| StoreError::NotFound(format!("order {}", ret.order_id)))?;
-    let total = order.total.to_scaled();
-    let returned = order.returned_amount.to_scaled();
-    let points = reversal_due(effect.points, total, returned, effect.reversed_points);
-    let qualifying = reversal_due(effect.qualifying, total, returned, effect.reversed_qualifying);
-    let full = returned >= total;
-    let mut acct = loyalty::account_for_update(c, order.customer_id, &referral_code(order.customer_id))?;
-    let at = ret.returned_at.timestamp();
-    if points > 0 {
-        let own: Vec<i64> =
-            loyalty::entries_for_source(c, &["order", "promotion"], &order.order_id)?.iter().map(|e| e.id).collect();
-        let detail = json!({ "order_id": order.order_id, "returned_amount": order.returned_amount }).to_string();
-        book::debit(
-            c,
-            &mut acct,
-            &NewEntry {
-                customer_id: order.customer_id,
-                kind: "reverse",
-                points: -points,
-                source: "return",
-                source_ref: Some(ret.return_ref),
-                program_version: Some(effect.program_version),
-                idempotency_key: &format!("return:{}", ret.return_ref),
-                reason: ret.reason,
-                detail: &detail,
-                occurred_at: at,
-                available_at: at,
-                expires_at: None,
-            },
-            &own,
-            None,
-        )?;
-    }
-    let undo_stamps = full && !effect.stamps_undone;
-    if undo_stamps {
-        let ids: Vec<String> = serde_json::from_str(&effect.stamps).unwrap_or_default();
-        let mut cards = cards_of(&acct);
-        for id in ids {
-            if let Some(card) = cards.get_mut(&id) {
-                card.stamps = (card.stamps - 1).max(0);
-                if card.last_day == Some(effect.placed_day) {
-                    card.last_day = None;
-                }
-            }
-        }
-        store_cards(&mut acct, &cards);
-    }
-    loyalty::set_reversed(
-        c,
-        order.id,
-        effect.reversed_points + points,
-        effect.reversed_qualifying + qualifying,
-        effect.stamps_undone || undo_stamps,
-    )?;
-    loyalty::save_account(c, &acct)?;
-    Ok(points)
 }

@@ -261,6 +261,37 @@ pub fn has_key(c: &mut dyn Conn, key: &str) -> Result<bool, StoreError> {
     Ok(c.query_opt("SELECT 1 FROM loyalty_ledger WHERE idempotency_key = $1", params![key])?.is_some())
 }
 
+/// Which of these idempotency keys the ledger holds.
+pub fn existing_keys(c: &mut dyn Conn, keys: &[&str]) -> Result<Vec<String>, StoreError> {
+    let values: Vec<Value> = keys.iter().map(|k| Value::from(*k)).collect();
+    query_in(c, "SELECT idempotency_key FROM loyalty_ledger WHERE idempotency_key IN ({list})", &values)?
+        .iter()
+        .map(|r| r.text(0))
+        .collect()
+}
+
+/// The ids of the entries from `sources` of each of these source references, oldest first:
+/// (source reference, entry id).
+pub fn entry_ids_for_sources(
+    c: &mut dyn Conn,
+    sources: &[&str],
+    source_refs: &[&str],
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let quoted: Vec<String> = sources.iter().map(|s| format!("'{}'", s.replace('\'', "''"))).collect();
+    let values: Vec<Value> = source_refs.iter().map(|r| Value::from(*r)).collect();
+    query_in(
+        c,
+        &format!(
+            "SELECT source_ref, id FROM loyalty_ledger WHERE source IN ({}) AND source_ref IN ({{list}}) ORDER BY id",
+            quoted.join(", ")
+        ),
+        &values,
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
+}
+
 /// A customer's entries, newest first.
 pub fn entries(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> Result<Vec<Entry>, StoreError> {
     c.query(
@@ -348,6 +379,19 @@ pub fn open_lots(c: &mut dyn Conn, customer_id: i64) -> Result<Vec<Lot>, StoreEr
         "SELECT ledger_id, customer_id, remaining, available_at, expires_at FROM loyalty_lots \
          WHERE customer_id = $1 AND remaining > 0 ORDER BY expires_at IS NULL, expires_at, ledger_id",
         params![customer_id],
+    )?
+    .iter()
+    .map(lot_of)
+    .collect()
+}
+
+/// The open lots of several customers, each customer's in the order [`open_lots`] gives.
+pub fn open_lots_of(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<Vec<Lot>, StoreError> {
+    query_in(
+        c,
+        "SELECT ledger_id, customer_id, remaining, available_at, expires_at FROM loyalty_lots \
+         WHERE customer_id IN ({list}) AND remaining > 0 ORDER BY expires_at IS NULL, expires_at, ledger_id",
+        &id_values(customer_ids),
     )?
     .iter()
     .map(lot_of)
@@ -449,6 +493,18 @@ pub fn effect(c: &mut dyn Conn, order_id: i64) -> Result<Option<OrderEffect>, St
         .as_ref()
         .map(effect_of)
         .transpose()
+}
+
+/// The effects of several orders.
+pub fn effects_of(c: &mut dyn Conn, order_ids: &[i64]) -> Result<Vec<OrderEffect>, StoreError> {
+    query_in(
+        c,
+        &format!("SELECT {EFFECT_COLUMNS} FROM loyalty_order_effects WHERE order_id IN ({{list}})"),
+        &id_values(order_ids),
+    )?
+    .iter()
+    .map(effect_of)
+    .collect()
 }
 
 /// Records what returns took back from an order.

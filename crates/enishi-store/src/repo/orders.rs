@@ -357,6 +357,44 @@ pub fn ids_by_ref(c: &mut dyn Conn, refs: &[&str]) -> Result<HashMap<String, Ord
         .collect()
 }
 
+/// What has been refunded of an order, as returns take back what it earned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refunds {
+    /// The order (Enishi id).
+    pub order_id: i64,
+    /// Its customer.
+    pub customer_id: i64,
+    /// The shop's order id.
+    pub order_ref: String,
+    /// The order's total.
+    pub total: Amount,
+    /// The sum of its stored returns.
+    pub returned: Amount,
+}
+
+/// What has been refunded of each of these orders.
+pub fn refunds_of(c: &mut dyn Conn, order_ids: &[i64]) -> Result<Vec<Refunds>, StoreError> {
+    let ids: Vec<Value> = order_ids.iter().map(|id| Value::Int(*id)).collect();
+    query_in(
+        c,
+        "SELECT o.id, o.customer_id, o.order_ref, o.total, \
+         CAST(COALESCE((SELECT SUM(r.amount) FROM returns r WHERE r.order_id = o.id), 0) AS BIGINT) \
+         FROM orders o WHERE o.id IN ({list})",
+        &ids,
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Refunds {
+            order_id: r.int(0)?,
+            customer_id: r.int(1)?,
+            order_ref: r.text(2)?,
+            total: Amount::from_scaled(r.int(3)?),
+            returned: Amount::from_scaled(r.int(4)?),
+        })
+    })
+    .collect()
+}
+
 /// The Enishi id of the return with this shop id.
 pub fn return_id_by_ref(c: &mut dyn Conn, return_ref: &str) -> Result<Option<i64>, StoreError> {
     c.query_opt("SELECT id FROM returns WHERE return_ref = $1", params![return_ref])?.map(|r| r.int(0)).transpose()
