@@ -619,7 +619,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         let ids: Vec<i64> = originals.values().map(|o| o.id).collect();
         let mut returnable = orders::returnable_quantities_of(self.c, &ids)?;
         let with_loyalty = self.programs.latest().is_some();
-        let mut earned_back: Vec<NewReturn> = Vec::new();
+        let mut accepted: Vec<NewReturn> = Vec::new();
         for g in groups {
             if stored.contains(&g.order_ref) {
                 self.summary.duplicates_skipped += 1;
@@ -680,20 +680,26 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                 reason: first.status.clone(),
                 lines,
             };
-            match orders::insert_returns(self.c, std::slice::from_ref(&r))?[0] {
-                orders::Inserted::Created(_) => {
-                    self.summary.returns_created += 1;
-                    self.summary.return_lines_created += r.lines.len() as u64;
-                    self.summary.unlinked_returns += u64::from(r.order_id.is_none());
-                    self.touched.insert(r.customer_id);
-                    if let Some(acc) = self.new_stats.get_mut(&r.customer_id) {
-                        acc.returned += r.amount.to_scaled();
-                    }
-                    if with_loyalty && r.order_id.is_some() {
-                        earned_back.push(r);
-                    }
-                }
-                orders::Inserted::Duplicate(_) => self.summary.duplicates_skipped += 1,
+            accepted.push(r);
+        }
+        // Repeats within the file were rejected on the way in, and returns stored before are
+        // skipped above: what is left is new.
+        let outcomes = orders::insert_returns(self.c, &accepted)?;
+        let mut earned_back = Vec::new();
+        for (r, outcome) in accepted.into_iter().zip(outcomes) {
+            if let orders::Inserted::Duplicate(_) = outcome {
+                self.summary.duplicates_skipped += 1;
+                continue;
+            }
+            self.summary.returns_created += 1;
+            self.summary.return_lines_created += r.lines.len() as u64;
+            self.summary.unlinked_returns += u64::from(r.order_id.is_none());
+            self.touched.insert(r.customer_id);
+            if let Some(acc) = self.new_stats.get_mut(&r.customer_id) {
+                acc.returned += r.amount.to_scaled();
+            }
+            if with_loyalty && r.order_id.is_some() {
+                earned_back.push(r);
             }
         }
         // Each return takes back points in proportion to what was refunded up to and
