@@ -949,24 +949,30 @@ fn id_values(ids: &[i64]) -> Vec<Value> {
 /// of [`account_for_update`], so that an import's batch and a concurrent redemption see each
 /// other's spending. The order of the result is not that of `customers`.
 pub fn accounts_for_update(c: &mut dyn Conn, customers: &[(i64, String)]) -> Result<Vec<LoyaltyAccount>, StoreError> {
+    let lock = if c.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM loyalty_accounts WHERE customer_id IN ({{list}}){lock}");
+    let ids: Vec<i64> = customers.iter().map(|(id, _)| *id).collect();
+    let mut found: Vec<LoyaltyAccount> =
+        query_in(c, &sql, &id_values(&ids))?.iter().map(account_of).collect::<Result<_, _>>()?;
+    let have: std::collections::HashSet<i64> = found.iter().map(|a| a.customer_id).collect();
+    let missing: Vec<&(i64, String)> = customers.iter().filter(|(id, _)| !have.contains(id)).collect();
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    // Created here, unless another transaction has just created one: then that one is read.
     let t = now();
-    let rows: Vec<Vec<Value>> = customers.iter().map(|(id, code)| vec![(*id).into(), code.into(), t.into()]).collect();
+    let rows: Vec<Vec<Value>> = missing.iter().map(|(id, code)| vec![(*id).into(), code.into(), t.into()]).collect();
     c.insert_rows_then(
         "loyalty_accounts",
         &["customer_id", "referral_code", "updated_at"],
         &rows,
         " ON CONFLICT (customer_id) DO NOTHING",
     )?;
-    let lock = if c.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
-    let ids: Vec<i64> = customers.iter().map(|(id, _)| *id).collect();
-    query_in(
-        c,
-        &format!("SELECT {ACCOUNT_COLUMNS} FROM loyalty_accounts WHERE customer_id IN ({{list}}){lock}"),
-        &id_values(&ids),
-    )?
-    .iter()
-    .map(account_of)
-    .collect()
+    let ids: Vec<i64> = missing.iter().map(|(id, _)| *id).collect();
+    for row in query_in(c, &sql, &id_values(&ids))? {
+        found.push(account_of(&row)?);
+    }
+    Ok(found)
 }
 
 /// Writes back loyalty states (creating any that are missing).
