@@ -5,7 +5,8 @@
 //! transaction: customers first seen are created, orders already stored are skipped, and the
 //! running stats of every touched customer are recomputed at the end. A group whose lines all
 //! have negative quantities is a return. Under a loyalty programme, each batch's new orders earn
-//! in one set of books ([`OrderBatch`]), as if sent one by one. With `skip_bad_rows` off, the
+//! in one set of books ([`OrderBatch`]), and then its returns take back in another
+//! ([`ReturnBatch`]), as if sent one by one. With `skip_bad_rows` off, the
 //! first bad row stops all writing (the parse goes on, to report every bad row) and the
 //! transaction is rolled back.
 
@@ -351,13 +352,12 @@ impl Rejections {
 
 impl Grouper {
     fn new(opts: &OrderImportOptions) -> Self {
-        let skip_bad_rows = opts.skip_bad_rows;
         Grouper {
             clock: opts.clock,
             currency: opts.currency,
             rows_read: 0,
             rows_without_customer: 0,
-            rejected: Rejections::new(skip_bad_rows),
+            rejected: Rejections::new(opts.skip_bad_rows),
             without_customer: Vec::new(),
             group: None,
             poisoned: None,
