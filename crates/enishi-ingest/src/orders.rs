@@ -142,8 +142,7 @@ pub fn import_orders(
             let into_empty = !customers::any(c)?;
             // Into an empty database, the index of orders by customer is built once at the end.
             let index_deferred = into_empty && imports::defer_customer_index(c)?;
-            let mut p = Pipeline::new(c, opts, &programs, into_empty);
-            p.customer_index_deferred = index_deferred;
+            let mut p = Pipeline::new(c, opts, &programs, into_empty, index_deferred);
             for chunk in grouped {
                 for group in chunk {
                     p.take(group)?;
@@ -452,7 +451,13 @@ impl Grouper {
 }
 
 impl<'c, 'o> Pipeline<'c, 'o> {
-    fn new(c: &'c mut dyn Conn, opts: &'o OrderImportOptions, programs: &'o Programs, into_empty: bool) -> Self {
+    fn new(
+        c: &'c mut dyn Conn,
+        opts: &'o OrderImportOptions,
+        programs: &'o Programs,
+        into_empty: bool,
+        customer_index_deferred: bool,
+    ) -> Self {
         Pipeline {
             c,
             opts,
@@ -468,7 +473,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             new_stats: HashMap::new(),
             into_empty,
             flushes: 0,
-            customer_index_deferred: false,
+            customer_index_deferred,
         }
     }
 

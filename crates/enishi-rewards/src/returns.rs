@@ -131,7 +131,7 @@ impl ReturnBooks for Live<'_> {
         loyalty::account_for_update(self.0, customer_id, &referral_code(customer_id))
     }
     fn own_entries(&mut self, order_ref: &str) -> Result<Vec<i64>, StoreError> {
-        Ok(loyalty::entries_for_source(self.0, &["order", "promotion"], order_ref)?.iter().map(|e| e.id).collect())
+        Ok(loyalty::own_entry_ids(self.0, &[order_ref])?.into_iter().map(|(_, id)| id).collect())
     }
     fn debit(&mut self, acct: &mut LoyaltyAccount, e: &NewEntry<'_>, prefer: &[i64]) -> Result<bool, StoreError> {
         book::debit(self.0, acct, e, prefer, None)
@@ -189,7 +189,7 @@ impl<'c> ReturnBatch<'c> {
         let accounts = loyalty::accounts_for_update(c, &customers)?.into_iter().map(|a| (a.customer_id, a)).collect();
         let refs: Vec<&str> = refunds.values().map(|o| o.order_ref.as_str()).collect();
         let mut own: HashMap<String, Vec<i64>> = HashMap::new();
-        for (order_ref, id) in loyalty::entry_ids_for_sources(c, &["order", "promotion"], &refs)? {
+        for (order_ref, id) in loyalty::own_entry_ids(c, &refs)? {
             own.entry(order_ref).or_default().push(id);
         }
         let mut lots: HashMap<i64, Vec<Lot>> = HashMap::new();

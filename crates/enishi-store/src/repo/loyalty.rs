@@ -6,6 +6,7 @@ use crate::db::{Backend, Conn, Row, Value};
 use crate::repo::{now, query_in};
 use crate::{params, StoreError};
 use serde::{Serialize, Serializer};
+use std::collections::HashSet;
 
 /// Unix seconds shown as RFC 3339, as everywhere else in the API.
 fn time<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -258,7 +259,7 @@ pub fn entry_by_key(c: &mut dyn Conn, key: &str) -> Result<Option<Entry>, StoreE
 
 /// Whether an entry with this idempotency key exists.
 pub fn has_key(c: &mut dyn Conn, key: &str) -> Result<bool, StoreError> {
-    Ok(c.query_opt("SELECT 1 FROM loyalty_ledger WHERE idempotency_key = $1", params![key])?.is_some())
+    Ok(!existing_keys(c, &[key])?.is_empty())
 }
 
 /// Which of these idempotency keys the ledger holds.
@@ -270,21 +271,14 @@ pub fn existing_keys(c: &mut dyn Conn, keys: &[&str]) -> Result<Vec<String>, Sto
         .collect()
 }
 
-/// The ids of the entries from `sources` of each of these source references, oldest first:
-/// (source reference, entry id).
-pub fn entry_ids_for_sources(
-    c: &mut dyn Conn,
-    sources: &[&str],
-    source_refs: &[&str],
-) -> Result<Vec<(String, i64)>, StoreError> {
-    let quoted: Vec<String> = sources.iter().map(|s| format!("'{}'", s.replace('\'', "''"))).collect();
-    let values: Vec<Value> = source_refs.iter().map(|r| Value::from(*r)).collect();
+/// The entries of these orders' own points (their purchase points and promotion bonuses),
+/// oldest first: (the shop's order id, entry id).
+pub fn own_entry_ids(c: &mut dyn Conn, order_refs: &[&str]) -> Result<Vec<(String, i64)>, StoreError> {
+    let values: Vec<Value> = order_refs.iter().map(|r| Value::from(*r)).collect();
     query_in(
         c,
-        &format!(
-            "SELECT source_ref, id FROM loyalty_ledger WHERE source IN ({}) AND source_ref IN ({{list}}) ORDER BY id",
-            quoted.join(", ")
-        ),
+        "SELECT source_ref, id FROM loyalty_ledger WHERE source IN ('order', 'promotion') AND source_ref IN ({list}) \
+         ORDER BY id",
         &values,
     )?
     .iter()
@@ -310,21 +304,6 @@ pub fn recent_entries(c: &mut dyn Conn, kind: &str, limit: i64) -> Result<Vec<En
     c.query(
         &format!("SELECT {ENTRY_COLUMNS} FROM loyalty_ledger WHERE kind = $1 ORDER BY id DESC LIMIT $2"),
         params![kind, limit],
-    )?
-    .iter()
-    .map(entry_of)
-    .collect()
-}
-
-/// Entries with one of `sources` for one source reference (an order's earn, promotion bonuses
-/// and reversals), oldest first.
-pub fn entries_for_source(c: &mut dyn Conn, sources: &[&str], source_ref: &str) -> Result<Vec<Entry>, StoreError> {
-    let mut params: Vec<crate::Value> = vec![source_ref.into()];
-    params.extend(sources.iter().map(|s| crate::Value::from(*s)));
-    let list = crate::db::placeholders(2, sources.len());
-    c.query(
-        &format!("SELECT {ENTRY_COLUMNS} FROM loyalty_ledger WHERE source_ref = $1 AND source IN ({list}) ORDER BY id"),
-        &params,
     )?
     .iter()
     .map(entry_of)
@@ -375,17 +354,10 @@ pub fn insert_lot(c: &mut dyn Conn, lot: &Lot) -> Result<(), StoreError> {
 /// A customer's lots with points left, in the order they are spent: soonest expiry first
 /// (never-expiring last), then oldest.
 pub fn open_lots(c: &mut dyn Conn, customer_id: i64) -> Result<Vec<Lot>, StoreError> {
-    c.query(
-        "SELECT ledger_id, customer_id, remaining, available_at, expires_at FROM loyalty_lots \
-         WHERE customer_id = $1 AND remaining > 0 ORDER BY expires_at IS NULL, expires_at, ledger_id",
-        params![customer_id],
-    )?
-    .iter()
-    .map(lot_of)
-    .collect()
+    open_lots_of(c, &[customer_id])
 }
 
-/// The open lots of several customers, each customer's in the order [`open_lots`] gives.
+/// The open lots of several customers, each customer's in the order [`open_lots`] describes.
 pub fn open_lots_of(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<Vec<Lot>, StoreError> {
     query_in(
         c,
@@ -489,10 +461,7 @@ pub fn insert_effect(c: &mut dyn Conn, e: &OrderEffect) -> Result<(), StoreError
 
 /// What an order did, if it was evaluated.
 pub fn effect(c: &mut dyn Conn, order_id: i64) -> Result<Option<OrderEffect>, StoreError> {
-    c.query_opt(&format!("SELECT {EFFECT_COLUMNS} FROM loyalty_order_effects WHERE order_id = $1"), params![order_id])?
-        .as_ref()
-        .map(effect_of)
-        .transpose()
+    Ok(effects_of(c, &[order_id])?.pop())
 }
 
 /// The effects of several orders.
@@ -954,7 +923,7 @@ pub fn accounts_for_update(c: &mut dyn Conn, customers: &[(i64, String)]) -> Res
     let ids: Vec<i64> = customers.iter().map(|(id, _)| *id).collect();
     let mut found: Vec<LoyaltyAccount> =
         query_in(c, &sql, &id_values(&ids))?.iter().map(account_of).collect::<Result<_, _>>()?;
-    let have: std::collections::HashSet<i64> = found.iter().map(|a| a.customer_id).collect();
+    let have: HashSet<i64> = found.iter().map(|a| a.customer_id).collect();
     let missing: Vec<&(i64, String)> = customers.iter().filter(|(id, _)| !have.contains(id)).collect();
     if missing.is_empty() {
         return Ok(found);
