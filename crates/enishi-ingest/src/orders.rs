@@ -22,8 +22,9 @@ use enishi_store::repo::{customers, imports, orders, products};
 use enishi_store::{
     Conn, CustomerStats, ImportRecord, NewOrder, NewReturn, Order, OrderLine, Product, ReturnLine, Store,
 };
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::io::Read;
 use std::time::Instant;
@@ -250,14 +251,16 @@ struct Pipeline<'c, 'o> {
     summary: OrderImportSummary,
     rejected: Rejections,
     without_customer: Vec<Rejection>,
-    customer_ids: HashMap<String, i64>,
-    known_skus: HashSet<String>,
+    // The writer's maps hash with Fx: the keys are the shop's own ids, and SipHash was 4% of
+    // the writer's instructions.
+    customer_ids: FxHashMap<String, i64>,
+    known_skus: FxHashSet<String>,
     /// Orders waiting for the batch: (the shop's customer id, order).
     pending_orders: Vec<(String, NewOrder)>,
     pending_returns: Vec<Group>,
-    touched: HashSet<i64>,
+    touched: FxHashSet<i64>,
     /// Running stats of the customers this import created.
-    new_stats: HashMap<i64, StatsAcc>,
+    new_stats: FxHashMap<i64, StatsAcc>,
     /// Whether the database held no customer (so no order) when the import began: then every
     /// customer and order this import has not written itself is new, and is not looked up.
     into_empty: bool,
@@ -465,12 +468,12 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             summary: OrderImportSummary::default(),
             rejected: Rejections::new(opts.skip_bad_rows),
             without_customer: Vec::new(),
-            customer_ids: HashMap::new(),
-            known_skus: HashSet::new(),
+            customer_ids: FxHashMap::default(),
+            known_skus: FxHashSet::default(),
             pending_orders: Vec::new(),
             pending_returns: Vec::new(),
-            touched: HashSet::new(),
-            new_stats: HashMap::new(),
+            touched: FxHashSet::default(),
+            new_stats: FxHashMap::default(),
             into_empty,
             flushes: 0,
             customer_index_deferred,
@@ -507,7 +510,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
     }
 
     fn resolve_customers(&mut self) -> Result<(), ImportError> {
-        let mut wanted: HashMap<&str, i64> = HashMap::new();
+        let mut wanted: FxHashMap<&str, i64> = FxHashMap::default();
         let orders = self.pending_orders.iter().map(|(customer, o)| (customer, o.placed_at));
         let returns = self.pending_returns.iter().map(|g| (&g.customer, g.lines[0].placed_at));
         for (customer, placed_at) in orders.chain(returns) {

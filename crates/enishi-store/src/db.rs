@@ -7,6 +7,7 @@
 
 use crate::StoreError;
 use postgres::types::{IsNull, Type};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 
@@ -51,6 +52,117 @@ impl From<&String> for Value {
 impl<T: Into<Value>> From<Option<T>> for Value {
     fn from(v: Option<T>) -> Self {
         v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// A value for a bulk insert: a [`Value`] whose text is borrowed where it can be, so that
+/// rows bound once need not copy their strings first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param<'a> {
+    /// SQL NULL.
+    Null,
+    /// A 64-bit integer.
+    Int(i64),
+    /// A double.
+    Real(f64),
+    /// Text, borrowed or owned.
+    Text(Cow<'a, str>),
+}
+
+impl From<i64> for Param<'_> {
+    fn from(v: i64) -> Self {
+        Param::Int(v)
+    }
+}
+impl From<f64> for Param<'_> {
+    fn from(v: f64) -> Self {
+        Param::Real(v)
+    }
+}
+impl<'a> From<&'a str> for Param<'a> {
+    fn from(v: &'a str) -> Self {
+        Param::Text(Cow::Borrowed(v))
+    }
+}
+impl<'a> From<&'a String> for Param<'a> {
+    fn from(v: &'a String) -> Self {
+        Param::Text(Cow::Borrowed(v))
+    }
+}
+impl From<String> for Param<'_> {
+    fn from(v: String) -> Self {
+        Param::Text(Cow::Owned(v))
+    }
+}
+impl<'a> From<&'a Value> for Param<'a> {
+    fn from(v: &'a Value) -> Self {
+        match v {
+            Value::Null => Param::Null,
+            Value::Int(i) => Param::Int(*i),
+            Value::Real(f) => Param::Real(*f),
+            Value::Text(t) => Param::Text(Cow::Borrowed(t)),
+        }
+    }
+}
+impl<'a, T: Into<Param<'a>>> From<Option<T>> for Param<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Param::Null, Into::into)
+    }
+}
+
+/// Rows for a bulk insert, kept flat (`width` values after another) so that building them
+/// allocates once, not once per row.
+#[derive(Debug, Clone, Default)]
+pub struct Rows<'a> {
+    width: usize,
+    values: Vec<Param<'a>>,
+}
+
+impl<'a> Rows<'a> {
+    /// Collects rows of `N` values each.
+    pub fn collect<const N: usize>(rows: impl IntoIterator<Item = [Param<'a>; N]>) -> Self {
+        let mut out = Rows { width: N, values: Vec::new() };
+        for row in rows {
+            out.values.extend(row);
+        }
+        out
+    }
+
+    /// Adds a row of `N` values: as many as the rows already there.
+    pub fn push<const N: usize>(&mut self, row: [Param<'a>; N]) {
+        if self.values.is_empty() {
+            self.width = N;
+        }
+        assert_eq!(self.width, N, "every row of an insert has the same width");
+        self.values.extend(row);
+    }
+
+    /// How many rows there are.
+    pub fn len(&self) -> usize {
+        self.values.len().checked_div(self.width).unwrap_or(0)
+    }
+
+    /// Whether there is no row.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The rows, each a slice of `width` values.
+    pub fn iter(&self) -> impl Iterator<Item = &[Param<'a>]> {
+        self.values.chunks(self.width.max(1))
+    }
+
+    /// Checks that the rows have one value per column.
+    fn check(&self, table: &str, columns: &[&str]) -> Result<(), StoreError> {
+        if self.values.is_empty() || self.width == columns.len() {
+            Ok(())
+        } else {
+            Err(StoreError::Database(format!(
+                "insert into {table}: rows of {} values for {} columns",
+                self.width,
+                columns.len()
+            )))
+        }
     }
 }
 
@@ -129,15 +241,15 @@ pub trait Conn {
         &mut self,
         table: &str,
         columns: &[&str],
-        rows: &[Vec<Value>],
+        rows: &Rows<'_>,
         suffix: &str,
     ) -> Result<(), StoreError>;
     /// Inserts many rows into `table` as fast as the backend allows.
-    fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError> {
+    fn insert_rows(&mut self, table: &str, columns: &[&str], rows: &Rows<'_>) -> Result<(), StoreError> {
         self.insert_rows_then(table, columns, rows, "")
     }
     /// Inserts many rows, or updates every other column of the row with the same `key`.
-    fn upsert_rows(&mut self, table: &str, key: &str, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError> {
+    fn upsert_rows(&mut self, table: &str, key: &str, columns: &[&str], rows: &Rows<'_>) -> Result<(), StoreError> {
         let updates: Vec<String> =
             columns.iter().filter(|c| **c != key).map(|c| format!("{c} = excluded.{c}")).collect();
         self.insert_rows_then(
@@ -218,6 +330,18 @@ impl rusqlite::ToSql for Value {
     }
 }
 
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Param::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Param::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Param::Real(v) => ToSqlOutput::Borrowed(ValueRef::Real(*v)),
+            Param::Text(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+        })
+    }
+}
+
 fn sqlite_value(v: rusqlite::types::ValueRef<'_>) -> Value {
     use rusqlite::types::ValueRef;
     match v {
@@ -227,6 +351,9 @@ fn sqlite_value(v: rusqlite::types::ValueRef<'_>) -> Value {
         ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
     }
 }
+
+/// Rows per multi-row INSERT on SQLite.
+const SQLITE_INSERT_CHUNK: usize = 32;
 
 /// A SQLite transaction seen as a [`Conn`].
 pub struct SqliteConn<'a>(pub(crate) &'a rusqlite::Transaction<'a>);
@@ -245,15 +372,40 @@ impl Conn for SqliteConn<'_> {
         &mut self,
         table: &str,
         columns: &[&str],
-        rows: &[Vec<Value>],
+        rows: &Rows<'_>,
         suffix: &str,
     ) -> Result<(), StoreError> {
-        // One prepared single-row insert, reused: the fastest way into SQLite.
-        let sql =
-            format!("INSERT INTO {table} ({}) VALUES ({}){suffix}", columns.join(", "), placeholders(1, columns.len()));
-        let mut st = self.0.prepare_cached(&sqlite_sql(&sql))?;
-        for row in rows {
-            st.execute(rusqlite::params_from_iter(row.iter()))?;
+        rows.check(table, columns)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // Statements of many rows each, reused (each execution opens the table's cursors once
+        // for all of them), then one of a single row for what is left.
+        let width = columns.len();
+        let many = SQLITE_INSERT_CHUNK;
+        let statement = |n: usize| {
+            let tuples: Vec<String> = (0..n).map(|r| format!("({})", placeholders(r * width + 1, width))).collect();
+            sqlite_sql(&format!("INSERT INTO {table} ({}) VALUES {}{suffix}", columns.join(", "), tuples.join(", ")))
+        };
+        let split = if rows.len() >= many { rows.len() / many * many * width } else { 0 };
+        let (full, rest) = rows.values.split_at(split);
+        if !full.is_empty() {
+            let mut st = self.0.prepare_cached(&statement(many))?;
+            for part in full.chunks(many * width) {
+                for (i, v) in part.iter().enumerate() {
+                    st.raw_bind_parameter(i + 1, v)?;
+                }
+                st.raw_execute()?;
+            }
+        }
+        if !rest.is_empty() {
+            let mut st = self.0.prepare_cached(&statement(1))?;
+            for row in rest.chunks(width) {
+                for (i, v) in row.iter().enumerate() {
+                    st.raw_bind_parameter(i + 1, v)?;
+                }
+                st.raw_execute()?;
+            }
         }
         Ok(())
     }
@@ -312,27 +464,43 @@ fn read_row(r: &rusqlite::Row<'_>, n: usize, into: &mut Vec<Value>) -> Result<()
 
 // ---------------------------------------------------------------- PostgreSQL
 
-impl postgres::types::ToSql for Value {
+impl postgres::types::ToSql for Param<'_> {
     fn to_sql(
         &self,
         ty: &Type,
         out: &mut postgres::types::private::BytesMut,
     ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Int(v) => match *ty {
+            Param::Null => Ok(IsNull::Yes),
+            Param::Int(v) => match *ty {
                 Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
                 Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
                 Type::FLOAT8 => (*v as f64).to_sql(ty, out),
                 Type::TEXT | Type::VARCHAR => v.to_string().to_sql(ty, out),
                 _ => v.to_sql(ty, out),
             },
-            Value::Real(v) => match *ty {
+            Param::Real(v) => match *ty {
                 Type::FLOAT4 => (*v as f32).to_sql(ty, out),
                 _ => v.to_sql(ty, out),
             },
-            Value::Text(v) => v.as_str().to_sql(&Type::TEXT, out),
+            Param::Text(v) => v.as_ref().to_sql(&Type::TEXT, out),
         }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+impl postgres::types::ToSql for Value {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        Param::from(self).to_sql(ty, out)
     }
 
     fn accepts(_: &Type) -> bool {
@@ -413,17 +581,20 @@ impl Conn for PgConn<'_> {
         &mut self,
         table: &str,
         columns: &[&str],
-        rows: &[Vec<Value>],
+        rows: &Rows<'_>,
         suffix: &str,
     ) -> Result<(), StoreError> {
-        let width = columns.len();
-        let chunk = PG_INSERT_CHUNK.min(65_535 / width.max(1));
-        for part in rows.chunks(chunk) {
+        rows.check(table, columns)?;
+        let width = columns.len().max(1);
+        let chunk = PG_INSERT_CHUNK.min(65_535 / width) * width;
+        for part in rows.values.chunks(chunk) {
             let tuples: Vec<String> =
-                (0..part.len()).map(|r| format!("({})", placeholders(r * width + 1, width))).collect();
+                (0..part.len() / width).map(|r| format!("({})", placeholders(r * width + 1, width))).collect();
             let sql = format!("INSERT INTO {table} ({}) VALUES {}{suffix}", columns.join(", "), tuples.join(", "));
-            let flat: Vec<Value> = part.iter().flat_map(|r| r.iter().cloned()).collect();
-            self.execute(&sql, &flat)?;
+            let st = self.statement(&sql)?;
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                part.iter().map(|p| p as &(dyn postgres::types::ToSql + Sync)).collect();
+            self.tx.execute(&st, &params)?;
         }
         Ok(())
     }

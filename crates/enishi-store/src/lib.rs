@@ -11,7 +11,7 @@ pub mod repo;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use db::{Backend, Conn, Row, Value};
+pub use db::{Backend, Conn, Param, Row, Rows, Value};
 pub use model::*;
 
 use db::{PgConn, PgSession, Pool, SqliteConn};

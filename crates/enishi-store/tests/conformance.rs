@@ -443,3 +443,79 @@ fn users_sign_in_with_passwords_and_sessions_end() {
         .unwrap();
     });
 }
+
+#[test]
+fn bulk_inserts_write_every_row_once() {
+    each(|s| {
+        s.write(|c| -> Result<(), StoreError> {
+            // 75 customers and 70 orders: two full multi-row statements and a rest, on SQLite.
+            let wanted: Vec<(String, i64)> = (0..75).map(|i| (format!("BULK-{i:03}"), 1_000 + i)).collect();
+            let (ids, created) = customers::create_new(c, wanted.iter().collect())?;
+            assert_eq!((ids.len(), created.len()), (75, 75));
+            let mut batch = Vec::new();
+            for i in 0..70 {
+                let mut o = order(&format!("BO-{i:03}"), ids[&format!("BULK-{i:03}")], "2026-03-01T10:00:00Z", "3.00");
+                o.lines = (0..1 + i % 3)
+                    .map(|n| OrderLine {
+                        sku: format!("SKU-{n}"),
+                        product_name: (n == 0).then(|| "First".to_string()),
+                        category: None,
+                        quantity: 1,
+                        unit_price: amount("1.00"),
+                        amount: amount("1.00"),
+                    })
+                    .collect();
+                o.total = amount(&format!("{}.00", o.lines.len()));
+                batch.push(o);
+            }
+            let order_ids = orders::insert_new(c, &batch.iter().collect::<Vec<_>>())?;
+            assert_eq!(order_ids.len(), 70);
+            let lines: usize = batch.iter().map(|o| o.lines.len()).sum();
+            assert_eq!(orders::totals(c)?, (70, lines as i64, amount(&format!("{lines}.00"))));
+            let last = orders::get_by_ref(c, "BO-069")?.unwrap();
+            assert_eq!((last.id, last.customer_external_id.as_str(), last.lines.len()), (order_ids[69], "BULK-069", 1));
+            let third = orders::get_by_ref(c, "BO-002")?.unwrap();
+            let skus: Vec<&str> = third.lines.iter().map(|l| l.sku.as_str()).collect();
+            assert_eq!(skus, ["SKU-0", "SKU-1", "SKU-2"]);
+            assert_eq!(third.lines[0].product_name.as_deref(), Some("First"));
+            assert_eq!(third.lines[1].product_name, None);
+
+            // 35 returns, one named twice: created once, the second answered as its duplicate.
+            let ret = |i: usize| NewReturn {
+                return_ref: format!("BR-{i:03}"),
+                order_id: Some(order_ids[i]),
+                customer_id: batch[i].customer_id,
+                returned_at: at("2026-03-02T10:00:00Z"),
+                amount: amount("1.00"),
+                reason: None,
+                lines: vec![ReturnLine {
+                    sku: "SKU-0".into(),
+                    quantity: 1,
+                    unit_price: amount("1.00"),
+                    amount: amount("1.00"),
+                }],
+            };
+            let mut returns: Vec<NewReturn> = (0..34).map(ret).collect();
+            returns.push(ret(5));
+            let out = orders::insert_returns(c, &returns)?;
+            let created: Vec<i64> = out
+                .iter()
+                .filter_map(|o| match o {
+                    orders::Inserted::Created(id) => Some(*id),
+                    orders::Inserted::Duplicate(_) => None,
+                })
+                .collect();
+            assert_eq!(created.len(), 34);
+            assert_eq!(out[34], orders::Inserted::Duplicate(out[5].id()));
+            assert!(orders::insert_returns(c, &returns)?.iter().all(|o| matches!(o, orders::Inserted::Duplicate(_))));
+            assert_eq!(orders::returned_quantities(c, order_ids[5])?["SKU-0"], 1);
+            assert_eq!(orders::get(c, order_ids[33])?.unwrap().returned_amount, amount("1.00"));
+
+            // Rows that do not match the columns are refused before anything is written.
+            let bad = Rows::collect([[Param::Int(1), Param::from("x")]]);
+            assert!(c.insert_rows("products", &["sku"], &bad).is_err());
+            Ok(())
+        })
+        .unwrap();
+    });
+}

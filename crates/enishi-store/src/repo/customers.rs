@@ -1,6 +1,6 @@
 //! Customers: profile, consent, running stats; lookup, search and bulk resolution.
 
-use crate::db::{Conn, Row, Value};
+use crate::db::{Conn, Row, Rows, Value};
 use crate::model::{
     instant, Consent, ConsentChange, Customer, CustomerStats, CustomerUpsert, JsonMap, Page, PostalAddress, Upserted,
 };
@@ -397,13 +397,12 @@ pub fn create_new(
     }
     let ids = c.reserve_ids("customers", missing.len())?;
     let t = now();
-    let rows: Vec<Vec<Value>> = missing
-        .iter()
-        .zip(&ids)
-        .map(|((ext, seen), id)| {
-            vec![Value::Int(*id), ext.as_str().into(), Value::Int(*seen), Value::Int(t), Value::Int(t)]
-        })
-        .collect();
+    let rows = Rows::collect(
+        missing
+            .iter()
+            .zip(&ids)
+            .map(|((ext, seen), id)| [(*id).into(), ext.into(), (*seen).into(), t.into(), t.into()]),
+    );
     c.insert_rows("customers", &["id", "external_id", "first_seen_at", "created_at", "updated_at"], &rows)?;
     for ((ext, _), id) in missing.iter().zip(&ids) {
         found.insert(ext.clone(), *id);
@@ -415,21 +414,18 @@ pub fn create_new(
 /// import, whose stats the import computed as it went).
 pub fn insert_stats(c: &mut dyn Conn, stats: &[(i64, CustomerStats)]) -> Result<(), StoreError> {
     let t = now();
-    let rows: Vec<Vec<Value>> = stats
-        .iter()
-        .map(|(id, s)| {
-            vec![
-                Value::Int(*id),
-                s.first_order_at.map(|d| d.timestamp()).into(),
-                s.last_order_at.map(|d| d.timestamp()).into(),
-                s.order_count.into(),
-                s.purchase_days.into(),
-                s.total_spend.to_scaled().into(),
-                s.returned_amount.to_scaled().into(),
-                t.into(),
-            ]
-        })
-        .collect();
+    let rows = Rows::collect(stats.iter().map(|(id, s)| {
+        [
+            (*id).into(),
+            s.first_order_at.map(|d| d.timestamp()).into(),
+            s.last_order_at.map(|d| d.timestamp()).into(),
+            s.order_count.into(),
+            s.purchase_days.into(),
+            s.total_spend.to_scaled().into(),
+            s.returned_amount.to_scaled().into(),
+            t.into(),
+        ]
+    }));
     c.insert_rows(
         "customer_stats",
         &[

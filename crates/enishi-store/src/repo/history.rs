@@ -2,7 +2,7 @@
 //! requests and complaints (interaction history), behavioural events; and the timeline that
 //! merges them with orders and returns.
 
-use crate::db::{Conn, Row, Value};
+use crate::db::{Conn, Row, Rows, Value};
 use crate::model::{instant, Communication, Event, Interaction, NewEvent, NewInteraction, TimelineEntry};
 use crate::repo::{now, query_in};
 use crate::{params, StoreError};
@@ -148,19 +148,19 @@ pub fn add_events(c: &mut dyn Conn, events: &[NewEvent]) -> Result<u64, StoreErr
         seen.insert(r.text(0)?);
     }
     let t = now();
-    let mut rows = Vec::with_capacity(events.len());
+    let mut rows = Rows::default();
     for e in events {
         if let Some(r) = &e.event_ref {
             if !seen.insert(r.clone()) {
                 continue;
             }
         }
-        rows.push(vec![
-            Value::Int(e.customer_id),
+        rows.push([
+            e.customer_id.into(),
             e.name.as_str().into(),
             e.occurred_at.timestamp().into(),
             serde_json::Value::Object(e.properties.clone()).to_string().into(),
-            e.event_ref.clone().into(),
+            e.event_ref.as_ref().into(),
             t.into(),
         ]);
     }

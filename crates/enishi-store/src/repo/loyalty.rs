@@ -2,7 +2,7 @@
 //! loyalty state, per-order effects, tier history, coupons, memberships and the outbox.
 //! Decisions (what an order earns, what a return takes back) belong to the caller.
 
-use crate::db::{Backend, Conn, Row, Value};
+use crate::db::{Backend, Conn, Row, Rows, Value};
 use crate::repo::{now, query_in};
 use crate::{params, StoreError};
 use serde::{Serialize, Serializer};
@@ -930,7 +930,7 @@ pub fn accounts_for_update(c: &mut dyn Conn, customers: &[(i64, String)]) -> Res
     }
     // Created here, unless another transaction has just created one: then that one is read.
     let t = now();
-    let rows: Vec<Vec<Value>> = missing.iter().map(|(id, code)| vec![(*id).into(), code.into(), t.into()]).collect();
+    let rows = Rows::collect(missing.iter().map(|(id, code)| [(*id).into(), code.into(), t.into()]));
     c.insert_rows_then(
         "loyalty_accounts",
         &["customer_id", "referral_code", "updated_at"],
@@ -947,21 +947,18 @@ pub fn accounts_for_update(c: &mut dyn Conn, customers: &[(i64, String)]) -> Res
 /// Writes back loyalty states (creating any that are missing).
 pub fn save_accounts(c: &mut dyn Conn, accounts: &[LoyaltyAccount]) -> Result<(), StoreError> {
     let t = now();
-    let rows: Vec<Vec<Value>> = accounts
-        .iter()
-        .map(|a| {
-            vec![
-                a.customer_id.into(),
-                a.balance.into(),
-                a.tier.as_deref().into(),
-                a.tier_since.into(),
-                a.tier_locked_until.into(),
-                a.referral_code.as_str().into(),
-                a.cards.as_str().into(),
-                t.into(),
-            ]
-        })
-        .collect();
+    let rows = Rows::collect(accounts.iter().map(|a| {
+        [
+            a.customer_id.into(),
+            a.balance.into(),
+            a.tier.as_deref().into(),
+            a.tier_since.into(),
+            a.tier_locked_until.into(),
+            a.referral_code.as_str().into(),
+            a.cards.as_str().into(),
+            t.into(),
+        ]
+    }));
     c.upsert_rows(
         "loyalty_accounts",
         "customer_id",
@@ -1049,28 +1046,24 @@ pub fn append_new(c: &mut dyn Conn, entries: &[NewEntry<'_>]) -> Result<Vec<i64>
     }
     let ids = c.reserve_ids("loyalty_ledger", entries.len())?;
     let t = now();
-    let rows: Vec<Vec<Value>> = entries
-        .iter()
-        .zip(&ids)
-        .map(|(e, &id)| {
-            vec![
-                id.into(),
-                e.customer_id.into(),
-                e.kind.into(),
-                e.points.into(),
-                e.source.into(),
-                e.source_ref.into(),
-                e.program_version.into(),
-                e.idempotency_key.into(),
-                e.reason.into(),
-                e.detail.into(),
-                e.occurred_at.into(),
-                e.available_at.into(),
-                e.expires_at.into(),
-                t.into(),
-            ]
-        })
-        .collect();
+    let rows = Rows::collect(entries.iter().zip(&ids).map(|(e, &id)| {
+        [
+            id.into(),
+            e.customer_id.into(),
+            e.kind.into(),
+            e.points.into(),
+            e.source.into(),
+            e.source_ref.into(),
+            e.program_version.into(),
+            e.idempotency_key.into(),
+            e.reason.into(),
+            e.detail.into(),
+            e.occurred_at.into(),
+            e.available_at.into(),
+            e.expires_at.into(),
+            t.into(),
+        ]
+    }));
     let columns: Vec<&str> = ENTRY_COLUMNS.split(", ").chain(["created_at"]).collect();
     c.insert_rows("loyalty_ledger", &columns, &rows)?;
     Ok(ids)
@@ -1078,81 +1071,63 @@ pub fn append_new(c: &mut dyn Conn, entries: &[NewEntry<'_>]) -> Result<Vec<i64>
 
 /// Stores lots.
 pub fn insert_lots(c: &mut dyn Conn, lots: &[Lot]) -> Result<(), StoreError> {
-    let rows: Vec<Vec<Value>> = lots
-        .iter()
-        .map(|l| {
-            vec![
-                l.ledger_id.into(),
-                l.customer_id.into(),
-                l.remaining.into(),
-                l.available_at.into(),
-                l.expires_at.into(),
-            ]
-        })
-        .collect();
+    let rows = Rows::collect(lots.iter().map(|l| {
+        [l.ledger_id.into(), l.customer_id.into(), l.remaining.into(), l.available_at.into(), l.expires_at.into()]
+    }));
     c.insert_rows("loyalty_lots", &["ledger_id", "customer_id", "remaining", "available_at", "expires_at"], &rows)
 }
 
 /// Stores what orders did.
 pub fn insert_effects(c: &mut dyn Conn, effects: &[OrderEffect]) -> Result<(), StoreError> {
-    let rows: Vec<Vec<Value>> = effects
-        .iter()
-        .map(|e| {
-            vec![
-                e.order_id.into(),
-                e.customer_id.into(),
-                e.program_version.into(),
-                e.placed_at.into(),
-                e.placed_day.into(),
-                e.points.into(),
-                e.qualifying.into(),
-                e.reversed_points.into(),
-                e.reversed_qualifying.into(),
-                e.stamps.as_str().into(),
-                i64::from(e.stamps_undone).into(),
-                e.detail.as_str().into(),
-            ]
-        })
-        .collect();
+    let rows = Rows::collect(effects.iter().map(|e| {
+        [
+            e.order_id.into(),
+            e.customer_id.into(),
+            e.program_version.into(),
+            e.placed_at.into(),
+            e.placed_day.into(),
+            e.points.into(),
+            e.qualifying.into(),
+            e.reversed_points.into(),
+            e.reversed_qualifying.into(),
+            e.stamps.as_str().into(),
+            i64::from(e.stamps_undone).into(),
+            e.detail.as_str().into(),
+        ]
+    }));
     let columns: Vec<&str> = EFFECT_COLUMNS.split(", ").collect();
     c.insert_rows("loyalty_order_effects", &columns, &rows)
 }
 
 /// Records tier changes.
 pub fn insert_tier_changes(c: &mut dyn Conn, changes: &[TierChangeRecord]) -> Result<(), StoreError> {
-    let rows: Vec<Vec<Value>> = changes
-        .iter()
-        .map(|t| {
-            vec![
-                t.customer_id.into(),
-                t.from_tier.as_deref().into(),
-                t.to_tier.as_str().into(),
-                t.changed_at.into(),
-                t.reason.as_str().into(),
-            ]
-        })
-        .collect();
+    let rows = Rows::collect(changes.iter().map(|t| {
+        [
+            t.customer_id.into(),
+            t.from_tier.as_deref().into(),
+            t.to_tier.as_str().into(),
+            t.changed_at.into(),
+            t.reason.as_str().into(),
+        ]
+    }));
     c.insert_rows("loyalty_tier_history", &["customer_id", "from_tier", "to_tier", "changed_at", "reason"], &rows)
 }
 
 /// Issues coupons (their ids are ignored).
 pub fn insert_coupons(c: &mut dyn Conn, coupons: &[Coupon]) -> Result<(), StoreError> {
-    let rows: Vec<Vec<Value>> = coupons
-        .iter()
-        .map(|k| {
-            vec![
-                k.code.as_str().into(),
-                k.customer_id.into(),
-                k.reward_id.as_str().into(),
-                k.source.as_str().into(),
-                k.source_ref.as_deref().into(),
-                k.issued_at.into(),
-                k.valid_until.into(),
-                k.max_uses.into(),
-                0i64.into(),
-            ]
-        })
-        .collect();
+    let rows = Rows::collect(coupons.iter().map(|k| {
+        [
+            k.code.as_str().into(),
+            k.customer_id.into(),
+            k.reward_id.as_str().into(),
+            k.source.as_str().into(),
+            k.source_ref.as_deref().into(),
+            k.issued_at.into(),
+            k.valid_until.into(),
+            k.max_uses.into(),
+            0i64.into(),
+        ]
+    }));
     c.insert_rows(
         "loyalty_coupons",
         &["code", "customer_id", "reward_id", "source", "source_ref", "issued_at", "valid_until", "max_uses", "uses"],

@@ -1,6 +1,6 @@
 //! Orders, their lines, and returns linked to them.
 
-use crate::db::{Conn, Row, Value};
+use crate::db::{Conn, Row, Rows, Value};
 use crate::model::{instant, NewOrder, NewReturn, Order, OrderLine, Return, ReturnLine};
 use crate::repo::{now, query_in};
 use crate::{params, StoreError};
@@ -68,11 +68,11 @@ pub fn insert_new(c: &mut dyn Conn, fresh: &[&NewOrder]) -> Result<Vec<i64>, Sto
     }
     let ids = c.reserve_ids("orders", fresh.len())?;
     let t = now();
-    let mut order_rows = Vec::with_capacity(fresh.len());
-    let mut line_rows = Vec::new();
+    let mut order_rows = Rows::default();
+    let mut line_rows = Rows::default();
     for (o, &id) in fresh.iter().zip(&ids) {
-        order_rows.push(vec![
-            Value::Int(id),
+        order_rows.push([
+            id.into(),
             o.order_ref.as_str().into(),
             o.customer_id.into(),
             o.placed_at.timestamp().into(),
@@ -84,13 +84,13 @@ pub fn insert_new(c: &mut dyn Conn, fresh: &[&NewOrder]) -> Result<Vec<i64>, Sto
             t.into(),
         ]);
         for (n, l) in o.lines.iter().enumerate() {
-            line_rows.push(vec![
-                Value::Int(id),
+            line_rows.push([
+                id.into(),
                 o.customer_id.into(),
                 (n as i64 + 1).into(),
                 l.sku.as_str().into(),
-                l.product_name.clone().into(),
-                l.category.clone().into(),
+                l.product_name.as_ref().into(),
+                l.category.as_ref().into(),
                 l.quantity.into(),
                 l.unit_price.to_scaled().into(),
                 l.amount.to_scaled().into(),
@@ -236,47 +236,65 @@ pub fn insert_returns(c: &mut dyn Conn, returns: &[NewReturn]) -> Result<Vec<Ins
     for r in query_in(c, "SELECT return_ref, id FROM returns WHERE return_ref IN ({list})", &refs)? {
         existing.insert(r.text(0)?, r.int(1)?);
     }
+    // The new ones are written together: keys reserved, then one bulk insert per table.
+    let fresh: Vec<&NewReturn> = returns.iter().filter(|r| !existing.contains_key(&r.return_ref)).collect();
+    let ids = c.reserve_ids("returns", fresh.len())?;
     let t = now();
-    let mut out = Vec::with_capacity(returns.len());
-    for r in returns {
-        if let Some(&id) = existing.get(&r.return_ref) {
-            out.push(Inserted::Duplicate(id));
+    let mut return_rows = Rows::default();
+    let mut line_rows = Rows::default();
+    let mut created: HashMap<&str, i64> = HashMap::with_capacity(fresh.len());
+    for (r, &id) in fresh.iter().zip(&ids) {
+        if created.contains_key(r.return_ref.as_str()) {
             continue;
         }
-        let id = c
-            .query_one(
-                "INSERT INTO returns (return_ref, order_id, customer_id, returned_at, amount, reason, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                params![
-                    r.return_ref.as_str(),
-                    r.order_id,
-                    r.customer_id,
-                    r.returned_at.timestamp(),
-                    r.amount.to_scaled(),
-                    r.reason.clone(),
-                    t
-                ],
-            )?
-            .int(0)?;
-        let rows: Vec<Vec<Value>> = r
-            .lines
-            .iter()
-            .map(|l| {
-                vec![
-                    Value::Int(id),
-                    r.customer_id.into(),
-                    l.sku.as_str().into(),
-                    l.quantity.into(),
-                    l.unit_price.to_scaled().into(),
-                    l.amount.to_scaled().into(),
-                ]
-            })
-            .collect();
-        c.insert_rows("return_lines", &["return_id", "customer_id", "sku", "quantity", "unit_price", "amount"], &rows)?;
-        existing.insert(r.return_ref.clone(), id);
-        out.push(Inserted::Created(id));
+        created.insert(&r.return_ref, id);
+        return_rows.push([
+            id.into(),
+            r.return_ref.as_str().into(),
+            r.order_id.into(),
+            r.customer_id.into(),
+            r.returned_at.timestamp().into(),
+            r.amount.to_scaled().into(),
+            r.reason.as_ref().into(),
+            t.into(),
+        ]);
+        for l in &r.lines {
+            line_rows.push([
+                id.into(),
+                r.customer_id.into(),
+                l.sku.as_str().into(),
+                l.quantity.into(),
+                l.unit_price.to_scaled().into(),
+                l.amount.to_scaled().into(),
+            ]);
+        }
     }
-    Ok(out)
+    c.insert_rows(
+        "returns",
+        &["id", "return_ref", "order_id", "customer_id", "returned_at", "amount", "reason", "created_at"],
+        &return_rows,
+    )?;
+    c.insert_rows(
+        "return_lines",
+        &["return_id", "customer_id", "sku", "quantity", "unit_price", "amount"],
+        &line_rows,
+    )?;
+    // A return named twice in `returns` is created once; the second is its duplicate.
+    let mut first_seen: HashMap<&str, i64> = HashMap::with_capacity(created.len());
+    Ok(returns
+        .iter()
+        .map(|r| match existing.get(&r.return_ref) {
+            Some(&id) => Inserted::Duplicate(id),
+            None => {
+                let id = created[r.return_ref.as_str()];
+                if first_seen.insert(&r.return_ref, id).is_some() {
+                    Inserted::Duplicate(id)
+                } else {
+                    Inserted::Created(id)
+                }
+            }
+        })
+        .collect())
 }
 
 fn fetch_returns(c: &mut dyn Conn, order_ids: &[Value]) -> Result<Vec<Return>, StoreError> {

@@ -1,53 +1,39 @@
 //! Per-customer analytics scores: written in bulk by the analyses, read with the customer.
 
-use crate::db::{Conn, Value};
+use crate::db::{Conn, Param, Rows};
 use crate::model::{CustomerScores, RfmScores, ValueScores};
 use crate::repo::now;
 use crate::{params, StoreError};
 
-fn upsert(c: &mut dyn Conn, columns: &[&str], rows: &[Vec<Value>]) -> Result<(), StoreError> {
+fn upsert(c: &mut dyn Conn, columns: &[&str], rows: &Rows<'_>) -> Result<(), StoreError> {
     c.upsert_rows("customer_scores", "customer_id", columns, rows)
 }
 
 /// Stores the RFM scores of customers (Enishi id, scores).
 pub fn store_rfm(c: &mut dyn Conn, scores: &[(i64, RfmScores)]) -> Result<(), StoreError> {
     let t = now();
-    let rows: Vec<Vec<Value>> = scores
-        .iter()
-        .map(|(id, s)| {
-            vec![
-                Value::Int(*id),
-                s.as_of_day.into(),
-                s.r.into(),
-                s.f.into(),
-                s.m.into(),
-                s.segment.as_str().into(),
-                t.into(),
-            ]
-        })
-        .collect();
+    let rows = Rows::collect(scores.iter().map(|(id, s)| {
+        [(*id).into(), s.as_of_day.into(), s.r.into(), s.f.into(), s.m.into(), s.segment.as_str().into(), t.into()]
+    }));
     upsert(c, &["customer_id", "rfm_as_of_day", "rfm_r", "rfm_f", "rfm_m", "rfm_segment", "updated_at"], &rows)
 }
 
 /// Stores the predicted value of customers (Enishi id, scores).
 pub fn store_value(c: &mut dyn Conn, scores: &[(i64, ValueScores)]) -> Result<(), StoreError> {
     let t = now();
-    let finite = |v: f64| if v.is_finite() { Value::Real(v) } else { Value::Null };
-    let rows: Vec<Vec<Value>> = scores
-        .iter()
-        .map(|(id, s)| {
-            vec![
-                Value::Int(*id),
-                s.as_of_day.into(),
-                finite(s.p_alive),
-                finite(s.expected_purchases),
-                s.expected_days.into(),
-                finite(s.expected_value),
-                finite(s.clv),
-                t.into(),
-            ]
-        })
-        .collect();
+    let finite = |v: f64| if v.is_finite() { Param::Real(v) } else { Param::Null };
+    let rows = Rows::collect(scores.iter().map(|(id, s)| {
+        [
+            (*id).into(),
+            s.as_of_day.into(),
+            finite(s.p_alive),
+            finite(s.expected_purchases),
+            s.expected_days.into(),
+            finite(s.expected_value),
+            finite(s.clv),
+            t.into(),
+        ]
+    }));
     upsert(
         c,
         &[
@@ -201,13 +187,12 @@ pub fn store_lifecycle(
     changes: &[(i64, Option<&str>, &str)],
 ) -> Result<(), StoreError> {
     let t = now();
-    let rows: Vec<Vec<Value>> =
-        stages.iter().map(|(id, stage)| vec![Value::Int(*id), (*stage).into(), as_of_day.into(), t.into()]).collect();
+    let rows =
+        Rows::collect(stages.iter().map(|(id, stage)| [(*id).into(), (*stage).into(), as_of_day.into(), t.into()]));
     upsert(c, &["customer_id", "lifecycle_stage", "lifecycle_as_of_day", "updated_at"], &rows)?;
-    let change_rows: Vec<Vec<Value>> = changes
-        .iter()
-        .map(|(id, from, to)| vec![Value::Int(*id), (*from).into(), (*to).into(), as_of_day.into(), t.into()])
-        .collect();
+    let change_rows = Rows::collect(
+        changes.iter().map(|(id, from, to)| [(*id).into(), (*from).into(), (*to).into(), as_of_day.into(), t.into()]),
+    );
     c.insert_rows(
         "lifecycle_changes",
         &["customer_id", "from_stage", "to_stage", "changed_day", "created_at"],
@@ -233,20 +218,11 @@ pub fn store_recommendations(
     rows: &[(i64, Vec<(String, f64)>)],
 ) -> Result<(), StoreError> {
     c.execute("DELETE FROM customer_recommendations", &[])?;
-    let flat: Vec<Vec<Value>> = rows
-        .iter()
-        .flat_map(|(id, products)| {
-            products.iter().enumerate().map(move |(rank, (sku, score))| {
-                vec![
-                    Value::Int(*id),
-                    (rank as i64 + 1).into(),
-                    sku.as_str().into(),
-                    Value::Real(*score),
-                    as_of_day.into(),
-                ]
-            })
+    let flat = Rows::collect(rows.iter().flat_map(|(id, products)| {
+        products.iter().enumerate().map(move |(rank, (sku, score))| {
+            [(*id).into(), (rank as i64 + 1).into(), sku.as_str().into(), (*score).into(), as_of_day.into()]
         })
-        .collect();
+    }));
     c.insert_rows("customer_recommendations", &["customer_id", "rank", "sku", "score", "as_of_day"], &flat)
 }
 
