@@ -170,7 +170,7 @@ pub fn import_orders(
             let touched: Vec<i64> = p.touched.iter().copied().filter(|id| !p.new_stats.contains_key(id)).collect();
             customers::refresh_stats(p.c, &touched)?;
             let mut computed: Vec<(i64, CustomerStats)> =
-                p.new_stats.drain().map(|(id, acc)| (id, acc.finish())).collect();
+                std::mem::take(&mut p.new_stats).into_iter().map(|(id, acc)| (id, acc.finish())).collect();
             // In key order, each row goes at the end of the table's B-tree instead of anywhere.
             computed.sort_unstable_by_key(|(id, _)| *id);
             customers::insert_stats(p.c, &computed)?;

@@ -411,36 +411,43 @@ pub fn create_new(
 }
 
 /// Stores the running stats of customers who have none yet (customers created by a bulk
-/// import, whose stats the import computed as it went).
+/// import, whose stats the import computed as it went). A million customers' stats go in
+/// parts of [`STATS_PART`] rows, so the bound values of only one part are held at a time.
 pub fn insert_stats(c: &mut dyn Conn, stats: &[(i64, CustomerStats)]) -> Result<(), StoreError> {
     let t = now();
-    let rows = Rows::collect(stats.iter().map(|(id, s)| {
-        [
-            (*id).into(),
-            s.first_order_at.map(|d| d.timestamp()).into(),
-            s.last_order_at.map(|d| d.timestamp()).into(),
-            s.order_count.into(),
-            s.purchase_days.into(),
-            s.total_spend.to_scaled().into(),
-            s.returned_amount.to_scaled().into(),
-            t.into(),
-        ]
-    }));
-    c.insert_rows(
-        "customer_stats",
-        &[
-            "customer_id",
-            "first_order_at",
-            "last_order_at",
-            "order_count",
-            "purchase_days",
-            "total_spend",
-            "returned_amount",
-            "updated_at",
-        ],
-        &rows,
-    )
+    for part in stats.chunks(STATS_PART) {
+        let rows = Rows::collect(part.iter().map(|(id, s)| {
+            [
+                (*id).into(),
+                s.first_order_at.map(|d| d.timestamp()).into(),
+                s.last_order_at.map(|d| d.timestamp()).into(),
+                s.order_count.into(),
+                s.purchase_days.into(),
+                s.total_spend.to_scaled().into(),
+                s.returned_amount.to_scaled().into(),
+                t.into(),
+            ]
+        }));
+        c.insert_rows(
+            "customer_stats",
+            &[
+                "customer_id",
+                "first_order_at",
+                "last_order_at",
+                "order_count",
+                "purchase_days",
+                "total_spend",
+                "returned_amount",
+                "updated_at",
+            ],
+            &rows,
+        )?;
+    }
+    Ok(())
 }
+
+/// How many customers' stats [`insert_stats`] binds at once.
+const STATS_PART: usize = 8192;
 
 /// Recomputes the running stats of `customer_ids` from their orders and returns.
 pub fn refresh_stats(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<(), StoreError> {
