@@ -121,7 +121,7 @@ pub fn import_orders(
     let started = Instant::now();
     let started_at = Utc::now();
     let (reader, hash) = Hashing::new(input, progress);
-    store.write(|c| {
+    store.bulk_write(|c| {
         std::thread::scope(|scope| {
             // One core reads, parses and groups lines into orders while the other writes: the
             // orders cross in chunks.

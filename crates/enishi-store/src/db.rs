@@ -355,6 +355,27 @@ fn sqlite_value(v: rusqlite::types::ValueRef<'_>) -> Value {
 /// Rows per multi-row INSERT on SQLite.
 const SQLITE_INSERT_CHUNK: usize = 32;
 
+/// The text of an SQLite INSERT of `n` rows into `columns` of `table`, with SQLite's `?N`
+/// placeholders, ending with `suffix`. `OR FAIL`: a row that breaks a constraint stops the
+/// statement without undoing the rows before it, which the transaction's rollback undoes; so,
+/// unless foreign keys are checked (see [`crate::Store::bulk_write`]), SQLite keeps no
+/// statement journal to undo a multi-row statement on its own.
+fn sqlite_insert(table: &str, columns: &[&str], n: usize, suffix: &str) -> String {
+    use std::fmt::Write;
+    let width = columns.len();
+    let mut sql = String::with_capacity(64 + n * width * 6 + suffix.len());
+    let _ = write!(sql, "INSERT OR FAIL INTO {table} ({}) VALUES ", columns.join(", "));
+    for r in 0..n {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..width {
+            let _ = write!(sql, "{}?{}", if c == 0 { "" } else { ", " }, r * width + c + 1);
+        }
+        sql.push(')');
+    }
+    sql.push_str(&sqlite_sql(suffix));
+    sql
+}
+
 /// A SQLite transaction seen as a [`Conn`].
 pub struct SqliteConn<'a>(pub(crate) &'a rusqlite::Transaction<'a>);
 
@@ -383,10 +404,7 @@ impl Conn for SqliteConn<'_> {
         // for all of them), then one of a single row for what is left.
         let width = columns.len();
         let many = SQLITE_INSERT_CHUNK;
-        let statement = |n: usize| {
-            let tuples: Vec<String> = (0..n).map(|r| format!("({})", placeholders(r * width + 1, width))).collect();
-            sqlite_sql(&format!("INSERT INTO {table} ({}) VALUES {}{suffix}", columns.join(", "), tuples.join(", ")))
-        };
+        let statement = |n: usize| sqlite_insert(table, columns, n, suffix);
         let split = if rows.len() >= many { rows.len() / many * many * width } else { 0 };
         let (full, rest) = rows.values.split_at(split);
         if !full.is_empty() {

@@ -243,6 +243,24 @@ impl Store {
         self.transaction(true, f)
     }
 
+    /// Runs `f` in a write transaction like [`Store::write`], for a bulk writer that vouches
+    /// for its references: every row it writes refers to rows that exist or that it writes
+    /// first (an import creates the customers, orders and ledger entries its rows point to, and
+    /// deletes nothing). SQLite then skips its foreign-key checks for the transaction — a
+    /// parent lookup per reference, and a statement journal (a copy of every page each
+    /// multi-row insert changes, kept to undo the statement alone) — and turns them back on
+    /// after it. PostgreSQL checks as always. The tests of every bulk writer run
+    /// `PRAGMA foreign_key_check` after it.
+    pub fn bulk_write<T, E>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        match &self.inner {
+            Inner::Sqlite(_) => self.sqlite_transaction(true, false, f),
+            Inner::Postgres(_) => self.transaction(true, f),
+        }
+    }
+
     /// Runs `f` in a read transaction (a consistent snapshot).
     pub fn read<T, E>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, E>) -> Result<T, E>
     where
@@ -256,20 +274,7 @@ impl Store {
         E: From<StoreError>,
     {
         match &self.inner {
-            Inner::Sqlite(pool) => {
-                let _writer = write.then(|| self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner()));
-                let mut pooled = pool.get()?;
-                let conn = pooled.get_mut();
-                let behavior = if write {
-                    rusqlite::TransactionBehavior::Immediate
-                } else {
-                    rusqlite::TransactionBehavior::Deferred
-                };
-                let tx = conn.transaction_with_behavior(behavior).map_err(StoreError::from)?;
-                let out = f(&mut SqliteConn(&tx))?;
-                tx.commit().map_err(StoreError::from)?;
-                Ok(out)
-            }
+            Inner::Sqlite(_) => self.sqlite_transaction(write, true, f),
             Inner::Postgres(pool) => {
                 let mut pooled = pool.get()?;
                 let session = pooled.get_mut();
@@ -285,5 +290,38 @@ impl Store {
                 Ok(out)
             }
         }
+    }
+
+    /// A transaction on a pooled SQLite connection, with foreign-key checks on or off for its
+    /// duration; a connection whose checks cannot be turned back on leaves the pool.
+    fn sqlite_transaction<T, E>(
+        &self,
+        write: bool,
+        foreign_keys: bool,
+        f: impl FnOnce(&mut dyn Conn) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let Inner::Sqlite(pool) = &self.inner else {
+            return Err(StoreError::Database("not an SQLite store".into()).into());
+        };
+        let _writer = write.then(|| self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut pooled = pool.get()?;
+        if !foreign_keys {
+            pooled.get_mut().pragma_update(None, "foreign_keys", false).map_err(StoreError::from)?;
+        }
+        let behavior =
+            if write { rusqlite::TransactionBehavior::Immediate } else { rusqlite::TransactionBehavior::Deferred };
+        let result = (|| {
+            let tx = pooled.get_mut().transaction_with_behavior(behavior).map_err(StoreError::from)?;
+            let out = f(&mut SqliteConn(&tx))?;
+            tx.commit().map_err(StoreError::from)?;
+            Ok(out)
+        })();
+        if !foreign_keys && pooled.get_mut().pragma_update(None, "foreign_keys", true).is_err() {
+            pooled.discard();
+        }
+        result
     }
 }

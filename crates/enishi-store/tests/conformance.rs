@@ -445,6 +445,34 @@ fn users_sign_in_with_passwords_and_sessions_end() {
 }
 
 #[test]
+fn bulk_writes_skip_reference_checks_on_sqlite_only_inside_them() {
+    each(|s| {
+        let orphan = |c: &mut dyn Conn| {
+            c.execute(
+                "INSERT INTO loyalty_accounts (customer_id, referral_code, updated_at) VALUES ($1, $2, $3)",
+                &[Value::Int(987_654), Value::Text("ORPHAN".into()), Value::Int(0)],
+            )
+        };
+        assert!(s.write(orphan).is_err(), "a reference to no customer is refused");
+        // Rolled back by the error returned after the insert, which only SQLite lets through.
+        let inside = s.bulk_write(|c| -> Result<(), StoreError> {
+            orphan(c)?;
+            Err(StoreError::Conflict("undo".into()))
+        });
+        match s.backend() {
+            Backend::Sqlite => assert!(matches!(&inside, Err(StoreError::Conflict(m)) if m == "undo"), "{inside:?}"),
+            Backend::Postgres => assert!(!matches!(&inside, Err(StoreError::Conflict(m)) if m == "undo"), "{inside:?}"),
+        }
+        // The checks are back for every transaction after it.
+        for _ in 0..3 {
+            assert!(s.write(orphan).is_err(), "checked again after the bulk write");
+        }
+        let n = s.read(|c| c.query("SELECT COUNT(*) FROM loyalty_accounts WHERE customer_id = 987654", &[])).unwrap();
+        assert_eq!(n[0].int(0).unwrap(), 0);
+    });
+}
+
+#[test]
 fn bulk_inserts_write_every_row_once() {
     each(|s| {
         s.write(|c| -> Result<(), StoreError> {

@@ -23,15 +23,25 @@ pub(crate) fn now() -> i64 {
 }
 
 /// Most values bound in one IN list.
-pub(crate) const IN_CHUNK: usize = 500;
+pub(crate) const IN_CHUNK: usize = 512;
+
+/// The fewest values bound in one IN list (see [`query_in`]).
+const IN_LEAST: usize = 8;
 
 /// Runs `sql_with_list` (whose `{list}` is replaced by placeholders) once per chunk of `keys`
-/// and concatenates the rows.
+/// and concatenates the rows. A list is padded to a power of two by repeating its last key
+/// (which matches no more rows), so that a handful of statement texts serve every list
+/// length and stay prepared in the connection's cache instead of being compiled per call.
 pub(crate) fn query_in(c: &mut dyn Conn, sql_with_list: &str, keys: &[Value]) -> Result<Vec<Row>, StoreError> {
     let mut out = Vec::new();
+    let mut padded = Vec::new();
     for part in keys.chunks(IN_CHUNK) {
-        let sql = sql_with_list.replace("{list}", &placeholders(1, part.len()));
-        out.extend(c.query(&sql, part)?);
+        let n = part.len().next_power_of_two().max(IN_LEAST);
+        padded.clear();
+        padded.extend_from_slice(part);
+        padded.resize(n, part[part.len() - 1].clone());
+        let sql = sql_with_list.replace("{list}", &placeholders(1, n));
+        out.extend(c.query(&sql, &padded)?);
     }
     Ok(out)
 }
