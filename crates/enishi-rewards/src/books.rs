@@ -174,7 +174,8 @@ impl<'c> OrderBatch<'c> {
         ids.sort_unstable();
         ids.dedup();
         let with_codes: Vec<(i64, String)> = ids.iter().map(|&id| (id, referral_code(id))).collect();
-        let accounts = loyalty::accounts_for_update(c, &with_codes)?.into_iter().map(|a| (a.customer_id, a)).collect();
+        let accounts =
+            loyalty::accounts_to_write_back(c, &with_codes)?.into_iter().map(|a| (a.customer_id, a)).collect();
         let mut bases: HashMap<i64, Vec<EarnedBasis>> = HashMap::new();
         for b in loyalty::earned_bases(c, &ids)? {
             bases.entry(b.customer_id).or_default().push(b);

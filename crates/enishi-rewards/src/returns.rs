@@ -186,7 +186,8 @@ impl<'c> ReturnBatch<'c> {
         customers.sort_unstable();
         customers.dedup();
         let customer_ids: Vec<i64> = customers.iter().map(|(id, _)| *id).collect();
-        let accounts = loyalty::accounts_for_update(c, &customers)?.into_iter().map(|a| (a.customer_id, a)).collect();
+        let accounts =
+            loyalty::accounts_to_write_back(c, &customers)?.into_iter().map(|a| (a.customer_id, a)).collect();
         let refs: Vec<&str> = refunds.values().map(|o| o.order_ref.as_str()).collect();
         let mut own: HashMap<String, Vec<i64>> = HashMap::new();
         for (order_ref, id) in loyalty::own_entry_ids(c, &refs)? {

@@ -121,7 +121,8 @@ pub struct Rows<'a> {
 impl<'a> Rows<'a> {
     /// Collects rows of `N` values each.
     pub fn collect<const N: usize>(rows: impl IntoIterator<Item = [Param<'a>; N]>) -> Self {
-        let mut out = Rows { width: N, values: Vec::new() };
+        let rows = rows.into_iter();
+        let mut out = Rows { width: N, values: Vec::with_capacity(rows.size_hint().0 * N) };
         for row in rows {
             out.values.extend(row);
         }

@@ -944,6 +944,41 @@ pub fn accounts_for_update(c: &mut dyn Conn, customers: &[(i64, String)]) -> Res
     Ok(found)
 }
 
+/// The loyalty states of these customers for a caller that writes every one of them back
+/// with [`save_accounts`] before its transaction ends (an import's batch): as
+/// [`accounts_for_update`], except that on SQLite a missing account is only made in memory,
+/// empty, and created by that write. SQLite's one writer holds the database until the
+/// transaction ends, so no other can create it meanwhile; on PostgreSQL it is created and
+/// locked at once.
+pub fn accounts_to_write_back(
+    c: &mut dyn Conn,
+    customers: &[(i64, String)],
+) -> Result<Vec<LoyaltyAccount>, StoreError> {
+    if c.backend() == Backend::Postgres {
+        return accounts_for_update(c, customers);
+    }
+    let ids: Vec<i64> = customers.iter().map(|(id, _)| *id).collect();
+    let mut found: Vec<LoyaltyAccount> = query_in(
+        c,
+        &format!("SELECT {ACCOUNT_COLUMNS} FROM loyalty_accounts WHERE customer_id IN ({{list}})"),
+        &id_values(&ids),
+    )?
+    .iter()
+    .map(account_of)
+    .collect::<Result<_, _>>()?;
+    let have: HashSet<i64> = found.iter().map(|a| a.customer_id).collect();
+    found.extend(customers.iter().filter(|(id, _)| !have.contains(id)).map(|(id, code)| LoyaltyAccount {
+        customer_id: *id,
+        balance: 0,
+        tier: None,
+        tier_since: None,
+        tier_locked_until: None,
+        referral_code: code.clone(),
+        cards: "{}".into(),
+    }));
+    Ok(found)
+}
+
 /// Writes back loyalty states (creating any that are missing).
 pub fn save_accounts(c: &mut dyn Conn, accounts: &[LoyaltyAccount]) -> Result<(), StoreError> {
     let t = now();
