@@ -151,6 +151,31 @@ fn redact(url: &str, e: &postgres::Error) -> String {
     format!("{shown}: {e}")
 }
 
+/// A pooled SQLite connection that goes back to the pool with its foreign-key checks on:
+/// turned back on when it is returned, or the connection is discarded when they cannot be
+/// (or when a panic unwinds through the transaction).
+struct ChecksRestored<'p> {
+    pooled: Option<db::Pooled<'p, rusqlite::Connection>>,
+    turned_off: bool,
+}
+
+impl ChecksRestored<'_> {
+    fn conn(&mut self) -> &mut rusqlite::Connection {
+        self.pooled.as_mut().expect("present until dropped").get_mut()
+    }
+}
+
+impl Drop for ChecksRestored<'_> {
+    fn drop(&mut self) {
+        let Some(mut pooled) = self.pooled.take() else { return };
+        if self.turned_off
+            && (std::thread::panicking() || pooled.get_mut().pragma_update(None, "foreign_keys", true).is_err())
+        {
+            pooled.discard();
+        }
+    }
+}
+
 impl Drop for Store {
     fn drop(&mut self) {
         // Closing a synchronous PostgreSQL client blocks on its own runtime, which panics on a
@@ -311,17 +336,12 @@ impl Store {
         if !foreign_keys {
             pooled.get_mut().pragma_update(None, "foreign_keys", false).map_err(StoreError::from)?;
         }
+        let mut pooled = ChecksRestored { pooled: Some(pooled), turned_off: !foreign_keys };
         let behavior =
             if write { rusqlite::TransactionBehavior::Immediate } else { rusqlite::TransactionBehavior::Deferred };
-        let result = (|| {
-            let tx = pooled.get_mut().transaction_with_behavior(behavior).map_err(StoreError::from)?;
-            let out = f(&mut SqliteConn(&tx))?;
-            tx.commit().map_err(StoreError::from)?;
-            Ok(out)
-        })();
-        if !foreign_keys && pooled.get_mut().pragma_update(None, "foreign_keys", true).is_err() {
-            pooled.discard();
-        }
-        result
+        let tx = pooled.conn().transaction_with_behavior(behavior).map_err(StoreError::from)?;
+        let out = f(&mut SqliteConn(&tx))?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
     }
 }

@@ -463,7 +463,11 @@ fn bulk_writes_skip_reference_checks_on_sqlite_only_inside_them() {
             Backend::Sqlite => assert!(matches!(&inside, Err(StoreError::Conflict(m)) if m == "undo"), "{inside:?}"),
             Backend::Postgres => assert!(!matches!(&inside, Err(StoreError::Conflict(m)) if m == "undo"), "{inside:?}"),
         }
-        // The checks are back for every transaction after it.
+        // The checks are back for every transaction after it, even one a panic unwound.
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            s.bulk_write(|_| -> Result<(), StoreError> { panic!("a bug in a bulk writer") })
+        }));
+        assert!(unwound.is_err());
         for _ in 0..3 {
             assert!(s.write(orphan).is_err(), "checked again after the bulk write");
         }
