@@ -281,7 +281,7 @@ impl Store {
         E: From<StoreError>,
     {
         match &self.inner {
-            Inner::Sqlite(_) => self.sqlite_transaction(true, false, f),
+            Inner::Sqlite(pool) => self.sqlite_transaction(pool, true, false, f),
             Inner::Postgres(_) => self.transaction(true, f),
         }
     }
@@ -299,7 +299,7 @@ impl Store {
         E: From<StoreError>,
     {
         match &self.inner {
-            Inner::Sqlite(_) => self.sqlite_transaction(write, true, f),
+            Inner::Sqlite(pool) => self.sqlite_transaction(pool, write, true, f),
             Inner::Postgres(pool) => {
                 let mut pooled = pool.get()?;
                 let session = pooled.get_mut();
@@ -321,6 +321,7 @@ impl Store {
     /// duration; a connection whose checks cannot be turned back on leaves the pool.
     fn sqlite_transaction<T, E>(
         &self,
+        pool: &Pool<rusqlite::Connection>,
         write: bool,
         foreign_keys: bool,
         f: impl FnOnce(&mut dyn Conn) -> Result<T, E>,
@@ -328,9 +329,6 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let Inner::Sqlite(pool) = &self.inner else {
-            return Err(StoreError::Database("not an SQLite store".into()).into());
-        };
         let _writer = write.then(|| self.sqlite_writer.lock().unwrap_or_else(|p| p.into_inner()));
         let mut pooled = pool.get()?;
         if !foreign_keys {
