@@ -10,14 +10,15 @@ use enishi_store::repo::loyalty::{
     self, Coupon, EarnedBasis, Lot, LoyaltyAccount, Membership, NewEntry, OrderEffect, TierChangeRecord,
 };
 use enishi_store::{Conn, StoreError};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeMap;
 
 /// What evaluating an order reads and writes.
 pub(crate) trait OrderBooks {
     /// The customer's loyalty state (created if missing), for update.
     fn account(&mut self, customer_id: i64) -> Result<LoyaltyAccount, StoreError>;
     /// Writes the state back.
-    fn save_account(&mut self, acct: &LoyaltyAccount) -> Result<(), StoreError>;
+    fn save_account(&mut self, acct: LoyaltyAccount) -> Result<(), StoreError>;
     /// Tier basis from orders placed in `since..until`, net of returns.
     fn tier_progress(&mut self, customer_id: i64, since: i64, until: i64) -> Result<i64, StoreError>;
     /// Purchase points earned on a business day, net of returns.
@@ -51,8 +52,8 @@ impl OrderBooks for Live<'_> {
     fn account(&mut self, customer_id: i64) -> Result<LoyaltyAccount, StoreError> {
         loyalty::account_for_update(self.0, customer_id, &referral_code(customer_id))
     }
-    fn save_account(&mut self, acct: &LoyaltyAccount) -> Result<(), StoreError> {
-        loyalty::save_account(self.0, acct)
+    fn save_account(&mut self, acct: LoyaltyAccount) -> Result<(), StoreError> {
+        loyalty::save_account(self.0, &acct)
     }
     fn tier_progress(&mut self, customer_id: i64, since: i64, until: i64) -> Result<i64, StoreError> {
         loyalty::tier_progress(self.0, customer_id, since, until)
@@ -154,14 +155,14 @@ impl PendingEntry {
 /// transaction until the batch is written.
 pub struct OrderBatch<'c> {
     c: &'c mut dyn Conn,
-    accounts: HashMap<i64, LoyaltyAccount>,
-    bases: HashMap<i64, Vec<EarnedBasis>>,
-    memberships: HashMap<i64, Membership>,
-    referrers: HashMap<i64, i64>,
+    accounts: FxHashMap<i64, LoyaltyAccount>,
+    bases: FxHashMap<i64, Vec<EarnedBasis>>,
+    memberships: FxHashMap<i64, Membership>,
+    referrers: FxHashMap<i64, i64>,
     promotion_spent: Option<BTreeMap<String, i64>>,
     promotion_added: BTreeMap<String, i64>,
     entries: Vec<PendingEntry>,
-    keys: HashSet<String>,
+    keys: FxHashSet<String>,
     coupons: Vec<Coupon>,
     tier_changes: Vec<TierChangeRecord>,
     effects: Vec<OrderEffect>,
@@ -176,7 +177,7 @@ impl<'c> OrderBatch<'c> {
         let with_codes: Vec<(i64, String)> = ids.iter().map(|&id| (id, referral_code(id))).collect();
         let accounts =
             loyalty::accounts_to_write_back(c, &with_codes)?.into_iter().map(|a| (a.customer_id, a)).collect();
-        let mut bases: HashMap<i64, Vec<EarnedBasis>> = HashMap::new();
+        let mut bases: FxHashMap<i64, Vec<EarnedBasis>> = FxHashMap::default();
         for b in loyalty::earned_bases(c, &ids)? {
             bases.entry(b.customer_id).or_default().push(b);
         }
@@ -191,7 +192,7 @@ impl<'c> OrderBatch<'c> {
             promotion_spent: None,
             promotion_added: BTreeMap::new(),
             entries: Vec::new(),
-            keys: HashSet::new(),
+            keys: FxHashSet::default(),
             coupons: Vec::new(),
             tier_changes: Vec::new(),
             effects: Vec::new(),
@@ -239,8 +240,8 @@ impl OrderBooks for OrderBatch<'_> {
         }
         Ok(self.accounts[&customer_id].clone())
     }
-    fn save_account(&mut self, acct: &LoyaltyAccount) -> Result<(), StoreError> {
-        self.accounts.insert(acct.customer_id, acct.clone());
+    fn save_account(&mut self, acct: LoyaltyAccount) -> Result<(), StoreError> {
+        self.accounts.insert(acct.customer_id, acct);
         Ok(())
     }
     fn tier_progress(&mut self, customer_id: i64, since: i64, until: i64) -> Result<i64, StoreError> {

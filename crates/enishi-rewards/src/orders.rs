@@ -425,7 +425,8 @@ fn earn(
     }
 
     let referral_points = referral(books, (version, p), clock, &mut acct, order, earned.eligible)?;
-    books.save_account(&acct)?;
+    let balance = acct.balance;
+    books.save_account(acct)?;
     let recorded = Recorded(
         earned
             .parts
@@ -439,7 +440,7 @@ fn earn(
         tier_change,
         unlocked,
         referral_points,
-        acct.balance,
+        balance,
     );
     books.record_effect(OrderEffect {
         order_id: order.id,
@@ -521,7 +522,7 @@ fn referral(
         )? {
             given += r.referrer_points;
         }
-        books.save_account(&ref_acct)?;
+        books.save_account(ref_acct)?;
     }
     Ok(given)
 }
