@@ -737,16 +737,7 @@ fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
         let early = customer_id(&batched.store, "C-99");
         assert_eq!(batched.store.read(|c| loyalty::account(c, early)).unwrap(), None, "no programme, no account");
         assert_ledger_consistent(&batched.store);
-        assert_references_resolve(&batched.store);
-    }
-}
-
-/// An import writes with SQLite's foreign-key checks off (`Store::bulk_write`): every
-/// reference it wrote must resolve all the same.
-fn assert_references_resolve(s: &Store) {
-    if s.backend() == enishi_store::Backend::Sqlite {
-        let broken = s.read(|c| c.query("PRAGMA foreign_key_check", &[])).unwrap();
-        assert!(broken.is_empty(), "broken references: {broken:?}");
+        testing::assert_references_resolve(&batched.store);
     }
 }
 

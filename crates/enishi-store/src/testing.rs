@@ -5,7 +5,7 @@
 //! (`postgres://postgres@127.0.0.1:5432/test`) is tried and, if it does not answer, the
 //! PostgreSQL half of each test is skipped with a message on stderr.
 
-use crate::Store;
+use crate::{Backend, Store};
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -84,4 +84,14 @@ pub fn all() -> Vec<TestDb> {
     let mut v = vec![sqlite()];
     v.extend(postgres());
     v
+}
+
+/// Fails the test if any stored reference points at a missing row (`PRAGMA
+/// foreign_key_check`): bulk writers ([`Store::bulk_write`]) write with SQLite's checks off
+/// and vouch for their references. PostgreSQL checks every write itself.
+pub fn assert_references_resolve(store: &Store) {
+    if store.backend() == Backend::Sqlite {
+        let broken = store.read(|c| c.query("PRAGMA foreign_key_check", &[])).expect("foreign_key_check");
+        assert!(broken.is_empty(), "broken references: {broken:?}");
+    }
 }

@@ -913,18 +913,32 @@ fn id_values(ids: &[i64]) -> Vec<Value> {
     ids.iter().map(|&id| Value::Int(id)).collect()
 }
 
+/// Stored accounts, and the (customer, referral code) pairs that have none.
+type StoredAndMissing<'a> = (Vec<LoyaltyAccount>, Vec<&'a (i64, String)>);
+
+/// The stored loyalty states of these customers (`customers` pairs id and referral code),
+/// read with `lock` appended to the query, and the customers who have none.
+fn stored_accounts<'a>(
+    c: &mut dyn Conn,
+    customers: &'a [(i64, String)],
+    lock: &str,
+) -> Result<StoredAndMissing<'a>, StoreError> {
+    let ids: Vec<i64> = customers.iter().map(|(id, _)| *id).collect();
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM loyalty_accounts WHERE customer_id IN ({{list}}){lock}");
+    let found: Vec<LoyaltyAccount> =
+        query_in(c, &sql, &id_values(&ids))?.iter().map(account_of).collect::<Result<_, _>>()?;
+    let have: HashSet<i64> = found.iter().map(|a| a.customer_id).collect();
+    let missing = customers.iter().filter(|(id, _)| !have.contains(id)).collect();
+    Ok((found, missing))
+}
+
 /// The loyalty states of these customers, each created with its referral code where missing
 /// (`customers` pairs id and code), and locked for the rest of the transaction: the bulk form
 /// of [`account_for_update`], so that an import's batch and a concurrent redemption see each
 /// other's spending. The order of the result is not that of `customers`.
 pub fn accounts_for_update(c: &mut dyn Conn, customers: &[(i64, String)]) -> Result<Vec<LoyaltyAccount>, StoreError> {
     let lock = if c.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
-    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM loyalty_accounts WHERE customer_id IN ({{list}}){lock}");
-    let ids: Vec<i64> = customers.iter().map(|(id, _)| *id).collect();
-    let mut found: Vec<LoyaltyAccount> =
-        query_in(c, &sql, &id_values(&ids))?.iter().map(account_of).collect::<Result<_, _>>()?;
-    let have: HashSet<i64> = found.iter().map(|a| a.customer_id).collect();
-    let missing: Vec<&(i64, String)> = customers.iter().filter(|(id, _)| !have.contains(id)).collect();
+    let (mut found, missing) = stored_accounts(c, customers, lock)?;
     if missing.is_empty() {
         return Ok(found);
     }
@@ -937,10 +951,8 @@ pub fn accounts_for_update(c: &mut dyn Conn, customers: &[(i64, String)]) -> Res
         &rows,
         " ON CONFLICT (customer_id) DO NOTHING",
     )?;
-    let ids: Vec<i64> = missing.iter().map(|(id, _)| *id).collect();
-    for row in query_in(c, &sql, &id_values(&ids))? {
-        found.push(account_of(&row)?);
-    }
+    let created: Vec<(i64, String)> = missing.into_iter().cloned().collect();
+    found.extend(stored_accounts(c, &created, lock)?.0);
     Ok(found)
 }
 
@@ -957,17 +969,8 @@ pub fn accounts_to_write_back(
     if c.backend() == Backend::Postgres {
         return accounts_for_update(c, customers);
     }
-    let ids: Vec<i64> = customers.iter().map(|(id, _)| *id).collect();
-    let mut found: Vec<LoyaltyAccount> = query_in(
-        c,
-        &format!("SELECT {ACCOUNT_COLUMNS} FROM loyalty_accounts WHERE customer_id IN ({{list}})"),
-        &id_values(&ids),
-    )?
-    .iter()
-    .map(account_of)
-    .collect::<Result<_, _>>()?;
-    let have: HashSet<i64> = found.iter().map(|a| a.customer_id).collect();
-    found.extend(customers.iter().filter(|(id, _)| !have.contains(id)).map(|(id, code)| LoyaltyAccount {
+    let (mut found, missing) = stored_accounts(c, customers, "")?;
+    found.extend(missing.into_iter().map(|(id, code)| LoyaltyAccount {
         customer_id: *id,
         balance: 0,
         tier: None,
