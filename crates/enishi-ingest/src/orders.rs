@@ -17,14 +17,14 @@ use crate::reader::Hashing;
 use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::{DateTime, Utc};
 use enishi_core::{Amount, BusinessClock, Channel, Currency};
-use enishi_rewards::{OrderBatch, Programs, ReturnBatch, ReturnFacts};
+use enishi_rewards::{OrderBatch, Programs, Purchase, ReturnBatch, ReturnFacts};
 use enishi_store::repo::{customers, imports, orders, products};
 use enishi_store::{
-    Conn, CustomerStats, ImportRecord, NewOrder, NewReturn, Order, OrderLine, Product, ReturnLine, Store,
+    Conn, CustomerStats, ImportRecord, NewOrder, NewReturn, OrderLine, Product, ReturnLine, Store, StoreError,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::io::Read;
 use std::time::Instant;
@@ -540,44 +540,65 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         if groups.is_empty() {
             return Ok(());
         }
-        let mut new_products = Vec::new();
-        let mut customers = Vec::with_capacity(groups.len());
         let batch: Vec<NewOrder> = groups
             .into_iter()
             .map(|(customer, mut order)| {
                 order.customer_id = self.customer_ids[&customer];
-                customers.push(customer);
                 order
             })
             .collect();
-        let with_loyalty = self.programs.latest().is_some();
-        let outcomes = if self.into_empty {
-            // Repeats within the file were rejected on the way in (`seen_orders`).
-            let all: Vec<&NewOrder> = batch.iter().collect();
-            orders::insert_new(self.c, &all)?.into_iter().map(orders::Inserted::Created).collect()
+        // Repeats within the file were rejected on the way in (`seen_orders`); into an empty
+        // database, nothing is stored already.
+        let stored = if self.into_empty {
+            HashMap::new()
         } else {
-            orders::insert_batch(self.c, &batch)?
+            orders::stored_ids(self.c, &batch.iter().map(|o| o.order_ref.as_str()).collect::<Vec<_>>())?
         };
+        let fresh: Vec<&NewOrder> = batch.iter().filter(|o| !stored.contains_key(&o.order_ref)).collect();
+        self.summary.duplicates_skipped += (batch.len() - fresh.len()) as u64;
+        let ids = orders::reserve_ids(self.c, fresh.len())?;
         // The batch's new orders earn in one set of books, written after the last of them.
-        let mut books = if with_loyalty {
-            let ids: Vec<i64> = batch
+        let books = if self.programs.latest().is_some() {
+            let customers: Vec<i64> = fresh
                 .iter()
                 .filter(|o| self.programs.at(o.placed_at.timestamp()).is_some())
                 .map(|o| o.customer_id)
                 .collect();
-            Some(OrderBatch::open(&mut *self.c, &ids)?)
+            Some(OrderBatch::open(self.c, &customers)?)
         } else {
             None
         };
-        // The batch is used up: each order moves into the form the loyalty programme reads.
-        for ((o, customer), out) in batch.into_iter().zip(customers).zip(outcomes) {
-            let id = match out {
-                orders::Inserted::Created(id) => id,
-                orders::Inserted::Duplicate(_) => {
-                    self.summary.duplicates_skipped += 1;
-                    continue;
-                }
-            };
+        let programs = self.programs;
+        let (fresh, ids) = (&fresh, &ids);
+        // The books touch no database: the orders are evaluated on another core while this
+        // one stores them.
+        let books = std::thread::scope(|scope| -> Result<Option<OrderBatch>, ImportError> {
+            let evaluating = books.map(|mut books| {
+                scope.spawn(move || -> Result<OrderBatch, StoreError> {
+                    for (o, &id) in fresh.iter().zip(ids) {
+                        enishi_rewards::on_new_order(&mut books, programs, &Purchase::stored(id, o))?;
+                    }
+                    Ok(books)
+                })
+            });
+            orders::insert_with_ids(self.c, fresh, ids)?;
+            self.count_new(fresh)?;
+            evaluating
+                .map(|e| e.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .transpose()
+                .map_err(Into::into)
+        })?;
+        if let Some(books) = books {
+            books.write(self.c)?;
+        }
+        Ok(())
+    }
+
+    /// Counts a batch's new orders, keeps their new customers' stats, and stores the products
+    /// they name for the first time.
+    fn count_new(&mut self, fresh: &[&NewOrder]) -> Result<(), ImportError> {
+        let mut new_products = Vec::new();
+        for o in fresh {
             self.summary.orders_created += 1;
             self.summary.lines_created += o.lines.len() as u64;
             self.summary.free_lines += o.lines.iter().filter(|l| l.unit_price.is_zero()).count() as u64;
@@ -598,25 +619,6 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                     });
                 }
             }
-            if let Some(books) = &mut books {
-                let stored = Order {
-                    id,
-                    order_id: o.order_ref,
-                    customer_id: o.customer_id,
-                    customer_external_id: customer,
-                    placed_at: o.placed_at,
-                    channel: o.channel,
-                    currency: o.currency,
-                    total: o.total,
-                    status: o.status,
-                    lines: o.lines,
-                    returned_amount: Amount::ZERO,
-                };
-                enishi_rewards::on_new_order(books, self.programs, &stored)?;
-            }
-        }
-        if let Some(books) = books {
-            books.write()?;
         }
         self.summary.products_created += products::insert_missing(self.c, &new_products)?;
         Ok(())

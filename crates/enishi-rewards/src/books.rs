@@ -6,6 +6,8 @@
 
 use crate::book;
 use crate::codes::referral_code;
+use crate::orders::{cards_of, referee_key, store_cards};
+use enishi_loyalty::CardState;
 use enishi_store::repo::loyalty::{
     self, Coupon, EarnedBasis, Lot, LoyaltyAccount, Membership, NewEntry, OrderEffect, TierChangeRecord,
 };
@@ -35,12 +37,16 @@ pub(crate) trait OrderBooks {
     fn issue_coupon(&mut self, coupon: Coupon) -> Result<(), StoreError>;
     /// Records a tier change.
     fn tier_change(&mut self, change: TierChangeRecord) -> Result<(), StoreError>;
+    /// The stamp cards of the account `acct` (taken: [`OrderBooks::set_cards`] puts them back).
+    fn cards(&mut self, acct: &LoyaltyAccount) -> BTreeMap<String, CardState>;
+    /// Keeps the account's stamp cards.
+    fn set_cards(&mut self, acct: &mut LoyaltyAccount, cards: BTreeMap<String, CardState>);
     /// Who referred the customer.
     fn referrer_of(&mut self, customer_id: i64) -> Result<Option<i64>, StoreError>;
-    /// Whether a ledger entry with this idempotency key exists.
-    fn has_key(&mut self, key: &str) -> Result<bool, StoreError>;
-    /// The customer's entries from `source` whose key starts with `key_prefix`.
-    fn count_entries(&mut self, customer_id: i64, source: &str, key_prefix: &str) -> Result<i64, StoreError>;
+    /// Whether the referred customer has had their referral reward (the `referee:` entry).
+    fn referee_rewarded(&mut self, customer_id: i64) -> Result<bool, StoreError>;
+    /// How many referred customers have earned the referrer a reward (`referrer:` entries).
+    fn referrals_rewarded(&mut self, referrer: i64) -> Result<i64, StoreError>;
     /// Stores what an order did.
     fn record_effect(&mut self, effect: OrderEffect) -> Result<(), StoreError>;
 }
@@ -79,14 +85,20 @@ impl OrderBooks for Live<'_> {
     fn tier_change(&mut self, change: TierChangeRecord) -> Result<(), StoreError> {
         loyalty::insert_tier_change(self.0, &change)
     }
+    fn cards(&mut self, acct: &LoyaltyAccount) -> BTreeMap<String, CardState> {
+        cards_of(acct)
+    }
+    fn set_cards(&mut self, acct: &mut LoyaltyAccount, cards: BTreeMap<String, CardState>) {
+        store_cards(acct, &cards);
+    }
     fn referrer_of(&mut self, customer_id: i64) -> Result<Option<i64>, StoreError> {
         loyalty::referrer_of(self.0, customer_id)
     }
-    fn has_key(&mut self, key: &str) -> Result<bool, StoreError> {
-        loyalty::has_key(self.0, key)
+    fn referee_rewarded(&mut self, customer_id: i64) -> Result<bool, StoreError> {
+        loyalty::has_key(self.0, &referee_key(customer_id))
     }
-    fn count_entries(&mut self, customer_id: i64, source: &str, key_prefix: &str) -> Result<i64, StoreError> {
-        loyalty::count_entries(self.0, customer_id, source, key_prefix)
+    fn referrals_rewarded(&mut self, referrer: i64) -> Result<i64, StoreError> {
+        Ok(loyalty::referral_rewards(self.0, &[referrer])?.first().map_or(0, |&(_, n)| n))
     }
     fn record_effect(&mut self, effect: OrderEffect) -> Result<(), StoreError> {
         loyalty::insert_effect(self.0, &effect)
@@ -148,33 +160,58 @@ impl PendingEntry {
 }
 
 /// The books of a batch of orders an import has just stored and not yet evaluated: the state
-/// of the batch's customers is read in a few queries when it opens, kept in memory while the
-/// orders are evaluated in order, and written with multi-row inserts by [`OrderBatch::write`].
-/// The batch's accounts are locked when it opens (on PostgreSQL; SQLite has one writer), so a
-/// concurrent redemption waits for the import. Nothing else may write loyalty state in the same
-/// transaction until the batch is written.
-pub struct OrderBatch<'c> {
-    c: &'c mut dyn Conn,
+/// of the batch's customers (and of the referrers their orders may reward) is read in a few
+/// queries when it opens, kept in memory while the orders are evaluated in order — touching
+/// no database, so on any thread — and written with multi-row inserts by
+/// [`OrderBatch::write`]. The batch's accounts are locked when it opens (on PostgreSQL; SQLite
+/// has one writer), so a concurrent redemption waits for the import. Nothing else may write
+/// loyalty state in the same transaction until the batch is written.
+pub struct OrderBatch {
     accounts: FxHashMap<i64, LoyaltyAccount>,
+    /// Stamp cards changed by the batch, kept parsed until it writes the accounts.
+    cards: FxHashMap<i64, BTreeMap<String, CardState>>,
     bases: FxHashMap<i64, Vec<EarnedBasis>>,
     memberships: FxHashMap<i64, Membership>,
     referrers: FxHashMap<i64, i64>,
-    promotion_spent: Option<BTreeMap<String, i64>>,
+    /// Referred customers of the batch who have had their referral reward.
+    referees_rewarded: FxHashSet<i64>,
+    /// Referral rewards each referrer the batch may reward has had.
+    referrals_rewarded: FxHashMap<i64, i64>,
+    promotion_spent: BTreeMap<String, i64>,
     promotion_added: BTreeMap<String, i64>,
     entries: Vec<PendingEntry>,
-    keys: FxHashSet<String>,
     coupons: Vec<Coupon>,
     tier_changes: Vec<TierChangeRecord>,
     effects: Vec<OrderEffect>,
 }
 
-impl<'c> OrderBatch<'c> {
-    /// Opens the books of a batch whose orders under a programme belong to `customer_ids`.
-    pub fn open(c: &'c mut dyn Conn, customer_ids: &[i64]) -> Result<OrderBatch<'c>, StoreError> {
+impl OrderBatch {
+    /// Opens the books of a batch whose orders under a programme belong to `customer_ids` (one
+    /// id per order).
+    pub fn open(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<OrderBatch, StoreError> {
         let mut ids = customer_ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        let with_codes: Vec<(i64, String)> = ids.iter().map(|&id| (id, referral_code(id))).collect();
+        let referrers: FxHashMap<i64, i64> = loyalty::referrers_of(c, &ids)?.into_iter().collect();
+        let keys: Vec<String> = referrers.keys().map(|&id| referee_key(id)).collect();
+        let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let used: FxHashSet<String> = loyalty::existing_keys(c, &key_refs)?.into_iter().collect();
+        let referees_rewarded: FxHashSet<i64> =
+            referrers.keys().copied().filter(|&id| used.contains(&referee_key(id))).collect();
+        // The referrers whose accounts a referral reward of this batch may credit.
+        let mut rewarding: Vec<i64> = referrers
+            .iter()
+            .filter(|(referee, referrer)| !referees_rewarded.contains(referee) && referee != referrer)
+            .map(|(_, &referrer)| referrer)
+            .collect();
+        rewarding.sort_unstable();
+        rewarding.dedup();
+        let referrals_rewarded = loyalty::referral_rewards(c, &rewarding)?.into_iter().collect();
+        let mut holders = ids.clone();
+        holders.extend(&rewarding);
+        holders.sort_unstable();
+        holders.dedup();
+        let with_codes: Vec<(i64, String)> = holders.iter().map(|&id| (id, referral_code(id))).collect();
         let accounts =
             loyalty::accounts_to_write_back(c, &with_codes)?.into_iter().map(|a| (a.customer_id, a)).collect();
         let mut bases: FxHashMap<i64, Vec<EarnedBasis>> = FxHashMap::default();
@@ -182,26 +219,27 @@ impl<'c> OrderBatch<'c> {
             bases.entry(b.customer_id).or_default().push(b);
         }
         let memberships = loyalty::current_memberships(c, &ids)?.into_iter().map(|m| (m.customer_id, m)).collect();
-        let referrers = loyalty::referrers_of(c, &ids)?.into_iter().collect();
+        let promotion_spent = loyalty::promotion_spend(c)?.into_iter().map(|(id, s, _)| (id, s)).collect();
+        let orders = customer_ids.len();
         Ok(OrderBatch {
-            c,
             accounts,
+            cards: FxHashMap::default(),
             bases,
             memberships,
             referrers,
-            promotion_spent: None,
+            referees_rewarded,
+            referrals_rewarded,
+            promotion_spent,
             promotion_added: BTreeMap::new(),
-            entries: Vec::new(),
-            keys: FxHashSet::default(),
+            entries: Vec::with_capacity(orders),
             coupons: Vec::new(),
             tier_changes: Vec::new(),
-            effects: Vec::new(),
+            effects: Vec::with_capacity(orders),
         })
     }
 
     /// Writes everything the batch's orders did.
-    pub fn write(self) -> Result<(), StoreError> {
-        let c = self.c;
+    pub fn write(self, c: &mut dyn Conn) -> Result<(), StoreError> {
         let news: Vec<NewEntry<'_>> = self.entries.iter().map(PendingEntry::as_new).collect();
         let ids = loyalty::append_new(c, &news)?;
         let lots: Vec<Lot> = self
@@ -227,18 +265,22 @@ impl<'c> OrderBatch<'c> {
         }
         let mut accounts: Vec<LoyaltyAccount> = self.accounts.into_values().collect();
         accounts.sort_unstable_by_key(|a| a.customer_id);
+        let mut cards = self.cards;
+        for a in &mut accounts {
+            if let Some(changed) = cards.remove(&a.customer_id) {
+                store_cards(a, &changed);
+            }
+        }
         loyalty::save_accounts(c, &accounts)
     }
 }
 
-impl OrderBooks for OrderBatch<'_> {
+impl OrderBooks for OrderBatch {
     fn account(&mut self, customer_id: i64) -> Result<LoyaltyAccount, StoreError> {
-        if !self.accounts.contains_key(&customer_id) {
-            // A customer outside the batch (a referrer).
-            let acct = loyalty::account_for_update(self.c, customer_id, &referral_code(customer_id))?;
-            self.accounts.insert(customer_id, acct);
-        }
-        Ok(self.accounts[&customer_id].clone())
+        // Taken out until `save_account` puts it back (every evaluation does, or fails the import).
+        self.accounts
+            .remove(&customer_id)
+            .ok_or_else(|| StoreError::NotFound(format!("loyalty account of customer {customer_id} in the batch")))
     }
     fn save_account(&mut self, acct: LoyaltyAccount) -> Result<(), StoreError> {
         self.accounts.insert(acct.customer_id, acct);
@@ -259,11 +301,7 @@ impl OrderBooks for OrderBatch<'_> {
         Ok(self.memberships.get(&customer_id).cloned())
     }
     fn promotion_spent(&mut self) -> Result<BTreeMap<String, i64>, StoreError> {
-        if self.promotion_spent.is_none() {
-            self.promotion_spent =
-                Some(loyalty::promotion_spend(self.c)?.into_iter().map(|(id, s, _)| (id, s)).collect());
-        }
-        let mut spent = self.promotion_spent.clone().unwrap_or_default();
+        let mut spent = self.promotion_spent.clone();
         for (id, added) in &self.promotion_added {
             *spent.entry(id.clone()).or_default() += added;
         }
@@ -274,8 +312,15 @@ impl OrderBooks for OrderBatch<'_> {
         Ok(())
     }
     fn credit(&mut self, acct: &mut LoyaltyAccount, entry: &NewEntry<'_>) -> Result<bool, StoreError> {
-        // The keys of a new order's entries are new; a referral key is checked by the caller.
-        self.keys.insert(entry.idempotency_key.to_string());
+        // The keys of a new order's entries are new; a referral's are checked by the caller,
+        // and kept here as the ledger would answer for them.
+        if entry.source == "referral" {
+            if entry.idempotency_key.starts_with("referee:") {
+                self.referees_rewarded.insert(entry.customer_id);
+            } else if entry.idempotency_key.starts_with("referrer:") {
+                *self.referrals_rewarded.entry(entry.customer_id).or_default() += 1;
+            }
+        }
         let mut pending = PendingEntry::of(entry);
         pending.lot_remaining = book::apply_credit(acct, entry.points);
         self.entries.push(pending);
@@ -289,19 +334,20 @@ impl OrderBooks for OrderBatch<'_> {
         self.tier_changes.push(change);
         Ok(())
     }
+    fn cards(&mut self, acct: &LoyaltyAccount) -> BTreeMap<String, CardState> {
+        self.cards.remove(&acct.customer_id).unwrap_or_else(|| cards_of(acct))
+    }
+    fn set_cards(&mut self, acct: &mut LoyaltyAccount, cards: BTreeMap<String, CardState>) {
+        self.cards.insert(acct.customer_id, cards);
+    }
     fn referrer_of(&mut self, customer_id: i64) -> Result<Option<i64>, StoreError> {
         Ok(self.referrers.get(&customer_id).copied())
     }
-    fn has_key(&mut self, key: &str) -> Result<bool, StoreError> {
-        Ok(self.keys.contains(key) || loyalty::has_key(self.c, key)?)
+    fn referee_rewarded(&mut self, customer_id: i64) -> Result<bool, StoreError> {
+        Ok(self.referees_rewarded.contains(&customer_id))
     }
-    fn count_entries(&mut self, customer_id: i64, source: &str, key_prefix: &str) -> Result<i64, StoreError> {
-        let pending = self
-            .entries
-            .iter()
-            .filter(|e| e.customer_id == customer_id && e.source == source && e.idempotency_key.starts_with(key_prefix))
-            .count() as i64;
-        Ok(pending + loyalty::count_entries(self.c, customer_id, source, key_prefix)?)
+    fn referrals_rewarded(&mut self, referrer: i64) -> Result<i64, StoreError> {
+        Ok(self.referrals_rewarded.get(&referrer).copied().unwrap_or(0))
     }
     fn record_effect(&mut self, effect: OrderEffect) -> Result<(), StoreError> {
         self.bases.entry(effect.customer_id).or_default().push(EarnedBasis {

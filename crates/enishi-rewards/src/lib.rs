@@ -22,7 +22,7 @@ pub use books::OrderBatch;
 pub use codes::{customer_of_referral_code, referral_code, referrer_by_code};
 pub use jobs::{run_jobs, verify, JobReport, Mismatch};
 pub use operations::{adjust, membership, redeem, set_tier, use_coupon, Adjustment, MembershipAction, Redemption};
-pub use orders::{on_new_order, on_order, OrderLoyalty, TierMove};
+pub use orders::{ledger, on_new_order, on_order, OrderLoyalty, Purchase, TierMove};
 pub use programs::{apply_program, ProgramCache, Programs};
 pub use reports::{report, ProgramReport};
 pub use returns::{on_return, ReturnBatch, ReturnFacts};

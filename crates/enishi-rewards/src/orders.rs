@@ -4,11 +4,13 @@ use crate::books::{Live, OrderBatch, OrderBooks};
 use crate::codes::coupon_code;
 use crate::programs::Programs;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use enishi_core::{Amount, Channel};
 use enishi_loyalty::program::{TierWindow, Tiers};
 use enishi_loyalty::{evaluate, expires_at, CardState, CustomerState, LineFacts, OrderFacts, Program, Source};
-use enishi_store::repo::loyalty::{self, Coupon, LoyaltyAccount, NewEntry, OrderEffect, TierChangeRecord};
-use enishi_store::{Conn, Order, StoreError};
+use enishi_store::repo::loyalty::{self, Coupon, Entry, LoyaltyAccount, NewEntry, OrderEffect, TierChangeRecord};
+use enishi_store::{Conn, NewOrder, Order, OrderLine, StoreError};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// One line of an order's points breakdown.
@@ -93,10 +95,46 @@ struct DetailLine<'a> {
     source: &'static str,
 }
 
-/// The ledger `detail` of an order's entries: `{"breakdown": [...]}`.
+/// The ledger `detail` of an order's entries as it is shown: `{"breakdown": [...]}`.
 #[derive(Serialize)]
 struct EntryDetail<'a> {
     breakdown: Vec<DetailLine<'a>>,
+}
+
+/// The ledger `detail` of an order's entries as it is stored: the breakdown as (source kind,
+/// index, points), as [`Recorded`] keeps it, about 20 bytes instead of 100; [`explained`]
+/// gives the names back from the entry's programme version.
+#[derive(Serialize, Deserialize)]
+struct EntryParts<'a> {
+    parts: Cow<'a, [(u8, usize, i64)]>,
+}
+
+/// An entry as it is shown: an order's entry stored with [`EntryParts`] gets its breakdown
+/// with names from its programme version. Other entries, and entries stored whole before
+/// details were compact, are shown as stored.
+pub(crate) fn explained(programs: &Programs, mut e: Entry) -> Entry {
+    let Some(p) = e.program_version.and_then(|v| programs.by_version(v)) else { return e };
+    let Ok(EntryParts { parts }) = serde_json::from_str(&e.detail) else { return e };
+    let breakdown = parts
+        .iter()
+        .filter_map(|&(kind, i, points)| {
+            let (source, name) = part_name(p, source_of((kind, i))?);
+            Some(DetailLine { name, points, source })
+        })
+        .collect();
+    e.detail = serde_json::to_string(&EntryDetail { breakdown }).expect("breakdown serializes");
+    e
+}
+
+/// A customer's ledger entries, newest first, as they are shown (see [`explained`]).
+pub fn ledger(
+    c: &mut dyn Conn,
+    programs: &Programs,
+    customer_id: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Entry>, StoreError> {
+    Ok(loyalty::entries(c, customer_id, limit, offset)?.into_iter().map(|e| explained(programs, e)).collect())
 }
 
 /// A breakdown source in two numbers (kind, index), as an order's [`Recorded`] keeps it.
@@ -246,6 +284,55 @@ pub(crate) fn issue_coupon(
     loyalty::insert_coupon(c, &coupon_for(p, customer_id, reward_id, source, source_ref, at)?)
 }
 
+/// A stored order as evaluating it reads it: a view of an [`Order`], or of a [`NewOrder`] an
+/// import has just given an id.
+#[derive(Debug, Clone, Copy)]
+pub struct Purchase<'a> {
+    /// Enishi's id of the order.
+    pub id: i64,
+    /// The shop's order id.
+    pub order_ref: &'a str,
+    /// Enishi customer id.
+    pub customer_id: i64,
+    /// When it was placed.
+    pub placed_at: DateTime<Utc>,
+    /// Channel.
+    pub channel: Channel,
+    /// Total.
+    pub total: Amount,
+    /// Lines.
+    pub lines: &'a [OrderLine],
+}
+
+impl<'a> From<&'a Order> for Purchase<'a> {
+    fn from(o: &'a Order) -> Purchase<'a> {
+        Purchase {
+            id: o.id,
+            order_ref: &o.order_id,
+            customer_id: o.customer_id,
+            placed_at: o.placed_at,
+            channel: o.channel,
+            total: o.total,
+            lines: &o.lines,
+        }
+    }
+}
+
+impl<'a> Purchase<'a> {
+    /// A new order stored with the id `id`.
+    pub fn stored(id: i64, o: &'a NewOrder) -> Purchase<'a> {
+        Purchase {
+            id,
+            order_ref: &o.order_ref,
+            customer_id: o.customer_id,
+            placed_at: o.placed_at,
+            channel: o.channel,
+            total: o.total,
+            lines: &o.lines,
+        }
+    }
+}
+
 /// Evaluates a stored order under the programme in force when it was placed, and writes what
 /// it earned. An order evaluated before answers what it earned then (nothing is written
 /// twice). `None` when no programme was in force.
@@ -254,13 +341,14 @@ pub fn on_order(c: &mut dyn Conn, programs: &Programs, order: &Order) -> Result<
         return Ok(answer_again(programs, &done));
     }
     let at = order.placed_at.timestamp();
-    Ok(earn(&mut Live(c), programs, order)?
+    Ok(earn(&mut Live(c), programs, &Purchase::from(order))?
         .and_then(|(version, points, recorded)| programs.at(at).map(|(_, p)| answer(p, version, at, points, recorded))))
 }
 
 /// Evaluates orders an import has just stored, in the batch's books (see [`OrderBatch`]); the
-/// same as [`on_order`] for each in turn, for orders evaluated nowhere before.
-pub fn on_new_order(batch: &mut OrderBatch<'_>, programs: &Programs, order: &Order) -> Result<(), StoreError> {
+/// same as [`on_order`] for each in turn, for orders evaluated nowhere before. It touches no
+/// database, so it may run on another thread while the orders themselves are written.
+pub fn on_new_order(batch: &mut OrderBatch, programs: &Programs, order: &Purchase<'_>) -> Result<(), StoreError> {
     earn(batch, programs, order).map(drop)
 }
 
@@ -270,7 +358,7 @@ pub fn on_new_order(batch: &mut OrderBatch<'_>, programs: &Programs, order: &Ord
 fn earn(
     books: &mut dyn OrderBooks,
     programs: &Programs,
-    order: &Order,
+    order: &Purchase<'_>,
 ) -> Result<Option<(i64, i64, Recorded)>, StoreError> {
     let at = order.placed_at.timestamp();
     let Some((version, p)) = programs.at(at) else { return Ok(None) };
@@ -288,7 +376,7 @@ fn earn(
         Some(m) if m.started_at <= at && at < m.period_end => p.plan(&m.plan_id).and_then(|pl| pl.multiplier),
         _ => None,
     };
-    let mut cards = cards_of(&acct);
+    let mut cards = books.cards(&acct);
     let spent: BTreeMap<String, i64> = if p.doc.promotions.iter().any(|pr| pr.budget_points.is_some()) {
         books.promotion_spent()?
     } else {
@@ -328,16 +416,14 @@ fn earn(
     // Points: one earn entry for the purchase, one bonus entry per promotion.
     let available_at = at + p.doc.pending_days * 86_400;
     let expiry = expires_at(p.doc.expiry, order.placed_at, clock).map(|t| t.timestamp());
-    let breakdown = EntryDetail {
-        breakdown: earned
-            .parts
-            .iter()
-            .map(|part| {
-                let (source, name) = part_name(p, part.source);
-                DetailLine { name, points: part.points, source }
-            })
-            .collect(),
-    };
+    let parts: Vec<(u8, usize, i64)> = earned
+        .parts
+        .iter()
+        .map(|x| {
+            let (kind, i) = source_code(x.source);
+            (kind, i, x.points)
+        })
+        .collect();
     let mut promo: Vec<(usize, i64)> = earned
         .parts
         .iter()
@@ -352,8 +438,8 @@ fn earn(
     }
     let promo_total: i64 = promo.iter().map(|x| x.1).sum();
     let purchase_points = earned.points - promo_total;
-    let order_ref = order.order_id.as_str();
-    let detail = serde_json::to_string(&breakdown).expect("breakdown serializes");
+    let order_ref = order.order_ref;
+    let detail = serde_json::to_string(&EntryParts { parts: Cow::Borrowed(&parts) }).expect("parts serialize");
     // (kind, points, source, idempotency key)
     let mut postings: Vec<(&str, i64, &str, String)> = Vec::new();
     if purchase_points > 0 {
@@ -404,7 +490,7 @@ fn earn(
         }
         stamps.push((s.card, if s.completed { card.stamps } else { s.after.stamps }, s.completed));
     }
-    store_cards(&mut acct, &cards);
+    books.set_cards(&mut acct, cards);
 
     // Tier: upgrades at once; a first order places the customer in the lowest level.
     let mut tier_change = None;
@@ -427,21 +513,7 @@ fn earn(
     let referral_points = referral(books, (version, p), clock, &mut acct, order, earned.eligible)?;
     let balance = acct.balance;
     books.save_account(acct)?;
-    let recorded = Recorded(
-        earned
-            .parts
-            .iter()
-            .map(|x| {
-                let (kind, i) = source_code(x.source);
-                (kind, i, x.points)
-            })
-            .collect(),
-        stamps,
-        tier_change,
-        unlocked,
-        referral_points,
-        balance,
-    );
+    let recorded = Recorded(parts, stamps, tier_change, unlocked, referral_points, balance);
     books.record_effect(OrderEffect {
         order_id: order.id,
         customer_id: order.customer_id,
@@ -460,6 +532,16 @@ fn earn(
     Ok(Some((version, earned.points, recorded)))
 }
 
+/// The idempotency key of a referred customer's referral reward.
+pub(crate) fn referee_key(customer_id: i64) -> String {
+    format!("referee:{customer_id}")
+}
+
+/// The idempotency key of the referrer's reward for referring `customer_id`.
+fn referrer_key(customer_id: i64) -> String {
+    format!("referrer:{customer_id}")
+}
+
 /// Referral rewards on a referred customer's first qualifying order: points to both, the
 /// referrer's within their cap. Returns the points given.
 fn referral(
@@ -467,7 +549,7 @@ fn referral(
     (version, p): (i64, &Program),
     clock: &enishi_core::BusinessClock,
     acct: &mut LoyaltyAccount,
-    order: &Order,
+    order: &Purchase<'_>,
     eligible: i64,
 ) -> Result<i64, StoreError> {
     let at = order.placed_at.timestamp();
@@ -478,10 +560,10 @@ fn referral(
     let Some(referrer) = books.referrer_of(order.customer_id)?.filter(|&id| id != order.customer_id) else {
         return Ok(0);
     };
-    let referee_key = format!("referee:{}", order.customer_id);
-    if books.has_key(&referee_key)? {
+    if books.referee_rewarded(order.customer_id)? {
         return Ok(0);
     }
+    let referee_key = referee_key(order.customer_id);
     let mut given = 0;
     let post = |books: &mut dyn OrderBooks,
                 acct: &mut LoyaltyAccount,
@@ -496,7 +578,7 @@ fn referral(
                 kind: "bonus",
                 points,
                 source: "referral",
-                source_ref: Some(&order.order_id),
+                source_ref: Some(order.order_ref),
                 program_version: Some(version),
                 idempotency_key: key,
                 reason: Some(reason),
@@ -510,16 +592,10 @@ fn referral(
     // The referee's entry is written even for 0 points: it marks the referral as rewarded.
     post(books, acct, r.referee_points, &referee_key, "referred by a customer")?;
     given += r.referee_points;
-    let rewarded = books.count_entries(referrer, "referral", "referrer:")?;
+    let rewarded = books.referrals_rewarded(referrer)?;
     if r.referrer_points > 0 && r.max_per_referrer.is_none_or(|cap| rewarded < cap) {
         let mut ref_acct = books.account(referrer)?;
-        if post(
-            books,
-            &mut ref_acct,
-            r.referrer_points,
-            &format!("referrer:{}", order.customer_id),
-            "referred a new customer",
-        )? {
+        if post(books, &mut ref_acct, r.referrer_points, &referrer_key(order.customer_id), "referred a new customer")? {
             given += r.referrer_points;
         }
         books.save_account(ref_acct)?;

@@ -52,7 +52,7 @@ fn take_back(books: &mut dyn ReturnBooks, ret: &ReturnFacts<'_>) -> Result<i64, 
     let mut acct = books.account(order.customer_id)?;
     let at = ret.returned_at.timestamp();
     if points > 0 {
-        let own = books.own_entries(&order.order_ref)?;
+        let own = books.own_entries(&effect, &order.order_ref)?;
         let detail = json!({ "order_id": order.order_ref, "returned_amount": order.returned }).to_string();
         books.debit(
             &mut acct,
@@ -106,7 +106,7 @@ trait ReturnBooks {
     /// The customer's loyalty state, for update.
     fn account(&mut self, customer_id: i64) -> Result<LoyaltyAccount, StoreError>;
     /// The entries of the order's own points (purchase and promotions).
-    fn own_entries(&mut self, order_ref: &str) -> Result<Vec<i64>, StoreError>;
+    fn own_entries(&mut self, effect: &OrderEffect, order_ref: &str) -> Result<Vec<i64>, StoreError>;
     /// Posts a debit, taking the points from the lots in `prefer` first (see [`book::debit`]).
     fn debit(&mut self, acct: &mut LoyaltyAccount, e: &NewEntry<'_>, prefer: &[i64]) -> Result<bool, StoreError>;
     /// Stores what returns have taken back from the order so far.
@@ -130,8 +130,8 @@ impl ReturnBooks for Live<'_> {
     fn account(&mut self, customer_id: i64) -> Result<LoyaltyAccount, StoreError> {
         loyalty::account_for_update(self.0, customer_id, &referral_code(customer_id))
     }
-    fn own_entries(&mut self, order_ref: &str) -> Result<Vec<i64>, StoreError> {
-        Ok(loyalty::own_entry_ids(self.0, &[order_ref])?.into_iter().map(|(_, id)| id).collect())
+    fn own_entries(&mut self, effect: &OrderEffect, order_ref: &str) -> Result<Vec<i64>, StoreError> {
+        loyalty::own_entry_ids(self.0, effect.customer_id, effect.placed_at, order_ref)
     }
     fn debit(&mut self, acct: &mut LoyaltyAccount, e: &NewEntry<'_>, prefer: &[i64]) -> Result<bool, StoreError> {
         book::debit(self.0, acct, e, prefer, None)
@@ -156,7 +156,8 @@ pub struct ReturnBatch<'c> {
     /// Each order, with what was refunded of it before the batch's returns.
     refunds: HashMap<i64, Refunds>,
     accounts: HashMap<i64, LoyaltyAccount>,
-    own: HashMap<String, Vec<i64>>,
+    /// Own entries by (customer, when the order was placed, the shop's order id).
+    own: HashMap<(i64, i64, String), Vec<i64>>,
     lots: HashMap<i64, Vec<Lot>>,
     lots_changed: HashMap<i64, i64>,
     used_keys: HashSet<String>,
@@ -188,10 +189,9 @@ impl<'c> ReturnBatch<'c> {
         let customer_ids: Vec<i64> = customers.iter().map(|(id, _)| *id).collect();
         let accounts =
             loyalty::accounts_to_write_back(c, &customers)?.into_iter().map(|a| (a.customer_id, a)).collect();
-        let refs: Vec<&str> = refunds.values().map(|o| o.order_ref.as_str()).collect();
-        let mut own: HashMap<String, Vec<i64>> = HashMap::new();
-        for (order_ref, id) in loyalty::own_entry_ids(c, &refs)? {
-            own.entry(order_ref).or_default().push(id);
+        let mut own: HashMap<(i64, i64, String), Vec<i64>> = HashMap::new();
+        for (customer_id, placed_at, order_ref, id) in loyalty::own_entries_of(c, &customer_ids)? {
+            own.entry((customer_id, placed_at, order_ref)).or_default().push(id);
         }
         let mut lots: HashMap<i64, Vec<Lot>> = HashMap::new();
         for lot in loyalty::open_lots_of(c, &customer_ids)? {
@@ -256,8 +256,9 @@ impl ReturnBooks for ReturnBatch<'_> {
     fn account(&mut self, customer_id: i64) -> Result<LoyaltyAccount, StoreError> {
         self.accounts.get(&customer_id).cloned().ok_or_else(|| StoreError::NotFound(format!("account {customer_id}")))
     }
-    fn own_entries(&mut self, order_ref: &str) -> Result<Vec<i64>, StoreError> {
-        Ok(self.own.get(order_ref).cloned().unwrap_or_default())
+    fn own_entries(&mut self, effect: &OrderEffect, order_ref: &str) -> Result<Vec<i64>, StoreError> {
+        let key = (effect.customer_id, effect.placed_at, order_ref.to_string());
+        Ok(self.own.get(&key).cloned().unwrap_or_default())
     }
     fn debit(&mut self, acct: &mut LoyaltyAccount, e: &NewEntry<'_>, prefer: &[i64]) -> Result<bool, StoreError> {
         if !self.used_keys.insert(e.idempotency_key.to_string()) {

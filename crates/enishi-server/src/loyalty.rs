@@ -130,7 +130,9 @@ async fn ledger(
     caller.require(EVERYONE)?;
     let (limit, offset) = (p.limit(), p.offset());
     existing(&state, id).await?;
-    let entries = state.run(move |s| Ok(s.read(|c| loyalty::entries(c, id, limit, offset))?)).await?;
+    let entries = state
+        .with_programs(false, move |c, programs| Ok(enishi_rewards::ledger(c, programs, id, limit, offset)?))
+        .await?;
     Ok(ok(json!({"entries": entries, "limit": limit, "offset": offset})))
 }
 

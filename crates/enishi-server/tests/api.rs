@@ -616,6 +616,14 @@ fn loyalty_end_to_end_over_http() {
         assert_eq!((s, v["balance"].as_i64()), (201, Some(25)));
         let (s, v) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty/ledger?limit=2"), None);
         assert_eq!((s, v["entries"][0]["kind"].as_str()), (200, Some("adjust")));
+        // An order's entry explains itself with the names of its programme version (it is
+        // stored as [kind, index, points]).
+        let (_, v) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty/ledger?limit=100"), None);
+        let earn = v["entries"].as_array().unwrap().iter().find(|e| e["kind"] == "earn").expect("an earn entry");
+        let detail: serde_json::Value = serde_json::from_str(earn["detail"].as_str().unwrap()).unwrap();
+        assert_eq!(detail["breakdown"][0]["source"], "base");
+        assert_eq!(detail["breakdown"][0]["name"], "Points per amount spent");
+        assert_eq!(detail["breakdown"][0]["points"], earn["points"]);
         let (s, v) = app.admin("GET", "/api/v1/loyalty/report", None);
         let promo = &v["promotions"][0];
         assert_eq!((s, promo["participants"].as_i64(), promo["points_given"].as_i64()), (200, Some(1), Some(30)));

@@ -124,6 +124,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_keys_and_indexes.sql"),
         include_str!("../migrations/postgres/0007_keys_and_indexes.sql"),
     ),
+    (
+        8,
+        include_str!("../migrations/sqlite/0008_ledger_source_index.sql"),
+        include_str!("../migrations/postgres/0008_ledger_source_index.sql"),
+    ),
 ];
 
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {

@@ -271,18 +271,36 @@ pub fn existing_keys(c: &mut dyn Conn, keys: &[&str]) -> Result<Vec<String>, Sto
         .collect()
 }
 
-/// The entries of these orders' own points (their purchase points and promotion bonuses),
-/// oldest first: (the shop's order id, entry id).
-pub fn own_entry_ids(c: &mut dyn Conn, order_refs: &[&str]) -> Result<Vec<(String, i64)>, StoreError> {
-    let values: Vec<Value> = order_refs.iter().map(|r| Value::from(*r)).collect();
-    query_in(
-        c,
-        "SELECT source_ref, id FROM loyalty_ledger WHERE source IN ('order', 'promotion') AND source_ref IN ({list}) \
-         ORDER BY id",
-        &values,
+/// The entries of an order's own points (its purchase points and promotion bonuses), oldest
+/// first: they are the customer's, dated when the order was placed (`placed_at`), and name the
+/// order (`order_ref`), so the ledger's index by customer and time finds them.
+pub fn own_entry_ids(
+    c: &mut dyn Conn,
+    customer_id: i64,
+    placed_at: i64,
+    order_ref: &str,
+) -> Result<Vec<i64>, StoreError> {
+    c.query(
+        "SELECT id FROM loyalty_ledger WHERE customer_id = $1 AND occurred_at = $2 AND source IN ('order', 'promotion') \
+         AND source_ref = $3 ORDER BY id",
+        params![customer_id, placed_at, order_ref],
     )?
     .iter()
-    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .map(|r| r.int(0))
+    .collect()
+}
+
+/// The entries of the customers' orders' own points (see [`own_entry_ids`]), oldest first:
+/// (customer, when the order was placed, the shop's order id, entry id).
+pub fn own_entries_of(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<Vec<(i64, i64, String, i64)>, StoreError> {
+    query_in(
+        c,
+        "SELECT customer_id, occurred_at, source_ref, id FROM loyalty_ledger WHERE customer_id IN ({list}) \
+         AND source IN ('order', 'promotion') AND source_ref IS NOT NULL ORDER BY id",
+        &id_values(customer_ids),
+    )?
+    .iter()
+    .map(|r| Ok((r.int(0)?, r.int(1)?, r.text(2)?, r.int(3)?)))
     .collect()
 }
 
@@ -310,13 +328,18 @@ pub fn recent_entries(c: &mut dyn Conn, kind: &str, limit: i64) -> Result<Vec<En
     .collect()
 }
 
-/// How many entries a customer has with this source whose key starts with `key_prefix`.
-pub fn count_entries(c: &mut dyn Conn, customer_id: i64, source: &str, key_prefix: &str) -> Result<i64, StoreError> {
-    c.query_one(
-        "SELECT COUNT(*) FROM loyalty_ledger WHERE customer_id = $1 AND source = $2 AND idempotency_key LIKE $3",
-        params![customer_id, source, format!("{key_prefix}%")],
+/// How many referral rewards each of these referrers has had (their `referrer:` entries):
+/// (referrer, count) for those with any.
+pub fn referral_rewards(c: &mut dyn Conn, referrers: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+    query_in(
+        c,
+        "SELECT customer_id, COUNT(*) FROM loyalty_ledger WHERE customer_id IN ({list}) AND source = 'referral' \
+         AND idempotency_key LIKE 'referrer:%' GROUP BY customer_id",
+        &id_values(referrers),
     )?
-    .int(0)
+    .iter()
+    .map(|r| Ok((r.int(0)?, r.int(1)?)))
+    .collect()
 }
 
 /// A lot of earned points and what is left of it.

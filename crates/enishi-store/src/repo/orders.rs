@@ -43,11 +43,8 @@ const LINE_COLUMNS: &[&str] =
 /// Stores a batch of orders with distinct ids; orders whose id is already stored are
 /// skipped. Outcomes come back in input order.
 pub fn insert_batch(c: &mut dyn Conn, orders: &[NewOrder]) -> Result<Vec<Inserted>, StoreError> {
-    let refs: Vec<Value> = orders.iter().map(|o| Value::from(o.order_ref.as_str())).collect();
-    let mut existing: HashMap<String, i64> = HashMap::new();
-    for r in query_in(c, "SELECT order_ref, id FROM orders WHERE order_ref IN ({list})", &refs)? {
-        existing.insert(r.text(0)?, r.int(1)?);
-    }
+    let refs: Vec<&str> = orders.iter().map(|o| o.order_ref.as_str()).collect();
+    let existing = stored_ids(c, &refs)?;
     let fresh: Vec<&NewOrder> = orders.iter().filter(|o| !existing.contains_key(&o.order_ref)).collect();
     let ids = insert_new(c, &fresh)?;
     let created: HashMap<&str, i64> = fresh.iter().map(|o| o.order_ref.as_str()).zip(ids).collect();
@@ -60,17 +57,43 @@ pub fn insert_batch(c: &mut dyn Conn, orders: &[NewOrder]) -> Result<Vec<Inserte
         .collect())
 }
 
+/// The Enishi ids of those of these shop's order ids that are stored.
+pub fn stored_ids(c: &mut dyn Conn, order_refs: &[&str]) -> Result<HashMap<String, i64>, StoreError> {
+    let refs: Vec<Value> = order_refs.iter().map(|r| Value::from(*r)).collect();
+    query_in(c, "SELECT order_ref, id FROM orders WHERE order_ref IN ({list})", &refs)?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.int(1)?)))
+        .collect()
+}
+
 /// Inserts orders whose ids are known not to be stored (a bulk import into an empty table
 /// that checks its own file for repeats); returns their Enishi ids, in order.
 pub fn insert_new(c: &mut dyn Conn, fresh: &[&NewOrder]) -> Result<Vec<i64>, StoreError> {
-    if fresh.is_empty() {
+    let ids = reserve_ids(c, fresh.len())?;
+    insert_with_ids(c, fresh, &ids)?;
+    Ok(ids)
+}
+
+/// Enishi ids for `n` new orders, to store them with [`insert_with_ids`] in the same
+/// transaction.
+pub fn reserve_ids(c: &mut dyn Conn, n: usize) -> Result<Vec<i64>, StoreError> {
+    if n == 0 {
         return Ok(Vec::new());
     }
-    let ids = c.reserve_ids("orders", fresh.len())?;
+    c.reserve_ids("orders", n)
+}
+
+/// Inserts orders known not to be stored (see [`insert_new`]) with the ids
+/// [`reserve_ids`] gave, `ids[i]` for `fresh[i]`.
+pub fn insert_with_ids(c: &mut dyn Conn, fresh: &[&NewOrder], ids: &[i64]) -> Result<(), StoreError> {
+    assert_eq!(fresh.len(), ids.len(), "an id for each new order");
+    if fresh.is_empty() {
+        return Ok(());
+    }
     let t = now();
     let mut order_rows = Rows::default();
     let mut line_rows = Rows::default();
-    for (o, &id) in fresh.iter().zip(&ids) {
+    for (o, &id) in fresh.iter().zip(ids) {
         order_rows.push([
             id.into(),
             o.order_ref.as_str().into(),
@@ -98,8 +121,7 @@ pub fn insert_new(c: &mut dyn Conn, fresh: &[&NewOrder]) -> Result<Vec<i64>, Sto
         }
     }
     c.insert_rows("orders", ORDER_COLUMNS, &order_rows)?;
-    c.insert_rows("order_lines", LINE_COLUMNS, &line_rows)?;
-    Ok(ids)
+    c.insert_rows("order_lines", LINE_COLUMNS, &line_rows)
 }
 
 const SELECT: &str =
