@@ -141,9 +141,10 @@ pub fn import_orders(
             });
             let programs = Programs::load(c, opts.clock)?;
             let into_empty = !customers::any(c)?;
-            // Into an empty database, the index of orders by customer is built once at the end.
-            let index_deferred = into_empty && imports::defer_customer_index(c)?;
-            let mut p = Pipeline::new(c, opts, &programs, into_empty, index_deferred);
+            // Into an empty database, the indexes that grow at random places are built once at
+            // the end.
+            let indexes_deferred = into_empty && imports::defer_import_indexes(c)?;
+            let mut p = Pipeline::new(c, opts, &programs, into_empty, indexes_deferred);
             for chunk in grouped {
                 for group in chunk {
                     p.take(group)?;
@@ -153,7 +154,7 @@ pub fn import_orders(
                 .join()
                 .map_err(|_| ImportError::File(Rejection::line(0, "the parser stopped unexpectedly")))??;
             p.flush()?;
-            p.restore_customer_index()?;
+            p.restore_indexes()?;
             p.summary.rows_read = read.rows_read;
             p.summary.rows_without_customer = read.rows_without_customer;
             p.rejected.merge(read.rejected);
@@ -266,9 +267,8 @@ struct Pipeline<'c, 'o> {
     into_empty: bool,
     /// Batches written so far.
     flushes: u64,
-    /// The index of orders by customer was dropped, to be built at the end (see
-    /// [`imports::defer_customer_index`]).
-    customer_index_deferred: bool,
+    /// Indexes were dropped, to be built at the end (see [`imports::defer_import_indexes`]).
+    indexes_deferred: bool,
 }
 
 /// Running stats of a customer created by the import, kept as its orders and returns go in.
@@ -459,7 +459,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         opts: &'o OrderImportOptions,
         programs: &'o Programs,
         into_empty: bool,
-        customer_index_deferred: bool,
+        indexes_deferred: bool,
     ) -> Self {
         Pipeline {
             c,
@@ -476,7 +476,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             new_stats: FxHashMap::default(),
             into_empty,
             flushes: 0,
-            customer_index_deferred,
+            indexes_deferred,
         }
     }
 
@@ -744,17 +744,17 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         Ok(())
     }
 
-    /// Builds the index of orders by customer if it was deferred.
-    fn restore_customer_index(&mut self) -> Result<(), ImportError> {
-        if std::mem::take(&mut self.customer_index_deferred) {
-            imports::restore_customer_index(self.c)?;
+    /// Builds the deferred indexes, if they were.
+    fn restore_indexes(&mut self) -> Result<(), ImportError> {
+        if std::mem::take(&mut self.indexes_deferred) {
+            imports::restore_import_indexes(self.c)?;
         }
         Ok(())
     }
 
     /// The customer's latest earlier order that has one of the returned SKUs.
     fn link_by_sku(&mut self, customer_id: i64, g: &Group) -> Result<Option<i64>, ImportError> {
-        self.restore_customer_index()?;
+        self.restore_indexes()?;
         let before = g.lines[0].placed_at.timestamp();
         for l in &g.lines {
             if let Some(id) = orders::latest_with_sku(self.c, customer_id, &l.sku, before)? {
