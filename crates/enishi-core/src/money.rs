@@ -20,6 +20,11 @@ pub const STORAGE_SCALE: u32 = 4;
 #[serde(try_from = "String", into = "String")]
 pub struct Amount(Decimal);
 
+/// A mantissa at the storage scale as stored, clamped to the stored range.
+fn saturated(v: i128) -> i64 {
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+}
+
 impl Amount {
     /// Zero.
     pub const ZERO: Amount = Amount(Decimal::ZERO);
@@ -39,9 +44,17 @@ impl Amount {
 
     /// The amount in 1/10,000 units, as stored.
     pub fn to_scaled(self) -> i64 {
+        // An amount has at most the storage scale (it is rounded to it): widening the mantissa
+        // is exact, and much cheaper than a general rescale, which stays for the rest.
+        let scale = self.0.scale();
+        if scale <= STORAGE_SCALE {
+            if let Some(v) = self.0.mantissa().checked_mul(10i128.pow(STORAGE_SCALE - scale)) {
+                return saturated(v);
+            }
+        }
         let mut d = self.0;
         d.rescale(STORAGE_SCALE);
-        i64::try_from(d.mantissa()).unwrap_or(if d.is_sign_negative() { i64::MIN } else { i64::MAX })
+        saturated(d.mantissa())
     }
 
     /// The amount from its stored 1/10,000 units.
@@ -227,6 +240,14 @@ mod tests {
             let a = Amount::from_scaled(v);
             prop_assert_eq!(a.to_scaled(), v);
             prop_assert_eq!(a.to_string().parse::<Amount>().unwrap(), a);
+        }
+
+        #[test]
+        fn scaling_is_a_rescale(m in -100_000_000_000_000i64..100_000_000_000_000i64, scale in 0u32..9) {
+            let d = Decimal::new(m, scale);
+            let mut r = d;
+            r.rescale(STORAGE_SCALE);
+            prop_assert_eq!(Amount(d).to_scaled(), i64::try_from(r.mantissa()).unwrap());
         }
 
         #[test]

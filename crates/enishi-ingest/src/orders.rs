@@ -17,7 +17,7 @@ use crate::reader::Hashing;
 use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::{DateTime, Utc};
 use enishi_core::{Amount, BusinessClock, Channel, Currency};
-use enishi_rewards::{OrderBatch, Programs, Purchase, ReturnBatch, ReturnFacts};
+use enishi_rewards::{EvaluatedOrders, OrderBatch, Programs, Purchase, ReturnBatch, ReturnFacts, EVALUATED_PART};
 use enishi_store::repo::{customers, imports, orders, products};
 use enishi_store::{
     Conn, CustomerStats, ImportRecord, NewOrder, NewReturn, OrderLine, Product, ReturnLine, Store, StoreError,
@@ -571,27 +571,33 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         let programs = self.programs;
         let (fresh, ids) = (&fresh, &ids);
         // The books touch no database: the orders are evaluated on another core while this
-        // one stores them.
-        let books = std::thread::scope(|scope| -> Result<Option<OrderBatch>, ImportError> {
+        // one stores them, and then stores what they earned, part by part as it comes.
+        std::thread::scope(|scope| -> Result<(), ImportError> {
+            let (parts, evaluated) = std::sync::mpsc::channel::<EvaluatedOrders>();
             let evaluating = books.map(|mut books| {
                 scope.spawn(move || -> Result<OrderBatch, StoreError> {
-                    for (o, &id) in fresh.iter().zip(ids) {
-                        enishi_rewards::on_new_order(&mut books, programs, &Purchase::stored(id, o))?;
+                    for (orders, ids) in fresh.chunks(EVALUATED_PART).zip(ids.chunks(EVALUATED_PART)) {
+                        for (o, &id) in orders.iter().zip(ids) {
+                            enishi_rewards::on_new_order(&mut books, programs, &Purchase::stored(id, o))?;
+                        }
+                        if parts.send(books.take_entries()).is_err() {
+                            break; // the writer failed
+                        }
                     }
                     Ok(books)
                 })
             });
             orders::insert_with_ids(self.c, fresh, ids)?;
             self.count_new(fresh)?;
-            evaluating
-                .map(|e| e.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .transpose()
-                .map_err(Into::into)
-        })?;
-        if let Some(books) = books {
-            books.write(self.c)?;
-        }
-        Ok(())
+            // Until the evaluating thread ends (and drops its end of the channel).
+            for part in evaluated {
+                part.write(self.c)?;
+            }
+            if let Some(evaluating) = evaluating {
+                evaluating.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?.write(self.c)?;
+            }
+            Ok(())
+        })
     }
 
     /// Counts a batch's new orders, keeps their new customers' stats, and stores the products

@@ -682,57 +682,62 @@ fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
         })
         .unwrap();
     };
-    let pairs = [(testing::sqlite(), testing::sqlite())]
-        .into_iter()
-        .chain(testing::postgres().zip(testing::postgres()))
-        .collect::<Vec<_>>();
-    for (batched, one_by_one) in &pairs {
-        eprintln!("backend: {:?}", batched.store.backend());
-        prepare(&batched.store);
-        let mut opts = OrderImportOptions::new(OrderFormat::Generic);
-        opts.batch_size = 7; // many batches, and customers whose orders span them
-        import_orders(&batched.store, orders_csv.as_bytes(), "o.csv", &opts, Progress::default()).unwrap();
+    // Many batches, and customers whose orders span them; then one batch, whose orders are
+    // evaluated in several parts (see `enishi_rewards::EVALUATED_PART`).
+    assert!(orders.len() > enishi_rewards::EVALUATED_PART);
+    for batch_size in [7, 1000] {
+        let pairs = [(testing::sqlite(), testing::sqlite())]
+            .into_iter()
+            .chain(testing::postgres().zip(testing::postgres()))
+            .collect::<Vec<_>>();
+        for (batched, one_by_one) in &pairs {
+            eprintln!("backend: {:?}, batches of {batch_size}", batched.store.backend());
+            prepare(&batched.store);
+            let mut opts = OrderImportOptions::new(OrderFormat::Generic);
+            opts.batch_size = batch_size;
+            import_orders(&batched.store, orders_csv.as_bytes(), "o.csv", &opts, Progress::default()).unwrap();
 
-        // One by one, as the import takes each batch: its orders first, then its returns.
-        prepare(&one_by_one.store);
-        for batch in groups.chunks(opts.batch_size) {
-            for i in batch.iter().filter_map(|g| g.ok()) {
-                let (id, customer, at, price, units) = &orders[i];
-                let lines = json!({"lines": [{"sku": "X", "quantity": units, "unit_price": price}]});
-                let mut input = order_input(id, customer, at, price, lines);
-                input.total = None;
-                one_by_one
-                    .store
-                    .write(|c| {
-                        let p = programs(c);
-                        record_order(c, &input, ws(), &p)
-                    })
-                    .unwrap();
+            // One by one, as the import takes each batch: its orders first, then its returns.
+            prepare(&one_by_one.store);
+            for batch in groups.chunks(opts.batch_size) {
+                for i in batch.iter().filter_map(|g| g.ok()) {
+                    let (id, customer, at, price, units) = &orders[i];
+                    let lines = json!({"lines": [{"sku": "X", "quantity": units, "unit_price": price}]});
+                    let mut input = order_input(id, customer, at, price, lines);
+                    input.total = None;
+                    one_by_one
+                        .store
+                        .write(|c| {
+                            let p = programs(c);
+                            record_order(c, &input, ws(), &p)
+                        })
+                        .unwrap();
+                }
+                for k in batch.iter().filter_map(|g| g.err()) {
+                    let (of, units, after) = returns[k];
+                    let ret = json!({"return_id": format!("R-{k}"), "returned_at": order_of(after).2,
+                                     "lines": [{"sku": "X", "quantity": units}]});
+                    give_back(&one_by_one.store, of, ret);
+                }
             }
-            for k in batch.iter().filter_map(|g| g.err()) {
-                let (of, units, after) = returns[k];
-                let ret = json!({"return_id": format!("R-{k}"), "returned_at": order_of(after).2,
-                                 "lines": [{"sku": "X", "quantity": units}]});
-                give_back(&one_by_one.store, of, ret);
-            }
-        }
 
-        let books = loyalty_books(&batched.store);
-        assert_eq!(books, loyalty_books(&one_by_one.store));
-        // The data reached every feature it is meant to check.
-        let has = |needle: &str| books.iter().any(|r| r.contains(needle));
-        // An order's entries keep their breakdown as [kind, index, points]: a cap per day is
-        // kind 6 (a negative line), the membership multiplier kind 3.
-        for needle in
-            ["referrer:", "referee:", "[6,0,-", "\"gold\"", "stamp_card", "promotion:double", "[3,0,", "return:R-4"]
-        {
-            assert!(has(needle), "no {needle} in the books");
+            let books = loyalty_books(&batched.store);
+            assert_eq!(books, loyalty_books(&one_by_one.store));
+            // The data reached every feature it is meant to check.
+            let has = |needle: &str| books.iter().any(|r| r.contains(needle));
+            // An order's entries keep their breakdown as [kind, index, points]: a cap per day is
+            // kind 6 (a negative line), the membership multiplier kind 3.
+            for needle in
+                ["referrer:", "referee:", "[6,0,-", "\"gold\"", "stamp_card", "promotion:double", "[3,0,", "return:R-4"]
+            {
+                assert!(has(needle), "no {needle} in the books");
+            }
+            assert!(books.contains(&r#"Row([Text("double"), Int(1000)])"#.to_string()), "the budget ran out");
+            let early = customer_id(&batched.store, "C-99");
+            assert_eq!(batched.store.read(|c| loyalty::account(c, early)).unwrap(), None, "no programme, no account");
+            assert_ledger_consistent(&batched.store);
+            testing::assert_references_resolve(&batched.store);
         }
-        assert!(books.contains(&r#"Row([Text("double"), Int(1000)])"#.to_string()), "the budget ran out");
-        let early = customer_id(&batched.store, "C-99");
-        assert_eq!(batched.store.read(|c| loyalty::account(c, early)).unwrap(), None, "no programme, no account");
-        assert_ledger_consistent(&batched.store);
-        testing::assert_references_resolve(&batched.store);
     }
 }
 

@@ -185,6 +185,9 @@ pub struct OrderBatch {
     effects: Vec<OrderEffect>,
 }
 
+/// Orders an import evaluates before handing their entries over to be written.
+pub const EVALUATED_PART: usize = 256;
+
 impl OrderBatch {
     /// Opens the books of a batch whose orders under a programme belong to `customer_ids` (one
     /// id per order).
@@ -231,14 +234,55 @@ impl OrderBatch {
             referrals_rewarded,
             promotion_spent,
             promotion_added: BTreeMap::new(),
-            entries: Vec::with_capacity(orders),
+            entries: Vec::with_capacity(orders.min(EVALUATED_PART)),
             coupons: Vec::new(),
             tier_changes: Vec::new(),
-            effects: Vec::with_capacity(orders),
+            effects: Vec::with_capacity(orders.min(EVALUATED_PART)),
         })
     }
 
-    /// Writes everything the batch's orders did.
+    /// Takes the ledger entries, lots and effects of the orders evaluated so far, to be written
+    /// while the batch evaluates the rest (the batch keeps the accounts, tier changes and
+    /// coupons until [`OrderBatch::write`]).
+    pub fn take_entries(&mut self) -> EvaluatedOrders {
+        EvaluatedOrders { entries: taken_part(&mut self.entries), effects: taken_part(&mut self.effects) }
+    }
+
+    /// Writes everything the batch's orders did that [`OrderBatch::take_entries`] has not
+    /// taken.
+    pub fn write(mut self, c: &mut dyn Conn) -> Result<(), StoreError> {
+        self.take_entries().write(c)?;
+        loyalty::insert_tier_changes(c, &self.tier_changes)?;
+        loyalty::insert_coupons(c, &self.coupons)?;
+        for (id, points) in &self.promotion_added {
+            loyalty::add_promotion_spend(c, id, *points)?;
+        }
+        let mut accounts: Vec<LoyaltyAccount> = self.accounts.into_values().collect();
+        accounts.sort_unstable_by_key(|a| a.customer_id);
+        let mut cards = self.cards;
+        for a in &mut accounts {
+            if let Some(changed) = cards.remove(&a.customer_id) {
+                store_cards(a, &changed);
+            }
+        }
+        loyalty::save_accounts(c, &accounts)
+    }
+}
+
+/// Takes what `v` holds, leaving room for the next part.
+fn taken_part<T>(v: &mut Vec<T>) -> Vec<T> {
+    std::mem::replace(v, Vec::with_capacity(EVALUATED_PART))
+}
+
+/// The ledger entries (with their lots) and effects of some of a batch's orders, taken from it
+/// by [`OrderBatch::take_entries`].
+pub struct EvaluatedOrders {
+    entries: Vec<PendingEntry>,
+    effects: Vec<OrderEffect>,
+}
+
+impl EvaluatedOrders {
+    /// Writes the entries, their lots and the effects.
     pub fn write(self, c: &mut dyn Conn) -> Result<(), StoreError> {
         let news: Vec<NewEntry<'_>> = self.entries.iter().map(PendingEntry::as_new).collect();
         let ids = loyalty::append_new(c, &news)?;
@@ -257,21 +301,7 @@ impl OrderBatch {
             })
             .collect();
         loyalty::insert_lots(c, &lots)?;
-        loyalty::insert_effects(c, &self.effects)?;
-        loyalty::insert_tier_changes(c, &self.tier_changes)?;
-        loyalty::insert_coupons(c, &self.coupons)?;
-        for (id, points) in &self.promotion_added {
-            loyalty::add_promotion_spend(c, id, *points)?;
-        }
-        let mut accounts: Vec<LoyaltyAccount> = self.accounts.into_values().collect();
-        accounts.sort_unstable_by_key(|a| a.customer_id);
-        let mut cards = self.cards;
-        for a in &mut accounts {
-            if let Some(changed) = cards.remove(&a.customer_id) {
-                store_cards(a, &changed);
-            }
-        }
-        loyalty::save_accounts(c, &accounts)
+        loyalty::insert_effects(c, &self.effects)
     }
 }
 

@@ -18,7 +18,7 @@ mod reports;
 mod returns;
 mod summary;
 
-pub use books::OrderBatch;
+pub use books::{EvaluatedOrders, OrderBatch, EVALUATED_PART};
 pub use codes::{customer_of_referral_code, referral_code, referrer_by_code};
 pub use jobs::{run_jobs, verify, JobReport, Mismatch};
 pub use operations::{adjust, membership, redeem, set_tier, use_coupon, Adjustment, MembershipAction, Redemption};

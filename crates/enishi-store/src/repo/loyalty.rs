@@ -293,15 +293,17 @@ pub fn own_entry_ids(
 /// The entries of the customers' orders' own points (see [`own_entry_ids`]), oldest first:
 /// (customer, when the order was placed, the shop's order id, entry id).
 pub fn own_entries_of(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<Vec<(i64, i64, String, i64)>, StoreError> {
-    query_in(
+    let mut own: Vec<(i64, i64, String, i64)> = query_in(
         c,
         "SELECT customer_id, occurred_at, source_ref, id FROM loyalty_ledger WHERE customer_id IN ({list}) \
-         AND source IN ('order', 'promotion') AND source_ref IS NOT NULL ORDER BY id",
+         AND source IN ('order', 'promotion') AND source_ref IS NOT NULL",
         &id_values(customer_ids),
     )?
     .iter()
     .map(|r| Ok((r.int(0)?, r.int(1)?, r.text(2)?, r.int(3)?)))
-    .collect()
+    .collect::<Result<_, StoreError>>()?;
+    own.sort_unstable_by_key(|e| e.3);
+    Ok(own)
 }
 
 /// A customer's entries, newest first.
@@ -382,15 +384,18 @@ pub fn open_lots(c: &mut dyn Conn, customer_id: i64) -> Result<Vec<Lot>, StoreEr
 
 /// The open lots of several customers, each customer's in the order [`open_lots`] describes.
 pub fn open_lots_of(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<Vec<Lot>, StoreError> {
-    query_in(
+    let mut lots: Vec<Lot> = query_in(
         c,
         "SELECT ledger_id, customer_id, remaining, available_at, expires_at FROM loyalty_lots \
-         WHERE customer_id IN ({list}) AND remaining > 0 ORDER BY expires_at IS NULL, expires_at, ledger_id",
+         WHERE customer_id IN ({list}) AND remaining > 0",
         &id_values(customer_ids),
     )?
     .iter()
     .map(lot_of)
-    .collect()
+    .collect::<Result<_, _>>()?;
+    // Sorted here rather than by the database: a quarter of the query's time in SQLite.
+    lots.sort_unstable_by_key(|l| (l.expires_at.is_none(), l.expires_at, l.ledger_id));
+    Ok(lots)
 }
 
 /// Sets what is left of a lot.
