@@ -156,7 +156,8 @@ pub struct ReturnBatch<'c> {
     /// Each order, with what was refunded of it before the batch's returns.
     refunds: HashMap<i64, Refunds>,
     accounts: HashMap<i64, LoyaltyAccount>,
-    /// Own entries by (customer, when the order was placed, the shop's order id).
+    /// The open lots of orders' own entries, by (customer, when the order was placed, the shop's
+    /// order id).
     own: HashMap<(i64, i64, String), Vec<i64>>,
     lots: HashMap<i64, Vec<Lot>>,
     lots_changed: HashMap<i64, i64>,
@@ -189,12 +190,14 @@ impl<'c> ReturnBatch<'c> {
         let customer_ids: Vec<i64> = customers.iter().map(|(id, _)| *id).collect();
         let accounts =
             loyalty::accounts_to_write_back(c, &customers)?.into_iter().map(|a| (a.customer_id, a)).collect();
+        // An order's own entries matter only for the lots they still have open: the points
+        // taken back come from those first.
         let mut own: HashMap<(i64, i64, String), Vec<i64>> = HashMap::new();
-        for (customer_id, placed_at, order_ref, id) in loyalty::own_entries_of(c, &customer_ids)? {
-            own.entry((customer_id, placed_at, order_ref)).or_default().push(id);
-        }
         let mut lots: HashMap<i64, Vec<Lot>> = HashMap::new();
-        for lot in loyalty::open_lots_of(c, &customer_ids)? {
+        for loyalty::OpenLot { lot, order } in loyalty::open_lots_with_orders_of(c, &customer_ids)? {
+            if let Some((placed_at, order_ref)) = order {
+                own.entry((lot.customer_id, placed_at, order_ref)).or_default().push(lot.ledger_id);
+            }
             lots.entry(lot.customer_id).or_default().push(lot);
         }
         let keys: Vec<String> = returns.iter().map(|r| format!("return:{}", r.return_ref)).collect();
