@@ -6,7 +6,7 @@
 
 use crate::book;
 use crate::codes::referral_code;
-use crate::orders::{cards_of, referee_key, store_cards};
+use crate::orders::{cards_of, referee_key, store_cards, REFEREE_KEY, REFERRER_KEY};
 use enishi_loyalty::CardState;
 use enishi_store::repo::loyalty::{
     self, Coupon, EarnedBasis, Lot, LoyaltyAccount, Membership, NewEntry, OrderEffect, TierChangeRecord,
@@ -345,9 +345,9 @@ impl OrderBooks for OrderBatch {
         // The keys of a new order's entries are new; a referral's are checked by the caller,
         // and kept here as the ledger would answer for them.
         if entry.source == "referral" {
-            if entry.idempotency_key.starts_with("referee:") {
+            if entry.idempotency_key.starts_with(REFEREE_KEY) {
                 self.referees_rewarded.insert(entry.customer_id);
-            } else if entry.idempotency_key.starts_with("referrer:") {
+            } else if entry.idempotency_key.starts_with(REFERRER_KEY) {
                 *self.referrals_rewarded.entry(entry.customer_id).or_default() += 1;
             }
         }

@@ -112,7 +112,7 @@ struct EntryParts<'a> {
 /// An entry as it is shown: an order's entry stored with [`EntryParts`] gets its breakdown
 /// with names from its programme version. Other entries, and entries stored whole before
 /// details were compact, are shown as stored.
-pub(crate) fn explained(programs: &Programs, mut e: Entry) -> Entry {
+fn explained(programs: &Programs, mut e: Entry) -> Entry {
     let Some(p) = e.program_version.and_then(|v| programs.by_version(v)) else { return e };
     let Ok(EntryParts { parts }) = serde_json::from_str(&e.detail) else { return e };
     let breakdown = parts
@@ -532,14 +532,19 @@ fn earn(
     Ok(Some((version, earned.points, recorded)))
 }
 
+/// How the idempotency key of a referred customer's referral reward begins.
+pub(crate) const REFEREE_KEY: &str = "referee:";
+/// How the idempotency key of a referrer's reward begins.
+pub(crate) const REFERRER_KEY: &str = "referrer:";
+
 /// The idempotency key of a referred customer's referral reward.
 pub(crate) fn referee_key(customer_id: i64) -> String {
-    format!("referee:{customer_id}")
+    format!("{REFEREE_KEY}{customer_id}")
 }
 
 /// The idempotency key of the referrer's reward for referring `customer_id`.
 fn referrer_key(customer_id: i64) -> String {
-    format!("referrer:{customer_id}")
+    format!("{REFERRER_KEY}{customer_id}")
 }
 
 /// Referral rewards on a referred customer's first qualifying order: points to both, the

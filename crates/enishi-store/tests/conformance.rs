@@ -551,3 +551,75 @@ fn bulk_inserts_write_every_row_once() {
         .unwrap();
     });
 }
+
+#[test]
+fn ledger_reads_find_an_orders_own_entries_their_lots_and_referral_rewards() {
+    use enishi_store::repo::loyalty::{self, Lot, NewEntry};
+    each(|s| {
+        s.write(|c| -> Result<(), StoreError> {
+            let (ids, _) =
+                customers::create_new(c, vec![&("LED-1".to_string(), 1_000), &("LED-2".to_string(), 1_000)])?;
+            let (a, b) = (ids["LED-1"], ids["LED-2"]);
+            let placed = at("2026-03-01T10:00:00Z").timestamp();
+            let entry = |customer_id, kind, points, source, source_ref, key, occurred_at| NewEntry {
+                customer_id,
+                kind,
+                points,
+                source,
+                source_ref,
+                program_version: Some(1),
+                idempotency_key: key,
+                reason: None,
+                detail: "{}",
+                occurred_at,
+                available_at: occurred_at,
+                expires_at: Some(occurred_at + 86_400 * 365),
+            };
+            let entries = [
+                entry(a, "earn", 50, "order", Some("O-1"), "order:O-1", placed),
+                entry(a, "bonus", 50, "promotion", Some("O-1"), "order:O-1:promotion:double", placed),
+                // Same order id, another time: not that order's.
+                entry(a, "earn", 7, "order", Some("O-1"), "order:O-1-other", placed + 60),
+                entry(a, "earn", 30, "order", Some("O-2"), "order:O-2", placed + 3_600),
+                entry(a, "bonus", 10, "referral", Some("O-2"), "referrer:77", placed + 3_600),
+                entry(a, "bonus", 10, "referral", Some("O-2"), "referrer:78", placed + 3_600),
+                entry(b, "bonus", 5, "referral", Some("O-3"), "referee:2", placed),
+            ];
+            let ledger_ids = loyalty::append_new(c, &entries)?;
+            let lots: Vec<Lot> = entries
+                .iter()
+                .zip(&ledger_ids)
+                .map(|(e, &ledger_id)| Lot {
+                    ledger_id,
+                    customer_id: e.customer_id,
+                    // The first order's purchase points are spent.
+                    remaining: if ledger_id == ledger_ids[0] { 0 } else { e.points },
+                    available_at: e.available_at,
+                    expires_at: e.expires_at,
+                })
+                .collect();
+            loyalty::insert_lots(c, &lots)?;
+
+            assert_eq!(loyalty::own_entry_ids(c, a, placed, "O-1")?, ledger_ids[0..2]);
+            assert_eq!(loyalty::own_entry_ids(c, a, placed, "O-9")?, Vec::<i64>::new());
+            let open = loyalty::open_lots_with_orders_of(c, &[a, b])?;
+            let seen: Vec<(i64, Option<(i64, &str)>)> =
+                open.iter().map(|l| (l.lot.ledger_id, l.order.as_ref().map(|(t, r)| (*t, r.as_str())))).collect();
+            let mut wanted = vec![
+                (ledger_ids[1], Some((placed, "O-1"))),
+                (ledger_ids[2], Some((placed + 60, "O-1"))),
+                (ledger_ids[3], Some((placed + 3_600, "O-2"))),
+                (ledger_ids[4], None),
+                (ledger_ids[5], None),
+                (ledger_ids[6], None),
+            ];
+            // Soonest expiry first, then the oldest.
+            wanted.sort_by_key(|(id, _)| (lots.iter().find(|l| l.ledger_id == *id).unwrap().expires_at, *id));
+            assert_eq!(seen, wanted);
+            assert_eq!(open.iter().map(|l| l.lot).collect::<Vec<_>>(), loyalty::open_lots_of(c, &[a, b])?);
+            assert_eq!(loyalty::referral_rewards(c, &[a, b])?, [(a, 2)]);
+            Ok(())
+        })
+        .unwrap();
+    });
+}
