@@ -262,6 +262,8 @@ struct Pipeline<'c, 'o> {
     touched: FxHashSet<i64>,
     /// Running stats of the customers this import created.
     new_stats: FxHashMap<i64, StatsAcc>,
+    /// The customers the batch being written created (they have no loyalty state yet).
+    created_in_batch: Vec<i64>,
     /// Whether the database held no customer (so no order) when the import began: then every
     /// customer and order this import has not written itself is new, and is not looked up.
     into_empty: bool,
@@ -474,6 +476,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             pending_returns: Vec::new(),
             touched: FxHashSet::default(),
             new_stats: FxHashMap::default(),
+            created_in_batch: Vec::new(),
             into_empty,
             flushes: 0,
             indexes_deferred,
@@ -510,6 +513,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
     }
 
     fn resolve_customers(&mut self) -> Result<(), ImportError> {
+        self.created_in_batch.clear();
         let mut wanted: FxHashMap<&str, i64> = FxHashMap::default();
         let orders = self.pending_orders.iter().map(|(customer, o)| (customer, o.placed_at));
         let returns = self.pending_returns.iter().map(|g| (&g.customer, g.lines[0].placed_at));
@@ -530,6 +534,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             customers::resolve_or_create(self.c, &list)?
         };
         self.summary.customers_created += created.len() as u64;
+        self.created_in_batch.clone_from(&created);
         self.new_stats.extend(created.into_iter().map(|id| (id, StatsAcc::default())));
         self.customer_ids.extend(ids);
         Ok(())
@@ -564,7 +569,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                 .filter(|o| self.programs.at(o.placed_at.timestamp()).is_some())
                 .map(|o| o.customer_id)
                 .collect();
-            Some(OrderBatch::open(self.c, &customers)?)
+            Some(OrderBatch::open(self.c, &customers, &self.created_in_batch)?)
         } else {
             None
         };

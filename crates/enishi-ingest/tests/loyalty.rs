@@ -563,19 +563,25 @@ fn a_new_version_applies_to_orders_placed_after_it() {
 /// The rows of every loyalty table that an order writes, without their surrogate ids, creation
 /// times and random coupon codes: what must be the same whichever way the orders earned.
 fn loyalty_books(s: &Store) -> Vec<String> {
+    // Customers by the shop's id: those the orders create get Enishi ids (and so referral
+    // codes) in the order each way creates them.
     let tables = [
-        "SELECT customer_id, kind, points, source, source_ref, program_version, idempotency_key, reason, detail, \
-         occurred_at, available_at, expires_at FROM loyalty_ledger ORDER BY idempotency_key",
-        "SELECT g.idempotency_key, l.customer_id, l.remaining, l.available_at, l.expires_at \
-         FROM loyalty_lots l JOIN loyalty_ledger g ON g.id = l.ledger_id ORDER BY g.idempotency_key",
-        "SELECT order_id, customer_id, program_version, placed_at, placed_day, points, qualifying, \
-         reversed_points, reversed_qualifying, stamps, stamps_undone FROM loyalty_order_effects ORDER BY order_id",
-        "SELECT customer_id, from_tier, to_tier, changed_at, reason FROM loyalty_tier_history \
-         ORDER BY customer_id, changed_at, to_tier",
-        "SELECT customer_id, balance, tier, tier_since, tier_locked_until, referral_code, cards \
-         FROM loyalty_accounts ORDER BY customer_id",
-        "SELECT customer_id, reward_id, source, source_ref, issued_at, valid_until, max_uses, uses \
-         FROM loyalty_coupons ORDER BY source_ref",
+        "SELECT k.external_id, g.kind, g.points, g.source, g.source_ref, g.program_version, g.idempotency_key, \
+         g.reason, g.detail, g.occurred_at, g.available_at, g.expires_at \
+         FROM loyalty_ledger g JOIN customers k ON k.id = g.customer_id ORDER BY g.idempotency_key",
+        "SELECT g.idempotency_key, k.external_id, l.remaining, l.available_at, l.expires_at \
+         FROM loyalty_lots l JOIN loyalty_ledger g ON g.id = l.ledger_id JOIN customers k ON k.id = l.customer_id \
+         ORDER BY g.idempotency_key",
+        "SELECT e.order_id, k.external_id, e.program_version, e.placed_at, e.placed_day, e.points, e.qualifying, \
+         e.reversed_points, e.reversed_qualifying, e.stamps, e.stamps_undone \
+         FROM loyalty_order_effects e JOIN customers k ON k.id = e.customer_id ORDER BY e.order_id",
+        "SELECT k.external_id, t.from_tier, t.to_tier, t.changed_at, t.reason \
+         FROM loyalty_tier_history t JOIN customers k ON k.id = t.customer_id \
+         ORDER BY k.external_id, t.changed_at, t.to_tier",
+        "SELECT k.external_id, a.balance, a.tier, a.tier_since, a.tier_locked_until, a.cards \
+         FROM loyalty_accounts a JOIN customers k ON k.id = a.customer_id ORDER BY k.external_id",
+        "SELECT k.external_id, p.reward_id, p.source, p.source_ref, p.issued_at, p.valid_until, p.max_uses, p.uses \
+         FROM loyalty_coupons p JOIN customers k ON k.id = p.customer_id ORDER BY p.source_ref",
         "SELECT promotion_id, spent FROM loyalty_promotions ORDER BY promotion_id",
     ];
     s.read(|c| {
@@ -618,14 +624,14 @@ fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
         s
     });
     // 400 orders; consecutive pairs belong to one customer and often fall on one day; every
-    // fifth has two units. Then one from before the programme, whose customer gets no loyalty
+    // fifth has two units; C-40 to C-49 are new customers, created by the orders themselves. Then one from before the programme, whose customer gets no loyalty
     // account either way.
     let mut orders: Vec<(String, String, String, String, i64)> = (0..400)
         .map(|i| {
             let day = chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap() + chrono::Days::new(i / 3);
             (
                 format!("O-{i}"),
-                format!("C-{}", (i / 2) * 7 % 40),
+                format!("C-{}", (i / 2) * 7 % 50),
                 format!("{day} {:02}:{:02}", 8 + i % 12, i % 60),
                 format!("{}.{:02}", 2 + i * 37 % 400, i % 100),
                 if i % 5 == 0 { 2 } else { 1 },

@@ -190,11 +190,14 @@ pub const EVALUATED_PART: usize = 256;
 
 impl OrderBatch {
     /// Opens the books of a batch whose orders under a programme belong to `customer_ids` (one
-    /// id per order).
-    pub fn open(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<OrderBatch, StoreError> {
-        let mut ids = customer_ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
+    /// id per order). Of those, `created` were created in the same transaction since the last
+    /// batch was written: they have no loyalty state yet, and nothing is read for them.
+    pub fn open(c: &mut dyn Conn, customer_ids: &[i64], created: &[i64]) -> Result<OrderBatch, StoreError> {
+        let created: FxHashSet<i64> = created.iter().copied().collect();
+        let mut all = customer_ids.to_vec();
+        all.sort_unstable();
+        all.dedup();
+        let (fresh, ids): (Vec<i64>, Vec<i64>) = all.into_iter().partition(|id| created.contains(id));
         let referrers: FxHashMap<i64, i64> = loyalty::referrers_of(c, &ids)?.into_iter().collect();
         let keys: Vec<String> = referrers.keys().map(|&id| referee_key(id)).collect();
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
@@ -215,8 +218,13 @@ impl OrderBatch {
         holders.sort_unstable();
         holders.dedup();
         let with_codes: Vec<(i64, String)> = holders.iter().map(|&id| (id, referral_code(id))).collect();
-        let accounts =
+        let mut accounts: FxHashMap<i64, LoyaltyAccount> =
             loyalty::accounts_to_write_back(c, &with_codes)?.into_iter().map(|a| (a.customer_id, a)).collect();
+        // A new customer's account is created by the write (no other transaction can see the
+        // customer, so there is nothing to lock).
+        for id in fresh {
+            accounts.entry(id).or_insert_with(|| LoyaltyAccount::empty(id, referral_code(id)));
+        }
         let mut bases: FxHashMap<i64, Vec<EarnedBasis>> = FxHashMap::default();
         for b in loyalty::earned_bases(c, &ids)? {
             bases.entry(b.customer_id).or_default().push(b);

@@ -98,6 +98,21 @@ pub struct LoyaltyAccount {
     pub cards: String,
 }
 
+impl LoyaltyAccount {
+    /// The state of a customer who has earned nothing yet, before it is stored.
+    pub fn empty(customer_id: i64, referral_code: String) -> LoyaltyAccount {
+        LoyaltyAccount {
+            customer_id,
+            balance: 0,
+            tier: None,
+            tier_since: None,
+            tier_locked_until: None,
+            referral_code,
+            cards: "{}".into(),
+        }
+    }
+}
+
 const ACCOUNT_COLUMNS: &str = "customer_id, balance, tier, tier_since, tier_locked_until, referral_code, cards";
 
 fn account_of(r: &Row) -> Result<LoyaltyAccount, StoreError> {
@@ -1021,15 +1036,7 @@ pub fn accounts_to_write_back(
         return accounts_for_update(c, customers);
     }
     let (mut found, missing) = stored_accounts(c, customers, "")?;
-    found.extend(missing.into_iter().map(|(id, code)| LoyaltyAccount {
-        customer_id: *id,
-        balance: 0,
-        tier: None,
-        tier_since: None,
-        tier_locked_until: None,
-        referral_code: code.clone(),
-        cards: "{}".into(),
-    }));
+    found.extend(missing.into_iter().map(|(id, code)| LoyaltyAccount::empty(*id, code.clone())));
     Ok(found)
 }
 
