@@ -108,9 +108,9 @@ impl OrderBooks for Live<'_> {
 /// A ledger entry waiting to be written, with the lot it opens (`lot_remaining`), if any.
 pub(crate) struct PendingEntry {
     customer_id: i64,
-    kind: String,
+    kind: &'static str,
     points: i64,
-    source: String,
+    source: &'static str,
     source_ref: Option<String>,
     program_version: Option<i64>,
     idempotency_key: String,
@@ -126,9 +126,9 @@ impl PendingEntry {
     pub(crate) fn of(e: &NewEntry<'_>) -> PendingEntry {
         PendingEntry {
             customer_id: e.customer_id,
-            kind: e.kind.to_string(),
+            kind: e.kind,
             points: e.points,
-            source: e.source.to_string(),
+            source: e.source,
             source_ref: e.source_ref.map(str::to_string),
             program_version: e.program_version,
             idempotency_key: e.idempotency_key.to_string(),
@@ -144,9 +144,9 @@ impl PendingEntry {
     pub(crate) fn as_new(&self) -> NewEntry<'_> {
         NewEntry {
             customer_id: self.customer_id,
-            kind: &self.kind,
+            kind: self.kind,
             points: self.points,
-            source: &self.source,
+            source: self.source,
             source_ref: self.source_ref.as_deref(),
             program_version: self.program_version,
             idempotency_key: &self.idempotency_key,

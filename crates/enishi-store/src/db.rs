@@ -129,6 +129,11 @@ impl<'a> Rows<'a> {
         out
     }
 
+    /// Room for `rows` rows of `width` values, allocated once.
+    pub fn with_capacity(rows: usize, width: usize) -> Self {
+        Rows { width, values: Vec::with_capacity(rows * width) }
+    }
+
     /// Adds a row of `N` values: as many as the rows already there.
     pub fn push<const N: usize>(&mut self, row: [Param<'a>; N]) {
         if self.values.is_empty() {

@@ -162,11 +162,11 @@ pub struct NewEntry<'a> {
     /// Customer.
     pub customer_id: i64,
     /// earn, bonus, redeem, expire, adjust or reverse.
-    pub kind: &'a str,
+    pub kind: &'static str,
     /// Signed points.
     pub points: i64,
     /// order, promotion, referral, birthday, manual, reward, expiry, return.
-    pub source: &'a str,
+    pub source: &'static str,
     /// The order, reward, … it comes from.
     pub source_ref: Option<&'a str>,
     /// Programme version.

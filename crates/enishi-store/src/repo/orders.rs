@@ -91,8 +91,9 @@ pub fn insert_with_ids(c: &mut dyn Conn, fresh: &[&NewOrder], ids: &[i64]) -> Re
         return Ok(());
     }
     let t = now();
-    let mut order_rows = Rows::default();
-    let mut line_rows = Rows::default();
+    let mut order_rows = Rows::with_capacity(fresh.len(), ORDER_COLUMNS.len());
+    let lines = fresh.iter().map(|o| o.lines.len()).sum();
+    let mut line_rows = Rows::with_capacity(lines, LINE_COLUMNS.len());
     for (o, &id) in fresh.iter().zip(ids) {
         order_rows.push([
             id.into(),
