@@ -562,35 +562,33 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         let fresh: Vec<&NewOrder> = batch.iter().filter(|o| !stored.contains_key(&o.order_ref)).collect();
         self.summary.duplicates_skipped += (batch.len() - fresh.len()) as u64;
         let ids = orders::reserve_ids(self.c, fresh.len())?;
-        // The batch's new orders earn in one set of books, written after the last of them.
-        let books = if self.programs.latest().is_some() {
-            let customers: Vec<i64> = fresh
-                .iter()
-                .filter(|o| self.programs.at(o.placed_at.timestamp()).is_some())
-                .map(|o| o.customer_id)
-                .collect();
-            Some(OrderBatch::open(self.c, &customers, &self.created_in_batch)?)
-        } else {
-            None
-        };
+        if self.programs.latest().is_none() {
+            orders::insert_with_ids(self.c, &fresh, &ids)?;
+            return self.count_new(&fresh);
+        }
+        // The batch's new orders earn in one set of books. They touch no database: the orders
+        // are evaluated on another core while this one stores them, and then stores what they
+        // earned, part by part as it comes.
+        let customers: Vec<i64> = fresh
+            .iter()
+            .filter(|o| self.programs.at(o.placed_at.timestamp()).is_some())
+            .map(|o| o.customer_id)
+            .collect();
+        let mut books = OrderBatch::open(self.c, &customers, &self.created_in_batch)?;
         let programs = self.programs;
         let (fresh, ids) = (&fresh, &ids);
-        // The books touch no database: the orders are evaluated on another core while this
-        // one stores them, and then stores what they earned, part by part as it comes.
         std::thread::scope(|scope| -> Result<(), ImportError> {
             let (parts, evaluated) = std::sync::mpsc::channel::<EvaluatedOrders>();
-            let evaluating = books.map(|mut books| {
-                scope.spawn(move || -> Result<OrderBatch, StoreError> {
-                    for (orders, ids) in fresh.chunks(EVALUATED_PART).zip(ids.chunks(EVALUATED_PART)) {
-                        for (o, &id) in orders.iter().zip(ids) {
-                            enishi_rewards::on_new_order(&mut books, programs, &Purchase::stored(id, o))?;
-                        }
-                        if parts.send(books.take_entries()).is_err() {
-                            break; // the writer failed
-                        }
+            let evaluating = scope.spawn(move || -> Result<OrderBatch, StoreError> {
+                for (orders, ids) in fresh.chunks(EVALUATED_PART).zip(ids.chunks(EVALUATED_PART)) {
+                    for (o, &id) in orders.iter().zip(ids) {
+                        enishi_rewards::on_new_order(&mut books, programs, &Purchase::stored(id, o))?;
                     }
-                    Ok(books)
-                })
+                    if parts.send(books.take_entries()).is_err() {
+                        break; // the writer failed
+                    }
+                }
+                Ok(books)
             });
             orders::insert_with_ids(self.c, fresh, ids)?;
             self.count_new(fresh)?;
@@ -598,10 +596,8 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             for part in evaluated {
                 part.write(self.c)?;
             }
-            if let Some(evaluating) = evaluating {
-                evaluating.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?.write(self.c)?;
-            }
-            Ok(())
+            let books = evaluating.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            Ok(books.write(self.c)?)
         })
     }
 

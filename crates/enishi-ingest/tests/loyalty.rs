@@ -624,8 +624,8 @@ fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
         s
     });
     // 400 orders; consecutive pairs belong to one customer and often fall on one day; every
-    // fifth has two units; C-40 to C-49 are new customers, created by the orders themselves. Then one from before the programme, whose customer gets no loyalty
-    // account either way.
+    // fifth has two units; C-40 to C-49 are new customers, created by the orders themselves.
+    // Then one from before the programme, whose customer gets no loyalty account either way.
     let mut orders: Vec<(String, String, String, String, i64)> = (0..400)
         .map(|i| {
             let day = chrono::NaiveDate::from_ymd_opt(2026, 2, 1).unwrap() + chrono::Days::new(i / 3);

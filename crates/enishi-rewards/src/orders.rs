@@ -87,6 +87,17 @@ fn part_name(p: &Program, s: Source) -> (&'static str, &str) {
     }
 }
 
+/// One line of a breakdown as stored: (source kind, index, points); see [`source_code`].
+type Part = (u8, usize, i64);
+
+/// A stored breakdown with the names of programme `p`: (source, name, points) per line.
+fn named_parts<'a>(p: &'a Program, parts: &'a [Part]) -> impl Iterator<Item = (&'static str, &'a str, i64)> {
+    parts.iter().filter_map(|&(kind, i, points)| {
+        let (source, name) = part_name(p, source_of((kind, i))?);
+        Some((source, name, points))
+    })
+}
+
 /// A breakdown line as the ledger's `detail` explains an entry.
 #[derive(Serialize)]
 struct DetailLine<'a> {
@@ -106,7 +117,7 @@ struct EntryDetail<'a> {
 /// gives the names back from the entry's programme version.
 #[derive(Serialize, Deserialize)]
 struct EntryParts<'a> {
-    parts: Cow<'a, [(u8, usize, i64)]>,
+    parts: Cow<'a, [Part]>,
 }
 
 /// An entry as it is shown: an order's entry stored with [`EntryParts`] gets its breakdown
@@ -115,13 +126,7 @@ struct EntryParts<'a> {
 fn explained(programs: &Programs, mut e: Entry) -> Entry {
     let Some(p) = e.program_version.and_then(|v| programs.by_version(v)) else { return e };
     let Ok(EntryParts { parts }) = serde_json::from_str(&e.detail) else { return e };
-    let breakdown = parts
-        .iter()
-        .filter_map(|&(kind, i, points)| {
-            let (source, name) = part_name(p, source_of((kind, i))?);
-            Some(DetailLine { name, points, source })
-        })
-        .collect();
+    let breakdown = named_parts(p, &parts).map(|(source, name, points)| DetailLine { name, points, source }).collect();
     e.detail = serde_json::to_string(&EntryDetail { breakdown }).expect("breakdown serializes");
     e
 }
@@ -168,8 +173,8 @@ fn source_of((kind, i): (u8, usize)) -> Option<Source> {
 /// names come back from the programme version when the answer is given again.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Recorded(
-    /// The breakdown: (source kind, index, points); see [`source_code`].
-    Vec<(u8, usize, i64)>,
+    /// The breakdown.
+    Vec<Part>,
     /// Stamps: (card index, stamps shown, completed).
     Vec<(usize, i64, bool)>,
     /// The tier change.
@@ -188,12 +193,8 @@ fn answer(p: &Program, version: i64, placed_at: i64, points: i64, r: Recorded) -
     OrderLoyalty {
         program_version: version,
         points_earned: points,
-        breakdown: parts
-            .into_iter()
-            .filter_map(|(kind, i, points)| {
-                let (source, name) = part_name(p, source_of((kind, i))?);
-                Some(BreakdownLine { source: source.into(), name: name.into(), points })
-            })
+        breakdown: named_parts(p, &parts)
+            .map(|(source, name, points)| BreakdownLine { source: source.into(), name: name.into(), points })
             .collect(),
         available_at: enishi_store::instant(placed_at + p.doc.pending_days * 86_400),
         stamps: stamps
@@ -416,7 +417,7 @@ fn earn(
     // Points: one earn entry for the purchase, one bonus entry per promotion.
     let available_at = at + p.doc.pending_days * 86_400;
     let expiry = expires_at(p.doc.expiry, order.placed_at, clock).map(|t| t.timestamp());
-    let parts: Vec<(u8, usize, i64)> = earned
+    let parts: Vec<Part> = earned
         .parts
         .iter()
         .map(|x| {

@@ -64,7 +64,6 @@ const GROWN_BY_IMPORTS: &[&str] = &[
     "loyalty_order_effects",
 ];
 
-/// The index of orders by customer, as the migrations create it.
 /// The indexes an import into an empty SQLite database builds once, sorted, at the end
 /// ([`defer_import_indexes`]): (name, definition as the migrations create it). Nothing the
 /// import reads uses them before [`restore_import_indexes`].
