@@ -249,7 +249,15 @@ pub fn record_order(
         }
     };
     order.customer_id = customer_id;
-    let id = orders::insert_batch(c, std::slice::from_ref(&order))?[0].id();
+    let id = match orders::insert_batch(c, std::slice::from_ref(&order))?[0] {
+        orders::Inserted::Created(id) => id,
+        // Stored by a concurrent writer since the look-up above: this attempt is not the one
+        // that created it, so it fails as a conflict (undoing what it wrote) and the caller's
+        // retry answers the stored order as a replay.
+        orders::Inserted::Duplicate(_) => {
+            return Err(StoreError::Conflict(format!("order {} was stored meanwhile", order.order_ref)).into())
+        }
+    };
     let new_products: Vec<Product> = order
         .lines
         .iter()

@@ -418,16 +418,9 @@ async fn create_customer(
         return Err(ApiError::invalid("referral_code", "give either referral_code or referred_by, not both"));
     }
     let ext = u.external_id.clone().ok_or_else(|| ApiError::invalid("external_id", "is required"))?;
-    let customer = state
+    let (customer, is_new) = state
         .run(move |s| {
             s.write(|c| {
-                if customers::get_by_external_id(c, ext.as_str())?.is_some() {
-                    return Err(ApiError::new(
-                        StatusCode::CONFLICT,
-                        "customer_exists",
-                        format!("a customer with external_id {ext} exists; PATCH it instead"),
-                    ));
-                }
                 if let Some(code) = &code {
                     let referrer = enishi_rewards::referrer_by_code(c, code)?.ok_or_else(|| {
                         ApiError::invalid("referral_code", format!("no customer has the code {code}"))
@@ -436,12 +429,25 @@ async fn create_customer(
                     u.acquisition_source = u.acquisition_source.take().or_else(|| Some("referral".into()));
                 }
                 check_links(c, &u)?;
-                let id = customers::upsert(c, &u)?.id();
-                Ok(customers::get(c, id)?)
+                // One atomic insert-if-absent: of concurrent creations exactly one creates.
+                if let Some(id) = customers::insert_if_absent(c, &u)? {
+                    let created = customers::get(c, id)?.ok_or_else(|| ApiError::internal("created row vanished"))?;
+                    return Ok((created, true));
+                }
+                let stored = customers::get_by_external_id(c, ext.as_str())?
+                    .ok_or_else(|| ApiError::internal("a conflicting customer vanished"))?;
+                if u.agrees_with(&stored) {
+                    return Ok((stored, false));
+                }
+                Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "customer_exists",
+                    format!("a customer with external_id {ext} exists with other details; PATCH it instead"),
+                ))
             })
         })
         .await?;
-    Ok(created(customer))
+    Ok(if is_new { created(customer) } else { ok(customer) })
 }
 
 fn check_links(c: &mut dyn enishi_store::Conn, u: &CustomerUpsert) -> Result<(), ApiError> {

@@ -1,146 +1,14 @@
 //! The API and pages over real HTTP, against SQLite and (when available) PostgreSQL.
 
+mod common;
+
+use common::*;
 use enishi_core::{Language, Role};
-use enishi_server::{spawn, AppState, Running};
-use enishi_store::repo::{tokens, users};
-use enishi_store::testing::{self, TestDb};
+use enishi_server::AppState;
+use enishi_store::repo::users;
+use enishi_store::testing;
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-struct App {
-    base: String,
-    admin: String,
-    staff: String,
-    _server: Running,
-    _rt: tokio::runtime::Runtime,
-    _db: TestDb,
-}
-
-fn start(db: TestDb) -> App {
-    let (admin, staff) = db
-        .store
-        .write(|c| {
-            Ok::<_, enishi_store::StoreError>((
-                tokens::create(c, Role::Admin, "t")?,
-                tokens::create(c, Role::Staff, "t")?,
-            ))
-        })
-        .unwrap();
-    // The test's own copy of the store; the TestDb keeps the database alive.
-    let store = enishi_store::Store::open(&db.url).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
-    App { base: format!("http://{}", server.addr), admin, staff, _server: server, _rt: rt, _db: db }
-}
-
-fn apps() -> Vec<App> {
-    testing::all().into_iter().map(start).collect()
-}
-
-/// Password of every console user the tests make.
-const PASSWORD: &str = "correct horse battery";
-
-impl App {
-    /// Makes a console user with `role` and signs them in; returns their session cookie.
-    fn session(&self, role: Role) -> String {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let email = format!("{role}-{n}@shop.example");
-        let store = enishi_store::Store::open(&self._db.url).unwrap();
-        store.write(|c| users::create(c, &email, "", role, Language::En, PASSWORD)).unwrap();
-        self.sign_in(&email, PASSWORD).expect("signed in")
-    }
-
-    /// Posts the sign-in form: the session cookie, or the refusal's status.
-    fn sign_in(&self, email: &str, password: &str) -> Result<String, u16> {
-        let agent = ureq::AgentBuilder::new().redirects(0).build();
-        let resp =
-            match agent.post(&format!("{}/login", self.base)).send_form(&[("email", email), ("password", password)]) {
-                Ok(r) => r,
-                Err(ureq::Error::Status(_, r)) => r,
-                Err(e) => panic!("{e}"),
-            };
-        match resp.status() {
-            303 => Ok(resp.header("set-cookie").unwrap().split(';').next().unwrap().to_string()),
-            s => Err(s),
-        }
-    }
-
-    /// GETs a page with a session cookie: (status, HTML).
-    fn page(&self, path: &str, cookie: &str) -> (u16, String) {
-        let agent = ureq::AgentBuilder::new().redirects(0).build();
-        let resp = match agent.get(&format!("{}{path}", self.base)).set("Cookie", cookie).call() {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{path}: {e}"),
-        };
-        (resp.status(), resp.into_string().unwrap_or_default())
-    }
-
-    /// POSTs a console form with a session cookie: (status, Location header, HTML).
-    fn form(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> (u16, Option<String>, String) {
-        let agent = ureq::AgentBuilder::new().redirects(0).build();
-        let resp = match agent.post(&format!("{}{path}", self.base)).set("Cookie", cookie).send_form(fields) {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{path}: {e}"),
-        };
-        let location = resp.header("location").map(String::from);
-        (resp.status(), location, resp.into_string().unwrap_or_default())
-    }
-
-    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value, String) {
-        let mut r = ureq::request(method, &format!("{}{path}", self.base));
-        if let Some(t) = token {
-            r = r.set("Authorization", &format!("Bearer {t}"));
-        }
-        let result = match body {
-            Some(b) => r.set("Content-Type", "application/json").send_string(b),
-            None => r.call(),
-        };
-        let resp = match result {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = resp.status();
-        let ctype = resp.content_type().to_string();
-        let text = resp.into_string().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null), ctype)
-    }
-
-    /// Sends raw bytes and returns what the server answered until it closed or went quiet.
-    fn raw(&self, request: &str) -> String {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(self.base.trim_start_matches("http://")).unwrap();
-        stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut buf = [0u8; 4096];
-        let mut out = Vec::new();
-        while let Ok(n) = stream.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&buf[..n]);
-            if out.windows(4).any(|w| w == b"\r\n\r\n") && out.ends_with(b"}") {
-                break;
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-
-    fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let b = body.map(|v| v.to_string());
-        let (s, v, _) = self.call(method, path, Some(&self.admin), b.as_deref());
-        (s, v)
-    }
-}
-
-fn order(id: &str, customer: &str, total: &str) -> Value {
-    json!({"order_id": id, "placed_at": "2026-11-20T18:05:00+09:00", "currency": "USD", "total": total, "channel": "in_store",
-           "customer": {"external_id": customer, "email": "hana@example.com", "name": "Hana Sato"},
-           "lines": [{"sku": "BEANS-1", "quantity": 2, "unit_price": "28.70", "category": "coffee"}]})
-}
 
 #[test]
 fn auth_is_required_and_roles_are_enforced() {
@@ -371,7 +239,12 @@ fn customers_create_update_clear_and_events() {
         let (s, c) = app.admin("POST", "/api/v1/customers", Some(body.clone()));
         assert_eq!(s, 201, "{c}");
         assert_eq!(c["consents"][0]["status"], "opted_in");
-        let (s, v) = app.admin("POST", "/api/v1/customers", Some(body));
+        // The same creation again is a replay (200, the stored customer); different details conflict.
+        let (s, v) = app.admin("POST", "/api/v1/customers", Some(body.clone()));
+        assert_eq!((s, &v["id"]), (200, &c["id"]), "{v}");
+        let mut other = body;
+        other["name"] = json!("Kenji Ito");
+        let (s, v) = app.admin("POST", "/api/v1/customers", Some(other));
         assert_eq!((s, v["code"].as_str()), (409, Some("customer_exists")));
         let path = format!("/api/v1/customers/{}", c["id"]);
         let (s, u) =

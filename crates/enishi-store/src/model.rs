@@ -155,6 +155,49 @@ pub struct CustomerUpsert {
     pub consents: Vec<ConsentChange>,
 }
 
+impl CustomerUpsert {
+    /// Whether applying this upsert to `stored` would change nothing: every field it sets
+    /// holds that value already (a replayed creation, told apart from a different one).
+    pub fn agrees_with(&self, stored: &Customer) -> bool {
+        fn same<T: PartialEq<U>, U>(new: &Option<T>, old: U) -> bool {
+            new.as_ref().is_none_or(|n| *n == old)
+        }
+        let text = |new: &Option<String>, old: &Option<String>| new.is_none() || new == old;
+        let (a, b) = (&self.address, &stored.address);
+        let attributes = self.attributes.as_ref().is_none_or(|m| {
+            m.iter().all(|(k, v)| {
+                if v.is_null() {
+                    !stored.attributes.contains_key(k)
+                } else {
+                    stored.attributes.get(k) == Some(v)
+                }
+            })
+        });
+        let consents = self
+            .consents
+            .iter()
+            .all(|change| stored.consents.iter().any(|c| c.channel == change.channel && c.status == change.status));
+        self.external_id.as_ref().is_none_or(|e| e.as_str() == stored.external_id)
+            && text(&self.name, &stored.name)
+            && self.email.as_ref().is_none_or(|e| Some(e.as_str()) == stored.email.as_deref())
+            && self.phone.as_ref().is_none_or(|p| Some(p.as_str()) == stored.phone.as_deref())
+            && [(&a.line1, &b.line1), (&a.line2, &b.line2), (&a.city, &b.city)].iter().all(|(n, o)| text(n, o))
+            && [(&a.region, &b.region), (&a.postal_code, &b.postal_code), (&a.country, &b.country)]
+                .iter()
+                .all(|(n, o)| text(n, o))
+            && same(&self.birthday.map(Some), stored.birthday)
+            && text(&self.locale, &stored.locale)
+            && same(&self.channels, stored.channels.clone())
+            && same(&self.tags, stored.tags.clone())
+            && attributes
+            && same(&self.account_id.map(Some), stored.account_id)
+            && text(&self.acquisition_source, &stored.acquisition_source)
+            && same(&self.referred_by.map(Some), stored.referred_by)
+            && same(&self.first_seen_at, stored.first_seen_at)
+            && consents
+    }
+}
+
 /// Whether an upsert created a row or changed an existing one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upserted {

@@ -211,39 +211,66 @@ fn channels_json(v: &[Channel]) -> String {
 pub fn upsert(c: &mut dyn Conn, u: &CustomerUpsert) -> Result<Upserted, StoreError> {
     let external_id =
         u.external_id.as_ref().ok_or_else(|| StoreError::Decode("customer without external id".into()))?;
-    let existing =
-        c.query_opt("SELECT id, attributes FROM customers WHERE external_id = $1", params![external_id.as_str()])?;
-    match existing {
-        Some(row) => {
-            let id = row.int(0)?;
-            let attrs = u.attributes.as_ref().map(|new| {
-                let mut merged: JsonMap = serde_json::from_str(&row.text(1).unwrap_or_default()).unwrap_or_default();
-                merge(&mut merged, new);
-                serde_json::Value::Object(merged).to_string()
-            });
-            update_fields(c, id, u, attrs)?;
+    if let Some(id) = id_by_external_id(c, external_id.as_str())? {
+        update_existing(c, id, u)?;
+        return Ok(Upserted::Updated(id));
+    }
+    match insert_if_absent(c, u)? {
+        Some(id) => Ok(Upserted::Created(id)),
+        // Created meanwhile by a concurrent transaction (which has committed: the insert
+        // waited for it), so this one updates it.
+        None => {
+            let id = id_by_external_id(c, external_id.as_str())?
+                .ok_or_else(|| StoreError::NotFound(format!("customer {external_id}")))?;
+            update_existing(c, id, u)?;
             Ok(Upserted::Updated(id))
         }
-        None => {
-            let t = now();
-            let mut attrs = JsonMap::new();
-            if let Some(new) = &u.attributes {
-                merge(&mut attrs, new);
-            }
-            let row = c.query_one(
-                "INSERT INTO customers (external_id, first_seen_at, created_at, updated_at, attributes) VALUES ($1, $2, $3, $3, $4) RETURNING id",
-                params![
-                    external_id.as_str(),
-                    u.first_seen_at.map_or(t, |d| d.timestamp()),
-                    t,
-                    serde_json::Value::Object(attrs).to_string()
-                ],
-            )?;
-            let id = row.int(0)?;
-            update_fields(c, id, &CustomerUpsert { attributes: None, first_seen_at: None, ..u.clone() }, None)?;
-            Ok(Upserted::Created(id))
-        }
     }
+}
+
+/// Creates a customer unless one with the same external id is stored, in one statement that
+/// is atomic on both databases (a concurrent creation of the same id makes it wait, then do
+/// nothing). The new id, or `None` when the customer existed.
+pub fn insert_if_absent(c: &mut dyn Conn, u: &CustomerUpsert) -> Result<Option<i64>, StoreError> {
+    let external_id =
+        u.external_id.as_ref().ok_or_else(|| StoreError::Decode("customer without external id".into()))?;
+    let t = now();
+    let mut attrs = JsonMap::new();
+    if let Some(new) = &u.attributes {
+        merge(&mut attrs, new);
+    }
+    let row = c.query_opt(
+        "INSERT INTO customers (external_id, first_seen_at, created_at, updated_at, attributes) VALUES ($1, $2, $3, $3, $4) \
+         ON CONFLICT (external_id) DO NOTHING RETURNING id",
+        params![
+            external_id.as_str(),
+            u.first_seen_at.map_or(t, |d| d.timestamp()),
+            t,
+            serde_json::Value::Object(attrs).to_string()
+        ],
+    )?;
+    let Some(row) = row else { return Ok(None) };
+    let id = row.int(0)?;
+    update_fields(c, id, &CustomerUpsert { attributes: None, first_seen_at: None, ..u.clone() }, None)?;
+    Ok(Some(id))
+}
+
+fn id_by_external_id(c: &mut dyn Conn, external_id: &str) -> Result<Option<i64>, StoreError> {
+    c.query_opt("SELECT id FROM customers WHERE external_id = $1", params![external_id])?.map(|r| r.int(0)).transpose()
+}
+
+/// Applies an upsert to a stored customer: set fields replace, attributes merge.
+fn update_existing(c: &mut dyn Conn, id: i64, u: &CustomerUpsert) -> Result<(), StoreError> {
+    let attrs = match &u.attributes {
+        Some(new) => {
+            let stored = c.query_one("SELECT attributes FROM customers WHERE id = $1", params![id])?;
+            let mut merged: JsonMap = serde_json::from_str(&stored.text(0).unwrap_or_default()).unwrap_or_default();
+            merge(&mut merged, new);
+            Some(serde_json::Value::Object(merged).to_string())
+        }
+        None => None,
+    };
+    update_fields(c, id, u, attrs)
 }
 
 fn merge(into: &mut JsonMap, new: &JsonMap) {
