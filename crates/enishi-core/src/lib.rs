@@ -13,6 +13,10 @@ pub use money::{Amount, Currency};
 pub use time::BusinessClock;
 pub use vocab::{Channel, ConsentChannel, ConsentStatus, InteractionKind, InteractionStatus, Language, Role};
 
+/// Largest quantity of one order line, either way (a typo guard that also keeps every
+/// quantity × price and every count of units within 64 bits).
+pub const QUANTITY_LIMIT: i64 = 1_000_000_000;
+
 /// Why a value from outside could not be accepted. The message is meant for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

@@ -96,6 +96,31 @@ impl Amount {
     pub fn times(self, qty: i64) -> Amount {
         Amount::from_decimal(self.0 * Decimal::from(qty))
     }
+
+    /// Largest amount in either direction that Enishi accepts: 922,337,203,685 currency units.
+    /// A thousand such amounts still sum within the stored 64-bit range.
+    pub const LIMIT: Amount = Amount(Decimal::from_parts(3_214_202_341, 214, 0, false, 0));
+
+    /// Whether the amount is within [`Amount::LIMIT`] either way.
+    pub fn within_limit(self) -> bool {
+        self.0.abs() <= Amount::LIMIT.0
+    }
+
+    /// The amount times a quantity, or `None` when the product exceeds [`Amount::LIMIT`]
+    /// (never a wrap or a silent cap).
+    pub fn checked_times(self, qty: i64) -> Option<Amount> {
+        self.0.checked_mul(Decimal::from(qty)).map(Amount::from_decimal).filter(|a| a.within_limit())
+    }
+
+    /// The sum, or `None` when it exceeds [`Amount::LIMIT`].
+    pub fn checked_add(self, other: Amount) -> Option<Amount> {
+        self.0.checked_add(other.0).map(Amount).filter(|a| a.within_limit())
+    }
+
+    /// The sum of `amounts`, or `None` when it (or a partial sum) exceeds [`Amount::LIMIT`].
+    pub fn checked_sum(amounts: impl IntoIterator<Item = Amount>) -> Option<Amount> {
+        amounts.into_iter().try_fold(Amount::ZERO, Amount::checked_add)
+    }
 }
 
 impl std::ops::Add for Amount {
@@ -130,7 +155,7 @@ impl FromStr for Amount {
         if d.scale() > STORAGE_SCALE && d.normalize().scale() > STORAGE_SCALE {
             return Err(ParseError::new(format!("'{s}' has more than {STORAGE_SCALE} decimal places")));
         }
-        if d.abs() > Decimal::new(i64::MAX / 10_000 / 1000, 0) {
+        if d.abs() > Amount::LIMIT.0 {
             return Err(ParseError::new(format!("'{s}' is too large an amount")));
         }
         Ok(Amount(d.normalize()))
@@ -226,6 +251,22 @@ mod tests {
         assert!("0.00001".parse::<Amount>().is_err());
         assert!("".parse::<Amount>().is_err());
         assert_eq!("1.50000".parse::<Amount>().unwrap().to_scaled(), 15000);
+    }
+
+    #[test]
+    fn the_limit_is_the_largest_amount_accepted() {
+        assert_eq!(Amount::LIMIT.decimal(), Decimal::new(i64::MAX / 10_000 / 1000, 0));
+        assert_eq!(Amount::LIMIT.to_string(), "922337203685.00");
+        assert!("922337203685".parse::<Amount>().is_ok());
+        assert!("922337203686".parse::<Amount>().is_err());
+        let big: Amount = "999999.99".parse().unwrap();
+        assert_eq!(big.checked_times(2_147_483_648), None);
+        assert_eq!(big.checked_times(3), Some("2999999.97".parse().unwrap()));
+        assert_eq!(Amount::LIMIT.checked_add("0.01".parse().unwrap()), None);
+        assert_eq!(Amount::checked_sum([Amount::LIMIT, Amount::LIMIT]), None);
+        assert_eq!(Amount::checked_sum(["1".parse().unwrap(), "2.5".parse().unwrap()]), Some("3.5".parse().unwrap()));
+        // A thousand amounts at the limit still store.
+        assert!((Amount::LIMIT.to_scaled() as i128) * 1000 <= i64::MAX as i128);
     }
 
     #[test]

@@ -223,11 +223,29 @@ fn csv_file_error(e: &csv::Error) -> ImportError {
 
 fn parse_quantity(t: &str) -> Result<i64, String> {
     let t = t.strip_suffix(".0").unwrap_or(t);
-    match t.parse::<i64>() {
-        Ok(0) => Err("is 0: leave the line out (a free item has unit_price 0)".into()),
-        Ok(q) => Ok(q),
-        Err(_) => Err(format!("'{t}' is not a whole number")),
+    t.parse::<i64>().map_err(|_| format!("'{t}' is not a whole number")).and_then(check_quantity)
+}
+
+/// A line's quantity: not 0, and within [`enishi_core::QUANTITY_LIMIT`] either way.
+fn check_quantity(q: i64) -> Result<i64, String> {
+    if q == 0 {
+        Err("is 0: leave the line out (a free item has unit_price 0)".into())
+    } else if q.unsigned_abs() > enishi_core::QUANTITY_LIMIT as u64 {
+        Err(format!("{q} is out of range (at most {} either way)", enishi_core::QUANTITY_LIMIT))
+    } else {
+        Ok(q)
     }
+}
+
+/// `unit_price` × `quantity`, refused (naming `column`) when it exceeds the largest amount.
+fn line_amount(line: u64, column: &str, unit_price: Amount, quantity: i64) -> Result<Amount, Rejection> {
+    unit_price.checked_times(quantity).ok_or_else(|| {
+        Rejection::at(
+            line,
+            column,
+            format!("quantity × unit price is out of range (at most {} either way)", Amount::LIMIT),
+        )
+    })
 }
 
 /// Checks an id the shop gives (order, customer, SKU): non-empty, at most 128 characters, no
@@ -278,7 +296,7 @@ fn generic_row<R: Read>(csv: &Csv<R>, line: u64, clock: BusinessClock) -> Result
             }
             a
         }
-        None => unit_price.times(quantity),
+        None => line_amount(line, "quantity", unit_price, quantity)?,
     };
     Ok(SourceLine {
         line,
@@ -356,7 +374,7 @@ fn retail_row<R: Read>(
         sku: id(line, "StockCode", csv.require(line, "StockCode")?)?,
         quantity,
         unit_price,
-        amount: unit_price.times(quantity),
+        amount: line_amount(line, "Quantity", unit_price, quantity)?,
         currency: gbp,
         channel: Some(Channel::Ecommerce),
         category: None,
@@ -557,15 +575,13 @@ impl<R: Read> JsonOrders<R> {
             .enumerate()
             .map(|(i, l)| {
                 let field = |f: &str| format!("lines[{i}].{f}");
-                if l.quantity == 0 {
-                    return Err(Rejection::at(line, field("quantity"), "is 0: leave the line out"));
-                }
+                check_quantity(l.quantity).map_err(|e| Rejection::at(line, field("quantity"), e))?;
                 let sku = id(line, &field("sku"), &l.sku)?;
                 let unit_price =
                     non_negative_price(&l.unit_price).map_err(|e| Rejection::at(line, field("unit_price"), e))?;
                 let amount = match l.amount {
                     Some(a) => a.parse::<Amount>().map_err(|e| Rejection::at(line, field("amount"), e.0))?,
-                    None => unit_price.times(l.quantity),
+                    None => line_amount(line, &field("quantity"), unit_price, l.quantity)?,
                 };
                 if (amount.is_negative() && l.quantity > 0)
                     || (!amount.is_zero() && !amount.is_negative() && l.quantity < 0)

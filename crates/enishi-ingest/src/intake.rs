@@ -20,10 +20,28 @@ pub struct FieldError {
     pub field: String,
     /// What is wrong.
     pub reason: String,
+    /// Whether the value (or a sum or product it takes part in) is out of the range Enishi
+    /// stores, rather than malformed.
+    pub out_of_range: bool,
 }
 
 fn field_err(field: impl Into<String>, reason: impl std::fmt::Display) -> FieldError {
-    FieldError { field: field.into(), reason: reason.to_string() }
+    FieldError { field: field.into(), reason: reason.to_string(), out_of_range: false }
+}
+
+fn out_of_range(field: impl Into<String>, reason: impl std::fmt::Display) -> FieldError {
+    FieldError { out_of_range: true, ..field_err(field, reason) }
+}
+
+/// A line's quantity: at least 1 and at most [`enishi_core::QUANTITY_LIMIT`].
+fn line_quantity(field: String, q: i64, hint: &str) -> Result<i64, FieldError> {
+    if q < 1 {
+        return Err(field_err(field, format!("must be at least 1{hint}")));
+    }
+    if q > enishi_core::QUANTITY_LIMIT {
+        return Err(out_of_range(field, format!("must be at most {}", enishi_core::QUANTITY_LIMIT)));
+    }
+    Ok(q)
 }
 
 /// Why an order or return was not accepted.
@@ -164,16 +182,19 @@ pub fn check_order(input: &OrderInput, ws: Workspace) -> Result<(NewOrder, Custo
     for (i, l) in input.lines.iter().enumerate() {
         let f = |name: &str| format!("lines[{i}].{name}");
         let sku: ExternalId = parse(&f("sku"), &l.sku)?;
-        if l.quantity < 1 {
-            return Err(field_err(f("quantity"), "must be at least 1 (returns go to /orders/{order_id}/returns)"));
-        }
+        line_quantity(f("quantity"), l.quantity, " (returns go to /orders/{order_id}/returns)")?;
         let unit_price: Amount = parse(&f("unit_price"), &l.unit_price)?;
         if unit_price.is_negative() {
             return Err(field_err(f("unit_price"), "must not be negative"));
         }
         let amount = match &l.amount {
             Some(a) => parse::<Amount>(&f("amount"), a)?,
-            None => unit_price.times(l.quantity),
+            None => unit_price.checked_times(l.quantity).ok_or_else(|| {
+                out_of_range(
+                    f("quantity"),
+                    format!("quantity × unit price exceeds the largest amount, {}", Amount::LIMIT),
+                )
+            })?,
         };
         if amount.is_negative() {
             return Err(field_err(f("amount"), "must not be negative"));
@@ -189,7 +210,9 @@ pub fn check_order(input: &OrderInput, ws: Workspace) -> Result<(NewOrder, Custo
     }
     let total = match &input.total {
         Some(t) => parse::<Amount>("total", t)?,
-        None => lines.iter().map(|l| l.amount).sum(),
+        None => Amount::checked_sum(lines.iter().map(|l| l.amount)).ok_or_else(|| {
+            out_of_range("lines", format!("the lines add up to more than the largest amount, {}", Amount::LIMIT))
+        })?,
     };
     if total.is_negative() {
         return Err(field_err("total", "must not be negative"));
@@ -387,9 +410,7 @@ pub fn record_return(
                 )
                 .into());
             }
-            if l.quantity < 1 {
-                return Err(field_err(format!("lines[{i}].quantity"), "must be at least 1").into());
-            }
+            line_quantity(format!("lines[{i}].quantity"), l.quantity, "")?;
             *asked.entry(l.sku.trim()).or_default() += l.quantity;
         }
         let lines: Vec<ReturnLine> = asked.iter().map(|(sku, &qty)| bought[sku].returned(sku, qty)).collect();

@@ -285,7 +285,7 @@ struct StatsAcc {
 }
 
 impl StatsAcc {
-    fn order(&mut self, placed_at: i64, day: i64, total: Amount) {
+    fn order(&mut self, placed_at: i64, day: i64, total: Amount) -> Result<(), StoreError> {
         if self.orders == 0 || placed_at < self.first {
             self.first = placed_at;
         }
@@ -294,7 +294,10 @@ impl StatsAcc {
         }
         self.orders += 1;
         self.days.push(day);
-        self.spend += total.to_scaled();
+        self.spend = self.spend.checked_add(total.to_scaled()).ok_or_else(|| {
+            StoreError::OutOfRange("a customer's total spend in this file exceeds what Enishi stores".into())
+        })?;
+        Ok(())
     }
 
     fn finish(mut self) -> CustomerStats {
@@ -612,7 +615,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             self.summary.zero_value_orders += u64::from(o.total.is_zero());
             self.touched.insert(o.customer_id);
             if let Some(acc) = self.new_stats.get_mut(&o.customer_id) {
-                acc.order(o.placed_at.timestamp(), o.placed_day, o.total);
+                acc.order(o.placed_at.timestamp(), o.placed_day, o.total)?;
             }
             for l in &o.lines {
                 if !self.known_skus.contains(&l.sku) {
@@ -820,6 +823,13 @@ fn inconsistency(g: &Group) -> Option<String> {
     }
     if negative == 0 && first.return_of.is_some() {
         return Some(format!("order {}: return_of is set but the quantities are not negative", g.order_ref));
+    }
+    if Amount::checked_sum(g.lines.iter().map(|l| l.amount)).is_none() {
+        return Some(format!(
+            "order {}: its lines add up to more than the largest amount ({} either way)",
+            g.order_ref,
+            Amount::LIMIT
+        ));
     }
     None
 }

@@ -162,6 +162,11 @@ fn bad_files_are_refused_with_line_and_column() {
         (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1\n", "line 2: has 5 fields"),
         (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,3\nB,C,2026-01-01,S,1,3\nA,C,2026-01-01,S,1,3\n", "appeared earlier"),
         (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,3\nA,D,2026-01-01,S,1,3\n", "different customer_id"),
+        // Overflow: once stored capped at 922,337,203,685,477.5807.
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,2147483648,999999.99\n", "line 2, column quantity: 2147483648 is out of range"),
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1000000000,999999.99\n", "line 2, column quantity: quantity \u{d7} unit price is out of range"),
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,900000000000\nA,C,2026-01-01,T,1,900000000000\n", "its lines add up to more than the largest amount"),
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,922337203686\n", "line 2, column unit_price"),
     ];
     for (data, expected) in cases {
         let err = import(&db.store, data, OrderFormat::Generic, false).unwrap_err().to_string();

@@ -229,7 +229,7 @@ fn replaying_orders_leaves_every_balance_unchanged() {
         let second = run(s);
         assert_eq!(first, second);
         assert_eq!(first.len(), 500);
-        assert!(first.iter().all(|r| r.1 > 0));
+        assert!(first.iter().all(|r| r.stored > 0));
         let after = s.read(|c| c.query_one("SELECT COUNT(*) FROM loyalty_ledger", &[])?.int(0)).unwrap();
         assert_eq!(ledger_rows, after, "a replay writes no ledger entry");
         assert_ledger_consistent(s);
@@ -535,10 +535,10 @@ mod properties {
                 }
                 let (_, bad) = s.read(enishi_rewards::verify).unwrap();
                 prop_assert!(bad.is_empty(), "after {op:?}: {bad:?}");
-                for (customer, stored, ledger, lots) in s.read(loyalty::balance_audit).unwrap() {
-                    prop_assert_eq!(stored, ledger);
+                for loyalty::BalanceAudit { customer_id: customer, stored, ledger, lots } in s.read(loyalty::balance_audit).unwrap() {
+                    prop_assert_eq!(i128::from(stored), ledger);
                     let summary = s.read(|c| { let p = programs(c); enishi_rewards::summary(c, &p, customer, at) }).unwrap();
-                    prop_assert_eq!(summary.available + summary.pending, lots);
+                    prop_assert_eq!(i128::from(summary.available + summary.pending), lots);
                     prop_assert_eq!(summary.debt, (-stored).max(0), "a negative balance is a recorded debt");
                 }
             }

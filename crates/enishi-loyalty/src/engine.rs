@@ -140,6 +140,16 @@ pub struct Earned {
     pub tier: Option<TierChange>,
 }
 
+impl Earned {
+    /// Whether the points, and every part of the breakdown, are within
+    /// ±[`crate::POINTS_LIMIT`]: an answer outside it (an absurd order or programme) must be
+    /// refused, not recorded.
+    pub fn in_range(&self) -> bool {
+        let ok = |p: i64| p.unsigned_abs() <= crate::POINTS_LIMIT as u64;
+        ok(self.points) && self.parts.iter().all(|x| ok(x.points))
+    }
+}
+
 /// 10,000 (money scale) × 10,000 (rate scale).
 const SCALE2: i128 = 100_000_000;
 
@@ -151,13 +161,15 @@ fn round(num: i128, den: i128, how: Rounding) -> i64 {
         Rounding::Up => q + i128::from(r > 0),
         Rounding::Nearest => q + i128::from(r * 2 >= den),
     };
-    i64::try_from(v).unwrap_or(i64::MAX)
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// Points for `value` (1/10,000 units) at `rate` and `extra` (a multiplier's excess, in rate
 /// units; `Rate::ONE` for the plain rate).
 fn points_for(value: i64, rate: Rate, extra: i64, how: Rounding) -> i64 {
-    round(i128::from(value) * i128::from(rate.0) * i128::from(extra), SCALE2 * i128::from(Rate::ONE), how)
+    let num = i128::from(value).checked_mul(i128::from(rate.0)).and_then(|v| v.checked_mul(i128::from(extra)));
+    // Beyond i128 only with rates no valid programme has; saturated, it is refused as out of range.
+    round(num.unwrap_or(i128::MAX), SCALE2 * i128::from(Rate::ONE), how)
 }
 
 fn line_matches(c: &Condition, l: &LineFacts<'_>) -> bool {
@@ -174,7 +186,9 @@ fn order_matches(c: &Condition, channel: &str, eligible: i64) -> bool {
 pub fn evaluate(p: &Program, state: &CustomerState, order: &OrderFacts<'_>) -> Earned {
     let e = &p.doc.earning;
     let how = e.rounding;
-    let lines_sum: i64 = order.lines.iter().map(|l| l.amount).sum();
+    // Sums saturate instead of wrapping: a saturated value is beyond POINTS_LIMIT or any
+    // threshold, and the caller refuses an answer that is out of range (`Earned::in_range`).
+    let lines_sum: i64 = order.lines.iter().fold(0, |s, l| s.saturating_add(l.amount));
     // Net value of each line: an order discount is shared pro rata.
     let net = |amount: i64| -> i64 {
         if order.total < lines_sum && lines_sum > 0 {
@@ -188,14 +202,14 @@ pub fn evaluate(p: &Program, state: &CustomerState, order: &OrderFacts<'_>) -> E
             || l.category.is_some_and(|c| e.exclude_categories.iter().any(|x| x == c))
     };
     let mut out = Earned::default();
-    let eligible: i64 = order.lines.iter().filter(|l| !excluded(l)).map(|l| net(l.amount)).sum();
+    let eligible: i64 = order.lines.iter().filter(|l| !excluded(l)).fold(0, |s, l| s.saturating_add(net(l.amount)));
     out.eligible = eligible;
     let matching_net = |c: &Condition| -> (i64, i64) {
         order
             .lines
             .iter()
             .filter(|l| !excluded(l) && line_matches(c, l))
-            .fold((0, 0), |(v, q), l| (v + net(l.amount), q + l.quantity))
+            .fold((0i64, 0i64), |(v, q), l| (v.saturating_add(net(l.amount)), q.saturating_add(l.quantity)))
     };
 
     let qualifies = e.minimum_order.is_none_or(|m| eligible >= m.to_scaled());
@@ -211,11 +225,13 @@ pub fn evaluate(p: &Program, state: &CustomerState, order: &OrderFacts<'_>) -> E
             if units == 0 {
                 continue;
             }
-            let mut pts = 0;
+            let mut pts: i64 = 0;
             if let Some(m) = r.multiplier {
-                pts += points_for(value, e.points_per_unit, m.0 - Rate::ONE, how);
+                pts = points_for(value, e.points_per_unit, m.0 - Rate::ONE, how);
             }
-            pts += r.points_per_item.unwrap_or(0) * units + r.bonus.unwrap_or(0);
+            pts = pts
+                .saturating_add(r.points_per_item.unwrap_or(0).saturating_mul(units))
+                .saturating_add(r.bonus.unwrap_or(0));
             parts.push(Part { source: Source::Rule(i), points: pts });
             if r.stop {
                 break;
@@ -254,23 +270,23 @@ pub fn evaluate(p: &Program, state: &CustomerState, order: &OrderFacts<'_>) -> E
             }
             let mut pts = pr.bonus.unwrap_or(0);
             if let Some(m) = pr.multiplier {
-                pts += points_for(value, e.points_per_unit, m.0 - Rate::ONE, how);
+                pts = pts.saturating_add(points_for(value, e.points_per_unit, m.0 - Rate::ONE, how));
             }
             if let Some(budget) = pr.budget_points {
-                let left = (budget - state.promotion_spent.get(i).copied().unwrap_or(0)).max(0);
+                let left = budget.saturating_sub(state.promotion_spent.get(i).copied().unwrap_or(0)).max(0);
                 pts = pts.min(left);
             }
             if pts > 0 {
                 parts.push(Part { source: Source::Promotion(i), points: pts });
             }
         }
-        let mut total: i64 = parts.iter().map(|x| x.points).sum();
+        let mut total: i64 = parts.iter().fold(0, |s, x| s.saturating_add(x.points));
         if let Some(cap) = e.max_points_per_order.filter(|&c| total > c) {
             parts.push(Part { source: Source::OrderCap, points: cap - total });
             total = cap;
         }
         if let Some(cap) = e.max_points_per_day {
-            let left = (cap - state.earned_today).max(0);
+            let left = cap.saturating_sub(state.earned_today).max(0);
             if total > left {
                 parts.push(Part { source: Source::DayCap, points: left - total });
                 total = left;
@@ -305,7 +321,7 @@ pub fn evaluate(p: &Program, state: &CustomerState, order: &OrderFacts<'_>) -> E
             TierBasis::Spend => eligible,
             TierBasis::Points => out.points,
         };
-        let after = state.tier_progress + out.qualifying;
+        let after = state.tier_progress.saturating_add(out.qualifying);
         let reached = tier_for(p, after);
         if reached.is_some_and(|r| state.tier.is_none_or(|cur| r > cur)) {
             out.tier = Some(TierChange { from: state.tier, to: reached.unwrap_or(0) });
@@ -415,6 +431,27 @@ mod tests {
         let got = evaluate(&p, &CustomerState::default(), &order("2026-01-01 10:00", "108", &lines));
         assert_eq!(got.eligible, 630_000);
         assert_eq!(got.parts[0].points, 63);
+    }
+
+    #[test]
+    fn earnings_beyond_the_points_limit_saturate_and_are_flagged_out_of_range() {
+        let p = program(
+            r#"{"name": "big", "earning": {"points_per_unit": "10000"},
+              "rules": [{"name": "each", "when": {"skus": ["X"]}, "points_per_item": 1000000000000}]}"#,
+        );
+        // 10⁹ units × 10¹² points would wrap an i64; it saturates instead.
+        let lines = [line("X", None, 1_000_000_000, "1"), line("X", None, 1_000_000_000, "1")];
+        let got = evaluate(&p, &CustomerState::default(), &order("2026-01-01 10:00", "2", &lines));
+        assert!(got.points > 0, "no wrap: {}", got.points);
+        assert!(!got.in_range());
+        // The largest amount at the largest rate still computes exactly, beyond the limit.
+        let lines = [line("Y", None, 1, "922337203685")];
+        let got = evaluate(&p, &CustomerState::default(), &order("2026-01-01 10:00", "922337203685", &lines));
+        assert_eq!(got.points, 9_223_372_036_850_000);
+        assert!(!got.in_range());
+        let lines = [line("Y", None, 1, "100000000")];
+        let got = evaluate(&p, &CustomerState::default(), &order("2026-01-01 10:00", "100000000", &lines));
+        assert_eq!((got.points, got.in_range()), (crate::POINTS_LIMIT, true));
     }
 
     #[test]

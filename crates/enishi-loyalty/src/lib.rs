@@ -18,6 +18,12 @@ pub use program::{Document, Program, ProgramError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// Largest number of points, either way, that Enishi counts: in a balance, a ledger entry, a
+/// lot, an order's earnings or any count in a programme document. A trillion points is far
+/// beyond any real programme, and a thousand times it still fits in 64 bits, so sums of
+/// bounded values cannot wrap; an operation that would go beyond it is refused.
+pub const POINTS_LIMIT: i64 = 1_000_000_000_000;
+
 /// Starter programmes for common businesses, as (name, JSON document): a new user applies one
 /// and adjusts it. `demo` is the demo shop's programme, which shows every feature.
 pub const STARTERS: &[(&str, &str)] = &[

@@ -408,6 +408,48 @@ pub struct Program {
 /// Largest multiplier accepted (a typo guard).
 const MAX_MULTIPLIER: i64 = 100 * Rate::ONE;
 
+/// Most points per currency unit accepted (a typo guard that keeps every order's points
+/// countable).
+const MAX_POINTS_PER_UNIT: i64 = 10_000 * Rate::ONE;
+
+/// Refuses a document in which any whole number (points, costs, caps, budgets, counts, days)
+/// is beyond [`crate::POINTS_LIMIT`] either way, naming the first such field by its path.
+fn counts_within_limit(doc: &Document) -> Result<(), ProgramError> {
+    fn walk(v: &serde_json::Value, path: &mut String) -> Result<(), ProgramError> {
+        match v {
+            serde_json::Value::Number(n) => {
+                let ok = n.as_i64().is_some_and(|x| x.unsigned_abs() <= crate::POINTS_LIMIT as u64)
+                    || (n.is_f64() && n.as_f64().is_some_and(|x| x.abs() <= crate::POINTS_LIMIT as f64));
+                if ok {
+                    Ok(())
+                } else {
+                    Err(err(path.as_str(), format!("{n} is out of range (at most {} either way)", crate::POINTS_LIMIT)))
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().enumerate().try_for_each(|(i, x)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                walk(x, path)?;
+                path.truncate(len);
+                Ok(())
+            }),
+            serde_json::Value::Object(map) => map.iter().try_for_each(|(k, x)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                walk(x, path)?;
+                path.truncate(len);
+                Ok(())
+            }),
+            _ => Ok(()),
+        }
+    }
+    let v = serde_json::to_value(doc).map_err(|e| err("document", e.to_string()))?;
+    walk(&v, &mut String::new())
+}
+
 impl Program {
     /// Reads and validates a JSON document; times are read in `clock`'s zone.
     pub fn parse(json: &str, clock: &BusinessClock) -> Result<Program, ProgramError> {
@@ -428,9 +470,10 @@ impl Program {
         if doc.name.trim().is_empty() {
             return Err(err("name", "must not be empty"));
         }
+        counts_within_limit(&doc)?;
         let e = &doc.earning;
-        if e.points_per_unit.0 < 0 {
-            return Err(err("earning.points_per_unit", "must not be negative"));
+        if e.points_per_unit.0 < 0 || e.points_per_unit.0 > MAX_POINTS_PER_UNIT {
+            return Err(err("earning.points_per_unit", "must be between 0 and 10,000"));
         }
         non_negative_amount("earning.minimum_order", e.minimum_order)?;
         positive("earning.max_points_per_order", e.max_points_per_order)?;

@@ -341,12 +341,14 @@ impl OrderBooks for OrderBatch {
     fn promotion_spent(&mut self) -> Result<BTreeMap<String, i64>, StoreError> {
         let mut spent = self.promotion_spent.clone();
         for (id, added) in &self.promotion_added {
-            *spent.entry(id.clone()).or_default() += added;
+            let total = spent.entry(id.clone()).or_default();
+            *total = total.saturating_add(*added); // past the budget is past it
         }
         Ok(spent)
     }
     fn add_promotion_spend(&mut self, promotion_id: &str, points: i64) -> Result<(), StoreError> {
-        *self.promotion_added.entry(promotion_id.to_string()).or_default() += points;
+        let added = self.promotion_added.entry(promotion_id.to_string()).or_default();
+        *added = added.saturating_add(points); // compared with a budget: past it is past it
         Ok(())
     }
     fn credit(&mut self, acct: &mut LoyaltyAccount, entry: &NewEntry<'_>) -> Result<bool, StoreError> {
@@ -360,7 +362,7 @@ impl OrderBooks for OrderBatch {
             }
         }
         let mut pending = PendingEntry::of(entry);
-        pending.lot_remaining = book::apply_credit(acct, entry.points);
+        pending.lot_remaining = book::apply_credit(acct, entry.points)?;
         self.entries.push(pending);
         Ok(true)
     }

@@ -188,10 +188,10 @@ pub struct Mismatch {
     pub customer_id: i64,
     /// Balance stored on the account.
     pub stored: i64,
-    /// Sum of the ledger.
-    pub ledger: i64,
+    /// Sum of the ledger (wider than a balance: an inconsistent ledger may sum beyond one).
+    pub ledger: i128,
     /// Points left in lots.
-    pub lots: i64,
+    pub lots: i128,
 }
 
 /// Re-derives every balance from the ledger: the account balance must equal the sum of the
@@ -201,8 +201,8 @@ pub fn verify(c: &mut dyn Conn) -> Result<(usize, Vec<Mismatch>), StoreError> {
     let checked = rows.len();
     let bad = rows
         .into_iter()
-        .filter(|&(_, stored, ledger, lots)| stored != ledger || lots != ledger.max(0))
-        .map(|(customer_id, stored, ledger, lots)| Mismatch { customer_id, stored, ledger, lots })
+        .filter(|a| i128::from(a.stored) != a.ledger || a.lots != a.ledger.max(0))
+        .map(|a| Mismatch { customer_id: a.customer_id, stored: a.stored, ledger: a.ledger, lots: a.lots })
         .collect();
     Ok((checked, bad))
 }

@@ -120,6 +120,9 @@ pub fn use_coupon(c: &mut dyn Conn, code: &str, use_ref: &str, now: i64) -> Resu
     Ok((Coupon { uses: coupon.uses + 1, ..coupon }, true))
 }
 
+/// Largest manual adjustment either way.
+const MAX_ADJUSTMENT: u64 = 10_000_000;
+
 /// A manual points adjustment.
 #[derive(Debug, Clone, Copy)]
 pub struct Adjustment<'a> {
@@ -146,7 +149,8 @@ pub fn adjust(
 ) -> Result<(i64, bool), LoyaltyError> {
     let Adjustment { customer_id, points, reason, idempotency_key, by } = *a;
     let (version, p) = programs.require()?;
-    if points == 0 || points.abs() > 10_000_000 {
+    // unsigned_abs: `abs` of the most negative i64 is itself, which slipped past this check.
+    if points == 0 || points.unsigned_abs() > MAX_ADJUSTMENT {
         return Err(invalid("points", "must be non-zero and at most 10,000,000 either way"));
     }
     if reason.trim().is_empty() {

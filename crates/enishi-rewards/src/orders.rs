@@ -413,6 +413,13 @@ fn earn(
         lines: &lines,
     };
     let earned = evaluate(p, &state, &facts);
+    if !earned.in_range() {
+        return Err(StoreError::OutOfRange(format!(
+            "order {}: the points it would earn are beyond {} (check its amounts and the programme)",
+            order.order_ref,
+            enishi_loyalty::POINTS_LIMIT
+        )));
+    }
 
     // Points: one earn entry for the purchase, one bonus entry per promotion.
     let available_at = at + p.doc.pending_days * 86_400;

@@ -267,8 +267,9 @@ impl ReturnBooks for ReturnBatch<'_> {
         if !self.used_keys.insert(e.idempotency_key.to_string()) {
             return Ok(false);
         }
+        let balance = book::add_points(acct.balance, e.points)?;
         self.entries.push(PendingEntry::of(e));
-        acct.balance += e.points;
+        acct.balance = balance;
         let lots = self.lots.entry(e.customer_id).or_default();
         for (ledger_id, remaining) in book::take_from_lots(lots, -e.points, prefer, None) {
             if let Some(lot) = lots.iter_mut().find(|l| l.ledger_id == ledger_id) {

@@ -48,6 +48,12 @@ impl ApiError {
         }
     }
 
+    /// 422 `out_of_range`: a number, or a sum or product of points or money, would leave the
+    /// range Enishi stores; nothing was written.
+    pub fn out_of_range(field: Option<String>, detail: impl Into<String>) -> Self {
+        ApiError { field, ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "out_of_range", detail) }
+    }
+
     /// 400 `bad_request`.
     pub fn bad_request(detail: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", detail)
@@ -76,6 +82,7 @@ impl From<StoreError> for ApiError {
                 )
             }
             StoreError::NotFound(m) => ApiError::not_found(m),
+            StoreError::OutOfRange(m) => ApiError::out_of_range(None, m),
             other => ApiError::internal(other),
         }
     }
@@ -83,7 +90,12 @@ impl From<StoreError> for ApiError {
 
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
-        ApiError::invalid(e.field, e.reason)
+        if e.out_of_range {
+            let detail = format!("{}: {}", e.field, e.reason);
+            ApiError::out_of_range(Some(e.field), detail)
+        } else {
+            ApiError::invalid(e.field, e.reason)
+        }
     }
 }
 

@@ -67,3 +67,52 @@ fn concurrent_creation_acknowledges_only_what_is_stored() {
         }
     }
 }
+
+#[test]
+fn overflowing_points_and_money_are_refused_with_out_of_range() {
+    for app in apps() {
+        let doc = enishi_loyalty::starter("cafe").unwrap();
+        let (s, v, _) = app.call("PUT", "/api/v1/loyalty/program", Some(&app.admin), Some(doc));
+        assert_eq!(s, 201, "{v}");
+        let (s, c) = app.admin("POST", "/api/v1/customers", Some(json!({"external_id": "C-1"})));
+        assert_eq!(s, 201, "{c}");
+        let adjust = format!("/api/v1/customers/{}/loyalty/adjustments", c["id"]);
+        // The most negative 64-bit integer once slipped past the ±10,000,000 check and wrapped.
+        for points in [i64::MIN, -10_000_001] {
+            let body = json!({"points": points, "reason": "x", "idempotency_key": format!("k{points}")});
+            let (s, v) = app.admin("POST", &adjust, Some(body));
+            assert_eq!((s, v["field"].as_str()), (422, Some("points")), "{v}");
+        }
+        let (s, v) = app.admin("GET", "/api/v1/loyalty/verify", None);
+        assert_eq!((s, &v["mismatches"]), (200, &json!([])), "{v}");
+
+        // Quantity × unit price beyond the largest amount: refused, not capped.
+        let mut o = order("BIG-1", "C-2", "1.00");
+        o["total"] = Value::Null;
+        o["lines"][0]["quantity"] = json!(2_147_483_648i64);
+        o["lines"][0]["unit_price"] = json!("999999.99");
+        let (s, v) = app.admin("POST", "/api/v1/orders", Some(o.clone()));
+        assert_eq!(
+            (s, v["code"].as_str(), v["field"].as_str()),
+            (422, Some("out_of_range"), Some("lines[0].quantity"))
+        );
+        o["lines"][0]["quantity"] = json!(1_000_000_000);
+        let (s, v) = app.admin("POST", "/api/v1/orders", Some(o.clone()));
+        assert_eq!((s, v["code"].as_str()), (422, Some("out_of_range")), "{v}");
+        o["lines"] = json!([{"sku": "A", "quantity": 1, "unit_price": "900000000000"},
+                            {"sku": "B", "quantity": 1, "unit_price": "900000000000"}]);
+        let (s, v) = app.admin("POST", "/api/v1/orders", Some(o));
+        assert_eq!((s, v["code"].as_str(), v["field"].as_str()), (422, Some("out_of_range"), Some("lines")));
+        assert_eq!(app.admin("GET", "/api/v1/orders/BIG-1", None).0, 404, "nothing was stored");
+
+        // A programme whose counts could overflow is refused, naming the field.
+        let mut doc: Value = serde_json::from_str(doc).unwrap();
+        doc["referrals"]["referrer_points"] = json!(9_000_000_000_000_000i64);
+        let (s, v, _) = app.call("PUT", "/api/v1/loyalty/program", Some(&app.admin), Some(&doc.to_string()));
+        assert_eq!((s, v["field"].as_str()), (422, Some("referrals.referrer_points")), "{v}");
+        doc["referrals"]["referrer_points"] = json!(50);
+        doc["earning"]["points_per_unit"] = json!("100000");
+        let (s, v, _) = app.call("PUT", "/api/v1/loyalty/program", Some(&app.admin), Some(&doc.to_string()));
+        assert_eq!((s, v["field"].as_str()), (422, Some("earning.points_per_unit")), "{v}");
+    }
+}

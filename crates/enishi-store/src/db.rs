@@ -197,7 +197,16 @@ impl Row {
         match self.at(i)? {
             Value::Null => Ok(None),
             Value::Int(v) => Ok(Some(*v)),
-            Value::Real(v) if v.fract() == 0.0 => Ok(Some(*v as i64)),
+            // Within ±2^63 exactly; beyond it, `as` would cap silently (SQLite turns an
+            // integer sum that overflows in arithmetic into a real).
+            Value::Real(v) if v.fract() == 0.0 && v.abs() < 9.223_372_036_854_775e18 => Ok(Some(*v as i64)),
+            Value::Real(v) if v.fract() == 0.0 => {
+                Err(StoreError::OutOfRange(format!("column {i} ({v}) does not fit in 64 bits")))
+            }
+            // A PostgreSQL numeric too large for 64 bits arrives as its text.
+            Value::Text(t) if t.parse::<i128>().is_ok() => {
+                Err(StoreError::OutOfRange(format!("column {i} ({t}) does not fit in 64 bits")))
+            }
             other => Err(StoreError::Decode(format!("column {i} is not an integer: {other:?}"))),
         }
     }

@@ -36,6 +36,10 @@ pub enum StoreError {
     /// A stored value had an unexpected shape.
     #[error("unexpected stored data: {0}")]
     Decode(String),
+    /// A number would leave the range Enishi stores (a sum or product of points or money that
+    /// overflows): refused, never wrapped or capped.
+    #[error("out of range: {0}")]
+    OutOfRange(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -45,6 +49,9 @@ impl From<rusqlite::Error> for StoreError {
                 || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
             {
                 return StoreError::Conflict(msg.clone().unwrap_or_default());
+            }
+            if msg.as_deref() == Some("integer overflow") {
+                return StoreError::OutOfRange("a sum in the database overflowed 64 bits".into());
             }
         }
         StoreError::Database(e.to_string())
@@ -56,6 +63,9 @@ impl From<postgres::Error> for StoreError {
         if let Some(db) = e.as_db_error() {
             if db.code() == &postgres::error::SqlState::UNIQUE_VIOLATION {
                 return StoreError::Conflict(db.message().to_string());
+            }
+            if db.code() == &postgres::error::SqlState::NUMERIC_VALUE_OUT_OF_RANGE {
+                return StoreError::OutOfRange(db.message().to_string());
             }
             return StoreError::Database(format!("{}: {}", db.code().code(), db.message()));
         }

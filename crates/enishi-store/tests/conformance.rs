@@ -623,3 +623,17 @@ fn ledger_reads_find_an_orders_own_entries_their_lots_and_referral_rewards() {
         .unwrap();
     });
 }
+
+#[test]
+fn sums_that_overflow_are_out_of_range_not_database_failures() {
+    each(|s| {
+        // SQLite stops with "integer overflow"; PostgreSQL sums bigints into a numeric that
+        // does not fit back in 64 bits. Both are the client's range problem, not a failure.
+        let r = s.read(|c| {
+            c.query_one("SELECT SUM(x) FROM (SELECT 9223372036854775807 AS x UNION ALL SELECT 1 AS x) t", &[])?.int(0)
+        });
+        assert!(matches!(r, Err(StoreError::OutOfRange(_))), "{r:?}");
+        let r = s.read(|c| c.query_one("SELECT 9223372036854775807 + 1", &[])?.int(0));
+        assert!(matches!(r, Err(StoreError::OutOfRange(_))), "{r:?}");
+    });
+}

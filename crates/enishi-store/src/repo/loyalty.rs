@@ -440,21 +440,90 @@ pub fn expired_lots(c: &mut dyn Conn, at: i64, limit: i64) -> Result<Vec<Lot>, S
     .collect()
 }
 
+/// One customer's books as the audit sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BalanceAudit {
+    /// Customer.
+    pub customer_id: i64,
+    /// Balance stored on the account (0 without an account).
+    pub stored: i64,
+    /// Sum of the ledger, in a wider type: a ledger that an older version let overflow still
+    /// sums without an error.
+    pub ledger: i128,
+    /// Points left in lots, summed the same way.
+    pub lots: i128,
+}
+
+/// A sum of 64-bit points that cannot overflow in SQL: the high and low 32 bits are summed
+/// apart (each sum fits in 64 bits for fewer than 2^31 rows) and joined in Rust.
+fn split_sum(column: &str) -> String {
+    format!("SUM({column} >> 32) AS hi, SUM({column} & 4294967295) AS lo")
+}
+
+fn joined(r: &Row, hi: usize) -> Result<i128, StoreError> {
+    Ok(i128::from(r.opt_int(hi)?.unwrap_or(0)) * (1i128 << 32) + i128::from(r.opt_int(hi + 1)?.unwrap_or(0)))
+}
+
 /// Per customer: the account balance, the sum of the ledger and the points left in lots.
 /// Customers with ledger entries but no account show balance 0.
-pub fn balance_audit(c: &mut dyn Conn) -> Result<Vec<(i64, i64, i64, i64)>, StoreError> {
-    c.query(
-        "SELECT k.customer_id, COALESCE(a.balance, 0), COALESCE(l.s, 0), COALESCE(t.s, 0) FROM \
-           (SELECT customer_id FROM loyalty_accounts UNION SELECT customer_id FROM loyalty_ledger) k \
+pub fn balance_audit(c: &mut dyn Conn) -> Result<Vec<BalanceAudit>, StoreError> {
+    audit_where(c, "", &[])
+}
+
+/// [`balance_audit`] of one customer.
+pub fn balance_audit_of(c: &mut dyn Conn, customer_id: i64) -> Result<BalanceAudit, StoreError> {
+    let found = audit_where(c, "WHERE customer_id = $1", params![customer_id])?.pop();
+    Ok(found.unwrap_or(BalanceAudit { customer_id, stored: 0, ledger: 0, lots: 0 }))
+}
+
+fn audit_where(c: &mut dyn Conn, filter: &str, params: &[Value]) -> Result<Vec<BalanceAudit>, StoreError> {
+    let sql = format!(
+        "SELECT k.customer_id, COALESCE(a.balance, 0), l.hi, l.lo, t.hi, t.lo FROM \
+           (SELECT customer_id FROM loyalty_accounts {filter} UNION SELECT customer_id FROM loyalty_ledger {filter}) k \
            LEFT JOIN loyalty_accounts a ON a.customer_id = k.customer_id \
-           LEFT JOIN (SELECT customer_id, SUM(points) AS s FROM loyalty_ledger GROUP BY customer_id) l ON l.customer_id = k.customer_id \
-           LEFT JOIN (SELECT customer_id, SUM(remaining) AS s FROM loyalty_lots GROUP BY customer_id) t ON t.customer_id = k.customer_id \
+           LEFT JOIN (SELECT customer_id, {} FROM loyalty_ledger {filter} GROUP BY customer_id) l ON l.customer_id = k.customer_id \
+           LEFT JOIN (SELECT customer_id, {} FROM loyalty_lots {filter} GROUP BY customer_id) t ON t.customer_id = k.customer_id \
          ORDER BY k.customer_id",
-        &[],
+        split_sum("points"),
+        split_sum("remaining")
+    );
+    c.query(&sql, params)?
+        .iter()
+        .map(|r| {
+            Ok(BalanceAudit { customer_id: r.int(0)?, stored: r.int(1)?, ledger: joined(r, 2)?, lots: joined(r, 4)? })
+        })
+        .collect()
+}
+
+/// Ledger entries whose points are beyond `limit` either way, and not yet voided by an entry
+/// whose `source_ref` names them under `void_source`: (entry id, customer, points).
+pub fn entries_beyond(c: &mut dyn Conn, limit: i64, void_source: &str) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+    c.query(
+        "SELECT g.id, g.customer_id, g.points FROM loyalty_ledger g \
+         WHERE (g.points > $1 OR g.points < -$1) AND g.source <> $2 \
+           AND NOT EXISTS (SELECT 1 FROM loyalty_ledger v WHERE v.source = $2 AND v.source_ref = CAST(g.id AS TEXT)) \
+         ORDER BY g.id",
+        params![limit, void_source],
     )?
     .iter()
-    .map(|r| Ok((r.int(0)?, r.int(1)?, r.int(2)?, r.int(3)?)))
+    .map(|r| Ok((r.int(0)?, r.int(1)?, r.int(2)?)))
     .collect()
+}
+
+/// Every lot of a customer, whatever is left of it (also none, or a negative amount an older
+/// version wrote), with the points of the entry that opened it; in the order lots are spent.
+pub fn all_lots_with_points(c: &mut dyn Conn, customer_id: i64) -> Result<Vec<(Lot, i64)>, StoreError> {
+    let mut lots = c
+        .query(
+            "SELECT l.ledger_id, l.customer_id, l.remaining, l.available_at, l.expires_at, g.points \
+             FROM loyalty_lots l JOIN loyalty_ledger g ON g.id = l.ledger_id WHERE l.customer_id = $1",
+            params![customer_id],
+        )?
+        .iter()
+        .map(|r| Ok((lot_of(r)?, r.int(5)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    lots.sort_unstable_by_key(|(l, _)| (l.expires_at.is_none(), l.expires_at, l.ledger_id));
+    Ok(lots)
 }
 
 /// What one order did in the loyalty programme (so that a return can undo it).

@@ -45,6 +45,14 @@ pub enum LoyaltyWhat {
         #[arg(long)]
         json: bool,
     },
+    /// Mend books an older version left inconsistent: void ledger entries beyond the points
+    /// limit and re-derive balances and lots from the ledger, each change recorded in the
+    /// ledger as a correction. Books that agree are left alone.
+    Repair {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs a loyalty command.
@@ -121,6 +129,27 @@ pub fn run(store: &Store, what: LoyaltyWhat) -> Result<()> {
                     "membership {}: {} members, {} payments, revenue {}",
                     m.plan, m.members, m.payments, m.revenue
                 );
+            }
+            Ok(())
+        }
+        LoyaltyWhat::Repair { json } => {
+            let now = chrono::Utc::now().timestamp();
+            let repaired = store.write(|c| enishi_rewards::repair(c, now))?;
+            if json {
+                println!("{}", serde_json::json!({ "repaired": repaired }));
+            } else {
+                println!("repaired {} customer(s)", repaired.len());
+                for r in &repaired {
+                    println!(
+                        "  customer {}: balance {} -> {}, lots {} -> {}, {} entr(ies) voided",
+                        r.customer_id,
+                        r.balance_before,
+                        r.balance_after,
+                        r.lots_before,
+                        r.lots_after,
+                        r.voided_entries.len()
+                    );
+                }
             }
             Ok(())
         }
