@@ -44,6 +44,21 @@ pub const PROFILE_COLUMNS: &[&str] = &[
 /// Prefix of custom attribute columns (`attr.favourite_drink`).
 pub const ATTRIBUTE_PREFIX: &str = "attr.";
 
+/// A custom attribute's key: not blank, no control characters, at most 100 characters (an
+/// export writes it as a column name, which must import back).
+pub fn check_attribute_key(key: &str) -> Result<(), String> {
+    if key.trim().is_empty() {
+        return Err("an attribute key must not be blank".into());
+    }
+    if key.chars().count() > 100 {
+        return Err("an attribute key is at most 100 characters".into());
+    }
+    if key.chars().any(char::is_control) {
+        return Err("an attribute key must not contain control characters".into());
+    }
+    Ok(())
+}
+
 /// The consent columns: `{channel}_consent`, `{channel}_consent_at`, `{channel}_consent_source`.
 pub fn consent_columns() -> Vec<String> {
     ConsentChannel::ALL
@@ -221,7 +236,7 @@ fn csv_rows<'a>(input: impl Read + 'a) -> Result<Rows<'a>, ImportError> {
         &["external_id"],
         &PROFILE_COLUMNS[1..],
         move |name| {
-            name.starts_with(ATTRIBUTE_PREFIX) && name.len() > ATTRIBUTE_PREFIX.len()
+            name.strip_prefix(ATTRIBUTE_PREFIX).is_some_and(|k| check_attribute_key(k).is_ok())
                 || consent.iter().any(|c| c == name)
         },
         &[],
@@ -257,6 +272,9 @@ fn json_rows<'a>(input: impl Read + 'a) -> Rows<'a> {
         let Ok(text) = std::str::from_utf8(&raw) else { return Some(Err(Rejection::line(line, "is not UTF-8 text"))) };
         if text.trim().is_empty() {
             return None;
+        }
+        if let Some((field, why)) = crate::controls::find_in_raw_json(text.as_bytes()) {
+            return Some(Err(Rejection::at(line, field, why)));
         }
         let obj: JsonMap = match serde_json::from_str(text) {
             Ok(o) => o,
@@ -335,6 +353,7 @@ fn parse_row(line: u64, f: &Fields, clock: BusinessClock) -> Result<Row, Rejecti
     let mut attributes = JsonMap::new();
     for (k, v) in f {
         if let Some(name) = k.strip_prefix(ATTRIBUTE_PREFIX) {
+            check_attribute_key(name).map_err(|why| Rejection::at(line, k.as_str(), why))?;
             attributes.insert(name.to_string(), serde_json::Value::String(v.clone()));
         }
     }

@@ -198,6 +198,9 @@ impl<R: Read> Csv<R> {
         let Some(i) = self.names.iter().position(|n| n == column) else { return Ok(None) };
         let raw = self.record.get(i).unwrap_or_default();
         let text = std::str::from_utf8(raw).map_err(|_| Rejection::at(line, column, "is not UTF-8 text"))?.trim();
+        if raw.iter().any(|&b| b < b' ') {
+            crate::controls::check_text(text).map_err(|why| Rejection::at(line, column, why))?;
+        }
         Ok((!text.is_empty()).then_some(text))
     }
 
@@ -628,6 +631,9 @@ impl<R: Read> Iterator for JsonOrders<R> {
             };
             if text.trim().is_empty() {
                 continue;
+            }
+            if let Some((field, why)) = crate::controls::find_in_raw_json(text.as_bytes()) {
+                return Some(Err(Rejection::at(self.line, field, why)));
             }
             match serde_json::from_str::<JsonOrder>(text) {
                 Err(e) => return Some(Err(Rejection::line(self.line, format!("invalid order JSON: {e}")))),

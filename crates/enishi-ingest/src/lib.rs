@@ -5,8 +5,10 @@
 //! - [`formats`]: readers for the generic CSV, JSON Lines, CDNOW and Online Retail II files;
 //! - [`customers`] and [`products`]: profile and catalogue imports;
 //! - [`intake`]: one order or return sent through the API, validated like an imported one;
+//! - [`controls`]: the control characters refused in every text that arrives;
 //! - [`export`]: customers and orders written back in the formats the importers read.
 
+pub mod controls;
 pub mod customers;
 pub mod export;
 pub mod formats;

@@ -167,6 +167,9 @@ fn bad_files_are_refused_with_line_and_column() {
         (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1000000000,999999.99\n", "line 2, column quantity: quantity \u{d7} unit price is out of range"),
         (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,900000000000\nA,C,2026-01-01,T,1,900000000000\n", "its lines add up to more than the largest amount"),
         (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,922337203686\n", "line 2, column unit_price"),
+        // Control characters: NUL cannot be stored in PostgreSQL, ESC would reach exports.
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price,product_name\nA,C,2026-01-01,S,1,3,Be\x1bans\n", "line 2, column product_name: contains the control character U+001B"),
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price,category\nA,C,2026-01-01,S,1,3,co\x00ffee\n", "line 2, column category: contains the control character U+0000"),
     ];
     for (data, expected) in cases {
         let err = import(&db.store, data, OrderFormat::Generic, false).unwrap_err().to_string();

@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// Largest request body accepted (an events batch of a few thousand events).
-const BODY_LIMIT: usize = 2 * 1024 * 1024;
+pub(crate) const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// Most events in one batch.
 const MAX_EVENTS: usize = 5000;
@@ -368,7 +368,12 @@ fn customer_body(body: &JsonMap, clock: BusinessClock) -> Result<(CustomerUpsert
                 )
             }
             "attributes" => {
-                u.attributes = Some(v.as_object().cloned().ok_or_else(|| ApiError::invalid(k, "must be an object"))?);
+                let map = v.as_object().cloned().ok_or_else(|| ApiError::invalid(k, "must be an object"))?;
+                for key in map.keys() {
+                    enishi_ingest::customers::check_attribute_key(key)
+                        .map_err(|why| ApiError::invalid(format!("attributes.{key}"), why))?;
+                }
+                u.attributes = Some(map);
             }
             "consents" => {
                 let Some(obj) = v.as_object() else {

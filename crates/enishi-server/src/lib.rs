@@ -9,6 +9,7 @@ mod auth;
 mod batcher;
 mod charts;
 mod console;
+mod edge;
 mod error;
 mod i18n;
 mod import_pages;
@@ -118,6 +119,7 @@ pub fn app(state: AppState) -> Router {
         .merge(import_pages::routes())
         .merge(analytics_pages::routes())
         .merge(admin::routes())
+        .layer(axum::middleware::from_fn(edge::refuse_control_characters))
         .with_state(state)
 }
 

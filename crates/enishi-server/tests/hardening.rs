@@ -116,3 +116,51 @@ fn overflowing_points_and_money_are_refused_with_out_of_range() {
         assert_eq!((s, v["field"].as_str()), (422, Some("earning.points_per_unit")), "{v}");
     }
 }
+
+#[test]
+fn control_characters_are_refused_everywhere_with_the_field_named() {
+    for app in apps() {
+        let post = |path: &str, body: &str| {
+            let (s, v, _) = app.call("POST", path, Some(&app.admin), Some(body));
+            (s, v["code"].as_str().map(String::from), v["field"].as_str().map(String::from))
+        };
+        let refused = |field: &str| (422, Some("invalid_field".to_string()), Some(field.to_string()));
+        assert_eq!(post("/api/v1/customers", r#"{"external_id": "N-1", "name": "Ha\u0000na"}"#), refused("name"));
+        assert_eq!(
+            post("/api/v1/customers", r#"{"external_id": "N-1", "address": {"city": "\u001b[31mKyoto"}}"#),
+            refused("address.city")
+        );
+        assert_eq!(
+            post("/api/v1/customers", r#"{"external_id": "N-1", "attributes": {"k\u0007": "v"}}"#).2.as_deref(),
+            Some("attributes.k\\u{7}")
+        );
+        assert_eq!(
+            post("/api/v1/customers", r#"{"external_id": "N-1", "attributes": {"  ": "v"}}"#),
+            refused("attributes.  ")
+        );
+        let mut o = order("N-ORDER", "N-2", "10.00");
+        o["lines"][0]["product_name"] = json!("Beans\u{0}");
+        assert_eq!(post("/api/v1/orders", &o.to_string()), refused("lines[0].product_name"));
+        // Tab and newline are text, where text is free.
+        let (s, c) = app.admin("POST", "/api/v1/customers", Some(json!({"external_id": "N-3", "name": "Hana"})));
+        assert_eq!(s, 201);
+        let (s, v) = app.admin(
+            "POST",
+            &format!("/api/v1/customers/{}/interactions", c["id"]),
+            Some(json!({"kind": "note", "body": "line one\nline two\tand a tab"})),
+        );
+        assert_eq!(s, 201, "{v}");
+        // Query parameters and path segments.
+        let (s, v, _) = app.call("GET", "/api/v1/customers?q=a%00b", Some(&app.admin), None);
+        assert_eq!((s, v["field"].as_str()), (422, Some("q")), "{v}");
+        let (s, v, _) = app.call("GET", "/api/v1/orders/A%00", Some(&app.admin), None);
+        assert_eq!((s, v["field"].as_str()), (422, Some("path")), "{v}");
+        // Console forms.
+        let cookie = app.session(enishi_core::Role::Admin);
+        let (s, _, body) = app.form("/settings", &cookie, &[("time_zone", "Asia/Tokyo\u{0}"), ("currency", "JPY")]);
+        assert_eq!(s, 422, "{body}");
+        // Nothing was stored.
+        let (_, found) = app.admin("GET", "/api/v1/customers?external_id=N-1", None);
+        assert_eq!(found["items"], json!([]));
+    }
+}
