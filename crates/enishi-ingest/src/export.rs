@@ -5,16 +5,43 @@ use crate::formats::{GENERIC_OPTIONAL, GENERIC_REQUIRED};
 use enishi_core::Amount;
 use enishi_store::repo::{accounts, customers, orders};
 use enishi_store::{Account, Customer, Order, Return, Store, StoreError};
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 
 /// Export file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
-    /// CSV with a header.
+    /// CSV with a header, for people: a cell a spreadsheet would run as a formula is
+    /// neutralised (see [`neutralise`]). It still imports back unchanged.
     Csv,
+    /// CSV with every cell exactly as stored, for machines.
+    RawCsv,
     /// JSON Lines.
     Json,
+}
+
+/// Characters that make a spreadsheet read a cell as a formula (or as one after a tab or CR).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A cell as written for people: one that starts like a formula gets a leading `'` (which a
+/// spreadsheet shows as text and the importers remove again); plain numbers such as `-3.00`
+/// are left alone.
+pub fn neutralise(cell: &str) -> Cow<'_, str> {
+    let risky = cell.starts_with(FORMULA_STARTS) && cell.parse::<f64>().is_err();
+    if risky {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// The cell an importer reads from what [`neutralise`] wrote: the quote it added removed.
+pub fn unneutralise(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) && rest.parse::<f64>().is_err() => rest,
+        _ => cell,
+    }
 }
 
 /// Why an export stopped.
@@ -36,23 +63,27 @@ impl From<csv::Error> for ExportError {
 
 const PAGE: i64 = 2000;
 
-/// Where rows go: a CSV writer or JSON Lines.
+/// Where rows go: a CSV writer (neutralising formulas or not) or JSON Lines.
 enum Sink<W: Write> {
-    Csv(Box<csv::Writer<W>>),
+    Csv { writer: Box<csv::Writer<W>>, neutralise: bool },
     Json(W),
 }
 
 impl<W: Write> Sink<W> {
     fn new(format: ExportFormat, out: W) -> Self {
         match format {
-            ExportFormat::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
             ExportFormat::Json => Sink::Json(out),
+            csv => Sink::Csv { writer: Box::new(csv::Writer::from_writer(out)), neutralise: csv == ExportFormat::Csv },
         }
     }
 
-    fn row<I: IntoIterator<Item = S>, S: AsRef<[u8]>>(&mut self, fields: I) -> Result<(), ExportError> {
-        if let Sink::Csv(w) = self {
-            w.write_record(fields)?;
+    fn row<I: IntoIterator<Item = S>, S: AsRef<str>>(&mut self, fields: I) -> Result<(), ExportError> {
+        if let Sink::Csv { writer, neutralise: n } = self {
+            for f in fields {
+                let f = f.as_ref();
+                writer.write_field(if *n { neutralise(f) } else { Cow::Borrowed(f) }.as_bytes())?;
+            }
+            writer.write_record(None::<&[u8]>)?;
         }
         Ok(())
     }
@@ -66,7 +97,7 @@ impl<W: Write> Sink<W> {
 
     fn finish(self) -> Result<(), ExportError> {
         match self {
-            Sink::Csv(mut w) => w.flush()?,
+            Sink::Csv { mut writer, .. } => writer.flush()?,
             Sink::Json(mut w) => w.flush()?,
         }
         Ok(())

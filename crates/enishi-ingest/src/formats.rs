@@ -201,6 +201,8 @@ impl<R: Read> Csv<R> {
         if raw.iter().any(|&b| b < b' ') {
             crate::controls::check_text(text).map_err(|why| Rejection::at(line, column, why))?;
         }
+        // A cell an export neutralised for spreadsheets reads back as it was stored.
+        let text = crate::export::unneutralise(text);
         Ok((!text.is_empty()).then_some(text))
     }
 

@@ -242,7 +242,7 @@ fn exports_round_trip_through_import() {
     .unwrap();
     discounted_returns_and_a_refund(&src.store);
 
-    for format in [ExportFormat::Csv, ExportFormat::Json] {
+    for format in [ExportFormat::Csv, ExportFormat::RawCsv, ExportFormat::Json] {
         let mut orders_out = Vec::new();
         let mut customers_out = Vec::new();
         export_orders(&src.store, format, &mut orders_out).unwrap();
@@ -250,7 +250,7 @@ fn exports_round_trip_through_import() {
 
         for dst in testing::all() {
             let (of, cf) = match format {
-                ExportFormat::Csv => (OrderFormat::Generic, CustomerFormat::Csv),
+                ExportFormat::Csv | ExportFormat::RawCsv => (OrderFormat::Generic, CustomerFormat::Csv),
                 ExportFormat::Json => (OrderFormat::Json, CustomerFormat::Json),
             };
             import_customers(
@@ -379,4 +379,53 @@ fn discounted_returns_and_a_refund(store: &Store) {
             Ok(())
         })
         .unwrap();
+}
+
+#[test]
+fn csv_exports_neutralise_formulas_and_still_import_back() {
+    let src = testing::sqlite();
+    let people = "external_id,name,tags,attr.note\n\
+        F-1,=HYPERLINK(\"http://x.example\"),+1;ok,@SUM(A1)\n\
+        F-2,-cmd,,\"\t=1\"\n";
+    let options = |s: &Store, data: &[u8]| {
+        import_customers(s, data, "f.csv", CustomerFormat::Csv, false, BusinessClock::default(), Progress::default())
+    };
+    options(&src.store, people.as_bytes()).unwrap();
+    let orders = "order_id,customer_id,placed_at,sku,quantity,unit_price,product_name\nO-1,F-1,2026-01-01,S,2,3,=1+2\n";
+    import(&src.store, orders.as_bytes(), OrderFormat::Generic, false).unwrap();
+
+    let mut people_csv = Vec::new();
+    export_customers(&src.store, ExportFormat::Csv, &mut people_csv).unwrap();
+    let people_csv = String::from_utf8(people_csv).unwrap();
+    let mut orders_csv = Vec::new();
+    export_orders(&src.store, ExportFormat::Csv, &mut orders_csv).unwrap();
+    let orders_csv = String::from_utf8(orders_csv).unwrap();
+    // No cell a spreadsheet would run: each risky one starts with a quote.
+    let mut risky = 0;
+    for text in [&people_csv, &orders_csv] {
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        for row in r.records() {
+            for cell in row.unwrap().iter() {
+                let runs = cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && cell.parse::<f64>().is_err();
+                assert!(!runs, "a formula left in the export: {cell:?}");
+                risky += usize::from(cell.starts_with('\''));
+            }
+        }
+    }
+    assert_eq!(risky, 6, "{people_csv}\n{orders_csv}");
+    let mut raw = Vec::new();
+    export_customers(&src.store, ExportFormat::RawCsv, &mut raw).unwrap();
+    assert!(String::from_utf8(raw).unwrap().contains(",\"=HYPERLINK"), "raw keeps cells as stored");
+
+    // The neutralised export imports back as it was stored.
+    let dst = testing::sqlite();
+    options(&dst.store, people_csv.as_bytes()).unwrap();
+    import(&dst.store, orders_csv.as_bytes(), OrderFormat::Generic, false).unwrap();
+    let get = |s: &Store, id: &str| s.read(|c| customers::get_by_external_id(c, id)).unwrap().unwrap();
+    for id in ["F-1", "F-2"] {
+        let (a, b) = (get(&src.store, id), get(&dst.store, id));
+        assert_eq!((a.name, a.tags, a.attributes), (b.name, b.tags, b.attributes));
+    }
+    let o = dst.store.read(|c| orders::get_by_ref(c, "O-1")).unwrap().unwrap();
+    assert_eq!(o.lines[0].product_name.as_deref(), Some("=1+2"));
 }

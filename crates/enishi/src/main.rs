@@ -67,6 +67,11 @@ enum Command {
         /// csv or json (JSON Lines).
         #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
         format: String,
+        /// Write CSV cells exactly as stored, for machines. Without it, a cell a spreadsheet
+        /// would run as a formula (starting with = + - @, tab or CR) gets a leading ' (the
+        /// importers remove it again).
+        #[arg(long)]
+        raw: bool,
         /// Output file.
         #[arg(long)]
         out: Option<PathBuf>,

@@ -5,6 +5,7 @@ use crate::BadInput;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use enishi_ingest::customers::{import_customers, CustomerFormat};
+use enishi_ingest::export::neutralise;
 use enishi_ingest::formats::OrderFormat;
 use enishi_ingest::orders::{import_orders, OrderImportOptions};
 use enishi_ingest::products::import_products;
@@ -80,7 +81,7 @@ fn write_report(path: &Path, rows: &[Rejection]) -> Result<()> {
         std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
     writeln!(out, "line,column,order_id,reason")?;
     for r in rows {
-        let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let q = |s: &str| format!("\"{}\"", neutralise(s).replace('"', "\"\""));
         writeln!(
             out,
             "{},{},{},{}",

@@ -59,9 +59,13 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
         Command::Demo { addr, customers, seed, fresh } => demo(&url, data_dir, &addr, customers, seed, fresh),
         Command::Serve { addr, jobs_every_minutes } => serve(open(&url)?, &addr, None, jobs_every_minutes),
         Command::Import { what } => import::run(&open(&url)?, what),
-        Command::Export { what, format, out } => {
+        Command::Export { what, format, raw, out } => {
             let store = open(&url)?;
-            let format = if format == "json" { ExportFormat::Json } else { ExportFormat::Csv };
+            let format = match (format.as_str(), raw) {
+                ("json", _) => ExportFormat::Json,
+                (_, true) => ExportFormat::RawCsv,
+                _ => ExportFormat::Csv,
+            };
             let writer: Box<dyn std::io::Write> = match &out {
                 Some(p) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
