@@ -248,7 +248,7 @@ async fn list_customers(
         Some(p) => Some(p.parse::<Phone>().map_err(|e| ApiError::invalid("phone", e.0))?.to_string()),
         None => None,
     };
-    let query = customers::CustomerQuery {
+    let mut query = customers::CustomerQuery {
         text: q.q,
         external_id: q.external_id,
         email: q.email,
@@ -259,7 +259,14 @@ async fn list_customers(
         after: q.after.unwrap_or(0),
         limit: q.limit.unwrap_or(50),
     };
-    let page = state.run(move |s| Ok(s.read(|c| customers::search(c, &query))?)).await?;
+    crate::access::customer_query_for(caller.role, &mut query)?;
+    if caller.role == Role::Staff {
+        state.searches.check(&caller.key, crate::access::STAFF_SEARCHES_PER_MINUTE)?;
+    }
+    let mut page = state.run(move |s| Ok(s.read(|c| customers::search(c, &query))?)).await?;
+    if caller.role == Role::Staff {
+        page.next_cursor = None; // one page only
+    }
     Ok(ok(page))
 }
 

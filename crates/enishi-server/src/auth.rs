@@ -7,18 +7,25 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use enishi_core::Role;
 use enishi_store::repo::tokens;
+use sha2::Digest;
 
-/// The caller's role, from a valid `Authorization: Bearer` token.
-#[derive(Debug, Clone, Copy)]
-pub struct Caller(pub Role);
+/// The caller's role, from a valid `Authorization: Bearer` token, and a key that tells
+/// callers apart (for rate limits) without holding the token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The token's role.
+    pub role: Role,
+    /// `token:` and the first hex digits of the token's SHA-256.
+    pub key: String,
+}
 
 impl Caller {
     /// Refuses callers whose role is not in `allowed`.
-    pub fn require(self, allowed: &[Role]) -> Result<(), ApiError> {
-        if allowed.contains(&self.0) {
+    pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
+        if allowed.contains(&self.role) {
             Ok(())
         } else {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("the {} role may not do this", self.0)))
+            Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("the {} role may not do this", self.role)))
         }
     }
 }
@@ -42,8 +49,10 @@ impl FromRequestParts<AppState> for Caller {
         let token = token_of(parts).ok_or_else(|| {
             unauthorized("send Authorization: Bearer TOKEN (make one with `enishi token create --role admin`)")
         })?;
+        let digest = sha2::Sha256::digest(token.as_bytes());
+        let key = format!("token:{}", hex::encode(&digest[..8]));
         match role_of(state, token).await? {
-            Some(role) => Ok(Caller(role)),
+            Some(role) => Ok(Caller { role, key }),
             None => Err(unauthorized("the token is unknown or revoked")),
         }
     }

@@ -18,12 +18,14 @@ pub struct ApiError {
     pub detail: String,
     /// The field at fault, when there is one.
     pub field: Option<String>,
+    /// Seconds to wait before trying again (sent as `Retry-After`), for 429 and 503.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with `status`, `code` and `detail`.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, code, detail: detail.into(), field: None }
+        ApiError { status, code, detail: detail.into(), field: None, retry_after: None }
     }
 
     /// 404 `not_found`.
@@ -123,7 +125,12 @@ impl IntoResponse for ApiError {
         if let Some(f) = self.field {
             body["field"] = f.into();
         }
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        let response =
+            (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
+        match self.retry_after {
+            Some(seconds) => crate::access::with_retry_after(response, seconds),
+            None => response,
+        }
     }
 }
 

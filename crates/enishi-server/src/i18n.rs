@@ -252,6 +252,10 @@ const JA: &[(&str, &str)] = &[
     ("Spend", "購入額"),
     ("Last order", "最終購入"),
     ("No customer matches.", "該当する顧客はいません。"),
+    (
+        "Type a name (two characters or more), an email, a phone number or an id: staff see at most 20 matches.",
+        "名前（2文字以上）、メールアドレス、電話番号または顧客IDで検索してください。スタッフに表示されるのは最大20件です。",
+    ),
     ("Next page →", "次のページ →"),
     ("Likely to buy next", "次に買いそうな商品"),
     ("Interaction recorded.", "対応履歴を記録しました。"),

@@ -2,6 +2,7 @@
 //! an OpenAPI document) and the console pages. Handlers parse and check input, then run
 //! store and intake functions on the blocking pool; they hold no SQL.
 
+mod access;
 mod admin;
 mod analytics_pages;
 mod api;
@@ -42,6 +43,8 @@ pub struct AppState {
     sign_ins: Arc<shell::SignInGuard>,
     /// Imports started from the console.
     imports: Arc<import_pages::ImportJobs>,
+    /// Customer searches per caller (staff are limited).
+    searches: Arc<access::RateLimiter>,
 }
 
 impl AppState {
@@ -51,7 +54,15 @@ impl AppState {
         let settings = Arc::new(LiveWorkspace(std::sync::RwLock::new(Workspace::load(&store)?)));
         let programs: Arc<ProgramCache> = Arc::default();
         let orders = Arc::new(batcher::OrderBatcher::start(store.clone(), settings.clone(), programs.clone()));
-        Ok(AppState { store, settings, programs, orders, sign_ins: Arc::default(), imports: Arc::default() })
+        Ok(AppState {
+            store,
+            settings,
+            programs,
+            orders,
+            sign_ins: Arc::default(),
+            imports: Arc::default(),
+            searches: Arc::default(),
+        })
     }
 
     /// The workspace settings in force now.

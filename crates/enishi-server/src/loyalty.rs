@@ -84,7 +84,7 @@ async fn get_program(caller: Caller, State(state): State<AppState>) -> Result<Re
 async fn put_program(caller: Caller, State(state): State<AppState>, body: String) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
     let clock = state.workspace().clock;
-    let who = format!("api ({})", caller.0);
+    let who = format!("api ({})", caller.role);
     let (version, program) =
         state.run(move |s| Ok(s.write(|c| enishi_rewards::apply_program(c, &body, clock, &who))?)).await?;
     let document: serde_json::Value = serde_json::from_str(&program.to_json()).map_err(ApiError::internal)?;
@@ -175,7 +175,7 @@ async fn adjust(
 ) -> Result<Response, ApiError> {
     caller.require(MANAGERS)?;
     existing(&state, id).await?;
-    let by = caller.0.to_string();
+    let by = caller.role.to_string();
     let (balance, new) = state
         .with_programs(true, move |c, programs| {
             let a = Adjustment {

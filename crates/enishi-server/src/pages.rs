@@ -13,7 +13,7 @@ use axum::routing::get;
 use axum::Router;
 use enishi_core::{InteractionStatus, Role};
 use enishi_store::repo::{customers, history, scores};
-use enishi_store::{Customer, Interaction, TimelineEntry};
+use enishi_store::{Customer, Interaction, Page, TimelineEntry};
 use serde::Deserialize;
 use std::fmt::Write;
 
@@ -202,7 +202,7 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
     let text = q.q.clone().unwrap_or_default();
     let stage = q.stage.clone().filter(|s| !s.is_empty());
     let segment = q.segment.clone().filter(|s| !s.is_empty());
-    let query = customers::CustomerQuery {
+    let mut query = customers::CustomerQuery {
         text: Some(text.clone()),
         after: q.after.unwrap_or(0),
         limit: 50,
@@ -210,15 +210,30 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
         rfm_segment: segment.clone(),
         ..Default::default()
     };
+    // Staff find the customer in front of them: a term, a short list, no paging.
+    let staff = v.role() == Role::Staff;
+    let listed = crate::access::customer_query_for(v.role(), &mut query).is_ok();
+    if staff && listed {
+        if let Err(e) = state.searches.check(&format!("user:{}", v.user.id), crate::access::STAFF_SEARCHES_PER_MINUTE) {
+            return e.into_response();
+        }
+    }
     let result = state
         .run(move |s| {
-            Ok(s.read(|c| Ok::<_, enishi_store::StoreError>((customers::search(c, &query)?, customers::count(c)?)))?)
+            Ok(s.read(|c| {
+                let list =
+                    if listed { customers::search(c, &query)? } else { Page { items: Vec::new(), next_cursor: None } };
+                Ok::<_, enishi_store::StoreError>((list, customers::count(c)?))
+            })?)
         })
         .await;
-    let (list, total) = match result {
+    let (mut list, total) = match result {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
+    if staff {
+        list.next_cursor = None;
+    }
     let stages: Vec<(String, String)> =
         enishi_analytics::lifecycle::Stage::ALL.iter().map(|s| (s.as_str().to_string(), tr.word(s.as_str()))).collect();
     let segments: Vec<(String, String)> = enishi_analytics::rfm::Segment::ALL
@@ -257,7 +272,12 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
         );
     }
     body.push_str("</tbody></table></div>");
-    if list.items.is_empty() {
+    if !listed {
+        let hint = tr.t(
+            "Type a name (two characters or more), an email, a phone number or an id: staff see at most 20 matches.",
+        );
+        let _ = write!(body, "<p>{}</p>", hint);
+    } else if list.items.is_empty() {
         let _ = write!(body, "<p>{}</p>", tr.t("No customer matches."));
     }
     if let Some(next) = list.next_cursor {

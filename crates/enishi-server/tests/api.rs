@@ -605,7 +605,7 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
     assert_eq!(made.status(), 201);
     let html = made.into_string().unwrap();
     let token = html.split("id=\"new-token\">").nth(1).and_then(|r| r.split('<').next()).unwrap().to_string();
-    assert_eq!(app.call("GET", "/api/v1/customers", Some(&token), None).0, 200);
+    assert_eq!(app.call("GET", "/api/v1/customers?q=Sato", Some(&token), None).0, 200, "staff search by a term");
     let (s, _, _) = app.call("GET", "/api/v1/analytics/rfm", Some(&token), None);
     assert_eq!(s, 403, "the new token has the staff role");
     let id = html.split("action=\"/tokens/").nth(1).and_then(|r| r.split('/').next()).unwrap().to_string();

@@ -164,3 +164,53 @@ fn control_characters_are_refused_everywhere_with_the_field_named() {
         assert_eq!(found["items"], json!([]));
     }
 }
+
+#[test]
+fn staff_find_customers_by_a_term_but_cannot_page_out_the_base() {
+    for app in apps() {
+        for i in 0..30 {
+            let body = json!({"external_id": format!("S-{i}"), "name": format!("Sato {i}"), "email": format!("s{i}@example.com")});
+            assert_eq!(app.admin("POST", "/api/v1/customers", Some(body)).0, 201);
+        }
+        let staff = |path: &str| {
+            let (s, v, _) = app.call("GET", path, Some(&app.staff), None);
+            (s, v)
+        };
+        // No term, a one-character term, a filter alone or a later page: refused.
+        for path in [
+            "/api/v1/customers",
+            "/api/v1/customers?q=S",
+            "/api/v1/customers?lifecycle_stage=new",
+            "/api/v1/customers?q=Sato&after=5",
+        ] {
+            let (s, v) = staff(path);
+            assert_eq!((s, v["code"].as_str()), (403, Some("forbidden")), "{path}: {v}");
+        }
+        // A term finds at most 20, with no next page, even when more match.
+        let (s, v) = staff("/api/v1/customers?q=Sato&limit=500");
+        assert_eq!(s, 200, "{v}");
+        assert_eq!((v["items"].as_array().unwrap().len(), &v["next_cursor"]), (20, &Value::Null));
+        let (s, v) = staff("/api/v1/customers?email=s3@example.com");
+        assert_eq!((s, v["items"][0]["external_id"].as_str()), (200, Some("S-3")));
+        // Managers list and page as before.
+        let (s, v) = app.admin("GET", "/api/v1/customers?limit=25", None);
+        assert_eq!((s, v["items"].as_array().unwrap().len()), (200, 25));
+        assert!(v["next_cursor"].is_number());
+        // Searches are rate-limited per token: 30 a minute (two made above).
+        let mut statuses = Vec::new();
+        for _ in 0..30 {
+            let (s, v, _) = app.call("GET", "/api/v1/customers?q=Sato", Some(&app.staff), None);
+            statuses.push((s, v["code"].as_str().map(String::from)));
+        }
+        assert_eq!(statuses.iter().filter(|(s, _)| *s == 200).count(), 28);
+        assert_eq!(statuses.last().unwrap(), &(429, Some("rate_limited".into())));
+        // The console shows staff a search box and no list until they type a term.
+        let cookie = app.session(enishi_core::Role::Staff);
+        let (s, html) = app.page("/customers", &cookie);
+        assert_eq!(s, 200);
+        assert!(!html.contains("S-29") && html.contains("staff see at most 20"), "{html}");
+        let (_, html) = app.page("/customers?q=Sato", &cookie);
+        assert_eq!(html.matches("href=\"/customers/").count(), 20, "{html}");
+        assert!(!html.contains("after="));
+    }
+}

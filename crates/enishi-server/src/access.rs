@@ -1,0 +1,95 @@
+//! What each role may read in bulk. Staff serve the customer in front of them: they find a
+//! customer by a search term and get a short list, never the whole customer base; listing,
+//! filtering and exporting are for managers. Searches are rate-limited per caller.
+
+use crate::ApiError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use enishi_core::Role;
+use enishi_store::repo::customers::CustomerQuery;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Most customers one staff search answers (no further pages).
+pub(crate) const STAFF_RESULTS: i64 = 20;
+
+/// Shortest free-text term a staff search takes (two characters: a Japanese family name).
+const STAFF_TERM_CHARS: usize = 2;
+
+/// Staff searches per caller per minute.
+pub(crate) const STAFF_SEARCHES_PER_MINUTE: u32 = 30;
+
+/// Narrows a customer query to what `role` may read: unchanged for managers; for staff, a
+/// search needs a term (free text of two characters or more, an external id, an email or a
+/// phone), answers at most [`STAFF_RESULTS`] and has no further pages.
+pub(crate) fn customer_query_for(role: Role, q: &mut CustomerQuery) -> Result<(), ApiError> {
+    if role != Role::Staff {
+        return Ok(());
+    }
+    let term = q.text.as_deref().is_some_and(|t| t.trim().chars().count() >= STAFF_TERM_CHARS)
+        || q.external_id.is_some()
+        || q.email.is_some()
+        || q.phone.is_some();
+    if !term {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "staff search needs a term (q of two characters or more, external_id, email or phone); \
+             listing customers is for managers",
+        ));
+    }
+    if q.after != 0 {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("staff get one page of at most {STAFF_RESULTS} results; narrow the search instead"),
+        ));
+    }
+    q.limit = q.limit.clamp(1, STAFF_RESULTS);
+    Ok(())
+}
+
+/// Counts requests per caller in one-minute windows.
+#[derive(Default)]
+pub(crate) struct RateLimiter {
+    windows: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl RateLimiter {
+    /// Counts one request of `key`; a 429 `rate_limited` (with the seconds to wait) once
+    /// `per_minute` were made in the current minute.
+    pub(crate) fn check(&self, key: &str, per_minute: u32) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if windows.len() > 10_000 {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+        }
+        let (start, count) = windows.entry(key.to_string()).or_insert((now, 0));
+        if now.duration_since(*start) >= Duration::from_secs(60) {
+            *start = now;
+            *count = 0;
+        }
+        if *count >= per_minute {
+            let wait = 60u64.saturating_sub(now.duration_since(*start).as_secs()).max(1);
+            return Err(ApiError {
+                retry_after: Some(wait),
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("at most {per_minute} searches a minute; try again in {wait} s"),
+                )
+            });
+        }
+        *count += 1;
+        Ok(())
+    }
+}
+
+/// Adds `Retry-After` to a response.
+pub(crate) fn with_retry_after(mut r: Response, seconds: u64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
