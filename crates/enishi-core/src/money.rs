@@ -202,6 +202,24 @@ impl Currency {
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or("XXX")
     }
+
+    /// Digits after the decimal point in everyday amounts (ISO 4217 minor units): 0 for the
+    /// yen and the other currencies without subunits, 3 for the dinars and rials that have
+    /// them, 2 for the rest.
+    pub fn minor_units(&self) -> u32 {
+        const NONE: [&str; 17] = [
+            "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF",
+            "XOF", "XPF",
+        ];
+        const THREE: [&str; 7] = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+        if NONE.contains(&self.as_str()) {
+            0
+        } else if THREE.contains(&self.as_str()) {
+            3
+        } else {
+            2
+        }
+    }
 }
 
 impl FromStr for Currency {
@@ -273,6 +291,7 @@ mod tests {
     fn currency_codes() {
         assert_eq!("jpy".parse::<Currency>().unwrap().as_str(), "JPY");
         assert!("YEN1".parse::<Currency>().is_err());
+        assert_eq!(["JPY", "USD", "KWD"].map(|c| c.parse::<Currency>().unwrap().minor_units()), [0, 2, 3]);
     }
 
     proptest! {

@@ -5,8 +5,10 @@
 use crate::ApiError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
-use enishi_core::Role;
+use enishi_core::{Amount, Currency, Role};
 use enishi_store::repo::customers::CustomerQuery;
+use enishi_store::repo::settings;
+use enishi_store::{Conn, StoreError};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -48,6 +50,30 @@ pub(crate) fn customer_query_for(role: Role, q: &mut CustomerQuery) -> Result<()
     }
     q.limit = q.limit.clamp(1, STAFF_RESULTS);
     Ok(())
+}
+
+/// The largest order total staff may record without a manager: the `staff_order_limit`
+/// setting, or by default 100,000 in a currency without subunits (¥100,000) and 1,000 in
+/// others ($1,000.00). An order above it would let a till mint points.
+pub(crate) fn staff_order_limit(c: &mut dyn Conn, currency: Currency) -> Result<Amount, StoreError> {
+    if let Some(v) = settings::get(c, settings::STAFF_ORDER_LIMIT)? {
+        return v.parse().map_err(|e: enishi_core::ParseError| {
+            StoreError::Decode(format!("stored staff_order_limit: {e} (fix it with `enishi settings`)"))
+        });
+    }
+    Ok(Amount::from_scaled(if currency.minor_units() == 0 { 100_000 } else { 1_000 } * 10_000))
+}
+
+/// The refusal of a staff order above [`staff_order_limit`].
+pub(crate) fn needs_manager(total: Amount, limit: Amount) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "confirmation_required",
+        format!(
+            "an order of {total} is above the {limit} staff may record: a manager records it (a manager's token, \
+             or the console till with a manager's confirmation)"
+        ),
+    )
 }
 
 /// Counts requests per caller in one-minute windows.

@@ -974,7 +974,14 @@ async fn create_order(
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
     // Check before taking the write lock, so that bad input costs no database time.
-    intake::check_order(&input, state.workspace())?;
+    let (order, _) = intake::check_order(&input, state.workspace())?;
+    if caller.role == Role::Staff {
+        let currency = state.workspace().currency;
+        let limit = state.run(move |s| Ok(s.read(|c| crate::access::staff_order_limit(c, currency))?)).await?;
+        if order.total > limit {
+            return Err(crate::access::needs_manager(order.total, limit));
+        }
+    }
     let (order, new, loyalty) = state.orders.record(input).await?;
     let mut body = serde_json::to_value(order).map_err(ApiError::internal)?;
     body["loyalty"] = serde_json::to_value(loyalty).map_err(ApiError::internal)?;

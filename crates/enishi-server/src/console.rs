@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use enishi_core::{InteractionKind, InteractionStatus, Role};
 use enishi_ingest::intake::OrderInput;
-use enishi_store::repo::{customers, history, loyalty};
+use enishi_store::repo::{customers, history, loyalty, users};
 use serde::Deserialize;
 use serde_json::json;
 use std::fmt::Write;
@@ -87,6 +87,69 @@ struct PurchaseForm {
     sku: String,
     #[serde(default)]
     category: String,
+    /// A manager's sign-in, confirming a staff sale above the staff order limit.
+    #[serde(default)]
+    manager_email: String,
+    #[serde(default)]
+    manager_password: String,
+}
+
+/// The page that asks a manager to confirm a staff sale above the staff order limit: the sale
+/// as typed, and the manager's email and password.
+fn manager_confirmation(
+    v: &Visitor,
+    id: i64,
+    f: &PurchaseForm,
+    limit: enishi_core::Amount,
+    alert: Option<&str>,
+) -> Response {
+    let tr = v.tr();
+    let mut html = format!(
+        "<h1>{}</h1><p>{}</p>",
+        tr.t("A manager confirms this sale"),
+        esc(&tr.f("This sale of {} is above the {} staff may record alone.", &[&f.amount.trim(), &limit]))
+    );
+    if let Some(a) = alert {
+        let _ = write!(html, "<p role=\"alert\" id=\"confirmation-error\">{}</p>", esc(a));
+    }
+    let _ = write!(
+        html,
+        "<form method=\"post\" action=\"/customers/{id}/purchases\" class=\"card\" id=\"manager-confirmation\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"amount\" value=\"{}\">\
+         <input type=\"hidden\" name=\"sku\" value=\"{}\"><input type=\"hidden\" name=\"category\" value=\"{}\">\
+         <label>{} <input name=\"manager_email\" type=\"email\" autocomplete=\"off\" required></label> \
+         <label>{} <input name=\"manager_password\" type=\"password\" autocomplete=\"off\" required></label> \
+         <button>{}</button></form><p><a href=\"/customers/{id}\">{}</a></p>",
+        esc(&v.csrf),
+        esc(&f.amount),
+        esc(&f.sku),
+        esc(&f.category),
+        tr.t("Manager's email"),
+        tr.t("Manager's password"),
+        tr.t("Confirm and record"),
+        tr.t("Back to the customer"),
+    );
+    let status = if alert.is_some() { StatusCode::FORBIDDEN } else { StatusCode::OK };
+    (status, v.page(tr.t("A manager confirms this sale"), &html)).into_response()
+}
+
+/// Whether `email` and `password` sign in an active admin or marketer; failures count
+/// towards the same throttle as the sign-in form.
+async fn manager_confirms(state: &AppState, email: &str, password: &str) -> Result<bool, ApiError> {
+    let email = email.trim().to_lowercase();
+    let now = chrono::Utc::now().timestamp();
+    if state.sign_ins.locked(&email, now) {
+        return Ok(false);
+    }
+    let (who, password) = (email.clone(), password.to_string());
+    let user = state.run(move |s| Ok(s.read(|c| users::check_password(c, &who, &password))?)).await?;
+    let manager = user.is_some_and(|u| MANAGERS.contains(&u.role));
+    if manager {
+        state.sign_ins.succeeded(&email);
+    } else {
+        state.sign_ins.failed(&email, now);
+    }
+    Ok(manager)
 }
 
 async fn record_purchase(
@@ -105,6 +168,29 @@ async fn record_purchase(
         Ok(None) => return v.not_found(),
         Err(e) => return e.into_response(),
     };
+    // Staff record a sale above the staff order limit only with a manager's confirmation.
+    if v.role() == Role::Staff {
+        if let Ok(amount) = f.amount.trim().parse::<enishi_core::Amount>() {
+            let currency = state.workspace().currency;
+            let limit = match state.run(move |s| Ok(s.read(|c| crate::access::staff_order_limit(c, currency))?)).await {
+                Ok(l) => l,
+                Err(e) => return e.into_response(),
+            };
+            if amount > limit {
+                if f.manager_email.trim().is_empty() {
+                    return manager_confirmation(&v, id, &f, limit, None);
+                }
+                match manager_confirms(&state, &f.manager_email, &f.manager_password).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        let why = v.tr().t("That is not the email and password of an active manager.");
+                        return manager_confirmation(&v, id, &f, limit, Some(why));
+                    }
+                    Err(e) => return e.into_response(),
+                }
+            }
+        }
+    }
     let now = chrono::Utc::now();
     let order_id = format!("POS-{}-{}", customer.id, now.timestamp_millis());
     let sku = if f.sku.trim().is_empty() { "ITEM".to_string() } else { f.sku.trim().to_string() };

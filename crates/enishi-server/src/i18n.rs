@@ -252,6 +252,12 @@ const JA: &[(&str, &str)] = &[
     ("Spend", "購入額"),
     ("Last order", "最終購入"),
     ("No customer matches.", "該当する顧客はいません。"),
+    ("A manager confirms this sale", "この売上には責任者の確認が必要です"),
+    ("This sale of {} is above the {} staff may record alone.", "{} の売上は、スタッフだけで記録できる上限 {} を超えています。"),
+    ("Manager's email", "責任者のメールアドレス"),
+    ("Manager's password", "責任者のパスワード"),
+    ("Confirm and record", "確認して記録"),
+    ("That is not the email and password of an active manager.", "有効な責任者のメールアドレスとパスワードではありません。"),
     (
         "Type a name (two characters or more), an email, a phone number or an id: staff see at most 20 matches.",
         "名前（2文字以上）、メールアドレス、電話番号または顧客IDで検索してください。スタッフに表示されるのは最大20件です。",

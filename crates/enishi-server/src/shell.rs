@@ -279,18 +279,18 @@ struct LoginForm {
 pub(crate) struct SignInGuard(Mutex<HashMap<String, (u32, i64)>>);
 
 impl SignInGuard {
-    fn locked(&self, email: &str, now: i64) -> bool {
+    pub(crate) fn locked(&self, email: &str, now: i64) -> bool {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.get(email).is_some_and(|(n, first)| *n >= MAX_FAILED_SIGN_INS && now - first < LOCKOUT_SECONDS)
     }
 
-    fn failed(&self, email: &str, now: i64) {
+    pub(crate) fn failed(&self, email: &str, now: i64) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, (_, first)| now - *first < LOCKOUT_SECONDS);
         map.entry(email.to_string()).or_insert((0, now)).0 += 1;
     }
 
-    fn succeeded(&self, email: &str) {
+    pub(crate) fn succeeded(&self, email: &str) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(email);
     }
 }

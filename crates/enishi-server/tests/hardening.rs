@@ -214,3 +214,67 @@ fn staff_find_customers_by_a_term_but_cannot_page_out_the_base() {
         assert!(!html.contains("after="));
     }
 }
+
+#[test]
+fn staff_orders_above_the_limit_need_a_manager() {
+    for app in apps() {
+        let big = order("BIG-STAFF", "L-1", "5000.00");
+        let (s, v, _) = app.call("POST", "/api/v1/orders", Some(&app.staff), Some(&big.to_string()));
+        assert_eq!((s, v["code"].as_str()), (403, Some("confirmation_required")), "{v}");
+        let small = order("SMALL-STAFF", "L-1", "57.40");
+        assert_eq!(app.call("POST", "/api/v1/orders", Some(&app.staff), Some(&small.to_string())).0, 201);
+        assert_eq!(app.admin("POST", "/api/v1/orders", Some(big)).0, 201, "a manager's token records it");
+        // The limit is a setting.
+        let store = enishi_store::Store::open(&app._db.url).unwrap();
+        store
+            .write(|c| enishi_store::repo::settings::set(c, enishi_store::repo::settings::STAFF_ORDER_LIMIT, "10000"))
+            .unwrap();
+        let fine = order("BIG-STAFF-2", "L-1", "5000.00");
+        assert_eq!(app.call("POST", "/api/v1/orders", Some(&app.staff), Some(&fine.to_string())).0, 201);
+        store
+            .write(|c| enishi_store::repo::settings::set(c, enishi_store::repo::settings::STAFF_ORDER_LIMIT, "100"))
+            .unwrap();
+
+        // At the till: a staff sale above the limit asks for a manager's sign-in.
+        let (_, c) = app.admin("GET", "/api/v1/customers?external_id=L-1", None);
+        let path = format!("/customers/{}/purchases", c["items"][0]["id"]);
+        let staff = app.session(enishi_core::Role::Staff);
+        let csrf = app.page(&format!("/customers/{}", c["items"][0]["id"]), &staff).1;
+        let csrf = csrf.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let sale = [("csrf", csrf.as_str()), ("amount", "250"), ("sku", ""), ("category", "")];
+        let (s, _, html) = app.form(&path, &staff, &sale);
+        assert_eq!(s, 200);
+        assert!(html.contains("id=\"manager-confirmation\"") && html.contains("value=\"250\""), "{html}");
+        // A wrong password, or another staff member's sign-in, does not confirm it.
+        let manager = format!("m-{}@shop.example", app.base.len());
+        store
+            .write(|c| {
+                enishi_store::repo::users::create(
+                    c,
+                    &manager,
+                    "",
+                    enishi_core::Role::Marketer,
+                    enishi_core::Language::En,
+                    PASSWORD,
+                )
+            })
+            .unwrap();
+        let with = |email: &str, password: &str| {
+            let mut f = sale.to_vec();
+            f.extend([("manager_email", email), ("manager_password", password)]);
+            app.form(&path, &staff, &f)
+        };
+        assert_eq!(with(&manager, "wrong password").0, 403);
+        let (_, orders_before) = app.admin("GET", &format!("/api/v1/customers/{}/orders", c["items"][0]["id"]), None);
+        let (s, location, _) = with(&manager, PASSWORD);
+        assert_eq!(s, 303, "confirmed by a manager");
+        assert!(location.unwrap().contains("recorded="));
+        let (_, orders_after) = app.admin("GET", &format!("/api/v1/customers/{}/orders", c["items"][0]["id"]), None);
+        let count = |v: &Value| v.as_array().or(v["items"].as_array()).map(Vec::len).unwrap();
+        assert_eq!(count(&orders_after), count(&orders_before) + 1, "{orders_after}");
+        // Under the limit, staff record alone.
+        let (s, _, _) =
+            app.form(&path, &staff, &[("csrf", csrf.as_str()), ("amount", "99"), ("sku", ""), ("category", "")]);
+        assert_eq!(s, 303);
+    }
+}

@@ -109,6 +109,11 @@ enum Command {
         /// Default currency (ISO 4217 code).
         #[arg(long)]
         currency: Option<String>,
+        /// Largest order total staff may record without a manager's confirmation, in the
+        /// workspace currency (default 100,000 for the yen and other currencies without
+        /// subunits, 1,000 for others).
+        #[arg(long)]
+        staff_order_limit: Option<String>,
     },
     /// Customer analytics (CLV and churn with BG/NBD and Gamma-Gamma, …).
     Analyze {

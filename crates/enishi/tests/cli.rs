@@ -115,7 +115,11 @@ fn gen_import_export_round_trip_and_tokens() {
     let token = text(&out.stdout).lines().last().unwrap().to_string();
     assert!(token.starts_with("enishi_"), "{token}");
     let out = enishi(&db.url, dir.path(), &["settings", "--time-zone", "Asia/Tokyo", "--currency", "jpy"]);
-    assert_eq!(text(&out.stdout), "time zone: Asia/Tokyo\ncurrency: JPY\n");
+    assert_eq!(text(&out.stdout), "time zone: Asia/Tokyo\ncurrency: JPY\nstaff order limit: 100000 (default)\n");
+    let out = enishi(&db.url, dir.path(), &["settings", "--staff-order-limit", "30000"]);
+    assert!(text(&out.stdout).ends_with("staff order limit: 30000.00\n"), "{}", text(&out.stdout));
+    let out = enishi(&db.url, dir.path(), &["settings", "--staff-order-limit", "0"]);
+    assert!(!out.status.success() && text(&out.stderr).contains("--staff-order-limit"));
 }
 
 #[test]

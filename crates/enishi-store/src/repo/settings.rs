@@ -7,6 +7,9 @@ use crate::{params, StoreError};
 pub const TIME_ZONE: &str = "business_time_zone";
 /// Key of the default currency setting.
 pub const CURRENCY: &str = "currency";
+/// Key of the largest order total staff may record without a manager's confirmation (a
+/// decimal amount in the workspace currency).
+pub const STAFF_ORDER_LIMIT: &str = "staff_order_limit";
 
 /// A setting's value.
 pub fn get(c: &mut dyn Conn, key: &str) -> Result<Option<String>, StoreError> {

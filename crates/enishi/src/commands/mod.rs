@@ -118,7 +118,7 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
             }
             Ok(())
         }
-        Command::Settings { time_zone, currency } => {
+        Command::Settings { time_zone, currency, staff_order_limit } => {
             let store = open(&url)?;
             if let Some(tz) = &time_zone {
                 BusinessClock::new(tz).map_err(|e| BadInput(format!("--time-zone: {e}")))?;
@@ -126,6 +126,14 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
             if let Some(c) = &currency {
                 c.parse::<Currency>().map_err(|e| BadInput(format!("--currency: {e}")))?;
             }
+            let limit = staff_order_limit
+                .as_deref()
+                .map(|l| match l.parse::<enishi_core::Amount>() {
+                    Ok(a) if !a.is_negative() && !a.is_zero() => Ok(a),
+                    Ok(_) => Err(BadInput("--staff-order-limit: must be more than 0".into())),
+                    Err(e) => Err(BadInput(format!("--staff-order-limit: {e}"))),
+                })
+                .transpose()?;
             store.write(|c| -> Result<(), enishi_store::StoreError> {
                 if let Some(tz) = &time_zone {
                     settings::set(c, settings::TIME_ZONE, tz)?;
@@ -133,10 +141,17 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
                 if let Some(cur) = &currency {
                     settings::set(c, settings::CURRENCY, &cur.to_uppercase())?;
                 }
+                if let Some(l) = limit {
+                    settings::set(c, settings::STAFF_ORDER_LIMIT, &l.to_string())?;
+                }
                 Ok(())
             })?;
             let (clock, cur) = workspace(&store)?;
-            println!("time zone: {}\ncurrency: {cur}", clock.tz_name());
+            let limit = match store.read(|c| settings::get(c, settings::STAFF_ORDER_LIMIT))? {
+                Some(l) => l,
+                None => format!("{} (default)", if cur.minor_units() == 0 { "100000" } else { "1000.00" }),
+            };
+            println!("time zone: {}\ncurrency: {cur}\nstaff order limit: {limit}", clock.tz_name());
             Ok(())
         }
         Command::Bench { what } => bench::run(what, data_dir),
