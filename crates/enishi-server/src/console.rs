@@ -452,7 +452,7 @@ fn programme_form(tr: Tr, csrf: &str, text: &str) -> String {
     format!(
         "<form method=\"post\" action=\"/loyalty\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <h2><label for=\"document\">{}</label></h2>\
-         <textarea id=\"document\" name=\"document\" rows=\"24\" style=\"width:100%;font-family:monospace\">{}</textarea>\
+         <textarea id=\"document\" name=\"document\" rows=\"24\" class=\"full mono\">{}</textarea>\
          <p><button>{}</button></p></form>",
         tr.t("Programme (JSON, see docs/loyalty.md)"),
         esc(text),

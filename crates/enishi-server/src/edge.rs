@@ -1,5 +1,6 @@
 //! What every request passes through before a handler sees it: control characters are refused
-//! in the path, the query and the body (JSON or form), with a 422 that names the field.
+//! in the path, the query and the body (JSON or form), with a 422 that names the field; and
+//! what every response carries: security headers.
 //!
 //! NUL cannot be stored in PostgreSQL, and it and the rest of C0 (ESC, …) would otherwise
 //! reach exports. The path and query allow no control character at all; bodies allow tab, line
@@ -8,7 +9,7 @@
 use crate::ApiError;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use enishi_ingest::controls;
@@ -66,4 +67,25 @@ pub(crate) async fn refuse_control_characters(req: Request, next: Next) -> Respo
         }
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// The console's Content-Security-Policy: nothing but its own stylesheet and images (and the
+/// SVG charts inline), forms that post back to it, and no framing. The console needs no script.
+const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Adds security headers to every response: the Content-Security-Policy, `nosniff`, a
+/// same-origin referrer policy, and `Cache-Control: no-store` wherever the response does not
+/// set its own caching (console pages, tokens and every API answer hold personal data).
+pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    r
 }

@@ -309,7 +309,7 @@ async fn job_page(State(state): State<AppState>, headers: HeaderMap, Path(id): P
             let percent = (100 * read.min(size)).checked_div(size).map_or(100, |p| p.min(99));
             let body = format!(
                 "<h1>{}</h1><section class=\"card\" id=\"import-progress\" aria-live=\"polite\">\
-                 <p>{}</p><progress max=\"100\" value=\"{percent}\" style=\"width:100%\">{percent}%</progress>\
+                 <p>{}</p><progress max=\"100\" value=\"{percent}\" class=\"full\">{percent}%</progress>\
                  <p class=\"muted\">{}</p></section>",
                 esc(title),
                 tr.f("Importing {}: {}% read.", &[&esc(&file), &percent]),

@@ -45,6 +45,9 @@ pub struct AppState {
     imports: Arc<import_pages::ImportJobs>,
     /// Customer searches per caller (staff are limited).
     searches: Arc<access::RateLimiter>,
+    /// Whether session cookies are always `Secure` (behind a TLS-terminating proxy that does
+    /// not send `X-Forwarded-Proto`).
+    secure_cookies: bool,
 }
 
 impl AppState {
@@ -62,7 +65,14 @@ impl AppState {
             sign_ins: Arc::default(),
             imports: Arc::default(),
             searches: Arc::default(),
+            secure_cookies: false,
         })
+    }
+
+    /// Marks every session cookie `Secure`, for a server reached only through HTTPS.
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
     }
 
     /// The workspace settings in force now.
@@ -131,6 +141,7 @@ pub fn app(state: AppState) -> Router {
         .merge(analytics_pages::routes())
         .merge(admin::routes())
         .layer(axum::middleware::from_fn(edge::refuse_control_characters))
+        .layer(axum::middleware::from_fn(edge::security_headers))
         .with_state(state)
 }
 

@@ -31,6 +31,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/language", post(set_language))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))
+        .route("/style.css", get(stylesheet))
 }
 
 /// The icon: 縁 on the header colour.
@@ -39,6 +40,13 @@ const FAVICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 3
 
 async fn favicon() -> Response {
     ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "max-age=86400")], FAVICON).into_response()
+}
+
+/// The console's stylesheet, served (not inline) so that the Content-Security-Policy can
+/// allow styles from this server only.
+async fn stylesheet() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], STYLE)
+        .into_response()
 }
 
 /// Escapes text for HTML.
@@ -96,12 +104,15 @@ input,button,select{font:inherit;padding:.4rem .6rem;max-width:100%}.muted{color
 .big{font-size:2rem;margin:.2rem 0}.scroll{overflow-x:auto}.heat td{text-align:center;min-width:3rem}\
 form.inline{display:inline}label{display:inline-block;margin:.2rem .4rem .2rem 0}\
 @media(max-width:40rem){td:nth-child(n+4),th:nth-child(n+4){display:none}.heat td,.heat th,.keep td,.keep th{display:table-cell}main{padding:.6rem}\
-form label{display:block}form input:not([type=checkbox]):not([type=hidden]),form select,form textarea{width:100%;box-sizing:border-box}}";
+form label{display:block}form input:not([type=checkbox]):not([type=hidden]),form select,form textarea{width:100%;box-sizing:border-box}}\
+.chart{max-width:40rem}.chart.narrow{max-width:24rem}.full{width:100%}.mono{font-family:monospace}\
+.h0{background:#eee2e6}.h1{background:#dcc5cd}.h2{background:#c9a9b4}.h3{background:#b78d9b}.h4{background:#a47082}\
+.h5{background:#925469;color:#fff}.h6{background:#7f3750;color:#fff}.h7{background:#6d2f45;color:#fff}.h8{background:#5b2a3c;color:#fff}";
 
 fn frame(tr: Tr, title: &str, head: &str, nav: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">{head}\
-         <title>{} · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><style>{STYLE}</style></head><body>\
+         <title>{} · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><link rel=\"stylesheet\" href=\"/style.css\"></head><body>\
          <a class=\"skip\" href=\"#main\">{}</a><header><a href=\"/\">縁 Enishi</a>{nav}</header><main id=\"main\">{body}</main></body></html>",
         tr.lang(),
         esc(title),
@@ -295,9 +306,9 @@ impl SignInGuard {
     }
 }
 
-fn session_cookie(headers: &HeaderMap, value: &str, max_age: i64) -> String {
+fn session_cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: i64) -> String {
     // Behind a TLS-terminating proxy the cookie is only ever sent over HTTPS.
-    let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    let https = state.secure_cookies || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
     format!(
         "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{}",
         if https { "; Secure" } else { "" }
@@ -332,7 +343,7 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<
                 StatusCode::SEE_OTHER,
                 [
                     (header::LOCATION, "/".to_string()),
-                    (header::SET_COOKIE, session_cookie(&headers, &session, users::SESSION_SECONDS)),
+                    (header::SET_COOKIE, session_cookie(&state, &headers, &session, users::SESSION_SECONDS)),
                 ],
             )
                 .into_response()
@@ -361,7 +372,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(f): Form
     }
     (
         StatusCode::SEE_OTHER,
-        [(header::LOCATION, "/login".to_string()), (header::SET_COOKIE, session_cookie(&headers, "", 0))],
+        [(header::LOCATION, "/login".to_string()), (header::SET_COOKIE, session_cookie(&state, &headers, "", 0))],
     )
         .into_response()
 }

@@ -278,3 +278,49 @@ fn staff_orders_above_the_limit_need_a_manager() {
         assert_eq!(s, 303);
     }
 }
+
+#[test]
+fn every_response_carries_security_headers_and_pages_need_no_inline_style() {
+    for app in apps() {
+        let get = |path: &str, cookie: Option<&str>| {
+            let mut r = ureq::get(&format!("{}{path}", app.base));
+            if let Some(c) = cookie {
+                r = r.set("Cookie", c);
+            }
+            if path.starts_with("/api/") {
+                r = r.set("Authorization", &format!("Bearer {}", app.admin));
+            }
+            match r.call() {
+                Ok(r) => r,
+                Err(ureq::Error::Status(_, r)) => r,
+                Err(e) => panic!("{path}: {e}"),
+            }
+        };
+        for path in ["/login", "/api/v1/customers", "/api/v1/nowhere", "/style.css"] {
+            let r = get(path, None);
+            let csp = r.header("content-security-policy").unwrap_or_default().to_string();
+            assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+            assert!(csp.contains("style-src 'self'") && csp.contains("form-action 'self'"), "{path}: {csp}");
+            assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{path}");
+            assert!(r.header("referrer-policy").is_some(), "{path}");
+            let cache = r.header("cache-control").unwrap_or_default();
+            if path == "/style.css" {
+                assert!(cache.starts_with("max-age"), "{path}: {cache}");
+            } else {
+                assert_eq!(cache, "no-store", "{path}");
+            }
+        }
+        assert_eq!(get("/style.css", None).content_type(), "text/css");
+        // The policy allows no inline style or script: the pages must not need any.
+        let cookie = app.session(enishi_core::Role::Admin);
+        app.admin("POST", "/api/v1/orders", Some(order("H-1", "H-1", "10.00")));
+        for path in ["/", "/customers", "/customers/1", "/analytics", "/loyalty", "/import", "/settings", "/tokens"] {
+            let r = get(path, Some(&cookie));
+            assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
+            let html = r.into_string().unwrap();
+            for inline in ["style=", "<style", "<script", "onclick="] {
+                assert!(!html.contains(inline), "{path} has {inline}");
+            }
+        }
+    }
+}

@@ -53,6 +53,10 @@ enum Command {
         /// the scheduler off (run `enishi loyalty jobs` and `enishi analyze …` from cron instead).
         #[arg(long, default_value_t = 60)]
         jobs_every_minutes: u64,
+        /// Mark session cookies Secure on every response (behind a TLS proxy that does not send
+        /// X-Forwarded-Proto: https).
+        #[arg(long, env = "ENISHI_SECURE_COOKIES")]
+        secure_cookies: bool,
     },
     /// Import a file.
     Import {

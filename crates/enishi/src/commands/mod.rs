@@ -57,7 +57,9 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
     let url = database_url(url, data_dir);
     match command {
         Command::Demo { addr, customers, seed, fresh } => demo(&url, data_dir, &addr, customers, seed, fresh),
-        Command::Serve { addr, jobs_every_minutes } => serve(open(&url)?, &addr, None, jobs_every_minutes),
+        Command::Serve { addr, jobs_every_minutes, secure_cookies } => {
+            serve(open(&url)?, &addr, None, jobs_every_minutes, secure_cookies)
+        }
         Command::Import { what } => import::run(&open(&url)?, what),
         Command::Export { what, format, raw, out } => {
             let store = open(&url)?;
@@ -169,8 +171,14 @@ struct DemoAccess {
     password: String,
 }
 
-fn serve(store: Store, addr: &str, demo: Option<DemoAccess>, jobs_every_minutes: u64) -> Result<()> {
-    let state = enishi_server::AppState::new(Arc::new(store))?;
+fn serve(
+    store: Store,
+    addr: &str,
+    demo: Option<DemoAccess>,
+    jobs_every_minutes: u64,
+    secure_cookies: bool,
+) -> Result<()> {
+    let state = enishi_server::AppState::new(Arc::new(store))?.with_secure_cookies(secure_cookies);
     let _scheduler = (jobs_every_minutes > 0).then(|| {
         enishi_server::scheduler::start(state.clone(), std::time::Duration::from_secs(60 * jobs_every_minutes))
     });
@@ -251,7 +259,7 @@ fn demo(url: &str, data_dir: &Path, addr: &str, n: u64, seed: u64, fresh: bool) 
         demo_users(c, &password)?;
         Ok(tokens::create(c, Role::Admin, "demo")?)
     })?;
-    serve(store, addr, Some(DemoAccess { token, password }), 60)
+    serve(store, addr, Some(DemoAccess { token, password }), 60, false)
 }
 
 /// The demo's owner, marketer and staff users.
