@@ -367,6 +367,15 @@ pub fn record_return(
     ws: Workspace,
 ) -> Result<(Return, bool, i64), IntakeError> {
     let return_ref: ExternalId = parse("return_id", &input.return_id)?;
+    // The request's own shape is checked before a replay is answered: a malformed request is
+    // refused whether or not its return id was used.
+    for (i, l) in input.lines.iter().enumerate() {
+        parse::<ExternalId>(&format!("lines[{i}].sku"), &l.sku)?;
+        line_quantity(format!("lines[{i}].quantity"), l.quantity, "")?;
+    }
+    if !input.lines.is_empty() && input.amount.is_some() {
+        return Err(field_err("amount", "give either lines or an amount, not both").into());
+    }
     let order = orders::get_by_ref(c, order_ref)?.ok_or_else(|| IntakeError::UnknownOrder(order_ref.to_string()))?;
     let outcome_of = |c: &mut dyn Conn, id: i64, created: bool| -> Result<(Return, bool, i64), IntakeError> {
         let r = orders::get_return(c, id)?.ok_or_else(|| StoreError::NotFound(format!("return {id}")))?;
@@ -398,9 +407,6 @@ pub fn record_return(
     let bought = bought_by_sku(&order);
     let left_to_refund = order.total - order.returned_amount;
     let (lines, amount) = if !input.lines.is_empty() {
-        if input.amount.is_some() {
-            return Err(field_err("amount", "give either lines or an amount, not both").into());
-        }
         let mut asked: BTreeMap<&str, i64> = BTreeMap::new();
         for (i, l) in input.lines.iter().enumerate() {
             if !bought.contains_key(l.sku.trim()) {
@@ -410,7 +416,6 @@ pub fn record_return(
                 )
                 .into());
             }
-            line_quantity(format!("lines[{i}].quantity"), l.quantity, "")?;
             *asked.entry(l.sku.trim()).or_default() += l.quantity;
         }
         let lines: Vec<ReturnLine> = asked.iter().map(|(sku, &qty)| bought[sku].returned(sku, qty)).collect();

@@ -1,6 +1,6 @@
 //! The JSON API under `/api/v1`.
 
-use crate::auth::Caller;
+use crate::auth::{Admin, Caller, Manager};
 use crate::{ApiError, AppState};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
@@ -159,6 +159,44 @@ fn json_rejection(e: JsonRejection) -> ApiError {
     }
 }
 
+/// A JSON body kept as its text (a document validated by its own parser, such as the loyalty
+/// programme), refused with 415 unless it is sent as `application/json`.
+pub(crate) struct JsonText(pub String);
+
+impl<S: Send + Sync> FromRequest<S> for JsonText {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let kind = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let essence = kind.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if essence != "application/json" && !essence.ends_with("+json") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send Content-Type: application/json",
+            ));
+        }
+        String::from_request(req, state).await.map(JsonText).map_err(|e| match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+            _ => ApiError::bad_request(e.body_text()),
+        })
+    }
+}
+
+/// An Enishi id in a path: decimal digits only, so that `+1` or ` 1` is not read as 1.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Id(pub i64);
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(serde::de::Error::custom(format!("'{}' is not an id (digits only)", text.escape_debug())));
+        }
+        text.parse().map(Id).map_err(|_| serde::de::Error::custom(format!("{text} is out of range for an id")))
+    }
+}
+
 /// A path parameter whose problems are answered as problem+json.
 pub(crate) struct PathParam<T>(pub T);
 
@@ -256,8 +294,8 @@ async fn list_customers(
         account_id: q.account_id,
         lifecycle_stage: q.lifecycle_stage,
         rfm_segment: q.rfm_segment,
-        after: q.after.unwrap_or(0),
-        limit: q.limit.unwrap_or(50),
+        after: not_negative("after", q.after)?,
+        limit: page_limit(q.limit)?,
     };
     crate::access::customer_query_for(caller.role, &mut query)?;
     if caller.role == Role::Staff {
@@ -479,7 +517,7 @@ fn check_links(c: &mut dyn enishi_store::Conn, u: &CustomerUpsert) -> Result<(),
 async fn get_customer(
     caller: Caller,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
     let found = state
@@ -497,12 +535,11 @@ async fn get_customer(
 }
 
 async fn update_customer(
-    caller: Caller,
+    _: Manager,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
     Body(body): Body<JsonMap>,
 ) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
     let (mut u, clear) = customer_body(&body, state.workspace().clock)?;
     let customer = state
         .run(move |s| {
@@ -529,11 +566,10 @@ async fn update_customer(
 }
 
 async fn delete_customer(
-    caller: Caller,
+    _: Admin,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
 ) -> Result<Response, ApiError> {
-    caller.require(&[Role::Admin])?;
     let gone = state.run(move |s| Ok(s.write(|c| customers::delete(c, id))?)).await?;
     if gone {
         Ok(StatusCode::NO_CONTENT.into_response())
@@ -551,20 +587,39 @@ pub(crate) struct PageQuery {
 }
 
 impl PageQuery {
-    /// Rows per page, 1–500.
-    pub(crate) fn limit(&self) -> i64 {
-        self.limit.unwrap_or(50).clamp(1, 500)
+    /// Rows per page: 50 by default, 1–500 (anything else is refused, not clamped).
+    pub(crate) fn limit(&self) -> Result<i64, ApiError> {
+        page_limit(self.limit)
     }
-    /// Rows skipped.
-    pub(crate) fn offset(&self) -> i64 {
-        self.offset.unwrap_or(0).max(0)
+    /// Rows skipped: 0 by default, never negative.
+    pub(crate) fn offset(&self) -> Result<i64, ApiError> {
+        not_negative("offset", self.offset)
+    }
+}
+
+/// Most rows one page answers.
+pub(crate) const MAX_PAGE: i64 = 500;
+
+/// A `limit` query parameter: 50 when absent; a 422 naming it outside 1–[`MAX_PAGE`].
+pub(crate) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit.unwrap_or(50) {
+        l if (1..=MAX_PAGE).contains(&l) => Ok(l),
+        l => Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_PAGE}, not {l}"))),
+    }
+}
+
+/// An `offset` or `after` query parameter: 0 when absent; a 422 naming it when negative.
+pub(crate) fn not_negative(name: &str, v: Option<i64>) -> Result<i64, ApiError> {
+    match v.unwrap_or(0) {
+        v if v >= 0 => Ok(v),
+        v => Err(ApiError::invalid(name, format!("must not be negative, not {v}"))),
     }
 }
 
 async fn customer_recommendations(
     caller: Caller,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
     existing(&state, id).await?;
@@ -595,7 +650,7 @@ async fn customer_history<T: serde::Serialize + Send + 'static>(
     fetch: HistoryPage<T>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
-    let (limit, offset) = (p.limit(), p.offset());
+    let (limit, offset) = (p.limit()?, p.offset()?);
     // One read: the customer must exist (an empty page would hide a wrong id).
     let items = state
         .run(move |s| {
@@ -614,7 +669,7 @@ async fn customer_history<T: serde::Serialize + Send + 'static>(
 async fn timeline(
     caller: Caller,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
     QueryParams(p): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
     customer_history(caller, &state, id, p, history::timeline).await
@@ -623,7 +678,7 @@ async fn timeline(
 async fn customer_orders(
     caller: Caller,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
     QueryParams(p): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
     customer_history(caller, &state, id, p, orders::for_customer).await
@@ -632,7 +687,7 @@ async fn customer_orders(
 async fn customer_communications(
     caller: Caller,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
     QueryParams(p): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
     customer_history(caller, &state, id, p, history::communications).await
@@ -641,7 +696,7 @@ async fn customer_communications(
 async fn customer_events(
     caller: Caller,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
     QueryParams(p): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
     customer_history(caller, &state, id, p, history::events).await
@@ -666,12 +721,11 @@ struct CommunicationBody {
 }
 
 async fn add_communication(
-    caller: Caller,
+    _: Manager,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
     Body(b): Body<CommunicationBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
     if b.channel.trim().is_empty() {
         return Err(ApiError::invalid("channel", "is required"));
     }
@@ -720,7 +774,7 @@ struct InteractionBody {
 async fn add_interaction(
     caller: Caller,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
     Body(b): Body<InteractionBody>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
@@ -753,7 +807,7 @@ async fn add_interaction(
 async fn customer_interactions(
     caller: Caller,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
     QueryParams(p): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
     customer_history(caller, &state, id, p, |c, id, limit, offset| {
@@ -783,7 +837,7 @@ async fn list_interactions(
         .transpose()
         .map_err(|e| ApiError::invalid("status", e.0))?;
     let p = PageQuery { limit: q.limit, offset: q.offset };
-    let (limit, offset) = (p.limit(), p.offset());
+    let (limit, offset) = (p.limit()?, p.offset()?);
     let items = state.run(move |s| Ok(s.read(|c| history::interactions(c, None, status, limit, offset))?)).await?;
     Ok(ok(json!({"items": items, "limit": limit, "offset": offset})))
 }
@@ -797,7 +851,7 @@ struct ResolveQuery {
 async fn resolve_interaction(
     caller: Caller,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
     QueryParams(q): QueryParams<ResolveQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
@@ -822,11 +876,10 @@ struct AccountBody {
 }
 
 async fn upsert_account(
-    caller: Caller,
+    _: Manager,
     State(state): State<AppState>,
     Body(b): Body<AccountBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
     let external_id =
         b.external_id.parse().map_err(|e: enishi_core::ParseError| ApiError::invalid("external_id", e.0))?;
     if b.name.trim().is_empty() {
@@ -866,7 +919,7 @@ async fn list_accounts(
     QueryParams(q): QueryParams<AfterQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
-    let (after, limit) = (q.after.unwrap_or(0), q.limit.unwrap_or(50).clamp(1, 500));
+    let (after, limit) = (not_negative("after", q.after)?, page_limit(q.limit)?);
     let items = state.run(move |s| Ok(s.read(|c| accounts::list(c, after, limit))?)).await?;
     Ok(ok(json!({"items": items})))
 }
@@ -874,7 +927,7 @@ async fn list_accounts(
 async fn get_account(
     caller: Caller,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
     let a = state.run(move |s| Ok(s.read(|c| accounts::get(c, id))?)).await?;
@@ -896,11 +949,10 @@ struct ProductBody {
 }
 
 async fn upsert_product(
-    caller: Caller,
+    _: Manager,
     State(state): State<AppState>,
     Body(b): Body<ProductBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
     let sku: enishi_core::ExternalId =
         b.sku.parse().map_err(|e: enishi_core::ParseError| ApiError::invalid("sku", e.0))?;
     let price = b
@@ -949,7 +1001,7 @@ async fn list_products(
     QueryParams(q): QueryParams<SkuQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let limit = page_limit(q.limit)?;
     let after = q.after.unwrap_or_default();
     let items = state.run(move |s| Ok(s.read(|c| products::list(c, &after, limit))?)).await?;
     Ok(ok(json!({"items": items})))
@@ -1126,11 +1178,10 @@ impl AsOfQuery {
 }
 
 async fn analytics_rfm(
-    caller: Caller,
+    _: Manager,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<AsOfQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
     let day = q.day(state.workspace().clock)?;
     let report = state.run(move |s| Ok(enishi_insights::rfm_report(s, day)?)).await?;
     Ok(ok(report))
@@ -1146,11 +1197,10 @@ struct LifecycleQuery {
 }
 
 async fn analytics_lifecycle(
-    caller: Caller,
+    _: Manager,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<LifecycleQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
     let day = AsOfQuery { as_of: q.as_of }.day(state.workspace().clock)?;
     let lapsed = q.lapsed.unwrap_or(50);
     if lapsed > 1000 {
@@ -1174,11 +1224,10 @@ struct AccountsQuery {
 }
 
 async fn analytics_accounts(
-    caller: Caller,
+    _: Manager,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<AccountsQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
     let clock = state.workspace().clock;
     let day = AsOfQuery { as_of: q.as_of }.day(clock)?;
     let limit = q.limit.unwrap_or(100);
@@ -1213,11 +1262,10 @@ struct ClvQuery {
 }
 
 async fn analytics_clv(
-    caller: Caller,
+    _: Manager,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<ClvQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
     let clock = state.workspace().clock;
     let calibration_end = AsOfQuery { as_of: q.calibration_end }.day(clock)?;
     let holdout_end = match q.holdout_end {
@@ -1269,11 +1317,10 @@ async fn analytics_clv(
 }
 
 async fn analytics_pareto(
-    caller: Caller,
+    _: Manager,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<AsOfQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
     let day = q.day(state.workspace().clock)?;
     let report = state.run(move |s| Ok(enishi_insights::pareto_report(s, day)?)).await?;
     Ok(ok(report))
@@ -1289,18 +1336,17 @@ struct LoyalQuery {
 }
 
 async fn analytics_loyal(
-    caller: Caller,
+    _: Manager,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<LoyalQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
     let clock = state.workspace().clock;
     let baseline = AsOfQuery { as_of: Some(q.baseline.clone()) }
         .day(clock)
         .map_err(|_| ApiError::invalid("baseline", "is not a YYYY-MM-DD date"))?;
     let as_of = AsOfQuery { as_of: q.as_of.clone() }.day(clock)?;
     let (loyal, semi) = (q.loyal_percent.unwrap_or(7.0), q.semi_percent.unwrap_or(13.0));
-    if loyal < 0.0 || semi < 0.0 || loyal + semi > 100.0 {
+    if !loyal.is_finite() || !semi.is_finite() || loyal < 0.0 || semi < 0.0 || loyal + semi > 100.0 {
         return Err(ApiError::invalid(
             "loyal_percent",
             "loyal_percent and semi_percent must be 0–100 and add up to at most 100",
@@ -1315,11 +1361,10 @@ async fn analytics_loyal(
 }
 
 async fn analytics_kpis(
-    caller: Caller,
+    _: Manager,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<AsOfQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
     let day = q.day(state.workspace().clock)?;
     let clock = state.workspace().clock;
     let report = state.run(move |s| Ok(enishi_insights::kpis_report(s, day, clock)?)).await?;

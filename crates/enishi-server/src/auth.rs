@@ -57,3 +57,31 @@ impl FromRequestParts<AppState> for Caller {
         }
     }
 }
+
+/// A caller with the admin or marketer role. As the first argument of a handler it refuses
+/// everyone else with 403 before any parameter or body is read (a staff caller with a bad
+/// parameter learns only that the route is not theirs).
+pub struct Manager(pub Caller);
+
+/// A caller with the admin role, refused like [`Manager`].
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Manager {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(crate::api::MANAGERS)?;
+        Ok(Manager(caller))
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(&[Role::Admin])?;
+        Ok(Admin)
+    }
+}

@@ -25,13 +25,13 @@ fn refused(field: impl Into<String>, why: impl std::fmt::Display) -> Response {
 pub(crate) async fn refuse_control_characters(req: Request, next: Next) -> Response {
     for segment in req.uri().path().split('/') {
         let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
-        if decoded.chars().any(char::is_control) {
+        if decoded.chars().any(|c| c < ' ') {
             return refused("path", "a path segment contains a control character");
         }
     }
     if let Some(query) = req.uri().query() {
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            if key.chars().any(char::is_control) || value.chars().any(char::is_control) {
+            if key.chars().chain(value.chars()).any(|c| c < ' ') {
                 return refused(key.escape_debug().to_string(), "the query parameter contains a control character");
             }
         }

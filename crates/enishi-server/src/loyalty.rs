@@ -1,8 +1,8 @@
 //! The loyalty API: the programme, a customer's loyalty, redemptions, coupons, adjustments,
 //! tier overrides, memberships, the jobs and the ledger audit.
 
-use crate::api::{created, existing, ok, Body, PageQuery, PathParam, QueryParams, EVERYONE, MANAGERS};
-use crate::auth::Caller;
+use crate::api::{created, existing, ok, Body, Id, JsonText, PageQuery, PathParam, QueryParams, EVERYONE};
+use crate::auth::{Caller, Manager};
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -81,8 +81,11 @@ async fn get_program(caller: Caller, State(state): State<AppState>) -> Result<Re
     Ok(ok(json!({"version": latest.version, "document": document, "versions": history})))
 }
 
-async fn put_program(caller: Caller, State(state): State<AppState>, body: String) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
+async fn put_program(
+    Manager(caller): Manager,
+    State(state): State<AppState>,
+    JsonText(body): JsonText,
+) -> Result<Response, ApiError> {
     let clock = state.workspace().clock;
     let who = format!("api ({})", caller.role);
     let (version, program) =
@@ -91,21 +94,18 @@ async fn put_program(caller: Caller, State(state): State<AppState>, body: String
     Ok(created(json!({"version": version, "document": document})))
 }
 
-async fn run_jobs(caller: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
+async fn run_jobs(_: Manager, State(state): State<AppState>) -> Result<Response, ApiError> {
     let report =
         state.with_programs(true, move |c, programs| Ok(enishi_rewards::run_jobs(c, programs, now())?)).await?;
     Ok(ok(report))
 }
 
-async fn verify(caller: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
+async fn verify(_: Manager, State(state): State<AppState>) -> Result<Response, ApiError> {
     let (checked, mismatches) = state.run(|s| Ok(s.read(enishi_rewards::verify)?)).await?;
     Ok(ok(json!({"customers_checked": checked, "mismatches": mismatches})))
 }
 
-async fn report(caller: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
+async fn report(_: Manager, State(state): State<AppState>) -> Result<Response, ApiError> {
     let r = state.with_programs(false, move |c, programs| Ok(enishi_rewards::report(c, programs)?)).await?;
     Ok(ok(r.ok_or(LoyaltyError::NoProgram)?))
 }
@@ -113,7 +113,7 @@ async fn report(caller: Caller, State(state): State<AppState>) -> Result<Respons
 async fn summary(
     caller: Caller,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
     existing(&state, id).await?;
@@ -124,11 +124,11 @@ async fn summary(
 async fn ledger(
     caller: Caller,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
     QueryParams(p): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
-    let (limit, offset) = (p.limit(), p.offset());
+    let (limit, offset) = (p.limit()?, p.offset()?);
     existing(&state, id).await?;
     let entries = state
         .with_programs(false, move |c, programs| Ok(enishi_rewards::ledger(c, programs, id, limit, offset)?))
@@ -146,7 +146,7 @@ struct RedeemBody {
 async fn redeem(
     caller: Caller,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
     Body(b): Body<RedeemBody>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
@@ -168,12 +168,11 @@ struct AdjustBody {
 }
 
 async fn adjust(
-    caller: Caller,
+    Manager(caller): Manager,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
     Body(b): Body<AdjustBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
     existing(&state, id).await?;
     let by = caller.role.to_string();
     let (balance, new) = state
@@ -202,12 +201,11 @@ struct TierBody {
 }
 
 async fn set_tier(
-    caller: Caller,
+    _: Manager,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
     Body(b): Body<TierBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(MANAGERS)?;
     let ws = state.workspace();
     let until = b
         .until
@@ -236,7 +234,7 @@ struct MembershipBody {
 async fn membership(
     caller: Caller,
     State(state): State<AppState>,
-    PathParam(id): PathParam<i64>,
+    PathParam(Id(id)): PathParam<Id>,
     Body(b): Body<MembershipBody>,
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;

@@ -324,3 +324,71 @@ fn every_response_carries_security_headers_and_pages_need_no_inline_style() {
         }
     }
 }
+
+#[test]
+fn the_contract_refuses_what_it_does_not_document() {
+    for app in apps() {
+        let (s, c) = app.admin("POST", "/api/v1/customers", Some(json!({"external_id": "K-1"})));
+        assert_eq!(s, 201);
+        let status = |path: &str, token: &str| {
+            let (s, v, _) = app.call("GET", path, Some(token), None);
+            (s, v["code"].as_str().unwrap_or_default().to_string(), v["field"].as_str().unwrap_or_default().to_string())
+        };
+        let admin = app.admin.clone();
+        // Paging is refused outside its range, not clamped.
+        assert_eq!(status("/api/v1/customers?limit=501", &admin), (422, "invalid_field".into(), "limit".into()));
+        assert_eq!(status("/api/v1/customers?limit=0", &admin), (422, "invalid_field".into(), "limit".into()));
+        let path = format!("/api/v1/customers/{}/orders?offset=-1", c["id"]);
+        assert_eq!(status(&path, &admin), (422, "invalid_field".into(), "offset".into()));
+        assert_eq!(status("/api/v1/accounts?after=-1", &admin), (422, "invalid_field".into(), "after".into()));
+        // An id is digits only: `+1` is not customer 1.
+        let plus = format!("/api/v1/customers/+{}", c["id"]);
+        assert_eq!(status(&plus, &admin).0, 400);
+        // A role that may not call a route learns that first, whatever its parameters.
+        assert_eq!(status("/api/v1/analytics/rfm?as_of=not-a-date", &app.staff).0, 403);
+        assert_eq!(status("/api/v1/analytics/loyal?baseline=2026-01-01&loyal_percent=NaN", &admin).0, 422);
+        // The programme document is JSON, sent as JSON.
+        let doc = enishi_loyalty::starter("cafe").unwrap();
+        let r = ureq::put(&format!("{}/api/v1/loyalty/program", app.base))
+            .set("Authorization", &format!("Bearer {}", app.admin))
+            .set("Content-Type", "text/plain")
+            .send_string(doc);
+        let s = match r {
+            Ok(r) => r.status(),
+            Err(ureq::Error::Status(s, _)) => s,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(s, 415);
+    }
+}
+
+/// Every `code` the server can answer is in the Problem schema's enumeration.
+#[test]
+fn every_problem_code_the_server_uses_is_documented() {
+    let doc: Value = serde_json::from_str(enishi_server::openapi()).unwrap();
+    let documented: Vec<&str> = doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut used = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ").replace("( ", "(");
+        // `ApiError::new(StatusCode::X, "code", …)` and the loyalty errors' `conflict("code", …)`.
+        let after_status =
+            text.split("ApiError::new(StatusCode::").skip(1).filter_map(|p| p.split_once(", \"").map(|x| x.1));
+        for after in after_status.chain(text.split("conflict(\"").skip(1)) {
+            let code: String = after.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+            if code.len() > 3 && after[code.len()..].starts_with('"') {
+                used.insert(code);
+            }
+        }
+    }
+    assert!(used.len() > 15, "{used:?}");
+    for code in &used {
+        assert!(documented.contains(&code.as_str()), "code {code} is answered but not in the Problem enumeration");
+    }
+}
