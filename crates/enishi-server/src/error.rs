@@ -85,6 +85,10 @@ impl From<StoreError> for ApiError {
             }
             StoreError::NotFound(m) => ApiError::not_found(m),
             StoreError::OutOfRange(m) => ApiError::out_of_range(None, m),
+            StoreError::Busy => ApiError {
+                retry_after: Some(2),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the server is busy; try again shortly")
+            },
             other => ApiError::internal(other),
         }
     }

@@ -15,6 +15,7 @@ mod error;
 mod i18n;
 mod import_pages;
 mod loyalty;
+mod ops;
 mod pages;
 pub mod scheduler;
 mod shell;
@@ -140,6 +141,7 @@ pub fn app(state: AppState) -> Router {
         .merge(import_pages::routes())
         .merge(analytics_pages::routes())
         .merge(admin::routes())
+        .merge(ops::routes())
         .layer(axum::middleware::from_fn(edge::refuse_control_characters))
         .layer(axum::middleware::from_fn(edge::security_headers))
         .with_state(state)

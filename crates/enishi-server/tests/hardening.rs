@@ -392,3 +392,13 @@ fn every_problem_code_the_server_uses_is_documented() {
         assert!(documented.contains(&code.as_str()), "code {code} is answered but not in the Problem enumeration");
     }
 }
+
+#[test]
+fn health_and_readiness_answer_without_a_token() {
+    for app in apps() {
+        let (s, v, _) = app.call("GET", "/healthz", None, None);
+        assert_eq!((s, v["status"].as_str()), (200, Some("ok")));
+        let (s, v, _) = app.call("GET", "/readyz", None, None);
+        assert_eq!((s, v["status"].as_str()), (200, Some("ready")));
+    }
+}

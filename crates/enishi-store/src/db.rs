@@ -677,8 +677,10 @@ impl<T> Pool<T> {
         self.idle.lock().map(|mut g| std::mem::take(&mut g.0)).unwrap_or_default()
     }
 
-    /// Takes a connection, waiting for one when all `max` are in use.
+    /// Takes a connection, waiting for one when all `max` are in use, but no longer than
+    /// [`CHECKOUT_TIMEOUT`]: then [`StoreError::Busy`], instead of a queue without limit.
     pub(crate) fn get(&self) -> Result<Pooled<'_, T>, StoreError> {
+        let deadline = std::time::Instant::now() + CHECKOUT_TIMEOUT;
         let mut guard = self.idle.lock().map_err(|_| StoreError::Database("pool poisoned".into()))?;
         loop {
             if let Some(c) = guard.0.pop() {
@@ -697,10 +699,17 @@ impl<T> Pool<T> {
                     }
                 };
             }
-            guard = self.freed.wait(guard).map_err(|_| StoreError::Database("pool poisoned".into()))?;
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Busy);
+            }
+            guard = self.freed.wait_timeout(guard, left).map_err(|_| StoreError::Database("pool poisoned".into()))?.0;
         }
     }
 }
+
+/// Longest wait for a pooled connection before the caller is told to come back later.
+pub(crate) const CHECKOUT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A connection borrowed from a [`Pool`]; it goes back on drop (or is discarded when broken).
 pub(crate) struct Pooled<'a, T> {
@@ -741,5 +750,16 @@ mod tests {
         assert_eq!(sqlite_sql("SELECT '縁$', $3$"), "SELECT '縁$', ?3$");
         assert_eq!(sqlite_sql("$1"), "?1");
         assert_eq!(placeholders(3, 2), "$3, $4");
+    }
+
+    #[test]
+    fn a_pool_in_use_answers_busy_after_the_checkout_timeout_instead_of_queueing() {
+        let pool = Pool::new(1, || Ok(()));
+        let held = pool.get().unwrap();
+        let started = std::time::Instant::now();
+        assert!(matches!(pool.get(), Err(StoreError::Busy)));
+        assert!(started.elapsed() >= CHECKOUT_TIMEOUT);
+        drop(held);
+        assert!(pool.get().is_ok(), "a returned connection is handed out again");
     }
 }

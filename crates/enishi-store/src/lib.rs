@@ -36,6 +36,9 @@ pub enum StoreError {
     /// A stored value had an unexpected shape.
     #[error("unexpected stored data: {0}")]
     Decode(String),
+    /// Every database connection stayed in use for the whole checkout timeout: try again.
+    #[error("the database is busy; try again shortly")]
+    Busy,
     /// A number would leave the range Enishi stores (a sum or product of points or money that
     /// overflows): refused, never wrapped or capped.
     #[error("out of range: {0}")]
@@ -243,6 +246,32 @@ impl Store {
             Inner::Sqlite(_) => Backend::Sqlite,
             Inner::Postgres(_) => Backend::Postgres,
         }
+    }
+
+    /// Whether the database answers and every migration this build knows is applied (what
+    /// `/readyz` reports): the missing versions, empty when ready.
+    pub fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let done: Vec<i64> =
+            self.read(|c| c.query("SELECT version FROM schema_migrations", &[])?.iter().map(|r| r.int(0)).collect())?;
+        Ok(MIGRATIONS.iter().map(|m| m.0).filter(|v| !done.contains(v)).collect())
+    }
+
+    /// Writes a consistent copy of a SQLite database to `target` while it is in use
+    /// (`VACUUM INTO`: one read transaction, so writers carry on and the copy is a single
+    /// point in time). `target` must not exist. PostgreSQL is backed up with its own tools
+    /// (docs/operations.md).
+    pub fn backup_to(&self, target: &Path) -> Result<(), StoreError> {
+        let Inner::Sqlite(pool) = &self.inner else {
+            return Err(StoreError::Open("backup is for SQLite; back PostgreSQL up with pg_dump".into()));
+        };
+        if target.exists() {
+            return Err(StoreError::Open(format!("{} exists; choose a new file", target.display())));
+        }
+        let path = target.to_str().ok_or_else(|| StoreError::Open("the backup path is not UTF-8".into()))?;
+        // VACUUM cannot run inside a transaction: on a pooled connection of its own.
+        let mut conn = pool.get()?;
+        conn.get_mut().execute("VACUUM INTO ?1", [path])?;
+        Ok(())
     }
 
     fn migrate(&self) -> Result<(), StoreError> {

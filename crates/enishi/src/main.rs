@@ -105,6 +105,17 @@ enum Command {
         #[command(subcommand)]
         what: commands::TokenWhat,
     },
+    /// Write a consistent copy of the SQLite database to FILE, while the server runs.
+    Backup {
+        /// The new file (must not exist).
+        file: PathBuf,
+    },
+    /// Replace the SQLite database with a backup (stop the server first); the database it
+    /// replaces is kept beside it as `….before-restore-TIMESTAMP`.
+    Restore {
+        /// A file written by `enishi backup`.
+        file: PathBuf,
+    },
     /// Show or change workspace settings.
     Settings {
         /// Business time zone (IANA name, such as Asia/Tokyo).

@@ -386,3 +386,55 @@ fn users_are_created_listed_and_given_new_passwords() {
     let out = enishi(&db.url, dir.path(), &["user", "list"]);
     assert!(text(&out.stdout).contains("owner@shop.example\tadmin\ten\tenabled"), "{}", text(&out.stdout));
 }
+
+#[test]
+fn backup_while_writing_and_restore_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("live.db").display().to_string();
+    let csv = dir.path().join("o.csv");
+    let rows: String = (0..500).map(|i| format!("B-{i},C-{},2026-01-01,S,1,3\n", i % 50)).collect();
+    std::fs::write(&csv, format!("order_id,customer_id,placed_at,sku,quantity,unit_price\n{rows}")).unwrap();
+    assert!(enishi(&db, dir.path(), &["import", "orders", &csv.display().to_string()]).status.success());
+    // A writer keeps importing while the backup is taken: the copy is one consistent point.
+    let writer = {
+        let (db, dir) = (db.clone(), dir.path().to_path_buf());
+        std::thread::spawn(move || {
+            for n in 0..5 {
+                let more = dir.join(format!("m{n}.csv"));
+                let rows: String = (0..200).map(|i| format!("M{n}-{i},C-{i},2026-01-02,S,1,3\n")).collect();
+                std::fs::write(&more, format!("order_id,customer_id,placed_at,sku,quantity,unit_price\n{rows}"))
+                    .unwrap();
+                assert!(enishi(&db, &dir, &["import", "orders", &more.display().to_string()]).status.success());
+            }
+        })
+    };
+    let backup = dir.path().join("backup.db");
+    let out = enishi(&db, dir.path(), &["backup", &backup.display().to_string()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    writer.join().unwrap();
+    let again = enishi(&db, dir.path(), &["backup", &backup.display().to_string()]);
+    assert!(!again.status.success() && text(&again.stderr).contains("exists"), "never overwrites");
+    let orders_in = |url: &str| {
+        let s = enishi_store::Store::open(url).unwrap();
+        s.read(|c| c.query_one("SELECT COUNT(*) FROM orders", &[])?.int(0)).unwrap()
+    };
+    let saved = orders_in(&backup.display().to_string());
+    assert!((500..=1500).contains(&saved) && (saved - 500) % 200 == 0, "whole imports only: {saved}");
+    assert_eq!(orders_in(&db), 1500);
+
+    // Restore puts the backup in place and keeps what it replaced.
+    let out = enishi(&db, dir.path(), &["restore", &backup.display().to_string()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(orders_in(&db), saved);
+    let kept = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| {
+        e.file_name().to_string_lossy().starts_with("live.db.before-restore-")
+            && !e.file_name().to_string_lossy().ends_with("-wal")
+    });
+    assert_eq!(kept.count(), 1);
+    // A file that is not an Enishi database is refused and changes nothing.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, "not a database").unwrap();
+    let out = enishi(&db, dir.path(), &["restore", &junk.display().to_string()]);
+    assert!(!out.status.success() && text(&out.stderr).contains("not an Enishi database"), "{}", text(&out.stderr));
+    assert_eq!(orders_in(&db), saved);
+}

@@ -13,7 +13,7 @@ use enishi_core::{BusinessClock, Currency, Role};
 use enishi_ingest::export::{export_customers, export_orders, ExportFormat};
 use enishi_store::repo::{customers, settings, tokens};
 use enishi_store::Store;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Token commands.
@@ -156,6 +156,12 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
             println!("time zone: {}\ncurrency: {cur}\nstaff order limit: {limit}", clock.tz_name());
             Ok(())
         }
+        Command::Backup { file } => {
+            open(&url)?.backup_to(&file)?;
+            println!("backed up to {}", file.display());
+            Ok(())
+        }
+        Command::Restore { file } => restore(&url, &file),
         Command::Bench { what } => bench::run(what, data_dir),
         Command::Analyze { what } => analyze::run(&open(&url)?, what),
         Command::Loyalty { what } => loyalty::run(&open(&url)?, what),
@@ -284,5 +290,40 @@ fn demo_users(c: &mut dyn enishi_store::Conn, password: &str) -> Result<(), enis
             }
         }
     }
+    Ok(())
+}
+
+/// Replaces the SQLite database at `url` with the backup `file`: the backup is copied beside
+/// the database, opened (which checks it and brings its schema up to date), and only then
+/// moved into place; the database it replaces (and its WAL) is kept as
+/// `….before-restore-TIMESTAMP`.
+fn restore(url: &str, file: &Path) -> Result<()> {
+    let enishi_store::Location::Sqlite(target) = enishi_store::Location::parse(url) else {
+        return Err(
+            BadInput("restore is for SQLite; restore PostgreSQL with pg_restore (docs/operations.md)".into()).into()
+        );
+    };
+    if !file.is_file() {
+        return Err(BadInput(format!("{} is not a file", file.display())).into());
+    }
+    let staged = target.with_extension("restoring");
+    std::fs::copy(file, &staged).with_context(|| format!("copying {}", file.display()))?;
+    if let Err(e) = Store::open(&staged.display().to_string()) {
+        let _ = std::fs::remove_file(&staged);
+        return Err(BadInput(format!("{} is not an Enishi database: {e}", file.display())).into());
+    }
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    for suffix in ["", "-wal", "-shm"] {
+        let old = PathBuf::from(format!("{}{suffix}", target.display()));
+        if old.exists() {
+            let kept = PathBuf::from(format!("{}.before-restore-{stamp}{suffix}", target.display()));
+            std::fs::rename(&old, &kept).with_context(|| format!("moving {} aside", old.display()))?;
+        }
+    }
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", staged.display()));
+    }
+    std::fs::rename(&staged, &target).with_context(|| format!("moving the backup to {}", target.display()))?;
+    println!("restored {} from {}", target.display(), file.display());
     Ok(())
 }
