@@ -7,14 +7,14 @@ use crate::api::MANAGERS;
 use crate::i18n::Tr;
 use crate::shell::{esc, table_start, visitor, CsrfForm, Visitor};
 use crate::{ApiError, AppState};
-use axum::extract::{Form, Path, State};
+use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use enishi_core::{InteractionKind, InteractionStatus, Role};
 use enishi_ingest::intake::OrderInput;
-use enishi_store::repo::{customers, history, loyalty, users};
+use enishi_store::repo::{customers, history, loyalty};
 use serde::Deserialize;
 use serde_json::json;
 use std::fmt::Write;
@@ -133,27 +133,19 @@ fn manager_confirmation(
     (status, v.page(tr.t("A manager confirms this sale"), &html)).into_response()
 }
 
-/// Whether `email` and `password` sign in an active admin or marketer; failures count
-/// towards the same throttle as the sign-in form.
-async fn manager_confirms(state: &AppState, email: &str, password: &str) -> Result<bool, ApiError> {
-    let email = email.trim().to_lowercase();
-    let now = chrono::Utc::now().timestamp();
-    if state.sign_ins.locked(&email, now) {
-        return Ok(false);
+/// Whether `email` and `password` sign in an active admin or marketer, under the sign-in
+/// throttle (a wrong password here counts as a failed sign-in).
+async fn manager_confirms(state: &AppState, email: &str, password: &str, ip: &str) -> Result<bool, ApiError> {
+    match crate::sign_in::check(state, &email.trim().to_lowercase(), password, ip).await {
+        Ok(user) => Ok(MANAGERS.contains(&user.role)),
+        Err(crate::sign_in::Refused::Failed(e)) => Err(e),
+        Err(_) => Ok(false),
     }
-    let (who, password) = (email.clone(), password.to_string());
-    let user = state.run(move |s| Ok(s.read(|c| users::check_password(c, &who, &password))?)).await?;
-    let manager = user.is_some_and(|u| MANAGERS.contains(&u.role));
-    if manager {
-        state.sign_ins.succeeded(&email);
-    } else {
-        state.sign_ins.failed(&email, now);
-    }
-    Ok(manager)
 }
 
 async fn record_purchase(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(f): Form<PurchaseForm>,
@@ -180,7 +172,8 @@ async fn record_purchase(
                 if f.manager_email.trim().is_empty() {
                     return manager_confirmation(&v, id, &f, limit, None);
                 }
-                match manager_confirms(&state, &f.manager_email, &f.manager_password).await {
+                let ip = crate::sign_in::client_ip(peer.map(|p| p.0 .0), &headers);
+                match manager_confirms(&state, &f.manager_email, &f.manager_password, &ip).await {
                     Ok(true) => {}
                     Ok(false) => {
                         let why = v.tr().t("That is not the email and password of an active manager.");

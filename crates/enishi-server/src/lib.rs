@@ -19,6 +19,7 @@ mod ops;
 mod pages;
 pub mod scheduler;
 mod shell;
+mod sign_in;
 
 pub use error::ApiError;
 
@@ -40,8 +41,8 @@ pub struct AppState {
     pub programs: Arc<ProgramCache>,
     /// The group-commit writer of incoming orders.
     orders: Arc<batcher::OrderBatcher>,
-    /// Failed console sign-ins, to lock out guessing.
-    sign_ins: Arc<shell::SignInGuard>,
+    /// Password hashes computed at once.
+    password_checks: Arc<sign_in::PasswordChecks>,
     /// Imports started from the console.
     imports: Arc<import_pages::ImportJobs>,
     /// Customer searches per caller (staff are limited).
@@ -63,7 +64,7 @@ impl AppState {
             settings,
             programs,
             orders,
-            sign_ins: Arc::default(),
+            password_checks: Arc::default(),
             imports: Arc::default(),
             searches: Arc::default(),
             secure_cookies: false,
@@ -178,7 +179,7 @@ pub async fn spawn(state: AppState, addr: &str) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let app = app(state);
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await {
             eprintln!("server stopped: {e}");
         }
     });
@@ -189,7 +190,9 @@ pub async fn spawn(state: AppState, addr: &str) -> std::io::Result<Running> {
 pub async fn serve(state: AppState, addr: &str, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_ready(listener.local_addr()?);
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM (how service managers stop a process).

@@ -5,7 +5,7 @@
 use crate::api::{EVERYONE, MANAGERS};
 use crate::i18n::Tr;
 use crate::AppState;
-use axum::extract::{Form, State};
+use axum::extract::{ConnectInfo, Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -13,16 +13,13 @@ use axum::Router;
 use enishi_core::{Language, Role};
 use enishi_store::repo::users::{self, User};
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::net::SocketAddr;
 
 /// Name of the console's session cookie.
 pub(crate) const SESSION_COOKIE: &str = "enishi_session";
 
-/// Failed sign-ins allowed per email address within [`LOCKOUT_SECONDS`].
-const MAX_FAILED_SIGN_INS: u32 = 5;
-/// How long an address stays locked after too many failed sign-ins.
-const LOCKOUT_SECONDS: i64 = 15 * 60;
+/// Name of the cookie that pairs the sign-in form with its post (anti-forgery).
+const LOGIN_COOKIE: &str = "enishi_login";
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -258,14 +255,16 @@ fn browser_language(headers: &HeaderMap) -> Tr {
     Tr(if first.starts_with("ja") { Language::Ja } else { Language::En })
 }
 
-fn login_body(tr: Tr, email: &str, error: Option<&str>) -> String {
+fn login_body(tr: Tr, email: &str, error: Option<&str>, token: &str) -> String {
     let alert = error.map(|e| format!("<p class=\"card\" role=\"alert\">{}</p>", esc(e))).unwrap_or_default();
     format!(
         "<h1>{}</h1>{alert}<form method=\"post\" action=\"/login\" class=\"card\">\
+         <input type=\"hidden\" name=\"login_token\" value=\"{}\">\
          <p><label>{} <input name=\"email\" type=\"email\" autocomplete=\"username\" required value=\"{}\"></label></p>\
          <p><label>{} <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
          <p><button>{}</button></p></form><p class=\"muted\">{}</p>",
         tr.t("Sign in"),
+        esc(token),
         tr.t("Email"),
         esc(email),
         tr.t("Password"),
@@ -274,84 +273,94 @@ fn login_body(tr: Tr, email: &str, error: Option<&str>) -> String {
     )
 }
 
-async fn login_form(headers: HeaderMap) -> Html<String> {
-    let tr = browser_language(&headers);
-    bare_page(tr, tr.t("Sign in"), &login_body(tr, "", None))
+/// The sign-in page with a fresh anti-forgery token, set both in the form and in a cookie
+/// that only this site's pages send back (`SameSite=Strict`): a form posted from another
+/// site carries no matching pair.
+fn login_page(state: &AppState, headers: &HeaderMap, status: StatusCode, email: &str, error: Option<&str>) -> Response {
+    let tr = browser_language(headers);
+    let token = users::generate_password();
+    let cookie = format!(
+        "{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login; Max-Age=3600{}",
+        if https(state, headers) { "; Secure" } else { "" }
+    );
+    let page = bare_page(tr, tr.t("Sign in"), &login_body(tr, email, error, &token));
+    (status, [(header::SET_COOKIE, cookie)], page).into_response()
+}
+
+async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    login_page(&state, &headers, StatusCode::OK, "", None)
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
+    #[serde(default)]
+    login_token: String,
     email: String,
     password: String,
 }
 
-/// Failed sign-ins per email: (count, first failure) within the lockout window.
-#[derive(Default)]
-pub(crate) struct SignInGuard(Mutex<HashMap<String, (u32, i64)>>);
-
-impl SignInGuard {
-    pub(crate) fn locked(&self, email: &str, now: i64) -> bool {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(email).is_some_and(|(n, first)| *n >= MAX_FAILED_SIGN_INS && now - first < LOCKOUT_SECONDS)
-    }
-
-    pub(crate) fn failed(&self, email: &str, now: i64) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, (_, first)| now - *first < LOCKOUT_SECONDS);
-        map.entry(email.to_string()).or_insert((0, now)).0 += 1;
-    }
-
-    pub(crate) fn succeeded(&self, email: &str) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(email);
-    }
+/// Whether cookies must be `Secure`: forced by the setting, or the proxy says the visitor
+/// came over HTTPS.
+fn https(state: &AppState, headers: &HeaderMap) -> bool {
+    state.secure_cookies || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
 }
 
 fn session_cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: i64) -> String {
-    // Behind a TLS-terminating proxy the cookie is only ever sent over HTTPS.
-    let https = state.secure_cookies || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
     format!(
         "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{}",
-        if https { "; Secure" } else { "" }
+        if https(state, headers) { "; Secure" } else { "" }
     )
 }
 
-async fn login(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+async fn login(
+    State(state): State<AppState>,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let tr = browser_language(&headers);
     let email = f.email.trim().to_lowercase();
     let now = chrono::Utc::now().timestamp();
-    let refuse = |status: StatusCode, why: &str| {
-        (status, bare_page(tr, tr.t("Sign in"), &login_body(tr, &email, Some(why)))).into_response()
-    };
-    if state.sign_ins.locked(&email, now) {
-        return refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            tr.t("Too many failed sign-ins for this email. Wait 15 minutes and try again."),
-        );
+    let paired = cookie_value(&headers, LOGIN_COOKIE).is_some_and(|c| !c.is_empty() && c == f.login_token);
+    if !paired {
+        let why = tr.t("The sign-in form expired or came from another site. Sign in again.");
+        return login_page(&state, &headers, StatusCode::FORBIDDEN, &email, Some(why));
     }
-    let (who, password) = (email.clone(), f.password);
-    let signed_in = state
-        .run(move |s| {
-            // The password check (argon2, tens of milliseconds) runs outside the write lock.
-            let Some(user) = s.read(|c| users::check_password(c, &who, &password))? else { return Ok(None) };
-            Ok(Some(s.write(|c| users::start_session(c, user.id, now))?))
-        })
-        .await;
-    match signed_in {
-        Ok(Some(session)) => {
-            state.sign_ins.succeeded(&email);
-            (
-                StatusCode::SEE_OTHER,
-                [
-                    (header::LOCATION, "/".to_string()),
-                    (header::SET_COOKIE, session_cookie(&state, &headers, &session, users::SESSION_SECONDS)),
-                ],
-            )
-                .into_response()
+    let ip = crate::sign_in::client_ip(peer.map(|p| p.0 .0), &headers);
+    let user = match crate::sign_in::check(&state, &email, &f.password, &ip).await {
+        Ok(user) => user,
+        Err(crate::sign_in::Refused::Wait(seconds)) => {
+            let why = tr.f("Too many failed sign-ins. Wait {} seconds and try again.", &[&seconds]);
+            let mut r = login_page(&state, &headers, StatusCode::TOO_MANY_REQUESTS, &email, Some(&why));
+            r = crate::access::with_retry_after(r, seconds.unsigned_abs());
+            return r;
         }
-        Ok(None) => {
-            state.sign_ins.failed(&email, now);
-            refuse(StatusCode::UNAUTHORIZED, tr.t("That email and password do not match an active user."))
+        Err(crate::sign_in::Refused::Wrong) => {
+            let why = tr.t("That email and password do not match an active user.");
+            return login_page(&state, &headers, StatusCode::UNAUTHORIZED, &email, Some(why));
         }
+        Err(crate::sign_in::Refused::Failed(e)) => return e.into_response(),
+    };
+    match state.run(move |s| Ok(s.write(|c| users::start_session(c, user.id, now))?)).await {
+        Ok(session) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::LOCATION, "/".to_string()),
+                (header::SET_COOKIE, session_cookie(&state, &headers, &session, users::SESSION_SECONDS)),
+            ],
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }

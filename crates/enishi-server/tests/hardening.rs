@@ -402,3 +402,59 @@ fn health_and_readiness_answer_without_a_token() {
         assert_eq!((s, v["status"].as_str()), (200, Some("ready")));
     }
 }
+
+/// Posts the sign-in form as a visitor from `ip` (through a local proxy): the status.
+fn sign_in_from(base: &str, ip: &str, email: &str, password: &str, with_token: bool) -> u16 {
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let page = agent.get(&format!("{base}/login")).call().unwrap();
+    let cookie = page.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let html = page.into_string().unwrap();
+    let token = html.split("name=\"login_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let token = if with_token { token } else { String::new() };
+    let form = [("login_token", token.as_str()), ("email", email), ("password", password)];
+    match agent.post(&format!("{base}/login")).set("Cookie", &cookie).set("X-Forwarded-For", ip).send_form(&form) {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(s, _)) => s,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn sign_ins_slow_down_guessing_without_locking_anyone_out() {
+    for db in enishi_store::testing::all() {
+        let url = db.url.clone();
+        let app = start(db);
+        let store = enishi_store::Store::open(&url).unwrap();
+        for who in ["a", "b", "c", "d", "e"] {
+            let email = format!("{who}@shop.example");
+            let role = enishi_core::Role::Staff;
+            store
+                .write(|c| enishi_store::repo::users::create(c, &email, "", role, enishi_core::Language::En, PASSWORD))
+                .unwrap();
+        }
+        // A form without its anti-forgery pair is refused.
+        assert_eq!(sign_in_from(&app.base, "198.51.100.1", "a@shop.example", PASSWORD, false), 403);
+        // Spraying one password over many accounts from one address: after three failures
+        // that address waits, whatever account it tries next.
+        for who in ["a", "b", "c"] {
+            assert_eq!(sign_in_from(&app.base, "198.51.100.2", &format!("{who}@shop.example"), "guess", true), 401);
+        }
+        assert_eq!(sign_in_from(&app.base, "198.51.100.2", "d@shop.example", PASSWORD, true), 429);
+        // Another address is not slowed down by it.
+        assert_eq!(sign_in_from(&app.base, "198.51.100.3", "d@shop.example", PASSWORD, true), 303);
+        // Guessing one account from many addresses: that account waits, briefly.
+        for n in 10..13 {
+            assert_eq!(sign_in_from(&app.base, &format!("203.0.113.{n}"), "e@shop.example", "guess", true), 401);
+        }
+        assert_eq!(sign_in_from(&app.base, "203.0.113.20", "e@shop.example", PASSWORD, true), 429);
+        // The counters are in the database: another server (or a restarted one) makes them wait too.
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let state =
+            enishi_server::AppState::new(std::sync::Arc::new(enishi_store::Store::open(&url).unwrap())).unwrap();
+        let other = rt.block_on(enishi_server::spawn(state, "127.0.0.1:0")).unwrap();
+        let other = format!("http://{}", other.addr);
+        assert_eq!(sign_in_from(&other, "203.0.113.21", "e@shop.example", PASSWORD, true), 429);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(sign_in_from(&other, "203.0.113.21", "e@shop.example", PASSWORD, true), 303, "no lock-out");
+    }
+}

@@ -142,6 +142,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_ledger_source_index.sql"),
         include_str!("../migrations/postgres/0008_ledger_source_index.sql"),
     ),
+    (
+        9,
+        include_str!("../migrations/sqlite/0009_sign_ins_and_audit.sql"),
+        include_str!("../migrations/postgres/0009_sign_ins_and_audit.sql"),
+    ),
 ];
 
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {

@@ -53,15 +53,19 @@ impl App {
         self.sign_in(&email, PASSWORD).expect("signed in")
     }
 
-    /// Posts the sign-in form: the session cookie, or the refusal's status.
+    /// Opens the sign-in page and posts its form: the session cookie, or the refusal's status.
     pub fn sign_in(&self, email: &str, password: &str) -> Result<String, u16> {
         let agent = ureq::AgentBuilder::new().redirects(0).build();
-        let resp =
-            match agent.post(&format!("{}/login", self.base)).send_form(&[("email", email), ("password", password)]) {
-                Ok(r) => r,
-                Err(ureq::Error::Status(_, r)) => r,
-                Err(e) => panic!("{e}"),
-            };
+        let page = agent.get(&format!("{}/login", self.base)).call().expect("the sign-in page");
+        let cookie = page.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+        let html = page.into_string().unwrap();
+        let token = html.split("name=\"login_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let form = [("login_token", token.as_str()), ("email", email), ("password", password)];
+        let resp = match agent.post(&format!("{}/login", self.base)).set("Cookie", &cookie).send_form(&form) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{e}"),
+        };
         match resp.status() {
             303 => Ok(resp.header("set-cookie").unwrap().split(';').next().unwrap().to_string()),
             s => Err(s),

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod audit;
 pub mod customers;
 pub mod history;
 pub mod imports;
@@ -11,6 +12,7 @@ pub mod orders;
 pub mod products;
 pub mod scores;
 pub mod settings;
+pub mod sign_ins;
 pub mod tokens;
 pub mod users;
 
