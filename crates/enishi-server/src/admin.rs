@@ -22,6 +22,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/users/{id}/role", post(change_role))
         .route("/users/{id}/access", post(change_access))
         .route("/settings", get(settings_page).post(save_settings))
+        .route("/audit", get(crate::audit::page))
         .route("/account", get(account_page))
         .route("/account/password", post(change_password))
 }
@@ -178,8 +179,18 @@ async fn create_user(State(state): State<AppState>, headers: HeaderMap, Form(f):
         return v.bad_form(v.tr().t("Users"), v.tr().t("Choose a role and a language."));
     };
     let email = f.email.clone();
-    let outcome =
-        state.run(move |s| Ok(s.write(|c| users::create(c, &f.email, &f.name, role, language, &f.password)))).await;
+    let actor = v.actor();
+    let outcome = state
+        .run(move |s| {
+            Ok(s.write(|c| {
+                let user = users::create(c, &f.email, &f.name, role, language, &f.password)?;
+                let after = serde_json::json!({"role": role.as_str()});
+                let subject = format!("user:{}", f.email.trim().to_lowercase());
+                crate::audit::record(c, &actor, "users.create", &subject, Some(after))?;
+                Ok(user)
+            }))
+        })
+        .await;
     match outcome {
         Ok(result) => users_outcome(&state, &v, result.map(|_| email.trim().to_lowercase())).await,
         Err(e) => e.into_response(),
@@ -203,11 +214,16 @@ async fn change_role(
         Err(r) => return r,
     };
     let Ok(role) = f.role.parse::<Role>() else { return v.bad_form(v.tr().t("Users"), v.tr().t("Unknown role.")) };
+    let actor = v.actor();
     let outcome = state
         .run(move |s| {
             Ok(s.write(|c| {
+                let before = users::get(c, id)?.map(|u| u.role.as_str()).unwrap_or_default();
                 users::set_role(c, id, role)?;
-                Ok(users::get(c, id)?.map(|u| u.email).unwrap_or_default())
+                let email = users::get(c, id)?.map(|u| u.email).unwrap_or_default();
+                let (before, after) = (serde_json::json!({"role": before}), serde_json::json!({"role": role.as_str()}));
+                crate::audit::record_change(c, &actor, "users.role", &format!("user:{email}"), before, after)?;
+                Ok(email)
             }))
         })
         .await;
@@ -233,11 +249,15 @@ async fn change_access(
         Ok(v) => v,
         Err(r) => return r,
     };
+    let actor = v.actor();
     let outcome = state
         .run(move |s| {
             Ok(s.write(|c| {
                 users::set_disabled(c, id, f.disable == 1)?;
-                Ok(users::get(c, id)?.map(|u| u.email).unwrap_or_default())
+                let email = users::get(c, id)?.map(|u| u.email).unwrap_or_default();
+                let after = serde_json::json!({"disabled": f.disable == 1});
+                crate::audit::record(c, &actor, "users.access", &format!("user:{email}"), Some(after))?;
+                Ok(email)
             }))
         })
         .await;
@@ -314,11 +334,15 @@ async fn save_settings(State(state): State<AppState>, headers: HeaderMap, Form(f
         Ok(c) => c,
         Err(e) => return refuse(tr.f("Currency: {}", &[&tr.message(&e.0)])),
     };
+    let (actor, old) = (v.actor(), state.workspace());
     let saved = state
         .run(move |s| {
             Ok(s.write(|c| {
                 settings::set(c, settings::TIME_ZONE, clock.tz_name())?;
-                settings::set(c, settings::CURRENCY, currency.as_str())
+                settings::set(c, settings::CURRENCY, currency.as_str())?;
+                let before = serde_json::json!({"time_zone": old.clock.tz_name(), "currency": old.currency.as_str()});
+                let after = serde_json::json!({"time_zone": clock.tz_name(), "currency": currency.as_str()});
+                crate::audit::record_change(c, &actor, "settings.update", "settings", before, after)
             })?)
         })
         .await;

@@ -66,6 +66,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/analytics/lifecycle"),
     ("get", "/api/v1/analytics/accounts"),
     ("get", "/api/v1/analytics/clv"),
+    ("get", "/api/v1/audit"),
 ];
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -97,6 +98,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/analytics/lifecycle", get(analytics_lifecycle))
         .route("/api/v1/analytics/accounts", get(analytics_accounts))
         .route("/api/v1/analytics/clv", get(analytics_clv))
+        .route("/api/v1/audit", get(crate::audit::list))
         .merge(crate::loyalty::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
@@ -286,6 +288,10 @@ async fn list_customers(
         Some(p) => Some(p.parse::<Phone>().map_err(|e| ApiError::invalid("phone", e.0))?.to_string()),
         None => None,
     };
+    let q_summary = json!({
+        "q": q.q, "external_id": q.external_id.is_some(), "email": q.email.is_some(), "phone": phone.is_some(),
+        "lifecycle_stage": q.lifecycle_stage, "rfm_segment": q.rfm_segment, "after": q.after, "limit": q.limit,
+    });
     let mut query = customers::CustomerQuery {
         text: q.q,
         external_id: q.external_id,
@@ -305,6 +311,12 @@ async fn list_customers(
     if caller.role == Role::Staff {
         page.next_cursor = None; // one page only
     }
+    // Bulk reads of personal data are recorded (what was asked, how many came back).
+    let after = json!({"query": q_summary, "returned": page.items.len()});
+    let actor = caller.actor.clone();
+    state
+        .run(move |s| Ok(s.write(|c| crate::audit::record(c, &actor, "customers.list", "customers", Some(after)))?))
+        .await?;
     Ok(ok(page))
 }
 
@@ -535,7 +547,7 @@ async fn get_customer(
 }
 
 async fn update_customer(
-    _: Manager,
+    Manager(caller): Manager,
     State(state): State<AppState>,
     PathParam(Id(id)): PathParam<Id>,
     Body(body): Body<JsonMap>,
@@ -555,9 +567,13 @@ async fn update_customer(
                 check_links(c, &u)?;
                 u.external_id = existing.external_id.parse().ok();
                 customers::upsert(c, &u)?;
-                for f in clear {
+                for f in &clear {
                     customers::clear_field(c, id, f)?;
                 }
+                // The fields changed, not their values: no personal data in the audit log.
+                let fields: Vec<&String> = body.keys().collect();
+                let after = json!({"fields": fields, "cleared": clear});
+                crate::audit::record(c, &caller.actor, "customers.update", &format!("customer:{id}"), Some(after))?;
                 Ok(customers::get(c, id)?)
             })
         })
@@ -566,11 +582,21 @@ async fn update_customer(
 }
 
 async fn delete_customer(
-    _: Admin,
+    Admin(caller): Admin,
     State(state): State<AppState>,
     PathParam(Id(id)): PathParam<Id>,
 ) -> Result<Response, ApiError> {
-    let gone = state.run(move |s| Ok(s.write(|c| customers::delete(c, id))?)).await?;
+    let gone = state
+        .run(move |s| {
+            Ok(s.write(|c| {
+                let gone = customers::delete(c, id)?;
+                if gone {
+                    crate::audit::record(c, &caller.actor, "customers.delete", &format!("customer:{id}"), None)?;
+                }
+                Ok::<_, enishi_store::StoreError>(gone)
+            })?)
+        })
+        .await?;
     if gone {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
@@ -1070,7 +1096,17 @@ async fn create_return(
     caller.require(EVERYONE)?;
     let ws = state.workspace();
     let (r, new, points) = state
-        .run(move |s| s.write(|c| intake::record_return(c, &order_id, &input, ws).map_err(ApiError::from)))
+        .run(move |s| {
+            s.write(|c| {
+                let (r, new, points) = intake::record_return(c, &order_id, &input, ws)?;
+                if new {
+                    let subject = format!("customer:{}", r.customer_id);
+                    let after = json!({"order_id": order_id, "return_id": r.return_id, "amount": r.amount, "points_reversed": points});
+                    crate::audit::record(c, &caller.actor, "orders.refund", &subject, Some(after))?;
+                }
+                Ok::<_, ApiError>((r, new, points))
+            })
+        })
         .await?;
     let mut body = serde_json::to_value(r).map_err(ApiError::internal)?;
     body["loyalty"] = json!({ "points_reversed": points });

@@ -17,6 +17,8 @@ pub struct Caller {
     pub role: Role,
     /// `token:` and the first hex digits of the token's SHA-256.
     pub key: String,
+    /// Who, as the audit log names them: `token:LABEL (ROLE)`.
+    pub actor: String,
 }
 
 impl Caller {
@@ -36,9 +38,9 @@ fn token_of(parts: &Parts) -> Option<String> {
     v.strip_prefix("Bearer ").map(|t| t.trim().to_string())
 }
 
-/// Checks a token; `None` when it is unknown or revoked.
-async fn role_of(state: &AppState, token: String) -> Result<Option<Role>, ApiError> {
-    state.run(move |s| Ok(s.read(|c| tokens::role_of(c, &token))?)).await
+/// Checks a token: its role and label, `None` when it is unknown or revoked.
+async fn role_of(state: &AppState, token: String) -> Result<Option<(Role, String)>, ApiError> {
+    state.run(move |s| Ok(s.read(|c| tokens::role_and_label_of(c, &token))?)).await
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -52,7 +54,7 @@ impl FromRequestParts<AppState> for Caller {
         let digest = sha2::Sha256::digest(token.as_bytes());
         let key = format!("token:{}", hex::encode(&digest[..8]));
         match role_of(state, token).await? {
-            Some(role) => Ok(Caller { role, key }),
+            Some((role, label)) => Ok(Caller { role, key, actor: format!("token:{label} ({role})") }),
             None => Err(unauthorized("the token is unknown or revoked")),
         }
     }
@@ -64,7 +66,7 @@ impl FromRequestParts<AppState> for Caller {
 pub struct Manager(pub Caller);
 
 /// A caller with the admin role, refused like [`Manager`].
-pub struct Admin;
+pub struct Admin(pub Caller);
 
 impl FromRequestParts<AppState> for Manager {
     type Rejection = ApiError;
@@ -82,6 +84,6 @@ impl FromRequestParts<AppState> for Admin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
         caller.require(&[Role::Admin])?;
-        Ok(Admin)
+        Ok(Admin(caller))
     }
 }

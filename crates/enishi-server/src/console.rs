@@ -359,14 +359,19 @@ async fn redeem_reward(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (reward, key) = (f.reward.trim().to_string(), f.key);
+    let (reward, key, actor) = (f.reward.trim().to_string(), f.key, v.actor());
     let now = chrono::Utc::now().timestamp();
     let done = state
         .with_programs(true, move |c, programs| {
             if customers::get(c, id)?.is_none() {
                 return Ok(None);
             }
-            Ok(Some(enishi_rewards::redeem(c, programs, id, &reward, &key, now)?))
+            let (r, new) = enishi_rewards::redeem(c, programs, id, &reward, &key, now)?;
+            if new {
+                let after = json!({"reward_id": reward, "points": r.points, "balance": r.balance});
+                crate::audit::record(c, &actor, "points.redeem", &format!("customer:{id}"), Some(after))?;
+            }
+            Ok(Some(()))
         })
         .await;
     match done {
@@ -421,7 +426,7 @@ async fn adjust_points(
         return not_done(&v, id, title, v.tr().t("points: write a whole number, e.g. 50 or -50."));
     };
     let by = format!("console: {}", v.user.email);
-    let (reason, key) = (f.reason, f.key);
+    let (reason, key, actor) = (f.reason, f.key, v.actor());
     let now = chrono::Utc::now().timestamp();
     let done = state
         .with_programs(true, move |c, programs| {
@@ -430,7 +435,12 @@ async fn adjust_points(
             }
             let a =
                 enishi_rewards::Adjustment { customer_id: id, points, reason: &reason, idempotency_key: &key, by: &by };
-            Ok(Some(enishi_rewards::adjust(c, programs, &a, now)?))
+            let (balance, new) = enishi_rewards::adjust(c, programs, &a, now)?;
+            if new {
+                let after = json!({"points": points, "reason": reason, "balance": balance});
+                crate::audit::record(c, &actor, "points.adjust", &format!("customer:{id}"), Some(after))?;
+            }
+            Ok(Some(()))
         })
         .await;
     match done {
@@ -615,7 +625,17 @@ async fn apply_programme(State(state): State<AppState>, headers: HeaderMap, Form
     let clock = state.workspace().clock;
     let by = format!("console: {}", v.user.email);
     let text = f.document.clone();
-    let applied = state.run(move |s| Ok(s.write(|c| enishi_rewards::apply_program(c, &text, clock, &by)))).await;
+    let actor = v.actor();
+    let applied = state
+        .run(move |s| {
+            Ok(s.write(|c| {
+                let (version, program) = enishi_rewards::apply_program(c, &text, clock, &by)?;
+                let after = json!({"version": version, "name": program.doc.name});
+                crate::audit::record(c, &actor, "program.apply", "program", Some(after))?;
+                Ok((version, program))
+            }))
+        })
+        .await;
     match applied {
         Ok(Ok(_)) => Redirect::to("/loyalty").into_response(),
         Ok(Err(enishi_rewards::LoyaltyError::Program(e))) => {
@@ -731,7 +751,17 @@ async fn create_token(State(state): State<AppState>, headers: HeaderMap, Form(f)
     if label.is_empty() {
         return v.bad_form(title, v.tr().t("A token needs a label."));
     }
-    let created = state.run(move |s| Ok(s.write(|c| enishi_store::repo::tokens::create(c, role, &label))?)).await;
+    let actor = v.actor();
+    let created = state
+        .run(move |s| {
+            Ok(s.write(|c| {
+                let token = enishi_store::repo::tokens::create(c, role, &label)?;
+                let after = json!({"role": role.as_str()});
+                crate::audit::record(c, &actor, "tokens.create", &format!("token:{label}"), Some(after))?;
+                Ok::<_, enishi_store::StoreError>(token)
+            })?)
+        })
+        .await;
     let token = match created {
         Ok(t) => t,
         Err(e) => return e.into_response(),
@@ -748,10 +778,18 @@ async fn revoke_token(
     Path(id): Path<i64>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(refused) = admin_form(&state, &headers, &f.csrf).await {
-        return refused;
-    }
-    match state.run(move |s| Ok(s.write(|c| enishi_store::repo::tokens::revoke(c, id))?)).await {
+    let actor = match admin_form(&state, &headers, &f.csrf).await {
+        Ok(v) => v.actor(),
+        Err(refused) => return refused,
+    };
+    let revoked = state.run(move |s| {
+        Ok(s.write(|c| {
+            let n = enishi_store::repo::tokens::revoke(c, id)?;
+            crate::audit::record(c, &actor, "tokens.revoke", &format!("token-id:{id}"), None)?;
+            Ok::<_, enishi_store::StoreError>(n)
+        })?)
+    });
+    match revoked.await {
         Ok(_) => Redirect::to("/tokens").into_response(),
         Err(e) => e.into_response(),
     }

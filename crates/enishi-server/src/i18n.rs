@@ -252,6 +252,13 @@ const JA: &[(&str, &str)] = &[
     ("Spend", "購入額"),
     ("Last order", "最終購入"),
     ("No customer matches.", "該当する顧客はいません。"),
+    ("Audit log", "監査ログ"),
+    ("Who changed what, newest first. Entries cannot be changed or deleted.", "誰が何を変更したか（新しい順）。記録は変更も削除もできません。"),
+    ("When", "日時"),
+    ("Who", "実行者"),
+    ("Subject", "対象"),
+    ("Details", "詳細"),
+    ("Older →", "さらに古い記録 →"),
     ("The sign-in form expired or came from another site. Sign in again.", "サインインのフォームの有効期限が切れたか、別のサイトから送信されました。もう一度サインインしてください。"),
     ("Too many failed sign-ins. Wait {} seconds and try again.", "サインインの失敗が続いています。{} 秒待ってからもう一度お試しください。"),
     ("A manager confirms this sale", "この売上には責任者の確認が必要です"),
@@ -284,7 +291,6 @@ const JA: &[(&str, &str)] = &[
     ("Returned", "返品額"),
     ("First order", "初回購入"),
     ("Timeline", "タイムライン"),
-    ("When", "日時"),
     ("What", "種類"),
     ("Summary", "内容"),
     ("Amount", "金額"),
@@ -555,9 +561,16 @@ mod tests {
     /// The English keys of every `.t("…")` and `.f("…"` call in the console's sources.
     fn keys_in_sources() -> Vec<String> {
         let mut keys = Vec::new();
-        for file in
-            ["pages.rs", "console.rs", "shell.rs", "admin.rs", "analytics_pages.rs", "charts.rs", "import_pages.rs"]
-        {
+        for file in [
+            "pages.rs",
+            "console.rs",
+            "shell.rs",
+            "admin.rs",
+            "analytics_pages.rs",
+            "charts.rs",
+            "import_pages.rs",
+            "audit.rs",
+        ] {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file);
             let source = std::fs::read_to_string(&path).unwrap_or_default();
             for call in [".t(", ".f("] {

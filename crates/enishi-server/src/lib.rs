@@ -6,6 +6,7 @@ mod access;
 mod admin;
 mod analytics_pages;
 mod api;
+mod audit;
 mod auth;
 mod batcher;
 mod charts;

@@ -88,8 +88,16 @@ async fn put_program(
 ) -> Result<Response, ApiError> {
     let clock = state.workspace().clock;
     let who = format!("api ({})", caller.role);
-    let (version, program) =
-        state.run(move |s| Ok(s.write(|c| enishi_rewards::apply_program(c, &body, clock, &who))?)).await?;
+    let (version, program) = state
+        .run(move |s| {
+            s.write(|c| {
+                let (version, program) = enishi_rewards::apply_program(c, &body, clock, &who)?;
+                let after = json!({"version": version, "name": program.doc.name});
+                crate::audit::record(c, &caller.actor, "program.apply", "program", Some(after))?;
+                Ok((version, program))
+            })
+        })
+        .await?;
     let document: serde_json::Value = serde_json::from_str(&program.to_json()).map_err(ApiError::internal)?;
     Ok(created(json!({"version": version, "document": document})))
 }
@@ -153,7 +161,12 @@ async fn redeem(
     existing(&state, id).await?;
     let (r, new) = state
         .with_programs(true, move |c, programs| {
-            Ok(enishi_rewards::redeem(c, programs, id, b.reward_id.trim(), &b.idempotency_key, now())?)
+            let (r, new) = enishi_rewards::redeem(c, programs, id, b.reward_id.trim(), &b.idempotency_key, now())?;
+            if new {
+                let after = json!({"reward_id": b.reward_id.trim(), "points": r.points, "balance": r.balance});
+                crate::audit::record(c, &caller.actor, "points.redeem", &format!("customer:{id}"), Some(after))?;
+            }
+            Ok((r, new))
         })
         .await?;
     Ok(if new { created(r) } else { ok(r) })
@@ -184,7 +197,12 @@ async fn adjust(
                 idempotency_key: &b.idempotency_key,
                 by: &by,
             };
-            Ok(enishi_rewards::adjust(c, programs, &a, now())?)
+            let (balance, new) = enishi_rewards::adjust(c, programs, &a, now())?;
+            if new {
+                let after = json!({"points": b.points, "reason": b.reason, "balance": balance});
+                crate::audit::record(c, &caller.actor, "points.adjust", &format!("customer:{id}"), Some(after))?;
+            }
+            Ok((balance, new))
         })
         .await?;
     let body = json!({"balance": balance});
@@ -201,7 +219,7 @@ struct TierBody {
 }
 
 async fn set_tier(
-    _: Manager,
+    Manager(caller): Manager,
     State(state): State<AppState>,
     PathParam(Id(id)): PathParam<Id>,
     Body(b): Body<TierBody>,
@@ -217,7 +235,9 @@ async fn set_tier(
     let answer = json!({"customer_id": id, "tier": tier, "locked_until": until.map(enishi_store::instant)});
     state
         .with_programs(true, move |c, programs| {
-            Ok(enishi_rewards::set_tier(c, programs, id, &tier, &b.reason, until, now())?)
+            enishi_rewards::set_tier(c, programs, id, &tier, &b.reason, until, now())?;
+            let after = json!({"tier": tier, "reason": b.reason, "until": until});
+            Ok(crate::audit::record(c, &caller.actor, "loyalty.tier", &format!("customer:{id}"), Some(after))?)
         })
         .await?;
     Ok(ok(answer))

@@ -136,6 +136,11 @@ impl Visitor {
         self.user.role
     }
 
+    /// Who they are in the audit log: `user:EMAIL`.
+    pub(crate) fn actor(&self) -> String {
+        format!("user:{}", self.user.email)
+    }
+
     /// Their language.
     pub(crate) fn tr(&self) -> Tr {
         Tr(self.user.language)
@@ -159,7 +164,7 @@ impl Visitor {
     fn framed(&self, title: &str, head: &str, body: &str) -> Html<String> {
         let tr = self.tr();
         let mut nav = String::new();
-        let links: [(&str, &str, &[Role]); 8] = [
+        let links: [(&str, &str, &[Role]); 9] = [
             ("/", tr.t("Dashboard"), EVERYONE),
             ("/customers", tr.t("Customers"), EVERYONE),
             ("/analytics", tr.t("Analytics"), MANAGERS),
@@ -168,6 +173,7 @@ impl Visitor {
             ("/users", tr.t("Users"), &[Role::Admin]),
             ("/tokens", tr.t("Tokens"), &[Role::Admin]),
             ("/settings", tr.t("Settings"), &[Role::Admin]),
+            ("/audit", tr.t("Audit log"), &[Role::Admin]),
         ];
         for (href, label, roles) in links {
             if roles.contains(&self.role()) {

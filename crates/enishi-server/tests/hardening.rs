@@ -458,3 +458,59 @@ fn sign_ins_slow_down_guessing_without_locking_anyone_out() {
         assert_eq!(sign_in_from(&other, "203.0.113.21", "e@shop.example", PASSWORD, true), 303, "no lock-out");
     }
 }
+
+#[test]
+fn the_audit_log_records_who_did_what_and_cannot_be_changed() {
+    for app in apps() {
+        let doc = enishi_loyalty::starter("cafe").unwrap();
+        assert_eq!(app.call("PUT", "/api/v1/loyalty/program", Some(&app.admin), Some(doc)).0, 201);
+        let (_, c) =
+            app.admin("POST", "/api/v1/customers", Some(json!({"external_id": "AU-1", "email": "au@example.com"})));
+        let id = c["id"].clone();
+        let adjust = json!({"points": 120, "reason": "apology", "idempotency_key": "au-1"});
+        assert_eq!(
+            app.admin("POST", &format!("/api/v1/customers/{id}/loyalty/adjustments"), Some(adjust.clone())).0,
+            201
+        );
+        assert_eq!(app.admin("POST", &format!("/api/v1/customers/{id}/loyalty/adjustments"), Some(adjust)).0, 200);
+        assert_eq!(
+            app.admin("PATCH", &format!("/api/v1/customers/{id}"), Some(json!({"phone": "+81 90 1111 2222"}))).0,
+            200
+        );
+        let (s, log) = app.admin("GET", "/api/v1/audit", None);
+        assert_eq!(s, 200, "{log}");
+        let actions: Vec<&str> =
+            log["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(
+            actions,
+            ["customers.update", "points.adjust", "program.apply"],
+            "newest first; a replay adds nothing"
+        );
+        let entry = &log["items"][1];
+        assert_eq!(entry["actor"], "token:t (admin)");
+        assert_eq!(entry["subject"], format!("customer:{id}"));
+        assert!(entry["after"].as_str().unwrap().contains("\"balance\":120"));
+        let update = log["items"][0]["after"].as_str().unwrap();
+        assert!(update.contains("phone") && !update.contains("1111"), "names the field, not the value: {update}");
+        // Staff searches are recorded too; only admins read the log.
+        app.call("GET", "/api/v1/customers?q=AU-1", Some(&app.staff), None);
+        let (_, log) = app.admin("GET", "/api/v1/audit?limit=1", None);
+        assert_eq!(
+            (log["items"][0]["action"].as_str(), log["items"][0]["actor"].as_str()),
+            (Some("customers.list"), Some("token:t (staff)"))
+        );
+        assert_eq!(app.call("GET", "/api/v1/audit", Some(&app.staff), None).0, 403);
+        // The console shows it to admins and records console changes by user.
+        let admin = app.session(enishi_core::Role::Admin);
+        let (s, html) = app.page("/audit", &admin);
+        assert!(s == 200 && html.contains("points.adjust"), "{html}");
+        assert_eq!(app.page("/audit", &app.session(enishi_core::Role::Staff)).0, 403);
+        // Append-only in the database itself.
+        let store = enishi_store::Store::open(&app._db.url).unwrap();
+        for sql in ["UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"] {
+            let r = store.write(|c| c.execute(sql, &[]));
+            assert!(r.is_err(), "{sql} must be refused");
+        }
+        assert!(store.read(|c| c.query_one("SELECT COUNT(*) FROM audit_log", &[])?.int(0)).unwrap() >= 4);
+    }
+}

@@ -26,6 +26,16 @@ pub fn create(c: &mut dyn Conn, role: Role, label: &str) -> Result<String, Store
     Ok(token)
 }
 
+/// The role and label of a valid, unrevoked token.
+pub fn role_and_label_of(c: &mut dyn Conn, token: &str) -> Result<Option<(Role, String)>, StoreError> {
+    let row = c.query_opt(
+        "SELECT role, label FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        params![hash(token)],
+    )?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(r.text(0)?.parse().ok().map(|role| (role, r.text(1).unwrap_or_default())))
+}
+
 /// The role of a valid, unrevoked token.
 pub fn role_of(c: &mut dyn Conn, token: &str) -> Result<Option<Role>, StoreError> {
     let row =

@@ -134,7 +134,12 @@ pub fn run(store: &Store, what: LoyaltyWhat) -> Result<()> {
         }
         LoyaltyWhat::Repair { json } => {
             let now = chrono::Utc::now().timestamp();
-            let repaired = store.write(|c| enishi_rewards::repair(c, now))?;
+            let repaired = store.write(|c| {
+                let repaired = enishi_rewards::repair(c, now)?;
+                let customers: Vec<i64> = repaired.iter().map(|r| r.customer_id).collect();
+                super::audit(c, "points.repair", "ledger", serde_json::json!({"customers": customers}))?;
+                Ok::<_, enishi_store::StoreError>(repaired)
+            })?;
             if json {
                 println!("{}", serde_json::json!({ "repaired": repaired }));
             } else {

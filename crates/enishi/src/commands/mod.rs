@@ -79,6 +79,9 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
             } else {
                 export_orders(&store, format, writer)?
             };
+            let target = out.as_ref().map_or("stdout".to_string(), |p| p.display().to_string());
+            store
+                .write(|c| audit(c, &format!("{what}.export"), &what, serde_json::json!({"rows": n, "to": target})))?;
             if out.is_some() {
                 eprintln!("exported {n} {what}");
             }
@@ -109,12 +112,25 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
                 TokenWhat::Create { role, label } => {
                     let role: Role =
                         role.parse().map_err(|e: enishi_core::ParseError| BadInput(format!("--role: {e}")))?;
-                    let token = store.write(|c| tokens::create(c, role, &label))?;
+                    let token = store.write(|c| {
+                        let token = tokens::create(c, role, &label)?;
+                        audit(
+                            c,
+                            "tokens.create",
+                            &format!("token:{label}"),
+                            serde_json::json!({"role": role.as_str()}),
+                        )?;
+                        Ok::<_, enishi_store::StoreError>(token)
+                    })?;
                     eprintln!("created a {role} token labelled '{label}'; keep it secret:");
                     println!("{token}");
                 }
                 TokenWhat::Revoke { label } => {
-                    let n = store.write(|c| tokens::revoke_label(c, &label))?;
+                    let n = store.write(|c| {
+                        let n = tokens::revoke_label(c, &label)?;
+                        audit(c, "tokens.revoke", &format!("token:{label}"), serde_json::json!({"revoked": n}))?;
+                        Ok::<_, enishi_store::StoreError>(n)
+                    })?;
                     println!("revoked {n} token(s) labelled '{label}'");
                 }
             }
@@ -326,4 +342,17 @@ fn restore(url: &str, file: &Path) -> Result<()> {
     std::fs::rename(&staged, &target).with_context(|| format!("moving the backup to {}", target.display()))?;
     println!("restored {} from {}", target.display(), file.display());
     Ok(())
+}
+
+/// Records a command in the audit log, as `cli`.
+pub(crate) fn audit(
+    c: &mut dyn enishi_store::Conn,
+    action: &str,
+    subject: &str,
+    after: serde_json::Value,
+) -> Result<(), enishi_store::StoreError> {
+    let after = after.to_string();
+    let entry =
+        enishi_store::repo::audit::NewAuditEntry { actor: "cli", action, subject, before: None, after: Some(&after) };
+    enishi_store::repo::audit::append(c, &entry, chrono::Utc::now().timestamp())
 }

@@ -1,0 +1,103 @@
+//! Writing and reading the audit log. Entries are appended in the same transaction as the
+//! change they record, so a change is never made without its entry (nor an entry without the
+//! change). Personal data stays out of the log: a customer edit names the fields it changed,
+//! not their values, so erasing a customer leaves nothing of them here.
+
+use crate::api::{ok, page_limit, QueryParams};
+use crate::auth::Admin;
+use crate::console::admin_only;
+use crate::shell::{esc, table_start};
+use crate::{ApiError, AppState};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use enishi_store::repo::audit::{self, NewAuditEntry};
+use enishi_store::{Conn, StoreError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+/// Appends an entry now, inside the caller's transaction.
+pub(crate) fn record(
+    c: &mut dyn Conn,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    after: Option<Value>,
+) -> Result<(), StoreError> {
+    let after = after.map(|v| v.to_string());
+    let entry = NewAuditEntry { actor, action, subject, before: None, after: after.as_deref() };
+    audit::append(c, &entry, chrono::Utc::now().timestamp())
+}
+
+/// Appends an entry with the state before and after.
+pub(crate) fn record_change(
+    c: &mut dyn Conn,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    before: Value,
+    after: Value,
+) -> Result<(), StoreError> {
+    let (before, after) = (before.to_string(), after.to_string());
+    let entry = NewAuditEntry { actor, action, subject, before: Some(&before), after: Some(&after) };
+    audit::append(c, &entry, chrono::Utc::now().timestamp())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditQuery {
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/audit`: the newest entries first (admins only); `before` pages back.
+pub(crate) async fn list(
+    Admin(_): Admin,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<AuditQuery>,
+) -> Result<Response, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let before = q.before;
+    let items = state.run(move |s| Ok(s.read(|c| audit::recent(c, before, limit))?)).await?;
+    let next = if items.len() as i64 == limit { items.last().map(|e| e.id) } else { None };
+    Ok(ok(json!({"items": items, "next_before": next})))
+}
+
+/// The console's audit page (admins): the newest 200 entries, `?before=ID` for older ones.
+pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<AuditQuery>) -> Response {
+    let v = match admin_only(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let tr = v.tr();
+    let before = q.before;
+    let items = match state.run(move |s| Ok(s.read(|c| audit::recent(c, before, 200))?)).await {
+        Ok(items) => items,
+        Err(e) => return e.into_response(),
+    };
+    let mut html = format!(
+        "<h1>{}</h1><p class=\"muted\">{}</p>{}",
+        tr.t("Audit log"),
+        tr.t("Who changed what, newest first. Entries cannot be changed or deleted."),
+        table_start("class=\"keep\"", &[tr.t("When"), tr.t("Who"), tr.t("What"), tr.t("Subject"), tr.t("Details")])
+    );
+    for e in &items {
+        let when = state.workspace().clock.format(enishi_store::instant(e.at));
+        let details =
+            [e.before.as_deref().map(|b| format!("{b} → ")), e.after.clone()].into_iter().flatten().collect::<String>();
+        let _ = write!(
+            html,
+            "<tr><td>{when}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            esc(&e.actor),
+            esc(&e.action),
+            esc(&e.subject),
+            esc(&details)
+        );
+    }
+    html.push_str("</tbody></table></div>");
+    if let (Some(last), 200) = (items.last(), items.len()) {
+        let _ = write!(html, "<p><a href=\"/audit?before={}\">{}</a></p>", last.id, tr.t("Older →"));
+    }
+    v.page(tr.t("Audit log"), &html).into_response()
+}
