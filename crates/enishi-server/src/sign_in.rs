@@ -24,12 +24,13 @@ pub(crate) const CONCURRENT_CHECKS: usize = 2;
 const CHECK_QUEUE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Seconds a key must wait after `failures` recent failures: none for the first
-/// [`FREE_FAILURES`], then 1, 2, 4, … up to [`MAX_WAIT_SECONDS`].
+/// [`FREE_FAILURES`], then 2, 4, 8, … up to [`MAX_WAIT_SECONDS`]. (Times are whole seconds,
+/// so the shortest wait is 2: a wait of 1 could end at once on a second's boundary.)
 pub(crate) fn wait_after(failures: i64) -> i64 {
     if failures < FREE_FAILURES {
         0
     } else {
-        (1i64 << (failures - FREE_FAILURES).min(16)).min(MAX_WAIT_SECONDS)
+        (2i64 << (failures - FREE_FAILURES).min(16)).min(MAX_WAIT_SECONDS)
     }
 }
 
@@ -125,7 +126,7 @@ mod tests {
     #[test]
     fn waits_grow_after_the_free_failures_and_stop_growing() {
         let waits: Vec<i64> = (0..8).map(wait_after).collect();
-        assert_eq!(waits, [0, 0, 0, 1, 2, 4, 8, 16]);
+        assert_eq!(waits, [0, 0, 0, 2, 4, 8, 16, 32]);
         assert_eq!(wait_after(30), MAX_WAIT_SECONDS);
         assert_eq!(wait_after(i64::MAX), MAX_WAIT_SECONDS);
     }

@@ -680,7 +680,7 @@ fn console_users_sign_in_switch_language_and_run_the_till() {
             assert_eq!(app.sign_in("aya@shop.example", "wrong password").unwrap_err(), 401);
         }
         assert_eq!(app.sign_in("aya@shop.example", PASSWORD).unwrap_err(), 429, "wait after three failures");
-        std::thread::sleep(std::time::Duration::from_millis(1100));
+        std::thread::sleep(std::time::Duration::from_millis(2100));
         assert!(app.sign_in("aya@shop.example", PASSWORD).is_ok(), "the right password after the wait");
 
         // A user's language is theirs: Japanese pages, switched to English and back.
