@@ -6,7 +6,7 @@ use crate::reader::Hashing;
 use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::Utc;
 use enishi_core::{time::parse_date, BusinessClock, Channel, ConsentChannel, ConsentStatus, Email, ExternalId, Phone};
-use enishi_store::repo::{accounts, customers, imports};
+use enishi_store::repo::{accounts, customers, imports, privacy};
 use enishi_store::{
     AccountUpsert, Conn, ConsentChange, CustomerUpsert, ImportRecord, JsonMap, PostalAddress, Store, Upserted,
 };
@@ -89,6 +89,8 @@ pub struct CustomerImportSummary {
     pub accounts_created: u64,
     /// Rows rejected.
     pub rows_rejected: u64,
+    /// Rows of customers erased on request (skipped: an old file does not bring them back).
+    pub rows_of_erased_customers: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
 }
@@ -127,6 +129,7 @@ pub fn import_customers(
             CustomerFormat::Json => json_rows(reader),
         };
         let mut summary = CustomerImportSummary::default();
+        let erased = privacy::erased_hashes(c)?;
         let mut rejected = Vec::new();
         let mut failed = false;
         let mut referrals = Vec::new();
@@ -151,6 +154,11 @@ pub fn import_customers(
                 continue;
             }
             let mut upsert = row.customer;
+            let ext = upsert.external_id.as_ref().map(|e| e.as_str().to_string()).unwrap_or_default();
+            if !erased.is_empty() && erased.contains(&privacy::external_id_hash(&ext)) {
+                summary.rows_of_erased_customers += 1;
+                continue;
+            }
             if let Some(acc) = &row.account {
                 let a = accounts::upsert(c, acc)?;
                 summary.accounts_created += u64::from(matches!(a, Upserted::Created(_)));

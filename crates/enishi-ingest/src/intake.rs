@@ -4,7 +4,7 @@
 use chrono::Utc;
 use enishi_core::{Amount, BusinessClock, Channel, Currency, Email, ExternalId, Phone};
 use enishi_rewards::{OrderLoyalty, Programs, ReturnFacts};
-use enishi_store::repo::{customers, loyalty, orders, products};
+use enishi_store::repo::{customers, loyalty, orders, privacy, products};
 use enishi_store::{
     Conn, CustomerUpsert, NewOrder, NewReturn, Order, OrderLine, Product, Return, ReturnLine, StoreError,
 };
@@ -261,6 +261,11 @@ pub fn record_order(
         // Known customers keep their first-seen time.
         Some(found) => customers::upsert(c, &CustomerUpsert { first_seen_at: None, ..customer }).map(|_| found.id)?,
         None => {
+            // An erased customer's shop id is free in the table but on the erasure list.
+            if privacy::is_erased(c, input.customer.external_id.trim())? {
+                let why = "this customer was erased on request; their data is not taken again";
+                return Err(field_err("customer.external_id", why).into());
+            }
             let id = customers::upsert(c, &customer)?.id();
             if let Some(code) = input.customer.referral_code.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 let referrer = enishi_rewards::referrer_by_code(c, code)?

@@ -6,7 +6,8 @@
 //! - [`customers`] and [`products`]: profile and catalogue imports;
 //! - [`intake`]: one order or return sent through the API, validated like an imported one;
 //! - [`controls`]: the control characters refused in every text that arrives;
-//! - [`export`]: customers and orders written back in the formats the importers read.
+//! - [`export`]: customers and orders written back in the formats the importers read;
+//! - [`privacy`]: everything held about one customer, for a privacy request.
 
 pub mod controls;
 pub mod customers;
@@ -14,6 +15,7 @@ pub mod export;
 pub mod formats;
 pub mod intake;
 pub mod orders;
+pub mod privacy;
 pub mod products;
 mod reader;
 

@@ -18,7 +18,7 @@ use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::{DateTime, Utc};
 use enishi_core::{Amount, BusinessClock, Channel, Currency};
 use enishi_rewards::{EvaluatedOrders, OrderBatch, Programs, Purchase, ReturnBatch, ReturnFacts, EVALUATED_PART};
-use enishi_store::repo::{customers, imports, orders, products};
+use enishi_store::repo::{customers, imports, orders, privacy, products};
 use enishi_store::{
     Conn, CustomerStats, ImportRecord, NewOrder, NewReturn, OrderLine, Product, ReturnLine, Store, StoreError,
 };
@@ -88,6 +88,8 @@ pub struct OrderImportSummary {
     pub rows_rejected: u64,
     /// Rows without a customer id (reported, not imported).
     pub rows_without_customer: u64,
+    /// Rows of customers erased on request (skipped: an old file does not bring them back).
+    pub rows_of_erased_customers: u64,
     /// Orders created whose total is zero.
     pub zero_value_orders: u64,
     /// Lines created with a zero unit price (free items).
@@ -122,12 +124,13 @@ pub fn import_orders(
     let started_at = Utc::now();
     let (reader, hash) = Hashing::new(input, progress);
     store.bulk_write(|c| {
+        let erased = privacy::erased_hashes(c)?;
         std::thread::scope(|scope| {
             // One core reads, parses and groups lines into orders while the other writes: the
             // orders cross in chunks.
             let (chunks, grouped) = std::sync::mpsc::sync_channel::<Vec<Ready>>(GROUPED_CHUNKS);
             let parser = scope.spawn(move || -> Result<Grouper, ImportError> {
-                let mut g = Grouper::new(opts);
+                let mut g = Grouper::new(opts, erased);
                 for item in formats::open(opts.format, reader, opts.clock)? {
                     g.take(item);
                     if g.ready.len() >= GROUPED_CHUNK && chunks.send(std::mem::take(&mut g.ready)).is_err() {
@@ -157,10 +160,15 @@ pub fn import_orders(
             p.restore_indexes()?;
             p.summary.rows_read = read.rows_read;
             p.summary.rows_without_customer = read.rows_without_customer;
+            p.summary.rows_of_erased_customers = read.rows_of_erased;
             p.rejected.merge(read.rejected);
             p.summary.rows_rejected = p.rejected.count;
             p.without_customer = read.without_customer;
-            if p.summary.rows_read == 0 && p.summary.rows_rejected == 0 && p.summary.rows_without_customer == 0 {
+            if p.summary.rows_read == 0
+                && p.summary.rows_rejected == 0
+                && p.summary.rows_without_customer == 0
+                && p.summary.rows_of_erased_customers == 0
+            {
                 return Err(ImportError::File(Rejection::line(1, "the file has no rows")));
             }
             if p.rejected.failed {
@@ -232,6 +240,10 @@ struct Grouper {
     currency: Currency,
     rows_read: u64,
     rows_without_customer: u64,
+    /// Rows skipped because their customer was erased on request.
+    rows_of_erased: u64,
+    /// The erasure list (hashes of shop ids); usually empty, and then never consulted.
+    erased: HashSet<String>,
     /// Once a row is rejected without `skip_bad_rows`, nothing more is handed over.
     rejected: Rejections,
     without_customer: Vec<Rejection>,
@@ -358,12 +370,14 @@ impl Rejections {
 }
 
 impl Grouper {
-    fn new(opts: &OrderImportOptions) -> Self {
+    fn new(opts: &OrderImportOptions, erased: HashSet<String>) -> Self {
         Grouper {
             clock: opts.clock,
             currency: opts.currency,
             rows_read: 0,
             rows_without_customer: 0,
+            rows_of_erased: 0,
+            erased,
             rejected: Rejections::new(opts.skip_bad_rows),
             without_customer: Vec::new(),
             group: None,
@@ -392,6 +406,12 @@ impl Grouper {
                 return;
             }
         };
+        if !self.erased.is_empty()
+            && line.customer.as_deref().is_some_and(|c| self.erased.contains(&privacy::external_id_hash(c)))
+        {
+            self.rows_of_erased += 1;
+            return;
+        }
         if line.customer.is_none() {
             self.rows_without_customer += 1;
             self.without_customer

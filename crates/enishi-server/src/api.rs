@@ -47,6 +47,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/customers/{id}/communications"),
     ("get", "/api/v1/customers/{id}/events"),
     ("get", "/api/v1/customers/{id}/recommendations"),
+    ("get", "/api/v1/customers/{id}/privacy-export"),
+    ("post", "/api/v1/customers/{id}/erasure"),
     ("get", "/api/v1/interactions"),
     ("post", "/api/v1/interactions/{id}/resolve"),
     ("get", "/api/v1/accounts"),
@@ -81,6 +83,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/customers/{id}/communications", get(customer_communications).post(add_communication))
         .route("/api/v1/customers/{id}/events", get(customer_events))
         .route("/api/v1/customers/{id}/recommendations", get(customer_recommendations))
+        .route("/api/v1/customers/{id}/privacy-export", get(privacy_export))
+        .route("/api/v1/customers/{id}/erasure", post(erase_customer))
         .route("/api/v1/interactions", get(list_interactions))
         .route("/api/v1/interactions/{id}/resolve", post(resolve_interaction))
         .route("/api/v1/accounts", get(list_accounts).post(upsert_account))
@@ -289,7 +293,7 @@ async fn list_customers(
         None => None,
     };
     let q_summary = json!({
-        "q": q.q, "external_id": q.external_id.is_some(), "email": q.email.is_some(), "phone": phone.is_some(),
+        "q_chars": q.q.as_ref().map(|t| t.chars().count()), "external_id": q.external_id.is_some(), "email": q.email.is_some(), "phone": phone.is_some(),
         "lifecycle_stage": q.lifecycle_stage, "rfm_segment": q.rfm_segment, "after": q.after, "limit": q.limit,
     });
     let mut query = customers::CustomerQuery {
@@ -599,6 +603,62 @@ async fn delete_customer(
         .await?;
     if gone {
         Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::not_found(format!("no customer {id}")))
+    }
+}
+
+/// Everything held about a customer, for a privacy request (admins); recorded in the audit log.
+async fn privacy_export(
+    Admin(caller): Admin,
+    State(state): State<AppState>,
+    PathParam(Id(id)): PathParam<Id>,
+) -> Result<Response, ApiError> {
+    let data = state
+        .run(move |s| {
+            Ok(s.write(|c| {
+                let data = enishi_ingest::privacy::export_customer(c, id)?;
+                if data.is_some() {
+                    crate::audit::record(
+                        c,
+                        &caller.actor,
+                        "customers.privacy_export",
+                        &format!("customer:{id}"),
+                        None,
+                    )?;
+                }
+                Ok::<_, enishi_store::StoreError>(data)
+            })?)
+        })
+        .await?;
+    Ok(ok(data.ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?))
+}
+
+/// Erases a customer's personal data for good (admins): see
+/// [`enishi_store::repo::privacy::erase`]; the files are scrubbed once it has committed.
+async fn erase_customer(
+    Admin(caller): Admin,
+    State(state): State<AppState>,
+    PathParam(Id(id)): PathParam<Id>,
+) -> Result<Response, ApiError> {
+    use enishi_store::repo::privacy;
+    let erased = state
+        .run(move |s| {
+            let erased = s.write(|c| {
+                let erased = privacy::erase(c, id, chrono::Utc::now().timestamp())?;
+                if erased {
+                    crate::audit::record(c, &caller.actor, "customers.erase", &format!("customer:{id}"), None)?;
+                }
+                Ok::<_, enishi_store::StoreError>(erased)
+            })?;
+            if erased {
+                s.scrub(privacy::ERASED_TABLES)?;
+            }
+            Ok(erased)
+        })
+        .await?;
+    if erased {
+        Ok(ok(json!({"erased": id, "external_id": format!("erased:{id}")})))
     } else {
         Err(ApiError::not_found(format!("no customer {id}")))
     }

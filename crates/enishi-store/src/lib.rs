@@ -147,6 +147,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0009_sign_ins_and_audit.sql"),
         include_str!("../migrations/postgres/0009_sign_ins_and_audit.sql"),
     ),
+    (
+        10,
+        include_str!("../migrations/sqlite/0010_erasure_list.sql"),
+        include_str!("../migrations/postgres/0010_erasure_list.sql"),
+    ),
 ];
 
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {
@@ -250,6 +255,26 @@ impl Store {
         match self.inner {
             Inner::Sqlite(_) => Backend::Sqlite,
             Inner::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Makes sure deleted personal data is gone from the files, after an erasure has committed:
+    /// SQLite writes the WAL back into the database and truncates it (the erasure itself ran
+    /// with `secure_delete`, which zeroes freed content); PostgreSQL vacuums `tables`.
+    pub fn scrub(&self, tables: &[&str]) -> Result<(), StoreError> {
+        match &self.inner {
+            Inner::Sqlite(pool) => {
+                let mut conn = pool.get()?;
+                conn.get_mut().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                Ok(())
+            }
+            Inner::Postgres(pool) => {
+                let mut conn = pool.get()?;
+                for t in tables {
+                    conn.get_mut().client.batch_execute(&format!("VACUUM {t}"))?;
+                }
+                Ok(())
+            }
         }
     }
 

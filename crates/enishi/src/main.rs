@@ -105,6 +105,11 @@ enum Command {
         #[command(subcommand)]
         what: commands::TokenWhat,
     },
+    /// Privacy requests (GDPR, APPI): a customer's data as JSON, or its erasure.
+    Privacy {
+        #[command(subcommand)]
+        what: commands::PrivacyWhat,
+    },
     /// Write a consistent copy of the SQLite database to FILE, while the server runs.
     Backup {
         /// The new file (must not exist).

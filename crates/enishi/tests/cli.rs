@@ -438,3 +438,30 @@ fn backup_while_writing_and_restore_it() {
     assert!(!out.status.success() && text(&out.stderr).contains("not an Enishi database"), "{}", text(&out.stderr));
     assert_eq!(orders_in(&db), saved);
 }
+
+#[test]
+fn privacy_export_and_erase_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("p.db").display().to_string();
+    let people = dir.path().join("people.csv");
+    std::fs::write(&people, "external_id,name,email\nP-1,Ken Ito,ken-9c1@example.com\nP-2,Aya Mori,aya@example.com\n")
+        .unwrap();
+    assert!(enishi(&db, dir.path(), &["import", "customers", &people.display().to_string()]).status.success());
+    let out = enishi(&db, dir.path(), &["privacy", "export", "P-1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let data: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(data["customer"]["email"], "ken-9c1@example.com");
+    let out = enishi(&db, dir.path(), &["privacy", "erase", "P-1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = enishi(&db, dir.path(), &["privacy", "export", "P-1"]);
+    assert!(!out.status.success() && text(&out.stderr).contains("no customer with external id P-1"));
+    for path in [db.clone(), format!("{db}-wal")] {
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        assert!(!bytes.windows(11).any(|w| w == b"ken-9c1@exa"), "still in {path}");
+    }
+    // Importing the same file again updates Aya and skips Ken.
+    let out = enishi(&db, dir.path(), &["import", "customers", &people.display().to_string()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(enishi(&db, dir.path(), &["privacy", "export", "P-2"]).status.success());
+    assert!(!enishi(&db, dir.path(), &["privacy", "export", "P-1"]).status.success(), "Ken stays erased");
+}

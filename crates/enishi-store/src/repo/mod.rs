@@ -9,6 +9,7 @@ pub mod history;
 pub mod imports;
 pub mod loyalty;
 pub mod orders;
+pub mod privacy;
 pub mod products;
 pub mod scores;
 pub mod settings;

@@ -179,6 +179,9 @@ pub fn run(store: &Store, what: ImportWhat) -> Result<()> {
                     s.zero_value_orders, s.free_lines, s.unlinked_returns
                 );
             }
+            if s.rows_of_erased_customers > 0 {
+                println!("{} rows of customers erased on request skipped", s.rows_of_erased_customers);
+            }
             if s.rows_rejected + s.rows_without_customer > 0 {
                 println!(
                     "{} rows rejected, {} rows without a customer not imported; see {}",

@@ -178,6 +178,7 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
             Ok(())
         }
         Command::Restore { file } => restore(&url, &file),
+        Command::Privacy { what } => privacy(&open(&url)?, what),
         Command::Bench { what } => bench::run(what, data_dir),
         Command::Analyze { what } => analyze::run(&open(&url)?, what),
         Command::Loyalty { what } => loyalty::run(&open(&url)?, what),
@@ -355,4 +356,45 @@ pub(crate) fn audit(
     let entry =
         enishi_store::repo::audit::NewAuditEntry { actor: "cli", action, subject, before: None, after: Some(&after) };
     enishi_store::repo::audit::append(c, &entry, chrono::Utc::now().timestamp())
+}
+
+/// Privacy requests.
+#[derive(clap::Subcommand)]
+pub enum PrivacyWhat {
+    /// Print everything held about a customer as JSON (access and portability requests).
+    Export {
+        /// The customer's shop id (external id).
+        external_id: String,
+    },
+    /// Erase a customer's personal data for good; orders, ledger and totals stay, anonymised,
+    /// and the shop id goes on the erasure list so imports skip it.
+    Erase {
+        /// The customer's shop id (external id).
+        external_id: String,
+    },
+}
+
+fn privacy(store: &Store, what: PrivacyWhat) -> Result<()> {
+    let (PrivacyWhat::Export { external_id } | PrivacyWhat::Erase { external_id }) = &what;
+    let found = store.read(|c| enishi_store::repo::customers::get_by_external_id(c, external_id))?;
+    let id = found.ok_or_else(|| BadInput(format!("no customer with external id {external_id}")))?.id;
+    match what {
+        PrivacyWhat::Export { .. } => {
+            let data = store.write(|c| {
+                let data = enishi_ingest::privacy::export_customer(c, id)?;
+                audit(c, "customers.privacy_export", &format!("customer:{id}"), serde_json::json!({}))?;
+                Ok::<_, enishi_store::StoreError>(data)
+            })?;
+            println!("{}", serde_json::to_string_pretty(&data)?);
+        }
+        PrivacyWhat::Erase { .. } => {
+            store.write(|c| {
+                enishi_store::repo::privacy::erase(c, id, chrono::Utc::now().timestamp())?;
+                audit(c, "customers.erase", &format!("customer:{id}"), serde_json::json!({}))
+            })?;
+            store.scrub(enishi_store::repo::privacy::ERASED_TABLES)?;
+            println!("erased customer {id}; they are now erased:{id}");
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,63 @@
+//! A customer's own data, for a privacy request (GDPR access and portability, APPI
+//! disclosure): everything Enishi holds about them, as one JSON document.
+
+use enishi_core::ConsentChannel;
+use enishi_store::repo::{customers, history, loyalty, orders, scores};
+use enishi_store::{Conn, StoreError};
+use serde_json::{json, Value};
+
+/// Rows read per list; a customer's history is read in full, page by page.
+const PAGE: i64 = 1000;
+
+/// Reads every page of a list until one comes back short.
+fn all<T>(mut page: impl FnMut(i64) -> Result<Vec<T>, StoreError>) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    loop {
+        let got = page(out.len() as i64)?;
+        let done = (got.len() as i64) < PAGE;
+        out.extend(got);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+/// Everything held about customer `id`: profile and consent (with its history), orders with
+/// their returns, the loyalty account and ledger, messages, interactions, events, scores and
+/// recommendations. `None` when there is no such customer.
+pub fn export_customer(c: &mut dyn Conn, id: i64) -> Result<Option<Value>, StoreError> {
+    let Some(customer) = customers::get(c, id)? else { return Ok(None) };
+    let mut consent_history = serde_json::Map::new();
+    for ch in ConsentChannel::ALL {
+        let changes: Vec<Value> = customers::consent_history(c, id, *ch)?
+            .into_iter()
+            .map(|(status, at, source)| json!({"status": status, "at": enishi_store::instant(at), "source": source}))
+            .collect();
+        consent_history.insert(ch.as_str().to_string(), changes.into());
+    }
+    let order_list = all(|offset| orders::for_customer(c, id, PAGE, offset))?;
+    let mut returns = Vec::new();
+    for o in &order_list {
+        returns.extend(orders::returns_of(c, o.id)?);
+    }
+    let recommendations: Vec<Value> = scores::recommendations(c, id)?
+        .into_iter()
+        .map(|(sku, name, score)| json!({"sku": sku, "name": name, "score": score}))
+        .collect();
+    Ok(Some(json!({
+        "exported_at": chrono::Utc::now(),
+        "customer": customer,
+        "consent_history": consent_history,
+        "orders": order_list,
+        "returns": returns,
+        "loyalty": {
+            "account": loyalty::account(c, id)?,
+            "ledger": all(|offset| loyalty::entries(c, id, PAGE, offset))?,
+        },
+        "communications": all(|offset| history::communications(c, id, PAGE, offset))?,
+        "interactions": all(|offset| history::interactions(c, Some(id), None, PAGE, offset))?,
+        "events": all(|offset| history::events(c, id, PAGE, offset))?,
+        "scores": scores::get(c, id)?,
+        "recommendations": recommendations,
+    })))
+}
