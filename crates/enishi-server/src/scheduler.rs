@@ -18,6 +18,8 @@ pub struct Tick {
     pub scores_refreshed: bool,
     /// Lifecycle stage changes recorded.
     pub lifecycle_changes: u64,
+    /// Events and messages deleted by the retention policy (once a day).
+    pub purged: u64,
     /// What failed, if anything.
     pub errors: Vec<String>,
 }
@@ -76,6 +78,13 @@ pub fn tick(state: &AppState, now: i64, last_scored_day: &mut Option<i64>) -> Ti
                 ok = false;
             }
         }
+        match purge_expired(state, now) {
+            Ok(n) => out.purged = n,
+            Err(e) => {
+                out.errors.push(format!("retention: {e}"));
+                ok = false;
+            }
+        }
         if ok {
             *last_scored_day = Some(today);
             out.scores_refreshed = true;
@@ -119,4 +128,16 @@ pub fn start(state: AppState, every: Duration) -> Scheduler {
         })
         .expect("start the scheduler thread");
     Scheduler { stop }
+}
+
+/// The retention policy: deletes events and messages older than their settings' days
+/// (`retention_days_events`, 730 by default; `retention_days_messages`, 1,825). How many.
+pub fn purge_expired(state: &AppState, now: i64) -> Result<u64, enishi_store::StoreError> {
+    use enishi_store::repo::{history, settings};
+    state.store.write(|c| {
+        let events = settings::days(c, settings::RETENTION_DAYS_EVENTS, settings::DEFAULT_EVENT_DAYS)?;
+        let messages = settings::days(c, settings::RETENTION_DAYS_MESSAGES, settings::DEFAULT_MESSAGE_DAYS)?;
+        Ok(history::purge_events_before(c, now - events * 86_400)?
+            + history::purge_communications_before(c, now - messages * 86_400)?)
+    })
 }

@@ -578,3 +578,31 @@ fn an_erased_customer_is_gone_from_the_files_and_stays_gone() {
         assert!(log.to_string().contains("customers.erase"));
     }
 }
+
+#[test]
+fn the_retention_job_deletes_old_events_and_messages_only() {
+    for app in apps() {
+        let (_, c) = app.admin("POST", "/api/v1/customers", Some(json!({"external_id": "RT-1"})));
+        let id = c["id"].clone();
+        let events = json!({"events": [
+            {"customer_external_id": "RT-1", "name": "viewed", "occurred_at": "2023-01-01T00:00:00Z"},
+            {"customer_external_id": "RT-1", "name": "viewed", "occurred_at": "2026-11-01T00:00:00Z"}]});
+        assert_eq!(app.admin("POST", "/api/v1/events", Some(events)).0, 200);
+        for sent in ["2020-01-01T00:00:00Z", "2026-11-01T00:00:00Z"] {
+            let m = json!({"channel": "email", "subject": "hello", "sent_at": sent});
+            assert_eq!(app.admin("POST", &format!("/api/v1/customers/{id}/communications"), Some(m)).0, 201);
+        }
+        let store = std::sync::Arc::new(enishi_store::Store::open(&app._db.url).unwrap());
+        let state = enishi_server::AppState::new(store.clone()).unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-03T00:00:00Z").unwrap().timestamp();
+        assert_eq!(enishi_server::scheduler::purge_expired(&state, now).unwrap(), 2, "a 2023 event and a 2020 message");
+        let (_, events) = app.admin("GET", &format!("/api/v1/customers/{id}/events"), None);
+        let (_, messages) = app.admin("GET", &format!("/api/v1/customers/{id}/communications"), None);
+        let count = |v: &Value| v.as_array().or(v["items"].as_array()).map(Vec::len).unwrap();
+        assert_eq!((count(&events), count(&messages)), (1, 1));
+        // A shorter policy is a setting.
+        let key = enishi_store::repo::settings::RETENTION_DAYS_EVENTS;
+        store.write(|c| enishi_store::repo::settings::set(c, key, "7")).unwrap();
+        assert_eq!(enishi_server::scheduler::purge_expired(&state, now).unwrap(), 1);
+    }
+}

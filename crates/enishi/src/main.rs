@@ -134,6 +134,12 @@ enum Command {
         /// subunits, 1,000 for others).
         #[arg(long)]
         staff_order_limit: Option<String>,
+        /// Days customer events are kept (default 730); older ones are deleted daily.
+        #[arg(long)]
+        retention_days_events: Option<u32>,
+        /// Days sent messages are kept (default 1825); older ones are deleted daily.
+        #[arg(long)]
+        retention_days_messages: Option<u32>,
     },
     /// Customer analytics (CLV and churn with BG/NBD and Gamma-Gamma, …).
     Analyze {

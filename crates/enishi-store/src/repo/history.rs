@@ -192,6 +192,11 @@ pub fn purge_events_before(c: &mut dyn Conn, before: i64) -> Result<u64, StoreEr
     c.execute("DELETE FROM events WHERE occurred_at < $1", params![before])
 }
 
+/// Deletes messages sent before `before` (Unix seconds): the retention policy. Returns how many.
+pub fn purge_communications_before(c: &mut dyn Conn, before: i64) -> Result<u64, StoreError> {
+    c.execute("DELETE FROM communications WHERE sent_at < $1", params![before])
+}
+
 /// A customer's timeline: orders, returns, messages and interactions, newest first.
 pub fn timeline(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> Result<Vec<TimelineEntry>, StoreError> {
     let rows = c.query(

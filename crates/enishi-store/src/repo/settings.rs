@@ -10,6 +10,20 @@ pub const CURRENCY: &str = "currency";
 /// Key of the largest order total staff may record without a manager's confirmation (a
 /// decimal amount in the workspace currency).
 pub const STAFF_ORDER_LIMIT: &str = "staff_order_limit";
+/// Key of the days events are kept (default [`DEFAULT_EVENT_DAYS`]).
+pub const RETENTION_DAYS_EVENTS: &str = "retention_days_events";
+/// Key of the days messages (the communication history) are kept (default
+/// [`DEFAULT_MESSAGE_DAYS`]).
+pub const RETENTION_DAYS_MESSAGES: &str = "retention_days_messages";
+/// Events are kept two years unless set otherwise.
+pub const DEFAULT_EVENT_DAYS: i64 = 730;
+/// Messages are kept five years unless set otherwise.
+pub const DEFAULT_MESSAGE_DAYS: i64 = 1825;
+
+/// A whole-number setting, or `default` when it is not set or not a number of 1 or more.
+pub fn days(c: &mut dyn Conn, key: &str, default: i64) -> Result<i64, StoreError> {
+    Ok(get(c, key)?.and_then(|v| v.trim().parse::<i64>().ok()).filter(|d| *d >= 1).unwrap_or(default))
+}
 
 /// A setting's value.
 pub fn get(c: &mut dyn Conn, key: &str) -> Result<Option<String>, StoreError> {

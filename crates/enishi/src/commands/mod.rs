@@ -136,7 +136,13 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
             }
             Ok(())
         }
-        Command::Settings { time_zone, currency, staff_order_limit } => {
+        Command::Settings {
+            time_zone,
+            currency,
+            staff_order_limit,
+            retention_days_events,
+            retention_days_messages,
+        } => {
             let store = open(&url)?;
             if let Some(tz) = &time_zone {
                 BusinessClock::new(tz).map_err(|e| BadInput(format!("--time-zone: {e}")))?;
@@ -161,6 +167,14 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
                 }
                 if let Some(l) = limit {
                     settings::set(c, settings::STAFF_ORDER_LIMIT, &l.to_string())?;
+                }
+                for (key, days) in [
+                    (settings::RETENTION_DAYS_EVENTS, retention_days_events),
+                    (settings::RETENTION_DAYS_MESSAGES, retention_days_messages),
+                ] {
+                    if let Some(d) = days.filter(|d| *d >= 1) {
+                        settings::set(c, key, &d.to_string())?;
+                    }
                 }
                 Ok(())
             })?;
