@@ -606,3 +606,52 @@ fn the_retention_job_deletes_old_events_and_messages_only() {
         assert_eq!(enishi_server::scheduler::purge_expired(&state, now).unwrap(), 1);
     }
 }
+
+/// Every API route, for every role and for no token, answers as its documentation says:
+/// 401 without a token (except the public ones), 403 for a role the description does not
+/// list, and neither 401, 403 nor a server error for the roles it lists.
+#[test]
+fn every_api_route_enforces_the_roles_it_documents() {
+    let doc: Value = serde_json::from_str(enishi_server::openapi()).unwrap();
+    for app in apps() {
+        let store = enishi_store::Store::open(&app._db.url).unwrap();
+        let marketer =
+            store.write(|c| enishi_store::repo::tokens::create(c, enishi_core::Role::Marketer, "m")).unwrap();
+        app.admin("POST", "/api/v1/orders", Some(order("O-1", "C-1", "10.00")));
+        let tokens = [("admin", app.admin.clone()), ("marketer", marketer), ("staff", app.staff.clone())];
+        let mut checked = 0;
+        for (method, path) in enishi_server::api_routes() {
+            let op = &doc["paths"][path][method];
+            let description = op["description"].as_str().unwrap_or_default();
+            let roles: Vec<&str> = description
+                .split("Roles: ")
+                .nth(1)
+                .map(|r| {
+                    let list = r.split(['.', '\n', '(']).next().unwrap_or_default();
+                    list.split(',').filter_map(|x| x.split_whitespace().next()).collect()
+                })
+                .unwrap_or_default();
+            let url =
+                path.replace("{id}", "1").replace("{order_id}", "O-1").replace("{sku}", "S-1").replace("{code}", "X");
+            let url = if url == "/api/v1/customers" && method == "get" { format!("{url}?q=Sato") } else { url };
+            let body = matches!(method, "post" | "put" | "patch").then_some("{}");
+            let public = roles.is_empty();
+            let (s, _, _) = app.call(&method.to_uppercase(), &url, None, body);
+            if public {
+                assert_eq!(s, 200, "{method} {path} is public");
+                continue;
+            }
+            assert_eq!(s, 401, "{method} {path} without a token");
+            for (role, token) in &tokens {
+                let (s, v, _) = app.call(&method.to_uppercase(), &url, Some(token), body);
+                if roles.contains(role) {
+                    assert!(s != 401 && s != 403 && s < 500, "{method} {path} as {role}: {s} {v}");
+                } else {
+                    assert_eq!(s, 403, "{method} {path} as {role} (documented: {roles:?}): {v}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 140, "{checked}");
+    }
+}
