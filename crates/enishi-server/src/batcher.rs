@@ -25,9 +25,21 @@ const ATTEMPTS: usize = 3;
 
 type Reply = oneshot::Sender<Result<RecordedOrder, ApiError>>;
 
+/// Who sent an order, as far as the writer cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OrderFrom {
+    /// A manager (or the console after a manager's confirmation): any amount.
+    Manager,
+    /// Staff: orders above the staff order limit are refused (`confirmation_required`).
+    Staff,
+}
+
+/// An order waiting for the writer.
+type Job = (OrderInput, OrderFrom, Reply);
+
 /// The queue in front of the order writer.
 pub(crate) struct OrderBatcher {
-    queue: Sender<(OrderInput, Reply)>,
+    queue: Sender<Job>,
 }
 
 impl OrderBatcher {
@@ -46,16 +58,17 @@ impl OrderBatcher {
         OrderBatcher { queue }
     }
 
-    /// Records an order; answers once it is committed.
-    pub(crate) async fn record(&self, input: OrderInput) -> Result<RecordedOrder, ApiError> {
+    /// Records an order; answers once it is committed. A staff order above the staff order
+    /// limit is refused; the limit is read in the batch's own transaction, once per batch.
+    pub(crate) async fn record(&self, input: OrderInput, from: OrderFrom) -> Result<RecordedOrder, ApiError> {
         let (tx, rx) = oneshot::channel();
-        self.queue.send((input, tx)).map_err(|_| ApiError::internal("the order writer stopped"))?;
+        self.queue.send((input, from, tx)).map_err(|_| ApiError::internal("the order writer stopped"))?;
         rx.await.map_err(|_| ApiError::internal("the order writer dropped a request"))?
     }
 }
 
 /// The next batch: waits for one order, then takes what else has queued.
-fn next_batch(rx: &Mutex<Receiver<(OrderInput, Reply)>>) -> Option<Vec<(OrderInput, Reply)>> {
+fn next_batch(rx: &Mutex<Receiver<Job>>) -> Option<Vec<Job>> {
     let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
     let mut jobs = vec![rx.recv().ok()?];
     while jobs.len() < MAX_BATCH {
@@ -71,12 +84,7 @@ fn is_deadlock(e: &StoreError) -> bool {
     matches!(e, StoreError::Database(m) if m.starts_with("40P01") || m.starts_with("40001"))
 }
 
-fn write_loop(
-    store: &Store,
-    live: &crate::LiveWorkspace,
-    programs: &ProgramCache,
-    rx: &Mutex<Receiver<(OrderInput, Reply)>>,
-) {
+fn write_loop(store: &Store, live: &crate::LiveWorkspace, programs: &ProgramCache, rx: &Mutex<Receiver<Job>>) {
     while let Some(mut jobs) = next_batch(rx) {
         // Customers in one order in every batch, so concurrent batches lock them alike.
         jobs.sort_by(|a, b| a.0.customer.external_id.trim().cmp(b.0.customer.external_id.trim()));
@@ -90,13 +98,13 @@ fn write_loop(
         }
         match written {
             Ok(results) => {
-                for ((_, reply), result) in jobs.into_iter().zip(results) {
+                for ((_, _, reply), result) in jobs.into_iter().zip(results) {
                     let _ = reply.send(result);
                 }
             }
             Err(e) => {
                 let err = ApiError::from(e);
-                for (_, reply) in jobs {
+                for (_, _, reply) in jobs {
                     let _ = reply.send(Err(err.clone()));
                 }
             }
@@ -109,12 +117,23 @@ fn write_batch(
     store: &Store,
     ws: Workspace,
     programs: &ProgramCache,
-    jobs: &[(OrderInput, Reply)],
+    jobs: &[Job],
 ) -> Result<Vec<Result<RecordedOrder, ApiError>>, StoreError> {
     store.write(|c| -> Result<Vec<Result<RecordedOrder, ApiError>>, StoreError> {
         let programs = programs.get(c, ws.clock)?;
+        let staff_limit = match jobs.iter().any(|j| j.1 == OrderFrom::Staff) {
+            true => Some(crate::access::staff_order_limit(c, ws.currency)?),
+            false => None,
+        };
         let mut out = Vec::with_capacity(jobs.len());
-        for (input, _) in jobs {
+        for (input, from, _) in jobs {
+            if let (OrderFrom::Staff, Some(limit)) = (from, staff_limit) {
+                let total = intake::check_order(input, ws).map(|(o, _)| o.total);
+                if let Some(total) = total.ok().filter(|t| *t > limit) {
+                    out.push(Err(crate::access::needs_manager(total, limit)));
+                    continue;
+                }
+            }
             // A conflict can be a concurrent batch creating the same new customer: once that
             // batch has committed, a second try finds the customer.
             let mut result = record_one(c, input, ws, &programs)?;
