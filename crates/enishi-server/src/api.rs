@@ -293,6 +293,7 @@ async fn list_customers(
         Some(p) => Some(p.parse::<Phone>().map_err(|e| ApiError::invalid("phone", e.0))?.to_string()),
         None => None,
     };
+    let exact = q.external_id.is_some() || q.email.is_some() || phone.is_some();
     let q_summary = json!({
         "q_chars": q.q.as_ref().map(|t| t.chars().count()), "external_id": q.external_id.is_some(), "email": q.email.is_some(), "phone": phone.is_some(),
         "lifecycle_stage": q.lifecycle_stage, "rfm_segment": q.rfm_segment, "after": q.after, "limit": q.limit,
@@ -316,12 +317,15 @@ async fn list_customers(
     if caller.role == Role::Staff {
         page.next_cursor = None; // one page only
     }
-    // Bulk reads of personal data are recorded (what was asked, how many came back).
-    let after = json!({"query": q_summary, "returned": page.items.len()});
-    let actor = caller.actor.clone();
-    state
-        .run(move |s| Ok(s.write(|c| crate::audit::record(c, &actor, "customers.list", "customers", Some(after)))?))
-        .await?;
+    // Bulk reads of personal data are recorded (what was asked, how many came back); a lookup
+    // of one customer by an exact key is not a bulk read.
+    if !exact {
+        let after = json!({"query": q_summary, "returned": page.items.len()});
+        let actor = caller.actor.clone();
+        state
+            .run(move |s| Ok(s.write(|c| crate::audit::record(c, &actor, "customers.list", "customers", Some(after)))?))
+            .await?;
+    }
     Ok(ok(page))
 }
 
