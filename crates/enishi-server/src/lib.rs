@@ -18,6 +18,7 @@ mod import_pages;
 mod loyalty;
 mod ops;
 mod pages;
+mod privacy_pages;
 pub mod scheduler;
 mod shell;
 mod sign_in;
@@ -144,6 +145,7 @@ pub fn app(state: AppState) -> Router {
         .merge(analytics_pages::routes())
         .merge(admin::routes())
         .merge(ops::routes())
+        .merge(privacy_pages::routes())
         .layer(axum::middleware::from_fn(edge::refuse_control_characters))
         .layer(axum::middleware::from_fn(edge::security_headers))
         .with_state(state)

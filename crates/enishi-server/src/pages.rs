@@ -379,6 +379,9 @@ async fn customer_page(
             forms.push_str(&crate::console::adjust_form(tr, view.customer.id, &v.csrf));
         }
     }
+    if v.role() == Role::Admin {
+        forms.push_str(&crate::privacy_pages::privacy_card(tr, view.customer.id, &v.csrf));
+    }
     let flash = match (&q.recorded, q.earned, q.done.as_deref()) {
         (Some(order), Some(points), _) => tr.f("Recorded order {}: earned {} points.", &[&esc(order), &points]),
         (Some(order), None, _) => tr.f("Recorded order {}.", &[&esc(order)]),

@@ -655,3 +655,29 @@ fn every_api_route_enforces_the_roles_it_documents() {
         assert!(checked > 140, "{checked}");
     }
 }
+
+#[test]
+fn admins_handle_privacy_requests_from_the_console() {
+    for app in apps() {
+        let body = json!({"external_id": "CON-1", "email": "console-erase-5d2@example.com", "name": "Mori"});
+        let (_, c) = app.admin("POST", "/api/v1/customers", Some(body));
+        let id = c["id"].clone();
+        let admin = app.session(enishi_core::Role::Admin);
+        let marketer = app.session(enishi_core::Role::Marketer);
+        let (_, html) = app.page(&format!("/customers/{id}"), &admin);
+        assert!(html.contains("id=\"privacy\""), "admins see the privacy card");
+        assert!(!app.page(&format!("/customers/{id}"), &marketer).1.contains("id=\"privacy\""));
+        let (s, json_text) = app.page(&format!("/customers/{id}/privacy-export"), &admin);
+        assert!(s == 200 && json_text.contains("console-erase-5d2@example.com"), "{json_text}");
+        assert_eq!(app.page(&format!("/customers/{id}/privacy-export"), &marketer).0, 403);
+        let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let path = format!("/customers/{id}/erase");
+        // The shop id must be typed to confirm.
+        assert_eq!(app.form(&path, &admin, &[("csrf", &csrf), ("confirm", "CON-2")]).0, 422);
+        let (_, still) = app.admin("GET", &format!("/api/v1/customers/{id}"), None);
+        assert_eq!(still["email"], "console-erase-5d2@example.com");
+        assert_eq!(app.form(&path, &admin, &[("csrf", &csrf), ("confirm", "CON-1")]).0, 303);
+        let (_, gone) = app.admin("GET", &format!("/api/v1/customers/{id}"), None);
+        assert_eq!((gone["email"].clone(), gone["external_id"].clone()), (Value::Null, json!(format!("erased:{id}"))));
+    }
+}

@@ -1,0 +1,114 @@
+//! Privacy requests from the console (admins): a customer's data as a JSON download, and
+//! erasure, confirmed by typing the customer's shop id.
+
+use crate::console::{admin_form, admin_only};
+use crate::i18n::Tr;
+use crate::shell::esc;
+use crate::AppState;
+use axum::extract::{Form, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use enishi_store::repo::{customers, privacy};
+use serde::Deserialize;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/customers/{id}/privacy-export", get(download)).route("/customers/{id}/erase", post(erase))
+}
+
+/// The customer page's privacy card, for admins.
+pub(crate) fn privacy_card(tr: Tr, customer_id: i64, csrf: &str) -> String {
+    format!(
+        "<section class=\"card\" id=\"privacy\"><h2>{}</h2>\
+         <p><a href=\"/customers/{customer_id}/privacy-export\">{}</a></p>\
+         <form method=\"post\" action=\"/customers/{customer_id}/erase\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <p>{}</p><label>{} <input name=\"confirm\" required autocomplete=\"off\"></label> \
+         <button>{}</button></form></section>",
+        tr.t("Privacy request"),
+        tr.t("Download everything held about this customer (JSON)"),
+        tr.t("Erasing deletes the profile, consent history, messages, interactions and events for good; orders and points stay, anonymised."),
+        tr.t("Type the customer's id to confirm"),
+        tr.t("Erase this customer"),
+    )
+}
+
+async fn download(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<i64>) -> Response {
+    let v = match admin_only(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let actor = v.actor();
+    let data = state
+        .run(move |s| {
+            Ok(s.write(|c| {
+                let data = enishi_ingest::privacy::export_customer(c, id)?;
+                if data.is_some() {
+                    crate::audit::record(c, &actor, "customers.privacy_export", &format!("customer:{id}"), None)?;
+                }
+                Ok::<_, enishi_store::StoreError>(data)
+            })?)
+        })
+        .await;
+    match data {
+        Ok(Some(d)) => (
+            [
+                (header::CONTENT_TYPE, "application/json".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"customer-{id}.json\"")),
+            ],
+            serde_json::to_string_pretty(&d).unwrap_or_default(),
+        )
+            .into_response(),
+        Ok(None) => v.not_found(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct EraseForm {
+    csrf: String,
+    confirm: String,
+}
+
+async fn erase(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<EraseForm>,
+) -> Response {
+    let v = match admin_form(&state, &headers, &f.csrf).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let found = state.run(move |s| Ok(s.read(|c| customers::get(c, id))?)).await;
+    let customer = match found {
+        Ok(Some(c)) => c,
+        Ok(None) => return v.not_found(),
+        Err(e) => return e.into_response(),
+    };
+    if f.confirm.trim() != customer.external_id {
+        let tr = v.tr();
+        let html = format!(
+            "<h1>{}</h1><p role=\"alert\">{}</p><p><a href=\"/customers/{id}\">{}</a></p>",
+            tr.t("Customer not erased"),
+            esc(&tr.f("Type the customer's id, {}, to confirm.", &[&customer.external_id])),
+            tr.t("Back to the customer")
+        );
+        return (StatusCode::UNPROCESSABLE_ENTITY, v.page(tr.t("Customer not erased"), &html)).into_response();
+    }
+    let actor = v.actor();
+    let done = state
+        .run(move |s| {
+            s.write(|c| {
+                privacy::erase(c, id, chrono::Utc::now().timestamp())?;
+                crate::audit::record(c, &actor, "customers.erase", &format!("customer:{id}"), None)
+            })?;
+            Ok(s.scrub(privacy::ERASED_TABLES)?)
+        })
+        .await;
+    match done {
+        Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
