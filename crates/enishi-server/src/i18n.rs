@@ -580,6 +580,7 @@ mod tests {
             "charts.rs",
             "import_pages.rs",
             "audit.rs",
+            "privacy_pages.rs",
         ] {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file);
             let source = std::fs::read_to_string(&path).unwrap_or_default();
