@@ -16,6 +16,7 @@ mod error;
 mod i18n;
 mod import_pages;
 mod loyalty;
+mod metrics;
 mod ops;
 mod pages;
 mod privacy_pages;
@@ -49,6 +50,8 @@ pub struct AppState {
     imports: Arc<import_pages::ImportJobs>,
     /// Customer searches per caller (staff are limited).
     searches: Arc<access::RateLimiter>,
+    /// Request counts and latencies for `/metrics`.
+    metrics: Arc<metrics::Metrics>,
     /// Whether session cookies are always `Secure` (behind a TLS-terminating proxy that does
     /// not send `X-Forwarded-Proto`).
     secure_cookies: bool,
@@ -70,6 +73,7 @@ impl AppState {
             imports: Arc::default(),
             searches: Arc::default(),
             secure_cookies: false,
+            metrics: Arc::default(),
         })
     }
 
@@ -148,6 +152,7 @@ pub fn app(state: AppState) -> Router {
         .merge(privacy_pages::routes())
         .layer(axum::middleware::from_fn(edge::refuse_control_characters))
         .layer(axum::middleware::from_fn(edge::security_headers))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
         .with_state(state)
 }
 

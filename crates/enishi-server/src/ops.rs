@@ -10,7 +10,10 @@ use axum::Router;
 use serde_json::json;
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::render))
 }
 
 /// Alive: the process serves requests.

@@ -27,6 +27,7 @@ pub struct Tick {
 /// Runs one tick at `now` (Unix seconds). `last_scored_day` is the business day the scores were
 /// last refreshed; it is updated when they are refreshed again.
 pub fn tick(state: &AppState, now: i64, last_scored_day: &mut Option<i64>) -> Tick {
+    state.metrics.job_runs.fetch_add(1, Ordering::Relaxed);
     let mut out = Tick::default();
     let store = &state.store;
     let clock = state.workspace().clock;

@@ -681,3 +681,25 @@ fn admins_handle_privacy_requests_from_the_console() {
         assert_eq!((gone["email"].clone(), gone["external_id"].clone()), (Value::Null, json!(format!("erased:{id}"))));
     }
 }
+
+#[test]
+fn metrics_count_requests_by_route_template() {
+    for app in apps() {
+        app.admin("POST", "/api/v1/customers", Some(json!({"external_id": "MX-1"})));
+        for _ in 0..3 {
+            assert_eq!(app.admin("GET", "/api/v1/customers/1", None).0, 200);
+        }
+        let text = ureq::get(&format!("{}/metrics", app.base)).call().unwrap().into_string().unwrap();
+        assert!(
+            text.contains(
+                "enishi_http_requests_total{route=\"/api/v1/customers/{id}\",method=\"GET\",status=\"200\"} 3"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("enishi_http_request_duration_seconds_count{route=\"/api/v1/customers/{id}\"} 3"));
+        assert!(
+            text.contains("enishi_db_pool_connections{state=\"max\"} 8") && text.contains("enishi_outbox_pending 0")
+        );
+        assert!(!text.contains("MX-1"), "templates, not values");
+    }
+}

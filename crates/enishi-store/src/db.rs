@@ -672,6 +672,11 @@ impl<T> Pool<T> {
         Pool { idle: Mutex::new((Vec::new(), 0)), freed: Condvar::new(), max, make: Box::new(make) }
     }
 
+    /// (connections open, of them idle, the most allowed).
+    pub(crate) fn stats(&self) -> (usize, usize, usize) {
+        self.idle.lock().map(|g| (g.1, g.0.len(), self.max)).unwrap_or((0, 0, self.max))
+    }
+
     /// Takes every idle connection out of the pool (to close them somewhere safe).
     pub(crate) fn drain(&self) -> Vec<T> {
         self.idle.lock().map(|mut g| std::mem::take(&mut g.0)).unwrap_or_default()

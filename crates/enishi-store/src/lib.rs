@@ -278,6 +278,25 @@ impl Store {
         }
     }
 
+    /// The connection pool now: (open, idle, most allowed).
+    pub fn pool_stats(&self) -> (usize, usize, usize) {
+        match &self.inner {
+            Inner::Sqlite(pool) => pool.stats(),
+            Inner::Postgres(pool) => pool.stats(),
+        }
+    }
+
+    /// Operational counts for monitoring: (outbox messages not yet delivered, imports run).
+    pub fn queue_depths(&self) -> Result<(i64, i64), StoreError> {
+        self.read(|c| {
+            let r = c.query_one(
+                "SELECT (SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL), (SELECT COUNT(*) FROM imports)",
+                &[],
+            )?;
+            Ok((r.int(0)?, r.int(1)?))
+        })
+    }
+
     /// Whether the database answers and every migration this build knows is applied (what
     /// `/readyz` reports): the missing versions, empty when ready.
     pub fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
