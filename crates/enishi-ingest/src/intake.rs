@@ -263,7 +263,8 @@ pub fn record_order(
         None => {
             // An erased customer's shop id is free in the table but on the erasure list.
             if privacy::is_erased(c, input.customer.external_id.trim())? {
-                let why = "this customer was erased on request; their data is not taken again";
+                let why = "this customer was erased on request, so this id takes no new data; \
+                           if they come back and agree to be recorded, give them a new id";
                 return Err(field_err("customer.external_id", why).into());
             }
             let id = customers::upsert(c, &customer)?.id();

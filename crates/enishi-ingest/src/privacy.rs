@@ -1,9 +1,11 @@
-//! A customer's own data, for a privacy request (GDPR access and portability, APPI
-//! disclosure): everything Enishi holds about them, as one JSON document.
+//! Privacy requests (GDPR, APPI): a customer's own data as one JSON document (access and
+//! portability), and erasure. The API, the console and the CLI all go through [`export`] and
+//! [`erase`], which record the request in the audit log.
 
 use enishi_core::ConsentChannel;
-use enishi_store::repo::{customers, history, loyalty, orders, scores};
-use enishi_store::{Conn, StoreError};
+use enishi_store::repo::audit::{self, NewAuditEntry};
+use enishi_store::repo::{customers, history, loyalty, orders, privacy, scores};
+use enishi_store::{Conn, Store, StoreError};
 use serde_json::{json, Value};
 
 /// Rows read per list; a customer's history is read in full, page by page.
@@ -60,4 +62,38 @@ pub fn export_customer(c: &mut dyn Conn, id: i64) -> Result<Option<Value>, Store
         "scores": scores::get(c, id)?,
         "recommendations": recommendations,
     })))
+}
+
+fn audited(c: &mut dyn Conn, actor: &str, action: &str, id: i64) -> Result<(), StoreError> {
+    let subject = format!("customer:{id}");
+    let entry = NewAuditEntry { actor, action, subject: &subject, before: None, after: None };
+    audit::append(c, &entry, chrono::Utc::now().timestamp())
+}
+
+/// Everything held about customer `id` ([`export_customer`]), the request recorded in the
+/// audit log as made by `actor`. `None` when there is no such customer.
+pub fn export(store: &Store, id: i64, actor: &str) -> Result<Option<Value>, StoreError> {
+    store.write(|c| {
+        let data = export_customer(c, id)?;
+        if data.is_some() {
+            audited(c, actor, "customers.privacy_export", id)?;
+        }
+        Ok(data)
+    })
+}
+
+/// Erases customer `id` ([`privacy::erase`]) as `actor`, audited, then scrubs the files so the
+/// data is left nowhere ([`Store::scrub`]). `false` when there is no such customer.
+pub fn erase(store: &Store, id: i64, actor: &str) -> Result<bool, StoreError> {
+    let erased = store.write(|c| {
+        let erased = privacy::erase(c, id, chrono::Utc::now().timestamp())?;
+        if erased {
+            audited(c, actor, "customers.erase", id)?;
+        }
+        Ok::<_, StoreError>(erased)
+    })?;
+    if erased {
+        store.scrub(privacy::ERASED_TABLES)?;
+    }
+    Ok(erased)
 }

@@ -619,50 +619,17 @@ async fn privacy_export(
     State(state): State<AppState>,
     PathParam(Id(id)): PathParam<Id>,
 ) -> Result<Response, ApiError> {
-    let data = state
-        .run(move |s| {
-            Ok(s.write(|c| {
-                let data = enishi_ingest::privacy::export_customer(c, id)?;
-                if data.is_some() {
-                    crate::audit::record(
-                        c,
-                        &caller.actor,
-                        "customers.privacy_export",
-                        &format!("customer:{id}"),
-                        None,
-                    )?;
-                }
-                Ok::<_, enishi_store::StoreError>(data)
-            })?)
-        })
-        .await?;
+    let data = state.run(move |s| Ok(enishi_ingest::privacy::export(s, id, &caller.actor)?)).await?;
     Ok(ok(data.ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?))
 }
 
-/// Erases a customer's personal data for good (admins): see
-/// [`enishi_store::repo::privacy::erase`]; the files are scrubbed once it has committed.
+/// Erases a customer's personal data for good (admins): see [`enishi_ingest::privacy::erase`].
 async fn erase_customer(
     Admin(caller): Admin,
     State(state): State<AppState>,
     PathParam(Id(id)): PathParam<Id>,
 ) -> Result<Response, ApiError> {
-    use enishi_store::repo::privacy;
-    let erased = state
-        .run(move |s| {
-            let erased = s.write(|c| {
-                let erased = privacy::erase(c, id, chrono::Utc::now().timestamp())?;
-                if erased {
-                    crate::audit::record(c, &caller.actor, "customers.erase", &format!("customer:{id}"), None)?;
-                }
-                Ok::<_, enishi_store::StoreError>(erased)
-            })?;
-            if erased {
-                s.scrub(privacy::ERASED_TABLES)?;
-            }
-            Ok(erased)
-        })
-        .await?;
-    if erased {
+    if state.run(move |s| Ok(enishi_ingest::privacy::erase(s, id, &caller.actor)?)).await? {
         Ok(ok(json!({"erased": id, "external_id": format!("erased:{id}")})))
     } else {
         Err(ApiError::not_found(format!("no customer {id}")))
@@ -1117,10 +1084,10 @@ async fn create_order(
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
     // Check before taking the write lock, so that bad input costs no database time.
-    intake::check_order(&input, state.workspace())?;
+    let (checked, _) = intake::check_order(&input, state.workspace())?;
     // Staff orders above the staff order limit are refused by the writer, which reads the
     // limit in the batch's own transaction.
-    let from = if caller.role == Role::Staff { OrderFrom::Staff } else { OrderFrom::Manager };
+    let from = if caller.role == Role::Staff { OrderFrom::Staff { total: checked.total } } else { OrderFrom::Manager };
     let (order, new, loyalty) = state.orders.record(input, from).await?;
     let mut body = serde_json::to_value(order).map_err(ApiError::internal)?;
     body["loyalty"] = serde_json::to_value(loyalty).map_err(ApiError::internal)?;

@@ -30,8 +30,12 @@ type Reply = oneshot::Sender<Result<RecordedOrder, ApiError>>;
 pub(crate) enum OrderFrom {
     /// A manager (or the console after a manager's confirmation): any amount.
     Manager,
-    /// Staff: orders above the staff order limit are refused (`confirmation_required`).
-    Staff,
+    /// Staff, with the order's total (checked by the caller): above the staff order limit
+    /// the order is refused (`confirmation_required`).
+    Staff {
+        /// The order's total.
+        total: enishi_core::Amount,
+    },
 }
 
 /// An order waiting for the writer.
@@ -121,16 +125,15 @@ fn write_batch(
 ) -> Result<Vec<Result<RecordedOrder, ApiError>>, StoreError> {
     store.write(|c| -> Result<Vec<Result<RecordedOrder, ApiError>>, StoreError> {
         let programs = programs.get(c, ws.clock)?;
-        let staff_limit = match jobs.iter().any(|j| j.1 == OrderFrom::Staff) {
+        let staff_limit = match jobs.iter().any(|j| matches!(j.1, OrderFrom::Staff { .. })) {
             true => Some(crate::access::staff_order_limit(c, ws.currency)?),
             false => None,
         };
         let mut out = Vec::with_capacity(jobs.len());
         for (input, from, _) in jobs {
-            if let (OrderFrom::Staff, Some(limit)) = (from, staff_limit) {
-                let total = intake::check_order(input, ws).map(|(o, _)| o.total);
-                if let Some(total) = total.ok().filter(|t| *t > limit) {
-                    out.push(Err(crate::access::needs_manager(total, limit)));
+            if let (OrderFrom::Staff { total }, Some(limit)) = (from, staff_limit) {
+                if *total > limit {
+                    out.push(Err(crate::access::needs_manager(*total, limit)));
                     continue;
                 }
             }

@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use enishi_store::repo::{customers, privacy};
+use enishi_store::repo::customers;
 use serde::Deserialize;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -40,17 +40,7 @@ async fn download(State(state): State<AppState>, headers: HeaderMap, Path(id): P
         Err(r) => return r,
     };
     let actor = v.actor();
-    let data = state
-        .run(move |s| {
-            Ok(s.write(|c| {
-                let data = enishi_ingest::privacy::export_customer(c, id)?;
-                if data.is_some() {
-                    crate::audit::record(c, &actor, "customers.privacy_export", &format!("customer:{id}"), None)?;
-                }
-                Ok::<_, enishi_store::StoreError>(data)
-            })?)
-        })
-        .await;
+    let data = state.run(move |s| Ok(enishi_ingest::privacy::export(s, id, &actor)?)).await;
     match data {
         Ok(Some(d)) => (
             [
@@ -98,17 +88,9 @@ async fn erase(
         return (StatusCode::UNPROCESSABLE_ENTITY, v.page(tr.t("Customer not erased"), &html)).into_response();
     }
     let actor = v.actor();
-    let done = state
-        .run(move |s| {
-            s.write(|c| {
-                privacy::erase(c, id, chrono::Utc::now().timestamp())?;
-                crate::audit::record(c, &actor, "customers.erase", &format!("customer:{id}"), None)
-            })?;
-            Ok(s.scrub(privacy::ERASED_TABLES)?)
-        })
-        .await;
+    let done = state.run(move |s| Ok(enishi_ingest::privacy::erase(s, id, &actor)?)).await;
     match done {
-        Ok(()) => Redirect::to(&format!("/customers/{id}")).into_response(),
+        Ok(_) => Redirect::to(&format!("/customers/{id}")).into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -394,19 +394,11 @@ fn privacy(store: &Store, what: PrivacyWhat) -> Result<()> {
     let id = found.ok_or_else(|| BadInput(format!("no customer with external id {external_id}")))?.id;
     match what {
         PrivacyWhat::Export { .. } => {
-            let data = store.write(|c| {
-                let data = enishi_ingest::privacy::export_customer(c, id)?;
-                audit(c, "customers.privacy_export", &format!("customer:{id}"), serde_json::json!({}))?;
-                Ok::<_, enishi_store::StoreError>(data)
-            })?;
+            let data = enishi_ingest::privacy::export(store, id, "cli")?;
             println!("{}", serde_json::to_string_pretty(&data)?);
         }
         PrivacyWhat::Erase { .. } => {
-            store.write(|c| {
-                enishi_store::repo::privacy::erase(c, id, chrono::Utc::now().timestamp())?;
-                audit(c, "customers.erase", &format!("customer:{id}"), serde_json::json!({}))
-            })?;
-            store.scrub(enishi_store::repo::privacy::ERASED_TABLES)?;
+            enishi_ingest::privacy::erase(store, id, "cli")?;
             println!("erased customer {id}; they are now erased:{id}");
         }
     }
