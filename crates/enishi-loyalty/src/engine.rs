@@ -409,6 +409,55 @@ mod tests {
     }
 
     #[test]
+    fn a_promotion_starts_at_its_first_instant_and_ends_before_its_last() {
+        let p = program(CLASSIC);
+        assert_eq!(earn(&p, "2026-11-27 18:00", "30"), 60, "the start is inclusive");
+        assert_eq!(earn(&p, "2026-11-29 18:00", "30"), 30, "the end is exclusive");
+        assert_eq!(earn(&p, "2026-11-29 17:59:59", "30"), 60);
+        assert_eq!(earn(&p, "2026-11-27 17:59:59", "30"), 30);
+    }
+
+    #[test]
+    fn each_rounding_rounds_its_own_way_on_every_line() {
+        let with = |how: &str| {
+            program(&format!(
+                r#"{{"name": "r", "earning": {{"points_per_unit": "0.01", "rounding": "{how}"}},
+                  "rules": [{{"name": "x2", "when": {{"skus": ["X"]}}, "multiplier": 2}}]}}"#
+            ))
+        };
+        // (amount, down, nearest, up): base and the rule's extra are each rounded.
+        for (amount, down, nearest, up) in [
+            ("149", 2, 2, 4),
+            ("150", 2, 4, 4),
+            ("151", 2, 4, 4),
+            ("100", 2, 2, 2),
+            ("0.01", 0, 0, 2),
+            ("249.99", 4, 4, 6),
+        ] {
+            assert_eq!(earn(&with("down"), "2026-01-01 10:00", amount), down, "down {amount}");
+            assert_eq!(earn(&with("nearest"), "2026-01-01 10:00", amount), nearest, "nearest {amount}");
+            assert_eq!(earn(&with("up"), "2026-01-01 10:00", amount), up, "up {amount}");
+        }
+        let lines = [line("X", None, 1, "150")];
+        let got = evaluate(&with("nearest"), &CustomerState::default(), &order("2026-01-01 10:00", "150", &lines));
+        assert_eq!(got.parts.iter().map(|x| x.points).collect::<Vec<_>>(), [2, 2]);
+    }
+
+    #[test]
+    fn rounding_is_exact_at_the_half_and_never_drifts_below_zero() {
+        assert_eq!(round(5, 10, Rounding::Nearest), 1);
+        assert_eq!(round(4, 10, Rounding::Nearest), 0);
+        assert_eq!(round(14, 10, Rounding::Nearest), 1);
+        assert_eq!(round(15, 10, Rounding::Nearest), 2);
+        assert_eq!(round(10, 10, Rounding::Up), 1);
+        assert_eq!(round(11, 10, Rounding::Up), 2);
+        assert_eq!(round(19, 10, Rounding::Down), 1);
+        assert_eq!(round(0, 10, Rounding::Up), 0);
+        assert_eq!(round(i128::MAX, 1, Rounding::Down), i64::MAX, "beyond i64 saturates");
+        assert_eq!(round(i128::MIN, 1, Rounding::Down), i64::MIN);
+    }
+
+    #[test]
     fn rules_compose_and_the_breakdown_adds_up() {
         let p = program(
             r#"{"name": "r", "earning": {"points_per_unit": "1", "exclude_categories": ["gift-card"],
