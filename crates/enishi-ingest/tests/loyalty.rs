@@ -457,6 +457,152 @@ fn birthdays_are_rewarded_once_a_year_and_tiers_fall_only_at_review() {
     });
 }
 
+/// Unix seconds of a business-time stamp.
+fn ts(at: &str) -> i64 {
+    BusinessClock::default().parse_timestamp(at).unwrap().timestamp()
+}
+
+fn run_jobs_at(s: &Store, at: &str) -> enishi_rewards::JobReport {
+    s.write(|c| {
+        let p = programs(c);
+        enishi_rewards::run_jobs(c, &p, ts(at))
+    })
+    .unwrap()
+}
+
+fn redeem_at(s: &Store, customer: i64, reward: &str, key: &str, at: &str) -> Result<i64, LoyaltyError> {
+    s.write(|c| {
+        let p = programs(c);
+        enishi_rewards::redeem(c, &p, customer, reward, key, ts(at)).map(|(r, _)| r.points)
+    })
+}
+
+/// Monthly expiry, a 60-point reward; version 1 (from 2026-01-01) never expires.
+fn apply_two_versions(s: &Store) {
+    apply(s, json!({"name": "v1", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1}}));
+    apply(
+        s,
+        json!({"name": "v2", "effective_from": "2026-02-01", "earning": {"points_per_unit": 1},
+               "expiry": {"policy": "months_after_earning", "months": 1},
+               "rewards": [{"id": "r60", "name": "r", "cost": 60, "kind": "discount", "value": "1"}]}),
+    );
+}
+
+#[test]
+fn debits_take_the_soonest_expiring_points_first_and_never_expiring_ones_last() {
+    each(|s| {
+        apply_two_versions(s);
+        buy(s, "N-1", "C-1", "2026-01-10 10:00", "100"); // never expires
+        buy(s, "E-1", "C-1", "2026-02-01 10:00", "50"); // expires 2026-03-01 10:00
+        buy(s, "E-2", "C-1", "2026-02-15 10:00", "30"); // expires 2026-03-15 10:00
+        let c1 = customer_id(s, "C-1");
+        assert_eq!(redeem_at(s, c1, "r60", "k1", "2026-02-20 10:00").unwrap(), 60);
+        assert_eq!(balance(s, c1), 120);
+        // The 60 came from E-1 (50) and E-2 (10): E-1 has nothing left to expire.
+        assert_eq!(run_jobs_at(s, "2026-03-01 10:00").points_expired, 0);
+        assert_eq!(balance(s, c1), 120);
+        // E-2's 20 expire at exactly its expiry instant, not a second before.
+        assert_eq!(run_jobs_at(s, "2026-03-15 09:59:59").points_expired, 0);
+        assert_eq!(balance(s, c1), 120);
+        let report = run_jobs_at(s, "2026-03-15 10:00");
+        assert_eq!((report.lots_expired, report.points_expired), (1, 20));
+        assert_eq!(balance(s, c1), 100, "the never-expiring points are untouched");
+        assert_eq!(run_jobs_at(s, "2099-01-01").points_expired, 0);
+        assert_ledger_consistent(s);
+    });
+}
+
+#[test]
+fn a_return_takes_back_its_own_orders_points_first() {
+    each(|s| {
+        apply_two_versions(s);
+        buy(s, "F-1", "C-1", "2026-02-01 10:00", "100"); // expires 2026-03-01 10:00
+        buy(s, "F-2", "C-1", "2026-02-10 10:00", "50"); // expires 2026-03-10 10:00
+        let c1 = customer_id(s, "C-1");
+        assert_eq!(give_back(s, "F-2", json!({"return_id": "FR-2", "returned_at": "2026-02-12 10:00"})), 50);
+        // F-1's lot is whole, so all of it expires; had the return taken F-1's points (they
+        // expire sooner), 50 would be left.
+        assert_eq!(run_jobs_at(s, "2026-03-01 10:00").points_expired, 100);
+        assert_eq!(balance(s, c1), 0);
+        assert_eq!(run_jobs_at(s, "2026-03-10 10:00").points_expired, 0);
+        assert_ledger_consistent(s);
+    });
+}
+
+#[test]
+fn pending_points_become_usable_at_exactly_their_available_instant() {
+    each(|s| {
+        apply(
+            s,
+            json!({"name": "p", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1}, "pending_days": 2,
+                   "rewards": [{"id": "r40", "name": "r", "cost": 40, "kind": "discount", "value": "1"}]}),
+        );
+        buy(s, "P-1", "C-1", "2026-03-01 10:00", "40");
+        let c1 = customer_id(s, "C-1");
+        let at = |when: &str| {
+            s.read(|c| {
+                let p = programs(c);
+                enishi_rewards::summary(c, &p, c1, ts(when))
+            })
+            .unwrap()
+        };
+        let before = at("2026-03-03 09:59:59");
+        assert_eq!((before.available, before.pending, before.balance), (0, 40, 40));
+        let err = redeem_at(s, c1, "r40", "early", "2026-03-03 09:59:59").unwrap_err();
+        assert!(matches!(err, LoyaltyError::InsufficientPoints { available: 0, needed: 40 }), "{err:?}");
+        let then = at("2026-03-03 10:00");
+        assert_eq!((then.available, then.pending), (40, 0));
+        assert_eq!(redeem_at(s, c1, "r40", "on-time", "2026-03-03 10:00").unwrap(), 40);
+        assert_eq!(balance(s, c1), 0);
+        assert_ledger_consistent(s);
+    });
+}
+
+#[test]
+fn the_expiry_job_finishes_when_an_expire_entry_did_not_clear_its_lot() {
+    for db in testing::all() {
+        let s = &db.store;
+        apply_two_versions(s);
+        buy(s, "G-1", "C-1", "2026-02-01 10:00", "70");
+        let c1 = customer_id(s, "C-1");
+        // Books an older version could leave: the lot's expire entry is written, the lot kept.
+        let lot = s.read(|c| loyalty::open_lots(c, c1)).unwrap()[0];
+        s.write(|c| -> Result<(), StoreError> {
+            loyalty::append(
+                c,
+                &loyalty::NewEntry {
+                    customer_id: c1,
+                    kind: "expire",
+                    points: -70,
+                    source: "expiry",
+                    source_ref: None,
+                    program_version: None,
+                    idempotency_key: &format!("expire:{}", lot.ledger_id),
+                    reason: None,
+                    detail: "{}",
+                    occurred_at: ts("2026-03-01 10:00"),
+                    available_at: ts("2026-03-01 10:00"),
+                    expires_at: None,
+                },
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let url = db.url.clone();
+        // On its own thread and connection, so that a job that never ends fails the test.
+        std::thread::spawn(move || {
+            let _ = tx.send(run_jobs_at(&Store::open(&url).unwrap(), "2026-04-01"));
+        });
+        let report = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the expiry job finishes");
+        assert_eq!(report.lots_expired, 0, "nothing new was expired");
+        let (_, bad) = s.read(enishi_rewards::verify).unwrap();
+        assert_eq!(bad.len(), 1, "the audit reports the lot");
+        s.write(|c| enishi_rewards::repair(c, ts("2026-04-01"))).unwrap();
+        assert_ledger_consistent(s);
+    }
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
@@ -483,8 +629,8 @@ mod properties {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
         #[test]
-        fn every_balance_is_the_sum_of_its_ledger(ops in proptest::collection::vec(op(), 1..40)) {
-            let db = testing::sqlite();
+        fn every_balance_is_the_sum_of_its_ledger_on_both_databases(ops in proptest::collection::vec(op(), 1..40)) {
+            for db in testing::all() {
             let s = &db.store;
             apply(s, json!({"name": "p", "effective_from": "2020-01-01",
                 "earning": {"points_per_unit": 1}, "expiry": {"policy": "months_after_earning", "months": 1},
@@ -541,6 +687,7 @@ mod properties {
                     prop_assert_eq!(i128::from(summary.available + summary.pending), lots);
                     prop_assert_eq!(summary.debt, (-stored).max(0), "a negative balance is a recorded debt");
                 }
+            }
             }
         }
     }

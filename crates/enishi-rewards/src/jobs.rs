@@ -44,19 +44,21 @@ pub fn run_jobs(c: &mut dyn Conn, programs: &Programs, now: i64) -> Result<JobRe
     Ok(report)
 }
 
-/// Writes an expire entry for every lot whose time has come, oldest first.
+/// Writes an expire entry for every lot whose time has come, oldest first. Each lot is visited
+/// once a run: a lot its expire entry did not clear (books an older version left inconsistent;
+/// `verify` reports them, `repair` mends them) is left for the audit, not retried for ever.
 fn expire(c: &mut dyn Conn, now: i64, report: &mut JobReport) -> Result<(), StoreError> {
+    let mut after = 0;
     loop {
-        let lots = loyalty::expired_lots(c, now, 1000)?;
-        if lots.is_empty() {
-            return Ok(());
-        }
+        let lots = loyalty::expired_lots(c, now, after, 1000)?;
+        let Some(last) = lots.last() else { return Ok(()) };
+        after = last.ledger_id;
         for lot in lots {
             let mut acct = loyalty::account_for_update(c, lot.customer_id, &referral_code(lot.customer_id))?;
             let key = format!("expire:{}", lot.ledger_id);
             let detail = json!({ "lot": lot.ledger_id }).to_string();
             let at = lot.expires_at.unwrap_or(now);
-            book::debit(
+            let written = book::debit(
                 c,
                 &mut acct,
                 &NewEntry {
@@ -76,9 +78,11 @@ fn expire(c: &mut dyn Conn, now: i64, report: &mut JobReport) -> Result<(), Stor
                 &[lot.ledger_id],
                 None,
             )?;
-            loyalty::save_account(c, &acct)?;
-            report.lots_expired += 1;
-            report.points_expired += lot.remaining;
+            if written {
+                loyalty::save_account(c, &acct)?;
+                report.lots_expired += 1;
+                report.points_expired += lot.remaining;
+            }
         }
     }
 }

@@ -428,12 +428,13 @@ pub fn set_lot_remaining(c: &mut dyn Conn, ledger_id: i64, remaining: i64) -> Re
     Ok(())
 }
 
-/// Lots with points left that expired at or before `at`, at most `limit`.
-pub fn expired_lots(c: &mut dyn Conn, at: i64, limit: i64) -> Result<Vec<Lot>, StoreError> {
+/// Lots with points left that expired at or before `at`, at most `limit`, of those opened by
+/// ledger entries after `after` (a page: pass the last id of the previous page, or 0).
+pub fn expired_lots(c: &mut dyn Conn, at: i64, after: i64, limit: i64) -> Result<Vec<Lot>, StoreError> {
     c.query(
         "SELECT ledger_id, customer_id, remaining, available_at, expires_at FROM loyalty_lots \
-         WHERE remaining > 0 AND expires_at <= $1 ORDER BY ledger_id LIMIT $2",
-        params![at, limit],
+         WHERE remaining > 0 AND expires_at <= $1 AND ledger_id > $2 ORDER BY ledger_id LIMIT $3",
+        params![at, after, limit],
     )?
     .iter()
     .map(lot_of)
