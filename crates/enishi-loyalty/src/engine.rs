@@ -504,6 +504,109 @@ mod tests {
     }
 
     #[test]
+    fn a_part_beyond_the_limit_is_out_of_range_even_when_a_cap_brings_the_total_back() {
+        let p = program(
+            r#"{"name": "big", "earning": {"points_per_unit": 1, "max_points_per_order": 100},
+              "rules": [{"name": "each", "when": {"skus": ["X"]}, "points_per_item": 1000000000000}]}"#,
+        );
+        let lines = [line("X", None, 10, "10")];
+        let got = evaluate(&p, &CustomerState::default(), &order("2026-01-01 10:00", "10", &lines));
+        assert_eq!(got.points, 100);
+        assert!(!got.in_range(), "the rule's part is 10¹³: {:?}", got.parts);
+    }
+
+    #[test]
+    fn shipping_above_the_lines_never_earns_and_excluded_skus_earn_nothing() {
+        let p = program(r#"{"name": "x", "earning": {"points_per_unit": 1, "exclude_skus": ["GIFT"]}}"#);
+        let lines = [line("A", None, 1, "100")];
+        assert_eq!(evaluate(&p, &CustomerState::default(), &order("2026-01-01 10:00", "110", &lines)).points, 100);
+        let lines = [line("A", None, 1, "100"), line("GIFT", None, 1, "50")];
+        let got = evaluate(&p, &CustomerState::default(), &order("2026-01-01 10:00", "150", &lines));
+        assert_eq!((got.points, got.eligible), (100, 1_000_000));
+        let only_gift = [line("GIFT", None, 1, "50")];
+        let got = evaluate(&p, &CustomerState::default(), &order("2026-01-01 10:00", "50", &only_gift));
+        assert_eq!((got.points, got.parts.len()), (0, 0), "no eligible spend: no breakdown");
+    }
+
+    #[test]
+    fn the_breakdown_always_starts_with_the_base_line_even_at_zero() {
+        let p = program(
+            r#"{"name": "z", "earning": {"points_per_unit": 0},
+              "rules": [{"name": "visit", "when": {}, "bonus": 5}]}"#,
+        );
+        let lines = [line("A", None, 1, "10")];
+        let got = evaluate(&p, &CustomerState::default(), &order("2026-01-01 10:00", "10", &lines));
+        assert_eq!(got.parts, [Part { source: Source::Base, points: 0 }, Part { source: Source::Rule(0), points: 5 }]);
+    }
+
+    #[test]
+    fn a_rules_minimum_order_counts_from_exactly_the_minimum() {
+        let p = program(
+            r#"{"name": "m", "earning": {"points_per_unit": 1},
+              "rules": [{"name": "big basket", "when": {"minimum_order": "50"}, "bonus": 20}]}"#,
+        );
+        assert_eq!(earn(&p, "2026-01-01 10:00", "50"), 70);
+        assert_eq!(earn(&p, "2026-01-01 10:00", "49.99"), 49);
+    }
+
+    #[test]
+    fn a_paid_membership_multiplies_the_base_points() {
+        let p = program(r#"{"name": "m", "earning": {"points_per_unit": 1}}"#);
+        let lines = [line("A", None, 1, "100")];
+        let o = order("2026-01-01 10:00", "100", &lines);
+        let member = CustomerState { membership_multiplier: Some(Rate(15_000)), ..Default::default() };
+        let got = evaluate(&p, &member, &o);
+        assert_eq!(got.points, 150);
+        assert_eq!(got.parts[1], Part { source: Source::Membership, points: 50 });
+        let flat = CustomerState { membership_multiplier: Some(Rate(Rate::ONE)), ..Default::default() };
+        assert_eq!(evaluate(&p, &flat, &o).parts.len(), 1, "×1 adds no line");
+    }
+
+    #[test]
+    fn a_stamp_card_counts_only_its_categories_from_exactly_its_minimum() {
+        let p = program(
+            r#"{"name": "s", "earning": {"points_per_unit": 1},
+              "rewards": [{"id": "free", "name": "Free coffee", "cost": 0, "kind": "free_item", "sku": "COFFEE"}],
+              "stamp_cards": [{"id": "c", "name": "coffee card", "stamps": 5, "minimum_spend": "3",
+                               "categories": ["coffee"], "reward": "free"}]}"#,
+        );
+        let stamps = |lines: &[LineFacts<'_>], total: &str| {
+            evaluate(&p, &CustomerState::default(), &order("2026-01-01 10:00", total, lines)).stamps.len()
+        };
+        assert_eq!(stamps(&[line("LATTE", Some("coffee"), 1, "3")], "3"), 1, "exactly the minimum");
+        assert_eq!(stamps(&[line("LATTE", Some("coffee"), 1, "2.99")], "2.99"), 0);
+        assert_eq!(stamps(&[line("CAKE", Some("food"), 1, "9")], "9"), 0, "other categories do not count");
+        assert_eq!(stamps(&[line("CAKE", Some("food"), 1, "9"), line("LATTE", Some("coffee"), 1, "3")], "12"), 1);
+        let any_spend = program(
+            r#"{"name": "s", "earning": {"points_per_unit": 1},
+              "rewards": [{"id": "free", "name": "Free coffee", "cost": 0, "kind": "free_item", "sku": "COFFEE"}],
+              "stamp_cards": [{"id": "c", "name": "coffee card", "stamps": 5, "categories": ["coffee"], "reward": "free"}]}"#,
+        );
+        let free = [line("LATTE", Some("coffee"), 1, "0"), line("CAKE", Some("food"), 1, "9")];
+        let got = evaluate(&any_spend, &CustomerState::default(), &order("2026-01-01 10:00", "9", &free));
+        assert!(got.stamps.is_empty(), "a free coffee earns no stamp");
+    }
+
+    #[test]
+    fn staying_in_a_tier_is_no_tier_change_and_thresholds_are_inclusive() {
+        let p = program(
+            r#"{"name": "t", "earning": {"points_per_unit": 1},
+              "tiers": {"basis": "spend", "window": {"rolling_days": 365},
+                "levels": [{"id": "member", "name": "Member", "threshold": "0"},
+                           {"id": "silver", "name": "Silver", "threshold": "100"},
+                           {"id": "gold", "name": "Gold", "threshold": "500"}]}}"#,
+        );
+        assert_eq!(tier_for(&p, 0), Some(0));
+        assert_eq!(tier_for(&p, 999_999), Some(0));
+        assert_eq!(tier_for(&p, 1_000_000), Some(1));
+        assert_eq!(tier_for(&p, 5_000_000), Some(2));
+        assert_eq!(tier_for(&program(CLASSIC), 5_000_000), None, "no tiers");
+        let lines = [line("A", None, 1, "10")];
+        let silver = CustomerState { tier: Some(1), tier_progress: 2_000_000, ..Default::default() };
+        assert_eq!(evaluate(&p, &silver, &order("2026-01-01 10:00", "10", &lines)).tier, None);
+    }
+
+    #[test]
     fn caps_cut_and_show_in_the_breakdown() {
         let p = program(
             r#"{"name": "c", "earning": {"points_per_unit": 1, "max_points_per_order": 100, "max_points_per_day": 150}}"#,
@@ -579,6 +682,7 @@ mod tests {
         assert_eq!(reversal_due(57, 574_000, 287_000, 0), 29);
         assert_eq!(reversal_due(57, 574_000, 574_000, 29), 28);
         assert_eq!(reversal_due(0, 0, 0, 0), 0);
+        assert_eq!(reversal_due(57, 574_000, 600_000, 0), 57, "refunding more than the total takes back all");
     }
 
     #[test]

@@ -90,14 +90,16 @@ impl<'de> Deserialize<'de> for Rate {
 
 #[cfg(test)]
 mod tests {
-    use super::{Program, Rate, STARTERS};
+    use super::{starter, Program, Rate, STARTERS};
 
     #[test]
-    fn every_starter_programme_is_valid() {
+    fn every_starter_programme_is_valid_and_found_by_its_name() {
         for (name, doc) in STARTERS {
             let p = Program::parse(doc, &enishi_core::BusinessClock::default());
             assert!(p.is_ok(), "{name}: {:?}", p.err());
+            assert_eq!(starter(name), Some(*doc));
         }
+        assert_eq!(starter("bakery"), None);
     }
 
     #[test]

@@ -418,8 +418,8 @@ fn counts_within_limit(doc: &Document) -> Result<(), ProgramError> {
     fn walk(v: &serde_json::Value, path: &mut String) -> Result<(), ProgramError> {
         match v {
             serde_json::Value::Number(n) => {
-                let ok = n.as_i64().is_some_and(|x| x.unsigned_abs() <= crate::POINTS_LIMIT as u64)
-                    || (n.is_f64() && n.as_f64().is_some_and(|x| x.abs() <= crate::POINTS_LIMIT as f64));
+                // Every number of a document is a whole i64 (rates and amounts are strings).
+                let ok = n.as_i64().is_some_and(|x| x.unsigned_abs() <= crate::POINTS_LIMIT as u64);
                 if ok {
                     Ok(())
                 } else {
@@ -714,5 +714,112 @@ fn non_negative_amount(path: &str, v: Option<Amount>) -> Result<(), ProgramError
     match v {
         Some(a) if a.is_negative() => Err(err(path, "must not be negative")),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn parse(doc: &Value) -> Result<Program, ProgramError> {
+        Program::parse(&doc.to_string(), &BusinessClock::default())
+    }
+
+    /// The minimal document with `part` merged in at the top level.
+    fn with(part: Value) -> Value {
+        let mut doc = json!({"name": "t", "earning": {"points_per_unit": 1}});
+        for (k, v) in part.as_object().unwrap() {
+            doc[k] = v.clone();
+        }
+        doc
+    }
+
+    fn reward(fields: Value) -> Value {
+        let mut r = json!({"id": "r", "name": "r", "cost": 10, "kind": "discount", "value": "5"});
+        for (k, v) in fields.as_object().unwrap() {
+            r[k] = v.clone();
+        }
+        with(json!({"rewards": [r]}))
+    }
+
+    #[test]
+    fn each_rule_of_the_document_refuses_just_past_its_bound_and_names_the_field() {
+        let limit = crate::POINTS_LIMIT;
+        let mut cases: Vec<(Value, &str)> = vec![
+            (reward(json!({"cost": limit + 1})), "rewards[0].cost"),
+            (with(json!({"rules": [{"name": "x", "bonus": -limit - 1}]})), "rules[0].bonus"),
+            (reward(json!({"cost": -1})), "rewards[0].cost"),
+            (reward(json!({"value": null})), "rewards[0].value"),
+            (reward(json!({"value": "0"})), "rewards[0].value"),
+            (reward(json!({"value": "-1"})), "rewards[0].value"),
+            (reward(json!({"kind": "percent_off", "value": "100.01"})), "rewards[0].value"),
+            (reward(json!({"kind": "free_item", "value": null, "sku": " "})), "rewards[0].sku"),
+            (reward(json!({"valid_days": 0})), "rewards[0].valid_days"),
+            (reward(json!({"max_uses": 0})), "rewards[0].max_uses"),
+            (reward(json!({"per_customer_limit": 0})), "rewards[0].per_customer_limit"),
+            (with(json!({"rules": [{"name": "x", "multiplier": "0.9999"}]})), "rules[0].multiplier"),
+            (with(json!({"rules": [{"name": "x", "multiplier": "100.0001"}]})), "rules[0].multiplier"),
+            (with(json!({"rules": [{"name": "x", "points_per_item": -1}]})), "rules[0].points_per_item"),
+            (with(json!({"rules": [{"name": "x", "bonus": -1}]})), "rules[0].bonus"),
+            (
+                with(json!({"rules": [{"name": "x", "when": {"channels": ["fax"]}, "bonus": 1}]})),
+                "rules[0].when.channels[0]",
+            ),
+            (
+                with(json!({"rules": [{"name": "x", "when": {"minimum_order": "-0.01"}, "bonus": 1}]})),
+                "rules[0].when.minimum_order",
+            ),
+            (with(json!({"earning": {"points_per_unit": 1, "max_points_per_day": 0}})), "earning.max_points_per_day"),
+        ];
+        let tiers = |basis: &str| {
+            with(json!({"tiers": {"basis": basis, "window": {"rolling_days": 365},
+                "levels": [{"id": "m", "name": "M", "threshold": "0"}, {"id": "g", "name": "G", "threshold": "10.5"}]}}))
+        };
+        cases.push((tiers("points"), "tiers.levels[1].threshold"));
+        for (doc, path) in cases {
+            match parse(&doc) {
+                Err(e) => assert_eq!(e.path, path, "{doc}"),
+                Ok(_) => panic!("accepted: {doc}"),
+            }
+        }
+        // Exactly at each bound is accepted.
+        for doc in [
+            reward(json!({"cost": limit})),
+            reward(json!({"cost": 0})),
+            reward(json!({"kind": "percent_off", "value": "100"})),
+            reward(json!({"valid_days": 1, "max_uses": 1, "per_customer_limit": 1})),
+            with(json!({"rules": [{"name": "x", "multiplier": "1"}, {"name": "y", "multiplier": "100"}]})),
+            with(json!({"rules": [{"name": "x", "points_per_item": 0, "bonus": 0}]})),
+            with(json!({"earning": {"points_per_unit": 1, "max_points_per_day": 1}})),
+            with(json!({"earning": {"points_per_unit": 1.5}})),
+            tiers("spend"),
+        ] {
+            assert!(parse(&doc).is_ok(), "refused: {doc}: {:?}", parse(&doc).err());
+        }
+    }
+
+    #[test]
+    fn a_reward_without_days_is_valid_for_90_and_lookups_find_by_id() {
+        let p = parse(&with(json!({
+            "rewards": [{"id": "a", "name": "A", "cost": 10, "kind": "discount", "value": "5"},
+                        {"id": "b", "name": "B", "cost": 20, "kind": "discount", "value": "5"}],
+            "tiers": {"basis": "spend", "window": {"rolling_days": 365},
+                      "levels": [{"id": "member", "name": "M", "threshold": "0"},
+                                 {"id": "gold", "name": "G", "threshold": "100"}]},
+            "memberships": [{"id": "vip", "name": "VIP", "fee": "10", "period": "monthly"},
+                            {"id": "vvip", "name": "VVIP", "fee": "20", "period": "monthly"}]
+        })))
+        .unwrap();
+        let a = p.reward("a").unwrap();
+        assert_eq!((a.valid_days, a.max_uses), (90, 1));
+        assert_eq!(p.reward("b").map(|r| r.cost), Some(20));
+        assert!(p.reward("c").is_none());
+        assert_eq!((p.tier_index("member"), p.tier_index("gold"), p.tier_index("x")), (Some(0), Some(1), None));
+        assert_eq!(p.plan("vvip").map(|m| m.name.as_str()), Some("VVIP"));
+        assert!(p.plan("x").is_none());
+        // The document written back reads as the same programme.
+        let again = Program::parse(&p.to_json(), &BusinessClock::default()).unwrap();
+        assert_eq!(again.doc, p.doc);
     }
 }
