@@ -202,12 +202,17 @@ impl BgNbd {
         head * tail / denom
     }
 
-    /// Expected purchases of a new customer in their first `t` time units.
+    /// Expected purchases of a new customer in their first `t` time units. Under MBG/NBD the
+    /// customer may be gone from the start, which scales the BG/NBD form's lead term
+    /// (a + b − 1)/(a − 1) down to b/(a − 1) (Batislam, Denizel & Filiztekin 2007).
     pub fn expected_purchases_new(&self, t: f64) -> f64 {
         let BgNbd { r, alpha, a, b, dropout } = *self;
         let k = dropout.k();
-        (a + b - 1.0 + k) / (a - 1.0)
-            * (1.0 - (alpha / (alpha + t)).powf(r) * hyp2f1(r, b + k, a + b - 1.0 + k, t / (alpha + t)))
+        let lead = match dropout {
+            Dropout::AfterPurchases => (a + b - 1.0) / (a - 1.0),
+            Dropout::AlsoAtStart => b / (a - 1.0),
+        };
+        lead * (1.0 - (alpha / (alpha + t)).powf(r) * hyp2f1(r, b + k, a + b - 1.0 + k, t / (alpha + t)))
     }
 }
 

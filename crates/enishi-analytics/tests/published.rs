@@ -229,3 +229,161 @@ fn pareto_nbd_matches_fader_hardie_shang_2005() {
     assert!(recent > old && recent < 1.0 && old > 0.0, "{recent} {old}");
     assert!(p.expected_purchases(39.0, 2.0, 30.43, 38.86) > p.expected_purchases(39.0, 2.0, 5.0, 38.86));
 }
+
+/// ∫∫ f(λ, q) over a Gamma(r, rate α) prior on λ and a prior on q given by `q_prior`, by the
+/// trapezoid rule in log λ and in `q`'s own variable (both integrands are smooth and decay
+/// fast there, so the rule converges far below 1e-6 at a step of 0.05). The priors' normalising constants are
+/// left out: only ratios of two such integrals are used.
+fn integrate(r: f64, alpha: f64, q_grid: &[(f64, f64)], f: impl Fn(f64, f64) -> f64) -> f64 {
+    let (lo, hi, h) = (-100.0, 6.0, 0.05);
+    let mut total = 0.0;
+    let mut z: f64 = lo;
+    while z <= hi {
+        let lambda = z.exp();
+        // λ^(r−1) e^(−αλ) dλ = e^(r z − α e^z) dz
+        let weight = (r * z - alpha * lambda).exp();
+        if weight > 0.0 {
+            total += weight * q_grid.iter().map(|&(q, w)| w * f(lambda, q)).sum::<f64>();
+        }
+        z += h;
+    }
+    total * h
+}
+
+/// Nodes and weights for ∫ g(p) Beta(a, b)(p) dp (unnormalised), with p = logistic(u).
+fn beta_grid(a: f64, b: f64) -> Vec<(f64, f64)> {
+    let h = 0.05;
+    (0..=1200)
+        .map(|i| {
+            let u = -30.0 + f64::from(i) * h;
+            let p = 1.0 / (1.0 + (-u).exp());
+            // p^(a−1) (1−p)^(b−1) dp = p^a (1−p)^b du
+            (p, (a * p.ln() + b * (1.0 - p).ln()).exp() * h)
+        })
+        .collect()
+}
+
+/// Nodes and weights for ∫ g(μ) Gamma(s, rate β)(μ) dμ (unnormalised), in log μ.
+fn gamma_grid(s: f64, beta: f64) -> Vec<(f64, f64)> {
+    let h = 0.05;
+    (0..=720)
+        .map(|i| {
+            let z = -30.0 + f64::from(i) * h;
+            let mu = z.exp();
+            (mu, (s * z - beta * mu).exp() * h)
+        })
+        .collect()
+}
+
+/// A spread of CDNOW customers (x, tₓ, T): one-time, light, heavy, recent and lapsed.
+fn sample_customers() -> Vec<(f64, f64, f64)> {
+    let data = published_summary();
+    let mut v: Vec<(f64, f64, f64)> =
+        [0usize, 1, 2, 5, 10, 157, 509, 1516].iter().map(|&i| (data[i].0, data[i].1, data[i].2)).collect();
+    v.push((2.0, 30.43, 38.86));
+    v.push((2.0, 5.0, 38.86));
+    v.push((0.0, 0.0, 38.86));
+    v
+}
+
+#[test]
+fn bgnbd_per_customer_p_alive_and_expected_purchases_match_direct_integration() {
+    let m = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426, dropout: Dropout::AfterPurchases };
+    let ps = beta_grid(m.a, m.b);
+    let horizon = 39.0;
+    for (x, tx, t) in sample_customers() {
+        // The customer's likelihood given (λ, p): alive at T, or gone after the last purchase.
+        let alive = |l: f64, p: f64| (x * (1.0 - p).ln() + x * l.ln() - l * t).exp();
+        let gone = |l: f64, p: f64| {
+            if x > 0.0 {
+                (p.ln() + (x - 1.0) * (1.0 - p).ln() + x * l.ln() - l * tx).exp()
+            } else {
+                0.0
+            }
+        };
+        let evidence = integrate(m.r, m.alpha, &ps, |l, p| alive(l, p) + gone(l, p));
+        let p_alive = integrate(m.r, m.alpha, &ps, alive) / evidence;
+        // Alive at T, the next `horizon` brings (1 − e^(−λpt)) / p purchases on average.
+        let future = integrate(m.r, m.alpha, &ps, |l, p| alive(l, p) * (1.0 - (-l * p * horizon).exp()) / p) / evidence;
+        let (got_alive, got_future) = (m.p_alive(x, tx, t), m.expected_purchases(horizon, x, tx, t));
+        assert!((got_alive - p_alive).abs() < 1e-3, "P(alive) of {x},{tx},{t}: {got_alive} vs {p_alive}");
+        assert!((got_future - future).abs() < 1e-3, "E[Y(39)] of {x},{tx},{t}: {got_future} vs {future}");
+    }
+    // The integration itself reproduces the published figure (Fader, Hardie & Lee 2005, §6).
+    let (x, tx, t) = (2.0, 30.43, 38.86);
+    let alive = |l: f64, p: f64| (x * (1.0 - p).ln() + x * l.ln() - l * t).exp();
+    let gone = |l: f64, p: f64| (p.ln() + (x - 1.0) * (1.0 - p).ln() + x * l.ln() - l * tx).exp();
+    let evidence = integrate(m.r, m.alpha, &ps, |l, p| alive(l, p) + gone(l, p));
+    let future = integrate(m.r, m.alpha, &ps, |l, p| alive(l, p) * (1.0 - (-l * p * 39.0).exp()) / p) / evidence;
+    assert!((future - 1.226).abs() < 1e-3, "{future}");
+}
+
+#[test]
+fn mbg_nbd_per_customer_and_new_customer_expectations_match_direct_integration() {
+    for m in [
+        BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426, dropout: Dropout::AfterPurchases },
+        BgNbd { r: 0.5, alpha: 6.0, a: 1.8, b: 2.5, dropout: Dropout::AlsoAtStart },
+    ] {
+        let ps = beta_grid(m.a, m.b);
+        // MBG/NBD customers may also drop out before their first purchase.
+        let start = if m.dropout == Dropout::AlsoAtStart { 1.0 } else { 0.0 };
+        for (x, tx, t) in sample_customers() {
+            let alive = |l: f64, p: f64| ((x + start) * (1.0 - p).ln() + x * l.ln() - l * t).exp();
+            let gone = |l: f64, p: f64| {
+                if x > 0.0 || start > 0.0 {
+                    (p.ln() + (x - 1.0 + start) * (1.0 - p).ln() + x * l.ln() - l * tx).exp()
+                } else {
+                    0.0
+                }
+            };
+            let evidence = integrate(m.r, m.alpha, &ps, |l, p| alive(l, p) + gone(l, p));
+            let p_alive = integrate(m.r, m.alpha, &ps, alive) / evidence;
+            let future =
+                integrate(m.r, m.alpha, &ps, |l, p| alive(l, p) * (1.0 - (-l * p * 39.0).exp()) / p) / evidence;
+            let (got_alive, got_future) = (m.p_alive(x, tx, t), m.expected_purchases(39.0, x, tx, t));
+            assert!((got_alive - p_alive).abs() < 1e-3, "{m:?} P(alive) of {x},{tx},{t}: {got_alive} vs {p_alive}");
+            assert!((got_future - future).abs() < 1e-3, "{m:?} E[Y(39)] of {x},{tx},{t}: {got_future} vs {future}");
+        }
+        // A new customer over their first t periods (alive at the start unless MBG drops them).
+        let all = integrate(m.r, m.alpha, &ps, |_, _| 1.0);
+        for t in [1.0, 39.0, 78.0] {
+            let want =
+                integrate(m.r, m.alpha, &ps, |l, p| (1.0 - p).powf(start) * (1.0 - (-l * p * t).exp()) / p) / all;
+            let got = m.expected_purchases_new(t);
+            assert!((got - want).abs() < 1e-3, "{m:?} E[X({t})]: {got} vs {want}");
+        }
+    }
+}
+
+#[test]
+fn pareto_nbd_per_customer_p_alive_and_expected_purchases_match_direct_integration() {
+    let m = pareto_nbd::ParetoNbd { r: 0.553, alpha: 10.578, s: 0.606, beta: 11.669 };
+    let mus = gamma_grid(m.s, m.beta);
+    let horizon = 39.0;
+    for (x, tx, t) in sample_customers() {
+        // Alive at T, or gone at some τ in (tₓ, T].
+        let alive = |l: f64, mu: f64| (x * l.ln() - (l + mu) * t).exp();
+        let gone =
+            |l: f64, mu: f64| (x * l.ln()).exp() * mu / (l + mu) * ((-(l + mu) * tx).exp() - (-(l + mu) * t).exp());
+        let evidence = integrate(m.r, m.alpha, &mus, |l, mu| alive(l, mu) + gone(l, mu));
+        let p_alive = integrate(m.r, m.alpha, &mus, alive) / evidence;
+        let future =
+            integrate(m.r, m.alpha, &mus, |l, mu| alive(l, mu) * l / mu * (1.0 - (-mu * horizon).exp())) / evidence;
+        let (got_alive, got_future) = (m.p_alive(x, tx, t), m.expected_purchases(horizon, x, tx, t));
+        assert!((got_alive - p_alive).abs() < 1e-3, "P(alive) of {x},{tx},{t}: {got_alive} vs {p_alive}");
+        assert!((got_future - future).abs() < 1e-3, "E[Y(39)] of {x},{tx},{t}: {got_future} vs {future}");
+    }
+}
+
+#[test]
+fn gamma_gamma_per_customer_value_is_the_credibility_weighted_mean() {
+    let g = gamma_gamma::GammaGamma { p: 6.25, q: 3.74, gamma: 15.44 };
+    let population = g.p * g.gamma / (g.q - 1.0);
+    for (x, m) in [(1.0, 20.0), (2.0, 11.77), (6.0, 47.5), (20.0, 30.0)] {
+        // E(Z | x, m̄) = w · population mean + (1 − w) · m̄, w = (q − 1) / (p x + q − 1).
+        let w = (g.q - 1.0) / (g.p * x + g.q - 1.0);
+        let want = w * population + (1.0 - w) * m;
+        assert!((g.expected_average_value(x, m) - want).abs() < 1e-9, "{x} {m}");
+    }
+    assert!((g.expected_average_value(0.0, 99.0) - population).abs() < 1e-9);
+}
