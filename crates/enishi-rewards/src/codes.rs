@@ -78,8 +78,8 @@ mod tests {
     fn referral_codes_are_unique_and_stable() {
         let codes: HashSet<String> = (1..100_000).map(referral_code).collect();
         assert_eq!(codes.len(), 99_999);
-        assert_eq!(referral_code(42), referral_code(42));
-        assert_eq!(referral_code(42).len(), 9);
+        // Stable across versions: printed codes must keep working.
+        assert_eq!((referral_code(1).as_str(), referral_code(42).as_str()), ("RQ5ZMMZ0N", "RDVH3GPVJ"));
         for id in [1, 2, 42, 99_999, 1 << 39] {
             assert_eq!(customer_of_referral_code(&referral_code(id)), Some(id));
             assert_eq!(customer_of_referral_code(&referral_code(id).to_lowercase()), Some(id));
