@@ -1,6 +1,7 @@
 //! What every request passes through before a handler sees it: control characters are refused
-//! in the path, the query and the body (JSON or form), with a 422 that names the field; and
-//! what every response carries: security headers.
+//! in the path, the query and the body (JSON or form), with a 422 that names the field; a
+//! request that takes too long is answered 503 `timeout`; and what every response carries:
+//! security headers (and gzip, by the compression layer, when the client accepts it).
 //!
 //! NUL cannot be stored in PostgreSQL, and it and the rest of C0 (ESC, …) would otherwise
 //! reach exports. The path and query allow no control character at all; bodies allow tab, line
@@ -8,7 +9,7 @@
 
 use crate::ApiError;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -67,6 +68,22 @@ pub(crate) async fn refuse_control_characters(req: Request, next: Next) -> Respo
         }
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// Answers 503 `timeout` (with `Retry-After`) when the request takes longer than `limit`.
+pub(crate) async fn deadline(State(limit): State<std::time::Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError {
+            retry_after: Some(5),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!("the request took longer than {} s; what it started may still finish", limit.as_secs()),
+            )
+        }
+        .into_response(),
+    }
 }
 
 /// The console's Content-Security-Policy: nothing but its own stylesheet and images (and the

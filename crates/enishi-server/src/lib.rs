@@ -55,7 +55,12 @@ pub struct AppState {
     /// Whether session cookies are always `Secure` (behind a TLS-terminating proxy that does
     /// not send `X-Forwarded-Proto`).
     secure_cookies: bool,
+    /// Longest a request may take before it is answered 503 `timeout`.
+    request_timeout: std::time::Duration,
 }
+
+/// How long a request may take by default (`enishi serve --request-timeout`).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl AppState {
     /// State over `store`, with the workspace settings it holds (UTC and USD by default); an
@@ -73,6 +78,7 @@ impl AppState {
             imports: Arc::default(),
             searches: Arc::default(),
             secure_cookies: false,
+            request_timeout: REQUEST_TIMEOUT,
             metrics: Arc::default(),
         })
     }
@@ -80,6 +86,13 @@ impl AppState {
     /// Marks every session cookie `Secure`, for a server reached only through HTTPS.
     pub fn with_secure_cookies(mut self, secure: bool) -> Self {
         self.secure_cookies = secure;
+        self
+    }
+
+    /// Answers a request that takes longer than `limit` with 503 `timeout` (the work it started
+    /// may still finish: imports run as jobs, orders and redemptions are idempotent by key).
+    pub fn with_request_timeout(mut self, limit: std::time::Duration) -> Self {
+        self.request_timeout = limit;
         self
     }
 
@@ -151,7 +164,9 @@ pub fn app(state: AppState) -> Router {
         .merge(ops::routes())
         .merge(privacy_pages::routes())
         .layer(axum::middleware::from_fn(edge::refuse_control_characters))
+        .layer(axum::middleware::from_fn_with_state(state.request_timeout, edge::deadline))
         .layer(axum::middleware::from_fn(edge::security_headers))
+        .layer(tower_http::compression::CompressionLayer::new())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
         .with_state(state)
 }

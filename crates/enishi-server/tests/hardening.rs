@@ -703,3 +703,52 @@ fn metrics_count_requests_by_route_template() {
         assert!(!text.contains("MX-1"), "templates, not values");
     }
 }
+
+#[test]
+fn a_request_past_the_time_limit_is_answered_503_timeout() {
+    let limit = std::time::Duration::from_millis(300);
+    let app = start_with(enishi_store::testing::sqlite(), |s| s.with_request_timeout(limit));
+    // Another process holds SQLite's write lock for 3 s: a write waits past the limit.
+    let holder = enishi_store::Store::open(&app._db.url).unwrap();
+    let (locked, unlocked) = (std::sync::Barrier::new(2), std::time::Duration::from_secs(3));
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            holder
+                .write(|_| {
+                    locked.wait();
+                    std::thread::sleep(unlocked);
+                    Ok::<_, enishi_store::StoreError>(())
+                })
+                .unwrap()
+        });
+        locked.wait();
+        let body = json!({"external_id": "T-1"}).to_string();
+        let started = std::time::Instant::now();
+        let raw = app.raw(&format!(
+            "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            app.admin,
+            body.len()
+        ));
+        assert!(started.elapsed() < unlocked, "answered at the limit, not when the lock was released");
+        let lower = raw.to_ascii_lowercase();
+        assert!(lower.starts_with("http/1.1 503") && lower.contains("retry-after: 5"), "{raw}");
+        assert!(raw.contains(r#""code":"timeout""#), "{raw}");
+    });
+    // Once the lock is gone, requests are answered again.
+    let (status, body, _) = app.call("GET", "/api/v1/customers?limit=5", Some(&app.admin), None);
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn responses_are_gzipped_for_clients_that_accept_it() {
+    let app = start(enishi_store::testing::sqlite());
+    let ask = |encoding: &str| {
+        app.raw(&format!("GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n{encoding}Connection: close\r\n\r\n"))
+            .to_ascii_lowercase()
+    };
+    let zipped = ask("Accept-Encoding: gzip\r\n");
+    assert!(zipped.starts_with("http/1.1 200") && zipped.contains("content-encoding: gzip"), "{zipped:.300}");
+    let plain = ask("");
+    assert!(plain.starts_with("http/1.1 200") && !plain.contains("content-encoding"), "{plain:.300}");
+}

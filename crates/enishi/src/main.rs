@@ -57,6 +57,9 @@ enum Command {
         /// X-Forwarded-Proto: https).
         #[arg(long, env = "ENISHI_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Seconds a request may take before it is answered 503 `timeout`.
+        #[arg(long, env = "ENISHI_REQUEST_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        request_timeout: u64,
     },
     /// Import a file.
     Import {

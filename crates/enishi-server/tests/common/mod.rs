@@ -19,6 +19,11 @@ pub struct App {
 }
 
 pub fn start(db: TestDb) -> App {
+    start_with(db, |state| state)
+}
+
+/// Starts a server over `db` whose state `configure` has set up.
+pub fn start_with(db: TestDb, configure: impl FnOnce(AppState) -> AppState) -> App {
     let (admin, staff) = db
         .store
         .write(|c| {
@@ -31,7 +36,8 @@ pub fn start(db: TestDb) -> App {
     // The test's own copy of the store; the TestDb keeps the database alive.
     let store = enishi_store::Store::open(&db.url).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let state = configure(AppState::new(Arc::new(store)).unwrap());
+    let server = rt.block_on(spawn(state, "127.0.0.1:0")).unwrap();
     App { base: format!("http://{}", server.addr), admin, staff, _server: server, _rt: rt, _db: db }
 }
 

@@ -57,8 +57,13 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
     let url = database_url(url, data_dir);
     match command {
         Command::Demo { addr, customers, seed, fresh } => demo(&url, data_dir, &addr, customers, seed, fresh),
-        Command::Serve { addr, jobs_every_minutes, secure_cookies } => {
-            serve(open(&url)?, &addr, None, jobs_every_minutes, secure_cookies)
+        Command::Serve { addr, jobs_every_minutes, secure_cookies, request_timeout } => {
+            let options = ServeOptions {
+                jobs_every_minutes,
+                secure_cookies,
+                request_timeout: std::time::Duration::from_secs(request_timeout),
+            };
+            serve(open(&url)?, &addr, None, options)
         }
         Command::Import { what } => import::run(&open(&url)?, what),
         Command::Export { what, format, raw, out } => {
@@ -208,17 +213,29 @@ struct DemoAccess {
     password: String,
 }
 
-fn serve(
-    store: Store,
-    addr: &str,
-    demo: Option<DemoAccess>,
+/// How `enishi serve` runs.
+struct ServeOptions {
+    /// Minutes between scheduler runs; 0 turns it off.
     jobs_every_minutes: u64,
+    /// Session cookies always `Secure`.
     secure_cookies: bool,
-) -> Result<()> {
-    let state = enishi_server::AppState::new(Arc::new(store))?.with_secure_cookies(secure_cookies);
-    let _scheduler = (jobs_every_minutes > 0).then(|| {
-        enishi_server::scheduler::start(state.clone(), std::time::Duration::from_secs(60 * jobs_every_minutes))
-    });
+    /// Longest a request may take.
+    request_timeout: std::time::Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions { jobs_every_minutes: 60, secure_cookies: false, request_timeout: enishi_server::REQUEST_TIMEOUT }
+    }
+}
+
+fn serve(store: Store, addr: &str, demo: Option<DemoAccess>, options: ServeOptions) -> Result<()> {
+    let state = enishi_server::AppState::new(Arc::new(store))?
+        .with_secure_cookies(options.secure_cookies)
+        .with_request_timeout(options.request_timeout);
+    let every = options.jobs_every_minutes;
+    let _scheduler =
+        (every > 0).then(|| enishi_server::scheduler::start(state.clone(), std::time::Duration::from_secs(60 * every)));
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(enishi_server::serve(state, addr, |bound| {
         eprintln!("Enishi is running at http://{bound}/  (Ctrl-C to stop)");
@@ -296,7 +313,7 @@ fn demo(url: &str, data_dir: &Path, addr: &str, n: u64, seed: u64, fresh: bool) 
         demo_users(c, &password)?;
         Ok(tokens::create(c, Role::Admin, "demo")?)
     })?;
-    serve(store, addr, Some(DemoAccess { token, password }), 60, false)
+    serve(store, addr, Some(DemoAccess { token, password }), ServeOptions::default())
 }
 
 /// The demo's owner, marketer and staff users.
