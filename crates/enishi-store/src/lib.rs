@@ -10,6 +10,7 @@ pub mod model;
 pub mod repo;
 #[cfg(feature = "test-support")]
 pub mod testing;
+mod tls;
 
 pub use db::{Backend, Conn, Param, Row, Rows, Value};
 pub use model::*;
@@ -165,8 +166,9 @@ fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {
     Ok(conn)
 }
 
-fn open_postgres(url: &str) -> Result<PgSession, StoreError> {
-    let client = postgres::Client::connect(url, postgres::NoTls).map_err(|e| StoreError::Open(redact(url, &e)))?;
+fn open_postgres(target: &tls::PgTarget) -> Result<PgSession, StoreError> {
+    let client = postgres::Client::connect(&target.url, target.tls.clone())
+        .map_err(|e| StoreError::Open(redact(&target.url, &e)))?;
     Ok(PgSession { client, statements: HashMap::new() })
 }
 
@@ -176,7 +178,21 @@ fn redact(url: &str, e: &postgres::Error) -> String {
         (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
         _ => url.to_string(),
     };
-    format!("{shown}: {e}")
+    // The driver's own text is terse ("db error", "error performing TLS handshake"): the
+    // server's message or the underlying cause says what is wrong.
+    let detail = match e.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => {
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                text = format!("{text}: {c}");
+                cause = c.source();
+            }
+            text
+        }
+    };
+    format!("{shown}: {detail}")
 }
 
 /// A pooled SQLite connection that goes back to the pool with its foreign-key checks on:
@@ -234,10 +250,10 @@ impl Store {
                 Inner::Sqlite(pool)
             }
             Location::Postgres(url) => {
-                let first = open_postgres(url)?;
+                let target = tls::target(url)?;
+                let first = open_postgres(&target)?;
                 drop(first);
-                let u = url.clone();
-                Inner::Postgres(Pool::new(POOL_SIZE, move || open_postgres(&u)))
+                Inner::Postgres(Pool::new(POOL_SIZE, move || open_postgres(&target)))
             }
         };
         let store = Store { inner, location, sqlite_writer: std::sync::Mutex::new(()) };
