@@ -363,13 +363,17 @@ fn stamps_tiers_referrals_birthdays_memberships_and_expiry() {
 
         // Expiry: a month after earning, the job writes expire entries for what is left.
         let june = BusinessClock::default().parse_timestamp("2026-06-15").unwrap().timestamp();
+        let total = || s.read(loyalty::balance_audit).unwrap().iter().map(|a| a.stored).sum::<i64>();
+        let (before, c7_before) = (total(), balance(s, c7));
+        assert_eq!(c7_before, 120);
         let report = s
             .write(|c| {
                 let p = programs(c);
                 enishi_rewards::run_jobs(c, &p, june)
             })
             .unwrap();
-        assert!(report.points_expired > 0);
+        assert_eq!(report.points_expired, before - total(), "the report is what the balances lost");
+        assert!(report.points_expired >= c7_before);
         assert_eq!(balance(s, c7), 0);
         let again = s
             .write(|c| {

@@ -491,7 +491,11 @@ mod tests {
         // 10⁹ units × 10¹² points would wrap an i64; it saturates instead.
         let lines = [line("X", None, 1_000_000_000, "1"), line("X", None, 1_000_000_000, "1")];
         let got = evaluate(&p, &CustomerState::default(), &order("2026-01-01 10:00", "2", &lines));
-        assert!(got.points > 0, "no wrap: {}", got.points);
+        assert_eq!(
+            got.parts,
+            [Part { source: Source::Base, points: 20_000 }, Part { source: Source::Rule(0), points: i64::MAX }]
+        );
+        assert_eq!(got.points, i64::MAX, "saturated, not wrapped");
         assert!(!got.in_range());
         // The largest amount at the largest rate still computes exactly, beyond the limit.
         let lines = [line("Y", None, 1, "922337203685")];
