@@ -293,19 +293,22 @@ async fn list_customers(
         Some(p) => Some(p.parse::<Phone>().map_err(|e| ApiError::invalid("phone", e.0))?.to_string()),
         None => None,
     };
-    let exact = q.external_id.is_some() || q.email.is_some() || phone.is_some();
+    let (external_id, email) = (not_blank("external_id", q.external_id)?, not_blank("email", q.email)?);
+    let (lifecycle_stage, rfm_segment) =
+        (not_blank("lifecycle_stage", q.lifecycle_stage)?, not_blank("rfm_segment", q.rfm_segment)?);
+    let exact = external_id.is_some() || email.is_some() || phone.is_some();
     let q_summary = json!({
-        "q_chars": q.q.as_ref().map(|t| t.chars().count()), "external_id": q.external_id.is_some(), "email": q.email.is_some(), "phone": phone.is_some(),
-        "lifecycle_stage": q.lifecycle_stage, "rfm_segment": q.rfm_segment, "after": q.after, "limit": q.limit,
+        "q_chars": q.q.as_ref().map(|t| t.chars().count()), "external_id": external_id.is_some(), "email": email.is_some(), "phone": phone.is_some(),
+        "lifecycle_stage": lifecycle_stage, "rfm_segment": rfm_segment, "after": q.after, "limit": q.limit,
     });
     let mut query = customers::CustomerQuery {
         text: q.q,
-        external_id: q.external_id,
-        email: q.email,
+        external_id,
+        email,
         phone,
         account_id: q.account_id,
-        lifecycle_stage: q.lifecycle_stage,
-        rfm_segment: q.rfm_segment,
+        lifecycle_stage,
+        rfm_segment,
         after: not_negative("after", q.after)?,
         limit: page_limit(q.limit)?,
     };
@@ -663,6 +666,15 @@ pub(crate) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     match limit.unwrap_or(50) {
         l if (1..=MAX_PAGE).contains(&l) => Ok(l),
         l => Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_PAGE}, not {l}"))),
+    }
+}
+
+/// A filter given as a query parameter: refused when blank (an empty filter is a mistake, not
+/// "no filter").
+pub(crate) fn not_blank(name: &str, v: Option<String>) -> Result<Option<String>, ApiError> {
+    match v {
+        Some(t) if t.trim().is_empty() => Err(ApiError::invalid(name, "must not be blank; leave it out to not filter")),
+        other => Ok(other),
     }
 }
 
@@ -1355,10 +1367,16 @@ async fn analytics_clv(
     }
     let months = q.months.unwrap_or(12);
     let horizon_days = q.horizon_days.unwrap_or(90);
-    if !(1..=120).contains(&months) || !(1..=3650).contains(&horizon_days) {
-        return Err(ApiError::invalid("months", "months must be 1–120 and horizon_days 1–3650"));
+    if !(1..=120).contains(&months) {
+        return Err(ApiError::invalid("months", format!("must be between 1 and 120, not {months}")));
     }
-    let top = q.top.unwrap_or(20).min(1000);
+    if !(1..=3650).contains(&horizon_days) {
+        return Err(ApiError::invalid("horizon_days", format!("must be between 1 and 3650, not {horizon_days}")));
+    }
+    let top = q.top.unwrap_or(20);
+    if !(1..=1000).contains(&top) {
+        return Err(ApiError::invalid("top", format!("must be between 1 and 1000, not {top}")));
+    }
     let model: enishi_insights::CountModel =
         q.model.as_deref().unwrap_or("bg-nbd").parse().map_err(|e: String| ApiError::invalid("model", e))?;
     let opts =

@@ -58,7 +58,7 @@ pub(crate) async fn list(
     QueryParams(q): QueryParams<AuditQuery>,
 ) -> Result<Response, ApiError> {
     let limit = page_limit(q.limit)?;
-    let before = q.before;
+    let before = q.before.map(|b| crate::api::not_negative("before", Some(b))).transpose()?;
     let items = state.run(move |s| Ok(s.read(|c| audit::recent(c, before, limit))?)).await?;
     let next = if items.len() as i64 == limit { items.last().map(|e| e.id) } else { None };
     Ok(ok(json!({"items": items, "next_before": next})))

@@ -341,6 +341,17 @@ fn the_contract_refuses_what_it_does_not_document() {
         let path = format!("/api/v1/customers/{}/orders?offset=-1", c["id"]);
         assert_eq!(status(&path, &admin), (422, "invalid_field".into(), "offset".into()));
         assert_eq!(status("/api/v1/accounts?after=-1", &admin), (422, "invalid_field".into(), "after".into()));
+        assert_eq!(status("/api/v1/audit?before=-1", &admin), (422, "invalid_field".into(), "before".into()));
+        for field in ["external_id", "email", "lifecycle_stage", "rfm_segment"] {
+            let path = format!("/api/v1/customers?{field}=%20");
+            assert_eq!(status(&path, &admin), (422, "invalid_field".into(), field.into()), "a blank {field} filter");
+        }
+        for (query, field) in
+            [("top=0", "top"), ("top=1001", "top"), ("horizon_days=0", "horizon_days"), ("months=121", "months")]
+        {
+            let path = format!("/api/v1/analytics/clv?{query}");
+            assert_eq!(status(&path, &admin), (422, "invalid_field".into(), field.into()), "{query}");
+        }
         // An id is digits only: `+1` is not customer 1.
         let plus = format!("/api/v1/customers/+{}", c["id"]);
         assert_eq!(status(&plus, &admin).0, 400);
