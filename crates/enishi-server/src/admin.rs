@@ -159,11 +159,11 @@ async fn users_outcome(state: &AppState, v: &Visitor, outcome: Result<String, Us
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct NewUserForm {
     csrf: String,
     email: String,
-    #[serde(default)]
     name: String,
     role: String,
     language: String,
@@ -197,7 +197,8 @@ async fn create_user(State(state): State<AppState>, headers: HeaderMap, Form(f):
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct RoleForm {
     csrf: String,
     role: String,
@@ -233,10 +234,11 @@ async fn change_role(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct AccessForm {
     csrf: String,
-    disable: u8,
+    disable: String,
 }
 
 async fn change_access(
@@ -253,9 +255,9 @@ async fn change_access(
     let outcome = state
         .run(move |s| {
             Ok(s.write(|c| {
-                users::set_disabled(c, id, f.disable == 1)?;
+                users::set_disabled(c, id, f.disable == "1")?;
                 let email = users::get(c, id)?.map(|u| u.email).unwrap_or_default();
-                let after = serde_json::json!({"disabled": f.disable == 1});
+                let after = serde_json::json!({"disabled": f.disable == "1"});
                 crate::audit::record(c, &actor, "users.access", &format!("user:{email}"), Some(after))?;
                 Ok(email)
             }))
@@ -306,7 +308,8 @@ async fn settings_page(State(state): State<AppState>, headers: HeaderMap, Query(
     v.page(v.tr().t("Settings"), &body).into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct SettingsForm {
     csrf: String,
     time_zone: String,
@@ -405,7 +408,8 @@ async fn account_page(State(state): State<AppState>, headers: HeaderMap, Query(q
     v.page(v.tr().t("Your account"), &account_body(&v, None, q.done.is_some())).into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct PasswordForm {
     csrf: String,
     current: String,

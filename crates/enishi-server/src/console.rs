@@ -79,18 +79,15 @@ pub(crate) fn purchase_form(tr: Tr, customer_id: i64, csrf: &str) -> String {
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct PurchaseForm {
     csrf: String,
     amount: String,
-    #[serde(default)]
     sku: String,
-    #[serde(default)]
     category: String,
     /// A manager's sign-in, confirming a staff sale above the staff order limit.
-    #[serde(default)]
     manager_email: String,
-    #[serde(default)]
     manager_password: String,
 }
 
@@ -237,12 +234,12 @@ pub(crate) fn interaction_form(tr: Tr, customer_id: i64, csrf: &str) -> String {
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct InteractionForm {
     csrf: String,
     kind: String,
     body: String,
-    #[serde(default)]
     resolved: Option<String>,
 }
 
@@ -343,7 +340,8 @@ fn form_key() -> String {
     format!("console-{}", hex::encode(bytes))
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct RedeemForm {
     csrf: String,
     key: String,
@@ -401,7 +399,8 @@ pub(crate) fn adjust_form(tr: Tr, customer_id: i64, csrf: &str) -> String {
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct AdjustForm {
     csrf: String,
     key: String,
@@ -609,7 +608,8 @@ fn loyalty_body(v: &Visitor, view: &LoyaltyView, error: Option<(&str, &str)>) ->
     html
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct ProgrammeForm {
     csrf: String,
     document: String,
@@ -734,7 +734,8 @@ async fn tokens_page(State(state): State<AppState>, headers: HeaderMap) -> Respo
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct TokenForm {
     csrf: String,
     role: String,

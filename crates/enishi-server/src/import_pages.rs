@@ -149,14 +149,16 @@ async fn imports_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
 async fn upload_import(
     State(state): State<AppState>,
     headers: HeaderMap,
-    mut form: axum::extract::Multipart,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
+    // Who may import is decided before the body is read: a refused role learns that first.
     let v = match importer(&state, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
     };
     let tr = v.tr();
     let title = tr.t("Import orders");
+    let Ok(mut form) = form else { return v.bad_form(title, tr.t("The upload could not be read.")) };
     let (mut csrf, mut format, mut skip, mut file) = (String::new(), String::from("generic"), false, None);
     loop {
         match form.next_field().await {

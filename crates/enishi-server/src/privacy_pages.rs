@@ -55,7 +55,8 @@ async fn download(State(state): State<AppState>, headers: HeaderMap, Path(id): P
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct EraseForm {
     csrf: String,
     confirm: String,

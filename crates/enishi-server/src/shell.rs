@@ -297,9 +297,9 @@ async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Respon
     login_page(&state, &headers, StatusCode::OK, "", None)
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct LoginForm {
-    #[serde(default)]
     login_token: String,
     email: String,
     password: String,
@@ -371,7 +371,8 @@ async fn login(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct CsrfForm {
     pub(crate) csrf: String,
 }
@@ -392,7 +393,8 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(f): Form
         .into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct LanguageForm {
     csrf: String,
     language: String,

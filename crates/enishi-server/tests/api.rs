@@ -572,7 +572,18 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
         ("/settings", 200, 403, 403),
         ("/account", 200, 200, 200),
         ("/customers/999", 404, 404, 404),
+        ("/audit", 200, 403, 403),
+        ("/customers/1/privacy-export", 200, 403, 403),
+        ("/imports/jobs/999", 404, 404, 403),
+        ("/overview", 308, 308, 308),
+        // Public: the same for everyone, signed in or not.
+        ("/login", 200, 200, 200),
         ("/favicon.svg", 200, 200, 200),
+        ("/favicon.ico", 200, 200, 200),
+        ("/style.css", 200, 200, 200),
+        ("/healthz", 200, 200, 200),
+        ("/readyz", 200, 200, 200),
+        ("/metrics", 200, 200, 200),
     ];
     for (path, admin, market, staff) in matrix {
         for (cookie, want) in sessions.iter().zip([admin, market, staff]) {
@@ -587,6 +598,25 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
     let cookie = &sessions[0];
     let (s, _, _) = app.form("/customers/1/purchases", cookie, &[("csrf", "nope"), ("amount", "10")]);
     assert_eq!(s, 403);
+    // Every form a role may not use is refused (403) with a good anti-forgery token; the
+    // state-changing forms of admins are refused to marketers and staff alike.
+    let refused: [(&str, &[usize]); 8] = [
+        ("/customers/1/erase", &[1, 2]),
+        ("/users/1/role", &[1, 2]),
+        ("/users/1/access", &[1, 2]),
+        ("/tokens", &[1, 2]),
+        ("/tokens/1/revoke", &[1, 2]),
+        ("/settings", &[1, 2]),
+        ("/customers/1/adjustments", &[2]),
+        ("/imports", &[2]),
+    ];
+    for (path, roles) in refused {
+        for &r in roles {
+            let csrf = csrf_in(&app.page("/account", &sessions[r]).1);
+            let (s, _, _) = app.form(path, &sessions[r], &[("csrf", &csrf)]);
+            assert_eq!(s, 403, "POST {path} as role {r}");
+        }
+    }
     // Staff may not adjust points, even with a good form.
     let staff_csrf = csrf_in(&app.page("/customers/1", &sessions[2]).1);
     let (s, _, _) = app.form(
