@@ -54,7 +54,11 @@ impl FromRequestParts<AppState> for Caller {
         let digest = sha2::Sha256::digest(token.as_bytes());
         let key = format!("token:{}", hex::encode(&digest[..8]));
         match role_of(state, token).await? {
-            Some((role, label)) => Ok(Caller { role, key, actor: format!("token:{label} ({role})") }),
+            Some((role, label)) => {
+                let actor = format!("token:{label} ({role})");
+                crate::observe::set_caller(actor.clone());
+                Ok(Caller { role, key, actor })
+            }
             None => Err(unauthorized("the token is unknown or revoked")),
         }
     }

@@ -61,9 +61,10 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", detail)
     }
 
-    /// 500 `internal`: the detail is logged, the client sees a generic message.
+    /// 500 `internal`: the detail is logged (with the request's id), the client sees a generic
+    /// message and the request id to quote.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        eprintln!("internal error: {detail}");
+        tracing::error!(detail = %detail, "internal error");
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -76,7 +77,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(m) => {
-                eprintln!("conflict: {m}");
+                tracing::warn!(detail = %m, "conflict");
                 ApiError::new(
                     StatusCode::CONFLICT,
                     "conflict",
@@ -89,9 +90,20 @@ impl From<StoreError> for ApiError {
                 retry_after: Some(2),
                 ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the server is busy; try again shortly")
             },
-            other => ApiError::internal(other),
+            other => ApiError::internal(with_causes(&other)),
         }
     }
+}
+
+/// An error's message followed by each of its causes.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
+    }
+    text
 }
 
 impl From<FieldError> for ApiError {
@@ -128,6 +140,9 @@ impl IntoResponse for ApiError {
         });
         if let Some(f) = self.field {
             body["field"] = f.into();
+        }
+        if let Some(id) = crate::observe::request_id() {
+            body["request_id"] = id.into();
         }
         let response =
             (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();

@@ -17,6 +17,7 @@ mod i18n;
 mod import_pages;
 mod loyalty;
 mod metrics;
+mod observe;
 mod ops;
 mod pages;
 mod privacy_pages;
@@ -167,6 +168,7 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.request_timeout, edge::deadline))
         .layer(axum::middleware::from_fn(edge::security_headers))
         .layer(tower_http::compression::CompressionLayer::new())
+        .layer(axum::middleware::from_fn(observe::observe))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
         .with_state(state)
 }
@@ -203,7 +205,7 @@ pub async fn spawn(state: AppState, addr: &str) -> std::io::Result<Running> {
     let app = app(state);
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await {
-            eprintln!("server stopped: {e}");
+            tracing::error!(error = %e, "server stopped");
         }
     });
     Ok(Running { addr, handle })

@@ -32,7 +32,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, json!({"status": "migrations pending", "pending": pending}))
         }
         Ok(Err(e)) => {
-            eprintln!("readyz: {e}");
+            tracing::error!(error = %e, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, json!({"status": "database unavailable"}))
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, json!({"status": "check failed"})),

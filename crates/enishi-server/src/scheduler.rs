@@ -116,7 +116,7 @@ pub fn start(state: AppState, every: Duration) -> Scheduler {
             while !flag.load(Ordering::Relaxed) {
                 let t = tick(&state, chrono::Utc::now().timestamp(), &mut last_scored_day);
                 for e in &t.errors {
-                    eprintln!("scheduled job failed (retried next tick): {e}");
+                    tracing::error!(error = %e, "scheduled job failed (retried next tick)");
                 }
                 // Sleep in short steps so that a stop is noticed soon.
                 let mut slept = Duration::ZERO;

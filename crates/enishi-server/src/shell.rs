@@ -248,7 +248,10 @@ pub(crate) async fn visitor(state: &AppState, headers: &HeaderMap) -> Result<Vis
     let token = session.clone();
     let now = chrono::Utc::now().timestamp();
     match state.run(move |s| Ok(s.read(|c| users::session_user(c, &token, now))?)).await {
-        Ok(Some(user)) => Ok(Visitor { csrf: csrf_of(&session), user }),
+        Ok(Some(user)) => {
+            crate::observe::set_caller(format!("user:{}", user.id));
+            Ok(Visitor { csrf: csrf_of(&session), user })
+        }
         Ok(None) => Err(Redirect::to("/login").into_response()),
         Err(e) => Err(e.into_response()),
     }

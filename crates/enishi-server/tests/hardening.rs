@@ -763,3 +763,20 @@ fn responses_are_gzipped_for_clients_that_accept_it() {
     let plain = ask("");
     assert!(plain.starts_with("http/1.1 200") && !plain.contains("content-encoding"), "{plain:.300}");
 }
+
+#[test]
+fn every_answer_carries_a_request_id_and_problems_name_it() {
+    let app = start(enishi_store::testing::sqlite());
+    let ask = |id: Option<&str>| {
+        let header = id.map(|i| format!("X-Request-Id: {i}\r\n")).unwrap_or_default();
+        app.raw(&format!("GET /api/v1/customers/999 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n{header}Connection: close\r\n\r\n", app.admin))
+    };
+    let echoed = ask(Some("pos-7.a_b"));
+    assert!(echoed.contains("x-request-id: pos-7.a_b") && echoed.contains(r#""request_id":"pos-7.a_b""#), "{echoed}");
+    for id in [None, Some("no spaces allowed"), Some(&"x".repeat(65)[..])] {
+        let made = ask(id);
+        let header = made.lines().find_map(|l| l.strip_prefix("x-request-id: ")).unwrap_or_default().trim().to_string();
+        assert!(header.len() == 32 && header.bytes().all(|b| b.is_ascii_hexdigit()), "{id:?}: {made}");
+        assert!(made.contains(&format!(r#""request_id":"{header}""#)), "{made}");
+    }
+}

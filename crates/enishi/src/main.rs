@@ -60,6 +60,10 @@ enum Command {
         /// Seconds a request may take before it is answered 503 `timeout`.
         #[arg(long, env = "ENISHI_REQUEST_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
         request_timeout: u64,
+        /// Log lines as `text` (for people) or `json` (one object per line, for collectors);
+        /// `RUST_LOG` filters them (default `info`).
+        #[arg(long, env = "ENISHI_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+        log_format: String,
     },
     /// Import a file.
     Import {

@@ -465,3 +465,42 @@ fn privacy_export_and_erase_from_the_command_line() {
     assert!(enishi(&db, dir.path(), &["privacy", "export", "P-2"]).status.success());
     assert!(!enishi(&db, dir.path(), &["privacy", "export", "P-1"]).status.success(), "Ken stays erased");
 }
+
+#[test]
+fn the_server_logs_one_json_line_per_request_with_its_id() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let db = testing::sqlite();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_enishi"))
+        .args(["--database-url", &db.url, "serve", "--addr", &format!("127.0.0.1:{port}")])
+        .args(["--jobs-every-minutes", "0", "--log-format", "json"])
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    // The first line says where it listens; then it answers.
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains(&port.to_string()), "{first}");
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(b"GET /api/v1/customers/7?email=sato%40example.jp HTTP/1.1\r\nHost: x\r\nX-Request-Id: till-42\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.to_ascii_lowercase().contains("x-request-id: till-42"), "{answer}");
+    assert!(answer.contains(r#""request_id":"till-42""#), "the problem names the request: {answer}");
+    let line = lines.next().unwrap().unwrap();
+    server.kill().unwrap();
+    let _ = server.wait();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["message"], "request", "{line}");
+    assert_eq!(
+        (v["method"].as_str(), v["route"].as_str(), v["status"].as_u64()),
+        (Some("GET"), Some("/api/v1/customers/{id}"), Some(401)),
+        "{line}"
+    );
+    assert_eq!(v["span"]["request_id"], "till-42", "{line}");
+    assert!(v["latency_ms"].as_str().is_some_and(|ms| ms.parse::<f64>().is_ok()), "{line}");
+    assert!(!line.contains("sato"), "no query or personal data in the log: {line}");
+}

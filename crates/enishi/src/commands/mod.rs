@@ -57,7 +57,8 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
     let url = database_url(url, data_dir);
     match command {
         Command::Demo { addr, customers, seed, fresh } => demo(&url, data_dir, &addr, customers, seed, fresh),
-        Command::Serve { addr, jobs_every_minutes, secure_cookies, request_timeout } => {
+        Command::Serve { addr, jobs_every_minutes, secure_cookies, request_timeout, log_format } => {
+            start_logging(log_format == "json");
             let options = ServeOptions {
                 jobs_every_minutes,
                 secure_cookies,
@@ -213,6 +214,15 @@ struct DemoAccess {
     password: String,
 }
 
+/// Sends the server's log lines to standard error, filtered by `RUST_LOG` (default `info`).
+fn start_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Only the first call installs a subscriber (a second would fail, and may be ignored).
+    let _ = if json { logs.json().flatten_event(true).try_init() } else { logs.with_ansi(false).try_init() };
+}
+
 /// How `enishi serve` runs.
 struct ServeOptions {
     /// Minutes between scheduler runs; 0 turns it off.
@@ -238,8 +248,9 @@ fn serve(store: Store, addr: &str, demo: Option<DemoAccess>, options: ServeOptio
         (every > 0).then(|| enishi_server::scheduler::start(state.clone(), std::time::Duration::from_secs(60 * every)));
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(enishi_server::serve(state, addr, |bound| {
-        eprintln!("Enishi is running at http://{bound}/  (Ctrl-C to stop)");
-        eprintln!("API: http://{bound}/api/v1/openapi.json");
+        tracing::info!(
+            "Enishi is running at http://{bound}/ (Ctrl-C to stop); API: http://{bound}/api/v1/openapi.json"
+        );
         if let Some(d) = &demo {
             eprintln!(
                 "Sign in to the console as {DEMO_OWNER} (or {DEMO_MARKETER}, {DEMO_STAFF}) with the password {}",
@@ -313,6 +324,7 @@ fn demo(url: &str, data_dir: &Path, addr: &str, n: u64, seed: u64, fresh: bool) 
         demo_users(c, &password)?;
         Ok(tokens::create(c, Role::Admin, "demo")?)
     })?;
+    start_logging(false);
     serve(store, addr, Some(DemoAccess { token, password }), ServeOptions::default())
 }
 
