@@ -162,6 +162,9 @@ mod tests {
         assert_eq!(k.orders_by_weekday[0], 2);
         assert_eq!(k.order_value.median, 10.0);
         assert_eq!(k.days_between_purchases.count, 1);
+        assert_eq!(k.days_between_purchases.median, 36.0, "day 4 to day 40");
+        assert_eq!(k.revenue_per_customer.median, 35.0, "of 35, 100 and 7");
+        assert!((k.order_value.mean - 28.4).abs() < 1e-12, "142 over 5 orders");
         assert_eq!(k.cohorts.len(), 2);
         assert_eq!(k.cohorts[0].retention, vec![1.0, 0.5]);
         assert_eq!(k.cohorts[1].retention, vec![1.0]);
