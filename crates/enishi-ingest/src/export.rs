@@ -48,7 +48,7 @@ pub fn unneutralise(cell: &str) -> &str {
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// Writing the output failed.
-    #[error("cannot write the export: {0}")]
+    #[error("cannot write the export")]
     Io(#[from] std::io::Error),
     /// The database failed.
     #[error(transparent)]
@@ -57,7 +57,12 @@ pub enum ExportError {
 
 impl From<csv::Error> for ExportError {
     fn from(e: csv::Error) -> Self {
-        ExportError::Io(std::io::Error::other(e))
+        // The writer's own I/O error is kept as it is, so that its kind (a closed pipe) shows.
+        let message = e.to_string();
+        match e.into_kind() {
+            csv::ErrorKind::Io(io) => ExportError::Io(io),
+            _ => ExportError::Io(std::io::Error::other(message)),
+        }
     }
 }
 

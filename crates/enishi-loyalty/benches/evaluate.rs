@@ -1,5 +1,6 @@
 //! Rule evaluation throughput: a 10-rule programme over a mix of orders.
 //! Run: `cargo bench -p enishi-loyalty --bench evaluate`.
+#![allow(missing_docs)] // criterion_group! defines an undocumented public function
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use enishi_core::BusinessClock;

@@ -192,7 +192,7 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
         let _ = write!(
             body,
             "<p class=\"muted\">{}</p>",
-            tr.t("Not scored yet: the server scores customers once a day (or run `enishi analyze clv --store`).")
+            tr.t("Not scored yet: the server scores customers once a day (or run `enishi analyze clv`).")
         );
     } else {
         let _ = write!(

@@ -492,7 +492,7 @@ const JA: &[(&str, &str)] = &[
     ("Monthly cohorts", "月別コホート"),
     ("Share of each month's new customers buying again N months later", "各月の新規顧客のうち N か月後に再購入した割合"),
     ("First month (customers)", "初回購入月（顧客数）"),
-    ("Not scored yet: the server scores customers once a day (or run `enishi analyze clv --store`).", "まだスコアがありません。サーバーは1日1回スコアを計算します（または `enishi analyze clv --store` を実行）。"),
+    ("Not scored yet: the server scores customers once a day (or run `enishi analyze clv`).", "まだスコアがありません。サーバーは1日1回スコアを計算します（または `enishi analyze clv` を実行）。"),
     ("P(alive)", "P(生存)"),
     ("Expected purchases", "予測購入回数"),
     ("Target accounts", "ターゲット法人"),

@@ -182,6 +182,13 @@ fn main() -> ExitCode {
     match commands::run(cli.command, cli.database_url, &cli.data_dir) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // `enishi export … | head`: the reader has what it wanted; stopping is not an error.
+            let broken_pipe = e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if broken_pipe {
+                return ExitCode::SUCCESS;
+            }
             if let Some(bad) = e.downcast_ref::<BadInput>() {
                 eprintln!("error: {bad}");
                 ExitCode::from(2)

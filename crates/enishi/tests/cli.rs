@@ -504,3 +504,26 @@ fn the_server_logs_one_json_line_per_request_with_its_id() {
     assert!(v["latency_ms"].as_str().is_some_and(|ms| ms.parse::<f64>().is_ok()), "{line}");
     assert!(!line.contains("sato"), "no query or personal data in the log: {line}");
 }
+
+#[test]
+fn an_export_read_only_in_part_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let db = testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let out =
+        enishi(&db.url, dir.path(), &["import", "orders", &fixture("cdnow/CDNOW_sample.txt"), "--format", "cdnow"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // `enishi export orders | head -1`: the reader goes away after one line of ~700 kB.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_enishi"))
+        .args(["--database-url", &db.url, "export", "orders"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("order_id,"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "", "nothing to report");
+}
