@@ -101,12 +101,10 @@ pub(crate) fn take_from_lots(lots: &[Lot], mut owed: i64, prefer: &[i64], usable
     taken
 }
 
-/// Points usable at `at` (lots no longer pending), and points still pending.
-pub(crate) fn usable_and_pending(c: &mut dyn Conn, customer_id: i64, at: i64) -> Result<(i64, i64), StoreError> {
+/// Points usable at `at`: those in lots no longer pending.
+pub(crate) fn usable_points(c: &mut dyn Conn, customer_id: i64, at: i64) -> Result<i64, StoreError> {
     let lots = loyalty::open_lots(c, customer_id)?;
-    let usable = lots.iter().filter(|l| l.available_at <= at).map(|l| l.remaining).sum();
-    let pending = lots.iter().filter(|l| l.available_at > at).map(|l| l.remaining).sum();
-    Ok((usable, pending))
+    Ok(lots.iter().filter(|l| l.available_at <= at).map(|l| l.remaining).sum())
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ pub fn redeem(
     if acct.balance < 0 {
         return Err(LoyaltyError::Debt(-acct.balance));
     }
-    let (usable, _) = book::usable_and_pending(c, customer_id, now)?;
+    let usable = book::usable_points(c, customer_id, now)?;
     if usable < reward.cost {
         return Err(LoyaltyError::InsufficientPoints { available: usable, needed: reward.cost });
     }
