@@ -1,18 +1,34 @@
 //! The scheduler: periodic work of a running server. Every tick runs the loyalty jobs (expiry,
 //! birthdays, tier reviews, promotion announcements, memberships); the first tick of each
 //! business day also refreshes the stored scores (RFM, CLV and P(alive), lifecycle stages with
-//! their recorded changes) and every customer's recommended next products. Failures are logged and retried on the next tick.
+//! their recorded changes) and every customer's recommended next products, and applies the
+//! retention policy. Failures are logged and retried on the next tick.
+//!
+//! Several servers may share one database: each job's period (the tick's slot for the loyalty
+//! jobs, the business day for the daily work) is claimed with a lease in the database
+//! ([`enishi_store::repo::job_runs`]) and recorded when done, so it runs once whichever server
+//! ticks first, and a restart neither repeats nor skips a day.
 
 use crate::AppState;
+use enishi_store::repo::job_runs;
+use enishi_store::StoreError;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The loyalty jobs, once per tick slot.
+const LOYALTY_JOBS: &str = "loyalty-jobs";
+/// Scores, recommendations, lifecycle and retention, once per business day.
+const DAILY_WORK: &str = "daily-work";
+/// How long a claim holds before another server may take the period over (a server that died
+/// while running it).
+const LEASE_SECONDS: i64 = 2 * 3600;
+
 /// What one tick did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Tick {
-    /// The loyalty jobs' report.
+    /// The loyalty jobs' report (`None`: another server has run them in this slot).
     pub loyalty: Option<enishi_rewards::JobReport>,
     /// Whether the daily scores were refreshed on this tick.
     pub scores_refreshed: bool,
@@ -24,74 +40,126 @@ pub struct Tick {
     pub errors: Vec<String>,
 }
 
-/// Runs one tick at `now` (Unix seconds). `last_scored_day` is the business day the scores were
-/// last refreshed; it is updated when they are refreshed again.
-pub fn tick(state: &AppState, now: i64, last_scored_day: &mut Option<i64>) -> Tick {
+/// Who ticks, and how often: the periods a server claims.
+#[derive(Debug, Clone)]
+pub struct Ticker {
+    /// This server, as its claims name it.
+    holder: String,
+    /// Seconds between ticks: the length of the loyalty jobs' slot.
+    slot_seconds: i64,
+}
+
+impl Ticker {
+    /// A ticker for a server ticking every `every` (at least a second).
+    pub fn new(every: Duration) -> Ticker {
+        let holder = format!("pid{}-{}", std::process::id(), hex::encode(rand::random::<[u8; 6]>()));
+        Ticker { holder, slot_seconds: i64::try_from(every.as_secs()).unwrap_or(i64::MAX).max(1) }
+    }
+}
+
+/// Claims `period` of `job`; runs `work` when the claim holds, then records the period as done
+/// (when `work` says it succeeded) or gives the claim back. `None` when another server has the
+/// period (done, or running now).
+fn once_per_period<T>(
+    state: &AppState,
+    ticker: &Ticker,
+    job: &str,
+    period: i64,
+    now: i64,
+    work: impl FnOnce() -> (T, bool),
+) -> Result<Option<T>, StoreError> {
+    let holder = ticker.holder.as_str();
+    if !state.store.write(|c| job_runs::claim(c, job, period, holder, now, now + LEASE_SECONDS))? {
+        return Ok(None);
+    }
+    let (out, done) = work();
+    state.store.write(|c| {
+        if done {
+            job_runs::finish(c, job, period, holder, now)
+        } else {
+            job_runs::release(c, job, holder)
+        }
+    })?;
+    Ok(Some(out))
+}
+
+/// Runs one tick at `now` (Unix seconds).
+pub fn tick(state: &AppState, now: i64, ticker: &Ticker) -> Tick {
     state.metrics.job_runs.fetch_add(1, Ordering::Relaxed);
     let mut out = Tick::default();
     let store = &state.store;
     let clock = state.workspace().clock;
-    let jobs = store.write(|c| -> Result<_, enishi_store::StoreError> {
-        let programs = state.programs.get(c, clock)?;
-        enishi_rewards::run_jobs(c, &programs, now)
+    let slot = now.div_euclid(ticker.slot_seconds);
+    let loyalty = once_per_period(state, ticker, LOYALTY_JOBS, slot, now, || {
+        let jobs = store.write(|c| -> Result<_, StoreError> {
+            let programs = state.programs.get(c, clock)?;
+            enishi_rewards::run_jobs(c, &programs, now)
+        });
+        let ok = jobs.is_ok();
+        (jobs, ok)
     });
-    match jobs {
-        Ok(r) => out.loyalty = Some(r),
-        Err(e) => out.errors.push(format!("loyalty jobs: {e}")),
+    match loyalty {
+        Ok(Some(Ok(r))) => out.loyalty = Some(r),
+        Ok(Some(Err(e))) | Err(e) => out.errors.push(format!("loyalty jobs: {e}")),
+        Ok(None) => {}
     }
     let today = clock.day_number(enishi_store::instant(now));
-    if *last_scored_day != Some(today) {
-        let mut ok = true;
-        if let Err(e) = enishi_insights::refresh_rfm_scores(store, today) {
-            out.errors.push(format!("RFM: {e}"));
-            ok = false;
+    let mut errors = Vec::new();
+    let daily = once_per_period(state, ticker, DAILY_WORK, today, now, || {
+        let changes = daily_work(state, today, now, &mut errors);
+        let ok = errors.is_empty();
+        (changes, ok)
+    });
+    match daily {
+        Ok(Some((lifecycle_changes, purged))) => {
+            out.scores_refreshed = errors.is_empty();
+            (out.lifecycle_changes, out.purged) = (lifecycle_changes, purged);
         }
-        let opts = enishi_insights::ClvOptions {
-            calibration_end: today,
-            holdout_end: None,
-            unit_days: 7.0,
-            horizon_days: 90,
-            months: 12,
-            discount: 0.01,
-            model: enishi_insights::CountModel::BgNbd,
-        };
-        match enishi_insights::clv_report(store, &opts) {
-            Ok((_, values)) => {
-                if let Err(e) = enishi_insights::store_values(store, &values) {
-                    out.errors.push(format!("CLV: {e}"));
-                    ok = false;
-                }
-            }
-            Err(enishi_insights::ClvError::NoCustomers) => {}
-            Err(e) => {
-                out.errors.push(format!("CLV: {e}"));
-                ok = false;
-            }
-        }
-        if let Err(e) = enishi_insights::refresh_recommendations(store, today, 5) {
-            out.errors.push(format!("recommendations: {e}"));
-            ok = false;
-        }
-        match enishi_insights::lifecycle(store, today, 0, true) {
-            Ok(r) => out.lifecycle_changes = r.changes_recorded,
-            Err(e) => {
-                out.errors.push(format!("lifecycle: {e}"));
-                ok = false;
-            }
-        }
-        match purge_expired(state, now) {
-            Ok(n) => out.purged = n,
-            Err(e) => {
-                out.errors.push(format!("retention: {e}"));
-                ok = false;
-            }
-        }
-        if ok {
-            *last_scored_day = Some(today);
-            out.scores_refreshed = true;
-        }
+        Ok(None) => {}
+        Err(e) => errors.push(format!("daily work: {e}")),
     }
+    out.errors.extend(errors);
     out
+}
+
+/// Scores, recommendations, lifecycle stages and the retention policy for business day
+/// `today`: (lifecycle changes recorded, events and messages purged); failures in `errors`.
+fn daily_work(state: &AppState, today: i64, now: i64, errors: &mut Vec<String>) -> (u64, u64) {
+    let store = &state.store;
+    let (mut changes, mut purged) = (0, 0);
+    if let Err(e) = enishi_insights::refresh_rfm_scores(store, today) {
+        errors.push(format!("RFM: {e}"));
+    }
+    let opts = enishi_insights::ClvOptions {
+        calibration_end: today,
+        holdout_end: None,
+        unit_days: 7.0,
+        horizon_days: 90,
+        months: 12,
+        discount: 0.01,
+        model: enishi_insights::CountModel::BgNbd,
+    };
+    match enishi_insights::clv_report(store, &opts) {
+        Ok((_, values)) => {
+            if let Err(e) = enishi_insights::store_values(store, &values) {
+                errors.push(format!("CLV: {e}"));
+            }
+        }
+        Err(enishi_insights::ClvError::NoCustomers) => {}
+        Err(e) => errors.push(format!("CLV: {e}")),
+    }
+    if let Err(e) = enishi_insights::refresh_recommendations(store, today, 5) {
+        errors.push(format!("recommendations: {e}"));
+    }
+    match enishi_insights::lifecycle(store, today, 0, true) {
+        Ok(r) => changes = r.changes_recorded,
+        Err(e) => errors.push(format!("lifecycle: {e}")),
+    }
+    match purge_expired(state, now) {
+        Ok(n) => purged = n,
+        Err(e) => errors.push(format!("retention: {e}")),
+    }
+    (changes, purged)
 }
 
 /// A running scheduler; dropping it stops the thread after its current tick.
@@ -112,9 +180,9 @@ pub fn start(state: AppState, every: Duration) -> Scheduler {
     std::thread::Builder::new()
         .name("scheduler".into())
         .spawn(move || {
-            let mut last_scored_day = None;
+            let ticker = Ticker::new(every);
             while !flag.load(Ordering::Relaxed) {
-                let t = tick(&state, chrono::Utc::now().timestamp(), &mut last_scored_day);
+                let t = tick(&state, chrono::Utc::now().timestamp(), &ticker);
                 for e in &t.errors {
                     tracing::error!(error = %e, "scheduled job failed (retried next tick)");
                 }

@@ -668,8 +668,8 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
             assert_eq!(app.admin("POST", "/api/v1/orders", Some(o)).0, 201);
         }
         let now = chrono::Utc::now().timestamp() + 60 * 86_400;
-        let mut last = None;
-        let first = enishi_server::scheduler::tick(&state, now, &mut last);
+        let ticker = enishi_server::scheduler::Ticker::new(std::time::Duration::from_secs(60));
+        let first = enishi_server::scheduler::tick(&state, now, &ticker);
         assert!(first.errors.is_empty(), "{:?}", first.errors);
         assert!(first.scores_refreshed);
         assert_eq!(first.lifecycle_changes, 3);
@@ -678,7 +678,7 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
             Some(50),
             "points older than a month expire: {first:?}"
         );
-        let again = enishi_server::scheduler::tick(&state, now + 60, &mut last);
+        let again = enishi_server::scheduler::tick(&state, now + 60, &ticker);
         assert!(!again.scores_refreshed, "scores once a day");
         let (_, found) = app.admin("GET", "/api/v1/customers?external_id=C-2", None);
         let id = found["items"][0]["id"].as_i64().unwrap();
@@ -692,6 +692,43 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
         );
         let (s, recs) = app.admin("GET", &format!("/api/v1/customers/{id}/recommendations"), None);
         assert_eq!((s, recs["items"][0]["sku"].as_str()), (200, Some("B")), "{recs}");
+    }
+}
+
+#[test]
+fn servers_sharing_a_database_run_each_period_once_and_a_restart_remembers() {
+    use enishi_server::scheduler::{tick, Ticker};
+    for db in testing::all() {
+        // Two servers: their own stores (connection pools) on one database.
+        let states: Vec<AppState> =
+            (0..2).map(|_| AppState::new(Arc::new(enishi_store::Store::open(&db.url).unwrap())).unwrap()).collect();
+        let hour = std::time::Duration::from_secs(3600);
+        let tickers = [Ticker::new(hour), Ticker::new(hour)];
+        let now = chrono::Utc::now().timestamp();
+        for round in 0..3 {
+            // Both tick at the same moment, many times over.
+            let at = now + round * 60;
+            let ticks: Vec<_> = std::thread::scope(|s| {
+                let handles: Vec<_> =
+                    states.iter().zip(&tickers).map(|(st, t)| s.spawn(move || tick(st, at, t))).collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            assert!(ticks.iter().all(|t| t.errors.is_empty()), "{ticks:?}");
+            let daily = ticks.iter().filter(|t| t.scores_refreshed).count();
+            let loyalty = ticks.iter().filter(|t| t.loyalty.is_some()).count();
+            assert_eq!(
+                (daily, loyalty),
+                (usize::from(round == 0), usize::from(round == 0)),
+                "round {round}: {ticks:?}"
+            );
+        }
+        // A restarted server (a new ticker) knows the day is done; the next day and the next
+        // slot run once more.
+        let restarted = Ticker::new(hour);
+        assert!(!tick(&states[1], now + 300, &restarted).scores_refreshed);
+        let next_day = tick(&states[1], now + 86_400, &restarted);
+        assert!(next_day.scores_refreshed && next_day.loyalty.is_some(), "{next_day:?}");
+        assert!(!tick(&states[0], now + 86_400, &tickers[0]).scores_refreshed);
     }
 }
 

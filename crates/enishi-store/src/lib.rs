@@ -153,6 +153,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_erasure_list.sql"),
         include_str!("../migrations/postgres/0010_erasure_list.sql"),
     ),
+    (
+        11,
+        include_str!("../migrations/sqlite/0011_job_runs.sql"),
+        include_str!("../migrations/postgres/0011_job_runs.sql"),
+    ),
 ];
 
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {

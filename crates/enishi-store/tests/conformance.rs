@@ -637,3 +637,24 @@ fn sums_that_overflow_are_out_of_range_not_database_failures() {
         assert!(matches!(r, Err(StoreError::OutOfRange(_))), "{r:?}");
     });
 }
+
+#[test]
+fn a_job_period_is_claimed_once_and_a_dead_holders_lease_runs_out() {
+    use enishi_store::repo::job_runs::{claim, finish, release};
+    each(|s| {
+        let w = |f: &dyn Fn(&mut dyn Conn) -> Result<bool, StoreError>| s.write(|c| f(c)).unwrap();
+        assert!(w(&|c| claim(c, "daily", 10, "a", 1_000, 2_000)));
+        assert!(!w(&|c| claim(c, "daily", 10, "b", 1_500, 2_500)), "a holds it");
+        assert!(w(&|c| claim(c, "daily", 10, "a", 1_600, 2_600)), "the holder may renew");
+        // a dies; once its lease has run out, b takes the period over and finishes it.
+        assert!(w(&|c| claim(c, "daily", 10, "b", 2_600, 3_600)));
+        w(&|c| finish(c, "daily", 10, "b", 2_700).map(|()| true));
+        assert!(!w(&|c| claim(c, "daily", 10, "a", 9_999, 10_999)), "done");
+        assert!(!w(&|c| claim(c, "daily", 9, "a", 9_999, 10_999)), "periods only go forward");
+        // A failed run gives the period back at once.
+        assert!(w(&|c| claim(c, "daily", 11, "a", 3_000, 4_000)));
+        w(&|c| release(c, "daily", "a").map(|()| true));
+        assert!(w(&|c| claim(c, "daily", 11, "b", 3_001, 4_001)));
+        assert!(w(&|c| claim(c, "weekly", 11, "a", 3_001, 4_001)), "jobs are claimed apart");
+    });
+}

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod customers;
 pub mod history;
 pub mod imports;
+pub mod job_runs;
 pub mod loyalty;
 pub mod orders;
 pub mod privacy;
