@@ -436,6 +436,24 @@ fn birthdays_are_rewarded_once_a_year_and_tiers_fall_only_at_review() {
         assert_eq!(tier(s).as_deref(), Some("member"));
         let history = s.read(|c| loyalty::tier_history(c, c10)).unwrap();
         assert_eq!(history.iter().map(|h| h.to_tier.as_str()).collect::<Vec<_>>(), ["gold", "member"]);
+        // A tier set by hand holds until its lock ends, then the review moves it down.
+        let review = |at: i64| {
+            s.write(|c| {
+                let p = programs(c);
+                enishi_rewards::run_jobs(c, &p, at)
+            })
+            .unwrap()
+        };
+        let lock_ends = may_2027 + 30 * 86_400;
+        s.write(|c| {
+            let p = programs(c);
+            enishi_rewards::set_tier(c, &p, c10, "gold", "VIP guest", Some(lock_ends), may_2027)
+        })
+        .unwrap();
+        review(lock_ends - 1);
+        assert_eq!(tier(s).as_deref(), Some("gold"), "locked until {lock_ends}");
+        review(lock_ends + 400 * 86_400);
+        assert_eq!(tier(s).as_deref(), Some("member"), "the lock has ended");
         // A promotion that has started is announced once, on the outbox, for campaigns to send.
         let mut doc: Value = serde_json::from_str(FULL).unwrap();
         doc["promotions"] = json!([{"id": "now", "name": "Now", "starts": "2020-01-01", "ends": "2099-01-01", "bonus": 5, "tiers": ["gold"]}]);
