@@ -155,6 +155,38 @@ mod tests {
     }
 
     #[test]
+    fn stages_keep_their_stored_names_and_gaps_are_means() {
+        let names: Vec<&str> = Stage::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["new", "active", "inactive", "at_risk", "lost"]);
+        for s in Stage::ALL {
+            assert_eq!(Stage::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Stage::parse("dormant"), None);
+        // Purchases on days 10, …, 70 over 4 purchase days: a mean gap of 20.
+        assert_eq!(input(10, 70, 4).own_gap(), Some(20.0));
+        assert_eq!(input(10, 10, 1).own_gap(), None);
+        // The population's gap is the median of the repeat buyers' gaps (upper middle when even).
+        let people = [input(0, 10, 2), input(0, 40, 2), input(0, 90, 2), input(5, 5, 1)];
+        assert_eq!(population_gap(&people), 40.0);
+        assert_eq!(population_gap(&people[..2]), 40.0);
+        assert_eq!(population_gap(&[input(5, 5, 1)]), 30.0);
+    }
+
+    #[test]
+    fn each_threshold_is_exact() {
+        let r = Rules::default();
+        // New: a single purchase less than 30 days ago; at 30 days it is judged by rhythm.
+        assert_eq!(stage(&input(100, 100, 1), 129, 10.0, &r), Stage::New);
+        assert_eq!(stage(&input(100, 100, 1), 130, 10.0, &r), Stage::Inactive);
+        // P(alive) exactly at a bound is not below it.
+        let with = |p| Input { p_alive: Some(p), ..input(0, 100, 11) };
+        assert_eq!(stage(&with(0.5), 100, 10.0, &r), Stage::Active);
+        assert_eq!(stage(&with(0.4999), 100, 10.0, &r), Stage::AtRisk);
+        assert_eq!(stage(&with(0.15), 100, 10.0, &r), Stage::AtRisk);
+        assert_eq!(stage(&with(0.1499), 100, 10.0, &r), Stage::Lost);
+    }
+
+    #[test]
     fn each_customer_is_judged_by_their_own_rhythm() {
         let r = Rules::default();
         // Weekly buyer (10 days over 63 days), silent 30 days: beyond 3 gaps of 7 → at risk.

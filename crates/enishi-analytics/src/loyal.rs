@@ -121,6 +121,16 @@ mod tests {
     }
 
     #[test]
+    fn the_composite_is_the_mean_of_the_three_percentiles() {
+        let base: Vec<Measures> = (0..4).map(|i| m(f64::from(i) * 10.0, f64::from(i), f64::from(i))).collect();
+        let b = Baseline::fit(&base, 0.25, 0.25);
+        // Spend 15 is above 2 of 4 (0.5); tenure 3 ties the top one (3.5 of 4); repeats 0 ties
+        // the bottom one (0.5 of 4).
+        let got = b.composite(&m(15.0, 3.0, 0.0));
+        assert!((got - (0.5 + 0.875 + 0.125) / 3.0).abs() < 1e-12, "{got}");
+    }
+
+    #[test]
     fn the_baseline_splits_at_the_shares_and_later_growth_shows() {
         let base: Vec<Measures> = (0..100).map(|i| m(f64::from(i) * 10.0, f64::from(i), f64::from(i / 10))).collect();
         let b = Baseline::fit(&base, 0.07, 0.13);

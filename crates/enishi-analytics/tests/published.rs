@@ -357,21 +357,26 @@ fn mbg_nbd_per_customer_and_new_customer_expectations_match_direct_integration()
 
 #[test]
 fn pareto_nbd_per_customer_p_alive_and_expected_purchases_match_direct_integration() {
-    let m = pareto_nbd::ParetoNbd { r: 0.553, alpha: 10.578, s: 0.606, beta: 11.669 };
-    let mus = gamma_grid(m.s, m.beta);
-    let horizon = 39.0;
-    for (x, tx, t) in sample_customers() {
-        // Alive at T, or gone at some τ in (tₓ, T].
-        let alive = |l: f64, mu: f64| (x * l.ln() - (l + mu) * t).exp();
-        let gone =
-            |l: f64, mu: f64| (x * l.ln()).exp() * mu / (l + mu) * ((-(l + mu) * tx).exp() - (-(l + mu) * t).exp());
-        let evidence = integrate(m.r, m.alpha, &mus, |l, mu| alive(l, mu) + gone(l, mu));
-        let p_alive = integrate(m.r, m.alpha, &mus, alive) / evidence;
-        let future =
-            integrate(m.r, m.alpha, &mus, |l, mu| alive(l, mu) * l / mu * (1.0 - (-mu * horizon).exp())) / evidence;
-        let (got_alive, got_future) = (m.p_alive(x, tx, t), m.expected_purchases(horizon, x, tx, t));
-        assert!((got_alive - p_alive).abs() < 1e-3, "P(alive) of {x},{tx},{t}: {got_alive} vs {p_alive}");
-        assert!((got_future - future).abs() < 1e-3, "E[Y(39)] of {x},{tx},{t}: {got_future} vs {future}");
+    // The published fit, and s = 1, where the expectation takes its logarithmic form.
+    for m in [
+        pareto_nbd::ParetoNbd { r: 0.553, alpha: 10.578, s: 0.606, beta: 11.669 },
+        pareto_nbd::ParetoNbd { r: 0.553, alpha: 10.578, s: 1.0, beta: 11.669 },
+    ] {
+        let mus = gamma_grid(m.s, m.beta);
+        let horizon = 39.0;
+        for (x, tx, t) in sample_customers() {
+            // Alive at T, or gone at some τ in (tₓ, T].
+            let alive = |l: f64, mu: f64| (x * l.ln() - (l + mu) * t).exp();
+            let gone =
+                |l: f64, mu: f64| (x * l.ln()).exp() * mu / (l + mu) * ((-(l + mu) * tx).exp() - (-(l + mu) * t).exp());
+            let evidence = integrate(m.r, m.alpha, &mus, |l, mu| alive(l, mu) + gone(l, mu));
+            let p_alive = integrate(m.r, m.alpha, &mus, alive) / evidence;
+            let future =
+                integrate(m.r, m.alpha, &mus, |l, mu| alive(l, mu) * l / mu * (1.0 - (-mu * horizon).exp())) / evidence;
+            let (got_alive, got_future) = (m.p_alive(x, tx, t), m.expected_purchases(horizon, x, tx, t));
+            assert!((got_alive - p_alive).abs() < 1e-3, "{m:?} P(alive) of {x},{tx},{t}: {got_alive} vs {p_alive}");
+            assert!((got_future - future).abs() < 1e-3, "{m:?} E[Y(39)] of {x},{tx},{t}: {got_future} vs {future}");
+        }
     }
 }
 
