@@ -580,6 +580,42 @@ fn pending_points_become_usable_at_exactly_their_available_instant() {
     });
 }
 
+fn tiered(gold: &str, grace_days: i64) -> Value {
+    json!({"name": "t", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+           "tiers": {"basis": "spend", "window": {"rolling_days": 365}, "grace_days": grace_days,
+                     "levels": [{"id": "member", "name": "Member", "threshold": "0"},
+                                {"id": "gold", "name": "Gold", "threshold": gold}]}})
+}
+
+#[test]
+fn a_review_waits_out_the_grace_period_and_catches_up_on_lowered_thresholds() {
+    each(|s| {
+        apply(s, tiered("200", 30));
+        buy(s, "T-1", "C-1", "2026-02-01 10:00", "50");
+        let c1 = customer_id(s, "C-1");
+        let tier = || s.read(|c| loyalty::account(c, c1)).unwrap().unwrap().tier;
+        assert_eq!(tier().as_deref(), Some("member"));
+        // Made gold by hand (no lock) on March 1st, with 50 spent: below gold's 200.
+        s.write(|c| {
+            let p = programs(c);
+            enishi_rewards::set_tier(c, &p, c1, "gold", "goodwill", None, ts("2026-03-01 10:00"))
+        })
+        .unwrap();
+        assert_eq!(run_jobs_at(s, "2026-03-31 09:59:59").tier_changes, 0, "within the 30-day grace");
+        assert_eq!(tier().as_deref(), Some("gold"));
+        assert_eq!(run_jobs_at(s, "2026-03-31 10:00").tier_changes, 1, "grace over");
+        assert_eq!(tier().as_deref(), Some("member"));
+        // A new version lowers gold to 40: the next review moves the customer up.
+        let mut lowered = tiered("40", 30);
+        lowered["effective_from"] = json!("2026-04-01");
+        apply(s, lowered);
+        assert_eq!(run_jobs_at(s, "2026-04-02 10:00").tier_changes, 1);
+        assert_eq!(tier().as_deref(), Some("gold"));
+        assert_eq!(run_jobs_at(s, "2026-04-03 10:00").tier_changes, 0, "nothing more to change");
+        assert_ledger_consistent(s);
+    });
+}
+
 #[test]
 fn the_expiry_job_finishes_when_an_expire_entry_did_not_clear_its_lot() {
     for db in testing::all() {
