@@ -160,6 +160,28 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// The SHA-256 of a migration script as applied, in hex.
+fn checksum(script: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(script.as_bytes()))
+}
+
+/// Adds `schema_migrations.checksum` to a database made before migrations kept checksums.
+fn add_checksum_column(c: &mut dyn Conn) -> Result<(), StoreError> {
+    match c.backend() {
+        Backend::Postgres => c.execute_batch("ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum TEXT"),
+        Backend::Sqlite => {
+            let has = c
+                .query_one("SELECT COUNT(*) FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'", &[])?
+                .int(0)?;
+            if has == 0 {
+                c.execute_batch("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT")?;
+            }
+            Ok(())
+        }
+    }
+}
+
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection, StoreError> {
     let conn = rusqlite::Connection::open(path).map_err(|e| StoreError::Open(format!("{}: {e}", path.display())))?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
@@ -353,20 +375,45 @@ impl Store {
             c.execute_batch(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
             )?;
-            let done: Vec<i64> = c
-                .query("SELECT version FROM schema_migrations", &[])?
+            add_checksum_column(c)?;
+            let done: Vec<(i64, Option<String>)> = c
+                .query("SELECT version, checksum FROM schema_migrations", &[])?
                 .iter()
-                .map(|r| r.int(0))
-                .collect::<Result<_, _>>()?;
+                .map(|r| Ok((r.int(0)?, r.opt_text(1)?)))
+                .collect::<Result<_, StoreError>>()?;
+            if let Some((newer, _)) = done.iter().find(|(v, _)| !MIGRATIONS.iter().any(|m| m.0 == *v)) {
+                return Err(StoreError::Open(format!(
+                    "the database has schema version {newer}, which this Enishi does not know: it was \
+                     migrated by a newer version; run that version (or restore a backup)"
+                )));
+            }
             for (version, sqlite, pg) in MIGRATIONS {
-                if done.contains(version) {
-                    continue;
+                let script = if c.backend() == Backend::Sqlite { sqlite } else { pg };
+                let sum = checksum(script);
+                match done.iter().find(|(v, _)| v == version) {
+                    Some((_, Some(stored))) if *stored != sum => {
+                        return Err(StoreError::Open(format!(
+                            "schema migration {version} has changed since it was applied to this database \
+                             (checksum {stored}, now {sum}); a released migration must never change: \
+                             restore its original text and add a new migration instead"
+                        )))
+                    }
+                    Some((_, Some(_))) => {}
+                    // Applied by a version that kept no checksums: recorded now.
+                    Some((_, None)) => {
+                        c.execute(
+                            "UPDATE schema_migrations SET checksum = $2 WHERE version = $1",
+                            params![*version, sum],
+                        )?;
+                    }
+                    None => {
+                        c.execute_batch(script)?;
+                        c.execute(
+                            "INSERT INTO schema_migrations (version, applied_at, checksum) VALUES ($1, $2, $3)",
+                            params![*version, chrono::Utc::now().timestamp(), sum],
+                        )?;
+                    }
                 }
-                c.execute_batch(if c.backend() == Backend::Sqlite { sqlite } else { pg })?;
-                c.execute(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                    params![*version, chrono::Utc::now().timestamp()],
-                )?;
             }
             Ok(())
         })

@@ -658,3 +658,31 @@ fn a_job_period_is_claimed_once_and_a_dead_holders_lease_runs_out() {
         assert!(w(&|c| claim(c, "weekly", 11, "a", 3_001, 4_001)), "jobs are claimed apart");
     });
 }
+
+#[test]
+fn a_changed_or_unknown_migration_stops_start_up_with_the_reason() {
+    for db in testing::all() {
+        let open_error = || match Store::open(&db.url) {
+            Ok(_) => panic!("opened"),
+            Err(e) => e.to_string(),
+        };
+        let set = |sql: &str| db.store.write(|c| c.execute(sql, &[])).unwrap();
+        // A database migrated before checksums were kept gets them recorded, and opens.
+        set("UPDATE schema_migrations SET checksum = NULL");
+        Store::open(&db.url).unwrap();
+        let recorded = db
+            .store
+            .read(|c| c.query_one("SELECT COUNT(*) FROM schema_migrations WHERE checksum IS NOT NULL", &[])?.int(0))
+            .unwrap();
+        assert!(recorded >= 11, "{recorded}");
+        // A migration whose text changed after it was applied.
+        set("UPDATE schema_migrations SET checksum = 'beef' WHERE version = 3");
+        let e = open_error();
+        assert!(e.contains("schema migration 3 has changed") && e.contains("beef"), "{e}");
+        set("UPDATE schema_migrations SET checksum = NULL WHERE version = 3");
+        // A database a newer Enishi migrated.
+        set("INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)");
+        let e = open_error();
+        assert!(e.contains("schema version 9999") && e.contains("newer version"), "{e}");
+    }
+}
