@@ -5,6 +5,7 @@ use enishi_core::{Amount, Channel, ConsentChannel, ConsentStatus, InteractionKin
 use enishi_store::repo::{accounts, customers, history, imports, orders, products, settings, tokens};
 use enishi_store::testing;
 use enishi_store::*;
+use std::collections::{BTreeMap, BTreeSet};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -685,4 +686,113 @@ fn a_changed_or_unknown_migration_stops_start_up_with_the_reason() {
         let e = open_error();
         assert!(e.contains("schema version 9999") && e.contains("newer version"), "{e}");
     }
+}
+
+/// Tables → columns → (type family, NOT NULL), and the secondary indexes as (table, columns or
+/// expression, unique), read from a migrated database.
+type Schema = (BTreeMap<String, BTreeMap<String, (&'static str, bool)>>, BTreeSet<(String, String, bool)>);
+
+fn type_family(t: &str) -> &'static str {
+    let t = t.to_ascii_uppercase();
+    if t.contains("INT") {
+        "integer"
+    } else if t.contains("CHAR") || t.contains("TEXT") {
+        "text"
+    } else if t.contains("REAL") || t.contains("DOUBLE") || t.contains("FLOAT") {
+        "real"
+    } else if t.contains("NUMERIC") || t.contains("DECIMAL") {
+        "numeric"
+    } else {
+        "other"
+    }
+}
+
+fn schema_of(s: &Store) -> Schema {
+    s.read(|c| -> Result<Schema, StoreError> {
+        let (mut tables, mut indexes) = (BTreeMap::new(), BTreeSet::new());
+        let sqlite = c.backend() == enishi_store::Backend::Sqlite;
+        let columns = if sqlite {
+            "SELECT m.name, p.name, p.type, p.\"notnull\" + p.pk FROM sqlite_master m, pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+        } else {
+            "SELECT table_name, column_name, data_type, CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END \
+             FROM information_schema.columns WHERE table_schema = current_schema()"
+        };
+        for r in c.query(columns, &[])? {
+            let table: &mut BTreeMap<String, (&'static str, bool)> = tables.entry(r.text(0)?).or_default();
+            table.insert(r.text(1)?, (type_family(&r.text(2)?), r.int(3)? > 0));
+        }
+        if sqlite {
+            let rows = c.query(
+                "SELECT m.name, l.name, l.\"unique\", l.origin FROM sqlite_master m, pragma_index_list(m.name) l \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+                &[],
+            )?;
+            for r in rows {
+                if r.text(3)? == "pk" {
+                    continue;
+                }
+                let sql =
+                    c.query_one("SELECT COALESCE(sql, '') FROM sqlite_master WHERE name = $1", params![r.text(1)?])?;
+                let def = sql.text(0)?;
+                let cols = match parenthesised(&def) {
+                    Some(inside) => inside.to_string(),
+                    None => c
+                        .query("SELECT name FROM pragma_index_info($1)", params![r.text(1)?])?
+                        .iter()
+                        .map(|x| x.text(0))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .join(", "),
+                };
+                indexes.insert((r.text(0)?, normalise(&cols), r.int(2)? == 1));
+            }
+        } else {
+            let rows = c.query(
+                "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = current_schema() \
+                 AND indexname NOT LIKE '%\\_pkey'",
+                &[],
+            )?;
+            for r in rows {
+                let def = r.text(1)?;
+                let cols = def.split_once(" USING ").and_then(|(_, rest)| parenthesised(rest)).unwrap_or_default();
+                indexes.insert((r.text(0)?, normalise(cols), def.starts_with("CREATE UNIQUE")));
+            }
+        }
+        Ok((tables, indexes))
+    })
+    .unwrap()
+}
+
+/// What the first parenthesis of `def` holds (an index's columns or expressions).
+fn parenthesised(def: &str) -> Option<&str> {
+    let start = def.find('(')? + 1;
+    let mut depth = 1;
+    for (i, ch) in def[start..].char_indices() {
+        match ch {
+            '(' => depth += 1,
+            ')' if depth == 1 => return Some(&def[start..start + i]),
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// An index's column list written one way: lower case, no spaces or quotes.
+fn normalise(cols: &str) -> String {
+    cols.to_ascii_lowercase().replace([' ', '"'], "")
+}
+
+#[test]
+fn both_databases_get_the_same_tables_columns_and_indexes() {
+    let Some(pg) = testing::postgres() else { return };
+    let (lite, post) = (schema_of(&testing::sqlite().store), schema_of(&pg.store));
+    assert_eq!(lite.0.keys().collect::<Vec<_>>(), post.0.keys().collect::<Vec<_>>(), "tables");
+    for (table, columns) in &lite.0 {
+        assert_eq!(Some(columns), post.0.get(table), "columns of {table} (type family, NOT NULL)");
+    }
+    assert_eq!(lite.1, post.1, "secondary indexes");
+    assert!(lite.0.len() >= 30 && lite.1.len() >= 20, "{} tables, {:?}", lite.0.len(), lite.1);
+    assert!(lite.1.contains(&("customers".into(), "lower(email)".into(), false)), "{:?}", lite.1);
+    assert!(lite.0["loyalty_ledger"]["points"] == ("integer", true));
 }
