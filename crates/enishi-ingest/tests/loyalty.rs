@@ -628,6 +628,56 @@ fn a_review_waits_out_the_grace_period_and_catches_up_on_lowered_thresholds() {
 }
 
 #[test]
+fn redemptions_check_their_key_limit_and_answer_a_replay_as_the_first_time() {
+    each(|s| {
+        apply(
+            s,
+            json!({"name": "r", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+                   "rewards": [{"id": "once", "name": "r", "cost": 20, "kind": "discount", "value": "1",
+                                "per_customer_limit": 1}]}),
+        );
+        buy(s, "K-1", "C-1", "2026-03-01 10:00", "100");
+        buy(s, "K-2", "C-2", "2026-03-01 10:00", "100");
+        let (c1, c2) = (customer_id(s, "C-1"), customer_id(s, "C-2"));
+        let at = "2026-03-02 10:00";
+        let field = |r: Result<i64, LoyaltyError>| match r {
+            Err(LoyaltyError::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(redeem_at(s, c1, "once", " ", at)), "idempotency_key");
+        assert_eq!(field(redeem_at(s, c1, "once", &"k".repeat(201), at)), "idempotency_key");
+        let key = "k".repeat(200);
+        assert_eq!(redeem_at(s, c1, "once", &key, at).unwrap(), 20, "200 characters is the most");
+        assert_eq!(redeem_at(s, c1, "once", &key, at).unwrap(), 20, "a replay answers the points spent");
+        assert_eq!(balance(s, c1), 80, "once");
+        assert_eq!(field(redeem_at(s, c2, "once", &key, at)), "idempotency_key", "another customer's key");
+        let again = redeem_at(s, c1, "once", "second", at);
+        assert!(matches!(again, Err(LoyaltyError::Limit(_))), "one per customer: {again:?}");
+        assert_ledger_consistent(s);
+    });
+}
+
+#[test]
+fn the_audit_finds_lots_that_disagree_with_a_right_balance_and_announcements_end_on_time() {
+    each(|s| {
+        apply(
+            s,
+            json!({"name": "a", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+                   "promotions": [{"id": "p", "name": "p", "starts": "2026-05-01", "ends": "2026-05-02", "bonus": 1}]}),
+        );
+        // Jobs first run when the promotion has just ended: it is not announced.
+        run_jobs_at(s, "2026-05-02 00:00");
+        assert!(s.read(|c| loyalty::pending_messages(c, "loyalty.promotion_started")).unwrap().is_empty());
+        buy(s, "V-1", "C-1", "2026-03-01 10:00", "100");
+        let c1 = customer_id(s, "C-1");
+        let lot = s.read(|c| loyalty::open_lots(c, c1)).unwrap()[0];
+        s.write(|c| loyalty::set_lot_remaining(c, lot.ledger_id, 99)).unwrap();
+        let (_, bad) = s.read(enishi_rewards::verify).unwrap();
+        assert_eq!(bad.len(), 1, "balance 100 agrees with the ledger, the lots (99) do not");
+    });
+}
+
+#[test]
 fn the_expiry_job_finishes_when_an_expire_entry_did_not_clear_its_lot() {
     for db in testing::all() {
         let s = &db.store;
