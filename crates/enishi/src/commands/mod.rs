@@ -214,11 +214,21 @@ struct DemoAccess {
     password: String,
 }
 
-/// Sends the server's log lines to standard error, filtered by `RUST_LOG` (default `info`).
+/// Keeps the log writer's thread running for the life of the process.
+static LOG_WRITER: std::sync::OnceLock<tracing_appender::non_blocking::WorkerGuard> = std::sync::OnceLock::new();
+
+/// Sends the server's log lines to standard error, filtered by `RUST_LOG` (default `info`). A
+/// thread of its own writes them, so a request never waits on the terminal or the pipe (no
+/// line is dropped: a full buffer slows the server down instead).
 fn start_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let (writer, guard) =
+        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stderr());
+    if LOG_WRITER.set(guard).is_err() {
+        return; // logging was started already
+    }
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     // Only the first call installs a subscriber (a second would fail, and may be ignored).
     let _ = if json { logs.json().flatten_event(true).try_init() } else { logs.with_ansi(false).try_init() };
 }
