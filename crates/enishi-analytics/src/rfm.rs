@@ -171,6 +171,48 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
+    fn segments_follow_the_documented_grid_and_keep_their_names() {
+        use Segment::*;
+        for (r, f, m, want) in [
+            (5, 1, 1, New),
+            (4, 1, 3, Promising),
+            (5, 3, 1, PotentialLoyalist),
+            (5, 5, 5, Champions),
+            (4, 5, 1, Champions),
+            (4, 4, 2, Loyal),
+            (3, 5, 5, Loyal),
+            (3, 3, 3, NeedAttention),
+            (3, 1, 5, AboutToSleep),
+            (1, 5, 1, CantLoseThem),
+            (2, 4, 5, CantLoseThem),
+            (2, 4, 4, AtRisk),
+            (1, 3, 5, AtRisk),
+            (2, 2, 5, Hibernating),
+            (1, 2, 5, Lost),
+            (1, 1, 1, Lost),
+        ] {
+            assert_eq!(segment(r, f, m), want, "{r}{f}{m}");
+        }
+        let labels: Vec<&str> = Segment::ALL.iter().map(|s| s.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "Champions",
+                "Loyal",
+                "Potential Loyalist",
+                "New",
+                "Promising",
+                "Need Attention",
+                "About to Sleep",
+                "At Risk",
+                "Can't Lose Them",
+                "Hibernating",
+                "Lost"
+            ]
+        );
+    }
+
+    #[test]
     fn all_125_combinations_have_one_segment_and_all_segments_are_reachable() {
         let mut seen = HashSet::new();
         for r in 1..=5 {
