@@ -148,8 +148,13 @@ mod tests {
             baskets.push(vec![(3, true)]);
         }
         let m = CoPurchase::train(&baskets, 4);
-        assert_eq!(m.recommend(&[0], 1)[0].0, 1);
-        assert_eq!(m.popular(&[0], 1)[0].0, 2);
+        // P(1 | bought 0) − P(1) = 30/30 − 30/90, plus the popularity tie-breaker 10⁻³ · 30/90.
+        let (best, score) = m.recommend(&[0], 1)[0];
+        assert_eq!(best, 1);
+        assert!((score - (1.0 - 30.0 / 90.0 + 1e-3 * 30.0 / 90.0)).abs() < 1e-12, "{score}");
+        let (popular, share) = m.popular(&[0], 1)[0];
+        assert_eq!(popular, 2);
+        assert!((share - 50.0 / 90.0).abs() < 1e-12, "{share}");
         assert!(m.recommend(&[0], 5).iter().all(|(p, _)| *p != 0), "bought once: not again");
         assert!(m.popular(&[3], 5).iter().any(|(p, _)| *p == 3), "repeat-bought: may come again");
         let e = evaluate(&m, &[(vec![0], vec![1]), (vec![1], vec![0])], 1);
