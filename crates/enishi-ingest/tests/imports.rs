@@ -266,6 +266,10 @@ fn exports_round_trip_through_import() {
             let s = import(&dst.store, &orders_out, of, false).unwrap().summary;
             assert_eq!((s.orders_created, s.returns_created), (6, 6));
             assert_eq!(totals(&dst.store), totals(&src.store));
+            // A known value arrives, not only whatever the source held: D-1's 50.00 was
+            // returned in full (11.1111 + 38.8889).
+            let d1 = dst.store.read(|c| enishi_store::repo::orders::get_by_ref(c, "D-1")).unwrap().unwrap();
+            assert_eq!((d1.total, d1.returned_amount), ("50.00".parse().unwrap(), "50.00".parse().unwrap()));
             let mut again_orders = Vec::new();
             let mut again_customers = Vec::new();
             export_orders(&dst.store, format, &mut again_orders).unwrap();
@@ -374,6 +378,7 @@ fn discounted_returns_and_a_refund(store: &Store) {
                 ws,
             )?;
             assert!(refund.lines.is_empty());
+            assert_eq!(refund.amount, "5.00".parse().unwrap(), "a refund without lines is its amount");
             let taken = record_return(c, "489435", &ret("DR-3", serde_json::json!({"amount": "1.00"})), ws);
             assert!(matches!(taken, Err(IntakeError::Invalid(ref f)) if f.field == "return_id"), "{taken:?}");
             Ok(())
