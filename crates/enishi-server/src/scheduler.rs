@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The loyalty jobs, once per tick slot.
+/// The loyalty jobs, once per tick slot (the job is named with the slot's length, so servers
+/// ticking at different rates count their own slots instead of one's slot numbers overtaking
+/// the other's).
 const LOYALTY_JOBS: &str = "loyalty-jobs";
 /// Scores, recommendations, lifecycle and retention, once per business day.
 const DAILY_WORK: &str = "daily-work";
@@ -90,7 +92,8 @@ pub fn tick(state: &AppState, now: i64, ticker: &Ticker) -> Tick {
     let store = &state.store;
     let clock = state.workspace().clock;
     let slot = now.div_euclid(ticker.slot_seconds);
-    let loyalty = once_per_period(state, ticker, LOYALTY_JOBS, slot, now, || {
+    let job = format!("{LOYALTY_JOBS}/{}s", ticker.slot_seconds);
+    let loyalty = once_per_period(state, ticker, &job, slot, now, || {
         let jobs = store.write(|c| -> Result<_, StoreError> {
             let programs = state.programs.get(c, clock)?;
             enishi_rewards::run_jobs(c, &programs, now)

@@ -729,6 +729,10 @@ fn servers_sharing_a_database_run_each_period_once_and_a_restart_remembers() {
         let next_day = tick(&states[1], now + 86_400, &restarted);
         assert!(next_day.scores_refreshed && next_day.loyalty.is_some(), "{next_day:?}");
         assert!(!tick(&states[0], now + 86_400, &tickers[0]).scores_refreshed);
+        // A server ticking every minute counts minutes; the hourly servers keep their slots.
+        let minutely = Ticker::new(std::time::Duration::from_secs(60));
+        assert!(tick(&states[0], now + 86_400 + 60, &minutely).loyalty.is_some());
+        assert!(tick(&states[1], now + 2 * 86_400, &tickers[1]).loyalty.is_some(), "the hourly slot still runs");
     }
 }
 
