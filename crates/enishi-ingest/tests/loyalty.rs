@@ -678,6 +678,38 @@ fn the_audit_finds_lots_that_disagree_with_a_right_balance_and_announcements_end
 }
 
 #[test]
+fn only_a_full_return_takes_its_stamp_back_and_only_once() {
+    each(|s| {
+        apply(
+            s,
+            json!({"name": "s", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+                   "rewards": [{"id": "free", "name": "Free coffee", "cost": 0, "kind": "free_item", "sku": "COFFEE"}],
+                   "stamp_cards": [{"id": "c", "name": "card", "stamps": 10, "reward": "free"}]}),
+        );
+        buy(s, "S-1", "C-1", "2026-03-01 10:00", "40");
+        buy(s, "S-2", "C-1", "2026-03-02 10:00", "40");
+        let c1 = customer_id(s, "C-1");
+        let stamps = || {
+            s.read(|c| {
+                let p = programs(c);
+                enishi_rewards::summary(c, &p, c1, ts("2026-03-03 10:00"))
+            })
+            .unwrap()
+            .stamp_cards[0]
+                .stamps
+        };
+        assert_eq!(stamps(), 2);
+        give_back(s, "S-2", json!({"return_id": "SR-1", "returned_at": "2026-03-03 09:00", "amount": "10.00"}));
+        assert_eq!(stamps(), 2, "a partial return keeps the stamp");
+        give_back(s, "S-2", json!({"return_id": "SR-2", "returned_at": "2026-03-03 09:30"}));
+        assert_eq!(stamps(), 1, "the full return takes it back");
+        give_back(s, "S-2", json!({"return_id": "SR-2", "returned_at": "2026-03-03 09:30"}));
+        assert_eq!(stamps(), 1, "a replayed return takes nothing more");
+        assert_ledger_consistent(s);
+    });
+}
+
+#[test]
 fn the_expiry_job_finishes_when_an_expire_entry_did_not_clear_its_lot() {
     for db in testing::all() {
         let s = &db.store;
