@@ -90,20 +90,9 @@ impl From<StoreError> for ApiError {
                 retry_after: Some(2),
                 ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the server is busy; try again shortly")
             },
-            other => ApiError::internal(with_causes(&other)),
+            other => ApiError::internal(enishi_store::with_causes(&other)),
         }
     }
-}
-
-/// An error's message followed by each of its causes.
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text = format!("{text}: {c}");
-        cause = c.source();
-    }
-    text
 }
 
 impl From<FieldError> for ApiError {

@@ -209,17 +209,21 @@ fn redact(url: &str, e: &postgres::Error) -> String {
     // server's message or the underlying cause says what is wrong.
     let detail = match e.as_db_error() {
         Some(db) => db.message().to_string(),
-        None => {
-            let mut text = e.to_string();
-            let mut cause = std::error::Error::source(e);
-            while let Some(c) = cause {
-                text = format!("{text}: {c}");
-                cause = c.source();
-            }
-            text
-        }
+        None => with_causes(e),
     };
     format!("{shown}: {detail}")
+}
+
+/// An error's message followed by each of its causes (`a: b: c`), for logs and messages that
+/// must say what actually went wrong.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
+    }
+    text
 }
 
 /// A pooled SQLite connection that goes back to the pool with its foreign-key checks on:
