@@ -24,15 +24,15 @@ use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStor
 use std::sync::Arc;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-/// How much of the server's certificate is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How much of the server's certificate is checked, against which authorities (a PEM file).
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Check {
     /// Encryption only (libpq's `require` without a root certificate, and `prefer`).
     Nothing,
     /// The chain up to a trusted authority (`verify-ca`).
-    Chain,
+    Chain(String),
     /// The chain and the host name (`verify-full`).
-    ChainAndName,
+    ChainAndName(String),
 }
 
 /// A PostgreSQL connection URL made ready for the driver: the URL it understands and the TLS
@@ -54,7 +54,7 @@ fn refused(why: impl Into<String>) -> StoreError {
 pub(crate) fn target(url: &str) -> Result<PgTarget, StoreError> {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) if url.contains("://") => (b, q),
-        _ => return Ok(PgTarget { url: url.to_string(), tls: connector(Check::Nothing, None)? }),
+        _ => return Ok(PgTarget { url: url.to_string(), tls: connector(Check::Nothing)? }),
     };
     let (mut mode, mut root) = (None, None);
     let mut kept = Vec::new();
@@ -67,52 +67,43 @@ pub(crate) fn target(url: &str) -> Result<PgTarget, StoreError> {
             _ => kept.push(pair),
         }
     }
+    let needs_root = |m: &str| {
+        refused(format!(
+            "sslmode={m} needs sslrootcert=FILE: the PEM certificate of the authority that signed the \
+             server's certificate (your provider publishes it)"
+        ))
+    };
+    // As libpq: a root certificate, when given, is checked even by `prefer` and `require`.
+    let chain_if_given = || root.clone().map_or(Check::Nothing, Check::Chain);
     let (driver_mode, check) = match mode.as_deref() {
-        None | Some("prefer") => ("prefer", if root.is_some() { Check::Chain } else { Check::Nothing }),
-        Some("disable") => ("disable", Check::Nothing),
-        Some("require") => ("require", if root.is_some() { Check::Chain } else { Check::Nothing }),
-        Some("verify-ca") => ("require", Check::Chain),
-        Some("verify-full") => ("require", Check::ChainAndName),
+        None | Some("prefer") => ("sslmode=prefer", chain_if_given()),
+        Some("disable") => ("sslmode=disable", Check::Nothing),
+        Some("require") => ("sslmode=require", chain_if_given()),
+        Some("verify-ca") => ("sslmode=require", Check::Chain(root.clone().ok_or_else(|| needs_root("verify-ca"))?)),
+        Some("verify-full") => {
+            ("sslmode=require", Check::ChainAndName(root.clone().ok_or_else(|| needs_root("verify-full"))?))
+        }
         Some(other) => {
             return Err(refused(format!(
                 "sslmode={other} is not a mode (disable, prefer, require, verify-ca or verify-full)"
             )))
         }
     };
-    if check != Check::Nothing && root.is_none() {
-        return Err(refused(format!(
-            "sslmode={} needs sslrootcert=FILE: the PEM certificate of the authority that signed the \
-             server's certificate",
-            mode.as_deref().unwrap_or("prefer")
-        )));
-    }
-    kept.push(match driver_mode {
-        "disable" => "sslmode=disable",
-        "require" => "sslmode=require",
-        _ => "sslmode=prefer",
-    });
-    Ok(PgTarget { url: format!("{base}?{}", kept.join("&")), tls: connector(check, root.as_deref())? })
+    kept.push(driver_mode);
+    Ok(PgTarget { url: format!("{base}?{}", kept.join("&")), tls: connector(check)? })
 }
 
-fn connector(check: Check, root: Option<&str>) -> Result<MakeRustlsConnect, StoreError> {
+fn connector(check: Check) -> Result<MakeRustlsConnect, StoreError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| refused(format!("TLS set-up: {e}")))?;
-    let config = match (check, root) {
-        (Check::Nothing, _) | (_, None) => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(EncryptionOnly(provider)))
-            .with_no_client_auth(),
-        (Check::Chain, Some(file)) => {
-            let inner = chain_verifier(file, provider)?;
-            builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyName(inner))).with_no_client_auth()
-        }
-        (Check::ChainAndName, Some(file)) => {
-            let inner = chain_verifier(file, provider)?;
-            builder.dangerous().with_custom_certificate_verifier(inner).with_no_client_auth()
-        }
+    let verifier: Arc<dyn ServerCertVerifier> = match check {
+        Check::Nothing => Arc::new(EncryptionOnly(provider)),
+        Check::Chain(file) => Arc::new(AnyName(chain_verifier(&file, provider)?)),
+        Check::ChainAndName(file) => chain_verifier(&file, provider)?,
     };
+    let config = builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
 }
 
