@@ -79,7 +79,11 @@ pub(crate) async fn deadline(State(limit): State<std::time::Duration>, req: Requ
             ..ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "timeout",
-                format!("the request took longer than {} s; what it started may still finish", limit.as_secs()),
+                format!(
+                    "the request took longer than {} s; what it started may still finish: send it again \
+                     with the same ids or idempotency key (a replay is answered, not recorded twice)",
+                    limit.as_secs()
+                ),
             )
         }
         .into_response(),

@@ -54,7 +54,7 @@ pub(crate) async fn observe(req: Request, next: Next) -> Response {
     let id = id_of(&req);
     let method = req.method().clone();
     // Layers run per route (after routing), so the template is known; unknown paths have none.
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched".to_string(), |p| p.as_str().to_string());
+    let route = req.extensions().get::<MatchedPath>().cloned(); // shared, not copied
     let started = Instant::now();
     let context = Arc::new(RequestContext { id: id.clone(), caller: Mutex::new(None) });
     let span = tracing::info_span!("request", request_id = %id);
@@ -68,7 +68,7 @@ pub(crate) async fn observe(req: Request, next: Next) -> Response {
     span.in_scope(|| {
         tracing::info!(
             method = %method,
-            route = %route,
+            route = route.as_ref().map_or("unmatched", MatchedPath::as_str),
             status,
             latency_ms = format!("{latency_ms:.2}"),
             caller = caller.as_deref().unwrap_or("-"),
