@@ -704,7 +704,8 @@ fn servers_sharing_a_database_run_each_period_once_and_a_restart_remembers() {
             (0..2).map(|_| AppState::new(Arc::new(enishi_store::Store::open(&db.url).unwrap())).unwrap()).collect();
         let hour = std::time::Duration::from_secs(3600);
         let tickers = [Ticker::new(hour), Ticker::new(hour)];
-        let now = chrono::Utc::now().timestamp();
+        // A minute into an hour, so the rounds below stay in one hourly slot and one day.
+        let now = chrono::Utc::now().timestamp() / 3600 * 3600 + 60;
         for round in 0..3 {
             // Both tick at the same moment, many times over.
             let at = now + round * 60;
