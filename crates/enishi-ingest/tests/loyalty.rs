@@ -5,7 +5,7 @@
 use enishi_core::BusinessClock;
 use enishi_ingest::intake::{record_order, record_return, IntakeError, OrderInput, ReturnInput, Workspace};
 use enishi_rewards::{LoyaltyError, MembershipAction, Programs};
-use enishi_store::repo::{customers, loyalty};
+use enishi_store::repo::{customers, loyalty, orders};
 use enishi_store::{testing, Conn, Store, StoreError};
 use serde_json::{json, Value};
 
@@ -705,6 +705,58 @@ fn only_a_full_return_takes_its_stamp_back_and_only_once() {
         assert_eq!(stamps(), 1, "the full return takes it back");
         give_back(s, "S-2", json!({"return_id": "SR-2", "returned_at": "2026-03-03 09:30"}));
         assert_eq!(stamps(), 1, "a replayed return takes nothing more");
+        let order = s.read(|c| orders::get_by_ref(c, "S-2")).unwrap().expect("order").id;
+        let effect = s.read(|c| loyalty::effect(c, order)).unwrap().expect("effect");
+        assert!(effect.stamps_undone, "the order is marked as having given its stamp back");
+        assert_ledger_consistent(s);
+    });
+}
+
+#[test]
+fn a_full_return_on_the_day_of_the_visit_frees_that_days_stamp() {
+    each(|s| {
+        apply(
+            s,
+            json!({"name": "s", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+                   "rewards": [{"id": "free", "name": "Free coffee", "cost": 0, "kind": "free_item", "sku": "COFFEE"}],
+                   "stamp_cards": [{"id": "c", "name": "card", "stamps": 10, "reward": "free"}]}),
+        );
+        buy(s, "D-1", "C-1", "2026-03-01 10:00", "40");
+        let c1 = customer_id(s, "C-1");
+        let stamps = || {
+            s.read(|c| {
+                let p = programs(c);
+                enishi_rewards::summary(c, &p, c1, ts("2026-03-01 20:00"))
+            })
+            .unwrap()
+            .stamp_cards[0]
+                .stamps
+        };
+        give_back(s, "D-1", json!({"return_id": "DR-1", "returned_at": "2026-03-01 11:00"}));
+        assert_eq!(stamps(), 0);
+        buy(s, "D-2", "C-1", "2026-03-01 12:00", "40");
+        assert_eq!(stamps(), 1, "the returned visit no longer holds the day's one stamp");
+        buy(s, "D-3", "C-1", "2026-03-01 13:00", "40");
+        assert_eq!(stamps(), 1, "one stamp per visit day still holds");
+        assert_ledger_consistent(s);
+    });
+}
+
+#[test]
+fn each_partial_return_takes_its_share_of_tier_progress() {
+    each(|s| {
+        apply(s, tiered("200", 0));
+        buy(s, "Q-1", "C-1", "2026-02-01 10:00", "200");
+        let c1 = customer_id(s, "C-1");
+        // Spend, in whole units (the store keeps amounts scaled by 10,000).
+        let progress = || s.read(|c| loyalty::tier_progress(c, c1, 0, i64::MAX)).unwrap() / 10_000;
+        assert_eq!(progress(), 200);
+        give_back(s, "Q-1", json!({"return_id": "QR-1", "returned_at": "2026-02-02 10:00", "amount": "50.00"}));
+        assert_eq!(progress(), 150);
+        give_back(s, "Q-1", json!({"return_id": "QR-2", "returned_at": "2026-02-03 10:00", "amount": "30.00"}));
+        assert_eq!(progress(), 120, "the second return takes its own 30, not 80 again");
+        give_back(s, "Q-1", json!({"return_id": "QR-3", "returned_at": "2026-02-04 10:00"}));
+        assert_eq!(progress(), 0);
         assert_ledger_consistent(s);
     });
 }
@@ -803,7 +855,7 @@ mod properties {
                     Op::Return { order, part } => {
                         if orders.is_empty() { continue; }
                         let id = &orders[*order as usize % orders.len()];
-                        let o = s.read(|c| enishi_store::repo::orders::get_by_ref(c, id)).unwrap().unwrap();
+                        let o = s.read(|c| orders::get_by_ref(c, id)).unwrap().unwrap();
                         let left = o.total - o.returned_amount;
                         if left.is_zero() { continue; }
                         let body = if *part == 4 {
