@@ -9,7 +9,7 @@ use crate::StoreError;
 use postgres::types::{IsNull, Type};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// A value bound to or read from SQL.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,22 +178,55 @@ macro_rules! params {
     ($($v:expr),* $(,)?) => { &[$($crate::db::Value::from($v)),*][..] };
 }
 
-/// One result row.
-#[derive(Debug, Clone)]
-pub struct Row(Vec<Value>);
+/// One result row, its columns read by position (`row.int(0)`) or, in new code, by name
+/// (`row.int("id")`).
+#[derive(Clone)]
+pub struct Row {
+    values: Vec<Value>,
+    columns: Arc<[String]>,
+}
+
+impl std::fmt::Debug for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Row").field(&self.values).finish()
+    }
+}
+
+/// How a column is named in [`Row`]'s getters: its position (`usize`) or its name (`&str`, as
+/// the query's select list or `AS` gives it).
+pub trait Column: Copy + std::fmt::Display {
+    /// The column's position in `row`.
+    fn position(self, row: &Row) -> Result<usize, StoreError>;
+}
+
+impl Column for usize {
+    fn position(self, _: &Row) -> Result<usize, StoreError> {
+        Ok(self)
+    }
+}
+
+impl Column for &str {
+    fn position(self, row: &Row) -> Result<usize, StoreError> {
+        row.columns.iter().position(|c| c == self).ok_or_else(|| StoreError::Decode(format!("no column named {self}")))
+    }
+}
 
 impl Row {
-    fn at(&self, i: usize) -> Result<&Value, StoreError> {
-        self.0.get(i).ok_or_else(|| StoreError::Decode(format!("no column {i}")))
+    fn new(columns: Arc<[String]>) -> Row {
+        Row { values: Vec::with_capacity(columns.len()), columns }
+    }
+
+    fn at(&self, i: impl Column) -> Result<&Value, StoreError> {
+        self.values.get(i.position(self)?).ok_or_else(|| StoreError::Decode(format!("no column {i}")))
     }
 
     /// A non-NULL integer column.
-    pub fn int(&self, i: usize) -> Result<i64, StoreError> {
+    pub fn int(&self, i: impl Column) -> Result<i64, StoreError> {
         self.opt_int(i)?.ok_or_else(|| StoreError::Decode(format!("column {i} is NULL")))
     }
 
     /// An integer column that may be NULL.
-    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+    pub fn opt_int(&self, i: impl Column) -> Result<Option<i64>, StoreError> {
         match self.at(i)? {
             Value::Null => Ok(None),
             Value::Int(v) => Ok(Some(*v)),
@@ -212,7 +245,7 @@ impl Row {
     }
 
     /// A non-NULL float column (integers are widened).
-    pub fn real(&self, i: usize) -> Result<f64, StoreError> {
+    pub fn real(&self, i: impl Column) -> Result<f64, StoreError> {
         match self.at(i)? {
             Value::Int(v) => Ok(*v as f64),
             Value::Real(v) => Ok(*v),
@@ -221,12 +254,12 @@ impl Row {
     }
 
     /// A non-NULL text column.
-    pub fn text(&self, i: usize) -> Result<String, StoreError> {
+    pub fn text(&self, i: impl Column) -> Result<String, StoreError> {
         self.opt_text(i)?.ok_or_else(|| StoreError::Decode(format!("column {i} is NULL")))
     }
 
     /// A text column that may be NULL.
-    pub fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+    pub fn opt_text(&self, i: impl Column) -> Result<Option<String>, StoreError> {
         match self.at(i)? {
             Value::Null => Ok(None),
             Value::Text(v) => Ok(Some(v.clone())),
@@ -462,11 +495,11 @@ impl Conn for SqliteConn<'_> {
     ) -> Result<(), StoreError> {
         let mut st = self.0.prepare_cached(&sqlite_sql(sql))?;
         let n = st.column_count();
+        let mut row = Row::new(sqlite_columns(&st));
         let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
-        let mut row = Row(Vec::with_capacity(n));
         while let Some(r) = rows.next()? {
-            row.0.clear();
-            read_row(r, n, &mut row.0)?;
+            row.values.clear();
+            read_row(r, n, &mut row.values)?;
             f(&row)?;
         }
         Ok(())
@@ -476,15 +509,21 @@ impl Conn for SqliteConn<'_> {
         // As `query_each`, but each row is built in place rather than copied out.
         let mut st = self.0.prepare_cached(&sqlite_sql(sql))?;
         let n = st.column_count();
+        let columns = sqlite_columns(&st);
         let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            let mut values = Vec::with_capacity(n);
-            read_row(r, n, &mut values)?;
-            out.push(Row(values));
+            let mut row = Row::new(columns.clone());
+            read_row(r, n, &mut row.values)?;
+            out.push(row);
         }
         Ok(out)
     }
+}
+
+/// The names of a SQLite statement's columns.
+fn sqlite_columns(st: &rusqlite::Statement<'_>) -> Arc<[String]> {
+    st.column_names().into_iter().map(str::to_string).collect()
 }
 
 /// The `n` columns of a SQLite row, appended to `into`.
@@ -648,9 +687,13 @@ impl Conn for PgConn<'_> {
         f: &mut dyn FnMut(&Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let st = self.statement(sql)?;
+        let columns: Arc<[String]> = st.columns().iter().map(|c| c.name().to_string()).collect();
         let mut rows = self.tx.query_raw(&st, params.iter())?;
         while let Some(r) = postgres::fallible_iterator::FallibleIterator::next(&mut rows)? {
-            let row = Row((0..r.len()).map(|i| pg_value(&r, i)).collect::<Result<Vec<_>, _>>()?);
+            let mut row = Row::new(columns.clone());
+            for i in 0..r.len() {
+                row.values.push(pg_value(&r, i)?);
+            }
             f(&row)?;
         }
         Ok(())

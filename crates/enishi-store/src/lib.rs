@@ -12,7 +12,7 @@ pub mod repo;
 pub mod testing;
 mod tls;
 
-pub use db::{Backend, Conn, Param, Row, Rows, Value};
+pub use db::{Backend, Column, Conn, Param, Row, Rows, Value};
 pub use model::*;
 
 use db::{PgConn, PgSession, Pool, SqliteConn};
