@@ -5,6 +5,7 @@
 use enishi_core::BusinessClock;
 use enishi_ingest::intake::{record_order, record_return, IntakeError, OrderInput, ReturnInput, Workspace};
 use enishi_rewards::{LoyaltyError, MembershipAction, Programs};
+use enishi_store::repo::jobs::{self, JobState};
 use enishi_store::repo::{customers, loyalty, orders};
 use enishi_store::{testing, Conn, Store, StoreError};
 use serde_json::{json, Value};
@@ -482,9 +483,9 @@ fn birthdays_are_rewarded_once_a_year_and_tiers_fall_only_at_review() {
             enishi_rewards::run_jobs(c, &p, now)
         })
         .unwrap();
-        let messages = s.read(|c| loyalty::pending_messages(c, "loyalty.promotion_started")).unwrap();
+        let messages = s.read(|c| jobs::list(c, Some("loyalty.promotion_started"), JobState::Queued, 10)).unwrap();
         assert_eq!(messages.len(), 1, "announced once");
-        let payload: Value = serde_json::from_str(&messages[0].1).unwrap();
+        let payload: Value = serde_json::from_str(&messages[0].payload).unwrap();
         assert_eq!((payload["promotion_id"].as_str(), payload["tiers"][0].as_str()), (Some("now"), Some("gold")));
         assert_ledger_consistent(s);
     });
@@ -667,7 +668,7 @@ fn the_audit_finds_lots_that_disagree_with_a_right_balance_and_announcements_end
         );
         // Jobs first run when the promotion has just ended: it is not announced.
         run_jobs_at(s, "2026-05-02 00:00");
-        assert!(s.read(|c| loyalty::pending_messages(c, "loyalty.promotion_started")).unwrap().is_empty());
+        assert!(s.read(|c| jobs::list(c, None, JobState::Queued, 10)).unwrap().is_empty());
         buy(s, "V-1", "C-1", "2026-03-01 10:00", "100");
         let c1 = customer_id(s, "C-1");
         let lot = s.read(|c| loyalty::open_lots(c, c1)).unwrap()[0];

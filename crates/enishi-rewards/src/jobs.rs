@@ -168,7 +168,7 @@ fn review_tiers(c: &mut dyn Conn, programs: &Programs, now: i64, report: &mut Jo
     Ok(())
 }
 
-/// Puts an announcement in the outbox when a promotion starts, once.
+/// Queues an announcement job when a promotion starts, once.
 fn announce(c: &mut dyn Conn, programs: &Programs, now: i64, report: &mut JobReport) -> Result<(), StoreError> {
     let Some((version, p)) = programs.latest() else { return Ok(()) };
     for (pr, w) in p.doc.promotions.iter().zip(&p.windows) {
@@ -178,7 +178,8 @@ fn announce(c: &mut dyn Conn, programs: &Programs, now: i64, report: &mut JobRep
                 "promotion_id": pr.id, "name": pr.name, "program_version": version,
                 "starts": w.starts, "ends": w.ends, "tiers": pr.tiers, "channels": pr.when.channels,
             });
-            loyalty::enqueue(c, "loyalty.promotion_started", &payload.to_string())?;
+            let key = format!("loyalty.promotion_started:{}", pr.id);
+            loyalty::enqueue(c, "loyalty.promotion_started", &key, &payload.to_string())?;
             report.promotions_announced += 1;
         }
     }

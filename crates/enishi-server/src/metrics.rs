@@ -95,12 +95,11 @@ pub(crate) async fn render(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "# HELP enishi_job_runs_total Scheduler runs.\n# TYPE enishi_job_runs_total counter");
     let _ = writeln!(out, "enishi_job_runs_total {}", m.job_runs.load(Ordering::Relaxed));
     let store = state.store.clone();
-    if let Ok(Ok((outbox, imports))) = tokio::task::spawn_blocking(move || store.queue_depths()).await {
-        let _ = writeln!(
-            out,
-            "# HELP enishi_outbox_pending Outbox messages not yet delivered.\n# TYPE enishi_outbox_pending gauge"
-        );
-        let _ = writeln!(out, "enishi_outbox_pending {outbox}");
+    if let Ok(Ok((jobs, imports))) = tokio::task::spawn_blocking(move || store.queue_depths()).await {
+        let _ = writeln!(out, "# HELP enishi_jobs Jobs on the queue by state.\n# TYPE enishi_jobs gauge");
+        for (state, n) in ["queued", "running", "done", "dead"].iter().zip(jobs) {
+            let _ = writeln!(out, "enishi_jobs{{state=\"{state}\"}} {n}");
+        }
         let _ = writeln!(out, "# HELP enishi_imports_total Imports recorded.\n# TYPE enishi_imports_total gauge");
         let _ = writeln!(out, "enishi_imports_total {imports}");
     }

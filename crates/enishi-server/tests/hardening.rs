@@ -709,7 +709,8 @@ fn metrics_count_requests_by_route_template() {
         );
         assert!(text.contains("enishi_http_request_duration_seconds_count{route=\"/api/v1/customers/{id}\"} 3"));
         assert!(
-            text.contains("enishi_db_pool_connections{state=\"max\"} 8") && text.contains("enishi_outbox_pending 0")
+            text.contains("enishi_db_pool_connections{state=\"max\"} 8")
+                && text.contains("enishi_jobs{state=\"queued\"} 0")
         );
         assert!(!text.contains("MX-1"), "templates, not values");
     }

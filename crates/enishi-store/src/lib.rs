@@ -158,6 +158,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0011_job_runs.sql"),
         include_str!("../migrations/postgres/0011_job_runs.sql"),
     ),
+    (12, include_str!("../migrations/sqlite/0012_jobs.sql"), include_str!("../migrations/postgres/0012_jobs.sql")),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.
@@ -333,14 +334,12 @@ impl Store {
         }
     }
 
-    /// Operational counts for monitoring: (outbox messages not yet delivered, imports run).
-    pub fn queue_depths(&self) -> Result<(i64, i64), StoreError> {
+    /// Operational counts for monitoring: jobs by state (queued, running, done, dead) and
+    /// imports run.
+    pub fn queue_depths(&self) -> Result<([i64; 4], i64), StoreError> {
         self.read(|c| {
-            let r = c.query_one(
-                "SELECT (SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL), (SELECT COUNT(*) FROM imports)",
-                &[],
-            )?;
-            Ok((r.int(0)?, r.int(1)?))
+            let imports = c.query_one("SELECT COUNT(*) AS n FROM imports", &[])?.int("n")?;
+            Ok((repo::jobs::counts(c)?, imports))
         })
     }
 

@@ -158,6 +158,11 @@ enum Command {
         #[command(subcommand)]
         what: commands::loyalty::LoyaltyWhat,
     },
+    /// The job queue: jobs by state, dead jobs with their errors, retrying one.
+    Jobs {
+        #[command(subcommand)]
+        what: commands::jobs::JobsWhat,
+    },
     /// Benchmarks that need a database (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]

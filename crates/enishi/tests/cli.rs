@@ -471,6 +471,37 @@ fn privacy_export_and_erase_from_the_command_line() {
 }
 
 #[test]
+fn dead_jobs_are_listed_with_their_error_and_queued_again() {
+    use enishi_store::repo::jobs::{self, NewJob};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("j.db").display().to_string();
+    let store = enishi_store::Store::open(&db).unwrap();
+    let id = store
+        .write(|c| {
+            let job = NewJob { kind: "webhook", idempotency_key: "w:1", payload: "{}", run_after: 0, max_attempts: 1 };
+            let (id, _) = jobs::enqueue(c, &job, 0)?;
+            jobs::claim(c, &["webhook"], "w", 10, 70, 1)?;
+            jobs::fail(c, id, "w", "HTTP 500 from the LINE gateway", 11)?;
+            Ok::<_, enishi_store::StoreError>(id)
+        })
+        .unwrap();
+    let out = enishi(&db, dir.path(), &["jobs", "list"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    assert!(listed.starts_with("queued 0, running 0, done 0, dead 1\n"), "{listed}");
+    assert!(
+        listed.contains(&format!("{id}\twebhook\tw:1\tattempt 1 of 1\tHTTP 500 from the LINE gateway")),
+        "{listed}"
+    );
+    let out = enishi(&db, dir.path(), &["jobs", "retry", &id.to_string()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = enishi(&db, dir.path(), &["jobs", "retry", &id.to_string()]);
+    assert_eq!(out.status.code(), Some(2), "no longer dead: {}", text(&out.stderr));
+    let listed = text(&enishi(&db, dir.path(), &["jobs", "list", "--state", "queued"]).stdout);
+    assert!(listed.starts_with("queued 1, running 0, done 0, dead 0\n"), "{listed}");
+}
+
+#[test]
 fn the_server_logs_one_json_line_per_request_with_its_id() {
     use std::io::{BufRead, BufReader, Read, Write};
     let db = testing::sqlite();

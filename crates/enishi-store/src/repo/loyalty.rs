@@ -978,18 +978,18 @@ pub fn set_referrer(c: &mut dyn Conn, customer_id: i64, referrer_id: i64) -> Res
     )? == 1)
 }
 
-/// Appends an outbox message for other parts (campaigns) to pick up.
-pub fn enqueue(c: &mut dyn Conn, topic: &str, payload: &str) -> Result<(), StoreError> {
-    c.execute("INSERT INTO outbox (topic, payload, created_at) VALUES ($1, $2, $3)", params![topic, payload, now()])?;
+/// Queues a message for other parts (campaigns) to pick up, once per `key`: a job of kind
+/// `topic` on the [`jobs`](super::jobs) queue.
+pub fn enqueue(c: &mut dyn Conn, topic: &str, key: &str, payload: &str) -> Result<(), StoreError> {
+    let job = super::jobs::NewJob {
+        kind: topic,
+        idempotency_key: key,
+        payload,
+        run_after: now(),
+        max_attempts: super::jobs::DEFAULT_ATTEMPTS,
+    };
+    super::jobs::enqueue(c, &job, now())?;
     Ok(())
-}
-
-/// Undelivered outbox messages of a topic, oldest first: (id, payload).
-pub fn pending_messages(c: &mut dyn Conn, topic: &str) -> Result<Vec<(i64, String)>, StoreError> {
-    c.query("SELECT id, payload FROM outbox WHERE topic = $1 AND delivered_at IS NULL ORDER BY id", params![topic])?
-        .iter()
-        .map(|r| Ok((r.int(0)?, r.text(1)?)))
-        .collect()
 }
 
 /// Orders in a time window, with their spend and points: (customers, orders, spend in

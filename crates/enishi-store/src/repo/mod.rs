@@ -8,6 +8,7 @@ pub mod customers;
 pub mod history;
 pub mod imports;
 pub mod job_runs;
+pub mod jobs;
 pub mod loyalty;
 pub mod orders;
 pub mod privacy;

@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod bench;
 pub mod import;
+pub mod jobs;
 pub mod loyalty;
 pub mod user;
 
@@ -203,6 +204,7 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
         Command::Analyze { what } => analyze::run(&open(&url)?, what),
         Command::Loyalty { what } => loyalty::run(&open(&url)?, what),
         Command::User { what } => user::run(&open(&url)?, what),
+        Command::Jobs { what } => jobs::run(&open(&url)?, what, chrono::Utc::now().timestamp()),
     }
 }
 

@@ -1,0 +1,68 @@
+//! `enishi jobs`: the job queue seen from the command line — how many jobs are in each state,
+//! the jobs in one state with their errors, and a dead job queued again.
+
+use crate::BadInput;
+use anyhow::Result;
+use clap::Subcommand;
+use enishi_store::repo::jobs::{self, JobState};
+use enishi_store::Store;
+
+/// Job queue commands.
+#[derive(Subcommand)]
+pub enum JobsWhat {
+    /// Jobs by state, then the jobs in one state (dead by default), oldest first, with their
+    /// last error.
+    List {
+        /// queued, running, done or dead.
+        #[arg(long, default_value = "dead", value_parser = ["queued", "running", "done", "dead"])]
+        state: String,
+        /// Only jobs of this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// At most this many jobs.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        limit: i64,
+    },
+    /// Queue a dead job again, with a fresh set of attempts.
+    Retry {
+        /// The job's id (from `enishi jobs list`).
+        id: i64,
+    },
+}
+
+fn state(s: &str) -> JobState {
+    match s {
+        "queued" => JobState::Queued,
+        "running" => JobState::Running,
+        "done" => JobState::Done,
+        _ => JobState::Dead,
+    }
+}
+
+/// Runs a job queue command.
+pub fn run(store: &Store, what: JobsWhat, now: i64) -> Result<()> {
+    match what {
+        JobsWhat::List { state: wanted, kind, limit } => {
+            let [queued, running, done, dead] = store.read(jobs::counts)?;
+            println!("queued {queued}, running {running}, done {done}, dead {dead}");
+            for j in store.read(|c| jobs::list(c, kind.as_deref(), state(&wanted), limit))? {
+                println!(
+                    "{}\t{}\t{}\tattempt {} of {}\t{}",
+                    j.id,
+                    j.kind,
+                    j.idempotency_key,
+                    j.attempts,
+                    j.max_attempts,
+                    j.last_error.as_deref().unwrap_or("")
+                );
+            }
+        }
+        JobsWhat::Retry { id } => {
+            if !store.write(|c| jobs::retry_dead(c, id, now))? {
+                return Err(BadInput(format!("job {id} is not a dead job (see `enishi jobs list`)")).into());
+            }
+            eprintln!("job {id} is queued again");
+        }
+    }
+    Ok(())
+}
