@@ -3,11 +3,13 @@
 //! This crate does no IO and is not async. Everything that arrives from outside (CSV, JSON,
 //! CLI) is turned into these types first; a value of one of them is valid by construction.
 
+pub mod clock;
 pub mod contact;
 pub mod money;
 pub mod time;
 pub mod vocab;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use contact::{Email, ExternalId, Phone};
 pub use money::{Amount, Currency};
 pub use time::BusinessClock;

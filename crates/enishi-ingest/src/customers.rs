@@ -121,7 +121,7 @@ pub fn import_customers(
     progress: Progress,
 ) -> Result<CustomerImport, ImportError> {
     let started = std::time::Instant::now();
-    let started_at = Utc::now();
+    let started_at = store.now();
     let (reader, hash) = Hashing::new(input, progress);
     store.write(|c| {
         let rows: Rows = match format {
@@ -221,6 +221,7 @@ fn drop_into_record(
     started_at: chrono::DateTime<Utc>,
     summary: &CustomerImportSummary,
 ) -> Result<(), ImportError> {
+    let finished_at = c.clock().now();
     imports::record(
         c,
         &ImportRecord {
@@ -230,7 +231,7 @@ fn drop_into_record(
             file_name: file_name.into(),
             sha256: sha256.into(),
             started_at,
-            finished_at: Utc::now(),
+            finished_at,
             summary: serde_json::to_value(summary).unwrap_or_default(),
         },
     )?;

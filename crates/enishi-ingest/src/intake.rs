@@ -1,7 +1,7 @@
 //! One order or return sent through the API: parsed, checked and stored like an imported
 //! one, idempotent on the shop's ids.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use enishi_core::{Amount, BusinessClock, Channel, Currency, Email, ExternalId, Phone};
 use enishi_rewards::{OrderLoyalty, Programs, ReturnFacts};
 use enishi_store::repo::{customers, loyalty, orders, privacy, products};
@@ -162,11 +162,16 @@ fn parse<T: FromStr<Err = enishi_core::ParseError>>(field: &str, v: &str) -> Res
 }
 
 /// Checks an order and turns it into what the store takes (the customer id is filled in
-/// later) plus the customer's profile fields.
-pub fn check_order(input: &OrderInput, ws: Workspace) -> Result<(NewOrder, CustomerUpsert), FieldError> {
+/// later) plus the customer's profile fields. An order placed more than a day after `now` is
+/// refused.
+pub fn check_order(
+    input: &OrderInput,
+    ws: Workspace,
+    now: DateTime<Utc>,
+) -> Result<(NewOrder, CustomerUpsert), FieldError> {
     let order_ref: ExternalId = parse("order_id", &input.order_id)?;
     let placed_at = ws.clock.parse_timestamp(&input.placed_at).map_err(|e| field_err("placed_at", e.0))?;
-    if placed_at > Utc::now() + chrono::Duration::days(1) {
+    if placed_at > now + chrono::Duration::days(1) {
         return Err(field_err("placed_at", "is in the future"));
     }
     let currency = match &input.currency {
@@ -256,7 +261,7 @@ pub fn record_order(
         let loyalty = enishi_rewards::on_order(c, programs, &existing)?;
         return Ok((existing, false, loyalty));
     }
-    let (mut order, customer) = check_order(input, ws)?;
+    let (mut order, customer) = check_order(input, ws, c.clock().now())?;
     let customer_id = match customers::get_by_external_id(c, input.customer.external_id.trim())? {
         // Known customers keep their first-seen time.
         Some(found) => customers::upsert(c, &CustomerUpsert { first_seen_at: None, ..customer }).map(|_| found.id)?,
@@ -404,7 +409,7 @@ pub fn record_return(
     }
     let returned_at = match &input.returned_at {
         Some(t) => ws.clock.parse_timestamp(t).map_err(|e| field_err("returned_at", e.0))?,
-        None => Utc::now(),
+        None => c.clock().now(),
     };
     if returned_at < order.placed_at {
         return Err(field_err("returned_at", "is before the order was placed").into());

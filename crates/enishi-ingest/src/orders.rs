@@ -121,7 +121,7 @@ pub fn import_orders(
     progress: Progress,
 ) -> Result<OrderImport, ImportError> {
     let started = Instant::now();
-    let started_at = Utc::now();
+    let started_at = store.now();
     let (reader, hash) = Hashing::new(input, progress);
     store.bulk_write(|c| {
         let erased = privacy::erased_hashes(c)?;
@@ -200,7 +200,7 @@ pub fn import_orders(
                     file_name: file_name.to_string(),
                     sha256: summary.sha256.clone(),
                     started_at,
-                    finished_at: Utc::now(),
+                    finished_at: store.now(),
                     summary: serde_json::to_value(&summary).unwrap_or_default(),
                 },
             )?;

@@ -47,7 +47,7 @@ pub fn export_customer(c: &mut dyn Conn, id: i64) -> Result<Option<Value>, Store
         .map(|(sku, name, score)| json!({"sku": sku, "name": name, "score": score}))
         .collect();
     Ok(Some(json!({
-        "exported_at": chrono::Utc::now(),
+        "exported_at": c.clock().now(),
         "customer": customer,
         "consent_history": consent_history,
         "orders": order_list,
@@ -67,7 +67,8 @@ pub fn export_customer(c: &mut dyn Conn, id: i64) -> Result<Option<Value>, Store
 fn audited(c: &mut dyn Conn, actor: &str, action: &str, id: i64) -> Result<(), StoreError> {
     let subject = format!("customer:{id}");
     let entry = NewAuditEntry { actor, action, subject: &subject, before: None, after: None };
-    audit::append(c, &entry, chrono::Utc::now().timestamp())
+    let now = c.now();
+    audit::append(c, &entry, now)
 }
 
 /// Everything held about customer `id` ([`export_customer`]), the request recorded in the
@@ -86,7 +87,8 @@ pub fn export(store: &Store, id: i64, actor: &str) -> Result<Option<Value>, Stor
 /// data is left nowhere ([`Store::scrub`]). `false` when there is no such customer.
 pub fn erase(store: &Store, id: i64, actor: &str) -> Result<bool, StoreError> {
     let erased = store.write(|c| {
-        let erased = privacy::erase(c, id, chrono::Utc::now().timestamp())?;
+        let now = c.now();
+        let erased = privacy::erase(c, id, now)?;
         if erased {
             audited(c, actor, "customers.erase", id)?;
         }

@@ -94,7 +94,7 @@ proptest! {
                           "lines": [{"sku": sku, "quantity": qty, "unit_price": price, "amount": amount}]});
         let Ok(input) = serde_json::from_value::<OrderInput>(body) else { return Ok(()) };
         let ws = Workspace { clock: BusinessClock::default(), currency: Currency::USD };
-        match check_order(&input, ws) {
+        match check_order(&input, ws, chrono::Utc::now()) {
             Ok((order, _)) => {
                 prop_assert!(order.total.within_limit());
                 prop_assert!(order.lines.iter().all(|l| l.amount.within_limit() && l.quantity >= 1));

@@ -93,7 +93,7 @@ pub fn apply_program(
     applied_by: &str,
 ) -> Result<(i64, Program), LoyaltyError> {
     let program = Program::parse(json, &clock)?;
-    let from = program.effective_from.map_or_else(|| chrono::Utc::now().timestamp(), |t| t.timestamp());
+    let from = program.effective_from.map_or_else(|| c.now(), |t| t.timestamp());
     let version = loyalty::insert_program(c, &program.to_json(), from, applied_by)?;
     Ok((version, program))
 }

@@ -52,7 +52,7 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
     }
     let tr = v.tr();
     let clock = state.workspace().clock;
-    let today = clock.day_number(chrono::Utc::now());
+    let today = clock.day_number(state.now());
     let result = state
         .run(move |s| {
             Ok((

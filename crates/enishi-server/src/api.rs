@@ -801,7 +801,7 @@ async fn add_communication(
     }
     let sent_at = match &b.sent_at {
         Some(t) => state.workspace().clock.parse_timestamp(t).map_err(|e| ApiError::invalid("sent_at", e.0))?,
-        None => chrono::Utc::now(),
+        None => state.now(),
     };
     existing(&state, id).await?;
     let m = Communication {
@@ -858,7 +858,7 @@ async fn add_interaction(
     }
     let occurred_at = match &b.occurred_at {
         Some(t) => state.workspace().clock.parse_timestamp(t).map_err(|e| ApiError::invalid("occurred_at", e.0))?,
-        None => chrono::Utc::now(),
+        None => state.now(),
     };
     existing(&state, id).await?;
     let new = NewInteraction {
@@ -1096,7 +1096,7 @@ async fn create_order(
 ) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
     // Check before taking the write lock, so that bad input costs no database time.
-    let (checked, _) = intake::check_order(&input, state.workspace())?;
+    let (checked, _) = intake::check_order(&input, state.workspace(), state.now())?;
     // Staff orders above the staff order limit are refused by the writer, which reads the
     // limit in the batch's own transaction.
     let from = if caller.role == Role::Staff { OrderFrom::Staff { total: checked.total } } else { OrderFrom::Manager };
@@ -1192,7 +1192,7 @@ async fn add_events(
             Some(t) => {
                 clock.parse_timestamp(t).map_err(|err| ApiError::invalid(format!("events[{i}].occurred_at"), err.0))?
             }
-            None => chrono::Utc::now(),
+            None => state.now(),
         };
         parsed.push((i, e.customer_external_id.trim().to_string(), name.to_string(), at, e.properties, e.event_id));
     }
@@ -1242,9 +1242,9 @@ struct AsOfQuery {
 
 impl AsOfQuery {
     /// The business day asked for (default: today in the business time zone).
-    fn day(&self, clock: BusinessClock) -> Result<i64, ApiError> {
+    fn day(&self, clock: BusinessClock, now: chrono::DateTime<chrono::Utc>) -> Result<i64, ApiError> {
         match &self.as_of {
-            None => Ok(clock.day_number(chrono::Utc::now())),
+            None => Ok(clock.day_number(now)),
             Some(t) => {
                 let d = enishi_core::time::parse_date(t).map_err(|e| ApiError::invalid("as_of", e.0))?;
                 Ok(enishi_core::time::day_of_date(d))
@@ -1258,7 +1258,7 @@ async fn analytics_rfm(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<AsOfQuery>,
 ) -> Result<Response, ApiError> {
-    let day = q.day(state.workspace().clock)?;
+    let day = q.day(state.workspace().clock, state.now())?;
     let report = state.run(move |s| Ok(enishi_insights::rfm_report(s, day)?)).await?;
     Ok(ok(report))
 }
@@ -1277,7 +1277,7 @@ async fn analytics_lifecycle(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<LifecycleQuery>,
 ) -> Result<Response, ApiError> {
-    let day = AsOfQuery { as_of: q.as_of }.day(state.workspace().clock)?;
+    let day = AsOfQuery { as_of: q.as_of }.day(state.workspace().clock, state.now())?;
     let lapsed = q.lapsed.unwrap_or(50);
     if lapsed > 1000 {
         return Err(ApiError::invalid("lapsed", "must be at most 1000"));
@@ -1305,7 +1305,7 @@ async fn analytics_accounts(
     QueryParams(q): QueryParams<AccountsQuery>,
 ) -> Result<Response, ApiError> {
     let clock = state.workspace().clock;
-    let day = AsOfQuery { as_of: q.as_of }.day(clock)?;
+    let day = AsOfQuery { as_of: q.as_of }.day(clock, state.now())?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
@@ -1343,11 +1343,11 @@ async fn analytics_clv(
     QueryParams(q): QueryParams<ClvQuery>,
 ) -> Result<Response, ApiError> {
     let clock = state.workspace().clock;
-    let calibration_end = AsOfQuery { as_of: q.calibration_end }.day(clock)?;
+    let calibration_end = AsOfQuery { as_of: q.calibration_end }.day(clock, state.now())?;
     let holdout_end = match q.holdout_end {
         Some(h) => {
             let day = AsOfQuery { as_of: Some(h) }
-                .day(clock)
+                .day(clock, state.now())
                 .map_err(|e| ApiError { field: Some("holdout_end".into()), ..e })?;
             if day <= calibration_end {
                 return Err(ApiError::invalid("holdout_end", "must be after calibration_end"));
@@ -1403,7 +1403,7 @@ async fn analytics_pareto(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<AsOfQuery>,
 ) -> Result<Response, ApiError> {
-    let day = q.day(state.workspace().clock)?;
+    let day = q.day(state.workspace().clock, state.now())?;
     let report = state.run(move |s| Ok(enishi_insights::pareto_report(s, day)?)).await?;
     Ok(ok(report))
 }
@@ -1424,9 +1424,9 @@ async fn analytics_loyal(
 ) -> Result<Response, ApiError> {
     let clock = state.workspace().clock;
     let baseline = AsOfQuery { as_of: Some(q.baseline.clone()) }
-        .day(clock)
+        .day(clock, state.now())
         .map_err(|_| ApiError::invalid("baseline", "is not a YYYY-MM-DD date"))?;
-    let as_of = AsOfQuery { as_of: q.as_of.clone() }.day(clock)?;
+    let as_of = AsOfQuery { as_of: q.as_of.clone() }.day(clock, state.now())?;
     let (loyal, semi) = (q.loyal_percent.unwrap_or(7.0), q.semi_percent.unwrap_or(13.0));
     if !loyal.is_finite() || !semi.is_finite() || loyal < 0.0 || semi < 0.0 || loyal + semi > 100.0 {
         return Err(ApiError::invalid(
@@ -1447,7 +1447,7 @@ async fn analytics_kpis(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<AsOfQuery>,
 ) -> Result<Response, ApiError> {
-    let day = q.day(state.workspace().clock)?;
+    let day = q.day(state.workspace().clock, state.now())?;
     let clock = state.workspace().clock;
     let report = state.run(move |s| Ok(enishi_insights::kpis_report(s, day, clock)?)).await?;
     Ok(ok(report))

@@ -27,7 +27,8 @@ pub(crate) fn record(
 ) -> Result<(), StoreError> {
     let after = after.map(|v| v.to_string());
     let entry = NewAuditEntry { actor, action, subject, before: None, after: after.as_deref() };
-    audit::append(c, &entry, chrono::Utc::now().timestamp())
+    let now = c.now();
+    audit::append(c, &entry, now)
 }
 
 /// Appends an entry with the state before and after.
@@ -41,7 +42,8 @@ pub(crate) fn record_change(
 ) -> Result<(), StoreError> {
     let (before, after) = (before.to_string(), after.to_string());
     let entry = NewAuditEntry { actor, action, subject, before: Some(&before), after: Some(&after) };
-    audit::append(c, &entry, chrono::Utc::now().timestamp())
+    let now = c.now();
+    audit::append(c, &entry, now)
 }
 
 #[derive(Deserialize)]

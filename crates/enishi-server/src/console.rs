@@ -181,7 +181,7 @@ async fn record_purchase(
             }
         }
     }
-    let now = chrono::Utc::now();
+    let now = state.now();
     let order_id = format!("POS-{}-{}", customer.id, now.timestamp_millis());
     let sku = if f.sku.trim().is_empty() { "ITEM".to_string() } else { f.sku.trim().to_string() };
     let input: Result<OrderInput, _> = serde_json::from_value(json!({
@@ -267,7 +267,7 @@ async fn record_interaction(
         body: f.body.trim().to_string(),
         status: if f.resolved.is_some() { InteractionStatus::Resolved } else { InteractionStatus::Open },
         staff: Some(v.user.name.clone()),
-        occurred_at: chrono::Utc::now(),
+        occurred_at: state.now(),
     };
     let stored = state
         .run(move |s| {
@@ -359,7 +359,7 @@ async fn redeem_reward(
         Err(r) => return r,
     };
     let (reward, key, actor) = (f.reward.trim().to_string(), f.key, v.actor());
-    let now = chrono::Utc::now().timestamp();
+    let now = state.now().timestamp();
     let done = state
         .with_programs(true, move |c, programs| {
             if customers::get(c, id)?.is_none() {
@@ -427,7 +427,7 @@ async fn adjust_points(
     };
     let by = format!("console: {}", v.user.email);
     let (reason, key, actor) = (f.reason, f.key, v.actor());
-    let now = chrono::Utc::now().timestamp();
+    let now = state.now().timestamp();
     let done = state
         .with_programs(true, move |c, programs| {
             if customers::get(c, id)?.is_none() {

@@ -97,6 +97,11 @@ impl AppState {
         self
     }
 
+    /// Now, by the store's clock (the one clock every part asks).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.store.now()
+    }
+
     /// The workspace settings in force now.
     pub fn workspace(&self) -> Workspace {
         self.settings.get()

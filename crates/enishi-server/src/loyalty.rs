@@ -65,10 +65,6 @@ impl From<LoyaltyError> for ApiError {
     }
 }
 
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
 async fn get_program(caller: Caller, State(state): State<AppState>) -> Result<Response, ApiError> {
     caller.require(EVERYONE)?;
     let versions = state.run(|s| Ok(s.read(loyalty::programs)?)).await?;
@@ -103,8 +99,8 @@ async fn put_program(
 }
 
 async fn run_jobs(_: Manager, State(state): State<AppState>) -> Result<Response, ApiError> {
-    let report =
-        state.with_programs(true, move |c, programs| Ok(enishi_rewards::run_jobs(c, programs, now())?)).await?;
+    let now = state.now().timestamp();
+    let report = state.with_programs(true, move |c, programs| Ok(enishi_rewards::run_jobs(c, programs, now)?)).await?;
     Ok(ok(report))
 }
 
@@ -123,9 +119,10 @@ async fn summary(
     State(state): State<AppState>,
     PathParam(Id(id)): PathParam<Id>,
 ) -> Result<Response, ApiError> {
+    let now = state.now().timestamp();
     caller.require(EVERYONE)?;
     existing(&state, id).await?;
-    let s = state.with_programs(false, move |c, programs| Ok(enishi_rewards::summary(c, programs, id, now())?)).await?;
+    let s = state.with_programs(false, move |c, programs| Ok(enishi_rewards::summary(c, programs, id, now)?)).await?;
     Ok(ok(s))
 }
 
@@ -157,11 +154,12 @@ async fn redeem(
     PathParam(Id(id)): PathParam<Id>,
     Body(b): Body<RedeemBody>,
 ) -> Result<Response, ApiError> {
+    let now = state.now().timestamp();
     caller.require(EVERYONE)?;
     existing(&state, id).await?;
     let (r, new) = state
         .with_programs(true, move |c, programs| {
-            let (r, new) = enishi_rewards::redeem(c, programs, id, b.reward_id.trim(), &b.idempotency_key, now())?;
+            let (r, new) = enishi_rewards::redeem(c, programs, id, b.reward_id.trim(), &b.idempotency_key, now)?;
             if new {
                 let after = json!({"reward_id": b.reward_id.trim(), "points": r.points, "balance": r.balance});
                 crate::audit::record(c, &caller.actor, "points.redeem", &format!("customer:{id}"), Some(after))?;
@@ -186,6 +184,7 @@ async fn adjust(
     PathParam(Id(id)): PathParam<Id>,
     Body(b): Body<AdjustBody>,
 ) -> Result<Response, ApiError> {
+    let now = state.now().timestamp();
     existing(&state, id).await?;
     let by = caller.role.to_string();
     let (balance, new) = state
@@ -197,7 +196,7 @@ async fn adjust(
                 idempotency_key: &b.idempotency_key,
                 by: &by,
             };
-            let (balance, new) = enishi_rewards::adjust(c, programs, &a, now())?;
+            let (balance, new) = enishi_rewards::adjust(c, programs, &a, now)?;
             if new {
                 let after = json!({"points": b.points, "reason": b.reason, "balance": balance});
                 crate::audit::record(c, &caller.actor, "points.adjust", &format!("customer:{id}"), Some(after))?;
@@ -224,6 +223,7 @@ async fn set_tier(
     PathParam(Id(id)): PathParam<Id>,
     Body(b): Body<TierBody>,
 ) -> Result<Response, ApiError> {
+    let now = state.now().timestamp();
     let ws = state.workspace();
     let until = b
         .until
@@ -235,7 +235,7 @@ async fn set_tier(
     let answer = json!({"customer_id": id, "tier": tier, "locked_until": until.map(enishi_store::instant)});
     state
         .with_programs(true, move |c, programs| {
-            enishi_rewards::set_tier(c, programs, id, &tier, &b.reason, until, now())?;
+            enishi_rewards::set_tier(c, programs, id, &tier, &b.reason, until, now)?;
             let after = json!({"tier": tier, "reason": b.reason, "until": until});
             Ok(crate::audit::record(c, &caller.actor, "loyalty.tier", &format!("customer:{id}"), Some(after))?)
         })
@@ -257,6 +257,7 @@ async fn membership(
     PathParam(Id(id)): PathParam<Id>,
     Body(b): Body<MembershipBody>,
 ) -> Result<Response, ApiError> {
+    let now = state.now().timestamp();
     caller.require(EVERYONE)?;
     let action = match b.action.as_str() {
         "start" => MembershipAction::Start,
@@ -267,7 +268,7 @@ async fn membership(
     existing(&state, id).await?;
     let m = state
         .with_programs(true, move |c, programs| {
-            Ok(enishi_rewards::membership(c, programs, id, action, b.plan.as_deref(), now())?)
+            Ok(enishi_rewards::membership(c, programs, id, action, b.plan.as_deref(), now)?)
         })
         .await?;
     Ok(ok(m))
@@ -285,10 +286,11 @@ async fn use_coupon(
     PathParam(code): PathParam<String>,
     Body(b): Body<UseBody>,
 ) -> Result<Response, ApiError> {
+    let now = state.now().timestamp();
     caller.require(EVERYONE)?;
     let (coupon, new) = state
         .run(move |s| {
-            s.write(|c| -> Result<_, ApiError> { Ok(enishi_rewards::use_coupon(c, &code, &b.use_ref, now())?) })
+            s.write(|c| -> Result<_, ApiError> { Ok(enishi_rewards::use_coupon(c, &code, &b.use_ref, now)?) })
         })
         .await?;
     Ok(if new { created(coupon) } else { ok(coupon) })

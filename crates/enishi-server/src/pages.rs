@@ -68,7 +68,7 @@ async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Respons
     };
     let tr = v.tr();
     let clock = state.workspace().clock;
-    let today = clock.day_number(chrono::Utc::now());
+    let today = clock.day_number(state.now());
     let result = state
         .run(move |s| {
             Ok((
@@ -328,12 +328,13 @@ async fn customer_page(
     };
     let tr = v.tr();
     let Ok(id) = id.parse::<i64>() else { return v.not_found() };
+    let now = state.now().timestamp();
     let found = state
         .with_programs(false, move |c, programs| {
             let Some(customer) = customers::get(c, id)? else { return Ok(None) };
             let (loyalty, rewards) = match programs.latest() {
                 Some((_, p)) => (
-                    Some(enishi_rewards::summary(c, programs, id, chrono::Utc::now().timestamp())?),
+                    Some(enishi_rewards::summary(c, programs, id, now)?),
                     p.doc
                         .rewards
                         .iter()

@@ -185,7 +185,7 @@ pub fn start(state: AppState, every: Duration) -> Scheduler {
         .spawn(move || {
             let ticker = Ticker::new(every);
             while !flag.load(Ordering::Relaxed) {
-                let t = tick(&state, chrono::Utc::now().timestamp(), &ticker);
+                let t = tick(&state, state.now().timestamp(), &ticker);
                 for e in &t.errors {
                     tracing::error!(error = %e, "scheduled job failed (retried next tick)");
                 }

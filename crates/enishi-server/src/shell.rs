@@ -246,7 +246,7 @@ pub(crate) fn session_of(headers: &HeaderMap) -> Option<String> {
 pub(crate) async fn visitor(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
     let Some(session) = session_of(headers) else { return Err(Redirect::to("/login").into_response()) };
     let token = session.clone();
-    let now = chrono::Utc::now().timestamp();
+    let now = state.now().timestamp();
     match state.run(move |s| Ok(s.read(|c| users::session_user(c, &token, now))?)).await {
         Ok(Some(user)) => {
             crate::observe::set_caller(format!("user:{}", user.id));
@@ -340,7 +340,7 @@ async fn login(
 ) -> Response {
     let tr = browser_language(&headers);
     let email = f.email.trim().to_lowercase();
-    let now = chrono::Utc::now().timestamp();
+    let now = state.now().timestamp();
     let paired = cookie_value(&headers, LOGIN_COOKIE).is_some_and(|c| !c.is_empty() && c == f.login_token);
     if !paired {
         let why = tr.t("The sign-in form expired or came from another site. Sign in again.");

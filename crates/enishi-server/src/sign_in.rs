@@ -71,7 +71,7 @@ pub(crate) enum Refused {
 
 /// Checks `email` and `password` from `ip` under the throttle: the user, or why not.
 pub(crate) async fn check(state: &AppState, email: &str, password: &str, ip: &str) -> Result<User, Refused> {
-    let now = chrono::Utc::now().timestamp();
+    let now = state.now().timestamp();
     let keys = vec![format!("email:{email}"), format!("ip:{ip}")];
     let waits = {
         let keys = keys.clone();

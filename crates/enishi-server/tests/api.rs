@@ -696,6 +696,47 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
 }
 
 #[test]
+fn the_server_and_its_store_tell_the_time_by_one_clock() {
+    for db in testing::all() {
+        let clock = enishi_core::ManualClock::at("2026-03-01T10:00:00Z".parse().unwrap());
+        db.store
+            .write(|c| {
+                let doc = r#"{"name": "x", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+                              "pending_days": 2}"#;
+                enishi_rewards::apply_program(c, doc, enishi_core::BusinessClock::default(), "t")
+            })
+            .unwrap();
+        let app = start_at(db, clock.clone());
+        let placed = |id: &str, at: &str| {
+            let o = json!({"order_id": id, "placed_at": at, "customer": {"external_id": "C-1"},
+                           "lines": [{"sku": "A", "quantity": 1, "unit_price": "40.00"}]});
+            app.admin("POST", "/api/v1/orders", Some(o))
+        };
+        assert_eq!(placed("K-1", "2026-03-01 10:00").0, 201);
+        let (s, future) = placed("K-2", "2026-03-10 10:00");
+        assert_eq!((s, future["field"].as_str()), (422, Some("placed_at")), "more than a day ahead: {future}");
+        let (_, found) = app.admin("GET", "/api/v1/customers?external_id=C-1", None);
+        let id = found["items"][0]["id"].as_i64().unwrap();
+        let points = || {
+            let (_, l) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty"), None);
+            (l["available"].as_i64(), l["pending"].as_i64())
+        };
+        assert_eq!(points(), (Some(0), Some(40)), "pending for two days");
+        // Interactions without a time are stamped with the clock's.
+        let note = json!({"kind": "note", "body": "asked about decaf"});
+        assert_eq!(app.admin("POST", &format!("/api/v1/customers/{id}/interactions"), Some(note)).0, 201);
+        let (_, notes) = app.admin("GET", &format!("/api/v1/customers/{id}/interactions"), None);
+        let at = notes["items"][0]["occurred_at"].as_str().unwrap();
+        assert!(at.starts_with("2026-03-01T10:00:00"), "{notes}");
+
+        clock.advance(chrono::Duration::days(2));
+        assert_eq!(points(), (Some(40), Some(0)), "usable two days later, by the clock");
+        clock.set("2026-03-10T09:00:00Z".parse().unwrap());
+        assert_eq!(placed("K-2", "2026-03-10 10:00").0, 201, "no longer in the future");
+    }
+}
+
+#[test]
 fn servers_sharing_a_database_run_each_period_once_and_a_restart_remembers() {
     use enishi_server::scheduler::{tick, Ticker};
     for db in testing::all() {

@@ -6,6 +6,7 @@
 //! Unix seconds).
 
 use crate::StoreError;
+use enishi_core::Clock;
 use postgres::types::{IsNull, Type};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -281,6 +282,12 @@ pub enum Backend {
 pub trait Conn {
     /// The database behind the connection.
     fn backend(&self) -> Backend;
+    /// The store's clock (see [`Store::with_clock`](crate::Store::with_clock)).
+    fn clock(&self) -> &dyn Clock;
+    /// Now, in Unix seconds, by the store's clock.
+    fn now(&self) -> i64 {
+        self.clock().timestamp()
+    }
     /// Runs one statement; returns the number of rows changed.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
     /// Inserts many rows into `table` as fast as the backend allows, each statement ending
@@ -425,11 +432,15 @@ fn sqlite_insert(table: &str, columns: &[&str], n: usize, suffix: &str) -> Strin
 }
 
 /// A SQLite transaction seen as a [`Conn`].
-pub struct SqliteConn<'a>(pub(crate) &'a rusqlite::Transaction<'a>);
+pub struct SqliteConn<'a>(pub(crate) &'a rusqlite::Transaction<'a>, pub(crate) &'a dyn Clock);
 
 impl Conn for SqliteConn<'_> {
     fn backend(&self) -> Backend {
         Backend::Sqlite
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.1
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
@@ -616,6 +627,7 @@ const PG_STATEMENT_CACHE: usize = 256;
 pub struct PgConn<'a> {
     pub(crate) tx: postgres::Transaction<'a>,
     pub(crate) statements: &'a mut HashMap<String, postgres::Statement>,
+    pub(crate) clock: &'a dyn Clock,
 }
 
 impl PgConn<'_> {
@@ -642,6 +654,10 @@ const PG_INSERT_CHUNK: usize = 1000;
 impl Conn for PgConn<'_> {
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+
+    fn clock(&self) -> &dyn Clock {
+        self.clock
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {

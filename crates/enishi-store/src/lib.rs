@@ -16,8 +16,10 @@ pub use db::{Backend, Column, Conn, Param, Row, Rows, Value};
 pub use model::*;
 
 use db::{PgConn, PgSession, Pool, SqliteConn};
+use enishi_core::{Clock, SystemClock};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What went wrong in the database layer.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +114,8 @@ pub struct Store {
     /// SQLite allows one writer at a time: writers of this process queue here instead of
     /// sleeping in SQLite's busy handler (whose back-off adds tens of milliseconds).
     sqlite_writer: std::sync::Mutex<()>,
+    /// What "now" is for everything written through this store.
+    clock: Arc<dyn Clock>,
 }
 
 /// Connections per store; the machine this targets has two cores.
@@ -288,9 +292,27 @@ impl Store {
                 Inner::Postgres(Pool::new(POOL_SIZE, move || open_postgres(&target)))
             }
         };
-        let store = Store { inner, location, sqlite_writer: std::sync::Mutex::new(()) };
+        let store = Store { inner, location, sqlite_writer: std::sync::Mutex::new(()), clock: Arc::new(SystemClock) };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// The store with `clock` as its "now": for the timestamps it writes, and for every part
+    /// that asks it the time ([`Store::clock`]). Tests drive time with a
+    /// [`ManualClock`](enishi_core::ManualClock).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    /// The store's clock (the computer's, unless [`Store::with_clock`] set another).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// Now, by the store's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// Where this store keeps its data.
@@ -413,7 +435,7 @@ impl Store {
                         c.execute_batch(script)?;
                         c.execute(
                             "INSERT INTO schema_migrations (version, applied_at, checksum) VALUES ($1, $2, $3)",
-                            params![*version, chrono::Utc::now().timestamp(), sum],
+                            params![*version, self.clock.timestamp(), sum],
                         )?;
                     }
                 }
@@ -473,7 +495,7 @@ impl Store {
                 }
                 let PgSession { client, statements } = session;
                 let tx = client.transaction().map_err(StoreError::from)?;
-                let mut conn = PgConn { tx, statements };
+                let mut conn = PgConn { tx, statements, clock: &*self.clock };
                 let out = f(&mut conn)?;
                 conn.tx.commit().map_err(StoreError::from)?;
                 Ok(out)
@@ -502,7 +524,7 @@ impl Store {
         let behavior =
             if write { rusqlite::TransactionBehavior::Immediate } else { rusqlite::TransactionBehavior::Deferred };
         let tx = pooled.conn().transaction_with_behavior(behavior).map_err(StoreError::from)?;
-        let out = f(&mut SqliteConn(&tx))?;
+        let out = f(&mut SqliteConn(&tx, &*self.clock))?;
         tx.commit().map_err(StoreError::from)?;
         Ok(out)
     }

@@ -24,6 +24,16 @@ pub fn start(db: TestDb) -> App {
 
 /// Starts a server over `db` whose state `configure` has set up.
 pub fn start_with(db: TestDb, configure: impl FnOnce(AppState) -> AppState) -> App {
+    start_store(db, |store| store, configure)
+}
+
+/// Starts a server over `db` with its store set up by `store_with` and its state by
+/// `configure`.
+fn start_store(
+    db: TestDb,
+    store_with: impl FnOnce(enishi_store::Store) -> enishi_store::Store,
+    configure: impl FnOnce(AppState) -> AppState,
+) -> App {
     let (admin, staff) = db
         .store
         .write(|c| {
@@ -34,11 +44,16 @@ pub fn start_with(db: TestDb, configure: impl FnOnce(AppState) -> AppState) -> A
         })
         .unwrap();
     // The test's own copy of the store; the TestDb keeps the database alive.
-    let store = enishi_store::Store::open(&db.url).unwrap();
+    let store = store_with(enishi_store::Store::open(&db.url).unwrap());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let state = configure(AppState::new(Arc::new(store)).unwrap());
     let server = rt.block_on(spawn(state, "127.0.0.1:0")).unwrap();
     App { base: format!("http://{}", server.addr), admin, staff, _server: server, _rt: rt, _db: db }
+}
+
+/// Starts a server over `db` whose one clock is `clock`.
+pub fn start_at(db: TestDb, clock: enishi_core::ManualClock) -> App {
+    start_store(db, |store| store.with_clock(Arc::new(clock)), |state| state)
 }
 
 pub fn apps() -> Vec<App> {

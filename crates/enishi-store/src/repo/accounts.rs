@@ -2,7 +2,6 @@
 
 use crate::db::{Conn, Row};
 use crate::model::{Account, AccountUpsert, Upserted};
-use crate::repo::now;
 use crate::{params, StoreError};
 
 const SELECT: &str = "SELECT id, external_id, name, industry, region, size_band FROM accounts";
@@ -21,7 +20,7 @@ fn decode(r: &Row) -> Result<Account, StoreError> {
 /// Creates an account or updates the one with the same external id.
 pub fn upsert(c: &mut dyn Conn, a: &AccountUpsert) -> Result<Upserted, StoreError> {
     let existing = c.query_opt("SELECT id FROM accounts WHERE external_id = $1", params![a.external_id.as_str()])?;
-    let t = now();
+    let t = c.now();
     match existing {
         Some(row) => {
             let id = row.int(0)?;

@@ -4,7 +4,7 @@ use crate::db::{Conn, Row, Rows, Value};
 use crate::model::{
     instant, Consent, ConsentChange, Customer, CustomerStats, CustomerUpsert, JsonMap, Page, PostalAddress, Upserted,
 };
-use crate::repo::{now, query_in};
+use crate::repo::query_in;
 use crate::{params, StoreError};
 use chrono::NaiveDate;
 use enishi_core::{Amount, Channel, ConsentChannel};
@@ -234,7 +234,7 @@ pub fn upsert(c: &mut dyn Conn, u: &CustomerUpsert) -> Result<Upserted, StoreErr
 pub fn insert_if_absent(c: &mut dyn Conn, u: &CustomerUpsert) -> Result<Option<i64>, StoreError> {
     let external_id =
         u.external_id.as_ref().ok_or_else(|| StoreError::Decode("customer without external id".into()))?;
-    let t = now();
+    let t = c.now();
     let mut attrs = JsonMap::new();
     if let Some(new) = &u.attributes {
         merge(&mut attrs, new);
@@ -312,7 +312,7 @@ fn update_fields(c: &mut dyn Conn, id: i64, u: &CustomerUpsert, attributes: Opti
             u.acquisition_source.clone().into(),
             u.referred_by.into(),
             u.first_seen_at.map(|d| d.timestamp()).into(),
-            now().into(),
+            c.now().into(),
             id.into(),
         ],
     )?;
@@ -328,7 +328,7 @@ pub fn clear_field(c: &mut dyn Conn, id: i64, field: &str) -> Result<(), StoreEr
     if !CLEARABLE_FIELDS.contains(&field) {
         return Err(StoreError::Decode(format!("field {field} cannot be cleared")));
     }
-    c.execute(&format!("UPDATE customers SET {field} = NULL, updated_at = $1 WHERE id = $2"), params![now(), id])?;
+    c.execute(&format!("UPDATE customers SET {field} = NULL, updated_at = $1 WHERE id = $2"), params![c.now(), id])?;
     Ok(())
 }
 
@@ -352,7 +352,7 @@ pub const CLEARABLE_FIELDS: &[&str] = &[
 
 /// Records a consent change: the current state and, when it changes, a line in the log.
 pub fn set_consent(c: &mut dyn Conn, customer_id: i64, ch: &ConsentChange) -> Result<(), StoreError> {
-    let at = ch.at.map_or_else(now, |d| d.timestamp());
+    let at = ch.at.map_or_else(|| c.now(), |d| d.timestamp());
     let current = c.query_opt(
         "SELECT status FROM customer_consents WHERE customer_id = $1 AND channel = $2",
         params![customer_id, ch.channel.as_str()],
@@ -423,7 +423,7 @@ pub fn create_new(
         return Ok((found, Vec::new()));
     }
     let ids = c.reserve_ids("customers", missing.len())?;
-    let t = now();
+    let t = c.now();
     let rows = Rows::collect(
         missing
             .iter()
@@ -441,7 +441,7 @@ pub fn create_new(
 /// import, whose stats the import computed as it went). A million customers' stats go in
 /// parts of [`STATS_PART`] rows, so the bound values of only one part are held at a time.
 pub fn insert_stats(c: &mut dyn Conn, stats: &[(i64, CustomerStats)]) -> Result<(), StoreError> {
-    let t = now();
+    let t = c.now();
     for part in stats.chunks(STATS_PART) {
         let rows = Rows::collect(part.iter().map(|(id, s)| {
             [
@@ -478,7 +478,7 @@ const STATS_PART: usize = 8192;
 
 /// Recomputes the running stats of `customer_ids` from their orders and returns.
 pub fn refresh_stats(c: &mut dyn Conn, customer_ids: &[i64]) -> Result<(), StoreError> {
-    let t = now();
+    let t = c.now();
     for part in customer_ids.chunks(crate::repo::IN_CHUNK) {
         let list = crate::db::placeholders(2, part.len());
         let sql = format!(

@@ -4,7 +4,7 @@
 
 use crate::db::{Conn, Row, Rows, Value};
 use crate::model::{instant, Communication, Event, Interaction, NewEvent, NewInteraction, TimelineEntry};
-use crate::repo::{now, query_in};
+use crate::repo::query_in;
 use crate::{params, StoreError};
 use enishi_core::{Amount, InteractionStatus};
 use std::collections::HashSet;
@@ -23,7 +23,7 @@ pub fn add_communication(c: &mut dyn Conn, m: &Communication) -> Result<i64, Sto
             m.subject.clone(),
             m.sent_at.timestamp(),
             m.status.as_str(),
-            now()
+            c.now()
         ],
     )?
     .int(0)
@@ -78,7 +78,7 @@ fn decode_interaction(r: &Row) -> Result<Interaction, StoreError> {
 
 /// Records an interaction.
 pub fn add_interaction(c: &mut dyn Conn, i: &NewInteraction) -> Result<Interaction, StoreError> {
-    let resolved = (i.status == InteractionStatus::Resolved).then(now);
+    let resolved = (i.status == InteractionStatus::Resolved).then(|| c.now());
     let id = c
         .query_one(
             "INSERT INTO interactions (customer_id, kind, channel, body, status, staff, occurred_at, resolved_at, created_at) \
@@ -92,7 +92,7 @@ pub fn add_interaction(c: &mut dyn Conn, i: &NewInteraction) -> Result<Interacti
                 i.staff.clone(),
                 i.occurred_at.timestamp(),
                 resolved,
-                now()
+                c.now()
             ],
         )?
         .int(0)?;
@@ -134,7 +134,7 @@ fn typed_nulls(backend: crate::Backend, sql: &str) -> String {
 pub fn resolve_interaction(c: &mut dyn Conn, id: i64, staff: Option<&str>) -> Result<Option<Interaction>, StoreError> {
     c.execute(
         "UPDATE interactions SET status = 'resolved', resolved_at = $1, staff = COALESCE($2, staff) WHERE id = $3 AND status <> 'resolved'",
-        params![now(), staff, id],
+        params![c.now(), staff, id],
     )?;
     get_interaction(c, id)
 }
@@ -147,7 +147,7 @@ pub fn add_events(c: &mut dyn Conn, events: &[NewEvent]) -> Result<u64, StoreErr
     for r in query_in(c, "SELECT event_ref FROM events WHERE event_ref IN ({list})", &refs)? {
         seen.insert(r.text(0)?);
     }
-    let t = now();
+    let t = c.now();
     let mut rows = Rows::default();
     for e in events {
         if let Some(r) = &e.event_ref {

@@ -3,7 +3,7 @@
 //! Decisions (what an order earns, what a return takes back) belong to the caller.
 
 use crate::db::{Backend, Conn, Row, Rows, Value};
-use crate::repo::{now, query_in};
+use crate::repo::query_in;
 use crate::{params, StoreError};
 use serde::{Serialize, Serializer};
 use std::collections::HashSet;
@@ -56,7 +56,7 @@ pub fn insert_program(
     let version = c.query_one("SELECT COALESCE(MAX(version), 0) + 1 FROM loyalty_programs", &[])?.int(0)?;
     c.execute(
         "INSERT INTO loyalty_programs (version, document, effective_from, applied_at, applied_by) VALUES ($1, $2, $3, $4, $5)",
-        params![version, document, effective_from, now(), applied_by],
+        params![version, document, effective_from, c.now(), applied_by],
     )?;
     Ok(version)
 }
@@ -258,7 +258,7 @@ pub fn append(c: &mut dyn Conn, e: &NewEntry<'_>) -> Result<Option<i64>, StoreEr
             e.occurred_at,
             e.available_at,
             e.expires_at,
-            now()
+            c.now()
         ],
     )?;
     row.map(|r| r.int(0)).transpose()
@@ -659,7 +659,7 @@ pub fn mark_announced(c: &mut dyn Conn, promotion_id: &str) -> Result<bool, Stor
     )?;
     let n = c.execute(
         "UPDATE loyalty_promotions SET announced_at = $2 WHERE promotion_id = $1 AND announced_at IS NULL",
-        params![promotion_id, now()],
+        params![promotion_id, c.now()],
     )?;
     Ok(n == 1)
 }
@@ -890,7 +890,7 @@ pub fn insert_membership(c: &mut dyn Conn, m: &Membership) -> Result<i64, StoreE
     c.query_one(
         "INSERT INTO loyalty_memberships (customer_id, plan_id, status, started_at, period_end, cancelled_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        params![m.customer_id, m.plan_id.as_str(), m.status.as_str(), m.started_at, m.period_end, m.cancelled_at, now()],
+        params![m.customer_id, m.plan_id.as_str(), m.status.as_str(), m.started_at, m.period_end, m.cancelled_at, c.now()],
     )?
     .int(0)
 }
@@ -899,7 +899,7 @@ pub fn insert_membership(c: &mut dyn Conn, m: &Membership) -> Result<i64, StoreE
 pub fn save_membership(c: &mut dyn Conn, m: &Membership) -> Result<(), StoreError> {
     c.execute(
         "UPDATE loyalty_memberships SET status = $2, period_end = $3, cancelled_at = $4, updated_at = $5 WHERE id = $1",
-        params![m.id, m.status.as_str(), m.period_end, m.cancelled_at, now()],
+        params![m.id, m.status.as_str(), m.period_end, m.cancelled_at, c.now()],
     )?;
     Ok(())
 }
@@ -915,7 +915,7 @@ pub fn insert_payment(
     c.execute(
         "INSERT INTO loyalty_membership_payments (membership_id, customer_id, plan_id, amount, paid_at, period_start, period_end) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        params![m.id, m.customer_id, m.plan_id.as_str(), amount, now(), period_start, period_end],
+        params![m.id, m.customer_id, m.plan_id.as_str(), amount, c.now(), period_start, period_end],
     )?;
     Ok(())
 }
@@ -924,7 +924,7 @@ pub fn insert_payment(
 pub fn expire_memberships(c: &mut dyn Conn, at: i64) -> Result<u64, StoreError> {
     c.execute(
         "UPDATE loyalty_memberships SET status = 'expired', updated_at = $2 WHERE status <> 'expired' AND period_end <= $1",
-        params![at, now()],
+        params![at, c.now()],
     )
 }
 
@@ -981,14 +981,15 @@ pub fn set_referrer(c: &mut dyn Conn, customer_id: i64, referrer_id: i64) -> Res
 /// Queues a message for other parts (campaigns) to pick up, once per `key`: a job of kind
 /// `topic` on the [`jobs`](super::jobs) queue.
 pub fn enqueue(c: &mut dyn Conn, topic: &str, key: &str, payload: &str) -> Result<(), StoreError> {
+    let now = c.now();
     let job = super::jobs::NewJob {
         kind: topic,
         idempotency_key: key,
         payload,
-        run_after: now(),
+        run_after: now,
         max_attempts: super::jobs::DEFAULT_ATTEMPTS,
     };
-    super::jobs::enqueue(c, &job, now())?;
+    super::jobs::enqueue(c, &job, now)?;
     Ok(())
 }
 
@@ -1065,7 +1066,7 @@ pub fn accounts_for_update(c: &mut dyn Conn, customers: &[(i64, String)]) -> Res
         return Ok(found);
     }
     // Created here, unless another transaction has just created one: then that one is read.
-    let t = now();
+    let t = c.now();
     let rows = Rows::collect(missing.iter().map(|(id, code)| [(*id).into(), code.into(), t.into()]));
     c.insert_rows_then(
         "loyalty_accounts",
@@ -1098,7 +1099,7 @@ pub fn accounts_to_write_back(
 
 /// Writes back loyalty states (creating any that are missing).
 pub fn save_accounts(c: &mut dyn Conn, accounts: &[LoyaltyAccount]) -> Result<(), StoreError> {
-    let t = now();
+    let t = c.now();
     let rows = Rows::collect(accounts.iter().map(|a| {
         [
             a.customer_id.into(),
@@ -1197,7 +1198,7 @@ pub fn append_new(c: &mut dyn Conn, entries: &[NewEntry<'_>]) -> Result<Vec<i64>
         return Ok(Vec::new());
     }
     let ids = c.reserve_ids("loyalty_ledger", entries.len())?;
-    let t = now();
+    let t = c.now();
     let rows = Rows::collect(entries.iter().zip(&ids).map(|(e, &id)| {
         [
             id.into(),

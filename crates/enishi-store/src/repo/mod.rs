@@ -22,11 +22,6 @@ pub mod users;
 use crate::db::{placeholders, Conn, Row, Value};
 use crate::StoreError;
 
-/// Now, in Unix seconds.
-pub(crate) fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
 /// Most values bound in one IN list.
 pub(crate) const IN_CHUNK: usize = 512;
 

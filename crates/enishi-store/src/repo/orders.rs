@@ -2,7 +2,7 @@
 
 use crate::db::{Conn, Row, Rows, Value};
 use crate::model::{instant, NewOrder, NewReturn, Order, OrderLine, Return, ReturnLine};
-use crate::repo::{now, query_in};
+use crate::repo::query_in;
 use crate::{params, StoreError};
 use enishi_core::Amount;
 use std::collections::HashMap;
@@ -90,7 +90,7 @@ pub fn insert_with_ids(c: &mut dyn Conn, fresh: &[&NewOrder], ids: &[i64]) -> Re
     if fresh.is_empty() {
         return Ok(());
     }
-    let t = now();
+    let t = c.now();
     let mut order_rows = Rows::with_capacity(fresh.len(), ORDER_COLUMNS.len());
     let lines = fresh.iter().map(|o| o.lines.len()).sum();
     let mut line_rows = Rows::with_capacity(lines, LINE_COLUMNS.len());
@@ -262,7 +262,7 @@ pub fn insert_returns(c: &mut dyn Conn, returns: &[NewReturn]) -> Result<Vec<Ins
     // The new ones are written together: keys reserved, then one bulk insert per table.
     let fresh: Vec<&NewReturn> = returns.iter().filter(|r| !existing.contains_key(&r.return_ref)).collect();
     let ids = c.reserve_ids("returns", fresh.len())?;
-    let t = now();
+    let t = c.now();
     let mut return_rows = Rows::default();
     let mut line_rows = Rows::default();
     let mut created: HashMap<&str, i64> = HashMap::with_capacity(fresh.len());

@@ -2,7 +2,6 @@
 
 use crate::db::{Conn, Row, Value};
 use crate::model::Product;
-use crate::repo::now;
 use crate::{params, StoreError};
 use enishi_core::Amount;
 
@@ -21,7 +20,7 @@ fn decode(r: &Row) -> Result<Product, StoreError> {
 /// Creates a product or updates the one with the same SKU (given fields only). Returns
 /// whether it was new.
 pub fn upsert(c: &mut dyn Conn, p: &Product) -> Result<bool, StoreError> {
-    let t = now();
+    let t = c.now();
     let changed = c.execute(
         "UPDATE products SET name = COALESCE($1, name), category = COALESCE($2, category), \
          price = COALESCE($3, price), currency = COALESCE($4, currency), updated_at = $5 WHERE sku = $6",
@@ -47,7 +46,7 @@ pub fn upsert(c: &mut dyn Conn, p: &Product) -> Result<bool, StoreError> {
 /// Adds the products that do not exist yet (known ones are left as they are); returns how
 /// many were added.
 pub fn insert_missing(c: &mut dyn Conn, products: &[Product]) -> Result<u64, StoreError> {
-    let t = now();
+    let t = c.now();
     let mut added = 0;
     for p in products {
         added += c.execute(

@@ -2,7 +2,6 @@
 
 use crate::db::{Conn, Param, Rows};
 use crate::model::{CustomerScores, RfmScores, ValueScores};
-use crate::repo::now;
 use crate::{params, StoreError};
 
 fn upsert(c: &mut dyn Conn, columns: &[&str], rows: &Rows<'_>) -> Result<(), StoreError> {
@@ -11,7 +10,7 @@ fn upsert(c: &mut dyn Conn, columns: &[&str], rows: &Rows<'_>) -> Result<(), Sto
 
 /// Stores the RFM scores of customers (Enishi id, scores).
 pub fn store_rfm(c: &mut dyn Conn, scores: &[(i64, RfmScores)]) -> Result<(), StoreError> {
-    let t = now();
+    let t = c.now();
     let rows = Rows::collect(scores.iter().map(|(id, s)| {
         [(*id).into(), s.as_of_day.into(), s.r.into(), s.f.into(), s.m.into(), s.segment.as_str().into(), t.into()]
     }));
@@ -20,7 +19,7 @@ pub fn store_rfm(c: &mut dyn Conn, scores: &[(i64, RfmScores)]) -> Result<(), St
 
 /// Stores the predicted value of customers (Enishi id, scores).
 pub fn store_value(c: &mut dyn Conn, scores: &[(i64, ValueScores)]) -> Result<(), StoreError> {
-    let t = now();
+    let t = c.now();
     let finite = |v: f64| if v.is_finite() { Param::Real(v) } else { Param::Null };
     let rows = Rows::collect(scores.iter().map(|(id, s)| {
         [
@@ -186,7 +185,7 @@ pub fn store_lifecycle(
     stages: &[(i64, &str)],
     changes: &[(i64, Option<&str>, &str)],
 ) -> Result<(), StoreError> {
-    let t = now();
+    let t = c.now();
     let rows =
         Rows::collect(stages.iter().map(|(id, stage)| [(*id).into(), (*stage).into(), as_of_day.into(), t.into()]));
     upsert(c, &["customer_id", "lifecycle_stage", "lifecycle_as_of_day", "updated_at"], &rows)?;

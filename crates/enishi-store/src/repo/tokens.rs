@@ -1,7 +1,6 @@
 //! API tokens: random bearer tokens, stored only as SHA-256 hashes.
 
 use crate::db::Conn;
-use crate::repo::now;
 use crate::{params, StoreError};
 use enishi_core::Role;
 use rand::RngCore;
@@ -21,7 +20,7 @@ pub fn create(c: &mut dyn Conn, role: Role, label: &str) -> Result<String, Store
     let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
     c.execute(
         "INSERT INTO api_tokens (token_hash, role, label, created_at) VALUES ($1, $2, $3, $4)",
-        params![hash(&token), role.as_str(), label, now()],
+        params![hash(&token), role.as_str(), label, c.now()],
     )?;
     Ok(token)
 }
@@ -45,7 +44,7 @@ pub fn role_of(c: &mut dyn Conn, token: &str) -> Result<Option<Role>, StoreError
 
 /// Revokes every token with `label`; returns how many.
 pub fn revoke_label(c: &mut dyn Conn, label: &str) -> Result<u64, StoreError> {
-    c.execute("UPDATE api_tokens SET revoked_at = $1 WHERE label = $2 AND revoked_at IS NULL", params![now(), label])
+    c.execute("UPDATE api_tokens SET revoked_at = $1 WHERE label = $2 AND revoked_at IS NULL", params![c.now(), label])
 }
 
 /// A token as listed (never the token itself).
@@ -81,6 +80,6 @@ pub fn list(c: &mut dyn Conn) -> Result<Vec<TokenInfo>, StoreError> {
 
 /// Revokes one token; `false` if there is no such unrevoked token.
 pub fn revoke(c: &mut dyn Conn, id: i64) -> Result<bool, StoreError> {
-    Ok(c.execute("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", params![now(), id])?
+    Ok(c.execute("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL", params![c.now(), id])?
         == 1)
 }

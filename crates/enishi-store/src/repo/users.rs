@@ -2,7 +2,6 @@
 //! is a random token whose SHA-256 hash is stored, so a copy of the database signs nobody in.
 
 use crate::db::{Conn, Row};
-use crate::repo::now;
 use crate::{params, StoreError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -119,7 +118,7 @@ pub fn create(
         if name.trim().is_empty() { email.split('@').next().unwrap_or("").to_string() } else { name.trim().into() };
     let row = c.query_one(
         "INSERT INTO users (email, name, role, language, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        params![email.as_str(), name, role.as_str(), language.as_str(), hash, now()],
+        params![email.as_str(), name, role.as_str(), language.as_str(), hash, c.now()],
     );
     match row {
         Ok(r) => Ok(r.int(0)?),
@@ -182,7 +181,7 @@ pub fn set_disabled(c: &mut dyn Conn, id: i64, disabled: bool) -> Result<(), Use
         if user.role == Role::Admin && user.disabled_at.is_none() && enabled_admins_other_than(c, id)? == 0 {
             return Err(UserError::LastAdmin);
         }
-        c.execute("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL", params![now(), id])?;
+        c.execute("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL", params![c.now(), id])?;
         c.execute("DELETE FROM sessions WHERE user_id = $1", params![id])?;
     } else {
         c.execute("UPDATE users SET disabled_at = NULL WHERE id = $1", params![id])?;

@@ -40,7 +40,7 @@ fn state(s: &str) -> JobState {
 }
 
 /// Runs a job queue command.
-pub fn run(store: &Store, what: JobsWhat, now: i64) -> Result<()> {
+pub fn run(store: &Store, what: JobsWhat) -> Result<()> {
     match what {
         JobsWhat::List { state: wanted, kind, limit } => {
             let [queued, running, done, dead] = store.read(jobs::counts)?;
@@ -58,7 +58,7 @@ pub fn run(store: &Store, what: JobsWhat, now: i64) -> Result<()> {
             }
         }
         JobsWhat::Retry { id } => {
-            if !store.write(|c| jobs::retry_dead(c, id, now))? {
+            if !store.write(|c| jobs::retry_dead(c, id, store.now().timestamp()))? {
                 return Err(BadInput(format!("job {id} is not a dead job (see `enishi jobs list`)")).into());
             }
             eprintln!("job {id} is queued again");

@@ -79,7 +79,7 @@ pub fn run(store: &Store, what: LoyaltyWhat) -> Result<()> {
         LoyaltyWhat::Jobs { at, json } => {
             let at = match at {
                 Some(t) => clock.parse_timestamp(&t).map_err(|e| BadInput(format!("--at: {e}")))?.timestamp(),
-                None => chrono::Utc::now().timestamp(),
+                None => store.now().timestamp(),
             };
             let report = store.write(|c| -> Result<_, enishi_store::StoreError> {
                 let programs = Programs::load(c, clock)?;
@@ -133,7 +133,7 @@ pub fn run(store: &Store, what: LoyaltyWhat) -> Result<()> {
             Ok(())
         }
         LoyaltyWhat::Repair { json } => {
-            let now = chrono::Utc::now().timestamp();
+            let now = store.now().timestamp();
             let repaired = store.write(|c| {
                 let repaired = enishi_rewards::repair(c, now)?;
                 let customers: Vec<i64> = repaired.iter().map(|r| r.customer_id).collect();

@@ -204,7 +204,7 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
         Command::Analyze { what } => analyze::run(&open(&url)?, what),
         Command::Loyalty { what } => loyalty::run(&open(&url)?, what),
         Command::User { what } => user::run(&open(&url)?, what),
-        Command::Jobs { what } => jobs::run(&open(&url)?, what, chrono::Utc::now().timestamp()),
+        Command::Jobs { what } => jobs::run(&open(&url)?, what),
     }
 }
 
@@ -314,7 +314,7 @@ fn demo(url: &str, data_dir: &Path, addr: &str, n: u64, seed: u64, fresh: bool) 
     } else {
         let dir = data_dir.join("demo-input");
         let mut opts = enishi_synth::GenOptions::new(n, seed);
-        opts.end = chrono::Utc::now().date_naive();
+        opts.end = store.now().date_naive();
         eprintln!("Generating a demo shop: {n} customers, two years of orders…");
         enishi_synth::generate(&opts, &dir)?;
         store.write(|c| settings::set(c, settings::CURRENCY, "USD"))?;
@@ -323,7 +323,8 @@ fn demo(url: &str, data_dir: &Path, addr: &str, n: u64, seed: u64, fresh: bool) 
         let (clock, _) = workspace(&store)?;
         let report = store.write(|c| -> Result<_, enishi_store::StoreError> {
             let programs = enishi_rewards::Programs::load(c, clock)?;
-            enishi_rewards::run_jobs(c, &programs, chrono::Utc::now().timestamp())
+            let now = c.now();
+            enishi_rewards::run_jobs(c, &programs, now)
         })?;
         eprintln!(
             "Loyalty: {} points expired, {} birthday rewards, {} tier reviews.",
@@ -410,7 +411,8 @@ pub(crate) fn audit(
     let after = after.to_string();
     let entry =
         enishi_store::repo::audit::NewAuditEntry { actor: "cli", action, subject, before: None, after: Some(&after) };
-    enishi_store::repo::audit::append(c, &entry, chrono::Utc::now().timestamp())
+    let now = c.now();
+    enishi_store::repo::audit::append(c, &entry, now)
 }
 
 /// Privacy requests.
