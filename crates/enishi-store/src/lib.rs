@@ -163,6 +163,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0011_job_runs.sql"),
     ),
     (12, include_str!("../migrations/sqlite/0012_jobs.sql"), include_str!("../migrations/postgres/0012_jobs.sql")),
+    (
+        13,
+        include_str!("../migrations/sqlite/0013_customer_lists.sql"),
+        include_str!("../migrations/postgres/0013_customer_lists.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.

@@ -7,84 +7,93 @@ use crate::model::{
 use crate::repo::query_in;
 use crate::{params, StoreError};
 use chrono::NaiveDate;
-use enishi_core::{Amount, Channel, ConsentChannel};
+use enishi_core::{Amount, ConsentChannel};
 use std::collections::HashMap;
 
 const SELECT: &str = "SELECT c.id, c.external_id, c.name, c.email, c.phone, c.address_line1, c.address_line2, c.city, \
-    c.region, c.postal_code, c.country, c.birthday, c.locale, c.channels, c.tags, c.attributes, c.account_id, \
+    c.region, c.postal_code, c.country, c.birthday, c.locale, c.account_id, \
     c.acquisition_source, c.referred_by, c.first_seen_at, c.created_at, c.updated_at, \
     s.first_order_at, s.last_order_at, s.order_count, s.purchase_days, s.total_spend, s.returned_amount \
     FROM customers c LEFT JOIN customer_stats s ON s.customer_id = c.id";
 
-fn json_list<T: serde::de::DeserializeOwned>(text: &str) -> Vec<T> {
-    serde_json::from_str(text).unwrap_or_default()
-}
-
 fn decode(r: &Row) -> Result<Customer, StoreError> {
     Ok(Customer {
-        id: r.int(0)?,
-        external_id: r.text(1)?,
-        name: r.opt_text(2)?,
-        email: r.opt_text(3)?,
-        phone: r.opt_text(4)?,
+        id: r.int("id")?,
+        external_id: r.text("external_id")?,
+        name: r.opt_text("name")?,
+        email: r.opt_text("email")?,
+        phone: r.opt_text("phone")?,
         address: PostalAddress {
-            line1: r.opt_text(5)?,
-            line2: r.opt_text(6)?,
-            city: r.opt_text(7)?,
-            region: r.opt_text(8)?,
-            postal_code: r.opt_text(9)?,
-            country: r.opt_text(10)?,
+            line1: r.opt_text("address_line1")?,
+            line2: r.opt_text("address_line2")?,
+            city: r.opt_text("city")?,
+            region: r.opt_text("region")?,
+            postal_code: r.opt_text("postal_code")?,
+            country: r.opt_text("country")?,
         },
-        birthday: r.opt_text(11)?.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
-        locale: r.opt_text(12)?,
-        channels: json_list(&r.text(13)?),
-        tags: json_list(&r.text(14)?),
-        attributes: serde_json::from_str(&r.text(15)?).unwrap_or_default(),
-        account_id: r.opt_int(16)?,
-        acquisition_source: r.opt_text(17)?,
-        referred_by: r.opt_int(18)?,
-        first_seen_at: instant(r.int(19)?),
-        created_at: instant(r.int(20)?),
-        updated_at: instant(r.int(21)?),
+        birthday: r.opt_text("birthday")?.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+        locale: r.opt_text("locale")?,
+        channels: Vec::new(),
+        tags: Vec::new(),
+        attributes: JsonMap::new(),
+        account_id: r.opt_int("account_id")?,
+        acquisition_source: r.opt_text("acquisition_source")?,
+        referred_by: r.opt_int("referred_by")?,
+        first_seen_at: instant(r.int("first_seen_at")?),
+        created_at: instant(r.int("created_at")?),
+        updated_at: instant(r.int("updated_at")?),
         consents: Vec::new(),
         stats: CustomerStats {
-            first_order_at: r.opt_int(22)?.map(instant),
-            last_order_at: r.opt_int(23)?.map(instant),
-            order_count: r.opt_int(24)?.unwrap_or(0),
-            purchase_days: r.opt_int(25)?.unwrap_or(0),
-            total_spend: Amount::from_scaled(r.opt_int(26)?.unwrap_or(0)),
-            returned_amount: Amount::from_scaled(r.opt_int(27)?.unwrap_or(0)),
+            first_order_at: r.opt_int("first_order_at")?.map(instant),
+            last_order_at: r.opt_int("last_order_at")?.map(instant),
+            order_count: r.opt_int("order_count")?.unwrap_or(0),
+            purchase_days: r.opt_int("purchase_days")?.unwrap_or(0),
+            total_spend: Amount::from_scaled(r.opt_int("total_spend")?.unwrap_or(0)),
+            returned_amount: Amount::from_scaled(r.opt_int("returned_amount")?.unwrap_or(0)),
         },
     })
 }
 
-/// Loads the consents of `customers` into them: one query for the lot.
-fn attach_consents(c: &mut dyn Conn, customers: &mut [Customer]) -> Result<(), StoreError> {
+/// Loads the consents, tags, sales channels and attributes of `customers` into them: one
+/// query per kind for the lot.
+fn attach_details(c: &mut dyn Conn, customers: &mut [Customer]) -> Result<(), StoreError> {
     if customers.is_empty() {
         return Ok(());
     }
     let ids: Vec<Value> = customers.iter().map(|c| Value::Int(c.id)).collect();
-    let rows = query_in(
-        c,
-        "SELECT customer_id, channel, status, changed_at, source FROM customer_consents WHERE customer_id IN ({list})",
-        &ids,
-    )?;
-    let mut by_customer: HashMap<i64, Vec<Consent>> = HashMap::new();
-    for r in rows {
-        let (Ok(channel), Ok(status)) = (r.text(1)?.parse(), r.text(2)?.parse()) else {
+    let at: HashMap<i64, usize> = customers.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+    let of = |r: &Row| -> Result<usize, StoreError> {
+        let id = r.int("customer_id")?;
+        at.get(&id).copied().ok_or_else(|| StoreError::Decode(format!("customer {id} was not asked for")))
+    };
+    let sql = "SELECT customer_id, channel, status, changed_at, source FROM customer_consents \
+               WHERE customer_id IN ({list}) ORDER BY customer_id, channel";
+    for r in query_in(c, sql, &ids)? {
+        let (Ok(channel), Ok(status)) = (r.text("channel")?.parse(), r.text("status")?.parse()) else {
             return Err(StoreError::Decode("unknown consent channel or status".into()));
         };
-        by_customer.entry(r.int(0)?).or_default().push(Consent {
-            channel,
-            status,
-            changed_at: instant(r.int(3)?),
-            source: r.text(4)?,
-        });
+        let consent = Consent { channel, status, changed_at: instant(r.int("changed_at")?), source: r.text("source")? };
+        customers[of(&r)?].consents.push(consent);
     }
-    for cust in customers {
-        let mut list = by_customer.remove(&cust.id).unwrap_or_default();
-        list.sort_by_key(|x| x.channel);
-        cust.consents = list;
+    let sql = "SELECT customer_id, tag FROM customer_tags WHERE customer_id IN ({list}) ORDER BY customer_id, position";
+    for r in query_in(c, sql, &ids)? {
+        customers[of(&r)?].tags.push(r.text("tag")?);
+    }
+    let sql = "SELECT customer_id, channel FROM customer_channels WHERE customer_id IN ({list}) \
+               ORDER BY customer_id, position";
+    for r in query_in(c, sql, &ids)? {
+        let channel = r.text("channel")?.parse().map_err(|_| StoreError::Decode("unknown sales channel".into()))?;
+        customers[of(&r)?].channels.push(channel);
+    }
+    let sql = "SELECT customer_id, key, value FROM customer_attributes WHERE customer_id IN ({list}) \
+               ORDER BY customer_id, key";
+    for r in query_in(c, sql, &ids)? {
+        let value = serde_json::from_str(&r.text("value")?)
+            .map_err(|e| StoreError::Decode(format!("attribute {}: {e}", r.text("key").unwrap_or_default())))?;
+        customers[of(&r)?].attributes.insert(r.text("key")?, value);
+    }
+    for cust in customers.iter_mut() {
+        cust.consents.sort_by_key(|x| x.channel);
     }
     Ok(())
 }
@@ -92,7 +101,7 @@ fn attach_consents(c: &mut dyn Conn, customers: &mut [Customer]) -> Result<(), S
 fn fetch(c: &mut dyn Conn, filter: &str, p: &[Value]) -> Result<Vec<Customer>, StoreError> {
     let mut list: Vec<Customer> =
         c.query(&format!("{SELECT} {filter}"), p)?.iter().map(decode).collect::<Result<_, _>>()?;
-    attach_consents(c, &mut list)?;
+    attach_details(c, &mut list)?;
     Ok(list)
 }
 
@@ -202,10 +211,6 @@ pub fn count(c: &mut dyn Conn) -> Result<i64, StoreError> {
     c.query_one("SELECT COUNT(*) FROM customers", &[])?.int(0)
 }
 
-fn channels_json(v: &[Channel]) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
-}
-
 /// Creates a customer or updates the one with the same external id; `None` fields are left
 /// as stored; attributes are merged key by key (a JSON null deletes a key).
 pub fn upsert(c: &mut dyn Conn, u: &CustomerUpsert) -> Result<Upserted, StoreError> {
@@ -235,23 +240,14 @@ pub fn insert_if_absent(c: &mut dyn Conn, u: &CustomerUpsert) -> Result<Option<i
     let external_id =
         u.external_id.as_ref().ok_or_else(|| StoreError::Decode("customer without external id".into()))?;
     let t = c.now();
-    let mut attrs = JsonMap::new();
-    if let Some(new) = &u.attributes {
-        merge(&mut attrs, new);
-    }
     let row = c.query_opt(
-        "INSERT INTO customers (external_id, first_seen_at, created_at, updated_at, attributes) VALUES ($1, $2, $3, $3, $4) \
+        "INSERT INTO customers (external_id, first_seen_at, created_at, updated_at) VALUES ($1, $2, $3, $3) \
          ON CONFLICT (external_id) DO NOTHING RETURNING id",
-        params![
-            external_id.as_str(),
-            u.first_seen_at.map_or(t, |d| d.timestamp()),
-            t,
-            serde_json::Value::Object(attrs).to_string()
-        ],
+        params![external_id.as_str(), u.first_seen_at.map_or(t, |d| d.timestamp()), t],
     )?;
     let Some(row) = row else { return Ok(None) };
-    let id = row.int(0)?;
-    update_fields(c, id, &CustomerUpsert { attributes: None, first_seen_at: None, ..u.clone() }, None)?;
+    let id = row.int("id")?;
+    update_existing(c, id, &CustomerUpsert { first_seen_at: None, ..u.clone() })?;
     Ok(Some(id))
 }
 
@@ -259,40 +255,18 @@ fn id_by_external_id(c: &mut dyn Conn, external_id: &str) -> Result<Option<i64>,
     c.query_opt("SELECT id FROM customers WHERE external_id = $1", params![external_id])?.map(|r| r.int(0)).transpose()
 }
 
-/// Applies an upsert to a stored customer: set fields replace, attributes merge.
+/// Applies an upsert to a stored customer: set fields replace (tags and channels as a whole
+/// list), attributes merge key by key (a JSON null deletes a key).
 fn update_existing(c: &mut dyn Conn, id: i64, u: &CustomerUpsert) -> Result<(), StoreError> {
-    let attrs = match &u.attributes {
-        Some(new) => {
-            let stored = c.query_one("SELECT attributes FROM customers WHERE id = $1", params![id])?;
-            let mut merged: JsonMap = serde_json::from_str(&stored.text(0).unwrap_or_default()).unwrap_or_default();
-            merge(&mut merged, new);
-            Some(serde_json::Value::Object(merged).to_string())
-        }
-        None => None,
-    };
-    update_fields(c, id, u, attrs)
-}
-
-fn merge(into: &mut JsonMap, new: &JsonMap) {
-    for (k, v) in new {
-        if v.is_null() {
-            into.remove(k);
-        } else {
-            into.insert(k.clone(), v.clone());
-        }
-    }
-}
-
-fn update_fields(c: &mut dyn Conn, id: i64, u: &CustomerUpsert, attributes: Option<String>) -> Result<(), StoreError> {
     let a = &u.address;
+    let now = c.now();
     c.execute(
         "UPDATE customers SET name = COALESCE($1, name), email = COALESCE($2, email), phone = COALESCE($3, phone), \
          address_line1 = COALESCE($4, address_line1), address_line2 = COALESCE($5, address_line2), city = COALESCE($6, city), \
          region = COALESCE($7, region), postal_code = COALESCE($8, postal_code), country = COALESCE($9, country), \
-         birthday = COALESCE($10, birthday), locale = COALESCE($11, locale), channels = COALESCE($12, channels), \
-         tags = COALESCE($13, tags), attributes = COALESCE($14, attributes), account_id = COALESCE($15, account_id), \
-         acquisition_source = COALESCE($16, acquisition_source), referred_by = COALESCE($17, referred_by), \
-         first_seen_at = COALESCE($18, first_seen_at), updated_at = $19 WHERE id = $20",
+         birthday = COALESCE($10, birthday), locale = COALESCE($11, locale), account_id = COALESCE($12, account_id), \
+         acquisition_source = COALESCE($13, acquisition_source), referred_by = COALESCE($14, referred_by), \
+         first_seen_at = COALESCE($15, first_seen_at), updated_at = $16 WHERE id = $17",
         &[
             u.name.clone().into(),
             u.email.as_ref().map(|e| e.as_str().to_string()).into(),
@@ -305,20 +279,55 @@ fn update_fields(c: &mut dyn Conn, id: i64, u: &CustomerUpsert, attributes: Opti
             a.country.clone().into(),
             u.birthday.map(|d| d.format("%Y-%m-%d").to_string()).into(),
             u.locale.clone().into(),
-            u.channels.as_deref().map(channels_json).into(),
-            u.tags.as_ref().map(|t| serde_json::to_string(t).unwrap_or_else(|_| "[]".into())).into(),
-            attributes.into(),
             u.account_id.into(),
             u.acquisition_source.clone().into(),
             u.referred_by.into(),
             u.first_seen_at.map(|d| d.timestamp()).into(),
-            c.now().into(),
+            now.into(),
             id.into(),
         ],
     )?;
+    if let Some(tags) = &u.tags {
+        c.execute("DELETE FROM customer_tags WHERE customer_id = $1", params![id])?;
+        for (position, tag) in (0_i64..).zip(tags) {
+            c.execute(
+                "INSERT INTO customer_tags (customer_id, tag, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                params![id, tag.as_str(), position],
+            )?;
+        }
+    }
+    if let Some(channels) = &u.channels {
+        c.execute("DELETE FROM customer_channels WHERE customer_id = $1", params![id])?;
+        for (position, channel) in (0_i64..).zip(channels) {
+            c.execute(
+                "INSERT INTO customer_channels (customer_id, channel, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                params![id, channel.as_str(), position],
+            )?;
+        }
+    }
+    for (key, value) in u.attributes.iter().flatten() {
+        set_attribute(c, id, key, value)?;
+    }
     for change in &u.consents {
         set_consent(c, id, change)?;
     }
+    Ok(())
+}
+
+/// Sets one custom attribute (a JSON null deletes it). The value is kept as JSON, and as text
+/// or as a number beside it when it is one, for conditions that use the indexes.
+fn set_attribute(c: &mut dyn Conn, id: i64, key: &str, value: &serde_json::Value) -> Result<(), StoreError> {
+    if value.is_null() {
+        c.execute("DELETE FROM customer_attributes WHERE customer_id = $1 AND key = $2", params![id, key])?;
+        return Ok(());
+    }
+    let number = value.as_f64().filter(|n| n.is_finite());
+    c.execute(
+        "INSERT INTO customer_attributes (customer_id, key, value, text_value, number_value) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (customer_id, key) DO UPDATE SET value = excluded.value, text_value = excluded.text_value, \
+         number_value = excluded.number_value",
+        params![id, key, value.to_string(), value.as_str(), number],
+    )?;
     Ok(())
 }
 

@@ -15,6 +15,9 @@ pub const ERASED_TABLES: &[&str] = &[
     "interactions",
     "events",
     "customer_recommendations",
+    "customer_tags",
+    "customer_channels",
+    "customer_attributes",
 ];
 
 /// How an external id is kept on the erasure list.
@@ -46,7 +49,7 @@ pub fn erase(c: &mut dyn Conn, id: i64, now: i64) -> Result<bool, StoreError> {
     c.execute(
         "UPDATE customers SET external_id = $2, name = NULL, email = NULL, phone = NULL, address_line1 = NULL, \
          address_line2 = NULL, city = NULL, region = NULL, postal_code = NULL, country = NULL, birthday = NULL, \
-         locale = NULL, channels = '[]', tags = '[]', attributes = '{}', account_id = NULL, acquisition_source = NULL, \
+         locale = NULL, account_id = NULL, acquisition_source = NULL, \
          referred_by = NULL, updated_at = $3 WHERE id = $1",
         params![id, format!("erased:{id}"), now],
     )?;
