@@ -588,6 +588,8 @@ fn pending_points_become_usable_at_exactly_their_available_instant() {
         assert_eq!((then.available, then.pending), (40, 0));
         assert_eq!(redeem_at(s, c1, "r40", "on-time", "2026-03-03 10:00").unwrap(), 40);
         assert_eq!(balance(s, c1), 0);
+        let spent = redeem_at(s, c1, "r40", "again", "2026-03-03 10:00").unwrap_err();
+        assert!(matches!(spent, LoyaltyError::InsufficientPoints { available: 0, needed: 40 }), "no debt: {spent:?}");
         assert_ledger_consistent(s);
     });
 }
@@ -675,6 +677,38 @@ fn the_audit_finds_lots_that_disagree_with_a_right_balance_and_announcements_end
         s.write(|c| loyalty::set_lot_remaining(c, lot.ledger_id, 99)).unwrap();
         let (_, bad) = s.read(enishi_rewards::verify).unwrap();
         assert_eq!(bad.len(), 1, "balance 100 agrees with the ledger, the lots (99) do not");
+    });
+}
+
+#[test]
+fn a_coupon_is_good_until_its_last_second_for_its_number_of_uses() {
+    each(|s| {
+        apply(
+            s,
+            json!({"name": "c", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+                   "rewards": [{"id": "twice", "name": "r", "cost": 10, "kind": "discount", "value": "1",
+                                "valid_days": 2, "max_uses": 2}]}),
+        );
+        buy(s, "CP-1", "C-1", "2026-03-01 10:00", "100");
+        let c1 = customer_id(s, "C-1");
+        let code = s
+            .write(|c| {
+                let p = programs(c);
+                enishi_rewards::redeem(c, &p, c1, "twice", "k", ts("2026-03-01 12:00")).map(|(r, _)| r.coupon.code)
+            })
+            .unwrap();
+        let use_at = |use_ref: &str, at: &str| s.write(|c| enishi_rewards::use_coupon(c, &code, use_ref, ts(at)));
+        // Valid for two days from the redemption: to 2026-03-03 12:00 exactly.
+        let (first, new) = use_at("order-1", "2026-03-03 12:00").unwrap();
+        assert_eq!((first.uses, new), (1, true), "usable at its last second");
+        let (replay, new) = use_at("order-1", "2026-03-03 12:00").unwrap();
+        assert_eq!((replay.uses, new), (1, false), "the same use again changes nothing");
+        let late = use_at("order-2", "2026-03-03 12:00:01").unwrap_err();
+        assert!(matches!(&late, LoyaltyError::Coupon(m) if m.contains("expired")), "{late:?}");
+        let (second, _) = use_at("order-2", "2026-03-02 09:00").unwrap();
+        assert_eq!(second.uses, 2, "the second of two uses");
+        let third = use_at("order-3", "2026-03-02 09:00").unwrap_err();
+        assert!(matches!(&third, LoyaltyError::Coupon(m) if m.contains("used up")), "{third:?}");
     });
 }
 
