@@ -288,7 +288,6 @@ async fn list_customers(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     let phone = match q.phone {
         Some(p) => Some(p.parse::<Phone>().map_err(|e| ApiError::invalid("phone", e.0))?.to_string()),
         None => None,
@@ -476,11 +475,10 @@ fn customer_body(body: &JsonMap, clock: BusinessClock) -> Result<(CustomerUpsert
 }
 
 async fn create_customer(
-    caller: Caller,
+    _: Caller,
     State(state): State<AppState>,
     Body(mut body): Body<JsonMap>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     // A new customer may sign up with another customer's referral code.
     let code = match body.remove("referral_code") {
         None | Some(Value::Null) => None,
@@ -539,11 +537,10 @@ fn check_links(c: &mut dyn enishi_store::Conn, u: &CustomerUpsert) -> Result<(),
 }
 
 async fn get_customer(
-    caller: Caller,
+    _: Caller,
     State(state): State<AppState>,
     PathParam(Id(id)): PathParam<Id>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     let found = state
         .run(move |s| {
             Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
@@ -687,11 +684,10 @@ pub(crate) fn not_negative(name: &str, v: Option<i64>) -> Result<i64, ApiError> 
 }
 
 async fn customer_recommendations(
-    caller: Caller,
+    _: Caller,
     State(state): State<AppState>,
     PathParam(Id(id)): PathParam<Id>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     existing(&state, id).await?;
     let items = state.run(move |s| Ok(s.read(|c| enishi_store::repo::scores::recommendations(c, id))?)).await?;
     let items: Vec<Value> =
@@ -713,13 +709,12 @@ type HistoryPage<T> = fn(&mut dyn enishi_store::Conn, i64, i64, i64) -> Result<V
 
 /// One page of a customer's history, after checking that the customer exists.
 async fn customer_history<T: serde::Serialize + Send + 'static>(
-    caller: Caller,
+    _: Caller,
     state: &AppState,
     id: i64,
     p: PageQuery,
     fetch: HistoryPage<T>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     let (limit, offset) = (p.limit()?, p.offset()?);
     // One read: the customer must exist (an empty page would hide a wrong id).
     let items = state
@@ -842,12 +837,11 @@ struct InteractionBody {
 }
 
 async fn add_interaction(
-    caller: Caller,
+    _: Caller,
     State(state): State<AppState>,
     PathParam(Id(id)): PathParam<Id>,
     Body(b): Body<InteractionBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     let kind: InteractionKind = b.kind.parse().map_err(|e: enishi_core::ParseError| ApiError::invalid("kind", e.0))?;
     let status: InteractionStatus = match &b.status {
         Some(s) => s.parse().map_err(|e: enishi_core::ParseError| ApiError::invalid("status", e.0))?,
@@ -895,11 +889,10 @@ struct InteractionQuery {
 }
 
 async fn list_interactions(
-    caller: Caller,
+    _: Caller,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<InteractionQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     let status = q
         .status
         .as_deref()
@@ -919,12 +912,11 @@ struct ResolveQuery {
 }
 
 async fn resolve_interaction(
-    caller: Caller,
+    _: Caller,
     State(state): State<AppState>,
     PathParam(Id(id)): PathParam<Id>,
     QueryParams(q): QueryParams<ResolveQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     let staff = q.staff;
     let i = state.run(move |s| Ok(s.write(|c| history::resolve_interaction(c, id, staff.as_deref()))?)).await?;
     i.map(ok).ok_or_else(|| ApiError::not_found(format!("no interaction {id}")))
@@ -984,22 +976,20 @@ struct AfterQuery {
 }
 
 async fn list_accounts(
-    caller: Caller,
+    _: Caller,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<AfterQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     let (after, limit) = (not_negative("after", q.after)?, page_limit(q.limit)?);
     let items = state.run(move |s| Ok(s.read(|c| accounts::list(c, after, limit))?)).await?;
     Ok(ok(json!({"items": items})))
 }
 
 async fn get_account(
-    caller: Caller,
+    _: Caller,
     State(state): State<AppState>,
     PathParam(Id(id)): PathParam<Id>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     let a = state.run(move |s| Ok(s.read(|c| accounts::get(c, id))?)).await?;
     a.map(ok).ok_or_else(|| ApiError::not_found(format!("no account {id}")))
 }
@@ -1066,11 +1056,10 @@ struct SkuQuery {
 }
 
 async fn list_products(
-    caller: Caller,
+    _: Caller,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<SkuQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     let limit = page_limit(q.limit)?;
     let after = q.after.unwrap_or_default();
     let items = state.run(move |s| Ok(s.read(|c| products::list(c, &after, limit))?)).await?;
@@ -1078,11 +1067,10 @@ async fn list_products(
 }
 
 async fn get_product(
-    caller: Caller,
+    _: Caller,
     State(state): State<AppState>,
     PathParam(sku): PathParam<String>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     let p = state.run(move |s| Ok(s.read(|c| products::get(c, &sku))?)).await?;
     p.map(ok).ok_or_else(|| ApiError::not_found("no such product"))
 }
@@ -1094,7 +1082,6 @@ async fn create_order(
     State(state): State<AppState>,
     Body(input): Body<OrderInput>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     // Check before taking the write lock, so that bad input costs no database time.
     let (checked, _) = intake::check_order(&input, state.workspace(), state.now())?;
     // Staff orders above the staff order limit are refused by the writer, which reads the
@@ -1107,11 +1094,10 @@ async fn create_order(
 }
 
 async fn get_order(
-    caller: Caller,
+    _: Caller,
     State(state): State<AppState>,
     PathParam(order_id): PathParam<String>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     let found = state
         .run(move |s| {
             Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
@@ -1133,7 +1119,6 @@ async fn create_return(
     PathParam(order_id): PathParam<String>,
     Body(input): Body<ReturnInput>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     let ws = state.workspace();
     let (r, new, points) = state
         .run(move |s| {
@@ -1173,11 +1158,10 @@ struct EventBody {
 }
 
 async fn add_events(
-    caller: Caller,
+    _: Caller,
     State(state): State<AppState>,
     Body(b): Body<EventsBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(EVERYONE)?;
     if b.events.is_empty() || b.events.len() > MAX_EVENTS {
         return Err(ApiError::invalid("events", format!("send between 1 and {MAX_EVENTS} events")));
     }

@@ -10,7 +10,8 @@ use enishi_store::repo::tokens;
 use sha2::Digest;
 
 /// The caller's role, from a valid `Authorization: Bearer` token, and a key that tells
-/// callers apart (for rate limits) without holding the token.
+/// callers apart (for rate limits) without holding the token. As a handler's argument it
+/// admits any valid token (every role); [`Manager`] and [`Admin`] admit fewer.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The token's role.
