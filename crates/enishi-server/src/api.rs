@@ -1157,11 +1157,7 @@ struct EventBody {
     event_id: Option<String>,
 }
 
-async fn add_events(
-    _: Caller,
-    State(state): State<AppState>,
-    Body(b): Body<EventsBody>,
-) -> Result<Response, ApiError> {
+async fn add_events(_: Caller, State(state): State<AppState>, Body(b): Body<EventsBody>) -> Result<Response, ApiError> {
     if b.events.is_empty() || b.events.len() > MAX_EVENTS {
         return Err(ApiError::invalid("events", format!("send between 1 and {MAX_EVENTS} events")));
     }

@@ -29,11 +29,18 @@ struct Latency {
 pub(crate) struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Latency>>,
-    /// Scheduler runs.
+    /// Scheduler ticks.
     pub(crate) job_runs: AtomicU64,
+    /// Periods of scheduled jobs this server ran, by job (`loyalty-jobs`, `daily-work`).
+    scheduled: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
+    /// Counts a period of `job` that this server claimed and ran.
+    pub(crate) fn scheduled_run(&self, job: &'static str) {
+        *self.scheduled.lock().unwrap_or_else(|p| p.into_inner()).entry(job).or_default() += 1;
+    }
+
     fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let mut r = self.requests.lock().unwrap_or_else(|p| p.into_inner());
         *r.entry((route.to_string(), method.to_string(), status)).or_default() += 1;
@@ -94,6 +101,13 @@ pub(crate) async fn render(State(state): State<AppState>) -> Response {
     let _ = writeln!(out, "enishi_db_pool_connections{{state=\"max\"}} {max}");
     let _ = writeln!(out, "# HELP enishi_job_runs_total Scheduler runs.\n# TYPE enishi_job_runs_total counter");
     let _ = writeln!(out, "enishi_job_runs_total {}", m.job_runs.load(Ordering::Relaxed));
+    let _ = writeln!(
+        out,
+        "# HELP enishi_scheduled_runs_total Periods of scheduled jobs this server ran.\n# TYPE enishi_scheduled_runs_total counter"
+    );
+    for (job, n) in m.scheduled.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        let _ = writeln!(out, "enishi_scheduled_runs_total{{job=\"{job}\"}} {n}");
+    }
     let store = state.store.clone();
     if let Ok(Ok((jobs, imports))) = tokio::task::spawn_blocking(move || store.queue_depths()).await {
         let _ = writeln!(out, "# HELP enishi_jobs Jobs on the queue by state.\n# TYPE enishi_jobs gauge");

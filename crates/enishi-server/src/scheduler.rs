@@ -59,13 +59,13 @@ impl Ticker {
     }
 }
 
-/// Claims `period` of `job`; runs `work` when the claim holds, then records the period as done
-/// (when `work` says it succeeded) or gives the claim back. `None` when another server has the
-/// period (done, or running now).
+/// Claims `period` of `job` (of `kind`, as the metrics count it); runs `work` when the claim
+/// holds, then records the period as done (when `work` says it succeeded) or gives the claim
+/// back. `None` when another server has the period (done, or running now).
 fn once_per_period<T>(
     state: &AppState,
     ticker: &Ticker,
-    job: &str,
+    (kind, job): (&'static str, &str),
     period: i64,
     now: i64,
     work: impl FnOnce() -> (T, bool),
@@ -74,6 +74,7 @@ fn once_per_period<T>(
     if !state.store.write(|c| job_runs::claim(c, job, period, holder, now, now + LEASE_SECONDS))? {
         return Ok(None);
     }
+    state.metrics.scheduled_run(kind);
     let (out, done) = work();
     state.store.write(|c| {
         if done {
@@ -93,7 +94,7 @@ pub fn tick(state: &AppState, now: i64, ticker: &Ticker) -> Tick {
     let clock = state.workspace().clock;
     let slot = now.div_euclid(ticker.slot_seconds);
     let job = format!("{LOYALTY_JOBS}/{}s", ticker.slot_seconds);
-    let loyalty = once_per_period(state, ticker, &job, slot, now, || {
+    let loyalty = once_per_period(state, ticker, (LOYALTY_JOBS, &job), slot, now, || {
         let jobs = store.write(|c| -> Result<_, StoreError> {
             let programs = state.programs.get(c, clock)?;
             enishi_rewards::run_jobs(c, &programs, now)
@@ -108,7 +109,7 @@ pub fn tick(state: &AppState, now: i64, ticker: &Ticker) -> Tick {
     }
     let today = clock.day_number(enishi_store::instant(now));
     let mut errors = Vec::new();
-    let daily = once_per_period(state, ticker, DAILY_WORK, today, now, || {
+    let daily = once_per_period(state, ticker, (DAILY_WORK, DAILY_WORK), today, now, || {
         let changes = daily_work(state, today, now, &mut errors);
         let ok = errors.is_empty();
         (changes, ok)

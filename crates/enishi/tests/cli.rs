@@ -502,6 +502,63 @@ fn dead_jobs_are_listed_with_their_error_and_queued_again() {
 }
 
 #[test]
+fn two_servers_on_one_postgres_run_each_scheduled_job_once() {
+    use std::io::Read;
+    let Some(db) = testing::postgres() else { return };
+    // Both servers start at once; each ticks as it starts.
+    let servers: Vec<(std::process::Child, u16)> = (0..2)
+        .map(|_| {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let child = Command::new(env!("CARGO_BIN_EXE_enishi"))
+                .args(["--database-url", &db.url, "serve", "--addr", &format!("127.0.0.1:{port}")])
+                .args(["--jobs-every-minutes", "60"])
+                .env("RUST_LOG", "warn")
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            (child, port)
+        })
+        .collect();
+    let metrics = |port: u16| -> Option<String> {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        std::io::Write::write_all(&mut s, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).ok()?;
+        Some(answer)
+    };
+    let count = |text: &str, series: &str| -> u64 {
+        text.lines().find_map(|l| l.strip_prefix(series)).and_then(|n| n.trim().parse().ok()).unwrap_or(0)
+    };
+    // Wait until both have ticked (and finished their tick's work), for up to a minute.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let texts: Vec<String> = servers.iter().filter_map(|(_, port)| metrics(*port)).collect();
+        let ticked = texts.len() == 2 && texts.iter().all(|t| count(t, "enishi_job_runs_total ") >= 1);
+        let settled = ticked && {
+            let sum = |series: &str| texts.iter().map(|t| count(t, series)).sum::<u64>();
+            sum("enishi_scheduled_runs_total{job=\"loyalty-jobs\"} ") >= 1
+                && sum("enishi_scheduled_runs_total{job=\"daily-work\"} ") >= 1
+        };
+        if settled || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // A moment more, in case the other server's tick was still deciding.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let texts: Vec<String> = servers.iter().filter_map(|(_, port)| metrics(*port)).collect();
+    for (mut child, _) in servers {
+        child.kill().unwrap();
+        let _ = child.wait();
+    }
+    assert_eq!(texts.len(), 2, "both servers answered");
+    let sum = |series: &str| texts.iter().map(|t| count(t, series)).sum::<u64>();
+    assert_eq!(sum("enishi_job_runs_total "), 2, "each server ticked once");
+    assert_eq!(sum("enishi_scheduled_runs_total{job=\"loyalty-jobs\"} "), 1, "the loyalty jobs ran once");
+    assert_eq!(sum("enishi_scheduled_runs_total{job=\"daily-work\"} "), 1, "the daily work ran once");
+}
+
+#[test]
 fn the_server_logs_one_json_line_per_request_with_its_id() {
     use std::io::{BufRead, BufReader, Read, Write};
     let db = testing::sqlite();
