@@ -279,6 +279,8 @@ struct ListQuery {
     account_id: Option<i64>,
     lifecycle_stage: Option<String>,
     rfm_segment: Option<String>,
+    tag: Option<String>,
+    channel: Option<String>,
     after: Option<i64>,
     limit: Option<i64>,
 }
@@ -295,10 +297,16 @@ async fn list_customers(
     let (external_id, email) = (not_blank("external_id", q.external_id)?, not_blank("email", q.email)?);
     let (lifecycle_stage, rfm_segment) =
         (not_blank("lifecycle_stage", q.lifecycle_stage)?, not_blank("rfm_segment", q.rfm_segment)?);
+    let tag = not_blank("tag", q.tag)?;
+    let channel = match not_blank("channel", q.channel)? {
+        Some(c) => Some(c.parse::<enishi_core::Channel>().map_err(|e| ApiError::invalid("channel", e.0))?),
+        None => None,
+    };
     let exact = external_id.is_some() || email.is_some() || phone.is_some();
     let q_summary = json!({
         "q_chars": q.q.as_ref().map(|t| t.chars().count()), "external_id": external_id.is_some(), "email": email.is_some(), "phone": phone.is_some(),
-        "lifecycle_stage": lifecycle_stage, "rfm_segment": rfm_segment, "after": q.after, "limit": q.limit,
+        "lifecycle_stage": lifecycle_stage, "rfm_segment": rfm_segment, "tag": tag, "channel": channel.map(|c| c.as_str()),
+        "after": q.after, "limit": q.limit,
     });
     let mut query = customers::CustomerQuery {
         text: q.q,
@@ -308,6 +316,8 @@ async fn list_customers(
         account_id: q.account_id,
         lifecycle_stage,
         rfm_segment,
+        tag,
+        channel,
         after: not_negative("after", q.after)?,
         limit: page_limit(q.limit)?,
     };

@@ -950,3 +950,32 @@ fn console_imports_run_in_the_background_and_show_only_to_their_starter() {
     let (_, html) = app.page("/imports", &alice);
     assert!(html.contains("id=\"recent-imports\"") && html.contains("shop.csv"), "{html}");
 }
+
+#[test]
+fn customers_are_found_by_tag_and_sales_channel() {
+    for app in apps() {
+        for (id, tags, channels) in
+            [("T-1", json!(["vip", "beans"]), json!(["ecommerce"])), ("T-2", json!(["vip"]), json!(["in_store"]))]
+        {
+            let body = json!({"external_id": id, "tags": tags, "channels": channels});
+            assert_eq!(app.admin("POST", "/api/v1/customers", Some(body)).0, 201);
+        }
+        let found = |query: &str| {
+            let (s, page) = app.admin("GET", &format!("/api/v1/customers?{query}"), None);
+            assert_eq!(s, 200, "{page}");
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["external_id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(found("tag=vip"), ["T-1", "T-2"]);
+        assert_eq!(found("tag=vip&channel=in_store"), ["T-2"]);
+        assert_eq!(found("tag=beans&channel=in_store"), Vec::<String>::new());
+        let (s, problem) = app.admin("GET", "/api/v1/customers?channel=fax", None);
+        assert_eq!((s, problem["field"].as_str()), (422, Some("channel")), "{problem}");
+        let (s, problem) = app.admin("GET", "/api/v1/customers?tag=%20", None);
+        assert_eq!((s, problem["field"].as_str()), (422, Some("tag")), "{problem}");
+    }
+}

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod db;
 pub mod model;
 pub mod repo;
+pub mod sql;
 #[cfg(feature = "test-support")]
 pub mod testing;
 mod tls;

@@ -106,6 +106,19 @@ fn customers_upsert_get_search_delete() {
             assert_eq!(customers::search(c, &q("+8190"))?.items.len(), 1);
             assert_eq!(customers::search(c, &q("C-7"))?.items.len(), 1);
             assert_eq!(customers::search(c, &q("50%"))?.items.len(), 0);
+            assert_eq!(customers::search(c, &q("Person_1"))?.items.len(), 0, "_ is a character, not a wildcard");
+            assert_eq!(customers::search(c, &q("Person 1"))?.items.len(), 10, "Person 10 to 19");
+            let by = |tag: Option<&str>, channel: Option<Channel>| customers::CustomerQuery {
+                tag: tag.map(String::from),
+                channel,
+                limit: 50,
+                ..Default::default()
+            };
+            let found = customers::search(c, &by(Some("vip"), None))?.items;
+            assert_eq!(found.iter().map(|x| x.external_id.as_str()).collect::<Vec<_>>(), ["C-1"]);
+            assert_eq!(customers::search(c, &by(Some("vip"), Some(Channel::Ecommerce)))?.items.len(), 1);
+            assert_eq!(customers::search(c, &by(Some("vip"), Some(Channel::Phone)))?.items.len(), 0);
+            assert_eq!(customers::search(c, &by(Some("VIP"), None))?.items.len(), 0, "tags are exact");
             // Pagination walks everyone exactly once.
             let mut seen = 0;
             let mut after = 0;

@@ -7,7 +7,7 @@ use crate::model::{
 use crate::repo::query_in;
 use crate::{params, StoreError};
 use chrono::NaiveDate;
-use enishi_core::{Amount, ConsentChannel};
+use enishi_core::{Amount, Channel, ConsentChannel};
 use std::collections::HashMap;
 
 const SELECT: &str = "SELECT c.id, c.external_id, c.name, c.email, c.phone, c.address_line1, c.address_line2, c.city, \
@@ -137,60 +137,80 @@ pub struct CustomerQuery {
     pub lifecycle_stage: Option<String>,
     /// Customers in this RFM segment (as last scored).
     pub rfm_segment: Option<String>,
+    /// Customers with this tag.
+    pub tag: Option<String>,
+    /// Customers who use this sales channel.
+    pub channel: Option<Channel>,
     /// Only customers with an Enishi id above this (the page cursor).
     pub after: i64,
     /// Page size.
     pub limit: i64,
 }
 
+/// `LIKE` pattern text with its wildcards escaped (by `\`).
+fn like_escaped(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
 /// Customers matching `q`, in id order, one page at a time.
 pub fn search(c: &mut dyn Conn, q: &CustomerQuery) -> Result<Page<Customer>, StoreError> {
-    let mut cond = vec!["c.id > $1".to_string()];
-    let mut p: Vec<Value> = vec![q.after.into()];
-    let bind = |p: &mut Vec<Value>, v: Value| {
-        p.push(v);
-        format!("${}", p.len())
+    use sea_query::{Alias, Cond, Expr, ExprTrait, Func, LikeExpr, Order, Query};
+    let col = |name: &str| Expr::col((Alias::new("c"), Alias::new(name)));
+    let customers_in = |table: &str, column: &str, value: &str| {
+        col("id").in_subquery(
+            Query::select()
+                .column(Alias::new("customer_id"))
+                .from(Alias::new(table))
+                .and_where(Expr::col(Alias::new(column)).eq(value))
+                .to_owned(),
+        )
     };
+    let limit = q.limit.clamp(1, 500);
+    let mut select = Query::select();
+    select
+        .column((Alias::new("c"), Alias::new("id")))
+        .from_as(Alias::new("customers"), Alias::new("c"))
+        .and_where(col("id").gt(q.after));
     if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let lower = t.to_lowercase();
-        let like = format!("%{}%", lower.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        let prefix = format!("{}%", lower.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let lower = like_escaped(&t.to_lowercase());
         let digits: String = t.chars().filter(|ch| ch.is_ascii_digit() || *ch == '+').collect();
-        let a = bind(&mut p, like.into());
-        let b = bind(&mut p, prefix.into());
-        let d = bind(&mut p, (digits.len() >= 4).then(|| format!("{digits}%")).into());
-        let e = bind(&mut p, t.into());
-        cond.push(format!(
-            "(lower(c.name) LIKE {a} ESCAPE '\\' OR lower(c.email) LIKE {b} ESCAPE '\\' OR c.phone LIKE {d} OR c.external_id = {e})"
-        ));
+        let mut any = Cond::any()
+            .add(Func::lower(col("name")).like(LikeExpr::new(format!("%{lower}%")).escape('\\')))
+            .add(Func::lower(col("email")).like(LikeExpr::new(format!("{lower}%")).escape('\\')))
+            .add(col("external_id").eq(t));
+        if digits.len() >= 4 {
+            any = any.add(col("phone").like(format!("{digits}%")));
+        }
+        select.cond_where(any);
     }
     if let Some(v) = &q.external_id {
-        let x = bind(&mut p, v.as_str().into());
-        cond.push(format!("c.external_id = {x}"));
+        select.and_where(col("external_id").eq(v.as_str()));
     }
     if let Some(v) = &q.email {
-        let x = bind(&mut p, v.to_lowercase().into());
-        cond.push(format!("lower(c.email) = {x}"));
+        select.and_where(Func::lower(col("email")).eq(v.to_lowercase()));
     }
     if let Some(v) = &q.phone {
-        let x = bind(&mut p, v.as_str().into());
-        cond.push(format!("c.phone = {x}"));
+        select.and_where(col("phone").eq(v.as_str()));
     }
     if let Some(v) = q.account_id {
-        let x = bind(&mut p, v.into());
-        cond.push(format!("c.account_id = {x}"));
+        select.and_where(col("account_id").eq(v));
     }
     if let Some(v) = &q.lifecycle_stage {
-        let x = bind(&mut p, v.as_str().into());
-        cond.push(format!("c.id IN (SELECT customer_id FROM customer_scores WHERE lifecycle_stage = {x})"));
+        select.and_where(customers_in("customer_scores", "lifecycle_stage", v));
     }
     if let Some(v) = &q.rfm_segment {
-        let x = bind(&mut p, v.as_str().into());
-        cond.push(format!("c.id IN (SELECT customer_id FROM customer_scores WHERE rfm_segment = {x})"));
+        select.and_where(customers_in("customer_scores", "rfm_segment", v));
     }
-    let limit = q.limit.clamp(1, 500);
-    let l = bind(&mut p, (limit + 1).into());
-    let mut items = fetch(c, &format!("WHERE {} ORDER BY c.id LIMIT {l}", cond.join(" AND ")), &p)?;
+    if let Some(v) = &q.tag {
+        select.and_where(customers_in("customer_tags", "tag", v));
+    }
+    if let Some(v) = q.channel {
+        select.and_where(customers_in("customer_channels", "channel", v.as_str()));
+    }
+    select.order_by((Alias::new("c"), Alias::new("id")), Order::Asc).limit(u64::try_from(limit + 1).unwrap_or(1));
+    let ids: Vec<Value> =
+        crate::sql::select(c, &select)?.iter().map(|r| r.int("id").map(Value::Int)).collect::<Result<_, _>>()?;
+    let mut items = by_ids(c, &ids)?;
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
         items.last().map(|x| x.id)
@@ -198,6 +218,18 @@ pub fn search(c: &mut dyn Conn, q: &CustomerQuery) -> Result<Page<Customer>, Sto
         None
     };
     Ok(Page { items, next_cursor })
+}
+
+/// The customers with these ids (ascending), in id order.
+fn by_ids(c: &mut dyn Conn, ids: &[Value]) -> Result<Vec<Customer>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = query_in(c, &format!("{SELECT} WHERE c.id IN ({{list}}) ORDER BY c.id"), ids)?;
+    let mut list: Vec<Customer> = rows.iter().map(decode).collect::<Result<_, _>>()?;
+    list.dedup_by_key(|x| x.id);
+    attach_details(c, &mut list)?;
+    Ok(list)
 }
 
 /// Whether any customer is stored (without counting them all). With none, no order is stored
