@@ -713,6 +713,35 @@ fn a_coupon_is_good_until_its_last_second_for_its_number_of_uses() {
 }
 
 #[test]
+fn a_membership_lasts_to_the_end_of_its_period_and_not_a_second_more() {
+    each(|s| {
+        apply(
+            s,
+            json!({"name": "m", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+                   "memberships": [{"id": "vip", "name": "VIP", "fee": "9.00", "period": "monthly", "multiplier": "2"}]}),
+        );
+        buy(s, "M-1", "C-1", "2026-03-01 09:00", "10");
+        let c1 = customer_id(s, "C-1");
+        let act = |action: MembershipAction, at: &str| {
+            s.write(|c| {
+                let p = programs(c);
+                enishi_rewards::membership(c, &p, c1, action, Some("vip"), ts(at))
+            })
+        };
+        let started = act(MembershipAction::Start, "2026-03-01 10:00").unwrap();
+        assert_eq!(started.period_end, ts("2026-04-01 10:00"), "a calendar month");
+        let again = act(MembershipAction::Start, "2026-04-01 09:59:59");
+        assert!(matches!(again, Err(LoyaltyError::Limit(_))), "still a member a second before the end: {again:?}");
+        let renew = act(MembershipAction::Renew, "2026-04-01 10:00");
+        assert!(matches!(renew, Err(LoyaltyError::NotFound(_))), "over at the end: {renew:?}");
+        let new = act(MembershipAction::Start, "2026-04-01 10:00").unwrap();
+        assert_eq!((new.started_at, new.period_end), (ts("2026-04-01 10:00"), ts("2026-05-01 10:00")));
+        let renewed = act(MembershipAction::Renew, "2026-04-20 10:00").unwrap();
+        assert_eq!(renewed.period_end, ts("2026-06-01 10:00"), "a renewal adds a period to the end");
+    });
+}
+
+#[test]
 fn only_a_full_return_takes_its_stamp_back_and_only_once() {
     each(|s| {
         apply(
