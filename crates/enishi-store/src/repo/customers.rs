@@ -227,7 +227,6 @@ fn by_ids(c: &mut dyn Conn, ids: &[Value]) -> Result<Vec<Customer>, StoreError> 
     }
     let rows = query_in(c, &format!("{SELECT} WHERE c.id IN ({{list}}) ORDER BY c.id"), ids)?;
     let mut list: Vec<Customer> = rows.iter().map(decode).collect::<Result<_, _>>()?;
-    list.dedup_by_key(|x| x.id);
     attach_details(c, &mut list)?;
     Ok(list)
 }
