@@ -5,8 +5,9 @@
 //! same ledger, lots, effects, tier history, coupons and accounts.
 
 use crate::book;
+use crate::cards::{cards_of, store_cards};
 use crate::codes::referral_code;
-use crate::orders::{cards_of, referee_key, store_cards, REFEREE_KEY, REFERRER_KEY};
+use crate::codes::{referee_key, REFEREE_KEY, REFERRER_KEY};
 use enishi_loyalty::CardState;
 use enishi_store::repo::loyalty::{
     self, Coupon, EarnedBasis, Lot, LoyaltyAccount, Membership, NewEntry, OrderEffect, TierChangeRecord,

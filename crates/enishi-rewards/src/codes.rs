@@ -1,5 +1,5 @@
 //! Customer-facing codes: referral codes (derived from the customer id, so unique without a
-//! lookup) and coupon codes (random).
+//! lookup) and coupon codes (random); and the idempotency keys of referral rewards.
 
 use rand::Rng;
 
@@ -67,6 +67,21 @@ pub fn referrer_by_code(c: &mut dyn enishi_store::Conn, code: &str) -> Result<Op
         Some(id) if enishi_store::repo::customers::exists(c, id)? => Ok(Some(id)),
         _ => Ok(None),
     }
+}
+
+/// How the idempotency key of a referred customer's referral reward begins.
+pub(crate) const REFEREE_KEY: &str = "referee:";
+/// How the idempotency key of a referrer's reward begins.
+pub(crate) const REFERRER_KEY: &str = "referrer:";
+
+/// The idempotency key of a referred customer's referral reward.
+pub(crate) fn referee_key(customer_id: i64) -> String {
+    format!("{REFEREE_KEY}{customer_id}")
+}
+
+/// The idempotency key of the referrer's reward for referring `customer_id`.
+pub(crate) fn referrer_key(customer_id: i64) -> String {
+    format!("{REFERRER_KEY}{customer_id}")
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 mod book;
 mod books;
+mod cards;
 mod codes;
 mod jobs;
 mod operations;

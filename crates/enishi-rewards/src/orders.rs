@@ -1,12 +1,12 @@
 //! What an order earns.
 
 use crate::books::{Live, OrderBatch, OrderBooks};
-use crate::codes::coupon_code;
+use crate::codes::{coupon_code, referee_key, referrer_key};
 use crate::programs::Programs;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use enishi_core::{Amount, Channel};
 use enishi_loyalty::program::{TierWindow, Tiers};
-use enishi_loyalty::{evaluate, expires_at, CardState, CustomerState, LineFacts, OrderFacts, Program, Source};
+use enishi_loyalty::{evaluate, expires_at, CustomerState, LineFacts, OrderFacts, Program, Source};
 use enishi_store::repo::loyalty::{self, Coupon, Entry, LoyaltyAccount, NewEntry, OrderEffect, TierChangeRecord};
 use enishi_store::{Conn, NewOrder, Order, OrderLine, StoreError};
 use serde::{Deserialize, Serialize};
@@ -231,21 +231,6 @@ pub(crate) fn window_start(t: &Tiers, at: DateTime<Utc>, programs: &Programs) ->
             NaiveDate::from_ymd_opt(year, 1, 1).map_or(0, |d| programs.clock().start_of(d).timestamp())
         }
     }
-}
-
-pub(crate) fn cards_of(acct: &LoyaltyAccount) -> BTreeMap<String, CardState> {
-    parse_cards(&acct.cards)
-}
-
-/// Stamp cards stored as JSON: card id → [stamps, last stamp day].
-pub(crate) fn parse_cards(json: &str) -> BTreeMap<String, CardState> {
-    let raw: BTreeMap<String, (i64, Option<i64>)> = serde_json::from_str(json).unwrap_or_default();
-    raw.into_iter().map(|(k, (stamps, last_day))| (k, CardState { stamps, last_day })).collect()
-}
-
-pub(crate) fn store_cards(acct: &mut LoyaltyAccount, cards: &BTreeMap<String, CardState>) {
-    let raw: BTreeMap<&String, (i64, Option<i64>)> = cards.iter().map(|(k, v)| (k, (v.stamps, v.last_day))).collect();
-    acct.cards = serde_json::to_string(&raw).expect("cards serialize");
 }
 
 /// A coupon for a catalogue reward, not yet stored.
@@ -538,21 +523,6 @@ fn earn(
         detail: serde_json::to_string(&recorded).expect("record serializes"),
     })?;
     Ok(Some((version, earned.points, recorded)))
-}
-
-/// How the idempotency key of a referred customer's referral reward begins.
-pub(crate) const REFEREE_KEY: &str = "referee:";
-/// How the idempotency key of a referrer's reward begins.
-pub(crate) const REFERRER_KEY: &str = "referrer:";
-
-/// The idempotency key of a referred customer's referral reward.
-pub(crate) fn referee_key(customer_id: i64) -> String {
-    format!("{REFEREE_KEY}{customer_id}")
-}
-
-/// The idempotency key of the referrer's reward for referring `customer_id`.
-fn referrer_key(customer_id: i64) -> String {
-    format!("{REFERRER_KEY}{customer_id}")
 }
 
 /// Referral rewards on a referred customer's first qualifying order: points to both, the

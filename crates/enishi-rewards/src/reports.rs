@@ -1,6 +1,6 @@
 //! What worked: per promotion, per stamp card and per membership plan.
 
-use crate::orders::parse_cards;
+use crate::cards::parse_cards;
 use crate::programs::Programs;
 use chrono::{DateTime, Utc};
 use enishi_core::Amount;

@@ -6,8 +6,8 @@
 
 use crate::book;
 use crate::books::PendingEntry;
+use crate::cards::{cards_of, store_cards};
 use crate::codes::referral_code;
-use crate::orders::{cards_of, store_cards};
 use chrono::{DateTime, Utc};
 use enishi_core::Amount;
 use enishi_loyalty::reversal_due;

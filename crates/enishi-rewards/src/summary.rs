@@ -1,7 +1,8 @@
 //! A customer's loyalty at a glance: `GET /api/v1/customers/{id}/loyalty`.
 
+use crate::cards::cards_of;
 use crate::codes::referral_code;
-use crate::orders::{cards_of, window_start};
+use crate::orders::window_start;
 use crate::programs::Programs;
 use chrono::{DateTime, NaiveDate, Utc};
 use enishi_loyalty::program::TierBasis;

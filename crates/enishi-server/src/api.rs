@@ -72,6 +72,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/audit"),
 ];
 
+/// The routes of the customer, order, analytics and operations resources (see [`finish`]).
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
@@ -104,7 +105,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/analytics/accounts", get(analytics_accounts))
         .route("/api/v1/analytics/clv", get(analytics_clv))
         .route("/api/v1/audit", get(crate::audit::list))
-        .merge(crate::loyalty::routes())
+}
+
+/// The API's routes (these and every other resource's, such as the loyalty routes) with what
+/// every API route shares: problem+json answers for unknown routes and wrong methods, and the
+/// body limit.
+pub(crate) fn finish(routes: Router<AppState>) -> Router<AppState> {
+    routes
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -160,7 +160,7 @@ impl LiveWorkspace {
 /// The whole application: API and pages.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .merge(api::routes())
+        .merge(api::finish(api::routes().merge(loyalty::routes())))
         .merge(shell::routes())
         .merge(pages::routes())
         .merge(console::routes())
