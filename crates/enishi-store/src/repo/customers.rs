@@ -278,7 +278,7 @@ pub fn insert_if_absent(c: &mut dyn Conn, u: &CustomerUpsert) -> Result<Option<i
     )?;
     let Some(row) = row else { return Ok(None) };
     let id = row.int("id")?;
-    update_existing(c, id, &CustomerUpsert { first_seen_at: None, ..u.clone() })?;
+    update_fields(c, id, &CustomerUpsert { first_seen_at: None, ..u.clone() }, Stored::New)?;
     Ok(Some(id))
 }
 
@@ -286,9 +286,23 @@ fn id_by_external_id(c: &mut dyn Conn, external_id: &str) -> Result<Option<i64>,
     c.query_opt("SELECT id FROM customers WHERE external_id = $1", params![external_id])?.map(|r| r.int(0)).transpose()
 }
 
-/// Applies an upsert to a stored customer: set fields replace (tags and channels as a whole
-/// list), attributes merge key by key (a JSON null deletes a key).
+/// Whether a customer's tags, channels and attributes may already be stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    /// Inserted in this transaction: nothing to replace.
+    New,
+    /// Stored before: lists given are replaced.
+    Before,
+}
+
+/// Applies an upsert to a stored customer (see [`update_fields`]).
 fn update_existing(c: &mut dyn Conn, id: i64, u: &CustomerUpsert) -> Result<(), StoreError> {
+    update_fields(c, id, u, Stored::Before)
+}
+
+/// Sets a customer's fields: set fields replace (tags and channels as a whole list),
+/// attributes merge key by key (a JSON null deletes a key).
+fn update_fields(c: &mut dyn Conn, id: i64, u: &CustomerUpsert, stored: Stored) -> Result<(), StoreError> {
     let a = &u.address;
     let now = c.now();
     c.execute(
@@ -319,7 +333,9 @@ fn update_existing(c: &mut dyn Conn, id: i64, u: &CustomerUpsert) -> Result<(), 
         ],
     )?;
     if let Some(tags) = &u.tags {
-        c.execute("DELETE FROM customer_tags WHERE customer_id = $1", params![id])?;
+        if stored == Stored::Before {
+            c.execute("DELETE FROM customer_tags WHERE customer_id = $1", params![id])?;
+        }
         for (position, tag) in (0_i64..).zip(tags) {
             c.execute(
                 "INSERT INTO customer_tags (customer_id, tag, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -328,7 +344,9 @@ fn update_existing(c: &mut dyn Conn, id: i64, u: &CustomerUpsert) -> Result<(), 
         }
     }
     if let Some(channels) = &u.channels {
-        c.execute("DELETE FROM customer_channels WHERE customer_id = $1", params![id])?;
+        if stored == Stored::Before {
+            c.execute("DELETE FROM customer_channels WHERE customer_id = $1", params![id])?;
+        }
         for (position, channel) in (0_i64..).zip(channels) {
             c.execute(
                 "INSERT INTO customer_channels (customer_id, channel, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
