@@ -742,6 +742,43 @@ fn a_membership_lasts_to_the_end_of_its_period_and_not_a_second_more() {
 }
 
 #[test]
+fn the_summary_shows_what_expires_within_sixty_days_and_how_far_the_next_tier_is() {
+    each(|s| {
+        apply(
+            s,
+            json!({"name": "e", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+                   "expiry": {"policy": "months_after_earning", "months": 1},
+                   "tiers": {"basis": "points", "window": {"rolling_days": 365},
+                             "levels": [{"id": "member", "name": "Member", "threshold": "0"},
+                                        {"id": "silver", "name": "Silver", "threshold": "150"}]}}),
+        );
+        buy(s, "E-1", "C-1", "2026-03-01 10:00", "40"); // expires 2026-04-01 10:00
+        buy(s, "E-2", "C-1", "2026-03-01 11:00", "60"); // expires 2026-04-01 11:00
+        let c1 = customer_id(s, "C-1");
+        let at = |when: &str| {
+            s.read(|c| {
+                let p = programs(c);
+                enishi_rewards::summary(c, &p, c1, ts(when))
+            })
+            .unwrap()
+        };
+        let expiring = |when: &str| -> Vec<(String, i64)> {
+            at(when).expiring_soon.iter().map(|e| (e.date.to_string(), e.points)).collect()
+        };
+        // 2026-01-31 10:00 plus 60 days is 2026-04-01 10:00: the first lot, not the second.
+        assert_eq!(expiring("2026-01-31 10:00"), [("2026-04-01".to_string(), 40)]);
+        assert_eq!(expiring("2026-01-31 11:00"), [("2026-04-01".to_string(), 100)], "one date, summed");
+        assert_eq!(expiring("2026-04-01 10:00"), [("2026-04-01".to_string(), 60)], "expired at its instant");
+        // Tier progress counts the order placed at this very second.
+        let tier = at("2026-03-01 11:00").tier.expect("a tier");
+        let next = tier.next.expect("a next tier");
+        assert_eq!((tier.id.as_str(), tier.progress.as_str()), ("member", "100"));
+        assert_eq!((next.id.as_str(), next.missing.as_str()), ("silver", "50"));
+        assert_eq!(at("2026-03-01 10:59:59").tier.unwrap().progress, "40");
+    });
+}
+
+#[test]
 fn only_a_full_return_takes_its_stamp_back_and_only_once() {
     each(|s| {
         apply(
