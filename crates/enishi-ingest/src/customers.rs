@@ -183,12 +183,9 @@ pub fn import_customers(
             if failed {
                 break;
             }
-            match customers::get_by_external_id(c, &referrer)? {
-                Some(r) if r.id != id => {
-                    customers::upsert(
-                        c,
-                        &CustomerUpsert { external_id, referred_by: Some(r.id), ..Default::default() },
-                    )?;
+            match customers::id_by_external_id(c, &referrer)? {
+                Some(r) if r != id => {
+                    customers::upsert(c, &CustomerUpsert { external_id, referred_by: Some(r), ..Default::default() })?;
                 }
                 found => {
                     let why =

@@ -262,9 +262,9 @@ pub fn record_order(
         return Ok((existing, false, loyalty));
     }
     let (mut order, customer) = check_order(input, ws, c.clock().now())?;
-    let customer_id = match customers::get_by_external_id(c, input.customer.external_id.trim())? {
+    let customer_id = match customers::id_by_external_id(c, input.customer.external_id.trim())? {
         // Known customers keep their first-seen time.
-        Some(found) => customers::upsert(c, &CustomerUpsert { first_seen_at: None, ..customer }).map(|_| found.id)?,
+        Some(found) => customers::upsert(c, &CustomerUpsert { first_seen_at: None, ..customer }).map(|_| found)?,
         None => {
             // An erased customer's shop id is free in the table but on the erasure list.
             if privacy::is_erased(c, input.customer.external_id.trim())? {

@@ -1202,14 +1202,12 @@ async fn add_events(_: Caller, State(state): State<AppState>, Body(b): Body<Even
                     let id = match ids.get(&ext) {
                         Some(&id) => id,
                         None => {
-                            let id = customers::get_by_external_id(c, &ext)?
-                                .ok_or_else(|| {
-                                    ApiError::invalid(
-                                        format!("events[{i}].customer_external_id"),
-                                        format!("no customer with external_id {ext}"),
-                                    )
-                                })?
-                                .id;
+                            let id = customers::id_by_external_id(c, &ext)?.ok_or_else(|| {
+                                ApiError::invalid(
+                                    format!("events[{i}].customer_external_id"),
+                                    format!("no customer with external_id {ext}"),
+                                )
+                            })?;
                             ids.insert(ext, id);
                             id
                         }

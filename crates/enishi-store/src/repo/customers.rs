@@ -282,7 +282,8 @@ pub fn insert_if_absent(c: &mut dyn Conn, u: &CustomerUpsert) -> Result<Option<i
     Ok(Some(id))
 }
 
-fn id_by_external_id(c: &mut dyn Conn, external_id: &str) -> Result<Option<i64>, StoreError> {
+/// The Enishi id of the customer with this shop id, without reading the customer.
+pub fn id_by_external_id(c: &mut dyn Conn, external_id: &str) -> Result<Option<i64>, StoreError> {
     c.query_opt("SELECT id FROM customers WHERE external_id = $1", params![external_id])?.map(|r| r.int(0)).transpose()
 }
 
