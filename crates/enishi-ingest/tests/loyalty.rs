@@ -778,27 +778,35 @@ fn the_summary_shows_what_expires_within_sixty_days_and_how_far_the_next_tier_is
     });
 }
 
+/// A programme whose one stamp card gives a free coffee at ten stamps.
+fn apply_ten_stamp_card(s: &Store) {
+    apply(
+        s,
+        json!({"name": "s", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+               "rewards": [{"id": "free", "name": "Free coffee", "cost": 0, "kind": "free_item", "sku": "COFFEE"}],
+               "stamp_cards": [{"id": "c", "name": "card", "stamps": 10, "reward": "free"}]}),
+    );
+}
+
+/// The stamps on a customer's first card as the summary shows them at `when`.
+fn stamps_at(s: &Store, customer: i64, when: &str) -> i64 {
+    s.read(|c| {
+        let p = programs(c);
+        enishi_rewards::summary(c, &p, customer, ts(when))
+    })
+    .unwrap()
+    .stamp_cards[0]
+        .stamps
+}
+
 #[test]
 fn only_a_full_return_takes_its_stamp_back_and_only_once() {
     each(|s| {
-        apply(
-            s,
-            json!({"name": "s", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
-                   "rewards": [{"id": "free", "name": "Free coffee", "cost": 0, "kind": "free_item", "sku": "COFFEE"}],
-                   "stamp_cards": [{"id": "c", "name": "card", "stamps": 10, "reward": "free"}]}),
-        );
+        apply_ten_stamp_card(s);
         buy(s, "S-1", "C-1", "2026-03-01 10:00", "40");
         buy(s, "S-2", "C-1", "2026-03-02 10:00", "40");
         let c1 = customer_id(s, "C-1");
-        let stamps = || {
-            s.read(|c| {
-                let p = programs(c);
-                enishi_rewards::summary(c, &p, c1, ts("2026-03-03 10:00"))
-            })
-            .unwrap()
-            .stamp_cards[0]
-                .stamps
-        };
+        let stamps = || stamps_at(s, c1, "2026-03-03 10:00");
         assert_eq!(stamps(), 2);
         give_back(s, "S-2", json!({"return_id": "SR-1", "returned_at": "2026-03-03 09:00", "amount": "10.00"}));
         assert_eq!(stamps(), 2, "a partial return keeps the stamp");
@@ -816,23 +824,10 @@ fn only_a_full_return_takes_its_stamp_back_and_only_once() {
 #[test]
 fn a_full_return_on_the_day_of_the_visit_frees_that_days_stamp() {
     each(|s| {
-        apply(
-            s,
-            json!({"name": "s", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
-                   "rewards": [{"id": "free", "name": "Free coffee", "cost": 0, "kind": "free_item", "sku": "COFFEE"}],
-                   "stamp_cards": [{"id": "c", "name": "card", "stamps": 10, "reward": "free"}]}),
-        );
+        apply_ten_stamp_card(s);
         buy(s, "D-1", "C-1", "2026-03-01 10:00", "40");
         let c1 = customer_id(s, "C-1");
-        let stamps = || {
-            s.read(|c| {
-                let p = programs(c);
-                enishi_rewards::summary(c, &p, c1, ts("2026-03-01 20:00"))
-            })
-            .unwrap()
-            .stamp_cards[0]
-                .stamps
-        };
+        let stamps = || stamps_at(s, c1, "2026-03-01 20:00");
         give_back(s, "D-1", json!({"return_id": "DR-1", "returned_at": "2026-03-01 11:00"}));
         assert_eq!(stamps(), 0);
         buy(s, "D-2", "C-1", "2026-03-01 12:00", "40");

@@ -334,32 +334,36 @@ fn update_fields(c: &mut dyn Conn, id: i64, u: &CustomerUpsert, stored: Stored) 
         ],
     )?;
     if let Some(tags) = &u.tags {
-        if stored == Stored::Before {
-            c.execute("DELETE FROM customer_tags WHERE customer_id = $1", params![id])?;
-        }
-        for (position, tag) in (0_i64..).zip(tags) {
-            c.execute(
-                "INSERT INTO customer_tags (customer_id, tag, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                params![id, tag.as_str(), position],
-            )?;
-        }
+        replace_list(c, ("customer_tags", "tag"), id, tags.iter().map(String::as_str), stored)?;
     }
     if let Some(channels) = &u.channels {
-        if stored == Stored::Before {
-            c.execute("DELETE FROM customer_channels WHERE customer_id = $1", params![id])?;
-        }
-        for (position, channel) in (0_i64..).zip(channels) {
-            c.execute(
-                "INSERT INTO customer_channels (customer_id, channel, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                params![id, channel.as_str(), position],
-            )?;
-        }
+        replace_list(c, ("customer_channels", "channel"), id, channels.iter().map(|ch| ch.as_str()), stored)?;
     }
     for (key, value) in u.attributes.iter().flatten() {
         set_attribute(c, id, key, value)?;
     }
     for change in &u.consents {
         set_consent(c, id, change)?;
+    }
+    Ok(())
+}
+
+/// Replaces a customer's list in `table` (its value in `column`) with `values`, in their order
+/// (a value given twice is kept once, at its first place).
+fn replace_list<'a>(
+    c: &mut dyn Conn,
+    (table, column): (&str, &str),
+    id: i64,
+    values: impl Iterator<Item = &'a str>,
+    stored: Stored,
+) -> Result<(), StoreError> {
+    if stored == Stored::Before {
+        c.execute(&format!("DELETE FROM {table} WHERE customer_id = $1"), params![id])?;
+    }
+    let insert =
+        format!("INSERT INTO {table} (customer_id, {column}, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING");
+    for (position, value) in (0_i64..).zip(values) {
+        c.execute(&insert, params![id, value, position])?;
     }
     Ok(())
 }
