@@ -175,17 +175,17 @@ pub fn import_customers(
                 }
             };
             if let Some(r) = row.referred_by {
-                referrals.push((line, id, upsert.external_id.clone(), r));
+                referrals.push((line, id, r));
             }
         }
         // Referrers may appear later in the file than the customers they referred.
-        for (line, id, external_id, referrer) in referrals {
+        for (line, id, referrer) in referrals {
             if failed {
                 break;
             }
             match customers::id_by_external_id(c, &referrer)? {
                 Some(r) if r != id => {
-                    customers::upsert(c, &CustomerUpsert { external_id, referred_by: Some(r), ..Default::default() })?;
+                    customers::update(c, id, &CustomerUpsert { referred_by: Some(r), ..Default::default() })?;
                 }
                 found => {
                     let why =

@@ -264,7 +264,9 @@ pub fn record_order(
     let (mut order, customer) = check_order(input, ws, c.clock().now())?;
     let customer_id = match customers::id_by_external_id(c, input.customer.external_id.trim())? {
         // Known customers keep their first-seen time.
-        Some(found) => customers::upsert(c, &CustomerUpsert { first_seen_at: None, ..customer }).map(|_| found)?,
+        Some(found) => {
+            customers::update(c, found, &CustomerUpsert { first_seen_at: None, ..customer }).map(|()| found)?
+        }
         None => {
             // An erased customer's shop id is free in the table but on the erasure list.
             if privacy::is_erased(c, input.customer.external_id.trim())? {

@@ -111,8 +111,8 @@ pub(crate) async fn render(State(state): State<AppState>) -> Response {
     let store = state.store.clone();
     if let Ok(Ok((jobs, imports))) = tokio::task::spawn_blocking(move || store.queue_depths()).await {
         let _ = writeln!(out, "# HELP enishi_jobs Jobs on the queue by state.\n# TYPE enishi_jobs gauge");
-        for (state, n) in ["queued", "running", "done", "dead"].iter().zip(jobs) {
-            let _ = writeln!(out, "enishi_jobs{{state=\"{state}\"}} {n}");
+        for (state, n) in enishi_store::repo::jobs::JobState::ALL.iter().zip(jobs) {
+            let _ = writeln!(out, "enishi_jobs{{state=\"{}\"}} {n}", state.as_str());
         }
         let _ = writeln!(out, "# HELP enishi_imports_total Imports recorded.\n# TYPE enishi_imports_total gauge");
         let _ = writeln!(out, "enishi_imports_total {imports}");

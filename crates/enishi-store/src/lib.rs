@@ -362,8 +362,8 @@ impl Store {
         }
     }
 
-    /// Operational counts for monitoring: jobs by state (queued, running, done, dead) and
-    /// imports run.
+    /// Operational counts for monitoring: jobs by state (in the order of
+    /// [`JobState::ALL`](repo::jobs::JobState::ALL)) and imports run.
     pub fn queue_depths(&self) -> Result<([i64; 4], i64), StoreError> {
         self.read(|c| {
             let imports = c.query_one("SELECT COUNT(*) AS n FROM imports", &[])?.int("n")?;

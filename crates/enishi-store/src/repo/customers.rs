@@ -248,7 +248,7 @@ pub fn upsert(c: &mut dyn Conn, u: &CustomerUpsert) -> Result<Upserted, StoreErr
     let external_id =
         u.external_id.as_ref().ok_or_else(|| StoreError::Decode("customer without external id".into()))?;
     if let Some(id) = id_by_external_id(c, external_id.as_str())? {
-        update_existing(c, id, u)?;
+        update(c, id, u)?;
         return Ok(Upserted::Updated(id));
     }
     match insert_if_absent(c, u)? {
@@ -258,7 +258,7 @@ pub fn upsert(c: &mut dyn Conn, u: &CustomerUpsert) -> Result<Upserted, StoreErr
         None => {
             let id = id_by_external_id(c, external_id.as_str())?
                 .ok_or_else(|| StoreError::NotFound(format!("customer {external_id}")))?;
-            update_existing(c, id, u)?;
+            update(c, id, u)?;
             Ok(Upserted::Updated(id))
         }
     }
@@ -296,8 +296,9 @@ enum Stored {
     Before,
 }
 
-/// Applies an upsert to a stored customer (see [`update_fields`]).
-fn update_existing(c: &mut dyn Conn, id: i64, u: &CustomerUpsert) -> Result<(), StoreError> {
+/// Applies an upsert to the stored customer `id` (its external id is not changed): set
+/// fields replace, tags and channels as a whole list, attributes merge key by key.
+pub fn update(c: &mut dyn Conn, id: i64, u: &CustomerUpsert) -> Result<(), StoreError> {
     update_fields(c, id, u, Stored::Before)
 }
 

@@ -51,6 +51,9 @@ pub enum JobState {
 }
 
 impl JobState {
+    /// Every state, in the order [`counts`] gives them.
+    pub const ALL: [JobState; 4] = [JobState::Queued, JobState::Running, JobState::Done, JobState::Dead];
+
     /// The state as stored.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -60,16 +63,21 @@ impl JobState {
             JobState::Dead => "dead",
         }
     }
+}
 
-    fn parse(s: &str) -> Result<JobState, StoreError> {
-        Ok(match s {
-            "queued" => JobState::Queued,
-            "running" => JobState::Running,
-            "done" => JobState::Done,
-            "dead" => JobState::Dead,
-            other => return Err(StoreError::Decode(format!("unknown job state {other}"))),
-        })
+impl std::str::FromStr for JobState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<JobState, String> {
+        JobState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| format!("'{s}' is not a job state (queued, running, done or dead)"))
     }
+}
+
+fn state_of(r: &Row) -> Result<JobState, StoreError> {
+    r.text("state")?.parse().map_err(StoreError::Decode)
 }
 
 /// A job as stored.
@@ -112,7 +120,7 @@ fn job(r: &Row) -> Result<Job, StoreError> {
         kind: r.text("kind")?,
         idempotency_key: r.text("idempotency_key")?,
         payload: r.text("payload")?,
-        state: JobState::parse(&r.text("state")?)?,
+        state: state_of(r)?,
         run_after: r.int("run_after")?,
         attempts: r.int("attempts")?,
         max_attempts: r.int("max_attempts")?,
@@ -278,17 +286,14 @@ pub fn list(c: &mut dyn Conn, kind: Option<&str>, state: JobState, limit: i64) -
     .collect()
 }
 
-/// How many jobs are in each state: (queued, running, done, dead).
+/// How many jobs are in each state, in the order of [`JobState::ALL`].
 pub fn counts(c: &mut dyn Conn) -> Result<[i64; 4], StoreError> {
     let mut out = [0; 4];
     for r in c.query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state", &[])? {
-        let slot = match JobState::parse(&r.text("state")?)? {
-            JobState::Queued => 0,
-            JobState::Running => 1,
-            JobState::Done => 2,
-            JobState::Dead => 3,
-        };
-        out[slot] = r.int("n")?;
+        let state = state_of(&r)?;
+        if let Some(slot) = JobState::ALL.iter().position(|s| *s == state) {
+            out[slot] = r.int("n")?;
+        }
     }
     Ok(out)
 }

@@ -14,8 +14,8 @@ pub enum JobsWhat {
     /// last error.
     List {
         /// queued, running, done or dead.
-        #[arg(long, default_value = "dead", value_parser = ["queued", "running", "done", "dead"])]
-        state: String,
+        #[arg(long, default_value = "dead")]
+        state: JobState,
         /// Only jobs of this kind.
         #[arg(long)]
         kind: Option<String>,
@@ -30,22 +30,15 @@ pub enum JobsWhat {
     },
 }
 
-fn state(s: &str) -> JobState {
-    match s {
-        "queued" => JobState::Queued,
-        "running" => JobState::Running,
-        "done" => JobState::Done,
-        _ => JobState::Dead,
-    }
-}
-
 /// Runs a job queue command.
 pub fn run(store: &Store, what: JobsWhat) -> Result<()> {
     match what {
-        JobsWhat::List { state: wanted, kind, limit } => {
-            let [queued, running, done, dead] = store.read(jobs::counts)?;
-            println!("queued {queued}, running {running}, done {done}, dead {dead}");
-            for j in store.read(|c| jobs::list(c, kind.as_deref(), state(&wanted), limit))? {
+        JobsWhat::List { state, kind, limit } => {
+            let counts = store.read(jobs::counts)?;
+            let shown: Vec<String> =
+                JobState::ALL.iter().zip(counts).map(|(s, n)| format!("{} {n}", s.as_str())).collect();
+            println!("{}", shown.join(", "));
+            for j in store.read(|c| jobs::list(c, kind.as_deref(), state, limit))? {
                 println!(
                     "{}\t{}\t{}\tattempt {} of {}\t{}",
                     j.id,
