@@ -169,6 +169,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0013_customer_lists.sql"),
         include_str!("../migrations/postgres/0013_customer_lists.sql"),
     ),
+    (
+        14,
+        include_str!("../migrations/sqlite/0014_loyal_class.sql"),
+        include_str!("../migrations/postgres/0014_loyal_class.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.

@@ -1,0 +1,740 @@
+//! From a rule tree to one parameterised SQL query over the store's tables.
+//!
+//! Every condition becomes a two-valued expression on the customer `c` — true or false, never
+//! NULL — so that `not` means exactly "every other customer" and the set algebra holds
+//! (`A or not A` is everyone). Conditions over aggregates (orders, spend, points) treat a
+//! customer without rows as having 0. Values are always bound, never written into the SQL.
+//!
+//! Each condition is checked while it is compiled: unknown fields, arguments and values are
+//! refused with the condition's JSON pointer and a message that says what is allowed.
+
+use crate::catalogue::{self, Family};
+use crate::tree::{Condition, Node, Op, Test, Value};
+use chrono::NaiveDate;
+use enishi_core::time::day_of_date;
+use enishi_core::{Amount, BusinessClock, Channel, ConsentChannel};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
+use std::collections::BTreeSet;
+
+/// The database a query is written for: the few expressions that differ (JSON) follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// What a rule is evaluated against.
+pub struct Context<'a> {
+    /// The day windows count back from (days since 1970-01-01, in the business time zone);
+    /// orders, returns and events after it are ignored.
+    pub as_of_day: i64,
+    /// The business time zone, to turn days into instants.
+    pub calendar: &'a BusinessClock,
+    /// The database the SQL is for.
+    pub dialect: Dialect,
+}
+
+/// A rule that cannot be evaluated: which node, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (in `{condition}` at {})", if pointer.is_empty() { "the root" } else { pointer.as_str() })]
+pub struct Invalid {
+    /// JSON pointer to the condition (`""` when the rule is one condition).
+    pub pointer: String,
+    /// The condition in the text form.
+    pub condition: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+/// The query `SELECT c.id FROM customers c WHERE <rule> ORDER BY c.id` — the rule's members.
+pub fn members_query(rule: &Node, ctx: &Context<'_>) -> Result<SelectStatement, Invalid> {
+    let condition = expr(rule, ctx, "")?;
+    Ok(Query::select()
+        .column((Alias::new("c"), Alias::new("id")))
+        .from_as(Alias::new("customers"), Alias::new("c"))
+        .and_where(condition)
+        .order_by((Alias::new("c"), Alias::new("id")), sea_query::Order::Asc)
+        .to_owned())
+}
+
+/// The query `SELECT COUNT(*) AS n FROM customers c WHERE <rule>`.
+pub fn count_query(rule: &Node, ctx: &Context<'_>) -> Result<SelectStatement, Invalid> {
+    let condition = expr(rule, ctx, "")?;
+    Ok(Query::select()
+        .expr_as(count_all(), Alias::new("n"))
+        .from_as(Alias::new("customers"), Alias::new("c"))
+        .and_where(condition)
+        .to_owned())
+}
+
+/// Checks a rule without running it.
+pub fn validate(rule: &Node, ctx: &Context<'_>) -> Result<(), Invalid> {
+    expr(rule, ctx, "").map(|_| ())
+}
+
+/// The boolean expression for `node`.
+pub fn expr(node: &Node, ctx: &Context<'_>, at: &str) -> Result<Expr, Invalid> {
+    let group = |children: &[Node], name: &str| -> Result<Vec<Expr>, Invalid> {
+        children.iter().enumerate().map(|(i, n)| expr(n, ctx, &format!("{at}/{name}/{i}"))).collect()
+    };
+    Ok(match node {
+        Node::And(children) => {
+            group(children, "and")?.into_iter().reduce(ExprTrait::and).unwrap_or(Expr::cust("1 = 1"))
+        }
+        Node::Or(children) => group(children, "or")?.into_iter().reduce(ExprTrait::or).unwrap_or(Expr::cust("1 = 0")),
+        Node::Not(child) => expr(child, ctx, &format!("{at}/not"))?.not(),
+        Node::Condition(c) => condition(c, ctx, at)?,
+    })
+}
+
+/// Reads one condition's arguments and test, remembering which arguments were used.
+struct Reader<'a> {
+    c: &'a Condition,
+    at: &'a str,
+    used: BTreeSet<&'a str>,
+}
+
+impl<'a> Reader<'a> {
+    fn invalid(&self, message: impl Into<String>) -> Invalid {
+        let node = Node::Condition(self.c.clone());
+        Invalid { pointer: self.at.to_string(), condition: crate::text::print(&node), message: message.into() }
+    }
+
+    fn arg(&mut self, name: &'a str) -> Option<&'a Value> {
+        self.used.insert(name);
+        self.c.args.get(name)
+    }
+
+    fn text_arg(&mut self, name: &'a str) -> Result<Option<String>, Invalid> {
+        match self.arg(name) {
+            None => Ok(None),
+            Some(Value::Text(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
+            Some(v) => Err(self.invalid(format!("`{name}` takes non-blank text, not {}", v.kind()))),
+        }
+    }
+
+    fn date_arg(&mut self, name: &'a str) -> Result<Option<NaiveDate>, Invalid> {
+        match self.arg(name) {
+            None => Ok(None),
+            Some(Value::Date(d)) => Ok(Some(*d)),
+            Some(v) => Err(self.invalid(format!("`{name}` takes a date such as 2026-01-31, not {}", v.kind()))),
+        }
+    }
+
+    /// The purchase window: `within: 90d`, or `since:` / `until:` dates (inclusive), never after
+    /// the as-of day. Inclusive business-day numbers `(from, to)`.
+    fn window(&mut self, ctx: &Context<'_>) -> Result<(Option<i64>, i64), Invalid> {
+        let within = match self.arg("within") {
+            None => None,
+            Some(Value::Days(0)) => return Err(self.invalid("`within` takes at least 1d")),
+            Some(Value::Days(n)) => Some(*n),
+            Some(v) => Err(self.invalid(format!("`within` takes a number of days such as 90d, not {}", v.kind())))?,
+        };
+        let (since, until) = (self.date_arg("since")?, self.date_arg("until")?);
+        if within.is_some() && (since.is_some() || until.is_some()) {
+            return Err(self.invalid("give `within` or `since`/`until`, not both"));
+        }
+        if let (Some(s), Some(u)) = (since, until) {
+            if s > u {
+                return Err(self.invalid("`since` is after `until`"));
+            }
+        }
+        let to = until.map_or(ctx.as_of_day, |u| Ord::min(day_of_date(u), ctx.as_of_day));
+        let from = match within {
+            Some(n) => Some(ctx.as_of_day - i64::from(n) + 1),
+            None => since.map(day_of_date),
+        };
+        Ok((from, to))
+    }
+
+    /// Refuses arguments the field does not take.
+    fn finish(&self) -> Result<(), Invalid> {
+        match self.c.args.keys().find(|k| !self.used.contains(k.as_str())) {
+            Some(k) => {
+                let takes: Vec<_> = self.used.iter().map(|u| format!("`{u}`")).collect();
+                let takes = if takes.is_empty() { "no arguments".to_string() } else { takes.join(", ") };
+                Err(self.invalid(format!("`{}` does not take `{k}` (it takes {takes})", self.c.field)))
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn flag(&self) -> Result<(), Invalid> {
+        match self.c.test {
+            None => Ok(()),
+            Some(_) => Err(self.invalid(format!(
+                "`{0}` is a yes/no condition: write `{0}` or `not {0}`, without a comparison",
+                self.c.field
+            ))),
+        }
+    }
+
+    /// A required `op number` test.
+    fn compare_number(&self) -> Result<(Op, Decimal), Invalid> {
+        match &self.c.test {
+            Some(Test::Compare(op, Value::Number(n))) => Ok((*op, *n)),
+            Some(Test::Compare(_, v)) => {
+                Err(self.invalid(format!("`{}` is compared with a number, not {}", self.c.field, v.kind())))
+            }
+            _ => Err(self.invalid(format!("`{}` needs a comparison such as `{} >= 3`", self.c.field, self.c.field))),
+        }
+    }
+
+    /// A required `op whole-number` test.
+    fn compare_int(&self) -> Result<(Op, i64), Invalid> {
+        let (op, n) = self.compare_number()?;
+        match (n.fract().is_zero(), n.to_i64()) {
+            (true, Some(n)) => Ok((op, n)),
+            _ => Err(self.invalid(format!("`{}` is compared with a whole number", self.c.field))),
+        }
+    }
+
+    /// A required `op amount` test, as the stored scaled integer.
+    fn compare_money(&self) -> Result<(Op, i64), Invalid> {
+        let (op, n) = self.compare_number()?;
+        let amount = Amount::from_decimal(n);
+        if !amount.within_limit() {
+            return Err(self.invalid("the amount is larger than Enishi stores"));
+        }
+        Ok((op, amount.to_scaled()))
+    }
+
+    /// A required `op date` test, as a day number.
+    fn compare_date(&self) -> Result<(Op, i64), Invalid> {
+        match &self.c.test {
+            Some(Test::Compare(op, Value::Date(d))) => Ok((*op, day_of_date(*d))),
+            _ => Err(self.invalid(format!(
+                "`{}` is compared with a date, such as `{} < 2026-01-01`",
+                self.c.field, self.c.field
+            ))),
+        }
+    }
+
+    /// A text test: none (the field is set), `= "x"`, `!= "x"` or `in ("x", "y")`; each value
+    /// passed through `check`, which may normalise it or refuse it.
+    fn text_test(&self, check: impl Fn(&str) -> Result<String, String>) -> Result<TextTest, Invalid> {
+        let one = |v: &Value| match v {
+            Value::Text(s) => check(s).map_err(|m| self.invalid(m)),
+            v => Err(self.invalid(format!(
+                "`{}` is compared with text in double quotes, not {}",
+                self.c.field,
+                v.kind()
+            ))),
+        };
+        Ok(match &self.c.test {
+            None => TextTest::Present,
+            Some(Test::Compare(Op::Eq, v)) => TextTest::OneOf(vec![one(v)?]),
+            Some(Test::Compare(Op::Ne, v)) => TextTest::NoneOf(vec![one(v)?]),
+            Some(Test::In(values)) => TextTest::OneOf(values.iter().map(one).collect::<Result<_, _>>()?),
+            Some(Test::Compare(op, _)) => {
+                return Err(self.invalid(format!("`{}` takes =, != or in, not {op}", self.c.field)));
+            }
+        })
+    }
+}
+
+/// A test on a text field.
+enum TextTest {
+    /// The field has a value.
+    Present,
+    /// The field is one of these.
+    OneOf(Vec<String>),
+    /// The field is not one of these (or has no value).
+    NoneOf(Vec<String>),
+}
+
+fn col(table: &str, column: &str) -> Expr {
+    Expr::col((Alias::new(table), Alias::new(column)))
+}
+
+/// SQL written by hand around `exprs`, which it names `$1`, `$2`, … in order.
+fn custom<const N: usize>(dialect: Dialect, template: &'static str, exprs: [Expr; N]) -> Expr {
+    match dialect {
+        // sea-query's SQLite placeholders are `?`, taken in order.
+        Dialect::Sqlite => {
+            Expr::cust_with_exprs((1..=N).fold(template.to_string(), |t, i| t.replace(&format!("${i}"), "?")), exprs)
+        }
+        Dialect::Postgres => Expr::cust_with_exprs(template, exprs),
+    }
+}
+
+/// `COUNT(*)`.
+fn count_all() -> Expr {
+    Func::count(Expr::col(sea_query::Asterisk)).into()
+}
+
+fn customer_id() -> Expr {
+    col("c", "id")
+}
+
+fn compare(left: Expr, op: Op, right: impl Into<Expr>) -> Expr {
+    let right = right.into();
+    match op {
+        Op::Eq => left.eq(right),
+        Op::Ne => left.ne(right),
+        Op::Lt => left.lt(right),
+        Op::Le => left.lte(right),
+        Op::Gt => left.gt(right),
+        Op::Ge => left.gte(right),
+    }
+}
+
+/// `c.id IN (query)`.
+fn id_in(query: SelectStatement) -> Expr {
+    customer_id().in_subquery(query)
+}
+
+/// A per-customer measure that is 0 for customers without rows: `value op n` over the rows
+/// `base` groups by customer (or selects one per customer when `grouped` is false).
+fn zero_default(mut base: SelectStatement, value: Expr, op: Op, n: i64, grouped: bool) -> Expr {
+    let holds_at_zero = op.holds(0, n);
+    let test = compare(value, op, n);
+    let test = if holds_at_zero { test.not() } else { test };
+    if grouped {
+        base.and_having(test);
+    } else {
+        base.and_where(test);
+    }
+    if holds_at_zero {
+        id_in(base).not()
+    } else {
+        id_in(base)
+    }
+}
+
+/// Rows of `table` (aliased `t`) whose `column` passes a text test, as a customer condition;
+/// `column_of` maps a stored value to the expression compared.
+fn text_in_table(table: &str, id_column: &str, column: &str, test: TextTest, filter: Option<Expr>) -> Expr {
+    let select = |cond: Option<Expr>| {
+        let mut q = Query::select()
+            .column((Alias::new("t"), Alias::new(id_column)))
+            .from_as(Alias::new(table), Alias::new("t"))
+            .to_owned();
+        if let Some(f) = filter.clone() {
+            q.and_where(f);
+        }
+        if let Some(cond) = cond {
+            q.and_where(cond);
+        }
+        q
+    };
+    let column = col("t", column);
+    match test {
+        TextTest::Present => id_in(select(Some(column.is_not_null()))),
+        TextTest::OneOf(values) => id_in(select(Some(column.is_in(values)))),
+        TextTest::NoneOf(values) => id_in(select(Some(column.is_in(values)))).not(),
+    }
+}
+
+/// A text column of the customer row.
+fn text_on_customer(column: Expr, test: TextTest) -> Expr {
+    let set = column.clone().is_not_null();
+    match test {
+        TextTest::Present => set.and(column.ne("")),
+        TextTest::OneOf(values) => set.and(column.is_in(values)),
+        TextTest::NoneOf(values) => set.and(column.is_in(values)).not(),
+    }
+}
+
+fn any_text(s: &str) -> Result<String, String> {
+    Ok(s.to_string())
+}
+
+/// The instant (Unix seconds) business day `day` starts.
+fn day_start(ctx: &Context<'_>, day: i64) -> i64 {
+    ctx.calendar.start_of_day(day).timestamp()
+}
+
+/// Orders `o` of the window, as a per-customer select base.
+fn orders_in(from: Option<i64>, to: i64) -> SelectStatement {
+    let mut q = Query::select()
+        .column((Alias::new("o"), Alias::new("customer_id")))
+        .from_as(Alias::new("orders"), Alias::new("o"))
+        .and_where(col("o", "placed_day").lte(to))
+        .group_by_col((Alias::new("o"), Alias::new("customer_id")))
+        .to_owned();
+    if let Some(from) = from {
+        q.and_where(col("o", "placed_day").gte(from));
+    }
+    q
+}
+
+/// An order's total less what its returns up to the as-of day refunded.
+fn net_total(ctx: &Context<'_>) -> Expr {
+    let refunded = Query::select()
+        .expr(Func::coalesce([Func::sum(col("r", "amount")).into(), Expr::val(0)]))
+        .from_as(Alias::new("returns"), Alias::new("r"))
+        .and_where(col("r", "order_id").equals((Alias::new("o"), Alias::new("id"))))
+        .and_where(col("r", "returned_at").lt(day_start(ctx, ctx.as_of_day + 1)))
+        .to_owned();
+    col("o", "total").sub(Expr::SubQuery(None, Box::new(refunded.into())))
+}
+
+/// The orders' net totals summed, as a 64-bit integer (PostgreSQL sums to NUMERIC).
+fn net_spend(ctx: &Context<'_>) -> Expr {
+    custom(ctx.dialect, "CAST($1 AS BIGINT)", [Func::sum(net_total(ctx)).into()])
+}
+
+fn condition(c: &Condition, ctx: &Context<'_>, at: &str) -> Result<Expr, Invalid> {
+    let mut r = Reader { c, at, used: BTreeSet::new() };
+    let e = compile_field(&mut r, ctx)?;
+    r.finish()?;
+    Ok(e)
+}
+
+fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
+    let field = r.c.field.as_str();
+    if let Some(column) = catalogue::profile_text_column(field) {
+        let test = r.text_test(any_text)?;
+        return Ok(text_on_customer(col("c", column), test));
+    }
+    if let Some(channel) = field.strip_prefix("consent.") {
+        let channel: ConsentChannel = channel.parse().map_err(|e: enishi_core::ParseError| r.invalid(e.0))?;
+        r.flag()?;
+        let q = Query::select()
+            .column(Alias::new("customer_id"))
+            .from(Alias::new("customer_consents"))
+            .and_where(Expr::col(Alias::new("channel")).eq(channel.as_str()))
+            .and_where(Expr::col(Alias::new("status")).eq("opted_in"))
+            .to_owned();
+        return Ok(id_in(q));
+    }
+    if let Some(part) = field.strip_prefix("account.") {
+        let column = match part {
+            "name" => "name",
+            "industry" => "industry",
+            "region" => "region",
+            "size" => "size_band",
+            _ => return Err(unknown(r)),
+        };
+        let test = r.text_test(any_text)?;
+        let q = match test {
+            TextTest::Present => Query::select()
+                .column(Alias::new("id"))
+                .from(Alias::new("accounts"))
+                .and_where(Expr::col(Alias::new(column)).is_not_null())
+                .to_owned(),
+            TextTest::OneOf(ref v) | TextTest::NoneOf(ref v) => Query::select()
+                .column(Alias::new("id"))
+                .from(Alias::new("accounts"))
+                .and_where(Expr::col(Alias::new(column)).is_in(v.clone()))
+                .to_owned(),
+        };
+        let holds = col("c", "account_id").is_not_null().and(col("c", "account_id").in_subquery(q));
+        return Ok(if matches!(test, TextTest::NoneOf(_)) { holds.not() } else { holds });
+    }
+    Ok(match field {
+        "email" => {
+            let test = r.text_test(|s| Ok(s.trim().to_lowercase()))?;
+            text_on_customer(Func::lower(col("c", "email")).into(), test)
+        }
+        "birthday_month" => {
+            let (op, month) = r.compare_int()?;
+            if !(1..=12).contains(&month) {
+                return Err(r.invalid("`birthday_month` is compared with a month, 1 to 12"));
+            }
+            let birthday = col("c", "birthday");
+            // The positions are part of the SQL, not bound: PostgreSQL wants them as INTEGER.
+            let month_text = custom(ctx.dialect, "substr($1, 6, 2)", [birthday.clone()]);
+            birthday.is_not_null().and(compare(month_text, op, format!("{month:02}")))
+        }
+        "tag" => text_in_table("customer_tags", "customer_id", "tag", r.text_test(any_text)?, None),
+        "channel" => {
+            let test = r.text_test(|s| s.parse::<Channel>().map(|ch| ch.as_str().to_string()).map_err(|e| e.0))?;
+            text_in_table("customer_channels", "customer_id", "channel", test, None)
+        }
+        "attribute" => attribute(r)?,
+        "referred" => {
+            r.flag()?;
+            col("c", "referred_by").is_not_null()
+        }
+        "account" => {
+            r.flag()?;
+            col("c", "account_id").is_not_null()
+        }
+        "bought" => bought(r, ctx)?,
+        "orders" => {
+            let (from, to) = r.window(ctx)?;
+            let (op, n) = r.compare_int()?;
+            zero_default(orders_in(from, to), count_all(), op, n, true)
+        }
+        "spend" => {
+            let (from, to) = r.window(ctx)?;
+            let (op, n) = r.compare_money()?;
+            zero_default(orders_in(from, to), net_spend(ctx), op, n, true)
+        }
+        "average_order_value" => {
+            let (from, to) = r.window(ctx)?;
+            let (op, n) = r.compare_money()?;
+            let mut q = orders_in(from, to);
+            q.and_having(compare(net_spend(ctx), op, Expr::val(n).mul(count_all())));
+            id_in(q)
+        }
+        "first_order" | "last_order" => {
+            let (op, day) = r.compare_date()?;
+            let placed = col("o", "placed_day");
+            let edge: Expr = if field == "first_order" { Func::min(placed).into() } else { Func::max(placed).into() };
+            let mut q = orders_in(None, ctx.as_of_day);
+            q.and_having(compare(edge, op, day));
+            id_in(q)
+        }
+        "days_since_last_order" => {
+            let (op, n) = r.compare_int()?;
+            let mut q = orders_in(None, ctx.as_of_day);
+            q.and_having(compare(Expr::val(ctx.as_of_day).sub(Func::max(col("o", "placed_day"))), op, n));
+            id_in(q)
+        }
+        "returned" => {
+            let (from, to) = r.window(ctx)?;
+            r.flag()?;
+            let mut q = Query::select()
+                .column(Alias::new("customer_id"))
+                .from(Alias::new("returns"))
+                .and_where(Expr::col(Alias::new("returned_at")).lt(day_start(ctx, to + 1)))
+                .to_owned();
+            if let Some(from) = from {
+                q.and_where(Expr::col(Alias::new("returned_at")).gte(day_start(ctx, from)));
+            }
+            id_in(q)
+        }
+        "points" => {
+            let (op, n) = r.compare_int()?;
+            let q = Query::select().column(Alias::new("customer_id")).from(Alias::new("loyalty_accounts")).to_owned();
+            zero_default(q, Expr::col(Alias::new("balance")), op, n, false)
+        }
+        "tier" => text_in_table("loyalty_accounts", "customer_id", "tier", r.text_test(any_text)?, None),
+        "member" => {
+            let plan = r.text_arg("plan")?;
+            r.flag()?;
+            let mut q = Query::select()
+                .column(Alias::new("customer_id"))
+                .from(Alias::new("loyalty_memberships"))
+                .and_where(Expr::col(Alias::new("started_at")).lt(day_start(ctx, ctx.as_of_day + 1)))
+                .and_where(Expr::col(Alias::new("period_end")).gt(day_start(ctx, ctx.as_of_day)))
+                .to_owned();
+            if let Some(plan) = plan {
+                q.and_where(Expr::col(Alias::new("plan_id")).eq(plan));
+            }
+            id_in(q)
+        }
+        "referrals" => {
+            let (op, n) = r.compare_int()?;
+            let q = Query::select()
+                .expr_as(col("t", "referred_by"), Alias::new("customer_id"))
+                .from_as(Alias::new("customers"), Alias::new("t"))
+                .and_where(col("t", "referred_by").is_not_null())
+                .group_by_col((Alias::new("t"), Alias::new("referred_by")))
+                .to_owned();
+            zero_default(q, count_all(), op, n, true)
+        }
+        "stamps" => {
+            let card = r
+                .text_arg("card")?
+                .ok_or_else(|| r.invalid("`stamps` needs the card: `stamps(card: \"coffee\") >= 5`"))?;
+            let (op, n) = r.compare_int()?;
+            let stamps = match ctx.dialect {
+                Dialect::Sqlite => custom(
+                    ctx.dialect,
+                    "CAST(json_extract($1, $2) AS INTEGER)",
+                    [Expr::col(Alias::new("cards")), Expr::val(format!("$.\"{}\".stamps", card.replace('"', "\"\"")))],
+                ),
+                Dialect::Postgres => custom(
+                    ctx.dialect,
+                    "CAST((CAST($1 AS JSONB) -> $2 ->> 'stamps') AS BIGINT)",
+                    [Expr::col(Alias::new("cards")), Expr::val(card)],
+                ),
+            };
+            let q = Query::select().column(Alias::new("customer_id")).from(Alias::new("loyalty_accounts")).to_owned();
+            zero_default(q, Func::coalesce([stamps, Expr::val(0)]).into(), op, n, false)
+        }
+        "rfm.r" | "rfm.f" | "rfm.m" => {
+            let (op, n) = r.compare_int()?;
+            let column = format!("rfm_{}", &field[4..]);
+            let q = Query::select()
+                .column(Alias::new("customer_id"))
+                .from(Alias::new("customer_scores"))
+                .and_where(compare(Expr::col(Alias::new(column)), op, n))
+                .to_owned();
+            id_in(q)
+        }
+        "rfm.segment" => {
+            let test = r.text_test(catalogue::rfm_segment)?;
+            text_in_table("customer_scores", "customer_id", "rfm_segment", test, None)
+        }
+        "lifecycle" => {
+            let test = r.text_test(catalogue::lifecycle_stage)?;
+            text_in_table("customer_scores", "customer_id", "lifecycle_stage", test, None)
+        }
+        "loyal_class" => {
+            let test = r.text_test(catalogue::loyal_class)?;
+            text_in_table("customer_scores", "customer_id", "loyal_class", test, None)
+        }
+        "p_alive" | "predicted_purchases" | "clv" => {
+            let (op, n) = r.compare_number()?;
+            let column = match field {
+                "p_alive" => "p_alive",
+                "predicted_purchases" => "expected_purchases",
+                _ => "clv",
+            };
+            let n = n.to_f64().unwrap_or(f64::MAX);
+            let q = Query::select()
+                .column(Alias::new("customer_id"))
+                .from(Alias::new("customer_scores"))
+                .and_where(compare(Expr::col(Alias::new(column)), op, n))
+                .to_owned();
+            id_in(q)
+        }
+        "recommended" => {
+            let sku = r
+                .text_arg("sku")?
+                .ok_or_else(|| r.invalid("`recommended` needs a product: `recommended(sku: \"COF-01S\")`"))?;
+            r.flag()?;
+            let q = Query::select()
+                .column(Alias::new("customer_id"))
+                .from(Alias::new("customer_recommendations"))
+                .and_where(Expr::col(Alias::new("sku")).eq(sku))
+                .to_owned();
+            id_in(q)
+        }
+        "did" | "events" => events(r, ctx)?,
+        _ => return Err(unknown(r)),
+    })
+}
+
+fn unknown(r: &Reader<'_>) -> Invalid {
+    let field = &r.c.field;
+    let hint = catalogue::closest(field).map(|f| format!(" — did you mean `{f}`?")).unwrap_or_default();
+    let families = Family::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ");
+    r.invalid(format!("unknown field `{field}`{hint} (docs/segments.md lists the fields: {families})"))
+}
+
+/// `attribute(key: "size")`: the custom attribute is set; `= "L"`, `!= "L"`, `in (…)` compare
+/// its text; `>= 3` and the other comparisons with a number compare its number; `= true`.
+fn attribute(r: &mut Reader<'_>) -> Result<Expr, Invalid> {
+    let key =
+        r.text_arg("key")?.ok_or_else(|| r.invalid("`attribute` needs the key: `attribute(key: \"size\") = \"L\"`"))?;
+    let key_is = col("t", "key").eq(key);
+    let with_key = Query::select()
+        .column((Alias::new("t"), Alias::new("customer_id")))
+        .from_as(Alias::new("customer_attributes"), Alias::new("t"))
+        .and_where(key_is.clone())
+        .to_owned();
+    let base = |cond: Expr| with_key.clone().and_where(cond).to_owned();
+    Ok(match &r.c.test {
+        None => id_in(with_key.clone()),
+        Some(Test::Compare(op, Value::Number(n))) => {
+            let n = n.to_f64().unwrap_or(f64::MAX);
+            match op {
+                Op::Ne => id_in(base(col("t", "number_value").eq(n))).not(),
+                _ => id_in(base(compare(col("t", "number_value"), *op, n))),
+            }
+        }
+        Some(Test::Compare(op @ (Op::Eq | Op::Ne), Value::Bool(b))) => {
+            let holds = id_in(base(col("t", "value").eq(if *b { "true" } else { "false" })));
+            if *op == Op::Ne {
+                holds.not()
+            } else {
+                holds
+            }
+        }
+        Some(Test::Compare(_, Value::Text(_)) | Test::In(_)) => {
+            let test = r.text_test(any_text)?;
+            text_in_table("customer_attributes", "customer_id", "text_value", test, Some(key_is))
+        }
+        Some(_) => return Err(r.invalid("`attribute` is compared with text, a number, or true/false")),
+    })
+}
+
+/// `bought(sku: "A")` / `bought(category: "coffee")` with a window: a purchase line of it that
+/// was not returned in full by the as-of day.
+fn bought(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
+    let sku = r.text_arg("sku")?;
+    let category = r.text_arg("category")?;
+    let (from, to) = r.window(ctx)?;
+    r.flag()?;
+    let what = match (sku, category) {
+        (Some(sku), None) => col("l", "sku").eq(sku),
+        (None, Some(category)) => col("l", "category").eq(category),
+        _ => return Err(r.invalid("`bought` takes a product: `sku: \"…\"` or `category: \"…\"` (one of them)")),
+    };
+    let returned = Query::select()
+        .expr(Func::coalesce([Func::sum(col("rl", "quantity")).into(), Expr::val(0)]))
+        .from_as(Alias::new("return_lines"), Alias::new("rl"))
+        .inner_join(Alias::new("returns"), col("returns", "id").equals((Alias::new("rl"), Alias::new("return_id"))))
+        .and_where(col("returns", "order_id").equals((Alias::new("l"), Alias::new("order_id"))))
+        .and_where(col("rl", "sku").equals((Alias::new("l"), Alias::new("sku"))))
+        .and_where(col("returns", "returned_at").lt(day_start(ctx, ctx.as_of_day + 1)))
+        .to_owned();
+    let mut q = Query::select()
+        .column((Alias::new("l"), Alias::new("customer_id")))
+        .from_as(Alias::new("order_lines"), Alias::new("l"))
+        .inner_join(Alias::new("orders"), col("orders", "id").equals((Alias::new("l"), Alias::new("order_id"))))
+        .and_where(what)
+        .and_where(col("orders", "placed_day").lte(to))
+        .group_by_columns([
+            (Alias::new("l"), Alias::new("customer_id")),
+            (Alias::new("l"), Alias::new("order_id")),
+            (Alias::new("l"), Alias::new("sku")),
+        ])
+        .and_having(Func::sum(col("l", "quantity")).gt(Expr::SubQuery(None, Box::new(returned.into()))))
+        .to_owned();
+    if let Some(from) = from {
+        q.and_where(col("orders", "placed_day").gte(from));
+    }
+    Ok(id_in(q))
+}
+
+/// `did(event: "added_to_cart", within: 2d)` and `events(event: …) >= 3`, with property
+/// conditions `props.NAME: "text"` compared with the event property's text.
+fn events(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
+    let name = r.text_arg("event")?.ok_or_else(|| {
+        r.invalid(format!("`{}` needs the event: `{}(event: \"added_to_cart\")`", r.c.field, r.c.field))
+    })?;
+    let (from, to) = r.window(ctx)?;
+    let mut q = Query::select()
+        .column(Alias::new("customer_id"))
+        .from(Alias::new("events"))
+        .and_where(Expr::col(Alias::new("name")).eq(name))
+        .and_where(Expr::col(Alias::new("occurred_at")).lt(day_start(ctx, to + 1)))
+        .to_owned();
+    if let Some(from) = from {
+        q.and_where(Expr::col(Alias::new("occurred_at")).gte(day_start(ctx, from)));
+    }
+    let props: Vec<(String, Value)> =
+        r.c.args.iter().filter(|(k, _)| k.starts_with("props.")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    for (key, value) in &props {
+        let Value::Text(text) = value else {
+            return Err(r.invalid(format!("`{key}` is compared with text in double quotes, not {}", value.kind())));
+        };
+        let property = &key["props.".len()..];
+        if property.contains('.') {
+            return Err(r.invalid(format!("`{key}`: name a top-level property, such as `props.sku`")));
+        }
+        let extracted = match ctx.dialect {
+            Dialect::Sqlite => custom(
+                ctx.dialect,
+                "CAST(json_extract($1, $2) AS TEXT)",
+                [Expr::col(Alias::new("properties")), Expr::val(format!("$.\"{property}\""))],
+            ),
+            Dialect::Postgres => custom(
+                ctx.dialect,
+                "(CAST($1 AS JSONB) ->> $2)",
+                [Expr::col(Alias::new("properties")), Expr::val(property.to_string())],
+            ),
+        };
+        q.and_where(extracted.eq(text.clone()));
+    }
+    r.used.extend(r.c.args.keys().filter(|k| k.starts_with("props.")).map(String::as_str));
+    if r.c.field == "did" {
+        r.flag()?;
+        Ok(id_in(q))
+    } else {
+        let (op, n) = r.compare_int()?;
+        q.group_by_col(Alias::new("customer_id"));
+        Ok(zero_default(q, count_all(), op, n, true))
+    }
+}

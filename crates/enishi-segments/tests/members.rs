@@ -1,0 +1,728 @@
+//! Segment members as the compiled SQL finds them, against an independent evaluation in Rust
+//! over the same fixture, on SQLite and PostgreSQL: every field and operator, random nested
+//! rules, and the set algebra (`A and not A` is empty, `A or not A` is everyone, De Morgan).
+
+use chrono::NaiveDate;
+use enishi_core::time::day_of_date;
+use enishi_core::BusinessClock;
+use enishi_segments::text::parse;
+use enishi_segments::tree::{Condition, Node, Op, Test, Value as V};
+use enishi_store::testing::{self, TestDb};
+use enishi_store::{Conn, StoreError, Value};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rust_decimal::prelude::ToPrimitive;
+use std::collections::BTreeSet;
+
+const SCALE: i64 = 10_000;
+
+fn as_of() -> i64 {
+    day_of_date(NaiveDate::from_ymd_opt(2026, 6, 30).unwrap())
+}
+
+fn calendar() -> BusinessClock {
+    BusinessClock::new("Asia/Tokyo").unwrap()
+}
+
+fn day_start(day: i64) -> i64 {
+    calendar().start_of_day(day).timestamp()
+}
+
+#[derive(Default, Clone)]
+struct Customer {
+    id: i64,
+    name: Option<String>,
+    email: Option<String>,
+    city: Option<String>,
+    birthday: Option<NaiveDate>,
+    locale: Option<String>,
+    account: Option<i64>,
+    referred_by: Option<i64>,
+    tags: Vec<&'static str>,
+    channels: Vec<&'static str>,
+    size: Option<&'static str>,
+    visits: Option<i64>,
+    newsletter: Option<bool>,
+    consents: Vec<(&'static str, &'static str)>,
+    loyalty: Option<(i64, Option<&'static str>, Option<i64>)>,
+    membership: Option<(&'static str, i64, i64)>,
+    scores: Option<Scores>,
+    recommended: Option<&'static str>,
+}
+
+#[derive(Clone)]
+struct Scores {
+    r: i64,
+    f: i64,
+    m: i64,
+    segment: &'static str,
+    lifecycle: &'static str,
+    loyal_class: &'static str,
+    p_alive: f64,
+    purchases: f64,
+    clv: f64,
+}
+
+struct Order {
+    id: i64,
+    customer: i64,
+    day: i64,
+    /// (sku, category, quantity, amount)
+    lines: Vec<(&'static str, &'static str, i64, i64)>,
+}
+
+struct Return {
+    order: Option<i64>,
+    customer: i64,
+    at: i64,
+    /// (sku, quantity, amount)
+    lines: Vec<(&'static str, i64, i64)>,
+}
+
+struct Event {
+    customer: i64,
+    name: &'static str,
+    at: i64,
+    sku: &'static str,
+}
+
+struct Fixture {
+    customers: Vec<Customer>,
+    accounts: Vec<(i64, &'static str, &'static str)>,
+    orders: Vec<Order>,
+    returns: Vec<Return>,
+    events: Vec<Event>,
+}
+
+const SKUS: [(&str, &str, i64); 3] = [("A", "coffee", 1200), ("B", "coffee", 3000), ("MUG", "goods", 500)];
+
+fn pick<T: Copy>(rng: &mut ChaCha8Rng, xs: &[T]) -> T {
+    xs[rng.gen_range(0..xs.len())]
+}
+
+fn maybe<T>(rng: &mut ChaCha8Rng, p: f64, f: impl FnOnce(&mut ChaCha8Rng) -> T) -> Option<T> {
+    if rng.gen_bool(p) {
+        Some(f(rng))
+    } else {
+        None
+    }
+}
+
+fn fixture() -> Fixture {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let day = as_of();
+    let accounts = vec![(1, "cafe", "Kansai"), (2, "retail", "Kanto")];
+    let mut customers = Vec::new();
+    let (mut orders, mut returns, mut events) = (Vec::new(), Vec::new(), Vec::new());
+    for id in 1..=90i64 {
+        let c = Customer {
+            id,
+            name: maybe(&mut rng, 0.9, |r| pick(r, &["佐藤 花子", "Ann Lee", "鈴木 一郎"]).to_string()),
+            email: maybe(&mut rng, 0.8, |r| format!("{}{id}@example.com", pick(r, &["Ann", "bob"]))),
+            city: maybe(&mut rng, 0.7, |r| pick(r, &["Tokyo", "Kyoto", "", "Osaka"]).to_string()),
+            birthday: maybe(&mut rng, 0.6, |r| {
+                NaiveDate::from_ymd_opt(r.gen_range(1960..2005), r.gen_range(1..=12), r.gen_range(1..=28)).unwrap()
+            }),
+            locale: maybe(&mut rng, 0.5, |r| pick(r, &["ja", "en"]).to_string()),
+            account: maybe(&mut rng, 0.2, |r| r.gen_range(1..=2)),
+            referred_by: if id > 5 { maybe(&mut rng, 0.3, |r| r.gen_range(1..=5)) } else { None },
+            tags: ["vip", "wholesale", "newsletter"].into_iter().filter(|_| rng.gen_bool(0.3)).collect(),
+            channels: ["ecommerce", "in_store", "app"].into_iter().filter(|_| rng.gen_bool(0.4)).collect(),
+            size: maybe(&mut rng, 0.5, |r| pick(r, &["S", "M", "L"])),
+            visits: maybe(&mut rng, 0.5, |r| r.gen_range(0..20)),
+            newsletter: maybe(&mut rng, 0.4, |r| r.gen_bool(0.5)),
+            consents: ["email", "postal"]
+                .into_iter()
+                .filter_map(|ch| maybe(&mut rng, 0.7, |r| (ch, pick(r, &["opted_in", "opted_out", "unknown"]))))
+                .collect(),
+            loyalty: maybe(&mut rng, 0.7, |r| {
+                (
+                    r.gen_range(0..1000),
+                    maybe(r, 0.6, |r| pick(r, &["silver", "gold"])),
+                    maybe(r, 0.5, |r| r.gen_range(0..10)),
+                )
+            }),
+            membership: maybe(&mut rng, 0.25, |r| {
+                let start = day_start(day + r.gen_range(-400..5)) + 3600;
+                (pick(r, &["vip", "plus"]), start, start + 86_400 * r.gen_range(1..400))
+            }),
+            scores: maybe(&mut rng, 0.85, |r| Scores {
+                r: r.gen_range(1..=5),
+                f: r.gen_range(1..=5),
+                m: r.gen_range(1..=5),
+                segment: pick(r, &["champions", "loyal", "at_risk", "cant_lose_them", "lost"]),
+                lifecycle: pick(r, &["new", "active", "at_risk", "lost"]),
+                loyal_class: pick(r, &["loyal", "semi_loyal", "other", "other"]),
+                p_alive: f64::from(r.gen_range(0..=10)) / 10.0,
+                purchases: f64::from(r.gen_range(0..=6)) / 2.0,
+                clv: f64::from(r.gen_range(0..=100)) * 1000.0,
+            }),
+            recommended: maybe(&mut rng, 0.4, |r| pick(r, &["A", "B", "MUG"])),
+        };
+        for _ in 0..rng.gen_range(0..5) {
+            let oid = orders.len() as i64 + 1;
+            let placed = day + rng.gen_range(-420..8);
+            let mut lines = Vec::new();
+            for (sku, cat, price) in SKUS {
+                if rng.gen_bool(0.45) {
+                    let q = rng.gen_range(1..=3);
+                    lines.push((sku, cat, q, q * price * SCALE));
+                }
+            }
+            if lines.is_empty() {
+                lines.push(("MUG", "goods", 1, 500 * SCALE));
+            }
+            if rng.gen_bool(0.25) {
+                let (sku, _, q, amount) = lines[rng.gen_range(0..lines.len())];
+                let back = if rng.gen_bool(0.5) { q } else { 1 };
+                let at = day_start(placed + rng.gen_range(0..20)) + 7200;
+                returns.push(Return {
+                    order: Some(oid),
+                    customer: id,
+                    at,
+                    lines: vec![(sku, back, amount / q * back)],
+                });
+            }
+            orders.push(Order { id: oid, customer: id, day: placed, lines });
+        }
+        if id % 17 == 0 {
+            returns.push(Return {
+                order: None,
+                customer: id,
+                at: day_start(day - 3),
+                lines: vec![("A", 1, 1200 * SCALE)],
+            });
+        }
+        for _ in 0..rng.gen_range(0..3) {
+            let at = day_start(day + rng.gen_range(-12..3)) + rng.gen_range(0..86_400);
+            events.push(Event {
+                customer: id,
+                name: pick(&mut rng, &["added_to_cart", "page_view"]),
+                at,
+                sku: pick(&mut rng, &["A", "B"]),
+            });
+        }
+        customers.push(c);
+    }
+    Fixture { customers, accounts, orders, returns, events }
+}
+
+fn load(c: &mut dyn Conn, f: &Fixture) -> Result<(), StoreError> {
+    for (id, industry, region) in &f.accounts {
+        c.execute(
+            "INSERT INTO accounts (id, external_id, name, industry, region, size_band, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, '10-49', 0, 0)",
+            &[Value::Int(*id), format!("ACC-{id}").into(), format!("Account {id}").into(), (*industry).into(), (*region).into()],
+        )?;
+    }
+    for x in &f.customers {
+        c.execute(
+            "INSERT INTO customers (id, external_id, name, email, city, birthday, locale, account_id, referred_by, first_seen_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, 0)",
+            &[
+                Value::Int(x.id),
+                format!("C-{}", x.id).into(),
+                x.name.clone().into(),
+                x.email.clone().into(),
+                x.city.clone().into(),
+                x.birthday.map(|d| d.format("%Y-%m-%d").to_string()).into(),
+                x.locale.clone().into(),
+                x.account.into(),
+                x.referred_by.into(),
+            ],
+        )?;
+        for (i, t) in x.tags.iter().enumerate() {
+            c.execute(
+                "INSERT INTO customer_tags (customer_id, tag, position) VALUES ($1, $2, $3)",
+                &[x.id.into(), (*t).into(), (i as i64).into()],
+            )?;
+        }
+        for (i, t) in x.channels.iter().enumerate() {
+            c.execute(
+                "INSERT INTO customer_channels (customer_id, channel, position) VALUES ($1, $2, $3)",
+                &[x.id.into(), (*t).into(), (i as i64).into()],
+            )?;
+        }
+        let attr = "INSERT INTO customer_attributes (customer_id, key, value, text_value, number_value) VALUES ($1, $2, $3, $4, $5)";
+        if let Some(s) = x.size {
+            c.execute(attr, &[x.id.into(), "size".into(), format!("\"{s}\"").into(), s.into(), Value::Null])?;
+        }
+        if let Some(v) = x.visits {
+            c.execute(attr, &[x.id.into(), "visits".into(), v.to_string().into(), Value::Null, (v as f64).into()])?;
+        }
+        if let Some(b) = x.newsletter {
+            c.execute(attr, &[x.id.into(), "newsletter".into(), b.to_string().into(), Value::Null, Value::Null])?;
+        }
+        for (ch, status) in &x.consents {
+            c.execute(
+                "INSERT INTO customer_consents (customer_id, channel, status, changed_at, source) VALUES ($1, $2, $3, 0, 'test')",
+                &[x.id.into(), (*ch).into(), (*status).into()],
+            )?;
+        }
+        if let Some((balance, tier, stamps)) = x.loyalty {
+            let cards =
+                stamps.map_or("{}".to_string(), |n| format!("{{\"coffee\": {{\"stamps\": {n}, \"last_day\": 1}}}}"));
+            c.execute(
+                "INSERT INTO loyalty_accounts (customer_id, balance, tier, referral_code, cards, updated_at) VALUES ($1, $2, $3, $4, $5, 0)",
+                &[x.id.into(), balance.into(), tier.into(), format!("R{}", x.id).into(), cards.into()],
+            )?;
+        }
+        if let Some((plan, start, end)) = x.membership {
+            c.execute(
+                "INSERT INTO loyalty_memberships (customer_id, plan_id, status, started_at, period_end, updated_at) VALUES ($1, $2, 'active', $3, $4, 0)",
+                &[x.id.into(), plan.into(), start.into(), end.into()],
+            )?;
+        }
+        if let Some(s) = &x.scores {
+            c.execute(
+                "INSERT INTO customer_scores (customer_id, rfm_r, rfm_f, rfm_m, rfm_segment, lifecycle_stage, loyal_class, p_alive, expected_purchases, clv, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)",
+                &[x.id.into(), s.r.into(), s.f.into(), s.m.into(), s.segment.into(), s.lifecycle.into(), s.loyal_class.into(), s.p_alive.into(), s.purchases.into(), s.clv.into()],
+            )?;
+        }
+        if let Some(sku) = x.recommended {
+            c.execute(
+                "INSERT INTO customer_recommendations (customer_id, rank, sku, score, as_of_day) VALUES ($1, 1, $2, 1.0, 0)",
+                &[x.id.into(), sku.into()],
+            )?;
+        }
+    }
+    for o in &f.orders {
+        let total: i64 = o.lines.iter().map(|l| l.3).sum();
+        c.execute(
+            "INSERT INTO orders (id, order_ref, customer_id, placed_at, placed_day, channel, currency, total, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'in_store', 'JPY', $6, 'completed', 0)",
+            &[o.id.into(), format!("O-{}", o.id).into(), o.customer.into(), (day_start(o.day) + 3600).into(), o.day.into(), total.into()],
+        )?;
+        for (i, (sku, cat, q, amount)) in o.lines.iter().enumerate() {
+            c.execute(
+                "INSERT INTO order_lines (order_id, line_no, customer_id, sku, category, quantity, unit_price, amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[o.id.into(), (i as i64).into(), o.customer.into(), (*sku).into(), (*cat).into(), (*q).into(), (amount / q).into(), (*amount).into()],
+            )?;
+        }
+    }
+    for (i, r) in f.returns.iter().enumerate() {
+        let id = i as i64 + 1;
+        let amount: i64 = r.lines.iter().map(|l| l.2).sum();
+        c.execute(
+            "INSERT INTO returns (id, return_ref, order_id, customer_id, returned_at, amount, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0)",
+            &[id.into(), format!("R-{id}").into(), r.order.into(), r.customer.into(), r.at.into(), amount.into()],
+        )?;
+        for (sku, q, a) in &r.lines {
+            c.execute(
+                "INSERT INTO return_lines (return_id, customer_id, sku, quantity, unit_price, amount) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[id.into(), r.customer.into(), (*sku).into(), (*q).into(), (a / q).into(), (*a).into()],
+            )?;
+        }
+    }
+    for e in &f.events {
+        c.execute(
+            "INSERT INTO events (customer_id, name, occurred_at, properties, created_at) VALUES ($1, $2, $3, $4, 0)",
+            &[e.customer.into(), e.name.into(), e.at.into(), format!("{{\"sku\": \"{}\"}}", e.sku).into()],
+        )?;
+    }
+    Ok(())
+}
+
+/// One condition as docs/segments.md defines it, evaluated in Rust.
+struct Reference<'a> {
+    f: &'a Fixture,
+}
+
+fn number(v: &V) -> f64 {
+    match v {
+        V::Number(n) => n.to_f64().unwrap(),
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+fn texts(test: &Option<Test>) -> Option<(bool, Vec<String>)> {
+    let t = |v: &V| match v {
+        V::Text(s) => s.clone(),
+        other => panic!("not text: {other:?}"),
+    };
+    match test {
+        None => None,
+        Some(Test::Compare(Op::Eq, v)) => Some((true, vec![t(v)])),
+        Some(Test::Compare(Op::Ne, v)) => Some((false, vec![t(v)])),
+        Some(Test::In(vs)) => Some((true, vs.iter().map(t).collect())),
+        other => panic!("not a text test: {other:?}"),
+    }
+}
+
+/// A text test on one optional value.
+fn text_one(value: Option<&str>, test: &Option<Test>, fold: impl Fn(&str) -> String) -> bool {
+    match texts(test) {
+        None => value.is_some_and(|v| !v.is_empty()),
+        Some((positive, list)) => positive == value.is_some_and(|v| list.iter().any(|l| fold(l) == v)),
+    }
+}
+
+/// A text test on a set of values (tags, channels).
+fn text_many(values: &[&str], test: &Option<Test>) -> bool {
+    match texts(test) {
+        None => !values.is_empty(),
+        Some((positive, list)) => positive == values.iter().any(|v| list.iter().any(|l| l == v)),
+    }
+}
+
+fn compare(op: Op, a: f64, b: f64) -> bool {
+    op.holds(a, b)
+}
+
+fn cmp_test(test: &Option<Test>) -> (Op, f64) {
+    match test {
+        Some(Test::Compare(op, v)) => (*op, number(v)),
+        other => panic!("not a comparison: {other:?}"),
+    }
+}
+
+fn date_day(v: &V) -> i64 {
+    match v {
+        V::Date(d) => day_of_date(*d),
+        other => panic!("not a date: {other:?}"),
+    }
+}
+
+impl Reference<'_> {
+    fn window(&self, c: &Condition) -> (i64, i64) {
+        let a = as_of();
+        match (c.args.get("within"), c.args.get("since"), c.args.get("until")) {
+            (Some(V::Days(n)), _, _) => (a - i64::from(*n) + 1, a),
+            (None, since, until) => (since.map_or(i64::MIN, date_day), until.map_or(a, |u| date_day(u).min(a))),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn orders(&self, id: i64, (from, to): (i64, i64)) -> Vec<&Order> {
+        self.f.orders.iter().filter(|o| o.customer == id && o.day >= from && o.day <= to).collect()
+    }
+
+    fn returned_of(&self, order: i64, sku: Option<&str>) -> (i64, i64) {
+        let end = day_start(as_of() + 1);
+        let mut units = 0;
+        let mut amount = 0;
+        for r in self.f.returns.iter().filter(|r| r.order == Some(order) && r.at < end) {
+            for (s, q, a) in &r.lines {
+                amount += a;
+                if Some(*s) == sku {
+                    units += q;
+                }
+            }
+        }
+        (units, amount)
+    }
+
+    fn holds(&self, node: &Node, x: &Customer) -> bool {
+        match node {
+            Node::And(cs) => cs.iter().all(|n| self.holds(n, x)),
+            Node::Or(cs) => cs.iter().any(|n| self.holds(n, x)),
+            Node::Not(n) => !self.holds(n, x),
+            Node::Condition(c) => self.condition(c, x),
+        }
+    }
+
+    fn condition(&self, c: &Condition, x: &Customer) -> bool {
+        let arg = |name: &str| match c.args.get(name) {
+            Some(V::Text(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let end = day_start(as_of() + 1);
+        match c.field.as_str() {
+            "name" => text_one(x.name.as_deref(), &c.test, |s| s.to_string()),
+            "city" => text_one(x.city.as_deref(), &c.test, |s| s.to_string()),
+            "locale" => text_one(x.locale.as_deref(), &c.test, |s| s.to_string()),
+            "email" => text_one(x.email.as_deref().map(str::to_lowercase).as_deref(), &c.test, |s| s.to_lowercase()),
+            "birthday_month" => {
+                let (op, m) = cmp_test(&c.test);
+                x.birthday.is_some_and(|b| compare(op, f64::from(chrono::Datelike::month(&b)), m))
+            }
+            "tag" => text_many(&x.tags, &c.test),
+            "channel" => text_many(&x.channels, &c.test),
+            "attribute" => match (arg("key").unwrap(), &c.test) {
+                ("size", t) => text_one(x.size, t, |s| s.to_string()),
+                ("visits", None) => x.visits.is_some(),
+                ("visits", Some(Test::Compare(Op::Ne, v))) => x.visits.is_none_or(|n| n as f64 != number(v)),
+                ("visits", Some(Test::Compare(op, v))) => x.visits.is_some_and(|n| compare(*op, n as f64, number(v))),
+                ("newsletter", Some(Test::Compare(op, V::Bool(b)))) => (x.newsletter == Some(*b)) == (*op == Op::Eq),
+                other => panic!("{other:?}"),
+            },
+            "consent.email" | "consent.postal" => {
+                x.consents.iter().any(|(ch, s)| c.field.ends_with(ch) && *s == "opted_in")
+            }
+            "referred" => x.referred_by.is_some(),
+            "account" => x.account.is_some(),
+            "account.industry" => {
+                let industry = x.account.and_then(|a| self.f.accounts.iter().find(|(id, ..)| *id == a)).map(|a| a.1);
+                text_one(industry, &c.test, |s| s.to_string())
+            }
+            "bought" => self.orders(x.id, self.window(c)).iter().any(|o| {
+                o.lines.iter().any(|(sku, cat, q, _)| {
+                    let wanted = arg("sku") == Some(*sku) || arg("category") == Some(*cat);
+                    wanted && *q > self.returned_of(o.id, Some(sku)).0
+                })
+            }),
+            "orders" => {
+                let (op, n) = cmp_test(&c.test);
+                compare(op, self.orders(x.id, self.window(c)).len() as f64, n)
+            }
+            "spend" | "average_order_value" => {
+                let (op, n) = cmp_test(&c.test);
+                let orders = self.orders(x.id, self.window(c));
+                let spend: i64 = orders
+                    .iter()
+                    .map(|o| o.lines.iter().map(|l| l.3).sum::<i64>() - self.returned_of(o.id, None).1)
+                    .sum();
+                if c.field == "spend" {
+                    compare(op, spend as f64, n * SCALE as f64)
+                } else {
+                    !orders.is_empty() && compare(op, spend as f64, n * SCALE as f64 * orders.len() as f64)
+                }
+            }
+            "first_order" | "last_order" | "days_since_last_order" => {
+                let days: Vec<i64> = self.orders(x.id, (i64::MIN, as_of())).iter().map(|o| o.day).collect();
+                let (Some(first), Some(last)) = (days.iter().min(), days.iter().max()) else { return false };
+                match (&c.test, c.field.as_str()) {
+                    (Some(Test::Compare(op, v)), "first_order") => op.holds(*first, date_day(v)),
+                    (Some(Test::Compare(op, v)), "last_order") => op.holds(*last, date_day(v)),
+                    (Some(Test::Compare(op, v)), _) => compare(*op, (as_of() - last) as f64, number(v)),
+                    other => panic!("{other:?}"),
+                }
+            }
+            "returned" => {
+                let (from, to) = self.window(c);
+                let from = if from == i64::MIN { i64::MIN } else { day_start(from) };
+                self.f.returns.iter().any(|r| r.customer == x.id && r.at >= from && r.at < day_start(to + 1))
+            }
+            "points" => {
+                let (op, n) = cmp_test(&c.test);
+                compare(op, x.loyalty.map_or(0, |l| l.0) as f64, n)
+            }
+            "tier" => text_one(x.loyalty.and_then(|l| l.1), &c.test, |s| s.to_string()),
+            "stamps" => {
+                let (op, n) = cmp_test(&c.test);
+                compare(op, x.loyalty.and_then(|l| l.2).unwrap_or(0) as f64, n)
+            }
+            "member" => x.membership.is_some_and(|(plan, start, period_end)| {
+                start < end && period_end > day_start(as_of()) && arg("plan").is_none_or(|p| p == plan)
+            }),
+            "referrals" => {
+                let (op, n) = cmp_test(&c.test);
+                compare(op, self.f.customers.iter().filter(|o| o.referred_by == Some(x.id)).count() as f64, n)
+            }
+            "rfm.r" | "rfm.f" | "rfm.m" | "p_alive" | "predicted_purchases" | "clv" => {
+                let (op, n) = cmp_test(&c.test);
+                x.scores.as_ref().is_some_and(|s| {
+                    let v = match c.field.as_str() {
+                        "rfm.r" => s.r as f64,
+                        "rfm.f" => s.f as f64,
+                        "rfm.m" => s.m as f64,
+                        "p_alive" => s.p_alive,
+                        "predicted_purchases" => s.purchases,
+                        _ => s.clv,
+                    };
+                    compare(op, v, n)
+                })
+            }
+            "rfm.segment" => text_one(x.scores.as_ref().map(|s| s.segment), &c.test, |s| {
+                enishi_segments::catalogue::rfm_segment(s).unwrap()
+            }),
+            "lifecycle" => text_one(x.scores.as_ref().map(|s| s.lifecycle), &c.test, |s| s.to_string()),
+            "loyal_class" => text_one(x.scores.as_ref().map(|s| s.loyal_class), &c.test, |s| s.to_string()),
+            "recommended" => x.recommended == arg("sku"),
+            "did" | "events" => {
+                let (from, to) = self.window(c);
+                let from = if from == i64::MIN { i64::MIN } else { day_start(from) };
+                let n = self
+                    .f
+                    .events
+                    .iter()
+                    .filter(|e| {
+                        e.customer == x.id && Some(e.name) == arg("event") && e.at >= from && e.at < day_start(to + 1)
+                    })
+                    .filter(|e| arg("props.sku").is_none_or(|s| s == e.sku))
+                    .count();
+                if c.field == "did" {
+                    n > 0
+                } else {
+                    let (op, k) = cmp_test(&c.test);
+                    compare(op, n as f64, k)
+                }
+            }
+            other => panic!("no reference for {other}"),
+        }
+    }
+
+    fn members(&self, rule: &Node) -> Vec<i64> {
+        self.f.customers.iter().filter(|x| self.holds(rule, x)).map(|x| x.id).collect()
+    }
+}
+
+/// One condition per field and operator.
+const ATOMS: &[&str] = &[
+    "name",
+    "name = \"佐藤 花子\"",
+    "city",
+    "city != \"Tokyo\"",
+    "city in (\"Kyoto\", \"Osaka\")",
+    "locale = \"ja\"",
+    "email = \"ANN3@example.com\"",
+    "birthday_month = 12",
+    "birthday_month <= 3",
+    "tag = \"vip\"",
+    "tag != \"vip\"",
+    "tag",
+    "tag in (\"wholesale\", \"newsletter\")",
+    "channel = \"in_store\"",
+    "channel in (\"app\", \"ecommerce\")",
+    "attribute(key: \"size\")",
+    "attribute(key: \"size\") = \"L\"",
+    "attribute(key: \"size\") != \"L\"",
+    "attribute(key: \"visits\") >= 10",
+    "attribute(key: \"visits\") != 3",
+    "attribute(key: \"visits\")",
+    "attribute(key: \"newsletter\") = true",
+    "consent.email",
+    "consent.postal",
+    "referred",
+    "account",
+    "account.industry = \"cafe\"",
+    "account.industry != \"cafe\"",
+    "bought(sku: \"A\")",
+    "bought(sku: \"B\", within: 90d)",
+    "bought(category: \"coffee\", within: 180d)",
+    "bought(category: \"goods\", since: 2026-01-01, until: 2026-03-31)",
+    "orders >= 3",
+    "orders < 2",
+    "orders = 0",
+    "orders(within: 365d) >= 2",
+    "orders(since: 2026-04-01) != 1",
+    "spend >= 3000",
+    "spend < 2000",
+    "spend(within: 365d) >= 5000.50",
+    "average_order_value > 4000",
+    "average_order_value(within: 180d) <= 2000",
+    "first_order >= 2026-01-01",
+    "last_order < 2026-03-01",
+    "days_since_last_order > 90",
+    "days_since_last_order <= 30",
+    "returned",
+    "returned(within: 60d)",
+    "points >= 500",
+    "points < 100",
+    "tier = \"gold\"",
+    "tier",
+    "tier != \"gold\"",
+    "stamps(card: \"coffee\") >= 5",
+    "stamps(card: \"coffee\") < 3",
+    "member",
+    "member(plan: \"vip\")",
+    "referrals >= 1",
+    "referrals = 0",
+    "rfm.r >= 4",
+    "rfm.f < 2",
+    "rfm.m = 5",
+    "rfm.segment in (\"Champions\", \"Can't Lose Them\")",
+    "rfm.segment != \"Lost\"",
+    "lifecycle = \"at_risk\"",
+    "loyal_class = \"loyal\"",
+    "loyal_class in (\"loyal\", \"semi_loyal\")",
+    "p_alive < 0.3",
+    "predicted_purchases >= 1.5",
+    "clv > 50000",
+    "recommended(sku: \"MUG\")",
+    "did(event: \"added_to_cart\", within: 2d)",
+    "did(event: \"page_view\", props.sku: \"A\", within: 7d)",
+    "events(event: \"page_view\", within: 30d) >= 2",
+    "events(event: \"added_to_cart\") < 1",
+];
+
+fn stores() -> Vec<(&'static str, TestDb)> {
+    let mut dbs = vec![("sqlite", testing::sqlite())];
+    if let Some(pg) = testing::postgres() {
+        dbs.push(("postgres", pg));
+    }
+    let f = fixture();
+    for (_, db) in &dbs {
+        db.store.write(|c| load(c, &f)).unwrap();
+    }
+    dbs
+}
+
+fn sql_members(db: &TestDb, rule: &Node) -> Vec<i64> {
+    db.store.read(|c| enishi_segments::members(c, rule, as_of(), &calendar())).unwrap()
+}
+
+#[test]
+fn every_field_and_operator_selects_what_the_docs_say_on_both_databases() {
+    let f = fixture();
+    let reference = Reference { f: &f };
+    let dbs = stores();
+    for atom in ATOMS {
+        let rule = parse(atom).unwrap_or_else(|e| panic!("{atom}: {e}"));
+        let expected = reference.members(&rule);
+        assert!(
+            !expected.is_empty() && expected.len() < f.customers.len(),
+            "`{atom}` should select some but not all: {}",
+            expected.len()
+        );
+        for (name, db) in &dbs {
+            assert_eq!(sql_members(db, &rule), expected, "`{atom}` on {name}");
+            let count = db.store.read(|c| enishi_segments::count(c, &rule, as_of(), &calendar())).unwrap();
+            assert_eq!(count, expected.len() as i64, "count of `{atom}` on {name}");
+        }
+    }
+}
+
+#[test]
+fn the_seed_practice_product_segments_split_the_buyers() {
+    let dbs = stores();
+    let (db_name, db) = &dbs[dbs.len() - 1];
+    let members = |text: &str| sql_members(db, &parse(text).unwrap()).into_iter().collect::<BTreeSet<_>>();
+    let a = members("bought(sku: \"A\")");
+    let b = members("bought(sku: \"B\")");
+    let only_a = members("bought(sku: \"A\") and not bought(sku: \"B\")");
+    let both = members("bought(sku: \"A\") and bought(sku: \"B\")");
+    let only_b = members("not bought(sku: \"A\") and bought(sku: \"B\")");
+    assert_eq!(only_a, a.difference(&b).copied().collect(), "{db_name}");
+    assert_eq!(both, a.intersection(&b).copied().collect(), "{db_name}");
+    assert_eq!(only_b, b.difference(&a).copied().collect(), "{db_name}");
+    assert!(!only_a.is_empty() && !both.is_empty() && !only_b.is_empty());
+}
+
+fn rule_strategy() -> impl Strategy<Value = Node> {
+    let leaf = (0..ATOMS.len()).prop_map(|i| parse(ATOMS[i]).unwrap());
+    leaf.prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Node::And),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Node::Or),
+            inner.prop_map(|n| Node::Not(Box::new(n))),
+        ]
+    })
+}
+
+#[test]
+fn random_nested_rules_select_what_the_reference_selects_and_keep_the_set_algebra() {
+    let f = fixture();
+    let reference = Reference { f: &f };
+    let dbs = stores();
+    let everyone: Vec<i64> = f.customers.iter().map(|c| c.id).collect();
+    let cases = if dbs.len() > 1 { 48 } else { 96 };
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases, ..ProptestConfig::default() });
+    runner
+        .run(&(rule_strategy(), rule_strategy()), |(a, b)| {
+            let not = |n: &Node| Node::Not(Box::new(n.clone()));
+            for (name, db) in &dbs {
+                let members_a = sql_members(db, &a);
+                prop_assert_eq!(&members_a, &reference.members(&a), "{} on {}", enishi_segments::text::print(&a), name);
+                prop_assert!(sql_members(db, &Node::And(vec![a.clone(), not(&a)])).is_empty());
+                prop_assert_eq!(sql_members(db, &Node::Or(vec![a.clone(), not(&a)])), everyone.clone());
+                let de_morgan = Node::Not(Box::new(Node::And(vec![a.clone(), b.clone()])));
+                prop_assert_eq!(sql_members(db, &de_morgan), sql_members(db, &Node::Or(vec![not(&a), not(&b)])));
+                let both: BTreeSet<i64> = sql_members(db, &Node::And(vec![a.clone(), b.clone()])).into_iter().collect();
+                prop_assert!(both.is_subset(&members_a.iter().copied().collect()));
+            }
+            Ok(())
+        })
+        .unwrap();
+}
