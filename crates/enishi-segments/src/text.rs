@@ -237,19 +237,25 @@ impl Lexer<'_> {
             self.error(
                 line,
                 column,
-                "a number (12, -3, 100.50), a window (90d) or a date (2026-01-31)",
+                "a number of at most 15 digits (12, -3, 100.50), a window (90d) or a date (2026-01-31)",
                 format!("`{s}`"),
             )
         })
     }
 }
 
-/// A plain decimal number (`12`, `-3`, `100.50`), if `s` is one Enishi can hold.
+/// Most significant digits a number in a rule may have: every such number survives the JSON
+/// form exactly.
+pub const MAX_DIGITS: usize = 15;
+
+/// A plain decimal number (`12`, `-3`, `100.50`) of at most [`MAX_DIGITS`] significant
+/// digits, if `s` is one.
 pub fn parse_number(s: &str) -> Option<Decimal> {
     let digits = s.strip_prefix('-').unwrap_or(s);
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
     let plain = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-    if !plain(whole) || !plain(fraction) || fraction.len() > 10 {
+    let significant = whole.trim_start_matches('0').len() + fraction.trim_end_matches('0').len();
+    if !plain(whole) || !plain(fraction) || significant > MAX_DIGITS {
         return None;
     }
     s.parse::<Decimal>().ok()
