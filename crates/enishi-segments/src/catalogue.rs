@@ -17,11 +17,14 @@ pub enum Family {
     Scores,
     /// Behaviour events.
     Events,
+    /// Membership of saved segments and static lists.
+    Membership,
 }
 
 impl Family {
     /// Every family, in the order the console shows them.
-    pub const ALL: [Family; 5] = [Family::Profile, Family::Purchases, Family::Loyalty, Family::Scores, Family::Events];
+    pub const ALL: [Family; 6] =
+        [Family::Profile, Family::Purchases, Family::Loyalty, Family::Scores, Family::Events, Family::Membership];
 
     /// The family's name.
     pub fn name(self) -> &'static str {
@@ -31,6 +34,7 @@ impl Family {
             Family::Loyalty => "loyalty",
             Family::Scores => "scores",
             Family::Events => "events",
+            Family::Membership => "membership",
         }
     }
 }
@@ -101,6 +105,8 @@ pub const FIELDS: &[Field] = &[
     field("recommended", Family::Scores, "recommended(sku: \"MUG-02S\")"),
     field("did", Family::Events, "did(event: \"added_to_cart\", within: 2d)"),
     field("events", Family::Events, "events(event: \"page_view\", within: 30d) >= 5"),
+    field("segment", Family::Membership, "segment = \"Lapsed VIPs\""),
+    field("list", Family::Membership, "list = \"Trade fair 2026\""),
 ];
 
 /// The customers column behind a plain text profile field.

@@ -16,7 +16,8 @@ use enishi_core::{Amount, BusinessClock, Channel, ConsentChannel};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 
 /// The database a query is written for: the few expressions that differ (JSON) follow it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,20 @@ pub struct Context<'a> {
     pub calendar: &'a BusinessClock,
     /// The database the SQL is for.
     pub dialect: Dialect,
+    /// The saved segments and static lists the rule may name.
+    pub refs: &'a Refs,
+}
+
+/// The saved segments (by name, their rules) and static lists (by name, their ids) that
+/// `segment = "…"` and `list = "…"` conditions name.
+#[derive(Debug, Default)]
+pub struct Refs {
+    /// Saved segments' rules by name.
+    pub segments: HashMap<String, Node>,
+    /// Static lists' ids by name.
+    pub lists: HashMap<String, i64>,
+    /// The segments being compiled, outermost first, to refuse a cycle.
+    within: RefCell<Vec<String>>,
 }
 
 /// A rule that cannot be evaluated: which node, and why.
@@ -601,8 +616,70 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
             id_in(q)
         }
         "did" | "events" => events(r, ctx)?,
+        "segment" => segment(r, ctx)?,
+        "list" => {
+            let test = r.text_test(any_text)?;
+            let names = match &test {
+                TextTest::OneOf(names) | TextTest::NoneOf(names) => names,
+                TextTest::Present => return Err(r.invalid("name the list: `list = \"…\"`")),
+            };
+            let ids = names
+                .iter()
+                .map(|n| {
+                    ctx.refs.lists.get(n).copied().ok_or_else(|| r.invalid(format!("there is no list named \"{n}\"")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let q = Query::select()
+                .column(Alias::new("customer_id"))
+                .from(Alias::new("static_list_members"))
+                .and_where(Expr::col(Alias::new("list_id")).is_in(ids))
+                .to_owned();
+            if matches!(test, TextTest::NoneOf(_)) {
+                id_in(q).not()
+            } else {
+                id_in(q)
+            }
+        }
         _ => return Err(unknown(r)),
     })
+}
+
+/// `segment = "Lapsed VIPs"`: the members of a saved segment, evaluated with this rule (a
+/// segment that names itself, directly or through others, is refused with the cycle).
+fn segment(r: &Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
+    let test = r.text_test(any_text)?;
+    let names = match &test {
+        TextTest::OneOf(names) | TextTest::NoneOf(names) => names,
+        TextTest::Present => return Err(r.invalid("name the segment: `segment = \"…\"`")),
+    };
+    let mut any: Option<Expr> = None;
+    for name in names {
+        let rule =
+            ctx.refs.segments.get(name).ok_or_else(|| r.invalid(format!("there is no segment named \"{name}\"")))?;
+        let mut within = ctx.refs.within.borrow_mut();
+        if let Some(start) = within.iter().position(|n| n == name) {
+            let mut cycle = within[start..].to_vec();
+            cycle.push(name.clone());
+            return Err(r.invalid(format!("segments refer to each other in a cycle: {}", cycle.join(" → "))));
+        }
+        within.push(name.clone());
+        drop(within);
+        let compiled = expr(rule, ctx, "");
+        ctx.refs.within.borrow_mut().pop();
+        let compiled = compiled.map_err(|e| {
+            if e.message.starts_with("segments refer to each other") {
+                r.invalid(e.message)
+            } else {
+                r.invalid(format!("segment \"{name}\": {}", e.message))
+            }
+        })?;
+        any = Some(match any {
+            None => compiled,
+            Some(a) => a.or(compiled),
+        });
+    }
+    let any = any.unwrap_or(Expr::cust("1 = 0"));
+    Ok(if matches!(test, TextTest::NoneOf(_)) { any.not() } else { any })
 }
 
 fn unknown(r: &Reader<'_>) -> Invalid {

@@ -3,25 +3,37 @@
 //! A rule is a tree ([`tree::Node`]) of conditions joined by `and`, `or` and `not`, written in
 //! a text form ([`text`]) or stored as JSON ([`tree::Node::to_json`]), and compiled to one
 //! parameterised SQL query ([`compile`]) that runs inside SQLite or PostgreSQL — members are
-//! never found by loading every customer. docs/segments.md documents every field.
+//! never found by loading every customer. [`saved`] keeps named segments, their snapshots and
+//! static lists. docs/segments.md documents every field.
 
 pub mod catalogue;
 pub mod compile;
+pub mod saved;
 pub mod text;
 pub mod tree;
 
-pub use compile::{Context, Dialect, Invalid};
+pub use compile::{Context, Dialect, Invalid, Refs};
 pub use tree::Node;
 
+use enishi_core::BusinessClock;
 use enishi_store::db::{Backend, Conn};
 use enishi_store::StoreError;
 
-/// Why a rule could not be evaluated.
+/// Why a rule could not be evaluated or saved.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The rule names something that does not exist or compares it wrongly.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// A stored rule is not a rule tree (it was written by something else than Enishi).
+    #[error("the saved rule of \"{0}\" cannot be read: {1}")]
+    Corrupt(String, tree::JsonError),
+    /// A segment or list name is already used.
+    #[error("there is already a {0} named \"{1}\"")]
+    NameTaken(&'static str, String),
+    /// No segment, list or snapshot by that name or id.
+    #[error("there is no {0} named \"{1}\"")]
+    NotFound(&'static str, String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -36,27 +48,26 @@ pub fn dialect(c: &dyn Conn) -> Dialect {
 }
 
 /// How many customers `rule` selects as of business day `as_of_day`.
-pub fn count(
-    c: &mut dyn Conn,
-    rule: &Node,
-    as_of_day: i64,
-    calendar: &enishi_core::BusinessClock,
-) -> Result<i64, Error> {
-    let ctx = Context { as_of_day, calendar, dialect: dialect(c) };
+pub fn count(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &BusinessClock) -> Result<i64, Error> {
+    let refs = saved::refs(c, rule)?;
+    let ctx = Context { as_of_day, calendar, dialect: dialect(c), refs: &refs };
     let query = compile::count_query(rule, &ctx)?;
     let rows = enishi_store::sql::select(c, &query)?;
     Ok(rows.first().map(|r| r.int("n")).transpose()?.unwrap_or(0))
 }
 
 /// The ids of the customers `rule` selects as of business day `as_of_day`, ascending.
-pub fn members(
-    c: &mut dyn Conn,
-    rule: &Node,
-    as_of_day: i64,
-    calendar: &enishi_core::BusinessClock,
-) -> Result<Vec<i64>, Error> {
-    let ctx = Context { as_of_day, calendar, dialect: dialect(c) };
+pub fn members(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &BusinessClock) -> Result<Vec<i64>, Error> {
+    let refs = saved::refs(c, rule)?;
+    let ctx = Context { as_of_day, calendar, dialect: dialect(c), refs: &refs };
     let query = compile::members_query(rule, &ctx)?;
     let rows = enishi_store::sql::select(c, &query)?;
     Ok(rows.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?)
+}
+
+/// Checks `rule` against the fields and the saved segments and lists, without running it.
+pub fn check(c: &mut dyn Conn, rule: &Node, calendar: &BusinessClock) -> Result<(), Error> {
+    let refs = saved::refs(c, rule)?;
+    let ctx = Context { as_of_day: 0, calendar, dialect: dialect(c), refs: &refs };
+    Ok(compile::validate(rule, &ctx)?)
 }

@@ -78,7 +78,8 @@ fn calendar() -> BusinessClock {
 
 fn invalid(text: &str) -> compile::Invalid {
     let cal = calendar();
-    let ctx = Context { as_of_day: 20_000, calendar: &cal, dialect: Dialect::Sqlite };
+    let refs = enishi_segments::Refs::default();
+    let ctx = Context { as_of_day: 20_000, calendar: &cal, dialect: Dialect::Sqlite, refs: &refs };
     compile::validate(&parse(text).unwrap(), &ctx).expect_err(text)
 }
 

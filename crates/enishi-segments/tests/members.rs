@@ -726,3 +726,64 @@ fn random_nested_rules_select_what_the_reference_selects_and_keep_the_set_algebr
         })
         .unwrap();
 }
+
+#[test]
+fn saved_segments_lists_snapshots_and_cycles_on_both_databases() {
+    use enishi_segments::saved;
+    use enishi_segments::Error;
+    use enishi_store::repo::segments as repo;
+    let cal = calendar();
+    let ids = |db: &TestDb, text: &str| sql_members(db, &parse(text).unwrap());
+    for (name, db) in stores() {
+        let vip_buyers = ids(&db, "tag = \"vip\" and orders >= 1");
+        db.store
+            .write(|c| {
+                saved::create(c, "VIP", "tagged vip", &parse("tag = \"vip\"").unwrap(), &cal)?;
+                assert!(matches!(
+                    saved::create(c, " VIP ", "", &parse("tag").unwrap(), &cal),
+                    Err(Error::NameTaken("segment", _))
+                ));
+                let e =
+                    saved::create(c, "X", "", &parse("orders >= 1 and segment = \"Nope\"").unwrap(), &cal).unwrap_err();
+                assert!(e.to_string().contains("no segment named \"Nope\"") && e.to_string().contains("/and/1"), "{e}");
+                assert!(repo::by_name(c, "X")?.is_none(), "nothing saved");
+                saved::create(c, "VIP buyers", "", &parse("segment = \"VIP\" and orders >= 1").unwrap(), &cal)?;
+                let e =
+                    saved::update(c, "VIP", "", &parse("tag or segment = \"VIP buyers\"").unwrap(), &cal).unwrap_err();
+                assert!(e.to_string().contains("VIP → VIP buyers → VIP"), "{e}");
+                assert_eq!(saved::read_rule(&saved::find(c, "VIP")?)?, parse("tag = \"vip\"").unwrap(), "unchanged");
+                let list = saved::create_list(c, "Fair", "met at the fair")?;
+                assert_eq!(repo::add_to_list(c, list, &[1, 2, 3, 3])?, 3);
+                assert_eq!(repo::add_to_list(c, list, &[3])?, 0);
+                assert_eq!(repo::remove_from_list(c, list, &[2, 77])?, 1);
+                assert!(matches!(saved::create_list(c, "Fair", ""), Err(Error::NameTaken("list", _))));
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+        assert_eq!(ids(&db, "segment = \"VIP buyers\""), vip_buyers, "{name}");
+        assert_eq!(ids(&db, "list = \"Fair\""), vec![1, 3], "{name}");
+        assert_eq!(ids(&db, "list != \"Fair\"").len(), 88, "{name}");
+        assert_eq!(ids(&db, "segment in (\"VIP\", \"VIP buyers\")"), ids(&db, "tag = \"vip\""), "{name}");
+        db.store
+            .write(|c| {
+                let s = saved::find(c, "VIP")?;
+                let (first, change) = saved::evaluate(c, &s, as_of(), &cal)?;
+                assert_eq!((change.joined, change.left), (first.clone(), vec![]), "everyone joins at first");
+                saved::update(c, "VIP", "", &parse("tag = \"vip\" and orders >= 1").unwrap(), &cal)?;
+                let s = saved::find(c, "VIP")?;
+                let (now, change) = saved::evaluate(c, &s, as_of(), &cal)?;
+                assert_eq!(now, vip_buyers);
+                assert!(change.joined.is_empty());
+                assert_eq!(change.left, first.iter().filter(|id| !now.contains(id)).copied().collect::<Vec<_>>());
+                assert_eq!(saved::find(c, "VIP")?.last_count, Some(now.len() as i64));
+                let snap = saved::snapshot(c, Some(&s), &saved::read_rule(&s)?, "coffee DM v1", as_of(), &cal)?;
+                assert_eq!(snap.member_count, now.len() as i64);
+                assert!(repo::delete(c, s.id)?);
+                assert_eq!(repo::snapshot_members(c, snap.id)?, Some(now), "a snapshot outlives its segment");
+                let e = saved::find(c, "VIP buyers").and_then(|s| saved::evaluate(c, &s, as_of(), &cal)).unwrap_err();
+                assert!(e.to_string().contains("no segment named \"VIP\""), "{e}");
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+    }
+}

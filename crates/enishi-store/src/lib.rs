@@ -174,6 +174,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0014_loyal_class.sql"),
         include_str!("../migrations/postgres/0014_loyal_class.sql"),
     ),
+    (
+        15,
+        include_str!("../migrations/sqlite/0015_segments.sql"),
+        include_str!("../migrations/postgres/0015_segments.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.

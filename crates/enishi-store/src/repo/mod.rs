@@ -14,6 +14,7 @@ pub mod orders;
 pub mod privacy;
 pub mod products;
 pub mod scores;
+pub mod segments;
 pub mod settings;
 pub mod sign_ins;
 pub mod tokens;

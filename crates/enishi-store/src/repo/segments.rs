@@ -1,0 +1,260 @@
+//! Saved segments, their last members and snapshots, and static lists. The rule is stored in
+//! its JSON form; reading, checking and evaluating it is the enishi-segments crate's business.
+
+use crate::db::{Conn, Param, Row, Rows, Value};
+use crate::repo::IN_CHUNK;
+use crate::{params, StoreError};
+use std::collections::BTreeSet;
+
+/// A saved segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// Enishi's id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// The rule, JSON.
+    pub rule: String,
+    /// When it was created and last changed (Unix seconds).
+    pub created_at: i64,
+    /// When it was last changed.
+    pub updated_at: i64,
+    /// Members at the last evaluation, if it was evaluated.
+    pub last_count: Option<i64>,
+    /// When it was last evaluated.
+    pub last_evaluated_at: Option<i64>,
+}
+
+const SEGMENT_COLUMNS: &str = "id, name, description, rule, created_at, updated_at, last_count, last_evaluated_at";
+
+fn segment(r: &Row) -> Result<Segment, StoreError> {
+    Ok(Segment {
+        id: r.int("id")?,
+        name: r.text("name")?,
+        description: r.text("description")?,
+        rule: r.text("rule")?,
+        created_at: r.int("created_at")?,
+        updated_at: r.int("updated_at")?,
+        last_count: r.opt_int("last_count")?,
+        last_evaluated_at: r.opt_int("last_evaluated_at")?,
+    })
+}
+
+/// Saves a new segment; `None` when the name is taken.
+pub fn create(c: &mut dyn Conn, name: &str, description: &str, rule: &str) -> Result<Option<i64>, StoreError> {
+    let now = c.now();
+    c.query_opt(
+        "INSERT INTO segments (name, description, rule, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
+         ON CONFLICT (name) DO NOTHING RETURNING id",
+        params![name, description, rule, now],
+    )?
+    .map(|r| r.int("id"))
+    .transpose()
+}
+
+/// Replaces a segment's description and rule; false when there is no such segment.
+pub fn update(c: &mut dyn Conn, id: i64, description: &str, rule: &str) -> Result<bool, StoreError> {
+    let now = c.now();
+    Ok(c.execute(
+        "UPDATE segments SET description = $2, rule = $3, updated_at = $4 WHERE id = $1",
+        params![id, description, rule, now],
+    )? == 1)
+}
+
+/// The segment named `name`.
+pub fn by_name(c: &mut dyn Conn, name: &str) -> Result<Option<Segment>, StoreError> {
+    c.query_opt(&format!("SELECT {SEGMENT_COLUMNS} FROM segments WHERE name = $1"), params![name])?
+        .map(|r| segment(&r))
+        .transpose()
+}
+
+/// Every segment, by name.
+pub fn list(c: &mut dyn Conn) -> Result<Vec<Segment>, StoreError> {
+    c.query(&format!("SELECT {SEGMENT_COLUMNS} FROM segments ORDER BY name"), &[])?.iter().map(segment).collect()
+}
+
+/// Deletes a segment (its snapshots stay, without it); false when there was none.
+pub fn delete(c: &mut dyn Conn, id: i64) -> Result<bool, StoreError> {
+    Ok(c.execute("DELETE FROM segments WHERE id = $1", params![id])? == 1)
+}
+
+/// Who joined and who left a segment between two evaluations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Change {
+    /// Members now who were not before.
+    pub joined: Vec<i64>,
+    /// Members before who are not now.
+    pub left: Vec<i64>,
+}
+
+/// Records `members` as the segment's members now, and says who joined and who left since
+/// the last evaluation (everyone joins at the first).
+pub fn record_evaluation(c: &mut dyn Conn, segment_id: i64, members: &[i64]) -> Result<Change, StoreError> {
+    let before: BTreeSet<i64> = c
+        .query("SELECT customer_id FROM segment_members WHERE segment_id = $1", params![segment_id])?
+        .iter()
+        .map(|r| r.int("customer_id"))
+        .collect::<Result<_, _>>()?;
+    let now: BTreeSet<i64> = members.iter().copied().collect();
+    let change =
+        Change { joined: now.difference(&before).copied().collect(), left: before.difference(&now).copied().collect() };
+    for part in change.left.chunks(IN_CHUNK) {
+        let list = crate::db::placeholders(2, part.len());
+        let mut values = vec![Value::Int(segment_id)];
+        values.extend(part.iter().map(|id| Value::Int(*id)));
+        c.execute(&format!("DELETE FROM segment_members WHERE segment_id = $1 AND customer_id IN ({list})"), &values)?;
+    }
+    let rows = Rows::collect(change.joined.iter().map(|id| [Param::from(segment_id), Param::from(*id)]));
+    c.insert_rows("segment_members", &["segment_id", "customer_id"], &rows)?;
+    let at = c.now();
+    c.execute(
+        "UPDATE segments SET last_count = $2, last_evaluated_at = $3 WHERE id = $1",
+        params![segment_id, members.len() as i64, at],
+    )?;
+    Ok(change)
+}
+
+/// A snapshot of an audience: who was in it when it was taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Enishi's id.
+    pub id: i64,
+    /// The segment it was taken of, while that segment exists.
+    pub segment_id: Option<i64>,
+    /// What it was taken for ("coffee DM v2").
+    pub label: String,
+    /// The rule evaluated, JSON.
+    pub rule: String,
+    /// The as-of day of the evaluation.
+    pub as_of_day: i64,
+    /// Members.
+    pub member_count: i64,
+    /// When it was taken (Unix seconds).
+    pub taken_at: i64,
+}
+
+/// Keeps `members` as a snapshot of `rule` (of `segment_id`, if saved).
+pub fn snapshot(
+    c: &mut dyn Conn,
+    segment_id: Option<i64>,
+    label: &str,
+    rule: &str,
+    as_of_day: i64,
+    members: &[i64],
+) -> Result<Snapshot, StoreError> {
+    let taken_at = c.now();
+    let count = members.len() as i64;
+    let id = c
+        .query_one(
+            "INSERT INTO segment_snapshots (segment_id, label, rule, as_of_day, member_count, taken_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            params![segment_id, label, rule, as_of_day, count, taken_at],
+        )?
+        .int("id")?;
+    let rows = Rows::collect(members.iter().map(|m| [Param::from(id), Param::from(*m)]));
+    c.insert_rows("segment_snapshot_members", &["snapshot_id", "customer_id"], &rows)?;
+    Ok(Snapshot {
+        id,
+        segment_id,
+        label: label.to_string(),
+        rule: rule.to_string(),
+        as_of_day,
+        member_count: count,
+        taken_at,
+    })
+}
+
+/// The members of snapshot `id`, ascending; `None` when there is no such snapshot.
+pub fn snapshot_members(c: &mut dyn Conn, id: i64) -> Result<Option<Vec<i64>>, StoreError> {
+    if c.query_opt("SELECT id FROM segment_snapshots WHERE id = $1", params![id])?.is_none() {
+        return Ok(None);
+    }
+    let rows = c.query(
+        "SELECT customer_id FROM segment_snapshot_members WHERE snapshot_id = $1 ORDER BY customer_id",
+        params![id],
+    )?;
+    Ok(Some(rows.iter().map(|r| r.int("customer_id")).collect::<Result<_, _>>()?))
+}
+
+/// A static list of customers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticList {
+    /// Enishi's id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// Members now.
+    pub members: i64,
+}
+
+/// Creates an empty list; `None` when the name is taken.
+pub fn create_list(c: &mut dyn Conn, name: &str, description: &str) -> Result<Option<i64>, StoreError> {
+    let now = c.now();
+    c.query_opt(
+        "INSERT INTO static_lists (name, description, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+         ON CONFLICT (name) DO NOTHING RETURNING id",
+        params![name, description, now],
+    )?
+    .map(|r| r.int("id"))
+    .transpose()
+}
+
+const LIST_SELECT: &str = "SELECT l.id, l.name, l.description, \
+    (SELECT COUNT(*) FROM static_list_members m WHERE m.list_id = l.id) AS members FROM static_lists l";
+
+fn static_list(r: &Row) -> Result<StaticList, StoreError> {
+    Ok(StaticList {
+        id: r.int("id")?,
+        name: r.text("name")?,
+        description: r.text("description")?,
+        members: r.int("members")?,
+    })
+}
+
+/// The list named `name`.
+pub fn list_by_name(c: &mut dyn Conn, name: &str) -> Result<Option<StaticList>, StoreError> {
+    c.query_opt(&format!("{LIST_SELECT} WHERE l.name = $1"), params![name])?.map(|r| static_list(&r)).transpose()
+}
+
+/// Every list, by name.
+pub fn lists(c: &mut dyn Conn) -> Result<Vec<StaticList>, StoreError> {
+    c.query(&format!("{LIST_SELECT} ORDER BY l.name"), &[])?.iter().map(static_list).collect()
+}
+
+/// Adds customers to a list (those already on it stay as they are); returns how many were new.
+pub fn add_to_list(c: &mut dyn Conn, list_id: i64, customer_ids: &[i64]) -> Result<u64, StoreError> {
+    let now = c.now();
+    let mut added = 0;
+    for id in customer_ids.iter().collect::<BTreeSet<_>>() {
+        added += c.execute(
+            "INSERT INTO static_list_members (list_id, customer_id, added_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (list_id, customer_id) DO NOTHING",
+            params![list_id, *id, now],
+        )?;
+    }
+    c.execute("UPDATE static_lists SET updated_at = $2 WHERE id = $1", params![list_id, now])?;
+    Ok(added)
+}
+
+/// Removes customers from a list; returns how many were on it.
+pub fn remove_from_list(c: &mut dyn Conn, list_id: i64, customer_ids: &[i64]) -> Result<u64, StoreError> {
+    let mut removed = 0;
+    for id in customer_ids.iter().collect::<BTreeSet<_>>() {
+        removed += c.execute(
+            "DELETE FROM static_list_members WHERE list_id = $1 AND customer_id = $2",
+            params![list_id, *id],
+        )?;
+    }
+    let now = c.now();
+    c.execute("UPDATE static_lists SET updated_at = $2 WHERE id = $1", params![list_id, now])?;
+    Ok(removed)
+}
+
+/// Deletes a list; false when there was none.
+pub fn delete_list(c: &mut dyn Conn, id: i64) -> Result<bool, StoreError> {
+    Ok(c.execute("DELETE FROM static_lists WHERE id = $1", params![id])? == 1)
+}
