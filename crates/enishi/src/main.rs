@@ -158,6 +158,16 @@ enum Command {
         #[command(subcommand)]
         what: commands::loyalty::LoyaltyWhat,
     },
+    /// Segments: count a rule, save, evaluate, export and snapshot segments (docs/segments.md).
+    Segment {
+        #[command(subcommand)]
+        what: commands::segment::SegmentWhat,
+    },
+    /// Static lists of customers, usable in segments as `list = "…"`.
+    List {
+        #[command(subcommand)]
+        what: commands::segment::ListWhat,
+    },
     /// The job queue: jobs by state, dead jobs with their errors, retrying one.
     Jobs {
         #[command(subcommand)]

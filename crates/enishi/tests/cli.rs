@@ -619,3 +619,91 @@ fn an_export_read_only_in_part_ends_quietly() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stderr), "", "nothing to report");
 }
+
+#[test]
+fn segments_are_counted_saved_exported_and_lists_imported_from_the_command_line() {
+    let db = testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let gen = dir.path().join("gen");
+    let g = gen.display().to_string();
+    assert!(enishi(
+        &db.url,
+        dir.path(),
+        &["gen", "--customers", "150", "--seed", "5", "--out", &g, "--end", "2026-06-30"]
+    )
+    .status
+    .success());
+    for (what, file) in [("products", "products.csv"), ("customers", "customers.csv"), ("orders", "orders.csv")] {
+        let out = enishi(&db.url, dir.path(), &["import", what, &gen.join(file).display().to_string()]);
+        assert!(out.status.success(), "{what}: {}", text(&out.stderr));
+    }
+    // Independent counts from the generated files.
+    let mut orders: std::collections::HashMap<String, std::collections::BTreeSet<String>> = Default::default();
+    let mut r = csv::Reader::from_path(gen.join("orders.csv")).unwrap();
+    for row in r.records().map(Result::unwrap) {
+        if !row[4].starts_with('-') {
+            orders.entry(row[1].to_string()).or_default().insert(row[0].to_string());
+        }
+    }
+    let repeaters = orders.values().filter(|o| o.len() >= 2).count();
+    let mut r = csv::Reader::from_path(gen.join("customers.csv")).unwrap();
+    let postal = r.records().map(Result::unwrap).filter(|row| &row[23] == "opted_in").count();
+    let count = |rule: &str| {
+        let out = enishi(&db.url, dir.path(), &["segment", "count", rule, "--as-of", "2026-06-30", "--json"]);
+        assert!(out.status.success(), "{rule}: {}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["count"].as_i64().unwrap() as usize
+    };
+    assert_eq!(count("orders >= 2"), repeaters);
+    assert_eq!(count("consent.postal"), postal);
+    assert_eq!(count("orders >= 2 or not orders >= 2"), 150);
+    let out = enishi(&db.url, dir.path(), &["segment", "count", "orders >= 2"]);
+    assert_eq!(text(&out.stdout).lines().last().unwrap(), repeaters.to_string(), "the count is the last number");
+
+    for (rule, says) in [
+        ("orders >=", "line 1, column 10: expected a value"),
+        ("order >= 2", "did you mean `orders`"),
+        ("tier > 3", "takes =, != or in"),
+    ] {
+        let out = enishi(&db.url, dir.path(), &["segment", "count", rule]);
+        assert_eq!(out.status.code(), Some(2), "{rule}");
+        assert!(text(&out.stderr).contains(says), "{rule}: {}", text(&out.stderr));
+    }
+    let out = enishi(&db.url, dir.path(), &["segment", "create", "Repeaters", "orders >= 2 and consent.postal"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(enishi(&db.url, dir.path(), &["segment", "create", "Bad", "segment = \"Nope\""]).status.code(), Some(2));
+    assert_eq!(enishi(&db.url, dir.path(), &["segment", "create", "Repeaters", "orders >= 1"]).status.code(), Some(2));
+    let out = enishi(&db.url, dir.path(), &["segment", "show", "Repeaters"]);
+    let shown = text(&out.stdout);
+    assert!(shown.contains("orders >= 2 and consent.postal") && shown.contains("joined"), "{shown}");
+    let list = text(&enishi(&db.url, dir.path(), &["segment", "list"]).stdout);
+    assert!(list.starts_with("Repeaters\t") && !list.contains("Bad"), "{list}");
+
+    let out = enishi(&db.url, dir.path(), &["segment", "export", "Repeaters", "--format", "postal", "--out", "dm.csv"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dm = std::fs::read_to_string(dir.path().join("dm.csv")).unwrap();
+    let rows: Vec<&str> = dm.lines().skip(1).collect();
+    assert!(!rows.is_empty() && rows.iter().all(|r| r.starts_with('〒') && r.contains(" 様")), "{dm}");
+    let codes: Vec<&str> = rows.iter().map(|r| r.split(',').next().unwrap()).collect();
+    assert!(codes.windows(2).all(|w| w[0] <= w[1]), "sorted by postal code: {codes:?}");
+    let snap = enishi(&db.url, dir.path(), &["segment", "snapshot", "Repeaters", "--label", "coffee DM v1"]);
+    assert!(
+        text(&snap.stdout).contains(&format!("{} customers", count("orders >= 2 and consent.postal"))),
+        "{}",
+        text(&snap.stdout)
+    );
+
+    assert!(enishi(&db.url, dir.path(), &["list", "create", "Fair"]).status.success());
+    std::fs::write(dir.path().join("fair.csv"), "external_id\nC0000001\nnobody@example.com\nC0000002\n").unwrap();
+    let out = enishi(&db.url, dir.path(), &["list", "import", "Fair", "fair.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("line 3: nobody@example.com") && text(&out.stderr).contains("nothing was added")
+    );
+    assert_eq!(count("list = \"Fair\""), 0);
+    assert!(enishi(&db.url, dir.path(), &["list", "import", "Fair", "fair.csv", "--skip-unknown"]).status.success());
+    assert_eq!(count("list = \"Fair\""), 2);
+    assert!(enishi(&db.url, dir.path(), &["list", "remove", "Fair", "C0000002"]).status.success());
+    assert_eq!(count("list = \"Fair\""), 1);
+    assert!(enishi(&db.url, dir.path(), &["segment", "delete", "Repeaters"]).status.success());
+    assert_eq!(enishi(&db.url, dir.path(), &["segment", "show", "Repeaters"]).status.code(), Some(2));
+}

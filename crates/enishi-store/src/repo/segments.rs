@@ -258,3 +258,85 @@ pub fn remove_from_list(c: &mut dyn Conn, list_id: i64, customer_ids: &[i64]) ->
 pub fn delete_list(c: &mut dyn Conn, id: i64) -> Result<bool, StoreError> {
     Ok(c.execute("DELETE FROM static_lists WHERE id = $1", params![id])? == 1)
 }
+
+/// What a mailing needs of one customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// Enishi's id.
+    pub id: i64,
+    /// The shop's id.
+    pub external_id: String,
+    /// Name.
+    pub name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Region or prefecture.
+    pub region: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Street address.
+    pub address_line1: Option<String>,
+    /// Building, floor, room.
+    pub address_line2: Option<String>,
+    /// Whether the customer opted in to postal mail.
+    pub postal_consent: bool,
+}
+
+/// The contacts of customers `ids`, in id order.
+pub fn contacts(c: &mut dyn Conn, ids: &[i64]) -> Result<Vec<Contact>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<Value> = ids.iter().map(|id| Value::Int(*id)).collect();
+    let rows = crate::repo::query_in(
+        c,
+        "SELECT c.id, c.external_id, c.name, c.email, c.phone, c.postal_code, c.region, c.city, c.address_line1, \
+         c.address_line2, (SELECT COUNT(*) FROM customer_consents k WHERE k.customer_id = c.id AND k.channel = 'postal' \
+         AND k.status = 'opted_in') AS postal FROM customers c WHERE c.id IN ({list})",
+        &keys,
+    )?;
+    let mut out = rows
+        .iter()
+        .map(|r| {
+            Ok(Contact {
+                id: r.int("id")?,
+                external_id: r.text("external_id")?,
+                name: r.opt_text("name")?,
+                email: r.opt_text("email")?,
+                phone: r.opt_text("phone")?,
+                postal_code: r.opt_text("postal_code")?,
+                region: r.opt_text("region")?,
+                city: r.opt_text("city")?,
+                address_line1: r.opt_text("address_line1")?,
+                address_line2: r.opt_text("address_line2")?,
+                postal_consent: r.int("postal")? > 0,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    out.sort_by_key(|x| x.id);
+    out.dedup_by_key(|x| x.id);
+    Ok(out)
+}
+
+/// Customer ids by external id or email (case-insensitive), for each key in order; `None`
+/// for a key that names no customer.
+pub fn resolve_keys(c: &mut dyn Conn, keys: &[String]) -> Result<Vec<Option<i64>>, StoreError> {
+    keys.iter()
+        .map(|k| {
+            let by_id = c.query_opt("SELECT id FROM customers WHERE external_id = $1", params![k.as_str()])?;
+            let row = match by_id {
+                Some(r) => Some(r),
+                None if k.contains('@') => c.query_opt(
+                    "SELECT id FROM customers WHERE lower(email) = $1 ORDER BY id LIMIT 1",
+                    params![k.to_lowercase()],
+                )?,
+                None => None,
+            };
+            row.map(|r| r.int("id")).transpose()
+        })
+        .collect()
+}

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod import;
 pub mod jobs;
 pub mod loyalty;
+pub mod segment;
 pub mod user;
 
 use crate::{BadInput, Command};
@@ -205,6 +206,8 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
         Command::Loyalty { what } => loyalty::run(&open(&url)?, what),
         Command::User { what } => user::run(&open(&url)?, what),
         Command::Jobs { what } => jobs::run(&open(&url)?, what),
+        Command::Segment { what } => segment::run(&open(&url)?, what),
+        Command::List { what } => segment::run_list(&open(&url)?, what),
     }
 }
 
