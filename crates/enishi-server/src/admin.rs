@@ -3,7 +3,7 @@
 
 use crate::console::{admin_form, admin_only};
 use crate::i18n::Tr;
-use crate::shell::{esc, table_start, visitor, Visitor};
+use crate::shell::{table, visitor, Quoted, Visitor};
 use crate::AppState;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,8 +13,8 @@ use axum::Router;
 use enishi_core::{BusinessClock, Currency, Language, Role};
 use enishi_store::repo::settings;
 use enishi_store::repo::users::{self, UserError};
+use maud::{html, Markup};
 use serde::Deserialize;
-use std::fmt::Write;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -48,26 +48,20 @@ fn status_of(e: &UserError) -> StatusCode {
     }
 }
 
-fn options<T: Copy + PartialEq + std::fmt::Display>(tr: Tr, all: &[T], selected: T) -> String {
-    let mut html = String::new();
-    for x in all {
-        let _ = write!(
-            html,
-            "<option value=\"{x}\"{}>{}</option>",
-            if *x == selected { " selected" } else { "" },
-            tr.word(&x.to_string())
-        );
+fn options<T: Copy + PartialEq + std::fmt::Display>(tr: Tr, all: &[T], selected: T) -> Markup {
+    html! {
+        @for x in all {
+            option value=(x.to_string()) selected[*x == selected] { (tr.word(&x.to_string())) }
+        }
     }
-    html
 }
 
-fn language_options(selected: Language) -> String {
-    [(Language::En, "English"), (Language::Ja, "日本語")]
-        .iter()
-        .map(|(l, name)| {
-            format!("<option value=\"{l}\"{}>{name}</option>", if *l == selected { " selected" } else { "" })
-        })
-        .collect()
+fn language_options(selected: Language) -> Markup {
+    html! {
+        @for (l, name) in [(Language::En, "English"), (Language::Ja, "日本語")] {
+            option value=(l.to_string()) selected[l == selected] { (name) }
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -81,59 +75,55 @@ async fn users_body(
     v: &Visitor,
     alert: Option<&str>,
     done: Option<&str>,
-) -> Result<String, Response> {
+) -> Result<Markup, Response> {
     let tr = v.tr();
     let list = state.run(|s| Ok(s.read(users::list)?)).await.map_err(IntoResponse::into_response)?;
-    let mut html = format!("<h1>{}</h1>", tr.t("Users"));
-    if let Some(a) = alert {
-        let _ = write!(html, "<p class=\"card\" role=\"alert\" id=\"user-error\">{}</p>", esc(a));
-    }
-    if let Some(d) = done {
-        let _ = write!(html, "<p class=\"card\" role=\"status\">{}</p>", tr.f("Saved: {}", &[&esc(d)]));
-    }
-    let _ = write!(
-        html,
-        "<form method=\"post\" action=\"/users\" class=\"card\" id=\"add-user\"><h2>{}</h2><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label>{} <input name=\"email\" type=\"email\" required></label> <label>{} <input name=\"name\"></label> \
-         <label>{} <select name=\"role\">{}</select></label> <label>{} <select name=\"language\">{}</select></label> \
-         <label>{} <input name=\"password\" type=\"password\" autocomplete=\"new-password\" required minlength=\"{}\"></label> \
-         <button>{}</button></form>",
-        tr.t("Add a user"),
-        v.csrf,
-        tr.t("Email"),
-        tr.t("Name"),
-        tr.t("Role"),
-        options(tr, &[Role::Staff, Role::Marketer, Role::Admin], Role::Staff),
-        tr.t("Language"),
-        language_options(v.user.language),
-        tr.t("First password"),
-        users::MIN_PASSWORD_CHARS,
-        tr.t("Add"),
-    );
-    html.push_str(&table_start("class=\"keep\"", &[tr.t("Email"), tr.t("Name"), tr.t("Role"), tr.t("Access")]));
-    for u in list {
-        let (access_label, disable) = match u.disabled_at {
-            Some(_) => (tr.t("Enable"), 0),
-            None => (tr.t("Disable"), 1),
-        };
-        let _ = write!(
-            html,
-            "<tr><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/users/{id}/role\" class=\"inline\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><select name=\"role\" aria-label=\"{}\">{}</select> <button>{}</button></form></td>\
-             <td>{} <form method=\"post\" action=\"/users/{id}/access\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <input type=\"hidden\" name=\"disable\" value=\"{disable}\"><button>{access_label}</button></form></td></tr>",
-            esc(&u.email),
-            esc(&u.name),
-            tr.t("Role"),
-            options(tr, &[Role::Staff, Role::Marketer, Role::Admin], u.role),
-            tr.t("Change"),
-            if u.disabled_at.is_some() { tr.t("disabled") } else { tr.t("enabled") },
-            id = u.id,
-            csrf = v.csrf,
-        );
-    }
-    html.push_str("</tbody></table></div>");
-    Ok(html)
+    let roles = [Role::Staff, Role::Marketer, Role::Admin];
+    Ok(html! {
+        h1 { (tr.t("Users")) }
+        @if let Some(a) = alert { p class="card" role="alert" id="user-error" { (Quoted(a)) } }
+        @if let Some(d) = done { p class="card" role="status" { (tr.f("Saved: {}", &[&d])) } }
+        form method="post" action="/users" class="card" id="add-user" {
+            h2 { (tr.t("Add a user")) }
+            input type="hidden" name="csrf" value=(v.csrf);
+            label { (tr.t("Email")) " " input name="email" type="email" required; } " "
+            label { (tr.t("Name")) " " input name="name"; } " "
+            label { (tr.t("Role")) " " select name="role" { (options(tr, &roles, Role::Staff)) } } " "
+            label { (tr.t("Language")) " " select name="language" { (language_options(v.user.language)) } } " "
+            label {
+                (tr.t("First password")) " "
+                input name="password" type="password" autocomplete="new-password" required minlength=(users::MIN_PASSWORD_CHARS);
+            } " "
+            button { (tr.t("Add")) }
+        }
+        (table(None, Some("keep"), &[tr.t("Email"), tr.t("Name"), tr.t("Role"), tr.t("Access")], html! {
+            @for u in &list {
+                @let (access_label, disable) = match u.disabled_at {
+                    Some(_) => (tr.t("Enable"), 0),
+                    None => (tr.t("Disable"), 1),
+                };
+                tr {
+                    td { (u.email) }
+                    td { (u.name) }
+                    td {
+                        form method="post" action={ "/users/" (u.id) "/role" } class="inline" {
+                            input type="hidden" name="csrf" value=(v.csrf);
+                            select name="role" aria-label=(tr.t("Role")) { (options(tr, &roles, u.role)) } " "
+                            button { (tr.t("Change")) }
+                        }
+                    }
+                    td {
+                        @if u.disabled_at.is_some() { (tr.t("disabled")) } @else { (tr.t("enabled")) } " "
+                        form method="post" action={ "/users/" (u.id) "/access" } class="inline" {
+                            input type="hidden" name="csrf" value=(v.csrf);
+                            input type="hidden" name="disable" value=(disable);
+                            button { (access_label) }
+                        }
+                    }
+                }
+            }
+        }))
+    })
 }
 
 async fn users_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<Flash>) -> Response {
@@ -142,7 +132,7 @@ async fn users_page(State(state): State<AppState>, headers: HeaderMap, Query(q):
         Err(r) => return r,
     };
     match users_body(&state, &v, None, q.done.as_deref()).await {
-        Ok(html) => v.page(v.tr().t("Users"), &html).into_response(),
+        Ok(html) => v.page(v.tr().t("Users"), html).into_response(),
         Err(r) => r,
     }
 }
@@ -153,7 +143,7 @@ async fn users_outcome(state: &AppState, v: &Visitor, outcome: Result<String, Us
         Ok(done) => Redirect::to(&format!("/users?done={}", crate::shell::urlencode(&done))).into_response(),
         Err(UserError::Store(e)) => crate::ApiError::from(e).into_response(),
         Err(e) => match users_body(state, v, Some(&user_error(v.tr(), &e)), None).await {
-            Ok(html) => (status_of(&e), v.page(v.tr().t("Users"), &html)).into_response(),
+            Ok(html) => (status_of(&e), v.page(v.tr().t("Users"), html)).into_response(),
             Err(r) => r,
         },
     }
@@ -269,33 +259,30 @@ async fn change_access(
     }
 }
 
-fn settings_body(v: &Visitor, time_zone: &str, currency: &str, alert: Option<&str>, saved: bool) -> String {
+fn settings_body(v: &Visitor, time_zone: &str, currency: &str, alert: Option<&str>, saved: bool) -> Markup {
     let tr = v.tr();
-    let mut html = format!("<h1>{}</h1>", tr.t("Settings"));
-    if let Some(a) = alert {
-        let _ = write!(html, "<p class=\"card\" role=\"alert\" id=\"settings-error\">{}</p>", esc(a));
+    html! {
+        h1 { (tr.t("Settings")) }
+        @if let Some(a) = alert { p class="card" role="alert" id="settings-error" { (Quoted(a)) } }
+        @if saved { p class="card" role="status" { (tr.t("Settings saved; they are in force now.")) } }
+        form method="post" action="/settings" class="card" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            p {
+                label { (tr.t("Business time zone")) " " input name="time_zone" value=(time_zone) required placeholder="Asia/Tokyo"; } br;
+                span class="muted" {
+                    (tr.t("An IANA name such as Asia/Tokyo or Europe/Paris: business days, promotions and stamp days follow it."))
+                }
+            }
+            p {
+                label {
+                    (tr.t("Currency")) " "
+                    input name="currency" value=(currency) required size="4" maxlength="3" placeholder="JPY";
+                } br;
+                span class="muted" { (tr.t("ISO 4217 code of orders that do not name their currency.")) }
+            }
+            p { button { (tr.t("Save")) } }
+        }
     }
-    if saved {
-        let _ =
-            write!(html, "<p class=\"card\" role=\"status\">{}</p>", tr.t("Settings saved; they are in force now."));
-    }
-    let _ = write!(
-        html,
-        "<form method=\"post\" action=\"/settings\" class=\"card\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <p><label>{} <input name=\"time_zone\" value=\"{}\" required placeholder=\"Asia/Tokyo\"></label><br>\
-         <span class=\"muted\">{}</span></p>\
-         <p><label>{} <input name=\"currency\" value=\"{}\" required size=\"4\" maxlength=\"3\" placeholder=\"JPY\"></label><br>\
-         <span class=\"muted\">{}</span></p><p><button>{}</button></p></form>",
-        v.csrf,
-        tr.t("Business time zone"),
-        esc(time_zone),
-        tr.t("An IANA name such as Asia/Tokyo or Europe/Paris: business days, promotions and stamp days follow it."),
-        tr.t("Currency"),
-        esc(currency),
-        tr.t("ISO 4217 code of orders that do not name their currency."),
-        tr.t("Save"),
-    );
-    html
 }
 
 async fn settings_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<Flash>) -> Response {
@@ -305,7 +292,7 @@ async fn settings_page(State(state): State<AppState>, headers: HeaderMap, Query(
     };
     let ws = state.workspace();
     let body = settings_body(&v, ws.clock.tz_name(), ws.currency.as_str(), None, q.done.is_some());
-    v.page(v.tr().t("Settings"), &body).into_response()
+    v.page(v.tr().t("Settings"), body).into_response()
 }
 
 #[derive(Default, Deserialize)]
@@ -325,7 +312,7 @@ async fn save_settings(State(state): State<AppState>, headers: HeaderMap, Form(f
     let refuse = |why: String| {
         (
             StatusCode::UNPROCESSABLE_ENTITY,
-            v.page(tr.t("Settings"), &settings_body(&v, &f.time_zone, &f.currency, Some(&why), false)),
+            v.page(tr.t("Settings"), settings_body(&v, &f.time_zone, &f.currency, Some(&why), false)),
         )
             .into_response()
     };
@@ -358,46 +345,37 @@ async fn save_settings(State(state): State<AppState>, headers: HeaderMap, Form(f
     }
 }
 
-fn account_body(v: &Visitor, alert: Option<&str>, done: bool) -> String {
+fn account_body(v: &Visitor, alert: Option<&str>, done: bool) -> Markup {
     let tr = v.tr();
-    let mut html = format!("<h1>{}</h1>", tr.t("Your account"));
-    if let Some(a) = alert {
-        let _ = write!(html, "<p class=\"card\" role=\"alert\" id=\"account-error\">{}</p>", esc(a));
+    html! {
+        h1 { (tr.t("Your account")) }
+        @if let Some(a) = alert { p class="card" role="alert" id="account-error" { (Quoted(a)) } }
+        @if done { p class="card" role="status" { (tr.t("Password changed; your other sessions were signed out.")) } }
+        section class="card" {
+            p {
+                (tr.t("Name")) ": " (v.user.name) br;
+                (tr.t("Email")) ": " (v.user.email) br;
+                (tr.t("Role")) ": " (tr.word(v.role().as_str()))
+            }
+            form method="post" action="/language" {
+                input type="hidden" name="csrf" value=(v.csrf);
+                label { (tr.t("Language")) " " select name="language" { (language_options(v.user.language)) } } " "
+                button { (tr.t("Save")) }
+            }
+        }
+        form method="post" action="/account/password" class="card" {
+            h2 { (tr.t("Change your password")) }
+            input type="hidden" name="csrf" value=(v.csrf);
+            p { label { (tr.t("Current password")) " " input name="current" type="password" autocomplete="current-password" required; } }
+            p {
+                label {
+                    (tr.t("New password")) " "
+                    input name="new" type="password" autocomplete="new-password" required minlength=(users::MIN_PASSWORD_CHARS);
+                }
+            }
+            p { button { (tr.t("Change")) } }
+        }
     }
-    if done {
-        let _ = write!(
-            html,
-            "<p class=\"card\" role=\"status\">{}</p>",
-            tr.t("Password changed; your other sessions were signed out.")
-        );
-    }
-    let _ = write!(
-        html,
-        "<section class=\"card\"><p>{}: {}<br>{}: {}<br>{}: {}</p>\
-         <form method=\"post\" action=\"/language\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label>{} <select name=\"language\">{}</select></label> <button>{}</button></form></section>\
-         <form method=\"post\" action=\"/account/password\" class=\"card\"><h2>{}</h2><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <p><label>{} <input name=\"current\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
-         <p><label>{} <input name=\"new\" type=\"password\" autocomplete=\"new-password\" required minlength=\"{}\"></label></p>\
-         <p><button>{}</button></p></form>",
-        tr.t("Name"),
-        esc(&v.user.name),
-        tr.t("Email"),
-        esc(&v.user.email),
-        tr.t("Role"),
-        tr.word(v.role().as_str()),
-        v.csrf,
-        tr.t("Language"),
-        language_options(v.user.language),
-        tr.t("Save"),
-        tr.t("Change your password"),
-        v.csrf,
-        tr.t("Current password"),
-        tr.t("New password"),
-        users::MIN_PASSWORD_CHARS,
-        tr.t("Change"),
-    );
-    html
 }
 
 async fn account_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<Flash>) -> Response {
@@ -405,7 +383,7 @@ async fn account_page(State(state): State<AppState>, headers: HeaderMap, Query(q
         Ok(v) => v,
         Err(r) => return r,
     };
-    v.page(v.tr().t("Your account"), &account_body(&v, None, q.done.is_some())).into_response()
+    v.page(v.tr().t("Your account"), account_body(&v, None, q.done.is_some())).into_response()
 }
 
 #[derive(Default, Deserialize)]
@@ -437,7 +415,7 @@ async fn change_password(State(state): State<AppState>, headers: HeaderMap, Form
         })
         .await;
     let refuse = |status: StatusCode, why: &str| {
-        (status, v.page(v.tr().t("Your account"), &account_body(&v, Some(why), false))).into_response()
+        (status, v.page(v.tr().t("Your account"), account_body(&v, Some(why), false))).into_response()
     };
     match outcome {
         Ok(Ok(true)) => Redirect::to("/account?done=1").into_response(),

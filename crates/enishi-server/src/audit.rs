@@ -6,16 +6,16 @@
 use crate::api::{ok, page_limit, QueryParams};
 use crate::auth::Admin;
 use crate::console::admin_only;
-use crate::shell::{esc, table_start};
+use crate::shell::table;
 use crate::{ApiError, AppState};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use enishi_store::repo::audit::{self, NewAuditEntry};
 use enishi_store::{Conn, StoreError};
+use maud::html;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::fmt::Write;
 
 /// Appends an entry now, inside the caller's transaction.
 pub(crate) fn record(
@@ -78,28 +78,28 @@ pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap, Quer
         Ok(items) => items,
         Err(e) => return e.into_response(),
     };
-    let mut html = format!(
-        "<h1>{}</h1><p class=\"muted\">{}</p>{}",
-        tr.t("Audit log"),
-        tr.t("Who changed what, newest first. Entries cannot be changed or deleted."),
-        table_start("class=\"keep\"", &[tr.t("When"), tr.t("Who"), tr.t("What"), tr.t("Subject"), tr.t("Details")])
-    );
-    for e in &items {
-        let when = state.workspace().clock.format(enishi_store::instant(e.at));
-        let details =
-            [e.before.as_deref().map(|b| format!("{b} → ")), e.after.clone()].into_iter().flatten().collect::<String>();
-        let _ = write!(
-            html,
-            "<tr><td>{when}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            esc(&e.actor),
-            esc(&e.action),
-            esc(&e.subject),
-            esc(&details)
-        );
-    }
-    html.push_str("</tbody></table></div>");
-    if let (Some(last), 200) = (items.last(), items.len()) {
-        let _ = write!(html, "<p><a href=\"/audit?before={}\">{}</a></p>", last.id, tr.t("Older →"));
-    }
-    v.page(tr.t("Audit log"), &html).into_response()
+    let clock = state.workspace().clock;
+    let html = html! {
+        h1 { (tr.t("Audit log")) }
+        p class="muted" { (tr.t("Who changed what, newest first. Entries cannot be changed or deleted.")) }
+        (table(None, Some("keep"), &[tr.t("When"), tr.t("Who"), tr.t("What"), tr.t("Subject"), tr.t("Details")], html! {
+            @for e in &items {
+                @let details = [e.before.as_deref().map(|b| format!("{b} → ")), e.after.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<String>();
+                tr {
+                    td { (clock.format(enishi_store::instant(e.at))) }
+                    td { (e.actor) }
+                    td { (e.action) }
+                    td { (e.subject) }
+                    td { code { (details) } }
+                }
+            }
+        }))
+        @if let (Some(last), 200) = (items.last(), items.len()) {
+            p { a href={ "/audit?before=" (last.id) } { (tr.t("Older →")) } }
+        }
+    };
+    v.page(tr.t("Audit log"), html).into_response()
 }

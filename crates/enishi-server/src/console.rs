@@ -5,7 +5,7 @@
 
 use crate::api::MANAGERS;
 use crate::i18n::Tr;
-use crate::shell::{esc, table_start, visitor, CsrfForm, Visitor};
+use crate::shell::{table, visitor, CsrfForm, Quoted, Visitor};
 use crate::{ApiError, AppState};
 use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -15,9 +15,9 @@ use axum::Router;
 use enishi_core::{InteractionKind, InteractionStatus, Role};
 use enishi_ingest::intake::OrderInput;
 use enishi_store::repo::{customers, history, loyalty};
+use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::json;
-use std::fmt::Write;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -44,39 +44,28 @@ async fn form_visitor(state: &AppState, headers: &HeaderMap, csrf: &str) -> Resu
 /// A refused till form: 422 with why, and the way back to the customer.
 fn not_done(v: &Visitor, customer_id: i64, title: &str, why: &str) -> Response {
     let tr = v.tr();
-    (
-        StatusCode::UNPROCESSABLE_ENTITY,
-        v.page(
-            title,
-            &format!(
-                "<h1>{}</h1><p role=\"alert\">{}</p><p><a href=\"/customers/{customer_id}\">{}</a></p>",
-                esc(title),
-                esc(why),
-                tr.t("Back to the customer")
-            ),
-        ),
-    )
-        .into_response()
+    let body = html! {
+        h1 { (title) }
+        p role="alert" { (Quoted(why)) }
+        p { a href={ "/customers/" (customer_id) } { (tr.t("Back to the customer")) } }
+    };
+    (StatusCode::UNPROCESSABLE_ENTITY, v.page(title, body)).into_response()
 }
 
 /// The "record a purchase" form of a customer's page.
-pub(crate) fn purchase_form(tr: Tr, customer_id: i64, csrf: &str) -> String {
-    format!(
-        "<section class=\"card\" id=\"record-purchase\"><h2>{}</h2>\
-         <form method=\"post\" action=\"/customers/{customer_id}/purchases\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label>{} <input name=\"amount\" inputmode=\"decimal\" required placeholder=\"57.40\"></label> \
-         <label>{} <input name=\"sku\" placeholder=\"{}\"></label> \
-         <label>{} <input name=\"category\" placeholder=\"{}\"></label> \
-         <button>{}</button></form></section>",
-        tr.t("Record a purchase"),
-        tr.t("Amount"),
-        tr.t("Item"),
-        tr.t("SKU (optional)"),
-        tr.t("Category"),
-        tr.t("optional"),
-        tr.t("Record"),
-    )
+pub(crate) fn purchase_form(tr: Tr, customer_id: i64, csrf: &str) -> Markup {
+    html! {
+        section class="card" id="record-purchase" {
+            h2 { (tr.t("Record a purchase")) }
+            form method="post" action={ "/customers/" (customer_id) "/purchases" } {
+                input type="hidden" name="csrf" value=(csrf);
+                label { (tr.t("Amount")) " " input name="amount" inputmode="decimal" required placeholder="57.40"; } " "
+                label { (tr.t("Item")) " " input name="sku" placeholder=(tr.t("SKU (optional)")); } " "
+                label { (tr.t("Category")) " " input name="category" placeholder=(tr.t("optional")); } " "
+                button { (tr.t("Record")) }
+            }
+        }
+    }
 }
 
 #[derive(Default, Deserialize)]
@@ -101,33 +90,23 @@ fn manager_confirmation(
     alert: Option<&str>,
 ) -> Response {
     let tr = v.tr();
-    let mut html = format!(
-        "<h1>{}</h1><p>{}</p>",
-        tr.t("A manager confirms this sale"),
-        esc(&tr.f("This sale of {} is above the {} staff may record alone.", &[&f.amount.trim(), &limit]))
-    );
-    if let Some(a) = alert {
-        let _ = write!(html, "<p role=\"alert\" id=\"confirmation-error\">{}</p>", esc(a));
-    }
-    let _ = write!(
-        html,
-        "<form method=\"post\" action=\"/customers/{id}/purchases\" class=\"card\" id=\"manager-confirmation\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"amount\" value=\"{}\">\
-         <input type=\"hidden\" name=\"sku\" value=\"{}\"><input type=\"hidden\" name=\"category\" value=\"{}\">\
-         <label>{} <input name=\"manager_email\" type=\"email\" autocomplete=\"off\" required></label> \
-         <label>{} <input name=\"manager_password\" type=\"password\" autocomplete=\"off\" required></label> \
-         <button>{}</button></form><p><a href=\"/customers/{id}\">{}</a></p>",
-        esc(&v.csrf),
-        esc(&f.amount),
-        esc(&f.sku),
-        esc(&f.category),
-        tr.t("Manager's email"),
-        tr.t("Manager's password"),
-        tr.t("Confirm and record"),
-        tr.t("Back to the customer"),
-    );
+    let html = html! {
+        h1 { (tr.t("A manager confirms this sale")) }
+        p { (tr.f("This sale of {} is above the {} staff may record alone.", &[&f.amount.trim(), &limit])) }
+        @if let Some(a) = alert { p role="alert" id="confirmation-error" { (a) } }
+        form method="post" action={ "/customers/" (id) "/purchases" } class="card" id="manager-confirmation" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            input type="hidden" name="amount" value=(f.amount);
+            input type="hidden" name="sku" value=(f.sku);
+            input type="hidden" name="category" value=(f.category);
+            label { (tr.t("Manager's email")) " " input name="manager_email" type="email" autocomplete="off" required; } " "
+            label { (tr.t("Manager's password")) " " input name="manager_password" type="password" autocomplete="off" required; } " "
+            button { (tr.t("Confirm and record")) }
+        }
+        p { a href={ "/customers/" (id) } { (tr.t("Back to the customer")) } }
+    };
     let status = if alert.is_some() { StatusCode::FORBIDDEN } else { StatusCode::OK };
-    (status, v.page(tr.t("A manager confirms this sale"), &html)).into_response()
+    (status, v.page(tr.t("A manager confirms this sale"), html)).into_response()
 }
 
 /// Whether `email` and `password` sign in an active admin or marketer, under the sign-in
@@ -213,25 +192,24 @@ async fn record_purchase(
 }
 
 /// The "record an interaction" form: a request, complaint, call or note.
-pub(crate) fn interaction_form(tr: Tr, customer_id: i64, csrf: &str) -> String {
-    let mut kinds = String::new();
-    for k in InteractionKind::ALL {
-        let _ = write!(kinds, "<option value=\"{k}\">{}</option>", tr.word(k.as_str()));
+pub(crate) fn interaction_form(tr: Tr, customer_id: i64, csrf: &str) -> Markup {
+    html! {
+        section class="card" id="record-interaction" {
+            h2 { (tr.t("Record an interaction")) }
+            form method="post" action={ "/customers/" (customer_id) "/interactions" } {
+                input type="hidden" name="csrf" value=(csrf);
+                label {
+                    (tr.t("Kind")) " "
+                    select name="kind" {
+                        @for k in InteractionKind::ALL { option value=(k.as_str()) { (tr.word(k.as_str())) } }
+                    }
+                } " "
+                label { (tr.t("What happened")) " " input name="body" required maxlength="4000"; } " "
+                label { input type="checkbox" name="resolved" value="1"; " " (tr.t("Already resolved")) } " "
+                button { (tr.t("Record")) }
+            }
+        }
     }
-    format!(
-        "<section class=\"card\" id=\"record-interaction\"><h2>{}</h2>\
-         <form method=\"post\" action=\"/customers/{customer_id}/interactions\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label>{} <select name=\"kind\">{kinds}</select></label> \
-         <label>{} <input name=\"body\" required maxlength=\"4000\"></label> \
-         <label><input type=\"checkbox\" name=\"resolved\" value=\"1\"> {}</label> \
-         <button>{}</button></form></section>",
-        tr.t("Record an interaction"),
-        tr.t("Kind"),
-        tr.t("What happened"),
-        tr.t("Already resolved"),
-        tr.t("Record"),
-    )
 }
 
 #[derive(Default, Deserialize)]
@@ -311,25 +289,26 @@ async fn resolve_interaction(
 }
 
 /// The "redeem a reward" form: the catalogue's rewards that cost points.
-pub(crate) fn redeem_form(tr: Tr, customer_id: i64, csrf: &str, rewards: &[(String, String, i64)]) -> String {
+pub(crate) fn redeem_form(tr: Tr, customer_id: i64, csrf: &str, rewards: &[(String, String, i64)]) -> Markup {
     if rewards.is_empty() {
-        return String::new();
+        return html! {};
     }
-    let mut options = String::new();
-    for (id, name, cost) in rewards {
-        let _ =
-            write!(options, "<option value=\"{}\">{}</option>", esc(id), tr.f("{} ({} points)", &[&esc(name), cost]));
+    html! {
+        section class="card" id="redeem" {
+            h2 { (tr.t("Redeem a reward")) }
+            form method="post" action={ "/customers/" (customer_id) "/redemptions" } {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="key" value=(form_key());
+                label {
+                    (tr.t("Reward")) " "
+                    select name="reward" {
+                        @for (id, name, cost) in rewards { option value=(id) { (tr.f("{} ({} points)", &[name, cost])) } }
+                    }
+                } " "
+                button { (tr.t("Redeem")) }
+            }
+        }
     }
-    format!(
-        "<section class=\"card\" id=\"redeem\"><h2>{}</h2>\
-         <form method=\"post\" action=\"/customers/{customer_id}/redemptions\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"key\" value=\"{}\">\
-         <label>{} <select name=\"reward\">{options}</select></label> <button>{}</button></form></section>",
-        tr.t("Redeem a reward"),
-        form_key(),
-        tr.t("Reward"),
-        tr.t("Redeem"),
-    )
 }
 
 /// A fresh idempotency key for a form: sending the same form twice does it once.
@@ -384,19 +363,19 @@ async fn redeem_reward(
 }
 
 /// The "adjust points" form (owners and marketers): points and a required reason.
-pub(crate) fn adjust_form(tr: Tr, customer_id: i64, csrf: &str) -> String {
-    format!(
-        "<section class=\"card\" id=\"adjust\"><h2>{}</h2>\
-         <form method=\"post\" action=\"/customers/{customer_id}/adjustments\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"key\" value=\"{}\">\
-         <label>{} <input name=\"points\" inputmode=\"numeric\" required placeholder=\"-50\" size=\"8\"></label> \
-         <label>{} <input name=\"reason\" required maxlength=\"500\"></label> <button>{}</button></form></section>",
-        tr.t("Adjust points"),
-        form_key(),
-        tr.t("Points (+ or −)"),
-        tr.t("Reason"),
-        tr.t("Adjust"),
-    )
+pub(crate) fn adjust_form(tr: Tr, customer_id: i64, csrf: &str) -> Markup {
+    html! {
+        section class="card" id="adjust" {
+            h2 { (tr.t("Adjust points")) }
+            form method="post" action={ "/customers/" (customer_id) "/adjustments" } {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="key" value=(form_key());
+                label { (tr.t("Points (+ or −)")) " " input name="points" inputmode="numeric" required placeholder="-50" size="8"; } " "
+                label { (tr.t("Reason")) " " input name="reason" required maxlength="500"; } " "
+                button { (tr.t("Adjust")) }
+            }
+        }
+    }
 }
 
 #[derive(Default, Deserialize)]
@@ -451,16 +430,15 @@ async fn adjust_points(
     }
 }
 
-fn programme_form(tr: Tr, csrf: &str, text: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/loyalty\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <h2><label for=\"document\">{}</label></h2>\
-         <textarea id=\"document\" name=\"document\" rows=\"24\" class=\"full mono\">{}</textarea>\
-         <p><button>{}</button></p></form>",
-        tr.t("Programme (JSON, see docs/loyalty.md)"),
-        esc(text),
-        tr.t("Apply as a new version"),
-    )
+fn programme_form(tr: Tr, csrf: &str, text: &str) -> Markup {
+    html! {
+        form method="post" action="/loyalty" {
+            input type="hidden" name="csrf" value=(csrf);
+            h2 { label for="document" { (tr.t("Programme (JSON, see docs/loyalty.md)")) } }
+            textarea id="document" name="document" rows="24" class="full mono" { (text) }
+            p { button { (tr.t("Apply as a new version")) } }
+        }
+    }
 }
 
 /// What the loyalty page shows besides the editor.
@@ -491,112 +469,15 @@ async fn loyalty_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
         return r;
     }
     match loyalty_view(&state).await {
-        Ok(view) => v.page(v.tr().t("Loyalty"), &loyalty_body(&v, &view, None)).into_response(),
+        Ok(view) => v.page(v.tr().t("Loyalty"), loyalty_body(&v, &view, None)).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-fn loyalty_body(v: &Visitor, view: &LoyaltyView, error: Option<(&str, &str)>) -> String {
+fn loyalty_body(v: &Visitor, view: &LoyaltyView, error: Option<(&str, &str)>) -> Markup {
     let tr = v.tr();
-    let mut html = format!("<h1>{}</h1>", tr.t("Loyalty programme"));
-    if let Some((message, _)) = error {
-        let _ = write!(
-            html,
-            "<p class=\"card\" role=\"alert\" id=\"programme-error\"><strong>{}</strong> {}</p>",
-            tr.t("Not applied."),
-            esc(&tr.message(message))
-        );
-    }
     let document =
         view.latest.as_ref().and_then(|p| serde_json::from_str::<enishi_loyalty::Document>(&p.document).ok());
-    match &view.latest {
-        Some(p) => {
-            let _ = write!(
-                html,
-                "<p class=\"muted\">{}</p>",
-                tr.f(
-                    "Version {} applied by {} · in force from {}",
-                    &[
-                        &p.version,
-                        &esc(&p.applied_by),
-                        &enishi_store::instant(p.effective_from).format("%Y-%m-%d %H:%M UTC")
-                    ]
-                )
-            );
-        }
-        None => {
-            let _ = write!(
-                html,
-                "<p>{}</p>",
-                tr.t("No programme yet. Start from a starter (café, retail, e-commerce) below.")
-            );
-        }
-    }
-    if let Some(doc) = &document {
-        if !doc.rewards.is_empty() {
-            let _ = write!(
-                html,
-                "<h2>{}</h2>{}",
-                tr.t("Rewards"),
-                table_start("id=\"rewards\"", &[tr.t("Reward"), tr.t("Points"), tr.t("Valid for"), tr.t("Uses")])
-            );
-            for r in &doc.rewards {
-                let _ = write!(
-                    html,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    esc(&r.name),
-                    if r.cost > 0 { r.cost.to_string() } else { tr.t("issued, not sold").to_string() },
-                    tr.f("{} days", &[&r.valid_days]),
-                    r.max_uses
-                );
-            }
-            html.push_str("</tbody></table></div>");
-        }
-    }
-    if let Some(r) = &view.report {
-        let _ = write!(html, "<h2>{}</h2><div class=\"grid\">", tr.t("Promotions and stamp cards"));
-        for p in &r.promotions {
-            let _ = write!(
-                html,
-                "<section class=\"card\"><h3>{}</h3><p>{}<br>{}</p></section>",
-                esc(&p.name),
-                tr.f("{} customers · {} points", &[&p.participants, &p.points_given]),
-                tr.f(
-                    "{} orders, spend {} (weeks before: {} orders, {})",
-                    &[&p.during.orders, &p.during.spend, &p.before.orders, &p.before.spend]
-                )
-            );
-        }
-        for c in &r.stamp_cards {
-            let _ = write!(
-                html,
-                "<section class=\"card\"><h3>{}</h3><p>{}</p></section>",
-                esc(&c.name),
-                tr.f("{} holders · {} cards completed · {} rewards used", &[&c.holders, &c.completed, &c.rewards_used])
-            );
-        }
-        html.push_str("</div>");
-    }
-    if !view.redemptions.is_empty() {
-        let _ = write!(
-            html,
-            "<h2>{}</h2>{}",
-            tr.t("Latest redemptions"),
-            table_start("id=\"redemptions\"", &[tr.t("When"), tr.t("Customer"), tr.t("Points"), tr.t("Reason")])
-        );
-        for e in &view.redemptions {
-            let _ = write!(
-                html,
-                "<tr><td>{}</td><td><a href=\"/customers/{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
-                enishi_store::instant(e.occurred_at).format("%Y-%m-%d %H:%M"),
-                e.customer_id,
-                e.customer_id,
-                e.points,
-                esc(e.reason.as_deref().unwrap_or(""))
-            );
-        }
-        html.push_str("</tbody></table></div>");
-    }
     let text = match (error, &view.latest) {
         (Some((_, sent)), _) => sent.to_string(),
         (None, Some(p)) => serde_json::from_str::<serde_json::Value>(&p.document)
@@ -604,8 +485,73 @@ fn loyalty_body(v: &Visitor, view: &LoyaltyView, error: Option<(&str, &str)>) ->
             .unwrap_or_else(|_| p.document.clone()),
         (None, None) => enishi_loyalty::starter("cafe").unwrap_or_default().to_string(),
     };
-    html.push_str(&programme_form(tr, &v.csrf, &text));
-    html
+    html! {
+        h1 { (tr.t("Loyalty programme")) }
+        @if let Some((message, _)) = error {
+            p class="card" role="alert" id="programme-error" {
+                strong { (tr.t("Not applied.")) } " " (Quoted(&tr.message(message)))
+            }
+        }
+        @match &view.latest {
+            Some(p) => p class="muted" {
+                (tr.f(
+                    "Version {} applied by {} · in force from {}",
+                    &[&p.version, &p.applied_by, &enishi_store::instant(p.effective_from).format("%Y-%m-%d %H:%M UTC")]
+                ))
+            },
+            None => p { (tr.t("No programme yet. Start from a starter (café, retail, e-commerce) below.")) },
+        }
+        @if let Some(doc) = document.as_ref().filter(|d| !d.rewards.is_empty()) {
+            h2 { (tr.t("Rewards")) }
+            (table(Some("rewards"), None, &[tr.t("Reward"), tr.t("Points"), tr.t("Valid for"), tr.t("Uses")], html! {
+                @for r in &doc.rewards {
+                    tr {
+                        td { (r.name) }
+                        td { @if r.cost > 0 { (r.cost) } @else { (tr.t("issued, not sold")) } }
+                        td { (tr.f("{} days", &[&r.valid_days])) }
+                        td { (r.max_uses) }
+                    }
+                }
+            }))
+        }
+        @if let Some(r) = &view.report {
+            h2 { (tr.t("Promotions and stamp cards")) }
+            div class="grid" {
+                @for p in &r.promotions {
+                    section class="card" {
+                        h3 { (p.name) }
+                        p {
+                            (tr.f("{} customers · {} points", &[&p.participants, &p.points_given])) br;
+                            (tr.f(
+                                "{} orders, spend {} (weeks before: {} orders, {})",
+                                &[&p.during.orders, &p.during.spend, &p.before.orders, &p.before.spend]
+                            ))
+                        }
+                    }
+                }
+                @for c in &r.stamp_cards {
+                    section class="card" {
+                        h3 { (c.name) }
+                        p { (tr.f("{} holders · {} cards completed · {} rewards used", &[&c.holders, &c.completed, &c.rewards_used])) }
+                    }
+                }
+            }
+        }
+        @if !view.redemptions.is_empty() {
+            h2 { (tr.t("Latest redemptions")) }
+            (table(Some("redemptions"), None, &[tr.t("When"), tr.t("Customer"), tr.t("Points"), tr.t("Reason")], html! {
+                @for e in &view.redemptions {
+                    tr {
+                        td { (enishi_store::instant(e.occurred_at).format("%Y-%m-%d %H:%M").to_string()) }
+                        td { a href={ "/customers/" (e.customer_id) } { (e.customer_id) } }
+                        td { (e.points) }
+                        td { (e.reason.as_deref().unwrap_or("")) }
+                    }
+                }
+            }))
+        }
+        (programme_form(tr, &v.csrf, &text))
+    }
 }
 
 #[derive(Default, Deserialize)]
@@ -644,7 +590,7 @@ async fn apply_programme(State(state): State<AppState>, headers: HeaderMap, Form
             match loyalty_view(&state).await {
                 Ok(view) => (
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    v.page(v.tr().t("Loyalty"), &loyalty_body(&v, &view, Some((&message, &f.document)))),
+                    v.page(v.tr().t("Loyalty"), loyalty_body(&v, &view, Some((&message, &f.document)))),
                 )
                     .into_response(),
                 Err(e) => e.into_response(),
@@ -655,53 +601,47 @@ async fn apply_programme(State(state): State<AppState>, headers: HeaderMap, Form
     }
 }
 
-async fn tokens_body(state: &AppState, v: &Visitor, created: Option<(&str, Role)>) -> Result<String, ApiError> {
+async fn tokens_body(state: &AppState, v: &Visitor, created: Option<(&str, Role)>) -> Result<Markup, ApiError> {
     let tr = v.tr();
     let list = state.run(|s| Ok(s.read(enishi_store::repo::tokens::list)?)).await?;
-    let mut html = format!("<h1>{}</h1>", tr.t("API tokens"));
-    if let Some((token, role)) = created {
-        let _ = write!(
-            html,
-            "<p class=\"card\" role=\"status\">{} <code id=\"new-token\">{}</code></p>",
-            tr.f("New {} token — copy it now, it is not shown again:", &[&tr.word(role.as_str())]),
-            esc(token)
-        );
-    }
-    let mut roles = String::new();
-    for r in [Role::Staff, Role::Marketer, Role::Admin] {
-        let _ = write!(roles, "<option value=\"{r}\">{}</option>", tr.word(r.as_str()));
-    }
-    let _ = write!(
-        html,
-        "<form method=\"post\" action=\"/tokens\" class=\"card\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label>{} <select name=\"role\">{roles}</select></label> <label>{} <input name=\"label\" required placeholder=\"till 2\"></label> \
-         <button>{}</button></form>{}",
-        v.csrf,
-        tr.t("Role"),
-        tr.t("Label"),
-        tr.t("Create a token"),
-        table_start("", &[tr.t("Label"), tr.t("Role"), tr.t("Created"), tr.t("Status")]),
-    );
-    for t in list {
-        let status = match t.revoked_at {
-            Some(at) => tr.f("revoked {}", &[&enishi_store::instant(at).format("%Y-%m-%d")]),
-            None => format!(
-                "<form method=\"post\" action=\"/tokens/{}/revoke\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>{}</button></form>",
-                t.id,
-                v.csrf,
-                tr.t("Revoke")
-            ),
-        };
-        let _ = write!(
-            html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{status}</td></tr>",
-            esc(&t.label),
-            esc(&tr.word(&t.role)),
-            enishi_store::instant(t.created_at).format("%Y-%m-%d")
-        );
-    }
-    html.push_str("</tbody></table></div>");
-    Ok(html)
+    Ok(html! {
+        h1 { (tr.t("API tokens")) }
+        @if let Some((token, role)) = created {
+            p class="card" role="status" {
+                (tr.f("New {} token — copy it now, it is not shown again:", &[&tr.word(role.as_str())])) " "
+                code id="new-token" { (token) }
+            }
+        }
+        form method="post" action="/tokens" class="card" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            label {
+                (tr.t("Role")) " "
+                select name="role" {
+                    @for r in [Role::Staff, Role::Marketer, Role::Admin] { option value=(r.as_str()) { (tr.word(r.as_str())) } }
+                }
+            } " "
+            label { (tr.t("Label")) " " input name="label" required placeholder="till 2"; } " "
+            button { (tr.t("Create a token")) }
+        }
+        (table(None, None, &[tr.t("Label"), tr.t("Role"), tr.t("Created"), tr.t("Status")], html! {
+            @for t in &list {
+                tr {
+                    td { (t.label) }
+                    td { (tr.word(&t.role)) }
+                    td { (enishi_store::instant(t.created_at).format("%Y-%m-%d").to_string()) }
+                    td {
+                        @match t.revoked_at {
+                            Some(at) => (tr.f("revoked {}", &[&enishi_store::instant(at).format("%Y-%m-%d")])),
+                            None => form method="post" action={ "/tokens/" (t.id) "/revoke" } {
+                                input type="hidden" name="csrf" value=(v.csrf);
+                                button { (tr.t("Revoke")) }
+                            },
+                        }
+                    }
+                }
+            }
+        }))
+    })
 }
 
 /// A signed-in owner whose form carries their anti-forgery token, or the answer refusing it.
@@ -729,7 +669,7 @@ async fn tokens_page(State(state): State<AppState>, headers: HeaderMap) -> Respo
         Err(r) => return r,
     };
     match tokens_body(&state, &v, None).await {
-        Ok(html) => v.page(v.tr().t("API tokens"), &html).into_response(),
+        Ok(html) => v.page(v.tr().t("API tokens"), html).into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -769,7 +709,7 @@ async fn create_token(State(state): State<AppState>, headers: HeaderMap, Form(f)
         Err(e) => return e.into_response(),
     };
     match tokens_body(&state, &v, Some((&token, role))).await {
-        Ok(html) => (StatusCode::CREATED, v.page(title, &html)).into_response(),
+        Ok(html) => (StatusCode::CREATED, v.page(title, html)).into_response(),
         Err(e) => e.into_response(),
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::api::MANAGERS;
 use crate::i18n::Tr;
-use crate::shell::{esc, table_start, visitor, Visitor};
+use crate::shell::{table, visitor, Quoted, Visitor};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -14,8 +14,8 @@ use axum::Router;
 use enishi_core::Role;
 use enishi_ingest::orders::{OrderImport, OrderImportOptions};
 use enishi_ingest::{ImportError, Progress};
+use maud::{html, Markup};
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::{Arc, Mutex};
 
 /// Largest upload accepted by the import page.
@@ -82,22 +82,31 @@ async fn importer(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Resp
     }
 }
 
-fn import_form(tr: Tr, csrf: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/imports\" enctype=\"multipart/form-data\" class=\"card\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <p><label>{} <input type=\"file\" name=\"file\" accept=\".csv,.txt,.jsonl,.json\" required></label></p>\
-         <p><label>{} <select name=\"format\"><option value=\"generic\">{}</option>\
-         <option value=\"json\">JSON Lines</option><option value=\"cdnow\">CDNOW</option>\
-         <option value=\"online-retail\">Online Retail II</option></select></label></p>\
-         <p><label><input type=\"checkbox\" name=\"skip_bad_rows\" value=\"1\"> {}</label></p>\
-         <p><button>{}</button></p></form>",
-        tr.t("Orders file"),
-        tr.t("Format"),
-        tr.t("Enishi CSV (docs/import.md)"),
-        tr.t("Import the good rows and report the bad ones (otherwise a file with a bad row imports nothing)"),
-        tr.t("Import"),
-    )
+fn import_form(tr: Tr, csrf: &str) -> Markup {
+    html! {
+        form method="post" action="/imports" enctype="multipart/form-data" class="card" {
+            input type="hidden" name="csrf" value=(csrf);
+            p { label { (tr.t("Orders file")) " " input type="file" name="file" accept=".csv,.txt,.jsonl,.json" required; } }
+            p {
+                label {
+                    (tr.t("Format")) " "
+                    select name="format" {
+                        option value="generic" { (tr.t("Enishi CSV (docs/import.md)")) }
+                        option value="json" { "JSON Lines" }
+                        option value="cdnow" { "CDNOW" }
+                        option value="online-retail" { "Online Retail II" }
+                    }
+                }
+            }
+            p {
+                label {
+                    input type="checkbox" name="skip_bad_rows" value="1"; " "
+                    (tr.t("Import the good rows and report the bad ones (otherwise a file with a bad row imports nothing)"))
+                }
+            }
+            p { button { (tr.t("Import")) } }
+        }
+    }
 }
 
 async fn imports_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -110,40 +119,29 @@ async fn imports_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let mut body = format!("<h1>{}</h1>{}", tr.t("Import orders"), import_form(tr, &v.csrf));
-    if !recent.is_empty() {
-        let _ = write!(
-            body,
-            "<h2>{}</h2>{}",
-            tr.t("Recent imports"),
-            table_start(
-                "id=\"recent-imports\"",
-                &[
-                    tr.t("When"),
-                    tr.t("File"),
-                    tr.t("Format"),
-                    tr.t("Rows"),
-                    tr.t("Orders created"),
-                    tr.t("Rows rejected")
-                ]
-            )
-        );
-        for r in &recent {
-            let n = |k: &str| r.summary.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                r.finished_at.format("%Y-%m-%d %H:%M"),
-                esc(&r.file_name),
-                esc(&r.format),
-                n("rows_read"),
-                n("orders_created"),
-                n("rows_rejected") + n("rows_without_customer")
-            );
+    let headers =
+        [tr.t("When"), tr.t("File"), tr.t("Format"), tr.t("Rows"), tr.t("Orders created"), tr.t("Rows rejected")];
+    let body = html! {
+        h1 { (tr.t("Import orders")) }
+        (import_form(tr, &v.csrf))
+        @if !recent.is_empty() {
+            h2 { (tr.t("Recent imports")) }
+            (table(Some("recent-imports"), None, &headers, html! {
+                @for r in &recent {
+                    @let n = |k: &str| r.summary.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+                    tr {
+                        td { (r.finished_at.format("%Y-%m-%d %H:%M").to_string()) }
+                        td { (r.file_name) }
+                        td { (r.format) }
+                        td { (n("rows_read")) }
+                        td { (n("orders_created")) }
+                        td { (n("rows_rejected") + n("rows_without_customer")) }
+                    }
+                }
+            }))
         }
-        body.push_str("</tbody></table></div>");
-    }
-    v.page(tr.t("Import orders"), &body).into_response()
+    };
+    v.page(tr.t("Import orders"), body).into_response()
 }
 
 async fn upload_import(
@@ -215,21 +213,23 @@ async fn upload_import(
     Redirect::to(&format!("/imports/jobs/{id}")).into_response()
 }
 
-fn rejections_table(tr: Tr, rows: &[enishi_ingest::Rejection]) -> String {
-    let mut html =
-        table_start("id=\"rejected-rows\" class=\"keep\"", &[tr.t("Line"), tr.t("Column"), tr.t("Order"), tr.t("Why")]);
-    for r in rows {
-        let _ = write!(
-            html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            r.line,
-            esc(r.column.as_deref().unwrap_or("")),
-            esc(r.order_id.as_deref().unwrap_or("")),
-            esc(&tr.message(&r.reason))
-        );
-    }
-    html.push_str("</tbody></table></div>");
-    html
+fn rejections_table(tr: Tr, rows: &[enishi_ingest::Rejection]) -> Markup {
+    let headers = [tr.t("Line"), tr.t("Column"), tr.t("Order"), tr.t("Why")];
+    table(
+        Some("rejected-rows"),
+        Some("keep"),
+        &headers,
+        html! {
+            @for r in rows {
+                tr {
+                    td { (r.line) }
+                    td { (r.column.as_deref().unwrap_or("")) }
+                    td { (r.order_id.as_deref().unwrap_or("")) }
+                    td { (Quoted(&tr.message(&r.reason))) }
+                }
+            }
+        },
+    )
 }
 
 /// A rejection as one sentence: where, then why.
@@ -243,46 +243,48 @@ fn rejection_text(tr: Tr, r: &enishi_ingest::Rejection) -> String {
 /// What a job's page needs, copied out of the job list.
 enum JobState {
     Running { file: String, size: u64, read: u64 },
-    Done(String),
+    Done(Markup),
     Failed(String),
 }
 
-fn finished_html(tr: Tr, file: &str, outcome: &Result<OrderImport, ImportError>) -> Result<String, String> {
+fn finished_html(tr: Tr, file: &str, outcome: &Result<OrderImport, ImportError>) -> Result<Markup, String> {
     match outcome {
         Ok(done) => {
             let s = &done.summary;
-            let mut html = format!(
-                "<p class=\"card\" role=\"status\" id=\"import-summary\">{}</p>",
-                tr.f(
-                    "{}: {} rows read; {} orders, {} returns and {} customers created; {} already stored; {} rows rejected.",
-                    &[
-                        &esc(file),
-                        &s.rows_read,
-                        &s.orders_created,
-                        &s.returns_created,
-                        &s.customers_created,
-                        &s.duplicates_skipped,
-                        &(s.rows_rejected + s.rows_without_customer)
-                    ]
-                )
+            let summary = tr.f(
+                "{}: {} rows read; {} orders, {} returns and {} customers created; {} already stored; {} rows rejected.",
+                &[
+                    &file,
+                    &s.rows_read,
+                    &s.orders_created,
+                    &s.returns_created,
+                    &s.customers_created,
+                    &s.duplicates_skipped,
+                    &(s.rows_rejected + s.rows_without_customer),
+                ],
             );
-            if !done.report.is_empty() {
-                let _ = write!(html, "<h2>{}</h2>{}", tr.t("Rows not imported"), rejections_table(tr, &done.report));
-            }
-            Ok(html)
+            Ok(html! {
+                p class="card" role="status" id="import-summary" { (Quoted(&summary)) }
+                @if !done.report.is_empty() {
+                    h2 { (tr.t("Rows not imported")) }
+                    (rejections_table(tr, &done.report))
+                }
+            })
         }
-        Err(ImportError::BadRows { rejections, total }) => Ok(format!(
-            "<p class=\"card\" role=\"alert\" id=\"import-summary\">{}</p>{}",
-            tr.f(
-                "{}: {} bad row(s); nothing was imported. Fix them, or tick “Import the good rows”.",
-                &[&esc(file), total]
-            ),
-            rejections_table(tr, rejections),
-        )),
-        Err(ImportError::File(r)) => Ok(format!(
-            "<p class=\"card\" role=\"alert\" id=\"import-summary\">{}</p>",
-            tr.f("{}: {}; nothing was imported.", &[&esc(file), &esc(&rejection_text(tr, r))]),
-        )),
+        Err(ImportError::BadRows { rejections, total }) => Ok(html! {
+            p class="card" role="alert" id="import-summary" {
+                (Quoted(&tr.f(
+                    "{}: {} bad row(s); nothing was imported. Fix them, or tick “Import the good rows”.",
+                    &[&file, total]
+                )))
+            }
+            (rejections_table(tr, rejections))
+        }),
+        Err(ImportError::File(r)) => Ok(html! {
+            p class="card" role="alert" id="import-summary" {
+                (Quoted(&tr.f("{}: {}; nothing was imported.", &[&file, &rejection_text(tr, r)])))
+            }
+        }),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -309,19 +311,19 @@ async fn job_page(State(state): State<AppState>, headers: HeaderMap, Path(id): P
         Some(JobState::Failed(e)) => ApiError::internal(e).into_response(),
         Some(JobState::Running { file, size, read }) => {
             let percent = (100 * read.min(size)).checked_div(size).map_or(100, |p| p.min(99));
-            let body = format!(
-                "<h1>{}</h1><section class=\"card\" id=\"import-progress\" aria-live=\"polite\">\
-                 <p>{}</p><progress max=\"100\" value=\"{percent}\" class=\"full\">{percent}%</progress>\
-                 <p class=\"muted\">{}</p></section>",
-                esc(title),
-                tr.f("Importing {}: {}% read.", &[&esc(&file), &percent]),
-                tr.t("This page refreshes itself until the import is done; you may leave it and come back."),
-            );
-            v.page_refreshing(title, &body, 1).into_response()
+            let body = html! {
+                h1 { (title) }
+                section class="card" id="import-progress" aria-live="polite" {
+                    p { (tr.f("Importing {}: {}% read.", &[&file, &percent])) }
+                    progress max="100" value=(percent) class="full" { (percent) "%" }
+                    p class="muted" { (tr.t("This page refreshes itself until the import is done; you may leave it and come back.")) }
+                }
+            };
+            v.page_refreshing(title, body, 1).into_response()
         }
         Some(JobState::Done(html)) => {
-            let body = format!("<h1>{}</h1>{html}{}", esc(title), import_form(tr, &v.csrf));
-            v.page(title, &body).into_response()
+            let body = html! { h1 { (title) } (html) (import_form(tr, &v.csrf)) };
+            v.page(title, body).into_response()
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::charts::{bar_chart, heat_table, line_chart, lorenz_chart};
 use crate::i18n::Tr;
-use crate::shell::{esc, table_start, urlencode, visitor, Visitor};
+use crate::shell::{table, urlencode, visitor, Visitor};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -14,8 +14,8 @@ use axum::Router;
 use enishi_core::{InteractionStatus, Role};
 use enishi_store::repo::{customers, history, scores};
 use enishi_store::{Customer, Interaction, Page, TimelineEntry};
+use maud::{html, Markup};
 use serde::Deserialize;
-use std::fmt::Write;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -27,7 +27,7 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// Loyal-customer share month by month over the last year (7% loyal, 13% semi-loyal, the
 /// thresholds frozen a year ago).
-pub(crate) fn loyal_trend_chart(tr: Tr, report: &enishi_insights::LoyalReport) -> String {
+pub(crate) fn loyal_trend_chart(tr: Tr, report: &enishi_insights::LoyalReport) -> Markup {
     let points: Vec<(String, f64)> =
         report.trend.iter().map(|m| (m.date.get(..7).unwrap_or(&m.date).to_string(), 100.0 * m.share)).collect();
     line_chart(
@@ -40,25 +40,24 @@ pub(crate) fn loyal_trend_chart(tr: Tr, report: &enishi_insights::LoyalReport) -
 }
 
 /// The RFM grid: customers per recency (rows, 5 best) and frequency (columns) score.
-pub(crate) fn rfm_grid(tr: Tr, grid: &[[u64; 5]; 5]) -> String {
+pub(crate) fn rfm_grid(tr: Tr, grid: &[[u64; 5]; 5]) -> Markup {
     let columns: Vec<String> = (1..=5).map(|f| format!("F{f}")).collect();
     let rows: Vec<(String, Vec<Option<f64>>)> = grid
         .iter()
         .enumerate()
         .map(|(i, row)| (format!("R{}", 5 - i), row.iter().map(|&n| Some(n as f64)).collect()))
         .collect();
-    format!(
-        "<h2>{}</h2>{}",
-        tr.t("RFM grid"),
-        heat_table(
+    html! {
+        h2 { (tr.t("RFM grid")) }
+        (heat_table(
             "rfm-grid",
             tr.t("Customers by recency (R, 5 = most recent) and frequency (F, 5 = most often)"),
             "R \\ F",
             &columns,
             &rows,
             |v| format!("{v:.0}")
-        )
-    )
+        ))
+    }
 }
 
 async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -87,70 +86,59 @@ async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Respons
     };
     let k = &kpis.kpis;
     let latest_share = loyal.trend.last().map_or(0.0, |m| m.share);
-    let mut body = format!(
-        "<h1>{}</h1><div class=\"grid\">\
-         <section class=\"card\"><h2>{}</h2><p class=\"big\">{}</p><p class=\"muted\">{}</p></section>\
-         <section class=\"card\"><h2>{}</h2><p class=\"big\">{:.2}</p><p class=\"muted\">{}</p></section>\
-         <section class=\"card\"><h2>{}</h2><p class=\"big\">{:.1}%</p><p class=\"muted\">{}</p></section>\
-         <section class=\"card\"><h2>{}</h2><p class=\"big\">{:.1}%</p><p class=\"muted\">{}</p></section>\
-         <section class=\"card\"><h2>{}</h2><p class=\"big\">{:.1}%</p><p class=\"muted\">{}</p></section></div>",
-        tr.t("Dashboard"),
-        tr.t("Customers who bought"),
-        pareto.customers,
-        tr.f("{} orders", &[&k.orders]),
-        tr.t("Revenue"),
-        pareto.revenue,
-        tr.f("median order {}", &[&format!("{:.2}", k.order_value.median)]),
-        tr.t("Repeat customers"),
-        100.0 * k.repeat_purchase_rate,
-        tr.t("bought on more than one day"),
-        tr.t("Top 20% of customers"),
-        100.0 * pareto.top_20_share,
-        tr.f("of revenue · Gini {}", &[&format!("{:.2}", pareto.gini)]),
-        tr.t("Loyal customers"),
-        100.0 * latest_share,
-        tr.t("loyal or semi-loyal; the goal is 25–30%"),
-    );
     let month_rows: Vec<(String, f64, String)> = months
         .iter()
         .map(|m| (m.month.clone(), m.revenue, tr.f("{} · {} orders", &[&format!("{:.0}", m.revenue), &m.orders])))
         .collect();
-    body.push_str(&bar_chart(
-        "rev",
-        tr.t("Revenue by month"),
-        tr.t("Revenue of each of the last twelve months"),
-        &month_rows,
-    ));
-    body.push_str(&loyal_trend_chart(tr, &loyal));
-    body.push_str(&funnel_chart(tr, &lifecycle));
-    if !lifecycle.lapsed.is_empty() {
-        let _ = write!(
-            body,
-            "<h2>{}</h2>{}",
-            tr.t("Lapsed customers most worth winning back"),
-            table_start("class=\"keep\"", &[tr.t("Customer"), tr.t("Stage"), tr.t("Silent"), tr.t("At stake")])
-        );
-        for l in &lifecycle.lapsed {
-            let _ = write!(
-                body,
-                "<tr><td><a href=\"/customers/{}\">{}</a></td><td>{}</td><td>{}</td><td>{:.2}</td></tr>",
-                l.id,
-                esc(&l.external_id),
-                tr.word(l.stage.as_str()),
-                tr.f("{} days (usually {})", &[&l.days_silent, &format!("{:.0}", l.usual_gap_days)]),
-                l.value_at_stake
-            );
+    let body = html! {
+        h1 { (tr.t("Dashboard")) }
+        div class="grid" {
+            section class="card" {
+                h2 { (tr.t("Customers who bought")) } p class="big" { (pareto.customers) }
+                p class="muted" { (tr.f("{} orders", &[&k.orders])) }
+            }
+            section class="card" {
+                h2 { (tr.t("Revenue")) } p class="big" { (format!("{:.2}", pareto.revenue)) }
+                p class="muted" { (tr.f("median order {}", &[&format!("{:.2}", k.order_value.median)])) }
+            }
+            section class="card" {
+                h2 { (tr.t("Repeat customers")) } p class="big" { (format!("{:.1}%", 100.0 * k.repeat_purchase_rate)) }
+                p class="muted" { (tr.t("bought on more than one day")) }
+            }
+            section class="card" {
+                h2 { (tr.t("Top 20% of customers")) } p class="big" { (format!("{:.1}%", 100.0 * pareto.top_20_share)) }
+                p class="muted" { (tr.f("of revenue · Gini {}", &[&format!("{:.2}", pareto.gini)])) }
+            }
+            section class="card" {
+                h2 { (tr.t("Loyal customers")) } p class="big" { (format!("{:.1}%", 100.0 * latest_share)) }
+                p class="muted" { (tr.t("loyal or semi-loyal; the goal is 25–30%")) }
+            }
         }
-        body.push_str("</tbody></table></div>");
-    }
-    body.push_str(&rfm_grid(tr, &rfm.grid));
-    body.push_str(&segment_chart(tr, &rfm));
-    body.push_str(&lorenz_chart(tr, &pareto.curve));
-    v.page(tr.t("Dashboard"), &body).into_response()
+        (bar_chart("rev", tr.t("Revenue by month"), tr.t("Revenue of each of the last twelve months"), &month_rows))
+        (loyal_trend_chart(tr, &loyal))
+        (funnel_chart(tr, &lifecycle))
+        @if !lifecycle.lapsed.is_empty() {
+            h2 { (tr.t("Lapsed customers most worth winning back")) }
+            (table(None, Some("keep"), &[tr.t("Customer"), tr.t("Stage"), tr.t("Silent"), tr.t("At stake")], html! {
+                @for l in &lifecycle.lapsed {
+                    tr {
+                        td { a href={ "/customers/" (l.id) } { (l.external_id) } }
+                        td { (tr.word(l.stage.as_str())) }
+                        td { (tr.f("{} days (usually {})", &[&l.days_silent, &format!("{:.0}", l.usual_gap_days)])) }
+                        td { (format!("{:.2}", l.value_at_stake)) }
+                    }
+                }
+            }))
+        }
+        (rfm_grid(tr, &rfm.grid))
+        (segment_chart(tr, &rfm))
+        (lorenz_chart(tr, &pareto.curve))
+    };
+    v.page(tr.t("Dashboard"), body).into_response()
 }
 
 /// Customers per lifecycle stage, new to lost.
-pub(crate) fn funnel_chart(tr: Tr, lifecycle: &enishi_insights::LifecycleReport) -> String {
+pub(crate) fn funnel_chart(tr: Tr, lifecycle: &enishi_insights::LifecycleReport) -> Markup {
     let rows: Vec<(String, f64, String)> = lifecycle
         .funnel
         .iter()
@@ -160,7 +148,7 @@ pub(crate) fn funnel_chart(tr: Tr, lifecycle: &enishi_insights::LifecycleReport)
 }
 
 /// Customers per RFM segment.
-pub(crate) fn segment_chart(tr: Tr, rfm: &enishi_insights::RfmReport) -> String {
+pub(crate) fn segment_chart(tr: Tr, rfm: &enishi_insights::RfmReport) -> Markup {
     let rows: Vec<(String, f64, String)> = rfm
         .segments
         .iter()
@@ -178,19 +166,16 @@ struct ListQuery {
 }
 
 /// A `<select>` of `options` (value, label) with `selected` chosen and an "any" first.
-fn select(tr: Tr, name: &str, label: &str, options: &[(String, String)], selected: &str) -> String {
-    let mut html = format!("<label>{} <select name=\"{name}\"><option value=\"\">{}</option>", esc(label), tr.t("any"));
-    for (value, text) in options {
-        let _ = write!(
-            html,
-            "<option value=\"{}\"{}>{}</option>",
-            esc(value),
-            if value == selected { " selected" } else { "" },
-            esc(text)
-        );
+fn select(tr: Tr, name: &str, label: &str, options: &[(String, String)], selected: &str) -> Markup {
+    html! {
+        label {
+            (label) " "
+            select name=(name) {
+                option value="" { (tr.t("any")) }
+                @for (value, text) in options { option value=(value) selected[value == selected] { (text) } }
+            }
+        }
     }
-    html.push_str("</select></label>");
-    html
 }
 
 async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
@@ -245,52 +230,41 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
             )
         })
         .collect();
-    let mut body = format!(
-        "<h1>{} <span class=\"muted\">({total})</span></h1><form method=\"get\" action=\"/customers\" role=\"search\" class=\"card\">\
-         <label>{} <input name=\"q\" value=\"{}\" placeholder=\"{}\"></label> {} {} <button>{}</button></form>\
-         {}",
-        tr.t("Customers"),
-        tr.t("Search"),
-        esc(&text),
-        tr.t("Name, email, phone or id"),
-        select(tr, "stage", tr.t("Lifecycle"), &stages, stage.as_deref().unwrap_or("")),
-        select(tr, "segment", tr.t("RFM segment"), &segments, segment.as_deref().unwrap_or("")),
-        tr.t("Search"),
-        table_start("", &[tr.t("Id"), tr.t("Name"), tr.t("Email"), tr.t("Orders"), tr.t("Spend"), tr.t("Last order")]),
-    );
-    for c in &list.items {
-        let _ = write!(
-            body,
-            "<tr><td><a href=\"/customers/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            c.id,
-            esc(&c.external_id),
-            esc(c.name.as_deref().unwrap_or("")),
-            esc(c.email.as_deref().unwrap_or("")),
-            c.stats.order_count,
-            c.stats.total_spend,
-            c.stats.last_order_at.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
-        );
-    }
-    body.push_str("</tbody></table></div>");
-    if !listed {
-        let hint = tr.t(
-            "Type a name (two characters or more), an email, a phone number or an id: staff see at most 20 matches.",
-        );
-        let _ = write!(body, "<p>{}</p>", hint);
-    } else if list.items.is_empty() {
-        let _ = write!(body, "<p>{}</p>", tr.t("No customer matches."));
-    }
-    if let Some(next) = list.next_cursor {
-        let _ = write!(
-            body,
-            "<p><a href=\"/customers?q={}&amp;stage={}&amp;segment={}&amp;after={next}\">{}</a></p>",
-            esc(&urlencode(&text)),
-            esc(&urlencode(stage.as_deref().unwrap_or(""))),
-            esc(&urlencode(segment.as_deref().unwrap_or(""))),
-            tr.t("Next page →")
-        );
-    }
-    v.page(tr.t("Customers"), &body).into_response()
+    let body = html! {
+        h1 { (tr.t("Customers")) " " span class="muted" { "(" (total) ")" } }
+        form method="get" action="/customers" role="search" class="card" {
+            label { (tr.t("Search")) " " input name="q" value=(text) placeholder=(tr.t("Name, email, phone or id")); } " "
+            (select(tr, "stage", tr.t("Lifecycle"), &stages, stage.as_deref().unwrap_or(""))) " "
+            (select(tr, "segment", tr.t("RFM segment"), &segments, segment.as_deref().unwrap_or(""))) " "
+            button { (tr.t("Search")) }
+        }
+        (table(None, None, &[tr.t("Id"), tr.t("Name"), tr.t("Email"), tr.t("Orders"), tr.t("Spend"), tr.t("Last order")], html! {
+            @for c in &list.items {
+                tr {
+                    td { a href={ "/customers/" (c.id) } { (c.external_id) } }
+                    td { (c.name.as_deref().unwrap_or("")) }
+                    td { (c.email.as_deref().unwrap_or("")) }
+                    td { (c.stats.order_count) }
+                    td { (c.stats.total_spend.to_string()) }
+                    td { (c.stats.last_order_at.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()) }
+                }
+            }
+        }))
+        @if !listed {
+            p { (tr.t("Type a name (two characters or more), an email, a phone number or an id: staff see at most 20 matches.")) }
+        } @else if list.items.is_empty() {
+            p { (tr.t("No customer matches.")) }
+        }
+        @if let Some(next) = list.next_cursor {
+            p {
+                a href={
+                    "/customers?q=" (urlencode(&text)) "&stage=" (urlencode(stage.as_deref().unwrap_or("")))
+                    "&segment=" (urlencode(segment.as_deref().unwrap_or(""))) "&after=" (next)
+                } { (tr.t("Next page →")) }
+            }
+        }
+    };
+    v.page(tr.t("Customers"), body).into_response()
 }
 
 /// What the last form on a customer's page did, shown at the top of it.
@@ -361,72 +335,67 @@ async fn customer_page(
         Ok(None) => return v.not_found(),
         Err(e) => return e.into_response(),
     };
-    let mut cards = view.loyalty.as_ref().map(|l| loyalty_card(tr, l)).unwrap_or_default();
-    cards.push_str(&scores_card(tr, view.scores.as_ref(), view.since, view.customer.stats.purchase_days));
-    if !view.next.is_empty() {
-        let _ =
-            write!(cards, "<section class=\"card\" id=\"next-products\"><h2>{}</h2><ol>", tr.t("Likely to buy next"));
-        for (sku, name, _) in &view.next {
-            let _ = write!(cards, "<li>{}</li>", esc(name.as_deref().unwrap_or(sku)));
+    let cards = html! {
+        @if let Some(l) = &view.loyalty { (loyalty_card(tr, l)) }
+        (scores_card(tr, view.scores.as_ref(), view.since, view.customer.stats.purchase_days))
+        @if !view.next.is_empty() {
+            section class="card" id="next-products" {
+                h2 { (tr.t("Likely to buy next")) }
+                ol { @for (sku, name, _) in &view.next { li { (name.as_deref().unwrap_or(sku)) } } }
+            }
         }
-        cards.push_str("</ol></section>");
-    }
-    cards.push_str(&open_issues_card(&v, view.customer.id, &view.open));
-    let mut forms = crate::console::purchase_form(tr, view.customer.id, &v.csrf);
-    forms.push_str(&crate::console::interaction_form(tr, view.customer.id, &v.csrf));
-    if view.loyalty.is_some() {
-        forms.push_str(&crate::console::redeem_form(tr, view.customer.id, &v.csrf, &view.rewards));
-        if v.role() != Role::Staff {
-            forms.push_str(&crate::console::adjust_form(tr, view.customer.id, &v.csrf));
+        (open_issues_card(&v, view.customer.id, &view.open))
+    };
+    let forms = html! {
+        (crate::console::purchase_form(tr, view.customer.id, &v.csrf))
+        (crate::console::interaction_form(tr, view.customer.id, &v.csrf))
+        @if view.loyalty.is_some() {
+            (crate::console::redeem_form(tr, view.customer.id, &v.csrf, &view.rewards))
+            @if v.role() != Role::Staff { (crate::console::adjust_form(tr, view.customer.id, &v.csrf)) }
         }
-    }
-    if v.role() == Role::Admin {
-        forms.push_str(&crate::privacy_pages::privacy_card(tr, view.customer.id, &v.csrf));
-    }
+        @if v.role() == Role::Admin { (crate::privacy_pages::privacy_card(tr, view.customer.id, &v.csrf)) }
+    };
     let flash = match (&q.recorded, q.earned, q.done.as_deref()) {
-        (Some(order), Some(points), _) => tr.f("Recorded order {}: earned {} points.", &[&esc(order), &points]),
-        (Some(order), None, _) => tr.f("Recorded order {}.", &[&esc(order)]),
+        (Some(order), Some(points), _) => tr.f("Recorded order {}: earned {} points.", &[order, &points]),
+        (Some(order), None, _) => tr.f("Recorded order {}.", &[order]),
         (None, _, Some("interaction")) => tr.t("Interaction recorded.").to_string(),
         (None, _, Some("resolved")) => tr.t("Marked resolved.").to_string(),
         (None, _, Some("adjusted")) => tr.t("Points adjusted.").to_string(),
         (None, _, Some("redeemed")) => tr.t("Reward redeemed; the coupon is in the loyalty card.").to_string(),
         _ => String::new(),
     };
-    let flash =
-        if flash.is_empty() { flash } else { format!("<p class=\"card\" role=\"status\" id=\"flash\">{flash}</p>") };
-    let body = format!("{flash}{}", profile_html(tr, &view.customer, &view.timeline, &cards, &forms));
-    v.page(view.customer.name.as_deref().unwrap_or(&view.customer.external_id), &body).into_response()
+    let body = html! {
+        @if !flash.is_empty() { p class="card" role="status" id="flash" { (flash) } }
+        (profile_html(tr, &view.customer, &view.timeline, cards, forms))
+    };
+    v.page(view.customer.name.as_deref().unwrap_or(&view.customer.external_id), body).into_response()
 }
 
 /// Open requests and complaints, each with a button to mark it resolved.
-fn open_issues_card(v: &Visitor, customer_id: i64, open: &[Interaction]) -> String {
+fn open_issues_card(v: &Visitor, customer_id: i64, open: &[Interaction]) -> Markup {
     let tr = v.tr();
-    let mut html = format!("<section class=\"card\" id=\"open-issues\"><h2>{}</h2>", tr.t("Open issues"));
-    if open.is_empty() {
-        let _ = write!(html, "<p class=\"muted\">{}</p>", tr.t("Nothing open."));
+    html! {
+        section class="card" id="open-issues" {
+            h2 { (tr.t("Open issues")) }
+            @if open.is_empty() { p class="muted" { (tr.t("Nothing open.")) } }
+            @for i in open {
+                p {
+                    span class="kind" { (tr.word(i.kind.as_str())) } " " (i.body) " "
+                    span class="muted" { (i.occurred_at.format("%Y-%m-%d").to_string()) } br;
+                    form method="post" action={ "/customers/" (customer_id) "/interactions/" (i.id) "/resolve" } class="inline" {
+                        input type="hidden" name="csrf" value=(v.csrf);
+                        button { (tr.t("Mark resolved")) }
+                    }
+                }
+            }
+        }
     }
-    for i in open {
-        let _ = write!(
-            html,
-            "<p><span class=\"kind\">{}</span> {} <span class=\"muted\">{}</span><br>\
-             <form method=\"post\" action=\"/customers/{customer_id}/interactions/{}/resolve\" class=\"inline\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>{}</button></form></p>",
-            tr.word(i.kind.as_str()),
-            esc(&i.body),
-            i.occurred_at.format("%Y-%m-%d"),
-            i.id,
-            v.csrf,
-            tr.t("Mark resolved")
-        );
-    }
-    html.push_str("</section>");
-    html
 }
 
 /// A customer's profile: contact, consent and purchase cards, then `extra_cards` in the same
 /// grid, then `forms`, then the timeline.
-fn profile_html(tr: Tr, c: &Customer, timeline: &[TimelineEntry], extra_cards: &str, forms: &str) -> String {
-    let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or("—"));
+fn profile_html(tr: Tr, c: &Customer, timeline: &[TimelineEntry], extra_cards: Markup, forms: Markup) -> Markup {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
     let address = [
         &c.address.line1,
         &c.address.line2,
@@ -437,80 +406,66 @@ fn profile_html(tr: Tr, c: &Customer, timeline: &[TimelineEntry], extra_cards: &
     ]
     .iter()
     .filter_map(|v| v.as_deref())
-    .map(esc)
     .collect::<Vec<_>>()
     .join(", ");
-    let mut consents = String::new();
-    for ch in enishi_core::ConsentChannel::ALL {
-        let status = c.consents.iter().find(|x| x.channel == *ch);
-        let _ = write!(
-            consents,
-            "<li>{}: <strong>{}</strong>{}</li>",
-            tr.word(ch.as_str()),
-            tr.word(status.map_or("unknown", |s| s.status.as_str())),
-            status
-                .map(|s| format!(
-                    " <span class=\"muted\">({}, {})</span>",
-                    s.changed_at.format("%Y-%m-%d"),
-                    esc(&s.source)
-                ))
-                .unwrap_or_default()
-        );
-    }
     let day =
         |d: Option<chrono::DateTime<chrono::Utc>>| d.map_or("—".to_string(), |d| d.format("%Y-%m-%d").to_string());
-    let mut html = format!(
-        "<h1>{}</h1><p class=\"muted\">{}</p><div class=\"grid\">\
-         <section class=\"card\"><h2>{}</h2><p>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}</p></section>\
-         <section class=\"card\"><h2>{}</h2><ul>{consents}</ul></section>\
-         <section class=\"card\"><h2>{}</h2><p>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}</p></section>{extra_cards}</div>{forms}\
-         <h2>{}</h2>{}",
-        esc(c.name.as_deref().unwrap_or(&c.external_id)),
-        tr.f("Customer {} · first seen {}", &[&esc(&c.external_id), &c.first_seen_at.format("%Y-%m-%d")]),
-        tr.t("Contact"),
-        tr.t("Email"),
-        opt(&c.email),
-        tr.t("Phone"),
-        opt(&c.phone),
-        tr.t("Address"),
-        if address.is_empty() { "—".into() } else { address },
-        tr.t("Birthday"),
-        c.birthday.map(|d| d.to_string()).unwrap_or_else(|| "—".into()),
-        tr.t("Language"),
-        opt(&c.locale),
-        tr.t("Consent"),
-        tr.t("Purchases"),
-        tr.t("Orders"),
-        c.stats.order_count,
-        tr.t("Purchase days"),
-        c.stats.purchase_days,
-        tr.t("Spend"),
-        c.stats.total_spend,
-        tr.t("Returned"),
-        c.stats.returned_amount,
-        tr.t("First order"),
-        day(c.stats.first_order_at),
-        tr.t("Last order"),
-        day(c.stats.last_order_at),
-        tr.t("Timeline"),
-        table_start("", &[tr.t("When"), tr.t("What"), tr.t("Summary"), tr.t("Amount"), tr.t("Status")]),
-    );
-    for e in timeline {
-        let _ = write!(
-            html,
-            "<tr><td>{}</td><td><span class=\"kind\">{}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            e.at.format("%Y-%m-%d %H:%M"),
-            tr.word(&e.kind),
-            esc(&e.summary),
-            e.amount.map(|a| a.to_string()).unwrap_or_default(),
-            esc(&e.status.as_deref().map(|s| tr.word(s)).unwrap_or_default())
-        );
+    html! {
+        h1 { (c.name.as_deref().unwrap_or(&c.external_id)) }
+        p class="muted" { (tr.f("Customer {} · first seen {}", &[&c.external_id, &c.first_seen_at.format("%Y-%m-%d")])) }
+        div class="grid" {
+            section class="card" {
+                h2 { (tr.t("Contact")) }
+                p {
+                    (tr.t("Email")) ": " (opt(&c.email)) br;
+                    (tr.t("Phone")) ": " (opt(&c.phone)) br;
+                    (tr.t("Address")) ": " @if address.is_empty() { "—" } @else { (address) } br;
+                    (tr.t("Birthday")) ": " (c.birthday.map(|d| d.to_string()).unwrap_or_else(|| "—".into())) br;
+                    (tr.t("Language")) ": " (opt(&c.locale))
+                }
+            }
+            section class="card" {
+                h2 { (tr.t("Consent")) }
+                ul {
+                    @for ch in enishi_core::ConsentChannel::ALL {
+                        @let status = c.consents.iter().find(|x| x.channel == *ch);
+                        li {
+                            (tr.word(ch.as_str())) ": " strong { (tr.word(status.map_or("unknown", |s| s.status.as_str()))) }
+                            @if let Some(s) = status {
+                                " " span class="muted" { "(" (s.changed_at.format("%Y-%m-%d").to_string()) ", " (s.source) ")" }
+                            }
+                        }
+                    }
+                }
+            }
+            section class="card" {
+                h2 { (tr.t("Purchases")) }
+                p {
+                    (tr.t("Orders")) ": " (c.stats.order_count) br;
+                    (tr.t("Purchase days")) ": " (c.stats.purchase_days) br;
+                    (tr.t("Spend")) ": " (c.stats.total_spend.to_string()) br;
+                    (tr.t("Returned")) ": " (c.stats.returned_amount.to_string()) br;
+                    (tr.t("First order")) ": " (day(c.stats.first_order_at)) br;
+                    (tr.t("Last order")) ": " (day(c.stats.last_order_at))
+                }
+            }
+            (extra_cards)
+        }
+        (forms)
+        h2 { (tr.t("Timeline")) }
+        (table(None, None, &[tr.t("When"), tr.t("What"), tr.t("Summary"), tr.t("Amount"), tr.t("Status")], html! {
+            @for e in timeline {
+                tr {
+                    td { (e.at.format("%Y-%m-%d %H:%M").to_string()) }
+                    td { span class="kind" { (tr.word(&e.kind)) } }
+                    td { (e.summary) }
+                    td { (e.amount.map(|a| a.to_string()).unwrap_or_default()) }
+                    td { (e.status.as_deref().map(|s| tr.word(s)).unwrap_or_default()) }
+                }
+            }
+        }))
+        @if timeline.is_empty() { p { (tr.t("Nothing yet.")) } }
     }
-    html.push_str("</tbody></table></div>");
-    if timeline.is_empty() {
-        let _ = write!(html, "<p>{}</p>", tr.t("Nothing yet."));
-    }
-    html
 }
 
 /// The scores card: RFM segment, lifecycle stage and since when, P(alive) (for customers who
@@ -520,85 +475,59 @@ fn scores_card(
     scores: Option<&enishi_store::CustomerScores>,
     since: Option<i64>,
     purchase_days: i64,
-) -> String {
-    let Some(s) = scores else { return String::new() };
-    let mut html = format!("<section class=\"card\" id=\"scores\"><h2>{}</h2><p>", tr.t("Scores"));
-    if let Some(r) = &s.rfm {
-        let _ = write!(html, "RFM: <strong>{}</strong> ({}{}{})<br>", esc(&tr.word(&r.segment)), r.r, r.f, r.m);
-    }
-    if let Some(stage) = &s.lifecycle_stage {
-        let _ = write!(html, "{}: <strong>{}</strong>", tr.t("Lifecycle"), esc(&tr.word(stage)));
-        if let Some(day) = since {
-            let _ = write!(html, " {}", tr.f("since {}", &[&enishi_core::time::date_of_day(day)]));
-        }
-        html.push_str("<br>");
-    }
-    if let Some(v) = &s.value {
-        if purchase_days < 2 {
-            // BG/NBD assumes a customer who never came back is still alive: say so instead.
-            let _ = write!(
-                html,
-                "P(alive): — <span class=\"muted\">({})</span><br>",
-                tr.t("one purchase day: too early to tell")
-            );
-        } else if v.p_alive.is_finite() {
-            let _ = write!(html, "P(alive): {:.0}%<br>", 100.0 * v.p_alive);
-        }
-        if v.clv.is_finite() {
-            let _ = write!(html, "{}: {:.2}", tr.t("Predicted value (12 months)"), v.clv);
+) -> Markup {
+    let Some(s) = scores else { return html! {} };
+    html! {
+        section class="card" id="scores" {
+            h2 { (tr.t("Scores")) }
+            p {
+                @if let Some(r) = &s.rfm {
+                    "RFM: " strong { (tr.word(&r.segment)) } " (" (r.r) (r.f) (r.m) ")" br;
+                }
+                @if let Some(stage) = &s.lifecycle_stage {
+                    (tr.t("Lifecycle")) ": " strong { (tr.word(stage)) }
+                    @if let Some(day) = since { " " (tr.f("since {}", &[&enishi_core::time::date_of_day(day)])) }
+                    br;
+                }
+                @if let Some(v) = &s.value {
+                    @if purchase_days < 2 {
+                        // BG/NBD assumes a customer who never came back is still alive: say so instead.
+                        "P(alive): — " span class="muted" { "(" (tr.t("one purchase day: too early to tell")) ")" } br;
+                    } @else if v.p_alive.is_finite() {
+                        "P(alive): " (format!("{:.0}%", 100.0 * v.p_alive)) br;
+                    }
+                    @if v.clv.is_finite() { (tr.t("Predicted value (12 months)")) ": " (format!("{:.2}", v.clv)) }
+                }
+            }
         }
     }
-    html.push_str("</p></section>");
-    html
 }
 
 /// The loyalty card: points, tier, stamp cards, coupons.
-fn loyalty_card(tr: Tr, l: &enishi_rewards::LoyaltySummary) -> String {
-    let mut html = format!(
-        "<section class=\"card\" id=\"loyalty\"><h2>{}</h2><p>{}: <strong data-balance=\"{}\">{}</strong><br>{}: {}<br>{}: {}",
-        tr.t("Loyalty"),
-        tr.t("Balance"),
-        l.balance,
-        tr.f("{} points", &[&l.balance]),
-        tr.t("Usable now"),
-        l.available,
-        tr.t("Pending (return window)"),
-        l.pending
-    );
-    if l.debt > 0 {
-        let _ = write!(html, "<br><strong>{}</strong>", tr.f("Owes {} points (redemption blocked)", &[&l.debt]));
-    }
-    for e in &l.expiring_soon {
-        let _ = write!(html, "<br>{}", tr.f("Expiring {}: {} points", &[&e.date, &e.points]));
-    }
-    if let Some(t) = &l.tier {
-        let _ = write!(html, "<br>{}: <strong>{}</strong>", tr.t("Tier"), esc(&t.name));
-        if let Some(n) = &t.next {
-            let _ = write!(
-                html,
-                " <span class=\"muted\">({})</span>",
-                tr.f("{} more to {}", &[&esc(&n.missing), &esc(&n.name)])
-            );
-        }
-    }
-    for c in &l.stamp_cards {
-        let _ = write!(html, "<br>{}: {}", esc(&c.name), tr.f("{} of {} stamps", &[&c.stamps, &c.of]));
-    }
-    let _ = write!(
-        html,
-        "<br>{}: <code>{}</code> · {}</p>",
-        tr.t("Referral code"),
-        esc(&l.referral_code),
-        tr.f("referred {}", &[&l.referrals])
-    );
+fn loyalty_card(tr: Tr, l: &enishi_rewards::LoyaltySummary) -> Markup {
     let usable: Vec<&enishi_store::repo::loyalty::Coupon> = l.coupons.iter().filter(|c| c.uses < c.max_uses).collect();
-    if !usable.is_empty() {
-        let _ = write!(html, "<p>{}:</p><ul id=\"coupons\">", tr.t("Coupons"));
-        for c in usable {
-            let _ = write!(html, "<li><code>{}</code> {}</li>", esc(&c.code), esc(&c.reward_id));
+    html! {
+        section class="card" id="loyalty" {
+            h2 { (tr.t("Loyalty")) }
+            p {
+                (tr.t("Balance")) ": " strong data-balance=(l.balance) { (tr.f("{} points", &[&l.balance])) } br;
+                (tr.t("Usable now")) ": " (l.available) br;
+                (tr.t("Pending (return window)")) ": " (l.pending)
+                @if l.debt > 0 { br; strong { (tr.f("Owes {} points (redemption blocked)", &[&l.debt])) } }
+                @for e in &l.expiring_soon { br; (tr.f("Expiring {}: {} points", &[&e.date, &e.points])) }
+                @if let Some(t) = &l.tier {
+                    br; (tr.t("Tier")) ": " strong { (t.name) }
+                    @if let Some(n) = &t.next {
+                        " " span class="muted" { "(" (tr.f("{} more to {}", &[&n.missing, &n.name])) ")" }
+                    }
+                }
+                @for c in &l.stamp_cards { br; (c.name) ": " (tr.f("{} of {} stamps", &[&c.stamps, &c.of])) }
+                br; (tr.t("Referral code")) ": " code { (l.referral_code) } " · " (tr.f("referred {}", &[&l.referrals]))
+            }
+            @if !usable.is_empty() {
+                p { (tr.t("Coupons")) ":" }
+                ul id="coupons" { @for c in usable { li { code { (c.code) } " " (c.reward_id) } } }
+            }
         }
-        html.push_str("</ul>");
     }
-    html.push_str("</section>");
-    html
 }

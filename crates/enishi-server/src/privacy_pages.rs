@@ -3,7 +3,7 @@
 
 use crate::console::{admin_form, admin_only};
 use crate::i18n::Tr;
-use crate::shell::esc;
+use crate::shell::Quoted;
 use crate::AppState;
 use axum::extract::{Form, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use enishi_store::repo::customers;
+use maud::{html, Markup};
 use serde::Deserialize;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -18,20 +19,21 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 /// The customer page's privacy card, for admins.
-pub(crate) fn privacy_card(tr: Tr, customer_id: i64, csrf: &str) -> String {
-    format!(
-        "<section class=\"card\" id=\"privacy\"><h2>{}</h2>\
-         <p><a href=\"/customers/{customer_id}/privacy-export\">{}</a></p>\
-         <form method=\"post\" action=\"/customers/{customer_id}/erase\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <p>{}</p><label>{} <input name=\"confirm\" required autocomplete=\"off\"></label> \
-         <button>{}</button></form></section>",
-        tr.t("Privacy request"),
-        tr.t("Download everything held about this customer (JSON)"),
-        tr.t("Erasing deletes the profile, consent history, messages, interactions and events for good; orders and points stay, anonymised."),
-        tr.t("Type the customer's id to confirm"),
-        tr.t("Erase this customer"),
-    )
+pub(crate) fn privacy_card(tr: Tr, customer_id: i64, csrf: &str) -> Markup {
+    html! {
+        section class="card" id="privacy" {
+            h2 { (tr.t("Privacy request")) }
+            p { a href={ "/customers/" (customer_id) "/privacy-export" } { (tr.t("Download everything held about this customer (JSON)")) } }
+            form method="post" action={ "/customers/" (customer_id) "/erase" } {
+                input type="hidden" name="csrf" value=(csrf);
+                p {
+                    (tr.t("Erasing deletes the profile, consent history, messages, interactions and events for good; orders and points stay, anonymised."))
+                }
+                label { (tr.t("Type the customer's id to confirm")) " " input name="confirm" required autocomplete="off"; } " "
+                button { (tr.t("Erase this customer")) }
+            }
+        }
+    }
 }
 
 async fn download(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<i64>) -> Response {
@@ -80,13 +82,12 @@ async fn erase(
     };
     if f.confirm.trim() != customer.external_id {
         let tr = v.tr();
-        let html = format!(
-            "<h1>{}</h1><p role=\"alert\">{}</p><p><a href=\"/customers/{id}\">{}</a></p>",
-            tr.t("Customer not erased"),
-            esc(&tr.f("Type the customer's id, {}, to confirm.", &[&customer.external_id])),
-            tr.t("Back to the customer")
-        );
-        return (StatusCode::UNPROCESSABLE_ENTITY, v.page(tr.t("Customer not erased"), &html)).into_response();
+        let html = html! {
+            h1 { (tr.t("Customer not erased")) }
+            p role="alert" { (Quoted(&tr.f("Type the customer's id, {}, to confirm.", &[&customer.external_id]))) }
+            p { a href={ "/customers/" (id) } { (tr.t("Back to the customer")) } }
+        };
+        return (StatusCode::UNPROCESSABLE_ENTITY, v.page(tr.t("Customer not erased"), html)).into_response();
     }
     let actor = v.actor();
     let done = state.run(move |s| Ok(enishi_ingest::privacy::erase(s, id, &actor)?)).await;

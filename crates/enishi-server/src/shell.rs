@@ -7,11 +7,12 @@ use crate::i18n::Tr;
 use crate::AppState;
 use axum::extract::{ConnectInfo, Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use enishi_core::{Language, Role};
 use enishi_store::repo::users::{self, User};
+use maud::{html, Markup, PreEscaped, Render};
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -46,38 +47,34 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
-/// Escapes text for HTML.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
+/// Text escaped as maud's `(…)` escapes it, and `'` as `&#39;` besides: the messages of
+/// refused forms quote what was typed between single quotes, and have always shown them so.
+pub(crate) struct Quoted<'a>(pub &'a str);
+
+impl Render for Quoted<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        for piece in self.0.split_inclusive('\'') {
+            match piece.strip_suffix('\'') {
+                Some(text) => {
+                    text.render_to(buffer);
+                    buffer.push_str("&#39;");
+                }
+                None => piece.render_to(buffer),
+            }
         }
     }
-    out
 }
 
-/// The start of a scrollable table with `attrs` (`id="…"`, `class="…"`) and column
-/// `headers`, up to its open body; close it with `</tbody></table></div>`.
-pub(crate) fn table_start(attrs: &str, headers: &[&str]) -> String {
-    let mut html = String::from("<div class=\"scroll\"><table");
-    if !attrs.is_empty() {
-        html.push(' ');
-        html.push_str(attrs);
+/// A scrollable table with `id`, `class` and column `headers` around `rows`.
+pub(crate) fn table(id: Option<&str>, class: Option<&str>, headers: &[&str], rows: Markup) -> Markup {
+    html! {
+        div class="scroll" {
+            table id=[id] class=[class] {
+                thead { tr { @for h in headers { th { (h) } } } }
+                tbody { (rows) }
+            }
+        }
     }
-    html.push_str("><thead><tr>");
-    for h in headers {
-        html.push_str("<th>");
-        html.push_str(&esc(h));
-        html.push_str("</th>");
-    }
-    html.push_str("</tr></thead><tbody>");
-    html
 }
 
 /// Percent-encodes a query value.
@@ -106,20 +103,30 @@ form label{display:block}form input:not([type=checkbox]):not([type=hidden]),form
 .h0{background:#eee2e6}.h1{background:#dcc5cd}.h2{background:#c9a9b4}.h3{background:#b78d9b}.h4{background:#a47082}\
 .h5{background:#925469;color:#fff}.h6{background:#7f3750;color:#fff}.h7{background:#6d2f45;color:#fff}.h8{background:#5b2a3c;color:#fff}";
 
-fn frame(tr: Tr, title: &str, head: &str, nav: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">{head}\
-         <title>{} · Enishi</title><link rel=\"icon\" href=\"/favicon.svg\"><link rel=\"stylesheet\" href=\"/style.css\"></head><body>\
-         <a class=\"skip\" href=\"#main\">{}</a><header><a href=\"/\">縁 Enishi</a>{nav}</header><main id=\"main\">{body}</main></body></html>",
-        tr.lang(),
-        esc(title),
-        tr.t("Skip to content")
-    ))
+fn frame(tr: Tr, title: &str, head: Markup, nav: Markup, body: Markup) -> Markup {
+    html! {
+        (PreEscaped("<!doctype html>"))
+        html lang=(tr.lang().to_string()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                (head)
+                title { (title) " · Enishi" }
+                link rel="icon" href="/favicon.svg";
+                link rel="stylesheet" href="/style.css";
+            }
+            body {
+                a class="skip" href="#main" { (tr.t("Skip to content")) }
+                header { a href="/" { "縁 Enishi" } (nav) }
+                main id="main" { (body) }
+            }
+        }
+    }
 }
 
 /// A page for a visitor who is not signed in.
-pub(crate) fn bare_page(tr: Tr, title: &str, body: &str) -> Html<String> {
-    frame(tr, title, "", "", body)
+pub(crate) fn bare_page(tr: Tr, title: &str, body: Markup) -> Markup {
+    frame(tr, title, html! {}, html! {}, body)
 }
 
 /// A signed-in visitor: who they are and the anti-forgery token their forms carry.
@@ -152,18 +159,17 @@ impl Visitor {
     }
 
     /// The page frame with the navigation this visitor may use.
-    pub(crate) fn page(&self, title: &str, body: &str) -> Html<String> {
-        self.framed(title, "", body)
+    pub(crate) fn page(&self, title: &str, body: Markup) -> Markup {
+        self.framed(title, html! {}, body)
     }
 
     /// A page that reloads itself every `seconds` (progress without JavaScript).
-    pub(crate) fn page_refreshing(&self, title: &str, body: &str, seconds: u32) -> Html<String> {
-        self.framed(title, &format!("<meta http-equiv=\"refresh\" content=\"{seconds}\">"), body)
+    pub(crate) fn page_refreshing(&self, title: &str, body: Markup, seconds: u32) -> Markup {
+        self.framed(title, html! { meta http-equiv="refresh" content=(seconds); }, body)
     }
 
-    fn framed(&self, title: &str, head: &str, body: &str) -> Html<String> {
+    fn framed(&self, title: &str, head: Markup, body: Markup) -> Markup {
         let tr = self.tr();
-        let mut nav = String::new();
         let links: [(&str, &str, &[Role]); 9] = [
             ("/", tr.t("Dashboard"), EVERYONE),
             ("/customers", tr.t("Customers"), EVERYONE),
@@ -175,26 +181,28 @@ impl Visitor {
             ("/settings", tr.t("Settings"), &[Role::Admin]),
             ("/audit", tr.t("Audit log"), &[Role::Admin]),
         ];
-        for (href, label, roles) in links {
-            if roles.contains(&self.role()) {
-                nav.push_str(&format!("<a href=\"{href}\">{label}</a>"));
-            }
-        }
         let (other, other_label) = match tr.lang() {
             Language::En => (Language::Ja, "日本語"),
             Language::Ja => (Language::En, "English"),
         };
-        nav.push_str(&format!(
-            "<span class=\"me\"><a href=\"/account\">{}</a>\
-             <form method=\"post\" action=\"/language\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <input type=\"hidden\" name=\"language\" value=\"{other}\"><button id=\"switch-language\" lang=\"{other}\">{other_label}</button></form>\
-             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>{}</button></form></span>",
-            esc(&self.user.name),
-            self.csrf,
-            self.csrf,
-            tr.t("Sign out")
-        ));
-        frame(tr, title, head, &nav, body)
+        let nav = html! {
+            @for (href, label, roles) in links {
+                @if roles.contains(&self.role()) { a href=(href) { (label) } }
+            }
+            span class="me" {
+                a href="/account" { (self.user.name) }
+                form method="post" action="/language" {
+                    input type="hidden" name="csrf" value=(self.csrf);
+                    input type="hidden" name="language" value=(other.to_string());
+                    button id="switch-language" lang=(other.to_string()) { (other_label) }
+                }
+                form method="post" action="/logout" {
+                    input type="hidden" name="csrf" value=(self.csrf);
+                    button { (tr.t("Sign out")) }
+                }
+            }
+        };
+        frame(tr, title, head, nav, body)
     }
 
     /// The 403 answer for a visitor whose role is not in `allowed`, saying who may; `None`
@@ -206,8 +214,7 @@ impl Visitor {
 
     /// An error page: `status`, a heading and why.
     pub(crate) fn refuse(&self, status: StatusCode, title: &str, why: &str) -> Response {
-        (status, self.page(title, &format!("<h1>{}</h1><p role=\"alert\">{}</p>", esc(title), esc(why))))
-            .into_response()
+        (status, self.page(title, html! { h1 { (title) } p role="alert" { (Quoted(why)) } })).into_response()
     }
 
     /// The answer to a form without this visitor's anti-forgery token.
@@ -264,22 +271,20 @@ fn browser_language(headers: &HeaderMap) -> Tr {
     Tr(if first.starts_with("ja") { Language::Ja } else { Language::En })
 }
 
-fn login_body(tr: Tr, email: &str, error: Option<&str>, token: &str) -> String {
-    let alert = error.map(|e| format!("<p class=\"card\" role=\"alert\">{}</p>", esc(e))).unwrap_or_default();
-    format!(
-        "<h1>{}</h1>{alert}<form method=\"post\" action=\"/login\" class=\"card\">\
-         <input type=\"hidden\" name=\"login_token\" value=\"{}\">\
-         <p><label>{} <input name=\"email\" type=\"email\" autocomplete=\"username\" required value=\"{}\"></label></p>\
-         <p><label>{} <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
-         <p><button>{}</button></p></form><p class=\"muted\">{}</p>",
-        tr.t("Sign in"),
-        esc(token),
-        tr.t("Email"),
-        esc(email),
-        tr.t("Password"),
-        tr.t("Sign in"),
-        tr.t("The demo prints the owner's email and password; owners add users on the Users page or with `enishi user create`."),
-    )
+fn login_body(tr: Tr, email: &str, error: Option<&str>, token: &str) -> Markup {
+    html! {
+        h1 { (tr.t("Sign in")) }
+        @if let Some(e) = error { p class="card" role="alert" { (Quoted(e)) } }
+        form method="post" action="/login" class="card" {
+            input type="hidden" name="login_token" value=(token);
+            p { label { (tr.t("Email")) " " input name="email" type="email" autocomplete="username" required value=(email); } }
+            p { label { (tr.t("Password")) " " input name="password" type="password" autocomplete="current-password" required; } }
+            p { button { (tr.t("Sign in")) } }
+        }
+        p class="muted" {
+            (tr.t("The demo prints the owner's email and password; owners add users on the Users page or with `enishi user create`."))
+        }
+    }
 }
 
 /// The sign-in page with a fresh anti-forgery token, set both in the form and in a cookie
@@ -292,7 +297,7 @@ fn login_page(state: &AppState, headers: &HeaderMap, status: StatusCode, email: 
         "{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login; Max-Age=3600{}",
         if https(state, headers) { "; Secure" } else { "" }
     );
-    let page = bare_page(tr, tr.t("Sign in"), &login_body(tr, email, error, &token));
+    let page = bare_page(tr, tr.t("Sign in"), login_body(tr, email, error, &token));
     (status, [(header::SET_COOKIE, cookie)], page).into_response()
 }
 
