@@ -261,6 +261,71 @@ pub fn loyal_report(
     })
 }
 
+/// What one loyal class of customers is worth.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassWorth {
+    /// `loyal`, `semi_loyal` or `other`.
+    pub class: &'static str,
+    /// Customers in the class.
+    pub customers: usize,
+    /// Their revenue (order totals up to the as-of day).
+    pub revenue: f64,
+    /// Their share of all revenue (0–1).
+    pub revenue_share: f64,
+    /// Revenue per customer.
+    pub revenue_per_customer: f64,
+}
+
+/// Every buying customer's loyal class as of a day, and what each class is worth.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoyalClasses {
+    /// Loyal, semi-loyal and other, in that order.
+    pub classes: Vec<ClassWorth>,
+    /// Revenue per loyal customer over revenue per other customer: "one loyal customer is
+    /// worth N ordinary ones" (`None` without ordinary customers or revenue).
+    pub loyal_worth_in_ordinary: Option<f64>,
+}
+
+/// Ranks the customers who have bought by `as_of` (top `loyal` share loyal, the next `semi`
+/// share semi-loyal, by the composite of spend, tenure and repeat days), stores each one's
+/// class with the scores, and reports what each class is worth.
+pub fn refresh_loyal_classes(store: &Store, as_of: i64, loyal: f64, semi: f64) -> Result<LoyalClasses, StoreError> {
+    let customers = purchases_until(store, as_of)?;
+    let measured: Vec<(i64, Measures)> =
+        customers.iter().filter_map(|(id, _, p)| Some((*id, measures(p, as_of)?))).collect();
+    let population: Vec<Measures> = measured.iter().map(|(_, m)| *m).collect();
+    let baseline = Baseline::fit(&population, loyal, semi);
+    let names = [(LoyalClass::Loyal, "loyal"), (LoyalClass::SemiLoyal, "semi_loyal"), (LoyalClass::Other, "other")];
+    let mut worth: Vec<ClassWorth> = names
+        .iter()
+        .map(|(_, class)| ClassWorth {
+            class,
+            customers: 0,
+            revenue: 0.0,
+            revenue_share: 0.0,
+            revenue_per_customer: 0.0,
+        })
+        .collect();
+    let mut rows = Vec::with_capacity(measured.len());
+    for (id, m) in &measured {
+        let class = baseline.class(m);
+        let i = names.iter().position(|(c, _)| *c == class).unwrap_or(2);
+        worth[i].customers += 1;
+        worth[i].revenue += m.spend;
+        rows.push((*id, names[i].1));
+    }
+    store.write(|c| enishi_store::repo::scores::store_loyal_classes(c, &rows))?;
+    let total: f64 = worth.iter().map(|w| w.revenue).sum();
+    for w in &mut worth {
+        w.revenue_share = if total > 0.0 { w.revenue / total } else { 0.0 };
+        w.revenue_per_customer = if w.customers > 0 { cents(w.revenue / w.customers as f64) } else { 0.0 };
+        w.revenue = cents(w.revenue);
+    }
+    let loyal_worth_in_ordinary = (worth[2].revenue_per_customer > 0.0 && worth[0].customers > 0)
+        .then(|| worth[0].revenue_per_customer / worth[2].revenue_per_customer);
+    Ok(LoyalClasses { classes: worth, loyal_worth_in_ordinary })
+}
+
 /// Computes every customer's top `n` products as of `as_of` and stores them (replacing the
 /// previous ones); returns the report.
 pub fn refresh_recommendations(store: &Store, as_of: i64, n: usize) -> Result<RecommendReport, StoreError> {

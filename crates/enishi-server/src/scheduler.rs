@@ -126,13 +126,21 @@ pub fn tick(state: &AppState, now: i64, ticker: &Ticker) -> Tick {
     out
 }
 
-/// Scores, recommendations, lifecycle stages and the retention policy for business day
+/// Share of buying customers ranked loyal each day (seed practice: the top ≈7%).
+const LOYAL_SHARE: f64 = 0.07;
+/// Share ranked semi-loyal after them (the next ≈13%).
+const SEMI_LOYAL_SHARE: f64 = 0.13;
+
+/// Scores, loyal classes, recommendations, lifecycle stages and the retention policy for business day
 /// `today`: (lifecycle changes recorded, events and messages purged); failures in `errors`.
 fn daily_work(state: &AppState, today: i64, now: i64, errors: &mut Vec<String>) -> (u64, u64) {
     let store = &state.store;
     let (mut changes, mut purged) = (0, 0);
     if let Err(e) = enishi_insights::refresh_rfm_scores(store, today) {
         errors.push(format!("RFM: {e}"));
+    }
+    if let Err(e) = enishi_insights::refresh_loyal_classes(store, today, LOYAL_SHARE, SEMI_LOYAL_SHARE) {
+        errors.push(format!("loyal classes: {e}"));
     }
     let opts = enishi_insights::ClvOptions {
         calibration_end: today,

@@ -659,6 +659,20 @@ fn segments_are_counted_saved_exported_and_lists_imported_from_the_command_line(
     let out = enishi(&db.url, dir.path(), &["segment", "count", "orders >= 2"]);
     assert_eq!(text(&out.stdout).lines().last().unwrap(), repeaters.to_string(), "the count is the last number");
 
+    let out = enishi(&db.url, dir.path(), &["analyze", "loyal", "--baseline", "2026-06-30", "--as-of", "2026-06-30"]);
+    let report = text(&out.stdout);
+    assert!(report.contains("one loyal customer is worth"), "{report}");
+    let in_report = |class: &str| -> usize {
+        let line = report.lines().find(|l| l.starts_with(&format!("  {class} "))).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let (loyal, semi, other) = (in_report("loyal"), in_report("semi_loyal"), in_report("other"));
+    assert_eq!(count("loyal_class = \"loyal\""), loyal);
+    assert_eq!(count("loyal_class = \"semi_loyal\""), semi);
+    assert_eq!(count("loyal_class in (\"loyal\", \"semi_loyal\", \"other\")"), count("orders >= 1"));
+    assert_eq!(loyal + semi + other, orders.len());
+    assert!((loyal as f64 - 0.07 * orders.len() as f64).abs() <= 2.0, "{loyal} of {}", orders.len());
+
     for (rule, says) in [
         ("orders >=", "line 1, column 10: expected a value"),
         ("order >= 2", "did you mean `orders`"),

@@ -17,6 +17,15 @@ pub fn store_rfm(c: &mut dyn Conn, scores: &[(i64, RfmScores)]) -> Result<(), St
     upsert(c, &["customer_id", "rfm_as_of_day", "rfm_r", "rfm_f", "rfm_m", "rfm_segment", "updated_at"], &rows)
 }
 
+/// Replaces every customer's loyal class (`loyal`, `semi_loyal`, `other`) with `classes`
+/// (Enishi id, class); customers not listed have none.
+pub fn store_loyal_classes(c: &mut dyn Conn, classes: &[(i64, &str)]) -> Result<(), StoreError> {
+    let t = c.now();
+    c.execute("UPDATE customer_scores SET loyal_class = NULL WHERE loyal_class IS NOT NULL", &[])?;
+    let rows = Rows::collect(classes.iter().map(|(id, class)| [(*id).into(), (*class).into(), t.into()]));
+    upsert(c, &["customer_id", "loyal_class", "updated_at"], &rows)
+}
+
 /// Stores the predicted value of customers (Enishi id, scores).
 pub fn store_value(c: &mut dyn Conn, scores: &[(i64, ValueScores)]) -> Result<(), StoreError> {
     let t = c.now();

@@ -298,6 +298,25 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                     );
                 }
             }
+            // Each customer's class as of the last day is kept with the scores (for segments
+            // and the profile); the text report says what each class is worth.
+            let worth =
+                enishi_insights::refresh_loyal_classes(store, day, loyal_percent / 100.0, semi_percent / 100.0)?;
+            if !json {
+                println!("as of {}, stored with the scores:", enishi_core::time::date_of_day(day));
+                for w in &worth.classes {
+                    println!(
+                        "  {:<10} {:>8} customers  {:>5.1}% of revenue  {:>12.2} per customer",
+                        w.class,
+                        w.customers,
+                        100.0 * w.revenue_share,
+                        w.revenue_per_customer
+                    );
+                }
+                if let Some(n) = worth.loyal_worth_in_ordinary {
+                    println!("  one loyal customer is worth {n:.1} ordinary ones");
+                }
+            }
             Ok(())
         }
         AnalyzeWhat::Recommend { as_of, holdout_from, top, per_customer, json } => {
