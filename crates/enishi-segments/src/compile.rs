@@ -457,6 +457,20 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
             let month_text = custom(ctx.dialect, "substr($1, 6, 2)", [birthday.clone()]);
             birthday.is_not_null().and(compare(month_text, op, format!("{month:02}")))
         }
+        "months_to_birthday" => {
+            let (op, n) = r.compare_int()?;
+            if !(0..=11).contains(&n) {
+                return Err(r.invalid("`months_to_birthday` is compared with 0 (this month) to 11"));
+            }
+            let month = i64::from(chrono::Datelike::month(&enishi_core::time::date_of_day(ctx.as_of_day)));
+            let birthday = col("c", "birthday");
+            let ahead = custom(
+                ctx.dialect,
+                "(CAST(substr($1, 6, 2) AS INTEGER) + $2) % 12",
+                [birthday.clone(), Expr::val(12 - month)],
+            );
+            birthday.is_not_null().and(compare(ahead, op, n))
+        }
         "tag" => text_in_table("customer_tags", "customer_id", "tag", r.text_test(any_text)?, None),
         "channel" => {
             let test = r.text_test(|s| s.parse::<Channel>().map(|ch| ch.as_str().to_string()).map_err(|e| e.0))?;
@@ -497,10 +511,13 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
             q.and_having(compare(edge, op, day));
             id_in(q)
         }
-        "days_since_last_order" => {
+        "days_since_last_order" | "days_since_first_order" => {
             let (op, n) = r.compare_int()?;
+            let placed = col("o", "placed_day");
+            let edge: Expr =
+                if field == "days_since_first_order" { Func::min(placed).into() } else { Func::max(placed).into() };
             let mut q = orders_in(None, ctx.as_of_day);
-            q.and_having(compare(Expr::val(ctx.as_of_day).sub(Func::max(col("o", "placed_day"))), op, n));
+            q.and_having(compare(Expr::val(ctx.as_of_day).sub(edge), op, n));
             id_in(q)
         }
         "returned" => {

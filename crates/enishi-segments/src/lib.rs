@@ -8,6 +8,7 @@
 
 pub mod catalogue;
 pub mod compile;
+pub mod presets;
 pub mod saved;
 pub mod text;
 pub mod tree;

@@ -479,12 +479,21 @@ impl Reference<'_> {
                     !orders.is_empty() && compare(op, spend as f64, n * SCALE as f64 * orders.len() as f64)
                 }
             }
-            "first_order" | "last_order" | "days_since_last_order" => {
+            "months_to_birthday" => {
+                let (op, n) = cmp_test(&c.test);
+                let now = chrono::Datelike::month(&enishi_core::time::date_of_day(as_of())) as i64;
+                x.birthday
+                    .is_some_and(|b| compare(op, ((chrono::Datelike::month(&b) as i64 - now).rem_euclid(12)) as f64, n))
+            }
+            "first_order" | "last_order" | "days_since_last_order" | "days_since_first_order" => {
                 let days: Vec<i64> = self.orders(x.id, (i64::MIN, as_of())).iter().map(|o| o.day).collect();
                 let (Some(first), Some(last)) = (days.iter().min(), days.iter().max()) else { return false };
                 match (&c.test, c.field.as_str()) {
                     (Some(Test::Compare(op, v)), "first_order") => op.holds(*first, date_day(v)),
                     (Some(Test::Compare(op, v)), "last_order") => op.holds(*last, date_day(v)),
+                    (Some(Test::Compare(op, v)), "days_since_first_order") => {
+                        compare(*op, (as_of() - first) as f64, number(v))
+                    }
                     (Some(Test::Compare(op, v)), _) => compare(*op, (as_of() - last) as f64, number(v)),
                     other => panic!("{other:?}"),
                 }
@@ -606,6 +615,11 @@ const ATOMS: &[&str] = &[
     "last_order < 2026-03-01",
     "days_since_last_order > 90",
     "days_since_last_order <= 30",
+    "days_since_first_order <= 200",
+    "days_since_first_order > 350",
+    "months_to_birthday = 1",
+    "months_to_birthday <= 2",
+    "months_to_birthday != 0",
     "returned",
     "returned(within: 60d)",
     "points >= 500",

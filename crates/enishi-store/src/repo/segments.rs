@@ -340,3 +340,11 @@ pub fn resolve_keys(c: &mut dyn Conn, keys: &[String]) -> Result<Vec<Option<i64>
         })
         .collect()
 }
+
+/// Calls `f` with every (customer, SKU) bought, once each, customer by customer.
+pub fn for_each_customer_sku(c: &mut dyn Conn, f: &mut dyn FnMut(i64, &str)) -> Result<(), StoreError> {
+    c.query_each("SELECT DISTINCT customer_id, sku FROM order_lines ORDER BY customer_id", &[], &mut |r| {
+        f(r.int("customer_id")?, &r.text("sku")?);
+        Ok(())
+    })
+}

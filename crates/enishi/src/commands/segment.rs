@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use enishi_core::time::{date_of_day, day_of_date};
 use enishi_core::BusinessClock;
-use enishi_segments::saved;
 use enishi_segments::text::{parse, print};
+use enishi_segments::{presets, saved};
 use enishi_segments::{Error, Node};
 use enishi_store::repo::segments::{self as repo, Contact};
 use enishi_store::Store;
@@ -88,6 +88,22 @@ pub enum SegmentWhat {
         /// What the snapshot is for, such as "coffee DM v2".
         #[arg(long)]
         label: String,
+    },
+    /// The ready-made segments with their counts, and the product pairs bought together most
+    /// often (to choose A and B); --save keeps them as ordinary, editable segments.
+    Presets {
+        /// Product A of the "bought A only / A and B / B only" mailings.
+        #[arg(long, requires = "b")]
+        a: Option<String>,
+        /// Product B.
+        #[arg(long, requires = "a")]
+        b: Option<String>,
+        /// Count as of this day (YYYY-MM-DD) instead of today.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Save the presets as segments (a name already used is left as it is).
+        #[arg(long)]
+        save: bool,
     },
     /// Delete a saved segment (its snapshots are kept).
     Delete {
@@ -242,6 +258,26 @@ pub fn run(store: &Store, what: SegmentWhat) -> Result<()> {
                 })
                 .map_err(reported)?;
             println!("snapshot {} of \"{name}\" ({}): {} customers", snap.id, snap.label, snap.member_count);
+        }
+        SegmentWhat::Presets { a, b, as_of, save } => {
+            let day = as_of_day(store, &clock, as_of.as_deref())?;
+            let pairs = store.read(|c| presets::top_pairs(c, 5))?;
+            println!("bought together most often:");
+            for p in &pairs {
+                println!("  {} + {}\t{} customers", p.a, p.b, p.customers);
+            }
+            let pair = a.as_deref().zip(b.as_deref());
+            for p in presets::presets(pair) {
+                let n = store.read(|c| enishi_segments::count(c, &p.rule, day, &clock)).map_err(reported)?;
+                println!("{}\t{n}\t{}\t({})", p.name, print(&p.rule), p.description);
+                if save {
+                    match store.write(|c| saved::create(c, &p.name, p.description, &p.rule, &clock)) {
+                        Ok(_) => eprintln!("saved \"{}\"", p.name),
+                        Err(Error::NameTaken(..)) => eprintln!("\"{}\" exists; left as it is", p.name),
+                        Err(e) => return Err(reported(e)),
+                    }
+                }
+            }
         }
         SegmentWhat::Delete { name } => {
             store
