@@ -66,6 +66,19 @@ pub fn members(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &Busines
     Ok(rows.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?)
 }
 
+/// The condition on the customer `c` (`customers AS c`) that selects `rule`'s members as of
+/// business day `as_of_day`, to combine with other conditions on customers.
+pub fn condition(
+    c: &mut dyn Conn,
+    rule: &Node,
+    as_of_day: i64,
+    calendar: &BusinessClock,
+) -> Result<sea_query::Expr, Error> {
+    let refs = saved::refs(c, rule)?;
+    let ctx = Context { as_of_day, calendar, dialect: dialect(c), refs: &refs };
+    Ok(compile::expr(rule, &ctx, "")?)
+}
+
 /// Checks `rule` against the fields and the saved segments and lists, without running it.
 pub fn check(c: &mut dyn Conn, rule: &Node, calendar: &BusinessClock) -> Result<(), Error> {
     let refs = saved::refs(c, rule)?;

@@ -327,6 +327,7 @@ async fn list_customers(
         channel,
         after: not_negative("after", q.after)?,
         limit: page_limit(q.limit)?,
+        ..Default::default()
     };
     crate::access::customer_query_for(caller.role, &mut query)?;
     if caller.role == Role::Staff {

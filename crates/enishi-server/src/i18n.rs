@@ -245,6 +245,7 @@ const JA: &[(&str, &str)] = &[
     ("Search", "検索"),
     ("Name, email, phone or id", "名前、メール、電話番号、ID"),
     ("RFM segment", "RFMセグメント"),
+    ("Saved segment", "保存したセグメント"),
     ("Id", "ID"),
     ("Name", "名前"),
     ("Email", "メール"),

@@ -163,6 +163,8 @@ struct ListQuery {
     after: Option<i64>,
     stage: Option<String>,
     segment: Option<String>,
+    /// A saved segment's name.
+    saved: Option<String>,
 }
 
 /// A `<select>` of `options` (value, label) with `selected` chosen and an "any" first.
@@ -187,6 +189,7 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
     let text = q.q.clone().unwrap_or_default();
     let stage = q.stage.clone().filter(|s| !s.is_empty());
     let segment = q.segment.clone().filter(|s| !s.is_empty());
+    let saved = q.saved.clone().filter(|s| !s.is_empty());
     let mut query = customers::CustomerQuery {
         text: Some(text.clone()),
         after: q.after.unwrap_or(0),
@@ -203,16 +206,35 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
             return e.into_response();
         }
     }
+    let calendar = state.workspace().clock;
+    let today = calendar.day_number(state.now());
+    let wanted = saved.clone();
     let result = state
         .run(move |s| {
             Ok(s.read(|c| {
-                let list =
-                    if listed { customers::search(c, &query)? } else { Page { items: Vec::new(), next_cursor: None } };
-                Ok::<_, enishi_store::StoreError>((list, customers::count(c)?))
+                // A saved segment narrows the search; one that is gone or cannot be evaluated
+                // is said on the page instead of the list.
+                let mut problem = None;
+                if let Some(name) = &wanted {
+                    let rule =
+                        enishi_segments::saved::find(c, name).and_then(|s| enishi_segments::saved::read_rule(&s));
+                    match rule.and_then(|rule| enishi_segments::condition(c, &rule, today, &calendar)) {
+                        Ok(condition) => query.matching = Some(condition),
+                        Err(enishi_segments::Error::Store(e)) => return Err(e),
+                        Err(e) => problem = Some(e.to_string()),
+                    }
+                }
+                let list = if listed && problem.is_none() {
+                    customers::search(c, &query)?
+                } else {
+                    Page { items: Vec::new(), next_cursor: None }
+                };
+                let names: Vec<String> = enishi_store::repo::segments::list(c)?.into_iter().map(|s| s.name).collect();
+                Ok::<_, enishi_store::StoreError>((list, customers::count(c)?, names, problem))
             })?)
         })
         .await;
-    let (mut list, total) = match result {
+    let (mut list, total, saved_names, problem) = match result {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
@@ -236,6 +258,9 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
             label { (tr.t("Search")) " " input name="q" value=(text) placeholder=(tr.t("Name, email, phone or id")); } " "
             (select(tr, "stage", tr.t("Lifecycle"), &stages, stage.as_deref().unwrap_or(""))) " "
             (select(tr, "segment", tr.t("RFM segment"), &segments, segment.as_deref().unwrap_or(""))) " "
+            @if !saved_names.is_empty() {
+                (select(tr, "saved", tr.t("Saved segment"), &saved_names.iter().map(|n| (n.clone(), n.clone())).collect::<Vec<_>>(), saved.as_deref().unwrap_or(""))) " "
+            }
             button { (tr.t("Search")) }
         }
         (table(None, None, &[tr.t("Id"), tr.t("Name"), tr.t("Email"), tr.t("Orders"), tr.t("Spend"), tr.t("Last order")], html! {
@@ -250,6 +275,9 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
                 }
             }
         }))
+        @if let Some(problem) = &problem {
+            p class="error" role="alert" { (problem) }
+        }
         @if !listed {
             p { (tr.t("Type a name (two characters or more), an email, a phone number or an id: staff see at most 20 matches.")) }
         } @else if list.items.is_empty() {
@@ -259,7 +287,8 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
             p {
                 a href={
                     "/customers?q=" (urlencode(&text)) "&stage=" (urlencode(stage.as_deref().unwrap_or("")))
-                    "&segment=" (urlencode(segment.as_deref().unwrap_or(""))) "&after=" (next)
+                    "&segment=" (urlencode(segment.as_deref().unwrap_or("")))
+                    "&saved=" (urlencode(saved.as_deref().unwrap_or(""))) "&after=" (next)
                 } { (tr.t("Next page →")) }
             }
         }

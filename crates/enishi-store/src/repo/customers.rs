@@ -141,6 +141,8 @@ pub struct CustomerQuery {
     pub tag: Option<String>,
     /// Customers who use this sales channel.
     pub channel: Option<Channel>,
+    /// Only customers this condition on the customer `c` selects (a compiled segment rule).
+    pub matching: Option<sea_query::Expr>,
     /// Only customers with an Enishi id above this (the page cursor).
     pub after: i64,
     /// Page size.
@@ -206,6 +208,9 @@ pub fn search(c: &mut dyn Conn, q: &CustomerQuery) -> Result<Page<Customer>, Sto
     }
     if let Some(v) = q.channel {
         select.and_where(customers_in("customer_channels", "channel", v.as_str()));
+    }
+    if let Some(condition) = &q.matching {
+        select.and_where(condition.clone());
     }
     select.order_by((Alias::new("c"), Alias::new("id")), Order::Asc).limit(u64::try_from(limit + 1).unwrap_or(1));
     let ids: Vec<Value> =
