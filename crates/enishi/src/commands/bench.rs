@@ -25,6 +25,21 @@ pub enum BenchWhat {
         #[arg(long)]
         loyalty: bool,
     },
+    /// Count a segment rule in the database (--database-url) several times; report each
+    /// run's time (the first is cold, the rest warm) and the count.
+    Segment {
+        /// The rule.
+        rule: String,
+        /// Runs.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        runs: u32,
+        /// Count as of this day (YYYY-MM-DD) instead of today.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Also time writing the members' contacts as CSV (to a sink), as `segment export` does.
+        #[arg(long)]
+        export: bool,
+    },
     /// Send orders to a server with the demo loyalty programme from concurrent clients over
     /// HTTP, each answered after its commit; report orders/s and latency percentiles.
     ApiOrders {
@@ -44,8 +59,9 @@ pub enum BenchWhat {
 }
 
 /// Runs a benchmark.
-pub fn run(what: BenchWhat, _data_dir: &Path) -> Result<()> {
+pub fn run(what: BenchWhat, url: &str) -> Result<()> {
     match what {
+        BenchWhat::Segment { rule, runs, as_of, export } => segment(url, &rule, runs, as_of.as_deref(), export),
         BenchWhat::ApiOrders { orders, clients, customers, postgres } => match postgres {
             None => {
                 let dir = tempfile::tempdir()?;
@@ -225,4 +241,34 @@ fn cpu_seconds() -> Option<f64> {
     let user: f64 = fields.next()?.parse().ok()?;
     let system: f64 = fields.next()?.parse().ok()?;
     Some((user + system) / 100.0)
+}
+
+/// Times counting `rule` `runs` times, and with `export` the member export.
+fn segment(url: &str, rule: &str, runs: u32, as_of: Option<&str>, export: bool) -> Result<()> {
+    let store = super::open(url)?;
+    let (clock, _) = super::workspace(&store)?;
+    let node = enishi_segments::text::parse(rule).map_err(|e| crate::BadInput(format!("the rule: {e}")))?;
+    let day = match as_of {
+        Some(d) => enishi_core::time::day_of_date(
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| crate::BadInput(format!("--as-of '{d}'")))?,
+        ),
+        None => clock.day_number(store.now()),
+    };
+    for run in 1..=runs {
+        let start = std::time::Instant::now();
+        let n = store.read(|c| enishi_segments::count(c, &node, day, &clock))?;
+        println!("count run {run}: {n} customers in {:.1} ms", start.elapsed().as_secs_f64() * 1000.0);
+    }
+    if export {
+        for run in 1..=runs.min(3) {
+            let start = std::time::Instant::now();
+            let contacts = store.read(|c| {
+                let ids = enishi_segments::members(c, &node, day, &clock)?;
+                Ok::<_, enishi_segments::Error>(enishi_store::repo::segments::contacts(c, &ids)?)
+            })?;
+            let rows = super::segment::write_contacts(&contacts, std::io::sink())?;
+            println!("export run {run}: {rows} customers in {:.1} ms", start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    Ok(())
 }

@@ -201,7 +201,7 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
         }
         Command::Restore { file } => restore(&url, &file),
         Command::Privacy { what } => privacy(&open(&url)?, what),
-        Command::Bench { what } => bench::run(what, data_dir),
+        Command::Bench { what } => bench::run(what, &url),
         Command::Analyze { what } => analyze::run(&open(&url)?, what),
         Command::Loyalty { what } => loyalty::run(&open(&url)?, what),
         Command::User { what } => user::run(&open(&url)?, what),
