@@ -22,6 +22,7 @@ mod ops;
 mod pages;
 mod privacy_pages;
 pub mod scheduler;
+mod segments_api;
 mod shell;
 mod sign_in;
 
@@ -160,7 +161,7 @@ impl LiveWorkspace {
 /// The whole application: API and pages.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .merge(api::finish(api::routes().merge(loyalty::routes())))
+        .merge(api::finish(api::routes().merge(loyalty::routes()).merge(segments_api::routes())))
         .merge(shell::routes())
         .merge(pages::routes())
         .merge(console::routes())
