@@ -2,6 +2,8 @@
 //! PostgreSQL, with an admin and a staff token, and small HTTP helpers.
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+mod contract;
+
 use enishi_core::{Language, Role};
 use enishi_server::{spawn, AppState, Running};
 use enishi_store::repo::{tokens, users};
@@ -116,6 +118,9 @@ impl App {
         (resp.status(), location, resp.into_string().unwrap_or_default())
     }
 
+    /// Sends a request (with a bearer token and a JSON body if given) and answers (status,
+    /// JSON body or null, content type). Every answer under /api/v1 is checked against the
+    /// OpenAPI document (see [`contract`]).
     pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value, String) {
         let mut r = ureq::request(method, &format!("{}{path}", self.base));
         if let Some(t) = token {
@@ -133,6 +138,7 @@ impl App {
         let status = resp.status();
         let ctype = resp.content_type().to_string();
         let text = resp.into_string().unwrap_or_default();
+        contract::check(method, path, status, &ctype, &text);
         (status, serde_json::from_str(&text).unwrap_or(Value::Null), ctype)
     }
 
