@@ -2,6 +2,10 @@
 
 use crate::auth::{Admin, Caller, Manager};
 use crate::batcher::OrderFrom;
+use crate::openapi::{
+    BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Unauthorized, Unavailable,
+    UnprocessableEntity, UnsupportedMediaType,
+};
 use crate::{ApiError, AppState};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
@@ -19,11 +23,11 @@ use enishi_store::{
     AccountUpsert, Communication, ConsentChange, CustomerUpsert, JsonMap, NewEvent, NewInteraction, Product,
 };
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-
-/// The OpenAPI document.
-pub const OPENAPI: &str = include_str!("openapi.json");
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Largest request body accepted (an events batch of a few thousand events).
 pub(crate) const BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -72,11 +76,21 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/audit"),
 ];
 
+/// The routes whose documentation is generated from their handlers' `#[utoipa::path]`:
+/// registering one here registers its documentation (see [`crate::openapi`]).
+pub(crate) fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(openapi))
+        .routes(routes!(health))
+        .routes(routes!(list_products, upsert_product))
+        .routes(routes!(get_product))
+}
+
 /// The routes of the customer, order, analytics and operations resources (see [`finish`]).
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/health", get(health))
+    documented()
+        .split_for_parts()
+        .0
         .route("/api/v1/customers", get(list_customers).post(create_customer))
         .route("/api/v1/customers/{id}", get(get_customer).patch(update_customer).delete(delete_customer))
         .route("/api/v1/customers/{id}/timeline", get(timeline))
@@ -91,8 +105,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/interactions/{id}/resolve", post(resolve_interaction))
         .route("/api/v1/accounts", get(list_accounts).post(upsert_account))
         .route("/api/v1/accounts/{id}", get(get_account))
-        .route("/api/v1/products", get(list_products).post(upsert_product))
-        .route("/api/v1/products/{sku}", get(get_product))
         .route("/api/v1/orders", post(create_order))
         .route("/api/v1/orders/{order_id}", get(get_order))
         .route("/api/v1/orders/{order_id}/returns", post(create_return))
@@ -118,7 +130,7 @@ pub(crate) fn finish(routes: Router<AppState>) -> Router<AppState> {
         .layer(axum::middleware::from_fn(refuse_announced_oversize))
 }
 
-fn too_large() -> ApiError {
+pub(crate) fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",
@@ -252,14 +264,59 @@ pub(crate) const MANAGERS: &[Role] = &[Role::Admin, Role::Marketer];
 
 // ------------------------------------------------------------------ misc
 
+#[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "getOpenApi", tag = "meta",
+    summary = "This OpenAPI document",
+    description = "The OpenAPI 3.1 description of the API, as `application/json`.\n\nNo authentication.",
+    security(),
+    responses(
+        (status = 200, description = "The OpenAPI document.", body = Object, content_type = "application/json"),
+        (status = 503, response = Unavailable),
+    ))]
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::document()).into_response()
 }
 
+// `GET /api/v1/health`'s answer. (Plain comments here: a doc comment would become the schema's
+// description.)
+#[derive(Serialize, ToSchema)]
+struct Health {
+    #[schema(inline)]
+    status: HealthStatus,
+    #[schema(inline)]
+    database: Backend,
+}
+
+// Always `ok` (a failure is a problem instead).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum HealthStatus {
+    Ok,
+}
+
+/// The database backend.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[utoipa::path(get, path = "/api/v1/health", operation_id = "getHealth", tag = "meta",
+    summary = "Health check",
+    description = "Answers 200 when the server can read the database.\n\nNo authentication.",
+    security(),
+    responses(
+        (status = 200, description = "The server and its database work.", body = Health),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let backend = state.store.backend();
+    let database = match state.store.backend() {
+        enishi_store::Backend::Sqlite => Backend::Sqlite,
+        enishi_store::Backend::Postgres => Backend::Postgres,
+    };
     state.run(|s| Ok(s.read(|c| customers::count(c))?)).await?;
-    Ok(ok(json!({"status": "ok", "database": format!("{backend:?}").to_lowercase()})))
+    Ok(ok(Health { status: HealthStatus::Ok, database }))
 }
 
 async fn wrong_method() -> ApiError {
@@ -1012,20 +1069,89 @@ async fn get_account(
     a.map(ok).ok_or_else(|| ApiError::not_found(format!("no account {id}")))
 }
 
-#[derive(Deserialize)]
+/// A product, keyed by `sku`: created, or updated when it exists (only the fields given).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ProductInput)]
 struct ProductBody {
+    /// Stock-keeping unit (1 to 128 characters).
+    #[schema(
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
+        max_length = 128
+    )]
     sku: String,
+    /// Name.
     #[serde(default)]
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*$")]
     name: Option<String>,
+    /// Category.
     #[serde(default)]
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*$")]
     category: Option<String>,
+    /// List price as a decimal string (see `AmountInput`); not negative.
     #[serde(default)]
+    #[schema(pattern = r"^[0-9]{1,12}(\.[0-9]{1,4})?$")]
     price: Option<String>,
+    /// ISO 4217 code (see `CurrencyCode`).
     #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z]{3}$")]
     currency: Option<String>,
 }
 
+// Money as answered, a decimal string.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Amount, value_type = String, description = "Money as a decimal string (never a JSON number): at least two and at most four decimal places. The currency travels beside it.", pattern = r"^-?[0-9]+\.[0-9]{2,4}$", examples("57.40"))]
+pub(crate) struct Money(enishi_core::Amount);
+
+// A product of the catalogue, as answered (the store's row, typed for the API).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Product)]
+struct ProductView {
+    sku: String,
+    #[schema(required = true)]
+    name: Option<String>,
+    #[schema(required = true)]
+    category: Option<String>,
+    /// List price.
+    #[schema(required = true)]
+    price: Option<Money>,
+    /// Currency of the price.
+    #[schema(required = true, pattern = r"^[A-Za-z]{3}$")]
+    currency: Option<String>,
+}
+
+impl From<Product> for ProductView {
+    fn from(p: Product) -> Self {
+        ProductView { sku: p.sku, name: p.name, category: p.category, price: p.price.map(Money), currency: p.currency }
+    }
+}
+
+// A page of products.
+#[derive(Serialize, ToSchema)]
+struct ProductList {
+    /// In SKU order; pass the last `sku` as `after` for the next page.
+    items: Vec<ProductView>,
+}
+
+#[utoipa::path(post, path = "/api/v1/products", operation_id = "upsertProduct", tag = "products",
+    summary = "Create or update a product",
+    description = "Creates the product, or updates the one with the same `sku` (only the fields given).\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
+    request_body(content((ProductBody = "application/json", examples(("product" = (value = json!(
+        {"sku": "BEANS-1", "name": "House blend 250 g", "category": "coffee", "price": "28.70", "currency": "USD"}
+    ))))))),
+    responses(
+        (status = 200, description = "A product with this SKU existed and was updated.", body = ProductView),
+        (status = 201, description = "The product was created.", body = ProductView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn upsert_product(
     _: Manager,
     State(state): State<AppState>,
@@ -1063,16 +1189,35 @@ async fn upsert_product(
             })?)
         })
         .await?;
+    let product = product.map(ProductView::from);
     Ok(if new { created(product) } else { ok(product) })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct SkuQuery {
+    /// Only products whose SKU sorts after this.
+    #[param(default = "", pattern = r"^[^\u0000-\u001F]*$")]
     after: Option<String>,
+    /// Page size, 1 to 500 (values outside are refused with 422).
+    #[param(default = 50, minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/v1/products", operation_id = "listProducts", tag = "products",
+    summary = "List products",
+    description = "Products in SKU order. For the next page pass the last item's `sku` as `after` (there is no `next_cursor`); a page shorter than `limit` is the last. Unknown query parameters are refused (400 `bad_query`).\n\nRoles: admin, marketer, staff.",
+    params(SkuQuery),
+    responses(
+        (status = 200, description = "Products.", body = ProductList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn list_products(
     _: Caller,
     State(state): State<AppState>,
@@ -1081,16 +1226,31 @@ async fn list_products(
     let limit = page_limit(q.limit)?;
     let after = q.after.unwrap_or_default();
     let items = state.run(move |s| Ok(s.read(|c| products::list(c, &after, limit))?)).await?;
-    Ok(ok(json!({"items": items})))
+    Ok(ok(ProductList { items: items.into_iter().map(ProductView::from).collect() }))
 }
 
+#[utoipa::path(get, path = "/api/v1/products/{sku}", operation_id = "getProduct", tag = "products",
+    summary = "Get a product",
+    description = "One product by SKU.\n\nRoles: admin, marketer, staff.",
+    params(("sku" = String, Path, description = "Product SKU (URL-encoded).",
+        pattern = r"^[^\u0000-\u001F]*$", min_length = 1, max_length = 128)),
+    responses(
+        (status = 200, description = "The product.", body = ProductView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn get_product(
     _: Caller,
     State(state): State<AppState>,
     PathParam(sku): PathParam<String>,
 ) -> Result<Response, ApiError> {
     let p = state.run(move |s| Ok(s.read(|c| products::get(c, &sku))?)).await?;
-    p.map(ok).ok_or_else(|| ApiError::not_found("no such product"))
+    p.map(|p| ok(ProductView::from(p))).ok_or_else(|| ApiError::not_found("no such product"))
 }
 
 // ------------------------------------------------------------------ orders, returns, events

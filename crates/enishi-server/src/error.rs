@@ -118,8 +118,9 @@ impl From<IntakeError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem+json body (without the request id).
+    pub(crate) fn problem(&self) -> serde_json::Value {
         let mut body = json!({
             "type": format!("https://enishi.dev/problems/{}", self.code),
             "title": self.status.canonical_reason().unwrap_or("Error"),
@@ -127,9 +128,16 @@ impl IntoResponse for ApiError {
             "code": self.code,
             "detail": self.detail,
         });
-        if let Some(f) = self.field {
-            body["field"] = f.into();
+        if let Some(f) = &self.field {
+            body["field"] = f.as_str().into();
         }
+        body
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = self.problem();
         if let Some(id) = crate::observe::request_id() {
             body["request_id"] = id.into();
         }

@@ -18,6 +18,7 @@ mod import_pages;
 mod loyalty;
 mod metrics;
 mod observe;
+mod openapi;
 mod ops;
 mod pages;
 mod privacy_pages;
@@ -186,7 +187,7 @@ pub fn api_routes() -> Vec<(&'static str, &'static str)> {
 
 /// The OpenAPI document served at `/api/v1/openapi.json`.
 pub fn openapi() -> &'static str {
-    api::OPENAPI
+    openapi::document()
 }
 
 /// A server listening in the background (for tests and the demo).

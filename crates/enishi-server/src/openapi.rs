@@ -1,0 +1,165 @@
+//! The OpenAPI document served at `/api/v1/openapi.json`.
+//!
+//! Routes registered through [`crate::api::documented`] (utoipa-axum's `routes!`) carry their
+//! documentation with them: the handler's `#[utoipa::path]` gives the path, parameters, body
+//! and every status, and the types it names give the schemas. Those parts are laid over
+//! `openapi.json`, which still holds the routes and schemas not yet moved into the code.
+
+use crate::ApiError;
+use axum::http::StatusCode;
+use serde_json::Value;
+use std::sync::OnceLock;
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Type};
+
+/// The part of the document not yet generated from the code.
+const REST: &str = include_str!("openapi.json");
+
+/// The document, as served.
+pub(crate) fn document() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let generated = crate::api::documented().into_openapi();
+        let generated = serde_json::to_value(generated).unwrap_or_default();
+        let mut doc: Value = serde_json::from_str(REST).unwrap_or_default();
+        lay_over(&mut doc, &generated);
+        for (name, response) in responses() {
+            doc["components"]["responses"][name] = serde_json::to_value(response).unwrap_or_default();
+        }
+        doc.to_string()
+    })
+}
+
+/// Adds the generated paths and components to `doc`.
+fn lay_over(doc: &mut Value, generated: &Value) {
+    for (path, ops) in generated["paths"].as_object().into_iter().flatten() {
+        for (method, op) in ops.as_object().into_iter().flatten() {
+            doc["paths"][path][method] = op.clone();
+        }
+    }
+    for kind in ["schemas", "responses"] {
+        for (name, item) in generated["components"][kind].as_object().into_iter().flatten() {
+            doc["components"][kind][name] = item.clone();
+        }
+    }
+}
+
+/// The shared error responses, as `components/responses`: each is a problem+json body
+/// (schema `Problem`) with an example the server's own [`ApiError`] renders.
+macro_rules! problem_responses {
+    ($($(#[$doc:meta])* $name:ident = $description:literal, $example:expr;)*) => {
+        $(
+            $(#[$doc])*
+            pub(crate) struct $name;
+
+            impl<'s> utoipa::ToResponse<'s> for $name {
+                fn response() -> (&'s str, RefOr<utoipa::openapi::Response>) {
+                    (stringify!($name), problem_response($description, $example).into())
+                }
+            }
+        )*
+
+        /// Every shared error response, for the document's components.
+        pub(crate) fn responses() -> Vec<(&'static str, RefOr<utoipa::openapi::Response>)> {
+            vec![$(<$name as utoipa::ToResponse>::response()),*]
+        }
+    };
+}
+
+problem_responses! {
+    /// 400: the request cannot be read.
+    BadRequest = "The request cannot be read: `bad_path` (a path parameter of the wrong type), `bad_query` (an unknown or ill-typed query parameter), `malformed_json` (the body is not JSON) or `bad_request`.",
+        Some(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", "Failed to deserialize query string: unknown field `page`"));
+    /// 401: no usable token.
+    Unauthorized = "`unauthorized`: no bearer token, or the token is unknown or revoked.",
+        Some(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer TOKEN (make one with `enishi token create --role admin`)"));
+    /// 403: the role may not.
+    Forbidden = "`forbidden`: the token's role may not call this operation.",
+        Some(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the staff role may not do this"));
+    /// 404: no such resource.
+    NotFound = "`not_found`: no such resource (or no such route).",
+        Some(ApiError::not_found("no customer 42"));
+    /// 409: a collision with stored data.
+    Conflict = "`conflict`: the write collides with data already stored (a duplicate id written concurrently).",
+        Some(ApiError::new(StatusCode::CONFLICT, "conflict", "this conflicts with data already stored (a duplicate id?)"));
+    /// 413: the body is over the limit.
+    PayloadTooLarge = "`payload_too_large`: the body is larger than 2 MiB (2097152 bytes).",
+        Some(crate::api::too_large());
+    /// 415: the body is not JSON by its content type.
+    UnsupportedMediaType = "`unsupported_media_type`: the body was not sent with `Content-Type: application/json`.",
+        Some(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json"));
+    /// 422: a field's value or the body's shape is wrong.
+    UnprocessableEntity = "`invalid_field` (a field's value is wrong; `field` names it) or `invalid_body` (the JSON does not have the expected shape: a missing or unknown field, a wrong type).",
+        Some(ApiError::invalid("lines[0].unit_price", "'abc' is not an amount (expected a decimal like 57.40)"));
+    /// 500: the server failed.
+    Internal = "`internal`: something went wrong on the server; the detail is logged, not returned.",
+        Some(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on the server; it has been logged"));
+    /// 503: busy or too slow; try again.
+    Unavailable = "`busy` (no database connection free within 5 s) or `timeout` (the request took longer than the server's limit, 60 s by default; what it started may still finish): try again after `Retry-After` seconds.",
+        None;
+}
+
+/// A problem+json response; with a `Retry-After` header when it has no example (503).
+fn problem_response(description: &str, example: Option<ApiError>) -> utoipa::openapi::Response {
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .example(example.as_ref().map(ApiError::problem))
+        .build();
+    let response = ResponseBuilder::new().description(description).content("application/problem+json", content);
+    let response = match example {
+        Some(_) => response,
+        None => {
+            let seconds = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1));
+            let header = HeaderBuilder::new().description(Some("Seconds to wait before trying again.")).schema(seconds);
+            response.header("Retry-After", header.build())
+        }
+    };
+    response.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Text with no control character at all (path and query strings).
+    const NO_CONTROL: &str = r"^[^\u0000-\u001F]*$";
+    /// Text that is not blank and has no control character (ids, filters).
+    const NOT_BLANK: &str =
+        r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
+    /// Free text: tabs and line breaks allowed, other control characters not.
+    const TEXT: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*$";
+    /// A money amount as sent: not negative, at most 12 digits and 4 decimal places.
+    const AMOUNT_INPUT: &str = r"^[0-9]{1,12}(\.[0-9]{1,4})?$";
+    /// A money amount as answered.
+    const AMOUNT: &str = r"^-?[0-9]+\.[0-9]{2,4}$";
+    /// An ISO 4217 currency code.
+    const CURRENCY: &str = r"^[A-Za-z]{3}$";
+
+    /// Every pattern the code's part of the document may use: `#[schema(pattern = …)]` takes only
+    /// a literal, so the literals are checked against these.
+    const PATTERNS: &[&str] = &[NO_CONTROL, NOT_BLANK, TEXT, AMOUNT_INPUT, AMOUNT, CURRENCY];
+
+    /// `#[schema(pattern = …)]` takes only a literal: every pattern in the generated part of
+    /// the document must be one of the named ones, so that a pattern is written once in effect.
+    #[test]
+    fn every_generated_pattern_is_a_named_one() {
+        fn patterns<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+            match v {
+                Value::Object(m) => {
+                    if let Some(p) = m.get("pattern").and_then(Value::as_str) {
+                        out.push(p);
+                    }
+                    m.values().for_each(|x| patterns(x, out));
+                }
+                Value::Array(a) => a.iter().for_each(|x| patterns(x, out)),
+                _ => {}
+            }
+        }
+        let generated = serde_json::to_value(crate::api::documented().into_openapi()).unwrap();
+        let mut found = Vec::new();
+        patterns(&generated, &mut found);
+        assert!(!found.is_empty());
+        for p in found {
+            assert!(PATTERNS.contains(&p), "pattern {p} is not one of openapi::PATTERNS");
+        }
+    }
+}
