@@ -84,6 +84,9 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(health))
         .routes(routes!(list_products, upsert_product))
         .routes(routes!(get_product))
+        .routes(routes!(list_accounts, upsert_account))
+        .routes(routes!(get_account))
+        .routes(routes!(crate::audit::list))
 }
 
 /// The routes of the customer, order, analytics and operations resources (see [`finish`]).
@@ -103,8 +106,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/customers/{id}/erasure", post(erase_customer))
         .route("/api/v1/interactions", get(list_interactions))
         .route("/api/v1/interactions/{id}/resolve", post(resolve_interaction))
-        .route("/api/v1/accounts", get(list_accounts).post(upsert_account))
-        .route("/api/v1/accounts/{id}", get(get_account))
         .route("/api/v1/orders", post(create_order))
         .route("/api/v1/orders/{order_id}", get(get_order))
         .route("/api/v1/orders/{order_id}/returns", post(create_return))
@@ -116,7 +117,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/analytics/lifecycle", get(analytics_lifecycle))
         .route("/api/v1/analytics/accounts", get(analytics_accounts))
         .route("/api/v1/analytics/clv", get(analytics_clv))
-        .route("/api/v1/audit", get(crate::audit::list))
 }
 
 /// The API's routes (these and every other resource's, such as the loyalty routes) with what
@@ -999,19 +999,85 @@ async fn resolve_interaction(
 
 // ------------------------------------------------------------------ accounts and products
 
-#[derive(Deserialize)]
+/// An account, keyed by `external_id`: created, or updated when it exists (`name` is replaced; other fields only when given).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AccountInput)]
 struct AccountBody {
+    /// The shop's id (1 to 128 characters).
+    #[schema(
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$",
+        max_length = 128
+    )]
     external_id: String,
+    /// Company name; not empty.
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*[^\s\u0000-\u001F][^\u0000-\u0008\u000B\u000C\u000E-\u001F]*$"
+    )]
     name: String,
+    /// Industry.
     #[serde(default)]
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*$")]
     industry: Option<String>,
+    /// Region.
     #[serde(default)]
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*$")]
     region: Option<String>,
+    /// Size band.
     #[serde(default)]
+    #[schema(pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*$")]
     size_band: Option<String>,
 }
 
+/// A B2B account (a company whose contacts are customers).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Account)]
+struct AccountView {
+    id: i64,
+    external_id: String,
+    name: String,
+    #[schema(required = true)]
+    industry: Option<String>,
+    #[schema(required = true)]
+    region: Option<String>,
+    /// `1-10`, `11-50`, …
+    #[schema(required = true)]
+    size_band: Option<String>,
+}
+
+impl From<enishi_store::Account> for AccountView {
+    fn from(a: enishi_store::Account) -> Self {
+        let enishi_store::Account { id, external_id, name, industry, region, size_band } = a;
+        AccountView { id, external_id, name, industry, region, size_band }
+    }
+}
+
+// A page of accounts.
+#[derive(Serialize, ToSchema)]
+struct AccountList {
+    /// In id order; pass the last `id` as `after` for the next page.
+    items: Vec<AccountView>,
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts", operation_id = "upsertAccount", tag = "accounts",
+    summary = "Create or update an account",
+    description = "Creates the account, or updates the one with the same `external_id` (`name` is replaced; `industry`, `region` and `size_band` only when given).\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
+    request_body(content((AccountBody = "application/json", examples(("account" = (value = json!(
+        {"external_id": "ACME", "name": "Acme Café", "industry": "hospitality", "region": "Kansai", "size_band": "11-50"}
+    ))))))),
+    responses(
+        (status = 200, description = "An account with this `external_id` existed and was updated.", body = AccountView),
+        (status = 201, description = "The account was created.", body = AccountView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn upsert_account(
     _: Manager,
     State(state): State<AppState>,
@@ -1040,16 +1106,35 @@ async fn upsert_account(
             })?)
         })
         .await?;
+    let account = account.map(AccountView::from);
     Ok(if new { created(account) } else { ok(account) })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AfterQuery {
+    /// Only accounts with an id above this.
+    #[param(default = 0, minimum = 0)]
     after: Option<i64>,
+    /// Page size, 1 to 500 (values outside are refused with 422).
+    #[param(default = 50, minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/v1/accounts", operation_id = "listAccounts", tag = "accounts",
+    summary = "List accounts",
+    description = "Accounts in id order. For the next page pass the last item's `id` as `after` (there is no `next_cursor`); a page shorter than `limit` is the last. Unknown query parameters are refused (400 `bad_query`).\n\nRoles: admin, marketer, staff.",
+    params(AfterQuery),
+    responses(
+        (status = 200, description = "Accounts.", body = AccountList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn list_accounts(
     _: Caller,
     State(state): State<AppState>,
@@ -1057,16 +1142,30 @@ async fn list_accounts(
 ) -> Result<Response, ApiError> {
     let (after, limit) = (not_negative("after", q.after)?, page_limit(q.limit)?);
     let items = state.run(move |s| Ok(s.read(|c| accounts::list(c, after, limit))?)).await?;
-    Ok(ok(json!({"items": items})))
+    Ok(ok(AccountList { items: items.into_iter().map(AccountView::from).collect() }))
 }
 
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", operation_id = "getAccount", tag = "accounts",
+    summary = "Get an account",
+    description = "One account by Enishi id.\n\nRoles: admin, marketer, staff.",
+    params(("id" = i64, Path, description = "Enishi account id.", minimum = 0)),
+    responses(
+        (status = 200, description = "The account.", body = AccountView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn get_account(
     _: Caller,
     State(state): State<AppState>,
     PathParam(Id(id)): PathParam<Id>,
 ) -> Result<Response, ApiError> {
     let a = state.run(move |s| Ok(s.read(|c| accounts::get(c, id))?)).await?;
-    a.map(ok).ok_or_else(|| ApiError::not_found(format!("no account {id}")))
+    a.map(|a| ok(AccountView::from(a))).ok_or_else(|| ApiError::not_found(format!("no account {id}")))
 }
 
 /// A product, keyed by `sku`: created, or updated when it exists (only the fields given).

@@ -6,6 +6,7 @@
 use crate::api::{ok, page_limit, QueryParams};
 use crate::auth::Admin;
 use crate::console::admin_only;
+use crate::openapi::{BadRequest, Forbidden, Internal, Unauthorized, Unavailable, UnprocessableEntity};
 use crate::shell::table;
 use crate::{ApiError, AppState};
 use axum::extract::{Query, State};
@@ -14,8 +15,9 @@ use axum::response::{IntoResponse, Response};
 use enishi_store::repo::audit::{self, NewAuditEntry};
 use enishi_store::{Conn, StoreError};
 use maud::html;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 /// Appends an entry now, inside the caller's transaction.
 pub(crate) fn record(
@@ -46,14 +48,63 @@ pub(crate) fn record_change(
     audit::append(c, &entry, now)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditQuery {
+    /// Only entries with an id below this (the `next_before` of the previous page).
+    #[param(minimum = 0)]
     before: Option<i64>,
+    /// Page size, 1 to 500 (values outside are refused with 422).
+    #[param(default = 50, minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
+// A page of the audit log, newest first.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AuditPage {
+    #[schema(inline)]
+    items: Vec<AuditItem>,
+    #[schema(required = true)]
+    next_before: Option<i64>,
+}
+
+// An entry of the audit log, as answered.
+#[derive(Serialize, ToSchema)]
+struct AuditItem {
+    id: i64,
+    /// Unix seconds.
+    at: i64,
+    actor: String,
+    action: String,
+    subject: String,
+    /// JSON.
+    before: Option<String>,
+    /// JSON.
+    after: Option<String>,
+}
+
+impl From<audit::AuditEntry> for AuditItem {
+    fn from(e: audit::AuditEntry) -> Self {
+        let audit::AuditEntry { id, at, actor, action, subject, before, after } = e;
+        AuditItem { id, at, actor, action, subject, before, after }
+    }
+}
+
 /// `GET /api/v1/audit`: the newest entries first (admins only); `before` pages back.
+#[utoipa::path(get, path = "/api/v1/audit", operation_id = "listAudit", tag = "meta",
+    summary = "The audit log",
+    description = "Who (a user or a token, by label), what, when, and the state before and after, newest first: points adjustments and redemptions, refunds, tier changes, programme changes, settings, users and roles, tokens, customer edits (the fields changed, not their values) and deletions, bulk reads of customers, exports and ledger repairs. Append-only. Roles: admin.",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of entries.", body = inline(AuditPage)),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 pub(crate) async fn list(
     Admin(_): Admin,
     State(state): State<AppState>,
@@ -62,8 +113,8 @@ pub(crate) async fn list(
     let limit = page_limit(q.limit)?;
     let before = q.before.map(|b| crate::api::not_negative("before", Some(b))).transpose()?;
     let items = state.run(move |s| Ok(s.read(|c| audit::recent(c, before, limit))?)).await?;
-    let next = if items.len() as i64 == limit { items.last().map(|e| e.id) } else { None };
-    Ok(ok(json!({"items": items, "next_before": next})))
+    let next_before = if items.len() as i64 == limit { items.last().map(|e| e.id) } else { None };
+    Ok(ok(AuditPage { items: items.into_iter().map(AuditItem::from).collect(), next_before }))
 }
 
 /// The console's audit page (admins): the newest 200 entries, `?before=ID` for older ones.

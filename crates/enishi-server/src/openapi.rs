@@ -127,6 +127,9 @@ mod tests {
         r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
     /// Free text: tabs and line breaks allowed, other control characters not.
     const TEXT: &str = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*$";
+    /// Free text that is not blank (names).
+    const TEXT_NOT_BLANK: &str =
+        r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*[^\s\u0000-\u001F][^\u0000-\u0008\u000B\u000C\u000E-\u001F]*$";
     /// A money amount as sent: not negative, at most 12 digits and 4 decimal places.
     const AMOUNT_INPUT: &str = r"^[0-9]{1,12}(\.[0-9]{1,4})?$";
     /// A money amount as answered.
@@ -136,7 +139,7 @@ mod tests {
 
     /// Every pattern the code's part of the document may use: `#[schema(pattern = …)]` takes only
     /// a literal, so the literals are checked against these.
-    const PATTERNS: &[&str] = &[NO_CONTROL, NOT_BLANK, TEXT, AMOUNT_INPUT, AMOUNT, CURRENCY];
+    const PATTERNS: &[&str] = &[NO_CONTROL, NOT_BLANK, TEXT, TEXT_NOT_BLANK, AMOUNT_INPUT, AMOUNT, CURRENCY];
 
     /// `#[schema(pattern = …)]` takes only a literal: every pattern in the generated part of
     /// the document must be one of the named ones, so that a pattern is written once in effect.
