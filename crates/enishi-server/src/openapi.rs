@@ -43,6 +43,33 @@ fn lay_over(doc: &mut Value, generated: &Value) {
     }
 }
 
+/// A wrapper that answers one of enishi-core's vocabularies (its serde form) and documents it
+/// as a string enumeration component whose values are read from the vocabulary itself.
+macro_rules! vocabulary {
+    ($wrapper:ident($core:ty) as $name:literal: $description:literal) => {
+        #[derive(serde::Serialize)]
+        #[serde(transparent)]
+        pub(crate) struct $wrapper(pub(crate) $core);
+
+        impl utoipa::PartialSchema for $wrapper {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::String)
+                    .description(Some($description))
+                    .enum_values(Some(<$core>::ALL.iter().map(|v| v.as_str())))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $wrapper {
+            fn name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+        }
+    };
+}
+pub(crate) use vocabulary;
+
 /// The shared error responses, as `components/responses`: each is a problem+json body
 /// (schema `Problem`) with an example the server's own [`ApiError`] renders.
 macro_rules! problem_responses {
@@ -130,6 +157,8 @@ mod tests {
     /// Free text that is not blank (names).
     const TEXT_NOT_BLANK: &str =
         r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*[^\s\u0000-\u001F][^\u0000-\u0008\u000B\u000C\u000E-\u001F]*$";
+    /// A timestamp as sent: the forms `TimestampInput` lists.
+    const TIMESTAMP_INPUT: &str = r"^\s*([+-]?[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2})?)?|[+-]?[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})|[0-9]{8}|[0-9]{1,2}/[0-9]{1,2}/[+-]?[0-9]{4,} [0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2})?)\s*$";
     /// A money amount as sent: not negative, at most 12 digits and 4 decimal places.
     const AMOUNT_INPUT: &str = r"^[0-9]{1,12}(\.[0-9]{1,4})?$";
     /// A money amount as answered.
@@ -139,7 +168,8 @@ mod tests {
 
     /// Every pattern the code's part of the document may use: `#[schema(pattern = …)]` takes only
     /// a literal, so the literals are checked against these.
-    const PATTERNS: &[&str] = &[NO_CONTROL, NOT_BLANK, TEXT, TEXT_NOT_BLANK, AMOUNT_INPUT, AMOUNT, CURRENCY];
+    const PATTERNS: &[&str] =
+        &[NO_CONTROL, NOT_BLANK, TEXT, TEXT_NOT_BLANK, TIMESTAMP_INPUT, AMOUNT_INPUT, AMOUNT, CURRENCY];
 
     /// `#[schema(pattern = …)]` takes only a literal: every pattern in the generated part of
     /// the document must be one of the named ones, so that a pattern is written once in effect.
