@@ -90,6 +90,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(list_interactions))
         .routes(routes!(resolve_interaction))
         .routes(routes!(customer_interactions, add_interaction))
+        .merge(crate::segments_api::documented())
 }
 
 /// The routes of the customer, order, analytics and operations resources (see [`finish`]).

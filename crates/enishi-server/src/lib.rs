@@ -162,7 +162,7 @@ impl LiveWorkspace {
 /// The whole application: API and pages.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .merge(api::finish(api::routes().merge(loyalty::routes()).merge(segments_api::routes())))
+        .merge(api::finish(api::routes().merge(loyalty::routes())))
         .merge(shell::routes())
         .merge(pages::routes())
         .merge(console::routes())
@@ -182,7 +182,7 @@ pub fn app(state: AppState) -> Router {
 
 /// Every API route as (method, path in OpenAPI form): the list the OpenAPI document must match.
 pub fn api_routes() -> Vec<(&'static str, &'static str)> {
-    api::ROUTES.iter().chain(loyalty::ROUTES).copied().collect()
+    api::ROUTES.iter().chain(loyalty::ROUTES).chain(segments_api::ROUTES).copied().collect()
 }
 
 /// The OpenAPI document served at `/api/v1/openapi.json`.

@@ -5,87 +5,191 @@
 
 use crate::api::{created, ok, page_limit, Body, PathParam, QueryParams};
 use crate::auth::Manager;
+use crate::openapi::{
+    BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Unauthorized, Unavailable,
+    UnprocessableEntity, UnsupportedMediaType,
+};
 use crate::{ApiError, AppState};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::Router;
 use enishi_segments::saved;
 use enishi_segments::text::{parse, print};
 use enishi_segments::{Error, Node};
 use enishi_store::repo::segments::{self as repo, Segment};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/segments", get(list).post(create))
-        .route("/api/v1/segments/validate", post(validate))
-        .route("/api/v1/segments/count", post(count))
-        .route("/api/v1/segments/{name}", get(show).put(update).delete(delete))
-        .route("/api/v1/segments/{name}/members", get(members))
-        .route("/api/v1/segments/{name}/snapshots", post(snapshot))
+/// The segment routes, each registered with its documentation.
+pub(crate) fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(validate))
+        .routes(routes!(count))
+        .routes(routes!(show, update, delete))
+        .routes(routes!(members))
+        .routes(routes!(snapshot))
 }
 
+/// The segment routes' paths and methods, for the route list the API tests compare with the
+/// document.
+pub(crate) const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/segments"),
+    ("post", "/api/v1/segments"),
+    ("post", "/api/v1/segments/validate"),
+    ("post", "/api/v1/segments/count"),
+    ("get", "/api/v1/segments/{name}"),
+    ("put", "/api/v1/segments/{name}"),
+    ("delete", "/api/v1/segments/{name}"),
+    ("get", "/api/v1/segments/{name}/members"),
+    ("post", "/api/v1/segments/{name}/snapshots"),
+];
+
 /// A rule as a client sends it.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RuleBody {
-    /// The text form (a string) or the JSON form (an object).
+    /// The text form (a string) or the JSON form (an object), docs/segments.md.
+    #[schema(value_type = Object)]
     rule: Value,
-    /// Evaluate as of this day (YYYY-MM-DD) instead of today.
+    /// Evaluate as of this day (YYYY-MM-DD) instead of today (count only).
     #[serde(default)]
+    #[schema(pattern = r"^\d{4}-\d{2}-\d{2}$")]
     as_of: Option<String>,
 }
 
 /// A segment to save.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SegmentBody {
+    /// A unique name, 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    /// What the segment is for.
     #[serde(default)]
     description: String,
+    /// The rule: text (a string) or JSON (an object).
+    #[schema(value_type = Object)]
     rule: Value,
 }
 
 /// A segment to update (its name is in the path).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SegmentUpdate {
+    /// What the segment is for.
     #[serde(default)]
     description: String,
+    /// The new rule: text (a string) or JSON (an object).
+    #[schema(value_type = Object)]
     rule: Value,
 }
 
 /// A snapshot to take.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SnapshotBody {
+    /// What it is for, such as "coffee DM v2".
+    #[schema(min_length = 1)]
     label: String,
 }
 
 /// A page of members.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MembersQuery {
+    /// Only members with an Enishi id above this (the previous page's `next_cursor`).
     #[serde(default)]
+    #[param(minimum = 0)]
     after: Option<i64>,
+    /// Page size, 1 to 500.
     #[serde(default)]
+    #[param(default = 100, minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
 /// A saved segment as the API answers it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Segment)]
 pub(crate) struct SegmentView {
     name: String,
     description: String,
     /// The rule in its canonical text form.
     text: String,
     /// The rule in its JSON form.
+    #[schema(value_type = Object)]
     rule: Value,
+    /// Members at the last evaluation.
     last_count: Option<i64>,
+    /// When it was last evaluated (RFC 3339).
     last_evaluated_at: Option<String>,
+    /// When it was last changed (RFC 3339).
     updated_at: String,
+}
+
+/// Every saved segment.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SegmentList {
+    items: Vec<SegmentView>,
+}
+
+/// A rule that was checked.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Validated {
+    /// Always true (a bad rule is 422).
+    valid: bool,
+    /// The rule in its canonical text form.
+    text: String,
+    /// The rule in its JSON form.
+    #[schema(value_type = Object)]
+    rule: Value,
+}
+
+/// How many customers a rule selects.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Counted {
+    count: i64,
+    /// The as-of day (YYYY-MM-DD).
+    as_of: String,
+}
+
+/// A member of a segment.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Member {
+    id: i64,
+    external_id: String,
+    name: Option<String>,
+    email: Option<String>,
+}
+
+/// A page of a segment's members, evaluated now.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct MemberPage {
+    /// Members in all.
+    count: usize,
+    /// Members now who were not at the evaluation before.
+    joined: usize,
+    /// Members then who are not now.
+    left: usize,
+    items: Vec<Member>,
+    /// Pass as `after` for the next page; null on the last.
+    next_cursor: Option<i64>,
+}
+
+/// A snapshot taken.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SnapshotView {
+    id: i64,
+    label: String,
+    /// Members kept.
+    members: i64,
+    /// The as-of day (YYYY-MM-DD).
+    as_of: String,
+    /// When it was taken (RFC 3339).
+    taken_at: String,
 }
 
 fn rfc3339(t: i64) -> String {
@@ -144,6 +248,21 @@ fn as_of_day(state: &AppState, as_of: Option<&str>) -> Result<i64, ApiError> {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/segments/validate", operation_id = "validateSegmentRule", tag = "segments",
+    summary = "Check a rule",
+    description = "Reads a rule (text or JSON) and checks every field, argument and value and the segments and lists it names; answers its canonical text and JSON forms. A bad rule is 422 `invalid_rule` with the node's JSON pointer under `/rule` in `field`.\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
+    request_body(content((RuleBody = "application/json", examples(("text" = (value = json!({"rule": "bought(sku: \"A\") and not bought(sku: \"B\")"}))))))),
+    responses(
+        (status = 200, description = "The rule is valid.", body = Validated),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn validate(
     _: Manager,
     axum::extract::State(state): axum::extract::State<AppState>,
@@ -153,9 +272,24 @@ async fn validate(
     let calendar = state.workspace().clock;
     let checked = rule.clone();
     state.run(move |s| s.read(|c| enishi_segments::check(c, &checked, &calendar)).map_err(answer)).await?;
-    Ok(ok(serde_json::json!({ "valid": true, "text": print(&rule), "rule": rule.to_json() })))
+    Ok(ok(Validated { valid: true, text: print(&rule), rule: rule.to_json() }))
 }
 
+#[utoipa::path(post, path = "/api/v1/segments/count", operation_id = "countSegmentRule", tag = "segments",
+    summary = "Count a rule's customers",
+    description = "How many customers a rule (text or JSON) selects as of `as_of` (default today in the business time zone), without saving it.\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
+    request_body(content((RuleBody = "application/json", examples(("count" = (value = json!({"rule": "orders >= 2", "as_of": "2026-06-30"}))))))),
+    responses(
+        (status = 200, description = "The count.", body = Counted),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn count(
     _: Manager,
     axum::extract::State(state): axum::extract::State<AppState>,
@@ -165,15 +299,43 @@ async fn count(
     let day = as_of_day(&state, b.as_of.as_deref())?;
     let calendar = state.workspace().clock;
     let n = state.run(move |s| s.read(|c| enishi_segments::count(c, &rule, day, &calendar)).map_err(answer)).await?;
-    Ok(ok(serde_json::json!({ "count": n, "as_of": enishi_core::time::date_of_day(day).to_string() })))
+    Ok(ok(Counted { count: n, as_of: enishi_core::time::date_of_day(day).to_string() }))
 }
 
+#[utoipa::path(get, path = "/api/v1/segments", operation_id = "listSegments", tag = "segments",
+    summary = "List saved segments",
+    description = "Every saved segment by name, with its rule and the count at its last evaluation.\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
+    responses(
+        (status = 200, description = "The segments.", body = SegmentList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn list(_: Manager, axum::extract::State(state): axum::extract::State<AppState>) -> Result<Response, ApiError> {
     let all = state.run(|s| Ok(s.read(repo::list)?)).await?;
     let items = all.iter().map(view).collect::<Result<Vec<_>, _>>()?;
-    Ok(ok(serde_json::json!({ "items": items })))
+    Ok(ok(SegmentList { items }))
 }
 
+#[utoipa::path(post, path = "/api/v1/segments", operation_id = "createSegment", tag = "segments",
+    summary = "Save a segment",
+    description = "Checks the rule (as `validate` does) and saves it under a new name; nothing is saved when anything is wrong. A name in use is 409 `name_taken`.\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
+    request_body(content((SegmentBody = "application/json", examples(("segment" = (value = json!({"name": "Mug offer", "description": "coffee buyers without a mug", "rule": "bought(category: \"coffee\") and not bought(sku: \"MUG-02S\")"}))))))),
+    responses(
+        (status = 201, description = "The segment was saved.", body = SegmentView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn create(
     _: Manager,
     axum::extract::State(state): axum::extract::State<AppState>,
@@ -187,6 +349,20 @@ async fn create(
     Ok(created(view(&s)?))
 }
 
+#[utoipa::path(get, path = "/api/v1/segments/{name}", operation_id = "getSegment", tag = "segments",
+    summary = "Get a saved segment",
+    description = "The segment's rule, description and last evaluation.\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
+    params(("name" = String, Path, description = "The segment's name (URL-encoded).")),
+    responses(
+        (status = 200, description = "The segment.", body = SegmentView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn show(
     _: Manager,
     axum::extract::State(state): axum::extract::State<AppState>,
@@ -196,6 +372,23 @@ async fn show(
     Ok(ok(view(&s)?))
 }
 
+#[utoipa::path(put, path = "/api/v1/segments/{name}", operation_id = "updateSegment", tag = "segments",
+    summary = "Replace a segment's rule",
+    description = "Checks the new rule as if it were saved (a rule that makes segments refer to each other in a cycle is refused with the cycle) and replaces the rule and description.\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
+    params(("name" = String, Path, description = "The segment's name (URL-encoded).")),
+    request_body(content((SegmentUpdate = "application/json", examples(("update" = (value = json!({"rule": "orders >= 3"}))))))),
+    responses(
+        (status = 200, description = "The segment as saved.", body = SegmentView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn update(
     _: Manager,
     axum::extract::State(state): axum::extract::State<AppState>,
@@ -210,6 +403,20 @@ async fn update(
     Ok(ok(view(&s)?))
 }
 
+#[utoipa::path(delete, path = "/api/v1/segments/{name}", operation_id = "deleteSegment", tag = "segments",
+    summary = "Delete a segment",
+    description = "Deletes the segment; its snapshots are kept.\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
+    params(("name" = String, Path, description = "The segment's name (URL-encoded).")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn delete(
     _: Manager,
     axum::extract::State(state): axum::extract::State<AppState>,
@@ -230,6 +437,21 @@ async fn delete(
 
 /// Members evaluated now, in id order, a page at a time; the evaluation is recorded, with who
 /// joined and who left since the one before.
+#[utoipa::path(get, path = "/api/v1/segments/{name}/members", operation_id = "listSegmentMembers", tag = "segments",
+    summary = "A segment's members",
+    description = "Evaluates the segment now, records the evaluation, and answers a page of its members in id order with how many joined and left since the evaluation before.\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
+    params(("name" = String, Path, description = "The segment's name (URL-encoded).")),
+    params(MembersQuery),
+    responses(
+        (status = 200, description = "A page of members.", body = MemberPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn members(
     _: Manager,
     axum::extract::State(state): axum::extract::State<AppState>,
@@ -253,21 +475,32 @@ async fn members(
         })
         .await?;
     let more = contacts.len() as i64 > limit;
-    let items: Vec<Value> = contacts
-        .iter()
+    let items: Vec<Member> = contacts
+        .into_iter()
         .take(limit as usize)
-        .map(|x| serde_json::json!({ "id": x.id, "external_id": x.external_id, "name": x.name, "email": x.email }))
+        .map(|x| Member { id: x.id, external_id: x.external_id, name: x.name, email: x.email })
         .collect();
-    let next_cursor = if more { items.last().and_then(|v| v["id"].as_i64()) } else { None };
-    Ok(ok(serde_json::json!({
-        "count": ids.len(),
-        "joined": change.joined.len(),
-        "left": change.left.len(),
-        "items": items,
-        "next_cursor": next_cursor,
-    })))
+    let next_cursor = if more { items.last().map(|m| m.id) } else { None };
+    Ok(ok(MemberPage { count: ids.len(), joined: change.joined.len(), left: change.left.len(), items, next_cursor }))
 }
 
+#[utoipa::path(post, path = "/api/v1/segments/{name}/snapshots", operation_id = "snapshotSegment", tag = "segments",
+    summary = "Snapshot a segment's members",
+    description = "Keeps exactly who is in the segment now under a label, for a campaign's audience; the snapshot outlives the segment.\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
+    params(("name" = String, Path, description = "The segment's name (URL-encoded).")),
+    request_body(content((SnapshotBody = "application/json", examples(("snapshot" = (value = json!({"label": "coffee DM v2"}))))))),
+    responses(
+        (status = 201, description = "The snapshot.", body = SnapshotView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
 async fn snapshot(
     _: Manager,
     axum::extract::State(state): axum::extract::State<AppState>,
@@ -289,11 +522,11 @@ async fn snapshot(
             .map_err(answer)
         })
         .await?;
-    Ok(created(serde_json::json!({
-        "id": snap.id,
-        "label": snap.label,
-        "members": snap.member_count,
-        "as_of": enishi_core::time::date_of_day(snap.as_of_day).to_string(),
-        "taken_at": rfc3339(snap.taken_at),
-    })))
+    Ok(created(SnapshotView {
+        id: snap.id,
+        label: snap.label,
+        members: snap.member_count,
+        as_of: enishi_core::time::date_of_day(snap.as_of_day).to_string(),
+        taken_at: rfc3339(snap.taken_at),
+    }))
 }
