@@ -165,11 +165,13 @@ mod tests {
     const AMOUNT: &str = r"^-?[0-9]+\.[0-9]{2,4}$";
     /// An ISO 4217 currency code.
     const CURRENCY: &str = r"^[A-Za-z]{3}$";
+    /// A calendar date, YYYY-MM-DD.
+    const DATE: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
 
     /// Every pattern the code's part of the document may use: `#[schema(pattern = …)]` takes only
     /// a literal, so the literals are checked against these.
     const PATTERNS: &[&str] =
-        &[NO_CONTROL, NOT_BLANK, TEXT, TEXT_NOT_BLANK, TIMESTAMP_INPUT, AMOUNT_INPUT, AMOUNT, CURRENCY];
+        &[NO_CONTROL, NOT_BLANK, TEXT, TEXT_NOT_BLANK, TIMESTAMP_INPUT, AMOUNT_INPUT, AMOUNT, CURRENCY, DATE];
 
     /// `#[schema(pattern = …)]` takes only a literal: every pattern in the generated part of
     /// the document must be one of the named ones, so that a pattern is written once in effect.

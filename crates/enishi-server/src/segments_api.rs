@@ -56,7 +56,7 @@ pub(crate) struct RuleBody {
     rule: Value,
     /// Evaluate as of this day (YYYY-MM-DD) instead of today (count only).
     #[serde(default)]
-    #[schema(pattern = r"^\d{4}-\d{2}-\d{2}$")]
+    #[schema(format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     as_of: Option<String>,
 }
 
