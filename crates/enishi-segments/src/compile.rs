@@ -389,6 +389,17 @@ fn net_total(ctx: &Context<'_>) -> Expr {
     col("o", "total").sub(Expr::SubQuery(None, Box::new(refunded.into())))
 }
 
+/// Customers whose stored score `column` compares with `value` (false for the unscored).
+fn score_compare(column: &str, op: Op, value: impl Into<Expr>) -> Expr {
+    id_in(
+        Query::select()
+            .column(Alias::new("customer_id"))
+            .from(Alias::new("customer_scores"))
+            .and_where(compare(Expr::col(Alias::new(column)), op, value))
+            .to_owned(),
+    )
+}
+
 /// The orders' net totals summed, as a 64-bit integer (PostgreSQL sums to NUMERIC).
 fn net_spend(ctx: &Context<'_>) -> Expr {
     custom(ctx.dialect, "CAST($1 AS BIGINT)", [Func::sum(net_total(ctx)).into()])
@@ -585,13 +596,7 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
         }
         "rfm.r" | "rfm.f" | "rfm.m" => {
             let (op, n) = r.compare_int()?;
-            let column = format!("rfm_{}", &field[4..]);
-            let q = Query::select()
-                .column(Alias::new("customer_id"))
-                .from(Alias::new("customer_scores"))
-                .and_where(compare(Expr::col(Alias::new(column)), op, n))
-                .to_owned();
-            id_in(q)
+            score_compare(&format!("rfm_{}", &field[4..]), op, n)
         }
         "rfm.segment" => {
             let test = r.text_test(catalogue::rfm_segment)?;
@@ -612,13 +617,7 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
                 "predicted_purchases" => "expected_purchases",
                 _ => "clv",
             };
-            let n = n.to_f64().unwrap_or(f64::MAX);
-            let q = Query::select()
-                .column(Alias::new("customer_id"))
-                .from(Alias::new("customer_scores"))
-                .and_where(compare(Expr::col(Alias::new(column)), op, n))
-                .to_owned();
-            id_in(q)
+            score_compare(column, op, n.to_f64().unwrap_or(f64::MAX))
         }
         "recommended" => {
             let sku = r
