@@ -246,6 +246,7 @@ const JA: &[(&str, &str)] = &[
     ("Name, email, phone or id", "名前、メール、電話番号、ID"),
     ("RFM segment", "RFMセグメント"),
     ("Saved segment", "保存したセグメント"),
+    ("Loyal class", "ロイヤル区分"),
     ("Id", "ID"),
     ("Name", "名前"),
     ("Email", "メール"),
@@ -524,6 +525,7 @@ const JA: &[(&str, &str)] = &[
     ("lost", "離脱"),
     ("champions", "チャンピオン"),
     ("loyal", "ロイヤル"),
+    ("semi loyal", "準ロイヤル"),
     ("potential loyalist", "ロイヤル候補"),
     ("promising", "有望"),
     ("need attention", "要注意"),
@@ -624,6 +626,7 @@ mod tests {
                 .map(String::from),
         );
         words.extend(["clicked", "bounced", "failed"].map(String::from));
+        words.extend(enishi_segments::catalogue::LOYAL_CLASSES.map(String::from));
         words.into_iter().map(|w| w.replace('_', " ").to_lowercase()).collect()
     }
 

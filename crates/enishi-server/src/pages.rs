@@ -513,6 +513,9 @@ fn scores_card(
                 @if let Some(r) = &s.rfm {
                     "RFM: " strong { (tr.word(&r.segment)) } " (" (r.r) (r.f) (r.m) ")" br;
                 }
+                @if let Some(class) = &s.loyal_class {
+                    (tr.t("Loyal class")) ": " strong { (tr.word(class)) } br;
+                }
                 @if let Some(stage) = &s.lifecycle_stage {
                     (tr.t("Lifecycle")) ": " strong { (tr.word(stage)) }
                     @if let Some(day) = since { " " (tr.f("since {}", &[&enishi_core::time::date_of_day(day)])) }

@@ -684,12 +684,14 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
         let id = found["items"][0]["id"].as_i64().unwrap();
         let (_, one) = app.admin("GET", &format!("/api/v1/customers/{id}"), None);
         assert!(one["scores"]["rfm"].is_object(), "{one}");
+        assert!(one["scores"]["loyal_class"].is_string(), "the daily scoring ranks buyers: {one}");
         assert!(one["scores"]["lifecycle_stage"].is_string(), "{one}");
         let (_, page) = app.page(&format!("/customers/{id}"), &app.session(Role::Admin));
         assert!(
             page.contains("id=\"scores\"") && page.contains("Lifecycle: <strong>inactive</strong> since"),
             "{page}"
         );
+        assert!(page.contains("Loyal class: <strong>"), "the profile shows the loyal class: {page}");
         let (s, recs) = app.admin("GET", &format!("/api/v1/customers/{id}/recommendations"), None);
         assert_eq!((s, recs["items"][0]["sku"].as_str()), (200, Some("B")), "{recs}");
     }

@@ -579,4 +579,6 @@ pub struct CustomerScores {
     pub value: Option<ValueScores>,
     /// Lifecycle stage (`new`, `active`, `inactive`, `at_risk`, `lost`), if judged.
     pub lifecycle_stage: Option<String>,
+    /// Loyal class (`loyal`, `semi_loyal`, `other`), if the customer has bought and been ranked.
+    pub loyal_class: Option<String>,
 }

@@ -62,7 +62,7 @@ pub fn store_value(c: &mut dyn Conn, scores: &[(i64, ValueScores)]) -> Result<()
 pub fn get(c: &mut dyn Conn, customer_id: i64) -> Result<Option<CustomerScores>, StoreError> {
     let Some(r) = c.query_opt(
         "SELECT rfm_as_of_day, rfm_r, rfm_f, rfm_m, rfm_segment, clv_as_of_day, p_alive, expected_purchases, expected_days, \
-         expected_value, clv, lifecycle_stage FROM customer_scores WHERE customer_id = $1",
+         expected_value, clv, lifecycle_stage, loyal_class FROM customer_scores WHERE customer_id = $1",
         params![customer_id],
     )?
     else {
@@ -92,7 +92,7 @@ pub fn get(c: &mut dyn Conn, customer_id: i64) -> Result<Option<CustomerScores>,
         }),
         None => None,
     };
-    Ok(Some(CustomerScores { rfm, value, lifecycle_stage: r.opt_text(11)? }))
+    Ok(Some(CustomerScores { rfm, value, lifecycle_stage: r.opt_text(11)?, loyal_class: r.opt_text(12)? }))
 }
 
 /// A customer with the highest predicted value.
