@@ -48,20 +48,30 @@ pub fn dialect(c: &dyn Conn) -> Dialect {
     }
 }
 
-/// How many customers `rule` selects as of business day `as_of_day`.
-pub fn count(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &BusinessClock) -> Result<i64, Error> {
+/// Compiles `rule` with `compile`, in a context that holds the saved segments and lists it
+/// names and the dialect of `c`'s database.
+fn with_context<T>(
+    c: &mut dyn Conn,
+    rule: &Node,
+    as_of_day: i64,
+    calendar: &BusinessClock,
+    compile: impl FnOnce(&Node, &Context<'_>) -> Result<T, Invalid>,
+) -> Result<T, Error> {
     let refs = saved::refs(c, rule)?;
     let ctx = Context { as_of_day, calendar, dialect: dialect(c), refs: &refs };
-    let query = compile::count_query(rule, &ctx)?;
+    Ok(compile(rule, &ctx)?)
+}
+
+/// How many customers `rule` selects as of business day `as_of_day`.
+pub fn count(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &BusinessClock) -> Result<i64, Error> {
+    let query = with_context(c, rule, as_of_day, calendar, compile::count_query)?;
     let rows = enishi_store::sql::select(c, &query)?;
     Ok(rows.first().map(|r| r.int("n")).transpose()?.unwrap_or(0))
 }
 
 /// The ids of the customers `rule` selects as of business day `as_of_day`, ascending.
 pub fn members(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &BusinessClock) -> Result<Vec<i64>, Error> {
-    let refs = saved::refs(c, rule)?;
-    let ctx = Context { as_of_day, calendar, dialect: dialect(c), refs: &refs };
-    let query = compile::members_query(rule, &ctx)?;
+    let query = with_context(c, rule, as_of_day, calendar, compile::members_query)?;
     let rows = enishi_store::sql::select(c, &query)?;
     Ok(rows.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?)
 }
@@ -74,14 +84,10 @@ pub fn condition(
     as_of_day: i64,
     calendar: &BusinessClock,
 ) -> Result<sea_query::Expr, Error> {
-    let refs = saved::refs(c, rule)?;
-    let ctx = Context { as_of_day, calendar, dialect: dialect(c), refs: &refs };
-    Ok(compile::expr(rule, &ctx, "")?)
+    with_context(c, rule, as_of_day, calendar, |rule, ctx| compile::expr(rule, ctx, ""))
 }
 
 /// Checks `rule` against the fields and the saved segments and lists, without running it.
 pub fn check(c: &mut dyn Conn, rule: &Node, calendar: &BusinessClock) -> Result<(), Error> {
-    let refs = saved::refs(c, rule)?;
-    let ctx = Context { as_of_day: 0, calendar, dialect: dialect(c), refs: &refs };
-    Ok(compile::validate(rule, &ctx)?)
+    with_context(c, rule, 0, calendar, compile::validate)
 }

@@ -10,6 +10,7 @@ use crate::openapi::{
     UnprocessableEntity, UnsupportedMediaType,
 };
 use crate::{ApiError, AppState};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use enishi_segments::saved;
@@ -263,11 +264,7 @@ fn as_of_day(state: &AppState, as_of: Option<&str>) -> Result<i64, ApiError> {
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     ))]
-async fn validate(
-    _: Manager,
-    axum::extract::State(state): axum::extract::State<AppState>,
-    Body(b): Body<RuleBody>,
-) -> Result<Response, ApiError> {
+async fn validate(_: Manager, State(state): State<AppState>, Body(b): Body<RuleBody>) -> Result<Response, ApiError> {
     let rule = read_rule(&b.rule)?;
     let calendar = state.workspace().clock;
     let checked = rule.clone();
@@ -290,11 +287,7 @@ async fn validate(
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     ))]
-async fn count(
-    _: Manager,
-    axum::extract::State(state): axum::extract::State<AppState>,
-    Body(b): Body<RuleBody>,
-) -> Result<Response, ApiError> {
+async fn count(_: Manager, State(state): State<AppState>, Body(b): Body<RuleBody>) -> Result<Response, ApiError> {
     let rule = read_rule(&b.rule)?;
     let day = as_of_day(&state, b.as_of.as_deref())?;
     let calendar = state.workspace().clock;
@@ -314,7 +307,7 @@ async fn count(
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     ))]
-async fn list(_: Manager, axum::extract::State(state): axum::extract::State<AppState>) -> Result<Response, ApiError> {
+async fn list(_: Manager, State(state): State<AppState>) -> Result<Response, ApiError> {
     let all = state.run(|s| Ok(s.read(repo::list)?)).await?;
     let items = all.iter().map(view).collect::<Result<Vec<_>, _>>()?;
     Ok(ok(SegmentList { items }))
@@ -336,11 +329,7 @@ async fn list(_: Manager, axum::extract::State(state): axum::extract::State<AppS
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
     ))]
-async fn create(
-    _: Manager,
-    axum::extract::State(state): axum::extract::State<AppState>,
-    Body(b): Body<SegmentBody>,
-) -> Result<Response, ApiError> {
+async fn create(_: Manager, State(state): State<AppState>, Body(b): Body<SegmentBody>) -> Result<Response, ApiError> {
     let rule = read_rule(&b.rule)?;
     let calendar = state.workspace().clock;
     let s = state
@@ -365,7 +354,7 @@ async fn create(
     ))]
 async fn show(
     _: Manager,
-    axum::extract::State(state): axum::extract::State<AppState>,
+    State(state): State<AppState>,
     PathParam(name): PathParam<String>,
 ) -> Result<Response, ApiError> {
     let s = state.run(move |s| s.read(|c| saved::find(c, &name)).map_err(answer)).await?;
@@ -391,7 +380,7 @@ async fn show(
     ))]
 async fn update(
     _: Manager,
-    axum::extract::State(state): axum::extract::State<AppState>,
+    State(state): State<AppState>,
     PathParam(name): PathParam<String>,
     Body(b): Body<SegmentUpdate>,
 ) -> Result<Response, ApiError> {
@@ -419,7 +408,7 @@ async fn update(
     ))]
 async fn delete(
     _: Manager,
-    axum::extract::State(state): axum::extract::State<AppState>,
+    State(state): State<AppState>,
     PathParam(name): PathParam<String>,
 ) -> Result<Response, ApiError> {
     state
@@ -454,7 +443,7 @@ async fn delete(
     ))]
 async fn members(
     _: Manager,
-    axum::extract::State(state): axum::extract::State<AppState>,
+    State(state): State<AppState>,
     PathParam(name): PathParam<String>,
     QueryParams(q): QueryParams<MembersQuery>,
 ) -> Result<Response, ApiError> {
@@ -503,7 +492,7 @@ async fn members(
     ))]
 async fn snapshot(
     _: Manager,
-    axum::extract::State(state): axum::extract::State<AppState>,
+    State(state): State<AppState>,
     PathParam(name): PathParam<String>,
     Body(b): Body<SnapshotBody>,
 ) -> Result<Response, ApiError> {

@@ -248,12 +248,7 @@ fn segment(url: &str, rule: &str, runs: u32, as_of: Option<&str>, export: bool) 
     let store = super::open(url)?;
     let (clock, _) = super::workspace(&store)?;
     let node = enishi_segments::text::parse(rule).map_err(|e| crate::BadInput(format!("the rule: {e}")))?;
-    let day = match as_of {
-        Some(d) => enishi_core::time::day_of_date(
-            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| crate::BadInput(format!("--as-of '{d}'")))?,
-        ),
-        None => clock.day_number(store.now()),
-    };
+    let day = super::segment::as_of_day(&store, &clock, as_of)?;
     for run in 1..=runs {
         let start = std::time::Instant::now();
         let n = store.read(|c| enishi_segments::count(c, &node, day, &clock))?;

@@ -164,7 +164,8 @@ fn rule(text: &str) -> Result<Node> {
     parse(text).map_err(|e| BadInput(format!("the rule: {e}")).into())
 }
 
-fn as_of_day(store: &Store, clock: &BusinessClock, as_of: Option<&str>) -> Result<i64> {
+/// The as-of day: `--as-of` (YYYY-MM-DD), or today in the business time zone.
+pub(crate) fn as_of_day(store: &Store, clock: &BusinessClock, as_of: Option<&str>) -> Result<i64> {
     match as_of {
         None => Ok(clock.day_number(store.now())),
         Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
