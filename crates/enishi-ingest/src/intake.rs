@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use enishi_core::{Amount, BusinessClock, Channel, Currency, Email, ExternalId, Phone};
 use enishi_rewards::{OrderLoyalty, Programs, ReturnFacts};
-use enishi_store::repo::{customers, loyalty, orders, privacy, products};
+use enishi_store::repo::{customers, loyalty, orders, privacy, products, purchase_summary};
 use enishi_store::{
     Conn, CustomerUpsert, NewOrder, NewReturn, Order, OrderLine, Product, Return, ReturnLine, StoreError,
 };
@@ -307,6 +307,8 @@ pub fn record_order(
         .collect();
     products::insert_missing(c, &new_products)?;
     customers::refresh_stats(c, &[customer_id])?;
+    purchase_summary::refresh(c, &[customer_id])?;
+    purchase_summary::advance_horizon(c, Some(order.placed_day), None)?;
     let stored = orders::get(c, id)?.ok_or_else(|| StoreError::NotFound(format!("order {id}")))?;
     let loyalty = enishi_rewards::on_order(c, programs, &stored)?;
     Ok((stored, true, loyalty))
@@ -474,6 +476,8 @@ pub fn record_return(
     };
     let id = orders::insert_returns(c, std::slice::from_ref(&new))?[0].id();
     customers::refresh_stats(c, &[order.customer_id])?;
+    purchase_summary::refresh(c, &[order.customer_id])?;
+    purchase_summary::advance_horizon(c, None, Some(returned_at.timestamp()))?;
     enishi_rewards::on_return(
         c,
         &ReturnFacts {

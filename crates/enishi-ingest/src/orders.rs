@@ -18,7 +18,7 @@ use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::{DateTime, Utc};
 use enishi_core::{Amount, BusinessClock, Channel, Currency};
 use enishi_rewards::{EvaluatedOrders, OrderBatch, Programs, Purchase, ReturnBatch, ReturnFacts, EVALUATED_PART};
-use enishi_store::repo::{customers, imports, orders, privacy, products};
+use enishi_store::repo::{customers, imports, orders, privacy, products, purchase_summary};
 use enishi_store::{
     Conn, CustomerStats, ImportRecord, NewOrder, NewReturn, OrderLine, Product, ReturnLine, Store, StoreError,
 };
@@ -183,6 +183,11 @@ pub fn import_orders(
             // In key order, each row goes at the end of the table's B-tree instead of anywhere.
             computed.sort_unstable_by_key(|(id, _)| *id);
             customers::insert_stats(p.c, &computed)?;
+            // The purchase summary: the import's customers refreshed, or marked for a rebuild.
+            let mut written: Vec<i64> = p.touched.iter().copied().collect();
+            written.sort_unstable();
+            purchase_summary::advance_horizon(p.c, p.latest_day, p.latest_return_at)?;
+            purchase_summary::after_import(p.c, &written)?;
             let mut summary = p.summary;
             summary.file = file_name.to_string();
             summary.format = opts.format.name().to_string();
@@ -272,6 +277,10 @@ struct Pipeline<'c, 'o> {
     pending_orders: Vec<(String, NewOrder)>,
     pending_returns: Vec<Group>,
     touched: FxHashSet<i64>,
+    /// The latest business day of an order written, and the latest instant of a return
+    /// written, for the purchase summary's horizon.
+    latest_day: Option<i64>,
+    latest_return_at: Option<i64>,
     /// Running stats of the customers this import created.
     new_stats: FxHashMap<i64, StatsAcc>,
     /// The customers the batch being written created (they have no loyalty state yet).
@@ -498,6 +507,8 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             pending_orders: Vec::new(),
             pending_returns: Vec::new(),
             touched: FxHashSet::default(),
+            latest_day: None,
+            latest_return_at: None,
             new_stats: FxHashMap::default(),
             created_in_batch: Vec::new(),
             into_empty,
@@ -634,6 +645,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             self.summary.free_lines += o.lines.iter().filter(|l| l.unit_price.is_zero()).count() as u64;
             self.summary.zero_value_orders += u64::from(o.total.is_zero());
             self.touched.insert(o.customer_id);
+            self.latest_day = self.latest_day.max(Some(o.placed_day));
             if let Some(acc) = self.new_stats.get_mut(&o.customer_id) {
                 acc.order(o.placed_at.timestamp(), o.placed_day, o.total)?;
             }
@@ -743,6 +755,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             self.summary.return_lines_created += r.lines.len() as u64;
             self.summary.unlinked_returns += u64::from(r.order_id.is_none());
             self.touched.insert(r.customer_id);
+            self.latest_return_at = self.latest_return_at.max(Some(r.returned_at.timestamp()));
             if let Some(acc) = self.new_stats.get_mut(&r.customer_id) {
                 acc.returned += r.amount.to_scaled();
             }

@@ -434,3 +434,88 @@ fn csv_exports_neutralise_formulas_and_still_import_back() {
     let o = dst.store.read(|c| orders::get_by_ref(c, "O-1")).unwrap().unwrap();
     assert_eq!(o.lines[0].product_name.as_deref(), Some("=1+2"));
 }
+
+/// The purchase summary's rows: (customer, kind, product, first day, last day).
+fn summary_rows(store: &Store) -> Vec<(i64, String, String, i64, i64)> {
+    store
+        .read(|c| {
+            c.query(
+                "SELECT customer_id, kind, product, first_day, last_day FROM customer_products ORDER BY 1, 2, 3",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.int(0)?, r.text(1)?, r.text(2)?, r.int(3)?, r.int(4)?)))
+            .collect::<Result<Vec<_>, enishi_store::StoreError>>()
+        })
+        .unwrap()
+}
+
+#[test]
+fn imports_and_sales_keep_the_purchase_summary_as_a_rebuild_makes_it() {
+    use enishi_ingest::intake::{record_order, record_return, OrderInput, ReturnInput, Workspace};
+    use enishi_store::repo::purchase_summary::{self, State};
+    for db in testing::all() {
+        let s = &db.store;
+        let state = || s.read(purchase_summary::state).unwrap();
+        assert_eq!(state(), State { fresh: true, horizon_day: None, horizon_returned_at: None });
+        // Two BEANS bought and both returned: not kept. The GIFT and the second order's BEANS are.
+        let data = b"order_id,customer_id,placed_at,sku,category,quantity,unit_price,order_total,return_of\n\
+            A,C,2026-01-01T10:00:00+09:00,BEANS,coffee,2,28.70,50.00,\n\
+            A,C,2026-01-01T10:00:00+09:00,GIFT,goods,1,0,50.00,\n\
+            B,C,2026-01-09T10:00:00+09:00,BEANS,coffee,1,28.70,28.70,\n\
+            R1,C,2026-01-05T12:00:00+09:00,BEANS,coffee,-2,28.70,,A\n";
+        import(s, data, OrderFormat::Generic, false).unwrap();
+        let c_id = s.read(|c| customers::id_by_external_id(c, "C")).unwrap().unwrap();
+        let jan1 = enishi_core::time::day_of_date(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+        let jan9 = jan1 + 8;
+        let rows = summary_rows(s);
+        assert_eq!(
+            rows,
+            vec![
+                (c_id, "category".into(), "coffee".into(), jan9, jan9),
+                (c_id, "category".into(), "goods".into(), jan1, jan1),
+                (c_id, "sku".into(), "BEANS".into(), jan9, jan9),
+                (c_id, "sku".into(), "GIFT".into(), jan1, jan1),
+            ]
+        );
+        let returned_at = chrono::DateTime::parse_from_rfc3339("2026-01-05T12:00:00+09:00").unwrap().timestamp();
+        assert_eq!(state(), State { fresh: true, horizon_day: Some(jan9), horizon_returned_at: Some(returned_at) });
+        purchase_summary::rebuild(s, true).unwrap();
+        assert_eq!(summary_rows(s), rows, "a rebuild makes the same rows");
+
+        // A sale and a full return through the intake keep the customer's rows at once.
+        let ws = Workspace { clock: BusinessClock::default(), currency: enishi_core::Currency::USD };
+        let input: OrderInput = serde_json::from_value(serde_json::json!({
+            "order_id": "D", "placed_at": "2026-02-01T10:00:00+09:00", "total": "5.00",
+            "customer": {"external_id": "N"}, "lines": [{"sku": "MUG", "category": "goods", "quantity": 1, "unit_price": "5.00"}]
+        }))
+        .unwrap();
+        s.write(|c| {
+            let p = enishi_rewards::Programs::load(c, BusinessClock::default())?;
+            record_order(c, &input, ws, &p)
+        })
+        .unwrap();
+        let n_id = s.read(|c| customers::id_by_external_id(c, "N")).unwrap().unwrap();
+        let feb1 = jan1 + 31;
+        assert!(summary_rows(s).contains(&(n_id, "sku".into(), "MUG".into(), feb1, feb1)));
+        assert_eq!(state().horizon_day, Some(feb1));
+        let back: ReturnInput =
+            serde_json::from_value(serde_json::json!({"return_id": "RD", "returned_at": "2026-02-02T10:00:00+09:00"}))
+                .unwrap();
+        s.write(|c| record_return(c, "D", &back, ws)).unwrap();
+        assert!(summary_rows(s).iter().all(|r| r.0 != n_id), "returned in full: not kept");
+        assert!(state().fresh);
+        let kept = summary_rows(s);
+        purchase_summary::rebuild(s, true).unwrap();
+        assert_eq!(summary_rows(s), kept);
+
+        // More customers than an import refreshes itself: stale until rebuilt.
+        let many: Vec<i64> = (1..=purchase_summary::IMPORT_REFRESH_LIMIT as i64 + 1).collect();
+        s.write(|c| purchase_summary::after_import(c, &many)).unwrap();
+        assert!(!state().fresh);
+        assert!(purchase_summary::rebuild(s, false).unwrap().rebuilt);
+        assert!(state().fresh);
+        assert_eq!(summary_rows(s), kept);
+        assert!(!purchase_summary::rebuild(s, false).unwrap().rebuilt, "a fresh summary is left alone");
+    }
+}

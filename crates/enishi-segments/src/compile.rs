@@ -39,6 +39,20 @@ pub struct Context<'a> {
     pub dialect: Dialect,
     /// The saved segments and static lists the rule may name.
     pub refs: &'a Refs,
+    /// Which per-customer summaries say exactly what the orders say as of `as_of_day`.
+    pub summaries: Summaries,
+}
+
+/// The per-customer summaries a purchase condition may read instead of the orders and their
+/// lines, which give the same answer faster. Both are false when the as-of day is before the
+/// latest order or return stored (the summaries count those too).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summaries {
+    /// `customer_products` (what each customer bought and kept) is fresh, and no order or
+    /// return is later than the as-of day.
+    pub products: bool,
+    /// `customer_stats.order_count` counts every order as of the as-of day: no order is later.
+    pub order_count: bool,
 }
 
 /// The saved segments (by name, their rules) and static lists (by name, their ids) that
@@ -500,7 +514,13 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
         "orders" => {
             let (from, to) = r.window(ctx)?;
             let (op, n) = r.compare_int()?;
-            zero_default(orders_in(from, to), count_all(), op, n, true)
+            if ctx.summaries.order_count && from.is_none() && to == ctx.as_of_day {
+                let stats =
+                    Query::select().column(Alias::new("customer_id")).from(Alias::new("customer_stats")).to_owned();
+                zero_default(stats, Expr::col(Alias::new("order_count")), op, n, false)
+            } else {
+                zero_default(orders_in(from, to), count_all(), op, n, true)
+            }
         }
         "spend" => {
             let (from, to) = r.window(ctx)?;
@@ -749,11 +769,29 @@ fn bought(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
     let category = r.text_arg("category")?;
     let (from, to) = r.window(ctx)?;
     r.flag()?;
-    let what = match (sku, category) {
-        (Some(sku), None) => col("l", "sku").eq(sku),
-        (None, Some(category)) => col("l", "category").eq(category),
+    let (kind, product) = match (sku, category) {
+        (Some(sku), None) => ("sku", sku),
+        (None, Some(category)) => ("category", category),
         _ => return Err(r.invalid("`bought` takes a product: `sku: \"…\"` or `category: \"…\"` (one of them)")),
     };
+    // The summary keeps the first and last day of a kept line: enough for a window that ends
+    // on the as-of day, or one that has no start.
+    if ctx.summaries.products && (to == ctx.as_of_day || from.is_none()) {
+        let mut q = Query::select()
+            .column(Alias::new("customer_id"))
+            .from(Alias::new("customer_products"))
+            .and_where(Expr::col(Alias::new("kind")).eq(kind))
+            .and_where(Expr::col(Alias::new("product")).eq(product))
+            .to_owned();
+        if let Some(from) = from {
+            q.and_where(Expr::col(Alias::new("last_day")).gte(from));
+        }
+        if to < ctx.as_of_day {
+            q.and_where(Expr::col(Alias::new("first_day")).lte(to));
+        }
+        return Ok(id_in(q));
+    }
+    let what = col("l", kind).eq(product);
     let returned = Query::select()
         .expr(Func::coalesce([Func::sum(col("rl", "quantity")).into(), Expr::val(0)]))
         .from_as(Alias::new("return_lines"), Alias::new("rl"))

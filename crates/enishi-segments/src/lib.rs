@@ -13,11 +13,12 @@ pub mod saved;
 pub mod text;
 pub mod tree;
 
-pub use compile::{Context, Dialect, Invalid, Refs};
+pub use compile::{Context, Dialect, Invalid, Refs, Summaries};
 pub use tree::Node;
 
 use enishi_core::BusinessClock;
 use enishi_store::db::{Backend, Conn};
+use enishi_store::repo::purchase_summary;
 use enishi_store::StoreError;
 
 /// Why a rule could not be evaluated or saved.
@@ -58,8 +59,19 @@ fn with_context<T>(
     compile: impl FnOnce(&Node, &Context<'_>) -> Result<T, Invalid>,
 ) -> Result<T, Error> {
     let refs = saved::refs(c, rule)?;
-    let ctx = Context { as_of_day, calendar, dialect: dialect(c), refs: &refs };
+    let summaries = summaries(c, as_of_day, calendar)?;
+    let ctx = Context { as_of_day, calendar, dialect: dialect(c), refs: &refs, summaries };
     Ok(compile(rule, &ctx)?)
+}
+
+/// Which summaries answer exactly as of `as_of_day`: none when an order or return stored is
+/// later than it, and the purchase summary only when it is fresh.
+pub fn summaries(c: &mut dyn Conn, as_of_day: i64, calendar: &BusinessClock) -> Result<Summaries, StoreError> {
+    let state = purchase_summary::state(c)?;
+    let orders_before = state.horizon_day.is_none_or(|day| day <= as_of_day);
+    let day_end = calendar.start_of_day(as_of_day + 1).timestamp();
+    let returns_before = state.horizon_returned_at.is_none_or(|at| at < day_end);
+    Ok(Summaries { products: state.fresh && orders_before && returns_before, order_count: orders_before })
 }
 
 /// How many customers `rule` selects as of business day `as_of_day`.

@@ -79,7 +79,13 @@ fn calendar() -> BusinessClock {
 fn invalid(text: &str) -> compile::Invalid {
     let cal = calendar();
     let refs = enishi_segments::Refs::default();
-    let ctx = Context { as_of_day: 20_000, calendar: &cal, dialect: Dialect::Sqlite, refs: &refs };
+    let ctx = Context {
+        as_of_day: 20_000,
+        calendar: &cal,
+        dialect: Dialect::Sqlite,
+        refs: &refs,
+        summaries: Default::default(),
+    };
     compile::validate(&parse(text).unwrap(), &ctx).expect_err(text)
 }
 

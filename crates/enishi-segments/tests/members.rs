@@ -7,6 +7,8 @@ use enishi_core::time::day_of_date;
 use enishi_core::BusinessClock;
 use enishi_segments::text::parse;
 use enishi_segments::tree::{Condition, Node, Op, Test, Value as V};
+use enishi_segments::Summaries;
+use enishi_store::repo::{customers, purchase_summary};
 use enishi_store::testing::{self, TestDb};
 use enishi_store::{Conn, StoreError, Value};
 use proptest::prelude::*;
@@ -17,8 +19,18 @@ use std::collections::BTreeSet;
 
 const SCALE: i64 = 10_000;
 
-fn as_of() -> i64 {
+/// The fixture's as-of day: some orders, returns and events come after it.
+fn fixture_day() -> i64 {
     day_of_date(NaiveDate::from_ymd_opt(2026, 6, 30).unwrap())
+}
+
+thread_local! {
+    /// The day this test evaluates as of (each test runs on its own thread).
+    static AS_OF: std::cell::Cell<i64> = std::cell::Cell::new(fixture_day());
+}
+
+fn as_of() -> i64 {
+    AS_OF.with(|d| d.get())
 }
 
 fn calendar() -> BusinessClock {
@@ -111,7 +123,7 @@ fn maybe<T>(rng: &mut ChaCha8Rng, p: f64, f: impl FnOnce(&mut ChaCha8Rng) -> T) 
 
 fn fixture() -> Fixture {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let day = as_of();
+    let day = fixture_day();
     let accounts = vec![(1, "cafe", "Kansai"), (2, "retail", "Kanto")];
     let mut customers = Vec::new();
     let (mut orders, mut returns, mut events) = (Vec::new(), Vec::new(), Vec::new());
@@ -659,6 +671,11 @@ fn stores() -> Vec<(&'static str, TestDb)> {
     let f = fixture();
     for (_, db) in &dbs {
         db.store.write(|c| load(c, &f)).unwrap();
+        // The fixture writes orders and returns itself, so it keeps the running stats and
+        // builds the purchase summary.
+        let ids: Vec<i64> = f.customers.iter().map(|c| c.id).collect();
+        db.store.write(|c| customers::refresh_stats(c, &ids)).unwrap();
+        purchase_summary::rebuild(&db.store, true).unwrap();
     }
     dbs
 }
@@ -685,6 +702,55 @@ fn every_field_and_operator_selects_what_the_docs_say_on_both_databases() {
             let count = db.store.read(|c| enishi_segments::count(c, &rule, as_of(), &calendar())).unwrap();
             assert_eq!(count, expected.len() as i64, "count of `{atom}` on {name}");
         }
+    }
+}
+
+#[test]
+fn after_the_last_order_purchase_conditions_read_the_summaries_and_still_agree() {
+    let f = fixture();
+    let reference = Reference { f: &f };
+    let dbs = stores();
+    let summaries = |db: &TestDb| db.store.read(|c| enishi_segments::summaries(c, as_of(), &calendar())).unwrap();
+    for (name, db) in &dbs {
+        assert_eq!(summaries(db), Summaries::default(), "orders after the fixture's day: the lines are read ({name})");
+    }
+    // Every order, return and event of the fixture is before this day.
+    AS_OF.with(|d| d.set(fixture_day() + 40));
+    let mut selective = 0;
+    for (name, db) in &dbs {
+        assert_eq!(summaries(db), Summaries { products: true, order_count: true }, "{name}");
+        for atom in ATOMS {
+            let rule = parse(atom).unwrap();
+            let expected = reference.members(&rule);
+            selective += usize::from(!expected.is_empty() && expected.len() < f.customers.len());
+            assert_eq!(sql_members(db, &rule), expected, "`{atom}` on {name}, read from the summaries");
+        }
+    }
+    assert!(selective > ATOMS.len() / 2, "most conditions still select some but not all: {selective}");
+    // Windows that start exactly on a day with orders, and `until` ending on one.
+    let mut days: Vec<i64> = f.orders.iter().map(|o| o.day).collect();
+    days.sort_unstable();
+    days.dedup();
+    for day in days.iter().rev().take(6).chain(days.iter().take(3)) {
+        let within = as_of() - day + 1;
+        let until = enishi_core::time::date_of_day(*day);
+        for text in [
+            format!("bought(sku: \"A\", within: {within}d)"),
+            format!("bought(category: \"coffee\", within: {within}d)"),
+            format!("bought(sku: \"B\", until: {until})"),
+        ] {
+            let rule = parse(&text).unwrap();
+            for (name, db) in &dbs {
+                assert_eq!(sql_members(db, &rule), reference.members(&rule), "`{text}` on {name}");
+            }
+        }
+    }
+    // A stale summary is not read; the lines give the same answer.
+    for (name, db) in &dbs {
+        db.store.write(|c| purchase_summary::mark_stale(c)).unwrap();
+        assert_eq!(summaries(db), Summaries { products: false, order_count: true }, "{name}");
+        let rule = parse("bought(category: \"coffee\", within: 60d) and not bought(sku: \"B\")").unwrap();
+        assert_eq!(sql_members(db, &rule), reference.members(&rule), "{name}");
     }
 }
 

@@ -1,5 +1,6 @@
 //! The scheduler: periodic work of a running server. Every tick runs the loyalty jobs (expiry,
-//! birthdays, tier reviews, promotion announcements, memberships); the first tick of each
+//! birthdays, tier reviews, promotion announcements, memberships) and rebuilds the purchase
+//! summary when a large import left it stale; the first tick of each
 //! business day also refreshes the stored scores (RFM, CLV and P(alive), lifecycle stages with
 //! their recorded changes) and every customer's recommended next products, and applies the
 //! retention policy. Failures are logged and retried on the next tick.
@@ -23,6 +24,8 @@ use std::time::Duration;
 const LOYALTY_JOBS: &str = "loyalty-jobs";
 /// Scores, recommendations, lifecycle and retention, once per business day.
 const DAILY_WORK: &str = "daily-work";
+/// The purchase summary's rebuild, in the tick after a large import made it stale.
+const PURCHASE_SUMMARY: &str = "purchase-summary";
 /// How long a claim holds before another server may take the period over (a server that died
 /// while running it).
 const LEASE_SECONDS: i64 = 2 * 3600;
@@ -38,6 +41,8 @@ pub struct Tick {
     pub lifecycle_changes: u64,
     /// Events and messages deleted by the retention policy (once a day).
     pub purged: u64,
+    /// Whether the purchase summary was stale (after a large import) and was rebuilt.
+    pub purchase_summary_rebuilt: bool,
     /// What failed, if anything.
     pub errors: Vec<String>,
 }
@@ -107,6 +112,10 @@ pub fn tick(state: &AppState, now: i64, ticker: &Ticker) -> Tick {
         Ok(Some(Err(e))) | Err(e) => out.errors.push(format!("loyalty jobs: {e}")),
         Ok(None) => {}
     }
+    match rebuild_stale_summary(state, ticker, slot, now) {
+        Ok(rebuilt) => out.purchase_summary_rebuilt = rebuilt,
+        Err(e) => out.errors.push(format!("purchase summary: {e}")),
+    }
     let today = clock.day_number(enishi_store::instant(now));
     let mut errors = Vec::new();
     let daily = once_per_period(state, ticker, (DAILY_WORK, DAILY_WORK), today, now, || {
@@ -124,6 +133,23 @@ pub fn tick(state: &AppState, now: i64, ticker: &Ticker) -> Tick {
     }
     out.errors.extend(errors);
     out
+}
+
+/// Rebuilds the purchase summary when it is stale, once per tick slot among the servers.
+fn rebuild_stale_summary(state: &AppState, ticker: &Ticker, slot: i64, now: i64) -> Result<bool, StoreError> {
+    use enishi_store::repo::purchase_summary;
+    if state.store.read(purchase_summary::state)?.fresh {
+        return Ok(false);
+    }
+    let job = format!("{PURCHASE_SUMMARY}/{}s", ticker.slot_seconds);
+    match once_per_period(state, ticker, (PURCHASE_SUMMARY, &job), slot, now, || {
+        let rebuilt = purchase_summary::rebuild(&state.store, false);
+        let ok = rebuilt.is_ok();
+        (rebuilt, ok)
+    })? {
+        Some(rebuilt) => Ok(rebuilt?.rebuilt),
+        None => Ok(false),
+    }
 }
 
 /// Share of buying customers ranked loyal each day (seed practice: the top ≈7%).

@@ -667,11 +667,15 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
                            "customer": {"external_id": format!("C-{i}")}, "lines": lines});
             assert_eq!(app.admin("POST", "/api/v1/orders", Some(o)).0, 201);
         }
+        // As a large import leaves it: the first tick rebuilds the purchase summary.
+        store.write(enishi_store::repo::purchase_summary::mark_stale).unwrap();
         let now = chrono::Utc::now().timestamp() + 60 * 86_400;
         let ticker = enishi_server::scheduler::Ticker::new(std::time::Duration::from_secs(60));
         let first = enishi_server::scheduler::tick(&state, now, &ticker);
         assert!(first.errors.is_empty(), "{:?}", first.errors);
         assert!(first.scores_refreshed);
+        assert!(first.purchase_summary_rebuilt);
+        assert!(store.read(enishi_store::repo::purchase_summary::state).unwrap().fresh);
         assert_eq!(first.lifecycle_changes, 3);
         assert_eq!(
             first.loyalty.as_ref().map(|r| r.points_expired),
@@ -680,6 +684,7 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
         );
         let again = enishi_server::scheduler::tick(&state, now + 60, &ticker);
         assert!(!again.scores_refreshed, "scores once a day");
+        assert!(!again.purchase_summary_rebuilt, "a fresh summary is left alone");
         let (_, found) = app.admin("GET", "/api/v1/customers?external_id=C-2", None);
         let id = found["items"][0]["id"].as_i64().unwrap();
         let (_, one) = app.admin("GET", &format!("/api/v1/customers/{id}"), None);

@@ -179,6 +179,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0015_segments.sql"),
         include_str!("../migrations/postgres/0015_segments.sql"),
     ),
+    (
+        16,
+        include_str!("../migrations/sqlite/0016_purchase_summary.sql"),
+        include_str!("../migrations/postgres/0016_purchase_summary.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.

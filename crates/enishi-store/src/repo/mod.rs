@@ -13,6 +13,7 @@ pub mod loyalty;
 pub mod orders;
 pub mod privacy;
 pub mod products;
+pub mod purchase_summary;
 pub mod scores;
 pub mod segments;
 pub mod settings;

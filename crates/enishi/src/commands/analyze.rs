@@ -60,6 +60,13 @@ pub enum AnalyzeWhat {
         #[arg(long)]
         json: bool,
     },
+    /// Rebuild the purchase summary segments read (what each customer bought and kept), when an
+    /// import of many customers left it stale; a running server does this by itself.
+    Purchases {
+        /// Rebuild even when it is up to date.
+        #[arg(long)]
+        force: bool,
+    },
     /// Loyal and semi-loyal customers: thresholds frozen at a baseline day, and the share of
     /// customers meeting them at every month end since.
     Loyal {
@@ -264,6 +271,16 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
                 for s in &report.segments {
                     println!("  {:<20} {:>8} ({:>5.1}%)", s.label, s.customers, 100.0 * s.share);
                 }
+            }
+            Ok(())
+        }
+        AnalyzeWhat::Purchases { force } => {
+            let started = std::time::Instant::now();
+            let done = enishi_store::repo::purchase_summary::rebuild(store, force)?;
+            if done.rebuilt {
+                println!("purchase summary rebuilt: {} rows in {:.1} s", done.rows, started.elapsed().as_secs_f64());
+            } else {
+                println!("purchase summary is up to date ({} rows); --force rebuilds it anyway", done.rows);
             }
             Ok(())
         }

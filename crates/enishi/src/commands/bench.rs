@@ -249,6 +249,12 @@ fn segment(url: &str, rule: &str, runs: u32, as_of: Option<&str>, export: bool) 
     let (clock, _) = super::workspace(&store)?;
     let node = enishi_segments::text::parse(rule).map_err(|e| crate::BadInput(format!("the rule: {e}")))?;
     let day = super::segment::as_of_day(&store, &clock, as_of)?;
+    let summaries = store.read(|c| enishi_segments::summaries(c, day, &clock))?;
+    println!(
+        "summaries read: purchase summary {}, order counts {}",
+        if summaries.products { "yes" } else { "no (stale, or orders after the as-of day)" },
+        if summaries.order_count { "yes" } else { "no (orders after the as-of day)" }
+    );
     for run in 1..=runs {
         let start = std::time::Instant::now();
         let n = store.read(|c| enishi_segments::count(c, &node, day, &clock))?;

@@ -182,6 +182,12 @@ pub fn run(store: &Store, what: SegmentWhat) -> Result<()> {
             let node = rule(&text)?;
             let day = as_of_day(store, &clock, as_of.as_deref())?;
             let n = store.read(|c| enishi_segments::count(c, &node, day, &clock)).map_err(reported)?;
+            if !store.read(enishi_store::repo::purchase_summary::state)?.fresh {
+                eprintln!(
+                    "note: the purchase summary is out of date after a large import, so purchase conditions \
+                     read every order line (slower); `enishi analyze purchases` rebuilds it"
+                );
+            }
             if json {
                 println!("{}", serde_json::json!({ "count": n }));
             } else {
