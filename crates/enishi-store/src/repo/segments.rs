@@ -92,14 +92,7 @@ pub struct Change {
 /// Records `members` as the segment's members now, and says who joined and who left since
 /// the last evaluation (everyone joins at the first).
 pub fn record_evaluation(c: &mut dyn Conn, segment_id: i64, members: &[i64]) -> Result<Change, StoreError> {
-    let before: BTreeSet<i64> = c
-        .query("SELECT customer_id FROM segment_members WHERE segment_id = $1", params![segment_id])?
-        .iter()
-        .map(|r| r.int("customer_id"))
-        .collect::<Result<_, _>>()?;
-    let now: BTreeSet<i64> = members.iter().copied().collect();
-    let change =
-        Change { joined: now.difference(&before).copied().collect(), left: before.difference(&now).copied().collect() };
+    let change = change_since_last(c, segment_id, members)?;
     for part in change.left.chunks(IN_CHUNK) {
         let list = crate::db::placeholders(2, part.len());
         let mut values = vec![Value::Int(segment_id)];
@@ -114,6 +107,18 @@ pub fn record_evaluation(c: &mut dyn Conn, segment_id: i64, members: &[i64]) -> 
         params![segment_id, members.len() as i64, at],
     )?;
     Ok(change)
+}
+
+/// Who would join and who would leave segment `segment_id` if `members` were recorded now,
+/// without recording anything.
+pub fn change_since_last(c: &mut dyn Conn, segment_id: i64, members: &[i64]) -> Result<Change, StoreError> {
+    let before: BTreeSet<i64> = c
+        .query("SELECT customer_id FROM segment_members WHERE segment_id = $1", params![segment_id])?
+        .iter()
+        .map(|r| r.int("customer_id"))
+        .collect::<Result<_, _>>()?;
+    let now: BTreeSet<i64> = members.iter().copied().collect();
+    Ok(Change { joined: now.difference(&before).copied().collect(), left: before.difference(&now).copied().collect() })
 }
 
 /// A snapshot of an audience: who was in it when it was taken.
@@ -164,6 +169,28 @@ pub fn snapshot(
         member_count: count,
         taken_at,
     })
+}
+
+/// The snapshots of segment `segment_id`, oldest first.
+pub fn snapshots_of(c: &mut dyn Conn, segment_id: i64) -> Result<Vec<Snapshot>, StoreError> {
+    c.query(
+        "SELECT id, segment_id, label, rule, as_of_day, member_count, taken_at FROM segment_snapshots \
+         WHERE segment_id = $1 ORDER BY taken_at, id",
+        params![segment_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Snapshot {
+            id: r.int("id")?,
+            segment_id: r.opt_int("segment_id")?,
+            label: r.text("label")?,
+            rule: r.text("rule")?,
+            as_of_day: r.int("as_of_day")?,
+            member_count: r.int("member_count")?,
+            taken_at: r.int("taken_at")?,
+        })
+    })
+    .collect()
 }
 
 /// The members of snapshot `id`, ascending; `None` when there is no such snapshot.
