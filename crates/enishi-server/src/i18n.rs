@@ -136,6 +136,13 @@ fn fill(template: &str, args: &[&dyn Display]) -> String {
 /// The engine's messages: English template (`{}` is any text) → Japanese (`{N}` is the N-th
 /// text). Longer, more specific templates come before shorter ones that would also match.
 const MESSAGES: &[(&str, &str)] = &[
+    ("unknown field `{}` — did you mean `{}`? (docs/segments.md lists the fields: {})", "不明な項目 `{0}` — `{1}` のことですか？（項目の一覧は docs/segments.md: {2}）"),
+    ("unknown field `{}` (docs/segments.md lists the fields: {})", "不明な項目 `{0}`（項目の一覧は docs/segments.md: {1}）"),
+    ("there is no segment named \"{}\"", "「{0}」という名前のセグメントはありません"),
+    ("there is no list named \"{}\"", "「{0}」という名前のリストはありません"),
+    ("segments refer to each other in a cycle: {}", "セグメントが互いを循環して参照しています: {0}"),
+    ("`{}` needs a comparison such as `{} >= 3`", "`{0}` には `{1} >= 3` のような比較が必要です"),
+    ("`{}` is compared with a number, not {}", "`{0}` は数値と比較します（{1} ではなく）"),
     ("'{}' is not an IANA time zone (such as Asia/Tokyo)", "'{0}' は IANA のタイムゾーン名ではありません（例: Asia/Tokyo）"),
     ("'{}' does not exist in time zone {}", "'{0}' はタイムゾーン {1} には存在しない時刻です"),
     ("'{}' has more than {} decimal places", "'{0}' は小数点以下が{1}桁を超えています"),
@@ -565,6 +572,89 @@ const JA: &[(&str, &str)] = &[
     ("clicked", "クリック"),
     ("bounced", "不達"),
     ("failed", "失敗"),
+    ("Segments", "セグメント一覧"),
+    ("Segments are for owners and marketers.", "セグメントはオーナーとマーケターが扱います。"),
+    ("Choose a field.", "項目を選んでください。"),
+    ("Write the arguments as name: value, separated by commas, such as sku: \"A\", within: 90d.", "引数は「名前: 値」をカンマで区切って書きます（例: sku: \"A\", within: 90d）。"),
+    ("Give a value to compare with.", "比較する値を入力してください。"),
+    ("Choose an operator.", "演算子を選んでください。"),
+    ("They know both: thank them, offer what goes with both.", "両方をご存じのお客様です。感謝を伝え、両方に合う商品をおすすめしましょう。"),
+    ("New segment", "新しいセグメント"),
+    ("The form does not describe a rule. Reload the page and try again.", "フォームの内容を条件として読めません。ページを再読み込みしてやり直してください。"),
+    ("Give the segment a name of 1 to 200 characters.", "セグメントに1〜200文字の名前を付けてください。"),
+    ("Add at least one condition.", "条件を1つ以上追加してください。"),
+    ("holds (no comparison)", "該当する（比較なし）"),
+    ("is one of", "次のいずれか"),
+    ("Not", "否定（NOT）"),
+    ("Field", "項目"),
+    ("Arguments", "引数"),
+    ("Operator", "演算子"),
+    ("Value", "値"),
+    ("Remove", "削除"),
+    ("Example:", "例:"),
+    ("Match", "条件の組み合わせ"),
+    ("all of these (AND)", "すべてに該当（AND）"),
+    ("any of these (OR)", "いずれかに該当（OR）"),
+    ("Remove group", "グループを削除"),
+    ("No conditions yet: choose a field and add a condition.", "まだ条件がありません。項目を選んで条件を追加してください。"),
+    ("Condition", "条件"),
+    ("Add condition", "条件を追加"),
+    ("Add group", "グループを追加"),
+    ("← Segments", "← セグメント一覧"),
+    ("Customers in this segment", "このセグメントの顧客"),
+    ("Members now", "現在の人数"),
+    ("Count", "人数を数える"),
+    ("For example:", "該当する顧客の例:"),
+    ("Description", "説明"),
+    ("Conditions", "条件"),
+    ("Text form", "テキスト形式"),
+    ("The same rule as text (docs/segments.md). Edit it and count, save or use it to rebuild the conditions above.", "同じ条件をテキストで表したものです（docs/segments.md）。編集して人数を数える・保存する、または上の条件をこのテキストから作り直せます。"),
+    ("Use this text", "このテキストを使う"),
+    ("Save segment", "セグメントを保存"),
+    ("now", "現在"),
+    ("Members at each snapshot, then now", "各スナップショット時点と現在の人数"),
+    ("Bought A only (offer B)", "Aのみ購入（Bをご案内）"),
+    ("Bought A and B", "AとBを購入"),
+    ("Bought B only (offer A)", "Bのみ購入（Aをご案内）"),
+    ("No saved segments yet. Build one, or start from a preset below.", "保存済みのセグメントはまだありません。新しく作るか、下のプリセットから始めてください。"),
+    ("Since last evaluation", "前回の評価からの変化"),
+    ("Trend", "推移"),
+    ("Snapshot", "スナップショット"),
+    ("not evaluated before", "まだ評価されていません"),
+    ("Take a snapshot", "スナップショットを取る"),
+    ("Start from a preset", "プリセットから始める"),
+    ("Product mailings: A and B", "商品別DM: 商品AとB"),
+    ("Preset", "プリセット"),
+    ("Build", "作成"),
+    ("No two products were bought by the same customer yet.", "同じ顧客が2つの商品を購入した例はまだありません。"),
+    ("Suggest the pairs bought together most often", "よく一緒に購入される商品の組み合わせを提案"),
+    ("Give the snapshot a label, such as the mailing it is for.", "スナップショットにラベル（どのDM用かなど）を付けてください。"),
+    ("Line {}, column {}: expected {}, found {}.", "{0}行{1}列目: {2} が必要ですが、{3} があります。"),
+    ("There is already a segment named \"{}\".", "「{}」という名前のセグメントはすでにあります。"),
+    ("Bought {} only", "{}のみ購入"),
+    ("Offer them {}.", "{}をご案内しましょう。"),
+    ("Bought {} and {}", "{}と{}を購入"),
+    ("line {}", "{}行目"),
+    ("Saved segment \"{}\".", "セグメント「{}」を保存しました。"),
+    ("Snapshot of \"{}\" taken.", "「{}」のスナップショットを取りました。"),
+    ("+{} joined, −{} left", "+{}人が加わり、−{}人が外れました"),
+    ("({} customers)", "（{}人）"),
+    ("profile", "プロフィール"),
+    ("events", "行動イベント"),
+    ("membership", "セグメント・リスト"),
+    ("Semi-loyal", "準ロイヤル顧客"),
+    ("Lapsed loyal", "離れたロイヤル顧客"),
+    ("New customers", "新規顧客"),
+    ("Frequent buyers without a membership", "会員でない頻繁購入者"),
+    ("One-time buyers", "1回だけ購入した顧客"),
+    ("Birthdays next month", "来月が誕生日の顧客"),
+    ("the top ≈7% of buyers: a personal touch (a call, a handwritten letter)", "購入者の上位約7%: 個別のおもてなしを（電話、手書きの手紙）"),
+    ("the next ≈13%: a letter", "その次の約13%: お手紙を"),
+    ("loyal or semi-loyal customers with no order for 90 days: ask why", "90日間注文のないロイヤル・準ロイヤル顧客: 理由を伺いましょう"),
+    ("first order in the last 30 days: welcome them", "30日以内に初めて注文: 歓迎の気持ちを伝えましょう"),
+    ("4 or more orders in a year and no paid membership: invite them", "1年に4回以上注文し有料会員でない: 入会をご案内しましょう"),
+    ("bought once: a reason to come back", "1回だけ購入: また来ていただくきっかけを"),
+    ("send the birthday offer in time", "誕生日の特典を早めに送りましょう"),
 ];
 
 #[cfg(test)]
@@ -584,6 +674,7 @@ mod tests {
             "import_pages.rs",
             "audit.rs",
             "privacy_pages.rs",
+            "segment_pages.rs",
         ] {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file);
             let source = std::fs::read_to_string(&path).unwrap_or_default();
@@ -627,6 +718,11 @@ mod tests {
         );
         words.extend(["clicked", "bounced", "failed"].map(String::from));
         words.extend(enishi_segments::catalogue::LOYAL_CLASSES.map(String::from));
+        words.extend(enishi_segments::catalogue::Family::ALL.iter().map(|f| f.name().to_string()));
+        for p in enishi_segments::presets::presets(None) {
+            words.push(p.name);
+            words.push(p.description.to_string());
+        }
         words.into_iter().map(|w| w.replace('_', " ").to_lowercase()).collect()
     }
 

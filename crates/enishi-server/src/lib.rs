@@ -23,6 +23,7 @@ mod ops;
 mod pages;
 mod privacy_pages;
 pub mod scheduler;
+mod segment_pages;
 mod segments_api;
 mod shell;
 mod sign_in;
@@ -171,6 +172,7 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(ops::routes())
         .merge(privacy_pages::routes())
+        .merge(segment_pages::routes())
         .layer(axum::middleware::from_fn(edge::refuse_control_characters))
         .layer(axum::middleware::from_fn_with_state(state.request_timeout, edge::deadline))
         .layer(axum::middleware::from_fn(edge::security_headers))

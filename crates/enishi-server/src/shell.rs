@@ -101,6 +101,9 @@ form.inline{display:inline}label{display:inline-block;margin:.2rem .4rem .2rem 0
 form label{display:block}form input:not([type=checkbox]):not([type=hidden]),form select,form textarea{width:100%;box-sizing:border-box}}\
 .chart{max-width:40rem}.chart.narrow{max-width:24rem}.full{width:100%}.mono{font-family:monospace}\
 .h0{background:#eee2e6}.h1{background:#dcc5cd}.h2{background:#c9a9b4}.h3{background:#b78d9b}.h4{background:#a47082}\
+.error{color:#b00020}.bad{outline:2px solid #b00020;background:#fff3f4}\
+fieldset.group{border:1px solid #c9a9b4;border-radius:6px;margin:.4rem 0;padding:.3rem .6rem;background:#fff}fieldset.group ol{padding-left:1.2rem;margin:.3rem 0}\
+div.cond{margin:.3rem 0;padding:.2rem}.add{margin:.3rem 0}.spark{vertical-align:middle}\
 .h5{background:#925469;color:#fff}.h6{background:#7f3750;color:#fff}.h7{background:#6d2f45;color:#fff}.h8{background:#5b2a3c;color:#fff}";
 
 fn frame(tr: Tr, title: &str, head: Markup, nav: Markup, body: Markup) -> Markup {
@@ -170,9 +173,10 @@ impl Visitor {
 
     fn framed(&self, title: &str, head: Markup, body: Markup) -> Markup {
         let tr = self.tr();
-        let links: [(&str, &str, &[Role]); 9] = [
+        let links: [(&str, &str, &[Role]); 10] = [
             ("/", tr.t("Dashboard"), EVERYONE),
             ("/customers", tr.t("Customers"), EVERYONE),
+            ("/segments", tr.t("Segments"), MANAGERS),
             ("/analytics", tr.t("Analytics"), MANAGERS),
             ("/loyalty", tr.t("Loyalty"), MANAGERS),
             ("/imports", tr.t("Import"), MANAGERS),

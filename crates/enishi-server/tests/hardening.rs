@@ -301,6 +301,7 @@ fn every_response_carries_security_headers_and_pages_need_no_inline_style() {
             let csp = r.header("content-security-policy").unwrap_or_default().to_string();
             assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
             assert!(csp.contains("style-src 'self'") && csp.contains("form-action 'self'"), "{path}: {csp}");
+            assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-"), "{path}: {csp}");
             assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{path}");
             assert!(r.header("referrer-policy").is_some(), "{path}");
             let cache = r.header("cache-control").unwrap_or_default();
@@ -311,14 +312,32 @@ fn every_response_carries_security_headers_and_pages_need_no_inline_style() {
             }
         }
         assert_eq!(get("/style.css", None).content_type(), "text/css");
+        let script = get("/segments.js", None);
+        assert_eq!(script.content_type(), "text/javascript");
+        let script = script.into_string().unwrap();
+        for unsafe_call in ["eval(", "innerHTML", "new Function", "document.write"] {
+            assert!(!script.contains(unsafe_call), "the builder's script uses {unsafe_call}");
+        }
         // The policy allows no inline style or script: the pages must not need any.
         let cookie = app.session(enishi_core::Role::Admin);
         app.admin("POST", "/api/v1/orders", Some(order("H-1", "H-1", "10.00")));
-        for path in ["/", "/customers", "/customers/1", "/analytics", "/loyalty", "/import", "/settings", "/tokens"] {
+        let pages = [
+            "/",
+            "/customers",
+            "/customers/1",
+            "/analytics",
+            "/loyalty",
+            "/import",
+            "/settings",
+            "/tokens",
+            "/segments",
+        ];
+        for path in pages.into_iter().chain(["/segments/new?preset=0"]) {
             let r = get(path, Some(&cookie));
             assert_eq!(r.header("cache-control"), Some("no-store"), "{path}");
-            let html = r.into_string().unwrap();
-            for inline in ["style=", "<style", "<script", "onclick="] {
+            // The one script a page may load is the builder's file, from this server.
+            let html = r.into_string().unwrap().replacen("<script src=\"/segments.js\" defer></script>", "", 1);
+            for inline in ["style=", "<style", "<script", "onclick=", "oninput="] {
                 assert!(!html.contains(inline), "{path} has {inline}");
             }
         }

@@ -109,3 +109,201 @@ fn segments_are_checked_counted_saved_and_snapshotted_over_the_api() {
         assert_eq!(app.admin("GET", "/api/v1/segments/Buyers", None).0, 404);
     }
 }
+
+/// The anti-forgery token of the first form on a page.
+fn csrf_in(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or_default().to_string()
+}
+
+/// The builder's fields for `orders >= 1 and (tag = "vip" or NODE)`, where NODE is a condition
+/// on `field` compared with `value`.
+fn nested_rule<'a>(csrf: &'a str, field: &'a str, value: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("name", "Nested"),
+        ("description", "a nested rule"),
+        ("g.0", "all"),
+        ("f.0.0", "orders"),
+        ("o.0.0", ">="),
+        ("v.0.0", "1"),
+        ("g.0.1", "any"),
+        ("f.0.1.0", "tag"),
+        ("o.0.1.0", "="),
+        ("v.0.1.0", "vip"),
+        ("f.0.1.1", field),
+        ("o.0.1.1", "="),
+        ("v.0.1.1", value),
+    ]
+}
+
+/// The class attribute of the builder node at `path`.
+fn node_class<'a>(html: &'a str, path: &str) -> &'a str {
+    let at = html.find(&format!("data-path=\"{path}\"")).unwrap_or_else(|| panic!("no node {path}:\n{html}"));
+    let start = html[..at].rfind("class=\"").expect("a class") + 7;
+    &html[start..start + html[start..].find('"').unwrap()]
+}
+
+#[test]
+fn the_console_builder_counts_highlights_the_bad_node_and_saves_nothing_wrong() {
+    for app in apps() {
+        for (id, customer, total) in [("S-1", "C-1", "57.40"), ("S-2", "C-1", "10.00"), ("S-3", "C-2", "57.40")] {
+            assert_eq!(app.admin("POST", "/api/v1/orders", Some(order(id, customer, total))).0, 201);
+        }
+        let cookie = app.session(Role::Marketer);
+        let (status, page) = app.page("/segments/new", &cookie);
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("optgroup label=\"purchases\"") && page.contains("<script src=\"/segments.js\""));
+        let csrf = csrf_in(&page);
+
+        // A misspelt field deep in the tree: 422, that condition highlighted with the hint.
+        let mut fields = nested_rule(&csrf, "lifecylce", "lost");
+        fields.push(("do", "count"));
+        let (status, _, html) = app.form("/segments/new", &cookie, &fields);
+        assert_eq!(status, 422, "{html}");
+        assert!(node_class(&html, "0.1.1").contains("bad"), "{html}");
+        assert!(!node_class(&html, "0.1.0").contains("bad") && !node_class(&html, "0.0").contains("bad"));
+        assert!(html.contains("did you mean `lifecycle`"), "{html}");
+        // Saving it saves nothing.
+        let mut fields = nested_rule(&csrf, "lifecylce", "lost");
+        fields.push(("do", "save"));
+        let (status, _, html) = app.form("/segments/new", &cookie, &fields);
+        assert_eq!(status, 422, "{html}");
+        assert!(node_class(&html, "0.1.1").contains("bad"), "{html}");
+        assert_eq!(app.admin("GET", "/api/v1/segments/Nested", None).0, 404, "nothing was saved");
+        // A value the condition cannot take, and unreadable arguments, are pointed at too.
+        let mut fields = nested_rule(&csrf, "orders", "many");
+        fields.push(("do", "count"));
+        let (status, _, html) = app.form("/segments/new", &cookie, &fields);
+        assert_eq!(status, 422);
+        assert!(node_class(&html, "0.1.1").contains("bad"), "{html}");
+        let mut fields = nested_rule(&csrf, "orders", "1");
+        fields.extend([("a.0.0", "within 90d"), ("do", "count")]);
+        let (status, _, html) = app.form("/segments/new", &cookie, &fields);
+        assert_eq!(status, 422);
+        assert!(node_class(&html, "0.0").contains("bad") && html.contains("name: value"), "{html}");
+        // Bad text: the position is given and nothing is saved.
+        let (status, _, html) = app.form(
+            "/segments/new",
+            &cookie,
+            &[("csrf", &csrf), ("name", "Typed"), ("text", "orders >=\n  and tag"), ("do", "save")],
+        );
+        assert_eq!(status, 422, "{html}");
+        assert!(html.contains("Line 2, column 3") && html.contains("id=\"text-error\""), "{html}");
+        assert_eq!(app.admin("GET", "/api/v1/segments/Typed", None).0, 404);
+
+        // The good rule counts with a sample, then saves; the tree buttons edit it.
+        let mut fields = nested_rule(&csrf, "spend", "57.4");
+        fields.push(("do", "count"));
+        let (status, _, html) = app.form("/segments/new", &cookie, &fields);
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("id=\"count\">1<"), "no vip tag; C-2 spent exactly 57.4: {html}");
+        let mut fields = nested_rule(&csrf, "spend", "57.4");
+        fields[12] = ("o.0.1.1", ">=");
+        fields.push(("do", "count"));
+        let (status, _, html) = app.form("/segments/new", &cookie, &fields);
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("id=\"count\">2<") && html.contains("href=\"/customers/"), "{html}");
+        assert!(
+            html.contains("orders &gt;= 1 and (tag = &quot;vip&quot; or spend &gt;= 57.4)"),
+            "the text form: {html}"
+        );
+        let mut fields = nested_rule(&csrf, "spend", "57.4");
+        fields.extend([("pick.0.1", "consent.email"), ("do", "add:0.1")]);
+        let (_, _, html) = app.form("/segments/new", &cookie, &fields);
+        assert!(html.contains("name=\"f.0.1.2\""), "a condition was added to the inner group: {html}");
+        let mut fields = nested_rule(&csrf, "spend", "57.4");
+        fields.push(("do", "remove:0.1"));
+        let (_, _, html) = app.form("/segments/new", &cookie, &fields);
+        assert!(!html.contains("name=\"g.0.1\"") && html.contains("id=\"count\">2<"), "{html}");
+        let mut fields = nested_rule(&csrf, "spend", "57.4");
+        fields[12] = ("o.0.1.1", ">=");
+        fields.push(("do", "save"));
+        let (status, location, html) = app.form("/segments/new", &cookie, &fields);
+        assert_eq!((status, location.as_deref()), (303, Some("/segments?saved=Nested")), "{html}");
+        let (_, v) = app.admin("GET", "/api/v1/segments/Nested", None);
+        assert_eq!(v["text"], "orders >= 1 and (tag = \"vip\" or spend >= 57.4)", "{v}");
+        let (status, list) = app.page("/segments?saved=Nested", &cookie);
+        assert_eq!(status, 200);
+        assert!(list.contains("href=\"/customers?saved=Nested\"") && list.contains("+0 joined"), "{list}");
+        // Saving the text form of an existing segment replaces its rule.
+        let (_, edit) = app.page("/segments/Nested", &cookie);
+        assert!(edit.contains("id=\"count\">2<"), "{edit}");
+        let was = "orders >= 1 and (tag = \"vip\" or spend >= 57.4)";
+        let (status, location, html) = app.form(
+            "/segments/Nested",
+            &cookie,
+            &[("csrf", &csrf), ("text", "orders >= 2"), ("text_was", was), ("do", "save")],
+        );
+        assert_eq!((status, location.as_deref()), (303, Some("/segments?saved=Nested")), "{html}");
+        assert_eq!(app.admin("GET", "/api/v1/segments/Nested", None).1["text"], "orders >= 2");
+        // A cycle is refused at the root.
+        let (status, _, html) =
+            app.form("/segments/Nested", &cookie, &[("csrf", &csrf), ("text", "segment = \"Nested\""), ("do", "save")]);
+        assert_eq!(status, 422, "{html}");
+        assert!(html.contains("Nested → Nested"), "{html}");
+        assert_eq!(app.admin("GET", "/api/v1/segments/Nested", None).1["text"], "orders >= 2");
+
+        // The live count answers JSON with the bad node's path.
+        let mut fields = nested_rule(&csrf, "lifecylce", "lost");
+        fields.push(("do", "count"));
+        let (status, _, json) = app.form("/segment-preview", &cookie, &fields);
+        assert_eq!(status, 200, "{json}");
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["error"]["path"], "0.1.1", "{v}");
+        let fields = nested_rule(&csrf, "spend", "0");
+        let (_, _, json) = app.form("/segment-preview", &cookie, &fields);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!((v["count"].as_i64(), v["error"].is_null()), (Some(0), true), "{v}");
+    }
+}
+
+#[test]
+fn only_managers_use_the_builder_and_every_post_needs_the_forms_token() {
+    for app in apps() {
+        let staff = app.session(Role::Staff);
+        for path in ["/segments", "/segments/new"] {
+            assert_eq!(app.page(path, &staff).0, 403, "{path}");
+        }
+        let staff_csrf = csrf_in(&app.page("/account", &staff).1);
+        let mut fields = nested_rule(&staff_csrf, "orders", "1");
+        fields.push(("do", "save"));
+        assert_eq!(app.form("/segments/new", &staff, &fields).0, 403);
+        assert_eq!(app.form("/segment-preview", &staff, &fields).0, 403);
+        let (_, nav) = app.page("/", &staff);
+        assert!(!nav.contains("href=\"/segments\""), "staff are not offered segments");
+        let admin = app.session(Role::Admin);
+        let (_, nav) = app.page("/", &admin);
+        assert!(nav.contains("href=\"/segments\""));
+        // A form without the session's token, or with another session's, is refused.
+        let csrf = csrf_in(&app.page("/segments/new", &admin).1);
+        for token in ["", staff_csrf.as_str()] {
+            let mut fields = nested_rule(token, "orders", "1");
+            fields.push(("do", "save"));
+            let (status, _, html) = app.form("/segments/new", &admin, &fields);
+            assert_eq!(status, 403, "{html}");
+            assert!(html.contains("expired"), "{html}");
+            assert_eq!(app.form("/segment-preview", &admin, &fields).0, 403);
+        }
+        assert_eq!(app.admin("GET", "/api/v1/segments/Nested", None).0, 404, "nothing was saved");
+        let mut fields = nested_rule(&csrf, "orders", "1");
+        fields.push(("do", "save"));
+        assert_eq!(app.form("/segments/new", &admin, &fields).0, 303);
+        for (path, form) in [
+            ("/segments/Nested/snapshots", vec![("csrf", ""), ("label", "DM")]),
+            ("/segments/Nested/snapshots", vec![("csrf", staff_csrf.as_str()), ("label", "DM")]),
+        ] {
+            assert_eq!(app.form(path, &admin, &form).0, 403);
+        }
+        let (status, location, _) =
+            app.form("/segments/Nested/snapshots", &admin, &[("csrf", &csrf), ("label", "coffee DM")]);
+        assert_eq!((status, location.as_deref()), (303, Some("/segments?snapshot=Nested")));
+        assert_eq!(app.form("/segments/Nested/snapshots", &staff, &[("csrf", &staff_csrf), ("label", "x")]).0, 403);
+        let (_, list) = app.page("/segments", &admin);
+        assert!(list.contains("class=\"spark\""), "the snapshot makes a trend: {list}");
+        // Unauthenticated visitors are sent to sign in; the script is served to anyone.
+        let (status, _) = app.page("/segments", "");
+        assert_eq!(status, 303);
+        let (status, js) = app.page("/segments.js", "");
+        assert!(status == 200 && js.contains("data-preview"), "{status}");
+    }
+}
