@@ -141,6 +141,28 @@ impl Browser {
         }
     }
 
+    /// Empties a text field, then types `text` into it.
+    fn replace_text(&self, css: &str, text: &str) {
+        let el = self.find(css);
+        self.cmd("POST", &format!("/element/{el}/clear"), Some(json!({})));
+        self.cmd("POST", &format!("/element/{el}/value"), Some(json!({"text": text})));
+    }
+
+    /// Waits (up to 30 s) until the text of the element matching `css` satisfies `ok`: what
+    /// the page's script fills in arrives a little later.
+    fn wait_text(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        let probe = format!("var e = document.querySelector({}); return e ? e.textContent : null", json!(css));
+        loop {
+            let text = self.script(&probe).as_str().unwrap_or_default().to_string();
+            if ok(&text) {
+                return text;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "{css} still reads {text:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn text(&self, css: &str) -> String {
         let el = self.find(css);
         self.cmd("GET", &format!("/element/{el}/text"), None).as_str().unwrap_or_default().to_string()
@@ -408,5 +430,101 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
     assert_eq!(focused, "skip", "the first Tab stop is the skip link");
     browser.click("#switch-language");
     assert_eq!(browser.text("h1"), "Hana Sato");
+    server.stop();
+}
+
+#[test]
+fn a_marketer_builds_a_nested_segment_counts_it_saves_it_and_lists_its_customers() {
+    let Some(browser) = Browser::start() else { return };
+    let db = testing::sqlite();
+    let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    db.store
+        .write(|c| users::create(c, "mika@shop.example", "Mika", Role::Marketer, Language::En, "correct horse battery"))
+        .unwrap();
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let app = format!("http://{}", server.addr);
+    // Hana bought beans for a little; Ken bought a mug; Yui bought beans for a lot.
+    for (order, customer, name, sku, total) in [
+        ("W-1", "C-1", "Hana Sato", "BEANS-1", "57.40"),
+        ("W-2", "C-2", "Ken Ito", "MUG-1", "12.00"),
+        ("W-3", "C-3", "Yui Mori", "BEANS-1", "120.00"),
+    ] {
+        ureq::post(&format!("{app}/api/v1/orders"))
+            .set("Authorization", &format!("Bearer {admin}"))
+            .send_json(json!({"order_id": order, "placed_at": "2026-06-01 10:00", "total": total,
+                "customer": {"external_id": customer, "name": name},
+                "lines": [{"sku": sku, "quantity": 1, "unit_price": total}]}))
+            .unwrap_or_else(|e| panic!("order {order}: {e}"));
+    }
+
+    browser.go(&format!("{app}/login"));
+    browser.type_into("input[name=email]", "mika@shop.example");
+    browser.type_into("input[name=password]", "correct horse battery");
+    browser.click("form[action='/login'] button");
+    browser.click("header a[href='/segments']");
+    browser.check("30-segments-empty");
+    browser.click("#new-segment");
+    assert_eq!(browser.title(), "New segment · Enishi");
+    browser.wait_for("#builder[data-live=on]");
+    browser.check("31-builder-new");
+
+    // orders >= 1 and (bought(sku: "MUG-1") or spend >= 100), built with the buttons.
+    browser.tick("select[name='pick.0'] option[value='orders']");
+    browser.click("button[value='add:0']");
+    browser.replace_text("input[name='a.0.0']", "");
+    browser.replace_text("input[name='v.0.0']", "1");
+    browser.click("button[value='group:0']");
+    browser.tick("select[name='pick.0.1'] option[value='bought']");
+    browser.click("button[value='add:0.1']");
+    browser.replace_text("input[name='a.0.1.0']", "sku: \"MUG-1\"");
+    browser.tick("select[name='pick.0.1'] option[value='spend']");
+    browser.click("button[value='add:0.1']");
+    assert_eq!(browser.text("select[name='g.0.1'] option:checked"), "any of these (OR)");
+    // A value the condition cannot take is pointed at as it is typed, without a post.
+    browser.replace_text("input[name='v.0.1.1']", "lots");
+    browser.wait_text("[data-path='0.1.1'] .error", |t| t.contains("compared with a number"));
+    assert!(browser.text("[data-path='0.0']").contains("orders"), "only the bad condition is marked");
+    let unmarked = browser.script("return document.querySelector(\"[data-path='0.0']\").classList.contains('bad')");
+    assert_eq!(unmarked, json!(false));
+    browser.check("32-builder-live-error");
+    // The live count follows the edit, and the text form with it.
+    browser.replace_text("input[name='v.0.1.1']", "100");
+    browser.wait_text("#count", |t| t == "2");
+    let text = browser.script("return document.getElementById('text').value");
+    assert_eq!(text, json!("orders >= 1 and (bought(sku: \"MUG-1\") or spend >= 100)"));
+    // The Count button gives the same count and a sample, without the script.
+    browser.click("#count-button");
+    assert_eq!(browser.text("#count"), "2");
+    let sample = browser.text("#sample");
+    assert!(sample.contains("Ken Ito") && sample.contains("Yui Mori") && !sample.contains("Hana"), "{sample}");
+    browser.check("33-builder-counted");
+
+    browser.type_into("input[name=name]", "Mugs or big spenders");
+    browser.type_into("input[name=description]", "offer beans to mug buyers");
+    browser.click("#save");
+    assert!(browser.text("#flash").contains("Mugs or big spenders"), "{}", browser.text("main"));
+    let row = browser.text("#segments tbody tr");
+    assert!(row.contains("Mugs or big spenders") && row.contains("offer beans") && row.contains('2'), "{row}");
+    browser.check("34-segments-saved");
+    browser.click("#segments a.members");
+    let list = browser.text("main table");
+    assert!(list.contains("Ken Ito") && list.contains("Yui Mori") && !list.contains("Hana Sato"), "{list}");
+    browser.check("35-customers-in-segment");
+
+    // Back in the builder the saved rule is the tree; the text form is an alternative.
+    browser.go(&format!("{app}/segments/Mugs%20or%20big%20spenders"));
+    assert_eq!(browser.text("#count"), "2");
+    browser.replace_text("#text", "orders >= 1 and not (bought(sku: \"MUG-1\")");
+    browser.click("button[value=text]");
+    assert!(browser.text("#text-error").contains("Line 1, column"), "{}", browser.text("main"));
+    browser.check_refused("36-builder-text-error", 422);
+    browser.replace_text("#text", "orders >= 1 and not bought(sku: \"MUG-1\")");
+    browser.click("button[value=text]");
+    assert_eq!(browser.text("#count"), "2");
+    let negated = browser.script("return document.querySelector(\"input[name='n.0.1']\").checked");
+    assert_eq!(negated, json!(true), "the text became a negated condition in the tree");
+    browser.check("37-builder-from-text");
     server.stop();
 }
