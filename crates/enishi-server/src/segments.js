@@ -96,7 +96,12 @@
     });
   }
 
-  function later() {
+  function later(event) {
+    var name = event.target.name || '';
+    // The name and description do not change the count, nor does the field to add next.
+    if (name === 'name' || name === 'description' || name.indexOf('pick.') === 0) {
+      return;
+    }
     window.clearTimeout(timer);
     timer = window.setTimeout(ask, 400);
   }
