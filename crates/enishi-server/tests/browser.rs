@@ -526,5 +526,12 @@ fn a_marketer_builds_a_nested_segment_counts_it_saves_it_and_lists_its_customers
     let negated = browser.script("return document.querySelector(\"input[name='n.0.1']\").checked");
     assert_eq!(negated, json!(true), "the text became a negated condition in the tree");
     browser.check("37-builder-from-text");
+    browser.click("#switch-language");
+    assert_eq!(browser.text("select[name='g.0'] option:checked"), "すべてに該当（AND）");
+    assert!(browser.text("#preview").contains("現在の人数"), "{}", browser.text("#preview"));
+    browser.check("38-builder-ja");
+    browser.click("header a[href='/segments']");
+    assert_eq!(browser.text("h1"), "セグメント一覧");
+    browser.check("39-segments-ja");
     server.stop();
 }
