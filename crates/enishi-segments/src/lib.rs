@@ -88,6 +88,21 @@ pub fn members(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &Busines
     Ok(rows.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?)
 }
 
+/// The first `n` members of `rule` (lowest ids) as of business day `as_of_day`: a sample to
+/// show, without reading every member.
+pub fn sample(
+    c: &mut dyn Conn,
+    rule: &Node,
+    as_of_day: i64,
+    calendar: &BusinessClock,
+    n: u64,
+) -> Result<Vec<i64>, Error> {
+    let mut query = with_context(c, rule, as_of_day, calendar, compile::members_query)?;
+    query.limit(n);
+    let rows = enishi_store::sql::select(c, &query)?;
+    Ok(rows.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?)
+}
+
 /// The condition on the customer `c` (`customers AS c`) that selects `rule`'s members as of
 /// business day `as_of_day`, to combine with other conditions on customers.
 pub fn condition(

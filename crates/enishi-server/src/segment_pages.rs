@@ -42,7 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
 const MAX_NODES: usize = 500;
 
 /// Members shown as a sample.
-const SAMPLE: usize = 5;
+const SAMPLE: u64 = 5;
 
 /// The live count: a same-origin file, so that the Content-Security-Policy can allow scripts
 /// from this server only (no inline script, no eval).
@@ -513,11 +513,11 @@ async fn count_and_sample(
     state
         .run(move |s| {
             Ok(s.read(|c| {
-                let ids = enishi_segments::members(c, &rule, today, &calendar)?;
-                let first: Vec<i64> = ids.iter().copied().take(SAMPLE).collect();
+                let n = enishi_segments::count(c, &rule, today, &calendar)?;
+                let first = enishi_segments::sample(c, &rule, today, &calendar, SAMPLE)?;
                 let sample =
                     repo::contacts(c, &first)?.into_iter().map(|x| (x.id, x.name.unwrap_or(x.external_id))).collect();
-                Ok::<_, enishi_segments::Error>((ids.len() as i64, sample))
+                Ok::<_, enishi_segments::Error>((n, sample))
             }))
         })
         .await
