@@ -5,7 +5,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use enishi_ingest::intake::{FieldError, IntakeError};
 use enishi_store::StoreError;
-use serde_json::json;
 
 /// An error answered to an API client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,28 +120,15 @@ impl From<IntakeError> for ApiError {
 impl ApiError {
     /// The problem+json body (without the request id).
     pub(crate) fn problem(&self) -> serde_json::Value {
-        let mut body = json!({
-            "type": format!("https://enishi.dev/problems/{}", self.code),
-            "title": self.status.canonical_reason().unwrap_or("Error"),
-            "status": self.status.as_u16(),
-            "code": self.code,
-            "detail": self.detail,
-        });
-        if let Some(f) = &self.field {
-            body["field"] = f.as_str().into();
-        }
-        body
+        serde_json::to_value(crate::openapi::Problem::of(self, None)).unwrap_or_default()
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = self.problem();
-        if let Some(id) = crate::observe::request_id() {
-            body["request_id"] = id.into();
-        }
-        let response =
-            (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response();
+        let body = crate::openapi::Problem::of(&self, crate::observe::request_id());
+        let body = serde_json::to_string(&body).unwrap_or_default();
+        let response = (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
         match self.retry_after {
             Some(seconds) => crate::access::with_retry_after(response, seconds),
             None => response,

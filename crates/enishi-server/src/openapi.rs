@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 use std::sync::OnceLock;
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Type};
+use utoipa::ToSchema;
 
 /// The part of the document not yet generated from the code.
 const REST: &str = include_str!("openapi.json");
@@ -22,6 +23,8 @@ pub(crate) fn document() -> &'static str {
         let generated = serde_json::to_value(generated).unwrap_or_default();
         let mut doc: Value = serde_json::from_str(REST).unwrap_or_default();
         lay_over(&mut doc, &generated);
+        doc["components"]["schemas"]["Problem"] =
+            serde_json::to_value(<Problem as utoipa::PartialSchema>::schema()).unwrap_or_default();
         for (name, response) in responses() {
             doc["components"]["responses"][name] = serde_json::to_value(response).unwrap_or_default();
         }
@@ -73,14 +76,14 @@ pub(crate) use vocabulary;
 /// The shared error responses, as `components/responses`: each is a problem+json body
 /// (schema `Problem`) with an example the server's own [`ApiError`] renders.
 macro_rules! problem_responses {
-    ($($(#[$doc:meta])* $name:ident = $description:literal, $example:expr;)*) => {
+    ($($(#[$doc:meta])* $name:ident = $description:literal, $example:expr, retry: $retry:literal;)*) => {
         $(
             $(#[$doc])*
             pub(crate) struct $name;
 
             impl<'s> utoipa::ToResponse<'s> for $name {
                 fn response() -> (&'s str, RefOr<utoipa::openapi::Response>) {
-                    (stringify!($name), problem_response($description, $example).into())
+                    (stringify!($name), problem_response($description, $example, $retry).into())
                 }
             }
         )*
@@ -95,52 +98,152 @@ macro_rules! problem_responses {
 problem_responses! {
     /// 400: the request cannot be read.
     BadRequest = "The request cannot be read: `bad_path` (a path parameter of the wrong type), `bad_query` (an unknown or ill-typed query parameter), `malformed_json` (the body is not JSON) or `bad_request`.",
-        Some(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", "Failed to deserialize query string: unknown field `page`"));
+        Some(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", "Failed to deserialize query string: unknown field `page`")), retry: false;
     /// 401: no usable token.
     Unauthorized = "`unauthorized`: no bearer token, or the token is unknown or revoked.",
-        Some(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer TOKEN (make one with `enishi token create --role admin`)"));
+        Some(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "send Authorization: Bearer TOKEN (make one with `enishi token create --role admin`)")), retry: false;
     /// 403: the role may not.
     Forbidden = "`forbidden`: the token's role may not call this operation.",
-        Some(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the staff role may not do this"));
+        Some(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the staff role may not do this")), retry: false;
     /// 404: no such resource.
     NotFound = "`not_found`: no such resource (or no such route).",
-        Some(ApiError::not_found("no customer 42"));
+        Some(ApiError::not_found("no customer 42")), retry: false;
     /// 409: a collision with stored data.
     Conflict = "`conflict`: the write collides with data already stored (a duplicate id written concurrently).",
-        Some(ApiError::new(StatusCode::CONFLICT, "conflict", "this conflicts with data already stored (a duplicate id?)"));
+        Some(ApiError::new(StatusCode::CONFLICT, "conflict", "this conflicts with data already stored (a duplicate id?)")), retry: false;
     /// 413: the body is over the limit.
     PayloadTooLarge = "`payload_too_large`: the body is larger than 2 MiB (2097152 bytes).",
-        Some(crate::api::too_large());
+        Some(crate::api::too_large()), retry: false;
     /// 415: the body is not JSON by its content type.
     UnsupportedMediaType = "`unsupported_media_type`: the body was not sent with `Content-Type: application/json`.",
-        Some(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json"));
+        Some(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json")), retry: false;
     /// 422: a field's value or the body's shape is wrong.
     UnprocessableEntity = "`invalid_field` (a field's value is wrong; `field` names it) or `invalid_body` (the JSON does not have the expected shape: a missing or unknown field, a wrong type).",
-        Some(ApiError::invalid("lines[0].unit_price", "'abc' is not an amount (expected a decimal like 57.40)"));
+        Some(ApiError::invalid("lines[0].unit_price", "'abc' is not an amount (expected a decimal like 57.40)")), retry: false;
+    /// 429: too many requests this minute.
+    TooManyRequests = "`rate_limited`: too many staff searches this minute; `Retry-After` gives the seconds to wait.",
+        Some(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many searches; try again in 42 s")), retry: true;
     /// 500: the server failed.
     Internal = "`internal`: something went wrong on the server; the detail is logged, not returned.",
-        Some(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on the server; it has been logged"));
+        Some(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on the server; it has been logged")), retry: false;
     /// 503: busy or too slow; try again.
     Unavailable = "`busy` (no database connection free within 5 s) or `timeout` (the request took longer than the server's limit, 60 s by default; what it started may still finish): try again after `Retry-After` seconds.",
-        None;
+        None, retry: true;
 }
 
-/// A problem+json response; with a `Retry-After` header when it has no example (503).
-fn problem_response(description: &str, example: Option<ApiError>) -> utoipa::openapi::Response {
+/// A problem+json response, with a `Retry-After` header when `retry` (429 and 503).
+fn problem_response(description: &str, example: Option<ApiError>, retry: bool) -> utoipa::openapi::Response {
     let content = ContentBuilder::new()
         .schema(Some(Ref::from_schema_name("Problem")))
         .example(example.as_ref().map(ApiError::problem))
         .build();
     let response = ResponseBuilder::new().description(description).content("application/problem+json", content);
-    let response = match example {
-        Some(_) => response,
-        None => {
-            let seconds = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1));
-            let header = HeaderBuilder::new().description(Some("Seconds to wait before trying again.")).schema(seconds);
-            response.header("Retry-After", header.build())
-        }
+    let response = if retry {
+        let seconds = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1));
+        let header = HeaderBuilder::new().description(Some("Seconds to wait before trying again.")).schema(seconds);
+        response.header("Retry-After", header.build())
+    } else {
+        response
     };
     response.build()
+}
+
+/// Every `code` a problem can carry (a test checks that the server uses no other).
+const PROBLEM_CODES: &[&str] = &[
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "invalid_field",
+    "invalid_body",
+    "malformed_json",
+    "unsupported_media_type",
+    "payload_too_large",
+    "bad_path",
+    "bad_query",
+    "bad_request",
+    "conflict",
+    "customer_exists",
+    "unknown_order",
+    "internal",
+    "method_not_allowed",
+    "invalid_program",
+    "out_of_range",
+    "no_program",
+    "insufficient_points",
+    "points_debt",
+    "limit_reached",
+    "coupon_unusable",
+    "rate_limited",
+    "confirmation_required",
+    "last_admin",
+    "no_purchases",
+    "user_exists",
+    "busy",
+    "timeout",
+    "invalid_rule",
+    "name_taken",
+];
+
+/// An error, as `application/problem+json` (RFC 9457) with Enishi's stable `code`: what
+/// [`ApiError`] renders, so the schema is the rendering's own.
+#[derive(serde::Serialize, ToSchema)]
+#[schema(description = "An error, as `application/problem+json` (RFC 9457) with Enishi's stable `code`.")]
+pub(crate) struct Problem {
+    #[schema(schema_with = problem_type)]
+    r#type: String,
+    /// The HTTP reason phrase of `status`.
+    #[schema(examples("Unprocessable Entity"))]
+    title: &'static str,
+    /// The HTTP status code.
+    #[schema(examples(422))]
+    status: u16,
+    #[schema(schema_with = problem_code)]
+    code: &'static str,
+    /// What happened, for a person.
+    #[schema(examples("lines[0].unit_price: 'abc' is not an amount (expected a decimal like 57.40)"))]
+    detail: String,
+    /// JSON path of the field at fault (`lines[1].unit_price`, `consents.email.status`, `rules[2].multiplier`); with `invalid_field`, `invalid_program`, `invalid_body` and `out_of_range` when one field is at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, examples("lines[0].unit_price"))]
+    field: Option<String>,
+    /// The request's id (the caller's `X-Request-Id`, or one the server made); the same id is in the response's `X-Request-Id` header and on the server's log lines for this request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, examples("3f9c2a0d5be14e8f9a6c1d2e7b4f0a91"))]
+    request_id: Option<String>,
+}
+
+impl Problem {
+    /// The problem `e` is answered as, carrying `request_id` when there is one.
+    pub(crate) fn of(e: &ApiError, request_id: Option<String>) -> Self {
+        Problem {
+            r#type: format!("https://enishi.dev/problems/{}", e.code),
+            title: e.status.canonical_reason().unwrap_or("Error"),
+            status: e.status.as_u16(),
+            code: e.code,
+            detail: e.detail.clone(),
+            field: e.field.clone(),
+            request_id,
+        }
+    }
+}
+
+/// A problem's `type`: a URI naming its code.
+fn problem_type() -> utoipa::openapi::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::Custom("uri".into())))
+        .description(Some("`https://enishi.dev/problems/{code}`."))
+        .examples(["https://enishi.dev/problems/invalid_field"])
+        .build()
+}
+
+/// A problem's `code`: one of [`PROBLEM_CODES`].
+fn problem_code() -> utoipa::openapi::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("Stable machine-readable code."))
+        .enum_values(Some(PROBLEM_CODES.iter().copied()))
+        .build()
 }
 
 #[cfg(test)]
@@ -167,11 +270,26 @@ mod tests {
     const CURRENCY: &str = r"^[A-Za-z]{3}$";
     /// A calendar date, YYYY-MM-DD.
     const DATE: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+    /// A phone number: 5 to 20 digits, an optional leading `+`, spaces, dashes, dots, brackets.
+    const PHONE: &str = r"^\+?[ ()\-.]*([0-9][ ()\-.]*){5,20}$";
+    /// An object key: not empty, no control character.
+    const KEY: &str = r"^[^\u0000-\u001F]+$";
 
     /// Every pattern the code's part of the document may use: `#[schema(pattern = …)]` takes only
     /// a literal, so the literals are checked against these.
-    const PATTERNS: &[&str] =
-        &[NO_CONTROL, NOT_BLANK, TEXT, TEXT_NOT_BLANK, TIMESTAMP_INPUT, AMOUNT_INPUT, AMOUNT, CURRENCY, DATE];
+    const PATTERNS: &[&str] = &[
+        NO_CONTROL,
+        NOT_BLANK,
+        TEXT,
+        TEXT_NOT_BLANK,
+        TIMESTAMP_INPUT,
+        AMOUNT_INPUT,
+        AMOUNT,
+        CURRENCY,
+        DATE,
+        PHONE,
+        KEY,
+    ];
 
     /// `#[schema(pattern = …)]` takes only a literal: every pattern in the generated part of
     /// the document must be one of the named ones, so that a pattern is written once in effect.

@@ -1,7 +1,6 @@
 //! The JSON API under `/api/v1`.
 
-use crate::auth::{Admin, Caller, Manager};
-use crate::batcher::OrderFrom;
+use crate::auth::{Caller, Manager};
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Unauthorized, Unavailable,
     UnprocessableEntity, UnsupportedMediaType,
@@ -12,16 +11,12 @@ use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, St
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
-use enishi_core::{
-    BusinessClock, Channel, ConsentChannel, ConsentStatus, Email, InteractionKind, InteractionStatus, Phone, Role,
-};
-use enishi_ingest::intake::{self, OrderInput, ReturnInput};
-use enishi_store::repo::{accounts, customers, history, orders, products};
-use enishi_store::{
-    AccountUpsert, Communication, ConsentChange, CustomerUpsert, JsonMap, NewEvent, NewInteraction, Product,
-};
+use enishi_core::{BusinessClock, InteractionKind, InteractionStatus, Role};
+use enishi_store::repo::customers as customer_rows;
+use enishi_store::repo::{accounts, history, products};
+use enishi_store::{AccountUpsert, NewInteraction, Product};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -29,11 +24,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod customers;
+mod events;
+mod orders;
+
 /// Largest request body accepted (an events batch of a few thousand events).
 pub(crate) const BODY_LIMIT: usize = 2 * 1024 * 1024;
-
-/// Most events in one batch.
-const MAX_EVENTS: usize = 5000;
 
 /// Every route, as (method, OpenAPI path).
 pub const ROUTES: &[(&str, &str)] = &[
@@ -90,27 +86,17 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(list_interactions))
         .routes(routes!(resolve_interaction))
         .routes(routes!(customer_interactions, add_interaction))
+        .merge(customers::documented())
+        .merge(orders::documented())
+        .merge(events::documented())
         .merge(crate::segments_api::documented())
 }
 
-/// The routes of the customer, order, analytics and operations resources (see [`finish`]).
+/// The API's routes (see [`finish`]): the documented ones and those not yet documented.
 pub(crate) fn routes() -> Router<AppState> {
     documented()
         .split_for_parts()
         .0
-        .route("/api/v1/customers", get(list_customers).post(create_customer))
-        .route("/api/v1/customers/{id}", get(get_customer).patch(update_customer).delete(delete_customer))
-        .route("/api/v1/customers/{id}/timeline", get(timeline))
-        .route("/api/v1/customers/{id}/orders", get(customer_orders))
-        .route("/api/v1/customers/{id}/communications", get(customer_communications).post(add_communication))
-        .route("/api/v1/customers/{id}/events", get(customer_events))
-        .route("/api/v1/customers/{id}/recommendations", get(customer_recommendations))
-        .route("/api/v1/customers/{id}/privacy-export", get(privacy_export))
-        .route("/api/v1/customers/{id}/erasure", post(erase_customer))
-        .route("/api/v1/orders", post(create_order))
-        .route("/api/v1/orders/{order_id}", get(get_order))
-        .route("/api/v1/orders/{order_id}/returns", post(create_return))
-        .route("/api/v1/events", post(add_events))
         .route("/api/v1/analytics/rfm", get(analytics_rfm))
         .route("/api/v1/analytics/pareto", get(analytics_pareto))
         .route("/api/v1/analytics/loyal", get(analytics_loyal))
@@ -316,7 +302,7 @@ async fn health(State(state): State<AppState>) -> Result<Response, ApiError> {
         enishi_store::Backend::Sqlite => Backend::Sqlite,
         enishi_store::Backend::Postgres => Backend::Postgres,
     };
-    state.run(|s| Ok(s.read(|c| customers::count(c))?)).await?;
+    state.run(|s| Ok(s.read(|c| customer_rows::count(c))?)).await?;
     Ok(ok(Health { status: HealthStatus::Ok, database }))
 }
 
@@ -332,387 +318,6 @@ async fn unknown_route() -> ApiError {
     ApiError::not_found("no such route; see /api/v1/openapi.json")
 }
 
-// ------------------------------------------------------------------ customers
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    q: Option<String>,
-    external_id: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    account_id: Option<i64>,
-    lifecycle_stage: Option<String>,
-    rfm_segment: Option<String>,
-    tag: Option<String>,
-    channel: Option<String>,
-    after: Option<i64>,
-    limit: Option<i64>,
-}
-
-async fn list_customers(
-    caller: Caller,
-    State(state): State<AppState>,
-    QueryParams(q): QueryParams<ListQuery>,
-) -> Result<Response, ApiError> {
-    let phone = match q.phone {
-        Some(p) => Some(p.parse::<Phone>().map_err(|e| ApiError::invalid("phone", e.0))?.to_string()),
-        None => None,
-    };
-    let (external_id, email) = (not_blank("external_id", q.external_id)?, not_blank("email", q.email)?);
-    let (lifecycle_stage, rfm_segment) =
-        (not_blank("lifecycle_stage", q.lifecycle_stage)?, not_blank("rfm_segment", q.rfm_segment)?);
-    let tag = not_blank("tag", q.tag)?;
-    let channel = match not_blank("channel", q.channel)? {
-        Some(c) => Some(c.parse::<enishi_core::Channel>().map_err(|e| ApiError::invalid("channel", e.0))?),
-        None => None,
-    };
-    let exact = external_id.is_some() || email.is_some() || phone.is_some();
-    let q_summary = json!({
-        "q_chars": q.q.as_ref().map(|t| t.chars().count()), "external_id": external_id.is_some(), "email": email.is_some(), "phone": phone.is_some(),
-        "lifecycle_stage": lifecycle_stage, "rfm_segment": rfm_segment, "tag": tag, "channel": channel.map(|c| c.as_str()),
-        "after": q.after, "limit": q.limit,
-    });
-    let mut query = customers::CustomerQuery {
-        text: q.q,
-        external_id,
-        email,
-        phone,
-        account_id: q.account_id,
-        lifecycle_stage,
-        rfm_segment,
-        tag,
-        channel,
-        after: not_negative("after", q.after)?,
-        limit: page_limit(q.limit)?,
-        ..Default::default()
-    };
-    crate::access::customer_query_for(caller.role, &mut query)?;
-    if caller.role == Role::Staff {
-        state.searches.check(&caller.key, crate::access::STAFF_SEARCHES_PER_MINUTE)?;
-    }
-    let mut page = state.run(move |s| Ok(s.read(|c| customers::search(c, &query))?)).await?;
-    if caller.role == Role::Staff {
-        page.next_cursor = None; // one page only
-    }
-    // Bulk reads of personal data are recorded (what was asked, how many came back); a lookup
-    // of one customer by an exact key is not a bulk read.
-    if !exact {
-        let after = json!({"query": q_summary, "returned": page.items.len()});
-        let actor = caller.actor.clone();
-        state
-            .run(move |s| Ok(s.write(|c| crate::audit::record(c, &actor, "customers.list", "customers", Some(after)))?))
-            .await?;
-    }
-    Ok(ok(page))
-}
-
-/// Reads a customer body: every field optional except, on create, `external_id`. A JSON null
-/// clears a field (on update). Unknown fields are refused.
-fn customer_body(body: &JsonMap, clock: BusinessClock) -> Result<(CustomerUpsert, Vec<&'static str>), ApiError> {
-    let mut u = CustomerUpsert::default();
-    let mut clear = Vec::new();
-    let text = |k: &str, v: &Value| -> Result<Option<String>, ApiError> {
-        match v {
-            Value::Null => Ok(None),
-            Value::String(s) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
-            _ => Err(ApiError::invalid(k, "must be a string")),
-        }
-    };
-    let set = |clear: &mut Vec<&'static str>, column: &'static str, v: &Value| {
-        if v.is_null() {
-            clear.push(column);
-        }
-    };
-    for (k, v) in body {
-        match k.as_str() {
-            "external_id" => {
-                u.external_id = text(k, v)?
-                    .map(|t| t.parse())
-                    .transpose()
-                    .map_err(|e: enishi_core::ParseError| ApiError::invalid(k, e.0))?
-            }
-            "name" => {
-                set(&mut clear, "name", v);
-                u.name = text(k, v)?;
-            }
-            "email" => {
-                set(&mut clear, "email", v);
-                u.email = text(k, v)?.map(|t| t.parse::<Email>()).transpose().map_err(|e| ApiError::invalid(k, e.0))?;
-            }
-            "phone" => {
-                set(&mut clear, "phone", v);
-                u.phone = text(k, v)?.map(|t| t.parse::<Phone>()).transpose().map_err(|e| ApiError::invalid(k, e.0))?;
-            }
-            "birthday" => {
-                set(&mut clear, "birthday", v);
-                u.birthday = text(k, v)?
-                    .map(|t| enishi_core::time::parse_date(&t))
-                    .transpose()
-                    .map_err(|e| ApiError::invalid(k, e.0))?;
-            }
-            "locale" => {
-                set(&mut clear, "locale", v);
-                u.locale = text(k, v)?;
-            }
-            "acquisition_source" => {
-                set(&mut clear, "acquisition_source", v);
-                u.acquisition_source = text(k, v)?;
-            }
-            "first_seen_at" => {
-                u.first_seen_at = text(k, v)?
-                    .map(|t| clock.parse_timestamp(&t))
-                    .transpose()
-                    .map_err(|e| ApiError::invalid(k, e.0))?;
-            }
-            "account_id" | "referred_by" => {
-                let col = if k == "account_id" { "account_id" } else { "referred_by" };
-                set(&mut clear, col, v);
-                let id = match v {
-                    Value::Null => None,
-                    Value::Number(n) => Some(n.as_i64().ok_or_else(|| ApiError::invalid(k, "must be an integer id"))?),
-                    _ => return Err(ApiError::invalid(k, "must be an integer id")),
-                };
-                if col == "account_id" {
-                    u.account_id = id;
-                } else {
-                    u.referred_by = id;
-                }
-            }
-            "address" => {
-                let Some(obj) = v.as_object() else { return Err(ApiError::invalid(k, "must be an object")) };
-                for (ak, av) in obj {
-                    let field = format!("address.{ak}");
-                    let (slot, column) = match ak.as_str() {
-                        "line1" => (&mut u.address.line1, "address_line1"),
-                        "line2" => (&mut u.address.line2, "address_line2"),
-                        "city" => (&mut u.address.city, "city"),
-                        "region" => (&mut u.address.region, "region"),
-                        "postal_code" => (&mut u.address.postal_code, "postal_code"),
-                        "country" => (&mut u.address.country, "country"),
-                        _ => return Err(ApiError::invalid(field, "unknown address field")),
-                    };
-                    set(&mut clear, column, av);
-                    *slot = text(&field, av)?;
-                }
-            }
-            "channels" => {
-                let list: Vec<String> = serde_json::from_value(v.clone())
-                    .map_err(|_| ApiError::invalid(k, "must be a list of channel names"))?;
-                u.channels = Some(
-                    list.iter()
-                        .map(|c| c.parse::<Channel>())
-                        .collect::<Result<_, _>>()
-                        .map_err(|e| ApiError::invalid(k, e.0))?,
-                );
-            }
-            "tags" => {
-                u.tags = Some(
-                    serde_json::from_value(v.clone()).map_err(|_| ApiError::invalid(k, "must be a list of strings"))?,
-                )
-            }
-            "attributes" => {
-                let map = v.as_object().cloned().ok_or_else(|| ApiError::invalid(k, "must be an object"))?;
-                for key in map.keys() {
-                    enishi_ingest::customers::check_attribute_key(key)
-                        .map_err(|why| ApiError::invalid(format!("attributes.{key}"), why))?;
-                }
-                u.attributes = Some(map);
-            }
-            "consents" => {
-                let Some(obj) = v.as_object() else {
-                    return Err(ApiError::invalid(k, "must be an object keyed by channel"));
-                };
-                for (ch, c) in obj {
-                    let field = format!("consents.{ch}");
-                    let channel: ConsentChannel =
-                        ch.parse().map_err(|e: enishi_core::ParseError| ApiError::invalid(&field, e.0))?;
-                    let status = c
-                        .get("status")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| ApiError::invalid(format!("{field}.status"), "is required"))?;
-                    let status: ConsentStatus = status
-                        .parse()
-                        .map_err(|e: enishi_core::ParseError| ApiError::invalid(format!("{field}.status"), e.0))?;
-                    let source = c.get("source").and_then(Value::as_str).unwrap_or("api").to_string();
-                    let at = c
-                        .get("at")
-                        .and_then(Value::as_str)
-                        .map(|t| clock.parse_timestamp(t))
-                        .transpose()
-                        .map_err(|e| ApiError::invalid(format!("{field}.at"), e.0))?;
-                    u.consents.push(ConsentChange { channel, status, at, source });
-                }
-            }
-            other => return Err(ApiError::invalid(other, "unknown field")),
-        }
-    }
-    Ok((u, clear))
-}
-
-async fn create_customer(
-    _: Caller,
-    State(state): State<AppState>,
-    Body(mut body): Body<JsonMap>,
-) -> Result<Response, ApiError> {
-    // A new customer may sign up with another customer's referral code.
-    let code = match body.remove("referral_code") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Some(_) => return Err(ApiError::invalid("referral_code", "must be a referral code such as R3K9ZQ2MD")),
-    };
-    let (mut u, _) = customer_body(&body, state.workspace().clock)?;
-    if code.is_some() && u.referred_by.is_some() {
-        return Err(ApiError::invalid("referral_code", "give either referral_code or referred_by, not both"));
-    }
-    let ext = u.external_id.clone().ok_or_else(|| ApiError::invalid("external_id", "is required"))?;
-    let (customer, is_new) = state
-        .run(move |s| {
-            s.write(|c| {
-                if let Some(code) = &code {
-                    let referrer = enishi_rewards::referrer_by_code(c, code)?.ok_or_else(|| {
-                        ApiError::invalid("referral_code", format!("no customer has the code {code}"))
-                    })?;
-                    u.referred_by = Some(referrer);
-                    u.acquisition_source = u.acquisition_source.take().or_else(|| Some("referral".into()));
-                }
-                check_links(c, &u)?;
-                // One atomic insert-if-absent: of concurrent creations exactly one creates.
-                if let Some(id) = customers::insert_if_absent(c, &u)? {
-                    let created = customers::get(c, id)?.ok_or_else(|| ApiError::internal("created row vanished"))?;
-                    return Ok((created, true));
-                }
-                let stored = customers::get_by_external_id(c, ext.as_str())?
-                    .ok_or_else(|| ApiError::internal("a conflicting customer vanished"))?;
-                if u.agrees_with(&stored) {
-                    return Ok((stored, false));
-                }
-                Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "customer_exists",
-                    format!("a customer with external_id {ext} exists with other details; PATCH it instead"),
-                ))
-            })
-        })
-        .await?;
-    Ok(if is_new { created(customer) } else { ok(customer) })
-}
-
-fn check_links(c: &mut dyn enishi_store::Conn, u: &CustomerUpsert) -> Result<(), ApiError> {
-    if let Some(a) = u.account_id {
-        if accounts::get(c, a)?.is_none() {
-            return Err(ApiError::invalid("account_id", format!("no account {a}")));
-        }
-    }
-    if let Some(r) = u.referred_by {
-        if customers::get(c, r)?.is_none() {
-            return Err(ApiError::invalid("referred_by", format!("no customer {r}")));
-        }
-    }
-    Ok(())
-}
-
-async fn get_customer(
-    _: Caller,
-    State(state): State<AppState>,
-    PathParam(Id(id)): PathParam<Id>,
-) -> Result<Response, ApiError> {
-    let found = state
-        .run(move |s| {
-            Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
-                let Some(customer) = customers::get(c, id)? else { return Ok(None) };
-                Ok(Some((customer, enishi_store::repo::scores::get(c, id)?)))
-            })?)
-        })
-        .await?;
-    let (customer, scores) = found.ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?;
-    let mut v = serde_json::to_value(customer).map_err(ApiError::internal)?;
-    v["scores"] = serde_json::to_value(scores).map_err(ApiError::internal)?;
-    Ok(ok(v))
-}
-
-async fn update_customer(
-    Manager(caller): Manager,
-    State(state): State<AppState>,
-    PathParam(Id(id)): PathParam<Id>,
-    Body(body): Body<JsonMap>,
-) -> Result<Response, ApiError> {
-    let (mut u, clear) = customer_body(&body, state.workspace().clock)?;
-    let customer = state
-        .run(move |s| {
-            s.write(|c| {
-                let existing =
-                    customers::get(c, id)?.ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?;
-                if u.external_id.as_ref().is_some_and(|e| e.as_str() != existing.external_id) {
-                    return Err(ApiError::invalid("external_id", "cannot be changed"));
-                }
-                if u.referred_by == Some(id) {
-                    return Err(ApiError::invalid("referred_by", "a customer cannot refer themselves"));
-                }
-                check_links(c, &u)?;
-                u.external_id = existing.external_id.parse().ok();
-                customers::upsert(c, &u)?;
-                for f in &clear {
-                    customers::clear_field(c, id, f)?;
-                }
-                // The fields changed, not their values: no personal data in the audit log.
-                let fields: Vec<&String> = body.keys().collect();
-                let after = json!({"fields": fields, "cleared": clear});
-                crate::audit::record(c, &caller.actor, "customers.update", &format!("customer:{id}"), Some(after))?;
-                Ok(customers::get(c, id)?)
-            })
-        })
-        .await?;
-    Ok(ok(customer))
-}
-
-async fn delete_customer(
-    Admin(caller): Admin,
-    State(state): State<AppState>,
-    PathParam(Id(id)): PathParam<Id>,
-) -> Result<Response, ApiError> {
-    let gone = state
-        .run(move |s| {
-            Ok(s.write(|c| {
-                let gone = customers::delete(c, id)?;
-                if gone {
-                    crate::audit::record(c, &caller.actor, "customers.delete", &format!("customer:{id}"), None)?;
-                }
-                Ok::<_, enishi_store::StoreError>(gone)
-            })?)
-        })
-        .await?;
-    if gone {
-        Ok(StatusCode::NO_CONTENT.into_response())
-    } else {
-        Err(ApiError::not_found(format!("no customer {id}")))
-    }
-}
-
-/// Everything held about a customer, for a privacy request (admins); recorded in the audit log.
-async fn privacy_export(
-    Admin(caller): Admin,
-    State(state): State<AppState>,
-    PathParam(Id(id)): PathParam<Id>,
-) -> Result<Response, ApiError> {
-    let data = state.run(move |s| Ok(enishi_ingest::privacy::export(s, id, &caller.actor)?)).await?;
-    Ok(ok(data.ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?))
-}
-
-/// Erases a customer's personal data for good (admins): see [`enishi_ingest::privacy::erase`].
-async fn erase_customer(
-    Admin(caller): Admin,
-    State(state): State<AppState>,
-    PathParam(Id(id)): PathParam<Id>,
-) -> Result<Response, ApiError> {
-    if state.run(move |s| Ok(enishi_ingest::privacy::erase(s, id, &caller.actor)?)).await? {
-        Ok(ok(json!({"erased": id, "external_id": format!("erased:{id}")})))
-    } else {
-        Err(ApiError::not_found(format!("no customer {id}")))
-    }
-}
-
-/// `?limit=&offset=` of a history list: 50 by default, at most 500.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -764,20 +369,8 @@ pub(crate) fn not_negative(name: &str, v: Option<i64>) -> Result<i64, ApiError> 
     }
 }
 
-async fn customer_recommendations(
-    _: Caller,
-    State(state): State<AppState>,
-    PathParam(Id(id)): PathParam<Id>,
-) -> Result<Response, ApiError> {
-    existing(&state, id).await?;
-    let items = state.run(move |s| Ok(s.read(|c| enishi_store::repo::scores::recommendations(c, id))?)).await?;
-    let items: Vec<Value> =
-        items.into_iter().map(|(sku, name, score)| json!({"sku": sku, "name": name, "score": score})).collect();
-    Ok(ok(json!({ "items": items })))
-}
-
 pub(crate) async fn existing(state: &AppState, id: i64) -> Result<(), ApiError> {
-    let found = state.run(move |s| Ok(s.read(|c| customers::exists(c, id))?)).await?;
+    let found = state.run(move |s| Ok(s.read(|c| customer_rows::exists(c, id))?)).await?;
     if found {
         Ok(())
     } else {
@@ -789,19 +382,19 @@ pub(crate) async fn existing(state: &AppState, id: i64) -> Result<(), ApiError> 
 type HistoryPage<T> = fn(&mut dyn enishi_store::Conn, i64, i64, i64) -> Result<Vec<T>, enishi_store::StoreError>;
 
 /// One page of a customer's history, after checking that the customer exists.
-async fn customer_history<T: serde::Serialize + Send + 'static>(
+async fn customer_history<T: Send + 'static>(
     _: Caller,
     state: &AppState,
     id: i64,
     p: PageQuery,
     fetch: HistoryPage<T>,
-) -> Result<Response, ApiError> {
+) -> Result<(Vec<T>, i64, i64), ApiError> {
     let (limit, offset) = (p.limit()?, p.offset()?);
     // One read: the customer must exist (an empty page would hide a wrong id).
     let items = state
         .run(move |s| {
             Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
-                if !customers::exists(c, id)? {
+                if !customer_rows::exists(c, id)? {
                     return Ok(None);
                 }
                 fetch(c, id, limit, offset).map(Some)
@@ -809,97 +402,7 @@ async fn customer_history<T: serde::Serialize + Send + 'static>(
         })
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?;
-    Ok(ok(json!({"items": items, "limit": limit, "offset": offset})))
-}
-
-async fn timeline(
-    caller: Caller,
-    State(state): State<AppState>,
-    PathParam(Id(id)): PathParam<Id>,
-    QueryParams(p): QueryParams<PageQuery>,
-) -> Result<Response, ApiError> {
-    customer_history(caller, &state, id, p, history::timeline).await
-}
-
-async fn customer_orders(
-    caller: Caller,
-    State(state): State<AppState>,
-    PathParam(Id(id)): PathParam<Id>,
-    QueryParams(p): QueryParams<PageQuery>,
-) -> Result<Response, ApiError> {
-    customer_history(caller, &state, id, p, orders::for_customer).await
-}
-
-async fn customer_communications(
-    caller: Caller,
-    State(state): State<AppState>,
-    PathParam(Id(id)): PathParam<Id>,
-    QueryParams(p): QueryParams<PageQuery>,
-) -> Result<Response, ApiError> {
-    customer_history(caller, &state, id, p, history::communications).await
-}
-
-async fn customer_events(
-    caller: Caller,
-    State(state): State<AppState>,
-    PathParam(Id(id)): PathParam<Id>,
-    QueryParams(p): QueryParams<PageQuery>,
-) -> Result<Response, ApiError> {
-    customer_history(caller, &state, id, p, history::events).await
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CommunicationBody {
-    channel: String,
-    #[serde(default)]
-    campaign: Option<String>,
-    #[serde(default)]
-    step: Option<String>,
-    #[serde(default)]
-    variant: Option<String>,
-    #[serde(default)]
-    subject: Option<String>,
-    #[serde(default)]
-    sent_at: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-}
-
-async fn add_communication(
-    _: Manager,
-    State(state): State<AppState>,
-    PathParam(Id(id)): PathParam<Id>,
-    Body(b): Body<CommunicationBody>,
-) -> Result<Response, ApiError> {
-    if b.channel.trim().is_empty() {
-        return Err(ApiError::invalid("channel", "is required"));
-    }
-    let sent_at = match &b.sent_at {
-        Some(t) => state.workspace().clock.parse_timestamp(t).map_err(|e| ApiError::invalid("sent_at", e.0))?,
-        None => state.now(),
-    };
-    existing(&state, id).await?;
-    let m = Communication {
-        id: 0,
-        customer_id: id,
-        channel: b.channel.trim().to_string(),
-        campaign: b.campaign,
-        step: b.step,
-        variant: b.variant,
-        subject: b.subject,
-        sent_at,
-        status: b.status.unwrap_or_else(|| "sent".into()),
-    };
-    let stored = state
-        .run(move |s| {
-            Ok(s.write(|c| {
-                let new_id = history::add_communication(c, &m)?;
-                Ok::<_, enishi_store::StoreError>(Communication { id: new_id, ..m })
-            })?)
-        })
-        .await?;
-    Ok(created(stored))
+    Ok((items, limit, offset))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -1071,11 +574,11 @@ async fn customer_interactions(
     PathParam(Id(id)): PathParam<Id>,
     QueryParams(p): QueryParams<PageQuery>,
 ) -> Result<Response, ApiError> {
-    customer_history(caller, &state, id, p, |c, id, limit, offset| {
-        let items = history::interactions(c, Some(id), None, limit, offset)?;
-        Ok(items.into_iter().map(InteractionView::from).collect())
+    let (items, limit, offset) = customer_history(caller, &state, id, p, |c, id, limit, offset| {
+        history::interactions(c, Some(id), None, limit, offset)
     })
-    .await
+    .await?;
+    Ok(ok(InteractionPage { items: items.into_iter().map(InteractionView::from).collect(), limit, offset }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -1510,141 +1013,6 @@ async fn get_product(
 ) -> Result<Response, ApiError> {
     let p = state.run(move |s| Ok(s.read(|c| products::get(c, &sku))?)).await?;
     p.map(|p| ok(ProductView::from(p))).ok_or_else(|| ApiError::not_found("no such product"))
-}
-
-// ------------------------------------------------------------------ orders, returns, events
-
-async fn create_order(
-    caller: Caller,
-    State(state): State<AppState>,
-    Body(input): Body<OrderInput>,
-) -> Result<Response, ApiError> {
-    // Check before taking the write lock, so that bad input costs no database time.
-    let (checked, _) = intake::check_order(&input, state.workspace(), state.now())?;
-    // Staff orders above the staff order limit are refused by the writer, which reads the
-    // limit in the batch's own transaction.
-    let from = if caller.role == Role::Staff { OrderFrom::Staff { total: checked.total } } else { OrderFrom::Manager };
-    let (order, new, loyalty) = state.orders.record(input, from).await?;
-    let mut body = serde_json::to_value(order).map_err(ApiError::internal)?;
-    body["loyalty"] = serde_json::to_value(loyalty).map_err(ApiError::internal)?;
-    Ok(if new { created(body) } else { ok(body) })
-}
-
-async fn get_order(
-    _: Caller,
-    State(state): State<AppState>,
-    PathParam(order_id): PathParam<String>,
-) -> Result<Response, ApiError> {
-    let found = state
-        .run(move |s| {
-            Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
-                let Some(o) = orders::get_by_ref(c, &order_id)? else { return Ok(None) };
-                let returns = orders::returns_of(c, o.id)?;
-                Ok(Some((o, returns)))
-            })?)
-        })
-        .await?;
-    let (order, returns) = found.ok_or_else(|| ApiError::not_found("no such order"))?;
-    let mut v = serde_json::to_value(order).map_err(ApiError::internal)?;
-    v["returns"] = serde_json::to_value(returns).map_err(ApiError::internal)?;
-    Ok(ok(v))
-}
-
-async fn create_return(
-    caller: Caller,
-    State(state): State<AppState>,
-    PathParam(order_id): PathParam<String>,
-    Body(input): Body<ReturnInput>,
-) -> Result<Response, ApiError> {
-    let ws = state.workspace();
-    let (r, new, points) = state
-        .run(move |s| {
-            s.write(|c| {
-                let (r, new, points) = intake::record_return(c, &order_id, &input, ws)?;
-                if new {
-                    let subject = format!("customer:{}", r.customer_id);
-                    let after = json!({"order_id": order_id, "return_id": r.return_id, "amount": r.amount, "points_reversed": points});
-                    crate::audit::record(c, &caller.actor, "orders.refund", &subject, Some(after))?;
-                }
-                Ok::<_, ApiError>((r, new, points))
-            })
-        })
-        .await?;
-    let mut body = serde_json::to_value(r).map_err(ApiError::internal)?;
-    body["loyalty"] = json!({ "points_reversed": points });
-    Ok(if new { created(body) } else { ok(body) })
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EventsBody {
-    events: Vec<EventBody>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EventBody {
-    customer_external_id: String,
-    name: String,
-    #[serde(default)]
-    occurred_at: Option<String>,
-    #[serde(default)]
-    properties: JsonMap,
-    #[serde(default)]
-    event_id: Option<String>,
-}
-
-async fn add_events(_: Caller, State(state): State<AppState>, Body(b): Body<EventsBody>) -> Result<Response, ApiError> {
-    if b.events.is_empty() || b.events.len() > MAX_EVENTS {
-        return Err(ApiError::invalid("events", format!("send between 1 and {MAX_EVENTS} events")));
-    }
-    let clock = state.workspace().clock;
-    let mut parsed = Vec::with_capacity(b.events.len());
-    for (i, e) in b.events.into_iter().enumerate() {
-        let name = e.name.trim();
-        if name.is_empty() || name.len() > 100 {
-            return Err(ApiError::invalid(format!("events[{i}].name"), "must be 1 to 100 characters"));
-        }
-        let at = match &e.occurred_at {
-            Some(t) => {
-                clock.parse_timestamp(t).map_err(|err| ApiError::invalid(format!("events[{i}].occurred_at"), err.0))?
-            }
-            None => state.now(),
-        };
-        parsed.push((i, e.customer_external_id.trim().to_string(), name.to_string(), at, e.properties, e.event_id));
-    }
-    let stored = state
-        .run(move |s| {
-            s.write(|c| {
-                let mut ids = std::collections::HashMap::new();
-                let mut events = Vec::with_capacity(parsed.len());
-                for (i, ext, name, at, properties, event_ref) in parsed {
-                    let id = match ids.get(&ext) {
-                        Some(&id) => id,
-                        None => {
-                            let id = customers::id_by_external_id(c, &ext)?.ok_or_else(|| {
-                                ApiError::invalid(
-                                    format!("events[{i}].customer_external_id"),
-                                    format!("no customer with external_id {ext}"),
-                                )
-                            })?;
-                            ids.insert(ext, id);
-                            id
-                        }
-                    };
-                    events.push(NewEvent { customer_id: id, name, occurred_at: at, properties, event_ref });
-                }
-                let n = events.len();
-                let stored = history::add_events(c, &events)?;
-                Ok((n, stored))
-            })
-        })
-        .await?;
-    Ok((
-        StatusCode::OK,
-        axum::Json(json!({"received": stored.0, "stored": stored.1, "duplicates": stored.0 as u64 - stored.1})),
-    )
-        .into_response())
 }
 
 // ------------------------------------------------------------------ analytics
