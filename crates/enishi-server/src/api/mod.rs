@@ -11,19 +11,19 @@ use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, St
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
-use enishi_core::{BusinessClock, InteractionKind, InteractionStatus, Role};
+use enishi_core::{InteractionKind, InteractionStatus, Role};
 use enishi_store::repo::customers as customer_rows;
 use enishi_store::repo::{accounts, history, products};
 use enishi_store::{AccountUpsert, NewInteraction, Product};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod analytics;
 mod customers;
 mod events;
 mod orders;
@@ -89,21 +89,13 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .merge(customers::documented())
         .merge(orders::documented())
         .merge(events::documented())
+        .merge(analytics::documented())
         .merge(crate::segments_api::documented())
 }
 
 /// The API's routes (see [`finish`]): the documented ones and those not yet documented.
 pub(crate) fn routes() -> Router<AppState> {
-    documented()
-        .split_for_parts()
-        .0
-        .route("/api/v1/analytics/rfm", get(analytics_rfm))
-        .route("/api/v1/analytics/pareto", get(analytics_pareto))
-        .route("/api/v1/analytics/loyal", get(analytics_loyal))
-        .route("/api/v1/analytics/kpis", get(analytics_kpis))
-        .route("/api/v1/analytics/lifecycle", get(analytics_lifecycle))
-        .route("/api/v1/analytics/accounts", get(analytics_accounts))
-        .route("/api/v1/analytics/clv", get(analytics_clv))
+    documented().split_for_parts().0
 }
 
 /// The API's routes (these and every other resource's, such as the loyalty routes) with what
@@ -1013,225 +1005,4 @@ async fn get_product(
 ) -> Result<Response, ApiError> {
     let p = state.run(move |s| Ok(s.read(|c| products::get(c, &sku))?)).await?;
     p.map(|p| ok(ProductView::from(p))).ok_or_else(|| ApiError::not_found("no such product"))
-}
-
-// ------------------------------------------------------------------ analytics
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AsOfQuery {
-    as_of: Option<String>,
-}
-
-impl AsOfQuery {
-    /// The business day asked for (default: today in the business time zone).
-    fn day(&self, clock: BusinessClock, now: chrono::DateTime<chrono::Utc>) -> Result<i64, ApiError> {
-        match &self.as_of {
-            None => Ok(clock.day_number(now)),
-            Some(t) => {
-                let d = enishi_core::time::parse_date(t).map_err(|e| ApiError::invalid("as_of", e.0))?;
-                Ok(enishi_core::time::day_of_date(d))
-            }
-        }
-    }
-}
-
-async fn analytics_rfm(
-    _: Manager,
-    State(state): State<AppState>,
-    QueryParams(q): QueryParams<AsOfQuery>,
-) -> Result<Response, ApiError> {
-    let day = q.day(state.workspace().clock, state.now())?;
-    let report = state.run(move |s| Ok(enishi_insights::rfm_report(s, day)?)).await?;
-    Ok(ok(report))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LifecycleQuery {
-    #[serde(default)]
-    as_of: Option<String>,
-    #[serde(default)]
-    lapsed: Option<usize>,
-}
-
-async fn analytics_lifecycle(
-    _: Manager,
-    State(state): State<AppState>,
-    QueryParams(q): QueryParams<LifecycleQuery>,
-) -> Result<Response, ApiError> {
-    let day = AsOfQuery { as_of: q.as_of }.day(state.workspace().clock, state.now())?;
-    let lapsed = q.lapsed.unwrap_or(50);
-    if lapsed > 1000 {
-        return Err(ApiError::invalid("lapsed", "must be at most 1000"));
-    }
-    let report = state.run(move |s| Ok(enishi_insights::lifecycle(s, day, lapsed, false)?)).await?;
-    Ok(ok(report))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AccountsQuery {
-    #[serde(default)]
-    as_of: Option<String>,
-    #[serde(default)]
-    industry: Option<String>,
-    #[serde(default)]
-    region: Option<String>,
-    #[serde(default)]
-    limit: Option<i64>,
-}
-
-async fn analytics_accounts(
-    _: Manager,
-    State(state): State<AppState>,
-    QueryParams(q): QueryParams<AccountsQuery>,
-) -> Result<Response, ApiError> {
-    let clock = state.workspace().clock;
-    let day = AsOfQuery { as_of: q.as_of }.day(clock, state.now())?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
-    }
-    let (industry, region) = (q.industry, q.region);
-    let items =
-        state.run(move |s| Ok(enishi_insights::account_rollups(s, day, clock, industry, region, limit)?)).await?;
-    Ok(ok(json!({ "items": items })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClvQuery {
-    #[serde(default)]
-    calibration_end: Option<String>,
-    #[serde(default)]
-    holdout_end: Option<String>,
-    #[serde(default)]
-    time_unit: Option<String>,
-    #[serde(default)]
-    horizon_days: Option<u32>,
-    #[serde(default)]
-    months: Option<u32>,
-    #[serde(default)]
-    discount: Option<f64>,
-    #[serde(default)]
-    top: Option<usize>,
-    #[serde(default)]
-    model: Option<String>,
-}
-
-async fn analytics_clv(
-    _: Manager,
-    State(state): State<AppState>,
-    QueryParams(q): QueryParams<ClvQuery>,
-) -> Result<Response, ApiError> {
-    let clock = state.workspace().clock;
-    let calibration_end = AsOfQuery { as_of: q.calibration_end }.day(clock, state.now())?;
-    let holdout_end = match q.holdout_end {
-        Some(h) => {
-            let day = AsOfQuery { as_of: Some(h) }
-                .day(clock, state.now())
-                .map_err(|e| ApiError { field: Some("holdout_end".into()), ..e })?;
-            if day <= calibration_end {
-                return Err(ApiError::invalid("holdout_end", "must be after calibration_end"));
-            }
-            Some(day)
-        }
-        None => None,
-    };
-    let unit_days = match q.time_unit.as_deref().unwrap_or("week") {
-        "week" => 7.0,
-        "day" => 1.0,
-        other => return Err(ApiError::invalid("time_unit", format!("'{other}' is not week or day"))),
-    };
-    let discount = q.discount.unwrap_or(0.01);
-    if !(0.0..1.0).contains(&discount) {
-        return Err(ApiError::invalid("discount", "must be at least 0 and below 1 (a monthly rate)"));
-    }
-    let months = q.months.unwrap_or(12);
-    let horizon_days = q.horizon_days.unwrap_or(90);
-    if !(1..=120).contains(&months) {
-        return Err(ApiError::invalid("months", format!("must be between 1 and 120, not {months}")));
-    }
-    if !(1..=3650).contains(&horizon_days) {
-        return Err(ApiError::invalid("horizon_days", format!("must be between 1 and 3650, not {horizon_days}")));
-    }
-    let top = q.top.unwrap_or(20);
-    if !(1..=1000).contains(&top) {
-        return Err(ApiError::invalid("top", format!("must be between 1 and 1000, not {top}")));
-    }
-    let model: enishi_insights::CountModel =
-        q.model.as_deref().unwrap_or("bg-nbd").parse().map_err(|e: String| ApiError::invalid("model", e))?;
-    let opts =
-        enishi_insights::ClvOptions { calibration_end, holdout_end, unit_days, horizon_days, months, discount, model };
-    let (report, mut values) = state
-        .run(move |s| {
-            enishi_insights::clv_report(s, &opts).map_err(|e| match e {
-                enishi_insights::ClvError::NoCustomers => {
-                    ApiError::new(StatusCode::CONFLICT, "no_purchases", e.to_string())
-                }
-                enishi_insights::ClvError::Store(s) => s.into(),
-            })
-        })
-        .await?;
-    values.sort_by(|a, b| b.scores.clv.total_cmp(&a.scores.clv));
-    values.truncate(top);
-    let mut body = serde_json::to_value(report).map_err(ApiError::internal)?;
-    body["top_customers"] = serde_json::to_value(values).map_err(ApiError::internal)?;
-    Ok(ok(body))
-}
-
-async fn analytics_pareto(
-    _: Manager,
-    State(state): State<AppState>,
-    QueryParams(q): QueryParams<AsOfQuery>,
-) -> Result<Response, ApiError> {
-    let day = q.day(state.workspace().clock, state.now())?;
-    let report = state.run(move |s| Ok(enishi_insights::pareto_report(s, day)?)).await?;
-    Ok(ok(report))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LoyalQuery {
-    baseline: String,
-    as_of: Option<String>,
-    loyal_percent: Option<f64>,
-    semi_percent: Option<f64>,
-}
-
-async fn analytics_loyal(
-    _: Manager,
-    State(state): State<AppState>,
-    QueryParams(q): QueryParams<LoyalQuery>,
-) -> Result<Response, ApiError> {
-    let clock = state.workspace().clock;
-    let baseline = AsOfQuery { as_of: Some(q.baseline.clone()) }
-        .day(clock, state.now())
-        .map_err(|_| ApiError::invalid("baseline", "is not a YYYY-MM-DD date"))?;
-    let as_of = AsOfQuery { as_of: q.as_of.clone() }.day(clock, state.now())?;
-    let (loyal, semi) = (q.loyal_percent.unwrap_or(7.0), q.semi_percent.unwrap_or(13.0));
-    if !loyal.is_finite() || !semi.is_finite() || loyal < 0.0 || semi < 0.0 || loyal + semi > 100.0 {
-        return Err(ApiError::invalid(
-            "loyal_percent",
-            "loyal_percent and semi_percent must be 0–100 and add up to at most 100",
-        ));
-    }
-    if as_of < baseline {
-        return Err(ApiError::invalid("as_of", "must not be before baseline"));
-    }
-    let report =
-        state.run(move |s| Ok(enishi_insights::loyal_report(s, baseline, as_of, loyal / 100.0, semi / 100.0)?)).await?;
-    Ok(ok(report))
-}
-
-async fn analytics_kpis(
-    _: Manager,
-    State(state): State<AppState>,
-    QueryParams(q): QueryParams<AsOfQuery>,
-) -> Result<Response, ApiError> {
-    let day = q.day(state.workspace().clock, state.now())?;
-    let clock = state.workspace().clock;
-    let report = state.run(move |s| Ok(enishi_insights::kpis_report(s, day, clock)?)).await?;
-    Ok(ok(report))
 }
