@@ -163,7 +163,7 @@ impl LiveWorkspace {
 /// The whole application: API and pages.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .merge(api::finish(api::routes().merge(loyalty::routes())))
+        .merge(api::finish(api::routes()))
         .merge(shell::routes())
         .merge(pages::routes())
         .merge(console::routes())

@@ -90,6 +90,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .merge(orders::documented())
         .merge(events::documented())
         .merge(analytics::documented())
+        .merge(crate::loyalty::documented())
         .merge(crate::segments_api::documented())
 }
 
@@ -484,7 +485,7 @@ crate::openapi::vocabulary!(Status(InteractionStatus) as "InteractionStatus": "W
 // An instant as answered.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Timestamp, value_type = String, format = DateTime, description = "An instant, RFC 3339 in UTC (`2026-11-20T09:05:00Z`).", examples("2026-11-20T09:05:00Z"))]
-pub(crate) struct Timestamp(chrono::DateTime<chrono::Utc>);
+pub(crate) struct Timestamp(pub(crate) chrono::DateTime<chrono::Utc>);
 
 // A page of interactions.
 #[derive(Serialize, ToSchema)]
@@ -855,7 +856,7 @@ struct ProductBody {
 // Money as answered, a decimal string.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Amount, value_type = String, description = "Money as a decimal string (never a JSON number): at least two and at most four decimal places. The currency travels beside it.", pattern = r"^-?[0-9]+\.[0-9]{2,4}$", examples("57.40"))]
-pub(crate) struct Money(enishi_core::Amount);
+pub(crate) struct Money(pub(crate) enishi_core::Amount);
 
 // A product of the catalogue, as answered (the store's row, typed for the API).
 #[derive(Serialize, ToSchema)]
