@@ -4,7 +4,7 @@
 use crate::api::{created, existing, ok, Body, Id, JsonText, Money, PageQuery, PathParam, QueryParams, Timestamp};
 use crate::auth::{Caller, Manager};
 use crate::openapi::{
-    BadRequest, Forbidden, Internal, NotFound, PayloadTooLarge, Problem, Unauthorized, Unavailable,
+    BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Problem, Unauthorized, Unavailable,
     UnprocessableEntity, UnsupportedMediaType,
 };
 use crate::{ApiError, AppState};
@@ -639,6 +639,7 @@ async fn get_program(_: Caller, State(state): State<AppState>) -> Result<Respons
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, description = "`invalid_program`: which field and why.", body = Problem, content_type = "application/problem+json"),
@@ -674,6 +675,7 @@ async fn put_program(
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
@@ -692,6 +694,7 @@ async fn run_jobs(_: Manager, State(state): State<AppState>) -> Result<Response,
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
@@ -733,6 +736,7 @@ async fn report(_: Manager, State(state): State<AppState>) -> Result<Response, A
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
@@ -758,6 +762,7 @@ async fn summary(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),

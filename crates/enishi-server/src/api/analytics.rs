@@ -44,6 +44,22 @@ fn segment_name() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String).enum_values(Some(names)).build()
 }
 
+/// The time units [`analytics_clv`] reads.
+fn time_unit() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["week", "day"]))
+        .build()
+}
+
+/// The purchase-count models [`enishi_insights::CountModel`] reads.
+fn count_model() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["bg-nbd", "mbg-nbd", "pareto-nbd"]))
+        .build()
+}
+
 /// The names of the lifecycle stages.
 fn stage_name() -> utoipa::openapi::Object {
     let names = enishi_analytics::lifecycle::Stage::ALL.iter().map(|s| s.as_str());
@@ -752,7 +768,7 @@ struct ClvQuery {
     holdout_end: Option<String>,
     /// `week` (default) or `day`.
     #[serde(default)]
-    #[param(pattern = r"^[^\u0000-\u001F]*$", nullable = false)]
+    #[param(schema_with = time_unit)]
     time_unit: Option<String>,
     /// Prediction horizon in days without a holdout (1–3650, default 90).
     #[serde(default)]
@@ -772,7 +788,7 @@ struct ClvQuery {
     top: Option<usize>,
     /// Purchase-count model: `bg-nbd` (default); `mbg-nbd`, where customers may also drop out before buying again; `pareto-nbd`, where they may leave at any moment. The report's `count_model` says which was fitted; its fit (r, alpha, a, b or r, alpha, s, beta) is under `bgnbd` whichever it is.
     #[serde(default)]
-    #[param(pattern = r"^[^\u0000-\u001F]*$", nullable = false)]
+    #[param(schema_with = count_model)]
     model: Option<String>,
 }
 

@@ -137,9 +137,20 @@ struct ScoresView {
     /// Lifecycle stage (`new`, `active`, `inactive`, `at_risk`, `lost`), null before it was judged.
     #[schema(required = true)]
     lifecycle_stage: Option<String>,
-    /// Loyal class of seed practice: loyal (top ≈7% of buyers by spend, tenure and repeat days), semi_loyal (next ≈13%), other; null before the customer has bought and been ranked.
-    #[schema(required = true)]
+    #[schema(required = true, schema_with = loyal_class)]
     loyal_class: Option<String>,
+}
+
+/// A customer's loyal class, as the loyal analysis stores it.
+fn loyal_class() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::Type::String,
+            utoipa::openapi::Type::Null,
+        ]))
+        .description(Some("Loyal class of seed practice: loyal (top ≈7% of buyers by spend, tenure and repeat days), semi_loyal (next ≈13%), other; null before the customer has bought and been ranked."))
+        .enum_values(Some([Value::from("loyal"), Value::from("semi_loyal"), Value::from("other"), Value::Null]))
+        .build()
 }
 
 impl From<enishi_store::CustomerScores> for ScoresView {
@@ -475,10 +486,20 @@ struct TimelineView {
 }
 
 // What a timeline entry is (its kind, as the store names it).
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize)]
 #[serde(transparent)]
-#[schema(value_type = String, description = "`order`, `return`, `communication` or `interaction`.")]
 struct TimelineKind(String);
+
+impl utoipa::PartialSchema for TimelineKind {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(["order", "return", "communication", "interaction"]))
+            .into()
+    }
+}
+
+impl ToSchema for TimelineKind {}
 
 impl From<enishi_store::TimelineEntry> for TimelineView {
     fn from(e: enishi_store::TimelineEntry) -> Self {
