@@ -182,9 +182,11 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Every API route as (method, path in OpenAPI form): the list the OpenAPI document must match.
+/// Every API route as (method, path in OpenAPI form), read from the router's registrations:
+/// the list the OpenAPI document must match.
 pub fn api_routes() -> Vec<(&'static str, &'static str)> {
-    api::ROUTES.iter().chain(loyalty::ROUTES).chain(segments_api::ROUTES).copied().collect()
+    static ROUTES: std::sync::OnceLock<Vec<(String, String)>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(api::route_list).iter().map(|(m, p)| (m.as_str(), p.as_str())).collect()
 }
 
 /// The OpenAPI document served at `/api/v1/openapi.json`.

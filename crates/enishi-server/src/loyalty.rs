@@ -20,22 +20,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The loyalty routes, as (method, OpenAPI path); part of [`crate::api::ROUTES`].
-pub(crate) const ROUTES: &[(&str, &str)] = &[
-    ("get", "/api/v1/loyalty/program"),
-    ("put", "/api/v1/loyalty/program"),
-    ("post", "/api/v1/loyalty/jobs"),
-    ("get", "/api/v1/loyalty/verify"),
-    ("get", "/api/v1/loyalty/report"),
-    ("get", "/api/v1/customers/{id}/loyalty"),
-    ("get", "/api/v1/customers/{id}/loyalty/ledger"),
-    ("post", "/api/v1/customers/{id}/loyalty/redemptions"),
-    ("post", "/api/v1/customers/{id}/loyalty/adjustments"),
-    ("post", "/api/v1/customers/{id}/loyalty/tier"),
-    ("post", "/api/v1/customers/{id}/loyalty/membership"),
-    ("post", "/api/v1/coupons/{code}/uses"),
-];
-
 /// The loyalty routes, each registered with its documentation.
 pub(crate) fn documented() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -784,6 +768,7 @@ async fn ledger(
 /// A reward to redeem.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RedemptionInput)]
 struct RedeemBody {
     /// The catalogue reward's id.
     #[schema(
@@ -843,6 +828,7 @@ async fn redeem(
 /// A manual adjustment.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AdjustmentInput)]
 struct AdjustBody {
     /// Points to add (positive) or take (negative): not 0, at most 10,000,000 either way.
     #[schema(minimum = -10000000, maximum = 10000000)]
@@ -912,6 +898,7 @@ async fn adjust(
 /// A tier override.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TierInput)]
 struct TierBody {
     /// A tier id of the programme.
     #[schema(
@@ -979,6 +966,7 @@ async fn set_tier(
 /// A membership action.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = MembershipInput)]
 struct MembershipBody {
     #[schema(schema_with = membership_action)]
     action: String,
@@ -1043,6 +1031,7 @@ async fn membership(
 /// A coupon use.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CouponUseInput)]
 struct UseBody {
     /// What the coupon was used on (the order id, say): the idempotency key.
     #[schema(

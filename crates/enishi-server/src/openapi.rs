@@ -1,49 +1,119 @@
-//! The OpenAPI document served at `/api/v1/openapi.json`.
+//! The OpenAPI document served at `/api/v1/openapi.json`, generated from the code.
 //!
-//! Routes registered through [`crate::api::documented`] (utoipa-axum's `routes!`) carry their
-//! documentation with them: the handler's `#[utoipa::path]` gives the path, parameters, body
-//! and every status, and the types it names give the schemas. Those parts are laid over
-//! `openapi.json`, which still holds the routes and schemas not yet moved into the code.
+//! Every API route is registered through [`crate::api::documented`] (utoipa-axum's `routes!`)
+//! and carries its documentation with it: the handler's `#[utoipa::path]` gives the path,
+//! parameters, body and every status, and the types it names give the schemas. This module
+//! adds what the whole document shares: its description, the bearer security scheme, the
+//! tags, the problem+json responses and the `Problem` schema.
 
 use crate::ApiError;
 use axum::http::StatusCode;
-use serde_json::Value;
 use std::sync::OnceLock;
-use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Type};
-use utoipa::ToSchema;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::tag::TagBuilder;
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, HeaderBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, Ref, RefOr,
+    ResponseBuilder, Server, Type,
+};
+use utoipa::{PartialSchema, ToSchema};
 
-/// The part of the document not yet generated from the code.
-const REST: &str = include_str!("openapi.json");
+/// A timestamp as sent: the forms `TimestampInput` lists.
+const TIMESTAMP_INPUT: &str = r"^\s*([+-]?[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2})?)?|[+-]?[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})|[0-9]{8}|[0-9]{1,2}/[0-9]{1,2}/[+-]?[0-9]{4,} [0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2})?)\s*$";
+/// A money amount as sent: not negative, at most 12 digits and 4 decimal places.
+const AMOUNT_INPUT: &str = r"^[0-9]{1,12}(\.[0-9]{1,4})?$";
+/// An ISO 4217 currency code.
+const CURRENCY: &str = r"^[A-Za-z]{3}$";
+
+/// The tags operations are grouped by, with what each holds.
+const TAGS: &[(&str, &str)] = &[
+    ("meta", "The document and the health check."),
+    ("customers", "Customer profiles, consent and totals."),
+    ("history", "Timeline, messages sent and interactions."),
+    ("orders", "Orders and returns, idempotent on the shop's ids."),
+    ("events", "Behavioural events."),
+    ("accounts", "B2B accounts."),
+    ("products", "The product catalogue."),
+    ("analytics", "RFM, revenue concentration, loyal customers, KPIs, lifecycle, account roll-ups and CLV."),
+    ("loyalty", "The loyalty programme: points, tiers, stamps, rewards, coupons, memberships."),
+    (
+        "segments",
+        "Segments: rules over everything Enishi knows (docs/segments.md), saved, counted, their members and snapshots.",
+    ),
+    ("audit", "The audit log of changes and reads of personal data."),
+];
 
 /// The document, as served.
 pub(crate) fn document() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
     DOC.get_or_init(|| {
-        let generated = crate::api::documented().into_openapi();
-        let generated = serde_json::to_value(generated).unwrap_or_default();
-        let mut doc: Value = serde_json::from_str(REST).unwrap_or_default();
-        lay_over(&mut doc, &generated);
-        doc["components"]["schemas"]["Problem"] =
-            serde_json::to_value(<Problem as utoipa::PartialSchema>::schema()).unwrap_or_default();
-        for (name, response) in responses() {
-            doc["components"]["responses"][name] = serde_json::to_value(response).unwrap_or_default();
-        }
+        let mut doc = shared();
+        doc.merge(crate::api::documented().into_openapi());
+        let mut doc = serde_json::to_value(doc).unwrap_or_default();
+        // OpenAPI 3.1's `info.summary`, which utoipa's `Info` does not carry.
+        doc["info"]["summary"] = "The JSON API of Enishi, a self-hosted relationship-marketing CRM.".into();
         doc.to_string()
     })
 }
 
-/// Adds the generated paths and components to `doc`.
-fn lay_over(doc: &mut Value, generated: &Value) {
-    for (path, ops) in generated["paths"].as_object().into_iter().flatten() {
-        for (method, op) in ops.as_object().into_iter().flatten() {
-            doc["paths"][path][method] = op.clone();
-        }
+/// What the whole document shares: its description, server, security, tags and the shared
+/// components.
+fn shared() -> OpenApi {
+    let info = InfoBuilder::new()
+        .title("Enishi API")
+        .version("1")
+        .description(Some("Customers, their orders, returns, messages, interactions and events. Every operation except this document and the health check needs `Authorization: Bearer TOKEN` (make a token with `enishi token create --role admin`). Errors are `application/problem+json` with a stable `code`. Money is a decimal string (`\"57.40\"`); times are RFC 3339 (input may also be a local time, read in the workspace's business time zone). See docs/api.md."));
+    let mut server = Server::new("http://127.0.0.1:8080");
+    server.description = Some("`enishi serve` or `enishi demo` with the default address".into());
+    let bearer = HttpBuilder::new()
+        .scheme(HttpAuthScheme::Bearer)
+        .description(Some("An API token made with `enishi token create --role admin|marketer|staff`; its role decides what it may call."))
+        .build();
+    let mut components = ComponentsBuilder::new()
+        .security_scheme("bearerAuth", SecurityScheme::Http(bearer))
+        .schema("Problem", Problem::schema())
+        .schema("TimestampInput", timestamp_input())
+        .schema("AmountInput", amount_input())
+        .schema("CurrencyCode", currency_code());
+    for (name, response) in responses() {
+        components = components.response(name, response);
     }
-    for kind in ["schemas", "responses"] {
-        for (name, item) in generated["components"][kind].as_object().into_iter().flatten() {
-            doc["components"][kind][name] = item.clone();
-        }
-    }
+    OpenApiBuilder::new()
+        .info(info)
+        .servers(Some([server]))
+        .security(Some([SecurityRequirement::new("bearerAuth", Vec::<String>::new())]))
+        .tags(Some(TAGS.iter().map(|(name, about)| TagBuilder::new().name(*name).description(Some(*about)).build())))
+        .components(Some(components.build()))
+        .build()
+}
+
+/// The forms a timestamp may be sent in, which fields' descriptions refer to.
+fn timestamp_input() -> utoipa::openapi::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("An instant: RFC 3339 with an offset (`2026-11-20T18:05:00+09:00`), or a local time read in the workspace's business time zone: `YYYY-MM-DD HH:MM[:SS]` (also with `T`), `M/D/YYYY H:MM[:SS]`, or a date `YYYY-MM-DD` / `YYYYMMDD` (local midnight). A local time that does not exist (daylight-saving gap) is refused."))
+        .pattern(Some(TIMESTAMP_INPUT))
+        .examples(["2026-11-20T18:05:00+09:00", "2026-11-20 18:05"])
+        .build()
+}
+
+/// How a currency is sent, which fields' descriptions refer to.
+fn currency_code() -> utoipa::openapi::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("ISO 4217 currency code, three letters (case-insensitive on input, stored upper-case)."))
+        .pattern(Some(CURRENCY))
+        .examples(["USD"])
+        .build()
+}
+
+/// How money is sent, which fields' descriptions refer to.
+fn amount_input() -> utoipa::openapi::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("Money as a decimal string such as `57.40` or `3`: digits and at most one `.` with at most four decimal places; no sign, exponent, thousands separators or currency symbol."))
+        .pattern(Some(AMOUNT_INPUT))
+        .examples(["57.40"])
+        .build()
 }
 
 /// A wrapper that answers one of enishi-core's vocabularies (its serde form) and documents it
@@ -249,6 +319,7 @@ fn problem_code() -> utoipa::openapi::Object {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     /// Text with no control character at all (path and query strings).
     const NO_CONTROL: &str = r"^[^\u0000-\u001F]*$";
@@ -260,39 +331,20 @@ mod tests {
     /// Free text that is not blank (names).
     const TEXT_NOT_BLANK: &str =
         r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*[^\s\u0000-\u001F][^\u0000-\u0008\u000B\u000C\u000E-\u001F]*$";
-    /// A timestamp as sent: the forms `TimestampInput` lists.
-    const TIMESTAMP_INPUT: &str = r"^\s*([+-]?[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2})?)?|[+-]?[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})|[0-9]{8}|[0-9]{1,2}/[0-9]{1,2}/[+-]?[0-9]{4,} [0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2})?)\s*$";
-    /// A money amount as sent: not negative, at most 12 digits and 4 decimal places.
-    const AMOUNT_INPUT: &str = r"^[0-9]{1,12}(\.[0-9]{1,4})?$";
     /// A money amount as answered.
     const AMOUNT: &str = r"^-?[0-9]+\.[0-9]{2,4}$";
-    /// An ISO 4217 currency code.
-    const CURRENCY: &str = r"^[A-Za-z]{3}$";
     /// A calendar date, YYYY-MM-DD.
     const DATE: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
     /// A phone number: 5 to 20 digits, an optional leading `+`, spaces, dashes, dots, brackets.
     const PHONE: &str = r"^\+?[ ()\-.]*([0-9][ ()\-.]*){5,20}$";
-    /// An object key: not empty, no control character.
-    const KEY: &str = r"^[^\u0000-\u001F]+$";
 
-    /// Every pattern the code's part of the document may use: `#[schema(pattern = …)]` takes only
-    /// a literal, so the literals are checked against these.
-    const PATTERNS: &[&str] = &[
-        NO_CONTROL,
-        NOT_BLANK,
-        TEXT,
-        TEXT_NOT_BLANK,
-        TIMESTAMP_INPUT,
-        AMOUNT_INPUT,
-        AMOUNT,
-        CURRENCY,
-        DATE,
-        PHONE,
-        KEY,
-    ];
+    /// Every pattern the document may use: `#[schema(pattern = …)]` takes only a literal, so the
+    /// literals are checked against these.
+    const PATTERNS: &[&str] =
+        &[NO_CONTROL, NOT_BLANK, TEXT, TEXT_NOT_BLANK, TIMESTAMP_INPUT, AMOUNT_INPUT, AMOUNT, CURRENCY, DATE, PHONE];
 
-    /// `#[schema(pattern = …)]` takes only a literal: every pattern in the generated part of
-    /// the document must be one of the named ones, so that a pattern is written once in effect.
+    /// `#[schema(pattern = …)]` takes only a literal: every pattern in the document must be one
+    /// of the named ones, so that a pattern is written once in effect.
     #[test]
     fn every_generated_pattern_is_a_named_one() {
         fn patterns<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
@@ -307,7 +359,7 @@ mod tests {
                 _ => {}
             }
         }
-        let generated = serde_json::to_value(crate::api::documented().into_openapi()).unwrap();
+        let generated: Value = serde_json::from_str(document()).unwrap();
         let mut found = Vec::new();
         patterns(&generated, &mut found);
         assert!(!found.is_empty());

@@ -34,20 +34,6 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(snapshot))
 }
 
-/// The segment routes' paths and methods, for the route list the API tests compare with the
-/// document.
-pub(crate) const ROUTES: &[(&str, &str)] = &[
-    ("get", "/api/v1/segments"),
-    ("post", "/api/v1/segments"),
-    ("post", "/api/v1/segments/validate"),
-    ("post", "/api/v1/segments/count"),
-    ("get", "/api/v1/segments/{name}"),
-    ("put", "/api/v1/segments/{name}"),
-    ("delete", "/api/v1/segments/{name}"),
-    ("get", "/api/v1/segments/{name}/members"),
-    ("post", "/api/v1/segments/{name}/snapshots"),
-];
-
 /// A rule as a client sends it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -31,49 +31,8 @@ mod orders;
 /// Largest request body accepted (an events batch of a few thousand events).
 pub(crate) const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
-/// Every route, as (method, OpenAPI path).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/api/v1/openapi.json"),
-    ("get", "/api/v1/health"),
-    ("get", "/api/v1/customers"),
-    ("post", "/api/v1/customers"),
-    ("get", "/api/v1/customers/{id}"),
-    ("patch", "/api/v1/customers/{id}"),
-    ("delete", "/api/v1/customers/{id}"),
-    ("get", "/api/v1/customers/{id}/timeline"),
-    ("get", "/api/v1/customers/{id}/orders"),
-    ("get", "/api/v1/customers/{id}/interactions"),
-    ("post", "/api/v1/customers/{id}/interactions"),
-    ("get", "/api/v1/customers/{id}/communications"),
-    ("post", "/api/v1/customers/{id}/communications"),
-    ("get", "/api/v1/customers/{id}/events"),
-    ("get", "/api/v1/customers/{id}/recommendations"),
-    ("get", "/api/v1/customers/{id}/privacy-export"),
-    ("post", "/api/v1/customers/{id}/erasure"),
-    ("get", "/api/v1/interactions"),
-    ("post", "/api/v1/interactions/{id}/resolve"),
-    ("get", "/api/v1/accounts"),
-    ("post", "/api/v1/accounts"),
-    ("get", "/api/v1/accounts/{id}"),
-    ("get", "/api/v1/products"),
-    ("post", "/api/v1/products"),
-    ("get", "/api/v1/products/{sku}"),
-    ("post", "/api/v1/orders"),
-    ("get", "/api/v1/orders/{order_id}"),
-    ("post", "/api/v1/orders/{order_id}/returns"),
-    ("post", "/api/v1/events"),
-    ("get", "/api/v1/analytics/rfm"),
-    ("get", "/api/v1/analytics/pareto"),
-    ("get", "/api/v1/analytics/loyal"),
-    ("get", "/api/v1/analytics/kpis"),
-    ("get", "/api/v1/analytics/lifecycle"),
-    ("get", "/api/v1/analytics/accounts"),
-    ("get", "/api/v1/analytics/clv"),
-    ("get", "/api/v1/audit"),
-];
-
-/// The routes whose documentation is generated from their handlers' `#[utoipa::path]`:
-/// registering one here registers its documentation (see [`crate::openapi`]).
+/// Every API route with its documentation, generated from its handler's `#[utoipa::path]`:
+/// registering a route here registers its documentation (see [`crate::openapi`]).
 pub(crate) fn documented() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(openapi))
@@ -94,14 +53,27 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .merge(crate::segments_api::documented())
 }
 
-/// The API's routes (see [`finish`]): the documented ones and those not yet documented.
+/// The API's routes (see [`finish`]): every one registered in [`documented`], so none is
+/// served without its documentation.
 pub(crate) fn routes() -> Router<AppState> {
     documented().split_for_parts().0
 }
 
-/// The API's routes (these and every other resource's, such as the loyalty routes) with what
-/// every API route shares: problem+json answers for unknown routes and wrong methods, and the
-/// body limit.
+/// Every route [`documented`] registers, as (method, path in OpenAPI form).
+pub(crate) fn route_list() -> Vec<(String, String)> {
+    const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+    let mut list = Vec::new();
+    for (path, item) in documented().into_openapi().paths.paths {
+        let item = serde_json::to_value(item).unwrap_or_default();
+        for method in METHODS.iter().filter(|m| item.get(**m).is_some()) {
+            list.push((method.to_string(), path.clone()));
+        }
+    }
+    list
+}
+
+/// The API's routes with what every API route shares: problem+json answers for unknown routes
+/// and wrong methods, and the body limit.
 pub(crate) fn finish(routes: Router<AppState>) -> Router<AppState> {
     routes
         .fallback(unknown_route)
