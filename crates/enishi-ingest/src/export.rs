@@ -339,3 +339,88 @@ fn write_return<W: Write>(sink: &mut Sink<W>, r: &Return) -> Result<(), ExportEr
     }
     Ok(())
 }
+
+/// The layouts of a segment's member export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberLayout {
+    /// Every member with their contact details.
+    Contacts,
+    /// A postal mailing: members who opted in to post and have a postal code, sorted by postal
+    /// code, in the order a Japanese envelope or postcard is written (〒 code, prefecture, city,
+    /// street, building, then the name with 様).
+    Postal,
+}
+
+impl std::str::FromStr for MemberLayout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "contacts" => Ok(MemberLayout::Contacts),
+            "postal" => Ok(MemberLayout::Postal),
+            other => Err(format!("the export format is `contacts` or `postal`, not `{other}`")),
+        }
+    }
+}
+
+/// Writes members as CSV for people (cells that a spreadsheet would run as formulas are
+/// neutralised); returns the rows written.
+pub fn export_members(
+    contacts: &[enishi_store::repo::segments::Contact],
+    layout: MemberLayout,
+    out: impl Write,
+) -> Result<usize, ExportError> {
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(out));
+    let cell = |s: &Option<String>| neutralise(s.as_deref().unwrap_or("")).into_owned();
+    match layout {
+        MemberLayout::Contacts => {
+            w.write_record([
+                "external_id",
+                "name",
+                "email",
+                "phone",
+                "postal_code",
+                "region",
+                "city",
+                "address_line1",
+                "address_line2",
+            ])?;
+            for x in contacts {
+                w.write_record([
+                    neutralise(&x.external_id).into_owned(),
+                    cell(&x.name),
+                    cell(&x.email),
+                    cell(&x.phone),
+                    cell(&x.postal_code),
+                    cell(&x.region),
+                    cell(&x.city),
+                    cell(&x.address_line1),
+                    cell(&x.address_line2),
+                ])?;
+            }
+            w.flush()?;
+            Ok(contacts.len())
+        }
+        MemberLayout::Postal => {
+            let mut postal: Vec<_> = contacts.iter().filter(|x| x.postal_consent && x.postal_code.is_some()).collect();
+            let digits = |code: &Option<String>| {
+                code.as_deref().unwrap_or("").chars().filter(char::is_ascii_digit).collect::<String>()
+            };
+            postal.sort_by_cached_key(|x| (digits(&x.postal_code), x.id));
+            w.write_record(["postal_code", "prefecture", "city", "street", "building", "name", "external_id"])?;
+            for x in &postal {
+                let name = x.name.as_deref().map_or(String::new(), |n| format!("{n} 様"));
+                w.write_record([
+                    format!("〒{}", x.postal_code.as_deref().unwrap_or("")),
+                    cell(&x.region),
+                    cell(&x.city),
+                    cell(&x.address_line1),
+                    cell(&x.address_line2),
+                    neutralise(&name).into_owned(),
+                    neutralise(&x.external_id).into_owned(),
+                ])?;
+            }
+            w.flush()?;
+            Ok(postal.len())
+        }
+    }
+}

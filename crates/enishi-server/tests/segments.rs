@@ -307,3 +307,66 @@ fn only_managers_use_the_builder_and_every_post_needs_the_forms_token() {
         assert!(status == 200 && js.contains("data-preview"), "{status}");
     }
 }
+
+/// GET with a bearer token: (status, content type, body), checked against the document.
+fn get_text(app: &common::App, path: &str, token: &str) -> (u16, String, String) {
+    let resp = match ureq::get(&format!("{}{path}", app.base)).set("Authorization", &format!("Bearer {token}")).call() {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("GET {path}: {e}"),
+    };
+    let (status, ctype) = (resp.status(), resp.content_type().to_string());
+    let text = resp.into_string().unwrap();
+    common::contract::check("GET", path, status, &ctype, &text);
+    (status, ctype, text)
+}
+
+#[test]
+fn a_segments_members_export_as_csv_for_people_and_for_the_post() {
+    use serde_json::json;
+    for app in apps() {
+        let people = [
+            ("C-1", "=HYPERLINK(\"http://x\")", "150-0001", "opted_in"),
+            ("C-2", "佐藤 花子", "060-0001", "opted_in"),
+            ("C-3", "Ann Lee", "100-0001", "opted_out"),
+        ];
+        for (ext, name, code, postal) in people {
+            let body = json!({"external_id": ext, "name": name,
+                "address": {"postal_code": code, "region": "東京都", "city": "渋谷区", "line1": "神宮前1-2-3", "line2": "縁ビル4F"},
+                "consents": {"postal": {"status": postal, "source": "till"}}});
+            assert_eq!(app.admin("POST", "/api/v1/customers", Some(body)).0, 201);
+            let sale = json!({"order_id": format!("O-{ext}"), "placed_at": "2026-11-10 10:00", "customer": {"external_id": ext},
+                "lines": [{"sku": "MUG", "quantity": 1, "unit_price": "10.00"}]});
+            assert_eq!(app.admin("POST", "/api/v1/orders", Some(sale)).0, 201);
+        }
+        assert_eq!(
+            app.admin("POST", "/api/v1/segments", Some(json!({"name": "Buyers", "rule": "orders >= 1"}))).0,
+            201
+        );
+
+        let (s, ctype, csv) = get_text(&app, "/api/v1/segments/Buyers/export", &app.admin);
+        assert_eq!((s, ctype.as_str()), (200, "text/csv"), "{csv}");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 4, "a header and the three buyers: {csv}");
+        assert!(lines[0].starts_with("external_id,name,email"), "{csv}");
+        assert!(lines[1].starts_with("C-1,\"'=HYPERLINK(\"\"http://x\"\")\""), "a formula is neutralised: {csv}");
+
+        let (s, _, post) = get_text(&app, "/api/v1/segments/Buyers/export?format=postal", &app.admin);
+        assert_eq!(s, 200);
+        let lines: Vec<&str> = post.lines().collect();
+        assert_eq!(lines[0], "postal_code,prefecture,city,street,building,name,external_id");
+        assert_eq!(
+            lines[1], "〒060-0001,東京都,渋谷区,神宮前1-2-3,縁ビル4F,佐藤 花子 様,C-2",
+            "by postal code: {post}"
+        );
+        assert!(lines[2].starts_with("〒150-0001,") && lines[2].ends_with(",C-1"), "{post}");
+        assert_eq!(lines.len(), 3, "C-3 opted out of post: {post}");
+
+        let (s, v) = app.admin("GET", "/api/v1/segments/Buyers/export?format=pdf", None);
+        assert_eq!((s, v["field"].as_str()), (422, Some("format")), "{v}");
+        assert_eq!(app.admin("GET", "/api/v1/segments/Nope/export", None).0, 404);
+        assert_eq!(get_text(&app, "/api/v1/segments/Buyers/export", &app.staff).0, 403);
+        let (_, audit) = app.admin("GET", "/api/v1/audit", None);
+        let exports = audit["items"].as_array().unwrap().iter().filter(|e| e["action"] == "segment.export").count();
+        assert_eq!(exports, 2, "each export is in the audit log: {audit}");
+    }
+}

@@ -2,7 +2,7 @@
 //! PostgreSQL, with an admin and a staff token, and small HTTP helpers.
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
-mod contract;
+pub mod contract;
 
 use enishi_core::{Language, Role};
 use enishi_server::{spawn, AppState, Running};

@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
+use enishi_ingest::export::MemberLayout;
 use enishi_ingest::formats::OrderFormat;
 use enishi_ingest::orders::{import_orders, OrderImportOptions};
 use enishi_ingest::Progress;
@@ -267,7 +268,7 @@ fn segment(url: &str, rule: &str, runs: u32, as_of: Option<&str>, export: bool) 
                 let ids = enishi_segments::members(c, &node, day, &clock)?;
                 Ok::<_, enishi_segments::Error>(enishi_store::repo::segments::contacts(c, &ids)?)
             })?;
-            let rows = super::segment::write_contacts(&contacts, std::io::sink())?;
+            let rows = enishi_ingest::export::export_members(&contacts, MemberLayout::Contacts, std::io::sink())?;
             println!("export run {run}: {rows} customers in {:.1} ms", start.elapsed().as_secs_f64() * 1000.0);
         }
     }

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use enishi_core::time::{date_of_day, day_of_date};
 use enishi_core::BusinessClock;
+use enishi_ingest::export::{export_members, MemberLayout};
 use enishi_segments::text::{parse, print};
 use enishi_segments::{presets, saved};
 use enishi_segments::{Error, Node};
@@ -246,7 +247,8 @@ pub fn run(store: &Store, what: SegmentWhat) -> Result<()> {
         }
         SegmentWhat::Export { name, format, out } => {
             let contacts = members(store, &clock, &name)?;
-            let n = write_export(&contacts, &format, out.as_deref())?;
+            let layout: MemberLayout = format.parse().map_err(BadInput)?;
+            let n = write_export(&contacts, layout, out.as_deref())?;
             let target = out.as_ref().map_or("stdout".to_string(), |p| p.display().to_string());
             store.write(|c| {
                 super::audit(c, "segment.export", &name, serde_json::json!({"rows": n, "format": format, "to": target}))
@@ -313,75 +315,12 @@ fn members(store: &Store, clock: &BusinessClock, name: &str) -> Result<Vec<Conta
 }
 
 /// Writes the export; returns the rows written.
-fn write_export(contacts: &[Contact], format: &str, out: Option<&Path>) -> Result<usize> {
+fn write_export(contacts: &[Contact], layout: MemberLayout, out: Option<&Path>) -> Result<usize> {
     let writer: Box<dyn Write> = match out {
         Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
         None => Box::new(std::io::stdout().lock()),
     };
-    if format == "postal" {
-        write_postal(contacts, writer)
-    } else {
-        write_contacts(contacts, writer)
-    }
-}
-
-/// Writes a postal mailing: customers who opted in to post and have a postal code, by postal
-/// code, in the order a Japanese envelope is written; returns the rows written.
-fn write_postal(contacts: &[Contact], writer: impl Write) -> Result<usize> {
-    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(writer));
-    let opt = |s: &Option<String>| s.clone().unwrap_or_default();
-    let mut postal: Vec<&Contact> = contacts.iter().filter(|x| x.postal_consent && x.postal_code.is_some()).collect();
-    postal.sort_by_key(|x| {
-        (x.postal_code.as_deref().unwrap_or("").chars().filter(char::is_ascii_digit).collect::<String>(), x.id)
-    });
-    w.write_record(["postal_code", "prefecture", "city", "street", "building", "name", "external_id"])?;
-    for x in &postal {
-        let name = x.name.as_deref().map_or(String::new(), |n| format!("{n} 様"));
-        let code = format!("〒{}", x.postal_code.as_deref().unwrap_or(""));
-        w.write_record([
-            code,
-            opt(&x.region),
-            opt(&x.city),
-            opt(&x.address_line1),
-            opt(&x.address_line2),
-            name,
-            x.external_id.clone(),
-        ])?;
-    }
-    w.flush()?;
-    Ok(postal.len())
-}
-
-/// Writes the contacts as CSV; returns the rows written.
-pub fn write_contacts(contacts: &[Contact], writer: impl Write) -> Result<usize> {
-    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(writer));
-    let opt = |s: &Option<String>| s.clone().unwrap_or_default();
-    w.write_record([
-        "external_id",
-        "name",
-        "email",
-        "phone",
-        "postal_code",
-        "region",
-        "city",
-        "address_line1",
-        "address_line2",
-    ])?;
-    for x in contacts {
-        w.write_record([
-            x.external_id.clone(),
-            opt(&x.name),
-            opt(&x.email),
-            opt(&x.phone),
-            opt(&x.postal_code),
-            opt(&x.region),
-            opt(&x.city),
-            opt(&x.address_line1),
-            opt(&x.address_line2),
-        ])?;
-    }
-    w.flush()?;
-    Ok(contacts.len())
+    Ok(export_members(contacts, layout, writer)?)
 }
 
 /// Runs a static list command.
