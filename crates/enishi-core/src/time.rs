@@ -112,6 +112,11 @@ impl BusinessClock {
     pub fn format(&self, at: DateTime<Utc>) -> String {
         at.with_timezone(&self.tz).to_rfc3339()
     }
+
+    /// An instant in the business time zone, written with a `chrono` format (`%Y-%m-%d %H:%M`).
+    pub fn format_local(&self, at: DateTime<Utc>, format: &str) -> String {
+        at.with_timezone(&self.tz).format(format).to_string()
+    }
 }
 
 /// `YYYY-MM-DD HH:MM:SS` (or with `T`), read without a format parser: the common case of

@@ -4,7 +4,7 @@ use crate::tree::{Node, Test, Value};
 use crate::{members, Error, Refs};
 use enishi_core::BusinessClock;
 use enishi_store::repo::segments::{self as repo, Change, Segment, Snapshot};
-use enishi_store::Conn;
+use enishi_store::{Conn, StoreError};
 
 /// The saved segments and static lists that `rule` names, and those their rules name in turn.
 /// Names that do not exist are left out; compiling the rule then says so at the condition.
@@ -127,8 +127,31 @@ pub fn evaluate(
 ) -> Result<(Vec<i64>, Change), Error> {
     let rule = read_rule(s)?;
     let ids = members(c, &rule, as_of_day, calendar)?;
-    let change = repo::record_evaluation(c, s.id, &ids)?;
+    let change = repo::record_evaluation(c, s.id, as_of_day, &ids)?;
     Ok((ids, change))
+}
+
+/// A saved segment's name, and its member count or why it could not be evaluated.
+pub type Evaluated = (String, Result<usize, Error>);
+
+/// Evaluates every saved segment as of `as_of_day` and records each (one transaction per
+/// segment, so that writers wait for one at most): each segment's name with its member count,
+/// or why it could not be evaluated (a rule naming a segment since deleted, say).
+pub fn evaluate_every(
+    store: &enishi_store::Store,
+    as_of_day: i64,
+    calendar: &BusinessClock,
+) -> Result<Vec<Evaluated>, StoreError> {
+    let segments = store.read(repo::list)?;
+    let mut out = Vec::with_capacity(segments.len());
+    for seg in segments {
+        let result = store.write(|c| evaluate(c, &seg, as_of_day, calendar).map(|(ids, _)| ids.len()));
+        if let Err(Error::Store(e)) = result {
+            return Err(e);
+        }
+        out.push((seg.name, result));
+    }
+    Ok(out)
 }
 
 /// A saved segment's members as of `as_of_day`, and who joined and who left since its last

@@ -2,8 +2,8 @@
 //! birthdays, tier reviews, promotion announcements, memberships) and rebuilds the purchase
 //! summary when a large import left it stale; the first tick of each
 //! business day also refreshes the stored scores (RFM, CLV and P(alive), lifecycle stages with
-//! their recorded changes) and every customer's recommended next products, and applies the
-//! retention policy. Failures are logged and retried on the next tick.
+//! their recorded changes) and every customer's recommended next products, records every saved
+//! segment's size, and applies the retention policy. Failures are logged and retried on the next tick.
 //!
 //! Several servers may share one database: each job's period (the tick's slot for the loyalty
 //! jobs, the business day for the daily work) is claimed with a lease in the database
@@ -192,6 +192,19 @@ fn daily_work(state: &AppState, today: i64, now: i64, errors: &mut Vec<String>) 
     match enishi_insights::lifecycle(store, today, 0, true) {
         Ok(r) => changes = r.changes_recorded,
         Err(e) => errors.push(format!("lifecycle: {e}")),
+    }
+    // Saved segments after the scores they may select on: each day's size, for the trend.
+    match enishi_segments::saved::evaluate_every(store, today, &state.workspace().clock) {
+        Ok(done) => {
+            for (name, result) in done {
+                if let Err(e) = result {
+                    // The rule itself is wrong (it names a segment deleted since, say): the
+                    // segments page shows why; retrying would not help.
+                    tracing::warn!(segment = %name, error = %e, "a saved segment could not be evaluated");
+                }
+            }
+        }
+        Err(e) => errors.push(format!("segments: {e}")),
     }
     match purge_expired(state, now) {
         Ok(n) => purged = n,

@@ -36,6 +36,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/segments/new", get(new_page).post(submit_new))
         .route("/segments/{name}", get(edit_page).post(submit_edit))
         .route("/segments/{name}/snapshots", post(take_snapshot))
+        .route("/segments/{name}/evaluate", post(count_now))
 }
 
 /// Most nodes one builder form may hold.
@@ -999,21 +1000,20 @@ struct ListQuery {
 /// One row of the segments page.
 struct Row {
     seg: repo::Segment,
-    /// Members now, and who joined and left since the last evaluation; or why it cannot be
-    /// evaluated.
-    now: Result<(usize, usize, usize), String>,
-    trend: Vec<(i64, i64)>,
+    /// The daily sizes of the last [`TREND_DAYS`] days, oldest first (the last one is the
+    /// latest evaluation's day).
+    days: Vec<repo::DayCount>,
 }
 
-/// The points of a trend: each snapshot by its day, then `now`.
-fn trend_points(tr: Tr, snapshots: &[(i64, i64)], now: usize) -> Vec<(String, i64)> {
-    let mut points: Vec<(String, i64)> =
-        snapshots.iter().map(|(t, n)| (enishi_store::instant(*t).format("%Y-%m-%d").to_string(), *n)).collect();
-    points.push((tr.t("now").to_string(), now as i64));
-    points
+/// Days of daily sizes a segment's trend shows.
+const TREND_DAYS: i64 = 60;
+
+/// The points of a trend: the size on each day evaluated.
+fn trend_points(days: &[repo::DayCount]) -> Vec<(String, i64)> {
+    days.iter().map(|d| (enishi_core::time::date_of_day(d.day).to_string(), d.members)).collect()
 }
 
-/// A small line of the snapshot counts (and the count now, last).
+/// A small line of a segment's daily sizes.
 fn sparkline(tr: Tr, points: &[(String, i64)]) -> Markup {
     if points.len() < 2 {
         return html! { span class="muted" { "—" } };
@@ -1029,7 +1029,7 @@ fn sparkline(tr: Tr, points: &[(String, i64)]) -> Markup {
     let described = points.iter().map(|(label, n)| format!("{label}: {n}")).collect::<Vec<_>>().join(", ");
     html! {
         svg role="img" viewBox="0 0 120 28" width="120" height="28" class="spark" {
-            title { (tr.t("Members at each snapshot, then now")) ": " (described) }
+            title { (tr.t("Members on each day counted")) ": " (described) }
             polyline points=(line) fill="none" stroke="#5b2a3c" stroke-width="2" {}
         }
     }
@@ -1049,16 +1049,14 @@ async fn segments_page(State(state): State<AppState>, headers: HeaderMap, Query(
     let want_pairs = q.pairs.is_some();
     let result = state
         .run(move |s| {
+            // The sizes recorded by evaluations (the daily scheduler's, a save, "count now"):
+            // the page evaluates nothing, so it stays fast with many segments over a million
+            // customers.
             Ok(s.read(|c| {
                 let mut rows = Vec::new();
                 for seg in repo::list(c)? {
-                    let now = match saved::preview_change(c, &seg, today, &calendar) {
-                        Ok((ids, change)) => Ok((ids.len(), change.joined.len(), change.left.len())),
-                        Err(enishi_segments::Error::Store(e)) => return Err(e),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    let trend = repo::snapshots_of(c, seg.id)?.iter().map(|x| (x.taken_at, x.member_count)).collect();
-                    rows.push(Row { seg, now, trend });
+                    let days = repo::counts_since(c, seg.id, today - TREND_DAYS + 1)?;
+                    rows.push(Row { seg, days });
                 }
                 let pairs = if want_pairs { enishi_segments::presets::top_pairs(c, 5)? } else { Vec::new() };
                 Ok::<_, enishi_store::StoreError>((rows, pairs))
@@ -1080,7 +1078,7 @@ async fn segments_page(State(state): State<AppState>, headers: HeaderMap, Query(
         @if rows.is_empty() {
             p { (tr.t("No saved segments yet. Build one, or start from a preset below.")) }
         } @else {
-            (table(Some("segments"), None, &[tr.t("Segment"), tr.t("Members now"), tr.t("Since last evaluation"), tr.t("Trend"), tr.t("Snapshot")], html! {
+            (table(Some("segments"), None, &[tr.t("Segment"), tr.t("Members"), tr.t("Last change"), tr.t("Trend"), tr.t("Snapshot")], html! {
                 @for r in &rows {
                     tr {
                         td {
@@ -1088,19 +1086,26 @@ async fn segments_page(State(state): State<AppState>, headers: HeaderMap, Query(
                             @if !r.seg.description.is_empty() { br; span class="muted" { (r.seg.description) } }
                             br; a href={ "/customers?saved=" (urlencode(&r.seg.name)) } class="members" { (tr.t("Customers")) }
                         }
-                        @match &r.now {
-                            Ok((n, joined, left)) => {
-                                td class="count" { (n) }
-                                td {
-                                    @if r.seg.last_evaluated_at.is_some() {
-                                        (tr.f("+{} joined, −{} left", &[joined, left]))
-                                        br; span class="muted" { (tr.f("since {}", &[&r.seg.last_evaluated_at.map(|t| enishi_store::instant(t).format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()])) }
-                                    } @else { span class="muted" { (tr.t("not evaluated before")) } }
-                                }
-                                td { (sparkline(tr, &trend_points(tr, &r.trend, *n))) }
+                        td class="count" {
+                            @match r.seg.last_count { Some(n) => (n), None => span class="muted" { "—" } }
+                            @if let Some(at) = r.seg.last_evaluated_at {
+                                br; span class="muted" { (tr.f("counted {}", &[&calendar.format_local(enishi_store::instant(at), "%Y-%m-%d %H:%M")])) }
                             }
-                            Err(why) => { td colspan="3" class="error" { (Quoted(&tr.message(why))) } }
+                            form method="post" action={ "/segments/" (urlencode(&r.seg.name)) "/evaluate" } class="inline" {
+                                input type="hidden" name="csrf" value=(v.csrf);
+                                button class="count-now" { (tr.t("Count now")) }
+                            }
                         }
+                        td {
+                            @match r.days.last() {
+                                Some(d) => {
+                                    (tr.f("+{} joined, −{} left", &[&d.joined, &d.left]))
+                                    br; span class="muted" { (tr.f("on {}", &[&enishi_core::time::date_of_day(d.day)])) }
+                                }
+                                None => span class="muted" { (tr.t("not evaluated before")) },
+                            }
+                        }
+                        td { (sparkline(tr, &trend_points(&r.days))) }
                         td {
                             form method="post" action={ "/segments/" (urlencode(&r.seg.name)) "/snapshots" } class="inline" {
                                 input type="hidden" name="csrf" value=(v.csrf);
@@ -1146,6 +1151,44 @@ async fn segments_page(State(state): State<AppState>, headers: HeaderMap, Query(
         }
     };
     v.page(tr.t("Segments"), body).into_response()
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct CountForm {
+    csrf: String,
+}
+
+/// Evaluates a segment now and records it (its size today, who joined and who left).
+async fn count_now(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(f): Form<CountForm>,
+) -> Response {
+    let v = match form_visitor(&state, &headers, &f.csrf).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let tr = v.tr();
+    let calendar = state.workspace().clock;
+    let today = calendar.day_number(state.now());
+    let result = state
+        .run(move |s| {
+            Ok(s.write(|c| {
+                let seg = saved::find(c, &name)?;
+                saved::evaluate(c, &seg, today, &calendar)?;
+                Ok::<_, enishi_segments::Error>(())
+            }))
+        })
+        .await;
+    match result {
+        Ok(Ok(())) => Redirect::to("/segments").into_response(),
+        Ok(Err(enishi_segments::Error::NotFound(..))) => v.not_found(),
+        Ok(Err(enishi_segments::Error::Store(e))) => ApiError::from(e).into_response(),
+        Ok(Err(e)) => v.bad_form(tr.t("Count now"), &tr.message(&e.to_string())),
+        Err(e) => e.into_response(),
+    }
 }
 
 #[derive(Default, Deserialize)]

@@ -108,7 +108,7 @@ pub(crate) struct ExportQuery {
     /// `contacts` (default): every member with contact details; `postal`: members who opted in
     /// to post, by postal code, in the order a Japanese envelope is written.
     #[serde(default)]
-    #[param(pattern = r"^(contacts|postal)$")]
+    #[param(example = "postal")]
     format: Option<String>,
 }
 

@@ -685,12 +685,26 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
         }
         // As a large import leaves it: the first tick rebuilds the purchase summary.
         store.write(enishi_store::repo::purchase_summary::mark_stale).unwrap();
+        let (s, _) = app.admin("POST", "/api/v1/segments", Some(json!({"name": "Buyers", "rule": "orders >= 1"})));
+        assert_eq!(s, 201);
         let now = chrono::Utc::now().timestamp() + 60 * 86_400;
         let ticker = enishi_server::scheduler::Ticker::new(std::time::Duration::from_secs(60));
         let first = enishi_server::scheduler::tick(&state, now, &ticker);
         assert!(first.errors.is_empty(), "{:?}", first.errors);
         assert!(first.scores_refreshed);
         assert!(first.purchase_summary_rebuilt);
+        let counted = store
+            .read(|c| {
+                let seg = enishi_store::repo::segments::by_name(c, "Buyers")?.unwrap();
+                enishi_store::repo::segments::counts_since(c, seg.id, 0)
+            })
+            .unwrap();
+        let day = enishi_core::BusinessClock::default().day_number(enishi_store::instant(now));
+        assert_eq!(
+            counted.last().map(|d| (d.day, d.members)),
+            Some((day, 3)),
+            "the daily work counts every saved segment: {counted:?}"
+        );
         assert!(store.read(enishi_store::repo::purchase_summary::state).unwrap().fresh);
         assert_eq!(first.lifecycle_changes, 3);
         assert_eq!(

@@ -224,7 +224,10 @@ fn the_console_builder_counts_highlights_the_bad_node_and_saves_nothing_wrong() 
         assert_eq!(v["text"], "orders >= 1 and (tag = \"vip\" or spend >= 57.4)", "{v}");
         let (status, list) = app.page("/segments?saved=Nested", &cookie);
         assert_eq!(status, 200);
-        assert!(list.contains("href=\"/customers?saved=Nested\"") && list.contains("+0 joined"), "{list}");
+        assert!(
+            list.contains("href=\"/customers?saved=Nested\"") && list.contains("+2 joined"),
+            "saving counted it: {list}"
+        );
         // Saving the text form of an existing segment replaces its rule.
         let (_, edit) = app.page("/segments/Nested", &cookie);
         assert!(edit.contains("id=\"count\">2<"), "{edit}");
@@ -291,15 +294,33 @@ fn only_managers_use_the_builder_and_every_post_needs_the_forms_token() {
         for (path, form) in [
             ("/segments/Nested/snapshots", vec![("csrf", ""), ("label", "DM")]),
             ("/segments/Nested/snapshots", vec![("csrf", staff_csrf.as_str()), ("label", "DM")]),
+            ("/segments/Nested/evaluate", vec![("csrf", "")]),
+            ("/segments/Nested/evaluate", vec![("csrf", staff_csrf.as_str())]),
         ] {
             assert_eq!(app.form(path, &admin, &form).0, 403);
         }
+        assert_eq!(app.form("/segments/Nested/evaluate", &staff, &[("csrf", &staff_csrf)]).0, 403);
         let (status, location, _) =
             app.form("/segments/Nested/snapshots", &admin, &[("csrf", &csrf), ("label", "coffee DM")]);
         assert_eq!((status, location.as_deref()), (303, Some("/segments?snapshot=Nested")));
         assert_eq!(app.form("/segments/Nested/snapshots", &staff, &[("csrf", &staff_csrf), ("label", "x")]).0, 403);
         let (_, list) = app.page("/segments", &admin);
-        assert!(list.contains("class=\"spark\""), "the snapshot makes a trend: {list}");
+        assert!(!list.contains("class=\"spark\""), "one day counted is no trend yet: {list}");
+        // Counted on an earlier day too (as the daily scheduler does): a trend of two days.
+        let calendar = BusinessClock::default();
+        let today = calendar.day_number(chrono::Utc::now());
+        app._db
+            .store
+            .write(|c| {
+                let seg = saved::find(c, "Nested")?;
+                saved::evaluate(c, &seg, today - 1, &calendar).map(|_| ())
+            })
+            .unwrap();
+        let (status, location, _) = app.form("/segments/Nested/evaluate", &admin, &[("csrf", &csrf)]);
+        assert_eq!((status, location.as_deref()), (303, Some("/segments")));
+        let (_, list) = app.page("/segments", &admin);
+        assert!(list.contains("class=\"spark\""), "two days make a trend: {list}");
+        assert!(list.contains("+0 joined, −0 left"), "today's count found nobody new: {list}");
         // Unauthenticated visitors are sent to sign in; the script is served to anyone.
         let (status, _) = app.page("/segments", "");
         assert_eq!(status, 303);

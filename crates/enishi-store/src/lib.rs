@@ -184,6 +184,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0016_purchase_summary.sql"),
         include_str!("../migrations/postgres/0016_purchase_summary.sql"),
     ),
+    (
+        17,
+        include_str!("../migrations/sqlite/0017_segment_counts.sql"),
+        include_str!("../migrations/postgres/0017_segment_counts.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.

@@ -91,7 +91,7 @@ pub struct Change {
 
 /// Records `members` as the segment's members now, and says who joined and who left since
 /// the last evaluation (everyone joins at the first).
-pub fn record_evaluation(c: &mut dyn Conn, segment_id: i64, members: &[i64]) -> Result<Change, StoreError> {
+pub fn record_evaluation(c: &mut dyn Conn, segment_id: i64, day: i64, members: &[i64]) -> Result<Change, StoreError> {
     let change = change_since_last(c, segment_id, members)?;
     for part in change.left.chunks(IN_CHUNK) {
         let list = crate::db::placeholders(2, part.len());
@@ -106,7 +106,52 @@ pub fn record_evaluation(c: &mut dyn Conn, segment_id: i64, members: &[i64]) -> 
         "UPDATE segments SET last_count = $2, last_evaluated_at = $3 WHERE id = $1",
         params![segment_id, members.len() as i64, at],
     )?;
+    c.execute(
+        "INSERT INTO segment_counts (segment_id, day, members, joined, left_count, evaluated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (segment_id, day) DO UPDATE SET members = excluded.members, \
+         joined = segment_counts.joined + excluded.joined, left_count = segment_counts.left_count + excluded.left_count, \
+         evaluated_at = excluded.evaluated_at",
+        params![
+            segment_id,
+            day,
+            members.len() as i64,
+            change.joined.len() as i64,
+            change.left.len() as i64,
+            at
+        ],
+    )?;
     Ok(change)
+}
+
+/// A saved segment's size on one business day, from that day's evaluations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCount {
+    /// The business day (days since 1970-01-01).
+    pub day: i64,
+    /// Members at the day's last evaluation.
+    pub members: i64,
+    /// Customers who joined, over the day's evaluations.
+    pub joined: i64,
+    /// Customers who left, over the day's evaluations.
+    pub left: i64,
+}
+
+/// The daily sizes of segment `segment_id` from business day `since` on, oldest first.
+pub fn counts_since(c: &mut dyn Conn, segment_id: i64, since: i64) -> Result<Vec<DayCount>, StoreError> {
+    c.query(
+        "SELECT day, members, joined, left_count FROM segment_counts WHERE segment_id = $1 AND day >= $2 ORDER BY day",
+        params![segment_id, since],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(DayCount {
+            day: r.int("day")?,
+            members: r.int("members")?,
+            joined: r.int("joined")?,
+            left: r.int("left_count")?,
+        })
+    })
+    .collect()
 }
 
 /// Who would join and who would leave segment `segment_id` if `members` were recorded now,
