@@ -5,10 +5,19 @@
 
 use crate::db::{Backend, Conn, Row, Value};
 use crate::StoreError;
-use sea_query::{PostgresQueryBuilder, SelectStatement, SqliteQueryBuilder};
+use sea_query::{PostgresQueryBuilder, QueryStatementWriter, SelectStatement, SqliteQueryBuilder, UpdateStatement};
 
 /// Runs `query`, rendered for `c`'s database, and returns its rows.
 pub fn select(c: &mut dyn Conn, query: &SelectStatement) -> Result<Vec<Row>, StoreError> {
+    rows(c, query)
+}
+
+/// Runs an `UPDATE … RETURNING`, rendered for `c`'s database, and returns the rows it names.
+pub fn update_returning(c: &mut dyn Conn, query: &UpdateStatement) -> Result<Vec<Row>, StoreError> {
+    rows(c, query)
+}
+
+fn rows(c: &mut dyn Conn, query: &impl QueryStatementWriter) -> Result<Vec<Row>, StoreError> {
     let (sql, values) = match c.backend() {
         Backend::Sqlite => query.build(SqliteQueryBuilder),
         Backend::Postgres => query.build(PostgresQueryBuilder),

@@ -8,12 +8,12 @@ const SELECT: &str = "SELECT id, external_id, name, industry, region, size_band 
 
 fn decode(r: &Row) -> Result<Account, StoreError> {
     Ok(Account {
-        id: r.int(0)?,
-        external_id: r.text(1)?,
-        name: r.text(2)?,
-        industry: r.opt_text(3)?,
-        region: r.opt_text(4)?,
-        size_band: r.opt_text(5)?,
+        id: r.int("id")?,
+        external_id: r.text("external_id")?,
+        name: r.text("name")?,
+        industry: r.opt_text("industry")?,
+        region: r.opt_text("region")?,
+        size_band: r.opt_text("size_band")?,
     })
 }
 
@@ -105,48 +105,95 @@ pub struct RollupQuery {
 
 /// Accounts with their contacts' purchases summed, highest revenue first.
 pub fn rollups(c: &mut dyn Conn, q: &RollupQuery) -> Result<Vec<AccountRollup>, StoreError> {
+    use sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType, Order, Query};
     let recent = q.until - q.window;
     let previous = recent - q.window;
-    let mut params: Vec<crate::Value> = vec![q.until.into(), recent.into(), previous.into()];
-    let mut filters = String::new();
-    if let Some(i) = &q.industry {
-        params.push(i.as_str().into());
-        filters.push_str(&format!(" AND a.industry = ${}", params.len()));
+    let col = |table: &str, name: &str| Expr::col((Alias::new(table), Alias::new(name)));
+    let zero = || Expr::cust("0");
+    let or_zero = |e: Expr| Expr::from(Func::coalesce([e, zero()]));
+    let placed = || col("o", "placed_at");
+    let contacts = Query::select()
+        .expr(Func::count(Expr::col(Asterisk)))
+        .from_as(Alias::new("customers"), Alias::new("k"))
+        .and_where(col("k", "account_id").equals((Alias::new("a"), Alias::new("id"))))
+        .to_owned();
+    let returned = Query::select()
+        .expr(Func::sum(col("r", "amount")))
+        .from_as(Alias::new("returns"), Alias::new("r"))
+        .join_as(
+            JoinType::InnerJoin,
+            Alias::new("customers"),
+            Alias::new("k"),
+            col("k", "id").equals((Alias::new("r"), Alias::new("customer_id"))),
+        )
+        .and_where(col("k", "account_id").equals((Alias::new("a"), Alias::new("id"))))
+        .and_where(col("r", "returned_at").lte(q.until))
+        .to_owned();
+    let subquery = |s: sea_query::SelectStatement| Expr::SubQuery(None, Box::new(s.into()));
+    let mut select = Query::select();
+    select
+        .columns(
+            ["id", "external_id", "name", "industry", "region", "size_band"].map(|n| (Alias::new("a"), Alias::new(n))),
+        )
+        .expr_as(subquery(contacts), Alias::new("contacts"))
+        .expr_as(
+            Func::count_distinct(Expr::case(placed().gte(recent), col("o", "customer_id"))),
+            Alias::new("active_contacts"),
+        )
+        .expr_as(or_zero(Func::sum(col("o", "total")).into()).sub(or_zero(subquery(returned))), Alias::new("revenue"))
+        .expr_as(
+            or_zero(Func::sum(Expr::case(placed().gte(recent), col("o", "total")).finally(zero())).into()),
+            Alias::new("recent_revenue"),
+        )
+        .expr_as(
+            or_zero(
+                Func::sum(
+                    Expr::case(placed().gte(previous).and(placed().lt(recent)), col("o", "total")).finally(zero()),
+                )
+                .into(),
+            ),
+            Alias::new("previous_revenue"),
+        )
+        .expr_as(Func::count(col("o", "id")), Alias::new("orders"))
+        .expr_as(Func::max(placed()), Alias::new("last_order_at"))
+        .from_as(Alias::new("accounts"), Alias::new("a"))
+        .join_as(
+            JoinType::LeftJoin,
+            Alias::new("customers"),
+            Alias::new("c"),
+            col("c", "account_id").equals((Alias::new("a"), Alias::new("id"))),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            Alias::new("orders"),
+            Alias::new("o"),
+            col("o", "customer_id").equals((Alias::new("c"), Alias::new("id"))).and(placed().lte(q.until)),
+        );
+    if let Some(industry) = &q.industry {
+        select.and_where(col("a", "industry").eq(industry.as_str()));
     }
-    if let Some(r) = &q.region {
-        params.push(r.as_str().into());
-        filters.push_str(&format!(" AND a.region = ${}", params.len()));
+    if let Some(region) = &q.region {
+        select.and_where(col("a", "region").eq(region.as_str()));
     }
-    params.push(q.limit.into());
-    let limit = params.len();
-    let sql = format!(
-        "SELECT a.id, a.external_id, a.name, a.industry, a.region, a.size_band, \
-           (SELECT COUNT(*) FROM customers k WHERE k.account_id = a.id), \
-           COUNT(DISTINCT CASE WHEN o.placed_at >= $2 THEN o.customer_id END), \
-           COALESCE(SUM(o.total), 0) - COALESCE((SELECT SUM(r.amount) FROM returns r JOIN customers k ON k.id = r.customer_id \
-                                                  WHERE k.account_id = a.id AND r.returned_at <= $1), 0), \
-           COALESCE(SUM(CASE WHEN o.placed_at >= $2 THEN o.total ELSE 0 END), 0), \
-           COALESCE(SUM(CASE WHEN o.placed_at >= $3 AND o.placed_at < $2 THEN o.total ELSE 0 END), 0), \
-           COUNT(o.id), MAX(o.placed_at) \
-         FROM accounts a LEFT JOIN customers c ON c.account_id = a.id \
-           LEFT JOIN orders o ON o.customer_id = c.id AND o.placed_at <= $1 \
-         WHERE 1 = 1{filters} \
-         GROUP BY a.id, a.external_id, a.name, a.industry, a.region, a.size_band \
-         ORDER BY 9 DESC, a.id LIMIT ${limit}"
-    );
-    c.query(&sql, &params)?
+    select
+        .group_by_columns(
+            ["id", "external_id", "name", "industry", "region", "size_band"].map(|n| (Alias::new("a"), Alias::new(n))),
+        )
+        .order_by(Alias::new("revenue"), Order::Desc)
+        .order_by((Alias::new("a"), Alias::new("id")), Order::Asc)
+        .limit(u64::try_from(q.limit).unwrap_or(0));
+    crate::sql::select(c, &select)?
         .iter()
         .map(|r| {
             Ok(AccountRollup {
-                // The first six columns are those of `SELECT`.
                 account: decode(r)?,
-                contacts: r.int(6)?,
-                active_contacts: r.int(7)?,
-                revenue: r.int(8)?,
-                recent_revenue: r.int(9)?,
-                previous_revenue: r.int(10)?,
-                orders: r.int(11)?,
-                last_order_at: r.opt_int(12)?,
+                contacts: r.int("contacts")?,
+                active_contacts: r.int("active_contacts")?,
+                revenue: r.int("revenue")?,
+                recent_revenue: r.int("recent_revenue")?,
+                previous_revenue: r.int("previous_revenue")?,
+                orders: r.int("orders")?,
+                last_order_at: r.opt_int("last_order_at")?,
             })
         })
         .collect()

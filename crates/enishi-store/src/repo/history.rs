@@ -58,21 +58,28 @@ pub fn communications(
     .collect()
 }
 
-const INTERACTION: &str =
-    "SELECT id, customer_id, kind, channel, body, status, staff, occurred_at, resolved_at FROM interactions";
+/// The columns of an interaction, in the order [`interactions_where`] selects them.
+const INTERACTION_COLUMNS: [&str; 9] =
+    ["id", "customer_id", "kind", "channel", "body", "status", "staff", "occurred_at", "resolved_at"];
+
+/// `SELECT` of every interaction column, to which the caller adds conditions.
+fn interactions_where() -> sea_query::SelectStatement {
+    use sea_query::{Alias, Query};
+    Query::select().columns(INTERACTION_COLUMNS.map(Alias::new)).from(Alias::new("interactions")).to_owned()
+}
 
 fn decode_interaction(r: &Row) -> Result<Interaction, StoreError> {
     let bad = |what: &str| StoreError::Decode(format!("unknown interaction {what}"));
     Ok(Interaction {
-        id: r.int(0)?,
-        customer_id: r.int(1)?,
-        kind: r.text(2)?.parse().map_err(|_| bad("kind"))?,
-        channel: r.opt_text(3)?,
-        body: r.text(4)?,
-        status: r.text(5)?.parse().map_err(|_| bad("status"))?,
-        staff: r.opt_text(6)?,
-        occurred_at: instant(r.int(7)?),
-        resolved_at: r.opt_int(8)?.map(instant),
+        id: r.int("id")?,
+        customer_id: r.int("customer_id")?,
+        kind: r.text("kind")?.parse().map_err(|_| bad("kind"))?,
+        channel: r.opt_text("channel")?,
+        body: r.text("body")?,
+        status: r.text("status")?.parse().map_err(|_| bad("status"))?,
+        staff: r.opt_text("staff")?,
+        occurred_at: instant(r.int("occurred_at")?),
+        resolved_at: r.opt_int("resolved_at")?.map(instant),
     })
 }
 
@@ -101,7 +108,9 @@ pub fn add_interaction(c: &mut dyn Conn, i: &NewInteraction) -> Result<Interacti
 
 /// One interaction.
 pub fn get_interaction(c: &mut dyn Conn, id: i64) -> Result<Option<Interaction>, StoreError> {
-    c.query_opt(&format!("{INTERACTION} WHERE id = $1"), params![id])?.as_ref().map(decode_interaction).transpose()
+    use sea_query::{Alias, Expr, ExprTrait};
+    let query = interactions_where().and_where(Expr::col(Alias::new("id")).eq(id)).to_owned();
+    crate::sql::select(c, &query)?.first().map(decode_interaction).transpose()
 }
 
 /// Interactions, newest first: of one customer and/or with one status.
@@ -112,22 +121,20 @@ pub fn interactions(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Interaction>, StoreError> {
-    let sql = format!(
-        "{INTERACTION} WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2) \
-         ORDER BY occurred_at DESC, id DESC LIMIT $3 OFFSET $4"
-    );
-    let p = [Value::from(customer_id), Value::from(status.map(|s| s.as_str())), limit.into(), offset.into()];
-    c.query(&typed_nulls(c.backend(), &sql), &p)?.iter().map(decode_interaction).collect()
-}
-
-/// PostgreSQL cannot infer the type of a parameter used only in `$n IS NULL`; the casts say it.
-fn typed_nulls(backend: crate::Backend, sql: &str) -> String {
-    match backend {
-        crate::Backend::Postgres => {
-            sql.replace("($1 IS NULL", "($1::BIGINT IS NULL").replace("($2 IS NULL", "($2::TEXT IS NULL")
-        }
-        crate::Backend::Sqlite => sql.to_string(),
+    use sea_query::{Alias, Expr, ExprTrait, Order};
+    let mut query = interactions_where();
+    if let Some(id) = customer_id {
+        query.and_where(Expr::col(Alias::new("customer_id")).eq(id));
     }
+    if let Some(status) = status {
+        query.and_where(Expr::col(Alias::new("status")).eq(status.as_str()));
+    }
+    query
+        .order_by(Alias::new("occurred_at"), Order::Desc)
+        .order_by(Alias::new("id"), Order::Desc)
+        .limit(u64::try_from(limit).unwrap_or(0))
+        .offset(u64::try_from(offset).unwrap_or(0));
+    crate::sql::select(c, &query)?.iter().map(decode_interaction).collect()
 }
 
 /// Marks an interaction resolved (idempotent); returns it, or `None` when it does not exist.

@@ -12,7 +12,7 @@
 //! Every function takes the time (`now`, Unix seconds) from its caller, so tests and the
 //! scheduler drive the clock.
 
-use crate::db::{placeholders, Backend, Conn, Row, Value};
+use crate::db::{Conn, Row};
 use crate::{params, StoreError};
 
 /// The first retry waits this long (seconds); each further one twice the one before.
@@ -111,8 +111,21 @@ pub struct Job {
     pub finished_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, kind, idempotency_key, payload, state, run_after, attempts, max_attempts, last_error, \
-                       claimed_by, lease_until, created_at, finished_at";
+const COLUMNS: [&str; 13] = [
+    "id",
+    "kind",
+    "idempotency_key",
+    "payload",
+    "state",
+    "run_after",
+    "attempts",
+    "max_attempts",
+    "last_error",
+    "claimed_by",
+    "lease_until",
+    "created_at",
+    "finished_at",
+];
 
 fn job(r: &Row) -> Result<Job, StoreError> {
     Ok(Job {
@@ -176,21 +189,34 @@ pub fn claim(
          WHERE state = 'running' AND lease_until <= $1 AND attempts >= max_attempts",
         params![now],
     )?;
-    let lock = match c.backend() {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
-    let sql = format!(
-        "UPDATE jobs SET state = 'running', claimed_by = $1, lease_until = $2, attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM jobs WHERE kind IN ({kinds}) \
-                      AND ((state = 'queued' AND run_after <= $3) OR (state = 'running' AND lease_until <= $3)) \
-                      ORDER BY run_after, id LIMIT $4{lock}) \
-         RETURNING {COLUMNS}",
-        kinds = placeholders(5, kinds.len()),
-    );
-    let mut values: Vec<Value> = vec![worker.into(), lease_until.into(), now.into(), limit.into()];
-    values.extend(kinds.iter().map(|k| Value::from(*k)));
-    let mut jobs = c.query(&sql, &values)?.iter().map(job).collect::<Result<Vec<_>, _>>()?;
+    use sea_query::{Alias, Cond, Expr, ExprTrait, LockBehavior, LockType, Order, Query};
+    let col = |name: &str| Expr::col(Alias::new(name));
+    // SQLite has no row locks (its single writer serialises claims); PostgreSQL skips rows
+    // another worker's claim holds. sea-query leaves the lock out for SQLite.
+    let ready = Query::select()
+        .column(Alias::new("id"))
+        .from(Alias::new("jobs"))
+        .and_where(col("kind").is_in(kinds.iter().copied()))
+        .cond_where(
+            Cond::any()
+                .add(col("state").eq("queued").and(col("run_after").lte(now)))
+                .add(col("state").eq("running").and(col("lease_until").lte(now))),
+        )
+        .order_by(Alias::new("run_after"), Order::Asc)
+        .order_by(Alias::new("id"), Order::Asc)
+        .limit(u64::try_from(limit).unwrap_or(0))
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .to_owned();
+    let claim = Query::update()
+        .table(Alias::new("jobs"))
+        .value(Alias::new("state"), "running")
+        .value(Alias::new("claimed_by"), worker)
+        .value(Alias::new("lease_until"), lease_until)
+        .value(Alias::new("attempts"), col("attempts").add(1))
+        .and_where(col("id").in_subquery(ready))
+        .returning(Query::returning().columns(COLUMNS.map(Alias::new)))
+        .to_owned();
+    let mut jobs = crate::sql::update_returning(c, &claim)?.iter().map(job).collect::<Result<Vec<_>, _>>()?;
     jobs.sort_by_key(|j| (j.run_after, j.id));
     Ok(jobs)
 }
@@ -270,20 +296,29 @@ pub fn retry_dead(c: &mut dyn Conn, id: i64, now: i64) -> Result<bool, StoreErro
 
 /// One job by id.
 pub fn get(c: &mut dyn Conn, id: i64) -> Result<Option<Job>, StoreError> {
-    c.query_opt(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"), params![id])?.as_ref().map(job).transpose()
+    use sea_query::{Alias, Expr, ExprTrait, Query};
+    let query = Query::select()
+        .columns(COLUMNS.map(Alias::new))
+        .from(Alias::new("jobs"))
+        .and_where(Expr::col(Alias::new("id")).eq(id))
+        .to_owned();
+    crate::sql::select(c, &query)?.first().map(job).transpose()
 }
 
 /// Jobs of a kind (any kind when `None`) in a state, oldest first, at most `limit`.
 pub fn list(c: &mut dyn Conn, kind: Option<&str>, state: JobState, limit: i64) -> Result<Vec<Job>, StoreError> {
-    c.query(
-        &format!(
-            "SELECT {COLUMNS} FROM jobs WHERE (CAST($1 AS TEXT) IS NULL OR kind = $1) AND state = $2 ORDER BY run_after, id LIMIT $3"
-        ),
-        params![kind, state.as_str(), limit],
-    )?
-    .iter()
-    .map(job)
-    .collect()
+    use sea_query::{Alias, Expr, ExprTrait, Order, Query};
+    let mut query = Query::select();
+    query.columns(COLUMNS.map(Alias::new)).from(Alias::new("jobs"));
+    if let Some(kind) = kind {
+        query.and_where(Expr::col(Alias::new("kind")).eq(kind));
+    }
+    query
+        .and_where(Expr::col(Alias::new("state")).eq(state.as_str()))
+        .order_by(Alias::new("run_after"), Order::Asc)
+        .order_by(Alias::new("id"), Order::Asc)
+        .limit(u64::try_from(limit).unwrap_or(0));
+    crate::sql::select(c, &query)?.iter().map(job).collect()
 }
 
 /// How many jobs are in each state, in the order of [`JobState::ALL`].
