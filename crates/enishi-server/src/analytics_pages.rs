@@ -1,7 +1,7 @@
 //! The analytics page (owners and marketers): RFM, loyal customers, lifecycle, KPIs with
 //! their distributions, monthly cohorts, predicted customer value and B2B accounts.
 
-use crate::api::MANAGERS;
+use crate::auth::MANAGERS;
 use crate::charts::{bar_chart, heat_table};
 use crate::i18n::Tr;
 use crate::pages::{funnel_chart, loyal_trend_chart, rfm_grid, segment_chart};

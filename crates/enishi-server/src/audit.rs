@@ -3,7 +3,7 @@
 //! change). Personal data stays out of the log: a customer edit names the fields it changed,
 //! not their values, so erasing a customer leaves nothing of them here.
 
-use crate::api::{ok, page_limit, QueryParams};
+use crate::api::shared::{ok, page_limit, QueryParams};
 use crate::auth::Admin;
 use crate::console::admin_only;
 use crate::openapi::{BadRequest, Forbidden, Internal, Unauthorized, Unavailable, UnprocessableEntity};
@@ -111,7 +111,7 @@ pub(crate) async fn list(
     QueryParams(q): QueryParams<AuditQuery>,
 ) -> Result<Response, ApiError> {
     let limit = page_limit(q.limit)?;
-    let before = q.before.map(|b| crate::api::not_negative("before", Some(b))).transpose()?;
+    let before = q.before.map(|b| crate::api::shared::not_negative("before", Some(b))).transpose()?;
     let items = state.run(move |s| Ok(s.read(|c| audit::recent(c, before, limit))?)).await?;
     let next_before = if items.len() as i64 == limit { items.last().map(|e| e.id) } else { None };
     Ok(ok(AuditPage { items: items.into_iter().map(AuditItem::from).collect(), next_before }))

@@ -9,6 +9,11 @@ use enishi_core::Role;
 use enishi_store::repo::tokens;
 use sha2::Digest;
 
+/// Every role.
+pub(crate) const EVERYONE: &[Role] = &[Role::Admin, Role::Marketer, Role::Staff];
+/// The roles that run the marketing: admins and marketers.
+pub(crate) const MANAGERS: &[Role] = &[Role::Admin, Role::Marketer];
+
 /// The caller's role, from a valid `Authorization: Bearer` token, and a key that tells
 /// callers apart (for rate limits) without holding the token. As a handler's argument it
 /// admits any valid token (every role); [`Manager`] and [`Admin`] admit fewer.
@@ -78,7 +83,7 @@ impl FromRequestParts<AppState> for Manager {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        caller.require(crate::api::MANAGERS)?;
+        caller.require(MANAGERS)?;
         Ok(Manager(caller))
     }
 }

@@ -3,7 +3,7 @@
 //! tokens. Every form carries the visitor's
 //! anti-forgery token.
 
-use crate::api::MANAGERS;
+use crate::auth::MANAGERS;
 use crate::i18n::Tr;
 use crate::shell::{table, visitor, CsrfForm, Quoted, Visitor};
 use crate::{ApiError, AppState};

@@ -2,7 +2,7 @@
 //! its own page, which shows progress (refreshing itself, no JavaScript) and then the summary
 //! and the rejected-rows report. The imports page lists the recent imports.
 
-use crate::api::MANAGERS;
+use crate::auth::MANAGERS;
 use crate::i18n::Tr;
 use crate::shell::{table, visitor, Quoted, Visitor};
 use crate::{ApiError, AppState};

@@ -15,7 +15,6 @@ mod edge;
 mod error;
 mod i18n;
 mod import_pages;
-mod loyalty;
 mod metrics;
 mod observe;
 mod openapi;
@@ -24,7 +23,6 @@ mod pages;
 mod privacy_pages;
 pub mod scheduler;
 mod segment_pages;
-mod segments_api;
 mod shell;
 mod sign_in;
 
@@ -191,7 +189,7 @@ pub fn api_routes() -> Vec<(&'static str, &'static str)> {
 
 /// The OpenAPI document served at `/api/v1/openapi.json`.
 pub fn openapi() -> &'static str {
-    openapi::document()
+    api::document()
 }
 
 /// A server listening in the background (for tests and the demo).

@@ -1,6 +1,6 @@
 //! The OpenAPI document served at `/api/v1/openapi.json`, generated from the code.
 //!
-//! Every API route is registered through [`crate::api::documented`] (utoipa-axum's `routes!`)
+//! Every API route is registered through `crate::api::documented` (utoipa-axum's `routes!`)
 //! and carries its documentation with it: the handler's `#[utoipa::path]` gives the path,
 //! parameters, body and every status, and the types it names give the schemas. This module
 //! adds what the whole document shares: its description, the bearer security scheme, the
@@ -8,7 +8,6 @@
 
 use crate::ApiError;
 use axum::http::StatusCode;
-use std::sync::OnceLock;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{
@@ -41,17 +40,15 @@ const TAGS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The document, as served.
-pub(crate) fn document() -> &'static str {
-    static DOC: OnceLock<String> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let mut doc = shared();
-        doc.merge(crate::api::documented().into_openapi());
-        let mut doc = serde_json::to_value(doc).unwrap_or_default();
-        // OpenAPI 3.1's `info.summary`, which utoipa's `Info` does not carry.
-        doc["info"]["summary"] = "The JSON API of Enishi, a self-hosted relationship-marketing CRM.".into();
-        doc.to_string()
-    })
+/// The whole document, as served: `routes` (every route's own documentation, from
+/// `crate::api`) in the frame every document shares.
+pub(crate) fn assemble(routes: OpenApi) -> String {
+    let mut doc = shared();
+    doc.merge(routes);
+    let mut doc = serde_json::to_value(doc).unwrap_or_default();
+    // OpenAPI 3.1's `info.summary`, which utoipa's `Info` does not carry.
+    doc["info"]["summary"] = "The JSON API of Enishi, a self-hosted relationship-marketing CRM.".into();
+    doc.to_string()
 }
 
 /// What the whole document shares: its description, server, security, tags and the shared
@@ -182,7 +179,7 @@ problem_responses! {
         Some(ApiError::new(StatusCode::CONFLICT, "conflict", "this conflicts with data already stored (a duplicate id?)")), retry: false;
     /// 413: the body is over the limit.
     PayloadTooLarge = "`payload_too_large`: the body is larger than 2 MiB (2097152 bytes).",
-        Some(crate::api::too_large()), retry: false;
+        Some(crate::api::shared::too_large()), retry: false;
     /// 415: the body is not JSON by its content type.
     UnsupportedMediaType = "`unsupported_media_type`: the body was not sent with `Content-Type: application/json`.",
         Some(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json")), retry: false;
@@ -358,7 +355,7 @@ mod tests {
                 _ => {}
             }
         }
-        let generated: Value = serde_json::from_str(document()).unwrap();
+        let generated: Value = serde_json::from_str(crate::api::document()).unwrap();
         let mut found = Vec::new();
         patterns(&generated, &mut found);
         assert!(!found.is_empty());
@@ -371,7 +368,7 @@ mod tests {
     /// used.
     #[test]
     fn the_tags_are_the_ones_operations_use() {
-        let doc: Value = serde_json::from_str(document()).unwrap();
+        let doc: Value = serde_json::from_str(crate::api::document()).unwrap();
         let mut used: Vec<&str> = doc["paths"]
             .as_object()
             .unwrap()

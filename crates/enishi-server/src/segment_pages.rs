@@ -9,7 +9,7 @@
 //! script `/segments.js`, where the browser runs it, posts the same form to
 //! `/segment-preview` as the visitor types and shows the answer: a live count.
 
-use crate::api::MANAGERS;
+use crate::auth::MANAGERS;
 use crate::i18n::Tr;
 use crate::shell::{table, urlencode, visitor, Quoted, Visitor};
 use crate::{ApiError, AppState};

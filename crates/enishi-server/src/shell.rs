@@ -2,7 +2,7 @@
 //! language and anti-forgery token), the page frame with its navigation, and the answers for
 //! refused forms.
 
-use crate::api::{EVERYONE, MANAGERS};
+use crate::auth::{EVERYONE, MANAGERS};
 use crate::i18n::Tr;
 use crate::AppState;
 use axum::extract::{ConnectInfo, Form, State};

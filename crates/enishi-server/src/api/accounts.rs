@@ -1,6 +1,6 @@
 //! `/api/v1/accounts`: B2B accounts, created or updated by the shop's id.
 
-use super::{created, not_negative, ok, page_limit, Body, Id, PathParam, QueryParams};
+use super::shared::{created, not_negative, ok, page_limit, Body, Id, PathParam, QueryParams};
 use crate::auth::{Caller, Manager};
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Unauthorized, Unavailable,

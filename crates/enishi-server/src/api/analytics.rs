@@ -1,7 +1,7 @@
 //! `/api/v1/analytics`: RFM, revenue concentration, loyal customers, KPIs, the lifecycle
 //! funnel, B2B account roll-ups and CLV (admins and marketers). Read-only.
 
-use super::{ok, Money, QueryParams, Timestamp};
+use super::shared::{ok, Money, QueryParams, Timestamp};
 use crate::auth::Manager;
 use crate::openapi::{BadRequest, Forbidden, Internal, Problem, Unauthorized, Unavailable, UnprocessableEntity};
 use crate::{ApiError, AppState};

@@ -1,9 +1,9 @@
 //! `/api/v1/customers`: search, create, read, update and delete customers; their timeline,
 //! orders, messages, events and recommendations; privacy exports and erasure.
 
-use super::{
-    created, customer_history, existing, not_blank, not_negative, ok, page_limit, Body, Id, Money, PageQuery,
-    PathParam, QueryParams, Timestamp,
+use super::shared::{
+    created, customer_history, existing, not_blank, not_negative, ok, page_limit, Body, ChannelName, Id, Money,
+    PageQuery, PathParam, QueryParams, Timestamp,
 };
 use crate::api::orders::OrderView;
 use crate::auth::{Admin, Caller, Manager};
@@ -38,7 +38,6 @@ pub(super) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(erase_customer))
 }
 
-crate::openapi::vocabulary!(ChannelName(Channel) as "Channel": "Where a customer buys or is served. Input is case-insensitive and `-` or a space may stand for `_`.");
 crate::openapi::vocabulary!(ConsentChannelName(ConsentChannel) as "ConsentChannel": "A channel through which a customer can be contacted, each with its own consent.");
 crate::openapi::vocabulary!(ConsentStatusName(ConsentStatus) as "ConsentStatus": "Whether the customer agreed to be contacted on a channel (`unknown`: never asked, treated as no consent for marketing).");
 

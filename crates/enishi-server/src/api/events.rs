@@ -1,6 +1,6 @@
 //! `/api/v1/events`: record a batch of behavioural events, idempotent per event.
 
-use super::{ok, Body};
+use super::shared::{ok, Body};
 use crate::auth::Caller;
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, Internal, PayloadTooLarge, Unauthorized, Unavailable, UnprocessableEntity,

@@ -1,7 +1,7 @@
 //! Interactions: requests, complaints, calls and notes recorded for a customer, and the
 //! queue of open ones across customers.
 
-use super::{created, customer_history, existing, ok, Body, Id, PageQuery, PathParam, QueryParams, Timestamp};
+use super::shared::{created, customer_history, existing, ok, Body, Id, PageQuery, PathParam, QueryParams, Timestamp};
 use crate::auth::Caller;
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Unauthorized, Unavailable,

@@ -1,32 +1,20 @@
-//! `/api/v1/openapi.json` and `/api/v1/health`: the document and the health check (no token).
+//! `/api/v1/health`: the health check (no token). The document, `/api/v1/openapi.json`, is
+//! served by `api/mod.rs`, which assembles it.
 
-use super::ok;
+use super::shared::ok;
 use crate::openapi::{Internal, Unavailable};
 use crate::{ApiError, AppState};
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use enishi_store::repo::customers as customer_rows;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The document and health routes, each registered with its documentation.
+/// The health route, registered with its documentation.
 pub(super) fn documented() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(openapi)).routes(routes!(health))
-}
-
-#[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "getOpenApi", tag = "meta",
-    summary = "This OpenAPI document",
-    description = "The OpenAPI 3.1 description of the API, as `application/json`.\n\nNo authentication.",
-    security(),
-    responses(
-        (status = 200, description = "The OpenAPI document.", body = Object, content_type = "application/json"),
-        (status = 503, response = Unavailable),
-    ))]
-async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::document()).into_response()
+    OpenApiRouter::new().routes(routes!(health))
 }
 
 // `GET /api/v1/health`'s answer. (Plain comments here: a doc comment would become the schema's

@@ -1,22 +1,18 @@
 //! The JSON API under `/api/v1`: one module per resource (`customers`, `orders`, `events`,
-//! `interactions`, `accounts`, `products`, `analytics`, `meta`; loyalty and segments live in
-//! `crate::loyalty` and `crate::segments_api`), and here what they share: the registration of
-//! every route with its documentation, the extractors that answer problem+json, paging helpers
-//! and the answer types `Timestamp` and `Money`.
+//! `interactions`, `accounts`, `products`, `analytics`, `loyalty`, `segments`, `meta`), what
+//! they share in `shared`, and here only the assembly: the registration of every route with its
+//! documentation, the document itself, and what every route shares (problem+json fallbacks, the
+//! body limit). Nothing under `api/` imports this module, so no module is in an import circle
+//! with it.
 
-use crate::auth::Caller;
+use crate::openapi::Unavailable;
 use crate::{ApiError, AppState};
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use enishi_core::Role;
-use enishi_store::repo::customers as customer_rows;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use shared::{too_large, BODY_LIMIT};
+use std::sync::OnceLock;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -25,12 +21,12 @@ mod analytics;
 mod customers;
 mod events;
 mod interactions;
+mod loyalty;
 mod meta;
 mod orders;
 mod products;
-
-/// Largest request body accepted (an events batch of a few thousand events).
-pub(crate) const BODY_LIMIT: usize = 2 * 1024 * 1024;
+mod segments;
+pub(crate) mod shared;
 
 /// Every API route with its documentation, generated from its handler's `#[utoipa::path]`:
 /// registering a route here registers its documentation (see [`crate::openapi`]).
@@ -45,8 +41,29 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .merge(orders::documented())
         .merge(events::documented())
         .merge(analytics::documented())
-        .merge(crate::loyalty::documented())
-        .merge(crate::segments_api::documented())
+        .merge(loyalty::documented())
+        .merge(segments::documented())
+        .routes(routes!(openapi))
+}
+
+#[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "getOpenApi", tag = "meta",
+    summary = "This OpenAPI document",
+    description = "The OpenAPI 3.1 description of the API, as `application/json`.\n\nNo authentication.",
+    security(),
+    responses(
+        (status = 200, description = "The OpenAPI document.", body = Object, content_type = "application/json"),
+        (status = 503, response = Unavailable),
+    ))]
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], document()).into_response()
+}
+
+/// The OpenAPI document served at `/api/v1/openapi.json`: what [`documented`] registers, in the
+/// frame [`crate::openapi`] gives every document. It is served from here, the one module that
+/// sees every route, so that no resource module depends on the assembly of all of them.
+pub(crate) fn document() -> &'static str {
+    static DOC: OnceLock<String> = OnceLock::new();
+    DOC.get_or_init(|| crate::openapi::assemble(documented().into_openapi()))
 }
 
 /// The API's routes (see [`finish`]): every one registered in [`documented`], so none is
@@ -78,14 +95,6 @@ pub(crate) fn finish(routes: Router<AppState>) -> Router<AppState> {
         .layer(axum::middleware::from_fn(refuse_announced_oversize))
 }
 
-pub(crate) fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("the body is larger than {BODY_LIMIT} bytes"),
-    )
-}
-
 /// Answers 413 at once when the Content-Length announces a body over the limit, instead of
 /// reading up to the limit first (bodies without a length are cut at the limit as they stream).
 async fn refuse_announced_oversize(req: Request, next: axum::middleware::Next) -> Response {
@@ -96,119 +105,6 @@ async fn refuse_announced_oversize(req: Request, next: axum::middleware::Next) -
     }
     next.run(req).await
 }
-
-// ------------------------------------------------------------------ extractors
-
-/// A JSON body whose problems are answered as problem+json.
-pub(crate) struct Body<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Body(v)),
-            Err(e) => Err(json_rejection(e)),
-        }
-    }
-}
-
-fn json_rejection(e: JsonRejection) -> ApiError {
-    match e {
-        JsonRejection::JsonDataError(d) => {
-            // serde's message names the path: "lines[0].quantity: invalid type: …".
-            let text = d.body_text();
-            let detail = text.split_once(": ").map_or(text.as_str(), |(_, rest)| rest).to_string();
-            let field = detail.split_once(": ").map(|(path, _)| path).filter(|p| !p.contains(' ')).map(String::from);
-            ApiError { field, ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", detail) }
-        }
-        JsonRejection::JsonSyntaxError(s) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", s.body_text()),
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send Content-Type: application/json",
-        ),
-        JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
-        other => ApiError::bad_request(other.body_text()),
-    }
-}
-
-/// A JSON body kept as its text (a document validated by its own parser, such as the loyalty
-/// programme), refused with 415 unless it is sent as `application/json`.
-pub(crate) struct JsonText(pub String);
-
-impl<S: Send + Sync> FromRequest<S> for JsonText {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let kind = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let essence = kind.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-        if essence != "application/json" && !essence.ends_with("+json") {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send Content-Type: application/json",
-            ));
-        }
-        String::from_request(req, state).await.map(JsonText).map_err(|e| match e.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => too_large(),
-            _ => ApiError::bad_request(e.body_text()),
-        })
-    }
-}
-
-/// An Enishi id in a path: decimal digits only, so that `+1` or ` 1` is not read as 1.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Id(pub i64);
-
-impl<'de> Deserialize<'de> for Id {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(serde::de::Error::custom(format!("'{}' is not an id (digits only)", text.escape_debug())));
-        }
-        text.parse().map(Id).map_err(|_| serde::de::Error::custom(format!("{text} is out of range for an id")))
-    }
-}
-
-/// A path parameter whose problems are answered as problem+json.
-pub(crate) struct PathParam<T>(pub T);
-
-impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParam<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|p| PathParam(p.0))
-            .map_err(|e: PathRejection| ApiError::new(StatusCode::BAD_REQUEST, "bad_path", e.body_text()))
-    }
-}
-
-/// Query parameters whose problems are answered as problem+json.
-pub(crate) struct QueryParams<T>(pub T);
-
-impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| QueryParams(q.0))
-            .map_err(|e: QueryRejection| ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
-    }
-}
-
-pub(crate) fn ok(v: impl serde::Serialize) -> Response {
-    axum::Json(v).into_response()
-}
-
-pub(crate) fn created(v: impl serde::Serialize) -> Response {
-    (StatusCode::CREATED, axum::Json(v)).into_response()
-}
-
-pub(crate) const EVERYONE: &[Role] = &[Role::Admin, Role::Marketer, Role::Staff];
-pub(crate) const MANAGERS: &[Role] = &[Role::Admin, Role::Marketer];
 
 async fn wrong_method() -> ApiError {
     ApiError::new(
@@ -221,102 +117,3 @@ async fn wrong_method() -> ApiError {
 async fn unknown_route() -> ApiError {
     ApiError::not_found("no such route; see /api/v1/openapi.json")
 }
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PageQuery {
-    /// Page size, 1 to 500 (values outside are refused with 422).
-    #[param(default = 50, minimum = 1, maximum = 500)]
-    limit: Option<i64>,
-    /// Items to skip, 0 or more (a negative value is refused with 422).
-    #[param(default = 0, minimum = 0)]
-    offset: Option<i64>,
-}
-
-impl PageQuery {
-    /// Rows per page: 50 by default, 1–500 (anything else is refused, not clamped).
-    pub(crate) fn limit(&self) -> Result<i64, ApiError> {
-        page_limit(self.limit)
-    }
-    /// Rows skipped: 0 by default, never negative.
-    pub(crate) fn offset(&self) -> Result<i64, ApiError> {
-        not_negative("offset", self.offset)
-    }
-}
-
-/// Most rows one page answers.
-pub(crate) const MAX_PAGE: i64 = 500;
-
-/// A `limit` query parameter: 50 when absent; a 422 naming it outside 1–[`MAX_PAGE`].
-pub(crate) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    match limit.unwrap_or(50) {
-        l if (1..=MAX_PAGE).contains(&l) => Ok(l),
-        l => Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_PAGE}, not {l}"))),
-    }
-}
-
-/// A filter given as a query parameter: refused when blank (an empty filter is a mistake, not
-/// "no filter").
-pub(crate) fn not_blank(name: &str, v: Option<String>) -> Result<Option<String>, ApiError> {
-    match v {
-        Some(t) if t.trim().is_empty() => Err(ApiError::invalid(name, "must not be blank; leave it out to not filter")),
-        other => Ok(other),
-    }
-}
-
-/// An `offset` or `after` query parameter: 0 when absent; a 422 naming it when negative.
-pub(crate) fn not_negative(name: &str, v: Option<i64>) -> Result<i64, ApiError> {
-    match v.unwrap_or(0) {
-        v if v >= 0 => Ok(v),
-        v => Err(ApiError::invalid(name, format!("must not be negative, not {v}"))),
-    }
-}
-
-pub(crate) async fn existing(state: &AppState, id: i64) -> Result<(), ApiError> {
-    let found = state.run(move |s| Ok(s.read(|c| customer_rows::exists(c, id))?)).await?;
-    if found {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(format!("no customer {id}")))
-    }
-}
-
-/// Reads one page (limit, offset) of a customer's history.
-type HistoryPage<T> = fn(&mut dyn enishi_store::Conn, i64, i64, i64) -> Result<Vec<T>, enishi_store::StoreError>;
-
-/// One page of a customer's history, after checking that the customer exists.
-async fn customer_history<T: Send + 'static>(
-    _: Caller,
-    state: &AppState,
-    id: i64,
-    p: PageQuery,
-    fetch: HistoryPage<T>,
-) -> Result<(Vec<T>, i64, i64), ApiError> {
-    let (limit, offset) = (p.limit()?, p.offset()?);
-    // One read: the customer must exist (an empty page would hide a wrong id).
-    let items = state
-        .run(move |s| {
-            Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
-                if !customer_rows::exists(c, id)? {
-                    return Ok(None);
-                }
-                fetch(c, id, limit, offset).map(Some)
-            })?)
-        })
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no customer {id}")))?;
-    Ok((items, limit, offset))
-}
-
-// ------------------------------------------------------------------ shared answer types
-
-// An instant as answered.
-#[derive(Serialize, ToSchema)]
-#[schema(as = Timestamp, value_type = String, format = DateTime, description = "An instant, RFC 3339 in UTC (`2026-11-20T09:05:00Z`).", examples("2026-11-20T09:05:00Z"))]
-pub(crate) struct Timestamp(pub(crate) chrono::DateTime<chrono::Utc>);
-
-// Money as answered, a decimal string.
-#[derive(Serialize, ToSchema)]
-#[schema(as = Amount, value_type = String, description = "Money as a decimal string (never a JSON number): at least two and at most four decimal places. The currency travels beside it.", pattern = r"^-?[0-9]+\.[0-9]{2,4}$", examples("57.40"))]
-pub(crate) struct Money(pub(crate) enishi_core::Amount);

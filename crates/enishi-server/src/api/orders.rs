@@ -1,7 +1,7 @@
 //! `/api/v1/orders`: record an order (idempotent on the shop's order id), read one with its
 //! returns, and record a return or refund (idempotent on the shop's return id).
 
-use super::{created, ok, Body, Money, PathParam, Timestamp};
+use super::shared::{created, ok, Body, Money, PathParam, Timestamp};
 use crate::auth::Caller;
 use crate::batcher::OrderFrom;
 use crate::openapi::{
@@ -57,7 +57,7 @@ pub(crate) struct OrderView {
     /// The shop's customer id.
     customer_external_id: String,
     placed_at: Timestamp,
-    #[schema(value_type = super::customers::ChannelName)]
+    #[schema(value_type = super::shared::ChannelName)]
     channel: enishi_core::Channel,
     #[schema(pattern = r"^[A-Za-z]{3}$", examples("USD"))]
     currency: String,

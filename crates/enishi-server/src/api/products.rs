@@ -1,6 +1,6 @@
 //! `/api/v1/products`: the product catalogue, created or updated by SKU.
 
-use super::{created, ok, page_limit, Body, Money, PathParam, QueryParams};
+use super::shared::{created, ok, page_limit, Body, Money, PathParam, QueryParams};
 use crate::auth::{Caller, Manager};
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Unauthorized, Unavailable,

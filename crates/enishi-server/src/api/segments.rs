@@ -3,7 +3,7 @@
 //! JSON form (an object); a bad rule is 422 `invalid_rule` with the node's JSON pointer in
 //! `field` (under `/rule`), and for text the line and column in `detail`.
 
-use crate::api::{created, ok, page_limit, Body, PathParam, QueryParams};
+use super::shared::{created, ok, page_limit, Body, PathParam, QueryParams};
 use crate::auth::Manager;
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Unauthorized, Unavailable,
@@ -448,7 +448,7 @@ async fn members(
     QueryParams(q): QueryParams<MembersQuery>,
 ) -> Result<Response, ApiError> {
     let limit = page_limit(q.limit)?;
-    let after = crate::api::not_negative("after", q.after)?;
+    let after = super::shared::not_negative("after", q.after)?;
     let day = as_of_day(&state, None)?;
     let calendar = state.workspace().clock;
     let (ids, change, contacts) = state

@@ -1,7 +1,7 @@
 //! The loyalty API: the programme, a customer's loyalty, redemptions, coupons, adjustments,
 //! tier overrides, memberships, the jobs and the ledger audit.
 
-use crate::api::{created, existing, ok, Body, Id, JsonText, Money, PageQuery, PathParam, QueryParams, Timestamp};
+use super::shared::{created, existing, ok, Body, Id, JsonText, Money, PageQuery, PathParam, QueryParams, Timestamp};
 use crate::auth::{Caller, Manager};
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Problem, Unauthorized, Unavailable,
