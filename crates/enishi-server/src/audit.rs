@@ -5,16 +5,12 @@
 
 use crate::api::shared::{ok, page_limit, QueryParams};
 use crate::auth::Admin;
-use crate::console::admin_only;
 use crate::openapi::{BadRequest, Forbidden, Internal, Unauthorized, Unavailable, UnprocessableEntity};
-use crate::shell::table;
 use crate::{ApiError, AppState};
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::response::Response;
 use enishi_store::repo::audit::{self, NewAuditEntry};
 use enishi_store::{Conn, StoreError};
-use maud::html;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -54,7 +50,7 @@ pub(crate) fn record_change(
 pub(crate) struct AuditQuery {
     /// Only entries with an id below this (the `next_before` of the previous page).
     #[param(minimum = 0)]
-    before: Option<i64>,
+    pub(crate) before: Option<i64>,
     /// Page size, 1 to 500 (values outside are refused with 422).
     #[param(default = 50, minimum = 1, maximum = 500)]
     limit: Option<i64>,
@@ -115,42 +111,4 @@ pub(crate) async fn list(
     let items = state.run(move |s| Ok(s.read(|c| audit::recent(c, before, limit))?)).await?;
     let next_before = if items.len() as i64 == limit { items.last().map(|e| e.id) } else { None };
     Ok(ok(AuditPage { items: items.into_iter().map(AuditItem::from).collect(), next_before }))
-}
-
-/// The console's audit page (admins): the newest 200 entries, `?before=ID` for older ones.
-pub(crate) async fn page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<AuditQuery>) -> Response {
-    let v = match admin_only(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let tr = v.tr();
-    let before = q.before;
-    let items = match state.run(move |s| Ok(s.read(|c| audit::recent(c, before, 200))?)).await {
-        Ok(items) => items,
-        Err(e) => return e.into_response(),
-    };
-    let clock = state.workspace().clock;
-    let html = html! {
-        h1 { (tr.t("Audit log")) }
-        p class="muted" { (tr.t("Who changed what, newest first. Entries cannot be changed or deleted.")) }
-        (table(None, Some("keep"), &[tr.t("When"), tr.t("Who"), tr.t("What"), tr.t("Subject"), tr.t("Details")], html! {
-            @for e in &items {
-                @let details = [e.before.as_deref().map(|b| format!("{b} → ")), e.after.clone()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<String>();
-                tr {
-                    td { (clock.format(enishi_store::instant(e.at))) }
-                    td { (e.actor) }
-                    td { (e.action) }
-                    td { (e.subject) }
-                    td { code { (details) } }
-                }
-            }
-        }))
-        @if let (Some(last), 200) = (items.last(), items.len()) {
-            p { a href={ "/audit?before=" (last.id) } { (tr.t("Older →")) } }
-        }
-    };
-    v.page(tr.t("Audit log"), html).into_response()
 }

@@ -3,28 +3,18 @@
 //! store and intake functions on the blocking pool; they hold no SQL.
 
 mod access;
-mod admin;
-mod analytics_pages;
 mod api;
 mod audit;
 mod auth;
 mod batcher;
-mod charts;
 mod console;
 mod edge;
 mod error;
-mod i18n;
-mod import_pages;
 mod metrics;
 mod observe;
 mod openapi;
 mod ops;
-mod pages;
-mod privacy_pages;
 pub mod scheduler;
-mod segment_pages;
-mod shell;
-mod sign_in;
 
 pub use error::ApiError;
 
@@ -47,9 +37,9 @@ pub struct AppState {
     /// The group-commit writer of incoming orders.
     orders: Arc<batcher::OrderBatcher>,
     /// Password hashes computed at once.
-    password_checks: Arc<sign_in::PasswordChecks>,
+    password_checks: Arc<console::sign_in::PasswordChecks>,
     /// Imports started from the console.
-    imports: Arc<import_pages::ImportJobs>,
+    imports: Arc<console::imports::ImportJobs>,
     /// Customer searches per caller (staff are limited).
     searches: Arc<access::RateLimiter>,
     /// Request counts and latencies for `/metrics`.
@@ -162,15 +152,8 @@ impl LiveWorkspace {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::finish(api::routes()))
-        .merge(shell::routes())
-        .merge(pages::routes())
         .merge(console::routes())
-        .merge(import_pages::routes())
-        .merge(analytics_pages::routes())
-        .merge(admin::routes())
         .merge(ops::routes())
-        .merge(privacy_pages::routes())
-        .merge(segment_pages::routes())
         .layer(axum::middleware::from_fn(edge::refuse_control_characters))
         .layer(axum::middleware::from_fn_with_state(state.request_timeout, edge::deadline))
         .layer(axum::middleware::from_fn(edge::security_headers))

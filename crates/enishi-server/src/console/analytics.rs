@@ -2,10 +2,10 @@
 //! their distributions, monthly cohorts, predicted customer value and B2B accounts.
 
 use crate::auth::MANAGERS;
-use crate::charts::{bar_chart, heat_table};
-use crate::i18n::Tr;
-use crate::pages::{funnel_chart, loyal_trend_chart, rfm_grid, segment_chart};
-use crate::shell::{table, visitor};
+use crate::console::charts::{bar_chart, heat_table};
+use crate::console::customers::{funnel_chart, loyal_trend_chart, rfm_grid, segment_chart};
+use crate::console::i18n::Tr;
+use crate::console::shell::{table, visitor};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;

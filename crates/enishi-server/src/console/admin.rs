@@ -1,9 +1,9 @@
 //! Running the workspace: users and their roles (owners only), the workspace settings
 //! (owners only), and each user's own account (language and password).
 
-use crate::console::{admin_form, admin_only};
-use crate::i18n::Tr;
-use crate::shell::{table, visitor, Quoted, Visitor};
+use crate::console::i18n::Tr;
+use crate::console::shell::{admin_form, admin_only};
+use crate::console::shell::{table, visitor, Quoted, Visitor};
 use crate::AppState;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use enishi_core::{BusinessClock, Currency, Language, Role};
-use enishi_store::repo::settings;
 use enishi_store::repo::users::{self, UserError};
+use enishi_store::repo::{audit, settings};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -22,7 +22,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/users/{id}/role", post(change_role))
         .route("/users/{id}/access", post(change_access))
         .route("/settings", get(settings_page).post(save_settings))
-        .route("/audit", get(crate::audit::page))
+        .route("/audit", get(audit_page))
         .route("/account", get(account_page))
         .route("/account/password", post(change_password))
 }
@@ -140,7 +140,7 @@ async fn users_page(State(state): State<AppState>, headers: HeaderMap, Query(q):
 /// Answers a users-page form: back to the list, or the list with why it was refused.
 async fn users_outcome(state: &AppState, v: &Visitor, outcome: Result<String, UserError>) -> Response {
     match outcome {
-        Ok(done) => Redirect::to(&format!("/users?done={}", crate::shell::urlencode(&done))).into_response(),
+        Ok(done) => Redirect::to(&format!("/users?done={}", crate::console::shell::urlencode(&done))).into_response(),
         Err(UserError::Store(e)) => crate::ApiError::from(e).into_response(),
         Err(e) => match users_body(state, v, Some(&user_error(v.tr(), &e)), None).await {
             Ok(html) => (status_of(&e), v.page(v.tr().t("Users"), html)).into_response(),
@@ -402,7 +402,7 @@ async fn change_password(State(state): State<AppState>, headers: HeaderMap, Form
     if !v.form_ok(&f.csrf) {
         return v.forged();
     }
-    let (id, email, session) = (v.user.id, v.user.email.clone(), crate::shell::session_of(&headers));
+    let (id, email, session) = (v.user.id, v.user.email.clone(), crate::console::shell::session_of(&headers));
     let outcome = state
         .run(move |s| {
             Ok(s.write(|c| {
@@ -424,4 +424,46 @@ async fn change_password(State(state): State<AppState>, headers: HeaderMap, Form
         Ok(Err(e)) => refuse(status_of(&e), &user_error(v.tr(), &e)),
         Err(e) => e.into_response(),
     }
+}
+
+/// The audit page (admins): the newest 200 entries, `?before=ID` for older ones.
+async fn audit_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<crate::audit::AuditQuery>,
+) -> Response {
+    let v = match admin_only(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let tr = v.tr();
+    let before = q.before;
+    let items = match state.run(move |s| Ok(s.read(|c| audit::recent(c, before, 200))?)).await {
+        Ok(items) => items,
+        Err(e) => return e.into_response(),
+    };
+    let clock = state.workspace().clock;
+    let html = html! {
+        h1 { (tr.t("Audit log")) }
+        p class="muted" { (tr.t("Who changed what, newest first. Entries cannot be changed or deleted.")) }
+        (table(None, Some("keep"), &[tr.t("When"), tr.t("Who"), tr.t("What"), tr.t("Subject"), tr.t("Details")], html! {
+            @for e in &items {
+                @let details = [e.before.as_deref().map(|b| format!("{b} → ")), e.after.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<String>();
+                tr {
+                    td { (clock.format(enishi_store::instant(e.at))) }
+                    td { (e.actor) }
+                    td { (e.action) }
+                    td { (e.subject) }
+                    td { code { (details) } }
+                }
+            }
+        }))
+        @if let (Some(last), 200) = (items.last(), items.len()) {
+            p { a href={ "/audit?before=" (last.id) } { (tr.t("Older →")) } }
+        }
+    };
+    v.page(tr.t("Audit log"), html).into_response()
 }

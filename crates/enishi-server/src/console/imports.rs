@@ -3,8 +3,8 @@
 //! and the rejected-rows report. The imports page lists the recent imports.
 
 use crate::auth::MANAGERS;
-use crate::i18n::Tr;
-use crate::shell::{table, visitor, Quoted, Visitor};
+use crate::console::i18n::Tr;
+use crate::console::shell::{table, visitor, Quoted, Visitor};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;

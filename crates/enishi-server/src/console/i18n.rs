@@ -667,20 +667,16 @@ mod tests {
     /// The English keys of every `.t("…")` and `.f("…"` call in the console's sources.
     fn keys_in_sources() -> Vec<String> {
         let mut keys = Vec::new();
-        for file in [
-            "pages.rs",
-            "console.rs",
-            "shell.rs",
-            "admin.rs",
-            "analytics_pages.rs",
-            "charts.rs",
-            "import_pages.rs",
-            "audit.rs",
-            "privacy_pages.rs",
-            "segment_pages.rs",
-        ] {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file);
-            let source = std::fs::read_to_string(&path).unwrap_or_default();
+        let console = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join("console");
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&console)
+            .expect("the console's sources")
+            .map(|e| e.expect("a console source").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+            .collect();
+        files.push(console.with_file_name("audit.rs"));
+        files.sort();
+        for path in files {
+            let source = std::fs::read_to_string(&path).expect("a console source");
             for call in [".t(", ".f("] {
                 for piece in source.split(call).skip(1) {
                     let Some(literal) = piece.trim_start().strip_prefix('"') else { continue };

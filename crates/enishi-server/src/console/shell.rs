@@ -3,7 +3,7 @@
 //! refused forms.
 
 use crate::auth::{EVERYONE, MANAGERS};
-use crate::i18n::Tr;
+use crate::console::i18n::Tr;
 use crate::AppState;
 use axum::extract::{ConnectInfo, Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -355,20 +355,20 @@ async fn login(
         let why = tr.t("The sign-in form expired or came from another site. Sign in again.");
         return login_page(&state, &headers, StatusCode::FORBIDDEN, &email, Some(why));
     }
-    let ip = crate::sign_in::client_ip(peer.map(|p| p.0 .0), &headers);
-    let user = match crate::sign_in::check(&state, &email, &f.password, &ip).await {
+    let ip = crate::console::sign_in::client_ip(peer.map(|p| p.0 .0), &headers);
+    let user = match crate::console::sign_in::check(&state, &email, &f.password, &ip).await {
         Ok(user) => user,
-        Err(crate::sign_in::Refused::Wait(seconds)) => {
+        Err(crate::console::sign_in::Refused::Wait(seconds)) => {
             let why = tr.f("Too many failed sign-ins. Wait {} seconds and try again.", &[&seconds]);
             let mut r = login_page(&state, &headers, StatusCode::TOO_MANY_REQUESTS, &email, Some(&why));
             r = crate::access::with_retry_after(r, seconds.unsigned_abs());
             return r;
         }
-        Err(crate::sign_in::Refused::Wrong) => {
+        Err(crate::console::sign_in::Refused::Wrong) => {
             let why = tr.t("That email and password do not match an active user.");
             return login_page(&state, &headers, StatusCode::UNAUTHORIZED, &email, Some(why));
         }
-        Err(crate::sign_in::Refused::Failed(e)) => return e.into_response(),
+        Err(crate::console::sign_in::Refused::Failed(e)) => return e.into_response(),
     };
     match state.run(move |s| Ok(s.write(|c| users::start_session(c, user.id, now))?)).await {
         Ok(session) => (
@@ -440,5 +440,33 @@ async fn set_language(State(state): State<AppState>, headers: HeaderMap, Form(f)
     match state.run(move |s| Ok(s.write(|c| users::set_language(c, id, language))?)).await {
         Ok(()) => Redirect::to(&back_to(&headers)).into_response(),
         Err(e) => e.into_response(),
+    }
+}
+/// A signed-in visitor whose form carries their anti-forgery token, or the answer refusing it.
+pub(crate) async fn form_visitor(state: &AppState, headers: &HeaderMap, csrf: &str) -> Result<Visitor, Response> {
+    let v = visitor(state, headers).await?;
+    if v.form_ok(csrf) {
+        Ok(v)
+    } else {
+        Err(v.forged())
+    }
+}
+
+/// A signed-in owner whose form carries their anti-forgery token, or the answer refusing it.
+pub(crate) async fn admin_form(state: &AppState, headers: &HeaderMap, csrf: &str) -> Result<Visitor, Response> {
+    let v = admin_only(state, headers).await?;
+    if v.form_ok(csrf) {
+        Ok(v)
+    } else {
+        Err(v.forged())
+    }
+}
+
+/// A signed-in owner (admin), or the answer refusing anyone else.
+pub(crate) async fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
+    let v = visitor(state, headers).await?;
+    match v.unless_role(&[Role::Admin], v.tr().t("This page is for owners (admin).")) {
+        Some(refused) => Err(refused),
+        None => Ok(v),
     }
 }

@@ -10,8 +10,8 @@
 //! `/segment-preview` as the visitor types and shows the answer: a live count.
 
 use crate::auth::MANAGERS;
-use crate::i18n::Tr;
-use crate::shell::{table, urlencode, visitor, Quoted, Visitor};
+use crate::console::i18n::Tr;
+use crate::console::shell::{table, urlencode, visitor, Quoted, Visitor};
 use crate::{ApiError, AppState};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};

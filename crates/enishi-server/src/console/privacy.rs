@@ -1,9 +1,9 @@
 //! Privacy requests from the console (admins): a customer's data as a JSON download, and
 //! erasure, confirmed by typing the customer's shop id.
 
-use crate::console::{admin_form, admin_only};
-use crate::i18n::Tr;
-use crate::shell::Quoted;
+use crate::console::i18n::Tr;
+use crate::console::shell::Quoted;
+use crate::console::shell::{admin_form, admin_only};
 use crate::AppState;
 use axum::extract::{Form, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};

@@ -2,9 +2,9 @@
 //! customer's 360° page (profile, consent, loyalty, scores, open issues, timeline, and the
 //! forms staff use at the till). Server-rendered HTML, no JavaScript.
 
-use crate::charts::{bar_chart, heat_table, line_chart, lorenz_chart};
-use crate::i18n::Tr;
-use crate::shell::{table, urlencode, visitor, Visitor};
+use crate::console::charts::{bar_chart, heat_table, line_chart, lorenz_chart};
+use crate::console::i18n::Tr;
+use crate::console::shell::{table, urlencode, visitor, Visitor};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -376,13 +376,13 @@ async fn customer_page(
         (open_issues_card(&v, view.customer.id, &view.open))
     };
     let forms = html! {
-        (crate::console::purchase_form(tr, view.customer.id, &v.csrf))
-        (crate::console::interaction_form(tr, view.customer.id, &v.csrf))
+        (crate::console::till::purchase_form(tr, view.customer.id, &v.csrf))
+        (crate::console::till::interaction_form(tr, view.customer.id, &v.csrf))
         @if view.loyalty.is_some() {
-            (crate::console::redeem_form(tr, view.customer.id, &v.csrf, &view.rewards))
-            @if v.role() != Role::Staff { (crate::console::adjust_form(tr, view.customer.id, &v.csrf)) }
+            (crate::console::till::redeem_form(tr, view.customer.id, &v.csrf, &view.rewards))
+            @if v.role() != Role::Staff { (crate::console::till::adjust_form(tr, view.customer.id, &v.csrf)) }
         }
-        @if v.role() == Role::Admin { (crate::privacy_pages::privacy_card(tr, view.customer.id, &v.csrf)) }
+        @if v.role() == Role::Admin { (crate::console::privacy::privacy_card(tr, view.customer.id, &v.csrf)) }
     };
     let flash = match (&q.recorded, q.earned, q.done.as_deref()) {
         (Some(order), Some(points), _) => tr.f("Recorded order {}: earned {} points.", &[order, &points]),

@@ -1,7 +1,7 @@
 //! Charts as SVG (and heat tables as HTML) rendered on the server: readable without
 //! JavaScript, each with a title and a description for screen readers.
 
-use crate::i18n::Tr;
+use crate::console::i18n::Tr;
 use maud::{html, Markup};
 
 /// A horizontal bar chart: one row per (label, value, text shown after the bar).

@@ -1,0 +1,191 @@
+//! The loyalty programme page (owners and marketers): the programme in force, its editor, and
+//! the latest redemptions.
+
+use crate::auth::MANAGERS;
+use crate::console::i18n::Tr;
+use crate::console::shell::{form_visitor, table, visitor, Quoted, Visitor};
+use crate::{ApiError, AppState};
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use enishi_store::repo::loyalty;
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::json;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/loyalty", get(loyalty_page).post(apply_programme))
+}
+
+fn programme_form(tr: Tr, csrf: &str, text: &str) -> Markup {
+    html! {
+        form method="post" action="/loyalty" {
+            input type="hidden" name="csrf" value=(csrf);
+            h2 { label for="document" { (tr.t("Programme (JSON, see docs/loyalty.md)")) } }
+            textarea id="document" name="document" rows="24" class="full mono" { (text) }
+            p { button { (tr.t("Apply as a new version")) } }
+        }
+    }
+}
+
+/// What the loyalty page shows besides the editor.
+struct LoyaltyView {
+    latest: Option<loyalty::StoredProgram>,
+    report: Option<enishi_rewards::ProgramReport>,
+    redemptions: Vec<loyalty::Entry>,
+}
+
+async fn loyalty_view(state: &AppState) -> Result<LoyaltyView, ApiError> {
+    state
+        .with_programs(false, |c, programs| {
+            Ok(LoyaltyView {
+                latest: loyalty::latest_program(c)?,
+                report: enishi_rewards::report(c, programs)?,
+                redemptions: loyalty::recent_entries(c, "redeem", 20)?,
+            })
+        })
+        .await
+}
+
+async fn loyalty_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let v = match visitor(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if let Some(r) = v.unless_role(MANAGERS, v.tr().t("The loyalty programme is managed by owners and marketers.")) {
+        return r;
+    }
+    match loyalty_view(&state).await {
+        Ok(view) => v.page(v.tr().t("Loyalty"), loyalty_body(&v, &view, None)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn loyalty_body(v: &Visitor, view: &LoyaltyView, error: Option<(&str, &str)>) -> Markup {
+    let tr = v.tr();
+    let document =
+        view.latest.as_ref().and_then(|p| serde_json::from_str::<enishi_loyalty::Document>(&p.document).ok());
+    let text = match (error, &view.latest) {
+        (Some((_, sent)), _) => sent.to_string(),
+        (None, Some(p)) => serde_json::from_str::<serde_json::Value>(&p.document)
+            .and_then(|d| serde_json::to_string_pretty(&d))
+            .unwrap_or_else(|_| p.document.clone()),
+        (None, None) => enishi_loyalty::starter("cafe").unwrap_or_default().to_string(),
+    };
+    html! {
+        h1 { (tr.t("Loyalty programme")) }
+        @if let Some((message, _)) = error {
+            p class="card" role="alert" id="programme-error" {
+                strong { (tr.t("Not applied.")) } " " (Quoted(&tr.message(message)))
+            }
+        }
+        @match &view.latest {
+            Some(p) => p class="muted" {
+                (tr.f(
+                    "Version {} applied by {} · in force from {}",
+                    &[&p.version, &p.applied_by, &enishi_store::instant(p.effective_from).format("%Y-%m-%d %H:%M UTC")]
+                ))
+            },
+            None => p { (tr.t("No programme yet. Start from a starter (café, retail, e-commerce) below.")) },
+        }
+        @if let Some(doc) = document.as_ref().filter(|d| !d.rewards.is_empty()) {
+            h2 { (tr.t("Rewards")) }
+            (table(Some("rewards"), None, &[tr.t("Reward"), tr.t("Points"), tr.t("Valid for"), tr.t("Uses")], html! {
+                @for r in &doc.rewards {
+                    tr {
+                        td { (r.name) }
+                        td { @if r.cost > 0 { (r.cost) } @else { (tr.t("issued, not sold")) } }
+                        td { (tr.f("{} days", &[&r.valid_days])) }
+                        td { (r.max_uses) }
+                    }
+                }
+            }))
+        }
+        @if let Some(r) = &view.report {
+            h2 { (tr.t("Promotions and stamp cards")) }
+            div class="grid" {
+                @for p in &r.promotions {
+                    section class="card" {
+                        h3 { (p.name) }
+                        p {
+                            (tr.f("{} customers · {} points", &[&p.participants, &p.points_given])) br;
+                            (tr.f(
+                                "{} orders, spend {} (weeks before: {} orders, {})",
+                                &[&p.during.orders, &p.during.spend, &p.before.orders, &p.before.spend]
+                            ))
+                        }
+                    }
+                }
+                @for c in &r.stamp_cards {
+                    section class="card" {
+                        h3 { (c.name) }
+                        p { (tr.f("{} holders · {} cards completed · {} rewards used", &[&c.holders, &c.completed, &c.rewards_used])) }
+                    }
+                }
+            }
+        }
+        @if !view.redemptions.is_empty() {
+            h2 { (tr.t("Latest redemptions")) }
+            (table(Some("redemptions"), None, &[tr.t("When"), tr.t("Customer"), tr.t("Points"), tr.t("Reason")], html! {
+                @for e in &view.redemptions {
+                    tr {
+                        td { (enishi_store::instant(e.occurred_at).format("%Y-%m-%d %H:%M").to_string()) }
+                        td { a href={ "/customers/" (e.customer_id) } { (e.customer_id) } }
+                        td { (e.points) }
+                        td { (e.reason.as_deref().unwrap_or("")) }
+                    }
+                }
+            }))
+        }
+        (programme_form(tr, &v.csrf, &text))
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ProgrammeForm {
+    csrf: String,
+    document: String,
+}
+
+async fn apply_programme(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<ProgrammeForm>) -> Response {
+    let v = match form_visitor(&state, &headers, &f.csrf).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if let Some(r) = v.unless_role(MANAGERS, v.tr().t("The loyalty programme is managed by owners and marketers.")) {
+        return r;
+    }
+    let clock = state.workspace().clock;
+    let by = format!("console: {}", v.user.email);
+    let text = f.document.clone();
+    let actor = v.actor();
+    let applied = state
+        .run(move |s| {
+            Ok(s.write(|c| {
+                let (version, program) = enishi_rewards::apply_program(c, &text, clock, &by)?;
+                let after = json!({"version": version, "name": program.doc.name});
+                crate::audit::record(c, &actor, "program.apply", "program", Some(after))?;
+                Ok((version, program))
+            }))
+        })
+        .await;
+    match applied {
+        Ok(Ok(_)) => Redirect::to("/loyalty").into_response(),
+        Ok(Err(enishi_rewards::LoyaltyError::Program(e))) => {
+            let message = e.to_string();
+            match loyalty_view(&state).await {
+                Ok(view) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    v.page(v.tr().t("Loyalty"), loyalty_body(&v, &view, Some((&message, &f.document)))),
+                )
+                    .into_response(),
+                Err(e) => e.into_response(),
+            }
+        }
+        Ok(Err(e)) => ApiError::from(e).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

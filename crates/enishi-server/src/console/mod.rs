@@ -1,0 +1,37 @@
+//! The console: server-rendered pages (maud, escaped by default) in the visitor's language, one
+//! module per page group. `shell` is what every page shares — signing in, the visitor and the
+//! role extractors, the page frame, refusals — with `i18n` (the two languages), `charts` (SVG
+//! charts) and `sign_in` (throttled password checks); each other module is one group of pages
+//! and registers its own routes.
+
+pub(crate) mod admin;
+pub(crate) mod analytics;
+pub(crate) mod charts;
+pub(crate) mod customers;
+pub(crate) mod i18n;
+pub(crate) mod imports;
+pub(crate) mod loyalty;
+pub(crate) mod privacy;
+pub(crate) mod segments;
+pub(crate) mod shell;
+pub(crate) mod sign_in;
+pub(crate) mod till;
+pub(crate) mod tokens;
+
+use crate::AppState;
+use axum::Router;
+
+/// Every console page.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(shell::routes())
+        .merge(customers::routes())
+        .merge(till::routes())
+        .merge(loyalty::routes())
+        .merge(tokens::routes())
+        .merge(imports::routes())
+        .merge(analytics::routes())
+        .merge(admin::routes())
+        .merge(privacy::routes())
+        .merge(segments::routes())
+}
