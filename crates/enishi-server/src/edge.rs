@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use enishi_ingest::controls;
 
 /// Largest body this layer reads to check it: the API's limit (larger ones are refused).
-const CHECKED_BODY_LIMIT: usize = crate::api::shared::BODY_LIMIT;
+const CHECKED_BODY_LIMIT: usize = crate::error::BODY_LIMIT;
 
 fn refused(field: impl Into<String>, why: impl std::fmt::Display) -> Response {
     ApiError::invalid(field, why.to_string()).into_response()

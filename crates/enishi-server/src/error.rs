@@ -149,3 +149,15 @@ impl From<enishi_store::repo::users::UserError> for ApiError {
         }
     }
 }
+
+/// Largest request body accepted (an events batch of a few thousand events).
+pub(crate) const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The answer to a body over [`BODY_LIMIT`].
+pub(crate) fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the body is larger than {BODY_LIMIT} bytes"),
+    )
+}

@@ -179,7 +179,7 @@ problem_responses! {
         Some(ApiError::new(StatusCode::CONFLICT, "conflict", "this conflicts with data already stored (a duplicate id?)")), retry: false;
     /// 413: the body is over the limit.
     PayloadTooLarge = "`payload_too_large`: the body is larger than 2 MiB (2097152 bytes).",
-        Some(crate::api::shared::too_large()), retry: false;
+        Some(crate::error::too_large()), retry: false;
     /// 415: the body is not JSON by its content type.
     UnsupportedMediaType = "`unsupported_media_type`: the body was not sent with `Content-Type: application/json`.",
         Some(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send Content-Type: application/json")), retry: false;

@@ -5,13 +5,13 @@
 //! body limit). Nothing under `api/` imports this module, so no module is in an import circle
 //! with it.
 
+use crate::error::{too_large, BODY_LIMIT};
 use crate::openapi::Unavailable;
 use crate::{ApiError, AppState};
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use shared::{too_large, BODY_LIMIT};
 use std::sync::OnceLock;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -4,6 +4,7 @@
 //! assembly in `api/mod.rs`) depends on it and it on none of them.
 
 use crate::auth::Caller;
+use crate::error::too_large;
 use crate::{ApiError, AppState};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -15,18 +16,6 @@ use enishi_store::repo::customers as customer_rows;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-/// Largest request body accepted (an events batch of a few thousand events).
-pub(crate) const BODY_LIMIT: usize = 2 * 1024 * 1024;
-
-/// The answer to a body over [`BODY_LIMIT`].
-pub(crate) fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("the body is larger than {BODY_LIMIT} bytes"),
-    )
-}
 
 // ------------------------------------------------------------------ extractors
 
