@@ -8,12 +8,14 @@ pub mod contact;
 pub mod money;
 pub mod time;
 pub mod vocab;
+pub mod written;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use contact::{Email, ExternalId, Phone};
 pub use money::{Amount, Currency};
 pub use time::BusinessClock;
 pub use vocab::{Channel, ConsentChannel, ConsentStatus, InteractionKind, InteractionStatus, Language, Role};
+pub use written::TypedAmountError;
 
 /// Largest quantity of one order line, either way (a typo guard that also keeps every
 /// quantity × price and every count of units within 64 bits).
