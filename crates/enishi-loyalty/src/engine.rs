@@ -330,6 +330,34 @@ pub fn evaluate(p: &Program, state: &CustomerState, order: &OrderFacts<'_>) -> E
     out
 }
 
+/// Why an order earned no points, for the till to say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoPoints {
+    /// Its eligible spend is below the programme's minimum order (that minimum).
+    BelowMinimum(enishi_core::Amount),
+    /// None of its lines earns (excluded products or categories, or nothing paid).
+    NothingEligible,
+    /// Its spend earns less than one point at the programme's rate.
+    TooSmall,
+    /// The programme's cap per order or per day is reached.
+    Capped,
+}
+
+/// Why `order` earns nothing under `p`, asked of an order that earned 0 points. Earning is
+/// evaluated again for a customer with no history: an order that would then earn was stopped
+/// by a cap the customer had reached.
+pub fn why_no_points(p: &Program, order: &OrderFacts<'_>) -> NoPoints {
+    let fresh = evaluate(p, &CustomerState::default(), order);
+    match p.doc.earning.minimum_order {
+        _ if fresh.eligible <= 0 => NoPoints::NothingEligible,
+        Some(m) if fresh.eligible < m.to_scaled() => NoPoints::BelowMinimum(m),
+        _ if fresh.points > 0 || fresh.parts.iter().any(|x| matches!(x.source, Source::OrderCap | Source::DayCap)) => {
+            NoPoints::Capped
+        }
+        _ => NoPoints::TooSmall,
+    }
+}
+
 /// The highest tier whose threshold `progress` (spend in 1/10,000 units, or points) reaches.
 pub fn tier_for(p: &Program, progress: i64) -> Option<usize> {
     let t = p.doc.tiers.as_ref()?;
@@ -728,5 +756,21 @@ mod tests {
         );
         assert_eq!(e.path, "promotions[0].ends");
         assert_eq!(bad("{").path, "document");
+    }
+
+    #[test]
+    fn an_order_that_earns_nothing_says_why() {
+        let p = program(
+            r#"{"name": "x", "earning": {"points_per_unit": 0.01, "minimum_order": "10", "exclude_skus": ["GIFT"],
+                "max_points_per_day": 5}}"#,
+        );
+        let why = |amount: &str, sku: &'static str| {
+            let lines = [line(sku, None, 1, amount)];
+            why_no_points(&p, &order("2026-03-01 12:00", amount, &lines))
+        };
+        assert_eq!(why("9.99", "A"), NoPoints::BelowMinimum("10".parse().unwrap()));
+        assert_eq!(why("50", "GIFT"), NoPoints::NothingEligible);
+        assert_eq!(why("50", "A"), NoPoints::TooSmall, "half a point rounds down");
+        assert_eq!(why("400", "A"), NoPoints::Capped, "4 points a fresh customer would earn: the day's cap took them");
     }
 }

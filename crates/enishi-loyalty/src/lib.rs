@@ -10,8 +10,8 @@ pub mod engine;
 pub mod program;
 
 pub use engine::{
-    evaluate, expires_at, reversal_due, CardState, CustomerState, Earned, LineFacts, OrderFacts, Part, Source,
-    StampChange, TierChange,
+    evaluate, expires_at, reversal_due, why_no_points, CardState, CustomerState, Earned, LineFacts, NoPoints,
+    OrderFacts, Part, Source, StampChange, TierChange,
 };
 pub use program::{Document, Program, ProgramError};
 
