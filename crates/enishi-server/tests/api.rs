@@ -920,6 +920,12 @@ fn console_users_sign_in_switch_language_and_run_the_till() {
         let (s, _, html) =
             app.form("/settings", &owner, &[("csrf", &ocsrf), ("time_zone", "Mars/Olympus"), ("currency", "JPY")]);
         assert!(s == 422 && html.contains("Business time zone"), "{s} {html}");
+        for fake in ["YEN", "XYZ"] {
+            let (s, _, html) =
+                app.form("/settings", &owner, &[("csrf", &ocsrf), ("time_zone", "Asia/Tokyo"), ("currency", fake)]);
+            let said = format!("&#39;{fake}&#39; is not an ISO 4217 currency code");
+            assert!(s == 422 && html.contains(&said) && html.contains(&format!("value=\"{fake}\"")), "{s} {html}");
+        }
         let (s, _, _) =
             app.form("/settings", &owner, &[("csrf", &ocsrf), ("time_zone", "Asia/Tokyo"), ("currency", "jpy")]);
         assert_eq!(s, 303);

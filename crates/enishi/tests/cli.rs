@@ -116,6 +116,11 @@ fn gen_import_export_round_trip_and_tokens() {
     assert!(token.starts_with("enishi_"), "{token}");
     let out = enishi(&db.url, dir.path(), &["settings", "--time-zone", "Asia/Tokyo", "--currency", "jpy"]);
     assert_eq!(text(&out.stdout), "time zone: Asia/Tokyo\ncurrency: JPY\nstaff order limit: 100000 (default)\n");
+    for fake in ["YEN", "XYZ"] {
+        let out = enishi(&db.url, dir.path(), &["settings", "--currency", fake]);
+        let err = text(&out.stderr);
+        assert!(!out.status.success() && err.contains("is not an ISO 4217 currency code"), "{fake}: {err}");
+    }
     let out = enishi(&db.url, dir.path(), &["settings", "--staff-order-limit", "30000"]);
     assert!(text(&out.stdout).ends_with("staff order limit: 30000.00\n"), "{}", text(&out.stdout));
     let out = enishi(&db.url, dir.path(), &["settings", "--staff-order-limit", "0"]);

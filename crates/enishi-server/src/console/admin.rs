@@ -320,7 +320,7 @@ async fn save_settings(State(state): State<AppState>, headers: HeaderMap, Form(f
         Ok(c) => c,
         Err(e) => return refuse(tr.f("Business time zone: {}", &[&tr.message(&e.0)])),
     };
-    let currency = match f.currency.trim().parse::<Currency>() {
+    let currency = match Currency::iso4217(&f.currency) {
         Ok(c) => c,
         Err(e) => return refuse(tr.f("Currency: {}", &[&tr.message(&e.0)])),
     };

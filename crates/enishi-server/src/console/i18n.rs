@@ -146,6 +146,7 @@ const MESSAGES: &[(&str, &str)] = &[
     ("'{}' is not an IANA time zone (such as Asia/Tokyo)", "'{0}' は IANA のタイムゾーン名ではありません（例: Asia/Tokyo）"),
     ("'{}' does not exist in time zone {}", "'{0}' はタイムゾーン {1} には存在しない時刻です"),
     ("'{}' has more than {} decimal places", "'{0}' は小数点以下が{1}桁を超えています"),
+    ("'{}' is not an ISO 4217 currency code (for example JPY, USD or EUR)", "'{0}' は ISO 4217 の通貨コードではありません（例: JPY、USD、EUR）"),
     ("'{}' is not a currency code (expected three letters like USD or JPY)", "'{0}' は通貨コードではありません（USD や JPY のような3文字）"),
     ("'{}' is not a date or time (expected e.g. 2026-11-20T18:05:00+09:00, 2026-11-20 18:05, 2026-11-20 or 20261120)", "'{0}' は日付・時刻ではありません（例: 2026-11-20T18:05:00+09:00、2026-11-20 18:05、2026-11-20、20261120）"),
     ("'{}' is not a date (expected YYYY-MM-DD)", "'{0}' は日付ではありません（YYYY-MM-DD 形式）"),

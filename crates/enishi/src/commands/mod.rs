@@ -156,7 +156,7 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
                 BusinessClock::new(tz).map_err(|e| BadInput(format!("--time-zone: {e}")))?;
             }
             if let Some(c) = &currency {
-                c.parse::<Currency>().map_err(|e| BadInput(format!("--currency: {e}")))?;
+                Currency::iso4217(c).map_err(|e| BadInput(format!("--currency: {e}")))?;
             }
             let limit = staff_order_limit
                 .as_deref()
@@ -171,7 +171,7 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
                     settings::set(c, settings::TIME_ZONE, tz)?;
                 }
                 if let Some(cur) = &currency {
-                    settings::set(c, settings::CURRENCY, &cur.to_uppercase())?;
+                    settings::set(c, settings::CURRENCY, &cur.trim().to_uppercase())?;
                 }
                 if let Some(l) = limit {
                     settings::set(c, settings::STAFF_ORDER_LIMIT, &l.to_string())?;
