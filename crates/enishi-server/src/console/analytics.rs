@@ -19,15 +19,18 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/analytics", get(analytics_page))
 }
 
-fn distribution_rows(tr: Tr, rows: &[(&str, &Distribution, usize)]) -> Markup {
+/// How a measure's values are written (money in the workspace currency, counts as numbers).
+type Written<'a> = &'a dyn Fn(f64) -> String;
+
+/// Percentiles of each measure, each written its own way.
+fn distribution_rows(tr: Tr, rows: &[(&str, &Distribution, Written<'_>)]) -> Markup {
     let headers = [tr.t("Measure"), tr.t("10%"), tr.t("25%"), tr.t("Median"), tr.t("75%"), tr.t("90%"), tr.t("Mean")];
     table(
         Some("distributions"),
         Some("keep"),
         &headers,
         html! {
-            @for (label, d, decimals) in rows {
-                @let n = |x: f64| format!("{x:.*}", *decimals);
+            @for (label, d, n) in rows {
                 tr {
                     th scope="row" { (label) }
                     td { (n(d.p10)) } td { (n(d.p25)) } td { (n(d.median)) } td { (n(d.p75)) } td { (n(d.p90)) } td { (n(d.mean)) }
@@ -46,7 +49,7 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
         return r;
     }
     let tr = v.tr();
-    let clock = state.workspace().clock;
+    let (clock, cur) = (state.workspace().clock, state.workspace().currency);
     let today = clock.day_number(state.now());
     let result = state
         .run(move |s| {
@@ -89,6 +92,7 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
             )
         })
         .collect();
+    let money = |x: f64| cur.format_f64(x);
     let body = html! {
         h1 { (tr.t("Analytics")) }
         nav class="card" aria-label=(tr.t("Sections")) {
@@ -107,7 +111,7 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
                         td { a href={ "/customers?segment=" (key) } { (tr.word(s.label)) } }
                         td { (s.customers) }
                         td { (format!("{:.1}%", 100.0 * s.share)) }
-                        td { (format!("{:.2}", s.revenue)) }
+                        td { (cur.format_f64(s.revenue)) }
                     }
                 }
             }))
@@ -140,8 +144,8 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
                     h3 { (tr.t("Repeat purchase rate")) } p class="big" { (format!("{:.1}%", 100.0 * k.repeat_purchase_rate)) }
                 }
                 section class="card" {
-                    h3 { (tr.t("Median order value")) } p class="big" { (format!("{:.2}", k.order_value.median)) }
-                    p class="muted" { (tr.f("mean {}", &[&format!("{:.2}", k.order_value.mean)])) }
+                    h3 { (tr.t("Median order value")) } p class="big" { (cur.format_f64(k.order_value.median)) }
+                    p class="muted" { (tr.f("mean {}", &[&cur.format_f64(k.order_value.mean)])) }
                 }
                 section class="card" {
                     h3 { (tr.t("New customers by referral")) } p class="big" { (format!("{:.1}%", 100.0 * kpis.referral_share)) }
@@ -151,10 +155,10 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
             (distribution_rows(
                 tr,
                 &[
-                    (tr.t("Order value"), &k.order_value, 2),
-                    (tr.t("Orders per customer"), &k.orders_per_customer, 1),
-                    (tr.t("Revenue per customer"), &k.revenue_per_customer, 2),
-                    (tr.t("Days between purchases"), &k.days_between_purchases, 0),
+                    (tr.t("Order value"), &k.order_value, &money),
+                    (tr.t("Orders per customer"), &k.orders_per_customer, &|x| format!("{x:.1}")),
+                    (tr.t("Revenue per customer"), &k.revenue_per_customer, &money),
+                    (tr.t("Days between purchases"), &k.days_between_purchases, &|x| format!("{x:.0}")),
                 ],
             ))
             (bar_chart("weekday", tr.t("Orders by weekday"), tr.t("Orders per day of the week"), &weekday_rows))
@@ -184,7 +188,7 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
                         @for t in &top {
                             tr {
                                 td { a href={ "/customers/" (t.customer_id) } { (t.external_id) } " " (t.name.as_deref().unwrap_or("")) }
-                                td { (format!("{:.2}", t.clv)) }
+                                td { (cur.format_f64(t.clv)) }
                                 td { (format!("{:.0}%", 100.0 * t.p_alive)) }
                                 td { (format!("{:.1}", t.expected_purchases)) }
                             }
@@ -215,7 +219,7 @@ async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Re
                                 td { (a.account.name) }
                                 td { (a.account.industry.as_deref().unwrap_or("")) }
                                 td { (a.account.region.as_deref().unwrap_or("")) }
-                                td { (a.revenue.to_string()) }
+                                td { (cur.format(a.revenue)) }
                                 td { (a.active_contacts) " / " (a.contacts) }
                                 td { (a.trend_percent.map(|p| format!("{p:+.0}%")).unwrap_or_else(|| "—".into())) }
                             }
