@@ -64,6 +64,34 @@ pub(crate) fn staff_order_limit(c: &mut dyn Conn, currency: Currency) -> Result<
     Ok(Amount::from_scaled(if currency.minor_units() == 0 { 100_000 } else { 1_000 } * 10_000))
 }
 
+/// When the console asks to confirm a sale or a points adjustment before recording it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unusual {
+    /// How many times the customer's average order (or its points) is unusual.
+    pub ratio: i64,
+    /// A sale above this is always confirmed.
+    pub sale_over: Amount,
+    /// An adjustment of more points than this (either way) is always confirmed.
+    pub points_over: i64,
+}
+
+/// The confirmation settings: `confirm_ratio` (default 10), `confirm_sale_over` (default
+/// 1,000,000 in a currency without subunits, 10,000 in others) and `confirm_points_over`
+/// (default 1,000).
+pub(crate) fn unusual(c: &mut dyn Conn, currency: Currency) -> Result<Unusual, StoreError> {
+    let sale_over = match settings::get(c, settings::CONFIRM_SALE_OVER)? {
+        Some(v) => v.parse().map_err(|e: enishi_core::ParseError| {
+            StoreError::Decode(format!("stored confirm_sale_over: {e} (fix it with `enishi settings`)"))
+        })?,
+        None => Amount::from_scaled(if currency.minor_units() == 0 { 1_000_000 } else { 10_000 } * 10_000),
+    };
+    Ok(Unusual {
+        ratio: settings::days(c, settings::CONFIRM_RATIO, 10)?,
+        sale_over,
+        points_over: settings::days(c, settings::CONFIRM_POINTS_OVER, 1_000)?,
+    })
+}
+
 /// The refusal of a staff order above [`staff_order_limit`].
 pub(crate) fn needs_manager(total: Amount, limit: Amount) -> ApiError {
     ApiError::new(

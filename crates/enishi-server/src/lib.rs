@@ -11,6 +11,7 @@ mod console;
 mod edge;
 mod error;
 mod metrics;
+mod notices;
 mod observe;
 mod openapi;
 mod ops;
@@ -44,6 +45,8 @@ pub struct AppState {
     searches: Arc<access::RateLimiter>,
     /// Request counts and latencies for `/metrics`.
     metrics: Arc<metrics::Metrics>,
+    /// What till forms did, waiting to be said on the next page.
+    notices: Arc<notices::Notices>,
     /// Whether session cookies are always `Secure` (behind a TLS-terminating proxy that does
     /// not send `X-Forwarded-Proto`).
     secure_cookies: bool,
@@ -72,6 +75,7 @@ impl AppState {
             secure_cookies: false,
             request_timeout: REQUEST_TIMEOUT,
             metrics: Arc::default(),
+            notices: Arc::default(),
         })
     }
 

@@ -1022,3 +1022,128 @@ fn customers_are_found_by_tag_and_sales_channel() {
         assert_eq!((s, problem["field"].as_str()), (422, Some("tag")), "{problem}");
     }
 }
+
+/// The location a till form sends to, and the page there.
+fn follow(app: &App, cookie: &str, answer: (u16, Option<String>, String)) -> String {
+    assert_eq!(answer.0, 303, "{}", answer.2);
+    app.page(&answer.1.expect("a location"), cookie).1
+}
+
+#[test]
+fn the_till_takes_yen_as_people_type_them_and_asks_before_unusual_sales() {
+    for app in apps() {
+        let owner = app.session(Role::Admin);
+        let ocsrf = csrf_in(&app.page("/settings", &owner).1);
+        let yen = [("csrf", ocsrf.as_str()), ("time_zone", "Asia/Tokyo"), ("currency", "JPY")];
+        assert_eq!(app.form("/settings", &owner, &yen).0, 303);
+        app.admin(
+            "PUT",
+            "/api/v1/loyalty/program",
+            Some(json!({"name": "cafe", "effective_from": "2020-01-01",
+                        "earning": {"points_per_unit": 0.01, "minimum_order": "1000"}})),
+        );
+        assert_eq!(app.admin("POST", "/api/v1/orders", Some(order_for("Y-1", "C-Y", "1000"))).0, 201);
+        let (_, found) = app.admin("GET", "/api/v1/customers?external_id=C-Y", None);
+        let id = found["items"][0]["id"].as_i64().unwrap();
+        let (page, purchases) = (format!("/customers/{id}"), format!("/customers/{id}/purchases"));
+        let orders = || app.admin("GET", &format!("/api/v1/customers/{id}/orders"), None).1;
+        let count = |v: &Value| v.as_array().or(v["items"].as_array()).map(Vec::len).unwrap();
+
+        // The currency changed at once: the customer's spend is in yen.
+        let staff = app.session(Role::Staff);
+        let (_, html) = app.page(&page, &staff);
+        assert!(html.contains("¥1,000") && html.contains("Amount (¥)"), "{html}");
+        let csrf = csrf_in(&html);
+        let sale = |amount: &str| [("csrf", csrf.clone()), ("amount", amount.to_string())];
+        let send = |fields: &[(&str, String)]| {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.form(&purchases, &staff, &fields)
+        };
+
+        // 1,200円 records ¥1,200 and earns its 12 points, said on the customer's page.
+        let html = follow(&app, &staff, send(&sale("1,200円")));
+        assert!(html.contains("¥1,200 earned 12 points."), "{html}");
+        let (_, l) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty"), None);
+        assert_eq!(l["balance"], 22, "10 for the first order, 12 for this one: {l}");
+        let listed = orders();
+        assert!(listed.to_string().contains("\"total\":\"1200"), "{listed}");
+        // Full-width digits and the yen sign are read as well.
+        let html = follow(&app, &staff, send(&sale("￥１，２００")));
+        assert!(html.contains("¥1,200 earned 12 points."), "{html}");
+
+        // A sale under the minimum is recorded and says why it earned nothing.
+        let html = follow(&app, &staff, send(&sale("500")));
+        assert!(html.contains("¥500, no points — under the ¥1,000 minimum."), "{html}");
+
+        // Refused sales keep what was typed, on the customer's page.
+        let before = count(&orders());
+        for (typed, said) in [
+            ("0", "A sale must be more than ¥0."),
+            ("-300", "A sale must be more than ¥0."),
+            ("1200.5", "&#39;1200.5&#39; has decimals, but amounts in JPY have none: write it like ¥1,200."),
+            ("$12.50", "&#39;$12.50&#39; is in another currency ($): this shop records JPY."),
+            ("12,50", "&#39;12,50&#39; is not an amount: write it like ¥1,200."),
+        ] {
+            let (s, _, html) = send(&sale(typed));
+            assert_eq!(s, 422, "{typed}: {html}");
+            assert!(html.contains(said), "{typed}: {html}");
+            assert!(
+                html.contains(&format!(
+                    "name=\"amount\" inputmode=\"decimal\" required placeholder=\"1,200\" value=\"{typed}\""
+                )),
+                "{typed}: {html}"
+            );
+            assert!(html.contains("id=\"open-issues\""), "the customer's own page: {html}");
+        }
+        assert_eq!(count(&orders()), before, "nothing refused was recorded");
+
+        // A sale far above the customer's usual asks first, carrying what was typed.
+        let (s, _, html) = send(&sale("¥50,000"));
+        assert!(s == 200 && html.contains("id=\"till-confirm\""), "{s} {html}");
+        assert!(html.contains("¥50,000 is more than 10 times this customer's average sale (¥975)"), "{html}");
+        assert!(
+            html.contains("name=\"confirmed\" value=\"50000.00\"") && html.contains("Yes, record ¥50,000"),
+            "{html}"
+        );
+        assert_eq!(count(&orders()), before, "not recorded before it is confirmed");
+        // A confirmation of another amount confirms nothing.
+        let mut other = sale("¥60,000").to_vec();
+        other.push(("confirmed", "50000".into()));
+        assert!(send(&other).2.contains("id=\"till-confirm\""));
+        let mut confirmed = sale("¥50,000").to_vec();
+        confirmed.push(("confirmed", "50000".into()));
+        let html = follow(&app, &staff, send(&confirmed));
+        assert!(html.contains("¥50,000 earned 500 points."), "{html}");
+        assert_eq!(count(&orders()), before + 1);
+
+        // The success message cannot be written through the address, nor shown twice.
+        let (_, html) = app.page(&format!("{page}?recorded=Recorded%20order%20FORGED&earned=999999"), &staff);
+        assert!(!html.contains("FORGED") && !html.contains("999999") && !html.contains("id=\"flash\""), "{html}");
+        let (s, location, _) = send(&sale("1000"));
+        assert_eq!(s, 303);
+        let location = location.unwrap();
+        assert!(app.page(&location, &staff).1.contains("id=\"flash\""));
+        assert!(!app.page(&location, &staff).1.contains("id=\"flash\""), "said once");
+        let (s, location, _) = send(&sale("1000"));
+        assert_eq!(s, 303);
+        assert!(!app.page(&location.unwrap(), &owner).1.contains("id=\"flash\""), "said only to who sent the form");
+
+        // An adjustment far above what the customer's orders earn asks first as well.
+        let marketer = app.session(Role::Marketer);
+        let (_, html) = app.page(&page, &marketer);
+        let mcsrf = csrf_in(&html);
+        let adjust = [("csrf", mcsrf.as_str()), ("key", "big-1"), ("points", "5000"), ("reason", "typo?")];
+        let (s, _, html) = app.form(&format!("/customers/{id}/adjustments"), &marketer, &adjust);
+        assert!(
+            s == 200 && html.contains("id=\"adjust-confirm\"") && html.contains("name=\"confirmed\" value=\"5000\""),
+            "{html}"
+        );
+        let (_, l) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty"), None);
+        let balance = l["balance"].as_i64().unwrap();
+        let mut sure = adjust.to_vec();
+        sure.push(("confirmed", "5000"));
+        assert_eq!(app.form(&format!("/customers/{id}/adjustments"), &marketer, &sure).0, 303);
+        let (_, l) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty"), None);
+        assert_eq!(l["balance"].as_i64().unwrap(), balance + 5000);
+    }
+}

@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use enishi_core::{InteractionStatus, Role};
+use enishi_core::{Currency, InteractionStatus, Role};
 use enishi_store::repo::{customers, history, scores};
 use enishi_store::{Customer, Interaction, Page, TimelineEntry};
 use maud::{html, Markup};
@@ -66,7 +66,7 @@ async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Respons
         Err(r) => return r,
     };
     let tr = v.tr();
-    let clock = state.workspace().clock;
+    let (clock, cur) = (state.workspace().clock, state.workspace().currency);
     let today = clock.day_number(state.now());
     let result = state
         .run(move |s| {
@@ -88,7 +88,7 @@ async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Respons
     let latest_share = loyal.trend.last().map_or(0.0, |m| m.share);
     let month_rows: Vec<(String, f64, String)> = months
         .iter()
-        .map(|m| (m.month.clone(), m.revenue, tr.f("{} · {} orders", &[&format!("{:.0}", m.revenue), &m.orders])))
+        .map(|m| (m.month.clone(), m.revenue, tr.f("{} · {} orders", &[&cur.format_f64(m.revenue), &m.orders])))
         .collect();
     let body = html! {
         h1 { (tr.t("Dashboard")) }
@@ -98,8 +98,8 @@ async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Respons
                 p class="muted" { (tr.f("{} orders", &[&k.orders])) }
             }
             section class="card" {
-                h2 { (tr.t("Revenue")) } p class="big" { (format!("{:.2}", pareto.revenue)) }
-                p class="muted" { (tr.f("median order {}", &[&format!("{:.2}", k.order_value.median)])) }
+                h2 { (tr.t("Revenue")) } p class="big" { (cur.format_f64(pareto.revenue)) }
+                p class="muted" { (tr.f("median order {}", &[&cur.format_f64(k.order_value.median)])) }
             }
             section class="card" {
                 h2 { (tr.t("Repeat customers")) } p class="big" { (format!("{:.1}%", 100.0 * k.repeat_purchase_rate)) }
@@ -125,7 +125,7 @@ async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Respons
                         td { a href={ "/customers/" (l.id) } { (l.external_id) } }
                         td { (tr.word(l.stage.as_str())) }
                         td { (tr.f("{} days (usually {})", &[&l.days_silent, &format!("{:.0}", l.usual_gap_days)])) }
-                        td { (format!("{:.2}", l.value_at_stake)) }
+                        td { (cur.format_f64(l.value_at_stake)) }
                     }
                 }
             }))
@@ -186,6 +186,7 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
         Err(r) => return r,
     };
     let tr = v.tr();
+    let cur = state.workspace().currency;
     let text = q.q.clone().unwrap_or_default();
     let stage = q.stage.clone().filter(|s| !s.is_empty());
     let segment = q.segment.clone().filter(|s| !s.is_empty());
@@ -270,7 +271,7 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
                     td { (c.name.as_deref().unwrap_or("")) }
                     td { (c.email.as_deref().unwrap_or("")) }
                     td { (c.stats.order_count) }
-                    td { (c.stats.total_spend.to_string()) }
+                    td { (cur.format(c.stats.total_spend)) }
                     td { (c.stats.last_order_at.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()) }
                 }
             }
@@ -296,19 +297,19 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
     v.page(tr.t("Customers"), body).into_response()
 }
 
-/// What the last form on a customer's page did, shown at the top of it.
+/// What the last form on a customer's page did, shown at the top of it: a message the server
+/// kept for this visitor (`recorded`, see [`crate::notices`]) or one of a few fixed ones
+/// (`done`). Nothing in the address is shown as it is written.
 #[derive(Deserialize)]
 struct CustomerPageQuery {
     #[serde(default)]
     recorded: Option<String>,
     #[serde(default)]
-    earned: Option<i64>,
-    #[serde(default)]
     done: Option<String>,
 }
 
 /// Everything a customer's page shows.
-struct CustomerView {
+pub(crate) struct CustomerView {
     customer: Customer,
     timeline: Vec<TimelineEntry>,
     loyalty: Option<enishi_rewards::LoyaltySummary>,
@@ -319,20 +320,17 @@ struct CustomerView {
     open: Vec<Interaction>,
 }
 
-async fn customer_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(q): Query<CustomerPageQuery>,
-) -> Response {
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let tr = v.tr();
-    let Ok(id) = id.parse::<i64>() else { return v.not_found() };
+impl CustomerView {
+    /// The customer.
+    pub(crate) fn customer(&self) -> &Customer {
+        &self.customer
+    }
+}
+
+/// Reads what customer `id`'s page shows; `None` when there is no such customer.
+pub(crate) async fn load_customer(state: &AppState, id: i64) -> Result<Option<CustomerView>, crate::ApiError> {
     let now = state.now().timestamp();
-    let found = state
+    state
         .with_programs(false, move |c, programs| {
             let Some(customer) = customers::get(c, id)? else { return Ok(None) };
             let (loyalty, rewards) = match programs.latest() {
@@ -358,25 +356,61 @@ async fn customer_page(
                 open: history::interactions(c, Some(id), Some(InteractionStatus::Open), 20, 0)?,
             }))
         })
-        .await;
-    let view = match found {
+        .await
+}
+
+async fn customer_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<CustomerPageQuery>,
+) -> Response {
+    let v = match visitor(&state, &headers).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let tr = v.tr();
+    let Ok(id) = id.parse::<i64>() else { return v.not_found() };
+    let view = match load_customer(&state, id).await {
         Ok(Some(view)) => view,
         Ok(None) => return v.not_found(),
         Err(e) => return e.into_response(),
     };
+    let cur = state.workspace().currency;
+    let flash = match (&q.recorded, q.done.as_deref()) {
+        (Some(key), _) => state.notices.take(key, v.user.id, id).map(|n| n.text(tr, cur)).unwrap_or_default(),
+        (None, Some("interaction")) => tr.t("Interaction recorded.").to_string(),
+        (None, Some("resolved")) => tr.t("Marked resolved.").to_string(),
+        (None, Some("adjusted")) => tr.t("Points adjusted.").to_string(),
+        (None, Some("redeemed")) => tr.t("Reward redeemed; the coupon is in the loyalty card.").to_string(),
+        _ => String::new(),
+    };
+    customer_html(&v, cur, &view, &flash, &crate::console::till::Till::default()).into_response()
+}
+
+/// Customer `view`'s page for `v`: `flash` at the top (when not empty) and the till's sale
+/// form as `till` has it (what was typed, and why it was not recorded yet).
+pub(crate) fn customer_html(
+    v: &Visitor,
+    cur: Currency,
+    view: &CustomerView,
+    flash: &str,
+    till: &crate::console::till::Till,
+) -> Markup {
+    let tr = v.tr();
     let cards = html! {
         @if let Some(l) = &view.loyalty { (loyalty_card(tr, l)) }
-        (scores_card(tr, view.scores.as_ref(), view.since, view.customer.stats.purchase_days))
+        (scores_card(tr, cur, view.scores.as_ref(), view.since, view.customer.stats.purchase_days))
         @if !view.next.is_empty() {
             section class="card" id="next-products" {
                 h2 { (tr.t("Likely to buy next")) }
                 ol { @for (sku, name, _) in &view.next { li { (name.as_deref().unwrap_or(sku)) } } }
             }
         }
-        (open_issues_card(&v, view.customer.id, &view.open))
+        (open_issues_card(v, view.customer.id, &view.open))
     };
     let forms = html! {
-        (crate::console::till::purchase_form(tr, view.customer.id, &v.csrf))
+        (crate::console::till::purchase_form(tr, cur, view.customer.id, &v.csrf, till))
         (crate::console::till::interaction_form(tr, view.customer.id, &v.csrf))
         @if view.loyalty.is_some() {
             (crate::console::till::redeem_form(tr, view.customer.id, &v.csrf, &view.rewards))
@@ -384,20 +418,11 @@ async fn customer_page(
         }
         @if v.role() == Role::Admin { (crate::console::privacy::privacy_card(tr, view.customer.id, &v.csrf)) }
     };
-    let flash = match (&q.recorded, q.earned, q.done.as_deref()) {
-        (Some(order), Some(points), _) => tr.f("Recorded order {}: earned {} points.", &[order, &points]),
-        (Some(order), None, _) => tr.f("Recorded order {}.", &[order]),
-        (None, _, Some("interaction")) => tr.t("Interaction recorded.").to_string(),
-        (None, _, Some("resolved")) => tr.t("Marked resolved.").to_string(),
-        (None, _, Some("adjusted")) => tr.t("Points adjusted.").to_string(),
-        (None, _, Some("redeemed")) => tr.t("Reward redeemed; the coupon is in the loyalty card.").to_string(),
-        _ => String::new(),
-    };
     let body = html! {
         @if !flash.is_empty() { p class="card" role="status" id="flash" { (flash) } }
-        (profile_html(tr, &view.customer, &view.timeline, cards, forms))
+        (profile_html(tr, cur, &view.customer, &view.timeline, cards, forms))
     };
-    v.page(view.customer.name.as_deref().unwrap_or(&view.customer.external_id), body).into_response()
+    v.page(view.customer.name.as_deref().unwrap_or(&view.customer.external_id), body)
 }
 
 /// Open requests and complaints, each with a button to mark it resolved.
@@ -423,7 +448,14 @@ fn open_issues_card(v: &Visitor, customer_id: i64, open: &[Interaction]) -> Mark
 
 /// A customer's profile: contact, consent and purchase cards, then `extra_cards` in the same
 /// grid, then `forms`, then the timeline.
-fn profile_html(tr: Tr, c: &Customer, timeline: &[TimelineEntry], extra_cards: Markup, forms: Markup) -> Markup {
+fn profile_html(
+    tr: Tr,
+    cur: Currency,
+    c: &Customer,
+    timeline: &[TimelineEntry],
+    extra_cards: Markup,
+    forms: Markup,
+) -> Markup {
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
     let address = [
         &c.address.line1,
@@ -472,8 +504,8 @@ fn profile_html(tr: Tr, c: &Customer, timeline: &[TimelineEntry], extra_cards: M
                 p {
                     (tr.t("Orders")) ": " (c.stats.order_count) br;
                     (tr.t("Purchase days")) ": " (c.stats.purchase_days) br;
-                    (tr.t("Spend")) ": " (c.stats.total_spend.to_string()) br;
-                    (tr.t("Returned")) ": " (c.stats.returned_amount.to_string()) br;
+                    (tr.t("Spend")) ": " (cur.format(c.stats.total_spend)) br;
+                    (tr.t("Returned")) ": " (cur.format(c.stats.returned_amount)) br;
                     (tr.t("First order")) ": " (day(c.stats.first_order_at)) br;
                     (tr.t("Last order")) ": " (day(c.stats.last_order_at))
                 }
@@ -488,7 +520,7 @@ fn profile_html(tr: Tr, c: &Customer, timeline: &[TimelineEntry], extra_cards: M
                     td { (e.at.format("%Y-%m-%d %H:%M").to_string()) }
                     td { span class="kind" { (tr.word(&e.kind)) } }
                     td { (e.summary) }
-                    td { (e.amount.map(|a| a.to_string()).unwrap_or_default()) }
+                    td { (e.amount.map(|a| cur.format(a)).unwrap_or_default()) }
                     td { (e.status.as_deref().map(|s| tr.word(s)).unwrap_or_default()) }
                 }
             }
@@ -501,6 +533,7 @@ fn profile_html(tr: Tr, c: &Customer, timeline: &[TimelineEntry], extra_cards: M
 /// came back at least once), CLV; empty before any analysis has scored the customer.
 fn scores_card(
     tr: Tr,
+    cur: Currency,
     scores: Option<&enishi_store::CustomerScores>,
     since: Option<i64>,
     purchase_days: i64,
@@ -528,7 +561,7 @@ fn scores_card(
                     } @else if v.p_alive.is_finite() {
                         "P(alive): " (format!("{:.0}%", 100.0 * v.p_alive)) br;
                     }
-                    @if v.clv.is_finite() { (tr.t("Predicted value (12 months)")) ": " (format!("{:.2}", v.clv)) }
+                    @if v.clv.is_finite() { (tr.t("Predicted value (12 months)")) ": " (cur.format_f64(v.clv)) }
                 }
             }
         }

@@ -331,8 +331,29 @@ const JA: &[(&str, &str)] = &[
     ("of revenue · Gini {}", "の売上を占める · ジニ係数 {}"),
     ("{} · {} orders", "{} · {}件"),
     ("{} days (usually {})", "{}日（通常は{}日）"),
-    ("Recorded order {}: earned {} points.", "注文 {} を記録しました。{}ポイント獲得。"),
-    ("Recorded order {}.", "注文 {} を記録しました。"),
+    ("Recorded order {}: {} earned {} points.", "注文 {0} を記録しました。{1} で {2} ポイント獲得。"),
+    ("Recorded order {}: {}, no points — {}.", "注文 {0} を記録しました。{1}、ポイントなし（{2}）。"),
+    ("no loyalty programme is in force", "実施中のポイントプログラムがありません"),
+    ("under the {} minimum", "最低購入額 {0} 未満"),
+    ("nothing in it earns points", "ポイント対象の商品がありません"),
+    ("too small to earn a point", "1ポイントに満たない金額"),
+    ("the points limit is reached", "ポイントの上限に達しています"),
+    ("Amount ({})", "金額（{0}）"),
+    ("Yes, record {}", "{0} で記録する"),
+    ("or change the sale below.", "または下で入力し直してください。"),
+    ("Type the amount of the sale.", "売上金額を入力してください。"),
+    ("'{}' is not an amount: write it like {}.", "'{0}' は金額ではありません。{1} のように入力してください。"),
+    ("'{}' has decimals, but amounts in {} have none: write it like {}.", "'{0}' には小数があります。{1} の金額に小数はありません。{2} のように入力してください。"),
+    ("'{}' has more than {} decimals: write it like {}.", "'{0}' は小数点以下が{1}桁を超えています。{2} のように入力してください。"),
+    ("'{}' is in another currency ({}): this shop records {}.", "'{0}' は別の通貨（{1}）です。この店の通貨は {2} です。"),
+    ("'{}' is too large an amount.", "'{0}' は大きすぎる金額です。"),
+    ("A sale must be more than {}.", "売上は {0} より大きい金額にしてください。"),
+    ("{} is more than {} times this customer's average sale ({}). Is the amount right?", "{0} はこのお客様の平均購入額（{2}）の{1}倍を超えています。金額は正しいですか？"),
+    ("{} is above {}, the sale the till asks about. Is the amount right?", "{0} は確認が必要な金額（{1}）を超えています。金額は正しいですか？"),
+    ("{} points is more than {} times what this customer's average order earns ({} points). Is it right?", "{0} ポイントは、このお客様の平均的な注文で付くポイント（{2} ポイント）の{1}倍を超えています。よろしいですか？"),
+    ("{} points is more than {}, the adjustment the console asks about. Is it right?", "{0} ポイントは確認が必要な調整幅（{1} ポイント）を超えています。よろしいですか？"),
+    ("Confirm the adjustment", "ポイント調整の確認"),
+    ("Yes, adjust by {} points", "{0} ポイント調整する"),
     ("Customer {} · first seen {}", "顧客 {} · 初回 {}"),
     ("since {}", "（{}から）"),
     ("{} points", "{}ポイント"),
@@ -348,7 +369,6 @@ const JA: &[(&str, &str)] = &[
     ("Category", "カテゴリー"),
     ("optional", "任意"),
     ("Record", "記録"),
-    ("Purchase not recorded", "購入は記録されませんでした"),
     ("Record an interaction", "対応を記録"),
     ("Kind", "種類"),
     ("What happened", "内容"),
@@ -675,6 +695,7 @@ mod tests {
             .filter(|p| p.extension().is_some_and(|x| x == "rs") && !p.ends_with("i18n.rs"))
             .collect();
         files.push(console.with_file_name("audit.rs"));
+        files.push(console.with_file_name("notices.rs"));
         files.sort();
         for path in files {
             let source = std::fs::read_to_string(&path).expect("a console source");

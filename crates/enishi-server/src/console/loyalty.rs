@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
+use enishi_core::Currency;
 use enishi_store::repo::loyalty;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -58,12 +59,14 @@ async fn loyalty_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
         return r;
     }
     match loyalty_view(&state).await {
-        Ok(view) => v.page(v.tr().t("Loyalty"), loyalty_body(&v, &view, None)).into_response(),
+        Ok(view) => {
+            v.page(v.tr().t("Loyalty"), loyalty_body(&v, state.workspace().currency, &view, None)).into_response()
+        }
         Err(e) => e.into_response(),
     }
 }
 
-fn loyalty_body(v: &Visitor, view: &LoyaltyView, error: Option<(&str, &str)>) -> Markup {
+fn loyalty_body(v: &Visitor, cur: Currency, view: &LoyaltyView, error: Option<(&str, &str)>) -> Markup {
     let tr = v.tr();
     let document =
         view.latest.as_ref().and_then(|p| serde_json::from_str::<enishi_loyalty::Document>(&p.document).ok());
@@ -113,7 +116,7 @@ fn loyalty_body(v: &Visitor, view: &LoyaltyView, error: Option<(&str, &str)>) ->
                             (tr.f("{} customers · {} points", &[&p.participants, &p.points_given])) br;
                             (tr.f(
                                 "{} orders, spend {} (weeks before: {} orders, {})",
-                                &[&p.during.orders, &p.during.spend, &p.before.orders, &p.before.spend]
+                                &[&p.during.orders, &cur.format(p.during.spend), &p.before.orders, &cur.format(p.before.spend)]
                             ))
                         }
                     }
@@ -179,7 +182,10 @@ async fn apply_programme(State(state): State<AppState>, headers: HeaderMap, Form
             match loyalty_view(&state).await {
                 Ok(view) => (
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    v.page(v.tr().t("Loyalty"), loyalty_body(&v, &view, Some((&message, &f.document)))),
+                    v.page(
+                        v.tr().t("Loyalty"),
+                        loyalty_body(&v, state.workspace().currency, &view, Some((&message, &f.document))),
+                    ),
                 )
                     .into_response(),
                 Err(e) => e.into_response(),

@@ -5,13 +5,14 @@
 use crate::auth::MANAGERS;
 use crate::console::i18n::Tr;
 use crate::console::shell::{form_visitor, CsrfForm, Quoted, Visitor};
+use crate::notices::{Notice, Unearned};
 use crate::{ApiError, AppState};
 use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::Router;
-use enishi_core::{InteractionKind, InteractionStatus, Role};
+use enishi_core::{Currency, InteractionKind, InteractionStatus, Role, TypedAmountError};
 use enishi_ingest::intake::OrderInput;
 use enishi_store::repo::{customers, history};
 use maud::{html, Markup};
@@ -38,16 +39,51 @@ fn not_done(v: &Visitor, customer_id: i64, title: &str, why: &str) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, v.page(title, body)).into_response()
 }
 
-/// The "record a purchase" form of a customer's page.
-pub(crate) fn purchase_form(tr: Tr, customer_id: i64, csrf: &str) -> Markup {
+/// The sale form as the page shows it: what was typed, and why it was not recorded yet.
+#[derive(Debug, Default)]
+pub(crate) struct Till {
+    /// The amount as typed.
+    amount: String,
+    /// The item as typed.
+    sku: String,
+    /// The category as typed.
+    category: String,
+    /// Why the sale was refused.
+    alert: Option<String>,
+    /// A sale far above the customer's usual: the question, and the amount it confirms.
+    confirm: Option<(String, enishi_core::Amount)>,
+}
+
+/// The "record a purchase" form of a customer's page, amounts in `cur`; a refused sale keeps
+/// what was typed and says why, and an unusual one asks to be confirmed first.
+pub(crate) fn purchase_form(tr: Tr, cur: Currency, customer_id: i64, csrf: &str, till: &Till) -> Markup {
+    let action = format!("/customers/{customer_id}/purchases");
+    let example = if cur.minor_units() == 0 { "1,200" } else { "12.50" };
     html! {
         section class="card" id="record-purchase" {
             h2 { (tr.t("Record a purchase")) }
-            form method="post" action={ "/customers/" (customer_id) "/purchases" } {
+            @if let Some(why) = &till.alert { p role="alert" id="till-error" { (Quoted(why)) } }
+            @if let Some((question, amount)) = &till.confirm {
+                form method="post" action=(action) id="till-confirm" {
+                    p role="alert" { (question) }
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="amount" value=(till.amount);
+                    input type="hidden" name="sku" value=(till.sku);
+                    input type="hidden" name="category" value=(till.category);
+                    input type="hidden" name="confirmed" value=(amount.to_string());
+                    button { (tr.f("Yes, record {}", &[&cur.format(*amount)])) }
+                    " " span class="muted" { (tr.t("or change the sale below.")) }
+                }
+            }
+            form method="post" action=(action) id="till-sale" {
                 input type="hidden" name="csrf" value=(csrf);
-                label { (tr.t("Amount")) " " input name="amount" inputmode="decimal" required placeholder="57.40"; } " "
-                label { (tr.t("Item")) " " input name="sku" placeholder=(tr.t("SKU (optional)")); } " "
-                label { (tr.t("Category")) " " input name="category" placeholder=(tr.t("optional")); } " "
+                label {
+                    (tr.f("Amount ({})", &[&cur.symbol().unwrap_or(cur.as_str())])) " "
+                    input name="amount" inputmode="decimal" required placeholder=(example) value=(till.amount)
+                        autocomplete="off";
+                } " "
+                label { (tr.t("Item")) " " input name="sku" placeholder=(tr.t("SKU (optional)")) value=(till.sku); } " "
+                label { (tr.t("Category")) " " input name="category" placeholder=(tr.t("optional")) value=(till.category); } " "
                 button { (tr.t("Record")) }
             }
         }
@@ -61,9 +97,31 @@ struct PurchaseForm {
     amount: String,
     sku: String,
     category: String,
+    /// The amount the visitor confirmed when the till asked (an unusual sale).
+    confirmed: String,
     /// A manager's sign-in, confirming a staff sale above the staff order limit.
     manager_email: String,
     manager_password: String,
+}
+
+/// Why `typed` is no amount in `cur`, in the visitor's language.
+fn typed_refusal(tr: Tr, cur: Currency, typed: &str, e: &TypedAmountError) -> String {
+    let typed = typed.trim();
+    let example = cur.format(enishi_core::Amount::from_scaled(12_000_000));
+    match e {
+        TypedAmountError::Empty => tr.t("Type the amount of the sale.").to_string(),
+        TypedAmountError::NotAnAmount => tr.f("'{}' is not an amount: write it like {}.", &[&typed, &example]),
+        TypedAmountError::NoDecimals => {
+            tr.f("'{}' has decimals, but amounts in {} have none: write it like {}.", &[&typed, &cur, &example])
+        }
+        TypedAmountError::TooManyDecimals(n) => {
+            tr.f("'{}' has more than {} decimals: write it like {}.", &[&typed, n, &example])
+        }
+        TypedAmountError::OtherCurrency(other) => {
+            tr.f("'{}' is in another currency ({}): this shop records {}.", &[&typed, other, &cur])
+        }
+        TypedAmountError::TooLarge => tr.f("'{}' is too large an amount.", &[&typed]),
+    }
 }
 
 /// The page that asks a manager to confirm a staff sale above the staff order limit: the sale
@@ -72,19 +130,20 @@ fn manager_confirmation(
     v: &Visitor,
     id: i64,
     f: &PurchaseForm,
-    limit: enishi_core::Amount,
+    (amount, limit): (String, String),
     alert: Option<&str>,
 ) -> Response {
     let tr = v.tr();
     let html = html! {
         h1 { (tr.t("A manager confirms this sale")) }
-        p { (tr.f("This sale of {} is above the {} staff may record alone.", &[&f.amount.trim(), &limit])) }
+        p { (tr.f("This sale of {} is above the {} staff may record alone.", &[&amount, &limit])) }
         @if let Some(a) = alert { p role="alert" id="confirmation-error" { (a) } }
         form method="post" action={ "/customers/" (id) "/purchases" } class="card" id="manager-confirmation" {
             input type="hidden" name="csrf" value=(v.csrf);
             input type="hidden" name="amount" value=(f.amount);
             input type="hidden" name="sku" value=(f.sku);
             input type="hidden" name="category" value=(f.category);
+            input type="hidden" name="confirmed" value=(f.confirmed);
             label { (tr.t("Manager's email")) " " input name="manager_email" type="email" autocomplete="off" required; } " "
             label { (tr.t("Manager's password")) " " input name="manager_password" type="password" autocomplete="off" required; } " "
             button { (tr.t("Confirm and record")) }
@@ -105,6 +164,65 @@ async fn manager_confirms(state: &AppState, email: &str, password: &str, ip: &st
     }
 }
 
+/// The question to ask before recording `amount` for `customer`, when it is far above the
+/// customer's average order or above the fixed amount; `None` for a usual sale.
+fn unusual_sale(
+    tr: Tr,
+    cur: Currency,
+    amount: enishi_core::Amount,
+    customer: &enishi_store::Customer,
+    rules: crate::access::Unusual,
+) -> Option<String> {
+    let orders = customer.stats.order_count;
+    let spend = customer.stats.total_spend;
+    if orders > 0 && spend.to_scaled() > 0 {
+        let average = enishi_core::Amount::from_scaled(spend.to_scaled() / orders);
+        if amount.to_scaled() as i128 > average.to_scaled() as i128 * rules.ratio as i128 {
+            return Some(tr.f(
+                "{} is more than {} times this customer's average sale ({}). Is the amount right?",
+                &[&cur.format(amount), &rules.ratio, &cur.format(average)],
+            ));
+        }
+    }
+    (amount > rules.sale_over).then(|| {
+        tr.f(
+            "{} is above {}, the sale the till asks about. Is the amount right?",
+            &[&cur.format(amount), &cur.format(rules.sale_over)],
+        )
+    })
+}
+
+/// Why a sale just recorded earned no points, from the programme in force when it was placed.
+async fn why_unearned(
+    state: &AppState,
+    order: &enishi_store::Order,
+    earned: Option<i64>,
+) -> Result<Option<Unearned>, ApiError> {
+    if earned.is_some_and(|p| p > 0) {
+        return Ok(None);
+    }
+    let (at, total) = (order.placed_at, order.total.to_scaled());
+    let day = state.workspace().clock.day_number(at);
+    let lines: Vec<(String, Option<String>, i64, i64)> =
+        order.lines.iter().map(|l| (l.sku.clone(), l.category.clone(), l.quantity, l.amount.to_scaled())).collect();
+    state
+        .with_programs(false, move |_, programs| {
+            let Some((_, p)) = programs.at(at.timestamp()) else { return Ok(Some(Unearned::NoProgramme)) };
+            let facts: Vec<enishi_loyalty::LineFacts<'_>> = lines
+                .iter()
+                .map(|(sku, category, quantity, amount)| enishi_loyalty::LineFacts {
+                    sku,
+                    category: category.as_deref(),
+                    quantity: *quantity,
+                    amount: *amount,
+                })
+                .collect();
+            let order = enishi_loyalty::OrderFacts { placed_at: at, day, channel: "in_store", total, lines: &facts };
+            Ok(Some(Unearned::Engine(enishi_loyalty::why_no_points(p, &order))))
+        })
+        .await
+}
+
 async fn record_purchase(
     State(state): State<AppState>,
     peer: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
@@ -116,43 +234,66 @@ async fn record_purchase(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let found = state.run(move |s| Ok(s.read(|c| customers::get(c, id))?)).await;
-    let customer = match found {
-        Ok(Some(c)) => c,
+    let tr = v.tr();
+    let view = match crate::console::customers::load_customer(&state, id).await {
+        Ok(Some(view)) => view,
         Ok(None) => return v.not_found(),
         Err(e) => return e.into_response(),
     };
+    let cur = state.workspace().currency;
+    // The customer's page again, the sale form keeping what was typed.
+    let again = |status: StatusCode, alert: Option<String>, confirm: Option<(String, enishi_core::Amount)>| {
+        let till = Till { amount: f.amount.clone(), sku: f.sku.clone(), category: f.category.clone(), alert, confirm };
+        (status, crate::console::customers::customer_html(&v, cur, &view, "", &till)).into_response()
+    };
+    let amount = match cur.parse_typed(&f.amount) {
+        Ok(a) => a,
+        Err(e) => return again(StatusCode::UNPROCESSABLE_ENTITY, Some(typed_refusal(tr, cur, &f.amount, &e)), None),
+    };
+    if amount.is_negative() || amount.is_zero() {
+        let why = tr.f("A sale must be more than {}.", &[&cur.format(enishi_core::Amount::ZERO)]);
+        return again(StatusCode::UNPROCESSABLE_ENTITY, Some(why), None);
+    }
+    // A sale far above the customer's usual is recorded once the visitor confirms this amount.
+    if f.confirmed.trim().parse::<enishi_core::Amount>().ok() != Some(amount) {
+        let rules = match state.run(move |s| Ok(s.read(|c| crate::access::unusual(c, cur))?)).await {
+            Ok(r) => r,
+            Err(e) => return e.into_response(),
+        };
+        if let Some(question) = unusual_sale(tr, cur, amount, view.customer(), rules) {
+            return again(StatusCode::OK, None, Some((question, amount)));
+        }
+    }
     // Staff record a sale above the staff order limit only with a manager's confirmation.
     if v.role() == Role::Staff {
-        if let Ok(amount) = f.amount.trim().parse::<enishi_core::Amount>() {
-            let currency = state.workspace().currency;
-            let limit = match state.run(move |s| Ok(s.read(|c| crate::access::staff_order_limit(c, currency))?)).await {
-                Ok(l) => l,
+        let limit = match state.run(move |s| Ok(s.read(|c| crate::access::staff_order_limit(c, cur))?)).await {
+            Ok(l) => l,
+            Err(e) => return e.into_response(),
+        };
+        if amount > limit {
+            let said = (cur.format(amount), cur.format(limit));
+            if f.manager_email.trim().is_empty() {
+                return manager_confirmation(&v, id, &f, said, None);
+            }
+            let ip = crate::console::sign_in::client_ip(peer.map(|p| p.0 .0), &headers);
+            match manager_confirms(&state, &f.manager_email, &f.manager_password, &ip).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    let why = tr.t("That is not the email and password of an active manager.");
+                    return manager_confirmation(&v, id, &f, said, Some(why));
+                }
                 Err(e) => return e.into_response(),
-            };
-            if amount > limit {
-                if f.manager_email.trim().is_empty() {
-                    return manager_confirmation(&v, id, &f, limit, None);
-                }
-                let ip = crate::console::sign_in::client_ip(peer.map(|p| p.0 .0), &headers);
-                match manager_confirms(&state, &f.manager_email, &f.manager_password, &ip).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        let why = v.tr().t("That is not the email and password of an active manager.");
-                        return manager_confirmation(&v, id, &f, limit, Some(why));
-                    }
-                    Err(e) => return e.into_response(),
-                }
             }
         }
     }
+    let customer = view.customer();
     let now = state.now();
     let order_id = format!("POS-{}-{}", customer.id, now.timestamp_millis());
     let sku = if f.sku.trim().is_empty() { "ITEM".to_string() } else { f.sku.trim().to_string() };
     let input: Result<OrderInput, _> = serde_json::from_value(json!({
-        "order_id": order_id, "placed_at": now.to_rfc3339(), "channel": "in_store",
+        "order_id": order_id, "placed_at": now.to_rfc3339(), "channel": "in_store", "currency": cur.as_str(),
         "customer": {"external_id": customer.external_id},
-        "lines": [{"sku": sku, "quantity": 1, "unit_price": f.amount.trim(),
+        "lines": [{"sku": sku, "quantity": 1, "unit_price": amount.to_string(),
                    "category": if f.category.trim().is_empty() { None } else { Some(f.category.trim()) }}],
     }));
     let outcome = match input {
@@ -162,16 +303,23 @@ async fn record_purchase(
     };
     match outcome {
         Ok((order, _, loyalty)) => {
-            let earned = loyalty.map(|l| format!("&earned={}", l.points_earned)).unwrap_or_default();
-            Redirect::to(&format!("/customers/{id}?recorded={}{earned}", order.order_id)).into_response()
+            let earned = loyalty.map(|l| l.points_earned);
+            let unearned = match why_unearned(&state, &order, earned).await {
+                Ok(u) => u,
+                Err(e) => return e.into_response(),
+            };
+            let notice =
+                Notice::Recorded { order: order.order_id.clone(), amount, points: earned.unwrap_or(0), unearned };
+            let key = state.notices.put(v.user.id, id, notice);
+            Redirect::to(&format!("/customers/{id}?recorded={key}")).into_response()
         }
         Err(e) if e.status.is_client_error() => {
             // The form's one line: name its fields as the form does.
             let why = match e.field.as_deref() {
-                Some("lines[0].unit_price") => v.tr().f("amount: {}", &[&v.tr().message(e.reason())]),
-                _ => v.tr().message(&e.detail),
+                Some("lines[0].unit_price") => tr.f("amount: {}", &[&tr.message(e.reason())]),
+                _ => tr.message(&e.detail),
             };
-            not_done(&v, id, v.tr().t("Purchase not recorded"), &why)
+            again(StatusCode::UNPROCESSABLE_ENTITY, Some(why), None)
         }
         Err(e) => e.into_response(),
     }
@@ -371,6 +519,57 @@ struct AdjustForm {
     key: String,
     points: String,
     reason: String,
+    /// The points the visitor confirmed when the console asked (an unusual adjustment).
+    confirmed: String,
+}
+
+/// The points an average order of the customer earns at the programme's base rate (`rate`,
+/// in 1/10,000); `None` before their first order.
+fn average_points(spend: enishi_core::Amount, orders: i64, rate: i64) -> Option<i64> {
+    (orders > 0).then(|| {
+        let average = i128::from(spend.to_scaled()) / i128::from(orders);
+        i64::try_from(average * i128::from(rate) / 100_000_000).unwrap_or(i64::MAX)
+    })
+}
+
+/// The question to ask before adjusting by `points`, when that is more than the fixed number
+/// or far more than an average order of the customer earns; `None` for a usual adjustment.
+fn unusual_adjustment(tr: Tr, points: i64, average: Option<i64>, rules: crate::access::Unusual) -> Option<String> {
+    let size = points.unsigned_abs();
+    if let Some(avg) = average.filter(|a| *a > 0) {
+        if u128::from(size) > u128::from(avg.unsigned_abs()) * rules.ratio.unsigned_abs() as u128 {
+            return Some(tr.f(
+                "{} points is more than {} times what this customer's average order earns ({} points). Is it right?",
+                &[&points, &rules.ratio, &avg],
+            ));
+        }
+    }
+    (size > rules.points_over.unsigned_abs()).then(|| {
+        tr.f(
+            "{} points is more than {}, the adjustment the console asks about. Is it right?",
+            &[&points, &rules.points_over],
+        )
+    })
+}
+
+/// The page asking to confirm an unusual adjustment, carrying what was typed.
+fn adjustment_confirmation(v: &Visitor, id: i64, f: &AdjustForm, points: i64, question: &str) -> Response {
+    let tr = v.tr();
+    let html = html! {
+        h1 { (tr.t("Confirm the adjustment")) }
+        p role="alert" { (question) }
+        form method="post" action={ "/customers/" (id) "/adjustments" } class="card" id="adjust-confirm" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            input type="hidden" name="key" value=(f.key);
+            input type="hidden" name="points" value=(f.points);
+            input type="hidden" name="reason" value=(f.reason);
+            input type="hidden" name="confirmed" value=(points);
+            p { (tr.t("Reason")) ": " (f.reason) }
+            button { (tr.f("Yes, adjust by {} points", &[&points])) }
+        }
+        p { a href={ "/customers/" (id) } { (tr.t("Back to the customer")) } }
+    };
+    (StatusCode::OK, v.page(tr.t("Confirm the adjustment"), html)).into_response()
 }
 
 async fn adjust_points(
@@ -390,6 +589,27 @@ async fn adjust_points(
     let Ok(points) = f.points.trim().replace('−', "-").parse::<i64>() else {
         return not_done(&v, id, title, v.tr().t("points: write a whole number, e.g. 50 or -50."));
     };
+    // Far more points than the customer's orders earn are given once the visitor confirms them.
+    if f.confirmed.trim().parse::<i64>().ok() != Some(points) {
+        let cur = state.workspace().currency;
+        let usual = state
+            .with_programs(false, move |c, programs| {
+                let rules = crate::access::unusual(c, cur)?;
+                let rate = programs.latest().map_or(0, |(_, p)| p.doc.earning.points_per_unit.0);
+                let stats = customers::get(c, id)?.map(|c| c.stats);
+                Ok((rules, stats.map(|s| average_points(s.total_spend, s.order_count, rate))))
+            })
+            .await;
+        match usual {
+            Ok((rules, Some(average))) => {
+                if let Some(question) = unusual_adjustment(v.tr(), points, average, rules) {
+                    return adjustment_confirmation(&v, id, &f, points, &question);
+                }
+            }
+            Ok((_, None)) => return v.not_found(),
+            Err(e) => return e.into_response(),
+        }
+    }
     let by = format!("console: {}", v.user.email);
     let (reason, key, actor) = (f.reason, f.key, v.actor());
     let now = state.now().timestamp();

@@ -10,6 +10,14 @@ pub const CURRENCY: &str = "currency";
 /// Key of the largest order total staff may record without a manager's confirmation (a
 /// decimal amount in the workspace currency).
 pub const STAFF_ORDER_LIMIT: &str = "staff_order_limit";
+/// Key of how many times a customer's average order a sale (or the points of one, for an
+/// adjustment) may be before the console asks to confirm it (default 10).
+pub const CONFIRM_RATIO: &str = "confirm_ratio";
+/// Key of the sale amount (in the workspace currency) above which the console always asks to
+/// confirm a sale.
+pub const CONFIRM_SALE_OVER: &str = "confirm_sale_over";
+/// Key of the points above which the console always asks to confirm an adjustment.
+pub const CONFIRM_POINTS_OVER: &str = "confirm_points_over";
 /// Key of the days events are kept (default [`DEFAULT_EVENT_DAYS`]).
 pub const RETENTION_DAYS_EVENTS: &str = "retention_days_events";
 /// Key of the days messages (the communication history) are kept (default
