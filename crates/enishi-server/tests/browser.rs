@@ -535,3 +535,78 @@ fn a_marketer_builds_a_nested_segment_counts_it_saves_it_and_lists_its_customers
     browser.check("39-segments-ja");
     server.stop();
 }
+
+#[test]
+fn a_japanese_till_at_phone_width_takes_yen_as_typed_and_confirms_an_unusual_sale() {
+    let Some(browser) = Browser::start() else { return };
+    let db = testing::sqlite();
+    let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    db.store
+        .write(|c| {
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::CURRENCY, "JPY")?;
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::TIME_ZONE, "Asia/Tokyo")?;
+            users::create(c, "ten@cafe.example", "Ten", Role::Staff, Language::Ja, "correct horse battery")
+        })
+        .unwrap();
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let app = format!("http://{}", server.addr);
+    let api = |method: &str, path: &str, body: Value| {
+        ureq::request(method, &format!("{app}{path}"))
+            .set("Authorization", &format!("Bearer {admin}"))
+            .send_json(body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    };
+    api(
+        "PUT",
+        "/api/v1/loyalty/program",
+        json!({"name": "Cafe", "effective_from": "2026-01-01",
+               "earning": {"points_per_unit": 0.01, "minimum_order": "1000"}}),
+    );
+    let order: Value = api(
+        "POST",
+        "/api/v1/orders",
+        json!({"order_id": "J-1", "placed_at": "2026-11-02 10:00", "total": "1000",
+               "customer": {"external_id": "C-J", "name": "山田 花子"},
+               "lines": [{"sku": "LATTE", "quantity": 1, "unit_price": "1000"}]}),
+    )
+    .into_json()
+    .unwrap();
+
+    browser.resize(390, 844);
+    browser.go(&format!("{app}/login"));
+    browser.type_into("input[name=email]", "ten@cafe.example");
+    browser.type_into("input[name=password]", "correct horse battery");
+    browser.click("form[action='/login'] button");
+    browser.go(&format!("{app}/customers/{}", order["customer_id"]));
+    assert_eq!(browser.text("h1"), "山田 花子");
+    assert!(browser.text("#record-purchase").contains("金額（¥）"), "{}", browser.text("#record-purchase"));
+
+    // 1,200円 as typed: recorded as ¥1,200, earning its 12 points.
+    browser.type_into("#till-sale input[name=amount]", "1,200円");
+    browser.click("#till-sale button");
+    let flash = browser.text("#flash");
+    assert!(flash.contains("¥1,200 で 12 ポイント獲得"), "{flash}");
+    assert!(browser.text("#loyalty").contains("22ポイント"), "{}", browser.text("#loyalty"));
+    browser.check("30-till-yen-recorded-ja-phone");
+
+    // ¥50,000 is far above this customer's usual: the till asks, keeping what was typed.
+    browser.type_into("#till-sale input[name=amount]", "¥50,000");
+    browser.click("#till-sale button");
+    let question = browser.text("#till-confirm");
+    assert!(question.contains("¥50,000") && question.contains("金額は正しいですか"), "{question}");
+    let typed = browser.script("return document.querySelector('#till-sale input[name=amount]').value");
+    assert_eq!(typed, json!("¥50,000"));
+    browser.check("31-till-unusual-sale-ja-phone");
+    browser.click("#till-confirm button");
+    let flash = browser.text("#flash");
+    assert!(flash.contains("¥50,000 で 500 ポイント獲得"), "{flash}");
+    let overflow = browser.script(
+        "return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)\
+         .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))",
+    );
+    assert_eq!(overflow, json!([]), "nothing is wider than a phone");
+    browser.check("32-till-confirmed-ja-phone");
+    server.stop();
+}

@@ -71,7 +71,8 @@ pub(crate) fn purchase_form(tr: Tr, cur: Currency, customer_id: i64, csrf: &str,
                     input type="hidden" name="sku" value=(till.sku);
                     input type="hidden" name="category" value=(till.category);
                     input type="hidden" name="confirmed" value=(amount.to_string());
-                    button { (tr.f("Yes, record {}", &[&cur.format(*amount)])) }
+                    // Focused, so that the page opens at the question.
+                    button autofocus { (tr.f("Yes, record {}", &[&cur.format(*amount)])) }
                     " " span class="muted" { (tr.t("or change the sale below.")) }
                 }
             }
@@ -80,7 +81,7 @@ pub(crate) fn purchase_form(tr: Tr, cur: Currency, customer_id: i64, csrf: &str,
                 label {
                     (tr.f("Amount ({})", &[&cur.symbol().unwrap_or(cur.as_str())])) " "
                     input name="amount" inputmode="decimal" required placeholder=(example) value=(till.amount)
-                        autocomplete="off";
+                        autocomplete="off" autofocus[till.alert.is_some()];
                 } " "
                 label { (tr.t("Item")) " " input name="sku" placeholder=(tr.t("SKU (optional)")) value=(till.sku); } " "
                 label { (tr.t("Category")) " " input name="category" placeholder=(tr.t("optional")) value=(till.category); } " "
