@@ -141,6 +141,18 @@ enum Command {
         /// subunits, 1,000 for others).
         #[arg(long)]
         staff_order_limit: Option<String>,
+        /// The console asks to confirm a sale more than this many times the customer's average
+        /// order, or an adjustment more than this many times the points of one (default 10).
+        #[arg(long)]
+        confirm_ratio: Option<u32>,
+        /// The console asks to confirm any sale above this amount, in the workspace currency
+        /// (default 1,000,000 for the yen and other currencies without subunits, 10,000 for
+        /// others).
+        #[arg(long)]
+        confirm_sale_over: Option<String>,
+        /// The console asks to confirm any adjustment of more points than this (default 1,000).
+        #[arg(long)]
+        confirm_points_over: Option<u32>,
         /// Days customer events are kept (default 730); older ones are deleted daily.
         #[arg(long)]
         retention_days_events: Option<u32>,

@@ -125,6 +125,10 @@ fn gen_import_export_round_trip_and_tokens() {
     assert!(text(&out.stdout).ends_with("staff order limit: 30000.00\n"), "{}", text(&out.stdout));
     let out = enishi(&db.url, dir.path(), &["settings", "--staff-order-limit", "0"]);
     assert!(!out.status.success() && text(&out.stderr).contains("--staff-order-limit"));
+    let out = enishi(&db.url, dir.path(), &["settings", "--confirm-ratio", "5", "--confirm-sale-over", "300000"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["settings", "--confirm-sale-over", "¥0"]);
+    assert!(!out.status.success() && text(&out.stderr).contains("--confirm-sale-over"));
 }
 
 #[test]

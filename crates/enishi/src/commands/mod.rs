@@ -148,6 +148,9 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
             time_zone,
             currency,
             staff_order_limit,
+            confirm_ratio,
+            confirm_sale_over,
+            confirm_points_over,
             retention_days_events,
             retention_days_messages,
         } => {
@@ -166,7 +169,18 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
                     Err(e) => Err(BadInput(format!("--staff-order-limit: {e}"))),
                 })
                 .transpose()?;
+            let sale_over = confirm_sale_over
+                .as_deref()
+                .map(|l| match l.parse::<enishi_core::Amount>() {
+                    Ok(a) if !a.is_negative() && !a.is_zero() => Ok(a),
+                    Ok(_) => Err(BadInput("--confirm-sale-over: must be more than 0".into())),
+                    Err(e) => Err(BadInput(format!("--confirm-sale-over: {e}"))),
+                })
+                .transpose()?;
             store.write(|c| -> Result<(), enishi_store::StoreError> {
+                if let Some(a) = sale_over {
+                    settings::set(c, settings::CONFIRM_SALE_OVER, &a.to_string())?;
+                }
                 if let Some(tz) = &time_zone {
                     settings::set(c, settings::TIME_ZONE, tz)?;
                 }
@@ -177,6 +191,8 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
                     settings::set(c, settings::STAFF_ORDER_LIMIT, &l.to_string())?;
                 }
                 for (key, days) in [
+                    (settings::CONFIRM_RATIO, confirm_ratio),
+                    (settings::CONFIRM_POINTS_OVER, confirm_points_over),
                     (settings::RETENTION_DAYS_EVENTS, retention_days_events),
                     (settings::RETENTION_DAYS_MESSAGES, retention_days_messages),
                 ] {
