@@ -66,7 +66,7 @@ pub fn mark_stale(c: &mut dyn Conn) -> Result<(), StoreError> {
 
 /// Up to this many customers an import refreshes itself ([`after_import`]); beyond, it marks the
 /// summary stale, since a rebuild reads the lines in one pass, faster than per customer.
-pub const IMPORT_REFRESH_LIMIT: usize = 20_000;
+pub const IMPORT_REFRESH_LIMIT: usize = 1_000;
 
 /// After an import that wrote orders or returns of `customer_ids`: refreshes them, or marks the
 /// summary stale when they are more than [`IMPORT_REFRESH_LIMIT`].
