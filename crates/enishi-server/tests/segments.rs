@@ -34,6 +34,27 @@ fn the_customers_list_shows_a_saved_segments_members_only() {
         assert!(repeat.contains(">C-1<") && !repeat.contains(">C-2<") && !repeat.contains(">C-3<"), "{repeat}");
         let (_, big) = app.page("/customers?saved=Big%20spenders&q=C-2", &cookie);
         assert!(big.contains(">C-2<") && !big.contains(">C-1<"), "a segment narrows a search: {big}");
+        // The loyal class, as the daily scoring stores it, is a column and a filter.
+        app._db
+            .store
+            .write(|c| {
+                let mut id = |ext: &str| enishi_store::repo::customers::id_by_external_id(c, ext);
+                let (one, two) = (id("C-1")?.unwrap(), id("C-2")?.unwrap());
+                enishi_store::repo::scores::store_loyal_classes(c, &[(one, "loyal"), (two, "semi_loyal")])
+            })
+            .unwrap();
+        let (_, all) = app.page("/customers", &cookie);
+        assert!(all.contains("<th>Loyal class</th>") && all.contains("<td>semi loyal</td>"), "{all}");
+        let (_, loyal) = app.page("/customers?loyal=loyal", &cookie);
+        assert!(loyal.contains(">C-1<") && !loyal.contains(">C-2<") && !loyal.contains(">C-3<"), "{loyal}");
+        let ja_user = |c: &mut dyn enishi_store::Conn| {
+            let (role, ja) = (Role::Marketer, enishi_core::Language::Ja);
+            enishi_store::repo::users::create(c, "hana@shop.example", "Hana", role, ja, common::PASSWORD)
+        };
+        app._db.store.write(ja_user).unwrap();
+        let ja_cookie = app.sign_in("hana@shop.example", common::PASSWORD).unwrap();
+        let (_, ja) = app.page("/customers?loyal=semi_loyal", &ja_cookie);
+        assert!(ja.contains("<td>準ロイヤル</td>") && !ja.contains(">C-1<"), "{ja}");
         let (status, gone) = app.page("/customers?saved=Nope", &cookie);
         assert_eq!(status, 200);
         assert!(

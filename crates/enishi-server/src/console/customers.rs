@@ -163,6 +163,8 @@ struct ListQuery {
     after: Option<i64>,
     stage: Option<String>,
     segment: Option<String>,
+    /// A loyal class: `loyal`, `semi_loyal` or `other`.
+    loyal: Option<String>,
     /// A saved segment's name.
     saved: Option<String>,
 }
@@ -190,6 +192,7 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
     let text = q.q.clone().unwrap_or_default();
     let stage = q.stage.clone().filter(|s| !s.is_empty());
     let segment = q.segment.clone().filter(|s| !s.is_empty());
+    let loyal = q.loyal.clone().filter(|s| !s.is_empty());
     let saved = q.saved.clone().filter(|s| !s.is_empty());
     let mut query = customers::CustomerQuery {
         text: Some(text.clone()),
@@ -197,6 +200,7 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
         limit: 50,
         lifecycle_stage: stage.clone(),
         rfm_segment: segment.clone(),
+        loyal_class: loyal.clone(),
         ..Default::default()
     };
     // Staff find the customer in front of them: a term, a short list, no paging.
@@ -231,11 +235,13 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
                     Page { items: Vec::new(), next_cursor: None }
                 };
                 let names: Vec<String> = enishi_store::repo::segments::list(c)?.into_iter().map(|s| s.name).collect();
-                Ok::<_, enishi_store::StoreError>((list, customers::count(c)?, names, problem))
+                let ids: Vec<i64> = list.items.iter().map(|x| x.id).collect();
+                let classes = enishi_store::repo::scores::loyal_classes(c, &ids)?;
+                Ok::<_, enishi_store::StoreError>((list, customers::count(c)?, names, problem, classes))
             })?)
         })
         .await;
-    let (mut list, total, saved_names, problem) = match result {
+    let (mut list, total, saved_names, problem, classes) = match result {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
@@ -253,18 +259,21 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
             )
         })
         .collect();
+    let loyal_classes: Vec<(String, String)> =
+        ["loyal", "semi_loyal", "other"].iter().map(|c| (c.to_string(), tr.word(c))).collect();
     let body = html! {
         h1 { (tr.t("Customers")) " " span class="muted" { "(" (total) ")" } }
         form method="get" action="/customers" role="search" class="card" {
             label { (tr.t("Search")) " " input name="q" value=(text) placeholder=(tr.t("Name, email, phone or id")); } " "
             (select(tr, "stage", tr.t("Lifecycle"), &stages, stage.as_deref().unwrap_or(""))) " "
             (select(tr, "segment", tr.t("RFM segment"), &segments, segment.as_deref().unwrap_or(""))) " "
+            (select(tr, "loyal", tr.t("Loyal class"), &loyal_classes, loyal.as_deref().unwrap_or(""))) " "
             @if !saved_names.is_empty() {
                 (select(tr, "saved", tr.t("Saved segment"), &saved_names.iter().map(|n| (n.clone(), n.clone())).collect::<Vec<_>>(), saved.as_deref().unwrap_or(""))) " "
             }
             button { (tr.t("Search")) }
         }
-        (table(None, None, &[tr.t("Id"), tr.t("Name"), tr.t("Email"), tr.t("Orders"), tr.t("Spend"), tr.t("Last order")], html! {
+        (table(None, None, &[tr.t("Id"), tr.t("Name"), tr.t("Email"), tr.t("Orders"), tr.t("Spend"), tr.t("Last order"), tr.t("Loyal class")], html! {
             @for c in &list.items {
                 tr {
                     td { a href={ "/customers/" (c.id) } { (c.external_id) } }
@@ -273,6 +282,7 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
                     td { (c.stats.order_count) }
                     td { (cur.format(c.stats.total_spend)) }
                     td { (c.stats.last_order_at.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()) }
+                    td { @if let Some(class) = classes.get(&c.id) { (tr.word(class)) } }
                 }
             }
         }))
@@ -289,6 +299,7 @@ async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(
                 a href={
                     "/customers?q=" (urlencode(&text)) "&stage=" (urlencode(stage.as_deref().unwrap_or("")))
                     "&segment=" (urlencode(segment.as_deref().unwrap_or("")))
+                    "&loyal=" (urlencode(loyal.as_deref().unwrap_or("")))
                     "&saved=" (urlencode(saved.as_deref().unwrap_or(""))) "&after=" (next)
                 } { (tr.t("Next page →")) }
             }

@@ -137,6 +137,8 @@ pub struct CustomerQuery {
     pub lifecycle_stage: Option<String>,
     /// Customers in this RFM segment (as last scored).
     pub rfm_segment: Option<String>,
+    /// Customers of this loyal class (`loyal`, `semi_loyal`, `other`; as last scored).
+    pub loyal_class: Option<String>,
     /// Customers with this tag.
     pub tag: Option<String>,
     /// Customers who use this sales channel.
@@ -202,6 +204,9 @@ pub fn search(c: &mut dyn Conn, q: &CustomerQuery) -> Result<Page<Customer>, Sto
     }
     if let Some(v) = &q.rfm_segment {
         select.and_where(customers_in("customer_scores", "rfm_segment", v));
+    }
+    if let Some(v) = &q.loyal_class {
+        select.and_where(customers_in("customer_scores", "loyal_class", v));
     }
     if let Some(v) = &q.tag {
         select.and_where(customers_in("customer_tags", "tag", v));

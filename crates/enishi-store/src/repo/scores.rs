@@ -1,8 +1,9 @@
 //! Per-customer analytics scores: written in bulk by the analyses, read with the customer.
 
-use crate::db::{Conn, Param, Rows};
+use crate::db::{Conn, Param, Rows, Value};
 use crate::model::{CustomerScores, RfmScores, ValueScores};
 use crate::{params, StoreError};
+use std::collections::HashMap;
 
 fn upsert(c: &mut dyn Conn, columns: &[&str], rows: &Rows<'_>) -> Result<(), StoreError> {
     c.upsert_rows("customer_scores", "customer_id", columns, rows)
@@ -243,5 +244,18 @@ pub fn recommendations(c: &mut dyn Conn, customer_id: i64) -> Result<Vec<(String
     )?
     .iter()
     .map(|r| Ok((r.text(0)?, r.opt_text(1)?, r.real(2)?)))
+    .collect()
+}
+
+/// The loyal classes (as last scored) of the customers among `ids` that have one.
+pub fn loyal_classes(c: &mut dyn Conn, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
+    let keys: Vec<Value> = ids.iter().map(|id| Value::Int(*id)).collect();
+    crate::repo::query_in(
+        c,
+        "SELECT customer_id, loyal_class FROM customer_scores WHERE loyal_class IS NOT NULL AND customer_id IN ({list})",
+        &keys,
+    )?
+    .iter()
+    .map(|r| Ok((r.int("customer_id")?, r.text("loyal_class")?)))
     .collect()
 }
