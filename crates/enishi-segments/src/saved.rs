@@ -154,20 +154,6 @@ pub fn evaluate_every(
     Ok(out)
 }
 
-/// A saved segment's members as of `as_of_day`, and who joined and who left since its last
-/// evaluation, without recording this one (for pages that only look).
-pub fn preview_change(
-    c: &mut dyn Conn,
-    s: &Segment,
-    as_of_day: i64,
-    calendar: &BusinessClock,
-) -> Result<(Vec<i64>, Change), Error> {
-    let rule = read_rule(s)?;
-    let ids = members(c, &rule, as_of_day, calendar)?;
-    let change = repo::change_since_last(c, s.id, &ids)?;
-    Ok((ids, change))
-}
-
 /// Keeps exactly who is in `rule` (saved as `segment`, if any) now, under `label`.
 pub fn snapshot(
     c: &mut dyn Conn,

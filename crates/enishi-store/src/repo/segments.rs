@@ -156,7 +156,7 @@ pub fn counts_since(c: &mut dyn Conn, segment_id: i64, since: i64) -> Result<Vec
 
 /// Who would join and who would leave segment `segment_id` if `members` were recorded now,
 /// without recording anything.
-pub fn change_since_last(c: &mut dyn Conn, segment_id: i64, members: &[i64]) -> Result<Change, StoreError> {
+fn change_since_last(c: &mut dyn Conn, segment_id: i64, members: &[i64]) -> Result<Change, StoreError> {
     let before: BTreeSet<i64> = c
         .query("SELECT customer_id FROM segment_members WHERE segment_id = $1", params![segment_id])?
         .iter()
@@ -214,28 +214,6 @@ pub fn snapshot(
         member_count: count,
         taken_at,
     })
-}
-
-/// The snapshots of segment `segment_id`, oldest first.
-pub fn snapshots_of(c: &mut dyn Conn, segment_id: i64) -> Result<Vec<Snapshot>, StoreError> {
-    c.query(
-        "SELECT id, segment_id, label, rule, as_of_day, member_count, taken_at FROM segment_snapshots \
-         WHERE segment_id = $1 ORDER BY taken_at, id",
-        params![segment_id],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(Snapshot {
-            id: r.int("id")?,
-            segment_id: r.opt_int("segment_id")?,
-            label: r.text("label")?,
-            rule: r.text("rule")?,
-            as_of_day: r.int("as_of_day")?,
-            member_count: r.int("member_count")?,
-            taken_at: r.int("taken_at")?,
-        })
-    })
-    .collect()
 }
 
 /// The members of snapshot `id`, ascending; `None` when there is no such snapshot.
