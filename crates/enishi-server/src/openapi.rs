@@ -4,8 +4,10 @@
 //! and carries its documentation with it: the handler's `#[utoipa::path]` gives the path,
 //! parameters, body and every status, and the types it names give the schemas. This module
 //! adds what the whole document shares: its description, the bearer security scheme, the
-//! tags, the problem+json responses and the `Problem` schema.
+//! tags, the problem+json responses and the `Problem` schema (whose type, the rendering of an
+//! `ApiError`, lives in `error.rs`: imports run from here to there only).
 
+use crate::error::Problem;
 use crate::ApiError;
 use axum::http::StatusCode;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
@@ -14,7 +16,7 @@ use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, HeaderBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, Ref, RefOr,
     ResponseBuilder, Server, Type,
 };
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::PartialSchema;
 
 /// A timestamp as sent: the forms `TimestampInput` lists.
 const TIMESTAMP_INPUT: &str = r"^\s*([+-]?[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}([T ][0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2})?)?|[+-]?[0-9]{4,}-[0-9]{1,2}-[0-9]{1,2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})|[0-9]{8}|[0-9]{1,2}/[0-9]{1,2}/[+-]?[0-9]{4,} [0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2})?)\s*$";
@@ -212,104 +214,6 @@ fn problem_response(description: &str, example: Option<ApiError>, retry: bool) -
         response
     };
     response.build()
-}
-
-/// Every `code` a problem can carry (a test checks that the server uses no other).
-const PROBLEM_CODES: &[&str] = &[
-    "unauthorized",
-    "forbidden",
-    "not_found",
-    "invalid_field",
-    "invalid_body",
-    "malformed_json",
-    "unsupported_media_type",
-    "payload_too_large",
-    "bad_path",
-    "bad_query",
-    "bad_request",
-    "conflict",
-    "customer_exists",
-    "unknown_order",
-    "internal",
-    "method_not_allowed",
-    "invalid_program",
-    "out_of_range",
-    "no_program",
-    "insufficient_points",
-    "points_debt",
-    "limit_reached",
-    "coupon_unusable",
-    "rate_limited",
-    "confirmation_required",
-    "last_admin",
-    "no_purchases",
-    "user_exists",
-    "busy",
-    "timeout",
-    "invalid_rule",
-    "name_taken",
-];
-
-/// An error, as `application/problem+json` (RFC 9457) with Enishi's stable `code`: what
-/// [`ApiError`] renders, so the schema is the rendering's own.
-#[derive(serde::Serialize, ToSchema)]
-#[schema(description = "An error, as `application/problem+json` (RFC 9457) with Enishi's stable `code`.")]
-pub(crate) struct Problem {
-    #[schema(schema_with = problem_type)]
-    r#type: String,
-    /// The HTTP reason phrase of `status`.
-    #[schema(examples("Unprocessable Entity"))]
-    title: &'static str,
-    /// The HTTP status code.
-    #[schema(examples(422))]
-    status: u16,
-    #[schema(schema_with = problem_code)]
-    code: &'static str,
-    /// What happened, for a person.
-    #[schema(examples("lines[0].unit_price: 'abc' is not an amount (expected a decimal like 57.40)"))]
-    detail: String,
-    /// JSON path of the field at fault (`lines[1].unit_price`, `consents.email.status`, `rules[2].multiplier`); with `invalid_field`, `invalid_program`, `invalid_body` and `out_of_range` when one field is at fault.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, examples("lines[0].unit_price"))]
-    field: Option<String>,
-    /// The request's id (the caller's `X-Request-Id`, or one the server made); the same id is in the response's `X-Request-Id` header and on the server's log lines for this request.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, examples("3f9c2a0d5be14e8f9a6c1d2e7b4f0a91"))]
-    request_id: Option<String>,
-}
-
-impl Problem {
-    /// The problem `e` is answered as, carrying `request_id` when there is one.
-    pub(crate) fn of(e: &ApiError, request_id: Option<String>) -> Self {
-        Problem {
-            r#type: format!("https://enishi.dev/problems/{}", e.code),
-            title: e.status.canonical_reason().unwrap_or("Error"),
-            status: e.status.as_u16(),
-            code: e.code,
-            detail: e.detail.clone(),
-            field: e.field.clone(),
-            request_id,
-        }
-    }
-}
-
-/// A problem's `type`: a URI naming its code.
-fn problem_type() -> utoipa::openapi::Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .format(Some(utoipa::openapi::SchemaFormat::Custom("uri".into())))
-        .description(Some("`https://enishi.dev/problems/{code}`."))
-        .examples(["https://enishi.dev/problems/invalid_field"])
-        .build()
-}
-
-/// A problem's `code`: one of [`PROBLEM_CODES`].
-fn problem_code() -> utoipa::openapi::Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .description(Some("Stable machine-readable code."))
-        .enum_values(Some(PROBLEM_CODES.iter().copied()))
-        .build()
 }
 
 #[cfg(test)]

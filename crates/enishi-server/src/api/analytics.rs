@@ -3,7 +3,8 @@
 
 use super::shared::{ok, Money, QueryParams, Timestamp};
 use crate::auth::Manager;
-use crate::openapi::{BadRequest, Forbidden, Internal, Problem, Unauthorized, Unavailable, UnprocessableEntity};
+use crate::error::Problem;
+use crate::openapi::{BadRequest, Forbidden, Internal, Unauthorized, Unavailable, UnprocessableEntity};
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -7,9 +7,10 @@ use super::shared::{
 };
 use crate::api::orders::OrderView;
 use crate::auth::{Admin, Caller, Manager};
+use crate::error::Problem;
 use crate::openapi::{
-    BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Problem, TooManyRequests, Unauthorized,
-    Unavailable, UnprocessableEntity, UnsupportedMediaType,
+    BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized, Unavailable,
+    UnprocessableEntity, UnsupportedMediaType,
 };
 use crate::{ApiError, AppState};
 use axum::extract::State;

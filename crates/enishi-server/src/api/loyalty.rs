@@ -3,8 +3,9 @@
 
 use super::shared::{created, existing, ok, Body, Id, JsonText, Money, PageQuery, PathParam, QueryParams, Timestamp};
 use crate::auth::{Caller, Manager};
+use crate::error::Problem;
 use crate::openapi::{
-    BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Problem, Unauthorized, Unavailable,
+    BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Unauthorized, Unavailable,
     UnprocessableEntity, UnsupportedMediaType,
 };
 use crate::{ApiError, AppState};

@@ -4,8 +4,9 @@
 use super::shared::{created, ok, Body, Money, PathParam, Timestamp};
 use crate::auth::Caller;
 use crate::batcher::OrderFrom;
+use crate::error::Problem;
 use crate::openapi::{
-    BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Problem, Unauthorized, Unavailable,
+    BadRequest, Conflict, Forbidden, Internal, NotFound, PayloadTooLarge, Unauthorized, Unavailable,
     UnprocessableEntity, UnsupportedMediaType,
 };
 use crate::{ApiError, AppState};
