@@ -2,10 +2,9 @@
 //! (owners only), and each user's own account (language and password).
 
 use crate::console::i18n::Tr;
-use crate::console::shell::{admin_form, admin_only};
-use crate::console::shell::{table, visitor, Quoted, Visitor};
+use crate::console::shell::{carries_csrf, table, ConsoleAdmin, ConsoleUser, Posted, Quoted, Visitor};
 use crate::AppState;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -126,11 +125,7 @@ async fn users_body(
     })
 }
 
-async fn users_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<Flash>) -> Response {
-    let v = match admin_only(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn users_page(ConsoleAdmin(v): ConsoleAdmin, State(state): State<AppState>, Query(q): Query<Flash>) -> Response {
     match users_body(&state, &v, None, q.done.as_deref()).await {
         Ok(html) => v.page(v.tr().t("Users"), html).into_response(),
         Err(r) => r,
@@ -160,11 +155,13 @@ struct NewUserForm {
     password: String,
 }
 
-async fn create_user(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<NewUserForm>) -> Response {
-    let v = match admin_form(&state, &headers, &f.csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+carries_csrf!(NewUserForm);
+
+async fn create_user(
+    ConsoleAdmin(v): ConsoleAdmin,
+    State(state): State<AppState>,
+    Posted(f): Posted<NewUserForm>,
+) -> Response {
     let (Ok(role), Ok(language)) = (f.role.parse::<Role>(), f.language.parse::<Language>()) else {
         return v.bad_form(v.tr().t("Users"), v.tr().t("Choose a role and a language."));
     };
@@ -194,16 +191,14 @@ struct RoleForm {
     role: String,
 }
 
+carries_csrf!(RoleForm);
+
 async fn change_role(
+    ConsoleAdmin(v): ConsoleAdmin,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<RoleForm>,
+    Posted(f): Posted<RoleForm>,
 ) -> Response {
-    let v = match admin_form(&state, &headers, &f.csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let Ok(role) = f.role.parse::<Role>() else { return v.bad_form(v.tr().t("Users"), v.tr().t("Unknown role.")) };
     let actor = v.actor();
     let outcome = state
@@ -231,16 +226,14 @@ struct AccessForm {
     disable: String,
 }
 
+carries_csrf!(AccessForm);
+
 async fn change_access(
+    ConsoleAdmin(v): ConsoleAdmin,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<AccessForm>,
+    Posted(f): Posted<AccessForm>,
 ) -> Response {
-    let v = match admin_form(&state, &headers, &f.csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let actor = v.actor();
     let outcome = state
         .run(move |s| {
@@ -285,11 +278,11 @@ fn settings_body(v: &Visitor, time_zone: &str, currency: &str, alert: Option<&st
     }
 }
 
-async fn settings_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<Flash>) -> Response {
-    let v = match admin_only(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn settings_page(
+    ConsoleAdmin(v): ConsoleAdmin,
+    State(state): State<AppState>,
+    Query(q): Query<Flash>,
+) -> Response {
     let ws = state.workspace();
     let body = settings_body(&v, ws.clock.tz_name(), ws.currency.as_str(), None, q.done.is_some());
     v.page(v.tr().t("Settings"), body).into_response()
@@ -303,11 +296,13 @@ struct SettingsForm {
     currency: String,
 }
 
-async fn save_settings(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<SettingsForm>) -> Response {
-    let v = match admin_form(&state, &headers, &f.csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+carries_csrf!(SettingsForm);
+
+async fn save_settings(
+    ConsoleAdmin(v): ConsoleAdmin,
+    State(state): State<AppState>,
+    Posted(f): Posted<SettingsForm>,
+) -> Response {
     let tr = v.tr();
     let refuse = |why: String| {
         (
@@ -378,11 +373,7 @@ fn account_body(v: &Visitor, alert: Option<&str>, done: bool) -> Markup {
     }
 }
 
-async fn account_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<Flash>) -> Response {
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn account_page(ConsoleUser(v): ConsoleUser, Query(q): Query<Flash>) -> Response {
     v.page(v.tr().t("Your account"), account_body(&v, None, q.done.is_some())).into_response()
 }
 
@@ -394,14 +385,14 @@ struct PasswordForm {
     new: String,
 }
 
-async fn change_password(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<PasswordForm>) -> Response {
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !v.form_ok(&f.csrf) {
-        return v.forged();
-    }
+carries_csrf!(PasswordForm);
+
+async fn change_password(
+    ConsoleUser(v): ConsoleUser,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Posted(f): Posted<PasswordForm>,
+) -> Response {
     let (id, email, session) = (v.user.id, v.user.email.clone(), crate::console::shell::session_of(&headers));
     let outcome = state
         .run(move |s| {
@@ -428,14 +419,10 @@ async fn change_password(State(state): State<AppState>, headers: HeaderMap, Form
 
 /// The audit page (admins): the newest 200 entries, `?before=ID` for older ones.
 async fn audit_page(
+    ConsoleAdmin(v): ConsoleAdmin,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Query(q): Query<crate::audit::AuditQuery>,
 ) -> Response {
-    let v = match admin_only(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let tr = v.tr();
     let before = q.before;
     let items = match state.run(move |s| Ok(s.read(|c| audit::recent(c, before, 200))?)).await {

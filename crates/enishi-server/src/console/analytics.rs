@@ -1,14 +1,12 @@
 //! The analytics page (owners and marketers): RFM, loyal customers, lifecycle, KPIs with
 //! their distributions, monthly cohorts, predicted customer value and B2B accounts.
 
-use crate::auth::MANAGERS;
 use crate::console::charts::{bar_chart, heat_table};
 use crate::console::customers::{funnel_chart, loyal_trend_chart, rfm_grid, segment_chart};
 use crate::console::i18n::Tr;
-use crate::console::shell::{table, visitor};
+use crate::console::shell::{table, ConsoleManager, ForManagers};
 use crate::AppState;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -40,14 +38,19 @@ fn distribution_rows(tr: Tr, rows: &[(&str, &Distribution, Written<'_>)]) -> Mar
     )
 }
 
-async fn analytics_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if let Some(r) = v.unless_role(MANAGERS, v.tr().t("Analytics are for owners and marketers.")) {
-        return r;
+/// The analytics page: for owners and marketers.
+pub(crate) struct AnalyticsPages;
+
+impl ForManagers for AnalyticsPages {
+    fn who_may(tr: Tr) -> &'static str {
+        tr.t("Analytics are for owners and marketers.")
     }
+}
+
+async fn analytics_page(
+    ConsoleManager(v, _): ConsoleManager<AnalyticsPages>,
+    State(state): State<AppState>,
+) -> Response {
     let tr = v.tr();
     let (clock, cur) = (state.workspace().clock, state.workspace().currency);
     let today = clock.day_number(state.now());

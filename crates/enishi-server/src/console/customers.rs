@@ -4,10 +4,9 @@
 
 use crate::console::charts::{bar_chart, heat_table, line_chart, lorenz_chart};
 use crate::console::i18n::Tr;
-use crate::console::shell::{table, urlencode, visitor, Visitor};
+use crate::console::shell::{table, urlencode, ConsoleUser, Visitor};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -60,11 +59,7 @@ pub(crate) fn rfm_grid(tr: Tr, grid: &[[u64; 5]; 5]) -> Markup {
     }
 }
 
-async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn dashboard(ConsoleUser(v): ConsoleUser, State(state): State<AppState>) -> Response {
     let tr = v.tr();
     let (clock, cur) = (state.workspace().clock, state.workspace().currency);
     let today = clock.day_number(state.now());
@@ -182,11 +177,11 @@ fn select(tr: Tr, name: &str, label: &str, options: &[(String, String)], selecte
     }
 }
 
-async fn customer_list(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn customer_list(
+    ConsoleUser(v): ConsoleUser,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let tr = v.tr();
     let cur = state.workspace().currency;
     let text = q.q.clone().unwrap_or_default();
@@ -371,15 +366,11 @@ pub(crate) async fn load_customer(state: &AppState, id: i64) -> Result<Option<Cu
 }
 
 async fn customer_page(
+    ConsoleUser(v): ConsoleUser,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Query(q): Query<CustomerPageQuery>,
 ) -> Response {
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let tr = v.tr();
     let Ok(id) = id.parse::<i64>() else { return v.not_found() };
     let view = match load_customer(&state, id).await {

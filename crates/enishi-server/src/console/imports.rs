@@ -2,12 +2,10 @@
 //! its own page, which shows progress (refreshing itself, no JavaScript) and then the summary
 //! and the rejected-rows report. The imports page lists the recent imports.
 
-use crate::auth::MANAGERS;
 use crate::console::i18n::Tr;
-use crate::console::shell::{table, visitor, Quoted, Visitor};
+use crate::console::shell::{table, ConsoleManager, ForManagers, Quoted, Visitor};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -73,12 +71,12 @@ impl ImportJobs {
     }
 }
 
-/// A signed-in owner or marketer (who run imports), or the answer refusing anyone else.
-async fn importer(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
-    let v = visitor(state, headers).await?;
-    match v.unless_role(MANAGERS, v.tr().t("Imports are run by owners and marketers.")) {
-        Some(refused) => Err(refused),
-        None => Ok(v),
+/// The import pages: owners and marketers run imports.
+pub(crate) struct ImportPages;
+
+impl ForManagers for ImportPages {
+    fn who_may(tr: Tr) -> &'static str {
+        tr.t("Imports are run by owners and marketers.")
     }
 }
 
@@ -109,11 +107,7 @@ fn import_form(tr: Tr, csrf: &str) -> Markup {
     }
 }
 
-async fn imports_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let v = match importer(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn imports_page(ConsoleManager(v, _): ConsoleManager<ImportPages>, State(state): State<AppState>) -> Response {
     let tr = v.tr();
     let recent = match state.run(|s| Ok(s.read(|c| enishi_store::repo::imports::recent(c, 20))?)).await {
         Ok(r) => r,
@@ -145,15 +139,11 @@ async fn imports_page(State(state): State<AppState>, headers: HeaderMap) -> Resp
 }
 
 async fn upload_import(
+    // Who may import is decided before the body is read: a refused role learns that first.
+    ConsoleManager(v, _): ConsoleManager<ImportPages>,
     State(state): State<AppState>,
-    headers: HeaderMap,
     form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    // Who may import is decided before the body is read: a refused role learns that first.
-    let v = match importer(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let tr = v.tr();
     let title = tr.t("Import orders");
     let Ok(mut form) = form else { return v.bad_form(title, tr.t("The upload could not be read.")) };
@@ -289,11 +279,11 @@ fn finished_html(tr: Tr, file: &str, outcome: &Result<OrderImport, ImportError>)
     }
 }
 
-async fn job_page(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
-    let v = match importer(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn job_page(
+    ConsoleManager(v, _): ConsoleManager<ImportPages>,
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+) -> Response {
     let tr = v.tr();
     let seen = state.imports.view(id, &v, |job| {
         let outcome = job.outcome.lock().unwrap_or_else(|p| p.into_inner());

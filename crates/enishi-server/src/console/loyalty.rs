@@ -1,12 +1,11 @@
 //! The loyalty programme page (owners and marketers): the programme in force, its editor, and
 //! the latest redemptions.
 
-use crate::auth::MANAGERS;
 use crate::console::i18n::Tr;
-use crate::console::shell::{form_visitor, table, visitor, Quoted, Visitor};
+use crate::console::shell::{carries_csrf, table, ConsoleManager, ForManagers, Posted, Quoted, Visitor};
 use crate::{ApiError, AppState};
-use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -50,14 +49,16 @@ async fn loyalty_view(state: &AppState) -> Result<LoyaltyView, ApiError> {
         .await
 }
 
-async fn loyalty_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if let Some(r) = v.unless_role(MANAGERS, v.tr().t("The loyalty programme is managed by owners and marketers.")) {
-        return r;
+/// The loyalty programme's pages: owners and marketers manage it.
+pub(crate) struct LoyaltyPages;
+
+impl ForManagers for LoyaltyPages {
+    fn who_may(tr: Tr) -> &'static str {
+        tr.t("The loyalty programme is managed by owners and marketers.")
     }
+}
+
+async fn loyalty_page(ConsoleManager(v, _): ConsoleManager<LoyaltyPages>, State(state): State<AppState>) -> Response {
     match loyalty_view(&state).await {
         Ok(view) => {
             v.page(v.tr().t("Loyalty"), loyalty_body(&v, state.workspace().currency, &view, None)).into_response()
@@ -153,14 +154,13 @@ struct ProgrammeForm {
     document: String,
 }
 
-async fn apply_programme(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<ProgrammeForm>) -> Response {
-    let v = match form_visitor(&state, &headers, &f.csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if let Some(r) = v.unless_role(MANAGERS, v.tr().t("The loyalty programme is managed by owners and marketers.")) {
-        return r;
-    }
+carries_csrf!(ProgrammeForm);
+
+async fn apply_programme(
+    ConsoleManager(v, _): ConsoleManager<LoyaltyPages>,
+    State(state): State<AppState>,
+    Posted(f): Posted<ProgrammeForm>,
+) -> Response {
     let clock = state.workspace().clock;
     let by = format!("console: {}", v.user.email);
     let text = f.document.clone();

@@ -2,11 +2,10 @@
 //! erasure, confirmed by typing the customer's shop id.
 
 use crate::console::i18n::Tr;
-use crate::console::shell::Quoted;
-use crate::console::shell::{admin_form, admin_only};
+use crate::console::shell::{carries_csrf, ConsoleAdmin, Posted, Quoted};
 use crate::AppState;
-use axum::extract::{Form, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -36,11 +35,7 @@ pub(crate) fn privacy_card(tr: Tr, customer_id: i64, csrf: &str) -> Markup {
     }
 }
 
-async fn download(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<i64>) -> Response {
-    let v = match admin_only(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn download(ConsoleAdmin(v): ConsoleAdmin, State(state): State<AppState>, Path(id): Path<i64>) -> Response {
     let actor = v.actor();
     let data = state.run(move |s| Ok(enishi_ingest::privacy::export(s, id, &actor)?)).await;
     match data {
@@ -64,16 +59,14 @@ struct EraseForm {
     confirm: String,
 }
 
+carries_csrf!(EraseForm);
+
 async fn erase(
+    ConsoleAdmin(v): ConsoleAdmin,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<EraseForm>,
+    Posted(f): Posted<EraseForm>,
 ) -> Response {
-    let v = match admin_form(&state, &headers, &f.csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let found = state.run(move |s| Ok(s.read(|c| customers::get(c, id))?)).await;
     let customer = match found {
         Ok(Some(c)) => c,

@@ -9,12 +9,13 @@
 //! script `/segments.js`, where the browser runs it, posts the same form to
 //! `/segment-preview` as the visitor types and shows the answer: a live count.
 
-use crate::auth::MANAGERS;
 use crate::console::i18n::Tr;
-use crate::console::shell::{table, urlencode, visitor, Quoted, Visitor};
+use crate::console::shell::{
+    carries_csrf, table, urlencode, ConsoleManager, ForManagers, Posted, Quoted, ScriptForm, Visitor,
+};
 use crate::{ApiError, AppState};
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -54,9 +55,13 @@ async fn script() -> Response {
         .into_response()
 }
 
-/// Who may see and change segments.
-fn refused(v: &Visitor) -> Option<Response> {
-    v.unless_role(MANAGERS, v.tr().t("Segments are for owners and marketers."))
+/// The segment pages: for owners and marketers.
+pub(crate) struct SegmentPages;
+
+impl ForManagers for SegmentPages {
+    fn who_may(tr: Tr) -> &'static str {
+        tr.t("Segments are for owners and marketers.")
+    }
 }
 
 /// A node of the rule as the builder shows it.
@@ -557,14 +562,11 @@ fn preset_words(
     }
 }
 
-async fn new_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<NewQuery>) -> Response {
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if let Some(r) = refused(&v) {
-        return r;
-    }
+async fn new_page(
+    ConsoleManager(v, _): ConsoleManager<SegmentPages>,
+    State(state): State<AppState>,
+    Query(q): Query<NewQuery>,
+) -> Response {
     let tr = v.tr();
     let pair = pair(&q.a, &q.b);
     let presets = enishi_segments::presets::presets(pair);
@@ -604,14 +606,11 @@ async fn preview_into(state: &AppState, b: &mut Builder, tr: Tr) -> Result<(), R
     Ok(())
 }
 
-async fn edit_page(State(state): State<AppState>, headers: HeaderMap, Path(name): Path<String>) -> Response {
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if let Some(r) = refused(&v) {
-        return r;
-    }
+async fn edit_page(
+    ConsoleManager(v, _): ConsoleManager<SegmentPages>,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Response {
     let tr = v.tr();
     let found = state.run(move |s| Ok(s.read(|c| repo::by_name(c, &name))?)).await;
     let seg = match found {
@@ -636,47 +635,25 @@ async fn edit_page(State(state): State<AppState>, headers: HeaderMap, Path(name)
 }
 
 async fn submit_new(
+    ConsoleManager(v, _): ConsoleManager<SegmentPages>,
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
+    Posted(fields): Posted<Vec<(String, String)>>,
 ) -> Response {
-    submit(state, headers, None, fields).await
+    submit(v, state, None, fields).await
 }
 
 async fn submit_edit(
+    ConsoleManager(v, _): ConsoleManager<SegmentPages>,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(name): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    Posted(fields): Posted<Vec<(String, String)>>,
 ) -> Response {
-    submit(state, headers, Some(name), fields).await
-}
-
-/// Reads the visitor of a builder form: signed in, their token on the form, and a manager.
-async fn form_visitor(state: &AppState, headers: &HeaderMap, csrf: &str) -> Result<Visitor, Response> {
-    let v = visitor(state, headers).await?;
-    if !v.form_ok(csrf) {
-        return Err(v.forged());
-    }
-    match refused(&v) {
-        Some(r) => Err(r),
-        None => Ok(v),
-    }
+    submit(v, state, Some(name), fields).await
 }
 
 /// A builder post: do the button's work, then show the builder again with the count (or save
 /// and go to the segments page).
-async fn submit(
-    state: AppState,
-    headers: HeaderMap,
-    existing: Option<String>,
-    fields: Vec<(String, String)>,
-) -> Response {
-    let csrf = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
-    let v = match form_visitor(&state, &headers, csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn submit(v: Visitor, state: AppState, existing: Option<String>, fields: Vec<(String, String)>) -> Response {
     let tr = v.tr();
     let Some(mut sent) = Sent::read(&fields) else {
         return v.bad_form(tr.t("Segment"), tr.t("The form does not describe a rule. Reload the page and try again."));
@@ -769,28 +746,7 @@ async fn submit(
 /// The live count: the builder's form as `/segments.js` posts it, answered as JSON — the
 /// count and a sample, or the problem (with the node's path when it is in the tree), and the
 /// rule's text form.
-async fn preview(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(fields): Form<Vec<(String, String)>>,
-) -> Response {
-    let csrf = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(_) => return ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in again").into_response(),
-    };
-    if !v.form_ok(csrf) {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "the form's anti-forgery token is not this session's",
-        )
-        .into_response();
-    }
-    if !MANAGERS.contains(&v.role()) {
-        return ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("the {} role may not do this", v.role()))
-            .into_response();
-    }
+async fn preview(State(state): State<AppState>, ScriptForm(v, fields): ScriptForm<Vec<(String, String)>>) -> Response {
     let tr = v.tr();
     let Some(mut sent) = Sent::read(&fields) else {
         return ApiError::invalid("form", "the form does not describe a rule").into_response();
@@ -1035,14 +991,11 @@ fn sparkline(tr: Tr, points: &[(String, i64)]) -> Markup {
     }
 }
 
-async fn segments_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if let Some(r) = refused(&v) {
-        return r;
-    }
+async fn segments_page(
+    ConsoleManager(v, _): ConsoleManager<SegmentPages>,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let tr = v.tr();
     let calendar = state.workspace().clock;
     let today = calendar.day_number(state.now());
@@ -1159,17 +1112,15 @@ struct CountForm {
     csrf: String,
 }
 
+carries_csrf!(CountForm);
+
 /// Evaluates a segment now and records it (its size today, who joined and who left).
 async fn count_now(
+    ConsoleManager(v, _): ConsoleManager<SegmentPages>,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(name): Path<String>,
-    Form(f): Form<CountForm>,
+    Posted(_): Posted<CountForm>,
 ) -> Response {
-    let v = match form_visitor(&state, &headers, &f.csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let tr = v.tr();
     let calendar = state.workspace().clock;
     let today = calendar.day_number(state.now());
@@ -1198,18 +1149,16 @@ struct SnapshotForm {
     label: String,
 }
 
+carries_csrf!(SnapshotForm);
+
 /// Keeps who is in a segment now under a label (a point of its trend), and records the
 /// evaluation (from which "joined / left" counts).
 async fn take_snapshot(
+    ConsoleManager(v, _): ConsoleManager<SegmentPages>,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(name): Path<String>,
-    Form(f): Form<SnapshotForm>,
+    Posted(f): Posted<SnapshotForm>,
 ) -> Response {
-    let v = match form_visitor(&state, &headers, &f.csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let tr = v.tr();
     let label = f.label.trim().to_string();
     if label.is_empty() {

@@ -1,11 +1,13 @@
 //! What every console page shares: signing in and out, the signed-in visitor (their role,
-//! language and anti-forgery token), the page frame with its navigation, and the answers for
-//! refused forms.
+//! language and anti-forgery token), the extractors that say who may use a page and check a
+//! form's anti-forgery token, the page frame with its navigation, and the answers for refused
+//! forms.
 
 use crate::auth::{EVERYONE, MANAGERS};
 use crate::console::i18n::Tr;
-use crate::AppState;
-use axum::extract::{ConnectInfo, Form, State};
+use crate::{ApiError, AppState};
+use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -13,7 +15,9 @@ use axum::Router;
 use enishi_core::{Language, Role};
 use enishi_store::repo::users::{self, User};
 use maud::{html, Markup, PreEscaped, Render};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 
 /// Name of the console's session cookie.
@@ -133,6 +137,7 @@ pub(crate) fn bare_page(tr: Tr, title: &str, body: Markup) -> Markup {
 }
 
 /// A signed-in visitor: who they are and the anti-forgery token their forms carry.
+#[derive(Clone)]
 pub(crate) struct Visitor {
     /// The user.
     pub user: User,
@@ -209,13 +214,6 @@ impl Visitor {
         frame(tr, title, head, nav, body)
     }
 
-    /// The 403 answer for a visitor whose role is not in `allowed`, saying who may; `None`
-    /// when they may.
-    pub(crate) fn unless_role(&self, allowed: &[Role], who_may: &str) -> Option<Response> {
-        (!allowed.contains(&self.role()))
-            .then(|| self.refuse(StatusCode::FORBIDDEN, self.tr().t("Not allowed"), who_may))
-    }
-
     /// An error page: `status`, a heading and why.
     pub(crate) fn refuse(&self, status: StatusCode, title: &str, why: &str) -> Response {
         (status, self.page(title, html! { h1 { (title) } p role="alert" { (Quoted(why)) } })).into_response()
@@ -253,8 +251,9 @@ pub(crate) fn session_of(headers: &HeaderMap) -> Option<String> {
         .and_then(|c| c.split(';').find_map(|p| p.trim().strip_prefix(&format!("{SESSION_COOKIE}=")).map(String::from)))
 }
 
-/// The signed-in visitor, or a redirect to the sign-in page.
-pub(crate) async fn visitor(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
+/// The signed-in visitor, or a redirect to the sign-in page (handlers take [`ConsoleUser`]
+/// and its kin instead; signing out is for anyone).
+async fn visitor(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
     let Some(session) = session_of(headers) else { return Err(Redirect::to("/login").into_response()) };
     let token = session.clone();
     let now = state.now().timestamp();
@@ -412,6 +411,8 @@ struct LanguageForm {
     language: String,
 }
 
+carries_csrf!(LanguageForm);
+
 /// Where to go back to after a form in the header: the page it was sent from, when that
 /// is one of ours.
 fn back_to(headers: &HeaderMap) -> String {
@@ -425,14 +426,12 @@ fn back_to(headers: &HeaderMap) -> String {
     }
 }
 
-async fn set_language(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<LanguageForm>) -> Response {
-    let v = match visitor(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if !v.form_ok(&f.csrf) {
-        return v.forged();
-    }
+async fn set_language(
+    ConsoleUser(v): ConsoleUser,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Posted(f): Posted<LanguageForm>,
+) -> Response {
     let Ok(language) = f.language.parse::<Language>() else {
         return v.bad_form(v.tr().t("Language"), v.tr().t("Choose English or Japanese."));
     };
@@ -442,31 +441,161 @@ async fn set_language(State(state): State<AppState>, headers: HeaderMap, Form(f)
         Err(e) => e.into_response(),
     }
 }
-/// A signed-in visitor whose form carries their anti-forgery token, or the answer refusing it.
-pub(crate) async fn form_visitor(state: &AppState, headers: &HeaderMap, csrf: &str) -> Result<Visitor, Response> {
-    let v = visitor(state, headers).await?;
-    if v.form_ok(csrf) {
-        Ok(v)
-    } else {
-        Err(v.forged())
+
+// ------------------------------------------------------------------ extractors
+//
+// A handler's signature says who may use it: its first argument is `ConsoleUser`,
+// `ConsoleManager<G>` or `ConsoleAdmin`, which answer everyone else before any parameter or
+// body is read; a form arrives as `Posted<F>`, which refuses a form without the visitor's
+// anti-forgery token.
+
+/// The signed-in visitor of this request, read once and kept in the request's extensions for
+/// the extractors that follow.
+async fn signed_in(parts: &mut Parts, state: &AppState) -> Result<Visitor, Response> {
+    if let Some(v) = parts.extensions.get::<Visitor>() {
+        return Ok(v.clone());
+    }
+    let v = visitor(state, &parts.headers).await?;
+    parts.extensions.insert(v.clone());
+    Ok(v)
+}
+
+/// Any signed-in user. As a handler's argument it sends everyone else to the sign-in page
+/// (303 to `/login`).
+pub(crate) struct ConsoleUser(pub Visitor);
+
+impl FromRequestParts<AppState> for ConsoleUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        signed_in(parts, state).await.map(ConsoleUser)
     }
 }
 
-/// A signed-in owner whose form carries their anti-forgery token, or the answer refusing it.
-pub(crate) async fn admin_form(state: &AppState, headers: &HeaderMap, csrf: &str) -> Result<Visitor, Response> {
-    let v = admin_only(state, headers).await?;
-    if v.form_ok(csrf) {
-        Ok(v)
-    } else {
-        Err(v.forged())
+/// A group of pages for owners and marketers only, and what a staff visitor is told.
+pub(crate) trait ForManagers {
+    /// Who may use these pages, in the visitor's language (the 403 page's text).
+    fn who_may(tr: Tr) -> &'static str;
+}
+
+/// A signed-in owner or marketer, on the pages of group `G`. As a handler's argument it sends
+/// a signed-out visitor to the sign-in page and answers staff with the 403 page saying
+/// [`ForManagers::who_may`].
+pub(crate) struct ConsoleManager<G>(pub Visitor, pub PhantomData<G>);
+
+impl<G: ForManagers> FromRequestParts<AppState> for ConsoleManager<G> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let v = signed_in(parts, state).await?;
+        if MANAGERS.contains(&v.role()) {
+            Ok(ConsoleManager(v, PhantomData))
+        } else {
+            Err(v.refuse(StatusCode::FORBIDDEN, v.tr().t("Not allowed"), G::who_may(v.tr())))
+        }
     }
 }
 
-/// A signed-in owner (admin), or the answer refusing anyone else.
-pub(crate) async fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
-    let v = visitor(state, headers).await?;
-    match v.unless_role(&[Role::Admin], v.tr().t("This page is for owners (admin).")) {
-        Some(refused) => Err(refused),
-        None => Ok(v),
+/// A signed-in owner (admin). As a handler's argument it sends a signed-out visitor to the
+/// sign-in page and answers everyone else with the 403 page for owners' pages.
+pub(crate) struct ConsoleAdmin(pub Visitor);
+
+impl FromRequestParts<AppState> for ConsoleAdmin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let v = signed_in(parts, state).await?;
+        if v.role() == Role::Admin {
+            Ok(ConsoleAdmin(v))
+        } else {
+            Err(v.refuse(StatusCode::FORBIDDEN, v.tr().t("Not allowed"), v.tr().t("This page is for owners (admin).")))
+        }
+    }
+}
+
+/// A form that carries an anti-forgery token.
+pub(crate) trait CarriesCsrf {
+    /// The token as sent (empty when it was not).
+    fn csrf(&self) -> &str;
+}
+
+impl CarriesCsrf for CsrfForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Every field as sent, in order (the segment builder's form).
+impl CarriesCsrf for Vec<(String, String)> {
+    fn csrf(&self) -> &str {
+        self.iter().find(|(k, _)| k == "csrf").map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// Implements [`CarriesCsrf`] for form structs with a `csrf: String` field.
+macro_rules! carries_csrf {
+    ($($form:ty),+ $(,)?) => {
+        $(impl $crate::console::shell::CarriesCsrf for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })+
+    };
+}
+pub(crate) use carries_csrf;
+
+/// A posted form (`application/x-www-form-urlencoded`) that carries the signed-in visitor's
+/// anti-forgery token. As a handler's last argument, after the role extractor, it answers a
+/// form that cannot be read as axum's `Form` does, and one without the visitor's token with
+/// the 403 page saying the form expired.
+pub(crate) struct Posted<F>(pub F);
+
+impl<F> FromRequest<AppState> for Posted<F>
+where
+    F: DeserializeOwned + CarriesCsrf + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let v = signed_in(&mut parts, state).await?;
+        let Form(form) = Form::<F>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if v.form_ok(form.csrf()) {
+            Ok(Posted(form))
+        } else {
+            Err(v.forged())
+        }
+    }
+}
+
+/// A form a console script posts (the segment builder's live count), from a signed-in owner
+/// or marketer with their anti-forgery token, and the form. The script reads the answers, so
+/// refusals are problem+json: 401 when not signed in, 403 for a token that is not the
+/// session's or another role.
+pub(crate) struct ScriptForm<F>(pub Visitor, pub F);
+
+impl<F> FromRequest<AppState> for ScriptForm<F>
+where
+    F: DeserializeOwned + CarriesCsrf + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        let Form(form) = Form::<F>::from_request(req, state).await.map_err(IntoResponse::into_response)?;
+        let Ok(v) = visitor(state, &headers).await else {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in again").into_response());
+        };
+        if !v.form_ok(form.csrf()) {
+            let why = "the form's anti-forgery token is not this session's";
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", why).into_response());
+        }
+        if !MANAGERS.contains(&v.role()) {
+            let why = format!("the {} role may not do this", v.role());
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", why).into_response());
+        }
+        Ok(ScriptForm(v, form))
     }
 }

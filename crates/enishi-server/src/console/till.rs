@@ -4,10 +4,12 @@
 
 use crate::auth::MANAGERS;
 use crate::console::i18n::Tr;
-use crate::console::shell::{form_visitor, CsrfForm, Quoted, Visitor};
+use crate::console::shell::{
+    carries_csrf, ConsoleManager, ConsoleUser, CsrfForm, ForManagers, Posted, Quoted, Visitor,
+};
 use crate::notices::{Notice, Unearned};
 use crate::{ApiError, AppState};
-use axum::extract::{ConnectInfo, Form, Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
@@ -104,6 +106,8 @@ struct PurchaseForm {
     manager_email: String,
     manager_password: String,
 }
+
+carries_csrf!(PurchaseForm);
 
 /// Why `typed` is no amount in `cur`, in the visitor's language.
 fn typed_refusal(tr: Tr, cur: Currency, typed: &str, e: &TypedAmountError) -> String {
@@ -225,16 +229,13 @@ async fn why_unearned(
 }
 
 async fn record_purchase(
+    ConsoleUser(v): ConsoleUser,
     State(state): State<AppState>,
     peer: Option<axum::Extension<ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<PurchaseForm>,
+    Posted(f): Posted<PurchaseForm>,
 ) -> Response {
-    let v = match form_visitor(&state, &headers, &f.csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let tr = v.tr();
     let view = match crate::console::customers::load_customer(&state, id).await {
         Ok(Some(view)) => view,
@@ -356,16 +357,14 @@ struct InteractionForm {
     resolved: Option<String>,
 }
 
+carries_csrf!(InteractionForm);
+
 async fn record_interaction(
+    ConsoleUser(v): ConsoleUser,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<InteractionForm>,
+    Posted(f): Posted<InteractionForm>,
 ) -> Response {
-    let v = match form_visitor(&state, &headers, &f.csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let title = v.tr().t("Interaction not recorded");
     let Ok(kind) = f.kind.parse::<InteractionKind>() else {
         return not_done(&v, id, title, v.tr().t("Choose a kind."));
@@ -398,15 +397,11 @@ async fn record_interaction(
 }
 
 async fn resolve_interaction(
+    ConsoleUser(v): ConsoleUser,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((id, interaction)): Path<(i64, i64)>,
-    Form(f): Form<CsrfForm>,
+    Posted(_): Posted<CsrfForm>,
 ) -> Response {
-    let v = match form_visitor(&state, &headers, &f.csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let staff = v.user.name.clone();
     let done = state
         .run(move |s| {
@@ -462,16 +457,14 @@ struct RedeemForm {
     reward: String,
 }
 
+carries_csrf!(RedeemForm);
+
 async fn redeem_reward(
+    ConsoleUser(v): ConsoleUser,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<RedeemForm>,
+    Posted(f): Posted<RedeemForm>,
 ) -> Response {
-    let v = match form_visitor(&state, &headers, &f.csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let (reward, key, actor) = (f.reward.trim().to_string(), f.key, v.actor());
     let now = state.now().timestamp();
     let done = state
@@ -524,6 +517,8 @@ struct AdjustForm {
     confirmed: String,
 }
 
+carries_csrf!(AdjustForm);
+
 /// The points an average order of the customer earns at the programme's base rate (`rate`,
 /// in 1/10,000); `None` before their first order.
 fn average_points(spend: enishi_core::Amount, orders: i64, rate: i64) -> Option<i64> {
@@ -573,19 +568,21 @@ fn adjustment_confirmation(v: &Visitor, id: i64, f: &AdjustForm, points: i64, qu
     (StatusCode::OK, v.page(tr.t("Confirm the adjustment"), html)).into_response()
 }
 
-async fn adjust_points(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    Form(f): Form<AdjustForm>,
-) -> Response {
-    let v = match form_visitor(&state, &headers, &f.csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    if let Some(r) = v.unless_role(MANAGERS, v.tr().t("Points are adjusted by owners and marketers.")) {
-        return r;
+/// Adjusting a customer's points by hand: for owners and marketers.
+pub(crate) struct PointAdjusting;
+
+impl ForManagers for PointAdjusting {
+    fn who_may(tr: Tr) -> &'static str {
+        tr.t("Points are adjusted by owners and marketers.")
     }
+}
+
+async fn adjust_points(
+    ConsoleManager(v, _): ConsoleManager<PointAdjusting>,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Posted(f): Posted<AdjustForm>,
+) -> Response {
     let title = v.tr().t("Points not adjusted");
     let Ok(points) = f.points.trim().replace('−', "-").parse::<i64>() else {
         return not_done(&v, id, title, v.tr().t("points: write a whole number, e.g. 50 or -50."));

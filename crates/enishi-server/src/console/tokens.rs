@@ -1,9 +1,9 @@
 //! API tokens (owners): the list, creating one (shown once) and revoking one.
 
-use crate::console::shell::{admin_form, admin_only, table, CsrfForm, Visitor};
+use crate::console::shell::{carries_csrf, table, ConsoleAdmin, CsrfForm, Posted, Visitor};
 use crate::{ApiError, AppState};
-use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -59,11 +59,7 @@ async fn tokens_body(state: &AppState, v: &Visitor, created: Option<(&str, Role)
     })
 }
 
-async fn tokens_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let v = match admin_only(&state, &headers).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn tokens_page(ConsoleAdmin(v): ConsoleAdmin, State(state): State<AppState>) -> Response {
     match tokens_body(&state, &v, None).await {
         Ok(html) => v.page(v.tr().t("API tokens"), html).into_response(),
         Err(e) => e.into_response(),
@@ -78,11 +74,13 @@ struct TokenForm {
     label: String,
 }
 
-async fn create_token(State(state): State<AppState>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Response {
-    let v = match admin_form(&state, &headers, &f.csrf).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+carries_csrf!(TokenForm);
+
+async fn create_token(
+    ConsoleAdmin(v): ConsoleAdmin,
+    State(state): State<AppState>,
+    Posted(f): Posted<TokenForm>,
+) -> Response {
     let title = v.tr().t("API tokens");
     let Ok(role) = f.role.parse::<Role>() else { return v.bad_form(title, v.tr().t("Unknown role.")) };
     let label = f.label.trim().to_string();
@@ -111,15 +109,12 @@ async fn create_token(State(state): State<AppState>, headers: HeaderMap, Form(f)
 }
 
 async fn revoke_token(
+    ConsoleAdmin(v): ConsoleAdmin,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfForm>,
+    Posted(_): Posted<CsrfForm>,
 ) -> Response {
-    let actor = match admin_form(&state, &headers, &f.csrf).await {
-        Ok(v) => v.actor(),
-        Err(refused) => return refused,
-    };
+    let actor = v.actor();
     let revoked = state.run(move |s| {
         Ok(s.write(|c| {
             let n = enishi_store::repo::tokens::revoke(c, id)?;
