@@ -1133,11 +1133,23 @@ async fn count_now(
             }))
         })
         .await;
+    answer(&v, tr.t("Count now"), result, |()| "/segments".to_string())
+}
+
+/// The page a segment form leads to: `done`'s redirect when it went through; otherwise the
+/// missing segment's 404, the database's failure, or the form's `title` with why.
+fn answer<T>(
+    v: &Visitor,
+    title: &str,
+    result: Result<Result<T, enishi_segments::Error>, ApiError>,
+    done: impl FnOnce(T) -> String,
+) -> Response {
+    let tr = v.tr();
     match result {
-        Ok(Ok(())) => Redirect::to("/segments").into_response(),
+        Ok(Ok(x)) => Redirect::to(&done(x)).into_response(),
         Ok(Err(enishi_segments::Error::NotFound(..))) => v.not_found(),
         Ok(Err(enishi_segments::Error::Store(e))) => ApiError::from(e).into_response(),
-        Ok(Err(e)) => v.bad_form(tr.t("Count now"), &tr.message(&e.to_string())),
+        Ok(Err(e)) => v.bad_form(title, &tr.message(&e.to_string())),
         Err(e) => e.into_response(),
     }
 }
@@ -1180,13 +1192,7 @@ async fn take_snapshot(
             }))
         })
         .await;
-    match result {
-        Ok(Ok(name)) => Redirect::to(&format!("/segments?snapshot={}", urlencode(&name))).into_response(),
-        Ok(Err(enishi_segments::Error::NotFound(..))) => v.not_found(),
-        Ok(Err(enishi_segments::Error::Store(e))) => ApiError::from(e).into_response(),
-        Ok(Err(e)) => v.bad_form(tr.t("Take a snapshot"), &tr.message(&e.to_string())),
-        Err(e) => e.into_response(),
-    }
+    answer(&v, tr.t("Take a snapshot"), result, |name| format!("/segments?snapshot={}", urlencode(&name)))
 }
 
 #[cfg(test)]
