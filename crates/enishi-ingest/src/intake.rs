@@ -307,8 +307,7 @@ pub fn record_order(
         .collect();
     products::insert_missing(c, &new_products)?;
     customers::refresh_stats(c, &[customer_id])?;
-    purchase_summary::refresh(c, &[customer_id])?;
-    purchase_summary::advance_horizon(c, Some(order.placed_day), None)?;
+    purchase_summary::after_sale(c, customer_id, Some(order.placed_day), None)?;
     let stored = orders::get(c, id)?.ok_or_else(|| StoreError::NotFound(format!("order {id}")))?;
     let loyalty = enishi_rewards::on_order(c, programs, &stored)?;
     Ok((stored, true, loyalty))
@@ -476,8 +475,7 @@ pub fn record_return(
     };
     let id = orders::insert_returns(c, std::slice::from_ref(&new))?[0].id();
     customers::refresh_stats(c, &[order.customer_id])?;
-    purchase_summary::refresh(c, &[order.customer_id])?;
-    purchase_summary::advance_horizon(c, None, Some(returned_at.timestamp()))?;
+    purchase_summary::after_sale(c, order.customer_id, None, Some(returned_at.timestamp()))?;
     enishi_rewards::on_return(
         c,
         &ReturnFacts {

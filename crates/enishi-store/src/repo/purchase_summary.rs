@@ -5,7 +5,7 @@
 //! instant stored): then it says exactly what the lines say.
 //!
 //! Keeping it: a sale or return for one customer refreshes that customer's rows in the same
-//! transaction ([`refresh`]) and advances the horizon ([`advance_horizon`]); an import refreshes
+//! transaction ([`after_sale`]: [`refresh`] and [`advance_horizon`]); an import refreshes
 //! the customers it touched when they are few and otherwise marks the summary stale
 //! ([`after_import`]); [`rebuild`] makes a stale summary fresh again, a part of the customers at
 //! a time, so that sales go on between the parts. Anything else that writes orders or returns,
@@ -56,6 +56,19 @@ pub fn advance_horizon(c: &mut dyn Conn, day: Option<i64>, returned_at: Option<i
         )?;
     }
     Ok(())
+}
+
+/// After one order (placed on business day `day`) or one return (at `returned_at`) of
+/// customer `customer_id` is written, in the same transaction: the customer's rows and the
+/// horizon follow it, so the summary stays fresh.
+pub fn after_sale(
+    c: &mut dyn Conn,
+    customer_id: i64,
+    day: Option<i64>,
+    returned_at: Option<i64>,
+) -> Result<(), StoreError> {
+    refresh(c, &[customer_id])?;
+    advance_horizon(c, day, returned_at)
 }
 
 /// Marks the summary stale: segments read the order lines until [`rebuild`] has run.
@@ -130,6 +143,12 @@ pub struct Rebuilt {
 /// import during the rebuild leaves it stale for the next one. Sales recorded meanwhile
 /// refresh their customer's rows themselves. With `force`, rebuilds a fresh summary too.
 pub fn rebuild(store: &Store, force: bool) -> Result<Rebuilt, StoreError> {
+    rebuild_reporting(store, force, |_, _| {})
+}
+
+/// [`rebuild`], calling `on_part(done, last)` after each part: the customers up to id `done`
+/// are rebuilt, of ids up to `last` (for a progress line: a million customers take minutes).
+pub fn rebuild_reporting(store: &Store, force: bool, mut on_part: impl FnMut(i64, i64)) -> Result<Rebuilt, StoreError> {
     let (generation, last_id) = store.write(|c| {
         let r = c.query_one(
             "SELECT generation, built_generation, (SELECT MAX(id) FROM customers) AS last_id FROM purchase_summary WHERE id = 1",
@@ -154,6 +173,7 @@ pub fn rebuild(store: &Store, force: bool) -> Result<Rebuilt, StoreError> {
             )
         })?;
         from = to;
+        on_part(to.min(last_id.unwrap_or(0)), last_id.unwrap_or(0));
     }
     let rows = store.write(|c| {
         // The horizon is taken from the data again, which also repairs one that a writer

@@ -276,7 +276,16 @@ pub fn run(store: &Store, what: AnalyzeWhat) -> Result<()> {
         }
         AnalyzeWhat::Purchases { force } => {
             let started = std::time::Instant::now();
-            let done = enishi_store::repo::purchase_summary::rebuild(store, force)?;
+            // A million customers take minutes: say how far it is, on a terminal.
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let done = enishi_store::repo::purchase_summary::rebuild_reporting(store, force, |done, last| {
+                if terminal {
+                    eprint!("\rrebuilding the purchase summary: customers up to id {done} of {last}");
+                }
+            })?;
+            if terminal && done.rebuilt {
+                eprintln!();
+            }
             if done.rebuilt {
                 println!("purchase summary rebuilt: {} rows in {:.1} s", done.rows, started.elapsed().as_secs_f64());
             } else {
