@@ -43,6 +43,13 @@ pub struct Context<'a> {
     pub summaries: Summaries,
 }
 
+impl<'a> Context<'a> {
+    /// A context for checking a rule without running it: no as-of day, no summaries read.
+    pub fn for_checking(calendar: &'a BusinessClock, dialect: Dialect, refs: &'a Refs) -> Context<'a> {
+        Context { as_of_day: 0, calendar, dialect, refs, summaries: Summaries::default() }
+    }
+}
+
 /// The per-customer summaries a purchase condition may read instead of the orders and their
 /// lines, which give the same answer faster. Both are false when the as-of day is before the
 /// latest order or return stored (the summaries count those too).

@@ -116,5 +116,6 @@ pub fn condition(
 
 /// Checks `rule` against the fields and the saved segments and lists, without running it.
 pub fn check(c: &mut dyn Conn, rule: &Node, calendar: &BusinessClock) -> Result<(), Error> {
-    with_context(c, rule, 0, calendar, compile::validate)
+    let refs = saved::refs(c, rule)?;
+    Ok(compile::validate(rule, &Context::for_checking(calendar, dialect(c), &refs))?)
 }

@@ -90,13 +90,7 @@ pub fn update(
         args: Default::default(),
         test: Some(Test::Compare(crate::tree::Op::Eq, Value::Text(existing.name.clone()))),
     });
-    let ctx = crate::Context {
-        as_of_day: 0,
-        calendar,
-        dialect: crate::dialect(c),
-        refs: &refs,
-        summaries: crate::Summaries::default(),
-    };
+    let ctx = crate::Context::for_checking(calendar, crate::dialect(c), &refs);
     crate::compile::validate(&self_reference, &ctx).map_err(|e| {
         // Errors are reported against the rule given, not the wrapper used to check it.
         crate::Invalid { pointer: String::new(), condition: crate::text::print(rule), message: e.message }
