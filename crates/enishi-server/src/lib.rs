@@ -11,7 +11,6 @@ mod console;
 mod edge;
 mod error;
 mod metrics;
-mod notices;
 mod observe;
 mod openapi;
 mod ops;
@@ -46,7 +45,7 @@ pub struct AppState {
     /// Request counts and latencies for `/metrics`.
     metrics: Arc<metrics::Metrics>,
     /// What till forms did, waiting to be said on the next page.
-    notices: Arc<notices::Notices>,
+    notices: Arc<console::notices::Notices>,
     /// Whether session cookies are always `Secure` (behind a TLS-terminating proxy that does
     /// not send `X-Forwarded-Proto`).
     secure_cookies: bool,

@@ -304,7 +304,7 @@ async fn customer_list(
 }
 
 /// What the last form on a customer's page did, shown at the top of it: a message the server
-/// kept for this visitor (`recorded`, see [`crate::notices`]) or one of a few fixed ones
+/// kept for this visitor (`recorded`, see [`crate::console::notices`]) or one of a few fixed ones
 /// (`done`). Nothing in the address is shown as it is written.
 #[derive(Deserialize)]
 struct CustomerPageQuery {

@@ -695,7 +695,6 @@ mod tests {
             .filter(|p| p.extension().is_some_and(|x| x == "rs") && !p.ends_with("i18n.rs"))
             .collect();
         files.push(console.with_file_name("audit.rs"));
-        files.push(console.with_file_name("notices.rs"));
         files.sort();
         for path in files {
             let source = std::fs::read_to_string(&path).expect("a console source");

@@ -11,6 +11,7 @@ pub(crate) mod customers;
 pub(crate) mod i18n;
 pub(crate) mod imports;
 pub(crate) mod loyalty;
+pub(crate) mod notices;
 pub(crate) mod privacy;
 pub(crate) mod segments;
 pub(crate) mod shell;

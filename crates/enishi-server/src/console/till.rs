@@ -4,10 +4,10 @@
 
 use crate::auth::MANAGERS;
 use crate::console::i18n::Tr;
+use crate::console::notices::{Notice, Unearned};
 use crate::console::shell::{
     carries_csrf, ConsoleManager, ConsoleUser, CsrfForm, ForManagers, Posted, Quoted, Visitor,
 };
-use crate::notices::{Notice, Unearned};
 use crate::{ApiError, AppState};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
