@@ -26,6 +26,7 @@ pub mod recommend;
 pub mod rfm;
 pub mod special;
 pub mod summary;
+pub mod uplift;
 
 /// How a maximum-likelihood fit went, for the report.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
