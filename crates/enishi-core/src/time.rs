@@ -93,6 +93,11 @@ impl BusinessClock {
         at.with_timezone(&self.tz).hour()
     }
 
+    /// The wall-clock time of an instant in the business time zone.
+    pub fn local_time(&self, at: DateTime<Utc>) -> chrono::NaiveTime {
+        at.with_timezone(&self.tz).time()
+    }
+
     /// The business-calendar date of an instant.
     pub fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
         at.with_timezone(&self.tz).date_naive()

@@ -189,6 +189,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0017_segment_counts.sql"),
         include_str!("../migrations/postgres/0017_segment_counts.sql"),
     ),
+    (
+        18,
+        include_str!("../migrations/sqlite/0018_campaigns.sql"),
+        include_str!("../migrations/postgres/0018_campaigns.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.

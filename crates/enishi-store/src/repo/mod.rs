@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod audit;
+pub mod campaigns;
 pub mod customers;
 pub mod history;
 pub mod imports;
