@@ -159,6 +159,9 @@ enum Command {
         /// Days sent messages are kept (default 1825); older ones are deleted daily.
         #[arg(long)]
         retention_days_messages: Option<u32>,
+        /// Campaign settings.
+        #[command(flatten)]
+        campaigns: commands::campaign::CampaignSettings,
     },
     /// Customer analytics (CLV and churn with BG/NBD and Gamma-Gamma, …).
     Analyze {
@@ -184,6 +187,18 @@ enum Command {
     Jobs {
         #[command(subcommand)]
         what: commands::jobs::JobsWhat,
+    },
+    /// Message templates for campaigns: save (checked), list, the merge fields
+    /// (docs/campaigns.md).
+    Template {
+        #[command(subcommand)]
+        what: commands::campaign::TemplateWhat,
+    },
+    /// Campaigns: create from a JSON document, preview, schedule, send, results, skipped,
+    /// cancel (docs/campaigns.md).
+    Campaign {
+        #[command(subcommand)]
+        what: commands::campaign::CampaignWhat,
     },
     /// Benchmarks that need a database (see BENCHMARKS.md).
     Bench {

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod bench;
+pub mod campaign;
 pub mod import;
 pub mod jobs;
 pub mod loyalty;
@@ -153,8 +154,10 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
             confirm_points_over,
             retention_days_events,
             retention_days_messages,
+            campaigns,
         } => {
             let store = open(&url)?;
+            campaign::apply_settings(&store, &campaigns)?;
             if let Some(tz) = &time_zone {
                 BusinessClock::new(tz).map_err(|e| BadInput(format!("--time-zone: {e}")))?;
             }
@@ -223,6 +226,8 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
         Command::User { what } => user::run(&open(&url)?, what),
         Command::Jobs { what } => jobs::run(&open(&url)?, what),
         Command::Segment { what } => segment::run(&open(&url)?, what),
+        Command::Template { what } => campaign::run_template(&open(&url)?, what),
+        Command::Campaign { what } => campaign::run(&open(&url)?, what),
         Command::List { what } => segment::run_list(&open(&url)?, what),
     }
 }

@@ -1,0 +1,403 @@
+//! `enishi template` and `enishi campaign`: message templates, campaigns written as JSON
+//! documents (docs/campaigns.md), previews, sending and results.
+
+use crate::BadInput;
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use enishi_campaigns::campaigns as ops;
+use enishi_campaigns::email::{SmtpConfig, SMTP_FROM, SMTP_URL};
+use enishi_campaigns::results::{results, versions, Results};
+use enishi_campaigns::sender::{SendOptions, Sender};
+use enishi_campaigns::template::Parts;
+use enishi_campaigns::Error;
+use enishi_store::repo::campaigns as repo;
+use enishi_store::repo::settings;
+use enishi_store::Store;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Template commands.
+#[derive(Subcommand)]
+pub enum TemplateWhat {
+    /// Check a template and save it (replacing one of the same name). The files hold the
+    /// subject (one line), the HTML body and the text body.
+    Save {
+        /// The template's name.
+        name: String,
+        /// Language of the wording: ja or en.
+        #[arg(long, value_parser = ["ja", "en"])]
+        locale: String,
+        /// The subject line (a template).
+        #[arg(long)]
+        subject: String,
+        /// File with the HTML body.
+        #[arg(long)]
+        html: PathBuf,
+        /// File with the text body.
+        #[arg(long)]
+        text: PathBuf,
+    },
+    /// Templates by name.
+    List,
+    /// The merge fields a template can use.
+    Fields,
+}
+
+/// Campaign commands.
+#[derive(Subcommand)]
+pub enum CampaignWhat {
+    /// Create a draft campaign from its JSON document (checked first).
+    Create {
+        /// The document (docs/campaigns.md).
+        file: PathBuf,
+    },
+    /// Campaigns, newest first.
+    List {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render a variant's message for one customer (by the shop's customer id).
+    Preview {
+        /// The campaign's name.
+        name: String,
+        /// The customer's id in the shop.
+        #[arg(long)]
+        customer: String,
+        /// The variant.
+        #[arg(long, default_value = "A")]
+        variant: String,
+    },
+    /// Schedule a campaign for a local date-time in the business time zone
+    /// (`2026-12-05 10:00`); `enishi serve` sends it then.
+    Schedule {
+        /// The campaign's name.
+        name: String,
+        /// When.
+        at: String,
+    },
+    /// Start a campaign now (if not started) and send its email until every message is
+    /// settled; safe to run again after an interruption.
+    Send {
+        /// The campaign's name.
+        name: String,
+        /// At most this many messages per second.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Seconds a claimed message is held before another sender may take it.
+        #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(i64).range(1..=3600))]
+        lease_seconds: i64,
+        /// Seconds before the first retry of a temporarily refused message (doubling after).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(i64).range(1..=86_400))]
+        retry_seconds: i64,
+        /// Stop waiting for retries after this many seconds (what is left stays queued for
+        /// `enishi serve` or the next run).
+        #[arg(long, default_value_t = 600)]
+        patience: u64,
+    },
+    /// Results: audience, skipped by reason, sent, failed, conversions, uplift over the
+    /// holdout, cost and ROI per variant; with --versions every version of the mailing.
+    Results {
+        /// The campaign's name.
+        name: String,
+        /// Compare every version of the campaign's mailing.
+        #[arg(long)]
+        versions: bool,
+        /// JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The customers who got nothing, with the reason (CSV: customer_id, reason).
+    Skipped {
+        /// The campaign's name.
+        name: String,
+    },
+    /// Cancel a campaign that has not finished; queued messages are not sent.
+    Cancel {
+        /// The campaign's name.
+        name: String,
+    },
+}
+
+/// The campaign settings of `enishi settings`.
+#[derive(clap::Args)]
+pub struct CampaignSettings {
+    /// At most N marketing messages per D days per customer and channel, written N/D
+    /// (default 2/7).
+    #[arg(long)]
+    frequency_cap: Option<String>,
+    /// No campaign sending in these hours of the business time zone, HH:MM-HH:MM (default
+    /// 21:00-09:00), or none.
+    #[arg(long)]
+    quiet_hours: Option<String>,
+    /// The SMTP server, smtp://[user:password@]host[:port] (ENISHI_SMTP_URL overrides it).
+    #[arg(long)]
+    smtp_url: Option<String>,
+    /// The From address of campaign email (ENISHI_SMTP_FROM overrides it).
+    #[arg(long)]
+    smtp_from: Option<String>,
+    /// The address customers reach this server at, for unsubscribe links
+    /// (https://shop.example).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// The shop's name, for templates (shop.name).
+    #[arg(long)]
+    shop_name: Option<String>,
+}
+
+/// Checks and stores the campaign settings given; prints the ones in force.
+pub fn apply_settings(store: &Store, s: &CampaignSettings) -> Result<()> {
+    use enishi_campaigns::policy::{parse_cap, parse_quiet, FREQUENCY_CAP, QUIET_HOURS};
+    use enishi_campaigns::unsubscribe::PUBLIC_URL;
+    if let Some(v) = &s.frequency_cap {
+        parse_cap(v).map_err(|e| BadInput(format!("--frequency-cap: {e}")))?;
+    }
+    if let Some(v) = &s.quiet_hours {
+        parse_quiet(v).map_err(|e| BadInput(format!("--quiet-hours: {e}")))?;
+    }
+    if let Some(v) = &s.smtp_url {
+        SmtpConfig::parse(v).map_err(|e| BadInput(format!("--smtp-url: {e}")))?;
+    }
+    if let Some(v) = &s.smtp_from {
+        if !enishi_campaigns::email::is_address(v) {
+            return Err(BadInput(format!("--smtp-from: '{v}' is not an email address")).into());
+        }
+    }
+    if let Some(v) = &s.public_url {
+        if !(v.starts_with("https://") || v.starts_with("http://")) {
+            return Err(BadInput(format!("--public-url: '{v}' must start with https:// or http://")).into());
+        }
+    }
+    let pairs = [
+        (FREQUENCY_CAP, &s.frequency_cap),
+        (QUIET_HOURS, &s.quiet_hours),
+        (SMTP_URL, &s.smtp_url),
+        (SMTP_FROM, &s.smtp_from),
+        (PUBLIC_URL, &s.public_url),
+        (ops::SHOP_NAME, &s.shop_name),
+    ];
+    store.write(|c| {
+        for (key, value) in &pairs {
+            if let Some(v) = value {
+                settings::set(c, key, v.trim())?;
+            }
+        }
+        Ok::<_, enishi_store::StoreError>(())
+    })?;
+    let policy = store.read(enishi_campaigns::policy::Policy::load).map_err(reported)?;
+    let quiet =
+        policy.quiet.map_or("none".to_string(), |(a, b)| format!("{}-{}", a.format("%H:%M"), b.format("%H:%M")));
+    println!("frequency cap: {}/{} days\nquiet hours: {quiet}", policy.cap_messages, policy.cap_days);
+    Ok(())
+}
+
+fn reported(e: Error) -> anyhow::Error {
+    if e.is_users() {
+        BadInput(e.to_string()).into()
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+/// Runs a template command.
+pub fn run_template(store: &Store, what: TemplateWhat) -> Result<()> {
+    let (_, currency) = super::workspace(store)?;
+    match what {
+        TemplateWhat::Save { name, locale, subject, html, text } => {
+            let read = |p: &PathBuf| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()));
+            let parts = Parts { subject, html: read(&html)?, text: read(&text)? };
+            store.write(|c| ops::save_template(c, &name, &locale, &parts, currency)).map_err(reported)?;
+            eprintln!("saved template \"{name}\"");
+        }
+        TemplateWhat::List => {
+            for t in store.read(repo::templates)? {
+                println!("{}\t{}\t{}", t.name, t.locale, t.subject);
+            }
+        }
+        TemplateWhat::Fields => {
+            for (field, meaning) in enishi_campaigns::template::FIELDS {
+                println!("{field}\t{meaning}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The SMTP server and From address: `ENISHI_SMTP_URL` / `ENISHI_SMTP_FROM`, else the settings.
+pub fn smtp(store: &Store) -> Result<(SmtpConfig, String)> {
+    let url = match std::env::var("ENISHI_SMTP_URL") {
+        Ok(u) if !u.trim().is_empty() => u,
+        _ => store.read(|c| settings::get(c, SMTP_URL))?.ok_or_else(|| {
+            BadInput("no SMTP server: set ENISHI_SMTP_URL (smtp://host:port) or `enishi settings --smtp-url`".into())
+        })?,
+    };
+    let from = match std::env::var("ENISHI_SMTP_FROM") {
+        Ok(f) if !f.trim().is_empty() => f,
+        _ => store.read(|c| settings::get(c, SMTP_FROM))?.unwrap_or_default(),
+    };
+    Ok((SmtpConfig::parse(&url).map_err(reported)?, from))
+}
+
+/// Runs a campaign command.
+pub fn run(store: &Store, what: CampaignWhat) -> Result<()> {
+    let (clock, currency) = super::workspace(store)?;
+    match what {
+        CampaignWhat::Create { file } => {
+            let json = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let k = store.write(|c| ops::create(c, &json, currency)).map_err(reported)?;
+            store.write(|c| super::audit(c, "campaign.create", &k.name, serde_json::json!({"channel": k.channel})))?;
+            println!("created campaign \"{}\" (draft, {})", k.name, k.channel);
+        }
+        CampaignWhat::List { json } => {
+            for k in store.read(repo::list)? {
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"name": k.name, "mailing": k.mailing, "version": k.version,
+                            "channel": k.channel, "state": k.state.as_str(), "send_at": k.send_at})
+                    );
+                } else {
+                    println!("{}\t{}\t{}\t{}", k.name, k.channel, k.state.as_str(), k.version);
+                }
+            }
+        }
+        CampaignWhat::Preview { name, customer, variant } => {
+            let r = store
+                .write(|c| {
+                    let k = ops::find(c, &name)?;
+                    ops::preview(c, &k, &variant, &customer, currency, &clock)
+                })
+                .map_err(reported)?;
+            println!("Subject: {}\n\n{}\n\n--- HTML ---\n{}", r.subject, r.text, r.html);
+        }
+        CampaignWhat::Schedule { name, at } => {
+            let when = clock.parse_timestamp(&at).map_err(|e| BadInput(format!("the time: {e}")))?;
+            store
+                .write(|c| {
+                    let k = ops::find(c, &name)?;
+                    ops::schedule(c, &k, when.timestamp())
+                })
+                .map_err(reported)?;
+            println!("scheduled \"{name}\" for {}", clock.format_local(when, "%Y-%m-%d %H:%M %Z"));
+        }
+        CampaignWhat::Send { name, rate, lease_seconds, retry_seconds, patience } => {
+            let k = store.read(|c| ops::find(c, &name)).map_err(reported)?;
+            if k.channel != "email" {
+                return Err(BadInput(format!(
+                    "\"{name}\" is a {} campaign; only email is sent by this command",
+                    k.channel
+                ))
+                .into());
+            }
+            if matches!(k.state, repo::CampaignState::Draft | repo::CampaignState::Scheduled) {
+                let m = store.write(|c| ops::start(c, &k, &clock)).map_err(reported)?;
+                let queued: usize = m.queued.iter().map(|(_, n)| n).sum();
+                let skipped: Vec<String> =
+                    m.skipped.iter().filter(|(_, n)| *n > 0).map(|(r, n)| format!("{n} {r}")).collect();
+                eprintln!(
+                    "audience {}: {queued} queued, {} held out, skipped: {}",
+                    m.audience,
+                    m.holdout,
+                    if skipped.is_empty() { "none".to_string() } else { skipped.join(", ") }
+                );
+            }
+            let (smtp, from) = smtp(store)?;
+            let mut options = SendOptions::new(&from);
+            options.campaign = Some(k.id);
+            options.rate_per_second = rate;
+            options.lease_seconds = lease_seconds;
+            options.retry_seconds = retry_seconds;
+            let mut sender = Sender::new(store, smtp, options, clock, currency);
+            let started = std::time::Instant::now();
+            let total = sender.run_until_done(Duration::from_secs(patience), &mut |_| {}).map_err(reported)?;
+            let secs = started.elapsed().as_secs_f64().max(1e-9);
+            println!(
+                "sent {}, retried {}, failed {}, settled {} unconfirmed, in {:.1} s ({:.0}/s)",
+                total.sent,
+                total.retried,
+                total.failed,
+                total.settled,
+                secs,
+                total.sent as f64 / secs
+            );
+        }
+        CampaignWhat::Results { name, versions: all, json } => {
+            let list: Vec<Results> = store
+                .read(|c| {
+                    let k = ops::find(c, &name)?;
+                    if all {
+                        versions(c, &k.mailing)
+                    } else {
+                        Ok(vec![results(c, &k)?])
+                    }
+                })
+                .map_err(reported)?;
+            for r in &list {
+                if json {
+                    println!("{}", serde_json::to_string(r)?);
+                } else {
+                    print_results(r, &currency);
+                }
+            }
+        }
+        CampaignWhat::Skipped { name } => {
+            let rows = store
+                .read(|c| {
+                    let k = ops::find(c, &name)?;
+                    Ok::<_, Error>(repo::skipped(c, k.id)?)
+                })
+                .map_err(reported)?;
+            let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+            out.write_record(["customer_id", "reason"])?;
+            for (_, external, reason) in rows {
+                out.write_record([enishi_ingest::export::neutralise(&external).as_ref(), reason.as_str()])?;
+            }
+            out.flush()?;
+        }
+        CampaignWhat::Cancel { name } => {
+            store
+                .write(|c| {
+                    let k = ops::find(c, &name)?;
+                    ops::cancel(c, &k)
+                })
+                .map_err(reported)?;
+            store.write(|c| super::audit(c, "campaign.cancel", &name, serde_json::json!({})))?;
+            println!("cancelled \"{name}\"");
+        }
+    }
+    Ok(())
+}
+
+fn print_results(r: &Results, currency: &enishi_core::Currency) {
+    let money =
+        |s: &str| s.parse::<enishi_core::Amount>().map(|a| currency.format(a)).unwrap_or_else(|_| s.to_string());
+    println!("{} ({} {}) — {}, audience {}", r.campaign, r.mailing, r.version, r.state, r.audience);
+    for s in &r.statuses {
+        match &s.reason {
+            Some(why) => println!("  {} ({why}): {}", s.status, s.count),
+            None => println!("  {}: {}", s.status, s.count),
+        }
+    }
+    println!("  within {} days of the message:", r.attribution_days);
+    for a in r.arms.iter().chain(std::iter::once(&r.total)) {
+        let uplift = a.uplift.as_ref().map_or(String::new(), |u| {
+            format!(
+                ", uplift {:+.2} pts (95% CI {:+.2} to {:+.2}, p = {:.3})",
+                u.difference * 100.0,
+                u.low * 100.0,
+                u.high * 100.0,
+                u.p_value
+            )
+        });
+        let roi = a.roi.map_or(String::new(), |x| format!(", ROI {:.0}%", x * 100.0));
+        println!(
+            "  {:<8} {} members, {} converted ({:.2}%), revenue {}, cost {}{roi}{uplift}",
+            a.arm,
+            a.members,
+            a.conversions,
+            a.conversion_rate * 100.0,
+            money(&a.revenue),
+            money(&a.cost)
+        );
+    }
+}
