@@ -86,3 +86,55 @@ mod tests {
         assert_eq!(verify(&key, "x.y.z"), None);
     }
 }
+
+/// Whom a valid link is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber {
+    /// Customer.
+    pub customer_id: i64,
+    /// The campaign's name.
+    pub campaign: String,
+    /// The consent channel the link withdraws.
+    pub consent: &'static str,
+    /// The customer's language for the page (`ja`, `en`).
+    pub language: &'static str,
+    /// Whether the customer has opted out of that channel already.
+    pub opted_out: bool,
+}
+
+/// Whom the token is for; `None` for a token that is tampered with or names nothing.
+pub fn subscriber(c: &mut dyn Conn, token: &str) -> Result<Option<Subscriber>, Error> {
+    let key = signing_key(c)?;
+    let Some((customer_id, campaign_id)) = verify(&key, token) else { return Ok(None) };
+    let (Some(customer), Some(campaign)) =
+        (enishi_store::repo::customers::get(c, customer_id)?, enishi_store::repo::campaigns::get(c, campaign_id)?)
+    else {
+        return Ok(None);
+    };
+    let channel: crate::Channel = serde_json::from_value(serde_json::Value::String(campaign.channel.clone()))
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    let consent = channel.consent();
+    let opted_out = customer
+        .consents
+        .iter()
+        .any(|x| x.channel.as_str() == consent && x.status == enishi_core::ConsentStatus::OptedOut);
+    let language = crate::template::Language::of(customer.locale.as_deref().unwrap_or("en")).tag();
+    Ok(Some(Subscriber { customer_id, campaign: campaign.name, consent, language, opted_out }))
+}
+
+/// Withdraws the consent the link is for (recorded with the campaign as its source); `None`
+/// for a bad token. Doing it twice changes nothing more.
+pub fn unsubscribe(c: &mut dyn Conn, token: &str) -> Result<Option<Subscriber>, Error> {
+    let Some(s) = subscriber(c, token)? else { return Ok(None) };
+    if !s.opted_out {
+        let channel = s.consent.parse().map_err(|e: enishi_core::ParseError| Error::Invalid(e.to_string()))?;
+        let change = enishi_store::ConsentChange {
+            channel,
+            status: enishi_core::ConsentStatus::OptedOut,
+            at: None,
+            source: format!("unsubscribe link: {}", s.campaign),
+        };
+        enishi_store::repo::customers::set_consent(c, s.customer_id, &change)?;
+    }
+    Ok(Some(Subscriber { opted_out: true, ..s }))
+}

@@ -15,6 +15,7 @@ mod observe;
 mod openapi;
 mod ops;
 pub mod scheduler;
+mod unsubscribe;
 
 pub use error::ApiError;
 
@@ -157,6 +158,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::finish(api::routes()))
         .merge(console::routes())
         .merge(ops::routes())
+        .merge(unsubscribe::routes())
         .layer(axum::middleware::from_fn(edge::refuse_control_characters))
         .layer(axum::middleware::from_fn_with_state(state.request_timeout, edge::deadline))
         .layer(axum::middleware::from_fn(edge::security_headers))
