@@ -1,6 +1,7 @@
 //! Email over SMTP: the server's address from `ENISHI_SMTP_URL` (or the `smtp_url` setting),
-//! messages built as multipart text + HTML with the one-click unsubscribe headers of RFC 8058,
-//! and one SMTP session reused for many messages.
+//! messages built by lettre as multipart text + HTML with the one-click unsubscribe headers of
+//! RFC 8058, and one SMTP session reused for many messages (a small client of our own: it
+//! must stop between `DATA` and the content, and send the content with its final dot at once).
 //!
 //! Delivery is split where exactly-once needs it: the envelope and `DATA` first, then the
 //! caller records the hand-over, then the message's content and its final dot.
@@ -9,11 +10,9 @@ use crate::template::Rendered;
 use crate::Error;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::SmtpConnection;
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
-use lettre::transport::smtp::extension::ClientId;
 use lettre::Address;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 /// Settings key of the SMTP server's address when `ENISHI_SMTP_URL` is not set.
@@ -149,65 +148,143 @@ pub enum Refusal {
     Permanent(String),
 }
 
-fn refusal(e: &lettre::transport::smtp::Error, at_recipient: bool) -> Refusal {
-    let text = e.to_string();
-    if e.is_permanent() {
-        if at_recipient {
-            Refusal::BadRecipient(text)
-        } else {
-            Refusal::Permanent(text)
-        }
-    } else {
-        Refusal::Transient(text)
-    }
+/// An open SMTP session: a plain TCP connection with Nagle's algorithm off (the content and
+/// its final dot would otherwise wait for a delayed acknowledgement, 40 ms a message).
+pub struct Session {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    broken: bool,
 }
 
-/// An open SMTP session.
-pub struct Session {
-    conn: SmtpConnection,
+/// A server reply: its code and text.
+type Reply = (u16, String);
+
+fn io_refusal(e: std::io::Error) -> Refusal {
+    Refusal::Transient(format!("connection: {e}"))
 }
 
 impl Session {
-    /// Connects, greets and logs in.
+    /// Connects, reads the greeting, says EHLO and logs in (AUTH PLAIN).
     pub fn open(config: &SmtpConfig) -> Result<Session, Refusal> {
-        let hello = ClientId::Domain("enishi.localhost".into());
-        let mut conn =
-            SmtpConnection::connect((config.host.as_str(), config.port), Some(config.timeout), &hello, None, None)
-                .map_err(|e| refusal(&e, false))?;
+        let address = (config.host.as_str(), config.port)
+            .to_socket_addrs()
+            .map_err(io_refusal)?
+            .next()
+            .ok_or_else(|| Refusal::Transient(format!("{} does not resolve", config.host)))?;
+        let stream = TcpStream::connect_timeout(&address, config.timeout).map_err(io_refusal)?;
+        stream.set_nodelay(true).map_err(io_refusal)?;
+        stream.set_read_timeout(Some(config.timeout)).map_err(io_refusal)?;
+        stream.set_write_timeout(Some(config.timeout)).map_err(io_refusal)?;
+        let writer = stream.try_clone().map_err(io_refusal)?;
+        let mut s = Session { reader: BufReader::new(stream), writer, broken: false };
+        s.expect(2, false)?;
+        s.send(b"EHLO enishi.localhost\r\n")?;
+        s.expect(2, false)?;
         if let Some((user, pass)) = &config.credentials {
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], &Credentials::new(user.clone(), pass.clone()))
-                .map_err(|e| refusal(&e, false))?;
+            use base64::Engine;
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{pass}"));
+            s.send(format!("AUTH PLAIN {token}\r\n").as_bytes())?;
+            s.expect(2, false)?;
         }
-        Ok(Session { conn })
+        Ok(s)
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> Result<(), Refusal> {
+        self.writer.write_all(bytes).map_err(|e| {
+            self.broken = true;
+            io_refusal(e)
+        })
+    }
+
+    fn reply(&mut self) -> Result<Reply, Refusal> {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            let n = self.reader.read_line(&mut line).map_err(|e| {
+                self.broken = true;
+                io_refusal(e)
+            })?;
+            if n == 0 || line.len() < 4 || line.len() > 2_048 {
+                self.broken = true;
+                return Err(Refusal::Transient("the server closed the connection".into()));
+            }
+            let code: u16 = line[..3].parse().map_err(|_| {
+                self.broken = true;
+                Refusal::Transient(format!("not an SMTP reply: {}", line.trim_end()))
+            })?;
+            text.push_str(line[4..].trim_end());
+            if line.as_bytes()[3] != b'-' {
+                return Ok((code, text));
+            }
+            text.push(' ');
+        }
+    }
+
+    /// Reads a reply and wants its first digit to be `class` (2, or 3 after DATA).
+    fn expect(&mut self, class: u16, at_recipient: bool) -> Result<(), Refusal> {
+        let (code, text) = self.reply()?;
+        if code / 100 == class {
+            return Ok(());
+        }
+        let said = format!("{code} {text}");
+        if code == 421 {
+            self.broken = true;
+        }
+        Err(match code / 100 {
+            5 if at_recipient => Refusal::BadRecipient(said),
+            5 => Refusal::Permanent(said),
+            _ => Refusal::Transient(said),
+        })
     }
 
     /// Sends the envelope and `DATA`: after this only the content is left.
     pub fn begin(&mut self, from: &Address, to: &Address) -> Result<(), Refusal> {
-        self.conn.command(Mail::new(Some(from.clone()), vec![])).map_err(|e| refusal(&e, false))?;
-        self.conn.command(Rcpt::new(to.clone(), vec![])).map_err(|e| refusal(&e, true))?;
-        self.conn.command(Data).map_err(|e| refusal(&e, false))?;
-        Ok(())
+        self.send(format!("MAIL FROM:<{from}>\r\n").as_bytes())?;
+        self.expect(2, false)?;
+        self.send(format!("RCPT TO:<{to}>\r\n").as_bytes())?;
+        self.expect(2, true)?;
+        self.send(b"DATA\r\n")?;
+        self.expect(3, false)
     }
 
-    /// Sends the content and its final dot, and reads the server's answer.
+    /// Sends the content (dot-stuffed) with its final dot in one write, and reads the answer.
     pub fn finish(&mut self, message: &[u8]) -> Result<(), Refusal> {
-        self.conn.message(message).map(|_| ()).map_err(|e| refusal(&e, false))
+        let mut out = Vec::with_capacity(message.len() + 64);
+        let mut line_start = true;
+        for &b in message {
+            if line_start && b == b'.' {
+                out.push(b'.');
+            }
+            out.push(b);
+            line_start = b == b'\n';
+        }
+        if !out.ends_with(b"\r\n") {
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b".\r\n");
+        self.send(&out)?;
+        self.expect(2, false)
     }
 
     /// Abandons a transaction begun with [`Session::begin`] (RSET); `false` when the session
     /// is no longer usable.
     pub fn reset(&mut self) -> bool {
-        self.conn.command(lettre::transport::smtp::commands::Rset).is_ok()
+        if self.broken {
+            return false;
+        }
+        self.send(b"RSET\r\n").is_ok() && self.expect(2, false).is_ok()
     }
 
     /// Whether the session broke (it must be opened again).
     pub fn is_broken(&self) -> bool {
-        self.conn.has_broken()
+        self.broken
     }
 
     /// Says goodbye.
     pub fn close(mut self) {
-        let _ = self.conn.quit();
+        if self.send(b"QUIT\r\n").is_ok() {
+            let _ = self.reply();
+        }
     }
 }
 

@@ -134,7 +134,7 @@ fn shop(store: &Store) {
                 &Parts {
                     subject: "Hello {{ customer.name }}".into(),
                     html: "<p>Dear {{ customer.honorific }}, from {{ sender.name }}</p>".into(),
-                    text: "Dear {{ customer.honorific }}, from {{ sender.name }}. {{ unsubscribe_url }}".into(),
+                    text: "Dear {{ customer.honorific }}, from {{ sender.name }}.\n.a line that starts with a dot\n{{ unsubscribe_url }}".into(),
                 },
                 yen(),
             )?;
@@ -269,6 +269,7 @@ fn a_campaign_reaches_exactly_the_customers_it_may_with_retries_and_suppression(
             } else {
                 assert!(subject.starts_with("Hello "), "{subject}");
                 assert!(data.contains("from Aya"), "{data}");
+                assert!(data.contains("\n.a line that starts with a dot"), "dot-stuffing undone by the server: {data}");
             }
         }
         // The communication history has each message once.
