@@ -1,7 +1,8 @@
 //! The customer import: a CSV (or JSON Lines) of profiles, creating customers or updating
 //! the ones with the same external id. Empty cells leave stored values as they are.
 
-use crate::formats::Csv;
+use crate::formats::{Csv, Detected, Labels};
+use crate::mapping::CsvOptions;
 use crate::reader::Hashing;
 use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::Utc;
@@ -91,6 +92,9 @@ pub struct CustomerImportSummary {
     pub rows_rejected: u64,
     /// Rows of customers erased on request (skipped: an old file does not bring them back).
     pub rows_of_erased_customers: u64,
+    /// The encoding a CSV file was read in (`utf-8` or `shift_jis`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub encoding: String,
     /// Wall-clock seconds.
     pub seconds: f64,
 }
@@ -110,7 +114,7 @@ type Fields = BTreeMap<String, String>;
 /// Rows as read, with their line numbers.
 type Rows<'a> = Box<dyn Iterator<Item = Result<(u64, Fields), Rejection>> + 'a>;
 
-/// Imports customers from `input`.
+/// Imports customers from `input`, a CSV file in Enishi's names and detected encoding.
 pub fn import_customers(
     store: &Store,
     input: impl Read,
@@ -120,13 +124,39 @@ pub fn import_customers(
     clock: BusinessClock,
     progress: Progress,
 ) -> Result<CustomerImport, ImportError> {
+    let opts = CustomerImportOptions { format, skip_bad_rows, clock, csv: CsvOptions::default() };
+    import_customers_with(store, input, file_name, &opts, progress)
+}
+
+/// How to import customers.
+#[derive(Debug, Clone)]
+pub struct CustomerImportOptions {
+    /// The file's format.
+    pub format: CustomerFormat,
+    /// Import the good rows and report the bad ones, instead of all-or-nothing.
+    pub skip_bad_rows: bool,
+    /// Business time zone, for local times.
+    pub clock: BusinessClock,
+    /// How a CSV file is read: its encoding and the mapping of its headers.
+    pub csv: CsvOptions,
+}
+
+/// Imports customers from `input` as `opts` say.
+pub fn import_customers_with(
+    store: &Store,
+    input: impl Read,
+    file_name: &str,
+    opts: &CustomerImportOptions,
+    progress: Progress,
+) -> Result<CustomerImport, ImportError> {
+    let (format, skip_bad_rows, clock) = (opts.format, opts.skip_bad_rows, opts.clock);
     let started = std::time::Instant::now();
     let started_at = store.now();
     let (reader, hash) = Hashing::new(input, progress);
     store.write(|c| {
-        let rows: Rows = match format {
-            CustomerFormat::Csv => csv_rows(reader)?,
-            CustomerFormat::Json => json_rows(reader),
+        let (rows, labels, detected): (Rows, Labels, Detected) = match format {
+            CustomerFormat::Csv => csv_rows(reader, &opts.csv)?,
+            CustomerFormat::Json => (json_rows(reader), Labels::default(), Detected::default()),
         };
         let mut summary = CustomerImportSummary::default();
         let erased = privacy::erased_hashes(c)?;
@@ -136,7 +166,7 @@ pub fn import_customers(
         for item in rows {
             let outcome = item.and_then(|(line, f)| {
                 summary.rows_read += 1;
-                let parsed = parse_row(line, &f, clock)?;
+                let parsed = parse_row(line, &f, clock).map_err(|r| labels.relabel(r))?;
                 Ok((line, parsed))
             });
             let (line, row) = match outcome {
@@ -204,6 +234,9 @@ pub fn import_customers(
             return Err(ImportError::BadRows { rejections: rejected, total: summary.rows_rejected });
         }
         summary.seconds = started.elapsed().as_secs_f64();
+        if format == CustomerFormat::Csv {
+            summary.encoding = detected.encoding().name().to_string();
+        }
         drop_into_record(c, file_name, format, &hash.get(), started_at, &summary)?;
         rejected.sort_by_key(|r| r.line);
         Ok(CustomerImport { summary, report: rejected })
@@ -235,10 +268,11 @@ fn drop_into_record(
     Ok(())
 }
 
-fn csv_rows<'a>(input: impl Read + 'a) -> Result<Rows<'a>, ImportError> {
+fn csv_rows<'a>(input: impl Read + 'a, opts: &CsvOptions) -> Result<(Rows<'a>, Labels, Detected), ImportError> {
     let consent = consent_columns();
     let mut csv = Csv::open(
         input,
+        opts,
         &["external_id"],
         &PROFILE_COLUMNS[1..],
         move |name| {
@@ -247,23 +281,28 @@ fn csv_rows<'a>(input: impl Read + 'a) -> Result<Rows<'a>, ImportError> {
         },
         &[],
     )?;
-    Ok(Box::new(std::iter::from_fn(move || {
+    let (labels, detected) = (csv.labels(), csv.detected());
+    let rows = std::iter::from_fn(move || {
         let line = match csv.next_row()? {
             Ok(l) => l,
             Err(r) => return Some(Err(r)),
         };
         let mut fields = Fields::new();
         for name in csv.names.clone() {
+            if name.is_empty() {
+                continue; // a column the mapping ignores
+            }
             match csv.get(line, &name) {
                 Ok(Some(v)) => {
                     fields.insert(name, v.to_string());
                 }
                 Ok(None) => {}
-                Err(r) => return Some(Err(r)),
+                Err(r) => return Some(Err(csv.relabel(r))),
             }
         }
         Some(Ok((line, fields)))
-    })))
+    });
+    Ok((Box::new(rows), labels, detected))
 }
 
 fn json_rows<'a>(input: impl Read + 'a) -> Rows<'a> {

@@ -2,12 +2,15 @@
 //! order line, with its line number) or [`Rejection`]s; grouping lines into orders and
 //! everything after is shared ([`crate::orders`]).
 
+use crate::mapping::CsvOptions;
+use crate::text::{Encoding, Text, TextState};
 use crate::{ImportError, Rejection};
 use chrono::{DateTime, Utc};
 use enishi_core::{Amount, BusinessClock, Channel, Currency, ExternalId};
 use serde::Deserialize;
 use std::io::{BufRead, BufReader, Read};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 /// An order file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +23,8 @@ pub enum OrderFormat {
     Cdnow,
     /// The UCI "Online Retail II" layout.
     OnlineRetail,
+    /// Shopify's orders export (one row per line item; the order's columns on its first row).
+    Shopify,
 }
 
 impl FromStr for OrderFormat {
@@ -30,7 +35,8 @@ impl FromStr for OrderFormat {
             "json" | "jsonl" => Ok(OrderFormat::Json),
             "cdnow" => Ok(OrderFormat::Cdnow),
             "online-retail" => Ok(OrderFormat::OnlineRetail),
-            _ => Err(format!("unknown format '{s}' (generic, json, cdnow, online-retail)")),
+            "shopify" => Ok(OrderFormat::Shopify),
+            _ => Err(format!("unknown format '{s}' (generic, json, cdnow, online-retail, shopify)")),
         }
     }
 }
@@ -43,7 +49,13 @@ impl OrderFormat {
             OrderFormat::Json => "json",
             OrderFormat::Cdnow => "cdnow",
             OrderFormat::OnlineRetail => "online-retail",
+            OrderFormat::Shopify => "shopify",
         }
+    }
+
+    /// Whether the format is CSV (read in an encoding, through a mapping).
+    pub fn is_csv(self) -> bool {
+        matches!(self, OrderFormat::Generic | OrderFormat::OnlineRetail | OrderFormat::Shopify)
     }
 }
 
@@ -85,18 +97,21 @@ pub struct SourceLine {
 /// A stream of lines or rejections.
 pub type Lines<'a> = Box<dyn Iterator<Item = Result<SourceLine, Rejection>> + Send + 'a>;
 
-/// Opens `input` as `format`. Header problems (empty file, missing or unknown columns) are
-/// returned at once.
+/// Opens `input` as `format`, a CSV format read as `csv` says. Header problems (empty file,
+/// missing or unknown columns) are returned at once. The [`Detected`] handle tells the
+/// encoding once the reading has begun.
 pub fn open<'a>(
     format: OrderFormat,
     input: impl Read + Send + 'a,
     clock: BusinessClock,
-) -> Result<Lines<'a>, ImportError> {
+    csv: &CsvOptions,
+) -> Result<(Lines<'a>, Detected), ImportError> {
     match format {
-        OrderFormat::Generic => generic(input, clock),
-        OrderFormat::OnlineRetail => online_retail(input, clock),
-        OrderFormat::Cdnow => Ok(Box::new(Cdnow::new(input, clock))),
-        OrderFormat::Json => Ok(Box::new(JsonOrders::new(input, clock))),
+        OrderFormat::Generic => generic(input, clock, csv),
+        OrderFormat::OnlineRetail => online_retail(input, clock, csv),
+        OrderFormat::Shopify => shopify(input, clock, csv),
+        OrderFormat::Cdnow => Ok((Box::new(Cdnow::new(input, clock)), Detected::default())),
+        OrderFormat::Json => Ok((Box::new(JsonOrders::new(input, clock)), Detected::default())),
     }
 }
 
@@ -104,58 +119,107 @@ pub fn open<'a>(
 
 /// A CSV file with a header row, read as text fields by column name.
 pub(crate) struct Csv<R: Read> {
-    reader: csv::Reader<R>,
+    reader: csv::Reader<Text<R>>,
+    /// The decoded text's encoding and line breaks.
+    text: Arc<Mutex<TextState>>,
     record: csv::ByteRecord,
-    /// Column names, in file order.
+    /// Column names (Enishi's fields), in file order; `""` for a column the mapping ignores.
     pub(crate) names: Vec<String>,
+    /// The file's own header of each column, in file order.
+    headers: Vec<String>,
     /// The column that names the group a row belongs to (the order), reported with rejections.
     key: Option<&'static str>,
 }
 
 impl<R: Read> Csv<R> {
-    /// Opens a CSV file and checks its header: every `required` column present and, unless
-    /// `allow_extra` says otherwise, no column outside `required` and `optional`.
+    /// Opens a CSV file in `opts.encoding` and checks its header, read through
+    /// `opts.mapping`: every `required` column present and, unless `allow_extra` says
+    /// otherwise, no column outside `required` and `optional`.
     pub(crate) fn open(
         input: R,
+        opts: &CsvOptions,
         required: &[&str],
         optional: &[&str],
         allow_extra: impl Fn(&str) -> bool,
         aliases: &[(&str, &str)],
     ) -> Result<Self, ImportError> {
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(input);
+        let (text, state) = Text::new(input, opts.encoding);
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text);
         let mut header = csv::ByteRecord::new();
-        let has = reader.read_byte_record(&mut header).map_err(|e| csv_file_error(&e))?;
-        if !has || header.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+        let has = loop {
+            let has = reader.read_byte_record(&mut header).map_err(|e| csv_file_error(&e, &state))?;
+            // Blank lines before the header are skipped like any other.
+            if !has || !header.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+                break has;
+            }
+        };
+        let header_line = header.position().map_or(1, |p| line_at(&state, p.byte()));
+        if !has {
             return Err(ImportError::File(Rejection::line(1, "the file is empty (expected a header row)")));
         }
         let mut names = Vec::new();
+        let mut headers = Vec::new();
         for (i, raw) in header.iter().enumerate() {
-            let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
-            let name = std::str::from_utf8(raw)
+            let own = std::str::from_utf8(raw)
                 .map_err(|_| {
-                    ImportError::File(Rejection::line(1, format!("header column {} is not UTF-8 text", i + 1)))
+                    ImportError::File(Rejection::line(
+                        header_line,
+                        format!("header column {} is not UTF-8 text", i + 1),
+                    ))
                 })?
                 .trim()
                 .to_string();
-            let name = aliases.iter().find(|(a, _)| *a == name).map_or(name.clone(), |(_, to)| to.to_string());
+            headers.push(own.clone());
+            let Some(name) = opts.mapping.field(&own) else {
+                names.push(String::new());
+                continue;
+            };
+            let name = aliases.iter().find(|(a, _)| *a == name).map_or(name, |(_, to)| *to).to_string();
             if !required.contains(&name.as_str()) && !optional.contains(&name.as_str()) && !allow_extra(&name) {
                 return Err(ImportError::File(Rejection::at(
-                    1,
-                    name.clone(),
+                    header_line,
+                    own.clone(),
                     format!("unknown column '{name}' (known columns: {})", [required, optional].concat().join(", ")),
                 )));
             }
             if names.contains(&name) {
-                return Err(ImportError::File(Rejection::at(1, name.clone(), "column appears twice")));
+                return Err(ImportError::File(Rejection::at(header_line, own.clone(), "column appears twice")));
             }
             names.push(name);
         }
         for r in required {
             if !names.iter().any(|n| n == r) {
-                return Err(ImportError::File(Rejection::at(1, *r, format!("missing required column '{r}'"))));
+                return Err(ImportError::File(Rejection::at(
+                    header_line,
+                    *r,
+                    format!("missing required column '{r}'"),
+                )));
             }
         }
-        Ok(Csv { reader, record: csv::ByteRecord::new(), names, key: None })
+        Ok(Csv { reader, text: state, record: csv::ByteRecord::new(), names, headers, key: None })
+    }
+
+    /// The encoding the file is read in (`Auto` while only ASCII has been read).
+    pub(crate) fn detected(&self) -> Detected {
+        Detected(Some(self.text.clone()))
+    }
+
+    /// The same rejection, naming the column by the file's own header when the mapping
+    /// renamed it.
+    pub(crate) fn relabel(&self, r: Rejection) -> Rejection {
+        self.labels().relabel(r)
+    }
+
+    /// The columns the mapping renamed: (field, the file's header).
+    pub(crate) fn labels(&self) -> Labels {
+        Labels(
+            self.names
+                .iter()
+                .zip(&self.headers)
+                .filter(|(n, h)| !n.is_empty() && n != h)
+                .map(|(n, h)| (n.clone(), h.clone()))
+                .collect(),
+        )
     }
 
     /// Names the column that identifies a row's order, so that rejections of malformed rows
@@ -170,7 +234,7 @@ impl<R: Read> Csv<R> {
         match self.reader.read_byte_record(&mut self.record) {
             Ok(false) => None,
             Ok(true) => {
-                let line = self.record.position().map_or(0, |p| p.line());
+                let line = self.record.position().map_or(0, |p| line_at(&self.text, p.byte()));
                 if self.record.len() != self.names.len() {
                     if self.record.len() == 1 && self.record.get(0).is_some_and(|f| f.is_empty()) {
                         return self.next_row(); // blank line
@@ -185,7 +249,7 @@ impl<R: Read> Csv<R> {
                 Some(Ok(line))
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| line_at(&self.text, p.byte()));
                 Some(Err(Rejection::line(line, format!("unreadable CSV: {e}"))))
             }
         }
@@ -200,6 +264,18 @@ impl<R: Read> Csv<R> {
         let text = std::str::from_utf8(raw).map_err(|_| Rejection::at(line, column, "is not UTF-8 text"))?.trim();
         if raw.iter().any(|&b| b < b' ') {
             crate::controls::check_text(text).map_err(|why| Rejection::at(line, column, why))?;
+        }
+        if text.contains('\u{FFFD}') {
+            // What the decoder put in place of bytes that are not Shift_JIS.
+            let (encoding, detected) = self.text.lock().map_or((Encoding::Auto, false), |s| (s.encoding, s.detected));
+            if encoding == Encoding::ShiftJis {
+                let why = if detected {
+                    "is neither UTF-8 nor Shift_JIS (CP932) text"
+                } else {
+                    "is not Shift_JIS (CP932) text"
+                };
+                return Err(Rejection::at(line, column, why));
+            }
         }
         // A cell an export neutralised for spreadsheets reads back as it was stored.
         let text = crate::export::unneutralise(text);
@@ -222,8 +298,50 @@ impl<R: Read> Csv<R> {
     }
 }
 
-fn csv_file_error(e: &csv::Error) -> ImportError {
-    ImportError::File(Rejection::line(e.position().map_or(1, |p| p.line()), format!("unreadable CSV: {e}")))
+fn csv_file_error(e: &csv::Error, text: &Arc<Mutex<TextState>>) -> ImportError {
+    ImportError::File(Rejection::line(
+        e.position().map_or(1, |p| line_at(text, p.byte())),
+        format!("unreadable CSV: {e}"),
+    ))
+}
+
+/// The columns a mapping renamed: (Enishi's field, the file's header).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Labels(Vec<(String, String)>);
+
+impl Labels {
+    /// The same rejection, naming its column by the file's own header.
+    pub(crate) fn relabel(&self, mut r: Rejection) -> Rejection {
+        if let Some(c) = &r.column {
+            if let Some((_, header)) = self.0.iter().find(|(field, _)| field == c) {
+                r.column = Some(header.clone());
+            }
+        }
+        r
+    }
+}
+
+/// The physical line of the record that starts at byte `offset` of the decoded text.
+fn line_at(text: &Arc<Mutex<TextState>>, offset: u64) -> u64 {
+    text.lock().map_or(0, |mut s| s.line_at(offset))
+}
+
+/// The encoding a file was read in, known once the reading has begun.
+#[derive(Debug, Clone, Default)]
+pub struct Detected(Option<Arc<Mutex<TextState>>>);
+
+impl Detected {
+    /// The encoding: `Utf8` for a file that was all ASCII, `Auto` for a format that is not
+    /// CSV.
+    pub fn encoding(&self) -> Encoding {
+        match &self.0 {
+            None => Encoding::Auto,
+            Some(s) => match s.lock().map(|s| s.encoding).unwrap_or_default() {
+                Encoding::Auto => Encoding::Utf8,
+                e => e,
+            },
+        }
+    }
 }
 
 fn parse_quantity(t: &str) -> Result<i64, String> {
@@ -276,16 +394,22 @@ pub const GENERIC_REQUIRED: &[&str] = &["order_id", "customer_id", "placed_at", 
 pub const GENERIC_OPTIONAL: &[&str] =
     &["line_amount", "order_total", "currency", "channel", "category", "product_name", "status", "return_of"];
 
-fn generic<'a>(input: impl Read + Send + 'a, clock: BusinessClock) -> Result<Lines<'a>, ImportError> {
-    let mut csv = Csv::open(input, GENERIC_REQUIRED, GENERIC_OPTIONAL, |_| false, &[])?.with_key("order_id");
-    Ok(Box::new(std::iter::from_fn(move || {
+fn generic<'a>(
+    input: impl Read + Send + 'a,
+    clock: BusinessClock,
+    opts: &CsvOptions,
+) -> Result<(Lines<'a>, Detected), ImportError> {
+    let mut csv = Csv::open(input, opts, GENERIC_REQUIRED, GENERIC_OPTIONAL, |_| false, &[])?.with_key("order_id");
+    let detected = csv.detected();
+    let lines = std::iter::from_fn(move || {
         let line = match csv.next_row()? {
             Ok(l) => l,
             Err(r) => return Some(Err(r)),
         };
         let order = csv.get(line, "order_id").ok().flatten().map(String::from);
-        Some(generic_row(&csv, line, clock).map_err(|r| r.in_order(order.as_deref())))
-    })))
+        Some(generic_row(&csv, line, clock).map_err(|r| csv.relabel(r).in_order(order.as_deref())))
+    });
+    Ok((Box::new(lines), detected))
 }
 
 fn generic_row<R: Read>(csv: &Csv<R>, line: u64, clock: BusinessClock) -> Result<SourceLine, Rejection> {
@@ -332,17 +456,24 @@ const RETAIL_OPTIONAL: &[&str] = &["Description", "Country"];
 const RETAIL_ALIASES: &[(&str, &str)] =
     &[("InvoiceNo", "Invoice"), ("UnitPrice", "Price"), ("CustomerID", "Customer ID")];
 
-fn online_retail<'a>(input: impl Read + Send + 'a, clock: BusinessClock) -> Result<Lines<'a>, ImportError> {
-    let mut csv = Csv::open(input, RETAIL_REQUIRED, RETAIL_OPTIONAL, |_| false, RETAIL_ALIASES)?.with_key("Invoice");
+fn online_retail<'a>(
+    input: impl Read + Send + 'a,
+    clock: BusinessClock,
+    opts: &CsvOptions,
+) -> Result<(Lines<'a>, Detected), ImportError> {
+    let mut csv =
+        Csv::open(input, opts, RETAIL_REQUIRED, RETAIL_OPTIONAL, |_| false, RETAIL_ALIASES)?.with_key("Invoice");
+    let detected = csv.detected();
     let gbp = Currency::from_str("GBP").ok();
-    Ok(Box::new(std::iter::from_fn(move || {
+    let lines = std::iter::from_fn(move || {
         let line = match csv.next_row()? {
             Ok(l) => l,
             Err(r) => return Some(Err(r)),
         };
         let order = csv.get(line, "Invoice").ok().flatten().map(String::from);
-        Some(retail_row(&csv, line, clock, gbp).map_err(|r| r.in_order(order.as_deref())))
-    })))
+        Some(retail_row(&csv, line, clock, gbp).map_err(|r| csv.relabel(r).in_order(order.as_deref())))
+    });
+    Ok((Box::new(lines), detected))
 }
 
 fn retail_row<R: Read>(
@@ -387,6 +518,142 @@ fn retail_row<R: Read>(
         status: None,
         return_of: None,
         order_total: None,
+    })
+}
+
+// ------------------------------------------------------------------ Shopify
+
+/// Columns of Shopify's orders export that must be present.
+const SHOPIFY_REQUIRED: &[&str] = &["Name", "Created at", "Lineitem quantity", "Lineitem price", "Lineitem name"];
+/// Columns of Shopify's orders export that are read when present (the export has many more,
+/// which are ignored).
+const SHOPIFY_OPTIONAL: &[&str] =
+    &["Email", "Phone", "Financial Status", "Paid at", "Currency", "Total", "Lineitem sku", "Cancelled at", "Source"];
+
+/// The order-level columns, which Shopify writes on an order's first row only.
+struct ShopifyOrder {
+    name: String,
+    /// `None` when the first row was rejected: the order's other rows are too.
+    fields: Option<ShopifyFields>,
+}
+
+#[derive(Clone)]
+struct ShopifyFields {
+    customer: Option<String>,
+    placed_at: DateTime<Utc>,
+    currency: Option<Currency>,
+    total: Option<Amount>,
+    status: Option<String>,
+    channel: Channel,
+}
+
+fn shopify<'a>(
+    input: impl Read + Send + 'a,
+    clock: BusinessClock,
+    opts: &CsvOptions,
+) -> Result<(Lines<'a>, Detected), ImportError> {
+    let mut csv = Csv::open(input, opts, SHOPIFY_REQUIRED, SHOPIFY_OPTIONAL, |_| true, &[])?.with_key("Name");
+    let detected = csv.detected();
+    let mut order: Option<ShopifyOrder> = None;
+    let lines = std::iter::from_fn(move || {
+        let line = match csv.next_row()? {
+            Ok(l) => l,
+            Err(r) => return Some(Err(r)),
+        };
+        let name = match csv.require(line, "Name").and_then(|n| id(line, "Name", n)) {
+            Ok(n) => n,
+            Err(r) => return Some(Err(csv.relabel(r))),
+        };
+        if order.as_ref().is_none_or(|o| o.name != name) {
+            let fields = shopify_order(&csv, line, clock);
+            let first = fields.as_ref().err().cloned();
+            order = Some(ShopifyOrder { name: name.clone(), fields: fields.ok() });
+            if let Some(r) = first {
+                return Some(Err(csv.relabel(r).in_order(Some(&name))));
+            }
+        }
+        let Some(fields) = order.as_ref().and_then(|o| o.fields.clone()) else {
+            let why = format!("another line of order {name} was rejected");
+            return Some(Err(Rejection::line(line, why).in_order(Some(&name))));
+        };
+        Some(shopify_line(&csv, line, name.clone(), fields).map_err(|r| csv.relabel(r).in_order(Some(&name))))
+    });
+    Ok((Box::new(lines), detected))
+}
+
+/// Shopify's times: `2026-11-20 18:05:00 +0900`, or any form Enishi reads.
+fn shopify_time(t: &str, clock: BusinessClock) -> Result<DateTime<Utc>, String> {
+    match DateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S %z") {
+        Ok(at) => Ok(at.with_timezone(&Utc)),
+        Err(_) => clock.parse_timestamp(t).map_err(|e| e.0),
+    }
+}
+
+fn shopify_order<R: Read>(csv: &Csv<R>, line: u64, clock: BusinessClock) -> Result<ShopifyFields, Rejection> {
+    // Orders are keyed by the buyer's email (lower case), or their phone when there is none.
+    let customer = match csv.get(line, "Email")? {
+        Some(e) => Some(id(line, "Email", &e.to_lowercase())?),
+        None => csv.get(line, "Phone")?.map(|p| id(line, "Phone", p)).transpose()?,
+    };
+    let placed_at = match csv.parse(line, "Created at", |t| shopify_time(t, clock))? {
+        Some(at) => at,
+        None => csv
+            .parse(line, "Paid at", |t| shopify_time(t, clock))?
+            .ok_or_else(|| Rejection::at(line, "Created at", "is empty"))?,
+    };
+    let status = if csv.get(line, "Cancelled at")?.is_some() {
+        Some("cancelled".to_string())
+    } else {
+        csv.get(line, "Financial Status")?.map(String::from)
+    };
+    let channel = match csv.get(line, "Source")? {
+        Some(s) if s.eq_ignore_ascii_case("pos") => Channel::InStore,
+        _ => Channel::Ecommerce,
+    };
+    Ok(ShopifyFields {
+        customer,
+        placed_at,
+        currency: csv.parse(line, "Currency", Currency::from_str)?,
+        total: csv.parse(line, "Total", non_negative_price)?,
+        status,
+        channel,
+    })
+}
+
+fn shopify_line<R: Read>(
+    csv: &Csv<R>,
+    line: u64,
+    order_ref: String,
+    o: ShopifyFields,
+) -> Result<SourceLine, Rejection> {
+    let quantity = csv
+        .parse(line, "Lineitem quantity", parse_quantity)?
+        .ok_or_else(|| Rejection::at(line, "Lineitem quantity", "is empty"))?;
+    let unit_price = csv
+        .parse(line, "Lineitem price", non_negative_price)?
+        .ok_or_else(|| Rejection::at(line, "Lineitem price", "is empty"))?;
+    let name = csv.require(line, "Lineitem name")?;
+    // Products without a SKU are known by their name.
+    let sku = match csv.get(line, "Lineitem sku")? {
+        Some(s) => id(line, "Lineitem sku", s)?,
+        None => id(line, "Lineitem name", name)?,
+    };
+    Ok(SourceLine {
+        line,
+        order_ref,
+        customer: o.customer,
+        placed_at: o.placed_at,
+        sku,
+        quantity,
+        unit_price,
+        amount: line_amount(line, "Lineitem quantity", unit_price, quantity)?,
+        currency: o.currency,
+        channel: Some(o.channel),
+        category: None,
+        product_name: Some(name.to_string()),
+        status: o.status,
+        return_of: None,
+        order_total: o.total,
     })
 }
 

@@ -2,7 +2,10 @@
 //!
 //! - [`orders`]: the order import pipeline (streaming, batched, all-or-nothing or
 //!   `--skip-bad-rows`), shared by every order format;
-//! - [`formats`]: readers for the generic CSV, JSON Lines, CDNOW and Online Retail II files;
+//! - [`formats`]: readers for the generic CSV, JSON Lines, CDNOW, Online Retail II and
+//!   Shopify files;
+//! - [`text`] and [`mapping`]: a CSV file's encoding (UTF-8 or Shift_JIS), true line numbers,
+//!   and the mapping of its headers to Enishi's fields;
 //! - [`customers`] and [`products`]: profile and catalogue imports;
 //! - [`intake`]: one order or return sent through the API, validated like an imported one;
 //! - [`controls`]: the control characters refused in every text that arrives;
@@ -14,14 +17,18 @@ pub mod customers;
 pub mod export;
 pub mod formats;
 pub mod intake;
+pub mod mapping;
 pub mod orders;
 pub mod privacy;
 pub mod products;
 mod reader;
+pub mod text;
 
 use serde::Serialize;
 
+pub use mapping::{CsvOptions, ImportKind, Mapping};
 pub use reader::Progress;
+pub use text::Encoding;
 
 /// A row that could not be accepted: where and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,7 +86,7 @@ pub enum ImportError {
     #[error("{0}")]
     File(Rejection),
     /// Some rows are bad; the import was all-or-nothing, so nothing was written.
-    #[error("{} bad row(s), nothing imported; first: {}{}", .total, .rejections[0], if *.total > 1 { " (use --skip-bad-rows to import the good rows)" } else { " (fix it, or use --skip-bad-rows to import the other rows)" })]
+    #[error("{} bad {}, nothing imported; first: {}{}", .total, if *.total == 1 { "row" } else { "rows" }, .rejections[0], if *.total > 1 { " (use --skip-bad-rows to import the good rows)" } else { " (fix it, or use --skip-bad-rows to import the other rows)" })]
     BadRows {
         /// The first rejections (at most [`MAX_REPORTED`]).
         rejections: Vec<Rejection>,
@@ -89,6 +96,24 @@ pub enum ImportError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] enishi_store::StoreError),
+}
+
+/// Writes rejected rows as CSV (`line,column,order_id,reason`), every text cell quoted and
+/// neutralised for spreadsheets: the report the CLI writes and the console offers.
+pub fn write_report(out: &mut impl std::io::Write, rows: &[Rejection]) -> std::io::Result<()> {
+    writeln!(out, "line,column,order_id,reason")?;
+    let q = |s: &str| format!("\"{}\"", export::neutralise(s).replace('"', "\"\""));
+    for r in rows {
+        writeln!(
+            out,
+            "{},{},{},{}",
+            r.line,
+            q(r.column.as_deref().unwrap_or("")),
+            q(r.order_id.as_deref().unwrap_or("")),
+            q(&r.reason)
+        )?;
+    }
+    Ok(())
 }
 
 /// Most rejections kept in an error or report held in memory.

@@ -11,8 +11,9 @@
 //! transaction is rolled back.
 
 use crate::export::REFUND_SKU;
-use crate::formats::{self, OrderFormat, SourceLine};
+use crate::formats::{self, Detected, OrderFormat, SourceLine};
 use crate::intake::within_returnable;
+use crate::mapping::CsvOptions;
 use crate::reader::Hashing;
 use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::{DateTime, Utc};
@@ -42,6 +43,8 @@ pub struct OrderImportOptions {
     pub clock: BusinessClock,
     /// Orders written per batch.
     pub batch_size: usize,
+    /// How a CSV file is read: its encoding and the mapping of its headers.
+    pub csv: CsvOptions,
 }
 
 impl OrderImportOptions {
@@ -53,6 +56,7 @@ impl OrderImportOptions {
             currency: Currency::USD,
             clock: BusinessClock::default(),
             batch_size: 2000,
+            csv: CsvOptions::default(),
         }
     }
 }
@@ -64,6 +68,10 @@ pub struct OrderImportSummary {
     pub file: String,
     /// Format.
     pub format: String,
+    /// The encoding the file was read in (`utf-8` or `shift_jis`; absent for formats that
+    /// are not CSV).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub encoding: String,
     /// SHA-256 of the file.
     pub sha256: String,
     /// Data rows read (order lines).
@@ -129,18 +137,19 @@ pub fn import_orders(
             // One core reads, parses and groups lines into orders while the other writes: the
             // orders cross in chunks.
             let (chunks, grouped) = std::sync::mpsc::sync_channel::<Vec<Ready>>(GROUPED_CHUNKS);
-            let parser = scope.spawn(move || -> Result<Grouper, ImportError> {
+            let parser = scope.spawn(move || -> Result<(Grouper, Detected), ImportError> {
                 let mut g = Grouper::new(opts, erased);
-                for item in formats::open(opts.format, reader, opts.clock)? {
+                let (lines, detected) = formats::open(opts.format, reader, opts.clock, &opts.csv)?;
+                for item in lines {
                     g.take(item);
                     if g.ready.len() >= GROUPED_CHUNK && chunks.send(std::mem::take(&mut g.ready)).is_err() {
                         // The writer stopped (it failed): nothing more to read.
-                        return Ok(g);
+                        return Ok((g, detected));
                     }
                 }
                 g.finish_group();
                 let _ = chunks.send(std::mem::take(&mut g.ready));
-                Ok(g)
+                Ok((g, detected))
             });
             let programs = Programs::load(c, opts.clock)?;
             let into_empty = !customers::any(c)?;
@@ -153,7 +162,7 @@ pub fn import_orders(
                     p.take(group)?;
                 }
             }
-            let read = parser
+            let (read, detected) = parser
                 .join()
                 .map_err(|_| ImportError::File(Rejection::line(0, "the parser stopped unexpectedly")))??;
             p.flush()?;
@@ -191,6 +200,9 @@ pub fn import_orders(
             let mut summary = p.summary;
             summary.file = file_name.to_string();
             summary.format = opts.format.name().to_string();
+            if opts.format.is_csv() {
+                summary.encoding = detected.encoding().name().to_string();
+            }
             summary.sha256 = hash.get();
             summary.previously_imported_at =
                 imports::find_by_hash(p.c, &summary.sha256)?.first().map(|r| r.finished_at);

@@ -1,10 +1,12 @@
 //! The product catalogue import: `sku,name,category,price,currency`.
 
 use crate::formats::Csv;
-use crate::{ImportError, Rejection, MAX_REPORTED};
+use crate::mapping::CsvOptions;
+use crate::reader::Hashing;
+use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use enishi_core::{Amount, Currency};
-use enishi_store::repo::products;
-use enishi_store::{Product, Store};
+use enishi_store::repo::{imports, products};
+use enishi_store::{ImportRecord, Product, Store};
 use serde::Serialize;
 use std::io::Read;
 
@@ -20,15 +22,52 @@ pub struct ProductImportSummary {
     pub products_created: u64,
     /// Products updated.
     pub products_updated: u64,
+    /// Rows rejected (with `skip_bad_rows`).
+    pub rows_rejected: u64,
+    /// The encoding the file was read in (`utf-8` or `shift_jis`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub encoding: String,
 }
 
-/// Imports products from a CSV; all-or-nothing.
+/// How to import products.
+#[derive(Debug, Clone, Default)]
+pub struct ProductImportOptions {
+    /// Import the good rows and report the bad ones, instead of all-or-nothing.
+    pub skip_bad_rows: bool,
+    /// How the file is read: its encoding and the mapping of its headers.
+    pub csv: CsvOptions,
+}
+
+/// The result of a product import that went through.
+#[derive(Debug, Clone)]
+pub struct ProductImport {
+    /// Counts.
+    pub summary: ProductImportSummary,
+    /// Rejected rows (with `skip_bad_rows`).
+    pub report: Vec<Rejection>,
+}
+
+/// Imports products from a CSV in Enishi's names; all-or-nothing.
 pub fn import_products(store: &Store, input: impl Read) -> Result<ProductImportSummary, ImportError> {
+    let done =
+        import_products_with(store, input, "products.csv", &ProductImportOptions::default(), Progress::default())?;
+    Ok(done.summary)
+}
+
+/// Imports products from a CSV (named `file_name` in the import record) as `opts` say.
+pub fn import_products_with(
+    store: &Store,
+    input: impl Read,
+    file_name: &str,
+    opts: &ProductImportOptions,
+    progress: Progress,
+) -> Result<ProductImport, ImportError> {
+    let started_at = store.now();
+    let (reader, hash) = Hashing::new(input, progress);
     store.write(|c| {
-        let mut csv = Csv::open(input, &PRODUCT_COLUMNS[..1], &PRODUCT_COLUMNS[1..], |_| false, &[])?;
+        let mut csv = Csv::open(reader, &opts.csv, &PRODUCT_COLUMNS[..1], &PRODUCT_COLUMNS[1..], |_| false, &[])?;
         let mut summary = ProductImportSummary::default();
         let mut rejected = Vec::new();
-        let mut bad = 0u64;
         while let Some(row) = csv.next_row() {
             let parsed = row.and_then(|line| {
                 Ok(Product {
@@ -51,12 +90,12 @@ pub fn import_products(store: &Store, input: impl Read) -> Result<ProductImportS
             summary.rows_read += 1;
             match parsed {
                 Err(r) => {
-                    bad += 1;
-                    if rejected.len() < MAX_REPORTED {
-                        rejected.push(r);
+                    summary.rows_rejected += 1;
+                    if rejected.len() < MAX_REPORTED || opts.skip_bad_rows {
+                        rejected.push(csv.relabel(r));
                     }
                 }
-                Ok(_) if bad > 0 => {}
+                Ok(_) if summary.rows_rejected > 0 && !opts.skip_bad_rows => {}
                 Ok(p) => {
                     if products::upsert(c, &p)? {
                         summary.products_created += 1;
@@ -66,12 +105,28 @@ pub fn import_products(store: &Store, input: impl Read) -> Result<ProductImportS
                 }
             }
         }
-        if bad > 0 {
-            return Err(ImportError::BadRows { rejections: rejected, total: bad });
+        if summary.rows_rejected > 0 && !opts.skip_bad_rows {
+            return Err(ImportError::BadRows { rejections: rejected, total: summary.rows_rejected });
         }
         if summary.rows_read == 0 {
             return Err(ImportError::File(Rejection::line(1, "the file has no rows")));
         }
-        Ok(summary)
+        summary.encoding = csv.detected().encoding().name().to_string();
+        drop(csv);
+        let finished_at = c.clock().now();
+        imports::record(
+            c,
+            &ImportRecord {
+                id: 0,
+                kind: "products".into(),
+                format: "csv".into(),
+                file_name: file_name.into(),
+                sha256: hash.get(),
+                started_at,
+                finished_at,
+                summary: serde_json::to_value(&summary).unwrap_or_default(),
+            },
+        )?;
+        Ok(ProductImport { summary, report: rejected })
     })
 }

@@ -156,7 +156,7 @@ fn bad_files_are_refused_with_line_and_column() {
         (b"order_id,customer_id,placed_at,sku,quantity\n", "line 1, column unit_price: missing required column"),
         (b"order_id,customer_id,placed_at,sku,quantity,unit_price,colour\n", "line 1, column colour: unknown column"),
         (b"order_id,customer_id,placed_at,sku,quantity,unit_price\n", "line 1: the file has no rows"),
-        (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,12\xff\n", "line 2, column unit_price: is not UTF-8"),
+        (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,12\xff\n", "line 2, column unit_price: is neither UTF-8 nor Shift_JIS"),
         (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1,1e3\n", "line 2, column unit_price"),
         (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1.5,3\n", "line 2, column quantity"),
         (b"order_id,customer_id,placed_at,sku,quantity,unit_price\nA,C,2026-01-01,S,1\n", "line 2: has 5 fields"),
@@ -518,4 +518,174 @@ fn imports_and_sales_keep_the_purchase_summary_as_a_rebuild_makes_it() {
         assert_eq!(summary_rows(s), kept);
         assert!(!purchase_summary::rebuild(s, false).unwrap().rebuilt, "a fresh summary is left alone");
     }
+}
+
+fn import_with(
+    store: &Store,
+    data: &[u8],
+    format: OrderFormat,
+    csv: enishi_ingest::CsvOptions,
+    skip: bool,
+) -> Result<enishi_ingest::orders::OrderImport, ImportError> {
+    let mut opts = OrderImportOptions::new(format);
+    (opts.skip_bad_rows, opts.csv) = (skip, csv);
+    import_orders(store, data, "test.csv", &opts, Progress::default())
+}
+
+#[test]
+fn bad_rows_are_reported_at_their_true_line_whatever_the_line_endings() {
+    // Line 3 holds a quoted cell over two lines, line 5 is blank, and line 7 is bad.
+    let lines = [
+        "order_id,customer_id,placed_at,sku,quantity,unit_price,product_name",
+        "A,C,2026-01-01,S,1,3,Beans",
+        "B,C,2026-01-02,S,1,3,\"Two",
+        "lines\"",
+        "",
+        "D,C,2026-01-03,S,1,3,Cups",
+        "E,C,2026-01-04,S,two,3,Mugs",
+        "F,C,2026-01-05,S,1,3,Mugs",
+    ];
+    let db = testing::sqlite();
+    for ending in ["\n", "\r\n", "\r"] {
+        let data = lines.join(ending) + ending;
+        let out = import(&db.store, data.as_bytes(), OrderFormat::Generic, true).unwrap();
+        let at: Vec<(u64, Option<&str>)> = out.report.iter().map(|r| (r.line, r.column.as_deref())).collect();
+        assert_eq!(at, [(7, Some("quantity"))], "{ending:?}");
+        let err = import(&db.store, data.as_bytes(), OrderFormat::Generic, false).unwrap_err().to_string();
+        assert!(err.contains("line 7, column quantity"), "{ending:?}: {err}");
+    }
+    // A row with too few fields, after a CRLF header.
+    let data =
+        b"order_id,customer_id,placed_at,sku,quantity,unit_price\r\nA,C,2026-01-01,S,1,3\r\nB,C,2026-01-01,S,1\r\n";
+    let err = import(&db.store, data, OrderFormat::Generic, false).unwrap_err().to_string();
+    assert!(err.contains("line 3: has 5 fields"), "{err}");
+}
+
+/// Text as Excel on a Japanese Windows saves it: Shift_JIS (CP932), CRLF line endings.
+fn shift_jis(text: &str) -> Vec<u8> {
+    let crlf = text.replace('\n', "\r\n");
+    let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&crlf);
+    assert!(!unmappable, "the test's text is all in CP932");
+    assert!(std::str::from_utf8(&bytes).is_err(), "the bytes are not UTF-8");
+    bytes.into_owned()
+}
+
+#[test]
+fn a_shift_jis_file_with_japanese_headers_imports_through_a_mapping() {
+    let text = "注文番号,顧客ID,購入日時,商品コード,商品名,数量,単価,店舗名\n\
+                R-1,K-1,2026-11-20 18:05,BEAN-1,深煎りブレンド①,2,1200,渋谷店\n\
+                R-1,K-1,2026-11-20 18:05,CUP-1,髙橋さんのカップ,1,0,渋谷店\n\
+                R-2,K-2,2026-11-21 10:00,BEAN-1,深煎りブレンド①,二,1200,渋谷店\n";
+    let data = shift_jis(text);
+    let headers: Vec<String> = text.lines().next().unwrap().split(',').map(String::from).collect();
+    let mapping = enishi_ingest::mapping::guess(enishi_ingest::ImportKind::Orders, &headers);
+    assert_eq!(mapping.field("店舗名"), None, "a column Enishi does not know is ignored");
+    for db in testing::all() {
+        // Without the mapping, the file's headers are refused by name.
+        let err = import(&db.store, &data, OrderFormat::Generic, false).unwrap_err().to_string();
+        assert!(err.contains("line 1, column 注文番号: unknown column '注文番号'"), "{err}");
+        let csv = enishi_ingest::CsvOptions { encoding: Default::default(), mapping: mapping.clone() };
+        let out = import_with(&db.store, &data, OrderFormat::Generic, csv, true).unwrap();
+        assert_eq!(out.summary.encoding, "shift_jis");
+        assert_eq!(out.summary.orders_created, 1);
+        let bad: Vec<(u64, Option<&str>)> = out.report.iter().map(|r| (r.line, r.column.as_deref())).collect();
+        assert_eq!(bad, [(4, Some("数量"))], "the bad cell is named by the file's own header");
+        let order = db.store.read(|c| orders::get_by_ref(c, "R-1")).unwrap().unwrap();
+        let names: Vec<&str> = order.lines.iter().filter_map(|l| l.product_name.as_deref()).collect();
+        assert_eq!(names, ["深煎りブレンド①", "髙橋さんのカップ"], "CP932's own characters arrive intact");
+    }
+    // Forced to UTF-8, the same bytes are refused, naming the header column.
+    let db = testing::sqlite();
+    let csv = enishi_ingest::CsvOptions { encoding: enishi_ingest::Encoding::Utf8, mapping };
+    let err = import_with(&db.store, &data, OrderFormat::Generic, csv, false).unwrap_err().to_string();
+    assert!(err.contains("line 1: header column 1 is not UTF-8 text"), "{err}");
+}
+
+#[test]
+fn a_shift_jis_customer_file_keeps_its_names() {
+    let text = "顧客ID,氏名,メールアドレス,電話番号,郵便番号,都道府県\n\
+                K-1,山田 花子,hanako@example.jp,090-1234-5678,150-0043,東京都\n\
+                K-2,髙橋 一郎,ichiro@example.jp,,,\n";
+    let data = shift_jis(text);
+    let headers: Vec<String> = text.lines().next().unwrap().split(',').map(String::from).collect();
+    let mapping = enishi_ingest::mapping::guess(enishi_ingest::ImportKind::Customers, &headers);
+    for db in testing::all() {
+        let opts = enishi_ingest::customers::CustomerImportOptions {
+            format: CustomerFormat::Csv,
+            skip_bad_rows: false,
+            clock: BusinessClock::default(),
+            csv: enishi_ingest::CsvOptions { encoding: enishi_ingest::Encoding::ShiftJis, mapping: mapping.clone() },
+        };
+        let out =
+            enishi_ingest::customers::import_customers_with(&db.store, &data[..], "k.csv", &opts, Progress::default())
+                .unwrap();
+        assert_eq!((out.summary.customers_created, out.summary.encoding.as_str()), (2, "shift_jis"));
+        let k1 = db.store.read(|c| customers::get_by_external_id(c, "K-1")).unwrap().unwrap();
+        assert_eq!(k1.name.as_deref(), Some("山田 花子"));
+        assert_eq!(k1.address.region.as_deref(), Some("東京都"));
+        assert_eq!(k1.email.as_deref(), Some("hanako@example.jp"));
+        let k2 = db.store.read(|c| customers::get_by_external_id(c, "K-2")).unwrap().unwrap();
+        assert_eq!(k2.name.as_deref(), Some("髙橋 一郎"));
+    }
+}
+
+#[test]
+fn bytes_that_are_not_shift_jis_are_refused_with_their_cell() {
+    let db = testing::sqlite();
+    let mut data =
+        shift_jis("order_id,customer_id,placed_at,sku,quantity,unit_price,product_name\nA,C,2026-01-01,S,1,3,豆\n");
+    data.extend_from_slice(b"B,C,2026-01-01,S,1,3,\x81\x20\r\n");
+    let err = import(&db.store, &data, OrderFormat::Generic, false).unwrap_err().to_string();
+    assert!(err.contains("line 3, column product_name: is neither UTF-8 nor Shift_JIS (CP932) text"), "{err}");
+    let csv = enishi_ingest::CsvOptions { encoding: enishi_ingest::Encoding::ShiftJis, ..Default::default() };
+    let err = import_with(&db.store, &data, OrderFormat::Generic, csv, false).unwrap_err().to_string();
+    assert!(err.contains("line 3, column product_name: is not Shift_JIS (CP932) text"), "{err}");
+    let csv = enishi_ingest::CsvOptions { encoding: enishi_ingest::Encoding::Utf8, ..Default::default() };
+    let err = import_with(&db.store, &data, OrderFormat::Generic, csv, false).unwrap_err().to_string();
+    assert!(err.contains("line 2, column product_name: is not UTF-8 text"), "forced UTF-8: {err}");
+}
+
+#[test]
+fn shopify_orders_exports_import_one_row_per_line_item() {
+    let data = "Name,Email,Financial Status,Paid at,Fulfillment Status,Accepts Marketing,Currency,Subtotal,Shipping,Taxes,Total,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Billing Name,Cancelled at,Source,Id\n\
+        #1001,Hanako@Example.jp,paid,2026-11-20 18:06:00 +0900,fulfilled,yes,JPY,3600,500,360,4460,2026-11-20 18:05:00 +0900,2,House blend,1200,BEAN-1,山田 花子,,web,5001\n\
+        #1001,,,,,,,,,,,,1,Dripper,1200,,,,,\n\
+        #1002,ichiro@example.jp,paid,,,no,JPY,1200,0,0,1200,2026-11-21 09:00:00 +0900,1,House blend,1200,BEAN-1,,,pos,5002\n\
+        #1003,jiro@example.jp,voided,,,no,JPY,1200,0,0,1200,2026-11-22 09:00:00 +0900,one,House blend,1200,BEAN-1,,2026-11-22 10:00:00 +0900,web,5003\n\
+        #1003,,,,,,,,,,,,1,Dripper,1200,,,,,\n";
+    for db in testing::all() {
+        let out = import(&db.store, data.as_bytes(), OrderFormat::Shopify, true).unwrap();
+        assert_eq!(out.summary.orders_created, 2);
+        assert_eq!(out.summary.format, "shopify");
+        let bad: Vec<(u64, Option<&str>)> = out.report.iter().map(|r| (r.line, r.column.as_deref())).collect();
+        assert_eq!(bad, [(5, Some("Lineitem quantity")), (6, None)], "a bad line item spoils its order");
+        let o = db.store.read(|c| orders::get_by_ref(c, "#1001")).unwrap().unwrap();
+        assert_eq!(o.customer_external_id, "hanako@example.jp", "customers are known by their email");
+        assert_eq!(o.total, "4460".parse().unwrap(), "the order's total, shipping and taxes included");
+        assert_eq!(o.currency, "JPY");
+        assert_eq!(o.placed_at.to_rfc3339(), "2026-11-20T09:05:00+00:00");
+        let skus: Vec<&str> = o.lines.iter().map(|l| l.sku.as_str()).collect();
+        assert_eq!(skus, ["BEAN-1", "Dripper"], "a line item without a SKU is known by its name");
+        let pos = db.store.read(|c| orders::get_by_ref(c, "#1002")).unwrap().unwrap();
+        assert_eq!(pos.channel, enishi_core::Channel::InStore, "Shopify POS sales are in-store");
+    }
+}
+
+#[test]
+fn products_import_through_a_mapping_and_report_bad_rows() {
+    use enishi_ingest::products::{import_products_with, ProductImportOptions};
+    let data = shift_jis("商品コード,商品名,価格\nBEAN-1,深煎りブレンド,1200\nCUP-1,カップ,-5\n");
+    let db = testing::sqlite();
+    let headers: Vec<String> = ["商品コード", "商品名", "価格"].map(String::from).to_vec();
+    let mapping = enishi_ingest::mapping::guess(enishi_ingest::ImportKind::Products, &headers);
+    let opts =
+        ProductImportOptions { skip_bad_rows: true, csv: enishi_ingest::CsvOptions { mapping, ..Default::default() } };
+    let out = import_products_with(&db.store, &data[..], "p.csv", &opts, Progress::default()).unwrap();
+    assert_eq!((out.summary.products_created, out.summary.rows_rejected), (1, 1));
+    assert_eq!((out.report[0].line, out.report[0].column.as_deref()), (3, Some("価格")));
+    let p = db.store.read(|c| enishi_store::repo::products::get(c, "BEAN-1")).unwrap().unwrap();
+    assert_eq!(p.name.as_deref(), Some("深煎りブレンド"));
+    let mut report = Vec::new();
+    enishi_ingest::write_report(&mut report, &out.report).unwrap();
+    assert_eq!(String::from_utf8(report).unwrap(), "line,column,order_id,reason\n3,\"価格\",\"\",\"is negative\"\n");
 }
