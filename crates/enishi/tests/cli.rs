@@ -775,3 +775,52 @@ fn segments_are_counted_saved_exported_and_lists_imported_from_the_command_line(
     assert!(enishi(&db.url, dir.path(), &["segment", "delete", "Repeaters"]).status.success());
     assert_eq!(enishi(&db.url, dir.path(), &["segment", "show", "Repeaters"]).status.code(), Some(2));
 }
+
+#[test]
+fn a_shift_jis_pos_export_imports_with_a_mapping_file() {
+    let db = testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let pos = "伝票番号,会員番号,売上日時,品番,個数,単価,店舗\r\n\
+                P-1,M-1,2026-11-20 18:05,BEAN-1,2,1200,渋谷店\r\n\
+                P-2,M-2,2026-11-20 18:10,BEAN-1,２,1200,渋谷店\r\n\
+                P-3,M-1,2026-11-21 09:00,CUP-1,1,800,渋谷店\r\n";
+    let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(pos);
+    let file = dir.path().join("pos.csv");
+    std::fs::write(&file, &bytes).unwrap();
+    let f = file.display().to_string();
+    std::fs::write(
+        dir.path().join("map.toml"),
+        "# our till's export\n\"伝票番号\" = \"order_id\"\n\"会員番号\" = \"customer_id\"\n\"売上日時\" = \"placed_at\"\n\
+         \"品番\" = \"sku\"\n\"個数\" = \"quantity\"\n\"単価\" = \"unit_price\"\n\"店舗\" = \"\"\n",
+    )
+    .unwrap();
+    // Without the mapping the Japanese headers are unknown; with it, the bad row is named at
+    // its true line (3, whatever the CRLF endings) by the file's own header.
+    let out = enishi(&db.url, dir.path(), &["import", "orders", &f]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown column '伝票番号'"), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["import", "orders", &f, "--mapping", "map.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("1 bad row, nothing imported; first: line 3, column 個数"), "{err}");
+    let out = enishi(&db.url, dir.path(), &["import", "orders", &f, "--mapping", "map.toml", "--skip-bad-rows"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("read 3 rows") && stdout.contains("from Shift_JIS"), "{stdout}");
+    assert!(stdout.contains("created 1 customer, 2 orders (2 lines)"), "plurals: {stdout}");
+    assert!(stdout.contains("1 row rejected, 0 rows without a customer"), "{stdout}");
+    let exported = text(&enishi(&db.url, dir.path(), &["export", "customers"]).stdout);
+    assert!(exported.contains("M-1"), "{exported}");
+    // Forced to UTF-8 the header is refused; a mapping applies to CSV only.
+    let out = enishi(&db.url, dir.path(), &["import", "orders", &f, "--mapping", "map.toml", "--encoding", "utf-8"]);
+    assert!(text(&out.stderr).contains("header column 1 is not UTF-8 text"), "{}", text(&out.stderr));
+    for (args, needle) in [
+        (vec!["--encoding", "latin1"], "unknown encoding 'latin1'"),
+        (vec!["--format", "cdnow", "--mapping", "map.toml"], "apply to CSV formats, not cdnow"),
+        (vec!["--mapping", "nope.toml"], "cannot read the mapping nope.toml"),
+    ] {
+        let out = enishi(&db.url, dir.path(), &[&["import", "orders", f.as_str()][..], &args].concat());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out.stderr).contains(needle), "{needle}: {}", text(&out.stderr));
+    }
+}

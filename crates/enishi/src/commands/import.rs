@@ -4,12 +4,11 @@ use crate::progress::Bar;
 use crate::BadInput;
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use enishi_ingest::customers::{import_customers, CustomerFormat};
-use enishi_ingest::export::neutralise;
+use enishi_ingest::customers::{import_customers, import_customers_with, CustomerFormat, CustomerImportOptions};
 use enishi_ingest::formats::OrderFormat;
 use enishi_ingest::orders::{import_orders, OrderImportOptions};
-use enishi_ingest::products::import_products;
-use enishi_ingest::{ImportError, Progress, Rejection};
+use enishi_ingest::products::{import_products, import_products_with, ProductImportOptions};
+use enishi_ingest::{CsvOptions, Encoding, ImportError, Mapping, Progress, Rejection};
 use enishi_store::Store;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,13 +16,16 @@ use std::path::{Path, PathBuf};
 /// What to import.
 #[derive(Subcommand)]
 pub enum ImportWhat {
-    /// Orders (one row per order line): generic CSV, json (JSON Lines), cdnow or online-retail.
+    /// Orders (one row per order line): generic CSV, json (JSON Lines), cdnow, online-retail or
+    /// shopify.
     Orders {
         /// The file.
         file: PathBuf,
-        /// generic, json, cdnow or online-retail.
+        /// generic, json, cdnow, online-retail or shopify.
         #[arg(long, default_value = "generic")]
         format: String,
+        #[command(flatten)]
+        read: ReadArgs,
         /// Import the good rows and write a report of the bad ones, instead of all-or-nothing.
         #[arg(long)]
         skip_bad_rows: bool,
@@ -41,6 +43,8 @@ pub enum ImportWhat {
         /// csv or json.
         #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
         format: String,
+        #[command(flatten)]
+        read: ReadArgs,
         /// Import the good rows and write a report of the bad ones.
         #[arg(long)]
         skip_bad_rows: bool,
@@ -55,10 +59,46 @@ pub enum ImportWhat {
     Products {
         /// The file.
         file: PathBuf,
+        #[command(flatten)]
+        read: ReadArgs,
+        /// Import the good rows and write a report of the bad ones.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// Where to write the report of rejected rows.
+        #[arg(long)]
+        report: Option<PathBuf>,
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// How a CSV file is read.
+#[derive(clap::Args)]
+pub struct ReadArgs {
+    /// The file's encoding: auto (valid UTF-8 is UTF-8, anything else Shift_JIS), utf-8,
+    /// shift_jis or cp932.
+    #[arg(long, default_value = "auto")]
+    encoding: String,
+    /// A mapping file (TOML or JSON): the file's headers → Enishi's fields, e.g.
+    /// "注文番号" = "order_id"; a header mapped to "" is ignored.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+}
+
+impl ReadArgs {
+    fn options(&self) -> Result<CsvOptions> {
+        let encoding: Encoding = self.encoding.parse().map_err(BadInput)?;
+        let mapping = match &self.mapping {
+            None => Mapping::default(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| BadInput(format!("cannot read the mapping {}: {e}", p.display())))?;
+                Mapping::parse(&text).map_err(|e| BadInput(format!("{}: {e}", p.display())))?
+            }
+        };
+        Ok(CsvOptions { encoding, mapping })
+    }
 }
 
 fn open_file(path: &Path) -> Result<(std::fs::File, u64)> {
@@ -79,20 +119,14 @@ fn default_report(path: &Path) -> PathBuf {
 fn write_report(path: &Path, rows: &[Rejection]) -> Result<()> {
     let mut out =
         std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
-    writeln!(out, "line,column,order_id,reason")?;
-    for r in rows {
-        let q = |s: &str| format!("\"{}\"", neutralise(s).replace('"', "\"\""));
-        writeln!(
-            out,
-            "{},{},{},{}",
-            r.line,
-            q(r.column.as_deref().unwrap_or("")),
-            q(r.order_id.as_deref().unwrap_or("")),
-            q(&r.reason)
-        )?;
-    }
+    enishi_ingest::write_report(&mut out, rows)?;
     out.flush()?;
     Ok(())
+}
+
+/// "1 row", "2 rows": `n` and the noun, singular for one.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Turns an import error into the one-line message (plus the first bad rows) the CLI prints.
@@ -134,10 +168,17 @@ fn explain_with_report(e: ImportError, report: &Path) -> anyhow::Error {
 pub fn run(store: &Store, what: ImportWhat) -> Result<()> {
     let (clock, currency) = super::workspace(store)?;
     match what {
-        ImportWhat::Orders { file, format, skip_bad_rows, report, json } => {
+        ImportWhat::Orders { file, format, read, skip_bad_rows, report, json } => {
             let format: OrderFormat = format.parse().map_err(BadInput)?;
+            let csv = read.options()?;
+            if !format.is_csv() && (csv != CsvOptions::default()) {
+                return Err(
+                    BadInput(format!("--encoding and --mapping apply to CSV formats, not {}", format.name())).into()
+                );
+            }
             let (f, size) = open_file(&file)?;
             let mut opts = OrderImportOptions::new(format);
+            opts.csv = csv;
             opts.skip_bad_rows = skip_bad_rows;
             opts.clock = clock;
             opts.currency = currency;
@@ -160,11 +201,20 @@ pub fn run(store: &Store, what: ImportWhat) -> Result<()> {
                 return Ok(());
             }
             println!(
-                "read {} rows in {:.2}s ({:.0} rows/s)\ncreated {} customers, {} orders ({} lines), {} returns ({} lines), {} products",
-                s.rows_read, s.seconds, s.rows_per_second, s.customers_created, s.orders_created, s.lines_created, s.returns_created, s.return_lines_created, s.products_created
+                "read {} in {:.2}s ({:.0} rows/s){}\ncreated {}, {} ({}), {} ({}), {}",
+                count(s.rows_read, "row", "rows"),
+                s.seconds,
+                s.rows_per_second,
+                if s.encoding == "shift_jis" { " from Shift_JIS" } else { "" },
+                count(s.customers_created, "customer", "customers"),
+                count(s.orders_created, "order", "orders"),
+                count(s.lines_created, "line", "lines"),
+                count(s.returns_created, "return", "returns"),
+                count(s.return_lines_created, "line", "lines"),
+                count(s.products_created, "product", "products"),
             );
             if s.duplicates_skipped > 0 {
-                println!("skipped {} orders/returns already imported", s.duplicates_skipped);
+                println!("skipped {} already imported", count(s.duplicates_skipped, "order/return", "orders/returns"));
             }
             if s.orders_created == 0 && s.returns_created == 0 && s.duplicates_skipped > 0 {
                 let when = s
@@ -175,37 +225,36 @@ pub fn run(store: &Store, what: ImportWhat) -> Result<()> {
             }
             if s.zero_value_orders + s.free_lines + s.unlinked_returns > 0 {
                 println!(
-                    "note: {} zero-value orders and {} free lines imported; {} returns without a matching original order stored unlinked",
-                    s.zero_value_orders, s.free_lines, s.unlinked_returns
+                    "note: {} and {} imported; {} without a matching original order stored unlinked",
+                    count(s.zero_value_orders, "zero-value order", "zero-value orders"),
+                    count(s.free_lines, "free line", "free lines"),
+                    count(s.unlinked_returns, "return", "returns"),
                 );
             }
             if s.rows_of_erased_customers > 0 {
-                println!("{} rows of customers erased on request skipped", s.rows_of_erased_customers);
+                println!("{} of customers erased on request skipped", count(s.rows_of_erased_customers, "row", "rows"));
             }
             if s.rows_rejected + s.rows_without_customer > 0 {
                 println!(
-                    "{} rows rejected, {} rows without a customer not imported; see {}",
-                    s.rows_rejected,
-                    s.rows_without_customer,
+                    "{} rejected, {} without a customer not imported; see {}",
+                    count(s.rows_rejected, "row", "rows"),
+                    count(s.rows_without_customer, "row", "rows"),
                     report_path.map(|p| p.display().to_string()).unwrap_or_default()
                 );
             }
             Ok(())
         }
-        ImportWhat::Customers { file, format, skip_bad_rows, report, json } => {
-            let (f, size) = open_file(&file)?;
+        ImportWhat::Customers { file, format, read, skip_bad_rows, report, json } => {
             let format = if format == "json" { CustomerFormat::Json } else { CustomerFormat::Csv };
+            let csv = read.options()?;
+            if format == CustomerFormat::Json && csv != CsvOptions::default() {
+                return Err(BadInput("--encoding and --mapping apply to CSV files, not json".into()).into());
+            }
+            let (f, size) = open_file(&file)?;
             let progress = Progress::default();
             let bar = Bar::start(&progress, size, json);
-            let result = import_customers(
-                store,
-                std::io::BufReader::new(f),
-                &file_name(&file),
-                format,
-                skip_bad_rows,
-                clock,
-                progress,
-            );
+            let opts = CustomerImportOptions { format, skip_bad_rows, clock, csv };
+            let result = import_customers_with(store, std::io::BufReader::new(f), &file_name(&file), &opts, progress);
             drop(bar);
             let report = report.unwrap_or_else(|| default_report(&file));
             let out = result.map_err(|e| explain_with_report(e, &report))?;
@@ -220,8 +269,12 @@ pub fn run(store: &Store, what: ImportWhat) -> Result<()> {
                 println!("{v}");
             } else {
                 println!(
-                    "read {} rows: created {} customers, updated {} existing, created {} accounts; {} rows rejected",
-                    s.rows_read, s.customers_created, s.customers_updated, s.accounts_created, s.rows_rejected
+                    "read {}: created {}, updated {} existing, created {}; {} rejected",
+                    count(s.rows_read, "row", "rows"),
+                    count(s.customers_created, "customer", "customers"),
+                    s.customers_updated,
+                    count(s.accounts_created, "account", "accounts"),
+                    count(s.rows_rejected, "row", "rows"),
                 );
                 if let Some(p) = report_path {
                     println!("rejected rows: {}", p.display());
@@ -229,16 +282,35 @@ pub fn run(store: &Store, what: ImportWhat) -> Result<()> {
             }
             Ok(())
         }
-        ImportWhat::Products { file, json } => {
-            let (f, _) = open_file(&file)?;
-            let s = import_products(store, std::io::BufReader::new(f)).map_err(explain)?;
+        ImportWhat::Products { file, read, skip_bad_rows, report, json } => {
+            let opts = ProductImportOptions { skip_bad_rows, csv: read.options()? };
+            let (f, size) = open_file(&file)?;
+            let progress = Progress::default();
+            let bar = Bar::start(&progress, size, json);
+            let result = import_products_with(store, std::io::BufReader::new(f), &file_name(&file), &opts, progress);
+            drop(bar);
+            let report = report.unwrap_or_else(|| default_report(&file));
+            let out = result.map_err(|e| explain_with_report(e, &report))?;
+            let report_path = (!out.report.is_empty()).then_some(report);
+            if let Some(p) = &report_path {
+                write_report(p, &out.report)?;
+            }
+            let s = &out.summary;
             if json {
-                println!("{}", serde_json::to_string(&s)?);
+                let mut v = serde_json::to_value(s)?;
+                v["report"] = report_path.as_ref().map(|p| p.display().to_string()).into();
+                println!("{v}");
             } else {
                 println!(
-                    "read {} rows: created {} products, updated {}",
-                    s.rows_read, s.products_created, s.products_updated
+                    "read {}: created {}, updated {}; {} rejected",
+                    count(s.rows_read, "row", "rows"),
+                    count(s.products_created, "product", "products"),
+                    s.products_updated,
+                    count(s.rows_rejected, "row", "rows"),
                 );
+                if let Some(p) = report_path {
+                    println!("rejected rows: {}", p.display());
+                }
             }
             Ok(())
         }
