@@ -591,6 +591,8 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
         ("/audit", 200, 403, 403),
         ("/customers/1/privacy-export", 200, 403, 403),
         ("/imports/jobs/999", 404, 404, 403),
+        ("/imports/jobs/999/rejected.csv", 404, 404, 403),
+        ("/imports/map/999", 404, 404, 403),
         ("/overview", 308, 308, 308),
         // Public: the same for everyone, signed in or not.
         ("/login", 200, 200, 200),
@@ -616,7 +618,7 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
     assert_eq!(s, 403);
     // Every form a role may not use is refused (403) with a good anti-forgery token; the
     // state-changing forms of admins are refused to marketers and staff alike.
-    let refused: [(&str, &[usize]); 8] = [
+    let refused: [(&str, &[usize]); 9] = [
         ("/customers/1/erase", &[1, 2]),
         ("/users/1/role", &[1, 2]),
         ("/users/1/access", &[1, 2]),
@@ -625,6 +627,7 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
         ("/settings", &[1, 2]),
         ("/customers/1/adjustments", &[2]),
         ("/imports", &[2]),
+        ("/imports/map/1", &[2]),
     ];
     for (path, roles) in refused {
         for &r in roles {
@@ -980,7 +983,7 @@ fn console_imports_run_in_the_background_and_show_only_to_their_starter() {
         let (s, html) = app.page(&job, &alice);
         assert_eq!(s, 200);
         if html.contains("id=\"import-summary\"") {
-            assert!(html.contains("1 orders"), "{html}");
+            assert!(html.contains("1 row read; 1 order, 0 returns and 1 customer created"), "plurals: {html}");
             break;
         }
         assert!(html.contains("<progress") && html.contains("http-equiv=\"refresh\""), "{html}");
@@ -992,6 +995,146 @@ fn console_imports_run_in_the_background_and_show_only_to_their_starter() {
     assert_eq!(app.page("/imports/jobs/999", &owner).0, 404);
     let (_, html) = app.page("/imports", &alice);
     assert!(html.contains("id=\"recent-imports\"") && html.contains("shop.csv"), "{html}");
+}
+
+/// Uploads `file` to the console's import page with the other form `fields`: the redirect.
+fn upload_file(app: &App, cookie: &str, fields: &[(&str, &str)], file_name: &str, file: &[u8]) -> String {
+    let boundary = "enishi-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").bytes(),
+        );
+    }
+    body.extend(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .bytes(),
+    );
+    body.extend(file);
+    body.extend(format!("\r\n--{boundary}--\r\n").bytes());
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let resp = agent
+        .post(&format!("{}/imports", app.base))
+        .set("Cookie", cookie)
+        .set("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
+        .send_bytes(&body)
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    resp.header("location").unwrap().to_string()
+}
+
+/// The finished job page at `job`.
+fn finished(app: &App, cookie: &str, job: &str) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let (s, html) = app.page(job, cookie);
+        assert_eq!(s, 200, "{html}");
+        if html.contains("id=\"import-summary\"") {
+            return html;
+        }
+        assert!(started.elapsed().as_secs() < 30, "the import finished");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_shift_jis_file_with_japanese_headers_imports_through_the_mapping_screen() {
+    let app = start(testing::sqlite());
+    let (alice, bob) = (app.session(Role::Marketer), app.session(Role::Marketer));
+    let csrf = csrf_in(&app.page("/imports", &alice).1);
+    let text = "注文番号,顧客ID,購入日時,商品コード,商品名,数量,単価,店舗名\r\n\
+                J-1,K-1,2026-11-20 18:05,BEAN-1,深煎りブレンド,2,1200,渋谷店\r\n\
+                J-2,K-2,2026-11-20 18:10,BEAN-1,深煎りブレンド,二,1200,渋谷店\r\n";
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+    let fields = [("csrf", csrf.as_str()), ("kind", "orders"), ("format", "generic"), ("skip_bad_rows", "1")];
+    let map = upload_file(&app, &alice, &fields, "pos.csv", &sjis);
+    assert!(map.starts_with("/imports/map/"), "Japanese headers lead to the mapping screen: {map}");
+    assert_eq!(app.page(&map, &bob).0, 404, "another marketer does not see the upload");
+    let (s, html) = app.page(&map, &alice);
+    assert_eq!(s, 200);
+    assert!(html.contains("read as Shift_JIS") && html.contains("深煎りブレンド"), "decoded: {html}");
+    // The guesses: 注文番号 feeds order_id …, 店舗名 nothing.
+    assert!(html.contains("<option value=\"order_id\" selected>"), "{html}");
+    // Two columns for one field, then a required field left out, are refused on the page.
+    let form = |c1: &str, c5: &str| -> Vec<(String, String)> {
+        let mut f = vec![("csrf".to_string(), csrf.clone())];
+        for (i, field) in ["order_id", c1, "placed_at", "sku", "product_name", c5, "unit_price", ""].iter().enumerate()
+        {
+            f.push((format!("c{i}"), field.to_string()));
+        }
+        f
+    };
+    let post = |f: Vec<(String, String)>| {
+        let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        app.form(&map, &alice, &pairs)
+    };
+    let (s, _, html) = post(form("customer_id", "sku"));
+    assert_eq!(s, 422);
+    assert!(html.contains("Two columns feed sku"), "{html}");
+    let (s, _, html) = post(form("", "quantity"));
+    assert_eq!(s, 422);
+    assert!(html.contains("required field: customer_id"), "{html}");
+    let (s, job, _) = post(form("customer_id", "quantity"));
+    assert_eq!(s, 303);
+    let job = job.unwrap();
+    let html = finished(&app, &alice, &job);
+    assert!(html.contains("2 rows read; 1 order, 0 returns and 1 customer created"), "{html}");
+    assert!(html.contains("1 row rejected"), "{html}");
+    // The rejected row, at its true line and named by the file's header, downloads as CSV.
+    let csv = ureq::get(&format!("{}{job}/rejected.csv", app.base)).set("Cookie", &alice).call().unwrap();
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let csv = csv.into_string().unwrap();
+    assert!(csv.starts_with("\u{FEFF}line,column,order_id,reason\n3,\"数量\",\"J-2\","), "{csv}");
+    assert_eq!(app.page(&format!("{job}/rejected.csv"), &bob).0, 404);
+    let stored = app.admin("GET", "/api/v1/customers/1", None).1;
+    assert_eq!(stored["external_id"], "K-1", "{stored}");
+    // The next file with these headers comes with the shop's mapping chosen.
+    let map = upload_file(&app, &alice, &fields, "pos2.csv", &sjis);
+    let html = app.page(&map, &alice).1;
+    assert!(html.contains("<option value=\"quantity\" selected>"), "remembered: {html}");
+    // Files in Enishi's own names go straight to their import: customers and products too.
+    let csv = "external_id,name\r\nK-9,山田 花子\r\n";
+    let fields = [("csrf", csrf.as_str()), ("kind", "customers"), ("format", "generic")];
+    let job = upload_file(&app, &alice, &fields, "k.csv", csv.as_bytes());
+    let html = finished(&app, &alice, &job);
+    assert!(html.contains("1 row read; 1 customer created, 0 updated; 0 rows rejected"), "{html}");
+    let fields = [("csrf", csrf.as_str()), ("kind", "products"), ("format", "generic")];
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("商品コード,商品名,価格\r\nMUG-1,マグカップ,1500\r\n");
+    let map = upload_file(&app, &alice, &fields, "p.csv", &sjis);
+    let pairs = [("csrf", csrf.as_str()), ("c0", "sku"), ("c1", "name"), ("c2", "price")];
+    let (s, job, _) = app.form(&map, &alice, &pairs);
+    assert_eq!(s, 303);
+    let html = finished(&app, &alice, &job.unwrap());
+    assert!(html.contains("1 row read; 1 product created"), "{html}");
+    let product = app.admin("GET", "/api/v1/products/MUG-1", None).1;
+    assert_eq!(product["name"], "マグカップ", "{product}");
+    // A format products do not come in is refused.
+    let fields = [("csrf", csrf.as_str()), ("kind", "products"), ("format", "shopify")];
+    let (s, _) = upload_refused(&app, &alice, &fields);
+    assert_eq!(s, 400);
+}
+
+/// Posts an upload expected to be refused: its status and page.
+fn upload_refused(app: &App, cookie: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let boundary = "enishi-test-boundary";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"));
+    }
+    body.push_str(&format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\n\r\nsku\r\nA\r\n--{boundary}--\r\n"
+    ));
+    match ureq::post(&format!("{}/imports", app.base))
+        .set("Cookie", cookie)
+        .set("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
+        .send_string(&body)
+    {
+        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("{e}"),
+    }
 }
 
 #[test]

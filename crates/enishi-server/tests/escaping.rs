@@ -57,6 +57,8 @@ const SHOWN: &[&str] = &[
     "TokenLabel",
     "ImportFile",
     "ImportOrder",
+    "ImportHeader",
+    "ImportCell",
     "Search",
     "AdjustReason",
     "SegmentName",
@@ -218,7 +220,7 @@ fn plant(app: &App, admin: &str) -> i64 {
 }
 
 /// Every GET page of the console with real ids, and who may see it.
-fn pages(id: i64, job: &str) -> Vec<(String, &'static [Role])> {
+fn pages(id: i64, job: &str, map: &str) -> Vec<(String, &'static [Role])> {
     const ALL: &[Role] = &[Role::Admin, Role::Marketer, Role::Staff];
     const MANAGERS: &[Role] = &[Role::Admin, Role::Marketer];
     const OWNERS: &[Role] = &[Role::Admin];
@@ -236,6 +238,7 @@ fn pages(id: i64, job: &str) -> Vec<(String, &'static [Role])> {
         ("/loyalty".into(), MANAGERS),
         ("/imports".into(), MANAGERS),
         (job.to_string(), OWNERS),
+        (map.to_string(), OWNERS),
         ("/users".into(), OWNERS),
         (format!("/users?done={search}"), OWNERS),
         ("/tokens".into(), OWNERS),
@@ -303,9 +306,14 @@ fn every_user_value_is_escaped_on_every_console_page() {
         );
         let csrf = csrf_in(&app.page("/imports", admin).1);
         let job = upload(&app, admin, &csrf, &planted("ImportFile"), &csv);
+        // A file whose header and cell the mapping screen shows.
+        let quote = |t: &str| format!("\"{}\"", planted(t).replace('"', "\"\""));
+        let csv = format!("{},sku\n{},S-1\n", quote("ImportHeader"), quote("ImportCell"));
+        let map = upload(&app, admin, &csrf, "map.csv", &csv);
+        assert!(map.starts_with("/imports/map/"), "{map}");
 
         let mut seen = BTreeSet::new();
-        for (path, roles) in pages(id, &job) {
+        for (path, roles) in pages(id, &job, &map) {
             for (role, cookie) in &cookies {
                 let (status, html) = app.page(&path, cookie);
                 let allowed = roles.contains(role);

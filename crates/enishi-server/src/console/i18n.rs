@@ -43,6 +43,12 @@ impl Tr {
         fill(self.t(en), args)
     }
 
+    /// A count with its noun: `one` (`"{} row"`) for 1 in English, `other` (`"{} rows"`) for
+    /// any other number; both are translated (Japanese has no plural, so alike).
+    pub(crate) fn plural(self, one: &'static str, other: &'static str, n: u64) -> String {
+        self.f(if n == 1 { one } else { other }, &[&n])
+    }
+
     /// A word of a closed vocabulary known only at run time (a lifecycle stage, an RFM
     /// segment, a role, a consent status …), given in English with spaces.
     pub(crate) fn word(self, en: &str) -> String {
@@ -163,6 +169,8 @@ const MESSAGES: &[(&str, &str)] = &[
     ("an id is empty", "ID が空です"),
     ("is empty", "空です"),
     ("is not UTF-8 text", "UTF-8 のテキストではありません"),
+    ("is not Shift_JIS (CP932) text", "Shift_JIS（CP932）のテキストではありません"),
+    ("is neither UTF-8 nor Shift_JIS (CP932) text", "UTF-8 でも Shift_JIS（CP932）でもないテキストです"),
     ("is negative", "負の値です"),
     ("is 0: leave the line out (a free item has unit_price 0)", "0 です。この行を除いてください（無料の商品は unit_price を 0 にします）"),
     ("is 0: leave the line out", "0 です。この行を除いてください"),
@@ -400,9 +408,7 @@ const JA: &[(&str, &str)] = &[
     ("issued, not sold", "付与のみ（交換不可）"),
     ("Promotions and stamp cards", "キャンペーンとスタンプカード"),
     ("Latest redemptions", "最近の特典交換"),
-    ("Orders file", "注文ファイル"),
     ("Format", "形式"),
-    ("Enishi CSV (docs/import.md)", "Enishi CSV（docs/import.md）"),
     ("Import the good rows and report the bad ones (otherwise a file with a bad row imports nothing)", "正しい行を取り込み、誤りのある行を報告する（チェックしない場合、誤りが1行でもあれば何も取り込みません）"),
     ("Import", "取り込み"),
     ("Imports are run by owners and marketers.", "取り込みはオーナーとマーケターが行います。"),
@@ -413,15 +419,54 @@ const JA: &[(&str, &str)] = &[
     ("Why", "理由"),
     ("The upload was cut off.", "アップロードが途中で切れました。"),
     ("The upload could not be read.", "アップロードを読み取れませんでした。"),
-    ("Unknown format: choose Enishi CSV, JSON Lines, CDNOW or Online Retail II.", "不明な形式です。Enishi CSV、JSON Lines、CDNOW、Online Retail II から選んでください。"),
     ("Choose a file to import.", "取り込むファイルを選んでください。"),
     ("Recent imports", "最近の取り込み"),
+    ("Imports", "データの取り込み"),
+    ("Orders, customers and products from CSV files (UTF-8 or Shift_JIS, as Excel and POS systems save them) or JSON Lines.", "注文・顧客・商品を CSV ファイル（Excel や POS レジが保存する UTF-8 または Shift_JIS）か JSON Lines から取り込みます。"),
+    ("Orders and returns", "注文・返品"),
+    ("Customer profiles", "顧客情報"),
+    ("Product catalogue", "商品マスタ"),
+    ("Encoding", "文字コード"),
+    ("Detect (UTF-8 or Shift_JIS)", "自動判別（UTF-8 または Shift_JIS）"),
+    ("CSV (Enishi's columns, or mapped on the next screen)", "CSV（Enishi の列名、または次の画面で列を対応付け）"),
+    ("Shopify orders export", "Shopify の注文エクスポート"),
+    ("Records created", "作成件数"),
+    ("Choose orders, customers or products.", "注文・顧客・商品のいずれかを選んでください。"),
+    ("Unknown format: choose CSV, Shopify, JSON Lines, CDNOW or Online Retail II.", "不明な形式です。CSV、Shopify、JSON Lines、CDNOW、Online Retail II から選んでください。"),
+    ("Customers are imported from CSV or JSON Lines, products from CSV.", "顧客は CSV か JSON Lines、商品は CSV から取り込みます。"),
+    ("Choose an encoding: detect, UTF-8 or Shift_JIS.", "文字コードを選んでください（自動判別、UTF-8、Shift_JIS）。"),
+    ("Import customers", "顧客の取り込み"),
+    ("Import products", "商品の取り込み"),
+    ("Column in the file", "ファイルの列"),
+    ("First values", "先頭の値"),
+    ("Enishi field", "Enishi の項目"),
+    ("{}, read as {}. Choose which of Enishi's fields each column feeds; the choices are remembered for the next import.", "{} を {} として読み込みました。各列を Enishi のどの項目に取り込むか選んでください。選んだ対応は次回の取り込みのために保存されます。"),
+    ("— not imported —", "— 取り込まない —"),
+    ("(required)", "（必須）"),
+    ("Cancel", "キャンセル"),
+    ("'{}' is not one of Enishi's fields.", "'{}' は Enishi の項目ではありません。"),
+    ("Two columns feed {}: choose one.", "2つの列が {} に対応しています。1つを選んでください。"),
+    ("Choose a column for each required field: {}.", "必須の項目すべてに列を選んでください: {}。"),
+    ("{} row", "{}行"),
+    ("{} rows", "{}行"),
+    ("{} order", "{}件の注文"),
+    ("{} return", "{}件の返品"),
+    ("{} returns", "{}件の返品"),
+    ("{} customer", "{}人の顧客"),
+    ("{} customers", "{}人の顧客"),
+    ("{} product", "{}件の商品"),
+    ("{} products", "{}件の商品"),
+    ("{} bad row", "誤りのある行が{}行"),
+    ("{} bad rows", "誤りのある行が{}行"),
+    ("{}: {} read; {}, {} and {} created; {} already stored; {} rejected.", "{}: {}を読み込み、{}・{}・{}を作成、{}件は登録済み、{}を除外しました。"),
+    ("{}: {} read; {} created, {} updated; {} rejected.", "{}: {}を読み込み、{}を作成、{}件を更新、{}を除外しました。"),
+    ("{}: {}; nothing was imported. Fix them, or tick “Import the good rows”.", "{}: {}あるため、何も取り込んでいません。修正するか、「正しい行を取り込む」にチェックしてください。"),
+    ("Download the rejected rows (CSV)", "除外した行をダウンロード（CSV）"),
     ("line {}, column {}: {}", "{0}行目、{1}列: {2}"),
     ("line {}: {}", "{0}行目: {1}"),
     ("one purchase day: too early to tell", "購買日が1日のみ: まだ判断できません"),
     ("File", "ファイル"),
     ("Rows", "行数"),
-    ("Orders created", "作成した注文"),
     ("Rows rejected", "除外した行"),
     ("Importing {}: {}% read.", "{} を取り込み中: {}% 読み込み済み。"),
     ("This page refreshes itself until the import is done; you may leave it and come back.", "取り込みが終わるまでこのページは自動で更新されます。離れて後で戻ってきても構いません。"),
@@ -542,8 +587,6 @@ const JA: &[(&str, &str)] = &[
     ("top {}%: {}%", "上位{}%: {}%"),
     ("Version {} applied by {} · in force from {}", "バージョン {} · 適用者 {} · {} から有効"),
     ("{} orders, spend {} (weeks before: {} orders, {})", "注文{}件、売上 {}（前の週: 注文{}件、{}）"),
-    ("{}: {} rows read; {} orders, {} returns and {} customers created; {} already stored; {} rows rejected.", "{}: {}行を読み込み、注文{}件・返品{}件・顧客{}人を作成、{}件は登録済み、{}行を除外しました。"),
-    ("{}: {} bad row(s); nothing was imported. Fix them, or tick “Import the good rows”.", "{}: 誤りのある行が{}行あるため、何も取り込んでいません。修正するか、「正しい行を取り込む」にチェックしてください。"),
     ("Thresholds frozen on {}: loyal = the top 7%, semi-loyal = the next 13% by spend, tenure and repeat purchases. Today {} customers meet them ({}%).", "{}に固定した基準: 購入額・継続期間・リピート回数で上位7%がロイヤル、次の13%が準ロイヤル。現在{}人が該当（{}%）。"),
     ("new", "新規"),
     ("active", "アクティブ"),
@@ -698,23 +741,31 @@ mod tests {
         files.sort();
         for path in files {
             let source = std::fs::read_to_string(&path).expect("a console source");
-            for call in [".t(", ".f("] {
+            for call in [".t(", ".f(", ".plural("] {
                 for piece in source.split(call).skip(1) {
-                    let Some(literal) = piece.trim_start().strip_prefix('"') else { continue };
-                    let mut key = String::new();
-                    let mut chars = literal.chars();
-                    while let Some(c) = chars.next() {
-                        match c {
-                            '\\' => match chars.next() {
-                                Some('n') => key.push('\n'),
-                                Some(other) => key.push(other),
-                                None => {}
-                            },
-                            '"' => break,
-                            _ => key.push(c),
+                    // `.plural(` takes two literals, the others one.
+                    let mut rest = piece;
+                    for _ in 0..if call == ".plural(" { 2 } else { 1 } {
+                        let Some(literal) = rest.trim_start().trim_start_matches(',').trim_start().strip_prefix('"')
+                        else {
+                            break;
+                        };
+                        let mut key = String::new();
+                        let mut chars = literal.chars();
+                        while let Some(c) = chars.next() {
+                            match c {
+                                '\\' => match chars.next() {
+                                    Some('n') => key.push('\n'),
+                                    Some(other) => key.push(other),
+                                    None => {}
+                                },
+                                '"' => break,
+                                _ => key.push(c),
+                            }
                         }
+                        keys.push(key);
+                        rest = chars.as_str();
                     }
-                    keys.push(key);
                 }
             }
         }
