@@ -398,7 +398,7 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
     browser.click("form[action='/imports'] button");
     browser.wait_for("#import-summary");
     let summary = browser.text("#import-summary");
-    assert!(summary.contains("2 orders") && summary.contains("1 rows rejected"), "{summary}");
+    assert!(summary.contains("2 orders") && summary.contains("1 row rejected"), "{summary}");
     assert!(browser.text("#rejected-rows").contains("quantity"));
     browser.check("15-import-with-report");
     browser.click("header a[href='/imports']");
@@ -608,5 +608,86 @@ fn a_japanese_till_at_phone_width_takes_yen_as_typed_and_confirms_an_unusual_sal
     );
     assert_eq!(overflow, json!([]), "nothing is wider than a phone");
     browser.check("32-till-confirmed-ja-phone");
+    server.stop();
+}
+
+#[test]
+fn a_japanese_owner_imports_a_shift_jis_pos_export_through_the_mapping_screen() {
+    let Some(browser) = Browser::start() else { return };
+    let db = testing::sqlite();
+    let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    db.store
+        .write(|c| {
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::CURRENCY, "JPY")?;
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::TIME_ZONE, "Asia/Tokyo")?;
+            users::create(c, "owner@cafe.example", "Mika", Role::Admin, Language::Ja, "correct horse battery")
+        })
+        .unwrap();
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let app = format!("http://{}", server.addr);
+
+    // What the café's till exports: Shift_JIS, CRLF, Japanese headers, a column Enishi does
+    // not need, and a quantity typed in kanji on line 5.
+    let text = "注文番号,顧客ID,購入日時,商品コード,商品名,数量,単価,店舗名\r\n\
+                R-1,K-1,2026-11-20 18:05,BEAN-1,深煎りブレンド,2,1200,渋谷店\r\n\
+                R-1,K-1,2026-11-20 18:05,CUP-1,髙橋さんのカップ,1,0,渋谷店\r\n\
+                R-2,K-2,2026-11-21 10:00,BEAN-1,深煎りブレンド,1,1200,渋谷店\r\n\
+                R-3,K-3,2026-11-21 11:00,BEAN-1,深煎りブレンド,二,1200,渋谷店\r\n";
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(text);
+    let file = browser.shots.join("pos-shift-jis.csv");
+    std::fs::write(&file, &sjis).unwrap();
+
+    browser.go(&format!("{app}/login"));
+    browser.type_into("input[name=email]", "owner@cafe.example");
+    browser.type_into("input[name=password]", "correct horse battery");
+    browser.click("form[action='/login'] button");
+    browser.click("header a[href='/imports']");
+    assert_eq!(browser.text("h1"), "データの取り込み");
+    browser.type_into("input[name=file]", file.to_str().unwrap());
+    browser.tick("input[name=skip_bad_rows]");
+    browser.click("form[action='/imports'] button");
+
+    // The mapping screen: the file's headers, decoded, next to the fields Enishi guessed.
+    browser.wait_for("#column-mapping");
+    assert_eq!(browser.text("h1"), "注文の取り込み");
+    let intro = browser.text("#mapping-intro");
+    assert!(intro.contains("Shift_JIS") && intro.contains("保存されます"), "{intro}");
+    let mapping = browser.text("#column-mapping");
+    assert!(mapping.contains("注文番号") && mapping.contains("髙橋さんのカップ"), "{mapping}");
+    let chosen =
+        browser.script("return Array.from(document.querySelectorAll('#column-mapping select')).map(s => s.value)");
+    assert_eq!(
+        chosen,
+        json!(["order_id", "customer_id", "placed_at", "sku", "product_name", "quantity", "unit_price", ""]),
+        "guessed from the Japanese headers; 店舗名 is not imported"
+    );
+    browser.check("40-import-mapping-ja");
+    browser.click("form[action^='/imports/map/'] button");
+
+    browser.wait_for("#import-summary");
+    let summary = browser.text("#import-summary");
+    assert!(
+        summary.contains("4行を読み込み、2件の注文・0件の返品・2人の顧客を作成")
+            && summary.contains("1行を除外しました"),
+        "{summary}"
+    );
+    let rejected = browser.text("#rejected-rows");
+    assert!(
+        rejected.contains('5') && rejected.contains("数量") && rejected.contains("整数ではありません"),
+        "{rejected}"
+    );
+    assert!(browser.text("#download-rejected").contains("ダウンロード"));
+    browser.check("41-import-done-ja");
+
+    // The names arrived intact.
+    let product: Value = ureq::get(&format!("{app}/api/v1/products/CUP-1"))
+        .set("Authorization", &format!("Bearer {admin}"))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(product["name"], "髙橋さんのカップ");
     server.stop();
 }
