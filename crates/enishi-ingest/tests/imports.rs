@@ -689,3 +689,22 @@ fn products_import_through_a_mapping_and_report_bad_rows() {
     enishi_ingest::write_report(&mut report, &out.report).unwrap();
     assert_eq!(String::from_utf8(report).unwrap(), "line,column,order_id,reason\n3,\"価格\",\"\",\"is negative\"\n");
 }
+
+#[test]
+fn the_shop_fixtures_of_the_readme_import() {
+    let db = testing::sqlite();
+    let data = std::fs::read(fixture("shop/pos-shift-jis.csv")).unwrap();
+    let map = std::fs::read_to_string(fixture("shop/pos-map.toml")).unwrap();
+    let mapping = enishi_ingest::Mapping::parse(&map).unwrap();
+    let headers = ["注文番号", "顧客ID", "購入日時", "商品コード", "商品名", "数量", "単価", "金額", "店舗名"];
+    let guessed = enishi_ingest::mapping::guess(enishi_ingest::ImportKind::Orders, &headers.map(String::from));
+    assert_eq!(guessed, mapping, "the console would guess the fixture's mapping");
+    let csv = enishi_ingest::CsvOptions { encoding: Default::default(), mapping };
+    let s = import_with(&db.store, &data, OrderFormat::Generic, csv, false).unwrap().summary;
+    assert_eq!((s.orders_created, s.customers_created, s.encoding.as_str()), (4, 3, "shift_jis"));
+    let o = db.store.read(|c| orders::get_by_ref(c, "R-0004")).unwrap().unwrap();
+    assert_eq!(o.lines[0].product_name.as_deref(), Some("髙橋窯マグカップ①"));
+    let data = std::fs::read(fixture("shop/shopify-orders.csv")).unwrap();
+    let s = import(&db.store, &data, OrderFormat::Shopify, false).unwrap().summary;
+    assert_eq!((s.orders_created, s.lines_created, s.customers_created), (2, 3, 2));
+}
