@@ -222,7 +222,7 @@ pub fn import_customers_with(
                         if found.is_some() { "a customer cannot refer themselves" } else { "no customer with this id" };
                     summary.rows_rejected += 1;
                     failed |= !skip_bad_rows;
-                    rejected.push(Rejection::at(line, "referred_by", format!("'{referrer}': {why}")));
+                    rejected.push(labels.relabel(Rejection::at(line, "referred_by", format!("'{referrer}': {why}"))));
                 }
             }
         }

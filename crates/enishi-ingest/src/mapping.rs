@@ -215,10 +215,7 @@ const SYNONYMS: &[(&str, &[&str])] = &[
     ("product_name", &["商品名", "品名", "productname", "itemname", "product"]),
     ("status", &["ステータス", "状態", "注文ステータス"]),
     ("return_of", &["返品元注文番号", "元注文番号"]),
-    (
-        "name",
-        &["氏名", "名前", "お名前", "顧客名", "会員名", "fullname", "customername", "商品名", "品名", "productname"],
-    ),
+    ("name", &["氏名", "名前", "お名前", "顧客名", "会員名", "fullname", "customername"]),
     ("email", &["メールアドレス", "メール", "eメール", "emailaddress", "mail"]),
     ("phone", &["電話番号", "電話", "携帯電話番号", "携帯番号", "tel", "phonenumber", "mobile"]),
     ("postal_code", &["郵便番号", "〒", "zip", "zipcode", "postcode"]),
@@ -233,6 +230,9 @@ const SYNONYMS: &[(&str, &[&str])] = &[
     ("first_seen_at", &["登録日", "登録日時", "入会日", "signupdate"]),
     ("price", &["価格", "販売価格", "単価", "定価", "unitprice"]),
 ];
+
+/// Headers of a product's name in a product file (a customer file's `name` is a person's).
+const PRODUCT_NAMES: &[&str] = &["商品名", "品名", "productname", "itemname", "product"];
 
 /// A header as compared with the synonyms: full-width letters and digits made half-width,
 /// lower case, without spaces, underscores, hyphens, dots or brackets.
@@ -264,13 +264,16 @@ pub fn guess(kind: ImportKind, headers: &[String]) -> Mapping {
     }
     for h in headers {
         let h = h.trim();
-        if fields.contains(&h) || (kind == ImportKind::Customers && customer_column(h)) {
+        if fields.contains(&h) || takes_own_name(kind, h) {
             continue;
         }
         let n = normalise(h);
+        let product_name = kind == ImportKind::Products && PRODUCT_NAMES.contains(&n.as_str());
         let found = fields.iter().copied().find(|f| {
             !taken.contains(f)
-                && (normalise(f) == n || SYNONYMS.iter().any(|(s, names)| s == f && names.contains(&n.as_str())))
+                && (normalise(f) == n
+                    || (product_name && *f == "name")
+                    || SYNONYMS.iter().any(|(s, names)| s == f && names.contains(&n.as_str())))
         });
         match found {
             Some(f) => {
@@ -285,9 +288,12 @@ pub fn guess(kind: ImportKind, headers: &[String]) -> Mapping {
     Mapping(map)
 }
 
-/// Whether a customer file takes `h` by its own name (a consent or `attr.` column).
-fn customer_column(h: &str) -> bool {
-    h.starts_with(crate::customers::ATTRIBUTE_PREFIX) || crate::customers::consent_columns().iter().any(|c| c == h)
+/// Whether `kind` takes the column `h` by its own name besides its [fields](ImportKind::fields):
+/// a customer file's consent and `attr.` columns.
+pub fn takes_own_name(kind: ImportKind, h: &str) -> bool {
+    kind == ImportKind::Customers
+        && (h.starts_with(crate::customers::ATTRIBUTE_PREFIX)
+            || crate::customers::consent_columns().iter().any(|c| c == h))
 }
 
 /// Whether `headers` need no mapping: every one is a name `kind` knows.
@@ -295,7 +301,7 @@ pub fn headers_are_enishis(kind: ImportKind, headers: &[String]) -> bool {
     let fields = kind.fields();
     headers.iter().all(|h| {
         let h = h.trim();
-        fields.iter().any(|(f, _)| *f == h) || (kind == ImportKind::Customers && customer_column(h))
+        fields.iter().any(|(f, _)| *f == h) || takes_own_name(kind, h)
     })
 }
 
@@ -380,6 +386,7 @@ mod tests {
         assert_eq!(c.field("メールアドレス"), Some("email"));
         assert_eq!(c.field("電話番号"), Some("phone"));
         assert_eq!(c.field("email_consent"), Some("email_consent"), "consent columns keep their names");
+        assert_eq!(guess(ImportKind::Customers, &headers(&["商品名"])).field("商品名"), None, "not a person's name");
         let p = guess(ImportKind::Products, &headers(&["商品コード", "商品名", "価格"]));
         assert_eq!(
             (p.field("商品コード"), p.field("商品名"), p.field("価格")),

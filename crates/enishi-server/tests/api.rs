@@ -1110,6 +1110,17 @@ fn a_shift_jis_file_with_japanese_headers_imports_through_the_mapping_screen() {
     assert!(html.contains("1 row read; 1 product created"), "{html}");
     let product = app.admin("GET", "/api/v1/products/MUG-1", None).1;
     assert_eq!(product["name"], "マグカップ", "{product}");
+    // A customer file's consent columns keep their own names through the mapping.
+    let fields = [("csrf", csrf.as_str()), ("kind", "customers"), ("format", "generic")];
+    let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("顧客ID,氏名,email_consent\r\nK-5,佐藤 健,opted_in\r\n");
+    let map = upload_file(&app, &alice, &fields, "k2.csv", &sjis);
+    let html = app.page(&map, &alice).1;
+    assert!(html.contains("<option value=\"email_consent\" selected>"), "{html}");
+    let pairs = [("csrf", csrf.as_str()), ("c0", "external_id"), ("c1", "name"), ("c2", "email_consent")];
+    let (s, job, _) = app.form(&map, &alice, &pairs);
+    assert_eq!(s, 303);
+    let html = finished(&app, &alice, &job.unwrap());
+    assert!(html.contains("1 row read; 1 customer created"), "{html}");
     // A format products do not come in is refused.
     let fields = [("csrf", csrf.as_str()), ("kind", "products"), ("format", "shopify")];
     let (s, _) = upload_refused(&app, &alice, &fields);

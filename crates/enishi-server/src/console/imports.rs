@@ -441,6 +441,9 @@ fn mapping_body(tr: Tr, v: &Visitor, id: u64, staged: &Staged, chosen: &Mapping,
                         td {
                             select name=(format!("c{i}")) id=(format!("c{i}")) {
                                 option value="" selected[current.is_empty()] { (tr.t("— not imported —")) }
+                                @if mapping::takes_own_name(staged.upload.kind, h) {
+                                    option value=(h) selected[current == h] { (h) }
+                                }
                                 @for (f, required) in &fields {
                                     option value=(f) selected[current == *f] {
                                         (f) @if *required { " " (tr.t("(required)")) }
@@ -472,14 +475,16 @@ async fn mapping_page(
         // What the shop chose last time for the same header, or else a guess.
         let guessed = mapping::guess(kind, &s.preview.headers);
         let fields = kind.fields();
+        let known =
+            |h: &str, f: &str| fields.iter().any(|(k, _)| *k == f) || (f == h && mapping::takes_own_name(kind, h));
         let chosen = Mapping(
             s.preview
                 .headers
                 .iter()
                 .map(|h| {
                     let field = match saved.0.get(h) {
-                        Some(f) if f.is_empty() || fields.iter().any(|(k, _)| k == f) => f.clone(),
-                        _ => guessed.field(h).filter(|f| fields.iter().any(|(k, _)| k == f)).unwrap_or("").to_string(),
+                        Some(f) if f.is_empty() || known(h, f) => f.clone(),
+                        _ => guessed.field(h).filter(|f| known(h, f)).unwrap_or("").to_string(),
                     };
                     (h.clone(), field)
                 })
@@ -515,7 +520,8 @@ async fn post_mapping(
         let mut problem = None;
         for (i, h) in s.preview.headers.iter().enumerate() {
             let field = f.columns.get(&format!("c{i}")).map_or("", |x| x.trim());
-            if !field.is_empty() && !fields.iter().any(|(k, _)| *k == field) {
+            let own = field == h && mapping::takes_own_name(s.upload.kind, h);
+            if !field.is_empty() && !own && !fields.iter().any(|(k, _)| *k == field) {
                 problem = Some(tr.f("'{}' is not one of Enishi's fields.", &[&field]));
             } else if !field.is_empty() && chosen.0.values().any(|x| x == field) {
                 problem = Some(tr.f("Two columns feed {}: choose one.", &[&field]));
