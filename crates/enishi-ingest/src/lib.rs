@@ -10,6 +10,7 @@
 //! - [`intake`]: one order or return sent through the API, validated like an imported one;
 //! - [`controls`]: the control characters refused in every text that arrives;
 //! - [`export`]: customers and orders written back in the formats the importers read;
+//! - [`people`]: customers kept by hand: enrolled, edited, merged;
 //! - [`privacy`]: everything held about one customer, for a privacy request.
 
 pub mod controls;
@@ -19,6 +20,7 @@ pub mod formats;
 pub mod intake;
 pub mod mapping;
 pub mod orders;
+pub mod people;
 pub mod privacy;
 pub mod products;
 mod reader;

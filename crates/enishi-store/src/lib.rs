@@ -194,6 +194,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0018_campaigns.sql"),
         include_str!("../migrations/postgres/0018_campaigns.sql"),
     ),
+    (
+        19,
+        include_str!("../migrations/sqlite/0019_customer_merges.sql"),
+        include_str!("../migrations/postgres/0019_customer_merges.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.

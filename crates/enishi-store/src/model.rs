@@ -73,6 +73,9 @@ pub struct Customer {
     pub external_id: String,
     /// Full name.
     pub name: Option<String>,
+    /// How the name reads (furigana, in kana), when known.
+    #[serde(default)]
+    pub furigana: Option<String>,
     /// Email address.
     pub email: Option<String>,
     /// Phone number.
@@ -491,7 +494,8 @@ pub struct Event {
 /// One entry of a customer's timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
-    /// `order`, `return`, `communication` or `interaction`.
+    /// `order`, `return`, `communication`, `interaction` or `merge` (another record of the
+    /// same person merged into this one; the summary is its shop id).
     pub kind: String,
     /// Enishi id of the entry in its own table.
     pub id: i64,

@@ -10,7 +10,8 @@ use chrono::NaiveDate;
 use enishi_core::{Amount, Channel, ConsentChannel};
 use std::collections::HashMap;
 
-const SELECT: &str = "SELECT c.id, c.external_id, c.name, c.email, c.phone, c.address_line1, c.address_line2, c.city, \
+const SELECT: &str =
+    "SELECT c.id, c.external_id, c.name, c.furigana, c.email, c.phone, c.address_line1, c.address_line2, c.city, \
     c.region, c.postal_code, c.country, c.birthday, c.locale, c.account_id, \
     c.acquisition_source, c.referred_by, c.first_seen_at, c.created_at, c.updated_at, \
     s.first_order_at, s.last_order_at, s.order_count, s.purchase_days, s.total_spend, s.returned_amount \
@@ -21,6 +22,7 @@ fn decode(r: &Row) -> Result<Customer, StoreError> {
         id: r.int("id")?,
         external_id: r.text("external_id")?,
         name: r.opt_text("name")?,
+        furigana: r.opt_text("furigana")?,
         email: r.opt_text("email")?,
         phone: r.opt_text("phone")?,
         address: PostalAddress {
@@ -115,9 +117,13 @@ pub fn exists(c: &mut dyn Conn, id: i64) -> Result<bool, StoreError> {
     Ok(c.query_opt("SELECT 1 FROM customers WHERE id = $1", params![id])?.is_some())
 }
 
-/// One customer by the shop's id.
+/// One customer by the shop's id; the id of a record merged into another one finds the
+/// customer kept.
 pub fn get_by_external_id(c: &mut dyn Conn, external_id: &str) -> Result<Option<Customer>, StoreError> {
-    Ok(fetch(c, "WHERE c.external_id = $1", params![external_id])?.pop())
+    match id_by_external_id(c, external_id)? {
+        Some(id) => get(c, id),
+        None => Ok(None),
+    }
 }
 
 /// What to look for in [`search`].
@@ -187,11 +193,29 @@ pub fn search(c: &mut dyn Conn, q: &CustomerQuery) -> Result<Page<Customer>, Sto
         }
         select.cond_where(any);
     }
+    // A record merged into another one is found as the customer kept.
+    let merged_into = |column: Expr, value: String| {
+        col("id").in_subquery(
+            Query::select()
+                .column(Alias::new("customer_id"))
+                .from(Alias::new("customer_merges"))
+                .and_where(column.eq(value))
+                .to_owned(),
+        )
+    };
     if let Some(v) = &q.external_id {
-        select.and_where(col("external_id").eq(v.as_str()));
+        select.cond_where(
+            Cond::any()
+                .add(col("external_id").eq(v.as_str()))
+                .add(merged_into(Expr::col(Alias::new("merged_external_id")), v.clone())),
+        );
     }
     if let Some(v) = &q.email {
-        select.and_where(Func::lower(col("email")).eq(v.to_lowercase()));
+        select.cond_where(
+            Cond::any()
+                .add(Func::lower(col("email")).eq(v.to_lowercase()))
+                .add(merged_into(Func::lower(Expr::col(Alias::new("merged_email"))).into(), v.to_lowercase())),
+        );
     }
     if let Some(v) = &q.phone {
         select.and_where(col("phone").eq(v.as_str()));
@@ -292,9 +316,64 @@ pub fn insert_if_absent(c: &mut dyn Conn, u: &CustomerUpsert) -> Result<Option<i
     Ok(Some(id))
 }
 
-/// The Enishi id of the customer with this shop id, without reading the customer.
+/// The Enishi id of the customer with this shop id, without reading the customer; the id of
+/// a record merged into another one gives the customer kept.
 pub fn id_by_external_id(c: &mut dyn Conn, external_id: &str) -> Result<Option<i64>, StoreError> {
-    c.query_opt("SELECT id FROM customers WHERE external_id = $1", params![external_id])?.map(|r| r.int(0)).transpose()
+    let own = c.query_opt("SELECT id FROM customers WHERE external_id = $1", params![external_id])?;
+    if let Some(r) = own {
+        return Ok(Some(r.int(0)?));
+    }
+    crate::repo::merges::kept_for_external_id(c, external_id)
+}
+
+/// Sets (or, with `None`, clears) how a customer's name reads (furigana).
+pub fn set_furigana(c: &mut dyn Conn, id: i64, furigana: Option<&str>) -> Result<(), StoreError> {
+    c.execute("UPDATE customers SET furigana = $1, updated_at = $2 WHERE id = $3", params![furigana, c.now(), id])?;
+    Ok(())
+}
+
+/// Another customer who already has this email (compared case-insensitively) or phone,
+/// found by [`contact_taken`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactTaken {
+    /// `email` or `phone`.
+    pub field: &'static str,
+    /// The other customer's Enishi id.
+    pub id: i64,
+    /// The other customer's shop id.
+    pub external_id: String,
+}
+
+/// The first customer other than `except` who has `email` or `phone` (emails case-insensitive,
+/// also one kept from a record merged into that customer); `None` when both are free.
+pub fn contact_taken(
+    c: &mut dyn Conn,
+    email: Option<&str>,
+    phone: Option<&str>,
+    except: Option<i64>,
+) -> Result<Option<ContactTaken>, StoreError> {
+    let except = except.unwrap_or(0);
+    if let Some(email) = email {
+        let row = c.query_opt(
+            "SELECT id, external_id FROM customers WHERE lower(email) = lower($1) AND id <> $2 \
+             UNION ALL SELECT c.id, c.external_id FROM customer_merges m JOIN customers c ON c.id = m.customer_id \
+             WHERE lower(m.merged_email) = lower($1) AND c.id <> $2 ORDER BY 1 LIMIT 1",
+            params![email, except],
+        )?;
+        if let Some(r) = row {
+            return Ok(Some(ContactTaken { field: "email", id: r.int(0)?, external_id: r.text(1)? }));
+        }
+    }
+    if let Some(phone) = phone {
+        let row = c.query_opt(
+            "SELECT id, external_id FROM customers WHERE phone = $1 AND id <> $2 ORDER BY id LIMIT 1",
+            params![phone, except],
+        )?;
+        if let Some(r) = row {
+            return Ok(Some(ContactTaken { field: "phone", id: r.int(0)?, external_id: r.text(1)? }));
+        }
+    }
+    Ok(None)
 }
 
 /// Whether a customer's tags, channels and attributes may already be stored.
@@ -461,6 +540,37 @@ pub fn consent_history(
     .collect()
 }
 
+/// One change in a customer's consent trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentLogEntry {
+    /// The channel.
+    pub channel: String,
+    /// The state it changed to.
+    pub status: String,
+    /// When (Unix seconds).
+    pub changed_at: i64,
+    /// How, and who: `import`, `api`, `till:ten@cafe.example`, …
+    pub source: String,
+}
+
+/// A customer's whole consent trail, newest first (every channel).
+pub fn consent_trail(c: &mut dyn Conn, customer_id: i64) -> Result<Vec<ConsentLogEntry>, StoreError> {
+    c.query(
+        "SELECT channel, status, changed_at, source FROM consent_log WHERE customer_id = $1 ORDER BY changed_at DESC, id DESC",
+        params![customer_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(ConsentLogEntry {
+            channel: r.text("channel")?,
+            status: r.text("status")?,
+            changed_at: r.int("changed_at")?,
+            source: r.text("source")?,
+        })
+    })
+    .collect()
+}
+
 /// Deletes a customer and everything recorded about them (orders, messages, events, …).
 pub fn delete(c: &mut dyn Conn, id: i64) -> Result<bool, StoreError> {
     Ok(c.execute("DELETE FROM customers WHERE id = $1", params![id])? > 0)
@@ -476,6 +586,15 @@ pub fn resolve_or_create(
     let mut found: HashMap<String, i64> = HashMap::with_capacity(wanted.len());
     for r in query_in(c, "SELECT external_id, id FROM customers WHERE external_id IN ({list})", &keys)? {
         found.insert(r.text(0)?, r.int(1)?);
+    }
+    // The shop ids of records merged into others resolve to the customers kept.
+    if found.len() < keys.len() {
+        let rest: Vec<Value> =
+            keys.iter().filter(|k| !matches!(k, Value::Text(t) if found.contains_key(t))).cloned().collect();
+        let sql = "SELECT merged_external_id, customer_id FROM customer_merges WHERE merged_external_id IN ({list})";
+        for r in query_in(c, sql, &rest)? {
+            found.insert(r.text(0)?, r.int(1)?);
+        }
     }
     let missing: Vec<&(String, i64)> = wanted.iter().filter(|(k, _)| !found.contains_key(k)).collect();
     let (created, ids) = create_new(c, missing)?;

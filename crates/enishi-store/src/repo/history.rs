@@ -204,7 +204,8 @@ pub fn purge_communications_before(c: &mut dyn Conn, before: i64) -> Result<u64,
     c.execute("DELETE FROM communications WHERE sent_at < $1", params![before])
 }
 
-/// A customer's timeline: orders, returns, messages and interactions, newest first.
+/// A customer's timeline: orders, returns, messages, interactions and the records merged into
+/// the customer, newest first.
 pub fn timeline(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> Result<Vec<TimelineEntry>, StoreError> {
     let rows = c.query(
         "SELECT kind, id, at, summary, amount, status FROM ( \
@@ -212,6 +213,7 @@ pub fn timeline(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> 
            UNION ALL SELECT 'return', id, returned_at, return_ref, amount, NULL FROM returns WHERE customer_id = $1 \
            UNION ALL SELECT 'communication', id, sent_at, COALESCE(subject, channel), NULL, status FROM communications WHERE customer_id = $1 \
            UNION ALL SELECT 'interaction', id, occurred_at, body, NULL, status FROM interactions WHERE customer_id = $1 \
+           UNION ALL SELECT 'merge', id, merged_at, merged_external_id, NULL, NULL FROM customer_merges WHERE customer_id = $1 \
          ) t ORDER BY at DESC, kind, id DESC LIMIT $2 OFFSET $3",
         params![customer_id, limit, offset],
     )?;
@@ -222,6 +224,7 @@ pub fn timeline(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> 
             let summary = match kind.as_str() {
                 "order" => format!("Order {raw}"),
                 "return" => format!("Return {raw}"),
+                "merge" => format!("Merged {raw}"),
                 _ => raw,
             };
             Ok(TimelineEntry {

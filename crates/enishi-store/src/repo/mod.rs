@@ -11,6 +11,7 @@ pub mod imports;
 pub mod job_runs;
 pub mod jobs;
 pub mod loyalty;
+pub mod merges;
 pub mod orders;
 pub mod privacy;
 pub mod products;

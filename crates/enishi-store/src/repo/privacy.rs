@@ -18,6 +18,7 @@ pub const ERASED_TABLES: &[&str] = &[
     "customer_tags",
     "customer_channels",
     "customer_attributes",
+    "customer_merges",
 ];
 
 /// How an external id is kept on the erasure list.
@@ -39,16 +40,24 @@ pub fn erase(c: &mut dyn Conn, id: i64, now: i64) -> Result<bool, StoreError> {
     if sqlite {
         c.execute_batch("PRAGMA secure_delete = ON")?;
     }
-    c.execute(
-        "INSERT INTO erased_customers (external_id_hash, erased_at) VALUES ($1, $2) ON CONFLICT (external_id_hash) DO NOTHING",
-        params![external_id_hash(&external_id), now],
-    )?;
+    // The shop ids of records merged into this customer are the same person's: erased too.
+    let merged: Vec<String> = c
+        .query("SELECT merged_external_id FROM customer_merges WHERE customer_id = $1", params![id])?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<_, _>>()?;
+    for external_id in std::iter::once(&external_id).chain(&merged) {
+        c.execute(
+            "INSERT INTO erased_customers (external_id_hash, erased_at) VALUES ($1, $2) ON CONFLICT (external_id_hash) DO NOTHING",
+            params![external_id_hash(external_id), now],
+        )?;
+    }
     for table in &ERASED_TABLES[1..] {
         c.execute(&format!("DELETE FROM {table} WHERE customer_id = $1"), params![id])?;
     }
     c.execute(
         "UPDATE customers SET external_id = $2, name = NULL, email = NULL, phone = NULL, address_line1 = NULL, \
-         address_line2 = NULL, city = NULL, region = NULL, postal_code = NULL, country = NULL, birthday = NULL, \
+         furigana = NULL, address_line2 = NULL, city = NULL, region = NULL, postal_code = NULL, country = NULL, birthday = NULL, \
          locale = NULL, account_id = NULL, acquisition_source = NULL, \
          referred_by = NULL, updated_at = $3 WHERE id = $1",
         params![id, format!("erased:{id}"), now],
