@@ -473,7 +473,7 @@ struct TimelineView {
     /// Enishi id of the entry in its own table.
     id: i64,
     at: Timestamp,
-    /// One line: `Order {order_id}`, `Return {return_id}`, a message's subject (or channel), an interaction's text.
+    /// One line: `Order {order_id}`, `Return {return_id}`, a message's subject (or channel), an interaction's text, `Merged {external_id}` (a record of the same person merged into this customer).
     summary: String,
     /// Orders and returns only; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -494,7 +494,7 @@ impl utoipa::PartialSchema for TimelineKind {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::Type::String)
-            .enum_values(Some(["order", "return", "communication", "interaction"]))
+            .enum_values(Some(["order", "return", "communication", "interaction", "merge"]))
             .into()
     }
 }

@@ -10,9 +10,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use enishi_core::{Currency, InteractionStatus, Role};
-use enishi_store::repo::{customers, history, scores};
-use enishi_store::{Customer, Interaction, Page, TimelineEntry};
+use enishi_core::{BusinessClock, Currency, InteractionStatus, Role};
+use enishi_store::repo::customers::ConsentLogEntry;
+use enishi_store::repo::loyalty::Entry;
+use enishi_store::repo::{customers, history, loyalty, orders, scores};
+use enishi_store::{Customer, Interaction, Order, Page, TimelineEntry};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -258,6 +260,7 @@ async fn customer_list(
         ["loyal", "semi_loyal", "other"].iter().map(|c| (c.to_string(), tr.word(c))).collect();
     let body = html! {
         h1 { (tr.t("Customers")) " " span class="muted" { "(" (total) ")" } }
+        p { a href="/customers/new" id="enrol-link" class="button" { (tr.t("Enrol a customer")) } }
         form method="get" action="/customers" role="search" class="card" {
             label { (tr.t("Search")) " " input name="q" value=(text) placeholder=(tr.t("Name, email, phone or id")); } " "
             (select(tr, "stage", tr.t("Lifecycle"), &stages, stage.as_deref().unwrap_or(""))) " "
@@ -314,16 +317,70 @@ struct CustomerPageQuery {
     done: Option<String>,
 }
 
+/// Why a customer cannot take a reward now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotYet {
+    /// This many more usable points are needed.
+    Points(i64),
+    /// For paid members only, and the customer is not one.
+    MembersOnly,
+    /// Taken as many times as a customer may (the limit).
+    Limit(i64),
+    /// The customer owes this many points.
+    Debt(i64),
+}
+
+/// A reward of the catalogue that costs points, and why the customer cannot take it now
+/// (`None`: they can).
+#[derive(Debug, Clone)]
+pub(crate) struct Offer {
+    /// The reward's id.
+    pub(crate) id: String,
+    /// Its name.
+    pub(crate) name: String,
+    /// Its cost in points.
+    pub(crate) cost: i64,
+    /// Why not now.
+    pub(crate) not_yet: Option<NotYet>,
+}
+
 /// Everything a customer's page shows.
 pub(crate) struct CustomerView {
     customer: Customer,
     timeline: Vec<TimelineEntry>,
+    ledger: Vec<Entry>,
+    orders: Vec<Order>,
+    trail: Vec<ConsentLogEntry>,
     loyalty: Option<enishi_rewards::LoyaltySummary>,
-    rewards: Vec<(String, String, i64)>,
+    offers: Vec<Offer>,
+    reward_names: std::collections::HashMap<String, String>,
     next: Vec<(String, Option<String>, f64)>,
     scores: Option<enishi_store::CustomerScores>,
     since: Option<i64>,
     open: Vec<Interaction>,
+    clock: BusinessClock,
+}
+
+/// Why a customer with `summary` cannot take `reward` now, or `None`.
+fn not_yet(
+    c: &mut dyn enishi_store::Conn,
+    id: i64,
+    reward: &enishi_loyalty::program::Reward,
+    summary: &enishi_rewards::LoyaltySummary,
+    now: i64,
+) -> Result<Option<NotYet>, enishi_store::StoreError> {
+    if reward.members_only && loyalty::current_membership(c, id)?.is_none_or(|m| m.period_end <= now) {
+        return Ok(Some(NotYet::MembersOnly));
+    }
+    if let Some(limit) = reward.per_customer_limit {
+        if loyalty::redemptions_of(c, id, &reward.id)? >= limit {
+            return Ok(Some(NotYet::Limit(limit)));
+        }
+    }
+    if summary.debt > 0 {
+        return Ok(Some(NotYet::Debt(summary.debt)));
+    }
+    Ok((summary.available < reward.cost).then(|| NotYet::Points(reward.cost - summary.available)))
 }
 
 impl CustomerView {
@@ -336,26 +393,35 @@ impl CustomerView {
 /// Reads what customer `id`'s page shows; `None` when there is no such customer.
 pub(crate) async fn load_customer(state: &AppState, id: i64) -> Result<Option<CustomerView>, crate::ApiError> {
     let now = state.now().timestamp();
+    let clock = state.workspace().clock;
     state
         .with_programs(false, move |c, programs| {
             let Some(customer) = customers::get(c, id)? else { return Ok(None) };
-            let (loyalty, rewards) = match programs.latest() {
-                Some((_, p)) => (
-                    Some(enishi_rewards::summary(c, programs, id, now)?),
-                    p.doc
-                        .rewards
-                        .iter()
-                        .filter(|r| r.cost > 0)
-                        .map(|r| (r.id.clone(), r.name.clone(), r.cost))
-                        .collect(),
-                ),
-                None => (None, Vec::new()),
+            let (mut offers, mut reward_names) = (Vec::new(), std::collections::HashMap::new());
+            let loyalty = match programs.latest() {
+                Some((_, p)) => {
+                    let l = enishi_rewards::summary(c, programs, id, now)?;
+                    for r in &p.doc.rewards {
+                        reward_names.insert(r.id.clone(), r.name.clone());
+                        if r.cost > 0 {
+                            let not_yet = not_yet(c, id, r, &l, now)?;
+                            offers.push(Offer { id: r.id.clone(), name: r.name.clone(), cost: r.cost, not_yet });
+                        }
+                    }
+                    Some(l)
+                }
+                None => None,
             };
             Ok(Some(CustomerView {
                 customer,
                 timeline: history::timeline(c, id, 100, 0)?,
+                ledger: loyalty::entries(c, id, 100, 0)?,
+                orders: orders::for_customer(c, id, 50, 0)?,
+                trail: customers::consent_trail(c, id)?,
                 loyalty,
-                rewards,
+                offers,
+                reward_names,
+                clock,
                 next: scores::recommendations(c, id)?,
                 scores: scores::get(c, id)?,
                 since: scores::lifecycle_changes(c, id)?.last().map(|x| x.0),
@@ -385,6 +451,10 @@ async fn customer_page(
         (None, Some("resolved")) => tr.t("Marked resolved.").to_string(),
         (None, Some("adjusted")) => tr.t("Points adjusted.").to_string(),
         (None, Some("redeemed")) => tr.t("Reward redeemed; the coupon is in the loyalty card.").to_string(),
+        (None, Some("enrolled")) => tr.t("Customer enrolled.").to_string(),
+        (None, Some("edited")) => tr.t("Contact details saved.").to_string(),
+        (None, Some("merged")) => tr.t("Records merged into this customer.").to_string(),
+        (None, Some("coupon")) => tr.t("Coupon used.").to_string(),
         _ => String::new(),
     };
     customer_html(&v, cur, &view, &flash, &crate::console::till::Till::default()).into_response()
@@ -401,7 +471,7 @@ pub(crate) fn customer_html(
 ) -> Markup {
     let tr = v.tr();
     let cards = html! {
-        @if let Some(l) = &view.loyalty { (loyalty_card(tr, l)) }
+        @if let Some(l) = &view.loyalty { (loyalty_card(v, view, l)) }
         (scores_card(tr, cur, view.scores.as_ref(), view.since, view.customer.stats.purchase_days))
         @if !view.next.is_empty() {
             section class="card" id="next-products" {
@@ -415,14 +485,14 @@ pub(crate) fn customer_html(
         (crate::console::till::purchase_form(tr, cur, view.customer.id, &v.csrf, till))
         (crate::console::till::interaction_form(tr, view.customer.id, &v.csrf))
         @if view.loyalty.is_some() {
-            (crate::console::till::redeem_form(tr, view.customer.id, &v.csrf, &view.rewards))
+            (crate::console::till::redeem_form(tr, view.customer.id, &v.csrf, &view.offers))
             @if v.role() != Role::Staff { (crate::console::till::adjust_form(tr, view.customer.id, &v.csrf)) }
         }
         @if v.role() == Role::Admin { (crate::console::privacy::privacy_card(tr, view.customer.id, &v.csrf)) }
     };
     let body = html! {
         @if !flash.is_empty() { p class="card" role="status" id="flash" { (flash) } }
-        (profile_html(tr, cur, &view.customer, &view.timeline, cards, forms))
+        (profile_html(v, cur, view, cards, forms))
     };
     v.page(view.customer.name.as_deref().unwrap_or(&view.customer.external_id), body)
 }
@@ -448,16 +518,107 @@ fn open_issues_card(v: &Visitor, customer_id: i64, open: &[Interaction]) -> Mark
     }
 }
 
+/// One line of a customer's timeline as the page shows it.
+struct Line {
+    at: chrono::DateTime<chrono::Utc>,
+    kind: String,
+    summary: String,
+    amount: Option<enishi_core::Amount>,
+    points: Option<i64>,
+    status: Option<String>,
+}
+
+/// Who made a ledger entry, from its detail (`by`), when it says.
+fn entry_actor(e: &Entry) -> Option<String> {
+    let detail: serde_json::Value = serde_json::from_str(&e.detail).ok()?;
+    detail.get("by").and_then(|b| b.as_str()).map(String::from)
+}
+
+/// The timeline's lines: orders, returns, messages, interactions and merges, with the points
+/// ledger's entries (each with its reason and who made it), newest first.
+fn timeline_lines(tr: Tr, timeline: &[TimelineEntry], ledger: &[Entry]) -> Vec<Line> {
+    let mut lines: Vec<Line> = timeline
+        .iter()
+        .map(|e| {
+            let summary = match e.kind.as_str() {
+                "order" => tr.f("Order {}", &[&e.summary.trim_start_matches("Order ")]),
+                "return" => tr.f("Return {}", &[&e.summary.trim_start_matches("Return ")]),
+                "merge" => tr.f("Customer {} merged into this one", &[&e.summary.trim_start_matches("Merged ")]),
+                _ => e.summary.clone(),
+            };
+            Line {
+                at: e.at,
+                kind: tr.word(&e.kind),
+                summary,
+                amount: e.amount,
+                points: None,
+                status: e.status.as_deref().map(|s| tr.word(s)),
+            }
+        })
+        .collect();
+    for e in ledger {
+        let mut summary = match (&e.reason, e.source.as_str(), &e.source_ref) {
+            (Some(reason), _, _) if e.kind != "merge" => reason.clone(),
+            (_, "merge", Some(r)) => tr.f("Customer {} merged into this one", &[r]),
+            (_, "order" | "promotion", Some(r)) => tr.f("Order {}", &[r]),
+            (_, "return", Some(r)) => tr.f("Return {}", &[r]),
+            (_, "reward", Some(r)) => tr.f("Reward {}", &[r]),
+            (_, source, Some(r)) => format!("{} {r}", tr.word(source)),
+            (_, source, None) => tr.word(source),
+        };
+        if let Some(by) = entry_actor(e) {
+            summary = tr.f("{} · by {}", &[&summary, &by]);
+        }
+        lines.push(Line {
+            at: enishi_store::instant(e.occurred_at),
+            kind: tr.f("Points: {}", &[&tr.word(&e.kind)]),
+            summary,
+            amount: None,
+            points: Some(e.points),
+            status: None,
+        });
+    }
+    lines.sort_by_key(|l| std::cmp::Reverse(l.at));
+    lines
+}
+
+/// The customer's orders, newest first, each opening to its lines.
+fn orders_html(tr: Tr, cur: Currency, clock: &BusinessClock, orders: &[Order]) -> Markup {
+    html! {
+        section id="orders" {
+            h2 { (tr.t("Orders")) }
+            @if orders.is_empty() { p class="muted" { (tr.t("No orders yet.")) } }
+            @for o in orders {
+                details class="order" id={ "order-" (o.id) } {
+                    summary {
+                        (clock.format_local(o.placed_at, "%Y-%m-%d %H:%M")) " · " (o.order_id) " · " strong { (cur.format(o.total)) }
+                        " · " (tr.word(o.channel.as_str())) " · " (tr.word(&o.status))
+                        @if !o.returned_amount.is_zero() { " · " (tr.f("returned {}", &[&cur.format(o.returned_amount)])) }
+                    }
+                    (table(None, None, &[tr.t("Item"), tr.t("Name"), tr.t("Category"), tr.t("Quantity"), tr.t("Unit price"), tr.t("Amount")], html! {
+                        @for l in &o.lines {
+                            tr {
+                                td { code { (l.sku) } }
+                                td { (l.product_name.as_deref().unwrap_or("")) }
+                                td { (l.category.as_deref().unwrap_or("")) }
+                                td { (l.quantity) }
+                                td { (cur.format(l.unit_price)) }
+                                td { (cur.format(l.amount)) }
+                            }
+                        }
+                    }))
+                }
+            }
+        }
+    }
+}
+
 /// A customer's profile: contact, consent and purchase cards, then `extra_cards` in the same
-/// grid, then `forms`, then the timeline.
-fn profile_html(
-    tr: Tr,
-    cur: Currency,
-    c: &Customer,
-    timeline: &[TimelineEntry],
-    extra_cards: Markup,
-    forms: Markup,
-) -> Markup {
+/// grid, then `forms`, the orders and the timeline (times in the business time zone).
+fn profile_html(v: &Visitor, cur: Currency, view: &CustomerView, extra_cards: Markup, forms: Markup) -> Markup {
+    let tr = v.tr();
+    let c = &view.customer;
+    let clock = &view.clock;
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
     let address = [
         &c.address.line1,
@@ -472,12 +633,14 @@ fn profile_html(
     .collect::<Vec<_>>()
     .join(", ");
     let day =
-        |d: Option<chrono::DateTime<chrono::Utc>>| d.map_or("—".to_string(), |d| d.format("%Y-%m-%d").to_string());
+        |d: Option<chrono::DateTime<chrono::Utc>>| d.map_or("—".to_string(), |d| clock.format_local(d, "%Y-%m-%d"));
+    let lines = timeline_lines(tr, &view.timeline, &view.ledger);
     html! {
         h1 { (c.name.as_deref().unwrap_or(&c.external_id)) }
-        p class="muted" { (tr.f("Customer {} · first seen {}", &[&c.external_id, &c.first_seen_at.format("%Y-%m-%d")])) }
+        @if let Some(f) = &c.furigana { p class="furigana" lang="ja" { (f) } }
+        p class="muted" { (tr.f("Customer {} · first seen {}", &[&c.external_id, &clock.format_local(c.first_seen_at, "%Y-%m-%d")])) }
         div class="grid" {
-            section class="card" {
+            section class="card" id="contact" {
                 h2 { (tr.t("Contact")) }
                 p {
                     (tr.t("Email")) ": " (opt(&c.email)) br;
@@ -486,8 +649,14 @@ fn profile_html(
                     (tr.t("Birthday")) ": " (c.birthday.map(|d| d.to_string()).unwrap_or_else(|| "—".into())) br;
                     (tr.t("Language")) ": " (opt(&c.locale))
                 }
+                p {
+                    a href={ "/customers/" (c.id) "/edit" } id="edit-contact-link" { (tr.t("Edit contact and consent")) }
+                    @if v.role() != Role::Staff {
+                        " · " a href={ "/customers/" (c.id) "/merge" } id="merge-link" { (tr.t("Merge a duplicate record")) }
+                    }
+                }
             }
-            section class="card" {
+            section class="card" id="consent" {
                 h2 { (tr.t("Consent")) }
                 ul {
                     @for ch in enishi_core::ConsentChannel::ALL {
@@ -495,9 +664,15 @@ fn profile_html(
                         li {
                             (tr.word(ch.as_str())) ": " strong { (tr.word(status.map_or("unknown", |s| s.status.as_str()))) }
                             @if let Some(s) = status {
-                                " " span class="muted" { "(" (s.changed_at.format("%Y-%m-%d").to_string()) ", " (s.source) ")" }
+                                " " span class="muted" { "(" (clock.format_local(s.changed_at, "%Y-%m-%d")) ", " (s.source) ")" }
                             }
                         }
+                    }
+                }
+                @if !view.trail.is_empty() {
+                    details id="consent-history" {
+                        summary { (tr.f("Consent history ({})", &[&view.trail.len()])) }
+                        (crate::console::people::consent_trail(tr, clock, &view.trail))
                     }
                 }
             }
@@ -515,19 +690,21 @@ fn profile_html(
             (extra_cards)
         }
         (forms)
+        (orders_html(tr, cur, clock, &view.orders))
         h2 { (tr.t("Timeline")) }
-        (table(None, None, &[tr.t("When"), tr.t("What"), tr.t("Summary"), tr.t("Amount"), tr.t("Status")], html! {
-            @for e in timeline {
+        (table(Some("timeline"), None, &[&tr.f("When ({})", &[&clock.tz_name()]), tr.t("What"), tr.t("Summary"), tr.t("Amount"), tr.t("Points"), tr.t("Status")], html! {
+            @for e in &lines {
                 tr {
-                    td { (e.at.format("%Y-%m-%d %H:%M").to_string()) }
-                    td { span class="kind" { (tr.word(&e.kind)) } }
+                    td { (clock.format_local(e.at, "%Y-%m-%d %H:%M")) }
+                    td { span class="kind" { (e.kind) } }
                     td { (e.summary) }
                     td { (e.amount.map(|a| cur.format(a)).unwrap_or_default()) }
-                    td { (e.status.as_deref().map(|s| tr.word(s)).unwrap_or_default()) }
+                    td { @if let Some(p) = e.points { (format!("{p:+}")) } }
+                    td { (e.status.clone().unwrap_or_default()) }
                 }
             }
         }))
-        @if timeline.is_empty() { p { (tr.t("Nothing yet.")) } }
+        @if lines.is_empty() { p { (tr.t("Nothing yet.")) } }
     }
 }
 
@@ -570,8 +747,10 @@ fn scores_card(
     }
 }
 
-/// The loyalty card: points, tier, stamp cards, coupons.
-fn loyalty_card(tr: Tr, l: &enishi_rewards::LoyaltySummary) -> Markup {
+/// The loyalty card: points, tier, stamp cards, and the coupons that can be used, each by its
+/// reward's name with a "use" button.
+fn loyalty_card(v: &Visitor, view: &CustomerView, l: &enishi_rewards::LoyaltySummary) -> Markup {
+    let tr = v.tr();
     let usable: Vec<&enishi_store::repo::loyalty::Coupon> = l.coupons.iter().filter(|c| c.uses < c.max_uses).collect();
     html! {
         section class="card" id="loyalty" {
@@ -593,7 +772,19 @@ fn loyalty_card(tr: Tr, l: &enishi_rewards::LoyaltySummary) -> Markup {
             }
             @if !usable.is_empty() {
                 p { (tr.t("Coupons")) ":" }
-                ul id="coupons" { @for c in usable { li { code { (c.code) } " " (c.reward_id) } } }
+                ul id="coupons" {
+                    @for c in usable {
+                        li {
+                            strong { (view.reward_names.get(&c.reward_id).map_or(c.reward_id.as_str(), String::as_str)) } " "
+                            code { (c.code) } " "
+                            span class="muted" {
+                                (tr.f("until {}", &[&view.clock.format_local(enishi_store::instant(c.valid_until), "%Y-%m-%d")]))
+                                @if c.max_uses > 1 { " · " (tr.f("{} of {} uses left", &[&(c.max_uses - c.uses), &c.max_uses])) }
+                            } " "
+                            (crate::console::till::use_coupon_form(tr, view.customer.id, &v.csrf, &c.code))
+                        }
+                    }
+                }
             }
         }
     }

@@ -12,6 +12,7 @@ pub(crate) mod i18n;
 pub(crate) mod imports;
 pub(crate) mod loyalty;
 pub(crate) mod notices;
+pub(crate) mod people;
 pub(crate) mod privacy;
 pub(crate) mod segments;
 pub(crate) mod shell;
@@ -28,6 +29,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(shell::routes())
         .merge(customers::routes())
         .merge(till::routes())
+        .merge(people::routes())
         .merge(loyalty::routes())
         .merge(tokens::routes())
         .merge(imports::routes())

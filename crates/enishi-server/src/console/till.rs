@@ -1,8 +1,9 @@
 //! The till forms of a customer's page: record a purchase or an interaction, resolve an
-//! interaction, redeem a reward, adjust points. Every form carries the visitor's anti-forgery
+//! interaction, redeem a reward, use a coupon, adjust points. Every form carries the visitor's anti-forgery
 //! token.
 
 use crate::auth::MANAGERS;
+use crate::console::customers::{NotYet, Offer};
 use crate::console::i18n::Tr;
 use crate::console::notices::{Notice, Unearned};
 use crate::console::shell::{
@@ -28,6 +29,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/customers/{id}/interactions/{interaction}/resolve", post(resolve_interaction))
         .route("/customers/{id}/redemptions", post(redeem_reward))
         .route("/customers/{id}/adjustments", post(adjust_points))
+        .route("/customers/{id}/coupons", post(use_coupon))
 }
 
 /// A refused till form: 422 with why, and the way back to the customer.
@@ -418,26 +420,110 @@ async fn resolve_interaction(
     }
 }
 
-/// The "redeem a reward" form: the catalogue's rewards that cost points.
-pub(crate) fn redeem_form(tr: Tr, customer_id: i64, csrf: &str, rewards: &[(String, String, i64)]) -> Markup {
-    if rewards.is_empty() {
+/// Why a customer cannot take a reward now, in the visitor's language.
+fn why_not(tr: Tr, n: NotYet) -> String {
+    match n {
+        NotYet::Points(more) => tr.f("{} more points needed", &[&more]),
+        NotYet::MembersOnly => tr.t("for paid members only").to_string(),
+        NotYet::Limit(limit) => tr.f("already taken {} times, the most a customer may", &[&limit]),
+        NotYet::Debt(points) => tr.f("the customer owes {} points", &[&points]),
+    }
+}
+
+/// The "redeem a reward" form: the catalogue's rewards that cost points the customer can take
+/// now, then those they cannot, each with why not.
+pub(crate) fn redeem_form(tr: Tr, customer_id: i64, csrf: &str, offers: &[Offer]) -> Markup {
+    if offers.is_empty() {
         return html! {};
     }
+    let (open, closed): (Vec<&Offer>, Vec<&Offer>) = offers.iter().partition(|o| o.not_yet.is_none());
     html! {
         section class="card" id="redeem" {
             h2 { (tr.t("Redeem a reward")) }
-            form method="post" action={ "/customers/" (customer_id) "/redemptions" } {
-                input type="hidden" name="csrf" value=(csrf);
-                input type="hidden" name="key" value=(form_key());
-                label {
-                    (tr.t("Reward")) " "
-                    select name="reward" {
-                        @for (id, name, cost) in rewards { option value=(id) { (tr.f("{} ({} points)", &[name, cost])) } }
+            @if !open.is_empty() {
+                form method="post" action={ "/customers/" (customer_id) "/redemptions" } {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="key" value=(form_key());
+                    label {
+                        (tr.t("Reward")) " "
+                        select name="reward" {
+                            @for o in &open { option value=(o.id) { (tr.f("{} ({} points)", &[&o.name, &o.cost])) } }
+                        }
+                    } " "
+                    button { (tr.t("Redeem")) }
+                }
+            }
+            @if !closed.is_empty() {
+                p class="muted" { (tr.t("Not yet:")) }
+                ul id="rewards-not-yet" {
+                    @for o in &closed {
+                        @if let Some(n) = o.not_yet {
+                            li { (tr.f("{} ({} points)", &[&o.name, &o.cost])) " — " span class="why-not" { (why_not(tr, n)) } }
+                        }
                     }
-                } " "
-                button { (tr.t("Redeem")) }
+                }
             }
         }
+    }
+}
+
+/// A coupon's "use" button, at the till.
+pub(crate) fn use_coupon_form(tr: Tr, customer_id: i64, csrf: &str, code: &str) -> Markup {
+    html! {
+        form method="post" action={ "/customers/" (customer_id) "/coupons" } class="inline use-coupon" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="code" value=(code);
+            input type="hidden" name="key" value=(form_key());
+            button { (tr.t("Use")) }
+        }
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct CouponForm {
+    csrf: String,
+    code: String,
+    key: String,
+}
+
+carries_csrf!(CouponForm);
+
+async fn use_coupon(
+    ConsoleUser(v): ConsoleUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Posted(f): Posted<CouponForm>,
+) -> Response {
+    let (code, key, actor) = (f.code.trim().to_string(), f.key.trim().to_string(), v.actor());
+    if key.is_empty() {
+        return not_done(&v, id, v.tr().t("Coupon not used"), v.tr().t("This form has no key: reload the page."));
+    }
+    let now = state.now().timestamp();
+    let done = state
+        .run(move |s| {
+            s.write(|c| {
+                // Only this customer's coupon is used from their page.
+                let mine = enishi_store::repo::loyalty::coupons(c, id)?.into_iter().any(|k| k.code == code);
+                if !mine {
+                    return Ok(None);
+                }
+                let outcome = enishi_rewards::use_coupon(c, &code, &key, now);
+                if let Ok((_, true)) = &outcome {
+                    let after = json!({"code": code});
+                    crate::audit::record(c, &actor, "coupons.use", &format!("customer:{id}"), Some(after))?;
+                }
+                Ok::<_, ApiError>(Some(outcome.map_err(ApiError::from)))
+            })
+        })
+        .await;
+    match done {
+        Ok(Some(Ok(_))) => Redirect::to(&format!("/customers/{id}?done=coupon")).into_response(),
+        Ok(Some(Err(e))) if e.status.is_client_error() => {
+            not_done(&v, id, v.tr().t("Coupon not used"), &v.tr().message(&e.detail))
+        }
+        Ok(Some(Err(e))) | Err(e) => e.into_response(),
+        Ok(None) => v.not_found(),
     }
 }
 

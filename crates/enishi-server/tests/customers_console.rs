@@ -1,0 +1,238 @@
+//! Customers kept in the console, over real HTTP on SQLite and (when available) PostgreSQL:
+//! enrolling a walk-in at the till, editing contact details and consent, merging two records,
+//! and the profile (orders with their lines, the points ledger on the timeline, coupons by
+//! name with a "use" button, rewards with why not).
+
+mod common;
+
+use common::*;
+use enishi_core::Role;
+use serde_json::{json, Value};
+
+fn csrf_in(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string()
+}
+
+/// Follows a 303 and answers the page it leads to.
+fn follow(app: &App, cookie: &str, answer: (u16, Option<String>, String)) -> (String, String) {
+    assert_eq!(answer.0, 303, "{}", answer.2);
+    let location = answer.1.expect("a location");
+    (location.clone(), app.page(&location, cookie).1)
+}
+
+fn customer_id(app: &App, external: &str) -> i64 {
+    let (_, found) = app.admin("GET", &format!("/api/v1/customers?external_id={external}"), None);
+    found["items"][0]["id"].as_i64().unwrap_or_else(|| panic!("{external}: {found}"))
+}
+
+fn balance(app: &App, id: i64) -> i64 {
+    app.admin("GET", &format!("/api/v1/customers/{id}/loyalty"), None).1["balance"].as_i64().unwrap()
+}
+
+fn contact<'a>(csrf: &'a str, name: &'a str, phone: &'a str, email: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("name", name),
+        ("furigana", "ヤマダ ハナコ"),
+        ("phone", phone),
+        ("email", email),
+        ("consent_email", "opted_in"),
+        ("consent_sms", "unknown"),
+        ("consent_postal", "opted_out"),
+        ("consent_phone", "unknown"),
+    ]
+}
+
+#[test]
+fn staff_enrol_a_walk_in_and_edit_consent_and_duplicates_are_refused_keeping_what_was_typed() {
+    for app in apps() {
+        app.admin("POST", "/api/v1/orders", Some(order("E-1", "C-E", "57.40")));
+        let staff = app.session(Role::Staff);
+        let (s, html) = app.page("/customers", &staff);
+        assert!(s == 200 && html.contains("href=\"/customers/new\""), "{html}");
+        let (s, html) = app.page("/customers/new", &staff);
+        assert!(s == 200 && html.contains("id=\"enrol\""), "{html}");
+        let csrf = csrf_in(&html);
+
+        // Enrolled with furigana and consent given at the till, by this user.
+        let (location, html) =
+            follow(&app, &staff, app.form("/customers/new", &staff, &contact(&csrf, "山田 花子", "090-1234-5678", "")));
+        assert!(location.ends_with("?done=enrolled"), "{location}");
+        assert!(html.contains("Customer enrolled.") && html.contains("ヤマダ ハナコ"), "{html}");
+        assert!(html.contains("09012345678"), "the phone, normalised: {html}");
+        assert!(html.contains("till:staff-"), "the consent's source names the till and the user: {html}");
+        let id: i64 = location.trim_start_matches("/customers/").split('?').next().unwrap().parse().unwrap();
+
+        // The same phone typed another way, or an email another customer has: refused, typed values kept.
+        let (s, _, html) = app.form("/customers/new", &staff, &contact(&csrf, "花子 山田", "09012345678", ""));
+        assert_eq!(s, 422, "{html}");
+        assert!(html.contains("already has this phone number.") && html.contains("value=\"花子 山田\""), "{html}");
+        assert!(html.contains(&format!("href=\"/customers/{id}\"")), "a link to the other customer: {html}");
+        let (s, _, html) = app.form("/customers/new", &staff, &contact(&csrf, "Sato", "", "HANA@example.com"));
+        assert!(s == 422 && html.contains("already has this email."), "{html}");
+        let (s, _, html) = app.form("/customers/new", &staff, &contact(&csrf, "Nobody", "", ""));
+        assert!(s == 422 && html.contains("Type a phone number or an email"), "{html}");
+        let (s, _, html) = app.form("/customers/new", &staff, &contact(&csrf, "Bad", "", "not-an-email"));
+        assert!(s == 422 && html.contains("Email: ") && html.contains("value=\"not-an-email\""), "{html}");
+        let (s, _, html) = app.form("/customers/new", &staff, &contact(&csrf, "Bad", "090 <b>", ""));
+        assert!(s == 422 && !html.contains("<b>"), "escaped: {html}");
+
+        // Editing: consent withdrawn is on the trail with who and when; a taken email is refused.
+        let edit = format!("/customers/{id}/edit");
+        let (s, html) = app.page(&edit, &staff);
+        assert!(s == 200 && html.contains("value=\"山田 花子\"") && html.contains("id=\"consent-trail\""), "{html}");
+        assert!(html.contains("When (UTC)"), "times are labelled with the business time zone: {html}");
+        let mut withdrawn = contact(&csrf, "山田 花子", "090-1234-5678", "hanako@example.jp");
+        withdrawn[5] = ("consent_email", "opted_out");
+        let (_, html) = follow(&app, &staff, app.form(&edit, &staff, &withdrawn));
+        assert!(html.contains("Contact details saved.") && html.contains("hanako@example.jp"), "{html}");
+        assert!(html.contains("Consent history (3)"), "opted in, opted out by post, then email opted out: {html}");
+        let (_, html) = app.page(&edit, &staff);
+        let trail = html.split("id=\"consent-trail\"").nth(1).unwrap();
+        assert!(trail.find("opted out").unwrap() < trail.find("opted in").unwrap(), "newest first: {trail}");
+        assert!(trail.contains("console:staff-"), "{trail}");
+        let taken = contact(&csrf, "山田 花子", "090-1234-5678", "hana@example.com");
+        let (s, _, html) = app.form(&edit, &staff, &taken);
+        assert!(
+            s == 422 && html.contains("already has this email.") && html.contains("value=\"hana@example.com\""),
+            "{html}"
+        );
+        let (_, v) = app.admin("GET", &format!("/api/v1/customers/{id}"), None);
+        assert_eq!(v["email"], "hanako@example.jp", "nothing refused was written: {v}");
+        let (_, audit) = app.admin("GET", "/api/v1/audit?limit=50", None);
+        assert!(
+            audit.to_string().contains("customers.enrol") && audit.to_string().contains("customers.edit"),
+            "{audit}"
+        );
+    }
+}
+
+const PROGRAMME: &str = r#"{"name": "cafe", "effective_from": "2020-01-01", "earning": {"points_per_unit": 1},
+    "rewards": [{"id": "cake", "name": "Slice of cake", "cost": 50, "kind": "discount", "value": "5"},
+                {"id": "beans", "name": "Bag of beans", "cost": 5000, "kind": "discount", "value": "20"},
+                {"id": "lounge", "name": "Lounge pass", "cost": 10, "kind": "discount", "value": "1", "members_only": true}]}"#;
+
+#[test]
+fn the_profile_opens_orders_shows_the_ledger_offers_rewards_with_why_not_and_uses_coupons() {
+    for app in apps() {
+        let doc: Value = serde_json::from_str(PROGRAMME).unwrap();
+        assert_eq!(app.admin("PUT", "/api/v1/loyalty/program", Some(doc)).0, 201);
+        app.admin("POST", "/api/v1/orders", Some(order("P-1", "C-P", "57.40")));
+        let id = customer_id(&app, "C-P");
+        let page = format!("/customers/{id}");
+        let marketer = app.session(Role::Marketer);
+        let (_, html) = app.page(&page, &marketer);
+        let csrf = csrf_in(&html);
+
+        // The order opens to its lines.
+        let orders = html.split("id=\"orders\"").nth(1).unwrap();
+        assert!(orders.contains("<details class=\"order\"") && orders.contains("P-1"), "{orders}");
+        assert!(orders.contains("BEANS-1") && orders.contains("$28.70") && orders.contains("$57.40"), "{orders}");
+
+        // Rewards it cannot take are said with why not; the one it can is offered.
+        let redeem = html.split("id=\"redeem\"").nth(1).unwrap().split("</section>").next().unwrap();
+        assert!(redeem.contains("<option value=\"cake\">"), "{redeem}");
+        assert!(
+            !redeem.contains("<option value=\"beans\">") && !redeem.contains("<option value=\"lounge\">"),
+            "{redeem}"
+        );
+        assert!(
+            redeem.contains("Bag of beans (5000 points) — <span class=\"why-not\">4943 more points needed"),
+            "{redeem}"
+        );
+        assert!(redeem.contains("for paid members only"), "{redeem}");
+
+        // An adjustment with its reason and who made it, and the redemption, on the timeline.
+        let adjust = [("csrf", csrf.as_str()), ("key", "adj-1"), ("points", "3"), ("reason", "spilt latte")];
+        assert_eq!(app.form(&format!("{page}/adjustments"), &marketer, &adjust).0, 303);
+        let redeem = [("csrf", csrf.as_str()), ("key", "red-1"), ("reward", "cake")];
+        assert_eq!(app.form(&format!("{page}/redemptions"), &marketer, &redeem).0, 303);
+        let (_, html) = app.page(&page, &marketer);
+        let timeline = html.split("id=\"timeline\"").nth(1).unwrap();
+        assert!(timeline.contains("When (UTC)"), "{timeline}");
+        assert!(
+            timeline.contains("Points: adjust") && timeline.contains("spilt latte · by console: marketer-"),
+            "{timeline}"
+        );
+        assert!(
+            timeline.contains("Points: redeem") && timeline.contains("Reward cake") && timeline.contains("-50"),
+            "{timeline}"
+        );
+        assert!(timeline.contains("Points: earn") && timeline.contains("+57"), "{timeline}");
+
+        // The coupon is listed by its reward's name, and used from the page once.
+        let coupons = html.split("id=\"coupons\"").nth(1).unwrap().split("</ul>").next().unwrap();
+        assert!(coupons.contains("<strong>Slice of cake</strong>"), "{coupons}");
+        let code = coupons.split("name=\"code\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let key = coupons.split("name=\"key\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let used = [("csrf", csrf.as_str()), ("code", code.as_str()), ("key", key.as_str())];
+        let (_, html) = follow(&app, &marketer, app.form(&format!("{page}/coupons"), &marketer, &used));
+        assert!(html.contains("Coupon used.") && !html.contains("id=\"coupons\""), "{html}");
+        // Another customer's coupon is not used from this page.
+        app.admin("POST", "/api/v1/orders", Some(order("P-2", "C-Q", "10.00")));
+        let other = customer_id(&app, "C-Q");
+        assert_eq!(app.form(&format!("/customers/{other}/coupons"), &marketer, &used).0, 404);
+    }
+}
+
+#[test]
+fn managers_merge_two_records_and_the_kept_one_has_everything() {
+    for app in apps() {
+        let doc: Value = serde_json::from_str(PROGRAMME).unwrap();
+        assert_eq!(app.admin("PUT", "/api/v1/loyalty/program", Some(doc)).0, 201);
+        app.admin("POST", "/api/v1/orders", Some(order("M-1", "C-KEEP", "57.40")));
+        let mut second = order("M-2", "C-DUP", "20.00");
+        second["customer"] = json!({"external_id": "C-DUP", "phone": "+81 90 5555 6666", "name": "Hana S."});
+        app.admin("POST", "/api/v1/orders", Some(second));
+        let (keep, dup) = (customer_id(&app, "C-KEEP"), customer_id(&app, "C-DUP"));
+        assert_eq!((balance(&app, keep), balance(&app, dup)), (57, 20));
+
+        let staff = app.session(Role::Staff);
+        assert_eq!(app.page(&format!("/customers/{keep}/merge"), &staff).0, 403);
+        let (_, html) = app.page(&format!("/customers/{keep}"), &staff);
+        assert!(!html.contains("id=\"merge-link\""), "staff are not offered a merge");
+
+        let owner = app.session(Role::Marketer);
+        let (_, html) = app.page(&format!("/customers/{keep}"), &owner);
+        assert!(html.contains(&format!("href=\"/customers/{keep}/merge\"")), "{html}");
+        let (_, html) = app.page(&format!("/customers/{keep}/merge?other=nobody"), &owner);
+        assert!(html.contains("No customer has this shop id, email or phone."), "{html}");
+        let (_, html) = app.page(&format!("/customers/{keep}/merge?other=C-KEEP"), &owner);
+        assert!(html.contains("That is this customer.") && !html.contains("id=\"merge-confirm\""), "{html}");
+        // Found by phone typed another way; both records side by side before anything happens.
+        let (_, html) = app.page(&format!("/customers/{keep}/merge?other=%2B8190-5555-6666"), &owner);
+        let confirm = html.split("id=\"merge-confirm\"").nth(1).unwrap_or_else(|| panic!("{html}"));
+        assert!(confirm.contains("Merge C-DUP into C-KEEP") && html.contains("20 points"), "{html}");
+        assert_eq!(customer_id(&app, "C-DUP"), dup, "nothing merged yet");
+
+        let csrf = csrf_in(&html);
+        let dup_text = dup.to_string();
+        let (location, html) = follow(
+            &app,
+            &owner,
+            app.form(&format!("/customers/{keep}/merge"), &owner, &[("csrf", &csrf), ("other", &dup_text)]),
+        );
+        assert!(location.ends_with("?done=merged"), "{location}");
+        assert!(html.contains("Records merged into this customer."), "{html}");
+        assert!(html.contains("Customer C-DUP merged into this one"), "on the timeline: {html}");
+        assert!(html.contains("M-2"), "the order moved: {html}");
+        assert_eq!(balance(&app, keep), 77);
+        assert_eq!(app.page(&format!("/customers/{dup}"), &owner).0, 404);
+        assert_eq!(customer_id(&app, "C-DUP"), keep, "the old shop id finds the kept customer");
+        let (_, v) = app.admin("GET", &format!("/api/v1/customers/{keep}"), None);
+        assert_eq!((v["stats"]["order_count"].as_i64(), v["phone"].as_str()), (Some(2), Some("+819055556666")), "{v}");
+        let (_, timeline) = app.admin("GET", &format!("/api/v1/customers/{keep}/timeline"), None);
+        assert!(timeline.to_string().contains("\"kind\":\"merge\""), "{timeline}");
+        let (_, check) = app.admin("GET", "/api/v1/loyalty/verify", None);
+        assert!(check.to_string().contains("\"mismatches\":[]"), "{check}");
+        let (_, audit) = app.admin("GET", "/api/v1/audit?limit=50", None);
+        assert!(audit.to_string().contains("customers.merge"), "{audit}");
+
+        // Merging what is gone is not found; merging a record with itself is refused.
+        let again = app.form(&format!("/customers/{keep}/merge"), &owner, &[("csrf", &csrf), ("other", &dup_text)]);
+        assert_eq!(again.0, 404);
+        let keep_text = keep.to_string();
+        let itself = app.form(&format!("/customers/{keep}/merge"), &owner, &[("csrf", &csrf), ("other", &keep_text)]);
+        assert!(itself.0 == 400 && itself.2.contains("That is this customer."), "{}", itself.2);
+    }
+}
