@@ -691,3 +691,177 @@ fn a_japanese_owner_imports_a_shift_jis_pos_export_through_the_mapping_screen() 
     assert_eq!(product["name"], "髙橋さんのカップ");
     server.stop();
 }
+
+/// Signs the browser out (when signed in) and in again as `email`.
+fn sign_in_as(browser: &Browser, app: &str, email: &str) {
+    browser.go(&format!("{app}/login"));
+    browser.type_into("input[name=email]", email);
+    browser.type_into("input[name=password]", "correct horse battery");
+    browser.click("form[action='/login'] button");
+}
+
+/// Chooses `value` in the `<select>` matching `css`.
+fn choose(browser: &Browser, css: &str, value: &str) {
+    browser.script(&format!("document.querySelector({}).value = {};", json!(css), json!(value)));
+}
+
+#[test]
+fn staff_enrol_a_walk_in_edit_consent_and_a_manager_merges_the_duplicate_in_japanese_and_english() {
+    let Some(browser) = Browser::start() else { return };
+    let db = testing::sqlite();
+    let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    db.store
+        .write(|c| {
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::CURRENCY, "JPY")
+                .map_err(users::UserError::from)?;
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::TIME_ZONE, "Asia/Tokyo")
+                .map_err(users::UserError::from)?;
+            for (email, role, language) in [
+                ("ten@cafe.example", Role::Staff, Language::Ja),
+                ("mika@cafe.example", Role::Admin, Language::Ja),
+                ("sam@cafe.example", Role::Staff, Language::En),
+                ("owner@cafe.example", Role::Admin, Language::En),
+            ] {
+                users::create(c, email, email.split('@').next().unwrap(), role, language, "correct horse battery")?;
+            }
+            Ok::<_, users::UserError>(())
+        })
+        .unwrap();
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let app = format!("http://{}", server.addr);
+    let api = |method: &str, path: &str, body: Value| -> Value {
+        ureq::request(method, &format!("{app}{path}"))
+            .set("Authorization", &format!("Bearer {admin}"))
+            .send_json(body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+            .into_json()
+            .unwrap()
+    };
+    api(
+        "PUT",
+        "/api/v1/loyalty/program",
+        json!({"name": "Cafe", "effective_from": "2026-01-01", "earning": {"points_per_unit": 0.01}}),
+    );
+
+    // (language, staff, owner, the customer kept, the walk-in's name and phone, what the pages say)
+    struct Pass {
+        lang: &'static str,
+        staff: &'static str,
+        owner: &'static str,
+        kept: &'static str,
+        name: &'static str,
+        phone: &'static str,
+        enrolled: &'static str,
+        taken: &'static str,
+        saved: &'static str,
+        merged: &'static str,
+        width: (u32, u32),
+    }
+    let passes = [
+        Pass {
+            lang: "ja",
+            staff: "ten@cafe.example",
+            owner: "mika@cafe.example",
+            kept: "山田 花子",
+            name: "やまだ はなこ",
+            phone: "090-1234-5678",
+            enrolled: "顧客を登録しました。",
+            taken: "すでにこの電話番号を使っています",
+            saved: "連絡先を保存しました。",
+            merged: "記録をこの顧客に統合しました。",
+            width: (390, 844),
+        },
+        Pass {
+            lang: "en",
+            staff: "sam@cafe.example",
+            owner: "owner@cafe.example",
+            kept: "Hana Sato",
+            name: "Hana S.",
+            phone: "080 9999 0000",
+            enrolled: "Customer enrolled.",
+            taken: "already has this phone number",
+            saved: "Contact details saved.",
+            merged: "Records merged into this customer.",
+            width: (1280, 900),
+        },
+    ];
+    for (n, p) in passes.iter().enumerate() {
+        let order = api(
+            "POST",
+            "/api/v1/orders",
+            json!({"order_id": format!("K-{n}"), "placed_at": "2026-11-02 10:00", "total": "1200",
+                   "customer": {"external_id": format!("C-K{n}"), "name": p.kept},
+                   "lines": [{"sku": "LATTE", "quantity": 1, "unit_price": "1200"}]}),
+        );
+        let kept = order["customer_id"].as_i64().unwrap();
+        let shot = |step: u32, what: &str| format!("{}-{what}-{}", 60 + 10 * n as u32 + step, p.lang);
+
+        // Staff enrol the walk-in at the till.
+        browser.resize(p.width.0, p.width.1);
+        sign_in_as(&browser, &app, p.staff);
+        browser.go(&format!("{app}/customers"));
+        browser.click("#enrol-link");
+        browser.type_into("#enrol input[name=name]", p.name);
+        browser.type_into("#enrol input[name=furigana]", "ヤマダ ハナコ");
+        browser.type_into("#enrol input[name=phone]", p.phone);
+        choose(&browser, "#enrol select[name=consent_email]", "opted_in");
+        choose(&browser, "#enrol select[name=consent_sms]", "opted_out");
+        browser.check(&shot(0, "enrol-form"));
+        browser.click("#enrol button");
+        assert_eq!(browser.text("h1"), p.name);
+        assert!(browser.text("#flash").contains(p.enrolled), "{}", browser.text("#flash"));
+        assert!(browser.text("#consent").contains("till:"), "{}", browser.text("#consent"));
+        let walk_in = browser.script("return location.pathname.split('/')[2]").as_str().unwrap().to_string();
+        browser.check(&shot(1, "enrolled"));
+
+        // The same phone again is refused on the same form, keeping what was typed.
+        browser.go(&format!("{app}/customers/new"));
+        browser.type_into("#enrol input[name=name]", "Someone");
+        browser.type_into("#enrol input[name=phone]", &p.phone.replace(['-', ' '], ""));
+        browser.click("#enrol button");
+        assert!(browser.text("#contact-error").contains(p.taken), "{}", browser.text("#contact-error"));
+        let typed = browser.script("return document.querySelector('#enrol input[name=name]').value");
+        assert_eq!(typed, json!("Someone"));
+        browser.check_refused(&shot(2, "enrol-duplicate"), 422);
+
+        // Consent edited on the profile: withdrawn, and on the trail with who.
+        browser.go(&format!("{app}/customers/{walk_in}"));
+        browser.click("#edit-contact-link");
+        choose(&browser, "#edit-contact select[name=consent_email]", "opted_out");
+        browser.check(&shot(3, "edit-consent"));
+        browser.click("#edit-contact button");
+        assert!(browser.text("#flash").contains(p.saved), "{}", browser.text("#flash"));
+        browser.tick("#consent-history summary");
+        let trail = browser.script("return document.querySelector('#consent-trail').textContent");
+        let trail = trail.as_str().unwrap();
+        assert!(trail.contains("console:") && trail.contains("till:"), "{trail}");
+        assert!(
+            browser.text("#consent-trail thead").contains("Asia/Tokyo"),
+            "{}",
+            browser.text("#consent-trail thead")
+        );
+        browser.check(&shot(4, "consent-trail"));
+
+        // The owner merges the walk-in into the customer they already were.
+        sign_in_as(&browser, &app, p.owner);
+        browser.go(&format!("{app}/customers/{kept}"));
+        browser.click("#merge-link");
+        browser.type_into("#merge-find input[name=other]", p.phone);
+        browser.click("#merge-find button");
+        assert!(browser.text("#merge-confirm").contains(&format!("C-K{n}")), "{}", browser.text("#merge-confirm"));
+        browser.check(&shot(5, "merge-confirm"));
+        browser.click("#merge-confirm button");
+        assert!(browser.text("#flash").contains(p.merged), "{}", browser.text("#flash"));
+        assert_eq!(browser.text("h1"), p.kept);
+        assert!(browser.text("#contact").contains(&p.phone.replace(['-', ' '], "")), "{}", browser.text("#contact"));
+        assert!(
+            browser.text("#timeline").contains("W-"),
+            "the merge is on the timeline: {}",
+            browser.text("#timeline")
+        );
+        browser.check(&shot(6, "merged"));
+    }
+    server.stop();
+}
