@@ -234,5 +234,22 @@ fn managers_merge_two_records_and_the_kept_one_has_everything() {
         let keep_text = keep.to_string();
         let itself = app.form(&format!("/customers/{keep}/merge"), &owner, &[("csrf", &csrf), ("other", &keep_text)]);
         assert!(itself.0 == 400 && itself.2.contains("That is this customer."), "{}", itself.2);
+
+        // The same through the API (checked against the OpenAPI document).
+        app.admin("POST", "/api/v1/orders", Some(order("M-3", "C-API", "5.00")));
+        let api_dup = customer_id(&app, "C-API");
+        let path = format!("/api/v1/customers/{keep}/merge");
+        let body = json!({"merged_id": api_dup}).to_string();
+        let (s, v, _) = app.call("POST", &path, Some(&app.staff), Some(&body));
+        assert_eq!((s, v["code"].as_str()), (403, Some("forbidden")));
+        let (s, v) = app.admin("POST", &path, Some(json!({"merged_id": keep})));
+        assert_eq!((s, v["field"].as_str()), (422, Some("merged_id")), "{v}");
+        assert_eq!(app.admin("POST", &path, Some(json!({"merged_id": 999_999}))).0, 404);
+        assert_eq!(app.admin("POST", &path, Some(json!({"merged": api_dup}))).0, 422);
+        let (s, v) = app.admin("POST", &path, Some(json!({"merged_id": api_dup})));
+        assert_eq!(s, 200, "{v}");
+        assert_eq!((v["kept"].as_i64(), v["merged_external_id"].as_str()), (Some(keep), Some("C-API")));
+        assert_eq!((v["moved"]["orders"].as_i64(), v["balance"].as_i64()), (Some(1), Some(82)), "{v}");
+        assert_eq!(customer_id(&app, "C-API"), keep);
     }
 }

@@ -1,5 +1,5 @@
 //! `/api/v1/customers`: search, create, read, update and delete customers; their timeline,
-//! orders, messages, events and recommendations; privacy exports and erasure.
+//! orders, messages, events and recommendations; merges; privacy exports and erasure.
 
 use super::shared::{
     created, customer_history, existing, not_blank, not_negative, ok, page_limit, Body, ChannelName, Id, Money,
@@ -37,6 +37,7 @@ pub(super) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(customer_recommendations))
         .routes(routes!(privacy_export))
         .routes(routes!(erase_customer))
+        .routes(routes!(merge_customer))
 }
 
 crate::openapi::vocabulary!(ConsentChannelName(ConsentChannel) as "ConsentChannel": "A channel through which a customer can be contacted, each with its own consent.");
@@ -1233,7 +1234,7 @@ async fn customer_recommendations(
 
 #[utoipa::path(get, path = "/api/v1/customers/{id}/timeline", operation_id = "getCustomerTimeline", tag = "history",
     summary = "A customer's timeline",
-    description = "Orders, returns, messages and interactions of the customer, newest first, paged with `limit` and `offset`. Unknown query parameters are refused (400 `bad_query`).\n\nRoles: admin, marketer, staff.",
+    description = "Orders, returns, messages, interactions and merges (kind `merge`: another record of the same person merged into this customer) of the customer, newest first, paged with `limit` and `offset`. Unknown query parameters are refused (400 `bad_query`).\n\nRoles: admin, marketer, staff.",
     params(("id" = i64, Path, description = "Enishi customer id.", minimum = 0), PageQuery),
     responses(
         (status = 200, description = "A page of the timeline.", body = TimelinePage),
@@ -1381,4 +1382,79 @@ async fn add_communication(
         })
         .await?;
     Ok(created(CommunicationView::from(stored)))
+}
+
+// Which record to merge into the customer kept.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = MergeInput)]
+struct MergeBody {
+    /// Enishi id of the record merged away (another record of the same person).
+    #[schema(minimum = 0)]
+    merged_id: i64,
+}
+
+// A merge done.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Merged)]
+struct MergedView {
+    /// Enishi id of the customer kept.
+    kept: i64,
+    /// The shop id of the record merged away; from now on it finds the customer kept.
+    merged_external_id: String,
+    /// Rows moved to the customer kept, per table (tables with none left out).
+    #[schema(value_type = Object)]
+    moved: Value,
+    /// The kept customer's points balance after the merge (the sum of both ledgers); null when neither had points.
+    #[schema(required = true)]
+    balance: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/merge", operation_id = "mergeCustomer", tag = "customers",
+    summary = "Merge another record of the same person into this customer",
+    description = "Moves everything the record `merged_id` owns to customer `id`, in one transaction: orders with their lines and returns, the points ledger, lots, stamps, coupons and memberships, messages, interactions, events, the consent trail (per channel the later decision stands), tags, channels, attributes and list memberships. Profile fields customer `id` lacks are taken from the other record (the address only as a whole). The balance, running stats and purchase summary are re-derived (the ledger audit passes), the merge is a 0-point ledger entry and a `merge` timeline entry, and it is recorded in the audit log. The other record is deleted; its shop id and email then find customer `id` (lookups, searches, orders and imports). Cannot be undone.\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
+    params(("id" = i64, Path, description = "Enishi id of the customer kept.", minimum = 0)),
+    request_body(content((MergeBody = "application/json", examples(("merge" = (value = json!({"merged_id": 42}))))))),
+    responses(
+        (status = 200, description = "Merged.", body = MergedView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
+/// Merges another record into a customer (admins and marketers): see
+/// [`enishi_ingest::people::merge`].
+async fn merge_customer(
+    caller: Manager,
+    State(state): State<AppState>,
+    PathParam(Id(id)): PathParam<Id>,
+    Body(b): Body<MergeBody>,
+) -> Result<Response, ApiError> {
+    use enishi_ingest::people::MergeError;
+    let actor = caller.0.actor.clone();
+    let other = b.merged_id;
+    match state.run(move |s| Ok(enishi_ingest::people::merge(s, id, other, &actor))).await? {
+        Ok(m) => {
+            let moved: serde_json::Map<String, Value> = m.moved.0.into_iter().map(|(t, n)| (t, json!(n))).collect();
+            let balance = m.books.map(|b| b.after);
+            Ok(ok(MergedView {
+                kept: m.kept,
+                merged_external_id: m.merged_external_id,
+                moved: Value::Object(moved),
+                balance,
+            }))
+        }
+        Err(MergeError::Same) => {
+            Err(ApiError::invalid("merged_id", "is this customer: a record cannot be merged with itself"))
+        }
+        Err(MergeError::NotFound(n)) => Err(ApiError::not_found(format!("no customer {n}"))),
+        Err(MergeError::Erased(n)) => Err(ApiError::invalid("merged_id", format!("customer {n} was erased"))),
+        Err(MergeError::Store(e)) => Err(e.into()),
+    }
 }
