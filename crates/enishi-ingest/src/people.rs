@@ -233,6 +233,7 @@ pub fn merge(store: &Store, keep: i64, merged: i64, actor: &str) -> Result<Merge
         return Err(MergeError::Same);
     }
     store.write(|c| {
+        merges::lock_pair(c, keep, merged)?;
         let kept = customers::get(c, keep)?.ok_or(MergeError::NotFound(keep))?;
         let gone = customers::get(c, merged)?.ok_or(MergeError::NotFound(merged))?;
         for x in [&kept, &gone] {

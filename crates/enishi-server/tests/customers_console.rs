@@ -99,6 +99,7 @@ fn staff_enrol_a_walk_in_and_edit_consent_and_duplicates_are_refused_keeping_wha
         );
         let (_, v) = app.admin("GET", &format!("/api/v1/customers/{id}"), None);
         assert_eq!(v["email"], "hanako@example.jp", "nothing refused was written: {v}");
+        assert_eq!(v["furigana"], "ヤマダ ハナコ", "{v}");
         let (_, audit) = app.admin("GET", "/api/v1/audit?limit=50", None);
         assert!(
             audit.to_string().contains("customers.enrol") && audit.to_string().contains("customers.edit"),

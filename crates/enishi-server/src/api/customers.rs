@@ -182,6 +182,9 @@ pub(crate) struct CustomerView {
     external_id: String,
     #[schema(required = true)]
     name: Option<String>,
+    /// How the name reads (furigana, in kana), as entered in the console.
+    #[schema(required = true)]
+    furigana: Option<String>,
     /// Trimmed, domain lower-cased.
     #[schema(required = true)]
     email: Option<String>,
@@ -227,6 +230,7 @@ impl From<enishi_store::Customer> for CustomerView {
             id: c.id,
             external_id: c.external_id,
             name: c.name,
+            furigana: c.furigana,
             email: c.email,
             phone: c.phone,
             address: AddressView {

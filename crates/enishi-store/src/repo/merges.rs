@@ -105,6 +105,17 @@ impl Moved {
     }
 }
 
+/// Locks customers `a` and `b` for the rest of the transaction (on PostgreSQL row locks, in id
+/// order; SQLite writers are serialised already): an order or import that names one of them
+/// waits for the merge, then finds the customer kept. The ids of those that exist.
+pub fn lock_pair(c: &mut dyn Conn, a: i64, b: i64) -> Result<Vec<i64>, StoreError> {
+    let sql = match c.backend() {
+        crate::Backend::Postgres => "SELECT id FROM customers WHERE id IN ($1, $2) ORDER BY id FOR UPDATE",
+        crate::Backend::Sqlite => "SELECT id FROM customers WHERE id IN ($1, $2) ORDER BY id",
+    };
+    c.query(sql, params![a, b])?.iter().map(|r| r.int(0)).collect()
+}
+
 /// Moves everything customer `from` owns to customer `to` (see the module's description);
 /// customers who named `from` as their referrer name `to`. The record `from` stays, to be
 /// deleted by the caller once the rest is re-derived.
