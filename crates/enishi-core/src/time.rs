@@ -113,6 +113,31 @@ impl BusinessClock {
         }
     }
 
+    /// The wall-clock date and time of an instant in the business time zone.
+    pub fn local_datetime(&self, at: DateTime<Utc>) -> NaiveDateTime {
+        at.with_timezone(&self.tz).naive_local()
+    }
+
+    /// The first instant at which the business clock reads `local` or later: the instant
+    /// itself when that local time happens once; the first of the two when daylight saving
+    /// repeats it; and when it is skipped (a daylight-saving gap), the first instant after the
+    /// jump. Offsets change by whole minutes, so a gap ends on a whole minute.
+    pub fn first_instant_from(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        use chrono::{TimeDelta, Timelike};
+        if let Some(t) = self.tz.from_local_datetime(&local).earliest() {
+            return t.with_timezone(&Utc);
+        }
+        let mut minute = local.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(local);
+        // No zone skips more than a day (Pacific/Apia skipped 2011-12-30 whole).
+        for _ in 0..=2 * 24 * 60 {
+            minute += TimeDelta::minutes(1);
+            if let Some(t) = self.tz.from_local_datetime(&minute).earliest() {
+                return t.with_timezone(&Utc);
+            }
+        }
+        self.tz.from_utc_datetime(&local).with_timezone(&Utc)
+    }
+
     /// An instant shown in the business time zone, as RFC 3339.
     pub fn format(&self, at: DateTime<Utc>) -> String {
         at.with_timezone(&self.tz).to_rfc3339()
@@ -203,6 +228,24 @@ mod tests {
     fn dst_gap_is_an_error() {
         let ny = BusinessClock::new("America/New_York").unwrap();
         assert!(ny.parse_timestamp("2026-03-08 02:30").is_err());
+    }
+
+    #[test]
+    fn the_first_instant_from_a_local_time_handles_gaps_and_repeats() {
+        let ny = BusinessClock::new("America/New_York").unwrap();
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        let utc = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        // An ordinary time.
+        assert_eq!(ny.first_instant_from(at("2026-06-01 14:00:00")), utc("2026-06-01T18:00:00Z"));
+        // 2026-03-08 02:00–02:59 is skipped: 01:59:59 EST is followed by 03:00 EDT.
+        assert_eq!(ny.first_instant_from(at("2026-03-08 02:30:00")), utc("2026-03-08T07:00:00Z"));
+        assert_eq!(ny.first_instant_from(at("2026-03-08 02:00:00")), utc("2026-03-08T07:00:00Z"));
+        assert_eq!(ny.first_instant_from(at("2026-03-08 03:00:00")), utc("2026-03-08T07:00:00Z"));
+        assert_eq!(ny.first_instant_from(at("2026-03-08 01:59:00")), utc("2026-03-08T06:59:00Z"));
+        // 2026-11-01 01:00–01:59 happens twice: the first (EDT) is taken.
+        assert_eq!(ny.first_instant_from(at("2026-11-01 01:30:00")), utc("2026-11-01T05:30:00Z"));
+        let t = utc("2026-11-01T06:30:00Z");
+        assert_eq!(ny.local_datetime(t), at("2026-11-01 01:30:00"), "the second 01:30 (EST)");
     }
 
     proptest! {

@@ -1059,7 +1059,10 @@ fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
     // multiplier, a promotion whose budget runs out, daily caps, stamps and tiers.
     let mut program: Value = serde_json::from_str(FULL).unwrap();
     program["promotions"] = json!([{"id": "double", "name": "Double", "starts": "2026-03-01 00:00",
-                                    "ends": "2026-03-20 00:00", "multiplier": 2, "budget_points": 1000}]);
+                                    "ends": "2026-03-20 00:00", "multiplier": 2, "budget_points": 1000},
+                                   {"id": "happy", "name": "Happy hours", "ends": "2026-04-01 00:00",
+                                    "repeat": {"weekdays": ["tue", "wed"], "from": "10:00", "until": "13:00"},
+                                    "bonus": 7, "budget_points": 50}]);
     let customers_csv = (0..40).fold(String::from("external_id,referred_by\n"), |mut s, i| {
         let referrer = match i {
             1 | 2 => "C-0",
@@ -1179,17 +1182,97 @@ fn an_import_earns_exactly_what_the_same_orders_earn_one_by_one() {
             let has = |needle: &str| books.iter().any(|r| r.contains(needle));
             // An order's entries keep their breakdown as [kind, index, points]: a cap per day is
             // kind 6 (a negative line), the membership multiplier kind 3.
-            for needle in
-                ["referrer:", "referee:", "[6,0,-", "\"gold\"", "stamp_card", "promotion:double", "[3,0,", "return:R-4"]
-            {
+            for needle in [
+                "referrer:",
+                "referee:",
+                "[6,0,-",
+                "\"gold\"",
+                "stamp_card",
+                "promotion:double",
+                "promotion:happy",
+                "[3,0,",
+                "return:R-4",
+            ] {
                 assert!(has(needle), "no {needle} in the books");
             }
             assert!(books.contains(&r#"Row([Text("double"), Int(1000)])"#.to_string()), "the budget ran out");
+            assert!(books.contains(&r#"Row([Text("happy"), Int(50)])"#.to_string()), "the weekly budget ran out");
             let early = customer_id(&batched.store, "C-99");
             assert_eq!(batched.store.read(|c| loyalty::account(c, early)).unwrap(), None, "no programme, no account");
             assert_ledger_consistent(&batched.store);
             testing::assert_references_resolve(&batched.store);
         }
+    }
+}
+
+/// What each order earned, by the shop's order id.
+fn points_by_order(s: &Store) -> Vec<(String, i64)> {
+    s.read(|c| {
+        c.query(
+            "SELECT o.order_ref, e.points FROM loyalty_order_effects e JOIN orders o ON o.id = e.order_id \
+             ORDER BY o.order_ref",
+            &[],
+        )?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.int(1)?)))
+        .collect::<Result<Vec<_>, StoreError>>()
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_weekly_promotion_earns_exactly_at_its_boundaries_through_an_import_and_one_by_one() {
+    use enishi_ingest::formats::OrderFormat;
+    use enishi_ingest::orders::{import_orders, OrderImportOptions};
+    use enishi_ingest::Progress;
+
+    // Tuesdays 14:00–17:00 in Tokyo, double points; 2026-12-01 is a Tuesday.
+    let tokyo = BusinessClock::new("Asia/Tokyo").unwrap();
+    let doc = json!({"name": "happy", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+        "promotions": [{"id": "tuesday", "name": "Tuesday afternoons", "multiplier": 2,
+                        "repeat": {"weekdays": ["tue"], "from": "14:00", "until": "17:00"}}]});
+    // (order, local time, points): $30 each.
+    let orders = [
+        ("T-1", "2026-12-01 13:59:00", 30),
+        ("T-2", "2026-12-01 14:00:00", 60),
+        ("T-3", "2026-12-01 16:59:59", 60),
+        ("T-4", "2026-12-01 17:00:00", 30),
+        ("T-5", "2026-11-30 15:00:00", 30),
+    ];
+    let expected: Vec<(String, i64)> = orders.iter().map(|o| (o.0.to_string(), o.2)).collect();
+    let csv =
+        orders.iter().fold(String::from("order_id,customer_id,placed_at,sku,quantity,unit_price\n"), |mut s, o| {
+            s.push_str(&format!("{},C-{},{},X,1,30.00\n", o.0, o.0, o.1));
+            s
+        });
+    let pairs = [(testing::sqlite(), testing::sqlite())]
+        .into_iter()
+        .chain(testing::postgres().zip(testing::postgres()))
+        .collect::<Vec<_>>();
+    for (batched, one_by_one) in &pairs {
+        eprintln!("backend: {:?}", batched.store.backend());
+        for db in [batched, one_by_one] {
+            db.store.write(|c| enishi_rewards::apply_program(c, &doc.to_string(), tokyo, "test")).unwrap();
+        }
+        let mut opts = OrderImportOptions::new(OrderFormat::Generic);
+        opts.clock = tokyo;
+        import_orders(&batched.store, csv.as_bytes(), "o.csv", &opts, Progress::default()).unwrap();
+        let workspace = Workspace { clock: tokyo, currency: enishi_core::Currency::USD };
+        for (id, at, points) in orders {
+            let input = order_input(id, &format!("C-{id}"), at, "30.00", json!({}));
+            let earned = one_by_one
+                .store
+                .write(|c| -> Result<_, IntakeError> {
+                    let p = Programs::load(c, tokyo)?;
+                    Ok(record_order(c, &input, workspace, &p)?.2.expect("a programme is in force").points_earned)
+                })
+                .unwrap();
+            assert_eq!(earned, points, "{id} at {at} through the intake");
+        }
+        assert_eq!(points_by_order(&batched.store), expected, "through the import");
+        assert_eq!(points_by_order(&one_by_one.store), expected);
+        assert_eq!(loyalty_books(&batched.store), loyalty_books(&one_by_one.store));
+        assert_ledger_consistent(&batched.store);
     }
 }
 

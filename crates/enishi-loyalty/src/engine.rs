@@ -8,7 +8,8 @@
 //! 3. Rules in document order: a multiplier adds (m − 1) × the base points of the lines it
 //!    matches (two ×2 rules make ×3, not ×4); points per item and fixed bonuses add on top.
 //! 4. Tier and membership multipliers add (m − 1) × base points.
-//! 5. Promotions active at the order's time, within their budget, add the same way.
+//! 5. Promotions active at the order's time (within their window, or within one of their
+//!    weekly occurrences), within their budget, add the same way.
 //! 6. Caps per order, then per business day, cut the total.
 //!
 //! Each step is rounded on its own, so the breakdown always adds up to the total.
@@ -253,10 +254,7 @@ pub fn evaluate(p: &Program, state: &CustomerState, order: &OrderFacts<'_>) -> E
             });
         }
         for (i, (pr, w)) in p.doc.promotions.iter().zip(&p.windows).enumerate() {
-            if order.placed_at < w.starts
-                || order.placed_at >= w.ends
-                || !order_matches(&pr.when, order.channel, eligible)
-            {
+            if !w.active_at(order.placed_at, &p.clock) || !order_matches(&pr.when, order.channel, eligible) {
                 continue;
             }
             if !pr.tiers.is_empty()
@@ -443,6 +441,129 @@ mod tests {
         assert_eq!(earn(&p, "2026-11-29 18:00", "30"), 30, "the end is exclusive");
         assert_eq!(earn(&p, "2026-11-29 17:59:59", "30"), 60);
         assert_eq!(earn(&p, "2026-11-27 17:59:59", "30"), 30);
+    }
+
+    /// Points for a $30 order at the local time `at` in `tz` under `doc`.
+    fn earn_in(doc: &str, tz: &str, at: &str) -> i64 {
+        let clock = BusinessClock::new(tz).unwrap();
+        let p = Program::parse(doc, &clock).unwrap();
+        let placed_at = clock.parse_timestamp(at).unwrap();
+        let lines = [line("X", None, 1, "30")];
+        let o = OrderFacts {
+            placed_at,
+            day: clock.day_number(placed_at),
+            channel: "in_store",
+            total: 300_000,
+            lines: &lines,
+        };
+        evaluate(&p, &CustomerState::default(), &o).points
+    }
+
+    fn weekly(repeat: &str, extra: &str) -> String {
+        format!(
+            r#"{{"name": "h", "earning": {{"points_per_unit": 1}},
+              "promotions": [{{"id": "happy", "name": "Happy hour", "repeat": {repeat}, "multiplier": 2 {extra}}}]}}"#
+        )
+    }
+
+    #[test]
+    fn a_recurring_promotion_earns_from_its_first_instant_to_just_before_its_end_each_week() {
+        // Tuesdays 14:00–17:00 in Tokyo; 2026-12-01 is a Tuesday.
+        let doc = weekly(r#"{"weekdays": ["tue"], "from": "14:00", "until": "17:00"}"#, "");
+        let tokyo = |at: &str| earn_in(&doc, "Asia/Tokyo", at);
+        assert_eq!(tokyo("2026-12-01 13:59"), 30);
+        assert_eq!(tokyo("2026-12-01 13:59:59"), 30);
+        assert_eq!(tokyo("2026-12-01 14:00"), 60, "the start is inclusive");
+        assert_eq!(tokyo("2026-12-01 16:59:59"), 60);
+        assert_eq!(tokyo("2026-12-01 17:00"), 30, "the end is exclusive");
+        assert_eq!(tokyo("2026-11-30 15:00"), 30, "a Monday");
+        assert_eq!(tokyo("2026-12-02 15:00"), 30, "a Wednesday");
+        assert_eq!(tokyo("2026-12-08 15:00"), 60, "the next Tuesday");
+        assert_eq!(tokyo("2025-01-07 14:30"), 60, "any Tuesday without an overall window");
+        // The times are Tokyo's: 14:00 JST is 05:00 UTC.
+        assert_eq!(tokyo("2026-12-01T05:00:00Z"), 60);
+        assert_eq!(tokyo("2026-12-01T04:59:59Z"), 30);
+        assert_eq!(earn_in(&doc, "UTC", "2026-12-01T05:00:00Z"), 30, "in UTC the same instant is 05:00");
+    }
+
+    #[test]
+    fn a_recurring_promotion_may_cross_midnight_and_belongs_to_the_day_it_starts() {
+        let doc = weekly(r#"{"weekdays": ["fri"], "from": "22:00", "until": "02:00"}"#, "");
+        let at = |t: &str| earn_in(&doc, "Asia/Tokyo", t);
+        // 2026-12-04 is a Friday.
+        assert_eq!(at("2026-12-04 21:59:59"), 30);
+        assert_eq!(at("2026-12-04 22:00"), 60);
+        assert_eq!(at("2026-12-05 00:00"), 60, "Saturday's small hours belong to Friday");
+        assert_eq!(at("2026-12-05 01:59:59"), 60);
+        assert_eq!(at("2026-12-05 02:00"), 30);
+        assert_eq!(at("2026-12-04 01:00"), 30, "Friday's small hours belong to Thursday, not listed");
+        assert_eq!(at("2026-12-05 23:00"), 30, "Saturday is not listed");
+        let until_midnight = weekly(r#"{"weekdays": ["fri"], "from": "18:00", "until": "24:00"}"#, "");
+        assert_eq!(earn_in(&until_midnight, "Asia/Tokyo", "2026-12-04 23:59:59"), 60);
+        assert_eq!(earn_in(&until_midnight, "Asia/Tokyo", "2026-12-05 00:00"), 30);
+        let all_day = weekly(r#"{"weekdays": ["sat"], "from": "00:00", "until": "24:00"}"#, "");
+        assert_eq!(earn_in(&all_day, "Asia/Tokyo", "2026-12-05 00:00"), 60);
+        assert_eq!(earn_in(&all_day, "Asia/Tokyo", "2026-12-05 23:59:59"), 60);
+        assert_eq!(earn_in(&all_day, "Asia/Tokyo", "2026-12-04 23:59:59"), 30);
+        assert_eq!(earn_in(&all_day, "Asia/Tokyo", "2026-12-06 00:00"), 30);
+    }
+
+    #[test]
+    fn a_recurring_promotion_keeps_to_its_overall_window() {
+        let doc = weekly(
+            r#"{"weekdays": ["tue"], "from": "14:00", "until": "17:00"}"#,
+            r#", "starts": "2026-12-08 00:00", "ends": "2026-12-15 15:00""#,
+        );
+        let at = |t: &str| earn_in(&doc, "Asia/Tokyo", t);
+        assert_eq!(at("2026-12-01 15:00"), 30, "before its start");
+        assert_eq!(at("2026-12-08 14:00"), 60);
+        assert_eq!(at("2026-12-15 14:59:59"), 60);
+        assert_eq!(at("2026-12-15 15:00"), 30, "its end cuts the last occurrence");
+        assert_eq!(at("2026-12-22 15:00"), 30, "after its end");
+    }
+
+    #[test]
+    fn daylight_saving_moves_a_skipped_start_to_the_jump_and_keeps_a_repeated_hour_in_once_begun() {
+        let ny = |repeat: &str, at: &str| earn_in(&weekly(repeat, ""), "America/New_York", at);
+        // 2026-03-08 (a Sunday): 02:00–02:59 does not exist; 01:59:59 EST is followed by 03:00 EDT.
+        let gap = r#"{"weekdays": ["sun"], "from": "02:30", "until": "03:30"}"#;
+        assert_eq!(ny(gap, "2026-03-08T06:59:59Z"), 30, "01:59:59 EST");
+        assert_eq!(ny(gap, "2026-03-08T07:00:00Z"), 60, "03:00 EDT: the first instant after 02:30");
+        assert_eq!(ny(gap, "2026-03-08 03:29:59"), 60);
+        assert_eq!(ny(gap, "2026-03-08 03:30"), 30);
+        assert_eq!(ny(gap, "2026-03-15 02:30"), 60, "an ordinary Sunday");
+        assert_eq!(ny(gap, "2026-03-15 02:29"), 30);
+        // 2026-11-01 (a Sunday): 01:00–01:59 happens twice (EDT, then EST).
+        let repeated = r#"{"weekdays": ["sun"], "from": "01:00", "until": "02:00"}"#;
+        assert_eq!(ny(repeated, "2026-11-01T04:59:59Z"), 30, "00:59:59 EDT");
+        assert_eq!(ny(repeated, "2026-11-01T05:00:00Z"), 60, "01:00 EDT, the first time");
+        assert_eq!(ny(repeated, "2026-11-01T06:30:00Z"), 60, "01:30 EST, the second time");
+        assert_eq!(ny(repeated, "2026-11-01T06:59:59Z"), 60);
+        assert_eq!(ny(repeated, "2026-11-01T07:00:00Z"), 30, "02:00 EST");
+        // An occurrence ends the first time the clock reads its end.
+        let ends_inside = r#"{"weekdays": ["sun"], "from": "00:00", "until": "01:30"}"#;
+        assert_eq!(ny(ends_inside, "2026-11-01T05:29:59Z"), 60, "01:29:59 EDT");
+        assert_eq!(ny(ends_inside, "2026-11-01T05:30:00Z"), 30, "01:30 EDT");
+        assert_eq!(ny(ends_inside, "2026-11-01T06:10:00Z"), 30, "01:10 EST, after the end");
+    }
+
+    #[test]
+    fn a_recurring_promotion_keeps_its_tiers_conditions_and_budget() {
+        let doc = weekly(
+            r#"{"weekdays": ["tue"], "from": "14:00", "until": "17:00"}"#,
+            r#", "when": {"channels": ["app"]}, "budget_points": 50"#,
+        );
+        let clock = BusinessClock::new("Asia/Tokyo").unwrap();
+        let p = Program::parse(&doc, &clock).unwrap();
+        let placed_at = clock.parse_timestamp("2026-12-01 15:00").unwrap();
+        let lines = [line("X", None, 1, "30")];
+        let mut o =
+            OrderFacts { placed_at, day: clock.day_number(placed_at), channel: "app", total: 300_000, lines: &lines };
+        assert_eq!(evaluate(&p, &CustomerState::default(), &o).points, 60);
+        let spent = CustomerState { promotion_spent: vec![40], ..Default::default() };
+        assert_eq!(evaluate(&p, &spent, &o).points, 40, "10 left of the budget");
+        o.channel = "in_store";
+        assert_eq!(evaluate(&p, &CustomerState::default(), &o).points, 30, "not through the app");
     }
 
     #[test]

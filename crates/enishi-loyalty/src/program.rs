@@ -2,7 +2,7 @@
 //! the engine can run.
 
 use crate::Rate;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use enishi_core::{Amount, BusinessClock};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -102,7 +102,68 @@ pub struct Rule {
     pub stop: bool,
 }
 
-/// A time-boxed promotion, read in the business time zone.
+/// A day of the week, written `mon` … `sun` (or in full, `monday` … `sunday`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Weekday {
+    /// Monday.
+    #[serde(rename = "mon", alias = "monday")]
+    Mon,
+    /// Tuesday.
+    #[serde(rename = "tue", alias = "tuesday")]
+    Tue,
+    /// Wednesday.
+    #[serde(rename = "wed", alias = "wednesday")]
+    Wed,
+    /// Thursday.
+    #[serde(rename = "thu", alias = "thursday")]
+    Thu,
+    /// Friday.
+    #[serde(rename = "fri", alias = "friday")]
+    Fri,
+    /// Saturday.
+    #[serde(rename = "sat", alias = "saturday")]
+    Sat,
+    /// Sunday.
+    #[serde(rename = "sun", alias = "sunday")]
+    Sun,
+}
+
+impl Weekday {
+    /// Days from Monday (Monday 0, Sunday 6).
+    pub fn index(self) -> u32 {
+        self as u32
+    }
+
+    /// The chrono weekday.
+    pub fn chrono(self) -> chrono::Weekday {
+        match self {
+            Weekday::Mon => chrono::Weekday::Mon,
+            Weekday::Tue => chrono::Weekday::Tue,
+            Weekday::Wed => chrono::Weekday::Wed,
+            Weekday::Thu => chrono::Weekday::Thu,
+            Weekday::Fri => chrono::Weekday::Fri,
+            Weekday::Sat => chrono::Weekday::Sat,
+            Weekday::Sun => chrono::Weekday::Sun,
+        }
+    }
+}
+
+/// When a recurring promotion repeats: on these weekdays, from one wall-clock time until
+/// another, in the business time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    /// The weekdays its occurrences start on (not empty, each once).
+    pub weekdays: Vec<Weekday>,
+    /// Local time each occurrence starts, `HH:MM` (inclusive).
+    pub from: String,
+    /// Local time it ends, `HH:MM` (exclusive); `24:00` is midnight at the end of the day,
+    /// and a time at or before `from` ends on the next day (`22:00` until `02:00`).
+    pub until: String,
+}
+
+/// A promotion, read in the business time zone: one window (`starts` to `ends`), or an
+/// occurrence every week (`repeat`), optionally between `starts` and `ends`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Promotion {
@@ -110,10 +171,16 @@ pub struct Promotion {
     pub id: String,
     /// Name shown in the breakdown.
     pub name: String,
-    /// First instant (local time such as `2026-11-27 18:00`, or RFC 3339).
-    pub starts: String,
-    /// First instant after it.
-    pub ends: String,
+    /// First instant (local time such as `2026-11-27 18:00`, or RFC 3339); required unless
+    /// the promotion repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts: Option<String>,
+    /// First instant after it; required unless the promotion repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends: Option<String>,
+    /// Weekly occurrences (a recurring promotion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<Repeat>,
     /// Multiplies base points (the extra is added).
     #[serde(default)]
     pub multiplier: Option<Rate>,
@@ -385,13 +452,81 @@ pub struct Document {
     pub memberships: Vec<MembershipPlan>,
 }
 
+/// A recurring promotion's schedule, read: which weekdays, and the wall-clock times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Weekly {
+    /// Bit `i` set: an occurrence starts on weekday `i` (Monday 0).
+    days: u8,
+    /// Local start time.
+    from: NaiveTime,
+    /// Local end time; at or before `from` (or 24:00, held as 00:00) it is on the next day.
+    until: NaiveTime,
+}
+
+impl Weekly {
+    /// Whether an occurrence starts on this weekday.
+    pub fn on(&self, day: chrono::Weekday) -> bool {
+        self.days & (1 << day.num_days_from_monday()) != 0
+    }
+
+    /// The occurrence's local start time.
+    pub fn from(&self) -> NaiveTime {
+        self.from
+    }
+
+    /// The occurrence's local end time.
+    pub fn until(&self) -> NaiveTime {
+        self.until
+    }
+
+    /// Whether an occurrence ends on the day after it starts.
+    pub fn crosses_midnight(&self) -> bool {
+        self.until <= self.from
+    }
+
+    /// The occurrence that starts on local date `date`, as instants `[start, end)`, whether or
+    /// not an occurrence starts on its weekday. Each boundary is the first instant at which
+    /// the business clock reads that local time or later (see
+    /// [`BusinessClock::first_instant_from`]).
+    pub fn occurrence_on(&self, date: NaiveDate, clock: &BusinessClock) -> (DateTime<Utc>, DateTime<Utc>) {
+        let end_date = if self.crosses_midnight() { date.succ_opt().unwrap_or(date) } else { date };
+        (clock.first_instant_from(date.and_time(self.from)), clock.first_instant_from(end_date.and_time(self.until)))
+    }
+
+    /// The occurrence, `[start, end)`, that holds the instant `at`, if any.
+    pub fn occurrence_at(&self, at: DateTime<Utc>, clock: &BusinessClock) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let today = clock.local_datetime(at).date();
+        // The occurrence that starts the day before may still run (it crosses midnight); one
+        // that starts the next day may already run where daylight saving turns the clock back
+        // across midnight.
+        [today.pred_opt(), Some(today), today.succ_opt()]
+            .into_iter()
+            .flatten()
+            .filter(|d| self.on(d.weekday()))
+            .map(|d| self.occurrence_on(d, clock))
+            .find(|(start, end)| *start <= at && at < *end)
+    }
+}
+
 /// A promotion with its window read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromotionWindow {
-    /// First instant.
-    pub starts: DateTime<Utc>,
-    /// First instant after it.
-    pub ends: DateTime<Utc>,
+    /// First instant (none: a recurring promotion without an overall start).
+    pub starts: Option<DateTime<Utc>>,
+    /// First instant after it (none: a recurring promotion without an overall end).
+    pub ends: Option<DateTime<Utc>>,
+    /// The weekly schedule of a recurring promotion.
+    pub weekly: Option<Weekly>,
+}
+
+impl PromotionWindow {
+    /// Whether the promotion is on at `at`: within its overall window and, when it
+    /// repeats, within one of its occurrences. Start inclusive, end exclusive.
+    pub fn active_at(&self, at: DateTime<Utc>, clock: &BusinessClock) -> bool {
+        self.starts.is_none_or(|s| s <= at)
+            && self.ends.is_none_or(|e| at < e)
+            && self.weekly.is_none_or(|w| w.occurrence_at(at, clock).is_some())
+    }
 }
 
 /// A validated programme, ready to evaluate orders.
@@ -403,6 +538,8 @@ pub struct Program {
     pub windows: Vec<PromotionWindow>,
     /// When it takes effect, if the document says.
     pub effective_from: Option<DateTime<Utc>>,
+    /// The business clock its times were read with (recurring promotions follow it).
+    pub clock: BusinessClock,
 }
 
 /// Largest multiplier accepted (a typo guard).
@@ -572,11 +709,23 @@ impl Program {
         let mut windows = Vec::with_capacity(doc.promotions.len());
         for (i, pr) in doc.promotions.iter().enumerate() {
             let p = format!("promotions[{i}]");
-            let starts = clock.parse_timestamp(&pr.starts).map_err(|e| err(format!("{p}.starts"), e.0))?;
-            let ends = clock.parse_timestamp(&pr.ends).map_err(|e| err(format!("{p}.ends"), e.0))?;
-            if ends <= starts {
-                return Err(err(format!("{p}.ends"), "must be after starts"));
+            let instant = |field: &str, value: &Option<String>| -> Result<Option<DateTime<Utc>>, ProgramError> {
+                match value {
+                    Some(v) => clock.parse_timestamp(v).map(Some).map_err(|e| err(format!("{p}.{field}"), e.0)),
+                    None if pr.repeat.is_none() => {
+                        Err(err(format!("{p}.{field}"), "is required (or give repeat for a recurring promotion)"))
+                    }
+                    None => Ok(None),
+                }
+            };
+            let starts = instant("starts", &pr.starts)?;
+            let ends = instant("ends", &pr.ends)?;
+            if let (Some(s), Some(e)) = (starts, ends) {
+                if e <= s {
+                    return Err(err(format!("{p}.ends"), "must be after starts"));
+                }
             }
+            let weekly = pr.repeat.as_ref().map(|r| weekly(&format!("{p}.repeat"), r)).transpose()?;
             condition(&format!("{p}.when"), &pr.when)?;
             multiplier(&format!("{p}.multiplier"), pr.multiplier)?;
             non_negative(&format!("{p}.bonus"), pr.bonus)?;
@@ -589,7 +738,7 @@ impl Program {
                     return Err(err(format!("{p}.tiers[{j}]"), format!("'{t}' is not a tier")));
                 }
             }
-            windows.push(PromotionWindow { starts, ends });
+            windows.push(PromotionWindow { starts, ends, weekly });
         }
 
         unique_ids("stamp_cards", doc.stamp_cards.iter().map(|c| c.id.as_str()))?;
@@ -637,7 +786,7 @@ impl Program {
             .as_deref()
             .map(|t| clock.parse_timestamp(t).map_err(|e| err("effective_from", e.0)))
             .transpose()?;
-        Ok(Program { doc, windows, effective_from })
+        Ok(Program { doc, windows, effective_from, clock: *clock })
     }
 
     /// The index of the tier with this id.
@@ -672,6 +821,51 @@ fn unique_ids<'a>(path: &str, ids: impl Iterator<Item = &'a str>) -> Result<Hash
         }
     }
     Ok(seen)
+}
+
+/// Reads a wall-clock time `HH:MM` (two digits each); `24:00` only where `midnight_ok`.
+fn wall_time(path: &str, s: &str, midnight_ok: bool) -> Result<NaiveTime, ProgramError> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 5 || b[2] != b':' || !digits(0..2) || !digits(3..5) {
+        return Err(err(path, format!("'{s}' is not a time of day HH:MM (such as 14:00)")));
+    }
+    let (h, m) =
+        (u32::from(b[0] - b'0') * 10 + u32::from(b[1] - b'0'), u32::from(b[3] - b'0') * 10 + u32::from(b[4] - b'0'));
+    if midnight_ok && h == 24 && m == 0 {
+        return Ok(NaiveTime::MIN);
+    }
+    NaiveTime::from_hms_opt(h, m, 0).filter(|_| h < 24).ok_or_else(|| {
+        let most = if midnight_ok { "24:00" } else { "23:59" };
+        err(path, format!("'{s}' is not a time of day (00:00 to {most})"))
+    })
+}
+
+fn weekly(path: &str, r: &Repeat) -> Result<Weekly, ProgramError> {
+    if r.weekdays.is_empty() {
+        return Err(err(format!("{path}.weekdays"), "needs at least one weekday (mon, tue, wed, thu, fri, sat, sun)"));
+    }
+    let mut days = 0u8;
+    for (i, d) in r.weekdays.iter().enumerate() {
+        let bit = 1 << d.index();
+        if days & bit != 0 {
+            return Err(err(format!("{path}.weekdays[{i}]"), format!("'{}' is listed twice", weekday_name(*d))));
+        }
+        days |= bit;
+    }
+    let from = wall_time(&format!("{path}.from"), &r.from, false)?;
+    let until = wall_time(&format!("{path}.until"), &r.until, true)?;
+    if until == from && r.until != "24:00" {
+        return Err(err(
+            format!("{path}.until"),
+            "must differ from from (an earlier time ends the next day; a whole day is 00:00 until 24:00)",
+        ));
+    }
+    Ok(Weekly { days, from, until })
+}
+
+fn weekday_name(d: Weekday) -> String {
+    serde_json::to_value(d).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 fn condition(path: &str, c: &Condition) -> Result<(), ProgramError> {
@@ -797,6 +991,91 @@ mod tests {
         ] {
             assert!(parse(&doc).is_ok(), "refused: {doc}: {:?}", parse(&doc).err());
         }
+    }
+
+    fn recurring(fields: Value) -> Value {
+        let mut pr = json!({"id": "happy", "name": "Happy hour", "multiplier": 2,
+                            "repeat": {"weekdays": ["tue", "wed"], "from": "14:00", "until": "17:00"}});
+        for (k, v) in fields.as_object().unwrap() {
+            if k == "repeat" {
+                for (rk, rv) in v.as_object().unwrap() {
+                    pr["repeat"][rk] = rv.clone();
+                }
+            } else {
+                pr[k] = v.clone();
+            }
+        }
+        with(json!({"promotions": [pr]}))
+    }
+
+    #[test]
+    fn a_recurring_promotion_refuses_bad_weekdays_and_times_by_path() {
+        let repeat = |r: Value| recurring(json!({ "repeat": r }));
+        for (doc, path, reason) in [
+            (repeat(json!({"weekdays": []})), "promotions[0].repeat.weekdays", "needs at least one weekday"),
+            (
+                repeat(json!({"weekdays": ["tue", "wed", "tuesday"]})),
+                "promotions[0].repeat.weekdays[2]",
+                "'tue' is listed twice",
+            ),
+            (repeat(json!({"weekdays": ["tues"]})), "promotions[0].repeat.weekdays[0]", "unknown variant"),
+            (repeat(json!({"from": "2pm"})), "promotions[0].repeat.from", "is not a time of day HH:MM"),
+            (repeat(json!({"from": "9:00"})), "promotions[0].repeat.from", "is not a time of day HH:MM"),
+            (repeat(json!({"from": "14:00:00"})), "promotions[0].repeat.from", "is not a time of day HH:MM"),
+            (repeat(json!({"from": "24:00"})), "promotions[0].repeat.from", "00:00 to 23:59"),
+            (repeat(json!({"until": "17:60"})), "promotions[0].repeat.until", "00:00 to 24:00"),
+            (repeat(json!({"until": "24:01"})), "promotions[0].repeat.until", "00:00 to 24:00"),
+            (repeat(json!({"until": "14:00"})), "promotions[0].repeat.until", "must differ from from"),
+            (repeat(json!({"from": "00:00", "until": "00:00"})), "promotions[0].repeat.until", "00:00 until 24:00"),
+            (repeat(json!({"from": null})), "promotions[0].repeat.from", "invalid type"),
+            (
+                recurring(json!({"starts": "2026-12-08", "ends": "2026-12-08"})),
+                "promotions[0].ends",
+                "must be after starts",
+            ),
+            (recurring(json!({"starts": "2026-12-32"})), "promotions[0].starts", "is not a date or time"),
+            (
+                with(json!({"promotions": [{"id": "p", "name": "p", "ends": "2026-12-08", "bonus": 1}]})),
+                "promotions[0].starts",
+                "is required",
+            ),
+            (
+                with(json!({"promotions": [{"id": "p", "name": "p", "starts": "2026-12-08", "bonus": 1}]})),
+                "promotions[0].ends",
+                "is required",
+            ),
+            (recurring(json!({"multiplier": null})), "promotions[0]", "needs a multiplier or a bonus"),
+        ] {
+            match parse(&doc) {
+                Err(e) => {
+                    assert_eq!(e.path, path, "{doc}");
+                    assert!(e.reason.contains(reason), "{e} should say {reason}");
+                }
+                Ok(_) => panic!("accepted: {doc}"),
+            }
+        }
+        for doc in [
+            recurring(json!({})),
+            repeat(json!({"weekdays": ["monday", "sun"]})),
+            repeat(json!({"from": "22:00", "until": "02:00"})),
+            repeat(json!({"from": "18:00", "until": "00:00"})),
+            repeat(json!({"from": "00:00", "until": "24:00"})),
+            repeat(json!({"from": "23:59", "until": "24:00"})),
+            recurring(json!({"starts": "2026-12-01"})),
+            recurring(json!({"ends": "2026-12-01"})),
+            recurring(json!({"starts": "2026-12-01", "ends": "2027-01-01", "budget_points": 100, "tiers": []})),
+        ] {
+            let p = parse(&doc).unwrap_or_else(|e| panic!("refused: {doc}: {e}"));
+            let again = Program::parse(&p.to_json(), &BusinessClock::default()).unwrap();
+            assert_eq!(again, p, "the document written back reads the same");
+        }
+        let p = parse(&repeat(json!({"weekdays": ["tuesday", "wed"], "from": "22:00", "until": "02:00"}))).unwrap();
+        let w = p.windows[0].weekly.unwrap();
+        assert!(w.on(chrono::Weekday::Tue) && w.on(chrono::Weekday::Wed) && !w.on(chrono::Weekday::Thu));
+        assert!(w.crosses_midnight());
+        assert_eq!((p.windows[0].starts, p.windows[0].ends), (None, None));
+        assert!(p.to_json().contains(r#""tue""#), "weekdays are written back short: {}", p.to_json());
+        assert!(!p.to_json().contains("starts"), "no overall start is written as none");
     }
 
     #[test]

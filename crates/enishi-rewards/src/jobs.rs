@@ -168,15 +168,18 @@ fn review_tiers(c: &mut dyn Conn, programs: &Programs, now: i64, report: &mut Jo
     Ok(())
 }
 
-/// Queues an announcement job when a promotion starts, once.
+/// Queues an announcement job when a promotion starts, once. A recurring promotion is
+/// announced once too, when its overall window (unbounded without `starts` and `ends`) has
+/// begun, with its weekly schedule.
 fn announce(c: &mut dyn Conn, programs: &Programs, now: i64, report: &mut JobReport) -> Result<(), StoreError> {
     let Some((version, p)) = programs.latest() else { return Ok(()) };
     for (pr, w) in p.doc.promotions.iter().zip(&p.windows) {
-        let (starts, ends) = (w.starts.timestamp(), w.ends.timestamp());
-        if starts <= now && now < ends && loyalty::mark_announced(c, &pr.id)? {
+        let begun = w.starts.is_none_or(|s| s.timestamp() <= now) && w.ends.is_none_or(|e| now < e.timestamp());
+        if begun && loyalty::mark_announced(c, &pr.id)? {
             let payload = json!({
                 "promotion_id": pr.id, "name": pr.name, "program_version": version,
-                "starts": w.starts, "ends": w.ends, "tiers": pr.tiers, "channels": pr.when.channels,
+                "starts": w.starts, "ends": w.ends, "repeat": pr.repeat, "tiers": pr.tiers,
+                "channels": pr.when.channels,
             });
             let key = format!("loyalty.promotion_started:{}", pr.id);
             loyalty::enqueue(c, "loyalty.promotion_started", &key, &payload.to_string())?;

@@ -102,7 +102,9 @@ pub fn report(c: &mut dyn Conn, programs: &Programs) -> Result<Option<ProgramRep
     let spent: Vec<(String, i64, Option<i64>)> = loyalty::promotion_spend(c)?;
     let mut promotions = Vec::new();
     for (pr, w) in p.doc.promotions.iter().zip(&p.windows) {
-        let (from, to) = (w.starts.timestamp(), w.ends.timestamp());
+        // Recurring promotions are not reported yet.
+        let (None, Some(starts), Some(ends)) = (w.weekly, w.starts, w.ends) else { continue };
+        let (from, to) = (starts.timestamp(), ends.timestamp());
         // Whole weeks back, so the comparison covers the same weekdays and hours.
         let week = 7 * 86_400;
         let shift = (to - from + week - 1) / week * week;
