@@ -623,7 +623,7 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
     assert_eq!(s, 403);
     // Every form a role may not use is refused (403) with a good anti-forgery token; the
     // state-changing forms of admins are refused to marketers and staff alike.
-    let refused: [(&str, &[usize]); 9] = [
+    let refused: [(&str, &[usize]); 10] = [
         ("/customers/1/erase", &[1, 2]),
         ("/users/1/role", &[1, 2]),
         ("/users/1/access", &[1, 2]),
