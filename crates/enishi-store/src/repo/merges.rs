@@ -56,6 +56,12 @@ const JOINED: &[(&str, &str)] = &[
          SELECT list_id, $1, added_at FROM static_list_members WHERE customer_id = $2 ON CONFLICT DO NOTHING",
     ),
     (
+        "campaign_recipients",
+        "INSERT INTO campaign_recipients (campaign_id, customer_id, arm, status, reason, attempts, run_after, claimed_by, \
+         lease_until, sent_at) SELECT campaign_id, $1, arm, status, reason, attempts, run_after, claimed_by, lease_until, \
+         sent_at FROM campaign_recipients WHERE customer_id = $2 ON CONFLICT DO NOTHING",
+    ),
+    (
         "segment_members",
         "INSERT INTO segment_members (segment_id, customer_id) \
          SELECT segment_id, $1 FROM segment_members WHERE customer_id = $2 ON CONFLICT DO NOTHING",
@@ -121,6 +127,14 @@ pub fn lock_pair(c: &mut dyn Conn, a: i64, b: i64) -> Result<Vec<i64>, StoreErro
 /// deleted by the caller once the rest is re-derived.
 pub fn move_records(c: &mut dyn Conn, from: i64, to: i64) -> Result<Moved, StoreError> {
     let mut moved = Vec::new();
+    // Both records may have had the same campaign message: the merged record's copy stays in
+    // the history, no longer tied to the campaign (one row per campaign and customer).
+    c.execute(
+        "UPDATE communications SET campaign_id = NULL WHERE customer_id = $2 AND campaign_id IS NOT NULL AND EXISTS \
+         (SELECT 1 FROM communications k WHERE k.customer_id = $1 AND k.campaign_id = communications.campaign_id \
+          AND COALESCE(k.step, '') = COALESCE(communications.step, ''))",
+        params![to, from],
+    )?;
     for table in MOVED_TABLES {
         let n = c.execute(&format!("UPDATE {table} SET customer_id = $1 WHERE customer_id = $2"), params![to, from])?;
         if n > 0 {
