@@ -29,7 +29,7 @@ pub use operations::{adjust, membership, redeem, set_tier, use_coupon, Adjustmen
 pub use orders::{ledger, on_new_order, on_order, OrderLoyalty, Purchase, TierMove};
 pub use programs::{apply_program, ProgramCache, Programs};
 pub use repair::{repair, Repaired};
-pub use reports::{report, ProgramReport};
+pub use reports::{report, OccurrenceReport, ProgramReport, BASELINE_WEEKS, REPORTED_OCCURRENCES};
 pub use returns::{on_return, ReturnBatch, ReturnFacts};
 pub use summary::{summary, LoyaltySummary};
 

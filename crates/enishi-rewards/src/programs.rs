@@ -52,6 +52,12 @@ impl Programs {
         self.latest().ok_or(LoyaltyError::NoProgram)
     }
 
+    /// Since when (Unix seconds) a promotion with this id has been in a programme version:
+    /// the earliest effective time of the versions that have it.
+    pub fn promotion_since(&self, id: &str) -> Option<i64> {
+        self.versions.iter().filter(|(_, _, p)| p.doc.promotions.iter().any(|pr| pr.id == id)).map(|v| v.1).min()
+    }
+
     /// The business clock the programmes were read with.
     pub fn clock(&self) -> &BusinessClock {
         &self.clock

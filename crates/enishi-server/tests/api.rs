@@ -523,6 +523,81 @@ fn loyalty_end_to_end_over_http() {
 }
 
 #[test]
+fn a_weekly_promotion_over_http_earns_at_its_boundaries_and_is_reported_per_occurrence() {
+    for db in testing::all() {
+        db.store
+            .write(|c| enishi_store::repo::settings::set(c, enishi_store::repo::settings::TIME_ZONE, "Asia/Tokyo"))
+            .unwrap();
+        // Wednesday 2026-12-09, 21:00 in Tokyo.
+        let app = start_at(db, enishi_core::ManualClock::at("2026-12-09T12:00:00Z".parse().unwrap()));
+        let program = json!({"name": "Happy", "effective_from": "2026-11-01", "earning": {"points_per_unit": 1},
+            "promotions": [{"id": "tuesday", "name": "Tuesday afternoons", "starts": "2026-12-01", "multiplier": 2,
+                            "repeat": {"weekdays": ["tue"], "from": "14:00", "until": "17:00"}}]});
+        let mut bad = program.clone();
+        bad["promotions"][0]["repeat"]["weekdays"] = json!(["tue", "tue"]);
+        let (s, v) = app.admin("PUT", "/api/v1/loyalty/program", Some(bad));
+        assert_eq!(
+            (s, v["code"].as_str(), v["field"].as_str()),
+            (422, Some("invalid_program"), Some("promotions[0].repeat.weekdays[1]"))
+        );
+        let (s, _) = app.admin("PUT", "/api/v1/loyalty/program", Some(program));
+        assert_eq!(s, 201);
+        let earn = |id: &str, at: &str, total: &str| -> i64 {
+            let (s, v) = app.admin("POST", "/api/v1/orders", Some(timed_order(id, at, total)));
+            assert_eq!(s, 201, "{v}");
+            v["loyalty"]["points_earned"].as_i64().unwrap()
+        };
+        // Tuesdays before the promotion: one order on 17 November, two on the 24th.
+        assert_eq!(earn("W-1", "2026-11-17 15:00", "20"), 20);
+        assert_eq!(earn("W-2", "2026-11-24 15:00", "20"), 20);
+        assert_eq!(earn("W-3", "2026-11-24 16:00", "40"), 40);
+        // The first Tuesday of the promotion, at its boundaries, and a Monday.
+        assert_eq!(earn("W-4", "2026-12-01 13:59", "30"), 30);
+        assert_eq!(earn("W-5", "2026-12-01 14:00", "30"), 60);
+        assert_eq!(earn("W-6", "2026-12-01 16:59:59", "30"), 60);
+        assert_eq!(earn("W-7", "2026-12-01 17:00", "30"), 30);
+        assert_eq!(earn("W-8", "2026-11-30 15:00", "30"), 30);
+        assert_eq!(earn("W-9", "2026-12-08T06:00:00Z", "10"), 20, "15:00 in Tokyo");
+
+        let (s, v) = app.admin("GET", "/api/v1/loyalty/report", None);
+        assert_eq!(s, 200, "{v}");
+        let promo = &v["promotions"][0];
+        assert_eq!(promo["repeat"], json!({"weekdays": ["tue"], "from": "14:00", "until": "17:00"}));
+        assert_eq!((promo["during"].clone(), promo["points_given"].as_i64()), (Value::Null, Some(70)));
+        let occurrences = promo["occurrences"].as_array().unwrap();
+        assert_eq!(occurrences.len(), 2, "{promo}");
+        // Newest first: 8 December, then 1 December, 14:00–17:00 in Tokyo.
+        let (dec8, dec1) = (&occurrences[0], &occurrences[1]);
+        assert_eq!(dec8["during"]["from"], "2026-12-08T05:00:00Z");
+        assert_eq!(
+            (dec1["during"]["from"].as_str(), dec1["during"]["to"].as_str()),
+            (Some("2026-12-01T05:00:00Z"), Some("2026-12-01T08:00:00Z"))
+        );
+        assert_eq!((dec1["during"]["orders"].as_i64(), dec1["during"]["spend"].as_str()), (Some(2), Some("60.00")));
+        assert_eq!((dec1["points_given"].as_i64(), dec1["participants"].as_i64()), (Some(60), Some(1)));
+        // Compared with the Tuesdays without it since the first order: 24 and 17 November
+        // (1 December had an occurrence, so 8 December compares with the same two).
+        for o in [dec1, dec8] {
+            let b = &o["baseline"];
+            assert_eq!(b["weeks"], json!(["2026-11-24T05:00:00Z", "2026-11-17T05:00:00Z"]), "{o}");
+            assert_eq!((b["orders"].as_f64(), b["spend"].as_str()), (Some(1.5), Some("40.00")));
+        }
+        assert_eq!(dec1["spend_change_percent"].as_f64(), Some(50.0));
+        assert_eq!(dec8["orders_change_percent"].as_f64().map(|c| c.round()), Some(-33.0));
+
+        // The console shows the schedule and each occurrence, in English and Japanese.
+        let (s, html) = app.page("/loyalty", &app.session(Role::Admin));
+        assert_eq!(s, 200);
+        assert!(html.contains("Every Tue 14:00–17:00"), "{html}");
+        assert!(html.contains("2026-12-01 14:00–17:00") && html.contains("1.5 orders"), "{html}");
+        let store = enishi_store::Store::open(&app._db.url).unwrap();
+        store.write(|c| users::create(c, "ken@shop.example", "Ken", Role::Admin, Language::Ja, PASSWORD)).unwrap();
+        let (_, html) = app.page("/loyalty", &app.sign_in("ken@shop.example", PASSWORD).unwrap());
+        assert!(html.contains("毎週火 14:00〜17:00") && html.contains("通常比"), "{html}");
+    }
+}
+
+#[test]
 fn account_rollups_rank_accounts_by_their_contacts_revenue() {
     for app in apps() {
         let mut ids = Vec::new();

@@ -459,11 +459,61 @@ macro_rules! window {
     }};
 }
 
+// A recurring promotion's weekly schedule, in the business time zone.
+#[derive(Serialize, ToSchema)]
+struct Repeat {
+    /// The weekdays its occurrences start on: `mon`, `tue`, `wed`, `thu`, `fri`, `sat`, `sun`.
+    weekdays: Vec<String>,
+    /// Local start time, `HH:MM` (inclusive).
+    from: String,
+    /// Local end time, `HH:MM` (exclusive; at or before `from`: the next day).
+    until: String,
+}
+
+// The mean of the same weekday and hours in weeks without an occurrence.
+#[derive(Serialize, ToSchema)]
+struct Baseline {
+    /// Where each compared window starts, newest first.
+    weeks: Vec<Timestamp>,
+    /// Mean customers who ordered.
+    customers: f64,
+    /// Mean orders.
+    orders: f64,
+    /// Mean spend.
+    spend: Money,
+    /// Mean points earned by those orders (net of returns).
+    points: f64,
+}
+
+// One occurrence of a recurring promotion against weeks without one.
+#[derive(Serialize, ToSchema)]
+struct Occurrence {
+    /// The occurrence and the orders in it.
+    during: Window,
+    /// Customers who got the promotion's points in it.
+    participants: i64,
+    /// Points the promotion gave in it.
+    points_given: i64,
+    /// The same weekday and hours in up to four earlier weeks without an occurrence (null: no
+    /// such week in the shop's history).
+    #[schema(required = true)]
+    baseline: Option<Baseline>,
+    /// Change in orders against the baseline's mean, in percent.
+    #[schema(required = true)]
+    orders_change_percent: Option<f64>,
+    /// Change in spend against the baseline's mean, in percent.
+    #[schema(required = true)]
+    spend_change_percent: Option<f64>,
+}
+
 // A promotion against a comparable period before it.
 #[derive(Serialize, ToSchema)]
 struct PromotionReport {
     id: String,
     name: String,
+    /// A recurring promotion's schedule (null: a one-off promotion).
+    #[schema(required = true)]
+    repeat: Option<Repeat>,
     /// Customers who got its points.
     participants: i64,
     /// Points it gave.
@@ -474,13 +524,18 @@ struct PromotionReport {
     /// Share of the budget used, in percent.
     #[schema(required = true)]
     budget_used_percent: Option<f64>,
-    /// The promotion's window.
-    during: Window,
-    /// The same weekdays and hours, whole weeks before.
-    before: Window,
+    /// A one-off promotion's window (null for a recurring one: see `occurrences`).
+    #[schema(required = true)]
+    during: Option<Window>,
+    /// The same weekdays and hours, whole weeks before (null for a recurring promotion).
+    #[schema(required = true)]
+    before: Option<Window>,
     /// Change in spend against `before`, in percent (null when `before` had none).
     #[schema(required = true)]
     spend_change_percent: Option<f64>,
+    /// A recurring promotion's occurrences so far, newest first (at most 12; empty for a
+    /// one-off promotion).
+    occurrences: Vec<Occurrence>,
 }
 
 // A stamp card's results.
@@ -531,13 +586,40 @@ impl From<enishi_rewards::ProgramReport> for ProgramReport {
                 .map(|p| PromotionReport {
                     id: p.id,
                     name: p.name,
+                    repeat: p.repeat.map(|r| Repeat {
+                        weekdays: r
+                            .weekdays
+                            .iter()
+                            .filter_map(|d| serde_json::to_value(d).ok()?.as_str().map(str::to_string))
+                            .collect(),
+                        from: r.from,
+                        until: r.until,
+                    }),
                     participants: p.participants,
                     points_given: p.points_given,
                     budget_points: p.budget_points,
                     budget_used_percent: p.budget_used_percent,
-                    during: window!(p.during),
-                    before: window!(p.before),
+                    during: p.during.map(|w| window!(w)),
+                    before: p.before.map(|w| window!(w)),
                     spend_change_percent: p.spend_change_percent,
+                    occurrences: p
+                        .occurrences
+                        .into_iter()
+                        .map(|o| Occurrence {
+                            during: window!(o.during),
+                            participants: o.participants,
+                            points_given: o.points_given,
+                            baseline: o.baseline.map(|b| Baseline {
+                                weeks: b.weeks.into_iter().map(Timestamp).collect(),
+                                customers: b.customers,
+                                orders: b.orders,
+                                spend: Money(b.spend),
+                                points: b.points,
+                            }),
+                            orders_change_percent: o.orders_change_percent,
+                            spend_change_percent: o.spend_change_percent,
+                        })
+                        .collect(),
                 })
                 .collect(),
             stamp_cards: r
@@ -695,7 +777,7 @@ async fn verify(_: Manager, State(state): State<AppState>) -> Result<Response, A
 
 #[utoipa::path(get, path = "/api/v1/loyalty/report", operation_id = "loyaltyReport", tag = "loyalty",
     summary = "What worked: promotions, stamp cards, memberships",
-    description = "Per promotion: participants, points given, budget used, and orders, customers, spend and points in its window against the same weekdays and hours whole weeks before. Per stamp card: holders, cards completed, rewards used. Per membership plan: payments, fee revenue, members.\n\nRoles: admin, marketer.",
+    description = "Per promotion: participants, points given, budget used, and orders, customers, spend and points in its window against the same weekdays and hours whole weeks before; for a recurring promotion, the same per occurrence (the newest 12) against the mean of the same weekday and hours in up to four earlier weeks without one. Per stamp card: holders, cards completed, rewards used. Per membership plan: payments, fee revenue, members.\n\nRoles: admin, marketer.",
     responses(
         (status = 200, description = "The report.", body = ProgramReport),
         (status = 400, response = BadRequest),

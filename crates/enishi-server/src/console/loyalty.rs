@@ -9,7 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use enishi_core::Currency;
+use enishi_core::{BusinessClock, Currency};
+use enishi_loyalty::program::{Repeat, Weekday};
+use enishi_rewards::OccurrenceReport;
 use enishi_store::repo::loyalty;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -35,6 +37,8 @@ struct LoyaltyView {
     latest: Option<loyalty::StoredProgram>,
     report: Option<enishi_rewards::ProgramReport>,
     redemptions: Vec<loyalty::Entry>,
+    /// The business clock, for the occurrences' local times.
+    clock: BusinessClock,
 }
 
 async fn loyalty_view(state: &AppState) -> Result<LoyaltyView, ApiError> {
@@ -44,6 +48,7 @@ async fn loyalty_view(state: &AppState) -> Result<LoyaltyView, ApiError> {
                 latest: loyalty::latest_program(c)?,
                 report: enishi_rewards::report(c, programs)?,
                 redemptions: loyalty::recent_entries(c, "redeem", 20)?,
+                clock: *programs.clock(),
             })
         })
         .await
@@ -69,6 +74,7 @@ async fn loyalty_page(ConsoleManager(v, _): ConsoleManager<LoyaltyPages>, State(
 
 fn loyalty_body(v: &Visitor, cur: Currency, view: &LoyaltyView, error: Option<(&str, &str)>) -> Markup {
     let tr = v.tr();
+    let clock = view.clock;
     let document =
         view.latest.as_ref().and_then(|p| serde_json::from_str::<enishi_loyalty::Document>(&p.document).ok());
     let text = match (error, &view.latest) {
@@ -111,14 +117,26 @@ fn loyalty_body(v: &Visitor, cur: Currency, view: &LoyaltyView, error: Option<(&
             h2 { (tr.t("Promotions and stamp cards")) }
             div class="grid" {
                 @for p in &r.promotions {
-                    section class="card" {
+                    section class="card promotion" {
                         h3 { (p.name) }
+                        @if let Some(rep) = &p.repeat {
+                            p class="muted schedule" { (schedule(tr, rep)) }
+                        }
                         p {
-                            (tr.f("{} customers · {} points", &[&p.participants, &p.points_given])) br;
-                            (tr.f(
-                                "{} orders, spend {} (weeks before: {} orders, {})",
-                                &[&p.during.orders, &cur.format(p.during.spend), &p.before.orders, &cur.format(p.before.spend)]
-                            ))
+                            (tr.f("{} customers · {} points", &[&p.participants, &p.points_given]))
+                            @if let (Some(during), Some(before)) = (&p.during, &p.before) {
+                                br;
+                                (tr.f(
+                                    "{} orders, spend {} (weeks before: {} orders, {})",
+                                    &[&during.orders, &cur.format(during.spend), &before.orders, &cur.format(before.spend)]
+                                ))
+                            }
+                        }
+                        @if p.repeat.is_some() && p.occurrences.is_empty() {
+                            p class="muted" { (tr.t("No occurrence yet.")) }
+                        }
+                        @if !p.occurrences.is_empty() {
+                            (occurrences(tr, cur, clock, &p.occurrences))
                         }
                     }
                 }
@@ -145,6 +163,62 @@ fn loyalty_body(v: &Visitor, cur: Currency, view: &LoyaltyView, error: Option<(&
         }
         (programme_form(tr, &v.csrf, &text))
     }
+}
+
+/// A weekday's short name.
+fn weekday(tr: Tr, d: Weekday) -> &'static str {
+    match d {
+        Weekday::Mon => tr.t("Mon"),
+        Weekday::Tue => tr.t("Tue"),
+        Weekday::Wed => tr.t("Wed"),
+        Weekday::Thu => tr.t("Thu"),
+        Weekday::Fri => tr.t("Fri"),
+        Weekday::Sat => tr.t("Sat"),
+        Weekday::Sun => tr.t("Sun"),
+    }
+}
+
+/// A recurring promotion's schedule: "Every Tue, Wed 14:00–17:00".
+fn schedule(tr: Tr, r: &Repeat) -> String {
+    let days: Vec<&str> = r.weekdays.iter().map(|d| weekday(tr, *d)).collect();
+    let days = days.join(tr.t(", "));
+    if r.until.as_str() <= r.from.as_str() && r.until != "24:00" {
+        tr.f("Every {} {}–{} (the next day)", &[&days, &r.from, &r.until])
+    } else {
+        tr.f("Every {} {}–{}", &[&days, &r.from, &r.until])
+    }
+}
+
+/// A change in percent, or a dash.
+fn percent(change: Option<f64>) -> String {
+    change.map_or_else(|| "–".to_string(), |c| format!("{c:+.0}%"))
+}
+
+/// A recurring promotion's occurrences against the weeks without one.
+fn occurrences(tr: Tr, cur: Currency, clock: BusinessClock, list: &[OccurrenceReport]) -> Markup {
+    let heads =
+        [tr.t("Occurrence"), tr.t("Orders"), tr.t("Spend"), tr.t("Usual (weeks without)"), tr.t("Against usual")];
+    table(
+        None,
+        Some("occurrences"),
+        &heads,
+        html! {
+            @for o in list {
+                tr {
+                    td { (clock.format_local(o.during.from, "%Y-%m-%d %H:%M")) "–" (clock.format_local(o.during.to, "%H:%M")) }
+                    td { (o.during.orders) }
+                    td { (cur.format(o.during.spend)) }
+                    td {
+                        @match &o.baseline {
+                            Some(b) => (tr.f("{} orders, {} (mean of {} weeks)", &[&format!("{:.1}", b.orders), &cur.format(b.spend), &b.weeks.len()])),
+                            None => (tr.t("no week without it yet")),
+                        }
+                    }
+                    td { (percent(o.spend_change_percent)) }
+                }
+            }
+        },
+    )
 }
 
 #[derive(Default, Deserialize)]

@@ -1014,6 +1014,24 @@ pub fn promotion_participation(c: &mut dyn Conn, promotion_id: &str) -> Result<(
     Ok((r.int(0)?, r.int(1)?))
 }
 
+/// The points a promotion gave, one row per ledger entry: (when, customer, points), oldest
+/// first. A recurring promotion's report cuts them into its occurrences.
+pub fn promotion_entries(c: &mut dyn Conn, promotion_id: &str) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+    c.query(
+        "SELECT occurred_at, customer_id, points FROM loyalty_ledger \
+         WHERE source = 'promotion' AND idempotency_key LIKE $1 ORDER BY occurred_at, id",
+        params![format!("%:promotion:{promotion_id}")],
+    )?
+    .iter()
+    .map(|r| Ok((r.int("occurred_at")?, r.int("customer_id")?, r.int("points")?)))
+    .collect()
+}
+
+/// When the first stored order was placed (Unix seconds), if there is one.
+pub fn first_order_at(c: &mut dyn Conn) -> Result<Option<i64>, StoreError> {
+    c.query_one("SELECT MIN(placed_at) AS first FROM orders", &[])?.opt_int("first")
+}
+
 /// Rewards a stamp card issued and how many of them were used: (issued, used).
 pub fn stamp_card_rewards(c: &mut dyn Conn, card_id: &str) -> Result<(i64, i64), StoreError> {
     let r = c.query_one(

@@ -111,12 +111,53 @@ pub fn run(store: &Store, what: LoyaltyWhat) -> Result<()> {
                 return Ok(());
             }
             println!("programme version {}", report.program_version);
+            let percent = |c: Option<f64>| c.map_or("n/a".to_string(), |c| format!("{c:+.1}%"));
             for p in &report.promotions {
-                let change = p.spend_change_percent.map_or("n/a".to_string(), |c| format!("{c:+.1}%"));
+                if let (Some(during), Some(before)) = (&p.during, &p.before) {
+                    println!(
+                        "promotion {}: {} participants, {} points; {} orders, spend {} ({} against {} orders, spend {} the weeks before)",
+                        p.name, p.participants, p.points_given, during.orders, during.spend,
+                        percent(p.spend_change_percent), before.orders, before.spend
+                    );
+                    continue;
+                }
+                let schedule = p.repeat.as_ref().map_or(String::new(), |r| {
+                    let days: Vec<String> = r
+                        .weekdays
+                        .iter()
+                        .filter_map(|d| serde_json::to_value(d).ok()?.as_str().map(str::to_string))
+                        .collect();
+                    format!(" ({} {}-{})", days.join(","), r.from, r.until)
+                });
                 println!(
-                    "promotion {}: {} participants, {} points; {} orders, spend {} ({change} against {} orders, spend {} the weeks before)",
-                    p.name, p.participants, p.points_given, p.during.orders, p.during.spend, p.before.orders, p.before.spend
+                    "recurring promotion {}{schedule}: {} participants, {} points; {} occurrence(s) shown, newest first",
+                    p.name,
+                    p.participants,
+                    p.points_given,
+                    p.occurrences.len()
                 );
+                for o in &p.occurrences {
+                    let baseline = o.baseline.as_ref().map_or("no week without it to compare".to_string(), |b| {
+                        format!(
+                            "{:.1} orders, spend {}, {:.1} points on average in {} week(s) without it",
+                            b.orders,
+                            b.spend,
+                            b.points,
+                            b.weeks.len()
+                        )
+                    });
+                    println!(
+                        "  {} to {}: {} orders ({}), spend {} ({}), {} points, {} from the promotion; {baseline}",
+                        clock.format_local(o.during.from, "%Y-%m-%d %a %H:%M"),
+                        clock.format_local(o.during.to, "%Y-%m-%d %H:%M"),
+                        o.during.orders,
+                        percent(o.orders_change_percent),
+                        o.during.spend,
+                        percent(o.spend_change_percent),
+                        o.during.points,
+                        o.points_given
+                    );
+                }
             }
             for s in &report.stamp_cards {
                 println!(
