@@ -681,6 +681,29 @@ fn the_audit_finds_lots_that_disagree_with_a_right_balance_and_announcements_end
 }
 
 #[test]
+fn a_recurring_promotion_is_announced_once_with_its_schedule_when_its_window_begins() {
+    each(|s| {
+        apply(
+            s,
+            json!({"name": "a", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+                   "promotions": [{"id": "weekly", "name": "Quiet afternoons", "starts": "2026-05-01", "bonus": 1,
+                                   "repeat": {"weekdays": ["tue"], "from": "14:00", "until": "17:00"}}]}),
+        );
+        let queued = || s.read(|c| jobs::list(c, Some("loyalty.promotion_started"), JobState::Queued, 10)).unwrap();
+        assert_eq!(run_jobs_at(s, "2026-04-30 23:59").promotions_announced, 0, "before its overall start");
+        assert!(queued().is_empty());
+        // Friday 1 May, outside any occurrence: the series has begun, and is announced once.
+        assert_eq!(run_jobs_at(s, "2026-05-01 09:00").promotions_announced, 1);
+        assert_eq!(run_jobs_at(s, "2026-05-05 15:00").promotions_announced, 0, "once, not per occurrence");
+        let jobs = queued();
+        assert_eq!(jobs.len(), 1);
+        let payload: Value = serde_json::from_str(&jobs[0].payload).unwrap();
+        assert_eq!(payload["repeat"], json!({"weekdays": ["tue"], "from": "14:00", "until": "17:00"}));
+        assert_eq!((payload["starts"].as_str(), payload["ends"].clone()), (Some("2026-05-01T00:00:00Z"), Value::Null));
+    });
+}
+
+#[test]
 fn a_coupon_is_good_until_its_last_second_for_its_number_of_uses() {
     each(|s| {
         apply(

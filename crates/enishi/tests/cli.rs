@@ -336,6 +336,23 @@ fn loyalty_programmes_apply_from_starters_and_bad_ones_exit_2() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = enishi(&db.url, dir.path(), &["loyalty", "report", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // A recurring promotion: a bad weekday is refused by its path; a good one is reported.
+    let weekly = |days: &str| {
+        format!(
+            r#"{{"name": "w", "earning": {{"points_per_unit": 1}}, "promotions": [{{"id": "quiet", "name": "Quiet",
+                "repeat": {{"weekdays": {days}, "from": "22:00", "until": "02:00"}}, "bonus": 5}}]}}"#
+        )
+    };
+    std::fs::write(&bad, weekly(r#"["tue", "someday"]"#)).unwrap();
+    let out = enishi(&db.url, dir.path(), &["loyalty", "apply", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("promotions[0].repeat.weekdays[1]"), "{}", text(&out.stderr));
+    let good = dir.path().join("weekly.json");
+    std::fs::write(&good, weekly(r#"["tue", "wed"]"#)).unwrap();
+    let out = enishi(&db.url, dir.path(), &["loyalty", "apply", good.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["loyalty", "report"]);
+    assert!(text(&out.stdout).contains("recurring promotion Quiet (tue,wed 22:00-02:00)"), "{}", text(&out.stdout));
 }
 
 #[test]
