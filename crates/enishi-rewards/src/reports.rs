@@ -263,8 +263,10 @@ pub fn report(c: &mut dyn Conn, programs: &Programs) -> Result<Option<ProgramRep
                 (during, before) = (Some(now), Some(then));
             }
             (Some(weekly), starts, ends) => {
-                let since = programs.promotion_since(&pr.id).map_or(DateTime::<Utc>::MIN_UTC, instant);
-                occurred = occurrences(c, &weekly, (starts, ends), since, &pr.id, programs.clock())?;
+                // The newest version has the promotion, so it has been in one since some time.
+                if let Some(since) = programs.promotion_since(&pr.id).map(instant) {
+                    occurred = occurrences(c, &weekly, (starts, ends), since, &pr.id, programs.clock())?;
+                }
             }
             // A validated one-off promotion has both ends.
             (None, _, _) => {}

@@ -461,7 +461,7 @@ macro_rules! window {
 
 // A recurring promotion's weekly schedule, in the business time zone.
 #[derive(Serialize, ToSchema)]
-struct Repeat {
+struct PromotionRepeat {
     /// The weekdays its occurrences start on: `mon`, `tue`, `wed`, `thu`, `fri`, `sat`, `sun`.
     weekdays: Vec<String>,
     /// Local start time, `HH:MM` (inclusive).
@@ -472,7 +472,7 @@ struct Repeat {
 
 // The mean of the same weekday and hours in weeks without an occurrence.
 #[derive(Serialize, ToSchema)]
-struct Baseline {
+struct OccurrenceBaseline {
     /// Where each compared window starts, newest first.
     weeks: Vec<Timestamp>,
     /// Mean customers who ordered.
@@ -487,7 +487,7 @@ struct Baseline {
 
 // One occurrence of a recurring promotion against weeks without one.
 #[derive(Serialize, ToSchema)]
-struct Occurrence {
+struct PromotionOccurrence {
     /// The occurrence and the orders in it.
     during: Window,
     /// Customers who got the promotion's points in it.
@@ -497,7 +497,7 @@ struct Occurrence {
     /// The same weekday and hours in up to four earlier weeks without an occurrence (null: no
     /// such week in the shop's history).
     #[schema(required = true)]
-    baseline: Option<Baseline>,
+    baseline: Option<OccurrenceBaseline>,
     /// Change in orders against the baseline's mean, in percent.
     #[schema(required = true)]
     orders_change_percent: Option<f64>,
@@ -513,7 +513,7 @@ struct PromotionReport {
     name: String,
     /// A recurring promotion's schedule (null: a one-off promotion).
     #[schema(required = true)]
-    repeat: Option<Repeat>,
+    repeat: Option<PromotionRepeat>,
     /// Customers who got its points.
     participants: i64,
     /// Points it gave.
@@ -535,7 +535,7 @@ struct PromotionReport {
     spend_change_percent: Option<f64>,
     /// A recurring promotion's occurrences so far, newest first (at most 12; empty for a
     /// one-off promotion).
-    occurrences: Vec<Occurrence>,
+    occurrences: Vec<PromotionOccurrence>,
 }
 
 // A stamp card's results.
@@ -586,7 +586,7 @@ impl From<enishi_rewards::ProgramReport> for ProgramReport {
                 .map(|p| PromotionReport {
                     id: p.id,
                     name: p.name,
-                    repeat: p.repeat.map(|r| Repeat {
+                    repeat: p.repeat.map(|r| PromotionRepeat {
                         weekdays: r
                             .weekdays
                             .iter()
@@ -605,11 +605,11 @@ impl From<enishi_rewards::ProgramReport> for ProgramReport {
                     occurrences: p
                         .occurrences
                         .into_iter()
-                        .map(|o| Occurrence {
+                        .map(|o| PromotionOccurrence {
                             during: window!(o.during),
                             participants: o.participants,
                             points_given: o.points_given,
-                            baseline: o.baseline.map(|b| Baseline {
+                            baseline: o.baseline.map(|b| OccurrenceBaseline {
                                 weeks: b.weeks.into_iter().map(Timestamp).collect(),
                                 customers: b.customers,
                                 orders: b.orders,
