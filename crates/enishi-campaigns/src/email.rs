@@ -101,6 +101,24 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// The SMTP server and default From address in force: `ENISHI_SMTP_URL` and
+/// `ENISHI_SMTP_FROM` when set, else the settings; `None` when no server is configured.
+pub fn configured(c: &mut dyn enishi_store::Conn) -> Result<Option<(SmtpConfig, String)>, Error> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let url = match env("ENISHI_SMTP_URL") {
+        Some(u) => u,
+        None => match enishi_store::repo::settings::get(c, SMTP_URL)? {
+            Some(u) => u,
+            None => return Ok(None),
+        },
+    };
+    let from = match env("ENISHI_SMTP_FROM") {
+        Some(f) => f,
+        None => enishi_store::repo::settings::get(c, SMTP_FROM)?.unwrap_or_default(),
+    };
+    Ok(Some((SmtpConfig::parse(&url)?, from)))
+}
+
 /// Whether `s` is an address SMTP can send to (and from).
 pub fn is_address(s: &str) -> bool {
     s.trim().parse::<Address>().is_ok()

@@ -7,6 +7,7 @@ mod api;
 mod audit;
 mod auth;
 mod batcher;
+pub mod campaign_worker;
 mod console;
 mod edge;
 mod error;

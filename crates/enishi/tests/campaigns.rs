@@ -144,3 +144,62 @@ fn a_campaign_killed_half_way_and_resumed_sends_each_message_exactly_once() {
         .sum();
     assert_eq!(sent, 5_000, "{r}");
 }
+
+/// A scheduled campaign is started and sent by `enishi serve` when its time comes.
+#[test]
+fn the_server_sends_a_scheduled_campaign_when_its_time_comes() {
+    let db = enishi_store::testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let mut csv = String::from("external_id,name,email,tags,email_consent\n");
+    for i in 1..=30 {
+        csv.push_str(&format!(
+            "C{i},Customer {i},c{i}@example.com,news,{}\n",
+            if i == 1 { "opted_out" } else { "opted_in" }
+        ));
+    }
+    std::fs::write(p.join("customers.csv"), csv).unwrap();
+    std::fs::write(p.join("body.txt"), "{{ customer.honorific }}").unwrap();
+    std::fs::write(
+        p.join("campaign.json"),
+        r#"{"name": "later", "channel": "email", "audience": {"segment": "news"}, "template": "t",
+            "sender": {"email": "shop@corner.example"}}"#,
+    )
+    .unwrap();
+    let url = &db.url;
+    run(url, p, &["import", "customers", "customers.csv"]);
+    run(url, p, &["settings", "--quiet-hours", "none", "--smtp-from", "shop@corner.example"]);
+    run(url, p, &["segment", "create", "news", "tag = \"news\""]);
+    run(
+        url,
+        p,
+        &["template", "save", "t", "--locale", "en", "--subject", "Hi", "--html", "body.txt", "--text", "body.txt"],
+    );
+    run(url, p, &["campaign", "create", "campaign.json"]);
+    run(url, p, &["campaign", "schedule", "later", "2026-01-01 09:00"]);
+    let server = smtp_server(p, &[]);
+    run(url, p, &["settings", "--smtp-url", &format!("smtp://127.0.0.1:{}", server.port)]);
+    let mut serve = enishi(url, p, &["serve", "--addr", "127.0.0.1:0"])
+        .env_remove("ENISHI_SMTP_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while recipients(&server.out).len() < 29 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = serve.kill();
+    serve.wait().unwrap();
+    let mut got = recipients(&server.out);
+    got.sort();
+    assert_eq!(got.len(), 29, "everyone but the customer who opted out, once");
+    assert!(!got.contains(&"c1@example.com".to_string()));
+    let list = run(url, p, &["campaign", "list", "--json"]);
+    assert!(
+        String::from_utf8_lossy(&list.stdout).contains("\"state\":\"done\""),
+        "{}",
+        String::from_utf8_lossy(&list.stdout)
+    );
+}

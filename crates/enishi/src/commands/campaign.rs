@@ -225,17 +225,9 @@ pub fn run_template(store: &Store, what: TemplateWhat) -> Result<()> {
 
 /// The SMTP server and From address: `ENISHI_SMTP_URL` / `ENISHI_SMTP_FROM`, else the settings.
 pub fn smtp(store: &Store) -> Result<(SmtpConfig, String)> {
-    let url = match std::env::var("ENISHI_SMTP_URL") {
-        Ok(u) if !u.trim().is_empty() => u,
-        _ => store.read(|c| settings::get(c, SMTP_URL))?.ok_or_else(|| {
-            BadInput("no SMTP server: set ENISHI_SMTP_URL (smtp://host:port) or `enishi settings --smtp-url`".into())
-        })?,
-    };
-    let from = match std::env::var("ENISHI_SMTP_FROM") {
-        Ok(f) if !f.trim().is_empty() => f,
-        _ => store.read(|c| settings::get(c, SMTP_FROM))?.unwrap_or_default(),
-    };
-    Ok((SmtpConfig::parse(&url).map_err(reported)?, from))
+    store.read(enishi_campaigns::email::configured).map_err(reported)?.ok_or_else(|| {
+        BadInput("no SMTP server: set ENISHI_SMTP_URL (smtp://host:port) or `enishi settings --smtp-url`".into()).into()
+    })
 }
 
 /// Runs a campaign command.

@@ -282,6 +282,7 @@ fn serve(store: Store, addr: &str, demo: Option<DemoAccess>, options: ServeOptio
     let every = options.jobs_every_minutes;
     let _scheduler =
         (every > 0).then(|| enishi_server::scheduler::start(state.clone(), std::time::Duration::from_secs(60 * every)));
+    let _campaigns = enishi_server::campaign_worker::start(state.clone());
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(enishi_server::serve(state, addr, |bound| {
         tracing::info!(

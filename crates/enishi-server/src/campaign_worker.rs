@@ -1,0 +1,80 @@
+//! The campaign sender inside `enishi serve`: starts scheduled campaigns when their time
+//! comes and sends their email. Several servers on one PostgreSQL share the work (each
+//! message is claimed by one of them). Idle while no SMTP server is configured
+//! (`ENISHI_SMTP_URL` or `enishi settings --smtp-url`); the configuration is read again when
+//! the sender has been idle for a while, so a setting made later takes effect.
+
+use crate::AppState;
+use enishi_campaigns::email::configured;
+use enishi_campaigns::sender::{SendOptions, Sender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A running sender; dropping it stops the thread after its current round.
+pub struct CampaignWorker {
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for CampaignWorker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Seconds between looks for work when there is none.
+const IDLE: Duration = Duration::from_secs(2);
+/// How long an idle sender keeps its configuration before reading it again.
+const RECONFIGURE: Duration = Duration::from_secs(60);
+
+fn pause(stop: &AtomicBool, d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d && !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200).min(d));
+    }
+}
+
+/// Starts the campaign sender thread.
+pub fn start(state: AppState) -> CampaignWorker {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::Builder::new()
+        .name("campaigns".into())
+        .spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                let config = state.store.read(configured);
+                let (smtp, from) = match config {
+                    Ok(Some(c)) => c,
+                    Ok(None) => {
+                        pause(&flag, RECONFIGURE);
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "campaign email is not configured correctly");
+                        pause(&flag, RECONFIGURE);
+                        continue;
+                    }
+                };
+                let ws = state.settings.get();
+                let mut sender = Sender::new(&state.store, smtp, SendOptions::new(&from), ws.clock, ws.currency);
+                let mut idle_since = Instant::now();
+                while !flag.load(Ordering::Relaxed) && idle_since.elapsed() < RECONFIGURE {
+                    match sender.round() {
+                        Ok(r) if r.claimed > 0 || r.settled > 0 => {
+                            idle_since = Instant::now();
+                            if r.failed > 0 || r.retried > 0 {
+                                tracing::warn!(sent = r.sent, retried = r.retried, failed = r.failed, "campaign round");
+                            }
+                        }
+                        Ok(_) => pause(&flag, IDLE),
+                        Err(e) => {
+                            tracing::error!(error = %e, "campaign sending failed (tried again shortly)");
+                            pause(&flag, Duration::from_secs(10));
+                        }
+                    }
+                }
+            }
+        })
+        .expect("start the campaign sender thread");
+    CampaignWorker { stop }
+}
