@@ -791,9 +791,10 @@ fn parenthesised(def: &str) -> Option<&str> {
     None
 }
 
-/// An index's column list written one way: lower case, no spaces or quotes.
+/// An index's column list written one way: lower case, no spaces or quotes, without
+/// PostgreSQL's casts of literals (`''::text`).
 fn normalise(cols: &str) -> String {
-    cols.to_ascii_lowercase().replace([' ', '"'], "")
+    cols.to_ascii_lowercase().replace([' ', '"'], "").replace("::text", "")
 }
 
 #[test]

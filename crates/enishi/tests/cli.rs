@@ -115,14 +115,26 @@ fn gen_import_export_round_trip_and_tokens() {
     let token = text(&out.stdout).lines().last().unwrap().to_string();
     assert!(token.starts_with("enishi_"), "{token}");
     let out = enishi(&db.url, dir.path(), &["settings", "--time-zone", "Asia/Tokyo", "--currency", "jpy"]);
-    assert_eq!(text(&out.stdout), "time zone: Asia/Tokyo\ncurrency: JPY\nstaff order limit: 100000 (default)\n");
+    assert_eq!(text(&out.stdout), "time zone: Asia/Tokyo\ncurrency: JPY\nstaff order limit: 100000 (default)\nfrequency cap: 2/7 days\nquiet hours: 21:00-09:00\n");
     for fake in ["YEN", "XYZ"] {
         let out = enishi(&db.url, dir.path(), &["settings", "--currency", fake]);
         let err = text(&out.stderr);
         assert!(!out.status.success() && err.contains("is not an ISO 4217 currency code"), "{fake}: {err}");
     }
     let out = enishi(&db.url, dir.path(), &["settings", "--staff-order-limit", "30000"]);
-    assert!(text(&out.stdout).ends_with("staff order limit: 30000.00\n"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("staff order limit: 30000.00\n"), "{}", text(&out.stdout));
+    let out = enishi(&db.url, dir.path(), &["settings", "--frequency-cap", "3/14", "--quiet-hours", "none"]);
+    assert!(text(&out.stdout).ends_with("frequency cap: 3/14 days\nquiet hours: none\n"), "{}", text(&out.stdout));
+    for (flag, bad) in [
+        ("--frequency-cap", "3"),
+        ("--quiet-hours", "25:00-09:00"),
+        ("--smtp-url", "smtps://x"),
+        ("--smtp-from", "nope"),
+    ] {
+        let out = enishi(&db.url, dir.path(), &["settings", flag, bad]);
+        assert_eq!(out.status.code(), Some(2), "{flag} {bad}");
+        assert!(text(&out.stderr).contains(flag), "{}", text(&out.stderr));
+    }
     let out = enishi(&db.url, dir.path(), &["settings", "--staff-order-limit", "0"]);
     assert!(!out.status.success() && text(&out.stderr).contains("--staff-order-limit"));
     let out = enishi(&db.url, dir.path(), &["settings", "--confirm-ratio", "5", "--confirm-sale-over", "300000"]);

@@ -145,7 +145,7 @@ pub struct CampaignSettings {
     shop_name: Option<String>,
 }
 
-/// Checks and stores the campaign settings given; prints the ones in force.
+/// Checks and stores the campaign settings given.
 pub fn apply_settings(store: &Store, s: &CampaignSettings) -> Result<()> {
     use enishi_campaigns::policy::{parse_cap, parse_quiet, FREQUENCY_CAP, QUIET_HOURS};
     use enishi_campaigns::unsubscribe::PUBLIC_URL;
@@ -184,11 +184,15 @@ pub fn apply_settings(store: &Store, s: &CampaignSettings) -> Result<()> {
         }
         Ok::<_, enishi_store::StoreError>(())
     })?;
+    Ok(())
+}
+
+/// The campaign settings in force, one per line, for `enishi settings`.
+pub fn describe_settings(store: &Store) -> Result<String> {
     let policy = store.read(enishi_campaigns::policy::Policy::load).map_err(reported)?;
     let quiet =
         policy.quiet.map_or("none".to_string(), |(a, b)| format!("{}-{}", a.format("%H:%M"), b.format("%H:%M")));
-    println!("frequency cap: {}/{} days\nquiet hours: {quiet}", policy.cap_messages, policy.cap_days);
-    Ok(())
+    Ok(format!("frequency cap: {}/{} days\nquiet hours: {quiet}", policy.cap_messages, policy.cap_days))
 }
 
 fn reported(e: Error) -> anyhow::Error {

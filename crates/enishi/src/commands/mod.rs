@@ -211,6 +211,7 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
                 None => format!("{} (default)", if cur.minor_units() == 0 { "100000" } else { "1000.00" }),
             };
             println!("time zone: {}\ncurrency: {cur}\nstaff order limit: {limit}", clock.tz_name());
+            println!("{}", campaign::describe_settings(&store)?);
             Ok(())
         }
         Command::Backup { file } => {
