@@ -14,7 +14,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use contact::{Email, ExternalId, Phone};
 pub use money::{Amount, Currency};
 pub use time::BusinessClock;
-pub use vocab::{Channel, ConsentChannel, ConsentStatus, InteractionKind, InteractionStatus, Language, Role};
+pub use vocab::{
+    Channel, ConsentChannel, ConsentStatus, InteractionKind, InteractionStatus, Language, Role, TaskKind, TaskStatus,
+};
 pub use written::TypedAmountError;
 
 /// Largest quantity of one order line, either way (a typo guard that also keeps every

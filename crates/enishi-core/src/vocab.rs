@@ -115,8 +115,45 @@ vocabulary! {
     InteractionStatus {
         /// Needs attention.
         Open = "open",
+        /// Someone is working on it.
+        InProgress = "in_progress",
         /// Dealt with.
         Resolved = "resolved",
+        /// Closed without a resolution (a duplicate, nothing to do).
+        Closed = "closed",
+    }
+}
+
+impl InteractionStatus {
+    /// Whether it still needs attention (open or in progress): an open issue.
+    pub fn is_open(self) -> bool {
+        matches!(self, InteractionStatus::Open | InteractionStatus::InProgress)
+    }
+}
+
+vocabulary! {
+    /// What a follow-up task is.
+    TaskKind {
+        /// A phone call.
+        Call = "call",
+        /// An email.
+        Email = "email",
+        /// A letter or handwritten note.
+        Letter = "letter",
+        /// A meeting or visit.
+        Meeting = "meeting",
+    }
+}
+
+vocabulary! {
+    /// Whether a task is still to do.
+    TaskStatus {
+        /// To do.
+        Open = "open",
+        /// Done, with its outcome.
+        Done = "done",
+        /// Dropped.
+        Cancelled = "cancelled",
     }
 }
 

@@ -199,6 +199,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0019_customer_merges.sql"),
         include_str!("../migrations/postgres/0019_customer_merges.sql"),
     ),
+    (
+        20,
+        include_str!("../migrations/sqlite/0020_listening.sql"),
+        include_str!("../migrations/postgres/0020_listening.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.

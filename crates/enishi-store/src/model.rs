@@ -432,14 +432,38 @@ pub struct Interaction {
     pub channel: Option<String>,
     /// What was said.
     pub body: String,
-    /// Open or resolved.
+    /// Open, in progress, resolved or closed.
     pub status: InteractionStatus,
     /// Staff member who handled it.
     pub staff: Option<String>,
     /// When it happened.
     pub occurred_at: DateTime<Utc>,
-    /// When it was resolved.
+    /// When it was resolved or closed.
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The user who is to deal with it.
+    pub assignee: Option<UserRef>,
+    /// How it was resolved.
+    pub resolution: Option<String>,
+    /// When staff asked the customer how the resolved concern is now.
+    pub asked_at: Option<DateTime<Utc>>,
+}
+
+impl Interaction {
+    /// Seconds from when it happened to when it was resolved or closed.
+    pub fn time_to_resolve(&self) -> Option<i64> {
+        self.resolved_at.map(|r| (r - self.occurred_at).num_seconds().max(0))
+    }
+}
+
+/// A console user as a record names them: an assignee or an owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRef {
+    /// The user's id.
+    pub id: i64,
+    /// Their sign-in email.
+    pub email: String,
+    /// Their name.
+    pub name: String,
 }
 
 /// An interaction to record.
@@ -459,6 +483,10 @@ pub struct NewInteraction {
     pub staff: Option<String>,
     /// When.
     pub occurred_at: DateTime<Utc>,
+    /// The user who is to deal with it.
+    pub assignee_id: Option<i64>,
+    /// How it was resolved (for one recorded resolved).
+    pub resolution: Option<String>,
 }
 
 /// A behavioural event to record.

@@ -265,6 +265,8 @@ fn timeline_merges_newest_first() {
                     status: InteractionStatus::Open,
                     staff: Some("ken".into()),
                     occurred_at: at("2026-03-03T12:00:00Z"),
+                    assignee_id: None,
+                    resolution: None,
                 },
             )?;
             let t = history::timeline(c, id, 10, 0)?;

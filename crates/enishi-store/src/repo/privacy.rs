@@ -12,6 +12,7 @@ pub const ERASED_TABLES: &[&str] = &[
     "customer_consents",
     "consent_log",
     "communications",
+    "tasks",
     "interactions",
     "events",
     "customer_recommendations",
