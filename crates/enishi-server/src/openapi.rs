@@ -29,7 +29,8 @@ const CURRENCY: &str = r"^[A-Za-z]{3}$";
 const TAGS: &[(&str, &str)] = &[
     ("meta", "The document, the health check and the audit log."),
     ("customers", "Customer profiles, consent and totals."),
-    ("history", "Timeline, messages sent and interactions."),
+    ("history", "Timeline, messages sent, interactions and the inbox of open issues."),
+    ("tasks", "Follow-up tasks and the owners of customers and accounts."),
     ("orders", "Orders and returns, idempotent on the shop's ids."),
     ("events", "Behavioural events."),
     ("accounts", "B2B accounts."),

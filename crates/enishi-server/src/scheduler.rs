@@ -2,8 +2,9 @@
 //! birthdays, tier reviews, promotion announcements, memberships) and rebuilds the purchase
 //! summary when a large import left it stale; the first tick of each
 //! business day also refreshes the stored scores (RFM, CLV and P(alive), lifecycle stages with
-//! their recorded changes) and every customer's recommended next products, records every saved
-//! segment's size, and applies the retention policy. Failures are logged and retried on the next tick.
+//! their recorded changes) and every customer's recommended next products, runs the task rules
+//! and enqueues each assignee's task digest, records every saved segment's size, and applies
+//! the retention policy. Failures are logged and retried on the next tick.
 //!
 //! Several servers may share one database: each job's period (the tick's slot for the loyalty
 //! jobs, the business day for the daily work) is claimed with a lease in the database
@@ -193,6 +194,11 @@ fn daily_work(state: &AppState, today: i64, now: i64, errors: &mut Vec<String>) 
         Ok(r) => changes = r.changes_recorded,
         Err(e) => errors.push(format!("lifecycle: {e}")),
     }
+    // Task rules after the lifecycle changes and loyal classes they read, then each
+    // assignee's digest of what is due today (both idempotent: a rerun makes nothing twice).
+    if let Err(e) = follow_ups(state, today) {
+        errors.push(format!("tasks: {e}"));
+    }
     // Saved segments after the scores they may select on: each day's size, for the trend.
     match enishi_segments::saved::evaluate_every(store, today, &state.workspace().clock) {
         Ok(done) => {
@@ -211,6 +217,27 @@ fn daily_work(state: &AppState, today: i64, now: i64, errors: &mut Vec<String>) 
         Err(e) => errors.push(format!("retention: {e}")),
     }
     (changes, purged)
+}
+
+/// How far back the daily run of the task rules looks (days): a day the scheduler missed is
+/// caught up, and the rules' keys keep a task from being made twice.
+const RULES_LOOK_BACK_DAYS: i64 = 7;
+
+/// The task rules over the last [`RULES_LOOK_BACK_DAYS`] and the assignees' digests for
+/// business day `today` (docs/listening.md).
+fn follow_ups(state: &AppState, today: i64) -> Result<(), StoreError> {
+    use enishi_store::repo::tasks;
+    let ws = state.workspace();
+    let since_day = today - RULES_LOOK_BACK_DAYS;
+    let since = ws.clock.start_of_day(since_day).timestamp();
+    let (start, end) = (ws.clock.start_of_day(today).timestamp(), ws.clock.start_of_day(today + 1).timestamp());
+    let day = enishi_core::time::date_of_day(today).to_string();
+    state.store.write(|c| {
+        let made = tasks::run_rules(c, ws.currency, since, since_day)?;
+        let digests = tasks::enqueue_digests(c, &day, start, end)?;
+        tracing::info!(?made, digests, "task rules and digests");
+        Ok(())
+    })
 }
 
 /// A running scheduler; dropping it stops the thread after its current tick.

@@ -1,5 +1,5 @@
 //! The JSON API under `/api/v1`: one module per resource (`customers`, `orders`, `events`,
-//! `interactions`, `accounts`, `products`, `analytics`, `loyalty`, `segments`, `meta`), what
+//! `interactions`, `tasks`, `accounts`, `products`, `analytics`, `loyalty`, `segments`, `meta`), what
 //! they share in `shared`, and here only the assembly: the registration of every route with its
 //! documentation, the document itself, and what every route shares (problem+json fallbacks, the
 //! body limit). Nothing under `api/` imports this module, so no module is in an import circle
@@ -27,6 +27,7 @@ mod orders;
 mod products;
 mod segments;
 pub(crate) mod shared;
+mod tasks;
 
 /// Every API route with its documentation, generated from its handler's `#[utoipa::path]`:
 /// registering a route here registers its documentation (see [`crate::openapi`]).
@@ -37,6 +38,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .merge(accounts::documented())
         .routes(routes!(crate::audit::list))
         .merge(interactions::documented())
+        .merge(tasks::documented())
         .merge(customers::documented())
         .merge(orders::documented())
         .merge(events::documented())

@@ -229,3 +229,42 @@ pub(crate) struct Money(pub(crate) enishi_core::Amount);
 
 // A sales channel as answered: a customer's channels and an order's channel.
 crate::openapi::vocabulary!(ChannelName(Channel) as "Channel": "Where a customer buys or is served. Input is case-insensitive and `-` or a space may stand for `_`.");
+
+// A console user as a record names them: an assignee or an owner.
+#[derive(Serialize, ToSchema)]
+#[schema(as = User)]
+pub(crate) struct UserView {
+    /// The user's id.
+    id: i64,
+    /// Their sign-in email.
+    email: String,
+    /// Their name.
+    name: String,
+}
+
+impl From<enishi_store::UserRef> for UserView {
+    fn from(u: enishi_store::UserRef) -> Self {
+        UserView { id: u.id, email: u.email, name: u.name }
+    }
+}
+
+/// The enabled user a field names by sign-in email (`field` in the 422 when there is none).
+/// Run inside the transaction that uses the id.
+pub(crate) fn user_named(
+    c: &mut dyn enishi_store::Conn,
+    field: &str,
+    email: &str,
+) -> Result<Result<i64, ApiError>, enishi_store::StoreError> {
+    Ok(match enishi_store::repo::tasks::user_by_email(c, email)? {
+        Some(u) => Ok(u.id),
+        None => Err(ApiError::invalid(field, format!("no enabled user has the email '{email}'"))),
+    })
+}
+
+/// A field of a change (PATCH) body that may be absent (leave it), `null` (clear it) or a
+/// value: `Option<Option<T>>` with `#[serde(default, deserialize_with = "present")]`.
+pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}

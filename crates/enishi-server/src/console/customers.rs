@@ -234,11 +234,12 @@ async fn customer_list(
                 let names: Vec<String> = enishi_store::repo::segments::list(c)?.into_iter().map(|s| s.name).collect();
                 let ids: Vec<i64> = list.items.iter().map(|x| x.id).collect();
                 let classes = enishi_store::repo::scores::loyal_classes(c, &ids)?;
-                Ok::<_, enishi_store::StoreError>((list, customers::count(c)?, names, problem, classes))
+                let issues = history::latest_open_issues(c, &ids)?;
+                Ok::<_, enishi_store::StoreError>((list, customers::count(c)?, names, problem, (classes, issues)))
             })?)
         })
         .await;
-    let (mut list, total, saved_names, problem, classes) = match result {
+    let (mut list, total, saved_names, problem, (classes, issues)) = match result {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
@@ -275,7 +276,10 @@ async fn customer_list(
             @for c in &list.items {
                 tr {
                     td { a href={ "/customers/" (c.id) } { (c.external_id) } }
-                    td { (c.name.as_deref().unwrap_or("")) }
+                    td {
+                        (c.name.as_deref().unwrap_or(""))
+                        @if let Some(i) = issues.get(&c.id) { " " (crate::console::follow_up::open_issue_marker(tr, i)) }
+                    }
                     td { (c.email.as_deref().unwrap_or("")) }
                     td { (c.stats.order_count) }
                     td { (cur.format(c.stats.total_spend)) }
@@ -359,6 +363,8 @@ pub(crate) struct CustomerView {
     since: Option<i64>,
     open: Vec<Interaction>,
     clock: BusinessClock,
+    follow_up: crate::console::follow_up::FollowUp,
+    at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Why a customer with `summary` cannot take `reward` now, or `None`.
@@ -425,7 +431,9 @@ pub(crate) async fn load_customer(state: &AppState, id: i64) -> Result<Option<Cu
                 next: scores::recommendations(c, id)?,
                 scores: scores::get(c, id)?,
                 since: scores::lifecycle_changes(c, id)?.last().map(|x| x.0),
-                open: history::interactions(c, Some(id), Some(InteractionStatus::Open), 20, 0)?,
+                open: history::open_issues(c, id, 20)?,
+                follow_up: crate::console::follow_up::load(c, id, now)?,
+                at: enishi_store::instant(now),
             }))
         })
         .await
@@ -471,6 +479,8 @@ pub(crate) fn customer_html(
 ) -> Markup {
     let tr = v.tr();
     let cards = html! {
+        (crate::console::follow_up::ask_card(v, view.customer.id, &view.follow_up))
+        (open_issues_card(v, view.customer.id, &view.open))
         @if let Some(l) = &view.loyalty { (loyalty_card(v, view, l)) }
         (scores_card(tr, cur, view.scores.as_ref(), view.since, view.customer.stats.purchase_days))
         @if !view.next.is_empty() {
@@ -479,7 +489,7 @@ pub(crate) fn customer_html(
                 ol { @for (sku, name, _) in &view.next { li { (name.as_deref().unwrap_or(sku)) } } }
             }
         }
-        (open_issues_card(v, view.customer.id, &view.open))
+        (crate::console::follow_up::follow_up_card(v, view.customer.id, &view.follow_up, view.at))
     };
     let forms = html! {
         (crate::console::till::purchase_form(tr, cur, view.customer.id, &v.csrf, till))
@@ -497,7 +507,8 @@ pub(crate) fn customer_html(
     v.page(view.customer.name.as_deref().unwrap_or(&view.customer.external_id), body)
 }
 
-/// Open requests and complaints, each with a button to mark it resolved.
+/// Open issues (open or in progress), the most recent first, each linking to its page (status,
+/// assignee, resolution note) and with a button to mark it resolved.
 fn open_issues_card(v: &Visitor, customer_id: i64, open: &[Interaction]) -> Markup {
     let tr = v.tr();
     html! {
@@ -506,8 +517,11 @@ fn open_issues_card(v: &Visitor, customer_id: i64, open: &[Interaction]) -> Mark
             @if open.is_empty() { p class="muted" { (tr.t("Nothing open.")) } }
             @for i in open {
                 p {
-                    span class="kind" { (tr.word(i.kind.as_str())) } " " (i.body) " "
-                    span class="muted" { (i.occurred_at.format("%Y-%m-%d").to_string()) } br;
+                    span class="kind" { (tr.word(i.kind.as_str())) } " " a href={ "/interactions/" (i.id) } { (i.body) } " "
+                    span class="muted" {
+                        (i.occurred_at.format("%Y-%m-%d").to_string()) " · " (tr.word(i.status.as_str()))
+                        @if let Some(u) = &i.assignee { " · " (u.name) }
+                    } br;
                     form method="post" action={ "/customers/" (customer_id) "/interactions/" (i.id) "/resolve" } class="inline" {
                         input type="hidden" name="csrf" value=(v.csrf);
                         button { (tr.t("Mark resolved")) }

@@ -8,6 +8,7 @@ pub(crate) mod admin;
 pub(crate) mod analytics;
 pub(crate) mod charts;
 pub(crate) mod customers;
+pub(crate) mod follow_up;
 pub(crate) mod i18n;
 pub(crate) mod imports;
 pub(crate) mod loyalty;
@@ -30,6 +31,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(customers::routes())
         .merge(till::routes())
         .merge(people::routes())
+        .merge(follow_up::routes())
         .merge(loyalty::routes())
         .merge(tokens::routes())
         .merge(imports::routes())

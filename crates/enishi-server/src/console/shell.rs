@@ -105,7 +105,7 @@ form.inline{display:inline}label{display:inline-block;margin:.2rem .4rem .2rem 0
 form label{display:block}form input:not([type=checkbox]):not([type=hidden]),form select,form textarea{width:100%;box-sizing:border-box}}\
 .chart{max-width:40rem}.chart.narrow{max-width:24rem}.full{width:100%}.mono{font-family:monospace}\
 .h0{background:#eee2e6}.h1{background:#dcc5cd}.h2{background:#c9a9b4}.h3{background:#b78d9b}.h4{background:#a47082}\
-.error{color:#b00020}.bad{outline:2px solid #b00020;background:#fff3f4}\
+.error{color:#b00020}.badge{background:#b00020;color:#fff;border-radius:1rem;padding:0 .45rem;font-size:.8rem}.bad{outline:2px solid #b00020;background:#fff3f4}\
 fieldset.group{border:1px solid #c9a9b4;border-radius:6px;margin:.4rem 0;padding:.3rem .6rem;background:#fff}fieldset.group ol{padding-left:1.2rem;margin:.3rem 0}\
 div.cond{margin:.3rem 0;padding:.2rem}.add{margin:.3rem 0}.spark{vertical-align:middle}\
 .h5{background:#925469;color:#fff}.h6{background:#7f3750;color:#fff}.h7{background:#6d2f45;color:#fff}.h8{background:#5b2a3c;color:#fff}";
@@ -143,6 +143,8 @@ pub(crate) struct Visitor {
     pub user: User,
     /// Token forms must send back (derived from the session, which scripts cannot read).
     pub csrf: String,
+    /// Their open tasks due by the end of the business day: the reminder badge.
+    pub due_tasks: i64,
 }
 
 impl Visitor {
@@ -178,9 +180,10 @@ impl Visitor {
 
     fn framed(&self, title: &str, head: Markup, body: Markup) -> Markup {
         let tr = self.tr();
-        let links: [(&str, &str, &[Role]); 10] = [
+        let links: [(&str, &str, &[Role]); 11] = [
             ("/", tr.t("Dashboard"), EVERYONE),
             ("/customers", tr.t("Customers"), EVERYONE),
+            ("/inbox", tr.t("Inbox"), EVERYONE),
             ("/segments", tr.t("Segments"), MANAGERS),
             ("/analytics", tr.t("Analytics"), MANAGERS),
             ("/loyalty", tr.t("Loyalty"), MANAGERS),
@@ -197,6 +200,14 @@ impl Visitor {
         let nav = html! {
             @for (href, label, roles) in links {
                 @if roles.contains(&self.role()) { a href=(href) { (label) } }
+                @if href == "/inbox" {
+                    a href="/tasks" id="nav-tasks" {
+                        (tr.t("Tasks"))
+                        @if self.due_tasks > 0 {
+                            " " span class="badge" id="due-tasks" title=(tr.t("Your tasks due today or overdue")) { (self.due_tasks) }
+                        }
+                    }
+                }
             }
             span class="me" {
                 a href="/account" { (self.user.name) }
@@ -256,11 +267,21 @@ pub(crate) fn session_of(headers: &HeaderMap) -> Option<String> {
 async fn visitor(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Response> {
     let Some(session) = session_of(headers) else { return Err(Redirect::to("/login").into_response()) };
     let token = session.clone();
-    let now = state.now().timestamp();
-    match state.run(move |s| Ok(s.read(|c| users::session_user(c, &token, now))?)).await {
-        Ok(Some(user)) => {
+    let now = state.now();
+    let clock = state.workspace().clock;
+    let day_end = clock.start_of_day(clock.day_number(now) + 1).timestamp();
+    let now = now.timestamp();
+    let read = state.run(move |s| {
+        Ok(s.read(|c| -> Result<_, enishi_store::StoreError> {
+            let Some(user) = users::session_user(c, &token, now)? else { return Ok(None) };
+            let due = enishi_store::repo::tasks::due_count(c, user.id, day_end)?;
+            Ok(Some((user, due)))
+        })?)
+    });
+    match read.await {
+        Ok(Some((user, due_tasks))) => {
             crate::observe::set_caller(format!("user:{}", user.id));
-            Ok(Visitor { csrf: csrf_of(&session), user })
+            Ok(Visitor { csrf: csrf_of(&session), user, due_tasks })
         }
         Ok(None) => Err(Redirect::to("/login").into_response()),
         Err(e) => Err(e.into_response()),

@@ -17,7 +17,7 @@ use axum::routing::post;
 use axum::Router;
 use enishi_core::{Currency, InteractionKind, InteractionStatus, Role, TypedAmountError};
 use enishi_ingest::intake::OrderInput;
-use enishi_store::repo::{customers, history};
+use enishi_store::repo::{customers, history, tasks};
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::json;
@@ -382,12 +382,21 @@ async fn record_interaction(
         status: if f.resolved.is_some() { InteractionStatus::Resolved } else { InteractionStatus::Open },
         staff: Some(v.user.name.clone()),
         occurred_at: state.now(),
+        assignee_id: None,
+        resolution: None,
     };
     let stored = state
         .run(move |s| {
-            Ok(s.write(|c| match customers::get(c, id)? {
-                Some(_) => history::add_interaction(c, &new).map(Some),
-                None => Ok(None),
+            Ok(s.write(|c| -> Result<_, enishi_store::StoreError> {
+                if !customers::exists(c, id)? {
+                    return Ok(None);
+                }
+                let stored = history::add_interaction(c, &new)?;
+                if kind == InteractionKind::Complaint {
+                    let rules = tasks::Rules::load(c)?;
+                    tasks::complaint_rule(c, &rules, 0, Some(stored.id))?;
+                }
+                Ok(Some(stored))
             })?)
         })
         .await;
