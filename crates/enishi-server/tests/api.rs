@@ -662,6 +662,9 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
         ("/tokens", 200, 403, 403),
         ("/settings", 200, 403, 403),
         ("/account", 200, 200, 200),
+        ("/inbox", 200, 200, 200),
+        ("/tasks", 200, 200, 200),
+        ("/tasks/rules", 200, 403, 403),
         ("/customers/999", 404, 404, 404),
         ("/audit", 200, 403, 403),
         ("/customers/1/privacy-export", 200, 403, 403),
@@ -709,6 +712,8 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
         ("/customers/1/merge", &[2]),
         ("/imports", &[2]),
         ("/imports/map/1", &[2]),
+        ("/tasks/rules", &[1, 2]),
+        ("/customers/1/owner", &[2]),
     ];
     for (path, roles) in refused {
         for &r in roles {

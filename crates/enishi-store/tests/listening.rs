@@ -278,7 +278,7 @@ fn the_rules_make_one_task_each_and_can_be_switched_off() {
             let today = now.timestamp().div_euclid(86_400);
 
             // A complaint: a follow-up call due in the set days, for the owner; once.
-            assert_eq!(Rules::load(c)?.complaint_days, Some(3));
+            assert_eq!((Rules::load(c)?.complaint, Rules::load(c)?.complaint_days), (true, 3));
             assert_eq!(tasks::run_rules(c, "USD".parse().unwrap(), since, today - 7)?.complaint, 1);
             assert_eq!(tasks::run_rules(c, "USD".parse().unwrap(), since, today - 7)?.complaint, 0);
             let all = tasks::list(c, &TaskQuery::default(), 10, 0)?;
@@ -292,7 +292,7 @@ fn the_rules_make_one_task_each_and_can_be_switched_off() {
             assert_eq!({ let r = Rules::load(c)?; tasks::complaint_rule(c, &r, since, None)? }, 0);
             settings::set(c, tasks::RULE_COMPLAINT, "on")?;
             settings::set(c, tasks::RULE_COMPLAINT_DAYS, "5")?;
-            assert_eq!(Rules::load(c)?.complaint_days, Some(5));
+            assert_eq!(Rules::load(c)?.complaint_days, 5);
 
             // A loyal customer turning at risk: one personal call; not for the others.
             let other = customer(c, "R-2", "Ren");
@@ -336,7 +336,7 @@ fn the_rules_make_one_task_each_and_can_be_switched_off() {
             assert_eq!({ let r = Rules::load(c)?; tasks::first_order_rule(c, &r, usd, since)? }, 0, "off by default");
             settings::set(c, tasks::RULE_FIRST_ORDER, "on")?;
             settings::set(c, tasks::RULE_FIRST_ORDER_OVER, "100")?;
-            assert_eq!(Rules::load(c)?.first_order_over, Some("100".parse().unwrap()));
+            assert_eq!(Rules::load(c)?.first_order_over, "100".parse().unwrap());
             assert_eq!({ let r = Rules::load(c)?; tasks::first_order_rule(c, &r, usd, since)? }, 1);
             assert_eq!({ let r = Rules::load(c)?; tasks::first_order_rule(c, &r, usd, since)? }, 0);
             let notes = tasks::list(c, &TaskQuery { customer_id: Some(big), ..Default::default() }, 10, 0)?;

@@ -194,7 +194,7 @@ async fn add_interaction(
     let resolution = b.resolution.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
     let stored = state
         .run(move |s| {
-            Ok(s.write(|c| -> Result<Result<_, ApiError>, enishi_store::StoreError> {
+            s.write(|c| -> Result<Result<_, ApiError>, enishi_store::StoreError> {
                 if !customers::exists(c, id)? {
                     return Ok(Err(ApiError::not_found(format!("no customer {id}"))));
                 }
@@ -222,7 +222,7 @@ async fn add_interaction(
                     tasks::complaint_rule(c, &rules, 0, Some(stored.id))?;
                 }
                 Ok(Ok(stored))
-            })??)
+            })?
         })
         .await?;
     Ok(created(InteractionView::from(stored)))
@@ -423,7 +423,7 @@ async fn update_interaction(
     let staff = b.staff;
     let changed = state
         .run(move |s| {
-            Ok(s.write(|c| -> Result<Result<_, ApiError>, enishi_store::StoreError> {
+            s.write(|c| -> Result<Result<_, ApiError>, enishi_store::StoreError> {
                 let assignee_id = match assignee {
                     Some(Some(email)) => match user_named(c, "assignee", &email)? {
                         Ok(u) => Some(Some(u)),
@@ -434,7 +434,7 @@ async fn update_interaction(
                 };
                 let ch = InteractionChange { status, assignee_id, resolution, staff };
                 Ok(Ok(history::update_interaction(c, id, &ch)?))
-            })??)
+            })?
         })
         .await?;
     changed.map(|i| ok(InteractionView::from(i))).ok_or_else(|| ApiError::not_found(format!("no interaction {id}")))
@@ -527,7 +527,7 @@ async fn inbox(
     let now = state.now();
     let (items, open_total) = state
         .run(move |s| {
-            Ok(s.read(|c| -> Result<Result<_, ApiError>, enishi_store::StoreError> {
+            s.read(|c| -> Result<Result<_, ApiError>, enishi_store::StoreError> {
                 let assignee_id = match assignee.as_deref() {
                     Some(email) => match user_named(c, "assignee", email)? {
                         Ok(u) => Some(u),
@@ -537,7 +537,7 @@ async fn inbox(
                 };
                 let query = InboxQuery { sort, assignee_id, unassigned, kind };
                 Ok(Ok((history::inbox(c, &query, limit, offset)?, history::open_issue_count(c)?)))
-            })??)
+            })?
         })
         .await?;
     let items = items

@@ -345,7 +345,7 @@ fn task_table(v: &Visitor, now: chrono::DateTime<chrono::Utc>, items: &[Task]) -
                         @if t.status == TaskStatus::Open {
                             form method="post" action={ "/tasks/" (t.id) "/done" } class="inline" {
                                 input type="hidden" name="csrf" value=(v.csrf);
-                                input name="outcome" placeholder=(tr.t("Outcome")) maxlength="2000";
+                                input name="outcome" placeholder=(tr.t("Outcome")) maxlength="2000" size="12";
                                 " " button { (tr.t("Done")) }
                             }
                         } @else {
@@ -539,16 +539,16 @@ fn rules_body(v: &Visitor, rules: &tasks::Rules, ask_days: i64, alert: Option<&s
         form method="post" action="/tasks/rules" class="card" id="task-rules" {
             input type="hidden" name="csrf" value=(v.csrf);
             p {
-                (tr.t("A complaint → a follow-up call")) " " (switch("complaint", rules.complaint_days.is_some())) " "
-                label { (tr.t("due in days")) " " input name="complaint_days" type="number" min="1" max="365" value=(rules.complaint_days.unwrap_or(3)); }
+                (tr.t("A complaint → a follow-up call")) " " (switch("complaint", rules.complaint)) " "
+                label { (tr.t("due in days")) " " input name="complaint_days" type="number" min="1" max="365" value=(rules.complaint_days); }
             }
             p {
-                (tr.t("A loyal customer turning at risk → a personal call")) " " (switch("at_risk", rules.at_risk_days.is_some())) " "
-                label { (tr.t("due in days")) " " input name="at_risk_days" type="number" min="1" max="365" value=(rules.at_risk_days.unwrap_or(2)); }
+                (tr.t("A loyal customer turning at risk → a personal call")) " " (switch("at_risk", rules.at_risk)) " "
+                label { (tr.t("due in days")) " " input name="at_risk_days" type="number" min="1" max="365" value=(rules.at_risk_days); }
             }
             p {
-                (tr.t("A large first order → a thank-you note")) " " (switch("first_order", rules.first_order_over.is_some())) " "
-                label { (tr.t("over")) " " input name="first_order_over" value=(rules.first_order_over.map(|a| a.to_string()).unwrap_or_else(|| "30000".into())); }
+                (tr.t("A large first order → a thank-you note")) " " (switch("first_order", rules.first_order)) " "
+                label { (tr.t("over")) " " input name="first_order_over" value=(rules.first_order_over.to_string()); }
             }
             p {
                 label { (tr.t("At the till, ask how a resolved concern is now for this many days")) " " input name="ask_days" type="number" min="1" max="365" value=(ask_days); }
@@ -738,7 +738,7 @@ pub(crate) fn follow_up_card(
                         form method="post" action={ "/tasks/" (t.id) "/done" } class="inline" {
                             input type="hidden" name="csrf" value=(v.csrf);
                             input type="hidden" name="back" value="customer";
-                            " " input name="outcome" placeholder=(tr.t("Outcome")) maxlength="2000";
+                            " " input name="outcome" placeholder=(tr.t("Outcome")) maxlength="2000" size="12";
                             " " button { (tr.t("Done")) }
                         }
                     }

@@ -204,7 +204,7 @@ impl Visitor {
                     a href="/tasks" id="nav-tasks" {
                         (tr.t("Tasks"))
                         @if self.due_tasks > 0 {
-                            " " span class="badge" id="due-tasks" title=(tr.t("Your tasks due today or overdue")) { (self.due_tasks) }
+                            " " span class="badge" title=(tr.t("Your tasks due today or overdue")) id="due-tasks" { (self.due_tasks) }
                         }
                     }
                 }

@@ -499,8 +499,8 @@ pub fn purge_communications_before(c: &mut dyn Conn, before: i64) -> Result<u64,
 }
 
 /// A customer's timeline: orders, returns, messages, interactions (with their resolution
-/// note), tasks (with their outcome; at their due time, or when they were done) and the
-/// records merged into the customer, newest first.
+/// note), tasks done or cancelled (with their outcome, when they were) and the records merged
+/// into the customer, newest first.
 pub fn timeline(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> Result<Vec<TimelineEntry>, StoreError> {
     let rows = c.query(
         "SELECT kind, id, at, summary, amount, status FROM ( \
@@ -508,7 +508,7 @@ pub fn timeline(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> 
            UNION ALL SELECT 'return', id, returned_at, return_ref, amount, NULL FROM returns WHERE customer_id = $1 \
            UNION ALL SELECT 'communication', id, sent_at, COALESCE(subject, channel), NULL, status FROM communications WHERE customer_id = $1 \
            UNION ALL SELECT 'interaction', id, occurred_at, body || COALESCE(' → ' || resolution, ''), NULL, status FROM interactions WHERE customer_id = $1 \
-           UNION ALL SELECT 'task', id, COALESCE(done_at, due_at), title || COALESCE(' → ' || outcome, ''), NULL, status FROM tasks WHERE customer_id = $1 \
+           UNION ALL SELECT 'task', id, done_at, title || COALESCE(' → ' || outcome, ''), NULL, status FROM tasks WHERE customer_id = $1 AND done_at IS NOT NULL \
            UNION ALL SELECT 'merge', id, merged_at, merged_external_id, NULL, NULL FROM customer_merges WHERE customer_id = $1 \
          ) t ORDER BY at DESC, kind, id DESC LIMIT $2 OFFSET $3",
         params![customer_id, limit, offset],

@@ -311,15 +311,22 @@ pub const RULE_FIRST_ORDER_OVER: &str = "task_rule_first_order_over";
 /// Setting: how many days after a concern was resolved the till asks "how is it now?" (default 30).
 pub const ASK_AFTER_DAYS: &str = "ask_after_resolved_days";
 
-/// The task rules as the settings have them (docs/listening.md).
+/// The task rules as the settings have them (docs/listening.md): each on or off, with its
+/// parameter kept while it is off.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rules {
-    /// A complaint → a follow-up call due this many days later (`None`: off).
-    pub complaint_days: Option<i64>,
-    /// A loyal customer turning at risk → a personal call due this many days later (`None`: off).
-    pub at_risk_days: Option<i64>,
-    /// A first order over this total → a thank-you letter (`None`: off).
-    pub first_order_over: Option<Amount>,
+    /// A complaint → a follow-up call.
+    pub complaint: bool,
+    /// … due this many days after the complaint.
+    pub complaint_days: i64,
+    /// A loyal customer turning at risk → a personal call.
+    pub at_risk: bool,
+    /// … due this many days after the change.
+    pub at_risk_days: i64,
+    /// A large first order → a thank-you letter.
+    pub first_order: bool,
+    /// … when its total is over this (in the workspace currency).
+    pub first_order_over: Amount,
 }
 
 /// Whether an on/off setting is on (`default` when unset or neither).
@@ -334,20 +341,15 @@ fn switch(c: &mut dyn Conn, key: &str, default: bool) -> Result<bool, StoreError
 impl Rules {
     /// The rules as set.
     pub fn load(c: &mut dyn Conn) -> Result<Rules, StoreError> {
-        let complaint_days =
-            switch(c, RULE_COMPLAINT, true)?.then(|| settings::days(c, RULE_COMPLAINT_DAYS, 3)).transpose()?;
-        let at_risk_days =
-            switch(c, RULE_AT_RISK, true)?.then(|| settings::days(c, RULE_AT_RISK_DAYS, 2)).transpose()?;
-        let first_order_over = if switch(c, RULE_FIRST_ORDER, false)? {
-            let set = settings::get(c, RULE_FIRST_ORDER_OVER)?;
-            Some(
-                set.and_then(|v| v.trim().parse::<Amount>().ok())
-                    .unwrap_or_else(|| Amount::from_scaled(30_000 * 10_000)),
-            )
-        } else {
-            None
-        };
-        Ok(Rules { complaint_days, at_risk_days, first_order_over })
+        let over = settings::get(c, RULE_FIRST_ORDER_OVER)?.and_then(|v| v.trim().parse::<Amount>().ok());
+        Ok(Rules {
+            complaint: switch(c, RULE_COMPLAINT, true)?,
+            complaint_days: settings::days(c, RULE_COMPLAINT_DAYS, 3)?,
+            at_risk: switch(c, RULE_AT_RISK, true)?,
+            at_risk_days: settings::days(c, RULE_AT_RISK_DAYS, 2)?,
+            first_order: switch(c, RULE_FIRST_ORDER, false)?,
+            first_order_over: over.unwrap_or_else(|| Amount::from_scaled(30_000 * 10_000)),
+        })
     }
 }
 
@@ -367,7 +369,10 @@ pub struct RulesRun {
 /// for the complaint's assignee or else the customer's owner. Idempotent (the task's rule key
 /// names the complaint). Returns how many tasks it made.
 pub fn complaint_rule(c: &mut dyn Conn, rules: &Rules, since: i64, only: Option<i64>) -> Result<u64, StoreError> {
-    let Some(days) = rules.complaint_days else { return Ok(0) };
+    if !rules.complaint {
+        return Ok(0);
+    }
+    let days = rules.complaint_days;
     c.execute(
         "INSERT INTO tasks (customer_id, interaction_id, kind, title, due_at, assignee_id, status, rule_key, created_by, created_at) \
          SELECT i.customer_id, i.id, 'call', 'Follow up on the complaint', i.occurred_at + $1, COALESCE(i.assignee_id, k.owner_id), \
@@ -382,7 +387,10 @@ pub fn complaint_rule(c: &mut dyn Conn, rules: &Rules, since: i64, only: Option<
 /// customer of the loyal class who turned `at_risk` gets one personal call, due the set days
 /// from now, for their owner. Idempotent (the key names the customer and the day of the change).
 pub fn at_risk_rule(c: &mut dyn Conn, rules: &Rules, since_day: i64) -> Result<u64, StoreError> {
-    let Some(days) = rules.at_risk_days else { return Ok(0) };
+    if !rules.at_risk {
+        return Ok(0);
+    }
+    let days = rules.at_risk_days;
     let now = c.now();
     c.execute(
         "INSERT INTO tasks (customer_id, kind, title, due_at, assignee_id, status, rule_key, created_by, created_at) \
@@ -400,7 +408,10 @@ pub fn at_risk_rule(c: &mut dyn Conn, rules: &Rules, since_day: i64) -> Result<u
 /// customer's first order whose total in `currency` is over the set amount gets one thank-you
 /// letter, due tomorrow, for the customer's owner. Idempotent (the key names the order).
 pub fn first_order_rule(c: &mut dyn Conn, rules: &Rules, currency: Currency, since: i64) -> Result<u64, StoreError> {
-    let Some(over) = rules.first_order_over else { return Ok(0) };
+    if !rules.first_order {
+        return Ok(0);
+    }
+    let over = rules.first_order_over;
     let now = c.now();
     c.execute(
         "INSERT INTO tasks (customer_id, kind, title, due_at, assignee_id, status, rule_key, created_by, created_at) \
