@@ -200,6 +200,11 @@ enum Command {
         #[command(subcommand)]
         what: commands::campaign::CampaignWhat,
     },
+    /// Follow-up tasks: list (mine, overdue), create, mark done (docs/listening.md).
+    Tasks {
+        #[command(subcommand)]
+        what: commands::tasks::TasksWhat,
+    },
     /// Benchmarks that need a database (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]

@@ -7,6 +7,7 @@ pub mod import;
 pub mod jobs;
 pub mod loyalty;
 pub mod segment;
+pub mod tasks;
 pub mod user;
 
 use crate::{BadInput, Command};
@@ -226,6 +227,7 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
         Command::Loyalty { what } => loyalty::run(&open(&url)?, what),
         Command::User { what } => user::run(&open(&url)?, what),
         Command::Jobs { what } => jobs::run(&open(&url)?, what),
+        Command::Tasks { what } => tasks::run(&open(&url)?, what),
         Command::Segment { what } => segment::run(&open(&url)?, what),
         Command::Template { what } => campaign::run_template(&open(&url)?, what),
         Command::Campaign { what } => campaign::run(&open(&url)?, what),
