@@ -865,3 +865,69 @@ fn staff_enrol_a_walk_in_edit_consent_and_a_manager_merges_the_duplicate_in_japa
     }
     server.stop();
 }
+
+#[test]
+fn staff_resolve_a_complaint_from_the_inbox_and_the_till_asks_how_it_is_now() {
+    let Some(browser) = Browser::start() else { return };
+    let db = testing::sqlite();
+    let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    db.store
+        .write(|c| users::create(c, "sae@cafe.example", "Sae", Role::Staff, Language::En, "correct horse battery"))
+        .unwrap();
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let app = format!("http://{}", server.addr);
+    let api = |method: &str, path: &str, body: Value| -> Value {
+        ureq::request(method, &format!("{app}{path}"))
+            .set("Authorization", &format!("Bearer {admin}"))
+            .send_json(body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+            .into_json()
+            .unwrap()
+    };
+    let order = api(
+        "POST",
+        "/api/v1/orders",
+        json!({"order_id": "G-1", "placed_at": "2026-11-02 10:00", "total": "30.00",
+               "customer": {"external_id": "C-G", "name": "Goro Ito"},
+               "lines": [{"sku": "GRINDER", "quantity": 1, "unit_price": "30.00"}]}),
+    );
+    let customer = order["customer_id"].as_i64().unwrap();
+    api(
+        "POST",
+        &format!("/api/v1/customers/{customer}/interactions"),
+        json!({"kind": "complaint", "body": "The grinder jams", "channel": "phone"}),
+    );
+
+    browser.go(&format!("{app}/login"));
+    browser.type_into("input[name=email]", "sae@cafe.example");
+    browser.type_into("input[name=password]", "correct horse battery");
+    browser.click("form[action='/login'] button");
+    browser.click("a[href='/inbox']");
+    assert!(browser.text("#inbox").contains("Goro Ito"), "{}", browser.text("#inbox"));
+    browser.check("40-inbox-one-open-complaint");
+
+    // The page: resolved, with a note.
+    browser.click("#inbox a[href^='/interactions/']");
+    assert!(browser.text("#interaction").contains("The grinder jams"));
+    browser.tick("select[name=status] option[value=resolved]");
+    browser.type_into("textarea[name=resolution]", "Sent a new burr set");
+    browser.check("41-interaction-resolving");
+    browser.click("#save-interaction");
+    assert_eq!(browser.text("#flash"), "Saved.");
+    assert!(browser.text("main").contains("Nothing open."));
+    browser.check("42-inbox-empty-after-resolving");
+
+    // At the till, the customer's page prompts to ask how it is now, until staff have asked.
+    browser.go(&format!("{app}/customers/{customer}"));
+    let prompt = browser.text("#ask-how");
+    assert!(prompt.contains("The grinder jams") && prompt.contains("Sent a new burr set"), "{prompt}");
+    assert!(browser.text("main").contains("The grinder jams → Sent a new burr set"), "the note is on the timeline");
+    browser.check("43-till-asks-how-it-is-now");
+    browser.click("#ask-how button");
+    let gone = browser.script("return document.querySelector('#ask-how') === null");
+    assert_eq!(gone, json!(true));
+    browser.check("44-till-asked");
+    server.stop();
+}
