@@ -107,6 +107,7 @@ pub const FIELDS: &[Field] = &[
     field("recommended", Family::Scores, "recommended(sku: \"MUG-02S\")"),
     field("did", Family::Events, "did(event: \"added_to_cart\", within: 2d)"),
     field("events", Family::Events, "events(event: \"page_view\", within: 30d) >= 5"),
+    field("open_issue", Family::Events, "open_issue(kind: \"complaint\")"),
     field("segment", Family::Membership, "segment = \"Lapsed VIPs\""),
     field("list", Family::Membership, "list = \"Trade fair 2026\""),
 ];

@@ -12,7 +12,7 @@ use crate::catalogue::{self, Family};
 use crate::tree::{Condition, Node, Op, Test, Value};
 use chrono::NaiveDate;
 use enishi_core::time::day_of_date;
-use enishi_core::{Amount, BusinessClock, Channel, ConsentChannel};
+use enishi_core::{Amount, BusinessClock, Channel, ConsentChannel, InteractionKind};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
@@ -568,6 +568,29 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
                 .to_owned();
             if let Some(from) = from {
                 q.and_where(Expr::col(Alias::new("returned_at")).gte(day_start(ctx, from)));
+            }
+            id_in(q)
+        }
+        "open_issue" => {
+            let kind = match r.text_arg("kind")? {
+                Some(k) => Some(k.parse::<InteractionKind>().map_err(|e| r.invalid(format!("`kind`: {}", e.0)))?),
+                None => None,
+            };
+            r.flag()?;
+            // Open as of the day: recorded by its end, and not resolved or closed by then.
+            let end = day_start(ctx, ctx.as_of_day + 1);
+            let mut q = Query::select()
+                .column(Alias::new("customer_id"))
+                .from(Alias::new("interactions"))
+                .and_where(Expr::col(Alias::new("occurred_at")).lt(end))
+                .and_where(
+                    Expr::col(Alias::new("status"))
+                        .is_in(["open", "in_progress"])
+                        .or(Expr::col(Alias::new("resolved_at")).gte(end)),
+                )
+                .to_owned();
+            if let Some(kind) = kind {
+                q.and_where(Expr::col(Alias::new("kind")).eq(kind.as_str()));
             }
             id_in(q)
         }

@@ -99,7 +99,16 @@ struct Event {
     sku: &'static str,
 }
 
+/// A recorded interaction: (customer, kind, occurred at, resolved at).
+struct Issue {
+    customer: i64,
+    kind: &'static str,
+    at: i64,
+    resolved_at: Option<i64>,
+}
+
 struct Fixture {
+    issues: Vec<Issue>,
     customers: Vec<Customer>,
     accounts: Vec<(i64, &'static str, &'static str)>,
     orders: Vec<Order>,
@@ -127,6 +136,7 @@ fn fixture() -> Fixture {
     let accounts = vec![(1, "cafe", "Kansai"), (2, "retail", "Kanto")];
     let mut customers = Vec::new();
     let (mut orders, mut returns, mut events) = (Vec::new(), Vec::new(), Vec::new());
+    let mut issues = Vec::new();
     for id in 1..=90i64 {
         let c = Customer {
             id,
@@ -215,9 +225,28 @@ fn fixture() -> Fixture {
                 sku: pick(&mut rng, &["A", "B"]),
             });
         }
+        // Complaints, some resolved before the as-of day, some after it; open requests; some
+        // recorded after the as-of day.
+        if id % 5 == 0 {
+            let resolved_at = (id % 10 == 0).then(|| day_start(fixture_day() - 5 + id % 9));
+            issues.push(Issue {
+                customer: id,
+                kind: "complaint",
+                at: day_start(fixture_day() - 10 + id % 15),
+                resolved_at,
+            });
+        }
+        if id % 7 == 0 {
+            issues.push(Issue {
+                customer: id,
+                kind: "request",
+                at: day_start(fixture_day() - 3) + 600,
+                resolved_at: None,
+            });
+        }
         customers.push(c);
     }
-    Fixture { customers, accounts, orders, returns, events }
+    Fixture { issues, customers, accounts, orders, returns, events }
 }
 
 fn load(c: &mut dyn Conn, f: &Fixture) -> Result<(), StoreError> {
@@ -326,6 +355,19 @@ fn load(c: &mut dyn Conn, f: &Fixture) -> Result<(), StoreError> {
                 &[id.into(), r.customer.into(), (*sku).into(), (*q).into(), (a / q).into(), (*a).into()],
             )?;
         }
+    }
+    for i in &f.issues {
+        c.execute(
+            "INSERT INTO interactions (customer_id, kind, body, status, occurred_at, resolved_at, created_at) \
+             VALUES ($1, $2, 'x', $3, $4, $5, 0)",
+            &[
+                i.customer.into(),
+                i.kind.into(),
+                (if i.resolved_at.is_some() { "resolved" } else { "open" }).into(),
+                i.at.into(),
+                i.resolved_at.into(),
+            ],
+        )?;
     }
     for e in &f.events {
         c.execute(
@@ -570,6 +612,15 @@ impl Reference<'_> {
                     compare(op, n as f64, k)
                 }
             }
+            "open_issue" => {
+                let end = day_start(as_of() + 1);
+                self.f.issues.iter().any(|i| {
+                    i.customer == x.id
+                        && i.at < end
+                        && i.resolved_at.is_none_or(|r| r >= end)
+                        && arg("kind").is_none_or(|k| k == i.kind)
+                })
+            }
             other => panic!("no reference for {other}"),
         }
     }
@@ -661,6 +712,9 @@ const ATOMS: &[&str] = &[
     "did(event: \"page_view\", props.sku: \"A\", within: 7d)",
     "events(event: \"page_view\", within: 30d) >= 2",
     "events(event: \"added_to_cart\") < 1",
+    "open_issue",
+    "open_issue(kind: \"complaint\")",
+    "not open_issue(kind: \"request\")",
 ];
 
 fn stores() -> Vec<(&'static str, TestDb)> {
