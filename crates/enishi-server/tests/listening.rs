@@ -311,3 +311,54 @@ fn the_console_inbox_tasks_badge_and_till_prompt() {
         assert_eq!(items(&tasks).len(), 1, "only the first complaint's follow-up");
     }
 }
+
+#[test]
+fn the_daily_work_runs_the_task_rules_and_queues_one_digest_per_assignee() {
+    use enishi_store::repo::{history, jobs, tasks};
+    for db in enishi_store::testing::all() {
+        let store = std::sync::Arc::new(enishi_store::Store::open(&db.url).unwrap());
+        let state = enishi_server::AppState::new(store.clone()).unwrap();
+        let now = chrono::Utc::now();
+        let aki = store
+            .write(|c| -> Result<i64, enishi_store::StoreError> {
+                let aki = users::create(c, "aki@shop.example", "Aki", Role::Staff, Language::En, PASSWORD)
+                    .map_err(|e| enishi_store::StoreError::Decode(e.to_string()))?;
+                let u =
+                    enishi_store::CustomerUpsert { external_id: Some("C-1".parse().unwrap()), ..Default::default() };
+                let id = enishi_store::repo::customers::upsert(c, &u)?.id();
+                tasks::set_customer_owner(c, id, Some(aki))?;
+                // Recorded straight into the store, as an import would: no rule ran at intake.
+                let new = enishi_store::NewInteraction {
+                    customer_id: id,
+                    kind: enishi_core::InteractionKind::Complaint,
+                    channel: None,
+                    body: "Cold".into(),
+                    status: enishi_core::InteractionStatus::Open,
+                    staff: None,
+                    occurred_at: now - chrono::Duration::days(4),
+                    assignee_id: None,
+                    resolution: None,
+                };
+                history::add_interaction(c, &new)?;
+                Ok(aki)
+            })
+            .unwrap();
+        let ticker = enishi_server::scheduler::Ticker::new(std::time::Duration::from_secs(60));
+        let first = enishi_server::scheduler::tick(&state, now.timestamp(), &ticker);
+        assert!(first.errors.is_empty(), "{:?}", first.errors);
+        let made = store.read(|c| tasks::list(c, &tasks::TaskQuery::default(), 10, 0)).unwrap();
+        assert_eq!(made.len(), 1, "the complaint's follow-up");
+        assert_eq!(made[0].assignee.as_ref().map(|u| u.id), Some(aki), "for the owner");
+        let digests = || store.read(|c| jobs::list(c, Some(tasks::DIGEST_JOB), jobs::JobState::Queued, 10)).unwrap();
+        let queued = digests();
+        assert_eq!(queued.len(), 1, "the follow-up was due yesterday: Aki's digest");
+        let payload: Value = serde_json::from_str(&queued[0].payload).unwrap();
+        assert_eq!(
+            (payload["email"].as_str(), payload["tasks"][0]["overdue"].as_bool()),
+            (Some("aki@shop.example"), Some(true))
+        );
+        enishi_server::scheduler::tick(&state, now.timestamp() + 60, &ticker);
+        assert_eq!(digests().len(), 1, "once a day");
+        assert_eq!(store.read(|c| tasks::list(c, &tasks::TaskQuery::default(), 10, 0)).unwrap().len(), 1);
+    }
+}
