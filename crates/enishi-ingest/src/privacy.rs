@@ -25,7 +25,7 @@ fn all<T>(mut page: impl FnMut(i64) -> Result<Vec<T>, StoreError>) -> Result<Vec
 }
 
 /// Everything held about customer `id`: profile and consent (with its history), orders with
-/// their returns, the loyalty account and ledger, messages, interactions, events, scores and
+/// their returns, the loyalty account and ledger, messages, interactions, tasks, events, scores and
 /// recommendations. `None` when there is no such customer.
 pub fn export_customer(c: &mut dyn Conn, id: i64) -> Result<Option<Value>, StoreError> {
     let Some(customer) = customers::get(c, id)? else { return Ok(None) };
@@ -58,6 +58,10 @@ pub fn export_customer(c: &mut dyn Conn, id: i64) -> Result<Option<Value>, Store
         },
         "communications": all(|offset| history::communications(c, id, PAGE, offset))?,
         "interactions": all(|offset| history::interactions(c, Some(id), None, PAGE, offset))?,
+        "tasks": all(|offset| {
+            let q = enishi_store::repo::tasks::TaskQuery { customer_id: Some(id), ..Default::default() };
+            enishi_store::repo::tasks::list(c, &q, PAGE, offset)
+        })?,
         "events": all(|offset| history::events(c, id, PAGE, offset))?,
         "scores": scores::get(c, id)?,
         "recommendations": recommendations,

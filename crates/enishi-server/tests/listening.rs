@@ -61,6 +61,8 @@ fn interactions_are_assigned_resolved_with_a_note_and_leave_the_inbox() {
         assert_eq!((t["rule"].as_str(), t["kind"].as_str()), (Some("complaint"), Some("call")));
         assert_eq!((t["interaction_id"].as_i64(), t["due_at"].as_str()), (Some(iid), Some("2026-11-23T10:00:00Z")));
         assert_eq!(t["assignee"]["email"], "aki@shop.example");
+        let (_, export) = app.admin("GET", &format!("/api/v1/customers/{id}/privacy-export"), None);
+        assert_eq!(export["tasks"][0]["title"], "Follow up on the complaint", "a privacy export holds the tasks");
 
         // In progress: still in the inbox, filtered and sorted as asked.
         let (s, i) = app.admin("PATCH", &format!("/api/v1/interactions/{iid}"), Some(json!({"status": "in_progress"})));

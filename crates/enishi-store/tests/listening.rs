@@ -258,6 +258,10 @@ fn owners_and_tasks() {
             assert!(tasks::delete(c, kens.id)?);
             assert!(!tasks::delete(c, kens.id)?);
             assert!(tasks::get(c, kens.id)?.is_none());
+            // Erasure deletes the customer's tasks with the rest of their personal data.
+            assert!(!tasks::list(c, &TaskQuery { customer_id: Some(id), ..Default::default() }, 10, 0)?.is_empty());
+            assert!(enishi_store::repo::privacy::erase(c, id, now)?);
+            assert!(tasks::list(c, &TaskQuery { customer_id: Some(id), ..Default::default() }, 10, 0)?.is_empty());
             Ok(())
         })
         .unwrap();

@@ -663,6 +663,9 @@ struct PrivacyExport {
     communications: Value,
     #[schema(value_type = Option<Vec<Object>>, nullable = false)]
     interactions: Value,
+    /// Follow-up tasks about the customer.
+    #[schema(value_type = Option<Vec<Object>>, nullable = false)]
+    tasks: Value,
     #[schema(value_type = Option<Vec<Object>>, nullable = false)]
     events: Value,
     /// The stored analytics scores, null before any analysis ran.
@@ -685,6 +688,7 @@ impl PrivacyExport {
             loyalty: take("loyalty"),
             communications: take("communications"),
             interactions: take("interactions"),
+            tasks: take("tasks"),
             events: take("events"),
             scores: take("scores"),
             recommendations: take("recommendations"),
@@ -1158,7 +1162,7 @@ async fn delete_customer(
 
 #[utoipa::path(get, path = "/api/v1/customers/{id}/privacy-export", operation_id = "exportCustomerData", tag = "customers",
     summary = "Everything held about a customer (privacy request)",
-    description = "For a GDPR access or portability request or an APPI disclosure request: profile and consent with its history, orders and returns, loyalty account and ledger, messages, interactions, events, scores and recommendations, as one JSON document. Recorded in the audit log. Roles: admin.",
+    description = "For a GDPR access or portability request or an APPI disclosure request: profile and consent with its history, orders and returns, loyalty account and ledger, messages, interactions, tasks, events, scores and recommendations, as one JSON document. Recorded in the audit log. Roles: admin.",
     params(("id" = i64, Path, description = "Enishi customer id.", minimum = 0)),
     responses(
         (status = 200, description = "The customer's data.", body = PrivacyExport),

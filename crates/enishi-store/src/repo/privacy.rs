@@ -28,7 +28,7 @@ pub fn external_id_hash(external_id: &str) -> String {
 }
 
 /// Erases customer `id` at `now`: their shop id goes on the erasure list; profile, consent
-/// history, messages, interactions, events and recommendations are deleted; the row keeps
+/// history, messages, tasks, interactions, events and recommendations are deleted; the row keeps
 /// only its id, `erased:ID` as shop id, and when it was first seen. Orders, the ledger and the
 /// running totals stay. On SQLite freed content is zeroed (`secure_delete`). `false` when
 /// there is no such customer.

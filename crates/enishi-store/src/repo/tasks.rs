@@ -12,7 +12,7 @@ use enishi_core::{Amount, Currency, TaskKind, TaskStatus};
 use serde::Serialize;
 
 /// A follow-up task.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Task {
     /// Enishi's id.
     pub id: i64,
