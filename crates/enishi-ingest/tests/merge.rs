@@ -107,6 +107,8 @@ fn a_merge_moves_orders_points_coupons_and_history_and_the_books_rederive() {
                     status: enishi_core::InteractionStatus::Open,
                     staff: None,
                     occurred_at: chrono::Utc::now(),
+                    assignee_id: None,
+                    resolution: None,
                 },
             )
             .map(|_| ())

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use enishi_core::{BusinessClock, Currency, InteractionStatus, Role};
+use enishi_core::{BusinessClock, Currency, Role};
 use enishi_store::repo::customers::ConsentLogEntry;
 use enishi_store::repo::loyalty::Entry;
 use enishi_store::repo::{customers, history, loyalty, orders, scores};

@@ -19,6 +19,7 @@ pub const MOVED_TABLES: &[&str] = &[
     "return_lines",
     "communications",
     "interactions",
+    "tasks",
     "events",
     "consent_log",
     "loyalty_ledger",
