@@ -11,6 +11,7 @@ pub mod definition;
 pub mod email;
 pub mod fields;
 pub mod policy;
+pub mod postal;
 pub mod results;
 pub mod sender;
 pub mod template;

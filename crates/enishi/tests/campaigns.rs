@@ -203,3 +203,51 @@ fn the_server_sends_a_scheduled_campaign_when_its_time_comes() {
         String::from_utf8_lossy(&list.stdout)
     );
 }
+
+/// A postal campaign: started, its letters exported for the print shop in Japanese address
+/// order sorted by postal code, then recorded as posted when confirmed.
+#[test]
+fn a_postal_campaign_exports_the_print_shops_list_and_records_letters_when_confirmed() {
+    let db = enishi_store::testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::write(
+        p.join("customers.csv"),
+        "external_id,name,postal_code,region,city,address_line1,tags,postal_consent\n\
+         K1,佐藤 花子,150-0043,東京都,渋谷区,道玄坂1-2-3,dm,opted_in\n\
+         K2,=HYPERLINK(\"x\"),060-0001,北海道,札幌市,北1条西1,dm,opted_in\n\
+         K3,鈴木 一郎,530-0001,大阪府,大阪市,梅田1-1,dm,opted_out\n\
+         K4,田中 次郎,,,,,dm,opted_in\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("campaign.json"),
+        r#"{"name": "winter letter", "channel": "postal", "audience": {"segment": "dm"}, "cost_per_message": "120"}"#,
+    )
+    .unwrap();
+    let url = &db.url;
+    run(url, p, &["import", "customers", "customers.csv"]);
+    run(url, p, &["segment", "create", "dm", "tag = \"dm\""]);
+    run(url, p, &["campaign", "create", "campaign.json"]);
+    let early = enishi(url, p, &["campaign", "export", "winter letter"]).output().unwrap();
+    assert_eq!(early.status.code(), Some(2), "a draft has no letters yet");
+    let started = run(url, p, &["campaign", "start", "winter letter"]);
+    let said = String::from_utf8_lossy(&started.stderr);
+    assert!(said.contains("2 queued") && said.contains("1 no_consent") && said.contains("1 no_address"), "{said}");
+    let out = run(url, p, &["campaign", "export", "winter letter"]);
+    let csv = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "postal_code,prefecture,city,street,building,name,external_id");
+    assert!(lines[1].starts_with("〒060-0001,北海道,札幌市") && lines[1].contains("'=HYPERLINK"), "{csv}");
+    assert!(lines[2].starts_with("〒150-0043,東京都,渋谷区,道玄坂1-2-3,,佐藤 花子 様,K1"), "{csv}");
+    assert_eq!(lines.len(), 3, "{csv}");
+    let confirmed = run(url, p, &["campaign", "confirm", "winter letter"]);
+    assert!(String::from_utf8_lossy(&confirmed.stdout).contains("recorded 2 letters"));
+    let results = run(url, p, &["campaign", "results", "winter letter", "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&results.stdout).unwrap();
+    assert_eq!(r["state"], "done");
+    assert_eq!(r["total"]["members"], 2);
+    assert_eq!(r["total"]["cost"].as_str().unwrap().parse::<f64>().unwrap(), 240.0);
+    let again = enishi(url, p, &["campaign", "export", "winter letter"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(2), "a done campaign has no letters left to post");
+}

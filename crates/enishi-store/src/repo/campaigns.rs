@@ -449,6 +449,18 @@ pub fn claim(
     Ok(out)
 }
 
+/// Queued recipients of a campaign (of one variant, or all), by customer id.
+pub fn queued(c: &mut dyn Conn, campaign_id: i64, arm: Option<&str>) -> Result<Vec<(i64, String)>, StoreError> {
+    c.query(
+        "SELECT customer_id, arm FROM campaign_recipients WHERE campaign_id = $1 AND status = 'queued' \
+         AND ($2 = '' OR arm = $2) ORDER BY customer_id",
+        params![campaign_id, arm.unwrap_or("")],
+    )?
+    .iter()
+    .map(|r| Ok((r.int("customer_id")?, r.text("arm")?)))
+    .collect()
+}
+
 /// Records that the message is about to be handed to the server, if `worker` still holds it.
 /// Commit this before the message's last byte is sent.
 pub fn hand_over(c: &mut dyn Conn, campaign_id: i64, customer_id: i64, worker: &str) -> Result<bool, StoreError> {

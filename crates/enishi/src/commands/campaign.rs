@@ -76,6 +76,13 @@ pub enum CampaignWhat {
         /// When.
         at: String,
     },
+    /// Start a campaign now without sending: snapshot its audience, skip who must not be
+    /// contacted (with the reason), hold out and split the rest, and queue their messages for
+    /// `enishi serve` or `campaign send`.
+    Start {
+        /// The campaign's name.
+        name: String,
+    },
     /// Start a campaign now (if not started) and send its email until every message is
     /// settled; safe to run again after an interruption.
     Send {
@@ -94,6 +101,26 @@ pub enum CampaignWhat {
         /// `enishi serve` or the next run).
         #[arg(long, default_value_t = 600)]
         patience: u64,
+    },
+    /// A started postal campaign's letters still to post, as the print shop's mailing list
+    /// (CSV, Japanese address order, sorted by postal code).
+    Export {
+        /// The campaign's name.
+        name: String,
+        /// Only this variant's letters.
+        #[arg(long)]
+        variant: Option<String>,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Record a postal campaign's letters (of one variant, or all) as posted now.
+    Confirm {
+        /// The campaign's name.
+        name: String,
+        /// Only this variant's letters.
+        #[arg(long)]
+        variant: Option<String>,
     },
     /// Results: audience, skipped by reason, sent, failed, conversions, uplift over the
     /// holdout, cost and ROI per variant; with --versions every version of the mailing.
@@ -276,6 +303,13 @@ pub fn run(store: &Store, what: CampaignWhat) -> Result<()> {
                 .map_err(reported)?;
             println!("scheduled \"{name}\" for {}", clock.format_local(when, "%Y-%m-%d %H:%M %Z"));
         }
+        CampaignWhat::Start { name } => {
+            let k = store.read(|c| ops::find(c, &name)).map_err(reported)?;
+            let started = std::time::Instant::now();
+            let m = store.write(|c| ops::start(c, &k, &clock)).map_err(reported)?;
+            describe_start(&m);
+            println!("materialised in {:.2} s", started.elapsed().as_secs_f64());
+        }
         CampaignWhat::Send { name, rate, lease_seconds, retry_seconds, patience } => {
             let k = store.read(|c| ops::find(c, &name)).map_err(reported)?;
             if k.channel != "email" {
@@ -287,15 +321,7 @@ pub fn run(store: &Store, what: CampaignWhat) -> Result<()> {
             }
             if matches!(k.state, repo::CampaignState::Draft | repo::CampaignState::Scheduled) {
                 let m = store.write(|c| ops::start(c, &k, &clock)).map_err(reported)?;
-                let queued: usize = m.queued.iter().map(|(_, n)| n).sum();
-                let skipped: Vec<String> =
-                    m.skipped.iter().filter(|(_, n)| *n > 0).map(|(r, n)| format!("{n} {r}")).collect();
-                eprintln!(
-                    "audience {}: {queued} queued, {} held out, skipped: {}",
-                    m.audience,
-                    m.holdout,
-                    if skipped.is_empty() { "none".to_string() } else { skipped.join(", ") }
-                );
+                describe_start(&m);
             }
             let (smtp, from) = smtp(store)?;
             let mut options = SendOptions::new(&from);
@@ -316,6 +342,34 @@ pub fn run(store: &Store, what: CampaignWhat) -> Result<()> {
                 secs,
                 total.sent as f64 / secs
             );
+        }
+        CampaignWhat::Export { name, variant, out } => {
+            let contacts = store
+                .read(|c| {
+                    let k = ops::find(c, &name)?;
+                    enishi_campaigns::postal::mailing_list(c, &k, variant.as_deref())
+                })
+                .map_err(reported)?;
+            let writer: Box<dyn std::io::Write> = match &out {
+                Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let n =
+                enishi_ingest::export::export_members(&contacts, enishi_ingest::export::MemberLayout::Postal, writer)?;
+            store.write(|c| super::audit(c, "campaign.export", &name, serde_json::json!({"letters": n})))?;
+            if out.is_some() {
+                eprintln!("exported {n} letters of \"{name}\"");
+            }
+        }
+        CampaignWhat::Confirm { name, variant } => {
+            let n = store
+                .write(|c| {
+                    let k = ops::find(c, &name)?;
+                    enishi_campaigns::postal::confirm(c, &k, variant.as_deref())
+                })
+                .map_err(reported)?;
+            store.write(|c| super::audit(c, "campaign.confirm", &name, serde_json::json!({"letters": n})))?;
+            println!("recorded {n} letters of \"{name}\" as posted");
         }
         CampaignWhat::Results { name, versions: all, json } => {
             let list: Vec<Results> = store
@@ -362,6 +416,18 @@ pub fn run(store: &Store, what: CampaignWhat) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Says what starting a campaign did (on standard error).
+fn describe_start(m: &enishi_campaigns::audience::Materialised) {
+    let queued: usize = m.queued.iter().map(|(_, n)| n).sum();
+    let skipped: Vec<String> = m.skipped.iter().filter(|(_, n)| *n > 0).map(|(r, n)| format!("{n} {r}")).collect();
+    eprintln!(
+        "audience {}: {queued} queued, {} held out, skipped: {}",
+        m.audience,
+        m.holdout,
+        if skipped.is_empty() { "none".to_string() } else { skipped.join(", ") }
+    );
 }
 
 fn print_results(r: &Results, currency: &enishi_core::Currency) {
