@@ -108,6 +108,8 @@ pub const FIELDS: &[Field] = &[
     field("did", Family::Events, "did(event: \"added_to_cart\", within: 2d)"),
     field("events", Family::Events, "events(event: \"page_view\", within: 30d) >= 5"),
     field("open_issue", Family::Events, "open_issue(kind: \"complaint\")"),
+    field("received", Family::Events, "received(campaign: \"winter DM v1\", within: 30d)"),
+    field("messages", Family::Events, "messages(channel: \"email\", within: 7d) >= 2"),
     field("segment", Family::Membership, "segment = \"Lapsed VIPs\""),
     field("list", Family::Membership, "list = \"Trade fair 2026\""),
 ];

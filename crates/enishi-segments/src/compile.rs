@@ -682,6 +682,7 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
             id_in(q)
         }
         "did" | "events" => events(r, ctx)?,
+        "received" | "messages" => messages(r, ctx)?,
         "segment" => segment(r, ctx)?,
         "list" => {
             let test = r.text_test(any_text)?;
@@ -847,6 +848,38 @@ fn bought(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
         q.and_where(col("orders", "placed_day").gte(from));
     }
     Ok(id_in(q))
+}
+
+/// `received(campaign: "winter DM v1", channel: "email", within: 30d)` and
+/// `messages(channel: "email", within: 7d) >= 2`: messages sent to the customer (the
+/// communication history), of a campaign and on a channel when given, in the window.
+fn messages(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
+    let campaign = r.text_arg("campaign")?;
+    let channel = r.text_arg("channel")?;
+    let (from, to) = r.window(ctx)?;
+    let mut q = Query::select()
+        .column(Alias::new("customer_id"))
+        .from(Alias::new("communications"))
+        .and_where(Expr::col(Alias::new("status")).eq("sent"))
+        .and_where(Expr::col(Alias::new("sent_at")).lt(day_start(ctx, to + 1)))
+        .to_owned();
+    if let Some(from) = from {
+        q.and_where(Expr::col(Alias::new("sent_at")).gte(day_start(ctx, from)));
+    }
+    if let Some(campaign) = campaign {
+        q.and_where(Expr::col(Alias::new("campaign")).eq(campaign));
+    }
+    if let Some(channel) = channel {
+        q.and_where(Expr::col(Alias::new("channel")).eq(channel));
+    }
+    if r.c.field == "received" {
+        r.flag()?;
+        Ok(id_in(q))
+    } else {
+        let (op, n) = r.compare_int()?;
+        q.group_by_col(Alias::new("customer_id"));
+        Ok(zero_default(q, count_all(), op, n, true))
+    }
 }
 
 /// `did(event: "added_to_cart", within: 2d)` and `events(event: …) >= 3`, with property

@@ -107,7 +107,16 @@ struct Issue {
     resolved_at: Option<i64>,
 }
 
+/// A message sent: (customer, campaign, channel, sent at).
+struct Message {
+    customer: i64,
+    campaign: &'static str,
+    channel: &'static str,
+    at: i64,
+}
+
 struct Fixture {
+    messages: Vec<Message>,
     issues: Vec<Issue>,
     customers: Vec<Customer>,
     accounts: Vec<(i64, &'static str, &'static str)>,
@@ -137,6 +146,7 @@ fn fixture() -> Fixture {
     let mut customers = Vec::new();
     let (mut orders, mut returns, mut events) = (Vec::new(), Vec::new(), Vec::new());
     let mut issues = Vec::new();
+    let mut messages = Vec::new();
     for id in 1..=90i64 {
         let c = Customer {
             id,
@@ -244,9 +254,32 @@ fn fixture() -> Fixture {
                 resolved_at: None,
             });
         }
+        // Campaign messages: some inside 7 days, some 8–40 days back, some after the as-of day.
+        if id % 3 == 0 {
+            messages.push(Message {
+                customer: id,
+                campaign: "winter",
+                channel: "email",
+                at: day_start(fixture_day() - id % 40) + 3600,
+            });
+        }
+        if id % 4 == 0 {
+            messages.push(Message {
+                customer: id,
+                campaign: "letter",
+                channel: "postal",
+                at: day_start(fixture_day() - 5 + id % 7),
+            });
+            messages.push(Message {
+                customer: id,
+                campaign: "spring",
+                channel: "email",
+                at: day_start(fixture_day() - id % 5),
+            });
+        }
         customers.push(c);
     }
-    Fixture { issues, customers, accounts, orders, returns, events }
+    Fixture { messages, issues, customers, accounts, orders, returns, events }
 }
 
 fn load(c: &mut dyn Conn, f: &Fixture) -> Result<(), StoreError> {
@@ -355,6 +388,13 @@ fn load(c: &mut dyn Conn, f: &Fixture) -> Result<(), StoreError> {
                 &[id.into(), r.customer.into(), (*sku).into(), (*q).into(), (a / q).into(), (*a).into()],
             )?;
         }
+    }
+    for m in &f.messages {
+        c.execute(
+            "INSERT INTO communications (customer_id, channel, campaign, subject, sent_at, status, created_at) \
+             VALUES ($1, $2, $3, 'x', $4, 'sent', 0)",
+            &[m.customer.into(), m.channel.into(), m.campaign.into(), m.at.into()],
+        )?;
     }
     for i in &f.issues {
         c.execute(
@@ -612,6 +652,24 @@ impl Reference<'_> {
                     compare(op, n as f64, k)
                 }
             }
+            "received" | "messages" => {
+                let (from, to) = self.window(c);
+                let from = if from == i64::MIN { i64::MIN } else { day_start(from) };
+                let n = self
+                    .f
+                    .messages
+                    .iter()
+                    .filter(|m| m.customer == x.id && m.at >= from && m.at < day_start(to + 1))
+                    .filter(|m| arg("campaign").is_none_or(|k| k == m.campaign))
+                    .filter(|m| arg("channel").is_none_or(|k| k == m.channel))
+                    .count();
+                if c.field == "received" {
+                    n > 0
+                } else {
+                    let (op, k) = cmp_test(&c.test);
+                    compare(op, n as f64, k)
+                }
+            }
             "open_issue" => {
                 let end = day_start(as_of() + 1);
                 self.f.issues.iter().any(|i| {
@@ -715,6 +773,12 @@ const ATOMS: &[&str] = &[
     "open_issue",
     "open_issue(kind: \"complaint\")",
     "not open_issue(kind: \"request\")",
+    "received(campaign: \"winter\")",
+    "received(campaign: \"winter\", within: 7d)",
+    "received(channel: \"postal\", within: 3d)",
+    "not received(within: 30d)",
+    "messages(channel: \"email\", within: 30d) >= 2",
+    "messages(within: 7d) < 1",
 ];
 
 fn stores() -> Vec<(&'static str, TestDb)> {
