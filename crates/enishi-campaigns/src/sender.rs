@@ -292,17 +292,17 @@ impl<'a> Sender<'a> {
         let link = unsubscribe::link(&prepared.base_url, &prepared.key, m.customer_id, m.campaign_id);
         let programs =
             self.programs.as_ref().ok_or_else(|| Refusal::Transient("the programme is not loaded".into()))?;
-        let (fields, to) = self
+        // The merge fields carry the customer's email: one read of the customer per message.
+        let fields = self
             .store
             .read(|c| {
                 let now = c.now();
-                let fields = merge_fields(c, programs, m.customer_id, now, shared, link)?;
-                Ok::<_, Error>((fields, customers::get(c, m.customer_id)?.and_then(|x| x.email)))
+                merge_fields(c, programs, m.customer_id, now, shared, link)
             })
             .map_err(internal)?;
-        let to: Address = to
-            .as_deref()
-            .unwrap_or_default()
+        let to: Address = fields
+            .customer
+            .email
             .parse()
             .map_err(|_| Refusal::Permanent("the customer's email address is not valid".into()))?;
         let rendered = compiled.render(&fields).map_err(internal)?;

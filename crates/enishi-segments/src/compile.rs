@@ -861,18 +861,29 @@ fn messages(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
         .column(Alias::new("customer_id"))
         .from(Alias::new("communications"))
         .and_where(Expr::col(Alias::new("status")).eq("sent"))
-        .and_where(Expr::col(Alias::new("sent_at")).lt(day_start(ctx, to + 1)))
         .to_owned();
-    if let Some(from) = from {
-        q.and_where(Expr::col(Alias::new("sent_at")).gte(day_start(ctx, from)));
-    }
+    in_window(&mut q, "sent_at", ctx, from, to);
     if let Some(campaign) = campaign {
         q.and_where(Expr::col(Alias::new("campaign")).eq(campaign));
     }
     if let Some(channel) = channel {
         q.and_where(Expr::col(Alias::new("channel")).eq(channel));
     }
-    if r.c.field == "received" {
+    any_or_count(r, q, r.c.field == "received")
+}
+
+/// Keeps the rows of `q` whose instant `column` falls in the business days `from..=to`.
+fn in_window(q: &mut SelectStatement, column: &str, ctx: &Context<'_>, from: Option<i64>, to: i64) {
+    q.and_where(Expr::col(Alias::new(column)).lt(day_start(ctx, to + 1)));
+    if let Some(from) = from {
+        q.and_where(Expr::col(Alias::new(column)).gte(day_start(ctx, from)));
+    }
+}
+
+/// A flag field (`did`, `received`): customers with any row of `q`; a counting field
+/// (`events`, `messages`): customers whose number of rows passes the comparison.
+fn any_or_count(r: &mut Reader<'_>, mut q: SelectStatement, flag: bool) -> Result<Expr, Invalid> {
+    if flag {
         r.flag()?;
         Ok(id_in(q))
     } else {
@@ -893,11 +904,8 @@ fn events(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
         .column(Alias::new("customer_id"))
         .from(Alias::new("events"))
         .and_where(Expr::col(Alias::new("name")).eq(name))
-        .and_where(Expr::col(Alias::new("occurred_at")).lt(day_start(ctx, to + 1)))
         .to_owned();
-    if let Some(from) = from {
-        q.and_where(Expr::col(Alias::new("occurred_at")).gte(day_start(ctx, from)));
-    }
+    in_window(&mut q, "occurred_at", ctx, from, to);
     let props: Vec<(String, Value)> =
         r.c.args.iter().filter(|(k, _)| k.starts_with("props.")).map(|(k, v)| (k.clone(), v.clone())).collect();
     for (key, value) in &props {
@@ -923,12 +931,5 @@ fn events(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
         q.and_where(extracted.eq(text.clone()));
     }
     r.used.extend(r.c.args.keys().filter(|k| k.starts_with("props.")).map(String::as_str));
-    if r.c.field == "did" {
-        r.flag()?;
-        Ok(id_in(q))
-    } else {
-        let (op, n) = r.compare_int()?;
-        q.group_by_col(Alias::new("customer_id"));
-        Ok(zero_default(q, count_all(), op, n, true))
-    }
+    any_or_count(r, q, r.c.field == "did")
 }

@@ -331,7 +331,16 @@ pub fn run(store: &Store, what: CampaignWhat) -> Result<()> {
             options.retry_seconds = retry_seconds;
             let mut sender = Sender::new(store, smtp, options, clock, currency);
             let started = std::time::Instant::now();
-            let total = sender.run_until_done(Duration::from_secs(patience), &mut |_| {}).map_err(reported)?;
+            // A line on standard error every few seconds, so a long send shows it is moving.
+            let mut said = std::time::Instant::now();
+            let total = sender
+                .run_until_done(Duration::from_secs(patience), &mut |r| {
+                    if said.elapsed() >= Duration::from_secs(5) {
+                        eprintln!("… sent {}, retried {}, failed {}", r.sent, r.retried, r.failed);
+                        said = std::time::Instant::now();
+                    }
+                })
+                .map_err(reported)?;
             let secs = started.elapsed().as_secs_f64().max(1e-9);
             println!(
                 "sent {}, retried {}, failed {}, settled {} unconfirmed, in {:.1} s ({:.0}/s)",
