@@ -29,6 +29,7 @@ pub enum Dialect {
 }
 
 /// What a rule is evaluated against.
+#[derive(Clone, Copy)]
 pub struct Context<'a> {
     /// The day windows count back from (days since 1970-01-01, in the business time zone);
     /// orders, returns and events after it are ignored.
@@ -41,12 +42,27 @@ pub struct Context<'a> {
     pub refs: &'a Refs,
     /// Which per-customer summaries say exactly what the orders say as of `as_of_day`.
     pub summaries: Summaries,
+    /// How conditions on other tables are written.
+    pub form: Form,
+}
+
+/// How a condition on another table's rows is written: as a set or as a probe. Both select
+/// the same customers; they differ in what the database does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Form {
+    /// `c.id IN (SELECT customer_id …)`: the set is built once, then looked up for each
+    /// customer the query visits — best when it visits most customers.
+    #[default]
+    Sets,
+    /// `EXISTS (SELECT … WHERE customer_id = c.id)`: an index seek for each customer the query
+    /// visits — best when a selective condition has already narrowed them down.
+    Probes,
 }
 
 impl<'a> Context<'a> {
     /// A context for checking a rule without running it: no as-of day, no summaries read.
     pub fn for_checking(calendar: &'a BusinessClock, dialect: Dialect, refs: &'a Refs) -> Context<'a> {
-        Context { as_of_day: 0, calendar, dialect, refs, summaries: Summaries::default() }
+        Context { as_of_day: 0, calendar, dialect, refs, summaries: Summaries::default(), form: Form::Sets }
     }
 }
 
@@ -86,25 +102,23 @@ pub struct Invalid {
     pub message: String,
 }
 
-/// The query `SELECT c.id FROM customers c WHERE <rule> ORDER BY c.id` — the rule's members.
-pub fn members_query(rule: &Node, ctx: &Context<'_>) -> Result<SelectStatement, Invalid> {
-    let condition = expr(rule, ctx, "")?;
-    Ok(Query::select()
+/// The query `SELECT c.id FROM customers c WHERE <condition> ORDER BY c.id`: the members.
+pub fn members_where(condition: Expr) -> SelectStatement {
+    Query::select()
         .column((Alias::new("c"), Alias::new("id")))
         .from_as(Alias::new("customers"), Alias::new("c"))
         .and_where(condition)
         .order_by((Alias::new("c"), Alias::new("id")), sea_query::Order::Asc)
-        .to_owned())
+        .to_owned()
 }
 
-/// The query `SELECT COUNT(*) AS n FROM customers c WHERE <rule>`.
-pub fn count_query(rule: &Node, ctx: &Context<'_>) -> Result<SelectStatement, Invalid> {
-    let condition = expr(rule, ctx, "")?;
-    Ok(Query::select()
+/// The query `SELECT COUNT(*) AS n FROM customers c WHERE <condition>`.
+pub fn count_where(condition: Expr) -> SelectStatement {
+    Query::select()
         .expr_as(count_all(), Alias::new("n"))
         .from_as(Alias::new("customers"), Alias::new("c"))
         .and_where(condition)
-        .to_owned())
+        .to_owned()
 }
 
 /// Checks a rule without running it.
@@ -319,14 +333,34 @@ fn compare(left: Expr, op: Op, right: impl Into<Expr>) -> Expr {
     }
 }
 
-/// `c.id IN (query)`.
-fn id_in(query: SelectStatement) -> Expr {
-    customer_id().in_subquery(query)
+/// `customer_id`, unqualified: the customer column of a one-table query.
+fn customer_col() -> Expr {
+    Expr::col(Alias::new("customer_id"))
+}
+
+/// The customer `c` has rows in `query`, whose column `key` names the customer: written as
+/// the context's [`Form`] says.
+fn id_in(ctx: &Context<'_>, mut query: SelectStatement, key: Expr) -> Expr {
+    match ctx.form {
+        Form::Sets => customer_id().in_subquery(query),
+        Form::Probes => {
+            query.and_where(key.eq(customer_id()));
+            Expr::exists(query)
+        }
+    }
 }
 
 /// A per-customer measure that is 0 for customers without rows: `value op n` over the rows
 /// `base` groups by customer (or selects one per customer when `grouped` is false).
-fn zero_default(mut base: SelectStatement, value: Expr, op: Op, n: i64, grouped: bool) -> Expr {
+fn zero_default(
+    ctx: &Context<'_>,
+    mut base: SelectStatement,
+    key: Expr,
+    value: Expr,
+    op: Op,
+    n: i64,
+    grouped: bool,
+) -> Expr {
     let holds_at_zero = op.holds(0, n);
     let test = compare(value, op, n);
     let test = if holds_at_zero { test.not() } else { test };
@@ -336,15 +370,22 @@ fn zero_default(mut base: SelectStatement, value: Expr, op: Op, n: i64, grouped:
         base.and_where(test);
     }
     if holds_at_zero {
-        id_in(base).not()
+        id_in(ctx, base, key).not()
     } else {
-        id_in(base)
+        id_in(ctx, base, key)
     }
 }
 
 /// Rows of `table` (aliased `t`) whose `column` passes a text test, as a customer condition;
 /// `column_of` maps a stored value to the expression compared.
-fn text_in_table(table: &str, id_column: &str, column: &str, test: TextTest, filter: Option<Expr>) -> Expr {
+fn text_in_table(
+    ctx: &Context<'_>,
+    table: &str,
+    id_column: &str,
+    column: &str,
+    test: TextTest,
+    filter: Option<Expr>,
+) -> Expr {
     let select = |cond: Option<Expr>| {
         let mut q = Query::select()
             .column((Alias::new("t"), Alias::new(id_column)))
@@ -359,10 +400,11 @@ fn text_in_table(table: &str, id_column: &str, column: &str, test: TextTest, fil
         q
     };
     let column = col("t", column);
+    let key = col("t", id_column);
     match test {
-        TextTest::Present => id_in(select(Some(column.is_not_null()))),
-        TextTest::OneOf(values) => id_in(select(Some(column.is_in(values)))),
-        TextTest::NoneOf(values) => id_in(select(Some(column.is_in(values)))).not(),
+        TextTest::Present => id_in(ctx, select(Some(column.is_not_null())), key),
+        TextTest::OneOf(values) => id_in(ctx, select(Some(column.is_in(values))), key),
+        TextTest::NoneOf(values) => id_in(ctx, select(Some(column.is_in(values))), key).not(),
     }
 }
 
@@ -411,13 +453,15 @@ fn net_total(ctx: &Context<'_>) -> Expr {
 }
 
 /// Customers whose stored score `column` compares with `value` (false for the unscored).
-fn score_compare(column: &str, op: Op, value: impl Into<Expr>) -> Expr {
+fn score_compare(ctx: &Context<'_>, column: &str, op: Op, value: impl Into<Expr>) -> Expr {
     id_in(
+        ctx,
         Query::select()
             .column(Alias::new("customer_id"))
             .from(Alias::new("customer_scores"))
             .and_where(compare(Expr::col(Alias::new(column)), op, value))
             .to_owned(),
+        customer_col(),
     )
 }
 
@@ -448,7 +492,7 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
             .and_where(Expr::col(Alias::new("channel")).eq(channel.as_str()))
             .and_where(Expr::col(Alias::new("status")).eq("opted_in"))
             .to_owned();
-        return Ok(id_in(q));
+        return Ok(id_in(ctx, q, customer_col()));
     }
     if let Some(part) = field.strip_prefix("account.") {
         let column = match part {
@@ -503,12 +547,12 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
             );
             birthday.is_not_null().and(compare(ahead, op, n))
         }
-        "tag" => text_in_table("customer_tags", "customer_id", "tag", r.text_test(any_text)?, None),
+        "tag" => text_in_table(ctx, "customer_tags", "customer_id", "tag", r.text_test(any_text)?, None),
         "channel" => {
             let test = r.text_test(|s| s.parse::<Channel>().map(|ch| ch.as_str().to_string()).map_err(|e| e.0))?;
-            text_in_table("customer_channels", "customer_id", "channel", test, None)
+            text_in_table(ctx, "customer_channels", "customer_id", "channel", test, None)
         }
-        "attribute" => attribute(r)?,
+        "attribute" => attribute(r, ctx)?,
         "referred" => {
             r.flag()?;
             col("c", "referred_by").is_not_null()
@@ -524,22 +568,22 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
             if ctx.summaries.order_count && from.is_none() && to == ctx.as_of_day {
                 let stats =
                     Query::select().column(Alias::new("customer_id")).from(Alias::new("customer_stats")).to_owned();
-                zero_default(stats, Expr::col(Alias::new("order_count")), op, n, false)
+                zero_default(ctx, stats, customer_col(), Expr::col(Alias::new("order_count")), op, n, false)
             } else {
-                zero_default(orders_in(from, to), count_all(), op, n, true)
+                zero_default(ctx, orders_in(from, to), col("o", "customer_id"), count_all(), op, n, true)
             }
         }
         "spend" => {
             let (from, to) = r.window(ctx)?;
             let (op, n) = r.compare_money()?;
-            zero_default(orders_in(from, to), net_spend(ctx), op, n, true)
+            zero_default(ctx, orders_in(from, to), col("o", "customer_id"), net_spend(ctx), op, n, true)
         }
         "average_order_value" => {
             let (from, to) = r.window(ctx)?;
             let (op, n) = r.compare_money()?;
             let mut q = orders_in(from, to);
             q.and_having(compare(net_spend(ctx), op, Expr::val(n).mul(count_all())));
-            id_in(q)
+            id_in(ctx, q, col("o", "customer_id"))
         }
         "first_order" | "last_order" => {
             let (op, day) = r.compare_date()?;
@@ -547,7 +591,7 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
             let edge: Expr = if field == "first_order" { Func::min(placed).into() } else { Func::max(placed).into() };
             let mut q = orders_in(None, ctx.as_of_day);
             q.and_having(compare(edge, op, day));
-            id_in(q)
+            id_in(ctx, q, col("o", "customer_id"))
         }
         "days_since_last_order" | "days_since_first_order" => {
             let (op, n) = r.compare_int()?;
@@ -556,7 +600,7 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
                 if field == "days_since_first_order" { Func::min(placed).into() } else { Func::max(placed).into() };
             let mut q = orders_in(None, ctx.as_of_day);
             q.and_having(compare(Expr::val(ctx.as_of_day).sub(edge), op, n));
-            id_in(q)
+            id_in(ctx, q, col("o", "customer_id"))
         }
         "returned" => {
             let (from, to) = r.window(ctx)?;
@@ -569,7 +613,7 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
             if let Some(from) = from {
                 q.and_where(Expr::col(Alias::new("returned_at")).gte(day_start(ctx, from)));
             }
-            id_in(q)
+            id_in(ctx, q, customer_col())
         }
         "open_issue" => {
             let kind = match r.text_arg("kind")? {
@@ -592,14 +636,14 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
             if let Some(kind) = kind {
                 q.and_where(Expr::col(Alias::new("kind")).eq(kind.as_str()));
             }
-            id_in(q)
+            id_in(ctx, q, customer_col())
         }
         "points" => {
             let (op, n) = r.compare_int()?;
             let q = Query::select().column(Alias::new("customer_id")).from(Alias::new("loyalty_accounts")).to_owned();
-            zero_default(q, Expr::col(Alias::new("balance")), op, n, false)
+            zero_default(ctx, q, customer_col(), Expr::col(Alias::new("balance")), op, n, false)
         }
-        "tier" => text_in_table("loyalty_accounts", "customer_id", "tier", r.text_test(any_text)?, None),
+        "tier" => text_in_table(ctx, "loyalty_accounts", "customer_id", "tier", r.text_test(any_text)?, None),
         "member" => {
             let plan = r.text_arg("plan")?;
             r.flag()?;
@@ -612,7 +656,7 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
             if let Some(plan) = plan {
                 q.and_where(Expr::col(Alias::new("plan_id")).eq(plan));
             }
-            id_in(q)
+            id_in(ctx, q, customer_col())
         }
         "referrals" => {
             let (op, n) = r.compare_int()?;
@@ -622,7 +666,8 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
                 .and_where(col("t", "referred_by").is_not_null())
                 .group_by_col((Alias::new("t"), Alias::new("referred_by")))
                 .to_owned();
-            zero_default(q, count_all(), op, n, true)
+            // No index leads from a customer to those they referred: always a set.
+            zero_default(&Context { form: Form::Sets, ..*ctx }, q, col("t", "referred_by"), count_all(), op, n, true)
         }
         "stamps" => {
             let card = r
@@ -642,23 +687,23 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
                 ),
             };
             let q = Query::select().column(Alias::new("customer_id")).from(Alias::new("loyalty_accounts")).to_owned();
-            zero_default(q, Func::coalesce([stamps, Expr::val(0)]).into(), op, n, false)
+            zero_default(ctx, q, customer_col(), Func::coalesce([stamps, Expr::val(0)]).into(), op, n, false)
         }
         "rfm.r" | "rfm.f" | "rfm.m" => {
             let (op, n) = r.compare_int()?;
-            score_compare(&format!("rfm_{}", &field[4..]), op, n)
+            score_compare(ctx, &format!("rfm_{}", &field[4..]), op, n)
         }
         "rfm.segment" => {
             let test = r.text_test(catalogue::rfm_segment)?;
-            text_in_table("customer_scores", "customer_id", "rfm_segment", test, None)
+            text_in_table(ctx, "customer_scores", "customer_id", "rfm_segment", test, None)
         }
         "lifecycle" => {
             let test = r.text_test(catalogue::lifecycle_stage)?;
-            text_in_table("customer_scores", "customer_id", "lifecycle_stage", test, None)
+            text_in_table(ctx, "customer_scores", "customer_id", "lifecycle_stage", test, None)
         }
         "loyal_class" => {
             let test = r.text_test(catalogue::loyal_class)?;
-            text_in_table("customer_scores", "customer_id", "loyal_class", test, None)
+            text_in_table(ctx, "customer_scores", "customer_id", "loyal_class", test, None)
         }
         "p_alive" | "predicted_purchases" | "clv" => {
             let (op, n) = r.compare_number()?;
@@ -667,7 +712,7 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
                 "predicted_purchases" => "expected_purchases",
                 _ => "clv",
             };
-            score_compare(column, op, n.to_f64().unwrap_or(f64::MAX))
+            score_compare(ctx, column, op, n.to_f64().unwrap_or(f64::MAX))
         }
         "recommended" => {
             let sku = r
@@ -679,7 +724,7 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
                 .from(Alias::new("customer_recommendations"))
                 .and_where(Expr::col(Alias::new("sku")).eq(sku))
                 .to_owned();
-            id_in(q)
+            id_in(ctx, q, customer_col())
         }
         "did" | "events" => events(r, ctx)?,
         "received" | "messages" => messages(r, ctx)?,
@@ -702,9 +747,9 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
                 .and_where(Expr::col(Alias::new("list_id")).is_in(ids))
                 .to_owned();
             if matches!(test, TextTest::NoneOf(_)) {
-                id_in(q).not()
+                id_in(ctx, q, customer_col()).not()
             } else {
-                id_in(q)
+                id_in(ctx, q, customer_col())
             }
         }
         _ => return Err(unknown(r)),
@@ -758,7 +803,7 @@ fn unknown(r: &Reader<'_>) -> Invalid {
 
 /// `attribute(key: "size")`: the custom attribute is set; `= "L"`, `!= "L"`, `in (…)` compare
 /// its text; `>= 3` and the other comparisons with a number compare its number; `= true`.
-fn attribute(r: &mut Reader<'_>) -> Result<Expr, Invalid> {
+fn attribute(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
     let key =
         r.text_arg("key")?.ok_or_else(|| r.invalid("`attribute` needs the key: `attribute(key: \"size\") = \"L\"`"))?;
     let key_is = col("t", "key").eq(key);
@@ -769,16 +814,17 @@ fn attribute(r: &mut Reader<'_>) -> Result<Expr, Invalid> {
         .to_owned();
     let base = |cond: Expr| with_key.clone().and_where(cond).to_owned();
     Ok(match &r.c.test {
-        None => id_in(with_key.clone()),
+        None => id_in(ctx, with_key.clone(), col("t", "customer_id")),
         Some(Test::Compare(op, Value::Number(n))) => {
             let n = n.to_f64().unwrap_or(f64::MAX);
             match op {
-                Op::Ne => id_in(base(col("t", "number_value").eq(n))).not(),
-                _ => id_in(base(compare(col("t", "number_value"), *op, n))),
+                Op::Ne => id_in(ctx, base(col("t", "number_value").eq(n)), col("t", "customer_id")).not(),
+                _ => id_in(ctx, base(compare(col("t", "number_value"), *op, n)), col("t", "customer_id")),
             }
         }
         Some(Test::Compare(op @ (Op::Eq | Op::Ne), Value::Bool(b))) => {
-            let holds = id_in(base(col("t", "value").eq(if *b { "true" } else { "false" })));
+            let holds =
+                id_in(ctx, base(col("t", "value").eq(if *b { "true" } else { "false" })), col("t", "customer_id"));
             if *op == Op::Ne {
                 holds.not()
             } else {
@@ -787,7 +833,7 @@ fn attribute(r: &mut Reader<'_>) -> Result<Expr, Invalid> {
         }
         Some(Test::Compare(_, Value::Text(_)) | Test::In(_)) => {
             let test = r.text_test(any_text)?;
-            text_in_table("customer_attributes", "customer_id", "text_value", test, Some(key_is))
+            text_in_table(ctx, "customer_attributes", "customer_id", "text_value", test, Some(key_is))
         }
         Some(_) => return Err(r.invalid("`attribute` is compared with text, a number, or true/false")),
     })
@@ -820,7 +866,7 @@ fn bought(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
         if to < ctx.as_of_day {
             q.and_where(Expr::col(Alias::new("first_day")).lte(to));
         }
-        return Ok(id_in(q));
+        return Ok(id_in(ctx, q, customer_col()));
     }
     let what = col("l", kind).eq(product);
     let returned = Query::select()
@@ -847,7 +893,8 @@ fn bought(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
     if let Some(from) = from {
         q.and_where(col("orders", "placed_day").gte(from));
     }
-    Ok(id_in(q))
+    // The order's customer is the line's: probing by it seeks the orders index by customer.
+    Ok(id_in(ctx, q, col("orders", "customer_id")))
 }
 
 /// `received(campaign: "winter DM v1", channel: "email", within: 30d)` and
@@ -869,7 +916,7 @@ fn messages(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
     if let Some(channel) = channel {
         q.and_where(Expr::col(Alias::new("channel")).eq(channel));
     }
-    any_or_count(r, q, r.c.field == "received")
+    any_or_count(r, ctx, q, r.c.field == "received")
 }
 
 /// Keeps the rows of `q` whose instant `column` falls in the business days `from..=to`.
@@ -882,14 +929,14 @@ fn in_window(q: &mut SelectStatement, column: &str, ctx: &Context<'_>, from: Opt
 
 /// A flag field (`did`, `received`): customers with any row of `q`; a counting field
 /// (`events`, `messages`): customers whose number of rows passes the comparison.
-fn any_or_count(r: &mut Reader<'_>, mut q: SelectStatement, flag: bool) -> Result<Expr, Invalid> {
+fn any_or_count(r: &mut Reader<'_>, ctx: &Context<'_>, mut q: SelectStatement, flag: bool) -> Result<Expr, Invalid> {
     if flag {
         r.flag()?;
-        Ok(id_in(q))
+        Ok(id_in(ctx, q, customer_col()))
     } else {
         let (op, n) = r.compare_int()?;
         q.group_by_col(Alias::new("customer_id"));
-        Ok(zero_default(q, count_all(), op, n, true))
+        Ok(zero_default(ctx, q, customer_col(), count_all(), op, n, true))
     }
 }
 
@@ -931,5 +978,5 @@ fn events(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
         q.and_where(extracted.eq(text.clone()));
     }
     r.used.extend(r.c.args.keys().filter(|k| k.starts_with("props.")).map(String::as_str));
-    any_or_count(r, q, r.c.field == "did")
+    any_or_count(r, ctx, q, r.c.field == "did")
 }

@@ -8,12 +8,13 @@
 
 pub mod catalogue;
 pub mod compile;
+pub mod plan;
 pub mod presets;
 pub mod saved;
 pub mod text;
 pub mod tree;
 
-pub use compile::{Context, Dialect, Invalid, Refs, Summaries};
+pub use compile::{Context, Dialect, Form, Invalid, Refs, Summaries};
 pub use tree::Node;
 
 use enishi_core::BusinessClock;
@@ -56,12 +57,12 @@ fn with_context<T>(
     rule: &Node,
     as_of_day: i64,
     calendar: &BusinessClock,
-    compile: impl FnOnce(&Node, &Context<'_>) -> Result<T, Invalid>,
+    compile: impl FnOnce(&mut dyn Conn, &Node, &Context<'_>) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let refs = saved::refs(c, rule)?;
     let summaries = summaries(c, as_of_day, calendar)?;
-    let ctx = Context { as_of_day, calendar, dialect: dialect(c), refs: &refs, summaries };
-    Ok(compile(rule, &ctx)?)
+    let ctx = Context { as_of_day, calendar, dialect: dialect(c), refs: &refs, summaries, form: Form::Sets };
+    compile(c, rule, &ctx)
 }
 
 /// Which summaries answer exactly as of `as_of_day`: none when an order or return stored is
@@ -74,16 +75,22 @@ pub fn summaries(c: &mut dyn Conn, as_of_day: i64, calendar: &BusinessClock) -> 
     Ok(Summaries { products: state.fresh && orders_before && returns_before, order_count: orders_before })
 }
 
+/// The condition on the customer `c` that selects `rule`'s members, planned for this database
+/// ([`plan`]).
+fn planned(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &BusinessClock) -> Result<sea_query::Expr, Error> {
+    with_context(c, rule, as_of_day, calendar, plan::condition)
+}
+
 /// How many customers `rule` selects as of business day `as_of_day`.
 pub fn count(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &BusinessClock) -> Result<i64, Error> {
-    let query = with_context(c, rule, as_of_day, calendar, compile::count_query)?;
+    let query = compile::count_where(planned(c, rule, as_of_day, calendar)?);
     let rows = enishi_store::sql::select(c, &query)?;
     Ok(rows.first().map(|r| r.int("n")).transpose()?.unwrap_or(0))
 }
 
 /// The ids of the customers `rule` selects as of business day `as_of_day`, ascending.
 pub fn members(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &BusinessClock) -> Result<Vec<i64>, Error> {
-    let query = with_context(c, rule, as_of_day, calendar, compile::members_query)?;
+    let query = compile::members_where(planned(c, rule, as_of_day, calendar)?);
     let rows = enishi_store::sql::select(c, &query)?;
     Ok(rows.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?)
 }
@@ -97,7 +104,7 @@ pub fn sample(
     calendar: &BusinessClock,
     n: u64,
 ) -> Result<Vec<i64>, Error> {
-    let mut query = with_context(c, rule, as_of_day, calendar, compile::members_query)?;
+    let mut query = compile::members_where(planned(c, rule, as_of_day, calendar)?);
     query.limit(n);
     let rows = enishi_store::sql::select(c, &query)?;
     Ok(rows.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?)
@@ -111,7 +118,7 @@ pub fn condition(
     as_of_day: i64,
     calendar: &BusinessClock,
 ) -> Result<sea_query::Expr, Error> {
-    with_context(c, rule, as_of_day, calendar, |rule, ctx| compile::expr(rule, ctx, ""))
+    with_context(c, rule, as_of_day, calendar, |_, rule, ctx| Ok(compile::expr(rule, ctx, "")?))
 }
 
 /// Checks `rule` against the fields and the saved segments and lists, without running it.

@@ -85,6 +85,7 @@ fn invalid(text: &str) -> compile::Invalid {
         dialect: Dialect::Sqlite,
         refs: &refs,
         summaries: Default::default(),
+        form: Default::default(),
     };
     compile::validate(&parse(text).unwrap(), &ctx).expect_err(text)
 }

@@ -5,9 +5,10 @@
 use chrono::NaiveDate;
 use enishi_core::time::day_of_date;
 use enishi_core::BusinessClock;
+use enishi_segments::compile::{self, Context, Form};
 use enishi_segments::text::parse;
 use enishi_segments::tree::{Condition, Node, Op, Test, Value as V};
-use enishi_segments::Summaries;
+use enishi_segments::{saved, Summaries};
 use enishi_store::repo::{customers, purchase_summary};
 use enishi_store::testing::{self, TestDb};
 use enishi_store::{Conn, StoreError, Value};
@@ -802,6 +803,24 @@ fn sql_members(db: &TestDb, rule: &Node) -> Vec<i64> {
     db.store.read(|c| enishi_segments::members(c, rule, as_of(), &calendar())).unwrap()
 }
 
+/// The members with every condition written as a probe (`EXISTS (… = c.id)`), the form the
+/// planner uses behind a selective condition; `enishi_segments::members` uses sets here.
+fn probed_members(db: &TestDb, rule: &Node) -> Vec<i64> {
+    let cal = calendar();
+    db.store
+        .read(|c| {
+            let refs = saved::refs(c, rule)?;
+            let summaries = enishi_segments::summaries(c, as_of(), &cal)?;
+            let dialect = enishi_segments::dialect(c);
+            let ctx =
+                Context { as_of_day: as_of(), calendar: &cal, dialect, refs: &refs, summaries, form: Form::Probes };
+            let query = compile::members_where(compile::expr(rule, &ctx, "")?);
+            let rows = enishi_store::sql::select(c, &query)?;
+            Ok::<_, enishi_segments::Error>(rows.iter().map(|r| r.int("id")).collect::<Result<Vec<_>, _>>()?)
+        })
+        .unwrap()
+}
+
 #[test]
 fn every_field_and_operator_selects_what_the_docs_say_on_both_databases() {
     let f = fixture();
@@ -817,9 +836,41 @@ fn every_field_and_operator_selects_what_the_docs_say_on_both_databases() {
         );
         for (name, db) in &dbs {
             assert_eq!(sql_members(db, &rule), expected, "`{atom}` on {name}");
+            assert_eq!(probed_members(db, &rule), expected, "`{atom}` as a probe on {name}");
             let count = db.store.read(|c| enishi_segments::count(c, &rule, as_of(), &calendar())).unwrap();
             assert_eq!(count, expected.len() as i64, "count of `{atom}` on {name}");
         }
+    }
+}
+
+#[test]
+fn behind_a_selective_condition_sqlite_probes_and_still_selects_the_same() {
+    let f = fixture();
+    let reference = Reference { f: &f };
+    let dbs = stores();
+    let size = |atom: &str| reference.members(&parse(atom).unwrap()).len();
+    let rare = ATOMS.iter().filter(|a| size(a) > 0).min_by_key(|a| size(a)).unwrap();
+    let mut broad: Vec<&str> = ATOMS.iter().copied().filter(|a| size(a) * 10 >= f.customers.len() * 8).collect();
+    broad.truncate(3);
+    assert_eq!(broad.len(), 3, "the fixture has broad conditions");
+    // The rare condition last: the plan puts it first.
+    let rule = parse(&format!("{} and {} and {} and {rare}", broad[0], broad[1], broad[2])).unwrap();
+    let cal = calendar();
+    for (name, db) in &dbs {
+        let planned = db
+            .store
+            .read(|c| {
+                let refs = saved::refs(c, &rule)?;
+                let summaries = enishi_segments::summaries(c, as_of(), &cal)?;
+                let dialect = enishi_segments::dialect(c);
+                let ctx =
+                    Context { as_of_day: as_of(), calendar: &cal, dialect, refs: &refs, summaries, form: Form::Sets };
+                enishi_segments::plan::condition(c, &rule, &ctx)
+            })
+            .unwrap();
+        let sql = compile::count_where(planned).to_string(sea_query::SqliteQueryBuilder);
+        assert_eq!(sql.contains("EXISTS"), *name == "sqlite", "{name} `{rule:?}`: {sql}");
+        assert_eq!(sql_members(db, &rule), reference.members(&rule), "{name}");
     }
 }
 
@@ -842,6 +893,7 @@ fn after_the_last_order_purchase_conditions_read_the_summaries_and_still_agree()
             let expected = reference.members(&rule);
             selective += usize::from(!expected.is_empty() && expected.len() < f.customers.len());
             assert_eq!(sql_members(db, &rule), expected, "`{atom}` on {name}, read from the summaries");
+            assert_eq!(probed_members(db, &rule), expected, "`{atom}` as a probe on {name}, from the summaries");
         }
     }
     assert!(selective > ATOMS.len() / 2, "most conditions still select some but not all: {selective}");
