@@ -87,11 +87,10 @@ pub fn materialise(
             (None, enishi_segments::text::parse(&text).map_err(|e| Error::Invalid(e.to_string()))?)
         }
     };
-    let snap = saved::snapshot(c, segment.as_ref(), &rule, &campaign.name, day, calendar)?;
+    let (snap, members) = saved::snapshot_and_members(c, segment.as_ref(), &rule, &campaign.name, day, calendar)?;
     if !repo::start(c, campaign.id, snap.id, now)? {
         return Ok(None);
     }
-    let members = segments_repo::snapshot_members(c, snap.id)?.unwrap_or_default();
     let channel = d.channel;
     let mut reason: HashMap<i64, &'static str> = HashMap::new();
     let consented: std::collections::HashSet<i64> = repo::consented(c, channel.consent())?.into_iter().collect();

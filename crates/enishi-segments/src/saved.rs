@@ -157,8 +157,22 @@ pub fn snapshot(
     as_of_day: i64,
     calendar: &BusinessClock,
 ) -> Result<Snapshot, Error> {
+    Ok(snapshot_and_members(c, segment, rule, label, as_of_day, calendar)?.0)
+}
+
+/// [`snapshot`], answering the members kept as well (ascending), for a caller that goes on to
+/// use them without reading them back.
+pub fn snapshot_and_members(
+    c: &mut dyn Conn,
+    segment: Option<&Segment>,
+    rule: &Node,
+    label: &str,
+    as_of_day: i64,
+    calendar: &BusinessClock,
+) -> Result<(Snapshot, Vec<i64>), Error> {
     let ids = members(c, rule, as_of_day, calendar)?;
-    Ok(repo::snapshot(c, segment.map(|s| s.id), label, &rule.to_json().to_string(), as_of_day, &ids)?)
+    let snap = repo::snapshot(c, segment.map(|s| s.id), label, &rule.to_json().to_string(), as_of_day, &ids)?;
+    Ok((snap, ids))
 }
 
 /// Creates an empty static list.
