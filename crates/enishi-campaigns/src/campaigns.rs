@@ -50,8 +50,18 @@ pub fn create(c: &mut dyn Conn, json: &str, currency: Currency) -> Result<Campai
     let d = Definition::parse(json)?;
     for v in &d.variants {
         if let Some(t) = &v.template {
-            load_template(c, t, currency).map_err(|e| Error::Invalid(format!("variant {}: {e}", v.key)))?;
+            let (compiled, _) =
+                load_template(c, t, currency).map_err(|e| Error::Invalid(format!("variant {}: {e}", v.key)))?;
+            if compiled.uses("coupon") && d.coupon.is_none() {
+                return Err(Error::Invalid(format!(
+                    "variant {}: the template \"{t}\" shows a coupon, but the campaign issues none (add \"coupon\": {{\"reward\": …, \"valid_days\": …}})",
+                    v.key
+                )));
+            }
         }
+    }
+    if let Some(offer) = &d.coupon {
+        crate::coupons::check_offer(c, offer)?;
     }
     match &d.audience {
         Audience::Segment(n) => {
@@ -158,7 +168,12 @@ pub fn preview(
     let link = unsubscribe::link(&unsubscribe::public_url(c)?, &key, customer.id, campaign.id);
     let common = common(c, campaign, &d, language)?;
     let now = c.now();
-    let fields = merge_fields(c, &programs, customer.id, now, &common, link)?;
+    let mut fields = merge_fields(c, &programs, customer.id, now, &common, link)?;
+    if let Some(offer) = &d.coupon {
+        // A preview shows what the coupon will look like without issuing one.
+        let until = now.saturating_add(i64::from(offer.valid_days) * 86_400);
+        fields.coupon = Some(crate::coupons::field(calendar, "XXXX-XXXX-XXXX".into(), until, language));
+    }
     compiled.render(&fields)
 }
 

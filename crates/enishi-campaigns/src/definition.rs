@@ -135,6 +135,19 @@ pub struct Definition {
     /// The signed webhook's address (webhook channel).
     #[serde(default)]
     pub webhook_url: Option<String>,
+    /// A coupon issued for each message (`coupon.code` in the template).
+    #[serde(default)]
+    pub coupon: Option<CouponOffer>,
+}
+
+/// The coupon a campaign issues per message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CouponOffer {
+    /// The loyalty programme's catalogue reward the coupon is for.
+    pub reward: String,
+    /// Days the coupon is valid from the message (1–365).
+    pub valid_days: u32,
 }
 
 fn purchase() -> Goal {
@@ -221,6 +234,17 @@ impl Definition {
                 _ => return bad("webhook_url", "the webhook channel needs an http(s) address".into()),
             }
         }
+        if let Some(coupon) = &self.coupon {
+            if !matches!(self.channel, Channel::Email | Channel::Webhook) {
+                return bad("coupon", "is issued with email and webhook messages".into());
+            }
+            if coupon.reward.trim().is_empty() {
+                return bad("coupon.reward", "names no reward".into());
+            }
+            if !(1..=365).contains(&coupon.valid_days) {
+                return bad("coupon.valid_days", format!("{} is not between 1 and 365", coupon.valid_days));
+            }
+        }
         match &self.audience {
             Audience::Segment(n) | Audience::List(n) if n.trim().is_empty() => bad("audience", "names nothing".into()),
             _ => Ok(()),
@@ -275,6 +299,8 @@ mod tests {
             (r#""template": "t", "cost_per_message": "-1""#, "cost_per_message"),
             (r#""variants": [{"key": "A", "share": 100}]"#, "needs a template"),
             (r#""template": "t", "colour": "red""#, "unknown field"),
+            (r#""template": "t", "coupon": {"reward": "r", "valid_days": 0}"#, "coupon.valid_days"),
+            (r#""template": "t", "coupon": {"reward": " ", "valid_days": 3}"#, "coupon.reward"),
         ];
         for (extra, expected) in cases {
             let json = format!(r#"{{"name": "n", "channel": "email", "audience": {{"segment": "s"}}, {extra}}}"#);

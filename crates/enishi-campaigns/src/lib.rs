@@ -7,6 +7,7 @@
 
 pub mod audience;
 pub mod campaigns;
+pub mod coupons;
 pub mod definition;
 pub mod email;
 pub mod fields;

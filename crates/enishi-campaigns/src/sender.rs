@@ -85,6 +85,7 @@ struct Prepared {
     key: Vec<u8>,
     base_url: String,
     variants: HashMap<String, (Compiled, Language, crate::fields::Common)>,
+    coupon: Option<crate::definition::CouponOffer>,
 }
 
 /// An email sender over one SMTP server.
@@ -274,7 +275,7 @@ impl<'a> Sender<'a> {
                     let shared = common(c, &k, &d, language)?;
                     variants.insert(v.key.clone(), (compiled, language, shared));
                 }
-                Ok::<_, Error>(Prepared { name: k.name, from, key, base_url, variants })
+                Ok::<_, Error>(Prepared { name: k.name, from, key, base_url, variants, coupon: d.coupon })
             })?;
             self.prepared.insert(campaign_id, p);
         }
@@ -287,19 +288,28 @@ impl<'a> Sender<'a> {
         let internal = |e: Error| Refusal::Permanent(e.to_string());
         self.prepare(m.campaign_id).map_err(internal)?;
         let prepared = &self.prepared[&m.campaign_id];
-        let (compiled, _, shared) =
+        let (compiled, language, shared) =
             prepared.variants.get(&m.arm).ok_or_else(|| Refusal::Permanent(format!("no variant {}", m.arm)))?;
         let link = unsubscribe::link(&prepared.base_url, &prepared.key, m.customer_id, m.campaign_id);
         let programs =
             self.programs.as_ref().ok_or_else(|| Refusal::Transient("the programme is not loaded".into()))?;
         // The merge fields carry the customer's email: one read of the customer per message.
-        let fields = self
+        let mut fields = self
             .store
             .read(|c| {
                 let now = c.now();
                 merge_fields(c, programs, m.customer_id, now, shared, link)
             })
             .map_err(internal)?;
+        if let Some(offer) = &prepared.coupon {
+            // Committed before the message goes out, so a retry shows the same coupon.
+            let (campaign_id, customer_id, language) = (m.campaign_id, m.customer_id, *language);
+            let coupon = self
+                .store
+                .write(|c| crate::coupons::for_message(c, programs, offer, campaign_id, customer_id, language))
+                .map_err(internal)?;
+            fields.coupon = Some(coupon);
+        }
         let to: Address = fields
             .customer
             .email

@@ -187,6 +187,8 @@ pub const FUEL: u64 = 100_000;
 /// A checked template, ready to render many messages.
 pub struct Compiled {
     env: Environment<'static>,
+    /// The merge fields' first parts the template uses (`customer`, `coupon`, …).
+    used: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for Compiled {
@@ -228,11 +230,13 @@ impl Compiled {
         });
         let known: BTreeSet<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
         let roots: BTreeSet<&str> = FIELDS.iter().map(|(f, _)| f.split('.').next().unwrap_or(f)).collect();
+        let mut used_roots = BTreeSet::new();
         for (part, source) in [("subject", &parts.subject), ("html", &parts.html), ("text", &parts.text)] {
             env.add_template_owned(part.to_string(), source.clone()).map_err(|e| template_error(part, &e))?;
             let t = env.get_template(part).map_err(|e| template_error(part, &e))?;
             for used in t.undeclared_variables(true) {
                 let root = used.split('.').next().unwrap_or(&used);
+                used_roots.insert(root.to_string());
                 let ok = known.contains(used.as_str())
                     || (roots.contains(root) && !used.contains('.') && is_whole(root))
                     || BUILTINS.contains(&root);
@@ -247,7 +251,12 @@ impl Compiled {
         if parts.subject.contains('\n') {
             return Err(Error::Template("the subject must be one line".into()));
         }
-        Ok(Compiled { env })
+        Ok(Compiled { env, used: used_roots })
+    }
+
+    /// Whether the template uses a merge field with this first part (`coupon`).
+    pub fn uses(&self, root: &str) -> bool {
+        self.used.contains(root)
     }
 
     /// Renders the three parts for one customer.

@@ -25,7 +25,9 @@ pub use books::{EvaluatedOrders, OrderBatch, EVALUATED_PART};
 pub use codes::{customer_of_referral_code, referral_code, referrer_by_code};
 pub use jobs::{run_jobs, verify, JobReport, Mismatch};
 pub use merge::{merge_books, MergedBooks};
-pub use operations::{adjust, membership, redeem, set_tier, use_coupon, Adjustment, MembershipAction, Redemption};
+pub use operations::{
+    adjust, issue_once, membership, redeem, set_tier, use_coupon, Adjustment, MembershipAction, Redemption,
+};
 pub use orders::{ledger, on_new_order, on_order, OrderLoyalty, Purchase, TierMove};
 pub use programs::{apply_program, ProgramCache, Programs};
 pub use repair::{repair, Repaired};

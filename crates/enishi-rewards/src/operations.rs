@@ -98,6 +98,39 @@ pub fn redeem(
     Ok((Redemption { coupon, points: reward.cost, balance: acct.balance }, true))
 }
 
+/// Issues a coupon for catalogue reward `reward_id` to `customer_id` once per `source_ref`
+/// (a campaign message's key): asked again with the same reference it answers the coupon
+/// issued the first time (`false`: not created now). Valid from `at` to `valid_until`, with
+/// the reward's number of uses; its source is `campaign`.
+pub fn issue_once(
+    c: &mut dyn Conn,
+    programs: &Programs,
+    customer_id: i64,
+    reward_id: &str,
+    source_ref: &str,
+    at: i64,
+    valid_until: i64,
+) -> Result<(Coupon, bool), LoyaltyError> {
+    if let Some(k) = loyalty::coupons_for_source(c, source_ref)?.into_iter().find(|k| k.customer_id == customer_id) {
+        return Ok((k, false));
+    }
+    let (_, p) = programs.require()?;
+    let reward = p.reward(reward_id).ok_or_else(|| invalid("reward", format!("no reward with id {reward_id}")))?;
+    let coupon = Coupon {
+        id: 0,
+        code: crate::codes::coupon_code(),
+        customer_id,
+        reward_id: reward_id.to_string(),
+        source: "campaign".into(),
+        source_ref: Some(source_ref.to_string()),
+        issued_at: at,
+        valid_until,
+        max_uses: reward.max_uses,
+        uses: 0,
+    };
+    Ok((loyalty::insert_coupon(c, &coupon)?, true))
+}
+
 /// Uses a coupon once under `use_ref` (an order id, say); a reference used before answers
 /// `false` and changes nothing.
 pub fn use_coupon(c: &mut dyn Conn, code: &str, use_ref: &str, now: i64) -> Result<(Coupon, bool), LoyaltyError> {

@@ -726,7 +726,7 @@ pub struct Coupon {
     pub customer_id: i64,
     /// Catalogue entry.
     pub reward_id: String,
-    /// redemption, stamp_card, birthday, referral.
+    /// redemption, stamp_card, birthday, referral, campaign.
     pub source: String,
     /// What issued it.
     pub source_ref: Option<String>,
