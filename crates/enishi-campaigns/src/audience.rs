@@ -93,7 +93,7 @@ pub fn materialise(
     }
     let channel = d.channel;
     let mut reason: HashMap<i64, &'static str> = HashMap::new();
-    let consented: std::collections::HashSet<i64> = repo::consented(c, channel.consent())?.into_iter().collect();
+    let consented: std::collections::HashSet<i64> = repo::consented(c, d.consent())?.into_iter().collect();
     for &m in &members {
         if !consented.contains(&m) {
             reason.insert(m, "no_consent");

@@ -135,6 +135,14 @@ pub struct Definition {
     /// The signed webhook's address (webhook channel).
     #[serde(default)]
     pub webhook_url: Option<String>,
+    /// The consent channel a webhook campaign needs (`sms` when absent; `email`, `postal`,
+    /// `phone` also allowed): LINE and SMS messages are sent under the customer's `sms` consent.
+    #[serde(default)]
+    pub webhook_consent: Option<String>,
+    /// The webhook's signing secret (16 characters or more); the `webhook_secret` setting
+    /// when absent.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
     /// A coupon issued for each message (`coupon.code` in the template).
     #[serde(default)]
     pub coupon: Option<CouponOffer>,
@@ -234,6 +242,22 @@ impl Definition {
                 _ => return bad("webhook_url", "the webhook channel needs an http(s) address".into()),
             }
         }
+        if let Some(consent) = &self.webhook_consent {
+            if self.channel != Channel::Webhook {
+                return bad("webhook_consent", "is for the webhook channel".into());
+            }
+            if consent.parse::<enishi_core::ConsentChannel>().is_err() {
+                return bad("webhook_consent", format!("'{consent}' is not one of email, sms, postal, phone"));
+            }
+        }
+        if let Some(secret) = &self.webhook_secret {
+            if self.channel != Channel::Webhook {
+                return bad("webhook_secret", "is for the webhook channel".into());
+            }
+            if secret.chars().count() < 16 {
+                return bad("webhook_secret", "must be 16 characters or more".into());
+            }
+        }
         if let Some(coupon) = &self.coupon {
             if !matches!(self.channel, Channel::Email | Channel::Webhook) {
                 return bad("coupon", "is issued with email and webhook messages".into());
@@ -259,6 +283,15 @@ impl Definition {
     /// The cost of one message.
     pub fn cost(&self) -> Amount {
         self.cost_per_message.as_deref().and_then(|c| c.trim().parse().ok()).unwrap_or(Amount::ZERO)
+    }
+
+    /// The consent channel a customer must have opted in to for this campaign: the channel's
+    /// own, or for a webhook the one the document names (`sms` by default).
+    pub fn consent(&self) -> &str {
+        match (&self.channel, &self.webhook_consent) {
+            (Channel::Webhook, Some(c)) => c,
+            (channel, _) => channel.consent(),
+        }
     }
 
     /// The variant of a key.
@@ -299,6 +332,7 @@ mod tests {
             (r#""template": "t", "cost_per_message": "-1""#, "cost_per_message"),
             (r#""variants": [{"key": "A", "share": 100}]"#, "needs a template"),
             (r#""template": "t", "colour": "red""#, "unknown field"),
+            (r#""template": "t", "webhook_consent": "sms""#, "webhook_consent"),
             (r#""template": "t", "coupon": {"reward": "r", "valid_days": 0}"#, "coupon.valid_days"),
             (r#""template": "t", "coupon": {"reward": " ", "valid_days": 3}"#, "coupon.reward"),
         ];

@@ -17,6 +17,7 @@ pub mod results;
 pub mod sender;
 pub mod template;
 pub mod unsubscribe;
+pub mod webhook;
 
 pub use definition::{Channel, Definition};
 

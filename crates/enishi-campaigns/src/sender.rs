@@ -78,6 +78,13 @@ pub struct Round {
     pub claimed: usize,
 }
 
+/// Seconds to wait before retrying a message that has had `attempts` attempts: `base`,
+/// doubling with each further attempt, at most 6 hours.
+pub(crate) fn backoff(base: i64, attempts: i64) -> i64 {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    base.saturating_mul(1_i64 << doublings).min(6 * 3600)
+}
+
 /// A campaign's variants, ready to render.
 struct Prepared {
     name: String,
@@ -233,9 +240,7 @@ impl<'a> Sender<'a> {
                 )
             } else {
                 round.retried += 1;
-                let doublings = u32::try_from(m.attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
-                let wait = base.saturating_mul(1_i64 << doublings).min(6 * 3600);
-                let at = c.now().saturating_add(wait);
+                let at = c.now().saturating_add(backoff(base, m.attempts));
                 repo::retry_later(c, m.campaign_id, m.customer_id, why, at)
             }
         })?;

@@ -111,9 +111,12 @@ pub fn subscriber(c: &mut dyn Conn, token: &str) -> Result<Option<Subscriber>, E
     else {
         return Ok(None);
     };
-    let channel: crate::Channel = serde_json::from_value(serde_json::Value::String(campaign.channel.clone()))
-        .map_err(|e| Error::Invalid(e.to_string()))?;
-    let consent = channel.consent();
+    // The consent the campaign needed (a webhook campaign names its own).
+    let consent = crate::Definition::parse(&campaign.definition)?
+        .consent()
+        .parse::<enishi_core::ConsentChannel>()
+        .map_err(|e| Error::Invalid(e.to_string()))?
+        .as_str();
     let opted_out = customer
         .consents
         .iter()

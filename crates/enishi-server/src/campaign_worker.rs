@@ -2,11 +2,13 @@
 //! comes and sends their email. Several servers on one PostgreSQL share the work (each
 //! message is claimed by one of them). Idle while no SMTP server is configured
 //! (`ENISHI_SMTP_URL` or `enishi settings --smtp-url`); the configuration is read again when
-//! the sender has been idle for a while, so a setting made later takes effect.
+//! the sender has been idle for a while, so a setting made later takes effect. A second thread
+//! posts webhook messages, which need no SMTP server.
 
 use crate::AppState;
 use enishi_campaigns::email::configured;
 use enishi_campaigns::sender::{SendOptions, Sender};
+use enishi_campaigns::webhook::WebhookSender;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,6 +39,7 @@ fn pause(stop: &AtomicBool, d: Duration) {
 /// Starts the campaign sender thread.
 pub fn start(state: AppState) -> CampaignWorker {
     let stop = Arc::new(AtomicBool::new(false));
+    start_other_channels(state.clone(), stop.clone());
     let flag = stop.clone();
     std::thread::Builder::new()
         .name("campaigns".into())
@@ -77,4 +80,29 @@ pub fn start(state: AppState) -> CampaignWorker {
         })
         .expect("start the campaign sender thread");
     CampaignWorker { stop }
+}
+
+/// Starts the thread of the webhook channel.
+fn start_other_channels(state: AppState, flag: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("campaign-channels".into())
+        .spawn(move || {
+            let ws = state.settings.get();
+            let mut webhooks = WebhookSender::new(&state.store, SendOptions::new(""), ws.clock, ws.currency);
+            while !flag.load(Ordering::Relaxed) {
+                match webhooks.round() {
+                    Ok(r) if r.claimed > 0 => {
+                        if r.failed > 0 || r.retried > 0 {
+                            tracing::warn!(sent = r.sent, retried = r.retried, failed = r.failed, "webhook round");
+                        }
+                    }
+                    Ok(_) => pause(&flag, IDLE),
+                    Err(e) => {
+                        tracing::error!(error = %e, "webhook campaign failed (tried again shortly)");
+                        pause(&flag, Duration::from_secs(10));
+                    }
+                }
+            }
+        })
+        .expect("start the campaign channels thread");
 }

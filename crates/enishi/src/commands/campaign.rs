@@ -83,8 +83,8 @@ pub enum CampaignWhat {
         /// The campaign's name.
         name: String,
     },
-    /// Start a campaign now (if not started) and send its email until every message is
-    /// settled; safe to run again after an interruption.
+    /// Start a campaign now (if not started) and send it until every message is settled: email
+    /// over SMTP, webhook messages as signed POSTs; safe to run again after an interruption.
     Send {
         /// The campaign's name.
         name: String,
@@ -170,6 +170,10 @@ pub struct CampaignSettings {
     /// The shop's name, for templates (shop.name).
     #[arg(long)]
     shop_name: Option<String>,
+    /// The secret webhook messages are signed with when a campaign names none (16 characters
+    /// or more).
+    #[arg(long)]
+    webhook_secret: Option<String>,
 }
 
 /// Checks and stores the campaign settings given.
@@ -190,6 +194,9 @@ pub fn apply_settings(store: &Store, s: &CampaignSettings) -> Result<()> {
             return Err(BadInput(format!("--smtp-from: '{v}' is not an email address")).into());
         }
     }
+    if let Some(v) = &s.webhook_secret {
+        enishi_campaigns::webhook::check_secret(v).map_err(|e| BadInput(format!("--webhook-secret: {e}")))?;
+    }
     if let Some(v) = &s.public_url {
         if !(v.starts_with("https://") || v.starts_with("http://")) {
             return Err(BadInput(format!("--public-url: '{v}' must start with https:// or http://")).into());
@@ -202,6 +209,7 @@ pub fn apply_settings(store: &Store, s: &CampaignSettings) -> Result<()> {
         (SMTP_FROM, &s.smtp_from),
         (PUBLIC_URL, &s.public_url),
         (ops::SHOP_NAME, &s.shop_name),
+        (enishi_campaigns::webhook::WEBHOOK_SECRET, &s.webhook_secret),
     ];
     store.write(|c| {
         for (key, value) in &pairs {
@@ -312,9 +320,9 @@ pub fn run(store: &Store, what: CampaignWhat) -> Result<()> {
         }
         CampaignWhat::Send { name, rate, lease_seconds, retry_seconds, patience } => {
             let k = store.read(|c| ops::find(c, &name)).map_err(reported)?;
-            if k.channel != "email" {
+            if !["email", "webhook"].contains(&k.channel.as_str()) {
                 return Err(BadInput(format!(
-                    "\"{name}\" is a {} campaign; only email is sent by this command",
+                    "\"{name}\" is a {} campaign: export its letters and confirm them (enishi campaign export, confirm)",
                     k.channel
                 ))
                 .into());
@@ -322,6 +330,17 @@ pub fn run(store: &Store, what: CampaignWhat) -> Result<()> {
             if matches!(k.state, repo::CampaignState::Draft | repo::CampaignState::Scheduled) {
                 let m = store.write(|c| ops::start(c, &k, &clock)).map_err(reported)?;
                 describe_start(&m);
+            }
+            if k.channel == "webhook" {
+                let mut options = SendOptions::new("");
+                options.campaign = Some(k.id);
+                options.rate_per_second = rate;
+                options.lease_seconds = lease_seconds;
+                options.retry_seconds = retry_seconds;
+                let mut sender = enishi_campaigns::webhook::WebhookSender::new(store, options, clock, currency);
+                let total = sender.run_until_done(Duration::from_secs(patience), &mut |_| {}).map_err(reported)?;
+                println!("posted {}, retried {}, failed {}", total.sent, total.retried, total.failed);
+                return Ok(());
             }
             let (smtp, from) = smtp(store)?;
             let mut options = SendOptions::new(&from);
