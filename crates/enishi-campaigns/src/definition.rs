@@ -143,9 +143,24 @@ pub struct Definition {
     /// when absent.
     #[serde(default)]
     pub webhook_secret: Option<String>,
+    /// The call-list channel's task: its title and when it is due.
+    #[serde(default)]
+    pub call: Option<CallTask>,
     /// A coupon issued for each message (`coupon.code` in the template).
     #[serde(default)]
     pub coupon: Option<CouponOffer>,
+}
+
+/// The follow-up task a call-list campaign makes per recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallTask {
+    /// What to do ("Thank-you call for the winter season"); "Call: CAMPAIGN" when empty.
+    #[serde(default)]
+    pub title: String,
+    /// Days from the start of the campaign until the call is due (0–90; 3 when absent).
+    #[serde(default = "three")]
+    pub due_days: u32,
 }
 
 /// The coupon a campaign issues per message.
@@ -156,6 +171,16 @@ pub struct CouponOffer {
     pub reward: String,
     /// Days the coupon is valid from the message (1–365).
     pub valid_days: u32,
+}
+
+fn three() -> u32 {
+    3
+}
+
+impl Default for CallTask {
+    fn default() -> CallTask {
+        CallTask { title: String::new(), due_days: three() }
+    }
 }
 
 fn purchase() -> Goal {
@@ -258,6 +283,17 @@ impl Definition {
                 return bad("webhook_secret", "must be 16 characters or more".into());
             }
         }
+        if let Some(call) = &self.call {
+            if self.channel != Channel::Call {
+                return bad("call", "is for the call channel".into());
+            }
+            if call.due_days > 90 {
+                return bad("call.due_days", format!("{} is more than 90", call.due_days));
+            }
+            if call.title.chars().count() > 200 {
+                return bad("call.title", "must be at most 200 characters".into());
+            }
+        }
         if let Some(coupon) = &self.coupon {
             if !matches!(self.channel, Channel::Email | Channel::Webhook) {
                 return bad("coupon", "is issued with email and webhook messages".into());
@@ -333,6 +369,7 @@ mod tests {
             (r#""variants": [{"key": "A", "share": 100}]"#, "needs a template"),
             (r#""template": "t", "colour": "red""#, "unknown field"),
             (r#""template": "t", "webhook_consent": "sms""#, "webhook_consent"),
+            (r#""template": "t", "call": {"due_days": 1}"#, "call"),
             (r#""template": "t", "coupon": {"reward": "r", "valid_days": 0}"#, "coupon.valid_days"),
             (r#""template": "t", "coupon": {"reward": " ", "valid_days": 3}"#, "coupon.reward"),
         ];

@@ -6,6 +6,7 @@
 //! SQL lives in `enishi_store::repo::campaigns`; this crate holds the rules.
 
 pub mod audience;
+pub mod calls;
 pub mod campaigns;
 pub mod coupons;
 pub mod definition;

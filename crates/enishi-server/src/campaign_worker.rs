@@ -3,7 +3,7 @@
 //! message is claimed by one of them). Idle while no SMTP server is configured
 //! (`ENISHI_SMTP_URL` or `enishi settings --smtp-url`); the configuration is read again when
 //! the sender has been idle for a while, so a setting made later takes effect. A second thread
-//! posts webhook messages, which need no SMTP server.
+//! posts webhook messages and makes call-list campaigns' tasks, which need no SMTP server.
 
 use crate::AppState;
 use enishi_campaigns::email::configured;
@@ -82,7 +82,7 @@ pub fn start(state: AppState) -> CampaignWorker {
     CampaignWorker { stop }
 }
 
-/// Starts the thread of the webhook channel.
+/// Starts the thread of the webhook and call-list channels.
 fn start_other_channels(state: AppState, flag: Arc<AtomicBool>) {
     std::thread::Builder::new()
         .name("campaign-channels".into())
@@ -90,15 +90,16 @@ fn start_other_channels(state: AppState, flag: Arc<AtomicBool>) {
             let ws = state.settings.get();
             let mut webhooks = WebhookSender::new(&state.store, SendOptions::new(""), ws.clock, ws.currency);
             while !flag.load(Ordering::Relaxed) {
-                match webhooks.round() {
-                    Ok(r) if r.claimed > 0 => {
+                let calls = state.store.write(enishi_campaigns::calls::create_due_tasks);
+                match (webhooks.round(), calls) {
+                    (Ok(r), Ok(made)) if r.claimed > 0 || made > 0 => {
                         if r.failed > 0 || r.retried > 0 {
                             tracing::warn!(sent = r.sent, retried = r.retried, failed = r.failed, "webhook round");
                         }
                     }
-                    Ok(_) => pause(&flag, IDLE),
-                    Err(e) => {
-                        tracing::error!(error = %e, "webhook campaign failed (tried again shortly)");
+                    (Ok(_), Ok(_)) => pause(&flag, IDLE),
+                    (Err(e), _) | (_, Err(e)) => {
+                        tracing::error!(error = %e, "webhook or call-list campaign failed (tried again shortly)");
                         pause(&flag, Duration::from_secs(10));
                     }
                 }

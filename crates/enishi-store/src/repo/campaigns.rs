@@ -693,3 +693,62 @@ pub fn outcomes(
     }
     Ok(out)
 }
+
+/// One line of a call-list campaign's call list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallLine {
+    /// Customer.
+    pub customer_id: i64,
+    /// The shop's id.
+    pub external_id: String,
+    /// Name.
+    pub name: Option<String>,
+    /// The name's reading.
+    pub furigana: Option<String>,
+    /// Phone as stored (normalised: `+` and digits).
+    pub phone: Option<String>,
+    /// When the last order was placed (Unix seconds).
+    pub last_order_at: Option<i64>,
+    /// Points balance.
+    pub points: i64,
+    /// The newest open issue (an interaction open or in progress), its text.
+    pub open_issue: Option<String>,
+    /// When the call is due (Unix seconds).
+    pub due_at: Option<i64>,
+    /// Whom the call is assigned to.
+    pub assignee: Option<String>,
+}
+
+/// The customers a call-list campaign made a call task for, by customer id, with what a
+/// caller needs at hand.
+pub fn call_list(c: &mut dyn Conn, campaign_id: i64) -> Result<Vec<CallLine>, StoreError> {
+    c.query(
+        "SELECT k.id, k.external_id, k.name, k.furigana, k.phone, \
+           (SELECT MAX(o.placed_at) FROM orders o WHERE o.customer_id = k.id) AS last_order_at, \
+           COALESCE((SELECT a.balance FROM loyalty_accounts a WHERE a.customer_id = k.id), 0) AS points, \
+           (SELECT i.body FROM interactions i WHERE i.customer_id = k.id AND i.status IN ('open', 'in_progress') \
+            ORDER BY i.occurred_at DESC, i.id DESC LIMIT 1) AS open_issue, \
+           t.due_at, u.name AS assignee \
+         FROM campaign_recipients r JOIN customers k ON k.id = r.customer_id \
+         LEFT JOIN tasks t ON t.campaign_id = r.campaign_id AND t.customer_id = r.customer_id AND t.kind = 'call' \
+         LEFT JOIN users u ON u.id = t.assignee_id \
+         WHERE r.campaign_id = $1 AND r.status = 'sent' ORDER BY k.id",
+        params![campaign_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(CallLine {
+            customer_id: r.int("id")?,
+            external_id: r.text("external_id")?,
+            name: r.opt_text("name")?,
+            furigana: r.opt_text("furigana")?,
+            phone: r.opt_text("phone")?,
+            last_order_at: r.opt_int("last_order_at")?,
+            points: r.int("points")?,
+            open_issue: r.opt_text("open_issue")?,
+            due_at: r.opt_int("due_at")?,
+            assignee: r.opt_text("assignee")?,
+        })
+    })
+    .collect()
+}

@@ -517,3 +517,23 @@ pub fn enqueue_digests(c: &mut dyn Conn, day: &str, day_start: i64, day_end: i64
     }
     Ok(made)
 }
+
+/// Makes the call of a call-list campaign to one customer: a `call` task for the customer's
+/// owner, due at `due_at`, carrying the campaign. Once only: its key names the campaign and the
+/// customer, so a second run makes none. Returns whether it made one.
+pub fn create_for_campaign(
+    c: &mut dyn Conn,
+    campaign_id: i64,
+    customer_id: i64,
+    title: &str,
+    due_at: i64,
+) -> Result<bool, StoreError> {
+    let key = format!("campaign:{campaign_id}:{customer_id}");
+    let now = c.now();
+    Ok(c.execute(
+        "INSERT INTO tasks (customer_id, campaign_id, kind, title, due_at, assignee_id, status, rule_key, created_by, created_at) \
+         SELECT k.id, $1, 'call', $2, $3, k.owner_id, 'open', $4, 'campaign', $5 FROM customers k WHERE k.id = $6 \
+         ON CONFLICT (rule_key) DO NOTHING",
+        params![campaign_id, title, due_at, key.as_str(), now, customer_id],
+    )? == 1)
+}

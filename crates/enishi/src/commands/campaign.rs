@@ -84,7 +84,8 @@ pub enum CampaignWhat {
         name: String,
     },
     /// Start a campaign now (if not started) and send it until every message is settled: email
-    /// over SMTP, webhook messages as signed POSTs; safe to run again after an interruption.
+    /// over SMTP, webhook messages as signed POSTs, a call list as one task per customer; safe
+    /// to run again after an interruption.
     Send {
         /// The campaign's name.
         name: String,
@@ -103,7 +104,8 @@ pub enum CampaignWhat {
         patience: u64,
     },
     /// A started postal campaign's letters still to post, as the print shop's mailing list
-    /// (CSV, Japanese address order, sorted by postal code).
+    /// (CSV, Japanese address order, sorted by postal code); or a call campaign's call list
+    /// (CSV: name, furigana, phone, last order, points, open issue, due, assignee).
     Export {
         /// The campaign's name.
         name: String,
@@ -320,7 +322,7 @@ pub fn run(store: &Store, what: CampaignWhat) -> Result<()> {
         }
         CampaignWhat::Send { name, rate, lease_seconds, retry_seconds, patience } => {
             let k = store.read(|c| ops::find(c, &name)).map_err(reported)?;
-            if !["email", "webhook"].contains(&k.channel.as_str()) {
+            if !["email", "webhook", "call"].contains(&k.channel.as_str()) {
                 return Err(BadInput(format!(
                     "\"{name}\" is a {} campaign: export its letters and confirm them (enishi campaign export, confirm)",
                     k.channel
@@ -330,6 +332,19 @@ pub fn run(store: &Store, what: CampaignWhat) -> Result<()> {
             if matches!(k.state, repo::CampaignState::Draft | repo::CampaignState::Scheduled) {
                 let m = store.write(|c| ops::start(c, &k, &clock)).map_err(reported)?;
                 describe_start(&m);
+            }
+            if k.channel == "call" {
+                let made = store
+                    .write(|c| {
+                        let k = ops::find(c, &name)?;
+                        enishi_campaigns::calls::create_tasks(c, &k)
+                    })
+                    .map_err(reported)?;
+                store.write(|c| super::audit(c, "campaign.send", &name, serde_json::json!({"tasks": made})))?;
+                println!(
+                    "created {made} call tasks for \"{name}\" (enishi campaign export \"{name}\" for the call list)"
+                );
+                return Ok(());
             }
             if k.channel == "webhook" {
                 let mut options = SendOptions::new("");
@@ -372,6 +387,20 @@ pub fn run(store: &Store, what: CampaignWhat) -> Result<()> {
             );
         }
         CampaignWhat::Export { name, variant, out } => {
+            let k = store.read(|c| ops::find(c, &name)).map_err(reported)?;
+            if k.channel == "call" {
+                let rows = store.read(|c| enishi_campaigns::calls::call_list(c, &k, &clock)).map_err(reported)?;
+                let writer: Box<dyn std::io::Write> = match &out {
+                    Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
+                    None => Box::new(std::io::stdout().lock()),
+                };
+                let n = write_call_list(&rows, writer)?;
+                store.write(|c| super::audit(c, "campaign.export", &name, serde_json::json!({"calls": n})))?;
+                if out.is_some() {
+                    eprintln!("exported {n} calls of \"{name}\"");
+                }
+                return Ok(());
+            }
             let contacts = store
                 .read(|c| {
                     let k = ops::find(c, &name)?;
@@ -444,6 +473,43 @@ pub fn run(store: &Store, what: CampaignWhat) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes a call list as CSV (cells a spreadsheet would run as formulas neutralised); returns
+/// how many calls.
+fn write_call_list(rows: &[enishi_campaigns::calls::CallRow], writer: Box<dyn std::io::Write>) -> Result<usize> {
+    use enishi_ingest::export::neutralise;
+    let mut out = csv::Writer::from_writer(writer);
+    out.write_record([
+        "customer_id",
+        "name",
+        "furigana",
+        "phone",
+        "last_order",
+        "points",
+        "open_issue",
+        "due",
+        "assignee",
+    ])?;
+    for r in rows {
+        let points = r.points.to_string();
+        out.write_record(
+            [
+                &r.external_id,
+                &r.name,
+                &r.furigana,
+                &r.phone,
+                &r.last_order,
+                &points,
+                &r.open_issue,
+                &r.due,
+                &r.assignee,
+            ]
+            .map(|v| neutralise(v).into_owned()),
+        )?;
+    }
+    out.flush()?;
+    Ok(rows.len())
 }
 
 /// Says what starting a campaign did (on standard error).
