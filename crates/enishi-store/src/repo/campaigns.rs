@@ -752,3 +752,24 @@ pub fn call_list(c: &mut dyn Conn, campaign_id: i64) -> Result<Vec<CallLine>, St
     })
     .collect()
 }
+
+/// Every scored customer's value as the contact plan ranks it: (customer, loyal class,
+/// predicted CLV, 0 when not predicted).
+pub fn customer_values(c: &mut dyn Conn) -> Result<Vec<(i64, Option<String>, f64)>, StoreError> {
+    let mut out = Vec::new();
+    c.query_each("SELECT customer_id, loyal_class, COALESCE(clv, 0) AS clv FROM customer_scores", &[], &mut |r| {
+        out.push((r.int("customer_id")?, r.opt_text("loyal_class")?, r.real("clv")?));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The shop's ids of customers `ids`, in the same order (empty for one that does not exist).
+pub fn external_ids(c: &mut dyn Conn, ids: &[i64]) -> Result<Vec<String>, StoreError> {
+    let mut known: std::collections::HashMap<i64, String> = std::collections::HashMap::with_capacity(ids.len());
+    c.query_each("SELECT id, external_id FROM customers", &[], &mut |r| {
+        known.insert(r.int("id")?, r.text("external_id")?);
+        Ok(())
+    })?;
+    Ok(ids.iter().map(|id| known.remove(id).unwrap_or_default()).collect())
+}

@@ -146,6 +146,30 @@ pub enum CampaignWhat {
         /// The campaign's name.
         name: String,
     },
+    /// Propose who gets a call, a letter or an email within a budget — the loyal class and
+    /// the highest predicted CLV the personal channels, the long tail email — with the cost
+    /// and reach per channel; with --create, make the campaigns (one per channel) as drafts.
+    Plan {
+        /// The budget, in the workspace currency.
+        #[arg(long)]
+        budget: String,
+        /// What one message costs per channel: call=800,letter=150,email=2.
+        #[arg(long)]
+        cost: String,
+        /// The saved segment to plan for.
+        #[arg(long)]
+        audience: String,
+        /// Create the campaigns, named "NAME (call)", "NAME (letter)", "NAME (email)", each to a
+        /// static list of its customers.
+        #[arg(long, value_name = "NAME")]
+        create: Option<String>,
+        /// The email campaign's template (needed with --create when the plan has email).
+        #[arg(long)]
+        email_template: Option<String>,
+        /// JSON (the plan with every customer).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The campaign settings of `enishi settings`.
@@ -471,8 +495,66 @@ pub fn run(store: &Store, what: CampaignWhat) -> Result<()> {
             store.write(|c| super::audit(c, "campaign.cancel", &name, serde_json::json!({})))?;
             println!("cancelled \"{name}\"");
         }
+        CampaignWhat::Plan { budget, cost, audience, create, email_template, json } => {
+            use enishi_campaigns::plan;
+            let budget = plan::read_amount("--budget", &budget).map_err(reported)?;
+            let costs = plan::Costs::parse(&cost).map_err(|e| BadInput(format!("--cost: {e}")))?;
+            let candidates = store.read(|c| plan::candidates(c, &audience, &clock)).map_err(reported)?;
+            let made = plan::make(candidates, budget, &costs);
+            let created = match &create {
+                Some(prefix) => store
+                    .write(|c| plan::create_campaigns(c, &made, &costs, prefix, email_template.as_deref(), currency))
+                    .map_err(reported)?,
+                None => Vec::new(),
+            };
+            if create.is_some() {
+                store.write(|c| {
+                    super::audit(
+                        c,
+                        "campaign.plan",
+                        create.as_deref().unwrap_or_default(),
+                        serde_json::json!({"created": created}),
+                    )
+                })?;
+            }
+            if json {
+                println!("{}", serde_json::json!({"plan": made, "created": created}));
+            } else {
+                print_plan(&made, &currency);
+                for k in &created {
+                    println!("created draft \"{}\" for {} customers (list \"{}\")", k.campaign, k.customers, k.list);
+                }
+            }
+        }
     }
     Ok(())
+}
+
+fn print_plan(p: &enishi_campaigns::plan::Plan, currency: &enishi_core::Currency) {
+    let money =
+        |s: &str| s.parse::<enishi_core::Amount>().map(|a| currency.format(a)).unwrap_or_else(|_| s.to_string());
+    println!(
+        "audience {}, reached {}, cost {} of {} ({} left)",
+        p.audience,
+        p.reached,
+        money(&p.cost),
+        money(&p.budget),
+        money(&p.left)
+    );
+    for ch in &p.channels {
+        println!(
+            "  {:<7} {:>7} customers × {} = {}",
+            ch.channel.as_str(),
+            ch.customers,
+            money(&ch.cost_each),
+            money(&ch.cost)
+        );
+    }
+    for (why, n) in &p.unreached {
+        if *n > 0 {
+            println!("  not reached ({why}): {n}");
+        }
+    }
 }
 
 /// Writes a call list as CSV (cells a spreadsheet would run as formulas neutralised); returns
