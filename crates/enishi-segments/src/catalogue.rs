@@ -110,6 +110,7 @@ pub const FIELDS: &[Field] = &[
     field("open_issue", Family::Events, "open_issue(kind: \"complaint\")"),
     field("received", Family::Events, "received(campaign: \"winter DM v1\", within: 30d)"),
     field("messages", Family::Events, "messages(channel: \"email\", within: 7d) >= 2"),
+    field("responded", Family::Events, "responded(campaign: \"coffee DM v2\")"),
     field("segment", Family::Membership, "segment = \"Lapsed VIPs\""),
     field("list", Family::Membership, "list = \"Trade fair 2026\""),
 ];

@@ -78,16 +78,33 @@ pub struct Summaries {
     pub order_count: bool,
 }
 
-/// The saved segments (by name, their rules) and static lists (by name, their ids) that
-/// `segment = "…"` and `list = "…"` conditions name.
+/// The saved segments (by name, their rules), static lists (by name, their ids) and campaigns
+/// (by name, their goals) that `segment = "…"`, `list = "…"` and `responded(campaign: "…")`
+/// conditions name.
 #[derive(Debug, Default)]
 pub struct Refs {
     /// Saved segments' rules by name.
     pub segments: HashMap<String, Node>,
     /// Static lists' ids by name.
     pub lists: HashMap<String, i64>,
+    /// Campaigns' goals by name.
+    pub campaigns: HashMap<String, CampaignGoal>,
     /// The segments being compiled, outermost first, to refuse a cycle.
     within: RefCell<Vec<String>>,
+}
+
+/// What counts as a response to a campaign: its goal and attribution window, read from the
+/// campaign document (docs/campaigns.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignGoal {
+    /// The campaign's id (its messages in the communication history carry it).
+    pub id: i64,
+    /// The order must have a line of this SKU (`"goal": {"kind": "sku"}`).
+    pub sku: Option<String>,
+    /// The order must have a line of this category (`"goal": {"kind": "category"}`).
+    pub category: Option<String>,
+    /// Orders from the message's time up to this many days later (the end excluded) count.
+    pub attribution_days: i64,
 }
 
 /// A rule that cannot be evaluated: which node, and why.
@@ -728,6 +745,7 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
         }
         "did" | "events" => events(r, ctx)?,
         "received" | "messages" => messages(r, ctx)?,
+        "responded" => responded(r, ctx)?,
         "segment" => segment(r, ctx)?,
         "list" => {
             let test = r.text_test(any_text)?;
@@ -917,6 +935,50 @@ fn messages(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
         q.and_where(Expr::col(Alias::new("channel")).eq(channel));
     }
     any_or_count(r, ctx, q, r.c.field == "received")
+}
+
+/// `responded(campaign: "coffee DM v2")`: the customer was sent a message of the campaign and
+/// placed an order matching its goal from the message's time up to its attribution window
+/// later (the end excluded) — the conversions of the campaign's results — both by the end of
+/// the as-of day.
+fn responded(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
+    let name = r
+        .text_arg("campaign")?
+        .ok_or_else(|| r.invalid("`responded` needs the campaign: `responded(campaign: \"coffee DM v2\")`"))?;
+    r.flag()?;
+    r.finish()?;
+    let goal =
+        ctx.refs.campaigns.get(&name).ok_or_else(|| r.invalid(format!("there is no campaign named \"{name}\"")))?;
+    let end = day_start(ctx, ctx.as_of_day + 1);
+    let mut q = Query::select()
+        .column((Alias::new("m"), Alias::new("customer_id")))
+        .from_as(Alias::new("communications"), Alias::new("m"))
+        .inner_join(
+            Alias::new("orders"),
+            col("orders", "customer_id").equals((Alias::new("m"), Alias::new("customer_id"))),
+        )
+        .and_where(col("m", "campaign_id").eq(goal.id))
+        .and_where(col("m", "status").eq("sent"))
+        .and_where(col("m", "sent_at").lt(end))
+        .and_where(col("orders", "placed_at").lt(end))
+        .and_where(col("orders", "placed_at").gte(col("m", "sent_at")))
+        .and_where(col("orders", "placed_at").lt(col("m", "sent_at").add(goal.attribution_days.saturating_mul(86_400))))
+        .to_owned();
+    let line = |column: &str, value: &str| {
+        Query::select()
+            .expr(Expr::val(1))
+            .from_as(Alias::new("order_lines"), Alias::new("l"))
+            .and_where(col("l", "order_id").equals((Alias::new("orders"), Alias::new("id"))))
+            .and_where(col("l", column).eq(value))
+            .to_owned()
+    };
+    if let Some(sku) = &goal.sku {
+        q.and_where(Expr::exists(line("sku", sku)));
+    }
+    if let Some(category) = &goal.category {
+        q.and_where(Expr::exists(line("category", category)));
+    }
+    Ok(id_in(q))
 }
 
 /// Keeps the rows of `q` whose instant `column` falls in the business days `from..=to`.

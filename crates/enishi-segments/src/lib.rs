@@ -14,7 +14,7 @@ pub mod saved;
 pub mod text;
 pub mod tree;
 
-pub use compile::{Context, Dialect, Form, Invalid, Refs, Summaries};
+pub use compile::{CampaignGoal, Context, Dialect, Form, Invalid, Refs, Summaries};
 pub use tree::Node;
 
 use enishi_core::BusinessClock;

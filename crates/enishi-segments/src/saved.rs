@@ -1,7 +1,7 @@
 //! Named segments, their evaluations and snapshots, and static lists, kept in the store.
 
 use crate::tree::{Node, Test, Value};
-use crate::{members, Error, Refs};
+use crate::{members, CampaignGoal, Error, Refs};
 use enishi_core::BusinessClock;
 use enishi_store::repo::segments::{self as repo, Change, Segment, Snapshot};
 use enishi_store::{Conn, StoreError};
@@ -13,6 +13,16 @@ pub fn refs(c: &mut dyn Conn, rule: &Node) -> Result<Refs, Error> {
     let mut pending = vec![rule.clone()];
     while let Some(node) = pending.pop() {
         for (_, cond) in node.conditions() {
+            if cond.field == "responded" {
+                if let Some(Value::Text(name)) = cond.args.get("campaign") {
+                    if !refs.campaigns.contains_key(name) {
+                        if let Some(goal) = campaign_goal(c, name)? {
+                            refs.campaigns.insert(name.clone(), goal);
+                        }
+                    }
+                }
+                continue;
+            }
             let names: Vec<&str> = match &cond.test {
                 Some(Test::Compare(_, Value::Text(n))) => vec![n.as_str()],
                 Some(Test::In(values)) => {
@@ -40,6 +50,26 @@ pub fn refs(c: &mut dyn Conn, rule: &Node) -> Result<Refs, Error> {
         }
     }
     Ok(refs)
+}
+
+/// The goal and attribution window of the campaign named `name`, read from its document
+/// (`goal` defaults to any purchase, `attribution_days` to 14, as docs/campaigns.md says).
+fn campaign_goal(c: &mut dyn Conn, name: &str) -> Result<Option<CampaignGoal>, Error> {
+    let Some(k) = enishi_store::repo::campaigns::by_name(c, name)? else { return Ok(None) };
+    let corrupt = |message: String| {
+        Error::Corrupt(format!("campaign {name}"), crate::tree::JsonError { pointer: String::new(), message })
+    };
+    let d: serde_json::Value = serde_json::from_str(&k.definition).map_err(|e| corrupt(e.to_string()))?;
+    let goal = &d["goal"];
+    let text = |key: &str| goal.get(key).and_then(serde_json::Value::as_str).map(String::from);
+    let (sku, category) = match goal.get("kind").and_then(serde_json::Value::as_str).unwrap_or("purchase") {
+        "purchase" => (None, None),
+        "sku" => (Some(text("sku").ok_or_else(|| corrupt("goal: no sku".into()))?), None),
+        "category" => (None, Some(text("category").ok_or_else(|| corrupt("goal: no category".into()))?)),
+        other => return Err(corrupt(format!("goal: unknown kind '{other}'"))),
+    };
+    let attribution_days = d.get("attribution_days").and_then(serde_json::Value::as_i64).unwrap_or(14);
+    Ok(Some(CampaignGoal { id: k.id, sku, category, attribution_days }))
 }
 
 /// A saved segment's rule.

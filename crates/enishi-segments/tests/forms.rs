@@ -118,6 +118,9 @@ fn bad_conditions_are_refused_naming_the_node_and_what_is_allowed() {
         ("did(within: 2d)", "needs the event"),
         ("did(event: \"x\", props.sku: 3)", "text"),
         ("spend > 999999999999999", "larger"),
+        ("responded", "needs the campaign"),
+        ("responded(campaign: \"winter\")", "no campaign named \"winter\""),
+        ("responded(campaign: \"winter\", within: 7d)", "does not take `within`"),
     ] {
         let e = invalid(text);
         assert!(e.message.contains(says), "{text}: {e}");

@@ -108,13 +108,31 @@ struct Issue {
     resolved_at: Option<i64>,
 }
 
-/// A message sent: (customer, campaign, channel, sent at).
+/// A message sent: (customer, campaign, channel, sent at), and the id of the campaign that
+/// sent it (none for one logged by hand).
 struct Message {
     customer: i64,
     campaign: &'static str,
     channel: &'static str,
     at: i64,
+    campaign_id: Option<i64>,
 }
+
+/// A campaign with its goal: (id, name, goal SKU, goal category, attribution days); its
+/// document leaves out what is the default (any purchase, 14 days).
+struct Campaign {
+    id: i64,
+    name: &'static str,
+    sku: Option<&'static str>,
+    category: Option<&'static str>,
+    days: Option<i64>,
+}
+
+const CAMPAIGNS: [Campaign; 3] = [
+    Campaign { id: 1, name: "coffee", sku: Some("B"), category: None, days: Some(10) },
+    Campaign { id: 2, name: "goods", sku: None, category: Some("goods"), days: Some(30) },
+    Campaign { id: 3, name: "any", sku: None, category: None, days: None },
+];
 
 struct Fixture {
     messages: Vec<Message>,
@@ -262,6 +280,7 @@ fn fixture() -> Fixture {
                 campaign: "winter",
                 channel: "email",
                 at: day_start(fixture_day() - id % 40) + 3600,
+                campaign_id: None,
             });
         }
         if id % 4 == 0 {
@@ -270,13 +289,56 @@ fn fixture() -> Fixture {
                 campaign: "letter",
                 channel: "postal",
                 at: day_start(fixture_day() - 5 + id % 7),
+                campaign_id: None,
             });
             messages.push(Message {
                 customer: id,
                 campaign: "spring",
                 channel: "email",
                 at: day_start(fixture_day() - id % 5),
+                campaign_id: None,
             });
+        }
+        // Campaigns' messages: orders are placed at 01:00, so one the same day counts after a
+        // message at 00:30 and not after one at 02:00; one exactly the window later does not
+        // count; some messages come after the as-of day.
+        let sent = |campaign: &Campaign, at: i64| Message {
+            customer: id,
+            campaign: campaign.name,
+            channel: "email",
+            at,
+            campaign_id: Some(campaign.id),
+        };
+        // Some orders placed around them, at the edges: the same moment as the message, just
+        // before it, exactly the window later.
+        let mut order = |day: i64, sku: &'static str, category: &'static str| {
+            let oid = orders.len() as i64 + 1;
+            orders.push(Order { id: oid, customer: id, day, lines: vec![(sku, category, 1, 1000 * SCALE)] });
+        };
+        if id % 2 == 0 {
+            let sent_day = fixture_day() - id % 60;
+            let at = day_start(sent_day) + if id % 4 == 0 { 3600 } else { 7200 };
+            messages.push(sent(&CAMPAIGNS[0], at));
+            match id % 8 {
+                0 => order(sent_day, "B", "coffee"),
+                2 => order(sent_day + 9, "B", "coffee"),
+                4 => order(sent_day + 10, "B", "coffee"),
+                _ => order(sent_day, "B", "coffee"),
+            }
+        }
+        if id % 5 == 1 {
+            let sent_day = fixture_day() - 40 + id % 50;
+            messages.push(sent(&CAMPAIGNS[1], day_start(sent_day) + 3600));
+            if id % 10 == 1 {
+                order(sent_day + 20, "MUG", "goods");
+            }
+        }
+        if id % 3 == 1 {
+            let sent_day = fixture_day() - id % 30;
+            messages.push(sent(&CAMPAIGNS[2], day_start(sent_day) + 1800));
+            if id % 9 == 1 {
+                order(sent_day, "A", "coffee");
+            }
         }
         customers.push(c);
     }
@@ -390,11 +452,25 @@ fn load(c: &mut dyn Conn, f: &Fixture) -> Result<(), StoreError> {
             )?;
         }
     }
+    for k in &CAMPAIGNS {
+        let mut goal = match (k.sku, k.category) {
+            (Some(sku), _) => serde_json::json!({"goal": {"kind": "sku", "sku": sku}}),
+            (_, Some(category)) => serde_json::json!({"goal": {"kind": "category", "category": category}}),
+            _ => serde_json::json!({}),
+        };
+        if let Some(days) = k.days {
+            goal["attribution_days"] = days.into();
+        }
+        c.execute(
+            "INSERT INTO campaigns (id, name, mailing, channel, definition, created_at, updated_at) VALUES ($1, $2, $2, 'email', $3, 0, 0)",
+            &[k.id.into(), k.name.into(), goal.to_string().into()],
+        )?;
+    }
     for m in &f.messages {
         c.execute(
-            "INSERT INTO communications (customer_id, channel, campaign, subject, sent_at, status, created_at) \
-             VALUES ($1, $2, $3, 'x', $4, 'sent', 0)",
-            &[m.customer.into(), m.channel.into(), m.campaign.into(), m.at.into()],
+            "INSERT INTO communications (customer_id, channel, campaign, subject, sent_at, status, created_at, campaign_id) \
+             VALUES ($1, $2, $3, 'x', $4, 'sent', 0, $5)",
+            &[m.customer.into(), m.channel.into(), m.campaign.into(), m.at.into(), m.campaign_id.into()],
         )?;
     }
     for i in &f.issues {
@@ -671,6 +747,23 @@ impl Reference<'_> {
                     compare(op, n as f64, k)
                 }
             }
+            "responded" => {
+                let k = CAMPAIGNS.iter().find(|k| Some(k.name) == arg("campaign")).unwrap();
+                let window = k.days.unwrap_or(14) * 86_400;
+                let goal = |o: &Order| {
+                    o.lines
+                        .iter()
+                        .any(|(sku, cat, _, _)| k.sku.is_none_or(|s| s == *sku) && k.category.is_none_or(|g| g == *cat))
+                };
+                self.f.messages.iter().filter(|m| m.customer == x.id && m.campaign_id == Some(k.id) && m.at < end).any(
+                    |m| {
+                        self.f.orders.iter().any(|o| {
+                            let at = day_start(o.day) + 3600;
+                            o.customer == x.id && at >= m.at && at < m.at + window && at < end && goal(o)
+                        })
+                    },
+                )
+            }
             "open_issue" => {
                 let end = day_start(as_of() + 1);
                 self.f.issues.iter().any(|i| {
@@ -780,6 +873,9 @@ const ATOMS: &[&str] = &[
     "not received(within: 30d)",
     "messages(channel: \"email\", within: 30d) >= 2",
     "messages(within: 7d) < 1",
+    "responded(campaign: \"coffee\")",
+    "responded(campaign: \"goods\")",
+    "not responded(campaign: \"any\")",
 ];
 
 fn stores() -> Vec<(&'static str, TestDb)> {
