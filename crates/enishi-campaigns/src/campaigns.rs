@@ -177,6 +177,31 @@ pub fn preview(
     compiled.render(&fields)
 }
 
+/// Renders a template's parts, as typed or as stored, for the customer with the shop's id
+/// `external_id` now (a preview: the unsubscribe link names no campaign), or for an invented
+/// customer ([`crate::template::sample`]) without one.
+pub fn render_for(
+    c: &mut dyn Conn,
+    parts: &Parts,
+    language: Language,
+    external_id: Option<&str>,
+    currency: Currency,
+    calendar: &BusinessClock,
+) -> Result<Rendered, Error> {
+    let compiled = Compiled::new(parts, currency)?;
+    let Some(external_id) = external_id else { return compiled.render(&crate::template::sample(language)) };
+    let customer = customers::get_by_external_id(c, external_id)?
+        .ok_or_else(|| Error::NotFound(format!("there is no customer with id {external_id}")))?;
+    let programs = Programs::load(c, *calendar)?;
+    let key = unsubscribe::signing_key(c)?;
+    let link = unsubscribe::link(&unsubscribe::public_url(c)?, &key, customer.id, 0);
+    let shop = settings::get(c, SHOP_NAME)?.unwrap_or_default();
+    let common = Common { campaign: String::new(), sender: String::new(), shop, language };
+    let now = c.now();
+    let fields = merge_fields(c, &programs, customer.id, now, &common, link)?;
+    compiled.render(&fields)
+}
+
 /// Cancels a campaign that has not finished.
 pub fn cancel(c: &mut dyn Conn, campaign: &Campaign) -> Result<(), Error> {
     if !repo::cancel(c, campaign.id)? {

@@ -178,3 +178,37 @@ pub fn results(c: &mut dyn Conn, campaign: &Campaign) -> Result<Results, Error> 
 pub fn versions(c: &mut dyn Conn, mailing: &str) -> Result<Vec<Results>, Error> {
     repo::versions(c, mailing)?.iter().map(|k| results(c, k)).collect()
 }
+
+/// What happened to one variant's messages: sent, failed for good, and recipients who then
+/// unsubscribed through the campaign's link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArmDelivery {
+    /// Variant key.
+    pub arm: String,
+    /// Messages sent (letters confirmed as posted).
+    pub sent: i64,
+    /// Messages that failed for good.
+    pub failed: i64,
+    /// Recipients who unsubscribed through this campaign's link.
+    pub unsubscribed: i64,
+}
+
+/// Sent, failed and unsubscribed per variant of `campaign`, in the document's order.
+pub fn deliveries(c: &mut dyn Conn, campaign: &Campaign) -> Result<Vec<ArmDelivery>, Error> {
+    let d = Definition::parse(&campaign.definition)?;
+    let counts = repo::status_counts(c, campaign.id)?;
+    let source = crate::unsubscribe::source(&campaign.name);
+    let unsubscribed = repo::unsubscribed_by_arm(c, campaign.id, d.channel.consent(), &source)?;
+    let count = |arm: &str, status: &str| -> i64 {
+        counts.iter().filter(|s| s.arm == arm && s.status == status).map(|s| s.count).sum()
+    };
+    Ok(d.variants
+        .iter()
+        .map(|v| ArmDelivery {
+            arm: v.key.clone(),
+            sent: count(&v.key, "sent"),
+            failed: count(&v.key, "failed"),
+            unsubscribed: unsubscribed.iter().find(|(a, _)| *a == v.key).map_or(0, |(_, n)| *n),
+        })
+        .collect())
+}

@@ -125,6 +125,11 @@ pub fn subscriber(c: &mut dyn Conn, token: &str) -> Result<Option<Subscriber>, E
     Ok(Some(Subscriber { customer_id, campaign: campaign.name, consent, language, opted_out }))
 }
 
+/// The consent source an unsubscribe through `campaign`'s link records.
+pub fn source(campaign: &str) -> String {
+    format!("unsubscribe link: {campaign}")
+}
+
 /// Withdraws the consent the link is for (recorded with the campaign as its source); `None`
 /// for a bad token. Doing it twice changes nothing more.
 pub fn unsubscribe(c: &mut dyn Conn, token: &str) -> Result<Option<Subscriber>, Error> {
@@ -135,7 +140,7 @@ pub fn unsubscribe(c: &mut dyn Conn, token: &str) -> Result<Option<Subscriber>, 
             channel,
             status: enishi_core::ConsentStatus::OptedOut,
             at: None,
-            source: format!("unsubscribe link: {}", s.campaign),
+            source: source(&s.campaign),
         };
         enishi_store::repo::customers::set_consent(c, s.customer_id, &change)?;
     }

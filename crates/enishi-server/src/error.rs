@@ -186,6 +186,9 @@ const PROBLEM_CODES: &[&str] = &[
     "timeout",
     "invalid_rule",
     "name_taken",
+    "invalid_campaign",
+    "invalid_template",
+    "wrong_state",
 ];
 
 /// An error, as `application/problem+json` (RFC 9457) with Enishi's stable `code`: what

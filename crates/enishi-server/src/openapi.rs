@@ -41,6 +41,10 @@ const TAGS: &[(&str, &str)] = &[
         "segments",
         "Segments: rules over everything Enishi knows (docs/segments.md), saved, counted, their members and snapshots.",
     ),
+    (
+        "campaigns",
+        "Message templates and campaigns (docs/campaigns.md): variants, a holdout, results with uplift, skipped customers and letters.",
+    ),
 ];
 
 /// The whole document, as served: `routes` (every route's own documentation, from

@@ -6,6 +6,7 @@ use enishi_campaigns::campaigns as ops;
 use enishi_campaigns::template::Parts;
 use enishi_campaigns::unsubscribe;
 use enishi_store::params;
+use serde_json::json;
 use std::str::FromStr;
 
 #[test]
@@ -70,5 +71,226 @@ fn the_unsubscribe_link_asks_then_withdraws_consent_and_refuses_a_changed_token(
         assert_eq!(consent(2).0, "opted_in", "only the link's customer");
         // In English for an English customer.
         assert!(app.page(&format!("/u/{other}"), "").1.contains("Unsubscribe"));
+    }
+}
+
+/// Customers 1..=n with a postal address; odd ones opted in to letters and email, even ones not.
+fn customers(store: &enishi_store::Store, n: i64) {
+    store
+        .write(|c| {
+            for id in 1..=n {
+                c.execute(
+                    "INSERT INTO customers (id, external_id, name, email, locale, postal_code, region, city, address_line1, \
+                     first_seen_at, created_at, updated_at) VALUES ($1, $2, '佐藤 花子', $3, 'ja', $4, '東京都', '渋谷区', '1-2-3', 0, 0, 0)",
+                    params![id, format!("C-{id}"), format!("c{id}@example.com"), format!("150-{:04}", 100 - id)],
+                )?;
+                if id % 2 == 1 {
+                    for channel in ["postal", "email"] {
+                        c.execute(
+                            "INSERT INTO customer_consents (customer_id, channel, status, changed_at, source) \
+                             VALUES ($1, $2, 'opted_in', 0, 'test')",
+                            params![id, channel],
+                        )?;
+                    }
+                }
+            }
+            let rule = enishi_segments::text::parse("name").unwrap();
+            enishi_segments::saved::create(c, "named", "", &rule, &enishi_core::BusinessClock::default())?;
+            Ok::<_, enishi_segments::Error>(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn templates_are_checked_when_saved_and_previewed_for_a_customer_over_the_api() {
+    for app in common::apps() {
+        customers(&app._db.store, 2);
+        let put =
+            |name: &str, body: serde_json::Value| app.admin("PUT", &format!("/api/v1/templates/{name}"), Some(body));
+        let (s, e) = put("offer", json!({"locale": "ja", "subject": "{{ customer.nmae }}様", "html": "", "text": ""}));
+        assert_eq!(
+            (s, e["code"].as_str(), e["field"].as_str()),
+            (422, Some("invalid_template"), Some("subject")),
+            "{e}"
+        );
+        assert!(e["detail"].as_str().unwrap().contains("customer.nmae"), "{e}");
+        let (s, e) =
+            put("offer", json!({"locale": "ja", "subject": "x", "html": "<p>\n{% if tier %}gold</p>", "text": ""}));
+        assert_eq!((s, e["field"].as_str()), (422, Some("html")), "{e}");
+        assert!(e["detail"].as_str().unwrap().contains("line 2"), "the line is named: {e}");
+        let (s, e) = put("offer", json!({"locale": "fr", "subject": "x"}));
+        assert_eq!((s, e["field"].as_str()), (422, Some("locale")), "{e}");
+        assert_eq!(app.admin("GET", "/api/v1/templates/offer", None).0, 404, "nothing was saved");
+        let good = json!({"locale": "ja", "subject": "{{ customer.honorific }}、ご案内",
+                          "html": "<p>{{ customer.honorific }}</p>", "text": "{{ points.balance }} pt {{ unsubscribe_url }}"});
+        let (s, t) = put("offer", good);
+        assert_eq!((s, t["name"].as_str()), (200, Some("offer")), "{t}");
+        let (_, list) = app.admin("GET", "/api/v1/templates", None);
+        assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        let (_, fields) = app.admin("GET", "/api/v1/template-fields", None);
+        assert!(fields["items"].as_array().unwrap().iter().any(|f| f["field"] == "customer.honorific"));
+        let (s, r) = app.admin("POST", "/api/v1/templates/offer/preview", Some(json!({"customer": "C-1"})));
+        assert_eq!(s, 200, "{r}");
+        assert_eq!(r["subject"], "佐藤 花子 様、ご案内");
+        assert!(r["text"].as_str().unwrap().starts_with("0 pt http"), "{r}");
+        let (s, r) = app.admin("POST", "/api/v1/templates/offer/preview", Some(json!({})));
+        assert_eq!((s, r["subject"].as_str()), (200, Some("佐藤 花子 様、ご案内")), "an example customer: {r}");
+        assert_eq!(app.admin("POST", "/api/v1/templates/offer/preview", Some(json!({"customer": "C-9"}))).0, 404);
+        let (s, _, _) = app.call("GET", "/api/v1/templates", Some(&app.staff), None);
+        assert_eq!(s, 403, "staff may not");
+    }
+}
+
+#[test]
+fn a_campaign_is_created_scheduled_started_and_measured_over_the_api() {
+    for db in enishi_store::testing::all() {
+        let clock = enishi_core::ManualClock::at("2026-11-02T01:00:00Z".parse().unwrap());
+        let app = common::start_at(db, clock.clone());
+        customers(&app._db.store, 40);
+        let (s, _) = app.admin(
+            "PUT",
+            "/api/v1/templates/t",
+            Some(json!({"locale": "en", "subject": "Hi {{ customer.honorific }}", "text": "x"})),
+        );
+        assert_eq!(s, 200);
+        let doc = |name: &str, extra: serde_json::Value| {
+            let mut d = json!({"name": name, "mailing": "coffee DM", "channel": "email", "audience": {"segment": "named"},
+                               "variants": [{"key": "A", "template": "t", "share": 50}, {"key": "B", "template": "t", "share": 50}]});
+            for (k, v) in extra.as_object().unwrap() {
+                d[k] = v.clone();
+            }
+            d
+        };
+        let create = |d: serde_json::Value| app.admin("POST", "/api/v1/campaigns", Some(d));
+        let (s, e) = create(doc(
+            "bad",
+            json!({"variants": [{"key": "A", "template": "t", "share": 60}, {"key": "B", "template": "t", "share": 30}]}),
+        ));
+        assert_eq!(
+            (s, e["code"].as_str(), e["field"].as_str()),
+            (422, Some("invalid_campaign"), Some("variants")),
+            "{e}"
+        );
+        let (s, e) = create(doc("bad", json!({"audience": {"segment": "nobody"}})));
+        assert_eq!((s, e["field"].as_str()), (422, Some("audience")), "{e}");
+        let (s, e) = create(doc("bad", json!({"colour": "red"})));
+        assert_eq!((s, e["code"].as_str()), (422, Some("invalid_campaign")), "{e}");
+        let (s, e, _) = app.call("POST", "/api/v1/campaigns", Some(&app.admin), Some("{\"name\": "));
+        assert_eq!((s, e["code"].as_str()), (422, Some("invalid_campaign")), "{e}");
+        assert_eq!(app.admin("GET", "/api/v1/campaigns", None).1["items"], json!([]), "nothing half-made");
+
+        let (s, k) = create(doc("coffee DM v1", json!({"version": "v1", "holdout_percent": 10})));
+        assert_eq!(
+            (s, k["state"].as_str(), k["audience"]["name"].as_str()),
+            (201, Some("draft"), Some("named")),
+            "{k}"
+        );
+        assert_eq!(create(doc("coffee DM v1", json!({}))).0, 409);
+        let (s, r) = app.admin(
+            "POST",
+            "/api/v1/campaigns/coffee%20DM%20v1/preview",
+            Some(json!({"customer": "C-3", "variant": "B"})),
+        );
+        assert_eq!((s, r["subject"].as_str()), (200, Some("Hi 佐藤 花子")), "{r}");
+        let (s, k) =
+            app.admin("POST", "/api/v1/campaigns/coffee%20DM%20v1/schedule", Some(json!({"at": "2026-12-05 10:00"})));
+        assert_eq!(
+            (s, k["state"].as_str(), k["send_at"].as_str()),
+            (200, Some("scheduled"), Some("2026-12-05T10:00:00Z")),
+            "{k}"
+        );
+        assert_eq!(
+            app.admin("POST", "/api/v1/campaigns/coffee%20DM%20v1/schedule", Some(json!({"at": "soon"}))).0,
+            422
+        );
+        let (s, k) = app.admin("POST", "/api/v1/campaigns/coffee%20DM%20v1/cancel", None);
+        assert_eq!((s, k["state"].as_str()), (200, Some("cancelled")));
+        let (s, e) = app.admin("POST", "/api/v1/campaigns/coffee%20DM%20v1/start", None);
+        assert_eq!((s, e["code"].as_str()), (409, Some("wrong_state")));
+
+        // Version 2 by post: half the audience has no consent; the rest is split, 20% held out.
+        let postal = doc(
+            "coffee DM v2",
+            json!({"version": "v2", "channel": "postal", "holdout_percent": 20,
+            "goal": {"kind": "sku", "sku": "B"}, "attribution_days": 14, "cost_per_message": "100",
+            "variants": [{"key": "A", "share": 50}, {"key": "B", "share": 50}]}),
+        );
+        assert_eq!(create(postal).0, 201);
+        assert_eq!(app.admin("GET", "/api/v1/campaigns/coffee%20DM%20v2/letters", None).0, 409, "not started");
+        let (s, started) = app.admin("POST", "/api/v1/campaigns/coffee%20DM%20v2/start", None);
+        assert_eq!((s, started["audience"].as_i64()), (200, Some(40)), "{started}");
+        assert_eq!(started["skipped"][0], json!({"key": "no_consent", "count": 20}), "{started}");
+        let holdout = started["holdout"].as_i64().unwrap();
+        let queued: i64 = started["queued"].as_array().unwrap().iter().map(|q| q["count"].as_i64().unwrap()).sum();
+        assert_eq!(holdout + queued, 20);
+        let (s, _, ctype) = app.call("GET", "/api/v1/campaigns/coffee%20DM%20v2/letters", Some(&app.admin), None);
+        assert_eq!((s, ctype.as_str()), (200, "text/csv"));
+        let (s, posted) = app.admin("POST", "/api/v1/campaigns/coffee%20DM%20v2/letters/confirm", Some(json!({})));
+        assert_eq!((s, posted["letters"].as_i64()), (200, Some(queued)), "{posted}");
+
+        // Every recipient orders B a day after the letter (inside the window) and again 20 days
+        // after (outside it); one held-out customer orders B too.
+        let recipients: Vec<(i64, String)> = app
+            ._db
+            .store
+            .read(|c| {
+                c.query("SELECT customer_id, arm FROM campaign_recipients WHERE status IN ('sent', 'holdout') ORDER BY customer_id", &[])
+                    .map(|rows| rows.iter().map(|r| (r.int(0).unwrap(), r.text(1).unwrap())).collect())
+            })
+            .unwrap();
+        clock.set("2026-11-30T01:00:00Z".parse().unwrap());
+        let mut converted_sent = 0;
+        let mut one_held_out = false;
+        for (id, arm) in &recipients {
+            if arm == "holdout" && one_held_out {
+                continue;
+            }
+            one_held_out |= arm == "holdout";
+            converted_sent += i64::from(arm != "holdout");
+            for (n, day) in [(1, "2026-11-03 10:00"), (2, "2026-11-22 10:00")] {
+                let o = json!({"order_id": format!("O-{id}-{n}"), "placed_at": day, "total": "30.00",
+                               "customer": {"external_id": format!("C-{id}")},
+                               "lines": [{"sku": "B", "quantity": 1, "unit_price": "30.00"}]});
+                assert_eq!(app.admin("POST", "/api/v1/orders", Some(o)).0, 201);
+            }
+        }
+        let (s, r) = app.admin("GET", "/api/v1/campaigns/coffee%20DM%20v2/results", None);
+        assert_eq!(s, 200, "{r}");
+        assert_eq!((r["audience"].as_i64(), r["skipped"][0]["count"].as_i64()), (Some(40), Some(20)), "{r}");
+        assert_eq!(r["total"]["conversions"].as_i64(), Some(converted_sent), "only orders inside the window: {r}");
+        assert_eq!(r["total"]["sent"].as_i64(), Some(queued));
+        assert_eq!(r["total"]["revenue"].as_str(), Some(format!("{}.00", 30 * converted_sent).as_str()));
+        let held = r["arms"].as_array().unwrap().iter().find(|a| a["arm"] == "holdout").unwrap();
+        assert_eq!((held["conversions"].as_i64(), held["sent"].clone()), (Some(1), json!(null)), "{held}");
+        assert!(r["arms"][0]["uplift"]["p_value"].is_number(), "{r}");
+        let (_, versions) = app.admin("GET", "/api/v1/campaigns/coffee%20DM%20v2/versions", None);
+        let labels: Vec<&str> =
+            versions["items"].as_array().unwrap().iter().map(|v| v["version"].as_str().unwrap()).collect();
+        assert_eq!(labels, ["v1", "v2"]);
+        let (_, page) = app.admin("GET", "/api/v1/campaigns/coffee%20DM%20v2/skipped?limit=5&offset=5", None);
+        assert_eq!((page["total"].as_i64(), page["items"].as_array().unwrap().len()), (Some(20), 5), "{page}");
+        assert_eq!(page["items"][0]["reason"], "no_consent");
+        assert_eq!(app.admin("GET", "/api/v1/campaigns/coffee%20DM%20v2/skipped?limit=0", None).0, 422);
+        // The segment condition counts the same responders.
+        let (s, n) =
+            app.admin("POST", "/api/v1/segments/count", Some(json!({"rule": "responded(campaign: \"coffee DM v2\")"})));
+        assert_eq!((s, n["count"].as_i64()), (200, Some(converted_sent)), "{n}");
+        // One recipient unsubscribes through the letter's link (a QR code on paper).
+        let first = recipients.iter().find(|(_, arm)| arm == "A").unwrap();
+        let token = app
+            ._db
+            .store
+            .write(|c| {
+                let key = unsubscribe::signing_key(c)?;
+                let k = ops::find(c, "coffee DM v2")?;
+                Ok::<_, enishi_campaigns::Error>(unsubscribe::token(&key, first.0, k.id))
+            })
+            .unwrap();
+        assert_eq!(app.form(&format!("/u/{token}"), "", &[("List-Unsubscribe", "One-Click")]).0, 200);
+        let (_, r) = app.admin("GET", "/api/v1/campaigns/coffee%20DM%20v2/results", None);
+        assert_eq!(r["arms"][0]["unsubscribed"].as_i64(), Some(1), "{r}");
+        assert_eq!(app.admin("GET", "/api/v1/campaigns/nothing/results", None).0, 404);
+        let (s, _, _) = app.call("GET", "/api/v1/campaigns", Some(&app.staff), None);
+        assert_eq!(s, 403);
     }
 }

@@ -1,9 +1,9 @@
 //! The JSON API under `/api/v1`: one module per resource (`customers`, `orders`, `events`,
-//! `interactions`, `tasks`, `accounts`, `products`, `analytics`, `loyalty`, `segments`, `meta`), what
-//! they share in `shared`, and here only the assembly: the registration of every route with its
-//! documentation, the document itself, and what every route shares (problem+json fallbacks, the
-//! body limit). Nothing under `api/` imports this module, so no module is in an import circle
-//! with it.
+//! `interactions`, `tasks`, `accounts`, `products`, `analytics`, `loyalty`, `segments`,
+//! `templates`, `campaigns`, `meta`), what they share in `shared`, and here only the assembly:
+//! the registration of every route with its documentation, the document itself, and what every
+//! route shares (problem+json fallbacks, the body limit). Nothing under `api/` imports this
+//! module, so no module is in an import circle with it.
 
 use crate::error::{too_large, BODY_LIMIT};
 use crate::openapi::Unavailable;
@@ -18,6 +18,7 @@ use utoipa_axum::routes;
 
 mod accounts;
 mod analytics;
+mod campaigns;
 mod customers;
 mod events;
 mod interactions;
@@ -28,6 +29,7 @@ mod products;
 mod segments;
 pub(crate) mod shared;
 mod tasks;
+mod templates;
 
 /// Every API route with its documentation, generated from its handler's `#[utoipa::path]`:
 /// registering a route here registers its documentation (see [`crate::openapi`]).
@@ -45,6 +47,8 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .merge(analytics::documented())
         .merge(loyalty::documented())
         .merge(segments::documented())
+        .merge(templates::documented())
+        .merge(campaigns::documented())
         .routes(routes!(openapi))
 }
 

@@ -268,3 +268,29 @@ pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
+
+/// A message rendered for one customer (a template's or a campaign's preview).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RenderedMessage {
+    /// The subject line.
+    pub(crate) subject: String,
+    /// The HTML body, merge fields escaped.
+    pub(crate) html: String,
+    /// The text body.
+    pub(crate) text: String,
+}
+
+impl From<enishi_campaigns::template::Rendered> for RenderedMessage {
+    fn from(r: enishi_campaigns::template::Rendered) -> Self {
+        RenderedMessage { subject: r.subject, html: r.html, text: r.text }
+    }
+}
+
+/// 422 `invalid_template` (a template does not parse, uses a field that is not a merge field,
+/// or fails to render), with the part (`subject`, `html`, `text`) in `field` when the message
+/// names one.
+pub(crate) fn invalid_template(detail: String) -> ApiError {
+    let part = ["subject", "html", "text"].into_iter().find(|p| detail.starts_with(&format!("template: the {p}")));
+    let e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_template", detail);
+    ApiError { field: part.map(String::from), ..e }
+}

@@ -772,4 +772,50 @@ pub fn external_ids(c: &mut dyn Conn, ids: &[i64]) -> Result<Vec<String>, StoreE
         Ok(())
     })?;
     Ok(ids.iter().map(|id| known.remove(id).unwrap_or_default()).collect())
+/// Recipients of a campaign, by arm, who have since opted out of `consent` (the consent
+/// channel) through the campaign's own unsubscribe link (consent `source`).
+pub fn unsubscribed_by_arm(
+    c: &mut dyn Conn,
+    campaign_id: i64,
+    consent: &str,
+    source: &str,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    c.query(
+        "SELECT r.arm, COUNT(*) AS n FROM campaign_recipients r JOIN customer_consents k ON k.customer_id = r.customer_id \
+         WHERE r.campaign_id = $1 AND r.status = 'sent' AND k.channel = $2 AND k.status = 'opted_out' AND k.source = $3 \
+         GROUP BY r.arm ORDER BY r.arm",
+        params![campaign_id, consent, source],
+    )?
+    .iter()
+    .map(|r| Ok((r.text("arm")?, r.int("n")?)))
+    .collect()
+}
+
+/// A skipped recipient: (customer id, external id, reason).
+pub type SkippedRow = (i64, String, String);
+
+/// One page of a campaign's skipped recipients, by reason then customer, and how many there
+/// are in all.
+pub fn skipped_page(
+    c: &mut dyn Conn,
+    campaign_id: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<SkippedRow>, i64), StoreError> {
+    let total = c
+        .query_one(
+            "SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = $1 AND status = 'skipped'",
+            params![campaign_id],
+        )?
+        .int(0)?;
+    let rows = c
+        .query(
+            "SELECT r.customer_id, c.external_id, r.reason FROM campaign_recipients r JOIN customers c ON c.id = r.customer_id \
+             WHERE r.campaign_id = $1 AND r.status = 'skipped' ORDER BY r.reason, r.customer_id LIMIT $2 OFFSET $3",
+            params![campaign_id, limit, offset],
+        )?
+        .iter()
+        .map(|r| Ok((r.int(0)?, r.text(1)?, r.opt_text(2)?.unwrap_or_default())))
+        .collect::<Result<_, StoreError>>()?;
+    Ok((rows, total))
 }
