@@ -676,6 +676,13 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
         ("/imports/jobs/999", 404, 404, 403),
         ("/imports/jobs/999/rejected.csv", 404, 404, 403),
         ("/imports/map/999", 404, 404, 403),
+        ("/campaigns", 200, 200, 403),
+        ("/campaigns/new", 200, 200, 403),
+        ("/campaigns/nothing", 404, 404, 403),
+        ("/campaigns/nothing/letters.csv", 404, 404, 403),
+        ("/templates", 200, 200, 403),
+        ("/templates/new", 200, 200, 403),
+        ("/templates/nothing", 404, 404, 403),
         ("/overview", 308, 308, 308),
         // Public: the same for everyone, signed in or not.
         ("/login", 200, 200, 200),
@@ -714,6 +721,11 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
         ("/imports/map/1", &[2]),
         ("/tasks/rules", &[1, 2]),
         ("/customers/1/owner", &[2]),
+        ("/templates", &[2]),
+        ("/campaigns/new", &[2]),
+        ("/campaigns/x/start", &[2]),
+        ("/campaigns/x/cancel", &[2]),
+        ("/campaigns/x/confirm", &[2]),
     ];
     for &(path, roles) in refused {
         for &r in roles {

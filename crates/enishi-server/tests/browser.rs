@@ -931,3 +931,143 @@ fn staff_resolve_a_complaint_from_the_inbox_and_the_till_asks_how_it_is_now() {
     browser.check("44-till-asked");
     server.stop();
 }
+
+#[test]
+fn a_marketer_writes_a_template_runs_a_campaign_through_the_wizard_and_reads_its_results() {
+    let Some(browser) = Browser::start() else { return };
+    let db = testing::sqlite();
+    let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    db.store
+        .write(|c| {
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::CURRENCY, "JPY")
+                .map_err(users::UserError::from)?;
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::TIME_ZONE, "Asia/Tokyo")
+                .map_err(users::UserError::from)?;
+            users::create(c, "mika@cafe.example", "Mika", Role::Marketer, Language::Ja, "correct horse battery")?;
+            for id in 1..=12_i64 {
+                c.execute(
+                    "INSERT INTO customers (id, external_id, name, email, locale, postal_code, region, city, address_line1, \
+                     first_seen_at, created_at, updated_at) VALUES ($1, $2, '佐藤 花子', $3, 'ja', '150-0001', '東京都', '渋谷区', '1-2-3', 0, 0, 0)",
+                    &[id.into(), format!("C-{id}").into(), format!("c{id}@example.com").into()],
+                )
+                .map_err(users::UserError::from)?;
+                if id % 3 != 0 {
+                    c.execute(
+                        "INSERT INTO customer_consents (customer_id, channel, status, changed_at, source) VALUES ($1, 'postal', 'opted_in', 0, 't')",
+                        &[id.into()],
+                    )
+                    .map_err(users::UserError::from)?;
+                }
+            }
+            Ok::<_, users::UserError>(())
+        })
+        .unwrap();
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let app = format!("http://{}", server.addr);
+    let api = |method: &str, path: &str, body: Value| {
+        ureq::request(method, &format!("{app}{path}"))
+            .set("Authorization", &format!("Bearer {admin}"))
+            .send_json(body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    };
+    api("POST", "/api/v1/segments", json!({"name": "常連", "rule": "name"}));
+
+    // In Japanese at desktop width: a template with a merge field, previewed for a customer.
+    sign_in_as(&browser, &app, "mika@cafe.example");
+    browser.click("header a[href='/campaigns']");
+    assert_eq!(browser.text("h1"), "キャンペーン");
+    browser.check("60-campaigns-empty-ja");
+    browser.click("#templates-link");
+    browser.click("#new-template");
+    browser.type_into("input[name=name]", "秋のご案内");
+    browser.type_into("input[name=subject]", "{{ customer.honorific }}、秋のおすすめ");
+    browser.type_into("#html", "<p>{{ customer.nmae }}</p>");
+    browser.click("#save-template");
+    assert!(browser.text("#template-error").contains("customer.nmae"), "{}", browser.text("main"));
+    browser.check_refused("61-template-refused-ja", 422);
+    browser.replace_text("#html", "<p>{{ customer.honorific }}</p><p>{{ points.balance }} ポイント</p>");
+    browser.type_into("#text", "{{ customer.honorific }}\n{{ unsubscribe_url }}");
+    browser.type_into("input[name=customer]", "C-1");
+    browser.click("#preview-template");
+    assert_eq!(browser.text("#preview-subject"), "佐藤 花子 様、秋のおすすめ");
+    let framed = browser.script(
+        "var f = document.getElementById('preview-html'); return [f.getAttribute('sandbox'), f.getAttribute('srcdoc')]",
+    );
+    assert_eq!(framed[0], json!(""), "the preview frame is sandboxed");
+    assert!(framed[1].as_str().unwrap().contains("佐藤 花子 様"), "{framed}");
+    browser.check("62-template-preview-ja");
+    browser.click("#save-template");
+    assert!(browser.text("#flash").contains("秋のご案内"), "{}", browser.text("main"));
+    browser.check("63-templates-ja");
+
+    // The wizard: a postal DM to the segment, two versions, a holdout, a goal; started now.
+    browser.go(&format!("{app}/campaigns/new"));
+    choose(&browser, "select[name=audience]", "segment:常連");
+    choose(&browser, "select[name=channel]", "postal");
+    browser.replace_text("input[name=share_1]", "50");
+    browser.replace_text("input[name=share_2]", "50");
+    browser.replace_text("input[name=holdout]", "20");
+    choose(&browser, "select[name=goal]", "sku");
+    browser.type_into("input[name=goal_value]", "MUG-1");
+    browser.type_into("input[name=cost]", "120");
+    browser.type_into("input[name=mailing]", "秋の DM");
+    browser.type_into("input[name=version]", "v1");
+    browser.type_into("input[name=name]", "秋の DM v1");
+    browser.tick("input[name=when][value=now]");
+    browser.check("64-wizard-ja");
+    browser.click("#create-campaign");
+    assert_eq!(browser.text("h1"), "秋の DM v1");
+    assert!(browser.text("#audience-line").contains("同意なし 4"), "{}", browser.text("#audience-line"));
+    browser.click("#confirm-letters");
+    assert!(browser.text("#flash").contains("投函済み"), "{}", browser.text("main"));
+    // Recipients buy the mug an hour after the letters were posted.
+    let recipients: Vec<i64> = db
+        .store
+        .read(|c| {
+            c.query("SELECT customer_id FROM campaign_recipients WHERE status = 'sent' ORDER BY customer_id", &[])
+                .map(|rows| rows.iter().map(|r| r.int(0).unwrap()).collect::<Vec<i64>>())
+        })
+        .unwrap();
+    let soon = (chrono::Utc::now() + chrono::Duration::minutes(30)).to_rfc3339();
+    for id in recipients.iter().take(3) {
+        api(
+            "POST",
+            "/api/v1/orders",
+            json!({"order_id": format!("M-{id}"), "placed_at": soon, "total": "1500",
+                   "customer": {"external_id": format!("C-{id}")},
+                   "lines": [{"sku": "MUG-1", "quantity": 1, "unit_price": "1500"}]}),
+        );
+    }
+    let here = browser.cmd("GET", "/url", None);
+    browser.go(here.as_str().unwrap().split('?').next().unwrap());
+    let conversions = browser.text("#results tr.arm-all td:nth-child(3)");
+    assert_eq!(conversions, "3", "three conversions: {}", browser.text("#results"));
+    assert!(browser.text("#campaign-state").contains("完了"), "{}", browser.text("#campaign-facts"));
+    browser.check("65-results-ja");
+
+    // The same results in English at phone width.
+    browser.click("#switch-language");
+    browser.resize(390, 844);
+    assert_eq!(browser.text("#results th"), "Version");
+    let overflow = browser.script(
+        "return Array.from(document.querySelectorAll('body *')).filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > window.innerWidth + 1)\
+         .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))",
+    );
+    assert_eq!(overflow, json!([]), "nothing but the scrolling table is wider than a phone");
+    browser.check("66-results-en-phone");
+    browser.click("header a[href='/campaigns']");
+    assert!(browser.text("#campaigns").contains("秋の DM v1"), "{}", browser.text("main"));
+    browser.check("67-campaigns-en-phone");
+    browser.click("#templates-link");
+    browser.click("#templates a");
+    browser.click("#preview-template");
+    assert_eq!(browser.text("#preview-subject"), "佐藤 花子 様、秋のおすすめ");
+    browser.check("68-template-preview-en-phone");
+    browser.resize(1280, 900);
+    browser.click("header a[href='/campaigns']");
+    browser.click("#new-campaign");
+    browser.check("69-wizard-en");
+    server.stop();
+}

@@ -294,3 +294,120 @@ fn a_campaign_is_created_scheduled_started_and_measured_over_the_api() {
         assert_eq!(s, 403);
     }
 }
+
+/// The anti-forgery token of the first form on a page.
+fn csrf_in(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string()
+}
+
+#[test]
+fn a_marketer_writes_a_template_previews_it_safely_and_runs_a_campaign_through_the_wizard() {
+    let app = common::start(enishi_store::testing::sqlite());
+    customers(&app._db.store, 10);
+    let cookie = app.session(enishi_core::Role::Marketer);
+    let (s, page) = app.page("/templates/new", &cookie);
+    assert_eq!(s, 200);
+    assert!(page.contains("customer.honorific"), "the merge fields are beside the editor");
+    let csrf = csrf_in(&page);
+    let typed = "<p>{{ customer.nmae }}</p>";
+    let form = |name: &str, subject: &str, html: &str, action: &str| {
+        app.form(
+            "/templates",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("name", name),
+                ("locale", "ja"),
+                ("subject", subject),
+                ("html", html),
+                ("text", "x"),
+                ("customer", "C-1"),
+                ("action", action),
+            ],
+        )
+    };
+    let (s, _, page) = form("offer", "ご案内", typed, "save");
+    assert_eq!(s, 422);
+    assert!(page.contains("id=\"template-error\"") && page.contains("customer.nmae"), "{page}");
+    assert!(page.contains("&lt;p&gt;{{ customer.nmae }}&lt;/p&gt;</textarea>"), "what was typed is kept: {page}");
+    assert_eq!(app.page("/templates/offer", &cookie).0, 404, "nothing saved");
+    // A preview renders the typed template for the customer; its HTML goes into a sandboxed
+    // frame as an escaped attribute, never into the page.
+    let html = "<script>alert(1)</script><b>{{ customer.honorific }}</b>";
+    let (s, _, page) = form("offer", "{{ customer.honorific }}、ご案内", html, "preview");
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains("id=\"preview-subject\">佐藤 花子 様、ご案内"), "{page}");
+    assert!(
+        page.contains("sandbox=\"\" srcdoc=\"&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;佐藤 花子 様"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>alert"), "{page}");
+    let (s, location, _) = form("offer", "{{ customer.honorific }}、ご案内", "<p>{{ points.balance }}</p>", "save");
+    assert_eq!((s, location.as_deref()), (303, Some("/templates?saved=offer")));
+    let (_, page) = app.page("/templates?saved=offer", &cookie);
+    assert!(page.contains("id=\"flash\">Saved template &quot;offer&quot;."), "{page}");
+
+    let (_, page) = app.page("/campaigns/new", &cookie);
+    let csrf = csrf_in(&page);
+    let wizard = |name: &str, share_1: &str, when: &str| {
+        app.form(
+            "/campaigns/new",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("name", name),
+                ("mailing", "coffee DM"),
+                ("version", "v1"),
+                ("channel", "postal"),
+                ("audience", "segment:named"),
+                ("key_1", "A"),
+                ("template_1", ""),
+                ("share_1", share_1),
+                ("key_2", "B"),
+                ("template_2", ""),
+                ("share_2", "40"),
+                ("key_3", "C"),
+                ("template_3", ""),
+                ("share_3", ""),
+                ("holdout", "10"),
+                ("goal", "sku"),
+                ("goal_value", "B"),
+                ("attribution_days", "14"),
+                ("cost", "90"),
+                ("sender_name", "Aya"),
+                ("sender_email", ""),
+                ("webhook_url", ""),
+                ("when", when),
+                ("at", "2026-12-05T10:00"),
+            ],
+        )
+    };
+    let (s, _, page) = wizard("coffee DM v1", "50", "now");
+    assert_eq!(s, 422);
+    assert!(page.contains("add up to 90") && page.contains("value=\"coffee DM v1\""), "{page}");
+    let (s, _, page) = wizard("coffee DM v1", "many", "now");
+    assert!(s == 422 && page.contains("variants[0].share"), "{page}");
+    assert_eq!(app.page("/campaigns/coffee%20DM%20v1", &cookie).0, 404, "nothing half-made");
+    let (s, location, _) = wizard("coffee DM v1", "60", "now");
+    assert_eq!((s, location.as_deref()), (303, Some("/campaigns/coffee%20DM%20v1")));
+    let (s, page) = app.page("/campaigns/coffee%20DM%20v1", &cookie);
+    assert_eq!(s, 200);
+    assert!(
+        page.contains("id=\"results\"") && page.contains("<svg") && page.contains("Audience: 10 customers."),
+        "{page}"
+    );
+    assert!(page.contains("no consent 5"), "the skipped by reason: {page}");
+    let (s, location, _) = app.form("/campaigns/coffee%20DM%20v1/confirm", &cookie, &[("csrf", &csrf)]);
+    assert_eq!(s, 303, "{location:?}");
+    let (_, page) = app.page(&location.unwrap(), &cookie);
+    assert!(page.contains("id=\"flash\"") && page.contains("id=\"campaign-state\">done"), "{page}");
+    let (s, _, page) = app.form("/campaigns/coffee%20DM%20v1/start", &cookie, &[("csrf", &csrf)]);
+    assert_eq!(s, 409, "started already: {page}");
+    // A scheduled version 2 is compared with version 1.
+    let (s, _, _) = wizard("coffee DM v2", "60", "at");
+    assert_eq!(s, 303);
+    let (_, page) = app.page("/campaigns", &cookie);
+    assert!(page.contains("coffee DM v2") && page.contains("2026-12-05 10:00"), "{page}");
+    let (_, page) = app.page("/campaigns/coffee%20DM%20v2", &cookie);
+    assert!(page.contains("id=\"versions\"") && page.contains("id=\"start-campaign\""), "{page}");
+}

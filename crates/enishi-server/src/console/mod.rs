@@ -6,6 +6,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod analytics;
+pub(crate) mod campaigns;
 pub(crate) mod charts;
 pub(crate) mod customers;
 pub(crate) mod follow_up;
@@ -18,6 +19,7 @@ pub(crate) mod privacy;
 pub(crate) mod segments;
 pub(crate) mod shell;
 pub(crate) mod sign_in;
+pub(crate) mod templates;
 pub(crate) mod till;
 pub(crate) mod tokens;
 
@@ -39,4 +41,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(privacy::routes())
         .merge(segments::routes())
+        .merge(templates::routes())
+        .merge(campaigns::routes())
 }

@@ -108,6 +108,9 @@ form label{display:block}form input:not([type=checkbox]):not([type=hidden]),form
 .error{color:#b00020}.badge{background:#b00020;color:#fff;border-radius:1rem;padding:0 .45rem;font-size:.8rem}.bad{outline:2px solid #b00020;background:#fff3f4}\
 fieldset.group{border:1px solid #c9a9b4;border-radius:6px;margin:.4rem 0;padding:.3rem .6rem;background:#fff}fieldset.group ol{padding-left:1.2rem;margin:.3rem 0}\
 div.cond{margin:.3rem 0;padding:.2rem}.add{margin:.3rem 0}.spark{vertical-align:middle}\
+.editor{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,1fr);gap:.8rem}iframe.preview{height:20rem;border:1px solid #e5e5e0;background:#fff}\
+pre{white-space:pre-wrap;overflow-wrap:anywhere}fieldset.step{margin:.6rem 0}fieldset.step legend{font-weight:600}\
+@media(max-width:40rem){.editor{grid-template-columns:1fr}}\
 .h5{background:#925469;color:#fff}.h6{background:#7f3750;color:#fff}.h7{background:#6d2f45;color:#fff}.h8{background:#5b2a3c;color:#fff}";
 
 fn frame(tr: Tr, title: &str, head: Markup, nav: Markup, body: Markup) -> Markup {
@@ -180,11 +183,12 @@ impl Visitor {
 
     fn framed(&self, title: &str, head: Markup, body: Markup) -> Markup {
         let tr = self.tr();
-        let links: [(&str, &str, &[Role]); 11] = [
+        let links: [(&str, &str, &[Role]); 12] = [
             ("/", tr.t("Dashboard"), EVERYONE),
             ("/customers", tr.t("Customers"), EVERYONE),
             ("/inbox", tr.t("Inbox"), EVERYONE),
             ("/segments", tr.t("Segments"), MANAGERS),
+            ("/campaigns", tr.t("Campaigns"), MANAGERS),
             ("/analytics", tr.t("Analytics"), MANAGERS),
             ("/loyalty", tr.t("Loyalty"), MANAGERS),
             ("/imports", tr.t("Import"), MANAGERS),
