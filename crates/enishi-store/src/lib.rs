@@ -204,6 +204,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0020_listening.sql"),
         include_str!("../migrations/postgres/0020_listening.sql"),
     ),
+    (
+        21,
+        include_str!("../migrations/sqlite/0021_journeys.sql"),
+        include_str!("../migrations/postgres/0021_journeys.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.

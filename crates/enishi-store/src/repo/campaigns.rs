@@ -388,7 +388,7 @@ pub fn place(c: &mut dyn Conn, campaign_id: i64, placements: &[Placement]) -> Re
             "campaign_recipients",
             &["campaign_id", "customer_id", "arm", "status", "reason", "run_after"],
             &rows,
-            " ON CONFLICT (campaign_id, customer_id) DO NOTHING",
+            " ON CONFLICT (campaign_id, customer_id, step) DO NOTHING",
         )?;
     }
     Ok(())
@@ -405,6 +405,8 @@ pub struct Claimed {
     pub arm: String,
     /// Attempts so far, this one included.
     pub attempts: i64,
+    /// The journey step and occurrence the message is for (`''` for a campaign's message).
+    pub step: String,
 }
 
 /// Claims up to `limit` queued recipients of sending campaigns on `channel` whose time has
@@ -426,12 +428,12 @@ pub fn claim(
     };
     let sql = format!(
         "UPDATE campaign_recipients SET claimed_by = $1, lease_until = $2, attempts = attempts + 1 \
-         WHERE (campaign_id, customer_id) IN (\
-           SELECT r.campaign_id, r.customer_id FROM campaign_recipients r JOIN campaigns k ON k.id = r.campaign_id \
+         WHERE (campaign_id, customer_id, step) IN (\
+           SELECT r.campaign_id, r.customer_id, r.step FROM campaign_recipients r JOIN campaigns k ON k.id = r.campaign_id \
            WHERE r.status = 'queued' AND r.run_after <= $3 AND (r.lease_until IS NULL OR r.lease_until <= $3) \
              AND k.state = 'sending' AND k.channel = $4 AND ($5 = 0 OR k.id = $5) \
            ORDER BY r.run_after, r.campaign_id, r.customer_id LIMIT $6{lock}) \
-         RETURNING campaign_id, customer_id, arm, attempts"
+         RETURNING campaign_id, customer_id, arm, attempts, step"
     );
     let mut out = c
         .query(&sql, params![worker, lease_until, now, channel, campaign.unwrap_or(0), limit])?
@@ -442,6 +444,7 @@ pub fn claim(
                 customer_id: r.int("customer_id")?,
                 arm: r.text("arm")?,
                 attempts: r.int("attempts")?,
+                step: r.text("step")?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
@@ -492,17 +495,22 @@ pub struct Delivered<'a> {
     pub note: Option<&'a str>,
 }
 
-/// Records a message as sent: the recipient row and the customer's communication history.
+/// Records a message as sent: the recipient row (the one in the queue: there is at most one
+/// per campaign and customer) and the customer's communication history, with the journey step.
 pub fn mark_sent(c: &mut dyn Conn, d: &Delivered<'_>) -> Result<(), StoreError> {
-    c.execute(
+    let Some(sent) = c.query_opt(
         "UPDATE campaign_recipients SET status = 'sent', sent_at = $3, reason = $4, claimed_by = NULL, lease_until = NULL \
-         WHERE campaign_id = $1 AND customer_id = $2 AND status IN ('queued', 'handed_over')",
+         WHERE campaign_id = $1 AND customer_id = $2 AND status IN ('queued', 'handed_over') RETURNING step",
         params![d.campaign_id, d.customer_id, d.at, d.note],
-    )?;
+    )?
+    else {
+        return Ok(());
+    };
+    let step = Some(sent.text("step")?).filter(|s| !s.is_empty());
     c.execute(
         "INSERT INTO communications (customer_id, channel, campaign, step, variant, subject, sent_at, status, created_at, \
-         campaign_id, purpose) VALUES ($1, $2, $3, NULL, $4, $5, $6, 'sent', $6, $7, 'marketing') ON CONFLICT DO NOTHING",
-        params![d.customer_id, d.channel, d.campaign, d.arm, d.subject, d.at, d.campaign_id],
+         campaign_id, purpose) VALUES ($1, $2, $3, $8, $4, $5, $6, 'sent', $6, $7, 'marketing') ON CONFLICT DO NOTHING",
+        params![d.customer_id, d.channel, d.campaign, d.arm, d.subject, d.at, d.campaign_id, step.as_deref()],
     )?;
     Ok(())
 }

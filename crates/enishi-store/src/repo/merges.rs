@@ -59,8 +59,14 @@ const JOINED: &[(&str, &str)] = &[
     (
         "campaign_recipients",
         "INSERT INTO campaign_recipients (campaign_id, customer_id, arm, status, reason, attempts, run_after, claimed_by, \
-         lease_until, sent_at) SELECT campaign_id, $1, arm, status, reason, attempts, run_after, claimed_by, lease_until, \
-         sent_at FROM campaign_recipients WHERE customer_id = $2 ON CONFLICT DO NOTHING",
+         lease_until, sent_at, step) SELECT campaign_id, $1, arm, status, reason, attempts, run_after, claimed_by, \
+         lease_until, sent_at, step FROM campaign_recipients WHERE customer_id = $2 ON CONFLICT DO NOTHING",
+    ),
+    (
+        "journey_enrolments",
+        "INSERT INTO journey_enrolments (journey_id, customer_id, occurrence, occurred_at, entered_at, next_step, due_at, \
+         status, exit_reason, updated_at) SELECT journey_id, $1, occurrence, occurred_at, entered_at, next_step, due_at, \
+         status, exit_reason, updated_at FROM journey_enrolments WHERE customer_id = $2 ON CONFLICT DO NOTHING",
     ),
     (
         "segment_members",

@@ -10,6 +10,7 @@ pub mod history;
 pub mod imports;
 pub mod job_runs;
 pub mod jobs;
+pub mod journeys;
 pub mod loyalty;
 pub mod merges;
 pub mod orders;

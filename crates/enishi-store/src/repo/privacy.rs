@@ -20,6 +20,7 @@ pub const ERASED_TABLES: &[&str] = &[
     "customer_channels",
     "customer_attributes",
     "customer_merges",
+    "journey_enrolments",
 ];
 
 /// How an external id is kept on the erasure list.
@@ -28,7 +29,7 @@ pub fn external_id_hash(external_id: &str) -> String {
 }
 
 /// Erases customer `id` at `now`: their shop id goes on the erasure list; profile, consent
-/// history, messages, tasks, interactions, events and recommendations are deleted; the row keeps
+/// history, messages, tasks, interactions, events, recommendations and journey entries are deleted; the row keeps
 /// only its id, `erased:ID` as shop id, and when it was first seen. Orders, the ledger and the
 /// running totals stay. On SQLite freed content is zeroed (`secure_delete`). `false` when
 /// there is no such customer.
