@@ -86,6 +86,9 @@ pub fn materialise(
             let text = format!("list = {}", serde_json::to_string(name).unwrap_or_default());
             (None, enishi_segments::text::parse(&text).map_err(|e| Error::Invalid(e.to_string()))?)
         }
+        Audience::Journey(name) => {
+            return Err(Error::State(format!("\"{}\" is a step of the journey \"{name}\", sent by it", campaign.name)))
+        }
     };
     let (snap, members) = saved::snapshot_and_members(c, segment.as_ref(), &rule, &campaign.name, day, calendar)?;
     if !repo::start(c, campaign.id, snap.id, now)? {

@@ -72,6 +72,11 @@ pub fn create(c: &mut dyn Conn, json: &str, currency: Currency) -> Result<Campai
                 return Err(Error::Invalid(format!("audience: there is no list named \"{n}\"")));
             }
         }
+        Audience::Journey(_) => {
+            return Err(Error::Invalid(
+                "audience: a journey's steps are made with the journey (`enishi journey create`)".into(),
+            ))
+        }
     }
     let stored = serde_json::to_string(&d).map_err(|e| Error::Invalid(e.to_string()))?;
     let new = NewCampaign {

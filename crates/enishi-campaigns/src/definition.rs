@@ -49,6 +49,9 @@ pub enum Audience {
     Segment(String),
     /// A static list, snapshotted when the send starts.
     List(String),
+    /// The customers a journey's trigger enters: a journey step's campaign (made by the
+    /// journey, not written in a campaign document).
+    Journey(String),
 }
 
 /// One version of the message and its share of the audience that is not held out.
@@ -306,7 +309,9 @@ impl Definition {
             }
         }
         match &self.audience {
-            Audience::Segment(n) | Audience::List(n) if n.trim().is_empty() => bad("audience", "names nothing".into()),
+            Audience::Segment(n) | Audience::List(n) | Audience::Journey(n) if n.trim().is_empty() => {
+                bad("audience", "names nothing".into())
+            }
             _ => Ok(()),
         }
     }

@@ -12,6 +12,7 @@ pub mod coupons;
 pub mod definition;
 pub mod email;
 pub mod fields;
+pub mod journeys;
 pub mod plan;
 pub mod policy;
 pub mod postal;

@@ -327,7 +327,7 @@ impl<'a> Sender<'a> {
             from: from.clone(),
             to: Mailbox::new(Some(fields.customer.name.clone()).filter(|n| !n.is_empty()), to.clone()),
             unsubscribe_url: fields.unsubscribe_url.clone(),
-            message_id: format!("<c{}.{}@enishi>", m.campaign_id, m.customer_id),
+            message_id: message_id(m),
             tag: format!("{name}; variant {}", m.arm),
         };
         let bytes = build(&outgoing, &rendered).map_err(internal)?;
@@ -400,4 +400,14 @@ impl<'a> Sender<'a> {
         }
         Ok(total)
     }
+}
+
+/// The Message-ID of a claimed message: unique per campaign, customer and journey step (a
+/// customer may get a journey's step once per occurrence).
+fn message_id(m: &Claimed) -> String {
+    if m.step.is_empty() {
+        return format!("<c{}.{}@enishi>", m.campaign_id, m.customer_id);
+    }
+    let step: String = m.step.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' }).collect();
+    format!("<c{}.{}.{step}@enishi>", m.campaign_id, m.customer_id)
 }

@@ -1,0 +1,91 @@
+//! Journeys: step mails entered on a trigger (docs/campaigns.md, "Journeys").
+//!
+//! A journey is a document ([`document::Journey`]): a trigger, ordered steps with delays and
+//! exit conditions. Each step sends through a campaign of its own (`journey / step`, channel
+//! and template of the step), so its messages go through the same exactly-once sender, are on
+//! the customers' communication history, and have results like any campaign. A pass
+//! ([`pass::run`]; `enishi serve` runs one every scheduler tick, `enishi journey run` one now)
+//! enters customers and moves the steps that are due.
+
+pub mod document;
+pub mod pass;
+pub mod timing;
+pub mod triggers;
+
+pub use document::{After, Journey, Step, Trigger};
+
+use crate::campaigns::load_template;
+use crate::Error;
+use enishi_core::{BusinessClock, Currency};
+use enishi_store::repo::campaigns::{self as campaigns_repo, NewCampaign};
+use enishi_store::repo::journeys as repo;
+use enishi_store::Conn;
+
+/// A stored journey's document.
+pub fn document_of(j: &repo::Journey) -> Result<Journey, Error> {
+    Journey::parse(&j.definition)
+}
+
+/// A journey by name.
+pub fn find(c: &mut dyn Conn, name: &str) -> Result<repo::Journey, Error> {
+    repo::by_name(c, name)?.ok_or_else(|| Error::NotFound(format!("there is no journey named \"{name}\"")))
+}
+
+/// The campaign document of one step: the step's template and channel, the journey's sender,
+/// goal, window and cost, and the journey as its audience.
+fn step_campaign(doc: &Journey, step: &Step) -> serde_json::Value {
+    serde_json::json!({
+        "name": doc.step_campaign(&step.key),
+        "mailing": doc.name,
+        "version": step.key,
+        "channel": step.channel,
+        "audience": {"journey": doc.name},
+        "template": step.template,
+        "goal": doc.goal,
+        "attribution_days": doc.attribution_days,
+        "cost_per_message": doc.cost_per_message,
+        "sender": doc.sender,
+    })
+}
+
+/// Creates a journey from its document, after checking its templates and exit rules, with a
+/// campaign for each step. Customers enter from now on.
+pub fn create(
+    c: &mut dyn Conn,
+    json: &str,
+    currency: Currency,
+    calendar: &BusinessClock,
+) -> Result<repo::Journey, Error> {
+    let doc = Journey::parse(json)?;
+    for (i, s) in doc.steps.iter().enumerate() {
+        load_template(c, &s.template, currency).map_err(|e| Error::Invalid(format!("steps[{i}].template: {e}")))?;
+    }
+    for (field, rule) in
+        [("exit.when_matching", &doc.exit.when_matching), ("exit.unless_matching", &doc.exit.unless_matching)]
+    {
+        if let Some(text) = rule {
+            let node = enishi_segments::text::parse(text).map_err(|e| Error::Invalid(format!("{field}: {e}")))?;
+            enishi_segments::check(c, &node, calendar).map_err(|e| Error::Invalid(format!("{field}: {e}")))?;
+        }
+    }
+    let stored = serde_json::to_string(&doc).map_err(|e| Error::Invalid(e.to_string()))?;
+    let id = repo::create(c, &doc.name, doc.trigger.kind(), &stored)?
+        .ok_or_else(|| Error::Invalid(format!("name: a journey named \"{}\" exists", doc.name)))?;
+    for (i, s) in doc.steps.iter().enumerate() {
+        let definition = crate::Definition::parse(&step_campaign(&doc, s).to_string())
+            .map_err(|e| Error::Invalid(format!("steps[{i}]: {e}")))?;
+        let text = serde_json::to_string(&definition).map_err(|e| Error::Invalid(e.to_string()))?;
+        let new = NewCampaign {
+            name: &definition.name,
+            mailing: &doc.name,
+            version: &s.key,
+            channel: s.channel.as_str(),
+            definition: &text,
+        };
+        let campaign = campaigns_repo::create(c, &new)?.ok_or_else(|| {
+            Error::Invalid(format!("steps[{i}].key: a campaign named \"{}\" exists", definition.name))
+        })?;
+        repo::add_step(c, id, i as i64, &s.key, campaign)?;
+    }
+    find(c, &doc.name)
+}

@@ -1,0 +1,461 @@
+//! Journeys on a controlled clock, on SQLite and PostgreSQL: the welcome series against a real
+//! SMTP server (first purchase → welcome at once → follow-up 7 days later → none for a customer
+//! who ordered again), entry once per occurrence, skipped steps with their reason, every
+//! trigger, exits, and the suggested send time.
+
+mod support;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use enishi_campaigns::campaigns as ops;
+use enishi_campaigns::email::SmtpConfig;
+use enishi_campaigns::journeys::{self, pass};
+use enishi_campaigns::sender::{SendOptions, Sender};
+use enishi_campaigns::template::Parts;
+use enishi_core::{BusinessClock, Clock, Currency, ManualClock};
+use enishi_store::repo::campaigns as campaigns_repo;
+use enishi_store::repo::journeys as repo;
+use enishi_store::{params, testing, Store};
+use std::str::FromStr;
+use std::sync::Arc;
+use support::{header, SmtpServer};
+
+fn yen() -> Currency {
+    Currency::from_str("JPY").unwrap()
+}
+
+fn tokyo() -> BusinessClock {
+    BusinessClock::new("Asia/Tokyo").unwrap()
+}
+
+/// Friday 4 December 2026, 10:00 in Tokyo.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 4, 1, 0, 0).unwrap()
+}
+
+/// A store on `url` whose clock the test moves.
+fn store_on(url: &str) -> (Store, ManualClock) {
+    let clock = ManualClock::at(t0());
+    (Store::open(url).unwrap().with_clock(Arc::new(clock.clone())), clock)
+}
+
+/// Customers C1…Cn: C3 never asked for email; the others opted in a month ago.
+fn customers(store: &Store, n: i64) {
+    store
+        .write(|c| {
+            let then = t0().timestamp() - 30 * 86_400;
+            for i in 1..=n {
+                c.execute(
+                    "INSERT INTO customers (id, external_id, name, email, locale, first_seen_at, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, 'ja', $5, $5, $5)",
+                    params![i, format!("C{i}"), format!("佐藤 花子{i}"), format!("c{i}@example.com"), then],
+                )?;
+                if i != 3 {
+                    c.execute(
+                        "INSERT INTO customer_consents (customer_id, channel, status, changed_at, source) \
+                         VALUES ($1, 'email', 'opted_in', $2, 'test')",
+                        params![i, then],
+                    )?;
+                }
+            }
+            Ok::<_, enishi_store::StoreError>(())
+        })
+        .unwrap();
+    store
+        .write(|c| {
+            for (name, subject) in [("welcome", "{{ customer.honorific }}、ようこそ"), ("follow-up", "Thank you again")]
+            {
+                let parts = Parts {
+                    subject: subject.into(),
+                    html: "<p>{{ customer.honorific }}</p>".into(),
+                    text: "{{ customer.honorific }}\n{{ unsubscribe_url }}".into(),
+                };
+                ops::save_template(c, name, "ja", &parts, yen())?;
+            }
+            Ok::<_, enishi_campaigns::Error>(())
+        })
+        .unwrap();
+}
+
+fn order(store: &Store, id: i64, customer: i64, at: DateTime<Utc>) {
+    store
+        .write(|c| {
+            c.execute(
+                "INSERT INTO orders (id, order_ref, customer_id, placed_at, placed_day, channel, currency, total, status, created_at) \
+                 VALUES ($1, $2, $3, $4, 0, 'online', 'JPY', 12000000, 'completed', $4)",
+                params![id, format!("O{id}"), customer, at.timestamp()],
+            )
+        })
+        .unwrap();
+}
+
+fn create(store: &Store, json: &str) -> repo::Journey {
+    store.write(|c| journeys::create(c, json, yen(), &tokyo())).unwrap()
+}
+
+fn run(store: &Store) -> pass::Pass {
+    pass::run(store, &tokyo()).unwrap()
+}
+
+/// (external id, occurrence, status, exit reason) of a journey's enrolments, by id and occurrence.
+fn enrolments(store: &Store, j: &repo::Journey) -> Vec<(String, String, String, Option<String>)> {
+    let mut v: Vec<_> = store
+        .read(|c| repo::enrolments(c, j.id, 1000))
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.external_id, e.occurrence, e.status, e.exit_reason))
+        .collect();
+    v.sort();
+    v
+}
+
+/// (customer id, step, status, reason) of a step campaign's recipient rows.
+fn recipients(store: &Store, campaign: &str) -> Vec<(i64, String, String, Option<String>)> {
+    store
+        .read(|c| {
+            c.query(
+                "SELECT r.customer_id, r.step, r.status, r.reason FROM campaign_recipients r JOIN campaigns k \
+                 ON k.id = r.campaign_id WHERE k.name = $1 ORDER BY r.customer_id, r.step",
+                params![campaign],
+            )
+        })
+        .unwrap()
+        .iter()
+        .map(|r| (r.int(0).unwrap(), r.text(1).unwrap(), r.text(2).unwrap(), r.opt_text(3).unwrap()))
+        .collect()
+}
+
+const WELCOME: &str = r#"{"name": "welcome series", "trigger": {"kind": "first_purchase"},
+  "sender": {"name": "Aya", "email": "aya@corner.example"},
+  "steps": [{"key": "welcome", "template": "welcome"},
+            {"key": "follow-up", "template": "follow-up", "delay": "7d"}]}"#;
+
+fn send_all(store: &Store, server: &SmtpServer) {
+    let smtp = SmtpConfig::parse(&format!("smtp://127.0.0.1:{}", server.port)).unwrap();
+    let mut sender = Sender::new(store, smtp, SendOptions::new("shop@corner.example"), tokyo(), yen());
+    sender.run_until_done(std::time::Duration::from_secs(5), &mut |_| {}).unwrap();
+}
+
+#[test]
+fn the_welcome_series_welcomes_at_once_follows_up_after_a_week_and_lets_a_returning_customer_go() {
+    for db in testing::all() {
+        let (store, clock) = store_on(&db.url);
+        let dir = tempfile::tempdir().unwrap();
+        let server = SmtpServer::start(dir.path(), &[]);
+        customers(&store, 3);
+        let j = create(&store, WELCOME);
+        clock.advance(Duration::hours(1));
+        for (id, customer) in [(1, 1), (2, 2), (3, 3)] {
+            order(&store, id, customer, clock.now());
+        }
+        let first = run(&store);
+        assert_eq!((first.entered, first.queued, first.skipped), (3, 2, 1), "{first:?} {}", db.url);
+        // A second pass at once changes nothing: entry and each step happen once.
+        assert_eq!(run(&store), pass::Pass::default());
+        send_all(&store, &server);
+        let welcomed = server.received();
+        let mut to: Vec<&str> = welcomed.iter().map(|m| m["to"][0].as_str().unwrap()).collect();
+        to.sort();
+        assert_eq!(to, ["c1@example.com", "c2@example.com"]);
+        assert!(welcomed[0]["data"].as_str().unwrap().contains("From: Aya <aya@corner.example>"));
+        assert_eq!(
+            recipients(&store, "welcome series / welcome"),
+            vec![
+                (1, "welcome (first)".into(), "sent".into(), None),
+                (2, "welcome (first)".into(), "sent".into(), None),
+                (3, "welcome (first)".into(), "skipped".into(), Some("no_consent".into())),
+            ]
+        );
+
+        // C2 comes back three days later; six days in, the follow-up is not due yet.
+        clock.advance(Duration::days(3));
+        order(&store, 4, 2, clock.now());
+        clock.advance(Duration::days(3));
+        assert_eq!(run(&store), pass::Pass::default());
+
+        clock.advance(Duration::days(1));
+        let week = run(&store);
+        assert_eq!((week.queued, week.skipped, week.exited), (1, 1, 1), "{week:?}");
+        send_all(&store, &server);
+        let all = server.received();
+        assert_eq!(all.len(), 3);
+        let follow_up: Vec<&serde_json::Value> = all.iter().filter(|m| !welcomed.contains(m)).collect();
+        assert_eq!(follow_up[0]["to"][0], "c1@example.com");
+        let data = follow_up[0]["data"].as_str().unwrap();
+        assert!(data.contains("Subject: Thank you again"), "{data}");
+        let ids: std::collections::HashSet<&str> =
+            all.iter().map(|m| header(m["data"].as_str().unwrap(), "Message-ID").unwrap()).collect();
+        assert_eq!(ids.len(), 3, "each message its own Message-ID");
+        assert_eq!(
+            enrolments(&store, &j),
+            vec![
+                ("C1".into(), "first".into(), "done".into(), None),
+                ("C2".into(), "first".into(), "exited".into(), Some("ordered".into())),
+                ("C3".into(), "first".into(), "done".into(), None),
+            ]
+        );
+        assert_eq!(
+            recipients(&store, "welcome series / follow-up"),
+            vec![
+                (1, "follow-up (first)".into(), "sent".into(), None),
+                (3, "follow-up (first)".into(), "skipped".into(), Some("no_consent".into())),
+            ]
+        );
+        // The history has each message with its step; the step's results count it.
+        let steps: Vec<String> = store
+            .read(|c| c.query("SELECT step FROM communications WHERE customer_id = 1 ORDER BY sent_at", &[]))
+            .unwrap()
+            .iter()
+            .map(|r| r.text(0).unwrap())
+            .collect();
+        assert_eq!(steps, ["welcome (first)", "follow-up (first)"]);
+        let k = store.read(|c| ops::find(c, "welcome series / follow-up")).unwrap();
+        let r = store.read(|c| enishi_campaigns::results::results(c, &k)).unwrap();
+        assert_eq!(r.arms.iter().find(|a| a.arm == "A").map(|a| a.members), Some(1), "{r:?}");
+        // Nothing more, however often the pass and the sender run.
+        clock.advance(Duration::days(30));
+        assert_eq!(run(&store), pass::Pass::default());
+        send_all(&store, &server);
+        assert_eq!(server.received().len(), 3);
+    }
+}
+
+#[test]
+fn an_order_enters_days_after_it_once_per_order_and_one_message_of_a_step_waits_for_the_other() {
+    for db in testing::all() {
+        let (store, clock) = store_on(&db.url);
+        customers(&store, 2);
+        let j = create(
+            &store,
+            r#"{"name": "review", "trigger": {"kind": "days_after_order", "days": 3}, "exit": {"on_order": false},
+                "steps": [{"key": "ask", "template": "welcome"}]}"#,
+        );
+        clock.advance(Duration::hours(1));
+        order(&store, 1, 1, clock.now());
+        order(&store, 2, 1, clock.now() + Duration::minutes(1));
+        clock.advance(Duration::days(2));
+        assert_eq!(run(&store).entered, 0);
+        clock.advance(Duration::days(1) + Duration::minutes(5));
+        let p = run(&store);
+        assert_eq!((p.entered, p.queued, p.postponed), (2, 1, 1), "{p:?} {}", db.url);
+        assert_eq!(run(&store).entered, 0, "each order enters once");
+        // The first message leaves the queue; ten minutes on, the second goes in.
+        store
+            .write(|c| {
+                c.execute(
+                    "UPDATE campaign_recipients SET status = 'sent', sent_at = $1 WHERE status = 'queued'",
+                    params![c.now()],
+                )
+            })
+            .unwrap();
+        clock.advance(Duration::minutes(11));
+        assert_eq!(run(&store).queued, 1);
+        let occurrences: Vec<String> = enrolments(&store, &j).into_iter().map(|e| e.1).collect();
+        assert_eq!(occurrences, ["order:1", "order:2"]);
+        assert_eq!(recipients(&store, "review / ask").len(), 2);
+    }
+}
+
+#[test]
+fn birthdays_points_expiring_carts_lifecycle_and_lapsing_loyal_customers_enter() {
+    for db in testing::all() {
+        let (store, clock) = store_on(&db.url);
+        customers(&store, 6);
+        let now = t0().timestamp();
+        store
+            .write(|c| {
+                c.execute("UPDATE customers SET birthday = '1990-12-06' WHERE id = 1", &[])?;
+                c.execute("UPDATE customers SET birthday = '1985-12-07' WHERE id = 2", &[])?;
+                for (id, customer, points, expires) in [(1, 3, 100, now + 20 * 86_400), (2, 4, 50, now + 90 * 86_400)] {
+                    c.execute(
+                        "INSERT INTO loyalty_ledger (id, customer_id, kind, points, source, idempotency_key, occurred_at, \
+                         available_at, expires_at, created_at) VALUES ($1, $2, 'earn', $3, 'test', $4, $5, $5, $6, $5)",
+                        params![id, customer, points, format!("k{id}"), now - 86_400, expires],
+                    )?;
+                    c.execute(
+                        "INSERT INTO loyalty_lots (ledger_id, customer_id, remaining, available_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                        params![id, customer, points, now - 86_400, expires],
+                    )?;
+                }
+                c.execute(
+                    "INSERT INTO customer_scores (customer_id, loyal_class, updated_at) VALUES (5, 'loyal', $1), (6, 'other', $1)",
+                    params![now],
+                )?;
+                Ok::<_, enishi_store::StoreError>(())
+            })
+            .unwrap();
+        let steps = r#""steps": [{"key": "a", "template": "welcome"}]"#;
+        let doc = |name: &str, trigger: &str| format!(r#"{{"name": "{name}", "trigger": {trigger}, {steps}}}"#);
+        let birthday = create(&store, &doc("birthday", r#"{"kind": "birthday", "days_before": 1}"#));
+        let points = create(&store, &doc("points", r#"{"kind": "points_expiring", "within_days": 30}"#));
+        let cart = create(&store, &doc("cart", r#"{"kind": "cart_abandoned", "hours": 4}"#));
+        let lifecycle = create(&store, &doc("win-back", r#"{"kind": "lifecycle", "stage": "at_risk"}"#));
+        let lapsing = create(&store, &doc("lapsing", r#"{"kind": "loyal_lapsing", "days": 30}"#));
+
+        clock.advance(Duration::hours(1));
+        let at = clock.now().timestamp();
+        store
+            .write(|c| {
+                // C1 leaves a cart; C2 leaves one and buys; C4 adds twice, two hours apart.
+                for (id, customer, offset) in [(1, 1, 0), (2, 2, 0), (3, 4, 0), (4, 4, 2 * 3600)] {
+                    c.execute(
+                        "INSERT INTO events (id, customer_id, name, occurred_at, created_at) VALUES ($1, $2, 'cart_add', $3, $3)",
+                        params![id, customer, at + offset],
+                    )?;
+                }
+                c.execute(
+                    "INSERT INTO lifecycle_changes (customer_id, from_stage, to_stage, changed_day, created_at) \
+                     VALUES (6, 'active', 'at_risk', 0, $1), (1, 'new', 'active', 0, $1)",
+                    params![at],
+                )?;
+                Ok::<_, enishi_store::StoreError>(())
+            })
+            .unwrap();
+        order(&store, 1, 2, clock.now() + Duration::hours(1));
+        order(&store, 2, 5, clock.now());
+        order(&store, 3, 6, clock.now());
+
+        let p = run(&store);
+        // Points of C3 expire within 30 days (C4's in 90); C6 turned at risk.
+        assert_eq!(enrolments(&store, &points), vec![("C3".into(), "points:2026-12-24".into(), "done".into(), None)]);
+        assert_eq!(enrolments(&store, &lifecycle).len(), 1);
+        assert!(enrolments(&store, &cart).is_empty());
+        assert!(enrolments(&store, &birthday).is_empty());
+        assert_eq!(p.entered, 2, "{p:?} {}", db.url);
+
+        // Five hours after the carts: C1's is abandoned, C4's second is not yet four hours old.
+        clock.advance(Duration::hours(5));
+        run(&store);
+        let carts: Vec<String> = enrolments(&store, &cart).into_iter().map(|e| format!("{} {}", e.0, e.1)).collect();
+        assert_eq!(carts, ["C1 event:1"]);
+        clock.advance(Duration::hours(2));
+        run(&store);
+        let carts: Vec<String> = enrolments(&store, &cart).into_iter().map(|e| format!("{} {}", e.0, e.1)).collect();
+        assert_eq!(carts, ["C1 event:1", "C4 event:4"]);
+
+        // 5 December is the day before C1's birthday (entered at the day's start, Tokyo).
+        clock.set(Utc.with_ymd_and_hms(2026, 12, 4, 15, 30, 0).unwrap());
+        run(&store);
+        assert_eq!(enrolments(&store, &birthday), vec![("C1".into(), "birthday:2026".into(), "active".into(), None)]);
+        assert_eq!(run(&store).entered, 0);
+
+        // Thirty days after their last order, loyal C5 enters; C6 (not loyal) does not.
+        clock.set(t0() + Duration::hours(1) + Duration::days(30) + Duration::minutes(1));
+        run(&store);
+        let lapsed: Vec<String> =
+            enrolments(&store, &lapsing).into_iter().map(|e| format!("{} {}", e.0, e.1)).collect();
+        assert_eq!(lapsed, ["C5 lapse:2"]);
+    }
+}
+
+#[test]
+fn exits_skips_and_the_suggested_time() {
+    for db in testing::all() {
+        let (store, clock) = store_on(&db.url);
+        customers(&store, 4);
+        store
+            .write(|c| c.execute("INSERT INTO customer_tags (customer_id, tag, position) VALUES (4, 'vip', 0)", &[]))
+            .unwrap();
+        // C2 usually buys in the evening (19:xx Tokyo): earlier orders, before the journey.
+        for (id, days) in [(10, 20), (11, 13), (12, 6)] {
+            order(&store, id, 2, Utc.with_ymd_and_hms(2026, 11, 1, 10, 20, 0).unwrap() + Duration::days(days));
+        }
+        let j = create(
+            &store,
+            r#"{"name": "nudge", "trigger": {"kind": "days_after_order", "days": 1}, "send_time": "11:00",
+                "exit": {"when_matching": "tag = \"vip\""},
+                "steps": [{"key": "nudge", "template": "welcome", "send_at": "suggested"},
+                          {"key": "again", "template": "follow-up", "delay": "2d", "after": "entry"}]}"#,
+        );
+        clock.advance(Duration::hours(1));
+        for customer in 1..=4 {
+            order(&store, customer, customer, clock.now());
+        }
+        // A day later all four enter; C1 and C3 are due at once (11:00, the hour they bought
+        // at): C3 has no consent (skipped with the reason); C4 is a VIP now and leaves.
+        clock.advance(Duration::days(1));
+        let p = run(&store);
+        assert_eq!((p.entered, p.queued, p.skipped, p.exited), (4, 1, 1, 1), "{p:?} {}", db.url);
+        let due: std::collections::BTreeMap<String, i64> = store
+            .read(|c| repo::enrolments(c, j.id, 10))
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.status == "active")
+            .map(|e| (e.external_id, e.due_at.unwrap()))
+            .collect();
+        let tokyo_at = |d, h| chrono_tz::Asia::Tokyo.with_ymd_and_hms(2026, 12, d, h, 0, 0).unwrap().timestamp();
+        // C2's first step at their usual 19:00; C1's and C3's second two days after entry.
+        assert_eq!(due["C2"], tokyo_at(5, 19));
+        assert_eq!(due["C1"], tokyo_at(7, 11));
+        assert_eq!(due["C3"], tokyo_at(7, 11));
+        assert_eq!(enrolments(&store, &j).into_iter().find(|e| e.0 == "C4").unwrap().3.as_deref(), Some("matched"));
+
+        // C1 unsubscribes; their next step lets them go. At 19:00 C2's first step goes.
+        store
+            .write(|c| {
+                c.execute(
+                    "UPDATE customer_consents SET status = 'opted_out', changed_at = $1 WHERE customer_id = 1",
+                    params![c.now()],
+                )
+            })
+            .unwrap();
+        clock.set(DateTime::from_timestamp(tokyo_at(5, 19), 0).unwrap());
+        assert_eq!(run(&store).queued, 1);
+        // Two days after entry the second step is due: C1 leaves, C3 is skipped again and C2
+        // gets it (one message queued elsewhere is below the cap of 2 per 7 days).
+        clock.set(DateTime::from_timestamp(tokyo_at(7, 12), 0).unwrap());
+        let p = run(&store);
+        assert_eq!((p.queued, p.skipped, p.exited), (1, 1, 1), "{p:?}");
+        let reasons: Vec<(String, Option<String>)> = enrolments(&store, &j).into_iter().map(|e| (e.0, e.3)).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                ("C1".into(), Some("unsubscribed".into())),
+                ("C2".into(), None),
+                ("C3".into(), None),
+                ("C4".into(), Some("matched".into()))
+            ]
+        );
+        assert!(store.read(|c| campaigns_repo::pending(c, None)).unwrap() >= 2);
+    }
+}
+
+#[test]
+fn a_journey_is_refused_with_the_field_named() {
+    for db in testing::all() {
+        let (store, _) = store_on(&db.url);
+        customers(&store, 1);
+        let cases = [
+            (
+                r#"{"name": "x", "trigger": {"kind": "first_purchase"}, "steps": [{"key": "a", "template": "nope"}]}"#,
+                "steps[0].template",
+            ),
+            (
+                r#"{"name": "x", "trigger": {"kind": "first_purchase"}, "steps": [{"key": "a", "template": "welcome"}],
+                 "exit": {"when_matching": "list = \"missing\""}}"#,
+                "exit.when_matching",
+            ),
+            (
+                r#"{"name": "x", "trigger": {"kind": "cart_abandoned", "hours": 0}, "steps": [{"key": "a", "template": "welcome"}]}"#,
+                "trigger.hours",
+            ),
+        ];
+        for (json, field) in cases {
+            let e = store.write(|c| journeys::create(c, json, yen(), &tokyo())).unwrap_err();
+            assert!(e.is_users() && e.to_string().contains(field), "{field}: {e}");
+        }
+        create(&store, WELCOME);
+        let e = store.write(|c| journeys::create(c, WELCOME, yen(), &tokyo())).unwrap_err();
+        assert!(e.to_string().starts_with("name:"), "{e}");
+        // Nothing half-written: the refused journeys made no campaigns.
+        let names: Vec<String> = store.read(campaigns_repo::list).unwrap().into_iter().map(|k| k.name).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        // A step's campaign is not started or created by hand.
+        let k = store.read(|c| ops::find(c, "welcome series / welcome")).unwrap();
+        assert!(store.write(|c| ops::start(c, &k, &tokyo())).is_err());
+        let e = store
+            .write(|c| ops::create(c, r#"{"name": "k", "channel": "email", "audience": {"journey": "welcome series"}, "template": "welcome"}"#, yen()))
+            .unwrap_err();
+        assert!(e.to_string().starts_with("audience:"), "{e}");
+    }
+}
