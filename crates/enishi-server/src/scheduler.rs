@@ -1,6 +1,7 @@
 //! The scheduler: periodic work of a running server. Every tick runs the loyalty jobs (expiry,
-//! birthdays, tier reviews, promotion announcements, memberships) and rebuilds the purchase
-//! summary when a large import left it stale; the first tick of each
+//! birthdays, tier reviews, promotion announcements, memberships), a pass over the journeys
+//! (customers entered on their triggers, steps that are due queued for the campaign sender)
+//! and rebuilds the purchase summary when a large import left it stale; the first tick of each
 //! business day also refreshes the stored scores (RFM, CLV and P(alive), lifecycle stages with
 //! their recorded changes) and every customer's recommended next products, runs the task rules
 //! and enqueues each assignee's task digest, records every saved segment's size, and applies
@@ -25,6 +26,8 @@ use std::time::Duration;
 const LOYALTY_JOBS: &str = "loyalty-jobs";
 /// Scores, recommendations, lifecycle and retention, once per business day.
 const DAILY_WORK: &str = "daily-work";
+/// A pass over the journeys, once per tick slot.
+const JOURNEYS: &str = "journeys";
 /// The purchase summary's rebuild, in the tick after a large import made it stale.
 const PURCHASE_SUMMARY: &str = "purchase-summary";
 /// How long a claim holds before another server may take the period over (a server that died
@@ -42,6 +45,8 @@ pub struct Tick {
     pub lifecycle_changes: u64,
     /// Events and messages deleted by the retention policy (once a day).
     pub purged: u64,
+    /// What the journeys' pass did (`None`: another server has run it in this slot).
+    pub journeys: Option<enishi_campaigns::journeys::pass::Pass>,
     /// Whether the purchase summary was stale (after a large import) and was rebuilt.
     pub purchase_summary_rebuilt: bool,
     /// What failed, if anything.
@@ -111,6 +116,18 @@ pub fn tick(state: &AppState, now: i64, ticker: &Ticker) -> Tick {
     match loyalty {
         Ok(Some(Ok(r))) => out.loyalty = Some(r),
         Ok(Some(Err(e))) | Err(e) => out.errors.push(format!("loyalty jobs: {e}")),
+        Ok(None) => {}
+    }
+    let job = format!("{JOURNEYS}/{}s", ticker.slot_seconds);
+    let journeys = once_per_period(state, ticker, (JOURNEYS, &job), slot, now, || {
+        let pass = enishi_campaigns::journeys::pass::run(store, &clock);
+        let ok = pass.is_ok();
+        (pass, ok)
+    });
+    match journeys {
+        Ok(Some(Ok(p))) => out.journeys = Some(p),
+        Ok(Some(Err(e))) => out.errors.push(format!("journeys: {e}")),
+        Err(e) => out.errors.push(format!("journeys: {e}")),
         Ok(None) => {}
     }
     match rebuild_stale_summary(state, ticker, slot, now) {
