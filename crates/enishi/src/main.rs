@@ -200,6 +200,12 @@ enum Command {
         #[command(subcommand)]
         what: commands::campaign::CampaignWhat,
     },
+    /// Journeys: step mails entered on a trigger — create from a JSON document, list, show,
+    /// run one pass now (docs/campaigns.md).
+    Journey {
+        #[command(subcommand)]
+        what: commands::journey::JourneyWhat,
+    },
     /// Follow-up tasks: list (mine, overdue), create, mark done (docs/listening.md).
     Tasks {
         #[command(subcommand)]

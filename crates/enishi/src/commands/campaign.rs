@@ -256,7 +256,7 @@ pub fn describe_settings(store: &Store) -> Result<String> {
     Ok(format!("frequency cap: {}/{} days\nquiet hours: {quiet}", policy.cap_messages, policy.cap_days))
 }
 
-fn reported(e: Error) -> anyhow::Error {
+pub(crate) fn reported(e: Error) -> anyhow::Error {
     if e.is_users() {
         BadInput(e.to_string()).into()
     } else {

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod campaign;
 pub mod import;
 pub mod jobs;
+pub mod journey;
 pub mod loyalty;
 pub mod segment;
 pub mod tasks;
@@ -231,6 +232,7 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
         Command::Segment { what } => segment::run(&open(&url)?, what),
         Command::Template { what } => campaign::run_template(&open(&url)?, what),
         Command::Campaign { what } => campaign::run(&open(&url)?, what),
+        Command::Journey { what } => journey::run(&open(&url)?, what),
         Command::List { what } => segment::run_list(&open(&url)?, what),
     }
 }
