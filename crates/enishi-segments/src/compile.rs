@@ -978,7 +978,7 @@ fn responded(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
     if let Some(category) = &goal.category {
         q.and_where(Expr::exists(line("category", category)));
     }
-    Ok(id_in(q))
+    Ok(id_in(ctx, q, col("m", "customer_id")))
 }
 
 /// Keeps the rows of `q` whose instant `column` falls in the business days `from..=to`.

@@ -137,7 +137,7 @@ pub(crate) struct LettersQuery {
 /// Who a campaign is for.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct AudienceView {
-    /// `segment` or `list`.
+    /// `segment`, `list`, or `journey` (a journey step's campaign: who reached the step).
     kind: String,
     /// Its name.
     name: String,
@@ -302,6 +302,7 @@ fn view(k: &Campaign) -> Result<CampaignView, ApiError> {
     let audience = match &d.audience {
         Audience::Segment(n) => AudienceView { kind: "segment".into(), name: n.clone() },
         Audience::List(n) => AudienceView { kind: "list".into(), name: n.clone() },
+        Audience::Journey(n) => AudienceView { kind: "journey".into(), name: n.clone() },
     };
     Ok(CampaignView {
         name: k.name.clone(),

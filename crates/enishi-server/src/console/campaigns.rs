@@ -71,6 +71,7 @@ fn audience_text(tr: Tr, d: &Definition) -> String {
     match &d.audience {
         Audience::Segment(n) => tr.f("segment \"{}\"", &[n]),
         Audience::List(n) => tr.f("list \"{}\"", &[n]),
+        Audience::Journey(n) => tr.f("journey \"{}\"", &[n]),
     }
 }
 

@@ -976,6 +976,7 @@ const JA: &[(&str, &str)] = &[
     ("choose a segment or a list", "セグメントかリストを選んでください"),
     ("days", "日数"),
     ("list \"{}\"", "リスト「{}」"),
+    ("journey \"{}\"", "ジャーニー「{}」"),
     ("p-value", "p 値"),
     ("percent", "パーセント"),
     ("segment \"{}\"", "セグメント「{}」"),

@@ -780,6 +780,8 @@ pub fn external_ids(c: &mut dyn Conn, ids: &[i64]) -> Result<Vec<String>, StoreE
         Ok(())
     })?;
     Ok(ids.iter().map(|id| known.remove(id).unwrap_or_default()).collect())
+}
+
 /// Recipients of a campaign, by arm, who have since opted out of `consent` (the consent
 /// channel) through the campaign's own unsubscribe link (consent `source`).
 pub fn unsubscribed_by_arm(
