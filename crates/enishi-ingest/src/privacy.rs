@@ -25,8 +25,8 @@ fn all<T>(mut page: impl FnMut(i64) -> Result<Vec<T>, StoreError>) -> Result<Vec
 }
 
 /// Everything held about customer `id`: profile and consent (with its history), orders with
-/// their returns, the loyalty account and ledger, messages, interactions, tasks, events, scores and
-/// recommendations. `None` when there is no such customer.
+/// their returns, the loyalty account and ledger, messages, interactions, tasks, survey answers,
+/// events, scores and recommendations. `None` when there is no such customer.
 pub fn export_customer(c: &mut dyn Conn, id: i64) -> Result<Option<Value>, StoreError> {
     let Some(customer) = customers::get(c, id)? else { return Ok(None) };
     let mut consent_history = serde_json::Map::new();
@@ -62,6 +62,7 @@ pub fn export_customer(c: &mut dyn Conn, id: i64) -> Result<Option<Value>, Store
             let q = enishi_store::repo::tasks::TaskQuery { customer_id: Some(id), ..Default::default() };
             enishi_store::repo::tasks::list(c, &q, PAGE, offset)
         })?,
+        "survey_answers": enishi_store::repo::surveys::customer_answers(c, id, i64::MAX)?,
         "events": all(|offset| history::events(c, id, PAGE, offset))?,
         "scores": scores::get(c, id)?,
         "recommendations": recommendations,

@@ -209,6 +209,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0021_journeys.sql"),
         include_str!("../migrations/postgres/0021_journeys.sql"),
     ),
+    (
+        22,
+        include_str!("../migrations/sqlite/0022_surveys.sql"),
+        include_str!("../migrations/postgres/0022_surveys.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.

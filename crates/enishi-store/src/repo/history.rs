@@ -509,6 +509,9 @@ pub fn timeline(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> 
            UNION ALL SELECT 'communication', id, sent_at, COALESCE(subject, channel), NULL, status FROM communications WHERE customer_id = $1 \
            UNION ALL SELECT 'interaction', id, occurred_at, body || COALESCE(' → ' || resolution, ''), NULL, status FROM interactions WHERE customer_id = $1 \
            UNION ALL SELECT 'task', id, done_at, title || COALESCE(' → ' || outcome, ''), NULL, status FROM tasks WHERE customer_id = $1 AND done_at IS NOT NULL \
+           UNION ALL SELECT 'survey', i.id, i.answered_at, s.name || ': ' || COALESCE(CAST(i.score AS TEXT), i.reason, '') \
+             || COALESCE(' “' || i.comment || '”', ''), NULL, NULL FROM survey_invitations i JOIN surveys s ON s.id = i.survey_id \
+             WHERE i.customer_id = $1 AND i.answered_at IS NOT NULL \
            UNION ALL SELECT 'merge', id, merged_at, merged_external_id, NULL, NULL FROM customer_merges WHERE customer_id = $1 \
          ) t ORDER BY at DESC, kind, id DESC LIMIT $2 OFFSET $3",
         params![customer_id, limit, offset],

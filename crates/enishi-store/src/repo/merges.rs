@@ -20,6 +20,7 @@ pub const MOVED_TABLES: &[&str] = &[
     "communications",
     "interactions",
     "tasks",
+    "survey_invitations",
     "events",
     "consent_log",
     "loyalty_ledger",

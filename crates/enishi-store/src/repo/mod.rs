@@ -21,6 +21,7 @@ pub mod scores;
 pub mod segments;
 pub mod settings;
 pub mod sign_ins;
+pub mod surveys;
 pub mod tasks;
 pub mod tokens;
 pub mod users;

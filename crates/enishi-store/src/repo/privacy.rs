@@ -13,6 +13,7 @@ pub const ERASED_TABLES: &[&str] = &[
     "consent_log",
     "communications",
     "tasks",
+    "survey_invitations",
     "interactions",
     "events",
     "customer_recommendations",
@@ -29,7 +30,8 @@ pub fn external_id_hash(external_id: &str) -> String {
 }
 
 /// Erases customer `id` at `now`: their shop id goes on the erasure list; profile, consent
-/// history, messages, tasks, interactions, events, recommendations and journey entries are deleted; the row keeps
+/// history, messages, tasks, survey answers, interactions, events, recommendations and journey
+/// entries are deleted; the row keeps
 /// only its id, `erased:ID` as shop id, and when it was first seen. Orders, the ledger and the
 /// running totals stay. On SQLite freed content is zeroed (`secure_delete`). `false` when
 /// there is no such customer.

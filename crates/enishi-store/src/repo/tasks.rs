@@ -308,6 +308,10 @@ pub const RULE_AT_RISK_DAYS: &str = "task_rule_at_risk_days";
 pub const RULE_FIRST_ORDER: &str = "task_rule_first_order";
 /// Setting: the total (in the workspace currency) a first order must be over (default 30000).
 pub const RULE_FIRST_ORDER_OVER: &str = "task_rule_first_order_over";
+/// Setting: whether a detractor's survey answer (NPS 0–6) makes a call (`on`, the default, or `off`).
+pub const RULE_DETRACTOR: &str = "task_rule_detractor";
+/// Setting: days after the answer the call is due (default 2).
+pub const RULE_DETRACTOR_DAYS: &str = "task_rule_detractor_days";
 /// Setting: how many days after a concern was resolved the till asks "how is it now?" (default 30).
 pub const ASK_AFTER_DAYS: &str = "ask_after_resolved_days";
 
@@ -327,6 +331,10 @@ pub struct Rules {
     pub first_order: bool,
     /// … when its total is over this (in the workspace currency).
     pub first_order_over: Amount,
+    /// A detractor's survey answer → a call.
+    pub detractor: bool,
+    /// … due this many days after the answer.
+    pub detractor_days: i64,
 }
 
 /// Whether an on/off setting is on (`default` when unset or neither).
@@ -349,6 +357,8 @@ impl Rules {
             at_risk_days: settings::days(c, RULE_AT_RISK_DAYS, 2)?,
             first_order: switch(c, RULE_FIRST_ORDER, false)?,
             first_order_over: over.unwrap_or_else(|| Amount::from_scaled(30_000 * 10_000)),
+            detractor: switch(c, RULE_DETRACTOR, true)?,
+            detractor_days: settings::days(c, RULE_DETRACTOR_DAYS, 2)?,
         })
     }
 }
@@ -362,6 +372,8 @@ pub struct RulesRun {
     pub at_risk: u64,
     /// Thank-you notes for large first orders.
     pub first_order: u64,
+    /// Calls to detractors.
+    pub detractor: u64,
 }
 
 /// Runs the complaint rule for complaints recorded at or after `since` (Unix seconds), or only
@@ -425,6 +437,33 @@ pub fn first_order_rule(c: &mut dyn Conn, rules: &Rules, currency: Currency, sin
     )
 }
 
+/// The most an NPS answer may score and still be a detractor's.
+pub const DETRACTOR_MAX: i64 = 6;
+
+/// Runs the detractor rule for NPS answers given at or after `since` (Unix seconds), or only
+/// for invitation `only`: each answer of 0–6 gets one call, due the set days after it, for the
+/// customer's owner. Idempotent (the key names the invitation).
+pub fn detractor_rule(c: &mut dyn Conn, rules: &Rules, since: i64, only: Option<i64>) -> Result<u64, StoreError> {
+    if !rules.detractor {
+        return Ok(0);
+    }
+    c.execute(
+        "INSERT INTO tasks (customer_id, kind, title, due_at, assignee_id, status, rule_key, created_by, created_at) \
+         SELECT i.customer_id, 'call', 'Call a detractor about their survey answer', i.answered_at + $1, k.owner_id, \
+         'open', 'detractor:' || i.id, 'rule', $2 FROM survey_invitations i JOIN customers k ON k.id = i.customer_id \
+         WHERE i.kind = 'nps' AND i.score <= $3 AND i.answered_at >= $4 AND i.id BETWEEN $5 AND $6 \
+         ON CONFLICT (rule_key) DO NOTHING",
+        params![
+            rules.detractor_days * 86_400,
+            c.now(),
+            DETRACTOR_MAX,
+            since,
+            only.unwrap_or(0),
+            only.unwrap_or(i64::MAX)
+        ],
+    )
+}
+
 /// Runs every rule over what happened since `since` (Unix seconds; `since_day` the same as a
 /// business day): the scheduler's daily work. Idempotent.
 pub fn run_rules(c: &mut dyn Conn, currency: Currency, since: i64, since_day: i64) -> Result<RulesRun, StoreError> {
@@ -433,6 +472,7 @@ pub fn run_rules(c: &mut dyn Conn, currency: Currency, since: i64, since_day: i6
         complaint: complaint_rule(c, &rules, since, None)?,
         at_risk: at_risk_rule(c, &rules, since_day)?,
         first_order: first_order_rule(c, &rules, currency, since)?,
+        detractor: detractor_rule(c, &rules, since, None)?,
     })
 }
 
