@@ -1,5 +1,5 @@
 //! The merge fields of one customer, read from the store: name, points, tier, stamps,
-//! recommendations, and the campaign's own links.
+//! recommendations, and the customer's own links (unsubscribe, survey, their page).
 
 use crate::template::{
     honorific, written_date, CustomerField, Language, MergeFields, NameField, PointsField, ProductField, StampField,
@@ -63,6 +63,8 @@ pub fn merge_fields(
         recommended,
         coupon: None,
         unsubscribe_url,
+        survey_url: crate::surveys::survey_url(c, customer_id, now)?,
+        my_page_url: crate::my_page::link(c, customer_id, now)?,
         sender: NameField { name: common.sender.clone() },
         shop: NameField { name: common.shop.clone() },
         campaign: NameField { name: common.campaign.clone() },

@@ -29,6 +29,8 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("coupon.code", "the code of a coupon issued for this message (when the campaign issues one)"),
     ("coupon.expires_on", "the last day the coupon can be used"),
     ("unsubscribe_url", "the customer's one-click unsubscribe page"),
+    ("survey_url", "the customer's newest open survey invitation (empty without one)"),
+    ("my_page_url", "the customer's own page: points, tier, stamps, coupons, contact preferences"),
     ("sender.name", "the person the message is from (\"Aya\")"),
     ("shop.name", "the shop's name"),
     ("campaign.name", "the campaign's name"),
@@ -119,6 +121,10 @@ pub struct MergeFields {
     pub coupon: Option<CouponField>,
     /// The unsubscribe page.
     pub unsubscribe_url: String,
+    /// The newest open survey invitation's page (empty without one).
+    pub survey_url: String,
+    /// The customer's own page.
+    pub my_page_url: String,
     /// `sender.*`.
     pub sender: NameField,
     /// `shop.*`.
@@ -275,7 +281,7 @@ const BUILTINS: &[&str] = &["range", "dict", "namespace", "loop"];
 
 /// Fields used whole (`{{ tier }}`, `{% for s in stamps %}`), not by their parts.
 fn is_whole(root: &str) -> bool {
-    matches!(root, "tier" | "stamps" | "recommended" | "unsubscribe_url" | "coupon")
+    matches!(root, "tier" | "stamps" | "recommended" | "unsubscribe_url" | "survey_url" | "my_page_url" | "coupon")
 }
 
 fn amount_of(v: &Value) -> Option<Amount> {
@@ -318,6 +324,8 @@ pub fn sample(language: Language) -> MergeFields {
             expires_on: written_date(chrono::NaiveDate::from_ymd_opt(2027, 1, 31).unwrap_or_default(), language),
         }),
         unsubscribe_url: "https://shop.example/u/sample".into(),
+        survey_url: "https://shop.example/s/sample".into(),
+        my_page_url: "https://shop.example/me/sample".into(),
         sender: NameField { name: "Aya".into() },
         shop: NameField { name: shop.into() },
         campaign: NameField { name: "sample".into() },
