@@ -108,12 +108,39 @@ pub const FIELDS: &[Field] = &[
     field("did", Family::Events, "did(event: \"added_to_cart\", within: 2d)"),
     field("events", Family::Events, "events(event: \"page_view\", within: 30d) >= 5"),
     field("open_issue", Family::Events, "open_issue(kind: \"complaint\")"),
+    field("complained", Family::Events, "complained(within: 30d)"),
+    field("nps_group", Family::Events, "nps_group = \"detractor\""),
+    field("last_csat", Family::Events, "last_csat <= 2"),
+    field("stop_reason", Family::Events, "stop_reason = \"price\""),
+    field("owner", Family::Profile, "owner = \"aki@shop.example\""),
     field("received", Family::Events, "received(campaign: \"winter DM v1\", within: 30d)"),
     field("messages", Family::Events, "messages(channel: \"email\", within: 7d) >= 2"),
     field("responded", Family::Events, "responded(campaign: \"coffee DM v2\")"),
     field("segment", Family::Membership, "segment = \"Lapsed VIPs\""),
     field("list", Family::Membership, "list = \"Trade fair 2026\""),
 ];
+
+/// The NPS groups of `nps_group`.
+pub const NPS_GROUPS: [&str; 3] = ["promoter", "passive", "detractor"];
+
+/// The reasons of `stop_reason` (the "why did you stop buying?" survey's).
+pub const STOP_REASONS: [&str; 7] = ["price", "quality", "service", "elsewhere", "moved", "no_need", "other"];
+
+/// Checks an NPS group.
+pub fn nps_group(s: &str) -> Result<String, String> {
+    NPS_GROUPS
+        .contains(&s)
+        .then(|| s.to_string())
+        .ok_or_else(|| format!("'{s}' is not an NPS group: {}", NPS_GROUPS.join(", ")))
+}
+
+/// Checks a stop reason.
+pub fn stop_reason(s: &str) -> Result<String, String> {
+    STOP_REASONS
+        .contains(&s)
+        .then(|| s.to_string())
+        .ok_or_else(|| format!("'{s}' is not a stop reason: {}", STOP_REASONS.join(", ")))
+}
 
 /// The customers column behind a plain text profile field.
 pub fn profile_text_column(field: &str) -> Option<&'static str> {

@@ -469,6 +469,30 @@ fn net_total(ctx: &Context<'_>) -> Expr {
     col("o", "total").sub(Expr::SubQuery(None, Box::new(refunded.into())))
 }
 
+/// Each customer's latest answered invitation of survey kind `kind` answered before `end`
+/// (Unix seconds), as `i`: `SELECT i.customer_id …` to narrow by its score or reason.
+fn latest_answers(kind: &str, end: i64) -> SelectStatement {
+    let newer = Query::select()
+        .expr(Expr::val(1))
+        .from_as(Alias::new("survey_invitations"), Alias::new("j"))
+        .and_where(col("j", "customer_id").equals((Alias::new("i"), Alias::new("customer_id"))))
+        .and_where(col("j", "kind").eq(kind))
+        .and_where(col("j", "answered_at").lt(end))
+        .and_where(
+            col("j", "answered_at")
+                .gt(col("i", "answered_at"))
+                .or(col("j", "answered_at").eq(col("i", "answered_at")).and(col("j", "id").gt(col("i", "id")))),
+        )
+        .to_owned();
+    Query::select()
+        .column((Alias::new("i"), Alias::new("customer_id")))
+        .from_as(Alias::new("survey_invitations"), Alias::new("i"))
+        .and_where(col("i", "kind").eq(kind))
+        .and_where(col("i", "answered_at").lt(end))
+        .and_where(Expr::exists(newer).not())
+        .to_owned()
+}
+
 /// Customers whose stored score `column` compares with `value` (false for the unscored).
 fn score_compare(ctx: &Context<'_>, column: &str, op: Op, value: impl Into<Expr>) -> Expr {
     id_in(
@@ -746,6 +770,84 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
         "did" | "events" => events(r, ctx)?,
         "received" | "messages" => messages(r, ctx)?,
         "responded" => responded(r, ctx)?,
+        "complained" => {
+            let (from, to) = r.window(ctx)?;
+            r.flag()?;
+            let mut q = Query::select()
+                .column(Alias::new("customer_id"))
+                .from(Alias::new("interactions"))
+                .and_where(Expr::col(Alias::new("kind")).eq("complaint"))
+                .and_where(Expr::col(Alias::new("occurred_at")).lt(day_start(ctx, to + 1)))
+                .to_owned();
+            if let Some(from) = from {
+                q.and_where(Expr::col(Alias::new("occurred_at")).gte(day_start(ctx, from)));
+            }
+            id_in(ctx, q, customer_col())
+        }
+        "nps_group" => {
+            let test = r.text_test(catalogue::nps_group)?;
+            let end = day_start(ctx, ctx.as_of_day + 1);
+            let in_groups = |groups: &[String]| {
+                let mut q = latest_answers("nps", end);
+                let ranges = groups.iter().map(|g| {
+                    let (lo, hi) = match g.as_str() {
+                        "promoter" => (9, 10),
+                        "passive" => (7, 8),
+                        _ => (0, 6),
+                    };
+                    col("i", "score").between(lo, hi)
+                });
+                q.and_where(ranges.reduce(ExprTrait::or).unwrap_or(Expr::cust("1 = 0")));
+                id_in(ctx, q, col("i", "customer_id"))
+            };
+            match test {
+                TextTest::Present => id_in(ctx, latest_answers("nps", end), col("i", "customer_id")),
+                TextTest::OneOf(groups) => in_groups(&groups),
+                TextTest::NoneOf(groups) => in_groups(&groups).not(),
+            }
+        }
+        "last_csat" => {
+            let (op, n) = r.compare_int()?;
+            let mut q = latest_answers("csat", day_start(ctx, ctx.as_of_day + 1));
+            q.and_where(compare(col("i", "score"), op, n));
+            id_in(ctx, q, col("i", "customer_id"))
+        }
+        "stop_reason" => {
+            let test = r.text_test(catalogue::stop_reason)?;
+            let q = latest_answers("stop", day_start(ctx, ctx.as_of_day + 1));
+            let with = |reasons: Vec<String>| {
+                let mut q = q.clone();
+                q.and_where(col("i", "reason").is_in(reasons));
+                id_in(ctx, q, col("i", "customer_id"))
+            };
+            match test {
+                TextTest::Present => id_in(ctx, q, col("i", "customer_id")),
+                TextTest::OneOf(reasons) => with(reasons),
+                TextTest::NoneOf(reasons) => with(reasons).not(),
+            }
+        }
+        "owner" => {
+            let test = r.text_test(|s| Ok(s.trim().to_lowercase()))?;
+            let owner = |cond: Option<Expr>| {
+                let mut q = Query::select()
+                    .column((Alias::new("k"), Alias::new("id")))
+                    .from_as(Alias::new("customers"), Alias::new("k"))
+                    .inner_join(
+                        Alias::new("users"),
+                        col("users", "id").equals((Alias::new("k"), Alias::new("owner_id"))),
+                    )
+                    .to_owned();
+                if let Some(cond) = cond {
+                    q.and_where(cond);
+                }
+                id_in(ctx, q, col("k", "id"))
+            };
+            match test {
+                TextTest::Present => owner(None),
+                TextTest::OneOf(emails) => owner(Some(col("users", "email").is_in(emails))),
+                TextTest::NoneOf(emails) => owner(Some(col("users", "email").is_in(emails))).not(),
+            }
+        }
         "segment" => segment(r, ctx)?,
         "list" => {
             let test = r.text_test(any_text)?;

@@ -133,8 +133,30 @@ const CAMPAIGNS: [Campaign; 3] = [
     Campaign { id: 2, name: "goods", sku: None, category: Some("goods"), days: Some(30) },
     Campaign { id: 3, name: "any", sku: None, category: None, days: None },
 ];
+/// A survey invitation: (customer, survey kind, answered at, score, reason); answers are
+/// stored in this order, so a later one has the larger id.
+struct SurveyAnswer {
+    customer: i64,
+    kind: &'static str,
+    at: Option<i64>,
+    score: Option<i64>,
+    reason: Option<&'static str>,
+}
+
+/// The console users who own customers: (id, email).
+const OWNERS: [(i64, &str); 2] = [(1, "aki@shop.example"), (2, "ben@shop.example")];
+
+/// The owner of customer `id`, if any.
+fn owner_of(id: i64) -> Option<i64> {
+    match id % 6 {
+        0 => Some(1),
+        1 => Some(2),
+        _ => None,
+    }
+}
 
 struct Fixture {
+    answers: Vec<SurveyAnswer>,
     messages: Vec<Message>,
     issues: Vec<Issue>,
     customers: Vec<Customer>,
@@ -166,6 +188,7 @@ fn fixture() -> Fixture {
     let (mut orders, mut returns, mut events) = (Vec::new(), Vec::new(), Vec::new());
     let mut issues = Vec::new();
     let mut messages = Vec::new();
+    let mut answers = Vec::new();
     for id in 1..=90i64 {
         let c = Customer {
             id,
@@ -340,12 +363,52 @@ fn fixture() -> Fixture {
                 order(sent_day, "A", "coffee");
             }
         }
+        // Survey answers: NPS, some answered again later (some after the as-of day, some at
+        // the same instant); CSAT, some invitations unanswered; stop reasons.
+        let answer =
+            |kind, at: Option<i64>, score: Option<i64>, reason| SurveyAnswer { customer: id, kind, at, score, reason };
+        if id % 3 == 1 {
+            let first = day_start(fixture_day() - 20 + id % 7);
+            answers.push(answer("nps", Some(first), Some(id * 7 % 11), None));
+            if id % 2 == 0 {
+                answers.push(answer("nps", Some(day_start(fixture_day() - 2 + id % 5)), Some(id * 3 % 11), None));
+            }
+            if id % 9 == 1 {
+                answers.push(answer("nps", Some(first), Some(10 - id % 11), None));
+            }
+        }
+        if id % 4 == 1 {
+            answers.push(answer("csat", Some(day_start(fixture_day() - 15 + id % 20)), Some(1 + id % 5), None));
+            if id % 8 == 1 {
+                answers.push(answer("csat", None, None, None));
+            }
+        }
+        if id % 5 == 2 {
+            let reason = catalogue_reasons()[(id % 7) as usize];
+            answers.push(answer("stop", Some(day_start(fixture_day() - 30 + id % 35)), None, Some(reason)));
+        }
         customers.push(c);
     }
-    Fixture { messages, issues, customers, accounts, orders, returns, events }
+    Fixture { answers, messages, issues, customers, accounts, orders, returns, events }
+}
+
+fn catalogue_reasons() -> [&'static str; 7] {
+    enishi_segments::catalogue::STOP_REASONS
 }
 
 fn load(c: &mut dyn Conn, f: &Fixture) -> Result<(), StoreError> {
+    for (id, email) in OWNERS {
+        c.execute(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES ($1, $2, 'x', 'staff', 'x', 0)",
+            &[id.into(), email.into()],
+        )?;
+    }
+    for (id, kind) in [(1_i64, "nps"), (2, "csat"), (3, "stop")] {
+        c.execute(
+            "INSERT INTO surveys (id, name, kind, valid_days, created_at) VALUES ($1, $2, $2, 14, 0)",
+            &[id.into(), kind.into()],
+        )?;
+    }
     for (id, industry, region) in &f.accounts {
         c.execute(
             "INSERT INTO accounts (id, external_id, name, industry, region, size_band, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, '10-49', 0, 0)",
@@ -471,6 +534,21 @@ fn load(c: &mut dyn Conn, f: &Fixture) -> Result<(), StoreError> {
             "INSERT INTO communications (customer_id, channel, campaign, subject, sent_at, status, created_at, campaign_id) \
              VALUES ($1, $2, $3, 'x', $4, 'sent', 0, $5)",
             &[m.customer.into(), m.channel.into(), m.campaign.into(), m.at.into(), m.campaign_id.into()],
+        )?;
+    }
+    for x in &f.customers {
+        c.execute("UPDATE customers SET owner_id = $1 WHERE id = $2", &[owner_of(x.id).into(), x.id.into()])?;
+    }
+    for a in &f.answers {
+        let survey: i64 = match a.kind {
+            "nps" => 1,
+            "csat" => 2,
+            _ => 3,
+        };
+        c.execute(
+            "INSERT INTO survey_invitations (survey_id, customer_id, kind, created_at, expires_at, answered_at, score, reason) \
+             VALUES ($1, $2, $3, 0, 0, $4, $5, $6)",
+            &[survey.into(), a.customer.into(), a.kind.into(), a.at.into(), a.score.into(), a.reason.into()],
         )?;
     }
     for i in &f.issues {
@@ -763,6 +841,48 @@ impl Reference<'_> {
                         })
                     },
                 )
+            "complained" => {
+                let (from, to) = self.window(c);
+                self.f.issues.iter().any(|i| {
+                    i.customer == x.id
+                        && i.kind == "complaint"
+                        && i.at < day_start(to + 1)
+                        && (from == i64::MIN || i.at >= day_start(from))
+                })
+            }
+            "nps_group" | "last_csat" | "stop_reason" => {
+                let kind = match c.field.as_str() {
+                    "nps_group" => "nps",
+                    "last_csat" => "csat",
+                    _ => "stop",
+                };
+                let latest = self
+                    .f
+                    .answers
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.customer == x.id && a.kind == kind && a.at.is_some_and(|t| t < end))
+                    .max_by_key(|(i, a)| (a.at, *i))
+                    .map(|(_, a)| a);
+                match c.field.as_str() {
+                    "nps_group" => {
+                        let group = latest.and_then(|a| a.score).map(|s| match s {
+                            9.. => "promoter",
+                            7..=8 => "passive",
+                            _ => "detractor",
+                        });
+                        text_one(group, &c.test, |s| s.to_string())
+                    }
+                    "last_csat" => {
+                        let (op, n) = cmp_test(&c.test);
+                        latest.and_then(|a| a.score).is_some_and(|s| compare(op, s as f64, n))
+                    }
+                    _ => text_one(latest.and_then(|a| a.reason), &c.test, |s| s.to_string()),
+                }
+            }
+            "owner" => {
+                let email = owner_of(x.id).and_then(|o| OWNERS.iter().find(|(id, _)| *id == o)).map(|(_, e)| *e);
+                text_one(email, &c.test, |s| s.to_lowercase())
             }
             "open_issue" => {
                 let end = day_start(as_of() + 1);
@@ -867,6 +987,21 @@ const ATOMS: &[&str] = &[
     "open_issue",
     "open_issue(kind: \"complaint\")",
     "not open_issue(kind: \"request\")",
+    "complained",
+    "complained(within: 7d)",
+    "not complained(within: 30d)",
+    "nps_group",
+    "nps_group = \"detractor\"",
+    "nps_group in (\"promoter\", \"passive\")",
+    "nps_group != \"promoter\"",
+    "last_csat >= 4",
+    "last_csat < 3",
+    "stop_reason",
+    "stop_reason = \"price\"",
+    "stop_reason in (\"quality\", \"moved\")",
+    "owner",
+    "owner = \"AKI@shop.example\"",
+    "owner != \"aki@shop.example\"",
     "received(campaign: \"winter\")",
     "received(campaign: \"winter\", within: 7d)",
     "received(channel: \"postal\", within: 3d)",
