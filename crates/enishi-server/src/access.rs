@@ -111,9 +111,14 @@ pub(crate) struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// Counts one request of `key`; a 429 `rate_limited` (with the seconds to wait) once
+    /// Counts one search of `key`; a 429 `rate_limited` (with the seconds to wait) once
     /// `per_minute` were made in the current minute.
     pub(crate) fn check(&self, key: &str, per_minute: u32) -> Result<(), ApiError> {
+        self.check_for(key, per_minute, "searches")
+    }
+
+    /// Counts one request of `key`, saying what is counted (`searches`, `requests`) when refused.
+    pub(crate) fn check_for(&self, key: &str, per_minute: u32, what: &str) -> Result<(), ApiError> {
         let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         if windows.len() > 10_000 {
@@ -131,7 +136,7 @@ impl RateLimiter {
                 ..ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",
-                    format!("at most {per_minute} searches a minute; try again in {wait} s"),
+                    format!("at most {per_minute} {what} a minute; try again in {wait} s"),
                 )
             });
         }

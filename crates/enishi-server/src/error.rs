@@ -119,6 +119,28 @@ impl From<IntakeError> for ApiError {
     }
 }
 
+impl From<enishi_campaigns::Error> for ApiError {
+    fn from(e: enishi_campaigns::Error) -> Self {
+        use enishi_campaigns::Error as E;
+        match e {
+            // "field: why" names the field.
+            E::Invalid(m) => {
+                let field = m.split_once(": ").map(|(f, _)| f).filter(|f| !f.contains(' ')).unwrap_or("body");
+                ApiError::invalid(field.to_string(), m.clone())
+            }
+            E::Template(m) => ApiError::invalid("template", m),
+            E::NotFound(m) => ApiError::not_found(m),
+            E::State(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            E::Segment(enishi_segments::Error::Store(s)) | E::Store(s) => s.into(),
+            E::Segment(enishi_segments::Error::NotFound(what, name)) => {
+                ApiError::not_found(format!("there is no {what} named \"{name}\""))
+            }
+            E::Segment(other) => ApiError::invalid("segment", other.to_string()),
+            E::Delivery(m) => ApiError::internal(m),
+        }
+    }
+}
+
 impl ApiError {
     /// The problem+json body (without the request id).
     pub(crate) fn problem(&self) -> serde_json::Value {

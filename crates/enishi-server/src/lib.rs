@@ -12,10 +12,13 @@ mod console;
 mod edge;
 mod error;
 mod metrics;
+mod my_page;
 mod observe;
 mod openapi;
 mod ops;
+mod public;
 pub mod scheduler;
+mod survey_page;
 mod unsubscribe;
 
 pub use error::ApiError;
@@ -44,6 +47,8 @@ pub struct AppState {
     imports: Arc<console::imports::ImportJobs>,
     /// Customer searches per caller (staff are limited).
     searches: Arc<access::RateLimiter>,
+    /// Requests to the customer's public pages per address.
+    public_pages: Arc<access::RateLimiter>,
     /// Request counts and latencies for `/metrics`.
     metrics: Arc<metrics::Metrics>,
     /// What till forms did, waiting to be said on the next page.
@@ -73,6 +78,7 @@ impl AppState {
             password_checks: Arc::default(),
             imports: Arc::default(),
             searches: Arc::default(),
+            public_pages: Arc::default(),
             secure_cookies: false,
             request_timeout: REQUEST_TIMEOUT,
             metrics: Arc::default(),
@@ -159,7 +165,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::finish(api::routes()))
         .merge(console::routes())
         .merge(ops::routes())
-        .merge(unsubscribe::routes())
+        .merge(public::routes(state.clone()))
         .layer(axum::middleware::from_fn(edge::refuse_control_characters))
         .layer(axum::middleware::from_fn_with_state(state.request_timeout, edge::deadline))
         .layer(axum::middleware::from_fn(edge::security_headers))

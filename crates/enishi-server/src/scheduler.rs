@@ -240,8 +240,8 @@ fn daily_work(state: &AppState, today: i64, now: i64, errors: &mut Vec<String>) 
 /// caught up, and the rules' keys keep a task from being made twice.
 const RULES_LOOK_BACK_DAYS: i64 = 7;
 
-/// The task rules over the last [`RULES_LOOK_BACK_DAYS`] and the assignees' digests for
-/// business day `today` (docs/listening.md).
+/// The task rules over the last [`RULES_LOOK_BACK_DAYS`], the assignees' digests for
+/// business day `today` and the survey invitations after orders (docs/listening.md).
 fn follow_ups(state: &AppState, today: i64) -> Result<(), StoreError> {
     use enishi_store::repo::tasks;
     let ws = state.workspace();
@@ -253,8 +253,15 @@ fn follow_ups(state: &AppState, today: i64) -> Result<(), StoreError> {
         let made = tasks::run_rules(c, ws.currency, since, since_day)?;
         let digests = tasks::enqueue_digests(c, &day, start, end)?;
         tracing::info!(?made, digests, "task rules and digests");
-        Ok(())
-    })
+        Ok::<_, StoreError>(())
+    })?;
+    // Survey invitations after orders (the `survey_after_order` setting); a setting naming no
+    // survey is logged, and the rest of the daily work goes on.
+    match state.store.write(|c| enishi_campaigns::surveys::after_order_rule(c, since)) {
+        Ok(invited) => tracing::info!(invited, "survey invitations after orders"),
+        Err(e) => tracing::warn!(error = %e, "survey invitations after orders"),
+    }
+    Ok(())
 }
 
 /// A running scheduler; dropping it stops the thread after its current tick.

@@ -3,51 +3,22 @@
 //! /u/{token}` withdraws the consent — the page's button, and the one-click POST that mail
 //! providers send (RFC 8058, `List-Unsubscribe=One-Click`). In the customer's language.
 
+use crate::public::{failed, page, refused};
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use enishi_campaigns::links::Refused;
 use enishi_campaigns::unsubscribe::{subscriber, unsubscribe, Subscriber};
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/u/{token}", get(ask).post(confirm))
 }
 
-fn page(language: &str, title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang=(language) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
-                title { (title) }
-            }
-            body style="font-family: sans-serif; max-width: 32rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.6" {
-                h1 style="font-size: 1.3rem" { (title) }
-                (body)
-            }
-        }
-    }
-}
-
 fn invalid() -> Response {
-    let body = html! {
-        p { "このリンクは無効です。メールに記載のリンクをそのままお使いください。" }
-        p lang="en" { "This link is not valid. Please use the link exactly as it is in the email." }
-    };
-    (StatusCode::NOT_FOUND, page("ja", "リンクが無効です / Invalid link", body)).into_response()
-}
-
-fn failed() -> Response {
-    let body = html! {
-        p { "ただいま処理できません。時間をおいてもう一度お試しください。" }
-        p lang="en" { "This could not be done just now. Please try again in a little while." }
-    };
-    (StatusCode::SERVICE_UNAVAILABLE, page("ja", "エラー / Error", body)).into_response()
+    refused(Refused::Invalid)
 }
 
 async fn ask(State(state): State<AppState>, Path(token): Path<String>) -> Response {

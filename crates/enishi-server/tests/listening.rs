@@ -295,6 +295,8 @@ fn the_console_inbox_tasks_badge_and_till_prompt() {
                 ("at_risk_days", "2".into()),
                 ("first_order", "on".into()),
                 ("first_order_over", "100".into()),
+                ("detractor", "on".into()),
+                ("detractor_days", "2".into()),
                 ("ask_days", "14".into()),
             ]
         };

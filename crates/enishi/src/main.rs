@@ -211,6 +211,16 @@ enum Command {
         #[command(subcommand)]
         what: commands::tasks::TasksWhat,
     },
+    /// Surveys: create (NPS, CSAT, stop), invite a segment, results (docs/listening.md).
+    Survey {
+        #[command(subcommand)]
+        what: commands::survey::SurveyWhat,
+    },
+    /// A customer's own page: the signed link to print or send (docs/listening.md).
+    Customer {
+        #[command(subcommand)]
+        what: commands::survey::CustomerWhat,
+    },
     /// Benchmarks that need a database (see BENCHMARKS.md).
     Bench {
         #[command(subcommand)]

@@ -499,7 +499,7 @@ impl utoipa::PartialSchema for TimelineKind {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::Type::String)
-            .enum_values(Some(["order", "return", "communication", "interaction", "task", "merge"]))
+            .enum_values(Some(["order", "return", "communication", "interaction", "task", "survey", "merge"]))
             .into()
     }
 }

@@ -551,6 +551,10 @@ fn rules_body(v: &Visitor, rules: &tasks::Rules, ask_days: i64, alert: Option<&s
                 label { (tr.t("over")) " " input name="first_order_over" value=(rules.first_order_over.to_string()); }
             }
             p {
+                (tr.t("A detractor's survey answer (0–6) → a call")) " " (switch("detractor", rules.detractor)) " "
+                label { (tr.t("due in days")) " " input name="detractor_days" type="number" min="1" max="365" value=(rules.detractor_days); }
+            }
+            p {
                 label { (tr.t("At the till, ask how a resolved concern is now for this many days")) " " input name="ask_days" type="number" min="1" max="365" value=(ask_days); }
             }
             p { button { (tr.t("Save")) } }
@@ -594,6 +598,8 @@ struct RulesForm {
     at_risk_days: String,
     first_order: String,
     first_order_over: String,
+    detractor: String,
+    detractor_days: String,
     ask_days: String,
 }
 
@@ -612,13 +618,13 @@ async fn save_rules(
         _ => None,
     };
     let refuse = |why: &str| not_done(&v, "/tasks/rules", tr.t("Not saved"), why);
-    let (Some(complaint), Some(at_risk), Some(first_order)) =
-        (switch(&f.complaint), switch(&f.at_risk), switch(&f.first_order))
+    let (Some(complaint), Some(at_risk), Some(first_order), Some(detractor)) =
+        (switch(&f.complaint), switch(&f.at_risk), switch(&f.first_order), switch(&f.detractor))
     else {
         return refuse(tr.t("Choose on or off for each rule."));
     };
-    let (Some(complaint_days), Some(at_risk_days), Some(ask_days)) =
-        (days(&f.complaint_days), days(&f.at_risk_days), days(&f.ask_days))
+    let (Some(complaint_days), Some(at_risk_days), Some(detractor_days), Some(ask_days)) =
+        (days(&f.complaint_days), days(&f.at_risk_days), days(&f.detractor_days), days(&f.ask_days))
     else {
         return refuse(tr.t("Days are whole numbers from 1 to 365."));
     };
@@ -638,6 +644,8 @@ async fn save_rules(
                     (tasks::RULE_AT_RISK_DAYS, at_risk_days.to_string()),
                     (tasks::RULE_FIRST_ORDER, on(first_order).to_string()),
                     (tasks::RULE_FIRST_ORDER_OVER, over.to_string()),
+                    (tasks::RULE_DETRACTOR, on(detractor).to_string()),
+                    (tasks::RULE_DETRACTOR_DAYS, detractor_days.to_string()),
                     (tasks::ASK_AFTER_DAYS, ask_days.to_string()),
                 ];
                 for (key, value) in &values {

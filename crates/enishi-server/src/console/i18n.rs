@@ -817,6 +817,8 @@ const JA: &[(&str, &str)] = &[
     ("repair", "修復"),
     ("A complaint → a follow-up call", "苦情 → フォローの電話"),
     ("A large first order → a thank-you note", "高額な初回注文 → お礼状"),
+    ("A detractor's survey answer (0–6) → a call", "アンケートで批判的な回答（0〜6） → お電話"),
+    ("survey", "アンケート"),
     ("A loyal customer turning at risk → a personal call", "ロイヤル顧客が離反の恐れに → 個別の電話"),
     ("Add task", "タスクを追加"),
     ("All open", "未完了すべて"),
@@ -1085,6 +1087,7 @@ mod tests {
         words.extend(enishi_campaigns::audience::SKIP_REASONS.map(String::from));
         words.extend(enishi_campaigns::template::FIELDS.iter().map(|(_, meaning)| meaning.to_string()));
         words.push("task".to_string());
+        words.push("survey".to_string());
         words.extend(enishi_segments::catalogue::LOYAL_CLASSES.map(String::from));
         words.extend(enishi_segments::catalogue::Family::ALL.iter().map(|f| f.name().to_string()));
         for p in enishi_segments::presets::presets(None) {

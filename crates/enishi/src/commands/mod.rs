@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod journey;
 pub mod loyalty;
 pub mod segment;
+pub mod survey;
 pub mod tasks;
 pub mod user;
 
@@ -229,6 +230,8 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
         Command::User { what } => user::run(&open(&url)?, what),
         Command::Jobs { what } => jobs::run(&open(&url)?, what),
         Command::Tasks { what } => tasks::run(&open(&url)?, what),
+        Command::Survey { what } => survey::run(&open(&url)?, what),
+        Command::Customer { what } => survey::run_customer(&open(&url)?, what),
         Command::Segment { what } => segment::run(&open(&url)?, what),
         Command::Template { what } => campaign::run_template(&open(&url)?, what),
         Command::Campaign { what } => campaign::run(&open(&url)?, what),
