@@ -841,6 +841,7 @@ impl Reference<'_> {
                         })
                     },
                 )
+            }
             "complained" => {
                 let (from, to) = self.window(c);
                 self.f.issues.iter().any(|i| {
