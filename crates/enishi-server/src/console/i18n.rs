@@ -992,6 +992,8 @@ const JA: &[(&str, &str)] = &[
     ("suppressed", "配信停止リスト"),
     ("frequency cap", "配信頻度の上限"),
     ("the customer's name as stored", "登録されているお客様の名前"),
+    ("the customer's newest open survey invitation (empty without one)", "お客様への最新の未回答アンケートのリンク（なければ空）"),
+    ("the customer's own page: points, tier, stamps, coupons, contact preferences", "お客様専用ページ：ポイント、ランク、スタンプ、クーポン、連絡方法の設定"),
     ("the name as a letter addresses it: 佐藤 花子 様 in japanese, the name in english", "宛名の書き方: 日本語では「佐藤 花子 様」、英語では名前"),
     ("the shop's own customer id", "店舗の顧客 ID"),
     ("the customer's email address", "お客様のメールアドレス"),
