@@ -459,3 +459,138 @@ fn a_journey_is_refused_with_the_field_named() {
         assert!(e.to_string().starts_with("audience:"), "{e}");
     }
 }
+
+const LOYALTY: &str = r#"{"name": "cafe", "effective_from": "2026-01-01",
+  "earning": {"points_per_unit": 1},
+  "stamp_cards": [{"id": "card", "name": "3 visits", "stamps": 3, "reward": "free"}],
+  "tiers": {"basis": "spend", "window": {"rolling_days": 365}, "grace_days": 0,
+            "levels": [{"id": "member", "name": "Member", "threshold": "0"},
+                       {"id": "silver", "name": "Silver", "threshold": "100"},
+                       {"id": "gold", "name": "Gold", "threshold": "300"}]},
+  "promotions": [{"id": "double", "name": "Double points", "starts": "2026-12-05 10:00",
+                  "ends": "2026-12-07 10:00", "multiplier": "2", "tiers": ["gold"]}],
+  "rewards": [{"id": "free", "name": "Free coffee", "cost": 0, "kind": "free_item", "sku": "COFFEE"}]}"#;
+
+/// Stores an order of `yen` (one line) and lets the loyalty programme evaluate it, as an
+/// import does: points, stamps, tier changes.
+fn loyalty_order(store: &Store, reference: &str, customer: i64, yen: i64, at: DateTime<Utc>) {
+    store
+        .write(|c| {
+            let amount = enishi_core::Amount::from_str(&yen.to_string()).unwrap();
+            let new = enishi_store::NewOrder {
+                order_ref: reference.into(),
+                customer_id: customer,
+                placed_at: at,
+                placed_day: tokyo().day_number(at),
+                channel: enishi_core::Channel::InStore,
+                currency: "JPY".into(),
+                total: amount,
+                status: "completed".into(),
+                lines: vec![enishi_store::OrderLine {
+                    sku: "BEANS".into(),
+                    product_name: None,
+                    category: None,
+                    quantity: 1,
+                    unit_price: amount,
+                    amount,
+                }],
+            };
+            let id = match enishi_store::repo::orders::insert_batch(c, &[new])?[0] {
+                enishi_store::repo::orders::Inserted::Created(id) => id,
+                enishi_store::repo::orders::Inserted::Duplicate(id) => id,
+            };
+            let order = enishi_store::repo::orders::get(c, id)?.unwrap();
+            let programs = enishi_rewards::Programs::load(c, tokyo())?;
+            enishi_rewards::on_order(c, &programs, &order)?;
+            Ok::<_, enishi_store::StoreError>(())
+        })
+        .unwrap();
+}
+
+fn occurrences(store: &Store, j: &repo::Journey) -> Vec<String> {
+    enrolments(store, j).into_iter().map(|e| format!("{} {}", e.0, e.1)).collect()
+}
+
+#[test]
+fn tier_upgrades_promotion_starts_and_stamp_cards_one_short_enter_once_each() {
+    for db in testing::all() {
+        let (store, clock) = store_on(&db.url);
+        customers(&store, 5);
+        let steps = r#""steps": [{"key": "a", "template": "welcome"}]"#;
+        let doc = |name: &str, trigger: &str| format!(r#"{{"name": "{name}", "trigger": {trigger}, {steps}}}"#);
+        // Loyalty triggers need the programme, and what they name must be in it.
+        let refused = |json: String, field: &str| {
+            let e = store.write(|c| journeys::create(c, &json, yen(), &tokyo())).unwrap_err();
+            assert!(e.is_users() && e.to_string().contains(field), "{field}: {e}");
+        };
+        refused(doc("up", r#"{"kind": "tier_upgrade"}"#), "trigger.kind: 'tier_upgrade' needs a loyalty programme");
+        store.write(|c| enishi_rewards::apply_program(c, LOYALTY, tokyo(), "test").map(drop)).unwrap();
+        refused(doc("up", r#"{"kind": "tier_upgrade", "tier": "platinum"}"#), "trigger.tier: 'platinum'");
+        refused(doc("up", r#"{"kind": "promotion_started", "promotion": "triple"}"#), "trigger.promotion");
+        refused(doc("up", r#"{"kind": "stamp_card_one_short", "card": "mug"}"#), "trigger.card");
+        let upgrade = create(&store, &doc("upgrade", r#"{"kind": "tier_upgrade"}"#));
+        let gold = create(&store, &doc("gold", r#"{"kind": "tier_upgrade", "tier": "gold"}"#));
+        let promo = create(&store, &doc("promo", r#"{"kind": "promotion_started", "promotion": "double"}"#));
+        let stamps = create(
+            &store,
+            &format!(
+                r#"{{"name": "stamps", "trigger": {{"kind": "stamp_card_one_short"}}, "exit": {{"on_order": false}}, {steps}}}"#
+            ),
+        );
+
+        // C1's first order places them in the lowest tier (no upgrade); C2 starts in silver,
+        // C4 in gold; C5 climbs from member to silver with a second order.
+        clock.advance(Duration::hours(1));
+        loyalty_order(&store, "O1", 1, 50, clock.now());
+        loyalty_order(&store, "O2", 2, 150, clock.now());
+        loyalty_order(&store, "O4", 4, 400, clock.now());
+        loyalty_order(&store, "O5", 5, 50, clock.now());
+        loyalty_order(&store, "O6", 5, 60, clock.now() + Duration::minutes(5));
+        clock.advance(Duration::minutes(10));
+        let p = run(&store);
+        assert_eq!(occurrences(&store, &upgrade).len(), 3, "{:?} {}", occurrences(&store, &upgrade), db.url);
+        let upgraded: Vec<String> = occurrences(&store, &upgrade).into_iter().map(|o| o[..2].to_string()).collect();
+        assert_eq!(upgraded, ["C2", "C4", "C5"]);
+        assert!(occurrences(&store, &upgrade).iter().all(|o| o.contains(" tier:")));
+        assert_eq!(occurrences(&store, &gold).len(), 1);
+        assert!(occurrences(&store, &gold)[0].starts_with("C4 tier:"));
+        assert!(p.entered >= 4, "{p:?}");
+        assert_eq!(run(&store).entered, 0, "each tier change enters once");
+
+        // The next day C1 comes back: two stamps of three, one short.
+        clock.advance(Duration::days(1));
+        loyalty_order(&store, "O7", 1, 50, clock.now());
+        // 5 December 10:00 in Tokyo: the promotion starts and is announced; gold C4 enters.
+        clock.set(Utc.with_ymd_and_hms(2026, 12, 5, 1, 0, 0).unwrap() + Duration::minutes(1));
+        store
+            .write(|c| {
+                let programs = enishi_rewards::Programs::load(c, tokyo())?;
+                let now = c.now();
+                enishi_rewards::run_jobs(c, &programs, now)
+            })
+            .unwrap();
+        run(&store);
+        assert_eq!(occurrences(&store, &stamps), ["C1 stamps:card:1"]);
+        assert_eq!(occurrences(&store, &promo), ["C4 promotion:double"]);
+        // C2 reaches gold during the promotion: another upgrade, but the promotion entered
+        // its members once.
+        loyalty_order(&store, "O8", 2, 200, clock.now());
+        clock.advance(Duration::minutes(1));
+        run(&store);
+        assert_eq!(occurrences(&store, &promo), ["C4 promotion:double"]);
+        assert_eq!(occurrences(&store, &gold).len(), 2);
+        assert_eq!(occurrences(&store, &upgrade).len(), 4);
+        assert_eq!(run(&store), pass::Pass::default());
+
+        // C1 fills the card (no entry: it is full, then empty), then stamps it twice again:
+        // one short for the second time.
+        for (day, reference) in [(2, "O9"), (3, "O10"), (4, "O11")] {
+            clock.set(t0() + Duration::days(day));
+            loyalty_order(&store, reference, 1, 50, clock.now());
+            clock.advance(Duration::minutes(1));
+            run(&store);
+        }
+        // C2 had stamped twice too (their first order and the gold one, a day apart).
+        assert_eq!(occurrences(&store, &stamps), ["C1 stamps:card:1", "C1 stamps:card:2", "C2 stamps:card:1"]);
+    }
+}

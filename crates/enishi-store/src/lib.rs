@@ -214,6 +214,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0022_surveys.sql"),
         include_str!("../migrations/postgres/0022_surveys.sql"),
     ),
+    (
+        24,
+        include_str!("../migrations/sqlite/0024_journey_loyalty_triggers.sql"),
+        include_str!("../migrations/postgres/0024_journey_loyalty_triggers.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.

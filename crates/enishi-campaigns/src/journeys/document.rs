@@ -53,6 +53,29 @@ pub enum Trigger {
         /// Days since the last order (1–730).
         days: u32,
     },
+    /// The customer moved up a tier of the loyalty programme (an order or a review raised
+    /// them above the tier they had; a first tier above the lowest counts too), to `tier`
+    /// only when it is named. Once per tier change.
+    TierUpgrade {
+        /// The tier (its id in the programme) the customer must have reached; any higher tier
+        /// when absent.
+        #[serde(default)]
+        tier: Option<String>,
+    },
+    /// A promotion of the loyalty programme started (its announcement on the outbox,
+    /// `loyalty.promotion_started`): every loyalty member it is for (its tiers, when it names
+    /// any) enters, once per promotion.
+    PromotionStarted {
+        /// Only this promotion (its id in the programme); every promotion when absent.
+        #[serde(default)]
+        promotion: Option<String>,
+    },
+    /// A stamp card reached one stamp short of full: once per filling of the card.
+    StampCardOneShort {
+        /// Only this card (its id in the programme); every card when absent.
+        #[serde(default)]
+        card: Option<String>,
+    },
 }
 
 fn cart_add() -> String {
@@ -74,6 +97,9 @@ impl Trigger {
             Trigger::CartAbandoned { .. } => "cart_abandoned",
             Trigger::Lifecycle { .. } => "lifecycle",
             Trigger::LoyalLapsing { .. } => "loyal_lapsing",
+            Trigger::TierUpgrade { .. } => "tier_upgrade",
+            Trigger::PromotionStarted { .. } => "promotion_started",
+            Trigger::StampCardOneShort { .. } => "stamp_card_one_short",
         }
     }
 
@@ -111,6 +137,69 @@ impl Trigger {
                 }
                 range("days", *days, 1, 730)
             }
+            Trigger::TierUpgrade { tier: name }
+            | Trigger::PromotionStarted { promotion: name }
+            | Trigger::StampCardOneShort { card: name } => match name {
+                Some(n) if n.trim().is_empty() => bad(self.named_field(), "names nothing".into()),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// The field of a loyalty trigger that names a tier, a promotion or a card.
+    fn named_field(&self) -> &'static str {
+        match self {
+            Trigger::TierUpgrade { .. } => "tier",
+            Trigger::PromotionStarted { .. } => "promotion",
+            _ => "card",
+        }
+    }
+
+    /// Checks a loyalty trigger against the programme in force (`None`: no programme yet): the
+    /// tiers, the promotion or the stamp cards it needs must be there.
+    pub fn check_program(&self, program: Option<&enishi_loyalty::Program>) -> Result<(), Error> {
+        let bad = |field: &str, why: String| Err(Error::Invalid(format!("trigger.{field}: {why}")));
+        let doc = match (self, program) {
+            (
+                Trigger::TierUpgrade { .. } | Trigger::PromotionStarted { .. } | Trigger::StampCardOneShort { .. },
+                None,
+            ) => {
+                return bad(
+                    "kind",
+                    format!("'{}' needs a loyalty programme (enishi loyalty program apply)", self.kind()),
+                )
+            }
+            (_, Some(p)) => &p.doc,
+            (_, None) => return Ok(()),
+        };
+        match self {
+            Trigger::TierUpgrade { tier } => {
+                let Some(tiers) = &doc.tiers else {
+                    return bad("kind", "the loyalty programme has no tiers".into());
+                };
+                match tier {
+                    Some(t) if !tiers.levels.iter().any(|l| &l.id == t) => {
+                        let ids: Vec<&str> = tiers.levels.iter().map(|l| l.id.as_str()).collect();
+                        bad("tier", format!("'{t}' is not a tier of the programme ({})", ids.join(", ")))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Trigger::PromotionStarted { promotion: Some(id) } if !doc.promotions.iter().any(|p| &p.id == id) => {
+                bad("promotion", format!("'{id}' is not a promotion of the programme"))
+            }
+            Trigger::StampCardOneShort { card } => {
+                if doc.stamp_cards.is_empty() {
+                    return bad("kind", "the loyalty programme has no stamp cards".into());
+                }
+                match card {
+                    Some(id) if !doc.stamp_cards.iter().any(|k| &k.id == id) => {
+                        bad("card", format!("'{id}' is not a stamp card of the programme"))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -354,6 +443,9 @@ mod tests {
                 "exit.when_matching",
             ),
             (r#""trigger": {"kind": "first_purchase"}, STEPS, "send_time": "noon""#, "send_time"),
+            (r#""trigger": {"kind": "tier_upgrade", "tier": " "}, STEPS"#, "trigger.tier: names nothing"),
+            (r#""trigger": {"kind": "promotion_started", "promotion": ""}, STEPS"#, "trigger.promotion"),
+            (r#""trigger": {"kind": "stamp_card_one_short", "card": ""}, STEPS"#, "trigger.card"),
             (r#""trigger": {"kind": "first_purchase"}, STEPS, "colour": "red""#, "unknown field `colour`"),
         ];
         for (body, expected) in cases {

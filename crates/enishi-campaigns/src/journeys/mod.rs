@@ -57,6 +57,8 @@ pub fn create(
     calendar: &BusinessClock,
 ) -> Result<repo::Journey, Error> {
     let doc = Journey::parse(json)?;
+    let programs = enishi_rewards::Programs::load(c, *calendar)?;
+    doc.trigger.check_program(programs.latest().map(|(_, p)| p))?;
     for (i, s) in doc.steps.iter().enumerate() {
         load_template(c, &s.template, currency).map_err(|e| Error::Invalid(format!("steps[{i}].template: {e}")))?;
     }

@@ -87,7 +87,7 @@ fn enter(
     calendar: &BusinessClock,
 ) -> Result<usize, Error> {
     let now = c.now();
-    let found = occurrences(c, &doc.trigger, j.created_at, now, calendar)?;
+    let found = occurrences(c, j.id, &doc.trigger, j.created_at, now, calendar)?;
     let first = &doc.steps[0];
     let mut entries = Vec::with_capacity(found.len());
     for e in found {

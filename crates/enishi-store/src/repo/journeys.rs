@@ -445,6 +445,99 @@ pub fn birthdays(c: &mut dyn Conn, month_days: &[String]) -> Result<Vec<(i64, St
     Ok(out)
 }
 
+/// A tier change recorded in `[from, to]`: (change id, customer, tier before, tier after, when).
+pub type TierChange = (i64, i64, Option<String>, String, i64);
+
+/// Tier changes recorded in `[from, to]`, oldest first.
+pub fn tier_changes(c: &mut dyn Conn, from: i64, to: i64) -> Result<Vec<TierChange>, StoreError> {
+    c.query(
+        "SELECT id, customer_id, from_tier, to_tier, changed_at FROM loyalty_tier_history \
+         WHERE changed_at >= $1 AND changed_at <= $2 ORDER BY changed_at, id",
+        params![from, to],
+    )?
+    .iter()
+    .map(|r| Ok((r.int(0)?, r.int(1)?, r.opt_text(2)?, r.text(3)?, r.int(4)?)))
+    .collect()
+}
+
+/// The outbox topic of a promotion's announcement.
+pub const PROMOTION_STARTED: &str = "loyalty.promotion_started";
+
+/// Promotion announcements (outbox messages [`PROMOTION_STARTED`]) written in `[from, to]`,
+/// whatever became of them: (payload, when).
+pub fn promotion_announcements(c: &mut dyn Conn, from: i64, to: i64) -> Result<Vec<(String, i64)>, StoreError> {
+    c.query(
+        "SELECT payload, created_at FROM jobs WHERE kind = $1 AND created_at >= $2 AND created_at <= $3 \
+         ORDER BY created_at, id",
+        params![PROMOTION_STARTED, from, to],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
+}
+
+/// Loyalty members (customers with a loyalty account) in one of `tiers`, or every member when
+/// `tiers` is empty, by id.
+pub fn members_in_tiers(c: &mut dyn Conn, tiers: &[String]) -> Result<Vec<i64>, StoreError> {
+    if tiers.is_empty() {
+        return c
+            .query("SELECT customer_id FROM loyalty_accounts ORDER BY customer_id", &[])?
+            .iter()
+            .map(|r| r.int(0))
+            .collect();
+    }
+    let mut out = Vec::new();
+    for tier in tiers {
+        for r in c.query("SELECT customer_id FROM loyalty_accounts WHERE tier = $1", params![tier.as_str()])? {
+            out.push(r.int(0)?);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// Whether a journey has an enrolment for `occurrence` (anyone's).
+pub fn has_occurrence(c: &mut dyn Conn, journey_id: i64, occurrence: &str) -> Result<bool, StoreError> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM journey_enrolments WHERE journey_id = $1 AND occurrence = $2 LIMIT 1",
+        params![journey_id, occurrence],
+    )?
+    .is_some())
+}
+
+/// Orders placed in `[from, to]` that stamped a card (not undone): (customer, the stamped
+/// cards' ids as JSON, placed at), oldest first.
+pub fn stamping_orders(c: &mut dyn Conn, from: i64, to: i64) -> Result<Vec<(i64, String, i64)>, StoreError> {
+    c.query(
+        "SELECT customer_id, stamps, placed_at FROM loyalty_order_effects WHERE placed_at >= $1 AND placed_at <= $2 \
+         AND stamps <> '[]' AND stamps_undone = 0 ORDER BY placed_at, order_id",
+        params![from, to],
+    )?
+    .iter()
+    .map(|r| Ok((r.int(0)?, r.text(1)?, r.int(2)?)))
+    .collect()
+}
+
+/// A customer's stamp cards as their loyalty account stores them (JSON: card id → [stamps,
+/// last stamp day]); `None` without an account.
+pub fn stamp_cards(c: &mut dyn Conn, customer_id: i64) -> Result<Option<String>, StoreError> {
+    c.query_opt("SELECT cards FROM loyalty_accounts WHERE customer_id = $1", params![customer_id])?
+        .map(|r| r.text(0))
+        .transpose()
+}
+
+/// How many times a customer filled stamp card `card_id` (the rewards it issued them).
+pub fn stamp_card_fills(c: &mut dyn Conn, customer_id: i64, card_id: &str) -> Result<i64, StoreError> {
+    let suffix = format!(":card:{card_id}");
+    c.query_one(
+        "SELECT COUNT(*) FROM loyalty_coupons WHERE customer_id = $1 AND source = 'stamp_card' \
+         AND substr(source_ref, length(source_ref) - $3 + 1) = $2",
+        params![customer_id, suffix.as_str(), suffix.chars().count() as i64],
+    )?
+    .int(0)
+}
+
 fn found(c: &mut dyn Conn, sql: &str, p: &[crate::Value]) -> Result<Vec<Found>, StoreError> {
     let mut out = Vec::new();
     c.query_each(sql, p, &mut |r| {
