@@ -1,7 +1,7 @@
 //! The call-list channel: instead of sending anything, a started `call` campaign makes one
 //! follow-up task (a call) per recipient for staff — assigned to the customer's owner, due the
-//! campaign's number of days after it started — and records each recipient as reached with
-//! the note `task_created`. The phone is for personal follow-up: the call list gives the caller
+//! campaign's number of days after it started (a journey's call step: after the step, one task
+//! per occurrence) — and records each recipient as reached with the note `task_created`. The phone is for personal follow-up: the call list gives the caller
 //! the name and its reading, the number, the last order, the points and any open issue.
 
 use crate::definition::Channel;
@@ -40,8 +40,10 @@ pub fn create_tasks(c: &mut dyn Conn, campaign: &Campaign) -> Result<usize, Erro
     let due_at = started.saturating_add(i64::from(call.due_days) * 86_400);
     let now = c.now();
     let mut made = 0;
-    for (customer_id, arm) in repo::queued(c, campaign.id, None)? {
-        if tasks::create_for_campaign(c, campaign.id, customer_id, &title, due_at)? {
+    for (customer_id, arm, step) in repo::queued_steps(c, campaign.id)? {
+        // A journey step's call is due its days after the step, one task per occurrence.
+        let due_at = if step.is_empty() { due_at } else { now.saturating_add(i64::from(call.due_days) * 86_400) };
+        if tasks::create_for_campaign(c, campaign.id, customer_id, &step, &title, due_at)? {
             made += 1;
         }
         let subject = format!("call task: {title}");

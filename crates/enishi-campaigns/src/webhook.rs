@@ -51,9 +51,15 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// The idempotency key of one campaign's message to one customer (the same on every retry).
-pub fn idempotency_key(campaign_id: i64, customer_id: i64) -> String {
-    format!("enishi-campaign-{campaign_id}-customer-{customer_id}")
+/// The idempotency key of one campaign's message to one customer (the same on every retry);
+/// a journey step's message (`step`: the step and the occurrence) has one per occurrence.
+pub fn idempotency_key(campaign_id: i64, customer_id: i64, step: &str) -> String {
+    let key = format!("enishi-campaign-{campaign_id}-customer-{customer_id}");
+    if step.is_empty() {
+        return key;
+    }
+    let digest = <Sha256 as sha2::Digest>::digest(step.as_bytes());
+    format!("{key}-step-{}", &hex::encode(digest)[..16])
 }
 
 /// Checks a signing secret: 16 characters or more.
@@ -366,12 +372,12 @@ impl<'a> WebhookSender<'a> {
             );
         }
         let rendered = compiled.render(&fields)?;
-        let key = idempotency_key(m.campaign_id, m.customer_id);
+        let key = idempotency_key(m.campaign_id, m.customer_id, &m.step);
         let payload = Payload {
             idempotency_key: key.clone(),
             campaign: p.campaign.clone(),
             variant: m.arm.clone(),
-            step: None,
+            step: Some(m.step.clone()).filter(|s| !s.is_empty()),
             consent: p.consent.clone(),
             customer,
             message: MessageText { subject: rendered.subject.clone(), text: rendered.text },
@@ -424,5 +430,14 @@ mod tests {
         assert_ne!(sign(b"0123456789abcdef", 1_796_378_401, b"{}"), sign(b"0123456789abcdef", 1_796_378_400, b"{}"));
         assert!(check_secret("short").is_err());
         assert!(check_secret("0123456789abcdef").is_ok());
+    }
+
+    #[test]
+    fn a_journey_step_has_a_key_per_occurrence() {
+        assert_eq!(idempotency_key(3, 7, ""), "enishi-campaign-3-customer-7");
+        let first = idempotency_key(3, 7, "ask (order:1)");
+        assert!(first.starts_with("enishi-campaign-3-customer-7-step-"), "{first}");
+        assert_ne!(first, idempotency_key(3, 7, "ask (order:2)"));
+        assert_eq!(first, idempotency_key(3, 7, "ask (order:1)"));
     }
 }

@@ -594,3 +594,83 @@ fn tier_upgrades_promotion_starts_and_stamp_cards_one_short_enter_once_each() {
         assert_eq!(occurrences(&store, &stamps), ["C1 stamps:card:1", "C1 stamps:card:2", "C2 stamps:card:1"]);
     }
 }
+
+#[test]
+fn a_call_step_makes_a_task_for_staff_after_the_welcome_mail() {
+    for db in testing::all() {
+        let (store, clock) = store_on(&db.url);
+        let dir = tempfile::tempdir().unwrap();
+        let server = SmtpServer::start(dir.path(), &[]);
+        customers(&store, 3);
+        // C1 and C2 may be phoned; C2 has no number.
+        store
+            .write(|c| {
+                c.execute("UPDATE customers SET phone = '+819012345678' WHERE id IN (1, 3)", &[])?;
+                for id in [1, 2] {
+                    c.execute(
+                        "INSERT INTO customer_consents (customer_id, channel, status, changed_at, source) \
+                         VALUES ($1, 'phone', 'opted_in', $2, 'test')",
+                        params![id, c.now()],
+                    )?;
+                }
+                Ok::<_, enishi_store::StoreError>(())
+            })
+            .unwrap();
+        let e = store
+            .write(|c| {
+                journeys::create(
+                    c,
+                    r#"{"name": "x", "trigger": {"kind": "first_purchase"},
+                        "steps": [{"key": "a", "channel": "call", "call": {"due_days": 120}}]}"#,
+                    yen(),
+                    &tokyo(),
+                )
+            })
+            .unwrap_err();
+        assert!(e.to_string().starts_with("steps[0]: call.due_days"), "{e}");
+        let j = create(
+            &store,
+            r#"{"name": "thanks", "trigger": {"kind": "first_purchase"},
+                "steps": [{"key": "welcome", "template": "welcome"},
+                          {"key": "call", "channel": "call", "delay": "3d",
+                           "call": {"title": "Thank-you call", "due_days": 2}}]}"#,
+        );
+        clock.advance(Duration::hours(1));
+        for id in 1..=3 {
+            order(&store, id, id, clock.now());
+        }
+        assert_eq!(run(&store).queued, 2);
+        send_all(&store, &server);
+        assert_eq!(server.received().len(), 2);
+
+        // Three days on the call step is due: C1 gets a task, C2 has no number, C3 no consent.
+        clock.advance(Duration::days(3));
+        let p = run(&store);
+        assert_eq!((p.queued, p.skipped), (1, 2), "{p:?} {}", db.url);
+        assert_eq!(store.write(enishi_campaigns::calls::create_due_tasks).unwrap(), 1);
+        assert_eq!(store.write(enishi_campaigns::calls::create_due_tasks).unwrap(), 0, "one task per message");
+        let tasks = store
+            .read(|c| c.query("SELECT customer_id, kind, title, due_at, status FROM tasks ORDER BY id", &[]))
+            .unwrap();
+        assert_eq!(tasks.len(), 1);
+        let t = &tasks[0];
+        assert_eq!(
+            (t.int(0).unwrap(), t.text(1).unwrap(), t.text(2).unwrap()),
+            (1, "call".into(), "Thank-you call".into())
+        );
+        assert_eq!(t.int(3).unwrap(), (clock.now() + Duration::days(2)).timestamp(), "due two days after the step");
+        assert_eq!(
+            recipients(&store, "thanks / call"),
+            vec![
+                (1, "call (first)".into(), "sent".into(), Some("task_created".into())),
+                (2, "call (first)".into(), "skipped".into(), Some("no_address".into())),
+                (3, "call (first)".into(), "skipped".into(), Some("no_consent".into())),
+            ]
+        );
+        let done: Vec<String> = enrolments(&store, &j).into_iter().map(|e| e.2).collect();
+        assert_eq!(done, ["done", "done", "done"]);
+        // No email went out for the call step.
+        send_all(&store, &server);
+        assert_eq!(server.received().len(), 2);
+    }
+}

@@ -1,16 +1,18 @@
 //! The webhook channel against a real HTTP server process on loopback (a Python receiver in
 //! tests/support that checks each signature as docs/campaigns.md tells receivers to), on
 //! SQLite and PostgreSQL: signatures, retries after a refused connection and a 503, a 400 that
-//! fails for good, consent and contact fields, and a coupon issued once per message.
+//! fails for good, consent and contact fields, a coupon issued once per message, and a
+//! journey's webhook step posted once per occurrence.
 
 #[path = "support/shop.rs"]
 mod shop;
 
 use enishi_campaigns::campaigns as ops;
+use enishi_campaigns::journeys::{self, pass};
 use enishi_campaigns::sender::SendOptions;
 use enishi_campaigns::template::Parts;
 use enishi_campaigns::webhook::{self, WebhookSender};
-use enishi_core::{BusinessClock, ManualClock};
+use enishi_core::{BusinessClock, Clock, ManualClock};
 use enishi_store::repo::campaigns as repo;
 use enishi_store::{params, testing, Store};
 use shop::{customer, free_port, news_segment, t0, yen};
@@ -204,4 +206,95 @@ fn a_webhook_campaign_names_its_consent_and_its_secret_is_checked() {
     let db = testing::sqlite();
     let e = db.store.read(|c| webhook::secret_of(c, &d)).unwrap_err().to_string();
     assert!(e.contains("--webhook-secret"), "{e}");
+}
+
+/// Stores an order (no lines) of customer `customer` placed at `at`.
+fn order(c: &mut dyn enishi_store::Conn, id: i64, customer: i64, at: i64) {
+    c.execute(
+        "INSERT INTO orders (id, order_ref, customer_id, placed_at, placed_day, channel, currency, total, status, created_at) \
+         VALUES ($1, $2, $3, $4, 0, 'online', 'JPY', 12000000, 'completed', $4)",
+        params![id, format!("O{id}"), customer, at],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_journey_step_posts_a_signed_webhook_once_per_occurrence() {
+    for db in testing::all() {
+        let clock = ManualClock::at(t0());
+        let store = Store::open(&db.url).unwrap().with_clock(Arc::new(clock.clone()));
+        let dir = tempfile::tempdir().unwrap();
+        let calendar = BusinessClock::default();
+        store
+            .write(|c| {
+                customer(c, 1, true, &[("sms", "opted_in")]);
+                customer(c, 2, true, &[]);
+                enishi_store::repo::settings::set(c, "campaign_quiet_hours", "none")?;
+                let parts = Parts {
+                    subject: "{{ customer.honorific }}へ".into(),
+                    html: "".into(),
+                    text: "{{ customer.honorific }}、ご来店ありがとうございました".into(),
+                };
+                ops::save_template(c, "thanks-line", "ja", &parts, yen())?;
+                Ok::<_, enishi_campaigns::Error>(())
+            })
+            .unwrap();
+        let port = free_port();
+        let doc = |secret: &str| {
+            serde_json::json!({"name": "thanks", "trigger": {"kind": "days_after_order", "days": 1},
+                "exit": {"on_order": false},
+                "steps": [{"key": "line", "channel": "webhook", "template": "thanks-line",
+                           "webhook_url": format!("http://127.0.0.1:{port}/hook"), "webhook_secret": secret}]})
+            .to_string()
+        };
+        let e = store.write(|c| journeys::create(c, &doc("short"), yen(), &calendar)).unwrap_err();
+        assert!(e.to_string().starts_with("steps[0]: webhook_secret"), "{e}");
+        journeys_create(&store, &doc(SECRET));
+        clock.advance(chrono::Duration::hours(1));
+        let at = clock.now().timestamp();
+        store
+            .write(|c| {
+                order(c, 1, 1, at);
+                order(c, 2, 1, at + 60);
+                order(c, 3, 2, at);
+                Ok::<_, enishi_store::StoreError>(())
+            })
+            .unwrap();
+        let receiver = Receiver::start(dir.path(), port, &[]);
+        let mut sender = WebhookSender::new(&store, SendOptions::new(""), calendar, yen());
+        clock.advance(chrono::Duration::days(1) + chrono::Duration::minutes(2));
+        let p = pass::run(&store, &calendar).unwrap();
+        // C2 has no consent on sms; C1's second order waits for the first message to leave.
+        assert_eq!((p.entered, p.queued, p.skipped, p.postponed), (3, 1, 1, 1), "{p:?} {}", db.url);
+        assert_eq!(sender.round().unwrap().sent, 1);
+        clock.advance(chrono::Duration::minutes(11));
+        assert_eq!(pass::run(&store, &calendar).unwrap().queued, 1);
+        assert_eq!(sender.round().unwrap().sent, 1);
+        assert_eq!(pass::run(&store, &calendar).unwrap(), pass::Pass::default());
+        assert_eq!(sender.round().unwrap().claimed, 0);
+
+        let got = receiver.received();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got.iter().all(|g| g["valid"] == true && g["status"] == 200));
+        let steps: Vec<&str> = got.iter().map(|g| g["body"]["step"].as_str().unwrap()).collect();
+        assert_eq!(steps, ["line (order:1)", "line (order:2)"]);
+        assert_ne!(got[0]["key"], got[1]["key"], "a key per occurrence");
+        for g in &got {
+            assert_eq!(g["body"]["campaign"]["name"], "thanks / line");
+            assert_eq!(g["body"]["customer"]["external_id"], "C1");
+            assert_eq!(g["body"]["message"]["text"], "佐藤 花子1 様、ご来店ありがとうございました");
+        }
+        let reasons =
+            store.read(|c| c.query("SELECT reason FROM campaign_recipients WHERE customer_id = 2", &[])).unwrap();
+        assert_eq!(reasons[0].opt_text(0).unwrap().as_deref(), Some("no_consent"));
+        let history = store
+            .read(|c| c.query("SELECT step FROM communications WHERE channel = 'webhook' ORDER BY step", &[]))
+            .unwrap();
+        let history: Vec<String> = history.iter().map(|r| r.text(0).unwrap()).collect();
+        assert_eq!(history, ["line (order:1)", "line (order:2)"]);
+    }
+}
+
+fn journeys_create(store: &Store, json: &str) {
+    store.write(|c| journeys::create(c, json, yen(), &BusinessClock::default())).unwrap();
 }

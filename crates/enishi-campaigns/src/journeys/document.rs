@@ -3,7 +3,7 @@
 //! customer out again.
 
 use super::timing::{parse_delay, parse_time_of_day};
-use crate::definition::{Channel, Goal, Sender};
+use crate::definition::{CallTask, Channel, Goal, Sender};
 use crate::Error;
 use enishi_core::Amount;
 use serde::{Deserialize, Serialize};
@@ -221,11 +221,26 @@ pub enum After {
 pub struct Step {
     /// Short key (`welcome`, `follow-up`), unique in the journey.
     pub key: String,
-    /// The template it sends.
-    pub template: String,
-    /// The channel (`email`).
+    /// The template it sends (email and webhook steps).
+    #[serde(default)]
+    pub template: Option<String>,
+    /// The channel: `email` (when absent), `webhook` (a signed JSON POST, for LINE or SMS) or
+    /// `call` (a follow-up task for staff).
     #[serde(default = "email")]
     pub channel: Channel,
+    /// The webhook's address (webhook steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+    /// The consent a webhook step needs (`sms` when absent; `email`, `postal`, `phone`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_consent: Option<String>,
+    /// The webhook's signing secret (16 characters or more); the `webhook_secret` setting
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+    /// The task a call step makes: its title and the days until it is due (from the step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallTask>,
     /// How long after the previous step (or the entry) it is due: `0`, `30m`, `48h`, `7d`.
     #[serde(default = "zero")]
     pub delay: String,
@@ -266,6 +281,17 @@ pub struct Exit {
     /// A segment rule (text): customers who no longer match it leave (`no_longer_matched`).
     #[serde(default)]
     pub unless_matching: Option<String>,
+}
+
+impl Step {
+    /// The consent channel the step's customers must have opted in to: the channel's own, or
+    /// for a webhook the one the step names (`sms` by default).
+    pub fn consent(&self) -> &str {
+        match (self.channel, &self.webhook_consent) {
+            (Channel::Webhook, Some(c)) => c,
+            (channel, _) => channel.consent(),
+        }
+    }
 }
 
 impl Default for Exit {
@@ -347,11 +373,19 @@ impl Journey {
             if !keys.insert(s.key.as_str()) {
                 return bad(&at("key"), format!("'{}' is used twice", s.key));
             }
-            if s.template.trim().is_empty() {
-                return bad(&at("template"), "names no template".into());
+            if s.channel == Channel::Postal {
+                return bad(
+                    &at("channel"),
+                    "'postal': letters are sent by hand (a campaign); a journey's steps are email, webhook or call"
+                        .into(),
+                );
             }
-            if s.channel != Channel::Email {
-                return bad(&at("channel"), format!("'{}': journeys send email steps so far", s.channel.as_str()));
+            match &s.template {
+                Some(t) if t.trim().is_empty() => return bad(&at("template"), "names no template".into()),
+                None if s.channel != Channel::Call => {
+                    return bad(&at("template"), format!("the {} channel needs a template", s.channel.as_str()))
+                }
+                _ => {}
             }
             parse_delay(&s.delay).map_err(|e| Error::Invalid(format!("{}: {e}", at("delay"))))?;
             if let Some(t) = s.send_at.as_deref().filter(|t| *t != "suggested") {
@@ -437,6 +471,10 @@ mod tests {
             (
                 r#""trigger": {"kind": "first_purchase"}, "steps": [{"key": "a", "template": "t", "channel": "postal"}]"#,
                 "steps[0].channel",
+            ),
+            (
+                r#""trigger": {"kind": "first_purchase"}, "steps": [{"key": "a", "channel": "webhook"}]"#,
+                "steps[0].template",
             ),
             (
                 r#""trigger": {"kind": "first_purchase"}, STEPS, "exit": {"when_matching": "spend >"}"#,

@@ -34,7 +34,7 @@ pub fn find(c: &mut dyn Conn, name: &str) -> Result<repo::Journey, Error> {
 /// The campaign document of one step: the step's template and channel, the journey's sender,
 /// goal, window and cost, and the journey as its audience.
 fn step_campaign(doc: &Journey, step: &Step) -> serde_json::Value {
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "name": doc.step_campaign(&step.key),
         "mailing": doc.name,
         "version": step.key,
@@ -45,7 +45,17 @@ fn step_campaign(doc: &Journey, step: &Step) -> serde_json::Value {
         "attribution_days": doc.attribution_days,
         "cost_per_message": doc.cost_per_message,
         "sender": doc.sender,
-    })
+    });
+    let extra = [
+        ("webhook_url", serde_json::json!(step.webhook_url)),
+        ("webhook_consent", serde_json::json!(step.webhook_consent)),
+        ("webhook_secret", serde_json::json!(step.webhook_secret)),
+        ("call", serde_json::json!(step.call)),
+    ];
+    for (field, value) in extra.into_iter().filter(|(_, v)| !v.is_null()) {
+        v[field] = value;
+    }
+    v
 }
 
 /// Creates a journey from its document, after checking its templates and exit rules, with a
@@ -60,7 +70,17 @@ pub fn create(
     let programs = enishi_rewards::Programs::load(c, *calendar)?;
     doc.trigger.check_program(programs.latest().map(|(_, p)| p))?;
     for (i, s) in doc.steps.iter().enumerate() {
-        load_template(c, &s.template, currency).map_err(|e| Error::Invalid(format!("steps[{i}].template: {e}")))?;
+        if let Some(t) = &s.template {
+            load_template(c, t, currency).map_err(|e| Error::Invalid(format!("steps[{i}].template: {e}")))?;
+        }
+        if s.channel == crate::definition::Channel::Webhook && s.webhook_secret.is_none() {
+            let secret = enishi_store::repo::settings::get(c, crate::webhook::WEBHOOK_SECRET)?;
+            if secret.filter(|s| !s.trim().is_empty()).is_none() {
+                return Err(Error::Invalid(format!(
+                    "steps[{i}].webhook_secret: the step names no secret and none is set (enishi settings --webhook-secret)"
+                )));
+            }
+        }
     }
     for (field, rule) in
         [("exit.when_matching", &doc.exit.when_matching), ("exit.unless_matching", &doc.exit.unless_matching)]

@@ -11,6 +11,7 @@ use super::document::{Journey, Step};
 use super::timing::{parse_delay, parse_time_of_day, send_time, usual_hour};
 use super::triggers::occurrences;
 use super::{document_of, After};
+use crate::definition::Channel;
 use crate::policy::Policy;
 use crate::Error;
 use chrono::{DateTime, NaiveTime, Utc};
@@ -169,7 +170,7 @@ fn exit_reason(
         return Ok(Some("ordered"));
     }
     if doc.exit.on_unsubscribe {
-        if let Some((status, changed_at)) = repo::consent(c, e.customer_id, step.channel.consent())? {
+        if let Some((status, changed_at)) = repo::consent(c, e.customer_id, step.consent())? {
             if status == "opted_out" && changed_at >= e.occurred_at {
                 return Ok(Some("unsubscribed"));
             }
@@ -194,13 +195,25 @@ fn skip_reason(
     policy: &Policy,
     now: i64,
 ) -> Result<Option<&'static str>, Error> {
-    let consented = repo::consent(c, customer_id, step.channel.consent())?.is_some_and(|(s, _)| s == "opted_in");
+    let consented = repo::consent(c, customer_id, step.consent())?.is_some_and(|(s, _)| s == "opted_in");
     if !consented {
         return Ok(Some("no_consent"));
     }
-    let Some(email) = repo::email(c, customer_id)? else { return Ok(Some("no_address")) };
-    if campaigns_repo::is_suppressed(c, step.channel.as_str(), &email.to_lowercase())? {
-        return Ok(Some("suppressed"));
+    // The address the channel reaches (and suppresses) the customer at: the email, or the
+    // phone of a call (a webhook's receiver needs none, but a suppressed phone stops it).
+    let address = match step.channel {
+        Channel::Email => repo::email(c, customer_id)?.map(|e| e.to_lowercase()),
+        _ => repo::phone(c, customer_id)?,
+    };
+    let address = match address {
+        Some(a) => Some(a),
+        None if step.channel == Channel::Webhook => None,
+        None => return Ok(Some("no_address")),
+    };
+    if let Some(a) = address {
+        if campaigns_repo::is_suppressed(c, step.channel.as_str(), &a)? {
+            return Ok(Some("suppressed"));
+        }
     }
     let since = now - policy.cap_days * 86_400;
     if repo::recent_messages(c, customer_id, step.channel.as_str(), since, campaign_id)? >= policy.cap_messages {

@@ -464,6 +464,19 @@ pub fn queued(c: &mut dyn Conn, campaign_id: i64, arm: Option<&str>) -> Result<V
     .collect()
 }
 
+/// Queued recipients of a campaign with the journey step each message is for (`''` for a
+/// campaign's message): (customer, arm, step), by customer id.
+pub fn queued_steps(c: &mut dyn Conn, campaign_id: i64) -> Result<Vec<(i64, String, String)>, StoreError> {
+    c.query(
+        "SELECT customer_id, arm, step FROM campaign_recipients WHERE campaign_id = $1 AND status = 'queued' \
+         ORDER BY customer_id, step",
+        params![campaign_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.int("customer_id")?, r.text("arm")?, r.text("step")?)))
+    .collect()
+}
+
 /// Records that the message is about to be handed to the server, if `worker` still holds it.
 /// Commit this before the message's last byte is sent.
 pub fn hand_over(c: &mut dyn Conn, campaign_id: i64, customer_id: i64, worker: &str) -> Result<bool, StoreError> {

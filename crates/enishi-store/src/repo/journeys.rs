@@ -300,6 +300,15 @@ pub fn email(c: &mut dyn Conn, customer_id: i64) -> Result<Option<String>, Store
         .filter(|e| !e.trim().is_empty()))
 }
 
+/// A customer's phone number, if any.
+pub fn phone(c: &mut dyn Conn, customer_id: i64) -> Result<Option<String>, StoreError> {
+    Ok(c.query_opt("SELECT phone FROM customers WHERE id = $1", params![customer_id])?
+        .map(|r| r.opt_text("phone"))
+        .transpose()?
+        .flatten()
+        .filter(|p| !p.trim().is_empty()))
+}
+
 /// The customer's marketing messages on `channel` since `since`: sent, plus queued or handed
 /// over by other campaigns than `campaign_id` (what the frequency cap counts).
 pub fn recent_messages(

@@ -565,10 +565,15 @@ pub fn create_for_campaign(
     c: &mut dyn Conn,
     campaign_id: i64,
     customer_id: i64,
+    step: &str,
     title: &str,
     due_at: i64,
 ) -> Result<bool, StoreError> {
-    let key = format!("campaign:{campaign_id}:{customer_id}");
+    let key = if step.is_empty() {
+        format!("campaign:{campaign_id}:{customer_id}")
+    } else {
+        format!("campaign:{campaign_id}:{customer_id}:{step}")
+    };
     let now = c.now();
     Ok(c.execute(
         "INSERT INTO tasks (customer_id, campaign_id, kind, title, due_at, assignee_id, status, rule_key, created_by, created_at) \
