@@ -209,6 +209,7 @@ const PROBLEM_CODES: &[&str] = &[
     "invalid_rule",
     "name_taken",
     "invalid_campaign",
+    "invalid_journey",
     "invalid_template",
     "wrong_state",
 ];

@@ -45,6 +45,10 @@ const TAGS: &[(&str, &str)] = &[
         "campaigns",
         "Message templates and campaigns (docs/campaigns.md): variants, a holdout, results with uplift, skipped customers and letters.",
     ),
+    (
+        "journeys",
+        "Journeys (docs/campaigns.md, \"Journeys\"): step mails entered on a trigger, with their funnel per step.",
+    ),
 ];
 
 /// The whole document, as served: `routes` (every route's own documentation, from

@@ -683,6 +683,9 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
         ("/templates", 200, 200, 403),
         ("/templates/new", 200, 200, 403),
         ("/templates/nothing", 404, 404, 403),
+        ("/journeys", 200, 200, 403),
+        ("/journeys/new", 200, 200, 403),
+        ("/journeys/nothing", 404, 404, 403),
         ("/overview", 308, 308, 308),
         // Public: the same for everyone, signed in or not.
         ("/login", 200, 200, 200),
@@ -726,6 +729,9 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
         ("/campaigns/x/start", &[2]),
         ("/campaigns/x/cancel", &[2]),
         ("/campaigns/x/confirm", &[2]),
+        ("/journeys", &[2]),
+        ("/journeys/x/pause", &[2]),
+        ("/journeys/x/resume", &[2]),
     ];
     for &(path, roles) in refused {
         for &r in roles {

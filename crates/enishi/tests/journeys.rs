@@ -1,6 +1,6 @@
 //! Journeys as a user runs them from the command line: a bad document refused with its field
-//! named, a journey created, listed and shown, and one pass that enters a first purchase and
-//! sends the welcome to a real SMTP server process, once.
+//! named, a journey created, listed and shown, one pass that enters a first purchase and sends
+//! the welcome to a real SMTP server process, once, and the journey paused and resumed.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -109,4 +109,29 @@ fn a_journey_is_created_listed_shown_and_run_from_the_command_line() {
     assert!(text.contains("step 1 hello (campaign \"welcome / hello\"): 1 sent"), "{text}");
     let missing = enishi(url, p, &["journey", "show", "nope"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(2));
+
+    // Paused, the journey enters nobody; resumed, it goes on.
+    let paused = String::from_utf8(run(url, p, &["journey", "pause", "welcome"]).stdout).unwrap();
+    assert!(paused.contains("journey \"welcome\" is paused"), "{paused}");
+    let list = String::from_utf8(run(url, p, &["journey", "list"]).stdout).unwrap();
+    assert!(list.contains("exited 0\tpaused"), "{list}");
+    store
+        .write(|c| {
+            let now = c.now();
+            c.execute(
+                "INSERT INTO customers (external_id, name, email, first_seen_at, created_at, updated_at) \
+                 VALUES ('C2', 'Ren', 'c2@example.com', $1, $1, $1)",
+                enishi_store::params![now],
+            )?;
+            c.execute(
+                "INSERT INTO orders (order_ref, customer_id, placed_at, placed_day, channel, currency, total, status, created_at) \
+                 SELECT 'O2', id, $1, 0, 'online', 'JPY', 12000000, 'completed', $1 FROM customers WHERE external_id = 'C2'",
+                enishi_store::params![now],
+            )
+        })
+        .unwrap();
+    assert!(String::from_utf8_lossy(&run(url, p, &["journey", "run"]).stdout).contains("entered 0"));
+    let resumed = String::from_utf8(run(url, p, &["journey", "resume", "welcome"]).stdout).unwrap();
+    assert!(resumed.contains("is running"), "{resumed}");
+    assert!(String::from_utf8_lossy(&run(url, p, &["journey", "run"]).stdout).contains("entered 1"));
 }

@@ -111,3 +111,82 @@ pub fn create(
     }
     find(c, &doc.name)
 }
+
+/// One step of a journey's funnel: how many customers reached it and what became of them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct StepFunnel {
+    /// The step's key.
+    pub key: String,
+    /// Its channel.
+    pub channel: String,
+    /// The campaign it sends through (`journey / key`).
+    pub campaign: String,
+    /// Entries that reached the step: its message was queued, sent or skipped, they wait for
+    /// it, or they left the journey just before it.
+    pub enrolled: i64,
+    /// Active entries waiting for it (not yet due, or put off).
+    pub waiting: i64,
+    /// Messages in the send queue.
+    pub queued: i64,
+    /// Messages sent (for a call step: tasks made).
+    pub sent: i64,
+    /// Messages skipped by the contact policy (no consent, no address, suppressed, capped).
+    pub skipped: i64,
+    /// Messages that failed.
+    pub failed: i64,
+    /// Entries that left the journey on an exit condition just before this step.
+    pub exited: i64,
+}
+
+/// A journey's funnel, step by step, and its entries by status (`active`, `done`, `exited`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Funnel {
+    /// Entries in all.
+    pub enrolled: i64,
+    /// Entries by status.
+    pub active: i64,
+    /// Entries that went through every step.
+    pub done: i64,
+    /// Entries that left on an exit condition.
+    pub exited: i64,
+    /// The steps, in order.
+    pub steps: Vec<StepFunnel>,
+}
+
+/// The funnel of a journey: per step, who reached it, waits for it, got its message, was
+/// skipped, or left just before it.
+pub fn funnel(c: &mut dyn Conn, j: &repo::Journey) -> Result<Funnel, Error> {
+    let doc = document_of(j)?;
+    let counts = repo::step_counts(c, j.id)?;
+    let of = |status: &str| counts.iter().filter(|(_, s, _)| s == status).map(|(_, _, n)| n).sum::<i64>();
+    let mut out = Funnel { active: of("active"), done: of("done"), exited: of("exited"), ..Funnel::default() };
+    out.enrolled = out.active + out.done + out.exited;
+    for (i, (key, campaign_id)) in repo::steps(c, j.id)?.into_iter().enumerate() {
+        let i = i as i64;
+        let at =
+            |status: &str| counts.iter().filter(|(n, s, _)| *n == i && s == status).map(|(_, _, k)| k).sum::<i64>();
+        let mut step = StepFunnel {
+            channel: doc.steps.iter().find(|s| s.key == key).map_or("email", |s| s.channel.as_str()).to_string(),
+            campaign: campaigns_repo::get(c, campaign_id)?.map(|k| k.name).unwrap_or_default(),
+            key,
+            waiting: at("active"),
+            exited: at("exited"),
+            ..StepFunnel::default()
+        };
+        for s in campaigns_repo::status_counts(c, campaign_id)? {
+            match s.status.as_str() {
+                "queued" | "handed_over" => step.queued += s.count,
+                "sent" => step.sent += s.count,
+                "skipped" => step.skipped += s.count,
+                "failed" => step.failed += s.count,
+                _ => {}
+            }
+        }
+        step.enrolled = step.waiting + step.exited + step.queued + step.sent + step.skipped + step.failed;
+        out.steps.push(step);
+    }
+    Ok(out)
+}
+
+/// Why a customer leaves a journey before its last step.
+pub const EXIT_REASONS: [&str; 4] = ["ordered", "unsubscribed", "matched", "no_longer_matched"];

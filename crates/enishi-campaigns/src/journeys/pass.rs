@@ -47,7 +47,7 @@ pub struct Pass {
 /// Runs one pass over every journey at the store's now.
 pub fn run(store: &Store, calendar: &BusinessClock) -> Result<Pass, Error> {
     let mut pass = Pass::default();
-    for j in store.read(repo::list)? {
+    for j in store.read(repo::list)?.into_iter().filter(|j| j.paused_at.is_none()) {
         let doc = document_of(&j)?;
         let policy = store.read(Policy::load)?;
         pass.entered += store.write(|c| enter(c, &j, &doc, &policy, calendar))?;

@@ -1,6 +1,6 @@
 //! The JSON API under `/api/v1`: one module per resource (`customers`, `orders`, `events`,
 //! `interactions`, `tasks`, `accounts`, `products`, `analytics`, `loyalty`, `segments`,
-//! `templates`, `campaigns`, `meta`), what they share in `shared`, and here only the assembly:
+//! `templates`, `campaigns`, `journeys`, `meta`), what they share in `shared`, and here only the assembly:
 //! the registration of every route with its documentation, the document itself, and what every
 //! route shares (problem+json fallbacks, the body limit). Nothing under `api/` imports this
 //! module, so no module is in an import circle with it.
@@ -22,6 +22,7 @@ mod campaigns;
 mod customers;
 mod events;
 mod interactions;
+mod journeys;
 mod loyalty;
 mod meta;
 mod orders;
@@ -49,6 +50,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .merge(segments::documented())
         .merge(templates::documented())
         .merge(campaigns::documented())
+        .merge(journeys::documented())
         .routes(routes!(openapi))
 }
 

@@ -135,7 +135,7 @@ async fn list_page(
     let body = html! {
         h1 { (tr.t("Campaigns")) }
         @if let Some(name) = &q.created { p class="card" role="status" id="flash" { (tr.f("Created campaign \"{}\".", &[name])) } }
-        p { a href="/campaigns/new" id="new-campaign" { (tr.t("New campaign")) } " · " a href="/templates" id="templates-link" { (tr.t("Message templates")) } }
+        p { a href="/campaigns/new" id="new-campaign" { (tr.t("New campaign")) } " · " a href="/templates" id="templates-link" { (tr.t("Message templates")) } " · " a href="/journeys" id="journeys-link" { (tr.t("Journeys")) } }
         @if rows.is_empty() {
             p { (tr.t("No campaigns yet.")) }
         } @else {

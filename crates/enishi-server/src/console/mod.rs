@@ -12,6 +12,7 @@ pub(crate) mod customers;
 pub(crate) mod follow_up;
 pub(crate) mod i18n;
 pub(crate) mod imports;
+pub(crate) mod journeys;
 pub(crate) mod loyalty;
 pub(crate) mod notices;
 pub(crate) mod people;
@@ -43,4 +44,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(segments::routes())
         .merge(templates::routes())
         .merge(campaigns::routes())
+        .merge(journeys::routes())
 }

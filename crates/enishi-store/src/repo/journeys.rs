@@ -19,6 +19,8 @@ pub struct Journey {
     pub definition: String,
     /// Created (Unix seconds): triggers fire for occurrences from then on.
     pub created_at: i64,
+    /// When it was paused (it enters nobody and sends nothing), if it is.
+    pub paused_at: Option<i64>,
 }
 
 fn journey(r: &Row) -> Result<Journey, StoreError> {
@@ -28,10 +30,22 @@ fn journey(r: &Row) -> Result<Journey, StoreError> {
         trigger_kind: r.text("trigger_kind")?,
         definition: r.text("definition")?,
         created_at: r.int("created_at")?,
+        paused_at: r.opt_int("paused_at")?,
     })
 }
 
-const JOURNEY_COLUMNS: &str = "id, name, trigger_kind, definition, created_at";
+const JOURNEY_COLUMNS: &str = "id, name, trigger_kind, definition, created_at, paused_at";
+
+/// Pauses a journey (`true`) or resumes it; `false` when it already was.
+pub fn set_paused(c: &mut dyn Conn, id: i64, paused: bool) -> Result<bool, StoreError> {
+    let now = c.now();
+    let sql = if paused {
+        "UPDATE journeys SET paused_at = $2, updated_at = $2 WHERE id = $1 AND paused_at IS NULL"
+    } else {
+        "UPDATE journeys SET paused_at = NULL, updated_at = $2 WHERE id = $1 AND paused_at IS NOT NULL"
+    };
+    Ok(c.execute(sql, params![id, now])? == 1)
+}
 
 /// Creates a journey; `None` when the name is taken.
 pub fn create(c: &mut dyn Conn, name: &str, trigger_kind: &str, definition: &str) -> Result<Option<i64>, StoreError> {
@@ -189,6 +203,19 @@ pub fn counts(c: &mut dyn Conn, journey_id: i64) -> Result<Vec<(String, Option<S
     )?
     .iter()
     .map(|r| Ok((r.text("status")?, r.opt_text("exit_reason")?, r.int("n")?)))
+    .collect()
+}
+
+/// A journey's enrolments counted by the step due next (the number of steps once done) and
+/// status: (next step, status, count).
+pub fn step_counts(c: &mut dyn Conn, journey_id: i64) -> Result<Vec<(i64, String, i64)>, StoreError> {
+    c.query(
+        "SELECT next_step, status, COUNT(*) AS n FROM journey_enrolments WHERE journey_id = $1 \
+         GROUP BY next_step, status ORDER BY next_step, status",
+        params![journey_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.int("next_step")?, r.text("status")?, r.int("n")?)))
     .collect()
 }
 

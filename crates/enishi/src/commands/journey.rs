@@ -22,7 +22,8 @@ pub enum JourneyWhat {
         /// The document (docs/campaigns.md, "Journeys").
         file: PathBuf,
     },
-    /// Journeys with their trigger and how many customers are in them, by status.
+    /// Journeys with their trigger and how many customers are in them, by status (and
+    /// `paused` for a paused one).
     List {
         /// One JSON object per line.
         #[arg(long)]
@@ -36,6 +37,17 @@ pub enum JourneyWhat {
         /// JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Pause a journey: nobody enters and no step moves (messages already queued still go).
+    Pause {
+        /// The journey's name.
+        name: String,
+    },
+    /// Resume a paused journey: due steps go out, and the trigger's occurrences of the last
+    /// two days enter.
+    Resume {
+        /// The journey's name.
+        name: String,
     },
     /// One pass now: enter the customers whose trigger fired and queue (or skip, with the
     /// reason) the steps that are due. `enishi serve` does this every tick.
@@ -64,14 +76,16 @@ pub fn run(store: &Store, what: JourneyWhat) -> Result<()> {
                 let counts = store.read(|c| repo::counts(c, j.id))?;
                 let of = |status: &str| counts.iter().filter(|(s, _, _)| s == status).map(|(_, _, n)| n).sum::<i64>();
                 let (active, done, exited) = (of("active"), of("done"), of("exited"));
+                let paused = j.paused_at.is_some();
                 if json {
                     println!(
                         "{}",
-                        serde_json::json!({"name": j.name, "trigger": j.trigger_kind,
+                        serde_json::json!({"name": j.name, "trigger": j.trigger_kind, "paused": paused,
                             "active": active, "done": done, "exited": exited})
                     );
                 } else {
-                    println!("{}\t{}\tactive {active}\tdone {done}\texited {exited}", j.name, j.trigger_kind);
+                    let mark = if paused { "\tpaused" } else { "" };
+                    println!("{}\t{}\tactive {active}\tdone {done}\texited {exited}{mark}", j.name, j.trigger_kind);
                 }
             }
         }
@@ -83,6 +97,8 @@ pub fn run(store: &Store, what: JourneyWhat) -> Result<()> {
                 print_shown(&shown, &clock);
             }
         }
+        JourneyWhat::Pause { name } => pause(store, &name, true)?,
+        JourneyWhat::Resume { name } => pause(store, &name, false)?,
         JourneyWhat::Run { send } => {
             let p = pass::run(store, &clock).map_err(reported)?;
             println!(
@@ -96,6 +112,28 @@ pub fn run(store: &Store, what: JourneyWhat) -> Result<()> {
                 println!("sent {}, retried {}, failed {}", total.sent, total.retried, total.failed);
             }
         }
+    }
+    Ok(())
+}
+
+/// Pauses (`true`) or resumes a journey, audited.
+fn pause(store: &Store, name: &str, paused: bool) -> Result<()> {
+    let changed = store
+        .write(|c| {
+            let j = journeys::find(c, name)?;
+            let changed = repo::set_paused(c, j.id, paused)?;
+            if changed {
+                let action = if paused { "journey.pause" } else { "journey.resume" };
+                super::audit(c, action, &j.name, serde_json::json!({}))?;
+            }
+            Ok::<_, Error>(changed)
+        })
+        .map_err(reported)?;
+    let state = if paused { "paused" } else { "running" };
+    if changed {
+        println!("journey \"{name}\" is {state}");
+    } else {
+        println!("journey \"{name}\" was {state} already");
     }
     Ok(())
 }
