@@ -812,3 +812,30 @@ fn both_databases_get_the_same_tables_columns_and_indexes() {
     assert!(lite.1.contains(&("customers".into(), "lower(email)".into(), false)), "{:?}", lite.1);
     assert!(lite.0["loyalty_ledger"]["points"] == ("integer", true));
 }
+
+#[test]
+fn external_ids_are_read_for_the_asked_customers_only() {
+    each(|store| {
+        let ids: Vec<i64> = store
+            .write(|c| {
+                let mut ids = Vec::new();
+                for ext in ["A1", "A2", "A3"] {
+                    ids.push(customers::upsert(c, &customer(ext))?.id());
+                }
+                Ok::<_, StoreError>(ids)
+            })
+            .unwrap();
+        // Over several chunks of the IN list, in the order asked, "" for nobody, repeats kept.
+        let mut asked: Vec<i64> = (10_000..11_100).collect();
+        asked.insert(0, ids[2]);
+        asked.insert(700, ids[0]);
+        asked.push(ids[1]);
+        asked.push(ids[2]);
+        let got = store.read(|c| enishi_store::repo::campaigns::external_ids(c, &asked)).unwrap();
+        assert_eq!(got.len(), asked.len());
+        assert_eq!((got[0].as_str(), got[700].as_str()), ("A3", "A1"));
+        assert_eq!(&got[got.len() - 2..], ["A2", "A3"]);
+        assert_eq!(got.iter().filter(|e| e.is_empty()).count(), 1_100);
+        assert!(store.read(|c| enishi_store::repo::campaigns::external_ids(c, &[])).unwrap().is_empty());
+    });
+}

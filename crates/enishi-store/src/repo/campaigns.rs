@@ -786,13 +786,19 @@ pub fn customer_values(c: &mut dyn Conn) -> Result<Vec<(i64, Option<String>, f64
 }
 
 /// The shop's ids of customers `ids`, in the same order (empty for one that does not exist).
+/// Reads only those customers, a chunk of ids at a time.
 pub fn external_ids(c: &mut dyn Conn, ids: &[i64]) -> Result<Vec<String>, StoreError> {
-    let mut known: std::collections::HashMap<i64, String> = std::collections::HashMap::with_capacity(ids.len());
-    c.query_each("SELECT id, external_id FROM customers", &[], &mut |r| {
-        known.insert(r.int("id")?, r.text("external_id")?);
-        Ok(())
-    })?;
-    Ok(ids.iter().map(|id| known.remove(id).unwrap_or_default()).collect())
+    let mut wanted: Vec<i64> = ids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let keys: Vec<crate::db::Value> = wanted.into_iter().map(crate::db::Value::from).collect();
+    let mut known: std::collections::HashMap<i64, String> = std::collections::HashMap::with_capacity(keys.len());
+    if !keys.is_empty() {
+        for r in super::query_in(c, "SELECT id, external_id FROM customers WHERE id IN ({list})", &keys)? {
+            known.insert(r.int("id")?, r.text("external_id")?);
+        }
+    }
+    Ok(ids.iter().map(|id| known.get(id).cloned().unwrap_or_default()).collect())
 }
 
 /// Recipients of a campaign, by arm, who have since opted out of `consent` (the consent
