@@ -215,6 +215,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0022_surveys.sql"),
     ),
     (
+        23,
+        include_str!("../migrations/sqlite/0023_campaign_pace.sql"),
+        include_str!("../migrations/postgres/0023_campaign_pace.sql"),
+    ),
+    (
         24,
         include_str!("../migrations/sqlite/0024_journey_loyalty_triggers.sql"),
         include_str!("../migrations/postgres/0024_journey_loyalty_triggers.sql"),

@@ -839,3 +839,26 @@ fn external_ids_are_read_for_the_asked_customers_only() {
         assert!(store.read(|c| enishi_store::repo::campaigns::external_ids(c, &[])).unwrap().is_empty());
     });
 }
+
+#[test]
+fn a_coupon_is_found_by_its_source_ref_through_an_index() {
+    each(|store| {
+        let plan = store
+            .read(|c| {
+                let sqlite = c.backend() == Backend::Sqlite;
+                if !sqlite {
+                    c.execute("SET LOCAL enable_seqscan = off", &[])?;
+                }
+                let explain = if sqlite { "EXPLAIN QUERY PLAN" } else { "EXPLAIN" };
+                let rows = c.query(
+                    &format!("{explain} SELECT id FROM loyalty_coupons WHERE source_ref = 'campaign:1:2'"),
+                    &[],
+                )?;
+                let column = if sqlite { 3 } else { 0 };
+                rows.iter().map(|r| r.text(column)).collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap()
+            .join(" / ");
+        assert!(plan.contains("loyalty_coupons_source"), "{plan}");
+    });
+}
