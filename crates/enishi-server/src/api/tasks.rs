@@ -63,7 +63,9 @@ struct TaskView {
     /// What came of it.
     #[schema(required = true)]
     outcome: Option<String>,
-    /// The rule that made it (`complaint`, `at_risk`, `first_order`), if a rule did.
+    /// The rule that made it, if one did: `complaint`, `at_risk`, `first_order` or `detractor`
+    /// (the task rules, docs/listening.md), or `campaign` (a call-list campaign's call,
+    /// docs/campaigns.md).
     #[schema(required = true)]
     rule: Option<String>,
     /// Who made it.
@@ -151,7 +153,7 @@ macro_rules! user_or_refuse {
 
 #[utoipa::path(get, path = "/api/v1/tasks", operation_id = "listTasks", tag = "tasks",
     summary = "Tasks",
-    description = "Tasks, the soonest due first, filtered by `assignee`, `customer_id`, `status` or `overdue` (open and due before now), paged with `limit` and `offset`. Unknown query parameters are refused (400 `bad_query`).\n\nRoles: admin, marketer, staff.",
+    description = "Tasks, the soonest due first, filtered by `assignee`, `customer_id`, `status` or `overdue` (open and due before now), paged with `limit` and `offset`. Unknown query parameters are refused (400 `bad_query`). A task's `rule` says which rule made it: `complaint`, `at_risk`, `first_order`, `detractor` (the task rules, docs/listening.md) or `campaign` (a call-list campaign's call, with its `campaign`); `null` for a task made by hand.\n\nRoles: admin, marketer, staff.",
     params(TaskListQuery),
     responses(
         (status = 200, description = "A page of tasks.", body = TaskPage),

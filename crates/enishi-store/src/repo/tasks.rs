@@ -36,7 +36,9 @@ pub struct Task {
     pub status: TaskStatus,
     /// What came of it.
     pub outcome: Option<String>,
-    /// The rule that made it (`complaint`, `at_risk`, `first_order`), if a rule did.
+    /// The rule that made it, if one did: `complaint`, `at_risk`, `first_order` or `detractor`
+    /// (the task rules, docs/listening.md), or `campaign` (a call-list campaign's call,
+    /// docs/campaigns.md).
     pub rule: Option<String>,
     /// Who made it (`user:EMAIL`, `api`, `rule`).
     pub created_by: Option<String>,
