@@ -3,6 +3,11 @@
 //! RFC 8058, and one SMTP session reused for many messages (a small client of our own: it
 //! must stop between `DATA` and the content, and send the content with its final dot at once).
 //!
+//! The connection is plain (`smtp://`), upgraded with STARTTLS (`smtp://…?tls=starttls`) or
+//! TLS from the first byte (`smtps://`), verified by rustls against the webpki roots plus an
+//! optional extra CA certificate (`ENISHI_SMTP_CA_FILE` or the `smtp_ca_file` setting). A
+//! login is only ever sent over an encrypted connection, or to a loopback host.
+//!
 //! Delivery is split where exactly-once needs it: the envelope and `DATA` first, then the
 //! caller records the hand-over, then the message's content and its final dot.
 
@@ -11,14 +16,34 @@ use crate::Error;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Address;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings key of the SMTP server's address when `ENISHI_SMTP_URL` is not set.
 pub const SMTP_URL: &str = "smtp_url";
 /// Settings key of the default From address (`ENISHI_SMTP_FROM` overrides it).
 pub const SMTP_FROM: &str = "smtp_from";
+/// Settings key of a PEM file of CA certificates trusted besides the webpki roots, for a
+/// private relay (`ENISHI_SMTP_CA_FILE` overrides it).
+pub const SMTP_CA_FILE: &str = "smtp_ca_file";
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// No encryption (`smtp://`, or `?tls=none`).
+    Plain,
+    /// A plain connection upgraded with STARTTLS before anything else is sent; a server that
+    /// does not offer it is refused (`smtp://…?tls=starttls`, and `smtp://` with a login to a
+    /// host other than loopback).
+    StartTls,
+    /// TLS from the first byte (`smtps://`, port 465 by default).
+    Tls,
+}
 
 /// How to reach the SMTP server.
 #[derive(Clone, PartialEq, Eq)]
@@ -31,33 +56,68 @@ pub struct SmtpConfig {
     pub credentials: Option<(String, String)>,
     /// Seconds to wait for the server.
     pub timeout: Duration,
+    /// Plain, STARTTLS or TLS.
+    pub security: Security,
+    /// A PEM file of CA certificates trusted besides the webpki roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for SmtpConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "smtp://{}:{}", self.host, self.port)
+        match self.security {
+            Security::Plain => write!(f, "smtp://{}:{}", self.host, self.port),
+            Security::StartTls => write!(f, "smtp://{}:{}?tls=starttls", self.host, self.port),
+            Security::Tls => write!(f, "smtps://{}:{}", self.host, self.port),
+        }
     }
 }
 
+/// Whether `host` is this machine (`localhost` or a loopback address): the one place a login
+/// may travel unencrypted.
+pub fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost") || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 impl SmtpConfig {
-    /// Reads `smtp://[user:pass@]host[:port]` (port 25 when absent). User and password are
-    /// percent-decoded. Encrypted transports (`smtps://`, STARTTLS) are refused with a clear
-    /// message in this build: put a local relay (Postfix, an SMTP proxy) in front of a remote
-    /// provider.
+    /// Reads `smtp://[user:pass@]host[:port][?tls=starttls|none]` (port 25 when absent) or
+    /// `smtps://[user:pass@]host[:port]` (TLS from the first byte, port 465 when absent).
+    /// User and password are percent-decoded. `smtp://` is plain unless `?tls=starttls` asks
+    /// for STARTTLS — except with a login to a host other than loopback, which is always
+    /// upgraded with STARTTLS (a password is never sent in clear to another machine; asking
+    /// for that with `?tls=none` is refused).
     pub fn parse(url: &str) -> Result<SmtpConfig, Error> {
         let bad = |why: &str| Error::Invalid(format!("SMTP address '{}': {why}", redact(url)));
-        let rest = url.trim().strip_prefix("smtp://").ok_or_else(|| {
-            if url.trim().starts_with("smtps://") {
-                bad("TLS is not built into this version; relay through a local SMTP server (smtp://127.0.0.1:25)")
-            } else {
-                bad("it must start with smtp://")
-            }
-        })?;
-        let rest = rest.trim_end_matches('/');
+        let trimmed = url.trim();
+        let (implicit, rest) = if let Some(r) = trimmed.strip_prefix("smtps://") {
+            (true, r)
+        } else if let Some(r) = trimmed.strip_prefix("smtp://") {
+            (false, r)
+        } else {
+            return Err(bad("it must start with smtp:// or smtps://"));
+        };
+        // The login first (a password may hold any character but @), then ?options.
         let (auth, hostport) = match rest.rsplit_once('@') {
             Some((a, h)) => (Some(a), h),
             None => (None, rest),
         };
+        let (hostport, query) = match hostport.split_once('?') {
+            Some((h, q)) => (h, Some(q)),
+            None => (hostport, None),
+        };
+        let mut asked: Option<Security> = None;
+        for pair in query.into_iter().flat_map(|q| q.split('&')).filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("tls", "starttls")) if !implicit => asked = Some(Security::StartTls),
+                Some(("tls", "none")) if !implicit => asked = Some(Security::Plain),
+                Some(("tls", _)) if implicit => {
+                    return Err(bad("smtps:// is TLS from the first byte; leave out ?tls="));
+                }
+                Some(("tls", _)) => return Err(bad("tls= takes starttls or none")),
+                _ => return Err(bad(&format!("unknown option '{pair}' (the only one is tls=starttls|none)"))),
+            }
+        }
+        let hostport = hostport.trim_end_matches('/');
         let credentials = match auth {
             None => None,
             Some(a) => {
@@ -65,15 +125,86 @@ impl SmtpConfig {
                 Some((decode(u), decode(p)))
             }
         };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), p.parse::<u16>().map_err(|_| bad("the port is not a number"))?),
-            None => (hostport.to_string(), 25),
+        let default_port = if implicit { 465 } else { 25 };
+        let port = |p: &str| p.parse::<u16>().map_err(|_| bad("the port is not a number"));
+        let (host, port) = if let Some(bracketed) = hostport.strip_prefix('[') {
+            // An IPv6 address: [::1]:25.
+            let (h, after) = bracketed.split_once(']').ok_or_else(|| bad("an unclosed ["))?;
+            match after.strip_prefix(':') {
+                Some(p) => (h.to_string(), port(p)?),
+                None if after.is_empty() => (h.to_string(), default_port),
+                None => return Err(bad("write the port as [address]:port")),
+            }
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), port(p)?),
+                None => (hostport.to_string(), default_port),
+            }
         };
         if host.is_empty() {
             return Err(bad("no host"));
         }
-        Ok(SmtpConfig { host, port, credentials, timeout: Duration::from_secs(60) })
+        let security = match (implicit, asked) {
+            (true, _) => Security::Tls,
+            (false, Some(Security::Plain)) if credentials.is_some() && !is_loopback(&host) => {
+                return Err(bad(
+                    "a password is never sent unencrypted to another machine: use smtps:// or ?tls=starttls",
+                ));
+            }
+            (false, Some(s)) => s,
+            (false, None) if credentials.is_some() && !is_loopback(&host) => Security::StartTls,
+            (false, None) => Security::Plain,
+        };
+        Ok(SmtpConfig { host, port, credentials, timeout: Duration::from_secs(60), security, ca_file: None })
     }
+
+    /// Trusts the CA certificates of the PEM file `path` besides the webpki roots; refused
+    /// when the file cannot be read or holds no certificate.
+    pub fn with_ca_file(mut self, path: &Path) -> Result<SmtpConfig, Error> {
+        check_ca_file(path)?;
+        self.ca_file = Some(path.to_path_buf());
+        Ok(self)
+    }
+
+    /// Whether the connection is encrypted (STARTTLS or TLS).
+    pub fn is_encrypted(&self) -> bool {
+        self.security != Security::Plain
+    }
+}
+
+/// Checks that `path` is a PEM file of certificates (for `smtp_ca_file`).
+pub fn check_ca_file(path: &Path) -> Result<(), Error> {
+    extra_roots(path).map(|_| ()).map_err(Error::Invalid)
+}
+
+/// The certificates of a PEM file, or why they cannot be read.
+fn extra_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let what = |why: String| format!("the SMTP CA file {}: {why}", path.display());
+    let pem = std::fs::read(path).map_err(|e| what(e.to_string()))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| what(format!("not PEM certificates ({e})")))?;
+    if certs.is_empty() {
+        return Err(what("holds no certificate (-----BEGIN CERTIFICATE-----)".into()));
+    }
+    Ok(certs)
+}
+
+/// The rustls settings: the webpki roots plus the configured CA file.
+fn tls_config(config: &SmtpConfig) -> Result<Arc<rustls::ClientConfig>, Refusal> {
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    if let Some(path) = &config.ca_file {
+        for cert in extra_roots(path).map_err(Refusal::Setup)? {
+            roots.add(cert).map_err(|e| Refusal::Setup(format!("the SMTP CA file {}: {e}", path.display())))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Refusal::Setup(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(tls))
 }
 
 fn decode(s: &str) -> String {
@@ -101,8 +232,9 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// The SMTP server and default From address in force: `ENISHI_SMTP_URL` and
-/// `ENISHI_SMTP_FROM` when set, else the settings; `None` when no server is configured.
+/// The SMTP server and default From address in force: `ENISHI_SMTP_URL`, `ENISHI_SMTP_FROM`
+/// and `ENISHI_SMTP_CA_FILE` when set, else the settings; `None` when no server is
+/// configured.
 pub fn configured(c: &mut dyn enishi_store::Conn) -> Result<Option<(SmtpConfig, String)>, Error> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let url = match env("ENISHI_SMTP_URL") {
@@ -116,7 +248,16 @@ pub fn configured(c: &mut dyn enishi_store::Conn) -> Result<Option<(SmtpConfig, 
         Some(f) => f,
         None => enishi_store::repo::settings::get(c, SMTP_FROM)?.unwrap_or_default(),
     };
-    Ok(Some((SmtpConfig::parse(&url)?, from)))
+    let ca_file = match env("ENISHI_SMTP_CA_FILE") {
+        Some(f) => Some(f),
+        None => enishi_store::repo::settings::get(c, SMTP_CA_FILE)?,
+    };
+    let ca_file = ca_file.filter(|f| !f.trim().is_empty() && !f.trim().eq_ignore_ascii_case("none"));
+    let mut config = SmtpConfig::parse(&url)?;
+    if let Some(path) = ca_file {
+        config = config.with_ca_file(Path::new(path.trim()))?;
+    }
+    Ok(Some((config, from)))
 }
 
 /// Whether `s` is an address SMTP can send to (and from).
@@ -164,13 +305,48 @@ pub enum Refusal {
     BadRecipient(String),
     /// The server refused this message for good (5xx to the content).
     Permanent(String),
+    /// No message can go out as configured — the server's certificate does not verify, TLS
+    /// fails, STARTTLS is required but not offered, the login is refused: nothing is sent
+    /// (and no message is counted as tried) until the configuration or the server is fixed.
+    Setup(String),
 }
 
-/// An open SMTP session: a plain TCP connection with Nagle's algorithm off (the content and
-/// its final dot would otherwise wait for a delayed acknowledgement, 40 ms a message).
+/// The connection under a session: plain TCP, or TLS over it.
+enum Transport {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Transport::Plain(s) => s.read(buf),
+            Transport::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Transport::Plain(s) => s.write(buf),
+            Transport::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Transport::Plain(s) => s.flush(),
+            Transport::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// An open SMTP session: a TCP connection (with TLS when configured) with Nagle's algorithm
+/// off (the content and its final dot would otherwise wait for a delayed acknowledgement, 40
+/// ms a message).
 pub struct Session {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    reader: BufReader<Transport>,
     broken: bool,
 }
 
@@ -181,8 +357,39 @@ fn io_refusal(e: std::io::Error) -> Refusal {
     Refusal::Transient(format!("connection: {e}"))
 }
 
+/// What a failed TLS handshake means: a certificate or protocol failure is the setup's (it
+/// will fail the same way every time); a timeout or a reset is transient.
+fn tls_refusal(config: &SmtpConfig, e: std::io::Error) -> Refusal {
+    let server = format!("{}:{}", config.host, config.port);
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::InvalidCertificate(why)) => Refusal::Setup(format!(
+            "the certificate of the SMTP server {server} does not verify ({why:?}); for a private relay or \
+             a self-signed certificate, trust its CA with ENISHI_SMTP_CA_FILE or `enishi settings --smtp-ca-file`"
+        )),
+        Some(other) => Refusal::Setup(format!(
+            "TLS with the SMTP server {server} failed: {other} (is it a TLS port? smtps:// is TLS from the \
+             first byte, usually port 465; STARTTLS is smtp://…:587?tls=starttls)"
+        )),
+        None => Refusal::Transient(format!("TLS with {server}: {e}")),
+    }
+}
+
+/// Wraps `tcp` in TLS for `config.host` and completes the handshake.
+fn start_tls(config: &SmtpConfig, mut tcp: TcpStream) -> Result<Transport, Refusal> {
+    let name = ServerName::try_from(config.host.clone())
+        .map_err(|_| Refusal::Setup(format!("'{}' is not a host name TLS can verify", config.host)))?;
+    let mut conn =
+        rustls::ClientConnection::new(tls_config(config)?, name).map_err(|e| Refusal::Setup(format!("TLS: {e}")))?;
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp).map_err(|e| tls_refusal(config, e))?;
+    }
+    Ok(Transport::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
+}
+
 impl Session {
-    /// Connects, reads the greeting, says EHLO and logs in (AUTH PLAIN).
+    /// Connects (with TLS for `smtps://`), reads the greeting, says EHLO, upgrades with
+    /// STARTTLS when the configuration asks for it (and says EHLO again), and logs in (AUTH
+    /// PLAIN) — only over an encrypted connection or to a loopback host.
     pub fn open(config: &SmtpConfig) -> Result<Session, Refusal> {
         let address = (config.host.as_str(), config.port)
             .to_socket_addrs()
@@ -193,48 +400,101 @@ impl Session {
         stream.set_nodelay(true).map_err(io_refusal)?;
         stream.set_read_timeout(Some(config.timeout)).map_err(io_refusal)?;
         stream.set_write_timeout(Some(config.timeout)).map_err(io_refusal)?;
-        let writer = stream.try_clone().map_err(io_refusal)?;
-        let mut s = Session { reader: BufReader::new(stream), writer, broken: false };
+        let transport = match config.security {
+            Security::Tls => start_tls(config, stream)?,
+            Security::Plain | Security::StartTls => Transport::Plain(stream),
+        };
+        let mut s = Session { reader: BufReader::new(transport), broken: false };
         s.expect(2, false)?;
-        s.send(b"EHLO enishi.localhost\r\n")?;
-        s.expect(2, false)?;
+        let offers = s.ehlo()?;
+        if config.security == Security::StartTls {
+            if !offers.iter().any(|o| o.eq_ignore_ascii_case("STARTTLS")) {
+                return Err(Refusal::Setup(format!(
+                    "the SMTP server {}:{} does not offer STARTTLS, which the address requires \
+                     (?tls=starttls, or a login to a host other than loopback)",
+                    config.host, config.port
+                )));
+            }
+            s.send(b"STARTTLS\r\n")?;
+            let (code, text) = s.reply()?;
+            if code != 220 {
+                return Err(Refusal::Setup(format!("the SMTP server refused STARTTLS: {code} {text}")));
+            }
+            if !s.reader.buffer().is_empty() {
+                // Anything sent before the handshake could have been injected on the way.
+                return Err(Refusal::Setup("the SMTP server sent data before the TLS handshake".into()));
+            }
+            let Transport::Plain(tcp) = s.reader.into_inner() else {
+                return Err(Refusal::Setup("STARTTLS on a connection that is already TLS".into()));
+            };
+            s = Session { reader: BufReader::new(start_tls(config, tcp)?), broken: false };
+            s.ehlo()?;
+        }
         if let Some((user, pass)) = &config.credentials {
+            if !config.is_encrypted() && !is_loopback(&config.host) {
+                return Err(Refusal::Setup(format!(
+                    "a password is never sent unencrypted to {}: use smtps:// or ?tls=starttls",
+                    config.host
+                )));
+            }
             use base64::Engine;
             let token = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{pass}"));
             s.send(format!("AUTH PLAIN {token}\r\n").as_bytes())?;
-            s.expect(2, false)?;
+            let (code, text) = s.reply()?;
+            match code / 100 {
+                2 => {}
+                5 => return Err(Refusal::Setup(format!("the SMTP server refused the login: {code} {text}"))),
+                _ => return Err(Refusal::Transient(format!("{code} {text}"))),
+            }
         }
         Ok(s)
     }
 
+    /// Says EHLO and returns the extensions the server offers (the first word of each line
+    /// after the greeting).
+    fn ehlo(&mut self) -> Result<Vec<String>, Refusal> {
+        self.send(b"EHLO enishi.localhost\r\n")?;
+        let (code, lines) = self.reply_lines()?;
+        if code / 100 != 2 {
+            return Err(Refusal::Transient(format!("EHLO: {code} {}", lines.join(" "))));
+        }
+        Ok(lines.iter().skip(1).filter_map(|l| l.split_whitespace().next().map(str::to_string)).collect())
+    }
+
     fn send(&mut self, bytes: &[u8]) -> Result<(), Refusal> {
-        self.writer.write_all(bytes).map_err(|e| {
+        let out = self.reader.get_mut();
+        out.write_all(bytes).and_then(|()| out.flush()).map_err(|e| {
             self.broken = true;
             io_refusal(e)
         })
     }
 
     fn reply(&mut self) -> Result<Reply, Refusal> {
-        let mut text = String::new();
+        let (code, lines) = self.reply_lines()?;
+        Ok((code, lines.join(" ")))
+    }
+
+    /// Reads a reply: its code and the text of each of its lines.
+    fn reply_lines(&mut self) -> Result<(u16, Vec<String>), Refusal> {
+        let mut lines = Vec::new();
         loop {
             let mut line = String::new();
             let n = self.reader.read_line(&mut line).map_err(|e| {
                 self.broken = true;
                 io_refusal(e)
             })?;
-            if n == 0 || line.len() < 4 || line.len() > 2_048 {
+            if n == 0 || line.len() < 4 || line.len() > 2_048 || lines.len() > 100 {
                 self.broken = true;
                 return Err(Refusal::Transient("the server closed the connection".into()));
             }
-            let code: u16 = line[..3].parse().map_err(|_| {
+            let Some(code) = line.get(..3).and_then(|c| c.parse::<u16>().ok()) else {
                 self.broken = true;
-                Refusal::Transient(format!("not an SMTP reply: {}", line.trim_end()))
-            })?;
-            text.push_str(line[4..].trim_end());
+                return Err(Refusal::Transient(format!("not an SMTP reply: {}", line.trim_end())));
+            };
+            lines.push(line.get(4..).unwrap_or_default().trim_end().to_string());
             if line.as_bytes()[3] != b'-' {
-                return Ok((code, text));
+                return Ok((code, lines));
             }
-            text.push(' ');
         }
     }
 
@@ -313,14 +573,49 @@ mod tests {
     #[test]
     fn smtp_addresses_are_read_and_passwords_decoded() {
         let c = SmtpConfig::parse("smtp://127.0.0.1:2525").unwrap();
-        assert_eq!((c.host.as_str(), c.port, c.credentials), ("127.0.0.1", 2525, None));
+        assert_eq!((c.host.as_str(), c.port, c.credentials, c.security), ("127.0.0.1", 2525, None, Security::Plain));
         let c = SmtpConfig::parse("smtp://aya%40shop:p%3Ass@mail.example.com").unwrap();
         assert_eq!(c.port, 25);
         assert_eq!(c.credentials, Some(("aya@shop".into(), "p:ss".into())));
-        let e = SmtpConfig::parse("smtps://u:secret@mail.example.com:465").unwrap_err().to_string();
-        assert!(e.contains("TLS") && !e.contains("secret"), "{e}");
         assert!(SmtpConfig::parse("http://x").is_err());
         assert!(SmtpConfig::parse("smtp://x:port").is_err());
         assert!(SmtpConfig::parse("smtp://:25").is_err());
+    }
+
+    #[test]
+    fn encryption_is_read_from_the_address_and_a_login_never_travels_in_clear() {
+        let c = SmtpConfig::parse("smtps://u:secret@mail.example.com").unwrap();
+        assert_eq!((c.port, c.security), (465, Security::Tls));
+        assert_eq!(format!("{c:?}"), "smtps://mail.example.com:465", "no password in the debug form");
+        let c = SmtpConfig::parse("smtp://mail.example.com:587?tls=starttls").unwrap();
+        assert_eq!((c.port, c.security, c.credentials), (587, Security::StartTls, None));
+        // A login to another machine is upgraded with STARTTLS; to loopback it stays plain.
+        let c = SmtpConfig::parse("smtp://u:p@mail.example.com:587").unwrap();
+        assert_eq!(c.security, Security::StartTls);
+        let c = SmtpConfig::parse("smtp://u:p?x@127.0.0.1:2525").unwrap();
+        assert_eq!((c.security, c.credentials), (Security::Plain, Some(("u".into(), "p?x".into()))));
+        let c = SmtpConfig::parse("smtp://u:p@[::1]:2525?tls=none").unwrap();
+        assert_eq!((c.host.as_str(), c.port, c.security), ("::1", 2525, Security::Plain));
+        let e = SmtpConfig::parse("smtp://u:secret@mail.example.com?tls=none").unwrap_err().to_string();
+        assert!(e.contains("never sent unencrypted") && !e.contains("secret"), "{e}");
+        for wrong in ["smtps://h?tls=starttls", "smtp://h?tls=yes", "smtp://h?ssl=1", "smtp://[::1:25"] {
+            assert!(SmtpConfig::parse(wrong).is_err(), "{wrong}");
+        }
+        assert!(is_loopback("localhost") && is_loopback("127.0.0.2") && is_loopback("::1"));
+        assert!(!is_loopback("mail.example.com") && !is_loopback("10.0.0.1"));
+    }
+
+    #[test]
+    fn a_ca_file_that_holds_no_certificate_is_refused() {
+        let dir = std::env::temp_dir().join(format!("enishi-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("empty.pem");
+        std::fs::write(&path, "not a certificate\n").unwrap();
+        let c = SmtpConfig::parse("smtps://mail.example.com").unwrap();
+        let e = c.clone().with_ca_file(&path).unwrap_err().to_string();
+        assert!(e.contains("no certificate"), "{e}");
+        let e = c.with_ca_file(&dir.join("missing.pem")).unwrap_err().to_string();
+        assert!(e.contains("missing.pem"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

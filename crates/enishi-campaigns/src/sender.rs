@@ -8,7 +8,10 @@
 //! server never got the final dot, so it discarded the message); one killed after it leaves a
 //! `handed_over` row that is settled as sent, never sent again. Temporary refusals (4xx, a
 //! lost connection) are retried with a doubling delay; a 5xx to the recipient fails the
-//! message and suppresses the address; anything else permanent fails the message.
+//! message and suppresses the address; anything else permanent fails the message. When no
+//! message can go out as configured (the server's certificate does not verify, STARTTLS is
+//! required but not offered, the login is refused) the round gives its messages back untried
+//! and fails with [`Error::Delivery`] saying why.
 
 use crate::campaigns::{common, definition, load_template};
 use crate::email::{build, Outgoing, Refusal, Session, SmtpConfig};
@@ -170,6 +173,8 @@ impl<'a> Sender<'a> {
             self.programs = Some(self.store.read(|c| Programs::load(c, calendar))?);
         }
         let mut delivered: Vec<(Claimed, String)> = Vec::new();
+        // Why no message can go out as configured (then the rest are given back untried).
+        let mut stopped: Option<Error> = None;
         for (i, m) in claimed.iter().enumerate() {
             match self.deliver(m) {
                 Ok(Some(subject)) => {
@@ -177,6 +182,12 @@ impl<'a> Sender<'a> {
                     delivered.push((m.clone(), subject));
                 }
                 Ok(None) => {}
+                Err(Refusal::Setup(why)) => {
+                    self.give_back(&claimed[i..])?;
+                    self.session = None;
+                    stopped = Some(Error::Delivery(why));
+                    break;
+                }
                 Err(Refusal::Transient(why)) if self.session.is_none() => {
                     // The server cannot be reached: everything left waits.
                     for rest in &claimed[i..] {
@@ -224,7 +235,21 @@ impl<'a> Sender<'a> {
                 Ok::<_, Error>(())
             })?;
         }
-        Ok(round)
+        match stopped {
+            Some(e) => Err(e),
+            None => Ok(round),
+        }
+    }
+
+    /// Gives back claimed messages untried (no attempt counted).
+    fn give_back(&self, rest: &[Claimed]) -> Result<(), Error> {
+        let worker = &self.options.worker;
+        self.store.write(|c| {
+            for m in rest {
+                repo::release(c, m.campaign_id, m.customer_id, worker)?;
+            }
+            Ok::<_, Error>(())
+        })
     }
 
     fn retry(&mut self, m: &Claimed, why: &str, round: &mut Round) -> Result<(), Error> {

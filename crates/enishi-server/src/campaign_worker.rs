@@ -2,7 +2,9 @@
 //! comes and sends their email. Several servers on one PostgreSQL share the work (each
 //! message is claimed by one of them). Idle while no SMTP server is configured
 //! (`ENISHI_SMTP_URL` or `enishi settings --smtp-url`); the configuration is read again when
-//! the sender has been idle for a while, so a setting made later takes effect. A second thread
+//! the sender has been idle for a while, so a setting made later takes effect, and after a
+//! minute's pause when no message can go out as configured (a certificate that does not
+//! verify, STARTTLS missing, a refused login). A second thread
 //! posts webhook messages and makes call-list campaigns' tasks, which need no SMTP server.
 
 use crate::AppState;
@@ -70,6 +72,13 @@ pub fn start(state: AppState) -> CampaignWorker {
                             }
                         }
                         Ok(_) => pause(&flag, IDLE),
+                        Err(e @ enishi_campaigns::Error::Delivery(_)) => {
+                            // The certificate, STARTTLS or the login: the messages wait, untried,
+                            // and the configuration is read again after a while.
+                            tracing::error!(error = %e, "campaign email cannot be sent as configured");
+                            pause(&flag, RECONFIGURE);
+                            break;
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "campaign sending failed (tried again shortly)");
                             pause(&flag, Duration::from_secs(10));

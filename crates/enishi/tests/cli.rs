@@ -128,13 +128,18 @@ fn gen_import_export_round_trip_and_tokens() {
     for (flag, bad) in [
         ("--frequency-cap", "3"),
         ("--quiet-hours", "25:00-09:00"),
-        ("--smtp-url", "smtps://x"),
+        ("--smtp-url", "http://x"),
+        ("--smtp-url", "smtp://u:secret@mail.example.com?tls=none"),
+        ("--smtp-url", "smtps://x?tls=starttls"),
+        ("--smtp-ca-file", "/nonexistent/ca.pem"),
         ("--smtp-from", "nope"),
     ] {
         let out = enishi(&db.url, dir.path(), &["settings", flag, bad]);
         assert_eq!(out.status.code(), Some(2), "{flag} {bad}");
         assert!(text(&out.stderr).contains(flag), "{}", text(&out.stderr));
     }
+    let out = enishi(&db.url, dir.path(), &["settings", "--smtp-url", "smtps://u:p@mail.example.com"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let out = enishi(&db.url, dir.path(), &["settings", "--staff-order-limit", "0"]);
     assert!(!out.status.success() && text(&out.stderr).contains("--staff-order-limit"));
     let out = enishi(&db.url, dir.path(), &["settings", "--confirm-ratio", "5", "--confirm-sale-over", "300000"]);

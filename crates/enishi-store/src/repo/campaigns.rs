@@ -452,6 +452,18 @@ pub fn claim(
     Ok(out)
 }
 
+/// Gives back a message `worker` claimed but did not try (the channel cannot be used as
+/// configured): queued again at once, the attempt not counted.
+pub fn release(c: &mut dyn Conn, campaign_id: i64, customer_id: i64, worker: &str) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE campaign_recipients SET claimed_by = NULL, lease_until = NULL, \
+         attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END \
+         WHERE campaign_id = $1 AND customer_id = $2 AND status = 'queued' AND claimed_by = $3",
+        params![campaign_id, customer_id, worker],
+    )?;
+    Ok(())
+}
+
 /// Queued recipients of a campaign (of one variant, or all), by customer id.
 pub fn queued(c: &mut dyn Conn, campaign_id: i64, arm: Option<&str>) -> Result<Vec<(i64, String)>, StoreError> {
     c.query(

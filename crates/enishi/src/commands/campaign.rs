@@ -5,7 +5,7 @@ use crate::BadInput;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use enishi_campaigns::campaigns as ops;
-use enishi_campaigns::email::{SmtpConfig, SMTP_FROM, SMTP_URL};
+use enishi_campaigns::email::{SmtpConfig, SMTP_CA_FILE, SMTP_FROM, SMTP_URL};
 use enishi_campaigns::results::{results, versions, Results};
 use enishi_campaigns::sender::{SendOptions, Sender};
 use enishi_campaigns::template::Parts;
@@ -183,9 +183,15 @@ pub struct CampaignSettings {
     /// 21:00-09:00), or none.
     #[arg(long)]
     quiet_hours: Option<String>,
-    /// The SMTP server, smtp://[user:password@]host[:port] (ENISHI_SMTP_URL overrides it).
+    /// The SMTP server: smtp://[user:password@]host[:port], with ?tls=starttls to require
+    /// STARTTLS, or smtps://[user:password@]host[:port] for TLS from the first byte
+    /// (ENISHI_SMTP_URL overrides it).
     #[arg(long)]
     smtp_url: Option<String>,
+    /// A PEM file of CA certificates to trust besides the public ones, for a private relay
+    /// (ENISHI_SMTP_CA_FILE overrides it; "none" clears it).
+    #[arg(long)]
+    smtp_ca_file: Option<String>,
     /// The From address of campaign email (ENISHI_SMTP_FROM overrides it).
     #[arg(long)]
     smtp_from: Option<String>,
@@ -215,6 +221,10 @@ pub fn apply_settings(store: &Store, s: &CampaignSettings) -> Result<()> {
     if let Some(v) = &s.smtp_url {
         SmtpConfig::parse(v).map_err(|e| BadInput(format!("--smtp-url: {e}")))?;
     }
+    if let Some(v) = s.smtp_ca_file.as_deref().filter(|v| !v.trim().eq_ignore_ascii_case("none")) {
+        enishi_campaigns::email::check_ca_file(std::path::Path::new(v.trim()))
+            .map_err(|e| BadInput(format!("--smtp-ca-file: {e}")))?;
+    }
     if let Some(v) = &s.smtp_from {
         if !enishi_campaigns::email::is_address(v) {
             return Err(BadInput(format!("--smtp-from: '{v}' is not an email address")).into());
@@ -233,6 +243,7 @@ pub fn apply_settings(store: &Store, s: &CampaignSettings) -> Result<()> {
         (QUIET_HOURS, &s.quiet_hours),
         (SMTP_URL, &s.smtp_url),
         (SMTP_FROM, &s.smtp_from),
+        (SMTP_CA_FILE, &s.smtp_ca_file),
         (PUBLIC_URL, &s.public_url),
         (ops::SHOP_NAME, &s.shop_name),
         (enishi_campaigns::webhook::WEBHOOK_SECRET, &s.webhook_secret),
@@ -291,7 +302,11 @@ pub fn run_template(store: &Store, what: TemplateWhat) -> Result<()> {
 /// The SMTP server and From address: `ENISHI_SMTP_URL` / `ENISHI_SMTP_FROM`, else the settings.
 pub fn smtp(store: &Store) -> Result<(SmtpConfig, String)> {
     store.read(enishi_campaigns::email::configured).map_err(reported)?.ok_or_else(|| {
-        BadInput("no SMTP server: set ENISHI_SMTP_URL (smtp://host:port) or `enishi settings --smtp-url`".into()).into()
+        BadInput(
+            "no SMTP server: set ENISHI_SMTP_URL (smtp://host:port, smtps://host:465) or `enishi settings --smtp-url`"
+                .into(),
+        )
+        .into()
     })
 }
 
