@@ -15,6 +15,7 @@ pub mod fields;
 pub mod journeys;
 pub mod links;
 pub mod my_page;
+pub mod pace;
 pub mod plan;
 pub mod policy;
 pub mod postal;

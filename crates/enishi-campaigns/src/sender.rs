@@ -11,11 +11,13 @@
 //! message and suppresses the address; anything else permanent fails the message. When no
 //! message can go out as configured (the server's certificate does not verify, STARTTLS is
 //! required but not offered, the login is refused) the round gives its messages back untried
-//! and fails with [`Error::Delivery`] saying why.
+//! and fails with [`Error::Delivery`] saying why. Messages go out at the channel's send rate
+//! ([`crate::pace`]).
 
 use crate::campaigns::{common, definition, load_template};
 use crate::email::{build, Outgoing, Refusal, Session, SmtpConfig};
 use crate::fields::merge_fields;
+use crate::pace::Pace;
 use crate::template::{Compiled, Language};
 use crate::{unsubscribe, Error};
 use enishi_core::{BusinessClock, Currency};
@@ -37,7 +39,9 @@ pub struct SendOptions {
     pub batch: i64,
     /// Seconds a claim holds before another sender may take the message.
     pub lease_seconds: i64,
-    /// At most this many messages per second (none: as fast as the server takes them).
+    /// At most this many messages per second on the channel, with every other sender of the
+    /// database (docs/campaigns.md "Send rate"); `None`: the channel's setting
+    /// (`campaign_email_rate`, `campaign_webhook_rate`, read each round), no limit when unset.
     pub rate_per_second: Option<f64>,
     /// The first retry waits this many seconds; each further one twice as long.
     pub retry_seconds: i64,
@@ -108,7 +112,7 @@ pub struct Sender<'a> {
     session: Option<Session>,
     prepared: HashMap<i64, Prepared>,
     programs: Option<Programs>,
-    pace: Option<(Instant, usize)>,
+    pace: Pace,
 }
 
 impl<'a> Sender<'a> {
@@ -129,7 +133,7 @@ impl<'a> Sender<'a> {
             session: None,
             prepared: HashMap::new(),
             programs: None,
-            pace: None,
+            pace: Pace::new("email", None),
         }
     }
 
@@ -162,8 +166,10 @@ impl<'a> Sender<'a> {
         if policy.is_quiet(&self.calendar, self.store.now()) {
             return Ok(round);
         }
-        let (worker, batch, lease, campaign) =
-            (self.options.worker.clone(), self.options.batch, self.options.lease_seconds, self.options.campaign);
+        self.pace.refresh(self.store, self.options.rate_per_second)?;
+        let (worker, lease, campaign) =
+            (self.options.worker.clone(), self.options.lease_seconds, self.options.campaign);
+        let batch = self.pace.batch(self.options.batch, lease);
         let claimed = self.store.write(|c| {
             let now = c.now();
             repo::claim(c, "email", campaign, &worker, now, now + lease, batch)
@@ -176,6 +182,11 @@ impl<'a> Sender<'a> {
         // Why no message can go out as configured (then the rest are given back untried).
         let mut stopped: Option<Error> = None;
         for (i, m) in claimed.iter().enumerate() {
+            if let Err(e) = self.pace.wait(self.store, claimed.len() - i) {
+                self.give_back(&claimed[i..])?;
+                stopped = Some(e);
+                break;
+            }
             match self.deliver(m) {
                 Ok(Some(subject)) => {
                     round.sent += 1;
@@ -185,6 +196,7 @@ impl<'a> Sender<'a> {
                 Err(Refusal::Setup(why)) => {
                     self.give_back(&claimed[i..])?;
                     self.session = None;
+                    self.pace.clear();
                     stopped = Some(Error::Delivery(why));
                     break;
                 }
@@ -211,7 +223,6 @@ impl<'a> Sender<'a> {
                     self.store.write(|c| repo::mark_failed(c, m.campaign_id, m.customer_id, &why))?;
                 }
             }
-            self.keep_pace();
         }
         if !delivered.is_empty() || round.claimed > 0 {
             let names: HashMap<i64, String> = self.prepared.iter().map(|(id, p)| (*id, p.name.clone())).collect();
@@ -270,19 +281,6 @@ impl<'a> Sender<'a> {
             }
         })?;
         Ok(())
-    }
-
-    fn keep_pace(&mut self) {
-        let Some(rate) = self.options.rate_per_second.filter(|r| *r > 0.0) else { return };
-        let (start, n) = self.pace.get_or_insert_with(|| (Instant::now(), 0));
-        *n += 1;
-        let due = start.checked_add(Duration::from_secs_f64(*n as f64 / rate));
-        if let Some(due) = due {
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
-        }
     }
 
     fn prepare(&mut self, campaign_id: i64) -> Result<&Prepared, Error> {

@@ -16,6 +16,7 @@
 use crate::campaigns::{common, definition, load_template};
 use crate::definition::{CouponOffer, Definition};
 use crate::fields::{merge_fields, Common};
+use crate::pace::Pace;
 use crate::sender::{Round, SendOptions};
 use crate::template::{Compiled, Language};
 use crate::{unsubscribe, Error};
@@ -214,7 +215,7 @@ pub struct WebhookSender<'a> {
     currency: Currency,
     agent: ureq::Agent,
     prepared: HashMap<i64, Prepared>,
-    pace: Option<(Instant, usize)>,
+    pace: Pace,
 }
 
 impl<'a> WebhookSender<'a> {
@@ -226,7 +227,15 @@ impl<'a> WebhookSender<'a> {
         currency: Currency,
     ) -> WebhookSender<'a> {
         let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(TIMEOUT_SECONDS)).redirects(0).build();
-        WebhookSender { store, options, calendar, currency, agent, prepared: HashMap::new(), pace: None }
+        WebhookSender {
+            store,
+            options,
+            calendar,
+            currency,
+            agent,
+            prepared: HashMap::new(),
+            pace: Pace::new("webhook", None),
+        }
     }
 
     /// Starts scheduled campaigns whose time has come, then claims and posts one batch.
@@ -239,8 +248,10 @@ impl<'a> WebhookSender<'a> {
         if policy.is_quiet(&self.calendar, self.store.now()) {
             return Ok(round);
         }
-        let (worker, batch, lease, campaign) =
-            (self.options.worker.clone(), self.options.batch, self.options.lease_seconds, self.options.campaign);
+        self.pace.refresh(self.store, self.options.rate_per_second)?;
+        let (worker, lease, campaign) =
+            (self.options.worker.clone(), self.options.lease_seconds, self.options.campaign);
+        let batch = self.pace.batch(self.options.batch, lease);
         let claimed = self.store.write(|c| {
             let now = c.now();
             repo::claim(c, "webhook", campaign, &worker, now, now + lease, batch)
@@ -250,14 +261,23 @@ impl<'a> WebhookSender<'a> {
             return Ok(round);
         }
         let programs = self.store.read(|c| Programs::load(c, calendar))?;
-        for m in &claimed {
+        for (i, m) in claimed.iter().enumerate() {
+            if let Err(e) = self.pace.wait(self.store, claimed.len() - i) {
+                let worker = &self.options.worker;
+                self.store.write(|c| {
+                    for rest in &claimed[i..] {
+                        repo::release(c, rest.campaign_id, rest.customer_id, worker)?;
+                    }
+                    Ok::<_, Error>(())
+                })?;
+                return Err(e);
+            }
             let outcome = match self.deliver(m, &programs) {
                 Ok((outcome, subject)) => (outcome, subject),
                 Err(e) if e.is_users() => (Outcome::Permanent(e.to_string()), String::new()),
                 Err(e) => (Outcome::Transient(e.to_string()), String::new()),
             };
             self.settle(m, outcome, &mut round)?;
-            self.keep_pace();
         }
         self.store.write(|c| {
             let now = c.now();
@@ -303,18 +323,6 @@ impl<'a> WebhookSender<'a> {
             }
         })?;
         Ok(())
-    }
-
-    fn keep_pace(&mut self) {
-        let Some(rate) = self.options.rate_per_second.filter(|r| *r > 0.0) else { return };
-        let (start, n) = self.pace.get_or_insert_with(|| (Instant::now(), 0));
-        *n += 1;
-        if let Some(due) = start.checked_add(Duration::from_secs_f64(*n as f64 / rate)) {
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
-        }
     }
 
     fn prepare(&mut self, campaign_id: i64) -> Result<(), Error> {

@@ -2,7 +2,7 @@
 //! aiosmtpd with a certificate the test makes, signed by a CA the test makes): TLS from the
 //! first byte (smtps) and STARTTLS deliver, with a login; a certificate that does not verify
 //! and STARTTLS required but not offered are refused for good, the campaign's messages given
-//! back untried, on SQLite and PostgreSQL.
+//! back untried; and the send rate, shared by two senders, on SQLite and PostgreSQL.
 
 #[path = "support/shop.rs"]
 mod shop;
@@ -195,5 +195,36 @@ fn a_campaign_waits_untried_while_the_certificate_does_not_verify_then_goes_out_
         assert_eq!(got.len(), 5);
         assert!(got.iter().all(|m| m["tls"] == true));
         assert_eq!(store.read(|c| repo::pending(c, None)).unwrap(), 0);
+    }
+}
+
+#[test]
+fn two_senders_share_the_email_rate() {
+    for db in testing::all() {
+        let clock = ManualClock::at(t0());
+        let store = Store::open(&db.url).unwrap().with_clock(Arc::new(clock.clone()));
+        let dir = tempfile::tempdir().unwrap();
+        let (n, rate) = (12_u32, 10.0);
+        campaign(&store, i64::from(n));
+        store.write(|c| enishi_store::repo::settings::set(c, enishi_campaigns::pace::EMAIL_RATE, "10")).unwrap();
+        let server = SmtpServer::start(dir.path(), &[]);
+        let url = format!("smtp://127.0.0.1:{}", server.port);
+        let started = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                let (store, url) = (&store, url.clone());
+                s.spawn(move || {
+                    let mut options = SendOptions::new("");
+                    options.batch = 3;
+                    let mut sender = Sender::new(store, config(&url, None), options, BusinessClock::default(), yen());
+                    sender.run_until_done(Duration::from_secs(2), &mut |_| {}).unwrap();
+                });
+            }
+        });
+        let took = started.elapsed().as_secs_f64();
+        assert_eq!(server.received().len(), n as usize);
+        let least = f64::from(n - 1) / rate;
+        assert!(took >= least * 0.95, "{n} messages at {rate}/s took {took:.2} s, less than {least:.2} s");
+        assert!(took < least + 4.0, "{took:.2} s");
     }
 }

@@ -298,3 +298,40 @@ fn a_journey_step_posts_a_signed_webhook_once_per_occurrence() {
 fn journeys_create(store: &Store, json: &str) {
     store.write(|c| journeys::create(c, json, yen(), &BusinessClock::default())).unwrap();
 }
+
+#[test]
+fn webhook_messages_keep_the_channel_rate() {
+    for db in testing::all() {
+        let clock = ManualClock::at(t0());
+        let store = Store::open(&db.url).unwrap().with_clock(Arc::new(clock.clone()));
+        let dir = tempfile::tempdir().unwrap();
+        let (n, rate) = (6_u32, 5.0);
+        store
+            .write(|c| {
+                for id in 1..=i64::from(n) {
+                    customer(c, id, true, &[("sms", "opted_in")]);
+                }
+                enishi_store::repo::settings::set(c, enishi_campaigns::pace::WEBHOOK_RATE, "5")?;
+                Ok::<_, enishi_store::StoreError>(())
+            })
+            .unwrap();
+        news_segment(&store);
+        let parts = Parts { subject: "hi".into(), html: "".into(), text: "{{ customer.honorific }}".into() };
+        store.write(|c| ops::save_template(c, "line-ja", "ja", &parts, yen())).unwrap();
+        let port = free_port();
+        let receiver = Receiver::start(dir.path(), port, &[]);
+        let doc = serde_json::json!({"name": "paced", "channel": "webhook", "audience": {"segment": "news"},
+            "template": "line-ja", "webhook_url": format!("http://127.0.0.1:{port}/hook"), "webhook_secret": SECRET});
+        let k = store.write(|c| ops::create(c, &doc.to_string(), yen())).unwrap();
+        store.write(|c| ops::start(c, &k, &BusinessClock::default())).unwrap();
+        let mut sender = WebhookSender::new(&store, SendOptions::new(""), BusinessClock::default(), yen());
+        let started = std::time::Instant::now();
+        let r = sender.run_until_done(std::time::Duration::from_secs(2), &mut |_| {}).unwrap();
+        let took = started.elapsed().as_secs_f64();
+        assert_eq!(r.sent, n as usize, "{r:?}");
+        assert_eq!(receiver.received().len(), n as usize);
+        let least = f64::from(n - 1) / rate;
+        assert!(took >= least * 0.95, "{n} messages at {rate}/s took {took:.2} s, less than {least:.2} s");
+        assert!(took < least + 4.0, "{took:.2} s");
+    }
+}

@@ -4,7 +4,8 @@
 //! (`ENISHI_SMTP_URL` or `enishi settings --smtp-url`); the configuration is read again when
 //! the sender has been idle for a while, so a setting made later takes effect, and after a
 //! minute's pause when no message can go out as configured (a certificate that does not
-//! verify, STARTTLS missing, a refused login). A second thread
+//! verify, STARTTLS missing, a refused login). The send rate of each channel is read from the
+//! settings every round and shared with every other sender of the database. A second thread
 //! posts webhook messages and makes call-list campaigns' tasks, which need no SMTP server.
 
 use crate::AppState;

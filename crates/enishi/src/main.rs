@@ -159,9 +159,9 @@ enum Command {
         /// Days sent messages are kept (default 1825); older ones are deleted daily.
         #[arg(long)]
         retention_days_messages: Option<u32>,
-        /// Campaign settings.
+        /// Campaign settings (boxed: they are many, and the other commands small).
         #[command(flatten)]
-        campaigns: commands::campaign::CampaignSettings,
+        campaigns: Box<commands::campaign::CampaignSettings>,
     },
     /// Customer analytics (CLV and churn with BG/NBD and Gamma-Gamma, …).
     Analyze {

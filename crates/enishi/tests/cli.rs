@@ -132,14 +132,20 @@ fn gen_import_export_round_trip_and_tokens() {
         ("--smtp-url", "smtp://u:secret@mail.example.com?tls=none"),
         ("--smtp-url", "smtps://x?tls=starttls"),
         ("--smtp-ca-file", "/nonexistent/ca.pem"),
+        ("--email-rate", "0"),
+        ("--webhook-rate", "fast"),
         ("--smtp-from", "nope"),
     ] {
         let out = enishi(&db.url, dir.path(), &["settings", flag, bad]);
         assert_eq!(out.status.code(), Some(2), "{flag} {bad}");
         assert!(text(&out.stderr).contains(flag), "{}", text(&out.stderr));
     }
-    let out = enishi(&db.url, dir.path(), &["settings", "--smtp-url", "smtps://u:p@mail.example.com"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    // A rate is shown once set, and gone again with none.
+    let out =
+        enishi(&db.url, dir.path(), &["settings", "--email-rate", "20", "--smtp-url", "smtps://u:p@mail.example.com"]);
+    assert!(text(&out.stdout).ends_with("quiet hours: none\nemail rate: 20/s\n"), "{}", text(&out.stdout));
+    let out = enishi(&db.url, dir.path(), &["settings", "--email-rate", "none", "--webhook-rate", "2.5"]);
+    assert!(text(&out.stdout).ends_with("quiet hours: none\nwebhook rate: 2.5/s\n"), "{}", text(&out.stdout));
     let out = enishi(&db.url, dir.path(), &["settings", "--staff-order-limit", "0"]);
     assert!(!out.status.success() && text(&out.stderr).contains("--staff-order-limit"));
     let out = enishi(&db.url, dir.path(), &["settings", "--confirm-ratio", "5", "--confirm-sale-over", "300000"]);

@@ -464,6 +464,29 @@ pub fn release(c: &mut dyn Conn, campaign_id: i64, customer_id: i64, worker: &st
     Ok(())
 }
 
+/// Reserves `count` send slots, `interval_us` microseconds apart, on `channel`'s pace that all
+/// senders of the database share (table `campaign_pace`): the first slot is the later of
+/// `now_us` and the end of the slots reserved before; returns it (Unix microseconds). The row
+/// is locked for the statement, so concurrent senders get slots that do not overlap.
+pub fn reserve_pace(
+    c: &mut dyn Conn,
+    channel: &str,
+    now_us: i64,
+    count: i64,
+    interval_us: i64,
+) -> Result<i64, StoreError> {
+    let span = count.max(1).saturating_mul(interval_us.max(0));
+    let end = c
+        .query_one(
+            "INSERT INTO campaign_pace (channel, next_at) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT)) \
+             ON CONFLICT (channel) DO UPDATE SET next_at = CASE WHEN campaign_pace.next_at > CAST($2 AS BIGINT) \
+             THEN campaign_pace.next_at ELSE CAST($2 AS BIGINT) END + CAST($3 AS BIGINT) RETURNING next_at",
+            params![channel, now_us, span],
+        )?
+        .int("next_at")?;
+    Ok(end - span)
+}
+
 /// Queued recipients of a campaign (of one variant, or all), by customer id.
 pub fn queued(c: &mut dyn Conn, campaign_id: i64, arm: Option<&str>) -> Result<Vec<(i64, String)>, StoreError> {
     c.query(

@@ -89,8 +89,9 @@ pub enum CampaignWhat {
     Send {
         /// The campaign's name.
         name: String,
-        /// At most this many messages per second.
-        #[arg(long)]
+        /// At most this many messages per second, with every other sender of the database
+        /// (default: the channel's setting, --email-rate or --webhook-rate of `enishi settings`).
+        #[arg(long, value_parser = parse_rate)]
         rate: Option<f64>,
         /// Seconds a claimed message is held before another sender may take it.
         #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(i64).range(1..=3600))]
@@ -192,6 +193,12 @@ pub struct CampaignSettings {
     /// (ENISHI_SMTP_CA_FILE overrides it; "none" clears it).
     #[arg(long)]
     smtp_ca_file: Option<String>,
+    /// At most this many email messages per second, all senders together (or none).
+    #[arg(long)]
+    email_rate: Option<String>,
+    /// At most this many webhook messages per second, all senders together (or none).
+    #[arg(long)]
+    webhook_rate: Option<String>,
     /// The From address of campaign email (ENISHI_SMTP_FROM overrides it).
     #[arg(long)]
     smtp_from: Option<String>,
@@ -206,6 +213,14 @@ pub struct CampaignSettings {
     /// or more).
     #[arg(long)]
     webhook_secret: Option<String>,
+}
+
+fn parse_rate(v: &str) -> std::result::Result<f64, String> {
+    match enishi_campaigns::pace::parse_rate(v) {
+        Ok(Some(r)) => Ok(r),
+        Ok(None) => Err("give a number of messages per second".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Checks and stores the campaign settings given.
@@ -224,6 +239,11 @@ pub fn apply_settings(store: &Store, s: &CampaignSettings) -> Result<()> {
     if let Some(v) = s.smtp_ca_file.as_deref().filter(|v| !v.trim().eq_ignore_ascii_case("none")) {
         enishi_campaigns::email::check_ca_file(std::path::Path::new(v.trim()))
             .map_err(|e| BadInput(format!("--smtp-ca-file: {e}")))?;
+    }
+    for (flag, v) in [("--email-rate", &s.email_rate), ("--webhook-rate", &s.webhook_rate)] {
+        if let Some(v) = v {
+            enishi_campaigns::pace::parse_rate(v).map_err(|e| BadInput(format!("{flag}: {e}")))?;
+        }
     }
     if let Some(v) = &s.smtp_from {
         if !enishi_campaigns::email::is_address(v) {
@@ -244,6 +264,8 @@ pub fn apply_settings(store: &Store, s: &CampaignSettings) -> Result<()> {
         (SMTP_URL, &s.smtp_url),
         (SMTP_FROM, &s.smtp_from),
         (SMTP_CA_FILE, &s.smtp_ca_file),
+        (enishi_campaigns::pace::EMAIL_RATE, &s.email_rate),
+        (enishi_campaigns::pace::WEBHOOK_RATE, &s.webhook_rate),
         (PUBLIC_URL, &s.public_url),
         (ops::SHOP_NAME, &s.shop_name),
         (enishi_campaigns::webhook::WEBHOOK_SECRET, &s.webhook_secret),
@@ -264,7 +286,14 @@ pub fn describe_settings(store: &Store) -> Result<String> {
     let policy = store.read(enishi_campaigns::policy::Policy::load).map_err(reported)?;
     let quiet =
         policy.quiet.map_or("none".to_string(), |(a, b)| format!("{}-{}", a.format("%H:%M"), b.format("%H:%M")));
-    Ok(format!("frequency cap: {}/{} days\nquiet hours: {quiet}", policy.cap_messages, policy.cap_days))
+    let mut text = format!("frequency cap: {}/{} days\nquiet hours: {quiet}", policy.cap_messages, policy.cap_days);
+    for channel in ["email", "webhook"] {
+        // Shown only when set, so the output without rates stays as it was.
+        if let Some(r) = store.read(|c| enishi_campaigns::pace::configured(c, channel)).map_err(reported)? {
+            text.push_str(&format!("\n{channel} rate: {r}/s"));
+        }
+    }
+    Ok(text)
 }
 
 pub(crate) fn reported(e: Error) -> anyhow::Error {
