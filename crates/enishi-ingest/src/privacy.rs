@@ -26,7 +26,7 @@ fn all<T>(mut page: impl FnMut(i64) -> Result<Vec<T>, StoreError>) -> Result<Vec
 
 /// Everything held about customer `id`: profile and consent (with its history), orders with
 /// their returns, the loyalty account and ledger, messages, interactions, tasks, survey answers,
-/// events, scores and recommendations. `None` when there is no such customer.
+/// reviews, events, scores and recommendations. `None` when there is no such customer.
 pub fn export_customer(c: &mut dyn Conn, id: i64) -> Result<Option<Value>, StoreError> {
     let Some(customer) = customers::get(c, id)? else { return Ok(None) };
     let mut consent_history = serde_json::Map::new();
@@ -63,6 +63,12 @@ pub fn export_customer(c: &mut dyn Conn, id: i64) -> Result<Option<Value>, Store
             enishi_store::repo::tasks::list(c, &q, PAGE, offset)
         })?,
         "survey_answers": enishi_store::repo::surveys::customer_answers(c, id, i64::MAX)?,
+        "reviews": enishi_store::repo::reviews::list(
+            c,
+            &enishi_store::repo::reviews::ReviewQuery { customer_id: Some(id), ..Default::default() },
+            i64::MAX,
+            0,
+        )?,
         "events": all(|offset| history::events(c, id, PAGE, offset))?,
         "scores": scores::get(c, id)?,
         "recommendations": recommendations,

@@ -224,6 +224,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0024_journey_loyalty_triggers.sql"),
         include_str!("../migrations/postgres/0024_journey_loyalty_triggers.sql"),
     ),
+    (
+        25,
+        include_str!("../migrations/sqlite/0025_reviews_and_changes.sql"),
+        include_str!("../migrations/postgres/0025_reviews_and_changes.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.

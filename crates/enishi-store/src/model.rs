@@ -522,7 +522,7 @@ pub struct Event {
 /// One entry of a customer's timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
-    /// `order`, `return`, `communication`, `interaction`, `task`, `survey` (an answer) or `merge` (another record of the
+    /// `order`, `return`, `communication`, `interaction`, `task`, `survey` (an answer), `review` (one written) or `merge` (another record of the
     /// same person merged into this one; the summary is its shop id).
     pub kind: String,
     /// Enishi id of the entry in its own table.

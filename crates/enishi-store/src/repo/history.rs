@@ -512,6 +512,9 @@ pub fn timeline(c: &mut dyn Conn, customer_id: i64, limit: i64, offset: i64) -> 
            UNION ALL SELECT 'survey', i.id, i.answered_at, s.name || ': ' || COALESCE(CAST(i.score AS TEXT), i.reason, '') \
              || COALESCE(' “' || i.comment || '”', ''), NULL, NULL FROM survey_invitations i JOIN surveys s ON s.id = i.survey_id \
              WHERE i.customer_id = $1 AND i.answered_at IS NOT NULL \
+           UNION ALL SELECT 'review', id, submitted_at, COALESCE(NULLIF(sku, ''), 'order') || ': ' || CAST(stars AS TEXT) \
+             || '★' || COALESCE(' “' || body || '”', ''), NULL, NULL FROM reviews \
+             WHERE customer_id = $1 AND submitted_at IS NOT NULL \
            UNION ALL SELECT 'merge', id, merged_at, merged_external_id, NULL, NULL FROM customer_merges WHERE customer_id = $1 \
          ) t ORDER BY at DESC, kind, id DESC LIMIT $2 OFFSET $3",
         params![customer_id, limit, offset],

@@ -21,6 +21,8 @@ pub const MOVED_TABLES: &[&str] = &[
     "interactions",
     "tasks",
     "survey_invitations",
+    "reviews",
+    "change_feedback",
     "events",
     "consent_log",
     "loyalty_ledger",

@@ -14,6 +14,8 @@ pub const ERASED_TABLES: &[&str] = &[
     "communications",
     "tasks",
     "survey_invitations",
+    "reviews",
+    "change_feedback",
     "interactions",
     "events",
     "customer_recommendations",
@@ -30,8 +32,8 @@ pub fn external_id_hash(external_id: &str) -> String {
 }
 
 /// Erases customer `id` at `now`: their shop id goes on the erasure list; profile, consent
-/// history, messages, tasks, survey answers, interactions, events, recommendations and journey
-/// entries are deleted; the row keeps
+/// history, messages, tasks, survey answers, reviews, links of their feedback to changes,
+/// interactions, events, recommendations and journey entries are deleted; the row keeps
 /// only its id, `erased:ID` as shop id, and when it was first seen. Orders, the ledger and the
 /// running totals stay. On SQLite freed content is zeroed (`secure_delete`). `false` when
 /// there is no such customer.
