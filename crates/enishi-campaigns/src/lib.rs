@@ -8,6 +8,7 @@
 pub mod audience;
 pub mod calls;
 pub mod campaigns;
+pub mod changes;
 pub mod coupons;
 pub mod definition;
 pub mod email;
@@ -20,6 +21,7 @@ pub mod plan;
 pub mod policy;
 pub mod postal;
 pub mod results;
+pub mod reviews;
 pub mod sender;
 pub mod surveys;
 pub mod template;

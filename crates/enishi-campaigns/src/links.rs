@@ -14,6 +14,8 @@ pub enum Purpose {
     Survey,
     /// The customer's own page (`/me/…`); the id is the customer's.
     MyPage,
+    /// One review to write (`/r/…`); the id is the review's.
+    Review,
 }
 
 impl Purpose {
@@ -21,6 +23,7 @@ impl Purpose {
         match self {
             Purpose::Survey => "survey",
             Purpose::MyPage => "my-page",
+            Purpose::Review => "review",
         }
     }
 
@@ -29,6 +32,7 @@ impl Purpose {
         match self {
             Purpose::Survey => "/s/",
             Purpose::MyPage => "/me/",
+            Purpose::Review => "/r/",
         }
     }
 }
@@ -89,6 +93,7 @@ mod tests {
         assert_eq!(verify(&key, Purpose::Survey, &t, 999), Ok(42));
         assert_eq!(verify(&key, Purpose::Survey, &t, 1_000), Err(Refused::Expired));
         assert_eq!(verify(&key, Purpose::MyPage, &t, 0), Err(Refused::Invalid), "another page's token");
+        assert_eq!(verify(&key, Purpose::Review, &t, 0), Err(Refused::Invalid), "a survey token is no review's");
         let sig = t.rsplit('.').next().unwrap();
         assert_eq!(verify(&key, Purpose::Survey, &format!("43.1000.{sig}"), 0), Err(Refused::Invalid));
         assert_eq!(verify(&key, Purpose::Survey, &format!("42.9999.{sig}"), 0), Err(Refused::Invalid), "extended");
