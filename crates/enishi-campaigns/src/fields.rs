@@ -1,8 +1,10 @@
 //! The merge fields of one customer, read from the store: name, points, tier, stamps,
-//! recommendations, and the customer's own links (unsubscribe, survey, their page).
+//! recommendations with their ratings, the latest change made after their feedback, and the
+//! customer's own links (unsubscribe, survey, review, their page).
 
 use crate::template::{
-    honorific, written_date, CustomerField, Language, MergeFields, NameField, PointsField, ProductField, StampField,
+    honorific, written_date, ChangeField, CustomerField, Language, MergeFields, NameField, PointsField, ProductField,
+    StampField,
 };
 use crate::Error;
 use enishi_rewards::summary;
@@ -41,10 +43,22 @@ pub fn merge_fields(
     let language = common.language;
     let expiring = loyalty.expiring_soon.iter().map(|e| e.points).sum();
     let expiring_on = loyalty.expiring_soon.first().map(|e| written_date(e.date, language)).unwrap_or_default();
-    let recommended = scores::recommendations(c, customer_id)?
+    let picked: Vec<(String, Option<String>)> = scores::recommendations(c, customer_id)?
         .into_iter()
         .take(RECOMMENDED)
-        .map(|(sku, name, _)| ProductField { name: name.unwrap_or_else(|| sku.clone()), sku })
+        .map(|(sku, name, _)| (sku, name))
+        .collect();
+    let skus: Vec<String> = picked.iter().map(|(sku, _)| sku.clone()).collect();
+    let ratings = crate::reviews::ratings(c, &skus)?;
+    let recommended = picked
+        .into_iter()
+        .zip(ratings)
+        .map(|((sku, name), r)| ProductField {
+            name: name.unwrap_or_else(|| sku.clone()),
+            sku,
+            rating: crate::reviews::shown(&r),
+            reviews: r.count,
+        })
         .collect();
     Ok(MergeFields {
         customer: CustomerField {
@@ -64,6 +78,8 @@ pub fn merge_fields(
         coupon: None,
         unsubscribe_url,
         survey_url: crate::surveys::survey_url(c, customer_id, now)?,
+        review_url: crate::reviews::review_url(c, customer_id, now)?,
+        change: ChangeField { title: crate::changes::title_for(c, customer_id)? },
         my_page_url: crate::my_page::link(c, customer_id, now)?,
         sender: NameField { name: common.sender.clone() },
         shop: NameField { name: common.shop.clone() },

@@ -25,11 +25,13 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("points.expiring_on", "the first day on which some of them expire, written in the template's language"),
     ("tier", "the tier's name, empty without one"),
     ("stamps", "stamp cards: each with name, stamps and of (stamps to complete it)"),
-    ("recommended", "recommended products: each with sku and name"),
+    ("recommended", "recommended products: each with sku, name, rating (the average stars of its approved reviews, such as 4.5; empty without any) and reviews (how many)"),
     ("coupon.code", "the code of a coupon issued for this message (when the campaign issues one)"),
     ("coupon.expires_on", "the last day the coupon can be used"),
     ("unsubscribe_url", "the customer's one-click unsubscribe page"),
     ("survey_url", "the customer's newest open survey invitation (empty without one)"),
+    ("review_url", "the customer's newest review invitation not written yet (empty without one)"),
+    ("change.title", "the latest change the shop made after feedback the customer gave (empty without one)"),
     ("my_page_url", "the customer's own page: points, tier, stamps, coupons, contact preferences"),
     ("sender.name", "the person the message is from (\"Aya\")"),
     ("shop.name", "the shop's name"),
@@ -102,6 +104,10 @@ pub struct ProductField {
     pub sku: String,
     /// Name (the SKU when the product has none).
     pub name: String,
+    /// The average stars of its approved reviews to one decimal (`4.5`); empty without any.
+    pub rating: String,
+    /// How many approved reviews it has.
+    pub reviews: i64,
 }
 
 /// Everything a template can say about one customer ([`FIELDS`]).
@@ -123,6 +129,10 @@ pub struct MergeFields {
     pub unsubscribe_url: String,
     /// The newest open survey invitation's page (empty without one).
     pub survey_url: String,
+    /// The newest review invitation's page (empty without one).
+    pub review_url: String,
+    /// `change.*`: the latest change made after the customer's feedback.
+    pub change: ChangeField,
     /// The customer's own page.
     pub my_page_url: String,
     /// `sender.*`.
@@ -157,6 +167,13 @@ pub struct PointsField {
     pub expiring: i64,
     /// First expiry day, written out.
     pub expiring_on: String,
+}
+
+/// A change the shop made (`change.title`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeField {
+    /// What changed, in a line.
+    pub title: String,
 }
 
 /// Something with a name (`sender.name`, `shop.name`).
@@ -281,7 +298,10 @@ const BUILTINS: &[&str] = &["range", "dict", "namespace", "loop"];
 
 /// Fields used whole (`{{ tier }}`, `{% for s in stamps %}`), not by their parts.
 fn is_whole(root: &str) -> bool {
-    matches!(root, "tier" | "stamps" | "recommended" | "unsubscribe_url" | "survey_url" | "my_page_url" | "coupon")
+    matches!(
+        root,
+        "tier" | "stamps" | "recommended" | "unsubscribe_url" | "survey_url" | "review_url" | "my_page_url" | "coupon"
+    )
 }
 
 fn amount_of(v: &Value) -> Option<Amount> {
@@ -318,13 +338,25 @@ pub fn sample(language: Language) -> MergeFields {
         },
         tier: "Gold".into(),
         stamps: vec![StampField { name: "Coffee card".into(), stamps: 9, of: 10 }],
-        recommended: vec![ProductField { sku: "BEANS-1".into(), name: "House blend".into() }],
+        recommended: vec![ProductField {
+            sku: "BEANS-1".into(),
+            name: "House blend".into(),
+            rating: "4.5".into(),
+            reviews: 12,
+        }],
         coupon: Some(CouponField {
             code: "WELCOME-1A2B".into(),
             expires_on: written_date(chrono::NaiveDate::from_ymd_opt(2027, 1, 31).unwrap_or_default(), language),
         }),
         unsubscribe_url: "https://shop.example/u/sample".into(),
         survey_url: "https://shop.example/s/sample".into(),
+        review_url: "https://shop.example/r/sample".into(),
+        change: ChangeField {
+            title: match language {
+                Language::Japanese => "配送が3日以内になりました".into(),
+                Language::English => "Delivery now within 3 days".into(),
+            },
+        },
         my_page_url: "https://shop.example/me/sample".into(),
         sender: NameField { name: "Aya".into() },
         shop: NameField { name: shop.into() },
