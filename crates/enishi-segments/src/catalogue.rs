@@ -113,6 +113,8 @@ pub const FIELDS: &[Field] = &[
     field("last_csat", Family::Events, "last_csat <= 2"),
     field("stop_reason", Family::Events, "stop_reason = \"price\""),
     field("owner", Family::Profile, "owner = \"aki@shop.example\""),
+    field("reviewed", Family::Events, "reviewed(sku: \"BEANS-1\", within: 90d) >= 4"),
+    field("raised", Family::Events, "raised(change: \"delivery-3-days\")"),
     field("received", Family::Events, "received(campaign: \"winter DM v1\", within: 30d)"),
     field("messages", Family::Events, "messages(channel: \"email\", within: 7d) >= 2"),
     field("responded", Family::Events, "responded(campaign: \"coffee DM v2\")"),

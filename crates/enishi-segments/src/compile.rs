@@ -848,6 +848,24 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
                 TextTest::NoneOf(emails) => owner(Some(col("users", "email").is_in(emails))).not(),
             }
         }
+        "reviewed" => reviewed(r, ctx)?,
+        "raised" => {
+            let change = r.text_arg("change")?;
+            r.flag()?;
+            let mut q = Query::select()
+                .column((Alias::new("f"), Alias::new("customer_id")))
+                .from_as(Alias::new("change_feedback"), Alias::new("f"))
+                .to_owned();
+            if let Some(key) = change {
+                let keyed = Query::select()
+                    .column(Alias::new("id"))
+                    .from(Alias::new("changes"))
+                    .and_where(Expr::col(Alias::new("key")).eq(key.trim()))
+                    .to_owned();
+                q.and_where(col("f", "change_id").in_subquery(keyed));
+            }
+            id_in(ctx, q, col("f", "customer_id"))
+        }
         "segment" => segment(r, ctx)?,
         "list" => {
             let test = r.text_test(any_text)?;
@@ -1081,6 +1099,29 @@ fn responded(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
         q.and_where(Expr::exists(line("category", category)));
     }
     Ok(id_in(ctx, q, col("m", "customer_id")))
+}
+
+/// `reviewed`, `reviewed(sku: "BEANS-1", within: 90d)`, `reviewed(sku: "BEANS-1") <= 2`: the
+/// customer wrote a review (of that product when `sku` is given; any product or a whole order
+/// otherwise) in the window, whatever its moderation; with a comparison, one whose stars
+/// compare so.
+fn reviewed(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
+    let sku = r.text_arg("sku")?;
+    let (from, to) = r.window(ctx)?;
+    let mut q = Query::select()
+        .column(Alias::new("customer_id"))
+        .from(Alias::new("reviews"))
+        .and_where(Expr::col(Alias::new("submitted_at")).is_not_null())
+        .to_owned();
+    in_window(&mut q, "submitted_at", ctx, from, to);
+    if let Some(sku) = sku {
+        q.and_where(Expr::col(Alias::new("sku")).eq(sku.trim()));
+    }
+    if r.c.test.is_some() {
+        let (op, n) = r.compare_int()?;
+        q.and_where(compare(Expr::col(Alias::new("stars")), op, n));
+    }
+    Ok(id_in(ctx, q, customer_col()))
 }
 
 /// Keeps the rows of `q` whose instant `column` falls in the business days `from..=to`.

@@ -143,6 +143,20 @@ struct SurveyAnswer {
     reason: Option<&'static str>,
 }
 
+/// A review of an order's product (or of the whole order, `sku` empty): written at `at` with
+/// `stars`, or only invited (`at` none); its moderation does not matter to `reviewed`.
+struct ReviewRow {
+    customer: i64,
+    order: i64,
+    sku: &'static str,
+    at: Option<i64>,
+    stars: Option<i64>,
+    status: &'static str,
+}
+
+/// The changes feedback is linked to: (id, key).
+const CHANGES: [(i64, &str); 2] = [(1, "delivery-3-days"), (2, "new-grinder")];
+
 /// The console users who own customers: (id, email).
 const OWNERS: [(i64, &str); 2] = [(1, "aki@shop.example"), (2, "ben@shop.example")];
 
@@ -156,6 +170,9 @@ fn owner_of(id: i64) -> Option<i64> {
 }
 
 struct Fixture {
+    reviews: Vec<ReviewRow>,
+    /// Feedback linked to changes: (change id, customer, kind, feedback id).
+    links: Vec<(i64, i64, &'static str, i64)>,
     answers: Vec<SurveyAnswer>,
     messages: Vec<Message>,
     issues: Vec<Issue>,
@@ -389,7 +406,48 @@ fn fixture() -> Fixture {
         }
         customers.push(c);
     }
-    Fixture { answers, messages, issues, customers, accounts, orders, returns, events }
+    // Reviews of some orders' first product, some written after the as-of day, some only
+    // invited; reviews of some whole orders.
+    let mut reviews = Vec::new();
+    for o in &orders {
+        let at = (o.id % 4 != 0).then(|| day_start(o.day + o.id % 10) + 7200);
+        let status = ["pending", "approved", "rejected"][(o.id % 3) as usize];
+        if o.id % 2 == 1 {
+            reviews.push(ReviewRow {
+                customer: o.customer,
+                order: o.id,
+                sku: o.lines[0].0,
+                at,
+                stars: at.map(|_| 1 + o.id % 5),
+                status: if at.is_some() { status } else { "invited" },
+            });
+        }
+        if o.id % 5 == 0 {
+            reviews.push(ReviewRow {
+                customer: o.customer,
+                order: o.id,
+                sku: "",
+                at: Some(day_start(o.day) + 3600),
+                stars: Some(5 - o.id % 3),
+                status,
+            });
+        }
+    }
+    // Feedback linked to changes: a complaint, a survey answer, a review (ids need not exist).
+    let mut links = Vec::new();
+    for id in 1..=90i64 {
+        if id % 6 == 1 {
+            links.push((1, id, "interaction", id * 10));
+        }
+        if id % 8 == 3 {
+            links.push((1, id, "survey", id * 10));
+            links.push((2, id, "review", id * 10));
+        }
+        if id % 11 == 4 {
+            links.push((2, id, "interaction", id * 10 + 1));
+        }
+    }
+    Fixture { reviews, links, answers, messages, issues, customers, accounts, orders, returns, events }
 }
 
 fn catalogue_reasons() -> [&'static str; 7] {
@@ -549,6 +607,25 @@ fn load(c: &mut dyn Conn, f: &Fixture) -> Result<(), StoreError> {
             "INSERT INTO survey_invitations (survey_id, customer_id, kind, created_at, expires_at, answered_at, score, reason) \
              VALUES ($1, $2, $3, 0, 0, $4, $5, $6)",
             &[survey.into(), a.customer.into(), a.kind.into(), a.at.into(), a.score.into(), a.reason.into()],
+        )?;
+    }
+    for r in &f.reviews {
+        c.execute(
+            "INSERT INTO reviews (customer_id, order_id, sku, status, created_at, expires_at, submitted_at, stars) \
+             VALUES ($1, $2, $3, $4, 0, 0, $5, $6)",
+            &[r.customer.into(), r.order.into(), r.sku.into(), r.status.into(), r.at.into(), r.stars.into()],
+        )?;
+    }
+    for (id, key) in CHANGES {
+        c.execute(
+            "INSERT INTO changes (id, key, title, description, changed_on, created_at) VALUES ($1, $2, 'x', '', '2026-01-01', 0)",
+            &[id.into(), key.into()],
+        )?;
+    }
+    for (change, customer, kind, feedback) in &f.links {
+        c.execute(
+            "INSERT INTO change_feedback (change_id, customer_id, kind, feedback_id, linked_at) VALUES ($1, $2, $3, $4, 0)",
+            &[(*change).into(), (*customer).into(), (*kind).into(), (*feedback).into()],
         )?;
     }
     for i in &f.issues {
@@ -881,6 +958,22 @@ impl Reference<'_> {
                     _ => text_one(latest.and_then(|a| a.reason), &c.test, |s| s.to_string()),
                 }
             }
+            "reviewed" => {
+                let (from, to) = self.window(c);
+                self.f.reviews.iter().any(|r| {
+                    r.customer == x.id
+                        && r.at.is_some_and(|t| t < day_start(to + 1) && (from == i64::MIN || t >= day_start(from)))
+                        && arg("sku").is_none_or(|s| s == r.sku)
+                        && (c.test.is_none() || {
+                            let (op, n) = cmp_test(&c.test);
+                            r.stars.is_some_and(|s| compare(op, s as f64, n))
+                        })
+                })
+            }
+            "raised" => {
+                let change = arg("change").map(|k| CHANGES.iter().find(|(_, key)| *key == k).map_or(0, |(id, _)| *id));
+                self.f.links.iter().any(|(ch, customer, _, _)| *customer == x.id && change.is_none_or(|id| id == *ch))
+            }
             "owner" => {
                 let email = owner_of(x.id).and_then(|o| OWNERS.iter().find(|(id, _)| *id == o)).map(|(_, e)| *e);
                 text_one(email, &c.test, |s| s.to_lowercase())
@@ -1000,6 +1093,16 @@ const ATOMS: &[&str] = &[
     "stop_reason",
     "stop_reason = \"price\"",
     "stop_reason in (\"quality\", \"moved\")",
+    "reviewed",
+    "reviewed(sku: \"A\")",
+    "reviewed(sku: \"B\", within: 90d)",
+    "reviewed(within: 30d) >= 4",
+    "reviewed(sku: \"MUG\") <= 2",
+    "reviewed != 3",
+    "not reviewed(sku: \"A\") = 5",
+    "raised",
+    "raised(change: \"delivery-3-days\")",
+    "not raised(change: \"new-grinder\")",
     "owner",
     "owner = \"AKI@shop.example\"",
     "owner != \"aki@shop.example\"",
