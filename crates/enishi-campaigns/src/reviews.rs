@@ -27,9 +27,10 @@ fn expiry(c: &mut dyn Conn, now: i64) -> Result<i64, Error> {
 }
 
 /// Invites the customer of the shop's order `order_ref` to review product `sku` of it (a SKU
-/// on the order), or the order as a whole when `sku` is `None`, at `now`. Inviting again gives
-/// the same review (its link renewed while it is not written).
-pub fn invite(c: &mut dyn Conn, order_ref: &str, sku: Option<&str>, now: i64) -> Result<Review, Error> {
+/// on the order), or the order as a whole when `sku` is `None`, at `now`, with whether the
+/// invitation is new. Inviting again gives the same review (its link renewed while it is not
+/// written).
+pub fn invite(c: &mut dyn Conn, order_ref: &str, sku: Option<&str>, now: i64) -> Result<(Review, bool), Error> {
     let order = orders::get_by_ref(c, order_ref.trim())?
         .ok_or_else(|| Error::NotFound(format!("there is no order \"{}\"", order_ref.trim())))?;
     let sku = sku.map(str::trim).filter(|s| !s.is_empty());

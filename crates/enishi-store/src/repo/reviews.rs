@@ -79,11 +79,13 @@ fn decode(r: &Row) -> Result<Review, StoreError> {
 }
 
 /// Invites the customer of order `order_id` to review product `sku` of it (`""`: the order as a
-/// whole), the link valid until `expires` (Unix seconds). Inviting again renews the link of a
-/// review not written yet and changes nothing once it is written. `None` when there is no
-/// such order.
-pub fn invite(c: &mut dyn Conn, order_id: i64, sku: &str, expires: i64) -> Result<Option<Review>, StoreError> {
+/// whole), the link valid until `expires` (Unix seconds), with whether it is new. Inviting
+/// again renews the link of a review not written yet and changes nothing once it is written.
+/// `None` when there is no such order.
+pub fn invite(c: &mut dyn Conn, order_id: i64, sku: &str, expires: i64) -> Result<Option<(Review, bool)>, StoreError> {
     let now = c.now();
+    let existed =
+        c.query_opt("SELECT 1 FROM reviews WHERE order_id = $1 AND sku = $2", params![order_id, sku])?.is_some();
     c.execute(
         "INSERT INTO reviews (customer_id, order_id, sku, status, created_at, expires_at) \
          SELECT o.customer_id, o.id, $2, 'invited', $3, $4 FROM orders o WHERE o.id = $1 \
@@ -92,7 +94,7 @@ pub fn invite(c: &mut dyn Conn, order_id: i64, sku: &str, expires: i64) -> Resul
     )?;
     c.query_opt(&format!("{SELECT} WHERE r.order_id = $1 AND r.sku = $2"), params![order_id, sku])?
         .as_ref()
-        .map(decode)
+        .map(|r| Ok((decode(r)?, !existed)))
         .transpose()
 }
 
