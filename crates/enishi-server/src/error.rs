@@ -212,6 +212,8 @@ const PROBLEM_CODES: &[&str] = &[
     "invalid_journey",
     "invalid_template",
     "wrong_state",
+    "invalid_review",
+    "invalid_change",
 ];
 
 /// An error, as `application/problem+json` (RFC 9457) with Enishi's stable `code`: what

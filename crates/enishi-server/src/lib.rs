@@ -17,6 +17,7 @@ mod observe;
 mod openapi;
 mod ops;
 mod public;
+mod review_page;
 pub mod scheduler;
 mod survey_page;
 mod unsubscribe;

@@ -49,6 +49,10 @@ const TAGS: &[(&str, &str)] = &[
         "journeys",
         "Journeys (docs/campaigns.md, \"Journeys\"): step mails entered on a trigger, with their funnel per step.",
     ),
+    (
+        "listening",
+        "Reviews with their moderation, and changes made after feedback with the feedback linked to them (docs/listening.md).",
+    ),
 ];
 
 /// The whole document, as served: `routes` (every route's own documentation, from

@@ -1,5 +1,5 @@
-//! What the customer's public pages share — the unsubscribe page, the survey page and the
-//! customer's own page, all reached by a signed link without a login: the page frame (phone
+//! What the customer's public pages share — the unsubscribe page, the survey page, the review
+//! page and the customer's own page, all reached by a signed link without a login: the page frame (phone
 //! width first, escaped by maud), the refusals of a link that is changed or expired, and a
 //! limit of [`PER_MINUTE`] requests a minute from one address.
 
@@ -21,6 +21,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(crate::unsubscribe::routes())
         .merge(crate::survey_page::routes())
+        .merge(crate::review_page::routes())
         .merge(crate::my_page::routes())
         .route_layer(axum::middleware::from_fn_with_state(state, limit))
 }

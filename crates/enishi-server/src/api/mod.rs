@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`: one module per resource (`customers`, `orders`, `events`,
 //! `interactions`, `tasks`, `accounts`, `products`, `analytics`, `loyalty`, `segments`,
-//! `templates`, `campaigns`, `journeys`, `meta`), what they share in `shared`, and here only the assembly:
+//! `templates`, `campaigns`, `journeys`, `reviews`, `changes`, `meta`), what they share in `shared`, and here
+//! only the assembly:
 //! the registration of every route with its documentation, the document itself, and what every
 //! route shares (problem+json fallbacks, the body limit). Nothing under `api/` imports this
 //! module, so no module is in an import circle with it.
@@ -19,6 +20,7 @@ use utoipa_axum::routes;
 mod accounts;
 mod analytics;
 mod campaigns;
+mod changes;
 mod customers;
 mod events;
 mod interactions;
@@ -27,6 +29,7 @@ mod loyalty;
 mod meta;
 mod orders;
 mod products;
+mod reviews;
 mod segments;
 pub(crate) mod shared;
 mod tasks;
@@ -51,6 +54,8 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .merge(templates::documented())
         .merge(campaigns::documented())
         .merge(journeys::documented())
+        .merge(reviews::documented())
+        .merge(changes::documented())
         .routes(routes!(openapi))
 }
 

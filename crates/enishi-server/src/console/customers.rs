@@ -558,6 +558,8 @@ fn timeline_lines(tr: Tr, timeline: &[TimelineEntry], ledger: &[Entry]) -> Vec<L
                 "order" => tr.f("Order {}", &[&e.summary.trim_start_matches("Order ")]),
                 "return" => tr.f("Return {}", &[&e.summary.trim_start_matches("Return ")]),
                 "merge" => tr.f("Customer {} merged into this one", &[&e.summary.trim_start_matches("Merged ")]),
+                // Their ids, to link them to a change (docs/listening.md, "Closing the loop").
+                "survey" | "review" => format!("{} · #{}", e.summary, e.id),
                 _ => e.summary.clone(),
             };
             Line {

@@ -17,7 +17,7 @@ use axum::Router;
 use enishi_core::{Currency, InteractionStatus, TaskKind, TaskStatus};
 use enishi_store::repo::history::{self, InboxItem, InboxQuery, InboxSort, InteractionChange};
 use enishi_store::repo::tasks::{self, NewTask, Task, TaskChange, TaskQuery};
-use enishi_store::repo::{customers, settings};
+use enishi_store::repo::{changes, customers, settings};
 use enishi_store::{Interaction, StoreError, UserRef};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -160,21 +160,29 @@ async fn interaction_page(
             Ok(s.read(|c| -> Result<_, StoreError> {
                 let Some(i) = history::get_interaction(c, id)? else { return Ok(None) };
                 let customer = customers::get(c, i.customer_id)?;
-                Ok(Some((i, customer, tasks::assignable_users(c)?)))
+                Ok(Some((i, customer, tasks::assignable_users(c)?, changes::list(c)?)))
             })?)
         })
         .await;
     match read {
-        Ok(Some((i, customer, users))) => {
+        Ok(Some((i, customer, users, changes))) => {
             let name = customer.map(|c| c.name.unwrap_or(c.external_id)).unwrap_or_default();
-            interaction_html(&v, &i, &name, &users, None).into_response()
+            let link = crate::console::feedback::link_form(&v, "interaction", i.id, &changes);
+            interaction_html(&v, &i, &name, &users, None, link).into_response()
         }
         Ok(None) => v.not_found(),
         Err(e) => e.into_response(),
     }
 }
 
-fn interaction_html(v: &Visitor, i: &Interaction, customer: &str, users: &[UserRef], alert: Option<&str>) -> Markup {
+fn interaction_html(
+    v: &Visitor,
+    i: &Interaction,
+    customer: &str,
+    users: &[UserRef],
+    alert: Option<&str>,
+    link: Markup,
+) -> Markup {
     let tr = v.tr();
     let title = tr.f("{} from {}", &[&tr.word(i.kind.as_str()), &customer]);
     let body = html! {
@@ -212,6 +220,7 @@ fn interaction_html(v: &Visitor, i: &Interaction, customer: &str, users: &[UserR
             }
             p { button id="save-interaction" { (tr.t("Save")) } }
         }
+        (link)
     };
     v.page(&title, body)
 }

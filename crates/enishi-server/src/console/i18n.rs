@@ -1062,6 +1062,50 @@ const JA: &[(&str, &str)] = &[
     ("ordered", "購入した"),
     ("matched", "条件に一致"),
     ("no longer matched", "条件から外れた"),
+    ("Reviews are moderated by owners and marketers.", "レビューの確認はオーナーとマーケターが行います。"),
+    ("Changes are recorded by owners and marketers.", "改善の記録はオーナーとマーケターが行います。"),
+    ("Waiting for moderation", "確認待ち"),
+    ("Approved", "承認済み"),
+    ("Rejected", "却下"),
+    ("Reviews", "レビュー管理"),
+    ("Number of reviews", "レビュー件数"),
+    ("A review shows, and counts in its product's rating, only once approved.", "レビューは承認されてはじめて表示され、商品の評価に数えられます。"),
+    ("No reviews here.", "該当するレビューはありません。"),
+    ("Written", "投稿日"),
+    ("Product", "商品"),
+    ("Stars", "星"),
+    ("Review", "レビュー"),
+    ("Moderated", "確認者"),
+    ("Approve", "承認する"),
+    ("Reject", "却下する"),
+    ("Ratings", "商品の評価"),
+    ("No product has an approved review yet.", "承認済みのレビューがある商品はまだありません。"),
+    ("Average", "平均"),
+    ("Invite a review", "レビューを依頼する"),
+    ("The customer's review page:", "お客様のレビューページ:"),
+    ("Order id", "注文ID"),
+    ("Product SKU (empty: the whole order)", "商品 SKU（空欄なら注文全体）"),
+    ("Invite", "依頼する"),
+    ("A message sends the customer's newest invitation as {{ review_url }}.", "メッセージでは {{ review_url }} でお客様への最新の依頼を送れます。"),
+    ("Only a written review can be approved or rejected.", "承認・却下できるのは投稿済みのレビューだけです。"),
+    ("No invitation made", "依頼を作成できませんでした"),
+    ("Changes", "改善の記録"),
+    ("What the shop changed because of feedback. Link complaints, requests, survey answers and reviews to a change; the customers who raised them are the segment raised(change: \"KEY\"), to be told with a campaign.", "お客様の声を受けてお店が改善したことの記録です。苦情・要望・アンケートの回答・レビューを改善に結び付けると、声を寄せたお客様がセグメント raised(change: \"KEY\") になり、キャンペーンでお知らせできます。"),
+    ("No change recorded yet.", "記録された改善はまだありません。"),
+    ("Since", "実施日"),
+    ("Key", "キー"),
+    ("Feedback", "お客様の声"),
+    ("Record a change", "改善を記録する"),
+    ("Tell these customers with a campaign to the segment {}.", "セグメント {} へのキャンペーンで、これらのお客様にお知らせできます。"),
+    ("No feedback linked yet.", "結び付けられたお客様の声はまだありません。"),
+    ("What they said", "お客様の声の内容"),
+    ("Link feedback", "お客様の声を結び付ける"),
+    ("Link", "結び付ける"),
+    ("Unlink", "解除する"),
+    ("An interaction's id is in its address; a survey answer is named by its invitation's id; a review by its id.", "対応履歴の ID はそのページのアドレスにあります。アンケートの回答は依頼の ID、レビューはレビューの ID で指定します。"),
+    ("Answered by a change", "この声に応えた改善"),
+    ("Not linked", "結び付けられませんでした"),
+    ("Give the feedback's id as a number.", "お客様の声の ID を数字で入力してください。"),
 ];
 
 #[cfg(test)]
@@ -1143,6 +1187,7 @@ mod tests {
         words.extend(enishi_campaigns::template::FIELDS.iter().map(|(_, meaning)| meaning.to_string()));
         words.push("task".to_string());
         words.push("survey".to_string());
+        words.push("review".to_string());
         words.extend(enishi_segments::catalogue::LOYAL_CLASSES.map(String::from));
         words.extend(enishi_segments::catalogue::Family::ALL.iter().map(|f| f.name().to_string()));
         for p in enishi_segments::presets::presets(None) {

@@ -9,6 +9,7 @@ pub(crate) mod analytics;
 pub(crate) mod campaigns;
 pub(crate) mod charts;
 pub(crate) mod customers;
+pub(crate) mod feedback;
 pub(crate) mod follow_up;
 pub(crate) mod i18n;
 pub(crate) mod imports;
@@ -35,6 +36,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(till::routes())
         .merge(people::routes())
         .merge(follow_up::routes())
+        .merge(feedback::routes())
         .merge(loyalty::routes())
         .merge(tokens::routes())
         .merge(imports::routes())

@@ -183,10 +183,12 @@ impl Visitor {
 
     fn framed(&self, title: &str, head: Markup, body: Markup) -> Markup {
         let tr = self.tr();
-        let links: [(&str, &str, &[Role]); 12] = [
+        let links: [(&str, &str, &[Role]); 14] = [
             ("/", tr.t("Dashboard"), EVERYONE),
             ("/customers", tr.t("Customers"), EVERYONE),
             ("/inbox", tr.t("Inbox"), EVERYONE),
+            ("/reviews", tr.t("Reviews"), MANAGERS),
+            ("/changes", tr.t("Changes"), EVERYONE),
             ("/segments", tr.t("Segments"), MANAGERS),
             ("/campaigns", tr.t("Campaigns"), MANAGERS),
             ("/analytics", tr.t("Analytics"), MANAGERS),
