@@ -216,6 +216,16 @@ enum Command {
         #[command(subcommand)]
         what: commands::survey::SurveyWhat,
     },
+    /// Reviews: invite after an order, list, approve or reject, ratings (docs/listening.md).
+    Review {
+        #[command(subcommand)]
+        what: commands::review::ReviewWhat,
+    },
+    /// Changes made after feedback: create, link or unlink feedback, list (docs/listening.md).
+    Change {
+        #[command(subcommand)]
+        what: commands::review::ChangeWhat,
+    },
     /// A customer's own page: the signed link to print or send (docs/listening.md).
     Customer {
         #[command(subcommand)]

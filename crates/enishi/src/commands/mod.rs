@@ -7,6 +7,7 @@ pub mod import;
 pub mod jobs;
 pub mod journey;
 pub mod loyalty;
+pub mod review;
 pub mod segment;
 pub mod survey;
 pub mod tasks;
@@ -232,6 +233,8 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
         Command::Tasks { what } => tasks::run(&open(&url)?, what),
         Command::Survey { what } => survey::run(&open(&url)?, what),
         Command::Customer { what } => survey::run_customer(&open(&url)?, what),
+        Command::Review { what } => review::run(&open(&url)?, what),
+        Command::Change { what } => review::run_change(&open(&url)?, what),
         Command::Segment { what } => segment::run(&open(&url)?, what),
         Command::Template { what } => campaign::run_template(&open(&url)?, what),
         Command::Campaign { what } => campaign::run(&open(&url)?, what),
