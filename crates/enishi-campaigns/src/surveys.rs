@@ -117,6 +117,27 @@ pub fn invite_segment(
     Ok(repo::invite(c, survey, &ids)?)
 }
 
+/// Invites the customers with the shop's ids `external_ids` to `survey`, except those with an
+/// unanswered, unexpired invitation to it; returns how many it invited. An id no customer has
+/// is refused (`customers[I]: …`) and nobody is invited; 1 to 1,000 ids.
+pub fn invite_customers(c: &mut dyn Conn, survey: &Survey, external_ids: &[String]) -> Result<u64, Error> {
+    if external_ids.is_empty() || external_ids.len() > 1_000 {
+        return Err(invalid("customers", "name 1 to 1000 customers by their shop id"));
+    }
+    let mut ids = Vec::with_capacity(external_ids.len());
+    for (i, external) in external_ids.iter().enumerate() {
+        match customers::id_by_external_id(c, external.trim())? {
+            Some(id) => ids.push(id),
+            None => {
+                return Err(invalid(&format!("customers[{i}]"), format!("no customer has the shop id '{external}'")))
+            }
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(repo::invite(c, survey, &ids)?)
+}
+
 /// Runs the after-order rule for orders placed at or after `since` (Unix seconds): when the
 /// [`AFTER_ORDER`] setting names a survey, each order's customer is invited to it once.
 pub fn after_order_rule(c: &mut dyn Conn, since: i64) -> Result<u64, Error> {

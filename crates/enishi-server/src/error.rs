@@ -210,6 +210,7 @@ const PROBLEM_CODES: &[&str] = &[
     "name_taken",
     "invalid_campaign",
     "invalid_journey",
+    "invalid_survey",
     "invalid_template",
     "wrong_state",
     "invalid_review",

@@ -53,6 +53,10 @@ const TAGS: &[(&str, &str)] = &[
         "listening",
         "Reviews with their moderation, and changes made after feedback with the feedback linked to them (docs/listening.md).",
     ),
+    (
+        "surveys",
+        "NPS, CSAT and \"why did you stop buying?\" surveys (docs/listening.md): invitations and results.",
+    ),
 ];
 
 /// The whole document, as served: `routes` (every route's own documentation, from

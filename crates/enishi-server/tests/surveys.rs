@@ -266,3 +266,170 @@ fn hostile_answers_store_nothing_and_the_public_pages_are_limited_per_address() 
 fn enishi_server_public_limit() -> u32 {
     60
 }
+
+#[test]
+fn the_survey_api_makes_invites_and_reports_nps_csat_and_reasons() {
+    use serde_json::json;
+    for db in enishi_store::testing::all() {
+        let clock = start();
+        let app = common::start_at(db, clock.clone());
+        let store = store_at(&app, &clock);
+        let ids: Vec<(i64, &str)> = (1..=10).map(|i| (i, "ja")).collect();
+        customers(&store, &ids);
+        store
+            .write(|c| {
+                c.execute("INSERT INTO customer_tags (customer_id, tag, position) VALUES (1, 'vip', 0), (2, 'vip', 0), (8, 'vip', 0)", &[])?;
+                let rule = enishi_segments::text::parse("tag = \"vip\"").unwrap();
+                enishi_segments::saved::create(c, "vip", "", &rule, &enishi_core::BusinessClock::default())?;
+                Ok::<_, enishi_segments::Error>(())
+            })
+            .unwrap();
+        let staff = app.staff.clone();
+
+        // Making one: checked field by field, a name once, managers only.
+        let (s, made) = app.admin("POST", "/api/v1/surveys", Some(json!({"name": "After visit", "kind": "nps"})));
+        assert_eq!(s, 201, "{made}");
+        assert_eq!((made["kind"].as_str(), made["valid_days"].as_i64()), (Some("nps"), Some(14)));
+        let (s, e) = app.admin("POST", "/api/v1/surveys", Some(json!({"name": "After visit", "kind": "csat"})));
+        assert_eq!((s, e["code"].as_str()), (409, Some("name_taken")), "{e}");
+        for (body, field) in [
+            (json!({"name": "x", "kind": "stars"}), "kind"),
+            (json!({"name": "x", "kind": "nps", "valid_days": 400}), "valid_days"),
+            (json!({"name": "あ".repeat(201), "kind": "nps"}), "name"),
+        ] {
+            let (s, e) = app.admin("POST", "/api/v1/surveys", Some(body));
+            assert_eq!((s, e["code"].as_str(), e["field"].as_str()), (422, Some("invalid_survey"), Some(field)), "{e}");
+        }
+        let (s, _, _) = app.call("POST", "/api/v1/surveys", Some(&staff), Some(r#"{"name": "y", "kind": "nps"}"#));
+        assert_eq!(s, 403, "staff may not make surveys");
+        assert_eq!(app.call("GET", "/api/v1/surveys", Some(&staff), None).0, 403);
+        assert_eq!(app.call("GET", "/api/v1/surveys", None, None).0, 401);
+        assert_eq!(app.admin("POST", "/api/v1/surveys", Some(json!({"name": "Satisfaction", "kind": "csat"}))).0, 201);
+        assert_eq!(
+            app.admin("POST", "/api/v1/surveys", Some(json!({"name": "Why", "kind": "stop", "valid_days": 30}))).0,
+            201
+        );
+        let (s, list) = app.admin("GET", "/api/v1/surveys", None);
+        assert_eq!(s, 200);
+        let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Why", "Satisfaction", "After visit"], "newest first");
+        assert_eq!(app.admin("GET", "/api/v1/surveys/Why", None).1["valid_days"], 30);
+        assert_eq!(app.admin("GET", "/api/v1/surveys/Nope", None).0, 404);
+
+        // Inviting: customers by shop id or a segment; mistakes invite nobody.
+        let invite = "/api/v1/surveys/After%20visit/invitations";
+        let (s, e) = app.admin("POST", invite, Some(json!({"customers": ["C1", "C-404"]})));
+        assert_eq!(
+            (s, e["code"].as_str(), e["field"].as_str()),
+            (422, Some("invalid_survey"), Some("customers[1]")),
+            "{e}"
+        );
+        let (s, e) = app.admin("POST", invite, Some(json!({"segment": "nobody"})));
+        assert_eq!((s, e["field"].as_str()), (422, Some("segment")), "{e}");
+        let (s, e) = app.admin("POST", invite, Some(json!({"segment": "vip", "customers": ["C1"]})));
+        assert_eq!((s, e["code"].as_str()), (422, Some("invalid_survey")), "{e}");
+        assert_eq!(app.admin("POST", invite, Some(json!({}))).0, 422);
+        assert_eq!(app.admin("POST", "/api/v1/surveys/Nope/invitations", Some(json!({"segment": "vip"}))).0, 404);
+        assert_eq!(app.call("POST", invite, Some(&staff), Some(r#"{"segment": "vip"}"#)).0, 403);
+        assert_eq!(
+            store.read(|c| c.query_one("SELECT COUNT(*) FROM survey_invitations", &[])).unwrap().int(0).unwrap(),
+            0
+        );
+        let (s, n) = app.admin("POST", invite, Some(json!({"segment": "vip"})));
+        assert_eq!((s, n["invited"].as_u64()), (200, Some(3)), "{n}");
+        let all: Vec<String> = (1..=10).map(|i| format!("C{i}")).collect();
+        let (_, n) = app.admin("POST", invite, Some(json!({"customers": all})));
+        assert_eq!(n["invited"], 7, "the three with an open invitation are skipped");
+        for (name, first) in [("Satisfaction", 8), ("Why", 5)] {
+            let (_, n) = app.admin(
+                "POST",
+                &format!("/api/v1/surveys/{name}/invitations"),
+                Some(json!({"customers": all[..first]})),
+            );
+            assert_eq!(n["invited"], first);
+        }
+
+        // Answered on the public pages: NPS 9, 10, 10, 9 | 7, 8, 7 | 0, 6, 5 for customers 1–10
+        // (the last three a month later), CSAT 5, 4, 4, 3, 1, 5, 2, 4, stop reasons.
+        let links = |name: &str| -> Vec<(i64, String)> {
+            store
+                .write(|c| {
+                    let s = surveys::find(c, name)?;
+                    let mut out = Vec::new();
+                    for i in repo::invitations(c, s.id)? {
+                        out.push((i.customer_id, surveys::link(c, &i)?.split("/s/").nth(1).unwrap().to_string()));
+                    }
+                    out.sort();
+                    Ok::<_, enishi_campaigns::Error>(out)
+                })
+                .unwrap()
+        };
+        let nps_scores = [9, 10, 10, 9, 7, 8, 7, 0, 6, 5];
+        for (i, (_, t)) in links("After visit").iter().enumerate() {
+            if i == 7 {
+                clock.advance(chrono::Duration::days(11));
+            }
+            let comment = if i == 9 { "<script>alert(1)</script>遅い" } else { "" };
+            let fields = [("score", nps_scores[i].to_string()), ("comment", comment.to_string())];
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            assert_eq!(app.form(&format!("/s/{t}"), "", &fields).0, 200);
+        }
+        for ((_, t), level) in links("Satisfaction").iter().zip([5, 4, 4, 3, 1, 5, 2, 4]) {
+            assert_eq!(app.form(&format!("/s/{t}"), "", &[("score", &level.to_string())]).0, 200);
+        }
+        for ((_, t), reason) in links("Why").iter().zip(["price", "moved", "price", "other", "price"]) {
+            assert_eq!(app.form(&format!("/s/{t}"), "", &[("reason", reason), ("comment", "遠い")]).0, 200);
+        }
+
+        let (s, r) = app.admin("GET", "/api/v1/surveys/After%20visit/results", None);
+        assert_eq!(s, 200, "{r}");
+        assert_eq!((r["invited"].as_u64(), r["answered"].as_u64()), (Some(10), Some(10)));
+        // (4 promoters − 3 detractors) / 10 = +10.0
+        assert_eq!(r["nps"], json!({"promoters": 4, "passives": 3, "detractors": 3, "score": 10.0}));
+        assert!(r["csat"].is_null() && r["reasons"] == json!([]));
+        // November: 4 promoters, 3 passives of 7 → 57.1; December: 3 detractors → −100.
+        assert_eq!(
+            r["months"],
+            json!([{"month": "2026-11", "answered": 7, "nps": 57.1, "csat_average": null},
+                   {"month": "2026-12", "answered": 3, "nps": -100.0, "csat_average": null}])
+        );
+        assert_eq!(r["comments"].as_array().unwrap().len(), 1);
+        assert_eq!(r["comments"][0]["comment"], "<script>alert(1)</script>遅い", "stored as written");
+        assert_eq!(r["comments"][0]["customer_id"], 10);
+        // The VIPs (1, 2, 8): 9, 10 and 0 → (2 − 1) / 3 = 33.3.
+        let (s, vip) = app.admin("GET", "/api/v1/surveys/After%20visit/results?segment=vip", None);
+        assert_eq!(s, 200);
+        assert_eq!(vip["segment"], "vip");
+        assert_eq!(vip["nps"], json!({"promoters": 2, "passives": 0, "detractors": 1, "score": 33.3}));
+        let (s, e) = app.admin("GET", "/api/v1/surveys/After%20visit/results?segment=nobody", None);
+        assert_eq!((s, e["code"].as_str(), e["field"].as_str()), (422, Some("invalid_survey"), Some("segment")));
+        assert_eq!(app.admin("GET", "/api/v1/surveys/After%20visit/results?page=2", None).0, 400);
+        assert_eq!(app.call("GET", "/api/v1/surveys/After%20visit/results", Some(&staff), None).0, 403);
+
+        // CSAT: one each of 1, 2, 3; three 4s; two 5s → 62.5% satisfied, average 3.5.
+        let (_, c) = app.admin("GET", "/api/v1/surveys/Satisfaction/results", None);
+        let levels: Vec<(i64, u64)> = c["csat"]["levels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["level"].as_i64().unwrap(), l["count"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(levels, [(1, 1), (2, 1), (3, 1), (4, 3), (5, 2)]);
+        assert_eq!(c["csat"]["levels"][0]["label"], "Not satisfied");
+        assert_eq!((c["csat"]["satisfied_percent"].as_f64(), c["csat"]["average"].as_f64()), (Some(62.5), Some(3.5)));
+        assert!(c["nps"].is_null());
+
+        // Stop reasons, the most given first, with the free text.
+        let (_, w) = app.admin("GET", "/api/v1/surveys/Why/results", None);
+        assert_eq!(
+            w["reasons"],
+            json!([{"reason": "price", "label": "The prices are too high", "count": 3},
+                   {"reason": "moved", "label": "I moved, or the shop is out of my way", "count": 1},
+                   {"reason": "other", "label": "Another reason", "count": 1}])
+        );
+        assert_eq!(w["comments"].as_array().unwrap().len(), 5);
+        assert_eq!(w["comments"][0]["comment"], "遠い");
+        let audit = store.read(|c| c.query_one("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'survey.%'", &[]));
+        assert_eq!(audit.unwrap().int(0).unwrap(), 3 + 4, "three made, four invitations");
+    }
+}

@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`: one module per resource (`customers`, `orders`, `events`,
 //! `interactions`, `tasks`, `accounts`, `products`, `analytics`, `loyalty`, `segments`,
-//! `templates`, `campaigns`, `journeys`, `reviews`, `changes`, `meta`), what they share in `shared`, and here
-//! only the assembly:
+//! `templates`, `campaigns`, `journeys`, `surveys`, `reviews`, `changes`, `meta`), what they share in
+//! `shared`, and here only the assembly:
 //! the registration of every route with its documentation, the document itself, and what every
 //! route shares (problem+json fallbacks, the body limit). Nothing under `api/` imports this
 //! module, so no module is in an import circle with it.
@@ -32,6 +32,7 @@ mod products;
 mod reviews;
 mod segments;
 pub(crate) mod shared;
+mod surveys;
 mod tasks;
 mod templates;
 
@@ -56,6 +57,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .merge(journeys::documented())
         .merge(reviews::documented())
         .merge(changes::documented())
+        .merge(surveys::documented())
         .routes(routes!(openapi))
 }
 
