@@ -267,6 +267,11 @@ fn enishi_server_public_limit() -> u32 {
     60
 }
 
+/// The CSRF token in a console page's form.
+fn csrf_in(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string()
+}
+
 #[test]
 fn the_survey_api_makes_invites_and_reports_nps_csat_and_reasons() {
     use serde_json::json;
@@ -432,4 +437,89 @@ fn the_survey_api_makes_invites_and_reports_nps_csat_and_reasons() {
         let audit = store.read(|c| c.query_one("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'survey.%'", &[]));
         assert_eq!(audit.unwrap().int(0).unwrap(), 3 + 4, "three made, four invitations");
     }
+}
+
+#[test]
+fn the_console_makes_a_survey_invites_a_segment_and_charts_its_results_in_japanese() {
+    let clock = start();
+    let app = common::start_at(enishi_store::testing::sqlite(), clock.clone());
+    let store = store_at(&app, &clock);
+    customers(&store, &[(1, "ja"), (2, "ja"), (3, "en")]);
+    store
+        .write(|c| {
+            c.execute(
+                "INSERT INTO customer_tags (customer_id, tag, position) VALUES (1, 'vip', 0), (2, 'vip', 0)",
+                &[],
+            )?;
+            let rule = enishi_segments::text::parse("tag = \"vip\"").unwrap();
+            enishi_segments::saved::create(c, "vip", "", &rule, &enishi_core::BusinessClock::default())?;
+            Ok::<_, enishi_segments::Error>(())
+        })
+        .unwrap();
+    let staff = app.session(Role::Staff);
+    assert_eq!(app.page("/surveys", &staff).0, 403, "surveys are for owners and marketers");
+    let cookie = app.session(Role::Marketer);
+    let (s, html) = app.page("/surveys", &cookie);
+    assert_eq!(s, 200);
+    assert!(html.contains("No surveys yet.") && html.contains("href=\"/surveys\""), "{html}");
+    let csrf = csrf_in(&html);
+    let (s, _, _) = app.form("/surveys", &cookie, &[("name", "x"), ("kind", "nps")]);
+    assert_eq!(s, 403, "a form without the anti-forgery token");
+    let (s, _, html) = app.form(
+        "/surveys",
+        &cookie,
+        &[("csrf", &csrf), ("name", "<i>x</i>"), ("kind", "stars"), ("valid_days", "14")],
+    );
+    assert_eq!(s, 422);
+    assert!(
+        html.contains("role=\"alert\"") && html.contains("&lt;i&gt;x&lt;/i&gt;"),
+        "the form keeps what was typed, escaped: {html}"
+    );
+    let (s, location, _) = app.form(
+        "/surveys",
+        &cookie,
+        &[("csrf", &csrf), ("name", "After visit"), ("kind", "nps"), ("valid_days", "14")],
+    );
+    assert_eq!((s, location.as_deref()), (303, Some("/surveys/After%20visit")));
+
+    // Invite the segment, then two answers: a promoter and a hostile detractor.
+    let (s, location, _) = app.form("/surveys/After%20visit/invite", &cookie, &[("csrf", &csrf), ("segment", "vip")]);
+    assert_eq!((s, location.as_deref()), (303, Some("/surveys/After%20visit?invited=2")));
+    let (_, html) = app.page("/surveys/After%20visit?invited=2", &cookie);
+    assert!(html.contains("Invited 2 customers."), "{html}");
+    let (s, _, html) = app.form("/surveys/After%20visit/invite", &cookie, &[("csrf", &csrf), ("segment", "nobody")]);
+    assert_eq!(s, 422, "{html}");
+    let tokens: Vec<String> = store
+        .write(|c| {
+            let s = surveys::find(c, "After visit")?;
+            repo::invitations(c, s.id)?
+                .iter()
+                .map(|i| Ok(surveys::link(c, i)?.split("/s/").nth(1).unwrap().to_string()))
+                .collect::<Result<Vec<_>, enishi_campaigns::Error>>()
+        })
+        .unwrap();
+    assert_eq!(app.form(&format!("/s/{}", tokens[0]), "", &[("score", "10")]).0, 200);
+    assert_eq!(
+        app.form(&format!("/s/{}", tokens[1]), "", &[("score", "2"), ("comment", "<script>alert(1)</script>")]).0,
+        200
+    );
+
+    // The results in Japanese: the NPS, the groups as a chart, the month, the comment escaped.
+    let (_, html) = app.page("/surveys", &cookie);
+    let csrf = csrf_in(&html);
+    assert_eq!(app.form("/language", &cookie, &[("csrf", &csrf), ("language", "ja")]).0, 303);
+    let (s, html) = app.page("/surveys/After%20visit", &cookie);
+    assert_eq!(s, 200);
+    assert!(html.contains("lang=\"ja\""), "{html}");
+    assert!(html.contains("id=\"nps-score\">+0.0<"), "(1 − 1) / 2 = 0: {html}");
+    assert!(html.contains("推奨者 1 人、中立者 0 人、批判者 1 人"), "{html}");
+    assert!(html.contains("<svg role=\"img\" aria-labelledby=\"answers-t answers-d\""), "a chart: {html}");
+    assert!(html.contains("推奨者（9〜10）: 1 (50.0%)"), "the chart is described: {html}");
+    assert!(html.contains("2026-11"), "{html}");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script>alert"), "{html}");
+    let (_, html) = app.page("/surveys", &cookie);
+    assert!(html.contains("href=\"/surveys/After%20visit\"") && html.contains("NPS +0.0"), "{html}");
+    let (_, html) = app.page("/surveys/After%20visit?segment=vip", &cookie);
+    assert!(html.contains("セグメント「vip」"), "{html}");
+    assert_eq!(app.page("/surveys/Nope", &cookie).0, 404);
 }

@@ -21,6 +21,7 @@ pub(crate) mod privacy;
 pub(crate) mod segments;
 pub(crate) mod shell;
 pub(crate) mod sign_in;
+pub(crate) mod surveys;
 pub(crate) mod templates;
 pub(crate) mod till;
 pub(crate) mod tokens;
@@ -47,4 +48,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(templates::routes())
         .merge(campaigns::routes())
         .merge(journeys::routes())
+        .merge(surveys::routes())
 }

@@ -183,7 +183,7 @@ impl Visitor {
 
     fn framed(&self, title: &str, head: Markup, body: Markup) -> Markup {
         let tr = self.tr();
-        let links: [(&str, &str, &[Role]); 14] = [
+        let links: [(&str, &str, &[Role]); 15] = [
             ("/", tr.t("Dashboard"), EVERYONE),
             ("/customers", tr.t("Customers"), EVERYONE),
             ("/inbox", tr.t("Inbox"), EVERYONE),
@@ -191,6 +191,7 @@ impl Visitor {
             ("/changes", tr.t("Changes"), EVERYONE),
             ("/segments", tr.t("Segments"), MANAGERS),
             ("/campaigns", tr.t("Campaigns"), MANAGERS),
+            ("/surveys", tr.t("Surveys"), MANAGERS),
             ("/analytics", tr.t("Analytics"), MANAGERS),
             ("/loyalty", tr.t("Loyalty"), MANAGERS),
             ("/imports", tr.t("Import"), MANAGERS),
