@@ -130,7 +130,7 @@ struct ValueView {
 // What the analyses stored about a customer.
 #[derive(Serialize, ToSchema)]
 #[schema(as = CustomerScores, description = "What the analyses stored about the customer (`enishi analyze rfm` / `clv`).")]
-struct ScoresView {
+pub(crate) struct ScoresView {
     #[schema(required = true)]
     rfm: Option<RfmView>,
     #[schema(required = true)]
@@ -472,7 +472,7 @@ struct ConsentInput {
 // One entry of a customer's timeline.
 #[derive(Serialize, ToSchema)]
 #[schema(as = TimelineEntry)]
-struct TimelineView {
+pub(crate) struct TimelineView {
     #[schema(inline)]
     kind: TimelineKind,
     /// Enishi id of the entry in its own table.

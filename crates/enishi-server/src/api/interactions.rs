@@ -93,7 +93,7 @@ fn status_input() -> utoipa::openapi::Object {
 /// A request, complaint, call or note.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Interaction)]
-struct InteractionView {
+pub(crate) struct InteractionView {
     id: i64,
     customer_id: i64,
     kind: Kind,

@@ -373,7 +373,7 @@ struct CardProgress {
 
 // Everything about a customer's loyalty.
 #[derive(Serialize, ToSchema)]
-struct LoyaltySummary {
+pub(crate) struct LoyaltySummary {
     customer_id: i64,
     /// Posted points (pending included); negative is a debt.
     balance: i64,

@@ -1,4 +1,4 @@
-//! The JSON API under `/api/v1`: one module per resource (`customers`, `orders`, `events`,
+//! The JSON API under `/api/v1`: one module per resource (`customers`, `customer_360`, `orders`, `events`,
 //! `interactions`, `tasks`, `accounts`, `products`, `analytics`, `loyalty`, `segments`,
 //! `templates`, `campaigns`, `journeys`, `surveys`, `reviews`, `changes`, `meta`), what they share in
 //! `shared`, and here only the assembly:
@@ -21,6 +21,7 @@ mod accounts;
 mod analytics;
 mod campaigns;
 mod changes;
+mod customer_360;
 mod customers;
 mod events;
 mod interactions;
@@ -47,6 +48,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .merge(interactions::documented())
         .merge(tasks::documented())
         .merge(customers::documented())
+        .merge(customer_360::documented())
         .merge(orders::documented())
         .merge(events::documented())
         .merge(analytics::documented())

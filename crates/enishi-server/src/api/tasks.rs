@@ -38,7 +38,7 @@ crate::openapi::vocabulary!(Status(TaskStatus) as "TaskStatus": "Whether a task 
 /// A follow-up task.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Task)]
-struct TaskView {
+pub(crate) struct TaskView {
     id: i64,
     customer_id: i64,
     /// The customer's name.
@@ -78,7 +78,7 @@ struct TaskView {
 }
 
 impl TaskView {
-    fn of(t: tasks::Task, now: chrono::DateTime<chrono::Utc>) -> Self {
+    pub(crate) fn of(t: tasks::Task, now: chrono::DateTime<chrono::Utc>) -> Self {
         TaskView {
             overdue: t.status == TaskStatus::Open && t.due_at < now,
             id: t.id,
