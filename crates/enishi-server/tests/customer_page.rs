@@ -1,5 +1,5 @@
 //! The customer, seen whole, through the HTTP server on SQLite and PostgreSQL: the customer
-//! 360 in one API call.
+//! 360 in one API call, and the printable member card with the page's QR code.
 
 mod common;
 
@@ -18,6 +18,26 @@ fn start() -> ManualClock {
 /// A store over the app's database that reads `clock`, as the server does.
 fn store_at(app: &common::App, clock: &ManualClock) -> Store {
     Store::open(&app._db.url).unwrap().with_clock(Arc::new(clock.clone()))
+}
+
+/// Customer 1, Japanese, with a hostile name, opted in to email by the API.
+fn hanako(store: &Store) {
+    store
+        .write(|c| {
+            c.execute(
+                "INSERT INTO customers (id, external_id, name, email, locale, first_seen_at, created_at, updated_at) \
+                 VALUES (1, 'C1', '<b>花子</b>', 'hana@example.com', 'ja-JP', 0, 0, 0)",
+                &[],
+            )?;
+            let change = ConsentChange {
+                channel: ConsentChannel::Email,
+                status: ConsentStatus::OptedIn,
+                at: None,
+                source: "api".into(),
+            };
+            customers::set_consent(c, 1, &change)
+        })
+        .unwrap();
 }
 
 fn items(v: &Value) -> &Vec<Value> {
@@ -161,4 +181,42 @@ fn the_customer_360_answers_everything_about_a_customer_in_one_call() {
         assert_eq!((s, e["code"].as_str(), ctype.as_str()), (404, Some("not_found"), "application/problem+json"));
         assert_eq!(app.call("GET", "/api/v1/customers/x/360", Some(&staff), None).0, 400);
     }
+}
+
+#[test]
+fn staff_print_a_member_card_with_the_pages_qr_code() {
+    let clock = start();
+    let app = common::start_at(enishi_store::testing::sqlite(), clock.clone());
+    let store = store_at(&app, &clock);
+    hanako(&store);
+    store.write(|c| enishi_store::repo::settings::set(c, "shop_name", "珈琲 <縁>")).unwrap();
+    let cookie = app.session(Role::Staff);
+    let (s, html) = app.page("/customers/1", &cookie);
+    assert_eq!(s, 200);
+    assert!(html.contains("href=\"/customers/1/card\""), "the profile links the card: {html}");
+
+    let (s, html) = app.page("/customers/1/card", &cookie);
+    assert_eq!(s, 200, "{html}");
+    assert!(
+        html.contains("<svg xmlns=\"http://www.w3.org/2000/svg\"") && html.contains("<path fill=\"#000\" d=\"M"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"member-code\">C1<"), "{html}");
+    assert!(html.contains("珈琲 &lt;縁&gt;") && html.contains("&lt;b&gt;花子&lt;/b&gt;"), "escaped: {html}");
+    let link = html.split("id=\"card-link\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    assert!(link.contains("/me/1."), "{link}");
+    assert!(html.contains(&format!("aria-label=\"{link}\"")), "the code is labelled with the link");
+    assert_eq!(app.page(&link[link.find("/me/").unwrap()..], "").0, 200, "the printed link opens the page");
+
+    let resp = ureq::get(&format!("{}/customers/1/card.svg", app.base)).set("Cookie", &cookie).call().unwrap();
+    assert_eq!(resp.content_type(), "image/svg+xml");
+    assert!(resp.header("content-disposition").unwrap().contains("member-card.svg"));
+    let svg = resp.into_string().unwrap();
+    assert!(svg.starts_with("<svg") && svg.ends_with("</svg>") && svg.contains("/me/1."), "{svg}");
+
+    assert_eq!(app.page("/customers/999/card", &cookie).0, 404);
+    assert_eq!(app.page("/customers/x/card.svg", &cookie).0, 404);
+    assert_eq!(app.page("/customers/1/card", "").0, 303, "signed-out visitors sign in first");
+    let audit = store.read(|c| c.query_one("SELECT COUNT(*) FROM audit_log WHERE action = 'customer.card'", &[]));
+    assert_eq!(audit.unwrap().int(0).unwrap(), 2);
 }

@@ -667,6 +667,7 @@ fn profile_html(v: &Visitor, cur: Currency, view: &CustomerView, extra_cards: Ma
                 }
                 p {
                     a href={ "/customers/" (c.id) "/edit" } id="edit-contact-link" { (tr.t("Edit contact and consent")) }
+                    " · " a href={ "/customers/" (c.id) "/card" } id="print-card-link" { (tr.t("Print member card")) }
                     @if v.role() != Role::Staff {
                         " · " a href={ "/customers/" (c.id) "/merge" } id="merge-link" { (tr.t("Merge a duplicate record")) }
                     }

@@ -15,6 +15,7 @@ pub(crate) mod i18n;
 pub(crate) mod imports;
 pub(crate) mod journeys;
 pub(crate) mod loyalty;
+pub(crate) mod member_card;
 pub(crate) mod notices;
 pub(crate) mod people;
 pub(crate) mod privacy;
@@ -49,4 +50,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(campaigns::routes())
         .merge(journeys::routes())
         .merge(surveys::routes())
+        .merge(member_card::routes())
 }

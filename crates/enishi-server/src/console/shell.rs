@@ -111,6 +111,9 @@ div.cond{margin:.3rem 0;padding:.2rem}.add{margin:.3rem 0}.spark{vertical-align:
 .editor{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,1fr);gap:.8rem}iframe.preview{height:20rem;border:1px solid #e5e5e0;background:#fff}\
 pre{white-space:pre-wrap;overflow-wrap:anywhere}fieldset.step{margin:.6rem 0}fieldset.step legend{font-weight:600}\
 @media(max-width:40rem){.editor{grid-template-columns:1fr}}\
+.member-card{max-width:22rem;border:1px solid #222;border-radius:8px;padding:1rem;text-align:center;background:#fff}\
+.member-card .qr svg{width:12rem;height:12rem}.member-card .shop{font-weight:600}.member-card .link{font-size:.6rem;overflow-wrap:anywhere}\
+.small{font-size:.8rem}@media print{header,.no-print,.skip{display:none}main{padding:0}}\
 .h5{background:#925469;color:#fff}.h6{background:#7f3750;color:#fff}.h7{background:#6d2f45;color:#fff}.h8{background:#5b2a3c;color:#fff}";
 
 fn frame(tr: Tr, title: &str, head: Markup, nav: Markup, body: Markup) -> Markup {

@@ -54,6 +54,9 @@ pub enum CustomerWhat {
     Link {
         /// The customer's shop id.
         id: String,
+        /// Also write the link as a QR code to this SVG file (to print on a receipt or card).
+        #[arg(long, value_name = "FILE.svg")]
+        qr: Option<std::path::PathBuf>,
     },
 }
 
@@ -132,7 +135,7 @@ fn written(r: &Results) -> String {
 /// Runs a customer command.
 pub fn run_customer(store: &Store, what: CustomerWhat) -> Result<()> {
     match what {
-        CustomerWhat::Link { id } => {
+        CustomerWhat::Link { id, qr } => {
             let now = store.now().timestamp();
             let link = store
                 .write(|c| -> Result<Option<String>, Error> {
@@ -140,10 +143,15 @@ pub fn run_customer(store: &Store, what: CustomerWhat) -> Result<()> {
                     Ok(Some(enishi_campaigns::my_page::link(c, k, now)?))
                 })
                 .map_err(reported)?;
-            match link {
-                Some(l) => println!("{l}"),
-                None => return Err(BadInput(format!("no customer has the shop id '{id}'")).into()),
+            let Some(link) = link else {
+                return Err(BadInput(format!("no customer has the shop id '{id}'")).into());
+            };
+            if let Some(path) = qr {
+                let svg = enishi_campaigns::my_page::qr_svg(&link).map_err(reported)?;
+                std::fs::write(&path, svg)
+                    .map_err(|e| anyhow::anyhow!("cannot write the QR code to {}: {e}", path.display()))?;
             }
+            println!("{link}");
         }
     }
     Ok(())
