@@ -1,11 +1,13 @@
-//! The customer, seen whole, through the HTTP server on SQLite and PostgreSQL: the customer
-//! 360 in one API call, and the printable member card with the page's QR code.
+//! The customer, seen whole, through the HTTP server on SQLite and PostgreSQL: the public
+//! customer page `/me/TOKEN` (valid, expired, tampered; preferences and unsubscribing saved on
+//! the consent trail; hostile input escaped), the customer 360 in one API call, and the
+//! printable member card with the page's QR code.
 
 mod common;
 
 use chrono::TimeZone;
-use enishi_campaigns::surveys;
-use enishi_core::{ConsentChannel, ConsentStatus, Language, ManualClock, Role};
+use enishi_campaigns::{my_page, surveys};
+use enishi_core::{Clock, ConsentChannel, ConsentStatus, Language, ManualClock, Role};
 use enishi_store::repo::{customers, scores, surveys as survey_rows, users};
 use enishi_store::{params, ConsentChange, RfmScores, Store, ValueScores};
 use serde_json::{json, Value};
@@ -38,6 +40,103 @@ fn hanako(store: &Store) {
             customers::set_consent(c, 1, &change)
         })
         .unwrap();
+}
+
+/// The customer's consent per channel, as stored.
+fn consents(store: &Store) -> Vec<(String, String)> {
+    let k = store.read(|c| customers::get(c, 1)).unwrap().unwrap();
+    k.consents.iter().map(|x| (x.channel.as_str().to_string(), x.status.as_str().to_string())).collect()
+}
+
+/// The consent trail: (channel, status, source), newest first.
+fn trail(store: &Store) -> Vec<(String, String, String)> {
+    let t = store.read(|c| customers::consent_trail(c, 1)).unwrap();
+    t.into_iter().map(|e| (e.channel, e.status, e.source)).collect()
+}
+
+fn pair(a: &str, b: &str) -> (String, String) {
+    (a.to_string(), b.to_string())
+}
+
+#[test]
+fn the_customer_page_opens_by_its_link_saves_preferences_and_unsubscribes() {
+    for db in enishi_store::testing::all() {
+        let clock = start();
+        let app = common::start_at(db, clock.clone());
+        let store = store_at(&app, &clock);
+        hanako(&store);
+        let now = clock.now().timestamp();
+        let link = store.write(|c| my_page::link(c, 1, now)).unwrap();
+        let token = link.split("/me/").nth(1).unwrap().to_string();
+        let path = format!("/me/{token}");
+
+        // Valid: the customer's page in Japanese, their name escaped, email ticked.
+        let (status, html) = app.page(&path, "");
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("lang=\"ja\"") && html.contains("ポイント") && html.contains("ご連絡方法"), "{html}");
+        assert!(html.contains("&lt;b&gt;花子&lt;/b&gt;") && !html.contains("<b>花子"), "{html}");
+        assert!(html.contains("value=\"email\" checked"), "{html}");
+
+        // Tampered: another id, a later expiry, a cut signature, a survey's token.
+        let parts: Vec<&str> = token.split('.').collect();
+        let other = format!("2.{}.{}", parts[1], parts[2]);
+        let later = format!("1.{}.{}", parts[1].parse::<i64>().unwrap() + 86_400, parts[2]);
+        let key = store.write(|c| enishi_campaigns::unsubscribe::signing_key(c)).unwrap();
+        let survey_token =
+            enishi_campaigns::links::token(&key, enishi_campaigns::links::Purpose::Survey, 1, now + 3600);
+        for bad in [other.as_str(), later.as_str(), &token[..token.len() - 1], survey_token.as_str(), "x"] {
+            let (status, html) = app.page(&format!("/me/{bad}"), "");
+            assert_eq!(status, 404, "{bad}");
+            assert!(html.contains("リンクが無効です"), "{html}");
+            assert_eq!(app.form(&format!("/me/{bad}"), "", &[("channel", "sms")]).0, 404);
+            assert_eq!(app.form(&format!("/me/{bad}/unsubscribe"), "", &[]).0, 404);
+        }
+        assert_eq!(consents(&store), [pair("email", "opted_in")], "nothing changed");
+
+        // Hostile input: an unknown channel is ignored; control characters are refused whole.
+        let (status, _, html) = app.form(&path, "", &[("channel", "sms"), ("channel", "\u{0}email")]);
+        assert_eq!(status, 422, "{html}");
+        assert_eq!(consents(&store), [pair("email", "opted_in")], "a refused form stores nothing");
+
+        // Preferences: SMS and post wanted, email no longer; phone stays unknown.
+        let (status, _, html) =
+            app.form(&path, "", &[("channel", "sms"), ("channel", "postal"), ("channel", "<script>alert(1)</script>")]);
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("保存しました") && !html.contains("<script>alert"), "{html}");
+        assert!(html.contains("value=\"sms\" checked") && !html.contains("value=\"email\" checked"), "{html}");
+        assert_eq!(consents(&store), [pair("email", "opted_out"), pair("sms", "opted_in"), pair("postal", "opted_in")]);
+        let t = trail(&store);
+        assert_eq!(t.len(), 4, "{t:?}");
+        let page_changes: Vec<(String, String)> =
+            t.iter().filter(|e| e.2 == my_page::SOURCE).map(|e| (e.0.clone(), e.1.clone())).collect();
+        assert_eq!(page_changes.len(), 3, "{t:?}");
+        for want in [pair("email", "opted_out"), pair("sms", "opted_in"), pair("postal", "opted_in")] {
+            assert!(page_changes.contains(&want), "{want:?} on the trail: {t:?}");
+        }
+        // Saving the same again changes nothing on the trail.
+        assert_eq!(app.form(&path, "", &[("channel", "sms"), ("channel", "postal")]).0, 200);
+        assert_eq!(trail(&store).len(), 4);
+
+        // Unsubscribe from everything: every channel out, each change on the trail.
+        let (status, _, html) = app.form(&format!("{path}/unsubscribe"), "", &[]);
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("今後、お知らせはお送りしません"), "{html}");
+        assert_eq!(
+            consents(&store),
+            [pair("email", "opted_out"), pair("sms", "opted_out"), pair("postal", "opted_out")]
+        );
+        let t = trail(&store);
+        assert_eq!(t.len(), 6, "{t:?}");
+        assert!(t[..2].iter().all(|e| e.1 == "opted_out" && e.2 == my_page::SOURCE), "{t:?}");
+
+        // Expired: a year and a day later the link is refused with 410, and saves nothing.
+        clock.advance(chrono::Duration::days(366));
+        let (status, html) = app.page(&path, "");
+        assert_eq!(status, 410, "{html}");
+        assert!(html.contains("有効期限"), "{html}");
+        assert_eq!(app.form(&path, "", &[("channel", "email")]).0, 410);
+        assert_eq!(consents(&store)[0], pair("email", "opted_out"), "nothing saved after expiry");
+    }
 }
 
 fn items(v: &Value) -> &Vec<Value> {
