@@ -1,7 +1,10 @@
-//! `enishi customer link [--qr FILE.svg]` as a user runs it: the QR code written decodes to
-//! the link printed.
+//! `enishi survey create|invite|results` and `enishi customer link [--qr FILE.svg]` as a user
+//! runs them: bad input exits 2 and writes nothing; the results match hand-computed values; the
+//! QR code written decodes to the link printed.
 
+use enishi_store::repo::surveys as repo;
 use enishi_store::{params, Store};
+use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -59,6 +62,90 @@ fn raster(svg: &str) -> (usize, Vec<u8>) {
         }
     }
     (px, image)
+}
+
+#[test]
+fn surveys_are_made_invited_and_read_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db").display().to_string();
+    let store = Store::open(&db).unwrap();
+    customers(&store);
+    let run = |args: &[&str]| enishi(&db, dir.path(), args);
+    let surveys = |store: &Store| store.read(repo::list).unwrap().len();
+
+    // Mistakes exit 2, name what is wrong and make nothing.
+    for (args, says) in [
+        (vec!["survey", "create", "After visit", "--kind", "stars"], "kind"),
+        (vec!["survey", "create", "After visit", "--kind", "nps", "--valid-days", "0"], "valid_days"),
+        (vec!["survey", "create", " ", "--kind", "nps"], "name"),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+    }
+    assert_eq!(surveys(&store), 0, "nothing was made");
+
+    let out = run(&["survey", "create", "After visit", "--kind", "nps", "--valid-days", "30"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\"After visit\" (nps), links valid 30 days"), "{}", text(&out.stdout));
+    assert_eq!(run(&["survey", "create", "After visit", "--kind", "csat"]).status.code(), Some(2), "a name in use");
+
+    // Invite: an unknown survey or segment exits 2; the segment's three members are invited
+    // once, a second run skips them.
+    assert_eq!(run(&["survey", "invite", "Nope", "--segment", "vip"]).status.code(), Some(2));
+    let out = run(&["survey", "invite", "After visit", "--segment", "nobody"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("nobody"), "{}", text(&out.stderr));
+    let out = run(&["survey", "invite", "After visit", "--segment", "vip"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "invited 3 customers to \"After visit\"");
+    assert_eq!(
+        text(&run(&["survey", "invite", "After visit", "--segment", "vip"]).stdout).trim(),
+        "invited 0 customers to \"After visit\""
+    );
+
+    // Answers 10, 7 and 2: one promoter, one passive, one detractor → NPS 0.0.
+    store
+        .write(|c| {
+            let s = repo::by_name(c, "After visit")?.unwrap();
+            for (i, score) in repo::invitations(c, s.id)?.iter().zip([10, 7, 2]) {
+                let comment = (score == 2).then(|| "Too slow".to_string());
+                repo::answer(c, i.id, &repo::Answer { score: Some(score), reason: None, comment })?;
+            }
+            Ok::<_, enishi_store::StoreError>(())
+        })
+        .unwrap();
+    let out = run(&["survey", "results", "After visit"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    assert!(printed.starts_with("After visit (nps): 3 invited, 3 answered\n"), "{printed}");
+    assert!(printed.contains("NPS 0.0: 1 promoters, 1 passives, 1 detractors"), "{printed}");
+    let out = run(&["survey", "results", "After visit", "--json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["nps"]["score"], 0.0);
+    assert_eq!((json["invited"].as_u64(), json["answered"].as_u64()), (Some(3), Some(3)));
+    assert_eq!(json["comments"][0]["comment"], "Too slow");
+    assert_eq!(run(&["survey", "results", "After visit", "--segment", "nobody"]).status.code(), Some(2));
+    assert_eq!(run(&["survey", "results", "Nope"]).status.code(), Some(2));
+
+    // A CSAT survey's distribution over the five levels.
+    assert!(run(&["survey", "create", "Satisfaction", "--kind", "csat"]).status.success());
+    assert!(run(&["survey", "invite", "Satisfaction", "--segment", "vip"]).status.success());
+    store
+        .write(|c| {
+            let s = repo::by_name(c, "Satisfaction")?.unwrap();
+            for (i, level) in repo::invitations(c, s.id)?.iter().zip([5, 4, 1]) {
+                repo::answer(c, i.id, &repo::Answer { score: Some(level), ..Default::default() })?;
+            }
+            Ok::<_, enishi_store::StoreError>(())
+        })
+        .unwrap();
+    let printed = text(&run(&["survey", "results", "Satisfaction"]).stdout);
+    for line in ["1 Not satisfied: 1", "2 Slightly satisfied: 0", "4 Very satisfied: 1", "5 Extremely satisfied: 1"] {
+        assert!(printed.contains(line), "{line}: {printed}");
+    }
+    // Two of three at 4–5; (5 + 4 + 1) / 3 = 3.33.
+    assert!(printed.contains("satisfied (4-5): 66.7%, average 3.33"), "{printed}");
 }
 
 #[test]
