@@ -164,7 +164,7 @@ fn view(k: &Customer, l: Language, s: &LoyaltySummary, token: &str, said: Said) 
                 p { button type="submit" { (say(l, "Save", "保存する")) } }
             }
             form method="post" action=(format!("/me/{token}/unsubscribe")) {
-                p { button type="submit" style="background:#fff;color:#222" { (say(l, "Unsubscribe from everything", "すべてのお知らせを停止する")) } }
+                p { button type="submit" class="secondary" { (say(l, "Unsubscribe from everything", "すべてのお知らせを停止する")) } }
             }
         }
     };

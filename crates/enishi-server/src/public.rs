@@ -5,9 +5,10 @@
 
 use crate::AppState;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
 use enishi_campaigns::links::Refused;
 use maud::{html, Markup, DOCTYPE};
@@ -16,7 +17,8 @@ use std::net::SocketAddr;
 /// Requests one address may make to the public pages in a minute.
 pub(crate) const PER_MINUTE: u32 = 60;
 
-/// The public pages, each request counted against its address.
+/// The public pages, each request counted against its address, and their stylesheet (not
+/// counted: a page's own stylesheet must not use up the visitor's requests).
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(crate::unsubscribe::routes())
@@ -24,6 +26,17 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .merge(crate::review_page::routes())
         .merge(crate::my_page::routes())
         .route_layer(axum::middleware::from_fn_with_state(state, limit))
+        .route(STYLESHEET, get(stylesheet))
+}
+
+/// Where the public pages' stylesheet is served.
+const STYLESHEET: &str = "/public.css";
+
+/// The public pages' stylesheet, served (not inline) because the Content-Security-Policy
+/// allows styles from this server only: an inline `<style>` would be refused by the browser.
+async fn stylesheet() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], STYLE)
+        .into_response()
 }
 
 async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -53,7 +66,7 @@ pub(crate) fn page(language: &str, title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="robots" content="noindex";
                 title { (title) }
-                style { (STYLE) }
+                link rel="stylesheet" href=(STYLESHEET);
             }
             body {
                 main {
@@ -68,12 +81,15 @@ pub(crate) fn page(language: &str, title: &str, body: Markup) -> Markup {
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;line-height:1.6;color:#222;background:#fafafa}\
 main{max-width:32rem;margin:0 auto;padding:1rem}h1{font-size:1.3rem}h2{font-size:1.1rem;margin:1.2rem 0 .4rem}\
 .card{background:#fff;border:1px solid #ddd;border-radius:.5rem;padding:.8rem 1rem;margin:.8rem 0}\
-.big{font-size:2rem;font-weight:bold}.scale{display:grid;grid-template-columns:repeat(6,1fr);gap:.4rem}\
+.big{font-size:2rem;font-weight:bold}fieldset{min-width:0;margin:0;padding:0;border:0}\
+.scale{display:grid;grid-template-columns:repeat(6,minmax(0,1fr));gap:.4rem}\
 .scale label,.choices label{display:flex;align-items:center;gap:.4rem;min-height:44px;border:1px solid #ccc;\
 border-radius:.4rem;padding:0 .5rem;background:#fff}.choices label{margin:.3rem 0}\
+.scale label{flex-direction:column;justify-content:center;gap:0;padding:.2rem 0}\
 textarea{width:100%;box-sizing:border-box;font:inherit;min-height:6rem}\
 button{font-size:1rem;padding:.7rem 1.2rem;min-height:44px;border-radius:.4rem;border:1px solid #555;background:#222;color:#fff}\
-.error{color:#a00;font-weight:bold}progress{width:100%}.muted{color:#666;font-size:.9rem}";
+.error{color:#a00;font-weight:bold}progress{width:100%}.muted{color:#666;font-size:.9rem}\
+button.secondary{background:#fff;color:#222}.said{white-space:pre-wrap}";
 
 /// The refusal of a link: 404 for one that is not valid, 410 for one that has expired.
 pub(crate) fn refused(why: Refused) -> Response {

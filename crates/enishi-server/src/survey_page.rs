@@ -161,7 +161,7 @@ fn answered(p: &Page, again: bool) -> Markup {
         }
         div class="card" id="answer" {
             p { (say(l, "Your answer:", "ご回答：")) " " strong { (given) } }
-            @if let Some(comment) = &i.comment { p style="white-space: pre-wrap" { (comment) } }
+            @if let Some(comment) = &i.comment { p class="said" { (comment) } }
         }
     };
     page(l.tag(), say(l, "Thank you", "ありがとうございました"), body)

@@ -43,7 +43,7 @@ fn asking(s: &Subscriber, token: &str) -> Markup {
             html! {
                 p { "「" (s.campaign) "」などのお知らせの配信を停止しますか？" }
                 form method="post" action=(action) {
-                    button type="submit" style="font-size: 1rem; padding: .7rem 1.2rem; min-height: 44px" { "配信を停止する" }
+                    button type="submit" { "配信を停止する" }
                 }
             },
         )
@@ -57,7 +57,7 @@ fn asking(s: &Subscriber, token: &str) -> Markup {
             html! {
                 p { "Stop messages such as \u{201c}" (s.campaign) "\u{201d}?" }
                 form method="post" action=(action) {
-                    button type="submit" style="font-size: 1rem; padding: .7rem 1.2rem; min-height: 44px" { "Unsubscribe" }
+                    button type="submit" { "Unsubscribe" }
                 }
             },
         )

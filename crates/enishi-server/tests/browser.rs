@@ -1071,3 +1071,127 @@ fn a_marketer_writes_a_template_runs_a_campaign_through_the_wizard_and_reads_its
     browser.check("69-wizard-en");
     server.stop();
 }
+
+/// Fails when the page scrolls sideways at its width, or when anything a thumb presses (a
+/// button, a choice's label, a link standing alone, a text box) is smaller than 44 × 44 px.
+fn check_phone_layout(browser: &Browser, name: &str) {
+    let width = browser.script("return window.innerWidth").as_i64().unwrap();
+    assert!(width <= 420, "{name}: the page is at phone width, not {width} px");
+    let scroll = browser.script("return document.documentElement.scrollWidth - window.innerWidth").as_i64().unwrap();
+    let wide = browser.script(
+        "return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)\
+         .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))",
+    );
+    assert!(scroll <= 0, "{name}: the page scrolls sideways by {scroll} px: {wide}");
+    let small = browser.script(
+        "return Array.from(document.querySelectorAll('button, .scale label, .choices label, textarea, main > p > a'))\
+         .map(e => [e.tagName + ' ' + e.textContent.trim().slice(0, 20), e.getBoundingClientRect()])\
+         .filter(([_, r]) => r.width < 44 || r.height < 44).map(([n, r]) => n + ' ' + Math.round(r.width) + 'x' + Math.round(r.height))",
+    );
+    assert_eq!(small, json!([]), "{name}: touch targets under 44 px");
+}
+
+#[test]
+fn a_japanese_customer_answers_a_survey_and_uses_their_page_on_a_phone() {
+    let Some(browser) = Browser::start() else { return };
+    let db = testing::sqlite();
+    let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    db.store.write(|c| enishi_store::repo::settings::set(c, "shop_name", "珈琲 縁")).unwrap();
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let app = format!("http://{}", server.addr);
+    db.store.write(|c| enishi_store::repo::settings::set(c, "public_url", &app)).unwrap();
+    let api = |method: &str, path: &str, body: Value| -> Value {
+        ureq::request(method, &format!("{app}{path}"))
+            .set("Authorization", &format!("Bearer {admin}"))
+            .send_json(body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+            .into_json()
+            .unwrap()
+    };
+    api(
+        "PUT",
+        "/api/v1/loyalty/program",
+        json!({"name": "Cafe", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1, "minimum_order": "10"},
+               "tiers": {"basis": "spend", "window": {"rolling_days": 365},
+                         "levels": [{"id": "member", "name": "メンバー", "threshold": "0"}, {"id": "gold", "name": "ゴールド", "threshold": "500"}]}}),
+    );
+    let order = api(
+        "POST",
+        "/api/v1/orders",
+        json!({"order_id": "P-1", "placed_at": "2026-11-02 10:00", "total": "120.00",
+               "customer": {"external_id": "C-P", "name": "山田 花子", "email": "hanako@example.com"},
+               "lines": [{"sku": "LATTE", "quantity": 1, "unit_price": "120.00"}]}),
+    );
+    let id = order["customer_id"].as_i64().unwrap();
+    api("PATCH", &format!("/api/v1/customers/{id}"), json!({"locale": "ja-JP"}));
+    api("POST", "/api/v1/surveys", json!({"name": "ご来店後", "kind": "nps"}));
+    api("POST", "/api/v1/surveys/%E3%81%94%E6%9D%A5%E5%BA%97%E5%BE%8C/invitations", json!({"customers": ["C-P"]}));
+    let (survey_link, page_link) = db
+        .store
+        .write(|c| {
+            let s = enishi_campaigns::surveys::find(c, "ご来店後")?;
+            let i = enishi_store::repo::surveys::invitations(c, s.id)?.remove(0);
+            let now = c.now();
+            Ok::<_, enishi_campaigns::Error>((
+                enishi_campaigns::surveys::link(c, &i)?,
+                enishi_campaigns::my_page::link(c, id, now)?,
+            ))
+        })
+        .unwrap();
+    assert!(survey_link.starts_with(&app) && page_link.starts_with(&app), "{survey_link} {page_link}");
+
+    // The survey, on a phone, in Japanese: choose 9, write a comment, send.
+    browser.resize(390, 844);
+    browser.go(&survey_link);
+    assert_eq!(browser.title(), "アンケートのお願い");
+    assert!(browser.text("legend").contains("珈琲 縁をご友人や同僚にすすめる可能性"), "{}", browser.text("legend"));
+    check_phone_layout(&browser, "survey");
+    browser.check("40-survey-ja-phone");
+    browser.tick(".scale label:nth-child(10)");
+    assert_eq!(browser.script("return document.querySelector('input[name=score]:checked').value"), json!("9"));
+    browser.type_into("textarea[name=comment]", "ラテがおいしかったです。<b>また来ます</b>");
+    browser.click("form button[type=submit]");
+    assert_eq!(browser.title(), "ありがとうございました");
+    assert!(browser.text("[role=status]").contains("ご回答ありがとうございました"));
+    assert!(
+        browser.text("#answer").contains("9 / 10") && browser.text("#answer").contains("<b>また来ます</b>"),
+        "shown as typed"
+    );
+    check_phone_layout(&browser, "survey answered");
+    browser.check("41-survey-answered-ja-phone");
+    // Opened again, the link shows the answer and asks nothing.
+    browser.go(&survey_link);
+    assert!(browser.text("#answer").contains("9 / 10"));
+    assert_eq!(browser.script("return document.querySelectorAll('input[name=score]').length"), json!(0));
+    let results = api("GET", "/api/v1/surveys/%E3%81%94%E6%9D%A5%E5%BA%97%E5%BE%8C/results", json!(null));
+    assert_eq!(results["nps"]["promoters"], 1);
+
+    // The customer's own page: points, tier, preferences; SMS wanted, then unsubscribe.
+    browser.go(&page_link);
+    assert_eq!(browser.title(), "山田 花子 様のページ");
+    assert!(browser.text("#points").contains("120"), "{}", browser.text("#points"));
+    assert!(
+        browser.text("#tier").contains("メンバー") && browser.text("#tier").contains("ゴールド"),
+        "{}",
+        browser.text("#tier")
+    );
+    check_phone_layout(&browser, "customer page");
+    browser.check("42-my-page-ja-phone");
+    browser.tick("input[value=sms]");
+    browser.click("#preferences form button[type=submit]");
+    assert!(browser.text("[role=status]").contains("ご連絡方法の設定を保存しました"));
+    assert_eq!(browser.script("return document.querySelector('input[value=sms]').checked"), json!(true));
+    check_phone_layout(&browser, "preferences saved");
+    browser.check("43-my-page-saved-ja-phone");
+    let customer = api("GET", &format!("/api/v1/customers/{id}/360"), json!(null));
+    let sms = customer["consent"].as_array().unwrap().iter().find(|c| c["channel"] == "sms").unwrap().clone();
+    assert_eq!((sms["status"].as_str(), sms["source"].as_str()), (Some("opted_in"), Some("customer page")));
+    browser.click("form[action$='/unsubscribe'] button");
+    assert!(browser.text("[role=status]").contains("今後、お知らせはお送りしません"));
+    assert_eq!(browser.script("return document.querySelectorAll('input[name=channel]:checked').length"), json!(0));
+    check_phone_layout(&browser, "unsubscribed");
+    browser.check("44-my-page-unsubscribed-ja-phone");
+    server.stop();
+}
