@@ -147,11 +147,6 @@ pub fn list(c: &mut dyn Conn, q: &ReviewQuery, limit: i64, offset: i64) -> Resul
     .collect()
 }
 
-/// How many reviews wait for a moderator.
-pub fn pending_count(c: &mut dyn Conn) -> Result<i64, StoreError> {
-    c.query_one("SELECT COUNT(*) FROM reviews WHERE status = 'pending'", &[])?.int(0)
-}
-
 /// The customer's newest review invitation that is neither written nor expired at `now`.
 pub fn open_invitation(c: &mut dyn Conn, customer_id: i64, now: i64) -> Result<Option<Review>, StoreError> {
     c.query_opt(
