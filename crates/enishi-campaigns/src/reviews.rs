@@ -18,6 +18,9 @@ pub const VALID_DAYS: &str = "review_valid_days";
 pub const DEFAULT_VALID_DAYS: i64 = 30;
 /// The longest review, in characters.
 pub const MAX_BODY_CHARS: usize = 2_000;
+/// Setting: `on` to invite, in the scheduler's daily work, the customer of each new order to
+/// review the order (unset or anything else: off).
+pub const AFTER_ORDER: &str = "review_after_order";
 /// The statuses a moderator sets.
 pub const MODERATED: [&str; 3] = [repo::APPROVED, repo::REJECTED, repo::PENDING];
 
@@ -49,6 +52,16 @@ pub fn invite(c: &mut dyn Conn, order_ref: &str, sku: Option<&str>, now: i64) ->
 pub fn invite_since(c: &mut dyn Conn, since: i64, now: i64) -> Result<u64, Error> {
     let expires = expiry(c, now)?;
     Ok(repo::invite_since(c, since, expires)?)
+}
+
+/// Runs the after-order rule for orders placed at or after `since` (Unix seconds): when the
+/// [`AFTER_ORDER`] setting is `on`, the customer of each order is invited to review it as a
+/// whole, once per order; returns how many it invited.
+pub fn after_order_rule(c: &mut dyn Conn, since: i64, now: i64) -> Result<u64, Error> {
+    match settings::get(c, AFTER_ORDER)?.as_deref().map(str::trim) {
+        Some("on") => invite_since(c, since, now),
+        _ => Ok(0),
+    }
 }
 
 /// The link to a review's page.

@@ -241,7 +241,7 @@ fn daily_work(state: &AppState, today: i64, now: i64, errors: &mut Vec<String>) 
 const RULES_LOOK_BACK_DAYS: i64 = 7;
 
 /// The task rules over the last [`RULES_LOOK_BACK_DAYS`], the assignees' digests for
-/// business day `today` and the survey invitations after orders (docs/listening.md).
+/// business day `today` and the survey and review invitations after orders (docs/listening.md).
 fn follow_ups(state: &AppState, today: i64) -> Result<(), StoreError> {
     use enishi_store::repo::tasks;
     let ws = state.workspace();
@@ -260,6 +260,12 @@ fn follow_ups(state: &AppState, today: i64) -> Result<(), StoreError> {
     match state.store.write(|c| enishi_campaigns::surveys::after_order_rule(c, since)) {
         Ok(invited) => tracing::info!(invited, "survey invitations after orders"),
         Err(e) => tracing::warn!(error = %e, "survey invitations after orders"),
+    }
+    // Review invitations after orders (the `review_after_order` setting).
+    let now = state.now().timestamp();
+    match state.store.write(|c| enishi_campaigns::reviews::after_order_rule(c, since, now)) {
+        Ok(invited) => tracing::info!(invited, "review invitations after orders"),
+        Err(e) => tracing::warn!(error = %e, "review invitations after orders"),
     }
     Ok(())
 }

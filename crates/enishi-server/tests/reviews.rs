@@ -7,7 +7,7 @@
 mod common;
 
 use chrono::TimeZone;
-use enishi_core::{ManualClock, Role};
+use enishi_core::{Clock, ManualClock, Role};
 use enishi_store::{params, Store};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -433,4 +433,26 @@ fn feedback_linked_to_a_change_makes_a_segment_and_a_merge_field() {
         assert_eq!(count(&store, "SELECT COUNT(*) FROM change_feedback"), 1);
         assert_eq!(app.admin("GET", "/api/v1/changes", None).1["items"][1]["customer_count"], 1);
     }
+}
+
+#[test]
+fn the_daily_work_invites_reviews_after_orders_when_the_setting_is_on() {
+    let clock = start();
+    let app = common::start_at(enishi_store::testing::sqlite(), clock.clone());
+    let store = store_at(&app, &clock);
+    ordered(&app, &store, "O-1", "C-1", "ja", &["BEANS-1"]);
+    let state = enishi_server::AppState::new(Arc::new(store_at(&app, &clock))).unwrap();
+    let tick = |state: &enishi_server::AppState| {
+        let ticker = enishi_server::scheduler::Ticker::new(std::time::Duration::from_secs(60));
+        enishi_server::scheduler::tick(state, clock.now().timestamp(), &ticker);
+    };
+    tick(&state);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM reviews"), 0, "off unless the setting is on");
+    store.write(|c| enishi_store::repo::settings::set(c, enishi_campaigns::reviews::AFTER_ORDER, "on")).unwrap();
+    clock.advance(chrono::Duration::days(1));
+    tick(&state);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM reviews WHERE sku = '' AND status = 'invited'"), 1);
+    clock.advance(chrono::Duration::days(1));
+    tick(&state);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM reviews"), 1, "once per order");
 }
