@@ -985,7 +985,6 @@ const JA: &[(&str, &str)] = &[
     ("Detractors (0–6)", "批判者（0〜6）"),
     ("Everyone", "全員"),
     ("How often each reason was given", "理由ごとの回答数"),
-    ("Invite", "招待する"),
     ("Invite a segment", "セグメントを招待"),
     ("Invite a segment on the survey's page; then send a campaign to the same segment with the merge field {{ survey_url }}.", "アンケートのページでセグメントを招待し、同じセグメントに差し込み項目 {{ survey_url }} を入れたキャンペーンを送ります。"),
     ("Invited", "招待数"),
