@@ -11,6 +11,7 @@ pub mod campaigns;
 pub mod changes;
 pub mod coupons;
 pub mod definition;
+pub mod digests;
 pub mod email;
 pub mod fields;
 pub mod journeys;

@@ -7,6 +7,8 @@
 //! verify, STARTTLS missing, a refused login). The send rate of each channel is read from the
 //! settings every round and shared with every other sender of the database. A second thread
 //! posts webhook messages and makes call-list campaigns' tasks, which need no SMTP server.
+//! When it has no campaign email to send, the email sender also sends the assignees' daily
+//! task digests (`enishi_campaigns::digests`).
 
 use crate::AppState;
 use enishi_campaigns::email::configured;
@@ -62,7 +64,9 @@ pub fn start(state: AppState) -> CampaignWorker {
                     }
                 };
                 let ws = state.settings.get();
-                let mut sender = Sender::new(&state.store, smtp, SendOptions::new(&from), ws.clock, ws.currency);
+                let options = SendOptions::new(&from);
+                let worker = options.worker.clone();
+                let mut sender = Sender::new(&state.store, smtp.clone(), options, ws.clock, ws.currency);
                 let mut idle_since = Instant::now();
                 while !flag.load(Ordering::Relaxed) && idle_since.elapsed() < RECONFIGURE {
                     match sender.round() {
@@ -72,7 +76,20 @@ pub fn start(state: AppState) -> CampaignWorker {
                                 tracing::warn!(sent = r.sent, retried = r.retried, failed = r.failed, "campaign round");
                             }
                         }
-                        Ok(_) => pause(&flag, IDLE),
+                        Ok(_) => {
+                            match enishi_campaigns::digests::deliver(&state.store, &smtp, &from, &worker, &ws.clock) {
+                                Ok(d) if d.claimed > 0 => {
+                                    if d.failed > 0 {
+                                        tracing::warn!(sent = d.sent, failed = d.failed, "task digests");
+                                    }
+                                }
+                                Ok(_) => pause(&flag, IDLE),
+                                Err(e) => {
+                                    tracing::error!(error = %e, "task digests failed (tried again shortly)");
+                                    pause(&flag, Duration::from_secs(10));
+                                }
+                            }
+                        }
                         Err(e @ enishi_campaigns::Error::Delivery(_)) => {
                             // The certificate, STARTTLS or the login: the messages wait, untried,
                             // and the configuration is read again after a while.
