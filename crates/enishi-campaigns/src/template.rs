@@ -57,6 +57,15 @@ impl Language {
         }
     }
 
+    /// The text for this language, of one given in English and Japanese (the public pages'
+    /// fixed wording).
+    pub fn say(self, en: &'static str, ja: &'static str) -> &'static str {
+        match self {
+            Language::Japanese => ja,
+            Language::English => en,
+        }
+    }
+
     /// The stored tag.
     pub fn tag(self) -> &'static str {
         match self {

@@ -22,13 +22,6 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/me/{token}", get(show).post(save)).route("/me/{token}/unsubscribe", post(unsubscribe_all))
 }
 
-fn say(language: Language, en: &'static str, ja: &'static str) -> &'static str {
-    match language {
-        Language::Japanese => ja,
-        Language::English => en,
-    }
-}
-
 /// What changed, to say on the page.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Said {
@@ -83,10 +76,10 @@ async fn unsubscribe_all(State(state): State<AppState>, Path(token): Path<String
 
 fn channel_label(channel: ConsentChannel, l: Language) -> &'static str {
     match channel {
-        ConsentChannel::Email => say(l, "Email", "メール"),
-        ConsentChannel::Sms => say(l, "Text messages (SMS)", "SMS（ショートメッセージ）"),
-        ConsentChannel::Postal => say(l, "Letters by post", "郵便（ダイレクトメール）"),
-        ConsentChannel::Phone => say(l, "Phone calls", "お電話"),
+        ConsentChannel::Email => l.say("Email", "メール"),
+        ConsentChannel::Sms => l.say("Text messages (SMS)", "SMS（ショートメッセージ）"),
+        ConsentChannel::Postal => l.say("Letters by post", "郵便（ダイレクトメール）"),
+        ConsentChannel::Phone => l.say("Phone calls", "お電話"),
     }
 }
 
@@ -107,31 +100,31 @@ fn view(k: &Customer, l: Language, s: &LoyaltySummary, token: &str, said: Said) 
     let action = format!("/me/{token}");
     let body = html! {
         @match said {
-            Said::Saved => p role="status" class="card" { (say(l, "Your preferences are saved.", "ご連絡方法の設定を保存しました。")) },
-            Said::Unsubscribed => p role="status" class="card" { (say(l, "You will get no more messages from us.", "今後、お知らせはお送りしません。")) },
+            Said::Saved => p role="status" class="card" { (l.say("Your preferences are saved.", "ご連絡方法の設定を保存しました。")) },
+            Said::Unsubscribed => p role="status" class="card" { (l.say("You will get no more messages from us.", "今後、お知らせはお送りしません。")) },
             Said::Nothing => {},
         }
         section class="card" id="points" {
-            h2 { (say(l, "Points", "ポイント")) }
-            p class="big" { (s.available) " " span class="muted" { (say(l, "points available", "ポイント利用可能")) } }
-            @if s.pending > 0 { p { (say(l, "Pending (not usable yet):", "付与予定（まだ使えません）：")) " " (s.pending) } }
+            h2 { (l.say("Points", "ポイント")) }
+            p class="big" { (s.available) " " span class="muted" { (l.say("points available", "ポイント利用可能")) } }
+            @if s.pending > 0 { p { (l.say("Pending (not usable yet):", "付与予定（まだ使えません）：")) " " (s.pending) } }
             @for e in &s.expiring_soon {
-                p { (say(l, "Expiring on", "有効期限")) " " (written_date(e.date, l)) "：" strong { (e.points) } " " (say(l, "points", "ポイント")) }
+                p { (l.say("Expiring on", "有効期限")) " " (written_date(e.date, l)) "：" strong { (e.points) } " " (l.say("points", "ポイント")) }
             }
         }
         @if let Some(t) = &s.tier {
             section class="card" id="tier" {
-                h2 { (say(l, "Tier", "会員ランク")) }
+                h2 { (l.say("Tier", "会員ランク")) }
                 p class="big" { (t.name) }
                 @if let Some(n) = &t.next {
                     @if let Some((p, of)) = fraction(&t.progress, &n.threshold) { progress value=(p) max=(of) {} }
-                    p { (say(l, "To", "次のランク")) " " strong { (n.name) } (say(l, ": ", "まで あと ")) (n.missing) (say(l, " to go", "")) }
+                    p { (l.say("To", "次のランク")) " " strong { (n.name) } (l.say(": ", "まで あと ")) (n.missing) (l.say(" to go", "")) }
                 }
             }
         }
         @if !s.stamp_cards.is_empty() {
             section class="card" id="stamps" {
-                h2 { (say(l, "Stamp cards", "スタンプカード")) }
+                h2 { (l.say("Stamp cards", "スタンプカード")) }
                 @for card in &s.stamp_cards {
                     p { (card.name) "：" (card.stamps) " / " (card.of) }
                     progress value=(card.stamps) max=(card.of) {}
@@ -140,31 +133,31 @@ fn view(k: &Customer, l: Language, s: &LoyaltySummary, token: &str, said: Said) 
         }
         @if !s.coupons.is_empty() {
             section class="card" id="coupons" {
-                h2 { (say(l, "Coupons", "クーポン")) }
+                h2 { (l.say("Coupons", "クーポン")) }
                 @for cp in &s.coupons {
-                    p { code { (cp.code) } " " span class="muted" { (say(l, "until", "有効期限")) " " (enishi_store::instant(cp.valid_until).format("%Y-%m-%d")) } }
+                    p { code { (cp.code) } " " span class="muted" { (l.say("until", "有効期限")) " " (enishi_store::instant(cp.valid_until).format("%Y-%m-%d")) } }
                 }
             }
         }
         @if !s.referral_code.is_empty() {
             section class="card" id="referral" {
-                h2 { (say(l, "Your referral code", "ご紹介コード")) }
+                h2 { (l.say("Your referral code", "ご紹介コード")) }
                 p class="big" { code { (s.referral_code) } }
-                p class="muted" { (say(l, "Give it to a friend: you both get a reward on their first order.", "お友だちに教えると、初回のご注文でお二人に特典があります。")) }
+                p class="muted" { (l.say("Give it to a friend: you both get a reward on their first order.", "お友だちに教えると、初回のご注文でお二人に特典があります。")) }
             }
         }
         section class="card" id="preferences" {
-            h2 { (say(l, "How may we contact you?", "ご連絡方法")) }
+            h2 { (l.say("How may we contact you?", "ご連絡方法")) }
             form method="post" action=(action) {
                 div class="choices" {
                     @for channel in ConsentChannel::ALL {
                         label { input type="checkbox" name="channel" value=(channel.as_str()) checked[opted_in(k, *channel)]; (channel_label(*channel, l)) }
                     }
                 }
-                p { button type="submit" { (say(l, "Save", "保存する")) } }
+                p { button type="submit" { (l.say("Save", "保存する")) } }
             }
             form method="post" action=(format!("/me/{token}/unsubscribe")) {
-                p { button type="submit" class="secondary" { (say(l, "Unsubscribe from everything", "すべてのお知らせを停止する")) } }
+                p { button type="submit" class="secondary" { (l.say("Unsubscribe from everything", "すべてのお知らせを停止する")) } }
             }
         }
     };

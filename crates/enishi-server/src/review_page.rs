@@ -21,14 +21,6 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/r/{token}", get(show).post(write))
 }
 
-/// One text in English and Japanese.
-fn say(language: Language, en: &'static str, ja: &'static str) -> &'static str {
-    match language {
-        Language::Japanese => ja,
-        Language::English => en,
-    }
-}
-
 async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let now = state.now().timestamp();
     let opened = state
@@ -101,12 +93,11 @@ fn stars(n: i64) -> String {
 /// The review's form, with what is wrong with the last one.
 fn question(p: &Page, shop: &str, token: &str, wrong: Option<Wrong>) -> Markup {
     let l = p.language;
-    let shop = if shop.trim().is_empty() { say(l, "our shop", "当店") } else { shop };
+    let shop = if shop.trim().is_empty() { l.say("our shop", "当店") } else { shop };
     let action = format!("/r/{token}");
     let problem = wrong.map(|w| match w {
-        Wrong::Stars => say(l, "Please choose from one to five stars.", "星の数（1〜5）をお選びください。"),
-        Wrong::Body => say(
-            l,
+        Wrong::Stars => l.say("Please choose from one to five stars.", "星の数（1〜5）をお選びください。"),
+        Wrong::Body => l.say(
             "Please keep your review under 2,000 characters, without special characters.",
             "レビューは2,000文字以内で、特殊な文字を含めずにご記入ください。",
         ),
@@ -119,18 +110,18 @@ fn question(p: &Page, shop: &str, token: &str, wrong: Option<Wrong>) -> Markup {
         }
         form method="post" action=(action) class="card" {
             fieldset class="choices" {
-                legend { strong { (subject(p)) } " — " (say(l, "how would you rate it?", "評価をお聞かせください")) }
+                legend { strong { (subject(p)) } " — " (l.say("how would you rate it?", "評価をお聞かせください")) }
                 @for n in (1..=5).rev() {
                     label { input type="radio" name="stars" value=(n) required; span aria-hidden="true" { (stars(n)) } " " (n) }
                 }
             }
-            h2 { label for="body" { (say(l, "Your review (optional)", "レビュー（任意）")) } }
+            h2 { label for="body" { (l.say("Your review (optional)", "レビュー（任意）")) } }
             textarea id="body" name="body" maxlength=(reviews::MAX_BODY_CHARS) {}
-            p class="muted" { (say(l, "Reviews are shown in the shop after we have read them.", "いただいたレビューは、当店で確認したのちに掲載します。")) }
-            p { button type="submit" { (say(l, "Send", "送信する")) } }
+            p class="muted" { (l.say("Reviews are shown in the shop after we have read them.", "いただいたレビューは、当店で確認したのちに掲載します。")) }
+            p { button type="submit" { (l.say("Send", "送信する")) } }
         }
     };
-    page(l.tag(), say(l, "Write a review", "レビューのお願い"), body)
+    page(l.tag(), l.say("Write a review", "レビューのお願い"), body)
 }
 
 /// The review written, with thanks (and a note when this was a second submission).
@@ -139,9 +130,9 @@ fn written(p: &Page, again: bool) -> Markup {
     let r = &p.review;
     let body = html! {
         @if again {
-            p role="status" { (say(l, "You have reviewed this already; your first review stands.", "すでにレビューをいただいています。最初のレビューを記録しています。")) }
+            p role="status" { (l.say("You have reviewed this already; your first review stands.", "すでにレビューをいただいています。最初のレビューを記録しています。")) }
         } @else {
-            p role="status" { (say(l, "Thank you for your review.", "レビューありがとうございました。")) }
+            p role="status" { (l.say("Thank you for your review.", "レビューありがとうございました。")) }
         }
         div class="card" id="review" {
             p { strong { (subject(p)) } }
@@ -149,5 +140,5 @@ fn written(p: &Page, again: bool) -> Markup {
             @if let Some(text) = &r.body { p style="white-space: pre-wrap" { (text) } }
         }
     };
-    page(l.tag(), say(l, "Thank you", "ありがとうございました"), body)
+    page(l.tag(), l.say("Thank you", "ありがとうございました"), body)
 }

@@ -20,14 +20,6 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/s/{token}", get(show).post(answer))
 }
 
-/// One text in English and Japanese.
-fn say(language: Language, en: &'static str, ja: &'static str) -> &'static str {
-    match language {
-        Language::Japanese => ja,
-        Language::English => en,
-    }
-}
-
 async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     let now = state.now().timestamp();
     let opened = state
@@ -80,19 +72,18 @@ async fn answer(State(state): State<AppState>, Path(token): Path<String>, Form(f
 }
 
 fn title(p: &Page) -> &'static str {
-    say(p.language, "A short survey", "アンケートのお願い")
+    p.language.say("A short survey", "アンケートのお願い")
 }
 
 /// The question's form, with what is wrong with the last answer.
 fn question(p: &Page, shop: &str, token: &str, wrong: Option<Wrong>) -> Markup {
     let l = p.language;
-    let shop = if shop.trim().is_empty() { say(l, "our shop", "当店") } else { shop };
+    let shop = if shop.trim().is_empty() { l.say("our shop", "当店") } else { shop };
     let action = format!("/s/{token}");
     let problem = wrong.map(|w| match w {
-        Wrong::Score => say(l, "Please choose one of the answers.", "いずれかをお選びください。"),
-        Wrong::Reason => say(l, "Please choose a reason.", "理由をお選びください。"),
-        Wrong::Comment => say(
-            l,
+        Wrong::Score => l.say("Please choose one of the answers.", "いずれかをお選びください。"),
+        Wrong::Reason => l.say("Please choose a reason.", "理由をお選びください。"),
+        Wrong::Comment => l.say(
             "Please keep your comment under 2,000 characters, without special characters.",
             "ご意見は2,000文字以内で、特殊な文字を含めずにご記入ください。",
         ),
@@ -107,7 +98,7 @@ fn question(p: &Page, shop: &str, token: &str, wrong: Option<Wrong>) -> Markup {
                             @if l == Language::Japanese { (shop) "をご友人や同僚にすすめる可能性はどのくらいありますか？" }
                             @else { "How likely are you to recommend " (shop) " to a friend or colleague?" }
                         }
-                        p class="muted" { (say(l, "0 = not at all likely, 10 = extremely likely", "0 = まったくすすめない、10 = ぜひすすめたい")) }
+                        p class="muted" { (l.say("0 = not at all likely, 10 = extremely likely", "0 = まったくすすめない、10 = ぜひすすめたい")) }
                         div class="scale" {
                             @for n in 0..=10 {
                                 label { input type="radio" name="score" value=(n) required; (n) }
@@ -128,16 +119,16 @@ fn question(p: &Page, shop: &str, token: &str, wrong: Option<Wrong>) -> Markup {
                 }
                 _ => {
                     fieldset class="choices" {
-                        legend { (say(l, "Why have you stopped shopping with us?", "最近ご利用がない理由を教えてください。")) }
+                        legend { (l.say("Why have you stopped shopping with us?", "最近ご利用がない理由を教えてください。")) }
                         @for (key, _, _) in STOP_REASONS {
                             label { input type="radio" name="reason" value=(key) required; (reason_label(key, l)) }
                         }
                     }
                 }
             }
-            h2 { label for="comment" { (say(l, "Anything you would like to tell us? (optional)", "ご意見・ご感想（任意）")) } }
+            h2 { label for="comment" { (l.say("Anything you would like to tell us? (optional)", "ご意見・ご感想（任意）")) } }
             textarea id="comment" name="comment" maxlength=(surveys::MAX_COMMENT_CHARS) {}
-            p { button type="submit" { (say(l, "Send", "送信する")) } }
+            p { button type="submit" { (l.say("Send", "送信する")) } }
         }
     };
     page(l.tag(), title(p), body)
@@ -155,14 +146,14 @@ fn answered(p: &Page, again: bool) -> Markup {
     };
     let body = html! {
         @if again {
-            p role="status" { (say(l, "You have answered this survey already; your first answer stands.", "このアンケートにはすでにご回答いただいています。最初のご回答を記録しています。")) }
+            p role="status" { (l.say("You have answered this survey already; your first answer stands.", "このアンケートにはすでにご回答いただいています。最初のご回答を記録しています。")) }
         } @else {
-            p role="status" { (say(l, "Thank you for your answer.", "ご回答ありがとうございました。")) }
+            p role="status" { (l.say("Thank you for your answer.", "ご回答ありがとうございました。")) }
         }
         div class="card" id="answer" {
-            p { (say(l, "Your answer:", "ご回答：")) " " strong { (given) } }
+            p { (l.say("Your answer:", "ご回答：")) " " strong { (given) } }
             @if let Some(comment) = &i.comment { p class="said" { (comment) } }
         }
     };
-    page(l.tag(), say(l, "Thank you", "ありがとうございました"), body)
+    page(l.tag(), l.say("Thank you", "ありがとうございました"), body)
 }
