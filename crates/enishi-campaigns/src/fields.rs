@@ -3,8 +3,8 @@
 //! customer's own links (unsubscribe, survey, review, their page).
 
 use crate::template::{
-    honorific, written_date, ChangeField, CustomerField, Language, MergeFields, NameField, PointsField, ProductField,
-    StampField,
+    honorific, written_date, written_time, ChangeField, CustomerField, Language, MergeFields, NameField, PointsField,
+    ProductField, PromotionField, StampField,
 };
 use crate::Error;
 use enishi_rewards::summary;
@@ -41,6 +41,8 @@ pub fn merge_fields(
         .ok_or_else(|| Error::NotFound(format!("customer {customer_id} does not exist")))?;
     let loyalty = summary(c, programs, customer_id, now)?;
     let language = common.language;
+    let tier_id = loyalty.tier.as_ref().map(|t| t.id.as_str());
+    let promotion = promotion_field(programs, now, Promotion::Running(tier_id), language);
     let expiring = loyalty.expiring_soon.iter().map(|e| e.points).sum();
     let expiring_on = loyalty.expiring_soon.first().map(|e| written_date(e.date, language)).unwrap_or_default();
     let picked: Vec<(String, Option<String>)> = scores::recommendations(c, customer_id)?
@@ -79,10 +81,70 @@ pub fn merge_fields(
         unsubscribe_url,
         survey_url: crate::surveys::survey_url(c, customer_id, now)?,
         review_url: crate::reviews::review_url(c, customer_id, now)?,
+        promotion,
         change: ChangeField { title: crate::changes::title_for(c, customer_id)? },
         my_page_url: crate::my_page::link(c, customer_id, now)?,
         sender: NameField { name: common.sender.clone() },
         shop: NameField { name: common.shop.clone() },
         campaign: NameField { name: common.campaign.clone() },
     })
+}
+
+/// Which promotion a message is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Promotion<'a> {
+    /// The first promotion running at the time for a customer of this tier (or of none).
+    Running(Option<&'a str>),
+    /// The promotion with this id (a promotion journey's occurrence), running or not.
+    Named(&'a str),
+}
+
+/// `promotion.*` as of `now` (Unix seconds): empty when no promotion is found.
+pub fn promotion_field(programs: &Programs, now: i64, which: Promotion<'_>, language: Language) -> PromotionField {
+    let clock = programs.clock();
+    let at = enishi_store::instant(now);
+    let found = match which {
+        Promotion::Running(tier) => programs.at(now).and_then(|(_, p)| {
+            p.doc.promotions.iter().zip(&p.windows).find(|(pr, w)| {
+                w.active_at(at, clock) && (pr.tiers.is_empty() || tier.is_some_and(|t| pr.tiers.iter().any(|x| x == t)))
+            })
+        }),
+        Promotion::Named(id) => [programs.at(now), programs.latest()]
+            .into_iter()
+            .flatten()
+            .find_map(|(_, p)| p.doc.promotions.iter().zip(&p.windows).find(|(pr, _)| pr.id == id)),
+    };
+    let Some((pr, w)) = found else { return PromotionField::default() };
+    let end = w.weekly.as_ref().and_then(|weekly| weekly.occurrence_at(at, clock)).map(|(_, end)| end).or(w.ends);
+    PromotionField {
+        name: pr.name.clone(),
+        multiplier: pr.multiplier.map(|m| m.to_string()).unwrap_or_default(),
+        bonus: pr.bonus.unwrap_or(0),
+        ends: end
+            .map(|e| {
+                let local = clock.local_datetime(e);
+                written_time(local.date(), local.time(), language)
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// The promotion a journey step's message is about: the id in its key's occurrence
+/// (`announce (promotion:weekend)`), if the journey was entered by a promotion's start.
+pub fn promotion_of_step(step: &str) -> Option<&str> {
+    let start = step.rfind("(promotion:")?;
+    step[start + "(promotion:".len()..].strip_suffix(')')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::promotion_of_step;
+
+    #[test]
+    fn a_steps_promotion_is_read_from_its_occurrence() {
+        assert_eq!(promotion_of_step("announce (promotion:weekend)"), Some("weekend"));
+        assert_eq!(promotion_of_step("a (b) (promotion:x (y))"), Some("x (y)"));
+        assert_eq!(promotion_of_step("welcome (first)"), None);
+        assert_eq!(promotion_of_step(""), None);
+    }
 }

@@ -16,7 +16,7 @@
 
 use crate::campaigns::{common, definition, load_template};
 use crate::email::{build, Outgoing, Refusal, Session, SmtpConfig};
-use crate::fields::merge_fields;
+use crate::fields::{merge_fields, promotion_field, promotion_of_step, Promotion};
 use crate::pace::Pace;
 use crate::template::{Compiled, Language};
 use crate::{unsubscribe, Error};
@@ -326,7 +326,11 @@ impl<'a> Sender<'a> {
             .store
             .read(|c| {
                 let now = c.now();
-                merge_fields(c, programs, m.customer_id, now, shared, link)
+                let mut fields = merge_fields(c, programs, m.customer_id, now, shared, link)?;
+                if let Some(id) = promotion_of_step(&m.step) {
+                    fields.promotion = promotion_field(programs, now, Promotion::Named(id), shared.language);
+                }
+                Ok::<_, Error>(fields)
             })
             .map_err(internal)?;
         if let Some(offer) = &prepared.coupon {

@@ -31,6 +31,10 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("unsubscribe_url", "the customer's one-click unsubscribe page"),
     ("survey_url", "the customer's newest open survey invitation (empty without one)"),
     ("review_url", "the customer's newest review invitation not written yet (empty without one)"),
+    ("promotion.name", "the bonus-points promotion the message is about: a promotion journey's own, else the first one running when the message goes out for the customer's tier (empty without one)"),
+    ("promotion.multiplier", "what the promotion multiplies base points by, such as 2 (empty when it gives a fixed bonus only)"),
+    ("promotion.bonus", "the fixed points the promotion adds per order (0 without)"),
+    ("promotion.ends", "when the promotion (or a recurring one's current occurrence) ends, with the time, in the business time zone and the template's language (empty when it has no end)"),
     ("change.title", "the latest change the shop made after feedback the customer gave (empty without one)"),
     ("my_page_url", "the customer's own page: points, tier, stamps, coupons, contact preferences"),
     ("sender.name", "the person the message is from (\"Aya\")"),
@@ -140,6 +144,8 @@ pub struct MergeFields {
     pub survey_url: String,
     /// The newest review invitation's page (empty without one).
     pub review_url: String,
+    /// `promotion.*`: the bonus-points promotion the message is about.
+    pub promotion: PromotionField,
     /// `change.*`: the latest change made after the customer's feedback.
     pub change: ChangeField,
     /// The customer's own page.
@@ -178,6 +184,19 @@ pub struct PointsField {
     pub expiring_on: String,
 }
 
+/// The bonus-points promotion a message is about (`promotion.*`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct PromotionField {
+    /// The promotion's name (empty without one).
+    pub name: String,
+    /// The multiplier of base points, as written (`2`, `1.5`); empty without one.
+    pub multiplier: String,
+    /// Fixed points per order (0 without).
+    pub bonus: i64,
+    /// Its end (a recurring promotion's current occurrence's), written with the time.
+    pub ends: String,
+}
+
 /// A change the shop made (`change.title`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChangeField {
@@ -209,6 +228,16 @@ pub fn written_date(date: chrono::NaiveDate, language: Language) -> String {
     match language {
         Language::Japanese => date.format("%Y年%-m月%-d日").to_string(),
         Language::English => date.format("%B %-d, %Y").to_string(),
+    }
+}
+
+/// A local date and time as the template's language writes it: 2026年12月6日 18:00,
+/// December 6, 2026, 18:00.
+pub fn written_time(date: chrono::NaiveDate, time: chrono::NaiveTime, language: Language) -> String {
+    let hm = time.format("%H:%M");
+    match language {
+        Language::Japanese => format!("{} {hm}", written_date(date, language)),
+        Language::English => format!("{}, {hm}", written_date(date, language)),
     }
 }
 
@@ -360,6 +389,19 @@ pub fn sample(language: Language) -> MergeFields {
         unsubscribe_url: "https://shop.example/u/sample".into(),
         survey_url: "https://shop.example/s/sample".into(),
         review_url: "https://shop.example/r/sample".into(),
+        promotion: PromotionField {
+            name: match language {
+                Language::Japanese => "週末ポイント2倍".into(),
+                Language::English => "Double points weekend".into(),
+            },
+            multiplier: "2".into(),
+            bonus: 0,
+            ends: written_time(
+                chrono::NaiveDate::from_ymd_opt(2026, 12, 6).unwrap_or_default(),
+                chrono::NaiveTime::from_hms_opt(18, 0, 0).unwrap_or_default(),
+                language,
+            ),
+        },
         change: ChangeField {
             title: match language {
                 Language::Japanese => "配送が3日以内になりました".into(),

@@ -15,7 +15,7 @@
 
 use crate::campaigns::{common, definition, load_template};
 use crate::definition::{CouponOffer, Definition};
-use crate::fields::{merge_fields, Common};
+use crate::fields::{merge_fields, promotion_field, promotion_of_step, Common, Promotion};
 use crate::pace::Pace;
 use crate::sender::{Round, SendOptions};
 use crate::template::{Compiled, Language};
@@ -370,7 +370,11 @@ impl<'a> WebhookSender<'a> {
         let link = unsubscribe::link(&p.base_url, &p.key, m.customer_id, m.campaign_id);
         let (mut fields, customer) = self.store.read(|c| {
             let now = c.now();
-            Ok::<_, Error>((merge_fields(c, programs, m.customer_id, now, shared, link)?, recipient(c, m.customer_id)?))
+            let mut fields = merge_fields(c, programs, m.customer_id, now, shared, link)?;
+            if let Some(id) = promotion_of_step(&m.step) {
+                fields.promotion = promotion_field(programs, now, Promotion::Named(id), shared.language);
+            }
+            Ok::<_, Error>((fields, recipient(c, m.customer_id)?))
         })?;
         if let Some(offer) = &p.coupon {
             let (campaign_id, customer_id, language) = (m.campaign_id, m.customer_id, *language);

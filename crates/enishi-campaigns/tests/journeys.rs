@@ -674,3 +674,82 @@ fn a_call_step_makes_a_task_for_staff_after_the_welcome_mail() {
         assert_eq!(server.received().len(), 2);
     }
 }
+
+#[test]
+fn a_promotion_journeys_message_names_the_promotion_its_multiplier_and_its_end() {
+    for db in testing::all() {
+        let (store, clock) = store_on(&db.url);
+        let dir = tempfile::tempdir().unwrap();
+        let server = SmtpServer::start(dir.path(), &[]);
+        customers(&store, 4);
+        store.write(|c| enishi_rewards::apply_program(c, LOYALTY, tokyo(), "test").map(drop)).unwrap();
+        store
+            .write(|c| {
+                let parts = Parts {
+                    subject: "{{ promotion.name }}".into(),
+                    html: "<p>{{ promotion.name }}</p>".into(),
+                    text: "{{ promotion.name }} x{{ promotion.multiplier }} +{{ promotion.bonus }} until {{ promotion.ends }}\n{{ unsubscribe_url }}".into(),
+                };
+                ops::save_template(c, "promo", "en", &parts, yen())
+            })
+            .unwrap();
+        create(
+            &store,
+            r#"{"name": "promo", "trigger": {"kind": "promotion_started", "promotion": "double"},
+                "sender": {"email": "aya@corner.example"},
+                "steps": [{"key": "announce", "template": "promo"}, {"key": "after", "template": "promo", "delay": "2d"}]}"#,
+        );
+        // C4 reaches gold; C1 stays a member.
+        clock.advance(Duration::hours(1));
+        loyalty_order(&store, "O4", 4, 400, clock.now());
+        loyalty_order(&store, "O1", 1, 50, clock.now());
+        // 5 December 10:01 in Tokyo: the promotion has started and is announced.
+        clock.set(Utc.with_ymd_and_hms(2026, 12, 5, 1, 1, 0).unwrap());
+        store
+            .write(|c| {
+                let programs = enishi_rewards::Programs::load(c, tokyo())?;
+                let now = c.now();
+                enishi_rewards::run_jobs(c, &programs, now)
+            })
+            .unwrap();
+        run(&store);
+        send_all(&store, &server);
+        let got = server.received();
+        assert_eq!(got.len(), 1, "{}", db.url);
+        let data = got[0]["data"].as_str().unwrap();
+        assert_eq!(header(data, "Subject"), Some("Double points"));
+        assert!(data.contains("Double points x2 +0 until December 7, 2026, 10:00"), "{data}");
+        // Two days later the promotion has ended, but the journey's message still speaks of it.
+        clock.set(Utc.with_ymd_and_hms(2026, 12, 7, 1, 1, 0).unwrap());
+        run(&store);
+        send_all(&store, &server);
+        let got = server.received();
+        assert_eq!(got.len(), 2, "{}", db.url);
+        assert!(got[1]["data"].as_str().unwrap().contains("Double points x2 +0 until December 7, 2026, 10:00"));
+
+        // A campaign's preview speaks of the promotion running for the customer's tier: the
+        // gold customer's, not the member's.
+        let said = |who: &str| {
+            store
+                .read(|c| {
+                    let parts = Parts { subject: "s".into(), html: "h".into(), text: "[{{ promotion.name }}]".into() };
+                    ops::render_for(
+                        c,
+                        &parts,
+                        enishi_campaigns::template::Language::English,
+                        Some(who),
+                        yen(),
+                        &tokyo(),
+                    )
+                })
+                .unwrap()
+                .text
+        };
+        clock.set(Utc.with_ymd_and_hms(2026, 12, 6, 1, 0, 0).unwrap());
+        assert_eq!(said("C4"), "[Double points]");
+        assert_eq!(said("C1"), "[]");
+        // After its end, nothing is running.
+        clock.set(Utc.with_ymd_and_hms(2026, 12, 7, 1, 0, 0).unwrap());
+        assert_eq!(said("C4"), "[]");
+    }
+}
