@@ -135,3 +135,41 @@ fn a_journey_is_created_listed_shown_and_run_from_the_command_line() {
     assert!(resumed.contains("is running"), "{resumed}");
     assert!(String::from_utf8_lossy(&run(url, p, &["journey", "run"]).stdout).contains("entered 1"));
 }
+
+#[test]
+fn a_journey_run_with_send_makes_its_call_tasks_without_an_smtp_server() {
+    let db = enishi_store::testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let url = &db.url;
+    std::fs::write(p.join("customers.csv"), "external_id,name,phone,phone_consent\nC1,Hana,090-1234-5678,opted_in\n")
+        .unwrap();
+    std::fs::write(
+        p.join("thanks.json"),
+        r#"{"name": "thanks", "trigger": {"kind": "first_purchase"},
+            "steps": [{"key": "call", "channel": "call", "call": {"title": "Thank-you call"}}]}"#,
+    )
+    .unwrap();
+    run(url, p, &["import", "customers", "customers.csv"]);
+    run(url, p, &["settings", "--quiet-hours", "none"]);
+    run(url, p, &["journey", "create", "thanks.json"]);
+    let store = enishi_store::Store::open(url).unwrap();
+    store
+        .write(|c| {
+            let now = c.now();
+            c.execute(
+                "INSERT INTO orders (order_ref, customer_id, placed_at, placed_day, channel, currency, total, status, created_at) \
+                 SELECT 'O1', id, $1, 0, 'in_store', 'JPY', 12000000, 'completed', $1 FROM customers WHERE external_id = 'C1'",
+                enishi_store::params![now],
+            )
+        })
+        .unwrap();
+    // No SMTP server is configured: a journey without email steps does not need one.
+    let out = enishi(url, p, &["journey", "run", "--send"]).env_remove("ENISHI_SMTP_URL").output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("queued 1") && said.contains("created 1 call tasks"), "{said}");
+    assert!(!said.contains("sent "), "no email was sent: {said}");
+    let tasks = String::from_utf8(run(url, p, &["tasks", "list"]).stdout).unwrap();
+    assert!(tasks.contains("Thank-you call"), "{tasks}");
+}

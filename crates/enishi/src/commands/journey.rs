@@ -4,8 +4,10 @@
 use super::campaign::{reported, smtp};
 use anyhow::{Context, Result};
 use clap::Subcommand;
+use enishi_campaigns::definition::Channel;
 use enishi_campaigns::journeys::{self, document_of, pass};
 use enishi_campaigns::sender::{SendOptions, Sender};
+use enishi_campaigns::webhook::WebhookSender;
 use enishi_campaigns::Error;
 use enishi_store::repo::campaigns as campaigns_repo;
 use enishi_store::repo::journeys as repo;
@@ -52,7 +54,9 @@ pub enum JourneyWhat {
     /// One pass now: enter the customers whose trigger fired and queue (or skip, with the
     /// reason) the steps that are due. `enishi serve` does this every tick.
     Run {
-        /// Then send the queued email until it is settled (needs the SMTP settings).
+        /// Then deliver what the journeys queued until it is settled: email over SMTP (needs
+        /// the SMTP settings, only when a journey has email steps), webhook messages as
+        /// signed POSTs, and call steps as tasks.
         #[arg(long)]
         send: bool,
     },
@@ -106,12 +110,38 @@ pub fn run(store: &Store, what: JourneyWhat) -> Result<()> {
                 p.entered, p.queued, p.skipped, p.exited, p.postponed
             );
             if send {
-                let (smtp, from) = smtp(store)?;
-                let mut sender = Sender::new(store, smtp, SendOptions::new(&from), clock, currency);
-                let total = sender.run_until_done(Duration::from_secs(60), &mut |_| {}).map_err(reported)?;
-                println!("sent {}, retried {}, failed {}", total.sent, total.retried, total.failed);
+                deliver(store, clock, currency)?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Delivers what the journeys queued, on each channel their steps use.
+fn deliver(store: &Store, clock: enishi_core::BusinessClock, currency: enishi_core::Currency) -> Result<()> {
+    let mut channels = Vec::new();
+    for j in store.read(repo::list)? {
+        let doc = document_of(&j).map_err(reported)?;
+        for step in &doc.steps {
+            if !channels.contains(&step.channel) {
+                channels.push(step.channel);
+            }
+        }
+    }
+    if channels.contains(&Channel::Email) {
+        let (smtp, from) = smtp(store)?;
+        let mut sender = Sender::new(store, smtp, SendOptions::new(&from), clock, currency);
+        let total = sender.run_until_done(Duration::from_secs(60), &mut |_| {}).map_err(reported)?;
+        println!("sent {}, retried {}, failed {}", total.sent, total.retried, total.failed);
+    }
+    if channels.contains(&Channel::Webhook) {
+        let mut sender = WebhookSender::new(store, SendOptions::new(""), clock, currency);
+        let total = sender.run_until_done(Duration::from_secs(60), &mut |_| {}).map_err(reported)?;
+        println!("posted {}, retried {}, failed {}", total.sent, total.retried, total.failed);
+    }
+    if channels.contains(&Channel::Call) {
+        let made = store.write(enishi_campaigns::calls::create_due_tasks).map_err(reported)?;
+        println!("created {made} call tasks");
     }
     Ok(())
 }
