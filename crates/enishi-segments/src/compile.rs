@@ -57,6 +57,9 @@ pub enum Form {
     /// `EXISTS (SELECT … WHERE customer_id = c.id)`: an index seek for each customer the query
     /// visits — best when a selective condition has already narrowed them down.
     Probes,
+    /// The gathered set itself, as `SELECT DISTINCT … AS id … ORDER BY id` (SQLite), to drive
+    /// a query from: only [`gathered_ids`] uses it.
+    Driver,
 }
 
 impl<'a> Context<'a> {
@@ -156,6 +159,21 @@ pub fn expr(node: &Node, ctx: &Context<'_>, at: &str) -> Result<Expr, Invalid> {
         Node::Not(child) => expr(child, ctx, &format!("{at}/not"))?.not(),
         Node::Condition(c) => condition(c, ctx, at)?,
     })
+}
+
+/// The customers one condition selects as a query of their ids — distinct, ascending, in a
+/// column `id` — when its set form is one gathered set (`c.id IN (SELECT …)`); `None` for a
+/// condition written otherwise (on the customer's own row, a count that holds at zero, …).
+/// SQLite only: the query may select a column it does not group by.
+pub fn gathered_ids(node: &Node, ctx: &Context<'_>) -> Result<Option<SelectStatement>, Invalid> {
+    let Node::Condition(c) = node else { return Ok(None) };
+    match condition(c, &Context { form: Form::Driver, ..*ctx }, "")? {
+        Expr::SubQuery(None, q) => match *q {
+            sea_query::SubQueryStatement::SelectStatement(q) => Ok(Some(q)),
+            _ => Ok(None),
+        },
+        _ => Ok(None),
+    }
 }
 
 /// Reads one condition's arguments and test, remembering which arguments were used.
@@ -360,6 +378,14 @@ fn customer_col() -> Expr {
 fn id_in(ctx: &Context<'_>, mut query: SelectStatement, key: Expr) -> Expr {
     match ctx.form {
         Form::Sets => customer_id().in_subquery(query),
+        Form::Driver => {
+            query
+                .clear_selects()
+                .expr_as(key, Alias::new("id"))
+                .distinct()
+                .order_by(Alias::new("id"), sea_query::Order::Asc);
+            Expr::SubQuery(None, Box::new(query.into()))
+        }
         Form::Probes => {
             query.and_where(key.eq(customer_id()));
             Expr::exists(query)
@@ -914,7 +940,9 @@ fn segment(r: &Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid> {
         }
         within.push(name.clone());
         drop(within);
-        let compiled = expr(rule, ctx, "");
+        // Another segment's rule is a condition of this one, never the driver itself.
+        let form = if ctx.form == Form::Driver { Form::Sets } else { ctx.form };
+        let compiled = expr(rule, &Context { form, ..*ctx }, "");
         ctx.refs.within.borrow_mut().pop();
         let compiled = compiled.map_err(|e| {
             if e.message.starts_with("segments refer to each other") {

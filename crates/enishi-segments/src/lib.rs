@@ -61,7 +61,8 @@ fn with_context<T>(
 ) -> Result<T, Error> {
     let refs = saved::refs(c, rule)?;
     let summaries = summaries(c, as_of_day, calendar)?;
-    let ctx = Context { as_of_day, calendar, dialect: dialect(c), refs: &refs, summaries, form: Form::Sets };
+    let dialect = dialect(c);
+    let ctx = Context { as_of_day, calendar, dialect, refs: &refs, summaries, form: plan::natural_form(dialect) };
     compile(c, rule, &ctx)
 }
 
@@ -75,22 +76,21 @@ pub fn summaries(c: &mut dyn Conn, as_of_day: i64, calendar: &BusinessClock) -> 
     Ok(Summaries { products: state.fresh && orders_before && returns_before, order_count: orders_before })
 }
 
-/// The condition on the customer `c` that selects `rule`'s members, planned for this database
-/// ([`plan`]).
-fn planned(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &BusinessClock) -> Result<sea_query::Expr, Error> {
+/// How `rule`'s members are selected, planned for this database ([`plan`]).
+fn planned(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &BusinessClock) -> Result<plan::Planned, Error> {
     with_context(c, rule, as_of_day, calendar, plan::condition)
 }
 
 /// How many customers `rule` selects as of business day `as_of_day`.
 pub fn count(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &BusinessClock) -> Result<i64, Error> {
-    let query = compile::count_where(planned(c, rule, as_of_day, calendar)?);
+    let query = planned(c, rule, as_of_day, calendar)?.count();
     let rows = enishi_store::sql::select(c, &query)?;
     Ok(rows.first().map(|r| r.int("n")).transpose()?.unwrap_or(0))
 }
 
 /// The ids of the customers `rule` selects as of business day `as_of_day`, ascending.
 pub fn members(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &BusinessClock) -> Result<Vec<i64>, Error> {
-    let query = compile::members_where(planned(c, rule, as_of_day, calendar)?);
+    let query = planned(c, rule, as_of_day, calendar)?.members();
     let rows = enishi_store::sql::select(c, &query)?;
     Ok(rows.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?)
 }
@@ -104,7 +104,7 @@ pub fn sample(
     calendar: &BusinessClock,
     n: u64,
 ) -> Result<Vec<i64>, Error> {
-    let mut query = compile::members_where(planned(c, rule, as_of_day, calendar)?);
+    let mut query = planned(c, rule, as_of_day, calendar)?.members();
     query.limit(n);
     let rows = enishi_store::sql::select(c, &query)?;
     Ok(rows.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?)
