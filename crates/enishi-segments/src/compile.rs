@@ -81,9 +81,9 @@ pub struct Summaries {
     pub order_count: bool,
 }
 
-/// The saved segments (by name, their rules), static lists (by name, their ids) and campaigns
-/// (by name, their goals) that `segment = "…"`, `list = "…"` and `responded(campaign: "…")`
-/// conditions name.
+/// The saved segments (by name, their rules), static lists (by name, their ids), campaigns
+/// (by name, their goals) and changes (by key, their ids) that `segment = "…"`, `list = "…"`,
+/// `responded(campaign: "…")` and `raised(change: "…")` conditions name.
 #[derive(Debug, Default)]
 pub struct Refs {
     /// Saved segments' rules by name.
@@ -92,6 +92,8 @@ pub struct Refs {
     pub lists: HashMap<String, i64>,
     /// Campaigns' goals by name.
     pub campaigns: HashMap<String, CampaignGoal>,
+    /// Changes' ids by key.
+    pub changes: HashMap<String, i64>,
     /// The segments being compiled, outermost first, to refuse a cycle.
     within: RefCell<Vec<String>>,
 }
@@ -883,12 +885,9 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
                 .from_as(Alias::new("change_feedback"), Alias::new("f"))
                 .to_owned();
             if let Some(key) = change {
-                let keyed = Query::select()
-                    .column(Alias::new("id"))
-                    .from(Alias::new("changes"))
-                    .and_where(Expr::col(Alias::new("key")).eq(key.trim()))
-                    .to_owned();
-                q.and_where(col("f", "change_id").in_subquery(keyed));
+                let key = key.trim();
+                let id = ctx.refs.changes.get(key).ok_or_else(|| r.invalid(format!("there is no change \"{key}\"")))?;
+                q.and_where(col("f", "change_id").eq(*id));
             }
             id_in(ctx, q, col("f", "customer_id"))
         }

@@ -6,7 +6,8 @@ use enishi_core::BusinessClock;
 use enishi_store::repo::segments::{self as repo, Change, Segment, Snapshot};
 use enishi_store::{Conn, StoreError};
 
-/// The saved segments and static lists that `rule` names, and those their rules name in turn.
+/// The saved segments, static lists, campaigns and changes that `rule` names, and those the
+/// segments' rules name in turn.
 /// Names that do not exist are left out; compiling the rule then says so at the condition.
 pub fn refs(c: &mut dyn Conn, rule: &Node) -> Result<Refs, Error> {
     let mut refs = Refs::default();
@@ -18,6 +19,17 @@ pub fn refs(c: &mut dyn Conn, rule: &Node) -> Result<Refs, Error> {
                     if !refs.campaigns.contains_key(name) {
                         if let Some(goal) = campaign_goal(c, name)? {
                             refs.campaigns.insert(name.clone(), goal);
+                        }
+                    }
+                }
+                continue;
+            }
+            if cond.field == "raised" {
+                if let Some(Value::Text(key)) = cond.args.get("change") {
+                    let key = key.trim();
+                    if !refs.changes.contains_key(key) {
+                        if let Some(ch) = enishi_store::repo::changes::by_key(c, key)? {
+                            refs.changes.insert(key.to_string(), ch.id);
                         }
                     }
                 }

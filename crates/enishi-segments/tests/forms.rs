@@ -121,6 +121,8 @@ fn bad_conditions_are_refused_naming_the_node_and_what_is_allowed() {
         ("responded", "needs the campaign"),
         ("responded(campaign: \"winter\")", "no campaign named \"winter\""),
         ("responded(campaign: \"winter\", within: 7d)", "does not take `within`"),
+        ("raised(change: \"nope\")", "there is no change \"nope\""),
+        ("raised(change: \" \")", "non-blank text"),
     ] {
         let e = invalid(text);
         assert!(e.message.contains(says), "{text}: {e}");

@@ -356,10 +356,16 @@ fn feedback_linked_to_a_change_makes_a_segment_and_a_merge_field() {
         let (s, v) =
             app.admin("POST", "/api/v1/segments/count", Some(json!({"rule": "raised(change: \"delivery-3-days\")"})));
         assert_eq!((s, v["count"].as_i64()), (200, Some(3)), "{v}");
-        assert_eq!(
-            app.admin("POST", "/api/v1/segments/count", Some(json!({"rule": "raised(change: \"other\")"}))).1["count"],
-            0
+        // A change that does not exist is refused like an unknown campaign or list.
+        let (s, v) = app.admin("POST", "/api/v1/segments/count", Some(json!({"rule": "raised(change: \"other\")"})));
+        assert_eq!((s, v["code"].as_str()), (422, Some("invalid_rule")), "{v}");
+        assert!(v["detail"].as_str().unwrap_or_default().contains("there is no change \"other\""), "{v}");
+        let (s, _) = app.admin(
+            "POST",
+            "/api/v1/segments",
+            Some(json!({"name": "told-other", "rule": "raised(change: \"other\")"})),
         );
+        assert_eq!(s, 422, "a segment naming no change is not saved");
         let template =
             json!({"locale": "ja", "subject": "{{ change.title }}", "html": "<p>{{ change.title }}</p>", "text": ""});
         assert_eq!(app.admin("PUT", "/api/v1/templates/told", Some(template)).0, 200);

@@ -113,4 +113,14 @@ fn reviews_and_changes_from_the_command_line() {
     assert_eq!(text(&out.stdout), format!("review {id} unlinked from delivery-3-days\n"), "{}", text(&out.stderr));
     assert_eq!(run(&["change", "unlink", "delivery-3-days", "--kind", "review", "--id", &id]).status.code(), Some(2));
     assert!(text(&run(&["change", "list"]).stdout).contains("\t1 feedback\t1 customers"));
+
+    // The customers who raised it are a segment; a change that does not exist is refused.
+    let out = run(&["segment", "count", "raised(change: \"delivery-3-days\")"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().last(), Some("1"), "{}", text(&out.stdout));
+    let out = run(&["segment", "count", "raised(change: \"delivery-2-days\")"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("there is no change \"delivery-2-days\""), "{}", text(&out.stderr));
+    assert_eq!(run(&["segment", "create", "Told", "raised(change: \"nope\")"]).status.code(), Some(2));
+    assert_eq!(count("SELECT COUNT(*) FROM segments"), 0, "nothing saved");
 }
