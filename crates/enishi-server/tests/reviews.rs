@@ -356,6 +356,32 @@ fn feedback_linked_to_a_change_makes_a_segment_and_a_merge_field() {
         let (s, v) =
             app.admin("POST", "/api/v1/segments/count", Some(json!({"rule": "raised(change: \"delivery-3-days\")"})));
         assert_eq!((s, v["count"].as_i64()), (200, Some(3)), "{v}");
+
+        // Unlinking a survey answer linked by mistake: managers only, audited; its customer
+        // leaves the segment; unlinking again, or something never linked, is 404.
+        let unlink_path =
+            |change: &Value, kind: &str, id: &Value| format!("/api/v1/changes/{change}/feedback/{kind}/{id}");
+        let answer = unlink_path(&ch["id"], "survey", &json!(answered));
+        assert_eq!(app.call("DELETE", &answer, Some(&app.staff), None).0, 403, "staff may not unlink");
+        let (s, v) = app.admin("DELETE", &unlink_path(&ch["id"], "order", &json!(answered)), None);
+        assert_eq!((s, v["code"].as_str(), v["field"].as_str()), (422, Some("invalid_change"), Some("kind")), "{v}");
+        assert_eq!(app.admin("DELETE", &unlink_path(&json!(999), "survey", &json!(answered)), None).0, 404);
+        assert_eq!(app.admin("DELETE", &unlink_path(&ch["id"], "survey", &json!(unanswered)), None).0, 404);
+        assert_eq!(app.admin("DELETE", &format!("/api/v1/changes/{}/feedback/survey/x1", ch["id"]), None).0, 400);
+        let (s, v, _) = app.call("DELETE", &answer, Some(&app.admin), None);
+        assert_eq!((s, v), (204, Value::Null), "unlinked");
+        assert_eq!(app.admin("DELETE", &answer, None).0, 404, "not linked any more");
+        let (_, v) =
+            app.admin("POST", "/api/v1/segments/count", Some(json!({"rule": "raised(change: \"delivery-3-days\")"})));
+        assert_eq!(v["count"].as_i64(), Some(2), "{v}");
+        let (_, detail) = app.admin("GET", &format!("/api/v1/changes/{}", ch["id"]), None);
+        assert_eq!(
+            (detail["change"]["feedback_count"].as_i64(), detail["feedback"].as_array().map(Vec::len)),
+            (Some(2), Some(2))
+        );
+        let audited = count(&store, "SELECT COUNT(*) FROM audit_log WHERE action = 'change.unlink'");
+        assert_eq!(audited, 1);
+        assert_eq!(link("survey", &json!(answered), &app.admin).0, 201, "linked again");
         // A change that does not exist is refused like an unknown campaign or list.
         let (s, v) = app.admin("POST", "/api/v1/segments/count", Some(json!({"rule": "raised(change: \"other\")"})));
         assert_eq!((s, v["code"].as_str()), (422, Some("invalid_rule")), "{v}");

@@ -11,7 +11,7 @@ use crate::openapi::{
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use enishi_campaigns::changes as ops;
 use enishi_store::repo::changes::{self as repo, Change, Feedback};
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,7 @@ pub(super) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(list_changes, create_change))
         .routes(routes!(get_change))
         .routes(routes!(link_feedback))
+        .routes(routes!(unlink_feedback))
 }
 
 /// A campaign error on a change route: a wrong value is 422 `invalid_change` naming the field;
@@ -282,4 +283,42 @@ async fn link_feedback(
         .await?;
     let view = ChangeView::from(change);
     Ok(if linked { created(view) } else { ok(view) })
+}
+
+#[utoipa::path(delete, path = "/api/v1/changes/{id}/feedback/{kind}/{feedback_id}", operation_id = "unlinkFeedback",
+    tag = "listening",
+    summary = "Unlink feedback from a change",
+    description = "Removes the link of an interaction, a survey answer or a review to the change (one made by mistake); its customer leaves `raised(change: \"KEY\")` unless other feedback of theirs is linked. A wrong kind is 422 `invalid_change`; a change that does not exist, or feedback not linked to it, is 404. Audited as `change.unlink`.\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
+    params(
+        ("id" = i64, Path, description = "Enishi change id.", minimum = 0),
+        ("kind" = String, Path, description = "`interaction`, `survey` or `review`."),
+        ("feedback_id" = i64, Path, description = "The interaction's, invitation's or review's id.", minimum = 0),
+    ),
+    responses(
+        (status = 204, description = "Unlinked."),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
+async fn unlink_feedback(
+    Manager(caller): Manager,
+    State(state): State<AppState>,
+    PathParam((Id(id), kind, Id(feedback_id))): PathParam<(Id, String, Id)>,
+) -> Result<Response, ApiError> {
+    state
+        .run(move |s| {
+            s.write(|c| {
+                let change = repo::get(c, id)?.ok_or_else(|| ApiError::not_found(format!("no change {id}")))?;
+                ops::unlink(c, &change.key, &kind, feedback_id).map_err(answer)?;
+                let after = serde_json::json!({"kind": kind.trim(), "id": feedback_id});
+                crate::audit::record(c, &caller.actor, "change.unlink", &change.key, Some(after))?;
+                Ok::<_, ApiError>(())
+            })
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
