@@ -36,6 +36,9 @@ struct Item {
     customer: Option<String>,
     kind: String,
     title: String,
+    /// The rule that made the task (absent from digests queued before rules were named).
+    #[serde(default)]
+    rule: Option<String>,
     due_at: String,
     overdue: bool,
 }
@@ -188,10 +191,12 @@ fn contents(digest: &Payload, language: Language, at: &Place<'_>) -> (String, St
             |_| t.due_at.clone(),
             |d| at.calendar.format_local(d.with_timezone(&chrono::Utc), "%Y-%m-%d %H:%M"),
         );
+        // A rule's task is named in the assignee's language, whatever was stored.
+        let title = t.rule.as_deref().and_then(|r| tasks::rule_title(r, ja)).unwrap_or(&t.title);
         if ja {
-            format!("{late}{}（{} 様、{}、期限 {due}）", t.title, who, kind_ja(&t.kind))
+            format!("{late}{title}（{} 様、{}、期限 {due}）", who, kind_ja(&t.kind))
         } else {
-            format!("{late}{} ({who}, {}, due {due})", t.title, t.kind)
+            format!("{late}{title} ({who}, {}, due {due})", t.kind)
         }
     };
     let greeting = if ja { format!("{} さん", digest.name) } else { format!("Hello {},", digest.name) };
@@ -234,6 +239,7 @@ mod tests {
             customer: Some("佐藤 花子".into()),
             kind: "call".into(),
             title: title.into(),
+            rule: None,
             due_at: "2026-12-04T09:00:00+00:00".into(),
             overdue,
         };
@@ -244,6 +250,24 @@ mod tests {
             day: "2026-12-04".into(),
             tasks: vec![task(3, "Ask how the <b>grinder</b> is", true), task(4, "Thank-you call", false)],
         }
+    }
+
+    #[test]
+    fn a_rules_task_is_named_in_the_assignees_language_whatever_was_stored() {
+        let utc = BusinessClock::new("UTC").unwrap();
+        let at = Place { calendar: &utc, public_url: "https://shop.example" };
+        let mut d = digest();
+        d.tasks[1].title = "苦情のフォローアップ".into();
+        d.tasks[1].rule = Some("complaint".into());
+        let (_, text, _) = contents(&d, Language::En, &at);
+        assert!(text.contains("- Follow up on the complaint (佐藤 花子, call, due"), "{text}");
+        d.tasks[1].title = "Call a detractor about their survey answer".into();
+        d.tasks[1].rule = Some("detractor".into());
+        let (_, text, _) = contents(&d, Language::Ja, &at);
+        assert!(text.contains("- アンケートで批判的な回答のお客様へお電話（佐藤 花子 様、電話、"), "{text}");
+        d.tasks[1].rule = Some("campaign".into());
+        let (_, text, _) = contents(&d, Language::Ja, &at);
+        assert!(text.contains("- Call a detractor about their survey answer（"), "a campaign's call keeps its title");
     }
 
     #[test]

@@ -103,6 +103,46 @@ fn interactions_are_assigned_resolved_with_a_note_and_leave_the_inbox() {
 }
 
 #[test]
+fn a_rules_task_is_titled_in_the_customers_language_else_the_assignees() {
+    for app in apps() {
+        let store = enishi_store::Store::open(&app._db.url).unwrap();
+        store.write(|c| users::create(c, "mai@shop.example", "Mai", Role::Staff, Language::Ja, PASSWORD)).unwrap();
+        user(&app, "ken@shop.example", "Ken", Role::Staff);
+        // A Japanese customer with an English owner, an English customer with a Japanese owner,
+        // a customer without a language with a Japanese owner, one with neither.
+        let cases = [
+            ("C-1", Some("ja-JP"), Some("ken@shop.example"), "苦情のフォローアップ"),
+            ("C-2", Some("en"), Some("mai@shop.example"), "Follow up on the complaint"),
+            ("C-3", None, Some("mai@shop.example"), "苦情のフォローアップ"),
+            ("C-4", None, None, "Follow up on the complaint"),
+        ];
+        for (n, (shop_id, locale, owner, title)) in cases.into_iter().enumerate() {
+            let id = customer(&app, &format!("R-{n}"), shop_id);
+            if let Some(locale) = locale {
+                let (s, v) = app.admin("PATCH", &format!("/api/v1/customers/{id}"), Some(json!({"locale": locale})));
+                assert_eq!(s, 200, "{v}");
+            }
+            if let Some(owner) = owner {
+                let (s, _) = app.admin("PUT", &format!("/api/v1/customers/{id}/owner"), Some(json!({"owner": owner})));
+                assert_eq!(s, 200);
+            }
+            let path = format!("/api/v1/customers/{id}/interactions");
+            assert_eq!(app.admin("POST", &path, Some(json!({"kind": "complaint", "body": "遅い"}))).0, 201);
+            let (_, tasks) = app.admin("GET", &format!("/api/v1/tasks?customer_id={id}"), None);
+            assert_eq!(items(&tasks).len(), 1, "{tasks}");
+            assert_eq!(
+                (items(&tasks)[0]["rule"].as_str(), items(&tasks)[0]["title"].as_str()),
+                (Some("complaint"), Some(title))
+            );
+        }
+        // The console names a rule's task in the visitor's language, whatever was stored.
+        let (_, html) = app.page("/tasks?view=open", &app.session(Role::Admin));
+        assert_eq!(html.matches("Follow up on the complaint").count(), 4, "{html}");
+        assert!(!html.contains("苦情のフォローアップ"), "{html}");
+    }
+}
+
+#[test]
 fn tasks_and_owners_through_the_api() {
     for app in apps() {
         let id = customer(&app, "T-1", "C-1");

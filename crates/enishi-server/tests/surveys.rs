@@ -100,16 +100,20 @@ fn survey_links_are_answered_once_refused_when_changed_and_expire() {
         let first = stored(&store, id);
         assert_eq!((first.score, first.comment.as_deref()), (Some(3), Some(comment)));
 
-        // The detractor rule made one call for the owner.
-        let tasks: Vec<(String, Option<i64>, String)> = store
+        // The detractor rule made one call for the owner, titled in the customer's language.
+        let tasks: Vec<(String, Option<i64>, String, String)> = store
             .read(|c| {
-                c.query("SELECT kind, assignee_id, rule_key FROM tasks", &[])?
+                c.query("SELECT kind, assignee_id, rule_key, title FROM tasks", &[])?
                     .iter()
-                    .map(|r| Ok((r.text(0)?, r.opt_int(1)?, r.text(2)?)))
+                    .map(|r| Ok((r.text(0)?, r.opt_int(1)?, r.text(2)?, r.text(3)?)))
                     .collect::<Result<Vec<_>, enishi_store::StoreError>>()
             })
             .unwrap();
-        assert_eq!(tasks, vec![("call".to_string(), Some(owner), format!("detractor:{id}"))]);
+        let title = "アンケートで批判的な回答のお客様へお電話".to_string();
+        assert_eq!(tasks, vec![("call".to_string(), Some(owner), format!("detractor:{id}"), title)]);
+        // The console names it in the visitor's language.
+        let (_, html) = app.page("/tasks?view=open", &app.session(Role::Admin));
+        assert!(html.contains("Call a detractor about their survey answer"), "{html}");
 
         // Answered twice: the first answer stands and is shown.
         let (status, _, html) = app.form(&format!("/s/{token}"), "", &[("score", "10"), ("comment", "again")]);

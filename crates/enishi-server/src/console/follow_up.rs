@@ -374,6 +374,7 @@ fn task_title(tr: Tr, t: &Task) -> String {
         Some("complaint") => tr.t("Follow up on the complaint").to_string(),
         Some("at_risk") => tr.t("Personal call: a loyal customer is at risk").to_string(),
         Some("first_order") => tr.t("Thank-you note for a large first order").to_string(),
+        Some("detractor") => tr.t("Call a detractor about their survey answer").to_string(),
         _ => t.title.clone(),
     }
 }

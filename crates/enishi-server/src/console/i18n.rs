@@ -828,6 +828,7 @@ const JA: &[(&str, &str)] = &[
     ("At the till, ask how a resolved concern is now for this many days", "解決したご相談のその後をレジで伺う期間（日数）"),
     ("Back", "戻る"),
     ("By assignee", "担当者順"),
+    ("Call a detractor about their survey answer", "アンケートで批判的な回答のお客様へお電話"),
     ("Choose a status.", "状態を選んでください。"),
     ("Choose on or off for each rule.", "各ルールのオン・オフを選んでください。"),
     ("Choose someone from the list.", "一覧から選んでください。"),

@@ -365,6 +365,29 @@ impl Rules {
     }
 }
 
+/// The titles of the tasks the rules make, by rule, in English and Japanese.
+pub const RULE_TITLES: [(&str, &str, &str); 4] = [
+    ("complaint", "Follow up on the complaint", "苦情のフォローアップ"),
+    ("at_risk", "Personal call: a loyal customer is at risk", "個別の電話: ロイヤル顧客に離反の恐れ"),
+    ("first_order", "Thank-you note for a large first order", "高額な初回注文へのお礼状"),
+    ("detractor", "Call a detractor about their survey answer", "アンケートで批判的な回答のお客様へお電話"),
+];
+
+/// The title of a task made by `rule` (see [`RULE_TITLES`]), in Japanese or English; `None`
+/// for a task no rule of these made.
+pub fn rule_title(rule: &str, japanese: bool) -> Option<&'static str> {
+    RULE_TITLES.iter().find(|(r, _, _)| *r == rule).map(|(_, en, ja)| if japanese { *ja } else { *en })
+}
+
+/// The SQL for the title of a task made by `rule`, in the customer's language (`k.locale`:
+/// Japanese for `ja…`) or, for a customer without one, the assignee's (`u.language`), else
+/// English.
+fn title_sql(rule: &str) -> String {
+    let (en, ja) = (rule_title(rule, false).unwrap_or(rule), rule_title(rule, true).unwrap_or(rule));
+    debug_assert!(!en.contains('\'') && !ja.contains('\''));
+    format!("CASE WHEN LOWER(COALESCE(k.locale, u.language, 'en')) LIKE 'ja%' THEN '{ja}' ELSE '{en}' END")
+}
+
 /// What one run of the rules made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct RulesRun {
@@ -388,11 +411,15 @@ pub fn complaint_rule(c: &mut dyn Conn, rules: &Rules, since: i64, only: Option<
     }
     let days = rules.complaint_days;
     c.execute(
-        "INSERT INTO tasks (customer_id, interaction_id, kind, title, due_at, assignee_id, status, rule_key, created_by, created_at) \
-         SELECT i.customer_id, i.id, 'call', 'Follow up on the complaint', i.occurred_at + $1, COALESCE(i.assignee_id, k.owner_id), \
+        &format!(
+            "INSERT INTO tasks (customer_id, interaction_id, kind, title, due_at, assignee_id, status, rule_key, created_by, created_at) \
+         SELECT i.customer_id, i.id, 'call', {title}, i.occurred_at + $1, COALESCE(i.assignee_id, k.owner_id), \
          'open', 'complaint:' || i.id, 'rule', $2 FROM interactions i JOIN customers k ON k.id = i.customer_id \
+         LEFT JOIN users u ON u.id = COALESCE(i.assignee_id, k.owner_id) \
          WHERE i.kind = 'complaint' AND i.created_at >= $3 AND i.id BETWEEN $4 AND $5 \
          ON CONFLICT (rule_key) DO NOTHING",
+            title = title_sql("complaint")
+        ),
         params![days * 86_400, c.now(), since, only.unwrap_or(0), only.unwrap_or(i64::MAX)],
     )
 }
@@ -407,13 +434,16 @@ pub fn at_risk_rule(c: &mut dyn Conn, rules: &Rules, since_day: i64) -> Result<u
     let days = rules.at_risk_days;
     let now = c.now();
     c.execute(
-        "INSERT INTO tasks (customer_id, kind, title, due_at, assignee_id, status, rule_key, created_by, created_at) \
-         SELECT l.customer_id, 'call', 'Personal call: a loyal customer is at risk', $1, k.owner_id, 'open', \
+        &format!(
+            "INSERT INTO tasks (customer_id, kind, title, due_at, assignee_id, status, rule_key, created_by, created_at) \
+         SELECT l.customer_id, 'call', {title}, $1, k.owner_id, 'open', \
          'at_risk:' || l.customer_id || ':' || l.changed_day, 'rule', $2 \
-         FROM lifecycle_changes l JOIN customers k ON k.id = l.customer_id \
+         FROM lifecycle_changes l JOIN customers k ON k.id = l.customer_id LEFT JOIN users u ON u.id = k.owner_id \
          JOIN customer_scores s ON s.customer_id = l.customer_id \
          WHERE l.to_stage = 'at_risk' AND s.loyal_class = 'loyal' AND l.changed_day >= $3 \
          ON CONFLICT (rule_key) DO NOTHING",
+            title = title_sql("at_risk")
+        ),
         params![now + days * 86_400, now, since_day],
     )
 }
@@ -428,13 +458,16 @@ pub fn first_order_rule(c: &mut dyn Conn, rules: &Rules, currency: Currency, sin
     let over = rules.first_order_over;
     let now = c.now();
     c.execute(
-        "INSERT INTO tasks (customer_id, kind, title, due_at, assignee_id, status, rule_key, created_by, created_at) \
-         SELECT o.customer_id, 'letter', 'Thank-you note for a large first order', $1, k.owner_id, 'open', \
+        &format!(
+            "INSERT INTO tasks (customer_id, kind, title, due_at, assignee_id, status, rule_key, created_by, created_at) \
+         SELECT o.customer_id, 'letter', {title}, $1, k.owner_id, 'open', \
          'first_order:' || o.id, 'rule', $2 FROM orders o JOIN customers k ON k.id = o.customer_id \
-         WHERE o.placed_at >= $3 AND o.currency = $4 AND o.total > $5 AND NOT EXISTS ( \
+         LEFT JOIN users u ON u.id = k.owner_id WHERE o.placed_at >= $3 AND o.currency = $4 AND o.total > $5 AND NOT EXISTS ( \
            SELECT 1 FROM orders p WHERE p.customer_id = o.customer_id \
            AND (p.placed_at < o.placed_at OR (p.placed_at = o.placed_at AND p.id < o.id))) \
          ON CONFLICT (rule_key) DO NOTHING",
+            title = title_sql("first_order")
+        ),
         params![now + 86_400, now, since, currency.as_str(), over.to_scaled()],
     )
 }
@@ -450,11 +483,14 @@ pub fn detractor_rule(c: &mut dyn Conn, rules: &Rules, since: i64, only: Option<
         return Ok(0);
     }
     c.execute(
-        "INSERT INTO tasks (customer_id, kind, title, due_at, assignee_id, status, rule_key, created_by, created_at) \
-         SELECT i.customer_id, 'call', 'Call a detractor about their survey answer', i.answered_at + $1, k.owner_id, \
+        &format!(
+            "INSERT INTO tasks (customer_id, kind, title, due_at, assignee_id, status, rule_key, created_by, created_at) \
+         SELECT i.customer_id, 'call', {title}, i.answered_at + $1, k.owner_id, \
          'open', 'detractor:' || i.id, 'rule', $2 FROM survey_invitations i JOIN customers k ON k.id = i.customer_id \
-         WHERE i.kind = 'nps' AND i.score <= $3 AND i.answered_at >= $4 AND i.id BETWEEN $5 AND $6 \
+         LEFT JOIN users u ON u.id = k.owner_id WHERE i.kind = 'nps' AND i.score <= $3 AND i.answered_at >= $4 AND i.id BETWEEN $5 AND $6 \
          ON CONFLICT (rule_key) DO NOTHING",
+            title = title_sql("detractor")
+        ),
         params![
             rules.detractor_days * 86_400,
             c.now(),
@@ -494,6 +530,8 @@ pub struct DigestTask {
     pub kind: &'static str,
     /// What to do.
     pub title: String,
+    /// The rule that made it, if one did (so the digest names it in the assignee's language).
+    pub rule: Option<String>,
     /// When it is due (RFC 3339).
     pub due_at: String,
     /// Whether it was due before the digest's day began.
@@ -537,6 +575,7 @@ pub fn enqueue_digests(c: &mut dyn Conn, day: &str, day_start: i64, day_end: i64
             customer: t.customer_name.clone(),
             kind: t.kind.as_str(),
             title: t.title.clone(),
+            rule: t.rule.clone(),
             due_at: t.due_at.to_rfc3339(),
             overdue: t.due_at.timestamp() < day_start,
         });
