@@ -129,7 +129,10 @@ pub fn get_by_external_id(c: &mut dyn Conn, external_id: &str) -> Result<Option<
 /// What to look for in [`search`].
 #[derive(Debug, Clone, Default)]
 pub struct CustomerQuery {
-    /// Matches name (substring), email, phone or external id (exact or prefix), case-insensitive.
+    /// Matches name (substring), furigana (substring, in hiragana or katakana), email
+    /// (prefix), phone (prefix, in the national or the +81 form), external id (exact) or
+    /// referral code (exact); case-insensitive, full-width and half-width forms alike
+    /// ([`search_term`]).
     pub text: Option<String>,
     /// Exact external id.
     pub external_id: Option<String>,
@@ -162,6 +165,56 @@ fn like_escaped(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
+/// A search term as typed, made comparable: NFKC (full-width letters and digits, and
+/// half-width katakana, become their usual forms; an ideographic space a space), trimmed.
+pub fn search_term(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfkc().collect::<String>().trim().to_string()
+}
+
+/// `text` without spaces, in hiragana and in katakana, when it holds kana: `ヤマダ` gives
+/// (`やまだ`, `ヤマダ`).
+fn kana_forms(text: &str) -> Option<(String, String)> {
+    let kana = |c: char| matches!(c, '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30F6}');
+    if !text.chars().any(kana) {
+        return None;
+    }
+    let bare = text.chars().filter(|c| !c.is_whitespace());
+    let shift = |c: char, from: std::ops::RangeInclusive<char>, up: bool| {
+        if from.contains(&c) {
+            char::from_u32(if up { c as u32 + 0x60 } else { c as u32 - 0x60 }).unwrap_or(c)
+        } else {
+            c
+        }
+    };
+    let hiragana = bare.clone().map(|c| shift(c, '\u{30A1}'..='\u{30F6}', false)).collect();
+    let katakana = bare.map(|c| shift(c, '\u{3041}'..='\u{3096}', true)).collect();
+    Some((hiragana, katakana))
+}
+
+/// The stored forms a phone number typed as `text` may have, when it reads as one (digits
+/// with spaces, dashes, dots, brackets and a leading `+`; four digits or more): the digits as
+/// typed, and a Japanese number in both its national (`090…`) and its international
+/// (`+8190…`) form. Stored numbers are normalised the same way ([`enishi_core::Phone`]).
+fn phone_forms(text: &str) -> Vec<String> {
+    let phone_like = text
+        .chars()
+        .enumerate()
+        .all(|(i, c)| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')') || (c == '+' && i == 0));
+    let digits: String = text.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+    if !phone_like || digits.trim_start_matches('+').len() < 4 {
+        return Vec::new();
+    }
+    let mut forms = vec![digits.clone()];
+    if let Some(national) = digits.strip_prefix("+81") {
+        let national = national.trim_start_matches('0');
+        forms.push(format!("0{national}"));
+    } else if let Some(rest) = digits.strip_prefix('0').filter(|r| !r.starts_with('0')) {
+        forms.push(format!("+81{rest}"));
+    }
+    forms
+}
+
 /// Customers matching `q`, in id order, one page at a time.
 pub fn search(c: &mut dyn Conn, q: &CustomerQuery) -> Result<Page<Customer>, StoreError> {
     use sea_query::{Alias, Cond, Expr, ExprTrait, Func, LikeExpr, Order, Query};
@@ -181,15 +234,34 @@ pub fn search(c: &mut dyn Conn, q: &CustomerQuery) -> Result<Page<Customer>, Sto
         .column((Alias::new("c"), Alias::new("id")))
         .from_as(Alias::new("customers"), Alias::new("c"))
         .and_where(col("id").gt(q.after));
-    if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(t) = q.text.as_deref().map(search_term).filter(|t| !t.is_empty()) {
+        let t = t.as_str();
         let lower = like_escaped(&t.to_lowercase());
-        let digits: String = t.chars().filter(|ch| ch.is_ascii_digit() || *ch == '+').collect();
         let mut any = Cond::any()
             .add(Func::lower(col("name")).like(LikeExpr::new(format!("%{lower}%")).escape('\\')))
             .add(Func::lower(col("email")).like(LikeExpr::new(format!("{lower}%")).escape('\\')))
-            .add(col("external_id").eq(t));
-        if digits.len() >= 4 {
-            any = any.add(col("phone").like(format!("{digits}%")));
+            .add(col("external_id").eq(t))
+            .add(
+                col("id").in_subquery(
+                    Query::select()
+                        .column(Alias::new("customer_id"))
+                        .from(Alias::new("loyalty_accounts"))
+                        .and_where(Expr::col(Alias::new("referral_code")).eq(t.to_ascii_uppercase()))
+                        .to_owned(),
+                ),
+            );
+        if let Some((hiragana, katakana)) = kana_forms(t) {
+            // Furigana as typed, with or without a space between family and given name.
+            let reading = || Expr::cust("REPLACE(REPLACE(c.furigana, ' ', ''), '\u{3000}', '')");
+            for form in [hiragana, katakana] {
+                let pattern = format!("%{}%", like_escaped(&form));
+                any = any
+                    .add(reading().like(LikeExpr::new(pattern.clone()).escape('\\')))
+                    .add(col("name").like(LikeExpr::new(pattern).escape('\\')));
+            }
+        }
+        for form in phone_forms(t) {
+            any = any.add(col("phone").like(LikeExpr::new(format!("{}%", like_escaped(&form))).escape('\\')));
         }
         select.cond_where(any);
     }
