@@ -85,6 +85,20 @@ pub fn open(c: &mut dyn Conn, token: &str, now: i64) -> Result<Result<(Customer,
     }
 }
 
+/// The customer whose member card was scanned: `scanned` holds the link to their page
+/// (`…/me/TOKEN`, as the card's QR code says it) with a right signature, expired or not; the
+/// card of a record merged into another one is the kept customer's. `None` for anything else,
+/// and for a customer erased since.
+pub fn card_holder(c: &mut dyn Conn, scanned: &str) -> Result<Option<Customer>, Error> {
+    let Some((_, rest)) = scanned.trim().split_once(Purpose::MyPage.path()) else { return Ok(None) };
+    let token = rest.split(['?', '#', '/']).next().unwrap_or_default();
+    let Some(mut id) = links::signed_id(&signing_key(c)?, Purpose::MyPage, token) else { return Ok(None) };
+    if let Some(kept) = enishi_store::repo::merges::kept_for_id(c, id)? {
+        id = kept;
+    }
+    Ok(customers::get(c, id)?.filter(|k| !k.external_id.starts_with("erased:")))
+}
+
 /// Whether the customer has opted in to `channel`.
 pub fn opted_in(k: &Customer, channel: ConsentChannel) -> bool {
     k.consents.iter().any(|x| x.channel == channel && x.status == ConsentStatus::OptedIn)

@@ -651,7 +651,10 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
     let sessions = [app.session(Role::Admin), app.session(Role::Marketer), app.session(Role::Staff)];
     // (path, admin, marketer, staff)
     let matrix = [
-        ("/", 200, 200, 200),
+        ("/", 200, 200, 303),
+        ("/till", 200, 200, 200),
+        ("/till?q=C-1", 303, 303, 303),
+        ("/till?q=nobody", 200, 200, 200),
         ("/customers/1", 200, 200, 200),
         ("/customers", 200, 200, 200),
         ("/customers?stage=lost&segment=champions", 200, 200, 200),
@@ -942,13 +945,13 @@ fn console_users_sign_in_switch_language_and_run_the_till() {
 
         // A user's language is theirs: Japanese pages, switched to English and back.
         let staff = app.session(Role::Staff);
-        let (_, html) = app.page("/", &staff);
-        assert!(html.contains("<html lang=\"en\"") && html.contains("<h1>Dashboard</h1>"), "{html}");
+        let (_, html) = app.page("/till", &staff);
+        assert!(html.contains("<html lang=\"en\"") && html.contains("<h1>Till</h1>"), "{html}");
         let csrf = csrf_in(&html);
         let (s, _, _) = app.form("/language", &staff, &[("csrf", &csrf), ("language", "ja")]);
         assert_eq!(s, 303);
-        let (_, html) = app.page("/", &staff);
-        assert!(html.contains("<html lang=\"ja\"") && html.contains("<h1>ダッシュボード</h1>"), "{html}");
+        let (_, html) = app.page("/till", &staff);
+        assert!(html.contains("<html lang=\"ja\"") && html.contains("<h1>レジ</h1>"), "{html}");
         assert!(!html.contains("href=\"/analytics\""), "staff see no link to pages they may not use");
         let (_, html) = app.page("/customers/1", &staff);
         assert!(html.contains("購入を記録") && html.contains("対応を記録"), "{html}");

@@ -1195,3 +1195,123 @@ fn a_japanese_customer_answers_a_survey_and_uses_their_page_on_a_phone() {
     browser.check("44-my-page-unsubscribed-ja-phone");
     server.stop();
 }
+
+/// Fails on any button, field, link-button or search result on the page under 44 px either
+/// way (a finger on a till's phone), naming them.
+fn check_touch_targets(browser: &Browser, name: &str) {
+    let small = browser.script(
+        "return Array.from(document.querySelectorAll('main button, main .button, main input:not([type=hidden]):not([type=checkbox]):not([type=radio]), main select, ul.hits a'))\
+         .filter(e => e.offsetParent !== null)\
+         .map(e => [e.tagName + '#' + e.id + ' ' + (e.textContent || e.name || '').trim().slice(0, 20), e.getBoundingClientRect()])\
+         .filter(([_, r]) => r.width < 44 || r.height < 44).map(([n, r]) => n + ' ' + Math.round(r.width) + 'x' + Math.round(r.height))",
+    );
+    assert_eq!(small, json!([]), "{name}: touch targets under 44 px");
+}
+
+#[test]
+fn staff_at_a_phone_till_find_the_customer_by_phone_and_card_record_a_sale_and_never_browse() {
+    let Some(browser) = Browser::start() else { return };
+    let db = testing::sqlite();
+    let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    db.store
+        .write(|c| {
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::CURRENCY, "JPY")?;
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::TIME_ZONE, "Asia/Tokyo")?;
+            users::create(c, "mika@cafe.example", "Mika", Role::Staff, Language::Ja, "correct horse battery")
+        })
+        .unwrap();
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let app = format!("http://{}", server.addr);
+    let api = |method: &str, path: &str, body: Value| {
+        ureq::request(method, &format!("{app}{path}"))
+            .set("Authorization", &format!("Bearer {admin}"))
+            .send_json(body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    };
+    api(
+        "PUT",
+        "/api/v1/loyalty/program",
+        json!({"name": "Cafe", "effective_from": "2026-01-01",
+               "earning": {"points_per_unit": 0.01, "minimum_order": "1000"},
+               "rewards": [{"id": "free-latte", "name": "ラテ1杯無料", "cost": 100, "kind": "free_item", "sku": "LATTE", "valid_days": 30}],
+               "stamp_cards": [{"id": "latte-card", "name": "ラテスタンプ", "stamps": 5, "minimum_spend": "400",
+                                "categories": ["coffee"], "reward": "free-latte"}]}),
+    );
+    let order: Value = api(
+        "POST",
+        "/api/v1/orders",
+        json!({"order_id": "T-1", "placed_at": "2026-11-02 10:00", "total": "1000",
+               "customer": {"external_id": "C-1024", "name": "山田 花子", "phone": "090-1234-5678"},
+               "lines": [{"sku": "LATTE", "quantity": 1, "unit_price": "1000", "category": "coffee"}]}),
+    )
+    .into_json()
+    .unwrap();
+    let id = order["customer_id"].as_i64().unwrap();
+    db.store.write(|c| enishi_store::repo::customers::set_furigana(c, id, Some("やまだ はなこ"))).unwrap();
+    for (n, name) in ["佐藤 健", "佐藤 健太"].iter().enumerate() {
+        api("POST", "/api/v1/customers", json!({"external_id": format!("C-20{n}"), "name": name}));
+    }
+
+    // Signed in, staff land on the till's search box, focused, at phone width.
+    browser.resize(390, 844);
+    sign_in_as(&browser, &app, "mika@cafe.example");
+    assert_eq!(browser.title(), "レジ · Enishi");
+    assert_eq!(browser.script("return document.activeElement.id"), json!("till-q"), "the box has the focus");
+    check_phone_layout(&browser, "till");
+    check_touch_targets(&browser, "till");
+    browser.check("40-till-search-ja-phone");
+
+    // Several matches: a short list, one tap each.
+    browser.type_into("#till-q", "佐藤");
+    browser.click("#till-search button");
+    assert_eq!(browser.script("return document.querySelectorAll('#till-results a').length"), json!(2));
+    check_touch_targets(&browser, "till results");
+    browser.check("41-till-results-ja-phone");
+
+    // A phone number typed with +81 opens the customer: the sale form first, then points,
+    // stamps and open issues.
+    browser.replace_text("#till-q", "+81 90-1234-5678");
+    browser.click("#till-search button");
+    assert_eq!(browser.text("h1"), "山田 花子");
+    let order_of = browser.script(
+        "var at = id => document.getElementById(id).getBoundingClientRect().top;\
+         return [at('record-purchase') < at('loyalty'), at('loyalty') < at('open-issues'), at('open-issues') < at('contact')]",
+    );
+    assert_eq!(order_of, json!([true, true, true]), "the till's order");
+    assert!(browser.text("#loyalty").contains("ラテスタンプ"), "{}", browser.text("#loyalty"));
+    check_phone_layout(&browser, "till customer");
+    check_touch_targets(&browser, "till customer");
+    browser.check("42-till-customer-ja-phone");
+
+    // The sale, typed as people type it.
+    browser.type_into("#till-sale input[name=amount]", "1,200円");
+    browser.type_into("#till-sale input[name=category]", "coffee");
+    browser.click("#till-sale button");
+    let flash = browser.text("#flash");
+    assert!(flash.contains("¥1,200 で 12 ポイント獲得"), "{flash}");
+    browser.check("43-till-sale-recorded-ja-phone");
+
+    // The member card's QR code scanned into the box (a scanner types it, then Enter).
+    browser.go(&format!("{app}/customers/{id}/card"));
+    let link = browser.text("#card-link");
+    browser.go(&format!("{app}/till"));
+    browser.type_into("#till-q", &link);
+    browser.click("#till-search button");
+    assert_eq!(browser.text("h1"), "山田 花子", "the card opens its customer");
+
+    // Staff never reach the dashboard or a list of customers without a term.
+    browser.go(&format!("{app}/"));
+    assert_eq!(browser.title(), "レジ · Enishi", "the dashboard sends staff to the till");
+    assert_eq!(
+        browser.script("return document.querySelectorAll('header a[href=\"/\"]').length"),
+        json!(1),
+        "only the logo"
+    );
+    browser.go(&format!("{app}/customers"));
+    assert_eq!(browser.script("return document.querySelectorAll('main tbody tr').length"), json!(0));
+    assert!(browser.text("main").contains("20"), "{}", browser.text("main"));
+    browser.check("44-staff-customers-without-a-term-ja-phone");
+    server.stop();
+}

@@ -254,3 +254,95 @@ fn managers_merge_two_records_and_the_kept_one_has_everything() {
         assert_eq!(customer_id(&app, "C-API"), keep);
     }
 }
+
+/// GETs a page without following a redirect: (status, Location, HTML, Cache-Control).
+fn get(app: &App, path: &str, cookie: &str) -> (u16, Option<String>, String, Option<String>) {
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let resp = match agent.get(&format!("{}{path}", app.base)).set("Cookie", cookie).call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{path}: {e}"),
+    };
+    let location = resp.header("location").map(String::from);
+    let cache = resp.header("cache-control").map(String::from);
+    (resp.status(), location, resp.into_string().unwrap_or_default(), cache)
+}
+
+/// Percent-encodes a query value.
+fn q(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+#[test]
+fn staff_land_on_the_till_find_by_phone_reading_code_or_card_and_never_browse() {
+    for app in apps() {
+        let staff = app.session(Role::Staff);
+        // Two namesakes and one with a reading and a phone.
+        let csrf = csrf_in(&app.page("/customers/new", &staff).1);
+        let enrolled =
+            follow(&app, &staff, app.form("/customers/new", &staff, &contact(&csrf, "山田 花子", "090-1234-5678", "")));
+        let hanako = enrolled.0.trim_start_matches("/customers/").split('?').next().unwrap().to_string();
+        for (n, name) in ["Ken Sato", "Kenta Sato"].iter().enumerate() {
+            app.admin(
+                "POST",
+                "/api/v1/customers",
+                Some(json!({"external_id": format!("S-{n}"), "name": name, "phone": format!("0311112{n}22")})),
+            );
+        }
+
+        // Staff land on the till; the dashboard is not theirs; console pages are never cached.
+        let (s, location, _, _) = get(&app, "/", &staff);
+        assert_eq!((s, location.as_deref()), (303, Some("/till")));
+        let (s, _, html, cache) = get(&app, "/till", &staff);
+        assert!(s == 200 && html.contains("id=\"till-q\"") && html.contains("autofocus"), "{html}");
+        assert!(!html.contains("href=\"/\">Dashboard"), "no dashboard link for staff: {html}");
+        assert_eq!(cache.as_deref(), Some("no-store"));
+        let admin = app.session(Role::Admin);
+        assert_eq!(get(&app, "/", &admin).0, 200, "managers keep the dashboard");
+
+        // One match opens the customer: a phone in any form, a reading, the member code.
+        let opens = format!("/customers/{hanako}");
+        for typed in ["090-1234-5678", "+81 90 1234 5678", "０９０１２３４５６７８", "ヤマダ", "やまだ はなこ"]
+        {
+            let (s, location, html, _) = get(&app, &format!("/till?q={}", q(typed)), &staff);
+            assert_eq!((s, location.as_deref()), (303, Some(opens.as_str())), "{typed}: {html}");
+        }
+        let (s, location, _, _) = get(&app, "/till?q=S-1", &staff);
+        assert_eq!((s, location.is_some()), (303, true), "the member code");
+
+        // Several: listed by name, reading and code, the phone's last four digits only.
+        let (s, _, html, _) = get(&app, "/till?q=Sato", &staff);
+        assert!(s == 200 && html.matches("<li>").count() == 2 && html.contains("…2022"), "{html}");
+        assert!(!html.contains("0311112022"), "no full phone number in a list: {html}");
+        let (_, _, html, _) = get(&app, "/till?q=Nobody", &staff);
+        assert!(html.contains("id=\"till-hint\"") && html.contains("id=\"till-enrol\""), "{html}");
+        let (_, _, html, _) = get(&app, "/till?q=S", &staff);
+        assert!(html.contains("id=\"till-hint\"") && !html.contains("<li>"), "one character is no search: {html}");
+
+        // The member card's QR code, scanned into the box, opens its customer; a changed one
+        // does not.
+        let (_, card) = app.page(&format!("/customers/{hanako}/card"), &staff);
+        let link = card.split("id=\"card-link\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+        assert!(link.contains("/me/"), "{link}");
+        let (s, location, _, _) = get(&app, &format!("/till?q={}", q(&link)), &staff);
+        assert_eq!((s, location.as_deref()), (303, Some(opens.as_str())), "{link}");
+        let (base, token) = link.split_once("/me/").unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        let other_id = parts[0].parse::<i64>().unwrap() + 1;
+        let forged = format!("{base}/me/{other_id}.{}.{}", parts[1], parts[2]);
+        let (s, _, html, _) = get(&app, &format!("/till?q={}", q(&forged)), &staff);
+        assert!(s == 200 && html.contains("id=\"till-hint\""), "{forged}: {html}");
+
+        // The customer's page puts the sale form first for staff, then points and open issues.
+        let (_, html) = app.page(&opens, &staff);
+        let at = |id: &str| html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("{id}: {html}"));
+        assert!(at("record-purchase") < at("open-issues") && at("open-issues") < at("contact"), "{html}");
+
+        // Staff never list customers without a term.
+        let (_, _, html, cache) = get(&app, "/customers", &staff);
+        assert!(html.contains("<tbody></tbody>"), "{html}");
+        assert_eq!(cache.as_deref(), Some("no-store"));
+    }
+}

@@ -226,7 +226,9 @@ fn pages(id: i64, job: &str, map: &str) -> Vec<(String, &'static [Role])> {
     const OWNERS: &[Role] = &[Role::Admin];
     let search = query(&planted("Search"));
     vec![
-        ("/".into(), ALL),
+        ("/".into(), MANAGERS),
+        ("/till".into(), ALL),
+        (format!("/till?q={search}"), ALL),
         ("/customers".into(), MANAGERS),
         (format!("/customers?q={}", query(&planted("CustomerName"))), ALL),
         (format!("/customers?q={search}&stage={search}&segment={search}"), ALL),

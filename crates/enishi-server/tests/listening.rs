@@ -260,7 +260,7 @@ fn the_console_inbox_tasks_badge_and_till_prompt() {
         assert!(!app.page("/customers?q=C-2", &admin).1.contains("open-issue"));
 
         // The badge counts the visitor's due tasks.
-        assert!(!app.page("/", &cookie).1.contains("id=\"due-tasks\""));
+        assert!(!app.page("/till", &cookie).1.contains("id=\"due-tasks\""));
         let csrf = csrf_in(&app.page(&format!("/customers/{other}"), &cookie).1);
         let (s, _, _) = app.form(
             &format!("/customers/{other}/tasks"),
@@ -274,7 +274,7 @@ fn the_console_inbox_tasks_badge_and_till_prompt() {
             ],
         );
         assert_eq!(s, 303);
-        let (_, home) = app.page("/", &cookie);
+        let (_, home) = app.page("/till", &cookie);
         assert!(home.contains("id=\"due-tasks\">1<"), "badge");
         let (_, mine) = app.page("/tasks", &cookie);
         assert!(mine.contains("Thank them"));
@@ -293,7 +293,7 @@ fn the_console_inbox_tasks_badge_and_till_prompt() {
         let task_id = mine.split("action=\"/tasks/").nth(1).unwrap().split('/').next().unwrap().to_string();
         let (s, _, _) = app.form(&format!("/tasks/{task_id}/done"), &cookie, &[("csrf", &csrf), ("outcome", "Sent")]);
         assert_eq!(s, 303);
-        assert!(!app.page("/", &cookie).1.contains("id=\"due-tasks\""), "done: no badge");
+        assert!(!app.page("/till", &cookie).1.contains("id=\"due-tasks\""), "done: no badge");
 
         // Staff may not set owners; a marketer may.
         let (s, _, _) =

@@ -293,7 +293,7 @@ fn only_managers_use_the_builder_and_every_post_needs_the_forms_token() {
         fields.push(("do", "save"));
         assert_eq!(app.form("/segments/new", &staff, &fields).0, 403);
         assert_eq!(app.form("/segment-preview", &staff, &fields).0, 403);
-        let (_, nav) = app.page("/", &staff);
+        let (_, nav) = app.page("/till", &staff);
         assert!(!nav.contains("href=\"/segments\""), "staff are not offered segments");
         let admin = app.session(Role::Admin);
         let (_, nav) = app.page("/", &admin);

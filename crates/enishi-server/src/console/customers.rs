@@ -61,7 +61,12 @@ pub(crate) fn rfm_grid(tr: Tr, grid: &[[u64; 5]; 5]) -> Markup {
     }
 }
 
+/// The dashboard for managers; staff land on the till instead (a till has no business with
+/// the shop's revenue).
 async fn dashboard(ConsoleUser(v): ConsoleUser, State(state): State<AppState>) -> Response {
+    if v.role() == Role::Staff {
+        return Redirect::to("/till").into_response();
+    }
     let tr = v.tr();
     let (clock, cur) = (state.workspace().clock, state.workspace().currency);
     let today = clock.day_number(state.now());
@@ -478,10 +483,21 @@ pub(crate) fn customer_html(
     till: &crate::console::till::Till,
 ) -> Markup {
     let tr = v.tr();
-    let cards = html! {
+    // Staff work the till: the sale form first, then what the customer holds and what is open.
+    let till_first = v.role() == Role::Staff;
+    let till_cards = html! {
         (crate::console::follow_up::ask_card(v, view.customer.id, &view.follow_up))
-        (open_issues_card(v, view.customer.id, &view.open))
         @if let Some(l) = &view.loyalty { (loyalty_card(v, view, l)) }
+        (open_issues_card(v, view.customer.id, &view.open))
+    };
+    let sale = crate::console::till::purchase_form(tr, cur, view.customer.id, &v.csrf, till);
+    let top = if till_first {
+        html! { (sale) div class="grid" id="till-cards" { (till_cards) } }
+    } else {
+        html! {}
+    };
+    let cards = html! {
+        @if !till_first { (till_cards) }
         (scores_card(tr, cur, view.scores.as_ref(), view.since, view.customer.stats.purchase_days))
         @if !view.next.is_empty() {
             section class="card" id="next-products" {
@@ -492,7 +508,7 @@ pub(crate) fn customer_html(
         (crate::console::follow_up::follow_up_card(v, view.customer.id, &view.follow_up, view.at))
     };
     let forms = html! {
-        (crate::console::till::purchase_form(tr, cur, view.customer.id, &v.csrf, till))
+        @if !till_first { (sale) }
         (crate::console::till::interaction_form(tr, view.customer.id, &v.csrf))
         @if view.loyalty.is_some() {
             (crate::console::till::redeem_form(tr, view.customer.id, &v.csrf, &view.offers))
@@ -502,7 +518,7 @@ pub(crate) fn customer_html(
     };
     let body = html! {
         @if !flash.is_empty() { p class="card" role="status" id="flash" { (flash) } }
-        (profile_html(v, cur, view, cards, forms))
+        (profile_html(v, cur, view, top, cards, forms))
     };
     v.page(view.customer.name.as_deref().unwrap_or(&view.customer.external_id), body)
 }
@@ -629,9 +645,17 @@ fn orders_html(tr: Tr, cur: Currency, clock: &BusinessClock, orders: &[Order]) -
     }
 }
 
-/// A customer's profile: contact, consent and purchase cards, then `extra_cards` in the same
-/// grid, then `forms`, the orders and the timeline (times in the business time zone).
-fn profile_html(v: &Visitor, cur: Currency, view: &CustomerView, extra_cards: Markup, forms: Markup) -> Markup {
+/// A customer's profile: under the name, `top` (the till's sale form and cards, for staff),
+/// then contact, consent and purchase cards, `extra_cards` in the same grid, then `forms`,
+/// the orders and the timeline (times in the business time zone).
+fn profile_html(
+    v: &Visitor,
+    cur: Currency,
+    view: &CustomerView,
+    top: Markup,
+    extra_cards: Markup,
+    forms: Markup,
+) -> Markup {
     let tr = v.tr();
     let c = &view.customer;
     let clock = &view.clock;
@@ -655,6 +679,7 @@ fn profile_html(v: &Visitor, cur: Currency, view: &CustomerView, extra_cards: Ma
         h1 { (c.name.as_deref().unwrap_or(&c.external_id)) }
         @if let Some(f) = &c.furigana { p class="furigana" lang="ja" { (f) } }
         p class="muted" { (tr.f("Customer {} · first seen {}", &[&c.external_id, &clock.format_local(c.first_seen_at, "%Y-%m-%d")])) }
+        (top)
         div class="grid" {
             section class="card" id="contact" {
                 h2 { (tr.t("Contact")) }

@@ -25,6 +25,7 @@ pub(crate) mod sign_in;
 pub(crate) mod surveys;
 pub(crate) mod templates;
 pub(crate) mod till;
+pub(crate) mod till_home;
 pub(crate) mod tokens;
 
 use crate::AppState;
@@ -36,6 +37,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(shell::routes())
         .merge(customers::routes())
         .merge(till::routes())
+        .merge(till_home::routes())
         .merge(people::routes())
         .merge(follow_up::routes())
         .merge(feedback::routes())

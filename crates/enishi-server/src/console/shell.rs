@@ -101,6 +101,11 @@ input,button,select{font:inherit;padding:.4rem .6rem;max-width:100%}.muted{color
 .card{background:#fff;border:1px solid #e5e5e0;border-radius:6px;padding:.8rem}.kind{font-size:.8rem;padding:.1rem .4rem;border-radius:4px;background:#eee}\
 .big{font-size:2rem;margin:.2rem 0}.scroll{overflow-x:auto}.heat td{text-align:center;min-width:3rem}\
 form.inline{display:inline}label{display:inline-block;margin:.2rem .4rem .2rem 0}\
+.till-search .row{display:flex;gap:.5rem}.till-search input{flex:1;font-size:1.2rem}ul.hits{list-style:none;padding:0}\
+ul.hits a{display:block;padding:.6rem;margin:.3rem 0;background:#fff;border:1px solid #e5e5e0;border-radius:6px;color:#222;text-decoration:none}\
+.button{display:inline-block;padding:.4rem .6rem;border:1px solid #888;border-radius:4px;background:#f2f2ee;color:#222;text-decoration:none}\
+@media(max-width:40rem){main button,main .button,main input:not([type=checkbox]):not([type=radio]):not([type=hidden]),main select,ul.hits a,\
+header a,header button{min-height:44px;min-width:44px;box-sizing:border-box}header a,main .button{display:inline-flex;align-items:center}}\
 @media(max-width:40rem){td:nth-child(n+4),th:nth-child(n+4){display:none}.heat td,.heat th,.keep td,.keep th{display:table-cell}main{padding:.6rem}\
 form label{display:block}form input:not([type=checkbox]):not([type=hidden]),form select,form textarea{width:100%;box-sizing:border-box}}\
 .chart{max-width:40rem}.chart.narrow{max-width:24rem}.full{width:100%}.mono{font-family:monospace}\
@@ -186,8 +191,9 @@ impl Visitor {
 
     fn framed(&self, title: &str, head: Markup, body: Markup) -> Markup {
         let tr = self.tr();
-        let links: [(&str, &str, &[Role]); 15] = [
-            ("/", tr.t("Dashboard"), EVERYONE),
+        let links: [(&str, &str, &[Role]); 16] = [
+            ("/till", tr.t("Till"), EVERYONE),
+            ("/", tr.t("Dashboard"), MANAGERS),
             ("/customers", tr.t("Customers"), EVERYONE),
             ("/inbox", tr.t("Inbox"), EVERYONE),
             ("/reviews", tr.t("Reviews"), MANAGERS),

@@ -262,6 +262,13 @@ pub fn of_customer(c: &mut dyn Conn, id: i64) -> Result<Vec<Merge>, StoreError> 
         .collect()
 }
 
+/// The customer a record merged away (by its former Enishi id) was merged into, if it was.
+pub fn kept_for_id(c: &mut dyn Conn, merged_id: i64) -> Result<Option<i64>, StoreError> {
+    c.query_opt("SELECT customer_id FROM customer_merges WHERE merged_id = $1", params![merged_id])?
+        .map(|r| r.int(0))
+        .transpose()
+}
+
 /// The customer a record with this shop id was merged into.
 pub fn kept_for_external_id(c: &mut dyn Conn, external_id: &str) -> Result<Option<i64>, StoreError> {
     c.query_opt("SELECT customer_id FROM customer_merges WHERE merged_external_id = $1", params![external_id])?
