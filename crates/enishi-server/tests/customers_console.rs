@@ -301,6 +301,13 @@ fn staff_land_on_the_till_find_by_phone_reading_code_or_card_and_never_browse() 
         assert_eq!(cache.as_deref(), Some("no-store"));
         let admin = app.session(Role::Admin);
         assert_eq!(get(&app, "/", &admin).0, 200, "managers keep the dashboard");
+        // The list's heading counts the customers the search selects, not the whole base.
+        let (_, _, html, _) = get(&app, "/customers?q=Sato", &admin);
+        assert!(html.contains("id=\"matching\">(2)<"), "{html}");
+        let (_, _, html, _) = get(&app, "/customers?q=%E3%82%84%E3%81%BE%E3%81%A0", &admin);
+        assert!(html.contains("id=\"matching\">(1)<") && html.contains("山田 花子"), "by reading: {html}");
+        let (_, _, html, _) = get(&app, "/customers", &admin);
+        assert!(html.contains("id=\"matching\">(3)<"), "{html}");
 
         // One match opens the customer: a phone in any form, a reading, the member code.
         let opens = format!("/customers/{hanako}");

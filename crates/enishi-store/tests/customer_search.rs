@@ -1,6 +1,7 @@
 //! Customer search as a shop types it, on SQLite and PostgreSQL: a name's reading in katakana,
 //! hiragana or half-width katakana finds the customer whose furigana is known; a phone number
-//! in any form (dashes, spaces, +81, full-width digits); the member code and the referral code.
+//! in any form (dashes, spaces, +81, full-width digits); the member code and the referral code;
+//! and the count of what a search selects.
 
 use enishi_store::repo::customers::{self, CustomerQuery};
 use enishi_store::{params, testing, CustomerUpsert};
@@ -68,6 +69,9 @@ fn a_reading_a_phone_in_any_form_a_member_code_or_a_referral_code_finds_the_cust
             ("090", vec![]),
         ] {
             assert_eq!(find(store, typed), found, "{typed}");
+            let q = CustomerQuery { text: Some(typed.into()), limit: 1, ..CustomerQuery::default() };
+            let n = store.read(|c| customers::count_matching(c, &q)).unwrap();
+            assert_eq!(n, found.len() as i64, "the count of {typed} ignores the page size");
         }
     }
 }

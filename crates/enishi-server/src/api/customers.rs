@@ -290,7 +290,7 @@ struct CustomerPage {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
-    /// Free text: name (substring), email (prefix), phone (prefix, 4 digits or more) or exact external id; case-insensitive.
+    /// Free text: name (substring), its reading (furigana, in hiragana or katakana), email (prefix), phone in any form (prefix, 4 digits or more; `090…` and `+8190…` alike), exact external id or referral code; case-insensitive, full-width and half-width forms alike.
     #[param(pattern = r"^[^\u0000-\u001F]*$", nullable = false)]
     q: Option<String>,
     /// Exact external id.

@@ -231,20 +231,20 @@ async fn customer_list(
                         Err(e) => problem = Some(e.to_string()),
                     }
                 }
-                let list = if listed && problem.is_none() {
-                    customers::search(c, &query)?
+                let (list, matching) = if listed && problem.is_none() {
+                    (customers::search(c, &query)?, customers::count_matching(c, &query)?)
                 } else {
-                    Page { items: Vec::new(), next_cursor: None }
+                    (Page { items: Vec::new(), next_cursor: None }, 0)
                 };
                 let names: Vec<String> = enishi_store::repo::segments::list(c)?.into_iter().map(|s| s.name).collect();
                 let ids: Vec<i64> = list.items.iter().map(|x| x.id).collect();
                 let classes = enishi_store::repo::scores::loyal_classes(c, &ids)?;
                 let issues = history::latest_open_issues(c, &ids)?;
-                Ok::<_, enishi_store::StoreError>((list, customers::count(c)?, names, problem, (classes, issues)))
+                Ok::<_, enishi_store::StoreError>((list, matching, names, problem, (classes, issues)))
             })?)
         })
         .await;
-    let (mut list, total, saved_names, problem, (classes, issues)) = match result {
+    let (mut list, matching, saved_names, problem, (classes, issues)) = match result {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
@@ -265,10 +265,11 @@ async fn customer_list(
     let loyal_classes: Vec<(String, String)> =
         ["loyal", "semi_loyal", "other"].iter().map(|c| (c.to_string(), tr.word(c))).collect();
     let body = html! {
-        h1 { (tr.t("Customers")) " " span class="muted" { "(" (total) ")" } }
+        // The customers the search and filters select, not the whole base.
+        h1 { (tr.t("Customers")) " " span class="muted" id="matching" { "(" (matching) ")" } }
         p { a href="/customers/new" id="enrol-link" class="button" { (tr.t("Enrol a customer")) } }
         form method="get" action="/customers" role="search" class="card" {
-            label { (tr.t("Search")) " " input name="q" value=(text) placeholder=(tr.t("Name, email, phone or id")); } " "
+            label { (tr.t("Search")) " " input name="q" value=(text) placeholder=(tr.t("Name, reading, phone, email, member or referral code")); } " "
             (select(tr, "stage", tr.t("Lifecycle"), &stages, stage.as_deref().unwrap_or(""))) " "
             (select(tr, "segment", tr.t("RFM segment"), &segments, segment.as_deref().unwrap_or(""))) " "
             (select(tr, "loyal", tr.t("Loyal class"), &loyal_classes, loyal.as_deref().unwrap_or(""))) " "
@@ -282,7 +283,7 @@ async fn customer_list(
                 tr {
                     td { a href={ "/customers/" (c.id) } { (c.external_id) } }
                     td {
-                        (c.name.as_deref().unwrap_or(""))
+                        @if let Some(name) = &c.name { a href={ "/customers/" (c.id) } { (name) } }
                         @if let Some(i) = issues.get(&c.id) { " " (crate::console::follow_up::open_issue_marker(tr, i)) }
                     }
                     td { (c.email.as_deref().unwrap_or("")) }
@@ -780,7 +781,8 @@ fn scores_card(
                         // BG/NBD assumes a customer who never came back is still alive: say so instead.
                         "P(alive): — " span class="muted" { "(" (tr.t("one purchase day: too early to tell")) ")" } br;
                     } @else if v.p_alive.is_finite() {
-                        "P(alive): " (format!("{:.0}%", 100.0 * v.p_alive)) br;
+                        "P(alive): " (format!("{:.0}%", 100.0 * v.p_alive)) " "
+                        span class="muted" id="p-alive-meaning" { "(" (tr.t("the chance they are still a customer who will buy again")) ")" } br;
                     }
                     @if v.clv.is_finite() { (tr.t("Predicted value (12 months)")) ": " (cur.format_f64(v.clv)) }
                 }

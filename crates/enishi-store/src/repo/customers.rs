@@ -217,7 +217,35 @@ fn phone_forms(text: &str) -> Vec<String> {
 
 /// Customers matching `q`, in id order, one page at a time.
 pub fn search(c: &mut dyn Conn, q: &CustomerQuery) -> Result<Page<Customer>, StoreError> {
-    use sea_query::{Alias, Cond, Expr, ExprTrait, Func, LikeExpr, Order, Query};
+    use sea_query::{Alias, Order};
+    let limit = q.limit.clamp(1, 500);
+    let mut select = matching(q);
+    select.order_by((Alias::new("c"), Alias::new("id")), Order::Asc).limit(u64::try_from(limit + 1).unwrap_or(1));
+    let ids: Vec<Value> =
+        crate::sql::select(c, &select)?.iter().map(|r| r.int("id").map(Value::Int)).collect::<Result<_, _>>()?;
+    let mut items = by_ids(c, &ids)?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|x| x.id)
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+/// How many customers match `q` on every page (its cursor and page size aside): what a
+/// filtered list's heading counts.
+pub fn count_matching(c: &mut dyn Conn, q: &CustomerQuery) -> Result<i64, StoreError> {
+    use sea_query::{Alias, Expr, Query};
+    let all = matching(&CustomerQuery { after: 0, ..q.clone() });
+    let count =
+        Query::select().expr_as(Expr::cust("COUNT(*)"), Alias::new("n")).from_subquery(all, Alias::new("m")).to_owned();
+    crate::sql::select(c, &count)?.first().map_or(Ok(0), |r| r.int("n"))
+}
+
+/// `SELECT c.id FROM customers c WHERE …` the conditions of `q`, ids above its cursor.
+fn matching(q: &CustomerQuery) -> sea_query::SelectStatement {
+    use sea_query::{Alias, Cond, Expr, ExprTrait, Func, LikeExpr, Query};
     let col = |name: &str| Expr::col((Alias::new("c"), Alias::new(name)));
     let customers_in = |table: &str, column: &str, value: &str| {
         col("id").in_subquery(
@@ -228,7 +256,6 @@ pub fn search(c: &mut dyn Conn, q: &CustomerQuery) -> Result<Page<Customer>, Sto
                 .to_owned(),
         )
     };
-    let limit = q.limit.clamp(1, 500);
     let mut select = Query::select();
     select
         .column((Alias::new("c"), Alias::new("id")))
@@ -313,17 +340,7 @@ pub fn search(c: &mut dyn Conn, q: &CustomerQuery) -> Result<Page<Customer>, Sto
     if let Some(condition) = &q.matching {
         select.and_where(condition.clone());
     }
-    select.order_by((Alias::new("c"), Alias::new("id")), Order::Asc).limit(u64::try_from(limit + 1).unwrap_or(1));
-    let ids: Vec<Value> =
-        crate::sql::select(c, &select)?.iter().map(|r| r.int("id").map(Value::Int)).collect::<Result<_, _>>()?;
-    let mut items = by_ids(c, &ids)?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|x| x.id)
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    select
 }
 
 /// The customers with these ids (ascending), in id order.
