@@ -658,6 +658,7 @@ fn every_page_renders_for_each_role_and_refuses_what_a_role_may_not_use() {
         ("/customers/1", 200, 200, 200),
         ("/customers", 200, 200, 200),
         ("/customers?stage=lost&segment=champions", 200, 200, 200),
+        ("/customers/export.csv", 200, 200, 403),
         ("/analytics", 200, 200, 403),
         ("/loyalty", 200, 200, 403),
         ("/imports", 200, 200, 403),

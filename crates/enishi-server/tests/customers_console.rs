@@ -308,6 +308,19 @@ fn staff_land_on_the_till_find_by_phone_reading_code_or_card_and_never_browse() 
         assert!(html.contains("id=\"matching\">(1)<") && html.contains("山田 花子"), "by reading: {html}");
         let (_, _, html, _) = get(&app, "/customers", &admin);
         assert!(html.contains("id=\"matching\">(3)<"), "{html}");
+        // Managers export what the list selects; staff may not.
+        assert!(get(&app, "/customers?q=Sato", &admin).2.contains("id=\"export-list\""));
+        let (s, _, csv, _) = get(&app, "/customers/export.csv?q=Sato&stage=&segment=&loyal=&saved=", &admin);
+        assert_eq!(s, 200, "{csv}");
+        assert_eq!(csv.lines().count(), 3, "a header and the two who match: {csv}");
+        assert!(
+            csv.lines().next().unwrap().starts_with("external_id,name,email,phone") && csv.contains("Kenta Sato"),
+            "{csv}"
+        );
+        assert_eq!(get(&app, "/customers/export.csv?q=Sato", &staff).0, 403);
+        assert!(!get(&app, "/customers?q=Sato", &staff).2.contains("id=\"export-list\""));
+        let (s, _, html, _) = get(&app, "/customers/export.csv?saved=nothing", &admin);
+        assert_eq!(s, 422, "{html}");
 
         // One match opens the customer: a phone in any form, a reading, the member code.
         let opens = format!("/customers/{hanako}");

@@ -4,7 +4,7 @@
 
 use crate::console::charts::{bar_chart, heat_table, line_chart, lorenz_chart};
 use crate::console::i18n::Tr;
-use crate::console::shell::{table, urlencode, ConsoleUser, Visitor};
+use crate::console::shell::{table, urlencode, ConsoleManager, ConsoleUser, ForManagers, Visitor};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,6 +22,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard))
         .route("/customers", get(customer_list))
+        .route("/customers/export.csv", get(export_list))
         .route("/customers/{id}", get(customer_page))
         .route("/overview", get(|| async { Redirect::permanent("/") }))
 }
@@ -157,6 +158,15 @@ pub(crate) fn segment_chart(tr: Tr, rfm: &enishi_insights::RfmReport) -> Markup 
         .map(|s| (tr.word(s.label), s.customers as f64, format!("{} ({:.1}%)", s.customers, 100.0 * s.share)))
         .collect();
     bar_chart("seg", tr.t("RFM segments"), tr.t("Customers per RFM segment"), &rows)
+}
+
+/// The customers list's export, for managers.
+pub(crate) struct ListExport;
+
+impl ForManagers for ListExport {
+    fn who_may(tr: Tr) -> &'static str {
+        tr.t("Exporting customers is for owners and marketers.")
+    }
 }
 
 #[derive(Deserialize)]
@@ -297,6 +307,16 @@ async fn customer_list(
         @if let Some(problem) = &problem {
             p class="error" role="alert" { (problem) }
         }
+        @if !staff && problem.is_none() && matching > 0 {
+            p {
+                a id="export-list" href={
+                    "/customers/export.csv?q=" (urlencode(&text)) "&stage=" (urlencode(stage.as_deref().unwrap_or("")))
+                    "&segment=" (urlencode(segment.as_deref().unwrap_or("")))
+                    "&loyal=" (urlencode(loyal.as_deref().unwrap_or("")))
+                    "&saved=" (urlencode(saved.as_deref().unwrap_or("")))
+                } { (tr.plural("Export this customer (CSV)", "Export these {} customers (CSV)", matching as u64)) }
+            }
+        }
         @if !listed {
             p { (tr.t("Type a name (two characters or more), an email, a phone number or an id: staff see at most 20 matches.")) }
         } @else if list.items.is_empty() {
@@ -314,6 +334,79 @@ async fn customer_list(
         }
     };
     v.page(tr.t("Customers"), body).into_response()
+}
+
+/// The customers the list's search and filters select, every page of them, as CSV with their
+/// contact details (managers only; audited as `customers.export` with the filters and the
+/// count). A saved segment that cannot be evaluated is refused.
+async fn export_list(
+    ConsoleManager(v, _): ConsoleManager<ListExport>,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let calendar = state.workspace().clock;
+    let today = calendar.day_number(state.now());
+    let actor = v.actor();
+    let filters =
+        serde_json::json!({"q": q.q, "stage": q.stage, "segment": q.segment, "loyal": q.loyal, "saved": q.saved});
+    let some = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let mut query = customers::CustomerQuery {
+        text: q.q.clone(),
+        limit: 500,
+        lifecycle_stage: some(&q.stage),
+        rfm_segment: some(&q.segment),
+        loyal_class: some(&q.loyal),
+        ..Default::default()
+    };
+    let saved = some(&q.saved);
+    let made = state
+        .run(move |s| {
+            let contacts = s.read(|c| -> Result<Result<_, String>, enishi_store::StoreError> {
+                if let Some(name) = &saved {
+                    let rule =
+                        enishi_segments::saved::find(c, name).and_then(|s| enishi_segments::saved::read_rule(&s));
+                    match rule.and_then(|rule| enishi_segments::condition(c, &rule, today, &calendar)) {
+                        Ok(condition) => query.matching = Some(condition),
+                        Err(enishi_segments::Error::Store(e)) => return Err(e),
+                        Err(e) => return Ok(Err(e.to_string())),
+                    }
+                }
+                let mut ids = Vec::new();
+                loop {
+                    let page = customers::search(c, &query)?;
+                    ids.extend(page.items.iter().map(|x| x.id));
+                    match page.next_cursor {
+                        Some(after) => query.after = after,
+                        None => break,
+                    }
+                }
+                Ok(Ok(enishi_store::repo::segments::contacts(c, &ids)?))
+            })?;
+            let contacts = match contacts {
+                Ok(x) => x,
+                Err(why) => return Ok(Err(why)),
+            };
+            let mut csv = Vec::new();
+            let layout = enishi_ingest::export::MemberLayout::Contacts;
+            let rows = enishi_ingest::export::export_members(&contacts, layout, &mut csv)
+                .map_err(crate::ApiError::internal)?;
+            let after = serde_json::json!({"filters": filters, "rows": rows});
+            s.write(|c| crate::audit::record(c, &actor, "customers.export", "customers", Some(after)))?;
+            Ok(Ok(csv))
+        })
+        .await;
+    match made {
+        Ok(Ok(csv)) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"customers.csv\""),
+            ],
+            csv,
+        )
+            .into_response(),
+        Ok(Err(why)) => v.refuse(axum::http::StatusCode::UNPROCESSABLE_ENTITY, v.tr().t("Not done"), &why),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// What the last form on a customer's page did, shown at the top of it: a message the server
