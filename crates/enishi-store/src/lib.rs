@@ -230,6 +230,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0025_reviews_and_changes.sql"),
     ),
     (
+        27,
+        include_str!("../migrations/sqlite/0027_join_requests.sql"),
+        include_str!("../migrations/postgres/0027_join_requests.sql"),
+    ),
+    (
         28,
         include_str!("../migrations/sqlite/0028_table_layouts.sql"),
         include_str!("../migrations/postgres/0028_table_layouts.sql"),

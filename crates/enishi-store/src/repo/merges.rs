@@ -23,6 +23,7 @@ pub const MOVED_TABLES: &[&str] = &[
     "survey_invitations",
     "reviews",
     "change_feedback",
+    "join_requests",
     "events",
     "consent_log",
     "loyalty_ledger",

@@ -11,6 +11,7 @@ pub mod history;
 pub mod imports;
 pub mod job_runs;
 pub mod jobs;
+pub mod joins;
 pub mod journeys;
 pub mod loyalty;
 pub mod merges;

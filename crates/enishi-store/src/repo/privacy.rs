@@ -16,6 +16,7 @@ pub const ERASED_TABLES: &[&str] = &[
     "survey_invitations",
     "reviews",
     "change_feedback",
+    "join_requests",
     "interactions",
     "events",
     "customer_recommendations",
@@ -33,10 +34,10 @@ pub fn external_id_hash(external_id: &str) -> String {
 
 /// Erases customer `id` at `now`: their shop id goes on the erasure list; profile, consent
 /// history, messages, tasks, survey answers, reviews, links of their feedback to changes,
-/// interactions, events, recommendations and journey entries are deleted; the row keeps
-/// only its id, `erased:ID` as shop id, and when it was first seen. Orders, the ledger and the
-/// running totals stay. On SQLite freed content is zeroed (`secure_delete`). `false` when
-/// there is no such customer.
+/// join page sign-ups (also ones waiting for their address), interactions, events,
+/// recommendations and journey entries are deleted; the row keeps only its id, `erased:ID` as
+/// shop id, and when it was first seen. Orders, the ledger and the running totals stay. On
+/// SQLite freed content is zeroed (`secure_delete`). `false` when there is no such customer.
 pub fn erase(c: &mut dyn Conn, id: i64, now: i64) -> Result<bool, StoreError> {
     let Some(row) = c.query_opt("SELECT external_id FROM customers WHERE id = $1", params![id])? else {
         return Ok(false);
@@ -58,6 +59,12 @@ pub fn erase(c: &mut dyn Conn, id: i64, now: i64) -> Result<bool, StoreError> {
             params![external_id_hash(external_id), now],
         )?;
     }
+    // Sign-ups still waiting for their confirmation name the customer only by the address.
+    c.execute(
+        "DELETE FROM join_requests WHERE email IS NOT NULL AND \
+         lower(email) = (SELECT lower(email) FROM customers WHERE id = $1)",
+        params![id],
+    )?;
     for table in &ERASED_TABLES[1..] {
         c.execute(&format!("DELETE FROM {table} WHERE customer_id = $1"), params![id])?;
     }
