@@ -408,10 +408,23 @@ fn birthdays_are_rewarded_once_a_year_and_tiers_fall_only_at_review() {
             u.birthday = Some("1990-06-20".parse().unwrap());
             u.first_seen_at = Some(chrono::Utc::now());
             customers::upsert(c, &u)?;
+            // Known only by the month (the join page's `birthday_month`), and one of another month.
+            for (id, month) in [("B-2", 6), ("B-3", 7)] {
+                let mut attributes = enishi_store::JsonMap::new();
+                attributes.insert("birthday_month".into(), serde_json::json!(month));
+                let u = enishi_store::CustomerUpsert {
+                    external_id: Some(id.parse().unwrap()),
+                    attributes: Some(attributes),
+                    ..Default::default()
+                };
+                customers::upsert(c, &u)?;
+            }
             Ok(())
         })
         .unwrap();
         let b1 = customer_id(s, "B-1");
+        let b2 = customer_id(s, "B-2");
+        let b3 = customer_id(s, "B-3");
         let june = BusinessClock::default().parse_timestamp("2026-06-02").unwrap().timestamp();
         let r = s
             .write(|c| {
@@ -419,13 +432,15 @@ fn birthdays_are_rewarded_once_a_year_and_tiers_fall_only_at_review() {
                 enishi_rewards::run_jobs(c, &p, june)
             })
             .unwrap();
-        assert_eq!(r.birthday_rewards, 1);
+        assert_eq!(r.birthday_rewards, 2, "the birthday and the month alone");
         s.write(|c| {
             let p = programs(c);
             enishi_rewards::run_jobs(c, &p, june + 86_400)
         })
         .unwrap();
         assert_eq!(balance(s, b1), 50, "once a year");
+        assert_eq!(balance(s, b2), 50, "once a year");
+        assert_eq!(balance(s, b3), 0, "born in July");
 
         // Gold in April 2026; a review in 2027 finds the rolling year empty and moves down.
         buy(s, "G-1", "C-10", "2026-04-01 10:00", "250");

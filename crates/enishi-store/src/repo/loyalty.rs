@@ -949,9 +949,12 @@ pub fn birthdays(c: &mut dyn Conn, month: u32, day: Option<u32>) -> Result<Vec<i
             "SELECT id FROM customers WHERE birthday IS NOT NULL AND substr(birthday, 6, 2) = $1 AND substr(birthday, 9, 2) = $2 ORDER BY id",
             params![mm, format!("{d:02}")],
         )?,
+        // A month alone (the join page asks only for it) is the `birthday_month` attribute.
         None => c.query(
-            "SELECT id FROM customers WHERE birthday IS NOT NULL AND substr(birthday, 6, 2) = $1 ORDER BY id",
-            params![mm],
+            "SELECT id FROM customers WHERE birthday IS NOT NULL AND substr(birthday, 6, 2) = $1 \
+             UNION SELECT a.customer_id FROM customer_attributes a JOIN customers k ON k.id = a.customer_id \
+             WHERE a.key = 'birthday_month' AND a.number_value = $2 AND k.birthday IS NULL ORDER BY 1",
+            params![mm, f64::from(month)],
         )?,
     };
     rows.iter().map(|r| r.int(0)).collect()
