@@ -327,6 +327,19 @@ pub struct Birthday {
     pub period: BirthdayPeriod,
 }
 
+/// The welcome perk of a customer who joins on the public join page (docs/join.md): bonus
+/// points and/or a catalogue reward issued as a coupon (a first-purchase perk), given once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Join {
+    /// Bonus points.
+    #[serde(default)]
+    pub points: i64,
+    /// Or a reward (catalogue id) issued as a coupon.
+    #[serde(default)]
+    pub reward: Option<String>,
+}
+
 /// What a reward gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -444,6 +457,9 @@ pub struct Document {
     /// Birthday reward.
     #[serde(default)]
     pub birthday: Option<Birthday>,
+    /// The welcome perk of the join page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join: Option<Join>,
     /// Rewards catalogue.
     #[serde(default)]
     pub rewards: Vec<Reward>,
@@ -774,6 +790,15 @@ impl Program {
                 return Err(err("birthday", "needs points or a reward"));
             }
         }
+        if let Some(j) = &doc.join {
+            non_negative("join.points", Some(j.points))?;
+            if let Some(r) = &j.reward {
+                reward_ref("join.reward".into(), r)?;
+            }
+            if j.points == 0 && j.reward.is_none() {
+                return Err(err("join", "needs points or a reward"));
+            }
+        }
         unique_ids("memberships", doc.memberships.iter().map(|m| m.id.as_str()))?;
         for (i, m) in doc.memberships.iter().enumerate() {
             if m.fee.is_negative() {
@@ -991,6 +1016,23 @@ mod tests {
         ] {
             assert!(parse(&doc).is_ok(), "refused: {doc}: {:?}", parse(&doc).err());
         }
+    }
+
+    #[test]
+    fn a_join_perk_needs_points_or_a_reward_of_the_catalogue() {
+        for (part, path) in [
+            (json!({"join": {}}), "join"),
+            (json!({"join": {"points": -1}}), "join.points"),
+            (json!({"join": {"reward": "none"}}), "join.reward"),
+        ] {
+            assert_eq!(parse(&with(part)).err().map(|e| e.path), Some(path.to_string()));
+        }
+        assert!(parse(&with(json!({"join": {"points": 1, "extra": 1}}))).is_err(), "unknown fields");
+        let mut doc = reward(json!({"cost": 0}));
+        doc["join"] = json!({"points": 100, "reward": "r"});
+        let p = parse(&doc).unwrap();
+        assert_eq!(p.doc.join, Some(Join { points: 100, reward: Some("r".into()) }));
+        assert!(parse(&with(json!({}))).unwrap().doc.join.is_none());
     }
 
     fn recurring(fields: Value) -> Value {

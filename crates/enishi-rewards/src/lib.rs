@@ -20,6 +20,7 @@ mod repair;
 mod reports;
 mod returns;
 mod summary;
+mod welcome;
 
 pub use books::{EvaluatedOrders, OrderBatch, EVALUATED_PART};
 pub use codes::{customer_of_referral_code, referral_code, referrer_by_code};
@@ -34,6 +35,7 @@ pub use repair::{repair, Repaired};
 pub use reports::{report, OccurrenceReport, ProgramReport, BASELINE_WEEKS, REPORTED_OCCURRENCES};
 pub use returns::{on_return, ReturnBatch, ReturnFacts};
 pub use summary::{summary, LoyaltySummary};
+pub use welcome::{welcome, Welcome};
 
 use enishi_store::StoreError;
 

@@ -106,6 +106,9 @@ struct ProgramDocument {
     referrals: Option<JsonMap>,
     #[schema(nullable = false, value_type = Option<Object>)]
     birthday: Option<JsonMap>,
+    /// The join page's welcome perk: `points` and/or `reward` (docs/join.md).
+    #[schema(nullable = false, value_type = Option<Object>)]
+    join: Option<JsonMap>,
     #[schema(nullable = false, value_type = Option<Vec<Object>>)]
     rewards: Option<Vec<JsonMap>>,
     #[schema(nullable = false, value_type = Option<Vec<Object>>)]
@@ -175,7 +178,7 @@ struct Coupon {
     customer_id: i64,
     /// Catalogue entry.
     reward_id: String,
-    /// `redemption`, `stamp_card`, `birthday` or `referral`.
+    /// `redemption`, `stamp_card`, `birthday`, `referral` or `join`.
     source: String,
     /// What issued it.
     #[schema(required = true)]
