@@ -14,6 +14,7 @@ pub mod definition;
 pub mod digests;
 pub mod email;
 pub mod fields;
+pub mod joins;
 pub mod journeys;
 pub mod links;
 pub mod my_page;

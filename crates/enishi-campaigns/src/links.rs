@@ -16,6 +16,9 @@ pub enum Purpose {
     MyPage,
     /// One review to write (`/r/…`); the id is the review's.
     Review,
+    /// The confirmation of a sign-up on the join page (`/join/confirm/…`); the id is the
+    /// sign-up's.
+    Join,
 }
 
 impl Purpose {
@@ -24,6 +27,7 @@ impl Purpose {
             Purpose::Survey => "survey",
             Purpose::MyPage => "my-page",
             Purpose::Review => "review",
+            Purpose::Join => "join",
         }
     }
 
@@ -33,6 +37,7 @@ impl Purpose {
             Purpose::Survey => "/s/",
             Purpose::MyPage => "/me/",
             Purpose::Review => "/r/",
+            Purpose::Join => "/join/confirm/",
         }
     }
 }
@@ -104,6 +109,7 @@ mod tests {
         assert_eq!(signed_id(&key, Purpose::MyPage, &t), None);
         assert_eq!(signed_id(&key, Purpose::Survey, &t[..t.len() - 1]), None);
         assert_eq!(verify(&key, Purpose::Review, &t, 0), Err(Refused::Invalid), "a survey token is no review's");
+        assert_eq!(verify(&key, Purpose::Join, &t, 0), Err(Refused::Invalid), "nor a sign-up's");
         let sig = t.rsplit('.').next().unwrap();
         assert_eq!(verify(&key, Purpose::Survey, &format!("43.1000.{sig}"), 0), Err(Refused::Invalid));
         assert_eq!(verify(&key, Purpose::Survey, &format!("42.9999.{sig}"), 0), Err(Refused::Invalid), "extended");

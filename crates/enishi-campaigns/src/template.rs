@@ -43,11 +43,12 @@ pub const FIELDS: &[(&str, &str)] = &[
 ];
 
 /// The `money` filter and the language a template is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Language {
     /// Japanese wording: honorific 様, dates as 2026年12月3日.
     Japanese,
     /// English wording.
+    #[default]
     English,
 }
 
