@@ -8,7 +8,8 @@
 //! settings every round and shared with every other sender of the database. A second thread
 //! posts webhook messages and makes call-list campaigns' tasks, which need no SMTP server.
 //! When it has no campaign email to send, the email sender also sends the assignees' daily
-//! task digests (`enishi_campaigns::digests`).
+//! task digests (`enishi_campaigns::digests`) and the join page's confirmation emails
+//! (`enishi_campaigns::joins`).
 
 use crate::AppState;
 use enishi_campaigns::email::configured;
@@ -77,6 +78,19 @@ pub fn start(state: AppState) -> CampaignWorker {
                             }
                         }
                         Ok(_) => {
+                            // Sign-up confirmations first: someone is waiting for theirs.
+                            match enishi_campaigns::joins::deliver(&state.store, &smtp, &from, &worker) {
+                                Ok(j) if j.claimed > 0 => {
+                                    if j.failed > 0 {
+                                        tracing::warn!(sent = j.sent, failed = j.failed, "sign-up confirmations");
+                                    }
+                                    continue;
+                                }
+                                Ok(_) => {}
+                                Err(e) => {
+                                    tracing::error!(error = %e, "sign-up confirmations failed (tried again shortly)")
+                                }
+                            }
                             match enishi_campaigns::digests::deliver(&state.store, &smtp, &from, &worker, &ws.clock) {
                                 Ok(d) if d.claimed > 0 => {
                                     if d.failed > 0 {

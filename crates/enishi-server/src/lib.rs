@@ -11,6 +11,7 @@ pub mod campaign_worker;
 mod console;
 mod edge;
 mod error;
+mod join_page;
 mod metrics;
 mod my_page;
 mod observe;

@@ -1,5 +1,5 @@
 //! What the customer's public pages share — the unsubscribe page, the survey page, the review
-//! page and the customer's own page, all reached by a signed link without a login: the page frame (phone
+//! page, the customer's own page and the join page, all reached by a signed link without a login: the page frame (phone
 //! width first, escaped by maud), the refusals of a link that is changed or expired, and a
 //! limit of [`PER_MINUTE`] requests a minute from one address.
 
@@ -25,6 +25,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .merge(crate::survey_page::routes())
         .merge(crate::review_page::routes())
         .merge(crate::my_page::routes())
+        .merge(crate::join_page::routes())
         .route_layer(axum::middleware::from_fn_with_state(state, limit))
         .route(STYLESHEET, get(stylesheet))
 }
@@ -44,16 +45,18 @@ async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Respo
     let ip = crate::console::sign_in::client_ip(peer, req.headers());
     match state.public_pages.check_for(&format!("public:{ip}"), PER_MINUTE, "requests") {
         Ok(()) => next.run(req).await,
-        Err(e) => {
-            let body = html! {
-                p { "アクセスが集中しています。しばらくしてからもう一度お試しください。" }
-                p lang="en" { "Too many requests. Please try again in a minute." }
-            };
-            let r = (StatusCode::TOO_MANY_REQUESTS, page("ja", "しばらくお待ちください / Please wait", body))
-                .into_response();
-            crate::access::with_retry_after(r, e.retry_after.unwrap_or(60))
-        }
+        Err(e) => too_many(e.retry_after.unwrap_or(60)),
     }
+}
+
+/// The refusal of one request too many from an address: 429, to try again in `seconds`.
+pub(crate) fn too_many(seconds: u64) -> Response {
+    let body = html! {
+        p { "アクセスが集中しています。しばらくしてからもう一度お試しください。" }
+        p lang="en" { "Too many requests. Please try again in a minute." }
+    };
+    let r = (StatusCode::TOO_MANY_REQUESTS, page("ja", "しばらくお待ちください / Please wait", body)).into_response();
+    crate::access::with_retry_after(r, seconds)
 }
 
 /// The frame of a public page in `language`: readable on a phone first.
@@ -89,7 +92,11 @@ border-radius:.4rem;padding:0 .5rem;background:#fff}.choices label{margin:.3rem 
 textarea{width:100%;box-sizing:border-box;font:inherit;min-height:6rem}\
 button{font-size:1rem;padding:.7rem 1.2rem;min-height:44px;border-radius:.4rem;border:1px solid #555;background:#222;color:#fff}\
 .error{color:#a00;font-weight:bold}progress{width:100%}.muted{color:#666;font-size:.9rem}\
-button.secondary{background:#fff;color:#222}.said{white-space:pre-wrap}";
+button.secondary{background:#fff;color:#222}.said{white-space:pre-wrap}\
+input[type=text],input[type=email],input[type=tel],select{width:100%;box-sizing:border-box;font:inherit;\
+min-height:44px;padding:.3rem .5rem;border:1px solid #ccc;border-radius:.4rem;background:#fff}\
+.choices input[type=checkbox]{flex:none;width:1.3rem;height:1.3rem}\
+.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}";
 
 /// The refusal of a link: 404 for one that is not valid, 410 for one that has expired.
 pub(crate) fn refused(why: Refused) -> Response {
