@@ -331,6 +331,7 @@ fn every_response_carries_security_headers_and_pages_need_no_inline_style() {
             "/settings",
             "/tokens",
             "/segments",
+            "/join-card",
         ];
         for path in pages.into_iter().chain(["/segments/new?preset=0"]) {
             let r = get(path, Some(&cookie));

@@ -1,8 +1,8 @@
 //! The public join page through the HTTP server, on SQLite and PostgreSQL: a new customer
 //! confirmed by the link in an email read back from a real SMTP server, an existing customer
 //! matched by email and by phone (and never told), a bot filling the hidden field, a flood
-//! from one address, hostile input in every field, expired and tampered confirmation links —
-//! each as stated, with nothing half-created.
+//! from one address, hostile input in every field, expired and tampered confirmation links,
+//! and the console's printable QR code — each as stated, with nothing half-created.
 
 mod common;
 #[allow(dead_code)] // the SMTP server only; not the header helper
@@ -464,4 +464,24 @@ fn an_expired_or_tampered_link_is_refused_and_confirms_nothing() {
         assert_eq!(post(&app, "/join", "192.0.2.22", &hanako("next@example.com")).0, 200);
         assert_eq!(count(&store, "SELECT COUNT(*) FROM join_requests WHERE email = 'late@example.com'"), 0);
     }
+}
+
+#[test]
+fn staff_print_the_join_pages_qr_code_and_copy_the_web_shop_form() {
+    let clock = t0();
+    let (app, _store) = shop(enishi_store::testing::sqlite(), &clock);
+    let (status, _) = app.page("/join-card", "");
+    assert_eq!(status, 303, "signed in only");
+    let staff = app.session(Role::Staff);
+    let (status, html) = app.page("/join-card", &staff);
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<svg") && html.contains("https://shop.example/join"), "{html}");
+    let shown = html.replace("&quot;", "\"");
+    assert!(shown.contains("&lt;form method=\"post\" action=\"https://shop.example/join\"&gt;"), "{html}");
+    assert!(shown.contains("&lt;input type=\"text\" name=\"website\""), "{html}");
+    let (status, svg) = app.page("/join-card.svg", &staff);
+    assert_eq!(status, 200);
+    assert!(svg.starts_with("<svg") && svg.contains("aria-label=\"https://shop.example/join\""), "{svg}");
+    let (_, list) = app.page("/customers", &staff);
+    assert!(list.contains("href=\"/join-card\""), "{list}");
 }

@@ -277,7 +277,10 @@ async fn customer_list(
     let body = html! {
         // The customers the search and filters select, not the whole base.
         h1 { (tr.t("Customers")) " " span class="muted" id="matching" { "(" (matching) ")" } }
-        p { a href="/customers/new" id="enrol-link" class="button" { (tr.t("Enrol a customer")) } }
+        p {
+            a href="/customers/new" id="enrol-link" class="button" { (tr.t("Enrol a customer")) } " "
+            a href="/join-card" id="join-card-link" { (tr.t("Join page QR code")) }
+        }
         form method="get" action="/customers" role="search" class="card" {
             label { (tr.t("Search")) " " input name="q" value=(text) placeholder=(tr.t("Name, reading, phone, email, member or referral code")); } " "
             (select(tr, "stage", tr.t("Lifecycle"), &stages, stage.as_deref().unwrap_or(""))) " "

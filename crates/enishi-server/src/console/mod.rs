@@ -13,6 +13,7 @@ pub(crate) mod feedback;
 pub(crate) mod follow_up;
 pub(crate) mod i18n;
 pub(crate) mod imports;
+mod join_card;
 pub(crate) mod journeys;
 pub(crate) mod loyalty;
 pub(crate) mod member_card;
@@ -53,4 +54,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(journeys::routes())
         .merge(surveys::routes())
         .merge(member_card::routes())
+        .merge(join_card::routes())
 }
