@@ -260,8 +260,8 @@ fn thanks(l: Language, joined: Joined) -> Markup {
             l.say("Please check your email", "メールをご確認ください"),
             html! {
                 p role="status" id="join-done" { (l.say(
-                    "We have sent a link to the address you gave. Open it within two days to complete your registration.",
-                    "ご入力のアドレスに確認のリンクをお送りしました。2日以内にリンクを開いて、登録を完了してください。"
+                    "We have sent a link to the address you gave. Open it to complete your registration.",
+                    "ご入力のアドレスに確認のリンクをお送りしました。リンクを開いて、登録を完了してください。"
                 )) }
                 p class="muted" { (l.say(
                     "No email? Check your spam folder, or try again in a few minutes.",

@@ -95,7 +95,7 @@ button{font-size:1rem;padding:.7rem 1.2rem;min-height:44px;border-radius:.4rem;b
 button.secondary{background:#fff;color:#222}.said{white-space:pre-wrap}\
 input[type=text],input[type=email],input[type=tel],select{width:100%;box-sizing:border-box;font:inherit;\
 min-height:44px;padding:.3rem .5rem;border:1px solid #ccc;border-radius:.4rem;background:#fff}\
-.choices input[type=checkbox]{flex:none;width:1.3rem;height:1.3rem}\
+.choices input[type=checkbox]{flex:none;width:1.3rem;height:1.3rem}#join .choices label{padding:.5rem}\
 .hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}";
 
 /// The refusal of a link: 404 for one that is not valid, 410 for one that has expired.

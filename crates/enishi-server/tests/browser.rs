@@ -1315,3 +1315,61 @@ fn staff_at_a_phone_till_find_the_customer_by_phone_and_card_record_a_sale_and_n
     browser.check("44-staff-customers-without-a-term-ja-phone");
     server.stop();
 }
+
+#[test]
+fn a_customer_joins_on_a_phone_and_confirms_their_email() {
+    let Some(browser) = Browser::start() else { return };
+    let db = testing::sqlite();
+    let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    db.store.write(|c| enishi_store::repo::settings::set(c, "shop_name", "珈琲 縁")).unwrap();
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let app = format!("http://{}", server.addr);
+    db.store.write(|c| enishi_store::repo::settings::set(c, "public_url", &app)).unwrap();
+    ureq::put(&format!("{app}/api/v1/loyalty/program"))
+        .set("Authorization", &format!("Bearer {admin}"))
+        .send_json(json!({"name": "Cafe", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+                          "join": {"points": 100}}))
+        .unwrap();
+
+    // The form on a phone, in Japanese: a missing contact is shown, then the sign-up is taken.
+    browser.resize(390, 844);
+    browser.go(&format!("{app}/join?lang=ja"));
+    assert_eq!(browser.title(), "会員登録");
+    assert!(browser.text("#join").contains("珈琲 縁からのお知らせや特典をメールで受け取ることに同意します"));
+    check_phone_layout(&browser, "join");
+    browser.check("45-join-ja-phone");
+    browser.type_into("#name", "山田 花子");
+    browser.click("#join button[type=submit]");
+    assert!(browser.text("#join-errors").contains("メールアドレスか電話番号"), "{}", browser.text("#join-errors"));
+    assert_eq!(browser.script("return document.querySelector('#name').value"), json!("山田 花子"), "kept");
+    check_phone_layout(&browser, "join refused");
+    browser.check_refused("46-join-refused-ja-phone", 422);
+    browser.type_into("#email", "hanako@example.com");
+    browser.tick("input[value=email]");
+    browser.click("#join button[type=submit]");
+    assert!(browser.text("#join-done").contains("確認のリンクをお送りしました"), "{}", browser.text("#join-done"));
+    check_phone_layout(&browser, "join done");
+    browser.check("47-join-check-email-ja-phone");
+
+    // The link in the email: asks, then confirms, with the welcome points.
+    let link = db
+        .store
+        .write(|c| {
+            let r = c.query_one("SELECT id, expires_at FROM join_requests", &[])?;
+            let key = enishi_campaigns::unsubscribe::signing_key(c)?;
+            let purpose = enishi_campaigns::links::Purpose::Join;
+            Ok::<_, enishi_campaigns::Error>(enishi_campaigns::links::url(&app, &key, purpose, r.int(0)?, r.int(1)?))
+        })
+        .unwrap();
+    browser.go(&link);
+    check_phone_layout(&browser, "join confirm");
+    browser.check("48-join-confirm-ja-phone");
+    browser.click("form button[type=submit]");
+    assert!(browser.text("#join-confirmed").contains("登録が完了しました"));
+    assert!(browser.text("#welcome").contains("100"), "{}", browser.text("#welcome"));
+    check_phone_layout(&browser, "join confirmed");
+    browser.check("49-join-confirmed-ja-phone");
+    server.stop();
+}
