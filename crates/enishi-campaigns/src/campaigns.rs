@@ -173,7 +173,7 @@ pub fn preview(
     let link = unsubscribe::link(&unsubscribe::public_url(c)?, &key, customer.id, campaign.id);
     let common = common(c, campaign, &d, language)?;
     let now = c.now();
-    let mut fields = merge_fields(c, &programs, customer.id, now, &common, link)?;
+    let mut fields = merge_fields(c, &programs, customer.id, now, &common, link, &|root| compiled.uses(root))?;
     if let Some(offer) = &d.coupon {
         // A preview shows what the coupon will look like without issuing one.
         let until = now.saturating_add(i64::from(offer.valid_days) * 86_400);
@@ -203,7 +203,7 @@ pub fn render_for(
     let shop = settings::get(c, SHOP_NAME)?.unwrap_or_default();
     let common = Common { campaign: String::new(), sender: String::new(), shop, language };
     let now = c.now();
-    let fields = merge_fields(c, &programs, customer.id, now, &common, link)?;
+    let fields = merge_fields(c, &programs, customer.id, now, &common, link, &|root| compiled.uses(root))?;
     compiled.render(&fields)
 }
 

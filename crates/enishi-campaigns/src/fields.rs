@@ -28,7 +28,11 @@ pub struct Common {
 /// Up to this many recommended products.
 const RECOMMENDED: usize = 3;
 
-/// The merge fields of `customer_id` as of `now`; `unsubscribe_url` is the customer's own link.
+/// The merge fields of `customer_id` as of `now` that a template reads — `uses` answers for
+/// a field's first part (`points`, `recommended`, …; [`crate::template::Compiled::uses`]) — the
+/// others left empty, so that a message reads only what it shows; `unsubscribe_url` is the
+/// customer's own link. The customer's name and email are always read (the message is
+/// addressed with them).
 pub fn merge_fields(
     c: &mut dyn Conn,
     programs: &Programs,
@@ -36,15 +40,64 @@ pub fn merge_fields(
     now: i64,
     common: &Common,
     unsubscribe_url: String,
+    uses: &dyn Fn(&str) -> bool,
 ) -> Result<MergeFields, Error> {
     let customer = customers::get(c, customer_id)?
         .ok_or_else(|| Error::NotFound(format!("customer {customer_id} does not exist")))?;
-    let loyalty = summary(c, programs, customer_id, now)?;
     let language = common.language;
-    let tier_id = loyalty.tier.as_ref().map(|t| t.id.as_str());
-    let promotion = promotion_field(programs, now, Promotion::Running(tier_id), language);
-    let expiring = loyalty.expiring_soon.iter().map(|e| e.points).sum();
-    let expiring_on = loyalty.expiring_soon.first().map(|e| written_date(e.date, language)).unwrap_or_default();
+    let mut fields = MergeFields {
+        customer: CustomerField {
+            honorific: honorific(customer.name.as_deref(), language),
+            name: customer.name.unwrap_or_default(),
+            external_id: customer.external_id,
+            email: customer.email.unwrap_or_default(),
+        },
+        points: PointsField::default(),
+        tier: String::new(),
+        stamps: Vec::new(),
+        recommended: Vec::new(),
+        coupon: None,
+        unsubscribe_url,
+        survey_url: String::new(),
+        review_url: String::new(),
+        promotion: PromotionField::default(),
+        change: ChangeField { title: String::new() },
+        my_page_url: String::new(),
+        sender: NameField { name: common.sender.clone() },
+        shop: NameField { name: common.shop.clone() },
+        campaign: NameField { name: common.campaign.clone() },
+    };
+    if ["points", "tier", "stamps", "promotion"].iter().any(|root| uses(root)) {
+        let loyalty = summary(c, programs, customer_id, now)?;
+        let tier_id = loyalty.tier.as_ref().map(|t| t.id.as_str());
+        fields.promotion = promotion_field(programs, now, Promotion::Running(tier_id), language);
+        let expiring = loyalty.expiring_soon.iter().map(|e| e.points).sum();
+        let expiring_on = loyalty.expiring_soon.first().map(|e| written_date(e.date, language)).unwrap_or_default();
+        fields.points = PointsField { balance: loyalty.balance, available: loyalty.available, expiring, expiring_on };
+        fields.tier = loyalty.tier.map(|t| t.name).unwrap_or_default();
+        fields.stamps =
+            loyalty.stamp_cards.into_iter().map(|s| StampField { name: s.name, stamps: s.stamps, of: s.of }).collect();
+    }
+    if uses("recommended") {
+        fields.recommended = recommended(c, customer_id)?;
+    }
+    if uses("survey_url") {
+        fields.survey_url = crate::surveys::survey_url(c, customer_id, now)?;
+    }
+    if uses("review_url") {
+        fields.review_url = crate::reviews::review_url(c, customer_id, now)?;
+    }
+    if uses("change") {
+        fields.change = ChangeField { title: crate::changes::title_for(c, customer_id)? };
+    }
+    if uses("my_page_url") {
+        fields.my_page_url = crate::my_page::link(c, customer_id, now)?;
+    }
+    Ok(fields)
+}
+
+/// The customer's recommended products, with their ratings.
+fn recommended(c: &mut dyn Conn, customer_id: i64) -> Result<Vec<ProductField>, Error> {
     let picked: Vec<(String, Option<String>)> = scores::recommendations(c, customer_id)?
         .into_iter()
         .take(RECOMMENDED)
@@ -52,7 +105,7 @@ pub fn merge_fields(
         .collect();
     let skus: Vec<String> = picked.iter().map(|(sku, _)| sku.clone()).collect();
     let ratings = crate::reviews::ratings(c, &skus)?;
-    let recommended = picked
+    Ok(picked
         .into_iter()
         .zip(ratings)
         .map(|((sku, name), r)| ProductField {
@@ -61,33 +114,7 @@ pub fn merge_fields(
             rating: crate::reviews::shown(&r),
             reviews: r.count,
         })
-        .collect();
-    Ok(MergeFields {
-        customer: CustomerField {
-            honorific: honorific(customer.name.as_deref(), language),
-            name: customer.name.unwrap_or_default(),
-            external_id: customer.external_id,
-            email: customer.email.unwrap_or_default(),
-        },
-        points: PointsField { balance: loyalty.balance, available: loyalty.available, expiring, expiring_on },
-        tier: loyalty.tier.map(|t| t.name).unwrap_or_default(),
-        stamps: loyalty
-            .stamp_cards
-            .into_iter()
-            .map(|s| StampField { name: s.name, stamps: s.stamps, of: s.of })
-            .collect(),
-        recommended,
-        coupon: None,
-        unsubscribe_url,
-        survey_url: crate::surveys::survey_url(c, customer_id, now)?,
-        review_url: crate::reviews::review_url(c, customer_id, now)?,
-        promotion,
-        change: ChangeField { title: crate::changes::title_for(c, customer_id)? },
-        my_page_url: crate::my_page::link(c, customer_id, now)?,
-        sender: NameField { name: common.sender.clone() },
-        shop: NameField { name: common.shop.clone() },
-        campaign: NameField { name: common.campaign.clone() },
-    })
+        .collect())
 }
 
 /// Which promotion a message is about.

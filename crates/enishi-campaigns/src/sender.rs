@@ -326,7 +326,8 @@ impl<'a> Sender<'a> {
             .store
             .read(|c| {
                 let now = c.now();
-                let mut fields = merge_fields(c, programs, m.customer_id, now, shared, link)?;
+                let mut fields =
+                    merge_fields(c, programs, m.customer_id, now, shared, link, &|root| compiled.uses(root))?;
                 if let Some(id) = promotion_of_step(&m.step) {
                     fields.promotion = promotion_field(programs, now, Promotion::Named(id), shared.language);
                 }

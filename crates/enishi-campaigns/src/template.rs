@@ -173,7 +173,7 @@ pub struct CustomerField {
 }
 
 /// `points.*`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct PointsField {
     /// Balance.
     pub balance: i64,

@@ -370,7 +370,7 @@ impl<'a> WebhookSender<'a> {
         let link = unsubscribe::link(&p.base_url, &p.key, m.customer_id, m.campaign_id);
         let (mut fields, customer) = self.store.read(|c| {
             let now = c.now();
-            let mut fields = merge_fields(c, programs, m.customer_id, now, shared, link)?;
+            let mut fields = merge_fields(c, programs, m.customer_id, now, shared, link, &|root| compiled.uses(root))?;
             if let Some(id) = promotion_of_step(&m.step) {
                 fields.promotion = promotion_field(programs, now, Promotion::Named(id), shared.language);
             }
