@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Campaign benchmarks (BENCHMARKS.md "Campaigns"): materialising a 1,000,000-customer audience,
-# and personalised emails rendered and delivered to a local SMTP server (aiosmtpd).
+# and personalised emails rendered and delivered to a local SMTP server: Python's aiosmtpd (the
+# tests' server, one thread), then Postfix's smtp-sink (a C sink; `apt-get install postfix`
+# provides /usr/sbin/smtp-sink) when it is installed.
 # Usage: bench/campaigns.sh [CUSTOMERS] [SEND]   (defaults 1000000 and 20000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +10,8 @@ N=${1:-1000000}
 SEND=${2:-20000}
 E=./target/release/enishi
 W=$(mktemp -d /tmp/enishi-campaign-bench.XXXX)
-trap 'kill $SMTP 2>/dev/null || true; rm -rf "$W"' EXIT
+SMTP=; SINK=
+trap 'kill $SMTP $SINK 2>/dev/null || true; rm -rf "$W"' EXIT
 
 echo "machine: $(nproc) cores; $N customers"
 $E gen --customers "$N" --seed 1 --end 2026-06-30 --out "$W/gen" >/dev/null
@@ -37,3 +40,12 @@ SMTP=$!
 sleep 1
 ENISHI_SMTP_URL=smtp://127.0.0.1:2626 $E --database-url "$W/send.db" campaign send send
 echo "received: $(wc -l < "$W/received.jsonl")"
+
+if [ -x /usr/sbin/smtp-sink ]; then
+  echo "== send $SEND personalised emails to Postfix's smtp-sink on loopback"
+  $E --database-url "$W/send.db" campaign create <(sed 's/"send"/"sink"/' "$W/send.json") >/dev/null
+  /usr/sbin/smtp-sink -u nobody 127.0.0.1:2627 256 &
+  SINK=$!
+  sleep 1
+  ENISHI_SMTP_URL=smtp://127.0.0.1:2627 $E --database-url "$W/send.db" campaign send sink
+fi
