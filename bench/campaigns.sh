@@ -35,7 +35,7 @@ $E --database-url "$W/send.db" segment create everyone 'consent.email' >/dev/nul
 $E --database-url "$W/send.db" template save t --locale ja --subject '{{ customer.honorific }}、お知らせ' --html "$W/b.html" --text "$W/b.txt" 2>/dev/null
 echo '{"name": "send", "channel": "email", "audience": {"segment": "everyone"}, "template": "t", "sender": {"email": "shop@example.com"}}' > "$W/send.json"
 $E --database-url "$W/send.db" campaign create "$W/send.json" >/dev/null
-python3 crates/enishi/tests/support/smtp_server.py --port 2626 --out "$W/received.jsonl" < <(sleep 86400) > /dev/null &
+sleep 86400 | python3 crates/enishi/tests/support/smtp_server.py --port 2626 --out "$W/received.jsonl" > /dev/null &
 SMTP=$!
 sleep 1
 ENISHI_SMTP_URL=smtp://127.0.0.1:2626 $E --database-url "$W/send.db" campaign send send
