@@ -239,6 +239,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0028_table_layouts.sql"),
         include_str!("../migrations/postgres/0028_table_layouts.sql"),
     ),
+    (
+        29,
+        include_str!("../migrations/sqlite/0029_referrals_index.sql"),
+        include_str!("../migrations/postgres/0029_referrals_index.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.

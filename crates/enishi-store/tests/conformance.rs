@@ -840,25 +840,38 @@ fn external_ids_are_read_for_the_asked_customers_only() {
     });
 }
 
+/// The plan of `query` on the store's database (sequential scans discouraged on PostgreSQL,
+/// so that a usable index shows), its lines joined.
+fn plan_of(store: &enishi_store::Store, query: &str) -> String {
+    store
+        .read(|c| {
+            let sqlite = c.backend() == Backend::Sqlite;
+            if !sqlite {
+                c.execute("SET LOCAL enable_seqscan = off", &[])?;
+            }
+            let explain = if sqlite { "EXPLAIN QUERY PLAN" } else { "EXPLAIN" };
+            let rows = c.query(&format!("{explain} {query}"), &[])?;
+            let column = if sqlite { 3 } else { 0 };
+            rows.iter().map(|r| r.text(column)).collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap()
+        .join(" / ")
+}
+
 #[test]
 fn a_coupon_is_found_by_its_source_ref_through_an_index() {
     each(|store| {
-        let plan = store
-            .read(|c| {
-                let sqlite = c.backend() == Backend::Sqlite;
-                if !sqlite {
-                    c.execute("SET LOCAL enable_seqscan = off", &[])?;
-                }
-                let explain = if sqlite { "EXPLAIN QUERY PLAN" } else { "EXPLAIN" };
-                let rows = c.query(
-                    &format!("{explain} SELECT id FROM loyalty_coupons WHERE source_ref = 'campaign:1:2'"),
-                    &[],
-                )?;
-                let column = if sqlite { 3 } else { 0 };
-                rows.iter().map(|r| r.text(column)).collect::<Result<Vec<_>, _>>()
-            })
-            .unwrap()
-            .join(" / ");
+        let plan = plan_of(store, "SELECT id FROM loyalty_coupons WHERE source_ref = 'campaign:1:2'");
         assert!(plan.contains("loyalty_coupons_source"), "{plan}");
+    });
+}
+
+#[test]
+fn a_referrers_customers_are_counted_through_an_index() {
+    // Every message's loyalty summary counts the customer's referrals: a scan of every customer
+    // per message held sending at 600 messages/s on 20,000 customers.
+    each(|store| {
+        let plan = plan_of(store, "SELECT COUNT(*) FROM customers WHERE referred_by = 7");
+        assert!(plan.contains("customers_referred_by"), "{plan}");
     });
 }
