@@ -102,7 +102,11 @@ fn customers_upsert_get_search_delete() {
             let q = |text: &str| customers::CustomerQuery { text: Some(text.into()), limit: 50, ..Default::default() };
             assert_eq!(customers::search(c, &q("hana"))?.items.len(), 1);
             assert_eq!(customers::search(c, &q("hana@EXAMPLE"))?.items.len(), 1);
-            assert_eq!(customers::search(c, &q("090-1234"))?.items.len(), 1, "a phone as typed finds the stored +81 form");
+            assert_eq!(
+                customers::search(c, &q("090-1234"))?.items.len(),
+                1,
+                "a phone as typed finds the stored +81 form"
+            );
             assert_eq!(customers::search(c, &q("+8190"))?.items.len(), 1);
             assert_eq!(customers::search(c, &q("C-7"))?.items.len(), 1);
             assert_eq!(customers::search(c, &q("50%"))?.items.len(), 0);
