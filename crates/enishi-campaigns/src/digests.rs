@@ -5,7 +5,7 @@
 //! never send the same digest twice while it is in hand; a failed send is tried again later
 //! (the job queue's backoff), and a digest the server refuses for good ends dead, with why.
 
-use crate::email::{Refusal, Session, SmtpConfig};
+use crate::email::{Session, SmtpConfig};
 use crate::Error;
 use enishi_core::{BusinessClock, Language};
 use enishi_store::repo::{jobs, tasks, users};
@@ -123,32 +123,13 @@ fn send_one(
         .parse()
         .map_err(|e| format!("the assignee's address \"{}\": {e}", digest.email))?;
     let message = compose(&digest, language, from, &to, at)?;
-    if session.as_ref().is_none_or(Session::is_broken) {
-        *session = Some(Session::open(smtp).map_err(|r| refusal_text(&r))?);
-    }
-    let Some(open) = session.as_mut() else { return Err("no SMTP session".into()) };
-    let sent = open.begin(&from.email, &to.email).and_then(|()| open.finish(&message));
-    match sent {
-        Ok(()) => Ok(()),
-        Err(r) => {
-            if !open.reset() {
-                *session = None;
-            }
-            Err(refusal_text(&r))
-        }
-    }
+    crate::email::send_on(session, smtp, &from.email, &to.email, &message)
 }
 
 /// A display name safe inside a mailbox: quoted, without quotes or line breaks of its own.
 fn quoted(name: &str) -> String {
     let clean: String = name.chars().filter(|c| !matches!(c, '"' | '\\' | '\r' | '\n')).collect();
     format!("\"{}\"", clean.trim())
-}
-
-fn refusal_text(r: &Refusal) -> String {
-    match r {
-        Refusal::Transient(s) | Refusal::BadRecipient(s) | Refusal::Permanent(s) | Refusal::Setup(s) => s.clone(),
-    }
 }
 
 /// The digest as an email, from `from` to `to`.

@@ -311,6 +311,37 @@ pub enum Refusal {
     Setup(String),
 }
 
+impl Refusal {
+    /// What the server or the connection said.
+    pub fn reason(&self) -> &str {
+        match self {
+            Refusal::Transient(s) | Refusal::BadRecipient(s) | Refusal::Permanent(s) | Refusal::Setup(s) => s,
+        }
+    }
+}
+
+/// Sends one message of Enishi's own (a task digest, a sign-up confirmation) on `session`,
+/// opening it first when there is none or the last one broke. After a refusal the session is
+/// reset for the next message, or dropped when it cannot be. The error is the reason, for the
+/// job that asked for the message.
+pub fn send_on(
+    session: &mut Option<Session>,
+    smtp: &SmtpConfig,
+    from: &Address,
+    to: &Address,
+    message: &[u8],
+) -> Result<(), String> {
+    if session.as_ref().is_none_or(Session::is_broken) {
+        *session = Some(Session::open(smtp).map_err(|r| r.reason().to_string())?);
+    }
+    let Some(open) = session.as_mut() else { return Err("no SMTP session".into()) };
+    let Err(r) = open.begin(from, to).and_then(|()| open.finish(message)) else { return Ok(()) };
+    if !open.reset() {
+        *session = None;
+    }
+    Err(r.reason().to_string())
+}
+
 /// The connection under a session: plain TCP, or TLS over it.
 enum Transport {
     Plain(TcpStream),

@@ -15,7 +15,7 @@
 //! creates gets the programme's `join` perk ([`enishi_rewards::welcome`]). Each sign-up and
 //! each confirmation is one transaction.
 
-use crate::email::{Refusal, Session, SmtpConfig};
+use crate::email::{Session, SmtpConfig};
 use crate::links::{self, Purpose, Refused};
 use crate::template::Language;
 use crate::unsubscribe::{public_url, signing_key};
@@ -480,25 +480,8 @@ fn send_one(
     let Some(letter) = letter else { return Ok(false) };
     let to: Mailbox = letter.to.parse().map_err(|e| format!("the address \"{}\": {e}", letter.to))?;
     let message = compose(&letter, from, &to)?;
-    if session.as_ref().is_none_or(Session::is_broken) {
-        *session = Some(Session::open(smtp).map_err(|r| refusal_text(&r))?);
-    }
-    let Some(open) = session.as_mut() else { return Err("no SMTP session".into()) };
-    match open.begin(&from.email, &to.email).and_then(|()| open.finish(&message)) {
-        Ok(()) => Ok(true),
-        Err(r) => {
-            if !open.reset() {
-                *session = None;
-            }
-            Err(refusal_text(&r))
-        }
-    }
-}
-
-fn refusal_text(r: &Refusal) -> String {
-    match r {
-        Refusal::Transient(s) | Refusal::BadRecipient(s) | Refusal::Permanent(s) | Refusal::Setup(s) => s.clone(),
-    }
+    crate::email::send_on(session, smtp, &from.email, &to.email, &message)?;
+    Ok(true)
 }
 
 /// The confirmation email, in the sign-up's language.
