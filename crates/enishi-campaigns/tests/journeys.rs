@@ -507,6 +507,17 @@ fn loyalty_order(store: &Store, reference: &str, customer: i64, yen: i64, at: Da
         .unwrap();
 }
 
+/// Runs the loyalty programme's jobs now (they announce promotions that have started).
+fn loyalty_jobs(store: &Store) {
+    store
+        .write(|c| {
+            let programs = enishi_rewards::Programs::load(c, tokyo())?;
+            let now = c.now();
+            enishi_rewards::run_jobs(c, &programs, now)
+        })
+        .unwrap();
+}
+
 fn occurrences(store: &Store, j: &repo::Journey) -> Vec<String> {
     enrolments(store, j).into_iter().map(|e| format!("{} {}", e.0, e.1)).collect()
 }
@@ -562,13 +573,7 @@ fn tier_upgrades_promotion_starts_and_stamp_cards_one_short_enter_once_each() {
         loyalty_order(&store, "O7", 1, 50, clock.now());
         // 5 December 10:00 in Tokyo: the promotion starts and is announced; gold C4 enters.
         clock.set(Utc.with_ymd_and_hms(2026, 12, 5, 1, 0, 0).unwrap() + Duration::minutes(1));
-        store
-            .write(|c| {
-                let programs = enishi_rewards::Programs::load(c, tokyo())?;
-                let now = c.now();
-                enishi_rewards::run_jobs(c, &programs, now)
-            })
-            .unwrap();
+        loyalty_jobs(&store);
         run(&store);
         assert_eq!(occurrences(&store, &stamps), ["C1 stamps:card:1"]);
         assert_eq!(occurrences(&store, &promo), ["C4 promotion:double"]);
@@ -705,13 +710,7 @@ fn a_promotion_journeys_message_names_the_promotion_its_multiplier_and_its_end()
         loyalty_order(&store, "O1", 1, 50, clock.now());
         // 5 December 10:01 in Tokyo: the promotion has started and is announced.
         clock.set(Utc.with_ymd_and_hms(2026, 12, 5, 1, 1, 0).unwrap());
-        store
-            .write(|c| {
-                let programs = enishi_rewards::Programs::load(c, tokyo())?;
-                let now = c.now();
-                enishi_rewards::run_jobs(c, &programs, now)
-            })
-            .unwrap();
+        loyalty_jobs(&store);
         run(&store);
         send_all(&store, &server);
         let got = server.received();

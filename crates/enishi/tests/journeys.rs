@@ -44,6 +44,20 @@ fn smtp_server(out: &Path) -> Smtp {
     Smtp(child, port)
 }
 
+/// Stores an order `reference` of ¥1,200 now for the customer with the shop's id `customer`.
+fn order(store: &enishi_store::Store, reference: &str, customer: &str, channel: &str) {
+    store
+        .write(|c| {
+            let now = c.now();
+            c.execute(
+                "INSERT INTO orders (order_ref, customer_id, placed_at, placed_day, channel, currency, total, status, created_at) \
+                 SELECT $2, id, $1, 0, $4, 'JPY', 12000000, 'completed', $1 FROM customers WHERE external_id = $3",
+                enishi_store::params![now, reference, customer, channel],
+            )
+        })
+        .unwrap();
+}
+
 #[test]
 fn a_journey_is_created_listed_shown_and_run_from_the_command_line() {
     let db = enishi_store::testing::sqlite();
@@ -77,16 +91,7 @@ fn a_journey_is_created_listed_shown_and_run_from_the_command_line() {
     run(url, p, &["journey", "create", "welcome.json"]);
 
     let store = enishi_store::Store::open(url).unwrap();
-    store
-        .write(|c| {
-            let now = c.now();
-            c.execute(
-                "INSERT INTO orders (order_ref, customer_id, placed_at, placed_day, channel, currency, total, status, created_at) \
-                 SELECT 'O1', id, $1, 0, 'online', 'JPY', 12000000, 'completed', $1 FROM customers WHERE external_id = 'C1'",
-                enishi_store::params![now],
-            )
-        })
-        .unwrap();
+    order(&store, "O1", "C1", "online");
     let received = p.join("received.jsonl");
     let server = smtp_server(&received);
     let smtp = format!("smtp://127.0.0.1:{}", server.1);
@@ -122,14 +127,10 @@ fn a_journey_is_created_listed_shown_and_run_from_the_command_line() {
                 "INSERT INTO customers (external_id, name, email, first_seen_at, created_at, updated_at) \
                  VALUES ('C2', 'Ren', 'c2@example.com', $1, $1, $1)",
                 enishi_store::params![now],
-            )?;
-            c.execute(
-                "INSERT INTO orders (order_ref, customer_id, placed_at, placed_day, channel, currency, total, status, created_at) \
-                 SELECT 'O2', id, $1, 0, 'online', 'JPY', 12000000, 'completed', $1 FROM customers WHERE external_id = 'C2'",
-                enishi_store::params![now],
             )
         })
         .unwrap();
+    order(&store, "O2", "C2", "online");
     assert!(String::from_utf8_lossy(&run(url, p, &["journey", "run"]).stdout).contains("entered 0"));
     let resumed = String::from_utf8(run(url, p, &["journey", "resume", "welcome"]).stdout).unwrap();
     assert!(resumed.contains("is running"), "{resumed}");
@@ -154,16 +155,7 @@ fn a_journey_run_with_send_makes_its_call_tasks_without_an_smtp_server() {
     run(url, p, &["settings", "--quiet-hours", "none"]);
     run(url, p, &["journey", "create", "thanks.json"]);
     let store = enishi_store::Store::open(url).unwrap();
-    store
-        .write(|c| {
-            let now = c.now();
-            c.execute(
-                "INSERT INTO orders (order_ref, customer_id, placed_at, placed_day, channel, currency, total, status, created_at) \
-                 SELECT 'O1', id, $1, 0, 'in_store', 'JPY', 12000000, 'completed', $1 FROM customers WHERE external_id = 'C1'",
-                enishi_store::params![now],
-            )
-        })
-        .unwrap();
+    order(&store, "O1", "C1", "in_store");
     // No SMTP server is configured: a journey without email steps does not need one.
     let out = enishi(url, p, &["journey", "run", "--send"]).env_remove("ENISHI_SMTP_URL").output().unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
