@@ -10,8 +10,8 @@ N=${1:-1000000}
 SEND=${2:-20000}
 E=./target/release/enishi
 W=$(mktemp -d /tmp/enishi-campaign-bench.XXXX)
-SMTP=; SINK=
-trap 'kill $SMTP $SINK 2>/dev/null || true; rm -rf "$W"' EXIT
+# The SMTP servers and the sleep that feeds aiosmtpd are this script's children: stopped with it.
+trap 'pkill -P $$ 2>/dev/null || true; rm -rf "$W"' EXIT
 
 echo "machine: $(nproc) cores; $N customers"
 $E gen --customers "$N" --seed 1 --end 2026-06-30 --out "$W/gen" >/dev/null
@@ -36,7 +36,6 @@ $E --database-url "$W/send.db" template save t --locale ja --subject '{{ custome
 echo '{"name": "send", "channel": "email", "audience": {"segment": "everyone"}, "template": "t", "sender": {"email": "shop@example.com"}}' > "$W/send.json"
 $E --database-url "$W/send.db" campaign create "$W/send.json" >/dev/null
 sleep 86400 | python3 crates/enishi/tests/support/smtp_server.py --port 2626 --out "$W/received.jsonl" > /dev/null &
-SMTP=$!
 sleep 1
 ENISHI_SMTP_URL=smtp://127.0.0.1:2626 $E --database-url "$W/send.db" campaign send send
 echo "received: $(wc -l < "$W/received.jsonl")"
@@ -45,7 +44,6 @@ if [ -x /usr/sbin/smtp-sink ]; then
   echo "== send $SEND personalised emails to Postfix's smtp-sink on loopback"
   $E --database-url "$W/send.db" campaign create <(sed 's/"send"/"sink"/' "$W/send.json") >/dev/null
   /usr/sbin/smtp-sink -u nobody 127.0.0.1:2627 256 &
-  SINK=$!
   sleep 1
   ENISHI_SMTP_URL=smtp://127.0.0.1:2627 $E --database-url "$W/send.db" campaign send sink
 fi
