@@ -622,6 +622,15 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             .collect();
         let mut books = OrderBatch::open(self.c, &customers, &self.created_in_batch)?;
         let programs = self.programs;
+        // A promotion limited to a segment reads its members as of the day before each order,
+        // from the orders stored: this batch's are stored first, then the members are read.
+        let buyers = || fresh.iter().map(|o| (o.customer_id, o.placed_at));
+        let stored_first = OrderBatch::reads_segments(programs, buyers());
+        if stored_first {
+            orders::insert_with_ids(self.c, &fresh, &ids)?;
+            self.count_new(&fresh)?;
+            books.read_segments(self.c, programs, buyers())?;
+        }
         let (fresh, ids) = (&fresh, &ids);
         std::thread::scope(|scope| -> Result<(), ImportError> {
             let (parts, evaluated) = std::sync::mpsc::channel::<EvaluatedOrders>();
@@ -636,8 +645,10 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                 }
                 Ok(books)
             });
-            orders::insert_with_ids(self.c, fresh, ids)?;
-            self.count_new(fresh)?;
+            if !stored_first {
+                orders::insert_with_ids(self.c, fresh, ids)?;
+                self.count_new(fresh)?;
+            }
             // Until the evaluating thread ends (and drops its end of the channel).
             for part in evaluated {
                 part.write(self.c)?;

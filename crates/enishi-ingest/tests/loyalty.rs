@@ -1314,6 +1314,145 @@ fn a_weekly_promotion_earns_exactly_at_its_boundaries_through_an_import_and_one_
     }
 }
 
+/// Saves segment `name` with the rule `text` (the segment language).
+fn save_segment(s: &Store, name: &str, text: &str, clock: BusinessClock) {
+    let rule = enishi_segments::text::parse(text).unwrap();
+    s.write(|c| enishi_segments::saved::create(c, name, "", &rule, &clock)).unwrap();
+}
+
+#[test]
+fn a_segment_promotion_earns_for_its_members_as_of_the_day_before_through_an_import_and_one_by_one() {
+    use enishi_ingest::formats::OrderFormat;
+    use enishi_ingest::orders::{import_orders, OrderImportOptions};
+    use enishi_ingest::Progress;
+
+    let tokyo = BusinessClock::new("Asia/Tokyo").unwrap();
+    let doc = json!({"name": "cake", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+        "promotions": [{"id": "cake-lovers", "name": "Triple for cake lovers", "multiplier": 3,
+                        "starts": "2026-12-01 00:00", "ends": "2026-12-05 00:00", "segment": "Cake buyers"}]});
+    // (order, customer, local time, sku, points): $30 each.
+    let orders = [
+        ("A-1", "A", "2026-11-20 10:00:00", "CAKE", 30),
+        ("A-2", "A", "2026-12-02 12:00:00", "X", 90),
+        ("B-1", "B", "2026-12-02 12:00:00", "X", 30),
+        // C's first cake makes them a member from the next day: not on the day itself, whatever
+        // order the day's purchases arrive in.
+        ("C-1", "C", "2026-12-03 10:00:00", "CAKE", 30),
+        ("C-2", "C", "2026-12-03 15:00:00", "X", 30),
+        ("C-3", "C", "2026-12-04 09:00:00", "X", 90),
+        // After the promotion, members earn as everyone.
+        ("C-4", "C", "2026-12-05 00:00:00", "X", 30),
+    ];
+    let expected: Vec<(String, i64)> = orders.iter().map(|o| (o.0.to_string(), o.4)).collect();
+    let csv =
+        orders.iter().fold(String::from("order_id,customer_id,placed_at,sku,quantity,unit_price\n"), |mut s, o| {
+            s.push_str(&format!("{},C-{},{},{},1,30.00\n", o.0, o.1, o.2, o.3));
+            s
+        });
+    let pairs = [(testing::sqlite(), testing::sqlite())]
+        .into_iter()
+        .chain(testing::postgres().zip(testing::postgres()))
+        .collect::<Vec<_>>();
+    for (batched, one_by_one) in &pairs {
+        eprintln!("backend: {:?}", batched.store.backend());
+        for db in [batched, one_by_one] {
+            let refused = db.store.write(|c| enishi_rewards::apply_program(c, &doc.to_string(), tokyo, "test"));
+            assert!(
+                matches!(&refused, Err(LoyaltyError::Invalid { field, .. }) if field == "segment"),
+                "a programme naming a segment not saved is refused: {refused:?}"
+            );
+            save_segment(&db.store, "Cake buyers", r#"bought(sku: "CAKE")"#, tokyo);
+            db.store.write(|c| enishi_rewards::apply_program(c, &doc.to_string(), tokyo, "test")).unwrap();
+        }
+        let mut opts = OrderImportOptions::new(OrderFormat::Generic);
+        opts.clock = tokyo;
+        import_orders(&batched.store, csv.as_bytes(), "o.csv", &opts, Progress::default()).unwrap();
+        let workspace = Workspace { clock: tokyo, currency: enishi_core::Currency::USD };
+        for (id, customer, at, sku, points) in orders {
+            let mut input = order_input(id, &format!("C-{customer}"), at, "30.00", json!({}));
+            input.lines[0].sku = sku.to_string();
+            let earned = one_by_one
+                .store
+                .write(|c| -> Result<_, IntakeError> {
+                    let p = Programs::load(c, tokyo)?;
+                    Ok(record_order(c, &input, workspace, &p)?.2.expect("a programme is in force").points_earned)
+                })
+                .unwrap();
+            assert_eq!(earned, points, "{id} at {at} through the intake");
+        }
+        assert_eq!(points_by_order(&batched.store), expected, "through the import");
+        assert_eq!(points_by_order(&one_by_one.store), expected);
+        assert_eq!(loyalty_books(&batched.store), loyalty_books(&one_by_one.store));
+        assert_ledger_consistent(&batched.store);
+    }
+}
+
+#[test]
+fn a_segment_reward_is_redeemed_only_by_members_and_an_offer_is_given_once_per_round() {
+    each(|s| {
+        let clock = BusinessClock::default();
+        save_segment(s, "Regulars", "orders >= 2", clock);
+        apply(
+            s,
+            json!({"name": "offers", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+                "rewards": [{"id": "dessert", "name": "Free dessert", "cost": 10, "kind": "free_item", "sku": "DESSERT",
+                             "segment": "Regulars"},
+                            {"id": "ten-off", "name": "10% off", "cost": 0, "kind": "percent_off", "value": "10"}],
+                "offers": [{"id": "favourite", "name": "10% off your favourite", "segment": "Regulars",
+                            "reward": "ten-off", "valid_days": 14, "product": "most_bought"},
+                           {"id": "thanks", "name": "Thank-you points", "segment": "Regulars", "points": 50,
+                            "valid_days": 30}]}),
+        );
+        let mut beans = order_input("R-1", "R", "2026-11-01T10:00:00Z", "30.00", json!({}));
+        beans.lines[0].sku = "BEANS".into();
+        buy_with(s, beans);
+        buy(s, "R-2", "R", "2026-11-02T10:00:00Z", "30.00");
+        let mut more_beans = order_input("R-3", "R", "2026-11-03T10:00:00Z", "30.00", json!({}));
+        more_beans.lines[0].sku = "BEANS".into();
+        buy_with(s, more_beans);
+        buy(s, "O-1", "O", "2026-11-02T10:00:00Z", "30.00");
+        let (regular, once) = (customer_id(s, "R"), customer_id(s, "O"));
+
+        let refused = redeem_at(s, once, "dessert", "o-1", "2026-11-05T10:00:00Z");
+        assert!(matches!(refused, Err(LoyaltyError::Limit(ref m)) if m.contains("Regulars")), "{refused:?}");
+        assert_eq!(balance(s, once), 30, "nothing spent");
+        redeem_at(s, regular, "dessert", "r-1", "2026-11-05T10:00:00Z").unwrap();
+
+        let issue = |offer: &str, round: Option<&str>, at: &str| {
+            s.write(|c| {
+                let p = programs(c);
+                enishi_rewards::issue_offer(c, &p, offer, round, ts(at))
+            })
+            .unwrap()
+        };
+        let first = issue("favourite", None, "2026-11-06T10:00:00Z");
+        assert_eq!((first.members, first.issued, first.already, first.without_product), (1, 1, 0, 0));
+        let again = issue("favourite", None, "2026-11-07T10:00:00Z");
+        assert_eq!((again.members, again.issued, again.already), (1, 0, 1), "given once per round");
+        let coupons = s.read(|c| loyalty::coupons(c, regular)).unwrap();
+        let offered: Vec<_> = coupons.iter().filter(|k| k.source == "offer").collect();
+        assert_eq!(offered.len(), 1);
+        assert_eq!(offered[0].sku.as_deref(), Some("BEANS"), "the product bought most");
+        assert_eq!(offered[0].valid_until, ts("2026-11-06T10:00:00Z") + 14 * 86_400);
+
+        let before = balance(s, regular);
+        let points = issue("thanks", Some("2026-11"), "2026-11-06T10:00:00Z");
+        assert_eq!(points.issued, 1);
+        assert_eq!(balance(s, regular), before + 50);
+        issue("thanks", Some("2026-11"), "2026-11-08T10:00:00Z");
+        assert_eq!(balance(s, regular), before + 50, "the same round gives nothing more");
+        issue("thanks", Some("2026-12"), "2026-12-01T10:00:00Z");
+        assert_eq!(balance(s, regular), before + 100, "a new round gives again");
+        assert_eq!(balance(s, once), 30, "not a member: nothing given");
+        let wrong = s.write(|c| {
+            let p = programs(c);
+            enishi_rewards::issue_offer(c, &p, "thanks", Some("a b"), 0)
+        });
+        assert!(matches!(wrong, Err(LoyaltyError::Invalid { ref field, .. }) if field == "round"), "{wrong:?}");
+        assert_ledger_consistent(s);
+    });
+}
+
 #[test]
 fn an_order_sent_again_gets_the_first_answer_back() {
     each(|s| {

@@ -72,6 +72,9 @@ pub struct CustomerState {
     pub cards: Vec<CardState>,
     /// Points each promotion has given so far, by index (missing: 0).
     pub promotion_spent: Vec<i64>,
+    /// Whether the customer is a member of each promotion's segment, by index (missing: not);
+    /// read only for promotions limited to a segment.
+    pub in_promotion_segment: Vec<bool>,
 }
 
 /// Where a line of the breakdown comes from.
@@ -260,6 +263,9 @@ pub fn evaluate(p: &Program, state: &CustomerState, order: &OrderFacts<'_>) -> E
             if !pr.tiers.is_empty()
                 && !state.tier.is_some_and(|t| tier_levels.get(t).is_some_and(|l| pr.tiers.contains(&l.id)))
             {
+                continue;
+            }
+            if pr.segment.is_some() && !state.in_promotion_segment.get(i).copied().unwrap_or(false) {
                 continue;
             }
             let (value, units) = matching_net(&pr.when);
@@ -564,6 +570,23 @@ mod tests {
         assert_eq!(evaluate(&p, &spent, &o).points, 40, "10 left of the budget");
         o.channel = "in_store";
         assert_eq!(evaluate(&p, &CustomerState::default(), &o).points, 30, "not through the app");
+    }
+
+    #[test]
+    fn a_segment_promotion_earns_only_for_the_segments_members() {
+        let doc = weekly(r#"{"weekdays": ["tue"], "from": "14:00", "until": "17:00"}"#, r#", "segment": "loyal""#);
+        let clock = BusinessClock::new("Asia/Tokyo").unwrap();
+        let p = Program::parse(&doc, &clock).unwrap();
+        assert_eq!(p.segments(), ["loyal"]);
+        let placed_at = clock.parse_timestamp("2026-12-01 15:00").unwrap();
+        let lines = [line("X", None, 1, "30")];
+        let o =
+            OrderFacts { placed_at, day: clock.day_number(placed_at), channel: "app", total: 300_000, lines: &lines };
+        let member = CustomerState { in_promotion_segment: vec![true], ..Default::default() };
+        let outsider = CustomerState { in_promotion_segment: vec![false], ..Default::default() };
+        assert_eq!(evaluate(&p, &member, &o).points, 60);
+        assert_eq!(evaluate(&p, &outsider, &o).points, 30);
+        assert_eq!(evaluate(&p, &CustomerState::default(), &o).points, 30, "not known as a member");
     }
 
     #[test]

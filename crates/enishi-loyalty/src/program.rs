@@ -193,6 +193,10 @@ pub struct Promotion {
     /// Only customers in these tiers (ids); empty: everyone.
     #[serde(default)]
     pub tiers: Vec<String>,
+    /// Only members of this saved segment, as of the close of the business day before the
+    /// order (so every order of a day sees the same members, whatever order they arrive in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
     /// Most points the promotion may give in all.
     #[serde(default)]
     pub budget_points: Option<i64>,
@@ -382,6 +386,9 @@ pub struct Reward {
     /// Only for paid members.
     #[serde(default)]
     pub members_only: bool,
+    /// Only for members of this saved segment on the day they redeem it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
 }
 
 fn default_valid_days() -> i64 {
@@ -420,6 +427,47 @@ pub struct MembershipPlan {
     /// Perks.
     #[serde(default)]
     pub perks: Vec<String>,
+}
+
+/// How a personal offer's coupon picks its product for each customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductChoice {
+    /// The product the customer bought the most units of in the last 365 days (on a tie,
+    /// the one bought last).
+    MostBought,
+}
+
+/// A personal offer: a coupon or bonus points given to each member of a saved segment when
+/// it is issued, once per customer and round (issuing a round again gives nobody a second).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Offer {
+    /// Stable id (the idempotency keys use it).
+    pub id: String,
+    /// Name shown to staff and customers.
+    pub name: String,
+    /// The saved segment whose members get it, as of the day it is issued.
+    pub segment: String,
+    /// The catalogue reward whose coupon each member gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward: Option<String>,
+    /// Bonus points each member gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<i64>,
+    /// Days the coupon, or the points, stay valid after issue.
+    #[serde(default = "default_offer_days")]
+    pub valid_days: i64,
+    /// The coupon's product, chosen per customer from their purchases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<ProductChoice>,
+    /// With `product`: only products in these categories count (empty: any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub product_categories: Vec<String>,
+}
+
+fn default_offer_days() -> i64 {
+    30
 }
 
 /// A loyalty programme as written.
@@ -466,6 +514,9 @@ pub struct Document {
     /// Paid membership plans.
     #[serde(default)]
     pub memberships: Vec<MembershipPlan>,
+    /// Personal offers for the members of a segment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offers: Vec<Offer>,
 }
 
 /// A recurring promotion's schedule, read: which weekdays, and the wall-clock times.
@@ -662,6 +713,7 @@ impl Program {
                 return Err(err(format!("{p}.max_uses"), "must be at least 1"));
             }
             positive(&format!("{p}.per_customer_limit"), r.per_customer_limit)?;
+            segment_name(&format!("{p}.segment"), r.segment.as_deref())?;
         }
         let reward_ref = |path: String, id: &str| -> Result<(), ProgramError> {
             if rewards.contains(id) {
@@ -754,6 +806,7 @@ impl Program {
                     return Err(err(format!("{p}.tiers[{j}]"), format!("'{t}' is not a tier")));
                 }
             }
+            segment_name(&format!("{p}.segment"), pr.segment.as_deref())?;
             windows.push(PromotionWindow { starts, ends, weekly });
         }
 
@@ -806,6 +859,30 @@ impl Program {
             }
             multiplier(&format!("memberships[{i}].multiplier"), m.multiplier)?;
         }
+        unique_ids("offers", doc.offers.iter().map(|o| o.id.as_str()))?;
+        for (i, o) in doc.offers.iter().enumerate() {
+            let p = format!("offers[{i}]");
+            if o.name.trim().is_empty() {
+                return Err(err(format!("{p}.name"), "must not be empty"));
+            }
+            segment_name(&format!("{p}.segment"), Some(&o.segment))?;
+            match (&o.reward, o.points) {
+                (Some(r), None) => reward_ref(format!("{p}.reward"), r)?,
+                (None, Some(points)) => {
+                    positive(&format!("{p}.points"), Some(points))?;
+                    if o.product.is_some() {
+                        return Err(err(format!("{p}.product"), "only a coupon (reward) names a product"));
+                    }
+                }
+                _ => return Err(err(p, "needs a reward or points (one of them)")),
+            }
+            if !(1..=3650).contains(&o.valid_days) {
+                return Err(err(format!("{p}.valid_days"), "must be between 1 and 3650"));
+            }
+            if o.product.is_none() && !o.product_categories.is_empty() {
+                return Err(err(format!("{p}.product_categories"), "needs product"));
+            }
+        }
         let effective_from = doc
             .effective_from
             .as_deref()
@@ -822,6 +899,22 @@ impl Program {
     /// The catalogue entry with this id.
     pub fn reward(&self, id: &str) -> Option<&Reward> {
         self.doc.rewards.iter().find(|r| r.id == id)
+    }
+
+    /// The personal offer with this id.
+    pub fn offer(&self, id: &str) -> Option<&Offer> {
+        self.doc.offers.iter().find(|o| o.id == id)
+    }
+
+    /// The saved segments the document names (promotions, rewards and offers), each once.
+    pub fn segments(&self) -> Vec<&str> {
+        let promotions = self.doc.promotions.iter().filter_map(|p| p.segment.as_deref());
+        let rewards = self.doc.rewards.iter().filter_map(|r| r.segment.as_deref());
+        let offers = self.doc.offers.iter().map(|o| o.segment.as_str());
+        let mut names: Vec<&str> = promotions.chain(rewards).chain(offers).collect();
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     /// The membership plan with this id.
@@ -910,6 +1003,19 @@ fn multiplier(path: &str, m: Option<Rate>) -> Result<(), ProgramError> {
     match m {
         Some(r) if r.0 < Rate::ONE || r.0 > MAX_MULTIPLIER => {
             Err(err(path, format!("must be between 1 and 100, not {r}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A saved segment's name as a document may give it: 1 to 200 characters, no control
+/// characters, no space around it (whether the segment exists is checked when applying).
+fn segment_name(path: &str, name: Option<&str>) -> Result<(), ProgramError> {
+    match name {
+        Some(n)
+            if n.trim().is_empty() || n.trim() != n || n.chars().count() > 200 || n.chars().any(char::is_control) =>
+        {
+            Err(err(path, "must be a saved segment's name (1 to 200 characters, no space around it)"))
         }
         _ => Ok(()),
     }

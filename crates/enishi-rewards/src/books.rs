@@ -8,6 +8,10 @@ use crate::book;
 use crate::cards::{cards_of, store_cards};
 use crate::codes::referral_code;
 use crate::codes::{referee_key, REFEREE_KEY, REFERRER_KEY};
+use crate::programs::Programs;
+use crate::segment_members;
+use chrono::{DateTime, Utc};
+use enishi_core::BusinessClock;
 use enishi_loyalty::CardState;
 use enishi_store::repo::loyalty::{
     self, Coupon, EarnedBasis, Lot, LoyaltyAccount, Membership, NewEntry, OrderEffect, TierChangeRecord,
@@ -50,6 +54,14 @@ pub(crate) trait OrderBooks {
     fn referrals_rewarded(&mut self, referrer: i64) -> Result<i64, StoreError>;
     /// Stores what an order did.
     fn record_effect(&mut self, effect: OrderEffect) -> Result<(), StoreError>;
+    /// Whether the customer is a member of the saved segment `segment` as of `as_of_day`.
+    fn in_segment(
+        &mut self,
+        segment: &str,
+        customer_id: i64,
+        as_of_day: i64,
+        clock: &BusinessClock,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The books as the database holds them, read and written one statement at a time.
@@ -103,6 +115,15 @@ impl OrderBooks for Live<'_> {
     }
     fn record_effect(&mut self, effect: OrderEffect) -> Result<(), StoreError> {
         loyalty::insert_effect(self.0, &effect)
+    }
+    fn in_segment(
+        &mut self,
+        segment: &str,
+        customer_id: i64,
+        as_of_day: i64,
+        clock: &BusinessClock,
+    ) -> Result<bool, StoreError> {
+        segment_members::is_member(self.0, segment, customer_id, as_of_day, clock)
     }
 }
 
@@ -184,6 +205,9 @@ pub struct OrderBatch {
     coupons: Vec<Coupon>,
     tier_changes: Vec<TierChangeRecord>,
     effects: Vec<OrderEffect>,
+    /// Members among the batch's buyers, by (segment, as-of day): see
+    /// [`OrderBatch::read_segments`].
+    segment_members: FxHashMap<(String, i64), FxHashSet<i64>>,
 }
 
 /// Orders an import evaluates before handing their entries over to be written.
@@ -247,7 +271,43 @@ impl OrderBatch {
             coupons: Vec::new(),
             tier_changes: Vec::new(),
             effects: Vec::with_capacity(orders.min(EVALUATED_PART)),
+            segment_members: FxHashMap::default(),
         })
+    }
+
+    /// Whether evaluating any of `orders` (customer id, placed at) reads a segment: a
+    /// promotion limited to one is running when it is placed. The batch then needs
+    /// [`OrderBatch::read_segments`], after the orders before them are stored.
+    pub fn reads_segments(programs: &Programs, orders: impl IntoIterator<Item = (i64, DateTime<Utc>)>) -> bool {
+        orders.into_iter().any(|(_, at)| segment_promotions_at(programs, at).next().is_some())
+    }
+
+    /// Reads, for the segment-limited promotions running when each of `orders` (customer id,
+    /// placed at) is placed, which of their buyers are members: one query per segment and
+    /// business day. The orders of the days before must be stored already (an import stores
+    /// its batch first), since membership is read as of the close of the day before.
+    pub fn read_segments(
+        &mut self,
+        c: &mut dyn Conn,
+        programs: &Programs,
+        orders: impl IntoIterator<Item = (i64, DateTime<Utc>)>,
+    ) -> Result<(), StoreError> {
+        let clock = programs.clock();
+        let mut wanted: BTreeMap<(String, i64), Vec<i64>> = BTreeMap::new();
+        for (customer_id, at) in orders {
+            let as_of = segment_members::promotion_as_of(clock.day_number(at));
+            for segment in segment_promotions_at(programs, at) {
+                wanted.entry((segment.to_string(), as_of)).or_default().push(customer_id);
+            }
+        }
+        for ((segment, as_of), ids) in wanted {
+            if self.segment_members.contains_key(&(segment.clone(), as_of)) {
+                continue;
+            }
+            let members = segment_members::members_among(c, &segment, &ids, as_of, clock)?;
+            self.segment_members.insert((segment, as_of), members.into_iter().collect());
+        }
+        Ok(())
     }
 
     /// Takes the ledger entries, lots and effects of the orders evaluated so far, to be written
@@ -401,4 +461,32 @@ impl OrderBooks for OrderBatch {
         self.effects.push(effect);
         Ok(())
     }
+    fn in_segment(
+        &mut self,
+        segment: &str,
+        customer_id: i64,
+        as_of_day: i64,
+        _clock: &BusinessClock,
+    ) -> Result<bool, StoreError> {
+        match self.segment_members.get(&(segment.to_string(), as_of_day)) {
+            Some(members) => Ok(members.contains(&customer_id)),
+            None => Err(StoreError::Database(format!(
+                "segment \"{segment}\" as of day {as_of_day} was not read for this batch (OrderBatch::read_segments)"
+            ))),
+        }
+    }
+}
+
+/// The segments of the segment-limited promotions running at `at` under the programme then in
+/// force.
+pub(crate) fn segment_promotions_at(programs: &Programs, at: DateTime<Utc>) -> impl Iterator<Item = &str> {
+    let program = programs.at(at.timestamp()).map(|(_, p)| p);
+    program.into_iter().flat_map(move |p| {
+        p.doc
+            .promotions
+            .iter()
+            .zip(&p.windows)
+            .filter(move |(pr, w)| pr.segment.is_some() && w.active_at(at, &p.clock))
+            .filter_map(|(pr, _)| pr.segment.as_deref())
+    })
 }

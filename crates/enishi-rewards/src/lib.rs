@@ -13,12 +13,14 @@ mod cards;
 mod codes;
 mod jobs;
 mod merge;
+mod offers;
 mod operations;
 mod orders;
 mod programs;
 mod repair;
 mod reports;
 mod returns;
+mod segment_members;
 mod summary;
 mod welcome;
 
@@ -26,8 +28,10 @@ pub use books::{EvaluatedOrders, OrderBatch, EVALUATED_PART};
 pub use codes::{customer_of_referral_code, referral_code, referrer_by_code};
 pub use jobs::{run_jobs, verify, JobReport, Mismatch};
 pub use merge::{merge_books, MergedBooks};
+pub use offers::{issue_offer, OfferIssue, PRODUCT_LOOKBACK_DAYS};
 pub use operations::{
-    adjust, issue_once, membership, redeem, set_tier, use_coupon, Adjustment, MembershipAction, Redemption,
+    adjust, in_reward_segment, issue_once, membership, redeem, set_tier, use_coupon, Adjustment, MembershipAction,
+    Redemption,
 };
 pub use orders::{ledger, on_new_order, on_order, OrderLoyalty, Purchase, TierMove};
 pub use programs::{apply_program, ProgramCache, Programs};

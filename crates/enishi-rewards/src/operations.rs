@@ -8,9 +8,9 @@ use crate::programs::Programs;
 use crate::{invalid, LoyaltyError};
 use chrono::Months;
 use enishi_loyalty::expires_at;
-use enishi_loyalty::program::Period;
+use enishi_loyalty::program::{Period, Reward};
 use enishi_store::repo::loyalty::{self, Coupon, Membership, NewEntry, TierChangeRecord};
-use enishi_store::Conn;
+use enishi_store::{Conn, StoreError};
 use serde::Serialize;
 
 /// A redemption's outcome.
@@ -61,6 +61,10 @@ pub fn redeem(
             return Err(LoyaltyError::Limit(format!("'{reward_id}' is for paid members only")));
         }
     }
+    if !in_reward_segment(c, programs, customer_id, reward, now)? {
+        let segment = reward.segment.as_deref().unwrap_or_default();
+        return Err(LoyaltyError::Limit(format!("'{reward_id}' is only for the customers in segment \"{segment}\"")));
+    }
     if let Some(limit) = reward.per_customer_limit {
         if loyalty::redemptions_of(c, customer_id, reward_id)? >= limit {
             return Err(LoyaltyError::Limit(format!("'{reward_id}' can be redeemed {limit} time(s) per customer")));
@@ -98,6 +102,20 @@ pub fn redeem(
     Ok((Redemption { coupon, points: reward.cost, balance: acct.balance }, true))
 }
 
+/// Whether `customer_id` is in the segment `reward` is limited to (as of the business day of
+/// `now`); true for a reward open to everyone.
+pub fn in_reward_segment(
+    c: &mut dyn Conn,
+    programs: &Programs,
+    customer_id: i64,
+    reward: &Reward,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let Some(segment) = &reward.segment else { return Ok(true) };
+    let today = programs.clock().day_number(enishi_store::instant(now));
+    crate::segment_members::is_member(c, segment, customer_id, today, programs.clock())
+}
+
 /// Issues a coupon for catalogue reward `reward_id` to `customer_id` once per `source_ref`
 /// (a campaign message's key): asked again with the same reference it answers the coupon
 /// issued the first time (`false`: not created now). Valid from `at` to `valid_until`, with
@@ -127,6 +145,7 @@ pub fn issue_once(
         valid_until,
         max_uses: reward.max_uses,
         uses: 0,
+        sku: None,
     };
     Ok((loyalty::insert_coupon(c, &coupon)?, true))
 }

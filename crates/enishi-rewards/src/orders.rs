@@ -234,7 +234,7 @@ pub(crate) fn window_start(t: &Tiers, at: DateTime<Utc>, programs: &Programs) ->
 }
 
 /// A coupon for a catalogue reward, not yet stored.
-fn coupon_for(
+pub(crate) fn coupon_for(
     p: &Program,
     customer_id: i64,
     reward_id: &str,
@@ -254,6 +254,7 @@ fn coupon_for(
         valid_until: at + reward.valid_days * 86_400,
         max_uses: reward.max_uses,
         uses: 0,
+        sku: None,
     })
 }
 
@@ -338,6 +339,27 @@ pub fn on_new_order(batch: &mut OrderBatch, programs: &Programs, order: &Purchas
     earn(batch, programs, order).map(drop)
 }
 
+/// Whether the buyer of `order` is a member of each promotion's segment, by promotion: read
+/// only for the segment-limited promotions running when it was placed (false for the rest).
+fn in_promotion_segments(
+    books: &mut dyn OrderBooks,
+    p: &Program,
+    order: &Purchase<'_>,
+    day: i64,
+) -> Result<Vec<bool>, StoreError> {
+    let as_of = crate::segment_members::promotion_as_of(day);
+    let mut out = Vec::with_capacity(p.doc.promotions.len());
+    for (pr, w) in p.doc.promotions.iter().zip(&p.windows) {
+        out.push(match &pr.segment {
+            Some(s) if w.active_at(order.placed_at, &p.clock) => {
+                books.in_segment(s, order.customer_id, as_of, &p.clock)?
+            }
+            _ => false,
+        });
+    }
+    Ok(out)
+}
+
 /// Evaluates an order that has not been evaluated, reading and writing through `books`.
 /// Returns the version it earned under, the points and the rest of its answer (see
 /// [`answer`]); `None` when no programme was in force.
@@ -379,6 +401,7 @@ fn earn(
         },
         cards: p.doc.stamp_cards.iter().map(|k| cards.get(&k.id).copied().unwrap_or_default()).collect(),
         promotion_spent: p.doc.promotions.iter().map(|pr| spent.get(&pr.id).copied().unwrap_or(0)).collect(),
+        in_promotion_segment: in_promotion_segments(books, p, order, day)?,
     };
     let lines: Vec<LineFacts<'_>> = order
         .lines

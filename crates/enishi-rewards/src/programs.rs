@@ -90,8 +90,9 @@ impl ProgramCache {
     }
 }
 
-/// Validates a programme document and stores it as a new version, effective from its
-/// `effective_from` or from now. Returns the version and the programme.
+/// Validates a programme document (and that the segments it names are saved) and stores it
+/// as a new version, effective from its `effective_from` or from now. Returns the version and
+/// the programme.
 pub fn apply_program(
     c: &mut dyn Conn,
     json: &str,
@@ -99,6 +100,9 @@ pub fn apply_program(
     applied_by: &str,
 ) -> Result<(i64, Program), LoyaltyError> {
     let program = Program::parse(json, &clock)?;
+    if let Some(name) = crate::segment_members::first_missing(c, &program.segments())? {
+        return Err(crate::invalid("segment", format!("there is no saved segment named \"{name}\"")));
+    }
     let from = program.effective_from.map_or_else(|| c.now(), |t| t.timestamp());
     let version = loyalty::insert_program(c, &program.to_json(), from, applied_by)?;
     Ok((version, program))

@@ -95,6 +95,40 @@ pub fn members(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &Busines
     Ok(rows.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?)
 }
 
+/// Which of the customers `ids` are members of `rule` as of business day `as_of_day`,
+/// ascending: for checking a few customers (the buyers of an order batch, say) without
+/// evaluating everyone. Each customer is probed (`EXISTS`), and no per-customer summary is
+/// trusted, so the answer holds while an import is still storing later orders.
+pub fn members_among(
+    c: &mut dyn Conn,
+    rule: &Node,
+    as_of_day: i64,
+    calendar: &BusinessClock,
+    ids: &[i64],
+) -> Result<Vec<i64>, Error> {
+    /// Customers per query: well under the bound parameters either database takes.
+    const CHUNK: usize = 2_000;
+    use sea_query::ExprTrait as _;
+    let refs = saved::refs(c, rule)?;
+    let dialect = dialect(c);
+    let ctx =
+        Context { as_of_day, calendar, dialect, refs: &refs, summaries: Summaries::default(), form: Form::Probes };
+    let condition = compile::expr(rule, &ctx, "")?;
+    let mut wanted = ids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut out = Vec::new();
+    for chunk in wanted.chunks(CHUNK) {
+        let among = sea_query::Expr::col((sea_query::Alias::new("c"), sea_query::Alias::new("id")))
+            .is_in(chunk.iter().copied());
+        let query = compile::members_where(among.and(condition.clone()));
+        for row in enishi_store::sql::select(c, &query)? {
+            out.push(row.int("id")?);
+        }
+    }
+    Ok(out)
+}
+
 /// The first `n` members of `rule` (lowest ids) as of business day `as_of_day`: a sample to
 /// show, without reading every member.
 pub fn sample(

@@ -244,6 +244,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0029_referrals_index.sql"),
         include_str!("../migrations/postgres/0029_referrals_index.sql"),
     ),
+    (
+        32,
+        include_str!("../migrations/sqlite/0032_coupon_products.sql"),
+        include_str!("../migrations/postgres/0032_coupon_products.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.

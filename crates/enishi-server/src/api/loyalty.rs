@@ -189,6 +189,9 @@ struct Coupon {
     max_uses: i64,
     /// Uses so far.
     uses: i64,
+    /// The product it applies to, when a personal offer chose one for the customer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sku: Option<String>,
 }
 
 impl From<loyalty::Coupon> for Coupon {
@@ -204,6 +207,7 @@ impl From<loyalty::Coupon> for Coupon {
             valid_until: at(c.valid_until),
             max_uses: c.max_uses,
             uses: c.uses,
+            sku: c.sku,
         }
     }
 }

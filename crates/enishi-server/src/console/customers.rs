@@ -511,7 +511,8 @@ pub(crate) async fn load_customer(state: &AppState, id: i64) -> Result<Option<Cu
                     let l = enishi_rewards::summary(c, programs, id, now)?;
                     for r in &p.doc.rewards {
                         reward_names.insert(r.id.clone(), r.name.clone());
-                        if r.cost > 0 {
+                        // A reward for a segment the customer is not in is not offered.
+                        if r.cost > 0 && enishi_rewards::in_reward_segment(c, programs, id, r, now)? {
                             let not_yet = not_yet(c, id, r, &l, now)?;
                             offers.push(Offer { id: r.id.clone(), name: r.name.clone(), cost: r.cost, not_yet });
                         }

@@ -740,10 +740,13 @@ pub struct Coupon {
     pub max_uses: i64,
     /// Uses so far.
     pub uses: i64,
+    /// The product it applies to (a personal offer's, chosen for the customer); `None`: as
+    /// the reward says.
+    pub sku: Option<String>,
 }
 
 const COUPON_COLUMNS: &str =
-    "id, code, customer_id, reward_id, source, source_ref, issued_at, valid_until, max_uses, uses";
+    "id, code, customer_id, reward_id, source, source_ref, issued_at, valid_until, max_uses, uses, sku";
 
 fn coupon_of(r: &Row) -> Result<Coupon, StoreError> {
     Ok(Coupon {
@@ -757,6 +760,7 @@ fn coupon_of(r: &Row) -> Result<Coupon, StoreError> {
         valid_until: r.int(7)?,
         max_uses: r.int(8)?,
         uses: r.int(9)?,
+        sku: r.opt_text(10)?,
     })
 }
 
@@ -764,8 +768,8 @@ fn coupon_of(r: &Row) -> Result<Coupon, StoreError> {
 pub fn insert_coupon(c: &mut dyn Conn, k: &Coupon) -> Result<Coupon, StoreError> {
     let id = c
         .query_one(
-            "INSERT INTO loyalty_coupons (code, customer_id, reward_id, source, source_ref, issued_at, valid_until, max_uses, uses) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0) RETURNING id",
+            "INSERT INTO loyalty_coupons (code, customer_id, reward_id, source, source_ref, issued_at, valid_until, max_uses, uses, sku) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) RETURNING id",
             params![
                 k.code.as_str(),
                 k.customer_id,
@@ -774,11 +778,54 @@ pub fn insert_coupon(c: &mut dyn Conn, k: &Coupon) -> Result<Coupon, StoreError>
                 k.source_ref.as_deref(),
                 k.issued_at,
                 k.valid_until,
-                k.max_uses
+                k.max_uses,
+                k.sku.as_deref()
             ],
         )?
         .int(0)?;
     Ok(Coupon { id, uses: 0, ..k.clone() })
+}
+
+/// What each of `customer_ids` bought at or after `since` (Unix seconds): one row per
+/// customer, product and category, with the units and the last time bought.
+pub fn bought_units(c: &mut dyn Conn, customer_ids: &[i64], since: i64) -> Result<Vec<BoughtUnits>, StoreError> {
+    if customer_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values: Vec<Value> = customer_ids.iter().map(|&id| Value::from(id)).collect();
+    let sql = format!(
+        "SELECT o.customer_id, l.sku, l.category, SUM(l.quantity), MAX(o.placed_at) \
+         FROM orders o JOIN order_lines l ON l.order_id = o.id \
+         WHERE o.customer_id IN ({{list}}) AND o.placed_at >= {since} \
+         GROUP BY o.customer_id, l.sku, l.category"
+    );
+    query_in(c, &sql, &values)?
+        .iter()
+        .map(|r| {
+            Ok(BoughtUnits {
+                customer_id: r.int(0)?,
+                sku: r.text(1)?,
+                category: r.opt_text(2)?,
+                units: r.int(3)?,
+                last_at: r.int(4)?,
+            })
+        })
+        .collect()
+}
+
+/// Units of one product a customer bought (see [`bought_units`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoughtUnits {
+    /// The customer.
+    pub customer_id: i64,
+    /// The product.
+    pub sku: String,
+    /// Its category on the lines.
+    pub category: Option<String>,
+    /// Units bought.
+    pub units: i64,
+    /// When it was last bought (Unix seconds).
+    pub last_at: i64,
 }
 
 /// A coupon by code, locked for the transaction on PostgreSQL.
