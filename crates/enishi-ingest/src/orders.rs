@@ -629,6 +629,8 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         if stored_first {
             orders::insert_with_ids(self.c, &fresh, &ids)?;
             self.count_new(&fresh)?;
+            // Segment conditions look orders up by customer.
+            self.restore_indexes()?;
             books.read_segments(self.c, programs, buyers())?;
         }
         let (fresh, ids) = (&fresh, &ids);

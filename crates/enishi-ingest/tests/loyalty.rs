@@ -1358,7 +1358,7 @@ fn a_segment_promotion_earns_for_its_members_as_of_the_day_before_through_an_imp
         for db in [batched, one_by_one] {
             let refused = db.store.write(|c| enishi_rewards::apply_program(c, &doc.to_string(), tokyo, "test"));
             assert!(
-                matches!(&refused, Err(LoyaltyError::Invalid { field, .. }) if field == "segment"),
+                matches!(&refused, Err(LoyaltyError::Program(e)) if e.path == "promotions[0].segment"),
                 "a programme naming a segment not saved is refused: {refused:?}"
             );
             save_segment(&db.store, "Cake buyers", r#"bought(sku: "CAKE")"#, tokyo);

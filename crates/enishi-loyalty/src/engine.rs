@@ -577,7 +577,7 @@ mod tests {
         let doc = weekly(r#"{"weekdays": ["tue"], "from": "14:00", "until": "17:00"}"#, r#", "segment": "loyal""#);
         let clock = BusinessClock::new("Asia/Tokyo").unwrap();
         let p = Program::parse(&doc, &clock).unwrap();
-        assert_eq!(p.segments(), ["loyal"]);
+        assert_eq!(p.segments(), [("promotions[0].segment".to_string(), "loyal")]);
         let placed_at = clock.parse_timestamp("2026-12-01 15:00").unwrap();
         let lines = [line("X", None, 1, "30")];
         let o =

@@ -906,15 +906,17 @@ impl Program {
         self.doc.offers.iter().find(|o| o.id == id)
     }
 
-    /// The saved segments the document names (promotions, rewards and offers), each once.
-    pub fn segments(&self) -> Vec<&str> {
-        let promotions = self.doc.promotions.iter().filter_map(|p| p.segment.as_deref());
-        let rewards = self.doc.rewards.iter().filter_map(|r| r.segment.as_deref());
-        let offers = self.doc.offers.iter().map(|o| o.segment.as_str());
-        let mut names: Vec<&str> = promotions.chain(rewards).chain(offers).collect();
-        names.sort_unstable();
-        names.dedup();
-        names
+    /// The saved segments the document names, each with the path of the field that names it
+    /// (`promotions[0].segment`), in document order.
+    pub fn segments(&self) -> Vec<(String, &str)> {
+        let promotions = self.doc.promotions.iter().enumerate();
+        let promotions =
+            promotions.filter_map(|(i, p)| Some((format!("promotions[{i}].segment"), p.segment.as_deref()?)));
+        let rewards = self.doc.rewards.iter().enumerate();
+        let rewards = rewards.filter_map(|(i, r)| Some((format!("rewards[{i}].segment"), r.segment.as_deref()?)));
+        let offers =
+            self.doc.offers.iter().enumerate().map(|(i, o)| (format!("offers[{i}].segment"), o.segment.as_str()));
+        promotions.chain(rewards).chain(offers).collect()
     }
 
     /// The membership plan with this id.

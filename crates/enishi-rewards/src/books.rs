@@ -293,19 +293,21 @@ impl OrderBatch {
         orders: impl IntoIterator<Item = (i64, DateTime<Utc>)>,
     ) -> Result<(), StoreError> {
         let clock = programs.clock();
-        let mut wanted: BTreeMap<(String, i64), Vec<i64>> = BTreeMap::new();
+        let mut wanted: BTreeMap<&str, BTreeMap<i64, Vec<i64>>> = BTreeMap::new();
         for (customer_id, at) in orders {
             let as_of = segment_members::promotion_as_of(clock.day_number(at));
             for segment in segment_promotions_at(programs, at) {
-                wanted.entry((segment.to_string(), as_of)).or_default().push(customer_id);
+                wanted.entry(segment).or_default().entry(as_of).or_default().push(customer_id);
             }
         }
-        for ((segment, as_of), ids) in wanted {
-            if self.segment_members.contains_key(&(segment.clone(), as_of)) {
-                continue;
+        for (segment, days) in wanted {
+            for (as_of, members) in segment_members::members_by_day(c, segment, &days, clock)? {
+                self.segment_members.entry((segment.to_string(), as_of)).or_default().extend(members);
             }
-            let members = segment_members::members_among(c, &segment, &ids, as_of, clock)?;
-            self.segment_members.insert((segment, as_of), members.into_iter().collect());
+            // Days of a segment that no longer exists: no members.
+            for as_of in days.keys() {
+                self.segment_members.entry((segment.to_string(), *as_of)).or_default();
+            }
         }
         Ok(())
     }

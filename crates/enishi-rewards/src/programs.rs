@@ -100,8 +100,8 @@ pub fn apply_program(
     applied_by: &str,
 ) -> Result<(i64, Program), LoyaltyError> {
     let program = Program::parse(json, &clock)?;
-    if let Some(name) = crate::segment_members::first_missing(c, &program.segments())? {
-        return Err(crate::invalid("segment", format!("there is no saved segment named \"{name}\"")));
+    if let Some(missing) = crate::segment_members::first_missing(c, &program.segments())? {
+        return Err(LoyaltyError::Program(missing));
     }
     let from = program.effective_from.map_or_else(|| c.now(), |t| t.timestamp());
     let version = loyalty::insert_program(c, &program.to_json(), from, applied_by)?;

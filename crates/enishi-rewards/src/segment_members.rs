@@ -8,24 +8,24 @@ use enishi_core::BusinessClock;
 use enishi_segments::saved;
 use enishi_store::repo::segments as repo;
 use enishi_store::{Conn, StoreError};
+use std::collections::BTreeMap;
 
 /// The business day whose close a promotion on an order of `order_day` reads its segment at.
 pub(crate) fn promotion_as_of(order_day: i64) -> i64 {
     order_day - 1
 }
 
-/// Which of `ids` are members of the saved segment `name` as of `as_of_day`, ascending. A
-/// segment that no longer exists has no members.
-pub(crate) fn members_among(
+/// For each business day of `wanted`, which of its customers are members of the saved
+/// segment `name` as of that day, ascending. A segment that no longer exists has no members.
+pub(crate) fn members_by_day(
     c: &mut dyn Conn,
     name: &str,
-    ids: &[i64],
-    as_of_day: i64,
+    wanted: &BTreeMap<i64, Vec<i64>>,
     clock: &BusinessClock,
-) -> Result<Vec<i64>, StoreError> {
-    let Some(segment) = repo::by_name(c, name)? else { return Ok(Vec::new()) };
+) -> Result<BTreeMap<i64, Vec<i64>>, StoreError> {
+    let Some(segment) = repo::by_name(c, name)? else { return Ok(BTreeMap::new()) };
     let evaluated =
-        saved::read_rule(&segment).and_then(|rule| enishi_segments::members_among(c, &rule, as_of_day, clock, ids));
+        saved::read_rule(&segment).and_then(|rule| enishi_segments::members_among_by_day(c, &rule, clock, wanted));
     evaluated.map_err(|e| match e {
         enishi_segments::Error::Store(e) => e,
         other => {
@@ -42,14 +42,20 @@ pub(crate) fn is_member(
     as_of_day: i64,
     clock: &BusinessClock,
 ) -> Result<bool, StoreError> {
-    Ok(!members_among(c, name, &[customer_id], as_of_day, clock)?.is_empty())
+    let wanted = BTreeMap::from([(as_of_day, vec![customer_id])]);
+    Ok(members_by_day(c, name, &wanted, clock)?.get(&as_of_day).is_some_and(|m| !m.is_empty()))
 }
 
-/// The first segment of `names` that is not saved, if any: a programme naming it is refused.
-pub(crate) fn first_missing<'a>(c: &mut dyn Conn, names: &[&'a str]) -> Result<Option<&'a str>, StoreError> {
-    for &name in names {
+/// The first of `named` (field path, segment name) whose segment is not saved, as the
+/// programme's error at that field.
+pub(crate) fn first_missing(
+    c: &mut dyn Conn,
+    named: &[(String, &str)],
+) -> Result<Option<enishi_loyalty::ProgramError>, StoreError> {
+    for (path, name) in named {
         if repo::by_name(c, name)?.is_none() {
-            return Ok(Some(name));
+            let reason = format!("there is no saved segment named \"{name}\"");
+            return Ok(Some(enishi_loyalty::ProgramError { path: path.clone(), reason }));
         }
     }
     Ok(None)
@@ -71,4 +77,14 @@ pub(crate) fn members(
         enishi_segments::Error::Store(e) => crate::LoyaltyError::Store(e),
         other => crate::invalid("segment", format!("segment \"{name}\" cannot be evaluated: {other}")),
     })
+}
+
+/// The field of the newest programme version that names the saved segment `name`
+/// (`promotions[0].segment`), if any: such a segment is not deleted.
+pub fn programme_field_naming(c: &mut dyn Conn, name: &str) -> Result<Option<String>, StoreError> {
+    let Some(stored) = enishi_store::repo::loyalty::latest_program(c)? else { return Ok(None) };
+    let program = enishi_loyalty::Program::parse(&stored.document, &BusinessClock::default())
+        .map_err(|e| StoreError::Decode(format!("stored loyalty programme version {}: {e}", stored.version)))?;
+    let named = program.segments().into_iter().find(|(_, n)| *n == name).map(|(path, _)| path);
+    Ok(named.map(|path| format!("the loyalty programme (version {}, {path})", stored.version)))
 }

@@ -37,6 +37,9 @@ pub enum Error {
     /// No segment, list or snapshot by that name or id.
     #[error("there is no {0} named \"{1}\"")]
     NotFound(&'static str, String),
+    /// The segment cannot be deleted: something in force names it (the field that does).
+    #[error("segment \"{0}\" is named by {1}; change that first")]
+    InUse(String, String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -96,9 +99,8 @@ pub fn members(c: &mut dyn Conn, rule: &Node, as_of_day: i64, calendar: &Busines
 }
 
 /// Which of the customers `ids` are members of `rule` as of business day `as_of_day`,
-/// ascending: for checking a few customers (the buyers of an order batch, say) without
-/// evaluating everyone. Each customer is probed (`EXISTS`), and no per-customer summary is
-/// trusted, so the answer holds while an import is still storing later orders.
+/// ascending: for checking a few customers (the buyer of an order, say) without evaluating
+/// everyone. See [`members_among_by_day`].
 pub fn members_among(
     c: &mut dyn Conn,
     rule: &Node,
@@ -106,25 +108,44 @@ pub fn members_among(
     calendar: &BusinessClock,
     ids: &[i64],
 ) -> Result<Vec<i64>, Error> {
+    let wanted = std::collections::BTreeMap::from([(as_of_day, ids.to_vec())]);
+    Ok(members_among_by_day(c, rule, calendar, &wanted)?.remove(&as_of_day).unwrap_or_default())
+}
+
+/// For each business day of `wanted`, which of its customers are members of `rule` as of
+/// that day, ascending: the buyers of an order batch, each as of the day before their order.
+/// The saved segments and lists the rule names are read once; each day is one query (a few
+/// for thousands of customers) that probes only its customers (`EXISTS`) and trusts no
+/// per-customer summary, so the answer holds while an import is still storing later orders.
+pub fn members_among_by_day(
+    c: &mut dyn Conn,
+    rule: &Node,
+    calendar: &BusinessClock,
+    wanted: &std::collections::BTreeMap<i64, Vec<i64>>,
+) -> Result<std::collections::BTreeMap<i64, Vec<i64>>, Error> {
     /// Customers per query: well under the bound parameters either database takes.
     const CHUNK: usize = 2_000;
     use sea_query::ExprTrait as _;
     let refs = saved::refs(c, rule)?;
     let dialect = dialect(c);
-    let ctx =
-        Context { as_of_day, calendar, dialect, refs: &refs, summaries: Summaries::default(), form: Form::Probes };
-    let condition = compile::expr(rule, &ctx, "")?;
-    let mut wanted = ids.to_vec();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let mut out = Vec::new();
-    for chunk in wanted.chunks(CHUNK) {
-        let among = sea_query::Expr::col((sea_query::Alias::new("c"), sea_query::Alias::new("id")))
-            .is_in(chunk.iter().copied());
-        let query = compile::members_where(among.and(condition.clone()));
-        for row in enishi_store::sql::select(c, &query)? {
-            out.push(row.int("id")?);
+    let mut out = std::collections::BTreeMap::new();
+    for (&as_of_day, ids) in wanted {
+        let ctx =
+            Context { as_of_day, calendar, dialect, refs: &refs, summaries: Summaries::default(), form: Form::Probes };
+        let condition = compile::expr(rule, &ctx, "")?;
+        let mut ids = ids.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut members = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let among = sea_query::Expr::col((sea_query::Alias::new("c"), sea_query::Alias::new("id")))
+                .is_in(chunk.iter().copied());
+            let query = compile::members_where(among.and(condition.clone()));
+            for row in enishi_store::sql::select(c, &query)? {
+                members.push(row.int("id")?);
+            }
         }
+        out.insert(as_of_day, members);
     }
     Ok(out)
 }

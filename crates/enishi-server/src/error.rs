@@ -208,6 +208,7 @@ const PROBLEM_CODES: &[&str] = &[
     "timeout",
     "invalid_rule",
     "name_taken",
+    "segment_in_use",
     "invalid_campaign",
     "invalid_journey",
     "invalid_survey",

@@ -598,6 +598,56 @@ fn a_weekly_promotion_over_http_earns_at_its_boundaries_and_is_reported_per_occu
 }
 
 #[test]
+fn a_segment_promotion_and_a_personal_offer_over_http() {
+    for db in testing::all() {
+        let app = start_at(db, enishi_core::ManualClock::at("2026-12-09T12:00:00Z".parse().unwrap()));
+        let program = json!({"name": "Regulars", "effective_from": "2026-11-01", "earning": {"points_per_unit": 1},
+            "promotions": [{"id": "regulars", "name": "Triple for regulars", "starts": "2026-12-01", "ends": "2026-12-31", "multiplier": 3,
+                            "segment": "Regulars"}],
+            "rewards": [{"id": "ten-off", "name": "10% off", "cost": 0, "kind": "percent_off", "value": "10"}],
+            "offers": [{"id": "favourite", "name": "10% off your favourite", "segment": "Regulars",
+                        "reward": "ten-off", "product": "most_bought"}]});
+        let (s, v) = app.admin("PUT", "/api/v1/loyalty/program", Some(program.clone()));
+        assert_eq!(
+            (s, v["code"].as_str(), v["field"].as_str()),
+            (422, Some("invalid_program"), Some("promotions[0].segment")),
+            "{v}"
+        );
+        let (s, v) = app.admin("POST", "/api/v1/segments", Some(json!({"name": "Regulars", "rule": "orders >= 2"})));
+        assert_eq!(s, 201, "{v}");
+        let (s, v) = app.admin("PUT", "/api/v1/loyalty/program", Some(program));
+        assert_eq!(s, 201, "{v}");
+        let earn = |id: &str, customer: &str, at: &str| -> i64 {
+            let (s, v) = app.admin("POST", "/api/v1/orders", Some(json!({"order_id": id, "placed_at": at, "total": "10",
+                "customer": {"external_id": customer}, "lines": [{"sku": "BEANS", "quantity": 1, "unit_price": "10"}]})));
+            assert_eq!(s, 201, "{v}");
+            v["loyalty"]["points_earned"].as_i64().unwrap()
+        };
+        assert_eq!(earn("R-1", "R", "2026-11-20T10:00:00Z"), 10);
+        assert_eq!(earn("R-2", "R", "2026-11-21T10:00:00Z"), 10);
+        assert_eq!(earn("N-1", "N", "2026-11-21T10:00:00Z"), 10);
+        assert_eq!(earn("R-3", "R", "2026-12-02T10:00:00Z"), 30, "a regular: triple");
+        assert_eq!(earn("N-2", "N", "2026-12-02T10:00:00Z"), 10, "one order before the day: not yet a regular");
+        assert_eq!(earn("N-3", "N", "2026-12-03T10:00:00Z"), 30, "a regular from the next day");
+
+        let (s, v) = app.admin("POST", "/api/v1/loyalty/offers/favourite/issue?round=2026-12", None);
+        assert_eq!(s, 200, "{v}");
+        assert_eq!((v["members"].as_i64(), v["issued"].as_i64(), v["already"].as_i64()), (Some(2), Some(2), Some(0)));
+        let (_, v) = app.admin("POST", "/api/v1/loyalty/offers/favourite/issue?round=2026-12", None);
+        assert_eq!((v["issued"].as_i64(), v["already"].as_i64()), (Some(0), Some(2)), "{v}");
+        let (s, v) = app.admin("POST", "/api/v1/loyalty/offers/nope/issue", None);
+        assert_eq!((s, v["field"].as_str()), (422, Some("offer")), "{v}");
+        let (s, v) = app.admin("POST", "/api/v1/loyalty/offers/favourite/issue?round=a%20b", None);
+        assert_eq!((s, v["field"].as_str()), (422, Some("round")), "{v}");
+        let (s, _, _) = app.call("POST", "/api/v1/loyalty/offers/favourite/issue", Some(&app.staff), None);
+        assert_eq!(s, 403, "staff may not issue offers");
+        let (s, v) = app.admin("DELETE", "/api/v1/segments/Regulars", None);
+        assert_eq!((s, v["code"].as_str()), (409, Some("segment_in_use")), "the programme names it: {v}");
+        assert!(v["detail"].as_str().unwrap().contains("promotions[0].segment"), "{v}");
+    }
+}
+
+#[test]
 fn account_rollups_rank_accounts_by_their_contacts_revenue() {
     for app in apps() {
         let mut ids = Vec::new();

@@ -376,6 +376,32 @@ fn loyalty_programmes_apply_from_starters_and_bad_ones_exit_2() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = enishi(&db.url, dir.path(), &["loyalty", "report"]);
     assert!(text(&out.stdout).contains("recurring promotion Quiet (tue,wed 22:00-02:00)"), "{}", text(&out.stdout));
+
+    // A personal offer for a segment: the segment must be saved, is kept while named, and
+    // each member gets the offer once per round.
+    let offers = dir.path().join("offers.json");
+    std::fs::write(
+        &offers,
+        r#"{"name": "o", "earning": {"points_per_unit": 1},
+            "offers": [{"id": "thanks", "name": "Thanks", "segment": "Everyone", "points": 20}]}"#,
+    )
+    .unwrap();
+    let out = enishi(&db.url, dir.path(), &["loyalty", "apply", offers.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("offers[0].segment"), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["segment", "create", "Everyone", "orders >= 0"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["loyalty", "apply", offers.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["loyalty", "offer", "thanks", "--round", "2026-12", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let issued: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((issued["members"].as_u64(), issued["issued"].as_u64()), (Some(0), Some(0)), "nobody yet");
+    let out = enishi(&db.url, dir.path(), &["loyalty", "offer", "nope"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["segment", "delete", "Everyone"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("offers[0].segment"), "{}", text(&out.stderr));
 }
 
 #[test]

@@ -17,7 +17,7 @@ use enishi_store::repo::loyalty;
 use enishi_store::{instant, JsonMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -28,6 +28,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(run_jobs))
         .routes(routes!(verify))
         .routes(routes!(report))
+        .routes(routes!(issue_offer))
         .routes(routes!(summary))
         .routes(routes!(ledger))
         .routes(routes!(redeem))
@@ -913,6 +914,73 @@ async fn redeem(
         .await?;
     let r = Redemption { coupon: Coupon::from(r.coupon), points: r.points, balance: r.balance };
     Ok(if new { created(r) } else { ok(r) })
+}
+
+/// Which round of a personal offer to issue.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct OfferRound {
+    /// Each customer gets the offer once per round (`once` when not given), such as `2026-12`:
+    /// 1 to 64 letters, digits, `-`, `_` or `.`.
+    #[serde(default)]
+    round: Option<String>,
+}
+
+/// What issuing a personal offer did.
+#[derive(Serialize, ToSchema)]
+struct OfferIssued {
+    /// The offer's id.
+    offer: String,
+    /// The round.
+    round: String,
+    /// Members of its segment today.
+    members: usize,
+    /// Members given it now.
+    issued: usize,
+    /// Members who had it in this round already.
+    already: usize,
+    /// Members with no qualifying product to name (given nothing).
+    without_product: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/loyalty/offers/{id}/issue", operation_id = "issueOffer", tag = "loyalty",
+    summary = "Give a personal offer to its segment's members",
+    description = "Gives the programme's offer `id` to every member of its segment as of today: its coupon (naming the product each customer bought most, when the offer says so) or its bonus points, valid for the offer's days. Each customer gets it once per round; issuing the same round again gives only customers who joined the segment since. No request body.\n\nRoles: admin, marketer.",
+    params(("id" = String, Path, description = "The offer's id in the programme."), OfferRound),
+    responses(
+        (status = 200, description = "How many members got it.", body = OfferIssued),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, description = "`no_program`: none applied yet.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
+async fn issue_offer(
+    Manager(caller): Manager,
+    State(state): State<AppState>,
+    PathParam(id): PathParam<String>,
+    QueryParams(q): QueryParams<OfferRound>,
+) -> Result<Response, ApiError> {
+    let now = state.now().timestamp();
+    let r = state
+        .with_programs(true, move |c, programs| {
+            let r = enishi_rewards::issue_offer(c, programs, &id, q.round.as_deref(), now)?;
+            let after = json!({"round": r.round, "members": r.members, "issued": r.issued});
+            crate::audit::record(c, &caller.actor, "offer.issue", &format!("offer:{id}"), Some(after))?;
+            Ok(r)
+        })
+        .await?;
+    Ok(ok(OfferIssued {
+        offer: r.offer,
+        round: r.round,
+        members: r.members,
+        issued: r.issued,
+        already: r.already,
+        without_product: r.without_product,
+    }))
 }
 
 /// A manual adjustment.

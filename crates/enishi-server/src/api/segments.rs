@@ -234,6 +234,7 @@ fn answer(e: Error) -> ApiError {
             ApiError::new(StatusCode::CONFLICT, "name_taken", format!("there is already a {what} named \"{name}\""))
         }
         Error::NotFound(what, name) => ApiError::not_found(format!("there is no {what} named \"{name}\"")),
+        Error::InUse(..) => ApiError::new(StatusCode::CONFLICT, "segment_in_use", e.to_string()),
         Error::Corrupt(..) => ApiError::internal(e),
         Error::Store(e) => e.into(),
     }
@@ -394,7 +395,7 @@ async fn update(
 
 #[utoipa::path(delete, path = "/api/v1/segments/{name}", operation_id = "deleteSegment", tag = "segments",
     summary = "Delete a segment",
-    description = "Deletes the segment; its snapshots are kept.\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
+    description = "Deletes the segment; its snapshots are kept. A segment the loyalty programme names (a promotion, reward or offer) is not deleted: 409 `segment_in_use`.\n\nRoles: admin, marketer (staff gets 403 `forbidden`).",
     params(("name" = String, Path, description = "The segment's name (URL-encoded).")),
     responses(
         (status = 204, description = "Deleted."),
@@ -402,6 +403,7 @@ async fn update(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, description = "`segment_in_use`: the loyalty programme names it.", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = Internal),
         (status = 503, response = Unavailable),
@@ -415,6 +417,9 @@ async fn delete(
         .run(move |s| {
             s.write(|c| {
                 let seg = saved::find(c, &name)?;
+                if let Some(user) = enishi_rewards::programme_field_naming(c, &seg.name)? {
+                    return Err(Error::InUse(seg.name, user));
+                }
                 repo::delete(c, seg.id)?;
                 Ok::<_, Error>(())
             })

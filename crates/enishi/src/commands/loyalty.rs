@@ -1,4 +1,5 @@
-//! `enishi loyalty …`: apply and show the programme, starter programmes, the jobs, the audit.
+//! `enishi loyalty …`: apply and show the programme, starter programmes, the jobs, personal
+//! offers, the audit.
 
 use crate::BadInput;
 use anyhow::{Context, Result};
@@ -41,6 +42,18 @@ pub enum LoyaltyWhat {
     },
     /// Re-derive every balance from the ledger; exits 1 on any mismatch.
     Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a personal offer of the programme (its `offers`) to every member of its segment:
+    /// once per customer and round.
+    Offer {
+        /// The offer's id.
+        id: String,
+        /// The round (such as 2026-12): issuing a round again gives only new members.
+        #[arg(long)]
+        round: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -199,6 +212,24 @@ pub fn run(store: &Store, what: LoyaltyWhat) -> Result<()> {
             }
             Ok(())
         }
+        LoyaltyWhat::Offer { id, round, json } => {
+            let now = store.now().timestamp();
+            let issued = store
+                .write(|c| -> Result<_, LoyaltyError> {
+                    let programs = Programs::load(c, clock)?;
+                    enishi_rewards::issue_offer(c, &programs, &id, round.as_deref(), now)
+                })
+                .map_err(refused)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&issued)?);
+            } else {
+                println!(
+                    "offer '{}' round '{}': {} members, {} given now, {} had it already, {} without a product to name",
+                    issued.offer, issued.round, issued.members, issued.issued, issued.already, issued.without_product
+                );
+            }
+            Ok(())
+        }
         LoyaltyWhat::Verify { json } => {
             let (checked, bad) = store.read(enishi_rewards::verify)?;
             if json {
@@ -227,6 +258,16 @@ pub fn apply(
 ) -> Result<(i64, enishi_loyalty::Program)> {
     store.write(|c| enishi_rewards::apply_program(c, text, clock, by)).map_err(|e| match e {
         LoyaltyError::Program(p) => BadInput(format!("the programme is not valid: {p}")).into(),
-        other => anyhow::Error::from(other),
+        other => refused(other),
     })
+}
+
+/// A loyalty error as the command's failure: a mistake in what was asked is bad input (exit 2).
+fn refused(e: LoyaltyError) -> anyhow::Error {
+    match e {
+        LoyaltyError::Invalid { .. } | LoyaltyError::NoProgram | LoyaltyError::Program(_) => {
+            BadInput(e.to_string()).into()
+        }
+        other => anyhow::Error::from(other),
+    }
 }

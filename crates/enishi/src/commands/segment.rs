@@ -292,6 +292,9 @@ pub fn run(store: &Store, what: SegmentWhat) -> Result<()> {
             store
                 .write(|c| {
                     let s = saved::find(c, &name)?;
+                    if let Some(user) = enishi_rewards::programme_field_naming(c, &s.name)? {
+                        return Err(Error::InUse(s.name, user));
+                    }
                     repo::delete(c, s.id)?;
                     Ok::<_, Error>(())
                 })
