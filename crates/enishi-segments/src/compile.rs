@@ -600,7 +600,15 @@ fn compile_field(r: &mut Reader<'_>, ctx: &Context<'_>) -> Result<Expr, Invalid>
             let birthday = col("c", "birthday");
             // The positions are part of the SQL, not bound: PostgreSQL wants them as INTEGER.
             let month_text = custom(ctx.dialect, "substr($1, 6, 2)", [birthday.clone()]);
-            birthday.is_not_null().and(compare(month_text, op, format!("{month:02}")))
+            let by_date = birthday.clone().is_not_null().and(compare(month_text, op, format!("{month:02}")));
+            // A month alone (the join page asks only for it) is the `birthday_month` attribute.
+            let month_alone = Query::select()
+                .column((Alias::new("t"), Alias::new("customer_id")))
+                .from_as(Alias::new("customer_attributes"), Alias::new("t"))
+                .and_where(col("t", "key").eq("birthday_month"))
+                .and_where(compare(col("t", "number_value"), op, month as f64))
+                .to_owned();
+            by_date.or(birthday.is_null().and(id_in(ctx, month_alone, col("t", "customer_id"))))
         }
         "months_to_birthday" => {
             let (op, n) = r.compare_int()?;

@@ -56,6 +56,8 @@ struct Customer {
     channels: Vec<&'static str>,
     size: Option<&'static str>,
     visits: Option<i64>,
+    /// The join page's `birthday_month` attribute (read only when there is no birthday).
+    month_alone: Option<u32>,
     newsletter: Option<bool>,
     consents: Vec<(&'static str, &'static str)>,
     loyalty: Option<(i64, Option<&'static str>, Option<i64>)>,
@@ -222,6 +224,7 @@ fn fixture() -> Fixture {
             channels: ["ecommerce", "in_store", "app"].into_iter().filter(|_| rng.gen_bool(0.4)).collect(),
             size: maybe(&mut rng, 0.5, |r| pick(r, &["S", "M", "L"])),
             visits: maybe(&mut rng, 0.5, |r| r.gen_range(0..20)),
+            month_alone: (id % 3 == 0).then(|| (id % 12 + 1) as u32),
             newsletter: maybe(&mut rng, 0.4, |r| r.gen_bool(0.5)),
             consents: ["email", "postal"]
                 .into_iter()
@@ -508,6 +511,10 @@ fn load(c: &mut dyn Conn, f: &Fixture) -> Result<(), StoreError> {
         if let Some(v) = x.visits {
             c.execute(attr, &[x.id.into(), "visits".into(), v.to_string().into(), Value::Null, (v as f64).into()])?;
         }
+        if let Some(m) = x.month_alone {
+            let number = f64::from(m);
+            c.execute(attr, &[x.id.into(), "birthday_month".into(), m.to_string().into(), Value::Null, number.into()])?;
+        }
         if let Some(b) = x.newsletter {
             c.execute(attr, &[x.id.into(), "newsletter".into(), b.to_string().into(), Value::Null, Value::Null])?;
         }
@@ -761,7 +768,10 @@ impl Reference<'_> {
             "email" => text_one(x.email.as_deref().map(str::to_lowercase).as_deref(), &c.test, |s| s.to_lowercase()),
             "birthday_month" => {
                 let (op, m) = cmp_test(&c.test);
-                x.birthday.is_some_and(|b| compare(op, f64::from(chrono::Datelike::month(&b)), m))
+                match x.birthday {
+                    Some(b) => compare(op, f64::from(chrono::Datelike::month(&b)), m),
+                    None => x.month_alone.is_some_and(|alone| compare(op, f64::from(alone), m)),
+                }
             }
             "tag" => text_many(&x.tags, &c.test),
             "channel" => text_many(&x.channels, &c.test),
