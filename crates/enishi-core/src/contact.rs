@@ -116,8 +116,11 @@ impl fmt::Display for Email {
     }
 }
 
-/// A phone number, normalised to an optional leading `+` and digits (spaces, dashes, dots and
-/// parentheses are dropped); 5 to 20 digits.
+/// A phone number, stored in E.164 where the country is known: a leading `+` and digits
+/// (spaces, dashes, dots and parentheses are dropped, full-width digits read as digits); a
+/// number in the Japanese national form (`090-1234-5678`, `03-1234-5678`: a trunk `0` and 10
+/// or 11 digits) becomes `+819012345678`, and the trunk `0` some write after a country code
+/// (`+81 (0)90 …`) is dropped. Other numbers without a `+` are kept as digits. 5 to 20 digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Phone(String);
@@ -127,6 +130,40 @@ impl Phone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The number as people write it at home: a Japanese number (+81) in the national form
+    /// with dashes (`090-1234-5678`, `03-1234-5678`, `0120-123-456`), any other as stored.
+    pub fn national(&self) -> String {
+        national_form(&self.0)
+    }
+}
+
+/// A stored number (see [`Phone`]) in the national form when it is Japanese (`+81…`), as it
+/// is otherwise. Mobile, IP and 0800 numbers group as 3-4-4 (0800 as 4-3-4), free dial and
+/// navi dial (0120, 0570) as 4-3-3, Tokyo and Osaka (03, 06) as 2-4-4, other 10-digit numbers
+/// as 3-3-4 (the most common length of area code).
+pub fn national_form(stored: &str) -> String {
+    let Some(rest) = stored.strip_prefix("+81").filter(|r| r.bytes().all(|b| b.is_ascii_digit())) else {
+        return stored.to_string();
+    };
+    let n = format!("0{rest}");
+    let group = |sizes: &[usize]| {
+        let mut parts = Vec::new();
+        let mut at = 0;
+        for size in sizes {
+            parts.push(&n[at..at + size]);
+            at += size;
+        }
+        parts.join("-")
+    };
+    match n.len() {
+        11 if n.starts_with("0800") => group(&[4, 3, 4]),
+        11 if ["020", "050", "060", "070", "080", "090"].iter().any(|p| n.starts_with(p)) => group(&[3, 4, 4]),
+        10 if n.starts_with("0120") || n.starts_with("0570") => group(&[4, 3, 3]),
+        10 if n.starts_with("03") || n.starts_with("06") => group(&[2, 4, 4]),
+        10 => group(&[3, 3, 4]),
+        _ => n,
+    }
 }
 
 impl FromStr for Phone {
@@ -135,6 +172,13 @@ impl FromStr for Phone {
         let t = s.trim();
         let mut out = String::with_capacity(t.len());
         for (i, c) in t.chars().enumerate() {
+            // Full-width forms, as Japanese keyboards type them.
+            let c = match c {
+                '\u{FF10}'..='\u{FF19}' => char::from_u32(c as u32 - 0xFF10 + u32::from(b'0')).unwrap_or(c),
+                '\u{FF0B}' => '+',
+                '\u{FF0D}' | '\u{2010}' | '\u{2212}' | '\u{30FC}' | '\u{FF08}' | '\u{FF09}' | '\u{3000}' => ' ',
+                c => c,
+            };
             match c {
                 '+' if i == 0 => out.push('+'),
                 '0'..='9' => out.push(c),
@@ -143,11 +187,19 @@ impl FromStr for Phone {
             }
         }
         let digits = out.trim_start_matches('+').len();
-        if (5..=20).contains(&digits) {
-            Ok(Phone(out))
-        } else {
-            Err(ParseError::new(format!("'{s}' is not a phone number (5 to 20 digits)")))
+        if !(5..=20).contains(&digits) {
+            return Err(ParseError::new(format!("'{s}' is not a phone number (5 to 20 digits)")));
         }
+        if let Some(national) = out.strip_prefix("+810") {
+            out = format!("+81{national}");
+        } else if out.starts_with('0')
+            && !out.starts_with("00")
+            && !out.starts_with("010")
+            && (10..=11).contains(&out.len())
+        {
+            out = format!("+81{}", &out[1..]);
+        }
+        Ok(Phone(out))
     }
 }
 
@@ -186,8 +238,34 @@ mod tests {
     #[test]
     fn phones() {
         assert_eq!("+81 (3) 1234-5678".parse::<Phone>().unwrap().as_str(), "+81312345678");
+        // Japanese numbers in the national form are stored in E.164.
+        for typed in
+            ["090-1234-5678", "+81 90 1234 5678", "+81-(0)90-1234-5678", "０９０－１２３４－５６７８", "090 1234 5678"]
+        {
+            assert_eq!(typed.parse::<Phone>().unwrap().as_str(), "+819012345678", "{typed}");
+        }
+        assert_eq!("03-1234-5678".parse::<Phone>().unwrap().as_str(), "+81312345678");
+        // Numbers whose country is not known stay as typed; so do other countries'.
+        assert_eq!("12345".parse::<Phone>().unwrap().as_str(), "12345");
+        assert_eq!("+1 212 555 0100".parse::<Phone>().unwrap().as_str(), "+12125550100");
+        assert_eq!("010-1-212-555-0100".parse::<Phone>().unwrap().as_str(), "01012125550100");
         assert!("12".parse::<Phone>().is_err());
         assert!("call me".parse::<Phone>().is_err());
+    }
+
+    #[test]
+    fn japanese_numbers_show_in_the_national_form() {
+        let national = |s: &str| s.parse::<Phone>().unwrap().national();
+        assert_eq!(national("+819012345678"), "090-1234-5678");
+        assert_eq!(national("090-1234-5678"), "090-1234-5678");
+        assert_eq!(national("+81312345678"), "03-1234-5678");
+        assert_eq!(national("0451234567"), "045-123-4567");
+        assert_eq!(national("0120-123-456"), "0120-123-456");
+        assert_eq!(national("0800-123-4567"), "0800-123-4567");
+        assert_eq!(national("050-1234-5678"), "050-1234-5678");
+        assert_eq!(national("+12125550100"), "+12125550100");
+        assert_eq!(national_form("12345"), "12345");
+        assert_eq!(national_form("+81123"), "0123");
     }
 
     #[test]

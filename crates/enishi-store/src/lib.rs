@@ -245,6 +245,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/postgres/0029_referrals_index.sql"),
     ),
     (
+        31,
+        include_str!("../migrations/sqlite/0031_phones_e164.sql"),
+        include_str!("../migrations/postgres/0031_phones_e164.sql"),
+    ),
+    (
         32,
         include_str!("../migrations/sqlite/0032_coupon_products.sql"),
         include_str!("../migrations/postgres/0032_coupon_products.sql"),

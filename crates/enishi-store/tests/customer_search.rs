@@ -36,10 +36,18 @@ fn a_reading_a_phone_in_any_form_a_member_code_or_a_referral_code_finds_the_cust
                         params![k, format!("RABCD000{}", &id[2..])],
                     )?;
                 }
+                let old = customers::upsert(
+                    c,
+                    &CustomerUpsert { external_id: Some("C-4".parse().unwrap()), ..CustomerUpsert::default() },
+                )?
+                .id();
+                c.execute("UPDATE customers SET phone = '0612340000' WHERE id = $1", params![old])?;
                 Ok::<_, enishi_store::StoreError>(())
             })
             .unwrap();
         let store = &db.store;
+        let stored = store.read(|c| customers::get_by_external_id(c, "C-1")).unwrap().unwrap();
+        assert_eq!(stored.phone.as_deref(), Some("+819012345678"), "stored in E.164");
         for (typed, found) in [
             // Readings: katakana, hiragana, half-width, with or without the space.
             ("ヤマダ", vec!["C-1"]),
@@ -51,7 +59,7 @@ fn a_reading_a_phone_in_any_form_a_member_code_or_a_referral_code_finds_the_cust
             // A name written in katakana is found by its hiragana.
             ("やまもと", vec!["C-3"]),
             ("山田", vec!["C-1"]),
-            // Phones in any form, stored as typed at enrolment (national or +81).
+            // Phones in any form (stored in E.164).
             ("090-1234-5678", vec!["C-1"]),
             ("+81 90 1234 5678", vec!["C-1"]),
             ("+81-(0)90-1234-5678", vec!["C-1"]),
@@ -59,6 +67,9 @@ fn a_reading_a_phone_in_any_form_a_member_code_or_a_referral_code_finds_the_cust
             ("080-1111-2222", vec!["C-2"]),
             ("+818011112222", vec!["C-2"]),
             ("03 5555 0000", vec!["C-3"]),
+            // A number stored in the national form before numbers were stored in E.164.
+            ("+81 6 1234 0000", vec!["C-4"]),
+            ("06-1234-0000", vec!["C-4"]),
             // Member code and referral code (any case).
             ("C-2", vec!["C-2"]),
             ("Ｃ－２", vec!["C-2"]),

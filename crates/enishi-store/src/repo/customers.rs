@@ -193,9 +193,9 @@ fn kana_forms(text: &str) -> Option<(String, String)> {
 }
 
 /// The stored forms a phone number typed as `text` may have, when it reads as one (digits
-/// with spaces, dashes, dots, brackets and a leading `+`; four digits or more): the digits as
-/// typed, and a Japanese number in both its national (`090…`) and its international
-/// (`+8190…`) form. Stored numbers are normalised the same way ([`enishi_core::Phone`]).
+/// with spaces, dashes, dots and brackets and a leading `+`; four digits or more): the digits
+/// as typed, and a Japanese number in both its E.164 (`+8190…`, as [`enishi_core::Phone`]
+/// stores it) and its national (`090…`, as numbers were stored before) form.
 fn phone_forms(text: &str) -> Vec<String> {
     let phone_like = text
         .chars()
@@ -205,12 +205,17 @@ fn phone_forms(text: &str) -> Vec<String> {
     if !phone_like || digits.trim_start_matches('+').len() < 4 {
         return Vec::new();
     }
+    let rest = match digits.strip_prefix("+81") {
+        Some(national) => Some(national.trim_start_matches('0')),
+        None => digits.strip_prefix('0').filter(|r| !r.starts_with('0')),
+    };
     let mut forms = vec![digits.clone()];
-    if let Some(national) = digits.strip_prefix("+81") {
-        let national = national.trim_start_matches('0');
-        forms.push(format!("0{national}"));
-    } else if let Some(rest) = digits.strip_prefix('0').filter(|r| !r.starts_with('0')) {
-        forms.push(format!("+81{rest}"));
+    if let Some(rest) = rest {
+        for form in [format!("+81{rest}"), format!("0{rest}")] {
+            if !forms.contains(&form) {
+                forms.push(form);
+            }
+        }
     }
     forms
 }
