@@ -238,6 +238,144 @@ pub fn search(c: &mut dyn Conn, q: &CustomerQuery) -> Result<Page<Customer>, Sto
     Ok(Page { items, next_cursor })
 }
 
+/// A column the customers list can be sorted by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKey {
+    /// The shop's id.
+    ExternalId,
+    /// Name.
+    Name,
+    /// Email.
+    Email,
+    /// Number of orders.
+    Orders,
+    /// Total spend.
+    Spend,
+    /// Last order.
+    LastOrder,
+    /// Points balance.
+    Points,
+    /// Loyalty tier, by rank: the tier ids in this order (the programme's, lowest first).
+    Tier(Vec<String>),
+    /// RFM segment (as last scored), in the order of these stored names.
+    RfmSegment(Vec<String>),
+    /// Lifecycle stage (as last scored), in the order of these stored names.
+    Lifecycle(Vec<String>),
+    /// Loyal class (as last scored), in the order of these stored names.
+    LoyalClass(Vec<String>),
+}
+
+/// An order for [`search_sorted`]: by `key`, ascending or descending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sort {
+    /// The column.
+    pub key: SortKey,
+    /// Largest (or last) first.
+    pub descending: bool,
+}
+
+/// The value `key` sorts a customer `c` by: a column, a value of the customer's stats, loyalty
+/// account or scores, or a rank among the listed values (`NULL` when there is none).
+fn sort_value(key: &SortKey) -> sea_query::Expr {
+    use sea_query::{Alias, Expr, ExprTrait};
+    let col = |name: &str| Expr::col((Alias::new("c"), Alias::new(name)));
+    let of = |table: &str, column: &str| {
+        Expr::cust(format!("(SELECT x.{column} FROM {table} x WHERE x.customer_id = c.id)"))
+    };
+    let rank = |value: Expr, order: &[String]| -> Expr {
+        let mut ranks = order.iter().enumerate();
+        match ranks.next() {
+            None => Expr::cust("NULL"),
+            Some((_, first)) => {
+                let mut case = Expr::case(value.clone().eq(first.as_str()), 0i64);
+                for (i, v) in ranks {
+                    case = case.case(value.clone().eq(v.as_str()), i as i64);
+                }
+                case.into()
+            }
+        }
+    };
+    match key {
+        SortKey::ExternalId => col("external_id"),
+        SortKey::Name => col("name"),
+        SortKey::Email => col("email"),
+        SortKey::Orders => of("customer_stats", "order_count"),
+        SortKey::Spend => of("customer_stats", "total_spend"),
+        SortKey::LastOrder => of("customer_stats", "last_order_at"),
+        SortKey::Points => of("loyalty_accounts", "balance"),
+        SortKey::Tier(order) => rank(of("loyalty_accounts", "tier"), order),
+        SortKey::RfmSegment(order) => rank(of("customer_scores", "rfm_segment"), order),
+        SortKey::Lifecycle(order) => rank(of("customer_scores", "lifecycle_stage"), order),
+        SortKey::LoyalClass(order) => rank(of("customer_scores", "loyal_class"), order),
+    }
+}
+
+/// One page of the customers matching `q` (its cursor included, its page size `q.limit`), in
+/// `sort`'s order (in id order without one) with customers without a value last either way
+/// and ties in id order, so that a page always holds the same customers; `offset` customers
+/// in.
+pub fn search_sorted(
+    c: &mut dyn Conn,
+    q: &CustomerQuery,
+    sort: Option<&Sort>,
+    offset: i64,
+) -> Result<Vec<Customer>, StoreError> {
+    use sea_query::{Alias, NullOrdering, Order};
+    let limit = q.limit.clamp(1, 500);
+    let mut select = matching(q);
+    if let Some(sort) = sort {
+        let direction = if sort.descending { Order::Desc } else { Order::Asc };
+        select.order_by_expr_with_nulls(sort_value(&sort.key), direction, NullOrdering::Last);
+    }
+    select
+        .order_by((Alias::new("c"), Alias::new("id")), Order::Asc)
+        .limit(u64::try_from(limit).unwrap_or(1))
+        .offset(u64::try_from(offset).unwrap_or(0));
+    let ids: Vec<i64> = crate::sql::select(c, &select)?.iter().map(|r| r.int("id")).collect::<Result<_, _>>()?;
+    let keys: Vec<Value> = ids.iter().map(|id| Value::Int(*id)).collect();
+    let mut found: HashMap<i64, Customer> = by_ids(c, &keys)?.into_iter().map(|x| (x.id, x)).collect();
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+/// What the customers list shows of each customer besides the profile: the points balance and
+/// tier of their loyalty account, and their RFM segment, lifecycle stage and loyal class as
+/// last scored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListColumns {
+    /// Points balance (0 without an account).
+    pub points: i64,
+    /// Tier id.
+    pub tier: Option<String>,
+    /// RFM segment, as stored (`at_risk`).
+    pub rfm_segment: Option<String>,
+    /// Lifecycle stage, as stored.
+    pub lifecycle_stage: Option<String>,
+    /// Loyal class, as stored.
+    pub loyal_class: Option<String>,
+}
+
+/// The [`ListColumns`] of the customers among `ids` (those without account or scores have the
+/// defaults).
+pub fn list_columns(c: &mut dyn Conn, ids: &[i64]) -> Result<HashMap<i64, ListColumns>, StoreError> {
+    let keys: Vec<Value> = ids.iter().map(|id| Value::Int(*id)).collect();
+    let sql = "SELECT c.id, a.balance, a.tier, s.rfm_segment, s.lifecycle_stage, s.loyal_class FROM customers c \
+               LEFT JOIN loyalty_accounts a ON a.customer_id = c.id LEFT JOIN customer_scores s ON s.customer_id = c.id \
+               WHERE c.id IN ({list})";
+    query_in(c, sql, &keys)?
+        .iter()
+        .map(|r| {
+            let columns = ListColumns {
+                points: r.opt_int("balance")?.unwrap_or(0),
+                tier: r.opt_text("tier")?,
+                rfm_segment: r.opt_text("rfm_segment")?,
+                lifecycle_stage: r.opt_text("lifecycle_stage")?,
+                loyal_class: r.opt_text("loyal_class")?,
+            };
+            Ok((r.int("id")?, columns))
+        })
+        .collect()
+}
+
 /// How many customers match `q` on every page (its cursor and page size aside): what a
 /// filtered list's heading counts.
 pub fn count_matching(c: &mut dyn Conn, q: &CustomerQuery) -> Result<i64, StoreError> {
