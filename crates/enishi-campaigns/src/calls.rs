@@ -84,7 +84,7 @@ pub struct CallRow {
     pub name: String,
     /// The name's reading.
     pub furigana: String,
-    /// Phone in the national form (`090-1234-5678`, `0312345678`).
+    /// Phone in the national form (`090-1234-5678`, `03-1234-5678`).
     pub phone: String,
     /// The day of the last order in the business time zone (`YYYY-MM-DD`), empty without one.
     pub last_order: String,
@@ -110,7 +110,7 @@ pub fn call_list(c: &mut dyn Conn, campaign: &Campaign, calendar: &BusinessClock
             external_id: l.external_id,
             name: l.name.unwrap_or_default(),
             furigana: l.furigana.unwrap_or_default(),
-            phone: l.phone.as_deref().map(national).unwrap_or_default(),
+            phone: l.phone.as_deref().map(enishi_core::national_form).unwrap_or_default(),
             last_order: day(l.last_order_at),
             points: l.points,
             open_issue: l.open_issue.unwrap_or_default(),
@@ -118,35 +118,4 @@ pub fn call_list(c: &mut dyn Conn, campaign: &Campaign, calendar: &BusinessClock
             assignee: l.assignee.unwrap_or_default(),
         })
         .collect())
-}
-
-/// A stored phone number (`+81…` or digits) in Japan's national form: `+81` becomes `0`, and
-/// an 11-digit mobile or IP number (070, 080, 090, 050) is grouped 3-4-4. Numbers of other
-/// countries stay international.
-pub fn national(phone: &str) -> String {
-    let digits = match phone.strip_prefix("+81") {
-        Some(rest) => format!("0{rest}"),
-        None if phone.starts_with('+') => return phone.to_string(),
-        None => phone.to_string(),
-    };
-    let mobile = ["070", "080", "090", "050"].iter().any(|p| digits.starts_with(p));
-    if mobile && digits.len() == 11 {
-        format!("{}-{}-{}", &digits[..3], &digits[3..7], &digits[7..])
-    } else {
-        digits
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phones_are_written_in_the_national_form() {
-        assert_eq!(national("+819012345678"), "090-1234-5678");
-        assert_eq!(national("09012345678"), "090-1234-5678");
-        assert_eq!(national("+81312345678"), "0312345678");
-        assert_eq!(national("+14155550100"), "+14155550100");
-        assert_eq!(national("12345"), "12345");
-    }
 }

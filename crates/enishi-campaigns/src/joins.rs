@@ -560,7 +560,7 @@ mod tests {
         assert_eq!(check(&sms_without_phone).unwrap_err(), vec![Wrong::Consent]);
         let phone =
             Form { email: String::new(), phone: "090-1234-5678".into(), channels: vec!["sms".into()], ..form() };
-        assert_eq!(check(&phone).unwrap().phone.unwrap().as_str(), "09012345678");
+        assert_eq!(check(&phone).unwrap().phone.unwrap().as_str(), "+819012345678");
     }
 
     #[test]

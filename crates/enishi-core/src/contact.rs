@@ -138,15 +138,17 @@ impl Phone {
     }
 }
 
-/// A stored number (see [`Phone`]) in the national form when it is Japanese (`+81…`), as it
-/// is otherwise. Mobile, IP and 0800 numbers group as 3-4-4 (0800 as 4-3-4), free dial and
+/// A stored number (see [`Phone`]) in the national form when it is Japanese (`+81…`, or
+/// digits in the national form as numbers were stored before E.164), as it is otherwise. Mobile, IP and 0800 numbers group as 3-4-4 (0800 as 4-3-4), free dial and
 /// navi dial (0120, 0570) as 4-3-3, Tokyo and Osaka (03, 06) as 2-4-4, other 10-digit numbers
 /// as 3-3-4 (the most common length of area code).
 pub fn national_form(stored: &str) -> String {
-    let Some(rest) = stored.strip_prefix("+81").filter(|r| r.bytes().all(|b| b.is_ascii_digit())) else {
-        return stored.to_string();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let n = match stored.strip_prefix("+81") {
+        Some(rest) if digits(rest) => format!("0{rest}"),
+        None if digits(stored) && stored.starts_with('0') && !stored.starts_with("00") => stored.to_string(),
+        _ => return stored.to_string(),
     };
-    let n = format!("0{rest}");
     let group = |sizes: &[usize]| {
         let mut parts = Vec::new();
         let mut at = 0;
@@ -266,6 +268,8 @@ mod tests {
         assert_eq!(national("+12125550100"), "+12125550100");
         assert_eq!(national_form("12345"), "12345");
         assert_eq!(national_form("+81123"), "0123");
+        assert_eq!(national_form("09012345678"), "090-1234-5678");
+        assert_eq!(national_form("0012345"), "0012345");
     }
 
     #[test]
