@@ -312,7 +312,7 @@ fn an_existing_customer_is_matched_by_email_or_phone_and_never_told_so() {
         );
         assert_eq!(count(&store, "SELECT COUNT(*) FROM customers WHERE phone = '09012345678'"), 1);
         // The unknown phone made one new customer, with the perk.
-        let new = count(&store, "SELECT id FROM customers WHERE phone = '08000001111'");
+        let new = count(&store, "SELECT id FROM customers WHERE phone = '+818000001111'");
         assert_eq!(count(&store, &format!("SELECT COUNT(*) FROM loyalty_ledger WHERE customer_id = {new}")), 1);
         assert_eq!(count(&store, "SELECT COUNT(*) FROM customers"), before[0] + 1);
 
@@ -412,7 +412,7 @@ fn hostile_input_is_refused_or_shown_escaped_and_nothing_is_half_created() {
         let (status, html) =
             post(&app, "/join", "192.0.2.12", &[("name", x), ("furigana", x), ("phone", "0311112222")]);
         assert_eq!(status, 200, "{html}");
-        let id = count(&store, "SELECT id FROM customers WHERE phone = '0311112222'");
+        let id = count(&store, "SELECT id FROM customers WHERE phone = '+81311112222'");
         let k = store.read(|c| customers::get(c, id)).unwrap().unwrap();
         assert_eq!(k.name.as_deref(), Some(x));
         let staff = app.session(Role::Staff);

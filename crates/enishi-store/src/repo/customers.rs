@@ -138,7 +138,8 @@ pub struct CustomerQuery {
     pub external_id: Option<String>,
     /// Exact email (case-insensitive).
     pub email: Option<String>,
-    /// Exact phone (normalised).
+    /// Exact phone (normalised; a Japanese number in E.164 also finds it stored in the
+    /// national form, as numbers were before).
     pub phone: Option<String>,
     /// Contacts of this account.
     pub account_id: Option<i64>,
@@ -460,7 +461,9 @@ fn matching(q: &CustomerQuery) -> sea_query::SelectStatement {
         );
     }
     if let Some(v) = &q.phone {
-        select.and_where(col("phone").eq(v.as_str()));
+        // A Japanese number in E.164 or in the national form numbers were stored in before.
+        let forms = phone_forms(v);
+        select.and_where(if forms.is_empty() { col("phone").eq(v.as_str()) } else { col("phone").is_in(forms) });
     }
     if let Some(v) = q.account_id {
         select.and_where(col("account_id").eq(v));
@@ -597,9 +600,11 @@ pub fn contact_taken(
         }
     }
     if let Some(phone) = phone {
+        // A Japanese number also in the national form numbers were stored in before E.164.
+        let other = phone_forms(phone).into_iter().find(|f| f != phone).unwrap_or_else(|| phone.to_string());
         let row = c.query_opt(
-            "SELECT id, external_id FROM customers WHERE phone = $1 AND id <> $2 ORDER BY id LIMIT 1",
-            params![phone, except],
+            "SELECT id, external_id FROM customers WHERE (phone = $1 OR phone = $3) AND id <> $2 ORDER BY id LIMIT 1",
+            params![phone, except, other.as_str()],
         )?;
         if let Some(r) = row {
             return Ok(Some(ContactTaken { field: "phone", id: r.int(0)?, external_id: r.text(1)? }));
