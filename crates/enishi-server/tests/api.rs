@@ -884,7 +884,7 @@ fn the_scheduler_runs_loyalty_jobs_and_refreshes_scores_once_a_day() {
         assert!(one["scores"]["lifecycle_stage"].is_string(), "{one}");
         let (_, page) = app.page(&format!("/customers/{id}"), &app.session(Role::Admin));
         assert!(
-            page.contains("id=\"scores\"") && page.contains("Lifecycle: <strong>inactive</strong> since"),
+            page.contains("id=\"scores\"") && page.contains("Lifecycle: <strong>Later than usual</strong> since"),
             "{page}"
         );
         assert!(page.contains("Loyal class: <strong>"), "the profile shows the loyal class: {page}");

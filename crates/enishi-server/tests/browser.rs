@@ -812,7 +812,7 @@ fn staff_enrol_a_walk_in_edit_consent_and_a_manager_merges_the_duplicate_in_japa
         browser.click("#enrol button");
         assert_eq!(browser.text("h1"), p.name);
         assert!(browser.text("#flash").contains(p.enrolled), "{}", browser.text("#flash"));
-        assert!(browser.text("#consent").contains("till:"), "{}", browser.text("#consent"));
+        assert!(browser.text("#consent").contains(p.staff), "{}", browser.text("#consent"));
         let walk_in = browser.script("return location.pathname.split('/')[2]").as_str().unwrap().to_string();
         browser.check(&shot(1, "enrolled"));
 
@@ -836,9 +836,14 @@ fn staff_enrol_a_walk_in_edit_consent_and_a_manager_merges_the_duplicate_in_japa
         browser.tick("#consent-history summary");
         let trail = browser.script("return document.querySelector('#consent-trail').textContent");
         let trail = trail.as_str().unwrap();
-        assert!(trail.contains("console:") && trail.contains("till:"), "{trail}");
+        // The sources in words: the console and the till, with who.
+        let (console, till) = match p.lang {
+            "ja" => (format!("管理画面（{}）", p.staff), format!("レジ（{}）", p.staff)),
+            _ => (format!("Console ({})", p.staff), format!("Till ({})", p.staff)),
+        };
+        assert!(trail.contains(&console) && trail.contains(&till), "{trail}");
         assert!(
-            browser.text("#consent-trail thead").contains("Asia/Tokyo"),
+            browser.text("#consent-trail thead").contains(if p.lang == "ja" { "日本時間" } else { "Japan time" }),
             "{}",
             browser.text("#consent-trail thead")
         );
@@ -1371,5 +1376,127 @@ fn a_customer_joins_on_a_phone_and_confirms_their_email() {
     assert!(browser.text("#welcome").contains("100"), "{}", browser.text("#welcome"));
     check_phone_layout(&browser, "join confirmed");
     browser.check("49-join-confirmed-ja-phone");
+    server.stop();
+}
+
+#[test]
+fn an_owner_sorts_pages_and_picks_the_columns_of_the_customers_list_in_japanese_and_english() {
+    let Some(browser) = Browser::start() else { return };
+    let db = testing::sqlite();
+    let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    for (email, name, language) in
+        [("owner@shop.example", "Aiko", Language::En), ("tencho@shop.example", "店長", Language::Ja)]
+    {
+        db.store.write(|c| users::create(c, email, name, Role::Admin, language, "correct horse battery")).unwrap();
+    }
+    db.store
+        .write(|c| {
+            // 120 customers: customer i spent i × ¥1,000 over i % 3 + 1 orders, has i points,
+            // an RFM segment and a lifecycle stage in turn; L-007 lives in Shibuya.
+            let segments = ["champions", "at_risk", "hibernating", "cant_lose_them"];
+            let stages = ["new", "active", "inactive", "at_risk", "lost"];
+            for i in 1..=120i64 {
+                let u = enishi_store::CustomerUpsert {
+                    external_id: Some(format!("L-{i:03}").parse().unwrap()),
+                    name: Some(format!("Cust {i:03}")),
+                    ..enishi_store::CustomerUpsert::default()
+                };
+                let k = enishi_store::repo::customers::upsert(c, &u)?.id();
+                let last = 1_796_266_800 - (120 - i) * 86_400;
+                c.execute(
+                    "INSERT INTO customer_stats (customer_id, first_order_at, last_order_at, order_count, purchase_days, \
+                     total_spend, updated_at) VALUES ($1, $2 - 8640000, $2, $3, $3, $4, 0)",
+                    enishi_store::params![k, last, i % 3 + 1, i * 1000 * 10_000],
+                )?;
+                c.execute(
+                    "INSERT INTO loyalty_accounts (customer_id, balance, tier, referral_code, updated_at) VALUES ($1, $2, $3, $4, 0)",
+                    enishi_store::params![k, i, if i > 60 { "gold" } else { "member" }, format!("RL{i:03}")],
+                )?;
+                c.execute(
+                    "INSERT INTO customer_scores (customer_id, rfm_as_of_day, rfm_r, rfm_f, rfm_m, rfm_segment, \
+                     lifecycle_stage, lifecycle_as_of_day, loyal_class, updated_at) VALUES ($1, 0, 3, 3, 3, $2, $3, 0, 'other', 0)",
+                    enishi_store::params![k, segments[(i % 4) as usize], stages[(i % 5) as usize]],
+                )?;
+                if i == 7 {
+                    c.execute(
+                        "UPDATE customers SET name = '山田 花子', furigana = 'やまだ はなこ', phone = '+819012345678', \
+                         postal_code = '1500043', region = '東京都', city = '渋谷区', address_line1 = '道玄坂1-2-3', \
+                         country = 'JP', locale = 'ja', birthday = '1990-04-01' WHERE id = $1",
+                        enishi_store::params![k],
+                    )?;
+                }
+            }
+            Ok::<_, enishi_store::StoreError>(())
+        })
+        .unwrap();
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let app = format!("http://{}", server.addr);
+    ureq::put(&format!("{app}/api/v1/loyalty/program"))
+        .set("Authorization", &format!("Bearer {admin}"))
+        .send_json(json!({"name": "Classic", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+               "tiers": {"basis": "spend", "window": {"rolling_days": 365},
+                         "levels": [{"id": "member", "name": "Member", "threshold": "0"}, {"id": "gold", "name": "Gold", "threshold": "50000"}]}}))
+        .unwrap();
+    let first_row = |browser: &Browser| browser.text("#customer-list tbody tr td");
+    let url = |browser: &Browser| browser.cmd("GET", "/url", None).as_str().unwrap().to_string();
+
+    for (email, lang) in [("owner@shop.example", "en"), ("tencho@shop.example", "ja")] {
+        sign_in_as(&browser, &app, email);
+        browser.go(&format!("{app}/customers"));
+        // A header sorts: spend, largest first; a second click the other way round.
+        browser.click("th[data-column=spend] a");
+        assert!(url(&browser).ends_with("/customers?sort=spend&dir=desc"), "{}", url(&browser));
+        assert_eq!(first_row(&browser), "L-120");
+        let spend = browser.text("th[data-column=spend]");
+        assert!(spend.ends_with('▼'), "{spend}");
+        browser.click("th[data-column=spend] a");
+        assert_eq!(first_row(&browser), "L-001");
+        // Page numbers and next keep the order.
+        browser.click("#pager a[rel=next]");
+        assert!(url(&browser).ends_with("sort=spend&dir=asc&page=2"), "{}", url(&browser));
+        assert_eq!(first_row(&browser), "L-051");
+        assert_eq!(browser.text("#pager [aria-current=page]"), "2");
+        browser.click("#pager a[href$='page=3']");
+        assert_eq!(first_row(&browser), "L-101");
+        browser.check(&format!("70-customers-sorted-paged-{lang}"));
+        browser.click("#pager a[rel=prev]");
+        assert_eq!(first_row(&browser), "L-051");
+        // The tier column is shown at first (the programme has tiers); swap points for lifecycle.
+        assert!(browser.script("return document.querySelector('th[data-column=tier]') !== null") == json!(true));
+        browser.tick("#columns summary");
+        browser.tick("#columns input[name=points]");
+        browser.tick("#columns input[name=lifecycle]");
+        browser.click("#show-columns");
+        assert!(url(&browser).ends_with("sort=spend&dir=asc&page=2"), "back where it was: {}", url(&browser));
+        assert!(browser.script("return document.querySelector('th[data-column=points]') === null") == json!(true));
+        let header = browser.text("#customer-list thead");
+        let row = browser.text("#customer-list tbody tr");
+        if lang == "ja" {
+            assert!(header.contains("ライフサイクル") && header.contains("RFMセグメント"), "{header}");
+            // L-051: RFM "Can't Lose Them", lifecycle active — named apart, in Japanese.
+            assert!(row.contains("離れかけの上得意") && row.contains("いつも通り"), "{row}");
+            assert!(row.contains("2026年"), "dates in Japanese: {row}");
+        } else {
+            assert!(header.contains("Lifecycle") && header.contains("Tier"), "{header}");
+            assert!(row.contains("Can't Lose Them") && row.contains("In rhythm") && !row.contains("Gold"), "{row}");
+        }
+        browser.check(&format!("71-customers-columns-{lang}"));
+        // Sorting by the chosen lifecycle column: by stage, newcomers first.
+        browser.click("th[data-column=lifecycle] a");
+        assert_eq!(first_row(&browser), "L-005");
+        browser.resize(390, 844);
+        browser.check(&format!("72-customers-sorted-{lang}-phone"));
+        browser.resize(1280, 900);
+    }
+    // A Japanese customer's profile for a Japanese reader: address, phone, dates, language.
+    browser.go(&format!("{app}/customers?q=%E3%83%A4%E3%83%9E%E3%83%80"));
+    browser.click("#customer-list td a[href^='/customers/']");
+    let contact = browser.text("#contact");
+    assert!(contact.contains("〒150-0043 東京都渋谷区道玄坂1-2-3"), "{contact}");
+    assert!(contact.contains("090-1234-5678") && contact.contains("1990年4月1日"), "{contact}");
+    assert!(contact.contains("言語: 日本語"), "{contact}");
+    browser.check("73-customer-japanese-formats-ja");
     server.stop();
 }

@@ -59,8 +59,8 @@ fn staff_enrol_a_walk_in_and_edit_consent_and_duplicates_are_refused_keeping_wha
             follow(&app, &staff, app.form("/customers/new", &staff, &contact(&csrf, "山田 花子", "090-1234-5678", "")));
         assert!(location.ends_with("?done=enrolled"), "{location}");
         assert!(html.contains("Customer enrolled.") && html.contains("ヤマダ ハナコ"), "{html}");
-        assert!(html.contains("09012345678"), "the phone, normalised: {html}");
-        assert!(html.contains("till:staff-"), "the consent's source names the till and the user: {html}");
+        assert!(html.contains("090-1234-5678"), "the phone, in the national form: {html}");
+        assert!(html.contains("Till (staff-"), "the consent's source names the till and the user: {html}");
         let id: i64 = location.trim_start_matches("/customers/").split('?').next().unwrap().parse().unwrap();
 
         // The same phone typed another way, or an email another customer has: refused, typed values kept.
@@ -90,7 +90,7 @@ fn staff_enrol_a_walk_in_and_edit_consent_and_duplicates_are_refused_keeping_wha
         let (_, html) = app.page(&edit, &staff);
         let trail = html.split("id=\"consent-trail\"").nth(1).unwrap();
         assert!(trail.find("opted out").unwrap() < trail.find("opted in").unwrap(), "newest first: {trail}");
-        assert!(trail.contains("console:staff-"), "{trail}");
+        assert!(trail.contains("Console (staff-"), "{trail}");
         let taken = contact(&csrf, "山田 花子", "090-1234-5678", "hana@example.com");
         let (s, _, html) = app.form(&edit, &staff, &taken);
         assert!(

@@ -6,6 +6,7 @@
 //! campaign's page gives the print shop's list and records the letters as posted.
 
 use crate::console::charts::bar_chart;
+use crate::console::format;
 use crate::console::i18n::Tr;
 use crate::console::shell::{carries_csrf, table, urlencode, ConsoleManager, ForManagers, Posted, Quoted, Visitor};
 use crate::{ApiError, AppState};
@@ -151,7 +152,7 @@ async fn list_page(
                         td { (channel_name(tr, &r.campaign.channel)) }
                         td { (r.sent) }
                         td { (r.conversions) }
-                        td { @if let Some(at) = r.campaign.send_at { (clock.format_local(enishi_store::instant(at), "%Y-%m-%d %H:%M")) } }
+                        td { @if let Some(at) = r.campaign.send_at { (format::local_time(tr, &clock, enishi_store::instant(at))) } }
                     }
                 }
             }))
@@ -453,7 +454,7 @@ fn wizard(v: &Visitor, f: &WizardForm, ch: &Choices, clock: &BusinessClock, erro
                 @for (value, label) in whens {
                     label { input type="radio" name="when" value=(value) checked[f.when == value]; " " (label) }
                 }
-                p { label { (tr.f("Date and time ({})", &[&clock.tz_name()])) " " input type="datetime-local" name="at" value=(f.at); } }
+                p { label { (tr.f("Date and time ({})", &[&format::zone_name(tr, clock)])) " " input type="datetime-local" name="at" value=(f.at); } }
                 p { button id="create-campaign" { (tr.t("Create campaign")) } }
             }
         }
@@ -620,7 +621,7 @@ fn campaign_body(
             dt { (tr.t("Versions")) } dd { @for (i, x) in d.variants.iter().enumerate() {
                 @if i > 0 { ", " } (x.key) " " (x.share) "%" @if let Some(t) = &x.template { " (" a href={ "/templates/" (urlencode(t)) } { (t) } ")" }
             } }
-            @if let Some(at) = k.send_at { dt { (tr.t("Send time")) } dd { (clock.format_local(enishi_store::instant(at), "%Y-%m-%d %H:%M %Z")) } }
+            @if let Some(at) = k.send_at { dt { (tr.t("Send time")) } dd { (format::local_time(tr, clock, enishi_store::instant(at))) " " (format::zone_name(tr, clock)) } }
         }
         @if open || k.state == CampaignState::Sending {
             div class="actions" {

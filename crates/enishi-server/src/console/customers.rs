@@ -3,8 +3,10 @@
 //! forms staff use at the till). Server-rendered HTML, no JavaScript.
 
 use crate::console::charts::{bar_chart, heat_table, line_chart, lorenz_chart};
+use crate::console::format;
 use crate::console::i18n::Tr;
-use crate::console::shell::{table, urlencode, ConsoleManager, ConsoleUser, ForManagers, Visitor};
+use crate::console::names::{language_name, segment_name, source_name, stage_name};
+use crate::console::shell::{table, ConsoleUser, Visitor};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,15 +16,13 @@ use enishi_core::{BusinessClock, Currency, Role};
 use enishi_store::repo::customers::ConsentLogEntry;
 use enishi_store::repo::loyalty::Entry;
 use enishi_store::repo::{customers, history, loyalty, orders, scores};
-use enishi_store::{Customer, Interaction, Order, Page, TimelineEntry};
+use enishi_store::{Customer, Interaction, Order, TimelineEntry};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard))
-        .route("/customers", get(customer_list))
-        .route("/customers/export.csv", get(export_list))
         .route("/customers/{id}", get(customer_page))
         .route("/overview", get(|| async { Redirect::permanent("/") }))
 }
@@ -126,7 +126,7 @@ async fn dashboard(ConsoleUser(v): ConsoleUser, State(state): State<AppState>) -
                 @for l in &lifecycle.lapsed {
                     tr {
                         td { a href={ "/customers/" (l.id) } { (l.external_id) } }
-                        td { (tr.word(l.stage.as_str())) }
+                        td { (stage_name(tr, l.stage.as_str())) }
                         td { (tr.f("{} days (usually {})", &[&l.days_silent, &format!("{:.0}", l.usual_gap_days)])) }
                         td { (cur.format_f64(l.value_at_stake)) }
                     }
@@ -145,9 +145,11 @@ pub(crate) fn funnel_chart(tr: Tr, lifecycle: &enishi_insights::LifecycleReport)
     let rows: Vec<(String, f64, String)> = lifecycle
         .funnel
         .iter()
-        .map(|s| (tr.word(s.stage.as_str()), s.customers as f64, format!("{} ({:.1}%)", s.customers, 100.0 * s.share)))
+        .map(|s| {
+            (stage_name(tr, s.stage.as_str()), s.customers as f64, format!("{} ({:.1}%)", s.customers, 100.0 * s.share))
+        })
         .collect();
-    bar_chart("life", tr.t("Lifecycle"), tr.t("Customers per lifecycle stage, new to lost"), &rows)
+    bar_chart("life", tr.t("Lifecycle"), tr.t("Customers per lifecycle stage, from newcomers to gone quiet"), &rows)
 }
 
 /// Customers per RFM segment.
@@ -155,261 +157,9 @@ pub(crate) fn segment_chart(tr: Tr, rfm: &enishi_insights::RfmReport) -> Markup 
     let rows: Vec<(String, f64, String)> = rfm
         .segments
         .iter()
-        .map(|s| (tr.word(s.label), s.customers as f64, format!("{} ({:.1}%)", s.customers, 100.0 * s.share)))
+        .map(|s| (segment_name(tr, s.label), s.customers as f64, format!("{} ({:.1}%)", s.customers, 100.0 * s.share)))
         .collect();
     bar_chart("seg", tr.t("RFM segments"), tr.t("Customers per RFM segment"), &rows)
-}
-
-/// The customers list's export, for managers.
-pub(crate) struct ListExport;
-
-impl ForManagers for ListExport {
-    fn who_may(tr: Tr) -> &'static str {
-        tr.t("Exporting customers is for owners and marketers.")
-    }
-}
-
-#[derive(Deserialize)]
-struct ListQuery {
-    q: Option<String>,
-    after: Option<i64>,
-    stage: Option<String>,
-    segment: Option<String>,
-    /// A loyal class: `loyal`, `semi_loyal` or `other`.
-    loyal: Option<String>,
-    /// A saved segment's name.
-    saved: Option<String>,
-}
-
-/// A `<select>` of `options` (value, label) with `selected` chosen and an "any" first.
-fn select(tr: Tr, name: &str, label: &str, options: &[(String, String)], selected: &str) -> Markup {
-    html! {
-        label {
-            (label) " "
-            select name=(name) {
-                option value="" { (tr.t("any")) }
-                @for (value, text) in options { option value=(value) selected[value == selected] { (text) } }
-            }
-        }
-    }
-}
-
-async fn customer_list(
-    ConsoleUser(v): ConsoleUser,
-    State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
-) -> Response {
-    let tr = v.tr();
-    let cur = state.workspace().currency;
-    let text = q.q.clone().unwrap_or_default();
-    let stage = q.stage.clone().filter(|s| !s.is_empty());
-    let segment = q.segment.clone().filter(|s| !s.is_empty());
-    let loyal = q.loyal.clone().filter(|s| !s.is_empty());
-    let saved = q.saved.clone().filter(|s| !s.is_empty());
-    let mut query = customers::CustomerQuery {
-        text: Some(text.clone()),
-        after: q.after.unwrap_or(0),
-        limit: 50,
-        lifecycle_stage: stage.clone(),
-        rfm_segment: segment.clone(),
-        loyal_class: loyal.clone(),
-        ..Default::default()
-    };
-    // Staff find the customer in front of them: a term, a short list, no paging.
-    let staff = v.role() == Role::Staff;
-    let listed = crate::access::customer_query_for(v.role(), &mut query).is_ok();
-    if staff && listed {
-        if let Err(e) = state.searches.check(&format!("user:{}", v.user.id), crate::access::STAFF_SEARCHES_PER_MINUTE) {
-            return e.into_response();
-        }
-    }
-    let calendar = state.workspace().clock;
-    let today = calendar.day_number(state.now());
-    let wanted = saved.clone();
-    let result = state
-        .run(move |s| {
-            Ok(s.read(|c| {
-                // A saved segment narrows the search; one that is gone or cannot be evaluated
-                // is said on the page instead of the list.
-                let mut problem = None;
-                if let Some(name) = &wanted {
-                    let rule =
-                        enishi_segments::saved::find(c, name).and_then(|s| enishi_segments::saved::read_rule(&s));
-                    match rule.and_then(|rule| enishi_segments::condition(c, &rule, today, &calendar)) {
-                        Ok(condition) => query.matching = Some(condition),
-                        Err(enishi_segments::Error::Store(e)) => return Err(e),
-                        Err(e) => problem = Some(e.to_string()),
-                    }
-                }
-                let (list, matching) = if listed && problem.is_none() {
-                    (customers::search(c, &query)?, customers::count_matching(c, &query)?)
-                } else {
-                    (Page { items: Vec::new(), next_cursor: None }, 0)
-                };
-                let names: Vec<String> = enishi_store::repo::segments::list(c)?.into_iter().map(|s| s.name).collect();
-                let ids: Vec<i64> = list.items.iter().map(|x| x.id).collect();
-                let classes = enishi_store::repo::scores::loyal_classes(c, &ids)?;
-                let issues = history::latest_open_issues(c, &ids)?;
-                Ok::<_, enishi_store::StoreError>((list, matching, names, problem, (classes, issues)))
-            })?)
-        })
-        .await;
-    let (mut list, matching, saved_names, problem, (classes, issues)) = match result {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    if staff {
-        list.next_cursor = None;
-    }
-    let stages: Vec<(String, String)> =
-        enishi_analytics::lifecycle::Stage::ALL.iter().map(|s| (s.as_str().to_string(), tr.word(s.as_str()))).collect();
-    let segments: Vec<(String, String)> = enishi_analytics::rfm::Segment::ALL
-        .iter()
-        .map(|s| {
-            (
-                serde_json::to_value(s).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
-                tr.word(s.label()),
-            )
-        })
-        .collect();
-    let loyal_classes: Vec<(String, String)> =
-        ["loyal", "semi_loyal", "other"].iter().map(|c| (c.to_string(), tr.word(c))).collect();
-    let body = html! {
-        // The customers the search and filters select, not the whole base.
-        h1 { (tr.t("Customers")) " " span class="muted" id="matching" { "(" (matching) ")" } }
-        p {
-            a href="/customers/new" id="enrol-link" class="button" { (tr.t("Enrol a customer")) } " "
-            a href="/join-card" id="join-card-link" { (tr.t("Join page QR code")) }
-        }
-        form method="get" action="/customers" role="search" class="card" {
-            label { (tr.t("Search")) " " input name="q" value=(text) placeholder=(tr.t("Name, reading, phone, email, member or referral code")); } " "
-            (select(tr, "stage", tr.t("Lifecycle"), &stages, stage.as_deref().unwrap_or(""))) " "
-            (select(tr, "segment", tr.t("RFM segment"), &segments, segment.as_deref().unwrap_or(""))) " "
-            (select(tr, "loyal", tr.t("Loyal class"), &loyal_classes, loyal.as_deref().unwrap_or(""))) " "
-            @if !saved_names.is_empty() {
-                (select(tr, "saved", tr.t("Saved segment"), &saved_names.iter().map(|n| (n.clone(), n.clone())).collect::<Vec<_>>(), saved.as_deref().unwrap_or(""))) " "
-            }
-            button { (tr.t("Search")) }
-        }
-        (table(None, None, &[tr.t("Id"), tr.t("Name"), tr.t("Email"), tr.t("Orders"), tr.t("Spend"), tr.t("Last order"), tr.t("Loyal class")], html! {
-            @for c in &list.items {
-                tr {
-                    td { a href={ "/customers/" (c.id) } { (c.external_id) } }
-                    td {
-                        @if let Some(name) = &c.name { a href={ "/customers/" (c.id) } { (name) } }
-                        @if let Some(i) = issues.get(&c.id) { " " (crate::console::follow_up::open_issue_marker(tr, i)) }
-                    }
-                    td { (c.email.as_deref().unwrap_or("")) }
-                    td { (c.stats.order_count) }
-                    td { (cur.format(c.stats.total_spend)) }
-                    td { (c.stats.last_order_at.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()) }
-                    td { @if let Some(class) = classes.get(&c.id) { (tr.word(class)) } }
-                }
-            }
-        }))
-        @if let Some(problem) = &problem {
-            p class="error" role="alert" { (problem) }
-        }
-        @if !staff && problem.is_none() && matching > 0 {
-            p {
-                a id="export-list" href={
-                    "/customers/export.csv?q=" (urlencode(&text)) "&stage=" (urlencode(stage.as_deref().unwrap_or("")))
-                    "&segment=" (urlencode(segment.as_deref().unwrap_or("")))
-                    "&loyal=" (urlencode(loyal.as_deref().unwrap_or("")))
-                    "&saved=" (urlencode(saved.as_deref().unwrap_or("")))
-                } { (tr.plural("Export this customer (CSV)", "Export these {} customers (CSV)", matching as u64)) }
-            }
-        }
-        @if !listed {
-            p { (tr.t("Type a name (two characters or more), an email, a phone number or an id: staff see at most 20 matches.")) }
-        } @else if list.items.is_empty() {
-            p { (tr.t("No customer matches.")) }
-        }
-        @if let Some(next) = list.next_cursor {
-            p {
-                a href={
-                    "/customers?q=" (urlencode(&text)) "&stage=" (urlencode(stage.as_deref().unwrap_or("")))
-                    "&segment=" (urlencode(segment.as_deref().unwrap_or("")))
-                    "&loyal=" (urlencode(loyal.as_deref().unwrap_or("")))
-                    "&saved=" (urlencode(saved.as_deref().unwrap_or(""))) "&after=" (next)
-                } { (tr.t("Next page →")) }
-            }
-        }
-    };
-    v.page(tr.t("Customers"), body).into_response()
-}
-
-/// The customers the list's search and filters select, every page of them, as CSV with their
-/// contact details (managers only; audited as `customers.export` with the filters and the
-/// count). A saved segment that cannot be evaluated is refused.
-async fn export_list(
-    ConsoleManager(v, _): ConsoleManager<ListExport>,
-    State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
-) -> Response {
-    let calendar = state.workspace().clock;
-    let today = calendar.day_number(state.now());
-    let actor = v.actor();
-    let filters =
-        serde_json::json!({"q": q.q, "stage": q.stage, "segment": q.segment, "loyal": q.loyal, "saved": q.saved});
-    let some = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
-    let mut query = customers::CustomerQuery {
-        text: q.q.clone(),
-        limit: 500,
-        lifecycle_stage: some(&q.stage),
-        rfm_segment: some(&q.segment),
-        loyal_class: some(&q.loyal),
-        ..Default::default()
-    };
-    let saved = some(&q.saved);
-    let made = state
-        .run(move |s| {
-            let contacts = s.read(|c| -> Result<Result<_, String>, enishi_store::StoreError> {
-                if let Some(name) = &saved {
-                    let rule =
-                        enishi_segments::saved::find(c, name).and_then(|s| enishi_segments::saved::read_rule(&s));
-                    match rule.and_then(|rule| enishi_segments::condition(c, &rule, today, &calendar)) {
-                        Ok(condition) => query.matching = Some(condition),
-                        Err(enishi_segments::Error::Store(e)) => return Err(e),
-                        Err(e) => return Ok(Err(e.to_string())),
-                    }
-                }
-                let mut ids = Vec::new();
-                loop {
-                    let page = customers::search(c, &query)?;
-                    ids.extend(page.items.iter().map(|x| x.id));
-                    match page.next_cursor {
-                        Some(after) => query.after = after,
-                        None => break,
-                    }
-                }
-                Ok(Ok(enishi_store::repo::segments::contacts(c, &ids)?))
-            })?;
-            let contacts = match contacts {
-                Ok(x) => x,
-                Err(why) => return Ok(Err(why)),
-            };
-            let mut csv = Vec::new();
-            let layout = enishi_ingest::export::MemberLayout::Contacts;
-            let rows = enishi_ingest::export::export_members(&contacts, layout, &mut csv)
-                .map_err(crate::ApiError::internal)?;
-            let after = serde_json::json!({"filters": filters, "rows": rows});
-            s.write(|c| crate::audit::record(c, &actor, "customers.export", "customers", Some(after)))?;
-            Ok(Ok(csv))
-        })
-        .await;
-    match made {
-        Ok(Ok(csv)) => (
-            [
-                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"customers.csv\""),
-            ],
-            csv,
-        )
-            .into_response(),
-        Ok(Err(why)) => v.refuse(axum::http::StatusCode::UNPROCESSABLE_ENTITY, v.tr().t("Not done"), &why),
-        Err(e) => e.into_response(),
-    }
 }
 
 /// What the last form on a customer's page did, shown at the top of it: a message the server
@@ -586,7 +336,7 @@ pub(crate) fn customer_html(
     let till_cards = html! {
         (crate::console::follow_up::ask_card(v, view.customer.id, &view.follow_up))
         @if let Some(l) = &view.loyalty { (loyalty_card(v, view, l)) }
-        (open_issues_card(v, view.customer.id, &view.open))
+        (open_issues_card(v, &view.clock, view.customer.id, &view.open))
     };
     let sale = crate::console::till::purchase_form(tr, cur, view.customer.id, &v.csrf, till);
     let top = if till_first {
@@ -623,7 +373,7 @@ pub(crate) fn customer_html(
 
 /// Open issues (open or in progress), the most recent first, each linking to its page (status,
 /// assignee, resolution note) and with a button to mark it resolved.
-fn open_issues_card(v: &Visitor, customer_id: i64, open: &[Interaction]) -> Markup {
+fn open_issues_card(v: &Visitor, clock: &BusinessClock, customer_id: i64, open: &[Interaction]) -> Markup {
     let tr = v.tr();
     html! {
         section class="card" id="open-issues" {
@@ -633,7 +383,7 @@ fn open_issues_card(v: &Visitor, customer_id: i64, open: &[Interaction]) -> Mark
                 p {
                     span class="kind" { (tr.word(i.kind.as_str())) } " " a href={ "/interactions/" (i.id) } { (i.body) } " "
                     span class="muted" {
-                        (i.occurred_at.format("%Y-%m-%d").to_string()) " · " (tr.word(i.status.as_str()))
+                        (format::local_date(tr, clock, i.occurred_at)) " · " (tr.word(i.status.as_str()))
                         @if let Some(u) = &i.assignee { " · " (u.name) }
                     } br;
                     form method="post" action={ "/customers/" (customer_id) "/interactions/" (i.id) "/resolve" } class="inline" {
@@ -662,6 +412,18 @@ fn entry_actor(e: &Entry) -> Option<String> {
     detail.get("by").and_then(|b| b.as_str()).map(String::from)
 }
 
+/// A ledger entry's reason: the engine's own reasons in words of the page's language, the
+/// ones people typed as they typed them.
+fn reason_text(tr: Tr, reason: &str) -> String {
+    match reason {
+        "birthday" => tr.t("Birthday reward").to_string(),
+        "joined" => tr.t("Welcome perk for joining").to_string(),
+        "referred by a customer" => tr.t("Referred by a customer").to_string(),
+        "referred a new customer" => tr.t("Referred a new customer").to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// The timeline's lines: orders, returns, messages, interactions and merges, with the points
 /// ledger's entries (each with its reason and who made it), newest first.
 fn timeline_lines(tr: Tr, timeline: &[TimelineEntry], ledger: &[Entry]) -> Vec<Line> {
@@ -688,7 +450,7 @@ fn timeline_lines(tr: Tr, timeline: &[TimelineEntry], ledger: &[Entry]) -> Vec<L
         .collect();
     for e in ledger {
         let mut summary = match (&e.reason, e.source.as_str(), &e.source_ref) {
-            (Some(reason), _, _) if e.kind != "merge" => reason.clone(),
+            (Some(reason), _, _) if e.kind != "merge" => reason_text(tr, reason),
             (_, "merge", Some(r)) => tr.f("Customer {} merged into this one", &[r]),
             (_, "order" | "promotion", Some(r)) => tr.f("Order {}", &[r]),
             (_, "return", Some(r)) => tr.f("Return {}", &[r]),
@@ -721,7 +483,7 @@ fn orders_html(tr: Tr, cur: Currency, clock: &BusinessClock, orders: &[Order]) -
             @for o in orders {
                 details class="order" id={ "order-" (o.id) } {
                     summary {
-                        (clock.format_local(o.placed_at, "%Y-%m-%d %H:%M")) " · " (o.order_id) " · " strong { (cur.format(o.total)) }
+                        (format::local_time(tr, clock, o.placed_at)) " · " (o.order_id) " · " strong { (cur.format(o.total)) }
                         " · " (tr.word(o.channel.as_str())) " · " (tr.word(&o.status))
                         @if !o.returned_amount.is_zero() { " · " (tr.f("returned {}", &[&cur.format(o.returned_amount)])) }
                     }
@@ -758,35 +520,24 @@ fn profile_html(
     let c = &view.customer;
     let clock = &view.clock;
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
-    let address = [
-        &c.address.line1,
-        &c.address.line2,
-        &c.address.city,
-        &c.address.region,
-        &c.address.postal_code,
-        &c.address.country,
-    ]
-    .iter()
-    .filter_map(|v| v.as_deref())
-    .collect::<Vec<_>>()
-    .join(", ");
+    let address = format::address(tr, &c.address);
     let day =
-        |d: Option<chrono::DateTime<chrono::Utc>>| d.map_or("—".to_string(), |d| clock.format_local(d, "%Y-%m-%d"));
+        |d: Option<chrono::DateTime<chrono::Utc>>| d.map_or("—".to_string(), |d| format::local_date(tr, clock, d));
     let lines = timeline_lines(tr, &view.timeline, &view.ledger);
     html! {
         h1 { (c.name.as_deref().unwrap_or(&c.external_id)) }
         @if let Some(f) = &c.furigana { p class="furigana" lang="ja" { (f) } }
-        p class="muted" { (tr.f("Customer {} · first seen {}", &[&c.external_id, &clock.format_local(c.first_seen_at, "%Y-%m-%d")])) }
+        p class="muted" { (tr.f("Customer {} · first seen {}", &[&c.external_id, &format::local_date(tr, clock, c.first_seen_at)])) }
         (top)
         div class="grid" {
             section class="card" id="contact" {
                 h2 { (tr.t("Contact")) }
                 p {
                     (tr.t("Email")) ": " (opt(&c.email)) br;
-                    (tr.t("Phone")) ": " (opt(&c.phone)) br;
-                    (tr.t("Address")) ": " @if address.is_empty() { "—" } @else { (address) } br;
-                    (tr.t("Birthday")) ": " (c.birthday.map(|d| d.to_string()).unwrap_or_else(|| "—".into())) br;
-                    (tr.t("Language")) ": " (opt(&c.locale))
+                    (tr.t("Phone")) ": " (c.phone.as_deref().map_or("—".to_string(), format::phone)) br;
+                    (tr.t("Address")) ": " (address.unwrap_or_else(|| "—".into())) br;
+                    (tr.t("Birthday")) ": " (c.birthday.map_or("—".to_string(), |d| format::date(tr, d))) br;
+                    (tr.t("Language")) ": " (c.locale.as_deref().map_or("—".to_string(), |l| language_name(tr, l)))
                 }
                 p {
                     a href={ "/customers/" (c.id) "/edit" } id="edit-contact-link" { (tr.t("Edit contact and consent")) }
@@ -804,7 +555,7 @@ fn profile_html(
                         li {
                             (tr.word(ch.as_str())) ": " strong { (tr.word(status.map_or("unknown", |s| s.status.as_str()))) }
                             @if let Some(s) = status {
-                                " " span class="muted" { "(" (clock.format_local(s.changed_at, "%Y-%m-%d")) ", " (s.source) ")" }
+                                " " span class="muted" { "(" (format::local_date(tr, clock, s.changed_at)) (tr.t(", ")) (source_name(tr, &s.source)) ")" }
                             }
                         }
                     }
@@ -832,10 +583,10 @@ fn profile_html(
         (forms)
         (orders_html(tr, cur, clock, &view.orders))
         h2 { (tr.t("Timeline")) }
-        (table(Some("timeline"), None, &[&tr.f("When ({})", &[&clock.tz_name()]), tr.t("What"), tr.t("Summary"), tr.t("Amount"), tr.t("Points"), tr.t("Status")], html! {
+        (table(Some("timeline"), None, &[&tr.f("When ({})", &[&format::zone_name(tr, clock)]), tr.t("What"), tr.t("Summary"), tr.t("Amount"), tr.t("Points"), tr.t("Status")], html! {
             @for e in &lines {
                 tr {
-                    td { (clock.format_local(e.at, "%Y-%m-%d %H:%M")) }
+                    td { (format::local_time(tr, clock, e.at)) }
                     td { span class="kind" { (e.kind) } }
                     td { (e.summary) }
                     td { (e.amount.map(|a| cur.format(a)).unwrap_or_default()) }
@@ -863,14 +614,14 @@ fn scores_card(
             h2 { (tr.t("Scores")) }
             p {
                 @if let Some(r) = &s.rfm {
-                    "RFM: " strong { (tr.word(&r.segment)) } " (" (r.r) (r.f) (r.m) ")" br;
+                    "RFM: " strong { (segment_name(tr, &r.segment)) } " (" (r.r) (r.f) (r.m) ")" br;
                 }
                 @if let Some(class) = &s.loyal_class {
                     (tr.t("Loyal class")) ": " strong { (tr.word(class)) } br;
                 }
                 @if let Some(stage) = &s.lifecycle_stage {
-                    (tr.t("Lifecycle")) ": " strong { (tr.word(stage)) }
-                    @if let Some(day) = since { " " (tr.f("since {}", &[&enishi_core::time::date_of_day(day)])) }
+                    (tr.t("Lifecycle")) ": " strong { (stage_name(tr, stage)) }
+                    @if let Some(day) = since { " " (tr.f("since {}", &[&format::date(tr, enishi_core::time::date_of_day(day))])) }
                     br;
                 }
                 @if let Some(v) = &s.value {
@@ -919,7 +670,7 @@ fn loyalty_card(v: &Visitor, view: &CustomerView, l: &enishi_rewards::LoyaltySum
                             strong { (view.reward_names.get(&c.reward_id).map_or(c.reward_id.as_str(), String::as_str)) } " "
                             code { (c.code) } " "
                             span class="muted" {
-                                (tr.f("until {}", &[&view.clock.format_local(enishi_store::instant(c.valid_until), "%Y-%m-%d")]))
+                                (tr.f("until {}", &[&format::local_date(tr, &view.clock, enishi_store::instant(c.valid_until))]))
                                 @if c.max_uses > 1 { " · " (tr.f("{} of {} uses left", &[&(c.max_uses - c.uses), &c.max_uses])) }
                             } " "
                             (crate::console::till::use_coupon_form(tr, view.customer.id, &v.csrf, &c.code))

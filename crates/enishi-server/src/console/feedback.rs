@@ -124,7 +124,7 @@ fn reviews_html(
             (table(Some("reviews"), None, &[tr.t("Written"), tr.t("Customer"), tr.t("Product"), tr.t("Stars"), tr.t("Review"), tr.t("Moderated"), ""], html! {
                 @for r in items {
                     tr id={ "review-" (r.id) } {
-                        td { (r.submitted_at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()) }
+                        td { (r.submitted_at.map(|t| v.day(t)).unwrap_or_default()) }
                         td { a href={ "/customers/" (r.customer_id) } { (r.customer.as_deref().unwrap_or("—")) } }
                         td {
                             @match (&r.sku, &r.product) {
@@ -136,7 +136,7 @@ fn reviews_html(
                         td { span title=(r.stars.unwrap_or(0)) { (stars(r.stars.unwrap_or(0))) } }
                         td { (r.body.as_deref().unwrap_or("")) }
                         td class="muted" {
-                            @if let (Some(by), Some(at)) = (&r.moderated_by, r.moderated_at) { (by) " · " (at.format("%Y-%m-%d %H:%M").to_string()) }
+                            @if let (Some(by), Some(at)) = (&r.moderated_by, r.moderated_at) { (by) " · " (v.time(at)) }
                         }
                         td {
                             @for (to, label) in [(reviews::APPROVED, tr.t("Approve")), (reviews::REJECTED, tr.t("Reject"))] {
@@ -395,7 +395,7 @@ async fn change_page(ConsoleUser(v): ConsoleUser, State(state): State<AppState>,
                         }
                         td { a href={ "/customers/" (f.customer_id) } { (f.customer.as_deref().unwrap_or("—")) } }
                         td { (f.text.as_deref().unwrap_or("")) }
-                        td { (f.at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()) }
+                        td { (f.at.map(|t| v.day(t)).unwrap_or_default()) }
                         td {
                             @if manager {
                                 form method="post" action="/changes/unlink" class="inline" {

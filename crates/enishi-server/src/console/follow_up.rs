@@ -192,7 +192,7 @@ fn interaction_html(
             p { (i.body) }
             p class="muted" {
                 a href={ "/customers/" (i.customer_id) } { (customer) } " · "
-                (i.occurred_at.format("%Y-%m-%d %H:%M").to_string()) " · "
+                (v.time(i.occurred_at)) " · "
                 (i.channel.as_deref().map(|c| tr.word(c)).unwrap_or_default())
                 @if let Some(staff) = &i.staff { " · " (staff) }
             }
@@ -344,7 +344,7 @@ fn task_table(v: &Visitor, now: chrono::DateTime<chrono::Utc>, items: &[Task]) -
                 @let late = t.status == TaskStatus::Open && t.due_at < now;
                 tr {
                     td class=[late.then_some("error")] {
-                        (t.due_at.format("%Y-%m-%d").to_string())
+                        (v.day(t.due_at))
                         @if late { " " (tr.t("Overdue")) }
                     }
                     td { span class="kind" { (tr.word(t.kind.as_str())) } " " (task_title(tr, t)) }
@@ -372,7 +372,7 @@ fn task_table(v: &Visitor, now: chrono::DateTime<chrono::Utc>, items: &[Task]) -
 fn task_title(tr: Tr, t: &Task) -> String {
     match t.rule.as_deref() {
         Some("complaint") => tr.t("Follow up on the complaint").to_string(),
-        Some("at_risk") => tr.t("Personal call: a loyal customer is at risk").to_string(),
+        Some("at_risk") => tr.t("Personal call: a loyal customer is long overdue").to_string(),
         Some("first_order") => tr.t("Thank-you note for a large first order").to_string(),
         Some("detractor") => tr.t("Call a detractor about their survey answer").to_string(),
         _ => t.title.clone(),
@@ -553,7 +553,7 @@ fn rules_body(v: &Visitor, rules: &tasks::Rules, ask_days: i64, alert: Option<&s
                 label { (tr.t("due in days")) " " input name="complaint_days" type="number" min="1" max="365" value=(rules.complaint_days); }
             }
             p {
-                (tr.t("A loyal customer turning at risk → a personal call")) " " (switch("at_risk", rules.at_risk)) " "
+                (tr.t("A loyal customer turning long overdue → a personal call")) " " (switch("at_risk", rules.at_risk)) " "
                 label { (tr.t("due in days")) " " input name="at_risk_days" type="number" min="1" max="365" value=(rules.at_risk_days); }
             }
             p {
@@ -751,7 +751,7 @@ pub(crate) fn follow_up_card(
                 @for t in &f.tasks {
                     li {
                         span class="kind" { (tr.word(t.kind.as_str())) } " " (task_title(tr, t)) " "
-                        span class=(if t.due_at < now { "error" } else { "muted" }) { (t.due_at.format("%Y-%m-%d").to_string()) }
+                        span class=(if t.due_at < now { "error" } else { "muted" }) { (v.day(t.due_at)) }
                         @if let Some(u) = &t.assignee { " · " (u.name) }
                         form method="post" action={ "/tasks/" (t.id) "/done" } class="inline" {
                             input type="hidden" name="csrf" value=(v.csrf);

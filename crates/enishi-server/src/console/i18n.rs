@@ -239,6 +239,20 @@ const MESSAGES: &[(&str, &str)] = &[
     ("needs points or a reward", "ポイントか特典が必要です"),
     ("points are whole numbers", "ポイントは整数です"),
     ("the first level starts at 0", "最初のランクは0から始まります"),
+    ("expected value", "値が必要です"),
+    ("expected `,` or `}`", "「,」か「}」が必要です"),
+    ("expected `,` or `]`", "「,」か「]」が必要です"),
+    ("expected `:`", "「:」が必要です"),
+    ("trailing comma", "最後の要素の後ろに余分な「,」があります"),
+    ("key must be a string", "項目名は \"…\" で囲んでください"),
+    ("EOF while parsing {}", "JSON が途中で終わっています（閉じ括弧などが足りません）"),
+    ("trailing characters", "JSON の終わりの後ろに余分な文字があります"),
+    ("invalid number", "数値として読めません"),
+    ("missing field `{}`", "項目 `{0}` がありません"),
+    ("unknown field `{}`, expected one of {}", "`{0}` という項目はありません（使える項目: {1}）"),
+    ("unknown field `{}`, expected {}", "`{0}` という項目はありません（使える項目: {1}）"),
+    ("unknown variant `{}`, expected one of {}", "`{0}` は使えません（次のいずれか: {1}）"),
+    ("invalid type: {}, expected {}", "値の種類が違います（{1} が必要ですが {0} です）"),
     ("{} (line {}, column {})", "{0}（{1}行{2}列）"),
 ];
 
@@ -257,13 +271,31 @@ const JA: &[(&str, &str)] = &[
     ("loyal or semi-loyal; the goal is 25–30%", "ロイヤルまたは準ロイヤル。目標は25〜30%"),
     ("Revenue by month", "月別売上"),
     ("Revenue of each of the last twelve months", "直近12か月の月別売上"),
-    ("Lapsed customers most worth winning back", "呼び戻す価値の高い離反顧客"),
+    ("Lapsed customers most worth winning back", "呼び戻したいお客様（価値の高い順）"),
     ("Customer", "顧客"),
     ("Stage", "段階"),
-    ("Silent", "購買なし"),
-    ("At stake", "失われうる価値"),
+    ("Silent", "最後の購入から"),
+    ("At stake", "失うおそれのある売上"),
     ("Lifecycle", "ライフサイクル"),
-    ("Customers per lifecycle stage, new to lost", "ライフサイクル段階別の顧客数（新規から離脱まで）"),
+    ("Customers per lifecycle stage, from newcomers to gone quiet", "ライフサイクル段階別の顧客数（新しいお客様から購入が途絶えたお客様まで）"),
+    ("Newcomer", "新しいお客様"),
+    ("In rhythm", "いつも通り"),
+    ("Later than usual", "少し間があいた"),
+    ("Long overdue", "しばらくご無沙汰"),
+    ("Gone quiet", "購入が途絶えた"),
+    ("Japan time", "日本時間"),
+    ("UTC", "協定世界時（UTC）"),
+    ("Console", "管理画面"),
+    ("Join page", "会員登録ページ"),
+    ("Customer page", "お客様ページ"),
+    ("Unsubscribe link", "配信停止リンク"),
+    ("{} ({})", "{}（{}）"),
+    ("Birthday reward", "誕生日特典"),
+    ("Welcome perk for joining", "入会特典"),
+    ("Referred by a customer", "お客様からの紹介"),
+    ("Referred a new customer", "新しいお客様を紹介"),
+    ("Line {}, column {} of the JSON ({}): {}", "JSON の{0}行{1}列目（{2}）: {3}"),
+    ("Line {}, column {} of the JSON: {}", "JSON の{0}行{1}列目: {2}"),
     ("RFM segments", "RFMセグメント"),
     ("Customers per RFM segment", "RFMセグメント別の顧客数"),
     ("any", "すべて"),
@@ -309,7 +341,11 @@ const JA: &[(&str, &str)] = &[
         "Type a name (two characters or more), an email, a phone number or an id: staff see at most 20 matches.",
         "名前（2文字以上）、メールアドレス、電話番号または顧客IDで検索してください。スタッフに表示されるのは最大20件です。",
     ),
-    ("Next page →", "次のページ →"),
+    ("Next →", "次へ →"),
+    ("← Previous", "← 前へ"),
+    ("Pages", "ページ"),
+    ("Columns", "表示する列"),
+    ("Show these columns", "この列を表示"),
     ("Likely to buy next", "次に買いそうな商品"),
     ("Interaction recorded.", "対応履歴を記録しました。"),
     ("Marked resolved.", "解決済みにしました。"),
@@ -439,6 +475,10 @@ const JA: &[(&str, &str)] = &[
     ("Encoding", "文字コード"),
     ("Detect (UTF-8 or Shift_JIS)", "自動判別（UTF-8 または Shift_JIS）"),
     ("CSV (Enishi's columns, or mapped on the next screen)", "CSV（Enishi の列名、または次の画面で列を対応付け）"),
+    ("CSV", "CSV"),
+    ("JSON Lines (one record per line)", "JSON Lines（1行に1件の JSON）"),
+    ("CDNOW (research data set)", "CDNOW（研究用データセット）"),
+    ("Online Retail II (research data set)", "Online Retail II（研究用データセット）"),
     ("Shopify orders export", "Shopify の注文エクスポート"),
     ("Records created", "作成件数"),
     ("Choose orders, customers or products.", "注文・顧客・商品のいずれかを選んでください。"),
@@ -486,7 +526,7 @@ const JA: &[(&str, &str)] = &[
     ("Label", "ラベル"),
     ("Create a token", "トークンを作成"),
     ("Created", "作成日"),
-    ("Revoke", "失効"),
+    ("Revoke", "無効にする"),
     ("This page is for owners (admin).", "このページはオーナー（管理者）専用です。"),
     ("Unknown role.", "不明な役割です。"),
     ("A token needs a label.", "トークンにはラベルが必要です。"),
@@ -497,7 +537,7 @@ const JA: &[(&str, &str)] = &[
     ("{} holders · {} cards completed · {} rewards used", "保有者{}人 · 達成{}枚 · 特典利用{}件"),
     ("{}: {}; nothing was imported.", "{}: {}。何も取り込まれていません。"),
     ("New {} token — copy it now, it is not shown again:", "新しい{}トークン — 今コピーしてください。二度と表示されません:"),
-    ("revoked {}", "{}に失効"),
+    ("revoked {}", "{}に無効化"),
     ("Skip to content", "本文へ移動"),
     ("Analytics", "分析"),
     ("Users", "ユーザー"),
@@ -609,10 +649,8 @@ const JA: &[(&str, &str)] = &[
     ("no week without it yet", "比べられる週はまだありません"),
     ("Thresholds frozen on {}: loyal = the top 7%, semi-loyal = the next 13% by spend, tenure and repeat purchases. Today {} customers meet them ({}%).", "{}に固定した基準: 購入額・継続期間・リピート回数で上位7%がロイヤル、次の13%が準ロイヤル。現在{}人が該当（{}%）。"),
     ("new", "新規"),
-    ("active", "アクティブ"),
     ("enabled", "有効"),
-    ("inactive", "休眠"),
-    ("at risk", "離反の恐れ"),
+        ("at risk", "離反の恐れ"),
     ("lost", "離脱"),
     ("champions", "チャンピオン"),
     ("loyal", "ロイヤル"),
@@ -621,8 +659,8 @@ const JA: &[(&str, &str)] = &[
     ("promising", "有望"),
     ("need attention", "要注意"),
     ("about to sleep", "休眠予備軍"),
-    ("can't lose them", "失えない顧客"),
-    ("hibernating", "冬眠"),
+    ("can't lose them", "離れかけの上得意"),
+    ("hibernating", "休眠"),
     ("admin", "オーナー（管理者）"),
     ("marketer", "マーケター"),
     ("staff", "スタッフ"),
@@ -820,7 +858,7 @@ const JA: &[(&str, &str)] = &[
     ("A large first order → a thank-you note", "高額な初回注文 → お礼状"),
     ("A detractor's survey answer (0–6) → a call", "アンケートで批判的な回答（0〜6） → お電話"),
     ("survey", "アンケート"),
-    ("A loyal customer turning at risk → a personal call", "ロイヤル顧客が離反の恐れに → 個別の電話"),
+    ("A loyal customer turning long overdue → a personal call", "ロイヤル顧客がしばらくご無沙汰に → 個別の電話"),
     ("Add task", "タスクを追加"),
     ("All open", "未完了すべて"),
     ("Ask how it is now", "その後の様子を伺いましょう"),
@@ -872,7 +910,7 @@ const JA: &[(&str, &str)] = &[
     ("Owner not set", "担当者を設定できませんでした"),
     ("Owner", "担当者（オーナー）"),
     ("Owners are set by owners and marketers.", "顧客の担当者はオーナーとマーケターが設定します。"),
-    ("Personal call: a loyal customer is at risk", "個別の電話: ロイヤル顧客に離反の恐れ"),
+    ("Personal call: a loyal customer is long overdue", "個別の電話: ロイヤル顧客がしばらくご無沙汰"),
     ("Resolution note", "解決メモ"),
     ("Rules make follow-up tasks for the customer's owner; each makes one task per occasion however often it runs (at intake and in the daily work).", "ルールは顧客の担当者にフォローアップのタスクを作ります。受付時と毎日の処理で何度実行しても、1件の出来事につきタスクは1件です。"),
     ("Saved.", "保存しました。"),
@@ -1229,9 +1267,9 @@ mod tests {
 
     /// Run-time vocabulary shown through `Tr::word`.
     fn words() -> Vec<String> {
+        // Lifecycle stages have names of their own (console/names.rs), not words.
         let mut words: Vec<String> =
-            enishi_analytics::lifecycle::Stage::ALL.iter().map(|s| s.as_str().to_string()).collect();
-        words.extend(enishi_analytics::rfm::Segment::ALL.iter().map(|s| s.label().to_string()));
+            enishi_analytics::rfm::Segment::ALL.iter().map(|s| s.label().to_string()).collect();
         words.extend(enishi_core::Role::ALL.iter().map(|s| s.as_str().to_string()));
         words.extend(enishi_core::ConsentStatus::ALL.iter().map(|s| s.as_str().to_string()));
         words.extend(enishi_core::ConsentChannel::ALL.iter().map(|s| s.as_str().to_string()));
@@ -1320,6 +1358,6 @@ mod tests {
         assert_eq!(fill("{} of {}", &[&1, &2]), "1 of 2");
         assert_eq!(fill("{1}の{0}", &[&"a", &"b"]), "bのa");
         assert_eq!(fill("a {b} c", &[&1]), "a {b} c");
-        assert_eq!(Tr(Language::Ja).word("at_risk"), "離反の恐れ");
+        assert_eq!(Tr(Language::Ja).word("At Risk"), "離反の恐れ");
     }
 }

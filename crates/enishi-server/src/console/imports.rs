@@ -191,9 +191,9 @@ fn import_form(tr: Tr, csrf: &str) -> Markup {
                     select name="format" {
                         option value="generic" { (tr.t("CSV (Enishi's columns, or mapped on the next screen)")) }
                         option value="shopify" { (tr.t("Shopify orders export")) }
-                        option value="json" { "JSON Lines" }
-                        option value="cdnow" { "CDNOW" }
-                        option value="online-retail" { "Online Retail II" }
+                        option value="json" { (format_name(tr, "json")) }
+                        option value="cdnow" { (format_name(tr, "cdnow")) }
+                        option value="online-retail" { (format_name(tr, "online-retail")) }
                     }
                 }
             }
@@ -215,6 +215,19 @@ fn import_form(tr: Tr, csrf: &str) -> Markup {
             }
             p { button { (tr.t("Import")) } }
         }
+    }
+}
+
+/// An import format by its recorded name (`online-retail`), for people; a name the console
+/// does not know as recorded.
+fn format_name(tr: Tr, name: &str) -> String {
+    match name {
+        "generic" | "csv" => tr.t("CSV").to_string(),
+        "shopify" => tr.t("Shopify orders export").to_string(),
+        "json" => tr.t("JSON Lines (one record per line)").to_string(),
+        "cdnow" => tr.t("CDNOW (research data set)").to_string(),
+        "online-retail" => tr.t("Online Retail II (research data set)").to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -257,10 +270,10 @@ async fn imports_page(ConsoleManager(v, _): ConsoleManager<ImportPages>, State(s
                         _ => "orders_created",
                     });
                     tr {
-                        td { (r.finished_at.format("%Y-%m-%d %H:%M").to_string()) }
+                        td { (v.time(r.finished_at)) }
                         td { (kind_word(tr, &r.kind)) }
                         td { (r.file_name) }
-                        td { (r.format) }
+                        td { (format_name(tr, &r.format)) }
                         td { (n("rows_read")) }
                         td { (created) }
                         td { (n("rows_rejected") + n("rows_without_customer")) }

@@ -250,7 +250,7 @@ async fn journey_page(
         Ok(Err(e)) => return ApiError::internal(e).into_response(),
         Err(e) => return e.into_response(),
     };
-    let when = |t: i64| clock.format_local(enishi_store::instant(t), "%Y-%m-%d %H:%M");
+    let when = |t: i64| crate::console::format::local_time(tr, &clock, enishi_store::instant(t));
     let path = urlencode(&s.journey.name);
     let paused = s.journey.paused_at.is_some();
     let heads = [

@@ -88,14 +88,14 @@ fn loyalty_body(v: &Visitor, cur: Currency, view: &LoyaltyView, error: Option<(&
         h1 { (tr.t("Loyalty programme")) }
         @if let Some((message, _)) = error {
             p class="card" role="alert" id="programme-error" {
-                strong { (tr.t("Not applied.")) } " " (Quoted(&tr.message(message)))
+                strong { (tr.t("Not applied.")) } " " (Quoted(&programme_error(tr, message)))
             }
         }
         @match &view.latest {
             Some(p) => p class="muted" {
                 (tr.f(
                     "Version {} applied by {} · in force from {}",
-                    &[&p.version, &p.applied_by, &enishi_store::instant(p.effective_from).format("%Y-%m-%d %H:%M UTC")]
+                    &[&p.version, &p.applied_by, &format!("{} ({})", v.time(enishi_store::instant(p.effective_from)), crate::console::format::zone_name(tr, &clock))]
                 ))
             },
             None => p { (tr.t("No programme yet. Start from a starter (café, retail, e-commerce) below.")) },
@@ -153,7 +153,7 @@ fn loyalty_body(v: &Visitor, cur: Currency, view: &LoyaltyView, error: Option<(&
             (table(Some("redemptions"), None, &[tr.t("When"), tr.t("Customer"), tr.t("Points"), tr.t("Reason")], html! {
                 @for e in &view.redemptions {
                     tr {
-                        td { (enishi_store::instant(e.occurred_at).format("%Y-%m-%d %H:%M").to_string()) }
+                        td { (v.time(enishi_store::instant(e.occurred_at))) }
                         td { a href={ "/customers/" (e.customer_id) } { (e.customer_id) } }
                         td { (e.points) }
                         td { (e.reason.as_deref().unwrap_or("")) }
@@ -194,6 +194,26 @@ fn percent(change: Option<f64>) -> String {
     change.map_or_else(|| "–".to_string(), |c| format!("{c:+.0}%"))
 }
 
+/// A programme that was not applied, said in the page's language: a JSON mistake as a
+/// sentence naming its line and column (and the field, when there is one), the rest as the
+/// engine's messages are translated.
+fn programme_error(tr: Tr, message: &str) -> String {
+    let place = message.rsplit_once(" (line ").and_then(|(head, place)| {
+        let (line, column) = place.strip_suffix(')')?.split_once(", column ")?;
+        Some((head, line, column))
+    });
+    let Some((head, line, column)) = place else { return tr.message(message) };
+    let (path, reason) = match head.split_once(": ") {
+        Some((path, reason)) if !path.contains(' ') => (Some(path).filter(|p| *p != "document"), reason),
+        _ => (None, head),
+    };
+    let reason = tr.message(reason);
+    match path {
+        Some(path) => tr.f("Line {}, column {} of the JSON ({}): {}", &[&line, &column, &path, &reason]),
+        None => tr.f("Line {}, column {} of the JSON: {}", &[&line, &column, &reason]),
+    }
+}
+
 /// A recurring promotion's occurrences against the weeks without one.
 fn occurrences(tr: Tr, cur: Currency, clock: BusinessClock, list: &[OccurrenceReport]) -> Markup {
     let heads =
@@ -205,7 +225,7 @@ fn occurrences(tr: Tr, cur: Currency, clock: BusinessClock, list: &[OccurrenceRe
         html! {
             @for o in list {
                 tr {
-                    td { (clock.format_local(o.during.from, "%Y-%m-%d %H:%M")) "–" (clock.format_local(o.during.to, "%H:%M")) }
+                    td { (crate::console::format::local_time(tr, &clock, o.during.from)) "–" (clock.format_local(o.during.to, "%H:%M")) }
                     td { (o.during.orders) }
                     td { (cur.format(o.during.spend)) }
                     td {
@@ -267,5 +287,39 @@ async fn apply_programme(
         }
         Ok(Err(e)) => ApiError::from(e).into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use enishi_core::Language;
+
+    fn error_of(json: &str) -> String {
+        enishi_loyalty::Program::parse(json, &BusinessClock::default()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn json_mistakes_are_said_in_a_sentence_with_their_line_and_column() {
+        let (ja, en) = (Tr(Language::Ja), Tr(Language::En));
+        let unclosed = error_of("{\n  \"name\": \"x\",\n  \"earning\": {\"points_per_unit\": 1}\n");
+        assert_eq!(
+            programme_error(ja, &unclosed),
+            "JSON の4行0列目: JSON が途中で終わっています（閉じ括弧などが足りません）",
+            "{unclosed}"
+        );
+        assert!(
+            programme_error(en, &unclosed).starts_with("Line 4, column 0 of the JSON: EOF while parsing"),
+            "{unclosed}"
+        );
+        let comma = error_of("{\"name\": \"x\" \"earning\": {}}");
+        assert_eq!(programme_error(ja, &comma), "JSON の1行14列目: 「,」か「}」が必要です", "{comma}");
+        let missing = error_of("{\"name\": \"x\"}");
+        assert_eq!(programme_error(ja, &missing), "JSON の1行13列目: 項目 `earning` がありません", "{missing}");
+        // Not a JSON mistake: the engine's message, translated as before.
+        let negative = error_of(
+            r#"{"name": "x", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1, "minimum_order": "-5"}}"#,
+        );
+        assert_eq!(programme_error(ja, &negative), "earning.minimum_order: 負の値にはできません");
     }
 }

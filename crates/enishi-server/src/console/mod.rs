@@ -8,15 +8,18 @@ pub(crate) mod admin;
 pub(crate) mod analytics;
 pub(crate) mod campaigns;
 pub(crate) mod charts;
+pub(crate) mod customer_list;
 pub(crate) mod customers;
 pub(crate) mod feedback;
 pub(crate) mod follow_up;
+pub(crate) mod format;
 pub(crate) mod i18n;
 pub(crate) mod imports;
 mod join_card;
 pub(crate) mod journeys;
 pub(crate) mod loyalty;
 pub(crate) mod member_card;
+pub(crate) mod names;
 pub(crate) mod notices;
 pub(crate) mod people;
 pub(crate) mod privacy;
@@ -37,6 +40,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .merge(shell::routes())
         .merge(customers::routes())
+        .merge(customer_list::routes())
         .merge(till::routes())
         .merge(till_home::routes())
         .merge(people::routes())

@@ -59,7 +59,7 @@ impl ContactForm {
             name: c.name.clone().unwrap_or_default(),
             furigana: c.furigana.clone().unwrap_or_default(),
             email: c.email.clone().unwrap_or_default(),
-            phone: c.phone.clone().unwrap_or_default(),
+            phone: c.phone.as_deref().map(crate::console::format::phone).unwrap_or_default(),
             consent_email: status(ConsentChannel::Email),
             consent_sms: status(ConsentChannel::Sms),
             consent_postal: status(ConsentChannel::Postal),
@@ -213,13 +213,13 @@ pub(crate) fn consent_trail(tr: Tr, clock: &BusinessClock, trail: &[ConsentLogEn
         @if trail.is_empty() {
             p class="muted" { (tr.t("No consent recorded yet.")) }
         } @else {
-            (crate::console::shell::table(Some("consent-trail"), None, &[&tr.f("When ({})", &[&clock.tz_name()]), tr.t("Channel"), tr.t("Consent"), tr.t("Source")], html! {
+            (crate::console::shell::table(Some("consent-trail"), None, &[&tr.f("When ({})", &[&crate::console::format::zone_name(tr, clock)]), tr.t("Channel"), tr.t("Consent"), tr.t("Source")], html! {
                 @for e in trail {
                     tr {
-                        td { (clock.format_local(enishi_store::instant(e.changed_at), "%Y-%m-%d %H:%M")) }
+                        td { (crate::console::format::local_time(tr, clock, enishi_store::instant(e.changed_at))) }
                         td { (tr.word(&e.channel)) }
                         td { (tr.word(&e.status)) }
-                        td { (e.source) }
+                        td { (crate::console::names::source_name(tr, &e.source)) }
                     }
                 }
             }))
@@ -332,7 +332,8 @@ fn find_other(c: &mut dyn enishi_store::Conn, text: &str) -> Result<Option<Custo
 }
 
 /// One record as the merge page compares it: its details and its points balance.
-fn record_card(tr: Tr, cur: Currency, title: &str, c: &Customer, balance: i64) -> Markup {
+fn record_card(v: &Visitor, cur: Currency, title: &str, c: &Customer, balance: i64) -> Markup {
+    let tr = v.tr();
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".into());
     html! {
         section class="card merge-record" {
@@ -341,11 +342,11 @@ fn record_card(tr: Tr, cur: Currency, title: &str, c: &Customer, balance: i64) -
                 strong { (c.name.as_deref().unwrap_or(&c.external_id)) } br;
                 (tr.t("Shop id")) ": " (c.external_id) br;
                 (tr.t("Email")) ": " (opt(&c.email)) br;
-                (tr.t("Phone")) ": " (opt(&c.phone)) br;
+                (tr.t("Phone")) ": " (c.phone.as_deref().map_or("—".to_string(), crate::console::format::phone)) br;
                 (tr.t("Orders")) ": " (c.stats.order_count) br;
                 (tr.t("Spend")) ": " (cur.format(c.stats.total_spend)) br;
                 (tr.t("Balance")) ": " (tr.f("{} points", &[&balance])) br;
-                (tr.t("First seen")) ": " (c.first_seen_at.format("%Y-%m-%d"))
+                (tr.t("First seen")) ": " (v.day(c.first_seen_at))
             }
         }
     }
@@ -397,8 +398,8 @@ async fn merge_page(
             }
             Some((o, balance)) => {
                 div class="grid" {
-                    (record_card(tr, cur, tr.t("Kept"), &me, mine))
-                    (record_card(tr, cur, tr.t("Merged into it, then deleted"), o, *balance))
+                    (record_card(&v, cur, tr.t("Kept"), &me, mine))
+                    (record_card(&v, cur, tr.t("Merged into it, then deleted"), o, *balance))
                 }
                 form method="post" action={ "/customers/" (id) "/merge" } class="card" id="merge-confirm" {
                     input type="hidden" name="csrf" value=(v.csrf);

@@ -1042,7 +1042,7 @@ async fn segments_page(
                         td class="count" {
                             @match r.seg.last_count { Some(n) => (n), None => span class="muted" { "—" } }
                             @if let Some(at) = r.seg.last_evaluated_at {
-                                br; span class="muted" { (tr.f("counted {}", &[&calendar.format_local(enishi_store::instant(at), "%Y-%m-%d %H:%M")])) }
+                                br; span class="muted" { (tr.f("counted {}", &[&crate::console::format::local_time(tr, &calendar, enishi_store::instant(at))])) }
                             }
                             form method="post" action={ "/segments/" (urlencode(&r.seg.name)) "/evaluate" } class="inline" {
                                 input type="hidden" name="csrf" value=(v.csrf);
@@ -1053,7 +1053,7 @@ async fn segments_page(
                             @match r.days.last() {
                                 Some(d) => {
                                     (tr.f("+{} joined, −{} left", &[&d.joined, &d.left]))
-                                    br; span class="muted" { (tr.f("on {}", &[&enishi_core::time::date_of_day(d.day)])) }
+                                    br; span class="muted" { (tr.f("on {}", &[&crate::console::format::date(tr, enishi_core::time::date_of_day(d.day))])) }
                                 }
                                 None => span class="muted" { (tr.t("not evaluated before")) },
                             }

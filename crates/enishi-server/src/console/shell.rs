@@ -156,6 +156,8 @@ pub(crate) struct Visitor {
     pub csrf: String,
     /// Their open tasks due by the end of the business day: the reminder badge.
     pub due_tasks: i64,
+    /// The business calendar, in which their pages write dates and times.
+    pub clock: enishi_core::BusinessClock,
 }
 
 impl Visitor {
@@ -172,6 +174,17 @@ impl Visitor {
     /// Their language.
     pub(crate) fn tr(&self) -> Tr {
         Tr(self.user.language)
+    }
+
+    /// A date and time in the business time zone, as [`crate::console::format::local_time`]
+    /// writes it for them.
+    pub(crate) fn time(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        crate::console::format::local_time(self.tr(), &self.clock, at)
+    }
+
+    /// The business day of an instant, as [`crate::console::format::local_date`] writes it.
+    pub(crate) fn day(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        crate::console::format::local_date(self.tr(), &self.clock, at)
     }
 
     /// Whether a form's anti-forgery token is this visitor's.
@@ -297,7 +310,7 @@ async fn visitor(state: &AppState, headers: &HeaderMap) -> Result<Visitor, Respo
     match read.await {
         Ok(Some((user, due_tasks))) => {
             crate::observe::set_caller(format!("user:{}", user.id));
-            Ok(Visitor { csrf: csrf_of(&session), user, due_tasks })
+            Ok(Visitor { csrf: csrf_of(&session), user, due_tasks, clock: state.workspace().clock })
         }
         Ok(None) => Err(Redirect::to("/login").into_response()),
         Err(e) => Err(e.into_response()),

@@ -339,7 +339,7 @@ fn survey_body(v: &Visitor, view: &SurveyView, invited: Option<u64>) -> Markup {
                 @for c in &r.comments {
                     li {
                         span class="muted" {
-                            a href={ "/customers/" (c.customer_id) } { (c.answered_at.format("%Y-%m-%d")) }
+                            a href={ "/customers/" (c.customer_id) } { (v.day(c.answered_at)) }
                             @if let Some(s) = c.score { " · " (s) }
                             @if let Some(x) = &c.reason { " · " (reason_label(x, language(tr))) }
                         }

@@ -88,7 +88,7 @@ async fn list_page(
                         td { a href={ "/templates/" (urlencode(&t.name)) } { (t.name) } }
                         td { (language_name(tr, &t.locale)) }
                         td { (t.subject) }
-                        td { (clock.format_local(enishi_store::instant(t.updated_at), "%Y-%m-%d %H:%M")) }
+                        td { (crate::console::format::local_time(tr, &clock, enishi_store::instant(t.updated_at))) }
                     }
                 }
             }))

@@ -43,10 +43,10 @@ async fn tokens_body(state: &AppState, v: &Visitor, created: Option<(&str, Role)
                 tr {
                     td { (t.label) }
                     td { (tr.word(&t.role)) }
-                    td { (enishi_store::instant(t.created_at).format("%Y-%m-%d").to_string()) }
+                    td { (v.day(enishi_store::instant(t.created_at))) }
                     td {
                         @match t.revoked_at {
-                            Some(at) => (tr.f("revoked {}", &[&enishi_store::instant(at).format("%Y-%m-%d")])),
+                            Some(at) => (tr.f("revoked {}", &[&v.day(enishi_store::instant(at))])),
                             None => form method="post" action={ "/tokens/" (t.id) "/revoke" } {
                                 input type="hidden" name="csrf" value=(v.csrf);
                                 button { (tr.t("Revoke")) }

@@ -302,7 +302,7 @@ pub fn set_account_owner(c: &mut dyn Conn, id: i64, owner: Option<i64>) -> Resul
 pub const RULE_COMPLAINT: &str = "task_rule_complaint";
 /// Setting: days after the complaint its follow-up is due (default 3).
 pub const RULE_COMPLAINT_DAYS: &str = "task_rule_complaint_days";
-/// Setting: whether a loyal customer turning at risk makes a personal call (`on`, the default, or `off`).
+/// Setting: whether a loyal customer turning long overdue (lifecycle `at_risk`) makes a personal call (`on`, the default, or `off`).
 pub const RULE_AT_RISK: &str = "task_rule_at_risk";
 /// Setting: days after the change the call is due (default 2).
 pub const RULE_AT_RISK_DAYS: &str = "task_rule_at_risk_days";
@@ -325,7 +325,7 @@ pub struct Rules {
     pub complaint: bool,
     /// … due this many days after the complaint.
     pub complaint_days: i64,
-    /// A loyal customer turning at risk → a personal call.
+    /// A loyal customer turning long overdue (lifecycle `at_risk`) → a personal call.
     pub at_risk: bool,
     /// … due this many days after the change.
     pub at_risk_days: i64,
@@ -368,7 +368,7 @@ impl Rules {
 /// The titles of the tasks the rules make, by rule, in English and Japanese.
 pub const RULE_TITLES: [(&str, &str, &str); 4] = [
     ("complaint", "Follow up on the complaint", "苦情のフォローアップ"),
-    ("at_risk", "Personal call: a loyal customer is at risk", "個別の電話: ロイヤル顧客に離反の恐れ"),
+    ("at_risk", "Personal call: a loyal customer is long overdue", "個別の電話: ロイヤル顧客がしばらくご無沙汰"),
     ("first_order", "Thank-you note for a large first order", "高額な初回注文へのお礼状"),
     ("detractor", "Call a detractor about their survey answer", "アンケートで批判的な回答のお客様へお電話"),
 ];
