@@ -91,7 +91,7 @@ fn a_reading_a_phone_in_any_form_a_member_code_or_a_referral_code_finds_the_cust
 fn the_list_sorts_by_any_column_with_the_missing_last_and_ties_in_id_order() {
     for db in testing::all() {
         // (id, name, orders, spend in yen, points, tier, RFM segment, lifecycle stage)
-        let people: [(&str, &str, i64, i64, Option<i64>, Option<&str>, Option<&str>, Option<&str>); 5] = [
+        let people = [
             ("C-1", "Aoki", 3, 3000, Some(120), Some("silver"), Some("champions"), Some("active")),
             ("C-2", "Baba", 1, 9000, Some(40), Some("gold"), Some("at_risk"), Some("lost")),
             ("C-3", "Chiba", 3, 1000, None, None, None, None),
