@@ -6,6 +6,7 @@
 //! Arithmetic is integer: money in 1/10,000 units (as stored), rates and multipliers in
 //! 1/10,000, points whole.
 
+pub mod diff;
 pub mod engine;
 pub mod program;
 
@@ -13,7 +14,7 @@ pub use engine::{
     evaluate, expires_at, reversal_due, why_no_points, CardState, CustomerState, Earned, LineFacts, NoPoints,
     OrderFacts, Part, Source, StampChange, TierChange,
 };
-pub use program::{Document, Program, ProgramError};
+pub use program::{Document, Names, Program, ProgramError};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -3,9 +3,9 @@
 
 use crate::Rate;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
-use enishi_core::{Amount, BusinessClock};
+use enishi_core::{Amount, BusinessClock, Language};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// What is wrong with a programme document: the field's path and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +19,36 @@ pub struct ProgramError {
 
 fn err(path: impl Into<String>, reason: impl Into<String>) -> ProgramError {
     ProgramError { path: path.into(), reason: reason.into() }
+}
+
+/// A name in the console's languages, by language code (`ja`, `en`):
+/// `{"ja": "ゴールド", "en": "Gold"}`.
+pub type Names = BTreeMap<String, String>;
+
+macro_rules! named {
+    ($($t:ty),+) => {
+        $(impl $t {
+            /// The name to show in `lang`: its own in `names`, or `name`.
+            pub fn name_in(&self, lang: Language) -> &str {
+                self.names.get(lang.as_str()).map_or(self.name.as_str(), String::as_str)
+            }
+        })+
+    };
+}
+named!(Promotion, StampCard, TierLevel, Reward, MembershipPlan);
+
+/// Refuses a language the console does not speak, or an empty name, in `names`.
+fn names_ok(path: &str, names: &Names) -> Result<(), ProgramError> {
+    for (lang, name) in names {
+        if !Language::ALL.iter().any(|l| l.as_str() == lang) {
+            let known: Vec<&str> = Language::ALL.iter().map(|l| l.as_str()).collect();
+            return Err(err(format!("{path}.names"), format!("'{lang}' is not one of: {}", known.join(", "))));
+        }
+        if name.trim().is_empty() {
+            return Err(err(format!("{path}.names.{lang}"), "must not be empty"));
+        }
+    }
+    Ok(())
 }
 
 /// How fractional points are rounded (once per line of the breakdown).
@@ -171,6 +201,10 @@ pub struct Promotion {
     pub id: String,
     /// Name shown in the breakdown.
     pub name: String,
+    /// The name in the console's languages (`{"ja": "…", "en": "…"}`); `name` is shown
+    /// where a language has none.
+    #[serde(default, skip_serializing_if = "Names::is_empty")]
+    pub names: Names,
     /// First instant (local time such as `2026-11-27 18:00`, or RFC 3339); required unless
     /// the promotion repeats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,6 +244,10 @@ pub struct StampCard {
     pub id: String,
     /// Name.
     pub name: String,
+    /// The name in the console's languages (`{"ja": "…", "en": "…"}`); `name` is shown
+    /// where a language has none.
+    #[serde(default, skip_serializing_if = "Names::is_empty")]
+    pub names: Names,
     /// Stamps that complete the card.
     pub stamps: i64,
     /// Least eligible spend (of the matching lines) for a stamp.
@@ -250,6 +288,10 @@ pub struct TierLevel {
     pub id: String,
     /// Name.
     pub name: String,
+    /// The name in the console's languages (`{"ja": "…", "en": "…"}`); `name` is shown
+    /// where a language has none.
+    #[serde(default, skip_serializing_if = "Names::is_empty")]
+    pub names: Names,
     /// Basis needed (spend as a decimal string, or points).
     pub threshold: Amount,
     /// Earning multiplier for members of this level (1 = none).
@@ -364,6 +406,10 @@ pub struct Reward {
     pub id: String,
     /// Name.
     pub name: String,
+    /// The name in the console's languages (`{"ja": "…", "en": "…"}`); `name` is shown
+    /// where a language has none.
+    #[serde(default, skip_serializing_if = "Names::is_empty")]
+    pub names: Names,
     /// Points it costs (0: only issued by stamp cards, birthdays, referrals).
     pub cost: i64,
     /// Kind.
@@ -417,6 +463,10 @@ pub struct MembershipPlan {
     pub id: String,
     /// Name.
     pub name: String,
+    /// The name in the console's languages (`{"ja": "…", "en": "…"}`); `name` is shown
+    /// where a language has none.
+    #[serde(default, skip_serializing_if = "Names::is_empty")]
+    pub names: Names,
     /// Fee per period.
     pub fee: Amount,
     /// Period.
@@ -686,6 +736,7 @@ impl Program {
         let rewards = unique_ids("rewards", doc.rewards.iter().map(|r| r.id.as_str()))?;
         for (i, r) in doc.rewards.iter().enumerate() {
             let p = format!("rewards[{i}]");
+            names_ok(&p, &r.names)?;
             if r.cost < 0 {
                 return Err(err(format!("{p}.cost"), "must not be negative"));
             }
@@ -755,6 +806,7 @@ impl Program {
                     }
                 }
                 for (i, l) in t.levels.iter().enumerate() {
+                    names_ok(&format!("tiers.levels[{i}]"), &l.names)?;
                     multiplier(&format!("tiers.levels[{i}].multiplier"), l.multiplier)?;
                     if t.basis == TierBasis::Points && l.threshold.decimal().fract() != rust_decimal::Decimal::ZERO {
                         return Err(err(format!("tiers.levels[{i}].threshold"), "points are whole numbers"));
@@ -777,6 +829,7 @@ impl Program {
         let mut windows = Vec::with_capacity(doc.promotions.len());
         for (i, pr) in doc.promotions.iter().enumerate() {
             let p = format!("promotions[{i}]");
+            names_ok(&p, &pr.names)?;
             let instant = |field: &str, value: &Option<String>| -> Result<Option<DateTime<Utc>>, ProgramError> {
                 match value {
                     Some(v) => clock.parse_timestamp(v).map(Some).map_err(|e| err(format!("{p}.{field}"), e.0)),
@@ -813,6 +866,7 @@ impl Program {
         unique_ids("stamp_cards", doc.stamp_cards.iter().map(|c| c.id.as_str()))?;
         for (i, c) in doc.stamp_cards.iter().enumerate() {
             let p = format!("stamp_cards[{i}]");
+            names_ok(&p, &c.names)?;
             if !(2..=100).contains(&c.stamps) {
                 return Err(err(format!("{p}.stamps"), "must be between 2 and 100"));
             }
@@ -854,6 +908,7 @@ impl Program {
         }
         unique_ids("memberships", doc.memberships.iter().map(|m| m.id.as_str()))?;
         for (i, m) in doc.memberships.iter().enumerate() {
+            names_ok(&format!("memberships[{i}]"), &m.names)?;
             if m.fee.is_negative() {
                 return Err(err(format!("memberships[{i}].fee"), "must not be negative"));
             }
@@ -1123,6 +1178,38 @@ mod tests {
             tiers("spend"),
         ] {
             assert!(parse(&doc).is_ok(), "refused: {doc}: {:?}", parse(&doc).err());
+        }
+    }
+
+    #[test]
+    fn names_in_the_console_languages_are_optional_and_fall_back_to_name() {
+        let doc = with(json!({
+            "rewards": [{"id": "r", "name": "Free coffee", "names": {"ja": "コーヒー1杯無料"}, "cost": 10,
+                         "kind": "free_item", "sku": "COFFEE"}],
+            "tiers": {"basis": "spend", "window": "calendar_year",
+                      "levels": [{"id": "m", "name": "Member", "names": {"ja": "メンバー", "en": "Member+"}, "threshold": "0"}]},
+            "stamp_cards": [{"id": "c", "name": "Card", "stamps": 5, "reward": "r"}]
+        }));
+        let p = parse(&doc).unwrap();
+        let r = &p.doc.rewards[0];
+        assert_eq!((r.name_in(Language::Ja), r.name_in(Language::En)), ("コーヒー1杯無料", "Free coffee"));
+        let level = &p.doc.tiers.as_ref().unwrap().levels[0];
+        assert_eq!((level.name_in(Language::Ja), level.name_in(Language::En)), ("メンバー", "Member+"));
+        assert_eq!(p.doc.stamp_cards[0].name_in(Language::Ja), "Card");
+        assert!(!p.to_json().contains("\"names\": {}"), "no names are written as none: {}", p.to_json());
+        assert_eq!(Program::parse(&p.to_json(), &BusinessClock::default()).unwrap(), p);
+        for (part, path) in [
+            (
+                json!({"memberships": [{"id": "v", "name": "V", "names": {"ja": " "}, "fee": "1", "period": "monthly"}]}),
+                "memberships[0].names.ja",
+            ),
+            (
+                json!({"promotions": [{"id": "p", "name": "P", "names": {"fr": "Promo"}, "bonus": 1,
+                                    "starts": "2026-01-01", "ends": "2026-02-01"}]}),
+                "promotions[0].names",
+            ),
+        ] {
+            assert_eq!(parse(&with(part)).err().map(|e| e.path), Some(path.to_string()));
         }
     }
 
