@@ -352,15 +352,18 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
     assert!(browser.text("#distributions").contains("Order value"), "{}", browser.text("main"));
     browser.check("09b-analytics");
 
-    // Change the loyalty programme: a bad value is refused with the field named, a good one applies.
+    // Change the loyalty programme as JSON: a bad value is refused with the field named, a good
+    // one is saved to the draft and applies after its changes are confirmed.
     browser.click("header a[href='/loyalty']");
     browser.check("10-loyalty");
+    browser.click("#edit-programme");
+    browser.click("a[href='/loyalty/editor/json']");
     let doc = json!({"name": "Classic", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1, "minimum_order": "-5"}});
     browser.script(&format!(
         "document.getElementById('document').value = {};",
         serde_json::to_string(&doc.to_string()).unwrap()
     ));
-    browser.click("form[action='/loyalty'] button");
+    browser.click("form[action='/loyalty/editor/json'] button");
     let error = browser.text("#programme-error");
     assert!(error.contains("earning.minimum_order") && error.contains("must not be negative"), "{error}");
     browser.check_refused("11-loyalty-invalid", 422);
@@ -369,7 +372,11 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
         "document.getElementById('document').value = {};",
         serde_json::to_string(&good.to_string()).unwrap()
     ));
-    browser.click("form[action='/loyalty'] button");
+    browser.click("form[action='/loyalty/editor/json'] button");
+    browser.click("#review-changes");
+    browser.click("#apply");
+    assert!(browser.text("#versions").contains("console: owner@shop.example"), "{}", browser.text("main"));
+    browser.click("a[href='/loyalty']");
     assert!(browser.text("main").contains("Version 2"), "{}", browser.text("main"));
     browser.check("12-loyalty-applied");
 

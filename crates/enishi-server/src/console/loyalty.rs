@@ -1,12 +1,12 @@
-//! The loyalty programme page (owners and marketers): the programme in force, its editor, and
-//! the latest redemptions.
+//! The loyalty programme page (owners and marketers): the programme in force, what its
+//! promotions and stamp cards did, and the latest redemptions; the programme is changed in
+//! the editor ([`crate::console::programme`]).
 
 use crate::console::i18n::Tr;
-use crate::console::shell::{carries_csrf, table, ConsoleManager, ForManagers, Posted, Quoted, Visitor};
+use crate::console::shell::{table, ConsoleManager, ForManagers, Visitor};
 use crate::{ApiError, AppState};
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use enishi_core::{BusinessClock, Currency};
@@ -14,22 +14,9 @@ use enishi_loyalty::program::{Repeat, Weekday};
 use enishi_rewards::OccurrenceReport;
 use enishi_store::repo::loyalty;
 use maud::{html, Markup};
-use serde::Deserialize;
-use serde_json::json;
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/loyalty", get(loyalty_page).post(apply_programme))
-}
-
-fn programme_form(tr: Tr, csrf: &str, text: &str) -> Markup {
-    html! {
-        form method="post" action="/loyalty" {
-            input type="hidden" name="csrf" value=(csrf);
-            h2 { label for="document" { (tr.t("Programme (JSON, see docs/loyalty.md)")) } }
-            textarea id="document" name="document" rows="24" class="full mono" { (text) }
-            p { button { (tr.t("Apply as a new version")) } }
-        }
-    }
+    Router::new().route("/loyalty", get(loyalty_page))
 }
 
 /// What the loyalty page shows besides the editor.
@@ -65,32 +52,34 @@ impl ForManagers for LoyaltyPages {
 
 async fn loyalty_page(ConsoleManager(v, _): ConsoleManager<LoyaltyPages>, State(state): State<AppState>) -> Response {
     match loyalty_view(&state).await {
-        Ok(view) => {
-            v.page(v.tr().t("Loyalty"), loyalty_body(&v, state.workspace().currency, &view, None)).into_response()
-        }
+        Ok(view) => v.page(v.tr().t("Loyalty"), loyalty_body(&v, state.workspace().currency, &view)).into_response(),
         Err(e) => e.into_response(),
     }
 }
 
-fn loyalty_body(v: &Visitor, cur: Currency, view: &LoyaltyView, error: Option<(&str, &str)>) -> Markup {
+fn loyalty_body(v: &Visitor, cur: Currency, view: &LoyaltyView) -> Markup {
     let tr = v.tr();
+    let lang = tr.lang();
     let clock = view.clock;
     let document =
         view.latest.as_ref().and_then(|p| serde_json::from_str::<enishi_loyalty::Document>(&p.document).ok());
-    let text = match (error, &view.latest) {
-        (Some((_, sent)), _) => sent.to_string(),
-        (None, Some(p)) => serde_json::from_str::<serde_json::Value>(&p.document)
-            .and_then(|d| serde_json::to_string_pretty(&d))
-            .unwrap_or_else(|_| p.document.clone()),
-        (None, None) => enishi_loyalty::starter("cafe").unwrap_or_default().to_string(),
+    // Promotions and stamp cards by id, for their names in the visitor's language.
+    let promotion_name = |id: &str, name: &str| -> String {
+        document
+            .as_ref()
+            .and_then(|d| d.promotions.iter().find(|p| p.id == id))
+            .map_or(name, |p| p.name_in(lang))
+            .to_string()
+    };
+    let card_name = |id: &str, name: &str| -> String {
+        document
+            .as_ref()
+            .and_then(|d| d.stamp_cards.iter().find(|c| c.id == id))
+            .map_or(name, |c| c.name_in(lang))
+            .to_string()
     };
     html! {
         h1 { (tr.t("Loyalty programme")) }
-        @if let Some((message, _)) = error {
-            p class="card" role="alert" id="programme-error" {
-                strong { (tr.t("Not applied.")) } " " (Quoted(&programme_error(tr, message)))
-            }
-        }
         @match &view.latest {
             Some(p) => p class="muted" {
                 (tr.f(
@@ -98,14 +87,18 @@ fn loyalty_body(v: &Visitor, cur: Currency, view: &LoyaltyView, error: Option<(&
                     &[&p.version, &p.applied_by, &format!("{} ({})", v.time(enishi_store::instant(p.effective_from)), crate::console::format::zone_name(tr, &clock))]
                 ))
             },
-            None => p { (tr.t("No programme yet. Start from a starter (café, retail, e-commerce) below.")) },
+            None => p { (tr.t("No programme yet. The editor starts you from the café starter.")) },
+        }
+        p {
+            a class="button" href="/loyalty/editor" id="edit-programme" { (tr.t("Edit the programme")) } " "
+            a class="button" href="/loyalty/versions" { (tr.t("Programme versions")) }
         }
         @if let Some(doc) = document.as_ref().filter(|d| !d.rewards.is_empty()) {
             h2 { (tr.t("Rewards")) }
             (table(Some("rewards"), None, &[tr.t("Reward"), tr.t("Points"), tr.t("Valid for"), tr.t("Uses")], html! {
                 @for r in &doc.rewards {
                     tr {
-                        td { (r.name) }
+                        td { (r.name_in(lang)) }
                         td { @if r.cost > 0 { (r.cost) } @else { (tr.t("issued, not sold")) } }
                         td { (tr.f("{} days", &[&r.valid_days])) }
                         td { (r.max_uses) }
@@ -118,7 +111,7 @@ fn loyalty_body(v: &Visitor, cur: Currency, view: &LoyaltyView, error: Option<(&
             div class="grid" {
                 @for p in &r.promotions {
                     section class="card promotion" {
-                        h3 { (p.name) }
+                        h3 { (promotion_name(&p.id, &p.name)) }
                         @if let Some(rep) = &p.repeat {
                             p class="muted schedule" { (schedule(tr, rep)) }
                         }
@@ -142,7 +135,7 @@ fn loyalty_body(v: &Visitor, cur: Currency, view: &LoyaltyView, error: Option<(&
                 }
                 @for c in &r.stamp_cards {
                     section class="card" {
-                        h3 { (c.name) }
+                        h3 { (card_name(&c.id, &c.name)) }
                         p { (tr.f("{} holders · {} cards completed · {} rewards used", &[&c.holders, &c.completed, &c.rewards_used])) }
                     }
                 }
@@ -161,7 +154,6 @@ fn loyalty_body(v: &Visitor, cur: Currency, view: &LoyaltyView, error: Option<(&
                 }
             }))
         }
-        (programme_form(tr, &v.csrf, &text))
     }
 }
 
@@ -197,7 +189,7 @@ fn percent(change: Option<f64>) -> String {
 /// A programme that was not applied, said in the page's language: a JSON mistake as a
 /// sentence naming its line and column (and the field, when there is one), the rest as the
 /// engine's messages are translated.
-fn programme_error(tr: Tr, message: &str) -> String {
+pub(crate) fn programme_error(tr: Tr, message: &str) -> String {
     let place = message.rsplit_once(" (line ").and_then(|(head, place)| {
         let (line, column) = place.strip_suffix(')')?.split_once(", column ")?;
         Some((head, line, column))
@@ -239,55 +231,6 @@ fn occurrences(tr: Tr, cur: Currency, clock: BusinessClock, list: &[OccurrenceRe
             }
         },
     )
-}
-
-#[derive(Default, Deserialize)]
-#[serde(default)]
-struct ProgrammeForm {
-    csrf: String,
-    document: String,
-}
-
-carries_csrf!(ProgrammeForm);
-
-async fn apply_programme(
-    ConsoleManager(v, _): ConsoleManager<LoyaltyPages>,
-    State(state): State<AppState>,
-    Posted(f): Posted<ProgrammeForm>,
-) -> Response {
-    let clock = state.workspace().clock;
-    let by = format!("console: {}", v.user.email);
-    let text = f.document.clone();
-    let actor = v.actor();
-    let applied = state
-        .run(move |s| {
-            Ok(s.write(|c| {
-                let (version, program) = enishi_rewards::apply_program(c, &text, clock, &by)?;
-                let after = json!({"version": version, "name": program.doc.name});
-                crate::audit::record(c, &actor, "program.apply", "program", Some(after))?;
-                Ok((version, program))
-            }))
-        })
-        .await;
-    match applied {
-        Ok(Ok(_)) => Redirect::to("/loyalty").into_response(),
-        Ok(Err(enishi_rewards::LoyaltyError::Program(e))) => {
-            let message = e.to_string();
-            match loyalty_view(&state).await {
-                Ok(view) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    v.page(
-                        v.tr().t("Loyalty"),
-                        loyalty_body(&v, state.workspace().currency, &view, Some((&message, &f.document))),
-                    ),
-                )
-                    .into_response(),
-                Err(e) => e.into_response(),
-            }
-        }
-        Ok(Err(e)) => ApiError::from(e).into_response(),
-        Err(e) => e.into_response(),
-    }
 }
 
 #[cfg(test)]

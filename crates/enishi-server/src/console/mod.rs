@@ -23,6 +23,8 @@ pub(crate) mod names;
 pub(crate) mod notices;
 pub(crate) mod people;
 pub(crate) mod privacy;
+pub(crate) mod programme;
+pub(crate) mod programme_forms;
 pub(crate) mod segments;
 pub(crate) mod shell;
 pub(crate) mod sign_in;
@@ -47,6 +49,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(follow_up::routes())
         .merge(feedback::routes())
         .merge(loyalty::routes())
+        .merge(programme::routes())
         .merge(tokens::routes())
         .merge(imports::routes())
         .merge(analytics::routes())

@@ -1,0 +1,256 @@
+//! The loyalty programme editor, over real HTTP on SQLite and (when available) PostgreSQL:
+//! a draft edited in forms and as JSON, previewed on a sample order, compared with the version
+//! in force, applied after confirmation; the versions with who applied them, and rollback.
+//! Refused forms keep what was typed and change nothing; staff cannot reach the editor.
+
+mod common;
+
+use common::*;
+use enishi_core::{Language, Role};
+use enishi_store::repo::users;
+use serde_json::{json, Value};
+
+fn csrf_in(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_string()
+}
+
+/// The value of the hidden input `name` on a page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.split(&marker).nth(1).and_then(|r| r.split('"').next()).unwrap_or_default().to_string()
+}
+
+/// The first version: a café programme with tiers, a reward and a one-off promotion.
+fn first() -> Value {
+    json!({
+        "name": "Corner Coffee",
+        "effective_from": "2026-01-01",
+        "earning": {"points_per_unit": "1", "minimum_order": "500"},
+        "promotions": [{"id": "bf", "name": "Black Friday", "starts": "2026-11-27 18:00", "ends": "2026-11-29 18:00",
+                        "multiplier": "2"}],
+        "tiers": {"basis": "spend", "window": {"rolling_days": 365},
+                  "levels": [{"id": "member", "name": "Member", "threshold": "0"},
+                             {"id": "gold", "name": "Gold", "names": {"ja": "ゴールド"}, "threshold": "10000", "multiplier": "1.5"}]},
+        "rewards": [{"id": "coffee", "name": "A free coffee", "cost": 150, "kind": "free_item", "sku": "COFFEE"}]
+    })
+}
+
+/// Signs in a new user with `role` and `language`.
+fn session(app: &App, role: Role, language: Language, email: &str) -> String {
+    let store = enishi_store::Store::open(&app._db.url).unwrap();
+    store.write(|c| users::create(c, email, "", role, language, PASSWORD)).unwrap();
+    app.sign_in(email, PASSWORD).expect("signed in")
+}
+
+fn points_per_unit(app: &App) -> (i64, String) {
+    let (_, v) = app.admin("GET", "/api/v1/loyalty/program", None);
+    (v["version"].as_i64().unwrap(), v["document"]["earning"]["points_per_unit"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn a_draft_is_edited_previewed_compared_applied_and_rolled_back() {
+    for app in apps() {
+        assert_eq!(app.admin("PUT", "/api/v1/loyalty/program", Some(first())).0, 201);
+        let owner = session(&app, Role::Admin, Language::En, "owner@shop.example");
+        let (status, html) = app.page("/loyalty/editor/earning", &owner);
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("The draft is the same."), "{html}");
+        let csrf = csrf_in(&html);
+
+        // Earning: two points per yen, in the draft only.
+        let earning = [
+            ("csrf", csrf.as_str()),
+            ("index", ""),
+            ("action", "save"),
+            ("name", "Corner Coffee"),
+            ("earning.points_per_unit", "2"),
+            ("earning.rounding", "down"),
+            ("earning.minimum_order", "500"),
+            ("pending_days", "0"),
+            ("expiry", "never"),
+        ];
+        let (status, location, html) = app.form("/loyalty/editor/earning", &owner, &earning);
+        assert_eq!((status, location.as_deref()), (303, Some("/loyalty/editor/earning")), "{html}");
+        assert_eq!(points_per_unit(&app), (1, "1".into()), "a draft is not in force");
+
+        // A promotion with a bad multiplier is refused next to the field, what was typed kept.
+        let promotion = |multiplier: &'static str, from: &'static str| {
+            vec![
+                ("csrf", csrf.clone()),
+                ("index", "new".into()),
+                ("action", "save".into()),
+                ("id", "quiet".into()),
+                ("name", "Quiet afternoons".into()),
+                ("names.ja", "静かな午後".into()),
+                ("names.en", "".into()),
+                ("multiplier", multiplier.into()),
+                ("repeat.weekdays", "tue".into()),
+                ("repeat.weekdays", "wed".into()),
+                ("repeat.from", from.into()),
+                ("repeat.until", "17:00".into()),
+                ("when.channels", "in_store".into()),
+            ]
+        };
+        let send = |fields: &[(&str, String)]| {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.form("/loyalty/editor/promotions", &owner, &fields)
+        };
+        let (status, _, html) = send(&promotion("double", "14:00"));
+        assert_eq!(status, 422, "{html}");
+        assert!(html.contains(r#"id="f-multiplier-error""#) && html.contains("is not a number"), "{html}");
+        assert!(html.contains(r#"value="double""#) && html.contains("静かな午後"), "typed values stay: {html}");
+        assert!(html.contains(r#"name="repeat.weekdays" value="wed" checked"#), "{html}");
+        let (status, _, html) = send(&promotion("2", "2pm"));
+        assert_eq!(status, 422, "{html}");
+        assert!(html.contains(r#"id="f-repeat-from-error""#) && html.contains("is not a time of day"), "{html}");
+        assert!(!app.page("/loyalty/editor/promotions", &owner).1.contains("quiet"), "nothing saved on error");
+        let (status, _, html) = send(&promotion("2", "14:00"));
+        assert_eq!(status, 303, "{html}");
+        let (_, html) = app.page("/loyalty/editor/promotions", &owner);
+        assert!(html.contains("Quiet afternoons") && html.contains("(quiet)"), "{html}");
+
+        // The preview: a ¥3,000 order on a Tuesday at 15:00 under the draft and in force.
+        let (status, html) = app.page(
+            "/loyalty/editor/preview?amount=%C2%A53%2C000&channel=in_store&at=2026-12-08+15%3A00&tier=member",
+            &owner,
+        );
+        assert_eq!(status, 200, "{html}");
+        let points = |id: &str| -> i64 {
+            let card = html.split(&format!("id=\"{id}\"")).nth(1).unwrap();
+            card.split("data-points=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap()
+        };
+        assert_eq!((points("under-draft"), points("under-in-force")), (12_000, 3_000), "{html}");
+        assert!(html.contains("Quiet afternoons"), "the breakdown names the promotion: {html}");
+        let (status, html) = app.page("/loyalty/editor/preview?amount=abc", &owner);
+        assert_eq!(status, 422);
+        assert!(html.contains(r#"id="preview-error""#) && html.contains(r#"value="abc""#), "{html}");
+
+        // The changes against the version in force, then applying them after confirmation.
+        let (_, html) = app.page("/loyalty/editor/changes", &owner);
+        let changes = html.split(r#"id="changes""#).nth(1).unwrap();
+        assert!(changes.contains("Points per currency unit") && changes.contains("<td>2</td>"), "{changes}");
+        assert!(changes.contains("Added") && changes.contains("Quiet afternoons"), "{changes}");
+        assert!(changes.contains("Apply these changes as version 2?"), "{changes}");
+        let draft = hidden(&html, "draft");
+        let stale = [("csrf", csrf.as_str()), ("draft", "0000")];
+        assert_eq!(app.form("/loyalty/editor/apply", &owner, &stale).0, 409, "an unconfirmed draft is not applied");
+        assert_eq!(points_per_unit(&app), (1, "1".into()));
+        let (status, location, _) = app.form("/loyalty/editor/apply", &owner, &[("csrf", &csrf), ("draft", &draft)]);
+        assert_eq!((status, location.as_deref()), (303, Some("/loyalty/versions")));
+        assert_eq!(points_per_unit(&app), (2, "2".into()));
+
+        // The versions, with who applied them; rollback to the first.
+        let (_, html) = app.page("/loyalty/versions", &owner);
+        let rows = html.split(r#"id="versions""#).nth(1).unwrap();
+        assert!(rows.contains("console: owner@shop.example") && rows.contains("api (admin)"), "{rows}");
+        let (_, html) = app.page("/loyalty/versions/1", &owner);
+        assert!(html.contains("Removed") && html.contains("Quiet afternoons"), "{html}");
+        let current = hidden(&html, "current");
+        assert_eq!(current, "2");
+        let stale = [("csrf", csrf.as_str()), ("current", "1")];
+        assert_eq!(app.form("/loyalty/versions/1/rollback", &owner, &stale).0, 409);
+        let (status, _, _) =
+            app.form("/loyalty/versions/1/rollback", &owner, &[("csrf", &csrf), ("current", &current)]);
+        assert_eq!(status, 303);
+        assert_eq!(points_per_unit(&app), (3, "1".into()), "version 1's document applies as version 3");
+        let (_, v) = app.admin("GET", "/api/v1/loyalty/program", None);
+        assert_eq!(v["document"]["promotions"].as_array().map(Vec::len), Some(1));
+        assert!(v["document"]["effective_from"].is_null(), "a rollback is in force from when it is applied");
+        let (_, html) = app.page("/loyalty/editor/changes", &owner);
+        assert!(html.contains("No changes."), "after applying, the draft is the version in force: {html}");
+        assert_eq!(app.page("/loyalty/versions/9", &owner).0, 404);
+    }
+}
+
+#[test]
+fn the_json_tab_edits_the_same_draft_and_keeps_a_refused_document() {
+    for app in apps() {
+        assert_eq!(app.admin("PUT", "/api/v1/loyalty/program", Some(first())).0, 201);
+        let marketer = session(&app, Role::Marketer, Language::En, "marketer@shop.example");
+        let (_, html) = app.page("/loyalty/editor/json", &marketer);
+        let csrf = csrf_in(&html);
+        let mut doc = first();
+        doc["earning"]["minimum_order"] = json!("-5");
+        let text = doc.to_string();
+        let (status, _, html) = app.form("/loyalty/editor/json", &marketer, &[("csrf", &csrf), ("document", &text)]);
+        assert_eq!(status, 422);
+        assert!(html.contains("earning.minimum_order: must not be negative"), "{html}");
+        assert!(html.contains("&quot;-5&quot;") || html.contains("\"-5\""), "the document stays: {html}");
+        doc["earning"]["minimum_order"] = json!("800");
+        doc["rewards"][0]["names"] = json!({"ja": "コーヒー1杯無料", "en": "Coffee on us"});
+        let text = doc.to_string();
+        let (status, _, _) = app.form("/loyalty/editor/json", &marketer, &[("csrf", &csrf), ("document", &text)]);
+        assert_eq!(status, 303);
+        let (_, html) = app.page("/loyalty/editor/earning", &marketer);
+        assert!(html.contains(r#"name="earning.minimum_order" value="800.00""#), "the forms show it: {html}");
+        let (_, html) = app.page("/loyalty/editor/rewards?edit=0", &marketer);
+        assert!(html.contains(r#"name="names.ja" value="コーヒー1杯無料""#), "{html}");
+        // Removing a reward a stamp card needs is refused above the form, nothing changed.
+        let card = json!({"id": "card", "name": "Card", "stamps": 5, "reward": "coffee"});
+        doc["stamp_cards"] = json!([card]);
+        let text = doc.to_string();
+        assert_eq!(app.form("/loyalty/editor/json", &marketer, &[("csrf", &csrf), ("document", &text)]).0, 303);
+        let remove = [("csrf", csrf.as_str()), ("index", "0"), ("action", "remove")];
+        let (status, _, html) = app.form("/loyalty/editor/rewards", &marketer, &remove);
+        assert_eq!(status, 422);
+        assert!(html.contains(r#"id="form-error""#) && html.contains("stamp_cards[0].reward"), "{html}");
+        assert!(app.page("/loyalty/editor/rewards", &marketer).1.contains("(coffee)"));
+        // Discarding the draft starts again from the version in force.
+        assert_eq!(app.form("/loyalty/editor/discard", &marketer, &[("csrf", &csrf)]).0, 303);
+        let (_, html) = app.page("/loyalty/editor/earning", &marketer);
+        assert!(html.contains("The draft is the same."), "{html}");
+    }
+}
+
+#[test]
+fn names_show_in_the_viewers_language() {
+    let app = start(enishi_store::testing::sqlite());
+    let mut doc = first();
+    doc["promotions"][0]["names"] = json!({"ja": "ブラックフライデー", "en": "Black Friday weekend"});
+    doc["rewards"][0]["names"] = json!({"ja": "コーヒー1杯無料"});
+    assert_eq!(app.admin("PUT", "/api/v1/loyalty/program", Some(doc)).0, 201);
+    let ja = session(&app, Role::Admin, Language::Ja, "ja@shop.example");
+    let en = session(&app, Role::Admin, Language::En, "en@shop.example");
+    let (_, html) = app.page("/loyalty", &ja);
+    assert!(html.contains("ブラックフライデー") && html.contains("コーヒー1杯無料"), "{html}");
+    let (_, html) = app.page("/loyalty", &en);
+    assert!(html.contains("Black Friday weekend") && html.contains("A free coffee"), "{html}");
+    assert!(!html.contains("ブラックフライデー"), "{html}");
+    let (_, html) = app.page("/loyalty/editor/tiers", &ja);
+    assert!(
+        html.contains("ゴールド") && html.contains("Member"),
+        "a tier without a Japanese name shows its name: {html}"
+    );
+    let (_, html) = app.page("/loyalty/editor/promotions", &ja);
+    assert!(html.contains("ブラックフライデー"), "{html}");
+}
+
+#[test]
+fn staff_cannot_reach_the_editor() {
+    let app = start(enishi_store::testing::sqlite());
+    assert_eq!(app.admin("PUT", "/api/v1/loyalty/program", Some(first())).0, 201);
+    let staff = app.session(Role::Staff);
+    let csrf = csrf_in(&app.page("/account", &staff).1);
+    for path in [
+        "/loyalty/editor/earning",
+        "/loyalty/editor/promotions?edit=0",
+        "/loyalty/editor/json",
+        "/loyalty/editor/preview?amount=1000",
+        "/loyalty/editor/changes",
+        "/loyalty/versions",
+        "/loyalty/versions/1",
+    ] {
+        assert_eq!(app.page(path, &staff).0, 403, "{path}");
+    }
+    for path in [
+        "/loyalty/editor/earning",
+        "/loyalty/editor/json",
+        "/loyalty/editor/apply",
+        "/loyalty/editor/discard",
+        "/loyalty/versions/1/rollback",
+    ] {
+        assert_eq!(app.form(path, &staff, &[("csrf", &csrf), ("index", ""), ("current", "1")]).0, 403, "{path}");
+    }
+    let (_, v) = app.admin("GET", "/api/v1/loyalty/program", None);
+    assert_eq!(v["version"], 1, "nothing applied");
+}
