@@ -1508,3 +1508,135 @@ fn an_owner_sorts_pages_and_picks_the_columns_of_the_customers_list_in_japanese_
     browser.check("73-customer-japanese-formats-ja");
     server.stop();
 }
+
+#[test]
+fn an_owner_edits_the_programme_in_forms_previews_it_applies_it_and_rolls_back_in_japanese_and_english() {
+    let Some(browser) = Browser::start() else { return };
+    let db = testing::sqlite();
+    let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    db.store
+        .write(|c| {
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::CURRENCY, "JPY")
+                .map_err(users::UserError::from)?;
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::TIME_ZONE, "Asia/Tokyo")
+                .map_err(users::UserError::from)?;
+            users::create(c, "mika@cafe.example", "Mika", Role::Admin, Language::Ja, "correct horse battery")?;
+            users::create(c, "owner@cafe.example", "Owner", Role::Marketer, Language::En, "correct horse battery")
+        })
+        .unwrap();
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let app = format!("http://{}", server.addr);
+    let api = |method: &str, path: &str, body: Option<Value>| -> Value {
+        let req = ureq::request(method, &format!("{app}{path}")).set("Authorization", &format!("Bearer {admin}"));
+        let resp = match body {
+            Some(b) => req.send_json(b),
+            None => req.call(),
+        };
+        resp.unwrap_or_else(|e| panic!("{method} {path}: {e}")).into_json().unwrap()
+    };
+    api(
+        "PUT",
+        "/api/v1/loyalty/program",
+        Some(json!({"name": "Cafe", "effective_from": "2026-01-01",
+               "earning": {"points_per_unit": 0.01, "minimum_order": "1000"},
+               "tiers": {"basis": "spend", "window": {"rolling_days": 365},
+                         "levels": [{"id": "member", "name": "Member", "names": {"ja": "メンバー"}, "threshold": "0"},
+                                    {"id": "gold", "name": "Gold", "names": {"ja": "ゴールド"}, "threshold": "50000"}]}})),
+    );
+    let in_force = |api: &dyn Fn(&str, &str, Option<Value>) -> Value| {
+        let v = api("GET", "/api/v1/loyalty/program", None);
+        (v["version"].as_i64().unwrap(), v["document"]["earning"]["points_per_unit"].as_str().unwrap().to_string())
+    };
+
+    // (language, who, the promotion's name as they see it, what the pages say)
+    for (lang, email, seen, texts) in [
+        ("ja", "mika@cafe.example", "静かな午後", ["下書きに保存", "下書きとは", "この変更をバージョン", "バージョン"]),
+        (
+            "en",
+            "owner@cafe.example",
+            "Quiet afternoons",
+            ["Save to the draft", "differs from it", "Apply these changes", "Version"],
+        ),
+    ] {
+        let (before, _) = in_force(&api);
+        browser.resize(1280, 900);
+        sign_in_as(&browser, &app, email);
+        browser.go(&format!("{app}/loyalty"));
+        browser.click("#edit-programme");
+        assert!(browser.text("#settings-form").contains(texts[0]), "{}", browser.text("main"));
+        browser.check(&format!("40-editor-earning-{lang}"));
+        browser.replace_text("#f-earning-points_per_unit", "0.02");
+        browser.click("#settings-form button");
+        assert!(browser.text("#draft-state").contains(texts[1]), "{}", browser.text("#draft-state"));
+
+        // A weekly promotion: a time typed wrong is refused next to its field and kept.
+        browser.click("a[href='/loyalty/editor/promotions']");
+        browser.click("#add-entry");
+        browser.type_into("#f-id", "quiet");
+        browser.type_into("#f-name", "Quiet afternoons");
+        browser.type_into("#f-names-ja", "静かな午後");
+        browser.type_into("#f-multiplier", "2");
+        browser.tick("input[name='repeat.weekdays'][value=tue]");
+        browser.type_into("#f-repeat-from", "2pm");
+        browser.type_into("#f-repeat-until", "17:00");
+        browser.click("#entry-form button");
+        assert!(browser.text("#f-repeat-from-error").contains("2pm"), "{}", browser.text("#entry-form"));
+        assert_eq!(browser.script("return document.getElementById('f-repeat-from').value"), json!("2pm"));
+        assert_eq!(
+            browser.script("return document.querySelector(\"input[name='repeat.weekdays'][value=tue]\").checked"),
+            json!(true)
+        );
+        browser.check_refused(&format!("41-editor-promotion-refused-{lang}"), 422);
+        browser.replace_text("#f-repeat-from", "14:00");
+        browser.click("#entry-form button");
+        assert!(browser.text("#entries").contains(seen), "{}", browser.text("main"));
+        browser.check(&format!("42-editor-promotions-{lang}"));
+        browser.resize(390, 844);
+        browser.go(&format!("{app}/loyalty/editor/promotions?edit=0"));
+        check_phone_layout(&browser, &format!("42b-editor-promotion-phone-{lang}"));
+        browser.check(&format!("42b-editor-promotion-phone-{lang}"));
+        browser.resize(1280, 900);
+
+        // Preview: ¥3,000 on a Tuesday afternoon earns 120 under the draft, 30 in force.
+        browser.go(&format!("{app}/loyalty/editor/preview"));
+        browser.type_into("#p-amount", "3,000円");
+        browser.type_into("#p-at", "2026-12-08 15:00");
+        choose(&browser, "#p-tier", "member");
+        browser.click("#preview-form button");
+        assert_eq!(
+            browser.script("return document.querySelector('#under-draft [data-points]').dataset.points"),
+            json!("120")
+        );
+        assert_eq!(
+            browser.script("return document.querySelector('#under-in-force [data-points]').dataset.points"),
+            json!("30")
+        );
+        assert!(browser.text("#under-draft").contains(seen), "{}", browser.text("#under-draft"));
+        browser.check(&format!("43-editor-preview-{lang}"));
+
+        // The changes, then applying them once confirmed.
+        browser.click("#review-changes");
+        let changes = browser.text("#changes");
+        assert!(changes.contains(seen) && changes.contains("0.02"), "{changes}");
+        assert!(browser.text("#apply-form").contains(texts[2]), "{}", browser.text("#apply-form"));
+        browser.check(&format!("44-editor-changes-{lang}"));
+        browser.click("#apply");
+        assert_eq!(in_force(&api), (before + 1, "0.02".into()));
+        assert!(browser.text("#versions").contains(&format!("console: {email}")), "{}", browser.text("#versions"));
+        browser.check(&format!("45-versions-{lang}"));
+
+        // Roll back to the version before, after seeing what that changes.
+        browser.click(&format!("#versions tr[data-version='{before}'] a.button"));
+        assert!(browser.text("#changes").contains(seen), "{}", browser.text("main"));
+        assert!(browser.text("h1").contains(texts[3]), "{}", browser.text("h1"));
+        browser.check(&format!("46-rollback-{lang}"));
+        browser.click("#roll-back");
+        assert_eq!(in_force(&api), (before + 2, "0.01".into()));
+        let newest = browser.text(&format!("#versions tr[data-version='{}']", before + 2));
+        assert!(newest.contains(email), "{newest}");
+        browser.check(&format!("47-rolled-back-{lang}"));
+    }
+    server.stop();
+}

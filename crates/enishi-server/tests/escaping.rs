@@ -238,6 +238,18 @@ fn pages(id: i64, job: &str, map: &str) -> Vec<(String, &'static [Role])> {
         (format!("/customers/{id}?done={search}"), ALL),
         ("/analytics".into(), MANAGERS),
         ("/loyalty".into(), MANAGERS),
+        ("/loyalty/editor/earning".into(), MANAGERS),
+        ("/loyalty/editor/promotions".into(), MANAGERS),
+        ("/loyalty/editor/promotions?edit=0".into(), MANAGERS),
+        ("/loyalty/editor/stamp-cards?edit=0".into(), MANAGERS),
+        ("/loyalty/editor/tiers?edit=1".into(), MANAGERS),
+        ("/loyalty/editor/rewards?edit=0".into(), MANAGERS),
+        ("/loyalty/editor/json".into(), MANAGERS),
+        ("/loyalty/editor/changes".into(), MANAGERS),
+        (format!("/loyalty/editor/preview?amount=100&tier=member&lines={search}%2C+c%2C+1%2C+100"), MANAGERS),
+        ("/loyalty/editor/preview?amount=100&tier=member&at=2050-01-01+10%3A00".into(), MANAGERS),
+        ("/loyalty/versions".into(), MANAGERS),
+        ("/loyalty/versions/1".into(), MANAGERS),
         ("/imports".into(), MANAGERS),
         (job.to_string(), OWNERS),
         (map.to_string(), OWNERS),
@@ -314,6 +326,14 @@ fn every_user_value_is_escaped_on_every_console_page() {
         let map = upload(&app, admin, &csrf, "map.csv", &csv);
         assert!(map.starts_with("/imports/map/"), "{map}");
 
+        // A draft of the programme that differs from it, so that the changes name its entries.
+        let mut draft: serde_json::Value = serde_json::from_str(&programme()).unwrap();
+        draft["promotions"][0]["multiplier"] = json!("3");
+        draft["tiers"]["levels"][1]["threshold"] = json!("200000");
+        let csrf = csrf_in(&app.page("/loyalty/editor/json", admin).1);
+        let fields = [("csrf", csrf.as_str()), ("document", &draft.to_string())];
+        assert_eq!(app.form("/loyalty/editor/json", admin, &fields).0, 303);
+
         let mut seen = BTreeSet::new();
         for (path, roles) in pages(id, &job, &map) {
             for (role, cookie) in &cookies {
@@ -326,7 +346,23 @@ fn every_user_value_is_escaped_on_every_console_page() {
         // The answers to refused forms echo what was sent.
         let csrf = csrf_in(&app.page("/account", admin).1);
         let answers = [
-            ("/loyalty", vec![("document", format!("{{\"name\": 5, \"{}\": 1}}", planted("Programme")))]),
+            ("/loyalty/editor/json", vec![("document", format!("{{\"name\": 5, \"{}\": 1}}", planted("Programme")))]),
+            (
+                "/loyalty/editor/promotions",
+                vec![
+                    ("index", "new".into()),
+                    ("action", "save".into()),
+                    ("id", planted("Promotion")),
+                    ("name", planted("Promotion")),
+                    ("names.ja", planted("Promotion")),
+                    ("multiplier", planted("Promotion")),
+                    ("repeat.weekdays", planted("Promotion")),
+                ],
+            ),
+            (
+                "/loyalty/editor/rewards",
+                vec![("index", "0".into()), ("action", "save".into()), ("id", planted("Reward"))],
+            ),
             ("/settings", vec![("time_zone", planted("Region")), ("currency", planted("Country"))]),
             (
                 "/users",

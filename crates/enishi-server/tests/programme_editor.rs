@@ -208,7 +208,11 @@ fn names_show_in_the_viewers_language() {
     let mut doc = first();
     doc["promotions"][0]["names"] = json!({"ja": "ブラックフライデー", "en": "Black Friday weekend"});
     doc["rewards"][0]["names"] = json!({"ja": "コーヒー1杯無料"});
+    doc["tiers"]["levels"][0]["names"] = json!({"ja": "メンバー"});
     assert_eq!(app.admin("PUT", "/api/v1/loyalty/program", Some(doc)).0, 201);
+    let (status, placed) = app.admin("POST", "/api/v1/orders", Some(order("N-1", "C-1", "57.40")));
+    assert_eq!(status, 201, "{placed}");
+    let profile = format!("/customers/{}", placed["customer_id"]);
     let ja = session(&app, Role::Admin, Language::Ja, "ja@shop.example");
     let en = session(&app, Role::Admin, Language::En, "en@shop.example");
     let (_, html) = app.page("/loyalty", &ja);
@@ -216,11 +220,15 @@ fn names_show_in_the_viewers_language() {
     let (_, html) = app.page("/loyalty", &en);
     assert!(html.contains("Black Friday weekend") && html.contains("A free coffee"), "{html}");
     assert!(!html.contains("ブラックフライデー"), "{html}");
+    let (_, html) = app.page(&profile, &ja);
+    let card = html.split(r#"id="loyalty""#).nth(1).unwrap();
+    assert!(card.contains("メンバー") && card.contains("ゴールド"), "tier and next tier: {card}");
+    assert!(html.contains("コーヒー1杯無料"), "the reward offered: {html}");
+    let (_, html) = app.page(&profile, &en);
+    let card = html.split(r#"id="loyalty""#).nth(1).unwrap();
+    assert!(card.contains("Member") && card.contains("Gold") && !card.contains("メンバー"), "{card}");
     let (_, html) = app.page("/loyalty/editor/tiers", &ja);
-    assert!(
-        html.contains("ゴールド") && html.contains("Member"),
-        "a tier without a Japanese name shows its name: {html}"
-    );
+    assert!(html.contains("ゴールド") && html.contains("メンバー"), "{html}");
     let (_, html) = app.page("/loyalty/editor/promotions", &ja);
     assert!(html.contains("ブラックフライデー"), "{html}");
 }

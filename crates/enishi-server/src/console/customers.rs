@@ -248,8 +248,13 @@ impl CustomerView {
     }
 }
 
-/// Reads what customer `id`'s page shows; `None` when there is no such customer.
-pub(crate) async fn load_customer(state: &AppState, id: i64) -> Result<Option<CustomerView>, crate::ApiError> {
+/// Reads what customer `id`'s page shows, with the programme's names in `lang`; `None` when
+/// there is no such customer.
+pub(crate) async fn load_customer(
+    state: &AppState,
+    id: i64,
+    lang: enishi_core::Language,
+) -> Result<Option<CustomerView>, crate::ApiError> {
     let now = state.now().timestamp();
     let clock = state.workspace().clock;
     state
@@ -258,13 +263,19 @@ pub(crate) async fn load_customer(state: &AppState, id: i64) -> Result<Option<Cu
             let (mut offers, mut reward_names) = (Vec::new(), std::collections::HashMap::new());
             let loyalty = match programs.latest() {
                 Some((_, p)) => {
-                    let l = enishi_rewards::summary(c, programs, id, now)?;
+                    let mut l = enishi_rewards::summary(c, programs, id, now)?;
+                    crate::console::programme::names_in(&mut l, p, lang);
                     for r in &p.doc.rewards {
-                        reward_names.insert(r.id.clone(), r.name.clone());
+                        reward_names.insert(r.id.clone(), r.name_in(lang).to_string());
                         // A reward for a segment the customer is not in is not offered.
                         if r.cost > 0 && enishi_rewards::in_reward_segment(c, programs, id, r, now)? {
                             let not_yet = not_yet(c, id, r, &l, now)?;
-                            offers.push(Offer { id: r.id.clone(), name: r.name.clone(), cost: r.cost, not_yet });
+                            offers.push(Offer {
+                                id: r.id.clone(),
+                                name: r.name_in(lang).to_string(),
+                                cost: r.cost,
+                                not_yet,
+                            });
                         }
                     }
                     Some(l)
@@ -300,7 +311,7 @@ async fn customer_page(
 ) -> Response {
     let tr = v.tr();
     let Ok(id) = id.parse::<i64>() else { return v.not_found() };
-    let view = match load_customer(&state, id).await {
+    let view = match load_customer(&state, id, tr.lang()).await {
         Ok(Some(view)) => view,
         Ok(None) => return v.not_found(),
         Err(e) => return e.into_response(),

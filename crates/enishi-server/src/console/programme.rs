@@ -191,7 +191,7 @@ fn frame(v: &Visitor, ed: &Editor, current: &str, body: Markup) -> Markup {
     let tabs = sections(tr);
     let clock = ed.clock;
     html! {
-        p { a href="/loyalty" { "← " (tr.t("Loyalty programme")) } }
+        p { a class="button" href="/loyalty" { "← " (tr.t("Loyalty programme")) } }
         h1 { (tr.t("Programme editor")) }
         p class="muted" id="draft-state" {
             @match &ed.in_force {
@@ -1006,7 +1006,7 @@ async fn versions_page(ConsoleManager(v, _): ConsoleManager<LoyaltyPages>, State
     let newest = list.last().map(|p| p.version);
     let when = |t: i64| clock.format_local(DateTime::from_timestamp(t, 0).unwrap_or_default(), "%Y-%m-%d %H:%M");
     let body = html! {
-        p { a href="/loyalty" { "← " (tr.t("Loyalty programme")) } " · " a href="/loyalty/editor" { (tr.t("Programme editor")) } }
+        p { a class="button" href="/loyalty" { "← " (tr.t("Loyalty programme")) } " " a class="button" href="/loyalty/editor" { (tr.t("Programme editor")) } }
         h1 { (tr.t("Programme versions")) }
         p class="muted" { (tr.f("Times in {}.", &[&clock.tz_name()])) }
         @if list.is_empty() { p { (tr.t("No version has been applied yet.")) } }
@@ -1069,7 +1069,7 @@ fn rollback_body(v: &Visitor, r: &Rollback, note: Option<&str>) -> Markup {
     let version = r.version.version;
     let is_current = r.in_force == Some(version);
     html! {
-        p { a href="/loyalty/versions" { "← " (tr.t("Programme versions")) } }
+        p { a class="button" href="/loyalty/versions" { "← " (tr.t("Programme versions")) } }
         h1 { (tr.f("Version {}", &[&version])) }
         p class="muted" { (tr.f("Applied by {}.", &[&r.version.applied_by])) }
         @if let Some(n) = note { p class="card error" role="alert" id="apply-note" { (n) } }
@@ -1136,6 +1136,28 @@ async fn roll_back(
             Err(e) => e.into_response(),
         },
         Err(e) => e.into_response(),
+    }
+}
+
+/// A customer's loyalty with the names of its tier, next tier and stamp cards in `lang`
+/// (the programme's `names`).
+pub(crate) fn names_in(l: &mut enishi_rewards::LoyaltySummary, p: &Program, lang: Language) {
+    let levels = p.doc.tiers.as_ref().map(|t| t.levels.as_slice()).unwrap_or_default();
+    let level_name = |id: &str| levels.iter().find(|x| x.id == id).map(|x| x.name_in(lang).to_string());
+    if let Some(t) = &mut l.tier {
+        if let Some(name) = level_name(&t.id) {
+            t.name = name;
+        }
+        if let Some(next) = &mut t.next {
+            if let Some(name) = level_name(&next.id) {
+                next.name = name;
+            }
+        }
+    }
+    for card in &mut l.stamp_cards {
+        if let Some(c) = p.doc.stamp_cards.iter().find(|c| c.id == card.id) {
+            card.name = c.name_in(lang).to_string();
+        }
     }
 }
 

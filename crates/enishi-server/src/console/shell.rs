@@ -104,7 +104,9 @@ form.inline{display:inline}label{display:inline-block;margin:.2rem .4rem .2rem 0
 .till-search .row{display:flex;gap:.5rem}.till-search input{flex:1;font-size:1.2rem}ul.hits{list-style:none;padding:0}\
 ul.hits a{display:block;padding:.6rem;margin:.3rem 0;background:#fff;border:1px solid #e5e5e0;border-radius:6px;color:#222;text-decoration:none}\
 .button{display:inline-block;padding:.4rem .6rem;border:1px solid #888;border-radius:4px;background:#f2f2ee;color:#222;text-decoration:none}\
-@media(max-width:40rem){main button,main .button,main input:not([type=checkbox]):not([type=radio]):not([type=hidden]),main select,ul.hits a,\
+nav.tabs{display:flex;flex-wrap:wrap;gap:.3rem;margin:.6rem 0}nav.tabs a{padding:.4rem .6rem;border:1px solid #c9a9b4;border-radius:4px;background:#fff;color:#5b2a3c;text-decoration:none}\
+nav.tabs a[aria-current=page]{background:#5b2a3c;color:#fff}div.field{margin:.3rem 0}\
+@media(max-width:40rem){main button,main .button,nav.tabs a,main input:not([type=checkbox]):not([type=radio]):not([type=hidden]),main select,ul.hits a,\
 header a,header button{min-height:44px;min-width:44px;box-sizing:border-box}header a,main .button{display:inline-flex;align-items:center}}\
 @media(max-width:40rem){td:nth-child(n+4),th:nth-child(n+4){display:none}.heat td,.heat th,.keep td,.keep th{display:table-cell}main{padding:.6rem}\
 form label{display:block}form input:not([type=checkbox]):not([type=hidden]),form select,form textarea{width:100%;box-sizing:border-box}}\

@@ -239,7 +239,7 @@ async fn record_purchase(
     Posted(f): Posted<PurchaseForm>,
 ) -> Response {
     let tr = v.tr();
-    let view = match crate::console::customers::load_customer(&state, id).await {
+    let view = match crate::console::customers::load_customer(&state, id, tr.lang()).await {
         Ok(Some(view)) => view,
         Ok(None) => return v.not_found(),
         Err(e) => return e.into_response(),
