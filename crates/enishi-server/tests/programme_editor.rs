@@ -262,3 +262,57 @@ fn staff_cannot_reach_the_editor() {
     let (_, v) = app.admin("GET", "/api/v1/loyalty/program", None);
     assert_eq!(v["version"], 1, "nothing applied");
 }
+
+#[test]
+fn segments_and_personal_offers_are_edited_in_forms_and_must_be_saved_segments() {
+    for app in apps() {
+        assert_eq!(app.admin("PUT", "/api/v1/loyalty/program", Some(first())).0, 201);
+        let (status, _) =
+            app.admin("POST", "/api/v1/segments", Some(json!({"name": "Regulars", "rule": "orders >= 3"})));
+        assert_eq!(status, 201);
+        let owner = session(&app, Role::Admin, Language::En, "owner@shop.example");
+        let (_, html) = app.page("/loyalty/editor/rewards?edit=0", &owner);
+        assert!(html.contains(r#"<option value="Regulars">Regulars</option>"#), "saved segments are offered: {html}");
+        let csrf = csrf_in(&html);
+        let reward = |segment: &'static str| {
+            vec![
+                ("csrf", csrf.as_str()),
+                ("index", "0"),
+                ("action", "save"),
+                ("id", "coffee"),
+                ("name", "A free coffee"),
+                ("cost", "150"),
+                ("kind", "free_item"),
+                ("sku", "COFFEE"),
+                ("segment", segment),
+            ]
+        };
+        let (status, _, html) = app.form("/loyalty/editor/rewards", &owner, &reward("Gone"));
+        assert_eq!(status, 422);
+        assert!(html.contains(r#"id="f-segment-error""#) && html.contains("there is no saved segment named"), "{html}");
+        assert_eq!(
+            app.form("/loyalty/editor/rewards", &owner, &reward("Regulars")).1.as_deref(),
+            Some("/loyalty/editor/rewards")
+        );
+        let offer = [
+            ("csrf", csrf.as_str()),
+            ("index", "new"),
+            ("action", "save"),
+            ("id", "thanks"),
+            ("name", "Thank you coffee"),
+            ("segment", "Regulars"),
+            ("reward", "coffee"),
+            ("product", ""),
+        ];
+        let (status, _, html) = app.form("/loyalty/editor/offers", &owner, &offer);
+        assert_eq!(status, 303, "{html}");
+        let (_, html) = app.page("/loyalty/editor/changes", &owner);
+        let changes = html.split(r#"id="changes""#).nth(1).unwrap();
+        assert!(changes.contains("Personal offers") && changes.contains("Thank you coffee"), "{changes}");
+        let draft = hidden(&html, "draft");
+        assert_eq!(app.form("/loyalty/editor/apply", &owner, &[("csrf", &csrf), ("draft", &draft)]).0, 303);
+        let (_, v) = app.admin("GET", "/api/v1/loyalty/program", None);
+        assert_eq!(v["document"]["rewards"][0]["segment"], "Regulars");
+        assert_eq!(v["document"]["offers"][0]["reward"], "coffee");
+    }
+}

@@ -23,7 +23,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use enishi_core::{Amount, BusinessClock, Channel, Language};
 use enishi_loyalty::diff::{diff, EntryChangeKind, FieldChange, SectionChange};
-use enishi_loyalty::{evaluate, CustomerState, Document, Earned, LineFacts, OrderFacts, Program, Source};
+use enishi_loyalty::{evaluate, CustomerState, Document, Earned, LineFacts, OrderFacts, Program, ProgramError, Source};
 use enishi_store::repo::{loyalty, settings};
 use maud::{html, Markup};
 use serde::{Deserialize, Serialize};
@@ -68,6 +68,8 @@ struct Editor {
     saved: Option<(String, i64)>,
     /// The version in force and its programme.
     in_force: Option<(i64, Program)>,
+    /// The saved segments' names (what promotions, rewards and offers may name).
+    segments: Vec<String>,
     clock: BusinessClock,
 }
 
@@ -92,7 +94,11 @@ impl Editor {
                 })
                 .unwrap_or_default()
         };
-        Choices { tiers: pick(forms::get(&self.draft, "tiers.levels")), rewards: pick(self.draft.get("rewards")) }
+        Choices {
+            tiers: pick(forms::get(&self.draft, "tiers.levels")),
+            rewards: pick(self.draft.get("rewards")),
+            segments: self.segments.clone(),
+        }
     }
 
     /// A short fingerprint of the draft, so that what is applied is what was confirmed.
@@ -122,14 +128,15 @@ fn read_editor(c: &mut dyn enishi_store::Conn, programs: &enishi_rewards::Progra
     let clock = *programs.clock();
     let in_force = programs.latest().map(|(v, p)| (v, p.clone()));
     let stored = settings::get(c, DRAFT)?.and_then(|t| serde_json::from_str::<StoredDraft>(&t).ok());
+    let segments = enishi_store::repo::segments::list(c)?.into_iter().map(|s| s.name).collect();
     Ok(match stored {
-        Some(s) => Editor { draft: s.document, base: s.base, saved: Some((s.by, s.at)), in_force, clock },
+        Some(s) => Editor { draft: s.document, base: s.base, saved: Some((s.by, s.at)), in_force, segments, clock },
         None => {
             let draft = match &in_force {
                 Some((_, p)) => as_draft(p),
                 None => serde_json::from_str(enishi_loyalty::starter("cafe").unwrap_or("{}")).unwrap_or(Value::Null),
             };
-            Editor { draft, base: in_force.as_ref().map_or(0, |v| v.0), saved: None, in_force, clock }
+            Editor { draft, base: in_force.as_ref().map_or(0, |v| v.0), saved: None, in_force, segments, clock }
         }
     })
 }
@@ -149,7 +156,7 @@ fn entry_name(e: &Value, lang: Language) -> String {
 
 /// A programme error as a form shows it: the reason without the JSON position (the form
 /// has none), next to its field when the error is in the form's part of the document.
-fn form_error(prefix: &str, e: &enishi_loyalty::ProgramError) -> FieldError {
+fn form_error(prefix: &str, e: &ProgramError) -> FieldError {
     let reason = match e.reason.rfind(" (line ") {
         Some(at) if e.reason.ends_with(')') => &e.reason[..at],
         _ => e.reason.as_str(),
@@ -160,6 +167,17 @@ fn form_error(prefix: &str, e: &enishi_loyalty::ProgramError) -> FieldError {
     }
 }
 
+/// The first saved segment `p` names that does not exist, as a programme error on its field
+/// (as applying would refuse it).
+fn missing_segment(c: &mut dyn enishi_store::Conn, p: &Program) -> Result<Option<ProgramError>, ApiError> {
+    for (path, name) in p.segments() {
+        if enishi_store::repo::segments::by_name(c, name)?.is_none() {
+            return Ok(Some(ProgramError { path, reason: format!("there is no saved segment named \"{name}\"") }));
+        }
+    }
+    Ok(None)
+}
+
 /// Validates `doc` and stores it as the draft; the programme's error when it is not valid.
 fn store_draft(
     c: &mut dyn enishi_store::Conn,
@@ -167,11 +185,14 @@ fn store_draft(
     base: i64,
     by: &str,
     clock: &BusinessClock,
-) -> Result<Result<(), enishi_loyalty::ProgramError>, ApiError> {
+) -> Result<Result<(), ProgramError>, ApiError> {
     let program = match Program::parse(&doc.to_string(), clock) {
         Ok(p) => p,
         Err(e) => return Ok(Err(e)),
     };
+    if let Some(e) = missing_segment(c, &program)? {
+        return Ok(Err(e));
+    }
     let stored = StoredDraft {
         document: serde_json::to_value(&program.doc).map_err(ApiError::internal)?,
         base,
@@ -798,6 +819,7 @@ fn section_title(tr: Tr, key: &str) -> String {
         "referrals" => tr.t("Referrals").into(),
         "birthday" => tr.t("Birthday").into(),
         "join" => tr.t("Joining").into(),
+        "offers" => tr.t("Personal offers").into(),
         other => other.to_string(),
     }
 }
@@ -946,21 +968,27 @@ struct ApplyForm {
 
 carries_csrf!(ApplyForm);
 
-/// Applies `doc` as a new version, recorded as applied by the visitor; `Err(None)` when the
-/// document is not what was confirmed.
+/// Applies `doc` as a new version, recorded as applied by the visitor (`email`); why not when
+/// the programme is refused (a segment it names was deleted since).
 fn apply(
     c: &mut dyn enishi_store::Conn,
-    v_email: &str,
+    email: &str,
     actor: &str,
     doc: &Value,
     clock: BusinessClock,
     what: &str,
-) -> Result<i64, ApiError> {
-    let by = format!("console: {v_email}");
-    let (version, program) = enishi_rewards::apply_program(c, &doc.to_string(), clock, &by)?;
+) -> Result<Result<i64, String>, ApiError> {
+    let by = format!("console: {email}");
+    let (version, program) = match enishi_rewards::apply_program(c, &doc.to_string(), clock, &by) {
+        Ok(applied) => applied,
+        Err(e @ (enishi_rewards::LoyaltyError::Program(_) | enishi_rewards::LoyaltyError::Invalid { .. })) => {
+            return Ok(Err(e.to_string()))
+        }
+        Err(e) => return Err(e.into()),
+    };
     let after = json!({"version": version, "name": program.doc.name, "how": what});
     crate::audit::record(c, actor, "program.apply", "program", Some(after))?;
-    Ok(version)
+    Ok(Ok(version))
 }
 
 async fn apply_draft(
@@ -968,26 +996,27 @@ async fn apply_draft(
     State(state): State<AppState>,
     Posted(f): Posted<ApplyForm>,
 ) -> Response {
-    let (email, actor) = (v.user.email.clone(), v.actor());
+    let (email, actor, tr) = (v.user.email.clone(), v.actor(), v.tr());
     let outcome = state
         .with_programs(true, move |c, programs| {
             let ed = read_editor(c, programs)?;
             if ed.fingerprint() != f.draft {
-                return Ok(None);
+                let note = tr.t("The draft changed since you reviewed it. Check the changes again.");
+                return Ok(Err((StatusCode::CONFLICT, note.to_string())));
             }
-            let version = apply(c, &email, &actor, &ed.draft, ed.clock, "editor")?;
-            c.execute("DELETE FROM settings WHERE key = $1", enishi_store::params![DRAFT])?;
-            Ok(Some(version))
+            match apply(c, &email, &actor, &ed.draft, ed.clock, "editor")? {
+                Ok(version) => {
+                    c.execute("DELETE FROM settings WHERE key = $1", enishi_store::params![DRAFT])?;
+                    Ok(Ok(version))
+                }
+                Err(why) => Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, tr.message(&why)))),
+            }
         })
         .await;
     match outcome {
-        Ok(Some(_)) => Redirect::to("/loyalty/versions").into_response(),
-        Ok(None) => match editor(&state).await {
-            Ok(ed) => {
-                let note = v.tr().t("The draft changed since you reviewed it. Check the changes again.");
-                (StatusCode::CONFLICT, v.page(v.tr().t("Review and apply"), changes_body(&v, &ed, Some(note))))
-                    .into_response()
-            }
+        Ok(Ok(_)) => Redirect::to("/loyalty/versions").into_response(),
+        Ok(Err((status, note))) => match editor(&state).await {
+            Ok(ed) => (status, v.page(tr.t("Review and apply"), changes_body(&v, &ed, Some(&note)))).into_response(),
             Err(e) => e.into_response(),
         },
         Err(e) => e.into_response(),
@@ -1111,26 +1140,26 @@ async fn roll_back(
     Posted(f): Posted<ApplyForm>,
 ) -> Response {
     let Ok(version) = version.parse::<i64>() else { return v.not_found() };
-    let (email, actor) = (v.user.email.clone(), v.actor());
+    let (email, actor, tr) = (v.user.email.clone(), v.actor(), v.tr());
     let outcome = state
         .with_programs(true, move |c, programs| {
-            let Some(program) = programs.by_version(version) else { return Ok(Err(false)) };
+            let Some(program) = programs.by_version(version) else { return Ok(Err(None)) };
             let current = programs.version();
             if f.current != current.to_string() || current == version {
-                return Ok(Err(true));
+                let note = tr.t("Another version was applied since you looked. Check the changes again.");
+                return Ok(Err(Some((StatusCode::CONFLICT, note.to_string()))));
             }
             let doc = as_draft(program);
-            apply(c, &email, &actor, &doc, *programs.clock(), &format!("rollback to {version}")).map(Ok)
+            Ok(apply(c, &email, &actor, &doc, *programs.clock(), &format!("rollback to {version}"))?
+                .map_err(|why| Some((StatusCode::UNPROCESSABLE_ENTITY, tr.message(&why)))))
         })
         .await;
     match outcome {
         Ok(Ok(_)) => Redirect::to("/loyalty/versions").into_response(),
-        Ok(Err(false)) => v.not_found(),
-        Ok(Err(true)) => match rollback_view(&state, version).await {
+        Ok(Err(None)) => v.not_found(),
+        Ok(Err(Some((status, note)))) => match rollback_view(&state, version).await {
             Ok(Some(r)) => {
-                let note = v.tr().t("Another version was applied since you looked. Check the changes again.");
-                (StatusCode::CONFLICT, v.page(&v.tr().f("Version {}", &[&version]), rollback_body(&v, &r, Some(note))))
-                    .into_response()
+                (status, v.page(&tr.f("Version {}", &[&version]), rollback_body(&v, &r, Some(&note)))).into_response()
             }
             Ok(None) => v.not_found(),
             Err(e) => e.into_response(),
@@ -1210,7 +1239,7 @@ mod tests {
 
     #[test]
     fn a_parser_error_lands_on_its_field_or_above_the_form() {
-        let e = enishi_loyalty::ProgramError {
+        let e = ProgramError {
             path: "promotions[1].multiplier".into(),
             reason: "'x' is not a number (line 1, column 80)".into(),
         };
@@ -1218,7 +1247,7 @@ mod tests {
             form_error("promotions[1]", &e),
             FieldError { path: "multiplier".into(), message: "'x' is not a number".into(), elsewhere: false }
         );
-        let e = enishi_loyalty::ProgramError { path: "name".into(), reason: "must not be empty".into() };
+        let e = ProgramError { path: "name".into(), reason: "must not be empty".into() };
         assert!(form_error("promotions[1]", &e).elsewhere);
     }
 

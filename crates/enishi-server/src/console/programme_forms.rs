@@ -29,6 +29,8 @@ pub(crate) enum Kind {
     TierIds,
     /// A reward of the document's catalogue, by id.
     RewardId,
+    /// A saved segment, by name.
+    Segment,
     /// The tier window: `{"rolling_days": N}` or `"calendar_year"`.
     Window,
     /// The expiry policy: `{"policy": "…", "months": N}`.
@@ -243,6 +245,12 @@ pub(crate) fn sections(tr: Tr) -> Vec<Section> {
                                 tr.t("Most points it gives in all."),
                             ),
                             h("tiers", tr.t("Only for these tiers"), Kind::TierIds, tr.t("None ticked: everyone.")),
+                            h(
+                                "segment",
+                                tr.t("Only for the members of the segment"),
+                                Kind::Segment,
+                                tr.t("As of the close of the day before the order; empty: everyone."),
+                            ),
                         ],
                     ]
                     .into_iter()
@@ -391,6 +399,12 @@ pub(crate) fn sections(tr: Tr) -> Vec<Section> {
                         h("max_uses", tr.t("Uses per coupon"), Kind::Int, tr.t("Empty: 1.")),
                         h("per_customer_limit", tr.t("Most per customer"), Kind::Int, yes_no_help),
                         f("members_only", tr.t("Only for paid members"), Kind::Bool),
+                        h(
+                            "segment",
+                            tr.t("Only for the members of the segment"),
+                            Kind::Segment,
+                            tr.t("On the day they redeem it; empty: everyone."),
+                        ),
                     ],
                 ]
                 .into_iter()
@@ -422,6 +436,39 @@ pub(crate) fn sections(tr: Tr) -> Vec<Section> {
                 .into_iter()
                 .flatten()
                 .collect(),
+            }],
+        },
+        Section {
+            tab: "offers",
+            title: tr.t("Personal offers"),
+            settings: vec![],
+            list: Some("offers"),
+            entry: vec![Group {
+                legend: tr.t("Personal offer"),
+                fields: vec![
+                    h("id", tr.t("Id"), Kind::Text, tr.t("Short and stable: reports use it.")),
+                    f("name", tr.t("Name"), Kind::Text),
+                    h(
+                        "segment",
+                        tr.t("For the members of the segment"),
+                        Kind::Segment,
+                        tr.t("As of the day it is issued."),
+                    ),
+                    h("reward", tr.t("A coupon for the reward"), Kind::RewardId, tr.t("A coupon or points, not both.")),
+                    f("points", tr.t("Or bonus points"), Kind::Int),
+                    h("valid_days", tr.t("Days it stays valid"), Kind::Int, tr.t("Empty: 30.")),
+                    f(
+                        "product",
+                        tr.t("The coupon's product"),
+                        Kind::Choice(vec![("most_bought", tr.t("What the customer bought most"))]),
+                    ),
+                    h(
+                        "product_categories",
+                        tr.t("Products of these categories only"),
+                        Kind::List,
+                        tr.t("Separated by commas; empty: any."),
+                    ),
+                ],
             }],
         },
     ]
@@ -547,7 +594,9 @@ pub(crate) fn read_into(entry: &mut Value, groups: &[Group], sent: &Sent) -> Res
         let path = field.path;
         let one = sent_one(sent, path);
         let value = match &field.kind {
-            Kind::Text | Kind::Choice(_) | Kind::RewardId => (!one.is_empty()).then(|| Value::from(one)),
+            Kind::Text | Kind::Choice(_) | Kind::RewardId | Kind::Segment => {
+                (!one.is_empty()).then(|| Value::from(one))
+            }
             Kind::Decimal => (!one.is_empty()).then(|| decimal(one)),
             Kind::Int => (!one.is_empty()).then(|| whole(path, one)).transpose()?,
             Kind::List => {
@@ -606,6 +655,8 @@ pub(crate) struct Choices {
     pub tiers: Vec<(String, String)>,
     /// Reward ids and names.
     pub rewards: Vec<(String, String)>,
+    /// The saved segments' names.
+    pub segments: Vec<String>,
 }
 
 /// The fields of `groups`, filled, with `error` next to its field (or above them all).
@@ -688,6 +739,19 @@ fn draw_field(tr: Tr, field: &Field, filled: &Filled<'_>, choices: &Choices, err
                         option value="" { "–" }
                         @for (value, label) in options {
                             option value=(value) selected[current == *value] { (label) }
+                        }
+                    }
+                }
+                Kind::Segment => {
+                    label for=(id) { (field.label) } " "
+                    select id=(id) name=(path) class=[bad.then_some("bad")] {
+                        @let current = one(path);
+                        option value="" { "–" }
+                        @for name in &choices.segments {
+                            option value=(name) selected[current == *name] { (name) }
+                        }
+                        @if !current.is_empty() && !choices.segments.contains(&current) {
+                            option value=(current) selected { (current) }
                         }
                     }
                 }
@@ -807,7 +871,7 @@ mod tests {
 
     #[test]
     fn a_posted_promotion_becomes_its_document_entry_and_keeps_fields_the_form_lacks() {
-        let mut entry = json!({"id": "old", "name": "Old", "segment": "vip", "when": {"skus": ["X"]}});
+        let mut entry = json!({"id": "old", "name": "Old", "later_field": "kept", "when": {"skus": ["X"]}});
         let form = sent(&[
             ("id", "quiet"),
             ("name", " Quiet afternoons "),
@@ -822,11 +886,12 @@ mod tests {
             ("when.skus", ""),
             ("when.categories", "coffee、 tea"),
             ("when.channels", "in_store"),
+            ("segment", "vip"),
         ]);
         read_into(&mut entry, &promotions().entry, &form).unwrap();
         assert_eq!(
             entry,
-            json!({"id": "quiet", "name": "Quiet afternoons", "names": {"ja": "静かな午後"}, "segment": "vip",
+            json!({"id": "quiet", "name": "Quiet afternoons", "names": {"ja": "静かな午後"}, "later_field": "kept", "segment": "vip",
                    "multiplier": "2", "budget_points": 50000,
                    "repeat": {"weekdays": ["tue", "wed"], "from": "14:00", "until": "17:00"},
                    "when": {"categories": ["coffee", "tea"], "channels": ["in_store"]}})
@@ -887,7 +952,7 @@ mod tests {
     #[test]
     fn a_stored_entry_fills_its_form() {
         let entry = json!({"id": "bf", "name": "Black Friday", "when": {"channels": ["app", "in_store"]}, "bonus": 20});
-        let choices = Choices { tiers: vec![], rewards: vec![] };
+        let choices = Choices { tiers: vec![], rewards: vec![], segments: vec![] };
         let html = draw(Tr(Language::En), &promotions().entry, &Filled::Stored(&entry), &choices, None).into_string();
         assert!(html.contains(r#"name="bonus" value="20""#), "{html}");
         assert!(html.contains(r#"name="when.channels" value="app" checked"#), "{html}");
