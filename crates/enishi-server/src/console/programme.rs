@@ -499,7 +499,7 @@ fn json_body(v: &Visitor, ed: &Editor, text: &str, error: Option<&str>) -> Marku
             h2 { (tr.t("The draft as JSON")) }
             p class="muted" { (tr.t("The same draft as the forms, as one document (see docs/loyalty.md). Saving it replaces the draft; nothing is applied.")) }
             @if let Some(message) = error {
-                p class="card error" role="alert" id="programme-error" { strong { (tr.t("Not saved.")) } " " (tr.message(message)) }
+                p class="card error" role="alert" id="programme-error" { strong { (tr.t("Not saved.")) } " " (crate::console::loyalty::programme_error(tr, message)) }
             }
             form method="post" action="/loyalty/editor/json" {
                 input type="hidden" name="csrf" value=(v.csrf);
