@@ -5,6 +5,7 @@
 mod accounts;
 mod clv;
 mod lifecycle;
+pub mod quiet;
 
 pub use accounts::{account_rollups, AccountSummary};
 pub use clv::{clv_report, store_values, ClvError, ClvOptions, ClvReport, CountModel, CustomerValue};

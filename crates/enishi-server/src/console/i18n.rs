@@ -578,7 +578,6 @@ const JA: &[(&str, &str)] = &[
     ("First order of at least", "初回注文の最低額"),
     ("Most rewarded referrals per referrer", "1人が特典を受けられる紹介の上限"),
     ("Birthday points", "誕生日ポイント"),
-    ("Birthday reward", "誕生日特典"),
     ("Birthday perk given", "誕生日特典を贈る時期"),
     ("In the birthday month", "誕生月"),
     ("On the day", "誕生日当日"),
