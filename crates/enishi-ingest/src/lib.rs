@@ -15,6 +15,7 @@
 
 pub mod controls;
 pub mod customers;
+pub mod drafts;
 pub mod export;
 pub mod formats;
 pub mod intake;

@@ -399,6 +399,11 @@ fn loyalty_programmes_apply_from_starters_and_bad_ones_exit_2() {
     assert_eq!((issued["members"].as_u64(), issued["issued"].as_u64()), (Some(0), Some(0)), "nobody yet");
     let out = enishi(&db.url, dir.path(), &["loyalty", "offer", "nope"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["loyalty", "suggest"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("no quiet window found"), "no orders: {}", text(&out.stdout));
+    let out = enishi(&db.url, dir.path(), &["loyalty", "suggest", "--draft", "1", "d.json"]);
+    assert_eq!(out.status.code(), Some(2), "nothing to draft: {}", text(&out.stderr));
     let out = enishi(&db.url, dir.path(), &["segment", "delete", "Everyone"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("offers[0].segment"), "{}", text(&out.stderr));

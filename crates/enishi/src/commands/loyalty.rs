@@ -58,6 +58,27 @@ pub enum LoyaltyWhat {
         #[arg(long)]
         json: bool,
     },
+    /// Suggest happy hours from the shop's quiet windows (by weekday and hour over the last
+    /// weeks), each with what it would have cost: the period's orders replayed under the
+    /// programme with the promotion added, against the programme in force (nothing written).
+    Suggest {
+        /// Weeks of orders to read.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(i64).range(2..=52))]
+        weeks: i64,
+        /// Hours in a window.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=12))]
+        hours: u32,
+        /// Points multiplier of the suggested promotion.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..=10))]
+        multiplier: u32,
+        /// Write the programme with suggestion N (1 = the quietest) added to FILE, to review
+        /// and apply with `enishi loyalty apply FILE`.
+        #[arg(long, value_names = ["N", "FILE"], num_args = 2)]
+        draft: Option<Vec<String>>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Mend books an older version left inconsistent: void ledger entries beyond the points
     /// limit and re-derive balances and lots from the ledger, each change recorded in the
     /// ledger as a correction. Books that agree are left alone.
@@ -230,6 +251,9 @@ pub fn run(store: &Store, what: LoyaltyWhat) -> Result<()> {
             }
             Ok(())
         }
+        LoyaltyWhat::Suggest { weeks, hours, multiplier, draft, json } => {
+            suggest(store, clock, weeks, hours, multiplier, draft, json)
+        }
         LoyaltyWhat::Verify { json } => {
             let (checked, bad) = store.read(enishi_rewards::verify)?;
             if json {
@@ -270,4 +294,80 @@ fn refused(e: LoyaltyError) -> anyhow::Error {
         }
         other => anyhow::Error::from(other),
     }
+}
+
+/// One suggestion: a quiet window, its promotion and what it would have cost.
+#[derive(serde::Serialize)]
+struct Suggestion {
+    window: enishi_insights::quiet::QuietWindow,
+    promotion: enishi_loyalty::program::Promotion,
+    cost: enishi_ingest::drafts::ReplayCost,
+}
+
+/// `enishi loyalty suggest`: the quiet windows, each as a drafted happy hour with its replayed
+/// cost; with `--draft N FILE`, the programme with suggestion N added, written to FILE.
+fn suggest(
+    store: &Store,
+    clock: enishi_core::BusinessClock,
+    weeks: i64,
+    hours: u32,
+    multiplier: u32,
+    draft: Option<Vec<String>>,
+    json: bool,
+) -> Result<()> {
+    use enishi_ingest::drafts::{happy_hour, replay_cost, with_promotion};
+    let now = store.now();
+    let (_, currency) = super::workspace(store)?;
+    let latest = store.read(loyalty::latest_program)?;
+    let doc: enishi_loyalty::program::Document = match &latest {
+        Some(p) => serde_json::from_str(&p.document)?,
+        None => serde_json::from_str(enishi_loyalty::starter("cafe").unwrap_or_default())?,
+    };
+    let windows = store.read(|c| enishi_insights::quiet::quiet_windows(c, &clock, now, weeks, hours, 3))?;
+    let since = now - chrono::Duration::weeks(weeks);
+    let mut suggestions = Vec::new();
+    for w in windows {
+        let Some(promotion) = happy_hour(w.weekday, w.from_hour, w.until_hour, multiplier) else { continue };
+        let drafted = serde_json::to_string(&with_promotion(doc.clone(), promotion.clone()))?;
+        // Against the programme the draft starts from: the one in force, or the starter.
+        let base = serde_json::to_string(&doc)?;
+        let cost = replay_cost(store, &drafted, Some(&base), since, now, clock, currency)?;
+        suggestions.push(Suggestion { window: w, promotion, cost });
+    }
+    if let Some(args) = draft {
+        let n: usize = args[0].parse().map_err(|_| BadInput(format!("--draft: '{}' is not a number", args[0])))?;
+        let chosen = n
+            .checked_sub(1)
+            .and_then(|i| suggestions.get(i))
+            .ok_or_else(|| BadInput(format!("--draft: there are {} suggestion(s), not {n}", suggestions.len())))?;
+        let drafted = with_promotion(doc, chosen.promotion.clone());
+        std::fs::write(&args[1], serde_json::to_string_pretty(&drafted)?)
+            .with_context(|| format!("writing {}", args[1]))?;
+        eprintln!(
+            "wrote the programme with \"{}\" to {}; apply it with `enishi loyalty apply {}`",
+            chosen.promotion.name, args[1], args[1]
+        );
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&suggestions)?);
+    } else if suggestions.is_empty() {
+        println!("no quiet window found: too few orders in the last {weeks} weeks");
+    }
+    for (i, s) in suggestions.iter().enumerate().filter(|_| !json) {
+        let w = &s.window;
+        println!(
+            "{}. {} {:02}:00-{:02}:00: {:.1} orders and {} a week ({:.0}% of the day); {}x points would have given {} more points over {} orders in {weeks} weeks",
+            i + 1,
+            w.weekday,
+            w.from_hour,
+            w.until_hour,
+            w.orders_per_week,
+            w.revenue_per_week,
+            w.share_of_day * 100.0,
+            multiplier,
+            s.cost.extra_points,
+            s.cost.orders
+        );
+    }
+    Ok(())
 }

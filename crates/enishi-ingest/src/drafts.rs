@@ -1,0 +1,182 @@
+//! Drafts suggested from the shop's own data, and what a draft programme would have cost: the
+//! stored orders of a period imported again into a fresh, temporary database under the draft
+//! and under the programme in force. The shop's own database is only read.
+
+use crate::formats::OrderFormat;
+use crate::orders::{import_orders, OrderImportOptions};
+use crate::{ImportError, Progress};
+use chrono::{DateTime, SecondsFormat, Utc};
+use enishi_core::{Amount, BusinessClock, Currency};
+use enishi_loyalty::program::{Document, Promotion, Repeat, Weekday};
+use enishi_loyalty::Rate;
+use enishi_store::{params, Conn, Store, StoreError};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// What a draft would have given on the orders of a period, against the programme in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplayCost {
+    /// First instant of the period.
+    pub since: DateTime<Utc>,
+    /// First instant after it.
+    pub until: DateTime<Utc>,
+    /// Orders replayed.
+    pub orders: u64,
+    /// Points the orders earn under the programme in force (0 without one).
+    pub points_in_force: i64,
+    /// Points they earn under the draft.
+    pub points_with_draft: i64,
+    /// What the draft adds (negative: it gives less).
+    pub extra_points: i64,
+}
+
+/// A recurring promotion for a quiet window: `multiplier` × points on `day` (`mon` … `sun`)
+/// from `from_hour` until `until_hour` (local hours, 24 for midnight), every week; `None` for
+/// a day that is not a weekday or hours out of order.
+pub fn happy_hour(day: &str, from_hour: u32, until_hour: u32, multiplier: u32) -> Option<Promotion> {
+    let weekday: Weekday = serde_json::from_value(serde_json::Value::String(day.to_string())).ok()?;
+    if from_hour >= until_hour || until_hour > 24 {
+        return None;
+    }
+    Some(Promotion {
+        id: format!("quiet-{day}-{from_hour:02}"),
+        name: format!("{multiplier}× points, {day} {from_hour:02}:00–{until_hour:02}:00"),
+        names: [(
+            "ja".to_string(),
+            format!("{}曜 {from_hour}時〜{until_hour}時 ポイント{multiplier}倍", japanese_day(day)),
+        )]
+        .into_iter()
+        .collect(),
+        starts: None,
+        ends: None,
+        repeat: Some(Repeat {
+            weekdays: vec![weekday],
+            from: format!("{from_hour:02}:00"),
+            until: format!("{until_hour:02}:00"),
+        }),
+        multiplier: Some(Rate(i64::from(multiplier) * Rate::ONE)),
+        bonus: None,
+        when: Default::default(),
+        tiers: Vec::new(),
+        segment: None,
+        budget_points: None,
+    })
+}
+
+/// A weekday (`mon` … `sun`) as one Japanese character (月 … 日).
+fn japanese_day(day: &str) -> &'static str {
+    match day {
+        "mon" => "月",
+        "tue" => "火",
+        "wed" => "水",
+        "thu" => "木",
+        "fri" => "金",
+        "sat" => "土",
+        _ => "日",
+    }
+}
+
+/// `doc` with `promotion` added (replacing one with the same id).
+pub fn with_promotion(mut doc: Document, promotion: Promotion) -> Document {
+    doc.promotions.retain(|p| p.id != promotion.id);
+    doc.promotions.push(promotion);
+    doc
+}
+
+/// What the programme document `draft` would have given on the orders placed in
+/// `since..until`, against `in_force` (the document in force, if any): each is applied to a
+/// fresh temporary database, in force from `since`, and the period's orders are imported into
+/// it as they are stored (their lines, channel and time), as a re-import into a fresh database
+/// would. Nothing is written to `store`.
+pub fn replay_cost(
+    store: &Store,
+    draft: &str,
+    in_force: Option<&str>,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    clock: BusinessClock,
+    currency: Currency,
+) -> Result<ReplayCost, ImportError> {
+    let (csv, orders) = store.read(|c| orders_as_csv(c, since.timestamp(), until.timestamp()))?;
+    let points_with_draft = points_under(draft, &csv, since, clock, currency)?;
+    let points_in_force = match in_force {
+        Some(doc) => points_under(doc, &csv, since, clock, currency)?,
+        None => 0,
+    };
+    Ok(ReplayCost {
+        since,
+        until,
+        orders,
+        points_in_force,
+        points_with_draft,
+        extra_points: points_with_draft.saturating_sub(points_in_force),
+    })
+}
+
+/// The orders placed in `since..until` (Unix seconds) as a generic order file, in time order,
+/// each customer named by Enishi id; and how many orders.
+fn orders_as_csv(c: &mut dyn Conn, since: i64, until: i64) -> Result<(String, u64), StoreError> {
+    let rows = c.query(
+        "SELECT o.order_ref, o.customer_id, o.placed_at, o.channel, o.currency, l.sku, l.quantity, l.unit_price, l.category \
+         FROM orders o JOIN order_lines l ON l.order_id = o.id \
+         WHERE o.placed_at >= $1 AND o.placed_at < $2 ORDER BY o.placed_at, o.id, l.line_no",
+        params![since, until],
+    )?;
+    let mut csv = String::from("order_id,customer_id,placed_at,sku,quantity,unit_price,currency,channel,category\n");
+    let (mut orders, mut last) = (0u64, String::new());
+    for r in &rows {
+        let order_ref = r.text(0)?;
+        if order_ref != last {
+            orders += 1;
+            last.clone_from(&order_ref);
+        }
+        let placed_at = enishi_store::instant(r.int(2)?).to_rfc3339_opts(SecondsFormat::Secs, true);
+        let _ = writeln!(
+            csv,
+            "{},K{},{placed_at},{},{},{},{},{},{}",
+            field(&order_ref),
+            r.int(1)?,
+            field(&r.text(5)?),
+            r.int(6)?,
+            Amount::from_scaled(r.int(7)?),
+            field(&r.text(4)?),
+            field(&r.text(3)?),
+            field(&r.opt_text(8)?.unwrap_or_default()),
+        );
+    }
+    Ok((csv, orders))
+}
+
+/// A CSV field, quoted when it needs to be.
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The points `csv`'s orders earn in a fresh database under the programme `doc`, in force from
+/// `since`.
+fn points_under(
+    doc: &str,
+    csv: &str,
+    since: DateTime<Utc>,
+    clock: BusinessClock,
+    currency: Currency,
+) -> Result<i64, ImportError> {
+    let mut doc: serde_json::Value = serde_json::from_str(doc)
+        .map_err(|e| ImportError::Store(StoreError::Decode(format!("the programme document: {e}"))))?;
+    doc["effective_from"] = serde_json::Value::String(since.to_rfc3339_opts(SecondsFormat::Secs, true));
+    let dir = tempfile::tempdir().map_err(|e| ImportError::Store(StoreError::Open(e.to_string())))?;
+    let path = dir.path().join("replay.db");
+    let fresh = Store::open(&path.to_string_lossy())?;
+    fresh
+        .write(|c| enishi_rewards::apply_program(c, &doc.to_string(), clock, "replay"))
+        .map_err(|e| ImportError::Store(StoreError::Decode(format!("the programme cannot be replayed: {e}"))))?;
+    let mut opts = OrderImportOptions::new(OrderFormat::Generic);
+    opts.clock = clock;
+    opts.currency = currency;
+    import_orders(&fresh, csv.as_bytes(), "replay.csv", &opts, Progress::default())?;
+    Ok(fresh.read(|c| c.query_one("SELECT COALESCE(SUM(points), 0) FROM loyalty_order_effects", &[])?.int(0))?)
+}
