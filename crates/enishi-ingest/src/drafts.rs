@@ -7,11 +7,61 @@ use crate::orders::{import_orders, OrderImportOptions};
 use crate::{ImportError, Progress};
 use chrono::{DateTime, SecondsFormat, Utc};
 use enishi_core::{Amount, BusinessClock, Currency};
+use enishi_insights::quiet::{quiet_windows, QuietWindow};
 use enishi_loyalty::program::{Document, Promotion, Repeat, Weekday};
 use enishi_loyalty::Rate;
+use enishi_store::repo::segments::{self, Segment};
 use enishi_store::{params, Conn, Store, StoreError};
 use serde::Serialize;
 use std::fmt::Write as _;
+
+/// A suggested happy hour: a quiet window of the shop's week, the promotion drafted for it, the
+/// programme with it added, and what it would have cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suggestion {
+    /// The quiet window.
+    pub window: QuietWindow,
+    /// The recurring promotion drafted for it.
+    pub promotion: Promotion,
+    /// The programme it starts from (the one in force, or the café starter) with it added: a
+    /// draft to review and apply.
+    pub draft: Document,
+    /// What it would have cost over the weeks read.
+    pub cost: ReplayCost,
+}
+
+/// The three quietest windows of `hours` hours in the `weeks` weeks before `now` (see
+/// [`quiet_windows`]), each drafted as a `multiplier` × points happy hour added to the
+/// programme in force (or to the café starter when there is none), with its cost replayed
+/// against that programme over the same weeks.
+pub fn suggest_happy_hours(
+    store: &Store,
+    clock: BusinessClock,
+    currency: Currency,
+    now: DateTime<Utc>,
+    weeks: i64,
+    hours: u32,
+    multiplier: u32,
+) -> Result<Vec<Suggestion>, ImportError> {
+    let latest = store.read(enishi_store::repo::loyalty::latest_program)?;
+    let base = latest.map_or_else(|| enishi_loyalty::starter("cafe").unwrap_or_default().to_string(), |p| p.document);
+    let doc: Document = serde_json::from_str(&base)
+        .map_err(|e| ImportError::Store(StoreError::Decode(format!("the programme in force: {e}"))))?;
+    let base = serde_json::to_string(&doc).map_err(|e| ImportError::Store(StoreError::Decode(e.to_string())))?;
+    let windows = store.read(|c| quiet_windows(c, &clock, now, weeks, hours, 3))?;
+    let since = now - chrono::Duration::weeks(weeks);
+    let mut out = Vec::with_capacity(windows.len());
+    for window in windows {
+        let Some(promotion) = happy_hour(window.weekday, window.from_hour, window.until_hour, multiplier) else {
+            continue;
+        };
+        let draft = with_promotion(doc.clone(), promotion.clone());
+        let text = serde_json::to_string(&draft).map_err(|e| ImportError::Store(StoreError::Decode(e.to_string())))?;
+        let cost = replay_cost(store, &text, Some(&base), since, now, clock, currency)?;
+        out.push(Suggestion { window, promotion, draft, cost });
+    }
+    Ok(out)
+}
 
 /// What a draft would have given on the orders of a period, against the programme in force.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -98,9 +148,13 @@ pub fn replay_cost(
     currency: Currency,
 ) -> Result<ReplayCost, ImportError> {
     let (csv, orders) = store.read(|c| orders_as_csv(c, since.timestamp(), until.timestamp()))?;
-    let points_with_draft = points_under(draft, &csv, since, clock, currency)?;
+    // The saved segments go along, so that a programme naming them applies; their members are
+    // then read from the replayed orders, as in a fresh database.
+    let segments = store.read(segments::list)?;
+    let replay = |doc: &str| points_under(doc, &csv, &segments, since, clock, currency);
+    let points_with_draft = replay(draft)?;
     let points_in_force = match in_force {
-        Some(doc) => points_under(doc, &csv, since, clock, currency)?,
+        Some(doc) => replay(doc)?,
         None => 0,
     };
     Ok(ReplayCost {
@@ -156,11 +210,12 @@ fn field(s: &str) -> String {
     }
 }
 
-/// The points `csv`'s orders earn in a fresh database under the programme `doc`, in force from
-/// `since`.
+/// The points `csv`'s orders earn in a fresh database holding `segments` under the programme
+/// `doc`, in force from `since`.
 fn points_under(
     doc: &str,
     csv: &str,
+    segments: &[Segment],
     since: DateTime<Utc>,
     clock: BusinessClock,
     currency: Currency,
@@ -171,6 +226,12 @@ fn points_under(
     let dir = tempfile::tempdir().map_err(|e| ImportError::Store(StoreError::Open(e.to_string())))?;
     let path = dir.path().join("replay.db");
     let fresh = Store::open(&path.to_string_lossy())?;
+    fresh.write(|c| {
+        for s in segments {
+            segments::create(c, &s.name, &s.description, &s.rule)?;
+        }
+        Ok::<_, StoreError>(())
+    })?;
     fresh
         .write(|c| enishi_rewards::apply_program(c, &doc.to_string(), clock, "replay"))
         .map_err(|e| ImportError::Store(StoreError::Decode(format!("the programme cannot be replayed: {e}"))))?;

@@ -641,6 +641,19 @@ fn a_segment_promotion_and_a_personal_offer_over_http() {
         assert_eq!((s, v["field"].as_str()), (422, Some("round")), "{v}");
         let (s, _, _) = app.call("POST", "/api/v1/loyalty/offers/favourite/issue", Some(&app.staff), None);
         assert_eq!(s, 403, "staff may not issue offers");
+        let (s, v) = app.admin("GET", "/api/v1/loyalty/suggestions?weeks=4&hours=1", None);
+        assert_eq!(s, 200, "{v}");
+        let first = &v[0];
+        assert!(first["window"]["weekday"].is_string() && first["cost"]["orders"].as_i64() >= Some(1), "{v}");
+        assert_eq!(
+            first["draft"]["promotions"].as_array().map(Vec::len),
+            Some(2),
+            "the programme's and the happy hour"
+        );
+        let (s, v) = app.admin("GET", "/api/v1/loyalty/suggestions?weeks=1", None);
+        assert_eq!((s, v["field"].as_str()), (422, Some("weeks")), "{v}");
+        let (s, _, _) = app.call("GET", "/api/v1/loyalty/suggestions", Some(&app.staff), None);
+        assert_eq!(s, 403);
         let (s, v) = app.admin("DELETE", "/api/v1/segments/Regulars", None);
         assert_eq!((s, v["code"].as_str()), (409, Some("segment_in_use")), "the programme names it: {v}");
         assert!(v["detail"].as_str().unwrap().contains("promotions[0].segment"), "{v}");

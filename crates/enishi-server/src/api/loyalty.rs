@@ -29,6 +29,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(verify))
         .routes(routes!(report))
         .routes(routes!(issue_offer))
+        .routes(routes!(suggestions))
         .routes(routes!(summary))
         .routes(routes!(ledger))
         .routes(routes!(redeem))
@@ -981,6 +982,93 @@ async fn issue_offer(
         already: r.already,
         without_product: r.without_product,
     }))
+}
+
+/// What to look for in the shop's quiet hours.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct SuggestionQuery {
+    /// Weeks of orders to read, 2 to 52.
+    #[serde(default)]
+    #[param(default = 8, minimum = 2, maximum = 52)]
+    weeks: Option<i64>,
+    /// Hours in a window, 1 to 12.
+    #[serde(default)]
+    #[param(default = 3, minimum = 1, maximum = 12)]
+    hours: Option<u32>,
+    /// The drafted promotion's points multiplier, 2 to 10.
+    #[serde(default)]
+    #[param(default = 2, minimum = 2, maximum = 10)]
+    multiplier: Option<u32>,
+}
+
+/// A suggested happy hour.
+#[derive(Serialize, ToSchema)]
+struct SuggestionOut {
+    /// The quiet window: `weekday`, `from_hour`, `until_hour`, `orders_per_week`,
+    /// `revenue_per_week`, `share_of_day`.
+    #[schema(value_type = Object)]
+    window: Value,
+    /// The recurring promotion drafted for it (docs/loyalty.md).
+    #[schema(value_type = Object)]
+    promotion: Value,
+    /// The programme with it added: PUT it to /api/v1/loyalty/program to apply it.
+    #[schema(value_type = Object)]
+    draft: Value,
+    /// What it would have cost over the weeks read: `orders`, `points_in_force`,
+    /// `points_with_draft`, `extra_points`, `since`, `until`.
+    #[schema(value_type = Object)]
+    cost: Value,
+}
+
+#[utoipa::path(get, path = "/api/v1/loyalty/suggestions", operation_id = "loyaltySuggestions", tag = "loyalty",
+    summary = "Happy hours suggested from the shop's quiet windows",
+    description = "The three quietest windows of the shop's week (by weekday and hour in the business time zone, within the hours it trades), each drafted as a recurring promotion added to the programme in force, with what it would have cost: the period's orders replayed in a fresh temporary database with and without it. Nothing is written.\n\nRoles: admin, marketer.",
+    params(SuggestionQuery),
+    responses(
+        (status = 200, description = "The suggestions, quietest first (empty with too few orders).", body = Vec<SuggestionOut>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
+async fn suggestions(
+    _: Manager,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<SuggestionQuery>,
+) -> Result<Response, ApiError> {
+    let (weeks, hours, multiplier) = (q.weeks.unwrap_or(8), q.hours.unwrap_or(3), q.multiplier.unwrap_or(2));
+    if !(2..=52).contains(&weeks) {
+        return Err(ApiError::invalid("weeks", "must be between 2 and 52"));
+    }
+    if !(1..=12).contains(&hours) {
+        return Err(ApiError::invalid("hours", "must be between 1 and 12"));
+    }
+    if !(2..=10).contains(&multiplier) {
+        return Err(ApiError::invalid("multiplier", "must be between 2 and 10"));
+    }
+    let (now, w) = (state.now(), state.workspace());
+    let found = state
+        .run(move |s| {
+            enishi_ingest::drafts::suggest_happy_hours(s, w.clock, w.currency, now, weeks, hours, multiplier)
+                .map_err(ApiError::internal)
+        })
+        .await?;
+    let out: Result<Vec<SuggestionOut>, serde_json::Error> = found
+        .iter()
+        .map(|f| {
+            Ok(SuggestionOut {
+                window: serde_json::to_value(&f.window)?,
+                promotion: serde_json::to_value(&f.promotion)?,
+                draft: serde_json::to_value(&f.draft)?,
+                cost: serde_json::to_value(&f.cost)?,
+            })
+        })
+        .collect();
+    Ok(ok(out.map_err(ApiError::internal)?))
 }
 
 /// A manual adjustment.

@@ -296,14 +296,6 @@ fn refused(e: LoyaltyError) -> anyhow::Error {
     }
 }
 
-/// One suggestion: a quiet window, its promotion and what it would have cost.
-#[derive(serde::Serialize)]
-struct Suggestion {
-    window: enishi_insights::quiet::QuietWindow,
-    promotion: enishi_loyalty::program::Promotion,
-    cost: enishi_ingest::drafts::ReplayCost,
-}
-
 /// `enishi loyalty suggest`: the quiet windows, each as a drafted happy hour with its replayed
 /// cost; with `--draft N FILE`, the programme with suggestion N added, written to FILE.
 fn suggest(
@@ -315,33 +307,16 @@ fn suggest(
     draft: Option<Vec<String>>,
     json: bool,
 ) -> Result<()> {
-    use enishi_ingest::drafts::{happy_hour, replay_cost, with_promotion};
-    let now = store.now();
     let (_, currency) = super::workspace(store)?;
-    let latest = store.read(loyalty::latest_program)?;
-    let doc: enishi_loyalty::program::Document = match &latest {
-        Some(p) => serde_json::from_str(&p.document)?,
-        None => serde_json::from_str(enishi_loyalty::starter("cafe").unwrap_or_default())?,
-    };
-    let windows = store.read(|c| enishi_insights::quiet::quiet_windows(c, &clock, now, weeks, hours, 3))?;
-    let since = now - chrono::Duration::weeks(weeks);
-    let mut suggestions = Vec::new();
-    for w in windows {
-        let Some(promotion) = happy_hour(w.weekday, w.from_hour, w.until_hour, multiplier) else { continue };
-        let drafted = serde_json::to_string(&with_promotion(doc.clone(), promotion.clone()))?;
-        // Against the programme the draft starts from: the one in force, or the starter.
-        let base = serde_json::to_string(&doc)?;
-        let cost = replay_cost(store, &drafted, Some(&base), since, now, clock, currency)?;
-        suggestions.push(Suggestion { window: w, promotion, cost });
-    }
+    let suggestions =
+        enishi_ingest::drafts::suggest_happy_hours(store, clock, currency, store.now(), weeks, hours, multiplier)?;
     if let Some(args) = draft {
         let n: usize = args[0].parse().map_err(|_| BadInput(format!("--draft: '{}' is not a number", args[0])))?;
         let chosen = n
             .checked_sub(1)
             .and_then(|i| suggestions.get(i))
             .ok_or_else(|| BadInput(format!("--draft: there are {} suggestion(s), not {n}", suggestions.len())))?;
-        let drafted = with_promotion(doc, chosen.promotion.clone());
-        std::fs::write(&args[1], serde_json::to_string_pretty(&drafted)?)
+        std::fs::write(&args[1], serde_json::to_string_pretty(&chosen.draft)?)
             .with_context(|| format!("writing {}", args[1]))?;
         eprintln!(
             "wrote the programme with \"{}\" to {}; apply it with `enishi loyalty apply {}`",
