@@ -1260,27 +1260,41 @@ fn points_by_order(s: &Store) -> Vec<(String, i64)> {
 
 #[test]
 fn a_weekly_promotion_earns_exactly_at_its_boundaries_through_an_import_and_one_by_one() {
+    // Tuesdays 14:00–17:00 in Tokyo, double points; 2026-12-01 is a Tuesday.
+    let doc = json!({"name": "happy", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+        "promotions": [{"id": "tuesday", "name": "Tuesday afternoons", "multiplier": 2,
+                        "repeat": {"weekdays": ["tue"], "from": "14:00", "until": "17:00"}}]});
+    earns_the_same_both_ways(
+        &[
+            ("T-1", "T1", "2026-12-01 13:59:00", "X", 30),
+            ("T-2", "T2", "2026-12-01 14:00:00", "X", 60),
+            ("T-3", "T3", "2026-12-01 16:59:59", "X", 60),
+            ("T-4", "T4", "2026-12-01 17:00:00", "X", 30),
+            ("T-5", "T5", "2026-11-30 15:00:00", "X", 30),
+        ],
+        |s, tokyo| {
+            s.write(|c| enishi_rewards::apply_program(c, &doc.to_string(), tokyo, "test")).unwrap();
+        },
+    );
+}
+
+/// An order of [`earns_the_same_both_ways`]: (order id, customer, local time in Tokyo, SKU,
+/// points it earns); $30 each.
+type Expected<'a> = (&'a str, &'a str, &'a str, &'a str, i64);
+
+/// Imports `orders` into one database and records them one by one through the intake into
+/// another, each first set up by `setup`: both earn what `orders` expects and keep the same
+/// books, on SQLite and PostgreSQL.
+fn earns_the_same_both_ways(orders: &[Expected<'_>], setup: impl Fn(&Store, BusinessClock)) {
     use enishi_ingest::formats::OrderFormat;
     use enishi_ingest::orders::{import_orders, OrderImportOptions};
     use enishi_ingest::Progress;
 
-    // Tuesdays 14:00–17:00 in Tokyo, double points; 2026-12-01 is a Tuesday.
     let tokyo = BusinessClock::new("Asia/Tokyo").unwrap();
-    let doc = json!({"name": "happy", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
-        "promotions": [{"id": "tuesday", "name": "Tuesday afternoons", "multiplier": 2,
-                        "repeat": {"weekdays": ["tue"], "from": "14:00", "until": "17:00"}}]});
-    // (order, local time, points): $30 each.
-    let orders = [
-        ("T-1", "2026-12-01 13:59:00", 30),
-        ("T-2", "2026-12-01 14:00:00", 60),
-        ("T-3", "2026-12-01 16:59:59", 60),
-        ("T-4", "2026-12-01 17:00:00", 30),
-        ("T-5", "2026-11-30 15:00:00", 30),
-    ];
-    let expected: Vec<(String, i64)> = orders.iter().map(|o| (o.0.to_string(), o.2)).collect();
+    let expected: Vec<(String, i64)> = orders.iter().map(|o| (o.0.to_string(), o.4)).collect();
     let csv =
         orders.iter().fold(String::from("order_id,customer_id,placed_at,sku,quantity,unit_price\n"), |mut s, o| {
-            s.push_str(&format!("{},C-{},{},X,1,30.00\n", o.0, o.0, o.1));
+            s.push_str(&format!("{},C-{},{},{},1,30.00\n", o.0, o.1, o.2, o.3));
             s
         });
     let pairs = [(testing::sqlite(), testing::sqlite())]
@@ -1290,14 +1304,15 @@ fn a_weekly_promotion_earns_exactly_at_its_boundaries_through_an_import_and_one_
     for (batched, one_by_one) in &pairs {
         eprintln!("backend: {:?}", batched.store.backend());
         for db in [batched, one_by_one] {
-            db.store.write(|c| enishi_rewards::apply_program(c, &doc.to_string(), tokyo, "test")).unwrap();
+            setup(&db.store, tokyo);
         }
         let mut opts = OrderImportOptions::new(OrderFormat::Generic);
         opts.clock = tokyo;
         import_orders(&batched.store, csv.as_bytes(), "o.csv", &opts, Progress::default()).unwrap();
         let workspace = Workspace { clock: tokyo, currency: enishi_core::Currency::USD };
-        for (id, at, points) in orders {
-            let input = order_input(id, &format!("C-{id}"), at, "30.00", json!({}));
+        for &(id, customer, at, sku, points) in orders {
+            let mut input = order_input(id, &format!("C-{customer}"), at, "30.00", json!({}));
+            input.lines[0].sku = sku.to_string();
             let earned = one_by_one
                 .store
                 .write(|c| -> Result<_, IntakeError> {
@@ -1322,69 +1337,32 @@ fn save_segment(s: &Store, name: &str, text: &str, clock: BusinessClock) {
 
 #[test]
 fn a_segment_promotion_earns_for_its_members_as_of_the_day_before_through_an_import_and_one_by_one() {
-    use enishi_ingest::formats::OrderFormat;
-    use enishi_ingest::orders::{import_orders, OrderImportOptions};
-    use enishi_ingest::Progress;
-
-    let tokyo = BusinessClock::new("Asia/Tokyo").unwrap();
     let doc = json!({"name": "cake", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
         "promotions": [{"id": "cake-lovers", "name": "Triple for cake lovers", "multiplier": 3,
                         "starts": "2026-12-01 00:00", "ends": "2026-12-05 00:00", "segment": "Cake buyers"}]});
-    // (order, customer, local time, sku, points): $30 each.
-    let orders = [
-        ("A-1", "A", "2026-11-20 10:00:00", "CAKE", 30),
-        ("A-2", "A", "2026-12-02 12:00:00", "X", 90),
-        ("B-1", "B", "2026-12-02 12:00:00", "X", 30),
-        // C's first cake makes them a member from the next day: not on the day itself, whatever
-        // order the day's purchases arrive in.
-        ("C-1", "C", "2026-12-03 10:00:00", "CAKE", 30),
-        ("C-2", "C", "2026-12-03 15:00:00", "X", 30),
-        ("C-3", "C", "2026-12-04 09:00:00", "X", 90),
-        // After the promotion, members earn as everyone.
-        ("C-4", "C", "2026-12-05 00:00:00", "X", 30),
-    ];
-    let expected: Vec<(String, i64)> = orders.iter().map(|o| (o.0.to_string(), o.4)).collect();
-    let csv =
-        orders.iter().fold(String::from("order_id,customer_id,placed_at,sku,quantity,unit_price\n"), |mut s, o| {
-            s.push_str(&format!("{},C-{},{},{},1,30.00\n", o.0, o.1, o.2, o.3));
-            s
-        });
-    let pairs = [(testing::sqlite(), testing::sqlite())]
-        .into_iter()
-        .chain(testing::postgres().zip(testing::postgres()))
-        .collect::<Vec<_>>();
-    for (batched, one_by_one) in &pairs {
-        eprintln!("backend: {:?}", batched.store.backend());
-        for db in [batched, one_by_one] {
-            let refused = db.store.write(|c| enishi_rewards::apply_program(c, &doc.to_string(), tokyo, "test"));
+    earns_the_same_both_ways(
+        &[
+            ("A-1", "A", "2026-11-20 10:00:00", "CAKE", 30),
+            ("A-2", "A", "2026-12-02 12:00:00", "X", 90),
+            ("B-1", "B", "2026-12-02 12:00:00", "X", 30),
+            // C's first cake makes them a member from the next day: not on the day itself,
+            // whatever order the day's purchases arrive in.
+            ("C-1", "C", "2026-12-03 10:00:00", "CAKE", 30),
+            ("C-2", "C", "2026-12-03 15:00:00", "X", 30),
+            ("C-3", "C", "2026-12-04 09:00:00", "X", 90),
+            // After the promotion, members earn as everyone.
+            ("C-4", "C", "2026-12-05 00:00:00", "X", 30),
+        ],
+        |s, tokyo| {
+            let refused = s.write(|c| enishi_rewards::apply_program(c, &doc.to_string(), tokyo, "test"));
             assert!(
                 matches!(&refused, Err(LoyaltyError::Program(e)) if e.path == "promotions[0].segment"),
                 "a programme naming a segment not saved is refused: {refused:?}"
             );
-            save_segment(&db.store, "Cake buyers", r#"bought(sku: "CAKE")"#, tokyo);
-            db.store.write(|c| enishi_rewards::apply_program(c, &doc.to_string(), tokyo, "test")).unwrap();
-        }
-        let mut opts = OrderImportOptions::new(OrderFormat::Generic);
-        opts.clock = tokyo;
-        import_orders(&batched.store, csv.as_bytes(), "o.csv", &opts, Progress::default()).unwrap();
-        let workspace = Workspace { clock: tokyo, currency: enishi_core::Currency::USD };
-        for (id, customer, at, sku, points) in orders {
-            let mut input = order_input(id, &format!("C-{customer}"), at, "30.00", json!({}));
-            input.lines[0].sku = sku.to_string();
-            let earned = one_by_one
-                .store
-                .write(|c| -> Result<_, IntakeError> {
-                    let p = Programs::load(c, tokyo)?;
-                    Ok(record_order(c, &input, workspace, &p)?.2.expect("a programme is in force").points_earned)
-                })
-                .unwrap();
-            assert_eq!(earned, points, "{id} at {at} through the intake");
-        }
-        assert_eq!(points_by_order(&batched.store), expected, "through the import");
-        assert_eq!(points_by_order(&one_by_one.store), expected);
-        assert_eq!(loyalty_books(&batched.store), loyalty_books(&one_by_one.store));
-        assert_ledger_consistent(&batched.store);
-    }
+            save_segment(s, "Cake buyers", r#"bought(sku: "CAKE")"#, tokyo);
+            s.write(|c| enishi_rewards::apply_program(c, &doc.to_string(), tokyo, "test")).unwrap();
+        },
+    );
 }
 
 #[test]
