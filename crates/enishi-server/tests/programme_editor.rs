@@ -316,3 +316,45 @@ fn segments_and_personal_offers_are_edited_in_forms_and_must_be_saved_segments()
         assert_eq!(v["document"]["offers"][0]["reward"], "coffee");
     }
 }
+
+#[test]
+fn a_quiet_time_is_suggested_with_its_cost_and_added_to_the_draft_in_one_click() {
+    for db in enishi_store::testing::all() {
+        // Monday 2026-12-07, noon UTC; four Tuesdays before it with orders at 10:00 and 12:00
+        // (busy) and one at 11:00 (quiet).
+        let app = start_at(db, enishi_core::ManualClock::at("2026-12-07T12:00:00Z".parse().unwrap()));
+        assert_eq!(app.admin("PUT", "/api/v1/loyalty/program", Some(first())).0, 201);
+        let owner = session(&app, Role::Admin, Language::Ja, "tencho@shop.example");
+        let (status, html) = app.page("/loyalty/editor/suggestions", &owner);
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("まだ注文が足りません"), "no orders yet: {html}");
+        for (week, day) in ["10", "17", "24"].iter().chain(&["01"]).enumerate() {
+            let month = if week < 3 { "11" } else { "12" };
+            for (hour, total) in [("10", "5000"), ("11", "800"), ("12", "5000")] {
+                let order = json!({"order_id": format!("Q-{week}-{hour}"), "placed_at": format!("2026-{month}-{day}T{hour}:00:00Z"),
+                    "total": total, "customer": {"external_id": format!("Q{hour}")},
+                    "lines": [{"sku": "COFFEE", "quantity": 1, "unit_price": total}]});
+                assert_eq!(app.admin("POST", "/api/v1/orders", Some(order)).0, 201);
+            }
+        }
+        let (status, html) = app.page("/loyalty/editor/suggestions", &owner);
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("id=\"suggestions\""), "{html}");
+        // Tuesday 10:00–13:00 is the only window (12 orders in 8 weeks): doubling it would have
+        // given as many points again as its $43,200 of orders earned.
+        assert!(html.contains("火曜 10時〜13時 ポイント2倍"), "named in Japanese: {html}");
+        assert!(html.contains("週に1.5件"), "{html}");
+        assert!(html.contains("12件の注文で43200ポイント増"), "its replayed cost: {html}");
+        let csrf = csrf_in(&html);
+        let form = [("csrf", csrf.as_str()), ("weekday", "tue"), ("from", "10"), ("until", "13")];
+        let (status, location, _) = app.form("/loyalty/editor/suggestions", &owner, &form);
+        assert_eq!((status, location.as_deref()), (303, Some("/loyalty/editor/promotions")));
+        let (_, html) = app.page("/loyalty/editor/changes", &owner);
+        assert!(html.contains("quiet-tue-10"), "the draft has the happy hour: {html}");
+        assert_eq!(points_per_unit(&app).0, 1, "nothing applied");
+        let bad = [("csrf", csrf.as_str()), ("weekday", "someday"), ("from", "10"), ("until", "13")];
+        assert_eq!(app.form("/loyalty/editor/suggestions", &owner, &bad).0, 422);
+        let staff = app.session(Role::Staff);
+        assert_eq!(app.page("/loyalty/editor/suggestions", &staff).0, 403);
+    }
+}

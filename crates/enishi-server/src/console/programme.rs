@@ -37,6 +37,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/loyalty/editor", get(|| async { Redirect::to("/loyalty/editor/earning") }))
         .route("/loyalty/editor/json", get(json_page).post(save_json))
         .route("/loyalty/editor/preview", get(preview_page))
+        .route("/loyalty/editor/suggestions", get(suggestions_page).post(add_suggestion))
         .route("/loyalty/editor/changes", get(changes_page))
         .route("/loyalty/editor/apply", post(apply_draft))
         .route("/loyalty/editor/discard", post(discard_draft))
@@ -234,6 +235,7 @@ fn frame(v: &Visitor, ed: &Editor, current: &str, body: Markup) -> Markup {
             }
             a href="/loyalty/editor/json" aria-current=[("json" == current).then_some("page")] { (tr.t("JSON (experts)")) } " "
             a href="/loyalty/editor/preview" aria-current=[("preview" == current).then_some("page")] { (tr.t("Preview")) } " "
+            a href="/loyalty/editor/suggestions" aria-current=[("suggestions" == current).then_some("page")] { (tr.t("Suggestions")) } " "
             a href="/loyalty/editor/changes" class="button" id="review-changes" aria-current=[("changes" == current).then_some("page")] {
                 (tr.t("Review and apply")) " (" (changes.len()) ")"
             } " "
@@ -574,6 +576,105 @@ async fn discard_draft(
         .await
     {
         Ok(_) => Redirect::to("/loyalty/editor/earning").into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+// ------------------------------------------------------------------ suggestions
+
+/// Weeks of orders the suggestions read.
+const SUGGESTION_WEEKS: i64 = 8;
+
+/// The happy hours suggested from the shop's quiet windows (the API's and `enishi loyalty
+/// suggest`'s), each with what it would have cost and a button that adds it to the draft.
+async fn suggestions_page(
+    ConsoleManager(v, _): ConsoleManager<LoyaltyPages>,
+    State(state): State<AppState>,
+) -> Response {
+    let (now, w) = (state.now(), state.workspace());
+    let found = state
+        .run(move |s| {
+            enishi_ingest::drafts::suggest_happy_hours(s, w.clock, w.currency, now, SUGGESTION_WEEKS, 3, 2)
+                .map_err(ApiError::internal)
+        })
+        .await;
+    let (found, ed) = match (found, editor(&state).await) {
+        (Ok(found), Ok(ed)) => (found, ed),
+        (Err(e), _) | (_, Err(e)) => return e.into_response(),
+    };
+    let tr = v.tr();
+    let lang = v.user.language;
+    let rows = html! {
+        @for (i, f) in found.iter().enumerate() {
+            tr {
+                td { (entry_name(&serde_json::to_value(&f.promotion).unwrap_or(Value::Null), lang)) }
+                td { (tr.f("{} orders, {} a week", &[&format!("{:.1}", f.window.orders_per_week), &w.currency.format(f.window.revenue_per_week)])) }
+                td { (format!("{:.0}%", f.window.share_of_day * 100.0)) }
+                td { (tr.f("{} more points over {} orders", &[&f.cost.extra_points, &f.cost.orders])) }
+                td {
+                    form method="post" action="/loyalty/editor/suggestions" {
+                        input type="hidden" name="csrf" value=(v.csrf);
+                        input type="hidden" name="weekday" value=(f.window.weekday);
+                        input type="hidden" name="from" value=(f.window.from_hour);
+                        input type="hidden" name="until" value=(f.window.until_hour);
+                        button id={ "add-suggestion-" (i + 1) } { (tr.t("Add to the draft")) }
+                    }
+                }
+            }
+        }
+    };
+    let body = html! {
+        h2 { (tr.t("Happy hours for quiet times")) }
+        p class="muted" { (tr.f("The quietest three hours of each weekday in the last {} weeks (in the business time zone, within the hours the shop trades), as a double-points promotion every week. Its cost is what the same weeks' orders would have earned with it, replayed apart: nothing is written.", &[&SUGGESTION_WEEKS])) }
+        @if found.is_empty() {
+            p id="no-suggestions" { (tr.t("Not enough orders yet to find quiet times.")) }
+        } @else {
+            (table(Some("suggestions"), None, &[tr.t("Happy hour"), tr.t("Usually"), tr.t("Share of the day"), tr.t("Cost over those weeks"), ""], rows))
+        }
+    };
+    v.page(tr.t("Programme editor"), frame(&v, &ed, "suggestions", body)).into_response()
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct SuggestionForm {
+    csrf: String,
+    weekday: String,
+    from: u32,
+    until: u32,
+}
+
+carries_csrf!(SuggestionForm);
+
+/// Adds a suggested happy hour to the draft (nothing is applied).
+async fn add_suggestion(
+    ConsoleManager(v, _): ConsoleManager<LoyaltyPages>,
+    State(state): State<AppState>,
+    Posted(f): Posted<SuggestionForm>,
+) -> Response {
+    let Some(promotion) = enishi_ingest::drafts::happy_hour(&f.weekday, f.from, f.until, 2) else {
+        return ApiError::invalid("weekday", "a weekday (mon … sun) and hours in order").into_response();
+    };
+    let by = v.user.email.clone();
+    let outcome = state
+        .with_programs(true, move |c, programs| {
+            let ed = read_editor(c, programs)?;
+            let mut doc = ed.draft.clone();
+            let promotion = serde_json::to_value(&promotion).map_err(ApiError::internal)?;
+            let list = doc.get_mut("promotions").and_then(Value::as_array_mut);
+            match list {
+                Some(list) => {
+                    list.retain(|p| p.get("id") != promotion.get("id"));
+                    list.push(promotion);
+                }
+                None => doc["promotions"] = Value::Array(vec![promotion]),
+            }
+            store_draft(c, &doc, ed.base, &by, &ed.clock)
+        })
+        .await;
+    match outcome {
+        Ok(Ok(())) => Redirect::to("/loyalty/editor/promotions").into_response(),
+        Ok(Err(e)) => ApiError::invalid(e.path, e.reason).into_response(),
         Err(e) => e.into_response(),
     }
 }
