@@ -38,7 +38,7 @@ pub use programs::{apply_program, ProgramCache, Programs};
 pub use repair::{repair, Repaired};
 pub use reports::{report, OccurrenceReport, ProgramReport, BASELINE_WEEKS, REPORTED_OCCURRENCES};
 pub use returns::{on_return, ReturnBatch, ReturnFacts};
-pub use segment_members::programme_field_naming;
+pub use segment_members::{missing_segment, programme_field_naming};
 pub use summary::{summary, LoyaltySummary};
 pub use welcome::{welcome, Welcome};
 

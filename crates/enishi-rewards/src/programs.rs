@@ -100,7 +100,7 @@ pub fn apply_program(
     applied_by: &str,
 ) -> Result<(i64, Program), LoyaltyError> {
     let program = Program::parse(json, &clock)?;
-    if let Some(missing) = crate::segment_members::first_missing(c, &program.segments())? {
+    if let Some(missing) = crate::segment_members::missing_segment(c, &program)? {
         return Err(LoyaltyError::Program(missing));
     }
     let from = program.effective_from.map_or_else(|| c.now(), |t| t.timestamp());

@@ -5,6 +5,7 @@
 //! or in an import batch that also holds the day's later orders.
 
 use enishi_core::BusinessClock;
+use enishi_loyalty::ProgramError;
 use enishi_segments::saved;
 use enishi_store::repo::segments as repo;
 use enishi_store::{Conn, StoreError};
@@ -46,16 +47,12 @@ pub(crate) fn is_member(
     Ok(members_by_day(c, name, &wanted, clock)?.get(&as_of_day).is_some_and(|m| !m.is_empty()))
 }
 
-/// The first of `named` (field path, segment name) whose segment is not saved, as the
-/// programme's error at that field.
-pub(crate) fn first_missing(
-    c: &mut dyn Conn,
-    named: &[(String, &str)],
-) -> Result<Option<enishi_loyalty::ProgramError>, StoreError> {
-    for (path, name) in named {
+/// The first segment the programme `p` names that is not saved, as the programme's error at
+/// the field that names it: applying such a programme is refused.
+pub fn missing_segment(c: &mut dyn Conn, p: &enishi_loyalty::Program) -> Result<Option<ProgramError>, StoreError> {
+    for (path, name) in p.segments() {
         if repo::by_name(c, name)?.is_none() {
-            let reason = format!("there is no saved segment named \"{name}\"");
-            return Ok(Some(enishi_loyalty::ProgramError { path: path.clone(), reason }));
+            return Ok(Some(ProgramError { path, reason: format!("there is no saved segment named \"{name}\"") }));
         }
     }
     Ok(None)

@@ -168,17 +168,6 @@ fn form_error(prefix: &str, e: &ProgramError) -> FieldError {
     }
 }
 
-/// The first saved segment `p` names that does not exist, as a programme error on its field
-/// (as applying would refuse it).
-fn missing_segment(c: &mut dyn enishi_store::Conn, p: &Program) -> Result<Option<ProgramError>, ApiError> {
-    for (path, name) in p.segments() {
-        if enishi_store::repo::segments::by_name(c, name)?.is_none() {
-            return Ok(Some(ProgramError { path, reason: format!("there is no saved segment named \"{name}\"") }));
-        }
-    }
-    Ok(None)
-}
-
 /// Validates `doc` and stores it as the draft; the programme's error when it is not valid.
 fn store_draft(
     c: &mut dyn enishi_store::Conn,
@@ -191,7 +180,7 @@ fn store_draft(
         Ok(p) => p,
         Err(e) => return Ok(Err(e)),
     };
-    if let Some(e) = missing_segment(c, &program)? {
+    if let Some(e) = enishi_rewards::missing_segment(c, &program)? {
         return Ok(Err(e));
     }
     let stored = StoredDraft {
