@@ -45,19 +45,23 @@ pub fn suggest_happy_hours(
 ) -> Result<Vec<Suggestion>, ImportError> {
     let latest = store.read(enishi_store::repo::loyalty::latest_program)?;
     let base = latest.map_or_else(|| enishi_loyalty::starter("cafe").unwrap_or_default().to_string(), |p| p.document);
-    let doc: Document = serde_json::from_str(&base)
-        .map_err(|e| ImportError::Store(StoreError::Decode(format!("the programme in force: {e}"))))?;
-    let base = serde_json::to_string(&doc).map_err(|e| ImportError::Store(StoreError::Decode(e.to_string())))?;
+    let doc: Document = serde_json::from_str(&base).map_err(|e| undecodable(format!("the programme in force: {e}")))?;
     let windows = store.read(|c| quiet_windows(c, &clock, now, weeks, hours, 3))?;
-    let since = now - chrono::Duration::weeks(weeks);
+    if windows.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The period's orders are read, and replayed under the programme as it is, once; then
+    // once under each draft.
+    let replay = Replay::read(store, now - chrono::Duration::weeks(weeks), now, clock, currency)?;
+    let points_in_force = replay.points(&base)?;
     let mut out = Vec::with_capacity(windows.len());
     for window in windows {
         let Some(promotion) = happy_hour(window.weekday, window.from_hour, window.until_hour, multiplier) else {
             continue;
         };
         let draft = with_promotion(doc.clone(), promotion.clone());
-        let text = serde_json::to_string(&draft).map_err(|e| ImportError::Store(StoreError::Decode(e.to_string())))?;
-        let cost = replay_cost(store, &text, Some(&base), since, now, clock, currency)?;
+        let text = serde_json::to_string(&draft).map_err(|e| undecodable(e.to_string()))?;
+        let cost = replay.cost(points_in_force, replay.points(&text)?);
         out.push(Suggestion { window, promotion, draft, cost });
     }
     Ok(out)
@@ -147,24 +151,81 @@ pub fn replay_cost(
     clock: BusinessClock,
     currency: Currency,
 ) -> Result<ReplayCost, ImportError> {
-    let (csv, orders) = store.read(|c| orders_as_csv(c, since.timestamp(), until.timestamp()))?;
-    // The saved segments go along, so that a programme naming them applies; their members are
-    // then read from the replayed orders, as in a fresh database.
-    let segments = store.read(segments::list)?;
-    let replay = |doc: &str| points_under(doc, &csv, &segments, since, clock, currency);
-    let points_with_draft = replay(draft)?;
-    let points_in_force = match in_force {
-        Some(doc) => replay(doc)?,
-        None => 0,
-    };
-    Ok(ReplayCost {
-        since,
-        until,
-        orders,
-        points_in_force,
-        points_with_draft,
-        extra_points: points_with_draft.saturating_sub(points_in_force),
-    })
+    let replay = Replay::read(store, since, until, clock, currency)?;
+    let points_in_force = in_force.map(|doc| replay.points(doc)).transpose()?.unwrap_or(0);
+    Ok(replay.cost(points_in_force, replay.points(draft)?))
+}
+
+/// The orders of a period, read once from the shop's database, to be replayed under
+/// programme documents in fresh temporary databases.
+struct Replay {
+    /// The orders as a generic order file, in time order.
+    csv: String,
+    /// How many.
+    orders: u64,
+    /// The saved segments: they go along, so that a programme naming them applies; their
+    /// members are then read from the replayed orders, as in a fresh database.
+    segments: Vec<Segment>,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    clock: BusinessClock,
+    currency: Currency,
+}
+
+impl Replay {
+    /// Reads the orders placed in `since..until` and the saved segments.
+    fn read(
+        store: &Store,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        clock: BusinessClock,
+        currency: Currency,
+    ) -> Result<Replay, ImportError> {
+        let (csv, orders) = store.read(|c| orders_as_csv(c, since.timestamp(), until.timestamp()))?;
+        let segments = store.read(segments::list)?;
+        Ok(Replay { csv, orders, segments, since, until, clock, currency })
+    }
+
+    /// The points the orders earn in a fresh database under the programme `doc`, in force
+    /// from the start of the period.
+    fn points(&self, doc: &str) -> Result<i64, ImportError> {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(doc).map_err(|e| undecodable(format!("the programme document: {e}")))?;
+        doc["effective_from"] = serde_json::Value::String(self.since.to_rfc3339_opts(SecondsFormat::Secs, true));
+        let dir = tempfile::tempdir().map_err(|e| ImportError::Store(StoreError::Open(e.to_string())))?;
+        let fresh = Store::open(&dir.path().join("replay.db").to_string_lossy())?;
+        fresh.write(|c| {
+            for s in &self.segments {
+                segments::create(c, &s.name, &s.description, &s.rule)?;
+            }
+            Ok::<_, StoreError>(())
+        })?;
+        fresh
+            .write(|c| enishi_rewards::apply_program(c, &doc.to_string(), self.clock, "replay"))
+            .map_err(|e| undecodable(format!("the programme cannot be replayed: {e}")))?;
+        let mut opts = OrderImportOptions::new(OrderFormat::Generic);
+        opts.clock = self.clock;
+        opts.currency = self.currency;
+        import_orders(&fresh, self.csv.as_bytes(), "replay.csv", &opts, Progress::default())?;
+        Ok(fresh.read(|c| c.query_one("SELECT COALESCE(SUM(points), 0) FROM loyalty_order_effects", &[])?.int(0))?)
+    }
+
+    /// The cost of a draft that earns `points_with_draft` against `points_in_force`.
+    fn cost(&self, points_in_force: i64, points_with_draft: i64) -> ReplayCost {
+        ReplayCost {
+            since: self.since,
+            until: self.until,
+            orders: self.orders,
+            points_in_force,
+            points_with_draft,
+            extra_points: points_with_draft.saturating_sub(points_in_force),
+        }
+    }
+}
+
+/// A document that cannot be read or replayed, as an import error.
+fn undecodable(message: String) -> ImportError {
+    ImportError::Store(StoreError::Decode(message))
 }
 
 /// The orders placed in `since..until` (Unix seconds) as a generic order file, in time order,
@@ -208,36 +269,4 @@ fn field(s: &str) -> String {
     } else {
         s.to_string()
     }
-}
-
-/// The points `csv`'s orders earn in a fresh database holding `segments` under the programme
-/// `doc`, in force from `since`.
-fn points_under(
-    doc: &str,
-    csv: &str,
-    segments: &[Segment],
-    since: DateTime<Utc>,
-    clock: BusinessClock,
-    currency: Currency,
-) -> Result<i64, ImportError> {
-    let mut doc: serde_json::Value = serde_json::from_str(doc)
-        .map_err(|e| ImportError::Store(StoreError::Decode(format!("the programme document: {e}"))))?;
-    doc["effective_from"] = serde_json::Value::String(since.to_rfc3339_opts(SecondsFormat::Secs, true));
-    let dir = tempfile::tempdir().map_err(|e| ImportError::Store(StoreError::Open(e.to_string())))?;
-    let path = dir.path().join("replay.db");
-    let fresh = Store::open(&path.to_string_lossy())?;
-    fresh.write(|c| {
-        for s in segments {
-            segments::create(c, &s.name, &s.description, &s.rule)?;
-        }
-        Ok::<_, StoreError>(())
-    })?;
-    fresh
-        .write(|c| enishi_rewards::apply_program(c, &doc.to_string(), clock, "replay"))
-        .map_err(|e| ImportError::Store(StoreError::Decode(format!("the programme cannot be replayed: {e}"))))?;
-    let mut opts = OrderImportOptions::new(OrderFormat::Generic);
-    opts.clock = clock;
-    opts.currency = currency;
-    import_orders(&fresh, csv.as_bytes(), "replay.csv", &opts, Progress::default())?;
-    Ok(fresh.read(|c| c.query_one("SELECT COALESCE(SUM(points), 0) FROM loyalty_order_effects", &[])?.int(0))?)
 }
