@@ -956,6 +956,17 @@ impl Program {
         self.doc.rewards.iter().find(|r| r.id == id)
     }
 
+    /// For each promotion, in document order, the segment it is limited to when it is running
+    /// at `at` (`None` for one open to everyone or not running then): what evaluating an order
+    /// placed at `at` needs to know of segments.
+    pub fn running_segments(&self, at: DateTime<Utc>) -> impl Iterator<Item = Option<&str>> {
+        self.doc
+            .promotions
+            .iter()
+            .zip(&self.windows)
+            .map(move |(pr, w)| pr.segment.as_deref().filter(|_| w.active_at(at, &self.clock)))
+    }
+
     /// The personal offer with this id.
     pub fn offer(&self, id: &str) -> Option<&Offer> {
         self.doc.offers.iter().find(|o| o.id == id)

@@ -483,12 +483,5 @@ impl OrderBooks for OrderBatch {
 /// force.
 pub(crate) fn segment_promotions_at(programs: &Programs, at: DateTime<Utc>) -> impl Iterator<Item = &str> {
     let program = programs.at(at.timestamp()).map(|(_, p)| p);
-    program.into_iter().flat_map(move |p| {
-        p.doc
-            .promotions
-            .iter()
-            .zip(&p.windows)
-            .filter(move |(pr, w)| pr.segment.is_some() && w.active_at(at, &p.clock))
-            .filter_map(|(pr, _)| pr.segment.as_deref())
-    })
+    program.into_iter().flat_map(move |p| p.running_segments(at).flatten())
 }

@@ -348,16 +348,12 @@ fn in_promotion_segments(
     day: i64,
 ) -> Result<Vec<bool>, StoreError> {
     let as_of = crate::segment_members::promotion_as_of(day);
-    let mut out = Vec::with_capacity(p.doc.promotions.len());
-    for (pr, w) in p.doc.promotions.iter().zip(&p.windows) {
-        out.push(match &pr.segment {
-            Some(s) if w.active_at(order.placed_at, &p.clock) => {
-                books.in_segment(s, order.customer_id, as_of, &p.clock)?
-            }
-            _ => false,
-        });
-    }
-    Ok(out)
+    p.running_segments(order.placed_at)
+        .map(|segment| match segment {
+            Some(s) => books.in_segment(s, order.customer_id, as_of, &p.clock),
+            None => Ok(false),
+        })
+        .collect()
 }
 
 /// Evaluates an order that has not been evaluated, reading and writing through `books`.
