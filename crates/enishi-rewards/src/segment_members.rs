@@ -29,9 +29,10 @@ pub(crate) fn members_by_day(
         saved::read_rule(&segment).and_then(|rule| enishi_segments::members_among_by_day(c, &rule, clock, wanted));
     evaluated.map_err(|e| match e {
         enishi_segments::Error::Store(e) => e,
-        other => {
-            StoreError::Decode(format!("segment \"{name}\" of the loyalty programme cannot be evaluated: {other}"))
-        }
+        other => StoreError::Decode(format!(
+            "segment \"{name}\", which the loyalty programme names, cannot be evaluated: {other}; \
+                 correct its rule (enishi segment update, or the console's segment page)"
+        )),
     })
 }
 
