@@ -332,6 +332,10 @@ pub struct ReturnInput {
     /// A refund without goods (a price adjustment), when there are no lines.
     #[serde(default)]
     pub amount: Option<String>,
+    /// Who records it (a console user or an API token, as the audit log names them): kept
+    /// with the points it takes back. Never read from a request body.
+    #[serde(skip)]
+    pub by: Option<String>,
 }
 
 /// Returned units of one SKU.
@@ -484,6 +488,7 @@ pub fn record_return(
             returned_at,
             reason: new.reason.as_deref(),
             amount: new.amount,
+            by: input.by.as_deref(),
         },
     )?;
     outcome_of(c, id, true)

@@ -800,6 +800,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                         returned_at: r.returned_at,
                         reason: r.reason.as_deref(),
                         amount: r.amount,
+                        by: None,
                     })
                 })
                 .collect();

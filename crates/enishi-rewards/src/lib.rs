@@ -30,8 +30,8 @@ pub use jobs::{run_jobs, verify, JobReport, Mismatch};
 pub use merge::{merge_books, MergedBooks};
 pub use offers::{issue_offer, OfferIssue, PRODUCT_LOOKBACK_DAYS};
 pub use operations::{
-    adjust, in_reward_segment, issue_once, membership, redeem, set_tier, use_coupon, Adjustment, MembershipAction,
-    Redemption,
+    adjust, in_reward_segment, issue_once, membership, redeem, reversal_key, reverse_adjustment, reversed_entry,
+    set_tier, use_coupon, Adjustment, MembershipAction, Redemption, Reversal,
 };
 pub use orders::{ledger, on_new_order, on_order, OrderLoyalty, Purchase, TierMove};
 pub use programs::{apply_program, ProgramCache, Programs};
@@ -81,6 +81,9 @@ pub enum LoyaltyError {
     /// Something asked for does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// An adjustment was reversed already, or is itself a reversal.
+    #[error("{0}")]
+    AlreadyReversed(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -200,27 +200,101 @@ pub fn adjust(
     now: i64,
 ) -> Result<(i64, bool), LoyaltyError> {
     let Adjustment { customer_id, points, reason, idempotency_key, by } = *a;
-    let (version, p) = programs.require()?;
     // unsigned_abs: `abs` of the most negative i64 is itself, which slipped past this check.
     if points == 0 || points.unsigned_abs() > MAX_ADJUSTMENT {
         return Err(invalid("points", "must be non-zero and at most 10,000,000 either way"));
     }
+    let detail = serde_json::json!({ "by": by }).to_string();
+    post_adjustment(c, programs, customer_id, points, reason, &format!("adjust:{idempotency_key}"), None, &detail, now)
+}
+
+/// A reversal of an earlier manual adjustment.
+#[derive(Debug, Clone, Copy)]
+pub struct Reversal<'a> {
+    /// Customer.
+    pub customer_id: i64,
+    /// The ledger entry of the adjustment reversed.
+    pub entry_id: i64,
+    /// Why (required).
+    pub reason: &'a str,
+    /// Who reverses it.
+    pub by: &'a str,
+}
+
+/// Reverses a manual adjustment with another one of the opposite points, linked to it (its
+/// `source_ref` is the reversed entry's id, its detail says `reverses`). An adjustment is
+/// reversed once: a second reversal is refused, as is reversing a reversal or an entry that is
+/// no manual adjustment of this customer. Taking back points already spent leaves a debt, as
+/// any adjustment does. Returns the balance.
+pub fn reverse_adjustment(
+    c: &mut dyn Conn,
+    programs: &Programs,
+    r: &Reversal<'_>,
+    now: i64,
+) -> Result<i64, LoyaltyError> {
+    let Reversal { customer_id, entry_id, reason, by } = *r;
+    let entry = loyalty::entry(c, entry_id)?
+        .filter(|e| e.customer_id == customer_id && e.kind == "adjust")
+        .ok_or_else(|| LoyaltyError::NotFound(format!("customer {customer_id} has no adjustment {entry_id}")))?;
+    if let Some(original) = reversed_entry(&entry) {
+        return Err(LoyaltyError::AlreadyReversed(format!(
+            "adjustment {entry_id} reverses adjustment {original}; adjust again instead"
+        )));
+    }
+    let key = reversal_key(entry_id);
+    if let Some(done) = loyalty::entry_by_key(c, &key)? {
+        return Err(LoyaltyError::AlreadyReversed(format!(
+            "adjustment {entry_id} was reversed already, by adjustment {}",
+            done.id
+        )));
+    }
+    let detail = serde_json::json!({ "by": by, "reverses": entry_id }).to_string();
+    let source_ref = entry_id.to_string();
+    let (balance, _) =
+        post_adjustment(c, programs, customer_id, -entry.points, reason, &key, Some(&source_ref), &detail, now)?;
+    Ok(balance)
+}
+
+/// The ledger key of the reversal of adjustment `entry_id`: one per adjustment.
+pub fn reversal_key(entry_id: i64) -> String {
+    format!("adjust:reverse:{entry_id}")
+}
+
+/// The adjustment `entry` reverses, when it is a reversal.
+pub fn reversed_entry(entry: &loyalty::Entry) -> Option<i64> {
+    let detail: serde_json::Value = serde_json::from_str(&entry.detail).ok()?;
+    detail.get("reverses")?.as_i64()
+}
+
+/// Posts a manual adjustment of `points` (not 0) under ledger key `key`; `false` when the key
+/// was used before.
+#[allow(clippy::too_many_arguments)]
+fn post_adjustment(
+    c: &mut dyn Conn,
+    programs: &Programs,
+    customer_id: i64,
+    points: i64,
+    reason: &str,
+    key: &str,
+    source_ref: Option<&str>,
+    detail: &str,
+    now: i64,
+) -> Result<(i64, bool), LoyaltyError> {
+    let (version, p) = programs.require()?;
     if reason.trim().is_empty() {
         return Err(invalid("reason", "an adjustment needs a reason"));
     }
     let mut acct = loyalty::account_for_update(c, customer_id, &referral_code(customer_id))?;
-    let key = format!("adjust:{idempotency_key}");
-    let detail = serde_json::json!({ "by": by }).to_string();
     let entry = NewEntry {
         customer_id,
         kind: "adjust",
         points,
         source: "manual",
-        source_ref: None,
+        source_ref,
         program_version: Some(version),
-        idempotency_key: &key,
+        idempotency_key: key,
         reason: Some(reason),
-        detail: &detail,
+        detail,
         occurred_at: now,
         available_at: now,
         expires_at: expires_at(p.doc.expiry, enishi_store::instant(now), programs.clock()).map(|t| t.timestamp()),

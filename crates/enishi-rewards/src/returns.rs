@@ -30,6 +30,8 @@ pub struct ReturnFacts<'a> {
     pub reason: Option<&'a str>,
     /// The amount refunded.
     pub amount: Amount,
+    /// Who recorded it, when a person or a token did (not an import).
+    pub by: Option<&'a str>,
 }
 
 /// Takes back, in proportion to what was refunded, the points an order earned, and its tier
@@ -53,7 +55,11 @@ fn take_back(books: &mut dyn ReturnBooks, ret: &ReturnFacts<'_>) -> Result<i64, 
     let at = ret.returned_at.timestamp();
     if points > 0 {
         let own = books.own_entries(&effect, &order.order_ref)?;
-        let detail = json!({ "order_id": order.order_ref, "returned_amount": order.returned }).to_string();
+        let mut detail = json!({ "order_id": order.order_ref, "returned_amount": order.returned });
+        if let Some(by) = ret.by {
+            detail["by"] = json!(by);
+        }
+        let detail = detail.to_string();
         books.debit(
             &mut acct,
             &NewEntry {

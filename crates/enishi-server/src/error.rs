@@ -216,6 +216,7 @@ const PROBLEM_CODES: &[&str] = &[
     "wrong_state",
     "invalid_review",
     "invalid_change",
+    "already_reversed",
 ];
 
 /// An error, as `application/problem+json` (RFC 9457) with Enishi's stable `code`: what

@@ -176,6 +176,207 @@ fn the_profile_opens_orders_shows_the_ledger_offers_rewards_with_why_not_and_use
     }
 }
 
+/// The Enishi id of order `order_ref` on a customer's page.
+fn order_on_page(html: &str, order_ref: &str) -> String {
+    let at = html.find(&format!(" · {order_ref} · ")).unwrap_or_else(|| panic!("{order_ref}: {html}"));
+    let before = &html[..at];
+    let id = before.rsplit("id=\"order-").next().unwrap();
+    id.split('"').next().unwrap().to_string()
+}
+
+/// The ids of the adjustments the page offers to reverse.
+fn reversible(html: &str, customer: i64) -> Vec<String> {
+    let prefix = format!("action=\"/customers/{customer}/adjustments/");
+    html.split(&prefix).skip(1).map(|r| r.split('/').next().unwrap().to_string()).collect()
+}
+
+#[test]
+fn managers_void_refund_and_reverse_adjustments_with_points_taken_back_and_who_and_why() {
+    for app in apps() {
+        let doc: Value = serde_json::from_str(PROGRAMME).unwrap();
+        assert_eq!(app.admin("PUT", "/api/v1/loyalty/program", Some(doc)).0, 201);
+        app.admin("POST", "/api/v1/orders", Some(order("V-1", "C-V", "57.40")));
+        app.admin("POST", "/api/v1/orders", Some(order("V-2", "C-V", "57.40")));
+        let id = customer_id(&app, "C-V");
+        let page = format!("/customers/{id}");
+        assert_eq!(balance(&app, id), 114);
+
+        // Staff are neither offered nor allowed to void.
+        let staff = app.session(Role::Staff);
+        let (_, html) = app.page(&page, &staff);
+        assert!(!html.contains("order-corrections") && reversible(&html, id).is_empty(), "{html}");
+        let staff_csrf = csrf_in(&html);
+        let v1 = order_on_page(&html, "V-1");
+        let returns = format!("{page}/orders/{v1}/returns");
+        let void = |csrf: &str, key: &str, reason: &str| -> Vec<(String, String)> {
+            [("csrf", csrf), ("key", key), ("what", "all"), ("reason", reason)]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let send = |cookie: &str, path: &str, fields: &[(String, String)]| {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            app.form(path, cookie, &fields)
+        };
+        assert_eq!(send(&staff, &returns, &void(&staff_csrf, "k-staff", "mistake")).0, 403);
+
+        let marketer = app.session(Role::Marketer);
+        let (_, html) = app.page(&page, &marketer);
+        let csrf = csrf_in(&html);
+        assert!(html.contains(&format!("action=\"{returns}\"")), "{html}");
+
+        // Refused, saying why, and nothing written.
+        let refusals: [(&[(&str, &str)], &str); 6] = [
+            (&[("what", "all"), ("reason", " ")], "Say why"),
+            (&[("what", "lines"), ("reason", "r"), ("q0", "3")], "BEANS-1: write a number of units from 0 to 2."),
+            (&[("what", "lines"), ("reason", "r"), ("q0", "0")], "Type how many units of which line come back."),
+            (&[("what", "amount"), ("reason", "r"), ("amount", "abc")], "is not an amount"),
+            (&[("what", "amount"), ("reason", "r"), ("amount", "100")], "at most 57.40"),
+            (&[("what", "everything"), ("reason", "r")], "Choose to void the order"),
+        ];
+        for (fields, why) in refusals {
+            let mut all = vec![("csrf", csrf.as_str()), ("key", "k-bad")];
+            all.extend_from_slice(fields);
+            let (s, _, html) = app.form(&returns, &marketer, &all);
+            assert!(s == 422 && html.contains(why), "{fields:?}: {s} {html}");
+        }
+        let stale = app.form(&returns, &marketer, &[("csrf", &csrf), ("key", " "), ("what", "all"), ("reason", "r")]);
+        assert!(stale.0 == 422 && stale.2.contains("out of date"), "{}", stale.2);
+        // Another customer's order is not voided from this page.
+        app.admin("POST", "/api/v1/orders", Some(order("V-9", "C-OTHER", "10.00")));
+        let other = customer_id(&app, "C-OTHER");
+        assert_eq!(
+            send(&marketer, &format!("/customers/{other}/orders/{v1}/returns"), &void(&csrf, "k-x", "r")).0,
+            404
+        );
+
+        // First it says what it will do, and does nothing.
+        let (s, _, html) = send(&marketer, &returns, &void(&csrf, "k-void", "rang up twice"));
+        assert_eq!(s, 200, "{html}");
+        assert!(html.contains("Void order V-1?"), "{html}");
+        assert!(html.contains("$57.40 is refunded to the customer and 57 points are taken back."), "{html}");
+        assert!(html.contains("name=\"confirmed\" value=\"yes\""), "{html}");
+        assert_eq!(balance(&app, id), 114, "nothing taken back before it is confirmed");
+        let (_, v) = app.admin("GET", "/api/v1/orders/V-1", None);
+        assert_eq!(v["returns"], json!([]), "no return stored: {v}");
+
+        // Confirmed: refunded, the points taken back, who and why on the timeline.
+        let mut confirmed = void(&csrf, "k-void", "rang up twice");
+        confirmed.push(("confirmed".into(), "yes".into()));
+        let (_, html) = follow(&app, &marketer, send(&marketer, &returns, &confirmed));
+        assert!(html.contains("Order V-1 voided: $57.40 refunded, 57 points taken back."), "{html}");
+        assert_eq!(balance(&app, id), 57);
+        let timeline = html.split("id=\"timeline\"").nth(1).unwrap();
+        assert!(
+            timeline.contains("Points: reverse") && timeline.contains("rang up twice · by console: marketer-"),
+            "{timeline}"
+        );
+        assert!(timeline.contains("Return V-1-Rk-void"), "the return names its order: {timeline}");
+        let orders = html.split("id=\"orders\"").nth(1).unwrap();
+        assert!(orders.contains("returned $57.40"), "{orders}");
+        assert!(!html.contains(&format!("action=\"{returns}\"")), "a voided order offers no more refunds");
+        // The same form again (a double click, Back and resend) changes nothing.
+        let (_, html) = follow(&app, &marketer, send(&marketer, &returns, &confirmed));
+        assert!(html.contains("Order V-1 voided"), "{html}");
+        assert_eq!(balance(&app, id), 57);
+        let again = send(&marketer, &returns, &void(&csrf, "k-void-2", "again"));
+        assert!(again.0 == 422 && again.2.contains("has been fully returned already"), "{}", again.2);
+
+        // One unit of V-2 returned, then part of its price refunded.
+        let v2 = order_on_page(&html, "V-2");
+        let returns2 = format!("{page}/orders/{v2}/returns");
+        let one = [("csrf", csrf.as_str()), ("key", "k-line"), ("what", "lines"), ("reason", "bag torn"), ("q0", "1")];
+        let (s, _, html) = app.form(&returns2, &marketer, &one);
+        assert!(s == 200 && html.contains("Refund on order V-2?") && html.contains("BEANS-1</code> × 1"), "{html}");
+        assert!(html.contains("$28.70 is refunded to the customer and 29 points are taken back."), "{html}");
+        let mut yes = one.to_vec();
+        yes.push(("confirmed", "yes"));
+        let (_, html) = follow(&app, &marketer, app.form(&returns2, &marketer, &yes));
+        assert!(html.contains("Refund on order V-2: $28.70 refunded, 29 points taken back."), "{html}");
+        assert_eq!(balance(&app, id), 28);
+        let part = [
+            ("csrf", csrf.as_str()),
+            ("key", "k-amt"),
+            ("what", "amount"),
+            ("reason", "late"),
+            ("amount", "$10"),
+            ("confirmed", "yes"),
+        ];
+        let (_, html) = follow(&app, &marketer, app.form(&returns2, &marketer, &part));
+        assert!(html.contains("Refund on order V-2: $10.00 refunded"), "{html}");
+        let (_, v) = app.admin("GET", "/api/v1/orders/V-2", None);
+        assert_eq!(v["returns"].as_array().map(Vec::len), Some(2), "{v}");
+        assert_eq!(v["returned_amount"], json!("38.70"), "{v}");
+
+        // An adjustment reversed by another, linked to it, once.
+        let adjust = [("csrf", csrf.as_str()), ("key", "adj-r"), ("points", "30"), ("reason", "goodwill")];
+        assert_eq!(app.form(&format!("{page}/adjustments"), &marketer, &adjust).0, 303);
+        let before = balance(&app, id);
+        let (_, html) = app.page(&page, &marketer);
+        let offered = reversible(&html, id);
+        assert_eq!(offered.len(), 1, "the adjustment, and no other entry: {html}");
+        let reversal = format!("{page}/adjustments/{}/reversal", offered[0]);
+        let staff_try = app.form(&reversal, &staff, &[("csrf", &staff_csrf), ("reason", "no")]);
+        assert_eq!(staff_try.0, 403);
+        let blank = app.form(&reversal, &marketer, &[("csrf", &csrf), ("reason", "")]);
+        assert!(blank.0 == 422 && blank.2.contains("Say why"), "{}", blank.2);
+        let (location, html) =
+            follow(&app, &marketer, app.form(&reversal, &marketer, &[("csrf", &csrf), ("reason", "wrong customer")]));
+        assert!(location.ends_with("?done=reversed") && html.contains("Adjustment reversed."), "{html}");
+        assert_eq!(balance(&app, id), before - 30);
+        let timeline = html.split("id=\"timeline\"").nth(1).unwrap();
+        assert!(
+            timeline.contains("Reverses an adjustment of +30: wrong customer · by console: marketer-"),
+            "{timeline}"
+        );
+        assert!(timeline.contains("goodwill · by console: marketer-"), "{timeline}");
+        assert!(timeline.contains(" · reversed "), "{timeline}");
+        assert!(reversible(&html, id).is_empty(), "neither the reversed nor the reversal is offered: {html}");
+        let twice = app.form(&reversal, &marketer, &[("csrf", &csrf), ("reason", "again")]);
+        assert!(twice.0 == 422 && twice.2.contains("was reversed already"), "{}", twice.2);
+        assert_eq!(balance(&app, id), before - 30);
+
+        // The API: another adjustment reversed once; a reversal, an earning or another's entry is not.
+        let (_, ledger) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty/ledger?limit=50"), None);
+        let entries = ledger["entries"].as_array().unwrap_or_else(|| panic!("{ledger}"));
+        let find =
+            |f: &dyn Fn(&Value) -> bool| entries.iter().find(|e| f(e)).map(|e| e["id"].as_i64().unwrap()).unwrap();
+        let the_reversal = find(&|e| e["kind"] == "adjust" && e["points"] == -30);
+        let an_earning = find(&|e| e["kind"] == "earn");
+        app.admin(
+            "POST",
+            &format!("/api/v1/customers/{id}/loyalty/adjustments"),
+            Some(json!({"points": 5, "reason": "r", "idempotency_key": "api-adj"})),
+        );
+        let (_, ledger) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty/ledger?limit=1"), None);
+        let api_adj = ledger["entries"][0]["id"].as_i64().unwrap();
+        let path = |entry: i64| format!("/api/v1/customers/{id}/loyalty/adjustments/{entry}/reversal");
+        let body = json!({"reason": "typo"}).to_string();
+        assert_eq!(app.call("POST", &path(api_adj), Some(&app.staff), Some(&body)).0, 403);
+        assert_eq!(app.admin("POST", &path(api_adj), Some(json!({"reason": ""}))).0, 422);
+        assert_eq!(app.admin("POST", &path(api_adj), Some(json!({}))).0, 422);
+        let (s, v) = app.admin("POST", &path(api_adj), Some(json!({"reason": "typo"})));
+        assert_eq!((s, v["balance"].as_i64()), (201, Some(before - 30)), "{v}");
+        let (s, v) = app.admin("POST", &path(api_adj), Some(json!({"reason": "typo"})));
+        assert_eq!((s, v["code"].as_str()), (409, Some("already_reversed")), "{v}");
+        let (s, v) = app.admin("POST", &path(the_reversal), Some(json!({"reason": "x"})));
+        assert_eq!((s, v["code"].as_str()), (409, Some("already_reversed")), "{v}");
+        assert_eq!(app.admin("POST", &path(an_earning), Some(json!({"reason": "x"}))).0, 404);
+        let other_path = format!("/api/v1/customers/{other}/loyalty/adjustments/{api_adj}/reversal");
+        assert_eq!(app.admin("POST", &other_path, Some(json!({"reason": "x"}))).0, 404);
+        assert_eq!(balance(&app, id), before - 30);
+
+        let (_, check) = app.admin("GET", "/api/v1/loyalty/verify", None);
+        assert!(check.to_string().contains("\"mismatches\":[]"), "{check}");
+        let (_, audit) = app.admin("GET", "/api/v1/audit?limit=50", None);
+        let audit = audit.to_string();
+        assert!(
+            audit.contains("orders.refund") && audit.contains("points.reverse") && audit.contains("user:marketer-"),
+            "{audit}"
+        );
+    }
+}
+
 #[test]
 fn managers_merge_two_records_and_the_kept_one_has_everything() {
     for app in apps() {

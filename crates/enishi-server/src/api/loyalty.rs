@@ -34,6 +34,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(ledger))
         .routes(routes!(redeem))
         .routes(routes!(adjust))
+        .routes(routes!(reverse_adjustment))
         .routes(routes!(set_tier))
         .routes(routes!(membership))
         .routes(routes!(use_coupon))
@@ -672,6 +673,7 @@ impl From<LoyaltyError> for ApiError {
             LoyaltyError::Limit(m) => conflict("limit_reached", m),
             LoyaltyError::Coupon(m) => conflict("coupon_unusable", m),
             LoyaltyError::NotFound(m) => ApiError::not_found(m),
+            LoyaltyError::AlreadyReversed(m) => conflict("already_reversed", m),
             LoyaltyError::Store(s) => s.into(),
         }
     }
@@ -1139,6 +1141,58 @@ async fn adjust(
         .await?;
     let body = Balance { balance };
     Ok(if new { created(body) } else { ok(body) })
+}
+
+/// Why an adjustment is reversed.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ReversalInput)]
+struct ReversalBody {
+    /// Why; not empty.
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F]*[^\s\u0000-\u001F][^\u0000-\u0008\u000B\u000C\u000E-\u001F]*$"
+    )]
+    reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/loyalty/adjustments/{entry_id}/reversal", operation_id = "reverseAdjustment", tag = "loyalty",
+    summary = "Reverse a manual adjustment",
+    description = "Posts an adjustment of the opposite points, linked to the one reversed (its `source_ref` is the reversed entry's id), with a reason. An adjustment is reversed once: a second reversal, or reversing a reversal, is 409 `already_reversed`. Taking back points already spent leaves a debt.\n\nRoles: admin, marketer.",
+    params(("id" = i64, Path, description = "Enishi customer id.", minimum = 0),
+        ("entry_id" = i64, Path, description = "The ledger entry of the adjustment (see the customer's ledger).", minimum = 0)),
+    request_body(content((ReversalBody = "application/json", examples(("mistake" = (value = json!({"reason": "typed 1000 instead of 100"}))))))),
+    responses(
+        (status = 201, description = "Reversed: the balance.", body = Balance),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`already_reversed`, `no_program` or `conflict`.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
+async fn reverse_adjustment(
+    Manager(caller): Manager,
+    State(state): State<AppState>,
+    PathParam((Id(id), Id(entry_id))): PathParam<(Id, Id)>,
+    Body(b): Body<ReversalBody>,
+) -> Result<Response, ApiError> {
+    let now = state.now().timestamp();
+    existing(&state, id).await?;
+    let by = caller.role.to_string();
+    let balance = state
+        .with_programs(true, move |c, programs| {
+            let r = enishi_rewards::Reversal { customer_id: id, entry_id, reason: &b.reason, by: &by };
+            let balance = enishi_rewards::reverse_adjustment(c, programs, &r, now)?;
+            let after = json!({"reverses": entry_id, "reason": b.reason, "balance": balance});
+            crate::audit::record(c, &caller.actor, "points.reverse", &format!("customer:{id}"), Some(after))?;
+            Ok(balance)
+        })
+        .await?;
+    Ok(created(Balance { balance }))
 }
 
 /// A tier override.

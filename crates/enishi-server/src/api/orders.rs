@@ -457,6 +457,7 @@ impl From<ReturnBody> for intake::ReturnInput {
             reason: b.reason,
             lines: b.lines.into_iter().map(|l| intake::ReturnLineInput { sku: l.sku, quantity: l.quantity }).collect(),
             amount: b.amount,
+            by: None,
         }
     }
 }
@@ -567,7 +568,7 @@ async fn create_return(
     PathParam(order_id): PathParam<String>,
     Body(body): Body<ReturnBody>,
 ) -> Result<Response, ApiError> {
-    let input = intake::ReturnInput::from(body);
+    let input = intake::ReturnInput { by: Some(caller.actor.clone()), ..intake::ReturnInput::from(body) };
     let ws = state.workspace();
     let (r, new, points) = state
         .run(move |s| {

@@ -322,6 +322,7 @@ async fn customer_page(
         (None, Some("interaction")) => tr.t("Interaction recorded.").to_string(),
         (None, Some("resolved")) => tr.t("Marked resolved.").to_string(),
         (None, Some("adjusted")) => tr.t("Points adjusted.").to_string(),
+        (None, Some("reversed")) => tr.t("Adjustment reversed.").to_string(),
         (None, Some("redeemed")) => tr.t("Reward redeemed; the coupon is in the loyalty card.").to_string(),
         (None, Some("enrolled")) => tr.t("Customer enrolled.").to_string(),
         (None, Some("edited")) => tr.t("Contact details saved.").to_string(),
@@ -415,6 +416,8 @@ struct Line {
     amount: Option<enishi_core::Amount>,
     points: Option<i64>,
     status: Option<String>,
+    /// A manual adjustment not reversed yet: its ledger entry, for the "reverse" form.
+    reversible: Option<i64>,
 }
 
 /// Who made a ledger entry, from its detail (`by`), when it says.
@@ -437,7 +440,7 @@ fn reason_text(tr: Tr, reason: &str) -> String {
 
 /// The timeline's lines: orders, returns, messages, interactions and merges, with the points
 /// ledger's entries (each with its reason and who made it), newest first.
-fn timeline_lines(tr: Tr, timeline: &[TimelineEntry], ledger: &[Entry]) -> Vec<Line> {
+fn timeline_lines(tr: Tr, clock: &BusinessClock, timeline: &[TimelineEntry], ledger: &[Entry]) -> Vec<Line> {
     let mut lines: Vec<Line> = timeline
         .iter()
         .map(|e| {
@@ -456,11 +459,26 @@ fn timeline_lines(tr: Tr, timeline: &[TimelineEntry], ledger: &[Entry]) -> Vec<L
                 amount: e.amount,
                 points: None,
                 status: e.status.as_deref().map(|s| tr.word(s)),
+                reversible: None,
             }
         })
         .collect();
+    // Adjustments reversed, by the entry that reversed them.
+    let reversals: std::collections::HashMap<i64, &Entry> =
+        ledger.iter().filter_map(|e| Some((enishi_rewards::reversed_entry(e)?, e))).collect();
     for e in ledger {
+        let reverses = enishi_rewards::reversed_entry(e);
         let mut summary = match (&e.reason, e.source.as_str(), &e.source_ref) {
+            (Some(reason), _, _) if reverses.is_some() => tr.f(
+                "Reverses an adjustment of {}: {}",
+                &[
+                    &ledger
+                        .iter()
+                        .find(|o| Some(o.id) == reverses)
+                        .map_or("?".to_string(), |o| format!("{:+}", o.points)),
+                    &reason_text(tr, reason),
+                ],
+            ),
             (Some(reason), _, _) if e.kind != "merge" => reason_text(tr, reason),
             (_, "merge", Some(r)) => tr.f("Customer {} merged into this one", &[r]),
             (_, "order" | "promotion", Some(r)) => tr.f("Order {}", &[r]),
@@ -472,6 +490,13 @@ fn timeline_lines(tr: Tr, timeline: &[TimelineEntry], ledger: &[Entry]) -> Vec<L
         if let Some(by) = entry_actor(e) {
             summary = tr.f("{} · by {}", &[&summary, &by]);
         }
+        // Said in the summary, which phones show too (they leave the later columns out).
+        let reversed = reversals.get(&e.id);
+        if let Some(r) = reversed {
+            let on = format::local_date(tr, clock, enishi_store::instant(r.occurred_at));
+            summary = tr.f("{} · reversed {}", &[&summary, &on]);
+        }
+        let reversible = (e.kind == "adjust" && reverses.is_none() && reversed.is_none()).then_some(e.id);
         lines.push(Line {
             at: enishi_store::instant(e.occurred_at),
             kind: tr.f("Points: {}", &[&tr.word(&e.kind)]),
@@ -479,14 +504,17 @@ fn timeline_lines(tr: Tr, timeline: &[TimelineEntry], ledger: &[Entry]) -> Vec<L
             amount: None,
             points: Some(e.points),
             status: None,
+            reversible,
         });
     }
     lines.sort_by_key(|l| std::cmp::Reverse(l.at));
     lines
 }
 
-/// The customer's orders, newest first, each opening to its lines.
-fn orders_html(tr: Tr, cur: Currency, clock: &BusinessClock, orders: &[Order]) -> Markup {
+/// The customer's orders, newest first, each opening to its lines (and, for owners and
+/// marketers, to the forms that void or refund it).
+fn orders_html(v: &Visitor, cur: Currency, clock: &BusinessClock, customer_id: i64, orders: &[Order]) -> Markup {
+    let tr = v.tr();
     html! {
         section id="orders" {
             h2 { (tr.t("Orders")) }
@@ -510,6 +538,9 @@ fn orders_html(tr: Tr, cur: Currency, clock: &BusinessClock, orders: &[Order]) -
                             }
                         }
                     }))
+                    @if v.role() != Role::Staff {
+                        (crate::console::corrections::return_forms(tr, cur, customer_id, &v.csrf, o))
+                    }
                 }
             }
         }
@@ -534,7 +565,8 @@ fn profile_html(
     let address = format::address(tr, &c.address);
     let day =
         |d: Option<chrono::DateTime<chrono::Utc>>| d.map_or("—".to_string(), |d| format::local_date(tr, clock, d));
-    let lines = timeline_lines(tr, &view.timeline, &view.ledger);
+    let lines = timeline_lines(tr, clock, &view.timeline, &view.ledger);
+    let manager = v.role() != Role::Staff;
     html! {
         h1 { (c.name.as_deref().unwrap_or(&c.external_id)) }
         @if let Some(f) = &c.furigana { p class="furigana" lang="ja" { (f) } }
@@ -592,14 +624,19 @@ fn profile_html(
             (extra_cards)
         }
         (forms)
-        (orders_html(tr, cur, clock, &view.orders))
+        (orders_html(v, cur, clock, c.id, &view.orders))
         h2 { (tr.t("Timeline")) }
         (table(Some("timeline"), None, &[&tr.f("When ({})", &[&format::zone_name(tr, clock)]), tr.t("What"), tr.t("Summary"), tr.t("Amount"), tr.t("Points"), tr.t("Status")], html! {
             @for e in &lines {
                 tr {
                     td { (format::local_time(tr, clock, e.at)) }
                     td { span class="kind" { (e.kind) } }
-                    td { (e.summary) }
+                    td {
+                        (e.summary)
+                        @if let (Some(entry), true) = (e.reversible, manager) {
+                            (crate::console::corrections::reverse_form(tr, c.id, entry, &v.csrf))
+                        }
+                    }
                     td { (e.amount.map(|a| cur.format(a)).unwrap_or_default()) }
                     td { @if let Some(p) = e.points { (format!("{p:+}")) } }
                     td { (e.status.clone().unwrap_or_default()) }

@@ -8,6 +8,7 @@ pub(crate) mod admin;
 pub(crate) mod analytics;
 pub(crate) mod campaigns;
 pub(crate) mod charts;
+pub(crate) mod corrections;
 pub(crate) mod customer_list;
 pub(crate) mod customers;
 pub(crate) mod feedback;
@@ -44,6 +45,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(customers::routes())
         .merge(customer_list::routes())
         .merge(till::routes())
+        .merge(corrections::routes())
         .merge(till_home::routes())
         .merge(people::routes())
         .merge(follow_up::routes())

@@ -38,6 +38,17 @@ pub(crate) enum Notice {
         /// Why it earned none (when it earned none).
         unearned: Option<Unearned>,
     },
+    /// An order was voided, or part of it returned or refunded.
+    Returned {
+        /// The shop's order id.
+        order: String,
+        /// The amount refunded.
+        amount: Amount,
+        /// Points taken back.
+        points: i64,
+        /// Everything left was returned: the order is voided.
+        voided: bool,
+    },
 }
 
 impl Notice {
@@ -57,6 +68,14 @@ impl Notice {
                     Some(Unearned::Engine(NoPoints::Capped)) => tr.t("the points limit is reached").to_string(),
                 };
                 tr.f("Recorded order {}: {}, no points — {}.", &[order, &amount, &why])
+            }
+            Notice::Returned { order, amount, points, voided } => {
+                let amount = cur.format(*amount);
+                if *voided {
+                    tr.f("Order {} voided: {} refunded, {} points taken back.", &[order, &amount, points])
+                } else {
+                    tr.f("Refund on order {}: {} refunded, {} points taken back.", &[order, &amount, points])
+                }
             }
         }
     }

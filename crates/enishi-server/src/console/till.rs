@@ -112,7 +112,7 @@ struct PurchaseForm {
 carries_csrf!(PurchaseForm);
 
 /// Why `typed` is no amount in `cur`, in the visitor's language.
-fn typed_refusal(tr: Tr, cur: Currency, typed: &str, e: &TypedAmountError) -> String {
+pub(crate) fn typed_refusal(tr: Tr, cur: Currency, typed: &str, e: &TypedAmountError) -> String {
     let typed = typed.trim();
     let example = cur.format(enishi_core::Amount::from_scaled(12_000_000));
     match e {
@@ -537,7 +537,7 @@ async fn use_coupon(
 }
 
 /// A fresh idempotency key for a form: sending the same form twice does it once.
-fn form_key() -> String {
+pub(crate) fn form_key() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 12];
     rand::rngs::OsRng.fill_bytes(&mut bytes);

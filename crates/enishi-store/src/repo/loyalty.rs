@@ -264,6 +264,14 @@ pub fn append(c: &mut dyn Conn, e: &NewEntry<'_>) -> Result<Option<i64>, StoreEr
     row.map(|r| r.int(0)).transpose()
 }
 
+/// The ledger entry with this id.
+pub fn entry(c: &mut dyn Conn, id: i64) -> Result<Option<Entry>, StoreError> {
+    c.query_opt(&format!("SELECT {ENTRY_COLUMNS} FROM loyalty_ledger WHERE id = $1"), params![id])?
+        .as_ref()
+        .map(entry_of)
+        .transpose()
+}
+
 /// The entry with this idempotency key.
 pub fn entry_by_key(c: &mut dyn Conn, key: &str) -> Result<Option<Entry>, StoreError> {
     c.query_opt(&format!("SELECT {ENTRY_COLUMNS} FROM loyalty_ledger WHERE idempotency_key = $1"), params![key])?
