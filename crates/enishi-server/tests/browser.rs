@@ -544,15 +544,19 @@ fn a_marketer_builds_a_nested_segment_counts_it_saves_it_and_lists_its_customers
 }
 
 #[test]
-fn a_japanese_till_at_phone_width_takes_yen_as_typed_and_confirms_an_unusual_sale() {
+fn a_yen_till_takes_amounts_as_typed_and_confirms_an_unusual_sale_in_japanese_and_english() {
     let Some(browser) = Browser::start() else { return };
     let db = testing::sqlite();
     let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
     db.store
         .write(|c| {
-            enishi_store::repo::settings::set(c, enishi_store::repo::settings::CURRENCY, "JPY")?;
-            enishi_store::repo::settings::set(c, enishi_store::repo::settings::TIME_ZONE, "Asia/Tokyo")?;
-            users::create(c, "ten@cafe.example", "Ten", Role::Staff, Language::Ja, "correct horse battery")
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::CURRENCY, "JPY")
+                .map_err(users::UserError::from)?;
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::TIME_ZONE, "Asia/Tokyo")
+                .map_err(users::UserError::from)?;
+            users::create(c, "ten@cafe.example", "Ten", Role::Staff, Language::Ja, "correct horse battery")?;
+            users::create(c, "sam@cafe.example", "Sam", Role::Staff, Language::En, "correct horse battery")?;
+            Ok::<_, users::UserError>(())
         })
         .unwrap();
     let store = enishi_store::Store::open(&db.url).unwrap();
@@ -571,50 +575,89 @@ fn a_japanese_till_at_phone_width_takes_yen_as_typed_and_confirms_an_unusual_sal
         json!({"name": "Cafe", "effective_from": "2026-01-01",
                "earning": {"points_per_unit": 0.01, "minimum_order": "1000"}}),
     );
-    let order: Value = api(
-        "POST",
-        "/api/v1/orders",
-        json!({"order_id": "J-1", "placed_at": "2026-11-02 10:00", "total": "1000",
-               "customer": {"external_id": "C-J", "name": "山田 花子"},
-               "lines": [{"sku": "LATTE", "quantity": 1, "unit_price": "1000"}]}),
-    )
-    .into_json()
-    .unwrap();
+    struct Pass {
+        lang: &'static str,
+        email: &'static str,
+        width: (u32, u32),
+        /// The amount field's label, the flash of the 1,200 sale, the loyalty card after it,
+        /// the question, the flash of the confirmed sale.
+        says: [&'static str; 5],
+        /// How the sale is typed.
+        typed: &'static str,
+    }
+    let passes = [
+        Pass {
+            lang: "ja",
+            email: "ten@cafe.example",
+            width: (390, 844),
+            says: [
+                "金額（¥）",
+                "¥1,200 で 12 ポイント獲得",
+                "22ポイント",
+                "金額は正しいですか",
+                "¥50,000 で 500 ポイント獲得",
+            ],
+            typed: "1,200円",
+        },
+        Pass {
+            lang: "en",
+            email: "sam@cafe.example",
+            width: (1280, 900),
+            says: [
+                "Amount (¥)",
+                "¥1,200 earned 12 points",
+                "22 points",
+                "Is the amount right?",
+                "¥50,000 earned 500 points",
+            ],
+            typed: "¥1,200",
+        },
+    ];
+    for (n, p) in passes.iter().enumerate() {
+        let order: Value = api(
+            "POST",
+            "/api/v1/orders",
+            json!({"order_id": format!("J-{n}"), "placed_at": "2026-11-02 10:00", "total": "1000",
+                   "customer": {"external_id": format!("C-J{n}"), "name": "山田 花子"},
+                   "lines": [{"sku": "LATTE", "quantity": 1, "unit_price": "1000"}]}),
+        )
+        .into_json()
+        .unwrap();
+        let width = if p.width.0 < 500 { "phone" } else { "desktop" };
+        let shot = |step: u32, what: &str| format!("{}-till-{what}-{}-{width}", 30 + step + 100 * n as u32, p.lang);
 
-    browser.resize(390, 844);
-    browser.go(&format!("{app}/login"));
-    browser.type_into("input[name=email]", "ten@cafe.example");
-    browser.type_into("input[name=password]", "correct horse battery");
-    browser.click("form[action='/login'] button");
-    browser.go(&format!("{app}/customers/{}", order["customer_id"]));
-    assert_eq!(browser.text("h1"), "山田 花子");
-    assert!(browser.text("#record-purchase").contains("金額（¥）"), "{}", browser.text("#record-purchase"));
+        browser.resize(p.width.0, p.width.1);
+        sign_in_as(&browser, &app, p.email);
+        browser.go(&format!("{app}/customers/{}", order["customer_id"]));
+        assert_eq!(browser.text("h1"), "山田 花子");
+        assert!(browser.text("#record-purchase").contains(p.says[0]), "{}", browser.text("#record-purchase"));
 
-    // 1,200円 as typed: recorded as ¥1,200, earning its 12 points.
-    browser.type_into("#till-sale input[name=amount]", "1,200円");
-    browser.click("#till-sale button");
-    let flash = browser.text("#flash");
-    assert!(flash.contains("¥1,200 で 12 ポイント獲得"), "{flash}");
-    assert!(browser.text("#loyalty").contains("22ポイント"), "{}", browser.text("#loyalty"));
-    browser.check("30-till-yen-recorded-ja-phone");
+        // The sale as typed: recorded as ¥1,200, earning its 12 points.
+        browser.type_into("#till-sale input[name=amount]", p.typed);
+        browser.click("#till-sale button");
+        let flash = browser.text("#flash");
+        assert!(flash.contains(p.says[1]), "{flash}");
+        assert!(browser.text("#loyalty").contains(p.says[2]), "{}", browser.text("#loyalty"));
+        browser.check(&shot(0, "yen-recorded"));
 
-    // ¥50,000 is far above this customer's usual: the till asks, keeping what was typed.
-    browser.type_into("#till-sale input[name=amount]", "¥50,000");
-    browser.click("#till-sale button");
-    let question = browser.text("#till-confirm");
-    assert!(question.contains("¥50,000") && question.contains("金額は正しいですか"), "{question}");
-    let typed = browser.script("return document.querySelector('#till-sale input[name=amount]').value");
-    assert_eq!(typed, json!("¥50,000"));
-    browser.check("31-till-unusual-sale-ja-phone");
-    browser.click("#till-confirm button");
-    let flash = browser.text("#flash");
-    assert!(flash.contains("¥50,000 で 500 ポイント獲得"), "{flash}");
-    let overflow = browser.script(
-        "return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)\
-         .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))",
-    );
-    assert_eq!(overflow, json!([]), "nothing is wider than a phone");
-    browser.check("32-till-confirmed-ja-phone");
+        // ¥50,000 is far above this customer's usual: the till asks, keeping what was typed.
+        browser.type_into("#till-sale input[name=amount]", "¥50,000");
+        browser.click("#till-sale button");
+        let question = browser.text("#till-confirm");
+        assert!(question.contains("¥50,000") && question.contains(p.says[3]), "{question}");
+        let typed = browser.script("return document.querySelector('#till-sale input[name=amount]').value");
+        assert_eq!(typed, json!("¥50,000"));
+        browser.check(&shot(1, "unusual-sale"));
+        browser.click("#till-confirm button");
+        let flash = browser.text("#flash");
+        assert!(flash.contains(p.says[4]), "{flash}");
+        let overflow = browser.script(
+            "return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)\
+             .map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))",
+        );
+        assert_eq!(overflow, json!([]), "nothing is wider than the window");
+        browser.check(&shot(2, "confirmed"));
+    }
     server.stop();
 }
 
@@ -1637,6 +1680,112 @@ fn an_owner_edits_the_programme_in_forms_previews_it_applies_it_and_rolls_back_i
         let newest = browser.text(&format!("#versions tr[data-version='{}']", before + 2));
         assert!(newest.contains(email), "{newest}");
         browser.check(&format!("47-rolled-back-{lang}"));
+    }
+    server.stop();
+}
+
+#[test]
+fn a_manager_voids_an_order_and_reverses_an_adjustment_in_japanese_and_english() {
+    let Some(browser) = Browser::start() else { return };
+    let db = testing::sqlite();
+    let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    db.store
+        .write(|c| {
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::CURRENCY, "JPY")
+                .map_err(users::UserError::from)?;
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::TIME_ZONE, "Asia/Tokyo")
+                .map_err(users::UserError::from)?;
+            users::create(c, "mika@cafe.example", "Mika", Role::Admin, Language::Ja, "correct horse battery")?;
+            users::create(c, "owner@cafe.example", "Owner", Role::Marketer, Language::En, "correct horse battery")?;
+            Ok::<_, users::UserError>(())
+        })
+        .unwrap();
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let app = format!("http://{}", server.addr);
+    let api = |method: &str, path: &str, body: Value| -> Value {
+        ureq::request(method, &format!("{app}{path}"))
+            .set("Authorization", &format!("Bearer {admin}"))
+            .send_json(body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+            .into_json()
+            .unwrap()
+    };
+    api(
+        "PUT",
+        "/api/v1/loyalty/program",
+        json!({"name": "Cafe", "effective_from": "2026-01-01", "earning": {"points_per_unit": 0.01}}),
+    );
+    // (language, user, width, what the pages say: the question, voided, reversed)
+    let passes = [
+        (
+            "ja",
+            "mika@cafe.example",
+            (390, 844),
+            [
+                "お客様に ¥1,200 を返金し、12 ポイントを差し引きます。",
+                "注文 V-ja を取り消しました。¥1,200 を返金し、12 ポイントを差し引きました。",
+                "ポイント調整を取り消しました。",
+            ],
+        ),
+        (
+            "en",
+            "owner@cafe.example",
+            (1280, 900),
+            [
+                "¥1,200 is refunded to the customer and 12 points are taken back.",
+                "Order V-en voided: ¥1,200 refunded, 12 points taken back.",
+                "Adjustment reversed.",
+            ],
+        ),
+    ];
+    for (n, (lang, email, width, says)) in passes.iter().enumerate() {
+        let order = api(
+            "POST",
+            "/api/v1/orders",
+            json!({"order_id": format!("V-{lang}"), "placed_at": "2026-11-02 10:00", "total": "1200",
+                   "customer": {"external_id": format!("C-V{lang}"), "name": "山田 花子"},
+                   "lines": [{"sku": "LATTE", "quantity": 2, "unit_price": "600"}]}),
+        );
+        let id = order["customer_id"].as_i64().unwrap();
+        let balance =
+            || api("GET", &format!("/api/v1/customers/{id}/loyalty"), json!(null))["balance"].as_i64().unwrap();
+        assert_eq!(balance(), 12);
+        let shot = |step: u32, what: &str| format!("{}-{what}-{lang}", 150 + 10 * n as u32 + step);
+        browser.resize(width.0, width.1);
+        sign_in_as(&browser, &app, email);
+        browser.go(&format!("{app}/customers/{id}"));
+
+        // The order opens to "void or refund"; voiding asks first, saying what it will do.
+        browser.tick("#orders details.order summary");
+        browser.tick("#orders details.order-corrections summary");
+        browser.type_into("#orders form.void-order input[name=reason]", "二重に登録");
+        browser.check(&shot(0, "void-form"));
+        browser.click("#orders form.void-order button");
+        let question = browser.text("#correction-confirm");
+        assert!(question.contains(says[0]), "{question}");
+        assert_eq!(balance(), 12, "nothing before it is confirmed");
+        browser.check(&shot(1, "void-confirm"));
+        browser.click("#correction-confirm button");
+        assert!(browser.text("#flash").contains(says[1]), "{}", browser.text("#flash"));
+        assert_eq!(balance(), 0, "the points it earned are taken back");
+        assert!(browser.text("#timeline").contains("二重に登録"), "{}", browser.text("#timeline"));
+        browser.check(&shot(2, "voided"));
+
+        // An adjustment, then reversed from the timeline with its reason.
+        browser.type_into("#adjust input[name=points]", "50");
+        browser.type_into("#adjust input[name=reason]", "goodwill");
+        browser.click("#adjust button");
+        assert_eq!(balance(), 50);
+        browser.tick("#timeline details.reverse summary");
+        browser.type_into("#timeline details.reverse input[name=reason]", "wrong customer");
+        browser.check(&shot(3, "reverse-form"));
+        browser.click("#timeline details.reverse button");
+        assert!(browser.text("#flash").contains(says[2]), "{}", browser.text("#flash"));
+        assert_eq!(balance(), 0);
+        assert!(browser.script("return document.querySelector('#timeline details.reverse')").is_null());
+        browser.check(&shot(4, "reversed"));
     }
     server.stop();
 }
