@@ -10,8 +10,9 @@ use enishi_core::{Amount, BusinessClock, Currency};
 use enishi_insights::quiet::{quiet_windows, QuietWindow};
 use enishi_loyalty::program::{Document, Promotion, Repeat, Weekday};
 use enishi_loyalty::Rate;
+use enishi_store::repo::scores;
 use enishi_store::repo::segments::{self, Segment};
-use enishi_store::{params, Conn, Store, StoreError};
+use enishi_store::{params, Conn, CustomerScores, RfmScores, Store, StoreError, ValueScores};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -43,9 +44,7 @@ pub fn suggest_happy_hours(
     hours: u32,
     multiplier: u32,
 ) -> Result<Vec<Suggestion>, ImportError> {
-    let latest = store.read(enishi_store::repo::loyalty::latest_program)?;
-    let base = latest.map_or_else(|| enishi_loyalty::starter("cafe").unwrap_or_default().to_string(), |p| p.document);
-    let doc: Document = serde_json::from_str(&base).map_err(|e| undecodable(format!("the programme in force: {e}")))?;
+    let (base, doc) = programme_in_force(store)?;
     let windows = store.read(|c| quiet_windows(c, &clock, now, weeks, hours, 3))?;
     if windows.is_empty() {
         return Ok(Vec::new());
@@ -65,6 +64,136 @@ pub fn suggest_happy_hours(
         out.push(Suggestion { window, promotion, draft, cost });
     }
     Ok(out)
+}
+
+/// The saved segment a promotion for loyal customers is limited to, when the shop has none of
+/// that name: the loyal and semi-loyal customers of the last ranking.
+pub const LOYAL_SEGMENT: &str = "Loyal and semi-loyal";
+
+/// Its rule, in the segment language.
+pub const LOYAL_RULE: &str = "loyal_class in (\"loyal\", \"semi_loyal\")";
+
+/// What it is for.
+pub const LOYAL_DESCRIPTION: &str = "loyal and semi-loyal customers of the last ranking: a thank-you";
+
+/// A segment a draft names: saved already, or to be saved with the draft.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentDraft {
+    /// Its name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// Whether the shop has saved it already.
+    pub saved: bool,
+    /// The rule to save it with (the segment language) when it is not saved yet.
+    pub rule: Option<String>,
+}
+
+/// A suggested thank-you for loyal customers: `multiplier` × points on every order of the
+/// loyal and semi-loyal customers, with what it would have cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoyalSuggestion {
+    /// The segment it is limited to.
+    pub segment: SegmentDraft,
+    /// Customers ranked loyal or semi-loyal now.
+    pub members: u64,
+    /// The promotion drafted.
+    pub promotion: Promotion,
+    /// The programme it starts from with it added.
+    pub draft: Document,
+    /// What it would have cost over the weeks read, with today's loyal and semi-loyal
+    /// customers.
+    pub cost: ReplayCost,
+}
+
+/// A promotion giving `multiplier` × points on every order of the members of `segment`, all
+/// week, for as long as it stays in the programme.
+pub fn loyal_promotion(segment: &str, multiplier: u32) -> Promotion {
+    Promotion {
+        id: format!("loyal-x{multiplier}"),
+        name: format!("{multiplier}× points for loyal customers"),
+        names: [("ja".to_string(), format!("ロイヤル顧客はポイント{multiplier}倍"))].into_iter().collect(),
+        starts: None,
+        ends: None,
+        repeat: Some(Repeat {
+            weekdays: vec![
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+                Weekday::Sat,
+                Weekday::Sun,
+            ],
+            from: "00:00".into(),
+            until: "24:00".into(),
+        }),
+        multiplier: Some(Rate(i64::from(multiplier) * Rate::ONE)),
+        bonus: None,
+        when: Default::default(),
+        tiers: Vec::new(),
+        segment: Some(segment.to_string()),
+        budget_points: None,
+    }
+}
+
+/// From the loyal-class ranking: `multiplier` × points for the loyal and semi-loyal customers
+/// (the saved segment [`LOYAL_SEGMENT`], to be saved with the draft when the shop has not),
+/// added to the programme in force (or the café starter), with its cost replayed over the
+/// `weeks` weeks before `now`. `None` while no customer is ranked loyal or semi-loyal (the
+/// analysis ranks them).
+pub fn suggest_loyal_promotion(
+    store: &Store,
+    clock: BusinessClock,
+    currency: Currency,
+    now: DateTime<Utc>,
+    weeks: i64,
+    multiplier: u32,
+) -> Result<Option<LoyalSuggestion>, ImportError> {
+    let members = store.read(|c| {
+        c.query_one("SELECT COUNT(*) FROM customer_scores WHERE loyal_class IN ('loyal', 'semi_loyal')", &[])?.int(0)
+    })?;
+    if members == 0 {
+        return Ok(None);
+    }
+    let (base, doc) = programme_in_force(store)?;
+    let saved = store.read(|c| segments::by_name(c, LOYAL_SEGMENT))?;
+    let segment = match &saved {
+        Some(s) => SegmentDraft { name: s.name.clone(), description: s.description.clone(), saved: true, rule: None },
+        None => SegmentDraft {
+            name: LOYAL_SEGMENT.to_string(),
+            description: LOYAL_DESCRIPTION.to_string(),
+            saved: false,
+            rule: Some(LOYAL_RULE.to_string()),
+        },
+    };
+    let promotion = loyal_promotion(&segment.name, multiplier);
+    let draft = with_promotion(doc, promotion.clone());
+    let mut replay = Replay::read(store, now - chrono::Duration::weeks(weeks), now, clock, currency)?;
+    if !segment.saved {
+        let rule = enishi_segments::text::parse(LOYAL_RULE).map_err(|e| undecodable(e.to_string()))?;
+        replay.segments.push(Segment {
+            id: 0,
+            name: segment.name.clone(),
+            description: segment.description.clone(),
+            rule: rule.to_json().to_string(),
+            created_at: 0,
+            updated_at: 0,
+            last_count: None,
+            last_evaluated_at: None,
+        });
+    }
+    let text = serde_json::to_string(&draft).map_err(|e| undecodable(e.to_string()))?;
+    let cost = replay.cost(replay.points(&base)?, replay.points(&text)?);
+    Ok(Some(LoyalSuggestion { segment, members: u64::try_from(members).unwrap_or(0), promotion, draft, cost }))
+}
+
+/// The programme in force as stored, and read; the café starter when there is none.
+fn programme_in_force(store: &Store) -> Result<(String, Document), ImportError> {
+    let latest = store.read(enishi_store::repo::loyalty::latest_program)?;
+    let base = latest.map_or_else(|| enishi_loyalty::starter("cafe").unwrap_or_default().to_string(), |p| p.document);
+    let doc: Document = serde_json::from_str(&base).map_err(|e| undecodable(format!("the programme in force: {e}")))?;
+    Ok((base, doc))
 }
 
 /// What a draft would have given on the orders of a period, against the programme in force.
@@ -166,6 +295,10 @@ struct Replay {
     /// The saved segments: they go along, so that a programme naming them applies; their
     /// members are then read from the replayed orders, as in a fresh database.
     segments: Vec<Segment>,
+    /// The period's buyers that an analysis has scored: (Enishi id, first order in the
+    /// period, their scores today). They go along too, under the same ids, so that a segment
+    /// on scores (the loyal class, RFM, lifecycle, value) has the members it has today.
+    scored: Vec<(i64, i64, CustomerScores)>,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
     clock: BusinessClock,
@@ -183,7 +316,8 @@ impl Replay {
     ) -> Result<Replay, ImportError> {
         let (csv, orders) = store.read(|c| orders_as_csv(c, since.timestamp(), until.timestamp()))?;
         let segments = store.read(segments::list)?;
-        Ok(Replay { csv, orders, segments, since, until, clock, currency })
+        let scored = store.read(|c| scored_buyers(c, since.timestamp(), until.timestamp()))?;
+        Ok(Replay { csv, orders, segments, scored, since, until, clock, currency })
     }
 
     /// The points the orders earn in a fresh database under the programme `doc`, in force
@@ -198,7 +332,7 @@ impl Replay {
             for s in &self.segments {
                 segments::create(c, &s.name, &s.description, &s.rule)?;
             }
-            Ok::<_, StoreError>(())
+            copy_scores(c, &self.scored)
         })?;
         fresh
             .write(|c| enishi_rewards::apply_program(c, &doc.to_string(), self.clock, "replay"))
@@ -221,6 +355,46 @@ impl Replay {
             extra_points: points_with_draft.saturating_sub(points_in_force),
         }
     }
+}
+
+/// The buyers of `since..until` (Unix seconds) that an analysis has scored: (id, first order
+/// in the period, scores).
+fn scored_buyers(c: &mut dyn Conn, since: i64, until: i64) -> Result<Vec<(i64, i64, CustomerScores)>, StoreError> {
+    let rows = c.query(
+        "SELECT o.customer_id, MIN(o.placed_at) FROM orders o JOIN customer_scores s ON s.customer_id = o.customer_id \
+         WHERE o.placed_at >= $1 AND o.placed_at < $2 GROUP BY o.customer_id ORDER BY o.customer_id",
+        params![since, until],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id = r.int(0)?;
+        if let Some(scores) = scores::get(c, id)? {
+            out.push((id, r.int(1)?, scores));
+        }
+    }
+    Ok(out)
+}
+
+/// Creates the scored buyers in a fresh database under their own ids, named as the replayed
+/// order file names them (`K{id}`), with their scores.
+fn copy_scores(c: &mut dyn Conn, scored: &[(i64, i64, CustomerScores)]) -> Result<(), StoreError> {
+    for (id, first, _) in scored {
+        c.execute(
+            "INSERT INTO customers (id, external_id, first_seen_at, created_at, updated_at) VALUES ($1, $2, $3, $3, $3)",
+            params![*id, format!("K{id}"), *first],
+        )?;
+    }
+    let rfm: Vec<(i64, RfmScores)> = scored.iter().filter_map(|(id, _, s)| Some((*id, s.rfm.clone()?))).collect();
+    scores::store_rfm(c, &rfm)?;
+    let value: Vec<(i64, ValueScores)> = scored.iter().filter_map(|(id, _, s)| Some((*id, s.value.clone()?))).collect();
+    scores::store_value(c, &value)?;
+    let classes: Vec<(i64, &str)> =
+        scored.iter().filter_map(|(id, _, s)| Some((*id, s.loyal_class.as_deref()?))).collect();
+    scores::store_loyal_classes(c, &classes)?;
+    let stages: Vec<(i64, &str)> =
+        scored.iter().filter_map(|(id, _, s)| Some((*id, s.lifecycle_stage.as_deref()?))).collect();
+    let day = scored.iter().find_map(|(_, _, s)| s.rfm.as_ref().map(|r| r.as_of_day)).unwrap_or(0);
+    scores::store_lifecycle(c, day, &stages, &[])
 }
 
 /// A document that cannot be read or replayed, as an import error.

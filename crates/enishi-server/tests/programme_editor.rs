@@ -358,3 +358,60 @@ fn a_quiet_time_is_suggested_with_its_cost_and_added_to_the_draft_in_one_click()
         assert_eq!(app.page("/loyalty/editor/suggestions", &staff).0, 403);
     }
 }
+
+#[test]
+fn loyal_customers_are_suggested_a_thank_you_with_its_cost_over_http_and_in_one_click() {
+    for db in enishi_store::testing::all() {
+        let app = start_at(db, enishi_core::ManualClock::at("2026-12-07T12:00:00Z".parse().unwrap()));
+        assert_eq!(app.admin("PUT", "/api/v1/loyalty/program", Some(first())).0, 201);
+        for (n, (customer, total)) in [("L1", "1200"), ("L1", "800"), ("O2", "900")].iter().enumerate() {
+            let order = json!({"order_id": format!("T-{n}"), "placed_at": format!("2026-11-1{n}T03:00:00Z"),
+                "total": total, "customer": {"external_id": customer},
+                "lines": [{"sku": "COFFEE", "quantity": 1, "unit_price": total}]});
+            assert_eq!(app.admin("POST", "/api/v1/orders", Some(order)).0, 201);
+        }
+        let owner = session(&app, Role::Admin, Language::Ja, "tencho@shop.example");
+        let (_, html) = app.page("/loyalty/editor/suggestions", &owner);
+        assert!(html.contains("id=\"no-loyal-suggestion\"") && html.contains("ロイヤル顧客はまだいません"), "{html}");
+        let (status, v) = app.admin("GET", "/api/v1/loyalty/suggestions/loyal", None);
+        assert_eq!((status, v["code"].as_str()), (404, Some("not_found")), "{v}");
+
+        // The analysis ranked L1 loyal.
+        let store = enishi_store::Store::open(&app._db.url).unwrap();
+        let l1 = store.read(|c| c.query_one("SELECT id FROM customers WHERE external_id = 'L1'", &[])?.int(0)).unwrap();
+        store.write(|c| enishi_store::repo::scores::store_loyal_classes(c, &[(l1, "loyal")])).unwrap();
+
+        let (status, v) = app.admin("GET", "/api/v1/loyalty/suggestions/loyal", None);
+        assert_eq!(status, 200, "{v}");
+        assert_eq!((v["members"].as_u64(), v["segment"]["saved"].as_bool()), (Some(1), Some(false)), "{v}");
+        assert_eq!(v["segment"]["rule"], "loyal_class in (\"loyal\", \"semi_loyal\")");
+        assert_eq!(v["cost"]["extra_points"], 2000, "L1's ¥2,000 doubled, O2's order not: {v}");
+        assert_eq!(v["cost"]["orders"], 3);
+        assert_eq!(app.admin("GET", "/api/v1/loyalty/suggestions/loyal?multiplier=11", None).0, 422);
+        assert_eq!(app.call("GET", "/api/v1/loyalty/suggestions/loyal", Some(&app.staff), None).0, 403);
+        // Its draft names a segment not saved yet: refused until it is.
+        let (status, refused) = app.admin("PUT", "/api/v1/loyalty/program", Some(v["draft"].clone()));
+        assert_eq!((status, refused["field"].as_str()), (422, Some("promotions[1].segment")), "{refused}");
+
+        // In the console: shown with its cost, and added in one click, the segment saved.
+        let (_, html) = app.page("/loyalty/editor/suggestions", &owner);
+        let card = html.split("id=\"loyal-suggestion\"").nth(1).unwrap_or_else(|| panic!("{html}"));
+        assert!(
+            card.contains("ロイヤル顧客はポイント2倍") && card.contains("セグメント「Loyal and semi-loyal」"),
+            "{card}"
+        );
+        assert!(card.contains("3 件の注文で 2000 ポイント多く"), "{card}");
+        let csrf = csrf_in(&html);
+        let (status, location, _) = app.form("/loyalty/editor/suggestions/loyal", &owner, &[("csrf", &csrf)]);
+        assert_eq!((status, location.as_deref()), (303, Some("/loyalty/editor/promotions")));
+        let (_, html) = app.page("/loyalty/editor/changes", &owner);
+        assert!(html.contains("loyal-x2"), "the draft has it: {html}");
+        assert_eq!(points_per_unit(&app).0, 1, "nothing applied");
+        assert_eq!(app.admin("GET", "/api/v1/segments/Loyal%20and%20semi-loyal", None).0, 200, "the segment is saved");
+        let (status, v) = app.admin("GET", "/api/v1/loyalty/suggestions/loyal", None);
+        assert_eq!((status, v["segment"]["saved"].as_bool()), (200, Some(true)));
+        assert_eq!(app.admin("PUT", "/api/v1/loyalty/program", Some(v["draft"].clone())).0, 201, "it applies now");
+        let staff = app.session(Role::Staff);
+        assert_eq!(app.form("/loyalty/editor/suggestions/loyal", &staff, &[("csrf", &csrf)]).0, 403);
+    }
+}

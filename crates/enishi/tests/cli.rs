@@ -410,6 +410,51 @@ fn loyalty_programmes_apply_from_starters_and_bad_ones_exit_2() {
 }
 
 #[test]
+fn loyal_customers_are_suggested_a_multiplier_and_its_segment_is_saved_with_the_draft() {
+    let db = testing::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let out = enishi(&db.url, dir.path(), &["loyalty", "suggest", "--loyal"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("no customer is ranked loyal"), "{}", text(&out.stdout));
+    let out = enishi(&db.url, dir.path(), &["loyalty", "suggest", "--loyal", "--draft", "1", "d.json"]);
+    assert_eq!(out.status.code(), Some(2), "nothing to draft: {}", text(&out.stderr));
+
+    // Two customers with an order each in the last weeks; the first ranked loyal.
+    let today = chrono::Utc::now().date_naive() - chrono::Days::new(3);
+    let orders = dir.path().join("o.csv");
+    std::fs::write(
+        &orders,
+        format!("order_id,customer_id,placed_at,sku,quantity,unit_price\nA,L1,{today} 10:00,TEA,1,30.00\nB,O2,{today} 11:00,TEA,1,20.00\n"),
+    )
+    .unwrap();
+    let out = enishi(&db.url, dir.path(), &["import", "orders", orders.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let loyal =
+        db.store.read(|c| c.query_one("SELECT id FROM customers WHERE external_id = 'L1'", &[])?.int(0)).unwrap();
+    db.store.write(|c| enishi_store::repo::scores::store_loyal_classes(c, &[(loyal, "loyal")])).unwrap();
+
+    let out = enishi(&db.url, dir.path(), &["loyalty", "suggest", "--loyal", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((s["members"].as_u64(), s["segment"]["saved"].as_bool()), (Some(1), Some(false)), "{s}");
+    assert!(s["cost"]["extra_points"].as_i64().unwrap() > 0, "the loyal customer's order, doubled: {s}");
+    let out = enishi(&db.url, dir.path(), &["loyalty", "suggest", "--loyal", "--draft", "2", "d.json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["loyalty", "suggest", "--loyal", "--draft", "1", "d.json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("saved the segment \"Loyal and semi-loyal\""), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["loyalty", "apply", "d.json"]);
+    assert!(out.status.success(), "the draft applies once its segment is saved: {}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["loyalty", "suggest", "--loyal"]);
+    assert!(
+        text(&out.stdout)
+            .contains("1. 2x points for the 1 loyal and semi-loyal customers (segment \"Loyal and semi-loyal\")"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
 fn lifecycle_stages_are_stored_and_only_changes_are_recorded() {
     let db = testing::sqlite();
     let dir = tempfile::tempdir().unwrap();

@@ -30,6 +30,7 @@ pub(crate) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(report))
         .routes(routes!(issue_offer))
         .routes(routes!(suggestions))
+        .routes(routes!(loyal_suggestion))
         .routes(routes!(summary))
         .routes(routes!(ledger))
         .routes(routes!(redeem))
@@ -1071,6 +1072,91 @@ async fn suggestions(
         })
         .collect();
     Ok(ok(out.map_err(ApiError::internal)?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct LoyalSuggestionQuery {
+    /// Weeks of orders to replay, 2 to 52.
+    #[serde(default)]
+    #[param(default = 8, minimum = 2, maximum = 52)]
+    weeks: Option<i64>,
+    /// The drafted promotion's points multiplier, 2 to 10.
+    #[serde(default)]
+    #[param(default = 2, minimum = 2, maximum = 10)]
+    multiplier: Option<u32>,
+}
+
+/// A suggested multiplier for loyal customers.
+#[derive(Serialize, ToSchema)]
+struct LoyalSuggestionOut {
+    /// The saved segment it is limited to: `name`, `description`, `saved`, and `rule` (the
+    /// segment language) when it is not saved yet: save it with `POST /api/v1/segments` before
+    /// applying the draft.
+    #[schema(value_type = Object)]
+    segment: Value,
+    /// Customers ranked loyal or semi-loyal now.
+    members: u64,
+    /// The promotion drafted (docs/loyalty.md).
+    #[schema(value_type = Object)]
+    promotion: Value,
+    /// The programme with it added: PUT it to /api/v1/loyalty/program to apply it.
+    #[schema(value_type = Object)]
+    draft: Value,
+    /// What it would have cost over the weeks read, with today's loyal and semi-loyal
+    /// customers: `orders`, `points_in_force`, `points_with_draft`, `extra_points`, `since`,
+    /// `until`.
+    #[schema(value_type = Object)]
+    cost: Value,
+}
+
+#[utoipa::path(get, path = "/api/v1/loyalty/suggestions/loyal", operation_id = "loyalSuggestion", tag = "loyalty",
+    summary = "A multiplier for loyal customers, suggested from the loyal-class ranking",
+    description = "The loyal and semi-loyal customers of the last ranking (`enishi analyze`) earning `multiplier` × points all week, as a promotion limited to the segment `Loyal and semi-loyal` (or the shop's own segment of that name), added to the programme in force, with what it would have cost: the period's orders replayed in a fresh temporary database with today's ranking, with and without it. Nothing is written. 404 while nobody is ranked loyal or semi-loyal.\n\nRoles: admin, marketer.",
+    params(LoyalSuggestionQuery),
+    responses(
+        (status = 200, description = "The suggestion.", body = LoyalSuggestionOut),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
+async fn loyal_suggestion(
+    _: Manager,
+    State(state): State<AppState>,
+    QueryParams(q): QueryParams<LoyalSuggestionQuery>,
+) -> Result<Response, ApiError> {
+    let (weeks, multiplier) = (q.weeks.unwrap_or(8), q.multiplier.unwrap_or(2));
+    if !(2..=52).contains(&weeks) {
+        return Err(ApiError::invalid("weeks", "must be between 2 and 52"));
+    }
+    if !(2..=10).contains(&multiplier) {
+        return Err(ApiError::invalid("multiplier", "must be between 2 and 10"));
+    }
+    let (now, w) = (state.now(), state.workspace());
+    let found = state
+        .run(move |s| {
+            enishi_ingest::drafts::suggest_loyal_promotion(s, w.clock, w.currency, now, weeks, multiplier)
+                .map_err(ApiError::internal)
+        })
+        .await?;
+    let s = found.ok_or_else(|| {
+        ApiError::not_found("no customer is ranked loyal or semi-loyal yet: the analysis ranks them (enishi analyze)")
+    })?;
+    let out = || -> Result<LoyalSuggestionOut, serde_json::Error> {
+        Ok(LoyalSuggestionOut {
+            segment: serde_json::to_value(&s.segment)?,
+            members: s.members,
+            promotion: serde_json::to_value(&s.promotion)?,
+            draft: serde_json::to_value(&s.draft)?,
+            cost: serde_json::to_value(&s.cost)?,
+        })
+    };
+    Ok(ok(out().map_err(ApiError::internal)?))
 }
 
 /// A manual adjustment.

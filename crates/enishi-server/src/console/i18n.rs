@@ -264,6 +264,11 @@ const MESSAGES: &[(&str, &str)] = &[
 
 /// English → Japanese.
 const JA: &[(&str, &str)] = &[
+    ("A thank-you for loyal customers", "ロイヤル顧客へのお礼"),
+    ("Nobody is ranked loyal yet: the analysis ranks customers by spend, tenure and repeat purchases.", "ロイヤル顧客はまだいません。分析で、購入金額・利用期間・リピート購入から顧客を順位付けします。"),
+    ("For the {} loyal and semi-loyal customers (segment “{}”), on every order, all week.", "ロイヤル顧客・準ロイヤル顧客 {0} 人（セグメント「{1}」）の、毎日すべての注文が対象です。"),
+    ("The segment is saved when you add it to the draft.", "下書きに追加すると、このセグメントが保存されます。"),
+    ("Over the last {} weeks it would have given {} more points over {} orders.", "直近 {0} 週間なら、{2} 件の注文で {1} ポイント多く付与していました。"),
     ("Orders are voided and refunded, and adjustments reversed, by owners and marketers.", "注文の取り消し・返金と、ポイント調整の取り消しは、オーナーとマーケターが行います。"),
     ("Void or refund…", "取り消し・返金…"),
     ("This form is out of date: open the customer's page again.", "このフォームは古くなっています。顧客のページを開き直してください。"),

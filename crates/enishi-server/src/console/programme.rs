@@ -13,7 +13,7 @@ use crate::console::loyalty::LoyaltyPages;
 use crate::console::programme_forms::{
     self as forms, draw, field_at, field_of_error, read_into, sections, Choices, FieldError, Filled, Section,
 };
-use crate::console::shell::{carries_csrf, table, ConsoleManager, Posted, Visitor};
+use crate::console::shell::{carries_csrf, table, ConsoleManager, CsrfForm, Posted, Visitor};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -38,6 +38,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/loyalty/editor/json", get(json_page).post(save_json))
         .route("/loyalty/editor/preview", get(preview_page))
         .route("/loyalty/editor/suggestions", get(suggestions_page).post(add_suggestion))
+        .route("/loyalty/editor/suggestions/loyal", post(add_loyal_suggestion))
         .route("/loyalty/editor/changes", get(changes_page))
         .route("/loyalty/editor/apply", post(apply_draft))
         .route("/loyalty/editor/discard", post(discard_draft))
@@ -583,11 +584,13 @@ async fn suggestions_page(
     let (now, w) = (state.now(), state.workspace());
     let found = state
         .run(move |s| {
-            enishi_ingest::drafts::suggest_happy_hours(s, w.clock, w.currency, now, SUGGESTION_WEEKS, 3, 2)
-                .map_err(ApiError::internal)
+            let happy = enishi_ingest::drafts::suggest_happy_hours(s, w.clock, w.currency, now, SUGGESTION_WEEKS, 3, 2);
+            let loyal =
+                enishi_ingest::drafts::suggest_loyal_promotion(s, w.clock, w.currency, now, SUGGESTION_WEEKS, 2);
+            Ok((happy.map_err(ApiError::internal)?, loyal.map_err(ApiError::internal)?))
         })
         .await;
-    let (found, ed) = match (found, editor(&state).await) {
+    let ((found, loyal), ed) = match (found, editor(&state).await) {
         (Ok(found), Ok(ed)) => (found, ed),
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
@@ -620,6 +623,22 @@ async fn suggestions_page(
         } @else {
             (table(Some("suggestions"), None, &[tr.t("Happy hour"), tr.t("Usually"), tr.t("Share of the day"), tr.t("Cost over those weeks"), ""], rows))
         }
+        h2 { (tr.t("A thank-you for loyal customers")) }
+        @match &loyal {
+            None => p id="no-loyal-suggestion" { (tr.t("Nobody is ranked loyal yet: the analysis ranks customers by spend, tenure and repeat purchases.")) }
+            Some(l) => section class="card" id="loyal-suggestion" {
+                p {
+                    strong { (entry_name(&serde_json::to_value(&l.promotion).unwrap_or(Value::Null), lang)) } br;
+                    (tr.f("For the {} loyal and semi-loyal customers (segment “{}”), on every order, all week.", &[&l.members, &l.segment.name]))
+                    @if !l.segment.saved { " " (tr.t("The segment is saved when you add it to the draft.")) }
+                }
+                p { (tr.f("Over the last {} weeks it would have given {} more points over {} orders.", &[&SUGGESTION_WEEKS, &l.cost.extra_points, &l.cost.orders])) }
+                form method="post" action="/loyalty/editor/suggestions/loyal" {
+                    input type="hidden" name="csrf" value=(v.csrf);
+                    button id="add-loyal-suggestion" { (tr.t("Add to the draft")) }
+                }
+            }
+        }
     };
     v.page(tr.t("Programme editor"), frame(&v, &ed, "suggestions", body)).into_response()
 }
@@ -650,14 +669,7 @@ async fn add_suggestion(
             let ed = read_editor(c, programs)?;
             let mut doc = ed.draft.clone();
             let promotion = serde_json::to_value(&promotion).map_err(ApiError::internal)?;
-            let list = doc.get_mut("promotions").and_then(Value::as_array_mut);
-            match list {
-                Some(list) => {
-                    list.retain(|p| p.get("id") != promotion.get("id"));
-                    list.push(promotion);
-                }
-                None => doc["promotions"] = Value::Array(vec![promotion]),
-            }
+            add_promotion(&mut doc, promotion);
             store_draft(c, &doc, ed.base, &by, &ed.clock)
         })
         .await;
@@ -665,6 +677,48 @@ async fn add_suggestion(
         Ok(Ok(())) => Redirect::to("/loyalty/editor/promotions").into_response(),
         Ok(Err(e)) => ApiError::invalid(e.path, e.reason).into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+/// Adds the suggested multiplier for loyal customers to the draft, saving its segment first
+/// when the shop has none of that name (nothing is applied).
+async fn add_loyal_suggestion(
+    ConsoleManager(v, _): ConsoleManager<LoyaltyPages>,
+    State(state): State<AppState>,
+    Posted(_): Posted<CsrfForm>,
+) -> Response {
+    let by = v.user.email.clone();
+    let clock = state.workspace().clock;
+    let outcome = state
+        .with_programs(true, move |c, programs| {
+            use enishi_ingest::drafts::{loyal_promotion, LOYAL_DESCRIPTION, LOYAL_RULE, LOYAL_SEGMENT};
+            if enishi_store::repo::segments::by_name(c, LOYAL_SEGMENT)?.is_none() {
+                let rule = enishi_segments::text::parse(LOYAL_RULE).map_err(ApiError::internal)?;
+                enishi_segments::saved::create(c, LOYAL_SEGMENT, LOYAL_DESCRIPTION, &rule, &clock)
+                    .map_err(ApiError::internal)?;
+            }
+            let promotion = serde_json::to_value(loyal_promotion(LOYAL_SEGMENT, 2)).map_err(ApiError::internal)?;
+            let ed = read_editor(c, programs)?;
+            let mut doc = ed.draft.clone();
+            add_promotion(&mut doc, promotion);
+            store_draft(c, &doc, ed.base, &by, &ed.clock)
+        })
+        .await;
+    match outcome {
+        Ok(Ok(())) => Redirect::to("/loyalty/editor/promotions").into_response(),
+        Ok(Err(e)) => ApiError::invalid(e.path, e.reason).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Puts `promotion` into the programme document `doc`, replacing one with the same id.
+fn add_promotion(doc: &mut Value, promotion: Value) {
+    match doc.get_mut("promotions").and_then(Value::as_array_mut) {
+        Some(list) => {
+            list.retain(|p| p.get("id") != promotion.get("id"));
+            list.push(promotion);
+        }
+        None => doc["promotions"] = Value::Array(vec![promotion]),
     }
 }
 

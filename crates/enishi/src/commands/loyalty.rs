@@ -75,6 +75,11 @@ pub enum LoyaltyWhat {
         /// and apply with `enishi loyalty apply FILE`.
         #[arg(long, value_names = ["N", "FILE"], num_args = 2)]
         draft: Option<Vec<String>>,
+        /// Instead of happy hours, suggest the multiplier for the loyal and semi-loyal
+        /// customers of the last ranking (`enishi analyze`), all week; with `--draft 1 FILE`,
+        /// the segment it names is saved when the shop has none of that name.
+        #[arg(long)]
+        loyal: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -251,7 +256,10 @@ pub fn run(store: &Store, what: LoyaltyWhat) -> Result<()> {
             }
             Ok(())
         }
-        LoyaltyWhat::Suggest { weeks, hours, multiplier, draft, json } => {
+        LoyaltyWhat::Suggest { weeks, multiplier, draft, json, loyal: true, .. } => {
+            suggest_loyal(store, clock, weeks, multiplier, draft, json)
+        }
+        LoyaltyWhat::Suggest { weeks, hours, multiplier, draft, json, loyal: false } => {
             suggest(store, clock, weeks, hours, multiplier, draft, json)
         }
         LoyaltyWhat::Verify { json } => {
@@ -296,6 +304,62 @@ fn refused(e: LoyaltyError) -> anyhow::Error {
     }
 }
 
+/// The suggestion `--draft N FILE` names among `count`, as an index.
+fn chosen(args: &[String], count: usize) -> Result<usize> {
+    let n: usize = args[0].parse().map_err(|_| BadInput(format!("--draft: '{}' is not a number", args[0])))?;
+    n.checked_sub(1)
+        .filter(|&i| i < count)
+        .ok_or_else(|| BadInput(format!("--draft: there are {count} suggestion(s), not {n}")).into())
+}
+
+/// `enishi loyalty suggest --loyal`: the multiplier for loyal and semi-loyal customers with its
+/// replayed cost; with `--draft 1 FILE`, the programme with it written to FILE (and its
+/// segment saved when missing).
+fn suggest_loyal(
+    store: &Store,
+    clock: enishi_core::BusinessClock,
+    weeks: i64,
+    multiplier: u32,
+    draft: Option<Vec<String>>,
+    json: bool,
+) -> Result<()> {
+    let (_, currency) = super::workspace(store)?;
+    let found = enishi_ingest::drafts::suggest_loyal_promotion(store, clock, currency, store.now(), weeks, multiplier)?;
+    if let Some(args) = draft {
+        let Some(s) = &found else {
+            let why = "--draft: there is no suggestion: no customer is ranked loyal yet (`enishi analyze`)";
+            return Err(BadInput(why.into()).into());
+        };
+        chosen(&args, 1)?;
+        if let Some(rule) = &s.segment.rule {
+            let node = enishi_segments::text::parse(rule).map_err(|e| anyhow::anyhow!("{e}"))?;
+            store
+                .write(|c| enishi_segments::saved::create(c, &s.segment.name, &s.segment.description, &node, &clock))?;
+            eprintln!("saved the segment \"{}\": {rule}", s.segment.name);
+        }
+        std::fs::write(&args[1], serde_json::to_string_pretty(&s.draft)?)
+            .with_context(|| format!("writing {}", args[1]))?;
+        eprintln!(
+            "wrote the programme with \"{}\" to {}; apply it with `enishi loyalty apply {}`",
+            s.promotion.name, args[1], args[1]
+        );
+    }
+    match (&found, json) {
+        (_, true) => println!("{}", serde_json::to_string_pretty(&found)?),
+        (None, false) => println!("no customer is ranked loyal or semi-loyal yet: `enishi analyze` ranks them"),
+        (Some(s), false) => println!(
+            "1. {}x points for the {} loyal and semi-loyal customers (segment \"{}\"{}), all week: {} more points over {} orders in {weeks} weeks",
+            multiplier,
+            s.members,
+            s.segment.name,
+            if s.segment.saved { "" } else { ", saved with --draft" },
+            s.cost.extra_points,
+            s.cost.orders
+        ),
+    }
+    Ok(())
+}
+
 /// `enishi loyalty suggest`: the quiet windows, each as a drafted happy hour with its replayed
 /// cost; with `--draft N FILE`, the programme with suggestion N added, written to FILE.
 fn suggest(
@@ -311,11 +375,7 @@ fn suggest(
     let suggestions =
         enishi_ingest::drafts::suggest_happy_hours(store, clock, currency, store.now(), weeks, hours, multiplier)?;
     if let Some(args) = draft {
-        let n: usize = args[0].parse().map_err(|_| BadInput(format!("--draft: '{}' is not a number", args[0])))?;
-        let chosen = n
-            .checked_sub(1)
-            .and_then(|i| suggestions.get(i))
-            .ok_or_else(|| BadInput(format!("--draft: there are {} suggestion(s), not {n}", suggestions.len())))?;
+        let chosen = &suggestions[chosen(&args, suggestions.len())?];
         std::fs::write(&args[1], serde_json::to_string_pretty(&chosen.draft)?)
             .with_context(|| format!("writing {}", args[1]))?;
         eprintln!(
