@@ -1470,5 +1470,20 @@ fn the_till_takes_yen_as_people_type_them_and_asks_before_unusual_sales() {
         assert_eq!(app.form(&format!("/customers/{id}/adjustments"), &marketer, &sure).0, 303);
         let (_, l) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty"), None);
         assert_eq!(l["balance"].as_i64().unwrap(), balance + 5000);
+
+        // A refused adjustment comes back on the customer's page, keeping what was typed.
+        let bad = [("csrf", mcsrf.as_str()), ("key", "bad-1"), ("points", "lots"), ("reason", "kept <b>reason</b>")];
+        let (s, _, html) = app.form(&format!("/customers/{id}/adjustments"), &marketer, &bad);
+        assert_eq!(s, 422, "{html}");
+        assert!(
+            html.contains("id=\"adjust-error\"") && html.contains("id=\"timeline\""),
+            "the customer's page: {html}"
+        );
+        assert!(html.contains("value=\"lots\"") && html.contains("value=\"kept &lt;b&gt;reason&lt;/b&gt;\""), "{html}");
+        let blank = [("csrf", mcsrf.as_str()), ("key", "bad-2"), ("points", "5"), ("reason", " ")];
+        let (s, _, html) = app.form(&format!("/customers/{id}/adjustments"), &marketer, &blank);
+        assert!(s == 422 && html.contains("an adjustment needs a reason") && html.contains("value=\"5\""), "{html}");
+        let (_, l) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty"), None);
+        assert_eq!(l["balance"].as_i64().unwrap(), balance + 5000, "nothing adjusted");
     }
 }

@@ -239,7 +239,18 @@ fn managers_void_refund_and_reverse_adjustments_with_points_taken_back_and_who_a
             all.extend_from_slice(fields);
             let (s, _, html) = app.form(&returns, &marketer, &all);
             assert!(s == 422 && html.contains(why), "{fields:?}: {s} {html}");
+            // On the customer's page, the order and its form open, keeping what was typed.
+            let alert = html.split("id=\"correction-error\"").nth(1).unwrap_or_else(|| panic!("{html}"));
+            assert!(alert.contains(why) && html.contains(&format!("id=\"order-{v1}\" open")), "{html}");
         }
+        let (_, _, html) = app.form(
+            &returns,
+            &marketer,
+            &[("csrf", &csrf), ("key", "k-b"), ("what", "lines"), ("reason", "torn"), ("q0", "3")],
+        );
+        let v1_order = html.split(&format!("id=\"order-{v1}\"")).nth(1).unwrap();
+        let lines = v1_order.split("class=\"return-lines\"").nth(1).unwrap();
+        assert!(lines.contains("value=\"3\"") && lines.contains("value=\"torn\""), "{lines}");
         let stale = app.form(&returns, &marketer, &[("csrf", &csrf), ("key", " "), ("what", "all"), ("reason", "r")]);
         assert!(stale.0 == 422 && stale.2.contains("out of date"), "{}", stale.2);
         // Another customer's order is not voided from this page.
@@ -334,6 +345,7 @@ fn managers_void_refund_and_reverse_adjustments_with_points_taken_back_and_who_a
         assert!(reversible(&html, id).is_empty(), "neither the reversed nor the reversal is offered: {html}");
         let twice = app.form(&reversal, &marketer, &[("csrf", &csrf), ("reason", "again")]);
         assert!(twice.0 == 422 && twice.2.contains("was reversed already"), "{}", twice.2);
+        assert!(twice.2.contains("id=\"reversal-error\""), "said on the customer's page: {}", twice.2);
         assert_eq!(balance(&app, id), before - 30);
 
         // The API: another adjustment reversed once; a reversal, an earning or another's entry is not.

@@ -3,10 +3,11 @@
 //! a manual points adjustment with another one linked to it. Owners and marketers only; each
 //! asks for a reason, shows exactly what it will do before it does it, and records who did it.
 
+use crate::console::customers::page_again;
 use crate::console::i18n::Tr;
 use crate::console::notices::Notice;
 use crate::console::shell::{carries_csrf, ConsoleManager, ForManagers, Posted, Quoted, Visitor};
-use crate::console::till::{form_key, typed_refusal};
+use crate::console::till::{form_key, typed_refusal, Typed};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -48,17 +49,44 @@ enum Taken {
     Amount,
 }
 
+/// A void or refund that was refused: the order, what was typed, and why.
+#[derive(Debug, Default)]
+pub(crate) struct RefusedReturn {
+    /// The order (Enishi id).
+    pub(crate) order_id: i64,
+    what: String,
+    amount: String,
+    reason: String,
+    quantities: HashMap<String, String>,
+    alert: String,
+}
+
 /// The "void or refund" forms of one order, for the order's details on the customer's page:
-/// void it all, return units line by line, or refund an amount. Nothing when it is fully
-/// refunded.
-pub(crate) fn return_forms(tr: Tr, cur: Currency, customer_id: i64, csrf: &str, order: &Order) -> Markup {
+/// void it all, return units line by line, or refund an amount; opened, with what was typed
+/// and why, after `refused`. Nothing when the order is fully refunded.
+pub(crate) fn return_forms(
+    tr: Tr,
+    cur: Currency,
+    customer_id: i64,
+    csrf: &str,
+    order: &Order,
+    refused: Option<&RefusedReturn>,
+) -> Markup {
     if order.returned_amount >= order.total {
-        return html! {};
+        // Nothing left to refund; a refusal still says why (it was refunded meanwhile).
+        return html! { @if let Some(r) = refused { p role="alert" id="correction-error" { (Quoted(&r.alert)) } } };
     }
     let action = format!("/customers/{customer_id}/orders/{}/returns", order.id);
-    let reason = html! {
-        label { (tr.t("Reason")) " " input name="reason" required maxlength="500"; }
+    // What was typed, in the form it was typed in.
+    let typed = |what: &str| refused.filter(|r| r.what == what);
+    let reason = |what: &str| {
+        let value = typed(what).map_or("", |r| r.reason.as_str());
+        html! {
+            label { (tr.t("Reason")) " " input name="reason" required maxlength="500" value=(value); }
+        }
     };
+    let quantity =
+        |i: usize| typed("lines").and_then(|r| r.quantities.get(&format!("q{i}"))).map_or("0", |q| q.as_str());
     let hidden = |what: &str| {
         html! {
             input type="hidden" name="csrf" value=(csrf);
@@ -67,12 +95,13 @@ pub(crate) fn return_forms(tr: Tr, cur: Currency, customer_id: i64, csrf: &str, 
         }
     };
     html! {
-        details class="order-corrections" {
+        details class="order-corrections" open[refused.is_some()] {
             summary { (tr.t("Void or refund…")) }
+            @if let Some(r) = refused { p role="alert" id="correction-error" { (Quoted(&r.alert)) } }
             form method="post" action=(action) class="void-order" {
                 (hidden("all"))
                 p class="muted" { (tr.t("Void the order: everything not returned yet is refunded, and the points it earned are taken back.")) }
-                (reason) " " button { (tr.t("Void the order")) }
+                (reason("all")) " " button { (tr.t("Void the order")) }
             }
             form method="post" action=(action) class="return-lines" {
                 (hidden("lines"))
@@ -81,19 +110,19 @@ pub(crate) fn return_forms(tr: Tr, cur: Currency, customer_id: i64, csrf: &str, 
                     label {
                         code { (l.sku) } " " (l.product_name.as_deref().unwrap_or("")) " "
                         (tr.f("(bought {})", &[&l.quantity])) " "
-                        input name={ "q" (i) } type="number" min="0" max=(l.quantity) value="0" size="4" inputmode="numeric";
+                        input name={ "q" (i) } type="number" min="0" max=(l.quantity) value=(quantity(i)) size="4" inputmode="numeric";
                     } br;
                 }
-                (reason) " " button { (tr.t("Return these units")) }
+                (reason("lines")) " " button { (tr.t("Return these units")) }
             }
             form method="post" action=(action) class="refund-amount" {
                 (hidden("amount"))
                 p class="muted" { (tr.t("Refund part of the price without goods (a price correction).")) }
                 label {
                     (tr.f("Amount ({})", &[&cur.symbol().unwrap_or(cur.as_str())])) " "
-                    input name="amount" inputmode="decimal" required autocomplete="off";
+                    input name="amount" inputmode="decimal" required autocomplete="off" value=(typed("amount").map_or("", |r| r.amount.as_str()));
                 } " "
-                (reason) " " button { (tr.t("Refund this amount")) }
+                (reason("amount")) " " button { (tr.t("Refund this amount")) }
             }
         }
     }
@@ -115,17 +144,6 @@ struct ReturnForm {
 }
 
 carries_csrf!(ReturnForm);
-
-/// A refused correction: 422 with why, and the way back to the customer.
-fn refused(v: &Visitor, customer_id: i64, title: &str, why: &str) -> Response {
-    let tr = v.tr();
-    let body = html! {
-        h1 { (title) }
-        p role="alert" id="correction-error" { (Quoted(why)) }
-        p { a href={ "/customers/" (customer_id) } { (tr.t("Back to the customer")) } }
-    };
-    (StatusCode::UNPROCESSABLE_ENTITY, v.page(title, body)).into_response()
-}
 
 /// The return `f` asks of `order`, or why it is no return, in the visitor's words.
 fn return_input(
@@ -213,9 +231,22 @@ async fn return_order(
         Err(e) => return e.into_response(),
     };
     let by = format!("console: {}", v.user.email);
+    // The customer's page again, the form keeping what was typed.
+    let again = |f: ReturnForm, why: String| {
+        let ret = RefusedReturn {
+            order_id,
+            what: f.what,
+            amount: f.amount,
+            reason: f.reason,
+            quantities: f.quantities,
+            alert: why,
+        };
+        let (v, state) = (v.clone(), state.clone());
+        async move { page_again(&v, &state, id, &Typed { ret: Some(ret), ..Typed::default() }).await }
+    };
     let (taken, input) = match return_input(tr, ws.currency, &order, &f, by) {
         Ok(x) => x,
-        Err(why) => return refused(&v, id, tr.t("Not refunded"), &why),
+        Err(why) => return again(f, why).await,
     };
     let confirmed = f.confirmed == "yes";
     let (order_ref, actor) = (order.order_id.clone(), v.actor());
@@ -249,9 +280,7 @@ async fn return_order(
             Redirect::to(&format!("/customers/{id}?recorded={key}")).into_response()
         }
         Ok(Ok((r, points, false))) => confirmation(&v, ws.currency, id, &order, &f, taken, &r, points),
-        Ok(Err(e)) | Err(e) if e.status.is_client_error() => {
-            refused(&v, id, tr.t("Not refunded"), &tr.message(&e.detail))
-        }
+        Ok(Err(e)) | Err(e) if e.status.is_client_error() => again(f, tr.message(&e.detail)).await,
         Ok(Err(e)) | Err(e) => e.into_response(),
     }
 }
@@ -304,10 +333,11 @@ fn confirmation(
     v.page(&title, body).into_response()
 }
 
-/// The "reverse" form of a manual adjustment on the customer's timeline.
-pub(crate) fn reverse_form(tr: Tr, customer_id: i64, entry_id: i64, csrf: &str) -> Markup {
+/// The "reverse" form of a manual adjustment on the customer's timeline; `open` after a
+/// refusal (said at the top of the page).
+pub(crate) fn reverse_form(tr: Tr, customer_id: i64, entry_id: i64, csrf: &str, open: bool) -> Markup {
     html! {
-        details class="reverse" {
+        details class="reverse" open[open] {
             summary { (tr.t("Reverse…")) }
             form method="post" action={ "/customers/" (customer_id) "/adjustments/" (entry_id) "/reversal" } {
                 input type="hidden" name="csrf" value=(csrf);
@@ -334,8 +364,12 @@ async fn reverse_adjustment(
     Posted(f): Posted<ReversalForm>,
 ) -> Response {
     let tr = v.tr();
+    let again = |why: String| {
+        let (v, state) = (v.clone(), state.clone());
+        async move { page_again(&v, &state, id, &Typed { reversal: Some((entry_id, why)), ..Typed::default() }).await }
+    };
     if f.reason.trim().is_empty() {
-        return refused(&v, id, tr.t("Not reversed"), tr.t("Say why: the reason stays with the reversal."));
+        return again(tr.t("Say why: the reason stays with the reversal.").to_string()).await;
     }
     let (actor, now) = (v.actor(), state.now().timestamp());
     let by = format!("console: {}", v.user.email);
@@ -351,7 +385,7 @@ async fn reverse_adjustment(
     match done {
         Ok(_) => Redirect::to(&format!("/customers/{id}?done=reversed")).into_response(),
         Err(e) if e.status == StatusCode::NOT_FOUND => v.not_found(),
-        Err(e) if e.status.is_client_error() => refused(&v, id, tr.t("Not reversed"), &tr.message(&e.detail)),
+        Err(e) if e.status.is_client_error() => again(tr.message(&e.detail)).await,
         Err(e) => e.into_response(),
     }
 }

@@ -3,10 +3,12 @@
 //! forms staff use at the till). Server-rendered HTML, no JavaScript.
 
 use crate::console::charts::{bar_chart, heat_table, line_chart, lorenz_chart};
+use crate::console::corrections::RefusedReturn;
 use crate::console::format;
 use crate::console::i18n::Tr;
 use crate::console::names::{language_name, segment_name, source_name, stage_name};
 use crate::console::shell::{table, ConsoleUser, Visitor};
+use crate::console::till::Typed;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -330,18 +332,24 @@ async fn customer_page(
         (None, Some("coupon")) => tr.t("Coupon used.").to_string(),
         _ => String::new(),
     };
-    customer_html(&v, cur, &view, &flash, &crate::console::till::Till::default()).into_response()
+    customer_html(&v, cur, &view, &flash, &Typed::default()).into_response()
 }
 
-/// Customer `view`'s page for `v`: `flash` at the top (when not empty) and the till's sale
-/// form as `till` has it (what was typed, and why it was not recorded yet).
-pub(crate) fn customer_html(
-    v: &Visitor,
-    cur: Currency,
-    view: &CustomerView,
-    flash: &str,
-    till: &crate::console::till::Till,
-) -> Markup {
+/// Customer `id`'s page again after a refused form, with what was typed in `typed`: 422.
+pub(crate) async fn page_again(v: &Visitor, state: &AppState, id: i64, typed: &Typed) -> Response {
+    match load_customer(state, id, v.tr().lang()).await {
+        Ok(Some(view)) => {
+            let page = customer_html(v, state.workspace().currency, &view, "", typed);
+            (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+        }
+        Ok(None) => v.not_found(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Customer `view`'s page for `v`: `flash` at the top (when not empty) and the money and
+/// points forms as `typed` has them (what was typed, and why it was not done).
+pub(crate) fn customer_html(v: &Visitor, cur: Currency, view: &CustomerView, flash: &str, typed: &Typed) -> Markup {
     let tr = v.tr();
     // Staff work the till: the sale form first, then what the customer holds and what is open.
     let till_first = v.role() == Role::Staff;
@@ -350,7 +358,7 @@ pub(crate) fn customer_html(
         @if let Some(l) = &view.loyalty { (loyalty_card(v, view, l)) }
         (open_issues_card(v, &view.clock, view.customer.id, &view.open))
     };
-    let sale = crate::console::till::purchase_form(tr, cur, view.customer.id, &v.csrf, till);
+    let sale = crate::console::till::purchase_form(tr, cur, view.customer.id, &v.csrf, &typed.till);
     let top = if till_first {
         html! { (sale) div class="grid" id="till-cards" { (till_cards) } }
     } else {
@@ -372,13 +380,17 @@ pub(crate) fn customer_html(
         (crate::console::till::interaction_form(tr, view.customer.id, &v.csrf))
         @if view.loyalty.is_some() {
             (crate::console::till::redeem_form(tr, view.customer.id, &v.csrf, &view.offers))
-            @if v.role() != Role::Staff { (crate::console::till::adjust_form(tr, view.customer.id, &v.csrf)) }
+            @if v.role() != Role::Staff {
+                (crate::console::till::adjust_form(tr, view.customer.id, &v.csrf, typed.adjust.as_ref()))
+            }
         }
         @if v.role() == Role::Admin { (crate::console::privacy::privacy_card(tr, view.customer.id, &v.csrf)) }
     };
     let body = html! {
         @if !flash.is_empty() { p class="card" role="status" id="flash" { (flash) } }
-        (profile_html(v, cur, view, top, cards, forms))
+        // A refused reversal: its adjustment may no longer offer the form (reversed meanwhile).
+        @if let Some((_, why)) = &typed.reversal { p class="card" role="alert" id="reversal-error" { (why) } }
+        (profile_html(v, cur, view, typed, top, cards, forms))
     };
     v.page(view.customer.name.as_deref().unwrap_or(&view.customer.external_id), body)
 }
@@ -513,14 +525,22 @@ fn timeline_lines(tr: Tr, clock: &BusinessClock, timeline: &[TimelineEntry], led
 
 /// The customer's orders, newest first, each opening to its lines (and, for owners and
 /// marketers, to the forms that void or refund it).
-fn orders_html(v: &Visitor, cur: Currency, clock: &BusinessClock, customer_id: i64, orders: &[Order]) -> Markup {
+fn orders_html(
+    v: &Visitor,
+    cur: Currency,
+    clock: &BusinessClock,
+    customer_id: i64,
+    orders: &[Order],
+    refused: Option<&RefusedReturn>,
+) -> Markup {
     let tr = v.tr();
     html! {
         section id="orders" {
             h2 { (tr.t("Orders")) }
             @if orders.is_empty() { p class="muted" { (tr.t("No orders yet.")) } }
             @for o in orders {
-                details class="order" id={ "order-" (o.id) } {
+                @let refused = refused.filter(|r| r.order_id == o.id);
+                details class="order" id={ "order-" (o.id) } open[refused.is_some()] {
                     summary {
                         (format::local_time(tr, clock, o.placed_at)) " · " (o.order_id) " · " strong { (cur.format(o.total)) }
                         " · " (tr.word(o.channel.as_str())) " · " (tr.word(&o.status))
@@ -539,7 +559,7 @@ fn orders_html(v: &Visitor, cur: Currency, clock: &BusinessClock, customer_id: i
                         }
                     }))
                     @if v.role() != Role::Staff {
-                        (crate::console::corrections::return_forms(tr, cur, customer_id, &v.csrf, o))
+                        (crate::console::corrections::return_forms(tr, cur, customer_id, &v.csrf, o, refused))
                     }
                 }
             }
@@ -554,6 +574,7 @@ fn profile_html(
     v: &Visitor,
     cur: Currency,
     view: &CustomerView,
+    typed: &Typed,
     top: Markup,
     extra_cards: Markup,
     forms: Markup,
@@ -624,7 +645,7 @@ fn profile_html(
             (extra_cards)
         }
         (forms)
-        (orders_html(v, cur, clock, c.id, &view.orders))
+        (orders_html(v, cur, clock, c.id, &view.orders, typed.ret.as_ref()))
         h2 { (tr.t("Timeline")) }
         (table(Some("timeline"), None, &[&tr.f("When ({})", &[&format::zone_name(tr, clock)]), tr.t("What"), tr.t("Summary"), tr.t("Amount"), tr.t("Points"), tr.t("Status")], html! {
             @for e in &lines {
@@ -634,7 +655,8 @@ fn profile_html(
                     td {
                         (e.summary)
                         @if let (Some(entry), true) = (e.reversible, manager) {
-                            (crate::console::corrections::reverse_form(tr, c.id, entry, &v.csrf))
+                            @let open = typed.reversal.as_ref().is_some_and(|r| r.0 == entry);
+                            (crate::console::corrections::reverse_form(tr, c.id, entry, &v.csrf, open))
                         }
                     }
                     td { (e.amount.map(|a| cur.format(a)).unwrap_or_default()) }

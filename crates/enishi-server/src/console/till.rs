@@ -58,6 +58,35 @@ pub(crate) struct Till {
     confirm: Option<(String, enishi_core::Amount)>,
 }
 
+/// What the money and points forms of a customer's page show again after a refusal: what was
+/// typed, and why it was not done.
+#[derive(Debug, Default)]
+pub(crate) struct Typed {
+    /// The sale form.
+    pub(crate) till: Till,
+    /// The adjustment form: points and reason as typed, and why it was refused.
+    pub(crate) adjust: Option<AdjustTyped>,
+    /// A refused void or refund of one order.
+    pub(crate) ret: Option<crate::console::corrections::RefusedReturn>,
+    /// A refused reversal: the adjustment's ledger entry, and why.
+    pub(crate) reversal: Option<(i64, String)>,
+}
+
+impl Typed {
+    /// The sale form as `till` has it, the others empty.
+    pub(crate) fn till(till: Till) -> Typed {
+        Typed { till, ..Typed::default() }
+    }
+}
+
+/// The adjustment form as typed, and why it was refused.
+#[derive(Debug, Default)]
+pub(crate) struct AdjustTyped {
+    points: String,
+    reason: String,
+    alert: String,
+}
+
 /// The "record a purchase" form of a customer's page, amounts in `cur`; a refused sale keeps
 /// what was typed and says why, and an unusual one asks to be confirmed first.
 pub(crate) fn purchase_form(tr: Tr, cur: Currency, customer_id: i64, csrf: &str, till: &Till) -> Markup {
@@ -248,7 +277,7 @@ async fn record_purchase(
     // The customer's page again, the sale form keeping what was typed.
     let again = |status: StatusCode, alert: Option<String>, confirm: Option<(String, enishi_core::Amount)>| {
         let till = Till { amount: f.amount.clone(), sku: f.sku.clone(), category: f.category.clone(), alert, confirm };
-        (status, crate::console::customers::customer_html(&v, cur, &view, "", &till)).into_response()
+        (status, crate::console::customers::customer_html(&v, cur, &view, "", &Typed::till(till))).into_response()
     };
     let amount = match cur.parse_typed(&f.amount) {
         Ok(a) => a,
@@ -586,15 +615,20 @@ async fn redeem_reward(
 }
 
 /// The "adjust points" form (owners and marketers): points and a required reason.
-pub(crate) fn adjust_form(tr: Tr, customer_id: i64, csrf: &str) -> Markup {
+pub(crate) fn adjust_form(tr: Tr, customer_id: i64, csrf: &str, typed: Option<&AdjustTyped>) -> Markup {
+    let (points, reason) = typed.map_or(("", ""), |t| (t.points.as_str(), t.reason.as_str()));
     html! {
         section class="card" id="adjust" {
             h2 { (tr.t("Adjust points")) }
+            @if let Some(t) = typed { p role="alert" id="adjust-error" { (Quoted(&t.alert)) } }
             form method="post" action={ "/customers/" (customer_id) "/adjustments" } {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="key" value=(form_key());
-                label { (tr.t("Points (+ or −)")) " " input name="points" inputmode="numeric" required placeholder="-50" size="8"; } " "
-                label { (tr.t("Reason")) " " input name="reason" required maxlength="500"; } " "
+                label {
+                    (tr.t("Points (+ or −)")) " "
+                    input name="points" inputmode="numeric" required placeholder="-50" size="8" value=(points) autofocus[typed.is_some()];
+                } " "
+                label { (tr.t("Reason")) " " input name="reason" required maxlength="500" value=(reason); } " "
                 button { (tr.t("Adjust")) }
             }
         }
@@ -678,9 +712,8 @@ async fn adjust_points(
     Path(id): Path<i64>,
     Posted(f): Posted<AdjustForm>,
 ) -> Response {
-    let title = v.tr().t("Points not adjusted");
     let Ok(points) = f.points.trim().replace('−', "-").parse::<i64>() else {
-        return not_done(&v, id, title, v.tr().t("points: write a whole number, e.g. 50 or -50."));
+        return adjust_again(&v, &state, id, &f, v.tr().t("points: write a whole number, e.g. 50 or -50.")).await;
     };
     // Far more points than the customer's orders earn are given once the visitor confirms them.
     if f.confirmed.trim().parse::<i64>().ok() != Some(points) {
@@ -704,6 +737,7 @@ async fn adjust_points(
         }
     }
     let by = format!("console: {}", v.user.email);
+    let f_again = AdjustForm { points: f.points.clone(), reason: f.reason.clone(), ..AdjustForm::default() };
     let (reason, key, actor) = (f.reason, f.key, v.actor());
     let now = state.now().timestamp();
     let done = state
@@ -724,7 +758,19 @@ async fn adjust_points(
     match done {
         Ok(Some(_)) => Redirect::to(&format!("/customers/{id}?done=adjusted")).into_response(),
         Ok(None) => v.not_found(),
-        Err(e) if e.status.is_client_error() => not_done(&v, id, title, &v.tr().message(&e.detail)),
+        Err(e) if e.status.is_client_error() => {
+            adjust_again(&v, &state, id, &f_again, &v.tr().message(&e.detail)).await
+        }
         Err(e) => e.into_response(),
     }
+}
+
+/// The customer's page again after a refused adjustment: 422, the form keeping what was typed,
+/// and why.
+async fn adjust_again(v: &Visitor, state: &AppState, id: i64, f: &AdjustForm, why: &str) -> Response {
+    let typed = Typed {
+        adjust: Some(AdjustTyped { points: f.points.clone(), reason: f.reason.clone(), alert: why.to_string() }),
+        ..Typed::default()
+    };
+    crate::console::customers::page_again(v, state, id, &typed).await
 }
