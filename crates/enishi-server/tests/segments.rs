@@ -44,7 +44,7 @@ fn the_customers_list_shows_a_saved_segments_members_only() {
             })
             .unwrap();
         let (_, all) = app.page("/customers", &cookie);
-        assert!(all.contains("data-column=\"loyal\"") && all.contains("<td>semi loyal</td>"), "{all}");
+        assert!(all.contains("data-column=\"loyal\"") && all.contains("<td>Semi-loyal customer</td>"), "{all}");
         let (_, loyal) = app.page("/customers?loyal=loyal", &cookie);
         assert!(loyal.contains(">C-1<") && !loyal.contains(">C-2<") && !loyal.contains(">C-3<"), "{loyal}");
         let ja_user = |c: &mut dyn enishi_store::Conn| {
@@ -54,7 +54,7 @@ fn the_customers_list_shows_a_saved_segments_members_only() {
         app._db.store.write(ja_user).unwrap();
         let ja_cookie = app.sign_in("hana@shop.example", common::PASSWORD).unwrap();
         let (_, ja) = app.page("/customers?loyal=semi_loyal", &ja_cookie);
-        assert!(ja.contains("<td>準ロイヤル</td>") && !ja.contains(">C-1<"), "{ja}");
+        assert!(ja.contains("<td>準ロイヤル顧客</td>") && !ja.contains(">C-1<"), "{ja}");
         let (status, gone) = app.page("/customers?saved=Nope", &cookie);
         assert_eq!(status, 200);
         assert!(

@@ -6,7 +6,7 @@
 
 use crate::console::format;
 use crate::console::i18n::Tr;
-use crate::console::names::{segment_code, segment_name, stage_name};
+use crate::console::names::{loyal_class_name, segment_code, segment_name, stage_name};
 use crate::console::shell::{carries_csrf, ConsoleManager, ConsoleUser, ForManagers, Posted, Visitor};
 use crate::AppState;
 use axum::extract::{RawQuery, State};
@@ -373,7 +373,7 @@ fn list_body(v: &Visitor, state: &AppState, params: &ListParams, page: &ListPage
     let segments: Vec<(String, String)> =
         enishi_analytics::rfm::Segment::ALL.iter().map(|s| (segment_code(*s), segment_name(tr, s.label()))).collect();
     let loyal_classes: Vec<(String, String)> =
-        enishi_segments::catalogue::LOYAL_CLASSES.iter().map(|c| (c.to_string(), tr.word(c))).collect();
+        enishi_segments::catalogue::LOYAL_CLASSES.iter().map(|c| (c.to_string(), loyal_class_name(tr, c))).collect();
     let chosen = chosen_columns(page.chosen.as_deref(), !page.tiers.is_empty());
     let shown: Vec<Column> =
         Column::ALL.into_iter().filter(|c| !Column::CHOOSABLE.contains(c) || chosen.contains(c)).collect();
@@ -395,7 +395,7 @@ fn list_body(v: &Visitor, state: &AppState, params: &ListParams, page: &ListPage
                 Column::Points => (extra.map_or(0, |x| x.points)),
                 Column::Segment => @if let Some(s) = extra.and_then(|x| x.rfm_segment.as_deref()) { (segment_name(tr, s)) },
                 Column::Lifecycle => @if let Some(s) = extra.and_then(|x| x.lifecycle_stage.as_deref()) { (stage_name(tr, s)) },
-                Column::Loyal => @if let Some(s) = extra.and_then(|x| x.loyal_class.as_deref()) { (tr.word(s)) },
+                Column::Loyal => @if let Some(s) = extra.and_then(|x| x.loyal_class.as_deref()) { (loyal_class_name(tr, s)) },
             }
         }
     };

@@ -6,7 +6,7 @@ use crate::console::charts::{bar_chart, heat_table, line_chart, lorenz_chart};
 use crate::console::corrections::RefusedReturn;
 use crate::console::format;
 use crate::console::i18n::Tr;
-use crate::console::names::{language_name, segment_name, source_name, stage_name};
+use crate::console::names::{language_name, loyal_class_name, segment_name, source_name, stage_name};
 use crate::console::shell::{table, ConsoleUser, Visitor};
 use crate::console::till::Typed;
 use crate::AppState;
@@ -687,7 +687,7 @@ fn scores_card(
                     "RFM: " strong { (segment_name(tr, &r.segment)) } " (" (r.r) (r.f) (r.m) ")" br;
                 }
                 @if let Some(class) = &s.loyal_class {
-                    (tr.t("Loyal class")) ": " strong { (tr.word(class)) } br;
+                    (tr.t("Loyal class")) ": " strong { (loyal_class_name(tr, class)) } br;
                 }
                 @if let Some(stage) = &s.lifecycle_stage {
                     (tr.t("Lifecycle")) ": " strong { (stage_name(tr, stage)) }

@@ -132,7 +132,7 @@ fn inbox_row(tr: Tr, cur: Currency, now: chrono::DateTime<chrono::Utc>, item: &I
             td { (tr.word(i.status.as_str())) }
             td { (i.assignee.as_ref().map(|u| u.name.as_str()).unwrap_or("—")) }
             td {
-                @if let Some(class) = &item.loyal_class { (tr.word(class)) " " }
+                @if let Some(class) = &item.loyal_class { (crate::console::names::loyal_class_name(tr, class)) " " }
                 @if let Some(clv) = item.clv.filter(|v| v.is_finite()) { span class="muted" { "CLV " (cur.format_f64(clv)) } }
             }
         }

@@ -264,6 +264,9 @@ const MESSAGES: &[(&str, &str)] = &[
 
 /// English → Japanese.
 const JA: &[(&str, &str)] = &[
+    ("Loyal customer", "ロイヤル顧客"),
+    ("Semi-loyal customer", "準ロイヤル顧客"),
+    ("Other customer", "一般の顧客"),
     ("A thank-you for loyal customers", "ロイヤル顧客へのお礼"),
     ("Nobody is ranked loyal yet: the analysis ranks customers by spend, tenure and repeat purchases.", "ロイヤル顧客はまだいません。分析で、購入金額・利用期間・リピート購入から顧客を順位付けします。"),
     ("For the {} loyal and semi-loyal customers (segment “{}”), on every order, all week.", "ロイヤル顧客・準ロイヤル顧客 {0} 人（セグメント「{1}」）の、毎日すべての注文が対象です。"),
@@ -913,9 +916,9 @@ const JA: &[(&str, &str)] = &[
         ("at risk", "離反の恐れ"),
     ("lost", "離脱"),
     ("champions", "チャンピオン"),
-    ("loyal", "ロイヤル"),
+    ("loyal", "常連"),
     ("semi loyal", "準ロイヤル"),
-    ("potential loyalist", "ロイヤル候補"),
+    ("potential loyalist", "常連候補"),
     ("promising", "有望"),
     ("need attention", "要注意"),
     ("about to sleep", "休眠予備軍"),

@@ -32,6 +32,17 @@ pub(crate) fn segment_name(tr: Tr, code: &str) -> String {
     tr.word(label)
 }
 
+/// A loyal class (`loyal`, `semi_loyal`, `other`) in words that RFM's "Loyal" segment cannot be
+/// taken for (in Japanese RFM's is 常連, the class ロイヤル顧客).
+pub(crate) fn loyal_class_name(tr: Tr, code: &str) -> String {
+    match code {
+        "loyal" => tr.t("Loyal customer").to_string(),
+        "semi_loyal" => tr.t("Semi-loyal customer").to_string(),
+        "other" => tr.t("Other customer").to_string(),
+        other => tr.word(other),
+    }
+}
+
 /// A language tag (`ja`, `en-GB`) as a language's name, or as written when the console has no
 /// name for it.
 pub(crate) fn language_name(tr: Tr, tag: &str) -> String {
@@ -72,17 +83,23 @@ mod tests {
     use enishi_core::Language;
 
     #[test]
-    fn stages_and_segments_never_share_a_name_in_either_language() {
+    fn stages_segments_and_loyal_classes_never_share_a_name_in_either_language() {
         for tr in [Tr(Language::En), Tr(Language::Ja)] {
-            let stages: Vec<String> =
+            let mut others: Vec<String> =
                 enishi_analytics::lifecycle::Stage::ALL.iter().map(|s| stage_name(tr, s.as_str())).collect();
+            others.extend(enishi_segments::catalogue::LOYAL_CLASSES.iter().map(|c| loyal_class_name(tr, c)));
             for s in Segment::ALL {
                 let name = segment_name(tr, &segment_code(s));
                 assert_eq!(name, segment_name(tr, s.label()));
                 let folded = name.to_lowercase();
-                assert!(!stages.iter().any(|st| st.to_lowercase() == folded), "{name} is a stage and a segment");
+                assert!(
+                    !others.iter().any(|o| o.to_lowercase() == folded),
+                    "{name} is an RFM segment and a stage or loyal class"
+                );
             }
         }
+        assert_eq!(segment_name(Tr(Language::Ja), "loyal"), "常連");
+        assert_eq!(loyal_class_name(Tr(Language::Ja), "loyal"), "ロイヤル顧客");
         assert_eq!(stage_name(Tr(Language::Ja), "at_risk"), "しばらくご無沙汰");
         assert_eq!(segment_name(Tr(Language::Ja), "at_risk"), "離反の恐れ");
         assert_eq!(segment_name(Tr(Language::Ja), "hibernating"), "休眠");
