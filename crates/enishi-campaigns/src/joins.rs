@@ -20,7 +20,7 @@ use crate::links::{self, Purpose, Refused};
 use crate::template::Language;
 use crate::unsubscribe::{public_url, signing_key};
 use crate::Error;
-use enishi_core::{BusinessClock, ConsentChannel, ConsentStatus, Email, ExternalId, Phone};
+use enishi_core::{BusinessClock, ConsentChannel, ConsentStatus, Email, ExternalId, Phone, PhoneCountry};
 use enishi_rewards::{Programs, Welcome};
 use enishi_store::repo::audit::{self, NewAuditEntry};
 use enishi_store::repo::{customers, jobs, joins, settings};
@@ -63,6 +63,8 @@ pub struct Form {
     pub channels: Vec<String>,
     /// The page's language.
     pub language: Language,
+    /// The workspace's phone country: a number in its national form is stored in E.164.
+    pub phone_country: Option<PhoneCountry>,
 }
 
 /// What is wrong with a form.
@@ -140,7 +142,9 @@ fn check(f: &Form) -> Result<Checked, Vec<Wrong>> {
     };
     let phone = match text(&f.phone, MAX_CONTACT_CHARS) {
         Ok(None) => None,
-        Ok(Some(p)) => p.parse::<Phone>().map_err(|_| wrong.push(Wrong::Phone)).ok(),
+        Ok(Some(p)) => {
+            p.parse::<Phone>().map(|p| p.in_country(f.phone_country)).map_err(|_| wrong.push(Wrong::Phone)).ok()
+        }
         Err(()) => {
             wrong.push(Wrong::Phone);
             None
@@ -560,6 +564,7 @@ mod tests {
         assert_eq!(check(&sms_without_phone).unwrap_err(), vec![Wrong::Consent]);
         let phone =
             Form { email: String::new(), phone: "090-1234-5678".into(), channels: vec!["sms".into()], ..form() };
+        let phone = Form { phone_country: Some(PhoneCountry::JAPAN), ..phone };
         assert_eq!(check(&phone).unwrap().phone.unwrap().as_str(), "+819012345678");
     }
 

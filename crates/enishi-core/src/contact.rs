@@ -116,11 +116,11 @@ impl fmt::Display for Email {
     }
 }
 
-/// A phone number, stored in E.164 where the country is known: a leading `+` and digits
-/// (spaces, dashes, dots and parentheses are dropped, full-width digits read as digits); a
-/// number in the Japanese national form (`090-1234-5678`, `03-1234-5678`: a trunk `0` and 10
-/// or 11 digits) becomes `+819012345678`, and the trunk `0` some write after a country code
-/// (`+81 (0)90 …`) is dropped. Other numbers without a `+` are kept as digits. 5 to 20 digits.
+/// A phone number: a leading `+` and digits (spaces, dashes, dots and parentheses are dropped,
+/// full-width digits read as digits), 5 to 20 digits; the trunk `0` some write after Japan's
+/// country code (`+81 (0)90 …`) is dropped. A number without a `+` is kept as digits until
+/// [`Phone::in_country`] reads it in the workspace's country: stored numbers are in E.164
+/// wherever the country is known (`090-1234-5678` in Japan is `+819012345678`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Phone(String);
@@ -129,6 +129,32 @@ impl Phone {
     /// The normalised number.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The number in E.164 when it is written in `country`'s national form (with its trunk
+    /// `0`: `090-1234-5678` in Japan, `07700 900123` in the United Kingdom; ten digits in North
+    /// America); as it is otherwise, or without a country.
+    pub fn in_country(self, country: Option<PhoneCountry>) -> Phone {
+        let Some(country) = country else { return self };
+        let n = &self.0;
+        if n.starts_with('+') {
+            return self;
+        }
+        let national = if country.trunk {
+            let japan_ok = country.code != "JP" || ((10..=11).contains(&n.len()) && !n.starts_with("010"));
+            (n.starts_with('0') && !n.starts_with("00") && (9..=12).contains(&n.len()) && japan_ok).then(|| &n[1..])
+        } else {
+            // North America: ten digits, the area code not starting with 0 or 1, or the 1 before.
+            match n.len() {
+                10 if !n.starts_with(['0', '1']) => Some(n.as_str()),
+                11 if n.starts_with('1') && !n[1..].starts_with(['0', '1']) => Some(&n[1..]),
+                _ => None,
+            }
+        };
+        match national {
+            Some(rest) => Phone(format!("+{}{rest}", country.calling)),
+            None => self,
+        }
     }
 
     /// The number as people write it at home: a Japanese number (+81) in the national form
@@ -194,14 +220,62 @@ impl FromStr for Phone {
         }
         if let Some(national) = out.strip_prefix("+810") {
             out = format!("+81{national}");
-        } else if out.starts_with('0')
-            && !out.starts_with("00")
-            && !out.starts_with("010")
-            && (10..=11).contains(&out.len())
-        {
-            out = format!("+81{}", &out[1..]);
         }
         Ok(Phone(out))
+    }
+}
+
+/// The country whose national phone numbers a workspace reads, so that they are stored in
+/// E.164 (see [`Phone::in_country`]): Japan in a yen or Tokyo-time workspace, or the country set
+/// with `enishi settings --phone-country`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhoneCountry {
+    /// ISO 3166-1 alpha-2 code.
+    code: &'static str,
+    /// Country calling code.
+    calling: &'static str,
+    /// National numbers start with a trunk `0`, dropped after the country code.
+    trunk: bool,
+}
+
+/// The countries whose national numbering Enishi reads.
+const PHONE_COUNTRIES: &[PhoneCountry] = &[
+    PhoneCountry { code: "JP", calling: "81", trunk: true },
+    PhoneCountry { code: "KR", calling: "82", trunk: true },
+    PhoneCountry { code: "TW", calling: "886", trunk: true },
+    PhoneCountry { code: "CN", calling: "86", trunk: true },
+    PhoneCountry { code: "GB", calling: "44", trunk: true },
+    PhoneCountry { code: "IE", calling: "353", trunk: true },
+    PhoneCountry { code: "FR", calling: "33", trunk: true },
+    PhoneCountry { code: "DE", calling: "49", trunk: true },
+    PhoneCountry { code: "NL", calling: "31", trunk: true },
+    PhoneCountry { code: "BE", calling: "32", trunk: true },
+    PhoneCountry { code: "CH", calling: "41", trunk: true },
+    PhoneCountry { code: "AT", calling: "43", trunk: true },
+    PhoneCountry { code: "AU", calling: "61", trunk: true },
+    PhoneCountry { code: "NZ", calling: "64", trunk: true },
+    PhoneCountry { code: "US", calling: "1", trunk: false },
+    PhoneCountry { code: "CA", calling: "1", trunk: false },
+];
+
+impl PhoneCountry {
+    /// Japan.
+    pub const JAPAN: PhoneCountry = PHONE_COUNTRIES[0];
+
+    /// Its ISO 3166-1 alpha-2 code.
+    pub fn code(self) -> &'static str {
+        self.code
+    }
+}
+
+impl FromStr for PhoneCountry {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let code = s.trim().to_ascii_uppercase();
+        PHONE_COUNTRIES.iter().find(|c| c.code == code).copied().ok_or_else(|| {
+            let known: Vec<&str> = PHONE_COUNTRIES.iter().map(|c| c.code).collect();
+            ParseError::new(format!("'{s}' is not a country whose phone numbers Enishi reads ({})", known.join(", ")))
+        })
     }
 }
 
@@ -237,20 +311,35 @@ mod tests {
         }
     }
 
+    /// `typed` read in `country` (an ISO code, or "" for none).
+    fn read(typed: &str, country: &str) -> String {
+        let country = (!country.is_empty()).then(|| country.parse::<PhoneCountry>().unwrap());
+        typed.parse::<Phone>().unwrap().in_country(country).as_str().to_string()
+    }
+
     #[test]
     fn phones() {
-        assert_eq!("+81 (3) 1234-5678".parse::<Phone>().unwrap().as_str(), "+81312345678");
-        // Japanese numbers in the national form are stored in E.164.
+        assert_eq!(read("+81 (3) 1234-5678", ""), "+81312345678");
+        // Japanese numbers in the national form are stored in E.164 in Japan.
         for typed in
             ["090-1234-5678", "+81 90 1234 5678", "+81-(0)90-1234-5678", "０９０－１２３４－５６７８", "090 1234 5678"]
         {
-            assert_eq!(typed.parse::<Phone>().unwrap().as_str(), "+819012345678", "{typed}");
+            assert_eq!(read(typed, "JP"), "+819012345678", "{typed}");
         }
-        assert_eq!("03-1234-5678".parse::<Phone>().unwrap().as_str(), "+81312345678");
+        assert_eq!(read("03-1234-5678", "jp"), "+81312345678");
         // Numbers whose country is not known stay as typed; so do other countries'.
-        assert_eq!("12345".parse::<Phone>().unwrap().as_str(), "12345");
-        assert_eq!("+1 212 555 0100".parse::<Phone>().unwrap().as_str(), "+12125550100");
-        assert_eq!("010-1-212-555-0100".parse::<Phone>().unwrap().as_str(), "01012125550100");
+        assert_eq!(read("12345", "JP"), "12345");
+        assert_eq!(read("+1 212 555 0100", "JP"), "+12125550100");
+        assert_eq!(read("010-1-212-555-0100", "JP"), "01012125550100");
+        // Elsewhere a national number is never taken for a Japanese one.
+        assert_eq!(read("07700 900123", ""), "07700900123");
+        assert_eq!(read("07700 900123", "GB"), "+447700900123");
+        assert_eq!(read("06 12 34 56 78", "FR"), "+33612345678");
+        assert_eq!(read("090-1234-5678", "GB"), "+449012345678");
+        assert_eq!(read("(212) 555-0100", "US"), "+12125550100");
+        assert_eq!(read("1 212 555 0100", "CA"), "+12125550100");
+        assert_eq!(read("0212 555 0100", "US"), "02125550100");
+        assert!("XX".parse::<PhoneCountry>().unwrap_err().0.contains("JP, KR"));
         assert!("12".parse::<Phone>().is_err());
         assert!("call me".parse::<Phone>().is_err());
     }

@@ -11,7 +11,7 @@ pub mod vocab;
 pub mod written;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use contact::{national_form, Email, ExternalId, Phone};
+pub use contact::{national_form, Email, ExternalId, Phone, PhoneCountry};
 pub use money::{Amount, Currency};
 pub use time::BusinessClock;
 pub use vocab::{

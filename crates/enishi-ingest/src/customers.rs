@@ -6,7 +6,9 @@ use crate::mapping::CsvOptions;
 use crate::reader::Hashing;
 use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::Utc;
-use enishi_core::{time::parse_date, BusinessClock, Channel, ConsentChannel, ConsentStatus, Email, ExternalId, Phone};
+use enishi_core::{
+    time::parse_date, BusinessClock, Channel, ConsentChannel, ConsentStatus, Email, ExternalId, Phone, PhoneCountry,
+};
 use enishi_store::repo::{accounts, customers, imports, privacy};
 use enishi_store::{
     AccountUpsert, Conn, ConsentChange, CustomerUpsert, ImportRecord, JsonMap, PostalAddress, Store, Upserted,
@@ -114,7 +116,8 @@ type Fields = BTreeMap<String, String>;
 /// Rows as read, with their line numbers.
 type Rows<'a> = Box<dyn Iterator<Item = Result<(u64, Fields), Rejection>> + 'a>;
 
-/// Imports customers from `input`, a CSV file in Enishi's names and detected encoding.
+/// Imports customers from `input`, a CSV file in Enishi's names and detected encoding, phone
+/// numbers as written (see [`CustomerImportOptions::phone_country`]).
 pub fn import_customers(
     store: &Store,
     input: impl Read,
@@ -124,7 +127,7 @@ pub fn import_customers(
     clock: BusinessClock,
     progress: Progress,
 ) -> Result<CustomerImport, ImportError> {
-    let opts = CustomerImportOptions { format, skip_bad_rows, clock, csv: CsvOptions::default() };
+    let opts = CustomerImportOptions { format, skip_bad_rows, clock, csv: CsvOptions::default(), phone_country: None };
     import_customers_with(store, input, file_name, &opts, progress)
 }
 
@@ -139,6 +142,8 @@ pub struct CustomerImportOptions {
     pub clock: BusinessClock,
     /// How a CSV file is read: its encoding and the mapping of its headers.
     pub csv: CsvOptions,
+    /// The workspace's phone country: a number in its national form is stored in E.164.
+    pub phone_country: Option<PhoneCountry>,
 }
 
 /// Imports customers from `input` as `opts` say.
@@ -149,7 +154,7 @@ pub fn import_customers_with(
     opts: &CustomerImportOptions,
     progress: Progress,
 ) -> Result<CustomerImport, ImportError> {
-    let (format, skip_bad_rows, clock) = (opts.format, opts.skip_bad_rows, opts.clock);
+    let (format, skip_bad_rows, clock, country) = (opts.format, opts.skip_bad_rows, opts.clock, opts.phone_country);
     let started = std::time::Instant::now();
     let started_at = store.now();
     let (reader, hash) = Hashing::new(input, progress);
@@ -166,7 +171,7 @@ pub fn import_customers_with(
         for item in rows {
             let outcome = item.and_then(|(line, f)| {
                 summary.rows_read += 1;
-                let parsed = parse_row(line, &f, clock).map_err(|r| labels.relabel(r))?;
+                let parsed = parse_row(line, &f, clock, country).map_err(|r| labels.relabel(r))?;
                 Ok((line, parsed))
             });
             let (line, row) = match outcome {
@@ -361,7 +366,7 @@ struct Row {
     referred_by: Option<String>,
 }
 
-fn parse_row(line: u64, f: &Fields, clock: BusinessClock) -> Result<Row, Rejection> {
+fn parse_row(line: u64, f: &Fields, clock: BusinessClock, country: Option<PhoneCountry>) -> Result<Row, Rejection> {
     let get = |k: &str| f.get(k).map(String::as_str);
     fn typed<T: FromStr<Err = enishi_core::ParseError>>(
         line: u64,
@@ -421,7 +426,7 @@ fn parse_row(line: u64, f: &Fields, clock: BusinessClock) -> Result<Row, Rejecti
         external_id: Some(external_id),
         name: get("name").map(String::from),
         email: typed::<Email>(line, "email", get("email"))?,
-        phone: typed::<Phone>(line, "phone", get("phone"))?,
+        phone: typed::<Phone>(line, "phone", get("phone"))?.map(|p| p.in_country(country)),
         address: PostalAddress {
             line1: get("address_line1").map(String::from),
             line2: get("address_line2").map(String::from),

@@ -2,7 +2,7 @@
 //! one, idempotent on the shop's ids.
 
 use chrono::{DateTime, Utc};
-use enishi_core::{Amount, BusinessClock, Channel, Currency, Email, ExternalId, Phone};
+use enishi_core::{Amount, BusinessClock, Channel, Currency, Email, ExternalId, Phone, PhoneCountry};
 use enishi_rewards::{OrderLoyalty, Programs, ReturnFacts};
 use enishi_store::repo::{customers, loyalty, orders, privacy, products, purchase_summary};
 use enishi_store::{
@@ -132,15 +132,28 @@ pub struct Workspace {
     pub clock: BusinessClock,
     /// Default currency.
     pub currency: Currency,
+    /// The country whose national phone numbers are read (stored in E.164), if known.
+    pub phone_country: Option<PhoneCountry>,
 }
 
 impl Workspace {
+    /// A workspace in `clock`'s time zone and `currency`, reading Japanese phone numbers when
+    /// it is a yen or Tokyo-time one (and no others).
+    pub fn new(clock: BusinessClock, currency: Currency) -> Workspace {
+        let japanese = currency.as_str() == "JPY" || clock.tz_name() == "Asia/Tokyo";
+        Workspace { clock, currency, phone_country: japanese.then_some(PhoneCountry::JAPAN) }
+    }
+
     /// The workspace settings stored in the database: UTC and USD where none are set; an
     /// error naming the setting when a stored value does not parse.
     pub fn load(store: &enishi_store::Store) -> Result<Workspace, IntakeError> {
         use enishi_store::repo::settings;
-        let (tz, currency) = store.read(|c| {
-            Ok::<_, StoreError>((settings::get(c, settings::TIME_ZONE)?, settings::get(c, settings::CURRENCY)?))
+        let (tz, currency, country) = store.read(|c| {
+            Ok::<_, StoreError>((
+                settings::get(c, settings::TIME_ZONE)?,
+                settings::get(c, settings::CURRENCY)?,
+                settings::get(c, settings::PHONE_COUNTRY)?,
+            ))
         })?;
         let bad = |what: &str, e: enishi_core::ParseError| {
             IntakeError::Store(StoreError::Decode(format!("stored {what}: {e} (fix it with `enishi settings`)")))
@@ -153,7 +166,13 @@ impl Workspace {
             Some(c) => c.parse().map_err(|e| bad("currency", e))?,
             None => Currency::USD,
         };
-        Ok(Workspace { clock, currency })
+        let mut ws = Workspace::new(clock, currency);
+        match country.as_deref() {
+            None => {}
+            Some("none") => ws.phone_country = None,
+            Some(code) => ws.phone_country = Some(code.parse().map_err(|e| bad("phone country", e))?),
+        }
+        Ok(ws)
     }
 }
 
@@ -226,7 +245,12 @@ pub fn check_order(
         external_id: Some(parse("customer.external_id", &input.customer.external_id)?),
         name: input.customer.name.clone().filter(|n| !n.trim().is_empty()),
         email: input.customer.email.as_deref().map(|e| parse::<Email>("customer.email", e)).transpose()?,
-        phone: input.customer.phone.as_deref().map(|p| parse::<Phone>("customer.phone", p)).transpose()?,
+        phone: input
+            .customer
+            .phone
+            .as_deref()
+            .map(|p| parse::<Phone>("customer.phone", p).map(|p| p.in_country(ws.phone_country)))
+            .transpose()?,
         first_seen_at: Some(placed_at),
         ..Default::default()
     };

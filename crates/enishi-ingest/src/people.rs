@@ -4,7 +4,7 @@
 //! customer.
 
 use crate::controls::check_text;
-use enishi_core::{ConsentChannel, ConsentStatus, Email, ExternalId, Phone};
+use enishi_core::{ConsentChannel, ConsentStatus, Email, ExternalId, Phone, PhoneCountry};
 use enishi_store::repo::audit::{self, NewAuditEntry};
 use enishi_store::repo::customers::{self, ContactTaken};
 use enishi_store::repo::{loyalty, merges, purchase_summary};
@@ -27,6 +27,8 @@ pub struct Contact {
     pub phone: String,
     /// The consent to record on each channel given (a channel left out is left as it is).
     pub consents: Vec<(ConsentChannel, ConsentStatus)>,
+    /// The workspace's phone country: a number in its national form is stored in E.164.
+    pub phone_country: Option<PhoneCountry>,
 }
 
 /// Why contact details were refused.
@@ -77,7 +79,7 @@ fn check(f: &Contact) -> Result<Checked, ContactError> {
         .transpose()
         .map_err(|e| ContactError::Invalid { field: "email", reason: e.to_string() })?;
     let phone = text("phone", &f.phone)?
-        .map(|p| p.parse::<Phone>())
+        .map(|p| p.parse::<Phone>().map(|p| p.in_country(f.phone_country)))
         .transpose()
         .map_err(|e| ContactError::Invalid { field: "phone", reason: e.to_string() })?;
     Ok(Checked { name: text("name", &f.name)?, furigana: text("furigana", &f.furigana)?, email, phone })

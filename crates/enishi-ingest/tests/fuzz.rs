@@ -93,7 +93,7 @@ proptest! {
                           "customer": {"external_id": "C-1"},
                           "lines": [{"sku": sku, "quantity": qty, "unit_price": price, "amount": amount}]});
         let Ok(input) = serde_json::from_value::<OrderInput>(body) else { return Ok(()) };
-        let ws = Workspace { clock: BusinessClock::default(), currency: Currency::USD };
+        let ws = Workspace::new(BusinessClock::default(), Currency::USD);
         match check_order(&input, ws, chrono::Utc::now()) {
             Ok((order, _)) => {
                 prop_assert!(order.total.within_limit());

@@ -344,7 +344,7 @@ fn customer_import_validates_and_updates() {
 /// the API's intake path.
 fn discounted_returns_and_a_refund(store: &Store) {
     use enishi_ingest::intake::{record_order, record_return, IntakeError, OrderInput, ReturnInput, Workspace};
-    let ws = Workspace { clock: BusinessClock::default(), currency: enishi_core::Currency::USD };
+    let ws = Workspace::new(BusinessClock::default(), enishi_core::Currency::USD);
     let order: OrderInput = serde_json::from_value(serde_json::json!({
         "order_id": "D-1", "placed_at": "2010-01-05T10:00:00Z", "total": "50.00", "customer": {"external_id": "13085"},
         "lines": [{"sku": "A", "quantity": 2, "unit_price": "20.00"}, {"sku": "A", "quantity": 1, "unit_price": "0"},
@@ -484,7 +484,7 @@ fn imports_and_sales_keep_the_purchase_summary_as_a_rebuild_makes_it() {
         assert_eq!(summary_rows(s), rows, "a rebuild makes the same rows");
 
         // A sale and a full return through the intake keep the customer's rows at once.
-        let ws = Workspace { clock: BusinessClock::default(), currency: enishi_core::Currency::USD };
+        let ws = Workspace::new(BusinessClock::default(), enishi_core::Currency::USD);
         let input: OrderInput = serde_json::from_value(serde_json::json!({
             "order_id": "D", "placed_at": "2026-02-01T10:00:00+09:00", "total": "5.00",
             "customer": {"external_id": "N"}, "lines": [{"sku": "MUG", "category": "goods", "quantity": 1, "unit_price": "5.00"}]
@@ -615,6 +615,7 @@ fn a_shift_jis_customer_file_keeps_its_names() {
             skip_bad_rows: false,
             clock: BusinessClock::default(),
             csv: enishi_ingest::CsvOptions { encoding: enishi_ingest::Encoding::ShiftJis, mapping: mapping.clone() },
+            phone_country: None,
         };
         let out =
             enishi_ingest::customers::import_customers_with(&db.store, &data[..], "k.csv", &opts, Progress::default())

@@ -11,7 +11,7 @@ use enishi_store::{testing, Conn, Store, StoreError};
 use serde_json::{json, Value};
 
 fn ws() -> Workspace {
-    Workspace { clock: BusinessClock::default(), currency: enishi_core::Currency::USD }
+    Workspace::new(BusinessClock::default(), enishi_core::Currency::USD)
 }
 
 fn each(f: impl Fn(&Store)) {
@@ -1309,7 +1309,7 @@ fn earns_the_same_both_ways(orders: &[Expected<'_>], setup: impl Fn(&Store, Busi
         let mut opts = OrderImportOptions::new(OrderFormat::Generic);
         opts.clock = tokyo;
         import_orders(&batched.store, csv.as_bytes(), "o.csv", &opts, Progress::default()).unwrap();
-        let workspace = Workspace { clock: tokyo, currency: enishi_core::Currency::USD };
+        let workspace = Workspace::new(tokyo, enishi_core::Currency::USD);
         for &(id, customer, at, sku, points) in orders {
             let mut input = order_input(id, &format!("C-{customer}"), at, "30.00", json!({}));
             input.lines[0].sku = sku.to_string();

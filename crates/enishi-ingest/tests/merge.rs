@@ -11,7 +11,7 @@ use enishi_store::{testing, Conn, Store};
 use serde_json::{json, Value};
 
 fn ws() -> Workspace {
-    Workspace { clock: BusinessClock::default(), currency: enishi_core::Currency::USD }
+    Workspace::new(BusinessClock::default(), enishi_core::Currency::USD)
 }
 
 fn programs(c: &mut dyn Conn) -> Programs {
@@ -202,6 +202,7 @@ fn enrolling_and_editing_refuse_a_duplicate_email_or_phone() {
                 (ConsentChannel::Email, ConsentStatus::OptedIn),
                 (ConsentChannel::Sms, ConsentStatus::Unknown),
             ],
+            phone_country: None,
         };
         let first =
             people::enrol(s, &contact("山田 花子", "hanako@example.jp", ""), "till:ten@cafe.example", "user:ten")

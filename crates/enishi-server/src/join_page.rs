@@ -107,7 +107,8 @@ async fn submit(State(state): State<AppState>, req: Request) -> Response {
     let Ok(body) = std::str::from_utf8(&bytes) else {
         return (StatusCode::BAD_REQUEST, "the form is not UTF-8").into_response();
     };
-    let (form, honeypot) = read_form(body, &headers);
+    let (mut form, honeypot) = read_form(body, &headers);
+    form.phone_country = state.workspace().phone_country;
     let now = state.now().timestamp();
     let shop = shop_name(&state).await;
     let posted = form.clone();

@@ -176,6 +176,47 @@ fn the_profile_opens_orders_shows_the_ledger_offers_rewards_with_why_not_and_use
     }
 }
 
+#[test]
+fn a_national_phone_number_is_read_in_the_workspaces_country_and_never_taken_for_a_japanese_one() {
+    for app in apps() {
+        let owner = app.session(Role::Admin);
+        let (_, html) = app.page("/customers/new", &owner);
+        let csrf = csrf_in(&html);
+        let phone_of = |external_or_id: &str| -> Value {
+            let (_, v) = app.admin("GET", &format!("/api/v1/customers/{external_or_id}"), None);
+            v["phone"].clone()
+        };
+        // A dollar workspace in UTC: a British mobile number stays as typed (it was +81 before).
+        let (location, _) =
+            follow(&app, &owner, app.form("/customers/new", &owner, &contact(&csrf, "Jane", "07700 900123", "")));
+        let uk = location.trim_start_matches("/customers/").split('?').next().unwrap().to_string();
+        assert_eq!(phone_of(&uk), json!("07700900123"));
+        let (s, v) =
+            app.admin("POST", "/api/v1/customers", Some(json!({"external_id": "API-1", "phone": "0612345678"})));
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(v["phone"], json!("0612345678"), "{v}");
+
+        // A yen workspace in Tokyo reads Japanese numbers: stored in E.164, found in any form.
+        let settings = [("csrf", csrf.as_str()), ("time_zone", "Asia/Tokyo"), ("currency", "JPY")];
+        assert_eq!(app.form("/settings", &owner, &settings).0, 303);
+        let (location, html) =
+            follow(&app, &owner, app.form("/customers/new", &owner, &contact(&csrf, "花子", "090-2222-3333", "")));
+        let jp = location.trim_start_matches("/customers/").split('?').next().unwrap().to_string();
+        assert_eq!(phone_of(&jp), json!("+819022223333"));
+        assert!(html.contains("090-2222-3333"), "shown in the national form: {html}");
+        let (s, v) =
+            app.admin("POST", "/api/v1/customers", Some(json!({"external_id": "API-2", "phone": "03-1234-5678"})));
+        assert_eq!((s, v["phone"].as_str()), (201, Some("+81312345678")), "{v}");
+        let (_, found) = app.admin("GET", "/api/v1/customers?phone=090-2222-3333", None);
+        assert_eq!(found["items"].as_array().map(Vec::len), Some(1), "{found}");
+        let (s, _, html) = app.form("/customers/new", &owner, &contact(&csrf, "Again", "+81 90 2222 3333", ""));
+        assert!(
+            s == 422 && html.contains("already has this phone number."),
+            "the same number typed another way: {html}"
+        );
+    }
+}
+
 /// The Enishi id of order `order_ref` on a customer's page.
 fn order_on_page(html: &str, order_ref: &str) -> String {
     let at = html.find(&format!(" · {order_ref} · ")).unwrap_or_else(|| panic!("{order_ref}: {html}"));

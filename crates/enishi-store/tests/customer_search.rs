@@ -26,7 +26,12 @@ fn a_reading_a_phone_in_any_form_a_member_code_or_a_referral_code_finds_the_cust
                     let u = CustomerUpsert {
                         external_id: Some(id.parse().unwrap()),
                         name: Some(name.into()),
-                        phone: Some(phone.parse().unwrap()),
+                        phone: Some(
+                            phone
+                                .parse::<enishi_core::Phone>()
+                                .unwrap()
+                                .in_country(Some(enishi_core::PhoneCountry::JAPAN)),
+                        ),
                         ..CustomerUpsert::default()
                     };
                     let k = customers::upsert(c, &u)?.id();

@@ -136,6 +136,11 @@ enum Command {
         /// Default currency (ISO 4217 code).
         #[arg(long)]
         currency: Option<String>,
+        /// The country whose national phone numbers are read and stored in E.164 (JP, GB, FR,
+        /// US, … as ISO 3166 codes; `none`: kept as typed). Unset: Japan in a yen or
+        /// Tokyo-time workspace, none otherwise.
+        #[arg(long)]
+        phone_country: Option<String>,
         /// Largest order total staff may record without a manager's confirmation, in the
         /// workspace currency (default 100,000 for the yen and other currencies without
         /// subunits, 1,000 for others).

@@ -115,7 +115,16 @@ fn gen_import_export_round_trip_and_tokens() {
     let token = text(&out.stdout).lines().last().unwrap().to_string();
     assert!(token.starts_with("enishi_"), "{token}");
     let out = enishi(&db.url, dir.path(), &["settings", "--time-zone", "Asia/Tokyo", "--currency", "jpy"]);
-    assert_eq!(text(&out.stdout), "time zone: Asia/Tokyo\ncurrency: JPY\nstaff order limit: 100000 (default)\nfrequency cap: 2/7 days\nquiet hours: 21:00-09:00\n");
+    assert_eq!(text(&out.stdout), "time zone: Asia/Tokyo\ncurrency: JPY\nphone country: JP\nstaff order limit: 100000 (default)\nfrequency cap: 2/7 days\nquiet hours: 21:00-09:00\n");
+    let out = enishi(&db.url, dir.path(), &["settings", "--phone-country", "gb"]);
+    assert!(text(&out.stdout).contains("phone country: GB\n"), "{}", text(&out.stdout));
+    let out = enishi(&db.url, dir.path(), &["settings", "--phone-country", "XX"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--phone-country: 'XX' is not a country"), "{}", text(&out.stderr));
+    let out = enishi(&db.url, dir.path(), &["settings", "--phone-country", "none"]);
+    assert!(text(&out.stdout).contains("phone country: none\n"), "{}", text(&out.stdout));
+    let out = enishi(&db.url, dir.path(), &["settings", "--phone-country", "JP"]);
+    assert!(text(&out.stdout).contains("phone country: JP\n"), "{}", text(&out.stdout));
     for fake in ["YEN", "XYZ"] {
         let out = enishi(&db.url, dir.path(), &["settings", "--currency", fake]);
         let err = text(&out.stderr);

@@ -16,7 +16,7 @@ use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use enishi_core::{BusinessClock, Channel, ConsentChannel, ConsentStatus, Email, Phone, Role};
+use enishi_core::{Channel, ConsentChannel, ConsentStatus, Email, Phone, Role};
 use enishi_store::repo::{accounts, customers, history, orders};
 use enishi_store::{Communication, ConsentChange, CustomerUpsert, JsonMap};
 use serde::{Deserialize, Serialize};
@@ -753,7 +753,12 @@ async fn list_customers(
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
     let phone = match q.phone {
-        Some(p) => Some(p.parse::<Phone>().map_err(|e| ApiError::invalid("phone", e.0))?.to_string()),
+        Some(p) => Some(
+            p.parse::<Phone>()
+                .map_err(|e| ApiError::invalid("phone", e.0))?
+                .in_country(state.workspace().phone_country)
+                .to_string(),
+        ),
         None => None,
     };
     let (external_id, email) = (not_blank("external_id", q.external_id)?, not_blank("email", q.email)?);
@@ -807,7 +812,11 @@ async fn list_customers(
 
 /// Reads a customer body: every field optional except, on create, `external_id`. A JSON null
 /// clears a field (on update). Unknown fields are refused.
-fn customer_body(body: &JsonMap, clock: BusinessClock) -> Result<(CustomerUpsert, Vec<&'static str>), ApiError> {
+fn customer_body(
+    body: &JsonMap,
+    ws: enishi_ingest::intake::Workspace,
+) -> Result<(CustomerUpsert, Vec<&'static str>), ApiError> {
+    let clock = ws.clock;
     let mut u = CustomerUpsert::default();
     let mut clear = Vec::new();
     let text = |k: &str, v: &Value| -> Result<Option<String>, ApiError> {
@@ -840,7 +849,10 @@ fn customer_body(body: &JsonMap, clock: BusinessClock) -> Result<(CustomerUpsert
             }
             "phone" => {
                 set(&mut clear, "phone", v);
-                u.phone = text(k, v)?.map(|t| t.parse::<Phone>()).transpose().map_err(|e| ApiError::invalid(k, e.0))?;
+                u.phone = text(k, v)?
+                    .map(|t| t.parse::<Phone>().map(|p| p.in_country(ws.phone_country)))
+                    .transpose()
+                    .map_err(|e| ApiError::invalid(k, e.0))?;
             }
             "birthday" => {
                 set(&mut clear, "birthday", v);
@@ -984,7 +996,7 @@ async fn create_customer(
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
         Some(_) => return Err(ApiError::invalid("referral_code", "must be a referral code such as R3K9ZQ2MD")),
     };
-    let (mut u, _) = customer_body(&body, state.workspace().clock)?;
+    let (mut u, _) = customer_body(&body, state.workspace())?;
     if code.is_some() && u.referred_by.is_some() {
         return Err(ApiError::invalid("referral_code", "give either referral_code or referred_by, not both"));
     }
@@ -1093,7 +1105,7 @@ async fn update_customer(
     PathParam(Id(id)): PathParam<Id>,
     Body(body): Body<JsonMap>,
 ) -> Result<Response, ApiError> {
-    let (mut u, clear) = customer_body(&body, state.workspace().clock)?;
+    let (mut u, clear) = customer_body(&body, state.workspace())?;
     let customer = state
         .run(move |s| {
             s.write(|c| {

@@ -322,18 +322,20 @@ async fn save_settings(
     let (actor, old) = (v.actor(), state.workspace());
     let saved = state
         .run(move |s| {
-            Ok(s.write(|c| {
+            s.write(|c| {
                 settings::set(c, settings::TIME_ZONE, clock.tz_name())?;
                 settings::set(c, settings::CURRENCY, currency.as_str())?;
                 let before = serde_json::json!({"time_zone": old.clock.tz_name(), "currency": old.currency.as_str()});
                 let after = serde_json::json!({"time_zone": clock.tz_name(), "currency": currency.as_str()});
                 crate::audit::record_change(c, &actor, "settings.update", "settings", before, after)
-            })?)
+            })?;
+            // The phone country follows a yen or Tokyo-time workspace unless it is set.
+            enishi_ingest::intake::Workspace::load(s).map_err(crate::ApiError::internal)
         })
         .await;
     match saved {
-        Ok(()) => {
-            state.settings.set(enishi_ingest::intake::Workspace { clock, currency });
+        Ok(ws) => {
+            state.settings.set(ws);
             Redirect::to("/settings?done=1").into_response()
         }
         Err(e) => e.into_response(),

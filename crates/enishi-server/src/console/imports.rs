@@ -395,7 +395,13 @@ fn start(state: &AppState, v: &Visitor, upload: Upload, mapping: Mapping) -> u64
             }
             ImportKind::Customers => {
                 let format = if json { CustomerFormat::Json } else { CustomerFormat::Csv };
-                let opts = CustomerImportOptions { format, skip_bad_rows, clock: ws.clock, csv };
+                let opts = CustomerImportOptions {
+                    format,
+                    skip_bad_rows,
+                    clock: ws.clock,
+                    csv,
+                    phone_country: ws.phone_country,
+                };
                 enishi_ingest::customers::import_customers_with(&store, input, &file_name, &opts, progress)
                     .map(Finished::Customers)
             }

@@ -77,7 +77,7 @@ impl ContactForm {
     }
 
     /// The contact to store; a consent that is not one of the three states is refused.
-    fn contact(&self) -> Result<Contact, ContactError> {
+    fn contact(&self, phone_country: Option<enishi_core::PhoneCountry>) -> Result<Contact, ContactError> {
         let mut consents = Vec::new();
         for ch in ConsentChannel::ALL {
             let typed = self.consent(*ch).trim();
@@ -94,6 +94,7 @@ impl ContactForm {
             email: self.email.clone(),
             phone: self.phone.clone(),
             consents,
+            phone_country,
         })
     }
 }
@@ -192,7 +193,7 @@ fn enrol_html(v: &Visitor, f: &ContactForm, alert: Option<Markup>, status: Statu
 }
 
 async fn enrol(ConsoleUser(v): ConsoleUser, State(state): State<AppState>, Posted(f): Posted<ContactForm>) -> Response {
-    let contact = match f.contact() {
+    let contact = match f.contact(state.workspace().phone_country) {
         Ok(c) => c,
         Err(e) => return enrol_html(&v, &f, refusal(v.tr(), &e), StatusCode::UNPROCESSABLE_ENTITY),
     };
@@ -272,7 +273,7 @@ async fn edit(
     Posted(f): Posted<ContactForm>,
 ) -> Response {
     let (source, actor) = (format!("console:{}", v.user.email), v.actor());
-    let contact = f.contact();
+    let contact = f.contact(state.workspace().phone_country);
     let done = state
         .run(move |s| {
             let outcome = match contact {
@@ -312,7 +313,11 @@ struct MergeQuery {
 }
 
 /// The other record named by `text`: a shop id, an email or a phone number.
-fn find_other(c: &mut dyn enishi_store::Conn, text: &str) -> Result<Option<Customer>, enishi_store::StoreError> {
+fn find_other(
+    c: &mut dyn enishi_store::Conn,
+    text: &str,
+    phone_country: Option<enishi_core::PhoneCountry>,
+) -> Result<Option<Customer>, enishi_store::StoreError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -324,7 +329,7 @@ fn find_other(c: &mut dyn enishi_store::Conn, text: &str) -> Result<Option<Custo
     if text.contains('@') {
         q.email = Some(text.to_string());
     } else if let Ok(phone) = text.parse::<enishi_core::Phone>() {
-        q.phone = Some(phone.as_str().to_string());
+        q.phone = Some(phone.in_country(phone_country).as_str().to_string());
     } else {
         return Ok(None);
     }
@@ -358,13 +363,13 @@ async fn merge_page(
     Path(id): Path<i64>,
     Query(q): Query<MergeQuery>,
 ) -> Response {
-    let other = q.other.clone();
+    let (other, country) = (q.other.clone(), state.workspace().phone_country);
     let found = state
         .run(move |s| {
             Ok(s.read(|c| {
                 let Some(me) = customers::get(c, id)? else { return Ok(None) };
                 let mine = loyalty::account(c, id)?.map_or(0, |a| a.balance);
-                let them = match find_other(c, &other)? {
+                let them = match find_other(c, &other, country)? {
                     Some(o) => {
                         let balance = loyalty::account(c, o.id)?.map_or(0, |a| a.balance);
                         Some((o, balance))

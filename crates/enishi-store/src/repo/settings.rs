@@ -7,6 +7,9 @@ use crate::{params, StoreError};
 pub const TIME_ZONE: &str = "business_time_zone";
 /// Key of the default currency setting.
 pub const CURRENCY: &str = "currency";
+/// Key of the phone country setting: the country whose national phone numbers are read (ISO
+/// 3166-1 alpha-2, or `none`); unset, Japan in a yen or Tokyo-time workspace.
+pub const PHONE_COUNTRY: &str = "phone_country";
 /// Key of the largest order total staff may record without a manager's confirmation (a
 /// decimal amount in the workspace currency).
 pub const STAFF_ORDER_LIMIT: &str = "staff_order_limit";

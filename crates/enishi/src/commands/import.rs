@@ -253,7 +253,8 @@ pub fn run(store: &Store, what: ImportWhat) -> Result<()> {
             let (f, size) = open_file(&file)?;
             let progress = Progress::default();
             let bar = Bar::start(&progress, size, json);
-            let opts = CustomerImportOptions { format, skip_bad_rows, clock, csv };
+            let phone_country = enishi_ingest::intake::Workspace::load(store)?.phone_country;
+            let opts = CustomerImportOptions { format, skip_bad_rows, clock, csv, phone_country };
             let result = import_customers_with(store, std::io::BufReader::new(f), &file_name(&file), &opts, progress);
             drop(bar);
             let report = report.unwrap_or_else(|| default_report(&file));

@@ -152,6 +152,7 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
         Command::Settings {
             time_zone,
             currency,
+            phone_country,
             staff_order_limit,
             confirm_ratio,
             confirm_sale_over,
@@ -168,6 +169,16 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
             if let Some(c) = &currency {
                 Currency::iso4217(c).map_err(|e| BadInput(format!("--currency: {e}")))?;
             }
+            let phone_country = match phone_country.as_deref().map(str::trim) {
+                None => None,
+                Some(none) if none.eq_ignore_ascii_case("none") => Some("none".to_string()),
+                Some(code) => Some(
+                    code.parse::<enishi_core::PhoneCountry>()
+                        .map_err(|e| BadInput(format!("--phone-country: {e}")))?
+                        .code()
+                        .to_string(),
+                ),
+            };
             let limit = staff_order_limit
                 .as_deref()
                 .map(|l| match l.parse::<enishi_core::Amount>() {
@@ -194,6 +205,9 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
                 if let Some(cur) = &currency {
                     settings::set(c, settings::CURRENCY, &cur.trim().to_uppercase())?;
                 }
+                if let Some(country) = &phone_country {
+                    settings::set(c, settings::PHONE_COUNTRY, country)?;
+                }
                 if let Some(l) = limit {
                     settings::set(c, settings::STAFF_ORDER_LIMIT, &l.to_string())?;
                 }
@@ -214,7 +228,11 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
                 Some(l) => l,
                 None => format!("{} (default)", if cur.minor_units() == 0 { "100000" } else { "1000.00" }),
             };
-            println!("time zone: {}\ncurrency: {cur}\nstaff order limit: {limit}", clock.tz_name());
+            let phones = enishi_ingest::intake::Workspace::load(&store)?.phone_country.map_or("none", |p| p.code());
+            println!(
+                "time zone: {}\ncurrency: {cur}\nphone country: {phones}\nstaff order limit: {limit}",
+                clock.tz_name()
+            );
             println!("{}", campaign::describe_settings(&store)?);
             Ok(())
         }
