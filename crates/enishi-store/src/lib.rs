@@ -254,6 +254,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0032_coupon_products.sql"),
         include_str!("../migrations/postgres/0032_coupon_products.sql"),
     ),
+    (
+        33,
+        include_str!("../migrations/sqlite/0033_analytics_exclusions.sql"),
+        include_str!("../migrations/postgres/0033_analytics_exclusions.sql"),
+    ),
 ];
 
 /// The SHA-256 of a migration script as applied, in hex.
