@@ -26,7 +26,7 @@ pub struct Distribution {
 }
 
 /// Quantile `q` of sorted values (linear interpolation).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

@@ -11,6 +11,7 @@
 //! - [`kpis`]: repeat rate, order value, frequency, revenue per customer, gaps, weekdays, cohorts;
 //! - [`lifecycle`]: new → active → inactive → at risk → lost, by each customer's own rhythm;
 //! - [`loyal`]: loyal and semi-loyal customers under thresholds frozen at a baseline;
+//! - [`outliers`]: orders far outside the shop's usual (a fence on log order totals);
 //! - [`optimize`] and [`special`]: the maximum-likelihood machinery they share.
 
 pub mod bgnbd;
@@ -20,6 +21,7 @@ pub mod kpis;
 pub mod lifecycle;
 pub mod loyal;
 pub mod optimize;
+pub mod outliers;
 pub mod pareto;
 pub mod pareto_nbd;
 pub mod recommend;
