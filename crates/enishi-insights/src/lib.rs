@@ -5,11 +5,15 @@
 mod accounts;
 mod clv;
 mod lifecycle;
+mod period;
 pub mod quiet;
+mod unusual;
 
 pub use accounts::{account_rollups, AccountSummary};
 pub use clv::{clv_report, store_values, ClvError, ClvOptions, ClvReport, CountModel, CustomerValue};
 pub use lifecycle::{lifecycle, Lapsed, LifecycleReport, StageCount};
+pub use period::{period_report, Period, PeriodFigures, PeriodReport, Step, StepTotal};
+pub use unusual::{unusual_orders, Unusual};
 
 use chrono::Datelike;
 use enishi_analytics::loyal::{Baseline, LoyalClass, Measures};

@@ -23,6 +23,8 @@ pub struct Lapsed {
     pub id: i64,
     /// The shop's id.
     pub external_id: String,
+    /// The customer's name, when known.
+    pub name: Option<String>,
     /// Stage.
     pub stage: Stage,
     /// Days since the last purchase.
@@ -97,6 +99,7 @@ pub fn lifecycle(
             Lapsed {
                 id: r.customer_id,
                 external_id: r.external_id.clone(),
+                name: r.name.clone(),
                 stage: s,
                 days_silent: (as_of_day - i.last_day).max(0),
                 usual_gap_days: i.own_gap().unwrap_or(gap),

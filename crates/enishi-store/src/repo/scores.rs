@@ -142,6 +142,8 @@ pub struct LifecycleRow {
     pub customer_id: i64,
     /// The shop's id.
     pub external_id: String,
+    /// The customer's name, when known.
+    pub name: Option<String>,
     /// First order (Unix seconds).
     pub first_order_at: i64,
     /// Last order (Unix seconds).
@@ -163,7 +165,7 @@ pub fn lifecycle_inputs(c: &mut dyn Conn) -> Result<Vec<LifecycleRow>, StoreErro
     let mut out = Vec::new();
     c.query_each(
         "SELECT s.customer_id, cu.external_id, s.first_order_at, s.last_order_at, s.purchase_days, \
-                s.total_spend - s.returned_amount, sc.p_alive, sc.clv, sc.lifecycle_stage \
+                s.total_spend - s.returned_amount, sc.p_alive, sc.clv, sc.lifecycle_stage, cu.name \
          FROM customer_stats s JOIN customers cu ON cu.id = s.customer_id \
          LEFT JOIN customer_scores sc ON sc.customer_id = s.customer_id \
          WHERE s.order_count > 0 ORDER BY s.customer_id",
@@ -180,6 +182,7 @@ pub fn lifecycle_inputs(c: &mut dyn Conn) -> Result<Vec<LifecycleRow>, StoreErro
                 p_alive: real(6)?,
                 clv: real(7)?,
                 stage: r.opt_text(8)?,
+                name: r.opt_text(9)?,
             });
             Ok(())
         },
