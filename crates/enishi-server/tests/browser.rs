@@ -341,7 +341,7 @@ fn a_shop_owner_signs_in_finds_a_customer_and_sees_their_points() {
     assert!(browser.text("#open-issues").contains("Nothing open"), "{}", browser.text("#open-issues"));
     browser.go(&format!("{app}/"));
     let charts = browser
-        .script("return Array.from(document.querySelectorAll('svg')).map(s => s.querySelector('title') !== null)");
+        .script("return Array.from(document.querySelectorAll('svg.chart')).map(s => s.querySelector(':scope > title') !== null)");
     assert!(
         charts.as_array().is_some_and(|c| !c.is_empty() && c.iter().all(|t| t == true)),
         "every chart has a title: {charts}"

@@ -1,28 +1,84 @@
 //! Charts as SVG (and heat tables as HTML) rendered on the server: readable without
 //! JavaScript, each with a title and a description for screen readers.
+//!
+//! Every chart takes the whole width of the page: positions across are percentages of the
+//! chart's width and text keeps its size in pixels, so that a chart is as readable at phone
+//! width as on a desktop (a `viewBox` would shrink the text with the chart). Lines are drawn
+//! in an inner SVG stretched to the plot (`preserveAspectRatio="none"`) with strokes that do
+//! not stretch.
 
 use crate::console::i18n::Tr;
 use maud::{html, Markup};
 
-/// A horizontal bar chart: one row per (label, value, text shown after the bar).
+/// The chart colour, the console's.
+const INK: &str = "#5b2a3c";
+
+/// `x` as a percentage for an SVG attribute.
+fn pct(x: f64) -> String {
+    format!("{:.2}%", 100.0 * x)
+}
+
+/// Where a chart's bars reach their full length.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Scale {
+    /// The value drawn at full length.
+    top: f64,
+}
+
+impl Scale {
+    /// Full length at the largest value.
+    fn linear(values: &[f64]) -> Scale {
+        Scale { top: values.iter().copied().fold(0.0_f64, f64::max).max(1e-9) }
+    }
+
+    /// The share of the full length `value` is drawn at (0–1).
+    fn length(&self, value: f64) -> f64 {
+        (value.max(0.0) / self.top).min(1.0)
+    }
+}
+
+/// A horizontal bar chart: one row per (label, value, text shown after the bar), each label
+/// above its bar.
 pub(crate) fn bar_chart(id: &str, heading: &str, title: &str, rows: &[(String, f64, String)]) -> Markup {
-    let max = rows.iter().map(|r| r.1).fold(0.0_f64, f64::max).max(1e-9);
-    let row = 26.0;
-    let height = row * rows.len() as f64 + 10.0;
+    let values: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    let scale = Scale::linear(&values);
+    let row = 36.0;
+    let height = row * rows.len() as f64 + 6.0;
     let described = rows.iter().map(|r| format!("{}: {}", r.0, r.2)).collect::<Vec<_>>().join(", ");
     html! {
         h2 { (heading) }
-        svg role="img" aria-labelledby={ (id) "-t " (id) "-d" } viewBox={ "0 0 640 " (height) } width="100%" class="chart" {
+        svg role="img" aria-labelledby={ (id) "-t " (id) "-d" } width="100%" height=(height) class="chart" id={ (id) "-svg" } {
             title id={ (id) "-t" } { (title) }
             desc id={ (id) "-d" } { (described) }
             @for (i, (label, value, text)) in rows.iter().enumerate() {
-                @let y = i as f64 * row + 5.0;
-                @let w = 300.0 * value.max(0.0) / max;
-                text x="0" y=(format!("{:.0}", y + 14.0)) font-size="13" { (label) }
-                rect x="160" y=(format!("{y:.0}")) width=(format!("{w:.1}")) height="18" fill="#5b2a3c" {}
-                text x=(format!("{:.0}", 165.0 + w)) y=(format!("{:.0}", y + 14.0)) font-size="12" { (text) }
+                @let y = i as f64 * row;
+                // The longest bar leaves a quarter of the width for the text after it.
+                @let w = 0.75 * scale.length(*value);
+                text x="0" y=(format!("{:.0}", y + 13.0)) font-size="13" { (label) }
+                rect x="0" y=(format!("{:.0}", y + 17.0)) width=(pct(w)) height="14" fill=(INK) {}
+                text x=(pct(w)) dx="6" y=(format!("{:.0}", y + 29.0)) font-size="12" { (text) }
             }
         }
+    }
+}
+
+/// Whether the label at position `i` of `n` is shown: every `every`-th and the last, leaving
+/// out one that would crowd the last.
+fn labelled(i: usize, n: usize, every: usize) -> bool {
+    let last = i + 1 == n;
+    let crowds_last = !last && (n - 1 - i) * 2 < every;
+    (i.is_multiple_of(every) && !crowds_last) || last
+}
+
+/// How a label at position `i` of `n` is anchored: the first at its start and the last at
+/// its end, so that neither runs off the chart.
+fn anchor(i: usize, n: usize) -> &'static str {
+    if n > 2 && i == 0 {
+        "start"
+    } else if n > 2 && i + 1 == n {
+        "end"
+    } else {
+        "middle"
     }
 }
 
@@ -36,54 +92,69 @@ pub(crate) fn line_chart(
 ) -> Markup {
     let max = points.iter().map(|p| p.1).fold(0.0_f64, f64::max).max(1e-9);
     let n = points.len().max(2) as f64 - 1.0;
-    let xy: Vec<(f64, f64)> =
-        points.iter().enumerate().map(|(i, p)| (50.0 + 560.0 * i as f64 / n, 190.0 - 170.0 * p.1 / max)).collect();
+    // Across from 2% to 98% of the width; in the plot's own units, 1000 wide and 170 high.
+    let xs: Vec<f64> = (0..points.len()).map(|i| 0.02 + 0.96 * i as f64 / n).collect();
+    let xy: Vec<(f64, f64)> = xs.iter().zip(points).map(|(x, p)| (1000.0 * x, 165.0 - 160.0 * p.1 / max)).collect();
     let described = points.iter().map(|p| format!("{}: {}", p.0, show(p.1))).collect::<Vec<_>>().join(", ");
     let polyline = xy.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ");
     let every = points.len().div_ceil(6).max(1);
     html! {
         h2 { (heading) }
-        svg role="img" aria-labelledby={ (id) "-t " (id) "-d" } viewBox="0 0 640 230" width="100%" class="chart" {
+        svg role="img" aria-labelledby={ (id) "-t " (id) "-d" } width="100%" height="222" class="chart" id={ (id) "-svg" } {
             title id={ (id) "-t" } { (title) }
             desc id={ (id) "-d" } { (described) }
-            line x1="50" y1="190" x2="610" y2="190" stroke="#222" {}
-            text x="44" y="24" font-size="11" text-anchor="end" { (show(max)) }
-            text x="44" y="190" font-size="11" text-anchor="end" { "0" }
-            polyline points=(polyline) fill="none" stroke="#5b2a3c" stroke-width="2" {}
-            @for (i, ((x, y), p)) in xy.iter().zip(points).enumerate() {
-                circle cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="3" fill="#5b2a3c" {}
-                // Every `every`-th label and the last, leaving out one that would crowd the last.
-                @let last = i + 1 == points.len();
-                @let crowds_last = !last && (points.len() - 1 - i) * 2 < every;
-                @if (i % every == 0 && !crowds_last) || last {
-                    text x=(format!("{x:.1}")) y="210" font-size="11" text-anchor="middle" { (p.0) }
+            text x="0" y="14" font-size="11" fill="#666" { (show(max)) }
+            svg x="0" y="20" width="100%" height="170" viewBox="0 0 1000 170" preserveAspectRatio="none" {
+                line x1="0" y1="5" x2="1000" y2="5" stroke="#ddd" stroke-dasharray="4" vector-effect="non-scaling-stroke" {}
+                line x1="0" y1="165" x2="1000" y2="165" stroke="#222" vector-effect="non-scaling-stroke" {}
+                polyline points=(polyline) fill="none" stroke=(INK) stroke-width="2" vector-effect="non-scaling-stroke" {}
+                @for (x, y) in &xy {
+                    // A dot that stays round however the plot is stretched.
+                    line x1=(format!("{x:.1}")) y1=(format!("{y:.1}")) x2=(format!("{x:.1}")) y2=(format!("{y:.1}"))
+                        stroke=(INK) stroke-width="7" stroke-linecap="round" vector-effect="non-scaling-stroke" {}
+                }
+            }
+            @for (i, (x, p)) in xs.iter().zip(points).enumerate() {
+                @if labelled(i, points.len(), every) {
+                    text x=(pct(*x)) y="210" font-size="11" text-anchor=(anchor(i, points.len())) { (p.0) }
                 }
             }
         }
     }
 }
 
-/// The Lorenz curve of revenue: share of revenue by share of customers, largest first.
+/// The Lorenz curve of revenue: share of revenue by share of customers, largest first, with
+/// the top 20% marked.
 pub(crate) fn lorenz_chart(tr: Tr, curve: &[(f64, f64)]) -> Markup {
+    // The plot's own units: 1000 × 1000, stretched to the chart.
     let points: Vec<String> =
-        curve.iter().map(|(x, y)| format!("{:.1},{:.1}", 40.0 + 300.0 * x, 310.0 - 300.0 * y)).collect();
+        curve.iter().map(|(x, y)| format!("{:.1},{:.1}", 1000.0 * x, 1000.0 - 1000.0 * y)).collect();
     let described = curve
         .iter()
         .filter(|(x, _)| (x * 20.0).round() as i64 % 4 == 0)
         .map(|(x, y)| tr.f("top {}%: {}%", &[&format!("{:.0}", 100.0 * x), &format!("{:.0}", 100.0 * y)]))
         .collect::<Vec<_>>()
         .join(", ");
+    let top20 = curve.iter().find(|(x, _)| (x - 0.2).abs() < 1e-9).map(|p| p.1);
     html! {
         h2 { (tr.t("Revenue concentration")) }
-        svg role="img" aria-labelledby="lor-t lor-d" viewBox="0 0 360 340" width="100%" class="chart narrow" {
+        svg role="img" aria-labelledby="lor-t lor-d" width="100%" height="290" class="chart" id="lorenz" {
             title id="lor-t" { (tr.t("Share of revenue by share of customers, largest first")) }
             desc id="lor-d" { (described) }
-            line x1="40" y1="310" x2="340" y2="10" stroke="#bbb" stroke-dasharray="4" {}
-            polyline points=(points.join(" ")) fill="none" stroke="#5b2a3c" stroke-width="2" {}
-            line x1="40" y1="310" x2="340" y2="310" stroke="#222" {}
-            line x1="40" y1="10" x2="40" y2="310" stroke="#222" {}
-            text x="190" y="332" font-size="12" text-anchor="middle" { (tr.t("customers, largest first")) }
-            text x="12" y="160" font-size="12" transform="rotate(-90 12 160)" text-anchor="middle" { (tr.t("share of revenue")) }
+            text x="0" y="14" font-size="12" fill="#666" { (tr.t("share of revenue")) " 100%" }
+            svg x="0" y="22" width="100%" height="240" viewBox="0 0 1000 1000" preserveAspectRatio="none" {
+                line x1="0" y1="1000" x2="1000" y2="0" stroke="#bbb" stroke-dasharray="4" vector-effect="non-scaling-stroke" {}
+                line x1="200" y1="0" x2="200" y2="1000" stroke="#ddd" vector-effect="non-scaling-stroke" {}
+                polyline points=(points.join(" ")) fill="none" stroke=(INK) stroke-width="2" vector-effect="non-scaling-stroke" {}
+                line x1="0" y1="1000" x2="1000" y2="1000" stroke="#222" vector-effect="non-scaling-stroke" {}
+                line x1="0" y1="0" x2="0" y2="1000" stroke="#222" vector-effect="non-scaling-stroke" {}
+            }
+            @if let Some(share) = top20 {
+                text x="20%" dx="6" y=(format!("{:.0}", 22.0 + 240.0 * (1.0 - share) + 16.0)) font-size="12" {
+                    (tr.f("top 20%: {}% of revenue", &[&format!("{:.0}", 100.0 * share)]))
+                }
+            }
+            text x="50%" y="282" font-size="12" text-anchor="middle" { (tr.t("customers, largest first")) }
         }
     }
 }

@@ -319,6 +319,7 @@ const JA: &[(&str, &str)] = &[
     ("Silent", "最後の購入から"),
     ("At stake", "失うおそれのある売上"),
     ("Lifecycle", "ライフサイクル"),
+    ("top 20%: {}% of revenue", "上位20%：売上の{}%"),
     ("Customers per lifecycle stage, from newcomers to gone quiet", "ライフサイクル段階別の顧客数（新しいお客様から購入が途絶えたお客様まで）"),
     ("Newcomer", "新しいお客様"),
     ("In rhythm", "いつも通り"),
