@@ -460,43 +460,6 @@ pub fn recommend_report(
 }
 
 /// Months since January 1970 of a business day.
-/// Revenue and orders of one calendar month.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MonthTotal {
-    /// `YYYY-MM`.
-    pub month: String,
-    /// Revenue (order totals).
-    pub revenue: f64,
-    /// Orders.
-    pub orders: u64,
-}
-
-/// Revenue and orders of the last `months` calendar months up to business day `as_of`, oldest
-/// first (months without orders included).
-pub fn revenue_by_month(store: &Store, as_of: i64, months: usize) -> Result<Vec<MonthTotal>, StoreError> {
-    let last = month_of(as_of);
-    let first = last - months as i64 + 1;
-    let mut totals = vec![(0.0, 0u64); months];
-    for (_, _, purchases) in purchases_until(store, as_of)? {
-        for (day, value) in purchases {
-            let m = month_of(day);
-            if m >= first {
-                let t = &mut totals[(m - first) as usize];
-                t.0 += value;
-                t.1 += 1;
-            }
-        }
-    }
-    Ok(totals
-        .into_iter()
-        .enumerate()
-        .map(|(i, (revenue, orders))| {
-            let m = first + i as i64;
-            MonthTotal { month: format!("{:04}-{:02}", 1970 + m.div_euclid(12), m.rem_euclid(12) + 1), revenue, orders }
-        })
-        .collect())
-}
-
 fn month_of(day: i64) -> i64 {
     let d = date_of_day(day);
     (i64::from(d.year()) - 1970) * 12 + i64::from(d.month0())

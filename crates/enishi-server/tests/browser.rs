@@ -1789,3 +1789,121 @@ fn a_manager_voids_an_order_and_reverses_an_adjustment_in_japanese_and_english()
     }
     server.stop();
 }
+
+/// The widths of the dashboard's charts as shares of the main column's content width.
+fn chart_widths(browser: &Browser) -> Vec<f64> {
+    let widths = browser.script(
+        "const m = document.querySelector('main'); const s = getComputedStyle(m);\
+         const w = m.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);\
+         return Array.from(document.querySelectorAll('main svg.chart')).map(c => c.getBoundingClientRect().width / w)",
+    );
+    widths.as_array().unwrap().iter().map(|w| w.as_f64().unwrap()).collect()
+}
+
+#[test]
+fn an_owner_reads_the_dashboard_over_a_period_and_leaves_an_outlier_out_in_english_and_japanese() {
+    let Some(browser) = Browser::start() else { return };
+    let db = testing::sqlite();
+    let admin = db.store.write(|c| tokens::create(c, Role::Admin, "browser")).unwrap();
+    db.store
+        .write(|c| {
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::CURRENCY, "JPY")
+                .map_err(users::UserError::from)?;
+            enishi_store::repo::settings::set(c, enishi_store::repo::settings::TIME_ZONE, "Asia/Tokyo")
+                .map_err(users::UserError::from)?;
+            users::create(c, "owner@cafe.example", "Owner", Role::Admin, Language::En, "correct horse battery")?;
+            users::create(c, "mika@cafe.example", "Mika", Role::Admin, Language::Ja, "correct horse battery")
+        })
+        .unwrap();
+    let store = enishi_store::Store::open(&db.url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(spawn(AppState::new(Arc::new(store)).unwrap(), "127.0.0.1:0")).unwrap();
+    let app = format!("http://{}", server.addr);
+    // A café's year: 12 regulars buying ¥1,000–¥4,000 every month or so (the last four silent
+    // for seven months now), and one wholesale order of ¥480,000 twenty days ago.
+    let now = chrono::Utc::now();
+    let mut n = 0;
+    let mut buy = |customer: &str, name: &str, days_ago: i64, total: i64| {
+        n += 1;
+        let at = (now - chrono::Duration::days(days_ago)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let body = json!({"order_id": format!("B-{n}"), "placed_at": at, "total": total.to_string(), "channel": "in_store",
+            "customer": {"external_id": customer, "name": name},
+            "lines": [{"sku": "LATTE", "quantity": 1, "unit_price": total.to_string()}]});
+        ureq::post(&format!("{app}/api/v1/orders"))
+            .set("Authorization", &format!("Bearer {admin}"))
+            .send_json(body)
+            .unwrap_or_else(|e| panic!("order: {e}"));
+    };
+    let names = [
+        "佐藤 花子",
+        "鈴木 一郎",
+        "高橋 美咲",
+        "田中 健",
+        "伊藤 さくら",
+        "渡辺 翔",
+        "山本 葵",
+        "中村 蓮",
+        "小林 結衣",
+        "加藤 陸",
+        "吉田 芽衣",
+        "山田 大和",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let i = i as i64;
+        let silent = if i >= 8 { 210 } else { 0 };
+        for visit in 0..(3 + i % 5) {
+            let days_ago = 5 + i * 3 + silent + visit * (25 + i * 4);
+            buy(&format!("C-{i}"), name, days_ago, 1_000 + (i * 250 + visit * 130) % 3_000);
+        }
+    }
+    buy("W-1", "株式会社オカ商事", 20, 480_000);
+
+    for (email, lang, heading, unusual, exclude, include) in [
+        ("owner@cafe.example", "en", "Dashboard", "Unusual orders", "Exclude from analytics", "Include again"),
+        ("mika@cafe.example", "ja", "ダッシュボード", "飛び抜けて高額な注文", "分析から除外", "分析に戻す"),
+    ] {
+        // Tall enough for the whole dashboard in one screenshot.
+        browser.resize(1280, 3400);
+        sign_in_as(&browser, &app, email);
+        assert_eq!(browser.text("h1"), heading);
+        let widths = chart_widths(&browser);
+        assert!(
+            widths.len() >= 4 && widths.iter().all(|w| *w >= 0.9),
+            "{lang}: every chart takes the page's width: {widths:?}"
+        );
+        assert!(browser.text("#unusual").contains(unusual), "{}", browser.text("main"));
+        assert!(browser.text("#unusual-orders").contains("¥480,000"), "{}", browser.text("#unusual-orders"));
+        assert!(browser.text("#lapsed").contains("C-"), "lapsed customers by name and id: {}", browser.text("main"));
+        let gini = browser.text("#kpi-top");
+        browser.check(&format!("70-dashboard-{lang}"));
+
+        // Left out of the analytics: the revenue and the Gini move, and the action turns around.
+        browser.click("#unusual-orders button");
+        assert!(browser.text("#unusual-orders button").contains(include), "{}", browser.text("#unusual"));
+        assert_ne!(browser.text("#kpi-top"), gini, "the Gini without the outlier");
+        browser.check(&format!("71-dashboard-excluded-{lang}"));
+        browser.click("#unusual-orders button");
+        assert!(browser.text("#unusual-orders button").contains(exclude));
+        assert_eq!(browser.text("#kpi-top"), gini, "included again");
+
+        // The last 30 days, at phone width: the charts still fill the page, nothing overflows.
+        browser.click("#period a.button");
+        assert!(browser.text("#period-shown").contains('3'), "{}", browser.text("#period-shown"));
+        browser.resize(390, 3000);
+        let widths = chart_widths(&browser);
+        assert!(widths.iter().all(|w| *w >= 0.9), "{lang} phone: {widths:?}");
+        let overflow = browser.script(
+            "return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)\
+             .map(e => e.tagName + '#' + e.id + '.' + e.className.baseVal + e.className + ' ' + Math.round(e.getBoundingClientRect().right))",
+        );
+        assert_eq!(overflow, json!([]), "{lang}: nothing is wider than a phone");
+        browser.check(&format!("72-dashboard-30-days-{lang}-phone"));
+
+        // A date that cannot be read is said on the page, what was typed kept.
+        browser.resize(1280, 900);
+        browser.go(&format!("{app}/?from=2026-13-01&to=2026-11-30"));
+        assert!(browser.text("#period-error").contains("2026-13-01"), "{}", browser.text("main"));
+        browser.check_refused(&format!("73-dashboard-bad-date-{lang}"), 422);
+    }
+    server.stop();
+}

@@ -31,9 +31,35 @@ impl Scale {
         Scale { top: values.iter().copied().fold(0.0_f64, f64::max).max(1e-9) }
     }
 
-    /// The share of the full length `value` is drawn at (0–1).
-    fn length(&self, value: f64) -> f64 {
-        (value.max(0.0) / self.top).min(1.0)
+    /// Full length at the largest *ordinary* value, so that one huge value does not flatten
+    /// the others: values above the far-out fence of the positive values (`Q3 + 3 × IQR`, with
+    /// at least four of them) and more than twice the largest value under it are drawn
+    /// clipped, the others to scale, the largest of them at nine tenths of the length.
+    fn robust(values: &[f64]) -> Scale {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| *x > 0.0 && x.is_finite()).collect();
+        v.sort_by(f64::total_cmp);
+        let linear = Scale::linear(values);
+        if v.len() < 4 {
+            return linear;
+        }
+        let q = |p: f64| {
+            let at = p * (v.len() - 1) as f64;
+            let (lo, hi) = (at.floor() as usize, at.ceil() as usize);
+            v[lo] + (v[hi] - v[lo]) * (at - lo as f64)
+        };
+        let fence = q(0.75) + 3.0 * (q(0.75) - q(0.25));
+        let ordinary = v.iter().copied().filter(|x| *x <= fence).fold(0.0_f64, f64::max);
+        if ordinary > 0.0 && linear.top > 2.0 * ordinary {
+            Scale { top: ordinary / 0.9 }
+        } else {
+            linear
+        }
+    }
+
+    /// The share of the full length `value` is drawn at (0–1), and whether it was clipped.
+    fn length(&self, value: f64) -> (f64, bool) {
+        let x = value.max(0.0) / self.top;
+        (x.min(1.0), x > 1.0)
     }
 }
 
@@ -53,10 +79,57 @@ pub(crate) fn bar_chart(id: &str, heading: &str, title: &str, rows: &[(String, f
             @for (i, (label, value, text)) in rows.iter().enumerate() {
                 @let y = i as f64 * row;
                 // The longest bar leaves a quarter of the width for the text after it.
-                @let w = 0.75 * scale.length(*value);
+                @let w = 0.75 * scale.length(*value).0;
                 text x="0" y=(format!("{:.0}", y + 13.0)) font-size="13" { (label) }
                 rect x="0" y=(format!("{:.0}", y + 17.0)) width=(pct(w)) height="14" fill=(INK) {}
                 text x=(pct(w)) dx="6" y=(format!("{:.0}", y + 29.0)) font-size="12" { (text) }
+            }
+        }
+    }
+}
+
+/// A column chart of a series (label, value, text of the value), scaled so that one huge
+/// value is drawn clipped, marked and labelled with its value while the others stay readable
+/// (see [`Scale::robust`]). `note` says where the scale tops out, e.g. "scale up to {}".
+pub(crate) fn column_chart(
+    id: &str,
+    heading: &str,
+    title: &str,
+    rows: &[(String, f64, String)],
+    note: impl Fn(f64) -> String,
+) -> Markup {
+    let values: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    let scale = Scale::robust(&values);
+    let (top, bottom) = (40.0, 190.0);
+    let n = rows.len().max(1) as f64;
+    let slot = 1.0 / n;
+    let every = rows.len().div_ceil(6).max(1);
+    let described = rows.iter().map(|r| format!("{}: {}", r.0, r.2)).collect::<Vec<_>>().join(", ");
+    html! {
+        h2 { (heading) }
+        svg role="img" aria-labelledby={ (id) "-t " (id) "-d" } width="100%" height="222" class="chart" id={ (id) "-svg" } {
+            title id={ (id) "-t" } { (title) }
+            desc id={ (id) "-d" } { (described) }
+            text x="0" y="14" font-size="11" fill="#666" { (note(scale.top)) }
+            line x1="0" y1=(top) x2="100%" y2=(top) stroke="#ddd" stroke-dasharray="4" {}
+            line x1="0" y1=(bottom) x2="100%" y2=(bottom) stroke="#222" {}
+            @for (i, (label, value, text)) in rows.iter().enumerate() {
+                @let (length, clipped) = scale.length(*value);
+                @let h = (bottom - top) * length;
+                @let x = slot * (i as f64 + 0.15);
+                @let centre = slot * (i as f64 + 0.5);
+                g class=[clipped.then_some("clipped")] {
+                    title { (label) ": " (text) }
+                    rect x=(pct(x)) y=(format!("{:.1}", bottom - h)) width=(pct(slot * 0.7)) height=(format!("{h:.1}")) fill=(INK) {}
+                    @if clipped {
+                        // A break across the top of the column: it goes on beyond the scale.
+                        rect x=(pct(x)) y=(top + 10.0) width=(pct(slot * 0.7)) height="4" fill="#fff" {}
+                        text x=(pct(centre)) y="32" font-size="11" font-weight="bold" text-anchor=(anchor(i, rows.len())) { "▲ " (text) }
+                    }
+                }
+                @if labelled(i, rows.len(), every) {
+                    text x=(pct(centre)) y="208" font-size="11" text-anchor=(anchor(i, rows.len())) { (label) }
+                }
             }
         }
     }
@@ -191,5 +264,33 @@ pub(crate) fn heat_table(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_huge_value_is_clipped_and_the_others_stay_to_scale() {
+        let months = [300.0, 320.0, 280.0, 310.0, 5_000.0, 290.0, 330.0, 0.0];
+        let s = Scale::robust(&months);
+        assert!((s.top - 330.0 / 0.9).abs() < 1e-9, "{s:?}");
+        assert_eq!(s.length(5_000.0), (1.0, true));
+        let (l, clipped) = s.length(330.0);
+        assert!(!clipped && (l - 0.9).abs() < 1e-9);
+        // Ordinary spread, or too few values to tell: to scale, nothing clipped.
+        assert_eq!(Scale::robust(&[100.0, 200.0, 400.0, 800.0]), Scale::linear(&[800.0]));
+        assert_eq!(Scale::robust(&[1.0, 1.0, 50.0]), Scale::linear(&[50.0]));
+    }
+
+    #[test]
+    fn a_clipped_column_shows_its_value() {
+        let rows: Vec<(String, f64, String)> =
+            (0..8).map(|i| (format!("m{i}"), if i == 3 { 9_000.0 } else { 100.0 }, format!("v{i}"))).collect();
+        let svg = column_chart("c", "h", "t", &rows, |top| format!("up to {top:.0}")).into_string();
+        assert_eq!(svg.matches("class=\"clipped\"").count(), 1, "{svg}");
+        assert!(svg.contains("▲ v3") && svg.contains("up to 111"), "{svg}");
+        assert!(svg.contains("width=\"100%\"") && !svg.contains("viewBox=\"0 0 640"), "{svg}");
     }
 }

@@ -1,8 +1,8 @@
-//! The pages everyone uses: the dashboard, the customer list with search and filters, and a
+//! The pages everyone uses: the customer list with search and filters, and a
 //! customer's 360° page (profile, consent, loyalty, scores, open issues, timeline, and the
 //! forms staff use at the till). Server-rendered HTML, no JavaScript.
 
-use crate::console::charts::{bar_chart, heat_table, line_chart, lorenz_chart};
+use crate::console::charts::{bar_chart, heat_table, line_chart};
 use crate::console::corrections::RefusedReturn;
 use crate::console::format;
 use crate::console::i18n::Tr;
@@ -24,7 +24,6 @@ use serde::Deserialize;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(dashboard))
         .route("/customers/{id}", get(customer_page))
         .route("/overview", get(|| async { Redirect::permanent("/") }))
 }
@@ -62,84 +61,6 @@ pub(crate) fn rfm_grid(tr: Tr, grid: &[[u64; 5]; 5]) -> Markup {
             |v| format!("{v:.0}")
         ))
     }
-}
-
-/// The dashboard for managers; staff land on the till instead (a till has no business with
-/// the shop's revenue).
-async fn dashboard(ConsoleUser(v): ConsoleUser, State(state): State<AppState>) -> Response {
-    if v.role() == Role::Staff {
-        return Redirect::to("/till").into_response();
-    }
-    let tr = v.tr();
-    let (clock, cur) = (state.workspace().clock, state.workspace().currency);
-    let today = clock.day_number(state.now());
-    let result = state
-        .run(move |s| {
-            Ok((
-                enishi_insights::pareto_report(s, today)?,
-                enishi_insights::rfm_report(s, today)?,
-                enishi_insights::kpis_report(s, today, clock)?,
-                enishi_insights::lifecycle(s, today, 5, false)?,
-                enishi_insights::revenue_by_month(s, today, 12)?,
-                enishi_insights::loyal_report(s, today - 365, today, 0.07, 0.13)?,
-            ))
-        })
-        .await;
-    let (pareto, rfm, kpis, lifecycle, months, loyal) = match result {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    let k = &kpis.kpis;
-    let latest_share = loyal.trend.last().map_or(0.0, |m| m.share);
-    let month_rows: Vec<(String, f64, String)> = months
-        .iter()
-        .map(|m| (m.month.clone(), m.revenue, tr.f("{} · {} orders", &[&cur.format_f64(m.revenue), &m.orders])))
-        .collect();
-    let body = html! {
-        h1 { (tr.t("Dashboard")) }
-        div class="grid" {
-            section class="card" {
-                h2 { (tr.t("Customers who bought")) } p class="big" { (pareto.customers) }
-                p class="muted" { (tr.f("{} orders", &[&k.orders])) }
-            }
-            section class="card" {
-                h2 { (tr.t("Revenue")) } p class="big" { (cur.format_f64(pareto.revenue)) }
-                p class="muted" { (tr.f("median order {}", &[&cur.format_f64(k.order_value.median)])) }
-            }
-            section class="card" {
-                h2 { (tr.t("Repeat customers")) } p class="big" { (format!("{:.1}%", 100.0 * k.repeat_purchase_rate)) }
-                p class="muted" { (tr.t("bought on more than one day")) }
-            }
-            section class="card" {
-                h2 { (tr.t("Top 20% of customers")) } p class="big" { (format!("{:.1}%", 100.0 * pareto.top_20_share)) }
-                p class="muted" { (tr.f("of revenue · Gini {}", &[&format!("{:.2}", pareto.gini)])) }
-            }
-            section class="card" {
-                h2 { (tr.t("Loyal customers")) } p class="big" { (format!("{:.1}%", 100.0 * latest_share)) }
-                p class="muted" { (tr.t("loyal or semi-loyal; the goal is 25–30%")) }
-            }
-        }
-        (bar_chart("rev", tr.t("Revenue by month"), tr.t("Revenue of each of the last twelve months"), &month_rows))
-        (loyal_trend_chart(tr, &loyal))
-        (funnel_chart(tr, &lifecycle))
-        @if !lifecycle.lapsed.is_empty() {
-            h2 { (tr.t("Lapsed customers most worth winning back")) }
-            (table(None, Some("keep"), &[tr.t("Customer"), tr.t("Stage"), tr.t("Silent"), tr.t("At stake")], html! {
-                @for l in &lifecycle.lapsed {
-                    tr {
-                        td { a href={ "/customers/" (l.id) } { (l.external_id) } }
-                        td { (stage_name(tr, l.stage.as_str())) }
-                        td { (tr.f("{} days (usually {})", &[&l.days_silent, &format!("{:.0}", l.usual_gap_days)])) }
-                        td { (cur.format_f64(l.value_at_stake)) }
-                    }
-                }
-            }))
-        }
-        (rfm_grid(tr, &rfm.grid))
-        (segment_chart(tr, &rfm))
-        (lorenz_chart(tr, &pareto.curve))
-    };
-    v.page(tr.t("Dashboard"), body).into_response()
 }
 
 /// Customers per lifecycle stage, new to lost.

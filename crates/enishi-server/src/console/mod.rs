@@ -11,6 +11,7 @@ pub(crate) mod charts;
 pub(crate) mod corrections;
 pub(crate) mod customer_list;
 pub(crate) mod customers;
+pub(crate) mod dashboard;
 pub(crate) mod feedback;
 pub(crate) mod follow_up;
 pub(crate) mod format;
@@ -43,6 +44,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .merge(shell::routes())
         .merge(customers::routes())
+        .merge(dashboard::routes())
         .merge(customer_list::routes())
         .merge(till::routes())
         .merge(corrections::routes())

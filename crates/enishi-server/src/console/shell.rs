@@ -110,7 +110,8 @@ nav.tabs a[aria-current=page]{background:#5b2a3c;color:#fff}div.field{margin:.3r
 header a,header button{min-height:44px;min-width:44px;box-sizing:border-box}header a,main .button{display:inline-flex;align-items:center}}\
 @media(max-width:40rem){td:nth-child(n+4),th:nth-child(n+4){display:none}.heat td,.heat th,.keep td,.keep th{display:table-cell}main{padding:.6rem}\
 form label{display:block}form input:not([type=checkbox]):not([type=hidden]),form select,form textarea{width:100%;box-sizing:border-box}}\
-.chart{display:block;width:100%;overflow:visible}.full{width:100%}.mono{font-family:monospace}\
+.chart{display:block;width:100%;overflow:visible}.change.up{color:#1b6e3a}.change.down{color:#b00020}.kpi h2{font-size:1.05rem;margin:.2rem 0}.kpi .compare{margin:.2rem 0 0;font-size:.9rem}\
+.button[aria-current=true]{background:#5b2a3c;color:#fff;border-color:#5b2a3c}.full{width:100%}.mono{font-family:monospace}\
 .h0{background:#eee2e6}.h1{background:#dcc5cd}.h2{background:#c9a9b4}.h3{background:#b78d9b}.h4{background:#a47082}\
 .error{color:#b00020}.badge{background:#b00020;color:#fff;border-radius:1rem;padding:0 .45rem;font-size:.8rem}.bad{outline:2px solid #b00020;background:#fff3f4}\
 fieldset.group{border:1px solid #c9a9b4;border-radius:6px;margin:.4rem 0;padding:.3rem .6rem;background:#fff}fieldset.group ol{padding-left:1.2rem;margin:.3rem 0}\
