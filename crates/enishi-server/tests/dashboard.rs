@@ -16,7 +16,7 @@ mod common;
 
 use common::*;
 use enishi_core::Role;
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn buy(app: &App, order_id: &str, customer: &str, name: &str, day: &str, total: &str) {
     let body = json!({"order_id": order_id, "placed_at": format!("{day}T12:00:00Z"), "currency": "USD", "total": total,
@@ -169,7 +169,7 @@ fn a_period_against_the_one_before_with_new_and_returning_revenue_and_an_outlier
 }
 
 #[test]
-fn staff_cannot_exclude_an_order() {
+fn staff_cannot_exclude_an_order_and_the_api_excludes_for_managers_only() {
     for app in shop() {
         let staff = app.session(Role::Staff);
         let (s, _) = app.page("/", &staff);
@@ -181,6 +181,24 @@ fn staff_cannot_exclude_an_order() {
         let (s, _, html) =
             app.form(&format!("/orders/{id}/analytics"), &staff, &[("csrf", csrf.as_str()), ("exclude", "1")]);
         assert_eq!(s, 403, "{html}");
+
+        let (s, v, _) = app.call("PUT", "/api/v1/orders/W-1/analytics-exclusion", Some(&app.staff), None);
+        assert_eq!(s, 403, "{v}");
+        let (_, pareto) = app.admin("GET", "/api/v1/analytics/pareto?as_of=2026-11-30", None);
+        assert_eq!(pareto["revenue"].as_f64(), Some(5780.0), "nothing excluded by staff: {pareto}");
+
+        let (s, v) = app.admin("PUT", "/api/v1/orders/W-1/analytics-exclusion", None);
+        assert_eq!((s, &v), (200, &json!({"order_id": "W-1", "excluded_from_analytics": true, "changed": true})));
+        let (s, v) = app.admin("PUT", "/api/v1/orders/W-1/analytics-exclusion", None);
+        assert_eq!((s, v["changed"].clone()), (200, Value::Bool(false)), "idempotent");
+        let (_, kpis) = app.admin("GET", "/api/v1/analytics/kpis?as_of=2026-11-30", None);
+        assert_eq!(kpis["orders"].as_u64(), Some(24), "{kpis}");
+        let (s, v) = app.admin("DELETE", "/api/v1/orders/W-1/analytics-exclusion", None);
+        assert_eq!((s, v["excluded_from_analytics"].clone()), (200, Value::Bool(false)));
+        let (_, kpis) = app.admin("GET", "/api/v1/analytics/kpis?as_of=2026-11-30", None);
+        assert_eq!(kpis["orders"].as_u64(), Some(25), "{kpis}");
+        let (s, _) = app.admin("PUT", "/api/v1/orders/NOPE/analytics-exclusion", None);
+        assert_eq!(s, 404);
     }
 }
 

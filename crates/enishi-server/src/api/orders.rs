@@ -2,7 +2,7 @@
 //! returns, and record a return or refund (idempotent on the shop's return id).
 
 use super::shared::{created, ok, Body, Money, PathParam, Timestamp};
-use crate::auth::Caller;
+use crate::auth::{Caller, Manager};
 use crate::batcher::OrderFrom;
 use crate::error::Problem;
 use crate::openapi::{
@@ -23,7 +23,11 @@ use utoipa_axum::routes;
 
 /// The order routes, each registered with its documentation.
 pub(super) fn documented() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_order)).routes(routes!(get_order)).routes(routes!(create_return))
+    OpenApiRouter::new()
+        .routes(routes!(create_order))
+        .routes(routes!(get_order))
+        .routes(routes!(create_return))
+        .routes(routes!(exclude_from_analytics, include_in_analytics))
 }
 
 // A line of an order, as stored.
@@ -585,4 +589,77 @@ async fn create_return(
         .await?;
     let body = ReturnRecorded { ret: ReturnView::from(r), loyalty: ReturnLoyalty { points_reversed: points } };
     Ok(if new { created(body) } else { ok(body) })
+}
+
+// Whether an order counts in the analytics.
+#[derive(Serialize, ToSchema)]
+struct AnalyticsExclusion {
+    order_id: String,
+    /// True: the reports, charts, Gini and KPIs leave the order out (its points and the order
+    /// itself are unchanged).
+    excluded_from_analytics: bool,
+    /// False when the order already was so (nothing was written).
+    changed: bool,
+}
+
+/// Excludes (`exclude`) the order with the shop's id `order_id` from the analytics, or counts
+/// it again, for `caller`.
+async fn set_exclusion(state: AppState, caller: Caller, order_id: String, exclude: bool) -> Result<Response, ApiError> {
+    let found = state
+        .run(move |s| {
+            Ok(s.write(|c| -> Result<_, enishi_store::StoreError> {
+                let Some(o) = orders::get_by_ref(c, &order_id)? else { return Ok(None) };
+                let changed = crate::console::dashboard::set_excluded(c, &o, exclude, &caller.actor, &caller.actor)?;
+                Ok(Some((o.order_id, changed)))
+            })?)
+        })
+        .await?;
+    let (order_id, changed) = found.ok_or_else(|| ApiError::not_found("no such order"))?;
+    Ok(ok(AnalyticsExclusion { order_id, excluded_from_analytics: exclude, changed }))
+}
+
+#[utoipa::path(put, path = "/api/v1/orders/{order_id}/analytics-exclusion", operation_id = "excludeOrderFromAnalytics", tag = "orders",
+    summary = "Exclude an order from the analytics",
+    description = "Leaves the order out of every analysis: revenue, Gini and Lorenz curve, KPIs, RFM, loyal classes, CLV and the dashboard's charts (for an outlier such as a one-off wholesale order). The order, its points and the customer's stats are unchanged. Idempotent; recorded in the audit log as `orders.analytics_exclusion`.\n\nRoles: admin, marketer.",
+    params(("order_id" = String, Path, description = "The shop's order id (URL-encoded).",
+        pattern = r"^[^\u0000-\u001F]*$", min_length = 1, max_length = 128)),
+    responses(
+        (status = 200, description = "The order is excluded.", body = AnalyticsExclusion),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
+async fn exclude_from_analytics(
+    Manager(caller): Manager,
+    State(state): State<AppState>,
+    PathParam(order_id): PathParam<String>,
+) -> Result<Response, ApiError> {
+    set_exclusion(state, caller, order_id, true).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/orders/{order_id}/analytics-exclusion", operation_id = "includeOrderInAnalytics", tag = "orders",
+    summary = "Count an excluded order in the analytics again",
+    description = "Undoes `excludeOrderFromAnalytics`. Idempotent; recorded in the audit log as `orders.analytics_exclusion`.\n\nRoles: admin, marketer.",
+    params(("order_id" = String, Path, description = "The shop's order id (URL-encoded).",
+        pattern = r"^[^\u0000-\u001F]*$", min_length = 1, max_length = 128)),
+    responses(
+        (status = 200, description = "The order counts again.", body = AnalyticsExclusion),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableEntity),
+        (status = 500, response = Internal),
+        (status = 503, response = Unavailable),
+    ))]
+async fn include_in_analytics(
+    Manager(caller): Manager,
+    State(state): State<AppState>,
+    PathParam(order_id): PathParam<String>,
+) -> Result<Response, ApiError> {
+    set_exclusion(state, caller, order_id, false).await
 }
