@@ -154,19 +154,20 @@ fn card(tr: Tr, id: &str, heading: &str, figure: String, note: String, previous:
 fn kpi_cards(tr: Tr, cur: Currency, now: &PeriodFigures, before: &PeriodFigures, loyal: (f64, f64)) -> Markup {
     let pc = |x: f64| format!("{:.1}%", 100.0 * x);
     let money = |x: f64| cur.format_f64(x);
+    let orders = |n: usize| tr.plural("{} order", "{} orders", n as u64);
     html! {
         div class="grid" id="kpis" {
             (card(tr, "kpi-revenue", tr.t("Revenue"), money(now.revenue),
-                tr.f("{} orders · median order {}", &[&now.orders, &money(now.median_order)]),
+                tr.f("{} · median order {}", &[&orders(now.orders), &money(now.median_order)]),
                 money(before.revenue), change(tr, now.revenue, before.revenue)))
             (card(tr, "kpi-customers", tr.t("Customers who bought"), now.customers.to_string(),
-                tr.f("{} orders", &[&now.orders]),
+                orders(now.orders),
                 before.customers.to_string(), change(tr, now.customers as f64, before.customers as f64)))
             (card(tr, "kpi-returning", tr.t("Revenue from returning customers"), money(now.returning_revenue),
-                tr.f("{} customers who had bought before · {} of revenue", &[&now.returning_customers, &pc(now.returning_share())]),
+                tr.f("{} · {} of revenue", &[&tr.plural("{} customer who had bought before", "{} customers who had bought before", now.returning_customers as u64), &pc(now.returning_share())]),
                 money(before.returning_revenue), change(tr, now.returning_revenue, before.returning_revenue)))
             (card(tr, "kpi-new", tr.t("Revenue from new customers"), money(now.new_revenue),
-                tr.f("{} customers with their first order · {} of revenue", &[&now.new_customers, &pc(1.0 - now.returning_share())]),
+                tr.f("{} · {} of revenue", &[&tr.plural("{} customer with their first order", "{} customers with their first order", now.new_customers as u64), &pc(1.0 - now.returning_share())]),
                 money(before.new_revenue), change(tr, now.new_revenue, before.new_revenue)))
             (card(tr, "kpi-repeat", tr.t("Repeat customers"), pc(now.repeat_rate),
                 tr.t("bought on more than one day of the period").to_string(),
