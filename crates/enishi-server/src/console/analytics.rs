@@ -63,10 +63,11 @@ async fn analytics_page(
                 enishi_insights::kpis_report(s, today, clock)?,
                 s.read(|c| enishi_store::repo::scores::top_by_value(c, 20))?,
                 enishi_insights::account_rollups(s, today, clock, None, None, 20)?,
+                s.read(enishi_store::repo::analytics::excluded_totals)?,
             ))
         })
         .await;
-    let (rfm, loyal, lifecycle, kpis, top, accounts) = match result {
+    let (rfm, loyal, lifecycle, kpis, top, accounts, excluded) = match result {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
@@ -98,6 +99,14 @@ async fn analytics_page(
     let money = |x: f64| cur.format_f64(x);
     let body = html! {
         h1 { (tr.t("Analytics")) }
+        @if excluded.0 > 0 {
+            p class="card" id="excluded-orders" {
+                (tr.f("Left out of these figures: {} ({}), listed on the dashboard.", &[
+                    &tr.plural("{} order excluded from the analytics", "{} orders excluded from the analytics", excluded.0 as u64),
+                    &cur.format(excluded.1)
+                ]))
+            }
+        }
         nav class="card" aria-label=(tr.t("Sections")) {
             a href="#rfm" { "RFM" } " · " a href="#loyal-section" { (tr.t("Loyal customers")) } " · "
             a href="#lifecycle" { (tr.t("Lifecycle")) } " · " a href="#kpis" { (tr.t("KPIs")) } " · "

@@ -164,6 +164,15 @@ pub fn notable_orders(
         .collect()
 }
 
+/// How many orders are excluded from the analytics, and their total.
+pub fn excluded_totals(c: &mut dyn Conn) -> Result<(i64, Amount), StoreError> {
+    let r = c.query_one(
+        "SELECT COUNT(*), COALESCE(SUM(o.total), 0) FROM analytics_exclusions x JOIN orders o ON o.id = x.order_id",
+        &[],
+    )?;
+    Ok((r.int(0)?, Amount::from_scaled(r.int(1)?)))
+}
+
 /// Leaves order `order_id` out of the analytics from now on, recording who did; `false` when
 /// it already was.
 pub fn exclude(c: &mut dyn Conn, order_id: i64, by: &str) -> Result<bool, StoreError> {
