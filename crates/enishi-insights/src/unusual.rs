@@ -18,8 +18,8 @@ pub struct Unusual {
     pub times_median: Option<f64>,
 }
 
-/// What is usual for the shop (`None` with too few orders), and the orders of `period` that
-/// are above it or excluded from the analytics, largest first (at most `limit`).
+/// What is usual for the shop (`None` with too few orders), the orders of `period` above it,
+/// and every order excluded from the analytics, largest first (at most `limit`).
 pub fn unusual_orders(store: &Store, period: Period, limit: i64) -> Result<(Option<Usual>, Vec<Unusual>), StoreError> {
     store.read(|c| {
         let totals: Vec<f64> = analytics::order_totals(c)?

@@ -132,8 +132,8 @@ pub struct NotableOrder {
 }
 
 /// Orders placed on business days `from_day` to `to_day` (inclusive) whose total is above
-/// `above` (scaled by 10⁴; `None`: none is) or that are excluded from the analytics, largest
-/// first, at most `limit`.
+/// `above` (scaled by 10⁴; `None`: none is), and every order excluded from the analytics
+/// whenever placed (so that it can always be counted again), largest first, at most `limit`.
 pub fn notable_orders(
     c: &mut dyn Conn,
     from_day: i64,
@@ -144,7 +144,7 @@ pub fn notable_orders(
     let rows = c.query(
         "SELECT o.id, o.order_ref, o.customer_id, c.external_id, c.name, o.placed_at, o.total, x.excluded_by \
          FROM orders o JOIN customers c ON c.id = o.customer_id LEFT JOIN analytics_exclusions x ON x.order_id = o.id \
-         WHERE o.placed_day >= $1 AND o.placed_day <= $2 AND (x.order_id IS NOT NULL OR o.total > $3) \
+         WHERE x.order_id IS NOT NULL OR (o.placed_day >= $1 AND o.placed_day <= $2 AND o.total > $3) \
          ORDER BY o.total DESC, o.id LIMIT $4",
         &[from_day.into(), to_day.into(), above.unwrap_or(i64::MAX).into(), limit.into()],
     )?;
