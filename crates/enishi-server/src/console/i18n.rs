@@ -345,7 +345,7 @@ const JA: &[(&str, &str)] = &[
     ("An order excluded from the analytics stays on the customer's page with its points, but the revenue, charts, Gini and KPIs here and on the analytics page leave it out. To void it, open the customer's page.", "分析から除外した注文は、ポイントとともに顧客ページに残りますが、このページと分析ページの売上・グラフ・ジニ係数・KPIには含めません。注文を取り消すときは顧客ページを開いてください。"),
     ("{}× the median order", "注文額の中央値の{}倍"),
     ("Excluded by hand", "手動で除外"),
-    ("Excluded by {}", "{}さんが除外"),
+    ("Excluded by {}", "除外（{}）"),
     ("Include again", "分析に戻す"),
     ("Exclude from analytics", "分析から除外"),
     ("Order excluded from the analytics.", "注文を分析から除外しました。"),
