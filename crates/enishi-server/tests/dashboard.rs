@@ -239,7 +239,7 @@ fn dates_that_cannot_be_read_keep_what_was_typed_and_the_default_is_the_last_twe
             let (s, html) = app.page(&format!("/{query}"), &admin);
             assert_eq!(s, 422, "{query}: {html}");
             let form = part(&html, "period", "</form>");
-            assert!(form.contains(why), "{query}: {form}");
+            assert!(form.contains(why) && form.contains("The last 12 months are shown meanwhile."), "{query}: {form}");
             let typed = query.split(['=', '&']).nth(1).unwrap();
             assert!(form.contains(&format!("value=\"{typed}\"")), "{query}: what was typed is kept: {form}");
             assert!(html.contains("id=\"kpi-revenue\""), "the default period is shown below: {html}");

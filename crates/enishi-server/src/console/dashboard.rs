@@ -191,7 +191,9 @@ fn period_form(tr: Tr, today: i64, typed: (&str, &str), shown: Period, error: Op
     let before = shown.previous();
     html! {
         form method="get" action="/" class="card" id="period" {
-            @if let Some(e) = error { p role="alert" class="error" id="period-error" { (e) } }
+            @if let Some(e) = error {
+                p role="alert" class="error" id="period-error" { (e) " " (tr.t("The last 12 months are shown meanwhile.")) }
+            }
             label { (tr.t("From")) " " input type="date" name="from" value=(typed.0) aria-invalid=[error.map(|_| "true")]; } " "
             label { (tr.t("To")) " " input type="date" name="to" value=(typed.1) aria-invalid=[error.map(|_| "true")]; } " "
             button { (tr.t("Show")) }

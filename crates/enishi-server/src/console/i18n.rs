@@ -328,6 +328,7 @@ const JA: &[(&str, &str)] = &[
     ("To", "終了日"),
     ("The start date is after the end date.", "開始日が終了日より後になっています。"),
     ("Choose a period of at most ten years.", "期間は10年以内で指定してください。"),
+    ("The last 12 months are shown meanwhile.", "ひとまず過去12か月を表示しています。"),
     ("{} pt", "{}ポイント"),
     ("Previous period: {}", "前の期間：{}"),
     ("{} · median order {}", "{} · 注文額の中央値 {}"),
