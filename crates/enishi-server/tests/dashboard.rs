@@ -249,3 +249,24 @@ fn dates_that_cannot_be_read_keep_what_was_typed_and_the_default_is_the_last_twe
         assert!(s == 200 && part(&html, "kpi-revenue", "</section>").contains("$5,200.00"), "{html}");
     }
 }
+
+#[test]
+fn a_voided_outlier_leaves_the_figures_and_a_refund_counts_what_is_left() {
+    for app in shop() {
+        let admin = app.session(Role::Admin);
+        // The wholesale order voided (a full return through the API), $10 of O-2 refunded.
+        let (s, v) =
+            app.admin("POST", "/api/v1/orders/W-1/returns", Some(json!({"return_id": "V-W1", "reason": "test"})));
+        assert_eq!(s, 201, "{v}");
+        let refund = json!({"return_id": "V-O2", "amount": "10.00", "reason": "late"});
+        assert_eq!(app.admin("POST", "/api/v1/orders/O-2/returns", Some(refund)).0, 201);
+
+        let (_, html) = app.page(NOVEMBER, &admin);
+        // $5,200 less the $5,000 voided and the $10 refunded; the voided order is a purchase of nothing.
+        let revenue = part(&html, "kpi-revenue", "</section>");
+        assert!(revenue.contains("$190.00") && revenue.contains("7 orders"), "{revenue}");
+        assert!(!html.contains("id=\"unusual-orders\""), "a voided order is not flagged: {html}");
+        let (_, pareto) = app.admin("GET", "/api/v1/analytics/pareto?as_of=2026-11-30", None);
+        assert_eq!(pareto["revenue"].as_f64(), Some(770.0), "$5,780 less $5,010: {pareto}");
+    }
+}

@@ -9,14 +9,17 @@ use enishi_core::Amount;
 /// Receives one customer's purchases: (Enishi id, shop id, [(business day, order total)]).
 pub type PurchasesSink<'a> = dyn FnMut(i64, &str, &[(i64, f64)]) -> Result<(), StoreError> + 'a;
 
-/// Calls `f` once per customer with orders: (Enishi id, shop id, [(business day, order total)])
-/// with the purchases in time order, leaving out the orders excluded from the analytics. Rows
-/// are streamed; one customer is held at a time.
+/// Calls `f` once per customer with orders: (Enishi id, shop id, [(business day, order total
+/// less what was refunded)]) with the purchases in time order, leaving out the orders excluded
+/// from the analytics; a voided order counts as a purchase of nothing. Rows are streamed; one
+/// customer is held at a time.
 pub fn for_each_customer_purchases(c: &mut dyn Conn, f: &mut PurchasesSink<'_>) -> Result<(), StoreError> {
     let mut current: Option<(i64, String)> = None;
     let mut purchases: Vec<(i64, f64)> = Vec::new();
     c.query_each(
-        "SELECT o.customer_id, c.external_id, o.placed_day, o.total FROM orders o JOIN customers c ON c.id = o.customer_id \
+        "SELECT o.customer_id, c.external_id, o.placed_day, o.total - COALESCE(r.refunded, 0) \
+         FROM orders o JOIN customers c ON c.id = o.customer_id \
+         LEFT JOIN (SELECT order_id, SUM(amount) AS refunded FROM returns GROUP BY order_id) r ON r.order_id = o.id \
          WHERE NOT EXISTS (SELECT 1 FROM analytics_exclusions x WHERE x.order_id = o.id) \
          ORDER BY o.customer_id, o.placed_at",
         &[],
@@ -131,8 +134,9 @@ pub struct NotableOrder {
     pub excluded_by: Option<String>,
 }
 
-/// Orders placed on business days `from_day` to `to_day` (inclusive) whose total is above
-/// `above` (scaled by 10⁴; `None`: none is), and every order excluded from the analytics
+/// Orders placed on business days `from_day` to `to_day` (inclusive) whose total, and what is
+/// left of it after refunds, is above `above` (scaled by 10⁴; `None`: none is; a voided order
+/// no longer counts, so it is not listed), and every order excluded from the analytics
 /// whenever placed (so that it can always be counted again), largest first, at most `limit`.
 pub fn notable_orders(
     c: &mut dyn Conn,
@@ -144,7 +148,8 @@ pub fn notable_orders(
     let rows = c.query(
         "SELECT o.id, o.order_ref, o.customer_id, c.external_id, c.name, o.placed_at, o.total, x.excluded_by \
          FROM orders o JOIN customers c ON c.id = o.customer_id LEFT JOIN analytics_exclusions x ON x.order_id = o.id \
-         WHERE x.order_id IS NOT NULL OR (o.placed_day >= $1 AND o.placed_day <= $2 AND o.total > $3) \
+         WHERE x.order_id IS NOT NULL OR (o.placed_day >= $1 AND o.placed_day <= $2 AND o.total > $3 \
+           AND o.total - COALESCE((SELECT SUM(r.amount) FROM returns r WHERE r.order_id = o.id), 0) > $3) \
          ORDER BY o.total DESC, o.id LIMIT $4",
         &[from_day.into(), to_day.into(), above.unwrap_or(i64::MAX).into(), limit.into()],
     )?;
