@@ -266,6 +266,11 @@ impl PhoneCountry {
     pub fn code(self) -> &'static str {
         self.code
     }
+
+    /// Every country whose national numbering Enishi reads.
+    pub fn all() -> impl Iterator<Item = PhoneCountry> {
+        PHONE_COUNTRIES.iter().copied()
+    }
 }
 
 impl FromStr for PhoneCountry {

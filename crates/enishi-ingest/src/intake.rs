@@ -168,7 +168,7 @@ impl Workspace {
         };
         let mut ws = Workspace::new(clock, currency);
         match country.as_deref() {
-            None => {}
+            None | Some("") => {}
             Some("none") => ws.phone_country = None,
             Some(code) => ws.phone_country = Some(code.parse().map_err(|e| bad("phone country", e))?),
         }

@@ -214,6 +214,22 @@ fn a_national_phone_number_is_read_in_the_workspaces_country_and_never_taken_for
             s == 422 && html.contains("already has this phone number."),
             "the same number typed another way: {html}"
         );
+
+        // The owner sets the country on the Settings page: a British number is then read as one.
+        let (_, page) = app.page("/settings", &owner);
+        assert!(page.contains("<option value=\"\" selected>"), "automatic at first: {page}");
+        let mut gb = settings.to_vec();
+        gb.push(("phone_country", "<b>XX</b>"));
+        let (s, _, page) = app.form("/settings", &owner, &gb);
+        assert!(s == 422 && page.contains("is not a country whose phone numbers") && !page.contains("<b>XX"), "{page}");
+        gb.pop();
+        gb.push(("phone_country", "gb"));
+        assert_eq!(app.form("/settings", &owner, &gb).0, 303);
+        assert!(app.page("/settings", &owner).1.contains("<option value=\"GB\" selected>"));
+        let (location, _) =
+            follow(&app, &owner, app.form("/customers/new", &owner, &contact(&csrf, "Tom", "07700 900124", "")));
+        let tom = location.trim_start_matches("/customers/").split('?').next().unwrap().to_string();
+        assert_eq!(phone_of(&tom), json!("+447700900124"));
     }
 }
 

@@ -252,8 +252,17 @@ async fn change_access(
     }
 }
 
-fn settings_body(v: &Visitor, time_zone: &str, currency: &str, alert: Option<&str>, saved: bool) -> Markup {
+/// The workspace settings as the page shows them (or as typed).
+struct Shown<'a> {
+    time_zone: &'a str,
+    currency: &'a str,
+    /// The phone country setting: empty for automatic, `none`, or an ISO code.
+    phone_country: &'a str,
+}
+
+fn settings_body(v: &Visitor, shown: &Shown<'_>, alert: Option<&str>, saved: bool) -> Markup {
     let tr = v.tr();
+    let Shown { time_zone, currency, phone_country } = *shown;
     html! {
         h1 { (tr.t("Settings")) }
         @if let Some(a) = alert { p class="card" role="alert" id="settings-error" { (Quoted(a)) } }
@@ -273,6 +282,19 @@ fn settings_body(v: &Visitor, time_zone: &str, currency: &str, alert: Option<&st
                 } br;
                 span class="muted" { (tr.t("ISO 4217 code of orders that do not name their currency.")) }
             }
+            p {
+                label {
+                    (tr.t("Phone numbers")) " "
+                    select name="phone_country" id="phone-country" {
+                        option value="" selected[phone_country.is_empty()] { (tr.t("Automatic: Japanese in yen or on Tokyo time")) }
+                        option value="none" selected[phone_country == "none"] { (tr.t("Kept as typed")) }
+                        @for country in enishi_core::PhoneCountry::all() {
+                            option value=(country.code()) selected[phone_country.eq_ignore_ascii_case(country.code())] { (country.code()) }
+                        }
+                    }
+                } br;
+                span class="muted" { (tr.t("The country whose national numbers (090-1234-5678) are stored in the international form (+819012345678) when typed, imported or sent.")) }
+            }
             p { button { (tr.t("Save")) } }
         }
     }
@@ -284,7 +306,13 @@ async fn settings_page(
     Query(q): Query<Flash>,
 ) -> Response {
     let ws = state.workspace();
-    let body = settings_body(&v, ws.clock.tz_name(), ws.currency.as_str(), None, q.done.is_some());
+    let stored = state.run(|s| Ok(s.read(|c| settings::get(c, settings::PHONE_COUNTRY))?)).await;
+    let phone_country = match stored {
+        Ok(p) => p.unwrap_or_default(),
+        Err(e) => return e.into_response(),
+    };
+    let shown = Shown { time_zone: ws.clock.tz_name(), currency: ws.currency.as_str(), phone_country: &phone_country };
+    let body = settings_body(&v, &shown, None, q.done.is_some());
     v.page(v.tr().t("Settings"), body).into_response()
 }
 
@@ -294,6 +322,7 @@ struct SettingsForm {
     csrf: String,
     time_zone: String,
     currency: String,
+    phone_country: String,
 }
 
 carries_csrf!(SettingsForm);
@@ -307,7 +336,15 @@ async fn save_settings(
     let refuse = |why: String| {
         (
             StatusCode::UNPROCESSABLE_ENTITY,
-            v.page(tr.t("Settings"), settings_body(&v, &f.time_zone, &f.currency, Some(&why), false)),
+            v.page(
+                tr.t("Settings"),
+                settings_body(
+                    &v,
+                    &Shown { time_zone: &f.time_zone, currency: &f.currency, phone_country: &f.phone_country },
+                    Some(&why),
+                    false,
+                ),
+            ),
         )
             .into_response()
     };
@@ -319,14 +356,26 @@ async fn save_settings(
         Ok(c) => c,
         Err(e) => return refuse(tr.f("Currency: {}", &[&tr.message(&e.0)])),
     };
+    let phone_country = match f.phone_country.trim() {
+        "" => String::new(),
+        none if none.eq_ignore_ascii_case("none") => "none".to_string(),
+        code => match code.parse::<enishi_core::PhoneCountry>() {
+            Ok(p) => p.code().to_string(),
+            Err(e) => return refuse(tr.f("Phone numbers: {}", &[&tr.message(&e.0)])),
+        },
+    };
     let (actor, old) = (v.actor(), state.workspace());
     let saved = state
         .run(move |s| {
             s.write(|c| {
                 settings::set(c, settings::TIME_ZONE, clock.tz_name())?;
                 settings::set(c, settings::CURRENCY, currency.as_str())?;
-                let before = serde_json::json!({"time_zone": old.clock.tz_name(), "currency": old.currency.as_str()});
-                let after = serde_json::json!({"time_zone": clock.tz_name(), "currency": currency.as_str()});
+                settings::set(c, settings::PHONE_COUNTRY, &phone_country)?;
+                let phones = |p: Option<enishi_core::PhoneCountry>| p.map_or("none", |p| p.code());
+                let before = serde_json::json!({"time_zone": old.clock.tz_name(), "currency": old.currency.as_str(),
+                    "phone_country": phones(old.phone_country)});
+                let after = serde_json::json!({"time_zone": clock.tz_name(), "currency": currency.as_str(),
+                    "phone_country": if phone_country.is_empty() { "automatic" } else { phone_country.as_str() }});
                 crate::audit::record_change(c, &actor, "settings.update", "settings", before, after)
             })?;
             // The phone country follows a yen or Tokyo-time workspace unless it is set.

@@ -142,6 +142,7 @@ fn fill(template: &str, args: &[&dyn Display]) -> String {
 /// The engine's messages: English template (`{}` is any text) → Japanese (`{N}` is the N-th
 /// text). Longer, more specific templates come before shorter ones that would also match.
 const MESSAGES: &[(&str, &str)] = &[
+    ("'{}' is not a country whose phone numbers Enishi reads ({})", "「{0}」は電話番号を読み取れる国ではありません（{1}）"),
     ("order {} has {} unit(s) of {} left to return, not {}", "注文 {0} で返品できる {2} は残り {1} 点です（{3} 点は返品できません）"),
     ("order {} has been fully returned already", "注文 {0} はすでにすべて返品されています"),
     ("must be more than 0 and at most {} (the order's unrefunded total)", "0 より大きく、{0}（注文の未返金額）以下にしてください"),
@@ -264,6 +265,11 @@ const MESSAGES: &[(&str, &str)] = &[
 
 /// English → Japanese.
 const JA: &[(&str, &str)] = &[
+    ("Phone numbers", "電話番号の国"),
+    ("Automatic: Japanese in yen or on Tokyo time", "自動（円または日本時間なら日本）"),
+    ("Kept as typed", "入力どおりに保存"),
+    ("The country whose national numbers (090-1234-5678) are stored in the international form (+819012345678) when typed, imported or sent.", "国内形式の番号（090-1234-5678）を、入力・取り込み・API のときに国際形式（+819012345678）で保存する国です。"),
+    ("Phone numbers: {}", "電話番号の国: {0}"),
     ("Loyal customer", "ロイヤル顧客"),
     ("Semi-loyal customer", "準ロイヤル顧客"),
     ("Other customer", "一般の顧客"),
