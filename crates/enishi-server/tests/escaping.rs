@@ -330,8 +330,11 @@ fn every_user_value_is_escaped_on_every_console_page() {
         let mut draft: serde_json::Value = serde_json::from_str(&programme()).unwrap();
         draft["promotions"][0]["multiplier"] = json!("3");
         draft["tiers"]["levels"][1]["threshold"] = json!("200000");
-        let csrf = csrf_in(&app.page("/loyalty/editor/json", admin).1);
-        let fields = [("csrf", csrf.as_str()), ("document", &draft.to_string())];
+        let json_tab = app.page("/loyalty/editor/json", admin).1;
+        let csrf = csrf_in(&json_tab);
+        let seen =
+            json_tab.split("name=\"seen\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or_default();
+        let fields = [("csrf", csrf.as_str()), ("document", &draft.to_string()), ("seen", seen)];
         assert_eq!(app.form("/loyalty/editor/json", admin, &fields).0, 303);
 
         let mut seen = BTreeSet::new();

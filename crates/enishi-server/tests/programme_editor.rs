@@ -169,17 +169,24 @@ fn the_json_tab_edits_the_same_draft_and_keeps_a_refused_document() {
         let marketer = session(&app, Role::Marketer, Language::En, "marketer@shop.example");
         let (_, html) = app.page("/loyalty/editor/json", &marketer);
         let csrf = csrf_in(&html);
+        let seen = hidden(&html, "seen");
         let mut doc = first();
         doc["earning"]["minimum_order"] = json!("-5");
         let text = doc.to_string();
-        let (status, _, html) = app.form("/loyalty/editor/json", &marketer, &[("csrf", &csrf), ("document", &text)]);
+        let sent = |text: &str| [("csrf", csrf.clone()), ("document", text.to_string()), ("seen", seen.clone())];
+        let form = |text: &str| {
+            let fields = sent(text);
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.form("/loyalty/editor/json", &marketer, &fields)
+        };
+        let (status, _, html) = form(&text);
         assert_eq!(status, 422);
         assert!(html.contains("earning.minimum_order: must not be negative"), "{html}");
         assert!(html.contains("&quot;-5&quot;") || html.contains("\"-5\""), "the document stays: {html}");
         doc["earning"]["minimum_order"] = json!("800");
         doc["rewards"][0]["names"] = json!({"ja": "コーヒー1杯無料", "en": "Coffee on us"});
         let text = doc.to_string();
-        let (status, _, _) = app.form("/loyalty/editor/json", &marketer, &[("csrf", &csrf), ("document", &text)]);
+        let (status, _, _) = form(&text);
         assert_eq!(status, 303);
         let (_, html) = app.page("/loyalty/editor/earning", &marketer);
         assert!(html.contains(r#"name="earning.minimum_order" value="800.00""#), "the forms show it: {html}");
@@ -189,7 +196,30 @@ fn the_json_tab_edits_the_same_draft_and_keeps_a_refused_document() {
         let card = json!({"id": "card", "name": "Card", "stamps": 5, "reward": "coffee"});
         doc["stamp_cards"] = json!([card]);
         let text = doc.to_string();
-        assert_eq!(app.form("/loyalty/editor/json", &marketer, &[("csrf", &csrf), ("document", &text)]).0, 303);
+        // The page this text was written on is older than the draft now (saved just above).
+        let (status, _, html) = form(&text);
+        assert_eq!(status, 422);
+        assert!(html.contains("marketer@shop.example changed the draft after you opened this page"), "{html}");
+        assert!(html.contains("&quot;card&quot;") || html.contains("\"card\""), "the text stays: {html}");
+        // Another manager changes the earning while this one writes; saving over it is refused,
+        // then done once the newer draft has been seen.
+        let owner = session(&app, Role::Admin, Language::Ja, "owner@shop.example");
+        let seen_now = hidden(&html, "seen");
+        let (_, page) = app.page("/loyalty/editor/json", &owner);
+        let mut theirs = doc.clone();
+        theirs["earning"]["minimum_order"] = json!("900");
+        let theirs = theirs.to_string();
+        let (owner_csrf, owner_seen) = (csrf_in(&page), hidden(&page, "seen"));
+        let fields = [("csrf", owner_csrf.as_str()), ("document", theirs.as_str()), ("seen", owner_seen.as_str())];
+        assert_eq!(app.form("/loyalty/editor/json", &owner, &fields).0, 303);
+        let stale = [("csrf", csrf.as_str()), ("document", text.as_str()), ("seen", seen_now.as_str())];
+        let (status, _, html) = app.form("/loyalty/editor/json", &marketer, &stale);
+        assert_eq!(status, 422);
+        assert!(html.contains("owner@shop.example changed the draft after you opened this page"), "{html}");
+        let (_, now) = app.page("/loyalty/editor/earning", &marketer);
+        assert!(now.contains(r#"name="earning.minimum_order" value="900.00""#), "the owner's change stays: {now}");
+        let again = [("csrf", csrf.as_str()), ("document", text.as_str()), ("seen", &hidden(&html, "seen"))];
+        assert_eq!(app.form("/loyalty/editor/json", &marketer, &again).0, 303, "saved over it knowingly");
         let remove = [("csrf", csrf.as_str()), ("index", "0"), ("action", "remove")];
         let (status, _, html) = app.form("/loyalty/editor/rewards", &marketer, &remove);
         assert_eq!(status, 422);

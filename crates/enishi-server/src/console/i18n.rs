@@ -265,6 +265,8 @@ const MESSAGES: &[(&str, &str)] = &[
 
 /// English → Japanese.
 const JA: &[(&str, &str)] = &[
+    ("{} changed the draft after you opened this page, so your text was not saved over it. The draft as it is now is in the other tabs; your text is below. Save again to replace the draft with it.", "このページを開いた後に {0} が下書きを変更したため、あなたの内容は上書き保存しませんでした。現在の下書きは他のタブで確認できます。あなたの内容は下に残っています。もう一度保存すると、下書きをこの内容で置き換えます。"),
+    ("The draft changed after you opened this page, so your text was not saved over it. The draft as it is now is in the other tabs; your text is below. Save again to replace the draft with it.", "このページを開いた後に下書きが変更されたため、あなたの内容は上書き保存しませんでした。現在の下書きは他のタブで確認できます。あなたの内容は下に残っています。もう一度保存すると、下書きをこの内容で置き換えます。"),
     ("Phone numbers", "電話番号の国"),
     ("Automatic: Japanese in yen or on Tokyo time", "自動（円または日本時間なら日本）"),
     ("Kept as typed", "入力どおりに保存"),

@@ -481,7 +481,9 @@ async fn save_tab(
 
 // ------------------------------------------------------------------ JSON for experts
 
-fn json_body(v: &Visitor, ed: &Editor, text: &str, error: Option<&str>) -> Markup {
+/// The JSON tab: `text` in the box (the draft, or what was typed), the refusal `error`, and the
+/// fingerprint of the draft the text was written against (`seen`).
+fn json_body(v: &Visitor, ed: &Editor, text: &str, seen: &str, error: Option<&str>) -> Markup {
     let tr = v.tr();
     frame(
         v,
@@ -495,6 +497,7 @@ fn json_body(v: &Visitor, ed: &Editor, text: &str, error: Option<&str>) -> Marku
             }
             form method="post" action="/loyalty/editor/json" {
                 input type="hidden" name="csrf" value=(v.csrf);
+                input type="hidden" name="seen" value=(seen);
                 textarea id="document" name="document" rows="28" class="full mono" aria-label=(tr.t("The draft as JSON")) { (text) }
                 p { button { (tr.t("Save to the draft")) } }
             }
@@ -510,7 +513,8 @@ async fn json_page(ConsoleManager(v, _): ConsoleManager<LoyaltyPages>, State(sta
     match editor(&state).await {
         Ok(ed) => {
             let text = serde_json::to_string_pretty(&ed.draft).unwrap_or_default();
-            v.page(v.tr().t("Programme editor"), json_body(&v, &ed, &text, None)).into_response()
+            let seen = ed.fingerprint();
+            v.page(v.tr().t("Programme editor"), json_body(&v, &ed, &text, &seen, None)).into_response()
         }
         Err(e) => e.into_response(),
     }
@@ -521,6 +525,8 @@ async fn json_page(ConsoleManager(v, _): ConsoleManager<LoyaltyPages>, State(sta
 struct JsonForm {
     csrf: String,
     document: String,
+    /// The fingerprint of the draft when the page was opened.
+    seen: String,
 }
 
 carries_csrf!(JsonForm);
@@ -531,29 +537,50 @@ async fn save_json(
     Posted(f): Posted<JsonForm>,
 ) -> Response {
     let by = v.user.email.clone();
-    let text = f.document.clone();
+    let (text, seen) = (f.document.clone(), f.seen.clone());
     let outcome = state
         .with_programs(true, move |c, programs| {
             let ed = read_editor(c, programs)?;
+            // The whole draft is replaced: not over a change someone made since the page opened.
+            if ed.fingerprint() != seen {
+                let (who, _) = ed.saved.clone().unwrap_or_default();
+                return Ok(Err(JsonRefusal::Changed(who)));
+            }
             let doc = match Program::parse(&text, &ed.clock) {
                 Ok(p) => serde_json::to_value(&p.doc).map_err(ApiError::internal)?,
-                Err(e) => return Ok(Err(e)),
+                Err(e) => return Ok(Err(JsonRefusal::Invalid(e.to_string()))),
             };
-            store_draft(c, &doc, ed.base, &by, &ed.clock)
+            Ok(store_draft(c, &doc, ed.base, &by, &ed.clock)?.map_err(|e| JsonRefusal::Invalid(e.to_string())))
         })
         .await;
-    match outcome {
-        Ok(Ok(())) => Redirect::to("/loyalty/editor/json").into_response(),
-        Ok(Err(e)) => match editor(&state).await {
-            Ok(ed) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                v.page(v.tr().t("Programme editor"), json_body(&v, &ed, &f.document, Some(&e.to_string()))),
-            )
-                .into_response(),
-            Err(e) => e.into_response(),
-        },
+    let tr = v.tr();
+    let why = match outcome {
+        Ok(Ok(())) => return Redirect::to("/loyalty/editor/json").into_response(),
+        Ok(Err(JsonRefusal::Invalid(message))) => message,
+        Ok(Err(JsonRefusal::Changed(who))) if who.is_empty() => tr.t("The draft changed after you opened this page, so your text was not saved over it. The draft as it is now is in the other tabs; your text is below. Save again to replace the draft with it.").to_string(),
+        Ok(Err(JsonRefusal::Changed(who))) => tr.f(
+            "{} changed the draft after you opened this page, so your text was not saved over it. The draft as it is now is in the other tabs; your text is below. Save again to replace the draft with it.",
+            &[&who],
+        ),
+        Err(e) => return e.into_response(),
+    };
+    match editor(&state).await {
+        // Saving again is saving over the draft as it is now.
+        Ok(ed) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            v.page(tr.t("Programme editor"), json_body(&v, &ed, &f.document, &ed.fingerprint(), Some(&why))),
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// Why the JSON tab's text was not saved.
+enum JsonRefusal {
+    /// The document is wrong: why.
+    Invalid(String),
+    /// Someone (named) saved the draft after the page was opened.
+    Changed(String),
 }
 
 async fn discard_draft(
