@@ -445,3 +445,39 @@ fn loyal_customers_are_suggested_a_thank_you_with_its_cost_over_http_and_in_one_
         assert_eq!(app.form("/loyalty/editor/suggestions/loyal", &staff, &[("csrf", &csrf)]).0, 403);
     }
 }
+
+#[test]
+fn a_form_opened_on_an_entry_changes_nothing_that_moved_since() {
+    for app in apps() {
+        let mut doc = first();
+        doc["promotions"] = json!([
+            {"id": "bf", "name": "Black Friday", "starts": "2026-11-27 18:00", "ends": "2026-11-29 18:00", "multiplier": "2"},
+            {"id": "xmas", "name": "Christmas", "starts": "2026-12-20 00:00", "ends": "2026-12-26 00:00", "multiplier": "3"}
+        ]);
+        assert_eq!(app.admin("PUT", "/api/v1/loyalty/program", Some(doc)).0, 201);
+        let marketer = session(&app, Role::Marketer, Language::En, "marketer@shop.example");
+        let owner = session(&app, Role::Admin, Language::En, "owner@shop.example");
+        // Both open the promotions; the owner removes Black Friday first.
+        let (_, mine) = app.page("/loyalty/editor/promotions", &marketer);
+        let (_, theirs) = app.page("/loyalty/editor/promotions", &owner);
+        let first_row = |html: &str| hidden(html.split("data-index=\"0\"").nth(1).unwrap(), "entry");
+        let (my_mark, their_mark) = (first_row(&mine), first_row(&theirs));
+        assert!(!my_mark.is_empty() && my_mark == their_mark);
+        let theirs_csrf = csrf_in(&theirs);
+        let remove =
+            [("csrf", theirs_csrf.as_str()), ("index", "0"), ("entry", their_mark.as_str()), ("action", "remove")];
+        assert_eq!(app.form("/loyalty/editor/promotions", &owner, &remove).0, 303);
+        // The marketer's remove of "the first one" would now remove Christmas: refused.
+        let mine_csrf = csrf_in(&mine);
+        let remove = [("csrf", mine_csrf.as_str()), ("index", "0"), ("entry", my_mark.as_str()), ("action", "remove")];
+        let (status, _, html) = app.form("/loyalty/editor/promotions", &marketer, &remove);
+        assert_eq!(status, 422);
+        assert!(html.contains("This entry was changed, moved or removed since you opened the page"), "{html}");
+        let (_, now) = app.page("/loyalty/editor/promotions", &marketer);
+        assert!(now.contains("Christmas") && !now.contains("Black Friday"), "{now}");
+        // Saved on the entry as it is now, the same form goes through.
+        let fresh = first_row(&now);
+        let remove = [("csrf", mine_csrf.as_str()), ("index", "0"), ("entry", fresh.as_str()), ("action", "remove")];
+        assert_eq!(app.form("/loyalty/editor/promotions", &marketer, &remove).0, 303);
+    }
+}

@@ -142,6 +142,7 @@ fn fill(template: &str, args: &[&dyn Display]) -> String {
 /// The engine's messages: English template (`{}` is any text) → Japanese (`{N}` is the N-th
 /// text). Longer, more specific templates come before shorter ones that would also match.
 const MESSAGES: &[(&str, &str)] = &[
+    ("This entry was changed, moved or removed since you opened the page (the draft is shared): look at it again before changing it.", "このページを開いた後に、この項目は変更・移動・削除されました（下書きは共有されています）。変更する前にもう一度確認してください。"),
     ("'{}' is not a country whose phone numbers Enishi reads ({})", "「{0}」は電話番号を読み取れる国ではありません（{1}）"),
     ("order {} has {} unit(s) of {} left to return, not {}", "注文 {0} で返品できる {2} は残り {1} 点です（{3} 点は返品できません）"),
     ("order {} has been fully returned already", "注文 {0} はすでにすべて返品されています"),

@@ -105,9 +105,15 @@ impl Editor {
 
     /// A short fingerprint of the draft, so that what is applied is what was confirmed.
     fn fingerprint(&self) -> String {
-        use sha2::{Digest, Sha256};
-        hex::encode(&Sha256::digest(self.draft.to_string().as_bytes())[..8])
+        mark(&self.draft)
     }
+}
+
+/// A short fingerprint of a document or an entry of it: a form that changes an entry carries
+/// the mark of the entry it showed, so that it changes nothing that moved or changed since.
+fn mark(v: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(v.to_string().as_bytes())[..8])
 }
 
 /// The document of a version, as a draft starts from it: in force from when it is applied.
@@ -292,11 +298,14 @@ fn page(
             }
         }
     };
+    // The mark of the entry at `index` as the page shows it (none for a new one).
+    let entry_mark = |index: &str| index.parse::<usize>().ok().and_then(|i| list.get(i)).map(mark).unwrap_or_default();
     let entry_form = |index: &str, filled: Filled<'_>, error: Option<&FieldError>| {
         html! {
             form method="post" action=(action) id="entry-form" {
                 input type="hidden" name="csrf" value=(v.csrf);
                 input type="hidden" name="index" value=(index);
+                input type="hidden" name="entry" value=(entry_mark(index));
                 input type="hidden" name="action" value="save";
                 (draw(tr, &section.entry, &filled, &choices, error))
                 p {
@@ -332,12 +341,14 @@ fn page(
                                     form class="inline" method="post" action=(action) {
                                         input type="hidden" name="csrf" value=(v.csrf);
                                         input type="hidden" name="index" value=(i);
+                                        input type="hidden" name="entry" value=(mark(e));
                                         button name="action" value="up" { (tr.t("Move up")) }
                                     } " "
                                 }
                                 form class="inline" method="post" action=(action) {
                                     input type="hidden" name="csrf" value=(v.csrf);
                                     input type="hidden" name="index" value=(i);
+                                    input type="hidden" name="entry" value=(mark(e));
                                     button name="action" value="remove" { (tr.t("Remove")) }
                                 }
                             }
@@ -412,6 +423,15 @@ fn edit(doc: &mut Value, section: &Section, sent: &forms::Sent) -> Result<String
     let mut list = forms::get(doc, list_path).and_then(Value::as_array).cloned().unwrap_or_default();
     let at = if index == "new" { list.len() } else { index.parse::<usize>().unwrap_or(usize::MAX) };
     let missing = || FieldError { path: String::new(), message: "There is nothing here.".into(), elsewhere: true };
+    // The entry the form was opened on, if it says: not another one that took its place.
+    let shown = one("entry");
+    if !shown.is_empty() && list.get(at).map(mark).as_deref() != Some(shown) {
+        return Err(FieldError {
+            path: String::new(),
+            message: "This entry was changed, moved or removed since you opened the page (the draft is shared): look at it again before changing it.".into(),
+            elsewhere: true,
+        });
+    }
     let mut prefix = format!("{list_path}[{at}]");
     match action {
         "remove" if at < list.len() => {
