@@ -879,3 +879,26 @@ fn a_referrers_customers_are_counted_through_an_index() {
         assert!(plan.contains("customers_referred_by"), "{plan}");
     });
 }
+
+#[test]
+fn lifecycle_inputs_pass_over_stats_that_count_orders_without_their_dates() {
+    each(|s| {
+        s.write(|c| {
+            let good = customers::upsert(c, &customer("L-GOOD"))?.id();
+            orders::insert_batch(c, &[order("L-1", good, "2026-11-01T10:00:00Z", "12.00")])?;
+            customers::refresh_stats(c, &[good])?;
+            // A hand-edited row: orders counted, no dates.
+            let bad = customers::upsert(c, &customer("L-BAD"))?.id();
+            c.execute(
+                "INSERT INTO customer_stats (customer_id, order_count, purchase_days, total_spend, returned_amount, updated_at) \
+                 VALUES ($1, 2, 1, 0, 0, 0) ON CONFLICT (customer_id) DO UPDATE SET order_count = 2, first_order_at = NULL",
+                params![bad],
+            )?;
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+        let rows = s.read(enishi_store::repo::scores::lifecycle_inputs).unwrap();
+        let ids: Vec<&str> = rows.iter().map(|r| r.external_id.as_str()).collect();
+        assert_eq!(ids, ["L-GOOD"], "the dashboard's lifecycle reads the others, not a 500");
+    });
+}

@@ -160,7 +160,9 @@ pub struct LifecycleRow {
     pub stage: Option<String>,
 }
 
-/// Every buying customer's lifecycle inputs, in id order.
+/// Every buying customer's lifecycle inputs, in id order; a stats row that counts orders but
+/// has lost their dates (only a hand edit makes one) is passed over, not a failure of the whole
+/// report.
 pub fn lifecycle_inputs(c: &mut dyn Conn) -> Result<Vec<LifecycleRow>, StoreError> {
     let mut out = Vec::new();
     c.query_each(
@@ -168,7 +170,8 @@ pub fn lifecycle_inputs(c: &mut dyn Conn) -> Result<Vec<LifecycleRow>, StoreErro
                 s.total_spend - s.returned_amount, sc.p_alive, sc.clv, sc.lifecycle_stage, cu.name \
          FROM customer_stats s JOIN customers cu ON cu.id = s.customer_id \
          LEFT JOIN customer_scores sc ON sc.customer_id = s.customer_id \
-         WHERE s.order_count > 0 ORDER BY s.customer_id",
+         WHERE s.order_count > 0 AND s.first_order_at IS NOT NULL AND s.last_order_at IS NOT NULL \
+         ORDER BY s.customer_id",
         &[],
         &mut |r| {
             let real = |i: usize| r.opt_int(i).map(|v| v.map(|x| x as f64)).or_else(|_| r.real(i).map(Some));
