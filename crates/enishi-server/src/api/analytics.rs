@@ -1,7 +1,7 @@
 //! `/api/v1/analytics`: RFM, revenue concentration, loyal customers, KPIs, the lifecycle
 //! funnel, B2B account roll-ups and CLV (admins and marketers). Read-only.
 
-use super::shared::{ok, Money, QueryParams, Timestamp};
+use super::shared::{bounded, ok, Money, QueryParams, Timestamp};
 use crate::auth::Manager;
 use crate::error::Problem;
 use crate::openapi::{BadRequest, Forbidden, Internal, Unauthorized, Unavailable, UnprocessableEntity};
@@ -744,10 +744,7 @@ async fn analytics_accounts(
 ) -> Result<Response, ApiError> {
     let clock = state.workspace().clock;
     let day = AsOfQuery { as_of: q.as_of }.day(clock, state.now())?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be between 1 and 1000"));
-    }
+    let limit = bounded("limit", q.limit, 100, 1..=1000)?;
     let (industry, region) = (q.industry, q.region);
     let items =
         state.run(move |s| Ok(enishi_insights::account_rollups(s, day, clock, industry, region, limit)?)).await?;
@@ -835,18 +832,9 @@ async fn analytics_clv(
     if !(0.0..1.0).contains(&discount) {
         return Err(ApiError::invalid("discount", "must be at least 0 and below 1 (a monthly rate)"));
     }
-    let months = q.months.unwrap_or(12);
-    let horizon_days = q.horizon_days.unwrap_or(90);
-    if !(1..=120).contains(&months) {
-        return Err(ApiError::invalid("months", format!("must be between 1 and 120, not {months}")));
-    }
-    if !(1..=3650).contains(&horizon_days) {
-        return Err(ApiError::invalid("horizon_days", format!("must be between 1 and 3650, not {horizon_days}")));
-    }
-    let top = q.top.unwrap_or(20);
-    if !(1..=1000).contains(&top) {
-        return Err(ApiError::invalid("top", format!("must be between 1 and 1000, not {top}")));
-    }
+    let months = bounded("months", q.months, 12, 1..=120)?;
+    let horizon_days = bounded("horizon_days", q.horizon_days, 90, 1..=3650)?;
+    let top = bounded("top", q.top, 20, 1..=1000)?;
     let model: enishi_insights::CountModel =
         q.model.as_deref().unwrap_or("bg-nbd").parse().map_err(|e: String| ApiError::invalid("model", e))?;
     let opts =

@@ -1,7 +1,9 @@
 //! The loyalty API: the programme, a customer's loyalty, redemptions, coupons, adjustments,
 //! tier overrides, memberships, the jobs and the ledger audit.
 
-use super::shared::{created, existing, ok, Body, Id, JsonText, Money, PageQuery, PathParam, QueryParams, Timestamp};
+use super::shared::{
+    bounded, created, existing, ok, Body, Id, JsonText, Money, PageQuery, PathParam, QueryParams, Timestamp,
+};
 use crate::auth::{Caller, Manager};
 use crate::error::Problem;
 use crate::openapi::{
@@ -988,6 +990,12 @@ async fn issue_offer(
 }
 
 /// What to look for in the shop's quiet hours.
+/// Weeks of orders a suggestion may read.
+const SUGGESTION_WEEKS: std::ops::RangeInclusive<i64> = 2..=52;
+
+/// Points multipliers a suggested promotion may have.
+const SUGGESTION_MULTIPLIERS: std::ops::RangeInclusive<u32> = 2..=10;
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -1043,16 +1051,9 @@ async fn suggestions(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<SuggestionQuery>,
 ) -> Result<Response, ApiError> {
-    let (weeks, hours, multiplier) = (q.weeks.unwrap_or(8), q.hours.unwrap_or(3), q.multiplier.unwrap_or(2));
-    if !(2..=52).contains(&weeks) {
-        return Err(ApiError::invalid("weeks", "must be between 2 and 52"));
-    }
-    if !(1..=12).contains(&hours) {
-        return Err(ApiError::invalid("hours", "must be between 1 and 12"));
-    }
-    if !(2..=10).contains(&multiplier) {
-        return Err(ApiError::invalid("multiplier", "must be between 2 and 10"));
-    }
+    let weeks = bounded("weeks", q.weeks, 8, SUGGESTION_WEEKS)?;
+    let hours = bounded("hours", q.hours, 3, 1..=12)?;
+    let multiplier = bounded("multiplier", q.multiplier, 2, SUGGESTION_MULTIPLIERS)?;
     let (now, w) = (state.now(), state.workspace());
     let found = state
         .run(move |s| {
@@ -1130,13 +1131,8 @@ async fn loyal_suggestion(
     State(state): State<AppState>,
     QueryParams(q): QueryParams<LoyalSuggestionQuery>,
 ) -> Result<Response, ApiError> {
-    let (weeks, multiplier) = (q.weeks.unwrap_or(8), q.multiplier.unwrap_or(2));
-    if !(2..=52).contains(&weeks) {
-        return Err(ApiError::invalid("weeks", "must be between 2 and 52"));
-    }
-    if !(2..=10).contains(&multiplier) {
-        return Err(ApiError::invalid("multiplier", "must be between 2 and 10"));
-    }
+    let weeks = bounded("weeks", q.weeks, 8, SUGGESTION_WEEKS)?;
+    let multiplier = bounded("multiplier", q.multiplier, 2, SUGGESTION_MULTIPLIERS)?;
     let (now, w) = (state.now(), state.workspace());
     let found = state
         .run(move |s| {

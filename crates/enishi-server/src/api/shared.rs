@@ -155,9 +155,23 @@ pub(crate) const MAX_PAGE: i64 = 500;
 
 /// A `limit` query parameter: 50 when absent; a 422 naming it outside 1–[`MAX_PAGE`].
 pub(crate) fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    match limit.unwrap_or(50) {
-        l if (1..=MAX_PAGE).contains(&l) => Ok(l),
-        l => Err(ApiError::invalid("limit", format!("must be between 1 and {MAX_PAGE}, not {l}"))),
+    bounded("limit", limit, 50, 1..=MAX_PAGE)
+}
+
+/// A numeric query parameter `field`: `default` when absent; a 422 naming it, its bounds and
+/// what was sent when outside `range`.
+pub(crate) fn bounded<T>(
+    field: &str,
+    value: Option<T>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ApiError>
+where
+    T: PartialOrd + std::fmt::Display + Copy,
+{
+    match value.unwrap_or(default) {
+        v if range.contains(&v) => Ok(v),
+        v => Err(ApiError::invalid(field, format!("must be between {} and {}, not {v}", range.start(), range.end()))),
     }
 }
 
