@@ -178,14 +178,40 @@ pub fn gathered_ids(node: &Node, ctx: &Context<'_>) -> Result<Option<SelectState
     }
 }
 
+/// A purchase condition's window as written: `within: 90d`, or `since:` / `until:` days.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub(crate) within: Option<u32>,
+    pub(crate) since: Option<i64>,
+    pub(crate) until: Option<i64>,
+}
+
+impl Window {
+    /// The inclusive business days `(from, to)` the window covers as of `as_of_day`: never
+    /// after it, and without a start when none is written.
+    pub(crate) fn days(self, as_of_day: i64) -> (Option<i64>, i64) {
+        let to = self.until.map_or(as_of_day, |u| Ord::min(u, as_of_day));
+        let from = match self.within {
+            Some(n) => Some(as_of_day - i64::from(n) + 1),
+            None => self.since,
+        };
+        (from, to)
+    }
+}
+
 /// Reads one condition's arguments and test, remembering which arguments were used.
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     c: &'a Condition,
     at: &'a str,
     used: BTreeSet<&'a str>,
 }
 
 impl<'a> Reader<'a> {
+    /// A reader of condition `c`, found at JSON pointer `at`.
+    pub(crate) fn new(c: &'a Condition, at: &'a str) -> Reader<'a> {
+        Reader { c, at, used: BTreeSet::new() }
+    }
+
     fn invalid(&self, message: impl Into<String>) -> Invalid {
         let node = Node::Condition(self.c.clone());
         Invalid { pointer: self.at.to_string(), condition: crate::text::print(&node), message: message.into() }
@@ -196,7 +222,7 @@ impl<'a> Reader<'a> {
         self.c.args.get(name)
     }
 
-    fn text_arg(&mut self, name: &'a str) -> Result<Option<String>, Invalid> {
+    pub(crate) fn text_arg(&mut self, name: &'a str) -> Result<Option<String>, Invalid> {
         match self.arg(name) {
             None => Ok(None),
             Some(Value::Text(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
@@ -215,6 +241,11 @@ impl<'a> Reader<'a> {
     /// The purchase window: `within: 90d`, or `since:` / `until:` dates (inclusive), never after
     /// the as-of day. Inclusive business-day numbers `(from, to)`.
     fn window(&mut self, ctx: &Context<'_>) -> Result<(Option<i64>, i64), Invalid> {
+        Ok(self.window_spec()?.days(ctx.as_of_day))
+    }
+
+    /// The purchase window as written, for any as-of day.
+    pub(crate) fn window_spec(&mut self) -> Result<Window, Invalid> {
         let within = match self.arg("within") {
             None => None,
             Some(Value::Days(0)) => return Err(self.invalid("`within` takes at least 1d")),
@@ -230,16 +261,11 @@ impl<'a> Reader<'a> {
                 return Err(self.invalid("`since` is after `until`"));
             }
         }
-        let to = until.map_or(ctx.as_of_day, |u| Ord::min(day_of_date(u), ctx.as_of_day));
-        let from = match within {
-            Some(n) => Some(ctx.as_of_day - i64::from(n) + 1),
-            None => since.map(day_of_date),
-        };
-        Ok((from, to))
+        Ok(Window { within, since: since.map(day_of_date), until: until.map(day_of_date) })
     }
 
     /// Refuses arguments the field does not take.
-    fn finish(&self) -> Result<(), Invalid> {
+    pub(crate) fn finish(&self) -> Result<(), Invalid> {
         match self.c.args.keys().find(|k| !self.used.contains(k.as_str())) {
             Some(k) => {
                 let takes: Vec<_> = self.used.iter().map(|u| format!("`{u}`")).collect();
@@ -250,7 +276,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn flag(&self) -> Result<(), Invalid> {
+    pub(crate) fn flag(&self) -> Result<(), Invalid> {
         match self.c.test {
             None => Ok(()),
             Some(_) => Err(self.invalid(format!(
@@ -272,7 +298,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A required `op whole-number` test.
-    fn compare_int(&self) -> Result<(Op, i64), Invalid> {
+    pub(crate) fn compare_int(&self) -> Result<(Op, i64), Invalid> {
         let (op, n) = self.compare_number()?;
         match (n.fract().is_zero(), n.to_i64()) {
             (true, Some(n)) => Ok((op, n)),
@@ -281,7 +307,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A required `op amount` test, as the stored scaled integer.
-    fn compare_money(&self) -> Result<(Op, i64), Invalid> {
+    pub(crate) fn compare_money(&self) -> Result<(Op, i64), Invalid> {
         let (op, n) = self.compare_number()?;
         let amount = Amount::from_decimal(n);
         if !amount.within_limit() {
@@ -291,7 +317,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A required `op date` test, as a day number.
-    fn compare_date(&self) -> Result<(Op, i64), Invalid> {
+    pub(crate) fn compare_date(&self) -> Result<(Op, i64), Invalid> {
         match &self.c.test {
             Some(Test::Compare(op, Value::Date(d))) => Ok((*op, day_of_date(*d))),
             _ => Err(self.invalid(format!(
@@ -303,7 +329,7 @@ impl<'a> Reader<'a> {
 
     /// A text test: none (the field is set), `= "x"`, `!= "x"` or `in ("x", "y")`; each value
     /// passed through `check`, which may normalise it or refuse it.
-    fn text_test(&self, check: impl Fn(&str) -> Result<String, String>) -> Result<TextTest, Invalid> {
+    pub(crate) fn text_test(&self, check: impl Fn(&str) -> Result<String, String>) -> Result<TextTest, Invalid> {
         let one = |v: &Value| match v {
             Value::Text(s) => check(s).map_err(|m| self.invalid(m)),
             v => Err(self.invalid(format!(
@@ -325,7 +351,7 @@ impl<'a> Reader<'a> {
 }
 
 /// A test on a text field.
-enum TextTest {
+pub(crate) enum TextTest {
     /// The field has a value.
     Present,
     /// The field is one of these.
@@ -463,7 +489,7 @@ fn text_on_customer(column: Expr, test: TextTest) -> Expr {
     }
 }
 
-fn any_text(s: &str) -> Result<String, String> {
+pub(crate) fn any_text(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
@@ -540,7 +566,7 @@ fn net_spend(ctx: &Context<'_>) -> Expr {
 }
 
 fn condition(c: &Condition, ctx: &Context<'_>, at: &str) -> Result<Expr, Invalid> {
-    let mut r = Reader { c, at, used: BTreeSet::new() };
+    let mut r = Reader::new(c, at);
     let e = compile_field(&mut r, ctx)?;
     r.finish()?;
     Ok(e)

@@ -8,6 +8,7 @@
 
 pub mod catalogue;
 pub mod compile;
+mod history;
 pub mod plan;
 pub mod presets;
 pub mod saved;
@@ -15,6 +16,7 @@ pub mod text;
 pub mod tree;
 
 pub use compile::{CampaignGoal, Context, Dialect, Form, Invalid, Refs, Summaries};
+pub use history::{PurchaseRule, Purchases};
 pub use tree::Node;
 
 use enishi_core::BusinessClock;
@@ -114,24 +116,61 @@ pub fn members_among(
 
 /// For each business day of `wanted`, which of its customers are members of `rule` as of
 /// that day, ascending: the buyers of an order batch, each as of the day before their order.
-/// The saved segments and lists the rule names are read once; each day is one query (a few
-/// for thousands of customers) that probes only its customers (`EXISTS`) and trusts no
+/// The saved segments and lists the rule names are read once, and nothing trusts a
 /// per-customer summary, so the answer holds while an import is still storing later orders.
+/// A rule over purchase history alone is answered in memory from the customers' orders and
+/// returns, read once for every day; any other rule is one query per day (a few for thousands
+/// of customers) that probes only its customers (`EXISTS`).
 pub fn members_among_by_day(
     c: &mut dyn Conn,
     rule: &Node,
     calendar: &BusinessClock,
     wanted: &std::collections::BTreeMap<i64, Vec<i64>>,
 ) -> Result<std::collections::BTreeMap<i64, Vec<i64>>, Error> {
+    let refs = saved::refs(c, rule)?;
+    if wanted.is_empty() {
+        return Ok(std::collections::BTreeMap::new());
+    }
+    match checked_purchase_rule(c, rule, calendar, &refs)? {
+        Some(in_memory) => Ok(history::members_by_day(c, &in_memory.0, calendar, wanted)?),
+        None => members_among_by_day_in_sql(c, rule, calendar, &refs, wanted),
+    }
+}
+
+/// `rule` in the form [`Purchases`] evaluates, when it names nothing but purchase history
+/// (`orders`, `spend`, `bought`, …, and saved segments made of them); `None` for any other
+/// rule. A rule that cannot be evaluated is refused as evaluating it would refuse it.
+pub fn purchase_rule(c: &mut dyn Conn, rule: &Node, calendar: &BusinessClock) -> Result<Option<PurchaseRule>, Error> {
+    let refs = saved::refs(c, rule)?;
+    checked_purchase_rule(c, rule, calendar, &refs)
+}
+
+fn checked_purchase_rule(
+    c: &mut dyn Conn,
+    rule: &Node,
+    calendar: &BusinessClock,
+    refs: &Refs,
+) -> Result<Option<PurchaseRule>, Error> {
+    // What a rule says does not depend on the day it is evaluated at.
+    compile::validate(rule, &Context::for_checking(calendar, dialect(c), refs))?;
+    Ok(history::Rule::of(rule, refs)?.map(PurchaseRule))
+}
+
+/// [`members_among_by_day`] in SQL: one query per day.
+fn members_among_by_day_in_sql(
+    c: &mut dyn Conn,
+    rule: &Node,
+    calendar: &BusinessClock,
+    refs: &Refs,
+    wanted: &std::collections::BTreeMap<i64, Vec<i64>>,
+) -> Result<std::collections::BTreeMap<i64, Vec<i64>>, Error> {
     /// Customers per query: well under the bound parameters either database takes.
     const CHUNK: usize = 2_000;
     use sea_query::ExprTrait as _;
-    let refs = saved::refs(c, rule)?;
     let dialect = dialect(c);
     let mut out = std::collections::BTreeMap::new();
     for (&as_of_day, ids) in wanted {
-        let ctx =
-            Context { as_of_day, calendar, dialect, refs: &refs, summaries: Summaries::default(), form: Form::Probes };
+        let ctx = Context { as_of_day, calendar, dialect, refs, summaries: Summaries::default(), form: Form::Probes };
         let condition = compile::expr(rule, &ctx, "")?;
         let mut ids = ids.clone();
         ids.sort_unstable();

@@ -270,7 +270,9 @@ fn fixture() -> Fixture {
             if rng.gen_bool(0.25) {
                 let (sku, _, q, amount) = lines[rng.gen_range(0..lines.len())];
                 let back = if rng.gen_bool(0.5) { q } else { 1 };
-                let at = day_start(placed + rng.gen_range(0..20)) + 7200;
+                let after = rng.gen_range(0..20);
+                // Every other one exactly as a day starts: it counts from that day on.
+                let at = day_start(placed + after) + if after % 2 == 0 { 0 } else { 7200 };
                 returns.push(Return {
                     order: Some(oid),
                     customer: id,
@@ -1425,5 +1427,139 @@ fn saved_segments_lists_snapshots_and_cycles_on_both_databases() {
                 Ok::<_, Error>(())
             })
             .unwrap();
+    }
+}
+
+/// The atoms over purchase history alone, which a batch's buyers are evaluated on in memory.
+/// With windows that end before the as-of day, which [`ATOMS`] leaves out.
+fn purchase_atoms() -> Vec<&'static str> {
+    let purchase =
+        ["bought", "orders", "spend", "average_order_value", "first_order", "last_order", "days_since", "returned"];
+    let mut atoms: Vec<&str> = ATOMS.iter().copied().filter(|a| purchase.iter().any(|p| a.starts_with(p))).collect();
+    atoms.extend([
+        "returned(since: 2026-01-01, until: 2026-04-30)",
+        "returned(until: 2026-06-27)",
+        "spend(until: 2026-03-31) >= 3000",
+        "bought(sku: \"A\", until: 2026-05-31)",
+        "orders(since: 2026-01-01, until: 2026-06-15) >= 2",
+        "average_order_value(since: 2026-02-01, until: 2026-05-31) > 2500",
+    ]);
+    atoms
+}
+
+/// The days a batch's buyers are evaluated at: before most orders, inside the history, on the
+/// fixture's day (later orders and returns exist), after everything, and on both sides of
+/// some returns made exactly as a day starts.
+fn batch_days(f: &Fixture) -> Vec<i64> {
+    let day = fixture_day();
+    let mut days = vec![day - 150, day - 31, day - 1, day, day + 40];
+    let cal = calendar();
+    let at_day_start =
+        f.returns.iter().filter(|r| r.order.is_some() && cal.start_of_day(day_of(r.at)).timestamp() == r.at);
+    for r in at_day_start {
+        days.extend([day_of(r.at) - 1, day_of(r.at)]);
+    }
+    days.sort_unstable();
+    days.dedup();
+    days
+}
+
+/// The business day of instant `at` (Unix seconds).
+fn day_of(at: i64) -> i64 {
+    calendar().day_number(chrono::DateTime::from_timestamp(at, 0).unwrap())
+}
+
+/// `members_among_by_day` for everyone (and an id no customer has) on every batch day, against
+/// the reference evaluated as of each day.
+fn assert_members_by_day_agree(dbs: &[(&str, TestDb)], f: &Fixture, rule: &Node) -> Result<(), TestCaseError> {
+    let reference = Reference { f };
+    let mut everyone: Vec<i64> = f.customers.iter().map(|c| c.id).collect();
+    everyone.push(999_999);
+    let wanted: std::collections::BTreeMap<i64, Vec<i64>> =
+        batch_days(f).into_iter().map(|d| (d, everyone.clone())).collect();
+    let cal = calendar();
+    for (name, db) in dbs {
+        let by_day = db.store.read(|c| enishi_segments::members_among_by_day(c, rule, &cal, &wanted)).unwrap();
+        for day in batch_days(f) {
+            AS_OF.with(|d| d.set(day));
+            let text = enishi_segments::text::print(rule);
+            prop_assert_eq!(&by_day[&day], &reference.members(rule), "`{}` as of day {} on {}", text, day, name);
+        }
+        AS_OF.with(|d| d.set(fixture_day()));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_batch_of_buyers_is_evaluated_on_each_of_its_days_as_the_reference_says() {
+    let f = fixture();
+    let dbs = stores();
+    let atoms = purchase_atoms();
+    for atom in ATOMS.iter().chain(&atoms) {
+        assert_members_by_day_agree(&dbs, &f, &parse(atom).unwrap()).unwrap();
+    }
+    // Nested purchase rules, evaluated in memory.
+    assert!(atoms.len() >= 20, "every purchase field: {atoms:?}");
+    let leaf = (0..atoms.len()).prop_map(move |i| parse(atoms[i]).unwrap());
+    let rules = leaf.prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Node::And),
+            prop::collection::vec(inner.clone(), 2..4).prop_map(Node::Or),
+            inner.prop_map(|n| Node::Not(Box::new(n))),
+        ]
+    });
+    let cases = if dbs.len() > 1 { 24 } else { 48 };
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases, ..ProptestConfig::default() });
+    runner.run(&rules, |rule| assert_members_by_day_agree(&dbs, &f, &rule)).unwrap();
+}
+
+#[test]
+fn a_saved_purchase_segment_is_evaluated_for_a_batch_as_its_rule_is() {
+    let f = fixture();
+    let dbs = stores();
+    let cal = calendar();
+    for (_, db) in &dbs {
+        db.store
+            .write(|c| {
+                saved::create(
+                    c,
+                    "Regulars",
+                    "",
+                    &parse("orders >= 2 and bought(category: \"coffee\")").unwrap(),
+                    &cal,
+                )?;
+                saved::create(c, "Big", "", &parse("spend >= 3000 or segment = \"Regulars\"").unwrap(), &cal)
+            })
+            .unwrap();
+    }
+    for (by_name, inlined) in [
+        ("segment = \"Regulars\"", "orders >= 2 and bought(category: \"coffee\")"),
+        (
+            "segment != \"Big\" and returned",
+            "not (spend >= 3000 or (orders >= 2 and bought(category: \"coffee\"))) and returned",
+        ),
+        (
+            "segment in (\"Regulars\", \"Big\") and not tag = \"vip\"",
+            "(spend >= 3000 or (orders >= 2 and bought(category: \"coffee\"))) and not tag = \"vip\"",
+        ),
+    ] {
+        let reference = Reference { f: &f };
+        let wanted: std::collections::BTreeMap<i64, Vec<i64>> =
+            batch_days(&f).into_iter().map(|d| (d, f.customers.iter().map(|c| c.id).collect())).collect();
+        for (name, db) in &dbs {
+            let by_day = db
+                .store
+                .read(|c| enishi_segments::members_among_by_day(c, &parse(by_name).unwrap(), &cal, &wanted))
+                .unwrap();
+            for day in batch_days(&f) {
+                AS_OF.with(|d| d.set(day));
+                assert_eq!(
+                    by_day[&day],
+                    reference.members(&parse(inlined).unwrap()),
+                    "`{by_name}` on day {day}, {name}"
+                );
+            }
+            AS_OF.with(|d| d.set(fixture_day()));
+        }
     }
 }

@@ -18,6 +18,7 @@ pub mod merges;
 pub mod orders;
 pub mod privacy;
 pub mod products;
+pub mod purchase_history;
 pub mod purchase_summary;
 pub mod reviews;
 pub mod scores;
@@ -43,15 +44,27 @@ const IN_LEAST: usize = 8;
 /// (which matches no more rows), so that a handful of statement texts serve every list
 /// length and stay prepared in the connection's cache instead of being compiled per call.
 pub(crate) fn query_in(c: &mut dyn Conn, sql_with_list: &str, keys: &[Value]) -> Result<Vec<Row>, StoreError> {
+    query_in_after(c, sql_with_list, &[], keys)
+}
+
+/// [`query_in`] for a statement that also takes `fixed` as `$1`, `$2`, …: the list's
+/// placeholders follow them.
+pub(crate) fn query_in_after(
+    c: &mut dyn Conn,
+    sql_with_list: &str,
+    fixed: &[Value],
+    keys: &[Value],
+) -> Result<Vec<Row>, StoreError> {
     let mut out = Vec::new();
-    let mut padded = Vec::new();
+    let mut params = Vec::new();
     for part in keys.chunks(IN_CHUNK) {
         let n = part.len().next_power_of_two().max(IN_LEAST);
-        padded.clear();
-        padded.extend_from_slice(part);
-        padded.resize(n, part[part.len() - 1].clone());
-        let sql = sql_with_list.replace("{list}", &placeholders(1, n));
-        out.extend(c.query(&sql, &padded)?);
+        params.clear();
+        params.extend_from_slice(fixed);
+        params.extend_from_slice(part);
+        params.resize(fixed.len() + n, part[part.len() - 1].clone());
+        let sql = sql_with_list.replace("{list}", &placeholders(fixed.len() + 1, n));
+        out.extend(c.query(&sql, &params)?);
     }
     Ok(out)
 }
