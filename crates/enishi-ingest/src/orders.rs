@@ -19,6 +19,7 @@ use crate::{ImportError, Progress, Rejection, MAX_REPORTED};
 use chrono::{DateTime, Utc};
 use enishi_core::{Amount, BusinessClock, Channel, Currency};
 use enishi_rewards::{EvaluatedOrders, OrderBatch, Programs, Purchase, ReturnBatch, ReturnFacts, EVALUATED_PART};
+use enishi_segments::Purchases;
 use enishi_store::repo::{customers, imports, orders, privacy, products, purchase_summary};
 use enishi_store::{
     Conn, CustomerStats, ImportRecord, NewOrder, NewReturn, OrderLine, Product, ReturnLine, Store, StoreError,
@@ -304,6 +305,10 @@ struct Pipeline<'c, 'o> {
     flushes: u64,
     /// Indexes were dropped, to be built at the end (see [`imports::defer_import_indexes`]).
     indexes_deferred: bool,
+    /// The purchase history of the customers a segment promotion has asked about, kept
+    /// current with every order and return this import stores: each customer's stored history
+    /// is read once per import, not once per batch.
+    purchases: Purchases,
 }
 
 /// Running stats of a customer created by the import, kept as its orders and returns go in.
@@ -526,6 +531,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             into_empty,
             flushes: 0,
             indexes_deferred,
+            purchases: Purchases::new(),
         }
     }
 
@@ -610,6 +616,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         let ids = orders::reserve_ids(self.c, fresh.len())?;
         if self.programs.latest().is_none() {
             orders::insert_with_ids(self.c, &fresh, &ids)?;
+            self.purchases_stored(&fresh, &ids);
             return self.count_new(&fresh);
         }
         // The batch's new orders earn in one set of books. They touch no database: the orders
@@ -622,16 +629,32 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             .collect();
         let mut books = OrderBatch::open(self.c, &customers, &self.created_in_batch)?;
         let programs = self.programs;
-        // A promotion limited to a segment reads its members as of the day before each order,
-        // from the orders stored: this batch's are stored first, then the members are read.
+        // A promotion limited to a segment reads its members as of the day before each order:
+        // from the purchase history held in memory when the segment names nothing else, or
+        // else from the orders stored, this batch's first.
         let buyers = || fresh.iter().map(|o| (o.customer_id, o.placed_at));
-        let stored_first = OrderBatch::reads_segments(programs, buyers());
+        let reads_segments = OrderBatch::reads_segments(programs, buyers());
+        let stored_first = reads_segments && !OrderBatch::segments_in_memory(self.c, programs, buyers())?;
         if stored_first {
             orders::insert_with_ids(self.c, &fresh, &ids)?;
             self.count_new(&fresh)?;
+            self.purchases_stored(&fresh, &ids);
             // Segment conditions look orders up by customer.
             self.restore_indexes()?;
-            books.read_segments(self.c, programs, buyers())?;
+            books.read_segments(self.c, programs, buyers(), None)?;
+        } else if reads_segments {
+            // Segments over purchase history alone: answered in memory, from what was stored
+            // before and this batch, which is stored meanwhile.
+            self.purchases.add_new_customers(self.created_in_batch.iter().copied());
+            let unread: Vec<i64> =
+                fresh.iter().map(|o| o.customer_id).filter(|&id| !self.purchases.holds(id)).collect();
+            if !unread.is_empty() {
+                // Their history is looked up by customer.
+                self.restore_indexes()?;
+                self.purchases.load(self.c, unread)?;
+            }
+            self.purchases_stored(&fresh, &ids);
+            books.read_segments(self.c, programs, buyers(), Some(&self.purchases))?;
         }
         let (fresh, ids) = (&fresh, &ids);
         std::thread::scope(|scope| -> Result<(), ImportError> {
@@ -650,6 +673,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             if !stored_first {
                 orders::insert_with_ids(self.c, fresh, ids)?;
                 self.count_new(fresh)?;
+                self.purchases_stored(fresh, ids);
             }
             // Until the evaluating thread ends (and drops its end of the channel).
             for part in evaluated {
@@ -658,6 +682,14 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             let books = evaluating.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
             Ok(books.write(self.c)?)
         })
+    }
+
+    /// Keeps the purchase history held for segment promotions current with orders stored
+    /// (`ids` are theirs).
+    fn purchases_stored(&mut self, fresh: &[&NewOrder], ids: &[i64]) {
+        for (o, &id) in fresh.iter().zip(ids) {
+            self.purchases.add_order(id, o);
+        }
     }
 
     /// Counts a batch's new orders, keeps their new customers' stats, and stores the products
@@ -775,6 +807,9 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             if let orders::Inserted::Duplicate(_) = outcome {
                 self.summary.duplicates_skipped += 1;
                 continue;
+            }
+            if let orders::Inserted::Created(id) = outcome {
+                self.purchases.add_return(id, &r);
             }
             self.summary.returns_created += 1;
             self.summary.return_lines_created += r.lines.len() as u64;

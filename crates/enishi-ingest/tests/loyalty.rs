@@ -1365,6 +1365,101 @@ fn a_segment_promotion_earns_for_its_members_as_of_the_day_before_through_an_imp
     );
 }
 
+/// The rows of [`a_purchase_segment_earns_the_same_in_memory_as_in_sql_across_batches_and_imports`]:
+/// 400 orders of 37 customers from September to December 2026 (cake, tea or a mug), and a
+/// return of one unit of every ninth, 1–20 days later; by time, or orders shuffled with the
+/// returns after them.
+fn purchase_rows(shuffled: bool) -> Vec<String> {
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let start = ts("2026-09-01T00:00:00Z");
+    let products = [("CAKE", "cake", "12.00"), ("TEA", "drink", "30.00"), ("MUG", "goods", "55.00")];
+    let at = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let (mut orders, mut returns) = (Vec::new(), Vec::new());
+    for i in 0..400_i64 {
+        let placed = start + i * 26_000 + next(20_000) as i64;
+        let customer = format!("C-{}", next(37));
+        let (sku, category, price) = products[next(3) as usize];
+        let quantity = 1 + next(3);
+        orders.push((placed, format!("P-{i},{customer},{},{sku},{category},{quantity},{price},", at(placed))));
+        if i % 9 == 0 {
+            let back = placed + (1 + next(20) as i64) * 86_400;
+            returns.push((back, format!("R-{i},{customer},{},{sku},{category},-1,{price},P-{i}", at(back))));
+        }
+    }
+    if shuffled {
+        for i in (1..orders.len()).rev() {
+            orders.swap(i, next(i as u64 + 1) as usize);
+        }
+        orders.extend(returns);
+    } else {
+        orders.extend(returns);
+        orders.sort();
+    }
+    orders.into_iter().map(|(_, row)| row).collect()
+}
+
+#[test]
+fn a_purchase_segment_earns_the_same_in_memory_as_in_sql_across_batches_and_imports() {
+    use enishi_ingest::formats::OrderFormat;
+    use enishi_ingest::orders::{import_orders, OrderImportOptions};
+    use enishi_ingest::Progress;
+    let rule = r#"(orders(within: 21d) >= 3 and spend(within: 21d) >= 150 and not returned(within: 10d))
+                  or bought(category: "cake", within: 5d)"#;
+    let doc = json!({"name": "fans", "effective_from": "2026-01-01", "earning": {"points_per_unit": 1},
+        "promotions": [{"id": "fans", "name": "Double for fans", "multiplier": 2,
+                        "starts": "2026-10-10 00:00", "ends": "2026-11-05 00:00", "segment": "Fans"},
+                       // Batches of the three weeks between read no segment: what they store still counts.
+                       {"id": "fans-again", "name": "Double for fans, again", "multiplier": 2,
+                        "starts": "2026-11-28 00:00", "ends": "2027-01-01 00:00", "segment": "Fans"}]});
+    let clock = BusinessClock::new("Asia/Tokyo").unwrap();
+    for shuffled in [false, true] {
+        let rows = purchase_rows(shuffled);
+        // The same segment, and one that also names a tag nobody has: evaluated in SQL.
+        let in_memory = testing::all();
+        let in_sql = testing::all();
+        for (db, text) in in_memory
+            .iter()
+            .map(|db| (db, rule.to_string()))
+            .chain(in_sql.iter().map(|db| (db, format!("({rule}) and not tag = \"nobody\""))))
+        {
+            save_segment(&db.store, "Fans", &text, clock);
+            db.store.write(|c| enishi_rewards::apply_program(c, &doc.to_string(), clock, "test")).unwrap();
+            // Two imports: the second reads the history the first stored.
+            for part in [&rows[..150], &rows[150..]] {
+                let csv = format!(
+                    "order_id,customer_id,placed_at,sku,category,quantity,unit_price,return_of\n{}\n",
+                    part.join("\n")
+                );
+                let mut opts = OrderImportOptions::new(OrderFormat::Generic);
+                opts.clock = clock;
+                opts.batch_size = 25;
+                import_orders(&db.store, csv.as_bytes(), "o.csv", &opts, Progress::default()).unwrap();
+            }
+        }
+        for (memory, sql) in in_memory.iter().zip(&in_sql) {
+            let backend = memory.store.backend();
+            let bonuses: i64 = memory
+                .store
+                .read(|c| c.query_one("SELECT COUNT(*) FROM loyalty_ledger WHERE kind = 'bonus'", &[])?.int(0))
+                .unwrap();
+            assert!((20..300).contains(&bonuses), "some orders and not others earn the bonus: {bonuses} ({backend:?})");
+            assert_eq!(
+                points_by_order(&memory.store),
+                points_by_order(&sql.store),
+                "{backend:?}, shuffled: {shuffled}"
+            );
+            assert_eq!(loyalty_books(&memory.store), loyalty_books(&sql.store), "{backend:?}, shuffled: {shuffled}");
+            assert_ledger_consistent(&memory.store);
+        }
+    }
+}
+
 #[test]
 fn a_segment_reward_is_redeemed_only_by_members_and_an_offer_is_given_once_per_round() {
     each(|s| {

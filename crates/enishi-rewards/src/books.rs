@@ -13,12 +13,13 @@ use crate::segment_members;
 use chrono::{DateTime, Utc};
 use enishi_core::BusinessClock;
 use enishi_loyalty::CardState;
+use enishi_segments::Purchases;
 use enishi_store::repo::loyalty::{
     self, Coupon, EarnedBasis, Lot, LoyaltyAccount, Membership, NewEntry, OrderEffect, TierChangeRecord,
 };
 use enishi_store::{Conn, StoreError};
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What evaluating an order reads and writes.
 pub(crate) trait OrderBooks {
@@ -282,15 +283,40 @@ impl OrderBatch {
         orders.into_iter().any(|(_, at)| segment_promotions_at(programs, at).next().is_some())
     }
 
+    /// Whether every segment that evaluating `orders` (customer id, placed at) reads names
+    /// nothing but purchase history (or no longer exists), so that
+    /// [`OrderBatch::read_segments`] can answer them all from a [`Purchases`] without the
+    /// batch stored first.
+    pub fn segments_in_memory(
+        c: &mut dyn Conn,
+        programs: &Programs,
+        orders: impl IntoIterator<Item = (i64, DateTime<Utc>)>,
+    ) -> Result<bool, StoreError> {
+        let mut segments = BTreeSet::new();
+        for (_, at) in orders {
+            segments.extend(segment_promotions_at(programs, at));
+        }
+        for segment in segments {
+            if let segment_members::SegmentRule::Stored = segment_members::segment_rule(c, segment, programs.clock())? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Reads, for the segment-limited promotions running when each of `orders` (customer id,
-    /// placed at) is placed, which of their buyers are members: one query per segment and
-    /// business day. The orders of the days before must be stored already (an import stores
-    /// its batch first), since membership is read as of the close of the day before.
+    /// placed at) is placed, which of their buyers are members as of the close of the day
+    /// before. With `purchases` — which must hold every buyer, with their orders stored before
+    /// and this batch's — segments over purchase history alone are answered from it in memory
+    /// (see [`OrderBatch::segments_in_memory`]). Any other segment is one query per business
+    /// day, and the orders of the days before must then be stored already (an import stores
+    /// its batch first).
     pub fn read_segments(
         &mut self,
         c: &mut dyn Conn,
         programs: &Programs,
         orders: impl IntoIterator<Item = (i64, DateTime<Utc>)>,
+        purchases: Option<&Purchases>,
     ) -> Result<(), StoreError> {
         let clock = programs.clock();
         let mut wanted: BTreeMap<&str, BTreeMap<i64, Vec<i64>>> = BTreeMap::new();
@@ -301,7 +327,19 @@ impl OrderBatch {
             }
         }
         for (segment, days) in wanted {
-            for (as_of, members) in segment_members::members_by_day(c, segment, &days, clock)? {
+            let in_memory = match purchases {
+                Some(purchases) => match segment_members::segment_rule(c, segment, clock)? {
+                    segment_members::SegmentRule::InMemory(rule) => Some(purchases.members_by_day(&rule, clock, &days)),
+                    segment_members::SegmentRule::Missing => Some(BTreeMap::new()),
+                    segment_members::SegmentRule::Stored => None,
+                },
+                None => None,
+            };
+            let by_day = match in_memory {
+                Some(by_day) => by_day,
+                None => segment_members::members_by_day(c, segment, &days, clock)?,
+            };
+            for (as_of, members) in by_day {
                 self.segment_members.entry((segment.to_string(), as_of)).or_default().extend(members);
             }
             // Days of a segment that no longer exists: no members.

@@ -6,7 +6,7 @@
 
 use enishi_core::BusinessClock;
 use enishi_loyalty::ProgramError;
-use enishi_segments::saved;
+use enishi_segments::{saved, PurchaseRule};
 use enishi_store::repo::segments as repo;
 use enishi_store::{Conn, StoreError};
 use std::collections::BTreeMap;
@@ -27,13 +27,35 @@ pub(crate) fn members_by_day(
     let Some(segment) = repo::by_name(c, name)? else { return Ok(BTreeMap::new()) };
     let evaluated =
         saved::read_rule(&segment).and_then(|rule| enishi_segments::members_among_by_day(c, &rule, clock, wanted));
-    evaluated.map_err(|e| match e {
+    evaluated.map_err(|e| cannot_evaluate(name, e))
+}
+
+/// A segment the programme names whose rule fails, as the store error an order meets.
+fn cannot_evaluate(name: &str, e: enishi_segments::Error) -> StoreError {
+    match e {
         enishi_segments::Error::Store(e) => e,
         other => StoreError::Decode(format!(
             "segment \"{name}\", which the loyalty programme names, cannot be evaluated: {other}; \
                  correct its rule (enishi segment update, or the console's segment page)"
         )),
-    })
+    }
+}
+
+/// How the members of a saved segment are found for an order batch.
+pub(crate) enum SegmentRule {
+    /// The segment no longer exists: it has no members.
+    Missing,
+    /// Its rule names nothing but purchase history: answered from a [`Purchases`].
+    InMemory(PurchaseRule),
+    /// Any other rule: answered from the store.
+    Stored,
+}
+
+/// How the members of the saved segment `name` are found for an order batch.
+pub(crate) fn segment_rule(c: &mut dyn Conn, name: &str, clock: &BusinessClock) -> Result<SegmentRule, StoreError> {
+    let Some(segment) = repo::by_name(c, name)? else { return Ok(SegmentRule::Missing) };
+    let rule = saved::read_rule(&segment).and_then(|rule| enishi_segments::purchase_rule(c, &rule, clock));
+    Ok(rule.map_err(|e| cannot_evaluate(name, e))?.map_or(SegmentRule::Stored, SegmentRule::InMemory))
 }
 
 /// Whether `customer_id` is a member of the saved segment `name` as of `as_of_day`.
