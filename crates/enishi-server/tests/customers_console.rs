@@ -428,6 +428,13 @@ fn managers_void_refund_and_reverse_adjustments_with_points_taken_back_and_who_a
         assert_eq!((s, v["balance"].as_i64()), (201, Some(before - 30)), "{v}");
         let (s, v) = app.admin("POST", &path(api_adj), Some(json!({"reason": "typo"})));
         assert_eq!((s, v["code"].as_str()), (409, Some("already_reversed")), "{v}");
+        // Both name the token that posted them, as the audit log does.
+        let (_, ledger) = app.admin("GET", &format!("/api/v1/customers/{id}/loyalty/ledger?limit=2"), None);
+        for e in ledger["entries"].as_array().unwrap() {
+            let detail: Value = serde_json::from_str(e["detail"].as_str().unwrap()).unwrap();
+            let by = detail["by"].as_str().unwrap_or_default();
+            assert!(by.starts_with("token:") && by.ends_with("(admin)"), "{e}");
+        }
         let (s, v) = app.admin("POST", &path(the_reversal), Some(json!({"reason": "x"})));
         assert_eq!((s, v["code"].as_str()), (409, Some("already_reversed")), "{v}");
         assert_eq!(app.admin("POST", &path(an_earning), Some(json!({"reason": "x"}))).0, 404);

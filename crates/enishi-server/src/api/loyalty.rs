@@ -1203,7 +1203,7 @@ async fn adjust(
 ) -> Result<Response, ApiError> {
     let now = state.now().timestamp();
     existing(&state, id).await?;
-    let by = caller.role.to_string();
+    let by = caller.actor.clone();
     let (balance, new) = state
         .with_programs(true, move |c, programs| {
             let a = Adjustment {
@@ -1264,7 +1264,7 @@ async fn reverse_adjustment(
 ) -> Result<Response, ApiError> {
     let now = state.now().timestamp();
     existing(&state, id).await?;
-    let by = caller.role.to_string();
+    let by = caller.actor.clone();
     let balance = state
         .with_programs(true, move |c, programs| {
             let r = enishi_rewards::Reversal { customer_id: id, entry_id, reason: &b.reason, by: &by };
