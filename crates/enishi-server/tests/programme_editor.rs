@@ -109,9 +109,9 @@ fn a_draft_is_edited_previewed_compared_applied_and_rolled_back() {
         let (_, html) = app.page("/loyalty/editor/promotions", &owner);
         assert!(html.contains("Quiet afternoons") && html.contains("(quiet)"), "{html}");
 
-        // The preview: a ¥3,000 order on a Tuesday at 15:00 under the draft and in force.
+        // The preview: a $3,000 order on a Tuesday at 15:00 under the draft and in force.
         let (status, html) = app.page(
-            "/loyalty/editor/preview?amount=%C2%A53%2C000&channel=in_store&at=2026-12-08+15%3A00&tier=member",
+            "/loyalty/editor/preview?amount=%243%2C000&channel=in_store&at=2026-12-08+15%3A00&tier=member",
             &owner,
         );
         assert_eq!(status, 200, "{html}");
@@ -124,6 +124,17 @@ fn a_draft_is_edited_previewed_compared_applied_and_rolled_back() {
         let (status, html) = app.page("/loyalty/editor/preview?amount=abc", &owner);
         assert_eq!(status, 422);
         assert!(html.contains(r#"id="preview-error""#) && html.contains(r#"value="abc""#), "{html}");
+        // Amounts are read as the till reads them: in the shop's currency, commas grouping thousands.
+        for (typed, why) in [
+            ("%C2%A53%2C000", "is in another currency (¥): this shop records USD"),
+            ("30%2C00", "is not an amount: write it like $1,200.00"),
+            ("3.005", "has more than 2 decimals"),
+        ] {
+            let (status, html) = app.page(&format!("/loyalty/editor/preview?amount={typed}"), &owner);
+            assert!(status == 422 && html.contains(why), "{typed}: {html}");
+        }
+        let (status, html) = app.page("/loyalty/editor/preview?lines=BEANS%2C+coffee%2C+1%2C+%C2%A5500", &owner);
+        assert!(status == 422 && html.contains("line 1: '¥500' is in another currency"), "{html}");
 
         // The changes against the version in force, then applying them after confirmation.
         let (_, html) = app.page("/loyalty/editor/changes", &owner);

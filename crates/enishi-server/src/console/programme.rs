@@ -14,6 +14,7 @@ use crate::console::programme_forms::{
     self as forms, draw, field_at, field_of_error, read_into, sections, Choices, FieldError, Filled, Section,
 };
 use crate::console::shell::{carries_csrf, table, ConsoleManager, CsrfForm, Posted, Visitor};
+use crate::console::till::typed_refusal;
 use crate::{ApiError, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -21,7 +22,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
-use enishi_core::{Amount, BusinessClock, Channel, Language};
+use enishi_core::{Amount, BusinessClock, Channel, Currency, Language};
 use enishi_loyalty::diff::{diff, EntryChangeKind, FieldChange, SectionChange};
 use enishi_loyalty::{evaluate, CustomerState, Document, Earned, LineFacts, OrderFacts, Program, ProgramError, Source};
 use enishi_store::repo::{loyalty, settings};
@@ -781,25 +782,14 @@ struct PreviewForm {
     tier: String,
 }
 
-/// An amount as people type it: `1,200`, `¥1,200`, `1200円`, full-width digits.
-fn typed_amount(text: &str) -> Result<Amount, String> {
-    let plain: String = text
-        .chars()
-        .filter(|c| !matches!(c, ',' | '，' | '¥' | '￥' | '$' | '円' | ' '))
-        .map(|c| match c {
-            '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
-            '．' => '.',
-            other => other,
-        })
-        .collect();
-    plain.parse::<Amount>().map_err(|_| format!("'{text}' is not an amount (expected a decimal like 57.40)"))
-}
-
 /// A sample order's lines: (sku, category, quantity, amount).
 type SampleLine = (String, Option<String>, i64, Amount);
 
-/// Reads the sample order's lines, one per line of text: `SKU, category, quantity, amount`.
-fn sample_lines(text: &str) -> Result<Vec<SampleLine>, (usize, String)> {
+/// Reads the sample order's lines, one per line of text: `SKU, category, quantity, amount`,
+/// the amount typed as the till takes it in `cur`. An error names the line, in the visitor's
+/// language.
+fn sample_lines(tr: Tr, cur: Currency, text: &str) -> Result<Vec<SampleLine>, String> {
+    let on_line = |n: usize, message: String| tr.f("line {}: {}", &[&(n + 1), &message]);
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         // A comma right before three digits (`1,200`) separates thousands, not fields.
@@ -821,10 +811,12 @@ fn sample_lines(text: &str) -> Result<Vec<SampleLine>, (usize, String)> {
             [sku, amount] => (*sku, "", "1", *amount),
             [sku, category, amount] => (*sku, *category, "1", *amount),
             [sku, category, quantity, amount] => (*sku, *category, *quantity, *amount),
-            _ => return Err((n + 1, "write SKU, category, quantity, amount".into())),
+            _ => return Err(on_line(n, tr.message("write SKU, category, quantity, amount"))),
         };
-        let quantity = quantity.parse::<i64>().map_err(|_| (n + 1, format!("'{quantity}' is not a whole number")))?;
-        let amount = typed_amount(amount).map_err(|m| (n + 1, m))?;
+        let quantity = quantity
+            .parse::<i64>()
+            .map_err(|_| on_line(n, tr.message(&format!("'{quantity}' is not a whole number"))))?;
+        let amount = cur.parse_typed(amount).map_err(|e| on_line(n, typed_refusal(tr, cur, amount, &e)))?;
         out.push((sku.to_string(), (!category.is_empty()).then(|| category.to_string()), quantity, amount));
     }
     Ok(out)
@@ -908,7 +900,7 @@ async fn preview_page(
     let asked = !f.amount.trim().is_empty() || !f.lines.trim().is_empty();
     let mut status = StatusCode::OK;
     let result: Option<Result<Markup, String>> = asked.then(|| {
-        let lines = sample_lines(&f.lines).map_err(|(n, m)| tr.f("line {}: {}", &[&n, &tr.message(&m)]))?;
+        let lines = sample_lines(tr, cur, &f.lines)?;
         let at = if f.at.trim().is_empty() {
             state.now()
         } else {
@@ -916,7 +908,7 @@ async fn preview_page(
         };
         let total = match f.amount.trim() {
             "" => lines.iter().fold(0i64, |s, l| s.saturating_add(l.3.to_scaled())),
-            t => typed_amount(t).map_err(|m| tr.message(&m))?.to_scaled(),
+            t => cur.parse_typed(t).map_err(|e| typed_refusal(tr, cur, t, &e))?.to_scaled(),
         };
         let lines = if lines.is_empty() {
             vec![("ITEM".to_string(), None, 1, Amount::from_scaled(total))]
@@ -1443,12 +1435,20 @@ mod tests {
     }
 
     #[test]
-    fn sample_lines_read_as_people_type_them() {
-        let lines = sample_lines("BEANS-1, coffee, 2, ¥1,200\n\nMUG, 800円\n").unwrap();
-        assert_eq!(lines.len(), 2);
+    fn sample_lines_read_as_people_type_them_at_the_till() {
+        let (en, ja, yen) = (Tr(Language::En), Tr(Language::Ja), "JPY".parse::<Currency>().unwrap());
+        let lines = sample_lines(en, yen, "BEANS-1, coffee, 2, ¥1,200\n\nMUG, 800円\nCUP, １，０００").unwrap();
+        assert_eq!(lines.len(), 3);
         assert_eq!((lines[0].2, lines[0].3), (2, Amount::from_scaled(12_000_000)));
         assert_eq!((lines[1].1.clone(), lines[1].3), (None, Amount::from_scaled(8_000_000)));
-        assert_eq!(sample_lines("A, b, two, 3").unwrap_err().0, 1);
-        assert_eq!(sample_lines("A").unwrap_err().0, 1);
+        assert_eq!(lines[2].3, Amount::from_scaled(10_000_000));
+        assert_eq!(sample_lines(en, yen, "A, b, two, 3").unwrap_err(), "line 1: 'two' is not a whole number");
+        assert_eq!(sample_lines(en, yen, "A\nB, 1").unwrap_err(), "line 1: write SKU, category, quantity, amount");
+        // As the till refuses them: decimals of yen, another currency.
+        let refused = sample_lines(en, yen, "A, 5\nB, 12.50").unwrap_err();
+        assert!(refused.starts_with("line 2: '12.50' has decimals, but amounts in JPY have none"), "{refused}");
+        let refused = sample_lines(ja, yen, "A, $12").unwrap_err();
+        assert!(refused.starts_with("1行目: ") && refused.contains("$12"), "{refused}");
+        assert_eq!(sample_lines(en, Currency::USD, "A, $12.50").unwrap()[0].3, Amount::from_scaled(125_000));
     }
 }
