@@ -29,6 +29,8 @@ JSON
 run() { # $1: label, $2: limit, $3: starts, $4: ends, $5: file
   local db="$work/$RANDOM.db"
   "$bin" segment create --database-url "$db" "Regulars" 'orders >= 3 and bought(category: "coffee")' >/dev/null 2>&1
+  "$bin" segment create --database-url "$db" "Loyal or regular" \
+    'loyal_class in ("loyal", "semi_loyal") or (orders >= 3 and not tag = "staff")' >/dev/null 2>&1
   program "$2" "$3" "$4" >"$work/p.json"
   "$bin" loyalty apply --database-url "$db" "$work/p.json" >/dev/null
   local t0 t1
@@ -37,7 +39,7 @@ run() { # $1: label, $2: limit, $3: starts, $4: ends, $5: file
   t1=$(date +%s.%N)
   local bonuses=""
   command -v sqlite3 >/dev/null && bonuses=$(sqlite3 "$db" "SELECT COUNT(*) FROM loyalty_ledger WHERE kind = 'bonus'")
-  printf '%-50s %6.2f s %8s bonuses\n' "$1, $(basename "$5")" "$(echo "$t1 - $t0" | bc)" "$bonuses"
+  printf '%-56s %6.2f s %8s bonuses\n' "$1, $(basename "$5")" "$(echo "$t1 - $t0" | bc)" "$bonuses"
   rm -f "$db" "$db"-*
 }
 
@@ -46,6 +48,7 @@ for _ in $(seq "$runs"); do
     run "tiers, whole history" '"tiers": ["gold"]' 2020-01-01 2030-01-01 "$file"
     run "segment, whole history" '"segment": "Regulars"' 2020-01-01 2030-01-01 "$file"
     run "every tier, whole history" '"tiers": ["member", "gold"]' 2020-01-01 2030-01-01 "$file"
+    run "scores and history, whole history" '"segment": "Loyal or regular"' 2020-01-01 2030-01-01 "$file"
     run "tiers, one month" '"tiers": ["gold"]' 2026-06-01 2026-07-01 "$file"
     run "segment, one month" '"segment": "Regulars"' 2026-06-01 2026-07-01 "$file"
   done

@@ -630,8 +630,8 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         let mut books = OrderBatch::open(self.c, &customers, &self.created_in_batch)?;
         let programs = self.programs;
         // A promotion limited to a segment reads its members as of the day before each order:
-        // from the purchase history held in memory when the segment names nothing else, or
-        // else from the orders stored, this batch's first.
+        // from the purchase history held in memory when the segment's other conditions read the
+        // same every day (scores, tags, …), or else from the orders stored, this batch's first.
         let buyers = || fresh.iter().map(|o| (o.customer_id, o.placed_at));
         let reads_segments = OrderBatch::reads_segments(programs, buyers());
         let stored_first = reads_segments && !OrderBatch::segments_in_memory(self.c, programs, buyers())?;
@@ -643,8 +643,8 @@ impl<'c, 'o> Pipeline<'c, 'o> {
             self.restore_indexes()?;
             books.read_segments(self.c, programs, buyers(), None)?;
         } else if reads_segments {
-            // Segments over purchase history alone: answered in memory, from what was stored
-            // before and this batch, which is stored meanwhile.
+            // Segments of purchase history (and conditions read once): answered in memory, from
+            // what was stored before and this batch, which is stored meanwhile.
             self.purchases.add_new_customers(self.created_in_batch.iter().copied());
             let unread: Vec<i64> =
                 fresh.iter().map(|o| o.customer_id).filter(|&id| !self.purchases.holds(id)).collect();

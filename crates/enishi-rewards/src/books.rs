@@ -283,9 +283,9 @@ impl OrderBatch {
         orders.into_iter().any(|(_, at)| segment_promotions_at(programs, at).next().is_some())
     }
 
-    /// Whether every segment that evaluating `orders` (customer id, placed at) reads names
-    /// nothing but purchase history (or no longer exists), so that
-    /// [`OrderBatch::read_segments`] can answer them all from a [`Purchases`] without the
+    /// Whether every segment that evaluating `orders` (customer id, placed at) reads is made of
+    /// purchase history and conditions that read the same every day (or no longer exists), so
+    /// that [`OrderBatch::read_segments`] can answer them all from a [`Purchases`] without the
     /// batch stored first.
     pub fn segments_in_memory(
         c: &mut dyn Conn,
@@ -307,10 +307,10 @@ impl OrderBatch {
     /// Reads, for the segment-limited promotions running when each of `orders` (customer id,
     /// placed at) is placed, which of their buyers are members as of the close of the day
     /// before. With `purchases` — which must hold every buyer, with their orders stored before
-    /// and this batch's — segments over purchase history alone are answered from it in memory
-    /// (see [`OrderBatch::segments_in_memory`]). Any other segment is one query per business
-    /// day, and the orders of the days before must then be stored already (an import stores
-    /// its batch first).
+    /// and this batch's — segments of purchase history and conditions that read the same every
+    /// day are answered from it in memory (see [`OrderBatch::segments_in_memory`]). Any other
+    /// segment is one query per business day, and the orders of the days before must then be
+    /// stored already (an import stores its batch first).
     pub fn read_segments(
         &mut self,
         c: &mut dyn Conn,
@@ -329,7 +329,9 @@ impl OrderBatch {
         for (segment, days) in wanted {
             let in_memory = match purchases {
                 Some(purchases) => match segment_members::segment_rule(c, segment, clock)? {
-                    segment_members::SegmentRule::InMemory(rule) => Some(purchases.members_by_day(&rule, clock, &days)),
+                    segment_members::SegmentRule::InMemory(rule) => {
+                        Some(segment_members::members_in_memory(c, segment, purchases, &rule, &days, clock)?)
+                    }
                     segment_members::SegmentRule::Missing => Some(BTreeMap::new()),
                     segment_members::SegmentRule::Stored => None,
                 },

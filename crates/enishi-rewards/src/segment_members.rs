@@ -6,7 +6,7 @@
 
 use enishi_core::BusinessClock;
 use enishi_loyalty::ProgramError;
-use enishi_segments::{saved, PurchaseRule};
+use enishi_segments::{saved, PurchaseRule, Purchases};
 use enishi_store::repo::segments as repo;
 use enishi_store::{Conn, StoreError};
 use std::collections::BTreeMap;
@@ -45,7 +45,8 @@ fn cannot_evaluate(name: &str, e: enishi_segments::Error) -> StoreError {
 pub(crate) enum SegmentRule {
     /// The segment no longer exists: it has no members.
     Missing,
-    /// Its rule names nothing but purchase history: answered from a [`Purchases`].
+    /// Its rule names purchase history and conditions that read the same every day:
+    /// answered from a [`Purchases`].
     InMemory(PurchaseRule),
     /// Any other rule: answered from the store.
     Stored,
@@ -56,6 +57,19 @@ pub(crate) fn segment_rule(c: &mut dyn Conn, name: &str, clock: &BusinessClock) 
     let Some(segment) = repo::by_name(c, name)? else { return Ok(SegmentRule::Missing) };
     let rule = saved::read_rule(&segment).and_then(|rule| enishi_segments::purchase_rule(c, &rule, clock));
     Ok(rule.map_err(|e| cannot_evaluate(name, e))?.map_or(SegmentRule::Stored, SegmentRule::InMemory))
+}
+
+/// [`members_by_day`] for the segment `name`, whose rule is `rule`, from the history that
+/// `purchases` holds of every customer of `wanted`.
+pub(crate) fn members_in_memory(
+    c: &mut dyn Conn,
+    name: &str,
+    purchases: &Purchases,
+    rule: &PurchaseRule,
+    wanted: &BTreeMap<i64, Vec<i64>>,
+    clock: &BusinessClock,
+) -> Result<BTreeMap<i64, Vec<i64>>, StoreError> {
+    purchases.members_by_day(c, rule, clock, wanted).map_err(|e| cannot_evaluate(name, e))
 }
 
 /// Whether `customer_id` is a member of the saved segment `name` as of `as_of_day`.

@@ -6,17 +6,20 @@
 //! history ([`Purchases`]), read once per import ([`enishi_store::repo::purchase_history`]) and
 //! then kept current with what the import stores.
 //!
+//! A rule may also name conditions that read the same whatever the day (scores, tags, consent,
+//! points: [`Constants`]); each is read once in SQL for all the customers asked about.
+//!
 //! Each condition here selects exactly the customers its SQL form ([`crate::compile`]) selects;
 //! the tests compare the two on random histories and rules.
 
 use crate::compile::{any_text, Invalid, Reader, TextTest, Window};
 use crate::tree::{Node, Op};
-use crate::Refs;
+use crate::{Error, Refs};
 use enishi_core::BusinessClock;
 use enishi_store::model::{NewOrder, NewReturn};
 use enishi_store::repo::purchase_history::{self, PurchaseHistory};
 use enishi_store::{Conn, StoreError};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
 
 /// Saved segments nested deeper than this are left to SQL (which refuses a cycle).
@@ -45,6 +48,28 @@ pub(crate) enum Rule {
     Bought(Window, Product),
     /// `returned`: a return recorded in the window.
     Returned(Window),
+    /// Any other condition that reads the same whatever the day (a score, a tag, …): the
+    /// condition of this index among the rule's [`Constants`], evaluated once in SQL.
+    Constant(usize),
+}
+
+/// The conditions of a rule besides purchase history that read the same whatever the day they
+/// are evaluated as of (scores, tags, consent, …), and the check that tells them.
+pub(crate) struct Constants<'a> {
+    /// Whether a condition reads the same whatever the day, and no purchase.
+    pub(crate) is_constant: &'a dyn Fn(&Node) -> bool,
+    /// The conditions found, in the order [`Rule::Constant`] numbers them.
+    pub(crate) nodes: Vec<Node>,
+}
+
+impl Constants<'_> {
+    /// `node` as a [`Rule::Constant`], when it is one.
+    fn rule(&mut self, node: &Node) -> Option<Rule> {
+        (self.is_constant)(node).then(|| {
+            self.nodes.push(node.clone());
+            Rule::Constant(self.nodes.len() - 1)
+        })
+    }
 }
 
 /// The first or the last order.
@@ -63,19 +88,20 @@ pub(crate) enum Product {
 
 impl Rule {
     /// `node` as a rule evaluated in memory, or `None` when it names anything besides purchase
-    /// history (it is then evaluated in SQL). `node` has been checked ([`crate::compile::validate`]).
-    pub(crate) fn of(node: &Node, refs: &Refs) -> Result<Option<Rule>, Invalid> {
-        Rule::nested(node, refs, 0)
+    /// history and `constants` (it is then evaluated in SQL, day by day). `node` has been
+    /// checked ([`crate::compile::validate`]).
+    pub(crate) fn of(node: &Node, refs: &Refs, constants: &mut Constants<'_>) -> Result<Option<Rule>, Invalid> {
+        Rule::nested(node, refs, constants, 0)
     }
 
-    fn nested(node: &Node, refs: &Refs, depth: usize) -> Result<Option<Rule>, Invalid> {
-        let all = |children: &[Node]| -> Result<Option<Vec<Rule>>, Invalid> {
-            children.iter().map(|n| Rule::nested(n, refs, depth)).collect()
+    fn nested(node: &Node, refs: &Refs, constants: &mut Constants<'_>, depth: usize) -> Result<Option<Rule>, Invalid> {
+        let mut all = |children: &[Node]| -> Result<Option<Vec<Rule>>, Invalid> {
+            children.iter().map(|n| Rule::nested(n, refs, constants, depth)).collect()
         };
         Ok(match node {
             Node::And(children) => all(children)?.map(Rule::All),
             Node::Or(children) => all(children)?.map(Rule::Any),
-            Node::Not(child) => Rule::nested(child, refs, depth)?.map(|r| Rule::Not(Box::new(r))),
+            Node::Not(child) => Rule::nested(child, refs, constants, depth)?.map(|r| Rule::Not(Box::new(r))),
             Node::Condition(c) => {
                 let mut r = Reader::new(c, "");
                 let rule = match c.field.as_str() {
@@ -103,7 +129,7 @@ impl Rule {
                         let product = match (r.text_arg("sku")?, r.text_arg("category")?) {
                             (Some(sku), None) => Product::Sku(sku),
                             (None, Some(category)) => Product::Category(category),
-                            _ => return Ok(None),
+                            _ => return Ok(constants.rule(node)),
                         };
                         r.flag()?;
                         Rule::Bought(r.window_spec()?, product)
@@ -116,12 +142,20 @@ impl Rule {
                         let (names, negated) = match r.text_test(any_text)? {
                             TextTest::OneOf(names) => (names, false),
                             TextTest::NoneOf(names) => (names, true),
-                            TextTest::Present => return Ok(None),
+                            TextTest::Present => return Ok(constants.rule(node)),
                         };
+                        let found = constants.nodes.len();
                         let mut any = Vec::with_capacity(names.len());
                         for name in &names {
-                            let Some(rule) = refs.segments.get(name) else { return Ok(None) };
-                            let Some(rule) = Rule::nested(rule, refs, depth + 1)? else { return Ok(None) };
+                            let rule = match refs.segments.get(name) {
+                                Some(rule) => Rule::nested(rule, refs, constants, depth + 1)?,
+                                None => None,
+                            };
+                            let Some(rule) = rule else {
+                                // The whole condition, then, if it reads the same every day.
+                                constants.nodes.truncate(found);
+                                return Ok(constants.rule(node));
+                            };
                             any.push(rule);
                         }
                         let any = Rule::Any(any);
@@ -131,7 +165,7 @@ impl Rule {
                             any
                         }
                     }
-                    _ => return Ok(None),
+                    _ => return Ok(constants.rule(node)),
                 };
                 r.finish()?;
                 Some(rule)
@@ -149,12 +183,13 @@ impl Rule {
         }
     }
 
-    /// Whether the customer whose history is `h` holds as of `day`.
-    fn holds(&self, h: &CustomerHistory, day: &AsOf) -> bool {
+    /// Whether customer `id`, whose history is `h`, holds as of `day`.
+    fn holds(&self, id: i64, h: &CustomerHistory, day: &AsOf) -> bool {
         match self {
-            Rule::All(children) => children.iter().all(|r| r.holds(h, day)),
-            Rule::Any(children) => children.iter().any(|r| r.holds(h, day)),
-            Rule::Not(child) => !child.holds(h, day),
+            Rule::All(children) => children.iter().all(|r| r.holds(id, h, day)),
+            Rule::Any(children) => children.iter().any(|r| r.holds(id, h, day)),
+            Rule::Not(child) => !child.holds(id, h, day),
+            Rule::Constant(i) => day.constants[*i].contains(&id),
             Rule::Orders(window, op, n) => {
                 let count = h.orders_in(window.days(day.day)).count();
                 op.holds(i128::try_from(count).unwrap_or(i128::MAX), i128::from(*n))
@@ -201,6 +236,8 @@ struct AsOf<'a> {
     /// The start of the next business day (Unix seconds): returns before it count.
     end: i64,
     calendar: &'a BusinessClock,
+    /// The members of each of the rule's constant conditions among the customers asked about.
+    constants: &'a [FxHashSet<i64>],
 }
 
 /// One customer's orders (by day) and the instants of their returns.
@@ -381,57 +418,77 @@ impl Purchases {
     }
 
     /// For each business day of `wanted`, which of its customers are members of `rule` as of
-    /// that day, ascending. Customers not held are members of nothing: hold them first.
+    /// that day, ascending. Customers not held are members of nothing: hold them first. The
+    /// rule's constant conditions are read from the store, once for all of them.
     pub fn members_by_day(
         &self,
+        c: &mut dyn Conn,
         rule: &PurchaseRule,
         calendar: &BusinessClock,
         wanted: &BTreeMap<i64, Vec<i64>>,
-    ) -> BTreeMap<i64, Vec<i64>> {
-        self.members_of(&rule.0, calendar, wanted)
-    }
-
-    fn members_of(
-        &self,
-        rule: &Rule,
-        calendar: &BusinessClock,
-        wanted: &BTreeMap<i64, Vec<i64>>,
-    ) -> BTreeMap<i64, Vec<i64>> {
-        wanted
+    ) -> Result<BTreeMap<i64, Vec<i64>>, Error> {
+        let constants = constant_members(c, rule, calendar, wanted)?;
+        Ok(wanted
             .iter()
             .map(|(&day, ids)| {
-                let as_of = AsOf { day, end: calendar.start_of_day(day + 1).timestamp(), calendar };
+                let end = calendar.start_of_day(day + 1).timestamp();
+                let as_of = AsOf { day, end, calendar, constants: &constants };
                 let mut members: Vec<i64> = ids
                     .iter()
                     .copied()
-                    .filter(|id| self.customers.get(id).is_some_and(|h| rule.holds(h, &as_of)))
+                    .filter(|&id| self.customers.get(&id).is_some_and(|h| rule.rule.holds(id, h, &as_of)))
                     .collect();
                 members.sort_unstable();
                 members.dedup();
                 (day, members)
             })
-            .collect()
+            .collect())
     }
 }
 
-/// A rule over purchase history alone, to evaluate with [`Purchases`]; see [`purchase_rule`].
+/// The members of each constant condition of `rule` among the customers of `wanted`, in one
+/// query each (as of any of the days: they read the same).
+fn constant_members(
+    c: &mut dyn Conn,
+    rule: &PurchaseRule,
+    calendar: &BusinessClock,
+    wanted: &BTreeMap<i64, Vec<i64>>,
+) -> Result<Vec<FxHashSet<i64>>, Error> {
+    let Some(&day) = wanted.keys().next() else { return Ok(Vec::new()) };
+    let everyone = BTreeMap::from([(day, wanted.values().flatten().copied().collect::<Vec<i64>>())]);
+    rule.constants
+        .iter()
+        .map(|node| {
+            let refs = crate::saved::refs(c, node)?;
+            let mut members = crate::members_among_by_day_in_sql(c, node, calendar, &refs, &everyone)?;
+            Ok(members.remove(&day).unwrap_or_default().into_iter().collect())
+        })
+        .collect()
+}
+
+/// A rule over purchase history and conditions that read the same every day, to evaluate
+/// with [`Purchases`]; see [`crate::purchase_rule`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PurchaseRule(pub(crate) Rule);
+pub struct PurchaseRule {
+    pub(crate) rule: Rule,
+    /// The conditions [`Rule::Constant`] numbers.
+    pub(crate) constants: Vec<Node>,
+}
 
 /// For each business day of `wanted`, which of its customers are members of `rule` as of
 /// that day, ascending, reading their history up to the last day.
 pub(crate) fn members_by_day(
     c: &mut dyn Conn,
-    rule: &Rule,
+    rule: &PurchaseRule,
     calendar: &BusinessClock,
     wanted: &BTreeMap<i64, Vec<i64>>,
-) -> Result<BTreeMap<i64, Vec<i64>>, StoreError> {
+) -> Result<BTreeMap<i64, Vec<i64>>, Error> {
     let Some(&last) = wanted.keys().next_back() else { return Ok(BTreeMap::new()) };
     let ids: Vec<i64> = wanted.values().flatten().copied().collect();
     let returned_before = calendar.start_of_day(last + 1).timestamp();
     let mut purchases = Purchases::new();
-    purchases.add(purchase_history::of_customers(c, &ids, last, returned_before, rule.reads_lines())?);
-    Ok(purchases.members_of(rule, calendar, wanted))
+    purchases.add(purchase_history::of_customers(c, &ids, last, returned_before, rule.rule.reads_lines())?);
+    purchases.members_by_day(c, rule, calendar, wanted)
 }
 
 #[cfg(test)]
@@ -440,7 +497,8 @@ mod tests {
     use crate::text::parse;
 
     fn in_memory(text: &str, refs: &Refs) -> Option<Rule> {
-        Rule::of(&parse(text).unwrap(), refs).unwrap()
+        let none = |_: &Node| false;
+        Rule::of(&parse(text).unwrap(), refs, &mut Constants { is_constant: &none, nodes: Vec::new() }).unwrap()
     }
 
     #[test]

@@ -132,14 +132,16 @@ pub fn members_among_by_day(
         return Ok(std::collections::BTreeMap::new());
     }
     match checked_purchase_rule(c, rule, calendar, &refs)? {
-        Some(in_memory) => Ok(history::members_by_day(c, &in_memory.0, calendar, wanted)?),
+        Some(in_memory) => history::members_by_day(c, &in_memory, calendar, wanted),
         None => members_among_by_day_in_sql(c, rule, calendar, &refs, wanted),
     }
 }
 
-/// `rule` in the form [`Purchases`] evaluates, when it names nothing but purchase history
-/// (`orders`, `spend`, `bought`, …, and saved segments made of them); `None` for any other
-/// rule. A rule that cannot be evaluated is refused as evaluating it would refuse it.
+/// `rule` in the form [`Purchases`] evaluates, when each of its conditions is either over
+/// purchase history (`orders`, `spend`, `bought`, …, and saved segments made of them) or
+/// reads the same whatever the day (scores, tags, consent, …: evaluated once in SQL for all
+/// the customers asked about, and reading no order); `None` for any other rule. A rule that
+/// cannot be evaluated is refused as evaluating it would refuse it.
 pub fn purchase_rule(c: &mut dyn Conn, rule: &Node, calendar: &BusinessClock) -> Result<Option<PurchaseRule>, Error> {
     let refs = saved::refs(c, rule)?;
     checked_purchase_rule(c, rule, calendar, &refs)
@@ -151,13 +153,38 @@ fn checked_purchase_rule(
     calendar: &BusinessClock,
     refs: &Refs,
 ) -> Result<Option<PurchaseRule>, Error> {
+    let dialect = dialect(c);
     // What a rule says does not depend on the day it is evaluated at.
-    compile::validate(rule, &Context::for_checking(calendar, dialect(c), refs))?;
-    Ok(history::Rule::of(rule, refs)?.map(PurchaseRule))
+    compile::validate(rule, &Context::for_checking(calendar, dialect, refs))?;
+    let is_constant = |node: &Node| reads_the_same_every_day(node, calendar, dialect, refs);
+    let mut constants = history::Constants { is_constant: &is_constant, nodes: Vec::new() };
+    let in_memory = history::Rule::of(rule, refs, &mut constants)?;
+    Ok(in_memory.map(|rule| PurchaseRule { rule, constants: constants.nodes }))
+}
+
+/// Whether `node` is written the same as of days centuries before and after any date a rule
+/// names, in different months, and reads no order or return (which an import may not have
+/// stored yet when it evaluates a batch). A window (`within`, `since`, `until`), the month of
+/// `months_to_birthday` or any other use of the day changes what is written.
+fn reads_the_same_every_day(node: &Node, calendar: &BusinessClock, dialect: Dialect, refs: &Refs) -> bool {
+    const PROBES: [i64; 3] = [-400_000, 400_000, 400_045];
+    // The statement and the values bound to it, as the dialect's database receives them.
+    let written = |as_of_day: i64| {
+        let ctx = Context { as_of_day, form: Form::Probes, ..Context::for_checking(calendar, dialect, refs) };
+        let query = compile::members_where(compile::expr(node, &ctx, "").ok()?);
+        Some(match dialect {
+            Dialect::Sqlite => query.build(sea_query::SqliteQueryBuilder),
+            Dialect::Postgres => query.build(sea_query::PostgresQueryBuilder),
+        })
+    };
+    let Some(first) = written(PROBES[0]) else { return false };
+    let purchases = ["orders", "order_lines", "returns", "return_lines"];
+    PROBES[1..].iter().all(|&day| written(day).as_ref() == Some(&first))
+        && !purchases.iter().any(|t| first.0.contains(&format!("\"{t}\"")))
 }
 
 /// [`members_among_by_day`] in SQL: one query per day.
-fn members_among_by_day_in_sql(
+pub(crate) fn members_among_by_day_in_sql(
     c: &mut dyn Conn,
     rule: &Node,
     calendar: &BusinessClock,
@@ -219,4 +246,33 @@ pub fn condition(
 pub fn check(c: &mut dyn Conn, rule: &Node, calendar: &BusinessClock) -> Result<(), Error> {
     let refs = saved::refs(c, rule)?;
     Ok(compile::validate(rule, &Context::for_checking(calendar, dialect(c), &refs))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_that_read_the_same_every_day_are_told_from_those_that_do_not() {
+        let calendar = BusinessClock::new("Asia/Tokyo").unwrap();
+        let refs = Refs::default();
+        let same =
+            |text: &str| reads_the_same_every_day(&text::parse(text).unwrap(), &calendar, Dialect::Sqlite, &refs);
+        for text in
+            ["tag = \"vip\"", "loyal_class = \"loyal\"", "rfm.segment != \"Lost\"", "points >= 500", "consent.email"]
+        {
+            assert!(same(text), "{text}");
+        }
+        for text in [
+            "months_to_birthday <= 1",
+            "did(event: \"added_to_cart\", within: 2d)",
+            "events(event: \"page_view\", until: 2026-01-31) >= 1",
+            "complained(since: 2026-01-01)",
+            "nps_group = \"detractor\"",
+            "orders >= 3",
+            "bought(sku: \"A\")",
+        ] {
+            assert!(!same(text), "{text}");
+        }
+    }
 }

@@ -1511,6 +1511,10 @@ fn a_batch_of_buyers_is_evaluated_on_each_of_its_days_as_the_reference_says() {
     let cases = if dbs.len() > 1 { 24 } else { 48 };
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases, ..ProptestConfig::default() });
     runner.run(&rules, |rule| assert_members_by_day_agree(&dbs, &f, &rule)).unwrap();
+    // Purchase conditions mixed with every other field: those that read the same every day are
+    // read once for the batch, the rest day by day.
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases, ..ProptestConfig::default() });
+    runner.run(&rule_strategy(), |rule| assert_members_by_day_agree(&dbs, &f, &rule)).unwrap();
 }
 
 #[test]
