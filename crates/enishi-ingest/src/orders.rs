@@ -44,12 +44,17 @@ pub struct OrderImportOptions {
     pub clock: BusinessClock,
     /// Orders written per batch.
     pub batch_size: usize,
+    /// Most orders whose purchase history the import keeps in memory for segment promotions
+    /// (at most about 300 bytes each with their lines); past it, what is held is let go at the next
+    /// batch and read again from the store as buyers come back.
+    pub held_orders_most: usize,
     /// How a CSV file is read: its encoding and the mapping of its headers.
     pub csv: CsvOptions,
 }
 
 impl OrderImportOptions {
-    /// Defaults for `format`: all-or-nothing, USD, UTC, batches of 2,000 orders.
+    /// Defaults for `format`: all-or-nothing, USD, UTC, batches of 2,000 orders, the history
+    /// of up to 1,000,000 orders held.
     pub fn new(format: OrderFormat) -> Self {
         OrderImportOptions {
             format,
@@ -57,6 +62,7 @@ impl OrderImportOptions {
             currency: Currency::USD,
             clock: BusinessClock::default(),
             batch_size: 2000,
+            held_orders_most: 1_000_000,
             csv: CsvOptions::default(),
         }
     }
@@ -645,6 +651,10 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         } else if reads_segments {
             // Segments of purchase history (and conditions read once): answered in memory, from
             // what was stored before and this batch, which is stored meanwhile.
+            if self.purchases.orders_held() > self.opts.held_orders_most {
+                // Everything held is stored: what is needed again is read again.
+                self.purchases = Purchases::new();
+            }
             self.purchases.add_new_customers(self.created_in_batch.iter().copied());
             let unread: Vec<i64> =
                 fresh.iter().map(|o| o.customer_id).filter(|&id| !self.purchases.holds(id)).collect();

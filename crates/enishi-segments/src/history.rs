@@ -210,7 +210,15 @@ impl Rule {
             Rule::DaysSince(edge, op, n) => {
                 h.edge(*edge, day.day).is_some_and(|d| op.holds(i128::from(day.day) - i128::from(d), i128::from(*n)))
             }
-            Rule::Bought(window, product) => h.orders_in(window.days(day.day)).any(|o| o.kept(product, day)),
+            Rule::Bought(window, product) => {
+                let (by_sku, name) = match product {
+                    Product::Sku(sku) => (true, sku),
+                    Product::Category(category) => (false, category),
+                };
+                // A name no line has was not bought.
+                let Some(&product) = day.names.0.get(name.as_str()) else { return false };
+                h.orders_in(window.days(day.day)).any(|o| o.kept(by_sku, product, day))
+            }
             Rule::Returned(window) => {
                 let (from, to) = window.days(day.day);
                 let end = day.calendar.start_of_day(to + 1).timestamp();
@@ -238,6 +246,8 @@ struct AsOf<'a> {
     calendar: &'a BusinessClock,
     /// The members of each of the rule's constant conditions among the customers asked about.
     constants: &'a [FxHashSet<i64>],
+    /// The numbers of the SKUs and categories of the lines held.
+    names: &'a Names,
 }
 
 /// One customer's orders (by day) and the instants of their returns.
@@ -268,10 +278,26 @@ struct OrderHistory {
     total: i64,
     /// (returned at, amount) of each return of the order.
     refunds: Vec<(i64, i64)>,
-    /// (sku, category, quantity) of each line.
-    lines: Vec<(String, Option<String>, i64)>,
+    /// (sku, category, quantity) of each line, the names by their [`Names`] numbers.
+    lines: Vec<(usize, Option<usize>, i64)>,
     /// (returned at, sku, quantity) of each returned line.
-    returned: Vec<(i64, String, i64)>,
+    returned: Vec<(i64, usize, i64)>,
+}
+
+/// The SKUs and categories held, each by a number, so that a line holds numbers, not strings.
+#[derive(Default)]
+struct Names(FxHashMap<Box<str>, usize>);
+
+impl Names {
+    /// The number of `name`, given it now if it has none.
+    fn number(&mut self, name: &str) -> usize {
+        if let Some(&n) = self.0.get(name) {
+            return n;
+        }
+        let n = self.0.len();
+        self.0.insert(name.into(), n);
+        n
+    }
 }
 
 impl OrderHistory {
@@ -281,25 +307,22 @@ impl OrderHistory {
         i128::from(self.total) - refunded
     }
 
-    /// Whether some SKU of `product` was bought in this order in more units than were returned
-    /// by the end of the as-of day.
-    fn kept(&self, product: &Product, day: &AsOf) -> bool {
-        let mut bought: BTreeMap<&str, i128> = BTreeMap::new();
-        for (sku, category, quantity) in &self.lines {
-            let matches = match product {
-                Product::Sku(p) => sku == p,
-                Product::Category(p) => category.as_deref() == Some(p.as_str()),
-            };
+    /// Whether some SKU of the product (`by_sku`, or its category, numbered `product`) was
+    /// bought in this order in more units than were returned by the end of the as-of day.
+    fn kept(&self, by_sku: bool, product: usize, day: &AsOf) -> bool {
+        let mut bought: BTreeMap<usize, i128> = BTreeMap::new();
+        for &(sku, category, quantity) in &self.lines {
+            let matches = if by_sku { sku == product } else { category == Some(product) };
             if matches {
-                *bought.entry(sku.as_str()).or_default() += i128::from(*quantity);
+                *bought.entry(sku).or_default() += i128::from(quantity);
             }
         }
         bought.into_iter().any(|(sku, units)| {
             let returned: i128 = self
                 .returned
                 .iter()
-                .filter(|(at, s, _)| *at < day.end && s == sku)
-                .map(|(_, _, q)| i128::from(*q))
+                .filter(|&&(at, s, _)| at < day.end && s == sku)
+                .map(|&(_, _, q)| i128::from(q))
                 .sum();
             units > returned
         })
@@ -317,12 +340,19 @@ pub struct Purchases {
     orders: FxHashMap<i64, (i64, usize)>,
     /// Return id → when it was made and the order it refunds.
     returns: FxHashMap<i64, (i64, Option<i64>)>,
+    /// The SKUs and categories of the lines held.
+    names: Names,
 }
 
 impl Purchases {
     /// Holds no customer yet.
     pub fn new() -> Purchases {
         Purchases::default()
+    }
+
+    /// How many orders are held.
+    pub fn orders_held(&self) -> usize {
+        self.orders.len()
     }
 
     /// Whether the history of `customer_id` is held.
@@ -357,20 +387,27 @@ impl Purchases {
             self.add_return_row(r.id, r.order_id, r.customer_id, r.returned_at, r.amount);
         }
         for l in read.lines {
+            let line = (self.names.number(&l.sku), l.category.map(|c| self.names.number(&c)), l.quantity);
             if let Some(o) = self.order_mut(l.order_id) {
-                o.lines.push((l.sku, l.category, l.quantity));
+                o.lines.push(line);
             }
         }
         for l in read.return_lines {
-            self.add_returned_line(l.return_id, l.sku, l.quantity);
+            self.add_returned_line(l.return_id, &l.sku, l.quantity);
         }
     }
 
     /// Records order `id` of a held customer (others are read when first needed).
     pub fn add_order(&mut self, id: i64, order: &NewOrder) {
         if self.add_order_row(id, order.customer_id, order.placed_day, order.total.to_scaled()) {
+            let names = &mut self.names;
+            let lines: Vec<_> = order
+                .lines
+                .iter()
+                .map(|l| (names.number(&l.sku), l.category.as_deref().map(|c| names.number(c)), l.quantity))
+                .collect();
             if let Some(o) = self.order_mut(id) {
-                o.lines.extend(order.lines.iter().map(|l| (l.sku.clone(), l.category.clone(), l.quantity)));
+                o.lines = lines;
             }
         }
     }
@@ -380,7 +417,7 @@ impl Purchases {
         let at = r.returned_at.timestamp();
         self.add_return_row(id, r.order_id, r.customer_id, at, r.amount.to_scaled());
         for l in &r.lines {
-            self.add_returned_line(id, l.sku.clone(), l.quantity);
+            self.add_returned_line(id, &l.sku, l.quantity);
         }
     }
 
@@ -405,8 +442,9 @@ impl Purchases {
         }
     }
 
-    fn add_returned_line(&mut self, return_id: i64, sku: String, quantity: i64) {
+    fn add_returned_line(&mut self, return_id: i64, sku: &str, quantity: i64) {
         let Some(&(at, Some(order_id))) = self.returns.get(&return_id) else { return };
+        let sku = self.names.number(sku);
         if let Some(o) = self.order_mut(order_id) {
             o.returned.push((at, sku, quantity));
         }
@@ -432,7 +470,7 @@ impl Purchases {
             .iter()
             .map(|(&day, ids)| {
                 let end = calendar.start_of_day(day + 1).timestamp();
-                let as_of = AsOf { day, end, calendar, constants: &constants };
+                let as_of = AsOf { day, end, calendar, constants: &constants, names: &self.names };
                 let mut members: Vec<i64> = ids
                     .iter()
                     .copied()
