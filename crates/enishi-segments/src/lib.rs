@@ -118,9 +118,10 @@ pub fn members_among(
 /// that day, ascending: the buyers of an order batch, each as of the day before their order.
 /// The saved segments and lists the rule names are read once, and nothing trusts a
 /// per-customer summary, so the answer holds while an import is still storing later orders.
-/// A rule over purchase history alone is answered in memory from the customers' orders and
-/// returns, read once for every day; any other rule is one query per day (a few for thousands
-/// of customers) that probes only its customers (`EXISTS`).
+/// A rule of purchase conditions and conditions that read the same every day (see
+/// [`purchase_rule`]) is answered in memory from the customers' orders and returns, read once
+/// for every day; any other rule is one query per day (a few for thousands of customers) that
+/// probes only its customers (`EXISTS`).
 pub fn members_among_by_day(
     c: &mut dyn Conn,
     rule: &Node,
@@ -256,8 +257,13 @@ mod tests {
     fn conditions_that_read_the_same_every_day_are_told_from_those_that_do_not() {
         let calendar = BusinessClock::new("Asia/Tokyo").unwrap();
         let refs = Refs::default();
-        let same =
-            |text: &str| reads_the_same_every_day(&text::parse(text).unwrap(), &calendar, Dialect::Sqlite, &refs);
+        let same = |text: &str| {
+            let node = text::parse(text).unwrap();
+            let both =
+                [Dialect::Sqlite, Dialect::Postgres].map(|d| reads_the_same_every_day(&node, &calendar, d, &refs));
+            assert_eq!(both[0], both[1], "`{text}` is told the same way for both databases");
+            both[0]
+        };
         for text in
             ["tag = \"vip\"", "loyal_class = \"loyal\"", "rfm.segment != \"Lost\"", "points >= 500", "consent.email"]
         {
