@@ -144,6 +144,17 @@ impl Workspace {
         Workspace { clock, currency, phone_country: japanese.then_some(PhoneCountry::JAPAN) }
     }
 
+    /// A phone-country setting as an owner types it — empty for automatic (Japan in a yen or
+    /// Tokyo-time workspace), `none` to keep numbers as typed, or a country's ISO code in any
+    /// case — as it is stored and [`Workspace::load`] reads it.
+    pub fn phone_country_setting(typed: &str) -> Result<String, enishi_core::ParseError> {
+        match typed.trim() {
+            "" => Ok(String::new()),
+            none if none.eq_ignore_ascii_case("none") => Ok("none".to_string()),
+            code => Ok(code.parse::<PhoneCountry>()?.code().to_string()),
+        }
+    }
+
     /// The workspace settings stored in the database: UTC and USD where none are set; an
     /// error naming the setting when a stored value does not parse.
     pub fn load(store: &enishi_store::Store) -> Result<Workspace, IntakeError> {

@@ -639,16 +639,16 @@ impl<'c, 'o> Pipeline<'c, 'o> {
         // from the purchase history held in memory when the segment's other conditions read the
         // same every day (scores, tags, …), or else from the orders stored, this batch's first.
         let buyers = || fresh.iter().map(|o| (o.customer_id, o.placed_at));
-        let reads_segments = OrderBatch::reads_segments(programs, buyers());
-        let stored_first = reads_segments && !OrderBatch::segments_in_memory(self.c, programs, buyers())?;
+        let segments = OrderBatch::segment_rules(self.c, programs, buyers())?;
+        let stored_first = !segments.is_empty() && !segments.in_memory();
         if stored_first {
             orders::insert_with_ids(self.c, &fresh, &ids)?;
             self.count_new(&fresh)?;
             self.purchases_stored(&fresh, &ids);
             // Segment conditions look orders up by customer.
             self.restore_indexes()?;
-            books.read_segments(self.c, programs, buyers(), None)?;
-        } else if reads_segments {
+            books.read_segments(self.c, programs, buyers(), &segments, None)?;
+        } else if !segments.is_empty() {
             // Segments of purchase history (and conditions read once): answered in memory, from
             // what was stored before and this batch, which is stored meanwhile.
             if self.purchases.orders_held() > self.opts.held_orders_most {
@@ -664,7 +664,7 @@ impl<'c, 'o> Pipeline<'c, 'o> {
                 self.purchases.load(self.c, unread)?;
             }
             self.purchases_stored(&fresh, &ids);
-            books.read_segments(self.c, programs, buyers(), Some(&self.purchases))?;
+            books.read_segments(self.c, programs, buyers(), &segments, Some(&self.purchases))?;
         }
         let (fresh, ids) = (&fresh, &ids);
         std::thread::scope(|scope| -> Result<(), ImportError> {

@@ -276,39 +276,31 @@ impl OrderBatch {
         })
     }
 
-    /// Whether evaluating any of `orders` (customer id, placed at) reads a segment: a
-    /// promotion limited to one is running when it is placed. The batch then needs
-    /// [`OrderBatch::read_segments`], after the orders before them are stored.
-    pub fn reads_segments(programs: &Programs, orders: impl IntoIterator<Item = (i64, DateTime<Utc>)>) -> bool {
-        orders.into_iter().any(|(_, at)| segment_promotions_at(programs, at).next().is_some())
-    }
-
-    /// Whether every segment that evaluating `orders` (customer id, placed at) reads is made of
-    /// purchase history and conditions that read the same every day (or no longer exists), so
-    /// that [`OrderBatch::read_segments`] can answer them all from a [`Purchases`] without the
-    /// batch stored first.
-    pub fn segments_in_memory(
+    /// How each segment that evaluating `orders` (customer id, placed at) reads is evaluated: a
+    /// promotion limited to it is running when the order is placed. Empty, and read without a
+    /// query, when no such promotion runs; otherwise the batch needs
+    /// [`OrderBatch::read_segments`].
+    pub fn segment_rules(
         c: &mut dyn Conn,
         programs: &Programs,
         orders: impl IntoIterator<Item = (i64, DateTime<Utc>)>,
-    ) -> Result<bool, StoreError> {
-        let mut segments = BTreeSet::new();
+    ) -> Result<SegmentRules, StoreError> {
+        let mut names = BTreeSet::new();
         for (_, at) in orders {
-            segments.extend(segment_promotions_at(programs, at));
+            names.extend(segment_promotions_at(programs, at));
         }
-        for segment in segments {
-            if let segment_members::SegmentRule::Stored = segment_members::segment_rule(c, segment, programs.clock())? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        let rules = names
+            .into_iter()
+            .map(|name| Ok((name.to_string(), segment_members::segment_rule(c, name, programs.clock())?)))
+            .collect::<Result<_, StoreError>>()?;
+        Ok(SegmentRules(rules))
     }
 
     /// Reads, for the segment-limited promotions running when each of `orders` (customer id,
     /// placed at) is placed, which of their buyers are members as of the close of the day
-    /// before. With `purchases` — which must hold every buyer, with their orders stored before
-    /// and this batch's — segments of purchase history and conditions that read the same every
-    /// day are answered from it in memory (see [`OrderBatch::segments_in_memory`]). Any other
+    /// before; `rules` are the segments' ([`OrderBatch::segment_rules`]). With `purchases` —
+    /// which must hold every buyer, with their orders stored before and this batch's — the
+    /// segments [`SegmentRules::in_memory`] takes are answered from it in memory. Any other
     /// segment is one query per business day, and the orders of the days before must then be
     /// stored already (an import stores its batch first).
     pub fn read_segments(
@@ -316,8 +308,10 @@ impl OrderBatch {
         c: &mut dyn Conn,
         programs: &Programs,
         orders: impl IntoIterator<Item = (i64, DateTime<Utc>)>,
+        rules: &SegmentRules,
         purchases: Option<&Purchases>,
     ) -> Result<(), StoreError> {
+        use segment_members::SegmentRule;
         let clock = programs.clock();
         let mut wanted: BTreeMap<&str, BTreeMap<i64, Vec<i64>>> = BTreeMap::new();
         for (customer_id, at) in orders {
@@ -327,19 +321,12 @@ impl OrderBatch {
             }
         }
         for (segment, days) in wanted {
-            let in_memory = match purchases {
-                Some(purchases) => match segment_members::segment_rule(c, segment, clock)? {
-                    segment_members::SegmentRule::InMemory(rule) => {
-                        Some(segment_members::members_in_memory(c, segment, purchases, &rule, &days, clock)?)
-                    }
-                    segment_members::SegmentRule::Missing => Some(BTreeMap::new()),
-                    segment_members::SegmentRule::Stored => None,
-                },
-                None => None,
-            };
-            let by_day = match in_memory {
-                Some(by_day) => by_day,
-                None => segment_members::members_by_day(c, segment, &days, clock)?,
+            let by_day = match (rules.0.get(segment), purchases) {
+                (Some(SegmentRule::Missing), _) => BTreeMap::new(),
+                (Some(SegmentRule::InMemory(rule)), Some(purchases)) => {
+                    segment_members::members_in_memory(c, segment, purchases, rule, &days, clock)?
+                }
+                _ => segment_members::members_by_day(c, segment, &days, clock)?,
             };
             for (as_of, members) in by_day {
                 self.segment_members.entry((segment.to_string(), as_of)).or_default().extend(members);
@@ -377,6 +364,24 @@ impl OrderBatch {
             }
         }
         loyalty::save_accounts(c, &accounts)
+    }
+}
+
+/// How each segment an order batch reads is evaluated, by name (see
+/// [`OrderBatch::segment_rules`]).
+pub struct SegmentRules(BTreeMap<String, segment_members::SegmentRule>);
+
+impl SegmentRules {
+    /// Whether no segment is read.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether every segment is made of purchase history and conditions that read the same
+    /// every day (or no longer exists), so that [`OrderBatch::read_segments`] can answer them
+    /// all from a [`Purchases`] without the batch stored first.
+    pub fn in_memory(&self) -> bool {
+        !self.0.values().any(|r| matches!(r, segment_members::SegmentRule::Stored))
     }
 }
 

@@ -24,7 +24,7 @@ mod segment_members;
 mod summary;
 mod welcome;
 
-pub use books::{EvaluatedOrders, OrderBatch, EVALUATED_PART};
+pub use books::{EvaluatedOrders, OrderBatch, SegmentRules, EVALUATED_PART};
 pub use codes::{customer_of_referral_code, referral_code, referrer_by_code};
 pub use jobs::{run_jobs, verify, JobReport, Mismatch};
 pub use merge::{merge_books, MergedBooks};

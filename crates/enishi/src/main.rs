@@ -137,8 +137,8 @@ enum Command {
         #[arg(long)]
         currency: Option<String>,
         /// The country whose national phone numbers are read and stored in E.164 (JP, GB, FR,
-        /// US, … as ISO 3166 codes; `none`: kept as typed). Unset: Japan in a yen or
-        /// Tokyo-time workspace, none otherwise.
+        /// US, … as ISO 3166 codes; `none`: kept as typed; empty: automatic again). Automatic:
+        /// Japan in a yen or Tokyo-time workspace, none otherwise.
         #[arg(long)]
         phone_country: Option<String>,
         /// Largest order total staff may record without a manager's confirmation, in the

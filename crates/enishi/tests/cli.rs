@@ -123,6 +123,9 @@ fn gen_import_export_round_trip_and_tokens() {
     assert!(text(&out.stderr).contains("--phone-country: 'XX' is not a country"), "{}", text(&out.stderr));
     let out = enishi(&db.url, dir.path(), &["settings", "--phone-country", "none"]);
     assert!(text(&out.stdout).contains("phone country: none\n"), "{}", text(&out.stdout));
+    // Empty: automatic again, which is Japan in this yen workspace.
+    let out = enishi(&db.url, dir.path(), &["settings", "--phone-country", ""]);
+    assert!(text(&out.stdout).contains("phone country: JP\n"), "{}", text(&out.stdout));
     let out = enishi(&db.url, dir.path(), &["settings", "--phone-country", "JP"]);
     assert!(text(&out.stdout).contains("phone country: JP\n"), "{}", text(&out.stdout));
     for fake in ["YEN", "XYZ"] {

@@ -356,13 +356,9 @@ async fn save_settings(
         Ok(c) => c,
         Err(e) => return refuse(tr.f("Currency: {}", &[&tr.message(&e.0)])),
     };
-    let phone_country = match f.phone_country.trim() {
-        "" => String::new(),
-        none if none.eq_ignore_ascii_case("none") => "none".to_string(),
-        code => match code.parse::<enishi_core::PhoneCountry>() {
-            Ok(p) => p.code().to_string(),
-            Err(e) => return refuse(tr.f("Phone numbers: {}", &[&tr.message(&e.0)])),
-        },
+    let phone_country = match enishi_ingest::intake::Workspace::phone_country_setting(&f.phone_country) {
+        Ok(p) => p,
+        Err(e) => return refuse(tr.f("Phone numbers: {}", &[&tr.message(&e.0)])),
     };
     let (actor, old) = (v.actor(), state.workspace());
     let saved = state

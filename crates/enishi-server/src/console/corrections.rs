@@ -7,7 +7,7 @@ use crate::console::customers::page_again;
 use crate::console::i18n::Tr;
 use crate::console::notices::Notice;
 use crate::console::shell::{carries_csrf, ConsoleManager, ForManagers, Posted, Quoted, Visitor};
-use crate::console::till::{form_key, typed_refusal, Typed};
+use crate::console::till::{form_key, typed_amount, Typed};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -193,7 +193,7 @@ fn return_input(
             Taken::Lines
         }
         "amount" => {
-            let amount = cur.parse_typed(&f.amount).map_err(|e| typed_refusal(tr, cur, &f.amount, &e))?;
+            let amount = typed_amount(tr, cur, &f.amount)?;
             input.amount = Some(amount.to_string());
             Taken::Amount
         }

@@ -14,7 +14,7 @@ use crate::console::programme_forms::{
     self as forms, draw, field_at, field_of_error, read_into, sections, Choices, FieldError, Filled, Section,
 };
 use crate::console::shell::{carries_csrf, table, ConsoleManager, CsrfForm, Posted, Visitor};
-use crate::console::till::typed_refusal;
+use crate::console::till::typed_amount;
 use crate::{ApiError, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -816,7 +816,7 @@ fn sample_lines(tr: Tr, cur: Currency, text: &str) -> Result<Vec<SampleLine>, St
         let quantity = quantity
             .parse::<i64>()
             .map_err(|_| on_line(n, tr.message(&format!("'{quantity}' is not a whole number"))))?;
-        let amount = cur.parse_typed(amount).map_err(|e| on_line(n, typed_refusal(tr, cur, amount, &e)))?;
+        let amount = typed_amount(tr, cur, amount).map_err(|why| on_line(n, why))?;
         out.push((sku.to_string(), (!category.is_empty()).then(|| category.to_string()), quantity, amount));
     }
     Ok(out)
@@ -908,7 +908,7 @@ async fn preview_page(
         };
         let total = match f.amount.trim() {
             "" => lines.iter().fold(0i64, |s, l| s.saturating_add(l.3.to_scaled())),
-            t => cur.parse_typed(t).map_err(|e| typed_refusal(tr, cur, t, &e))?.to_scaled(),
+            t => typed_amount(tr, cur, t)?.to_scaled(),
         };
         let lines = if lines.is_empty() {
             vec![("ITEM".to_string(), None, 1, Amount::from_scaled(total))]

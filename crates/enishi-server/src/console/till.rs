@@ -140,8 +140,14 @@ struct PurchaseForm {
 
 carries_csrf!(PurchaseForm);
 
+/// `typed` read as an amount in `cur` as a till takes it (`1,200円`, `¥1,200`, `$12.50`); a
+/// refusal in the visitor's language, saying how to write it.
+pub(crate) fn typed_amount(tr: Tr, cur: Currency, typed: &str) -> Result<enishi_core::Amount, String> {
+    cur.parse_typed(typed).map_err(|e| typed_refusal(tr, cur, typed, &e))
+}
+
 /// Why `typed` is no amount in `cur`, in the visitor's language.
-pub(crate) fn typed_refusal(tr: Tr, cur: Currency, typed: &str, e: &TypedAmountError) -> String {
+fn typed_refusal(tr: Tr, cur: Currency, typed: &str, e: &TypedAmountError) -> String {
     let typed = typed.trim();
     let example = cur.format(enishi_core::Amount::from_scaled(12_000_000));
     match e {
@@ -279,9 +285,9 @@ async fn record_purchase(
         let till = Till { amount: f.amount.clone(), sku: f.sku.clone(), category: f.category.clone(), alert, confirm };
         (status, crate::console::customers::customer_html(&v, cur, &view, "", &Typed::till(till))).into_response()
     };
-    let amount = match cur.parse_typed(&f.amount) {
+    let amount = match typed_amount(tr, cur, &f.amount) {
         Ok(a) => a,
-        Err(e) => return again(StatusCode::UNPROCESSABLE_ENTITY, Some(typed_refusal(tr, cur, &f.amount, &e)), None),
+        Err(why) => return again(StatusCode::UNPROCESSABLE_ENTITY, Some(why), None),
     };
     if amount.is_negative() || amount.is_zero() {
         let why = tr.f("A sale must be more than {}.", &[&cur.format(enishi_core::Amount::ZERO)]);

@@ -169,16 +169,11 @@ pub fn run(command: Command, url: Option<String>, data_dir: &Path) -> Result<()>
             if let Some(c) = &currency {
                 Currency::iso4217(c).map_err(|e| BadInput(format!("--currency: {e}")))?;
             }
-            let phone_country = match phone_country.as_deref().map(str::trim) {
-                None => None,
-                Some(none) if none.eq_ignore_ascii_case("none") => Some("none".to_string()),
-                Some(code) => Some(
-                    code.parse::<enishi_core::PhoneCountry>()
-                        .map_err(|e| BadInput(format!("--phone-country: {e}")))?
-                        .code()
-                        .to_string(),
-                ),
-            };
+            let phone_country = phone_country
+                .as_deref()
+                .map(enishi_ingest::intake::Workspace::phone_country_setting)
+                .transpose()
+                .map_err(|e| BadInput(format!("--phone-country: {e}")))?;
             let limit = staff_order_limit
                 .as_deref()
                 .map(|l| match l.parse::<enishi_core::Amount>() {
